@@ -1,0 +1,19 @@
+"""digest-export: daily research-paper digests to EPUB books and Atom/RSS/JSON feeds."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .model import Diagnostic, Digest, Paper, ReadResult, SummaryItem, Thumbnail  # noqa: E402
+from .reader import read_digests  # noqa: E402
+
+__all__ = [
+    "__version__",
+    "Diagnostic",
+    "Digest",
+    "Paper",
+    "ReadResult",
+    "SummaryItem",
+    "Thumbnail",
+    "read_digests",
+]

@@ -1,0 +1,113 @@
+"""The `digest-export` command line: thin click commands.
+
+Each command parses options, calls one library function and turns
+:class:`~exporter.errors.ExporterError` into a message and exit status.
+Heavy libraries (ebooklib, feedgen, Pillow, markdown-it) are imported inside
+the commands so that ``digest-export --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .errors import ExporterError, InputError, UsageError
+from .model import ReadResult
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def inputs_argument(f: F) -> F:
+    return click.argument(
+        "inputs", nargs=-1, metavar="[INPUT]...",
+        type=click.Path(exists=True, allow_dash=True, path_type=str),
+    )(f)
+
+
+def quiet_option(f: F) -> F:
+    return click.option("-q", "--quiet", is_flag=True, help="Print errors only.")(f)
+
+
+def keep_going_option(f: F) -> F:
+    return click.option(
+        "--keep-going", is_flag=True,
+        help="Write what can be written despite input errors (still exits 1).",
+    )(f)
+
+
+def report_errors(f: F) -> F:
+    """Turn ExporterError into a message on stderr and its exit status."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except InputError as err:
+            click.echo(f"digest-export: error: {err}", err=True)
+            sys.exit(err.exit_code)
+        except UsageError as err:
+            raise click.UsageError(str(err)) from err
+        except ExporterError as err:
+            click.echo(f"digest-export: error: {err}", err=True)
+            sys.exit(err.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def load_inputs(inputs: tuple[str, ...], *, quiet: bool = False) -> ReadResult:
+    """Read INPUTs (or the bundled sample) and print every diagnostic."""
+    from .reader import read_digests
+    from .resources import sample_dir
+
+    if not inputs:
+        if not quiet:
+            click.echo(f"digest-export: no INPUT given; using the bundled sample digests ({sample_dir()})",
+                       err=True)
+        inputs = (str(sample_dir()),)
+    result = read_digests(inputs)
+    for diag in result.diagnostics:
+        if diag.is_error or not quiet:
+            click.echo(str(diag), err=True)
+    return result
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "-V", "--version", prog_name="digest-export")
+def main() -> None:
+    """Turn daily research-paper digests (Markdown) into EPUB books and feeds.
+
+    \b
+    Example:
+        digest-export inspect paper_logs/
+        digest-export epub paper_logs/ -o books/
+        digest-export feed paper_logs/ -o public/ --base-url https://example.org/papers/
+    """
+
+
+@main.command()
+@inputs_argument
+@click.option("--json", "as_json", is_flag=True, help="Print the digest model as JSON.")
+@quiet_option
+@report_errors
+def inspect(inputs: tuple[str, ...], as_json: bool, quiet: bool) -> None:
+    """Show what was read from INPUT files and folders ('-' for stdin).
+
+    Prints each day with its paper count, the totals, and every diagnostic as
+    path:line: error|warning: message. Exits 1 if there are errors.
+
+    \b
+    Example:
+        digest-export inspect paper_logs/2024/
+        digest-export inspect --json 2024-03-04.md | jq '.digests[0].papers[0]'
+    """
+    from .report import result_json, result_table
+
+    result = load_inputs(inputs, quiet=quiet)
+    click.echo(result_json(result) if as_json else result_table(result), nl=False)
+    if result.errors:
+        sys.exit(1)

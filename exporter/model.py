@@ -1,0 +1,209 @@
+"""The digest model shared by every backend.
+
+Everything here is a frozen, typed dataclass: the reader builds these once and
+the EPUB and feed writers only read them.  Text fields are already cleaned
+(NFC, no characters that XML 1.0 forbids) by :func:`clean_text`, so backends
+never need to think about encodings or control characters.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+# XML 1.0 section 2.2 (Char production) allows #x9 | #xA | #xD | [#x20-#xD7FF] |
+# [#xE000-#xFFFD] | [#x10000-#x10FFFF].  Everything else makes lxml (and thus
+# feedgen, ebooklib) raise at write time, or produces a file readers reject.
+# We also drop the C1 controls (discouraged by XML 1.0 section 2.2) and the
+# bidi embedding/override/isolate controls, which let a title visually spoof
+# its neighbours in a reading list (CVE-2021-42574 "Trojan Source").
+_FORBIDDEN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff"
+    "\u202a-\u202e\u2066-\u2069]"
+)
+_SPACES = re.compile(r"[ \t\r\n\u00a0\u3000]+")
+
+
+def clean_text(text: str, *, collapse: bool = True) -> str:
+    """Return *text* NFC-normalised, without XML-forbidden characters.
+
+    With *collapse* (the default) runs of white space become one space and
+    the ends are stripped, which is what every field of the model wants.
+    """
+    text = _FORBIDDEN.sub("", unicodedata.normalize("NFC", text))
+    if collapse:
+        text = _SPACES.sub(" ", text).strip()
+    return text
+
+
+class Severity(str, enum.Enum):
+    """How bad a diagnostic is: an error stops the output by default."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SourceRef:
+    """Where something was read: a file path (or ``<stdin>``) and a 1-based line."""
+
+    path: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem found in the input, printed as ``path:line: severity: message``."""
+
+    source: SourceRef
+    severity: Severity
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.severity}: {self.message}"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+
+class ThumbnailKind(str, enum.Enum):
+    """A paper's thumbnail is a still image or a video clip."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Thumbnail:
+    """A thumbnail: an http(s) URL, or a path relative to the digest file.
+
+    ``url`` is exactly what the digest gave (after cleaning).  Relative paths
+    are only ever resolved inside the folder of the file that named them
+    (see :mod:`exporter.images`).
+    """
+
+    kind: ThumbnailKind
+    url: str
+
+    @property
+    def is_remote(self) -> bool:
+        return self.url.startswith(("http://", "https://"))
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryItem:
+    """One bullet of a summary.
+
+    ``label`` is the key of a structured bullet (``***What's New***: ...``),
+    ``text`` is inline Markdown (rendered only by :mod:`exporter.render`),
+    ``children`` are nested bullets or a numbered list under this one.
+    """
+
+    text: str
+    label: str | None = None
+    children: tuple[SummaryItem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """One paper of a digest, in the digest's rank order.
+
+    ``title`` is literal text, never Markdown.  ``url`` is an http(s) URL or
+    ``None`` (non-http links are dropped by the reader, with a warning).
+    ``arxiv_id`` is the bare identifier without version (``2403.00522``) and
+    is the identity of a paper across days.  ``votes`` is ``None`` when
+    unknown (``Vote: -`` or no line), which is not the same as zero.
+    """
+
+    title: str
+    url: str | None
+    arxiv_id: str | None
+    thumbnail: Thumbnail | None
+    votes: int | None
+    authors: tuple[str, ...]
+    summary: tuple[SummaryItem, ...]
+    source: SourceRef
+
+    @property
+    def abs_url(self) -> str | None:
+        """The arXiv abstract page without version, when there is an arXiv id."""
+        return f"https://arxiv.org/abs/{self.arxiv_id}" if self.arxiv_id else None
+
+    @property
+    def pdf_url(self) -> str | None:
+        return f"https://arxiv.org/pdf/{self.arxiv_id}" if self.arxiv_id else None
+
+    @property
+    def hf_url(self) -> str | None:
+        """The Hugging Face paper page, which exists for arXiv papers."""
+        return f"https://huggingface.co/papers/{self.arxiv_id}" if self.arxiv_id else None
+
+    @property
+    def link(self) -> str | None:
+        """The best page for the paper: the arXiv abstract, else its own URL."""
+        return self.abs_url or self.url
+
+    @property
+    def key(self) -> str:
+        """Identity of the paper: arXiv id, else URL, else folded title."""
+        if self.arxiv_id:
+            return f"arxiv:{self.arxiv_id}"
+        if self.url:
+            return f"url:{self.url}"
+        return "title:" + unicodedata.normalize("NFKC", self.title).casefold()
+
+    @property
+    def slug(self) -> str:
+        """A stable XML-id-safe fragment for this paper (``p-2403.00522``)."""
+        if self.arxiv_id:
+            return "p-" + re.sub(r"[^A-Za-z0-9.\-]", "-", self.arxiv_id)
+        import hashlib
+
+        return "p-" + hashlib.sha1(self.key.encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """One digest day: all papers published under one date, in rank order.
+
+    Several headings with the same date (in one file or several) are merged
+    into one ``Digest``; ``sources`` lists every heading that contributed.
+    """
+
+    date: _dt.date
+    title: str
+    papers: tuple[Paper, ...]
+    sources: tuple[SourceRef, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    """What the reader returns: digests sorted by date, and every diagnostic."""
+
+    digests: tuple[Digest, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.is_error)
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if not d.is_error)
+
+    @property
+    def paper_count(self) -> int:
+        return sum(len(d.papers) for d in self.digests)

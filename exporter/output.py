@@ -1,0 +1,87 @@
+"""Writing output files: atomically, and only when the content changed.
+
+Every writer goes through :func:`write_file`, so a reader, a sync client or a
+web server never sees a half-written book or feed: the bytes go to a
+temporary file in the same folder (same file system), are flushed to disk,
+then renamed over the target (``os.replace`` is atomic on POSIX and Windows).
+A file whose bytes would not change is left alone, so its modification time
+and HTTP validators stay as they were.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import OutputError
+
+
+class WriteStatus(str, enum.Enum):
+    WRITTEN = "written"
+    UNCHANGED = "unchanged"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_MODE = 0o666 & ~_umask()
+
+
+def same_content(path: Path, data: bytes) -> bool:
+    try:
+        if path.stat().st_size != len(data):
+            return False
+        return path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def write_file(path: Path, data: bytes, *, force: bool = False) -> WriteStatus:
+    """Atomically replace *path* with *data* unless it already holds them."""
+    path = Path(path)
+    if not force and same_content(path, data):
+        return WriteStatus.UNCHANGED
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+    except OSError as err:
+        raise OutputError(f"cannot write to {folder}: {err.strerror or err}") from err
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        # mkstemp creates 0600; a published feed must be readable like any
+        # file the user creates.
+        os.chmod(tmp, _MODE)
+        os.replace(tmp, path)
+    except BaseException as err:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(err, OSError):
+            raise OutputError(f"cannot write {path}: {err.strerror or err}") from err
+        raise
+    _fsync_dir(folder)
+    return WriteStatus.WRITTEN
+
+
+def _fsync_dir(folder: Path) -> None:
+    # Make the rename itself durable (POSIX); not possible on Windows.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,253 @@
+"""The one place where digest text becomes markup.
+
+Titles, authors, labels and summaries are untrusted: a summarising bot wrote
+them.  Both backends (EPUB XHTML and feed HTML) take their markup from here
+and nowhere else, so the rules live in one place:
+
+* titles are literal text (digest-format.md, variant 7); simple TeX such as
+  ``M$^{2}$UGen`` or ``$\\times$`` is rendered, anything else stays literal;
+* summaries are inline CommonMark (markdown-it-py) with raw HTML disabled, so
+  ``<script>`` arrives as the text ``&lt;script&gt;``; images are disabled
+  (a remote ``<img>`` would make an EPUB invalid, RSC-006);
+* only ``http``/``https`` URLs become links;
+* the output is well-formed XHTML using only :data:`ALLOWED_TAGS` with only
+  :data:`ALLOWED_ATTRIBUTES`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from markupsafe import Markup, escape
+
+from .model import SummaryItem
+
+#: Every element the renderer may emit.
+ALLOWED_TAGS = frozenset({"a", "strong", "em", "code", "br", "sup", "sub", "span", "ul", "ol", "li", "s"})
+#: Every attribute the renderer may emit, per element.
+ALLOWED_ATTRIBUTES = {"a": frozenset({"href"}), "span": frozenset({"class"}), "ul": frozenset({"class"}),
+                      "ol": frozenset({"class"}), "li": frozenset({"class"})}
+
+_SAFE_SCHEMES = ("http", "https")
+
+
+def safe_url(url: str | None) -> str | None:
+    """Return *url* if it is an absolute http(s) URL, percent-quoted; else None.
+
+    Quoting leaves reserved characters alone but encodes spaces, quotes,
+    angle brackets, backslashes and non-ASCII, so the result can go into any
+    attribute or XML text and still name the same resource.
+    """
+    if not url:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in _SAFE_SCHEMES or not parts.netloc:
+        return None
+    if any(c in parts.netloc for c in "\\<>\"'` ") :
+        return None
+    try:
+        host = parts.netloc.encode("idna").decode("ascii") if not parts.netloc.isascii() else parts.netloc
+    except UnicodeError:
+        return None
+    safe = "/:@!$&'()*+,;=%-._~"
+    return urlunsplit((
+        parts.scheme.lower(),
+        host,
+        quote(parts.path, safe=safe.replace("'", "")),
+        quote(parts.query, safe=safe.replace("'", "") + "?"),
+        quote(parts.fragment, safe=safe.replace("'", "") + "?"),
+    ))
+
+
+# -- TeX in titles -----------------------------------------------------------
+
+_TEX_SYMBOLS = {
+    "times": "×", "cdot": "·", "pm": "±", "rightarrow": "→", "to": "→", "leftarrow": "←",
+    "infty": "∞", "approx": "≈", "leq": "≤", "geq": "≥", "le": "≤", "ge": "≥", "neq": "≠",
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
+    "zeta": "ζ", "eta": "η", "theta": "θ", "iota": "ι", "kappa": "κ", "lambda": "λ",
+    "mu": "μ", "nu": "ν", "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ",
+    "upsilon": "υ", "phi": "φ", "varphi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω",
+    "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Xi": "Ξ", "Pi": "Π",
+    "Sigma": "Σ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω", "star": "⋆", "ast": "∗",
+    "circ": "∘", "sim": "∼", "in": "∈", "%": "%", "&": "&", "#": "#", "_": "_", "$": "$",
+}
+_SUP_CHARS = "0123456789+-=()ni"
+_SUB_CHARS = "0123456789+-=()"
+_SUP = str.maketrans(_SUP_CHARS, "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱ")
+_SUB = str.maketrans(_SUB_CHARS, "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎")
+_MATH_RE = re.compile(r"\$([^$]{1,80})\$")
+_TEX_TOKEN = re.compile(r"\\([A-Za-z]+|[%&#_$])\s*|([\^_])(?:\{([^{}]*)\}|(\S))|\{([^{}]*)\}|([^\\^_{}]+)")
+
+
+def _tex_parts(expr: str) -> list[tuple[str, str]] | None:
+    """Split simple TeX into (kind, text) with kind in '', 'sup', 'sub';
+    None when it holds anything we do not know how to show."""
+    out: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(expr):
+        m = _TEX_TOKEN.match(expr, pos)
+        if not m:
+            return None
+        pos = m.end()
+        cmd, script, braced, single, group, plain = m.groups()
+        if cmd is not None:
+            if cmd in {"mathrm", "text", "mathbf", "mathit", "mathcal", "textbf", "textit", "operatorname"}:
+                continue  # the group that follows is shown as plain text
+            if cmd not in _TEX_SYMBOLS:
+                return None
+            out.append(("", _TEX_SYMBOLS[cmd]))
+        elif script is not None:
+            inner = braced if braced is not None else single
+            sub = _tex_parts(inner)
+            if sub is None or any(k for k, _ in sub):
+                return None
+            out.append(("sup" if script == "^" else "sub", "".join(t for _, t in sub)))
+        elif group is not None:
+            sub = _tex_parts(group)
+            if sub is None:
+                return None
+            out.extend(sub)
+        else:
+            out.append(("", plain))
+    return out
+
+
+def _title_pieces(title: str) -> Iterable[tuple[str, str]]:
+    pos = 0
+    for m in _MATH_RE.finditer(title):
+        parts = _tex_parts(m.group(1))
+        if parts is None:
+            continue
+        if m.start() > pos:
+            yield "", title[pos:m.start()]
+        yield from parts
+        pos = m.end()
+    if pos < len(title):
+        yield "", title[pos:]
+
+
+@functools.lru_cache(maxsize=65536)
+def title_text(title: str) -> str:
+    """A title as plain text (feed titles, file metadata): simple TeX becomes
+    Unicode (``M$^{2}$UGen`` -> ``M²UGen``), anything else stays literal."""
+    out = []
+    for kind, text in _title_pieces(title):
+        if kind:
+            table, chars = (_SUP, _SUP_CHARS) if kind == "sup" else (_SUB, _SUB_CHARS)
+            mark = "^" if kind == "sup" else "_"
+            if all(c in chars for c in text):
+                out.append(text.translate(table))
+            else:
+                out.append(mark + text if len(text) == 1 else f"{mark}({text})")
+        else:
+            out.append(text)
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=65536)
+def title_html(title: str) -> Markup:
+    """A title as an XHTML fragment: escaped text, simple TeX as sup/sub."""
+    out = []
+    for kind, text in _title_pieces(title):
+        if kind:
+            out.append(f"<{kind}>{escape(text)}</{kind}>")
+        else:
+            out.append(str(escape(text)))
+    return Markup("".join(out))
+
+
+def text_html(text: str) -> Markup:
+    """Plain text (author names, labels, dates) escaped for XHTML."""
+    return escape(text)
+
+
+# -- inline Markdown ----------------------------------------------------------
+
+@functools.cache
+def _markdown():
+    # Imported lazily: `digest-export --help` must not pay for it.
+    from markdown_it import MarkdownIt
+    from markdown_it.common.utils import escapeHtml
+
+    md = MarkdownIt("commonmark", {"html": False, "xhtmlOut": True, "linkify": _has_linkify(),
+                                   "breaks": False})
+    md.disable(["image"])
+    if _has_linkify():
+        md.enable("linkify")
+        # Only links with a scheme: fuzzy matching turns "README.md" or
+        # "model.py" into http links (.md and .py are TLDs).
+        md.linkify.set({"fuzzy_link": False, "fuzzy_email": False, "fuzzy_ip": False})
+    md.validateLink = lambda url: safe_url(url) is not None  # type: ignore[method-assign]
+    md.normalizeLink = lambda url: safe_url(url) or ""  # type: ignore[method-assign]
+    md.normalizeLinkText = lambda url: url  # type: ignore[method-assign]
+    return md, escapeHtml
+
+
+def _has_linkify() -> bool:
+    try:
+        import linkify_it  # noqa: F401
+    except ImportError:  # pragma: no cover - it is a declared dependency
+        return False
+    return True
+
+
+# Characters (or words) that can change what inline Markdown means.  Text
+# without any of them renders as its escaped self, which skips the parser: a
+# year of digests has ~40,000 bullets and most are plain prose.
+_MARKDOWN_SIGNIFICANT = re.compile(r"[\\`*_\[\]<>&!~\n]|://")
+
+
+def _escape_like_markdown_it(text: str) -> str:
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+@functools.lru_cache(maxsize=131072)
+def inline_html(text: str) -> Markup:
+    """Inline Markdown (bold, italic, code, http(s) links, bare URLs) as XHTML."""
+    if not _MARKDOWN_SIGNIFICANT.search(text):
+        return Markup(_escape_like_markdown_it(text))
+    md, _ = _markdown()
+    html = md.renderInline(text)
+    # CommonMark turns "two spaces + newline" into <br />; our text has no
+    # newlines, but keep the output on one line regardless.
+    return Markup(html.replace("\n", " "))
+
+
+def _item_html(item: SummaryItem, label_class: str) -> str:
+    parts = []
+    if item.label:
+        parts.append(f'<strong><span class="{label_class}">{escape(item.label)}</span></strong>')
+        if item.text:
+            parts.append(": ")
+    parts.append(inline_html(item.text))
+    if item.children:
+        parts.append(summary_html(item.children, label_class=label_class))
+    return "<li>" + "".join(parts) + "</li>"
+
+
+def summary_html(items: Iterable[SummaryItem], *, label_class: str = "label") -> Markup:
+    """A summary as a nested ``<ul>``; labels in ``<strong>``."""
+    items = tuple(items)
+    if not items:
+        return Markup("")
+    return Markup('<ul class="summary">' + "".join(_item_html(i, label_class) for i in items) + "</ul>")
+
+
+def summary_text(items: Iterable[SummaryItem], depth: int = 0) -> str:
+    """A summary as plain text lines (JSON Feed content_text, logs)."""
+    lines = []
+    for item in items:
+        head = f"{item.label}: {item.text}" if item.label else item.text
+        lines.append("  " * depth + "- " + head)
+        if item.children:
+            lines.append(summary_text(item.children, depth + 1))
+    return "\n".join(lines)
