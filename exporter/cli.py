@@ -64,6 +64,7 @@ def load_inputs(inputs: tuple[str, ...], *, quiet: bool = False) -> ReadResult:
     from .reader import read_digests
     from .resources import sample_dir
 
+    inputs = load_inputs_from_config(inputs)
     if not inputs:
         if not quiet:
             click.echo(f"digest-export: no INPUT given; using the bundled sample digests ({sample_dir()})",
@@ -76,17 +77,49 @@ def load_inputs(inputs: tuple[str, ...], *, quiet: bool = False) -> ReadResult:
     return result
 
 
+def load_inputs_from_config(inputs: tuple[str, ...]) -> tuple[str, ...]:
+    """INPUTs from the command line, else the config file's ``inputs``."""
+    if inputs:
+        return inputs
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        if ctx.default_map and ctx.default_map.get("inputs"):
+            return tuple(ctx.default_map["inputs"])
+        ctx = ctx.parent
+    return ()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "-V", "--version", prog_name="digest-export")
-def main() -> None:
+@click.option(
+    "--config", "config_path", metavar="FILE", type=click.Path(dir_okay=False, path_type=str),
+    help="Defaults for every option, in TOML (default: ./digest-export.toml if present).",
+)
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
     """Turn daily research-paper digests (Markdown) into EPUB books and feeds.
+
+    With no INPUT, every command works on the bundled sample digests.
 
     \b
     Example:
         digest-export inspect paper_logs/
         digest-export epub paper_logs/ -o books/
         digest-export feed paper_logs/ -o public/ --base-url https://example.org/papers/
+        digest-export --config digest-export.toml build
     """
+    from pathlib import Path
+
+    from .config import default_map, find_config, load_config
+
+    path = find_config(config_path)
+    if path is None:
+        return
+    try:
+        ctx.default_map = default_map(load_config(path), path.resolve(), main, ctx)
+    except ExporterError as err:
+        raise click.UsageError(str(err)) from err
+    ctx.meta["config_path"] = Path(path)
 
 
 @main.command()

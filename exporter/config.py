@@ -1,0 +1,124 @@
+"""`digest-export.toml`: defaults for every option of every command.
+
+A key is an option's long name (``output``, ``base-url``, ``images``...);
+``inputs`` is the list of INPUT paths.  Top-level keys apply to every
+command that has the option; keys in a ``[epub]``, ``[feed]``, ``[build]``
+(or ``[inspect]``) table apply to that command only and win over top-level
+keys.  Relative paths are relative to the config file.  Options given on the
+command line always win: the config only fills click's ``default_map``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import ConfigError
+
+CONFIG_NAME = "digest-export.toml"
+INPUTS_KEY = "inputs"
+
+
+def find_config(explicit: str | None, cwd: Path | None = None) -> Path | None:
+    """The config to use: ``--config`` if given, else ./digest-export.toml if present."""
+    if explicit:
+        return Path(explicit)
+    candidate = (cwd or Path.cwd()) / CONFIG_NAME
+    return candidate if candidate.is_file() else None
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {path}: {err.strerror or err}") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from err
+
+
+def _long_names(command: click.Command) -> dict[str, click.Parameter]:
+    names: dict[str, click.Parameter] = {}
+    for param in command.params:
+        if isinstance(param, click.Argument):
+            if param.name == INPUTS_KEY:
+                names[INPUTS_KEY] = param
+            continue
+        longs = [o for o in param.opts if o.startswith("--")]
+        if longs and param.expose_value:
+            names[longs[0][2:]] = param
+    names.pop("help", None)
+    return names
+
+
+def _convert(path: Path, where: str, key: str, value: Any, param: click.Parameter,
+             ctx: click.Context) -> Any:
+    def fail(expected: str) -> ConfigError:
+        return ConfigError(f"{path}: {where}key '{key}' must be {expected}, not {value!r}")
+
+    many = isinstance(param, click.Argument) or getattr(param, "multiple", False)
+    if many:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise fail("a list")
+        return tuple(_convert_one(path, fail, v, param, ctx) for v in value)
+    return _convert_one(path, fail, value, param, ctx)
+
+
+def _convert_one(path: Path, fail: Any, value: Any, param: click.Parameter, ctx: click.Context) -> Any:
+    ptype = param.type
+    if isinstance(value, (dict, list)):
+        raise fail(f"a single {ptype.name} value")
+    if isinstance(ptype, click.Path):
+        if not isinstance(value, str):
+            raise fail("a path (string)")
+        if value == "-":
+            return value
+        p = Path(value).expanduser()
+        return str(p if p.is_absolute() else (path.parent / p))
+    if isinstance(ptype, click.types.BoolParamType) or getattr(param, "is_flag", False):
+        if not isinstance(value, bool):
+            raise fail("true or false")
+        return value
+    if isinstance(value, bool):
+        raise fail(f"a {ptype.name} value")
+    try:
+        return ptype.convert(value, param, ctx)
+    except click.BadParameter as err:
+        raise fail(f"a valid {ptype.name} ({err.message})") from err
+
+
+def default_map(config: Mapping[str, Any], path: Path, group: click.Group,
+                ctx: click.Context) -> dict[str, dict[str, Any]]:
+    """Turn a parsed config into click's ``default_map`` for *group*'s commands."""
+    commands = {name: cmd for name, cmd in group.commands.items()}
+    params = {name: _long_names(cmd) for name, cmd in commands.items()}
+    out: dict[str, dict[str, Any]] = {name: {} for name in commands}
+
+    top = {k: v for k, v in config.items() if not (isinstance(v, dict) and k in commands)}
+    for key, value in top.items():
+        if isinstance(value, dict):
+            raise ConfigError(f"{path}: unknown table [{key}]; known: "
+                              + ", ".join(f"[{c}]" for c in sorted(commands)))
+        users = [c for c in commands if key in params[c]]
+        if not users:
+            raise ConfigError(f"{path}: unknown key '{key}'")
+        for name in users:
+            param = params[name][key]
+            out[name][param.name] = _convert(path, "", key, value, param, ctx)
+
+    for name in commands:
+        table = config.get(name)
+        if not isinstance(table, dict):
+            continue
+        for key, value in table.items():
+            param = params[name].get(key)
+            if param is None:
+                raise ConfigError(f"{path}: unknown key '{key}' in [{name}]")
+            out[name][param.name] = _convert(path, f"[{name}] ", key, value, param, ctx)
+    return {name: values for name, values in out.items() if values}

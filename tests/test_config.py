@@ -1,0 +1,83 @@
+"""digest-export.toml: keys are long option names, tables per command, CLI wins."""
+
+import json
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from exporter.cli import main
+
+DIGEST = """## Daily Papers (2024-03-04)
+
+### [Config Paper](https://arxiv.org/abs/2403.00001)
+
+Vote: 3
+
+Authors: A. Author
+
+- text
+"""
+
+
+@pytest.fixture
+def project(tmp_path):
+    digests = tmp_path / "logs"
+    digests.mkdir()
+    (digests / "2024-03-04.md").write_text(DIGEST, encoding="utf-8")
+    return tmp_path
+
+
+def run(args, cwd):
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(main, args)
+    finally:
+        os.chdir(old)
+
+
+def test_inputs_relative_to_config_file_and_table_keys(project, tmp_path_factory):
+    (project / "digest-export.toml").write_text('inputs = ["logs"]\n[inspect]\njson = true\n')
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    result = run(["--config", str(project / "digest-export.toml"), "inspect"], elsewhere)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [p["title"] for p in data["digests"][0]["papers"]] == ["Config Paper"]
+
+
+def test_config_found_in_current_folder(project):
+    (project / "digest-export.toml").write_text('inputs = ["logs"]\n')
+    result = run(["inspect"], project)
+    assert result.exit_code == 0, result.output
+    assert "1 day, 1 papers" in result.stdout
+    assert "bundled sample" not in result.stderr
+
+
+def test_command_line_wins_over_config(project, tmp_path_factory):
+    other = tmp_path_factory.mktemp("other")
+    (other / "x.md").write_text(DIGEST.replace("Config Paper", "CLI Paper"), encoding="utf-8")
+    (project / "digest-export.toml").write_text('inputs = ["logs"]\n[inspect]\njson = true\n')
+    result = run(["inspect", str(other)], project)
+    assert result.exit_code == 0, result.output
+    assert "CLI Paper" in result.stdout and "Config Paper" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("bogus = 1\n", "unknown key 'bogus'"),
+        ("[inspect]\nbogus = 1\n", "unknown key 'bogus' in [inspect]"),
+        ("[inspect]\njson = 'yes'\n", "[inspect] key 'json' must be true or false"),
+        ("inputs = 3\n", "key 'inputs' must be a list"),
+        ("[nosuch]\nx = 1\n", "unknown table [nosuch]"),
+        ("inputs = [\n", "not valid TOML"),
+    ],
+)
+def test_bad_config_names_key_and_file(project, text, message):
+    cfg = project / "digest-export.toml"
+    cfg.write_text(text)
+    result = run(["inspect"], project)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "digest-export.toml" in result.output
