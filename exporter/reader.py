@@ -520,22 +520,42 @@ def _split_title_link(rest: str) -> tuple[str, str | None, str]:
     if rest.startswith("["):
         cut = rest.rfind("](")
         if cut > 0:
-            title = rest[1:cut]
-            tail = rest[cut + 2:]
-            close = tail.rfind(")")
-            extra = ""
-            if close >= 0:
-                tail, extra = tail[:close], tail[close + 1:].strip()
-            tail = tail.strip()
-            if tail.startswith("<") and ">" in tail:
-                tail = tail[1:tail.index(">")]
-            else:
-                # Markdown allows a link title: [t](url "title")
-                tail = re.sub(r"\s+(?:\"[^\"]*\"|'[^']*')$", "", tail).strip()
-            return title, tail, extra
+            url, extra = _split_destination(rest[cut + 2:])
+            return rest[1:cut], url, extra
         if rest.endswith("]"):
             return rest[1:-1], None, ""
     return rest, None, ""
+
+
+def _split_destination(tail: str) -> tuple[str, str]:
+    """Split ``url "title") extra`` after ``](``: the URL ends at the ``)``
+    that balances its parentheses (CommonMark 6.3), so ``[t](u) (ICML)`` gives
+    ``u`` and ``(ICML)``."""
+    tail = tail.strip()
+    if tail[-1:] == ")" and "(" not in tail and " " not in tail and tail.count(")") == 1:
+        return tail[:-1], ""  # the usual "url)"
+    if tail.startswith("<") and ">" in tail:
+        end = tail.index(">")
+        after = tail[end + 1:]
+        close = after.find(")")
+        return tail[1:end], after[close + 1:].strip() if close >= 0 else after.strip()
+    depth = 0
+    for i, ch in enumerate(tail):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            if depth == 0:
+                return tail[:i].strip(), tail[i + 1:].strip()
+            depth -= 1
+        elif ch in " \t" and depth == 0:
+            # Either a link title ("...") or a URL with unencoded spaces.
+            m = re.match(r"\s+(?:\"[^\"]*\"|'[^']*')\s*\)", tail[i:])
+            if m:
+                return tail[:i], tail[i + m.end():].strip()
+    close = tail.rfind(")")
+    if close < 0:
+        return tail, ""  # unclosed: everything is the URL
+    return tail[:close].strip(), tail[close + 1:].strip()
 
 
 def _split_label(text: str) -> tuple[str | None, str]:

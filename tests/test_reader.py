@@ -555,3 +555,28 @@ def test_reads_a_synthetic_year_quickly(tmp_path):
     assert result.paper_count > 7900 and not result.errors
     # Target is < 0.4 s on a quiet machine; allow headroom for shared CI cores.
     assert best < 1.0, f"reading a year took {best:.3f}s"
+
+
+def test_deeper_heading_inside_a_paper_keeps_the_paper_open(tmp_path):
+    result = read(tmp_path, HEAD + "### [K](https://a.org/k)\n" + FULL_META + "- a\n#### Extra\n- b\n")
+    assert [i.text for i in only_paper(result).summary] == ["a", "b"]
+    assert messages(result) == ["heading ignored: #### Extra (only ## day and ### paper headings are read)"]
+
+
+def test_label_lines_and_prose_without_bullets_are_kept(tmp_path):
+    result = read(tmp_path, HEAD + "### [U](https://a.org/u)\n" + FULL_META + (
+        "***What's New***: 글머리표 없는 라벨\n\n"
+        "A prose paragraph\nwrapped over two lines.\n"
+    ))
+    assert only_paper(result).summary == (
+        SummaryItem("글머리표 없는 라벨", label="What's New"),
+        SummaryItem("A prose paragraph wrapped over two lines."),
+    )
+    assert result.diagnostics == ()
+
+
+def test_text_after_the_paper_link_is_warned(tmp_path):
+    result = read(tmp_path, HEAD + "### [T](https://arxiv.org/abs/2405.00030) (ICML)\n" + FULL_META + "- t\n")
+    p = only_paper(result)
+    assert (p.title, p.url) == ("T", "https://arxiv.org/abs/2405.00030")
+    assert messages(result) == ["text after the paper link ignored: (ICML)"]
