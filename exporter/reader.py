@@ -235,7 +235,12 @@ class _FileParser:
                     self.finish_paper()
                     self.in_skipped_paper = False
             elif self.paper is not None:
-                self.paper_line(no, line)
+                # Fast path for the most common line by far: a "- " bullet.
+                if line[:2] == "- " and line[2:3] != "-":
+                    self.paper.last_blank = False
+                    self.add_item(line[2:], 0, numbered=False)
+                else:
+                    self.paper_line(no, line)
             elif self.in_skipped_paper:
                 continue
             elif (self.digest is not None or saw_heading) and not _RULE_RE.match(line):
@@ -308,10 +313,6 @@ class _FileParser:
         assert p is not None
         line = raw.rstrip()
         blank_before, p.last_blank = p.last_blank, False
-        # Fast path for the most common line by far: a "- " summary bullet.
-        if line[:2] == "- " and line[2:3] != "-":
-            self.add_item(line[2:], 0, numbered=False)
-            return
         in_summary = bool(p.items)
         indented = line[0] in " \t"
         if indented:
