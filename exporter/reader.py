@@ -3,14 +3,20 @@
 The reader never writes anything and never raises on bad input: every problem
 becomes a :class:`~exporter.model.Diagnostic` with its ``path:line``.  The
 format, with every variant seen in real archives, is documented in
-``docs/digest-format.md`` (and the README): a ``## Title (YYYY-MM-DD)``
-heading per day, a ``### [title](url)`` heading per paper, then optional
-thumbnail, ``Vote:``, ``Authors:`` lines and a bullet-list summary.
+``digest-format.md`` (and the README): a ``## Title (YYYY-MM-DD)`` heading
+per day, a ``### [title](url)`` heading per paper, then optional thumbnail,
+``Vote:``, ``Authors:`` lines and a bullet-list summary.
+
+Speed matters (a year of digests is ~100,000 lines): each file is cleaned
+(NFC, XML-forbidden characters) once as a whole, and each line is dispatched
+on its first character before any regular expression runs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -32,25 +38,31 @@ from .model import (
 
 STDIN = "-"
 
-# "## Daily Papers (2024-03-04)": title, then a parenthesised date at the end.
-_DIGEST_RE = re.compile(r"^##(?!#)\s*(?P<title>.*?)\s*\((?P<date>[^()]*)\)\s*$")
+# "## Daily Papers (2024-03-04)": title, then a parenthesised date at the end
+# (an ATX closing sequence "##" after it is allowed, CommonMark 4.2).
+_DIGEST_RE = re.compile(r"^##(?!#)\s*(?P<title>.*?)\s*\((?P<date>[^()]*)\)\s*(?:#+\s*)?$")
+# Lenient fallback: "## 2024-03-04" or "## Daily Papers 2024-03-04".
+_BARE_DATE_HEADING_RE = re.compile(r"^##(?!#)\s*(?P<title>.*?)\s*(?P<date>\d{4}-\d{2}-\d{2})\s*(?:#+\s*)?$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PAPER_RE = re.compile(r"^###(?!#)\s*(?P<rest>.*)$")
-_IMAGE_RE = re.compile(r"^!\[[^\]]*\]\(\s*<?(?P<url>[^)>\s]*)>?\s*(?:\"[^\"]*\")?\s*\)\s*$")
+_IMAGE_RE = re.compile(r"^!\[[^\]]*\]\(\s*(?:<(?P<a>[^>]*)>|(?P<url>[^)\s]*))\s*(?:\"[^\"]*\")?\s*\)$")
 # "[Watch Video](url)" and the variant without parentheses "[Watch Video]url".
-_WATCH_RE = re.compile(r"^\[\s*watch\s+video\s*\]\s*(?:\((?P<p>[^)\s]*)\)|(?P<b>\S+))\s*$", re.I)
-_VIDEO_SRC_RE = re.compile(r"""<video\b[^>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
-_HTML_LINE_RE = re.compile(r"^\s*</?[A-Za-z][^>]*>")
-_VOTE_RE = re.compile(r"^votes?\s*:\s*(?P<v>.*)$", re.I)
-_AUTHORS_RE = re.compile(r"^authors?\s*:(?P<a>.*)$", re.I)
+_WATCH_RE = re.compile(r"^\[\s*watch\s+video\s*\]\s*(?:\(\s*<?(?P<p>[^)\s>]*)>?\s*\)|(?P<b>[^\s()<>]+))\s*$", re.I)
+_VIDEO_SRC_RE = re.compile(r"""<(?:video|source)\b[^>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+_IMG_SRC_RE = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+# Lines that are only the wrapper of a video thumbnail (split over lines).
+_WRAPPER_RE = re.compile(r"^(?:</?(?:div|video|source|p|br|center|figure)\b[^>]*>\s*)+$", re.I)
+_TAG_LINE_RE = re.compile(r"^</?[A-Za-z][A-Za-z0-9-]*(?:\s[^>]*)?/?>")
+_VOTE_RE = re.compile(r"^(?:up)?votes?\s*[:：]\s*(?P<v>.*)$", re.I)
+_AUTHORS_RE = re.compile(r"^authors?\s*[:：](?P<a>.*)$", re.I)
 _BULLET_RE = re.compile(r"^(?P<indent>[ \t]*)[-*+](?:[ \t]+(?P<text>.*)|[ \t]*$)")
 _NUMBER_RE = re.compile(r"^(?P<indent>[ \t]*)\d{1,3}[.)](?:[ \t]+(?P<text>.*)|[ \t]*$)")
 # "***What's New***: text", "**Key**: text", "***Key:*** text", "**Key:** text"
 _LABEL_RE = re.compile(
-    r"^(?P<stars>\*{2,3}|_{2,3})(?P<label>[^*_:\n]{1,60}?)(?P<colon_in>:?)(?P=stars)"
-    r"\s*(?P<colon_out>:?)\s*(?P<text>.*)$"
+    r"^(?P<stars>\*{2,3}|_{2,3})(?P<label>[^*_:：\n]{1,60}?)(?P<colon_in>[:：]?)(?P=stars)"
+    r"\s*(?P<colon_out>[:：]?)\s*(?P<text>.*)$"
 )
-_RULE_RE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$")
+_RULE_RE = re.compile(r"^\s*(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
 _ARXIV_RE = re.compile(
     r"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/"
     r"(?P<id>\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?(?:\.pdf)?/?(?:[?#].*)?$"
@@ -58,6 +70,9 @@ _ARXIV_RE = re.compile(
 _HF_RE = re.compile(
     r"^https?://(?:www\.)?huggingface\.co/papers/(?P<id>\d{4}\.\d{4,5})(?:v\d+)?/?(?:[?#].*)?$"
 )
+_HTTP_RE = re.compile(r"^https?://[^\s/?#]+", re.I)
+_SPACES = re.compile(r"[ \t\r\n\u00a0\u3000]+")
+_UNKNOWN_VOTES = frozenset({"-", "", "N/A", "n/a", "NA", "?", "—", "–"})
 
 
 def arxiv_id_from_url(url: str | None) -> str | None:
@@ -69,7 +84,7 @@ def arxiv_id_from_url(url: str | None) -> str | None:
 
 
 def is_http_url(url: str) -> bool:
-    return bool(re.match(r"^https?://[^\s/?#]+", url, re.I))
+    return bool(_HTTP_RE.match(url))
 
 
 def decode(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
@@ -102,26 +117,43 @@ def decode(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
 def split_lines(text: str) -> list[str]:
     # str.splitlines() would also split on \x0b, \x1c, U+2028 ... and shift
     # every line number after them; only LF, CRLF and CR end a line here.
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.split("\n")
 
 
-@dataclass
+def _collapse(text: str) -> str:
+    """:func:`clean_text` for text already cleaned as part of its file."""
+    if "  " in text or "\t" in text or "\xa0" in text or "\u3000" in text:
+        return _SPACES.sub(" ", text).strip()
+    return text.strip()
+
+
 class _Item:
-    text: str
-    label: str | None
-    indent: int
-    numbered: bool = False
-    children: list[_Item] = field(default_factory=list)
+    """A summary bullet being built (mutable); frozen into a SummaryItem."""
 
-    def freeze(self) -> SummaryItem:
-        return SummaryItem(
-            text=clean_text(self.text),
-            label=self.label,
-            children=tuple(c.freeze() for c in self.children),
-        )
+    # A plain slotted class: ~40,000 are made per year of digests and a
+    # dataclass with a default_factory is measurably slower to construct.
+    __slots__ = ("text", "label", "indent", "numbered", "children")
+
+    def __init__(self, text: str, label: str | None, indent: int, numbered: bool = False):
+        self.text = text
+        self.label = label
+        self.indent = indent
+        self.numbered = numbered
+        self.children: list[_Item] = []
+
+    def freeze(self) -> SummaryItem | None:
+        children: tuple[SummaryItem, ...] = ()
+        if self.children:
+            children = tuple(f for f in (c.freeze() for c in self.children) if f is not None)
+        text = _collapse(self.text)
+        if not (text or self.label or children):
+            return None  # an empty "- " bullet
+        return SummaryItem(text=text, label=self.label, children=children)
 
 
-@dataclass
+@dataclass(slots=True)
 class _PaperDraft:
     title: str
     url: str | None
@@ -132,8 +164,12 @@ class _PaperDraft:
     authors: tuple[str, ...] = ()
     saw_authors: bool = False
     items: list[_Item] = field(default_factory=list)
-    # stack of open items for nesting: innermost last
+    # Open items for nesting, innermost last.
     stack: list[_Item] = field(default_factory=list)
+    # A bullet ending with ':' and the indent of the flush numbered list
+    # under it (digest-format.md, variant 3).
+    colon_stack: list[_Item] | None = None
+    colon_numbers_indent: int | None = None
     last_blank: bool = False
 
 
@@ -146,7 +182,7 @@ class _DigestDraft:
 
 
 class _FileParser:
-    """Parses one decoded file.  Collects digests drafts and diagnostics."""
+    """Parses one decoded, cleaned file.  Collects digest drafts and diagnostics."""
 
     def __init__(self, path: str, lines: list[str]):
         self.path = path
@@ -154,10 +190,12 @@ class _FileParser:
         self.diags: list[Diagnostic] = []
         self.digests: list[_DigestDraft] = []
         self.digest: _DigestDraft | None = None
-        # True after a heading whose date is wrong: its papers are skipped.
-        self.skipping = False
-        self.skipped_heading: SourceRef | None = None
+        # Why papers under the current heading cannot be placed (bad date,
+        # no date, no heading yet); None while under a good heading.
+        self.no_digest_reason: str | None = None
         self.paper: _PaperDraft | None = None
+        # True inside a paper that was skipped: its lines are not reported again.
+        self.in_skipped_paper = False
 
     def diag(self, line: int, severity: Severity, message: str) -> None:
         self.diags.append(Diagnostic(SourceRef(self.path, line), severity, message))
@@ -170,36 +208,67 @@ class _FileParser:
 
     # -- driver -------------------------------------------------------------
     def parse(self) -> None:
-        for no, raw in enumerate(self.lines, start=1):
-            line = raw.rstrip()
-            if _PAPER_RE.match(line):
-                self.finish_paper()
-                self.start_paper(no, _PAPER_RE.match(line).group("rest"))
-            elif line.startswith("##") and not line.startswith("###"):
-                self.finish_paper()
-                self.start_digest(no, line)
-            elif line.startswith("#") and re.match(r"^#{1,6}(\s|$)", line):
-                # "# Title" of a file, or a deeper heading: structure we do
-                # not model.  Inside a paper it would otherwise be lost.
-                self.finish_paper()
-                if re.match(r"^####", line):
-                    self.warn(no, "heading ignored: only ## (day) and ### (paper) headings are read")
+        self.no_digest_reason = "it comes before any '## Title (YYYY-MM-DD)' heading"
+        saw_heading = False
+        saw_text = False
+        for no, line in enumerate(self.lines, start=1):
+            if not line or line.isspace():
+                if self.paper is not None:
+                    self.paper.last_blank = True
+                continue
+            saw_text = True
+            if line[0] == "#" and (level := _heading_level(line)):
+                if level == 3:
+                    self.finish_paper()
+                    self.start_paper(no, line[3:].strip())
+                elif level == 2:
+                    saw_heading = True
+                    self.finish_paper()
+                    self.start_digest(no, line.rstrip())
+                elif level > 3:
+                    # Deeper headings are not part of the format; keep the
+                    # paper open so its following lines are not lost.
+                    if not self.in_skipped_paper:
+                        self.warn(no, f"heading ignored: {_excerpt(line)} (only ## day and ### paper headings are read)")
+                else:
+                    # "# Title" of a file: not modelled, ends the paper.
+                    self.finish_paper()
+                    self.in_skipped_paper = False
             elif self.paper is not None:
-                self.paper_line(no, raw)
-            elif line.strip() and not _RULE_RE.match(line) and (self.digest or self.skipping):
+                # Fast path for the most common line by far: a "- " bullet.
+                if line[:2] == "- " and line[2:3] != "-":
+                    self.paper.last_blank = False
+                    self.add_item(line[2:], 0, numbered=False)
+                else:
+                    self.paper_line(no, line)
+            elif self.in_skipped_paper:
+                continue
+            elif (self.digest is not None or saw_heading) and not _RULE_RE.match(line):
                 self.warn(no, f"text outside of any paper ignored: {_excerpt(line)}")
         self.finish_paper()
+        if not saw_text:
+            self.warn(1, "file is empty")
+        elif not saw_heading:
+            self.warn(1, "no '## Title (YYYY-MM-DD)' day heading in this file; nothing read")
+        # finish_paper reports at the paper's heading, after its lines:
+        # present everything in line order.
+        self.diags.sort(key=lambda d: d.source.line)
 
     # -- headings -----------------------------------------------------------
     def start_digest(self, no: int, line: str) -> None:
-        m = _DIGEST_RE.match(line)
-        self.skipping = True
         self.digest = None
-        self.skipped_heading = SourceRef(self.path, no)
-        if not m:
-            self.error(no, "day heading has no date: expected '## Title (YYYY-MM-DD)'; its papers are skipped")
+        self.in_skipped_paper = False
+        m = _DIGEST_RE.match(line)
+        if m is None or not _DATE_RE.match(m.group("date").strip()):
+            m = _BARE_DATE_HEADING_RE.match(line) or m
+        if m is None:
+            # Not a day heading at all ("## Notes"): only an error if papers
+            # follow, since they then cannot be placed.
+            self.warn(no, f"heading without a date ignored: {_excerpt(line)} (expected '## Title (YYYY-MM-DD)')")
+            self.no_digest_reason = f"its heading at line {no} has no date"
             return
         raw_date = m.group("date").strip()
+        self.no_digest_reason = f"its day heading at line {no} has an invalid date"
         if not _DATE_RE.match(raw_date):
             self.error(no, f"'{_excerpt(raw_date)}' is not a date in YYYY-MM-DD form; this day's papers are skipped")
             return
@@ -209,24 +278,24 @@ class _FileParser:
             self.error(no, f"{raw_date} is not a real date; this day's papers are skipped")
             return
         title = clean_text(m.group("title")) or "Daily Papers"
-        self.skipping = False
+        self.no_digest_reason = None
         self.digest = _DigestDraft(date, title, SourceRef(self.path, no))
         self.digests.append(self.digest)
 
     def start_paper(self, no: int, rest: str) -> None:
-        rest = rest.strip()
-        title, url = _split_title_link(rest)
-        title = clean_text(title)
+        title, url, extra = _split_title_link(rest)
+        title = _collapse(title)
+        self.in_skipped_paper = True
         if self.digest is None:
-            why = ("it is under a day heading with an error" if self.skipping
-                   else "it comes before any '## Title (YYYY-MM-DD)' heading")
-            self.error(no, f"paper {_quote(title)} skipped: {why}")
+            self.error(no, f"paper {_quote(title)} skipped: {self.no_digest_reason}")
             return
         if not title:
             self.error(no, "paper has no title; skipped")
             return
+        if extra:
+            self.warn(no, f"text after the paper link ignored: {_excerpt(extra)}")
         if url is not None:
-            url = clean_text(url).replace(" ", "%20")
+            url = _collapse(url).replace(" ", "%20")
             if not url:
                 self.warn(no, "paper link is empty")
                 url = None
@@ -235,6 +304,7 @@ class _FileParser:
                 url = None
         else:
             self.warn(no, "paper heading has no link")
+        self.in_skipped_paper = False
         self.paper = _PaperDraft(title, url, SourceRef(self.path, no))
 
     # -- lines inside a paper ----------------------------------------------
@@ -242,58 +312,97 @@ class _FileParser:
         p = self.paper
         assert p is not None
         line = raw.rstrip()
-        stripped = line.strip()
-        if not stripped:
-            p.last_blank = True
-            return
         blank_before, p.last_blank = p.last_blank, False
         in_summary = bool(p.items)
-
-        if not in_summary or not raw[:1].isspace():
-            if self.thumbnail_line(no, stripped):
+        indented = line[0] in " \t"
+        if indented:
+            if in_summary:
+                self.summary_line(no, line, blank_before, indented=True)
                 return
-            if m := _VOTE_RE.match(stripped):
+            line = line.lstrip()
+        c = line[0]
+        # Metadata lines: recognised before and (unindented) after the summary
+        # starts, since their order is not guaranteed.
+        if c == "!" or c == "[" or c == "<":
+            if self.thumbnail_line(no, line):
+                return
+        elif c in "VvUu":
+            if m := _VOTE_RE.match(line):
                 self.vote_line(no, m.group("v").strip())
                 return
-            if m := _AUTHORS_RE.match(stripped):
+        elif c in "Aa":
+            if m := _AUTHORS_RE.match(line):
                 p.saw_authors = True
-                p.authors = tuple(a for a in (clean_text(x) for x in m.group("a").split(",")) if a)
+                names = m.group("a")
+                if "  " in names or "\t" in names or "\xa0" in names or "\u3000" in names:
+                    names = _SPACES.sub(" ", names)
+                p.authors = tuple(filter(None, map(str.strip, names.split(","))))
                 return
-        if _RULE_RE.match(line) and not _BULLET_RE.match(line.replace("---", "")):
+        self.summary_line(no, line, blank_before, indented=indented and in_summary)
+
+    def summary_line(self, no: int, line: str, blank_before: bool, *, indented: bool) -> None:
+        p = self.paper
+        assert p is not None
+        c = line.lstrip()[0]
+        if c in "-*+_":
+            if _RULE_RE.match(line):
+                return  # a thematic break between parts
+            if m := _BULLET_RE.match(line):
+                self.add_item(m.group("text") or "", _indent_width(m.group("indent")), numbered=False)
+                return
+            if not indented and (c == "*" or c == "_") and _split_label(line)[0] is not None:
+                # "***What's New***: ..." without a bullet marker.
+                self.add_item(line, 0, numbered=False)
+                return
+        elif c.isdigit():
+            if m := _NUMBER_RE.match(line):
+                self.add_item(m.group("text") or "", _indent_width(m.group("indent")), numbered=True)
+                return
+        elif c == "<" and _WRAPPER_RE.match(line.strip()):
+            return  # leftover of a video thumbnail's HTML: never content
+        stripped = line.strip()
+        if p.stack and not blank_before:
+            # A lazy continuation line (CommonMark 5.1): the innermost item.
+            _append(p.stack[-1], stripped)
             return
-        bullet = _BULLET_RE.match(line)
-        number = _NUMBER_RE.match(line)
-        if bullet or number:
-            m = bullet or number
-            indent = _indent_width(m.group("indent"))
-            self.add_item(m.group("text") or "", indent, numbered=number is not None and bullet is None)
+        if p.stack and indented:
+            # After a blank line an indented paragraph belongs to the deepest
+            # open item it is indented under.
+            width = _indent_width(line[: len(line) - len(line.lstrip())])
+            target = p.stack[0]
+            for item in p.stack:
+                if item.indent < width:
+                    target = item
+            _append(target, stripped)
             return
-        if in_summary and (not blank_before or raw[:1].isspace()):
-            # A continuation line (lazy, or indented after a blank line).
-            item = p.stack[-1]
-            item.text = f"{item.text} {stripped}" if item.text else stripped
+        if c == "<" and _TAG_LINE_RE.match(stripped):
+            self.warn(no, f"raw HTML line ignored: {_excerpt(stripped)}")
             return
-        if _HTML_LINE_RE.match(stripped):
-            self.warn(no, "raw HTML line ignored")
-            return
-        self.warn(no, f"unrecognised line in paper ignored: {_excerpt(stripped)}")
+        # Prose that is not a bullet: keep it as a summary paragraph, so that
+        # nothing is lost (it is rendered as escaped inline Markdown).
+        self.add_item(stripped, 0, numbered=False)
 
     def thumbnail_line(self, no: int, s: str) -> bool:
         p = self.paper
         assert p is not None
         kind: ThumbnailKind
-        if m := _IMAGE_RE.match(s):
-            kind, url = ThumbnailKind.IMAGE, m.group("url")
-        elif m := _WATCH_RE.match(s):
+        c = s[0]
+        if c == "!" and (m := _IMAGE_RE.match(s)):
+            kind, url = ThumbnailKind.IMAGE, m.group("url") or m.group("a") or ""
+        elif c == "[" and (m := _WATCH_RE.match(s)):
             kind, url = ThumbnailKind.VIDEO, m.group("p") or m.group("b") or ""
-        elif s.startswith("<") and (m := _VIDEO_SRC_RE.search(s)):
+        elif c == "<" and (m := _VIDEO_SRC_RE.search(s)):
             kind, url = ThumbnailKind.VIDEO, next(g for g in m.groups() if g is not None)
-        elif s.startswith("<") and re.match(r"^(?:</?(?:div|video|source|p|br)\b[^>]*>\s*)+$", s, re.I):
+        elif c == "<" and (m := _IMG_SRC_RE.search(s)):
+            kind, url = ThumbnailKind.IMAGE, next(g for g in m.groups() if g is not None)
+        elif c == "<" and _WRAPPER_RE.match(s):
             return True  # the wrapper of a video thumbnail, split over lines
         else:
             return False
-        url = clean_text(url)
+        url = _collapse(url)
         if p.thumbnail is not None:
+            # "[Watch Video](u)" is followed by its <video src=u>: the same
+            # thumbnail again (digest-format.md, variant 1).
             if p.thumbnail.url != url and not (
                 p.thumbnail.kind is ThumbnailKind.VIDEO and kind is ThumbnailKind.VIDEO
             ):
@@ -301,8 +410,8 @@ class _FileParser:
             return True
         if not url:
             self.warn(no, "thumbnail has no URL; ignored")
-        elif url.startswith(("http://", "https://")) or _is_relative_path(url):
-            p.thumbnail = Thumbnail(kind, url)
+        elif is_http_url(url) or _is_relative_path(url):
+            p.thumbnail = Thumbnail(kind, url.replace(" ", "%20"))
         else:
             self.warn(no, f"thumbnail URL {_quote(url)} is not http(s); dropped")
         return True
@@ -311,7 +420,7 @@ class _FileParser:
         p = self.paper
         assert p is not None
         p.saw_votes = True
-        if value in {"-", "", "N/A", "n/a", "?"}:
+        if value in _UNKNOWN_VOTES:
             p.votes = None
             return
         try:
@@ -327,26 +436,36 @@ class _FileParser:
     def add_item(self, text: str, indent: int, *, numbered: bool) -> None:
         p = self.paper
         assert p is not None
-        label, text = _split_label(text.strip())
+        text = text.strip()
+        label = None
+        if text[:2] in ("**", "__"):
+            label, text = _split_label(text)
         item = _Item(text, label, indent, numbered)
-        # Close items that are not parents of this one.
-        while p.stack and p.stack[-1].indent >= indent:
-            top = p.stack[-1]
+        stack = p.stack
+        if numbered and p.colon_stack is not None and indent <= p.colon_stack[-1].indent and (
+            p.colon_numbers_indent is None or p.colon_numbers_indent == indent
+        ):
             # A numbered list flush left right under a bullet that ends with
             # ':' belongs to that bullet (digest-format.md, variant 3).
-            if (numbered and indent == top.indent and not top.numbered
-                    and top.text.rstrip().endswith(":")):
-                break
-            if (numbered and len(p.stack) >= 2 and indent == top.indent and top.numbered
-                    and p.stack[-2].indent == indent and not p.stack[-2].numbered):
-                p.stack.pop()
-                break
-            p.stack.pop()
-        if p.stack:
-            p.stack[-1].children.append(item)
+            p.colon_numbers_indent = indent
+            p.stack = stack = list(p.colon_stack)
+            stack[-1].children.append(item)
+            stack.append(item)
+            return
+        while stack and stack[-1].indent >= indent:
+            stack.pop()
+        if stack:
+            stack[-1].children.append(item)
         else:
             p.items.append(item)
-        p.stack.append(item)
+        stack.append(item)
+        if p.colon_stack is not None and indent <= p.colon_stack[-1].indent:
+            p.colon_stack = None
+        if not numbered:
+            # "- ***Steps***:" (label, no text) ends with its colon too.
+            if text.endswith((":", "：")) or (label and not text):
+                p.colon_stack = list(stack)
+                p.colon_numbers_indent = None
 
     def finish_paper(self) -> None:
         p, self.paper = self.paper, None
@@ -359,7 +478,7 @@ class _FileParser:
             self.warn(line, "paper has no 'Vote:' line")
         if not p.saw_authors:
             self.warn(line, "paper has no 'Authors:' line")
-        summary = tuple(i.freeze() for i in p.items if i.text or i.children or i.label)
+        summary = tuple(f for f in (i.freeze() for i in p.items) if f is not None)
         if not summary:
             self.warn(line, "paper has no summary")
         self.digest.papers.append(
@@ -376,39 +495,84 @@ class _FileParser:
         )
 
 
-def _split_title_link(rest: str) -> tuple[str, str | None]:
-    """Split ``[title](url)``: the title is everything up to the *last* ``](``.
+def _heading_level(line: str) -> int:
+    """2 for a day heading, 3 for a paper heading (also without the space
+    CommonMark wants: "###[t](u)"), 1 or 4-6 for other ATX headings, else 0."""
+    n = len(line) - len(line.lstrip("#"))
+    if n in (2, 3):
+        return n
+    if n <= 6 and (len(line) == n or line[n] in " \t"):
+        return n
+    return 0
 
-    Producers fill ``### [{title}]({url})`` without escaping, so the title can
-    hold unbalanced brackets (digest-format.md, variant 7).
+
+def _append(item: _Item, text: str) -> None:
+    item.text = f"{item.text} {text}" if item.text else text
+
+
+def _split_title_link(rest: str) -> tuple[str, str | None, str]:
+    """Split ``[title](url)`` into title, url and any text after the link.
+
+    Producers fill ``### [{title}]({url})`` without escaping, so the title is
+    everything up to the *last* ``](`` and can hold unbalanced brackets
+    (digest-format.md, variant 7).
     """
-    if rest.startswith("[") and "](" in rest:
+    rest = rest.strip()
+    if rest.startswith("["):
         cut = rest.rfind("](")
-        title = rest[1:cut]
-        tail = rest[cut + 2:].strip()
-        if tail.endswith(")"):
-            tail = tail[:-1]
-        tail = tail.strip().strip("<>")
-        # Markdown allows a link title: [t](url "title")
-        tail = re.sub(r"\s+\"[^\"]*\"$", "", tail).strip()
-        return title, tail
-    if rest.startswith("[") and rest.endswith("]"):
-        return rest[1:-1], None
-    return rest, None
+        if cut > 0:
+            url, extra = _split_destination(rest[cut + 2:])
+            return rest[1:cut], url, extra
+        if rest.endswith("]"):
+            return rest[1:-1], None, ""
+    return rest, None, ""
+
+
+def _split_destination(tail: str) -> tuple[str, str]:
+    """Split ``url "title") extra`` after ``](``: the URL ends at the ``)``
+    that balances its parentheses (CommonMark 6.3), so ``[t](u) (ICML)`` gives
+    ``u`` and ``(ICML)``."""
+    tail = tail.strip()
+    if tail[-1:] == ")" and "(" not in tail and " " not in tail and tail.count(")") == 1:
+        return tail[:-1], ""  # the usual "url)"
+    if tail.startswith("<") and ">" in tail:
+        end = tail.index(">")
+        after = tail[end + 1:]
+        close = after.find(")")
+        return tail[1:end], after[close + 1:].strip() if close >= 0 else after.strip()
+    depth = 0
+    for i, ch in enumerate(tail):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            if depth == 0:
+                return tail[:i].strip(), tail[i + 1:].strip()
+            depth -= 1
+        elif ch in " \t" and depth == 0:
+            # Either a link title ("...") or a URL with unencoded spaces.
+            m = re.match(r"\s+(?:\"[^\"]*\"|'[^']*')\s*\)", tail[i:])
+            if m:
+                return tail[:i], tail[i + m.end():].strip()
+    close = tail.rfind(")")
+    if close < 0:
+        return tail, ""  # unclosed: everything is the URL
+    return tail[:close].strip(), tail[close + 1:].strip()
 
 
 def _split_label(text: str) -> tuple[str | None, str]:
+    if text[:2] not in ("**", "__"):
+        return None, text
     m = _LABEL_RE.match(text)
     if not m or not (m.group("colon_in") or m.group("colon_out")):
         return None, text
-    label = clean_text(m.group("label"))
+    label = _collapse(m.group("label"))
     if not label:
         return None, text
     return label, m.group("text").strip()
 
 
 def _indent_width(indent: str) -> int:
-    return len(indent.expandtabs(4))
+    return len(indent.expandtabs(4)) if "\t" in indent else len(indent)
 
 
 def _is_relative_path(url: str) -> bool:
@@ -426,23 +590,36 @@ def _quote(text: str) -> str:
 
 # -- files and merging ------------------------------------------------------
 
+def _is_hidden(part: str) -> bool:
+    return part.startswith(".")
+
+
 def iter_input_files(inputs: Iterable[str | Path]) -> Iterator[tuple[str, Path | None]]:
     """Expand inputs: files as given, folders to their ``.md`` files (sorted,
-    recursively), ``-`` to standard input (path ``None``)."""
+    recursively, skipping hidden folders such as ``.git``), ``-`` to standard
+    input (path ``None``).  A file named twice is read once."""
+    seen: set[str] = set()
     for item in inputs:
         if str(item) == STDIN:
             yield "<stdin>", None
             continue
         path = Path(item)
         if path.is_dir():
-            found = sorted(
-                (p for p in path.rglob("*.md") if p.is_file()),
-                key=lambda p: p.relative_to(path).parts,
-            )
-            for p in found:
-                yield str(p), p
+            found = []
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames[:] = [d for d in dirnames if not _is_hidden(d)]
+                for name in filenames:
+                    if name.endswith(".md") and not _is_hidden(name):
+                        found.append(Path(dirpath, name))
+            found.sort(key=lambda p: p.relative_to(path).parts)
         else:
-            yield str(path), path
+            found = [path]
+        for p in found:
+            key = os.path.realpath(p)
+            if key in seen:
+                continue
+            seen.add(key)
+            yield str(p), p
 
 
 def read_text(name: str, path: Path | None) -> tuple[str | None, list[Diagnostic]]:
@@ -455,7 +632,10 @@ def read_text(name: str, path: Path | None) -> tuple[str | None, list[Diagnostic
 
 
 def parse_text(text: str, name: str) -> tuple[list[_DigestDraft], list[Diagnostic]]:
-    parser = _FileParser(name, split_lines(text))
+    # Clean the whole file once (NFC, no XML-forbidden characters; line
+    # breaks are kept): every field is a slice of it and only needs its white
+    # space collapsed.
+    parser = _FileParser(name, split_lines(clean_text(text, collapse=False)))
     parser.parse()
     return parser.digests, parser.diags
 
@@ -467,6 +647,19 @@ def read_digests(inputs: Iterable[str | Path]) -> ReadResult:
     once (first appearance) with a warning.  The same paper on different days
     is kept on each day: ``Paper.key`` tells that it is the same.
     """
+    # The reader allocates ~10 objects per line and no reference cycles; the
+    # cyclic garbage collector would rescan them all repeatedly (about 15% of
+    # the reading time of a year of digests).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _read_digests(inputs)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _read_digests(inputs: Iterable[str | Path]) -> ReadResult:
     drafts: list[_DigestDraft] = []
     diags: list[Diagnostic] = []
     for name, path in iter_input_files(inputs):
@@ -504,6 +697,9 @@ def merge(drafts: list[_DigestDraft]) -> tuple[list[Digest], list[Diagnostic]]:
                     continue
                 seen[paper.key] = paper
                 papers.append(paper)
+        if not papers:
+            diags.append(Diagnostic(group[0].source, Severity.WARNING,
+                                    f"day {date.isoformat()} has no papers"))
         out.append(Digest(
             date=date,
             title=group[0].title,

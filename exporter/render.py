@@ -25,6 +25,15 @@ from markupsafe import Markup, escape
 
 from .model import SummaryItem
 
+# XML 1.0 section 2.2 Char production (as in model.clean_text): the model is
+# already clean, but the renderer is public and must give well-formed XHTML
+# for *any* string.
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_chars(text: str) -> str:
+    return _XML_FORBIDDEN.sub("", text)
+
 #: Every element the renderer may emit.
 ALLOWED_TAGS = frozenset({"a", "strong", "em", "code", "br", "sup", "sub", "span", "ul", "ol", "li", "s"})
 #: Every attribute the renderer may emit, per element.
@@ -83,7 +92,10 @@ _SUP_CHARS = "0123456789+-=()ni"
 _SUB_CHARS = "0123456789+-=()"
 _SUP = str.maketrans(_SUP_CHARS, "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱ")
 _SUB = str.maketrans(_SUB_CHARS, "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎")
-_MATH_RE = re.compile(r"\$([^$]{1,80})\$")
+# Pandoc's tex_math_dollars rule: the opening $ has a non-space on its right,
+# the closing $ a non-space on its left and no digit after it, so prices
+# ("costs $5 and $10") stay literal.
+_MATH_RE = re.compile(r"\$(?=[^\s$])([^$]{1,80}?)(?<=\S)\$(?!\d)")
 _TEX_TOKEN = re.compile(r"\\([A-Za-z]+|[%&#_$])\s*|([\^_])(?:\{([^{}]*)\}|(\S))|\{([^{}]*)\}|([^\\^_{}]+)")
 
 
@@ -139,7 +151,7 @@ def title_text(title: str) -> str:
     """A title as plain text (feed titles, file metadata): simple TeX becomes
     Unicode (``M$^{2}$UGen`` -> ``M²UGen``), anything else stays literal."""
     out = []
-    for kind, text in _title_pieces(title):
+    for kind, text in _title_pieces(_xml_chars(title)):
         if kind:
             table, chars = (_SUP, _SUP_CHARS) if kind == "sup" else (_SUB, _SUB_CHARS)
             mark = "^" if kind == "sup" else "_"
@@ -156,7 +168,7 @@ def title_text(title: str) -> str:
 def title_html(title: str) -> Markup:
     """A title as an XHTML fragment: escaped text, simple TeX as sup/sub."""
     out = []
-    for kind, text in _title_pieces(title):
+    for kind, text in _title_pieces(_xml_chars(title)):
         if kind:
             out.append(f"<{kind}>{escape(text)}</{kind}>")
         else:
@@ -166,7 +178,7 @@ def title_html(title: str) -> Markup:
 
 def text_html(text: str) -> Markup:
     """Plain text (author names, labels, dates) escaped for XHTML."""
-    return escape(text)
+    return escape(_xml_chars(text))
 
 
 # -- inline Markdown ----------------------------------------------------------
@@ -188,7 +200,29 @@ def _markdown():
     md.validateLink = lambda url: safe_url(url) is not None  # type: ignore[method-assign]
     md.normalizeLink = lambda url: safe_url(url) or ""  # type: ignore[method-assign]
     md.normalizeLinkText = lambda url: url  # type: ignore[method-assign]
+    # '[a](https://x "t")' would give title="t", outside ALLOWED_ATTRIBUTES.
+    md.add_render_rule("link_open", _link_open)
+    md.add_render_rule("link_close", _link_close)
     return md, escapeHtml
+
+
+def _link_open(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+    token = tokens[idx]
+    href = token.attrs.get("href", "")
+    # "[x]()" has an empty destination, which markdown-it never passes to
+    # validateLink: render its text without a link.  Links cannot nest
+    # (CommonMark 6.3), so one flag pairs the open with its close.
+    if not isinstance(href, str) or safe_url(href) is None:
+        env["_dropped_link"] = True
+        return ""
+    token.attrs = {"href": href}
+    return self.renderToken(tokens, idx, options, env)
+
+
+def _link_close(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
+    if env.pop("_dropped_link", False):
+        return ""
+    return self.renderToken(tokens, idx, options, env)
 
 
 def _has_linkify() -> bool:
@@ -202,7 +236,8 @@ def _has_linkify() -> bool:
 # Characters (or words) that can change what inline Markdown means.  Text
 # without any of them renders as its escaped self, which skips the parser: a
 # year of digests has ~40,000 bullets and most are plain prose.
-_MARKDOWN_SIGNIFICANT = re.compile(r"[\\`*_\[\]<>&!~\n]|://")
+# "\r" is in the set because markdown-it normalises it to "\n".
+_MARKDOWN_SIGNIFICANT = re.compile(r"[\\`*_\[\]<>&!~\n\r]|://")
 
 
 def _escape_like_markdown_it(text: str) -> str:
@@ -213,10 +248,16 @@ def _escape_like_markdown_it(text: str) -> str:
 @functools.lru_cache(maxsize=131072)
 def inline_html(text: str) -> Markup:
     """Inline Markdown (bold, italic, code, http(s) links, bare URLs) as XHTML."""
+    text = _xml_chars(text)
     if not _MARKDOWN_SIGNIFICANT.search(text):
         return Markup(_escape_like_markdown_it(text))
+    return _inline_markdown(text)
+
+
+def _inline_markdown(text: str) -> Markup:
+    """The parser path of :func:`inline_html` (tests compare the fast path to it)."""
     md, _ = _markdown()
-    html = md.renderInline(text)
+    html = md.renderInline(_xml_chars(text))
     # CommonMark turns "two spaces + newline" into <br />; our text has no
     # newlines, but keep the output on one line regardless.
     return Markup(html.replace("\n", " "))
@@ -225,7 +266,7 @@ def inline_html(text: str) -> Markup:
 def _item_html(item: SummaryItem, label_class: str) -> str:
     parts = []
     if item.label:
-        parts.append(f'<strong><span class="{label_class}">{escape(item.label)}</span></strong>')
+        parts.append(f'<strong><span class="{escape(label_class)}">{text_html(item.label)}</span></strong>')
         if item.text:
             parts.append(": ")
     parts.append(inline_html(item.text))
