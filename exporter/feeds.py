@@ -28,7 +28,7 @@ from .feedentries import (
 )
 from .model import ReadResult
 from .output import WriteStatus, write_file
-from .render import feed_entry_html, safe_url
+from .render import feed_entry_html, safe_url, text_html
 
 FORMATS = ("atom", "rss", "json", "opds")
 DEFAULT_FORMATS = ("atom", "rss", "json")
@@ -219,8 +219,12 @@ def add_entry(fg, entry: FeedEntry) -> None:
     if paper.authors:
         fe.author([{"name": a} for a in paper.authors])
     fe.content(str(feed_entry_html(paper)), type="html")
-    # Pitfall 9: without isSummary=True this replaces the Atom <content>.
-    fe.description(_teaser(entry), isSummary=True)
+    # RSS <description> is HTML: "(<0.5초)" must arrive escaped.  Pitfall 9:
+    # without isSummary=True, description() replaces the Atom <content>;
+    # summary() then only marks the Atom <summary> as type="html".
+    teaser = str(text_html(_teaser(entry)))
+    fe.description(teaser, isSummary=True)
+    fe.summary(teaser, type="html")
     if entry.url:
         fe.link(href=entry.url, rel="alternate")  # the RSS <link>; Atom links: EntryExtras
     for term in entry.categories:
