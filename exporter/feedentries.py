@@ -22,13 +22,14 @@ Rules (issue 4, "The entries"):
 from __future__ import annotations
 
 import collections
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from .model import Digest, Paper, ThumbnailKind, clean_text
-from .render import safe_url, summary_text, title_text
+from .render import feed_entry_html, safe_url, summary_text, title_text
 
 UTC = dt.timezone.utc
 #: The authority of our tag: URIs (RFC 4151); fixed so ids never change.
@@ -68,6 +69,11 @@ class FeedEntry:
     lang: str
     links: tuple[Link, ...]
     categories: tuple[str, ...]
+    image_url: str | None = None
+    video: tuple[str, str] | None = None
+    #: The HTML content, filled by :func:`with_content` for the entries
+    #: that are written (rendering every entry of a long archive is wasted).
+    content_html: str = ""
 
     @property
     def updated(self) -> dt.datetime:
@@ -79,23 +85,26 @@ class FeedEntry:
         alt = [link.href for link in self.links if link.rel == "alternate"]
         return alt[0] if alt else None
 
-    @property
-    def image_url(self) -> str | None:
-        t = self.paper.thumbnail
-        if t is not None and t.kind is ThumbnailKind.IMAGE and t.is_remote:
-            return safe_url(t.url)
-        return None
 
-    @property
-    def video(self) -> tuple[str, str] | None:
-        """(url, mime type) of a remote video thumbnail."""
-        t = self.paper.thumbnail
-        if t is not None and t.kind is ThumbnailKind.VIDEO and t.is_remote:
-            url = safe_url(t.url)
-            if url:
-                ext = re.search(r"\.[A-Za-z0-9]+$", url.split("?")[0])
-                return url, _VIDEO_TYPES.get(ext.group(0).lower() if ext else "", "video/mp4")
-        return None
+
+def _media(paper: Paper) -> tuple[str | None, tuple[str, str] | None]:
+    """(image URL, (video URL, mime type)) of a remote thumbnail."""
+    t = paper.thumbnail
+    if t is None or not t.is_remote:
+        return None, None
+    url = safe_url(t.url)
+    if not url:
+        return None, None
+    if t.kind is ThumbnailKind.IMAGE:
+        return url, None
+    ext = re.search(r"\.[A-Za-z0-9]+$", url.split("?")[0])
+    return None, (url, _VIDEO_TYPES.get(ext.group(0).lower() if ext else "", "video/mp4"))
+
+
+def with_content(entries: list[FeedEntry]) -> list[FeedEntry]:
+    """*entries* with their HTML content rendered (once, for every format)."""
+    return [e if e.content_html else dataclasses.replace(e, content_html=str(feed_entry_html(e.paper)))
+            for e in entries]
 
 
 def tag_uri(date: dt.date | int, specific: str) -> str:
@@ -115,7 +124,8 @@ def entry_time(date: dt.date, rank: int) -> dt.datetime:
 
 
 def detect_language(paper: Paper) -> str:
-    text = summary_text(paper.summary) or paper.title
+    # The first bullets decide; counting a whole long summary changes nothing.
+    text = (summary_text(paper.summary[:2]) or paper.title)[:600]
     hangul = len(_HANGUL.findall(text))
     latin = len(_LATIN.findall(text))
     return "ko" if hangul and hangul >= 0.15 * (hangul + latin) else "en"
@@ -147,6 +157,7 @@ def build_entries(digests: tuple[Digest, ...] | list[Digest]) -> list[FeedEntry]
             for item in paper.summary:
                 if item.label and item.label not in cats:
                     cats.append(item.label)
+            image_url, video = _media(paper)
             day.append(FeedEntry(
                 id=entry_id(paper, digest.date),
                 title=title_text(paper.title) or paper.title,
@@ -158,6 +169,8 @@ def build_entries(digests: tuple[Digest, ...] | list[Digest]) -> list[FeedEntry]
                 lang=detect_language(paper),
                 links=paper_links(paper),
                 categories=tuple(cats),
+                image_url=image_url,
+                video=video,
             ))
         per_day.append(day)
     return [e for day in reversed(per_day) for e in day]

@@ -1,11 +1,13 @@
 """feedgen extensions that work around feedgen 1.0.0 (pitfalls.md, feedgen).
 
-* :class:`EntryExtras` writes an Atom entry's ``<link>`` elements itself:
-  feedgen's ``FeedEntry.atom_entry`` reuses the name ``link`` for the new
-  element and then reads ``rel``/``type`` from it, so every link comes out
-  as a bare (alternate) link (upstream issue #135, fix unmerged), and its
-  ``link()`` refuses relations such as OPDS acquisition
-  (``http://opds-spec.org/acquisition``).  It also sets the per-entry
+* :class:`EntryExtras` writes an entry's links itself: feedgen's
+  ``FeedEntry.atom_entry`` reuses the name ``link`` for the new element and
+  then reads ``rel``/``type`` from it, so every link comes out as a bare
+  (alternate) link (upstream issue #135, fix unmerged), and its ``link()``
+  refuses relations such as OPDS acquisition
+  (``http://opds-spec.org/acquisition``).  Entries are therefore never
+  given links through feedgen: Atom ``<link>`` and the RSS ``<link>`` (the
+  alternate) are written here, and so are categories.  It also sets the per-entry
   language: ``xml:lang`` on the Atom entry (RFC 4287 section 2),
   ``dc:language`` on the RSS item; and every author as ``dc:creator`` on
   the RSS item (RSS ``<author>`` wants an e-mail address).
@@ -41,36 +43,40 @@ class EntryExtras(BaseEntryExtension):
         self._links: tuple[Link, ...] = ()
         self._lang: str | None = None
         self._creators: tuple[str, ...] = ()
+        self._categories: tuple[str, ...] = ()
 
     def set(self, links: tuple[Link, ...], lang: str | None = None,
-            creators: tuple[str, ...] = ()) -> None:
+            creators: tuple[str, ...] = (), categories: tuple[str, ...] = ()) -> None:
         self._links = tuple(links)
         self._lang = lang
         self._creators = tuple(creators)
+        self._categories = tuple(categories)
 
     def extend_atom(self, entry):
-        # feedgen's own (broken) links go; ours are written in their place.
-        anchor = None
-        for old in entry.findall("link"):
-            if anchor is None:
-                anchor = entry.index(old)
-            entry.remove(old)
-        if anchor is None:
-            anchor = len(entry)
-        for i, link in enumerate(self._links):
-            el = etree.Element("link", href=link.href, rel=link.rel)
+        # Links given to feedgen's own link() would come out without rel and
+        # type; we never give it any and write them here.  Categories too:
+        # feedgen validates each dict, which costs more than the writing.
+        for link in self._links:
+            el = etree.SubElement(entry, "link", href=link.href, rel=link.rel)
             if link.type:
                 el.set("type", link.type)
             if link.title:
                 el.set("title", link.title)
             if link.length is not None:
                 el.set("length", str(link.length))
-            entry.insert(anchor + i, el)
+        for term in self._categories:
+            etree.SubElement(entry, "category", term=term)
         if self._lang:
             entry.set(XML_LANG, self._lang)
         return entry
 
     def extend_rss(self, item):
+        # RSS has one <link>: the alternate (the paper page).
+        alternate = next((link.href for link in self._links if link.rel == "alternate"), None)
+        if alternate:
+            etree.SubElement(item, "link").text = alternate
+        for term in self._categories:
+            etree.SubElement(item, "category").text = term
         # RSS <author> must be an e-mail address, and feedgen drops authors
         # without one (pitfall 7): Dublin Core dc:creator holds a name.
         for name in self._creators:

@@ -24,6 +24,7 @@ from .feedentries import (
     build_entries,
     feed_info,
     select_entries,
+    with_content,
     tag_uri,
 )
 from .model import ReadResult
@@ -116,6 +117,13 @@ def write_feeds(result: ReadResult, options: FeedOptions) -> FeedReport:
         ids = {e.id for e in entries}
         entries += [e for e in everything if e.date.isocalendar()[:2] == open_week and e.id not in ids]
         entries.sort(key=lambda e: (-e.date.toordinal(), e.rank))
+
+    # Render each written entry once, for every format.
+    entries = with_content(entries)
+    if archive_weeks:
+        rendered = {e.id: e for e in entries}
+        archive_weeks = {w: [rendered.get(e.id) or e for e in es] for w, es in archive_weeks.items()}
+        archive_weeks = {w: with_content(es) for w, es in archive_weeks.items()}
 
     icon_url = None
     if base_url:
@@ -218,24 +226,21 @@ def add_entry(fg, entry: FeedEntry) -> None:
     paper = entry.paper
     if paper.authors:
         fe.author([{"name": a} for a in paper.authors])
-    fe.content(str(feed_entry_html(paper)), type="html")
+    fe.content(entry.content_html or str(feed_entry_html(paper)), type="html")
     # RSS <description> is HTML: "(<0.5초)" must arrive escaped.  Pitfall 9:
     # without isSummary=True, description() replaces the Atom <content>;
     # summary() then only marks the Atom <summary> as type="html".
     teaser = str(text_html(_teaser(entry)))
     fe.description(teaser, isSummary=True)
     fe.summary(teaser, type="html")
-    if entry.url:
-        fe.link(href=entry.url, rel="alternate")  # the RSS <link>; Atom links: EntryExtras
-    for term in entry.categories:
-        fe.category(term=term)
     if entry.image_url:
         # Pitfall 10: the default group wraps one element in media:group.
         fe.media.thumbnail({"url": entry.image_url}, group=None)
     elif entry.video:
         url, mime = entry.video
         fe.media.content({"url": url, "type": mime, "medium": "video"}, group=None)
-    fe.dx.set(entry.links, entry.lang, paper.authors)
+    # Links (pitfall 1), categories, dc:creator (pitfall 7), language.
+    fe.dx.set(entry.links, entry.lang, paper.authors, entry.categories)
 
 
 def atom_and_rss(info: FeedInfo, entries: Sequence[FeedEntry], *, prev_archive: str | None = None,

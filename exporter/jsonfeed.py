@@ -29,7 +29,7 @@ def item(entry: FeedEntry) -> dict:
     if entry.url:
         out["url"] = entry.url
     out["title"] = entry.title
-    out["content_html"] = str(feed_entry_html(paper))
+    out["content_html"] = entry.content_html or str(feed_entry_html(paper))
     if entry.image_url:
         out["image"] = entry.image_url
     out["date_published"] = _date(entry.published)
@@ -67,5 +67,8 @@ def json_feed(info: FeedInfo, entries: Sequence[FeedEntry], *, feed_url: str | N
         doc["favicon"] = info.icon_url
     doc["authors"] = [{"name": info.author}]
     doc["language"] = info.language
-    doc["items"] = [item(e) for e in entries]
-    return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    # One item per line: readable and diffable, and json's C encoder (only
+    # used without indent) is five times faster on a year of entries.
+    head = json.dumps(doc, ensure_ascii=False, indent=1)[:-2]
+    items = ",\n".join(json.dumps(item(e), ensure_ascii=False, separators=(",", ":")) for e in entries)
+    return f'{head},\n "items": [\n{items}\n ]\n}}\n'.encode("utf-8")
