@@ -67,6 +67,8 @@ class FeedEntry:
     digest_title: str
     published: dt.datetime
     lang: str
+    #: Author names as plain text for feeds (see :func:`feed_text`).
+    authors: tuple[str, ...]
     links: tuple[Link, ...]
     categories: tuple[str, ...]
     image_url: str | None = None
@@ -105,6 +107,31 @@ def with_content(entries: list[FeedEntry]) -> list[FeedEntry]:
     """*entries* with their HTML content rendered (once, for every format)."""
     return [e if e.content_html else dataclasses.replace(e, content_html=str(feed_entry_html(e.paper)))
             for e in entries]
+
+
+# "<" starting an HTML element (start or end tag) or comment: what a reader
+# would take for markup.  "<Tests>" or "a < b" are left alone.
+_HTML_NAMES = ("a|abbr|address|area|article|aside|audio|b|base|bdi|bdo|blockquote|body|br|button|"
+               "canvas|caption|center|cite|code|col|colgroup|data|dd|del|details|dfn|dialog|div|dl|"
+               "dt|em|embed|fieldset|figcaption|figure|font|footer|form|frame|frameset|h[1-6]|head|"
+               "header|hr|html|i|iframe|img|input|ins|kbd|label|legend|li|link|main|map|mark|marquee|"
+               "math|menu|meta|meter|nav|noscript|object|ol|optgroup|option|output|p|param|picture|"
+               "pre|progress|q|rp|rt|ruby|s|samp|script|section|select|small|source|span|strike|"
+               "strong|style|sub|summary|sup|svg|table|tbody|td|template|textarea|tfoot|th|thead|"
+               "time|title|tr|track|tt|u|ul|var|video|wbr|xmp")
+_TAG_START = re.compile(rf"<(?=!--|/?(?:{_HTML_NAMES})(?![\w-]))", re.I)
+
+
+def feed_text(text: str) -> str:
+    """A plain-text field (title, author, category) for a feed.
+
+    RSS titles have no type and many readers show them as HTML, so text
+    that looks like a tag (``<script>`` in a title) is neither left to be
+    interpreted nor flagged by validators ("title should not contain
+    HTML"): the ``<`` of an HTML element or comment becomes ``‹`` (U+2039).
+    ``a < b``, ``>80%`` or ``<Tests>`` stay as they are.
+    """
+    return _TAG_START.sub("\u2039", text)
 
 
 def tag_uri(date: dt.date | int, specific: str) -> str:
@@ -153,14 +180,15 @@ def build_entries(digests: tuple[Digest, ...] | list[Digest]) -> list[FeedEntry]
             if paper.key in seen:
                 continue
             seen.add(paper.key)
-            cats = [digest.title] if digest.title else []
+            cats = [feed_text(digest.title)] if digest.title else []
             for item in paper.summary:
-                if item.label and item.label not in cats:
-                    cats.append(item.label)
+                if item.label and feed_text(item.label) not in cats:
+                    cats.append(feed_text(item.label))
             image_url, video = _media(paper)
             day.append(FeedEntry(
                 id=entry_id(paper, digest.date),
-                title=title_text(paper.title) or paper.title,
+                title=feed_text(title_text(paper.title) or paper.title),
+                authors=tuple(feed_text(a) for a in paper.authors),
                 paper=paper,
                 date=digest.date,
                 rank=rank,
@@ -220,7 +248,7 @@ def feed_info(entries: list[FeedEntry], digests, *, title: str | None, base_url:
               icon_url: str | None = None) -> FeedInfo:
     newest_title = next((d.title for d in sorted(digests, key=lambda d: d.date, reverse=True)
                          if d.title), "")
-    name = clean_text(title or "") or newest_title or "Daily Papers"
+    name = feed_text(clean_text(title or "") or newest_title or "Daily Papers")
     if entries:
         span = f"{min(e.date for e in entries).isoformat()} to {max(e.date for e in entries).isoformat()}"
         subtitle = f"Research paper summaries, one entry per paper ({span})"

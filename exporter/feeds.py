@@ -224,8 +224,8 @@ def add_entry(fg, entry: FeedEntry) -> None:
     fe.published(entry.published)  # pitfall 5: timezone-aware (UTC)
     fe.updated(entry.updated)
     paper = entry.paper
-    if paper.authors:
-        fe.author([{"name": a} for a in paper.authors])
+    if entry.authors:
+        fe.author([{"name": a} for a in entry.authors])
     fe.content(entry.content_html or str(feed_entry_html(paper)), type="html")
     # RSS <description> is HTML: "(<0.5초)" must arrive escaped.  Pitfall 9:
     # without isSummary=True, description() replaces the Atom <content>;
@@ -240,7 +240,7 @@ def add_entry(fg, entry: FeedEntry) -> None:
         url, mime = entry.video
         fe.media.content({"url": url, "type": mime, "medium": "video"}, group=None)
     # Links (pitfall 1), categories, dc:creator (pitfall 7), language.
-    fe.dx.set(entry.links, entry.lang, paper.authors, entry.categories)
+    fe.dx.set(entry.links, entry.lang, entry.authors, entry.categories)
 
 
 def atom_and_rss(info: FeedInfo, entries: Sequence[FeedEntry], *, prev_archive: str | None = None,

@@ -34,8 +34,8 @@ def item(entry: FeedEntry) -> dict:
         out["image"] = entry.image_url
     out["date_published"] = _date(entry.published)
     out["date_modified"] = _date(entry.updated)
-    if paper.authors:
-        out["authors"] = [{"name": a} for a in paper.authors]
+    if entry.authors:
+        out["authors"] = [{"name": a} for a in entry.authors]
     if entry.categories:
         out["tags"] = list(entry.categories)
     out["language"] = entry.lang

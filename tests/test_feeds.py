@@ -220,8 +220,9 @@ def test_hostile_input_reaches_no_feed_as_markup(tmp_path):
             assert not re.search(r"<[^>]*\son\w+\s*=", html, re.I), html
             for href in re.findall(r'(?:href|src)="([^"]*)"', html):
                 assert href.startswith(("https://", "http://")), href
-        # titles are plain text: the literal characters survive, as text
-        assert any("<script>alert('t')</script> Evil Title" in t for t in titles), titles
+        # titles are plain text; what looks like a tag is defused (‹ for <)
+        assert any("\u2039script>alert('t')\u2039/script> Evil Title" in t for t in titles), titles
+        assert not any(re.search(r"<\s*/?[A-Za-z]", t) for t in titles), titles
 
 
 def test_cli_feed_writes_default_formats_and_says_what_is_missing(tmp_path):
@@ -290,3 +291,18 @@ def test_rss_items_have_dc_creator_and_language(three_days, tmp_path):
     item = xml(tmp_path / "feed.rss").find("channel/item")
     assert [c.text for c in item.findall(f"{DC}creator")] == ["Ann Example", "Bo Sample"]
     assert item.find(f"{DC}language").text == "ko"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("<script>x</script>", "\u2039script>x\u2039/script>"),
+    ("<b onmouseover=1>M</b>", "\u2039b onmouseover=1>M\u2039/b>"),
+    ("<!-- c -->", "\u2039!-- c -->"),
+    ("a < b", "a < b"),
+    ("with Q&A <Tests>", "with Q&A <Tests>"),
+    ("TinyGSM: achieving >80%", "TinyGSM: achieving >80%"),
+    ("x<1 and <bold>", "x<1 and <bold>"),
+])
+def test_plain_text_fields_defuse_only_html_tags(text, expected):
+    from exporter.feedentries import feed_text
+
+    assert feed_text(text) == expected
