@@ -203,6 +203,11 @@ def opds_catalog(out_dir: Path, *, title: str, base_url: str | None, icon_url: s
         return (start, book.modified or epoch, book.path.name)
 
     books.sort(key=newest, reverse=True)
+    if not books:
+        warnings.append(f"{out_dir}: warning: no EPUB file found; the OPDS catalog is empty "
+                        "(write the books into this folder first)")
+    languages = [b.language.split("-")[0].lower() for b in books if b.language]
+    language = max(sorted(set(languages)), key=languages.count) if languages else "en"
 
     def href(name: str) -> str:
         quoted = quote(name)
@@ -210,7 +215,7 @@ def opds_catalog(out_dir: Path, *, title: str, base_url: str | None, icon_url: s
 
     updated = max((b.modified or epoch for b in books), default=epoch)
     info = FeedInfo(title=f"{title}: books", subtitle="Weekly EPUB books of the digests (OPDS 1.2)",
-                    id=tag_uri(2024, f"feed/{title.casefold()}/opds"), language="en",
+                    id=tag_uri(2024, f"feed/{title.casefold()}/opds"), language=language,
                     updated=updated, author=title, home_url="", base_url=base_url, icon_url=icon_url)
     fg = new_generator(info)
     links = []
