@@ -23,6 +23,7 @@ from .feedentries import (
     FeedInfo,
     build_entries,
     feed_info,
+    feed_language,
     select_entries,
     with_content,
     tag_uri,
@@ -90,6 +91,8 @@ def check_options(options: FeedOptions) -> None:
     for name, value in (("--days", options.days), ("--limit", options.limit)):
         if value is not None and value < 1:
             raise UsageError(f"{name} must be at least 1")
+    if options.archive and options.formats and "atom" not in options.formats:
+        raise UsageError("--archive writes Atom archives linked from feed.atom: add --format atom")
     unknown = [f for f in options.formats if f not in FORMATS]
     if unknown:
         raise UsageError(f"unknown format {unknown[0]!r} (choose from {', '.join(FORMATS)})")
@@ -106,17 +109,8 @@ def write_feeds(result: ReadResult, options: FeedOptions) -> FeedReport:
     everything = build_entries(result.digests)
     entries = select_entries(everything, days=options.days, limit=options.limit, everything=options.all)
     archive_weeks: dict[tuple[int, int], list[FeedEntry]] = {}
-    if options.archive and everything:
-        open_week = everything[0].date.isocalendar()[:2]
-        for e in everything:
-            week = e.date.isocalendar()[:2]
-            if week < open_week:
-                archive_weeks.setdefault(week, []).append(e)
-        # RFC 5005 section 4: the current feed plus the archives hold every
-        # entry, so the current feed keeps at least the open week.
-        ids = {e.id for e in entries}
-        entries += [e for e in everything if e.date.isocalendar()[:2] == open_week and e.id not in ids]
-        entries.sort(key=lambda e: (-e.date.toordinal(), e.rank))
+    if options.archive:
+        archive_weeks, entries = split_archives(everything, entries)
 
     # Render each written entry once, for every format.
     entries = with_content(entries)
@@ -282,6 +276,29 @@ def _href(info: FeedInfo, name: str, *, from_archive: bool = False) -> str:
 
 # -- RFC 5005 archives -----------------------------------------------------------
 
+def split_archives(everything: list[FeedEntry], selected: list[FeedEntry]
+                   ) -> tuple[dict[tuple[int, int], list[FeedEntry]], list[FeedEntry]]:
+    """(entries of each closed ISO week, entries of the current feed).
+
+    The week of the newest digest is open: it may still grow, so it is not
+    archived, and the current feed keeps all of it even when the selection
+    is shorter, because the current feed plus the archives must hold every
+    entry (RFC 5005 section 4).
+    """
+    if not everything:
+        return {}, selected
+    open_week = everything[0].date.isocalendar()[:2]
+    weeks: dict[tuple[int, int], list[FeedEntry]] = {}
+    for e in everything:
+        week = e.date.isocalendar()[:2]
+        if week < open_week:
+            weeks.setdefault(week, []).append(e)
+    ids = {e.id for e in selected}
+    current = selected + [e for e in everything if e.date.isocalendar()[:2] == open_week and e.id not in ids]
+    current.sort(key=lambda e: (-e.date.toordinal(), e.rank))
+    return weeks, current
+
+
 def archive_name(week: tuple[int, int]) -> str:
     return f"{week[0]}-W{week[1]:02d}.atom"
 
@@ -303,7 +320,8 @@ def archive_document(info: FeedInfo, week: tuple[int, int], entries: Sequence[Fe
         title=f"{info.title}: {year}-W{num:02d}",
         subtitle=f"Archive of {monday.isoformat()} to {sunday.isoformat()}",
         id=tag_uri(2024, f"feed/{info.title.casefold()}/archive/{year}-W{num:02d}"),
-        language=info.language,
+        # From its own entries: an archive must not change with newer weeks.
+        language=feed_language(list(entries)),
         updated=max(e.updated for e in entries),
         author=info.author,
         home_url=info.home_url,

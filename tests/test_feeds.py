@@ -243,6 +243,8 @@ def test_cli_feed_usage_and_input_errors(tmp_path):
     runner = CliRunner()
     result = runner.invoke(main, ["feed", "-o", str(tmp_path), "--days", "2", "--all"])
     assert result.exit_code == 2 and "--days and --all cannot be used together" in result.output
+    result = runner.invoke(main, ["feed", "-o", str(tmp_path), "--format", "rss", "--archive"])
+    assert result.exit_code == 2 and "add --format atom" in result.output
     result = runner.invoke(main, ["feed", "-o", str(tmp_path), "--base-url", "ftp://x/"])
     assert result.exit_code == 2 and "absolute http(s) URL" in result.output
     bad = tmp_path / "bad.md"
