@@ -95,7 +95,9 @@ def test_10_media_elements_are_not_wrapped_in_a_group(out):
 def test_11_feedext_imports_feedgen_in_a_working_order():
     # A fresh interpreter: feedgen.ext.media imported right after our
     # extension module must work (feedgen.util needs lxml.etree imported).
-    code = "import exporter.feedext, feedgen.ext.media, feedgen.util; feedgen.util.xml_elem('a')"
+    # feedext, the module that loads feedgen.ext.*, loads feedgen.feed first.
+    code = ("import sys, exporter.feedext; assert 'feedgen.feed' in sys.modules, 'order'; "
+            "import feedgen.ext.media, feedgen.util; feedgen.util.xml_elem('a')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
 
