@@ -16,4 +16,15 @@ __all__ = [
     "SummaryItem",
     "Thumbnail",
     "read_digests",
+    "write_feeds",
+    "FeedOptions",
 ]
+
+
+def __getattr__(name: str):
+    # Lazy, so that `digest-export --help` does not import the feed writers.
+    if name in {"write_feeds", "FeedOptions"}:
+        from . import feeds
+
+        return getattr(feeds, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

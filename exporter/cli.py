@@ -144,3 +144,60 @@ def inspect(inputs: tuple[str, ...], as_json: bool, quiet: bool) -> None:
     click.echo(result_json(result) if as_json else result_table(result), nl=False)
     if result.errors:
         sys.exit(1)
+
+
+@main.command()
+@inputs_argument
+@click.option("-o", "--output", "out_dir", default=".", show_default=True,
+              type=click.Path(file_okay=False, path_type=str), help="Output folder.")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["atom", "rss", "json", "opds"]),
+              help="Format to write (repeatable). Default: atom, rss and json.")
+@click.option("--base-url", metavar="URL",
+              help="Public URL of the output folder (self links, icon, absolute links).")
+@click.option("--title", metavar="TEXT", help="Feed title. Default: the newest digest's title.")
+@click.option("--days", type=click.IntRange(min=1), metavar="N",
+              help="The N most recent digest days (default 7, counted from the newest digest).")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="The N most recent papers.")
+@click.option("--all", "everything", is_flag=True, help="Every paper (large feeds: see --archive).")
+@click.option("--archive", is_flag=True,
+              help="Also write RFC 5005 archives, one Atom file per ISO week, in DIR/archive/.")
+@keep_going_option
+@quiet_option
+@report_errors
+def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_url: str | None,
+         title: str | None, days: int | None, limit: int | None, everything: bool, archive: bool,
+         keep_going: bool, quiet: bool) -> None:
+    """Write Atom, RSS and JSON feeds (and an OPDS catalog) of the papers.
+
+    One entry per paper, newest digest first; ids and dates come from the
+    digests, so unchanged papers stay unchanged run after run. Files:
+    feed.atom, feed.rss, feed.json, catalog.opds (of the *.epub in DIR),
+    archive/YYYY-Www.atom with --archive.
+
+    \b
+    Example:
+        digest-export feed paper_logs/ -o public/ --base-url https://example.org/papers/
+        digest-export feed paper_logs/ -o public/ --format atom --all --archive
+        digest-export feed -o books/ --format opds --base-url https://example.org/books/
+    """
+    from pathlib import Path
+
+    from .feeds import DEFAULT_FORMATS, FeedOptions, write_feeds
+
+    options = FeedOptions(out_dir=Path(out_dir), formats=tuple(formats) or DEFAULT_FORMATS,
+                          base_url=base_url, title=title, days=days, limit=limit, all=everything,
+                          archive=archive)
+    result = load_inputs(inputs, quiet=quiet)
+    if result.errors and not keep_going:
+        raise InputError(result.errors)
+    report = write_feeds(result, options)
+    for message in report.warnings:
+        click.echo(f"digest-export: warning: {message}", err=True)
+    if not quiet:
+        for message in report.missing:
+            click.echo(f"digest-export: note: {message}", err=True)
+        written = sum(1 for _, status in report.files if status.value == "written")
+        click.echo(f"{report.entries} entries, {len(report.files)} files ({written} written, "
+                   f"{len(report.files) - written} unchanged) in {out_dir}", err=True)
+    if result.errors:
+        sys.exit(1)

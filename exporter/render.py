@@ -292,3 +292,46 @@ def summary_text(items: Iterable[SummaryItem], depth: int = 0) -> str:
         if item.children:
             lines.append(summary_text(item.children, depth + 1))
     return "\n".join(lines)
+
+
+# -- feed entries -------------------------------------------------------------
+
+@functools.lru_cache(maxsize=65536)
+def _attr_url(url: str | None) -> str | None:
+    """An http(s) URL escaped for an HTML attribute, or None (cached: a
+    year of feed entries repeats the same link shapes 30,000 times)."""
+    url = safe_url(url)
+    return str(escape(url)) if url else None
+
+
+def feed_entry_html(paper) -> Markup:  # paper: exporter.model.Paper
+    """The HTML content of a feed entry for *paper* (Atom/RSS/JSON Feed).
+
+    Feed readers show this outside any page of ours, so every URL in it is an
+    absolute http(s) URL (relative thumbnails are left out) and it adds only
+    ``p``, ``img`` (remote image thumbnails) and ``a`` to the summary markup.
+    """
+    out = []
+    thumb = paper.thumbnail
+    src = _attr_url(thumb.url) if thumb is not None else None
+    if src and thumb.kind.value == "image":
+        out.append(f'<p><img src="{src}" alt="" /></p>')
+    elif src:
+        out.append(f'<p><a href="{src}">Video</a></p>')
+    meta = []
+    if paper.votes is not None:
+        meta.append(f"Votes: {paper.votes}")
+    if paper.authors:
+        meta.append("Authors: " + str(escape(", ".join(paper.authors))))
+    if meta:
+        out.append("<p>" + "<br />".join(meta) + "</p>")
+    out.append(str(summary_html(paper.summary)))
+    links = [(_attr_url(url), name) for url, name in (
+        (paper.link, "arXiv" if paper.arxiv_id else "Paper"),
+        (paper.pdf_url, "PDF"),
+        (paper.hf_url, "Hugging Face"),
+    )]
+    links = [f'<a href="{href}">{name}</a>' for href, name in links if href]
+    if links:
+        out.append("<p>" + " · ".join(links) + "</p>")
+    return Markup("".join(out))

@@ -1,0 +1,270 @@
+"""Digests -> feed entries: selection, identity, dates and language.
+
+Shared by every feed format (Atom, RSS, JSON Feed, archives), so that an
+entry has the same id, dates and content wherever it appears.
+
+Rules (issue 4, "The entries"):
+
+* **One entry per paper**: a paper on several days is one entry, placed at
+  its *first* appearance (earliest digest date), so a later digest that
+  repeats a paper never moves or re-shows it.
+* **Order**: newest digest day first, then the digest's rank.
+* **Id**: the arXiv abstract URL without version, else the paper's URL,
+  else a ``tag:`` URI (RFC 4151) from the digest date and the title.
+* **Dates** (UTC): ``published`` = ``updated`` = digest date at 12:00:00Z
+  minus the rank in seconds (rank 0 at 12:00:00, rank 1 at 11:59:59, ...).
+  Noon UTC is the same calendar day from UTC-12 to UTC+11, and readers that
+  sort by date keep the digest's rank order.  Nothing depends on the clock.
+* **Language**: ``ko`` when Hangul makes up at least 15% of the letters of
+  the summary (or the title, without summary), else ``en``.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime as dt
+import re
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from .model import Digest, Paper, ThumbnailKind, clean_text
+from .render import feed_entry_html, safe_url, summary_text, title_text
+
+UTC = dt.timezone.utc
+#: The authority of our tag: URIs (RFC 4151); fixed so ids never change.
+TAG_AUTHORITY = "digest-export"
+DEFAULT_DAYS = 7
+#: Where the digests come from; the alternate link when there is no --base-url.
+DEFAULT_HOME = "https://huggingface.co/papers"
+
+_HANGUL = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
+_LATIN = re.compile("[A-Za-z]")
+_VIDEO_TYPES = {".mp4": "video/mp4", ".webm": "video/webm", ".mov": "video/quicktime",
+                ".m4v": "video/mp4", ".ogv": "video/ogg"}
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A link of an entry or feed, with its relation and media type."""
+
+    href: str
+    rel: str = "alternate"
+    type: str | None = None
+    title: str | None = None
+    length: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One paper as a feed entry; every format reads only this."""
+
+    id: str
+    title: str
+    paper: Paper
+    date: dt.date
+    rank: int
+    digest_title: str
+    published: dt.datetime
+    lang: str
+    #: Author names as plain text for feeds (see :func:`feed_text`).
+    authors: tuple[str, ...]
+    links: tuple[Link, ...]
+    categories: tuple[str, ...]
+    image_url: str | None = None
+    video: tuple[str, str] | None = None
+    #: The HTML content, filled by :func:`with_content` for the entries
+    #: that are written (rendering every entry of a long archive is wasted).
+    content_html: str = ""
+
+    @property
+    def updated(self) -> dt.datetime:
+        # Content changes do not move entries: readers would re-show them.
+        return self.published
+
+    @property
+    def url(self) -> str | None:
+        alt = [link.href for link in self.links if link.rel == "alternate"]
+        return alt[0] if alt else None
+
+
+
+def _media(paper: Paper) -> tuple[str | None, tuple[str, str] | None]:
+    """(image URL, (video URL, mime type)) of a remote thumbnail."""
+    t = paper.thumbnail
+    if t is None or not t.is_remote:
+        return None, None
+    url = safe_url(t.url)
+    if not url:
+        return None, None
+    if t.kind is ThumbnailKind.IMAGE:
+        return url, None
+    ext = re.search(r"\.[A-Za-z0-9]+$", url.split("?")[0])
+    return None, (url, _VIDEO_TYPES.get(ext.group(0).lower() if ext else "", "video/mp4"))
+
+
+def with_content(entries: list[FeedEntry]) -> list[FeedEntry]:
+    """*entries* with their HTML content rendered (once, for every format)."""
+    return [e if e.content_html else dataclasses.replace(e, content_html=str(feed_entry_html(e.paper)))
+            for e in entries]
+
+
+# "<" starting an HTML element (start or end tag) or comment: what a reader
+# would take for markup.  "<Tests>" or "a < b" are left alone.
+_HTML_NAMES = ("a|abbr|address|area|article|aside|audio|b|base|bdi|bdo|blockquote|body|br|button|"
+               "canvas|caption|center|cite|code|col|colgroup|data|dd|del|details|dfn|dialog|div|dl|"
+               "dt|em|embed|fieldset|figcaption|figure|font|footer|form|frame|frameset|h[1-6]|head|"
+               "header|hr|html|i|iframe|img|input|ins|kbd|label|legend|li|link|main|map|mark|marquee|"
+               "math|menu|meta|meter|nav|noscript|object|ol|optgroup|option|output|p|param|picture|"
+               "pre|progress|q|rp|rt|ruby|s|samp|script|section|select|small|source|span|strike|"
+               "strong|style|sub|summary|sup|svg|table|tbody|td|template|textarea|tfoot|th|thead|"
+               "time|title|tr|track|tt|u|ul|var|video|wbr|xmp")
+_TAG_START = re.compile(rf"<(?=!--|/?(?:{_HTML_NAMES})(?![\w-]))", re.I)
+
+
+def feed_text(text: str) -> str:
+    """A plain-text field (title, author, category) for a feed.
+
+    RSS titles have no type and many readers show them as HTML, so text
+    that looks like a tag (``<script>`` in a title) is neither left to be
+    interpreted nor flagged by validators ("title should not contain
+    HTML"): the ``<`` of an HTML element or comment becomes ``‹`` (U+2039).
+    ``a < b``, ``>80%`` or ``<Tests>`` stay as they are.
+    """
+    return _TAG_START.sub("\u2039", text)
+
+
+def tag_uri(date: dt.date | int, specific: str) -> str:
+    """A ``tag:`` URI (RFC 4151) whose specific part is percent-encoded."""
+    day = date.isoformat() if isinstance(date, dt.date) else str(date)
+    return f"tag:{TAG_AUTHORITY},{day}:{quote(specific, safe='/-._')}"
+
+
+def entry_id(paper: Paper, date: dt.date) -> str:
+    return (paper.abs_url or safe_url(paper.url)
+            or tag_uri(date, "paper/" + paper.key.removeprefix("title:")))
+
+
+def entry_time(date: dt.date, rank: int) -> dt.datetime:
+    """Digest day at 12:00:00 UTC minus *rank* seconds (see module doc)."""
+    return dt.datetime(date.year, date.month, date.day, 12, tzinfo=UTC) - dt.timedelta(seconds=rank)
+
+
+def detect_language(paper: Paper) -> str:
+    # The first bullets decide; counting a whole long summary changes nothing.
+    text = (summary_text(paper.summary[:2]) or paper.title)[:600]
+    hangul = len(_HANGUL.findall(text))
+    latin = len(_LATIN.findall(text))
+    return "ko" if hangul and hangul >= 0.15 * (hangul + latin) else "en"
+
+
+def paper_links(paper: Paper) -> tuple[Link, ...]:
+    links = []
+    main = paper.abs_url or safe_url(paper.url)
+    if main:
+        links.append(Link(main, "alternate", "text/html"))
+    if paper.pdf_url:
+        links.append(Link(paper.pdf_url, "related", "application/pdf", "PDF"))
+    if paper.hf_url:
+        links.append(Link(paper.hf_url, "related", "text/html", "Hugging Face"))
+    return tuple(links)
+
+
+def build_entries(digests: tuple[Digest, ...] | list[Digest]) -> list[FeedEntry]:
+    """Every distinct paper once, at its first appearance, newest day first."""
+    seen: set[str] = set()
+    per_day: list[list[FeedEntry]] = []
+    for digest in sorted(digests, key=lambda d: d.date):
+        day = []
+        for rank, paper in enumerate(digest.papers):
+            if paper.key in seen:
+                continue
+            seen.add(paper.key)
+            cats = [feed_text(digest.title)] if digest.title else []
+            for item in paper.summary:
+                if item.label and feed_text(item.label) not in cats:
+                    cats.append(feed_text(item.label))
+            image_url, video = _media(paper)
+            day.append(FeedEntry(
+                id=entry_id(paper, digest.date),
+                title=feed_text(title_text(paper.title) or paper.title),
+                authors=tuple(feed_text(a) for a in paper.authors),
+                paper=paper,
+                date=digest.date,
+                rank=rank,
+                digest_title=digest.title,
+                published=entry_time(digest.date, rank),
+                lang=detect_language(paper),
+                links=paper_links(paper),
+                categories=tuple(cats),
+                image_url=image_url,
+                video=video,
+            ))
+        per_day.append(day)
+    return [e for day in reversed(per_day) for e in day]
+
+
+def select_entries(entries: list[FeedEntry], *, days: int | None = None, limit: int | None = None,
+                   everything: bool = False) -> list[FeedEntry]:
+    """The subscription window: the newest *days* digest days (default 7,
+    counted back from the newest digest, not from today), or the newest
+    *limit* entries, or everything."""
+    if everything:
+        return list(entries)
+    if limit is not None:
+        return list(entries[:limit])
+    n = DEFAULT_DAYS if days is None else days
+    dates = sorted({e.date for e in entries}, reverse=True)[:n]
+    keep = set(dates)
+    return [e for e in entries if e.date in keep]
+
+
+def feed_language(entries: list[FeedEntry]) -> str:
+    counts = collections.Counter(e.lang for e in entries)
+    if not counts:
+        return "en"
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedInfo:
+    """Feed-level metadata shared by every format."""
+
+    title: str
+    subtitle: str
+    id: str
+    language: str
+    updated: dt.datetime
+    author: str
+    home_url: str
+    base_url: str | None
+    icon_url: str | None = None
+
+    def url_of(self, name: str) -> str | None:
+        return self.base_url + name if self.base_url else None
+
+
+def feed_info(entries: list[FeedEntry], digests, *, title: str | None, base_url: str | None,
+              icon_url: str | None = None) -> FeedInfo:
+    newest_title = next((d.title for d in sorted(digests, key=lambda d: d.date, reverse=True)
+                         if d.title), "")
+    name = feed_text(clean_text(title or "") or newest_title or "Daily Papers")
+    if entries:
+        span = f"{min(e.date for e in entries).isoformat()} to {max(e.date for e in entries).isoformat()}"
+        subtitle = f"Research paper summaries, one entry per paper ({span})"
+        updated = max(e.updated for e in entries)
+    else:
+        subtitle = "Research paper summaries, one entry per paper"
+        newest = max((d.date for d in digests), default=dt.date(2000, 1, 1))
+        updated = entry_time(newest, 0)
+    return FeedInfo(
+        title=name,
+        subtitle=subtitle,
+        id=tag_uri(2024, "feed/" + name.casefold()),
+        language=feed_language(entries),
+        updated=updated,
+        author=name,
+        home_url=base_url or DEFAULT_HOME,
+        base_url=base_url,
+        icon_url=icon_url,
+    )

@@ -1,0 +1,246 @@
+"""EPUB bundles in the output folder -> an OPDS 1.2 acquisition catalog.
+
+OPDS 1.2 (https://specs.opds.io/opds-1.2) is Atom with acquisition links.
+Each ``*.epub`` in the folder becomes one entry: title, identifier,
+modification date and creators from its OPF package document, the period
+from the file name (``...-2024-W10.epub``, ``...-2024-03.epub``,
+``...-2024-03-04.epub``), the series (``calibre:series`` or EPUB 3
+``belongs-to-collection``), the file size, the cover (written beside the
+book as ``<name>.cover.<ext>``, since a link cannot point inside a zip) and
+an acquisition link of type ``application/epub+zip``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from .feedentries import UTC, FeedInfo, Link, tag_uri
+
+OPF_NS = "http://www.idpf.org/2007/opf"
+DC_NS = "http://purl.org/dc/elements/1.1/"
+CONTAINER_NS = "urn:oasis:names:tc:opendocument:xmlns:container"
+EPUB_TYPE = "application/epub+zip"
+CATALOG_TYPE = "application/atom+xml;profile=opds-catalog;kind=acquisition"
+ACQUISITION = "http://opds-spec.org/acquisition"
+IMAGE = "http://opds-spec.org/image"
+THUMBNAIL = "http://opds-spec.org/image/thumbnail"
+_COVER_EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
+_WEEK_RE = re.compile(r"(\d{4})-W(\d{2})(?!\d)")
+_MONTH_RE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?(?!\d)")
+
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    """What the catalog says about one EPUB file."""
+
+    path: Path
+    title: str
+    identifier: str | None
+    modified: dt.datetime | None
+    creators: tuple[str, ...]
+    language: str | None
+    description: str | None
+    series: str | None
+    series_index: str | None
+    size: int
+    period: tuple[dt.date, dt.date] | None
+    cover: tuple[bytes, str] | None  # (bytes, media type)
+
+
+@dataclass(slots=True)
+class Catalog:
+    data: bytes
+    books: list[Book] = field(default_factory=list)
+    covers: list[tuple[str, bytes]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _period(name: str) -> tuple[dt.date, dt.date] | None:
+    m = _WEEK_RE.search(name)
+    if m:
+        try:
+            monday = dt.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+        except ValueError:
+            return None
+        return monday, monday + dt.timedelta(days=6)
+    m = _MONTH_RE.search(name)
+    if m:
+        y, mo, d = int(m.group(1)), int(m.group(2)), m.group(3)
+        try:
+            if d:
+                day = dt.date(y, mo, int(d))
+                return day, day
+            first = dt.date(y, mo, 1)
+        except ValueError:
+            return None
+        nxt = dt.date(y + (mo == 12), mo % 12 + 1, 1)
+        return first, nxt - dt.timedelta(days=1)
+    return None
+
+
+def _parse_date(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            d = dt.date.fromisoformat(text)
+            return dt.datetime(d.year, d.month, d.day, tzinfo=UTC)
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def read_book(path: Path) -> Book:
+    """Read one EPUB's OPF; raises ValueError/KeyError/zipfile errors if broken."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    with zipfile.ZipFile(path) as z:
+        container = etree.fromstring(z.read("META-INF/container.xml"), parser)
+        rootfile = container.find(f".//{{{CONTAINER_NS}}}rootfile")
+        if rootfile is None:
+            raise ValueError("META-INF/container.xml names no package document")
+        opf_path = rootfile.get("full-path", "")
+        opf = etree.fromstring(z.read(opf_path), parser)
+        meta = opf.find(f"{{{OPF_NS}}}metadata")
+        if meta is None:
+            raise ValueError(f"{opf_path} has no metadata")
+
+        def dc(name: str) -> list[str]:
+            return [" ".join((el.text or "").split()) for el in meta.findall(f"{{{DC_NS}}}{name}")
+                    if (el.text or "").strip()]
+
+        named = {m.get("name"): m.get("content") for m in meta.findall(f"{{{OPF_NS}}}meta") if m.get("name")}
+        props: dict[str, list] = {}
+        for m in meta.findall(f"{{{OPF_NS}}}meta"):
+            if m.get("property"):
+                props.setdefault(m.get("property"), []).append(m)
+        uid = opf.get("unique-identifier")
+        identifier = None
+        for el in meta.findall(f"{{{DC_NS}}}identifier"):
+            if el.text and (identifier is None or el.get("id") == uid):
+                identifier = el.text.strip()
+        modified = _parse_date((props.get("dcterms:modified") or [None])[0].text
+                               if props.get("dcterms:modified") else None)
+        modified = modified or _parse_date((dc("date") or [None])[0])
+        series = named.get("calibre:series")
+        series_index = named.get("calibre:series_index")
+        if not series and props.get("belongs-to-collection"):
+            coll = props["belongs-to-collection"][0]
+            series = " ".join((coll.text or "").split()) or None
+            for m in props.get("group-position", []):
+                if coll.get("id") and m.get("refines") == "#" + coll.get("id"):
+                    series_index = (m.text or "").strip() or None
+
+        manifest = opf.find(f"{{{OPF_NS}}}manifest")
+        items = list(manifest) if manifest is not None else []
+        cover_item = next((i for i in items if "cover-image" in (i.get("properties") or "").split()), None)
+        if cover_item is None and named.get("cover"):
+            cover_item = next((i for i in items if i.get("id") == named["cover"]), None)
+        cover = None
+        if cover_item is not None and cover_item.get("media-type") in _COVER_EXT:
+            href = posixpath.normpath(posixpath.join(posixpath.dirname(opf_path), cover_item.get("href", "")))
+            try:
+                cover = (z.read(href), cover_item.get("media-type"))
+            except KeyError:
+                cover = None
+    return Book(
+        path=path,
+        title=(dc("title") or [path.stem])[0],
+        identifier=identifier,
+        modified=modified,
+        creators=tuple(dc("creator")),
+        language=(dc("language") or [None])[0],
+        description=(dc("description") or [None])[0],
+        series=series,
+        series_index=series_index,
+        size=path.stat().st_size,
+        period=_period(path.stem),
+        cover=cover,
+    )
+
+
+def _is_uri(text: str | None) -> bool:
+    return bool(text and re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$", text))
+
+
+def book_summary(book: Book) -> str:
+    parts = []
+    if book.period:
+        a, b = book.period
+        parts.append(a.isoformat() if a == b else f"{a.isoformat()} to {b.isoformat()}")
+    if book.series:
+        parts.append(f"Series: {book.series}" + (f" #{book.series_index}" if book.series_index else ""))
+    if book.description:
+        parts.append(book.description)
+    parts.append(f"EPUB, {book.size / 1024:.0f} KiB")
+    return ". ".join(parts)
+
+
+def opds_catalog(out_dir: Path, *, title: str, base_url: str | None, icon_url: str | None = None) -> Catalog:
+    """The catalog of every ``*.epub`` directly inside *out_dir*, newest first."""
+    from .feeds import new_generator
+
+    warnings = []
+    books = []
+    for path in sorted(Path(out_dir).glob("*.epub")):
+        try:
+            books.append(read_book(path))
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile, SyntaxError) as err:
+            warnings.append(f"{path}: warning: not listed in the OPDS catalog: cannot read the EPUB ({err})")
+    epoch = dt.datetime(2000, 1, 1, tzinfo=UTC)
+
+    def newest(book: Book) -> tuple:
+        start = book.period[0] if book.period else dt.date.min
+        return (start, book.modified or epoch, book.path.name)
+
+    books.sort(key=newest, reverse=True)
+    if not books:
+        warnings.append(f"{out_dir}: warning: no EPUB file found; the OPDS catalog is empty "
+                        "(write the books into this folder first)")
+    languages = [b.language.split("-")[0].lower() for b in books if b.language]
+    language = max(sorted(set(languages)), key=languages.count) if languages else "en"
+
+    def href(name: str) -> str:
+        quoted = quote(name)
+        return base_url + quoted if base_url else quoted
+
+    updated = max((b.modified or epoch for b in books), default=epoch)
+    info = FeedInfo(title=f"{title}: books", subtitle="Weekly EPUB books of the digests (OPDS 1.2)",
+                    id=tag_uri(2024, f"feed/{title.casefold()}/opds"), language=language,
+                    updated=updated, author=title, home_url="", base_url=base_url, icon_url=icon_url)
+    fg = new_generator(info)
+    links = []
+    if base_url:
+        links.append({"href": base_url + "catalog.opds", "rel": "self", "type": CATALOG_TYPE})
+    links.append({"href": href("catalog.opds"), "rel": "start", "type": CATALOG_TYPE})
+    fg.link(links, replace=True)
+    covers = []
+    for book in books:
+        fe = fg.add_entry(order="append")
+        ident = book.identifier if _is_uri(book.identifier) else tag_uri(
+            2024, "book/" + (book.identifier or book.path.name))
+        fe.id(ident)
+        fe.title(book.title)
+        fe.updated(book.modified or epoch)
+        if book.creators:
+            fe.author([{"name": c} for c in book.creators])
+        fe.content(book_summary(book), type="text")
+        if book.series:
+            fe.category(term=book.series, label=f"Series: {book.series}")
+        book_links = [Link(href(book.path.name), ACQUISITION, EPUB_TYPE, "EPUB", book.size)]
+        if book.cover:
+            data, mime = book.cover
+            cover_name = f"{book.path.stem}.cover{_COVER_EXT[mime]}"
+            covers.append((cover_name, data))
+            book_links += [Link(href(cover_name), IMAGE, mime), Link(href(cover_name), THUMBNAIL, mime)]
+        fe.dx.set(tuple(book_links), book.language)
+    return Catalog(data=fg.atom_str(pretty=True), books=books, covers=covers, warnings=warnings)
