@@ -12,6 +12,9 @@ answers each request after ``--delay`` seconds with one of a few synthetic
 2. ``load_images`` cold (empty cache: download + convert) and warm (second
    run, cache only): wall time, CPU time and CPU utilisation, the peak
    number of requests the server saw at once.
+3. a warm run at the scale of a year (``--year``, default 8000 cached
+   thumbnails, entries copied from the cold run's output): the cost a daily
+   build pays for embedding thumbnails once they are cached.
 """
 
 from __future__ import annotations
@@ -134,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=300, help="number of thumbnails")
     ap.add_argument("--delay", type=float, default=0.02, help="server delay per request (s)")
+    ap.add_argument("--year", type=int, default=8000, help="cached thumbnails for the warm-year run")
     ap.add_argument("--skip-conversion", action="store_true")
     args = ap.parse_args(argv)
 
@@ -166,6 +170,21 @@ def main(argv: list[str] | None = None) -> int:
         line("warm (cache only)", args.n, wall, cpu)
         print(f"  warm/cold: {wall / cold_wall:.2f};  output {sum(len(cold.get(p).data) for p in papers) / args.n / 1000:.0f} kB/image "
               f"({cold.get(papers[0]).media_type})")
+        if args.year:
+            from exporter.images import _Loader
+
+            loader = _Loader(options)
+            year = [Paper(title=f"y{i}", url=None, arxiv_id=None,
+                          thumbnail=Thumbnail(ThumbnailKind.IMAGE,
+                                              f"https://cdn.example.org/{i}.png"),
+                          votes=None, authors=(), summary=(), source=SourceRef("y.md", i))
+                    for i in range(args.year)]
+            for i, paper in enumerate(year):
+                loader.cache.put_converted(paper.thumbnail.url, loader.options_key,
+                                           cold.get(papers[i % args.n]))
+            warm_year, wall, cpu = measure(lambda: load_images(year, options))
+            assert warm_year.cached == args.year, warm_year.counts
+            line(f"warm year ({args.year} cached)", args.year, wall, cpu)
     server.terminate()
     return 0
 

@@ -92,6 +92,7 @@ _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 # CVEs, and no EPS (Pillow shells out to Ghostscript for it).
 _FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")
 _FLAT_GREY_LEVELS = 64
+_URL_SAFE = "/%:@!$&'()*+,;=-._~"
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 
 
@@ -203,6 +204,7 @@ def load_images(
     if not jobs:
         return results
     loader = _Loader(options)
+    loader.cache.remove_stale_temp_files()
 
     def done(key: str, outcome: tuple[EmbeddedImage, str] | _Failure) -> None:
         group = jobs[key]
@@ -422,9 +424,20 @@ def _request(
     if not host:
         raise _Failure("invalid URL")
     https = parts.scheme.lower() == "https"
-    target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    try:
+        # Hosts and paths as a browser sends them: IDNA host, percent-encoded
+        # non-ASCII path (a Korean file name is fine; http.client wants ASCII).
+        host = host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError as err:
+        raise _Failure("invalid URL") from err
+    path = urllib.parse.quote(parts.path or "/", safe=_URL_SAFE)
+    query = urllib.parse.quote(parts.query, safe=_URL_SAFE + "?")
+    target = urllib.parse.urlunsplit(("", "", path, query, ""))
+    authority = f"[{host}]" if ":" in host else host
+    if port is not None:
+        authority += f":{port}"
     headers = {
-        "Host": parts.netloc.rsplit("@", 1)[-1],
+        "Host": authority,
         "User-Agent": USER_AGENT,
         "Accept": "image/png,image/jpeg,image/webp,image/gif,image/*;q=0.8",
         "Accept-Encoding": "identity",
@@ -452,7 +465,7 @@ def _request(
             conn.set_tunnel(host, port, headers=tunnel_headers)
         else:
             conn = http.client.HTTPConnection(proxy_host, proxy_port, timeout=remaining())
-            target = urllib.parse.urlunsplit(parts._replace(fragment=""))
+            target = urllib.parse.urlunsplit((parts.scheme, authority, path, query, ""))
             if proxy_auth:
                 headers["Proxy-Authorization"] = proxy_auth
 
@@ -686,6 +699,21 @@ class _Cache:
     def __init__(self, root: Path):
         self.root = root
         self.usable = True
+
+    def remove_stale_temp_files(self, max_age: float = 3600.0) -> None:
+        """Remove temporary files left by a run that was killed mid-write."""
+        now = time.time()
+        try:
+            with os.scandir(self.root / "converted") as entries:
+                for entry in entries:
+                    if entry.name.startswith(".tmp-"):
+                        try:
+                            if now - entry.stat().st_mtime > max_age:
+                                os.unlink(entry.path)
+                        except OSError:
+                            pass
+        except OSError:
+            pass
 
     def _path(self, kind: str, key: str) -> Path:
         return self.root / kind / hashlib.sha256(key.encode("utf-8")).hexdigest()

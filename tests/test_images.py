@@ -327,6 +327,13 @@ def test_user_agent_and_no_cookies(server, tmp_path):
     assert "cookie" not in headers
 
 
+def test_non_ascii_path_is_percent_encoded(server, tmp_path):
+    results, _, paper = load_one(server.base + "/n/그림 1.png?v=한", tmp_path)
+    assert results.failures == [] and results.get(paper) is not None
+    target = server.state.headers["/n/%EA%B7%B8%EB%A6%BC%201.png"]["request-target"]
+    assert target == "/n/%EA%B7%B8%EB%A6%BC%201.png?v=%ED%95%9C"
+
+
 def test_videos_and_missing_thumbnails_are_not_loaded(server, tmp_path):
     video = make_paper(server.base + "/n/video.mp4", kind=ThumbnailKind.VIDEO)
     bare = Paper(title="x", url=None, arxiv_id=None, thumbnail=None, votes=None,
@@ -659,3 +666,14 @@ def test_cache_writes_are_atomic_files_with_checksums(server, tmp_path):
     assert hashlib.sha256(data).hexdigest().encode() in header
     assert [p for p in cache.rglob("*") if p.name.startswith(".tmp-")] == []
     assert os.stat(entry).st_size == len(raw)
+
+
+def test_stale_temp_files_from_a_killed_run_are_removed(server, tmp_path):
+    load_one(server.base + "/n/stale.png", tmp_path)
+    folder = tmp_path / "cache" / "converted"
+    old, fresh = folder / ".tmp-old", folder / ".tmp-fresh"  # fresh: maybe another run's
+    old.write_bytes(b"half")
+    fresh.write_bytes(b"half")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    load_one(server.base + "/n/stale.png", tmp_path)
+    assert not old.exists() and fresh.exists()
