@@ -78,7 +78,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .model import Paper, SourceRef, ThumbnailKind
+from .model import Diagnostic, Paper, Severity, SourceRef, ThumbnailKind
 
 MAX_REDIRECTS = 5
 USER_AGENT = f"digest-export/{__version__}"
@@ -168,6 +168,11 @@ class ImageResults:
     def counts(self) -> dict[str, int]:
         return {"fetched": self.fetched, "cached": self.cached,
                 "local": self.local, "failed": self.failed}
+
+    def diagnostics(self) -> list[Diagnostic]:
+        """One warning per paper whose thumbnail was left out, for the report."""
+        return [Diagnostic(source, Severity.WARNING, f"thumbnail {url} not embedded: {reason}")
+                for source, url, reason in self.failures]
 
     def failure_summary(self) -> str:
         """Failed images grouped by kind of reason: ``"2 HTTP 404, 1 timed out"``."""

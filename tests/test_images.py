@@ -7,6 +7,9 @@ server never touches the internet.
 from __future__ import annotations
 
 import contextlib
+import shutil
+import ssl
+import subprocess
 import hashlib
 import http.server
 import io
@@ -451,6 +454,8 @@ def test_failure_summary_groups_reasons(server, tmp_path):
     assert results.counts == {"fetched": 1, "cached": 0, "local": 0, "failed": 4}
     assert results.failure_summary() == "2 HTTP 404, 1 timed out, 1 too large"
     assert [f[0].line for f in results.failures] == [0, 2, 3, 4]  # sorted by source
+    assert str(results.diagnostics()[0]) == (
+        f"digest.md:0: warning: thumbnail {server.base}/404 not embedded: HTTP 404")
 
 
 # --------------------------------------------------------------------------
@@ -677,3 +682,44 @@ def test_stale_temp_files_from_a_killed_run_are_removed(server, tmp_path):
     os.utime(old, (time.time() - 7200, time.time() - 7200))
     load_one(server.base + "/n/stale.png", tmp_path)
     assert not old.exists() and fresh.exists()
+
+
+# --------------------------------------------------------------------------
+# HTTPS
+
+
+@pytest.fixture(scope="module")
+def https_server(tmp_path_factory):
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not available to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", str(key),
+                    "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    with image_server() as srv:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        srv.socket = context.wrap_socket(srv.socket, server_side=True)
+        srv.base = srv.base.replace("http:", "https:")
+        srv.cert = cert
+        yield srv
+
+
+def test_https_certificates_are_verified(https_server, tmp_path):
+    results, elapsed, _ = load_one(https_server.base + "/good.png", tmp_path)
+    reason = only_reason(results)
+    assert reason.startswith("TLS certificate error"), reason
+    assert elapsed < TIMEOUT + SLACK
+
+
+def test_https_fetch_with_a_trusted_certificate(https_server, tmp_path, monkeypatch):
+    import exporter.images
+
+    real = ssl.create_default_context
+    monkeypatch.setattr(exporter.images.ssl, "create_default_context",
+                        lambda: real(cafile=str(https_server.cert)))
+    results, _, paper = load_one(https_server.base + "/good.png", tmp_path)
+    assert results.failures == [] and results.get(paper) is not None
