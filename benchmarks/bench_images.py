@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=300, help="number of thumbnails")
     ap.add_argument("--delay", type=float, default=0.02, help="server delay per request (s)")
-    ap.add_argument("--year", type=int, default=8000, help="cached thumbnails for the warm-year run")
+    ap.add_argument("--year", type=int, default=8000,
+                    help="cached thumbnails for the warm-year run (0: skip)")
     ap.add_argument("--skip-conversion", action="store_true")
     args = ap.parse_args(argv)
 
@@ -168,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         warm, wall, cpu = measure(lambda: load_images(papers, options))
         assert warm.cached == args.n and stats["requests"] == args.n
         line("warm (cache only)", args.n, wall, cpu)
-        print(f"  warm/cold: {wall / cold_wall:.2f};  output {sum(len(cold.get(p).data) for p in papers) / args.n / 1000:.0f} kB/image "
+        out_kb = sum(len(cold.get(p).data) for p in papers) / args.n / 1000
+        print(f"  warm/cold: {wall / cold_wall:.2f};  output {out_kb:.0f} kB/image "
               f"({cold.get(papers[0]).media_type})")
         if args.year:
             from exporter.images import _Loader

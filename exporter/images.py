@@ -227,7 +227,7 @@ def load_images(
         if progress is not None:
             progress(len(group))
 
-    remote = [key for key, group in jobs.items() if group[0].thumbnail.is_remote]  # type: ignore[union-attr]
+    remote = [key for key in jobs if not key.startswith("local:")]
     with ThreadPoolExecutor(max_workers=max(1, options.concurrency),
                             thread_name_prefix="digest-export-image") as pool:
         try:
@@ -753,7 +753,8 @@ class _Cache:
             end = raw.index(b"\n", len(_CACHE_MAGIC))
             header = json.loads(raw[len(_CACHE_MAGIC):end])
             data = raw[end + 1:]
-            if not isinstance(header, dict) or (header.get("key") != key or header.get("size") != len(data)
+            if (not isinstance(header, dict) or header.get("key") != key
+                    or header.get("size") != len(data)
                     or header.get("sha256") != hashlib.sha256(data).hexdigest()):
                 raise ValueError("checksum mismatch")
         except ValueError:  # includes JSONDecodeError and UnicodeDecodeError
