@@ -6,9 +6,9 @@ A local server (in a separate process, so its CPU time is not counted)
 answers each request after ``--delay`` seconds with one of a few synthetic
 800x450 PNG "figures".  Measured, in this process:
 
-1. conversion alone (no network) of the same bytes with 1, 2 and 8 threads
-   and with a 2-process pool: does Pillow release the GIL enough for
-   threads to use every core?
+1. which conversion steps release the GIL (each step in 1 vs 2 threads),
+   then conversion alone (no network) of the same bytes with 1, 2 and 8
+   threads and with a 2-process pool: are threads enough to use every core?
 2. ``load_images`` cold (empty cache: download + convert) and warm (second
    run, cache only): wall time, CPU time and CPU utilisation, the peak
    number of requests the server saw at once.
@@ -115,6 +115,38 @@ def line(label: str, n: int, wall: float, cpu: float) -> None:
           f"{cpu / wall * 100:5.0f}% cpu  {n / wall:7.1f} img/s")
 
 
+def bench_gil(body: bytes) -> None:
+    """Which Pillow steps release the GIL: the same work in 1 thread vs 2."""
+    src = Image.open(io.BytesIO(body))
+    src.load()
+    big = src.resize((src.width * 2, src.height * 2))
+    steps = {
+        "PNG decode": lambda: Image.open(io.BytesIO(body)).load(),
+        "Lanczos 2x downscale": lambda: big.resize(src.size, Image.Resampling.LANCZOS),
+        "JPEG encode": lambda: src.save(io.BytesIO(), "JPEG", quality=80, optimize=True),
+        "whole conversion": lambda: _convert(body, ImageOptions()),
+    }
+
+    def run(fn, reps: int, threads: int) -> float:
+        def work():
+            for _ in range(reps):
+                fn()
+        pool = [threading.Thread(target=work) for _ in range(threads)]
+        start = time.perf_counter()
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+        return time.perf_counter() - start
+
+    print("GIL: each step, same work per thread, 2 threads vs 1 (2.0 = no GIL contention):")
+    for name, fn in steps.items():
+        fn()
+        reps = 40
+        one, two = run(fn, reps, 1), run(fn, reps, 2)
+        print(f"  {name:<28} {one / reps * 1000:6.2f} ms/op   2-thread speedup {2 * one / two:4.2f}")
+
+
 def bench_conversion(n: int, options: ImageOptions) -> None:
     bodies = [synthetic_figure(i) for i in range(DISTINCT)]
     work = [bodies[i % DISTINCT] for i in range(n)]
@@ -148,12 +180,14 @@ def main(argv: list[str] | None = None) -> int:
     server = mp.Process(target=serve, args=(port_queue, args.delay, stats), daemon=True)
     server.start()
     port, avg_size = port_queue.get(timeout=60)
+    print(f"load average {os.getloadavg()[0]:.2f} (other jobs on this machine skew the figures)")
     print(f"{args.n} thumbnails, {DISTINCT} distinct 800x450 PNGs of {avg_size / 1000:.0f} kB, "
           f"server delay {args.delay * 1000:.0f} ms/request, Python {sys.version.split()[0]}")
 
     with tempfile.TemporaryDirectory() as tmp:
         options = ImageOptions(cache_dir=Path(tmp) / "cache")
         if not args.skip_conversion:
+            bench_gil(synthetic_figure(0))
             bench_conversion(args.n, options)
         papers = [Paper(title=f"p{i}", url=None, arxiv_id=None,
                         thumbnail=Thumbnail(ThumbnailKind.IMAGE,

@@ -43,10 +43,14 @@ else's server, so every step has a bound and every failure is data:
   ``--grayscale`` or the size downloads once more).  Only images that
   converted are cached, never an error page.
 * **Parallelism**: one thread pool (``concurrency`` workers, default 8) runs
-  fetch + decode + scale + encode per unique image.  Pillow releases the GIL
-  in decoding, resampling and encoding, so threads keep both cores busy (see
-  ``benchmarks/bench_images.py`` for the measured CPU utilisation) without
-  the cost of pickling images to worker processes.
+  fetch + decode + scale + encode per unique image; cache hits are read in
+  a few large batches.  Threads are enough (measured on 2 cores with
+  ``benchmarks/bench_images.py``): PNG/JPEG decoding and resampling release
+  the GIL (2 threads: 1.9x), only Pillow's JPEG encoder holds it, about 30%
+  of a conversion, which is under the 50% that would stop 2 cores from being
+  used.  A 2-process pool converted no faster than 8 threads (it pays for
+  pickling every image both ways) and would re-import ``__main__`` in its
+  workers, so there is none.
 
 Known limit: name resolution (``getaddrinfo``) cannot be interrupted, so a
 hanging DNS server can hold a worker longer than ``timeout``.
