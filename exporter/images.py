@@ -31,8 +31,8 @@ else's server, so every step has a bound and every failure is data:
   the cache keeps what an earlier Pillow produced, so a book does not change
   because Pillow was upgraded).
 * **Caching** (``cache_dir``): ``converted/<sha256(options + url)>`` holds
-  the converted image, as one file: a magic line, a one-line JSON header
-  (url, size, sha256, media type, width, height), then the payload, written
+  the converted image, as one file: a magic prefix, a JSON header (url,
+  size, sha256, media type, width, height), then the payload, written
   to a temporary name in the same folder and ``os.replace``-d into place.  One
   file per entry (rather than data + sidecar) keeps an entry atomic: a killed
   run can never pair new data with an old checksum.  An entry whose magic,
@@ -89,7 +89,10 @@ USER_AGENT = f"digest-export/{__version__}"
 
 # Bump when the conversion changes, so cached converted images are redone.
 _CONVERT_VERSION = 1
-_CACHE_MAGIC = b"digest-export-cache 1\n"
+# An entry: magic, 8-digit header length, newline, JSON header, payload.  The
+# fixed-size prefix lets a reader read the payload straight into its own
+# bytes object (slicing a whole-file read costs as much as the checksum).
+_CACHE_MAGIC = b"digest-export-cache 2 "
 _CHUNK = 64 * 1024
 _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 # Formats we decode.  Anything else is "not an image": fewer decoders, fewer
@@ -202,6 +205,10 @@ def load_images(
     *progress*, if given, is called from the calling thread with the number
     of papers whose thumbnail was just resolved (loaded or failed); the calls
     add up to the number of papers with an IMAGE thumbnail.
+
+    The result holds every image in memory (~60 kB each): for a long archive
+    call it once per book with that book's papers, so memory stays bounded
+    by one book; the cache makes repeated URLs across books free.
     """
     jobs: dict[str, list[Paper]] = {}
     for paper in papers:
@@ -748,20 +755,24 @@ class _Cache:
 
     def _read(self, path: Path, key: str) -> tuple[dict, bytes] | None:
         try:
-            raw = path.read_bytes()
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         except OSError:
             return None
         try:
-            if not raw.startswith(_CACHE_MAGIC):
-                raise ValueError("bad magic")
-            end = raw.index(b"\n", len(_CACHE_MAGIC))
-            header = json.loads(raw[len(_CACHE_MAGIC):end])
-            data = raw[end + 1:]
-            if (not isinstance(header, dict) or header.get("key") != key
-                    or header.get("size") != len(data)
-                    or header.get("sha256") != hashlib.sha256(data).hexdigest()):
-                raise ValueError("checksum mismatch")
-        except ValueError:  # includes JSONDecodeError and UnicodeDecodeError
+            try:
+                prefix = os.read(fd, len(_CACHE_MAGIC) + 9)
+                if not prefix.startswith(_CACHE_MAGIC) or not prefix.endswith(b"\n"):
+                    raise ValueError("bad magic")
+                header = json.loads(os.read(fd, int(prefix[len(_CACHE_MAGIC):-1])))
+                if not isinstance(header, dict) or header.get("key") != key:
+                    raise ValueError("bad header")
+                size = header["size"]
+                data = os.read(fd, size + 1)  # one byte more: catch trailing junk
+                if len(data) != size or header.get("sha256") != hashlib.sha256(data).hexdigest():
+                    raise ValueError("checksum mismatch")
+            finally:
+                os.close(fd)
+        except (ValueError, TypeError, KeyError, OverflowError, OSError):
             _unlink(path)  # corrupt or truncated: drop it, the caller refetches
             return None
         return header, data
@@ -770,7 +781,8 @@ class _Cache:
         if not self.usable:
             return
         header = {**header, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-        blob = _CACHE_MAGIC + json.dumps(header, sort_keys=True).encode("utf-8") + b"\n" + data
+        head = json.dumps(header, sort_keys=True).encode("utf-8")
+        blob = b"%s%08d\n%s%s" % (_CACHE_MAGIC, len(head), head, data)
         tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -512,12 +512,14 @@ def _corrupt(path: Path, how: str) -> None:
         raw = raw[:-10] + bytes([raw[-10] ^ 0xFF]) + raw[-9:]
     elif how == "truncate":
         raw = raw[: len(raw) // 2]
+    elif how == "append":
+        raw += b"junk"
     else:
         raw = b""
     path.write_bytes(raw)
 
 
-@pytest.mark.parametrize("how", ["flip", "truncate", "empty", "header"])
+@pytest.mark.parametrize("how", ["flip", "truncate", "empty", "header", "append"])
 def test_corrupt_cache_entries_are_detected_and_refetched(server, tmp_path, how):
     url = f"{server.base}/n/corrupt-{how}.png"
     cache = tmp_path / "cache"
@@ -529,10 +531,11 @@ def test_corrupt_cache_entries_are_detected_and_refetched(server, tmp_path, how)
         from exporter.images import _CACHE_MAGIC
 
         raw = entry.read_bytes()[len(_CACHE_MAGIC):]
-        header, _, data = raw.partition(b"\n")
-        fields = json.loads(header)
+        length = int(raw[:8])
+        fields = json.loads(raw[9:9 + length])
         fields["width"] = "wide"
-        entry.write_bytes(_CACHE_MAGIC + json.dumps(fields).encode() + b"\n" + data)
+        head = json.dumps(fields).encode()
+        entry.write_bytes(b"%s%08d\n%s%s" % (_CACHE_MAGIC, len(head), head, raw[9 + length:]))
     else:
         _corrupt(entry, how)
 
@@ -666,8 +669,8 @@ def test_cache_writes_are_atomic_files_with_checksums(server, tmp_path):
     paper = make_paper(server.base + "/n/atomic.png")
     data = results.get(paper).data
     raw = entry.read_bytes()
-    header, _, payload = raw.partition(b"\n")[2].partition(b"\n")
-    assert payload == data
+    assert raw.endswith(data)
+    header = raw[:-len(data)]
     assert hashlib.sha256(data).hexdigest().encode() in header
     assert [p for p in cache.rglob("*") if p.name.startswith(".tmp-")] == []
     assert os.stat(entry).st_size == len(raw)
