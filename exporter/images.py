@@ -360,7 +360,9 @@ def _read_local(source_path: str, url: str, max_bytes: int) -> bytes:
         raise _Failure("local path without an input folder")
     path = url.split("#", 1)[0].split("?", 1)[0]
     try:
-        folder = Path(source_path).resolve().parent
+        # The folder the digest was named in (a symlinked digest file does
+        # not open up its target's folder), itself resolved for the check.
+        folder = Path(os.path.abspath(source_path)).parent.resolve()
         candidates = [path]
         unquoted = urllib.parse.unquote(path)
         if unquoted != path:  # a Markdown destination may be percent-encoded
@@ -388,6 +390,8 @@ def _read_local(source_path: str, url: str, max_bytes: int) -> bytes:
         raise
     except OSError as err:
         raise _Failure(f"cannot read file ({err.strerror or type(err).__name__})") from err
+    except ValueError as err:  # e.g. a NUL in the path
+        raise _Failure("invalid path") from err
     if len(data) > max_bytes:
         raise _Failure(f"too large (more than {max_bytes} bytes)")
     return data

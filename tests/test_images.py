@@ -601,6 +601,18 @@ def test_local_paths_are_read_only_inside_the_input_folder(digest_folder, tmp_pa
         assert results.failures == [(paper.source, url, reason)]
 
 
+def test_symlinked_digest_does_not_open_its_targets_folder(tmp_path):
+    archive, public = tmp_path / "archive", tmp_path / "public"
+    archive.mkdir()
+    public.mkdir()
+    (archive / "d.md").write_text("# digest\n")
+    (archive / "private.png").write_bytes(GOOD_PNG)
+    (public / "latest.md").symlink_to(archive / "d.md")
+    paper = make_paper("private.png", source=str(public / "latest.md"))
+    results = load_images([paper], ImageOptions(cache_dir=tmp_path / "cache"))
+    assert only_reason(results) == "file not found"  # looked for in public/ only
+
+
 def test_local_path_from_stdin_is_refused(tmp_path):
     results = load_images([make_paper("images/pic.png", source="<stdin>")],
                           ImageOptions(cache_dir=tmp_path))
