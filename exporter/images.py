@@ -45,12 +45,13 @@ else's server, so every step has a bound and every failure is data:
 * **Parallelism**: one thread pool (``concurrency`` workers, default 8) runs
   fetch + decode + scale + encode per unique image; cache hits are read in
   a few large batches.  Threads are enough (measured on 2 cores with
-  ``benchmarks/bench_images.py``): PNG/JPEG decoding and resampling release
-  the GIL (2 threads: 1.9x), only Pillow's JPEG encoder holds it, about 30%
-  of a conversion, which is under the 50% that would stop 2 cores from being
-  used.  A 2-process pool converted no faster than 8 threads (it pays for
-  pickling every image both ways) and would re-import ``__main__`` in its
-  workers, so there is none.
+  ``benchmarks/bench_images.py``, quiet machine): PNG decoding and Lanczos
+  resampling release the GIL, Pillow's JPEG encoder holds it (~2.2 of 8 ms
+  per 800x450 image), and 2-8 threads convert 1.5x faster than one at
+  155-160% CPU.  A 2-process pool reached 1.6-1.7x on conversion alone but
+  not in the whole pipeline (each image is pickled both ways), needs ~0.2 s
+  to start, and would re-import ``__main__`` in its workers, so there is
+  none.
 
 Known limit: name resolution (``getaddrinfo``) cannot be interrupted, so a
 hanging DNS server can hold a worker longer than ``timeout``.
