@@ -222,8 +222,8 @@ def book_title(bundle: Bundle, labels: dict[str, Any]) -> str:
 
 
 def _modified(bundle: Bundle) -> dt.datetime:
-    # "From the data": midnight UTC after the last day, so that a rebuild of
-    # the same days gives the same value and a new day moves it forward.
+    # "From the data": the date of the last digest (00:00 UTC), so that a
+    # rebuild of the same days gives the same value and a new day moves it.
     last = max(d.date for d in bundle.digests)
     return dt.datetime.combine(last, dt.time(0, 0), tzinfo=dt.timezone.utc)
 
