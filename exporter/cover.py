@@ -43,13 +43,14 @@ _CJK_CANDIDATES = (
 
 @dataclass(frozen=True, slots=True)
 class CoverText:
-    """What the cover says.  ``title`` may be Korean; ``latin_title`` is used
-    when no CJK font is available (e.g. the bundle key)."""
+    """What the cover says.  ``title`` and ``count`` may be Korean; without a
+    CJK font ``latin_count`` replaces ``count`` and a non-Latin title is left
+    out (the ``key``, e.g. ``2024-W10``, then heads the cover)."""
 
     title: str
+    key: str
     period: str
     count: str
-    latin_title: str
     latin_count: str
     footer: str = "digest-export"
 
@@ -76,6 +77,19 @@ def find_cjk_font() -> str | None:
     return None
 
 
+@functools.cache
+def _background() -> Any:
+    """The parts of the cover that never change (copied, never drawn on)."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, WIDTH, 70), fill=ACCENT)
+    draw.rectangle((MARGIN, 540, MARGIN + 220, 556), fill=ACCENT)
+    draw.rectangle((0, HEIGHT - 180, WIDTH, HEIGHT), fill=(18, 29, 50))
+    return image
+
+
 @functools.lru_cache(maxsize=32)
 def _font(path: str | None, size: int) -> Any:
     from PIL import ImageFont
@@ -85,9 +99,13 @@ def _font(path: str | None, size: int) -> Any:
     return ImageFont.load_default(size=size)
 
 
+# Pillow's built-in font covers Latin-1 and a little more, not the en dash.
+_LATIN_FALLBACK = str.maketrans({"–": "-", "—": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "…": "..."})
+
+
 def is_latin(text: str) -> bool:
-    """True if the built-in (Latin) font can draw every character of *text*."""
-    return all(ord(c) < 0x250 or c in "–—·’‘“”…" for c in text)
+    """True if the built-in font can draw *text* (after :data:`_LATIN_FALLBACK`)."""
+    return all(ord(c) < 0x180 for c in text.translate(_LATIN_FALLBACK))
 
 
 def _wrap(draw: Any, text: str, font: Any, width: int) -> list[str]:
@@ -122,36 +140,41 @@ def make_cover(text: CoverText, *, font_path: str | None = None, use_system_font
     from PIL import Image, ImageDraw
 
     path = font_path or (find_cjk_font() if use_system_fonts else None)
-    title, count = text.title, text.count
-    if path is None and not (is_latin(title) and is_latin(count)):
-        title, count = text.latin_title, text.latin_count
-    period = text.period if (path or is_latin(text.period)) else ""
+    title, key, period, count, footer = text.title, text.key, text.period, text.count, text.footer
+    if path is None:
+        fix = _LATIN_FALLBACK
+        title = title.translate(fix) if is_latin(title) else ""
+        period = period.translate(fix) if is_latin(period) else ""
+        count = (count if is_latin(count) else text.latin_count).translate(fix)
+        key, footer = key.translate(fix), footer.translate(fix)
+        if not title and not key:
+            title = "Daily Papers"
 
-    image = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
+    image = _background().copy()
     draw = ImageDraw.Draw(image)
-    draw.rectangle((0, 0, WIDTH, 70), fill=ACCENT)
-    draw.rectangle((MARGIN, 560, MARGIN + 220, 576), fill=ACCENT)
-
     width = WIDTH - 2 * MARGIN
-    size = 132
-    title_font = _font(path, size)
-    lines = _wrap(draw, title, title_font, width)
-    while len(lines) > 5 and size > 60:
-        size -= 12
+    y = 620
+    if title:
+        size = 140
         title_font = _font(path, size)
         lines = _wrap(draw, title, title_font, width)
-    y = 640
-    for line in lines[:7]:
-        draw.text((MARGIN, y), line, font=title_font, fill=TEXT)
-        y += int(size * 1.25)
-
-    y = max(y + 80, 1400)
+        while len(lines) > 4 and size > 64:
+            size -= 12
+            title_font = _font(path, size)
+            lines = _wrap(draw, title, title_font, width)
+        for line in lines[:6]:
+            draw.text((MARGIN, y), line, font=title_font, fill=TEXT)
+            y += int(size * 1.25)
+        y += 40
+    if key:
+        draw.text((MARGIN, y), key, font=_font(path, 110), fill=ACCENT)
+        y += 160
+    y = max(y, 1500)
     if period:
         draw.text((MARGIN, y), period, font=_font(path, 64), fill=MUTED)
         y += 110
     draw.text((MARGIN, y), count, font=_font(path, 64), fill=MUTED)
-    draw.rectangle((0, HEIGHT - 180, WIDTH, HEIGHT), fill=(18, 29, 50))
-    draw.text((MARGIN, HEIGHT - 125), text.footer, font=_font(path, 48), fill=ACCENT)
+    draw.text((MARGIN, HEIGHT - 125), footer, font=_font(path, 48), fill=ACCENT)
 
     if grayscale:
         image = image.convert("L")

@@ -371,11 +371,10 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any) -> bytes:
     if ctx.options.cover:
         cover_jpeg = make_cover(CoverText(
             title=bundle.title,
+            key="" if bundle.by is BundleBy.ALL else bundle.key,
             period=info.period_text,
             count=f"{labels['papers'](bundle.paper_count)} · {labels['days'](bundle.days)}",
-            latin_title=f"{bundle.key}" if bundle.by is not BundleBy.ALL else "Daily Papers",
             latin_count=f"{LABELS['en']['papers'](bundle.paper_count)} · {LABELS['en']['days'](bundle.days)}",
-            footer=bundle.key if bundle.by is not BundleBy.ALL else "digest-export",
         ), grayscale=ctx.options.grayscale)
         # pitfall 5: set_cover adds the cover-image item and <meta name="cover">
         # (Kobo, older Kindles); its own page would be unscaled and outside the
