@@ -168,7 +168,8 @@ def epub(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to
     show_bar = not quiet and sys.stderr.isatty()
 
     def progress(bundle: Any, path: Any, status: Any) -> None:
-        line = f"{path} ({bundle.days} day{'s' if bundle.days != 1 else ''}, {bundle.paper_count} papers)"
+        n = bundle.paper_count
+        line = f"{path} ({bundle.days} day{'s' if bundle.days != 1 else ''}, {n} paper{'s' if n != 1 else ''})"
         if status.value == "unchanged":
             line += " unchanged"
         if show_bar:
