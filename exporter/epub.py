@@ -292,9 +292,21 @@ def _day_views(bundle: Bundle, labels: dict[str, Any], images: _Images) -> list[
     return views
 
 
+def _hide_landmarks(nav: bytes) -> bytes:
+    # The nav document is in the spine (Kindle and Kobo show it as the
+    # contents page); the landmarks list is for the reading system's menus,
+    # not for the reader (EPUB 3.3 section 7.4.1 permits "hidden").
+    # ebooklib 0.20 has no option for it.
+    return nav.replace(b'<nav epub:type="landmarks">', b'<nav epub:type="landmarks" hidden="hidden">', 1)
+
+
+_FIXES = {"EPUB/nav.xhtml": _hide_landmarks}
+
+
 def _zip_deterministic(data: bytes, when: dt.datetime) -> bytes:
     """Rewrite the zip ebooklib wrote: fixed timestamps and attributes,
-    ``mimetype`` first and stored (OCF 3.3 section 4.3), entries in the same order."""
+    ``mimetype`` first and stored (OCF 3.3 section 4.3), entries in the same
+    order; apply :data:`_FIXES` on the way."""
     stamp = (max(when.year, 1980), when.month, when.day, 0, 0, 0)
     src = zipfile.ZipFile(io.BytesIO(data))
     names = src.namelist()
@@ -310,7 +322,10 @@ def _zip_deterministic(data: bytes, when: dt.datetime) -> bytes:
                 dst.writestr(info, b"application/epub+zip")
             else:
                 info.compress_type = zipfile.ZIP_DEFLATED
-                dst.writestr(info, src.read(name), compresslevel=6)
+                content = src.read(name)
+                if name in _FIXES:
+                    content = _FIXES[name](content)
+                dst.writestr(info, content, compresslevel=6)
     return out.getvalue()
 
 

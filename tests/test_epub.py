@@ -210,6 +210,7 @@ def test_guide_and_landmarks(files):
     guide = {r.get("type"): r.get("href") for r in opf(files).iterfind("opf:guide/opf:reference", NS)}
     assert guide == {"cover": "cover.xhtml", "toc": "nav.xhtml", "text": "day-2024-03-04.xhtml"}
     nav = xml(files["EPUB/nav.xhtml"]).find(".//x:nav[@epub:type='landmarks']", NS)
+    assert nav.get("hidden") == "hidden"  # a menu for the reading system, not a page
     types_ = {a.get(f"{{{NS['epub']}}}type"): a.get("href") for a in nav.iterfind(".//x:a", NS)}
     assert types_ == {"cover": "cover.xhtml", "toc": "nav.xhtml", "bodymatter": "day-2024-03-04.xhtml"}
 
