@@ -21,6 +21,7 @@ Built with ebooklib 0.20, working around each of its traps listed in
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
@@ -341,15 +342,30 @@ def build_epub(bundle: Bundle, *, lang: str | None = None, env: Any = None,
     """One bundle -> EPUB bytes (the library's core; :func:`build_epubs` writes files)."""
     env = env or make_environment(None)
     css = render_template(env, "epub.css").encode("utf-8")
-    return _build(bundle, _Context(env, css, EpubOptions(lang=lang, cover=cover, grayscale=grayscale)),
-                  image_results)
+    lang = lang or detect_language(p for d in bundle.digests for p in d.papers)
+    jpeg = bundle_cover(bundle, lang, grayscale=grayscale) if cover else None
+    raw = _build(bundle, _Context(env, css, EpubOptions(lang=lang, cover=cover, grayscale=grayscale)),
+                 image_results, lang, jpeg)
+    return _zip_deterministic(raw, _modified(bundle))
 
 
-def _build(bundle: Bundle, ctx: _Context, image_results: Any) -> bytes:
+def bundle_cover(bundle: Bundle, lang: str, *, grayscale: bool = False) -> bytes:
+    """The generated cover JPEG of *bundle*, labelled in *lang*."""
+    labels = labels_for(lang)
+    en = LABELS["en"]
+    return make_cover(CoverText(
+        title=bundle.title,
+        key="" if bundle.by is BundleBy.ALL else bundle.key,
+        period=period_text(bundle),
+        count=f"{labels['papers'](bundle.paper_count)} · {labels['days'](bundle.days)}",
+        latin_count=f"{en['papers'](bundle.paper_count)} · {en['days'](bundle.days)}",
+    ), grayscale=grayscale)
+
+
+def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str, cover_jpeg: bytes | None) -> bytes:
+    """The book as ebooklib writes it (zip not yet made deterministic)."""
     from ebooklib import epub
 
-    papers = [p for d in bundle.digests for p in d.papers]
-    lang = ctx.options.lang or detect_language(papers)
     labels = labels_for(lang)
     info = BookInfo(
         title=book_title(bundle, labels),
@@ -376,21 +392,14 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any) -> bytes:
     for subject in SUBJECTS:
         book.add_metadata("DC", "subject", subject)
     _series_metadata(book, bundle)
-    _accessibility_metadata(book, labels, has_images=bool(images.items) or ctx.options.cover)
+    _accessibility_metadata(book, labels, has_images=bool(images.items) or cover_jpeg is not None)
 
     style = epub.EpubItem(uid="style", file_name="style/epub.css", media_type="text/css", content=ctx.css)
     book.add_item(style)
 
     spine: list[Any] = []
     guide: list[dict[str, str]] = []
-    if ctx.options.cover:
-        cover_jpeg = make_cover(CoverText(
-            title=bundle.title,
-            key="" if bundle.by is BundleBy.ALL else bundle.key,
-            period=info.period_text,
-            count=f"{labels['papers'](bundle.paper_count)} · {labels['days'](bundle.days)}",
-            latin_count=f"{LABELS['en']['papers'](bundle.paper_count)} · {LABELS['en']['days'](bundle.days)}",
-        ), grayscale=ctx.options.grayscale)
+    if cover_jpeg is not None:
         # pitfall 5: set_cover adds the cover-image item and <meta name="cover">
         # (Kobo, older Kindles); its own page would be unscaled and outside the
         # spine, so we write our own.
@@ -435,16 +444,56 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any) -> bytes:
     book.guide = guide  # pitfall 11: EPUB 2 guide + EPUB 3 landmarks
 
     buf = io.BytesIO()
-    ok = epub.write_epub(buf, book, {
+    with _fast_nav_paths():
+        ok = _write_epub(epub, buf, book, info, labels)
+    if not ok:
+        raise ExporterError(f"ebooklib could not write the book {bundle.file_name}")
+    return buf.getvalue()
+
+
+def _write_epub(epub: Any, buf: io.BytesIO, book: Any, info: BookInfo, labels: dict[str, Any]) -> bool:
+    return epub.write_epub(buf, book, {
         "raise_exceptions": True,  # pitfall 10
         "mtime": info.modified.replace(tzinfo=None),  # pitfall 8: dcterms:modified from the data
         "landmark_title": labels["guide"],
         "epub3_pages": False,  # no page list; it would re-parse every document
         "compresslevel": 0,  # compressed once, in _zip_deterministic
     })
-    if not ok:
-        raise ExporterError(f"ebooklib could not write the book {bundle.file_name}")
-    return _zip_deterministic(buf.getvalue(), info.modified)
+
+
+class _NavPaths:
+    """Stand-in for ``posixpath`` inside ``ebooklib.epub`` while it writes.
+
+    ebooklib 0.20 computes every nav link with ``posixpath.relpath(href, "")``,
+    which calls ``os.getcwd()`` twice per link: 15 % of the time of a year of
+    books.  With an empty start and a relative href (all of ours) the result
+    is ``normpath(href)``; anything else is handed to posixpath.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        import posixpath
+
+        return getattr(posixpath, name)
+
+    @staticmethod
+    def relpath(path: str, start: str | None = None) -> str:
+        import posixpath
+
+        if not start and path and not path.startswith("/"):
+            return posixpath.normpath(path)
+        return posixpath.relpath(path, start)
+
+
+@contextlib.contextmanager
+def _fast_nav_paths() -> Any:
+    from ebooklib import epub
+
+    original = epub.zip_path
+    epub.zip_path = _NavPaths()
+    try:
+        yield
+    finally:
+        epub.zip_path = original
 
 
 def _series_metadata(book: Any, bundle: Bundle) -> None:
@@ -511,12 +560,22 @@ def build_epubs(result: ReadResult, options: EpubOptions,
     ctx = _Context(env, render_template(env, "epub.css").encode("utf-8"), options)
     load = _image_loader(options, report)
     out_dir = Path(options.out_dir)
-    for bundle in bundles:
-        papers = [p for d in bundle.digests for p in d.papers]
-        image_results = load(papers) if load else None
-        data = _build(bundle, ctx, image_results)
-        path = out_dir / bundle.file_name
-        status = write_file(path, data)
+    langs = [options.lang or detect_language(p for d in b.digests for p in d.papers) for b in bundles]
+
+    # Two helper threads overlap the work that runs in C with the GIL released
+    # (Pillow's drawing and JPEG encoding of the covers; zlib compression and
+    # the file write) with the Python work of the next book (templates,
+    # ebooklib).  Output is the same as building one book after the other:
+    # each book is still made by one function from its own inputs, and files
+    # are written and reported in order.  At most two books are in flight.
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    covers: dict[int, Future[bytes]] = {}
+    pending: tuple[Bundle, Path, Future[WriteStatus], Any, list[Paper]] | None = None
+
+    def finish(item: tuple[Bundle, Path, Future[WriteStatus], Any, list[Paper]]) -> None:
+        bundle, path, future, image_results, papers = item
+        status = future.result()
         report.files.append((path, status))
         report.bundles += 1
         report.days += bundle.days
@@ -525,5 +584,33 @@ def build_epubs(result: ReadResult, options: EpubOptions,
             report.images += len({p.key for p in papers if image_results.get(p) is not None})
         if progress:
             progress(bundle, path, status)
+
+    cover_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest-export-cover")
+    write_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest-export-write")
+    try:
+        for i, bundle in enumerate(bundles):
+            if options.cover:
+                for j in (i, i + 1):  # draw the next cover while this book is built
+                    if j < len(bundles) and j not in covers:
+                        covers[j] = cover_pool.submit(bundle_cover, bundles[j], langs[j],
+                                                      grayscale=options.grayscale)
+            papers = [p for d in bundle.digests for p in d.papers]
+            image_results = load(papers) if load else None
+            jpeg = covers.pop(i).result() if options.cover else None
+            raw = _build(bundle, ctx, image_results, langs[i], jpeg)
+            path = out_dir / bundle.file_name
+            written = write_pool.submit(_finish_and_write, raw, _modified(bundle), path)
+            if pending is not None:
+                finish(pending)
+            pending = (bundle, path, written, image_results, papers)
+        if pending is not None:
+            finish(pending)
+    finally:
+        cover_pool.shutdown(wait=True, cancel_futures=True)
+        write_pool.shutdown(wait=True)
     report.warnings += len(report.image_failures)
     return report
+
+
+def _finish_and_write(raw: bytes, modified: dt.datetime, path: Path) -> WriteStatus:
+    return write_file(path, _zip_deterministic(raw, modified))

@@ -40,6 +40,9 @@ def make_environment(user_dir: Path | str | None = None) -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # Templates do not change during a run; checking their mtime on
+        # every render costs a stat() per day.
+        auto_reload=False,
     )
     env.filters.update(
         title_html=render.title_html,

@@ -372,3 +372,15 @@ def test_input_errors_write_nothing(tmp_path):
     assert not out.exists()
     report = build_epubs(result, EpubOptions(out_dir=out, images="none", keep_going=True))
     assert [p.name for p, _ in report.files] == ["daily-papers-2024-W10.epub"]
+
+
+def test_fast_nav_paths_equal_posixpath(monkeypatch, tmp_path):
+    import posixpath
+
+    from exporter.epub import _NavPaths
+
+    monkeypatch.chdir(tmp_path)
+    for href in ["day-2024-03-04.xhtml#p-2403.00001", "a/./b.xhtml", "a/../b.xhtml", "nav.xhtml"]:
+        assert _NavPaths.relpath(href, "") == posixpath.relpath(href, ""), href
+    assert _NavPaths.relpath("a/b.xhtml", "a") == "b.xhtml"
+    assert _NavPaths().splitext("x.jpg") == ("x", ".jpg")
