@@ -326,7 +326,7 @@ def _zip_deterministic(data: bytes, when: dt.datetime) -> bytes:
                 content = src.read(name)
                 if name in _FIXES:
                     content = _FIXES[name](content)
-                dst.writestr(info, content, compresslevel=6)
+                dst.writestr(info, content, compresslevel=3)
     return out.getvalue()
 
 

@@ -214,7 +214,7 @@ def _escape_like_markdown_it(text: str) -> str:
 # that only hold "**bold**", "(<0.5초)" or "A & B", each costing a full
 # markdown-it parse).  Anything outside this subset goes to the parser; the
 # equivalence with markdown-it is property-tested in tests/test_render_fast.py.
-_NOT_SIMPLE = re.compile(r"[\\`_\[\]!~\n]|://|<[A-Za-z/!?]|&[#A-Za-z]")
+_NOT_SIMPLE = re.compile(r"[\\`_\[\]!~\n\r]|://|<[A-Za-z/!?]|&[#A-Za-z]")
 
 
 def _simple_inline(text: str) -> str | None:
