@@ -158,6 +158,12 @@ def epub(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to
     if date_from and date_to and date_from > date_to:
         raise UsageError("--from must not be later than --to")
     result = load_inputs(inputs, quiet=quiet)
+    # The model lives until the end of this one-shot command: keep the
+    # garbage collector from walking its objects again at every full
+    # collection while the books are built (about 4 % of a year's build).
+    import gc
+
+    gc.freeze()
     options = EpubOptions(
         out_dir=Path(out_dir), by=BundleBy(by),
         date_from=date_from.date() if date_from else None, date_to=date_to.date() if date_to else None,

@@ -90,6 +90,30 @@ def _background() -> Any:
     return image
 
 
+@functools.lru_cache(maxsize=8)
+def _titled_background(title: str, path: str | None) -> tuple[Any, int]:
+    """The background with *title* drawn, and the y where the next line goes."""
+    from PIL import ImageDraw
+
+    image = _background().copy()
+    y = 620
+    if title:
+        draw = ImageDraw.Draw(image)
+        width = WIDTH - 2 * MARGIN
+        size = 140
+        title_font = _font(path, size)
+        lines = _wrap(draw, title, title_font, width)
+        while len(lines) > 4 and size > 64:
+            size -= 12
+            title_font = _font(path, size)
+            lines = _wrap(draw, title, title_font, width)
+        for line in lines[:6]:
+            draw.text((MARGIN, y), line, font=title_font, fill=TEXT)
+            y += int(size * 1.25)
+        y += 40
+    return image, y
+
+
 @functools.lru_cache(maxsize=32)
 def _font(path: str | None, size: int) -> Any:
     from PIL import ImageFont
@@ -137,7 +161,7 @@ def _wrap(draw: Any, text: str, font: Any, width: int) -> list[str]:
 def make_cover(text: CoverText, *, font_path: str | None = None, use_system_fonts: bool = True,
                grayscale: bool = False, quality: int = 85) -> bytes:
     """Draw the cover and return JPEG bytes."""
-    from PIL import Image, ImageDraw
+    from PIL import ImageDraw
 
     path = font_path or (find_cjk_font() if use_system_fonts else None)
     title, key, period, count, footer = text.title, text.key, text.period, text.count, text.footer
@@ -150,22 +174,10 @@ def make_cover(text: CoverText, *, font_path: str | None = None, use_system_font
         if not title and not key:
             title = "Daily Papers"
 
-    image = _background().copy()
+    # The series title is the same on every cover of a run: drawn once.
+    base, y = _titled_background(title, path)
+    image = base.copy()
     draw = ImageDraw.Draw(image)
-    width = WIDTH - 2 * MARGIN
-    y = 620
-    if title:
-        size = 140
-        title_font = _font(path, size)
-        lines = _wrap(draw, title, title_font, width)
-        while len(lines) > 4 and size > 64:
-            size -= 12
-            title_font = _font(path, size)
-            lines = _wrap(draw, title, title_font, width)
-        for line in lines[:6]:
-            draw.text((MARGIN, y), line, font=title_font, fill=TEXT)
-            y += int(size * 1.25)
-        y += 40
     if key:
         draw.text((MARGIN, y), key, font=_font(path, 110), fill=ACCENT)
         y += 160

@@ -27,6 +27,7 @@ def test_without_cjk_font_only_latin_text_is_drawn(monkeypatch):
         return original(self, xy, text, *args, **kwargs)
 
     monkeypatch.setattr(ImageDraw.ImageDraw, "text", spy)
+    cover._titled_background.cache_clear()
     make_cover(KO, use_system_fonts=False)
     assert drawn and all(is_latin(t) for t in drawn), drawn
     assert "12 papers · 3 days" in drawn and "2024-W10" in drawn
@@ -46,5 +47,6 @@ def test_cjk_font_used_when_present(monkeypatch):
     original = ImageDraw.ImageDraw.text
     monkeypatch.setattr(ImageDraw.ImageDraw, "text",
                         lambda self, xy, text, *a, **k: (drawn.append(text), original(self, xy, text, *a, **k)))
+    cover._titled_background.cache_clear()
     make_cover(KO)
     assert "허깅페이스 논문" in drawn and "논문 12편 · 3일" in drawn
