@@ -355,6 +355,11 @@ def test_embedded_thumbnails_named_by_hash(week, tmp_path, monkeypatch):
     assert len(images) == 1  # same bytes, one file
     img = xml(files["EPUB/day-2024-03-04.xhtml"]).find(".//x:div[@class='thumb']/x:img", NS)
     assert "EPUB/" + img.get("src") == images[0]
+    # pitfall 9: every image a document refers to is inside the book
+    for name, data in files.items():
+        if name.endswith(".xhtml"):
+            for ref in xml(data).iter(f"{{{NS['x']}}}img"):
+                assert "EPUB/" + ref.get("src") in files, (name, ref.get("src"))
     assert img.get("alt").startswith("썸네일: Paper 0-0") and img.get("width") == "40"
 
 
