@@ -560,17 +560,14 @@ def build_epubs(result: ReadResult, options: EpubOptions,
     ctx = _Context(env, render_template(env, "epub.css").encode("utf-8"), options)
     load = _image_loader(options, report)
     out_dir = Path(options.out_dir)
-    langs = [options.lang or detect_language(p for d in b.digests for p in d.papers) for b in bundles]
 
-    # Two helper threads overlap the work that runs in C with the GIL released
-    # (Pillow's drawing and JPEG encoding of the covers; zlib compression and
-    # the file write) with the Python work of the next book (templates,
-    # ebooklib).  Output is the same as building one book after the other:
-    # each book is still made by one function from its own inputs, and files
-    # are written and reported in order.  At most two books are in flight.
+    # A helper thread compresses and writes each book (zlib releases the
+    # GIL) while the next one is built.  Covers are drawn in this thread:
+    # Pillow's drawing and JPEG encoder hold the GIL, so a thread would only
+    # add hand-offs.  Files are written and reported in order; at most two
+    # books are in memory.
     from concurrent.futures import Future, ThreadPoolExecutor
 
-    covers: dict[int, Future[bytes]] = {}
     pending: tuple[Bundle, Path, Future[WriteStatus], Any, list[Paper]] | None = None
 
     def finish(item: tuple[Bundle, Path, Future[WriteStatus], Any, list[Paper]]) -> None:
@@ -585,19 +582,13 @@ def build_epubs(result: ReadResult, options: EpubOptions,
         if progress:
             progress(bundle, path, status)
 
-    cover_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest-export-cover")
-    write_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest-export-write")
-    try:
-        for i, bundle in enumerate(bundles):
-            if options.cover:
-                for j in (i, i + 1):  # draw the next cover while this book is built
-                    if j < len(bundles) and j not in covers:
-                        covers[j] = cover_pool.submit(bundle_cover, bundles[j], langs[j],
-                                                      grayscale=options.grayscale)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest-export-write") as write_pool:
+        for bundle in bundles:
             papers = [p for d in bundle.digests for p in d.papers]
+            lang = options.lang or detect_language(papers)
             image_results = load(papers) if load else None
-            jpeg = covers.pop(i).result() if options.cover else None
-            raw = _build(bundle, ctx, image_results, langs[i], jpeg)
+            jpeg = bundle_cover(bundle, lang, grayscale=options.grayscale) if options.cover else None
+            raw = _build(bundle, ctx, image_results, lang, jpeg)
             path = out_dir / bundle.file_name
             written = write_pool.submit(_finish_and_write, raw, _modified(bundle), path)
             if pending is not None:
@@ -605,9 +596,6 @@ def build_epubs(result: ReadResult, options: EpubOptions,
             pending = (bundle, path, written, image_results, papers)
         if pending is not None:
             finish(pending)
-    finally:
-        cover_pool.shutdown(wait=True, cancel_futures=True)
-        write_pool.shutdown(wait=True)
     report.warnings += len(report.image_failures)
     return report
 
