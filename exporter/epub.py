@@ -1,7 +1,7 @@
 """Bundles of digests -> EPUB 3 books (with an EPUB 2 NCX and guide).
 
 Built with ebooklib 0.20, working around each of its traps listed in
-``docs/pitfalls.md`` (numbers below refer to that list):
+the project's pitfalls list (ebooklib section; numbers below refer to it):
 
 1. one ``dc:creator`` per ``add_author`` call, each with its own ``uid``;
 2. ``set_language`` on the book *and* every document;
@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__
 from .bundles import Bundle, BundleBy, make_bundles
 from .cover import CoverText, make_cover
 from .errors import ExporterError, InputError, UsageError
@@ -304,17 +303,15 @@ def _hide_landmarks(nav: bytes) -> bytes:
 _FIXES = {"EPUB/nav.xhtml": _hide_landmarks}
 
 
-def _zip_deterministic(data: bytes, when: dt.datetime) -> bytes:
-    """Rewrite the zip ebooklib wrote: fixed timestamps and attributes,
-    ``mimetype`` first and stored (OCF 3.3 section 4.3), entries in the same
-    order; apply :data:`_FIXES` on the way."""
+def _zip_deterministic(entries: list[tuple[str, bytes]], when: dt.datetime) -> bytes:
+    """Zip the files ebooklib wrote: fixed timestamps and attributes,
+    ``mimetype`` first and stored (OCF 3.3 section 4.3), entries in
+    ebooklib's order; apply :data:`_FIXES` on the way."""
     stamp = (max(when.year, 1980), when.month, when.day, 0, 0, 0)
-    src = zipfile.ZipFile(io.BytesIO(data))
-    names = src.namelist()
-    names.sort(key=lambda n: n != "mimetype")  # stable: keeps ebooklib's order otherwise
+    ordered = sorted(entries, key=lambda e: e[0] != "mimetype")  # stable
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as dst:
-        for name in names:
+        for name, content in ordered:
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.create_system = 3  # the default depends on the OS building the book
             info.external_attr = 0o644 << 16
@@ -323,7 +320,6 @@ def _zip_deterministic(data: bytes, when: dt.datetime) -> bytes:
                 dst.writestr(info, b"application/epub+zip")
             else:
                 info.compress_type = zipfile.ZIP_DEFLATED
-                content = src.read(name)
                 if name in _FIXES:
                     content = _FIXES[name](content)
                 dst.writestr(info, content, compresslevel=3)
@@ -362,8 +358,9 @@ def bundle_cover(bundle: Bundle, lang: str, *, grayscale: bool = False) -> bytes
     ), grayscale=grayscale)
 
 
-def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str, cover_jpeg: bytes | None) -> bytes:
-    """The book as ebooklib writes it (zip not yet made deterministic)."""
+def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
+           cover_jpeg: bytes | None) -> list[tuple[str, bytes]]:
+    """The files of the book as ebooklib writes them, in its order (not yet zipped)."""
     from ebooklib import epub
 
     labels = labels_for(lang)
@@ -443,21 +440,21 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str, cover_j
     book.spine = spine
     book.guide = guide  # pitfall 11: EPUB 2 guide + EPUB 3 landmarks
 
-    buf = io.BytesIO()
-    with _fast_nav_paths():
-        ok = _write_epub(epub, buf, book, info, labels)
+    entries: list[tuple[str, bytes]] = []
+    with _ebooklib_shims():
+        ok = _write_epub(epub, entries, book, info, labels)
     if not ok:
         raise ExporterError(f"ebooklib could not write the book {bundle.file_name}")
-    return buf.getvalue()
+    return entries
 
 
-def _write_epub(epub: Any, buf: io.BytesIO, book: Any, info: BookInfo, labels: dict[str, Any]) -> bool:
-    return epub.write_epub(buf, book, {
+def _write_epub(epub: Any, sink: list[tuple[str, bytes]], book: Any, info: BookInfo,
+                labels: dict[str, Any]) -> bool:
+    return epub.write_epub(sink, book, {
         "raise_exceptions": True,  # pitfall 10
         "mtime": info.modified.replace(tzinfo=None),  # pitfall 8: dcterms:modified from the data
         "landmark_title": labels["guide"],
         "epub3_pages": False,  # no page list; it would re-parse every document
-        "compresslevel": 0,  # compressed once, in _zip_deterministic
     })
 
 
@@ -484,16 +481,46 @@ class _NavPaths:
         return posixpath.relpath(path, start)
 
 
+class _CapturedZip:
+    """Stand-in for ``zipfile.ZipFile`` inside ``ebooklib.epub`` while it writes.
+
+    ebooklib zips every file as it goes; the zip must then be rewritten
+    anyway (pitfall 8: timestamps, order).  Collecting ``(name, bytes)``
+    instead saves compressing, checksumming and reading back 10 MB of XHTML
+    a year, and the one real compression runs in the writer thread.
+    """
+
+    def __init__(self, sink: list[tuple[str, bytes]], *args: Any, **kwargs: Any):
+        self.sink = sink
+
+    def writestr(self, name: Any, data: str | bytes, *args: Any, **kwargs: Any) -> None:
+        if isinstance(name, zipfile.ZipInfo):
+            name = name.filename
+        self.sink.append((name, data.encode("utf-8") if isinstance(data, str) else bytes(data)))
+
+    def close(self) -> None:
+        pass
+
+
+class _ZipModule:
+    ZipFile = _CapturedZip
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(zipfile, name)
+
+
 @contextlib.contextmanager
-def _fast_nav_paths() -> Any:
+def _ebooklib_shims() -> Any:
+    """Swap :class:`_NavPaths` and :class:`_ZipModule` into ``ebooklib.epub``
+    for one ``write_epub`` call (main thread only)."""
     from ebooklib import epub
 
-    original = epub.zip_path
-    epub.zip_path = _NavPaths()
+    original = epub.zip_path, epub.zipfile
+    epub.zip_path, epub.zipfile = _NavPaths(), _ZipModule()
     try:
         yield
     finally:
-        epub.zip_path = original
+        epub.zip_path, epub.zipfile = original
 
 
 def _series_metadata(book: Any, bundle: Bundle) -> None:
@@ -600,5 +627,5 @@ def build_epubs(result: ReadResult, options: EpubOptions,
     return report
 
 
-def _finish_and_write(raw: bytes, modified: dt.datetime, path: Path) -> WriteStatus:
+def _finish_and_write(raw: list[tuple[str, bytes]], modified: dt.datetime, path: Path) -> WriteStatus:
     return write_file(path, _zip_deterministic(raw, modified))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 import sys
@@ -389,3 +388,13 @@ def test_fast_nav_paths_equal_posixpath(monkeypatch, tmp_path):
         assert _NavPaths.relpath(href, "") == posixpath.relpath(href, ""), href
     assert _NavPaths.relpath("a/b.xhtml", "a") == "b.xhtml"
     assert _NavPaths().splitext("x.jpg") == ("x", ".jpg")
+
+
+def test_ebooklib_shims_are_scoped(files):
+    # The shims (_NavPaths, _CapturedZip) live only during our write_epub call.
+    import posixpath
+    import zipfile as real_zipfile
+
+    from ebooklib import epub
+
+    assert epub.zipfile is real_zipfile and epub.zip_path is posixpath
