@@ -5,9 +5,9 @@ the project's pitfalls list (ebooklib section; numbers below refer to it):
 
 1. one ``dc:creator`` per ``add_author`` call, each with its own ``uid``;
 2. ``set_language`` on the book *and* every document;
-3./4. documents are given as body fragments wrapped in a ``<section>``/``<div>``
-   (ebooklib drops a full document and any text outside the first element),
-   CSS attached with ``chapter.add_item``;
+3./4. the templates give body fragments wrapped in a ``<section>``/``<div>``,
+   CSS is attached with ``chapter.add_item``, and the documents are written
+   by :func:`_document_class` instead of ebooklib's lossy HTML round trip;
 5. our own cover page (first in the spine) around a raster JPEG, plus
    ``<meta name="cover">`` from ``set_cover(create_page=False)``;
 6. NCX/TOC uids derived from the date and the paper id;
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import io
 import re
@@ -35,7 +36,7 @@ from typing import Any
 
 from .bundles import Bundle, BundleBy, make_bundles
 from .cover import CoverText, make_cover
-from .errors import ExporterError, InputError, UsageError
+from .errors import ExporterError, InputError, TemplateError, UsageError
 from .model import Paper, ReadResult, SourceRef, ThumbnailKind
 from .output import WriteStatus, write_file
 from .render import safe_url, title_text
@@ -363,6 +364,7 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
     """The files of the book as ebooklib writes them, in its order (not yet zipped)."""
     from ebooklib import epub
 
+    Document = _document_class()
     labels = labels_for(lang)
     info = BookInfo(
         title=book_title(bundle, labels),
@@ -401,7 +403,8 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
         # (Kobo, older Kindles); its own page would be unscaled and outside the
         # spine, so we write our own.
         book.set_cover("images/cover.jpg", cover_jpeg, create_page=False)
-        page = epub.EpubHtml(uid="cover", file_name="cover.xhtml", title=labels["cover"], lang=lang)
+        page = Document(uid="cover", file_name="cover.xhtml", title=labels["cover"], lang=lang)
+        page.check = ctx.options.templates is not None
         page.content = render_template(ctx.env, "cover.xhtml.j2", book=info,
                                        cover={"href": "images/cover.jpg"}, labels=labels)
         page.add_item(style)
@@ -418,10 +421,11 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
 
     toc: list[Any] = []
     for day in days:
-        chapter = epub.EpubHtml(uid=day.id, file_name=day.file_name,
+        chapter = Document(uid=day.id, file_name=day.file_name,
                                 title=f"{day.date_text} ({day.weekday})", lang=lang)
         chapter.content = render_template(ctx.env, "day.xhtml.j2", day=day, book=info, labels=labels)
         chapter.add_item(style)  # pitfall 4: <head> of the content would be dropped
+        chapter.check = ctx.options.templates is not None
         book.add_item(chapter)
         spine.append(chapter)
         # pitfalls 6 and 7: explicit uids from date + paper id, in spine order.
@@ -456,6 +460,54 @@ def _write_epub(epub: Any, sink: list[tuple[str, bytes]], book: Any, info: BookI
         "landmark_title": labels["guide"],
         "epub3_pages": False,  # no page list; it would re-parse every document
     })
+
+
+_XHTML_HEAD = (
+    "<?xml version='1.0' encoding='utf-8'?>\n<!DOCTYPE html>\n"
+    '<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" '
+    'lang="{lang}" xml:lang="{lang}">\n<head>\n<title>{title}</title>\n{links}</head>\n<body>\n'
+)
+
+
+@functools.cache
+def _document_class() -> Any:
+    """An ``EpubHtml`` that writes its document from the template output as is.
+
+    ``EpubHtml.get_content`` re-parses every body fragment with lxml's HTML
+    parser and serialises it again (a fifth of ebooklib's time for a year of
+    books), which also causes pitfalls 3 and 4.  Our templates give
+    well-formed XHTML fragments; those from a user's ``--templates`` folder
+    (``check``) are parsed as XML first, so a broken one is reported instead
+    of making an invalid book.  Language, title and CSS links come from the
+    same attributes ebooklib uses (pitfall 2: ``lang`` on every document).
+    """
+    from ebooklib import epub
+    from markupsafe import escape
+
+    class Document(epub.EpubHtml):  # type: ignore[misc]
+        check = False
+
+        def get_content(self, default: Any = None) -> bytes:
+            links = "".join(
+                f'<link href="{escape(link["href"])}" rel="stylesheet" type="text/css"/>\n'
+                for link in self.links if link.get("rel") == "stylesheet")
+            lang = escape(self.lang or self.book.language)
+            doc = (_XHTML_HEAD.format(lang=lang, title=escape(self.title), links=links)
+                   + self.content + "\n</body>\n</html>\n").encode("utf-8")
+            if self.check:
+                _check_xml(doc, self.file_name)
+            return doc
+
+    return Document
+
+
+def _check_xml(doc: bytes, name: str) -> None:
+    from lxml import etree
+
+    try:
+        etree.fromstring(doc, etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError as err:
+        raise TemplateError(f"the templates made {name} that is not well-formed XHTML: {err}") from err
 
 
 class _NavPaths:

@@ -56,3 +56,14 @@ def test_syntax_error_is_a_template_error(tmp_path):
     (tmp_path / "day.xhtml.j2").write_text("{% if %}", encoding="utf-8")
     with pytest.raises(TemplateError, match="day.xhtml.j2"):
         render_template(make_environment(tmp_path), "day.xhtml.j2")
+
+
+def test_malformed_user_template_is_reported(tmp_path):
+    week = write_week(tmp_path / "in", days=1)
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "day.xhtml.j2").write_text("<section><p>unclosed</section>\n", encoding="utf-8")
+    with pytest.raises(TemplateError, match="day-2024-03-04.xhtml.*not well-formed"):
+        build_epubs(read_digests([week]), EpubOptions(out_dir=tmp_path / "out", images="none",
+                                                      templates=tpl))
+    assert not (tmp_path / "out").exists()
