@@ -12,7 +12,9 @@ KO = CoverText(title="허깅페이스 논문", key="2024-W10", period="2024-03-0
 
 def test_cover_is_a_deterministic_jpeg():
     a = make_cover(KO)
-    assert a == make_cover(KO)
+    other = CoverText(title=KO.title, key="2024-W11", period="x", count="논문 999편 · 7일", latin_count="999")
+    assert make_cover(other) != a
+    assert a == make_cover(KO)  # the reused canvas keeps nothing of the previous cover
     image = Image.open(io.BytesIO(a))
     assert image.format == "JPEG" and image.size == (1400, 2100) and image.mode == "RGB"
     assert Image.open(io.BytesIO(make_cover(KO, grayscale=True))).mode == "L"
@@ -27,7 +29,7 @@ def test_without_cjk_font_only_latin_text_is_drawn(monkeypatch):
         return original(self, xy, text, *args, **kwargs)
 
     monkeypatch.setattr(ImageDraw.ImageDraw, "text", spy)
-    cover._titled_background.cache_clear()
+    cover._canvas.cache_clear()
     make_cover(KO, use_system_fonts=False)
     assert drawn and all(is_latin(t) for t in drawn), drawn
     assert "12 papers · 3 days" in drawn and "2024-W10" in drawn
@@ -47,6 +49,6 @@ def test_cjk_font_used_when_present(monkeypatch):
     original = ImageDraw.ImageDraw.text
     monkeypatch.setattr(ImageDraw.ImageDraw, "text",
                         lambda self, xy, text, *a, **k: (drawn.append(text), original(self, xy, text, *a, **k)))
-    cover._titled_background.cache_clear()
+    cover._canvas.cache_clear()
     make_cover(KO)
     assert "허깅페이스 논문" in drawn and "논문 12편 · 3일" in drawn
