@@ -136,7 +136,7 @@ def detect_language(papers: Iterable[Paper], *, sample: int = 60) -> str:
         if i >= sample:
             break
         texts.extend(item.text for item in paper.summary)
-    text = "\n".join(texts)
+    text = "\n".join(texts)[:20000]  # plenty to tell the two apart
     hangul = len(_HANGUL.findall(text))
     latin = len(_LATIN.findall(text))
     # Korean summaries keep many English terms; a third of the letters is plenty.
