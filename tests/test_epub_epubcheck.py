@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -33,7 +34,8 @@ def hostile(folder):
 def test_epubcheck_reports_nothing(tmp_path, monkeypatch):
     out = tmp_path / "out"
     corpus = tmp_path / "corpus"
-    subprocess.run([sys.executable, "benchmarks/corpus.py", str(corpus), "--days", "10", "--papers", "120"],
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "corpus.py"
+    subprocess.run([sys.executable, str(script), str(corpus), "--days", "10", "--papers", "120"],
                    check=True, capture_output=True)
     runs = [
         ([sample_dir()], {}),
