@@ -201,3 +201,102 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
                    f"{len(report.files) - written} unchanged) in {out_dir}", err=True)
     if result.errors:
         sys.exit(1)
+
+
+@main.command()
+@inputs_argument
+@click.option("-o", "--output", "out_dir", default=".", show_default=True,
+              type=click.Path(file_okay=False, path_type=str), help="Folder for the EPUB files.")
+@click.option("--by", type=click.Choice(["week", "day", "month", "all"]), default="week", show_default=True,
+              help="One book per ISO week, day, month, or one for everything.")
+@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Only digests on or after this date (YYYY-MM-DD).")
+@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Only digests on or before this date (YYYY-MM-DD).")
+@click.option("--title", default=None, help="Series title (default: the digests' own title).")
+@click.option("--lang", default=None, metavar="CODE",
+              help="Book language, e.g. ko or en (default: detected from the text).")
+@click.option("--images", type=click.Choice(["embed", "none"]), default="embed", show_default=True,
+              help="Download and embed thumbnails, or leave them out.")
+@click.option("--grayscale", is_flag=True, help="Convert images to grayscale (e-ink readers).")
+@click.option("--templates", "templates", default=None,
+              type=click.Path(exists=True, file_okay=False, path_type=str),
+              help="Folder of templates overriding the packaged ones (day.xhtml.j2, cover.xhtml.j2, epub.css).")
+@keep_going_option
+@quiet_option
+@report_errors
+def epub(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to: Any,
+         title: str | None, lang: str | None, images: str, grayscale: bool, templates: str | None,
+         keep_going: bool, quiet: bool) -> None:
+    """Write EPUB books, one per week by default, named like daily-papers-2024-W10.epub.
+
+    Each book has a cover, a two-level table of contents (day, then paper) and
+    one chapter per day; EPUBCheck reports no errors or warnings. Thumbnails
+    are downloaded once, cached, and left out when they cannot be fetched.
+
+    \b
+    Example:
+        digest-export epub paper_logs/ -o books/
+        digest-export epub paper_logs/2024/ --by month --images none --lang ko
+        digest-export epub paper_logs/ --from 2024-03-01 --to 2024-03-31 --templates my-templates/
+    """
+    from pathlib import Path
+
+    from .bundles import BundleBy
+    from .epub import EpubOptions, build_epubs
+
+    if date_from and date_to and date_from > date_to:
+        raise UsageError("--from must not be later than --to")
+    result = load_inputs(inputs, quiet=quiet)
+    # The model lives until the end of this one-shot command: keep the
+    # garbage collector from walking its objects again at every full
+    # collection while the books are built (about 4 % of a year's build).
+    import gc
+
+    gc.freeze()
+    options = EpubOptions(
+        out_dir=Path(out_dir), by=BundleBy(by),
+        date_from=date_from.date() if date_from else None, date_to=date_to.date() if date_to else None,
+        title=title, lang=lang, images=images, grayscale=grayscale,
+        templates=Path(templates) if templates else None, keep_going=keep_going,
+    )
+    lines: list[str] = []
+    show_bar = not quiet and sys.stderr.isatty()
+
+    def progress(bundle: Any, path: Any, status: Any) -> None:
+        n = bundle.paper_count
+        line = f"{path} ({bundle.days} day{'s' if bundle.days != 1 else ''}, {n} paper{'s' if n != 1 else ''})"
+        if status.value == "unchanged":
+            line += " unchanged"
+        if show_bar:
+            lines.append(line)
+            bar.update(1)
+        elif not quiet:
+            click.echo(line)
+
+    if show_bar:
+        from .bundles import make_bundles
+
+        total = len(make_bundles(result.digests, options.by, date_from=options.date_from,
+                                 date_to=options.date_to, title=title))
+        with click.progressbar(length=total, label="Writing EPUBs", file=sys.stderr) as bar:
+            report = build_epubs(result, options, progress)
+        for line in lines:
+            click.echo(line)
+    else:
+        bar = None
+        report = build_epubs(result, options, progress)
+
+    for source, url, reason in report.image_failures:
+        if not quiet:
+            click.echo(f"{source}: warning: thumbnail {url} left out: {reason}", err=True)
+    for note in report.notes:
+        if not quiet:
+            click.echo(f"digest-export: warning: {note}", err=True)
+    if not quiet:
+        click.echo(f"{report.bundles} book{'s' if report.bundles != 1 else ''}, {report.days} days, "
+                   f"{report.papers} papers, {report.images} images, {report.warnings} warnings")
+    if not report.bundles and not quiet:
+        click.echo("digest-export: warning: no digest in the chosen dates; nothing written", err=True)
+    if result.errors:
+        sys.exit(1)

