@@ -278,3 +278,28 @@ def test_build_help_has_example():
     r = CliRunner().invoke(main, ["build", "--help"])
     assert r.exit_code == 0
     assert "Example:" in r.output and "--base-url" in r.output and "--images" in r.output
+
+
+def test_readme_daily_run_example_works(logs, tmp_path):
+    """The config of the README's "Daily run" section, used as a new user would."""
+    import re
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Daily run"):]
+    toml = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
+    # Offline test: no thumbnails (everything else as in the README).
+    toml = toml.replace('images = "embed"', 'images = "none"')
+    (tmp_path / "paper_logs").symlink_to(logs)
+    (tmp_path / "digest-export.toml").write_text(toml, encoding="utf-8")
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        r = CliRunner().invoke(main, ["build"])
+    finally:
+        os.chdir(old)
+    assert r.exit_code == 0, r.stderr
+    public = tmp_path / "public"
+    assert (public / "daily-papers-2024-W10.epub").is_file()
+    assert (public / "catalog.opds").is_file() and (public / "archive").is_dir()
+    assert "https://papers.example.org/feed.atom" in (public / "feed.atom").read_text(encoding="utf-8")
+    assert r.stdout == ""  # quiet = true
