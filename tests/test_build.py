@@ -303,3 +303,32 @@ def test_readme_daily_run_example_works(logs, tmp_path):
     assert (public / "catalog.opds").is_file() and (public / "archive").is_dir()
     assert "https://papers.example.org/feed.atom" in (public / "feed.atom").read_text(encoding="utf-8")
     assert r.stdout == ""  # quiet = true
+
+
+def test_progress_bar_only_on_a_terminal(logs, tmp_path):
+    import pty
+    import subprocess
+    import sys
+
+    r = build(logs, tmp_path / "plain", "--by", "day")
+    assert "Building EPUBs" not in r.stderr  # CliRunner's stderr is not a terminal
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    for extra, shown in (((), True), (("--quiet",), False)):
+        leader, follower = pty.openpty()
+        proc = subprocess.run(
+            [sys.executable, "-m", "exporter", "build", str(logs), "-o", str(tmp_path / f"tty{shown}"),
+             "--images", "none", "--by", "day", *extra],
+            stderr=follower, stdout=subprocess.DEVNULL, env=env, timeout=120)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                data = os.read(leader, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        os.close(leader)
+        assert proc.returncode == 0
+        assert (b"Building EPUBs" in b"".join(chunks)) is shown
