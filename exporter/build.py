@@ -580,10 +580,13 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
         for name in old.files:
             report.add(out / name, "skipped")
         state.catalog = old
+        state.catalog_books = plan.state.catalog_books
         return
     report.explanations.append(f"writing the OPDS catalog: {reason}")
     feed = FeedReport(title=plan.feed_title, icon_url=base_url + ICON_NAME if base_url else None)
-    write_catalog(out, base_url, feed)
+    cache = _CatalogBooks(plan.state.catalog_books)
+    write_catalog(out, base_url, feed, reader=cache.read)
+    state.catalog_books = cache.new
     files: dict[str, tuple[int, int]] = {}
     for path, status in feed.files:
         report.add(path, status)
@@ -595,3 +598,53 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
         report.feed.books = feed.books
         report.feed.warnings.extend(feed.warnings)
     state.catalog = OutputRecord(inputs, settings, files)
+
+
+class _CatalogBooks:
+    """:func:`exporter.opds.read_book`, remembering unchanged books across runs.
+
+    A book is known by its file name, size and modification time; its cover
+    is then read from the cover file the catalog wrote beside it (if that is
+    gone, the book is read again)."""
+
+    def __init__(self, old: dict[str, dict[str, Any]]):
+        self.old = old
+        self.new: dict[str, dict[str, Any]] = {}
+
+    def read(self, path: Path) -> Any:
+        from .opds import _COVER_EXT, Book, read_book
+
+        st = os.stat(path)
+        known = self.old.get(path.name)
+        book = None
+        if known is not None and known.get("stamp") == [st.st_size, st.st_mtime_ns]:
+            try:
+                cover = None
+                if known["cover_type"]:
+                    name = f"{path.stem}.cover{_COVER_EXT[known['cover_type']]}"
+                    data = (path.parent / name).read_bytes()
+                    if content_hash(data) != known["cover_sha"]:
+                        raise ValueError("cover file changed")
+                    cover = (data, known["cover_type"])
+                period = known["period"]
+                book = Book(path=path, title=known["title"], identifier=known["identifier"],
+                            modified=dt.datetime.fromisoformat(known["modified"]) if known["modified"] else None,
+                            creators=tuple(known["creators"]), language=known["language"],
+                            description=known["description"], series=known["series"],
+                            series_index=known["series_index"], size=st.st_size,
+                            period=(dt.date.fromisoformat(period[0]), dt.date.fromisoformat(period[1]))
+                            if period else None, cover=cover)
+            except (OSError, KeyError, TypeError, ValueError, IndexError):
+                book = None
+        if book is None:
+            book = read_book(path)
+        self.new[path.name] = {
+            "stamp": [st.st_size, st.st_mtime_ns], "title": book.title, "identifier": book.identifier,
+            "modified": book.modified.isoformat() if book.modified else None,
+            "creators": list(book.creators), "language": book.language, "description": book.description,
+            "series": book.series, "series_index": book.series_index,
+            "period": [book.period[0].isoformat(), book.period[1].isoformat()] if book.period else None,
+            "cover_type": book.cover[1] if book.cover else None,
+            "cover_sha": content_hash(book.cover[0]) if book.cover else None,
+        }
+        return book

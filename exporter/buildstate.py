@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +135,9 @@ class BuildState:
     books: dict[str, OutputRecord]
     feeds: OutputRecord | None
     catalog: OutputRecord | None
+    #: EPUB file name -> what the catalog read from it, with its (size,
+    #: mtime_ns): an unchanged book is not opened again.
+    catalog_books: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, version: str) -> BuildState:
@@ -150,6 +153,7 @@ class BuildState:
             "books": {k: v.to_json() for k, v in sorted(self.books.items())},
             "feeds": self.feeds.to_json() if self.feeds else None,
             "catalog": self.catalog.to_json() if self.catalog else None,
+            "catalog_books": dict(sorted(self.catalog_books.items())),
         }
         return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
@@ -176,6 +180,7 @@ def load_state(path: Path, version: str) -> tuple[BuildState, str | None]:
             {str(k): OutputRecord.from_json(v) for k, v in data["books"].items()},
             OutputRecord.from_json(data["feeds"]) if data.get("feeds") else None,
             OutputRecord.from_json(data["catalog"]) if data.get("catalog") else None,
+            {str(k): dict(v) for k, v in data.get("catalog_books", {}).items()},
         )
         for rec in state.files.values():
             for d in rec.diags:

@@ -168,15 +168,18 @@ def write_feeds(result: ReadResult, options: FeedOptions, *, seen_keys: frozense
     return report
 
 
-def write_catalog(out: Path, base_url: str | None, report: FeedReport) -> None:
+def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=None):
     """Write ``catalog.opds`` (and the covers it links) for the EPUBs in *out*;
-    ``report.title``/``icon_url`` come from :func:`write_feeds`."""
+    ``report.title``/``icon_url`` come from :func:`write_feeds`.  Returns
+    the :class:`exporter.opds.Catalog`; *reader* as in ``opds_catalog``."""
     from .opds import opds_catalog
 
-    catalog = opds_catalog(out, title=report.title, base_url=base_url, icon_url=report.icon_url)
+    catalog = opds_catalog(out, title=report.title, base_url=base_url, icon_url=report.icon_url,
+                           reader=reader)
     report.books = len(catalog.books)
     report.warnings += catalog.warnings
     _write_outputs(out, [*catalog.covers, (FILE_NAMES["opds"], catalog.data)], report)
+    return catalog
 
 
 def _write_outputs(out: Path, outputs: list[tuple[str, bytes]], report: FeedReport) -> None:

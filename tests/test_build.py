@@ -332,3 +332,27 @@ def test_progress_bar_only_on_a_terminal(logs, tmp_path):
         os.close(leader)
         assert proc.returncode == 0
         assert (b"Building EPUBs" in b"".join(chunks)) is shown
+
+
+def test_catalog_reuses_unchanged_books_and_repairs_covers(logs, tmp_path, monkeypatch):
+    import exporter.opds
+
+    out = tmp_path / "out"
+    assert build(logs, out, "--days", "1").exit_code == 0
+    reference = (out / "catalog.opds").read_bytes()
+    opened = []
+    real = exporter.opds.read_book
+    monkeypatch.setattr(exporter.opds, "read_book", lambda p: opened.append(p.name) or real(p))
+    day = START + dt.timedelta(days=15)
+    (logs / f"{day.isoformat()}.md").write_text(digest(day), encoding="utf-8")
+    assert build(logs, out, "--days", "1").exit_code == 0
+    assert opened == ["build-digest-2024-W12.epub"]  # the one rebuilt book only
+    # Same catalog as a fresh build; a damaged cover file is written again.
+    cover = out / "build-digest-2024-W10.cover.jpg"
+    good = cover.read_bytes()
+    cover.write_bytes(b"not a jpeg")
+    assert build(logs, out, "--days", "1").exit_code == 0
+    assert cover.read_bytes() == good
+    fresh = tmp_path / "fresh"
+    assert build(logs, fresh, "--days", "1").exit_code == 0
+    assert (out / "catalog.opds").read_bytes() == (fresh / "catalog.opds").read_bytes() != reference
