@@ -59,6 +59,7 @@ BUILD_FORMATS = FORMATS
 #: Below this many books, forking workers costs more than it saves (measured:
 #: the daily one-book run is 0.08 s slower with a pool of one).
 MIN_PARALLEL_BOOKS = 3
+BOOKS_PER_WORKER = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,6 +426,12 @@ def _make_book(index: int) -> tuple[int, str, int, int, int, list[Any], list[str
     path = writer.path(bundle)
     status = writer.write(raw, bundle, path)
     st = os.stat(path)
+    # render.inline_html keeps up to 131,072 rendered bullets: in a worker
+    # that builds years of books this only grows its memory (the bullets of
+    # one book rarely recur in the next).
+    from .render import inline_html
+
+    inline_html.cache_clear()
     return (index, status.value, st.st_size, st.st_mtime_ns, writer.image_count(image_results, papers),
             list(writer.report.image_failures), list(writer.report.notes))
 
@@ -500,7 +507,9 @@ def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
                 # Once here rather than in every worker: imports, compiled
                 # templates and the cover canvas are inherited.
                 _JOB[0].warm_up(bundles[0])
-            pool = multiprocessing.get_context("fork").Pool(workers)
+            # A fresh worker every 50 books: a worker's memory only grows
+            # (allocator fragmentation, caches), and its peak counts.
+            pool = multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=BOOKS_PER_WORKER)
             results = pool.imap_unordered(_make_book, range(len(bundles)))
         # Meanwhile (or before the books, without workers): the feeds.
         _write_feeds(plan, report, state)
@@ -516,6 +525,10 @@ def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
             pool.terminate()
         _JOB = None
         gc.unfreeze()
+    # The model is not needed any more: free it before the catalog holds
+    # every book's cover (ten years: 250 MB of model, 50 MB of covers).
+    plan.digests = ()
+    bundles.clear()
     _write_catalog(plan, report, state)
     write_file(out / STATE_NAME, state.to_bytes())
     return report
@@ -590,6 +603,10 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
     files: dict[str, tuple[int, int]] = {}
     for path, status in feed.files:
         report.add(path, status)
+    covers = cache.stamp_covers(out)
+    for name in covers:
+        report.add(out / name, cache.written.get(name, WriteStatus.UNCHANGED))
+    for path in [p for p, _ in feed.files] + [out / n for n in covers]:
         st = os.stat(path)
         files[str(path.relative_to(out))] = (st.st_size, st.st_mtime_ns)
     if report.feed is None:
@@ -610,6 +627,7 @@ class _CatalogBooks:
     def __init__(self, old: dict[str, dict[str, Any]]):
         self.old = old
         self.new: dict[str, dict[str, Any]] = {}
+        self.written: dict[str, WriteStatus] = {}
 
     def read(self, path: Path) -> Any:
         from .opds import _COVER_EXT, Book, read_book
@@ -621,11 +639,13 @@ class _CatalogBooks:
             try:
                 cover = None
                 if known["cover_type"]:
+                    # Not read: the catalog leaves an empty cover alone
+                    # (ten years of covers would be 50 MB in memory).
                     name = f"{path.stem}.cover{_COVER_EXT[known['cover_type']]}"
-                    data = (path.parent / name).read_bytes()
-                    if content_hash(data) != known["cover_sha"]:
+                    cst = os.stat(path.parent / name)
+                    if [cst.st_size, cst.st_mtime_ns] != known["cover_stamp"]:
                         raise ValueError("cover file changed")
-                    cover = (data, known["cover_type"])
+                    cover = (b"", known["cover_type"])
                 period = known["period"]
                 book = Book(path=path, title=known["title"], identifier=known["identifier"],
                             modified=dt.datetime.fromisoformat(known["modified"]) if known["modified"] else None,
@@ -638,6 +658,13 @@ class _CatalogBooks:
                 book = None
         if book is None:
             book = read_book(path)
+            if book.cover:
+                # Written here, not held: the catalog of ten years of books
+                # would otherwise keep every cover in memory at once.
+                data, mime = book.cover
+                name = f"{path.stem}.cover{_COVER_EXT[mime]}"
+                self.written[name] = write_file(path.parent / name, data)
+                book = replace(book, cover=(b"", mime))
         self.new[path.name] = {
             "stamp": [st.st_size, st.st_mtime_ns], "title": book.title, "identifier": book.identifier,
             "modified": book.modified.isoformat() if book.modified else None,
@@ -645,6 +672,22 @@ class _CatalogBooks:
             "series": book.series, "series_index": book.series_index,
             "period": [book.period[0].isoformat(), book.period[1].isoformat()] if book.period else None,
             "cover_type": book.cover[1] if book.cover else None,
-            "cover_sha": content_hash(book.cover[0]) if book.cover else None,
+            "cover_stamp": None,
         }
         return book
+
+    def stamp_covers(self, out: Path) -> list[str]:
+        """Record each cover file as the catalog left it; return their names."""
+        from .opds import _COVER_EXT
+
+        names = []
+        for book_name, known in self.new.items():
+            if known["cover_type"]:
+                name = f"{Path(book_name).stem}.cover{_COVER_EXT[known['cover_type']]}"
+                try:
+                    st = os.stat(out / name)
+                except OSError:
+                    continue
+                known["cover_stamp"] = [st.st_size, st.st_mtime_ns]
+                names.append(name)
+        return names

@@ -178,7 +178,9 @@ def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=No
                            reader=reader)
     report.books = len(catalog.books)
     report.warnings += catalog.warnings
-    _write_outputs(out, [*catalog.covers, (FILE_NAMES["opds"], catalog.data)], report)
+    # An empty cover from *reader* means "already beside the book, unchanged".
+    covers = [(name, data) for name, data in catalog.covers if data]
+    _write_outputs(out, [*covers, (FILE_NAMES["opds"], catalog.data)], report)
     return catalog
 
 
