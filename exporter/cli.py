@@ -300,3 +300,66 @@ def epub(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to
         click.echo("digest-export: warning: no digest in the chosen dates; nothing written", err=True)
     if result.errors:
         sys.exit(1)
+
+
+@main.command()
+@inputs_argument
+@click.option("-o", "--output", "out_dir", default=".", show_default=True,
+              type=click.Path(file_okay=False, path_type=str), help="Output folder (books, feeds, catalog).")
+@click.option("--by", type=click.Choice(["week", "day", "month", "all"]), default="week", show_default=True,
+              help="One book per ISO week, day, month, or one for everything.")
+@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Books: only digests on or after this date (YYYY-MM-DD).")
+@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Books: only digests on or before this date (YYYY-MM-DD).")
+@click.option("--title", default=None, help="Series and feed title (default: the digests' own title).")
+@click.option("--lang", default=None, metavar="CODE",
+              help="Book language, e.g. ko or en (default: detected from the text).")
+@click.option("--images", type=click.Choice(["embed", "none"]), default="embed", show_default=True,
+              help="Download and embed thumbnails in the books, or leave them out.")
+@click.option("--grayscale", is_flag=True, help="Convert images to grayscale (e-ink readers).")
+@click.option("--templates", "templates", default=None,
+              type=click.Path(exists=True, file_okay=False, path_type=str),
+              help="Folder of templates overriding the packaged ones.")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["atom", "rss", "json", "opds"]),
+              help="Feed format to write (repeatable). Default: atom, rss, json and opds.")
+@click.option("--base-url", metavar="URL",
+              help="Public URL of the output folder (self links, icon, absolute links).")
+@click.option("--days", type=click.IntRange(min=1), metavar="N",
+              help="Feeds: the N most recent digest days (default 7).")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Feeds: the N most recent papers.")
+@click.option("--all", "everything", is_flag=True, help="Feeds: every paper (large feeds: see --archive).")
+@click.option("--archive", is_flag=True,
+              help="Also write RFC 5005 archives, one Atom file per ISO week, in DIR/archive/.")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, metavar="N",
+              help="Worker processes for the books (default 0: one per core).")
+@keep_going_option
+@quiet_option
+@click.option("-v", "--verbose", is_flag=True, help="Explain what is rebuilt or skipped, and why.")
+@report_errors
+def build(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to: Any,
+          title: str | None, lang: str | None, images: str, grayscale: bool, templates: str | None,
+          formats: tuple[str, ...], base_url: str | None, days: int | None, limit: int | None,
+          everything: bool, archive: bool, jobs: int, keep_going: bool, quiet: bool,
+          verbose: bool) -> None:
+    """Write everything into DIR: the EPUB books, the feeds and the OPDS catalog.
+
+    The daily-run command: it takes the options of `epub` and `feed`, reads
+    the inputs once, and does only what changed since the last run (kept in
+    DIR/.digest-export-state.json): unchanged input files are not read again,
+    books whose days, options and templates are unchanged are not rebuilt,
+    and files whose bytes would not change are not rewritten.
+
+    \b
+    Example:
+        digest-export build paper_logs/ -o public/ --base-url https://example.org/papers/
+        digest-export build paper_logs/ -o public/ --images none --archive -v
+        digest-export --config digest-export.toml build
+    """
+    from .cli_build import run_build_command
+
+    run_build_command(
+        inputs, out_dir=out_dir, by=by, date_from=date_from, date_to=date_to, title=title, lang=lang,
+        images=images, grayscale=grayscale, templates=templates, formats=formats, base_url=base_url,
+        days=days, limit=limit, everything=everything, archive=archive, jobs=jobs,
+        keep_going=keep_going, quiet=quiet, verbose=verbose)

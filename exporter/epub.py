@@ -604,8 +604,7 @@ def _accessibility_metadata(book: Any, labels: dict[str, Any], *, has_images: bo
 def _image_loader(options: EpubOptions, report: EpubReport) -> Callable[[Sequence[Paper]], Any] | None:
     if options.images == "none":
         return None
-    if options.images != "embed":
-        raise UsageError(f"--images must be 'embed' or 'none', not {options.images!r}")
+    check_options(options)
     try:
         from .images import ImageOptions, load_images
     except ImportError:
@@ -621,6 +620,72 @@ def _image_loader(options: EpubOptions, report: EpubReport) -> Callable[[Sequenc
     return load
 
 
+def check_options(options: EpubOptions) -> None:
+    """UsageError for options :func:`build_epubs` cannot work with."""
+    if options.lang is not None and not _LANG_TAG.match(options.lang):
+        raise UsageError(f"--lang must be a language tag such as 'ko' or 'en', not {options.lang!r}")
+    if options.images not in ("embed", "none"):
+        raise UsageError(f"--images must be 'embed' or 'none', not {options.images!r}")
+
+
+@dataclass(slots=True)
+class BookWriter:
+    """What every book of one run shares: templates, CSS, the image loader.
+
+    :func:`build_epubs` and ``digest-export build`` (:mod:`exporter.build`,
+    possibly in worker processes) both make each book with :meth:`render`
+    then :meth:`write`.
+    """
+
+    options: EpubOptions
+    report: EpubReport
+    ctx: _Context
+    load: Callable[[Sequence[Paper]], Any] | None
+
+    @classmethod
+    def create(cls, options: EpubOptions, report: EpubReport | None = None) -> BookWriter:
+        report = report if report is not None else EpubReport()
+        env = make_environment(options.templates)
+        ctx = _Context(env, render_template(env, "epub.css").encode("utf-8"), options)
+        return cls(options, report, ctx, _image_loader(options, report))
+
+    def render(self, bundle: Bundle) -> tuple[list[tuple[str, bytes]], Any, list[Paper]]:
+        """(the book's files, unzipped; image results; the bundle's papers)."""
+        options = self.options
+        papers = [p for d in bundle.digests for p in d.papers]
+        lang = options.lang or detect_language(papers)
+        image_results = self.load(papers) if self.load else None
+        jpeg = bundle_cover(bundle, lang, grayscale=options.grayscale) if options.cover else None
+        return _build(bundle, self.ctx, image_results, lang, jpeg), image_results, papers
+
+    def warm_up(self, bundle: Bundle) -> None:
+        """Import ebooklib, compile the templates and draw the cover canvas
+        once, here, before worker processes are forked (they inherit it)."""
+        from ebooklib import epub  # noqa: F401
+
+        from .templating import get_template
+
+        _document_class()
+        for name in ("day.xhtml.j2", "cover.xhtml.j2"):
+            get_template(self.ctx.env, name)
+        if self.options.cover:
+            papers = [p for d in bundle.digests for p in d.papers]
+            bundle_cover(bundle, self.options.lang or detect_language(papers), grayscale=self.options.grayscale)
+
+    def path(self, bundle: Bundle) -> Path:
+        return Path(self.options.out_dir) / bundle.file_name
+
+    @staticmethod
+    def write(raw: list[tuple[str, bytes]], bundle: Bundle, path: Path) -> WriteStatus:
+        return _finish_and_write(raw, _modified(bundle), path)
+
+    @staticmethod
+    def image_count(image_results: Any, papers: Sequence[Paper]) -> int:
+        if image_results is None:
+            return 0
+        return len({p.key for p in papers if image_results.get(p) is not None})
+
+
 def build_epubs(result: ReadResult, options: EpubOptions,
                 progress: Callable[[Bundle, Path, WriteStatus], None] | None = None) -> EpubReport:
     """Group the digests of *result* into bundles and write one EPUB each.
@@ -630,15 +695,11 @@ def build_epubs(result: ReadResult, options: EpubOptions,
     """
     if result.errors and not options.keep_going:
         raise InputError(result.diagnostics)
-    if options.lang is not None and not _LANG_TAG.match(options.lang):
-        raise UsageError(f"--lang must be a language tag such as 'ko' or 'en', not {options.lang!r}")
+    check_options(options)
     report = EpubReport(warnings=len(result.warnings))
     bundles = make_bundles(result.digests, options.by, date_from=options.date_from,
                            date_to=options.date_to, title=options.title)
-    env = make_environment(options.templates)
-    ctx = _Context(env, render_template(env, "epub.css").encode("utf-8"), options)
-    load = _image_loader(options, report)
-    out_dir = Path(options.out_dir)
+    writer = BookWriter.create(options, report)
 
     # A helper thread compresses and writes each book (zlib releases the
     # GIL) while the next one is built.  Covers are drawn in this thread:
@@ -656,20 +717,15 @@ def build_epubs(result: ReadResult, options: EpubOptions,
         report.bundles += 1
         report.days += bundle.days
         report.papers += bundle.paper_count
-        if image_results is not None:
-            report.images += len({p.key for p in papers if image_results.get(p) is not None})
+        report.images += writer.image_count(image_results, papers)
         if progress:
             progress(bundle, path, status)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest-export-write") as write_pool:
         for bundle in bundles:
-            papers = [p for d in bundle.digests for p in d.papers]
-            lang = options.lang or detect_language(papers)
-            image_results = load(papers) if load else None
-            jpeg = bundle_cover(bundle, lang, grayscale=options.grayscale) if options.cover else None
-            raw = _build(bundle, ctx, image_results, lang, jpeg)
-            path = out_dir / bundle.file_name
-            written = write_pool.submit(_finish_and_write, raw, _modified(bundle), path)
+            raw, image_results, papers = writer.render(bundle)
+            path = writer.path(bundle)
+            written = write_pool.submit(writer.write, raw, bundle, path)
             if pending is not None:
                 finish(pending)
             pending = (bundle, path, written, image_results, papers)

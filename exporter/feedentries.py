@@ -170,9 +170,15 @@ def paper_links(paper: Paper) -> tuple[Link, ...]:
     return tuple(links)
 
 
-def build_entries(digests: tuple[Digest, ...] | list[Digest]) -> list[FeedEntry]:
-    """Every distinct paper once, at its first appearance, newest day first."""
-    seen: set[str] = set()
+def build_entries(digests: tuple[Digest, ...] | list[Digest], *,
+                  seen: frozenset[str] | set[str] = frozenset()) -> list[FeedEntry]:
+    """Every distinct paper once, at its first appearance, newest day first.
+
+    *seen* holds the keys of papers of older digests that are not given
+    (``digest-export build`` reads only the days of the feed window): those
+    papers already had their entry.
+    """
+    seen = set(seen)
     per_day: list[list[FeedEntry]] = []
     for digest in sorted(digests, key=lambda d: d.date):
         day = []

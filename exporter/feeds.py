@@ -71,6 +71,9 @@ class FeedReport:
     warnings: list[str] = field(default_factory=list)
     #: What feed readers will miss (e.g. no --base-url).
     missing: list[str] = field(default_factory=list)
+    #: The feed title and icon, as the OPDS catalog uses them.
+    title: str = ""
+    icon_url: str | None = None
 
 
 def normalize_base_url(url: str | None) -> str | None:
@@ -98,15 +101,22 @@ def check_options(options: FeedOptions) -> None:
         raise UsageError(f"unknown format {unknown[0]!r} (choose from {', '.join(FORMATS)})")
 
 
-def write_feeds(result: ReadResult, options: FeedOptions) -> FeedReport:
-    """Write the feeds chosen in *options* for *result* into ``options.out_dir``."""
+def write_feeds(result: ReadResult, options: FeedOptions, *, seen_keys: frozenset[str] = frozenset(),
+                catalog: bool = True) -> FeedReport:
+    """Write the feeds chosen in *options* for *result* into ``options.out_dir``.
+
+    *seen_keys*: paper keys of older digests left out of *result* (see
+    :func:`exporter.feedentries.build_entries`).  ``catalog=False`` leaves the
+    OPDS catalog to a later :func:`write_catalog` call (``build`` writes it
+    once the books are written).
+    """
     check_options(options)
     base_url = normalize_base_url(options.base_url)
     out = Path(options.out_dir)
     report = FeedReport()
     formats = tuple(dict.fromkeys(options.formats or DEFAULT_FORMATS))
 
-    everything = build_entries(result.digests)
+    everything = build_entries(result.digests, seen=seen_keys)
     entries = select_entries(everything, days=options.days, limit=options.limit, everything=options.all)
     archive_weeks: dict[tuple[int, int], list[FeedEntry]] = {}
     if options.archive:
@@ -125,6 +135,7 @@ def write_feeds(result: ReadResult, options: FeedOptions) -> FeedReport:
         report.files.append((out / ICON_NAME, write_file(out / ICON_NAME, feed_icon_png())))
     info = feed_info(entries, result.digests, title=options.title, base_url=base_url, icon_url=icon_url)
     report.entries = len(entries)
+    report.title, report.icon_url = info.title, icon_url
 
     newest_archive = archive_name(max(archive_weeks)) if archive_weeks else None
     outputs: list[tuple[str, bytes]] = []
@@ -147,27 +158,39 @@ def write_feeds(result: ReadResult, options: FeedOptions) -> FeedReport:
                                     next_=archive_name(weeks[i + 1]) if i + 1 < len(weeks) else None)
             outputs.append((f"{ARCHIVE_DIR}/{archive_name(week)}", data))
         report.archives = len(weeks)
-    if "opds" in formats:
-        from .opds import opds_catalog
+    _write_outputs(out, outputs, report)
+    if "opds" in formats and catalog:
+        write_catalog(out, base_url, report)
+    if not base_url:
+        report.missing.append(
+            "no --base-url: the feeds have no self link, no icon, and feed readers cannot resolve "
+            "the archive or catalog links; give the public URL of the output folder")
+    return report
 
-        catalog = opds_catalog(out, title=info.title, base_url=base_url, icon_url=icon_url)
-        report.books = len(catalog.books)
-        report.warnings += catalog.warnings
-        for name, data in catalog.covers:
-            outputs.append((name, data))
-        outputs.append((FILE_NAMES["opds"], catalog.data))
 
+def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=None):
+    """Write ``catalog.opds`` (and the covers it links) for the EPUBs in *out*;
+    ``report.title``/``icon_url`` come from :func:`write_feeds`.  Returns
+    the :class:`exporter.opds.Catalog`; *reader* as in ``opds_catalog``."""
+    from .opds import opds_catalog
+
+    catalog = opds_catalog(out, title=report.title, base_url=base_url, icon_url=report.icon_url,
+                           reader=reader)
+    report.books = len(catalog.books)
+    report.warnings += catalog.warnings
+    # An empty cover from *reader* means "already beside the book, unchanged".
+    covers = [(name, data) for name, data in catalog.covers if data]
+    _write_outputs(out, [*covers, (FILE_NAMES["opds"], catalog.data)], report)
+    return catalog
+
+
+def _write_outputs(out: Path, outputs: list[tuple[str, bytes]], report: FeedReport) -> None:
     for name, data in outputs:
         if len(data) > MAX_FEED_BYTES:
             report.warnings.append(
                 f"{name} is {len(data):,} bytes: feed readers and validators reject feeds over "
                 f"{MAX_FEED_BYTES:,} bytes; use --days/--limit, or --archive for the full history")
         report.files.append((out / name, write_file(out / name, data)))
-    if not base_url:
-        report.missing.append(
-            "no --base-url: the feeds have no self link, no icon, and feed readers cannot resolve "
-            "the archive or catalog links; give the public URL of the output folder")
-    return report
 
 
 # -- Atom and RSS through feedgen ------------------------------------------------

@@ -16,6 +16,7 @@ import datetime as dt
 import posixpath
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -185,15 +186,21 @@ def book_summary(book: Book) -> str:
     return ". ".join(parts)
 
 
-def opds_catalog(out_dir: Path, *, title: str, base_url: str | None, icon_url: str | None = None) -> Catalog:
-    """The catalog of every ``*.epub`` directly inside *out_dir*, newest first."""
+def opds_catalog(out_dir: Path, *, title: str, base_url: str | None, icon_url: str | None = None,
+                 reader: Callable[[Path], Book] | None = None) -> Catalog:
+    """The catalog of every ``*.epub`` directly inside *out_dir*, newest first.
+
+    *reader* (default :func:`read_book`) lets ``digest-export build`` reuse
+    what it knows of books that did not change since the last run.
+    """
     from .feeds import new_generator
 
+    reader = reader or read_book
     warnings = []
     books = []
     for path in sorted(Path(out_dir).glob("*.epub")):
         try:
-            books.append(read_book(path))
+            books.append(reader(path))
         except (OSError, KeyError, ValueError, zipfile.BadZipFile, SyntaxError) as err:
             warnings.append(f"{path}: warning: not listed in the OPDS catalog: cannot read the EPUB ({err})")
     epoch = dt.datetime(2000, 1, 1, tzinfo=UTC)

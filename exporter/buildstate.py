@@ -1,0 +1,190 @@
+"""What ``digest-export build`` remembers between runs, and its fingerprints.
+
+The state file ``DIR/.digest-export-state.json`` (written atomically through
+:func:`exporter.output.write_file`) holds, per input file, its size,
+modification time, content hash, the digest days it contains (date, title,
+paper keys) and its diagnostics; per book, the fingerprint of what it was
+built from; and the same for the feeds and the catalog.  With it, a daily
+run parses only the files that changed or that hold days it must rebuild,
+and rebuilds only the books whose fingerprint changed.
+
+The state is a cache, never a source of truth: a missing, unreadable or
+foreign file (other version, other program) means "build everything".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .model import Diagnostic, Severity, SourceRef
+
+STATE_NAME = ".digest-export-state.json"
+#: Bump when the meaning of a field changes: an old state is then ignored.
+STATE_FORMAT = 1
+#: A file modified less than this long before it was read may change again
+#: within the same mtime tick without its size changing ("racy git"): its
+#: stat is not trusted next time and its bytes are hashed instead.
+RACY_NS = 2_000_000_000
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def fingerprint(*parts: Any) -> str:
+    """A short stable hash of JSON-able *parts*."""
+    text = json.dumps(parts, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def tree_hash(folders: list[Path]) -> str:
+    """Hash of every file (name and bytes) under *folders*: the templates."""
+    h = hashlib.blake2b(digest_size=16)
+    for folder in folders:
+        h.update(str(folder).encode("utf-8") + b"\0")
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames.sort()
+            for name in sorted(filenames):
+                path = Path(dirpath, name)
+                h.update(str(path.relative_to(folder)).encode("utf-8") + b"\0")
+                try:
+                    h.update(path.read_bytes())
+                except OSError:
+                    h.update(b"\1unreadable")
+    return h.hexdigest()
+
+
+def diag_to_json(d: Diagnostic) -> list[Any]:
+    return [d.source.path, d.source.line, d.severity.value, d.message]
+
+
+def diag_from_json(v: list[Any]) -> Diagnostic:
+    return Diagnostic(SourceRef(str(v[0]), int(v[1])), Severity(v[2]), str(v[3]))
+
+
+@dataclass(slots=True)
+class FileRecord:
+    """One input file as the last run saw it."""
+
+    size: int
+    mtime_ns: int  # -1: do not trust the stat, hash the bytes
+    sha: str
+    #: (ISO date, title, paper keys) of each digest heading, in file order.
+    digests: list[tuple[str, str, list[str]]]
+    diags: list[list[Any]]
+    #: Thumbnails given as paths relative to the file (their stat is part
+    #: of a book's fingerprint).
+    local_images: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"size": self.size, "mtime_ns": self.mtime_ns, "sha": self.sha,
+                "digests": [list(d) for d in self.digests], "diags": self.diags,
+                "local_images": self.local_images}
+
+    @classmethod
+    def from_json(cls, v: dict[str, Any]) -> FileRecord:
+        return cls(int(v["size"]), int(v["mtime_ns"]), str(v["sha"]),
+                   [(str(d), str(t), [str(k) for k in keys]) for d, t, keys in v["digests"]],
+                   [list(x) for x in v["diags"]], [str(x) for x in v["local_images"]])
+
+
+@dataclass(slots=True)
+class OutputRecord:
+    """An output (a book, or the feeds) and the fingerprint it was made from.
+
+    ``files`` maps each written file (relative to the output folder) to its
+    (size, mtime_ns): a file deleted or edited since means "rebuild".
+    """
+
+    inputs: str
+    settings: str
+    files: dict[str, tuple[int, int]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"inputs": self.inputs, "settings": self.settings,
+                "files": {k: list(v) for k, v in sorted(self.files.items())}}
+
+    @classmethod
+    def from_json(cls, v: dict[str, Any]) -> OutputRecord:
+        return cls(str(v["inputs"]), str(v["settings"]),
+                   {str(k): (int(s), int(m)) for k, (s, m) in v["files"].items()})
+
+    def missing_or_changed(self, out_dir: Path) -> str | None:
+        """Why the recorded files cannot be trusted, or None if they are as written."""
+        for name, (size, mtime_ns) in self.files.items():
+            try:
+                st = os.stat(out_dir / name)
+            except OSError:
+                return f"{name} is missing"
+            if st.st_size != size or st.st_mtime_ns != mtime_ns:
+                return f"{name} was changed since it was written"
+        return None
+
+
+@dataclass(slots=True)
+class BuildState:
+    version: str
+    files: dict[str, FileRecord]
+    #: ISO date -> diagnostics of merging that day's headings (duplicates...).
+    merge_diags: dict[str, list[list[Any]]]
+    books: dict[str, OutputRecord]
+    feeds: OutputRecord | None
+    catalog: OutputRecord | None
+    #: EPUB file name -> what the catalog read from it, with its (size,
+    #: mtime_ns): an unchanged book is not opened again.
+    catalog_books: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls, version: str) -> BuildState:
+        return cls(version, {}, {}, {}, None, None)
+
+    def to_bytes(self) -> bytes:
+        data = {
+            "format": STATE_FORMAT,
+            "program": "digest-export",
+            "version": self.version,
+            "files": {k: v.to_json() for k, v in self.files.items()},
+            "merge_diags": self.merge_diags,
+            "books": {k: v.to_json() for k, v in sorted(self.books.items())},
+            "feeds": self.feeds.to_json() if self.feeds else None,
+            "catalog": self.catalog.to_json() if self.catalog else None,
+            "catalog_books": dict(sorted(self.catalog_books.items())),
+        }
+        return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def load_state(path: Path, version: str) -> tuple[BuildState, str | None]:
+    """The state saved at *path*, or an empty one and the reason why."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return BuildState.empty(version), "no state file from an earlier run"
+    except OSError as err:
+        return BuildState.empty(version), f"cannot read {path}: {err.strerror or err}"
+    try:
+        data = json.loads(raw)
+        if data.get("program") != "digest-export" or data.get("format") != STATE_FORMAT:
+            return BuildState.empty(version), f"{path} is not a state file of this format"
+        if data.get("version") != version:
+            return BuildState.empty(version), (f"{path} was written by digest-export "
+                                               f"{data.get('version')}, this is {version}")
+        state = BuildState(
+            version,
+            {str(k): FileRecord.from_json(v) for k, v in data["files"].items()},
+            {str(k): [list(x) for x in v] for k, v in data["merge_diags"].items()},
+            {str(k): OutputRecord.from_json(v) for k, v in data["books"].items()},
+            OutputRecord.from_json(data["feeds"]) if data.get("feeds") else None,
+            OutputRecord.from_json(data["catalog"]) if data.get("catalog") else None,
+            {str(k): dict(v) for k, v in data.get("catalog_books", {}).items()},
+        )
+        for rec in state.files.values():
+            for d in rec.diags:
+                diag_from_json(d)
+        return state, None
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as err:
+        return BuildState.empty(version), f"{path} is damaged ({type(err).__name__}); rebuilding everything"

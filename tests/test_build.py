@@ -1,0 +1,358 @@
+"""`digest-export build`: books + feeds + catalog, incremental, config, errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from exporter.buildstate import STATE_NAME
+from exporter.cli import main
+
+# 2024-03-04 is a Monday: days 0-4 are week 10, 7-8 week 11, 14 week 12.
+START = dt.date(2024, 3, 4)
+DAYS = (0, 1, 2, 3, 4, 7, 8, 14)
+
+
+def digest(date: dt.date, n: int = 3, *, extra: str = "", repeat: str | None = None) -> str:
+    out = [f"## Build Digest ({date.isoformat()})", ""]
+    for i in range(n):
+        ident = f"24{date:%m}.{date.day:02d}{i:03d}"
+        out += [f"### [Paper {date.isoformat()} number {i}](https://arxiv.org/abs/{ident})", "",
+                f"Vote: {i + 1}", "", f"Authors: A. Writer{i}, B. Reader", "",
+                f"- ***What's New***: a method for day {date.isoformat()} item {i}{extra}.",
+                "- plain words about **results** and more", ""]
+    if repeat:
+        out += [f"### [Repeated paper](https://arxiv.org/abs/{repeat})", "", "Vote: 9", "",
+                "- seen before", ""]
+    return "\n".join(out)
+
+
+@pytest.fixture
+def logs(tmp_path: Path) -> Path:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    for d in DAYS:
+        date = START + dt.timedelta(days=d)
+        (folder / f"{date.isoformat()}.md").write_text(digest(date), encoding="utf-8")
+    return folder
+
+
+def build(logs: Path, out: Path, *args: str, inputs: tuple[str, ...] | None = None):
+    result = CliRunner().invoke(
+        main, ["build", *(inputs if inputs is not None else (str(logs),)), "-o", str(out),
+               "--images", "none", *args])
+    return result
+
+
+def mtimes(out: Path) -> dict[str, tuple[int, int]]:
+    """(mtime, inode) of every output file: write_file renames a new file
+    into place, so even a rewrite within one clock tick changes the inode."""
+    return {str(p.relative_to(out)): (p.stat().st_mtime_ns, p.stat().st_ino) for p in sorted(out.rglob("*"))
+            if p.is_file() and p.name != STATE_NAME}
+
+
+def book(out: Path, week: int) -> Path:
+    return out / f"build-digest-2024-W{week}.epub"
+
+
+def test_build_writes_books_feeds_and_catalog(logs, tmp_path):
+    out = tmp_path / "out"
+    r = build(logs, out)
+    assert r.exit_code == 0, r.stderr
+    names = {p.name for p in out.iterdir()}
+    assert {"build-digest-2024-W10.epub", "build-digest-2024-W11.epub", "build-digest-2024-W12.epub",
+            "feed.atom", "feed.rss", "feed.json", "catalog.opds", STATE_NAME} <= names
+    catalog = (out / "catalog.opds").read_text(encoding="utf-8")
+    assert catalog.count("application/epub+zip") == 3
+    assert "3 books (3 built, 0 skipped)" in r.stdout
+    assert "0 unchanged, 0 skipped" in r.stdout
+
+
+def test_same_bytes_as_epub_and_feed_commands(logs, tmp_path):
+    """build = epub + feed, byte for byte (serial and with worker processes)."""
+    runner = CliRunner()
+    ref = tmp_path / "ref"
+    assert runner.invoke(main, ["epub", str(logs), "-o", str(ref), "--images", "none", "--by", "day",
+                                "-q"]).exit_code == 0
+    assert runner.invoke(main, ["feed", str(logs), "-o", str(ref), "--base-url", "https://e.org/p/",
+                                "--format", "atom", "--format", "rss", "--format", "json",
+                                "--format", "opds", "-q"]).exit_code == 0
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}"
+        r = build(logs, out, "--by", "day", "--base-url", "https://e.org/p/", "-j", jobs)
+        assert r.exit_code == 0, r.stderr
+        got = {k for k in mtimes(out)}
+        assert got == set(mtimes(ref))
+        for name in got:
+            assert (out / name).read_bytes() == (ref / name).read_bytes(), name
+
+
+def test_second_run_rewrites_nothing_and_says_why(logs, tmp_path):
+    out = tmp_path / "out"
+    assert build(logs, out).exit_code == 0
+    before = mtimes(out)
+    r = build(logs, out, "-v")
+    assert r.exit_code == 0, r.stderr
+    assert mtimes(out) == before
+    assert "3 books (0 built, 3 skipped)" in r.stdout
+    assert "input files: 0 of 8 read" in r.stdout
+    assert f"0 written, 0 unchanged, {len(before)} skipped" in r.stdout
+    assert f"skipped {book(out, 10)}: its inputs, options, templates and program version are unchanged" \
+        in r.stderr
+    assert "skipped the feeds" in r.stderr
+
+
+def test_changed_input_rebuilds_only_its_book(logs, tmp_path):
+    out = tmp_path / "out"
+    assert build(logs, out, "--days", "1").exit_code == 0
+    before = mtimes(out)
+    day = START + dt.timedelta(days=7)
+    (logs / f"{day.isoformat()}.md").write_text(digest(day, extra=" (edited)"), encoding="utf-8")
+    r = build(logs, out, "--days", "1", "-v")
+    assert r.exit_code == 0, r.stderr
+    after = mtimes(out)
+    assert after[book(out, 10).name] == before[book(out, 10).name]
+    assert after[book(out, 12).name] == before[book(out, 12).name]
+    assert after[book(out, 11).name] != before[book(out, 11).name]
+    with zipfile.ZipFile(book(out, 11)) as z:
+        assert "(edited)" in z.read("EPUB/day-2024-03-11.xhtml").decode("utf-8")
+    assert f"rebuilding {book(out, 11)}: its input files changed" in r.stderr
+    # The two days of week 11, and the feed's one day (its papers' entries).
+    assert "input files: 3 of 8 read" in r.stdout
+    # Touching a file without changing it rebuilds nothing.
+    before = mtimes(out)
+    os.utime(logs / f"{START.isoformat()}.md")
+    r = build(logs, out, "--days", "1")
+    assert mtimes(out) == before
+    assert "0 built, 3 skipped" in r.stdout
+
+
+def test_added_day_gives_the_same_output_as_a_fresh_build(logs, tmp_path):
+    """Only the new day's week and the feed window are read; the result is
+    the same as reading everything (a paper repeated from an old day keeps
+    its first entry only)."""
+    out = tmp_path / "out"
+    assert build(logs, out, "--days", "2").exit_code == 0
+    day = START + dt.timedelta(days=15)
+    first = "2403.04000"  # first paper of 2024-03-04, long out of the 2-day window
+    (logs / f"{day.isoformat()}.md").write_text(digest(day, repeat=first), encoding="utf-8")
+    r = build(logs, out, "--days", "2")
+    assert r.exit_code == 0, r.stderr
+    assert "1 built, 2 skipped" in r.stdout
+    fresh = tmp_path / "fresh"
+    assert build(logs, fresh, "--days", "2").exit_code == 0
+    for name in mtimes(fresh):
+        assert (out / name).read_bytes() == (fresh / name).read_bytes(), name
+    assert f"abs/{first}" not in (out / "feed.atom").read_text(encoding="utf-8")
+
+
+def test_template_and_option_changes_rebuild(logs, tmp_path):
+    out = tmp_path / "out"
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "epub.css").write_text("body { margin: 0 }\n", encoding="utf-8")
+    assert build(logs, out, "--templates", str(templates)).exit_code == 0
+    before = mtimes(out)
+    (templates / "epub.css").write_text("body { margin: 1em }\n", encoding="utf-8")
+    r = build(logs, out, "--templates", str(templates), "-v")
+    assert "3 built, 0 skipped" in r.stdout
+    assert "options, templates or program version changed" in r.stderr
+    after = mtimes(out)
+    assert all(after[book(out, w).name] != before[book(out, w).name] for w in (10, 11, 12))
+    before = mtimes(out)
+    r = build(logs, out, "--templates", str(templates), "--lang", "ko")
+    assert "3 built, 0 skipped" in r.stdout
+    assert mtimes(out)[book(out, 10).name] != before[book(out, 10).name]
+    # A feed option rebuilds the feeds, not the books.
+    before = mtimes(out)
+    r = build(logs, out, "--templates", str(templates), "--lang", "ko", "--days", "1")
+    assert "0 built, 3 skipped" in r.stdout
+    after = mtimes(out)
+    assert after["feed.atom"] != before["feed.atom"]
+    assert after[book(out, 10).name] == before[book(out, 10).name]
+
+
+@pytest.mark.parametrize("damage", [b"", b"{not json", b'{"program": "digest-export", "format": 1}',
+                                    b'{"program": "digest-export", "format": 1, "version": "0.1.0", '
+                                    b'"files": {"x": {"size": "big"}}}'])
+def test_damaged_state_means_rebuild_but_unchanged_bytes_stay(logs, tmp_path, damage):
+    out = tmp_path / "out"
+    assert build(logs, out).exit_code == 0
+    before = mtimes(out)
+    (out / STATE_NAME).write_bytes(damage)
+    r = build(logs, out, "-v")
+    assert r.exit_code == 0, r.stderr
+    assert "3 built, 0 skipped" in r.stdout
+    assert "state:" in r.stderr
+    assert mtimes(out) == before  # rebuilt, same bytes: not rewritten
+    assert f"0 written, {len(before)} unchanged" in r.stdout
+    json.loads((out / STATE_NAME).read_bytes())  # repaired
+
+
+def test_deleted_or_edited_output_is_rebuilt(logs, tmp_path):
+    out = tmp_path / "out"
+    assert build(logs, out).exit_code == 0
+    book(out, 11).unlink()
+    (out / "feed.json").write_text("{}", encoding="utf-8")
+    r = build(logs, out, "-v")
+    assert r.exit_code == 0
+    assert book(out, 11).is_file()
+    assert "1 built, 2 skipped" in r.stdout
+    assert json.loads((out / "feed.json").read_text(encoding="utf-8"))["items"]
+    assert "is missing" in r.stderr and "was changed since it was written" in r.stderr
+
+
+def test_removed_input_day_is_dropped(logs, tmp_path):
+    out = tmp_path / "out"
+    assert build(logs, out).exit_code == 0
+    (logs / f"{(START + dt.timedelta(days=8)).isoformat()}.md").unlink()
+    assert build(logs, out).exit_code == 0
+    fresh = tmp_path / "fresh"
+    assert build(logs, fresh).exit_code == 0
+    for name in mtimes(fresh):
+        assert (out / name).read_bytes() == (fresh / name).read_bytes(), name
+
+
+def test_errors_write_nothing_unless_keep_going(logs, tmp_path):
+    out = tmp_path / "out"
+    (logs / "bad.md").write_text("## Build Digest (2024-13-45)\n\n### [X](https://arxiv.org/abs/2403.99999)\n",
+                                 encoding="utf-8")
+    r = build(logs, out)
+    assert r.exit_code == 1
+    assert "bad.md:1: error:" in r.stderr
+    assert not out.exists()
+    r = build(logs, out, "--keep-going")
+    assert r.exit_code == 1
+    assert book(out, 10).is_file() and (out / "feed.atom").is_file()
+    # The error comes from the state now (bad.md is not read again): still reported, still exit 1.
+    r = build(logs, out)
+    assert r.exit_code == 1
+    assert "bad.md:1: error:" in r.stderr
+    assert "no file was written" in r.stderr
+
+
+def test_warnings_of_unread_files_are_still_reported(logs, tmp_path):
+    out = tmp_path / "out"
+    day = START + dt.timedelta(days=1)
+    (logs / f"{day.isoformat()}.md").write_text(digest(day) + "\n### [No link]\n\n- x\n", encoding="utf-8")
+    first = build(logs, out)
+    second = build(logs, out)
+    warnings = [line for line in first.stderr.splitlines() if ": warning:" in line and ".md:" in line]
+    assert warnings
+    assert "input files: 0 of 8 read" in second.stdout
+    assert [line for line in second.stderr.splitlines() if line in warnings] == warnings
+
+
+def test_config_build_table_applies(logs, tmp_path):
+    config = tmp_path / "digest-export.toml"
+    config.write_text(
+        'title = "Config Series"\n'
+        'inputs = ["logs"]\n'
+        "[build]\n"
+        'output = "public"\n'
+        'images = "none"\n'
+        'base-url = "https://example.org/papers/"\n'
+        'format = ["atom", "opds"]\n'
+        "days = 3\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["--config", str(config), "build", "-q"])
+    assert r.exit_code == 0, r.stderr
+    public = tmp_path / "public"
+    assert (public / "config-series-2024-W10.epub").is_file()
+    assert (public / "feed.atom").is_file() and (public / "catalog.opds").is_file()
+    assert not (public / "feed.rss").exists()
+    assert "https://example.org/papers/feed.atom" in (public / "feed.atom").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[build]\njobs = \"many\"\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["--config", str(bad), "build"])
+    assert r.exit_code == 2
+    assert "jobs" in r.stderr and "bad.toml" in r.stderr
+
+
+def test_build_help_has_example():
+    r = CliRunner().invoke(main, ["build", "--help"])
+    assert r.exit_code == 0
+    assert "Example:" in r.output and "--base-url" in r.output and "--images" in r.output
+
+
+def test_readme_daily_run_example_works(logs, tmp_path):
+    """The config of the README's "Daily run" section, used as a new user would."""
+    import re
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Daily run"):]
+    toml = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
+    # Offline test: no thumbnails (everything else as in the README).
+    toml = toml.replace('images = "embed"', 'images = "none"')
+    (tmp_path / "paper_logs").symlink_to(logs)
+    (tmp_path / "digest-export.toml").write_text(toml, encoding="utf-8")
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        r = CliRunner().invoke(main, ["build"])
+    finally:
+        os.chdir(old)
+    assert r.exit_code == 0, r.stderr
+    public = tmp_path / "public"
+    assert (public / "daily-papers-2024-W10.epub").is_file()
+    assert (public / "catalog.opds").is_file() and (public / "archive").is_dir()
+    assert "https://papers.example.org/feed.atom" in (public / "feed.atom").read_text(encoding="utf-8")
+    assert r.stdout == ""  # quiet = true
+
+
+def test_progress_bar_only_on_a_terminal(logs, tmp_path):
+    import pty
+    import subprocess
+    import sys
+
+    r = build(logs, tmp_path / "plain", "--by", "day")
+    assert "Building EPUBs" not in r.stderr  # CliRunner's stderr is not a terminal
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    for extra, shown in (((), True), (("--quiet",), False)):
+        leader, follower = pty.openpty()
+        proc = subprocess.run(
+            [sys.executable, "-m", "exporter", "build", str(logs), "-o", str(tmp_path / f"tty{shown}"),
+             "--images", "none", "--by", "day", *extra],
+            stderr=follower, stdout=subprocess.DEVNULL, env=env, timeout=120)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                data = os.read(leader, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        os.close(leader)
+        assert proc.returncode == 0
+        assert (b"Building EPUBs" in b"".join(chunks)) is shown
+
+
+def test_catalog_reuses_unchanged_books_and_repairs_covers(logs, tmp_path, monkeypatch):
+    import exporter.opds
+
+    out = tmp_path / "out"
+    assert build(logs, out, "--days", "1").exit_code == 0
+    reference = (out / "catalog.opds").read_bytes()
+    opened = []
+    real = exporter.opds.read_book
+    monkeypatch.setattr(exporter.opds, "read_book", lambda p: opened.append(p.name) or real(p))
+    day = START + dt.timedelta(days=15)
+    (logs / f"{day.isoformat()}.md").write_text(digest(day), encoding="utf-8")
+    assert build(logs, out, "--days", "1").exit_code == 0
+    assert opened == ["build-digest-2024-W12.epub"]  # the one rebuilt book only
+    # Same catalog as a fresh build; a damaged cover file is written again.
+    cover = out / "build-digest-2024-W10.cover.jpg"
+    good = cover.read_bytes()
+    cover.write_bytes(b"not a jpeg")
+    assert build(logs, out, "--days", "1").exit_code == 0
+    assert cover.read_bytes() == good
+    fresh = tmp_path / "fresh"
+    assert build(logs, fresh, "--days", "1").exit_code == 0
+    assert (out / "catalog.opds").read_bytes() == (fresh / "catalog.opds").read_bytes() != reference
