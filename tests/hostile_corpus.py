@@ -121,8 +121,9 @@ def hostile_digest(date: str = "2024-03-04", *, input_dir: Path | None = None,
                   "![](ok.png)", "![](<../secret.png>)", "![](..\\secret.png)",
                   f"![]({secret_abs})" if secret_abs else "![](/etc/passwd)",
                   f"![](file://{secret_abs})" if secret_abs else "![](file:///etc/passwd)",
-                  '![](https://img.example.org/a.png"onerror="alert(1))',
-                  "![](https://img.example.org/<script>.png)"]:
+                  # Remote: a closed port on loopback (tests use no other network).
+                  '![](http://127.0.0.1:9/a.png"onerror="alert(1))',
+                  "![](http://127.0.0.1:9/<script>.png)"]:
         papers.append(hostile_paper(n, thumb=thumb))
         n += 1
     # Titles: script, TeX and Markdown that do not close, a 2,000-char title,
