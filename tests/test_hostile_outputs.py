@@ -183,3 +183,30 @@ def test_feed_text_defuses_character_references_to_forbidden_characters():
 
     assert feed_text("a &#xD800; b &#0; &#x1B; &#99999999999") == "a \uff06#xD800; b \uff06#0; \uff06#x1B; \uff06#99999999999"
     assert feed_text("caf&#233; &#x6A;ava &amp;") == "caf&#233; &#x6A;ava &amp;"
+
+
+@pytest.mark.parametrize("url", ["https://exa%20mple.com/x", "https://user@arxiv.org/abs/1",
+                                 "https://arxiv.org@evil.example/", "https://a.b:99999999/",
+                                 "https://a<b>.c/", "https://%65vil.example/"])
+def test_safe_url_drops_invalid_hosts_and_user_info(url):
+    # "https://exa mple.com/" in a digest became exa%20mple.com: EPUBCheck
+    # RSC-020 "not a valid URL" (found by tests/test_hostile_property.py).
+    from exporter.render import safe_url
+
+    assert safe_url(url) is None
+
+
+def test_a_day_without_papers_gives_a_valid_nav(tmp_path):
+    # ebooklib wrote an empty <ol/> for a day section with no links
+    # (EPUBCheck RSC-005, found by tests/test_hostile_property.py).
+    from exporter.epub import EpubOptions, build_epubs
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.md").write_text(
+        "## Daily Papers (2024-03-04)\n\n## Daily Papers (2024-03-05)\n\n### [T](https://arxiv.org/abs/2403.00001)\n\n- x\n",
+        encoding="utf-8")
+    report = build_epubs(read_digests([tmp_path / "in"]), EpubOptions(out_dir=tmp_path, images="none", cover=False))
+    with zipfile.ZipFile(report.files[0][0]) as zf:
+        nav = zf.read("EPUB/nav.xhtml").decode()
+    assert "<ol/>" not in nav and "day-2024-03-04.xhtml" in nav
+    nav_matches_spine(report.files[0][0])
