@@ -77,6 +77,13 @@ def load_inputs(inputs: tuple[str, ...], *, quiet: bool = False) -> ReadResult:
     return result
 
 
+def report_skipped(result: ReadResult) -> None:
+    """The --keep-going summary line: what the input errors left out (exit 1 follows)."""
+    from .skipped import skipped_summary
+
+    click.echo(f"digest-export: error: --keep-going: {skipped_summary(result.errors)}", err=True)
+
+
 def load_inputs_from_config(inputs: tuple[str, ...]) -> tuple[str, ...]:
     """INPUTs from the command line, else the config file's ``inputs``."""
     if inputs:
@@ -200,6 +207,7 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
         click.echo(f"{report.entries} entries, {len(report.files)} files ({written} written, "
                    f"{len(report.files) - written} unchanged) in {out_dir}", err=True)
     if result.errors:
+        report_skipped(result)
         sys.exit(1)
 
 
@@ -219,6 +227,9 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
 @click.option("--images", type=click.Choice(["embed", "none"]), default="embed", show_default=True,
               help="Download and embed thumbnails, or leave them out.")
 @click.option("--grayscale", is_flag=True, help="Convert images to grayscale (e-ink readers).")
+@click.option("--image-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              metavar="SECONDS", envvar="DIGEST_EXPORT_IMAGE_TIMEOUT",
+              help="Time allowed to fetch one thumbnail (env DIGEST_EXPORT_IMAGE_TIMEOUT).")
 @click.option("--templates", "templates", default=None,
               type=click.Path(exists=True, file_okay=False, path_type=str),
               help="Folder of templates overriding the packaged ones (day.xhtml.j2, cover.xhtml.j2, epub.css).")
@@ -226,8 +237,8 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
 @quiet_option
 @report_errors
 def epub(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to: Any,
-         title: str | None, lang: str | None, images: str, grayscale: bool, templates: str | None,
-         keep_going: bool, quiet: bool) -> None:
+         title: str | None, lang: str | None, images: str, grayscale: bool, image_timeout: float,
+         templates: str | None, keep_going: bool, quiet: bool) -> None:
     """Write EPUB books, one per week by default, named like daily-papers-2024-W10.epub.
 
     Each book has a cover, a two-level table of contents (day, then paper) and
@@ -259,6 +270,7 @@ def epub(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to
         date_from=date_from.date() if date_from else None, date_to=date_to.date() if date_to else None,
         title=title, lang=lang, images=images, grayscale=grayscale,
         templates=Path(templates) if templates else None, keep_going=keep_going,
+        image_timeout=image_timeout,
     )
     lines: list[str] = []
     show_bar = not quiet and sys.stderr.isatty()
@@ -293,12 +305,17 @@ def epub(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to
     for note in report.notes:
         if not quiet:
             click.echo(f"digest-export: warning: {note}", err=True)
+    if report.image_failures and not quiet:
+        n = len(report.image_failures)
+        click.echo(f"digest-export: warning: {n} thumbnail{'s' if n != 1 else ''} left out: "
+                   f"{report.image_failure_summary()}", err=True)
     if not quiet:
         click.echo(f"{report.bundles} book{'s' if report.bundles != 1 else ''}, {report.days} days, "
                    f"{report.papers} papers, {report.images} images, {report.warnings} warnings")
     if not report.bundles and not quiet:
         click.echo("digest-export: warning: no digest in the chosen dates; nothing written", err=True)
     if result.errors:
+        report_skipped(result)
         sys.exit(1)
 
 

@@ -101,6 +101,10 @@ def _canvas(title: str, footer: str, path: str | None) -> tuple[Any, int]:
     draw.rectangle((0, FOOTER_TOP, WIDTH, HEIGHT), fill=(18, 29, 50))
     draw.text((MARGIN, HEIGHT - 125), footer, font=_font(path, 48), fill=ACCENT)
     y = 620
+    if len(title) > MAX_TITLE_CHARS:
+        # At most 6 lines are drawn: measuring a 3,000-character --title
+        # took minutes (issue 5).
+        title = title[:MAX_TITLE_CHARS - 1].rstrip() + "…"
     if title:
         width = WIDTH - 2 * MARGIN
         size = 140
@@ -118,6 +122,8 @@ def _canvas(title: str, footer: str, path: str | None) -> tuple[Any, int]:
 
 
 _CANVAS_LOCK = threading.Lock()
+#: More than fits in the 6 title lines of a cover at the smallest size.
+MAX_TITLE_CHARS = 160
 
 
 @functools.lru_cache(maxsize=32)
@@ -155,9 +161,15 @@ def _wrap(draw: Any, text: str, font: Any, width: int) -> list[str]:
     out = []
     for item in lines:
         while draw.textlength(item, font=font) > width and len(item) > 1:
-            cut = len(item)
-            while cut > 1 and draw.textlength(item[:cut], font=font) > width:
-                cut -= 1
+            # The longest prefix that fits (at least 1 character), by bisection.
+            lo, hi = 1, len(item) - 1
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if draw.textlength(item[:mid], font=font) <= width:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            cut = lo
             out.append(item[:cut])
             item = item[cut:]
         out.append(item)

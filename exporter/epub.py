@@ -107,6 +107,8 @@ class EpubOptions:
     keep_going: bool = False
     cache_dir: Path | None = None
     cover: bool = True
+    #: Seconds allowed to fetch one thumbnail (connect, redirects, body).
+    image_timeout: float = 10.0
 
 
 @dataclass(slots=True)
@@ -121,6 +123,13 @@ class EpubReport:
     image_failures: list[tuple[SourceRef, str, str]] = field(default_factory=list)
     warnings: int = 0
     notes: list[str] = field(default_factory=list)
+
+    def image_failure_summary(self) -> str:
+        """Thumbnails left out, by kind of reason: ``"2 HTTP 404, 1 timed out"``."""
+        import collections
+
+        reasons = collections.Counter(reason.split(" (", 1)[0] for _, _, reason in self.image_failures)
+        return ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 # -- language ------------------------------------------------------------------
@@ -429,10 +438,12 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
         book.add_item(chapter)
         spine.append(chapter)
         # pitfalls 6 and 7: explicit uids from date + paper id, in spine order.
-        toc.append((chapter, [
-            epub.Link(f"{day.file_name}#{e.id}", title_text(e.paper.title), uid=e.nav_id)
-            for e in day.entries
-        ]))
+        links = [epub.Link(f"{day.file_name}#{e.id}", title_text(e.paper.title), uid=e.nav_id)
+                 for e in day.entries]
+        # A day heading without papers (digest-format.md, variant 9): as a
+        # section, ebooklib writes an empty <ol/>, which the nav's schema
+        # forbids (EPUBCheck RSC-005; found by tests/test_hostile_property.py).
+        toc.append((chapter, links) if links else chapter)
     if days:
         guide.append({"type": "text", "href": days[0].file_name, "title": labels["start"]})
 
@@ -610,7 +621,8 @@ def _image_loader(options: EpubOptions, report: EpubReport) -> Callable[[Sequenc
     except ImportError:
         report.notes.append("thumbnail support (exporter.images) is not available; thumbnails left out")
         return None
-    image_options = ImageOptions(cache_dir=options.cache_dir, grayscale=options.grayscale)
+    image_options = ImageOptions(cache_dir=options.cache_dir, grayscale=options.grayscale,
+                                 timeout=options.image_timeout)
 
     def load(papers: Sequence[Paper]) -> Any:
         results = load_images(papers, image_options)

@@ -130,8 +130,27 @@ def feed_text(text: str) -> str:
     interpreted nor flagged by validators ("title should not contain
     HTML"): the ``<`` of an HTML element or comment becomes ``‹`` (U+2039).
     ``a < b``, ``>80%`` or ``<Tests>`` stay as they are.
+
+    For the same reason a numeric character reference that names no
+    character XML allows (``&#xD800;``, ``&#0;``, ``&#x1b;``) would be
+    decoded by such readers into a lone surrogate or a control character
+    (feedparser 6 raises UnicodeEncodeError on the JSON Feed title): its
+    ``&`` becomes ``＆`` (U+FF06) (issue 5).
     """
-    return _TAG_START.sub("\u2039", text)
+    text = _TAG_START.sub("\u2039", text)
+    if "&#" in text:
+        text = _BAD_CHARREF.sub(_defuse_charref, text)
+    return text
+
+
+_BAD_CHARREF = re.compile(r"&(#(?:[xX]([0-9A-Fa-f]{1,8})|([0-9]{1,10})))")
+
+
+def _defuse_charref(m: re.Match[str]) -> str:
+    cp = int(m.group(2), 16) if m.group(2) is not None else int(m.group(3))
+    allowed = (cp in (0x9, 0xA, 0xD) or 0x20 <= cp <= 0x7E or 0xA0 <= cp <= 0xD7FF
+               or 0xE000 <= cp <= 0xFFFD or 0x10000 <= cp <= 0x10FFFF)
+    return m.group(0) if allowed else "\uff06" + m.group(1)
 
 
 def tag_uri(date: dt.date | int, specific: str) -> str:

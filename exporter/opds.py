@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from .feedentries import UTC, FeedInfo, Link, tag_uri
+from .feedentries import UTC, FeedInfo, Link, feed_text, tag_uri
 
 OPF_NS = "http://www.idpf.org/2007/opf"
 DC_NS = "http://purl.org/dc/elements/1.1/"
@@ -236,13 +236,14 @@ def opds_catalog(out_dir: Path, *, title: str, base_url: str | None, icon_url: s
         ident = book.identifier if _is_uri(book.identifier) else tag_uri(
             2024, "book/" + (book.identifier or book.path.name))
         fe.id(ident)
-        fe.title(book.title)
+        # Read back from the book: digest text, so plain text for feeds (issue 5).
+        fe.title(feed_text(book.title))
         fe.updated(book.modified or epoch)
         if book.creators:
-            fe.author([{"name": c} for c in book.creators])
+            fe.author([{"name": feed_text(c)} for c in book.creators])
         fe.content(book_summary(book), type="text")
         if book.series:
-            fe.category(term=book.series, label=f"Series: {book.series}")
+            fe.category(term=feed_text(book.series), label=f"Series: {feed_text(book.series)}")
         book_links = [Link(href(book.path.name), ACQUISITION, EPUB_TYPE, "EPUB", book.size)]
         if book.cover:
             data, mime = book.cover

@@ -6,6 +6,12 @@ temporary file in the same folder (same file system), are flushed to disk,
 then renamed over the target (``os.replace`` is atomic on POSIX and Windows).
 A file whose bytes would not change is left alone, so its modification time
 and HTTP validators stay as they were.
+
+A run killed between creating the temporary file (``.<name>.<random>.part``,
+hidden, and not matching ``*.epub`` or any feed name) and renaming it leaves
+that file behind; the next write of the same name removes such leftovers
+once they are :data:`STALE_AFTER` seconds old (younger ones may belong to a
+run writing into the same folder right now).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import enum
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from .errors import OutputError
@@ -31,6 +38,10 @@ def _umask() -> int:
 
 _MODE = 0o666 & ~_umask()
 
+#: Age (seconds) after which a temporary file of ours is a leftover of a
+#: killed run: writing one file takes seconds, not minutes.
+STALE_AFTER = 600.0
+
 
 def same_content(path: Path, data: bytes) -> bool:
     try:
@@ -44,6 +55,7 @@ def same_content(path: Path, data: bytes) -> bool:
 def write_file(path: Path, data: bytes, *, force: bool = False) -> WriteStatus:
     """Atomically replace *path* with *data* unless it already holds them."""
     path = Path(path)
+    remove_stale_parts(path)
     if not force and same_content(path, data):
         return WriteStatus.UNCHANGED
     folder = path.parent
@@ -71,6 +83,28 @@ def write_file(path: Path, data: bytes, *, force: bool = False) -> WriteStatus:
         raise
     _fsync_dir(folder)
     return WriteStatus.WRITTEN
+
+
+def remove_stale_parts(path: Path, *, max_age: float = STALE_AFTER) -> list[Path]:
+    """Remove ``.<name>.*.part`` files next to *path* older than *max_age* seconds."""
+    prefix = f".{path.name}."
+    removed = []
+    now = time.time()
+    try:
+        with os.scandir(path.parent) as entries:
+            for entry in entries:
+                name = entry.name
+                if not (name.startswith(prefix) and name.endswith(".part")):
+                    continue
+                try:
+                    if entry.is_file(follow_symlinks=False) and now - entry.stat(follow_symlinks=False).st_mtime > max_age:
+                        os.unlink(entry.path)
+                        removed.append(Path(entry.path))
+                except OSError:
+                    pass  # gone already (another run), or not ours to remove
+    except OSError:
+        pass  # the folder does not exist yet
+    return removed
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -38,18 +38,19 @@ from .model import (
 
 STDIN = "-"
 
-# "## Daily Papers (2024-03-04)": title, then a parenthesised date at the end
-# (an ATX closing sequence "##" after it is allowed, CommonMark 4.2).
-_DIGEST_RE = re.compile(r"^##(?!#)\s*(?P<title>.*?)\s*\((?P<date>[^()]*)\)\s*(?:#+\s*)?$")
-# Lenient fallback: "## 2024-03-04" or "## Daily Papers 2024-03-04".
-_BARE_DATE_HEADING_RE = re.compile(r"^##(?!#)\s*(?P<title>.*?)\s*(?P<date>\d{4}-\d{2}-\d{2})\s*(?:#+\s*)?$")
+# Day headings ("## Daily Papers (2024-03-04)", or the lenient
+# "## Daily Papers 2024-03-04") are split by _split_day_heading: the regular
+# expressions that said the same thing (a lazy title followed by \s*) took
+# cubic time on a long line of spaces (issue 5: 384 s for 5,000 spaces).
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PAPER_RE = re.compile(r"^###(?!#)\s*(?P<rest>.*)$")
 _IMAGE_RE = re.compile(r"^!\[[^\]]*\]\(\s*(?:<(?P<a>[^>]*)>|(?P<url>[^)\s]*))\s*(?:\"[^\"]*\")?\s*\)$")
 # "[Watch Video](url)" and the variant without parentheses "[Watch Video]url".
 _WATCH_RE = re.compile(r"^\[\s*watch\s+video\s*\]\s*(?:\(\s*<?(?P<p>[^)\s>]*)>?\s*\)|(?P<b>[^\s()<>]+))\s*$", re.I)
-_VIDEO_SRC_RE = re.compile(r"""<(?:video|source)\b[^>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
-_IMG_SRC_RE = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+# "[^<>]" (not "[^>]"): a search over a line of many unclosed "<video " tags
+# stops each attempt at the next "<", which keeps it linear (issue 5).
+_VIDEO_SRC_RE = re.compile(r"""<(?:video|source)\b[^<>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+_IMG_SRC_RE = re.compile(r"""<img\b[^<>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 # Lines that are only the wrapper of a video thumbnail (split over lines).
 _WRAPPER_RE = re.compile(r"^(?:</?(?:div|video|source|p|br|center|figure)\b[^>]*>\s*)+$", re.I)
 _TAG_LINE_RE = re.compile(r"^</?[A-Za-z][A-Za-z0-9-]*(?:\s[^>]*)?/?>")
@@ -73,6 +74,11 @@ _HF_RE = re.compile(
 _HTTP_RE = re.compile(r"^https?://[^\s/?#]+", re.I)
 _SPACES = re.compile(r"[ \t\r\n\u00a0\u3000]+")
 _UNKNOWN_VOTES = frozenset({"-", "", "N/A", "n/a", "NA", "?", "—", "–"})
+_LINK_TITLE_RE = re.compile(r"\s+(?:\"[^\"]*\"|'[^']*')\s*\)")
+#: Summary bullets nest at most this deep; deeper ones are kept at this
+#: level (with a warning).  Unbounded nesting made freezing and rendering
+#: recurse past Python's limit (issue 5), and no reader shows 10 levels.
+MAX_DEPTH = 10
 
 
 def arxiv_id_from_url(url: str | None) -> str | None:
@@ -134,7 +140,7 @@ class _Item:
 
     # A plain slotted class: ~40,000 are made per year of digests and a
     # dataclass with a default_factory is measurably slower to construct.
-    __slots__ = ("text", "label", "indent", "numbered", "children")
+    __slots__ = ("text", "label", "indent", "numbered", "children", "more")
 
     def __init__(self, text: str, label: str | None, indent: int, numbered: bool = False):
         self.text = text
@@ -142,12 +148,18 @@ class _Item:
         self.indent = indent
         self.numbered = numbered
         self.children: list[_Item] = []
+        # Continuation lines, joined once in freeze(): appending to the
+        # string each time was quadratic in the length of a bullet (issue 5).
+        self.more: list[str] = []
 
     def freeze(self) -> SummaryItem | None:
         children: tuple[SummaryItem, ...] = ()
         if self.children:
             children = tuple(f for f in (c.freeze() for c in self.children) if f is not None)
-        text = _collapse(self.text)
+        text = self.text
+        if self.more:
+            text = " ".join([text, *self.more] if text else self.more)
+        text = _collapse(text)
         if not (text or self.label or children):
             return None  # an empty "- " bullet
         return SummaryItem(text=text, label=self.label, children=children)
@@ -171,6 +183,8 @@ class _PaperDraft:
     colon_stack: list[_Item] | None = None
     colon_numbers_indent: int | None = None
     last_blank: bool = False
+    # Bullets were nested deeper than MAX_DEPTH (reported once, at the heading).
+    too_deep: bool = False
 
 
 @dataclass
@@ -258,16 +272,14 @@ class _FileParser:
     def start_digest(self, no: int, line: str) -> None:
         self.digest = None
         self.in_skipped_paper = False
-        m = _DIGEST_RE.match(line)
-        if m is None or not _DATE_RE.match(m.group("date").strip()):
-            m = _BARE_DATE_HEADING_RE.match(line) or m
+        m = _split_day_heading(line)
         if m is None:
             # Not a day heading at all ("## Notes"): only an error if papers
             # follow, since they then cannot be placed.
             self.warn(no, f"heading without a date ignored: {_excerpt(line)} (expected '## Title (YYYY-MM-DD)')")
             self.no_digest_reason = f"its heading at line {no} has no date"
             return
-        raw_date = m.group("date").strip()
+        raw_date = m[1].strip()
         self.no_digest_reason = f"its day heading at line {no} has an invalid date"
         if not _DATE_RE.match(raw_date):
             self.error(no, f"'{_excerpt(raw_date)}' is not a date in YYYY-MM-DD form; this day's papers are skipped")
@@ -277,7 +289,7 @@ class _FileParser:
         except ValueError:
             self.error(no, f"{raw_date} is not a real date; this day's papers are skipped")
             return
-        title = clean_text(m.group("title")) or "Daily Papers"
+        title = clean_text(m[0]) or "Daily Papers"
         self.no_digest_reason = None
         self.digest = _DigestDraft(date, title, SourceRef(self.path, no))
         self.digests.append(self.digest)
@@ -444,7 +456,7 @@ class _FileParser:
         stack = p.stack
         if numbered and p.colon_stack is not None and indent <= p.colon_stack[-1].indent and (
             p.colon_numbers_indent is None or p.colon_numbers_indent == indent
-        ):
+        ) and len(p.colon_stack) < MAX_DEPTH:
             # A numbered list flush left right under a bullet that ends with
             # ':' belongs to that bullet (digest-format.md, variant 3).
             p.colon_numbers_indent = indent
@@ -454,6 +466,9 @@ class _FileParser:
             return
         while stack and stack[-1].indent >= indent:
             stack.pop()
+        if len(stack) >= MAX_DEPTH:
+            p.too_deep = True
+            del stack[MAX_DEPTH - 1:]
         if stack:
             stack[-1].children.append(item)
         else:
@@ -481,6 +496,9 @@ class _FileParser:
         summary = tuple(f for f in (i.freeze() for i in p.items) if f is not None)
         if not summary:
             self.warn(line, "paper has no summary")
+        if p.too_deep:
+            self.warn(line, f"summary bullets nested more than {MAX_DEPTH} levels deep; "
+                            f"the deeper ones are shown at level {MAX_DEPTH}")
         self.digest.papers.append(
             Paper(
                 title=p.title,
@@ -507,7 +525,38 @@ def _heading_level(line: str) -> int:
 
 
 def _append(item: _Item, text: str) -> None:
-    item.text = f"{item.text} {text}" if item.text else text
+    item.more.append(text)
+
+
+def _split_day_heading(line: str) -> tuple[str, str] | None:
+    """``(title, date text)`` of a day heading, or None; linear time.
+
+    ``## Title (date)``: the date is what the last ``(...)`` of the line
+    holds (no parentheses inside).  Otherwise ``## Title YYYY-MM-DD``.  An
+    ATX closing sequence ``##`` may follow (CommonMark 4.2).  The title is
+    everything before, stripped.
+    """
+    if line[:2] != "##" or line[2:3] == "#":
+        return None
+    s = line[2:].rstrip()
+    if s.endswith("#"):
+        s = s.rstrip("#").rstrip()
+    if s.endswith(")"):
+        start = s.rfind("(", 0, len(s) - 1)
+        if start >= 0 and ")" not in s[start + 1:-1]:
+            date = s[start + 1:-1]
+            if _DATE_RE.match(date.strip()):
+                return s[:start].strip(), date
+            # "(not a date)": the lenient form may still hold a date.
+            bare = _split_bare_date(s)
+            return bare if bare is not None else (s[:start].strip(), date)
+    return _split_bare_date(s)
+
+
+def _split_bare_date(s: str) -> tuple[str, str] | None:
+    if len(s) >= 10 and _DATE_RE.match(s[-10:]):
+        return s[:-10].strip(), s[-10:]
+    return None
 
 
 def _split_title_link(rest: str) -> tuple[str, str | None, str]:
@@ -548,11 +597,14 @@ def _split_destination(tail: str) -> tuple[str, str]:
             if depth == 0:
                 return tail[:i].strip(), tail[i + 1:].strip()
             depth -= 1
-        elif ch in " \t" and depth == 0:
+        elif ch in " \t" and depth == 0 and (i == 0 or tail[i - 1] not in " \t"):
             # Either a link title ("...") or a URL with unencoded spaces.
-            m = re.match(r"\s+(?:\"[^\"]*\"|'[^']*')\s*\)", tail[i:])
+            # Tried once per run of blanks, without slicing (a line of
+            # spaces was quadratic, issue 5): a match from inside the run
+            # is also a match from its start.
+            m = _LINK_TITLE_RE.match(tail, i)
             if m:
-                return tail[:i], tail[i + m.end():].strip()
+                return tail[:i], tail[m.end():].strip()
     close = tail.rfind(")")
     if close < 0:
         return tail, ""  # unclosed: everything is the URL

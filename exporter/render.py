@@ -41,6 +41,10 @@ ALLOWED_ATTRIBUTES = {"a": frozenset({"href"}), "span": frozenset({"class"}), "u
                       "ol": frozenset({"class"}), "li": frozenset({"class"})}
 
 _SAFE_SCHEMES = ("http", "https")
+_NETLOC = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[^:@\[\]\\<>\"'` %]+)(?::(?P<port>[0-9]{0,5}))?$")
+# RFC 3986 reg-name minus "%" (percent-encoded hosts are not valid
+# hostnames, and WHATWG forbids "%" in a domain).
+_HOST = re.compile(r"^[A-Za-z0-9\-._~!$&'()*+,;=]+$")
 
 
 def safe_url(url: str | None) -> str | None:
@@ -59,12 +63,21 @@ def safe_url(url: str | None) -> str | None:
         return None
     if parts.scheme.lower() not in _SAFE_SCHEMES or not parts.netloc:
         return None
-    if any(c in parts.netloc for c in "\\<>\"'` ") :
+    # Host (and port) only: no user info ("https://arxiv.org@evil.example/"
+    # reads as arXiv but goes elsewhere), and a host of characters a URL
+    # host may hold, so "exa%20mple.com" (a space in the digest) is dropped
+    # instead of making the book invalid (EPUBCheck RSC-020, issue 5).
+    m = _NETLOC.match(parts.netloc)
+    if m is None:
         return None
+    host = m.group("host")
     try:
-        host = parts.netloc.encode("idna").decode("ascii") if not parts.netloc.isascii() else parts.netloc
+        host = host.encode("idna").decode("ascii") if not host.isascii() else host
     except UnicodeError:
         return None
+    if not (_HOST.match(host) or host.startswith("[")):
+        return None
+    host += ":" + m.group("port") if m.group("port") is not None else ""
     safe = "/:@!$&'()*+,;=%-._~"
     return urlunsplit((
         parts.scheme.lower(),

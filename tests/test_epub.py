@@ -324,6 +324,7 @@ def fake_images_module(png: bytes):
     class ImageOptions:
         cache_dir: Path | None = None
         grayscale: bool = False
+        timeout: float = 10.0
 
     class Results:
         def __init__(self, papers):

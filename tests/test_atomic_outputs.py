@@ -1,0 +1,138 @@
+"""Atomic outputs (issue 5, part 4): runs killed with SIGKILL at random
+moments leave every output either as it was before or complete (the very
+bytes a full run writes: the output is deterministic); leftovers are only
+hidden ``.<name>.*.part`` files, removed by a later run once stale; two
+runs into one folder at once both finish with valid files."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from exporter.output import STALE_AFTER, WriteStatus, remove_stale_parts, write_file
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def corpus(folder: Path, days: int, papers: int) -> Path:
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "corpus.py"), str(folder), "--days", str(days),
+                    "--papers", str(papers)], check=True, capture_output=True)
+    return folder
+
+
+def command(kind: str, inputs: Path, out: Path, *extra: str) -> list[str]:
+    base = [sys.executable, "-m", "exporter", kind, str(inputs), "-o", str(out), "-q", "--keep-going"]
+    if kind == "epub":
+        return base + ["--images", "none", *extra]
+    return base + ["--archive", "--format", "atom", "--format", "rss", "--format", "json",
+                   "--base-url", "https://example.org/f/", *extra]
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def check_valid(name: str, data: bytes) -> None:
+    if name.endswith(".epub"):
+        import io
+
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            assert zf.testzip() is None
+            assert zf.namelist()[0] == "mimetype" and zf.read("mimetype") == b"application/epub+zip"
+    elif name.endswith((".atom", ".rss")):
+        assert not feedparser.parse(data).bozo
+    elif name.endswith(".json"):
+        json.loads(data)
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("atomic")
+    return corpus(tmp / "big", 120, 3000), corpus(tmp / "small", 50, 800)
+
+
+@pytest.mark.parametrize("kind,before_args", [("epub", ("--lang", "en")), ("feed", ())])
+def test_sigkill_at_random_moments_leaves_old_or_complete_files(tmp_path, corpora, kind, before_args):
+    big, small = corpora
+    # The complete result, and the "before" state: an earlier run (other
+    # options or fewer days) whose files differ.
+    final_dir, out = tmp_path / "final", tmp_path / "out"
+    subprocess.run(command(kind, big, final_dir), env=ENV, check=True)
+    final = snapshot(final_dir)
+    for name, data in final.items():
+        check_valid(name, data)
+    subprocess.run(command(kind, small if kind == "feed" else big, out, *before_args), env=ENV, check=True)
+    before = snapshot(out)
+    assert before and any(before.get(n) != d for n, d in final.items())
+
+    start = time.perf_counter()
+    subprocess.run(command(kind, big, tmp_path / "timing"), env=ENV, check=True)
+    duration = time.perf_counter() - start
+    rng = random.Random(20240304)
+    for _ in range(10):
+        proc = subprocess.Popen(command(kind, big, out), env=ENV)
+        time.sleep(rng.uniform(0.05, duration * 1.1))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        for path in out.rglob("*"):
+            if not path.is_file():
+                continue
+            name = str(path.relative_to(out))
+            if path.name.startswith("."):
+                # A temporary file of a killed run: hidden, never an output name.
+                assert path.name.endswith(".part"), name
+                continue
+            data = path.read_bytes()
+            assert data == final.get(name) or data == before.get(name), f"{name} is neither old nor complete"
+    # A full run afterwards finishes the job and removes stale temporaries.
+    parts = [p for p in out.rglob(".*.part")]
+    old = time.time() - STALE_AFTER - 60
+    for p in parts:
+        os.utime(p, (old, old))
+    subprocess.run(command(kind, big, out), env=ENV, check=True)
+    after = snapshot(out)
+    assert {n: d for n, d in after.items() if n in final} == final
+    assert not list(out.rglob(".*.part")), "stale temporary files were not removed"
+
+
+@pytest.mark.parametrize("kind", ["epub", "feed"])
+def test_two_runs_into_one_folder_at_once(tmp_path, corpora, kind):
+    big, _ = corpora
+    subprocess.run(command(kind, big, tmp_path / "ref"), env=ENV, check=True)
+    procs = [subprocess.Popen(command(kind, big, tmp_path / "out"), env=ENV, stderr=subprocess.PIPE)
+             for _ in range(2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode in (0, 1), err  # 1: the corpus has input errors (kept going)
+        assert b"Traceback" not in err
+    assert snapshot(tmp_path / "out") == snapshot(tmp_path / "ref")
+
+
+def test_stale_temporary_files_are_removed_by_the_next_write(tmp_path):
+    target = tmp_path / "feed.atom"
+    write_file(target, b"<feed/>")
+    stale = tmp_path / ".feed.atom.k1llEd.part"
+    young = tmp_path / ".feed.atom.running.part"
+    other = tmp_path / ".feed.rss.k1llEd.part"
+    for p in (stale, young, other):
+        p.write_bytes(b"half")
+    old = time.time() - STALE_AFTER - 1
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    # Even when the file itself is unchanged (no write at all).
+    assert write_file(target, b"<feed/>") is WriteStatus.UNCHANGED
+    assert not stale.exists()
+    assert young.exists()  # may belong to a run writing right now
+    assert other.exists()  # another output's: removed when that one is written
+    assert remove_stale_parts(tmp_path / "feed.rss") == [other]
