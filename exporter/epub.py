@@ -40,42 +40,17 @@ from .errors import ExporterError, InputError, TemplateError, UsageError
 from .model import Paper, ReadResult, SourceRef, ThumbnailKind
 from .output import WriteStatus, write_file
 from .render import safe_url, title_text
+from . import language
+from .language import LABELS, labels_for
 from .templating import make_environment, render_template
 
 #: Namespace of the book identifiers (urn:uuid, version 5): the same series
 #: title, grouping and key always give the same identifier.
 ID_NAMESPACE = uuid.UUID("6f0c7a52-3d5e-5b7e-9a57-6a1f4c0de9e1")
 
-LABELS: dict[str, dict[str, Any]] = {
-    "en": {
-        "contents": "Contents", "guide": "Guide", "cover": "Cover", "start": "Start",
-        "authors": "Authors", "votes": "Votes", "thumbnail": "Thumbnail",
-        "video": "Watch the video", "repeat": "Already in this book:",
-        "weekdays": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-        "papers": lambda n: f"{n} paper" if n == 1 else f"{n} papers",
-        "days": lambda n: f"{n} day" if n == 1 else f"{n} days",
-        "description": "Summaries of research papers from daily digests",
-        "a11y": ("Text with a navigable table of contents (days, then papers); "
-                 "thumbnails have text alternatives and are not needed to follow the text."),
-    },
-    "ko": {
-        "contents": "목차", "guide": "길잡이", "cover": "표지", "start": "본문",
-        "authors": "저자", "votes": "추천", "thumbnail": "썸네일",
-        "video": "동영상 보기", "repeat": "이 책에 이미 실림:",
-        "weekdays": ("월요일", "화요일", "수요일", "목요일", "금요일", "토요일", "일요일"),
-        "papers": lambda n: f"논문 {n}편",
-        "days": lambda n: f"{n}일",
-        "description": "일간 다이제스트의 연구 논문 요약",
-        "a11y": ("날짜와 논문 순서의 목차로 이동할 수 있는 텍스트입니다. "
-                 "썸네일에는 대체 텍스트가 있으며 본문 이해에 필요하지 않습니다."),
-    },
-}
-
 SUBJECTS = ("Research papers", "Machine learning", "Artificial intelligence", "arXiv")
 PUBLISHER = "digest-export"
 
-_HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
-_LATIN = re.compile(r"[A-Za-z]")
 _LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 # URLs that render.safe_url returns unchanged (lower-case http(s) scheme, ASCII
 # host, only unreserved path characters): checked by a regex instead of
@@ -134,26 +109,9 @@ class EpubReport:
 
 # -- language ------------------------------------------------------------------
 
-def detect_language(papers: Iterable[Paper], *, sample: int = 60) -> str:
-    """``ko`` when the summaries are mostly Hangul, else ``en``.
-
-    Titles are ignored (they are English in Korean digests too); a sample of
-    the first papers is enough and keeps this cheap for a year of digests.
-    """
-    texts = []
-    for i, paper in enumerate(papers):
-        if i >= sample:
-            break
-        texts.extend(item.text for item in paper.summary)
-    text = "\n".join(texts)[:20000]  # plenty to tell the two apart
-    hangul = len(_HANGUL.findall(text))
-    latin = len(_LATIN.findall(text))
-    # Korean summaries keep many English terms; a third of the letters is plenty.
-    return "ko" if hangul and hangul * 3 >= latin else "en"
-
-
-def labels_for(lang: str) -> dict[str, Any]:
-    return LABELS["ko"] if lang.split("-")[0].lower() == "ko" else LABELS["en"]
+def detect_language(papers: Iterable[Paper]) -> str:
+    """``ko`` or ``en`` for a book, from its summaries (see :mod:`exporter.language`)."""
+    return language.detect_language(item.text for paper in papers for item in paper.summary)
 
 
 # -- one book ------------------------------------------------------------------

@@ -25,11 +25,14 @@ import collections
 import dataclasses
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple, TypeVar
 from urllib.parse import quote
 
+from . import language
 from .model import Digest, Paper, ThumbnailKind, clean_text
-from .render import feed_entry_html, safe_url, summary_text, title_text
+from .render import feed_entry_html, safe_url, title_text
 
 UTC = dt.timezone.utc
 #: The authority of our tag: URIs (RFC 4151); fixed so ids never change.
@@ -38,8 +41,6 @@ DEFAULT_DAYS = 7
 #: Where the digests come from; the alternate link when there is no --base-url.
 DEFAULT_HOME = "https://huggingface.co/papers"
 
-_HANGUL = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
-_LATIN = re.compile("[A-Za-z]")
 _VIDEO_TYPES = {".mp4": "video/mp4", ".webm": "video/webm", ".mov": "video/quicktime",
                 ".m4v": "video/mp4", ".ogv": "video/ogg"}
 
@@ -105,7 +106,7 @@ def _media(paper: Paper) -> tuple[str | None, tuple[str, str] | None]:
 
 def with_content(entries: list[FeedEntry]) -> list[FeedEntry]:
     """*entries* with their HTML content rendered (once, for every format)."""
-    return [e if e.content_html else dataclasses.replace(e, content_html=str(feed_entry_html(e.paper)))
+    return [e if e.content_html else dataclasses.replace(e, content_html=str(feed_entry_html(e.paper, e.lang)))
             for e in entries]
 
 
@@ -170,11 +171,9 @@ def entry_time(date: dt.date, rank: int) -> dt.datetime:
 
 
 def detect_language(paper: Paper) -> str:
-    # The first bullets decide; counting a whole long summary changes nothing.
-    text = (summary_text(paper.summary[:2]) or paper.title)[:600]
-    hangul = len(_HANGUL.findall(text))
-    latin = len(_LATIN.findall(text))
-    return "ko" if hangul and hangul >= 0.15 * (hangul + latin) else "en"
+    """``ko`` or ``en`` for one entry, from its first bullets (or its title)."""
+    texts = [item.text for item in paper.summary[:3]] or [paper.title]
+    return language.detect_language(texts, budget=600)
 
 
 def paper_links(paper: Paper) -> tuple[Link, ...]:
@@ -189,48 +188,77 @@ def paper_links(paper: Paper) -> tuple[Link, ...]:
     return tuple(links)
 
 
-def build_entries(digests: tuple[Digest, ...] | list[Digest], *,
-                  seen: frozenset[str] | set[str] = frozenset()) -> list[FeedEntry]:
-    """Every distinct paper once, at its first appearance, newest day first.
+class Appearance(NamedTuple):
+    """A paper at its first appearance: what selection needs, cheap to make."""
 
-    *seen* holds the keys of papers of older digests that are not given
-    (``digest-export build`` reads only the days of the feed window): those
-    papers already had their entry.
-    """
+    date: dt.date
+    rank: int
+    paper: Paper
+    digest_title: str
+
+
+def first_appearances(digests: tuple[Digest, ...] | list[Digest], *,
+                      seen: frozenset[str] | set[str] = frozenset()) -> list[Appearance]:
+    """Every distinct paper once, at its first appearance, newest day first."""
     seen = set(seen)
-    per_day: list[list[FeedEntry]] = []
+    per_day: list[list[Appearance]] = []
     for digest in sorted(digests, key=lambda d: d.date):
         day = []
         for rank, paper in enumerate(digest.papers):
             if paper.key in seen:
                 continue
             seen.add(paper.key)
-            cats = [feed_text(digest.title)] if digest.title else []
-            for item in paper.summary:
-                if item.label and feed_text(item.label) not in cats:
-                    cats.append(feed_text(item.label))
-            image_url, video = _media(paper)
-            day.append(FeedEntry(
-                id=entry_id(paper, digest.date),
-                title=feed_text(title_text(paper.title) or paper.title),
-                authors=tuple(feed_text(a) for a in paper.authors),
-                paper=paper,
-                date=digest.date,
-                rank=rank,
-                digest_title=digest.title,
-                published=entry_time(digest.date, rank),
-                lang=detect_language(paper),
-                links=paper_links(paper),
-                categories=tuple(cats),
-                image_url=image_url,
-                video=video,
-            ))
+            day.append(Appearance(digest.date, rank, paper, digest.title))
         per_day.append(day)
-    return [e for day in reversed(per_day) for e in day]
+    return [a for day in reversed(per_day) for a in day]
 
 
-def select_entries(entries: list[FeedEntry], *, days: int | None = None, limit: int | None = None,
-                   everything: bool = False) -> list[FeedEntry]:
+def make_entry(a: Appearance) -> FeedEntry:
+    paper = a.paper
+    cats = [feed_text(a.digest_title)] if a.digest_title else []
+    for item in paper.summary:
+        if item.label and feed_text(item.label) not in cats:
+            cats.append(feed_text(item.label))
+    image_url, video = _media(paper)
+    return FeedEntry(
+        id=entry_id(paper, a.date),
+        title=feed_text(title_text(paper.title) or paper.title),
+        authors=tuple(feed_text(x) for x in paper.authors),
+        paper=paper,
+        date=a.date,
+        rank=a.rank,
+        digest_title=a.digest_title,
+        published=entry_time(a.date, a.rank),
+        lang=detect_language(paper),
+        links=paper_links(paper),
+        categories=tuple(cats),
+        image_url=image_url,
+        video=video,
+    )
+
+
+def build_entries(digests: tuple[Digest, ...] | list[Digest], *,
+                  seen: frozenset[str] | set[str] = frozenset(),
+                  select: Callable[[list[Appearance]], list[Appearance]] | None = None) -> list[FeedEntry]:
+    """Every distinct paper once, at its first appearance, newest day first.
+
+    *seen* holds the keys of papers of older digests that are not given
+    (``digest-export build`` reads only the days of the feed window): those
+    papers already had their entry.  *select* picks the appearances to turn
+    into entries (e.g. :func:`select_entries`), so a year of digests costs
+    only the entries of the feed window.
+    """
+    appearances = first_appearances(digests, seen=seen)
+    if select is not None:
+        appearances = select(appearances)
+    return [make_entry(a) for a in appearances]
+
+
+E = TypeVar("E", "FeedEntry", Appearance)
+
+
+def select_entries(entries: list[E], *, days: int | None = None, limit: int | None = None,
+                   everything: bool = False) -> list[E]:
     """The subscription window: the newest *days* digest days (default 7,
     counted back from the newest digest, not from today), or the newest
     *limit* entries, or everything."""

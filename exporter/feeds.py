@@ -116,11 +116,16 @@ def write_feeds(result: ReadResult, options: FeedOptions, *, seen_keys: frozense
     report = FeedReport()
     formats = tuple(dict.fromkeys(options.formats or DEFAULT_FORMATS))
 
-    everything = build_entries(result.digests, seen=seen_keys)
-    entries = select_entries(everything, days=options.days, limit=options.limit, everything=options.all)
+    def window(items: list) -> list:
+        return select_entries(items, days=options.days, limit=options.limit, everything=options.all)
+
     archive_weeks: dict[tuple[int, int], list[FeedEntry]] = {}
     if options.archive:
-        archive_weeks, entries = split_archives(everything, entries)
+        everything = build_entries(result.digests, seen=seen_keys)
+        archive_weeks, entries = split_archives(everything, window(everything))
+    else:
+        # Only the entries of the window are made (a year holds ~8,000).
+        entries = build_entries(result.digests, seen=seen_keys, select=window)
 
     # Render each written entry once, for every format.
     entries = with_content(entries)
@@ -243,7 +248,7 @@ def add_entry(fg, entry: FeedEntry) -> None:
     paper = entry.paper
     if entry.authors:
         fe.author([{"name": a} for a in entry.authors])
-    fe.content(entry.content_html or str(feed_entry_html(paper)), type="html")
+    fe.content(entry.content_html or str(feed_entry_html(paper, entry.lang)), type="html")
     # RSS <description> is HTML: "(<0.5초)" must arrive escaped.  Pitfall 9:
     # without isSummary=True, description() replaces the Atom <content>;
     # summary() then only marks the Atom <summary> as type="html".

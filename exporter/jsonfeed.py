@@ -29,7 +29,7 @@ def item(entry: FeedEntry) -> dict:
     if entry.url:
         out["url"] = entry.url
     out["title"] = entry.title
-    out["content_html"] = entry.content_html or str(feed_entry_html(paper))
+    out["content_html"] = entry.content_html or str(feed_entry_html(paper, entry.lang))
     if entry.image_url:
         out["image"] = entry.image_url
     out["date_published"] = _date(entry.published)

@@ -349,25 +349,28 @@ def _attr_url(url: str | None) -> str | None:
     return str(escape(url)) if url else None
 
 
-def feed_entry_html(paper) -> Markup:  # paper: exporter.model.Paper
+def feed_entry_html(paper, lang: str = "en") -> Markup:  # paper: exporter.model.Paper
     """The HTML content of a feed entry for *paper* (Atom/RSS/JSON Feed).
 
     Feed readers show this outside any page of ours, so every URL in it is an
     absolute http(s) URL (relative thumbnails are left out) and it adds only
     ``p``, ``img`` (remote image thumbnails) and ``a`` to the summary markup.
     """
+    from .language import labels_for
+
+    labels = labels_for(lang)
     out = []
     thumb = paper.thumbnail
     src = _attr_url(thumb.url) if thumb is not None else None
     if src and thumb.kind.value == "image":
         out.append(f'<p><img src="{src}" alt="" /></p>')
     elif src:
-        out.append(f'<p><a href="{src}">Video</a></p>')
+        out.append(f'<p><a href="{src}">{escape(labels["video"])}</a></p>')
     meta = []
     if paper.votes is not None:
-        meta.append(f"Votes: {paper.votes}")
+        meta.append(f"{escape(labels['votes'])}: {paper.votes}")
     if paper.authors:
-        meta.append("Authors: " + str(escape(", ".join(paper.authors))))
+        meta.append(f"{escape(labels['authors'])}: " + str(escape(", ".join(paper.authors))))
     if meta:
         out.append("<p>" + "<br />".join(meta) + "</p>")
     out.append(str(summary_html(paper.summary)))

@@ -72,7 +72,7 @@ def test_entry_fields_in_atom_xml(three_days, tmp_path):
     html = image.find(f"{ATOM}content").text
     assert '<img src="https://cdn.example.org/thumbs/2403.10200.png"' in html
     assert "<strong>모델</strong>" in html and "(&lt;0.5초)" in html
-    assert "Votes: 12" in html
+    assert "추천: 12" in html  # labels in the entry's language (Korean here)
 
 
 def test_categories_from_labels_and_language_detection(tmp_path):
