@@ -36,7 +36,9 @@ def sentence(rng: random.Random, korean: bool) -> str:
     if roll < 0.10:
         text += f" (**{rng.choice(words)}**)"
     elif roll < 0.15:
-        text += f" https://github.com/example/{rng.choice(TITLE_WORDS).lower()}"
+        # As published: the URL stands between spaces ("... https://... 에서 공개").
+        url = f"https://github.com/example/{rng.choice(TITLE_WORDS).lower()}"
+        text += f" {url} 에서 공개" if korean else f" (code: {url} )"
     elif roll < 0.18:
         text += " 지연 시간 (<0.5초) & 메모리"
     return text + ("다." if korean else ".")

@@ -91,6 +91,11 @@ class BuildReport:
     feed: FeedReport | None = None
     files_read: int = 0
     files_total: int = 0
+    #: What the book workers learnt for the catalog of the books they wrote
+    #: (see :func:`_make_book`): records as ``_CatalogBooks.new`` holds them,
+    #: and how each cover file was written.
+    catalog_books: dict[str, dict[str, Any]] = field(default_factory=dict)
+    catalog_covers: dict[str, WriteStatus] = field(default_factory=dict)
 
     def add(self, path: Path, status: WriteStatus | str) -> None:
         value = status.value if isinstance(status, WriteStatus) else status
@@ -412,13 +417,13 @@ def _feed_window(dates: list[str], titles: dict[str, str], keys: dict[str, dict[
 
 Progress = Callable[[str, Path, str], None]
 
-_JOB: tuple[Any, list[Bundle]] | None = None
+_JOB: tuple[Any, list[Bundle], bool] | None = None
 
 
-def _make_book(index: int) -> tuple[int, str, int, int, int, list[Any], list[str]]:
+def _make_book(index: int) -> tuple[int, str, int, int, int, list[Any], list[str], Any]:
     """Build and write book *index* of :data:`_JOB` (in a worker, or here)."""
     assert _JOB is not None
-    writer, bundles = _JOB
+    writer, bundles, for_catalog = _JOB
     bundle = bundles[index]
     writer.report.image_failures.clear()
     writer.report.notes.clear()
@@ -432,8 +437,17 @@ def _make_book(index: int) -> tuple[int, str, int, int, int, list[Any], list[str
     from .render import inline_html
 
     inline_html.cache_clear()
+    catalog: tuple[dict[str, Any], dict[str, WriteStatus]] | None = None
+    if for_catalog:
+        # The catalog needs each book's metadata and its cover beside it:
+        # read here, in parallel, while the book is still in the page cache,
+        # instead of one by one once every book is written.
+        books = _CatalogBooks({})
+        books.read(path)
+        books.stamp_covers(path.parent)
+        catalog = (books.new[path.name], books.written)
     return (index, status.value, st.st_size, st.st_mtime_ns, writer.image_count(image_results, papers),
-            list(writer.report.image_failures), list(writer.report.notes))
+            list(writer.report.image_failures), list(writer.report.notes), catalog)
 
 
 def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
@@ -472,11 +486,15 @@ def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
         bundles = [b for b in make_bundles(plan.digests, eo.by, date_from=eo.date_from, date_to=eo.date_to,
                                            title=series) if b.key in wanted]
         writer = BookWriter.create(replace(eo, out_dir=out, keep_going=options.keep_going))
-        _JOB = (writer, bundles)
+        _JOB = (writer, bundles, "opds" in (options.feed.formats or BUILD_FORMATS))
     plans = {b.meta.key: b for b in todo}
 
-    def book_done(result: tuple[int, str, int, int, int, list[Any], list[str]]) -> None:
-        index, status, size, mtime_ns, images, failures, notes = result
+    def book_done(result: tuple[int, str, int, int, int, list[Any], list[str], Any]) -> None:
+        index, status, size, mtime_ns, images, failures, notes, catalog = result
+        if catalog is not None:
+            record, covers = catalog
+            report.catalog_books[bundles[index].file_name] = record
+            report.catalog_covers.update(covers)
         bundle = bundles[index]
         path = out / bundle.file_name
         report.add(path, status)
@@ -597,7 +615,8 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
         return
     report.explanations.append(f"writing the OPDS catalog: {reason}")
     feed = FeedReport(title=plan.feed_title, icon_url=base_url + ICON_NAME if base_url else None)
-    cache = _CatalogBooks(plan.state.catalog_books)
+    cache = _CatalogBooks({**plan.state.catalog_books, **report.catalog_books})
+    cache.written.update(report.catalog_covers)
     write_catalog(out, base_url, feed, reader=cache.read)
     state.catalog_books = cache.new
     files: dict[str, tuple[int, int]] = {}

@@ -271,6 +271,9 @@ def _hide_landmarks(nav: bytes) -> bytes:
 _FIXES = {"EPUB/nav.xhtml": _hide_landmarks}
 
 
+_COMPRESSED_MEDIA = (".jpg", ".jpeg", ".png", ".gif", ".webp")
+
+
 def _zip_deterministic(entries: list[tuple[str, bytes]], when: dt.datetime) -> bytes:
     """Zip the files ebooklib wrote: fixed timestamps and attributes,
     ``mimetype`` first and stored (OCF 3.3 section 4.3), entries in
@@ -286,6 +289,10 @@ def _zip_deterministic(entries: list[tuple[str, bytes]], when: dt.datetime) -> b
             if name == "mimetype":
                 info.compress_type = zipfile.ZIP_STORED
                 dst.writestr(info, b"application/epub+zip")
+            elif name.endswith(_COMPRESSED_MEDIA):
+                # JPEG/PNG do not deflate further: storing them saves the work.
+                info.compress_type = zipfile.ZIP_STORED
+                dst.writestr(info, content)
             else:
                 info.compress_type = zipfile.ZIP_DEFLATED
                 if name in _FIXES:
