@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import click
 
 from . import __version__
 from .errors import ExporterError, InputError, UsageError
-from .model import ReadResult
+from .model import Diagnostic, ReadResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,6 +38,30 @@ def keep_going_option(f: F) -> F:
         "--keep-going", is_flag=True,
         help="Write what can be written despite input errors (still exits 1).",
     )(f)
+
+
+def image_timeout_option(f: F) -> F:
+    return click.option(
+        "--image-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+        metavar="SECONDS", envvar="DIGEST_EXPORT_IMAGE_TIMEOUT",
+        help="Time allowed to fetch one thumbnail (env DIGEST_EXPORT_IMAGE_TIMEOUT).",
+    )(f)
+
+
+def report_image_failures(failures: list[Any], notes: list[str], *, quiet: bool) -> None:
+    """Each thumbnail left out (path:line: warning), then one summary line by reason."""
+    if quiet:
+        return
+    from .epub import image_failure_summary
+
+    for source, url, reason in failures:
+        click.echo(f"{source}: warning: thumbnail {url} left out: {reason}", err=True)
+    for note in notes:
+        click.echo(f"digest-export: warning: {note}", err=True)
+    if failures:
+        n = len(failures)
+        click.echo(f"digest-export: warning: {n} thumbnail{'s' if n != 1 else ''} left out: "
+                   f"{image_failure_summary(failures)}", err=True)
 
 
 def report_errors(f: F) -> F:
@@ -77,11 +101,11 @@ def load_inputs(inputs: tuple[str, ...], *, quiet: bool = False) -> ReadResult:
     return result
 
 
-def report_skipped(result: ReadResult) -> None:
+def report_skipped(errors: Sequence[Diagnostic]) -> None:
     """The --keep-going summary line: what the input errors left out (exit 1 follows)."""
     from .skipped import skipped_summary
 
-    click.echo(f"digest-export: error: --keep-going: {skipped_summary(result.errors)}", err=True)
+    click.echo(f"digest-export: error: --keep-going: {skipped_summary(errors)}", err=True)
 
 
 def load_inputs_from_config(inputs: tuple[str, ...]) -> tuple[str, ...]:
@@ -207,7 +231,7 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
         click.echo(f"{report.entries} entries, {len(report.files)} files ({written} written, "
                    f"{len(report.files) - written} unchanged) in {out_dir}", err=True)
     if result.errors:
-        report_skipped(result)
+        report_skipped(result.errors)
         sys.exit(1)
 
 
@@ -227,9 +251,7 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
 @click.option("--images", type=click.Choice(["embed", "none"]), default="embed", show_default=True,
               help="Download and embed thumbnails, or leave them out.")
 @click.option("--grayscale", is_flag=True, help="Convert images to grayscale (e-ink readers).")
-@click.option("--image-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
-              metavar="SECONDS", envvar="DIGEST_EXPORT_IMAGE_TIMEOUT",
-              help="Time allowed to fetch one thumbnail (env DIGEST_EXPORT_IMAGE_TIMEOUT).")
+@image_timeout_option
 @click.option("--templates", "templates", default=None,
               type=click.Path(exists=True, file_okay=False, path_type=str),
               help="Folder of templates overriding the packaged ones (day.xhtml.j2, cover.xhtml.j2, epub.css).")
@@ -299,23 +321,14 @@ def epub(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to
         bar = None
         report = build_epubs(result, options, progress)
 
-    for source, url, reason in report.image_failures:
-        if not quiet:
-            click.echo(f"{source}: warning: thumbnail {url} left out: {reason}", err=True)
-    for note in report.notes:
-        if not quiet:
-            click.echo(f"digest-export: warning: {note}", err=True)
-    if report.image_failures and not quiet:
-        n = len(report.image_failures)
-        click.echo(f"digest-export: warning: {n} thumbnail{'s' if n != 1 else ''} left out: "
-                   f"{report.image_failure_summary()}", err=True)
+    report_image_failures(report.image_failures, report.notes, quiet=quiet)
     if not quiet:
         click.echo(f"{report.bundles} book{'s' if report.bundles != 1 else ''}, {report.days} days, "
                    f"{report.papers} papers, {report.images} images, {report.warnings} warnings")
     if not report.bundles and not quiet:
         click.echo("digest-export: warning: no digest in the chosen dates; nothing written", err=True)
     if result.errors:
-        report_skipped(result)
+        report_skipped(result.errors)
         sys.exit(1)
 
 
@@ -335,6 +348,7 @@ def epub(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to
 @click.option("--images", type=click.Choice(["embed", "none"]), default="embed", show_default=True,
               help="Download and embed thumbnails in the books, or leave them out.")
 @click.option("--grayscale", is_flag=True, help="Convert images to grayscale (e-ink readers).")
+@image_timeout_option
 @click.option("--templates", "templates", default=None,
               type=click.Path(exists=True, file_okay=False, path_type=str),
               help="Folder of templates overriding the packaged ones.")
@@ -355,7 +369,8 @@ def epub(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to
 @click.option("-v", "--verbose", is_flag=True, help="Explain what is rebuilt or skipped, and why.")
 @report_errors
 def build(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to: Any,
-          title: str | None, lang: str | None, images: str, grayscale: bool, templates: str | None,
+          title: str | None, lang: str | None, images: str, grayscale: bool, image_timeout: float,
+          templates: str | None,
           formats: tuple[str, ...], base_url: str | None, days: int | None, limit: int | None,
           everything: bool, archive: bool, jobs: int, keep_going: bool, quiet: bool,
           verbose: bool) -> None:
@@ -377,6 +392,7 @@ def build(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_t
 
     run_build_command(
         inputs, out_dir=out_dir, by=by, date_from=date_from, date_to=date_to, title=title, lang=lang,
-        images=images, grayscale=grayscale, templates=templates, formats=formats, base_url=base_url,
+        images=images, grayscale=grayscale, image_timeout=image_timeout, templates=templates,
+        formats=formats, base_url=base_url,
         days=days, limit=limit, everything=everything, archive=archive, jobs=jobs,
         keep_going=keep_going, quiet=quiet, verbose=verbose)

@@ -10,13 +10,13 @@ from typing import Any
 
 import click
 
-from .cli import load_inputs_from_config
+from .cli import load_inputs_from_config, report_image_failures, report_skipped
 from .errors import InputError, UsageError
 
 
 def run_build_command(inputs: tuple[str, ...], *, out_dir: str, by: str, date_from: Any, date_to: Any,
                       title: str | None, lang: str | None, images: str, grayscale: bool,
-                      templates: str | None, formats: tuple[str, ...], base_url: str | None,
+                      image_timeout: float, templates: str | None, formats: tuple[str, ...], base_url: str | None,
                       days: int | None, limit: int | None, everything: bool, archive: bool, jobs: int,
                       keep_going: bool, quiet: bool, verbose: bool) -> None:
     from .build import BUILD_FORMATS, BuildOptions, plan_build, run_build
@@ -39,7 +39,8 @@ def run_build_command(inputs: tuple[str, ...], *, out_dir: str, by: str, date_fr
         epub=EpubOptions(
             out_dir=out, by=BundleBy(by), date_from=date_from.date() if date_from else None,
             date_to=date_to.date() if date_to else None, title=title, lang=lang, images=images,
-            grayscale=grayscale, templates=Path(templates) if templates else None, keep_going=keep_going),
+            grayscale=grayscale, image_timeout=image_timeout,
+            templates=Path(templates) if templates else None, keep_going=keep_going),
         feed=FeedOptions(out_dir=out, formats=tuple(formats) or BUILD_FORMATS, base_url=base_url, title=title,
                          days=days, limit=limit, all=everything, archive=archive),
         keep_going=keep_going, jobs=jobs,
@@ -79,12 +80,7 @@ def run_build_command(inputs: tuple[str, ...], *, out_dir: str, by: str, date_fr
     if verbose and not quiet:
         for line in report.explanations:
             click.echo(f"digest-export: {line}", err=True)
-    for source, url, reason in report.image_failures:
-        if not quiet:
-            click.echo(f"{source}: warning: thumbnail {url} left out: {reason}", err=True)
-    for note in report.notes:
-        if not quiet:
-            click.echo(f"digest-export: warning: {note}", err=True)
+    report_image_failures(report.image_failures, report.notes, quiet=quiet)
     feed = report.feed
     if feed is not None:
         for message in feed.warnings:
@@ -103,4 +99,5 @@ def run_build_command(inputs: tuple[str, ...], *, out_dir: str, by: str, date_fr
         if not plan.books:
             click.echo("digest-export: warning: no digest in the chosen dates; no book written", err=True)
     if plan.errors:
+        report_skipped(plan.errors)
         sys.exit(1)

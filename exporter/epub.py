@@ -101,10 +101,15 @@ class EpubReport:
 
     def image_failure_summary(self) -> str:
         """Thumbnails left out, by kind of reason: ``"2 HTTP 404, 1 timed out"``."""
-        import collections
+        return image_failure_summary(self.image_failures)
 
-        reasons = collections.Counter(reason.split(" (", 1)[0] for _, _, reason in self.image_failures)
-        return ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+
+def image_failure_summary(failures: Iterable[tuple[SourceRef, str, str]]) -> str:
+    """Thumbnails left out, by kind of reason: ``"2 HTTP 404, 1 timed out"``."""
+    import collections
+
+    reasons = collections.Counter(reason.split(" (", 1)[0] for _, _, reason in failures)
+    return ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 # -- language ------------------------------------------------------------------

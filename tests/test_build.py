@@ -230,6 +230,8 @@ def test_errors_write_nothing_unless_keep_going(logs, tmp_path):
     r = build(logs, out, "--keep-going")
     assert r.exit_code == 1
     assert book(out, 10).is_file() and (out / "feed.atom").is_file()
+    # The same --keep-going summary as `epub` and `feed`: what was skipped, where.
+    assert "--keep-going: skipped 1 day (" in r.stderr and "bad.md:1" in r.stderr
     # The error comes from the state now (bad.md is not read again): still reported, still exit 1.
     r = build(logs, out)
     assert r.exit_code == 1
@@ -356,3 +358,18 @@ def test_catalog_reuses_unchanged_books_and_repairs_covers(logs, tmp_path, monke
     fresh = tmp_path / "fresh"
     assert build(logs, fresh, "--days", "1").exit_code == 0
     assert (out / "catalog.opds").read_bytes() == (fresh / "catalog.opds").read_bytes() != reference
+
+
+def test_thumbnails_left_out_are_counted_by_reason(logs, tmp_path):
+    """A thumbnail that cannot be fetched is left out, the paper stays, and the
+    run says how many failed and why (as `epub` does); --image-timeout applies."""
+    day = START + dt.timedelta(days=2)
+    text = digest(day).replace("Vote: 1\n", "![](http://127.0.0.1:9/thumb.png)\n\nVote: 1\n", 1)
+    (logs / f"{day.isoformat()}.md").write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["build", str(logs), "-o", str(out), "--image-timeout", "2"],
+                           env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert r.exit_code == 0, r.output
+    assert "thumbnail http://127.0.0.1:9/thumb.png left out: connection refused" in r.stderr
+    assert "digest-export: warning: 1 thumbnail left out: 1 connection refused" in r.stderr
+    assert book(out, 10).is_file()
