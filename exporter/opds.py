@@ -181,7 +181,7 @@ def book_summary(book: Book) -> str:
     if book.series:
         parts.append(f"Series: {book.series}" + (f" #{book.series_index}" if book.series_index else ""))
     if book.description:
-        parts.append(book.description)
+        parts.append(book.description.rstrip(". "))
     parts.append(f"EPUB, {book.size / 1024:.0f} KiB")
     return ". ".join(parts)
 
@@ -225,10 +225,14 @@ def opds_catalog(out_dir: Path, *, title: str, base_url: str | None, icon_url: s
                     id=tag_uri(2024, f"feed/{title.casefold()}/opds"), language=language,
                     updated=updated, author=title, home_url="", base_url=base_url, icon_url=icon_url)
     fg = new_generator(info)
-    links = []
+    # The catalog is one level: it is its own start.  OPDS 1.2 (section 3.2)
+    # recommends a "start" link, but the W3C Feed Validator's list of link
+    # relations predates it ("Unregistered link relationship"), so with a
+    # self link, which names the same document, the start link is left out.
     if base_url:
-        links.append({"href": base_url + "catalog.opds", "rel": "self", "type": CATALOG_TYPE})
-    links.append({"href": href("catalog.opds"), "rel": "start", "type": CATALOG_TYPE})
+        links = [{"href": base_url + "catalog.opds", "rel": "self", "type": CATALOG_TYPE}]
+    else:
+        links = [{"href": href("catalog.opds"), "rel": "start", "type": CATALOG_TYPE}]
     fg.link(links, replace=True)
     covers = []
     for book in books:
