@@ -48,6 +48,46 @@ def image_timeout_option(f: F) -> F:
     )(f)
 
 
+def book_options(f: F) -> F:
+    """The options of the books, shared by `epub` and `build`."""
+    for option in reversed((
+        click.option("--by", type=click.Choice(["week", "day", "month", "all"]), default="week",
+                     show_default=True, help="One book per ISO week, day, month, or one for everything."),
+        click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                     help="Books: only digests on or after this date (YYYY-MM-DD)."),
+        click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                     help="Books: only digests on or before this date (YYYY-MM-DD)."),
+        click.option("--lang", default=None, metavar="CODE",
+                     help="Book language, e.g. ko or en (default: detected from the text)."),
+        click.option("--images", type=click.Choice(["embed", "none"]), default="embed", show_default=True,
+                     help="Download and embed thumbnails, or leave them out."),
+        click.option("--grayscale", is_flag=True, help="Convert images to grayscale (e-ink readers)."),
+        image_timeout_option,
+        click.option("--templates", "templates", default=None,
+                     type=click.Path(exists=True, file_okay=False, path_type=str),
+                     help="Folder of templates overriding the packaged ones "
+                          "(day.xhtml.j2, cover.xhtml.j2, epub.css)."),
+    )):
+        f = option(f)
+    return f
+
+
+def feed_selection_options(f: F) -> F:
+    """Which papers the feeds hold and where they live, shared by `feed` and `build`."""
+    for option in reversed((
+        click.option("--base-url", metavar="URL",
+                     help="Public URL of the output folder (self links, icon, absolute links)."),
+        click.option("--days", type=click.IntRange(min=1), metavar="N",
+                     help="Feeds: the N most recent digest days (default 7, counted from the newest digest)."),
+        click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Feeds: the N most recent papers."),
+        click.option("--all", "everything", is_flag=True, help="Feeds: every paper (large feeds: see --archive)."),
+        click.option("--archive", is_flag=True,
+                     help="Also write RFC 5005 archives, one Atom file per ISO week, in DIR/archive/."),
+    )):
+        f = option(f)
+    return f
+
+
 def report_image_failures(failures: list[Any], notes: list[str], *, quiet: bool) -> None:
     """Each thumbnail left out (path:line: warning), then one summary line by reason."""
     if quiet:
@@ -83,9 +123,8 @@ def report_errors(f: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def load_inputs(inputs: tuple[str, ...], *, quiet: bool = False) -> ReadResult:
-    """Read INPUTs (or the bundled sample) and print every diagnostic."""
-    from .reader import read_digests
+def resolve_inputs(inputs: tuple[str, ...], *, quiet: bool = False) -> tuple[str, ...]:
+    """INPUTs from the command line, else the config file, else the bundled sample (said on stderr)."""
     from .resources import sample_dir
 
     inputs = load_inputs_from_config(inputs)
@@ -94,7 +133,14 @@ def load_inputs(inputs: tuple[str, ...], *, quiet: bool = False) -> ReadResult:
             click.echo(f"digest-export: no INPUT given; using the bundled sample digests ({sample_dir()})",
                        err=True)
         inputs = (str(sample_dir()),)
-    result = read_digests(inputs)
+    return inputs
+
+
+def load_inputs(inputs: tuple[str, ...], *, quiet: bool = False) -> ReadResult:
+    """Read INPUTs (or the bundled sample) and print every diagnostic."""
+    from .reader import read_digests
+
+    result = read_digests(resolve_inputs(inputs, quiet=quiet))
     for diag in result.diagnostics:
         if diag.is_error or not quiet:
             click.echo(str(diag), err=True)
@@ -183,15 +229,8 @@ def inspect(inputs: tuple[str, ...], as_json: bool, quiet: bool) -> None:
               type=click.Path(file_okay=False, path_type=str), help="Output folder.")
 @click.option("--format", "formats", multiple=True, type=click.Choice(["atom", "rss", "json", "opds"]),
               help="Format to write (repeatable). Default: atom, rss and json.")
-@click.option("--base-url", metavar="URL",
-              help="Public URL of the output folder (self links, icon, absolute links).")
 @click.option("--title", metavar="TEXT", help="Feed title. Default: the newest digest's title.")
-@click.option("--days", type=click.IntRange(min=1), metavar="N",
-              help="The N most recent digest days (default 7, counted from the newest digest).")
-@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="The N most recent papers.")
-@click.option("--all", "everything", is_flag=True, help="Every paper (large feeds: see --archive).")
-@click.option("--archive", is_flag=True,
-              help="Also write RFC 5005 archives, one Atom file per ISO week, in DIR/archive/.")
+@feed_selection_options
 @keep_going_option
 @quiet_option
 @report_errors
@@ -239,22 +278,8 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
 @inputs_argument
 @click.option("-o", "--output", "out_dir", default=".", show_default=True,
               type=click.Path(file_okay=False, path_type=str), help="Folder for the EPUB files.")
-@click.option("--by", type=click.Choice(["week", "day", "month", "all"]), default="week", show_default=True,
-              help="One book per ISO week, day, month, or one for everything.")
-@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Only digests on or after this date (YYYY-MM-DD).")
-@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Only digests on or before this date (YYYY-MM-DD).")
 @click.option("--title", default=None, help="Series title (default: the digests' own title).")
-@click.option("--lang", default=None, metavar="CODE",
-              help="Book language, e.g. ko or en (default: detected from the text).")
-@click.option("--images", type=click.Choice(["embed", "none"]), default="embed", show_default=True,
-              help="Download and embed thumbnails, or leave them out.")
-@click.option("--grayscale", is_flag=True, help="Convert images to grayscale (e-ink readers).")
-@image_timeout_option
-@click.option("--templates", "templates", default=None,
-              type=click.Path(exists=True, file_okay=False, path_type=str),
-              help="Folder of templates overriding the packaged ones (day.xhtml.j2, cover.xhtml.j2, epub.css).")
+@book_options
 @keep_going_option
 @quiet_option
 @report_errors
@@ -336,32 +361,11 @@ def epub(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to
 @inputs_argument
 @click.option("-o", "--output", "out_dir", default=".", show_default=True,
               type=click.Path(file_okay=False, path_type=str), help="Output folder (books, feeds, catalog).")
-@click.option("--by", type=click.Choice(["week", "day", "month", "all"]), default="week", show_default=True,
-              help="One book per ISO week, day, month, or one for everything.")
-@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Books: only digests on or after this date (YYYY-MM-DD).")
-@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Books: only digests on or before this date (YYYY-MM-DD).")
 @click.option("--title", default=None, help="Series and feed title (default: the digests' own title).")
-@click.option("--lang", default=None, metavar="CODE",
-              help="Book language, e.g. ko or en (default: detected from the text).")
-@click.option("--images", type=click.Choice(["embed", "none"]), default="embed", show_default=True,
-              help="Download and embed thumbnails in the books, or leave them out.")
-@click.option("--grayscale", is_flag=True, help="Convert images to grayscale (e-ink readers).")
-@image_timeout_option
-@click.option("--templates", "templates", default=None,
-              type=click.Path(exists=True, file_okay=False, path_type=str),
-              help="Folder of templates overriding the packaged ones.")
+@book_options
 @click.option("--format", "formats", multiple=True, type=click.Choice(["atom", "rss", "json", "opds"]),
               help="Feed format to write (repeatable). Default: atom, rss, json and opds.")
-@click.option("--base-url", metavar="URL",
-              help="Public URL of the output folder (self links, icon, absolute links).")
-@click.option("--days", type=click.IntRange(min=1), metavar="N",
-              help="Feeds: the N most recent digest days (default 7).")
-@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Feeds: the N most recent papers.")
-@click.option("--all", "everything", is_flag=True, help="Feeds: every paper (large feeds: see --archive).")
-@click.option("--archive", is_flag=True,
-              help="Also write RFC 5005 archives, one Atom file per ISO week, in DIR/archive/.")
+@feed_selection_options
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, metavar="N",
               help="Worker processes for the books (default 0: one per core).")
 @keep_going_option

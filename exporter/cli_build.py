@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from .cli import load_inputs_from_config, report_image_failures, report_skipped
+from .cli import report_image_failures, report_skipped, resolve_inputs
 from .errors import InputError, UsageError
 
 
@@ -23,16 +23,10 @@ def run_build_command(inputs: tuple[str, ...], *, out_dir: str, by: str, date_fr
     from .bundles import BundleBy
     from .epub import EpubOptions
     from .feeds import FeedOptions
-    from .resources import sample_dir
 
     if date_from and date_to and date_from > date_to:
         raise UsageError("--from must not be later than --to")
-    inputs = load_inputs_from_config(inputs)
-    if not inputs:
-        if not quiet:
-            click.echo(f"digest-export: no INPUT given; using the bundled sample digests ({sample_dir()})",
-                       err=True)
-        inputs = (str(sample_dir()),)
+    inputs = resolve_inputs(inputs, quiet=quiet)
     out = Path(out_dir)
     options = BuildOptions(
         out_dir=out,
