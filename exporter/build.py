@@ -47,12 +47,12 @@ from .buildstate import (
     tree_hash,
 )
 from .bundles import Bundle, make_bundles
-from .epub import EpubOptions, EpubReport
+from .epub import EpubOptions
 from .errors import InputError
-from .feeds import DEFAULT_FORMATS, FORMATS, FeedOptions, FeedReport
+from .feeds import FORMATS, FeedOptions, FeedReport
 from .model import Diagnostic, Digest, ReadResult, Severity, SourceRef
 from .output import WriteStatus, write_file
-from .reader import STDIN, decode, iter_input_files, merge, parse_text
+from .reader import decode, iter_input_files, merge, parse_text
 
 #: ``build`` writes every format by default: the three feeds and the catalog.
 BUILD_FORMATS = FORMATS

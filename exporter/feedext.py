@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+
 # feedgen.util (and so feedgen.ext.*) uses ``lxml.etree`` without importing
 # it; importing feedgen.feed first imports lxml.etree (pitfall 11).
 import feedgen.feed  # noqa: F401  isort: skip
@@ -106,3 +107,4 @@ class FeedHistory(BaseExtension):
 
     def extend_rss(self, feed):
         return feed
+

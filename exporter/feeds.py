@@ -24,9 +24,10 @@ from .feedentries import (
     build_entries,
     feed_info,
     feed_language,
+    hex_refs_in_text,
     select_entries,
-    with_content,
     tag_uri,
+    with_content,
 )
 from .model import ReadResult
 from .output import WriteStatus, write_file
@@ -280,7 +281,7 @@ def atom_and_rss(info: FeedInfo, entries: Sequence[FeedEntry], *, prev_archive: 
                           "type": ATOM_TYPE})
         links.append({"href": info.home_url, "rel": "alternate", "type": "text/html"})
         fg.link(links, replace=True)
-        atom = fg.atom_str(pretty=True)
+        atom = hex_refs_in_text(fg.atom_str(pretty=True))
     if want_rss:
         # Pitfall 4: the RSS <channel><link> is the href of the last link
         # given, whatever its rel: self first, alternate last.
@@ -289,7 +290,7 @@ def atom_and_rss(info: FeedInfo, entries: Sequence[FeedEntry], *, prev_archive: 
             links.append({"href": info.base_url + FILE_NAMES["rss"], "rel": "self", "type": RSS_TYPE})
         links.append({"href": info.home_url, "rel": "alternate", "type": "text/html"})
         fg.link(links, replace=True)
-        rss = fg.rss_str(pretty=True)
+        rss = hex_refs_in_text(fg.rss_str(pretty=True))
     return atom, rss
 
 
@@ -372,7 +373,7 @@ def archive_document(info: FeedInfo, week: tuple[int, int], entries: Sequence[Fe
                           "type": ATOM_TYPE})
     links.append({"href": info.home_url, "rel": "alternate", "type": "text/html"})
     fg.link(links, replace=True)
-    return fg.atom_str(pretty=True)
+    return hex_refs_in_text(fg.atom_str(pretty=True))
 
 
 # -- feed icon ---------------------------------------------------------------------

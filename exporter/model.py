@@ -20,9 +20,15 @@ from dataclasses import dataclass, field
 # We also drop the C1 controls (discouraged by XML 1.0 section 2.2) and the
 # bidi embedding/override/isolate controls, which let a title visually spoof
 # its neighbours in a reading list (CVE-2021-42574 "Trojan Source").
+# Also the Unicode noncharacters (U+FDD0-U+FDEF and the last two code points
+# of every plane) and U+FFFD: XML allows most of them, but HTML parsers
+# reject them ("invalid-codepoint", HTML section 13.2.3.5), so the W3C Feed
+# Validator calls such content invalid HTML or "bad characters".
+NONCHARACTERS = "\ufdd0-\ufdef\ufffd\ufffe\uffff" + "".join(
+    f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(1, 17))
 _FORBIDDEN = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff"
-    "\u202a-\u202e\u2066-\u2069]"
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
+    "\u202a-\u202e\u2066-\u2069" + NONCHARACTERS + "]"
 )
 _SPACES = re.compile(r"[ \t\r\n\u00a0\u3000]+")
 

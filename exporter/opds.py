@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from .feedentries import UTC, FeedInfo, Link, feed_text, tag_uri
+from .feedentries import UTC, FeedInfo, Link, feed_text, hex_refs_in_text, tag_uri
 
 OPF_NS = "http://www.idpf.org/2007/opf"
 DC_NS = "http://purl.org/dc/elements/1.1/"
@@ -245,7 +245,7 @@ def opds_catalog(out_dir: Path, *, title: str, base_url: str | None, icon_url: s
         fe.updated(book.modified or epoch)
         if book.creators:
             fe.author([{"name": feed_text(c)} for c in book.creators])
-        fe.content(book_summary(book), type="text")
+        fe.content(feed_text(book_summary(book)), type="text")
         if book.series:
             fe.category(term=feed_text(book.series), label=f"Series: {feed_text(book.series)}")
         book_links = [Link(href(book.path.name), ACQUISITION, EPUB_TYPE, "EPUB", book.size)]
@@ -255,4 +255,4 @@ def opds_catalog(out_dir: Path, *, title: str, base_url: str | None, icon_url: s
             covers.append((cover_name, data))
             book_links += [Link(href(cover_name), IMAGE, mime), Link(href(cover_name), THUMBNAIL, mime)]
         fe.dx.set(tuple(book_links), book.language)
-    return Catalog(data=fg.atom_str(pretty=True), books=books, covers=covers, warnings=warnings)
+    return Catalog(data=hex_refs_in_text(fg.atom_str(pretty=True)), books=books, covers=covers, warnings=warnings)

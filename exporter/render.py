@@ -23,12 +23,15 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from markupsafe import Markup, escape
 
-from .model import SummaryItem
+from .model import NONCHARACTERS, SummaryItem
 
 # XML 1.0 section 2.2 Char production (as in model.clean_text): the model is
 # already clean, but the renderer is public and must give well-formed XHTML
 # for *any* string.
-_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# C1 controls and noncharacters too (model.NONCHARACTERS): markdown-it
+# decodes "&#x85;" or "&#xFDD0;" in a summary into those characters, and HTML
+# parsers, feed readers among them, reject them.
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff" + NONCHARACTERS + "]")
 
 
 def _xml_chars(text: str) -> str:
@@ -334,7 +337,8 @@ def inline_html(text: str) -> Markup:
 def _inline_markdown(text: str) -> Markup:
     """The parser path of :func:`inline_html` (tests compare the fast path to it)."""
     md, _ = _markdown()
-    html = md.renderInline(_xml_chars(text))
+    # Twice: the text, and what markdown-it decoded from character references.
+    html = _xml_chars(md.renderInline(_xml_chars(text)))
     # CommonMark turns "two spaces + newline" into <br />; our text has no
     # newlines, but keep the output on one line regardless.
     return Markup(html.replace("\n", " "))
