@@ -53,13 +53,12 @@ from .feeds import FORMATS, FeedOptions, FeedReport
 from .model import Diagnostic, Digest, ReadResult, Severity, SourceRef
 from .output import WriteStatus, write_file
 from .reader import decode, iter_input_files, merge, parse_text
+from .workers import BookResult, make_books
 
 #: ``build`` writes every format by default: the three feeds and the catalog.
 BUILD_FORMATS = FORMATS
 #: Below this many books, forking workers costs more than it saves (measured:
 #: the daily one-book run is 0.08 s slower with a pool of one).
-MIN_PARALLEL_BOOKS = 3
-BOOKS_PER_WORKER = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,44 +416,9 @@ def _feed_window(dates: list[str], titles: dict[str, str], keys: dict[str, dict[
 
 Progress = Callable[[str, Path, str], None]
 
-_JOB: tuple[Any, list[Bundle], bool] | None = None
-
-
-def _make_book(index: int) -> tuple[int, str, int, int, int, list[Any], list[str], Any]:
-    """Build and write book *index* of :data:`_JOB` (in a worker, or here)."""
-    assert _JOB is not None
-    writer, bundles, for_catalog = _JOB
-    bundle = bundles[index]
-    writer.report.image_failures.clear()
-    writer.report.notes.clear()
-    raw, image_results, papers = writer.render(bundle)
-    path = writer.path(bundle)
-    status = writer.write(raw, bundle, path)
-    st = os.stat(path)
-    # render.inline_html keeps up to 131,072 rendered bullets: in a worker
-    # that builds years of books this only grows its memory (the bullets of
-    # one book rarely recur in the next).
-    from .render import inline_html
-
-    inline_html.cache_clear()
-    catalog: tuple[dict[str, Any], dict[str, WriteStatus]] | None = None
-    if for_catalog:
-        # The catalog needs each book's metadata and its cover beside it:
-        # read here, in parallel, while the book is still in the page cache,
-        # instead of one by one once every book is written.
-        books = _CatalogBooks({})
-        books.read(path)
-        books.stamp_covers(path.parent)
-        catalog = (books.new[path.name], books.written)
-    return (index, status.value, st.st_size, st.st_mtime_ns, writer.image_count(image_results, papers),
-            list(writer.report.image_failures), list(writer.report.notes), catalog)
-
-
 def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
     """Write what *plan* says; raises :class:`InputError` (writing nothing)
     if the inputs hold errors, unless ``keep_going``."""
-    global _JOB
-
     options = plan.options
     if plan.errors and not options.keep_going:
         raise InputError(plan.diagnostics)
@@ -486,63 +450,34 @@ def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
         bundles = [b for b in make_bundles(plan.digests, eo.by, date_from=eo.date_from, date_to=eo.date_to,
                                            title=series) if b.key in wanted]
         writer = BookWriter.create(replace(eo, out_dir=out, keep_going=options.keep_going))
-        _JOB = (writer, bundles, "opds" in (options.feed.formats or BUILD_FORMATS))
     plans = {b.meta.key: b for b in todo}
 
-    def book_done(result: tuple[int, str, int, int, int, list[Any], list[str], Any]) -> None:
-        index, status, size, mtime_ns, images, failures, notes, catalog = result
-        if catalog is not None:
-            record, covers = catalog
-            report.catalog_books[bundles[index].file_name] = record
+    def book_done(result: BookResult) -> None:
+        if result.extra is not None:
+            record, covers = result.extra
+            report.catalog_books[result.path.name] = record
             report.catalog_covers.update(covers)
-        bundle = bundles[index]
+        bundle = bundles[result.index]
         path = out / bundle.file_name
-        report.add(path, status)
-        report.books.append((path, status))
-        report.images += images
-        report.image_failures.extend(failures)
-        report.notes.extend(n for n in notes if n not in report.notes)
-        settings = "retry" if failures else plan.book_settings
+        report.add(path, result.status)
+        report.books.append((path, result.status))
+        report.images += result.images
+        report.image_failures.extend(result.image_failures)
+        report.notes.extend(n for n in result.notes if n not in report.notes)
+        settings = "retry" if result.image_failures else plan.book_settings
         state.books[bundle.file_name] = OutputRecord(plans[bundle.key].inputs, settings,
-                                                     {bundle.file_name: (size, mtime_ns)})
+                                                     {bundle.file_name: (result.size, result.mtime_ns)})
         if progress:
-            progress("book", path, status)
+            progress("book", path, result.status)
 
-    import gc
-
-    # The model is read-only from here on: keep the collector from walking
-    # it (and, in forked workers, from touching its pages).
-    gc.freeze()
-    pool = None
-    try:
-        jobs = options.jobs or os.cpu_count() or 1
-        results: Iterable[Any] = ()
-        if len(bundles) >= MIN_PARALLEL_BOOKS and jobs > 1 and _can_fork():
-            import multiprocessing
-
-            workers = min(jobs, len(bundles))
-            if workers > 1:
-                # Once here rather than in every worker: imports, compiled
-                # templates and the cover canvas are inherited.
-                _JOB[0].warm_up(bundles[0])
-            # A fresh worker every 50 books: a worker's memory only grows
-            # (allocator fragmentation, caches), and its peak counts.
-            pool = multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=BOOKS_PER_WORKER)
-            results = pool.imap_unordered(_make_book, range(len(bundles)))
-        # Meanwhile (or before the books, without workers): the feeds.
-        _write_feeds(plan, report, state)
-        if pool is None:
-            results = map(_make_book, range(len(bundles)))
-        for result in results:
+    for_catalog = "opds" in (options.feed.formats or BUILD_FORMATS)
+    if bundles:
+        for result in make_books(writer, bundles, jobs=options.jobs,
+                                 after_write=_catalog_record if for_catalog else None,
+                                 meanwhile=lambda: _write_feeds(plan, report, state)):
             book_done(result)
-        if pool is not None:
-            pool.close()
-            pool.join()
-    finally:
-        if pool is not None:
-            pool.terminate()
-        _JOB = None
-        gc.unfreeze()
+    else:
+        _write_feeds(plan, report, state)
     # The model is not needed any more: free it before the catalog holds
     # every book's cover (ten years: 250 MB of model, 50 MB of covers).
     plan.digests = ()
@@ -550,12 +485,6 @@ def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
     _write_catalog(plan, report, state)
     write_file(out / STATE_NAME, state.to_bytes())
     return report
-
-
-def _can_fork() -> bool:
-    import multiprocessing
-
-    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def _write_feeds(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
@@ -634,6 +563,18 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
         report.feed.books = feed.books
         report.feed.warnings.extend(feed.warnings)
     state.catalog = OutputRecord(inputs, settings, files)
+
+
+def _catalog_record(path: Path) -> tuple[dict[str, Any], dict[str, WriteStatus]]:
+    """In a book worker: what the catalog needs of the book just written.
+
+    Read there, in parallel, while the book is still in the page cache,
+    instead of one by one once every book is written; its cover file is
+    written beside it."""
+    books = _CatalogBooks({})
+    books.read(path)
+    books.stamp_covers(path.parent)
+    return books.new[path.name], books.written
 
 
 class _CatalogBooks:

@@ -88,6 +88,11 @@ def feed_selection_options(f: F) -> F:
     return f
 
 
+def jobs_option(f: F) -> F:
+    return click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, metavar="N",
+                        help="Worker processes for the books (default 0: one per core).")(f)
+
+
 def report_image_failures(failures: list[Any], notes: list[str], *, quiet: bool) -> None:
     """Each thumbnail left out (path:line: warning), then one summary line by reason."""
     if quiet:
@@ -280,12 +285,13 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
               type=click.Path(file_okay=False, path_type=str), help="Folder for the EPUB files.")
 @click.option("--title", default=None, help="Series title (default: the digests' own title).")
 @book_options
+@jobs_option
 @keep_going_option
 @quiet_option
 @report_errors
 def epub(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to: Any,
          title: str | None, lang: str | None, images: str, grayscale: bool, image_timeout: float,
-         templates: str | None, keep_going: bool, quiet: bool) -> None:
+         templates: str | None, jobs: int, keep_going: bool, quiet: bool) -> None:
     """Write EPUB books, one per week by default, named like daily-papers-2024-W10.epub.
 
     Each book has a cover, a two-level table of contents (day, then paper) and
@@ -317,7 +323,7 @@ def epub(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to
         date_from=date_from.date() if date_from else None, date_to=date_to.date() if date_to else None,
         title=title, lang=lang, images=images, grayscale=grayscale,
         templates=Path(templates) if templates else None, keep_going=keep_going,
-        image_timeout=image_timeout,
+        image_timeout=image_timeout, jobs=jobs,
     )
     lines: list[str] = []
     show_bar = not quiet and sys.stderr.isatty()
@@ -366,8 +372,7 @@ def epub(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to
 @click.option("--format", "formats", multiple=True, type=click.Choice(["atom", "rss", "json", "opds"]),
               help="Feed format to write (repeatable). Default: atom, rss, json and opds.")
 @feed_selection_options
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, metavar="N",
-              help="Worker processes for the books (default 0: one per core).")
+@jobs_option
 @keep_going_option
 @quiet_option
 @click.option("-v", "--verbose", is_flag=True, help="Explain what is rebuilt or skipped, and why.")

@@ -26,6 +26,7 @@ import datetime as dt
 import functools
 import hashlib
 import io
+import os
 import re
 import uuid
 import zipfile
@@ -82,6 +83,8 @@ class EpubOptions:
     keep_going: bool = False
     cache_dir: Path | None = None
     cover: bool = True
+    #: Worker processes for the books (0: one per core; see exporter.workers).
+    jobs: int = 0
     #: Seconds allowed to fetch one thumbnail (connect, redirects, body).
     image_timeout: float = 10.0
 
@@ -702,6 +705,23 @@ def build_epubs(result: ReadResult, options: EpubOptions,
         report.images += writer.image_count(image_results, papers)
         if progress:
             progress(bundle, path, status)
+
+    from .workers import MIN_PARALLEL_BOOKS, can_fork, make_books
+
+    if len(bundles) >= MIN_PARALLEL_BOOKS and options.jobs != 1 and (os.cpu_count() or 1) > 1 and can_fork():
+        for result in make_books(writer, bundles, jobs=options.jobs, ordered=True):
+            bundle = bundles[result.index]
+            report.files.append((result.path, WriteStatus(result.status)))
+            report.bundles += 1
+            report.days += bundle.days
+            report.papers += bundle.paper_count
+            report.images += result.images
+            report.image_failures.extend(result.image_failures)
+            report.notes.extend(n for n in result.notes if n not in report.notes)
+            if progress:
+                progress(bundle, result.path, WriteStatus(result.status))
+        report.warnings += len(report.image_failures)
+        return report
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest-export-write") as write_pool:
         for bundle in bundles:

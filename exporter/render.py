@@ -23,7 +23,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from markupsafe import Markup, escape
 
-from .model import NONCHARACTERS, SummaryItem
+from .model import NONCHARACTERS, SummaryItem, drop_astral_noncharacters
 
 # XML 1.0 section 2.2 Char production (as in model.clean_text): the model is
 # already clean, but the renderer is public and must give well-formed XHTML
@@ -35,7 +35,7 @@ _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff" 
 
 
 def _xml_chars(text: str) -> str:
-    return _XML_FORBIDDEN.sub("", text)
+    return drop_astral_noncharacters(_XML_FORBIDDEN.sub("", text))
 
 #: Every element the renderer may emit.
 ALLOWED_TAGS = frozenset({"a", "strong", "em", "code", "br", "sup", "sub", "span", "ul", "ol", "li", "s"})
