@@ -201,9 +201,14 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
     changed: set[str] = set()
     unreadable: dict[str, list[Diagnostic]] = {}
     paths: dict[str, Path | None] = {}
-    for name, path in iter_input_files(inputs):
+    # Files are known by their resolved path, so that "logs/", "./logs" and
+    # "/srv/logs" name the same state; diagnostics keep the name as given.
+    shown: dict[str, str] = {}
+    for given, path in iter_input_files(inputs):
+        name = str(path.resolve()) if path is not None else given
         order.append(name)
         paths[name] = path
+        shown[name] = given
         old = state.files.get(name)
         if path is not None and old is not None and old.mtime_ns >= 0:
             try:
@@ -216,14 +221,14 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
         try:
             data, size, mtime_ns = _read_bytes(path)
         except OSError as err:
-            unreadable[name] = [Diagnostic(SourceRef(name, 1), Severity.ERROR,
+            unreadable[name] = [Diagnostic(SourceRef(given, 1), Severity.ERROR,
                                            f"cannot read: {err.strerror or err}")]
             continue
         if old is not None and old.sha == content_hash(data) and path is not None:
             # Touched, not changed: keep what the state knows.
             records[name] = replace(old, size=size, mtime_ns=mtime_ns if now_ns - mtime_ns > RACY_NS else -1)
             continue
-        drafts, diags = _parse(name, data)
+        drafts, diags = _parse(given, data)
         parsed[name] = drafts
         records[name] = _record(data, size, mtime_ns, drafts, diags, now_ns)
         changed.add(name)
@@ -331,11 +336,11 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
         try:
             data, size, mtime_ns = _read_bytes(paths[name])
         except OSError as err:
-            unreadable[name] = [Diagnostic(SourceRef(name, 1), Severity.ERROR,
+            unreadable[name] = [Diagnostic(SourceRef(shown[name], 1), Severity.ERROR,
                                            f"cannot read: {err.strerror or err}")]
             records.pop(name, None)
             continue
-        drafts, diags = _parse(name, data)
+        drafts, diags = _parse(shown[name], data)
         parsed[name] = drafts
         if content_hash(data) != records[name].sha:
             # Changed while we looked: the next run sees it again.
@@ -362,7 +367,9 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
         if name in unreadable:
             diagnostics.extend(unreadable[name])
         elif name in records:
-            diagnostics.extend(diag_from_json(d) for d in records[name].diags)
+            # Stored with the name the file was given then: show today's.
+            diagnostics.extend(replace(diag, source=replace(diag.source, path=shown[name]))
+                               for diag in map(diag_from_json, records[name].diags))
     for iso in sorted(merge_diags):
         diagnostics.extend(diag_from_json(d) for d in merge_diags[iso])
 

@@ -373,3 +373,22 @@ def test_thumbnails_left_out_are_counted_by_reason(logs, tmp_path):
     assert "thumbnail http://127.0.0.1:9/thumb.png left out: connection refused" in r.stderr
     assert "digest-export: warning: 1 thumbnail left out: 1 connection refused" in r.stderr
     assert book(out, 10).is_file()
+
+
+def test_the_same_files_named_another_way_are_not_read_again(logs, tmp_path, monkeypatch):
+    """`logs`, `./logs` and `/abs/logs` are the same inputs for the state."""
+    day = START + dt.timedelta(days=1)
+    (logs / f"{day.isoformat()}.md").write_text(digest(day) + "\n### [No link]\n\n- x\n", encoding="utf-8")
+    out = tmp_path / "out"
+    monkeypatch.chdir(logs.parent)
+    first = build(logs, out, "-v", inputs=("logs",))
+    assert first.exit_code == 0, first.output
+    before = mtimes(out)
+    second = build(logs, out, "-v", inputs=(str(logs.resolve()),))
+    assert second.exit_code == 0, second.output
+    assert "inputs: 0 of 8 files read and parsed" in second.stderr
+    assert "(0 built, 3 skipped)" in second.stdout
+    assert mtimes(out) == before
+    # The stored warning is shown with the name given this time.
+    assert f"{logs.resolve()}/{day.isoformat()}.md:" in second.stderr
+    assert "logs/" + f"{day.isoformat()}.md:" in first.stderr
