@@ -87,3 +87,17 @@ def run_epubcheck(paths: list[Path], out_dir: Path) -> list[dict]:
         assert report.is_file(), f"no EPUBCheck report for {paths[i]}: {proc.stdout} {proc.stderr}"
         reports.append(json.loads(report.read_text(encoding="utf-8")))
     return reports
+
+
+def epubcheck_problems(paths: list[Path], out_dir: Path) -> dict[str, list[str]]:
+    """EPUBCheck every path (one Java start); the fatals, errors and warnings
+    of each book that has any, keyed by file path: ``{}`` means 0/0/0."""
+    problems = {}
+    for path, rep in zip(paths, run_epubcheck(paths, out_dir)):
+        checker = rep["checker"]
+        bad = [f"{m['severity']} {m['ID']}: {m['message']} {[loc['path'] for loc in m['locations']][:2]}"
+               for m in rep["messages"] if m["severity"] in ("FATAL", "ERROR", "WARNING")]
+        if bad or checker["nFatal"] or checker["nError"] or checker["nWarning"]:
+            problems[str(path)] = bad
+    return problems
+

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from epub_fixtures import EN, day_md, paper_md, run_epubcheck, write_week
+from epub_fixtures import EN, day_md, epubcheck_problems, paper_md, write_week
 from exporter.epub import EpubOptions, build_epubs
 from exporter.reader import read_digests
 from exporter.resources import sample_dir
@@ -56,12 +56,23 @@ def test_epubcheck_reports_nothing(tmp_path, monkeypatch):
     paths += [p for p, _ in report.files]
     assert len(paths) >= 7
 
-    reports = run_epubcheck(paths, tmp_path)
-    problems = {}
-    for path, rep in zip(paths, reports):
-        checker = rep["checker"]
-        bad = [f"{m['severity']} {m['ID']}: {m['message']} {[loc['path'] for loc in m['locations']][:2]}"
-               for m in rep["messages"] if m["severity"] in ("FATAL", "ERROR", "WARNING")]
-        if bad or checker["nFatal"] or checker["nError"] or checker["nWarning"]:
-            problems[path.name] = bad
-    assert problems == {}
+    assert epubcheck_problems(paths, tmp_path) == {}
+
+
+def test_the_harness_reports_a_broken_book(tmp_path):
+    """The 0/0 assertions above would be worthless if the harness missed errors."""
+    import zipfile
+
+    src = write_week(tmp_path / "in", days=1, text=EN)
+    report = build_epubs(read_digests([src]), EpubOptions(out_dir=tmp_path / "out", images="none"))
+    good = report.files[0][0]
+    broken = tmp_path / "broken.epub"
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(broken, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename.endswith(".xhtml") and "day-" in info.filename:
+                data = data.replace(b"</section>", b"", 1)  # not well-formed any more
+            zout.writestr(info, data)
+    problems = epubcheck_problems([good, broken], tmp_path)
+    assert list(problems) == [str(broken)]
+    assert any(p.startswith(("FATAL", "ERROR")) for p in problems[str(broken)])
