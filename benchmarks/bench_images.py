@@ -35,7 +35,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from exporter.images import ImageOptions, _convert, load_images
+from exporter.images import ImageOptions, load_images
+from exporter.images.convert import convert as _convert
 from exporter.model import Paper, SourceRef, Thumbnail, ThumbnailKind
 
 DISTINCT = 24  # distinct PNGs, served under N different URLs
@@ -185,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
           f"server delay {args.delay * 1000:.0f} ms/request, Python {sys.version.split()[0]}")
 
     with tempfile.TemporaryDirectory() as tmp:
-        options = ImageOptions(cache_dir=Path(tmp) / "cache")
+        options = ImageOptions(cache_dir=Path(tmp) / "cache", allow_private_hosts=True)
         if not args.skip_conversion:
             bench_gil(synthetic_figure(0))
             bench_conversion(args.n, options)
@@ -207,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  warm/cold: {wall / cold_wall:.2f};  output {out_kb:.0f} kB/image "
               f"({cold.get(papers[0]).media_type})")
         if args.year:
-            from exporter.images import _Loader
+            from exporter.images.load import Loader as _Loader
 
             loader = _Loader(options)
             year = [Paper(title=f"y{i}", url=None, arxiv_id=None,

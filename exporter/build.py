@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .buildstate import (
@@ -54,6 +54,9 @@ from .model import Diagnostic, Digest, ReadResult, Severity, SourceRef
 from .output import WriteStatus, write_file
 from .reader import decode, iter_input_files, merge, parse_text
 from .workers import BookResult, make_books
+
+if TYPE_CHECKING:
+    from .images import ImageFailure
 
 #: ``build`` writes every format by default: the three feeds and the catalog.
 BUILD_FORMATS = FORMATS
@@ -85,7 +88,7 @@ class BuildReport:
     days: int = 0
     papers: int = 0
     images: int = 0
-    image_failures: list[tuple[SourceRef, str, str]] = field(default_factory=list)
+    image_failures: list[ImageFailure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     feed: FeedReport | None = None
     files_read: int = 0
@@ -267,7 +270,8 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
     series = metas[0].title if metas else ""
     folders = ([Path(eo.templates)] if eo.templates else []) + [templates_dir()]
     book_settings = fingerprint(__version__, str(eo.by), eo.date_from, eo.date_to, eo.title, eo.lang,
-                                eo.images, eo.grayscale, eo.cover, series, tree_hash(folders))
+                                eo.images, eo.grayscale, eo.allow_private_hosts, eo.cover, series,
+                                tree_hash(folders))
     books: list[_BookPlan] = []
     for meta in metas:
         day_isos = [d.date.isoformat() for d in meta.digests]
@@ -471,7 +475,9 @@ def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
         report.images += result.images
         report.image_failures.extend(result.image_failures)
         report.notes.extend(n for n in result.notes if n not in report.notes)
-        settings = "retry" if result.image_failures else plan.book_settings
+        # A thumbnail that may come next time (time-out, server error) makes
+        # the book worth rebuilding; one that is gone for good does not.
+        settings = "retry" if any(f.retry for f in result.image_failures) else plan.book_settings
         state.books[bundle.file_name] = OutputRecord(plans[bundle.key].inputs, settings,
                                                      {bundle.file_name: (result.size, result.mtime_ns)})
         if progress:

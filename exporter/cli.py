@@ -40,9 +40,29 @@ def keep_going_option(f: F) -> F:
     )(f)
 
 
+class Seconds(click.ParamType):
+    """A finite number of seconds within [low, high]: ``nan``/``inf`` are refused, not let through."""
+
+    name = "seconds"
+
+    def __init__(self, low: float, high: float):
+        self.low, self.high = low, high
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        import math
+
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds.", param, ctx)
+        if not math.isfinite(number) or not self.low <= number <= self.high:
+            self.fail(f"{value!r} is not between {self.low:g} and {self.high:g} seconds.", param, ctx)
+        return number
+
+
 def image_timeout_option(f: F) -> F:
     return click.option(
-        "--image-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+        "--image-timeout", type=Seconds(0.1, 3600), default=10.0, show_default=True,
         metavar="SECONDS", envvar="DIGEST_EXPORT_IMAGE_TIMEOUT",
         help="Time allowed to fetch one thumbnail (env DIGEST_EXPORT_IMAGE_TIMEOUT).",
     )(f)
@@ -63,6 +83,10 @@ def book_options(f: F) -> F:
                      help="Download and embed thumbnails, or leave them out."),
         click.option("--grayscale", is_flag=True, help="Convert images to grayscale (e-ink readers)."),
         image_timeout_option,
+        click.option("--allow-private-hosts", is_flag=True,
+                     help="Fetch thumbnails from loopback, private and link-local addresses too "
+                          "(a server on your own network). Off by default: a digest must not make "
+                          "digest-export fetch from the machine's own network."),
         click.option("--templates", "templates", default=None,
                      type=click.Path(exists=True, file_okay=False, path_type=str),
                      help="Folder of templates overriding the packaged ones "
@@ -99,8 +123,8 @@ def report_image_failures(failures: list[Any], notes: list[str], *, quiet: bool)
         return
     from .epub import image_failure_summary
 
-    for source, url, reason in failures:
-        click.echo(f"{source}: warning: thumbnail {url} left out: {reason}", err=True)
+    for failure in failures:
+        click.echo(f"{failure.source}: warning: thumbnail {failure.url} left out: {failure.reason}", err=True)
     for note in notes:
         click.echo(f"digest-export: warning: {note}", err=True)
     if failures:
@@ -291,7 +315,8 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
 @report_errors
 def epub(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to: Any,
          title: str | None, lang: str | None, images: str, grayscale: bool, image_timeout: float,
-         templates: str | None, jobs: int, keep_going: bool, quiet: bool) -> None:
+         allow_private_hosts: bool, templates: str | None, jobs: int, keep_going: bool,
+         quiet: bool) -> None:
     """Write EPUB books, one per week by default, named like daily-papers-2024-W10.epub.
 
     Each book has a cover, a two-level table of contents (day, then paper) and
@@ -323,7 +348,7 @@ def epub(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to
         date_from=date_from.date() if date_from else None, date_to=date_to.date() if date_to else None,
         title=title, lang=lang, images=images, grayscale=grayscale,
         templates=Path(templates) if templates else None, keep_going=keep_going,
-        image_timeout=image_timeout, jobs=jobs,
+        image_timeout=image_timeout, allow_private_hosts=allow_private_hosts, jobs=jobs,
     )
     lines: list[str] = []
     show_bar = not quiet and sys.stderr.isatty()
@@ -379,7 +404,7 @@ def epub(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to
 @report_errors
 def build(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to: Any,
           title: str | None, lang: str | None, images: str, grayscale: bool, image_timeout: float,
-          templates: str | None,
+          allow_private_hosts: bool, templates: str | None,
           formats: tuple[str, ...], base_url: str | None, days: int | None, limit: int | None,
           everything: bool, archive: bool, jobs: int, keep_going: bool, quiet: bool,
           verbose: bool) -> None:
@@ -401,7 +426,7 @@ def build(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_t
 
     run_build_command(
         inputs, out_dir=out_dir, by=by, date_from=date_from, date_to=date_to, title=title, lang=lang,
-        images=images, grayscale=grayscale, image_timeout=image_timeout, templates=templates,
-        formats=formats, base_url=base_url,
+        images=images, grayscale=grayscale, image_timeout=image_timeout,
+        allow_private_hosts=allow_private_hosts, templates=templates, formats=formats, base_url=base_url,
         days=days, limit=limit, everything=everything, archive=archive, jobs=jobs,
         keep_going=keep_going, quiet=quiet, verbose=verbose)

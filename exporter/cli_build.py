@@ -16,7 +16,7 @@ from .errors import InputError, UsageError
 
 def run_build_command(inputs: tuple[str, ...], *, out_dir: str, by: str, date_from: Any, date_to: Any,
                       title: str | None, lang: str | None, images: str, grayscale: bool,
-                      image_timeout: float, templates: str | None, formats: tuple[str, ...], base_url: str | None,
+                      image_timeout: float, allow_private_hosts: bool, templates: str | None, formats: tuple[str, ...], base_url: str | None,
                       days: int | None, limit: int | None, everything: bool, archive: bool, jobs: int,
                       keep_going: bool, quiet: bool, verbose: bool) -> None:
     from .build import BUILD_FORMATS, BuildOptions, plan_build, run_build
@@ -33,7 +33,7 @@ def run_build_command(inputs: tuple[str, ...], *, out_dir: str, by: str, date_fr
         epub=EpubOptions(
             out_dir=out, by=BundleBy(by), date_from=date_from.date() if date_from else None,
             date_to=date_to.date() if date_to else None, title=title, lang=lang, images=images,
-            grayscale=grayscale, image_timeout=image_timeout,
+            grayscale=grayscale, image_timeout=image_timeout, allow_private_hosts=allow_private_hosts,
             templates=Path(templates) if templates else None, keep_going=keep_going),
         feed=FeedOptions(out_dir=out, formats=tuple(formats) or BUILD_FORMATS, base_url=base_url, title=title,
                          days=days, limit=limit, all=everything, archive=archive),

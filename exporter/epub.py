@@ -33,7 +33,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .bundles import Bundle, BundleBy, make_bundles
 from .cover import CoverText, make_cover
@@ -44,6 +44,9 @@ from .render import safe_url, title_text
 from . import language
 from .language import LABELS, labels_for
 from .templating import make_environment, render_template
+
+if TYPE_CHECKING:
+    from .images import ImageFailure
 
 #: Namespace of the book identifiers (urn:uuid, version 5): the same series
 #: title, grouping and key always give the same identifier.
@@ -73,6 +76,8 @@ class EpubOptions:
     jobs: int = 0
     #: Seconds allowed to fetch one thumbnail (connect, redirects, body).
     image_timeout: float = 10.0
+    #: Fetch thumbnails from loopback/private/link-local hosts too (see exporter.images.netguard).
+    allow_private_hosts: bool = False
 
 
 @dataclass(slots=True)
@@ -84,7 +89,7 @@ class EpubReport:
     days: int = 0
     papers: int = 0
     images: int = 0
-    image_failures: list[tuple[SourceRef, str, str]] = field(default_factory=list)
+    image_failures: list[ImageFailure] = field(default_factory=list)
     warnings: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -93,12 +98,11 @@ class EpubReport:
         return image_failure_summary(self.image_failures)
 
 
-def image_failure_summary(failures: Iterable[tuple[SourceRef, str, str]]) -> str:
+def image_failure_summary(failures: Sequence[ImageFailure]) -> str:
     """Thumbnails left out, by kind of reason: ``"2 HTTP 404, 1 timed out"``."""
-    import collections
+    from .images.model import failure_summary
 
-    reasons = collections.Counter(reason.split(" (", 1)[0] for _, _, reason in failures)
-    return ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+    return failure_summary(failures)
 
 
 # -- language ------------------------------------------------------------------
@@ -581,7 +585,8 @@ def _image_loader(options: EpubOptions, report: EpubReport) -> Callable[[Sequenc
         report.notes.append("thumbnail support (exporter.images) is not available; thumbnails left out")
         return None
     image_options = ImageOptions(cache_dir=options.cache_dir, grayscale=options.grayscale,
-                                 timeout=options.image_timeout)
+                                 timeout=options.image_timeout,
+                                 allow_private_hosts=options.allow_private_hosts)
 
     def load(papers: Sequence[Paper]) -> Any:
         results = load_images(papers, image_options)

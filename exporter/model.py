@@ -121,7 +121,8 @@ class Thumbnail:
 
     @property
     def is_remote(self) -> bool:
-        return self.url.startswith(("http://", "https://"))
+        # URL schemes are case-insensitive (RFC 3986 section 3.1): HTTP:// is remote too.
+        return self.url[:8].lower().startswith(("http://", "https://"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -367,7 +367,8 @@ def test_thumbnails_left_out_are_counted_by_reason(logs, tmp_path):
     text = digest(day).replace("Vote: 1\n", "![](http://127.0.0.1:9/thumb.png)\n\nVote: 1\n", 1)
     (logs / f"{day.isoformat()}.md").write_text(text, encoding="utf-8")
     out = tmp_path / "out"
-    r = CliRunner().invoke(main, ["build", str(logs), "-o", str(out), "--image-timeout", "2"],
+    r = CliRunner().invoke(main, ["build", str(logs), "-o", str(out), "--image-timeout", "2",
+                                  "--allow-private-hosts"],
                            env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert r.exit_code == 0, r.output
     assert "thumbnail http://127.0.0.1:9/thumb.png left out: connection refused" in r.stderr

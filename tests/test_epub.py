@@ -330,6 +330,7 @@ def fake_images_module(png: bytes):
         cache_dir: Path | None = None
         grayscale: bool = False
         timeout: float = 10.0
+        allow_private_hosts: bool = False
 
     class Results:
         def __init__(self, papers):

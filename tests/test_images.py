@@ -256,7 +256,8 @@ def make_paper(url: str, source: str = "digest.md", line: int = 3,
 
 def load_one(url: str, tmp_path: Path, **opts) -> tuple[ImageResults, float, Paper]:
     paper = make_paper(url)
-    options = ImageOptions(cache_dir=tmp_path / "cache", **{"timeout": TIMEOUT, **opts})
+    options = ImageOptions(cache_dir=tmp_path / "cache",
+                           **{"timeout": TIMEOUT, "allow_private_hosts": True, **opts})
     start = time.monotonic()
     results = load_images([paper], options)
     return results, time.monotonic() - start, paper
@@ -280,7 +281,7 @@ def decode(image: EmbeddedImage) -> Image.Image:
 def test_png_and_jpeg_are_fetched_and_converted(server, tmp_path):
     papers = [make_paper(server.base + "/good.png", line=1),
               make_paper(server.base + "/good.jpg", line=2)]
-    results = load_images(papers, ImageOptions(cache_dir=tmp_path))
+    results = load_images(papers, ImageOptions(allow_private_hosts=True, cache_dir=tmp_path))
     assert results.failures == []
     assert results.counts == {"fetched": 2, "cached": 0, "local": 0, "failed": 0}
     for paper in papers:
@@ -341,7 +342,7 @@ def test_videos_and_missing_thumbnails_are_not_loaded(server, tmp_path):
     video = make_paper(server.base + "/n/video.mp4", kind=ThumbnailKind.VIDEO)
     bare = Paper(title="x", url=None, arxiv_id=None, thumbnail=None, votes=None,
                  authors=(), summary=(), source=SourceRef("d.md", 1))
-    results = load_images([video, bare], ImageOptions(cache_dir=tmp_path))
+    results = load_images([video, bare], ImageOptions(allow_private_hosts=True, cache_dir=tmp_path))
     assert results.get(video) is None and results.get(bare) is None
     assert results.failures == [] and results.counts["fetched"] == 0
     assert "/n/video.mp4" not in server.state.hits
@@ -351,7 +352,7 @@ def test_same_url_is_fetched_once_and_progress_counts_papers(server, tmp_path):
     url = server.base + "/n/dedup.png"
     papers = [make_paper(url, line=i) for i in range(1, 4)]
     steps: list[int] = []
-    results = load_images(papers, ImageOptions(cache_dir=tmp_path), progress=steps.append)
+    results = load_images(papers, ImageOptions(allow_private_hosts=True, cache_dir=tmp_path), progress=steps.append)
     assert server.state.hits["/n/dedup.png"] == 1
     assert all(results.get(p) is results.get(papers[0]) is not None for p in papers)
     assert sum(steps) == 3 and results.fetched == 1
@@ -371,34 +372,38 @@ def test_env_proxy_is_used_for_remote_hosts(server, tmp_path, monkeypatch):
 # Network faults: each is a reason, in bounded time
 
 
+# path, reason, options, retried next run (False: permanent, remembered)
 FAULTS = [
-    ("/404", "HTTP 404", {}),
-    ("/500", "HTTP 500", {}),
-    ("/hang", "timed out", {}),
-    ("/trickle", "timed out", {}),
-    ("/trickle-headers", "timed out", {}),
-    ("/truncated-body", f"truncated response ({len(GOOD_PNG) // 2} of {len(GOOD_PNG)} bytes)", {}),
-    ("/truncated-image", "truncated image", {}),
-    ("/html", "not an image (HTML or XML)", {}),
-    ("/bomb.png", "decompression bomb (100000x100000 pixels > 40000000)", {}),
-    ("/huge", "too large (Content-Length 1073741824 > 8000000)", {}),
-    ("/chunked-big", "too large (more than 1000000 bytes)", {"max_bytes": 1_000_000}),
-    ("/loop", "too many redirects (redirect loop)", {}),
-    ("/chain/0", "too many redirects (more than 5)", {}),
-    ("/to-file", "redirect to non-http URL", {}),
-    ("/to-ftp", "redirect to non-http URL", {}),
+    ("/404", "HTTP 404", {}, False),
+    ("/500", "HTTP 500", {}, True),
+    ("/hang", "timed out", {}, True),
+    ("/trickle", "timed out", {}, True),
+    ("/trickle-headers", "timed out", {}, True),
+    ("/truncated-body", f"truncated response ({len(GOOD_PNG) // 2} of {len(GOOD_PNG)} bytes)", {}, True),
+    ("/truncated-image", "truncated image", {}, False),
+    ("/html", "not an image (HTML or XML)", {}, False),
+    ("/bomb.png", "decompression bomb (100000x100000 pixels > 40000000)", {}, False),
+    ("/huge", "too large (Content-Length 1073741824 > 8000000)", {}, False),
+    ("/chunked-big", "too large (more than 1000000 bytes)", {"max_bytes": 1_000_000}, False),
+    ("/loop", "too many redirects (redirect loop)", {}, False),
+    ("/chain/0", "too many redirects (more than 5)", {}, False),
+    ("/to-file", "redirect to non-http URL", {}, False),
+    ("/to-ftp", "redirect to non-http URL", {}, False),
 ]
 
 
-@pytest.mark.parametrize("path, reason, opts", FAULTS, ids=[f[0] for f in FAULTS])
-def test_network_fault_is_a_reported_failure(server, tmp_path, path, reason, opts):
+@pytest.mark.parametrize("path, reason, opts, retry", FAULTS, ids=[f[0] for f in FAULTS])
+def test_network_fault_is_a_reported_failure(server, tmp_path, path, reason, opts, retry):
     results, elapsed, paper = load_one(server.base + path, tmp_path, **opts)
     assert results.get(paper) is None
-    assert results.failures == [(paper.source, server.base + path, reason)]
+    assert results.failures == [(paper.source, server.base + path, reason, retry)]
     assert results.counts["failed"] == 1
     assert elapsed < TIMEOUT + SLACK, f"{path} took {elapsed:.2f} s"
-    # Nothing that failed is cached.
-    assert not any(p.is_file() for p in (tmp_path / "cache").rglob("*"))
+    # Nothing that failed is cached as an image; a permanent failure is
+    # remembered, a transient one is not.
+    assert not any(p.is_file() for p in (tmp_path / "cache" / "converted").rglob("*"))
+    remembered = [p for p in (tmp_path / "cache" / "failed").rglob("*") if p.is_file()]
+    assert len(remembered) == (0 if retry else 1)
 
 
 def test_total_deadline_cuts_a_trickling_server_even_with_a_long_read_timeout(server, tmp_path):
@@ -443,19 +448,18 @@ def test_real_compressed_bomb_is_refused_before_decoding(tmp_path):
                                               compress_level=9))
     assert (folder / "bomb.png").stat().st_size < 50_000  # 9 Mpx from a few KB
     paper = make_paper("bomb.png", source=str(folder / "d.md"))
-    results = load_images([paper], ImageOptions(cache_dir=tmp_path / "c", max_pixels=1_000_000))
+    results = load_images([paper], ImageOptions(allow_private_hosts=True, cache_dir=tmp_path / "c", max_pixels=1_000_000))
     assert only_reason(results) == "decompression bomb (3000x3000 pixels > 1000000)"
 
 
 def test_failure_summary_groups_reasons(server, tmp_path):
     papers = [make_paper(server.base + p, line=i) for i, p in
               enumerate(["/404", "/n/ok.png", "/huge", "/hang", "/404?x=1"])]
-    results = load_images(papers, ImageOptions(cache_dir=tmp_path, timeout=TIMEOUT))
+    results = load_images(papers, ImageOptions(allow_private_hosts=True, cache_dir=tmp_path, timeout=TIMEOUT))
     assert results.counts == {"fetched": 1, "cached": 0, "local": 0, "failed": 4}
     assert results.failure_summary() == "2 HTTP 404, 1 timed out, 1 too large"
     assert [f[0].line for f in results.failures] == [0, 2, 3, 4]  # sorted by source
-    assert str(results.diagnostics()[0]) == (
-        f"digest.md:0: warning: thumbnail {server.base}/404 not embedded: HTTP 404")
+    assert results.failures[0].reason == "HTTP 404" and results.failures[0].retry is False
 
 
 # --------------------------------------------------------------------------
@@ -466,7 +470,7 @@ def test_downloads_run_concurrently(server, tmp_path):
     server.state.max_active = 0
     papers = [make_paper(f"{server.base}/slow/{i}.png", line=i) for i in range(16)]
     start = time.monotonic()
-    results = load_images(papers, ImageOptions(cache_dir=tmp_path))
+    results = load_images(papers, ImageOptions(allow_private_hosts=True, cache_dir=tmp_path))
     elapsed = time.monotonic() - start
     assert results.fetched == 16 and results.failures == []
     assert server.state.max_active >= 8
@@ -486,16 +490,16 @@ def test_second_run_uses_the_cache_with_the_server_stopped(tmp_path):
     with image_server() as srv:
         papers = [make_paper(srv.base + "/good.png", line=1),
                   make_paper(srv.base + "/good.jpg", line=2)]
-        first = load_images(papers, ImageOptions(cache_dir=cache, timeout=TIMEOUT))
+        first = load_images(papers, ImageOptions(allow_private_hosts=True, cache_dir=cache, timeout=TIMEOUT))
     assert first.fetched == 2
     for offline in (False, True):
-        second = load_images(papers, ImageOptions(cache_dir=cache, timeout=TIMEOUT,
+        second = load_images(papers, ImageOptions(allow_private_hosts=True, cache_dir=cache, timeout=TIMEOUT,
                                                   offline=offline))
         assert second.counts == {"fetched": 0, "cached": 2, "local": 0, "failed": 0}
         for p in papers:
             assert second.get(p) == first.get(p)
     # Other options are other cache entries: offline, they are misses.
-    gray = load_images(papers, ImageOptions(cache_dir=cache, grayscale=True, offline=True))
+    gray = load_images(papers, ImageOptions(allow_private_hosts=True, cache_dir=cache, grayscale=True, offline=True))
     assert gray.failed == 2 and gray.failure_summary() == "2 not in the cache"
     assert list(cache.rglob(".tmp-*")) == []
 
@@ -528,7 +532,7 @@ def test_corrupt_cache_entries_are_detected_and_refetched(server, tmp_path, how)
     assert good is not None and server.state.hits[urlsplit(url).path] == 1
     [entry] = cache_files(cache, "converted")
     if how == "header":  # checksum fine, metadata unusable
-        from exporter.images import _CACHE_MAGIC
+        from exporter.images.cache import CACHE_MAGIC as _CACHE_MAGIC
 
         raw = entry.read_bytes()[len(_CACHE_MAGIC):]
         length = int(raw[:8])
@@ -551,7 +555,7 @@ def test_unwritable_cache_does_not_fail_the_run(server, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     paper = make_paper(server.base + "/n/nocache.png")
-    results = load_images([paper], ImageOptions(cache_dir=blocker / "cache"))
+    results = load_images([paper], ImageOptions(allow_private_hosts=True, cache_dir=blocker / "cache"))
     assert results.failures == [] and results.get(paper) is not None
 
 
@@ -592,13 +596,13 @@ def test_local_paths_are_read_only_inside_the_input_folder(digest_folder, tmp_pa
     if url == "ABSOLUTE":
         url = str(tmp_path / "secret.png")
     paper = make_paper(url, source=str(digest_folder / "d.md"))
-    results = load_images([paper], ImageOptions(cache_dir=tmp_path / "cache"))
+    results = load_images([paper], ImageOptions(allow_private_hosts=True, cache_dir=tmp_path / "cache"))
     if reason is None:
         assert results.failures == [] and results.local == 1
         assert results.get(paper) is not None
     else:
         assert results.get(paper) is None
-        assert results.failures == [(paper.source, url, reason)]
+        assert results.failures == [(paper.source, url, reason, False)]
 
 
 def test_symlinked_digest_does_not_open_its_targets_folder(tmp_path):
@@ -609,7 +613,7 @@ def test_symlinked_digest_does_not_open_its_targets_folder(tmp_path):
     (archive / "private.png").write_bytes(GOOD_PNG)
     (public / "latest.md").symlink_to(archive / "d.md")
     paper = make_paper("private.png", source=str(public / "latest.md"))
-    results = load_images([paper], ImageOptions(cache_dir=tmp_path / "cache"))
+    results = load_images([paper], ImageOptions(allow_private_hosts=True, cache_dir=tmp_path / "cache"))
     assert only_reason(results) == "file not found"  # looked for in public/ only
 
 
@@ -625,7 +629,7 @@ def test_same_relative_path_in_two_folders_is_two_images(tmp_path):
         (tmp_path / name / "t.png").write_bytes(_encode(Image.new("RGB", (8, 8), color), "PNG"))
     pa = make_paper("t.png", source=str(tmp_path / "a" / "d.md"))
     pb = make_paper("t.png", source=str(tmp_path / "b" / "d.md"))
-    results = load_images([pa, pb], ImageOptions(cache_dir=tmp_path / "cache"))
+    results = load_images([pa, pb], ImageOptions(allow_private_hosts=True, cache_dir=tmp_path / "cache"))
     assert decode(results.get(pa)).convert("RGB").getpixel((0, 0)) == (255, 0, 0)
     assert decode(results.get(pb)).convert("RGB").getpixel((0, 0)) == (0, 0, 255)
 
@@ -644,7 +648,7 @@ def test_output_is_deterministic_and_has_no_metadata(tmp_path):
     outputs = []
     for run in range(2):
         paper = make_paper("photo.jpg", source=str(tmp_path / "d.md"))
-        results = load_images([paper], ImageOptions(cache_dir=tmp_path / f"cache{run}"))
+        results = load_images([paper], ImageOptions(allow_private_hosts=True, cache_dir=tmp_path / f"cache{run}"))
         outputs.append(results.get(paper).data)
     assert outputs[0] == outputs[1]
     for marker in (b"Exif", b"CameraMaker", b"2024:03:04", b"ICC_PROFILE", b"a comment"):
@@ -656,7 +660,7 @@ def test_exif_orientation_is_applied(tmp_path):
     exif[0x0112] = 6  # rotate 90 degrees clockwise to display
     (tmp_path / "r.jpg").write_bytes(_encode(_photo(200, 100), "JPEG", exif=exif.tobytes()))
     paper = make_paper("r.jpg", source=str(tmp_path / "d.md"))
-    image = load_images([paper], ImageOptions(cache_dir=tmp_path / "c")).get(paper)
+    image = load_images([paper], ImageOptions(allow_private_hosts=True, cache_dir=tmp_path / "c")).get(paper)
     assert (image.width, image.height) == (100, 200)
 
 
@@ -667,7 +671,7 @@ def test_line_art_is_a_lossless_palette_png(tmp_path):
     draw.text((10, 10), "diagram", fill="blue")
     (tmp_path / "art.png").write_bytes(_encode(art, "PNG"))
     paper = make_paper("art.png", source=str(tmp_path / "d.md"))
-    image = load_images([paper], ImageOptions(cache_dir=tmp_path / "c")).get(paper)
+    image = load_images([paper], ImageOptions(allow_private_hosts=True, cache_dir=tmp_path / "c")).get(paper)
     assert image.media_type == "image/png" and image.extension == ".png"
     im = decode(image)
     assert im.mode == "P"
@@ -731,10 +735,6 @@ def test_https_certificates_are_verified(https_server, tmp_path):
 
 
 def test_https_fetch_with_a_trusted_certificate(https_server, tmp_path, monkeypatch):
-    import exporter.images
-
-    real = ssl.create_default_context
-    monkeypatch.setattr(exporter.images.ssl, "create_default_context",
-                        lambda: real(cafile=str(https_server.cert)))
+    monkeypatch.setenv("SSL_CERT_FILE", str(https_server.cert))
     results, _, paper = load_one(https_server.base + "/good.png", tmp_path)
     assert results.failures == [] and results.get(paper) is not None

@@ -1,0 +1,168 @@
+"""The thumbnail cache: converted images, and failures worth remembering.
+
+``converted/<sha256(options + key)>`` holds one converted image as one file:
+a magic prefix, a JSON header (key, size, sha256, media type, width,
+height), then the payload, written to a temporary name in the same folder
+and ``os.replace``-d into place.  One file per entry (rather than data +
+sidecar) keeps an entry atomic: a killed run can never pair new data with
+an old checksum.  An entry whose magic, header, size or checksum does not
+match is deleted and fetched again.  A warm run reads only these small
+files: no network and no decoding.  The downloaded originals are not kept:
+a year of thumbnails is ~2-3 GB of PNG against ~0.5 GB converted, and
+options rarely change.  Only images that converted are cached, never an
+error page.
+
+``failed/<sha256(url)>`` remembers a *permanent* failure (404, 410, not an
+image, too large) until a given time, so a daily run does not ask a server
+every day for a thumbnail that is gone; a transient failure is never
+written here.  Anything unreadable in either folder is a cache miss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from .model import EmbeddedImage
+
+# An entry: magic, 8-digit header length, newline, JSON header, payload.  The
+# fixed-size prefix lets a reader read the payload straight into its own
+# bytes object (slicing a whole-file read costs as much as the checksum).
+CACHE_MAGIC = b"digest-export-cache 2 "
+_MAX_FAILURE_ENTRY = 4096
+
+
+class Cache:
+    """Checksummed, atomically written cache entries; any failure = cache miss."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.usable = True
+
+    def remove_stale_temp_files(self, max_age: float = 3600.0) -> None:
+        """Remove temporary files left by a run that was killed mid-write."""
+        now = time.time()
+        for kind in ("converted", "failed"):
+            try:
+                with os.scandir(self.root / kind) as entries:
+                    for entry in entries:
+                        if entry.name.startswith(".tmp-"):
+                            try:
+                                if now - entry.stat().st_mtime > max_age:
+                                    os.unlink(entry.path)
+                            except OSError:
+                                pass
+            except OSError:
+                pass
+
+    def _path(self, kind: str, key: str) -> Path:
+        return self.root / kind / hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+    def get_converted(self, key: str, options_key: str) -> EmbeddedImage | None:
+        entry = self._read(self._path("converted", f"{options_key}\0{key}"), key)
+        if entry is None:
+            return None
+        header, data = entry
+        try:
+            media_type = header["media_type"]
+            if media_type not in ("image/jpeg", "image/png"):
+                raise ValueError(media_type)
+            return EmbeddedImage(data, media_type, int(header["width"]), int(header["height"]))
+        except (KeyError, TypeError, ValueError):
+            _unlink(self._path("converted", f"{options_key}\0{key}"))
+            return None
+
+    def put_converted(self, key: str, options_key: str, image: EmbeddedImage) -> None:
+        header = {"key": key, "media_type": image.media_type, "width": image.width,
+                  "height": image.height}
+        self._write(self._path("converted", f"{options_key}\0{key}"), header, image.data)
+
+    def get_failure(self, url: str, now: float | None = None) -> tuple[str, float] | None:
+        """A remembered permanent failure of *url*: (reason, until), or ``None``."""
+        path = self._path("failed", url)
+        try:
+            with open(path, "rb") as fh:
+                entry = json.loads(fh.read(_MAX_FAILURE_ENTRY))
+            reason, until = entry["reason"], float(entry["until"])
+            if entry.get("url") != url or not isinstance(reason, str) or not until == until:
+                raise ValueError("bad entry")
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError, KeyError, OverflowError):
+            _unlink(path)
+            return None
+        now = time.time() if now is None else now
+        if until <= now or until > now + 366 * 86400:  # expired, or a clock that jumped
+            _unlink(path)
+            return None
+        return reason[:200], until
+
+    def put_failure(self, url: str, reason: str, until: float) -> None:
+        """Remember that *url* failed permanently with *reason*, until *until* (epoch seconds)."""
+        if not self.usable:
+            return
+        self._atomic_write(self._path("failed", url),
+                           json.dumps({"url": url, "reason": reason, "until": until}).encode("utf-8"))
+
+    def forget_failure(self, url: str) -> None:
+        _unlink(self._path("failed", url))
+
+    def _read(self, path: Path, key: str) -> tuple[dict, bytes] | None:
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        except OSError:
+            return None
+        try:
+            try:
+                prefix = os.read(fd, len(CACHE_MAGIC) + 9)
+                if not prefix.startswith(CACHE_MAGIC) or not prefix.endswith(b"\n"):
+                    raise ValueError("bad magic")
+                header = json.loads(os.read(fd, int(prefix[len(CACHE_MAGIC):-1])))
+                if not isinstance(header, dict) or header.get("key") != key:
+                    raise ValueError("bad header")
+                size = header["size"]
+                data = os.read(fd, size + 1)  # one byte more: catch trailing junk
+                if len(data) != size or header.get("sha256") != hashlib.sha256(data).hexdigest():
+                    raise ValueError("checksum mismatch")
+            finally:
+                os.close(fd)
+        except (ValueError, TypeError, KeyError, OverflowError, OSError):
+            _unlink(path)  # corrupt or truncated: drop it, the caller refetches
+            return None
+        return header, data
+
+    def _write(self, path: Path, header: dict, data: bytes) -> None:
+        if not self.usable:
+            return
+        header = {**header, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        head = json.dumps(header, sort_keys=True).encode("utf-8")
+        blob = b"%s%08d\n%s%s" % (CACHE_MAGIC, len(head), head, data)
+        self._atomic_write(path, blob)
+
+    def _atomic_write(self, path: Path, blob: bytes) -> None:
+        tmp = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(blob)
+            os.replace(tmp, path)
+            tmp = None
+        except OSError:
+            # A read-only or full cache folder must not fail the run: go on
+            # without caching.
+            self.usable = False
+        finally:
+            if tmp is not None:
+                _unlink(Path(tmp))
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass

@@ -1,0 +1,144 @@
+"""Decoding and conversion: untrusted bytes in, a small baseline JPEG or PNG out.
+
+* **Decoding** accepts only PNG, JPEG, GIF, WebP and BMP (no EPS, which runs
+  Ghostscript; no TIFF), checks the pixel count *before* any pixel is decoded
+  (a decompression bomb is a failure, not a ``MemoryError`` or a warning), and
+  refuses truncated data (Pillow's ``LOAD_TRUNCATED_IMAGES`` stays off).
+* **Converting**: EXIF orientation applied, scaled down (never up) with
+  Lanczos to fit ``max_width`` x ``max_height``, transparency flattened on
+  white (e-ink pages are white; a transparent PNG on a night-mode reader would
+  show black line art on black), optionally grayscale (``L``).  The output is
+  a baseline JPEG, except that an image with at most 256 distinct colours
+  (64 grey levels for a grey image) after scaling (diagrams, line art and
+  icons that did not need scaling) is a palette (or grey) PNG: lossless,
+  usually smaller, and without JPEG ringing around lines.  No metadata
+  (EXIF, ICC, text chunks, timestamps) is written, so the same input bytes
+  and options always give the same output bytes (for a given Pillow version).
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+
+from .model import EmbeddedImage, Failure, ImageOptions
+
+# Formats we decode.  Anything else is "not an image": fewer decoders, fewer
+# CVEs, and no EPS (Pillow shells out to Ghostscript for it).
+_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")
+_FLAT_GREY_LEVELS = 64
+
+def _open_image(data: bytes, max_pixels: int):  # -> PIL.Image.Image
+    """Identify *data* among _FORMATS and check its size before decoding.
+
+    This is Pillow's ``Image.open`` minus its decompression-bomb check, which
+    depends on the process-global ``Image.MAX_IMAGE_PIXELS`` and only *warns*
+    between 1x and 2x that limit; ours is per call and always an error.
+    """
+    from PIL import (  # noqa: F401  (registers the plugins in Image.OPEN)
+        BmpImagePlugin, GifImagePlugin, Image, JpegImagePlugin, PngImagePlugin,
+        WebPImagePlugin,
+    )
+
+    if not data:
+        raise Failure("not an image (empty response)")
+    prefix = data[:16]
+    for fmt in _FORMATS:
+        factory, accept = Image.OPEN[fmt]
+        if accept and accept(prefix) is True:
+            try:
+                im = factory(io.BytesIO(data), None)
+            except (SyntaxError, IndexError, TypeError, ValueError, EOFError, OSError) as err:
+                raise Failure(f"undecodable image ({fmt}: {err})") from err
+            w, h = im.size
+            if w <= 0 or h <= 0:
+                raise Failure(f"undecodable image ({fmt}: size {w}x{h})")
+            if w * h > max_pixels:
+                raise Failure(f"decompression bomb ({w}x{h} pixels > {max_pixels})")
+            return im
+    if data.lstrip()[:1] == b"<":
+        raise Failure("not an image (HTML or XML)")
+    raise Failure("not an image")
+
+
+def convert(data: bytes, opts: ImageOptions) -> EmbeddedImage:
+    """Convert *data*; a Failure here is permanent: the same bytes fail the same way."""
+    try:
+        return _convert_unchecked(data, opts)
+    except Failure as failure:
+        failure.permanent = True
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as err:
+        text = str(err)
+        if "truncated" in text.lower() or isinstance(err, EOFError):
+            raise Failure("truncated image", permanent=True) from err
+        raise Failure(f"undecodable image ({text[:80]})", permanent=True) from err
+
+
+def _convert_unchecked(data: bytes, opts: ImageOptions) -> EmbeddedImage:
+    from PIL import Image
+
+    im = _open_image(data, opts.max_pixels)
+    orientation = 1
+    try:
+        orientation = int(im.getexif().get(0x0112, 1))
+    except Exception:  # broken EXIF is not a reason to drop the picture
+        orientation = 1
+    box = (opts.max_width, opts.max_height)
+    if orientation in (5, 6, 7, 8):  # rotated by 90 degrees: fit the rotated box
+        box = box[::-1]
+
+    has_alpha = im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in im.info
+    if im.mode not in ("L", "RGB", "RGBA", "LA"):
+        if im.mode.startswith("I;16") or im.mode in ("I", "F"):
+            im = im.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+        else:  # P, PA, 1, CMYK, YCbCr... (P must not be resampled in palette space)
+            im = im.convert("RGBA" if has_alpha else "RGB")
+    # thumbnail() also uses JPEG draft mode (DCT scaling) for big JPEGs, and
+    # resamples RGBA/LA premultiplied, so flattening afterwards is exact.
+    im.thumbnail(box, Image.Resampling.LANCZOS)
+    if orientation != 1:
+        method = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+                  4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+                  6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+                  8: Image.Transpose.ROTATE_90}.get(orientation)
+        if method is not None:
+            im = im.transpose(method)
+
+    if im.mode in ("RGBA", "LA"):
+        base_mode = im.mode[:-1]
+        flat = Image.new(base_mode, im.size, 255 if base_mode == "L" else (255, 255, 255))
+        flat.paste(im, mask=im.getchannel("A"))
+        im = flat
+    # Few colours: flat graphics or line art that needed no scaling.  Any
+    # grey image has at most 256 levels, so for those the bar is lower.
+    colors = im.getcolors(256 if im.mode == "RGB" else _FLAT_GREY_LEVELS)
+    if opts.grayscale and im.mode != "L":
+        im = im.convert("L")
+
+    # Pillow's encoders copy comment, EXIF, ICC profile and dpi from .info:
+    # drop them all (privacy, size, and byte-identical output).
+    im.info = {}
+    out = io.BytesIO()
+    if colors is not None:
+        if im.mode == "RGB":
+            im = _to_palette(im)
+        im.save(out, format="PNG", optimize=True)
+        media_type = "image/png"
+    else:
+        im.save(out, format="JPEG", quality=opts.jpeg_quality, optimize=True,
+                progressive=False)
+        media_type = "image/jpeg"
+    return EmbeddedImage(out.getvalue(), media_type, im.width, im.height)
+
+
+def _to_palette(im):  # (RGB Image with <= 256 colours) -> Image
+    """Lossless RGB -> P, or the RGB image itself if that is not exact."""
+    from PIL import Image, ImageChops
+
+    # Median cut keeps every colour exactly when there are at most 256 of
+    # them (Pillow's nearest-colour mapping with a given palette does not: it
+    # looks colours up in a 5-6-5 bit cache).  Checked, since it is cheap.
+    pal = im.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    return pal if ImageChops.difference(pal.convert("RGB"), im).getbbox() is None else im
+

@@ -1,0 +1,250 @@
+"""Loading the thumbnails of a set of papers: cache, network or input folder.
+
+One thread pool (``concurrency`` workers, default 8, so at most 8 requests
+in flight) runs fetch + decode + scale + encode per unique image; cache hits
+are read in a few large batches.  Threads are enough (measured on 2 cores
+with ``benchmarks/bench_images.py``): PNG decoding and Lanczos resampling
+release the GIL, and a process pool would pickle every image both ways.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from ..model import Paper
+from .cache import Cache
+from .convert import convert
+from .model import EmbeddedImage, Failure, ImageFailure, ImageOptions, ImageResults, image_key
+
+# Bump when the conversion changes, so cached converted images are redone.
+_CONVERT_VERSION = 1
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+
+
+def load_images(
+    papers: Iterable[Paper],
+    options: ImageOptions,
+    progress: Callable[[int], None] | None = None,
+) -> ImageResults:
+    """Load the IMAGE thumbnails of *papers*; never raises for a bad image.
+
+    *progress*, if given, is called from the calling thread with the number
+    of papers whose thumbnail was just resolved (loaded or failed); the calls
+    add up to the number of papers with an IMAGE thumbnail.
+
+    The result holds every image in memory (~60 kB each): for a long archive
+    call it once per book with that book's papers, so memory stays bounded
+    by one book; the cache makes repeated URLs across books free.
+    """
+    jobs: dict[str, list[Paper]] = {}
+    for paper in papers:
+        key = image_key(paper)
+        if key is not None:
+            jobs.setdefault(key, []).append(paper)
+
+    results = ImageResults()
+    if not jobs:
+        return results
+    loader = Loader(options)
+    loader.cache.remove_stale_temp_files()
+
+    def done(key: str, outcome: tuple[EmbeddedImage, str] | Failure) -> None:
+        group = jobs[key]
+        if isinstance(outcome, Failure):
+            results.failed += 1
+            retry = not outcome.permanent and not key.startswith("local:")
+            results.failures.extend(ImageFailure(paper.source, paper.thumbnail.url, str(outcome), retry)
+                                    for paper in group if paper.thumbnail is not None)
+        else:
+            image, origin = outcome
+            results.images[key] = image
+            setattr(results, origin, getattr(results, origin) + 1)
+        if progress is not None:
+            progress(len(group))
+
+    remote = [key for key in jobs if not key.startswith("local:")]
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, options.concurrency),
+                                thread_name_prefix="digest-export-image") as pool:
+            try:
+                # 1. Cache hits, in a few big batches: a warm run is thousands
+                #    of small reads, where one task per image costs more in
+                #    thread hand-offs than the read itself.
+                batches = _split(remote, min(options.concurrency, os.cpu_count() or 1) * 4)
+                misses: list[str] = []
+                for future in as_completed([pool.submit(loader.lookup_many, b) for b in batches]):
+                    for key, image in future.result():
+                        if image is None:
+                            misses.append(key)
+                        else:
+                            done(key, (image, "cached"))
+                # 2. Everything else, one task per image: network-bound, and
+                #    the conversions overlap (Pillow releases the GIL).
+                remote_set = set(remote)
+                todo = misses + [key for key in jobs if key not in remote_set]
+                futures = {pool.submit(loader.load, jobs[key][0]): key for key in todo}
+                for future in as_completed(futures):
+                    try:
+                        outcome: tuple[EmbeddedImage, str] | Failure = future.result()
+                    except Failure as failure:
+                        outcome = failure
+                    done(futures[future], outcome)
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+    finally:
+        loader.close()
+    results.failures.sort(key=lambda f: (f.source, f.url))
+    return results
+
+
+def _split(items: list[str], parts: int) -> list[list[str]]:
+    size = max(1, -(-len(items) // max(1, parts)))
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+class Loader:
+    """Loads one image at a time, from any thread; owns the cache and the HTTP client."""
+
+    def __init__(self, options: ImageOptions):
+        self.options = options
+        self.cache = Cache(options.resolved_cache_dir())
+        self.options_key = "|".join(map(str, (
+            _CONVERT_VERSION, options.grayscale, options.max_width,
+            options.max_height, options.jpeg_quality, options.max_pixels)))
+        self._fetcher = None
+        self._fetcher_lock = threading.Lock()
+
+    def close(self) -> None:
+        if self._fetcher is not None:
+            self._fetcher.close()
+
+    def fetcher(self):  # -> fetch.Fetcher
+        """The one HTTP client of this run, shared by all threads so they share its
+        connection pool; made on first use (httpx takes ~0.1 s to import)."""
+        with self._fetcher_lock:
+            if self._fetcher is None:
+                from .fetch import FetchOptions, Fetcher
+
+                self._fetcher = Fetcher(FetchOptions(
+                    timeout=self.options.timeout, max_bytes=self.options.max_bytes,
+                    concurrency=self.options.concurrency,
+                    allow_private_hosts=self.options.allow_private_hosts))
+            return self._fetcher
+
+    def lookup_many(self, urls: list[str]) -> list[tuple[str, EmbeddedImage | None]]:
+        """Cached images for remote *urls* (``None``: not cached or corrupt)."""
+        found: list[tuple[str, EmbeddedImage | None]] = []
+        for url in urls:
+            try:
+                found.append((url, self.cache.get_converted(url, self.options_key)))
+            except Exception:  # whatever is wrong with the cache, the network can fix
+                found.append((url, None))
+        return found
+
+    def load(self, paper: Paper) -> tuple[EmbeddedImage, str]:
+        """Load one image that :meth:`lookup_many` did not find.
+
+        Returns the image and where it came from ("fetched" or "local").
+        """
+        try:
+            return self._load(paper)
+        except Failure:
+            raise
+        except MemoryError:
+            raise Failure("out of memory") from None
+        except Exception as err:  # a bug or an unforeseen decoder error: report, don't crash
+            raise Failure(f"unexpected error ({type(err).__name__}: {err})") from err
+
+    def _load(self, paper: Paper) -> tuple[EmbeddedImage, str]:
+        assert paper.thumbnail is not None
+        url = paper.thumbnail.url
+        opts = self.options
+        if not paper.thumbnail.is_remote:
+            data = _read_local(paper.source.path, url, opts.max_bytes)
+            key = "sha256:" + hashlib.sha256(data).hexdigest()
+            cached = self.cache.get_converted(key, self.options_key)
+            if cached is not None:
+                return cached, "local"
+            image = convert(data, opts)
+            self.cache.put_converted(key, self.options_key, image)
+            return image, "local"
+
+        remembered = self.cache.get_failure(url)
+        if remembered is not None:
+            reason, until = remembered
+            day = time.strftime("%Y-%m-%d", time.gmtime(until))
+            raise Failure(f"{reason} (remembered: not asked again before {day})", permanent=True)
+        if opts.offline:
+            raise Failure("not in the cache (offline)")
+        try:
+            image = convert(self.fetcher().get(url), opts)
+        except Failure as failure:
+            if failure.permanent and not failure.by_policy and opts.remember_failures > 0:
+                self.cache.put_failure(url, str(failure), time.time() + opts.remember_failures)
+            raise
+        # Only what converted is cached: an HTML error page is not kept.
+        self.cache.put_converted(url, self.options_key, image)
+        return image, "fetched"
+
+
+def _read_local(source_path: str, url: str, max_bytes: int) -> bytes:
+    """Read a thumbnail path relative to the digest file, inside its folder only.
+
+    Local files are input, not network: their failures are not remembered
+    (a build notices the file itself changing).
+    """
+    if _SCHEME_RE.match(url):
+        raise Failure(f"unsupported URL scheme ({url.split(':', 1)[0].lower()})")
+    if url.startswith(("/", "\\")) or os.path.isabs(url):
+        raise Failure("outside the input folder (absolute path)")
+    if source_path.startswith("<"):  # <stdin>
+        raise Failure("local path without an input folder")
+    path = url.split("#", 1)[0].split("?", 1)[0]
+    try:
+        # The folder the digest was named in (a symlinked digest file does
+        # not open up its target's folder), itself resolved for the check.
+        folder = Path(os.path.abspath(source_path)).parent.resolve()
+        candidates = [path]
+        unquoted = urllib.parse.unquote(path)
+        if unquoted != path:  # a Markdown destination may be percent-encoded
+            candidates.append(unquoted)
+        for candidate in candidates:
+            # resolve() follows every symlink, so a link pointing out of the
+            # folder is caught by the containment check below.
+            target = (folder / candidate).resolve()
+            if not target.is_relative_to(folder):
+                raise Failure("outside the input folder")
+            if target.exists():
+                break
+        else:
+            raise Failure("file not found")
+        if not stat.S_ISREG(target.stat().st_mode):
+            raise Failure("not a regular file")
+        with open(target, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):  # checked again: it may have been swapped
+                raise Failure("not a regular file")
+            if st.st_size > max_bytes:
+                raise Failure(f"too large ({st.st_size} bytes > {max_bytes})")
+            data = fh.read(max_bytes + 1)
+    except Failure:
+        raise
+    except OSError as err:
+        raise Failure(f"cannot read file ({err.strerror or type(err).__name__})") from err
+    except ValueError as err:  # e.g. a NUL in the path
+        raise Failure("invalid path") from err
+    if len(data) > max_bytes:
+        raise Failure(f"too large (more than {max_bytes} bytes)")
+    return data
+
+
