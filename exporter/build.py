@@ -24,6 +24,7 @@ meanwhile, then the catalog and the new state.  Every file goes through
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import sys
 import time
@@ -50,7 +51,7 @@ from .bundles import Bundle, make_bundles
 from .epub import EpubOptions
 from .errors import InputError
 from .feeds import FORMATS, FeedOptions, FeedReport
-from .model import Diagnostic, Digest, ReadResult, Severity, SourceRef
+from .model import Diagnostic, Digest, ReadResult, Severity, SourceRef, output_settings
 from .output import WriteStatus, write_file
 from .reader import decode, iter_input_files, merge, parse_text
 from .workers import BookResult, make_books
@@ -83,6 +84,8 @@ class BuildReport:
     written: list[Path] = field(default_factory=list)
     unchanged: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
+    #: Files an earlier build wrote that this one would not write: deleted.
+    removed: list[Path] = field(default_factory=list)
     explanations: list[str] = field(default_factory=list)
     books: list[tuple[Path, str]] = field(default_factory=list)  # (path, written|unchanged|skipped)
     days: int = 0
@@ -163,7 +166,7 @@ def _record(data: bytes, size: int, mtime_ns: int, drafts: list[Any], diags: lis
     local = sorted({p.thumbnail.url for d in drafts for p in d.papers
                     if p.thumbnail is not None and not p.thumbnail.is_remote})
     return FileRecord(size, trusted, content_hash(data),
-                      [(d.date.isoformat(), d.title, [p.key for p in d.papers]) for d in drafts],
+                      [(d.date.isoformat(), d.title, [p.key for p in d.papers], d.text_hash) for d in drafts],
                       [diag_to_json(x) for x in diags], local)
 
 
@@ -247,7 +250,7 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
         rec = records.get(name)
         if rec is None:
             continue
-        for iso, title, keys in rec.digests:
+        for iso, title, keys, _ in rec.digests:
             files = date_files.setdefault(iso, [])
             if name not in files:
                 files.append(name)
@@ -256,11 +259,11 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
     dates = sorted(date_files)
     dirty: set[str] = set()
     for name in changed:
-        dirty.update(d for d, _, _ in records[name].digests)
+        dirty.update(d for d, _, _, _ in records[name].digests)
     for name in list(changed) + removed:
         old = state.files.get(name)
         if old is not None:
-            dirty.update(d for d, _, _ in old.digests)
+            dirty.update(d for d, _, _, _ in old.digests)
     dirty &= set(dates)
 
     # -- 3. books ----------------------------------------------------------------
@@ -269,15 +272,15 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
     metas = make_bundles(skeleton, eo.by, date_from=eo.date_from, date_to=eo.date_to, title=eo.title)
     series = metas[0].title if metas else ""
     folders = ([Path(eo.templates)] if eo.templates else []) + [templates_dir()]
-    book_settings = fingerprint(__version__, str(eo.by), eo.date_from, eo.date_to, eo.title, eo.lang,
-                                eo.images, eo.grayscale, eo.allow_private_hosts, eo.cover, series,
-                                tree_hash(folders))
+    book_settings = fingerprint(__version__, output_settings(eo), series, tree_hash(folders))
     books: list[_BookPlan] = []
     for meta in metas:
         day_isos = [d.date.isoformat() for d in meta.digests]
         parts = []
         for iso in day_isos:
-            files = [(n, records[n].sha) for n in date_files[iso]]
+            # A day is its text in each file holding it: appending a day to
+            # a one-file archive leaves the other days' books alone.
+            files = [(n, [h for d, _, _, h in records[n].digests if d == iso]) for n in date_files[iso]]
             if eo.images == "embed":
                 files += [_local_image_stamp(n, records[n].local_images) for n in date_files[iso]
                           if records[n].local_images]
@@ -301,7 +304,7 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
     fo = replace(options.feed, base_url=base_url)
     formats = tuple(dict.fromkeys(fo.formats or BUILD_FORMATS))
     feed_formats = tuple(f for f in formats if f != "opds")
-    feed_settings = fingerprint(__version__, formats, base_url, fo.title, fo.days, fo.limit, fo.all, fo.archive)
+    feed_settings = fingerprint(__version__, output_settings(replace(fo, formats=formats)))
     feed_inputs = fingerprint([(n, records[n].sha) for n in order if n in records], sorted(unreadable))
     feeds_reason: str | None = None
     if feed_formats:
@@ -335,7 +338,7 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
         for name in date_files.get(iso, ()):
             if name not in parsed and name not in to_parse:
                 to_parse.append(name)
-            todo.extend(d for d, _, _ in records[name].digests if d not in closure)
+            todo.extend(d for d, _, _, _ in records[name].digests if d not in closure)
     for name in sorted(to_parse, key=order.index):
         try:
             data, size, mtime_ns = _read_bytes(paths[name])
@@ -465,9 +468,10 @@ def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
 
     def book_done(result: BookResult) -> None:
         if result.extra is not None:
-            record, covers = result.extra
+            record, covers, notes = result.extra
             report.catalog_books[result.path.name] = record
             report.catalog_covers.update(covers)
+            report.notes.extend(notes)
         bundle = bundles[result.index]
         path = out / bundle.file_name
         report.add(path, result.status)
@@ -484,9 +488,11 @@ def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
             progress("book", path, result.status)
 
     for_catalog = "opds" in (options.feed.formats or BUILD_FORMATS)
+    own_covers = plan.state.catalog.files if plan.state.catalog else {}
     if bundles:
         for result in make_books(writer, bundles, jobs=options.jobs,
-                                 after_write=_catalog_record if for_catalog else None,
+                                 after_write=functools.partial(_catalog_record, own_covers=own_covers)
+                                 if for_catalog else None,
                                  meanwhile=lambda: _write_feeds(plan, report, state)):
             book_done(result)
     else:
@@ -495,9 +501,43 @@ def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
     # every book's cover (ten years: 250 MB of model, 50 MB of covers).
     plan.digests = ()
     bundles.clear()
+    _remove_stale_books(plan, report)
     _write_catalog(plan, report, state)
     write_file(out / STATE_NAME, state.to_bytes())
     return report
+
+
+def _remove_stale_books(plan: BuildPlan, report: BuildReport) -> None:
+    """Delete the books (and catalog covers) an earlier build wrote that this one would not.
+
+    After a date is corrected or ``--from``/``--title``/``--by`` change, the
+    old books would otherwise stay in the folder and in the catalog.  Only
+    files still exactly as that build left them are deleted: a file someone
+    replaced or edited since is left alone (and no longer listed).
+    """
+    out = Path(plan.options.out_dir)
+    wanted = {b.meta.file_name for b in plan.books}
+    old_covers = plan.state.catalog.files if plan.state.catalog else {}
+    for name in sorted(set(plan.state.books) - wanted):
+        record = plan.state.books[name]
+        why = record.missing_or_changed(out)
+        if why is not None:
+            if "missing" not in why:
+                report.explanations.append(f"left {out / name} alone: {why}; no longer built or listed")
+            continue
+        stale = dict(record.files)
+        stale.update((n, stamp) for n, stamp in old_covers.items()
+                     if n.startswith(Path(name).stem + ".cover."))
+        for file_name, (size, mtime_ns) in sorted(stale.items()):
+            path = out / file_name
+            try:
+                st = os.stat(path)
+                if (st.st_size, st.st_mtime_ns) == (size, mtime_ns):
+                    os.unlink(path)
+                    report.removed.append(path)
+            except OSError:
+                pass
+        report.explanations.append(f"removed {out / name}: no longer built from these inputs and options")
 
 
 def _write_feeds(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
@@ -537,11 +577,15 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
         state.catalog = None
         return
     base_url = normalize_base_url(fo.base_url)
-    try:
-        books = sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in os.scandir(out)
-                       if e.name.endswith(".epub") and e.is_file())
-    except OSError:
-        books = []
+    # Only the books this build stands for: an EPUB someone else put in the
+    # folder is not opened (it is untrusted input) and not listed.
+    books = []
+    for name in sorted(state.books):
+        try:
+            st = os.stat(out / name)
+        except OSError:
+            continue
+        books.append((name, st.st_size, st.st_mtime_ns))
     inputs = fingerprint(books)
     settings = fingerprint(__version__, base_url, plan.feed_title)
     old = plan.state.catalog
@@ -557,10 +601,11 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
         return
     report.explanations.append(f"writing the OPDS catalog: {reason}")
     feed = FeedReport(title=plan.feed_title, icon_url=base_url + ICON_NAME if base_url else None)
-    cache = _CatalogBooks({**plan.state.catalog_books, **report.catalog_books})
+    cache = _CatalogBooks({**plan.state.catalog_books, **report.catalog_books}, old.files if old else {})
     cache.written.update(report.catalog_covers)
-    write_catalog(out, base_url, feed, reader=cache.read)
+    write_catalog(out, base_url, feed, reader=cache.read, books=[out / name for name, _, _ in books])
     state.catalog_books = cache.new
+    report.notes.extend(cache.notes)
     files: dict[str, tuple[int, int]] = {}
     for path, status in feed.files:
         report.add(path, status)
@@ -578,16 +623,17 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
     state.catalog = OutputRecord(inputs, settings, files)
 
 
-def _catalog_record(path: Path) -> tuple[dict[str, Any], dict[str, WriteStatus]]:
+def _catalog_record(path: Path, own_covers: dict[str, tuple[int, int]],
+                    ) -> tuple[dict[str, Any], dict[str, WriteStatus], list[str]]:
     """In a book worker: what the catalog needs of the book just written.
 
     Read there, in parallel, while the book is still in the page cache,
     instead of one by one once every book is written; its cover file is
     written beside it."""
-    books = _CatalogBooks({})
+    books = _CatalogBooks({}, own_covers)
     books.read(path)
     books.stamp_covers(path.parent)
-    return books.new[path.name], books.written
+    return books.new[path.name], books.written, books.notes
 
 
 class _CatalogBooks:
@@ -597,10 +643,31 @@ class _CatalogBooks:
     is then read from the cover file the catalog wrote beside it (if that is
     gone, the book is read again)."""
 
-    def __init__(self, old: dict[str, dict[str, Any]]):
+    def __init__(self, old: dict[str, dict[str, Any]], own_covers: dict[str, tuple[int, int]] | None = None):
         self.old = old
         self.new: dict[str, dict[str, Any]] = {}
         self.written: dict[str, WriteStatus] = {}
+        #: Cover files an earlier build wrote: any other file of a cover's
+        #: name is not ours to overwrite.
+        self.own_covers = own_covers or {}
+        self.notes: list[str] = []
+
+    def _may_write(self, path: Path, data: bytes) -> bool:
+        """True unless *path* holds a file that is neither ours nor already *data*."""
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        if path.name in self.own_covers:  # ours, even if damaged since: repaired
+            return True
+        if st.st_size != len(data):
+            return False
+        try:  # the same bytes (a state file lost, say): nothing to overwrite
+            return path.read_bytes() == data
+        except OSError:
+            return False
 
     def read(self, path: Path) -> Any:
         from .opds import _COVER_EXT, Book, read_book
@@ -636,8 +703,13 @@ class _CatalogBooks:
                 # would otherwise keep every cover in memory at once.
                 data, mime = book.cover
                 name = f"{path.stem}.cover{_COVER_EXT[mime]}"
-                self.written[name] = write_file(path.parent / name, data)
-                book = replace(book, cover=(b"", mime))
+                if self._may_write(path.parent / name, data):
+                    self.written[name] = write_file(path.parent / name, data)
+                    book = replace(book, cover=(b"", mime))
+                else:
+                    self.notes.append(f"{path.parent / name} was not written by digest-export: left as it "
+                                      f"is, and {path.name} is listed in the catalog without a cover")
+                    book = replace(book, cover=None)
         self.new[path.name] = {
             "stamp": [st.st_size, st.st_mtime_ns], "title": book.title, "identifier": book.identifier,
             "modified": book.modified.isoformat() if book.modified else None,

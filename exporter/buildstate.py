@@ -25,7 +25,7 @@ from .model import Diagnostic, Severity, SourceRef
 
 STATE_NAME = ".digest-export-state.json"
 #: Bump when the meaning of a field changes: an old state is then ignored.
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 #: A file modified less than this long before it was read may change again
 #: within the same mtime tick without its size changing ("racy git"): its
 #: stat is not trusted next time and its bytes are hashed instead.
@@ -74,8 +74,9 @@ class FileRecord:
     size: int
     mtime_ns: int  # -1: do not trust the stat, hash the bytes
     sha: str
-    #: (ISO date, title, paper keys) of each digest heading, in file order.
-    digests: list[tuple[str, str, list[str]]]
+    #: (ISO date, title, paper keys, hash of its lines) of each digest
+    #: heading, in file order.
+    digests: list[tuple[str, str, list[str], str]]
     diags: list[list[Any]]
     #: Thumbnails given as paths relative to the file (their stat is part
     #: of a book's fingerprint).
@@ -89,7 +90,7 @@ class FileRecord:
     @classmethod
     def from_json(cls, v: dict[str, Any]) -> FileRecord:
         return cls(int(v["size"]), int(v["mtime_ns"]), str(v["sha"]),
-                   [(str(d), str(t), [str(k) for k in keys]) for d, t, keys in v["digests"]],
+                   [(str(d), str(t), [str(k) for k in keys], str(h)) for d, t, keys, h in v["digests"]],
                    [list(x) for x in v["diags"]], [str(x) for x in v["local_images"]])
 
 

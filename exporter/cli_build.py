@@ -71,6 +71,8 @@ def run_build_command(inputs: tuple[str, ...], *, out_dir: str, by: str, date_fr
         feed_written = [p for p in report.written if not p.name.endswith(".epub")]
         for path in feed_written:
             click.echo(str(path))
+        for path in report.removed:
+            click.echo(f"removed {path}")
     if verbose and not quiet:
         for line in report.explanations:
             click.echo(f"digest-export: {line}", err=True)

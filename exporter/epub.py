@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from .bundles import Bundle, BundleBy, make_bundles
 from .cover import CoverText, make_cover
 from .errors import ExporterError, InputError, TemplateError, UsageError
-from .model import Paper, ReadResult, SourceRef, ThumbnailKind
+from .model import RUN_ONLY, Paper, ReadResult, SourceRef, ThumbnailKind
 from .output import WriteStatus, write_file
 from .render import safe_url, title_text
 from . import language
@@ -60,7 +60,7 @@ _LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 class EpubOptions:
     """Options of :func:`build_epubs` (the ``epub`` command's flags)."""
 
-    out_dir: Path = Path(".")
+    out_dir: Path = field(default=Path("."), metadata=RUN_ONLY)
     by: BundleBy = BundleBy.WEEK
     date_from: dt.date | None = None
     date_to: dt.date | None = None
@@ -68,14 +68,15 @@ class EpubOptions:
     lang: str | None = None
     images: str = "embed"  # "embed" | "none"
     grayscale: bool = False
-    templates: Path | None = None
-    keep_going: bool = False
-    cache_dir: Path | None = None
+    #: The folder's files are fingerprinted by content (buildstate.tree_hash).
+    templates: Path | None = field(default=None, metadata=RUN_ONLY)
+    keep_going: bool = field(default=False, metadata=RUN_ONLY)
+    cache_dir: Path | None = field(default=None, metadata=RUN_ONLY)
     cover: bool = True
     #: Worker processes for the books (0: one per core; see exporter.workers).
-    jobs: int = 0
+    jobs: int = field(default=0, metadata=RUN_ONLY)
     #: Seconds allowed to fetch one thumbnail (connect, redirects, body).
-    image_timeout: float = 10.0
+    image_timeout: float = field(default=10.0, metadata=RUN_ONLY)
     #: Fetch thumbnails from loopback/private/link-local hosts too (see exporter.images.netguard).
     allow_private_hosts: bool = False
 

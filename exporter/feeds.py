@@ -29,7 +29,7 @@ from .feedentries import (
     tag_uri,
     with_content,
 )
-from .model import ReadResult
+from .model import RUN_ONLY, ReadResult
 from .output import WriteStatus, write_file
 from .render import feed_entry_html, safe_url, text_html
 
@@ -51,7 +51,7 @@ _TEASER_CHARS = 280
 class FeedOptions:
     """What ``digest-export feed`` was asked to do."""
 
-    out_dir: Path = Path(".")
+    out_dir: Path = field(default=Path("."), metadata=RUN_ONLY)
     formats: tuple[str, ...] = DEFAULT_FORMATS
     base_url: str | None = None
     title: str | None = None
@@ -174,14 +174,14 @@ def write_feeds(result: ReadResult, options: FeedOptions, *, seen_keys: frozense
     return report
 
 
-def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=None):
+def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=None, books=None):
     """Write ``catalog.opds`` (and the covers it links) for the EPUBs in *out*;
     ``report.title``/``icon_url`` come from :func:`write_feeds`.  Returns
-    the :class:`exporter.opds.Catalog`; *reader* as in ``opds_catalog``."""
+    the :class:`exporter.opds.Catalog`; *reader* and *books* as in ``opds_catalog``."""
     from .opds import opds_catalog
 
     catalog = opds_catalog(out, title=report.title, base_url=base_url, icon_url=report.icon_url,
-                           reader=reader)
+                           reader=reader, books=books)
     report.books = len(catalog.books)
     report.warnings += catalog.warnings
     # An empty cover from *reader* means "already beside the book, unchanged".

@@ -229,3 +229,18 @@ class ReadResult:
     @property
     def paper_count(self) -> int:
         return sum(len(d.papers) for d in self.digests)
+
+
+#: Field metadata for an options dataclass: this option changes how the
+#: program runs (where, how fast, how patiently), never the bytes it writes.
+#: Every other field is part of :func:`output_settings`, so a new option
+#: that changes the output cannot be forgotten by the incremental build.
+RUN_ONLY = {"affects_output": False}
+
+
+def output_settings(options: object) -> dict[str, object]:
+    """The fields of the options dataclass *options* that affect the output, by name."""
+    import dataclasses
+
+    return {f.name: getattr(options, f.name) for f in dataclasses.fields(options)  # type: ignore[arg-type]
+            if f.metadata.get("affects_output", True)}

@@ -16,7 +16,7 @@ import datetime as dt
 import posixpath
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -187,18 +187,20 @@ def book_summary(book: Book) -> str:
 
 
 def opds_catalog(out_dir: Path, *, title: str, base_url: str | None, icon_url: str | None = None,
-                 reader: Callable[[Path], Book] | None = None) -> Catalog:
-    """The catalog of every ``*.epub`` directly inside *out_dir*, newest first.
+                 reader: Callable[[Path], Book] | None = None,
+                 books: Iterable[Path] | None = None) -> Catalog:
+    """The catalog of *books*, or of every ``*.epub`` directly inside *out_dir*, newest first.
 
     *reader* (default :func:`read_book`) lets ``digest-export build`` reuse
-    what it knows of books that did not change since the last run.
+    what it knows of books that did not change since the last run; *books*
+    lets it list only the books it wrote itself.
     """
     from .feeds import new_generator
 
     reader = reader or read_book
     warnings = []
-    books = []
-    for path in sorted(Path(out_dir).glob("*.epub")):
+    paths, books = books, []
+    for path in sorted(Path(out_dir).glob("*.epub") if paths is None else paths):
         try:
             books.append(reader(path))
         except (OSError, KeyError, ValueError, zipfile.BadZipFile, SyntaxError) as err:

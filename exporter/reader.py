@@ -15,6 +15,7 @@ on its first character before any regular expression runs.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import gc
 import os
 import re
@@ -193,6 +194,9 @@ class _DigestDraft:
     title: str
     source: SourceRef
     papers: list[Paper] = field(default_factory=list)
+    #: Hash of this heading's lines, up to the next day heading: what changed
+    #: in a file holding many days (an archive in one file) is known by day.
+    text_hash: str = ""
 
 
 class _FileParser:
@@ -260,6 +264,7 @@ class _FileParser:
             elif (self.digest is not None or saw_heading) and not _RULE_RE.match(line):
                 self.warn(no, f"text outside of any paper ignored: {_excerpt(line)}")
         self.finish_paper()
+        self.hash_digest_texts()
         if not saw_text:
             self.warn(1, "file is empty")
         elif not saw_heading:
@@ -267,6 +272,12 @@ class _FileParser:
         # finish_paper reports at the paper's heading, after its lines:
         # present everything in line order.
         self.diags.sort(key=lambda d: d.source.line)
+
+    def hash_digest_texts(self) -> None:
+        starts = [d.source.line - 1 for d in self.digests] + [len(self.lines)]
+        for digest, start, end in zip(self.digests, starts, starts[1:]):
+            text = "\n".join(self.lines[start:end]).encode("utf-8", "surrogatepass")
+            digest.text_hash = hashlib.blake2b(text, digest_size=16).hexdigest()
 
     # -- headings -----------------------------------------------------------
     def start_digest(self, no: int, line: str) -> None:
@@ -649,7 +660,12 @@ def _is_hidden(part: str) -> bool:
 def iter_input_files(inputs: Iterable[str | Path]) -> Iterator[tuple[str, Path | None]]:
     """Expand inputs: files as given, folders to their ``.md`` files (sorted,
     recursively, skipping hidden folders such as ``.git``), ``-`` to standard
-    input (path ``None``).  A file named twice is read once."""
+    input (path ``None``).  A file named twice is read once.
+
+    Symbolic links to folders are followed (an archive often links a year's
+    folder in from elsewhere); a folder reached twice, through a link loop
+    or two links, is walked once.
+    """
     seen: set[str] = set()
     for item in inputs:
         if str(item) == STDIN:
@@ -658,8 +674,15 @@ def iter_input_files(inputs: Iterable[str | Path]) -> Iterator[tuple[str, Path |
         path = Path(item)
         if path.is_dir():
             found = []
-            for dirpath, dirnames, filenames in os.walk(path):
-                dirnames[:] = [d for d in dirnames if not _is_hidden(d)]
+            walked: set[str] = set()
+            for dirpath, dirnames, filenames in os.walk(path, followlinks=True):
+                real = os.path.realpath(dirpath)
+                if real in walked:
+                    dirnames[:] = []
+                    continue
+                walked.add(real)
+                dirnames[:] = [d for d in dirnames if not _is_hidden(d)
+                               and os.path.realpath(os.path.join(dirpath, d)) not in walked]
                 for name in filenames:
                     if name.endswith(".md") and not _is_hidden(name):
                         found.append(Path(dirpath, name))

@@ -393,3 +393,103 @@ def test_the_same_files_named_another_way_are_not_read_again(logs, tmp_path, mon
     # The stored warning is shown with the name given this time.
     assert f"{logs.resolve()}/{day.isoformat()}.md:" in second.stderr
     assert "logs/" + f"{day.isoformat()}.md:" in first.stderr
+
+
+# -- what an earlier build left, what others put in the folder ---------------------
+
+def test_books_no_longer_built_are_removed_with_their_covers(logs, tmp_path):
+    out = tmp_path / "out"
+    assert build(logs, out).exit_code == 0
+    assert (out / "build-digest-2024-W12.cover.jpg").is_file()
+    r = build(logs, out, "--to", "2024-03-12", "-v")
+    assert r.exit_code == 0, r.output
+    assert not book(out, 12).exists() and not (out / "build-digest-2024-W12.cover.jpg").exists()
+    assert f"removed {book(out, 12)}" in r.stdout
+    assert "build-digest-2024-W12" not in (out / "catalog.opds").read_text(encoding="utf-8")
+
+
+def test_a_book_changed_by_someone_else_is_left_alone(logs, tmp_path):
+    out = tmp_path / "out"
+    assert build(logs, out).exit_code == 0
+    book(out, 12).write_bytes(b"my edited copy")
+    r = build(logs, out, "--to", "2024-03-12", "-v")
+    assert r.exit_code == 0
+    assert book(out, 12).read_bytes() == b"my edited copy"
+    assert "alone" in r.stderr and "build-digest-2024-W12" not in (out / "catalog.opds").read_text()
+
+
+def test_files_the_build_did_not_write_are_not_listed_opened_or_overwritten(logs, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "someone-else.epub").write_bytes(b"PK\x03\x04 not a book")
+    (out / "build-digest-2024-W11.cover.jpg").write_bytes(b"my picture")
+    r = build(logs, out)
+    assert r.exit_code == 0, r.output
+    catalog = (out / "catalog.opds").read_text(encoding="utf-8")
+    assert "someone-else" not in catalog
+    assert (out / "someone-else.epub").read_bytes() == b"PK\x03\x04 not a book"
+    assert (out / "build-digest-2024-W11.cover.jpg").read_bytes() == b"my picture"
+    assert "build-digest-2024-W11.cover.jpg was not written by digest-export" in r.stderr
+    assert "build-digest-2024-W10.cover.jpg" in catalog and "build-digest-2024-W11.cover" not in catalog
+
+
+def test_symlinked_folders_are_followed_once(logs, tmp_path):
+    outside = tmp_path / "older"
+    outside.mkdir()
+    date = START + dt.timedelta(days=21)
+    (outside / f"{date.isoformat()}.md").write_text(digest(date), encoding="utf-8")
+    (logs / "2024-older").symlink_to(outside, target_is_directory=True)
+    (logs / "again").symlink_to(outside, target_is_directory=True)
+    (outside / "loop").symlink_to(logs, target_is_directory=True)
+    out = tmp_path / "out"
+    r = build(logs, out)
+    assert r.exit_code == 0, r.output
+    assert book(out, 13).is_file()
+    assert "4 books" in r.stdout
+
+
+def test_appending_a_day_to_a_one_file_archive_rebuilds_only_its_book(tmp_path):
+    archive = tmp_path / "archive.md"
+    days = [START + dt.timedelta(days=d) for d in DAYS]
+    archive.write_text("\n".join(digest(d) for d in days), encoding="utf-8")
+    out = tmp_path / "out"
+    assert build(archive, out, inputs=(str(archive),)).exit_code == 0
+    before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.epub")}
+    extra = START + dt.timedelta(days=15)  # week 12
+    with archive.open("a", encoding="utf-8") as fh:
+        fh.write("\n" + digest(extra))
+    r = build(archive, out, "-v", inputs=(str(archive),))
+    assert r.exit_code == 0, r.output
+    rebuilt = [line for line in r.stderr.splitlines() if "rebuilding" in line]
+    assert len(rebuilt) == 1 and "W12" in rebuilt[0], r.stderr
+    after = {p.name: p.stat().st_mtime_ns for p in out.glob("*.epub")}
+    assert [n for n in after if after[n] != before[n]] == ["build-digest-2024-W12.epub"]
+
+
+def test_every_option_either_shapes_the_output_or_says_it_does_not():
+    """The fingerprints of books and feeds come from the options' fields:
+    a new field is part of them unless it is marked RUN_ONLY."""
+    import dataclasses
+
+    from exporter.buildstate import fingerprint
+    from exporter.epub import EpubOptions
+    from exporter.feeds import FeedOptions
+    from exporter.model import output_settings
+
+    samples = {bool: True, int: 3, float: 2.5, str: "x", type(None): None}
+    for cls in (EpubOptions, FeedOptions):
+        base = cls()
+        settings = output_settings(base)
+        for f in dataclasses.fields(cls):
+            run_only = f.metadata.get("affects_output") is False
+            assert (f.name in settings) != run_only, f.name
+            value = getattr(base, f.name)
+            other = {"by": "month", "date_from": dt.date(2024, 1, 1), "date_to": dt.date(2024, 1, 1),
+                     "formats": ("atom",), "out_dir": Path("elsewhere"), "templates": Path("t"),
+                     "cache_dir": Path("c"), "images": "none", "lang": "en", "title": "T",
+                     "base_url": "https://example.org/", "days": 2, "limit": 2}.get(f.name, samples.get(type(value)))
+            if isinstance(value, bool):
+                other = not value
+            changed = dataclasses.replace(base, **{f.name: other})
+            moved = fingerprint(output_settings(changed)) != fingerprint(settings)
+            assert moved != run_only, f.name
