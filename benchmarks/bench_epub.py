@@ -8,7 +8,7 @@ thumbnails) as a child process, then ``pandoc`` once per ISO week on the
 same weeks' Markdown (thumbnail and video lines removed, as pandoc would
 otherwise try to download them: our side is run with ``--images none``).
 Prints both wall times, the ratio, and the peak memory (ru_maxrss) of each
-child.  Target (issue 3): at least 12x faster than pandoc, under 200 MB.
+child.  Target (README, "Benchmarks"): at least 12x faster than pandoc, under 200 MB.
 
 ``--profile`` runs our build in-process under cProfile and prints the top
 functions instead.

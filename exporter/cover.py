@@ -103,7 +103,7 @@ def _canvas(title: str, footer: str, path: str | None) -> tuple[Any, int]:
     y = 620
     if len(title) > MAX_TITLE_CHARS:
         # At most 6 lines are drawn: measuring a 3,000-character --title
-        # took minutes (issue 5).
+        # took minutes.
         title = title[:MAX_TITLE_CHARS - 1].rstrip() + "…"
     if title:
         width = WIDTH - 2 * MARGIN

@@ -1,7 +1,7 @@
 """Bundles of digests -> EPUB 3 books (with an EPUB 2 NCX and guide).
 
 Built with ebooklib 0.20, working around each of its traps listed in
-the project's pitfalls list (ebooklib section; numbers below refer to it):
+docs/library-workarounds.md (ebooklib section; numbers below refer to it):
 
 1. one ``dc:creator`` per ``add_author`` call, each with its own ``uid``;
 2. ``set_language`` on the book *and* every document;
@@ -353,10 +353,10 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
     days = _day_views(bundle, labels, images)
 
     book = epub.EpubBook()
-    book.set_identifier(info.identifier)  # pitfall 8: not the random uuid4
+    book.set_identifier(info.identifier)  # ebooklib 8: not the random uuid4
     book.set_title(info.title)
-    book.set_language(lang)  # pitfall 2
-    book.add_author(bundle.title, uid="creator-series", role="edt")  # pitfall 1: unique uids
+    book.set_language(lang)  # ebooklib 2
+    book.add_author(bundle.title, uid="creator-series", role="edt")  # ebooklib 1: unique uids
     book.add_author(PUBLISHER, uid="creator-tool", role="bkp")
     book.add_metadata("DC", "publisher", PUBLISHER)
     book.add_metadata("DC", "description", info.description)
@@ -372,7 +372,7 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
     spine: list[Any] = []
     guide: list[dict[str, str]] = []
     if cover_jpeg is not None:
-        # pitfall 5: set_cover adds the cover-image item and <meta name="cover">
+        # ebooklib 5: set_cover adds the cover-image item and <meta name="cover">
         # (Kobo, older Kindles); its own page would be unscaled and outside the
         # spine, so we write our own.
         book.set_cover("images/cover.jpg", cover_jpeg, create_page=False)
@@ -397,14 +397,14 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
         chapter = Document(uid=day.id, file_name=day.file_name,
                                 title=f"{day.date_text} ({day.weekday})", lang=lang)
         chapter.content = render_template(ctx.env, "day.xhtml.j2", day=day, book=info, labels=labels)
-        chapter.add_item(style)  # pitfall 4: <head> of the content would be dropped
+        chapter.add_item(style)  # ebooklib 4: <head> of the content would be dropped
         chapter.check = ctx.options.templates is not None
         book.add_item(chapter)
         spine.append(chapter)
-        # pitfalls 6 and 7: explicit uids from date + paper id, in spine order.
+        # ebooklib 6 and 7: explicit uids from date + paper id, in spine order.
         links = [epub.Link(f"{day.file_name}#{e.id}", title_text(e.paper.title), uid=e.nav_id)
                  for e in day.entries]
-        # A day heading without papers (digest-format.md, variant 9): as a
+        # A day heading without papers (docs/format.md, variant 9): as a
         # section, ebooklib writes an empty <ol/>, which the nav's schema
         # forbids (EPUBCheck RSC-005; found by tests/test_hostile_property.py).
         toc.append((chapter, links) if links else chapter)
@@ -417,7 +417,7 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
 
     book.toc = toc
     book.spine = spine
-    book.guide = guide  # pitfall 11: EPUB 2 guide + EPUB 3 landmarks
+    book.guide = guide  # ebooklib 11: EPUB 2 guide + EPUB 3 landmarks
 
     entries: list[tuple[str, bytes]] = []
     with _ebooklib_shims():
@@ -430,8 +430,8 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
 def _write_epub(epub: Any, sink: list[tuple[str, bytes]], book: Any, info: BookInfo,
                 labels: dict[str, Any]) -> bool:
     return epub.write_epub(sink, book, {
-        "raise_exceptions": True,  # pitfall 10
-        "mtime": info.modified.replace(tzinfo=None),  # pitfall 8: dcterms:modified from the data
+        "raise_exceptions": True,  # ebooklib 10
+        "mtime": info.modified.replace(tzinfo=None),  # ebooklib 8: dcterms:modified from the data
         "landmark_title": labels["guide"],
         "epub3_pages": False,  # no page list; it would re-parse every document
     })
@@ -450,11 +450,11 @@ def _document_class() -> Any:
 
     ``EpubHtml.get_content`` re-parses every body fragment with lxml's HTML
     parser and serialises it again (a fifth of ebooklib's time for a year of
-    books), which also causes pitfalls 3 and 4.  Our templates give
+    books), which also causes ebooklib 3 and 4.  Our templates give
     well-formed XHTML fragments; those from a user's ``--templates`` folder
     (``check``) are parsed as XML first, so a broken one is reported instead
     of making an invalid book.  Language, title and CSS links come from the
-    same attributes ebooklib uses (pitfall 2: ``lang`` on every document).
+    same attributes ebooklib uses (ebooklib 2: ``lang`` on every document).
     """
     from ebooklib import epub
     from markupsafe import escape
@@ -512,7 +512,7 @@ class _CapturedZip:
     """Stand-in for ``zipfile.ZipFile`` inside ``ebooklib.epub`` while it writes.
 
     ebooklib zips every file as it goes; the zip must then be rewritten
-    anyway (pitfall 8: timestamps, order).  Collecting ``(name, bytes)``
+    anyway (ebooklib 8: timestamps, order).  Collecting ``(name, bytes)``
     instead saves compressing, checksumming and reading back 10 MB of XHTML
     a year, and the one real compression runs in the writer thread.
     """

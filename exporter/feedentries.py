@@ -3,7 +3,7 @@
 Shared by every feed format (Atom, RSS, JSON Feed, archives), so that an
 entry has the same id, dates and content wherever it appears.
 
-Rules (issue 4, "The entries"):
+Rules (the README states them for users, "Feeds"):
 
 * **One entry per paper**: a paper on several days is one entry, placed at
   its *first* appearance (earliest digest date), so a later digest that
@@ -137,7 +137,7 @@ def feed_text(text: str) -> str:
     character XML allows (``&#xD800;``, ``&#0;``, ``&#x1b;``) would be
     decoded by such readers into a lone surrogate or a control character
     (feedparser 6 raises UnicodeEncodeError on the JSON Feed title): its
-    ``&`` becomes ``＆`` (U+FF06) (issue 5).
+    ``&`` becomes ``＆`` (U+FF06).
     """
     text = _TAG_START.sub("\u2039", text)
     if "&#" in text:

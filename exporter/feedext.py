@@ -1,10 +1,10 @@
-"""feedgen extensions that work around feedgen 1.0.0 (pitfalls.md, feedgen).
+"""feedgen extensions that work around feedgen 1.0.0 (docs/library-workarounds.md).
 
 * :class:`EntryExtras` writes an entry's links itself: feedgen's
   ``FeedEntry.atom_entry`` reuses the name ``link`` for the new element and
   then reads ``rel``/``type`` from it, so every link comes out as a bare
-  (alternate) link (upstream issue #135, fix unmerged), and its ``link()``
-  refuses relations such as OPDS acquisition
+  (alternate) link (https://github.com/lkiesow/python-feedgen/issues/135),
+  and its ``link()`` refuses relations such as OPDS acquisition
   (``http://opds-spec.org/acquisition``).  Entries are therefore never
   given links through feedgen: Atom ``<link>`` and the RSS ``<link>`` (the
   alternate) are written here, and so are categories.  It also sets the per-entry
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 
 # feedgen.util (and so feedgen.ext.*) uses ``lxml.etree`` without importing
-# it; importing feedgen.feed first imports lxml.etree (pitfall 11).
+# it; importing feedgen.feed first imports lxml.etree (feedgen 11).
 import feedgen.feed  # noqa: F401  isort: skip
 from feedgen.ext.base import BaseEntryExtension, BaseExtension  # isort: skip
 from lxml import etree
@@ -79,7 +79,7 @@ class EntryExtras(BaseEntryExtension):
         for term in self._categories:
             etree.SubElement(item, "category").text = term
         # RSS <author> must be an e-mail address, and feedgen drops authors
-        # without one (pitfall 7): Dublin Core dc:creator holds a name.
+        # without one (feedgen 7): Dublin Core dc:creator holds a name.
         for name in self._creators:
             etree.SubElement(item, f"{{{DC_NS}}}creator").text = name
         # RSS 2.0 has no per-item language; Dublin Core's dc:language is the

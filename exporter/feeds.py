@@ -3,8 +3,8 @@
 :func:`write_feeds` is the library entry point behind ``digest-export feed``.
 Entries (ids, dates, language, links) come from :mod:`exporter.feedentries`,
 HTML content only from :mod:`exporter.render`.  Atom and RSS go through
-feedgen 1.0.0, with its traps worked around (pitfalls.md, "feedgen"; each
-numbered below as "pitfall N").  Nothing here reads the clock, so the same
+feedgen 1.0.0, with its traps worked around (docs/library-workarounds.md;
+each cited below as "feedgen N").  Nothing here reads the clock, so the same
 input and options give the same bytes.
 """
 
@@ -214,7 +214,7 @@ def _teaser(entry: FeedEntry) -> str:
 
 def new_generator(info: FeedInfo):
     """A FeedGenerator with the feed-level fields and our extensions."""
-    from feedgen.feed import FeedGenerator  # pitfall 11: before feedgen.ext.*
+    from feedgen.feed import FeedGenerator  # feedgen 11: before feedgen.ext.*
 
     from .feedext import EntryExtras, EntryExtrasFeed
     from feedgen.ext.media import MediaEntryExtension, MediaExtension
@@ -230,7 +230,7 @@ def new_generator(info: FeedInfo):
     fg.generator("digest-export", version=__version__)
     if info.icon_url:
         fg.icon(info.icon_url)
-    # Pitfall 6: both default to now(); the newest entry's date keeps bytes
+    # feedgen 6: both default to now(); the newest entry's date keeps bytes
     # (and readers) stable.
     fg.updated(info.updated)
     fg.lastBuildDate(info.updated)
@@ -238,31 +238,31 @@ def new_generator(info: FeedInfo):
 
 
 def add_entry(fg, entry: FeedEntry) -> None:
-    # Pitfall 3: add_entry() prepends unless order='append'.
+    # feedgen 3: add_entry() prepends unless order='append'.
     fe = fg.add_entry(order="append")
     fe.id(entry.id)
     # RSS guid: a URL id is the permalink of the paper page.
     fe.guid(entry.id, permalink=entry.id.startswith(("http://", "https://")))
-    fe.title(entry.title)  # pitfall 8: plain text, no type='CDATA'
-    fe.published(entry.published)  # pitfall 5: timezone-aware (UTC)
+    fe.title(entry.title)  # feedgen 8: plain text, no type='CDATA'
+    fe.published(entry.published)  # feedgen 5: timezone-aware (UTC)
     fe.updated(entry.updated)
     paper = entry.paper
     if entry.authors:
         fe.author([{"name": a} for a in entry.authors])
     fe.content(entry.content_html or str(feed_entry_html(paper, entry.lang)), type="html")
-    # RSS <description> is HTML: "(<0.5초)" must arrive escaped.  Pitfall 9:
+    # RSS <description> is HTML: "(<0.5초)" must arrive escaped.  feedgen 9:
     # without isSummary=True, description() replaces the Atom <content>;
     # summary() then only marks the Atom <summary> as type="html".
     teaser = str(text_html(_teaser(entry)))
     fe.description(teaser, isSummary=True)
     fe.summary(teaser, type="html")
     if entry.image_url:
-        # Pitfall 10: the default group wraps one element in media:group.
+        # feedgen 10: the default group wraps one element in media:group.
         fe.media.thumbnail({"url": entry.image_url}, group=None)
     elif entry.video:
         url, mime = entry.video
         fe.media.content({"url": url, "type": mime, "medium": "video"}, group=None)
-    # Links (pitfall 1), categories, dc:creator (pitfall 7), language.
+    # Links (feedgen 1), categories, dc:creator (feedgen 7), language.
     fe.dx.set(entry.links, entry.lang, entry.authors, entry.categories)
 
 
@@ -283,7 +283,7 @@ def atom_and_rss(info: FeedInfo, entries: Sequence[FeedEntry], *, prev_archive: 
         fg.link(links, replace=True)
         atom = hex_refs_in_text(fg.atom_str(pretty=True))
     if want_rss:
-        # Pitfall 4: the RSS <channel><link> is the href of the last link
+        # feedgen 4: the RSS <channel><link> is the href of the last link
         # given, whatever its rel: self first, alternate last.
         links = []
         if info.base_url:

@@ -242,7 +242,7 @@ def opds_catalog(out_dir: Path, *, title: str, base_url: str | None, icon_url: s
         ident = book.identifier if _is_uri(book.identifier) else tag_uri(
             2024, "book/" + (book.identifier or book.path.name))
         fe.id(ident)
-        # Read back from the book: digest text, so plain text for feeds (issue 5).
+        # Read back from the book: digest text, so plain text for feeds.
         fe.title(feed_text(book.title))
         fe.updated(book.modified or epoch)
         if book.creators:

@@ -3,7 +3,7 @@
 The reader never writes anything and never raises on bad input: every problem
 becomes a :class:`~exporter.model.Diagnostic` with its ``path:line``.  The
 format, with every variant seen in real archives, is documented in
-``digest-format.md`` (and the README): a ``## Title (YYYY-MM-DD)`` heading
+``docs/format.md`` (and the README): a ``## Title (YYYY-MM-DD)`` heading
 per day, a ``### [title](url)`` heading per paper, then optional thumbnail,
 ``Vote:``, ``Authors:`` lines and a bullet-list summary.
 
@@ -42,14 +42,14 @@ STDIN = "-"
 # Day headings ("## Daily Papers (2024-03-04)", or the lenient
 # "## Daily Papers 2024-03-04") are split by _split_day_heading: the regular
 # expressions that said the same thing (a lazy title followed by \s*) took
-# cubic time on a long line of spaces (issue 5: 384 s for 5,000 spaces).
+# cubic time on a long line of spaces (measured: 384 s for 5,000 spaces before this).
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PAPER_RE = re.compile(r"^###(?!#)\s*(?P<rest>.*)$")
 _IMAGE_RE = re.compile(r"^!\[[^\]]*\]\(\s*(?:<(?P<a>[^>]*)>|(?P<url>[^)\s]*))\s*(?:\"[^\"]*\")?\s*\)$")
 # "[Watch Video](url)" and the variant without parentheses "[Watch Video]url".
 _WATCH_RE = re.compile(r"^\[\s*watch\s+video\s*\]\s*(?:\(\s*<?(?P<p>[^)\s>]*)>?\s*\)|(?P<b>[^\s()<>]+))\s*$", re.I)
 # "[^<>]" (not "[^>]"): a search over a line of many unclosed "<video " tags
-# stops each attempt at the next "<", which keeps it linear (issue 5).
+# stops each attempt at the next "<", which keeps it linear.
 _VIDEO_SRC_RE = re.compile(r"""<(?:video|source)\b[^<>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 _IMG_SRC_RE = re.compile(r"""<img\b[^<>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 # Lines that are only the wrapper of a video thumbnail (split over lines).
@@ -78,7 +78,7 @@ _UNKNOWN_VOTES = frozenset({"-", "", "N/A", "n/a", "NA", "?", "—", "–"})
 _LINK_TITLE_RE = re.compile(r"\s+(?:\"[^\"]*\"|'[^']*')\s*\)")
 #: Summary bullets nest at most this deep; deeper ones are kept at this
 #: level (with a warning).  Unbounded nesting made freezing and rendering
-#: recurse past Python's limit (issue 5), and no reader shows 10 levels.
+#: recurse past Python's limit, and no reader shows 10 levels.
 MAX_DEPTH = 10
 
 
@@ -150,7 +150,7 @@ class _Item:
         self.numbered = numbered
         self.children: list[_Item] = []
         # Continuation lines, joined once in freeze(): appending to the
-        # string each time was quadratic in the length of a bullet (issue 5).
+        # string each time was quadratic in the length of a bullet.
         self.more: list[str] = []
 
     def freeze(self) -> SummaryItem | None:
@@ -180,7 +180,7 @@ class _PaperDraft:
     # Open items for nesting, innermost last.
     stack: list[_Item] = field(default_factory=list)
     # A bullet ending with ':' and the indent of the flush numbered list
-    # under it (digest-format.md, variant 3).
+    # under it (docs/format.md, variant 3).
     colon_stack: list[_Item] | None = None
     colon_numbers_indent: int | None = None
     last_blank: bool = False
@@ -425,7 +425,7 @@ class _FileParser:
         url = _collapse(url)
         if p.thumbnail is not None:
             # "[Watch Video](u)" is followed by its <video src=u>: the same
-            # thumbnail again (digest-format.md, variant 1).
+            # thumbnail again (docs/format.md, variant 1).
             if p.thumbnail.url != url and not (
                 p.thumbnail.kind is ThumbnailKind.VIDEO and kind is ThumbnailKind.VIDEO
             ):
@@ -469,7 +469,7 @@ class _FileParser:
             p.colon_numbers_indent is None or p.colon_numbers_indent == indent
         ) and len(p.colon_stack) < MAX_DEPTH:
             # A numbered list flush left right under a bullet that ends with
-            # ':' belongs to that bullet (digest-format.md, variant 3).
+            # ':' belongs to that bullet (docs/format.md, variant 3).
             p.colon_numbers_indent = indent
             p.stack = stack = list(p.colon_stack)
             stack[-1].children.append(item)
@@ -575,7 +575,7 @@ def _split_title_link(rest: str) -> tuple[str, str | None, str]:
 
     Producers fill ``### [{title}]({url})`` without escaping, so the title is
     everything up to the *last* ``](`` and can hold unbalanced brackets
-    (digest-format.md, variant 7).
+    (docs/format.md, variant 7).
     """
     rest = rest.strip()
     if rest.startswith("["):
@@ -611,7 +611,7 @@ def _split_destination(tail: str) -> tuple[str, str]:
         elif ch in " \t" and depth == 0 and (i == 0 or tail[i - 1] not in " \t"):
             # Either a link title ("...") or a URL with unencoded spaces.
             # Tried once per run of blanks, without slicing (a line of
-            # spaces was quadratic, issue 5): a match from inside the run
+            # spaces was quadratic): a match from inside the run
             # is also a match from its start.
             m = _LINK_TITLE_RE.match(tail, i)
             if m:

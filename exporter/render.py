@@ -4,7 +4,7 @@ Titles, authors, labels and summaries are untrusted: a summarising bot wrote
 them.  Both backends (EPUB XHTML and feed HTML) take their markup from here
 and nowhere else, so the rules live in one place:
 
-* titles are literal text (digest-format.md, variant 7); simple TeX such as
+* titles are literal text (docs/format.md, variant 7); simple TeX such as
   ``M$^{2}$UGen`` or ``$\\times$`` is rendered, anything else stays literal;
 * summaries are inline CommonMark (markdown-it-py) with raw HTML disabled, so
   ``<script>`` arrives as the text ``&lt;script&gt;``; images are disabled
@@ -83,7 +83,7 @@ def _quoted_url(url: str) -> str | None:
     # Host (and port) only: no user info ("https://arxiv.org@evil.example/"
     # reads as arXiv but goes elsewhere), and a host of characters a URL
     # host may hold, so "exa%20mple.com" (a space in the digest) is dropped
-    # instead of making the book invalid (EPUBCheck RSC-020, issue 5).
+    # instead of making the book invalid (EPUBCheck RSC-020).
     m = _NETLOC.match(parts.netloc)
     if m is None:
         return None

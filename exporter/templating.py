@@ -1,7 +1,8 @@
 """The jinja2 environment for the EPUB templates.
 
-Lookup order (STYLE.md, "Overridable templates"): the user's ``--templates``
-folder first, then the packaged ``templates/``; the packaged ones are also
+Lookup order (the ChoiceLoader pattern of pelican and datasette; see
+docs/architecture.md): the user's ``--templates`` folder first, then the
+packaged ``templates/``; the packaged ones are also
 reachable as ``default:<name>`` so a user's file can
 ``{% extends "default:day.xhtml.j2" %}`` and override one block.
 

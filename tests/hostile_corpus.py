@@ -1,4 +1,4 @@
-"""Hostile digests written for the issue-5 tests, and the checks that the
+"""Hostile digests written for the tests/test_hostile_*.py tests, and the checks that the
 outputs made from them are inert.
 
 Everything is generated into a temporary folder by the tests (nothing big
@@ -11,7 +11,7 @@ is committed).  :func:`write_hostile` lays out::
       input/ok.png          <- a legitimate local thumbnail
 
 and the ``check_*`` functions parse every XHTML/XML/HTML/JSON content of
-an EPUB or a feed and assert what issue 5 asks: only the renderer's
+an EPUB or a feed and assert that they are inert: only the renderer's
 allow-list inside rendered content, no event handlers, no scripting
 elements, no non-http(s) URL, no control characters, no secret bytes.
 """
@@ -241,7 +241,7 @@ def _xhtml_content_roots(root):
 
 
 def check_epub(path: Path, *, secret: bytes = SECRET_MARK) -> dict:
-    """Every check of issue 5 on one EPUB; returns facts for further asserts."""
+    """Every inertness check on one EPUB; returns facts for further asserts."""
     data = path.read_bytes()
     assert secret not in data, f"{path.name}: the secret file's bytes are in the book"
     facts = {"xhtml": 0, "images": 0}

@@ -1,4 +1,4 @@
-"""Atomic outputs (issue 5, part 4): runs killed with SIGKILL at random
+"""Atomic outputs: runs killed with SIGKILL at random
 moments leave every output either as it was before or complete (the very
 bytes a full run writes: the output is deterministic); leftovers are only
 hidden ``.<name>.*.part`` files, removed by a later run once stale; two

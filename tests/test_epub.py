@@ -1,4 +1,4 @@
-"""EPUB builder: structure, metadata and every ebooklib workaround (pitfalls.md 1-11)."""
+"""EPUB builder: structure, metadata and every ebooklib workaround (docs/library-workarounds.md)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def spine_docs(files):
     return [hrefs[r.get("idref")] for r in root.iterfind("opf:spine/opf:itemref", NS)]
 
 
-# -- pitfall 1: unique creator ids ------------------------------------------------
+# -- ebooklib 1: unique creator ids ------------------------------------------------
 
 def test_creators_have_unique_ids(files):
     root = opf(files)
@@ -62,7 +62,7 @@ def test_creators_have_unique_ids(files):
     assert len(ids) == len(set(ids)), ids
 
 
-# -- pitfall 2: language on the book and every document ------------------------------
+# -- ebooklib 2: language on the book and every document ------------------------------
 
 def test_language_on_book_and_documents(files):
     assert opf(files).findtext("opf:metadata/dc:language", namespaces=NS) == "ko"
@@ -73,7 +73,7 @@ def test_language_on_book_and_documents(files):
             assert root.get("{http://www.w3.org/XML/1998/namespace}lang") == "ko", name
 
 
-# -- pitfalls 3 and 4: body fragments in a section, css linked -----------------------
+# -- ebooklib 3 and 4: body fragments in a section, css linked -----------------------
 
 def test_day_documents_are_complete_and_styled(files):
     days = [n for n in files if re.search(r"day-\d{4}-\d\d-\d\d\.xhtml$", n)]
@@ -88,7 +88,7 @@ def test_day_documents_are_complete_and_styled(files):
         assert root.findtext(".//x:h1", namespaces=NS).startswith("2024-03-0")
 
 
-# -- pitfall 5: own cover page first in the spine, meta cover ------------------------
+# -- ebooklib 5: own cover page first in the spine, meta cover ------------------------
 
 def test_cover_page_first_in_spine_with_meta_cover(files):
     assert spine_docs(files)[0] == "cover.xhtml"
@@ -102,7 +102,7 @@ def test_cover_page_first_in_spine_with_meta_cover(files):
     assert image.format == "JPEG" and image.size == (1400, 2100)
 
 
-# -- pitfalls 6 and 7: TOC = day -> paper, in spine order, unique uids ---------------
+# -- ebooklib 6 and 7: TOC = day -> paper, in spine order, unique uids ---------------
 
 def nav_tree(files):
     nav = xml(files["EPUB/nav.xhtml"]).find(".//x:nav[@epub:type='toc']", NS)
@@ -143,7 +143,7 @@ def test_ids_unique_in_every_document(files):
             assert len(ids) == len(set(ids)), name
 
 
-# -- pitfall 8: reproducible ------------------------------------------------------------
+# -- ebooklib 8: reproducible ------------------------------------------------------------
 
 def test_two_builds_are_byte_identical(week, tmp_path):
     opts = dict(images="none", keep_going=True)
@@ -188,7 +188,7 @@ def test_identifier_differs_between_weeks(tmp_path):
             != b.findtext("opf:metadata/dc:identifier", namespaces=NS))
 
 
-# -- pitfall 10: write errors are raised, not swallowed --------------------------------
+# -- ebooklib 10: write errors are raised, not swallowed --------------------------------
 
 @pytest.mark.filterwarnings("ignore:In the future throwing exceptions")
 def test_write_errors_propagate(week, monkeypatch):
@@ -203,7 +203,7 @@ def test_write_errors_propagate(week, monkeypatch):
         build_epub(make_bundles(result.digests)[0])
 
 
-# -- pitfall 11: guide and landmarks ----------------------------------------------------
+# -- ebooklib 11: guide and landmarks ----------------------------------------------------
 
 def test_guide_and_landmarks(files):
     guide = {r.get("type"): r.get("href") for r in opf(files).iterfind("opf:guide/opf:reference", NS)}
@@ -250,7 +250,7 @@ def test_paper_section_content(files):
     # Day list links to every section of the day.
     assert [a.get("href") for a in root.iterfind(".//x:ol[@class='day-list']/x:li/x:a", NS)] == [
         "#p-2403.00000", "#p-2403.00001", "#p-2403.00002"]
-    # No remote image is ever referenced (pitfall 9) and videos are links.
+    # No remote image is ever referenced (ebooklib 9) and videos are links.
     assert root.find(".//x:img", NS) is None and root.find(".//x:video", NS) is None
     video = root.find(".//x:section[@id='p-2403.00001']/x:p[@class='video']/x:a", NS)
     assert video.get("href") == "https://videos.example.org/2403.00001.mp4"
@@ -361,7 +361,7 @@ def test_embedded_thumbnails_named_by_hash(week, tmp_path, monkeypatch):
     assert len(images) == 1  # same bytes, one file
     img = xml(files["EPUB/day-2024-03-04.xhtml"]).find(".//x:div[@class='thumb']/x:img", NS)
     assert "EPUB/" + img.get("src") == images[0]
-    # pitfall 9: every image a document refers to is inside the book
+    # ebooklib 9: every image a document refers to is inside the book
     for name, data in files.items():
         if name.endswith(".xhtml"):
             for ref in xml(data).iter(f"{{{NS['x']}}}img"):

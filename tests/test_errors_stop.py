@@ -1,4 +1,4 @@
-"""Errors stop before writing (issue 5, part 5), for `epub` and `feed`: by
+"""Errors stop before writing, for `epub` and `feed`: by
 default an input error means exit 1, every diagnostic printed and no output
 file touched; --keep-going writes the rest, says what was skipped, exits 1.
 Output names made from titles cannot leave -o nor be hidden."""

@@ -1,4 +1,4 @@
-"""One test per feedgen 1.0.0 trap (pitfalls.md, "feedgen"); each fails
+"""One test per feedgen 1.0.0 trap (docs/library-workarounds.md, feedgen N); each fails
 without its workaround in exporter/feeds.py or exporter/feedext.py."""
 
 from __future__ import annotations

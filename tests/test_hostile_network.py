@@ -1,4 +1,4 @@
-"""Network faults end to end (issue 5, part 3): `epub --images embed` against
+"""Network faults end to end: `epub --images embed` against
 a misbehaving server on 127.0.0.1.  The book stays valid, the run reports
 how many thumbnails failed and why, and the whole run is bounded by the
 image timeout (unit-level cases: tests/test_images.py)."""

@@ -1,4 +1,4 @@
-"""Hostile text end to end (issue 5, part 1): `epub` and `feed` on digests
+"""Hostile text end to end: `epub` and `feed` on digests
 with script in every field, URL tricks, control/bidi/zero-width characters,
 unpaired Markdown/TeX, a 2,000-character title, 500 authors, 1,000 bullets,
 and local-file references that point outside the input folder.  Outputs must

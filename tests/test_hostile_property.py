@@ -1,4 +1,4 @@
-"""Property tests over whole generated digest files (issue 5, part 2): every
+"""Property tests over whole generated digest files: every
 EPUB made from them has well-formed XHTML with unique ids and a nav and NCX
 matching the spine, every feed parses with the expected entry count, all
 of it inert; EPUBCheck passes a handful of generated books."""

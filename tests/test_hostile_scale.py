@@ -1,4 +1,4 @@
-"""Bounded time on hostile shapes (issue 5): long lines, long bullets, deep
+"""Bounded time on hostile shapes: long lines, long bullets, deep
 nesting, a 20 MB file.  Each case failed (minutes, or a RecursionError)
 before the reader fixes it names."""
 
@@ -16,7 +16,7 @@ from exporter.reader import MAX_DEPTH, read_digests
 
 HEAD = "## Daily Papers (2024-03-04)\n\n### [T](https://arxiv.org/abs/2403.00001)\n\nVote: 1\n\nAuthors: A\n\n"
 
-# The regular expressions the reader used before issue 5 (cubic on a line
+# The reader's earlier regular expressions (cubic on a line
 # of spaces): the new splitter must give the same answers.
 OLD_DIGEST = re.compile(r"^##(?!#)\s*(?P<title>.*?)\s*\((?P<date>[^()]*)\)\s*(?:#+\s*)?$")
 OLD_BARE = re.compile(r"^##(?!#)\s*(?P<title>.*?)\s*(?P<date>\d{4}-\d{2}-\d{2})\s*(?:#+\s*)?$")

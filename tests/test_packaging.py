@@ -1,5 +1,5 @@
 """Build the wheel offline and check that templates and the sample ship inside
-it and are found at run time from the installed package (issue 2, item 1)."""
+it and are found at run time from the installed package."""
 
 from __future__ import annotations
 

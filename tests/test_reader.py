@@ -1,4 +1,4 @@
-"""The reader against every variant of digest-format.md, one test each.
+"""The reader against every variant of docs/format.md, one test each.
 
 Fixtures are inline strings written for this project (written to tmp_path),
 so each test shows the input next to the exact model it must give.
