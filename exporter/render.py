@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Iterable
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -246,7 +247,24 @@ def _link_open(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
         env["_dropped_link"] = True
         return ""
     token.attrs = {"href": href}
-    return self.renderToken(tokens, idx, options, env)
+    opening = self.renderToken(tokens, idx, options, env)
+    if not _has_visible_text(tokens, idx + 1):
+        # "[](https://...)" (or an image, which is disabled, "![](...)")
+        # would be a link with no name for assistive technology (WCAG 2.1
+        # SC 2.4.4 and 4.1.2; axe-core "link-name"): its URL names it.
+        _, escape_html = _markdown()
+        opening += escape_html(href)
+    return opening
+
+
+def _has_visible_text(tokens, start: int) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the link opened before *start* holds a visible character."""
+    for token in tokens[start:]:
+        if token.type == "link_close":
+            return False
+        if any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in token.content):
+            return True
+    return False
 
 
 def _link_close(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
