@@ -40,7 +40,7 @@ from .cover import CoverText, make_cover
 from .errors import ExporterError, InputError, TemplateError, UsageError
 from .model import Paper, ReadResult, SourceRef, ThumbnailKind
 from .output import WriteStatus, write_file
-from .render import safe_url, title_text
+from .render import lang_attrs, safe_url, title_text
 from . import language
 from .language import LABELS, labels_for
 from .templating import make_environment, render_template
@@ -286,7 +286,7 @@ def _finish_nav(nav: bytes, title_langs: dict[str, str]) -> bytes:
     # of a Korean book) say so, as in the chapters (WCAG 2.1 SC 3.1.2).
     def mark(m: re.Match[bytes]) -> bytes:
         lang = title_langs.get(m.group(1).decode("utf-8"))
-        return m.group(0) if lang is None else m.group(0)[:-1] + f' lang="{lang}" xml:lang="{lang}">'.encode()
+        return m.group(0) if lang is None else m.group(0)[:-1] + f"{lang_attrs(lang)}>".encode()
 
     return _NAV_LINK.sub(mark, nav) if title_langs else nav
 

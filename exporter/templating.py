@@ -53,18 +53,8 @@ def make_environment(user_dir: Path | str | None = None) -> Any:
         safe_url=render.safe_url,
     )
     env.globals["searched_folders"] = tuple(str(f) for f in folders)
-    env.globals["lang_attrs"] = lang_attrs
+    env.globals["lang_attrs"] = render.lang_attrs
     return env
-
-
-def lang_attrs(lang: str | None) -> Any:
-    """`` lang="en" xml:lang="en"`` for an element in another language than
-    its document (XHTML needs both, equal: HTML section 3.2.6.2), or nothing."""
-    from markupsafe import Markup, escape
-
-    if not lang:
-        return Markup("")
-    return Markup(' lang="{0}" xml:lang="{0}"').format(escape(lang))
 
 
 def get_template(env: Any, name: str) -> Any:

@@ -23,7 +23,6 @@ from exporter.resources import sample_dir
 from hostile_corpus import write_hostile
 
 
-
 def test_missing_ace_skips_locally_and_fails_on_ci(tmp_path, monkeypatch):
     monkeypatch.setenv("DIGEST_EXPORT_ACE_DIR", str(tmp_path))
     monkeypatch.delenv("CI", raising=False)
