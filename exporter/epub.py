@@ -269,7 +269,7 @@ def _day_views(bundle: Bundle, labels: dict[str, Any], images: _Images, lang: st
     return views
 
 
-_NAV_LINK = re.compile(rb'<a href="([^"]*)">')
+_NAV_PAPER_LINK = re.compile(rb'<a href="[^"#]*#[^"]*">')
 
 
 def _finish_nav(nav: bytes, title_langs: dict[str, str]) -> bytes:
@@ -281,14 +281,13 @@ def _finish_nav(nav: bytes, title_langs: dict[str, str]) -> bytes:
     # Its first heading is the table of contents' own: the page's h1, not an
     # h2 under nothing (WCAG 2.1 SC 1.3.1; the landmarks' h2 is hidden).
     nav = nav.replace(b"<h2>", b"<h1>", 1).replace(b"</h2>", b"</h1>", 1)
-
+    if not title_langs:
+        return nav
     # Paper titles in another language than the book's (the English titles
     # of a Korean book) say so, as in the chapters (WCAG 2.1 SC 3.1.2).
-    def mark(m: re.Match[bytes]) -> bytes:
-        lang = title_langs.get(m.group(1).decode("utf-8"))
-        return m.group(0) if lang is None else m.group(0)[:-1] + f"{lang_attrs(lang)}>".encode()
-
-    return _NAV_LINK.sub(mark, nav) if title_langs else nav
+    marked = {f'<a href="{href}">'.encode(): f'<a href="{href}"{lang_attrs(lang)}>'.encode()
+              for href, lang in title_langs.items()}
+    return _NAV_PAPER_LINK.sub(lambda m: marked.get(m.group(0), m.group(0)), nav)
 
 
 def _finish_opf(opf: bytes, lang: str) -> bytes:

@@ -73,12 +73,15 @@ def language_of(texts: Iterable[str], *, budget: int = 4000) -> str | None:
         size += len(text)
         if size >= budget:
             break
-    sample = "\n".join(parts)[:budget]
+    sample = parts[0][:budget] if len(parts) == 1 else "\n".join(parts)[:budget]
+    # Most titles, and English digests, have no Hangul: no counting.
+    if sample.isascii() or not _HANGUL.search(sample):
+        return "en" if _LATIN.search(sample) else None
     hangul = len(_HANGUL.findall(sample))
     latin = len(_LATIN.findall(sample))
     if not hangul and not latin:
         return None
-    return "ko" if hangul and hangul >= HANGUL_SHARE * (hangul + latin) else "en"
+    return "ko" if hangul >= HANGUL_SHARE * (hangul + latin) else "en"
 
 
 def primary(tag: str) -> str:

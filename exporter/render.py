@@ -208,6 +208,7 @@ def title_html(title: str) -> Markup:
     return Markup("".join(out))
 
 
+@functools.lru_cache(maxsize=64)
 def lang_attrs(lang: str | None) -> Markup:
     """`` lang="en" xml:lang="en"`` for an element in another language than
     its parent (XHTML wants both, equal: HTML section 3.2.6.2), or nothing."""
