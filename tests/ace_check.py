@@ -4,8 +4,8 @@ Ace is an npm package (``@daisy/ace``), installed outside the repository by
 ``.ci/install-ace.sh`` into ``$DIGEST_EXPORT_ACE_DIR`` (default
 ``~/.cache/digest-export-ace``); it drives Chromium through puppeteer
 (``PUPPETEER_EXECUTABLE_PATH``, default the first ``chromium`` on PATH).
-:func:`ace_violations` checks many books in one node process and one
-Chromium start (``ace_batch.js``).
+:func:`run_ace` checks many books in one node process and one Chromium
+start (``ace_batch.js``); :func:`violations` lists what a report found.
 """
 
 from __future__ import annotations
@@ -96,11 +96,3 @@ def violations(report: dict) -> list[str]:
         found.append(f"outcome {report['earl:result']['earl:outcome']} with no violation listed")
     return found
 
-
-def ace_violations(paths: list[Path], out_dir: Path) -> dict[str, list[str]]:
-    """The violations of each book that has any, keyed by path: ``{}`` means none."""
-    found = {}
-    for path, report in zip(paths, run_ace(paths, out_dir)):
-        if bad := violations(report):
-            found[str(path)] = bad
-    return found
