@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from markupsafe import escape
+
 from .bundles import Bundle, BundleBy, make_bundles
 from .cover import CoverText, make_cover
 from .errors import ExporterError, InputError, TemplateError, UsageError
@@ -295,7 +297,7 @@ def _finish_opf(opf: bytes, lang: str) -> bytes:
     # by DAISY reports its absence as serious (epub-lang), and reading
     # systems use it for the metadata (title, summary) when dc:language
     # lists several.  ebooklib 0.20 writes no xml:lang on <package>.
-    fixed, n = re.subn(rb"<package ", f'<package xml:lang="{lang}" '.encode(), opf, count=1)
+    fixed, n = re.subn(rb"<package ", f'<package xml:lang="{escape(lang)}" '.encode(), opf, count=1)
     if n != 1:
         raise ExporterError("ebooklib wrote a package document without <package>")
     return fixed

@@ -79,8 +79,6 @@ def language_of(texts: Iterable[str], *, budget: int = 4000) -> str | None:
         return "en" if _LATIN.search(sample) else None
     hangul = len(_HANGUL.findall(sample))
     latin = len(_LATIN.findall(sample))
-    if not hangul and not latin:
-        return None
     return "ko" if hangul >= HANGUL_SHARE * (hangul + latin) else "en"
 
 
