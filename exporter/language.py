@@ -29,8 +29,12 @@ LABELS: dict[str, dict[str, Any]] = {
         "papers": lambda n: f"{n} paper" if n == 1 else f"{n} papers",
         "days": lambda n: f"{n} day" if n == 1 else f"{n} days",
         "description": "Summaries of research papers from daily digests",
-        "a11y": ("Text with a navigable table of contents (days, then papers); "
-                 "thumbnails have text alternatives and are not needed to follow the text."),
+        "a11y": ("Text with a table of contents by day and paper, a heading for every day and "
+                 "every paper, and changes of language in paper titles and summaries marked. "
+                 "The cover's text alternative gives the text printed on it. No WCAG conformance "
+                 "is claimed: the summaries come from unreviewed daily digests."),
+        "a11y_thumbnails": ("Thumbnails have short text alternatives naming their paper and are "
+                            "not needed to follow the text."),
     },
     "ko": {
         "contents": "목차", "guide": "길잡이", "cover": "표지", "start": "본문",
@@ -40,8 +44,11 @@ LABELS: dict[str, dict[str, Any]] = {
         "papers": lambda n: f"논문 {n}편",
         "days": lambda n: f"{n}일",
         "description": "일간 다이제스트의 연구 논문 요약",
-        "a11y": ("날짜와 논문 순서의 목차로 이동할 수 있는 텍스트입니다. "
-                 "썸네일에는 대체 텍스트가 있으며 본문 이해에 필요하지 않습니다."),
+        "a11y": ("날짜와 논문 순서의 목차가 있고 날짜와 논문마다 제목이 있는 텍스트이며, "
+                 "논문 제목과 요약의 언어가 바뀌는 곳이 표시되어 있습니다. "
+                 "표지의 대체 텍스트는 표지에 적힌 글을 담고 있습니다. "
+                 "요약은 검토되지 않은 일간 다이제스트에서 온 것이므로 WCAG 준수를 주장하지 않습니다."),
+        "a11y_thumbnails": "썸네일에는 논문을 알려 주는 짧은 대체 텍스트가 있으며 본문 이해에 필요하지 않습니다.",
     },
 }
 
@@ -53,6 +60,12 @@ def detect_language(texts: Iterable[str], *, budget: int = 4000) -> str:
     Give summary text, not titles: titles are English in Korean digests too.
     A few thousand characters tell the two apart; reading more only costs.
     """
+    return language_of(texts, budget=budget) or "en"
+
+
+def language_of(texts: Iterable[str], *, budget: int = 4000) -> str | None:
+    """As :func:`detect_language`, but None when *texts* hold no letter at
+    all (a title of digits and symbols has no language to mark)."""
     parts: list[str] = []
     size = 0
     for text in texts:
@@ -60,12 +73,20 @@ def detect_language(texts: Iterable[str], *, budget: int = 4000) -> str:
         size += len(text)
         if size >= budget:
             break
-    sample = "\n".join(parts)[:budget]
+    sample = parts[0][:budget] if len(parts) == 1 else "\n".join(parts)[:budget]
+    # Most titles, and English digests, have no Hangul: no counting.
+    if sample.isascii() or not _HANGUL.search(sample):
+        return "en" if _LATIN.search(sample) else None
     hangul = len(_HANGUL.findall(sample))
     latin = len(_LATIN.findall(sample))
-    return "ko" if hangul and hangul >= HANGUL_SHARE * (hangul + latin) else "en"
+    return "ko" if hangul >= HANGUL_SHARE * (hangul + latin) else "en"
+
+
+def primary(tag: str) -> str:
+    """The primary subtag of a language tag, lower case: ``ko-KR`` -> ``ko``."""
+    return tag.split("-")[0].lower()
 
 
 def labels_for(lang: str) -> dict[str, Any]:
     """The labels for a language tag (``ko``, ``ko-KR`` -> Korean; else English)."""
-    return LABELS["ko"] if lang.split("-")[0].lower() == "ko" else LABELS["en"]
+    return LABELS["ko"] if primary(lang) == "ko" else LABELS["en"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Iterable
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -40,7 +41,8 @@ def _xml_chars(text: str) -> str:
 #: Every element the renderer may emit.
 ALLOWED_TAGS = frozenset({"a", "strong", "em", "code", "br", "sup", "sub", "span", "ul", "ol", "li", "s"})
 #: Every attribute the renderer may emit, per element.
-ALLOWED_ATTRIBUTES = {"a": frozenset({"href"}), "span": frozenset({"class"}), "ul": frozenset({"class"}),
+ALLOWED_ATTRIBUTES = {"a": frozenset({"href"}), "ul": frozenset({"class"}),
+                      "span": frozenset({"class", "lang", "{http://www.w3.org/XML/1998/namespace}lang"}),
                       "ol": frozenset({"class"}), "li": frozenset({"class"})}
 
 _SAFE_SCHEMES = ("http", "https")
@@ -206,6 +208,15 @@ def title_html(title: str) -> Markup:
     return Markup("".join(out))
 
 
+@functools.lru_cache(maxsize=64)
+def lang_attrs(lang: str | None) -> Markup:
+    """`` lang="en" xml:lang="en"`` for an element in another language than
+    its parent (XHTML wants both, equal: HTML section 3.2.6.2), or nothing."""
+    if not lang:
+        return Markup("")
+    return Markup(' lang="{0}" xml:lang="{0}"').format(lang)
+
+
 def text_html(text: str) -> Markup:
     """Plain text (author names, labels, dates) escaped for XHTML."""
     return escape(_xml_chars(text))
@@ -246,7 +257,24 @@ def _link_open(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
         env["_dropped_link"] = True
         return ""
     token.attrs = {"href": href}
-    return self.renderToken(tokens, idx, options, env)
+    opening = self.renderToken(tokens, idx, options, env)
+    if not _has_visible_text(tokens, idx + 1):
+        # "[](https://...)" (or an image, which is disabled, "![](...)")
+        # would be a link with no name for assistive technology (WCAG 2.1
+        # SC 2.4.4 and 4.1.2; axe-core "link-name"): its URL names it.
+        _, escape_html = _markdown()
+        opening += escape_html(href)
+    return opening
+
+
+def _has_visible_text(tokens, start: int) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the link opened before *start* holds a visible character."""
+    for token in tokens[start:]:
+        if token.type == "link_close":
+            return False
+        if any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in token.content):
+            return True
+    return False
 
 
 def _link_close(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
@@ -358,24 +386,37 @@ def _inline_markdown(text: str) -> Markup:
     return Markup(html.replace("\n", " "))
 
 
-def _item_html(item: SummaryItem, label_class: str) -> str:
+def _item_html(item: SummaryItem, label_class: str, lang: str | None) -> str:
     parts = []
     if item.label:
-        parts.append(f'<strong><span class="{escape(label_class)}">{text_html(item.label)}</span></strong>')
+        parts.append(f'<strong><span class="{escape(label_class)}"{_label_lang(item.label, lang)}>'
+                     f'{text_html(item.label)}</span></strong>')
         if item.text:
             parts.append(": ")
     parts.append(inline_html(item.text))
     if item.children:
-        parts.append(summary_html(item.children, label_class=label_class))
+        parts.append(summary_html(item.children, label_class=label_class, lang=lang))
     return "<li>" + "".join(parts) + "</li>"
 
 
-def summary_html(items: Iterable[SummaryItem], *, label_class: str = "label") -> Markup:
-    """A summary as a nested ``<ul>``; labels in ``<strong>``."""
+@functools.lru_cache(maxsize=4096)
+def _label_lang(label: str, lang: str | None) -> str:
+    """`` lang="en" xml:lang="en"`` for a label in another language than the
+    summary's (Korean digests label their bullets "What's New"; WCAG 2.1
+    SC 3.1.2), else ``""``.  A digest has a handful of labels: cached."""
+    from .language import language_of, primary
+
+    found = language_of((label,)) if lang else None
+    return "" if found is None or found == primary(lang or "") else str(lang_attrs(found))
+
+
+def summary_html(items: Iterable[SummaryItem], *, label_class: str = "label", lang: str | None = None) -> Markup:
+    """A summary as a nested ``<ul>``; labels in ``<strong>``.  With *lang*
+    (the summary's language), labels in another language say so."""
     items = tuple(items)
     if not items:
         return Markup("")
-    return Markup('<ul class="summary">' + "".join(_item_html(i, label_class) for i in items) + "</ul>")
+    return Markup('<ul class="summary">' + "".join(_item_html(i, label_class, lang) for i in items) + "</ul>")
 
 
 def summary_text(items: Iterable[SummaryItem], depth: int = 0) -> str:

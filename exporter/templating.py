@@ -54,6 +54,7 @@ def make_environment(user_dir: Path | str | None = None) -> Any:
         safe_url=render.safe_url,
     )
     env.globals["searched_folders"] = tuple(str(f) for f in folders)
+    env.globals["lang_attrs"] = render.lang_attrs
     return env
 
 

@@ -57,6 +57,18 @@ def write_week(folder: Path, *, days: int = 3, text: str = KO, start: str = "202
     return folder
 
 
+def user_templates(folder: Path) -> Path:
+    """A --templates folder: a day template extending the packaged one (its
+    summaries replaced by the title) and a CSS of its own."""
+    folder.mkdir()
+    (folder / "day.xhtml.j2").write_text(
+        '{% extends "default:day.xhtml.j2" %}\n'
+        '{% block paper_summary %}<p class="mine">{{ e.paper.title|title_html }}</p>{% endblock %}\n',
+        encoding="utf-8")
+    (folder / "epub.css").write_text("body { margin: 0; }\n", encoding="utf-8")
+    return folder
+
+
 def unzip(path: Path) -> dict[str, bytes]:
     with zipfile.ZipFile(path) as zf:
         return {name: zf.read(name) for name in zf.namelist()}

@@ -236,7 +236,8 @@ def _xhtml_content_roots(root):
     for el in root.iter(f"{XHTML}ol"):
         if "day-list" in (el.get("class") or "").split():
             for li in el:
-                roots.extend(li.iterchildren())
+                for link in li:  # the template's link (href, lang): its content is the renderer's
+                    roots.extend(link.iterchildren())
     return roots
 
 

@@ -1,7 +1,7 @@
 
 import pytest
 
-from epub_fixtures import NS, unzip, write_week, xml
+from epub_fixtures import NS, unzip, user_templates, write_week, xml
 from exporter.epub import EpubOptions, build_epubs
 from exporter.errors import TemplateError
 from exporter.reader import read_digests
@@ -34,13 +34,7 @@ def test_autoescape_and_render_filters(tmp_path):
 
 def test_user_template_extends_default(tmp_path):
     week = write_week(tmp_path / "in", days=1)
-    tpl = tmp_path / "tpl"
-    tpl.mkdir()
-    (tpl / "day.xhtml.j2").write_text(
-        '{% extends "default:day.xhtml.j2" %}\n'
-        '{% block paper_summary %}<p class="mine">{{ e.paper.title|title_html }}</p>{% endblock %}\n',
-        encoding="utf-8")
-    (tpl / "epub.css").write_text("body { margin: 0; }\n", encoding="utf-8")
+    tpl = user_templates(tmp_path / "tpl")
     report = build_epubs(read_digests([week]), EpubOptions(out_dir=tmp_path / "out", images="none",
                                                           templates=tpl))
     files = unzip(report.files[0][0])
