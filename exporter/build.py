@@ -51,7 +51,7 @@ from .bundles import Bundle, make_bundles
 from .epub import EpubOptions
 from .errors import InputError
 from .feeds import FORMATS, FeedOptions, FeedReport
-from .model import Diagnostic, Digest, ReadResult, Severity, SourceRef, output_settings
+from .model import Diagnostic, Digest, Kind, ReadResult, Severity, SourceRef, output_settings
 from .output import WriteStatus, write_file
 from .reader import decode, iter_input_files, merge, parse_text
 from .workers import BookResult, make_books
@@ -228,7 +228,7 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
             data, size, mtime_ns = _read_bytes(path)
         except OSError as err:
             unreadable[name] = [Diagnostic(SourceRef(given, 1), Severity.ERROR,
-                                           f"cannot read: {err.strerror or err}")]
+                                           f"cannot read: {err.strerror or err}", Kind.FILE_SKIPPED)]
             continue
         if old is not None and old.sha == content_hash(data) and path is not None:
             # Touched, not changed: keep what the state knows.
@@ -344,7 +344,7 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
             data, size, mtime_ns = _read_bytes(paths[name])
         except OSError as err:
             unreadable[name] = [Diagnostic(SourceRef(shown[name], 1), Severity.ERROR,
-                                           f"cannot read: {err.strerror or err}")]
+                                           f"cannot read: {err.strerror or err}", Kind.FILE_SKIPPED)]
             records.pop(name, None)
             continue
         drafts, diags = _parse(shown[name], data)

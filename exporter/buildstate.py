@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .model import Diagnostic, Severity, SourceRef
+from .model import Diagnostic, Kind, Severity, SourceRef
 
 STATE_NAME = ".digest-export-state.json"
 #: Bump when the meaning of a field changes: an old state is then ignored.
@@ -60,11 +60,11 @@ def tree_hash(folders: list[Path]) -> str:
 
 
 def diag_to_json(d: Diagnostic) -> list[Any]:
-    return [d.source.path, d.source.line, d.severity.value, d.message]
+    return [d.source.path, d.source.line, d.severity.value, d.message, d.kind.value]
 
 
 def diag_from_json(v: list[Any]) -> Diagnostic:
-    return Diagnostic(SourceRef(str(v[0]), int(v[1])), Severity(v[2]), str(v[3]))
+    return Diagnostic(SourceRef(str(v[0]), int(v[1])), Severity(v[2]), str(v[3]), Kind(v[4]))
 
 
 @dataclass(slots=True)

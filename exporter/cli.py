@@ -124,7 +124,7 @@ def report_image_failures(failures: list[Any], notes: list[str], *, quiet: bool)
     from .epub import image_failure_summary
 
     for failure in failures:
-        click.echo(f"{failure.source}: warning: thumbnail {failure.url} left out: {failure.reason}", err=True)
+        click.echo(str(failure), err=True)
     for note in notes:
         click.echo(f"digest-export: warning: {note}", err=True)
     if failures:

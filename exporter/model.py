@@ -81,6 +81,36 @@ class SourceRef:
         return f"{self.path}:{self.line}"
 
 
+class Kind(str, enum.Enum):
+    """What a diagnostic is about.  Summaries count by kind, never by wording."""
+
+    #: A whole input file could not be read or decoded.
+    FILE_SKIPPED = "file-skipped"
+    #: A day heading whose date cannot be placed: that day's papers are skipped.
+    DAY_SKIPPED = "day-skipped"
+    #: One paper skipped (no title, or outside any day).
+    PAPER_SKIPPED = "paper-skipped"
+    #: The file is in a legacy encoding, decoded anyway.
+    ENCODING = "encoding"
+    #: Something expected is absent: a paper's thumbnail, votes, authors,
+    #: summary or link; a day's papers; a file's content.
+    MISSING = "missing"
+    #: A line, heading or part of a line that is not part of the format.
+    IGNORED = "ignored"
+    #: A link or thumbnail URL that is not http(s): dropped, never emitted.
+    UNSAFE_LINK = "unsafe-link"
+    #: A value that cannot be read as what it should be (a vote count).
+    BAD_VALUE = "bad-value"
+    #: The same paper twice on a day (kept once).
+    DUPLICATE = "duplicate"
+    #: Input too deep or too large for the outputs, cut.
+    LIMIT = "limit"
+    #: A thumbnail left out of a book (network, image or policy).
+    THUMBNAIL = "thumbnail"
+    #: About an output file rather than the input (a feed too large...).
+    OUTPUT = "output"
+
+
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     """One problem found in the input, printed as ``path:line: severity: message``."""
@@ -88,6 +118,7 @@ class Diagnostic:
     source: SourceRef
     severity: Severity
     message: str
+    kind: Kind
 
     def __str__(self) -> str:
         return f"{self.source}: {self.severity}: {self.message}"

@@ -27,6 +27,7 @@ from pathlib import Path
 from .model import (
     Diagnostic,
     Digest,
+    Kind,
     Paper,
     ReadResult,
     Severity,
@@ -114,10 +115,11 @@ def decode(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
                 Severity.ERROR,
                 f"cannot decode the file: not UTF-8 (byte 0x{data[utf8_error.start]:02x}) "
                 "and not CP949/EUC-KR; save it as UTF-8",
+                Kind.FILE_SKIPPED,
             )
         ]
     return text, [
-        Diagnostic(at, Severity.WARNING, "file is not UTF-8; decoded as CP949 (EUC-KR)")
+        Diagnostic(at, Severity.WARNING, "file is not UTF-8; decoded as CP949 (EUC-KR)", Kind.ENCODING)
     ]
 
 
@@ -215,14 +217,14 @@ class _FileParser:
         # True inside a paper that was skipped: its lines are not reported again.
         self.in_skipped_paper = False
 
-    def diag(self, line: int, severity: Severity, message: str) -> None:
-        self.diags.append(Diagnostic(SourceRef(self.path, line), severity, message))
+    def diag(self, line: int, severity: Severity, message: str, kind: Kind) -> None:
+        self.diags.append(Diagnostic(SourceRef(self.path, line), severity, message, kind))
 
-    def warn(self, line: int, message: str) -> None:
-        self.diag(line, Severity.WARNING, message)
+    def warn(self, line: int, message: str, kind: Kind) -> None:
+        self.diag(line, Severity.WARNING, message, kind)
 
-    def error(self, line: int, message: str) -> None:
-        self.diag(line, Severity.ERROR, message)
+    def error(self, line: int, message: str, kind: Kind) -> None:
+        self.diag(line, Severity.ERROR, message, kind)
 
     # -- driver -------------------------------------------------------------
     def parse(self) -> None:
@@ -247,7 +249,7 @@ class _FileParser:
                     # Deeper headings are not part of the format; keep the
                     # paper open so its following lines are not lost.
                     if not self.in_skipped_paper:
-                        self.warn(no, f"heading ignored: {_excerpt(line)} (only ## day and ### paper headings are read)")
+                        self.warn(no, f"heading ignored: {_excerpt(line)} (only ## day and ### paper headings are read)", Kind.IGNORED)
                 else:
                     # "# Title" of a file: not modelled, ends the paper.
                     self.finish_paper()
@@ -262,13 +264,13 @@ class _FileParser:
             elif self.in_skipped_paper:
                 continue
             elif (self.digest is not None or saw_heading) and not _RULE_RE.match(line):
-                self.warn(no, f"text outside of any paper ignored: {_excerpt(line)}")
+                self.warn(no, f"text outside of any paper ignored: {_excerpt(line)}", Kind.IGNORED)
         self.finish_paper()
         self.hash_digest_texts()
         if not saw_text:
-            self.warn(1, "file is empty")
+            self.warn(1, "file is empty", Kind.MISSING)
         elif not saw_heading:
-            self.warn(1, "no '## Title (YYYY-MM-DD)' day heading in this file; nothing read")
+            self.warn(1, "no '## Title (YYYY-MM-DD)' day heading in this file; nothing read", Kind.IGNORED)
         # finish_paper reports at the paper's heading, after its lines:
         # present everything in line order.
         self.diags.sort(key=lambda d: d.source.line)
@@ -287,18 +289,18 @@ class _FileParser:
         if m is None:
             # Not a day heading at all ("## Notes"): only an error if papers
             # follow, since they then cannot be placed.
-            self.warn(no, f"heading without a date ignored: {_excerpt(line)} (expected '## Title (YYYY-MM-DD)')")
+            self.warn(no, f"heading without a date ignored: {_excerpt(line)} (expected '## Title (YYYY-MM-DD)')", Kind.IGNORED)
             self.no_digest_reason = f"its heading at line {no} has no date"
             return
         raw_date = m[1].strip()
         self.no_digest_reason = f"its day heading at line {no} has an invalid date"
         if not _DATE_RE.match(raw_date):
-            self.error(no, f"'{_excerpt(raw_date)}' is not a date in YYYY-MM-DD form; this day's papers are skipped")
+            self.error(no, f"'{_excerpt(raw_date)}' is not a date in YYYY-MM-DD form; this day's papers are skipped", Kind.DAY_SKIPPED)
             return
         try:
             date = dt.date.fromisoformat(raw_date)
         except ValueError:
-            self.error(no, f"{raw_date} is not a real date; this day's papers are skipped")
+            self.error(no, f"{raw_date} is not a real date; this day's papers are skipped", Kind.DAY_SKIPPED)
             return
         title = clean_text(m[0]) or "Daily Papers"
         self.no_digest_reason = None
@@ -310,23 +312,23 @@ class _FileParser:
         title = _collapse(title)
         self.in_skipped_paper = True
         if self.digest is None:
-            self.error(no, f"paper {_quote(title)} skipped: {self.no_digest_reason}")
+            self.error(no, f"paper {_quote(title)} skipped: {self.no_digest_reason}", Kind.PAPER_SKIPPED)
             return
         if not title:
-            self.error(no, "paper has no title; skipped")
+            self.error(no, "paper has no title; skipped", Kind.PAPER_SKIPPED)
             return
         if extra:
-            self.warn(no, f"text after the paper link ignored: {_excerpt(extra)}")
+            self.warn(no, f"text after the paper link ignored: {_excerpt(extra)}", Kind.IGNORED)
         if url is not None:
             url = _collapse(url).replace(" ", "%20")
             if not url:
-                self.warn(no, "paper link is empty")
+                self.warn(no, "paper link is empty", Kind.MISSING)
                 url = None
             elif not is_http_url(url):
-                self.warn(no, f"paper link {_quote(url)} is not http(s); dropped")
+                self.warn(no, f"paper link {_quote(url)} is not http(s); dropped", Kind.UNSAFE_LINK)
                 url = None
         else:
-            self.warn(no, "paper heading has no link")
+            self.warn(no, "paper heading has no link", Kind.MISSING)
         self.in_skipped_paper = False
         self.paper = _PaperDraft(title, url, SourceRef(self.path, no))
 
@@ -399,7 +401,7 @@ class _FileParser:
             _append(target, stripped)
             return
         if c == "<" and _TAG_LINE_RE.match(stripped):
-            self.warn(no, f"raw HTML line ignored: {_excerpt(stripped)}")
+            self.warn(no, f"raw HTML line ignored: {_excerpt(stripped)}", Kind.IGNORED)
             return
         # Prose that is not a bullet: keep it as a summary paragraph, so that
         # nothing is lost (it is rendered as escaped inline Markdown).
@@ -429,14 +431,14 @@ class _FileParser:
             if p.thumbnail.url != url and not (
                 p.thumbnail.kind is ThumbnailKind.VIDEO and kind is ThumbnailKind.VIDEO
             ):
-                self.warn(no, "second thumbnail ignored")
+                self.warn(no, "second thumbnail ignored", Kind.IGNORED)
             return True
         if not url:
-            self.warn(no, "thumbnail has no URL; ignored")
+            self.warn(no, "thumbnail has no URL; ignored", Kind.MISSING)
         elif is_http_url(url) or _is_relative_path(url):
             p.thumbnail = Thumbnail(kind, url.replace(" ", "%20"))
         else:
-            self.warn(no, f"thumbnail URL {_quote(url)} is not http(s); dropped")
+            self.warn(no, f"thumbnail URL {_quote(url)} is not http(s); dropped", Kind.UNSAFE_LINK)
         return True
 
     def vote_line(self, no: int, value: str) -> None:
@@ -451,7 +453,7 @@ class _FileParser:
             if votes < 0:
                 raise ValueError
         except ValueError:
-            self.warn(no, f"vote count {_quote(value)} is not a number; treated as unknown")
+            self.warn(no, f"vote count {_quote(value)} is not a number; treated as unknown", Kind.BAD_VALUE)
             p.votes = None
             return
         p.votes = votes
@@ -499,17 +501,17 @@ class _FileParser:
             return
         line = p.source.line
         if p.thumbnail is None:
-            self.warn(line, "paper has no thumbnail")
+            self.warn(line, "paper has no thumbnail", Kind.MISSING)
         if not p.saw_votes:
-            self.warn(line, "paper has no 'Vote:' line")
+            self.warn(line, "paper has no 'Vote:' line", Kind.MISSING)
         if not p.saw_authors:
-            self.warn(line, "paper has no 'Authors:' line")
+            self.warn(line, "paper has no 'Authors:' line", Kind.MISSING)
         summary = tuple(f for f in (i.freeze() for i in p.items) if f is not None)
         if not summary:
-            self.warn(line, "paper has no summary")
+            self.warn(line, "paper has no summary", Kind.MISSING)
         if p.too_deep:
             self.warn(line, f"summary bullets nested more than {MAX_DEPTH} levels deep; "
-                            f"the deeper ones are shown at level {MAX_DEPTH}")
+                            f"the deeper ones are shown at level {MAX_DEPTH}", Kind.LIMIT)
         self.digest.papers.append(
             Paper(
                 title=p.title,
@@ -702,7 +704,7 @@ def read_text(name: str, path: Path | None) -> tuple[str | None, list[Diagnostic
         data = sys.stdin.buffer.read() if path is None else path.read_bytes()
     except OSError as err:
         reason = err.strerror or str(err)
-        return None, [Diagnostic(SourceRef(name, 1), Severity.ERROR, f"cannot read: {reason}")]
+        return None, [Diagnostic(SourceRef(name, 1), Severity.ERROR, f"cannot read: {reason}", Kind.FILE_SKIPPED)]
     return decode(data, name)
 
 
@@ -767,14 +769,14 @@ def merge(drafts: list[_DigestDraft]) -> tuple[list[Digest], list[Diagnostic]]:
                     diags.append(Diagnostic(
                         paper.source, Severity.WARNING,
                         f"duplicate paper {_quote(paper.title)} on {date.isoformat()} "
-                        f"(first at {first.source}); kept once",
+                        f"(first at {first.source}); kept once", Kind.DUPLICATE,
                     ))
                     continue
                 seen[paper.key] = paper
                 papers.append(paper)
         if not papers:
             diags.append(Diagnostic(group[0].source, Severity.WARNING,
-                                    f"day {date.isoformat()} has no papers"))
+                                    f"day {date.isoformat()} has no papers", Kind.MISSING))
         out.append(Digest(
             date=date,
             title=group[0].title,

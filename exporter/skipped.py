@@ -9,18 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .model import Diagnostic
+from .model import Diagnostic, Kind
+
+_WHAT = {Kind.FILE_SKIPPED: "file", Kind.DAY_SKIPPED: "day", Kind.PAPER_SKIPPED: "paper"}
 
 
 def _kind(diag: Diagnostic) -> str:
-    message = diag.message
-    if message.startswith(("cannot decode the file", "cannot read")):
-        return "file"
-    if "this day's papers are skipped" in message:
-        return "day"
-    if message.startswith("paper ") and "skipped" in message:
-        return "paper"
-    return "other"
+    return _WHAT.get(diag.kind, "other")
 
 
 def _places(diags: Sequence[Diagnostic], limit: int = 5) -> str:

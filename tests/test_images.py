@@ -265,7 +265,7 @@ def load_one(url: str, tmp_path: Path, **opts) -> tuple[ImageResults, float, Pap
 
 def only_reason(results: ImageResults) -> str:
     assert len(results.failures) == 1, results.failures
-    return results.failures[0][2]
+    return results.failures[0].reason
 
 
 def decode(image: EmbeddedImage) -> Image.Image:
@@ -396,7 +396,8 @@ FAULTS = [
 def test_network_fault_is_a_reported_failure(server, tmp_path, path, reason, opts, retry):
     results, elapsed, paper = load_one(server.base + path, tmp_path, **opts)
     assert results.get(paper) is None
-    assert results.failures == [(paper.source, server.base + path, reason, retry)]
+    assert [(f.source, f.url, f.reason, f.retry) for f in results.failures] == [
+        (paper.source, server.base + path, reason, retry)]
     assert results.counts["failed"] == 1
     assert elapsed < TIMEOUT + SLACK, f"{path} took {elapsed:.2f} s"
     # Nothing that failed is cached as an image; a permanent failure is
@@ -458,7 +459,7 @@ def test_failure_summary_groups_reasons(server, tmp_path):
     results = load_images(papers, ImageOptions(allow_private_hosts=True, cache_dir=tmp_path, timeout=TIMEOUT))
     assert results.counts == {"fetched": 1, "cached": 0, "local": 0, "failed": 4}
     assert results.failure_summary() == "2 HTTP 404, 1 timed out, 1 too large"
-    assert [f[0].line for f in results.failures] == [0, 2, 3, 4]  # sorted by source
+    assert [f.source.line for f in results.failures] == [0, 2, 3, 4]  # sorted by source
     assert results.failures[0].reason == "HTTP 404" and results.failures[0].retry is False
 
 
@@ -602,7 +603,7 @@ def test_local_paths_are_read_only_inside_the_input_folder(digest_folder, tmp_pa
         assert results.get(paper) is not None
     else:
         assert results.get(paper) is None
-        assert results.failures == [(paper.source, url, reason, False)]
+        assert [(f.source, f.url, f.reason, f.retry) for f in results.failures] == [(paper.source, url, reason, False)]
 
 
 def test_symlinked_digest_does_not_open_its_targets_folder(tmp_path):

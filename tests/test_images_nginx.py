@@ -288,7 +288,7 @@ def test_url_spellings(nginx, tmp_path, template, reason):
     if reason is None:
         assert results.failures == [] and results.get(paper) is not None
     else:
-        assert [f.kind for f in results.failures] == [reason]
+        assert [f.cause for f in results.failures] == [reason]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -301,7 +301,7 @@ def test_any_url_text_gives_an_image_or_a_plain_reason(nginx, tmp_path, path, sc
     for failure in results.failures:
         # A sentence for a person, never a Python exception name.
         assert "Error" not in failure.reason and "Exception" not in failure.reason, failure.reason
-        assert failure.kind in {"HTTP 400", "HTTP 404", "invalid URL", "TLS certificate error",
+        assert failure.cause in {"HTTP 400", "HTTP 404", "invalid URL", "TLS certificate error",
                                 "not an image", "HTTP 403"}, failure.reason
 
 

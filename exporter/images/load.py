@@ -62,7 +62,7 @@ def load_images(
         if isinstance(outcome, Failure):
             results.failed += 1
             retry = not outcome.permanent and not key.startswith("local:")
-            results.failures.extend(ImageFailure(paper.source, paper.thumbnail.url, str(outcome), retry)
+            results.failures.extend(ImageFailure.of(paper.source, paper.thumbnail.url, str(outcome), retry)
                                     for paper in group if paper.thumbnail is not None)
         else:
             image, origin = outcome

@@ -5,9 +5,8 @@ from __future__ import annotations
 import collections
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
-from ..model import Paper, SourceRef, ThumbnailKind
+from ..model import Diagnostic, Kind, Paper, Severity, SourceRef, ThumbnailKind
 
 
 @dataclass(frozen=True)
@@ -82,28 +81,33 @@ class Failure(Exception):
         self.by_policy = by_policy
 
 
-class ImageFailure(NamedTuple):
-    """One paper whose thumbnail was left out.
+@dataclass(frozen=True, slots=True)
+class ImageFailure(Diagnostic):
+    """A paper whose thumbnail was left out: a warning at the paper's heading.
 
     ``retry`` is true when a later run may succeed without any change to
     the input (a time-out, a server error): a book holding such a paper is
     rebuilt next run.  A remembered permanent failure is not retried.
     """
 
-    source: SourceRef
-    url: str
-    reason: str
+    url: str = ""
+    reason: str = ""
     retry: bool = False
 
+    @classmethod
+    def of(cls, source: SourceRef, url: str, reason: str, retry: bool = False) -> ImageFailure:
+        return cls(source, Severity.WARNING, f"thumbnail {url} left out: {reason}", Kind.THUMBNAIL,
+                   url, reason, retry)
+
     @property
-    def kind(self) -> str:
+    def cause(self) -> str:
         """The reason without its details: ``"HTTP 404"``, ``"timed out"``."""
         return self.reason.split(" (", 1)[0]
 
 
 def failure_summary(failures: list[ImageFailure] | tuple[ImageFailure, ...]) -> str:
     """Failures grouped by kind of reason, most frequent first: ``"2 HTTP 404, 1 timed out"``."""
-    counts = collections.Counter(f.kind for f in failures)
+    counts = collections.Counter(f.cause for f in failures)
     return ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
