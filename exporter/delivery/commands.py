@@ -52,8 +52,9 @@ PASSWORD_ENV = "DIGEST_EXPORT_SMTP_PASSWORD"
               metavar="SECONDS", help="Pause before the first new attempt (doubled each time).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
               metavar="SECONDS", help="Time allowed for each SMTP step.")
-@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE",
-              help="Decide which books are finished as on DATE (default: today).")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE", envvar="DIGEST_EXPORT_TODAY",
+              help="Decide which books are finished as on DATE (default: today; "
+                   "env DIGEST_EXPORT_TODAY).")
 @quiet_option
 @report_errors
 def send(folder: str | None, out_dir: str | None, to: tuple[str, ...], from_address: str | None,
@@ -153,11 +154,10 @@ def _password(password_file: str | None) -> str:
 
 def send_after_build(out_dir: str, *, quiet: bool) -> None:
     """``build --send``: run ``send`` on the build's folder with the [send]
-    settings of the config, as if ``digest-export send DIR`` had been typed."""
-    ctx = click.get_current_context()
-    root = ctx.find_root()
-    settings = dict((root.default_map or {}).get("send", {}))
-    settings.update(folder=out_dir, out_dir=None)
-    if quiet:
-        settings["quiet"] = True
-    ctx.invoke(send, **settings)
+    settings of the config, as if ``digest-export send DIR`` had been typed
+    (same defaults, environment variables and checks)."""
+    root = click.get_current_context().find_root()
+    settings = (root.default_map or {}).get("send")
+    args = [out_dir] + (["--quiet"] if quiet else [])
+    with send.make_context("send", args, parent=root, default_map=settings) as ctx:
+        send.invoke(ctx)

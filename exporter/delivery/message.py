@@ -18,6 +18,7 @@ from email.header import Header
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import formatdate, make_msgid
 from urllib.parse import quote
 
@@ -66,4 +67,6 @@ def book_message(*, data: bytes, name: str, title: str, sender: str, recipient: 
     part = MIMEApplication(data, EPUB_SUBTYPE, name=ascii_file_name(name))
     part["Content-Disposition"] = content_disposition(name, title)
     msg.attach(part)
-    return msg.as_bytes()
+    # CRLF line ends (RFC 5321 section 2.3.8): smtplib sends bytes as given,
+    # and a server reads "\n"-only text as one line far over its limit.
+    return msg.as_bytes(policy=compat32.clone(linesep="\r\n"))

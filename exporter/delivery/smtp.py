@@ -92,6 +92,18 @@ def classify(err: BaseException) -> DeliveryFailure:
     raise err
 
 
+def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
+    """AUTH PLAIN when offered (the connection is encrypted), else what
+    ``SMTP.login`` picks.  ``login`` goes on to the next mechanism after a
+    refusal, so a wrong password would count as two or three failed logins,
+    and providers lock accounts after a few."""
+    if "plain" in smtp.esmtp_features.get("auth", "").lower().split():
+        smtp.user, smtp.password = user, password
+        smtp.auth("PLAIN", smtp.auth_plain)
+    else:
+        smtp.login(user, password)
+
+
 class Mailer:
     """One SMTP session, opened on first use and again after a failure."""
 
@@ -112,7 +124,7 @@ class Mailer:
                 smtp.starttls(context=context)
                 smtp.ehlo()
             if s.user:
-                smtp.login(s.user, s.password or "")
+                _login(smtp, s.user, s.password or "")
         except BaseException:
             self.close(smtp)
             raise
