@@ -245,3 +245,17 @@ def test_cron_over_three_weeks_sends_each_finished_week_once_per_address(tmp_pat
     books = ["build-digest-2024-W10.epub", "build-digest-2024-W11.epub"]
     assert seen == {(to, b): 1 for to in (KINDLE, second) for b in books}
     assert (out / "build-digest-2024-W12.epub").exists()  # open week: not sent
+
+
+def test_password_from_a_file_named_in_the_config(weeks, tmp_path):
+    secret = tmp_path / "smtp-password"
+    secret.write_text("secret\n", encoding="utf-8")
+    secret.chmod(0o600)
+    config = tmp_path / "digest-export.toml"
+    config.write_text('[send]\npassword-file = "smtp-password"\n', encoding="utf-8")
+    with smtp_server(tmp_path) as server:
+        r = CliRunner().invoke(main, ["--config", str(config), "send", str(weeks), "--to", KINDLE,
+                                      *server.args(), "--today", "2024-03-11"], env=server.env(None))
+    assert r.exit_code == 0, r.output
+    assert len(server.mailbox.messages) == 1
+    assert "readable by others" not in r.stderr

@@ -40,7 +40,7 @@ def ascii_file_name(name: str) -> str:
 
 def display_file_name(title: str, fallback: str) -> str:
     """The title as a file name (``한국어 논문 2024-W10 (….epub``)."""
-    clean = _UNSAFE.sub(" ", unicodedata.normalize("NFC", title)).strip(" .")[:150]
+    clean = " ".join(_UNSAFE.sub(" ", unicodedata.normalize("NFC", title)).split()).strip(" .")[:150]
     return f"{clean}.epub" if clean else fallback
 
 
