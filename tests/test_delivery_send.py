@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import socket
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -177,6 +178,18 @@ def test_nobody_listening_is_temporary_and_reported(weeks):
                                   "--retries", "1", "--retry-delay", "0", "--today", "2024-03-11"])
     assert r.exit_code == 1
     assert "cannot talk to the SMTP server: Connection refused (tried 2 times" in r.stderr
+
+
+def test_a_server_that_never_answers_times_out(weeks):
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # connections are accepted by the kernel; nobody ever speaks
+        r = CliRunner().invoke(main, ["send", str(weeks), "--to", KINDLE, "--smtp-host", "127.0.0.1",
+                                      "--smtp-port", str(silent.getsockname()[1]), "--timeout", "1",
+                                      "--from-address", "a@example.org", "--retries", "0",
+                                      "--book", "2024-W10"])
+    assert r.exit_code == 1
+    assert "the server did not answer in time (tried 1 time;" in r.stderr
 
 
 def test_untrusted_certificate_is_refused(weeks, tmp_path):

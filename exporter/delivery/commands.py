@@ -11,12 +11,15 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..cli import quiet_option, report_errors
 from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from .send import SendReport
 
 PASSWORD_ENV = "DIGEST_EXPORT_SMTP_PASSWORD"
 
@@ -96,10 +99,7 @@ def send(folder: str | None, out_dir: str | None, to: tuple[str, ...], from_addr
         sys.exit(1)
 
 
-def _print_report(report: Any, folder: Path, *, quiet: bool, dry_run: bool) -> None:
-    from .send import SendReport
-
-    assert isinstance(report, SendReport)
+def _print_report(report: SendReport, folder: Path, *, quiet: bool, dry_run: bool) -> None:
     for name, address, title in report.planned:
         size = (folder / name).stat().st_size
         click.echo(f"would send {folder / name} ({title}, {size / 1e6:.1f} MB) to {address}")

@@ -145,7 +145,11 @@ def send_books(options: SendOptions, say: Say = lambda line: None) -> SendReport
 
 def _send_book(book: BookFile, options: SendOptions, today: dt.date, ledger: Ledger, mailer: Mailer | None,
                report: SendReport, say: Say) -> None:
-    data = book.path.read_bytes()
+    try:
+        data = book.path.read_bytes()
+    except OSError as err:
+        report.failed.extend((book.name, a, f"cannot read the book: {err.strerror or err}") for a in options.to)
+        return
     sha = hashlib.sha256(data).hexdigest()
     finished = book.finished(today)
     todo = []
@@ -195,7 +199,8 @@ def _deliver(mailer: Mailer, options: SendOptions, address: str, message: bytes,
         except DeliveryFailure as err:
             if not err.temporary or attempt == options.retries:
                 if err.temporary:
-                    raise DeliveryFailure(f"{err} (tried {attempt + 1} times; the next run tries again)",
+                    tries = f"{attempt + 1} time{'s' if attempt else ''}"
+                    raise DeliveryFailure(f"{err} (tried {tries}; the next run tries again)",
                                           temporary=True) from err
                 raise
             say(f"{address}: {err}; trying again in {delay:g} s")

@@ -79,6 +79,8 @@ def classify(err: BaseException) -> DeliveryFailure:
     if isinstance(err, ssl.SSLError):
         return DeliveryFailure(f"TLS failed: {err.reason or err} (check --smtp-security and --smtp-port)",
                                temporary=False)
+    if isinstance(err, smtplib.SMTPServerDisconnected) and isinstance(err.__context__, TimeoutError):
+        err = err.__context__  # smtplib reports a read time-out as a disconnection
     if isinstance(err, smtplib.SMTPServerDisconnected):
         return DeliveryFailure(f"the server closed the connection ({err or 'no reply'})", temporary=True)
     if isinstance(err, (TimeoutError, socket.timeout)):
