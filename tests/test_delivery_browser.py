@@ -14,7 +14,6 @@ import http.server
 import json
 import os
 import subprocess
-import sys
 import threading
 from html.parser import HTMLParser
 from pathlib import Path
@@ -145,3 +144,13 @@ def test_nu_html_checker_reports_no_errors(site):
     messages = json.loads(result.stderr or result.stdout or '{"messages": []}')["messages"]
     assert messages == [], messages
     assert result.returncode == 0
+
+
+def test_a_missing_tool_skips_locally_and_fails_under_ci(monkeypatch):
+    monkeypatch.setattr("delivery_helpers.shutil.which", lambda name: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="chromium not found"):
+        require_tool("chromium", "renders index.html")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="install-delivery.sh installs it"):
+        require_tool("chromium", "renders index.html")

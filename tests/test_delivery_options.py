@@ -4,7 +4,6 @@ options and config, file names, dry runs."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import pytest
