@@ -17,6 +17,8 @@ import socket
 import ssl
 from dataclasses import dataclass, field
 
+from ..errors import ExporterError
+
 SECURITY = ("starttls", "tls", "none")
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
@@ -43,8 +45,10 @@ class SmtpSettings:
         return self.host.strip("[]").lower() in _LOOPBACK
 
 
-class DeliveryFailure(Exception):
-    """One message could not be delivered; ``temporary`` says whether to retry."""
+class DeliveryFailure(ExporterError):
+    """One message could not be delivered; ``temporary`` says whether to retry.
+    ``send`` reports it per book and goes on; it reaches the CLI only as the
+    exit status."""
 
     def __init__(self, text: str, *, temporary: bool, auth: bool = False):
         super().__init__(text)
