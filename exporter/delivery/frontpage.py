@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .. import __version__
@@ -28,6 +28,10 @@ from ..language import labels_for
 from ..model import Digest
 from ..opds import _COVER_EXT, CATALOG_TYPE
 from ..output import write_file
+
+if TYPE_CHECKING:
+    from ..build import BuildPlan, BuildReport, _BookPlan
+    from ..buildstate import BuildState
 
 INDEX_NAME = "index.html"
 TEMPLATE_NAME = "index.html.j2"
@@ -78,12 +82,12 @@ def page_labels(lang: str) -> dict[str, Any]:
     return {**words, **PAGE_LABELS["ko" if words is labels_for("ko") else "en"]}
 
 
-def newest_date(plan: Any) -> str | None:
+def newest_date(plan: BuildPlan) -> str | None:
     """ISO date of the newest digest day of the archive, from the build state."""
     return max((iso for rec in plan.new_state.files.values() for iso, _, _ in rec.digests), default=None)
 
 
-def newest_digest(plan: Any) -> Digest | None:
+def newest_digest(plan: BuildPlan) -> Digest | None:
     """The newest day if this run parsed it (call before the model is freed)."""
     iso = newest_date(plan)
     return next((d for d in reversed(plan.digests) if d.date.isoformat() == iso), None)
@@ -99,7 +103,7 @@ def _cover_name(out: Path, file_name: str) -> str | None:
                  if (out / f"{stem}.cover{ext}").is_file()), None)
 
 
-def _present_books(plan: Any, out: Path) -> list[tuple[Any, int, str | None]]:
+def _present_books(plan: BuildPlan, out: Path) -> list[tuple[_BookPlan, int, str | None]]:
     """(book plan, file size, cover name) of the books in the folder, newest first."""
     found = []
     for book in plan.books:
@@ -111,24 +115,24 @@ def _present_books(plan: Any, out: Path) -> list[tuple[Any, int, str | None]]:
     return sorted(found, key=lambda item: (item[0].meta.start, item[0].meta.key), reverse=True)
 
 
-def _present_feeds(plan: Any, out: Path) -> list[str]:
+def _present_feeds(plan: BuildPlan, out: Path) -> list[str]:
     formats = plan.options.feed.formats or FILE_NAMES
     return [f for f in FILE_NAMES if f in formats and (out / FILE_NAMES[f]).is_file()]
 
 
-def _newest_files(plan: Any, iso: str | None) -> list[tuple[str, str]]:
+def _newest_files(plan: BuildPlan, iso: str | None) -> list[tuple[str, str]]:
     return [(name, rec.sha) for name, rec in plan.new_state.files.items()
             if any(d == iso for d, _, _ in rec.digests)]
 
 
-def write_front_page(plan: Any, report: Any, state: Any, newest: Digest | None) -> None:
+def write_front_page(plan: BuildPlan, report: BuildReport, state: BuildState, newest: Digest | None) -> None:
     """Write ``index.html`` unless what it shows is unchanged (see module doc)."""
     out = Path(plan.options.out_dir)
     iso = newest_date(plan)
     books = _present_books(plan, out)
     feeds = _present_feeds(plan, out)
     base_url = normalize_base_url(plan.options.feed.base_url)
-    inputs = fingerprint([(b.meta.file_name, b.meta.start, b.meta.end, b.papers, size, cover)
+    inputs = fingerprint([(b.meta.file_name, b.meta.start, b.meta.end, b.days, b.papers, size, cover)
                           for b, size, cover in books], feeds, iso, _newest_files(plan, iso))
     settings = fingerprint(__version__, plan.book_settings, base_url, plan.feed_title)
     old = plan.state.pages.get(INDEX_NAME)
@@ -151,7 +155,7 @@ def write_front_page(plan: Any, report: Any, state: Any, newest: Digest | None) 
     state.pages[INDEX_NAME] = OutputRecord(inputs, settings, {INDEX_NAME: (st.st_size, st.st_mtime_ns)})
 
 
-def _read_day(plan: Any, iso: str) -> Digest | None:
+def _read_day(plan: BuildPlan, iso: str) -> Digest | None:
     """Parse the files holding day *iso* (their diagnostics were reported already)."""
     from ..reader import read_digests
 
@@ -159,7 +163,7 @@ def _read_day(plan: Any, iso: str) -> Digest | None:
     return next((d for d in result.digests if d.date.isoformat() == iso), None)
 
 
-def render_front_page(plan: Any, books: list[tuple[Any, int, str | None]], feeds: list[str],
+def render_front_page(plan: BuildPlan, books: list[tuple[_BookPlan, int, str | None]], feeds: list[str],
                       base_url: str | None, newest: Digest | None) -> str:
     from ..epub import book_title, detect_language, period_text
     from ..templating import make_environment, render_template
