@@ -497,12 +497,16 @@ def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
             book_done(result)
     else:
         _write_feeds(plan, report, state)
+    from .delivery.frontpage import newest_digest, write_front_page
+
+    newest = newest_digest(plan)
     # The model is not needed any more: free it before the catalog holds
     # every book's cover (ten years: 250 MB of model, 50 MB of covers).
     plan.digests = ()
     bundles.clear()
     _remove_stale_books(plan, report)
     _write_catalog(plan, report, state)
+    write_front_page(plan, report, state, newest)  # after the catalog: it shows the covers
     write_file(out / STATE_NAME, state.to_bytes())
     return report
 

@@ -139,6 +139,8 @@ class BuildState:
     #: EPUB file name -> what the catalog read from it, with its (size,
     #: mtime_ns): an unchanged book is not opened again.
     catalog_books: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Other pages (``index.html``): what they were rendered from.
+    pages: dict[str, OutputRecord] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, version: str) -> BuildState:
@@ -155,6 +157,7 @@ class BuildState:
             "feeds": self.feeds.to_json() if self.feeds else None,
             "catalog": self.catalog.to_json() if self.catalog else None,
             "catalog_books": dict(sorted(self.catalog_books.items())),
+            "pages": {k: v.to_json() for k, v in sorted(self.pages.items())},
         }
         return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
@@ -182,6 +185,7 @@ def load_state(path: Path, version: str) -> tuple[BuildState, str | None]:
             OutputRecord.from_json(data["feeds"]) if data.get("feeds") else None,
             OutputRecord.from_json(data["catalog"]) if data.get("catalog") else None,
             {str(k): dict(v) for k, v in data.get("catalog_books", {}).items()},
+            {str(k): OutputRecord.from_json(v) for k, v in data.get("pages", {}).items()},
         )
         for rec in state.files.values():
             for d in rec.diags:

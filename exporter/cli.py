@@ -401,13 +401,15 @@ def epub(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to
 @keep_going_option
 @quiet_option
 @click.option("-v", "--verbose", is_flag=True, help="Explain what is rebuilt or skipped, and why.")
+@click.option("--send", "send_books", is_flag=True,
+              help="Then e-mail the finished books, as `send DIR` with the config's [send] settings.")
 @report_errors
 def build(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to: Any,
           title: str | None, lang: str | None, images: str, grayscale: bool, image_timeout: float,
           allow_private_hosts: bool, templates: str | None,
           formats: tuple[str, ...], base_url: str | None, days: int | None, limit: int | None,
           everything: bool, archive: bool, jobs: int, keep_going: bool, quiet: bool,
-          verbose: bool) -> None:
+          verbose: bool, send_books: bool) -> None:
     """Write everything into DIR: the EPUB books, the feeds and the OPDS catalog.
 
     The daily-run command: it takes the options of `epub` and `feed`, reads
@@ -420,7 +422,7 @@ def build(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_t
     Example:
         digest-export build paper_logs/ -o public/ --base-url https://example.org/papers/
         digest-export build paper_logs/ -o public/ --images none --archive -v
-        digest-export --config digest-export.toml build
+        digest-export --config digest-export.toml build --send
     """
     from .cli_build import run_build_command
 
@@ -429,4 +431,9 @@ def build(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_t
         images=images, grayscale=grayscale, image_timeout=image_timeout,
         allow_private_hosts=allow_private_hosts, templates=templates, formats=formats, base_url=base_url,
         days=days, limit=limit, everything=everything, archive=archive, jobs=jobs,
-        keep_going=keep_going, quiet=quiet, verbose=verbose)
+        keep_going=keep_going, quiet=quiet, verbose=verbose, send=send_books)
+
+
+from .delivery.commands import send as _send  # noqa: E402  (needs the helpers above)
+
+main.add_command(_send)

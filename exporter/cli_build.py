@@ -18,7 +18,7 @@ def run_build_command(inputs: tuple[str, ...], *, out_dir: str, by: str, date_fr
                       title: str | None, lang: str | None, images: str, grayscale: bool,
                       image_timeout: float, allow_private_hosts: bool, templates: str | None, formats: tuple[str, ...], base_url: str | None,
                       days: int | None, limit: int | None, everything: bool, archive: bool, jobs: int,
-                      keep_going: bool, quiet: bool, verbose: bool) -> None:
+                      keep_going: bool, quiet: bool, verbose: bool, send: bool = False) -> None:
     from .build import BUILD_FORMATS, BuildOptions, plan_build, run_build
     from .bundles import BundleBy
     from .epub import EpubOptions
@@ -96,4 +96,10 @@ def run_build_command(inputs: tuple[str, ...], *, out_dir: str, by: str, date_fr
             click.echo("digest-export: warning: no digest in the chosen dates; no book written", err=True)
     if plan.errors:
         report_skipped(plan.errors)
+        if send:
+            click.echo("digest-export: error: --send: nothing sent, because of the input errors", err=True)
         sys.exit(1)
+    if send:
+        from .delivery.commands import send_after_build
+
+        send_after_build(out_dir, quiet=quiet)

@@ -1,0 +1,195 @@
+"""``index.html``: the front page of a published ``build`` folder.
+
+Rendered from the overridable template ``index.html.j2`` (see
+:mod:`exporter.templating`): the books newest first (cover when the OPDS
+step wrote one beside the book, period, paper count, download link), the
+feeds and the OPDS catalog with autodiscovery links in ``<head>``, and the
+newest day's papers.  No JavaScript.
+
+Incremental like the rest of ``build``: the page's fingerprint (the books,
+the feed files, the newest day's input files, the options and templates)
+is kept in the build state; when it is unchanged and ``index.html`` is as
+it was written, nothing is read or rendered.  Only then is the newest day
+parsed, if this run did not parse it anyway.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from .. import __version__
+from ..buildstate import OutputRecord, fingerprint
+from ..feeds import ATOM_TYPE, FILE_NAMES, JSON_TYPE, RSS_TYPE, normalize_base_url
+from ..language import labels_for
+from ..model import Digest
+from ..opds import _COVER_EXT, CATALOG_TYPE
+from ..output import write_file
+
+if TYPE_CHECKING:
+    from ..build import BuildPlan, BuildReport, _BookPlan
+    from ..buildstate import BuildState
+
+INDEX_NAME = "index.html"
+TEMPLATE_NAME = "index.html.j2"
+_FEED_TYPES = {"atom": ATOM_TYPE, "rss": RSS_TYPE, "json": JSON_TYPE, "opds": CATALOG_TYPE}
+
+#: The words of the page; the language is chosen as for the books
+#: (:func:`exporter.language.labels_for`).
+PAGE_LABELS: dict[str, dict[str, str]] = {
+    "en": {"books": "Books", "feeds": "Feeds", "newest": "Newest papers",
+           "download": "Download EPUB", "cover_alt": "Cover of {title}", "no_books": "No books yet.",
+           "feeds_intro": "Subscribe in a feed reader, or add the catalog to an e-reader app.",
+           "atom": "Atom feed", "rss": "RSS feed", "json": "JSON Feed",
+           "opds": "OPDS catalog (KOReader and other e-reader apps)", "made_by": "Made with digest-export"},
+    "ko": {"books": "책", "feeds": "피드", "newest": "최신 논문",
+           "download": "EPUB 내려받기", "cover_alt": "{title} 표지", "no_books": "아직 책이 없습니다.",
+           "feeds_intro": "피드 리더에서 구독하거나, 전자책 앱에 카탈로그를 추가하세요.",
+           "atom": "Atom 피드", "rss": "RSS 피드", "json": "JSON 피드",
+           "opds": "OPDS 카탈로그 (KOReader 등 전자책 앱)", "made_by": "digest-export로 만듦"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PageBook:
+    """One book as the page shows it."""
+
+    href: str
+    title: str
+    period: str
+    days: str
+    papers: str
+    size: str
+    cover: str | None
+    cover_alt: str
+
+
+@dataclass(frozen=True, slots=True)
+class PageLink:
+    """A feed or the catalog: its label, URL and media type."""
+
+    label: str
+    href: str
+    type: str
+
+
+def page_labels(lang: str) -> dict[str, Any]:
+    """The book labels (papers, weekdays...) and the page's own words."""
+    words = labels_for(lang)
+    return {**words, **PAGE_LABELS["ko" if words is labels_for("ko") else "en"]}
+
+
+def newest_date(plan: BuildPlan) -> str | None:
+    """ISO date of the newest digest day of the archive, from the build state."""
+    return max((iso for rec in plan.new_state.files.values() for iso, _, _ in rec.digests), default=None)
+
+
+def newest_digest(plan: BuildPlan) -> Digest | None:
+    """The newest day if this run parsed it (call before the model is freed)."""
+    iso = newest_date(plan)
+    return next((d for d in reversed(plan.digests) if d.date.isoformat() == iso), None)
+
+
+def _size_text(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 1_000_000 else f"{max(1, round(size / 1000))} KB"
+
+
+def _cover_name(out: Path, file_name: str) -> str | None:
+    stem = Path(file_name).stem
+    return next((f"{stem}.cover{ext}" for ext in dict.fromkeys(_COVER_EXT.values())
+                 if (out / f"{stem}.cover{ext}").is_file()), None)
+
+
+def _present_books(plan: BuildPlan, out: Path) -> list[tuple[_BookPlan, int, str | None]]:
+    """(book plan, file size, cover name) of the books in the folder, newest first."""
+    found = []
+    for book in plan.books:
+        try:
+            size = os.stat(out / book.meta.file_name).st_size
+        except OSError:
+            continue  # not written (--keep-going) or removed
+        found.append((book, size, _cover_name(out, book.meta.file_name)))
+    return sorted(found, key=lambda item: (item[0].meta.start, item[0].meta.key), reverse=True)
+
+
+def _present_feeds(plan: BuildPlan, out: Path) -> list[str]:
+    formats = plan.options.feed.formats or FILE_NAMES
+    return [f for f in FILE_NAMES if f in formats and (out / FILE_NAMES[f]).is_file()]
+
+
+def _newest_files(plan: BuildPlan, iso: str | None) -> list[tuple[str, str]]:
+    return [(name, rec.sha) for name, rec in plan.new_state.files.items()
+            if any(d == iso for d, _, _ in rec.digests)]
+
+
+def write_front_page(plan: BuildPlan, report: BuildReport, state: BuildState, newest: Digest | None) -> None:
+    """Write ``index.html`` unless what it shows is unchanged (see module doc)."""
+    out = Path(plan.options.out_dir)
+    iso = newest_date(plan)
+    books = _present_books(plan, out)
+    feeds = _present_feeds(plan, out)
+    base_url = normalize_base_url(plan.options.feed.base_url)
+    inputs = fingerprint([(b.meta.file_name, b.meta.start, b.meta.end, b.days, b.papers, size, cover)
+                          for b, size, cover in books], feeds, iso, _newest_files(plan, iso))
+    settings = fingerprint(__version__, plan.book_settings, base_url, plan.feed_title)
+    old = plan.state.pages.get(INDEX_NAME)
+    reason = ("not written before" if old is None else
+              "options, templates or program version changed" if old.settings != settings else
+              "the books, feeds or newest day changed" if old.inputs != inputs else
+              old.missing_or_changed(out))
+    path = out / INDEX_NAME
+    if reason is None:
+        report.explanations.append(f"skipped {path}: what it shows is unchanged")
+        report.add(path, "skipped")
+        state.pages[INDEX_NAME] = old
+        return
+    report.explanations.append(f"writing {path}: {reason}")
+    if newest is None and iso is not None:
+        newest = _read_day(plan, iso)
+    html = render_front_page(plan, books, feeds, base_url, newest)
+    report.add(path, write_file(path, html.encode("utf-8")))
+    st = os.stat(path)
+    state.pages[INDEX_NAME] = OutputRecord(inputs, settings, {INDEX_NAME: (st.st_size, st.st_mtime_ns)})
+
+
+def _read_day(plan: BuildPlan, iso: str) -> Digest | None:
+    """Parse the files holding day *iso* (their diagnostics were reported already)."""
+    from ..reader import read_digests
+
+    result = read_digests([name for name, _ in _newest_files(plan, iso)])
+    return next((d for d in result.digests if d.date.isoformat() == iso), None)
+
+
+def render_front_page(plan: BuildPlan, books: list[tuple[_BookPlan, int, str | None]], feeds: list[str],
+                      base_url: str | None, newest: Digest | None) -> str:
+    from ..epub import book_title, detect_language, period_text
+    from ..templating import make_environment, render_template
+
+    eo = plan.options.epub
+    lang = eo.lang or detect_language(newest.papers if newest else ())
+    labels = page_labels(lang)
+
+    def href(name: str) -> str:
+        return (base_url or "") + quote(name)
+
+    shown = []
+    for book, size, cover in books:
+        title = book_title(book.meta, labels)
+        shown.append(PageBook(href=quote(book.meta.file_name), title=title, period=period_text(book.meta),
+                              days=labels["days"](book.days), papers=labels["papers"](book.papers), size=_size_text(size),
+                              cover=quote(cover) if cover else None,
+                              cover_alt=labels["cover_alt"].format(title=title)))
+    links = [PageLink(labels[f], href(FILE_NAMES[f]), _FEED_TYPES[f]) for f in feeds]
+    day = None
+    if newest is not None:
+        weekday = labels["weekdays"][newest.date.weekday()]
+        day = {"date": f"{newest.date.isoformat()} ({weekday})", "title": newest.title,
+               "papers": newest.papers, "count": labels["papers"](len(newest.papers))}
+    env = make_environment(eo.templates)
+    # Nothing here reads the clock: the same archive gives the same bytes,
+    # so an unchanged page is never rewritten.
+    return render_template(env, TEMPLATE_NAME, lang=lang, labels=labels, title=plan.feed_title,
+                           books=shown, links=links, day=day, version=__version__)

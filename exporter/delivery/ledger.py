@@ -1,0 +1,151 @@
+"""What was e-mailed to whom: ``DIR/.digest-export-sent.json``.
+
+The ledger is the memory that makes a daily ``send`` deliver each book once
+per address.  It is rewritten after *each* message the server accepted,
+through :func:`exporter.output.write_file` (temporary file, fsync,
+``os.replace``), so a run that dies half-way keeps the record of what did go
+out.  The one window left is a crash between the server's "250 OK" and the
+rename: that book is sent again on the next run (at least once, never lost).
+
+Addresses are kept as SHA-256 hashes: the folder is often published as it
+is, and a Send-to-Kindle address is worth keeping private.
+
+The file is input like any other (it can be hand-edited): anything that is
+not exactly the expected shape is refused with a :class:`LedgerError`,
+rather than read as "nothing was sent", which would mail every book again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ExporterError
+from ..output import write_file
+
+LEDGER_NAME = ".digest-export-sent.json"
+LOCK_NAME = ".digest-export-sent.lock"
+LEDGER_FORMAT = 1
+_FIELDS = {"sha256": str, "size": int, "sent_at": str, "complete": bool}
+
+
+class LedgerError(ExporterError):
+    """The ledger cannot be read or is not one; nothing is sent."""
+
+
+def address_key(address: str) -> str:
+    """How an address is recorded: case-folded (mail servers and Kindle treat
+    addresses case-insensitively in practice), then hashed."""
+    return "sha256:" + hashlib.sha256(address.strip().casefold().encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """One book delivered to one address."""
+
+    sha256: str
+    size: int
+    sent_at: str
+    #: The book's period had ended when it was sent: it is final.
+    complete: bool
+
+
+@dataclass(slots=True)
+class Ledger:
+    path: Path
+    sent: dict[str, dict[str, Sent]] = field(default_factory=dict)
+
+    def get(self, address: str, book: str) -> Sent | None:
+        return self.sent.get(address_key(address), {}).get(book)
+
+    def record(self, address: str, book: str, entry: Sent) -> None:
+        """Remember one delivery and save at once (atomically)."""
+        self.sent.setdefault(address_key(address), {})[book] = entry
+        write_file(self.path, self.to_bytes())
+
+    def to_bytes(self) -> bytes:
+        data = {
+            "program": "digest-export", "format": LEDGER_FORMAT,
+            "sent": {addr: {name: {"sha256": s.sha256, "size": s.size, "sent_at": s.sent_at,
+                                   "complete": s.complete} for name, s in sorted(books.items())}
+                     for addr, books in sorted(self.sent.items())},
+        }
+        return (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def load_ledger(folder: Path) -> Ledger:
+    """The ledger of *folder* (empty if there is none yet)."""
+    path = Path(folder) / LEDGER_NAME
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Ledger(path)
+    except OSError as err:
+        raise LedgerError(f"{path}: cannot read the send ledger: {err.strerror or err}") from err
+    try:
+        return Ledger(path, _parse(json.loads(raw)))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise LedgerError(
+            f"{path}: not a valid send ledger ({err}); fix it, or delete it to send every "
+            "finished book again") from err
+
+
+def _parse(data: Any) -> dict[str, dict[str, Sent]]:
+    """Check every type by hand: valid JSON is not yet a valid ledger."""
+    if not isinstance(data, dict) or data.get("program") != "digest-export":
+        raise ValueError("not written by digest-export")
+    if data.get("format") != LEDGER_FORMAT:
+        raise ValueError(f"unknown format {data.get('format')!r}")
+    sent = data.get("sent")
+    if not isinstance(sent, dict):
+        raise ValueError("'sent' must be an object")
+    out: dict[str, dict[str, Sent]] = {}
+    for addr, books in sent.items():
+        if not isinstance(books, dict):
+            raise ValueError(f"'sent.{addr}' must be an object")
+        for name, entry in books.items():
+            if not isinstance(entry, dict):
+                raise ValueError(f"'sent.{addr}.{name}' must be an object")
+            for key, kind in _FIELDS.items():
+                value = entry.get(key)
+                # bool is an int in Python: a "size": true must not pass.
+                if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                    raise ValueError(f"'sent.{addr}.{name}.{key}' must be {kind.__name__}")
+            out.setdefault(addr, {})[name] = Sent(entry["sha256"], entry["size"], entry["sent_at"],
+                                                  entry["complete"])
+    return out
+
+
+def now_text() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@contextlib.contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """Hold ``DIR/.digest-export-sent.lock`` so that two overlapping runs (a
+    slow cron job and the next one) cannot both send the same book."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; runs must not overlap
+        yield
+        return
+    path = Path(folder) / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        raise LedgerError(f"{path}: cannot create the lock file: {err.strerror or err}") from err
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            raise LedgerError(f"{path}: another 'digest-export send' is running on this folder") from err
+        yield
+    finally:
+        os.close(fd)

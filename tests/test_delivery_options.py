@@ -1,0 +1,157 @@
+"""`send` without a mail server: which books, the ledger as untrusted input,
+options and config, file names, dry runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from exporter.bundles import make_bundles
+from exporter.cli import main
+from exporter.delivery.books import period_of
+from exporter.delivery.ledger import LEDGER_NAME, Sent, load_ledger
+from exporter.delivery.message import ascii_file_name, display_file_name
+from exporter.delivery.send import skip_reason
+from exporter.model import Digest
+from test_delivery_send import KINDLE, add_days, build
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    logs, out = tmp_path / "logs", tmp_path / "out"
+    add_days(logs, 0, 7)
+    build(logs, out)
+    return out
+
+
+def dry(out: Path, *extra: str):
+    return CliRunner().invoke(main, ["send", str(out), "--to", KINDLE, "--dry-run", *extra])
+
+
+@pytest.mark.parametrize("by", ["week", "day", "month"])
+def test_period_from_the_file_name_is_the_bundles_period(by):
+    days = [dt.date(2020, 12, 28) + dt.timedelta(days=n) for n in range(0, 400, 9)]
+    for bundle in make_bundles([Digest(d, "Papers 2023-05", ()) for d in days], by):
+        assert period_of(Path(bundle.file_name).stem) == (by, bundle.key, bundle.start, bundle.end)
+
+
+def test_all_and_foreign_books_are_never_finished():
+    assert period_of("daily-papers-all")[2:] == (None, None)
+    assert period_of("my-notes")[0] == "unknown"
+    assert period_of("x-2024-W60")[2:] == (None, None)
+
+
+def test_ascii_and_display_file_names():
+    assert ascii_file_name("daily-papers-2024-W10.epub") == "daily-papers-2024-W10.epub"
+    assert ascii_file_name("한국어-논문-2024-W10.epub") == "book-2024-W10.epub"
+    assert ascii_file_name("논문.epub") == "book.epub"
+    assert display_file_name('a/b: "c"?', "x.epub") == "a b c.epub"
+
+
+def test_dry_run_lists_finished_books_and_writes_nothing(out):
+    r = dry(out, "--today", "2024-03-18")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.count("would send") == 2
+    assert "(Build Digest 2024-W10 (2024-03-04 – 2024-03-10), " in r.stdout
+    assert not (out / LEDGER_NAME).exists()
+    r = dry(out, "--today", "2024-03-11")
+    assert r.stdout.count("would send") == 1
+    assert "1 not finished yet (build-digest-2024-W11.epub)" in r.stderr
+    assert dry(out, "--today", "2024-03-11", "--unfinished").stdout.count("would send") == 2
+    r = dry(out, "--today", "2024-03-11", "--book", "build-digest-2024-W11.epub")
+    assert r.stdout.count("would send") == 1 and "W11" in r.stdout
+
+
+def test_unknown_book_names_the_books(out):
+    r = dry(out, "--book", "2023-W01")
+    assert r.exit_code == 2
+    assert "--book '2023-W01': no such book" in r.stderr and "build-digest-2024-W10.epub" in r.stderr
+
+
+@pytest.mark.parametrize("content, problem", [
+    ('{"program": "digest-export", "format": 1, "sent": {"sha256:x": {"b.epub": {"sha256": 1}}}}',
+     "'sent.sha256:x.b.epub.sha256' must be str"),
+    ('{"program": "digest-export", "format": 1, "sent": {"a": {"b.epub": {"sha256": "x", "size": true, '
+     '"sent_at": "2024", "complete": true}}}}', "'sent.a.b.epub.size' must be int"),
+    ('{"program": "digest-export", "format": 1, "sent": []}', "'sent' must be an object"),
+    ("[1, 2]", "not written by digest-export"),
+    ("{not json", "Expecting property name"),
+    ('{"program": "digest-export", "format": 9, "sent": {}}', "unknown format 9"),
+])
+def test_a_damaged_ledger_is_a_clear_error_not_a_resend_of_everything(out, content, problem):
+    (out / LEDGER_NAME).write_text(content, encoding="utf-8")
+    r = dry(out, "--today", "2024-03-18")
+    assert r.exit_code == 1
+    assert f"digest-export: error: {out / LEDGER_NAME}: not a valid send ledger (" in r.stderr
+    assert problem in r.stderr and "delete it to send every finished book again" in r.stderr
+    assert "would send" not in r.stdout and "Traceback" not in r.output
+
+
+def test_ledger_round_trip(tmp_path):
+    ledger = load_ledger(tmp_path)
+    ledger.record("Reader@Kindle.com", "a.epub", Sent("ab", 3, "2024-03-11T06:30:00Z", True))
+    again = load_ledger(tmp_path)
+    assert again.get("reader@kindle.com", "a.epub") == Sent("ab", 3, "2024-03-11T06:30:00Z", True)
+    assert "Reader" not in (tmp_path / LEDGER_NAME).read_text()
+
+
+def test_skip_rules():
+    final = Sent("s", 1, "2024-03-11T00:00:00Z", True)
+    early = Sent("s", 1, "2024-03-08T00:00:00Z", False)
+    assert skip_reason(None, finished=True, sha="s", resend=False) is None
+    assert "--resend" in skip_reason(final, finished=True, sha="new", resend=False)  # rebuilt: not again
+    assert skip_reason(final, finished=True, sha="s", resend=True) is None
+    assert skip_reason(early, finished=True, sha="s", resend=False) is None  # now final: once more
+    assert "unchanged" in skip_reason(early, finished=False, sha="s", resend=False)
+    assert skip_reason(early, finished=False, sha="grown", resend=False) is None
+
+
+def test_too_large_is_refused_with_the_limit(out):
+    r = dry(out, "--today", "2024-03-18", "--max-size", "0.1", "--book", "2024-W10")
+    assert r.exit_code == 1
+    assert "is over the 0.1 MB limit (--max-size)" in r.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--smtp-host", "smtp.example.org"], "no sender: give --from-address"),
+    ([], "no SMTP server: give --smtp-host"),
+    (["--smtp-host", "smtp.example.org", "--from-address", "a@b.org", "--smtp-user", "u"],
+     "--smtp-user needs a password: set DIGEST_EXPORT_SMTP_PASSWORD"),
+    (["--smtp-host", "smtp.example.org", "--smtp-user", "u@b.org", "--smtp-security", "none"],
+     "--smtp-security none would send the password unencrypted"),
+])
+def test_usage_errors(out, args, message):
+    r = CliRunner().invoke(main, ["send", str(out), "--to", KINDLE, *args],
+                           env={"DIGEST_EXPORT_SMTP_PASSWORD": "pw" if "none" in args else None})
+    assert r.exit_code == 2
+    assert message in r.stderr
+
+
+def test_no_password_option_and_help_has_an_example():
+    r = CliRunner().invoke(main, ["send", "--password", "x"])
+    assert r.exit_code == 2 and "No such option" in r.stderr
+    r = CliRunner().invoke(main, ["send", "--help"])
+    assert "Example:" in r.stdout and "DIGEST_EXPORT_SMTP_PASSWORD" in r.stdout
+    assert "--send" in CliRunner().invoke(main, ["build", "--help"]).stdout
+
+
+def test_config_send_table_is_type_checked(out, tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text('[send]\nto = ["a@kindle.com"]\nsmtp-port = "many"\n', encoding="utf-8")
+    r = CliRunner().invoke(main, ["--config", str(config), "send", str(out), "--dry-run"])
+    assert r.exit_code == 2 and "[send] key 'smtp-port' must be a valid integer range" in r.stderr
+    config.write_text('[send]\npassword = "secret"\n', encoding="utf-8")
+    r = CliRunner().invoke(main, ["--config", str(config), "send", str(out), "--dry-run"])
+    assert r.exit_code == 2 and "unknown key 'password' in [send]" in r.stderr
+
+
+def test_config_gives_the_folder_and_recipients(out, tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text(f'[build]\noutput = "{out}"\n[send]\nto = ["a@kindle.com", "b@kindle.com"]\n'
+                      'today = "2024-03-11"\n', encoding="utf-8")
+    r = CliRunner().invoke(main, ["--config", str(config), "send", "--dry-run"])
+    assert r.exit_code == 0, r.output
+    assert "to a@kindle.com" in r.stdout and "to b@kindle.com" in r.stdout

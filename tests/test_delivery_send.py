@@ -1,0 +1,274 @@
+"""`digest-export send` against a real SMTP server (aiosmtpd on 127.0.0.1,
+STARTTLS or implicit TLS with trustme certificates, AUTH), with the faults a
+mail server really has: 421 once, 550, a connection dropped after DATA, a
+wrong password, nobody listening.  The received messages are parsed with the
+email package and their attachments compared with the books."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import socket
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+from click.testing import CliRunner
+
+from delivery_helpers import free_port, smtp_server
+from exporter.cli import main
+from exporter.delivery import smtp as smtp_module
+from exporter.delivery.ledger import LEDGER_NAME
+from test_build import digest
+
+MONDAY = dt.date(2024, 3, 4)  # ISO week 2024-W10
+KINDLE = "reader@kindle.com"
+
+
+def add_days(logs: Path, *offsets: int, title: str = "Build Digest") -> None:
+    logs.mkdir(exist_ok=True)
+    for n in offsets:
+        day = MONDAY + dt.timedelta(days=n)
+        text = digest(day, 2).replace("## Build Digest", f"## {title}")
+        (logs / f"{day.isoformat()}.md").write_text(text, encoding="utf-8")
+
+
+def build(logs: Path, out: Path, *extra: str) -> None:
+    r = CliRunner().invoke(main, ["build", str(logs), "-o", str(out), "--images", "none",
+                                  "--format", "atom", "-q", *extra])
+    assert r.exit_code == 0, r.output
+
+
+def send(out: Path, server, *extra: str, env: dict | None = None, to: tuple[str, ...] = (KINDLE,)):
+    args = ["send", str(out), *[a for t in to for a in ("--to", t)], *server.args(), *extra]
+    return CliRunner().invoke(main, args, env=env if env is not None else server.env())
+
+
+def received(server) -> list[tuple[str, str, bytes]]:
+    """(recipient, ASCII file name, attachment bytes) of each message received."""
+    out = []
+    for to, msg in server.mailbox.parsed():
+        (part,) = list(msg.iter_attachments())
+        assert part.get_content_type() == "application/epub+zip"
+        out.append((to[0], part.get_filename(), part.get_content()))
+    return out
+
+
+@pytest.fixture
+def weeks(tmp_path: Path) -> Path:
+    """Weeks 10 and 11 finished (seen from 2024-03-18), week 12 still open."""
+    logs = tmp_path / "logs"
+    add_days(logs, 0, 1, 7, 8, 14)
+    out = tmp_path / "out"
+    build(logs, out)
+    return out
+
+
+def test_starttls_auth_and_the_attachment_is_the_book(weeks, tmp_path):
+    with smtp_server(tmp_path) as server:
+        r = send(weeks, server, "--today", "2024-03-18")
+    assert r.exit_code == 0, r.output
+    got = received(server)
+    assert sorted(name for _, name, _ in got) == ["build-digest-2024-W10.epub", "build-digest-2024-W11.epub"]
+    for to, name, data in got:
+        assert to == KINDLE
+        assert data == (weeks / name).read_bytes()
+    _, msg = server.mailbox.parsed()[0]
+    assert msg["Subject"] == "Build Digest 2024-W10 (2024-03-04 – 2024-03-10)"
+    assert msg["From"] == "papers@example.org"
+    assert "2 sent, 0 skipped, 0 failed, 1 not finished yet (build-digest-2024-W12.epub)" in r.stderr
+    ledger = json.loads((weeks / LEDGER_NAME).read_text())
+    (books,) = ledger["sent"].values()
+    assert set(books) == {"build-digest-2024-W10.epub", "build-digest-2024-W11.epub"}
+    assert KINDLE not in json.dumps(ledger)  # addresses are hashed: the folder is published
+
+    # The next day: nothing new is finished, nothing is sent again.
+    with smtp_server(tmp_path) as server:
+        r = send(weeks, server, "--today", "2024-03-19")
+    assert r.exit_code == 0 and server.mailbox.messages == []
+    assert "0 sent, 2 skipped" in r.stderr
+
+
+def test_implicit_tls(weeks, tmp_path):
+    with smtp_server(tmp_path, security="tls") as server:
+        r = send(weeks, server, "--today", "2024-03-18", "--book", "2024-W12")
+    assert r.exit_code == 0, r.output
+    assert [n for _, n, _ in received(server)] == ["build-digest-2024-W12.epub"]
+
+
+def test_korean_title_travels_as_rfc2231_filename(tmp_path):
+    logs, out = tmp_path / "logs", tmp_path / "out"
+    add_days(logs, 0, 1)
+    build(logs, out, "--title", "한국어 논문")
+    (book,) = out.glob("*.epub")
+    assert book.name == "한국어-논문-2024-W10.epub"
+    with smtp_server(tmp_path) as server:
+        r = send(out, server, "--today", "2024-03-11")
+    assert r.exit_code == 0, r.output
+    (raw,) = [m for _, m in server.mailbox.messages]
+    head = raw.split(b"\r\n\r\n--")[0]
+    assert raw.isascii() and head.isascii()
+    disposition = re.search(rb"Content-Disposition: (.+?)\r\n\r\n", raw, re.S).group(1).decode()
+    assert 'filename="book-2024-W10.epub"' in disposition
+    encoded = re.search(r"filename\*=UTF-8''(\S+)", disposition).group(1)
+    assert unquote(encoded) == "한국어 논문 2024-W10 (2024-03-04 – 2024-03-10).epub"
+    (_, msg), = server.mailbox.parsed()
+    assert msg["Subject"] == "한국어 논문 2024-W10 (2024-03-04 – 2024-03-10)"
+    assert list(msg.iter_attachments())[0].get_content() == book.read_bytes()
+
+
+def test_421_once_is_retried_and_sent_once(weeks, tmp_path):
+    with smtp_server(tmp_path, script=["421"]) as server:
+        r = send(weeks, server, "--today", "2024-03-11")
+    assert r.exit_code == 0, r.output
+    assert "421 4.3.2 Service busy" in r.stderr and "trying again" in r.stderr
+    assert [n for _, n, _ in received(server)] == ["build-digest-2024-W10.epub"]
+    assert server.mailbox.attempts == 2
+
+
+def test_connection_dropped_after_data_is_retried(weeks, tmp_path):
+    with smtp_server(tmp_path, script=["drop"]) as server:
+        r = send(weeks, server, "--today", "2024-03-11")
+    assert r.exit_code == 0, r.output
+    assert "closed the connection" in r.stderr
+    assert len(received(server)) == 1
+
+
+def test_dropped_every_time_gives_up_and_the_next_run_sends(weeks, tmp_path):
+    with smtp_server(tmp_path, script=["drop"] * 3) as server:
+        r = send(weeks, server, "--today", "2024-03-11", "--retries", "2")
+    assert r.exit_code == 1
+    assert server.mailbox.attempts == 3 and server.mailbox.messages == []
+    assert ("build-digest-2024-W10.epub: error: not sent to reader@kindle.com: the server closed the "
+            "connection") in r.stderr
+    assert "tried 3 times; the next run tries again" in r.stderr
+    assert "Traceback" not in r.output
+    with smtp_server(tmp_path) as server:
+        assert send(weeks, server, "--today", "2024-03-11").exit_code == 0
+    assert len(received(server)) == 1
+
+
+def test_550_is_reported_with_the_servers_text_and_others_still_go(weeks, tmp_path):
+    with smtp_server(tmp_path, script=["550"]) as server:
+        r = send(weeks, server, "--today", "2024-03-18")
+    assert r.exit_code == 1
+    assert ("build-digest-2024-W10.epub: error: not sent to reader@kindle.com: rejected: "
+            "550 5.7.1 Message refused by local policy") in r.stderr
+    assert server.mailbox.attempts == 2  # 5xx is not retried
+    assert [n for _, n, _ in received(server)] == ["build-digest-2024-W11.epub"]
+    with smtp_server(tmp_path) as server:
+        assert send(weeks, server, "--today", "2024-03-18").exit_code == 0
+    assert [n for _, n, _ in received(server)] == ["build-digest-2024-W10.epub"]
+
+
+def test_wrong_password_says_so_and_sends_nothing(weeks, tmp_path):
+    with smtp_server(tmp_path, password="right") as server:
+        r = send(weeks, server, "--today", "2024-03-18", env=server.env("wrong"))
+    assert r.exit_code == 1
+    assert "the SMTP server refused the user name or password (535" in r.stderr
+    assert r.stderr.count("refused the user name") == 2  # both books, one login attempt each run
+    assert not (weeks / LEDGER_NAME).exists()
+
+
+def test_nobody_listening_is_temporary_and_reported(weeks):
+    port = free_port()
+    r = CliRunner().invoke(main, ["send", str(weeks), "--to", KINDLE, "--smtp-host", "127.0.0.1",
+                                  "--smtp-port", str(port), "--from-address", "a@example.org",
+                                  "--retries", "1", "--retry-delay", "0", "--today", "2024-03-11"])
+    assert r.exit_code == 1
+    assert "cannot talk to the SMTP server: Connection refused (tried 2 times" in r.stderr
+
+
+def test_a_server_that_never_answers_times_out(weeks):
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # connections are accepted by the kernel; nobody ever speaks
+        r = CliRunner().invoke(main, ["send", str(weeks), "--to", KINDLE, "--smtp-host", "127.0.0.1",
+                                      "--smtp-port", str(silent.getsockname()[1]), "--timeout", "1",
+                                      "--from-address", "a@example.org", "--retries", "0",
+                                      "--book", "2024-W10"])
+    assert r.exit_code == 1
+    assert "the server did not answer in time (tried 1 time;" in r.stderr
+
+
+def test_untrusted_certificate_is_refused(weeks, tmp_path):
+    with smtp_server(tmp_path) as server:
+        r = send(weeks, server, "--today", "2024-03-11", env={**server.env(), "SSL_CERT_FILE": None})
+    assert r.exit_code == 1
+    assert "cannot verify the server's TLS certificate" in r.stderr
+    assert server.mailbox.attempts == 0
+
+
+def test_crash_after_the_first_message_keeps_its_record(weeks, tmp_path, monkeypatch):
+    """The process dies while sending the second book: the first is in the
+    ledger (written after each message), the next run sends only the rest."""
+    real_send = smtp_module.Mailer.send
+    calls = []
+
+    def dying_send(self, sender, recipient, message):
+        calls.append(recipient)
+        if len(calls) == 2:
+            raise KeyboardInterrupt("killed")
+        return real_send(self, sender, recipient, message)
+
+    with smtp_server(tmp_path) as server:
+        monkeypatch.setattr(smtp_module.Mailer, "send", dying_send)
+        r = send(weeks, server, "--today", "2024-03-18")
+        assert isinstance(r.exception, KeyboardInterrupt) or r.exit_code != 0
+        monkeypatch.setattr(smtp_module.Mailer, "send", real_send)
+        first = [n for _, n, _ in received(server)]
+        assert first == ["build-digest-2024-W10.epub"]
+        ledger = json.loads((weeks / LEDGER_NAME).read_text())
+        assert [list(b) for b in ledger["sent"].values()] == [["build-digest-2024-W10.epub"]]
+        assert send(weeks, server, "--today", "2024-03-18").exit_code == 0
+    assert sorted(n for _, n, _ in received(server)) == ["build-digest-2024-W10.epub",
+                                                       "build-digest-2024-W11.epub"]
+
+
+def test_cron_over_three_weeks_sends_each_finished_week_once_per_address(tmp_path):
+    """Every day: the day's digest arrives (weekdays), build --send runs.  A
+    finished book goes once to each address, the day after its Sunday; an
+    old day edited later rebuilds its book, which is not sent again."""
+    logs, out = tmp_path / "logs", tmp_path / "out"
+    logs.mkdir()
+    second = "second@example.org"
+    with smtp_server(tmp_path) as server:
+        config = tmp_path / "digest-export.toml"
+        config.write_text("\n".join([
+            "[build]", f'output = "{out}"', 'images = "none"', 'format = ["atom", "opds"]', "quiet = true",
+            "send = true",
+            "[send]", f'to = ["{KINDLE}", "{second}"]', 'smtp-host = "127.0.0.1"', f"smtp-port = {server.port}",
+            'smtp-user = "reader"', 'from-address = "papers@example.org"', "retry-delay = 0.01", ""]),
+            encoding="utf-8")
+        seen: dict[tuple[str, str], int] = {}
+        for n in range(0, 17):
+            today = MONDAY + dt.timedelta(days=n)
+            if today.weekday() < 5:
+                add_days(logs, n)
+            if n == 12:  # a typo fixed in week 10: its book is rebuilt, not re-sent
+                add_days(logs, 0, title="Build Digest (fixed)")
+            before = len(server.mailbox.messages)
+            r = CliRunner().invoke(main, ["--config", str(config), "build", str(logs)],
+                                   env={**server.env(), "DIGEST_EXPORT_TODAY": today.isoformat()})
+            assert r.exit_code == 0, r.output
+            for to, name, data in received(server)[before:]:
+                assert data == (out / name).read_bytes()
+                seen[(to, name)] = seen.get((to, name), 0) + 1
+    books = ["build-digest-2024-W10.epub", "build-digest-2024-W11.epub"]
+    assert seen == {(to, b): 1 for to in (KINDLE, second) for b in books}
+    assert (out / "build-digest-2024-W12.epub").exists()  # open week: not sent
+
+
+def test_password_from_a_file_named_in_the_config(weeks, tmp_path):
+    secret = tmp_path / "smtp-password"
+    secret.write_text("secret\n", encoding="utf-8")
+    secret.chmod(0o600)
+    config = tmp_path / "digest-export.toml"
+    config.write_text('[send]\npassword-file = "smtp-password"\n', encoding="utf-8")
+    with smtp_server(tmp_path) as server:
+        r = CliRunner().invoke(main, ["--config", str(config), "send", str(weeks), "--to", KINDLE,
+                                      *server.args(), "--today", "2024-03-11"], env=server.env(None))
+    assert r.exit_code == 0, r.output
+    assert len(server.mailbox.messages) == 1
+    assert "readable by others" not in r.stderr
