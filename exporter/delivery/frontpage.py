@@ -84,7 +84,7 @@ def page_labels(lang: str) -> dict[str, Any]:
 
 def newest_date(plan: BuildPlan) -> str | None:
     """ISO date of the newest digest day of the archive, from the build state."""
-    return max((iso for rec in plan.new_state.files.values() for iso, _, _ in rec.digests), default=None)
+    return max((iso for rec in plan.new_state.files.values() for iso, *_ in rec.digests), default=None)
 
 
 def newest_digest(plan: BuildPlan) -> Digest | None:
@@ -122,7 +122,7 @@ def _present_feeds(plan: BuildPlan, out: Path) -> list[str]:
 
 def _newest_files(plan: BuildPlan, iso: str | None) -> list[tuple[str, str]]:
     return [(name, rec.sha) for name, rec in plan.new_state.files.items()
-            if any(d == iso for d, _, _ in rec.digests)]
+            if any(d == iso for d, *_ in rec.digests)]
 
 
 def write_front_page(plan: BuildPlan, report: BuildReport, state: BuildState, newest: Digest | None) -> None:
