@@ -68,8 +68,8 @@ def profile(corpus: Path, out: Path) -> None:
     import pstats
 
     sys.path.insert(0, str(ROOT))
-    from exporter.epub import EpubOptions, build_epubs
-    from exporter.reader import read_digests
+    from exporter.books.epub import EpubOptions, build_epubs
+    from exporter.reader.parse import read_digests
 
     def work():
         build_epubs(read_digests([corpus]), EpubOptions(out_dir=out, images="none", keep_going=True))

@@ -86,9 +86,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
 
-    from exporter.feedentries import build_entries
-    from exporter.feeds import FeedOptions, write_feeds
-    from exporter.reader import read_digests
+    from exporter.feeds.entries import build_entries
+    from exporter.feeds.writer import FeedOptions, write_feeds
+    from exporter.reader.parse import read_digests
     from exporter.render import feed_entry_html
 
     tmp = Path(tempfile.gettempdir()) / f"digest-export-bench-{args.days}-{args.papers}"

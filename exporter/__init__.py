@@ -24,7 +24,7 @@ __all__ = [
 def __getattr__(name: str):
     # Lazy, so that `digest-export --help` does not import the feed writers.
     if name in {"write_feeds", "FeedOptions"}:
-        from . import feeds
+        from .feeds import writer
 
-        return getattr(feeds, name)
+        return getattr(writer, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from exporter.feeds import FeedOptions, write_feeds
-from exporter.reader import read_digests
+from exporter.feeds.writer import FeedOptions, write_feeds
+from exporter.reader.parse import read_digests
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 MEDIA = "{http://search.yahoo.com/mrss/}"

@@ -156,7 +156,7 @@ def write_hostile(tmp: Path, *, days: tuple[str, ...] = ("2024-03-04", "2024-03-
 
 
 def expected_papers(inp: Path) -> int:
-    from exporter.reader import read_digests
+    from exporter.reader.parse import read_digests
 
     return read_digests([inp]).paper_count
 

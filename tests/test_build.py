@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from exporter.buildstate import STATE_NAME
+from exporter.state import STATE_NAME
 from exporter.cli import main
 
 # 2024-03-04 is a Monday: days 0-4 are week 10, 7-8 week 11, 14 week 12.
@@ -338,14 +338,14 @@ def test_progress_bar_only_on_a_terminal(logs, tmp_path):
 
 
 def test_catalog_reuses_unchanged_books_and_repairs_covers(logs, tmp_path, monkeypatch):
-    import exporter.opds
+    import exporter.feeds.opds
 
     out = tmp_path / "out"
     assert build(logs, out, "--days", "1").exit_code == 0
     reference = (out / "catalog.opds").read_bytes()
     opened = []
-    real = exporter.opds.read_book
-    monkeypatch.setattr(exporter.opds, "read_book", lambda p: opened.append(p.name) or real(p))
+    real = exporter.feeds.opds.read_book
+    monkeypatch.setattr(exporter.feeds.opds, "read_book", lambda p: opened.append(p.name) or real(p))
     day = START + dt.timedelta(days=15)
     (logs / f"{day.isoformat()}.md").write_text(digest(day), encoding="utf-8")
     assert build(logs, out, "--days", "1").exit_code == 0
@@ -472,9 +472,9 @@ def test_every_option_either_shapes_the_output_or_says_it_does_not():
     a new field is part of them unless it is marked RUN_ONLY."""
     import dataclasses
 
-    from exporter.buildstate import fingerprint
-    from exporter.epub import EpubOptions
-    from exporter.feeds import FeedOptions
+    from exporter.state import fingerprint
+    from exporter.books.epub import EpubOptions
+    from exporter.feeds.writer import FeedOptions
     from exporter.model import output_settings
 
     samples = {bool: True, int: 3, float: 2.5, str: "x", type(None): None}

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exporter.buildstate import STATE_NAME
+from exporter.state import STATE_NAME
 from exporter.cli import main
 
 START = dt.date(2024, 3, 4)  # a Monday

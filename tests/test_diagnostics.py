@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from digest_strategies import digest_files
 from exporter.model import Diagnostic, Kind, Severity, SourceRef
-from exporter.reader import decode, merge, parse_text
-from exporter.skipped import skipped_summary
+from exporter.reader.parse import decode, merge, parse_text
+from exporter.cli.skipped import skipped_summary
 
 
 def test_the_keep_going_summary_counts_kinds_whatever_the_words():

@@ -15,9 +15,9 @@ from PIL import Image
 
 from epub_fixtures import EN, KO, NS, day_md, paper_md, unzip, write_week, xml
 from exporter.bundles import BundleBy, make_bundles
-from exporter.epub import EpubOptions, build_epub, build_epubs, detect_language
+from exporter.books.epub import EpubOptions, build_epub, build_epubs, detect_language
 from exporter.errors import InputError
-from exporter.reader import read_digests
+from exporter.reader.parse import read_digests
 from exporter.render import safe_url
 
 
@@ -388,7 +388,7 @@ def test_input_errors_write_nothing(tmp_path):
 def test_fast_nav_paths_equal_posixpath(monkeypatch, tmp_path):
     import posixpath
 
-    from exporter.epub import _NavPaths
+    from exporter.books.epub import _NavPaths
 
     monkeypatch.chdir(tmp_path)
     for href in ["day-2024-03-04.xhtml#p-2403.00001", "a/./b.xhtml", "a/../b.xhtml", "nav.xhtml"]:

@@ -10,9 +10,9 @@ import pytest
 
 from epub_fixtures import EN, NS, unzip, write_week, xml
 from exporter.bundles import BundleBy, make_bundles
-from exporter.epub import EpubOptions, build_epub, build_epubs
+from exporter.books.epub import EpubOptions, build_epub, build_epubs
 from exporter.language import language_of
-from exporter.reader import read_digests
+from exporter.reader.parse import read_digests
 from exporter.model import SummaryItem
 from exporter.render import inline_html, summary_html
 from exporter.resources import sample_dir
@@ -52,7 +52,7 @@ def test_package_element_has_the_book_language(ko_week, tmp_path):
 
 def test_no_claim_that_is_not_true(ko_week):
     props = meta(ko_week)
-    # No conformance claim: see exporter/epub.py _accessibility_metadata.
+    # No conformance claim: see exporter/books/epub.py _accessibility_metadata.
     assert "dcterms:conformsTo" not in props and "a11y:certifiedBy" not in props
     # No print edition, so no page list and no page markers.
     features = props["schema:accessibilityFeature"]

@@ -4,7 +4,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from exporter import cover
-from exporter.cover import CoverText, is_latin, make_cover
+from exporter.books.cover import CoverText, is_latin, make_cover
 
 KO = CoverText(title="허깅페이스 논문", key="2024-W10", period="2024-03-04 – 2024-03-10",
                count="논문 12편 · 3일", latin_count="12 papers · 3 days")

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from exporter.bundles import make_bundles, slugify
 from exporter.cli import main
-from exporter.reader import read_digests
+from exporter.reader.parse import read_digests
 
 GOOD = """## Daily Papers (2024-03-04)
 

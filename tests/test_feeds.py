@@ -281,7 +281,7 @@ def test_subscription_feed_for_a_synthetic_year_is_under_1_mb(tmp_path):
 
 
 def test_oversized_feed_is_reported(three_days, tmp_path, monkeypatch):
-    import exporter.feeds as feeds
+    import exporter.feeds.writer as feeds
 
     monkeypatch.setattr(feeds, "MAX_FEED_BYTES", 2000)
     report = run(three_days, tmp_path / "out", all=True)
@@ -305,6 +305,6 @@ def test_rss_items_have_dc_creator_and_language(three_days, tmp_path):
     ("x<1 and <bold>", "x<1 and <bold>"),
 ])
 def test_plain_text_fields_defuse_only_html_tags(text, expected):
-    from exporter.feedentries import feed_text
+    from exporter.feeds.entries import feed_text
 
     assert feed_text(text) == expected

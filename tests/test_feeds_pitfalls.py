@@ -1,5 +1,5 @@
 """One test per feedgen 1.0.0 trap (docs/library-workarounds.md, feedgen N); each fails
-without its workaround in exporter/feeds.py or exporter/feedext.py."""
+without its workaround in exporter/feeds/writer.py or exporter/feeds/ext.py."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def test_11_feedext_imports_feedgen_in_a_working_order():
     # A fresh interpreter: feedgen.ext.media imported right after our
     # extension module must work (feedgen.util needs lxml.etree imported).
     # feedext, the module that loads feedgen.ext.*, loads feedgen.feed first.
-    code = ("import sys, exporter.feedext; assert 'feedgen.feed' in sys.modules, 'order'; "
+    code = ("import sys, exporter.feeds.ext; assert 'feedgen.feed' in sys.modules, 'order'; "
             "import feedgen.ext.media, feedgen.util; feedgen.util.xml_elem('a')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -1,7 +1,7 @@
 """Rules of the W3C Feed Validator that hostile text would otherwise break.
 
 The validator itself cannot be shipped here; these tests pin what made its
-warnings go away on hostile input (see exporter.feedentries and model).
+warnings go away on hostile input (see exporter.feeds.entries and model).
 """
 
 import datetime as dt
@@ -10,10 +10,10 @@ import re
 import feedparser
 from lxml import etree
 
-from exporter.feedentries import hex_refs_in_text, tag_uri
-from exporter.feeds import FeedOptions, write_feeds
+from exporter.feeds.entries import hex_refs_in_text, tag_uri
+from exporter.feeds.writer import FeedOptions, write_feeds
 from exporter.model import clean_text
-from exporter.reader import read_digests
+from exporter.reader.parse import read_digests
 from exporter.render import inline_html
 
 DIGEST = """## Daily Papers (2024-03-04)

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from epub_fixtures import epubcheck_problems
 from exporter.cli import main
-from exporter.reader import read_digests
+from exporter.reader.parse import read_digests
 from hostile_corpus import (
     SECRET_MARK,
     check_epub,
@@ -141,8 +141,8 @@ def test_a_20_mb_digest_file_finishes_in_bounded_time(tmp_path):
     big.write_text("\n".join(parts), encoding="utf-8")
     assert big.stat().st_size >= 20_000_000
 
-    from exporter.epub import EpubOptions, build_epubs
-    from exporter.feeds import FeedOptions, write_feeds
+    from exporter.books.epub import EpubOptions, build_epubs
+    from exporter.feeds.writer import FeedOptions, write_feeds
 
     start = time.perf_counter()
     result = read_digests([big])
@@ -172,7 +172,7 @@ def test_a_20_mb_digest_file_finishes_in_bounded_time(tmp_path):
 def test_feed_text_defuses_character_references_to_forbidden_characters():
     # RSS titles are shown as HTML by many readers: "&#xD800;" would decode
     # to a lone surrogate, "&#x1b;" to a control character.
-    from exporter.feedentries import feed_text
+    from exporter.feeds.entries import feed_text
 
     assert feed_text("a &#xD800; b &#0; &#x1B; &#99999999999") == "a \uff06#xD800; b \uff06#0; \uff06#x1B; \uff06#99999999999"
     assert feed_text("caf&#233; &#x6A;ava &amp;") == "caf&#233; &#x6A;ava &amp;"
@@ -192,7 +192,7 @@ def test_safe_url_drops_invalid_hosts_and_user_info(url):
 def test_a_day_without_papers_gives_a_valid_nav(tmp_path):
     # ebooklib wrote an empty <ol/> for a day section with no links
     # (EPUBCheck RSC-005, found by tests/test_hostile_property.py).
-    from exporter.epub import EpubOptions, build_epubs
+    from exporter.books.epub import EpubOptions, build_epubs
 
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.md").write_text(

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 
 from digest_strategies import digest_files
 from epub_fixtures import epubcheck_problems
-from exporter.epub import EpubOptions, build_epubs
-from exporter.feeds import FeedOptions, write_feeds
-from exporter.reader import read_digests
+from exporter.books.epub import EpubOptions, build_epubs
+from exporter.feeds.writer import FeedOptions, write_feeds
+from exporter.reader.parse import read_digests
 from hostile_corpus import check_epub, check_feed_file, nav_matches_spine
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

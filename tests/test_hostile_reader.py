@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from digest_strategies import digest_files
 from exporter.model import SummaryItem
-from exporter.reader import read_digests
+from exporter.reader.parse import read_digests
 
 XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 DIAG = re.compile(r"^.+:\d+: (error|warning): .+$")

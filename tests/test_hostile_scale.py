@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exporter import reader
-from exporter.reader import MAX_DEPTH, read_digests
+from exporter.reader.parse import MAX_DEPTH, read_digests
 
 HEAD = "## Daily Papers (2024-03-04)\n\n### [T](https://arxiv.org/abs/2403.00001)\n\nVote: 1\n\nAuthors: A\n\n"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from exporter.model import SummaryItem, Thumbnail, ThumbnailKind
-from exporter.reader import read_digests
+from exporter.reader.parse import read_digests
 
 HEAD = "## Daily Papers (2024-05-02)\n\n"
 FULL_META = "![](https://img.example.org/t.png)\n\nVote: 5\n\nAuthors: A. One\n\n"
@@ -459,7 +459,7 @@ def test_folder_recursion_in_stable_order(tmp_path):
                       ("b.md", "2024-05-03"), ("a/z.md", "2024-05-01"), (".git/x.md", "2024-05-09"),
                       ("notes.txt", "2024-05-08")]:
         write(tmp_path, f"## Daily Papers ({date})\n### [{rel}](https://a.org/{rel})\n" + FULL_META + "- s\n", rel)
-    from exporter.reader import iter_input_files
+    from exporter.reader.parse import iter_input_files
 
     names = [Path(n).relative_to(tmp_path).as_posix() for n, _ in iter_input_files([tmp_path])]
     assert names == ["2024/04/30.md", "2024/05/02.md", "a/z.md", "b.md"]

@@ -2,7 +2,7 @@
 
 from exporter.images import ImageOptions, load_images
 from exporter.model import ThumbnailKind
-from exporter.reader import read_digests
+from exporter.reader.parse import read_digests
 from exporter.resources import sample_dir
 
 

@@ -2,9 +2,9 @@
 import pytest
 
 from epub_fixtures import NS, unzip, user_templates, write_week, xml
-from exporter.epub import EpubOptions, build_epubs
+from exporter.books.epub import EpubOptions, build_epubs
 from exporter.errors import TemplateError
-from exporter.reader import read_digests
+from exporter.reader.parse import read_digests
 from exporter.resources import templates_dir
 from exporter.templating import make_environment, render_template
 

@@ -22,16 +22,16 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .. import __version__
-from ..buildstate import OutputRecord, fingerprint
-from ..feeds import ATOM_TYPE, FILE_NAMES, JSON_TYPE, RSS_TYPE, normalize_base_url
+from ..state import OutputRecord, fingerprint
+from ..feeds.writer import ATOM_TYPE, FILE_NAMES, JSON_TYPE, RSS_TYPE, normalize_base_url
 from ..language import labels_for
 from ..model import Digest
-from ..opds import _COVER_EXT, CATALOG_TYPE
+from ..feeds.opds import _COVER_EXT, CATALOG_TYPE
 from ..output import write_file
 
 if TYPE_CHECKING:
-    from ..build import BuildPlan, BuildReport, _BookPlan
-    from ..buildstate import BuildState
+    from ..pipeline import BuildPlan, BuildReport, _BookPlan
+    from ..state import BuildState
 
 INDEX_NAME = "index.html"
 TEMPLATE_NAME = "index.html.j2"
@@ -157,7 +157,7 @@ def write_front_page(plan: BuildPlan, report: BuildReport, state: BuildState, ne
 
 def _read_day(plan: BuildPlan, iso: str) -> Digest | None:
     """Parse the files holding day *iso* (their diagnostics were reported already)."""
-    from ..reader import read_digests
+    from ..reader.parse import read_digests
 
     result = read_digests([name for name, _ in _newest_files(plan, iso)])
     return next((d for d in result.digests if d.date.isoformat() == iso), None)
@@ -165,7 +165,7 @@ def _read_day(plan: BuildPlan, iso: str) -> Digest | None:
 
 def render_front_page(plan: BuildPlan, books: list[tuple[_BookPlan, int, str | None]], feeds: list[str],
                       base_url: str | None, newest: Digest | None) -> str:
-    from ..epub import book_title, detect_language, period_text
+    from ..books.epub import book_title, detect_language, period_text
     from ..templating import make_environment, render_template
 
     eo = plan.options.epub

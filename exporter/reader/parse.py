@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .model import (
+from ..model import (
     Diagnostic,
     Digest,
     Kind,

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 CONFIG_NAME = "digest-export.toml"
 INPUTS_KEY = "inputs"

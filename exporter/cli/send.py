@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..cli import quiet_option, report_errors
+from .options import quiet_option, report_errors
 from ..errors import UsageError
 
 if TYPE_CHECKING:
-    from .send import SendReport
+    from ..delivery.send import SendReport
 
 PASSWORD_ENV = "DIGEST_EXPORT_SMTP_PASSWORD"
 
@@ -81,8 +81,8 @@ def send(folder: str | None, out_dir: str | None, to: tuple[str, ...], from_addr
         digest-export send public/ --to me@kindle.com --book 2024-W10 --resend
         digest-export --config digest-export.toml build --send
     """
-    from .send import SendOptions, send_books
-    from .smtp import SmtpSettings
+    from ..delivery.send import SendOptions, send_books
+    from ..delivery.smtp import SmtpSettings
 
     target = Path(folder or out_dir or _configured_output() or ".")
     password = _password(password_file) if smtp_user and not dry_run else None

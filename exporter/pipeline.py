@@ -1,7 +1,7 @@
 """``digest-export build``: books, feeds and catalog in one incremental run.
 
 The daily job over a growing archive.  :func:`plan_build` decides, from the
-state of the last run (:mod:`exporter.buildstate`), what must be done:
+state of the last run (:mod:`exporter.state`), what must be done:
 
 * an input file whose size and modification time (or, failing that, content
   hash) are unchanged is not read: its days, paper keys and diagnostics come
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .buildstate import (
+from .state import (
     RACY_NS,
     STATE_NAME,
     BuildState,
@@ -48,13 +48,13 @@ from .buildstate import (
     tree_hash,
 )
 from .bundles import Bundle, make_bundles
-from .epub import EpubOptions
+from .books.epub import EpubOptions
 from .errors import InputError
-from .feeds import FORMATS, FeedOptions, FeedReport
+from .feeds.writer import FORMATS, FeedOptions, FeedReport
 from .model import Diagnostic, Digest, Kind, ReadResult, Severity, SourceRef, output_settings
 from .output import WriteStatus, write_file
-from .reader import decode, iter_input_files, merge, parse_text
-from .workers import BookResult, make_books
+from .reader.parse import decode, iter_input_files, merge, parse_text
+from .books.workers import BookResult, make_books
 
 if TYPE_CHECKING:
     from .images import ImageFailure
@@ -185,9 +185,9 @@ def _local_image_stamp(name: str, urls: list[str]) -> list[Any]:
 
 def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan:
     """Read what must be read and decide what must be written (writes nothing)."""
-    from .epub import check_options as check_epub
-    from .feeds import check_options as check_feed
-    from .feeds import normalize_base_url
+    from .books.epub import check_options as check_epub
+    from .feeds.writer import check_options as check_feed
+    from .feeds.writer import normalize_base_url
     from .resources import templates_dir
 
     check_epub(options.epub)
@@ -380,7 +380,7 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
     for iso in sorted(merge_diags):
         diagnostics.extend(diag_from_json(d) for d in merge_diags[iso])
 
-    from .feedentries import feed_info
+    from .feeds.entries import feed_info
 
     new_state = BuildState(__version__, {n: records[n] for n in order if n in records and paths[n] is not None},
                            merge_diags, {}, None, state.catalog)
@@ -398,7 +398,7 @@ def _feed_window(dates: list[str], titles: dict[str, str], keys: dict[str, dict[
                  fo: FeedOptions) -> tuple[dt.date, frozenset[str]]:
     """(first day of the feed window, keys of the papers before it).
 
-    The window holds what :func:`exporter.feedentries.select_entries` keeps:
+    The window holds what :func:`exporter.feeds.entries.select_entries` keeps:
     the newest N days *with a new paper* (or the newest N new papers), each
     paper counted at its first appearance, as ``build_entries`` does.
     """
@@ -456,7 +456,7 @@ def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
 
     bundles: list[Bundle] = []
     if todo:
-        from .epub import BookWriter
+        from .books.epub import BookWriter
 
         wanted = {b.meta.key for b in todo}
         eo = options.epub
@@ -545,7 +545,7 @@ def _remove_stale_books(plan: BuildPlan, report: BuildReport) -> None:
 
 
 def _write_feeds(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
-    from .feeds import write_feeds
+    from .feeds.writer import write_feeds
 
     out = Path(plan.options.out_dir)
     fo = plan.options.feed
@@ -573,7 +573,7 @@ def _write_feeds(plan: BuildPlan, report: BuildReport, state: BuildState) -> Non
 
 
 def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
-    from .feeds import ICON_NAME, normalize_base_url, write_catalog
+    from .feeds.writer import ICON_NAME, normalize_base_url, write_catalog
 
     out = Path(plan.options.out_dir)
     fo = plan.options.feed
@@ -641,7 +641,7 @@ def _catalog_record(path: Path, own_covers: dict[str, tuple[int, int]],
 
 
 class _CatalogBooks:
-    """:func:`exporter.opds.read_book`, remembering unchanged books across runs.
+    """:func:`exporter.feeds.opds.read_book`, remembering unchanged books across runs.
 
     A book is known by its file name, size and modification time; its cover
     is then read from the cover file the catalog wrote beside it (if that is
@@ -674,7 +674,7 @@ class _CatalogBooks:
             return False
 
     def read(self, path: Path) -> Any:
-        from .opds import _COVER_EXT, Book, read_book
+        from .feeds.opds import _COVER_EXT, Book, read_book
 
         st = os.stat(path)
         known = self.old.get(path.name)
@@ -727,7 +727,7 @@ class _CatalogBooks:
 
     def stamp_covers(self, out: Path) -> list[str]:
         """Record each cover file as the catalog left it; return their names."""
-        from .opds import _COVER_EXT
+        from .feeds.opds import _COVER_EXT
 
         names = []
         for book_name, known in self.new.items():

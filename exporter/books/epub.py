@@ -37,18 +37,18 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import escape
 
-from .bundles import Bundle, BundleBy, make_bundles
+from ..bundles import Bundle, BundleBy, make_bundles
 from .cover import CoverText, make_cover
-from .errors import ExporterError, InputError, TemplateError, UsageError
-from .model import RUN_ONLY, Paper, ReadResult, SourceRef, ThumbnailKind
-from .output import WriteStatus, write_file
-from .render import lang_attrs, safe_url, title_text
-from . import language
-from .language import LABELS, labels_for
-from .templating import make_environment, render_template
+from ..errors import ExporterError, InputError, TemplateError, UsageError
+from ..model import RUN_ONLY, Paper, ReadResult, ThumbnailKind
+from ..output import WriteStatus, write_file
+from ..render import lang_attrs, safe_url, title_text
+from .. import language
+from ..language import LABELS, labels_for
+from ..templating import make_environment, render_template
 
 if TYPE_CHECKING:
-    from .images import ImageFailure
+    from ..images import ImageFailure
 
 #: Namespace of the book identifiers (urn:uuid, version 5): the same series
 #: title, grouping and key always give the same identifier.
@@ -75,7 +75,7 @@ class EpubOptions:
     keep_going: bool = field(default=False, metadata=RUN_ONLY)
     cache_dir: Path | None = field(default=None, metadata=RUN_ONLY)
     cover: bool = True
-    #: Worker processes for the books (0: one per core; see exporter.workers).
+    #: Worker processes for the books (0: one per core; see exporter.books.workers).
     jobs: int = field(default=0, metadata=RUN_ONLY)
     #: Seconds allowed to fetch one thumbnail (connect, redirects, body).
     image_timeout: float = field(default=10.0, metadata=RUN_ONLY)
@@ -103,7 +103,7 @@ class EpubReport:
 
 def image_failure_summary(failures: Sequence[ImageFailure]) -> str:
     """Thumbnails left out, by kind of reason: ``"2 HTTP 404, 1 timed out"``."""
-    from .images.model import failure_summary
+    from ..images.model import failure_summary
 
     return failure_summary(failures)
 
@@ -660,7 +660,7 @@ def _image_loader(options: EpubOptions, report: EpubReport) -> Callable[[Sequenc
         return None
     check_options(options)
     try:
-        from .images import ImageOptions, load_images
+        from ..images import ImageOptions, load_images
     except ImportError:
         report.notes.append("thumbnail support (exporter.images) is not available; thumbnails left out")
         return None
@@ -688,7 +688,7 @@ def check_options(options: EpubOptions) -> None:
 class BookWriter:
     """What every book of one run shares: templates, CSS, the image loader.
 
-    :func:`build_epubs` and ``digest-export build`` (:mod:`exporter.build`,
+    :func:`build_epubs` and ``digest-export build`` (:mod:`exporter.pipeline`,
     possibly in worker processes) both make each book with :meth:`render`
     then :meth:`write`.
     """
@@ -719,7 +719,7 @@ class BookWriter:
         once, here, before worker processes are forked (they inherit it)."""
         from ebooklib import epub  # noqa: F401
 
-        from .templating import get_template
+        from ..templating import get_template
 
         _document_class()
         for name in ("day.xhtml.j2", "cover.xhtml.j2"):

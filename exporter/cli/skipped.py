@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .model import Diagnostic, Kind
+from ..model import Diagnostic, Kind
 
 _WHAT = {Kind.FILE_SKIPPED: "file", Kind.DAY_SKIPPED: "day", Kind.PAPER_SKIPPED: "paper"}
 

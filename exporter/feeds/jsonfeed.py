@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from .feedentries import FeedEntry, FeedInfo
-from .render import feed_entry_html
+from .entries import FeedEntry, FeedInfo
+from ..render import feed_entry_html
 
 VERSION = "https://jsonfeed.org/version/1.1"
 

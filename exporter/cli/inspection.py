@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .model import Digest, Paper, ReadResult, SummaryItem
+from ..model import Digest, Paper, ReadResult, SummaryItem
 
 
 def summary_item_dict(item: SummaryItem) -> dict[str, Any]:

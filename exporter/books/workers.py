@@ -59,7 +59,7 @@ def _make_book(index: int) -> BookResult:
     # render.inline_html keeps up to 131,072 rendered bullets: in a worker
     # that builds years of books this only grows its memory (the bullets of
     # one book rarely recur in the next).
-    from .render import inline_html
+    from ..render import inline_html
 
     inline_html.cache_clear()
     return BookResult(index, path, status.value, st.st_size, st.st_mtime_ns,
@@ -76,7 +76,7 @@ def can_fork() -> bool:
 def make_books(writer: Any, bundles: list[Any], *, jobs: int = 0, ordered: bool = False,
                after_write: Callable[[Path], Any] | None = None,
                meanwhile: Callable[[], None] | None = None) -> Iterator[BookResult]:
-    """Build and write every bundle with *writer* (an :class:`exporter.epub.BookWriter`).
+    """Build and write every bundle with *writer* (an :class:`exporter.books.epub.BookWriter`).
 
     *jobs* worker processes (0: one per core); results come in bundle order
     with *ordered*, else as books finish.  *meanwhile* runs here while the

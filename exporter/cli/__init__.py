@@ -8,192 +8,23 @@ the commands so that ``digest-export --help`` stays fast.
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from . import __version__
-from .errors import ExporterError, InputError, UsageError
-from .model import Diagnostic, ReadResult
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def inputs_argument(f: F) -> F:
-    return click.argument(
-        "inputs", nargs=-1, metavar="[INPUT]...",
-        type=click.Path(exists=True, allow_dash=True, path_type=str),
-    )(f)
-
-
-def quiet_option(f: F) -> F:
-    return click.option("-q", "--quiet", is_flag=True, help="Print errors only.")(f)
-
-
-def keep_going_option(f: F) -> F:
-    return click.option(
-        "--keep-going", is_flag=True,
-        help="Write what can be written despite input errors (still exits 1).",
-    )(f)
-
-
-class Seconds(click.ParamType):
-    """A finite number of seconds within [low, high]: ``nan``/``inf`` are refused, not let through."""
-
-    name = "seconds"
-
-    def __init__(self, low: float, high: float):
-        self.low, self.high = low, high
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
-        import math
-
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number of seconds.", param, ctx)
-        if not math.isfinite(number) or not self.low <= number <= self.high:
-            self.fail(f"{value!r} is not between {self.low:g} and {self.high:g} seconds.", param, ctx)
-        return number
-
-
-def image_timeout_option(f: F) -> F:
-    return click.option(
-        "--image-timeout", type=Seconds(0.1, 3600), default=10.0, show_default=True,
-        metavar="SECONDS", envvar="DIGEST_EXPORT_IMAGE_TIMEOUT",
-        help="Time allowed to fetch one thumbnail (env DIGEST_EXPORT_IMAGE_TIMEOUT).",
-    )(f)
-
-
-def book_options(f: F) -> F:
-    """The options of the books, shared by `epub` and `build`."""
-    for option in reversed((
-        click.option("--by", type=click.Choice(["week", "day", "month", "all"]), default="week",
-                     show_default=True, help="One book per ISO week, day, month, or one for everything."),
-        click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
-                     help="Books: only digests on or after this date (YYYY-MM-DD)."),
-        click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
-                     help="Books: only digests on or before this date (YYYY-MM-DD)."),
-        click.option("--lang", default=None, metavar="CODE",
-                     help="Book language, e.g. ko or en (default: detected from the text)."),
-        click.option("--images", type=click.Choice(["embed", "none"]), default="embed", show_default=True,
-                     help="Download and embed thumbnails, or leave them out."),
-        click.option("--grayscale", is_flag=True, help="Convert images to grayscale (e-ink readers)."),
-        image_timeout_option,
-        click.option("--allow-private-hosts", is_flag=True,
-                     help="Fetch thumbnails from loopback, private and link-local addresses too "
-                          "(a server on your own network). Off by default: a digest must not make "
-                          "digest-export fetch from the machine's own network."),
-        click.option("--templates", "templates", default=None,
-                     type=click.Path(exists=True, file_okay=False, path_type=str),
-                     help="Folder of templates overriding the packaged ones "
-                          "(day.xhtml.j2, cover.xhtml.j2, epub.css)."),
-    )):
-        f = option(f)
-    return f
-
-
-def feed_selection_options(f: F) -> F:
-    """Which papers the feeds hold and where they live, shared by `feed` and `build`."""
-    for option in reversed((
-        click.option("--base-url", metavar="URL",
-                     help="Public URL of the output folder (self links, icon, absolute links)."),
-        click.option("--days", type=click.IntRange(min=1), metavar="N",
-                     help="Feeds: the N most recent digest days (default 7, counted from the newest digest)."),
-        click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Feeds: the N most recent papers."),
-        click.option("--all", "everything", is_flag=True, help="Feeds: every paper (large feeds: see --archive)."),
-        click.option("--archive", is_flag=True,
-                     help="Also write RFC 5005 archives, one Atom file per ISO week, in DIR/archive/."),
-    )):
-        f = option(f)
-    return f
-
-
-def jobs_option(f: F) -> F:
-    return click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, metavar="N",
-                        help="Worker processes for the books (default 0: one per core).")(f)
-
-
-def report_image_failures(failures: list[Any], notes: list[str], *, quiet: bool) -> None:
-    """Each thumbnail left out (path:line: warning), then one summary line by reason."""
-    if quiet:
-        return
-    from .epub import image_failure_summary
-
-    for failure in failures:
-        click.echo(str(failure), err=True)
-    for note in notes:
-        click.echo(f"digest-export: warning: {note}", err=True)
-    if failures:
-        n = len(failures)
-        click.echo(f"digest-export: warning: {n} thumbnail{'s' if n != 1 else ''} left out: "
-                   f"{image_failure_summary(failures)}", err=True)
-
-
-def report_errors(f: F) -> F:
-    """Turn ExporterError into a message on stderr and its exit status."""
-
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return f(*args, **kwargs)
-        except InputError as err:
-            click.echo(f"digest-export: error: {err}", err=True)
-            sys.exit(err.exit_code)
-        except UsageError as err:
-            raise click.UsageError(str(err)) from err
-        except ExporterError as err:
-            click.echo(f"digest-export: error: {err}", err=True)
-            sys.exit(err.exit_code)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def resolve_inputs(inputs: tuple[str, ...], *, quiet: bool = False) -> tuple[str, ...]:
-    """INPUTs from the command line, else the config file, else the bundled sample (said on stderr)."""
-    from .resources import sample_dir
-
-    inputs = load_inputs_from_config(inputs)
-    if not inputs:
-        if not quiet:
-            click.echo(f"digest-export: no INPUT given; using the bundled sample digests ({sample_dir()})",
-                       err=True)
-        inputs = (str(sample_dir()),)
-    return inputs
-
-
-def load_inputs(inputs: tuple[str, ...], *, quiet: bool = False) -> ReadResult:
-    """Read INPUTs (or the bundled sample) and print every diagnostic."""
-    from .reader import read_digests
-
-    result = read_digests(resolve_inputs(inputs, quiet=quiet))
-    for diag in result.diagnostics:
-        if diag.is_error or not quiet:
-            click.echo(str(diag), err=True)
-    return result
-
-
-def report_skipped(errors: Sequence[Diagnostic]) -> None:
-    """The --keep-going summary line: what the input errors left out (exit 1 follows)."""
-    from .skipped import skipped_summary
-
-    click.echo(f"digest-export: error: --keep-going: {skipped_summary(errors)}", err=True)
-
-
-def load_inputs_from_config(inputs: tuple[str, ...]) -> tuple[str, ...]:
-    """INPUTs from the command line, else the config file's ``inputs``."""
-    if inputs:
-        return inputs
-    ctx = click.get_current_context(silent=True)
-    while ctx is not None:
-        if ctx.default_map and ctx.default_map.get("inputs"):
-            return tuple(ctx.default_map["inputs"])
-        ctx = ctx.parent
-    return ()
-
+from .. import __version__
+from ..errors import ExporterError, InputError, UsageError
+from .console import load_inputs, report_image_failures, report_skipped
+from .options import (
+    book_options,
+    feed_selection_options,
+    inputs_argument,
+    jobs_option,
+    keep_going_option,
+    quiet_option,
+    report_errors,
+)
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "-V", "--version", prog_name="digest-export")
@@ -244,7 +75,7 @@ def inspect(inputs: tuple[str, ...], as_json: bool, quiet: bool) -> None:
         digest-export inspect paper_logs/2024/
         digest-export inspect --json 2024-03-04.md | jq '.digests[0].papers[0]'
     """
-    from .report import result_json, result_table
+    from .inspection import result_json, result_table
 
     result = load_inputs(inputs, quiet=quiet)
     click.echo(result_json(result) if as_json else result_table(result), nl=False)
@@ -281,7 +112,7 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
     """
     from pathlib import Path
 
-    from .feeds import DEFAULT_FORMATS, FeedOptions, write_feeds
+    from ..feeds.writer import DEFAULT_FORMATS, FeedOptions, write_feeds
 
     options = FeedOptions(out_dir=Path(out_dir), formats=tuple(formats) or DEFAULT_FORMATS,
                           base_url=base_url, title=title, days=days, limit=limit, all=everything,
@@ -331,8 +162,8 @@ def epub(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to
     """
     from pathlib import Path
 
-    from .bundles import BundleBy
-    from .epub import EpubOptions, build_epubs
+    from ..bundles import BundleBy
+    from ..books.epub import EpubOptions, build_epubs
 
     if date_from and date_to and date_from > date_to:
         raise UsageError("--from must not be later than --to")
@@ -365,7 +196,7 @@ def epub(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to
             click.echo(line)
 
     if show_bar:
-        from .bundles import make_bundles
+        from ..bundles import make_bundles
 
         total = len(make_bundles(result.digests, options.by, date_from=options.date_from,
                                  date_to=options.date_to, title=title))
@@ -424,7 +255,7 @@ def build(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_t
         digest-export build paper_logs/ -o public/ --images none --archive -v
         digest-export --config digest-export.toml build --send
     """
-    from .cli_build import run_build_command
+    from .build import run_build_command
 
     run_build_command(
         inputs, out_dir=out_dir, by=by, date_from=date_from, date_to=date_to, title=title, lang=lang,
@@ -434,6 +265,6 @@ def build(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_t
         keep_going=keep_going, quiet=quiet, verbose=verbose, send=send_books)
 
 
-from .delivery.commands import send as _send  # noqa: E402  (needs the helpers above)
+from .send import send as _send  # noqa: E402  (needs the helpers above)
 
 main.add_command(_send)

@@ -31,9 +31,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 
-from . import language
-from .model import Digest, Paper, ThumbnailKind, clean_text
-from .render import feed_entry_html, safe_url, title_text
+from .. import language
+from ..model import Digest, Paper, ThumbnailKind, clean_text
+from ..render import feed_entry_html, safe_url, title_text
 
 UTC = dt.timezone.utc
 #: The authority of our tag: URIs (RFC 4151); fixed so ids never change.

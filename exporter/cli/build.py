@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from .cli import report_image_failures, report_skipped, resolve_inputs
-from .errors import InputError, UsageError
+from .console import report_image_failures, report_skipped, resolve_inputs
+from ..errors import InputError, UsageError
 
 
 def run_build_command(inputs: tuple[str, ...], *, out_dir: str, by: str, date_from: Any, date_to: Any,
@@ -19,10 +19,10 @@ def run_build_command(inputs: tuple[str, ...], *, out_dir: str, by: str, date_fr
                       image_timeout: float, allow_private_hosts: bool, templates: str | None, formats: tuple[str, ...], base_url: str | None,
                       days: int | None, limit: int | None, everything: bool, archive: bool, jobs: int,
                       keep_going: bool, quiet: bool, verbose: bool, send: bool = False) -> None:
-    from .build import BUILD_FORMATS, BuildOptions, plan_build, run_build
-    from .bundles import BundleBy
-    from .epub import EpubOptions
-    from .feeds import FeedOptions
+    from ..pipeline import BUILD_FORMATS, BuildOptions, plan_build, run_build
+    from ..bundles import BundleBy
+    from ..books.epub import EpubOptions
+    from ..feeds.writer import FeedOptions
 
     if date_from and date_to and date_from > date_to:
         raise UsageError("--from must not be later than --to")
@@ -100,6 +100,6 @@ def run_build_command(inputs: tuple[str, ...], *, out_dir: str, by: str, date_fr
             click.echo("digest-export: error: --send: nothing sent, because of the input errors", err=True)
         sys.exit(1)
     if send:
-        from .delivery.commands import send_after_build
+        from .send import send_after_build
 
         send_after_build(out_dir, quiet=quiet)

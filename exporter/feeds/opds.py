@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from .feedentries import UTC, FeedInfo, Link, feed_text, hex_refs_in_text, tag_uri
+from .entries import UTC, FeedInfo, Link, feed_text, hex_refs_in_text, tag_uri
 
 OPF_NS = "http://www.idpf.org/2007/opf"
 DC_NS = "http://purl.org/dc/elements/1.1/"
@@ -195,7 +195,7 @@ def opds_catalog(out_dir: Path, *, title: str, base_url: str | None, icon_url: s
     what it knows of books that did not change since the last run; *books*
     lets it list only the books it wrote itself.
     """
-    from .feeds import new_generator
+    from .ext import new_generator
 
     reader = reader or read_book
     warnings = []

@@ -23,7 +23,8 @@ import feedgen.feed  # noqa: F401  isort: skip
 from feedgen.ext.base import BaseEntryExtension, BaseExtension  # isort: skip
 from lxml import etree
 
-from .feedentries import Link
+from .. import __version__
+from .entries import FeedInfo, Link
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 DC_NS = "http://purl.org/dc/elements/1.1/"
@@ -108,3 +109,26 @@ class FeedHistory(BaseExtension):
     def extend_rss(self, feed):
         return feed
 
+
+def new_generator(info: FeedInfo):
+    """A FeedGenerator with the feed-level fields and our extensions."""
+    from feedgen.feed import FeedGenerator  # feedgen 11: before feedgen.ext.*
+
+    from feedgen.ext.media import MediaEntryExtension, MediaExtension
+
+    fg = FeedGenerator()
+    fg.register_extension("media", MediaExtension, MediaEntryExtension)
+    fg.register_extension("dx", EntryExtrasFeed, EntryExtras)
+    fg.id(info.id)
+    fg.title(info.title)
+    fg.subtitle(info.subtitle)
+    fg.author({"name": info.author})
+    fg.language(info.language)
+    fg.generator("digest-export", version=__version__)
+    if info.icon_url:
+        fg.icon(info.icon_url)
+    # feedgen 6: both default to now(); the newest entry's date keeps bytes
+    # (and readers) stable.
+    fg.updated(info.updated)
+    fg.lastBuildDate(info.updated)
+    return fg

@@ -1,7 +1,7 @@
 """Digests -> Atom 1.0, RSS 2.0, JSON Feed 1.1, OPDS 1.2 and RFC 5005 archives.
 
 :func:`write_feeds` is the library entry point behind ``digest-export feed``.
-Entries (ids, dates, language, links) come from :mod:`exporter.feedentries`,
+Entries (ids, dates, language, links) come from :mod:`exporter.feeds.entries`,
 HTML content only from :mod:`exporter.render`.  Atom and RSS go through
 feedgen 1.0.0, with its traps worked around (docs/library-workarounds.md;
 each cited below as "feedgen N").  Nothing here reads the clock, so the same
@@ -16,9 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__
-from .errors import UsageError
-from .feedentries import (
+from ..errors import UsageError
+from .entries import (
     FeedEntry,
     FeedInfo,
     build_entries,
@@ -29,9 +28,9 @@ from .feedentries import (
     tag_uri,
     with_content,
 )
-from .model import RUN_ONLY, ReadResult
-from .output import WriteStatus, write_file
-from .render import feed_entry_html, safe_url, text_html
+from ..model import RUN_ONLY, ReadResult
+from ..output import WriteStatus, write_file
+from ..render import feed_entry_html, safe_url, text_html
 
 FORMATS = ("atom", "rss", "json", "opds")
 DEFAULT_FORMATS = ("atom", "rss", "json")
@@ -107,7 +106,7 @@ def write_feeds(result: ReadResult, options: FeedOptions, *, seen_keys: frozense
     """Write the feeds chosen in *options* for *result* into ``options.out_dir``.
 
     *seen_keys*: paper keys of older digests left out of *result* (see
-    :func:`exporter.feedentries.build_entries`).  ``catalog=False`` leaves the
+    :func:`exporter.feeds.entries.build_entries`).  ``catalog=False`` leaves the
     OPDS catalog to a later :func:`write_catalog` call (``build`` writes it
     once the books are written).
     """
@@ -177,7 +176,7 @@ def write_feeds(result: ReadResult, options: FeedOptions, *, seen_keys: frozense
 def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=None, books=None):
     """Write ``catalog.opds`` (and the covers it links) for the EPUBs in *out*;
     ``report.title``/``icon_url`` come from :func:`write_feeds`.  Returns
-    the :class:`exporter.opds.Catalog`; *reader* and *books* as in ``opds_catalog``."""
+    the :class:`exporter.feeds.opds.Catalog`; *reader* and *books* as in ``opds_catalog``."""
     from .opds import opds_catalog
 
     catalog = opds_catalog(out, title=report.title, base_url=base_url, icon_url=report.icon_url,
@@ -203,38 +202,13 @@ def _write_outputs(out: Path, outputs: list[tuple[str, bytes]], report: FeedRepo
 
 def _teaser(entry: FeedEntry) -> str:
     """A short plain-text summary (Atom <summary>, RSS <description>)."""
-    from .render import summary_text
+    from ..render import summary_text
 
     text = summary_text(entry.paper.summary[:1]).removeprefix("- ")
     text = re.sub(r"\*{1,3}|`|(?<!\w)_{1,3}|_{1,3}(?!\w)", "", text.split("\n", 1)[0]).strip()
     if len(text) > _TEASER_CHARS:
         text = text[:_TEASER_CHARS - 1].rstrip() + "…"
     return text or entry.title
-
-
-def new_generator(info: FeedInfo):
-    """A FeedGenerator with the feed-level fields and our extensions."""
-    from feedgen.feed import FeedGenerator  # feedgen 11: before feedgen.ext.*
-
-    from .feedext import EntryExtras, EntryExtrasFeed
-    from feedgen.ext.media import MediaEntryExtension, MediaExtension
-
-    fg = FeedGenerator()
-    fg.register_extension("media", MediaExtension, MediaEntryExtension)
-    fg.register_extension("dx", EntryExtrasFeed, EntryExtras)
-    fg.id(info.id)
-    fg.title(info.title)
-    fg.subtitle(info.subtitle)
-    fg.author({"name": info.author})
-    fg.language(info.language)
-    fg.generator("digest-export", version=__version__)
-    if info.icon_url:
-        fg.icon(info.icon_url)
-    # feedgen 6: both default to now(); the newest entry's date keeps bytes
-    # (and readers) stable.
-    fg.updated(info.updated)
-    fg.lastBuildDate(info.updated)
-    return fg
 
 
 def add_entry(fg, entry: FeedEntry) -> None:
@@ -268,6 +242,8 @@ def add_entry(fg, entry: FeedEntry) -> None:
 
 def atom_and_rss(info: FeedInfo, entries: Sequence[FeedEntry], *, prev_archive: str | None = None,
                  want_atom: bool = True, want_rss: bool = True) -> tuple[bytes | None, bytes | None]:
+    from .ext import new_generator
+
     fg = new_generator(info)
     for entry in entries:
         add_entry(fg, entry)
@@ -340,7 +316,7 @@ def archive_document(info: FeedInfo, week: tuple[int, int], entries: Sequence[Fe
     before and after it: the newest archive gains its ``next-archive`` link
     once, when the following week is archived.
     """
-    from .feedext import FeedHistory
+    from .ext import FeedHistory
 
     year, num = week
     monday = dt.date.fromisocalendar(year, num, 1)
@@ -357,6 +333,8 @@ def archive_document(info: FeedInfo, week: tuple[int, int], entries: Sequence[Fe
         base_url=info.base_url,
         icon_url=info.icon_url,
     )
+    from .ext import new_generator
+
     fg = new_generator(week_info)
     fg.register_extension("fh", FeedHistory, None, rss=False)
     for entry in entries:

@@ -1,0 +1,129 @@
+"""Options and error handling shared by the commands: click decorators that
+give every command the same names, types and help for the same thing."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from ..errors import ExporterError, InputError, UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def inputs_argument(f: F) -> F:
+    return click.argument(
+        "inputs", nargs=-1, metavar="[INPUT]...",
+        type=click.Path(exists=True, allow_dash=True, path_type=str),
+    )(f)
+
+
+def quiet_option(f: F) -> F:
+    return click.option("-q", "--quiet", is_flag=True, help="Print errors only.")(f)
+
+
+def keep_going_option(f: F) -> F:
+    return click.option(
+        "--keep-going", is_flag=True,
+        help="Write what can be written despite input errors (still exits 1).",
+    )(f)
+
+
+class Seconds(click.ParamType):
+    """A finite number of seconds within [low, high]: ``nan``/``inf`` are refused, not let through."""
+
+    name = "seconds"
+
+    def __init__(self, low: float, high: float):
+        self.low, self.high = low, high
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        import math
+
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds.", param, ctx)
+        if not math.isfinite(number) or not self.low <= number <= self.high:
+            self.fail(f"{value!r} is not between {self.low:g} and {self.high:g} seconds.", param, ctx)
+        return number
+
+
+def image_timeout_option(f: F) -> F:
+    return click.option(
+        "--image-timeout", type=Seconds(0.1, 3600), default=10.0, show_default=True,
+        metavar="SECONDS", envvar="DIGEST_EXPORT_IMAGE_TIMEOUT",
+        help="Time allowed to fetch one thumbnail (env DIGEST_EXPORT_IMAGE_TIMEOUT).",
+    )(f)
+
+
+def book_options(f: F) -> F:
+    """The options of the books, shared by `epub` and `build`."""
+    for option in reversed((
+        click.option("--by", type=click.Choice(["week", "day", "month", "all"]), default="week",
+                     show_default=True, help="One book per ISO week, day, month, or one for everything."),
+        click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                     help="Books: only digests on or after this date (YYYY-MM-DD)."),
+        click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                     help="Books: only digests on or before this date (YYYY-MM-DD)."),
+        click.option("--lang", default=None, metavar="CODE",
+                     help="Book language, e.g. ko or en (default: detected from the text)."),
+        click.option("--images", type=click.Choice(["embed", "none"]), default="embed", show_default=True,
+                     help="Download and embed thumbnails, or leave them out."),
+        click.option("--grayscale", is_flag=True, help="Convert images to grayscale (e-ink readers)."),
+        image_timeout_option,
+        click.option("--allow-private-hosts", is_flag=True,
+                     help="Fetch thumbnails from loopback, private and link-local addresses too "
+                          "(a server on your own network). Off by default: a digest must not make "
+                          "digest-export fetch from the machine's own network."),
+        click.option("--templates", "templates", default=None,
+                     type=click.Path(exists=True, file_okay=False, path_type=str),
+                     help="Folder of templates overriding the packaged ones "
+                          "(day.xhtml.j2, cover.xhtml.j2, epub.css)."),
+    )):
+        f = option(f)
+    return f
+
+
+def feed_selection_options(f: F) -> F:
+    """Which papers the feeds hold and where they live, shared by `feed` and `build`."""
+    for option in reversed((
+        click.option("--base-url", metavar="URL",
+                     help="Public URL of the output folder (self links, icon, absolute links)."),
+        click.option("--days", type=click.IntRange(min=1), metavar="N",
+                     help="Feeds: the N most recent digest days (default 7, counted from the newest digest)."),
+        click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Feeds: the N most recent papers."),
+        click.option("--all", "everything", is_flag=True, help="Feeds: every paper (large feeds: see --archive)."),
+        click.option("--archive", is_flag=True,
+                     help="Also write RFC 5005 archives, one Atom file per ISO week, in DIR/archive/."),
+    )):
+        f = option(f)
+    return f
+
+
+def jobs_option(f: F) -> F:
+    return click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, metavar="N",
+                        help="Worker processes for the books (default 0: one per core).")(f)
+
+
+def report_errors(f: F) -> F:
+    """Turn ExporterError into a message on stderr and its exit status."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except InputError as err:
+            click.echo(f"digest-export: error: {err}", err=True)
+            sys.exit(err.exit_code)
+        except UsageError as err:
+            raise click.UsageError(str(err)) from err
+        except ExporterError as err:
+            click.echo(f"digest-export: error: {err}", err=True)
+            sys.exit(err.exit_code)
+
+    return wrapper  # type: ignore[return-value]
