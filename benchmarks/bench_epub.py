@@ -68,7 +68,8 @@ def profile(corpus: Path, out: Path) -> None:
     import pstats
 
     sys.path.insert(0, str(ROOT))
-    from exporter.books.epub import EpubOptions, build_epubs
+    from exporter.books.epub import EpubOptions
+    from exporter.pipeline import build_epubs
     from exporter.reader.parse import read_digests
 
     def work():

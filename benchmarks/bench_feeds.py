@@ -87,7 +87,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from exporter.feeds.entries import build_entries
-    from exporter.feeds.writer import FeedOptions, write_feeds
+    from exporter.feeds.writer import FeedOptions
+    from exporter.pipeline import write_feeds
     from exporter.reader.parse import read_digests
     from exporter.render import feed_entry_html
 

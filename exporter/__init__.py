@@ -24,7 +24,11 @@ __all__ = [
 def __getattr__(name: str):
     # Lazy, so that `digest-export --help` does not import the feed writers.
     if name in {"write_feeds", "FeedOptions"}:
-        from .feeds import writer
+        if name == "FeedOptions":
+            from .feeds.writer import FeedOptions
 
-        return getattr(writer, name)
+            return FeedOptions
+        from .pipeline import write_feeds
+
+        return write_feeds
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

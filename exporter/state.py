@@ -21,21 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .model import Diagnostic, Kind, Severity, SourceRef
+from .reader.stamps import FileRecord, diag_from_json
 
 STATE_NAME = ".digest-export-state.json"
 #: Bump when the meaning of a field changes: an old state is then ignored.
 STATE_FORMAT = 2
-#: A file modified less than this long before it was read may change again
-#: within the same mtime tick without its size changing ("racy git"): its
-#: stat is not trusted next time and its bytes are hashed instead.
-RACY_NS = 2_000_000_000
-
-
-def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
 def fingerprint(*parts: Any) -> str:
     """A short stable hash of JSON-able *parts*."""
     text = json.dumps(parts, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
@@ -57,41 +47,6 @@ def tree_hash(folders: list[Path]) -> str:
                 except OSError:
                     h.update(b"\1unreadable")
     return h.hexdigest()
-
-
-def diag_to_json(d: Diagnostic) -> list[Any]:
-    return [d.source.path, d.source.line, d.severity.value, d.message, d.kind.value]
-
-
-def diag_from_json(v: list[Any]) -> Diagnostic:
-    return Diagnostic(SourceRef(str(v[0]), int(v[1])), Severity(v[2]), str(v[3]), Kind(v[4]))
-
-
-@dataclass(slots=True)
-class FileRecord:
-    """One input file as the last run saw it."""
-
-    size: int
-    mtime_ns: int  # -1: do not trust the stat, hash the bytes
-    sha: str
-    #: (ISO date, title, paper keys, hash of its lines) of each digest
-    #: heading, in file order.
-    digests: list[tuple[str, str, list[str], str]]
-    diags: list[list[Any]]
-    #: Thumbnails given as paths relative to the file (their stat is part
-    #: of a book's fingerprint).
-    local_images: list[str]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"size": self.size, "mtime_ns": self.mtime_ns, "sha": self.sha,
-                "digests": [list(d) for d in self.digests], "diags": self.diags,
-                "local_images": self.local_images}
-
-    @classmethod
-    def from_json(cls, v: dict[str, Any]) -> FileRecord:
-        return cls(int(v["size"]), int(v["mtime_ns"]), str(v["sha"]),
-                   [(str(d), str(t), [str(k) for k in keys], str(h)) for d, t, keys, h in v["digests"]],
-                   [list(x) for x in v["diags"]], [str(x) for x in v["local_images"]])
 
 
 @dataclass(slots=True)

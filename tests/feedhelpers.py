@@ -7,7 +7,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from exporter.feeds.writer import FeedOptions, write_feeds
+from exporter.feeds.writer import FeedOptions
+from exporter.pipeline import write_feeds
 from exporter.reader.parse import read_digests
 
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -106,3 +106,15 @@ def test_every_stage_is_a_folder_a_newcomer_can_find():
     for stage in ("reader", "books", "feeds", "delivery", "images", "cli"):
         assert (PACKAGE / stage / "__init__.py").is_file(), stage
         assert ast.get_docstring(ast.parse((PACKAGE / stage / "__init__.py").read_text())), stage
+
+
+def test_functions_stay_short():
+    """No function over ~60 lines: a long one is a stage waiting to be named."""
+    long = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > 65:
+                    long.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name} ({length} lines)")
+    assert long == []

@@ -15,7 +15,8 @@ from PIL import Image
 
 from epub_fixtures import EN, KO, NS, day_md, paper_md, unzip, write_week, xml
 from exporter.bundles import BundleBy, make_bundles
-from exporter.books.epub import EpubOptions, build_epub, build_epubs, detect_language
+from exporter.books.epub import EpubOptions, build_epub, detect_language
+from exporter.pipeline import build_epubs
 from exporter.errors import InputError
 from exporter.reader.parse import read_digests
 from exporter.render import safe_url

@@ -10,7 +10,8 @@ import pytest
 
 from epub_fixtures import EN, NS, unzip, write_week, xml
 from exporter.bundles import BundleBy, make_bundles
-from exporter.books.epub import EpubOptions, build_epub, build_epubs
+from exporter.books.epub import EpubOptions, build_epub
+from exporter.pipeline import build_epubs
 from exporter.language import language_of
 from exporter.reader.parse import read_digests
 from exporter.model import SummaryItem

@@ -19,7 +19,8 @@ import pytest
 import ace_check
 from ace_check import require_ace, run_ace, violations
 from epub_fixtures import EN, user_templates, write_week
-from exporter.books.epub import EpubOptions, build_epubs
+from exporter.books.epub import EpubOptions
+from exporter.pipeline import build_epubs
 from exporter.reader.parse import read_digests
 from exporter.resources import sample_dir
 from hostile_corpus import write_hostile

@@ -3,7 +3,7 @@ import io
 import pytest
 from PIL import Image, ImageDraw
 
-from exporter import cover
+from exporter.books import cover
 from exporter.books.cover import CoverText, is_latin, make_cover
 
 KO = CoverText(title="허깅페이스 논문", key="2024-W10", period="2024-03-04 – 2024-03-10",

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from epub_fixtures import EN, day_md, epubcheck_problems, paper_md, write_week
-from exporter.books.epub import EpubOptions, build_epubs
+from exporter.books.epub import EpubOptions
+from exporter.pipeline import build_epubs
 from exporter.reader.parse import read_digests
 from exporter.resources import sample_dir
 from test_epub import fake_images_module, small_png

@@ -11,7 +11,8 @@ import feedparser
 from lxml import etree
 
 from exporter.feeds.entries import hex_refs_in_text, tag_uri
-from exporter.feeds.writer import FeedOptions, write_feeds
+from exporter.feeds.writer import FeedOptions
+from exporter.pipeline import write_feeds
 from exporter.model import clean_text
 from exporter.reader.parse import read_digests
 from exporter.render import inline_html

@@ -141,8 +141,10 @@ def test_a_20_mb_digest_file_finishes_in_bounded_time(tmp_path):
     big.write_text("\n".join(parts), encoding="utf-8")
     assert big.stat().st_size >= 20_000_000
 
-    from exporter.books.epub import EpubOptions, build_epubs
-    from exporter.feeds.writer import FeedOptions, write_feeds
+    from exporter.books.epub import EpubOptions
+    from exporter.pipeline import build_epubs
+    from exporter.feeds.writer import FeedOptions
+    from exporter.pipeline import write_feeds
 
     start = time.perf_counter()
     result = read_digests([big])
@@ -192,7 +194,8 @@ def test_safe_url_drops_invalid_hosts_and_user_info(url):
 def test_a_day_without_papers_gives_a_valid_nav(tmp_path):
     # ebooklib wrote an empty <ol/> for a day section with no links
     # (EPUBCheck RSC-005, found by tests/test_hostile_property.py).
-    from exporter.books.epub import EpubOptions, build_epubs
+    from exporter.books.epub import EpubOptions
+    from exporter.pipeline import build_epubs
 
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.md").write_text(

@@ -17,8 +17,10 @@ from hypothesis import strategies as st
 
 from digest_strategies import digest_files
 from epub_fixtures import epubcheck_problems
-from exporter.books.epub import EpubOptions, build_epubs
-from exporter.feeds.writer import FeedOptions, write_feeds
+from exporter.books.epub import EpubOptions
+from exporter.pipeline import build_epubs
+from exporter.feeds.writer import FeedOptions
+from exporter.pipeline import write_feeds
 from exporter.reader.parse import read_digests
 from hostile_corpus import check_epub, check_feed_file, nav_matches_spine
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exporter import reader
+from exporter.reader import parse as reader
 from exporter.reader.parse import MAX_DEPTH, read_digests
 
 HEAD = "## Daily Papers (2024-03-04)\n\n### [T](https://arxiv.org/abs/2403.00001)\n\nVote: 1\n\nAuthors: A\n\n"

@@ -2,7 +2,8 @@
 
 from exporter.language import detect_language, labels_for
 from exporter.model import Paper, SourceRef, SummaryItem
-from exporter import epub, feedentries
+from exporter.books import epub
+from exporter.feeds import entries as feedentries
 from exporter.render import feed_entry_html
 
 # A Korean summary that keeps many English terms, as real digests do:

@@ -2,7 +2,8 @@
 import pytest
 
 from epub_fixtures import NS, unzip, user_templates, write_week, xml
-from exporter.books.epub import EpubOptions, build_epubs
+from exporter.books.epub import EpubOptions
+from exporter.pipeline import build_epubs
 from exporter.errors import TemplateError
 from exporter.reader.parse import read_digests
 from exporter.resources import templates_dir

@@ -26,7 +26,6 @@ import datetime as dt
 import functools
 import hashlib
 import io
-import os
 import re
 import uuid
 import zipfile
@@ -37,10 +36,10 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import escape
 
-from ..bundles import Bundle, BundleBy, make_bundles
+from ..bundles import Bundle, BundleBy
 from .cover import CoverText, make_cover
-from ..errors import ExporterError, InputError, TemplateError, UsageError
-from ..model import RUN_ONLY, Paper, ReadResult, ThumbnailKind
+from ..errors import ExporterError, TemplateError, UsageError
+from ..model import RUN_ONLY, Paper, ThumbnailKind
 from ..output import WriteStatus, write_file
 from ..render import lang_attrs, safe_url, title_text
 from .. import language
@@ -60,7 +59,7 @@ PUBLISHER = "digest-export"
 _LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 @dataclass(frozen=True, slots=True)
 class EpubOptions:
-    """Options of :func:`build_epubs` (the ``epub`` command's flags)."""
+    """How the books are made (the ``epub`` command's flags, and ``build``'s)."""
 
     out_dir: Path = field(default=Path("."), metadata=RUN_ONLY)
     by: BundleBy = BundleBy.WEEK
@@ -85,7 +84,7 @@ class EpubOptions:
 
 @dataclass(slots=True)
 class EpubReport:
-    """What :func:`build_epubs` did: one entry per file, and the totals."""
+    """What :func:`exporter.pipeline.build_epubs` did: one entry per file, and the totals."""
 
     files: list[tuple[Path, WriteStatus]] = field(default_factory=list)
     bundles: int = 0
@@ -355,7 +354,7 @@ class _Context:
 
 def build_epub(bundle: Bundle, *, lang: str | None = None, env: Any = None,
                image_results: Any = None, cover: bool = True, grayscale: bool = False) -> bytes:
-    """One bundle -> EPUB bytes (the library's core; :func:`build_epubs` writes files)."""
+    """One bundle -> EPUB bytes (the library's core; :class:`BookWriter` writes files)."""
     env = env or make_environment(None)
     css = render_template(env, "epub.css").encode("utf-8")
     lang = lang or detect_language(p for d in bundle.digests for p in d.papers)
@@ -396,7 +395,6 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
     """The files of the book as ebooklib writes them, in its order (not yet zipped)."""
     from ebooklib import epub
 
-    Document = _document_class()
     labels = labels_for(lang)
     info = BookInfo(
         title=book_title(bundle, labels),
@@ -411,38 +409,14 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
     images = _Images(image_results)
     days = _day_views(bundle, labels, images, lang)
 
-    book = epub.EpubBook()
-    book.set_identifier(info.identifier)  # ebooklib 8: not the random uuid4
-    book.set_title(info.title)
-    book.set_language(lang)  # ebooklib 2
-    book.add_author(bundle.title, uid="creator-series", role="edt")  # ebooklib 1: unique uids
-    book.add_author(PUBLISHER, uid="creator-tool", role="bkp")
-    book.add_metadata("DC", "publisher", PUBLISHER)
-    book.add_metadata("DC", "description", info.description)
-    book.add_metadata("DC", "date", max(d.date for d in bundle.digests).isoformat())
-    for subject in SUBJECTS:
-        book.add_metadata("DC", "subject", subject)
-    _series_metadata(book, bundle)
-    _accessibility_metadata(book, labels, cover=cover_jpeg is not None, thumbnails=bool(images.items))
-
+    book = _new_book(bundle, info, labels, cover=cover_jpeg is not None, thumbnails=bool(images.items))
     style = epub.EpubItem(uid="style", file_name="style/epub.css", media_type="text/css", content=ctx.css)
     book.add_item(style)
 
     spine: list[Any] = []
     guide: list[dict[str, str]] = []
     if cover_jpeg is not None:
-        # ebooklib 5: set_cover adds the cover-image item and <meta name="cover">
-        # (Kobo, older Kindles); its own page would be unscaled and outside the
-        # spine, so we write our own.
-        book.set_cover("images/cover.jpg", cover_jpeg, create_page=False)
-        page = Document(uid="cover", file_name="cover.xhtml", title=labels["cover"], lang=lang)
-        page.check = ctx.options.templates is not None
-        page.content = render_template(ctx.env, "cover.xhtml.j2", book=info,
-                                       cover={"href": "images/cover.jpg", "alt": cover_alt(bundle, lang)},
-                                       labels=labels)
-        page.add_item(style)
-        book.add_item(page)
-        spine.append(page)
+        spine.append(_add_cover(book, ctx, info, labels, bundle, cover_jpeg, style))
         guide.append({"type": "cover", "href": "cover.xhtml", "title": labels["cover"]})
 
     nav = epub.EpubNav(uid="nav", file_name="nav.xhtml", title=labels["contents"])
@@ -452,22 +426,7 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
     spine.append(nav)
     guide.append({"type": "toc", "href": "nav.xhtml", "title": labels["contents"]})
 
-    toc: list[Any] = []
-    for day in days:
-        chapter = Document(uid=day.id, file_name=day.file_name,
-                                title=f"{day.date_text} ({day.weekday})", lang=lang)
-        chapter.content = render_template(ctx.env, "day.xhtml.j2", day=day, book=info, labels=labels)
-        chapter.add_item(style)  # ebooklib 4: <head> of the content would be dropped
-        chapter.check = ctx.options.templates is not None
-        book.add_item(chapter)
-        spine.append(chapter)
-        # ebooklib 6 and 7: explicit uids from date + paper id, in spine order.
-        links = [epub.Link(f"{day.file_name}#{e.id}", title_text(e.paper.title), uid=e.nav_id)
-                 for e in day.entries]
-        # A day heading without papers (docs/format.md, variant 9): as a
-        # section, ebooklib writes an empty <ol/>, which the nav's schema
-        # forbids (EPUBCheck RSC-005; found by tests/test_hostile_property.py).
-        toc.append((chapter, links) if links else chapter)
+    toc = _add_days(book, ctx, info, labels, days, style, spine)
     if days:
         guide.append({"type": "text", "href": days[0].file_name, "title": labels["start"]})
 
@@ -485,6 +444,72 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
     if not ok:
         raise ExporterError(f"ebooklib could not write the book {bundle.file_name}")
     return _finish(entries, lang, days)
+
+
+def _add_cover(book: Any, ctx: _Context, info: BookInfo, labels: dict[str, Any], bundle: Bundle,
+               cover_jpeg: bytes, style: Any) -> Any:
+    """The cover image, and our own cover page, returned for the spine."""
+    Document = _document_class()
+    lang = info.lang
+    # ebooklib 5: set_cover adds the cover-image item and <meta name="cover">
+    # (Kobo, older Kindles); its own page would be unscaled and outside the
+    # spine, so we write our own.
+    book.set_cover("images/cover.jpg", cover_jpeg, create_page=False)
+    page = Document(uid="cover", file_name="cover.xhtml", title=labels["cover"], lang=lang)
+    page.check = ctx.options.templates is not None
+    page.content = render_template(ctx.env, "cover.xhtml.j2", book=info,
+                                   cover={"href": "images/cover.jpg", "alt": cover_alt(bundle, lang)},
+                                   labels=labels)
+    page.add_item(style)
+    book.add_item(page)
+    return page
+
+
+def _new_book(bundle: Bundle, info: BookInfo, labels: dict[str, Any], *, cover: bool, thumbnails: bool) -> Any:
+    """An ebooklib book with the package metadata (Dublin Core, series, accessibility)."""
+    from ebooklib import epub
+
+    book = epub.EpubBook()
+    book.set_identifier(info.identifier)  # ebooklib 8: not the random uuid4
+    book.set_title(info.title)
+    book.set_language(info.lang)  # ebooklib 2
+    book.add_author(bundle.title, uid="creator-series", role="edt")  # ebooklib 1: unique uids
+    book.add_author(PUBLISHER, uid="creator-tool", role="bkp")
+    book.add_metadata("DC", "publisher", PUBLISHER)
+    book.add_metadata("DC", "description", info.description)
+    book.add_metadata("DC", "date", max(d.date for d in bundle.digests).isoformat())
+    for subject in SUBJECTS:
+        book.add_metadata("DC", "subject", subject)
+    _series_metadata(book, bundle)
+    _accessibility_metadata(book, labels, cover=cover, thumbnails=thumbnails)
+
+    return book
+
+
+def _add_days(book: Any, ctx: _Context, info: BookInfo, labels: dict[str, Any], days: list[DayView],
+              style: Any, spine: list[Any]) -> list[Any]:
+    """One chapter per day, appended to *spine*; returns the table of contents (day -> papers)."""
+    from ebooklib import epub
+
+    Document = _document_class()
+    lang = info.lang
+    toc: list[Any] = []
+    for day in days:
+        chapter = Document(uid=day.id, file_name=day.file_name,
+                                title=f"{day.date_text} ({day.weekday})", lang=lang)
+        chapter.content = render_template(ctx.env, "day.xhtml.j2", day=day, book=info, labels=labels)
+        chapter.add_item(style)  # ebooklib 4: <head> of the content would be dropped
+        chapter.check = ctx.options.templates is not None
+        book.add_item(chapter)
+        spine.append(chapter)
+        # ebooklib 6 and 7: explicit uids from date + paper id, in spine order.
+        links = [epub.Link(f"{day.file_name}#{e.id}", title_text(e.paper.title), uid=e.nav_id)
+                 for e in day.entries]
+        # A day heading without papers (docs/format.md, variant 9): as a
+        # section, ebooklib writes an empty <ol/>, which the nav's schema
+        # forbids (EPUBCheck RSC-005; found by tests/test_hostile_property.py).
+        toc.append((chapter, links) if links else chapter)
+    return toc
 
 
 def _write_epub(epub: Any, sink: list[tuple[str, bytes]], book: Any, info: BookInfo,
@@ -677,7 +702,7 @@ def _image_loader(options: EpubOptions, report: EpubReport) -> Callable[[Sequenc
 
 
 def check_options(options: EpubOptions) -> None:
-    """UsageError for options :func:`build_epubs` cannot work with."""
+    """UsageError for book options that cannot work."""
     if options.lang is not None and not _LANG_TAG.match(options.lang):
         raise UsageError(f"--lang must be a language tag such as 'ko' or 'en', not {options.lang!r}")
     if options.images not in ("embed", "none"):
@@ -688,9 +713,8 @@ def check_options(options: EpubOptions) -> None:
 class BookWriter:
     """What every book of one run shares: templates, CSS, the image loader.
 
-    :func:`build_epubs` and ``digest-export build`` (:mod:`exporter.pipeline`,
-    possibly in worker processes) both make each book with :meth:`render`
-    then :meth:`write`.
+    The pipeline (:mod:`exporter.pipeline`, possibly in worker processes)
+    makes each book with :meth:`render`, then :meth:`write`.
     """
 
     options: EpubOptions
@@ -740,72 +764,6 @@ class BookWriter:
         if image_results is None:
             return 0
         return len({p.key for p in papers if image_results.get(p) is not None})
-
-
-def build_epubs(result: ReadResult, options: EpubOptions,
-                progress: Callable[[Bundle, Path, WriteStatus], None] | None = None) -> EpubReport:
-    """Group the digests of *result* into bundles and write one EPUB each.
-
-    Raises :class:`InputError` (writing nothing) if *result* holds errors,
-    unless ``options.keep_going``.  *progress* is called after each file.
-    """
-    if result.errors and not options.keep_going:
-        raise InputError(result.diagnostics)
-    check_options(options)
-    report = EpubReport(warnings=len(result.warnings))
-    bundles = make_bundles(result.digests, options.by, date_from=options.date_from,
-                           date_to=options.date_to, title=options.title)
-    writer = BookWriter.create(options, report)
-
-    # A helper thread compresses and writes each book (zlib releases the
-    # GIL) while the next one is built.  Covers are drawn in this thread:
-    # Pillow's drawing and JPEG encoder hold the GIL, so a thread would only
-    # add hand-offs.  Files are written and reported in order; at most two
-    # books are in memory.
-    from concurrent.futures import Future, ThreadPoolExecutor
-
-    pending: tuple[Bundle, Path, Future[WriteStatus], Any, list[Paper]] | None = None
-
-    def finish(item: tuple[Bundle, Path, Future[WriteStatus], Any, list[Paper]]) -> None:
-        bundle, path, future, image_results, papers = item
-        status = future.result()
-        report.files.append((path, status))
-        report.bundles += 1
-        report.days += bundle.days
-        report.papers += bundle.paper_count
-        report.images += writer.image_count(image_results, papers)
-        if progress:
-            progress(bundle, path, status)
-
-    from .workers import MIN_PARALLEL_BOOKS, can_fork, make_books
-
-    if len(bundles) >= MIN_PARALLEL_BOOKS and options.jobs != 1 and (os.cpu_count() or 1) > 1 and can_fork():
-        for result in make_books(writer, bundles, jobs=options.jobs, ordered=True):
-            bundle = bundles[result.index]
-            report.files.append((result.path, WriteStatus(result.status)))
-            report.bundles += 1
-            report.days += bundle.days
-            report.papers += bundle.paper_count
-            report.images += result.images
-            report.image_failures.extend(result.image_failures)
-            report.notes.extend(n for n in result.notes if n not in report.notes)
-            if progress:
-                progress(bundle, result.path, WriteStatus(result.status))
-        report.warnings += len(report.image_failures)
-        return report
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest-export-write") as write_pool:
-        for bundle in bundles:
-            raw, image_results, papers = writer.render(bundle)
-            path = writer.path(bundle)
-            written = write_pool.submit(writer.write, raw, bundle, path)
-            if pending is not None:
-                finish(pending)
-            pending = (bundle, path, written, image_results, papers)
-        if pending is not None:
-            finish(pending)
-    report.warnings += len(report.image_failures)
-    return report
 
 
 def _finish_and_write(raw: list[tuple[str, bytes]], modified: dt.datetime, path: Path) -> WriteStatus:

@@ -14,8 +14,8 @@ from typing import Any
 import click
 
 from .. import __version__
-from ..errors import ExporterError, InputError, UsageError
-from .console import load_inputs, report_image_failures, report_skipped
+from ..errors import ExporterError
+from .console import load_inputs, report_skipped
 from .options import (
     book_options,
     feed_selection_options,
@@ -110,27 +110,22 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
         digest-export feed paper_logs/ -o public/ --format atom --all --archive
         digest-export feed -o books/ --format opds --base-url https://example.org/books/
     """
-    from pathlib import Path
+    from ..feeds.writer import DEFAULT_FORMATS
+    from ..pipeline import feed_options
+    from .run import feed_options_of, print_outcome, run_pipeline
 
-    from ..feeds.writer import DEFAULT_FORMATS, FeedOptions, write_feeds
-
-    options = FeedOptions(out_dir=Path(out_dir), formats=tuple(formats) or DEFAULT_FORMATS,
-                          base_url=base_url, title=title, days=days, limit=limit, all=everything,
-                          archive=archive)
-    result = load_inputs(inputs, quiet=quiet)
-    if result.errors and not keep_going:
-        raise InputError(result.errors)
-    report = write_feeds(result, options)
-    for message in report.warnings:
-        click.echo(f"digest-export: warning: {message}", err=True)
-    if not quiet:
-        for message in report.missing:
-            click.echo(f"digest-export: note: {message}", err=True)
-        written = sum(1 for _, status in report.files if status.value == "written")
-        click.echo(f"{report.entries} entries, {len(report.files)} files ({written} written, "
-                   f"{len(report.files) - written} unchanged) in {out_dir}", err=True)
-    if result.errors:
-        report_skipped(result.errors)
+    options = feed_options_of(out_dir, formats=formats, default=DEFAULT_FORMATS, title=title, base_url=base_url,
+                              days=days, limit=limit, everything=everything, archive=archive)
+    plan, report, _ = run_pipeline(inputs, feed_options(options, keep_going=keep_going), quiet=quiet,
+                                   label="Writing feeds")
+    print_outcome(report, quiet=quiet)
+    feed = report.feed
+    if not quiet and feed is not None:
+        written = sum(1 for _, status in feed.files if status.value == "written")
+        click.echo(f"{feed.entries} entries, {len(feed.files)} files ({written} written, "
+                   f"{len(feed.files) - written} unchanged) in {out_dir}", err=True)
+    if plan.errors:
+        report_skipped(plan.errors)
         sys.exit(1)
 
 
@@ -144,10 +139,7 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
 @keep_going_option
 @quiet_option
 @report_errors
-def epub(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to: Any,
-         title: str | None, lang: str | None, images: str, grayscale: bool, image_timeout: float,
-         allow_private_hosts: bool, templates: str | None, jobs: int, keep_going: bool,
-         quiet: bool) -> None:
+def epub(inputs: tuple[str, ...], out_dir: str, quiet: bool, **book: Any) -> None:
     """Write EPUB books, one per week by default, named like daily-papers-2024-W10.epub.
 
     Each book has a cover, a two-level table of contents (day, then paper) and
@@ -160,62 +152,23 @@ def epub(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to
         digest-export epub paper_logs/2024/ --by month --images none --lang ko
         digest-export epub paper_logs/ --from 2024-03-01 --to 2024-03-31 --templates my-templates/
     """
-    from pathlib import Path
+    from ..pipeline import epub_options
+    from .run import epub_options_of, print_outcome, run_pipeline
 
-    from ..bundles import BundleBy
-    from ..books.epub import EpubOptions, build_epubs
-
-    if date_from and date_to and date_from > date_to:
-        raise UsageError("--from must not be later than --to")
-    result = load_inputs(inputs, quiet=quiet)
-    # The model lives until the end of this one-shot command: keep the
-    # garbage collector from walking its objects again at every full
-    # collection while the books are built (about 4 % of a year's build).
-    import gc
-
-    gc.freeze()
-    options = EpubOptions(
-        out_dir=Path(out_dir), by=BundleBy(by),
-        date_from=date_from.date() if date_from else None, date_to=date_to.date() if date_to else None,
-        title=title, lang=lang, images=images, grayscale=grayscale,
-        templates=Path(templates) if templates else None, keep_going=keep_going,
-        image_timeout=image_timeout, allow_private_hosts=allow_private_hosts, jobs=jobs,
-    )
-    lines: list[str] = []
-    show_bar = not quiet and sys.stderr.isatty()
-
-    def progress(bundle: Any, path: Any, status: Any) -> None:
-        n = bundle.paper_count
-        line = f"{path} ({bundle.days} day{'s' if bundle.days != 1 else ''}, {n} paper{'s' if n != 1 else ''})"
-        if status.value == "unchanged":
-            line += " unchanged"
-        if show_bar:
-            lines.append(line)
-            bar.update(1)
-        elif not quiet:
-            click.echo(line)
-
-    if show_bar:
-        from ..bundles import make_bundles
-
-        total = len(make_bundles(result.digests, options.by, date_from=options.date_from,
-                                 date_to=options.date_to, title=title))
-        with click.progressbar(length=total, label="Writing EPUBs", file=sys.stderr) as bar:
-            report = build_epubs(result, options, progress)
-        for line in lines:
-            click.echo(line)
-    else:
-        bar = None
-        report = build_epubs(result, options, progress)
-
-    report_image_failures(report.image_failures, report.notes, quiet=quiet)
+    options = epub_options_of(out_dir, **book)
+    plan, report, lines = run_pipeline(inputs, epub_options(options), quiet=quiet, label="Writing EPUBs")
     if not quiet:
-        click.echo(f"{report.bundles} book{'s' if report.bundles != 1 else ''}, {report.days} days, "
-                   f"{report.papers} papers, {report.images} images, {report.warnings} warnings")
-    if not report.bundles and not quiet:
-        click.echo("digest-export: warning: no digest in the chosen dates; nothing written", err=True)
-    if result.errors:
-        report_skipped(result.errors)
+        for _, _, line in lines:
+            click.echo(line)
+    print_outcome(report, quiet=quiet)
+    n, warnings = len(report.books), len(plan.warnings) + len(report.image_failures)
+    if not quiet:
+        click.echo(f"{n} book{'s' if n != 1 else ''}, {report.days} days, {report.papers} papers, "
+                   f"{report.images} images, {warnings} warnings")
+        if not n:
+            click.echo("digest-export: warning: no digest in the chosen dates; nothing written", err=True)
+    if plan.errors:
+        report_skipped(plan.errors)
         sys.exit(1)
 
 
@@ -235,12 +188,9 @@ def epub(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to
 @click.option("--send", "send_books", is_flag=True,
               help="Then e-mail the finished books, as `send DIR` with the config's [send] settings.")
 @report_errors
-def build(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_to: Any,
-          title: str | None, lang: str | None, images: str, grayscale: bool, image_timeout: float,
-          allow_private_hosts: bool, templates: str | None,
-          formats: tuple[str, ...], base_url: str | None, days: int | None, limit: int | None,
-          everything: bool, archive: bool, jobs: int, keep_going: bool, quiet: bool,
-          verbose: bool, send_books: bool) -> None:
+def build(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_url: str | None,
+          days: int | None, limit: int | None, everything: bool, archive: bool, quiet: bool,
+          verbose: bool, send_books: bool, **book: Any) -> None:
     """Write everything into DIR: the EPUB books, the feeds and the OPDS catalog.
 
     The daily-run command: it takes the options of `epub` and `feed`, reads
@@ -255,14 +205,26 @@ def build(inputs: tuple[str, ...], out_dir: str, by: str, date_from: Any, date_t
         digest-export build paper_logs/ -o public/ --images none --archive -v
         digest-export --config digest-export.toml build --send
     """
-    from .build import run_build_command
+    from pathlib import Path
 
-    run_build_command(
-        inputs, out_dir=out_dir, by=by, date_from=date_from, date_to=date_to, title=title, lang=lang,
-        images=images, grayscale=grayscale, image_timeout=image_timeout,
-        allow_private_hosts=allow_private_hosts, templates=templates, formats=formats, base_url=base_url,
-        days=days, limit=limit, everything=everything, archive=archive, jobs=jobs,
-        keep_going=keep_going, quiet=quiet, verbose=verbose, send=send_books)
+    from ..pipeline import BUILD_FORMATS, BuildOptions
+    from .run import epub_options_of, feed_options_of, print_build_summary, run_pipeline
+
+    eo = epub_options_of(out_dir, **book)
+    fo = feed_options_of(out_dir, formats=formats, default=BUILD_FORMATS, title=book["title"],
+                         base_url=base_url, days=days, limit=limit, everything=everything, archive=archive)
+    options = BuildOptions(out_dir=Path(out_dir), epub=eo, feed=fo, keep_going=eo.keep_going, jobs=eo.jobs)
+    plan, report, lines = run_pipeline(inputs, options, quiet=quiet, label="Building EPUBs")
+    print_build_summary(plan, report, lines, out_dir=out_dir, quiet=quiet, verbose=verbose)
+    if plan.errors:
+        report_skipped(plan.errors)
+        if send_books:
+            click.echo("digest-export: error: --send: nothing sent, because of the input errors", err=True)
+        sys.exit(1)
+    if send_books:
+        from .send import send_after_build
+
+        send_after_build(out_dir, quiet=quiet)
 
 
 from .send import send as _send  # noqa: E402  (needs the helpers above)

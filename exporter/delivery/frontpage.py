@@ -30,7 +30,7 @@ from ..feeds.opds import _COVER_EXT, CATALOG_TYPE
 from ..output import write_file
 
 if TYPE_CHECKING:
-    from ..pipeline import BuildPlan, BuildReport, _BookPlan
+    from ..pipeline import BookPlan, BuildPlan, BuildReport
     from ..state import BuildState
 
 INDEX_NAME = "index.html"
@@ -103,7 +103,7 @@ def _cover_name(out: Path, file_name: str) -> str | None:
                  if (out / f"{stem}.cover{ext}").is_file()), None)
 
 
-def _present_books(plan: BuildPlan, out: Path) -> list[tuple[_BookPlan, int, str | None]]:
+def _present_books(plan: BuildPlan, out: Path) -> list[tuple[BookPlan, int, str | None]]:
     """(book plan, file size, cover name) of the books in the folder, newest first."""
     found = []
     for book in plan.books:
@@ -163,7 +163,7 @@ def _read_day(plan: BuildPlan, iso: str) -> Digest | None:
     return next((d for d in result.digests if d.date.isoformat() == iso), None)
 
 
-def render_front_page(plan: BuildPlan, books: list[tuple[_BookPlan, int, str | None]], feeds: list[str],
+def render_front_page(plan: BuildPlan, books: list[tuple[BookPlan, int, str | None]], feeds: list[str],
                       base_url: str | None, newest: Digest | None) -> str:
     from ..books.epub import book_title, detect_language, period_text
     from ..templating import make_environment, render_template

@@ -19,6 +19,7 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from .entries import UTC, FeedInfo, Link, feed_text, hex_refs_in_text, tag_uri
@@ -132,27 +133,8 @@ def read_book(path: Path) -> Book:
         modified = _parse_date((props.get("dcterms:modified") or [None])[0].text
                                if props.get("dcterms:modified") else None)
         modified = modified or _parse_date((dc("date") or [None])[0])
-        series = named.get("calibre:series")
-        series_index = named.get("calibre:series_index")
-        if not series and props.get("belongs-to-collection"):
-            coll = props["belongs-to-collection"][0]
-            series = " ".join((coll.text or "").split()) or None
-            for m in props.get("group-position", []):
-                if coll.get("id") and m.get("refines") == "#" + coll.get("id"):
-                    series_index = (m.text or "").strip() or None
-
-        manifest = opf.find(f"{{{OPF_NS}}}manifest")
-        items = list(manifest) if manifest is not None else []
-        cover_item = next((i for i in items if "cover-image" in (i.get("properties") or "").split()), None)
-        if cover_item is None and named.get("cover"):
-            cover_item = next((i for i in items if i.get("id") == named["cover"]), None)
-        cover = None
-        if cover_item is not None and cover_item.get("media-type") in _COVER_EXT:
-            href = posixpath.normpath(posixpath.join(posixpath.dirname(opf_path), cover_item.get("href", "")))
-            try:
-                cover = (z.read(href), cover_item.get("media-type"))
-            except KeyError:
-                cover = None
+        series, series_index = _series(named, props)
+        cover = _cover(z, opf, opf_path, named)
     return Book(
         path=path,
         title=(dc("title") or [path.stem])[0],
@@ -186,6 +168,35 @@ def book_summary(book: Book) -> str:
     return ". ".join(parts)
 
 
+def _series(named: dict[str, Any], props: dict[str, list]) -> tuple[str | None, str | None]:
+    """The series and the book's place in it: calibre's metadata, else EPUB 3's collection."""
+    series = named.get("calibre:series")
+    series_index = named.get("calibre:series_index")
+    if not series and props.get("belongs-to-collection"):
+        coll = props["belongs-to-collection"][0]
+        series = " ".join((coll.text or "").split()) or None
+        for m in props.get("group-position", []):
+            if coll.get("id") and m.get("refines") == "#" + coll.get("id"):
+                series_index = (m.text or "").strip() or None
+    return series, series_index
+
+
+def _cover(z: zipfile.ZipFile, opf: Any, opf_path: str, named: dict[str, Any]) -> tuple[bytes, str] | None:
+    """The cover image (EPUB 3 ``cover-image``, else EPUB 2 ``<meta name="cover">``) and its type."""
+    manifest = opf.find(f"{{{OPF_NS}}}manifest")
+    items = list(manifest) if manifest is not None else []
+    cover_item = next((i for i in items if "cover-image" in (i.get("properties") or "").split()), None)
+    if cover_item is None and named.get("cover"):
+        cover_item = next((i for i in items if i.get("id") == named["cover"]), None)
+    if cover_item is None or cover_item.get("media-type") not in _COVER_EXT:
+        return None
+    href = posixpath.normpath(posixpath.join(posixpath.dirname(opf_path), cover_item.get("href", "")))
+    try:
+        return z.read(href), cover_item.get("media-type")
+    except KeyError:
+        return None
+
+
 def opds_catalog(out_dir: Path, *, title: str, base_url: str | None, icon_url: str | None = None,
                  reader: Callable[[Path], Book] | None = None,
                  books: Iterable[Path] | None = None) -> Catalog:
@@ -197,24 +208,7 @@ def opds_catalog(out_dir: Path, *, title: str, base_url: str | None, icon_url: s
     """
     from .ext import new_generator
 
-    reader = reader or read_book
-    warnings = []
-    paths, books = books, []
-    for path in sorted(Path(out_dir).glob("*.epub") if paths is None else paths):
-        try:
-            books.append(reader(path))
-        except (OSError, KeyError, ValueError, zipfile.BadZipFile, SyntaxError) as err:
-            warnings.append(f"{path}: warning: not listed in the OPDS catalog: cannot read the EPUB ({err})")
-    epoch = dt.datetime(2000, 1, 1, tzinfo=UTC)
-
-    def newest(book: Book) -> tuple:
-        start = book.period[0] if book.period else dt.date.min
-        return (start, book.modified or epoch, book.path.name)
-
-    books.sort(key=newest, reverse=True)
-    if not books:
-        warnings.append(f"{out_dir}: warning: no EPUB file found; the OPDS catalog is empty "
-                        "(write the books into this folder first)")
+    books, warnings = _read_books(out_dir, reader or read_book, books)
     languages = [b.language.split("-")[0].lower() for b in books if b.language]
     language = max(sorted(set(languages)), key=languages.count) if languages else "en"
 
@@ -222,7 +216,7 @@ def opds_catalog(out_dir: Path, *, title: str, base_url: str | None, icon_url: s
         quoted = quote(name)
         return base_url + quoted if base_url else quoted
 
-    updated = max((b.modified or epoch for b in books), default=epoch)
+    updated = max((b.modified or _EPOCH for b in books), default=_EPOCH)
     info = FeedInfo(title=f"{title}: books", subtitle="Weekly EPUB books of the digests (OPDS 1.2)",
                     id=tag_uri(2024, f"feed/{title.casefold()}/opds"), language=language,
                     updated=updated, author=title, home_url="", base_url=base_url, icon_url=icon_url)
@@ -236,25 +230,56 @@ def opds_catalog(out_dir: Path, *, title: str, base_url: str | None, icon_url: s
     else:
         links = [{"href": href("catalog.opds"), "rel": "start", "type": CATALOG_TYPE}]
     fg.link(links, replace=True)
-    covers = []
-    for book in books:
-        fe = fg.add_entry(order="append")
-        ident = book.identifier if _is_uri(book.identifier) else tag_uri(
-            2024, "book/" + (book.identifier or book.path.name))
-        fe.id(ident)
-        # Read back from the book: digest text, so plain text for feeds.
-        fe.title(feed_text(book.title))
-        fe.updated(book.modified or epoch)
-        if book.creators:
-            fe.author([{"name": feed_text(c)} for c in book.creators])
-        fe.content(feed_text(book_summary(book)), type="text")
-        if book.series:
-            fe.category(term=feed_text(book.series), label=f"Series: {feed_text(book.series)}")
-        book_links = [Link(href(book.path.name), ACQUISITION, EPUB_TYPE, "EPUB", book.size)]
-        if book.cover:
-            data, mime = book.cover
-            cover_name = f"{book.path.stem}.cover{_COVER_EXT[mime]}"
-            covers.append((cover_name, data))
-            book_links += [Link(href(cover_name), IMAGE, mime), Link(href(cover_name), THUMBNAIL, mime)]
-        fe.dx.set(tuple(book_links), book.language)
-    return Catalog(data=hex_refs_in_text(fg.atom_str(pretty=True)), books=books, covers=covers, warnings=warnings)
+    covers = [_add_book(fg, book, href) for book in books]
+    return Catalog(data=hex_refs_in_text(fg.atom_str(pretty=True)), books=books,
+                   covers=[c for c in covers if c is not None], warnings=warnings)
+
+
+_EPOCH = dt.datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _read_books(out_dir: Path, reader: Callable[[Path], Book],
+                paths: Iterable[Path] | None) -> tuple[list[Book], list[str]]:
+    """The books, newest first, and a warning for each that cannot be read."""
+    warnings = []
+    books = []
+    for path in sorted(Path(out_dir).glob("*.epub") if paths is None else paths):
+        try:
+            books.append(reader(path))
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile, SyntaxError) as err:
+            warnings.append(f"{path}: warning: not listed in the OPDS catalog: cannot read the EPUB ({err})")
+
+    def newest(book: Book) -> tuple:
+        start = book.period[0] if book.period else dt.date.min
+        return (start, book.modified or _EPOCH, book.path.name)
+
+    books.sort(key=newest, reverse=True)
+    if not books:
+        warnings.append(f"{out_dir}: warning: no EPUB file found; the OPDS catalog is empty "
+                        "(write the books into this folder first)")
+    return books, warnings
+
+
+def _add_book(fg: Any, book: Book, href: Callable[[str], str]) -> tuple[str, bytes] | None:
+    """One acquisition entry; returns the cover file to write beside the book, if any."""
+    fe = fg.add_entry(order="append")
+    ident = book.identifier if _is_uri(book.identifier) else tag_uri(
+        2024, "book/" + (book.identifier or book.path.name))
+    fe.id(ident)
+    # Read back from the book: digest text, so plain text for feeds.
+    fe.title(feed_text(book.title))
+    fe.updated(book.modified or _EPOCH)
+    if book.creators:
+        fe.author([{"name": feed_text(c)} for c in book.creators])
+    fe.content(feed_text(book_summary(book)), type="text")
+    if book.series:
+        fe.category(term=feed_text(book.series), label=f"Series: {feed_text(book.series)}")
+    book_links = [Link(href(book.path.name), ACQUISITION, EPUB_TYPE, "EPUB", book.size)]
+    cover = None
+    if book.cover:
+        data, mime = book.cover
+        cover_name = f"{book.path.stem}.cover{_COVER_EXT[mime]}"
+        cover = (cover_name, data)
+        book_links += [Link(href(cover_name), IMAGE, mime), Link(href(cover_name), THUMBNAIL, mime)]
+    fe.dx.set(tuple(book_links), book.language)
+    return cover

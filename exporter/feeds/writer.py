@@ -1,6 +1,6 @@
 """Digests -> Atom 1.0, RSS 2.0, JSON Feed 1.1, OPDS 1.2 and RFC 5005 archives.
 
-:func:`write_feeds` is the library entry point behind ``digest-export feed``.
+:func:`write_feed_files` writes the feed files for ``digest-export feed`` and ``build`` (through :mod:`exporter.pipeline`).
 Entries (ids, dates, language, links) come from :mod:`exporter.feeds.entries`,
 HTML content only from :mod:`exporter.render`.  Atom and RSS go through
 feedgen 1.0.0, with its traps worked around (docs/library-workarounds.md;
@@ -40,6 +40,8 @@ ICON_NAME = "icon.png"
 #: The W3C Feed Validator refuses feeds above 5,000,000 bytes; several
 #: readers stop at 5 to 15 MB.
 MAX_FEED_BYTES = 5_000_000
+NO_BASE_URL = ("no --base-url: the feeds have no self link, no icon, and feed readers cannot resolve "
+               "the archive or catalog links; give the public URL of the output folder")
 ATOM_TYPE = "application/atom+xml"
 RSS_TYPE = "application/rss+xml"
 JSON_TYPE = "application/feed+json"
@@ -62,7 +64,7 @@ class FeedOptions:
 
 @dataclass(slots=True)
 class FeedReport:
-    """What :func:`write_feeds` did: files, entry counts, and advice."""
+    """What the feed files and the catalog came to: files, entry counts, and advice."""
 
     files: list[tuple[Path, WriteStatus]] = field(default_factory=list)
     entries: int = 0
@@ -101,21 +103,38 @@ def check_options(options: FeedOptions) -> None:
         raise UsageError(f"unknown format {unknown[0]!r} (choose from {', '.join(FORMATS)})")
 
 
-def write_feeds(result: ReadResult, options: FeedOptions, *, seen_keys: frozenset[str] = frozenset(),
-                catalog: bool = True) -> FeedReport:
-    """Write the feeds chosen in *options* for *result* into ``options.out_dir``.
+def write_feed_files(result: ReadResult, options: FeedOptions, *,
+                     seen_keys: frozenset[str] = frozenset()) -> FeedReport:
+    """Write the feeds chosen in *options* (not the catalog: :func:`write_catalog`,
+    once the books are written) for *result* into ``options.out_dir``.
 
     *seen_keys*: paper keys of older digests left out of *result* (see
-    :func:`exporter.feeds.entries.build_entries`).  ``catalog=False`` leaves the
-    OPDS catalog to a later :func:`write_catalog` call (``build`` writes it
-    once the books are written).
+    :func:`exporter.feeds.entries.build_entries`).
     """
     check_options(options)
     base_url = normalize_base_url(options.base_url)
     out = Path(options.out_dir)
     report = FeedReport()
+    entries, archive_weeks = _entries(result, options, seen_keys)
+    icon_url = None
+    if base_url:
+        icon_url = base_url + ICON_NAME
+        report.files.append((out / ICON_NAME, write_file(out / ICON_NAME, feed_icon_png())))
+    info = feed_info(entries, result.digests, title=options.title, base_url=base_url, icon_url=icon_url)
+    report.entries = len(entries)
+    report.title, report.icon_url = info.title, icon_url
     formats = tuple(dict.fromkeys(options.formats or DEFAULT_FORMATS))
+    outputs = _feed_documents(info, entries, formats, archive_weeks)
+    report.archives = len(archive_weeks)
+    _write_outputs(out, outputs, report)
+    if not base_url:
+        report.missing.append(NO_BASE_URL)
+    return report
 
+
+def _entries(result: ReadResult, options: FeedOptions, seen_keys: frozenset[str],
+             ) -> tuple[list[FeedEntry], dict[tuple[int, int], list[FeedEntry]]]:
+    """The entries of the feeds, rendered, and with ``--archive`` every week's."""
     def window(items: list) -> list:
         return select_entries(items, days=options.days, limit=options.limit, everything=options.all)
 
@@ -126,22 +145,18 @@ def write_feeds(result: ReadResult, options: FeedOptions, *, seen_keys: frozense
     else:
         # Only the entries of the window are made (a year holds ~8,000).
         entries = build_entries(result.digests, seen=seen_keys, select=window)
-
     # Render each written entry once, for every format.
     entries = with_content(entries)
     if archive_weeks:
         rendered = {e.id: e for e in entries}
         archive_weeks = {w: [rendered.get(e.id) or e for e in es] for w, es in archive_weeks.items()}
         archive_weeks = {w: with_content(es) for w, es in archive_weeks.items()}
+    return entries, archive_weeks
 
-    icon_url = None
-    if base_url:
-        icon_url = base_url + ICON_NAME
-        report.files.append((out / ICON_NAME, write_file(out / ICON_NAME, feed_icon_png())))
-    info = feed_info(entries, result.digests, title=options.title, base_url=base_url, icon_url=icon_url)
-    report.entries = len(entries)
-    report.title, report.icon_url = info.title, icon_url
 
+def _feed_documents(info: FeedInfo, entries: list[FeedEntry], formats: tuple[str, ...],
+                    archive_weeks: dict[tuple[int, int], list[FeedEntry]]) -> list[tuple[str, bytes]]:
+    """(file name, bytes) of each feed and archive document."""
     newest_archive = archive_name(max(archive_weeks)) if archive_weeks else None
     outputs: list[tuple[str, bytes]] = []
     if "atom" in formats or "rss" in formats:
@@ -155,27 +170,18 @@ def write_feeds(result: ReadResult, options: FeedOptions, *, seen_keys: frozense
         from .jsonfeed import json_feed
 
         outputs.append((FILE_NAMES["json"], json_feed(info, entries, feed_url=info.url_of(FILE_NAMES["json"]))))
-    if options.archive:
-        weeks = sorted(archive_weeks)
-        for i, week in enumerate(weeks):
-            data = archive_document(info, week, archive_weeks[week],
-                                    prev=archive_name(weeks[i - 1]) if i else None,
-                                    next_=archive_name(weeks[i + 1]) if i + 1 < len(weeks) else None)
-            outputs.append((f"{ARCHIVE_DIR}/{archive_name(week)}", data))
-        report.archives = len(weeks)
-    _write_outputs(out, outputs, report)
-    if "opds" in formats and catalog:
-        write_catalog(out, base_url, report)
-    if not base_url:
-        report.missing.append(
-            "no --base-url: the feeds have no self link, no icon, and feed readers cannot resolve "
-            "the archive or catalog links; give the public URL of the output folder")
-    return report
+    weeks = sorted(archive_weeks)
+    for i, week in enumerate(weeks):
+        data = archive_document(info, week, archive_weeks[week],
+                                prev=archive_name(weeks[i - 1]) if i else None,
+                                next_=archive_name(weeks[i + 1]) if i + 1 < len(weeks) else None)
+        outputs.append((f"{ARCHIVE_DIR}/{archive_name(week)}", data))
+    return outputs
 
 
 def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=None, books=None):
     """Write ``catalog.opds`` (and the covers it links) for the EPUBs in *out*;
-    ``report.title``/``icon_url`` come from :func:`write_feeds`.  Returns
+    ``report.title``/``icon_url`` come from :func:`write_feed_files`.  Returns
     the :class:`exporter.feeds.opds.Catalog`; *reader* and *books* as in ``opds_catalog``."""
     from .opds import opds_catalog
 

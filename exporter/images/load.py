@@ -9,6 +9,7 @@ release the GIL, and a process pool would pickle every image both ways.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -56,37 +57,13 @@ def load_images(
         return results
     loader = Loader(options)
     loader.cache.remove_stale_temp_files()
-
-    def done(key: str, outcome: tuple[EmbeddedImage, str] | Failure) -> None:
-        group = jobs[key]
-        if isinstance(outcome, Failure):
-            results.failed += 1
-            retry = not outcome.permanent and not key.startswith("local:")
-            results.failures.extend(ImageFailure.of(paper.source, paper.thumbnail.url, str(outcome), retry)
-                                    for paper in group if paper.thumbnail is not None)
-        else:
-            image, origin = outcome
-            results.images[key] = image
-            setattr(results, origin, getattr(results, origin) + 1)
-        if progress is not None:
-            progress(len(group))
-
+    collect = functools.partial(_collect, results, jobs, progress)
     remote = [key for key in jobs if not key.startswith("local:")]
     try:
         with ThreadPoolExecutor(max_workers=max(1, options.concurrency),
                                 thread_name_prefix="digest-export-image") as pool:
             try:
-                # 1. Cache hits, in a few big batches: a warm run is thousands
-                #    of small reads, where one task per image costs more in
-                #    thread hand-offs than the read itself.
-                batches = _split(remote, min(options.concurrency, os.cpu_count() or 1) * 4)
-                misses: list[str] = []
-                for future in as_completed([pool.submit(loader.lookup_many, b) for b in batches]):
-                    for key, image in future.result():
-                        if image is None:
-                            misses.append(key)
-                        else:
-                            done(key, (image, "cached"))
+                misses = _cache_hits(pool, loader, remote, options, collect)
                 # 2. Everything else, one task per image: network-bound, and
                 #    the conversions overlap (Pillow releases the GIL).
                 remote_set = set(remote)
@@ -97,7 +74,7 @@ def load_images(
                         outcome: tuple[EmbeddedImage, str] | Failure = future.result()
                     except Failure as failure:
                         outcome = failure
-                    done(futures[future], outcome)
+                    collect(futures[future], outcome)
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
@@ -105,6 +82,39 @@ def load_images(
         loader.close()
     results.failures.sort(key=lambda f: (f.source, f.url))
     return results
+
+
+def _cache_hits(pool: ThreadPoolExecutor, loader: Loader, remote: list[str], options: ImageOptions,
+                collect: Callable[[str, tuple[EmbeddedImage, str]], None]) -> list[str]:
+    """1. Cache hits, in a few big batches (a warm run is thousands of small
+    reads, where one task per image costs more in thread hand-offs than the
+    read itself); returns the keys that missed."""
+    batches = _split(remote, min(options.concurrency, os.cpu_count() or 1) * 4)
+    misses: list[str] = []
+    for future in as_completed([pool.submit(loader.lookup_many, b) for b in batches]):
+        for key, image in future.result():
+            if image is None:
+                misses.append(key)
+            else:
+                collect(key, (image, "cached"))
+    return misses
+
+
+def _collect(results: ImageResults, jobs: dict[str, list[Paper]], progress: Callable[[int], None] | None,
+             key: str, outcome: tuple[EmbeddedImage, str] | Failure) -> None:
+    """Record what became of one unique image, for every paper that shows it."""
+    group = jobs[key]
+    if isinstance(outcome, Failure):
+        results.failed += 1
+        retry = not outcome.permanent and not key.startswith("local:")
+        results.failures.extend(ImageFailure.of(paper.source, paper.thumbnail.url, str(outcome), retry)
+                                for paper in group if paper.thumbnail is not None)
+    else:
+        image, origin = outcome
+        results.images[key] = image
+        setattr(results, origin, getattr(results, origin) + 1)
+    if progress is not None:
+        progress(len(group))
 
 
 def _split(items: list[str], parts: int) -> list[list[str]]:

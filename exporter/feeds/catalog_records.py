@@ -1,0 +1,139 @@
+"""What the OPDS catalog knows of each book, kept across runs.
+
+A book is known by its file name, size and modification time; an unchanged
+book is not opened again, and its cover is the cover file the catalog wrote
+beside it.  Cover files are written only over nothing, over a cover an
+earlier run wrote, or over the same bytes: never over a file of someone
+else's that happens to have a cover's name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..output import WriteStatus, write_file
+
+
+def catalog_record(path: Path, own_covers: dict[str, tuple[int, int]],
+                    ) -> tuple[dict[str, Any], dict[str, WriteStatus], list[str]]:
+    """In a book worker: what the catalog needs of the book just written.
+
+    Read there, in parallel, while the book is still in the page cache,
+    instead of one by one once every book is written; its cover file is
+    written beside it."""
+    books = CatalogBooks({}, own_covers)
+    books.read(path)
+    books.stamp_covers(path.parent)
+    return books.new[path.name], books.written, books.notes
+
+
+class CatalogBooks:
+    """:func:`exporter.feeds.opds.read_book`, remembering unchanged books across runs.
+
+    A book is known by its file name, size and modification time; its cover
+    is then read from the cover file the catalog wrote beside it (if that is
+    gone, the book is read again)."""
+
+    def __init__(self, old: dict[str, dict[str, Any]], own_covers: dict[str, tuple[int, int]] | None = None,
+                 *, trust_folder: bool = False):
+        self.old = old
+        #: The folder is the user's books folder (``feed --format opds``):
+        #: every cover name beside a book is the catalog's to write.
+        self.trust_folder = trust_folder
+        self.new: dict[str, dict[str, Any]] = {}
+        self.written: dict[str, WriteStatus] = {}
+        #: Cover files an earlier build wrote: any other file of a cover's
+        #: name is not ours to overwrite.
+        self.own_covers = own_covers or {}
+        self.notes: list[str] = []
+
+    def _may_write(self, path: Path, data: bytes) -> bool:
+        """True unless *path* holds a file that is neither ours nor already *data*."""
+        if self.trust_folder:
+            return True
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        if path.name in self.own_covers:  # ours, even if damaged since: repaired
+            return True
+        if st.st_size != len(data):
+            return False
+        try:  # the same bytes (a state file lost, say): nothing to overwrite
+            return path.read_bytes() == data
+        except OSError:
+            return False
+
+    def read(self, path: Path) -> Any:
+        from .opds import _COVER_EXT, Book, read_book
+
+        st = os.stat(path)
+        known = self.old.get(path.name)
+        book = None
+        if known is not None and known.get("stamp") == [st.st_size, st.st_mtime_ns]:
+            try:
+                cover = None
+                if known["cover_type"]:
+                    # Not read: the catalog leaves an empty cover alone
+                    # (ten years of covers would be 50 MB in memory).
+                    name = f"{path.stem}.cover{_COVER_EXT[known['cover_type']]}"
+                    cst = os.stat(path.parent / name)
+                    if [cst.st_size, cst.st_mtime_ns] != known["cover_stamp"]:
+                        raise ValueError("cover file changed")
+                    cover = (b"", known["cover_type"])
+                period = known["period"]
+                book = Book(path=path, title=known["title"], identifier=known["identifier"],
+                            modified=dt.datetime.fromisoformat(known["modified"]) if known["modified"] else None,
+                            creators=tuple(known["creators"]), language=known["language"],
+                            description=known["description"], series=known["series"],
+                            series_index=known["series_index"], size=st.st_size,
+                            period=(dt.date.fromisoformat(period[0]), dt.date.fromisoformat(period[1]))
+                            if period else None, cover=cover)
+            except (OSError, KeyError, TypeError, ValueError, IndexError):
+                book = None
+        if book is None:
+            book = read_book(path)
+            if book.cover:
+                # Written here, not held: the catalog of ten years of books
+                # would otherwise keep every cover in memory at once.
+                data, mime = book.cover
+                name = f"{path.stem}.cover{_COVER_EXT[mime]}"
+                if self._may_write(path.parent / name, data):
+                    self.written[name] = write_file(path.parent / name, data)
+                    book = replace(book, cover=(b"", mime))
+                else:
+                    self.notes.append(f"{path.parent / name} was not written by digest-export: left as it "
+                                      f"is, and {path.name} is listed in the catalog without a cover")
+                    book = replace(book, cover=None)
+        self.new[path.name] = {
+            "stamp": [st.st_size, st.st_mtime_ns], "title": book.title, "identifier": book.identifier,
+            "modified": book.modified.isoformat() if book.modified else None,
+            "creators": list(book.creators), "language": book.language, "description": book.description,
+            "series": book.series, "series_index": book.series_index,
+            "period": [book.period[0].isoformat(), book.period[1].isoformat()] if book.period else None,
+            "cover_type": book.cover[1] if book.cover else None,
+            "cover_stamp": None,
+        }
+        return book
+
+    def stamp_covers(self, out: Path) -> list[str]:
+        """Record each cover file as the catalog left it; return their names."""
+        from .opds import _COVER_EXT
+
+        names = []
+        for book_name, known in self.new.items():
+            if known["cover_type"]:
+                name = f"{Path(book_name).stem}.cover{_COVER_EXT[known['cover_type']]}"
+                try:
+                    st = os.stat(out / name)
+                except OSError:
+                    continue
+                known["cover_stamp"] = [st.st_size, st.st_mtime_ns]
+                names.append(name)
+        return names

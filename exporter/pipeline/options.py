@@ -1,0 +1,129 @@
+"""What the pipeline is asked to do, what it plans, and what it did."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..books.epub import EpubOptions
+from ..bundles import Bundle
+from ..feeds.writer import FORMATS, FeedOptions, FeedReport
+from ..model import Diagnostic, Digest, ReadResult
+from ..output import WriteStatus
+from ..state import BuildState
+
+if TYPE_CHECKING:
+    from ..images import ImageFailure
+
+#: ``build`` writes every format by default: the three feeds and the catalog.
+BUILD_FORMATS = FORMATS
+
+
+@dataclass(frozen=True, slots=True)
+class BuildOptions:
+    """What to make, and where: the options of every command that writes.
+
+    ``epub``: the books, or ``None`` for none (``digest-export feed``).
+    ``feed.formats``: which feeds, and ``opds`` for the catalog of the books;
+    none for no feeds (``digest-export epub``).
+    ``incremental``: read the state of the last run from the output folder,
+    make only what changed, remove what an earlier run made and this one
+    would not, and save the new state (``digest-export build``); otherwise
+    everything is made and no state is read or kept.
+    ``catalog_of_folder``: the catalog lists every EPUB in the folder (for
+    ``feed --format opds`` over books that ``epub`` wrote), not only the
+    books this run stands for.  ``front_page``: write ``index.html``.
+    """
+
+    out_dir: Path = Path(".")
+    epub: EpubOptions | None = EpubOptions()
+    feed: FeedOptions = FeedOptions(formats=BUILD_FORMATS)
+    keep_going: bool = False
+    #: Worker processes for the books (0: one per core).
+    jobs: int = 0
+    incremental: bool = True
+    catalog_of_folder: bool = False
+    front_page: bool = True
+
+    @property
+    def feed_formats(self) -> tuple[str, ...]:
+        """The feed files to write (the catalog apart), in order, once each."""
+        return tuple(f for f in dict.fromkeys(self.feed.formats) if f != "opds")
+
+    @property
+    def catalog(self) -> bool:
+        return "opds" in self.feed.formats
+
+
+@dataclass(slots=True)
+class BookPlan:
+    """One book of the run; ``reason`` is why it is (re)built, ``None`` if it is up to date."""
+
+    meta: Bundle  # days only (no papers): from the state
+    inputs: str
+    reason: str | None
+    days: int
+    papers: int
+
+
+@dataclass(slots=True)
+class BuildPlan:
+    """What :func:`~exporter.pipeline.run_build` will do; ``diagnostics`` are
+    every input's, including the files that are not read again."""
+
+    options: BuildOptions
+    state: BuildState
+    new_state: BuildState
+    diagnostics: tuple[Diagnostic, ...]
+    digests: tuple[Digest, ...]  # the parsed days only
+    books: list[BookPlan]
+    book_settings: str
+    feeds_reason: str | None  # None: feeds up to date (or not wanted)
+    feed_inputs: str
+    feed_settings: str
+    feed_from: dt.date | None  # None: every day
+    seen_keys: frozenset[str]
+    feed_title: str
+    explanations: list[str]
+    files_read: int
+    files_total: int
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return ReadResult((), self.diagnostics).errors
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        return ReadResult((), self.diagnostics).warnings
+
+
+@dataclass(slots=True)
+class BuildReport:
+    """What :func:`~exporter.pipeline.run_build` did, file by file, and why (``-v``)."""
+
+    written: list[Path] = field(default_factory=list)
+    unchanged: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    #: Files an earlier build wrote that this one would not write: deleted.
+    removed: list[Path] = field(default_factory=list)
+    explanations: list[str] = field(default_factory=list)
+    books: list[tuple[Path, str]] = field(default_factory=list)  # (path, written|unchanged|skipped), in order
+    days: int = 0
+    papers: int = 0
+    images: int = 0
+    image_failures: list[ImageFailure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    feed: FeedReport | None = None
+    files_read: int = 0
+    files_total: int = 0
+    #: What the book workers learnt for the catalog of the books they wrote
+    #: (see :func:`exporter.feeds.catalog_records.catalog_record`): records as
+    #: ``CatalogBooks.new`` holds them, and how each cover file was written.
+    catalog_books: dict[str, dict[str, Any]] = field(default_factory=dict)
+    catalog_covers: dict[str, WriteStatus] = field(default_factory=dict)
+
+    def add(self, path: Path, status: WriteStatus | str) -> None:
+        value = status.value if isinstance(status, WriteStatus) else status
+        {"written": self.written, "unchanged": self.unchanged, "skipped": self.skipped}[value].append(path)

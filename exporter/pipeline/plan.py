@@ -1,0 +1,301 @@
+"""Planning a run: read what must be read, decide what must be written.
+
+From the state of the last run (:mod:`exporter.state`; an empty one when
+the run is not incremental):
+
+* an input file whose size and modification time (or, failing that, content
+  hash) are unchanged is not read: its days, paper keys and diagnostics come
+  from the state;
+* a book whose fingerprint (the text of its days, the options that shape
+  it, the templates, the program version) is unchanged and whose file is as
+  it was written is not rebuilt;
+* the feeds are rebuilt when any input changed, from the days of the feed
+  window only (older papers' keys come from the state, so a paper repeated
+  from an older day still gets no second entry).
+
+Only the files holding days that must be rebuilt are parsed.  Nothing here
+writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..bundles import Bundle, make_bundles
+from ..model import Digest, ReadResult, output_settings
+from ..reader import merge
+from ..reader.stamps import FileRecord, InputFiles, diag_to_json
+from ..state import STATE_NAME, BuildState, fingerprint, load_state, tree_hash
+from .options import BookPlan, BuildOptions, BuildPlan
+
+
+def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan:
+    """Read what must be read and decide what must be written (writes nothing)."""
+    options = _checked(options)
+    explain: list[str] = []
+    state = BuildState.empty(__version__)
+    if options.incremental:
+        state, why = load_state(Path(options.out_dir) / STATE_NAME, __version__)
+        if why:
+            explain.append(f"state: {why}; everything is checked")
+    files = InputFiles.scan(inputs, state.files)
+    explain.append(f"inputs: {len(files.order)} files, {len(files.changed)} new or changed, "
+                   f"{len(files.removed)} gone, "
+                   f"{len(files.order) - len(files.changed) - len(files.unreadable)} unchanged")
+    days = _Days.of(files, state)
+    skeleton = [Digest(dt.date.fromisoformat(d), days.titles[d], ()) for d in days.dates]
+    books, book_settings = _plan_books(options, skeleton, days, files.records, state)
+    feeds = _plan_feeds(options, days, files, state)
+    needed = set(days.dirty)
+    for book in books:
+        if book.reason:
+            needed.update(d.date.isoformat() for d in book.meta.digests)
+    if feeds.start is not None:
+        needed.update(d for d in days.dates if d >= feeds.start.isoformat())
+    digests, merge_diags = _parse_days(needed, files, days, state)
+    explain.append(f"inputs: {len(files.parsed)} of {len(files.order)} files read and parsed")
+    return BuildPlan(
+        options=options, state=state,
+        new_state=BuildState(__version__, {n: files.records[n] for n in files.order
+                                           if n in files.records and files.paths[n] is not None},
+                             merge_diags, {}, None, state.catalog),
+        diagnostics=files.diagnostics(merge_diags), digests=tuple(digests), books=books,
+        book_settings=book_settings, feeds_reason=feeds.reason, feed_inputs=feeds.inputs,
+        feed_settings=feeds.settings, feed_from=feeds.start, seen_keys=feeds.seen,
+        feed_title=_feed_title(options, skeleton), explanations=explain,
+        files_read=len(files.parsed), files_total=len(files.order))
+
+
+def plan_from_result(result: ReadResult, options: BuildOptions) -> BuildPlan:
+    """The plan for digests already read (the library entry points): everything is made."""
+    options = _checked(replace(options, incremental=False))
+    skeleton = [Digest(d.date, d.title, ()) for d in result.digests]
+    eo = options.epub
+    books: list[BookPlan] = []
+    if eo is not None:
+        for meta in make_bundles(result.digests, eo.by, date_from=eo.date_from, date_to=eo.date_to,
+                                 title=eo.title):
+            books.append(BookPlan(meta, "", "not built before", meta.days, meta.paper_count))
+    state = BuildState.empty(__version__)
+    return BuildPlan(
+        options=options, state=state, new_state=BuildState.empty(__version__),
+        diagnostics=tuple(result.diagnostics), digests=tuple(result.digests), books=books,
+        book_settings="", feeds_reason="not written before" if options.feed_formats else None,
+        feed_inputs="", feed_settings="", feed_from=None, seen_keys=frozenset(),
+        feed_title=_feed_title(options, skeleton), explanations=[], files_read=0, files_total=0)
+
+
+def _checked(options: BuildOptions) -> BuildOptions:
+    """*options* with the base URL normalised; UsageError for what cannot work."""
+    from ..books.epub import check_options as check_epub
+    from ..feeds.writer import check_options as check_feed
+    from ..feeds.writer import normalize_base_url
+
+    if options.epub is not None:
+        check_epub(options.epub)
+    check_feed(options.feed)
+    return replace(options, feed=replace(options.feed, base_url=normalize_base_url(options.feed.base_url)))
+
+
+def _feed_title(options: BuildOptions, skeleton: list[Digest]) -> str:
+    from ..feeds.entries import feed_info
+
+    fo = options.feed
+    return feed_info([], skeleton, title=fo.title, base_url=fo.base_url).title
+
+
+# -- 2. days, from the records ----------------------------------------------------
+
+@dataclass(slots=True)
+class _Days:
+    files: dict[str, list[str]]  # ISO date -> the files holding it, in input order
+    titles: dict[str, str]
+    keys: dict[str, dict[str, None]]  # ISO date -> its paper keys, in order
+    dates: list[str]
+    dirty: set[str]  # days of files that changed, appeared or went away
+
+    @classmethod
+    def of(cls, files: InputFiles, state: BuildState) -> _Days:
+        days = cls({}, {}, {}, [], set())
+        for name in files.order:
+            rec = files.records.get(name)
+            for iso, title, keys, _ in rec.digests if rec is not None else ():
+                holders = days.files.setdefault(iso, [])
+                if name not in holders:
+                    holders.append(name)
+                days.titles.setdefault(iso, title)
+                days.keys.setdefault(iso, {}).update(dict.fromkeys(keys))
+        days.dates = sorted(days.files)
+        for name in files.changed:
+            days.dirty.update(d for d, *_ in files.records[name].digests)
+        for name in list(files.changed) + files.removed:
+            old = state.files.get(name)
+            if old is not None:
+                days.dirty.update(d for d, *_ in old.digests)
+        days.dirty &= set(days.dates)
+        return days
+
+
+# -- 3. books ------------------------------------------------------------------------
+
+def _local_image_stamp(name: str, urls: list[str]) -> list[Any]:
+    # A book embeds local thumbnails (paths relative to the digest's
+    # folder): replacing one must rebuild it.
+    out = []
+    for url in urls:
+        try:
+            st = os.stat(Path(name).parent / url)
+            out.append([url, st.st_size, st.st_mtime_ns])
+        except (OSError, ValueError):
+            out.append([url, None])
+    return out
+
+
+def _plan_books(options: BuildOptions, skeleton: list[Digest], days: _Days, records: dict[str, FileRecord],
+                state: BuildState) -> tuple[list[BookPlan], str]:
+    """Each book of the run, and why it must be built (or not)."""
+    from ..resources import templates_dir
+
+    eo = options.epub
+    if eo is None:
+        return [], ""
+    metas = make_bundles(skeleton, eo.by, date_from=eo.date_from, date_to=eo.date_to, title=eo.title)
+    series = metas[0].title if metas else ""
+    folders = ([Path(eo.templates)] if eo.templates else []) + [templates_dir()]
+    settings = fingerprint(__version__, output_settings(eo), series, tree_hash(folders))
+    books = []
+    for meta in metas:
+        inputs = _book_inputs(meta, days, records, embed=eo.images == "embed")
+        old = state.books.get(meta.file_name)
+        if old is None:
+            reason = "not built before"
+        elif old.settings == "retry":
+            reason = "thumbnails were left out last time: retrying"
+        elif old.settings != settings:
+            reason = "options, templates or program version changed"
+        elif old.inputs != inputs:
+            reason = "its input files changed"
+        else:
+            reason = old.missing_or_changed(Path(options.out_dir))
+        isos = [d.date.isoformat() for d in meta.digests]
+        books.append(BookPlan(meta, inputs, reason, len(isos), sum(len(days.keys[i]) for i in isos)))
+    return books, settings
+
+
+def _book_inputs(meta: Bundle, days: _Days, records: dict[str, FileRecord], *, embed: bool) -> str:
+    parts = []
+    for iso in (d.date.isoformat() for d in meta.digests):
+        # A day is its text in each file holding it: appending a day to a
+        # one-file archive leaves the other days' books alone.
+        files: list[Any] = [(n, [h for d, _, _, h in records[n].digests if d == iso]) for n in days.files[iso]]
+        if embed:
+            files += [_local_image_stamp(n, records[n].local_images) for n in days.files[iso]
+                      if records[n].local_images]
+        parts.append((iso, files))
+    return fingerprint(meta.key, meta.position, meta.start, meta.end, parts)
+
+
+# -- 4. feeds ------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class _FeedPlan:
+    reason: str | None
+    inputs: str
+    settings: str
+    start: dt.date | None
+    seen: frozenset[str]
+
+
+def _plan_feeds(options: BuildOptions, days: _Days, files: InputFiles, state: BuildState) -> _FeedPlan:
+    fo = options.feed
+    settings = fingerprint(__version__, output_settings(replace(fo, formats=tuple(dict.fromkeys(fo.formats)))))
+    inputs = fingerprint([(n, files.records[n].sha) for n in files.order if n in files.records],
+                         sorted(files.unreadable))
+    reason: str | None = None
+    if options.feed_formats:
+        old = state.feeds
+        reason = ("not written before" if old is None else
+                  "options or program version changed" if old.settings != settings else
+                  "input files changed" if old.inputs != inputs else
+                  old.missing_or_changed(Path(options.out_dir)))
+    start, seen = None, frozenset()
+    if reason and days.dates:
+        start, seen = _feed_window(days, options)
+    return _FeedPlan(reason, inputs, settings, start, seen)
+
+
+def _feed_window(days: _Days, options: BuildOptions) -> tuple[dt.date, frozenset[str]]:
+    """(first day of the feed window, keys of the papers before it).
+
+    The window holds what :func:`exporter.feeds.entries.select_entries`
+    keeps: the newest N days *with a new paper* (or the newest N new
+    papers), each paper counted at its first appearance, as
+    ``build_entries`` does.
+    """
+    from ..feeds.entries import DEFAULT_DAYS
+
+    fo, dates = options.feed, days.dates
+    seen: set[str] = set()
+    new_count: dict[str, int] = {}
+    for iso in dates:
+        fresh = [k for k in days.keys[iso] if k not in seen]
+        seen.update(fresh)
+        new_count[iso] = len(fresh)
+    start = 0
+    if not (fo.all or fo.archive):
+        want = fo.limit if fo.limit is not None else (fo.days or DEFAULT_DAYS)
+        got = 0
+        for i in range(len(dates) - 1, -1, -1):
+            got += new_count[dates[i]] if fo.limit is not None else (1 if new_count[dates[i]] else 0)
+            if got >= want:
+                start = i
+                break
+    # feed_info takes the feed title from the newest digest that has one.
+    while start > 0 and not any(days.titles[d] for d in dates[start:]):
+        start -= 1
+    before: set[str] = set()
+    for iso in dates[:start]:
+        before.update(days.keys[iso])
+    return dt.date.fromisoformat(dates[start]), frozenset(before)
+
+
+# -- 5. the days to rebuild, parsed ---------------------------------------------------
+
+def _parse_days(needed: set[str], files: InputFiles, days: _Days,
+                state: BuildState) -> tuple[list[Digest], dict[str, list[list[Any]]]]:
+    """Parse the files holding the *needed* days, and whole days only: a day
+    in a parsed file that also lies in another file pulls that file in."""
+    closure: set[str] = set()
+    to_parse: list[str] = []
+    todo = list(needed)
+    while todo:
+        iso = todo.pop()
+        if iso in closure:
+            continue
+        closure.add(iso)
+        for name in days.files.get(iso, ()):
+            if name not in files.parsed and name not in to_parse:
+                to_parse.append(name)
+            todo.extend(d for d, *_ in files.records[name].digests if d not in closure)
+    for name in sorted(to_parse, key=files.order.index):
+        files.parse_again(name)
+    by_date: dict[dt.date, list[Any]] = {}
+    for name in files.order:
+        for draft in files.parsed.get(name, ()):
+            by_date.setdefault(draft.date, []).append(draft)
+    digests: list[Digest] = []
+    merge_diags = {iso: v for iso, v in state.merge_diags.items() if iso in days.files and iso not in closure}
+    for date in sorted(by_date):
+        if date.isoformat() not in closure:
+            continue
+        found, diags = merge(by_date[date])
+        digests.extend(found)
+        if diags:
+            merge_diags[date.isoformat()] = [diag_to_json(d) for d in diags]
+    return digests, merge_diags

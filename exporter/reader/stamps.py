@@ -1,0 +1,183 @@
+"""The reader's file cache: what each input file was when last read.
+
+As pelican's reader-level file cache does, a file is known by its size and
+modification time (or, when those cannot be trusted, its content hash):
+one that did not change is not read again, and its days (date, title,
+paper keys, the hash of each day's text) and diagnostics come from its
+:class:`FileRecord`.  :class:`InputFiles` does one scan of the inputs
+against the records of the last run; :mod:`exporter.state` keeps the
+records between runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ..model import Diagnostic, Kind, Severity, SourceRef
+from .parse import decode, iter_input_files, parse_text
+
+#: A file modified less than this long before it was read may change again
+#: within the same mtime tick without its size changing ("racy git"): its
+#: stat is not trusted next time and its bytes are hashed instead.
+RACY_NS = 2_000_000_000
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def diag_to_json(d: Diagnostic) -> list[Any]:
+    return [d.source.path, d.source.line, d.severity.value, d.message, d.kind.value]
+
+
+def diag_from_json(v: list[Any]) -> Diagnostic:
+    return Diagnostic(SourceRef(str(v[0]), int(v[1])), Severity(v[2]), str(v[3]), Kind(v[4]))
+
+
+@dataclass(slots=True)
+class FileRecord:
+    """One input file as the last run saw it."""
+
+    size: int
+    mtime_ns: int  # -1: do not trust the stat, hash the bytes
+    sha: str
+    #: (ISO date, title, paper keys, hash of its lines) of each digest
+    #: heading, in file order.
+    digests: list[tuple[str, str, list[str], str]]
+    diags: list[list[Any]]
+    #: Thumbnails given as paths relative to the file (their stat is part
+    #: of a book's fingerprint).
+    local_images: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"size": self.size, "mtime_ns": self.mtime_ns, "sha": self.sha,
+                "digests": [list(d) for d in self.digests], "diags": self.diags,
+                "local_images": self.local_images}
+
+    @classmethod
+    def from_json(cls, v: dict[str, Any]) -> FileRecord:
+        return cls(int(v["size"]), int(v["mtime_ns"]), str(v["sha"]),
+                   [(str(d), str(t), [str(k) for k in keys], str(h)) for d, t, keys, h in v["digests"]],
+                   [list(x) for x in v["diags"]], [str(x) for x in v["local_images"]])
+
+
+def _read_bytes(path: Path | None) -> tuple[bytes, int, int]:
+    """(bytes, size, mtime_ns); stat from the open file, so they match."""
+    if path is None:
+        return sys.stdin.buffer.read(), 0, -1
+    with open(path, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        return fh.read(), st.st_size, st.st_mtime_ns
+
+
+def _parse(name: str, data: bytes) -> tuple[list[Any], list[Diagnostic]]:
+    text, diags = decode(data, name)
+    if text is None:
+        return [], diags
+    drafts, parse_diags = parse_text(text, name)
+    return drafts, diags + parse_diags
+
+
+def _record(data: bytes, size: int, mtime_ns: int, drafts: list[Any], diags: list[Diagnostic],
+            now_ns: int) -> FileRecord:
+    trusted = mtime_ns if mtime_ns >= 0 and now_ns - mtime_ns > RACY_NS else -1
+    local = sorted({p.thumbnail.url for d in drafts for p in d.papers
+                    if p.thumbnail is not None and not p.thumbnail.is_remote})
+    return FileRecord(size, trusted, content_hash(data),
+                      [(d.date.isoformat(), d.title, [p.key for p in d.papers], d.text_hash) for d in drafts],
+                      [diag_to_json(x) for x in diags], local)
+
+
+def _unreadable(shown: str, err: OSError) -> list[Diagnostic]:
+    return [Diagnostic(SourceRef(shown, 1), Severity.ERROR, f"cannot read: {err.strerror or err}",
+                       Kind.FILE_SKIPPED)]
+
+
+@dataclass(slots=True)
+class InputFiles:
+    """The input files, each known by its resolved path (so that ``logs/``,
+    ``./logs`` and ``/srv/logs`` name the same state), shown by the name it
+    was given."""
+
+    now_ns: int
+    order: list[str] = field(default_factory=list)
+    records: dict[str, FileRecord] = field(default_factory=dict)
+    parsed: dict[str, list[Any]] = field(default_factory=dict)
+    changed: set[str] = field(default_factory=set)
+    unreadable: dict[str, list[Diagnostic]] = field(default_factory=dict)
+    paths: dict[str, Path | None] = field(default_factory=dict)
+    shown: dict[str, str] = field(default_factory=dict)
+    removed: list[str] = field(default_factory=list)
+
+    @classmethod
+    def scan(cls, inputs: Iterable[str | Path], known: dict[str, FileRecord]) -> InputFiles:
+        """Stat every input file; read and parse only the new and changed ones."""
+        files = cls(time.time_ns())
+        for given, path in iter_input_files(inputs):
+            name = str(path.resolve()) if path is not None else given
+            files.order.append(name)
+            files.paths[name] = path
+            files.shown[name] = given
+            files.look_at(name, path, known.get(name))
+        files.removed = [n for n in known if n not in files.paths]
+        return files
+
+    def look_at(self, name: str, path: Path | None, old: FileRecord | None) -> None:
+        if path is not None and old is not None and old.mtime_ns >= 0:
+            try:
+                st = os.stat(path)
+            except OSError:
+                st = None
+            if st is not None and st.st_size == old.size and st.st_mtime_ns == old.mtime_ns:
+                self.records[name] = old
+                return
+        try:
+            data, size, mtime_ns = _read_bytes(path)
+        except OSError as err:
+            self.unreadable[name] = _unreadable(self.shown[name], err)
+            return
+        if old is not None and old.sha == content_hash(data) and path is not None:
+            # Touched, not changed: keep what the state knows.
+            self.records[name] = replace(old, size=size,
+                                         mtime_ns=mtime_ns if self.now_ns - mtime_ns > RACY_NS else -1)
+            return
+        drafts, diags = _parse(self.shown[name], data)
+        self.parsed[name] = drafts
+        self.records[name] = _record(data, size, mtime_ns, drafts, diags, self.now_ns)
+        self.changed.add(name)
+
+    def parse_again(self, name: str) -> None:
+        """Parse a file the state knew, whose days must be rebuilt."""
+        try:
+            data, size, mtime_ns = _read_bytes(self.paths[name])
+        except OSError as err:
+            self.unreadable[name] = _unreadable(self.shown[name], err)
+            self.records.pop(name, None)
+            return
+        drafts, diags = _parse(self.shown[name], data)
+        self.parsed[name] = drafts
+        if content_hash(data) != self.records[name].sha:
+            # Changed while we looked: the next run sees it again.
+            self.records[name] = _record(data, size, mtime_ns, drafts, diags, self.now_ns)
+            self.records[name].mtime_ns = -1
+
+    def diagnostics(self, merge_diags: dict[str, list[list[Any]]]) -> tuple[Diagnostic, ...]:
+        """Every file's diagnostics in input order (as given names), then each day's merge."""
+        found: list[Diagnostic] = []
+        for name in self.order:
+            if name in self.unreadable:
+                found.extend(self.unreadable[name])
+            elif name in self.records:
+                # Stored with the name the file was given then: show today's.
+                found.extend(replace(diag, source=replace(diag.source, path=self.shown[name]))
+                             for diag in map(diag_from_json, self.records[name].diags))
+        for iso in sorted(merge_diags):
+            found.extend(diag_from_json(d) for d in merge_diags[iso])
+        return tuple(found)
