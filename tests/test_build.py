@@ -94,6 +94,31 @@ def test_same_bytes_as_epub_and_feed_commands(logs, tmp_path):
             assert (out / name).read_bytes() == (ref / name).read_bytes(), name
 
 
+def test_library_entry_points_make_the_commands_bytes(logs, tmp_path):
+    """build_epubs and write_feeds (for digests already read) run the same
+    pipeline as the epub and feed commands: the same files, byte for byte."""
+    from exporter.books.epub import EpubOptions
+    from exporter.bundles import BundleBy
+    from exporter.feeds.writer import FeedOptions
+    from exporter.pipeline import build_epubs, write_feeds
+    from exporter.reader import read_digests
+
+    runner = CliRunner()
+    cmd, lib = tmp_path / "cmd", tmp_path / "lib"
+    formats = ("atom", "rss", "json", "opds")
+    assert runner.invoke(main, ["epub", str(logs), "-o", str(cmd), "--images", "none", "--by", "day",
+                                "-q"]).exit_code == 0
+    assert runner.invoke(main, ["feed", str(logs), "-o", str(cmd), "--base-url", "https://e.org/p/",
+                                *[a for f in formats for a in ("--format", f)], "-q"]).exit_code == 0
+    result = read_digests([logs])
+    books = build_epubs(result, EpubOptions(out_dir=lib, images="none", by=BundleBy.DAY))
+    feeds = write_feeds(result, FeedOptions(out_dir=lib, formats=formats, base_url="https://e.org/p/"))
+    assert books.bundles == 8 and feeds.books == 8 and feeds.entries > 0
+    assert set(mtimes(lib)) == set(mtimes(cmd))
+    for name in mtimes(cmd):
+        assert (lib / name).read_bytes() == (cmd / name).read_bytes(), name
+
+
 def test_second_run_rewrites_nothing_and_says_why(logs, tmp_path):
     out = tmp_path / "out"
     assert build(logs, out).exit_code == 0
