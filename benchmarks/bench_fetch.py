@@ -2,7 +2,7 @@
 
     python benchmarks/bench_fetch.py [--n 120] [--connect-delay 0.1] [--repeat 3] [--tls]
 
-Serves ``--n`` distinct JPEG thumbnails of 50-300 KB from Debian's nginx on
+Serves ``--n`` distinct PNG thumbnails of 50-300 KB (teaser-figure-like) from Debian's nginx on
 127.0.0.1, behind a small TCP relay (its own process) that holds every *new*
 connection for ``--connect-delay`` seconds before passing it on, as the
 TCP (and TLS) handshake with a far CDN costs; requests on a kept-alive
@@ -48,23 +48,32 @@ from nginx_server import start_nginx, stop_nginx  # noqa: E402
 
 
 def make_images(folder: Path, n: int) -> list[int]:
-    """n distinct noisy JPEGs, 50-300 KB; returns their sizes."""
+    """n distinct teaser-figure-like PNGs (gradients, boxes, labels, a little
+    noise), 50-300 KB each as real thumbnails are; returns their sizes."""
+    import io
+    import random
+
+    from PIL import ImageDraw
+
     folder.mkdir(parents=True)
     sizes = []
     for i in range(n):
-        w = 500 + (i * 37) % 500
-        h = 300 + (i * 53) % 300
-        im = Image.merge("RGB", [Image.effect_noise((w, h), 20 + (i + k) % 40).convert("L") for k in range(3)])
-        im = Image.blend(Image.linear_gradient("L").resize((w, h)).convert("RGB"), im, 0.6)
-        path = folder / f"{i}.jpg"
-        quality = 85
-        while True:
-            im.save(path, "JPEG", quality=quality)
-            size = path.stat().st_size
-            if size <= 300_000 or quality < 40:
-                break
-            quality -= 10
-        sizes.append(size)
+        rng = random.Random(i)
+        w, h = 500 + (i * 37) % 300, 280 + (i * 53) % 170
+        im = Image.merge("RGB", (Image.linear_gradient("L").resize((w, h)),
+                                 Image.linear_gradient("L").rotate(90).resize((w, h)),
+                                 Image.new("L", (w, h), rng.randrange(256))))
+        draw = ImageDraw.Draw(im)
+        for _ in range(40):
+            x, y = rng.randrange(w), rng.randrange(h)
+            color = tuple(rng.randrange(256) for _ in range(3))
+            draw.rectangle((x, y, x + rng.randrange(10, 200), y + rng.randrange(10, 120)), outline=color, width=2)
+            draw.text((x, y), f"fig {i}", fill=color)
+        im = Image.blend(im, Image.effect_noise((w, h), 30).convert("RGB"), 0.004 + (i % 5) * 0.003)
+        out = io.BytesIO()
+        im.save(out, format="PNG")
+        (folder / f"{i}.png").write_bytes(out.getvalue())
+        sizes.append(len(out.getvalue()))
     return sizes
 
 
@@ -117,8 +126,8 @@ def start_relay(target_port: int, delay: float) -> tuple[mp.Process, int]:
 def run_curl(urls: list[str], out: Path, ca: Path | None) -> float:
     out.mkdir(parents=True)
     config = out.parent / f"{out.name}.curlrc"
-    config.write_text("".join(f'url = "{u}"\noutput = "{out}/{i}.jpg"\n' for i, u in enumerate(urls)))
-    cmd = ["curl", "--parallel", "--parallel-max", "8", "--silent", "--show-error", "--fail",
+    config.write_text("".join(f'url = "{u}"\noutput = "{out}/{i}.png"\n' for i, u in enumerate(urls)))
+    cmd = ["curl", "--parallel", "--parallel-max", "8", "--silent", "--no-progress-meter", "--show-error", "--fail",
            "--config", str(config)] + (["--cacert", str(ca)] if ca else [])
     start = time.perf_counter()
     subprocess.run(cmd, check=True)
@@ -193,7 +202,7 @@ def main() -> None:
     kind = "tls" if args.tls else "plain"
     relay, port = start_relay(server.ports[kind], args.connect_delay)
     scheme = "https" if args.tls else "http"
-    urls = [f"{scheme}://127.0.0.1:{port}/img/{i}.jpg" for i in range(args.n)]
+    urls = [f"{scheme}://127.0.0.1:{port}/img/{i}.png" for i in range(args.n)]
     ca = server.ca_file if args.tls else None
     env_extra = {"SSL_CERT_FILE": str(ca)} if ca else {}
     os.environ.update(env_extra)
