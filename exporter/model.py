@@ -65,6 +65,8 @@ class Severity(str, enum.Enum):
 
     ERROR = "error"
     WARNING = "warning"
+    #: Advice, not a problem (what feed readers will miss without --base-url).
+    NOTE = "note"
 
     def __str__(self) -> str:
         return self.value
@@ -78,7 +80,8 @@ class SourceRef:
     line: int
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}"
+        # Line 0: the file as a whole (an output file, a folder).
+        return f"{self.path}:{self.line}" if self.line else self.path
 
 
 class Kind(str, enum.Enum):
@@ -113,15 +116,16 @@ class Kind(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
-    """One problem found in the input, printed as ``path:line: severity: message``."""
+    """One problem the program reports, printed as ``path:line: severity: message``;
+    one without a place (``source`` is ``None``) as ``digest-export: severity: message``."""
 
-    source: SourceRef
+    source: SourceRef | None
     severity: Severity
     message: str
     kind: Kind
 
     def __str__(self) -> str:
-        return f"{self.source}: {self.severity}: {self.message}"
+        return f"{self.source or 'digest-export'}: {self.severity}: {self.message}"
 
     @property
     def is_error(self) -> bool:

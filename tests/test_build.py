@@ -455,7 +455,7 @@ def test_files_the_build_did_not_write_are_not_listed_opened_or_overwritten(logs
     assert "someone-else" not in catalog
     assert (out / "someone-else.epub").read_bytes() == b"PK\x03\x04 not a book"
     assert (out / "build-digest-2024-W11.cover.jpg").read_bytes() == b"my picture"
-    assert "build-digest-2024-W11.cover.jpg was not written by digest-export" in r.stderr
+    assert "build-digest-2024-W11.cover.jpg: warning: not written by digest-export" in r.stderr
     assert "build-digest-2024-W10.cover.jpg" in catalog and "build-digest-2024-W11.cover" not in catalog
 
 

@@ -30,3 +30,35 @@ def test_every_reader_diagnostic_has_a_fitting_kind(text):
         assert isinstance(diag.kind, Kind)
         # Errors are exactly what costs input: a file, a day or a paper.
         assert diag.is_error == (diag.kind in (Kind.FILE_SKIPPED, Kind.DAY_SKIPPED, Kind.PAPER_SKIPPED)), diag
+
+
+def test_every_line_on_stderr_is_a_diagnostic(tmp_path):
+    """Warnings and notes of the outputs (the catalog, the feeds, thumbnails)
+    print as diagnostics do: ``place: severity: message``."""
+    import re
+
+    from click.testing import CliRunner
+
+    from exporter.cli import main
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "d.md").write_text("## Daily Papers (2024-03-04)\n\n### [T](https://arxiv.org/abs/2403.00001)\n\n"
+                               "![](http://127.0.0.1:9/x.png)\n\n- s\n\n### No link\n\n- s\n", encoding="utf-8")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "broken.epub").write_bytes(b"not a zip")
+    runner = CliRunner()
+    lines = []
+    for args in (["feed", str(logs), "--format", "atom", "--format", "opds"],
+                 ["epub", str(logs), "--image-timeout", "0.5"]):
+        r = runner.invoke(main, [*args, "-o", str(tmp_path / "out")],
+                          env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+        assert r.exit_code == 0, r.output
+        # (the feed command ends with its summary on stderr: not a diagnostic)
+        lines += [line for line in r.stderr.splitlines() if line and not re.match(r"\d+ entries, ", line)]
+    pattern = re.compile(r"^(digest-export|/\S+?(:\d+)?): (error|warning|note): \S")
+    assert [line for line in lines if not pattern.match(line)] == []
+    assert any(line.endswith("broken.epub: warning: not listed in the OPDS catalog: cannot read the EPUB "
+                             "(File is not a zip file)") for line in lines)
+    assert any(line.startswith("digest-export: note: no --base-url") for line in lines)
+    assert any(line.startswith("digest-export: warning: 1 thumbnail left out: 1 blocked") for line in lines)

@@ -39,7 +39,7 @@ from markupsafe import escape
 from ..bundles import Bundle, BundleBy
 from .cover import CoverText, make_cover
 from ..errors import ExporterError, TemplateError, UsageError
-from ..model import RUN_ONLY, Paper, ThumbnailKind
+from ..model import RUN_ONLY, Diagnostic, Kind, Paper, Severity, ThumbnailKind
 from ..output import WriteStatus, write_file
 from ..render import lang_attrs, safe_url, title_text
 from .. import language
@@ -93,7 +93,7 @@ class EpubReport:
     images: int = 0
     image_failures: list[ImageFailure] = field(default_factory=list)
     warnings: int = 0
-    notes: list[str] = field(default_factory=list)
+    notes: list[Diagnostic] = field(default_factory=list)
 
     def image_failure_summary(self) -> str:
         """Thumbnails left out, by kind of reason: ``"2 HTTP 404, 1 timed out"``."""
@@ -687,7 +687,8 @@ def _image_loader(options: EpubOptions, report: EpubReport) -> Callable[[Sequenc
     try:
         from ..images import ImageOptions, load_images
     except ImportError:
-        report.notes.append("thumbnail support (exporter.images) is not available; thumbnails left out")
+        report.notes.append(Diagnostic(None, Severity.WARNING, "thumbnail support (exporter.images) is not "
+                                       "available; thumbnails left out", Kind.THUMBNAIL))
         return None
     image_options = ImageOptions(cache_dir=options.cache_dir, grayscale=options.grayscale,
                                  timeout=options.image_timeout,

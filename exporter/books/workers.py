@@ -35,7 +35,7 @@ class BookResult:
     mtime_ns: int
     images: int
     image_failures: list[Any]
-    notes: list[str]
+    notes: list[Any]  # Diagnostic
     #: What ``after_write(path)`` returned (``build`` reads the book back
     #: for the OPDS catalog there, in parallel).
     extra: Any = None

@@ -15,7 +15,8 @@ import click
 
 from .. import __version__
 from ..errors import ExporterError
-from .console import load_inputs, report_skipped
+from ..model import Kind
+from .console import load_inputs, report_skipped, warn
 from .options import (
     book_options,
     feed_selection_options,
@@ -166,7 +167,7 @@ def epub(inputs: tuple[str, ...], out_dir: str, quiet: bool, **book: Any) -> Non
         click.echo(f"{n} book{'s' if n != 1 else ''}, {report.days} days, {report.papers} papers, "
                    f"{report.images} images, {warnings} warnings")
         if not n:
-            click.echo("digest-export: warning: no digest in the chosen dates; nothing written", err=True)
+            warn("no digest in the chosen dates; nothing written", Kind.MISSING)
     if plan.errors:
         report_skipped(plan.errors)
         sys.exit(1)

@@ -8,7 +8,13 @@ from typing import Any
 
 import click
 
-from ..model import Diagnostic, ReadResult
+from ..model import Diagnostic, Kind, ReadResult, Severity, SourceRef
+
+
+def warn(message: str, kind: Kind, source: SourceRef | None = None) -> None:
+    """Print a warning the command itself finds, as every diagnostic is printed."""
+    click.echo(str(Diagnostic(source, Severity.WARNING, message, kind)), err=True)
+
 
 def report_image_failures(failures: list[Any], notes: list[str], *, quiet: bool) -> None:
     """Each thumbnail left out (path:line: warning), then one summary line by reason."""
@@ -19,11 +25,10 @@ def report_image_failures(failures: list[Any], notes: list[str], *, quiet: bool)
     for failure in failures:
         click.echo(str(failure), err=True)
     for note in notes:
-        click.echo(f"digest-export: warning: {note}", err=True)
+        click.echo(str(note), err=True)
     if failures:
         n = len(failures)
-        click.echo(f"digest-export: warning: {n} thumbnail{'s' if n != 1 else ''} left out: "
-                   f"{image_failure_summary(failures)}", err=True)
+        warn(f"{n} thumbnail{'s' if n != 1 else ''} left out: {image_failure_summary(failures)}", Kind.THUMBNAIL)
 
 def resolve_inputs(inputs: tuple[str, ...], *, quiet: bool = False) -> tuple[str, ...]:
     """INPUTs from the command line, else the config file, else the bundled sample (said on stderr)."""

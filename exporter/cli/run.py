@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import InputError, UsageError
-from .console import report_image_failures, resolve_inputs
+from ..model import Kind
+from .console import report_image_failures, resolve_inputs, warn
 
 if TYPE_CHECKING:
     from ..books.epub import EpubOptions
@@ -89,11 +90,11 @@ def print_outcome(report: BuildReport, *, quiet: bool) -> None:
     report_image_failures(report.image_failures, report.notes, quiet=quiet)
     feed = report.feed
     if feed is not None:
-        for message in feed.warnings:
-            click.echo(f"digest-export: warning: {message}", err=True)
+        for diag in feed.warnings:
+            click.echo(str(diag), err=True)
         if not quiet:
-            for message in feed.missing:
-                click.echo(f"digest-export: note: {message}", err=True)
+            for diag in feed.missing:
+                click.echo(str(diag), err=True)
 
 
 def print_build_summary(plan: BuildPlan, report: BuildReport, lines: list[tuple[Path, str, str]], *,
@@ -120,4 +121,4 @@ def print_build_summary(plan: BuildPlan, report: BuildReport, lines: list[tuple[
             f"{report.files_total} read; files: {len(report.written)} written, "
             f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped in {out_dir}")
         if not plan.books:
-            click.echo("digest-export: warning: no digest in the chosen dates; no book written", err=True)
+            warn("no digest in the chosen dates; no book written", Kind.MISSING)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..model import Kind, SourceRef
+from .console import warn
 from .options import quiet_option, report_errors
 from ..errors import UsageError
 
@@ -145,7 +147,7 @@ def _password(password_file: str | None) -> str:
         raise UsageError(f"{path}: cannot read the SMTP password file: "
                          f"{getattr(err, 'strerror', None) or err}") from err
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        click.echo(f"{path}: warning: the SMTP password file is readable by others (chmod 600 it)", err=True)
+        warn("the SMTP password file is readable by others (chmod 600 it)", Kind.OUTPUT, SourceRef(str(path), 0))
     password = text.strip("\r\n")
     if not password:
         raise UsageError(f"{path}: the SMTP password file is empty")

@@ -15,11 +15,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..model import Diagnostic, Kind, Severity, SourceRef
 from ..output import WriteStatus, write_file
 
 
 def catalog_record(path: Path, own_covers: dict[str, tuple[int, int]],
-                    ) -> tuple[dict[str, Any], dict[str, WriteStatus], list[str]]:
+                    ) -> tuple[dict[str, Any], dict[str, WriteStatus], list[Diagnostic]]:
     """In a book worker: what the catalog needs of the book just written.
 
     Read there, in parallel, while the book is still in the page cache,
@@ -49,7 +50,7 @@ class CatalogBooks:
         #: Cover files an earlier build wrote: any other file of a cover's
         #: name is not ours to overwrite.
         self.own_covers = own_covers or {}
-        self.notes: list[str] = []
+        self.notes: list[Diagnostic] = []
 
     def _may_write(self, path: Path, data: bytes) -> bool:
         """True unless *path* holds a file that is neither ours nor already *data*."""
@@ -108,8 +109,10 @@ class CatalogBooks:
                     self.written[name] = write_file(path.parent / name, data)
                     book = replace(book, cover=(b"", mime))
                 else:
-                    self.notes.append(f"{path.parent / name} was not written by digest-export: left as it "
-                                      f"is, and {path.name} is listed in the catalog without a cover")
+                    self.notes.append(Diagnostic(
+                        SourceRef(str(path.parent / name), 0), Severity.WARNING,
+                        f"not written by digest-export: left as it is, and {path.name} is listed in the "
+                        "catalog without a cover", Kind.OUTPUT))
                     book = replace(book, cover=None)
         self.new[path.name] = {
             "stamp": [st.st_size, st.st_mtime_ns], "title": book.title, "identifier": book.identifier,

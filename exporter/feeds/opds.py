@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ..model import Diagnostic, Kind, Severity, SourceRef
 from .entries import UTC, FeedInfo, Link, feed_text, hex_refs_in_text, tag_uri
 
 OPF_NS = "http://www.idpf.org/2007/opf"
@@ -60,7 +61,7 @@ class Catalog:
     data: bytes
     books: list[Book] = field(default_factory=list)
     covers: list[tuple[str, bytes]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
 
 
 def _period(name: str) -> tuple[dt.date, dt.date] | None:
@@ -239,7 +240,7 @@ _EPOCH = dt.datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _read_books(out_dir: Path, reader: Callable[[Path], Book],
-                paths: Iterable[Path] | None) -> tuple[list[Book], list[str]]:
+                paths: Iterable[Path] | None) -> tuple[list[Book], list[Diagnostic]]:
     """The books, newest first, and a warning for each that cannot be read."""
     warnings = []
     books = []
@@ -247,7 +248,8 @@ def _read_books(out_dir: Path, reader: Callable[[Path], Book],
         try:
             books.append(reader(path))
         except (OSError, KeyError, ValueError, zipfile.BadZipFile, SyntaxError) as err:
-            warnings.append(f"{path}: warning: not listed in the OPDS catalog: cannot read the EPUB ({err})")
+            warnings.append(Diagnostic(SourceRef(str(path), 0), Severity.WARNING,
+                                       f"not listed in the OPDS catalog: cannot read the EPUB ({err})", Kind.OUTPUT))
 
     def newest(book: Book) -> tuple:
         start = book.period[0] if book.period else dt.date.min
@@ -255,8 +257,9 @@ def _read_books(out_dir: Path, reader: Callable[[Path], Book],
 
     books.sort(key=newest, reverse=True)
     if not books:
-        warnings.append(f"{out_dir}: warning: no EPUB file found; the OPDS catalog is empty "
-                        "(write the books into this folder first)")
+        warnings.append(Diagnostic(SourceRef(str(out_dir), 0), Severity.WARNING,
+                                   "no EPUB file found; the OPDS catalog is empty "
+                                   "(write the books into this folder first)", Kind.OUTPUT))
     return books, warnings
 
 

@@ -28,7 +28,7 @@ from .entries import (
     tag_uri,
     with_content,
 )
-from ..model import RUN_ONLY, ReadResult
+from ..model import RUN_ONLY, Diagnostic, Kind, ReadResult, Severity, SourceRef
 from ..output import WriteStatus, write_file
 from ..render import feed_entry_html, safe_url, text_html
 
@@ -40,8 +40,9 @@ ICON_NAME = "icon.png"
 #: The W3C Feed Validator refuses feeds above 5,000,000 bytes; several
 #: readers stop at 5 to 15 MB.
 MAX_FEED_BYTES = 5_000_000
-NO_BASE_URL = ("no --base-url: the feeds have no self link, no icon, and feed readers cannot resolve "
-               "the archive or catalog links; give the public URL of the output folder")
+NO_BASE_URL = Diagnostic(None, Severity.NOTE,
+                         "no --base-url: the feeds have no self link, no icon, and feed readers cannot resolve "
+                         "the archive or catalog links; give the public URL of the output folder", Kind.OUTPUT)
 ATOM_TYPE = "application/atom+xml"
 RSS_TYPE = "application/rss+xml"
 JSON_TYPE = "application/feed+json"
@@ -70,9 +71,9 @@ class FeedReport:
     entries: int = 0
     archives: int = 0
     books: int = 0
-    warnings: list[str] = field(default_factory=list)
-    #: What feed readers will miss (e.g. no --base-url).
-    missing: list[str] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
+    #: What feed readers will miss (e.g. no --base-url), as notes.
+    missing: list[Diagnostic] = field(default_factory=list)
     #: The feed title and icon, as the OPDS catalog uses them.
     title: str = ""
     icon_url: str | None = None
@@ -198,9 +199,10 @@ def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=No
 def _write_outputs(out: Path, outputs: list[tuple[str, bytes]], report: FeedReport) -> None:
     for name, data in outputs:
         if len(data) > MAX_FEED_BYTES:
-            report.warnings.append(
-                f"{name} is {len(data):,} bytes: feed readers and validators reject feeds over "
-                f"{MAX_FEED_BYTES:,} bytes; use --days/--limit, or --archive for the full history")
+            report.warnings.append(Diagnostic(
+                SourceRef(str(out / name), 0), Severity.WARNING,
+                f"{len(data):,} bytes: feed readers and validators reject feeds over "
+                f"{MAX_FEED_BYTES:,} bytes; use --days/--limit, or --archive for the full history", Kind.OUTPUT))
         report.files.append((out / name, write_file(out / name, data)))
 
 

@@ -114,7 +114,7 @@ class BuildReport:
     papers: int = 0
     images: int = 0
     image_failures: list[ImageFailure] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Diagnostic] = field(default_factory=list)
     feed: FeedReport | None = None
     files_read: int = 0
     files_total: int = 0
