@@ -108,9 +108,6 @@ class Cache:
         self._atomic_write(self._path("failed", url),
                            json.dumps({"url": url, "reason": reason, "until": until}).encode("utf-8"))
 
-    def forget_failure(self, url: str) -> None:
-        _unlink(self._path("failed", url))
-
     def _read(self, path: Path, key: str) -> tuple[dict, bytes] | None:
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
