@@ -54,6 +54,11 @@ class EmbeddedImage:
     width: int
     height: int
 
+    @property
+    def extension(self) -> str:
+        """File-name extension with the dot: ``.jpg`` or ``.png``."""
+        return ".png" if self.media_type == "image/png" else ".jpg"
+
 
 class Failure(Exception):
     """One image could not be loaded; ``str()`` is the short reason.
