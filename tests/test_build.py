@@ -394,7 +394,7 @@ def test_thumbnails_left_out_are_counted_by_reason(logs, tmp_path):
     (logs / f"{day.isoformat()}.md").write_text(text, encoding="utf-8")
     out = tmp_path / "out"
     r = CliRunner().invoke(main, ["build", str(logs), "-o", str(out), "--image-timeout", "2",
-                                  "--allow-private-hosts"],
+                                  "--allow-private-hosts", "-v"],
                            env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert r.exit_code == 0, r.output
     assert "thumbnail http://127.0.0.1:9/thumb.png left out: connection refused" in r.stderr

@@ -50,7 +50,7 @@ def test_config_found_in_current_folder(project):
     (project / "digest-export.toml").write_text('inputs = ["logs"]\n')
     result = run(["inspect"], project)
     assert result.exit_code == 0, result.output
-    assert "1 day, 1 papers" in result.stdout
+    assert "1 day, 1 paper " in result.stdout
     assert "bundled sample" not in result.stderr
 
 

@@ -15,6 +15,7 @@ import click
 
 from .. import __version__
 from ..errors import ExporterError
+from ..model import counted
 from .console import load_inputs, report_skipped
 from .options import (
     book_options,
@@ -22,8 +23,10 @@ from .options import (
     inputs_argument,
     jobs_option,
     keep_going_option,
+    effective_quiet,
     quiet_option,
     report_errors,
+    verbose_option,
 )
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -122,7 +125,7 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
     feed = report.feed
     if not quiet and feed is not None:
         written = sum(1 for _, status in feed.files if status.value == "written")
-        click.echo(f"{feed.entries} entries, {len(feed.files)} files ({written} written, "
+        click.echo(f"{counted(feed.entries, 'entry', 'entries')}, {counted(len(feed.files), 'file')} ({written} written, "
                    f"{len(feed.files) - written} unchanged) in {out_dir}", err=True)
     if plan.errors:
         report_skipped(plan.errors)
@@ -138,8 +141,9 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
 @jobs_option
 @keep_going_option
 @quiet_option
+@verbose_option
 @report_errors
-def epub(inputs: tuple[str, ...], out_dir: str, quiet: bool, **book: Any) -> None:
+def epub(inputs: tuple[str, ...], out_dir: str, quiet: bool, verbose: bool, **book: Any) -> None:
     """Write EPUB books, one per week by default, named like daily-papers-2024-W10.epub.
 
     Each book has a cover, a two-level table of contents (day, then paper) and
@@ -155,16 +159,18 @@ def epub(inputs: tuple[str, ...], out_dir: str, quiet: bool, **book: Any) -> Non
     from ..pipeline import epub_options
     from .run import epub_options_of, print_outcome, run_pipeline
 
+    quiet = effective_quiet(quiet, verbose)
     options = epub_options_of(out_dir, **book)
     plan, report, lines = run_pipeline(inputs, epub_options(options), quiet=quiet, label="Writing EPUBs")
     if not quiet:
         for _, _, line in lines:
             click.echo(line)
-    print_outcome(report, quiet=quiet)
-    n, warnings = len(report.books), len(plan.warnings) + len(report.image_failures)
+    print_outcome(report, quiet=quiet, verbose=verbose)
+    n = len(report.books)
+    warnings = sum(1 for d in plan.shown_diagnostics() if not d.is_error) + len(report.image_failures)
     if not quiet:
-        click.echo(f"{n} book{'s' if n != 1 else ''}, {report.days} days, {report.papers} papers, "
-                   f"{report.images} images, {warnings} warnings")
+        click.echo(f"{counted(n, 'book')}, {counted(report.days, 'day')}, {counted(report.papers, 'paper')}, "
+                   f"{counted(report.images, 'image')}, {counted(warnings, 'warning')}")
         if not n:
             click.echo("digest-export: warning: no digest in the chosen dates; nothing written", err=True)
     if plan.errors:
@@ -184,7 +190,7 @@ def epub(inputs: tuple[str, ...], out_dir: str, quiet: bool, **book: Any) -> Non
 @jobs_option
 @keep_going_option
 @quiet_option
-@click.option("-v", "--verbose", is_flag=True, help="Explain what is rebuilt or skipped, and why.")
+@verbose_option
 @click.option("--send", "send_books", is_flag=True,
               help="Then e-mail the finished books, as `send DIR` with the config's [send] settings.")
 @report_errors
@@ -210,6 +216,7 @@ def build(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_
     from ..pipeline import BUILD_FORMATS, BuildOptions
     from .run import epub_options_of, feed_options_of, print_build_summary, run_pipeline
 
+    quiet = effective_quiet(quiet, verbose)
     eo = epub_options_of(out_dir, **book)
     fo = feed_options_of(out_dir, formats=formats, default=BUILD_FORMATS, title=book["title"],
                          base_url=base_url, days=days, limit=limit, everything=everything, archive=archive)

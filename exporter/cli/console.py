@@ -8,21 +8,28 @@ from typing import Any
 
 import click
 
-from ..model import Diagnostic, ReadResult
+from ..model import Diagnostic, ReadResult, counted
 
-def report_image_failures(failures: list[Any], notes: list[str], *, quiet: bool) -> None:
-    """Each thumbnail left out (path:line: warning), then one summary line by reason."""
+def report_image_failures(failures: list[Any], notes: list[str], *, quiet: bool, verbose: bool = False) -> None:
+    """Thumbnails left out: each one (path:line: warning) with ``-v``, else one line per host and
+    reason; then one summary line by reason."""
     if quiet:
         return
     from ..books.epub import image_failure_summary
+    from ..images.model import failures_by_host
 
-    for failure in failures:
-        click.echo(str(failure), err=True)
+    if verbose:
+        for failure in failures:
+            click.echo(str(failure), err=True)
+    else:
+        for host, reason, n in failures_by_host(failures):
+            where = f"from {host}" if host else "given as local paths"
+            click.echo(f"digest-export: warning: {counted(n, 'thumbnail')} {where} left out: {reason}", err=True)
     for note in notes:
         click.echo(f"digest-export: warning: {note}", err=True)
     if failures:
         n = len(failures)
-        click.echo(f"digest-export: warning: {n} thumbnail{'s' if n != 1 else ''} left out: "
+        click.echo(f"digest-export: warning: {counted(n, 'thumbnail')} left out: "
                    f"{image_failure_summary(failures)}", err=True)
 
 def resolve_inputs(inputs: tuple[str, ...], *, quiet: bool = False) -> tuple[str, ...]:

@@ -23,7 +23,21 @@ def inputs_argument(f: F) -> F:
 
 
 def quiet_option(f: F) -> F:
-    return click.option("-q", "--quiet", is_flag=True, help="Print errors only.")(f)
+    return click.option("-q", "--quiet/--no-quiet", default=False,
+                        help="Print errors only (--no-quiet undoes `quiet = true` of the config).")(f)
+
+
+def verbose_option(f: F) -> F:
+    return click.option("-v", "--verbose", is_flag=True,
+                        help="Say more: each thumbnail left out, what is rebuilt or skipped and why.")(f)
+
+
+def effective_quiet(quiet: bool, verbose: bool) -> bool:
+    """Whether to be quiet: ``-v`` beats ``quiet = true`` from the config, not ``-q`` on the command line."""
+    if not (quiet and verbose):
+        return quiet
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and ctx.get_parameter_source("quiet") == click.core.ParameterSource.COMMANDLINE
 
 
 def keep_going_option(f: F) -> F:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import InputError, UsageError
+from ..model import counted
 from .console import report_image_failures, resolve_inputs
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool,
     from ..pipeline import plan_build, run_build
 
     plan = plan_build(resolve_inputs(inputs, quiet=quiet), options)
-    for diag in plan.diagnostics:
+    for diag in plan.shown_diagnostics():
         if diag.is_error or not quiet:
             click.echo(str(diag), err=True)
     if plan.errors and not options.keep_going:
@@ -69,8 +70,7 @@ def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool,
 
     def progress(kind: str, path: Path, status: str) -> None:
         book = books[path]
-        line = (f"{path} ({book.days} day{'s' if book.days != 1 else ''}, "
-                f"{book.papers} paper{'s' if book.papers != 1 else ''})")
+        line = f"{path} ({counted(book.days, 'day')}, {counted(book.papers, 'paper')})"
         lines.append((path, status, line + (" unchanged" if status == "unchanged" else "")))
         if bar is not None:
             bar.update(1)
@@ -84,9 +84,9 @@ def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool,
     return plan, report, lines
 
 
-def print_outcome(report: BuildReport, *, quiet: bool) -> None:
+def print_outcome(report: BuildReport, *, quiet: bool, verbose: bool = False) -> None:
     """Thumbnails left out, feed warnings and notes: what every writing command says at the end."""
-    report_image_failures(report.image_failures, report.notes, quiet=quiet)
+    report_image_failures(report.image_failures, report.notes, quiet=quiet, verbose=verbose)
     feed = report.feed
     if feed is not None:
         for message in feed.warnings:
@@ -110,13 +110,13 @@ def print_build_summary(plan: BuildPlan, report: BuildReport, lines: list[tuple[
     if verbose and not quiet:
         for line in report.explanations:
             click.echo(f"digest-export: {line}", err=True)
-    print_outcome(report, quiet=quiet)
+    print_outcome(report, quiet=quiet, verbose=verbose)
     if not quiet:
         n = len(report.books)
         built = sum(1 for _, s in report.books if s != "skipped")
         click.echo(
-            f"{n} book{'s' if n != 1 else ''} ({built} built, {n - built} skipped), {report.days} days, "
-            f"{report.papers} papers, {report.images} images; input files: {report.files_read} of "
+            f"{counted(n, 'book')} ({built} built, {n - built} skipped), {counted(report.days, 'day')}, "
+            f"{counted(report.papers, 'paper')}, {counted(report.images, 'image')}; input files: {report.files_read} of "
             f"{report.files_total} read; files: {len(report.written)} written, "
             f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped in {out_dir}")
         if not plan.books:

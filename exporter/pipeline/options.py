@@ -89,6 +89,8 @@ class BuildPlan:
     explanations: list[str]
     files_read: int
     files_total: int
+    #: The days (ISO dates) of each input file, by the name it was given.
+    file_days: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
@@ -97,6 +99,25 @@ class BuildPlan:
     @property
     def warnings(self) -> tuple[Diagnostic, ...]:
         return ReadResult((), self.diagnostics).warnings
+
+    def shown_diagnostics(self) -> tuple[Diagnostic, ...]:
+        """The diagnostics worth printing: every error, and the warnings of the files that hold a
+        day this run writes (when ``--from``/``--to`` restrict the books, a file whose days are all
+        outside them is not talked about)."""
+        eo = self.options.epub
+        if eo is None or (eo.date_from is None and eo.date_to is None):
+            return self.diagnostics
+        if self.options.feed_formats and self.feeds_reason and self.feed_from is None:
+            return self.diagnostics  # the feeds hold every day
+        low, high = (eo.date_from or dt.date.min).isoformat(), (eo.date_to or dt.date.max).isoformat()
+        feed_from = self.feed_from.isoformat() if self.feeds_reason and self.feed_from else None
+
+        def wanted(day: str) -> bool:
+            return low <= day <= high or (feed_from is not None and day >= feed_from)
+
+        return tuple(d for d in self.diagnostics
+                     if d.is_error or not self.file_days.get(d.source.path)
+                     or any(wanted(day) for day in self.file_days[d.source.path]))
 
 
 @dataclass(slots=True)

@@ -69,7 +69,9 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
         book_settings=book_settings, feeds_reason=feeds.reason, feed_inputs=feeds.inputs,
         feed_settings=feeds.settings, feed_from=feeds.start, seen_keys=feeds.seen,
         feed_title=_feed_title(options, skeleton), explanations=explain,
-        files_read=len(files.parsed), files_total=len(files.order))
+        files_read=len(files.parsed), files_total=len(files.order),
+        file_days={files.shown[n]: frozenset(d[0] for d in files.records[n].digests)
+                   for n in files.order if n in files.records})
 
 
 def plan_from_result(result: ReadResult, options: BuildOptions) -> BuildPlan:
@@ -88,7 +90,16 @@ def plan_from_result(result: ReadResult, options: BuildOptions) -> BuildPlan:
         diagnostics=tuple(result.diagnostics), digests=tuple(result.digests), books=books,
         book_settings="", feeds_reason="not written before" if options.feed_formats else None,
         feed_inputs="", feed_settings="", feed_from=None, seen_keys=frozenset(),
-        feed_title=_feed_title(options, skeleton), explanations=[], files_read=0, files_total=0)
+        feed_title=_feed_title(options, skeleton), explanations=[], files_read=0, files_total=0,
+        file_days=_file_days(result))
+
+
+def _file_days(result: ReadResult) -> dict[str, frozenset[str]]:
+    days: dict[str, set[str]] = {}
+    for digest in result.digests:
+        for source in digest.sources:
+            days.setdefault(source.path, set()).add(digest.date.isoformat())
+    return {path: frozenset(d) for path, d in days.items()}
 
 
 def _checked(options: BuildOptions) -> BuildOptions:
