@@ -39,6 +39,10 @@ class InputError(ExporterError):
         )
 
 
+class EmptyInputError(ExporterError):
+    """The inputs hold no digest day: nothing is written unless --allow-empty (exit status 1)."""
+
+
 class TemplateError(ExporterError):
     """A template is missing or does not render."""
 

@@ -18,6 +18,7 @@ from ..errors import ExporterError
 from ..model import counted
 from .console import load_inputs, report_skipped
 from .options import (
+    allow_empty_option,
     book_options,
     feed_selection_options,
     inputs_argument,
@@ -95,11 +96,12 @@ def inspect(inputs: tuple[str, ...], as_json: bool, quiet: bool) -> None:
 @click.option("--title", metavar="TEXT", help="Feed title. Default: the newest digest's title.")
 @feed_selection_options
 @keep_going_option
+@allow_empty_option
 @quiet_option
 @report_errors
 def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_url: str | None,
          title: str | None, days: int | None, limit: int | None, everything: bool, archive: bool,
-         keep_going: bool, quiet: bool) -> None:
+         keep_going: bool, allow_empty: bool, quiet: bool) -> None:
     """Write Atom, RSS and JSON feeds (and an OPDS catalog) of the papers.
 
     One entry per paper, newest digest first; ids and dates come from the
@@ -120,7 +122,7 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
     options = feed_options_of(out_dir, formats=formats, default=DEFAULT_FORMATS, title=title, base_url=base_url,
                               days=days, limit=limit, everything=everything, archive=archive)
     plan, report, _ = run_pipeline(inputs, feed_options(options, keep_going=keep_going), quiet=quiet,
-                                   label="Writing feeds")
+                                   label="Writing feeds", allow_empty=allow_empty)
     print_outcome(report, quiet=quiet)
     feed = report.feed
     if not quiet and feed is not None:
@@ -140,10 +142,12 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
 @book_options
 @jobs_option
 @keep_going_option
+@allow_empty_option
 @quiet_option
 @verbose_option
 @report_errors
-def epub(inputs: tuple[str, ...], out_dir: str, quiet: bool, verbose: bool, **book: Any) -> None:
+def epub(inputs: tuple[str, ...], out_dir: str, allow_empty: bool, quiet: bool, verbose: bool,
+         **book: Any) -> None:
     """Write EPUB books, one per week by default, named like daily-papers-2024-W10.epub.
 
     Each book has a cover, a two-level table of contents (day, then paper) and
@@ -161,7 +165,8 @@ def epub(inputs: tuple[str, ...], out_dir: str, quiet: bool, verbose: bool, **bo
 
     quiet = effective_quiet(quiet, verbose)
     options = epub_options_of(out_dir, **book)
-    plan, report, lines = run_pipeline(inputs, epub_options(options), quiet=quiet, label="Writing EPUBs")
+    plan, report, lines = run_pipeline(inputs, epub_options(options), quiet=quiet, label="Writing EPUBs",
+                                       allow_empty=allow_empty)
     if not quiet:
         for _, _, line in lines:
             click.echo(line)
@@ -189,14 +194,15 @@ def epub(inputs: tuple[str, ...], out_dir: str, quiet: bool, verbose: bool, **bo
 @feed_selection_options
 @jobs_option
 @keep_going_option
+@allow_empty_option
 @quiet_option
 @verbose_option
 @click.option("--send", "send_books", is_flag=True,
               help="Then e-mail the finished books, as `send DIR` with the config's [send] settings.")
 @report_errors
 def build(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_url: str | None,
-          days: int | None, limit: int | None, everything: bool, archive: bool, quiet: bool,
-          verbose: bool, send_books: bool, **book: Any) -> None:
+          days: int | None, limit: int | None, everything: bool, archive: bool, allow_empty: bool,
+          quiet: bool, verbose: bool, send_books: bool, **book: Any) -> None:
     """Write everything into DIR: the EPUB books, the feeds and the OPDS catalog.
 
     The daily-run command: it takes the options of `epub` and `feed`, reads
@@ -221,7 +227,8 @@ def build(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_
     fo = feed_options_of(out_dir, formats=formats, default=BUILD_FORMATS, title=book["title"],
                          base_url=base_url, days=days, limit=limit, everything=everything, archive=archive)
     options = BuildOptions(out_dir=Path(out_dir), epub=eo, feed=fo, keep_going=eo.keep_going, jobs=eo.jobs)
-    plan, report, lines = run_pipeline(inputs, options, quiet=quiet, label="Building EPUBs")
+    plan, report, lines = run_pipeline(inputs, options, quiet=quiet, label="Building EPUBs",
+                                       allow_empty=allow_empty)
     print_build_summary(plan, report, lines, out_dir=out_dir, quiet=quiet, verbose=verbose)
     if plan.errors:
         report_skipped(plan.errors)

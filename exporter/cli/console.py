@@ -32,14 +32,23 @@ def report_image_failures(failures: list[Any], notes: list[str], *, quiet: bool,
         click.echo(f"digest-export: warning: {counted(n, 'thumbnail')} left out: "
                    f"{image_failure_summary(failures)}", err=True)
 
-def resolve_inputs(inputs: tuple[str, ...], *, quiet: bool = False) -> tuple[str, ...]:
-    """INPUTs from the command line, else the config file, else the bundled sample (said on stderr)."""
+def resolve_inputs(inputs: tuple[str, ...], *, quiet: bool = False, out_dir: str | None = None) -> tuple[str, ...]:
+    """INPUTs from the command line, else the config file's ``inputs``, else (with no config file
+    at all) the bundled sample, said on stderr with the folder written to."""
+    from pathlib import Path
+
+    from ..errors import UsageError
     from ..resources import sample_dir
 
     inputs = load_inputs_from_config(inputs)
     if not inputs:
+        ctx = click.get_current_context(silent=True)
+        config = ctx.find_root().meta.get("config_path") if ctx is not None else None
+        if config is not None:
+            raise UsageError(f"no INPUT given and {config} has no 'inputs'")
         if not quiet:
-            click.echo(f"digest-export: no INPUT given; using the bundled sample digests ({sample_dir()})",
+            where = f"; writing to {Path(out_dir).resolve()}" if out_dir is not None else ""
+            click.echo(f"digest-export: no INPUT given; using the bundled sample digests ({sample_dir()}){where}",
                        err=True)
         inputs = (str(sample_dir()),)
     return inputs

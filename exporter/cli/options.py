@@ -47,6 +47,13 @@ def keep_going_option(f: F) -> F:
     )(f)
 
 
+def allow_empty_option(f: F) -> F:
+    return click.option(
+        "--allow-empty", is_flag=True,
+        help="Write (empty) outputs even when the input holds no digest day; by default that is an error.",
+    )(f)
+
+
 class Seconds(click.ParamType):
     """A finite number of seconds within [low, high]: ``nan``/``inf`` are refused, not let through."""
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import InputError, UsageError
+from ..errors import EmptyInputError, InputError, UsageError
 from ..model import counted
 from .console import report_image_failures, resolve_inputs
 
@@ -48,8 +48,8 @@ def feed_options_of(out_dir: str, *, formats: tuple[str, ...], default: tuple[st
                        title=title, days=days, limit=limit, all=everything, archive=archive)
 
 
-def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool,
-                 label: str) -> tuple[BuildPlan, BuildReport, list[tuple[Path, str, str]]]:
+def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool, label: str,
+                 allow_empty: bool = False) -> tuple[BuildPlan, BuildReport, list[tuple[Path, str, str]]]:
     """Plan, print the input's diagnostics, stop on errors (unless
     --keep-going), run with a progress bar on a terminal.
 
@@ -58,12 +58,13 @@ def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool,
     """
     from ..pipeline import plan_build, run_build
 
-    plan = plan_build(resolve_inputs(inputs, quiet=quiet), options)
+    plan = plan_build(resolve_inputs(inputs, quiet=quiet, out_dir=str(options.out_dir)), options)
     for diag in plan.shown_diagnostics():
         if diag.is_error or not quiet:
             click.echo(str(diag), err=True)
     if plan.errors and not options.keep_going:
         raise InputError(plan.errors)
+    check_not_empty(plan, allow_empty=allow_empty)
     books = {Path(options.out_dir) / b.meta.file_name: b for b in plan.books}
     todo = sum(1 for b in plan.books if b.reason)
     lines: list[tuple[Path, str, str]] = []
@@ -82,6 +83,18 @@ def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool,
     else:
         report = run_build(plan, progress)
     return plan, report, lines
+
+
+def check_not_empty(plan: BuildPlan, *, allow_empty: bool) -> None:
+    """EmptyInputError when the input holds no digest day and the run would write books or feeds
+    from it: an empty folder or a wrong path must not replace the published files with empty ones."""
+    options = plan.options
+    if allow_empty or not (options.epub is not None or options.feed_formats):
+        return
+    if not any(plan.file_days.values()):
+        n = len(plan.file_days)
+        raise EmptyInputError(f"no digest day in the input ({counted(n, 'file')} read); nothing written "
+                              "(use --allow-empty to write empty outputs)")
 
 
 def print_outcome(report: BuildReport, *, quiet: bool, verbose: bool = False) -> None:
