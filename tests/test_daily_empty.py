@@ -50,3 +50,24 @@ def test_sample_only_without_any_config_and_says_where_it_writes(tmp_path):
     assert configured.exit_code == 2, configured.output
     assert "has no 'inputs'" in configured.output and "bundled sample" not in configured.output
     assert not (tmp_path / "out2").exists()
+
+
+def test_epub_to_one_file(tmp_path):
+    logs = tmp_path / "in"
+    logs.mkdir()
+    for date in ("2024-03-04", "2024-03-12"):
+        (logs / f"{date}.md").write_text(day_md(date, [paper_md(f"2403.{date[-2:]}001", "P")]),
+                                         encoding="utf-8")
+    target = tmp_path / "books" / "book.epub"
+    result = invoke(["epub", logs, "-o", target, "--images", "none", "--by", "all"])
+    assert result.exit_code == 0, result.output
+    assert target.is_file() and target.read_bytes()[:2] == b"PK"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["book.epub"]
+    assert result.stdout.splitlines()[0] == f"{target} (2 days, 2 papers)"
+    again = invoke(["epub", logs, "-o", target, "--images", "none", "--by", "all"])
+    assert again.stdout.splitlines()[0].endswith("unchanged"), again.output
+    two = invoke(["epub", logs, "-o", tmp_path / "two.epub", "--images", "none"])
+    assert two.exit_code == 2, two.output
+    assert "exactly one book" in two.output and "2 books" in two.output
+    assert not (tmp_path / "two.epub").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

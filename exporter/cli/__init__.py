@@ -136,8 +136,8 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
 
 @main.command()
 @inputs_argument
-@click.option("-o", "--output", "out_dir", default=".", show_default=True,
-              type=click.Path(file_okay=False, path_type=str), help="Folder for the EPUB files.")
+@click.option("-o", "--output", "out_dir", default=".", show_default=True, type=click.Path(path_type=str),
+              help="Folder for the EPUB files, or a file name ending in .epub when there is one book.")
 @click.option("--title", default=None, help="Series title (default: the digests' own title).")
 @book_options
 @jobs_option
@@ -160,13 +160,18 @@ def epub(inputs: tuple[str, ...], out_dir: str, allow_empty: bool, quiet: bool, 
         digest-export epub paper_logs/2024/ --by month --images none --lang ko
         digest-export epub paper_logs/ --from 2024-03-01 --to 2024-03-31 --templates my-templates/
     """
+    from pathlib import Path
+
     from ..pipeline import epub_options
-    from .run import epub_options_of, print_outcome, run_pipeline
+    from .run import epub_options_of, print_outcome, run_pipeline, run_to_one_file
 
     quiet = effective_quiet(quiet, verbose)
     options = epub_options_of(out_dir, **book)
-    plan, report, lines = run_pipeline(inputs, epub_options(options), quiet=quiet, label="Writing EPUBs",
-                                       allow_empty=allow_empty)
+    if out_dir.lower().endswith(".epub"):
+        plan, report, lines = run_to_one_file(inputs, options, Path(out_dir), quiet=quiet, allow_empty=allow_empty)
+    else:
+        plan, report, lines = run_pipeline(inputs, epub_options(options), quiet=quiet, label="Writing EPUBs",
+                                           allow_empty=allow_empty)
     if not quiet:
         for _, _, line in lines:
             click.echo(line)

@@ -49,7 +49,8 @@ def feed_options_of(out_dir: str, *, formats: tuple[str, ...], default: tuple[st
 
 
 def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool, label: str,
-                 allow_empty: bool = False) -> tuple[BuildPlan, BuildReport, list[tuple[Path, str, str]]]:
+                 allow_empty: bool = False,
+                 one_book: str | None = None) -> tuple[BuildPlan, BuildReport, list[tuple[Path, str, str]]]:
     """Plan, print the input's diagnostics, stop on errors (unless
     --keep-going), run with a progress bar on a terminal.
 
@@ -58,13 +59,17 @@ def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool,
     """
     from ..pipeline import plan_build, run_build
 
-    plan = plan_build(resolve_inputs(inputs, quiet=quiet, out_dir=str(options.out_dir)), options)
+    plan = plan_build(resolve_inputs(inputs, quiet=quiet, out_dir=one_book or str(options.out_dir)), options)
     for diag in plan.shown_diagnostics():
         if diag.is_error or not quiet:
             click.echo(str(diag), err=True)
     if plan.errors and not options.keep_going:
         raise InputError(plan.errors)
     check_not_empty(plan, allow_empty=allow_empty)
+    if one_book is not None and len(plan.books) != 1:
+        raise UsageError(f"-o {one_book}: a file name ending in .epub needs exactly one book, and these "
+                         f"options make {counted(len(plan.books), 'book')}; give a folder, or --by all, "
+                         "or --from/--to")
     books = {Path(options.out_dir) / b.meta.file_name: b for b in plan.books}
     todo = sum(1 for b in plan.books if b.reason)
     lines: list[tuple[Path, str, str]] = []
@@ -83,6 +88,38 @@ def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool,
     else:
         report = run_build(plan, progress)
     return plan, report, lines
+
+
+def run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path, *, quiet: bool,
+                    allow_empty: bool) -> tuple[BuildPlan, BuildReport, list[tuple[Path, str, str]]]:
+    """``epub -o FILE.epub``: the one book, made in a temporary folder beside FILE and renamed
+    into place (left alone when its bytes are the same); a usage error unless there is exactly
+    one book."""
+    import dataclasses
+    import os
+    import shutil
+    import tempfile
+
+    from ..pipeline import epub_options
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".digest-export-", dir=target.parent))
+    try:
+        plan, report, lines = run_pipeline(inputs, epub_options(dataclasses.replace(options, out_dir=tmp)),
+                                           quiet=quiet, label="Writing EPUBs", allow_empty=allow_empty,
+                                           one_book=str(target))
+        made = [(path, status, line) for path, status, line in lines if path.is_file()]
+        for path, _, line in made:
+            same = target.is_file() and target.read_bytes() == path.read_bytes()
+            if not same:
+                os.replace(path, target)
+            lines = [(target, "unchanged" if same else "written",
+                      line.replace(str(path), str(target)).removesuffix(" unchanged")
+                      + (" unchanged" if same else ""))]
+        report.books = [(target, status) for _, status, _ in lines]
+        return plan, report, lines
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def check_not_empty(plan: BuildPlan, *, allow_empty: bool) -> None:
