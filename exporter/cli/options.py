@@ -104,7 +104,8 @@ def book_options(f: F) -> F:
         click.option("--templates", "templates", default=None,
                      type=click.Path(exists=True, file_okay=False, path_type=str),
                      help="Folder of templates overriding the packaged ones "
-                          "(day.xhtml.j2, cover.xhtml.j2, epub.css)."),
+                          "(day.xhtml.j2, cover.xhtml.j2, epub.css; extra.css is added after epub.css; "
+                          "see docs/templates.md)."),
     )):
         f = option(f)
     return f
