@@ -49,6 +49,10 @@ def tree_hash(folders: list[Path]) -> str:
     return h.hexdigest()
 
 
+#: ``build --finished-only``: a copy of the newest finished book, under a name that does not move.
+LATEST_NAME = "latest.epub"
+
+
 @dataclass(slots=True)
 class OutputRecord:
     """An output (a book, or the feeds) and the fingerprint it was made from.

@@ -202,12 +202,18 @@ def epub(inputs: tuple[str, ...], out_dir: str, allow_empty: bool, quiet: bool, 
 @allow_empty_option
 @quiet_option
 @verbose_option
+@click.option("--finished-only", is_flag=True,
+              help="Books only for the weeks (or months, days) whose last day has passed, and "
+                   "latest.epub, a copy of the newest of them.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE", envvar="DIGEST_EXPORT_TODAY",
+              help="With --finished-only: decide which periods are finished as on DATE (default: today; "
+                   "env DIGEST_EXPORT_TODAY).")
 @click.option("--send", "send_books", is_flag=True,
               help="Then e-mail the finished books, as `send DIR` with the config's [send] settings.")
 @report_errors
 def build(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_url: str | None,
           days: int | None, limit: int | None, everything: bool, archive: bool, allow_empty: bool,
-          quiet: bool, verbose: bool, send_books: bool, **book: Any) -> None:
+          quiet: bool, verbose: bool, finished_only: bool, today: Any, send_books: bool, **book: Any) -> None:
     """Write everything into DIR: the EPUB books, the feeds and the OPDS catalog.
 
     The daily-run command: it takes the options of `epub` and `feed`, reads
@@ -231,7 +237,11 @@ def build(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_
     eo = epub_options_of(out_dir, **book)
     fo = feed_options_of(out_dir, formats=formats, default=BUILD_FORMATS, title=book["title"],
                          base_url=base_url, days=days, limit=limit, everything=everything, archive=archive)
-    options = BuildOptions(out_dir=Path(out_dir), epub=eo, feed=fo, keep_going=eo.keep_going, jobs=eo.jobs)
+    import datetime as dt
+
+    finished_before = (today.date() if today else dt.date.today()) if finished_only else None
+    options = BuildOptions(out_dir=Path(out_dir), epub=eo, feed=fo, keep_going=eo.keep_going, jobs=eo.jobs,
+                           finished_before=finished_before)
     plan, report, lines = run_pipeline(inputs, options, quiet=quiet, label="Building EPUBs",
                                        allow_empty=allow_empty)
     print_build_summary(plan, report, lines, out_dir=out_dir, quiet=quiet, verbose=verbose)

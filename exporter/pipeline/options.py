@@ -46,6 +46,9 @@ class BuildOptions:
     incremental: bool = True
     catalog_of_folder: bool = False
     front_page: bool = True
+    #: ``build --finished-only``: only the books whose last day is before
+    #: this date (today), and ``latest.epub``, a copy of the newest of them.
+    finished_before: dt.date | None = None
 
     @property
     def feed_formats(self) -> tuple[str, ...]:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..bundles import Bundle, make_bundles
+from ..bundles import Bundle, BundleBy, make_bundles
 from ..model import Digest, ReadResult, output_settings
 from ..reader import merge
 from ..reader.stamps import FileRecord, InputFiles, diag_to_json
@@ -178,6 +178,8 @@ def _plan_books(options: BuildOptions, skeleton: list[Digest], days: _Days, reco
         return [], ""
     metas = make_bundles(skeleton, eo.by, date_from=eo.date_from, date_to=eo.date_to, title=eo.title)
     series = metas[0].title if metas else ""
+    if options.finished_before is not None:  # a book for everything is never finished
+        metas = [m for m in metas if m.by is not BundleBy.ALL and m.end < options.finished_before]
     folders = ([Path(eo.templates)] if eo.templates else []) + [templates_dir()]
     settings = fingerprint(__version__, output_settings(eo), series, tree_hash(folders))
     books = []
