@@ -202,6 +202,9 @@ def epub(inputs: tuple[str, ...], out_dir: str, allow_empty: bool, quiet: bool, 
 @allow_empty_option
 @quiet_option
 @verbose_option
+@click.option("--state", "state_path", metavar="FILE", type=click.Path(dir_okay=False, path_type=str),
+              help="Where to keep what the last run made (default: a file per output folder in the "
+                   "user's state folder, e.g. ~/.local/state/digest-export/).")
 @click.option("--finished-only", is_flag=True,
               help="Books only for the weeks (or months, days) whose last day has passed, and "
                    "latest.epub, a copy of the newest of them.")
@@ -213,12 +216,13 @@ def epub(inputs: tuple[str, ...], out_dir: str, allow_empty: bool, quiet: bool, 
 @report_errors
 def build(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_url: str | None,
           days: int | None, limit: int | None, everything: bool, archive: bool, allow_empty: bool,
-          quiet: bool, verbose: bool, finished_only: bool, today: Any, send_books: bool, **book: Any) -> None:
+          quiet: bool, verbose: bool, state_path: str | None, finished_only: bool, today: Any, send_books: bool,
+          **book: Any) -> None:
     """Write everything into DIR: the EPUB books, the feeds and the OPDS catalog.
 
     The daily-run command: it takes the options of `epub` and `feed`, reads
     the inputs once, and does only what changed since the last run (kept in
-    DIR/.digest-export-state.json): unchanged input files are not read again,
+    the user's state folder, or --state FILE): unchanged input files are not read again,
     books whose days, options and templates are unchanged are not rebuilt,
     and files whose bytes would not change are not rewritten.
 
@@ -241,7 +245,7 @@ def build(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_
 
     finished_before = (today.date() if today else dt.date.today()) if finished_only else None
     options = BuildOptions(out_dir=Path(out_dir), epub=eo, feed=fo, keep_going=eo.keep_going, jobs=eo.jobs,
-                           finished_before=finished_before)
+                           finished_before=finished_before, state_path=Path(state_path) if state_path else None)
     plan, report, lines = run_pipeline(inputs, options, quiet=quiet, label="Building EPUBs",
                                        allow_empty=allow_empty)
     print_build_summary(plan, report, lines, out_dir=out_dir, quiet=quiet, verbose=verbose)

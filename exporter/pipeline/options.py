@@ -12,7 +12,7 @@ from ..bundles import Bundle
 from ..feeds.writer import FORMATS, FeedOptions, FeedReport
 from ..model import Diagnostic, Digest, ReadResult
 from ..output import WriteStatus
-from ..state import BuildState
+from ..state import BuildState, default_state_path
 
 if TYPE_CHECKING:
     from ..images import ImageFailure
@@ -49,6 +49,16 @@ class BuildOptions:
     #: ``build --finished-only``: only the books whose last day is before
     #: this date (today), and ``latest.epub``, a copy of the newest of them.
     finished_before: dt.date | None = None
+    #: Where an incremental build keeps its state (None: the user's state
+    #: folder, :func:`exporter.state.default_state_path`).
+    state_path: Path | None = None
+
+    def state_file(self) -> Path:
+        return Path(self.state_path) if self.state_path is not None else default_state_path(self.out_dir)
+
+    def state_base(self) -> Path:
+        """What the state's input paths are relative to: the output folder's parent."""
+        return Path(self.out_dir).resolve().parent
 
     @property
     def feed_formats(self) -> tuple[str, ...]:

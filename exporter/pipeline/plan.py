@@ -41,7 +41,10 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
     explain: list[str] = []
     state = BuildState.empty(__version__)
     if options.incremental:
-        state, why = load_state(Path(options.out_dir) / STATE_NAME, __version__)
+        path, legacy = options.state_file(), Path(options.out_dir) / STATE_NAME
+        if not path.exists() and legacy.is_file():
+            path = legacy  # kept in the output folder by an older build: moved after this run
+        state, why = load_state(path, __version__, options.state_base())
         if why:
             explain.append(f"state: {why}; everything is checked")
     files = InputFiles.scan(inputs, state.files)

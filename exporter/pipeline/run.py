@@ -37,7 +37,6 @@ def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
     options = plan.options
     if plan.errors and not options.keep_going:
         raise InputError(plan.diagnostics)
-    out = Path(options.out_dir)
     report = BuildReport(explanations=list(plan.explanations), files_read=plan.files_read,
                          files_total=plan.files_total)
     state = plan.new_state
@@ -60,8 +59,19 @@ def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
 
         write_front_page(plan, report, state, newest)  # after the catalog: it shows the covers
     if options.incremental:
-        write_file(out / STATE_NAME, state.to_bytes())
+        _save_state(plan, report, state)
     return report
+
+
+def _save_state(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
+    """The state in its file (outside the output folder by default); one an older build left in the
+    output folder is removed once the new one is saved."""
+    options = plan.options
+    path, legacy = options.state_file(), Path(options.out_dir) / STATE_NAME
+    write_file(path, state.to_bytes(options.state_base()))
+    if legacy.is_file() and legacy.resolve() != path.resolve():
+        legacy.unlink()
+        report.explanations.append(f"state: moved from {legacy} to {path}")
 
 
 def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None) -> None:
