@@ -28,7 +28,7 @@ from typing import Any
 
 from .. import __version__
 from ..bundles import Bundle, BundleBy, make_bundles
-from ..model import Digest, ReadResult, output_settings
+from ..model import Digest, ReadResult, counted, output_settings
 from ..reader import merge
 from ..reader.stamps import FileRecord, InputFiles, diag_to_json
 from ..state import STATE_NAME, BuildState, fingerprint, load_state, tree_hash
@@ -48,7 +48,7 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
         if why:
             explain.append(f"state: {why}; everything is checked")
     files = InputFiles.scan(inputs, state.files)
-    explain.append(f"inputs: {len(files.order)} files, {len(files.changed)} new or changed, "
+    explain.append(f"inputs: {counted(len(files.order), 'file')}, {len(files.changed)} new or changed, "
                    f"{len(files.removed)} gone, "
                    f"{len(files.order) - len(files.changed) - len(files.unreadable)} unchanged")
     days = _Days.of(files, state)
@@ -62,7 +62,7 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
     if feeds.start is not None:
         needed.update(d for d in days.dates if d >= feeds.start.isoformat())
     digests, merge_diags = _parse_days(needed, files, days, state)
-    explain.append(f"inputs: {len(files.parsed)} of {len(files.order)} files read and parsed")
+    explain.append(f"inputs: {len(files.parsed)} of {counted(len(files.order), 'file')} read and parsed")
     return BuildPlan(
         options=options, state=state,
         new_state=BuildState(__version__, {n: files.records[n] for n in files.order
