@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .model import Diagnostic
+from .model import Diagnostic, counted
 
 
 class ExporterError(Exception):
@@ -34,9 +34,13 @@ class InputError(ExporterError):
         self.diagnostics = tuple(diagnostics)
         n = sum(1 for d in self.diagnostics if d.is_error)
         super().__init__(
-            f"{n} error{'s' if n != 1 else ''} in the input; no file was written "
+            f"{counted(n, 'error')} in the input; no file was written "
             "(use --keep-going to write what can be written)"
         )
+
+
+class EmptyInputError(ExporterError):
+    """The inputs hold no digest day: nothing is written unless --allow-empty (exit status 1)."""
 
 
 class TemplateError(ExporterError):

@@ -45,6 +45,11 @@ def drop_astral_noncharacters(text: str) -> str:
     return text
 
 
+def counted(n: int, word: str, plural: str | None = None) -> str:
+    """``"1 day"``, ``"2 days"``, ``"0 entries"`` (give *plural* when it is not *word* + s)."""
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
 _SPACES = re.compile(r"[ \t\r\n\u00a0\u3000]+")
 
 

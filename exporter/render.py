@@ -199,13 +199,34 @@ def title_text(title: str) -> str:
 @functools.lru_cache(maxsize=65536)
 def title_html(title: str) -> Markup:
     """A title as an XHTML fragment: escaped text, simple TeX as sup/sub."""
-    out = []
-    for kind, text in _title_pieces(_xml_chars(title)):
-        if kind:
-            out.append(f"<{kind}>{escape(text)}</{kind}>")
-        else:
-            out.append(str(escape(text)))
-    return Markup("".join(out))
+    return Markup(_pieces_html(_title_pieces(_xml_chars(title))))
+
+
+def _pieces_html(pieces: Iterable[tuple[str, str]]) -> str:
+    return "".join(f"<{kind}>{escape(text)}</{kind}>" if kind else str(escape(text)) for kind, text in pieces)
+
+
+# Simple TeX in summaries is shown as in titles ("SOTOPIA-$\pi$" as SOTOPIA-π):
+# each span becomes a placeholder of private-use characters (plain text to
+# the Markdown parser, so "$x_i$" is not emphasis) and its markup is put back
+# after the rendering.  Not in text with code spans, where "$" is literal.
+_PLACEHOLDER = re.compile("\ue000([0-9]+)\ue001")
+
+
+def _tex_placeholders(text: str) -> tuple[str, list[str]]:
+    """*text* with each simple TeX span replaced by a placeholder, and the spans' markup."""
+    if "$" not in text or "`" in text or "\ue000" in text or "\ue001" in text:
+        return text, []
+    spans: list[str] = []
+
+    def placeholder(m: re.Match[str]) -> str:
+        parts = _tex_parts(m.group(1))
+        if parts is None:
+            return m.group(0)
+        spans.append(_pieces_html(parts))
+        return f"\ue000{len(spans) - 1}\ue001"
+
+    return _MATH_RE.sub(placeholder, text), spans
 
 
 @functools.lru_cache(maxsize=64)
@@ -364,8 +385,13 @@ def _url_inline(text: str) -> str | None:
 
 @functools.lru_cache(maxsize=131072)
 def inline_html(text: str) -> Markup:
-    """Inline Markdown (bold, italic, code, http(s) links, bare URLs) as XHTML."""
-    text = _xml_chars(text)
+    """Inline Markdown (bold, italic, code, http(s) links, bare URLs) and simple TeX as XHTML."""
+    text, tex = _tex_placeholders(_xml_chars(text))
+    html = _inline(text)
+    return Markup(_PLACEHOLDER.sub(lambda m: tex[int(m.group(1))], html)) if tex else html
+
+
+def _inline(text: str) -> Markup:
     if not _MARKDOWN_SIGNIFICANT.search(text):
         return Markup(_escape_like_markdown_it(text))
     simple = _simple_inline(text)

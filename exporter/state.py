@@ -1,7 +1,12 @@
 """What ``digest-export build`` remembers between runs, and its fingerprints.
 
-The state file ``DIR/.digest-export-state.json`` (written atomically through
-:func:`exporter.output.write_file`) holds, per input file, its size,
+The state file lives outside the published folder: by default
+``platformdirs.user_state_dir("digest-export")/<hash of DIR>.json``
+(:func:`default_state_path`), or ``build --state PATH``.  An older build
+kept it in ``DIR/.digest-export-state.json`` (:data:`STATE_NAME`); such a
+file is read once and removed.  It is written atomically (through
+:func:`exporter.output.write_file`) and holds no absolute path: input
+files are named relative to the output folder's parent.  It holds, per input file, its size,
 modification time, content hash, the digest days it contains (date, title,
 paper keys) and its diagnostics; per book, the fingerprint of what it was
 built from; and the same for the feeds and the catalog.  With it, a daily
@@ -23,7 +28,39 @@ from typing import Any
 
 from .reader.stamps import FileRecord, diag_from_json
 
+#: Where builds before the state moved out of the output folder kept it.
 STATE_NAME = ".digest-export-state.json"
+#: Prefix of a path stored relative to the output folder's parent.
+_RELATIVE = "output-parent:"
+
+
+def default_state_path(out_dir: Path) -> Path:
+    """The user's state folder, one file per output folder (by its absolute path, hashed)."""
+    import platformdirs
+
+    key = hashlib.blake2b(str(Path(out_dir).resolve()).encode("utf-8"), digest_size=16).hexdigest()
+    return Path(platformdirs.user_state_dir("digest-export")) / f"{key}.json"
+
+
+def portable(name: str, base: Path | None) -> str:
+    """An absolute input path as stored: relative to *base* (the output folder's parent)."""
+    if base is None or not os.path.isabs(name):
+        return name
+    try:
+        return _RELATIVE + os.path.relpath(name, base)
+    except ValueError:  # another drive
+        return name
+
+
+def local(name: str, base: Path | None) -> str:
+    """The absolute path of a name stored by :func:`portable`."""
+    if base is not None and name.startswith(_RELATIVE):
+        return os.path.normpath(os.path.join(base, name[len(_RELATIVE):]))
+    return name
+
+
+def _diags_with(paths: Any, diags: list[list[Any]]) -> list[list[Any]]:
+    return [[paths(str(d[0])), *d[1:]] if d else d for d in diags]
 #: Bump when the meaning of a field changes: an old state is then ignored.
 STATE_FORMAT = 2
 def fingerprint(*parts: Any) -> str:
@@ -47,6 +84,10 @@ def tree_hash(folders: list[Path]) -> str:
                 except OSError:
                     h.update(b"\1unreadable")
     return h.hexdigest()
+
+
+#: ``build --finished-only``: a copy of the newest finished book, under a name that does not move.
+LATEST_NAME = "latest.epub"
 
 
 @dataclass(slots=True)
@@ -101,13 +142,22 @@ class BuildState:
     def empty(cls, version: str) -> BuildState:
         return cls(version, {}, {}, {}, None, None)
 
-    def to_bytes(self) -> bytes:
+    def to_bytes(self, base: Path | None = None) -> bytes:
+        """The state as saved; absolute input paths relative to *base* (see :func:`portable`)."""
+        def stored(name: str) -> str:
+            return portable(name, base)
+
+        files = {}
+        for k, v in self.files.items():
+            record = v.to_json()
+            record["diags"] = _diags_with(stored, v.diags)
+            files[stored(k)] = record
         data = {
             "format": STATE_FORMAT,
             "program": "digest-export",
             "version": self.version,
-            "files": {k: v.to_json() for k, v in self.files.items()},
-            "merge_diags": self.merge_diags,
+            "files": files,
+            "merge_diags": {k: _diags_with(stored, v) for k, v in self.merge_diags.items()},
             "books": {k: v.to_json() for k, v in sorted(self.books.items())},
             "feeds": self.feeds.to_json() if self.feeds else None,
             "catalog": self.catalog.to_json() if self.catalog else None,
@@ -117,8 +167,9 @@ class BuildState:
         return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
-def load_state(path: Path, version: str) -> tuple[BuildState, str | None]:
-    """The state saved at *path*, or an empty one and the reason why."""
+def load_state(path: Path, version: str, base: Path | None = None) -> tuple[BuildState, str | None]:
+    """The state saved at *path*, or an empty one and the reason why; *base* as for
+    :meth:`BuildState.to_bytes`."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -134,8 +185,9 @@ def load_state(path: Path, version: str) -> tuple[BuildState, str | None]:
                                                f"{data.get('version')}, this is {version}")
         state = BuildState(
             version,
-            {str(k): FileRecord.from_json(v) for k, v in data["files"].items()},
-            {str(k): [list(x) for x in v] for k, v in data["merge_diags"].items()},
+            {local(str(k), base): FileRecord.from_json(v) for k, v in data["files"].items()},
+            {str(k): _diags_with(lambda n: local(n, base), [list(x) for x in v])
+             for k, v in data["merge_diags"].items()},
             {str(k): OutputRecord.from_json(v) for k, v in data["books"].items()},
             OutputRecord.from_json(data["feeds"]) if data.get("feeds") else None,
             OutputRecord.from_json(data["catalog"]) if data.get("catalog") else None,

@@ -54,6 +54,7 @@ def make_environment(user_dir: Path | str | None = None) -> Any:
         safe_url=render.safe_url,
     )
     env.globals["searched_folders"] = tuple(str(f) for f in folders)
+    env.globals["user_templates"] = str(user_dir) if user_dir is not None else None
     env.globals["lang_attrs"] = render.lang_attrs
     return env
 
@@ -63,7 +64,9 @@ def get_template(env: Any, name: str) -> Any:
     import jinja2
 
     try:
-        return env.get_template(name)
+        template = env.get_template(name)
+        _check_blocks(env, template)
+        return template
     except jinja2.TemplateNotFound as err:
         folders = ", ".join(env.globals.get("searched_folders", ()))
         missing = err.name if err.name and err.name != name else name
@@ -72,6 +75,55 @@ def get_template(env: Any, name: str) -> Any:
         ) from err
     except jinja2.TemplateSyntaxError as err:
         raise TemplateError(f"{err.filename or err.name}:{err.lineno}: error: {err.message}") from err
+
+
+def _top_blocks(ast: Any) -> set[str]:
+    """Names of the blocks not nested in another block (a block inside an overriding block is the
+    child's own, and renders; one at the top must exist in the parent to be rendered)."""
+    from jinja2 import nodes
+
+    every = list(ast.find_all(nodes.Block))
+    nested = {inner.name for block in every for inner in block.find_all(nodes.Block)}
+    return {block.name for block in every} - nested
+
+
+def _check_blocks(env: Any, template: Any) -> None:
+    """TemplateError when a user's template that extends another defines a block the other does not
+    have: jinja2 would silently never render it (a misspelt ``{% block papre %}``)."""
+    from jinja2 import nodes
+
+    user_dir = env.globals.get("user_templates")
+    filename = template.filename or ""
+    checked = env.globals.setdefault("checked_templates", set())
+    if not user_dir or filename in checked or not Path(filename).resolve().is_relative_to(
+            Path(user_dir).resolve()):
+        return
+    checked.add(filename)
+    ast = env.parse(Path(filename).read_text(encoding="utf-8"))
+    mine, known, parent = _top_blocks(ast), set(), ast.find(nodes.Extends)
+    if parent is None or not isinstance(parent.template, nodes.Const):
+        return
+    name = parent.template.value
+    while name is not None:  # the blocks of every ancestor
+        parent_ast = env.parse(env.loader.get_source(env, name)[0])
+        known |= {block.name for block in parent_ast.find_all(nodes.Block)}
+        ext = parent_ast.find(nodes.Extends)
+        name = ext.template.value if ext is not None and isinstance(ext.template, nodes.Const) else None
+    unknown = sorted(mine - known)
+    if unknown:
+        raise TemplateError(f"{filename}: unknown block {', '.join(map(repr, unknown))}: "
+                            f"{parent.template.value} has {', '.join(sorted(known)) or 'no blocks'}")
+
+
+def stylesheet(env: Any) -> bytes:
+    """The books' CSS: the (user's or packaged) ``epub.css``, then the user's ``extra.css`` if the
+    ``--templates`` folder has one, in the same file (one stylesheet item in the EPUB)."""
+    css = render_template(env, "epub.css")
+    user_dir = env.globals.get("user_templates")
+    extra = Path(user_dir) / "extra.css" if user_dir else None
+    if extra is not None and extra.is_file():
+        css = css.rstrip("\n") + "\n\n/* extra.css */\n" + render_template(env, "extra.css")
+    return css.encode("utf-8")
 
 
 def render_template(env: Any, name: str, **context: Any) -> str:

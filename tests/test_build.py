@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from exporter.state import STATE_NAME
+from exporter.state import STATE_NAME, default_state_path
 from exporter.cli import main
 
 # 2024-03-04 is a Monday: days 0-4 are week 10, 7-8 week 11, 14 week 12.
@@ -67,7 +67,8 @@ def test_build_writes_books_feeds_and_catalog(logs, tmp_path):
     assert r.exit_code == 0, r.stderr
     names = {p.name for p in out.iterdir()}
     assert {"build-digest-2024-W10.epub", "build-digest-2024-W11.epub", "build-digest-2024-W12.epub",
-            "feed.atom", "feed.rss", "feed.json", "catalog.opds", STATE_NAME} <= names
+            "feed.atom", "feed.rss", "feed.json", "catalog.opds"} <= names
+    assert STATE_NAME not in names and default_state_path(out).is_file()  # not published
     catalog = (out / "catalog.opds").read_text(encoding="utf-8")
     assert catalog.count("application/epub+zip") == 3
     assert "3 books (3 built, 0 skipped)" in r.stdout
@@ -211,14 +212,14 @@ def test_damaged_state_means_rebuild_but_unchanged_bytes_stay(logs, tmp_path, da
     out = tmp_path / "out"
     assert build(logs, out).exit_code == 0
     before = mtimes(out)
-    (out / STATE_NAME).write_bytes(damage)
+    default_state_path(out).write_bytes(damage)
     r = build(logs, out, "-v")
     assert r.exit_code == 0, r.stderr
     assert "3 built, 0 skipped" in r.stdout
     assert "state:" in r.stderr
     assert mtimes(out) == before  # rebuilt, same bytes: not rewritten
     assert f"0 written, {len(before)} unchanged" in r.stdout
-    json.loads((out / STATE_NAME).read_bytes())  # repaired
+    json.loads(default_state_path(out).read_bytes())  # repaired
 
 
 def test_deleted_or_edited_output_is_rebuilt(logs, tmp_path):
@@ -394,7 +395,7 @@ def test_thumbnails_left_out_are_counted_by_reason(logs, tmp_path):
     (logs / f"{day.isoformat()}.md").write_text(text, encoding="utf-8")
     out = tmp_path / "out"
     r = CliRunner().invoke(main, ["build", str(logs), "-o", str(out), "--image-timeout", "2",
-                                  "--allow-private-hosts"],
+                                  "--allow-private-hosts", "-v"],
                            env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert r.exit_code == 0, r.output
     assert "thumbnail http://127.0.0.1:9/thumb.png left out: connection refused" in r.stderr

@@ -50,7 +50,7 @@ def test_config_found_in_current_folder(project):
     (project / "digest-export.toml").write_text('inputs = ["logs"]\n')
     result = run(["inspect"], project)
     assert result.exit_code == 0, result.output
-    assert "1 day, 1 papers" in result.stdout
+    assert "1 day, 1 paper " in result.stdout
     assert "bundled sample" not in result.stderr
 
 
@@ -81,3 +81,30 @@ def test_bad_config_names_key_and_file(project, text, message):
     assert result.exit_code == 2
     assert message in result.output
     assert "digest-export.toml" in result.output
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("imagse = 'none'\n", "unknown key 'imagse'; did you mean 'images'?"),
+        ("[build]\nbase-ulr = 'https://example.org/'\n", "unknown key 'base-ulr' in [build]; did you mean 'base-url'?"),
+        ("[build]\ndays = \"7\"\n", "[build] key 'days' must be a whole number"),
+        ("[build]\ndays = 7.5\n", "[build] key 'days' must be a whole number"),
+        ("image-timeout = \"10\"\n", "key 'image-timeout' must be a number"),
+        ("[epub]\ntitle = 7\n", "[epub] key 'title' must be a string"),
+        ("by = 3\n", "key 'by' must be a string"),
+        ("[send]\nsmtp-port = \"587\"\n", "[send] key 'smtp-port' must be a whole number"),
+    ],
+)
+def test_config_typos_get_a_suggestion_and_values_are_type_checked(project, text, message):
+    (project / "digest-export.toml").write_text(text)
+    result = run(["inspect"], project)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "digest-export.toml" in result.output
+
+
+def test_numbers_and_strings_of_the_right_type_are_taken(project):
+    (project / "digest-export.toml").write_text(
+        'inputs = ["logs"]\n[build]\ndays = 7\nimage-timeout = 5\ntitle = "T"\nby = "week"\n')
+    assert run(["inspect"], project).exit_code == 0

@@ -142,7 +142,7 @@ def test_config_send_table_is_type_checked(out, tmp_path):
     config = tmp_path / "c.toml"
     config.write_text('[send]\nto = ["a@kindle.com"]\nsmtp-port = "many"\n', encoding="utf-8")
     r = CliRunner().invoke(main, ["--config", str(config), "send", str(out), "--dry-run"])
-    assert r.exit_code == 2 and "[send] key 'smtp-port' must be a valid integer range" in r.stderr
+    assert r.exit_code == 2 and "[send] key 'smtp-port' must be a whole number" in r.stderr
     config.write_text('[send]\npassword = "secret"\n', encoding="utf-8")
     r = CliRunner().invoke(main, ["--config", str(config), "send", str(out), "--dry-run"])
     assert r.exit_code == 2 and "unknown key 'password' in [send]" in r.stderr

@@ -68,14 +68,14 @@ def test_entry_fields_in_atom_xml(three_days, tmp_path):
     content = video.find(f"{MEDIA}content")
     assert (content.get("url"), content.get("type"), content.get("medium")) == (
         "https://cdn.example.org/video/2403.10201.mp4", "video/mp4", "video")
-    assert {c.get("term") for c in image.findall(f"{ATOM}category")} == {"Daily Papers"}
+    assert image.findall(f"{ATOM}category") == []
     html = image.find(f"{ATOM}content").text
     assert '<img src="https://cdn.example.org/thumbs/2403.10200.png"' in html
     assert "<strong>모델</strong>" in html and "(&lt;0.5초)" in html
     assert "추천: 12" in html  # labels in the entry's language (Korean here)
 
 
-def test_categories_from_labels_and_language_detection(tmp_path):
+def test_no_summary_labels_as_categories_and_language_detection(tmp_path):
     src = write_days(tmp_path / "in", {dt.date(2024, 5, 1): [
         paper_md("2405.00001", "English one", summary=(
             "***What's New***: A new method for sparse routing of tokens.",
@@ -84,8 +84,9 @@ def test_categories_from_labels_and_language_detection(tmp_path):
     out = tmp_path / "out"
     run(src, out)
     entry = xml(out / "feed.atom").find(f"{ATOM}entry")
-    assert [c.get("term") for c in entry.findall(f"{ATOM}category")] == [
-        "Daily Papers", "What's New", "Technical Details"]
+    assert entry.findall(f"{ATOM}category") == []
+    assert xml(out / "feed.rss").find("channel/item/category") is None
+    assert "tags" not in json.loads((out / "feed.json").read_text(encoding="utf-8"))["items"][0]
     assert entry.get(XML_LANG) == "en"
     assert xml(out / "feed.rss").find("channel/language").text == "en"
 
@@ -292,7 +293,7 @@ def test_oversized_feed_is_reported(three_days, tmp_path, monkeypatch):
 def test_rss_items_have_dc_creator_and_language(three_days, tmp_path):
     run(three_days, tmp_path)
     item = xml(tmp_path / "feed.rss").find("channel/item")
-    assert [c.text for c in item.findall(f"{DC}creator")] == ["Ann Example", "Bo Sample"]
+    assert [c.text for c in item.findall(f"{DC}creator")] == ["Ann Example, Bo Sample"]
     assert item.find(f"{DC}language").text == "ko"
 
 
@@ -309,3 +310,19 @@ def test_plain_text_fields_defuse_only_html_tags(text, expected):
     from exporter.feeds.entries import feed_text
 
     assert feed_text(text) == expected
+
+
+def test_feed_readers_show_every_author_and_no_label_tags(three_days, tmp_path):
+    """feedparser, as feed readers do: RSS's entry.author is the whole list (one dc:creator),
+    Atom's entry.authors has each author (one <author> each), JSON Feed's authors each one;
+    no entry has the summary's labels as tags."""
+    out = tmp_path / "out"
+    run(three_days, out)
+    rss = feedparser.parse(str(out / "feed.rss")).entries[0]
+    assert rss.author == "Ann Example, Bo Sample"
+    atom = feedparser.parse(str(out / "feed.atom")).entries[0]
+    assert [a["name"] for a in atom.authors] == ["Ann Example", "Bo Sample"]
+    item = json.loads((out / "feed.json").read_text(encoding="utf-8"))["items"][0]
+    assert [a["name"] for a in item["authors"]] == ["Ann Example", "Bo Sample"]
+    for entry in (rss, atom):
+        assert not entry.get("tags"), entry.get("tags")

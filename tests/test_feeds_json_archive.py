@@ -155,4 +155,4 @@ def test_archives_without_base_url_link_relatively(tmp_path):
     hrefs = {link.get("rel"): link.get("href") for link in w10.findall(f"{ATOM}link")}
     assert hrefs["current"] == "../feed.atom" and hrefs["prev-archive"] == "2024-W09.atom"
     assert "self" not in hrefs
-    assert report.missing and "--base-url" in report.missing[0]
+    assert report.missing and "--base-url" in report.missing[0].message

@@ -64,7 +64,7 @@ def test_7_rss_authors_without_email_are_dc_creators(out):
     item = xml(out / "feed.rss").find("channel/item")
     assert item.find("author") is None
     assert [c.text for c in item.findall("{http://purl.org/dc/elements/1.1/}creator")] == [
-        "Ann Example", "Bo Sample"]
+        "Ann Example, Bo Sample"]
 
 
 def test_8_content_type_html_and_plain_text_titles(out):

@@ -47,7 +47,7 @@ def test_plain_text_elements_use_hexadecimal_references(tmp_path):
     atom = (out / "feed.atom").read_bytes()
     # RSS Advisory Board profile: "&" and "<" in plain text as &#x26; / &#x3C;.
     assert b"<title>Q&#x26;A &#x3C;Tests&#x3E; with &#x26;lt;b&#x26;gt; and 50% of [x]</title>" in rss
-    assert b"<dc:creator>&#x26;lt;script&#x26;gt;</dc:creator>" in rss
+    assert b"<dc:creator>&#x26;lt;script&#x26;gt;, Ann &#x26; Bo</dc:creator>" in rss
     assert b"<name>Ann &#x26; Bo</name>" in atom
     # HTML content keeps the usual escaping (it is HTML, not text).
     assert re.search(rb"<content type=\"html\">&lt;p&gt;", atom)

@@ -52,7 +52,7 @@ def test_epub_with_a_misbehaving_image_server(tmp_path):
         env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
         start = time.perf_counter()
         result = CliRunner().invoke(main, ["epub", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
-                                           "--image-timeout", "1.5", "--allow-private-hosts"], env=env, catch_exceptions=False)
+                                           "--image-timeout", "1.5", "--allow-private-hosts", "-v"], env=env, catch_exceptions=False)
         elapsed = time.perf_counter() - start
     assert result.exit_code == 0, result.output
     # All fetches run concurrently, each cut at the 1.5 s deadline.

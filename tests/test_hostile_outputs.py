@@ -36,7 +36,7 @@ def hostile(tmp_path_factory):
     env = {"XDG_CACHE_HOME": str(tmp / "cache"), "DIGEST_EXPORT_IMAGE_TIMEOUT": "2"}
     runs = {}
     for name, args in {
-        "week": ["epub", str(inp), "-o", str(tmp / "books")],
+        "week": ["epub", str(inp), "-o", str(tmp / "books"), "-v"],
         "day": ["epub", str(inp), "-o", str(tmp / "days"), "--by", "day", "--images", "none",
                 "--title", "<script>alert(1)</script>/../../x"],
         "feed": ["feed", str(inp), "-o", str(tmp / "feeds"), "--all", "--archive", "--base-url",

@@ -105,13 +105,13 @@ plain_text = st.one_of(
 def test_fast_path_equals_markdown_it(text):
     assume("://" not in render._xml_chars(text))
     assert not render._MARKDOWN_SIGNIFICANT.search(render._xml_chars(text))
-    assert str(inline_html(text)) == str(render._inline_markdown(text))
+    assert str(render._inline(render._xml_chars(text))) == str(render._inline_markdown(text))
 
 
 @pytest.mark.parametrize("text", [
     "plain words", "quotes \"and\" 'single'", "www.example.com", "a@b.org", "price 5$ and 2^3", "  spaced  "])
 def test_fast_path_examples(text):
-    assert str(inline_html(text)) == str(render._inline_markdown(text))
+    assert str(render._inline(render._xml_chars(text))) == str(render._inline_markdown(text))
 
 
 # -- inline Markdown ----------------------------------------------------------------
@@ -220,3 +220,16 @@ def test_summary_html_labels_and_nesting():
 ])
 def test_safe_url(url, expected):
     assert safe_url(url) == expected
+
+
+def test_summary_tex_renders_like_title_tex():
+    from exporter.render import inline_html, title_html
+
+    assert str(inline_html("SOTOPIA-$π$ learns **social** skills")) == \
+        "SOTOPIA-π learns <strong>social</strong> skills"
+    assert str(inline_html("SOTOPIA-$\\pi$")) == str(title_html("SOTOPIA-$\\pi$")) == "SOTOPIA-π"
+    assert str(inline_html("M$^{2}$UGen and $x_i$ <b>")) == "M<sup>2</sup>UGen and x<sub>i</sub> &lt;b&gt;"
+    # Prices, TeX we cannot show, and code stay literal.
+    assert str(inline_html("costs $5 and $10")) == "costs $5 and $10"
+    assert str(inline_html("$\\frac{a}{b}$")) == "$\\frac{a}{b}$"
+    assert str(inline_html("`$x$`")) == "<code>$x$</code>"

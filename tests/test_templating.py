@@ -62,3 +62,34 @@ def test_malformed_user_template_is_reported(tmp_path):
         build_epubs(read_digests([week]), EpubOptions(out_dir=tmp_path / "out", images="none",
                                                       templates=tpl))
     assert not (tmp_path / "out").exists()
+
+
+def test_unknown_block_in_a_user_template_is_an_error(tmp_path):
+    week = write_week(tmp_path / "in", days=1)
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "day.xhtml.j2").write_text(
+        '{% extends "default:day.xhtml.j2" %}\n{% block paper_sumary %}x{% endblock %}\n'
+        '{% block day_heading %}{% block mine %}{% endblock %}{% endblock %}\n', encoding="utf-8")
+    with pytest.raises(TemplateError) as err:
+        build_epubs(read_digests([week]), EpubOptions(out_dir=tmp_path / "out", images="none", templates=tpl))
+    message = str(err.value)
+    assert "unknown block 'paper_sumary'" in message and "paper_summary" in message
+    assert "'mine'" not in message  # a block inside an overriding block is the template's own
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.epub"))
+
+
+def test_extra_css_comes_after_the_packaged_stylesheet(tmp_path):
+    week = write_week(tmp_path / "in", days=1)
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "extra.css").write_text(".paper-title { color: #333; }\n", encoding="utf-8")
+    report = build_epubs(read_digests([week]), EpubOptions(out_dir=tmp_path / "out", images="none",
+                                                          templates=tpl))
+    css = unzip(report.files[0][0])["EPUB/style/epub.css"].decode("utf-8")
+    packaged = (templates_dir() / "epub.css").read_text(encoding="utf-8")
+    assert css.startswith(packaged.rstrip("\n")) and css.endswith(".paper-title { color: #333; }\n")
+    from epub_fixtures import epubcheck_problems
+    import shutil
+    if shutil.which("java"):
+        assert epubcheck_problems([report.files[0][0]], tmp_path) == {}

@@ -44,7 +44,7 @@ from ..output import WriteStatus, write_file
 from ..render import lang_attrs, safe_url, title_text
 from .. import language
 from ..language import LABELS, labels_for
-from ..templating import make_environment, render_template
+from ..templating import make_environment, render_template, stylesheet
 
 if TYPE_CHECKING:
     from ..images import ImageFailure
@@ -356,7 +356,7 @@ def build_epub(bundle: Bundle, *, lang: str | None = None, env: Any = None,
                image_results: Any = None, cover: bool = True, grayscale: bool = False) -> bytes:
     """One bundle -> EPUB bytes (the library's core; :class:`BookWriter` writes files)."""
     env = env or make_environment(None)
-    css = render_template(env, "epub.css").encode("utf-8")
+    css = stylesheet(env)
     lang = lang or detect_language(p for d in bundle.digests for p in d.papers)
     jpeg = bundle_cover(bundle, lang, grayscale=grayscale) if cover else None
     raw = _build(bundle, _Context(env, css, EpubOptions(lang=lang, cover=cover, grayscale=grayscale)),
@@ -727,7 +727,7 @@ class BookWriter:
     def create(cls, options: EpubOptions, report: EpubReport | None = None) -> BookWriter:
         report = report if report is not None else EpubReport()
         env = make_environment(options.templates)
-        ctx = _Context(env, render_template(env, "epub.css").encode("utf-8"), options)
+        ctx = _Context(env, stylesheet(env), options)
         return cls(options, report, ctx, _image_loader(options, report))
 
     def render(self, bundle: Bundle) -> tuple[list[tuple[str, bytes]], Any, list[Paper]]:

@@ -15,16 +15,19 @@ import click
 
 from .. import __version__
 from ..errors import ExporterError
-from ..model import Kind
+from ..model import Kind, counted
 from .console import load_inputs, report_skipped, warn
 from .options import (
+    allow_empty_option,
     book_options,
     feed_selection_options,
     inputs_argument,
     jobs_option,
     keep_going_option,
+    effective_quiet,
     quiet_option,
     report_errors,
+    verbose_option,
 )
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -93,11 +96,12 @@ def inspect(inputs: tuple[str, ...], as_json: bool, quiet: bool) -> None:
 @click.option("--title", metavar="TEXT", help="Feed title. Default: the newest digest's title.")
 @feed_selection_options
 @keep_going_option
+@allow_empty_option
 @quiet_option
 @report_errors
 def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_url: str | None,
          title: str | None, days: int | None, limit: int | None, everything: bool, archive: bool,
-         keep_going: bool, quiet: bool) -> None:
+         keep_going: bool, allow_empty: bool, quiet: bool) -> None:
     """Write Atom, RSS and JSON feeds (and an OPDS catalog) of the papers.
 
     One entry per paper, newest digest first; ids and dates come from the
@@ -118,12 +122,12 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
     options = feed_options_of(out_dir, formats=formats, default=DEFAULT_FORMATS, title=title, base_url=base_url,
                               days=days, limit=limit, everything=everything, archive=archive)
     plan, report, _ = run_pipeline(inputs, feed_options(options, keep_going=keep_going), quiet=quiet,
-                                   label="Writing feeds")
+                                   label="Writing feeds", allow_empty=allow_empty)
     print_outcome(report, quiet=quiet)
     feed = report.feed
     if not quiet and feed is not None:
         written = sum(1 for _, status in feed.files if status.value == "written")
-        click.echo(f"{feed.entries} entries, {len(feed.files)} files ({written} written, "
+        click.echo(f"{counted(feed.entries, 'entry', 'entries')}, {counted(len(feed.files), 'file')} ({written} written, "
                    f"{len(feed.files) - written} unchanged) in {out_dir}", err=True)
     if plan.errors:
         report_skipped(plan.errors)
@@ -132,15 +136,18 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
 
 @main.command()
 @inputs_argument
-@click.option("-o", "--output", "out_dir", default=".", show_default=True,
-              type=click.Path(file_okay=False, path_type=str), help="Folder for the EPUB files.")
+@click.option("-o", "--output", "out_dir", default=".", show_default=True, type=click.Path(path_type=str),
+              help="Folder for the EPUB files, or a file name ending in .epub when there is one book.")
 @click.option("--title", default=None, help="Series title (default: the digests' own title).")
 @book_options
 @jobs_option
 @keep_going_option
+@allow_empty_option
 @quiet_option
+@verbose_option
 @report_errors
-def epub(inputs: tuple[str, ...], out_dir: str, quiet: bool, **book: Any) -> None:
+def epub(inputs: tuple[str, ...], out_dir: str, allow_empty: bool, quiet: bool, verbose: bool,
+         **book: Any) -> None:
     """Write EPUB books, one per week by default, named like daily-papers-2024-W10.epub.
 
     Each book has a cover, a two-level table of contents (day, then paper) and
@@ -153,19 +160,27 @@ def epub(inputs: tuple[str, ...], out_dir: str, quiet: bool, **book: Any) -> Non
         digest-export epub paper_logs/2024/ --by month --images none --lang ko
         digest-export epub paper_logs/ --from 2024-03-01 --to 2024-03-31 --templates my-templates/
     """
-    from ..pipeline import epub_options
-    from .run import epub_options_of, print_outcome, run_pipeline
+    from pathlib import Path
 
+    from ..pipeline import epub_options
+    from .run import epub_options_of, print_outcome, run_pipeline, run_to_one_file
+
+    quiet = effective_quiet(quiet, verbose)
     options = epub_options_of(out_dir, **book)
-    plan, report, lines = run_pipeline(inputs, epub_options(options), quiet=quiet, label="Writing EPUBs")
+    if out_dir.lower().endswith(".epub"):
+        plan, report, lines = run_to_one_file(inputs, options, Path(out_dir), quiet=quiet, allow_empty=allow_empty)
+    else:
+        plan, report, lines = run_pipeline(inputs, epub_options(options), quiet=quiet, label="Writing EPUBs",
+                                           allow_empty=allow_empty)
     if not quiet:
         for _, _, line in lines:
             click.echo(line)
-    print_outcome(report, quiet=quiet)
-    n, warnings = len(report.books), len(plan.warnings) + len(report.image_failures)
+    print_outcome(report, quiet=quiet, verbose=verbose)
+    n = len(report.books)
+    warnings = sum(1 for d in plan.shown_diagnostics() if not d.is_error) + len(report.image_failures)
     if not quiet:
-        click.echo(f"{n} book{'s' if n != 1 else ''}, {report.days} days, {report.papers} papers, "
-                   f"{report.images} images, {warnings} warnings")
+        click.echo(f"{counted(n, 'book')}, {counted(report.days, 'day')}, {counted(report.papers, 'paper')}, "
+                   f"{counted(report.images, 'image')}, {counted(warnings, 'warning')}")
         if not n:
             warn("no digest in the chosen dates; nothing written", Kind.MISSING)
     if plan.errors:
@@ -184,19 +199,30 @@ def epub(inputs: tuple[str, ...], out_dir: str, quiet: bool, **book: Any) -> Non
 @feed_selection_options
 @jobs_option
 @keep_going_option
+@allow_empty_option
 @quiet_option
-@click.option("-v", "--verbose", is_flag=True, help="Explain what is rebuilt or skipped, and why.")
+@verbose_option
+@click.option("--state", "state_path", metavar="FILE", type=click.Path(dir_okay=False, path_type=str),
+              help="Where to keep what the last run made (default: a file per output folder in the "
+                   "user's state folder, e.g. ~/.local/state/digest-export/).")
+@click.option("--finished-only", is_flag=True,
+              help="Books only for the weeks (or months, days) whose last day has passed, and "
+                   "latest.epub, a copy of the newest of them.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE", envvar="DIGEST_EXPORT_TODAY",
+              help="With --finished-only: decide which periods are finished as on DATE (default: today; "
+                   "env DIGEST_EXPORT_TODAY).")
 @click.option("--send", "send_books", is_flag=True,
               help="Then e-mail the finished books, as `send DIR` with the config's [send] settings.")
 @report_errors
 def build(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_url: str | None,
-          days: int | None, limit: int | None, everything: bool, archive: bool, quiet: bool,
-          verbose: bool, send_books: bool, **book: Any) -> None:
+          days: int | None, limit: int | None, everything: bool, archive: bool, allow_empty: bool,
+          quiet: bool, verbose: bool, state_path: str | None, finished_only: bool, today: Any, send_books: bool,
+          **book: Any) -> None:
     """Write everything into DIR: the EPUB books, the feeds and the OPDS catalog.
 
     The daily-run command: it takes the options of `epub` and `feed`, reads
     the inputs once, and does only what changed since the last run (kept in
-    DIR/.digest-export-state.json): unchanged input files are not read again,
+    the user's state folder, or --state FILE): unchanged input files are not read again,
     books whose days, options and templates are unchanged are not rebuilt,
     and files whose bytes would not change are not rewritten.
 
@@ -211,11 +237,17 @@ def build(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_
     from ..pipeline import BUILD_FORMATS, BuildOptions
     from .run import epub_options_of, feed_options_of, print_build_summary, run_pipeline
 
+    quiet = effective_quiet(quiet, verbose)
     eo = epub_options_of(out_dir, **book)
     fo = feed_options_of(out_dir, formats=formats, default=BUILD_FORMATS, title=book["title"],
                          base_url=base_url, days=days, limit=limit, everything=everything, archive=archive)
-    options = BuildOptions(out_dir=Path(out_dir), epub=eo, feed=fo, keep_going=eo.keep_going, jobs=eo.jobs)
-    plan, report, lines = run_pipeline(inputs, options, quiet=quiet, label="Building EPUBs")
+    import datetime as dt
+
+    finished_before = (today.date() if today else dt.date.today()) if finished_only else None
+    options = BuildOptions(out_dir=Path(out_dir), epub=eo, feed=fo, keep_going=eo.keep_going, jobs=eo.jobs,
+                           finished_before=finished_before, state_path=Path(state_path) if state_path else None)
+    plan, report, lines = run_pipeline(inputs, options, quiet=quiet, label="Building EPUBs",
+                                       allow_empty=allow_empty)
     print_build_summary(plan, report, lines, out_dir=out_dir, quiet=quiet, verbose=verbose)
     if plan.errors:
         report_skipped(plan.errors)

@@ -87,10 +87,36 @@ def _convert_one(path: Path, fail: Any, value: Any, param: click.Parameter, ctx:
         return value
     if isinstance(value, bool):
         raise fail(f"a {ptype.name} value")
+    _check_toml_type(fail, value, ptype)
     try:
         return ptype.convert(value, param, ctx)
     except click.BadParameter as err:
         raise fail(f"a valid {ptype.name} ({err.message})") from err
+
+
+def _check_toml_type(fail: Any, value: Any, ptype: click.ParamType) -> None:
+    """A TOML value of the option's own type: a number for a number (``days = 7``, not ``"7"``), a
+    whole number for a count (not ``7.5``), a string for a string (``title = "7"``, not ``7``)."""
+    from .options import Seconds
+
+    if isinstance(ptype, click.types.IntParamType):
+        if not isinstance(value, int):
+            raise fail("a whole number (no quotes)")
+    elif isinstance(ptype, (click.types.FloatParamType, Seconds)):
+        if not isinstance(value, (int, float)):
+            raise fail("a number (no quotes)")
+    elif isinstance(ptype, (click.types.StringParamType, click.Choice, click.DateTime)):
+        if not isinstance(value, str):
+            raise fail("a string (in quotes)")
+
+
+def _unknown(path: Path, key: str, known: Any, where: str = "") -> ConfigError:
+    """An unknown key, with the close known ones as click says for options (``Did you mean``)."""
+    import difflib
+
+    close = difflib.get_close_matches(key, sorted(set(known)), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return ConfigError(f"{path}: unknown key '{key}'{where}{hint}")
 
 
 def default_map(config: Mapping[str, Any], path: Path, group: click.Group,
@@ -107,7 +133,7 @@ def default_map(config: Mapping[str, Any], path: Path, group: click.Group,
                               + ", ".join(f"[{c}]" for c in sorted(commands)))
         users = [c for c in commands if key in params[c]]
         if not users:
-            raise ConfigError(f"{path}: unknown key '{key}'")
+            raise _unknown(path, key, [k for c in commands for k in params[c]] + list(commands))
         for name in users:
             param = params[name][key]
             out[name][param.name] = _convert(path, "", key, value, param, ctx)
@@ -119,6 +145,6 @@ def default_map(config: Mapping[str, Any], path: Path, group: click.Group,
         for key, value in table.items():
             param = params[name].get(key)
             if param is None:
-                raise ConfigError(f"{path}: unknown key '{key}' in [{name}]")
+                raise _unknown(path, key, params[name], f" in [{name}]")
             out[name][param.name] = _convert(path, f"[{name}] ", key, value, param, ctx)
     return {name: values for name, values in out.items() if values}

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..model import Diagnostic, Kind, ReadResult, Severity, SourceRef
+from ..model import Diagnostic, Kind, ReadResult, Severity, SourceRef, counted
 
 
 def warn(message: str, kind: Kind, source: SourceRef | None = None) -> None:
@@ -16,28 +16,44 @@ def warn(message: str, kind: Kind, source: SourceRef | None = None) -> None:
     click.echo(str(Diagnostic(source, Severity.WARNING, message, kind)), err=True)
 
 
-def report_image_failures(failures: list[Any], notes: list[str], *, quiet: bool) -> None:
-    """Each thumbnail left out (path:line: warning), then one summary line by reason."""
+def report_image_failures(failures: list[Any], notes: list[str], *, quiet: bool, verbose: bool = False) -> None:
+    """Thumbnails left out: each one (path:line: warning) with ``-v``, else one line per host and
+    reason; then one summary line by reason."""
     if quiet:
         return
     from ..books.epub import image_failure_summary
+    from ..images.model import failures_by_host
 
-    for failure in failures:
-        click.echo(str(failure), err=True)
+    if verbose:
+        for failure in failures:
+            click.echo(str(failure), err=True)
+    else:
+        for host, reason, n in failures_by_host(failures):
+            where = f"from {host}" if host else "given as local paths"
+            warn(f"{counted(n, 'thumbnail')} {where} left out: {reason}", Kind.THUMBNAIL)
     for note in notes:
         click.echo(str(note), err=True)
     if failures:
         n = len(failures)
-        warn(f"{n} thumbnail{'s' if n != 1 else ''} left out: {image_failure_summary(failures)}", Kind.THUMBNAIL)
+        warn(f"{counted(n, 'thumbnail')} left out: {image_failure_summary(failures)}", Kind.THUMBNAIL)
 
-def resolve_inputs(inputs: tuple[str, ...], *, quiet: bool = False) -> tuple[str, ...]:
-    """INPUTs from the command line, else the config file, else the bundled sample (said on stderr)."""
+def resolve_inputs(inputs: tuple[str, ...], *, quiet: bool = False, out_dir: str | None = None) -> tuple[str, ...]:
+    """INPUTs from the command line, else the config file's ``inputs``, else (with no config file
+    at all) the bundled sample, said on stderr with the folder written to."""
+    from pathlib import Path
+
+    from ..errors import UsageError
     from ..resources import sample_dir
 
     inputs = load_inputs_from_config(inputs)
     if not inputs:
+        ctx = click.get_current_context(silent=True)
+        config = ctx.find_root().meta.get("config_path") if ctx is not None else None
+        if config is not None:
+            raise UsageError(f"no INPUT given and {config} has no 'inputs'")
         if not quiet:
-            click.echo(f"digest-export: no INPUT given; using the bundled sample digests ({sample_dir()})",
+            where = f"; writing to {Path(out_dir).resolve()}" if out_dir is not None else ""
+            click.echo(f"digest-export: no INPUT given; using the bundled sample digests ({sample_dir()}){where}",
                        err=True)
         inputs = (str(sample_dir()),)
     return inputs

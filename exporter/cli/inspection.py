@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..model import Digest, Paper, ReadResult, SummaryItem
+from ..model import Digest, Paper, ReadResult, SummaryItem, counted
 
 
 def summary_item_dict(item: SummaryItem) -> dict[str, Any]:
@@ -68,8 +68,8 @@ def result_table(result: ReadResult) -> str:
         lines.append(f"{d.date.isoformat()} {d.date:%a}  {n:4d} paper{'s' if n != 1 else ' '}  {d.title}")
     unique = len({p.key for d in result.digests for p in d.papers})
     lines.append(
-        f"{len(result.digests)} day{'s' if len(result.digests) != 1 else ''}, "
-        f"{result.paper_count} papers ({unique} distinct), "
-        f"{len(result.errors)} errors, {len(result.warnings)} warnings"
+        f"{counted(len(result.digests), 'day')}, "
+        f"{counted(result.paper_count, 'paper')} ({unique} distinct), "
+        f"{counted(len(result.errors), 'error')}, {counted(len(result.warnings), 'warning')}"
     )
     return "\n".join(lines) + "\n"

@@ -23,13 +23,34 @@ def inputs_argument(f: F) -> F:
 
 
 def quiet_option(f: F) -> F:
-    return click.option("-q", "--quiet", is_flag=True, help="Print errors only.")(f)
+    return click.option("-q", "--quiet/--no-quiet", default=False,
+                        help="Print errors only (--no-quiet undoes `quiet = true` of the config).")(f)
+
+
+def verbose_option(f: F) -> F:
+    return click.option("-v", "--verbose", is_flag=True,
+                        help="Say more: each thumbnail left out, what is rebuilt or skipped and why.")(f)
+
+
+def effective_quiet(quiet: bool, verbose: bool) -> bool:
+    """Whether to be quiet: ``-v`` beats ``quiet = true`` from the config, not ``-q`` on the command line."""
+    if not (quiet and verbose):
+        return quiet
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and ctx.get_parameter_source("quiet") == click.core.ParameterSource.COMMANDLINE
 
 
 def keep_going_option(f: F) -> F:
     return click.option(
         "--keep-going", is_flag=True,
         help="Write what can be written despite input errors (still exits 1).",
+    )(f)
+
+
+def allow_empty_option(f: F) -> F:
+    return click.option(
+        "--allow-empty", is_flag=True,
+        help="Write (empty) outputs even when the input holds no digest day; by default that is an error.",
     )(f)
 
 
@@ -83,7 +104,8 @@ def book_options(f: F) -> F:
         click.option("--templates", "templates", default=None,
                      type=click.Path(exists=True, file_okay=False, path_type=str),
                      help="Folder of templates overriding the packaged ones "
-                          "(day.xhtml.j2, cover.xhtml.j2, epub.css)."),
+                          "(day.xhtml.j2, cover.xhtml.j2, epub.css; extra.css is added after epub.css; "
+                          "see docs/templates.md)."),
     )):
         f = option(f)
     return f

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import InputError, UsageError
-from ..model import Kind
+from ..errors import EmptyInputError, InputError, UsageError
+from ..model import Kind, counted
 from .console import report_image_failures, resolve_inputs, warn
 
 if TYPE_CHECKING:
@@ -48,8 +48,9 @@ def feed_options_of(out_dir: str, *, formats: tuple[str, ...], default: tuple[st
                        title=title, days=days, limit=limit, all=everything, archive=archive)
 
 
-def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool,
-                 label: str) -> tuple[BuildPlan, BuildReport, list[tuple[Path, str, str]]]:
+def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool, label: str,
+                 allow_empty: bool = False,
+                 one_book: str | None = None) -> tuple[BuildPlan, BuildReport, list[tuple[Path, str, str]]]:
     """Plan, print the input's diagnostics, stop on errors (unless
     --keep-going), run with a progress bar on a terminal.
 
@@ -58,20 +59,24 @@ def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool,
     """
     from ..pipeline import plan_build, run_build
 
-    plan = plan_build(resolve_inputs(inputs, quiet=quiet), options)
-    for diag in plan.diagnostics:
+    plan = plan_build(resolve_inputs(inputs, quiet=quiet, out_dir=one_book or str(options.out_dir)), options)
+    for diag in plan.shown_diagnostics():
         if diag.is_error or not quiet:
             click.echo(str(diag), err=True)
     if plan.errors and not options.keep_going:
         raise InputError(plan.errors)
+    check_not_empty(plan, allow_empty=allow_empty)
+    if one_book is not None and len(plan.books) != 1:
+        raise UsageError(f"-o {one_book}: a file name ending in .epub needs exactly one book, and these "
+                         f"options make {counted(len(plan.books), 'book')}; give a folder, or --by all, "
+                         "or --from/--to")
     books = {Path(options.out_dir) / b.meta.file_name: b for b in plan.books}
     todo = sum(1 for b in plan.books if b.reason)
     lines: list[tuple[Path, str, str]] = []
 
     def progress(kind: str, path: Path, status: str) -> None:
         book = books[path]
-        line = (f"{path} ({book.days} day{'s' if book.days != 1 else ''}, "
-                f"{book.papers} paper{'s' if book.papers != 1 else ''})")
+        line = f"{path} ({counted(book.days, 'day')}, {counted(book.papers, 'paper')})"
         lines.append((path, status, line + (" unchanged" if status == "unchanged" else "")))
         if bar is not None:
             bar.update(1)
@@ -85,9 +90,53 @@ def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool,
     return plan, report, lines
 
 
-def print_outcome(report: BuildReport, *, quiet: bool) -> None:
+def run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path, *, quiet: bool,
+                    allow_empty: bool) -> tuple[BuildPlan, BuildReport, list[tuple[Path, str, str]]]:
+    """``epub -o FILE.epub``: the one book, made in a temporary folder beside FILE and renamed
+    into place (left alone when its bytes are the same); a usage error unless there is exactly
+    one book."""
+    import dataclasses
+    import os
+    import shutil
+    import tempfile
+
+    from ..pipeline import epub_options
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".digest-export-", dir=target.parent))
+    try:
+        plan, report, lines = run_pipeline(inputs, epub_options(dataclasses.replace(options, out_dir=tmp)),
+                                           quiet=quiet, label="Writing EPUBs", allow_empty=allow_empty,
+                                           one_book=str(target))
+        made = [(path, status, line) for path, status, line in lines if path.is_file()]
+        for path, _, line in made:
+            same = target.is_file() and target.read_bytes() == path.read_bytes()
+            if not same:
+                os.replace(path, target)
+            lines = [(target, "unchanged" if same else "written",
+                      line.replace(str(path), str(target)).removesuffix(" unchanged")
+                      + (" unchanged" if same else ""))]
+        report.books = [(target, status) for _, status, _ in lines]
+        return plan, report, lines
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_not_empty(plan: BuildPlan, *, allow_empty: bool) -> None:
+    """EmptyInputError when the input holds no digest day and the run would write books or feeds
+    from it: an empty folder or a wrong path must not replace the published files with empty ones."""
+    options = plan.options
+    if allow_empty or not (options.epub is not None or options.feed_formats):
+        return
+    if not any(plan.file_days.values()):
+        n = len(plan.file_days)
+        raise EmptyInputError(f"no digest day in the input ({counted(n, 'file')} read); nothing written "
+                              "(use --allow-empty to write empty outputs)")
+
+
+def print_outcome(report: BuildReport, *, quiet: bool, verbose: bool = False) -> None:
     """Thumbnails left out, feed warnings and notes: what every writing command says at the end."""
-    report_image_failures(report.image_failures, report.notes, quiet=quiet)
+    report_image_failures(report.image_failures, report.notes, quiet=quiet, verbose=verbose)
     feed = report.feed
     if feed is not None:
         for diag in feed.warnings:
@@ -111,13 +160,13 @@ def print_build_summary(plan: BuildPlan, report: BuildReport, lines: list[tuple[
     if verbose and not quiet:
         for line in report.explanations:
             click.echo(f"digest-export: {line}", err=True)
-    print_outcome(report, quiet=quiet)
+    print_outcome(report, quiet=quiet, verbose=verbose)
     if not quiet:
         n = len(report.books)
         built = sum(1 for _, s in report.books if s != "skipped")
         click.echo(
-            f"{n} book{'s' if n != 1 else ''} ({built} built, {n - built} skipped), {report.days} days, "
-            f"{report.papers} papers, {report.images} images; input files: {report.files_read} of "
+            f"{counted(n, 'book')} ({built} built, {n - built} skipped), {counted(report.days, 'day')}, "
+            f"{counted(report.papers, 'paper')}, {counted(report.images, 'image')}; input files: {report.files_read} of "
             f"{report.files_total} read; files: {len(report.written)} written, "
             f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped in {out_dir}")
         if not plan.books:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..model import Diagnostic, Kind
+from ..model import Diagnostic, Kind, counted
 
 _WHAT = {Kind.FILE_SKIPPED: "file", Kind.DAY_SKIPPED: "day", Kind.PAPER_SKIPPED: "paper"}
 
@@ -25,10 +25,6 @@ def _places(diags: Sequence[Diagnostic], limit: int = 5) -> str:
     return ", ".join(places)
 
 
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
-
-
 def skipped_summary(errors: Sequence[Diagnostic]) -> str:
     """``skipped 1 file (a.md:1), 1 day (b.md:3) and 2 papers (b.md:5, b.md:9)
     because of 4 errors``: every error of the input, grouped by what it cost."""
@@ -36,12 +32,12 @@ def skipped_summary(errors: Sequence[Diagnostic]) -> str:
     for diag in errors:
         if diag.is_error:
             groups[_kind(diag)].append(diag)
-    parts = [f"{_count(len(groups[k]), k)} ({_places(groups[k])})" for k in ("file", "day", "paper")
+    parts = [f"{counted(len(groups[k]), k)} ({_places(groups[k])})" for k in ("file", "day", "paper")
              if groups[k]]
     if groups["other"]:
-        parts.append(f"{_count(len(groups['other']), 'other problem')} ({_places(groups['other'])})")
+        parts.append(f"{counted(len(groups['other']), 'other problem')} ({_places(groups['other'])})")
     n = sum(len(g) for g in groups.values())
     if not parts:
         return "nothing skipped"
     listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    return f"skipped {listed} because of {_count(n, 'error')} (see above)"
+    return f"skipped {listed} because of {counted(n, 'error')} (see above)"

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .. import __version__
-from ..state import OutputRecord, fingerprint
+from ..state import LATEST_NAME, OutputRecord, fingerprint
 from ..feeds.writer import ATOM_TYPE, FILE_NAMES, JSON_TYPE, RSS_TYPE, normalize_base_url
 from ..language import labels_for
 from ..model import Digest
@@ -42,11 +42,13 @@ _FEED_TYPES = {"atom": ATOM_TYPE, "rss": RSS_TYPE, "json": JSON_TYPE, "opds": CA
 PAGE_LABELS: dict[str, dict[str, str]] = {
     "en": {"books": "Books", "feeds": "Feeds", "newest": "Newest papers",
            "download": "Download EPUB", "cover_alt": "Cover of {title}", "no_books": "No books yet.",
+           "latest": "Latest finished book, always at this link:",
            "feeds_intro": "Subscribe in a feed reader, or add the catalog to an e-reader app.",
            "atom": "Atom feed", "rss": "RSS feed", "json": "JSON Feed",
            "opds": "OPDS catalog (KOReader and other e-reader apps)", "made_by": "Made with digest-export"},
     "ko": {"books": "책", "feeds": "피드", "newest": "최신 논문",
            "download": "EPUB 내려받기", "cover_alt": "{title} 표지", "no_books": "아직 책이 없습니다.",
+           "latest": "가장 최근에 완성된 책 (항상 이 링크):",
            "feeds_intro": "피드 리더에서 구독하거나, 전자책 앱에 카탈로그를 추가하세요.",
            "atom": "Atom 피드", "rss": "RSS 피드", "json": "JSON 피드",
            "opds": "OPDS 카탈로그 (KOReader 등 전자책 앱)", "made_by": "digest-export로 만듦"},
@@ -65,6 +67,8 @@ class PageBook:
     size: str
     cover: str | None
     cover_alt: str
+    #: The link to ``latest.epub`` when it is a copy of this book (``build --finished-only``).
+    latest: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +136,9 @@ def write_front_page(plan: BuildPlan, report: BuildReport, state: BuildState, ne
     books = _present_books(plan, out)
     feeds = _present_feeds(plan, out)
     base_url = normalize_base_url(plan.options.feed.base_url)
+    latest = state.pages[LATEST_NAME].settings if LATEST_NAME in state.pages else None
     inputs = fingerprint([(b.meta.file_name, b.meta.start, b.meta.end, b.days, b.papers, size, cover)
-                          for b, size, cover in books], feeds, iso, _newest_files(plan, iso))
+                          for b, size, cover in books], feeds, iso, _newest_files(plan, iso), latest)
     settings = fingerprint(__version__, plan.book_settings, base_url, plan.feed_title)
     old = plan.state.pages.get(INDEX_NAME)
     reason = ("not written before" if old is None else
@@ -149,7 +154,7 @@ def write_front_page(plan: BuildPlan, report: BuildReport, state: BuildState, ne
     report.explanations.append(f"writing {path}: {reason}")
     if newest is None and iso is not None:
         newest = _read_day(plan, iso)
-    html = render_front_page(plan, books, feeds, base_url, newest)
+    html = render_front_page(plan, books, feeds, base_url, newest, latest)
     report.add(path, write_file(path, html.encode("utf-8")))
     st = os.stat(path)
     state.pages[INDEX_NAME] = OutputRecord(inputs, settings, {INDEX_NAME: (st.st_size, st.st_mtime_ns)})
@@ -164,7 +169,7 @@ def _read_day(plan: BuildPlan, iso: str) -> Digest | None:
 
 
 def render_front_page(plan: BuildPlan, books: list[tuple[BookPlan, int, str | None]], feeds: list[str],
-                      base_url: str | None, newest: Digest | None) -> str:
+                      base_url: str | None, newest: Digest | None, latest: str | None = None) -> str:
     from ..books.epub import book_title, detect_language, period_text
     from ..templating import make_environment, render_template
 
@@ -181,7 +186,8 @@ def render_front_page(plan: BuildPlan, books: list[tuple[BookPlan, int, str | No
         shown.append(PageBook(href=quote(book.meta.file_name), title=title, period=period_text(book.meta),
                               days=labels["days"](book.days), papers=labels["papers"](book.papers), size=_size_text(size),
                               cover=quote(cover) if cover else None,
-                              cover_alt=labels["cover_alt"].format(title=title)))
+                              cover_alt=labels["cover_alt"].format(title=title),
+                              latest=quote(LATEST_NAME) if book.meta.file_name == latest else None))
     links = [PageLink(labels[f], href(FILE_NAMES[f]), _FEED_TYPES[f]) for f in feeds]
     day = None
     if newest is not None:

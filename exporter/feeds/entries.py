@@ -231,10 +231,6 @@ def first_appearances(digests: tuple[Digest, ...] | list[Digest], *,
 
 def make_entry(a: Appearance) -> FeedEntry:
     paper = a.paper
-    cats = [feed_text(a.digest_title)] if a.digest_title else []
-    for item in paper.summary:
-        if item.label and feed_text(item.label) not in cats:
-            cats.append(feed_text(item.label))
     image_url, video = _media(paper)
     return FeedEntry(
         id=entry_id(paper, a.date),
@@ -247,7 +243,10 @@ def make_entry(a: Appearance) -> FeedEntry:
         published=entry_time(a.date, a.rank),
         lang=detect_language(paper),
         links=paper_links(paper),
-        categories=tuple(cats),
+        # No categories: the summary's labels ("What's New", "Technical
+        # Details") and the digest's title are not subjects, and feed
+        # readers show categories as the entry's tags.
+        categories=(),
         image_url=image_url,
         video=video,
     )

@@ -9,8 +9,8 @@
   given links through feedgen: Atom ``<link>`` and the RSS ``<link>`` (the
   alternate) are written here, and so are categories.  It also sets the per-entry
   language: ``xml:lang`` on the Atom entry (RFC 4287 section 2),
-  ``dc:language`` on the RSS item; and every author as ``dc:creator`` on
-  the RSS item (RSS ``<author>`` wants an e-mail address).
+  ``dc:language`` on the RSS item; and the authors, comma-joined, as one
+  ``dc:creator`` on the RSS item (RSS ``<author>`` wants an e-mail address).
 * :class:`FeedHistory` adds ``<fh:archive/>`` to RFC 5005 archive documents.
 """
 
@@ -80,9 +80,11 @@ class EntryExtras(BaseEntryExtension):
         for term in self._categories:
             etree.SubElement(item, "category").text = term
         # RSS <author> must be an e-mail address, and feedgen drops authors
-        # without one (feedgen 7): Dublin Core dc:creator holds a name.
-        for name in self._creators:
-            etree.SubElement(item, f"{{{DC_NS}}}creator").text = name
+        # without one (feedgen 7): Dublin Core dc:creator holds the names, all
+        # in one element, since readers (and feedparser's entry.author) show
+        # only one dc:creator of an item (docs/library-workarounds.md).
+        if self._creators:
+            etree.SubElement(item, f"{{{DC_NS}}}creator").text = ", ".join(self._creators)
         # RSS 2.0 has no per-item language; Dublin Core's dc:language is the
         # recognised module element for it.
         if self._lang:

@@ -111,6 +111,21 @@ def failure_summary(failures: list[ImageFailure] | tuple[ImageFailure, ...]) -> 
     return ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+def failures_by_host(failures: list[ImageFailure] | tuple[ImageFailure, ...]) -> list[tuple[str, str, int]]:
+    """``(host, reason, count)`` of the failures, one per host and kind of reason, most frequent
+    first; a thumbnail given as a local path has the host ``""``."""
+    from urllib.parse import urlsplit
+
+    def host(url: str) -> str:
+        try:
+            return urlsplit(url).hostname or ""
+        except ValueError:
+            return ""
+
+    counts = collections.Counter((host(f.url), f.cause) for f in failures)
+    return [(h, reason, n) for (h, reason), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
 @dataclass
 class ImageResults:
     """What :func:`~exporter.images.load_images` found.

@@ -12,7 +12,7 @@ from ..bundles import Bundle
 from ..feeds.writer import FORMATS, FeedOptions, FeedReport
 from ..model import Diagnostic, Digest, ReadResult
 from ..output import WriteStatus
-from ..state import BuildState
+from ..state import BuildState, default_state_path
 
 if TYPE_CHECKING:
     from ..images import ImageFailure
@@ -46,6 +46,19 @@ class BuildOptions:
     incremental: bool = True
     catalog_of_folder: bool = False
     front_page: bool = True
+    #: ``build --finished-only``: only the books whose last day is before
+    #: this date (today), and ``latest.epub``, a copy of the newest of them.
+    finished_before: dt.date | None = None
+    #: Where an incremental build keeps its state (None: the user's state
+    #: folder, :func:`exporter.state.default_state_path`).
+    state_path: Path | None = None
+
+    def state_file(self) -> Path:
+        return Path(self.state_path) if self.state_path is not None else default_state_path(self.out_dir)
+
+    def state_base(self) -> Path:
+        """What the state's input paths are relative to: the output folder's parent."""
+        return Path(self.out_dir).resolve().parent
 
     @property
     def feed_formats(self) -> tuple[str, ...]:
@@ -89,6 +102,8 @@ class BuildPlan:
     explanations: list[str]
     files_read: int
     files_total: int
+    #: The days (ISO dates) of each input file, by the name it was given.
+    file_days: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
@@ -97,6 +112,25 @@ class BuildPlan:
     @property
     def warnings(self) -> tuple[Diagnostic, ...]:
         return ReadResult((), self.diagnostics).warnings
+
+    def shown_diagnostics(self) -> tuple[Diagnostic, ...]:
+        """The diagnostics worth printing: every error, and the warnings of the files that hold a
+        day this run writes (when ``--from``/``--to`` restrict the books, a file whose days are all
+        outside them is not talked about)."""
+        eo = self.options.epub
+        if eo is None or (eo.date_from is None and eo.date_to is None):
+            return self.diagnostics
+        if self.options.feed_formats and self.feeds_reason and self.feed_from is None:
+            return self.diagnostics  # the feeds hold every day
+        low, high = (eo.date_from or dt.date.min).isoformat(), (eo.date_to or dt.date.max).isoformat()
+        feed_from = self.feed_from.isoformat() if self.feeds_reason and self.feed_from else None
+
+        def wanted(day: str) -> bool:
+            return low <= day <= high or (feed_from is not None and day >= feed_from)
+
+        return tuple(d for d in self.diagnostics
+                     if d.is_error or not self.file_days.get(d.source.path)
+                     or any(wanted(day) for day in self.file_days[d.source.path]))
 
 
 @dataclass(slots=True)

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..bundles import Bundle, make_bundles
-from ..model import Digest, ReadResult, output_settings
+from ..bundles import Bundle, BundleBy, make_bundles
+from ..model import Digest, ReadResult, counted, output_settings
 from ..reader import merge
 from ..reader.stamps import FileRecord, InputFiles, diag_to_json
 from ..state import STATE_NAME, BuildState, fingerprint, load_state, tree_hash
@@ -41,11 +41,14 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
     explain: list[str] = []
     state = BuildState.empty(__version__)
     if options.incremental:
-        state, why = load_state(Path(options.out_dir) / STATE_NAME, __version__)
+        path, legacy = options.state_file(), Path(options.out_dir) / STATE_NAME
+        if not path.exists() and legacy.is_file():
+            path = legacy  # kept in the output folder by an older build: moved after this run
+        state, why = load_state(path, __version__, options.state_base())
         if why:
             explain.append(f"state: {why}; everything is checked")
     files = InputFiles.scan(inputs, state.files)
-    explain.append(f"inputs: {len(files.order)} files, {len(files.changed)} new or changed, "
+    explain.append(f"inputs: {counted(len(files.order), 'file')}, {len(files.changed)} new or changed, "
                    f"{len(files.removed)} gone, "
                    f"{len(files.order) - len(files.changed) - len(files.unreadable)} unchanged")
     days = _Days.of(files, state)
@@ -59,7 +62,7 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
     if feeds.start is not None:
         needed.update(d for d in days.dates if d >= feeds.start.isoformat())
     digests, merge_diags = _parse_days(needed, files, days, state)
-    explain.append(f"inputs: {len(files.parsed)} of {len(files.order)} files read and parsed")
+    explain.append(f"inputs: {len(files.parsed)} of {counted(len(files.order), 'file')} read and parsed")
     return BuildPlan(
         options=options, state=state,
         new_state=BuildState(__version__, {n: files.records[n] for n in files.order
@@ -69,7 +72,9 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
         book_settings=book_settings, feeds_reason=feeds.reason, feed_inputs=feeds.inputs,
         feed_settings=feeds.settings, feed_from=feeds.start, seen_keys=feeds.seen,
         feed_title=_feed_title(options, skeleton), explanations=explain,
-        files_read=len(files.parsed), files_total=len(files.order))
+        files_read=len(files.parsed), files_total=len(files.order),
+        file_days={files.shown[n]: frozenset(d[0] for d in files.records[n].digests)
+                   for n in files.order if n in files.records})
 
 
 def plan_from_result(result: ReadResult, options: BuildOptions) -> BuildPlan:
@@ -88,7 +93,16 @@ def plan_from_result(result: ReadResult, options: BuildOptions) -> BuildPlan:
         diagnostics=tuple(result.diagnostics), digests=tuple(result.digests), books=books,
         book_settings="", feeds_reason="not written before" if options.feed_formats else None,
         feed_inputs="", feed_settings="", feed_from=None, seen_keys=frozenset(),
-        feed_title=_feed_title(options, skeleton), explanations=[], files_read=0, files_total=0)
+        feed_title=_feed_title(options, skeleton), explanations=[], files_read=0, files_total=0,
+        file_days=_file_days(result))
+
+
+def _file_days(result: ReadResult) -> dict[str, frozenset[str]]:
+    days: dict[str, set[str]] = {}
+    for digest in result.digests:
+        for source in digest.sources:
+            days.setdefault(source.path, set()).add(digest.date.isoformat())
+    return {path: frozenset(d) for path, d in days.items()}
 
 
 def _checked(options: BuildOptions) -> BuildOptions:
@@ -167,6 +181,8 @@ def _plan_books(options: BuildOptions, skeleton: list[Digest], days: _Days, reco
         return [], ""
     metas = make_bundles(skeleton, eo.by, date_from=eo.date_from, date_to=eo.date_to, title=eo.title)
     series = metas[0].title if metas else ""
+    if options.finished_before is not None:  # a book for everything is never finished
+        metas = [m for m in metas if m.by is not BundleBy.ALL and m.end < options.finished_before]
     folders = ([Path(eo.templates)] if eo.templates else []) + [templates_dir()]
     settings = fingerprint(__version__, output_settings(eo), series, tree_hash(folders))
     books = []

@@ -23,7 +23,7 @@ from ..errors import InputError
 from ..feeds.writer import FeedReport
 from ..model import ReadResult
 from ..output import write_file
-from ..state import STATE_NAME, BuildState, OutputRecord, fingerprint
+from ..state import LATEST_NAME, STATE_NAME, BuildState, OutputRecord, fingerprint
 from ..feeds.catalog_records import CatalogBooks, catalog_record
 from .options import BuildPlan, BuildReport
 
@@ -37,7 +37,6 @@ def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
     options = plan.options
     if plan.errors and not options.keep_going:
         raise InputError(plan.diagnostics)
-    out = Path(options.out_dir)
     report = BuildReport(explanations=list(plan.explanations), files_read=plan.files_read,
                          files_total=plan.files_total)
     state = plan.new_state
@@ -52,6 +51,7 @@ def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
     plan.digests = ()
     if options.incremental:
         _remove_stale_books(plan, report)
+    _write_latest(plan, report, state)
     if options.catalog:
         _write_catalog(plan, report, state)
     if options.front_page:
@@ -59,8 +59,19 @@ def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
 
         write_front_page(plan, report, state, newest)  # after the catalog: it shows the covers
     if options.incremental:
-        write_file(out / STATE_NAME, state.to_bytes())
+        _save_state(plan, report, state)
     return report
+
+
+def _save_state(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
+    """The state in its file (outside the output folder by default); one an older build left in the
+    output folder is removed once the new one is saved."""
+    options = plan.options
+    path, legacy = options.state_file(), Path(options.out_dir) / STATE_NAME
+    write_file(path, state.to_bytes(options.state_base()))
+    if legacy.is_file() and legacy.resolve() != path.resolve():
+        legacy.unlink()
+        report.explanations.append(f"state: moved from {legacy} to {path}")
 
 
 def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None) -> None:
@@ -150,6 +161,31 @@ def _remove_stale_books(plan: BuildPlan, report: BuildReport) -> None:
             except OSError:
                 pass
         report.explanations.append(f"removed {out / name}: no longer built from these inputs and options")
+
+
+def _write_latest(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
+    """``latest.epub``: a copy of the newest finished book (``--finished-only``); removed, as a
+    stale book is, when an earlier build wrote it and this one would not."""
+    out = Path(plan.options.out_dir)
+    path, old = out / LATEST_NAME, plan.state.pages.get(LATEST_NAME)
+    present = [b for b in plan.books if (out / b.meta.file_name).is_file()]
+    if plan.options.finished_before is None or not present:
+        if old is not None and old.missing_or_changed(out) is None:
+            os.unlink(path)
+            report.removed.append(path)
+        return
+    newest = max(present, key=lambda b: (b.meta.end, b.meta.key)).meta.file_name
+    source = out / newest
+    st = os.stat(source)
+    inputs = f"{newest}:{st.st_size}:{st.st_mtime_ns}"
+    if old is not None and old.inputs == inputs and old.missing_or_changed(out) is None:
+        report.add(path, "skipped")
+        state.pages[LATEST_NAME] = old
+        return
+    report.explanations.append(f"writing {path}: a copy of {newest}")
+    report.add(path, write_file(path, source.read_bytes()))
+    st = os.stat(path)
+    state.pages[LATEST_NAME] = OutputRecord(inputs, newest, {LATEST_NAME: (st.st_size, st.st_mtime_ns)})
 
 
 def _write_feeds(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
