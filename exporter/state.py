@@ -101,15 +101,26 @@ class OutputRecord:
     inputs: str
     settings: str
     files: dict[str, tuple[int, int]]
+    #: Thumbnails left out for a reason that may pass (a time-out, a server
+    #: error): the next run asks for them, and rebuilds the book only if one
+    #: of them can be had now.
+    retry: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"inputs": self.inputs, "settings": self.settings,
-                "files": {k: list(v) for k, v in sorted(self.files.items())}}
+        data: dict[str, Any] = {"inputs": self.inputs, "settings": self.settings,
+                                "files": {k: list(v) for k, v in sorted(self.files.items())}}
+        if self.retry:
+            data["retry"] = list(self.retry)
+        return data
 
     @classmethod
     def from_json(cls, v: dict[str, Any]) -> OutputRecord:
+        retry = v.get("retry", [])
+        if not isinstance(retry, list):
+            raise TypeError("retry is not a list")
         return cls(str(v["inputs"]), str(v["settings"]),
-                   {str(k): (int(s), int(m)) for k, (s, m) in v["files"].items()})
+                   {str(k): (int(s), int(m)) for k, (s, m) in v["files"].items()},
+                   tuple(str(u) for u in retry))
 
     def missing_or_changed(self, out_dir: Path) -> str | None:
         """Why the recorded files cannot be trusted, or None if they are as written."""

@@ -520,3 +520,61 @@ def test_every_option_either_shapes_the_output_or_says_it_does_not():
             changed = dataclasses.replace(base, **{f.name: other})
             moved = fingerprint(output_settings(changed)) != fingerprint(settings)
             assert moved != run_only, f.name
+
+
+def test_a_thumbnail_that_may_come_later_is_asked_for_without_rebuilding_the_book(logs, tmp_path):
+    """A transient failure (here a 503) is retried next run; the book is
+    rebuilt only when the thumbnail can be had, not on every run."""
+    import http.server
+    import threading
+
+    from test_images import GOOD_PNG
+
+    state = {"up": False, "hits": 0}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            state["hits"] += 1
+            body, status = (GOOD_PNG, 200) if state["up"] else (b"busy", 503)
+            self.send_response(status)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        day = START + dt.timedelta(days=2)
+        url = f"http://127.0.0.1:{server.server_port}/t.png"
+        (logs / f"{day.isoformat()}.md").write_text(
+            digest(day).replace("Vote: 1\n", f"![]({url})\n\nVote: 1\n", 1), encoding="utf-8")
+        out = tmp_path / "out"
+        env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+        def run(*args):
+            return CliRunner().invoke(main, ["build", str(logs), "-o", str(out), "--allow-private-hosts",
+                                             "--image-timeout", "2", "-v", *args], env=env)
+
+        first = run()
+        assert first.exit_code == 0, first.output
+        assert "HTTP 503" in first.stderr
+        made = book(out, 10).stat().st_mtime_ns
+        again = run()  # still down: asked once more, book left alone
+        assert again.exit_code == 0 and state["hits"] == 2
+        assert book(out, 10).stat().st_mtime_ns == made
+        assert "3 books (0 built, 3 skipped)" in again.stdout
+        state["up"] = True
+        back = run()  # the thumbnail can be had: the book is rebuilt with it
+        assert back.exit_code == 0 and state["hits"] == 3
+        assert f"rebuilding {book(out, 10)}: 1 thumbnail left out last time can be had now" in back.stderr
+        with zipfile.ZipFile(book(out, 10)) as zf:
+            assert any(n.startswith("EPUB/images/") and "cover" not in n for n in zf.namelist())
+        last = run()  # nothing left to ask for
+        assert state["hits"] == 3 and "(0 built, 3 skipped)" in last.stdout
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -680,22 +680,28 @@ def _accessibility_metadata(book: Any, labels: dict[str, Any], *, cover: bool, t
 
 # -- many books ----------------------------------------------------------------
 
+def image_options(options: EpubOptions) -> Any:  # -> exporter.images.ImageOptions
+    """How the books' thumbnails are fetched and converted."""
+    from ..images import ImageOptions
+
+    return ImageOptions(cache_dir=options.cache_dir, grayscale=options.grayscale, timeout=options.image_timeout,
+                        allow_private_hosts=options.allow_private_hosts)
+
+
 def _image_loader(options: EpubOptions, report: EpubReport) -> Callable[[Sequence[Paper]], Any] | None:
     if options.images == "none":
         return None
     check_options(options)
     try:
-        from ..images import ImageOptions, load_images
+        from ..images import load_images
     except ImportError:
         report.notes.append(Diagnostic(None, Severity.WARNING, "thumbnail support (exporter.images) is not "
                                        "available; thumbnails left out", Kind.THUMBNAIL))
         return None
-    image_options = ImageOptions(cache_dir=options.cache_dir, grayscale=options.grayscale,
-                                 timeout=options.image_timeout,
-                                 allow_private_hosts=options.allow_private_hosts)
+    settings = image_options(options)
 
     def load(papers: Sequence[Paper]) -> Any:
-        results = load_images(papers, image_options)
+        results = load_images(papers, settings)
         report.image_failures.extend(results.failures)
         return results
 

@@ -107,7 +107,8 @@ def _collect(results: ImageResults, jobs: dict[str, list[Paper]], progress: Call
     if isinstance(outcome, Failure):
         results.failed += 1
         retry = not outcome.permanent and not key.startswith("local:")
-        results.failures.extend(ImageFailure.of(paper.source, paper.thumbnail.url, str(outcome), retry)
+        results.failures.extend(ImageFailure.of(paper.source, paper.thumbnail.url, str(outcome), retry,
+                                                outcome.connection)
                                 for paper in group if paper.thumbnail is not None)
     else:
         image, origin = outcome

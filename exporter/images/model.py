@@ -86,18 +86,21 @@ class ImageFailure(Diagnostic):
     """A paper whose thumbnail was left out: a warning at the paper's heading.
 
     ``retry`` is true when a later run may succeed without any change to
-    the input (a time-out, a server error): a book holding such a paper is
-    rebuilt next run.  A remembered permanent failure is not retried.
+    the input (a time-out, a server error): the next run asks again.  A
+    remembered permanent failure is not retried.  ``unreachable``: the host
+    could not be reached at all (its other thumbnails would fail the same way).
     """
 
     url: str = ""
     reason: str = ""
     retry: bool = False
+    unreachable: bool = False
 
     @classmethod
-    def of(cls, source: SourceRef, url: str, reason: str, retry: bool = False) -> ImageFailure:
+    def of(cls, source: SourceRef, url: str, reason: str, retry: bool = False,
+           unreachable: bool = False) -> ImageFailure:
         return cls(source, Severity.WARNING, f"thumbnail {url} left out: {reason}", Kind.THUMBNAIL,
-                   url, reason, retry)
+                   url, reason, retry, unreachable)
 
     @property
     def cause(self) -> str:

@@ -24,6 +24,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 
 from .. import __version__
@@ -191,8 +192,6 @@ def _plan_books(options: BuildOptions, skeleton: list[Digest], days: _Days, reco
         old = state.books.get(meta.file_name)
         if old is None:
             reason = "not built before"
-        elif old.settings == "retry":
-            reason = "thumbnails were left out last time: retrying"
         elif old.settings != settings:
             reason = "options, templates or program version changed"
         elif old.inputs != inputs:
@@ -201,7 +200,49 @@ def _plan_books(options: BuildOptions, skeleton: list[Digest], days: _Days, reco
             reason = old.missing_or_changed(Path(options.out_dir))
         isos = [d.date.isoformat() for d in meta.digests]
         books.append(BookPlan(meta, inputs, reason, len(isos), sum(len(days.keys[i]) for i in isos)))
+    if eo.images == "embed":
+        _retry_thumbnails(books, state, eo)
     return books, settings
+
+
+def _retry_thumbnails(books: list[BookPlan], state: BuildState, eo: Any) -> None:
+    """Ask again for the thumbnails up-to-date books left out for a reason
+    that may pass; rebuild a book only if one of them can be had now.
+
+    A host that stays unreachable then costs a few refused connections or
+    one failed name lookup per run (exporter.images gives up on a host after
+    a few connection failures), not a rebuild of every book that shows it.
+    """
+    from ..books.epub import image_options
+    from ..images import load_images
+    from ..model import Paper, SourceRef, Thumbnail, ThumbnailKind, counted
+
+    asked = sorted({url for b in books if b.reason is None for url in state.books[b.meta.file_name].retry})
+    if not asked:
+        return
+    settings = image_options(eo)
+
+    def available(urls: list[str]) -> tuple[set[str], set[str]]:
+        """(the URLs that can be had now, the hosts that cannot be reached)."""
+        papers = [Paper(title=url, url=None, arxiv_id=None, thumbnail=Thumbnail(ThumbnailKind.IMAGE, url),
+                        votes=None, authors=(), summary=(), source=SourceRef("<retry>", 0)) for url in urls]
+        results = load_images(papers, settings)
+        down = {urlsplit(f.url).hostname or "" for f in results.failures if f.unreachable}
+        return {p.thumbnail.url for p in papers if results.get(p) is not None}, down
+
+    # One thumbnail per host first: a host that is still down is not asked
+    # for each of its (thousands of) thumbnails.
+    by_host: dict[str, list[str]] = {}
+    for url in asked:
+        by_host.setdefault(urlsplit(url).hostname or "", []).append(url)
+    now, down = available([urls[0] for urls in by_host.values()])
+    more, _ = available([u for host, urls in by_host.items() if host not in down for u in urls[1:]])
+    now |= more
+    for book in books:
+        if book.reason is None:
+            found = [url for url in state.books[book.meta.file_name].retry if url in now]
+            if found:
+                book.reason = f"{counted(len(found), 'thumbnail')} left out last time can be had now"
 
 
 def _book_inputs(meta: Bundle, days: _Days, records: dict[str, FileRecord], *, embed: bool) -> str:

@@ -124,10 +124,11 @@ def _book_done(plan: BuildPlan, report: BuildReport, state: BuildState, bundle: 
     report.images += result.images
     report.image_failures.extend(result.image_failures)
     report.notes.extend(n for n in result.notes if n not in report.notes)
-    # A thumbnail that may come next time (time-out, server error) makes
-    # the book worth rebuilding; one that is gone for good does not.
-    settings = "retry" if any(f.retry for f in result.image_failures) else plan.book_settings
-    state.books[bundle.file_name] = OutputRecord(inputs, settings, {bundle.file_name: (result.size, result.mtime_ns)})
+    # A thumbnail that may come next time (time-out, server error) is asked
+    # for again next run (see plan._retry_thumbnails); one gone for good is not.
+    retry = tuple(sorted({f.url for f in result.image_failures if f.retry}))
+    state.books[bundle.file_name] = OutputRecord(inputs, plan.book_settings,
+                                                 {bundle.file_name: (result.size, result.mtime_ns)}, retry)
 
 
 def _remove_stale_books(plan: BuildPlan, report: BuildReport) -> None:
