@@ -113,7 +113,7 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
     Example:
         digest-export feed paper_logs/ -o public/ --base-url https://example.org/papers/
         digest-export feed paper_logs/ -o public/ --format atom --all --archive
-        digest-export feed -o books/ --format opds --base-url https://example.org/books/
+        digest-export feed paper_logs/ -o books/ --format opds --base-url https://example.org/books/
     """
     from ..feeds.writer import DEFAULT_FORMATS
     from ..pipeline import feed_options
