@@ -44,7 +44,13 @@ STDIN = "-"
 # "## Daily Papers 2024-03-04") are split by _split_day_heading: the regular
 # expressions that said the same thing (a lazy title followed by \s*) took
 # cubic time on a long line of spaces (measured: 384 s for 5,000 spaces before this).
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+# The dates every output can hold.  ZIP (the EPUB container) stores DOS
+# timestamps, which start at 1980-01-01 and end in 2107; feeds carry RFC 822
+# and RFC 3339 dates, and week, month and archive arithmetic must stay clear
+# of date.max.  A date outside this range is an input error, like 2024-02-30.
+FIRST_DATE = dt.date(1980, 1, 1)
+LAST_DATE = dt.date(2099, 12, 31)
 _PAPER_RE = re.compile(r"^###(?!#)\s*(?P<rest>.*)$")
 _IMAGE_RE = re.compile(r"^!\[[^\]]*\]\(\s*(?:<(?P<a>[^>]*)>|(?P<url>[^)\s]*))\s*(?:\"[^\"]*\")?\s*\)$")
 # "[Watch Video](url)" and the variant without parentheses "[Watch Video]url".
@@ -301,6 +307,10 @@ class _FileParser:
             date = dt.date.fromisoformat(raw_date)
         except ValueError:
             self.error(no, f"{raw_date} is not a real date; this day's papers are skipped", Kind.DAY_SKIPPED)
+            return
+        if not FIRST_DATE <= date <= LAST_DATE:
+            self.error(no, f"{raw_date} is outside the supported dates ({FIRST_DATE.isoformat()} to "
+                       f"{LAST_DATE.isoformat()}); this day's papers are skipped", Kind.DAY_SKIPPED)
             return
         title = clean_text(m[0]) or "Daily Papers"
         self.no_digest_reason = None

@@ -1,0 +1,115 @@
+"""Hostile input, round two: generated inputs of each class run through the
+whole CLI (click's CliRunner), never a traceback, and outputs checked with
+real parsers (feedparser, html5lib, a scan for forbidden characters)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+
+import feedparser
+from click.testing import CliRunner
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from exporter.cli import main
+from exporter.reader.parse import FIRST_DATE, LAST_DATE
+
+SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+# What no output file may hold: C0/C1 controls (but tab and newlines), lone
+# surrogates, bidi embeddings/overrides/isolates, noncharacters.
+FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069"
+                       "\ufdd0-\ufdef\ufffe\uffff]")
+
+
+def paper(n: int, title: str = "A paper", *, url: str | None = None, authors: str = "A. Author",
+          bullets: tuple[str, ...] = ("a summary",)) -> str:
+    url = url or f"https://arxiv.org/abs/2403.{n:05d}"
+    lines = [f"### [{title}]({url})", "", "Vote: 3", "", f"Authors: {authors}", ""]
+    return "\n".join(lines + [f"- {b}" for b in bullets]) + "\n\n"
+
+
+def day(date: str, *papers: str) -> str:
+    return f"## Daily Papers ({date})\n\n" + "".join(papers)
+
+
+def run_cli(args: list[str], tmp: Path, env: dict | None = None):
+    result = CliRunner().invoke(main, args, env={"XDG_CACHE_HOME": str(tmp / "cache"), **(env or {})})
+    assert result.exit_code in (0, 1, 2), (result.exit_code, result.output, result.exception)
+    assert "Traceback" not in result.output, result.output
+    if result.exception is not None:
+        assert isinstance(result.exception, SystemExit), repr(result.exception)
+    return result
+
+
+def output_texts(folder: Path):
+    """(name, text) of every output file, and of every member of every EPUB."""
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file():
+            continue
+        if path.suffix == ".epub":
+            with zipfile.ZipFile(path) as z:
+                assert z.testzip() is None
+                for info in z.infolist():
+                    if info.filename.endswith((".xhtml", ".opf", ".ncx", ".xml", ".css")):
+                        yield f"{path.name}!{info.filename}", z.read(info).decode("utf-8")
+        elif path.suffix in (".atom", ".rss", ".json", ".opds", ".html", ".xml"):
+            yield path.name, path.read_text("utf-8")
+
+
+def check_outputs(folder: Path) -> None:
+    for name, text in output_texts(folder):
+        bad = FORBIDDEN.search(text)
+        assert bad is None, (name, hex(ord(bad.group())), text[max(0, bad.start() - 60):bad.end() + 60])
+        if name.endswith((".atom", ".rss")):
+            parsed = feedparser.parse(text)
+            assert not parsed.bozo, (name, parsed.bozo_exception)
+
+
+# -- 1. dates at the edges -----------------------------------------------------
+
+edge_dates = st.one_of(
+    st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31)),
+    st.sampled_from([dt.date(1, 1, 1), dt.date(999, 12, 31), dt.date(1979, 12, 31), FIRST_DATE,
+                     LAST_DATE, dt.date(2100, 1, 1), dt.date(2107, 12, 31), dt.date(2108, 1, 1),
+                     dt.date(9999, 12, 31), dt.date(9999, 12, 27)]),
+)
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(date=edge_dates, by=st.sampled_from(["week", "day", "month", "all"]))
+@example(date=dt.date(9999, 12, 31), by="week")
+@example(date=dt.date(1, 1, 1), by="month")
+@example(date=LAST_DATE, by="month")
+@example(date=FIRST_DATE, by="week")
+def test_dates_outside_the_supported_range_are_input_errors(date, by):
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        src = tmp / "d.md"
+        src.write_text(day("2024-03-04", paper(1)) + day(date.isoformat(), paper(2, "Edge paper")), "utf-8")
+        out = tmp / "out"
+        result = run_cli(["build", str(src), "-o", str(out), "--images", "none", "--by", by, "--keep-going",
+                          "--base-url", "https://example.org/d/"], tmp)
+        inside = FIRST_DATE <= date <= LAST_DATE
+        if inside:
+            assert result.exit_code == 0, result.output
+        else:
+            assert result.exit_code == 1, result.output
+            line = 1 + day("2024-03-04", paper(1)).count("\n")
+            assert f"{src}:{line}: error: {date.isoformat()} is outside the supported dates" in result.output
+        check_outputs(out)
+        feed = feedparser.parse(str(out / "feed.atom"))
+        assert len(feed.entries) == (2 if inside else 1)
+        feed_only = run_cli(["feed", str(src), "-o", str(tmp / "f"), "--archive", "--all", "--keep-going"], tmp)
+        assert feed_only.exit_code == result.exit_code
+        check_outputs(tmp / "f")
+
+
+def test_non_ascii_digits_are_not_a_date(tmp_path):
+    src = tmp_path / "d.md"
+    src.write_text(day("\u0662\u0660\u0662\u0664-\u0660\u0663-\u0660\u0664", paper(1)), "utf-8")
+    result = run_cli(["inspect", str(src)], tmp_path)
+    assert result.exit_code == 1 and "not a date in YYYY-MM-DD form" in result.output
