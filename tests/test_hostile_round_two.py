@@ -113,3 +113,44 @@ def test_non_ascii_digits_are_not_a_date(tmp_path):
     src.write_text(day("\u0662\u0660\u0662\u0664-\u0660\u0663-\u0660\u0664", paper(1)), "utf-8")
     result = run_cli(["inspect", str(src)], tmp_path)
     assert result.exit_code == 1 and "not a date in YYYY-MM-DD form" in result.output
+
+
+# -- 2. book titles from options and the config ----------------------------------
+
+title_chars = st.one_of(
+    st.characters(codec="utf-8"),
+    st.sampled_from(list("\x00\x01\x1b\x7f\x85\x9b\u202e\u2066\ufdd0\ufffe\uffff\U0001fffe\udcff\ud800")),
+    st.sampled_from(["\U00020000", "\U0001f600", "\U00010348", "<", "&", "/", ".", "\\"]),
+)
+titles = st.one_of(st.text(title_chars, max_size=40),
+                   st.builds(lambda c, n: c * n, st.sampled_from(["\U00020000", "\U0001f600", "가", "x"]),
+                             st.integers(50, 400)))
+
+
+def _toml_string(text: str) -> str:
+    return '"' + "".join(c if c.isalnum() and ord(c) < 0xD800 else f"\\U{ord(c):08x}"
+                         for c in text if not 0xD800 <= ord(c) <= 0xDFFF) + '"'
+
+
+@settings(max_examples=25, **SETTINGS)
+@given(title=titles, command=st.sampled_from(["epub", "build", "feed"]), via_config=st.booleans())
+@example(title="a\x00b\udcff\ufdd0\u202e", command="epub", via_config=False)
+@example(title="\U00020000" * 200, command="build", via_config=False)
+@example(title="\x01\x02", command="build", via_config=True)
+def test_titles_from_options_and_config_are_cleaned_for_every_command(title, command, via_config):
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        src = tmp / "d.md"
+        src.write_text(day("2024-03-04", paper(1)), "utf-8")
+        out = tmp / "out"
+        args = [command, str(src), "-o", str(out)] + ([] if command == "feed" else ["--images", "none"])
+        if via_config:
+            (tmp / "c.toml").write_text(f"title = {_toml_string(title)}\n", "utf-8")
+            args = ["--config", str(tmp / "c.toml")] + args
+        else:
+            args += ["--title", title]
+        result = run_cli(args, tmp)
+        assert result.exit_code == 0, result.output
+        check_outputs(out)
+        for path in out.iterdir():
+            assert len(path.name.encode("utf-8")) <= 200, path.name
