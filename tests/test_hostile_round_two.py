@@ -154,3 +154,53 @@ def test_titles_from_options_and_config_are_cleaned_for_every_command(title, com
         check_outputs(out)
         for path in out.iterdir():
             assert len(path.name.encode("utf-8")) <= 200, path.name
+
+
+# -- 3. markup in plain-text feed fields -------------------------------------------
+
+tag_names = st.one_of(
+    st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,8}(-[a-z0-9]{1,5})?", fullmatch=True),
+    st.sampled_from(["svg", "math", "image", "isindex", "keygen", "my-el", "Tests", "bold", "x", "annotation-xml",
+                     "foreignObject", "plaintext", "noembed", "listing", "font", "table"]),
+)
+tag_texts = st.one_of(
+    st.builds(lambda n, a: f"<{n}{a}>x</{n}>", tag_names, st.sampled_from(["", " onload=alert(1)", " a=b", "/"])),
+    st.builds(lambda n: f"<{n}", tag_names),
+    st.sampled_from(["<!-- c -->", "<!doctype html>", "<![CDATA[x]]>", "<?php x ?>", "</p>", "<svg/onload=1>"]),
+)
+
+
+def _plain_fields(out: Path) -> list[tuple[str, str]]:
+    from lxml import etree
+
+    dc = "{http://purl.org/dc/elements/1.1/}"
+    rss = etree.parse(str(out / "feed.rss"))
+    fields = [(e.tag, e.text or "") for e in rss.iter("title", f"{dc}creator", "category")]
+    atom = etree.parse(str(out / "feed.atom"))
+    ns = "{http://www.w3.org/2005/Atom}"
+    fields += [("atom:" + e.tag, e.text or "") for e in atom.iter(f"{ns}title", f"{ns}name")]
+    fields += [("atom:category", e.get("term") or "") for e in atom.iter(f"{ns}category")]
+    return fields
+
+
+@settings(max_examples=30, **SETTINGS)
+@given(title_tag=tag_texts, author_tag=tag_texts, label_tag=tag_texts, heading_tag=tag_texts)
+def test_plain_text_feed_fields_open_no_html_element(title_tag, author_tag, label_tag, heading_tag):
+    import html5lib
+
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        src = tmp / "d.md"
+        body = paper(1, f"A {title_tag} title", authors=f"Ann {author_tag}, Bo",
+                     bullets=(f"***{label_tag}***: text", "plain"))
+        src.write_text(f"## Daily {heading_tag} Papers (2024-03-04)\n\n" + body, "utf-8")
+        out = tmp / "out"
+        result = run_cli(["feed", str(src), "-o", str(out), "--title", f"T {title_tag}", "--format", "rss",
+                          "--format", "atom", "--format", "json", "--keep-going"], tmp)
+        assert result.exit_code == 0, result.output
+        check_outputs(out)
+        fields = _plain_fields(out)
+        assert fields
+        for where, text in fields:
+            fragment = html5lib.parseFragment(text, treebuilder="etree", namespaceHTMLElements=False)
+            assert len(fragment) == 0, (where, text, [child.tag for child in fragment])

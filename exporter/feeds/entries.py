@@ -111,17 +111,12 @@ def with_content(entries: list[FeedEntry]) -> list[FeedEntry]:
             for e in entries]
 
 
-# "<" starting an HTML element (start or end tag) or comment: what a reader
-# would take for markup.  "<Tests>" or "a < b" are left alone.
-_HTML_NAMES = ("a|abbr|address|area|article|aside|audio|b|base|bdi|bdo|blockquote|body|br|button|"
-               "canvas|caption|center|cite|code|col|colgroup|data|dd|del|details|dfn|dialog|div|dl|"
-               "dt|em|embed|fieldset|figcaption|figure|font|footer|form|frame|frameset|h[1-6]|head|"
-               "header|hr|html|i|iframe|img|input|ins|kbd|label|legend|li|link|main|map|mark|marquee|"
-               "math|menu|meta|meter|nav|noscript|object|ol|optgroup|option|output|p|param|picture|"
-               "pre|progress|q|rp|rt|ruby|s|samp|script|section|select|small|source|span|strike|"
-               "strong|style|sub|summary|sup|svg|table|tbody|td|template|textarea|tfoot|th|thead|"
-               "time|title|tr|track|tt|u|ul|var|video|wbr|xmp")
-_TAG_START = re.compile(rf"<(?=!--|/?(?:{_HTML_NAMES})(?![\w-]))", re.I)
+# "<" where an HTML5 tokenizer leaves the data state for a tag (HTML section
+# 13.2.5.6, tag open state): before an ASCII letter (any element name, custom
+# elements, svg, math, names parsers rewrite such as image), "!" (comment,
+# doctype, CDATA), "/" (end tag) or "?" (bogus comment).  "a < b" and "<1"
+# stay as they are.
+_TAG_START = re.compile(r"<(?=[A-Za-z!/?])")
 
 
 def feed_text(text: str) -> str:
@@ -130,8 +125,9 @@ def feed_text(text: str) -> str:
     RSS titles have no type and many readers show them as HTML, so text
     that looks like a tag (``<script>`` in a title) is neither left to be
     interpreted nor flagged by validators ("title should not contain
-    HTML"): the ``<`` of an HTML element or comment becomes ``‹`` (U+2039).
-    ``a < b``, ``>80%`` or ``<Tests>`` stay as they are.
+    HTML"): every ``<`` that would open a tag, comment or declaration, known
+    element or not (``<Tests>``, ``<my-el>``), becomes ``‹`` (U+2039).
+    ``a < b``, ``x<1`` or ``>80%`` stay as they are.
 
     For the same reason a numeric character reference that names no
     character XML allows (``&#xD800;``, ``&#0;``, ``&#x1b;``) would be
