@@ -48,13 +48,20 @@ def drop_astral_noncharacters(text: str) -> str:
 _SPACES = re.compile(r"[ \t\r\n\u00a0\u3000]+")
 
 
+def drop_forbidden(text: str) -> str:
+    """*text* without the characters :func:`clean_text` removes (no NFC, no
+    white-space collapsing): what the renderer applies to its output, after
+    markdown-it has decoded character references such as ``&#x202E;``."""
+    return drop_astral_noncharacters(_FORBIDDEN.sub("", text))
+
+
 def clean_text(text: str, *, collapse: bool = True) -> str:
     """Return *text* NFC-normalised, without XML-forbidden characters.
 
     With *collapse* (the default) runs of white space become one space and
     the ends are stripped, which is what every field of the model wants.
     """
-    text = drop_astral_noncharacters(_FORBIDDEN.sub("", unicodedata.normalize("NFC", text)))
+    text = drop_forbidden(unicodedata.normalize("NFC", text))
     if collapse:
         text = _SPACES.sub(" ", text).strip()
     return text

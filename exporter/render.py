@@ -24,19 +24,16 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from markupsafe import Markup, escape
 
-from .model import NONCHARACTERS, SummaryItem, drop_astral_noncharacters
+from .model import SummaryItem, drop_forbidden
 
-# XML 1.0 section 2.2 Char production (as in model.clean_text): the model is
-# already clean, but the renderer is public and must give well-formed XHTML
-# for *any* string.
-# C1 controls and noncharacters too (model.NONCHARACTERS): markdown-it
-# decodes "&#x85;" or "&#xFDD0;" in a summary into those characters, and HTML
-# parsers, feed readers among them, reject them.
-_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff" + NONCHARACTERS + "]")
+# The characters model.clean_text removes (XML-forbidden, C1 controls,
+# lone surrogates, bidi embeddings/overrides/isolates, noncharacters): the
+# model is already clean, but the renderer is public and must give
+# well-formed XHTML for *any* string, and markdown-it decodes "&#x202E;",
+# "&#8238;" or "&#x85;" in a summary into those characters after the
+# reader's cleaning, so every rendered string is cleaned again on its way out.
+_xml_chars = drop_forbidden
 
-
-def _xml_chars(text: str) -> str:
-    return drop_astral_noncharacters(_XML_FORBIDDEN.sub("", text))
 
 #: Every element the renderer may emit.
 ALLOWED_TAGS = frozenset({"a", "strong", "em", "code", "br", "sup", "sub", "span", "ul", "ol", "li", "s"})

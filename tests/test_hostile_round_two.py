@@ -5,6 +5,8 @@ real parsers (feedparser, html5lib, a scan for forbidden characters)."""
 from __future__ import annotations
 
 import datetime as dt
+import html
+import json
 import re
 import tempfile
 import zipfile
@@ -48,7 +50,7 @@ def run_cli(args: list[str], tmp: Path, env: dict | None = None):
 def output_texts(folder: Path):
     """(name, text) of every output file, and of every member of every EPUB."""
     for path in sorted(folder.rglob("*")):
-        if not path.is_file():
+        if not path.is_file() or path.name.startswith("."):
             continue
         if path.suffix == ".epub":
             with zipfile.ZipFile(path) as z:
@@ -60,10 +62,30 @@ def output_texts(folder: Path):
             yield path.name, path.read_text("utf-8")
 
 
+def _json_strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _json_strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _json_strings(v)
+
+
 def check_outputs(folder: Path) -> None:
+    """No forbidden character in any output, not even after one more round of
+    HTML character-reference decoding (what a reader that takes a plain-text
+    field for HTML does)."""
     for name, text in output_texts(folder):
-        bad = FORBIDDEN.search(text)
-        assert bad is None, (name, hex(ord(bad.group())), text[max(0, bad.start() - 60):bad.end() + 60])
+        texts = list(_json_strings(json.loads(text))) if name.endswith(".json") else [text]
+        for piece in texts:
+            seens = [piece, html.unescape(piece)]
+            if name.endswith((".atom", ".rss", ".opds")):  # XML, then HTML in a reader
+                seens.append(html.unescape(seens[-1]))
+            for seen in seens:
+                bad = FORBIDDEN.search(seen)
+                assert bad is None, (name, hex(ord(bad.group())), seen[max(0, bad.start() - 60):bad.end() + 60])
         if name.endswith((".atom", ".rss")):
             parsed = feedparser.parse(text)
             assert not parsed.bozo, (name, parsed.bozo_exception)
@@ -204,3 +226,34 @@ def test_plain_text_feed_fields_open_no_html_element(title_tag, author_tag, labe
         for where, text in fields:
             fragment = html5lib.parseFragment(text, treebuilder="etree", namespaceHTMLElements=False)
             assert len(fragment) == 0, (where, text, [child.tag for child in fragment])
+
+
+# -- 4. characters decoded after cleaning ----------------------------------------
+
+FORBIDDEN_CODEPOINTS = [0x0, 0x1, 0x8, 0xB, 0x1B, 0x7F, 0x85, 0x9B, 0x9F, 0xD800, 0xDFFF, 0x202A, 0x202B,
+                        0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069, 0xFDD0, 0xFDEF, 0xFFFE,
+                        0xFFFF, 0x1FFFE, 0x10FFFF, 0x110000]
+references = st.builds(
+    lambda cp, form, zeros, semi: (f"&#x{'0' * zeros}{cp:X}" if form == "hex" else f"&#{'0' * zeros}{cp}")
+    + (";" if semi else ""),
+    st.sampled_from(FORBIDDEN_CODEPOINTS), st.sampled_from(["hex", "dec"]), st.integers(0, 12), st.booleans())
+ref_texts = st.lists(st.one_of(references, st.sampled_from(["x", " ", "*a*", "`c`", "&lrm;", "&amp;", "&nbsp;"])),
+                     min_size=1, max_size=6).map("".join)
+
+
+@settings(max_examples=25, **SETTINGS)
+@given(title=ref_texts, author=ref_texts, label=ref_texts, text=ref_texts, link=ref_texts, heading=ref_texts)
+@example(title="&#x202E;", author="&#8238;", label="&#x2066;", text="a &#x202E; b [&#x202E;x](https://e.org/)",
+         link="&#000000008238;", heading="&#x85;")
+def test_character_references_never_yield_forbidden_characters(title, author, label, text, link, heading):
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        src = tmp / "d.md"
+        body = paper(1, f"T {title}", authors=f"{author}, Bo",
+                     bullets=(f"***{label}***: {text}", f"[{link}](https://example.org/{link})", f"**{text}**"))
+        src.write_text(f"## Daily {heading} (2024-03-04)\n\n" + body, "utf-8")
+        out = tmp / "out"
+        result = run_cli(["build", str(src), "-o", str(out), "--images", "none", "--keep-going",
+                          "--base-url", "https://example.org/d/", "--title", f"B {title}"], tmp)
+        assert result.exit_code == 0, result.output
+        check_outputs(out)

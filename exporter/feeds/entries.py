@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 
 from .. import language
-from ..model import Digest, Paper, ThumbnailKind, clean_text
+from ..model import Digest, Paper, ThumbnailKind, clean_text, drop_forbidden
 from ..render import feed_entry_html, safe_url, title_text
 
 UTC = dt.timezone.utc
@@ -133,7 +133,8 @@ def feed_text(text: str) -> str:
     character XML allows (``&#xD800;``, ``&#0;``, ``&#x1b;``) would be
     decoded by such readers into a lone surrogate or a control character
     (feedparser 6 raises UnicodeEncodeError on the JSON Feed title): its
-    ``&`` becomes ``＆`` (U+FF06).
+    ``&`` becomes ``＆`` (U+FF06); so does that of a reference to a bidi
+    override or isolate (``&#x202E;``) or a noncharacter.
     """
     text = _TAG_START.sub("\u2039", text)
     if "&#" in text:
@@ -141,13 +142,18 @@ def feed_text(text: str) -> str:
     return text
 
 
-_BAD_CHARREF = re.compile(r"&(#(?:[xX]([0-9A-Fa-f]{1,8})|([0-9]{1,10})))")
+# Every digit (a reader decodes "&#000000008238;" as U+202E), with or
+# without the ";" (HTML parsers decode both).
+_BAD_CHARREF = re.compile(r"&(#(?:[xX]([0-9A-Fa-f]+)|([0-9]+)))")
 
 
 def _defuse_charref(m: re.Match[str]) -> str:
-    cp = int(m.group(2), 16) if m.group(2) is not None else int(m.group(3))
-    allowed = (cp in (0x9, 0xA, 0xD) or 0x20 <= cp <= 0x7E or 0xA0 <= cp <= 0xD7FF
-               or 0xE000 <= cp <= 0xFFFD or 0x10000 <= cp <= 0x10FFFF)
+    digits = (m.group(2) if m.group(2) is not None else m.group(3)).lstrip("0") or "0"
+    cp = int(digits, 16 if m.group(2) is not None else 10) if len(digits) <= 8 else 0x110000
+    # What such a reader would decode must survive model.clean_text:
+    # no control, bidi control, noncharacter or character XML forbids.
+    allowed = cp <= 0x10FFFF and (cp in (0x9, 0xA, 0xD) or 0x20 <= cp <= 0x7E or 0xA0 <= cp <= 0xD7FF
+                                  or 0xE000 <= cp <= 0xFFFD or 0x10000 <= cp) and drop_forbidden(chr(cp))
     return m.group(0) if allowed else "\uff06" + m.group(1)
 
 
