@@ -222,15 +222,16 @@ def text_html(text: str) -> Markup:
 # -- inline Markdown ----------------------------------------------------------
 
 @functools.cache
-def _markdown():
+def _markdown(linkify: bool = True):
     # Imported lazily: `digest-export --help` must not pay for it.
     from markdown_it import MarkdownIt
     from markdown_it.common.utils import escapeHtml
 
-    md = MarkdownIt("commonmark", {"html": False, "xhtmlOut": True, "linkify": _has_linkify(),
+    linkify = linkify and _has_linkify()
+    md = MarkdownIt("commonmark", {"html": False, "xhtmlOut": True, "linkify": linkify,
                                    "breaks": False})
     md.disable(["image"])
-    if _has_linkify():
+    if linkify:
         md.enable("linkify")
         # Only links with a scheme: fuzzy matching turns "README.md" or
         # "model.py" into http links (.md and .py are TLDs).
@@ -373,9 +374,16 @@ def inline_html(text: str) -> Markup:
     return _inline_markdown(text)
 
 
+MAX_BARE_URLS = 16
+
+
 def _inline_markdown(text: str) -> Markup:
     """The parser path of :func:`inline_html` (tests compare the fast path to it)."""
-    md, _ = _markdown()
+    # linkify-it rescans the rest of the text at every "://" it cannot take
+    # for a link, quadratic time: 40 KB of "h://" took 11 s.  A bullet with
+    # more than MAX_BARE_URLS of them is rendered without bare-URL links
+    # ([text](url) links still work).
+    md, _ = _markdown(text.count("://") <= MAX_BARE_URLS)
     # Twice: the text, and what markdown-it decoded from character references.
     html = _xml_chars(md.renderInline(_xml_chars(text)))
     # CommonMark turns "two spaces + newline" into <br />; our text has no

@@ -257,3 +257,45 @@ def test_character_references_never_yield_forbidden_characters(title, author, la
                           "--base-url", "https://example.org/d/", "--title", f"B {title}"], tmp)
         assert result.exit_code == 0, result.output
         check_outputs(out)
+
+
+# -- 5. pathological inline Markdown ---------------------------------------------
+
+PATHOLOGICAL = ["[", "](", "*", "_", "`", "``x", "<", "<a:", "www.", "[a](", "*a _b ", "**_", "![", "&#", "[]",
+                "<http://a ", "a*b_", "\\", "[`", "*[", "](<", '[a](b "', "~~", "h://", "https://a.b/(", "_[",
+                "[*", "[![", "[*a](", "http://x ", "h:// ", "*" * 20 + "a", "_" * 20, "[x]: ", "<!--", "&amp;"]
+pathological_texts = st.builds(
+    lambda parts, size: ("".join(parts) * (size // len("".join(parts)) + 1))[:size],
+    st.lists(st.sampled_from(PATHOLOGICAL), min_size=1, max_size=3), st.integers(20_000, 100_000))
+
+
+@settings(max_examples=20, **SETTINGS)
+@given(text=pathological_texts)
+@example(text=("h://" * 25_000))
+@example(text=("https://a.b/(" * 7_700))
+@example(text="h:// " * 16 + "[*" * 50_000)
+def test_pathological_inline_markdown_renders_in_bounded_time(text):
+    import time
+
+    from exporter.render import inline_html
+
+    inline_html.cache_clear()
+    start = time.perf_counter()
+    inline_html(text)
+    elapsed = time.perf_counter() - start
+    # 100 KB in under 3 s on a loaded 2-core machine (about 1.5 s unloaded
+    # for the worst linear pattern; "h://" runs took 11 s for 40 KB before).
+    assert elapsed < 3, (text[:40], len(text), elapsed)
+
+
+def test_a_pathological_bullet_goes_through_the_whole_cli_in_bounded_time(tmp_path):
+    import time
+
+    src = tmp_path / "d.md"
+    src.write_text(day("2024-03-04", paper(1, bullets=("h://" * 25_000, "*[" * 50_000, "https://a.b/(" * 7_700))),
+                   "utf-8")
+    start = time.perf_counter()
+    result = run_cli(["build", str(src), "-o", str(tmp_path / "out"), "--images", "none"], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert time.perf_counter() - start < 30
+    check_outputs(tmp_path / "out")
