@@ -49,19 +49,24 @@ _NETLOC = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[^:@\[\]\\<>\"'` %]+)(?::(?P
 _HOST = re.compile(r"^[A-Za-z0-9\-._~!$&'()*+,;=]+$")
 
 
-# URLs that _quoted_url returns unchanged (lower-case http(s) scheme, ASCII
-# host, only unreserved path characters): most links of a digest (arXiv, the
+# URLs that _quoted_url returns unchanged (lower-case http(s) scheme,
+# lower-case ASCII host, no port, a path of only unreserved characters): most links of a digest (arXiv, the
 # PDF, Hugging Face).  A regex instead of urlsplit + quote, which was a third
 # of the time of a year's books; tests/test_render.py checks the equivalence.
-_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?")
+_PLAIN_URL = re.compile(r"https?://[a-z0-9.-]+/[A-Za-z0-9._~/-]*")
 
 
 def safe_url(url: str | None) -> str | None:
-    """Return *url* if it is an absolute http(s) URL, percent-quoted; else None.
+    """Return *url* if it is an absolute http(s) URL, normalised; else None.
 
     Quoting leaves reserved characters alone but encodes spaces, quotes,
     angle brackets, backslashes and non-ASCII, so the result can go into any
-    attribute or XML text and still name the same resource.
+    attribute or XML text and still name the same resource.  One page has one
+    spelling (WHATWG URL and RFC 3986 section 6.2.2 rules): scheme and host in
+    lower case, IDNA hosts in ASCII, no default port, ``/`` for an empty
+    path, ``%XX`` in upper case, a ``%`` that starts no escape as ``%25``,
+    escaped unreserved characters (``%41``) decoded.  The reader stores this
+    form, so a paper's identity, feed ids and links all derive from it.
     """
     if not url:
         return None
@@ -93,15 +98,38 @@ def _quoted_url(url: str) -> str | None:
         return None
     if not (_HOST.match(host) or host.startswith("[")):
         return None
-    host += ":" + m.group("port") if m.group("port") is not None else ""
-    safe = "/:@!$&'()*+,;=%-._~"
+    scheme, port = parts.scheme.lower(), m.group("port")
+    if port and int(port) > 65535:
+        return None
+    if port and int(port) != _DEFAULT_PORTS[scheme]:
+        host += f":{int(port)}"
+    safe = "/:@!$&()*+,;=%-._~"
     return urlunsplit((
-        parts.scheme.lower(),
-        host,
-        quote(parts.path, safe=safe.replace("'", "")),
-        quote(parts.query, safe=safe.replace("'", "") + "?"),
-        quote(parts.fragment, safe=safe.replace("'", "") + "?"),
+        scheme,
+        host.lower(),
+        _escapes(quote(parts.path or "/", safe=safe)),
+        _escapes(quote(parts.query, safe=safe + "?")),
+        _escapes(quote(parts.fragment, safe=safe + "?")),
     ))
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_BARE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _escapes(part: str) -> str:
+    """``%`` escapes in one spelling: a bare ``%`` as ``%25``, hex digits in
+    upper case, unreserved characters unescaped (RFC 3986 section 6.2.2)."""
+    if "%" not in part:
+        return part
+
+    def one(m: re.Match[str]) -> str:
+        char = chr(int(m.group(1), 16))
+        return char if char in _UNRESERVED else "%" + m.group(1).upper()
+
+    return _ESCAPE.sub(one, _BARE_PERCENT.sub("%25", part))
 
 
 # -- TeX in titles -----------------------------------------------------------
@@ -352,7 +380,10 @@ def _url_inline(text: str) -> str | None:
     out = []
     for i, piece in enumerate(pieces):
         if i % 2:
-            out.append(f'<a href="{piece}">{piece}</a>')
+            href = safe_url(piece)
+            if href is None:
+                return None
+            out.append(f'<a href="{href}">{piece}</a>')
         elif _NOT_SIMPLE.search(piece):
             return None
         else:

@@ -299,3 +299,45 @@ def test_a_pathological_bullet_goes_through_the_whole_cli_in_bounded_time(tmp_pa
     assert result.exit_code == 0, result.output
     assert time.perf_counter() - start < 30
     check_outputs(tmp_path / "out")
+
+
+# -- 6. URLs that are not quite URLs ---------------------------------------------
+
+def _spell(path: str, scheme_upper: bool, host_upper: bool, port: bool, encode: str) -> str:
+    from urllib.parse import quote
+
+    scheme = "HTTPS" if scheme_upper else "https"
+    host = "Papers.Example.ORG" if host_upper else "papers.example.org"
+    if encode == "upper":
+        path = quote(path, safe="/%")
+    elif encode == "lower":
+        path = re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(path, safe="/%"))
+    elif encode == "unreserved":
+        path = path.replace("a", "%61")
+    return f"{scheme}://{host}{':443' if port else ''}{path}"
+
+
+spellings = st.tuples(st.booleans(), st.booleans(), st.booleans(),
+                      st.sampled_from(["raw", "upper", "lower", "unreserved"]))
+url_paths = st.sampled_from(["/paper/éa", "/논문/a", "/a%", "/100%/a", "/a b", "/%zz/a", "/a"])
+
+
+@settings(max_examples=30, **SETTINGS)
+@given(path=url_paths, first=spellings, second=spellings)
+def test_one_page_spelled_several_ways_is_one_paper(path, first, second):
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        src = tmp / "d.md"
+        src.write_text(day("2024-03-04", paper(1, "Same page", url=_spell(path, *first)))
+                       + day("2024-03-05", paper(2, "Same page", url=_spell(path, *second))), "utf-8")
+        out = tmp / "out"
+        result = run_cli(["feed", str(src), "-o", str(out), "--all", "--base-url", "https://example.org/f/"], tmp)
+        assert result.exit_code == 0, result.output
+        check_outputs(out)
+        feed = feedparser.parse(str(out / "feed.atom"))
+        assert len(feed.entries) == 1, [e.link for e in feed.entries]
+        link = feed.entries[0].link
+        assert link.startswith("https://papers.example.org/"), link
+        assert not re.search(r"%(?![0-9A-F]{2})|[^\x21-\x7e]", link), link
+        data = json.loads((out / "feed.json").read_text("utf-8"))
+        assert data["items"][0]["url"] == link

@@ -37,6 +37,7 @@ from ..model import (
     ThumbnailKind,
     clean_text,
 )
+from ..render import safe_url
 
 STDIN = "-"
 
@@ -337,6 +338,13 @@ class _FileParser:
             elif not is_http_url(url):
                 self.warn(no, f"paper link {_quote(url)} is not http(s); dropped", Kind.UNSAFE_LINK)
                 url = None
+            elif safe_url(url) is None:
+                self.warn(no, f"paper link {_quote(url)} is not a valid http(s) URL; dropped", Kind.UNSAFE_LINK)
+                url = None
+            else:
+                # One spelling per page: the paper's identity, feed ids and
+                # links all derive from the normalised URL.
+                url = safe_url(url)
         else:
             self.warn(no, "paper heading has no link", Kind.MISSING)
         self.in_skipped_paper = False
