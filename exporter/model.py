@@ -55,6 +55,12 @@ def drop_forbidden(text: str) -> str:
     return drop_astral_noncharacters(_FORBIDDEN.sub("", text))
 
 
+def has_visible(text: str) -> bool:
+    """Whether *text* shows anything: a character that is not white space, a
+    control or a format character (zero-width space, joiners, marks)."""
+    return any(not ch.isspace() and unicodedata.category(ch)[0] not in "CZ" for ch in text)
+
+
 def clean_text(text: str, *, collapse: bool = True) -> str:
     """Return *text* NFC-normalised, without XML-forbidden characters.
 

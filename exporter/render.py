@@ -24,7 +24,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from markupsafe import Markup, escape
 
-from .model import SummaryItem, drop_forbidden
+from .model import SummaryItem, drop_forbidden, has_visible
 
 # The characters model.clean_text removes (XML-forbidden, C1 controls,
 # lone surrogates, bidi embeddings/overrides/isolates, noncharacters): the
@@ -193,7 +193,10 @@ def _title_pieces(title: str) -> Iterable[tuple[str, str]]:
     pos = 0
     for m in _MATH_RE.finditer(title):
         parts = _tex_parts(m.group(1))
-        if parts is None:
+        # TeX we cannot show, or that shows nothing ("$\mathrm{}$", "$^{}$"),
+        # stays literal: a title never renders empty (an empty nav link is
+        # an EPUBCheck error, an empty feed title a blank line in a reader).
+        if parts is None or not has_visible("".join(text for _, text in parts)):
             continue
         if m.start() > pos:
             yield "", title[pos:m.start()]
@@ -509,4 +512,7 @@ def feed_entry_html(paper, lang: str = "en") -> Markup:  # paper: exporter.model
     links = [f'<a href="{href}">{name}</a>' for href, name in links if href]
     if links:
         out.append("<p>" + " · ".join(links) + "</p>")
+    if not "".join(out):
+        # A paper with only a title: its title, not a blank entry.
+        out = [f"<p>{title_html(paper.title)}</p>"]
     return Markup("".join(out))

@@ -341,3 +341,45 @@ def test_one_page_spelled_several_ways_is_one_paper(path, first, second):
         assert not re.search(r"%(?![0-9A-F]{2})|[^\x21-\x7e]", link), link
         data = json.loads((out / "feed.json").read_text("utf-8"))
         assert data["items"][0]["url"] == link
+
+
+# -- 7. empty renderings -------------------------------------------------------
+
+EMPTY_TEX = ["$\\mathrm{}$", "$^{}$", "$_{}$", "${}$", "$\\text{}$", "$\\mathbf{ }$", "$\\mathrm{}^{}$"]
+INVISIBLE = ["\u200b", "\u200c\u200d", "\u2060", "\ufeff", "\u200e", " \u3000 "]
+
+
+@settings(max_examples=20, **SETTINGS)
+@given(title=st.lists(st.sampled_from(EMPTY_TEX + INVISIBLE), min_size=1, max_size=3).map("".join),
+       with_url=st.booleans(), with_summary=st.booleans())
+@example(title="$\\mathrm{}$", with_url=False, with_summary=False)
+def test_titles_and_entries_never_render_empty(title, with_url, with_summary):
+    import html5lib
+    from lxml import etree
+
+    from exporter.model import has_visible
+
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        src = tmp / "d.md"
+        head = f"### [{title}](https://example.org/p/1)" if with_url else f"### {title}"
+        body = head + "\n\n" + ("- summary\n" if with_summary else "")
+        ok = f"### [Fine](https://example.org/p/2)\n\n- s\n\n"
+        src.write_text(f"## Daily Papers (2024-03-04)\n\n{ok}{body}\n", "utf-8")
+        out = tmp / "out"
+        result = run_cli(["build", str(src), "-o", str(out), "--images", "none", "--keep-going",
+                          "--base-url", "https://example.org/d/"], tmp)
+        assert result.exit_code in (0, 1), result.output
+        if not has_visible(title.replace("$", "").replace("\\", "")):
+            assert "paper has no title" in result.output or result.exit_code == 0
+        check_outputs(out)
+        for epub in out.glob("*.epub"):
+            with zipfile.ZipFile(epub) as z:
+                nav = etree.fromstring(z.read("EPUB/nav.xhtml"))
+                for a in nav.iter("{http://www.w3.org/1999/xhtml}a"):
+                    assert has_visible("".join(a.itertext())), etree.tostring(a)
+        feed = feedparser.parse(str(out / "feed.atom"))
+        for entry in feed.entries:
+            assert has_visible(entry.title), entry
+            text = "".join(html5lib.parseFragment(entry.content[0].value, treebuilder="etree").itertext())
+            assert has_visible(text), entry

@@ -36,6 +36,7 @@ from ..model import (
     Thumbnail,
     ThumbnailKind,
     clean_text,
+    has_visible,
 )
 from ..render import safe_url
 
@@ -313,7 +314,8 @@ class _FileParser:
             self.error(no, f"{raw_date} is outside the supported dates ({FIRST_DATE.isoformat()} to "
                        f"{LAST_DATE.isoformat()}); this day's papers are skipped", Kind.DAY_SKIPPED)
             return
-        title = clean_text(m[0]) or "Daily Papers"
+        title = clean_text(m[0])
+        title = title if has_visible(title) else "Daily Papers"
         self.no_digest_reason = None
         self.digest = _DigestDraft(date, title, SourceRef(self.path, no))
         self.digests.append(self.digest)
@@ -325,7 +327,8 @@ class _FileParser:
         if self.digest is None:
             self.error(no, f"paper {_quote(title)} skipped: {self.no_digest_reason}", Kind.PAPER_SKIPPED)
             return
-        if not title:
+        if not has_visible(title):
+            # Only white space or invisible characters (U+200B...) is no title.
             self.error(no, "paper has no title; skipped", Kind.PAPER_SKIPPED)
             return
         if extra:
