@@ -383,3 +383,125 @@ def test_titles_and_entries_never_render_empty(title, with_url, with_summary):
             assert has_visible(entry.title), entry
             text = "".join(html5lib.parseFragment(entry.content[0].value, treebuilder="etree").itertext())
             assert has_visible(text), entry
+
+
+# -- 8. the state file ---------------------------------------------------------
+
+def _paths(value, prefix=()):
+    yield prefix
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _paths(v, prefix + (i,))
+
+
+json_values = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2 ** 70), 2 ** 70), st.sampled_from([-1, 0, 2 ** 63, 1e308, -0.5]),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12),
+    st.sampled_from(["../outside.txt", "/etc/passwd", "a/b.epub", "..", ".hidden", "2024-02-30", "9999-12-31",
+                     "0001-01-01", "x\n: error: forged", "\x1b[31m", "image/svg+xml", "nope:", "2024-03-04T25:00"]),
+    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)
+
+
+@st.composite
+def mutated_states(draw, state: dict):
+    import copy
+
+    data = copy.deepcopy(state)
+    for _ in range(draw(st.integers(1, 3))):
+        paths = [p for p in _paths(data) if p]
+        path = draw(st.sampled_from(paths))
+        parent = data
+        for key in path[:-1]:
+            parent = parent[key]
+        if isinstance(parent, dict) and draw(st.booleans()):
+            parent[draw(json_values.filter(lambda v: isinstance(v, str)) | st.just(str(path[-1])))] = \
+                draw(json_values)
+        else:
+            parent[path[-1]] = draw(json_values)
+    return data
+
+
+def _state_setup(base: Path) -> tuple[Path, list[str]]:
+    """Three papers on two days in base/in, a file beside the output folder
+    that must survive, and the build command line."""
+    src = base / "in" / "d.md"
+    src.parent.mkdir()
+    src.write_text(day("2024-03-04", paper(1), paper(2)) + day("2024-03-05", paper(3)), "utf-8")
+    (base / "outside.txt").write_text("keep me", "utf-8")
+    out = base / "out"
+    return out, ["build", str(src), "-o", str(out), "--images", "none", "--base-url", "https://example.org/d/"]
+
+
+@settings(max_examples=30, **SETTINGS)
+@given(data=st.data())
+def test_hand_edited_states_mean_rebuild_never_a_crash(data, tmp_path_factory):
+    base = tmp_path_factory.mktemp("state")
+    out, args = _state_setup(base)
+    assert run_cli(args, base).exit_code == 0
+    state_path = out / ".digest-export-state.json"
+    state = json.loads(state_path.read_text("utf-8"))
+    mutated = data.draw(mutated_states(state))
+    state_path.write_text(json.dumps(mutated), "utf-8")
+    result = run_cli(args + ["-v"], base)
+    assert result.exit_code == 0, result.output
+    check_outputs(out)
+    assert (base / "outside.txt").read_text("utf-8") == "keep me"
+    assert len(feedparser.parse(str(out / "feed.atom")).entries) == 3
+    again = run_cli(args, base)
+    assert again.exit_code == 0, again.output
+
+
+def _first(mapping: dict) -> str:
+    return next(iter(mapping))
+
+
+def _book_outside(s, base):
+    import os
+
+    st_ = os.stat(base / "outside.txt")
+    name = _first(s["books"])
+    s["books"]["../outside.txt"] = {**s["books"].pop(name), "files": {"../outside.txt": [st_.st_size,
+                                                                                     st_.st_mtime_ns]}}
+
+
+TARGETED = {
+    "catalog title is a number": lambda s, b: s["catalog_books"][_first(s["catalog_books"])].update(title=5),
+    "catalog creators is a string": lambda s, b: s["catalog_books"][_first(s["catalog_books"])].update(
+        creators="ab"),
+    "catalog period is impossible": lambda s, b: s["catalog_books"][_first(s["catalog_books"])].update(
+        period=["2024-02-30", "9999-12-31"]),
+    "catalog modified is not a time": lambda s, b: s["catalog_books"][_first(s["catalog_books"])].update(
+        modified="yesterday"),
+    "digest date does not exist": lambda s, b: s["files"][_first(s["files"])]["digests"][0].__setitem__(
+        0, "2024-02-30"),
+    "digest keys are numbers": lambda s, b: s["files"][_first(s["files"])]["digests"][0].__setitem__(2, [1, 2]),
+    "size is a float": lambda s, b: s["files"][_first(s["files"])].update(size=1e308),
+    "mtime is a bool": lambda s, b: s["files"][_first(s["files"])].update(mtime_ns=True),
+    "a stale book outside the folder": _book_outside,
+    "feeds files is a list": lambda s, b: s["feeds"].update(files=[1, 2]),
+    "diag line is a string": lambda s, b: s["files"][_first(s["files"])].update(
+        diags=[["x.md", "1", "warning", "m", "missing"]]),
+}
+
+
+def test_targeted_state_edits_mean_rebuild(tmp_path):
+    import pytest
+
+    out, args = _state_setup(tmp_path)
+    state_path = out / ".digest-export-state.json"
+    for name, mutate in TARGETED.items():
+        assert run_cli(args, tmp_path).exit_code == 0
+        state = json.loads(state_path.read_text("utf-8"))
+        mutate(state, tmp_path)
+        state_path.write_text(json.dumps(state), "utf-8")
+        result = run_cli(args + ["-v"], tmp_path)
+        assert result.exit_code == 0, (name, result.output)
+        assert "is damaged" in result.output, (name, result.output)
+        assert (tmp_path / "outside.txt").read_text("utf-8") == "keep me", name
+        check_outputs(out)
+        if not state_path.exists():
+            pytest.fail(name)
