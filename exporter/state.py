@@ -29,7 +29,8 @@ STATE_FORMAT = 2
 def fingerprint(*parts: Any) -> str:
     """A short stable hash of JSON-able *parts*."""
     text = json.dumps(parts, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+    # surrogatepass: a file name that is not UTF-8 (surrogateescape) hashes too.
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def tree_hash(folders: list[Path]) -> str:
@@ -114,7 +115,10 @@ class BuildState:
             "catalog_books": dict(sorted(self.catalog_books.items())),
             "pages": {k: v.to_json() for k, v in sorted(self.pages.items())},
         }
-        return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+        # backslashreplace: a lone surrogate (a file name that is not UTF-8)
+        # is written as the JSON escape "\udcff", which loads as itself.
+        return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode(
+            "utf-8", "backslashreplace")
 
 
 def load_state(path: Path, version: str) -> tuple[BuildState, str | None]:

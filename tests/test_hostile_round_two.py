@@ -505,3 +505,51 @@ def test_targeted_state_edits_mean_rebuild(tmp_path):
         check_outputs(out)
         if not state_path.exists():
             pytest.fail(name)
+
+
+# -- 9. file names -------------------------------------------------------------
+
+name_parts = st.one_of(
+    st.text(st.characters(codec="utf-8", exclude_characters="/\x00"), min_size=1, max_size=8),
+    st.sampled_from([b"\xff", b"\xc3", b"\x80\x81", b"\n", b"\nx.md:1: error: forged\n", b"\x1b[31m", b"\r",
+                     "\u202e".encode(), b"'", b"$'x'", b"\x85".decode("latin-1").encode()]),
+)
+file_names = st.lists(name_parts, min_size=1, max_size=4).map(
+    lambda parts: b"".join(p if isinstance(p, bytes) else p.encode("utf-8") for p in parts) + b".md")
+
+
+@settings(max_examples=25, **SETTINGS)
+@given(names=st.lists(file_names, min_size=1, max_size=3, unique=True))
+def test_odd_input_file_names_are_read_and_printed_quoted(names):
+    import os
+
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        (tmp / "in").mkdir()
+        for i, name in enumerate(names):
+            try:
+                with open(os.path.join(os.fsencode(tmp / "in"), name), "wb") as fh:
+                    fh.write(day(f"2024-03-0{i + 4}", paper(i + 1), "### no link\n\n").encode("utf-8"))
+            except OSError:  # a name the file system refuses (too long...)
+                continue
+        out = tmp / "out"
+        args = ["build", str(tmp / "in"), "-o", str(out), "--images", "none"]
+        for _ in range(2):  # the second run reads the state that names them
+            result = run_cli(args, tmp)
+            assert result.exit_code == 0, result.output
+            assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\ud800-\udfff]", result.output), \
+                result.output
+            for line in result.output.splitlines():
+                assert not line.startswith("x.md:1: error: forged"), result.output
+                if ": warning: " in line and not line.startswith("digest-export:"):
+                    assert line.startswith((str(tmp), "'" + str(tmp))), line
+        check_outputs(out)
+
+
+def test_shell_quote_is_like_ls():
+    from exporter.model import shell_quote
+
+    assert shell_quote("a b.md") == "a b.md"
+    assert shell_quote("a\nb") == "'a'$'\\n''b'"
+    assert shell_quote("\udcffx") == "$'\\xff''x'"
+    assert shell_quote("it's\x1b") == "'it'\\''s'$'\\033'"
