@@ -553,3 +553,81 @@ def test_shell_quote_is_like_ls():
     assert shell_quote("a\nb") == "'a'$'\\n''b'"
     assert shell_quote("\udcffx") == "$'\\xff''x'"
     assert shell_quote("it's\x1b") == "'it'\\''s'$'\\033'"
+
+
+# -- 10. files already in the output folder ---------------------------------------
+
+def _png(width: int, height: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("L", (width, height)).save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+COVERS = {
+    "good": lambda: (_png(10, 10), "image/png"),
+    "not an image": lambda: (b"<svg onload=alert(1)>" * 10, "image/png"),
+    "truncated": lambda: (_png(50, 50)[:40], "image/png"),
+    "wrong type": lambda: (_png(10, 10), "image/jpeg"),
+    "pixel bomb": lambda: (_png(10_000, 10_000), "image/png"),
+    "zip bomb": lambda: (b"\0" * (12 * 1024 * 1024), "image/png"),
+}
+OPF_PADDING = {"none": 0, "large": 5 * 1024 * 1024}
+
+
+def foreign_epub(path: Path, cover: str, padding: str, coverage: str | None) -> None:
+    data, mime = COVERS[cover]()
+    pad = "<!--" + " " * OPF_PADDING[padding] + "-->" if OPF_PADDING[padding] else ""
+    cov = f"<dc:coverage>{coverage}</dc:coverage>" if coverage is not None else ""
+    opf = f"""<?xml version="1.0" encoding="UTF-8"?>{pad}
+<package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="uid">
+  <metadata xmlns:dc="http://purl.org/dc/elements/1.1/">
+    <dc:identifier id="uid">urn:x:{path.stem}</dc:identifier><dc:title>Foreign 2024-W10 {cover}</dc:title>
+    <dc:language>en</dc:language>{cov}<meta property="dcterms:modified">2024-03-04T00:00:00Z</meta>
+  </metadata>
+  <manifest><item id="c" href="c.img" media-type="{mime}" properties="cover-image"/></manifest>
+  <spine/>
+</package>"""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        z.writestr("META-INF/container.xml", '<container version="1.0" xmlns="urn:oasis:names:tc:opendocument:'
+                   'xmlns:container"><rootfiles><rootfile full-path="content.opf" '
+                   'media-type="application/oebps-package+xml"/></rootfiles></container>')
+        z.writestr("content.opf", opf)
+        z.writestr("c.img", data)
+
+
+@settings(max_examples=12, **SETTINGS)
+@given(books=st.lists(st.tuples(st.sampled_from(sorted(COVERS)), st.sampled_from(sorted(OPF_PADDING)),
+                                st.sampled_from([None, "2024-03-04/2024-03-10", "2024-02-30/x", "0001-01-01",
+                                                 "2024-03-10/2024-03-04"])),
+                      min_size=1, max_size=3))
+def test_foreign_books_in_the_output_folder_are_read_with_limits(books):
+    import time
+
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        out = tmp / "out"
+        out.mkdir()
+        for i, (cover, padding, coverage) in enumerate(books):
+            foreign_epub(out / f"foreign-2099-W0{i + 1}.epub", cover, padding, coverage)
+        start = time.perf_counter()
+        result = run_cli(["feed", "-o", str(out), "--format", "opds", "--base-url", "https://example.org/b/"], tmp)
+        assert time.perf_counter() - start < 30
+        assert result.exit_code == 0, result.output
+        check_outputs(out)
+        catalog = feedparser.parse(str(out / "catalog.opds"))
+        assert not catalog.bozo
+        fine = [i for i, (cover, padding, _) in enumerate(books) if cover == "good" and padding == "none"]
+        assert len(catalog.entries) == len(fine), result.output
+        for i, (cover, padding, coverage) in enumerate(books):
+            name = f"foreign-2099-W0{i + 1}"
+            if i not in fine:
+                assert f"{name}.epub: warning: not listed" in result.output, result.output
+                assert not list(out.glob(f"{name}.cover.*"))
+        for entry in catalog.entries:
+            # The period is the book's own (dc:coverage), never the "2099-W0N" of its name.
+            assert "2099" not in entry.content[0].value, entry.content[0].value
