@@ -631,3 +631,58 @@ def test_foreign_books_in_the_output_folder_are_read_with_limits(books):
         for entry in catalog.entries:
             # The period is the book's own (dc:coverage), never the "2099-W0N" of its name.
             assert "2099" not in entry.content[0].value, entry.content[0].value
+
+
+# -- 11. config and options ------------------------------------------------------
+
+NUMERIC_KEYS = {"image-timeout": "epub", "jobs": "epub", "days": "feed", "limit": "feed", "max-size": "send",
+                "retry-delay": "send", "timeout": "send", "retries": "send", "smtp-port": "send", "from": "epub",
+                "to": "epub"}
+TOML_VALUES = ["nan", "+nan", "-nan", "inf", "-inf", "1e308", "-1e308", "0", "-1", "99999999999999999",
+               "9223372036854775807", "0.05", "2024-03-04", "2024-03-04T10:00:00", "10:00:00", "1979-05-27",
+               "9999-12-31", '"nan"', '"1e308"', "true"]
+nested = st.integers(10, 3000).flatmap(lambda n: st.sampled_from(["[" * n + "]" * n, "{a=" * n + "1" + "}" * n]))
+
+
+def _command(name: str, tmp: Path, src: Path) -> list[str]:
+    if name == "send":
+        return ["send", str(tmp / "books"), "--to", "a@example.org", "--dry-run"]
+    return [name, str(src), "-o", str(tmp / "out")] + (["--images", "none"] if name == "epub" else [])
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(key=st.sampled_from(sorted(NUMERIC_KEYS)), value=st.one_of(st.sampled_from(TOML_VALUES), nested),
+       in_table=st.booleans())
+@example(key="from", value="2024-03-04", in_table=False)
+@example(key="retry-delay", value="nan", in_table=False)
+@example(key="jobs", value="[" * 3000 + "]" * 3000, in_table=False)
+def test_odd_config_values_are_accepted_or_refused_naming_the_key(key, value, in_table):
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        (tmp / "books").mkdir()
+        src = tmp / "d.md"
+        src.write_text(day("2024-03-04", paper(1)), "utf-8")
+        command = NUMERIC_KEYS[key]
+        config = tmp / "c.toml"
+        config.write_text((f"[{command}]\n" if in_table else "") + f"{key} = {value}\n", "utf-8")
+        result = run_cli(["--config", str(config)] + _command(command, tmp, src), tmp)
+        if result.exit_code == 2:
+            assert str(config) in result.output, result.output
+            assert key in result.output or "nested too deeply" in result.output, result.output
+        if value in ("nan", "+nan", "-nan", "inf", "-inf") and key not in ("from", "to"):
+            assert result.exit_code == 2, result.output
+        if value in ("2024-03-04", "1979-05-27") and key in ("from", "to"):
+            assert result.exit_code in (0, 1), result.output  # a TOML date is a date
+
+
+@settings(max_examples=15, **SETTINGS)
+@given(value=st.sampled_from(["nan", "inf", "-inf", "1e308", "NaN", "1e-308", "0x10", "", " 5 ", "99999999999999999999"]))
+def test_odd_environment_numbers_are_refused_naming_the_variable(value):
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        src = tmp / "d.md"
+        src.write_text(day("2024-03-04", paper(1)), "utf-8")
+        result = run_cli(_command("epub", tmp, src), tmp, env={"DIGEST_EXPORT_IMAGE_TIMEOUT": value})
+        assert result.exit_code in (0, 2), result.output
+        if result.exit_code == 2:
+            assert "image-timeout" in result.output, result.output
