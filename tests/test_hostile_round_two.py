@@ -363,7 +363,7 @@ def test_titles_and_entries_never_render_empty(title, with_url, with_summary):
         tmp = Path(tmp_name)
         src = tmp / "d.md"
         head = f"### [{title}](https://example.org/p/1)" if with_url else f"### {title}"
-        body = head + "\n\n" + ("- summary\n" if with_summary else "")
+        body = head + "\n\n" + ("Authors: \u200b, Ann, \u2060\n\n- ***\u200b***: summary\n" if with_summary else "")
         ok = f"### [Fine](https://example.org/p/2)\n\n- s\n\n"
         src.write_text(f"## Daily Papers (2024-03-04)\n\n{ok}{body}\n", "utf-8")
         out = tmp / "out"
@@ -383,6 +383,8 @@ def test_titles_and_entries_never_render_empty(title, with_url, with_summary):
             assert has_visible(entry.title), entry
             text = "".join(html5lib.parseFragment(entry.content[0].value, treebuilder="etree").itertext())
             assert has_visible(text), entry
+            assert all(has_visible(a.get("name", "")) for a in entry.get("authors", [])), entry
+            assert all(has_visible(t.term) for t in entry.get("tags", [])), entry
 
 
 # -- 8. the state file ---------------------------------------------------------

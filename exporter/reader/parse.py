@@ -382,7 +382,7 @@ class _FileParser:
                 names = m.group("a")
                 if "  " in names or "\t" in names or "\xa0" in names or "\u3000" in names:
                     names = _SPACES.sub(" ", names)
-                p.authors = tuple(filter(None, map(str.strip, names.split(","))))
+                p.authors = tuple(filter(has_visible, map(str.strip, names.split(","))))
                 return
         self.summary_line(no, line, blank_before, indented=indented and in_summary)
 
@@ -652,7 +652,7 @@ def _split_label(text: str) -> tuple[str | None, str]:
     if not m or not (m.group("colon_in") or m.group("colon_out")):
         return None, text
     label = _collapse(m.group("label"))
-    if not label:
+    if not has_visible(label):
         return None, text
     return label, m.group("text").strip()
 
