@@ -688,3 +688,37 @@ def test_odd_environment_numbers_are_refused_naming_the_variable(value):
         assert result.exit_code in (0, 2), result.output
         if result.exit_code == 2:
             assert "image-timeout" in result.output, result.output
+
+
+# -- EPUBCheck, once, over books made from every class ------------------------------
+
+def test_round_two_books_pass_epubcheck(tmp_path):
+    import shutil
+
+    import pytest
+
+    from epub_fixtures import epubcheck_problems
+
+    if shutil.which("java") is None:
+        pytest.skip("needs Java")
+    src = tmp_path / "in" / "d.md"
+    src.parent.mkdir()
+    src.write_text(
+        day(FIRST_DATE.isoformat(), paper(1, "$\\mathrm{}$ empty TeX", url="HTTPS://Papers.Example.ORG:443/a%"),
+            paper(2, "$^{}$", url="https://example.org/\u00e9/%zz", authors="\u200b, Ann")) +
+        day(LAST_DATE.isoformat(), paper(3, "&#x202E; <my-el> title", bullets=("&#x202E;x [&#8238;](https://e.org/)",
+                                                                             "h://" * 1000))) +
+        day("9999-12-31", paper(4)), "utf-8")
+    out = tmp_path / "out"
+    result = run_cli(["build", str(src), "-o", str(out), "--images", "none", "--by", "month",
+                      "--keep-going", "--title", "\x01\U00020000" * 100], tmp_path)
+    assert result.exit_code == 1, result.output
+    check_outputs(out)
+    books = sorted(out.glob("*.epub"))
+    assert len(books) == 2
+    (tmp_path / "check").mkdir()
+    ascii_names = []  # the Java harness is started without a UTF-8 locale
+    for i, book in enumerate(books):
+        ascii_names.append(tmp_path / "check" / f"{i}.epub")
+        shutil.copy(book, ascii_names[-1])
+    assert epubcheck_problems(ascii_names, tmp_path / "check") == {}
