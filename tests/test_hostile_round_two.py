@@ -722,3 +722,15 @@ def test_round_two_books_pass_epubcheck(tmp_path):
         ascii_names.append(tmp_path / "check" / f"{i}.epub")
         shutil.copy(book, ascii_names[-1])
     assert epubcheck_problems(ascii_names, tmp_path / "check") == {}
+
+
+def test_a_file_name_too_long_is_an_error_naming_the_file(tmp_path):
+    from exporter.errors import OutputError
+    from exporter.output import write_file
+
+    import pytest
+
+    path = tmp_path / ("\U00020000" * 70 + ".epub")
+    with pytest.raises(OutputError) as err:
+        write_file(path, b"x")
+    assert str(path) in str(err.value)
