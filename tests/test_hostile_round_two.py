@@ -734,3 +734,17 @@ def test_a_file_name_too_long_is_an_error_naming_the_file(tmp_path):
     with pytest.raises(OutputError) as err:
         write_file(path, b"x")
     assert str(path) in str(err.value)
+
+
+@settings(max_examples=15, **SETTINGS)
+@given(keys=st.lists(st.sampled_from(["9999-W52", "9999-12", "9999-12-31", "0001-W01", "0001-01", "0001-01-01",
+                                      "2024-W53", "2099-W53", "1979-12"]), min_size=1, max_size=4, unique=True),
+       today=st.sampled_from(["0001-01-01", "2024-03-11", "9999-12-31"]))
+def test_send_reads_book_names_at_the_ends_of_the_calendar(keys, today):
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        (tmp / "books").mkdir()
+        for key in keys:
+            (tmp / "books" / f"x-{key}.epub").write_bytes(b"PK\x05\x06" + b"\0" * 18)
+        result = run_cli(["send", str(tmp / "books"), "--to", "a@example.org", "--dry-run", "--today", today], tmp)
+        assert result.exit_code in (0, 1), result.output
