@@ -229,8 +229,6 @@ def _output_record(v: Any, where: str) -> None:
 
 
 def _file_record(v: Any, where: str) -> None:
-    from .reader.stamps import diag_from_json
-
     v = _dict(v, where)
     _int(v.get("size"), where + ".size", 0)
     _int(v.get("mtime_ns"), where + ".mtime_ns", -1)
@@ -242,11 +240,18 @@ def _file_record(v: Any, where: str) -> None:
         _str(d[1], where + ".digests")
         _strs(d[2], where + ".digests")
         _str(d[3], where + ".digests")
-    _need(isinstance(v.get("diags"), list), where + ".diags", "a list")
-    for d in v["diags"]:
-        _need(isinstance(d, list) and len(d) == 5 and type(d[1]) is int, where + ".diags", "a diagnostic")
-        diag_from_json(d)
+    _diags(v.get("diags"), where + ".diags")
     _strs(v.get("local_images"), where + ".local_images")
+
+
+def _diags(v: Any, where: str) -> None:
+    from .reader.stamps import diag_from_json
+
+    _need(isinstance(v, list), where, "a list")
+    for d in v:
+        _need(isinstance(d, list) and len(d) == 5 and type(d[1]) is int
+              and all(isinstance(x, str) for x in (d[0], *d[2:])), where, "a diagnostic")
+        diag_from_json(d)
 
 
 def _catalog_book(v: Any, where: str) -> None:
@@ -280,7 +285,7 @@ def check_state(data: Any) -> None:
         _file_record(rec, f"files[{name!r}]")
     for iso, diags in _dict(data.get("merge_diags"), "merge_diags").items():
         _date(iso, "merge_diags")
-        _need(isinstance(diags, list) and all(isinstance(d, list) for d in diags), "merge_diags", "lists")
+        _diags(diags, f"merge_diags[{iso!r}]")
     for name, rec in _dict(data.get("books"), "books").items():
         _file_name(name, "books")
         _output_record(rec, f"books[{name!r}]")

@@ -485,6 +485,8 @@ TARGETED = {
     "mtime is a bool": lambda s, b: s["files"][_first(s["files"])].update(mtime_ns=True),
     "a stale book outside the folder": _book_outside,
     "feeds files is a list": lambda s, b: s["feeds"].update(files=[1, 2]),
+    "merge diagnostic of an unknown kind": lambda s, b: s["merge_diags"].update(
+        {"2024-03-04": [["x.md", 1, "warning", "m", "no-such-kind"]]}),
     "diag line is a string": lambda s, b: s["files"][_first(s["files"])].update(
         diags=[["x.md", "1", "warning", "m", "missing"]]),
 }
