@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .model import Digest
+from .model import Digest, clean_text
 
 DEFAULT_TITLE = "Daily Papers"
 
@@ -67,6 +67,12 @@ class Bundle:
 _NOT_WORD = re.compile(r"[^\w]+")
 
 
+# File names are limited to 255 bytes on most file systems (ext4, APFS,
+# btrfs; NTFS counts 255 UTF-16 units); a slug leaves room for the period
+# key and the longest suffix (``-2024-W10.cover.jpg``, a ``.tmp`` name).
+MAX_SLUG_BYTES = 150
+
+
 def slugify(text: str, *, fallback: str = "papers", max_length: int = 60) -> str:
     """A file-name stem from *text*: lower-case word characters joined by ``-``.
 
@@ -76,7 +82,9 @@ def slugify(text: str, *, fallback: str = "papers", max_length: int = 60) -> str
     """
     text = unicodedata.normalize("NFKC", text).casefold()
     slug = _NOT_WORD.sub("-", text).replace("_", "-")
-    slug = re.sub(r"-{2,}", "-", slug).strip("-")[:max_length].strip("-")
+    slug = re.sub(r"-{2,}", "-", slug).strip("-")[:max_length]
+    # At most MAX_SLUG_BYTES of UTF-8, cut at a character boundary.
+    slug = slug.encode("utf-8", "replace")[:MAX_SLUG_BYTES].decode("utf-8", "ignore").strip("-")
     return slug or fallback
 
 
@@ -120,7 +128,9 @@ def make_bundles(
          if (date_from is None or d.date >= date_from) and (date_to is None or d.date <= date_to)),
         key=lambda d: d.date,
     )
-    series = title.strip() if title and title.strip() else series_title(chosen)
+    # The one cleaning of a title given as an option or in the config (the
+    # feeds use the same clean_text): no control, bidi or noncharacter.
+    series = clean_text(title or "") or series_title(chosen)
     if not chosen:
         return []
     if by is BundleBy.ALL:

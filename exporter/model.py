@@ -53,13 +53,26 @@ def counted(n: int, word: str, plural: str | None = None) -> str:
 _SPACES = re.compile(r"[ \t\r\n\u00a0\u3000]+")
 
 
+def drop_forbidden(text: str) -> str:
+    """*text* without the characters :func:`clean_text` removes (no NFC, no
+    white-space collapsing): what the renderer applies to its output, after
+    markdown-it has decoded character references such as ``&#x202E;``."""
+    return drop_astral_noncharacters(_FORBIDDEN.sub("", text))
+
+
+def has_visible(text: str) -> bool:
+    """Whether *text* shows anything: a character that is not white space, a
+    control or a format character (zero-width space, joiners, marks)."""
+    return any(not ch.isspace() and unicodedata.category(ch)[0] not in "CZ" for ch in text)
+
+
 def clean_text(text: str, *, collapse: bool = True) -> str:
     """Return *text* NFC-normalised, without XML-forbidden characters.
 
     With *collapse* (the default) runs of white space become one space and
     the ends are stripped, which is what every field of the model wants.
     """
-    text = drop_astral_noncharacters(_FORBIDDEN.sub("", unicodedata.normalize("NFC", text)))
+    text = drop_forbidden(unicodedata.normalize("NFC", text))
     if collapse:
         text = _SPACES.sub(" ", text).strip()
     return text
@@ -86,7 +99,38 @@ class SourceRef:
 
     def __str__(self) -> str:
         # Line 0: the file as a whole (an output file, a folder).
-        return f"{self.path}:{self.line}" if self.line else self.path
+        return f"{shell_quote(self.path)}:{self.line}" if self.line else shell_quote(self.path)
+
+
+# Characters a file name may hold that a terminal would act on or that could
+# forge a line of output: controls (newline, ESC), bidi controls, lone
+# surrogates (undecodable bytes kept by surrogateescape), noncharacters.
+_UNPRINTABLE_NAME = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029" "\u202a-\u202e\u2066-\u2069"
+                               + NONCHARACTERS + "]")
+_NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\x1b": "\\033"}
+
+
+def shell_quote(name: str) -> str:
+    """*name* as ``ls`` (GNU coreutils, shell-escape style) quotes it when it
+    holds a character a terminal would act on: ``'a'$'\\n''b'``; an
+    undecodable byte as ``$'\\xff'``.  Other names are printed as they are."""
+    if not _UNPRINTABLE_NAME.search(name):
+        return name
+    out, pos = [], 0
+    for m in _UNPRINTABLE_NAME.finditer(name):
+        if m.start() > pos:
+            out.append("'" + name[pos:m.start()].replace("'", "'\\''") + "'")
+        ch = m.group()
+        if ch in _NAMED_ESCAPES:
+            out.append(f"$'{_NAMED_ESCAPES[ch]}'")
+        elif 0xDC80 <= ord(ch) <= 0xDCFF:  # surrogateescape: the original byte
+            out.append(f"$'\\x{ord(ch) - 0xDC00:02x}'")
+        else:
+            out.append("$'" + "".join(f"\\x{b:02x}" for b in ch.encode("utf-8", "surrogatepass")) + "'")
+        pos = m.end()
+    if pos < len(name):
+        out.append("'" + name[pos:].replace("'", "'\\''") + "'")
+    return "".join(out)
 
 
 class Kind(str, enum.Enum):

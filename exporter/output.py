@@ -61,9 +61,12 @@ def write_file(path: Path, data: bytes, *, force: bool = False) -> WriteStatus:
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
     except OSError as err:
         raise OutputError(f"cannot write to {folder}: {err.strerror or err}") from err
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+    except OSError as err:  # a name too long, say: name the file, not the folder
+        raise OutputError(f"cannot write {path}: {err.strerror or err}") from err
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

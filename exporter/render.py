@@ -24,19 +24,16 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from markupsafe import Markup, escape
 
-from .model import NONCHARACTERS, SummaryItem, drop_astral_noncharacters
+from .model import SummaryItem, drop_forbidden, has_visible
 
-# XML 1.0 section 2.2 Char production (as in model.clean_text): the model is
-# already clean, but the renderer is public and must give well-formed XHTML
-# for *any* string.
-# C1 controls and noncharacters too (model.NONCHARACTERS): markdown-it
-# decodes "&#x85;" or "&#xFDD0;" in a summary into those characters, and HTML
-# parsers, feed readers among them, reject them.
-_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff" + NONCHARACTERS + "]")
+# The characters model.clean_text removes (XML-forbidden, C1 controls,
+# lone surrogates, bidi embeddings/overrides/isolates, noncharacters): the
+# model is already clean, but the renderer is public and must give
+# well-formed XHTML for *any* string, and markdown-it decodes "&#x202E;",
+# "&#8238;" or "&#x85;" in a summary into those characters after the
+# reader's cleaning, so every rendered string is cleaned again on its way out.
+_xml_chars = drop_forbidden
 
-
-def _xml_chars(text: str) -> str:
-    return drop_astral_noncharacters(_XML_FORBIDDEN.sub("", text))
 
 #: Every element the renderer may emit.
 ALLOWED_TAGS = frozenset({"a", "strong", "em", "code", "br", "sup", "sub", "span", "ul", "ol", "li", "s"})
@@ -52,19 +49,24 @@ _NETLOC = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[^:@\[\]\\<>\"'` %]+)(?::(?P
 _HOST = re.compile(r"^[A-Za-z0-9\-._~!$&'()*+,;=]+$")
 
 
-# URLs that _quoted_url returns unchanged (lower-case http(s) scheme, ASCII
-# host, only unreserved path characters): most links of a digest (arXiv, the
+# URLs that _quoted_url returns unchanged (lower-case http(s) scheme,
+# lower-case ASCII host, no port, a path of only unreserved characters): most links of a digest (arXiv, the
 # PDF, Hugging Face).  A regex instead of urlsplit + quote, which was a third
 # of the time of a year's books; tests/test_render.py checks the equivalence.
-_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?")
+_PLAIN_URL = re.compile(r"https?://[a-z0-9.-]+/[A-Za-z0-9._~/-]*")
 
 
 def safe_url(url: str | None) -> str | None:
-    """Return *url* if it is an absolute http(s) URL, percent-quoted; else None.
+    """Return *url* if it is an absolute http(s) URL, normalised; else None.
 
     Quoting leaves reserved characters alone but encodes spaces, quotes,
     angle brackets, backslashes and non-ASCII, so the result can go into any
-    attribute or XML text and still name the same resource.
+    attribute or XML text and still name the same resource.  One page has one
+    spelling (WHATWG URL and RFC 3986 section 6.2.2 rules): scheme and host in
+    lower case, IDNA hosts in ASCII, no default port, ``/`` for an empty
+    path, ``%XX`` in upper case, a ``%`` that starts no escape as ``%25``,
+    escaped unreserved characters (``%41``) decoded.  The reader stores this
+    form, so a paper's identity, feed ids and links all derive from it.
     """
     if not url:
         return None
@@ -96,15 +98,38 @@ def _quoted_url(url: str) -> str | None:
         return None
     if not (_HOST.match(host) or host.startswith("[")):
         return None
-    host += ":" + m.group("port") if m.group("port") is not None else ""
-    safe = "/:@!$&'()*+,;=%-._~"
+    scheme, port = parts.scheme.lower(), m.group("port")
+    if port and int(port) > 65535:
+        return None
+    if port and int(port) != _DEFAULT_PORTS[scheme]:
+        host += f":{int(port)}"
+    safe = "/:@!$&()*+,;=%-._~"
     return urlunsplit((
-        parts.scheme.lower(),
-        host,
-        quote(parts.path, safe=safe.replace("'", "")),
-        quote(parts.query, safe=safe.replace("'", "") + "?"),
-        quote(parts.fragment, safe=safe.replace("'", "") + "?"),
+        scheme,
+        host.lower(),
+        _escapes(quote(parts.path or "/", safe=safe)),
+        _escapes(quote(parts.query, safe=safe + "?")),
+        _escapes(quote(parts.fragment, safe=safe + "?")),
     ))
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_BARE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _escapes(part: str) -> str:
+    """``%`` escapes in one spelling: a bare ``%`` as ``%25``, hex digits in
+    upper case, unreserved characters unescaped (RFC 3986 section 6.2.2)."""
+    if "%" not in part:
+        return part
+
+    def one(m: re.Match[str]) -> str:
+        char = chr(int(m.group(1), 16))
+        return char if char in _UNRESERVED else "%" + m.group(1).upper()
+
+    return _ESCAPE.sub(one, _BARE_PERCENT.sub("%25", part))
 
 
 # -- TeX in titles -----------------------------------------------------------
@@ -168,7 +193,10 @@ def _title_pieces(title: str) -> Iterable[tuple[str, str]]:
     pos = 0
     for m in _MATH_RE.finditer(title):
         parts = _tex_parts(m.group(1))
-        if parts is None:
+        # TeX we cannot show, or that shows nothing ("$\mathrm{}$", "$^{}$"),
+        # stays literal: a title never renders empty (an empty nav link is
+        # an EPUBCheck error, an empty feed title a blank line in a reader).
+        if parts is None or not has_visible("".join(text for _, text in parts)):
             continue
         if m.start() > pos:
             yield "", title[pos:m.start()]
@@ -246,15 +274,16 @@ def text_html(text: str) -> Markup:
 # -- inline Markdown ----------------------------------------------------------
 
 @functools.cache
-def _markdown():
+def _markdown(linkify: bool = True):
     # Imported lazily: `digest-export --help` must not pay for it.
     from markdown_it import MarkdownIt
     from markdown_it.common.utils import escapeHtml
 
-    md = MarkdownIt("commonmark", {"html": False, "xhtmlOut": True, "linkify": _has_linkify(),
+    linkify = linkify and _has_linkify()
+    md = MarkdownIt("commonmark", {"html": False, "xhtmlOut": True, "linkify": linkify,
                                    "breaks": False})
     md.disable(["image"])
-    if _has_linkify():
+    if linkify:
         md.enable("linkify")
         # Only links with a scheme: fuzzy matching turns "README.md" or
         # "model.py" into http links (.md and .py are TLDs).
@@ -375,7 +404,10 @@ def _url_inline(text: str) -> str | None:
     out = []
     for i, piece in enumerate(pieces):
         if i % 2:
-            out.append(f'<a href="{piece}">{piece}</a>')
+            href = safe_url(piece)
+            if href is None:
+                return None
+            out.append(f'<a href="{href}">{piece}</a>')
         elif _NOT_SIMPLE.search(piece):
             return None
         else:
@@ -402,9 +434,16 @@ def _inline(text: str) -> Markup:
     return _inline_markdown(text)
 
 
+MAX_BARE_URLS = 16
+
+
 def _inline_markdown(text: str) -> Markup:
     """The parser path of :func:`inline_html` (tests compare the fast path to it)."""
-    md, _ = _markdown()
+    # linkify-it rescans the rest of the text at every "://" it cannot take
+    # for a link, quadratic time: 40 KB of "h://" took 11 s.  A bullet with
+    # more than MAX_BARE_URLS of them is rendered without bare-URL links
+    # ([text](url) links still work).
+    md, _ = _markdown(text.count("://") <= MAX_BARE_URLS)
     # Twice: the text, and what markdown-it decoded from character references.
     html = _xml_chars(md.renderInline(_xml_chars(text)))
     # CommonMark turns "two spaces + newline" into <br />; our text has no
@@ -499,4 +538,7 @@ def feed_entry_html(paper, lang: str = "en") -> Markup:  # paper: exporter.model
     links = [f'<a href="{href}">{name}</a>' for href, name in links if href]
     if links:
         out.append("<p>" + " · ".join(links) + "</p>")
+    if not "".join(out):
+        # A paper with only a title: its title, not a blank entry.
+        out = [f"<p>{title_html(paper.title)}</p>"]
     return Markup("".join(out))

@@ -118,7 +118,7 @@ def test_ids_without_arxiv(tmp_path):
     assert not parsed.bozo
     assert parsed.entries[0].id == "https://openreview.net/forum?id=abc"
     assert parsed.entries[1].id.startswith("tag:digest-export,2024-03-04:paper/")
-    assert parsed.entries[1].title == "No link at all: Q&A <Tests>"
+    assert parsed.entries[1].title == "No link at all: Q&A \u2039Tests>"
     # same id on a second run
     run(src, tmp_path / "again")
     assert feedparser.parse(str(tmp_path / "again" / "feed.atom")).entries[1].id == parsed.entries[1].id
@@ -302,11 +302,13 @@ def test_rss_items_have_dc_creator_and_language(three_days, tmp_path):
     ("<b onmouseover=1>M</b>", "\u2039b onmouseover=1>M\u2039/b>"),
     ("<!-- c -->", "\u2039!-- c -->"),
     ("a < b", "a < b"),
-    ("with Q&A <Tests>", "with Q&A <Tests>"),
+    ("with Q&A <Tests>", "with Q&A \u2039Tests>"),
     ("TinyGSM: achieving >80%", "TinyGSM: achieving >80%"),
-    ("x<1 and <bold>", "x<1 and <bold>"),
+    ("x<1 and <bold>", "x<1 and \u2039bold>"),
+    ("<my-element x=1>", "\u2039my-element x=1>"),
+    ("<?xml?><svg>", "\u2039?xml?>\u2039svg>"),
 ])
-def test_plain_text_fields_defuse_only_html_tags(text, expected):
+def test_plain_text_fields_defuse_every_tag_opening(text, expected):
     from exporter.feeds.entries import feed_text
 
     assert feed_text(text) == expected

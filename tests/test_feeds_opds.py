@@ -27,6 +27,7 @@ def ebooklib_epub(path, title, *, series="Daily Papers", index="10"):
     book.set_title(title)
     book.set_language("ko")
     book.add_author("Digest Bot", uid="creator-1")
+    book.add_metadata("DC", "coverage", "2024-03-04/2024-03-10")  # the period, as digest-export writes it
     book.add_metadata(None, "meta", "", {"name": "calibre:series", "content": series})
     book.add_metadata(None, "meta", "", {"name": "calibre:series_index", "content": index})
     book.set_cover("cover.jpg", _jpeg(), create_page=False)
@@ -47,6 +48,7 @@ def handmade_epub(path, title, *, identifier="daily-papers-2024-W09", modified="
     <dc:title>{title}</dc:title>
     <dc:language>ko</dc:language>
     <dc:description>Papers of one week</dc:description>
+    <dc:coverage>2024-02-26/2024-03-03</dc:coverage>
     <meta property="dcterms:modified">{modified}</meta>
     <meta property="belongs-to-collection" id="c1">Weekly Papers</meta>
     <meta refines="#c1" property="group-position">9</meta>

@@ -200,7 +200,7 @@ def test_summary_html_labels_and_nesting():
 
 @pytest.mark.parametrize("url, expected", [
     ("https://arxiv.org/abs/2403.00522", "https://arxiv.org/abs/2403.00522"),
-    ("  HTTP://Example.org/a b  ", "http://Example.org/a%20b"),
+    ("  HTTP://Example.org/a b  ", "http://example.org/a%20b"),
     ('https://e.org/"><script>', "https://e.org/%22%3E%3Cscript%3E"),
     ("https://e.org/논문?q=한글#부분", "https://e.org/%EB%85%BC%EB%AC%B8?q=%ED%95%9C%EA%B8%80#%EB%B6%80%EB%B6%84"),
     ("https://bücher.example/x", "https://xn--bcher-kva.example/x"),

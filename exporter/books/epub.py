@@ -478,6 +478,8 @@ def _new_book(bundle: Bundle, info: BookInfo, labels: dict[str, Any], *, cover: 
     book.add_metadata("DC", "publisher", PUBLISHER)
     book.add_metadata("DC", "description", info.description)
     book.add_metadata("DC", "date", max(d.date for d in bundle.digests).isoformat())
+    # The period, as an ISO 8601 interval: the OPDS catalog reads it from here.
+    book.add_metadata("DC", "coverage", f"{bundle.start.isoformat()}/{bundle.end.isoformat()}")
     for subject in SUBJECTS:
         book.add_metadata("DC", "subject", subject)
     _series_metadata(book, bundle)

@@ -10,6 +10,7 @@ command line always win: the config only fills click's ``default_map``.
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -39,6 +40,8 @@ def load_config(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read config file {path}: {err.strerror or err}") from err
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML: {err}") from err
+    except RecursionError:  # tomllib recurses into nested arrays and inline tables
+        raise ConfigError(f"{path}: values nested too deeply") from None
 
 
 def _long_names(command: click.Command) -> dict[str, click.Parameter]:
@@ -87,11 +90,19 @@ def _convert_one(path: Path, fail: Any, value: Any, param: click.Parameter, ctx:
         return value
     if isinstance(value, bool):
         raise fail(f"a {ptype.name} value")
+    if isinstance(value, (dt.date, dt.time)):
+        # A TOML date (from = 2024-03-04) is what a date option means;
+        # a TOML date-time or time is not.
+        if not isinstance(ptype, click.DateTime) or isinstance(value, (dt.datetime, dt.time)):
+            raise fail(f"a {ptype.name} value")
+        return dt.datetime(value.year, value.month, value.day)
     _check_toml_type(fail, value, ptype)
     try:
         return ptype.convert(value, param, ctx)
     except click.BadParameter as err:
         raise fail(f"a valid {ptype.name} ({err.message})") from err
+    except (TypeError, ValueError, OverflowError) as err:  # a number for a date, say
+        raise fail(f"a {ptype.name} value") from err
 
 
 def _check_toml_type(fail: Any, value: Any, ptype: click.ParamType) -> None:

@@ -55,12 +55,14 @@ def allow_empty_option(f: F) -> F:
 
 
 class Seconds(click.ParamType):
-    """A finite number of seconds within [low, high]: ``nan``/``inf`` are refused, not let through."""
+    """A finite number of seconds within [low, high]: ``nan``/``inf`` are refused, not let through
+    (click's FloatRange lets ``nan`` pass every bound).  *unit* names other quantities."""
 
     name = "seconds"
 
-    def __init__(self, low: float, high: float):
-        self.low, self.high = low, high
+    def __init__(self, low: float, high: float, unit: str = "seconds"):
+        self.low, self.high, self.unit = low, high, unit
+        self.name = unit
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
         import math
@@ -68,9 +70,11 @@ class Seconds(click.ParamType):
         try:
             number = float(value)
         except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number of seconds.", param, ctx)
+            self.fail(f"{value!r} is not a number of {self.unit}.", param, ctx)
+        except OverflowError:  # an integer too large for a float
+            number = math.inf
         if not math.isfinite(number) or not self.low <= number <= self.high:
-            self.fail(f"{value!r} is not between {self.low:g} and {self.high:g} seconds.", param, ctx)
+            self.fail(f"{value!r} is not between {self.low:g} and {self.high:g} {self.unit}.", param, ctx)
         return number
 
 

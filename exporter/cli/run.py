@@ -13,13 +13,20 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import EmptyInputError, InputError, UsageError
-from ..model import Kind, counted
+from ..model import Kind, clean_text, counted
 from .console import report_image_failures, resolve_inputs, warn
 
 if TYPE_CHECKING:
     from ..books.epub import EpubOptions
     from ..feeds.writer import FeedOptions
     from ..pipeline import BuildOptions, BuildPlan, BuildReport
+
+
+def option_title(title: str | None) -> str | None:
+    """``--title`` (or ``title`` in the config) cleaned like digest text, for
+    every command: no control, bidi, noncharacter or lone surrogate (an
+    undecodable byte in argv); None when nothing is left."""
+    return clean_text(title or "") or None
 
 
 def epub_options_of(out_dir: str, *, title: str | None, keep_going: bool, jobs: int, by: str,
@@ -33,7 +40,7 @@ def epub_options_of(out_dir: str, *, title: str | None, keep_going: bool, jobs: 
         raise UsageError("--from must not be later than --to")
     return EpubOptions(
         out_dir=Path(out_dir), by=BundleBy(by), date_from=date_from.date() if date_from else None,
-        date_to=date_to.date() if date_to else None, title=title, lang=lang, images=images,
+        date_to=date_to.date() if date_to else None, title=option_title(title), lang=lang, images=images,
         grayscale=grayscale, image_timeout=image_timeout, allow_private_hosts=allow_private_hosts,
         templates=Path(templates) if templates else None, keep_going=keep_going, jobs=jobs)
 
@@ -45,7 +52,7 @@ def feed_options_of(out_dir: str, *, formats: tuple[str, ...], default: tuple[st
     from ..feeds.writer import FeedOptions
 
     return FeedOptions(out_dir=Path(out_dir), formats=tuple(formats) or default, base_url=base_url,
-                       title=title, days=days, limit=limit, all=everything, archive=archive)
+                       title=option_title(title), days=days, limit=limit, all=everything, archive=archive)
 
 
 def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool, label: str,

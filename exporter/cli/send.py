@@ -17,7 +17,7 @@ import click
 
 from ..model import Kind, SourceRef
 from .console import warn
-from .options import quiet_option, report_errors
+from .options import Seconds, quiet_option, report_errors
 from ..errors import UsageError
 
 if TYPE_CHECKING:
@@ -49,13 +49,13 @@ PASSWORD_ENV = "DIGEST_EXPORT_SMTP_PASSWORD"
 @click.option("--unfinished", is_flag=True, help="Also send books whose period has not ended yet.")
 @click.option("--resend", is_flag=True, help="Send again books the ledger says were sent.")
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; connect to nothing.")
-@click.option("--max-size", "max_mb", type=click.FloatRange(min=0.1), default=50.0, show_default=True,
+@click.option("--max-size", "max_mb", type=Seconds(0.1, 100_000, "MB"), default=50.0, show_default=True,
               metavar="MB", help="Largest book sent (Amazon's Send to Kindle limit is 50 MB).")
 @click.option("--retries", type=click.IntRange(0, 10), default=3, show_default=True, metavar="N",
               help="Attempts again after a temporary failure (4xx, dropped connection, time-out).")
-@click.option("--retry-delay", type=click.FloatRange(min=0), default=2.0, show_default=True,
+@click.option("--retry-delay", type=Seconds(0, 3600), default=2.0, show_default=True,
               metavar="SECONDS", help="Pause before the first new attempt (doubled each time).")
-@click.option("--timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
+@click.option("--timeout", type=Seconds(1, 3600), default=60.0, show_default=True,
               metavar="SECONDS", help="Time allowed for each SMTP step.")
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE", envvar="DIGEST_EXPORT_TODAY",
               help="Decide which books are finished as on DATE (default: today; "

@@ -62,7 +62,7 @@ def period_of(stem: str) -> tuple[str, str, dt.date | None, dt.date | None]:
                 start = dt.date(int(m["y"]), int(m["m"]), 1)
                 nxt = (start + dt.timedelta(days=32)).replace(day=1)
                 return by, key, start, nxt - dt.timedelta(days=1)
-        except ValueError:
+        except (ValueError, OverflowError):  # not a date, or one at the end of the calendar
             break
         return by, key, None, None
     return "unknown", stem, None, None
@@ -86,5 +86,6 @@ def book_title(path: Path) -> str:
 
     try:
         return read_book(path).title
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile, SyntaxError):
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, SyntaxError, EOFError, RuntimeError,
+            NotImplementedError):  # damaged, too large, encrypted, unknown compression
         return path.stem

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 
 from .. import language
-from ..model import Digest, Paper, ThumbnailKind, clean_text
+from ..model import Digest, Paper, ThumbnailKind, clean_text, drop_forbidden
 from ..render import feed_entry_html, safe_url, title_text
 
 UTC = dt.timezone.utc
@@ -111,17 +111,12 @@ def with_content(entries: list[FeedEntry]) -> list[FeedEntry]:
             for e in entries]
 
 
-# "<" starting an HTML element (start or end tag) or comment: what a reader
-# would take for markup.  "<Tests>" or "a < b" are left alone.
-_HTML_NAMES = ("a|abbr|address|area|article|aside|audio|b|base|bdi|bdo|blockquote|body|br|button|"
-               "canvas|caption|center|cite|code|col|colgroup|data|dd|del|details|dfn|dialog|div|dl|"
-               "dt|em|embed|fieldset|figcaption|figure|font|footer|form|frame|frameset|h[1-6]|head|"
-               "header|hr|html|i|iframe|img|input|ins|kbd|label|legend|li|link|main|map|mark|marquee|"
-               "math|menu|meta|meter|nav|noscript|object|ol|optgroup|option|output|p|param|picture|"
-               "pre|progress|q|rp|rt|ruby|s|samp|script|section|select|small|source|span|strike|"
-               "strong|style|sub|summary|sup|svg|table|tbody|td|template|textarea|tfoot|th|thead|"
-               "time|title|tr|track|tt|u|ul|var|video|wbr|xmp")
-_TAG_START = re.compile(rf"<(?=!--|/?(?:{_HTML_NAMES})(?![\w-]))", re.I)
+# "<" where an HTML5 tokenizer leaves the data state for a tag (HTML section
+# 13.2.5.6, tag open state): before an ASCII letter (any element name, custom
+# elements, svg, math, names parsers rewrite such as image), "!" (comment,
+# doctype, CDATA), "/" (end tag) or "?" (bogus comment).  "a < b" and "<1"
+# stay as they are.
+_TAG_START = re.compile(r"<(?=[A-Za-z!/?])")
 
 
 def feed_text(text: str) -> str:
@@ -130,14 +125,16 @@ def feed_text(text: str) -> str:
     RSS titles have no type and many readers show them as HTML, so text
     that looks like a tag (``<script>`` in a title) is neither left to be
     interpreted nor flagged by validators ("title should not contain
-    HTML"): the ``<`` of an HTML element or comment becomes ``‹`` (U+2039).
-    ``a < b``, ``>80%`` or ``<Tests>`` stay as they are.
+    HTML"): every ``<`` that would open a tag, comment or declaration, known
+    element or not (``<Tests>``, ``<my-el>``), becomes ``‹`` (U+2039).
+    ``a < b``, ``x<1`` or ``>80%`` stay as they are.
 
     For the same reason a numeric character reference that names no
     character XML allows (``&#xD800;``, ``&#0;``, ``&#x1b;``) would be
     decoded by such readers into a lone surrogate or a control character
     (feedparser 6 raises UnicodeEncodeError on the JSON Feed title): its
-    ``&`` becomes ``＆`` (U+FF06).
+    ``&`` becomes ``＆`` (U+FF06); so does that of a reference to a bidi
+    override or isolate (``&#x202E;``) or a noncharacter.
     """
     text = _TAG_START.sub("\u2039", text)
     if "&#" in text:
@@ -145,13 +142,18 @@ def feed_text(text: str) -> str:
     return text
 
 
-_BAD_CHARREF = re.compile(r"&(#(?:[xX]([0-9A-Fa-f]{1,8})|([0-9]{1,10})))")
+# Every digit (a reader decodes "&#000000008238;" as U+202E), with or
+# without the ";" (HTML parsers decode both).
+_BAD_CHARREF = re.compile(r"&(#(?:[xX]([0-9A-Fa-f]+)|([0-9]+)))")
 
 
 def _defuse_charref(m: re.Match[str]) -> str:
-    cp = int(m.group(2), 16) if m.group(2) is not None else int(m.group(3))
-    allowed = (cp in (0x9, 0xA, 0xD) or 0x20 <= cp <= 0x7E or 0xA0 <= cp <= 0xD7FF
-               or 0xE000 <= cp <= 0xFFFD or 0x10000 <= cp <= 0x10FFFF)
+    digits = (m.group(2) if m.group(2) is not None else m.group(3)).lstrip("0") or "0"
+    cp = int(digits, 16 if m.group(2) is not None else 10) if len(digits) <= 8 else 0x110000
+    # What such a reader would decode must survive model.clean_text:
+    # no control, bidi control, noncharacter or character XML forbids.
+    allowed = cp <= 0x10FFFF and (cp in (0x9, 0xA, 0xD) or 0x20 <= cp <= 0x7E or 0xA0 <= cp <= 0xD7FF
+                                  or 0xE000 <= cp <= 0xFFFD or 0x10000 <= cp) and drop_forbidden(chr(cp))
     return m.group(0) if allowed else "\uff06" + m.group(1)
 
 

@@ -2,9 +2,8 @@
 
 OPDS 1.2 (https://specs.opds.io/opds-1.2) is Atom with acquisition links.
 Each ``*.epub`` in the folder becomes one entry: title, identifier,
-modification date and creators from its OPF package document, the period
-from the file name (``...-2024-W10.epub``, ``...-2024-03.epub``,
-``...-2024-03-04.epub``), the series (``calibre:series`` or EPUB 3
+modification date, creators and period (``dc:coverage``, an ISO 8601
+interval, else ``dc:date``) from its OPF package document, the series (``calibre:series`` or EPUB 3
 ``belongs-to-collection``), the file size, the cover (written beside the
 book as ``<name>.cover.<ext>``, since a link cannot point inside a zip) and
 an acquisition link of type ``application/epub+zip``.
@@ -16,6 +15,7 @@ import datetime as dt
 import posixpath
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,8 +34,6 @@ ACQUISITION = "http://opds-spec.org/acquisition"
 IMAGE = "http://opds-spec.org/image"
 THUMBNAIL = "http://opds-spec.org/image/thumbnail"
 _COVER_EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
-_WEEK_RE = re.compile(r"(\d{4})-W(\d{2})(?!\d)")
-_MONTH_RE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?(?!\d)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,27 +62,61 @@ class Catalog:
     warnings: list[Diagnostic] = field(default_factory=list)
 
 
-def _period(name: str) -> tuple[dt.date, dt.date] | None:
-    m = _WEEK_RE.search(name)
-    if m:
+def _period(coverage: list[str], dates: list[str]) -> tuple[dt.date, dt.date] | None:
+    """The book's period from its metadata: ``dc:coverage`` ``first/last``,
+    else the day of ``dc:date``; None for dates outside 1980..2099 (what the
+    reader accepts) or a period that ends before it starts."""
+    for text in coverage[:1] or dates[:1]:
+        first, _, last = text.partition("/")
         try:
-            monday = dt.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+            period = dt.date.fromisoformat(first.strip()[:10]), dt.date.fromisoformat((last or first).strip()[:10])
         except ValueError:
             return None
-        return monday, monday + dt.timedelta(days=6)
-    m = _MONTH_RE.search(name)
-    if m:
-        y, mo, d = int(m.group(1)), int(m.group(2)), m.group(3)
-        try:
-            if d:
-                day = dt.date(y, mo, int(d))
-                return day, day
-            first = dt.date(y, mo, 1)
-        except ValueError:
-            return None
-        nxt = dt.date(y + (mo == 12), mo % 12 + 1, 1)
-        return first, nxt - dt.timedelta(days=1)
+        if period[0] <= period[1] and all(1980 <= d.year <= 2099 for d in period):
+            return period
     return None
+
+
+# A foreign EPUB in the output folder is read with limits: a zip bomb's
+# package document or cover would otherwise be inflated into memory.
+MAX_CONTAINER_BYTES = 64 * 1024
+MAX_OPF_BYTES = 4 * 1024 * 1024
+MAX_COVER_BYTES = 10 * 1024 * 1024
+MAX_COVER_PIXELS = 40_000_000
+_PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
+
+
+def _read_member(z: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """A member of at most *limit* bytes, whatever its header claims; ValueError if larger."""
+    info = z.getinfo(name)
+    if info.file_size > limit:
+        raise ValueError(f"{name} is {info.file_size} bytes, more than {limit}")
+    with z.open(info) as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{name} is more than {limit} bytes")
+    return data
+
+
+def _check_cover(data: bytes, mime: str, name: str) -> None:
+    """ValueError unless *data* is a real image of type *mime* and bounded size."""
+    import io
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                fmt, (width, height) = img.format, img.size
+                img.verify()
+    except Exception as err:  # Pillow raises many kinds on a damaged image
+        raise ValueError(f"the cover {name} is not a readable image ({type(err).__name__})") from None
+    if fmt != _PIL_FORMATS[mime]:
+        raise ValueError(f"the cover {name} is {fmt}, not {mime}")
+    if width * height > MAX_COVER_PIXELS:
+        raise ValueError(f"the cover {name} is {width}x{height} pixels, too large")
 
 
 def _parse_date(text: str | None) -> dt.datetime | None:
@@ -107,12 +139,12 @@ def read_book(path: Path) -> Book:
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     with zipfile.ZipFile(path) as z:
-        container = etree.fromstring(z.read("META-INF/container.xml"), parser)
+        container = etree.fromstring(_read_member(z, "META-INF/container.xml", MAX_CONTAINER_BYTES), parser)
         rootfile = container.find(f".//{{{CONTAINER_NS}}}rootfile")
         if rootfile is None:
             raise ValueError("META-INF/container.xml names no package document")
         opf_path = rootfile.get("full-path", "")
-        opf = etree.fromstring(z.read(opf_path), parser)
+        opf = etree.fromstring(_read_member(z, opf_path, MAX_OPF_BYTES), parser)
         meta = opf.find(f"{{{OPF_NS}}}metadata")
         if meta is None:
             raise ValueError(f"{opf_path} has no metadata")
@@ -147,7 +179,7 @@ def read_book(path: Path) -> Book:
         series=series,
         series_index=series_index,
         size=path.stat().st_size,
-        period=_period(path.stem),
+        period=_period(dc("coverage"), dc("date")),
         cover=cover,
     )
 
@@ -193,9 +225,11 @@ def _cover(z: zipfile.ZipFile, opf: Any, opf_path: str, named: dict[str, Any]) -
         return None
     href = posixpath.normpath(posixpath.join(posixpath.dirname(opf_path), cover_item.get("href", "")))
     try:
-        return z.read(href), cover_item.get("media-type")
+        data = _read_member(z, href, MAX_COVER_BYTES)
     except KeyError:
         return None
+    _check_cover(data, cover_item.get("media-type"), href)
+    return data, cover_item.get("media-type")
 
 
 def opds_catalog(out_dir: Path, *, title: str, base_url: str | None, icon_url: str | None = None,
@@ -247,7 +281,8 @@ def _read_books(out_dir: Path, reader: Callable[[Path], Book],
     for path in sorted(Path(out_dir).glob("*.epub") if paths is None else paths):
         try:
             books.append(reader(path))
-        except (OSError, KeyError, ValueError, zipfile.BadZipFile, SyntaxError) as err:
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile, SyntaxError, EOFError, RuntimeError,
+                NotImplementedError, zlib.error) as err:  # damaged, encrypted, unknown compression
             warnings.append(Diagnostic(SourceRef(str(path), 0), Severity.WARNING,
                                        f"not listed in the OPDS catalog: cannot read the EPUB ({err})", Kind.OUTPUT))
 

@@ -36,7 +36,9 @@ from ..model import (
     Thumbnail,
     ThumbnailKind,
     clean_text,
+    has_visible,
 )
+from ..render import safe_url
 
 STDIN = "-"
 
@@ -44,7 +46,13 @@ STDIN = "-"
 # "## Daily Papers 2024-03-04") are split by _split_day_heading: the regular
 # expressions that said the same thing (a lazy title followed by \s*) took
 # cubic time on a long line of spaces (measured: 384 s for 5,000 spaces before this).
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+# The dates every output can hold.  ZIP (the EPUB container) stores DOS
+# timestamps, which start at 1980-01-01 and end in 2107; feeds carry RFC 822
+# and RFC 3339 dates, and week, month and archive arithmetic must stay clear
+# of date.max.  A date outside this range is an input error, like 2024-02-30.
+FIRST_DATE = dt.date(1980, 1, 1)
+LAST_DATE = dt.date(2099, 12, 31)
 _PAPER_RE = re.compile(r"^###(?!#)\s*(?P<rest>.*)$")
 _IMAGE_RE = re.compile(r"^!\[[^\]]*\]\(\s*(?:<(?P<a>[^>]*)>|(?P<url>[^)\s]*))\s*(?:\"[^\"]*\")?\s*\)$")
 # "[Watch Video](url)" and the variant without parentheses "[Watch Video]url".
@@ -302,7 +310,12 @@ class _FileParser:
         except ValueError:
             self.error(no, f"{raw_date} is not a real date; this day's papers are skipped", Kind.DAY_SKIPPED)
             return
-        title = clean_text(m[0]) or "Daily Papers"
+        if not FIRST_DATE <= date <= LAST_DATE:
+            self.error(no, f"{raw_date} is outside the supported dates ({FIRST_DATE.isoformat()} to "
+                       f"{LAST_DATE.isoformat()}); this day's papers are skipped", Kind.DAY_SKIPPED)
+            return
+        title = clean_text(m[0])
+        title = title if has_visible(title) else "Daily Papers"
         self.no_digest_reason = None
         self.digest = _DigestDraft(date, title, SourceRef(self.path, no))
         self.digests.append(self.digest)
@@ -314,7 +327,8 @@ class _FileParser:
         if self.digest is None:
             self.error(no, f"paper {_quote(title)} skipped: {self.no_digest_reason}", Kind.PAPER_SKIPPED)
             return
-        if not title:
+        if not has_visible(title):
+            # Only white space or invisible characters (U+200B...) is no title.
             self.error(no, "paper has no title; skipped", Kind.PAPER_SKIPPED)
             return
         if extra:
@@ -327,6 +341,13 @@ class _FileParser:
             elif not is_http_url(url):
                 self.warn(no, f"paper link {_quote(url)} is not http(s); dropped", Kind.UNSAFE_LINK)
                 url = None
+            elif safe_url(url) is None:
+                self.warn(no, f"paper link {_quote(url)} is not a valid http(s) URL; dropped", Kind.UNSAFE_LINK)
+                url = None
+            else:
+                # One spelling per page: the paper's identity, feed ids and
+                # links all derive from the normalised URL.
+                url = safe_url(url)
         else:
             self.warn(no, "paper heading has no link", Kind.MISSING)
         self.in_skipped_paper = False
@@ -361,7 +382,7 @@ class _FileParser:
                 names = m.group("a")
                 if "  " in names or "\t" in names or "\xa0" in names or "\u3000" in names:
                     names = _SPACES.sub(" ", names)
-                p.authors = tuple(filter(None, map(str.strip, names.split(","))))
+                p.authors = tuple(filter(has_visible, map(str.strip, names.split(","))))
                 return
         self.summary_line(no, line, blank_before, indented=indented and in_summary)
 
@@ -631,7 +652,7 @@ def _split_label(text: str) -> tuple[str | None, str]:
     if not m or not (m.group("colon_in") or m.group("colon_out")):
         return None, text
     label = _collapse(m.group("label"))
-    if not label:
+    if not has_visible(label):
         return None, text
     return label, m.group("text").strip()
 
