@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from exporter.cli import main
 from exporter.reader.parse import FIRST_DATE, LAST_DATE
+from exporter.state import default_state_path
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 # What no output file may hold: C0/C1 controls (but tab and newlines), lone
@@ -444,7 +445,7 @@ def test_hand_edited_states_mean_rebuild_never_a_crash(data, tmp_path_factory):
     base = tmp_path_factory.mktemp("state")
     out, args = _state_setup(base)
     assert run_cli(args, base).exit_code == 0
-    state_path = out / ".digest-export-state.json"
+    state_path = default_state_path(out)
     state = json.loads(state_path.read_text("utf-8"))
     mutated = data.draw(mutated_states(state))
     state_path.write_text(json.dumps(mutated), "utf-8")
@@ -496,7 +497,7 @@ def test_targeted_state_edits_mean_rebuild(tmp_path):
     import pytest
 
     out, args = _state_setup(tmp_path)
-    state_path = out / ".digest-export-state.json"
+    state_path = default_state_path(out)
     for name, mutate in TARGETED.items():
         assert run_cli(args, tmp_path).exit_code == 0
         state = json.loads(state_path.read_text("utf-8"))
