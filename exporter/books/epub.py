@@ -95,17 +95,6 @@ class EpubReport:
     warnings: int = 0
     notes: list[Diagnostic] = field(default_factory=list)
 
-    def image_failure_summary(self) -> str:
-        """Thumbnails left out, by kind of reason: ``"2 HTTP 404, 1 timed out"``."""
-        return image_failure_summary(self.image_failures)
-
-
-def image_failure_summary(failures: Sequence[ImageFailure]) -> str:
-    """Thumbnails left out, by kind of reason: ``"2 HTTP 404, 1 timed out"``."""
-    from ..images.model import failure_summary
-
-    return failure_summary(failures)
-
 
 # -- language ------------------------------------------------------------------
 

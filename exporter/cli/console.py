@@ -21,8 +21,7 @@ def report_image_failures(failures: list[Any], notes: list[str], *, quiet: bool,
     reason; then one summary line by reason."""
     if quiet:
         return
-    from ..books.epub import image_failure_summary
-    from ..images.model import failures_by_host
+    from ..images.model import failure_summary, failures_by_host
 
     if verbose:
         for failure in failures:
@@ -35,7 +34,7 @@ def report_image_failures(failures: list[Any], notes: list[str], *, quiet: bool,
         click.echo(str(note), err=True)
     if failures:
         n = len(failures)
-        warn(f"{counted(n, 'thumbnail')} left out: {image_failure_summary(failures)}", Kind.THUMBNAIL)
+        warn(f"{counted(n, 'thumbnail')} left out: {failure_summary(failures)}", Kind.THUMBNAIL)
 
 def resolve_inputs(inputs: tuple[str, ...], *, quiet: bool = False, out_dir: str | None = None) -> tuple[str, ...]:
     """INPUTs from the command line, else the config file's ``inputs``, else (with no config file
