@@ -16,7 +16,7 @@ def warn(message: str, kind: Kind, source: SourceRef | None = None) -> None:
     click.echo(str(Diagnostic(source, Severity.WARNING, message, kind)), err=True)
 
 
-def report_image_failures(failures: list[Any], notes: list[str], *, quiet: bool, verbose: bool = False) -> None:
+def report_image_failures(failures: list[Any], notes: list[Diagnostic], *, quiet: bool, verbose: bool = False) -> None:
     """Thumbnails left out: each one (path:line: warning) with ``-v``, else one line per host and
     reason; then one summary line by reason."""
     if quiet:
