@@ -87,6 +87,10 @@ class EpubOptions:
     #: Every profile the run makes, side by side (the pipeline makes one
     #: writer per profile, each with its ``device``).
     devices: tuple[str, ...] = field(default=("generic",), metadata=RUN_ONLY)
+    #: A font embedded for the body text, subset per book (exporter.books.fonts), and its bold
+    #: face; fingerprinted by content (see exporter.pipeline.plan).
+    font: Path | None = field(default=None, metadata=RUN_ONLY)
+    font_bold: Path | None = field(default=None, metadata=RUN_ONLY)
 
     @property
     def profile(self) -> DeviceProfile:
@@ -724,6 +728,19 @@ def check_options(options: EpubOptions) -> None:
         raise UsageError(f"--images must be 'embed' or 'none', not {options.images!r}")
     for name in (options.device, *options.devices):
         device_profile(name)
+    if options.font_bold is not None and options.font is None:
+        raise UsageError("--font-bold needs --font (the regular face)")
+    fonts(options)
+
+
+def fonts(options: EpubOptions) -> tuple[Any, Any]:
+    """The checked ``--font`` and ``--font-bold`` (exporter.books.fonts.FontSource), or None each."""
+    if options.font is None:
+        return None, None
+    from .fonts import load_font
+
+    return (load_font(options.font, "--font"),
+            load_font(options.font_bold, "--font-bold") if options.font_bold is not None else None)
 
 
 @dataclass(slots=True)
@@ -755,6 +772,12 @@ class BookWriter:
         jpeg = (bundle_cover(bundle, lang, grayscale=options.grayscale, device=options.profile)
                 if options.cover else None)
         raw = _build(bundle, self.ctx, image_results, lang, jpeg)
+        if options.font is not None:
+            from .fonts import embed_fonts
+
+            raw, notes = embed_fonts(raw, *fonts(options))
+            self.report.notes.extend(Diagnostic(None, Severity.WARNING if "boxes" in note else Severity.NOTE,
+                                                note, Kind.OUTPUT) for note in notes)
         if options.profile.kepub:
             from .kepub import kepubify
 

@@ -107,6 +107,13 @@ def book_options(f: F) -> F:
         click.option("--device", "device", multiple=True, type=click.Choice(DEVICE_NAMES), metavar="PROFILE",
                      help="Make the books for a device: generic (default), kindle, kobo (NAME.kepub.epub) or "
                           "koreader; repeatable, each book then once per profile (docs/devices.md)."),
+        click.option("--font", "font", default=None, metavar="FILE",
+                     type=click.Path(exists=True, dir_okay=False, path_type=str),
+                     help="Embed this font (TTF, OTF, WOFF, WOFF2) for the body text, cut down to the "
+                          "characters each book uses, e.g. /usr/share/fonts/truetype/nanum/NanumGothic.ttf."),
+        click.option("--font-bold", "font_bold", default=None, metavar="FILE",
+                     type=click.Path(exists=True, dir_okay=False, path_type=str),
+                     help="The bold face of --font, for headings and bold text."),
         click.option("--devices", "devices", multiple=True, type=click.Choice(DEVICE_NAMES), hidden=True,
                      help="The config's `devices = [...]`: as --device, repeated."),
         image_timeout_option,

@@ -32,7 +32,8 @@ def option_title(title: str | None) -> str | None:
 def epub_options_of(out_dir: str, *, title: str | None, keep_going: bool, jobs: int, by: str,
                     date_from: Any, date_to: Any, lang: str | None, images: str, grayscale: bool,
                     image_timeout: float, allow_private_hosts: bool, templates: str | None,
-                    device: tuple[str, ...] = (), devices: tuple[str, ...] = ()) -> EpubOptions:
+                    device: tuple[str, ...] = (), devices: tuple[str, ...] = (), font: str | None = None,
+                    font_bold: str | None = None) -> EpubOptions:
     """The book options from the flags of ``book_options`` (see cli/options.py)."""
     from ..books.epub import EpubOptions
     from ..bundles import BundleBy
@@ -44,6 +45,7 @@ def epub_options_of(out_dir: str, *, title: str | None, keep_going: bool, jobs: 
         date_to=date_to.date() if date_to else None, title=option_title(title), lang=lang, images=images,
         grayscale=grayscale, image_timeout=image_timeout, allow_private_hosts=allow_private_hosts,
         templates=Path(templates) if templates else None, keep_going=keep_going, jobs=jobs,
+        font=Path(font) if font else None, font_bold=Path(font_bold) if font_bold else None,
         **device_fields(device, devices))
 
 

@@ -195,7 +195,11 @@ def _plan_books(options: BuildOptions, skeleton: list[Digest], days: _Days, reco
     profiles = [device_profile(name) for name in eo.profile_names()]
     # One file per book and profile, each with its own fingerprint: adding
     # a profile leaves the other profiles' files alone.
-    settings = {p.name: fingerprint(__version__, output_settings(replace(eo, device=p.name)), series, templates)
+    from ..books.epub import fonts
+
+    font_digests = [f.digest if f is not None else None for f in fonts(eo)]
+    settings = {p.name: fingerprint(__version__, output_settings(replace(eo, device=p.name)), series, templates,
+                                    *([font_digests] if eo.font is not None else []))
                 for p in profiles}
     books = []
     for meta in metas:
