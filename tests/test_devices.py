@@ -266,3 +266,15 @@ def test_kepub_cover_is_an_image_page(books):
     meta = book.opf.find(".//{http://www.idpf.org/2007/opf}meta[@name='cover']")
     assert meta is not None and book.manifest[meta.get("content")].get("href") == "images/cover.jpg"
     assert etree.tostring(cover).count(b"<img") == 1
+
+
+def test_feed_catalog_of_a_folder_lists_a_book_once(tmp_path):
+    week = write_week(tmp_path / "in")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["epub", str(week), "-o", str(out), "--images", "none",
+                                  "--device", "generic", "--device", "kobo"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["feed", str(week), "-o", str(out), "--format", "opds"])
+    assert r.exit_code == 0, r.output
+    catalog = (out / "catalog.opds").read_text(encoding="utf-8")
+    assert catalog.count("</entry>") == 1 and "daily-papers-2024-W10.epub" in catalog

@@ -253,7 +253,12 @@ def _catalog_books(plan: BuildPlan, state: BuildState) -> list[tuple[str, int, i
     """
     out = Path(plan.options.out_dir)
     if plan.options.catalog_of_folder:
+        from ..books.devices import GENERIC, split_suffix
+
         names = sorted(p.name for p in out.glob("*.epub") if p.is_file())
+        # A device profile's copy of a book (NAME.kepub.epub beside NAME.epub) is that book, not another.
+        present = set(names)
+        names = [n for n in names if split_suffix(n)[1] is GENERIC or split_suffix(n)[0] + ".epub" not in present]
     else:
         primary = {b.meta.file_name for b in plan.primary_books}
         names = sorted(name for name in state.books if name in primary)
