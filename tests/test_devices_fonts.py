@@ -204,3 +204,21 @@ def test_a_font_without_hangul_is_a_warning_about_boxes(tmp_path):
 def test_font_bold_needs_font(tmp_path):
     r = epub(str(write_week(tmp_path / "in")), "-o", str(tmp_path / "out"), "--font-bold", str(NANUM_BOLD))
     assert r.exit_code == 2 and "--font-bold needs --font" in r.stderr
+
+
+def test_build_rebuilds_when_the_font_changes(tmp_path):
+    week = write_week(tmp_path / "in")
+    font = tmp_path / "body.ttf"
+    font.write_bytes(NANUM.read_bytes())
+
+    def build(*args: str) -> str:
+        r = CliRunner().invoke(main, ["build", str(week), "-o", str(tmp_path / "out"), "--images", "none",
+                                      "--state", str(tmp_path / "state.json"), *args])
+        assert r.exit_code == 0, r.output
+        return r.output
+
+    assert "1 built" in build("--font", str(font))
+    assert "0 built, 1 skipped" in build("--font", str(font))
+    font.write_bytes(NANUM_BOLD.read_bytes())  # same name, other font: the books must follow
+    assert "1 built" in build("--font", str(font))
+    assert "1 built" in build()  # no font any more

@@ -82,8 +82,9 @@ class EpubOptions:
     image_timeout: float = field(default=10.0, metadata=RUN_ONLY)
     #: Fetch thumbnails from loopback/private/link-local hosts too (see exporter.images.netguard).
     allow_private_hosts: bool = False
-    #: The device profile of the books this writer makes (exporter.books.devices).
-    device: str = "generic"
+    #: The device profile of the books this writer makes (exporter.books.devices); part of
+    #: each book's fingerprint unless generic (see exporter.pipeline.plan).
+    device: str = field(default="generic", metadata=RUN_ONLY)
     #: Every profile the run makes, side by side (the pipeline makes one
     #: writer per profile, each with its ``device``).
     devices: tuple[str, ...] = field(default=("generic",), metadata=RUN_ONLY)

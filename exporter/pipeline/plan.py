@@ -198,7 +198,9 @@ def _plan_books(options: BuildOptions, skeleton: list[Digest], days: _Days, reco
     from ..books.epub import fonts
 
     font_digests = [f.digest if f is not None else None for f in fonts(eo)]
-    settings = {p.name: fingerprint(__version__, output_settings(replace(eo, device=p.name)), series, templates,
+    # The generic profile's fingerprint is what it was before profiles existed: no rebuild.
+    settings = {p.name: fingerprint(__version__, output_settings(eo), series, templates,
+                                    *([p.name] if p.name != "generic" else []),
                                     *([font_digests] if eo.font is not None else []))
                 for p in profiles}
     books = []
