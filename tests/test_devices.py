@@ -96,6 +96,15 @@ def test_devices_side_by_side_and_keyed_in_the_state(logs, tmp_path):  # noqa: F
     run("--device", "generic", "--device", "kindle")
     assert not list(out.glob("*.kepub.epub"))
     assert all((out / f"{s}.kindle.epub").is_file() and (out / f"{s}.epub").is_file() for s in stems)
+    # and the folder is what a fresh build into an empty folder makes
+    fresh = tmp_path / "fresh"
+    r = CliRunner().invoke(main, ["build", str(logs), "-o", str(fresh), "--images", "none", "--state",
+                                  str(tmp_path / "fresh.json"), "--device", "generic", "--device", "kindle"])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in fresh.iterdir())
+    for path in fresh.iterdir():
+        if path.is_file():
+            assert (out / path.name).read_bytes() == path.read_bytes(), path.name
 
 
 def test_build_kindle_warns_past_the_size_limit(logs, tmp_path, monkeypatch):  # noqa: F811
