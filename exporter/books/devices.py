@@ -49,7 +49,8 @@ KINDLE = DeviceProfile(
     cover_size=(1236, 1648), max_picture_bytes=None, warn_bytes=45 * 1000 * 1000,
     summary="EPUB for Send to Kindle, pictures in grey for a Paperwhite's 1236x1648 screen")
 
-#: kobolabs/epub-spec: cover about 3:4 and under 3 MB, pictures under 5 MB.
+#: kobolabs/epub-spec ("Cover Images"): a cover of about 3:4; every picture kept under
+#: 3 MB (docs/devices.md: the guide sets no limit per picture).
 KOBO = DeviceProfile(
     name="kobo", suffix=".kepub.epub", kepub=True, picture_box=(1072, 1448), grayscale=True,
     cover_size=(1072, 1448), max_picture_bytes=3 * 1000 * 1000, warn_bytes=None,
