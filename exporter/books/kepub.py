@@ -35,9 +35,12 @@ _H = "{%s}" % XHTML
 #: Elements that start a new paragraph number.
 _BLOCKS = frozenset(_H + t for t in ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "dt", "dd", "figcaption",
                                      "td", "th", "blockquote", "pre", "div", "section"))
-#: Elements whose text is not reading text (or may not hold a span).
-_SKIP = frozenset(_H + t for t in ("script", "style", "svg", "math", "ol", "ul", "table", "thead", "tbody",
-                                   "tr", "dl", "head", "title"))
+#: Elements whose text is not reading text: left as they are.
+_VERBATIM = frozenset(_H + t for t in ("script", "style", "svg", "math", "head", "title"))
+#: Containers whose own text is only white space between children, where a span may not
+#: stand (HTML content models): their children are visited, their text is not wrapped.
+_NO_TEXT = frozenset(_H + t for t in ("ol", "ul", "table", "thead", "tbody", "tfoot", "tr", "dl"))
+_NO_SPANS = _NO_TEXT | _VERBATIM
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
@@ -98,12 +101,15 @@ class _Spanner:
         return spans
 
     def run(self, element: Any) -> None:
+        """Wrap the text inside *element* (its children's text and tails), depth first."""
         for child in list(element):
             if child.get("class") == "koboSpan":  # made here
                 continue
-            if not isinstance(child.tag, str) or child.tag in _SKIP:
-                if isinstance(child.tag, str):
-                    self._inside_lists(child)
+            if not isinstance(child.tag, str) or child.tag in _VERBATIM:
+                self._tail(child)
+                continue
+            if child.tag in _NO_TEXT:
+                self.run(child)
                 self._tail(child)
                 continue
             if child.tag in _BLOCKS:
@@ -126,15 +132,9 @@ class _Spanner:
             self.run(child)
             self._tail(child)
 
-    def _inside_lists(self, element: Any) -> None:
-        """Lists and tables hold no text of their own, but their items do."""
-        if element.tag in (_H + "script", _H + "style", _H + "svg", _H + "math"):
-            return
-        self.run(element)
-
     def _tail(self, child: Any) -> None:
         if child.tail and child.tail.strip() and child.getparent() is not None \
-                and child.getparent().tag not in _SKIP:
+                and child.getparent().tag not in _NO_SPANS:
             spans = self._spans(child.tail)
             child.tail = None
             for span in reversed(spans):
