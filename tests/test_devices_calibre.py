@@ -32,7 +32,10 @@ def require_calibre() -> str:
 
 
 def convert(tool: str, book: Path, target: Path) -> tuple[int, str, bool]:
-    env = dict(os.environ, CALIBRE_CONFIG_DIRECTORY=str(target.parent / "calibre-config"), QT_QPA_PLATFORM="offscreen")
+    # A configuration folder per conversion: two calibres starting at once on one folder race
+    # to create it.
+    env = dict(os.environ, CALIBRE_CONFIG_DIRECTORY=str(target.with_suffix(".calibre-config")),
+               QT_QPA_PLATFORM="offscreen")
     proc = subprocess.run([tool, str(book), str(target)], capture_output=True, text=True, timeout=300, env=env)
     return proc.returncode, proc.stdout + proc.stderr, target.is_file() and target.stat().st_size > 0
 
