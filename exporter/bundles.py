@@ -49,6 +49,9 @@ class Bundle:
     end: dt.date
     digests: tuple[Digest, ...]
     position: int
+    #: The end of the file name: ``.epub``, or a device profile's
+    #: (``.kepub.epub``, see exporter.books.devices).
+    suffix: str = ".epub"
 
     @property
     def days(self) -> int:
@@ -61,7 +64,7 @@ class Bundle:
     @property
     def file_name(self) -> str:
         """``daily-papers-2024-W10.epub``: safe to join to any output folder."""
-        return f"{slugify(self.title)}-{self.key}.epub"
+        return f"{slugify(self.title)}-{self.key}{self.suffix}"
 
 
 _NOT_WORD = re.compile(r"[^\w]+")

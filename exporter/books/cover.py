@@ -177,8 +177,8 @@ def _wrap(draw: Any, text: str, font: Any, width: int) -> list[str]:
 
 
 def make_cover(text: CoverText, *, font_path: str | None = None, use_system_fonts: bool = True,
-               grayscale: bool = False, quality: int = 85) -> bytes:
-    """Draw the cover and return JPEG bytes."""
+               grayscale: bool = False, quality: int = 85, size: tuple[int, int] = (WIDTH, HEIGHT)) -> bytes:
+    """Draw the cover and return JPEG bytes, *size* pixels (see :func:`fit_cover`)."""
     from PIL import ImageDraw
 
     path = font_path or (find_cjk_font() if use_system_fonts else None)
@@ -205,7 +205,26 @@ def make_cover(text: CoverText, *, font_path: str | None = None, use_system_font
             draw.text((MARGIN, y), period, font=_font(path, 64), fill=MUTED)
             y += 110
         draw.text((MARGIN, y), count, font=_font(path, 64), fill=MUTED)
+        if size != (WIDTH, HEIGHT):
+            image = fit_cover(image, size)
         return _encode(image.convert("L") if grayscale else image, quality)
+
+
+def fit_cover(image: Any, size: tuple[int, int]) -> Any:
+    """The 2:3 cover scaled into *size* (a device's screen, about 3:4), the
+    sides filled with its own bands and background, so nothing is cut off."""
+    from PIL import Image, ImageDraw
+
+    width, height = size
+    scale = min(width / WIDTH, height / HEIGHT)
+    inner = image.resize((max(1, round(WIDTH * scale)), max(1, round(HEIGHT * scale))), Image.Resampling.LANCZOS)
+    out = Image.new("RGB", size, BACKGROUND)
+    draw = ImageDraw.Draw(out)
+    top = (height - inner.height) // 2
+    draw.rectangle((0, 0, width, top + round(70 * scale)), fill=ACCENT)
+    draw.rectangle((0, top + round(FOOTER_TOP * scale), width, height), fill=(18, 29, 50))
+    out.paste(inner, ((width - inner.width) // 2, top))
+    return out
 
 
 def _encode(image: Any, quality: int) -> bytes:

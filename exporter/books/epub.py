@@ -38,6 +38,8 @@ from markupsafe import escape
 
 from ..bundles import Bundle, BundleBy
 from .cover import CoverText, make_cover
+from .devices import GENERIC, DeviceProfile
+from .devices import profile as device_profile
 from ..errors import ExporterError, TemplateError, UsageError
 from ..model import RUN_ONLY, Diagnostic, Kind, Paper, Severity, ThumbnailKind
 from ..output import WriteStatus, write_file
@@ -80,6 +82,24 @@ class EpubOptions:
     image_timeout: float = field(default=10.0, metadata=RUN_ONLY)
     #: Fetch thumbnails from loopback/private/link-local hosts too (see exporter.images.netguard).
     allow_private_hosts: bool = False
+    #: The device profile of the books this writer makes (exporter.books.devices); part of
+    #: each book's fingerprint unless generic (see exporter.pipeline.plan).
+    device: str = field(default="generic", metadata=RUN_ONLY)
+    #: Every profile the run makes, side by side (the pipeline makes one
+    #: writer per profile, each with its ``device``).
+    devices: tuple[str, ...] = field(default=("generic",), metadata=RUN_ONLY)
+    #: A font embedded for the body text, subset per book (exporter.books.fonts), and its bold
+    #: face; fingerprinted by content (see exporter.pipeline.plan).
+    font: Path | None = field(default=None, metadata=RUN_ONLY)
+    font_bold: Path | None = field(default=None, metadata=RUN_ONLY)
+
+    @property
+    def profile(self) -> DeviceProfile:
+        return device_profile(self.device)
+
+    def profile_names(self) -> tuple[str, ...]:
+        """The profiles of the run, each once (``device`` alone when ``devices`` does not name it)."""
+        return tuple(dict.fromkeys(self.devices if self.device in self.devices else (self.device,)))
 
 
 @dataclass(slots=True)
@@ -353,9 +373,9 @@ def build_epub(bundle: Bundle, *, lang: str | None = None, env: Any = None,
     return _zip_deterministic(raw, _modified(bundle))
 
 
-def bundle_cover(bundle: Bundle, lang: str, *, grayscale: bool = False) -> bytes:
-    """The generated cover JPEG of *bundle*, labelled in *lang*."""
-    return make_cover(cover_text(bundle, lang), grayscale=grayscale)
+def bundle_cover(bundle: Bundle, lang: str, *, grayscale: bool = False, device: DeviceProfile = GENERIC) -> bytes:
+    """The generated cover JPEG of *bundle*, labelled in *lang*, sized for *device*."""
+    return make_cover(cover_text(bundle, lang), grayscale=grayscale or device.grayscale, size=device.cover_size)
 
 
 def cover_text(bundle: Bundle, lang: str) -> CoverText:
@@ -675,8 +695,10 @@ def image_options(options: EpubOptions) -> Any:  # -> exporter.images.ImageOptio
     """How the books' thumbnails are fetched and converted."""
     from ..images import ImageOptions
 
-    return ImageOptions(cache_dir=options.cache_dir, grayscale=options.grayscale, timeout=options.image_timeout,
-                        allow_private_hosts=options.allow_private_hosts)
+    device = options.profile
+    box = {} if device is GENERIC else dict(zip(("max_width", "max_height"), device.picture_box))
+    return ImageOptions(cache_dir=options.cache_dir, grayscale=options.grayscale or device.grayscale,
+                        timeout=options.image_timeout, allow_private_hosts=options.allow_private_hosts, **box)
 
 
 def _image_loader(options: EpubOptions, report: EpubReport) -> Callable[[Sequence[Paper]], Any] | None:
@@ -705,6 +727,21 @@ def check_options(options: EpubOptions) -> None:
         raise UsageError(f"--lang must be a language tag such as 'ko' or 'en', not {options.lang!r}")
     if options.images not in ("embed", "none"):
         raise UsageError(f"--images must be 'embed' or 'none', not {options.images!r}")
+    for name in (options.device, *options.devices):
+        device_profile(name)
+    if options.font_bold is not None and options.font is None:
+        raise UsageError("--font-bold needs --font (the regular face)")
+    fonts(options)
+
+
+def fonts(options: EpubOptions) -> tuple[Any, Any]:
+    """The checked ``--font`` and ``--font-bold`` (exporter.books.fonts.FontSource), or None each."""
+    if options.font is None:
+        return None, None
+    from .fonts import load_font
+
+    return (load_font(options.font, "--font"),
+            load_font(options.font_bold, "--font-bold") if options.font_bold is not None else None)
 
 
 @dataclass(slots=True)
@@ -733,8 +770,20 @@ class BookWriter:
         papers = [p for d in bundle.digests for p in d.papers]
         lang = options.lang or detect_language(papers)
         image_results = self.load(papers) if self.load else None
-        jpeg = bundle_cover(bundle, lang, grayscale=options.grayscale) if options.cover else None
-        return _build(bundle, self.ctx, image_results, lang, jpeg), image_results, papers
+        jpeg = (bundle_cover(bundle, lang, grayscale=options.grayscale, device=options.profile)
+                if options.cover else None)
+        raw = _build(bundle, self.ctx, image_results, lang, jpeg)
+        if options.font is not None:
+            from .fonts import embed_fonts
+
+            raw, notes = embed_fonts(raw, *fonts(options))
+            self.report.notes.extend(Diagnostic(None, Severity.WARNING if "boxes" in note else Severity.NOTE,
+                                                note, Kind.OUTPUT) for note in notes)
+        if options.profile.kepub:
+            from .kepub import kepubify
+
+            raw = kepubify(raw)
+        return raw, image_results, papers
 
     def warm_up(self, bundle: Bundle) -> None:
         """Import ebooklib, compile the templates and draw the cover canvas
@@ -748,7 +797,8 @@ class BookWriter:
             get_template(self.ctx.env, name)
         if self.options.cover:
             papers = [p for d in bundle.digests for p in d.papers]
-            bundle_cover(bundle, self.options.lang or detect_language(papers), grayscale=self.options.grayscale)
+            bundle_cover(bundle, self.options.lang or detect_language(papers), grayscale=self.options.grayscale,
+                         device=self.options.profile)
 
     def path(self, bundle: Bundle) -> Path:
         return Path(self.options.out_dir) / bundle.file_name

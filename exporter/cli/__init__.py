@@ -158,6 +158,7 @@ def epub(inputs: tuple[str, ...], out_dir: str, allow_empty: bool, quiet: bool, 
     Example:
         digest-export epub paper_logs/ -o books/
         digest-export epub paper_logs/2024/ --by month --images none --lang ko
+        digest-export epub paper_logs/ -o kindle/ --device kindle
         digest-export epub paper_logs/ --from 2024-03-01 --to 2024-03-31 --templates my-templates/
     """
     from pathlib import Path
@@ -230,6 +231,7 @@ def build(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_
     Example:
         digest-export build paper_logs/ -o public/ --base-url https://example.org/papers/
         digest-export build paper_logs/ -o public/ --images none --archive -v
+        digest-export build paper_logs/ -o public/ --device generic --device kobo   # + NAME.kepub.epub
         digest-export --config digest-export.toml build --send
     """
     from pathlib import Path

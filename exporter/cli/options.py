@@ -14,6 +14,10 @@ from ..errors import ExporterError, InputError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: The device profiles (exporter.books.devices.NAMES, spelled out here so
+#: that `--help` does not import the books).
+DEVICE_NAMES = ("generic", "kindle", "kobo", "koreader")
+
 
 def inputs_argument(f: F) -> F:
     return click.argument(
@@ -100,6 +104,18 @@ def book_options(f: F) -> F:
         click.option("--images", type=click.Choice(["embed", "none"]), default="embed", show_default=True,
                      help="Download and embed thumbnails, or leave them out."),
         click.option("--grayscale", is_flag=True, help="Convert images to grayscale (e-ink readers)."),
+        click.option("--device", "device", multiple=True, type=click.Choice(DEVICE_NAMES), metavar="PROFILE",
+                     help="Make the books for a device: generic (default), kindle, kobo (NAME.kepub.epub) or "
+                          "koreader; repeatable, each book then once per profile (docs/devices.md)."),
+        click.option("--font", "font", default=None, metavar="FILE",
+                     type=click.Path(exists=True, dir_okay=False, path_type=str),
+                     help="Embed this font (TTF, OTF, WOFF, WOFF2) for the body text, cut down to the "
+                          "characters each book uses, e.g. /usr/share/fonts/truetype/nanum/NanumGothic.ttf."),
+        click.option("--font-bold", "font_bold", default=None, metavar="FILE",
+                     type=click.Path(exists=True, dir_okay=False, path_type=str),
+                     help="The bold face of --font, for headings and bold text."),
+        click.option("--devices", "devices", multiple=True, type=click.Choice(DEVICE_NAMES), hidden=True,
+                     help="The config's `devices = [...]`: as --device, repeated."),
         image_timeout_option,
         click.option("--allow-private-hosts", is_flag=True,
                      help="Fetch thumbnails from loopback, private and link-local addresses too "

@@ -31,7 +31,9 @@ def option_title(title: str | None) -> str | None:
 
 def epub_options_of(out_dir: str, *, title: str | None, keep_going: bool, jobs: int, by: str,
                     date_from: Any, date_to: Any, lang: str | None, images: str, grayscale: bool,
-                    image_timeout: float, allow_private_hosts: bool, templates: str | None) -> EpubOptions:
+                    image_timeout: float, allow_private_hosts: bool, templates: str | None,
+                    device: tuple[str, ...] = (), devices: tuple[str, ...] = (), font: str | None = None,
+                    font_bold: str | None = None) -> EpubOptions:
     """The book options from the flags of ``book_options`` (see cli/options.py)."""
     from ..books.epub import EpubOptions
     from ..bundles import BundleBy
@@ -42,7 +44,18 @@ def epub_options_of(out_dir: str, *, title: str | None, keep_going: bool, jobs: 
         out_dir=Path(out_dir), by=BundleBy(by), date_from=date_from.date() if date_from else None,
         date_to=date_to.date() if date_to else None, title=option_title(title), lang=lang, images=images,
         grayscale=grayscale, image_timeout=image_timeout, allow_private_hosts=allow_private_hosts,
-        templates=Path(templates) if templates else None, keep_going=keep_going, jobs=jobs)
+        templates=Path(templates) if templates else None, keep_going=keep_going, jobs=jobs,
+        font=Path(font) if font else None, font_bold=Path(font_bold) if font_bold else None,
+        **device_fields(device, devices))
+
+
+def device_fields(device: tuple[str, ...], devices: tuple[str, ...]) -> dict[str, Any]:
+    """``device`` and ``devices`` of the book options from ``--device`` (repeatable) and the
+    config's ``devices``: the command line's, else the config's, else generic; each once."""
+    ctx = click.get_current_context(silent=True)
+    from_line = ctx is not None and ctx.get_parameter_source("device") == click.core.ParameterSource.COMMANDLINE
+    chosen = tuple(dict.fromkeys(device if from_line or not devices else devices)) or ("generic",)
+    return {"device": chosen[0], "devices": chosen}
 
 
 def feed_options_of(out_dir: str, *, formats: tuple[str, ...], default: tuple[str, ...], title: str | None,
@@ -109,6 +122,9 @@ def run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path,
 
     from ..pipeline import epub_options
 
+    if len(options.devices) > 1:
+        raise UsageError(f"-o {target}: one file can hold the book for one --device, not "
+                         f"{len(options.devices)}; give a folder to -o")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".digest-export-", dir=target.parent))
     try:

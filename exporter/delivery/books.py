@@ -68,14 +68,25 @@ def period_of(stem: str) -> tuple[str, str, dt.date | None, dt.date | None]:
     return "unknown", stem, None, None
 
 
+#: Which file of a book made for several device profiles goes by e-mail
+#: (Send to Kindle): the kindle profile's, else the plain EPUB; a KEPUB last.
+_SEND_ORDER = ("kindle", "generic", "koreader", "kobo")
+
+
 def find_books(folder: Path) -> list[BookFile]:
-    """Every ``*.epub`` directly inside *folder*, oldest period first."""
-    books = []
+    """Every ``*.epub`` directly inside *folder*, oldest period first; of a book present
+    once per device profile (``NAME.epub``, ``NAME.kindle.epub``...), the one to send."""
+    from ..books.devices import split_suffix
+
+    chosen: dict[str, tuple[int, BookFile]] = {}
     for path in sorted(Path(folder).glob("*.epub")):
         if path.is_file():
-            by, key, start, end = period_of(path.stem)
-            books.append(BookFile(path, by, key, start, end))
-    return sorted(books, key=lambda b: (b.start or dt.date.max, b.name))
+            stem, device = split_suffix(path.name)
+            by, key, start, end = period_of(stem)
+            rank = _SEND_ORDER.index(device.name)
+            if stem not in chosen or rank < chosen[stem][0]:
+                chosen[stem] = (rank, BookFile(path, by, key, start, end))
+    return sorted((book for _, book in chosen.values()), key=lambda b: (b.start or dt.date.max, b.name))
 
 
 def book_title(path: Path) -> str:

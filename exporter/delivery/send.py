@@ -164,7 +164,8 @@ def _send_book(book: BookFile, options: SendOptions, today: dt.date, ledger: Led
     limit = int(options.max_mb * 1_000_000)
     if len(data) > limit:
         why = (f"{len(data) / 1e6:.1f} MB is over the {options.max_mb:g} MB limit (--max-size); "
-               "try --images none or --grayscale, or a smaller --by period")
+               "make it smaller: a shorter period (--by week or --by day), --images none, "
+               "or --device kindle (grey pictures no larger than a Kindle screen)")
         report.failed.extend((book.name, a, why) for a in todo)
         return
     title = book_title(book.path)

@@ -79,6 +79,10 @@ class BookPlan:
     reason: str | None
     days: int
     papers: int
+    #: The device profile this file is for (exporter.books.devices), and the
+    #: fingerprint of the options that shape it.
+    device: str = "generic"
+    settings: str = ""
 
 
 @dataclass(slots=True)
@@ -108,6 +112,14 @@ class BuildPlan:
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
         return ReadResult((), self.diagnostics).errors
+
+    @property
+    def primary_books(self) -> list[BookPlan]:
+        """The books of the first device profile: one per period, for the front page,
+        ``latest.epub`` and the catalog's entries (the other profiles' files sit beside them)."""
+        eo = self.options.epub
+        first = eo.profile_names()[0] if eo is not None else "generic"
+        return [b for b in self.books if b.device == first]
 
     @property
     def warnings(self) -> tuple[Diagnostic, ...]:

@@ -85,9 +85,14 @@ def plan_from_result(result: ReadResult, options: BuildOptions) -> BuildPlan:
     eo = options.epub
     books: list[BookPlan] = []
     if eo is not None:
+        from ..books.devices import profile as device_profile
+
         for meta in make_bundles(result.digests, eo.by, date_from=eo.date_from, date_to=eo.date_to,
                                  title=eo.title):
-            books.append(BookPlan(meta, "", "not built before", meta.days, meta.paper_count))
+            for name in eo.profile_names():
+                suffix = device_profile(name).suffix
+                books.append(BookPlan(meta if suffix == meta.suffix else replace(meta, suffix=suffix), "",
+                                      "not built before", meta.days, meta.paper_count, name))
     state = BuildState.empty(__version__)
     return BuildPlan(
         options=options, state=state, new_state=BuildState.empty(__version__),
@@ -175,6 +180,7 @@ def _local_image_stamp(name: str, urls: list[str]) -> list[Any]:
 def _plan_books(options: BuildOptions, skeleton: list[Digest], days: _Days, records: dict[str, FileRecord],
                 state: BuildState) -> tuple[list[BookPlan], str]:
     """Each book of the run, and why it must be built (or not)."""
+    from ..books.devices import profile as device_profile
     from ..resources import templates_dir
 
     eo = options.epub
@@ -185,24 +191,38 @@ def _plan_books(options: BuildOptions, skeleton: list[Digest], days: _Days, reco
     if options.finished_before is not None:  # a book for everything is never finished
         metas = [m for m in metas if m.by is not BundleBy.ALL and m.end < options.finished_before]
     folders = ([Path(eo.templates)] if eo.templates else []) + [templates_dir()]
-    settings = fingerprint(__version__, output_settings(eo), series, tree_hash(folders))
+    templates = tree_hash(folders)
+    profiles = [device_profile(name) for name in eo.profile_names()]
+    # One file per book and profile, each with its own fingerprint: adding
+    # a profile leaves the other profiles' files alone.
+    from ..books.epub import fonts
+
+    font_digests = [f.digest if f is not None else None for f in fonts(eo)]
+    # The generic profile's fingerprint is what it was before profiles existed: no rebuild.
+    settings = {p.name: fingerprint(__version__, output_settings(eo), series, templates,
+                                    *([p.name] if p.name != "generic" else []),
+                                    *([font_digests] if eo.font is not None else []))
+                for p in profiles}
     books = []
     for meta in metas:
         inputs = _book_inputs(meta, days, records, embed=eo.images == "embed")
-        old = state.books.get(meta.file_name)
-        if old is None:
-            reason = "not built before"
-        elif old.settings != settings:
-            reason = "options, templates or program version changed"
-        elif old.inputs != inputs:
-            reason = "its input files changed"
-        else:
-            reason = old.missing_or_changed(Path(options.out_dir))
         isos = [d.date.isoformat() for d in meta.digests]
-        books.append(BookPlan(meta, inputs, reason, len(isos), sum(len(days.keys[i]) for i in isos)))
+        for device in profiles:
+            meta_p = meta if device.suffix == meta.suffix else replace(meta, suffix=device.suffix)
+            old = state.books.get(meta_p.file_name)
+            if old is None:
+                reason = "not built before"
+            elif old.settings != settings[device.name]:
+                reason = "options, templates or program version changed"
+            elif old.inputs != inputs:
+                reason = "its input files changed"
+            else:
+                reason = old.missing_or_changed(Path(options.out_dir))
+            books.append(BookPlan(meta_p, inputs, reason, len(isos), sum(len(days.keys[i]) for i in isos),
+                                  device.name, settings[device.name]))
     if eo.images == "embed":
         _retry_thumbnails(books, state, eo)
-    return books, settings
+    return books, settings[profiles[0].name]
 
 
 def _retry_thumbnails(books: list[BookPlan], state: BuildState, eo: Any) -> None:

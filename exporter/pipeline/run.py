@@ -25,7 +25,7 @@ from ..model import ReadResult
 from ..output import write_file
 from ..state import LATEST_NAME, STATE_NAME, BuildState, OutputRecord, fingerprint
 from ..feeds.catalog_records import CatalogBooks, catalog_record
-from .options import BuildPlan, BuildReport
+from .options import BookPlan, BuildPlan, BuildReport
 
 #: Called after each file: (kind, path, status), kind "book" for now.
 Progress = Callable[[str, Path, str], None]
@@ -57,7 +57,8 @@ def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
     if options.front_page:
         from ..delivery.frontpage import write_front_page
 
-        write_front_page(plan, report, state, newest)  # after the catalog: it shows the covers
+        # after the catalog: it shows the covers; one entry per book, in the first profile
+        write_front_page(replace(plan, books=plan.primary_books), report, state, newest)
     if options.incremental:
         _save_state(plan, report, state)
     return report
@@ -78,9 +79,11 @@ def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progre
     """Build the books whose plan has a reason (the feeds meanwhile); record the rest as skipped."""
     options, out = plan.options, Path(plan.options.out_dir)
     todo = [b for b in plan.books if b.reason]
+    first = {id(b) for b in plan.primary_books}
     for book in plan.books:
-        report.days += book.days
-        report.papers += book.papers
+        if id(book) in first:  # a period's days once, whatever the number of profiles
+            report.days += book.days
+            report.papers += book.papers
         if not book.reason:
             path = out / book.meta.file_name
             report.explanations.append(f"skipped {path}: its inputs, options, templates and "
@@ -94,25 +97,36 @@ def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progre
     from ..books.epub import BookWriter
 
     eo = options.epub
-    wanted = {b.meta.key for b in todo}
-    bundles = [b for b in make_bundles(plan.digests, eo.by, date_from=eo.date_from, date_to=eo.date_to,
-                                       title=todo[0].meta.title) if b.key in wanted]
-    plans = {b.meta.key: b for b in todo}
-    writer = BookWriter.create(replace(eo, out_dir=out, keep_going=options.keep_going))
-    own_covers = plan.state.catalog.files if plan.state.catalog else {}
-    after_write = functools.partial(catalog_record, own_covers=own_covers) if options.catalog else None
+    by_device: dict[str, list[BookPlan]] = {}
     for book in todo:
+        by_device.setdefault(book.device, []).append(book)
         report.explanations.append(f"rebuilding {out / book.meta.file_name}: {book.reason}")
-    for result in make_books(writer, bundles, jobs=options.jobs, ordered=True, after_write=after_write,
-                             meanwhile=lambda: _write_feeds(plan, report, state)):
-        bundle = bundles[result.index]
-        _book_done(plan, report, state, bundle, result, plans[bundle.key].inputs)
-        if progress:
-            progress("book", out / bundle.file_name, result.status)
+    own_covers = plan.state.catalog.files if plan.state.catalog else {}
+    primary = {b.meta.file_name for b in plan.primary_books}
+    feeds_pending = True
+    for device, books in by_device.items():
+        wanted = {b.meta.key: b for b in books}
+        suffix = books[0].meta.suffix
+        bundles = [replace(b, suffix=suffix) for b in make_bundles(
+            plan.digests, eo.by, date_from=eo.date_from, date_to=eo.date_to, title=books[0].meta.title)
+            if b.key in wanted]
+        writer = BookWriter.create(replace(eo, out_dir=out, keep_going=options.keep_going, device=device))
+        # The catalog reads the books of the first profile (the others are
+        # their siblings, beside them).
+        after_write = (functools.partial(catalog_record, own_covers=own_covers)
+                       if options.catalog and books[0].meta.file_name in primary else None)
+        meanwhile = (lambda: _write_feeds(plan, report, state)) if feeds_pending else None
+        feeds_pending = False
+        for result in make_books(writer, bundles, jobs=options.jobs, ordered=True, after_write=after_write,
+                                 meanwhile=meanwhile):
+            bundle = bundles[result.index]
+            _book_done(plan, report, state, bundle, result, wanted[bundle.key])
+            if progress:
+                progress("book", out / bundle.file_name, result.status)
 
 
 def _book_done(plan: BuildPlan, report: BuildReport, state: BuildState, bundle: Bundle,
-               result: BookResult, inputs: str) -> None:
+               result: BookResult, book: BookPlan) -> None:
     if result.extra is not None:
         record, covers, notes = result.extra
         report.catalog_books[result.path.name] = record
@@ -126,9 +140,23 @@ def _book_done(plan: BuildPlan, report: BuildReport, state: BuildState, bundle: 
     report.notes.extend(n for n in result.notes if n not in report.notes)
     # A thumbnail that may come next time (time-out, server error) is asked
     # for again next run (see plan._retry_thumbnails); one gone for good is not.
+    _warn_size(report, path, result.size, book.device)
     retry = tuple(sorted({f.url for f in result.image_failures if f.retry}))
-    state.books[bundle.file_name] = OutputRecord(inputs, plan.book_settings,
+    state.books[bundle.file_name] = OutputRecord(book.inputs, book.settings or plan.book_settings,
                                                  {bundle.file_name: (result.size, result.mtime_ns)}, retry)
+
+
+def _warn_size(report: BuildReport, path: Path, size: int, device: str) -> None:
+    """A note about a book too large for its device's way in (Send to Kindle: 50 MB per e-mail)."""
+    from ..books.devices import profile as device_profile
+    from ..model import Diagnostic, Kind, Severity
+
+    limit = device_profile(device).warn_bytes
+    if limit is not None and size > limit:
+        report.notes.append(Diagnostic(None, Severity.WARNING, (
+            f"{path} is {size / 1e6:.1f} MB, over {limit / 1e6:g} MB: Send to Kindle takes e-mails of at "
+            "most 50 MB; make it smaller with a shorter period (--by week or --by day) or --images none"),
+            Kind.OUTPUT))
 
 
 def _remove_stale_books(plan: BuildPlan, report: BuildReport) -> None:
@@ -169,7 +197,7 @@ def _write_latest(plan: BuildPlan, report: BuildReport, state: BuildState) -> No
     stale book is, when an earlier build wrote it and this one would not."""
     out = Path(plan.options.out_dir)
     path, old = out / LATEST_NAME, plan.state.pages.get(LATEST_NAME)
-    present = [b for b in plan.books if (out / b.meta.file_name).is_file()]
+    present = [b for b in plan.primary_books if (out / b.meta.file_name).is_file()]
     if plan.options.finished_before is None or not present:
         if old is not None and old.missing_or_changed(out) is None:
             os.unlink(path)
@@ -225,9 +253,15 @@ def _catalog_books(plan: BuildPlan, state: BuildState) -> list[tuple[str, int, i
     """
     out = Path(plan.options.out_dir)
     if plan.options.catalog_of_folder:
+        from ..books.devices import GENERIC, split_suffix
+
         names = sorted(p.name for p in out.glob("*.epub") if p.is_file())
+        # A device profile's copy of a book (NAME.kepub.epub beside NAME.epub) is that book, not another.
+        present = set(names)
+        names = [n for n in names if split_suffix(n)[1] is GENERIC or split_suffix(n)[0] + ".epub" not in present]
     else:
-        names = sorted(state.books)
+        primary = {b.meta.file_name for b in plan.primary_books}
+        names = sorted(name for name in state.books if name in primary)
     books = []
     for name in names:
         try:

@@ -1,0 +1,201 @@
+"""``--font FILE``: a font embedded in the books, cut down to the characters each book uses.
+
+Reading systems show a book in their own fonts unless it carries one; Kobo's
+e-ink fonts may lack the glyphs of a script ("Creators may want to embed a
+font that contains the glyphs used in their content", kobolabs/epub-spec,
+"Languages Other Than English").  A Korean font is several megabytes; the
+characters one weekly book uses are about a thousand, so each book carries
+a subset made with fontTools' subsetter (the library behind pyftsubset),
+with fixed options, so the same book and font always give the same bytes.
+
+The font file is untrusted input, read through this one gate: its size is
+checked before it is read, it must be an OpenType/TrueType font (or WOFF,
+WOFF2; of a collection, ``.ttc``/``.otc``, the first font is taken and the
+run says which), its embedding permission (OS/2 ``fsType``, OpenType spec
+"OS/2 table") must allow embedding and subsetting, and any failure of
+fontTools on it is a message, not a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UsageError
+
+#: Larger than any single font of a normal family (Noto Sans CJK's whole
+#: collection of one weight is about 20 MB); checked before reading.
+MAX_FONT_BYTES = 64 * 1000 * 1000
+FAMILY = "digest-export body"
+_MAGIC = {b"\x00\x01\x00\x00": "TrueType", b"true": "TrueType", b"OTTO": "OpenType (CFF)",
+          b"wOFF": "WOFF", b"wOF2": "WOFF2", b"ttcf": "collection"}
+#: OS/2 fsType bits (OpenType spec, OS/2 table): restricted licence
+#: embedding, no subsetting, bitmap embedding only.
+_RESTRICTED, _NO_SUBSETTING, _BITMAP_ONLY = 0x0002, 0x0100, 0x0200
+
+
+@dataclass(frozen=True, slots=True)
+class FontSource:
+    """A font file that passed the checks: its bytes (sfnt or WOFF/WOFF2), which font of a
+    collection, its name, whether it covers Hangul, and a note for the run (a collection)."""
+
+    path: str
+    data: bytes
+    number: int
+    name: str
+    hangul: bool
+    cff: bool
+    note: str | None
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def _fail(option: str, path: str, message: str) -> UsageError:
+    return UsageError(f"{option} {path}: {message}")
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str, size: int, mtime_ns: int, option: str) -> FontSource:
+    if size > MAX_FONT_BYTES:
+        raise _fail(option, path, f"{size / 1e6:.0f} MB is larger than any font should be "
+                    f"({MAX_FONT_BYTES / 1e6:.0f} MB at most); is it a font?")
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_FONT_BYTES + 1)
+    except OSError as err:
+        raise _fail(option, path, f"cannot read it: {err.strerror or err}") from err
+    kind = _MAGIC.get(data[:4])
+    if kind is None:
+        raise _fail(option, path, "not a font (TrueType, OpenType, WOFF or WOFF2)")
+    from fontTools.ttLib import TTCollection, TTFont, TTLibError
+
+    note, number = None, -1
+    try:
+        if kind == "collection":
+            count = len(TTCollection(io.BytesIO(data), lazy=True).fonts)
+            number = 0
+        font = TTFont(io.BytesIO(data), fontNumber=number, lazy=False, recalcTimestamp=False,
+                      recalcBBoxes=False)
+        name = font["name"].getBestFullName() or Path(path).name
+        cmap = font.getBestCmap() or {}
+        fs_type = font["OS/2"].fsType if "OS/2" in font else 0
+        cff = "CFF " in font or "CFF2" in font
+        if "glyf" not in font and not cff:
+            raise _fail(option, path, "has no outlines (glyf or CFF table): a bitmap or colour-only font")
+    except UsageError:
+        raise
+    except (TTLibError, AssertionError, KeyError, IndexError, ValueError, TypeError, EOFError, OverflowError,
+            MemoryError, ImportError, AttributeError, __import__("struct").error) as err:
+        raise _fail(option, path, f"not a usable font (damaged or truncated: {err})") from err
+    if kind == "collection":
+        note = f"{option} {path} is a collection of {count} fonts; the first, {name!r}, is embedded"
+    if fs_type & _RESTRICTED or fs_type & _BITMAP_ONLY:
+        raise _fail(option, path, f"{name!r} may not be embedded in documents: its licence restricts "
+                    f"embedding (OS/2 fsType {fs_type:#06x}); choose another font")
+    if fs_type & _NO_SUBSETTING:
+        raise _fail(option, path, f"{name!r} may only be embedded whole (OS/2 fsType {fs_type:#06x}), "
+                    "not cut down to the characters a book uses; choose another font")
+    hangul = all(ord(c) in cmap for c in "가나다한국어글")
+    return FontSource(path, data, number, name, hangul, cff, note)
+
+
+def load_font(path: str | os.PathLike[str], option: str = "--font") -> FontSource:
+    """The checked font at *path* (cached per file version); UsageError with the reason otherwise."""
+    text = os.fspath(path)
+    try:
+        st = os.stat(text)
+    except OSError as err:
+        raise _fail(option, text, f"cannot read it: {err.strerror or err}") from err
+    if not os.path.isfile(text):
+        raise _fail(option, text, "not a file")
+    return _load(text, st.st_size, st.st_mtime_ns, option)
+
+
+def subset(font: FontSource, characters: set[str]) -> bytes:
+    """*font* cut down to *characters* (plus what shaping needs), as an uncompressed sfnt
+    (TrueType or OpenType-CFF: what Kobo, Kindle's converter and every EPUB reader take).
+    Deterministic: fixed options, and the font's own ``head.modified`` kept (no clock)."""
+    from fontTools import subset as ft_subset
+    from fontTools.ttLib import TTFont
+
+    options = ft_subset.Options()
+    options.flavor = None
+    options.name_IDs = [0, 1, 2, 3, 4, 5, 6, 13, 14]  # copyright, names, version, licence
+    options.name_languages = [0x0409]
+    options.notdef_outline = True
+    options.recalc_timestamp = False
+    options.recalc_bounds = True
+    # DSIG signs the whole font (void once cut); TSI* are VTT hinting sources.
+    options.drop_tables += ["DSIG", "TSI0", "TSI1", "TSI2", "TSI3", "TSI5"]
+    options.hinting = False  # e-ink at 300 ppi needs none, and it is a third of a TrueType subset
+    font_file = TTFont(io.BytesIO(font.data), fontNumber=font.number, recalcTimestamp=False, lazy=False)
+    subsetter = ft_subset.Subsetter(options)
+    subsetter.populate(unicodes=sorted({ord(c) for c in characters} | {0x20}))
+    subsetter.subset(font_file)
+    out = io.BytesIO()
+    font_file.flavor = None
+    font_file.save(out, reorderTables=True)
+    return out.getvalue()
+
+
+def book_characters(entries: list[tuple[str, bytes]]) -> set[str]:
+    """Every character of the text of the book's XHTML documents (what a body font must draw)."""
+    from lxml import etree
+
+    chars: set[str] = set()
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    for name, content in entries:
+        if name.endswith(".xhtml"):
+            root = etree.fromstring(content, parser)
+            for text in root.itertext():
+                chars.update(text)
+    return {c for c in chars if not c.isspace() or c == " "}
+
+
+def embed_fonts(entries: list[tuple[str, bytes]], regular: FontSource,
+                bold: FontSource | None = None) -> tuple[list[tuple[str, bytes]], list[str]]:
+    """The book's files with *regular* (and *bold*) subset to its characters, declared with
+    ``@font-face`` and used for the body text; and notes (a font that lacks the book's Hangul)."""
+    from ..errors import ExporterError
+
+    chars = book_characters(entries)
+    notes = []
+    hangul = any("\uac00" <= c <= "\ud7a3" for c in chars)
+    faces: list[tuple[str, str, bytes, str]] = []  # (file, weight, bytes, media type)
+    for font, weight, stem in ((regular, "normal", "body"), (bold, "bold", "body-bold")):
+        if font is None:
+            continue
+        if font.note:
+            notes.append(font.note)
+        if hangul and not font.hangul:
+            notes.append(f"{font.path}: {font.name!r} has no Hangul: the books' Korean text would show as boxes "
+                         "where the reader has no Korean font of its own; choose a Korean font "
+                         "(e.g. NanumGothic, Debian fonts-nanum)")
+        try:
+            data = subset(font, chars)
+        except Exception as err:  # fontTools raises many kinds on a damaged font
+            raise ExporterError(f"{font.path}: cannot cut the font down to the book's characters: {err}") from err
+        ext, media = ("otf", "font/otf") if font.cff else ("ttf", "font/ttf")
+        faces.append((f"fonts/{stem}.{ext}", weight, data, media))
+    css = "".join(
+        f'@font-face {{\n  font-family: "{FAMILY}";\n  font-weight: {weight};\n  font-style: normal;\n'
+        f'  src: url("../{href}");\n}}\n' for href, weight, _, _ in faces)
+    # Body text and headings in the embedded face; code keeps the reader's.
+    css += f'body, h1, h2, h3, p, li, a {{ font-family: "{FAMILY}"; }}\n'
+    items = "".join(f'<item href="{href}" id="font-{i}" media-type="{media}"/>'
+                    for i, (href, _, _, media) in enumerate(faces)).encode()
+    out = []
+    for name, content in entries:
+        if name.endswith(".opf"):
+            content = content.replace(b"</manifest>", items + b"</manifest>", 1)
+        elif name.endswith("/style/epub.css"):
+            content = css.encode() + content
+        out.append((name, content))
+    out += [(f"EPUB/{href}", data) for href, _, data, _ in faces]
+    return out, notes
