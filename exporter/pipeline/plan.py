@@ -28,11 +28,12 @@ from urllib.parse import urlsplit
 from typing import Any
 
 from .. import __version__
-from ..bundles import Bundle, BundleBy, make_bundles
-from ..model import Digest, ReadResult, counted, output_settings
+from ..bundles import DEFAULT_TITLE, Bundle, BundleBy, make_bundles
+from ..model import Digest, ReadResult, clean_text, counted, output_settings
 from ..reader import merge
 from ..reader.stamps import FileRecord, InputFiles, diag_to_json
-from ..state import STATE_NAME, BuildState, fingerprint, load_state, tree_hash
+from ..selections import Selection, SelectionError, check_name
+from ..state import STATE_NAME, BuildState, OutputRecord, default_state_path, fingerprint, load_state, tree_hash
 from .options import BookPlan, BuildOptions, BuildPlan
 
 
@@ -54,17 +55,21 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
                    f"{len(files.order) - len(files.changed) - len(files.unreadable)} unchanged")
     days = _Days.of(files, state)
     skeleton = [Digest(dt.date.fromisoformat(d), days.titles[d], ()) for d in days.dates]
-    books, book_settings = _plan_books(options, skeleton, days, files.records, state)
+    books, book_settings, empty = _plan_books(options, skeleton, days, files.records, state)
     feeds = _plan_feeds(options, days, files, state)
+    subs = [_plan_selection(options, sel, skeleton, days, files) for sel in options.selections]
     needed = set(days.dirty)
-    for book in books:
+    for book in books + [b for sub in subs for b in sub.books]:
         if book.reason:
             needed.update(d.date.isoformat() for d in book.meta.digests)
-    if feeds.start is not None:
-        needed.update(d for d in days.dates if d >= feeds.start.isoformat())
+    for start in [feeds.start] + [sub.feed_from if sub.feeds_reason else None for sub in subs]:
+        if start is not None:
+            needed.update(d for d in days.dates if d >= start.isoformat())
     digests, merge_diags = _parse_days(needed, files, days, state)
     explain.append(f"inputs: {len(files.parsed)} of {counted(len(files.order), 'file')} read and parsed")
-    return BuildPlan(
+    for sub in subs:
+        sub.digests = tuple(digests)
+    plan = BuildPlan(
         options=options, state=state,
         new_state=BuildState(__version__, {n: files.records[n] for n in files.order
                                            if n in files.records and files.paths[n] is not None},
@@ -75,7 +80,11 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
         feed_title=_feed_title(options, skeleton), explanations=explain,
         files_read=len(files.parsed), files_total=len(files.order),
         file_days={files.shown[n]: frozenset(d[0] for d in files.records[n].digests)
-                   for n in files.order if n in files.records})
+                   for n in files.order if n in files.records},
+        selections=subs, empty_books=empty)
+    if options.incremental:
+        plan.gone_selections = _gone_selections(options, state)
+    return plan
 
 
 def plan_from_result(result: ReadResult, options: BuildOptions) -> BuildPlan:
@@ -96,6 +105,73 @@ def plan_from_result(result: ReadResult, options: BuildOptions) -> BuildPlan:
         feed_inputs="", feed_settings="", feed_from=None, seen_keys=frozenset(),
         feed_title=_feed_title(options, skeleton), explanations=[], files_read=0, files_total=0,
         file_days=_file_days(result))
+
+
+# -- selections ----------------------------------------------------------------------
+
+#: The main state's page record that says "this build made the selection NAME".
+SELECTION_PAGE = "selection:"
+
+
+def selection_options(options: BuildOptions, selection: Selection, series: str, feed_title: str) -> BuildOptions:
+    """The options of a selection's folder ``DIR/NAME/``: the whole build's, with the selection as
+    filter, its own titles (book series ``SERIES · TITLE``), base URL ``BASE/NAME/`` and state."""
+    out = Path(options.out_dir) / selection.name
+    eo = options.epub
+    fo = options.feed
+    return replace(
+        options, out_dir=out,
+        epub=replace(eo, out_dir=out, title=f"{series} · {selection.title}") if eo is not None else None,
+        feed=replace(fo, out_dir=out, title=f"{feed_title} · {selection.title}",
+                     base_url=f"{fo.base_url}{selection.name}/" if fo.base_url else None),
+        filter=selection, selections=(), front_page=False, catalog_of_folder=False,
+        state_path=options.selection_state(selection.name))
+
+
+def _plan_selection(options: BuildOptions, selection: Selection, skeleton: list[Digest], days: _Days,
+                    files: InputFiles) -> BuildPlan:
+    from ..errors import UsageError
+
+    eo = options.epub
+    series = (make_bundles(skeleton, eo.by, title=eo.title)[0].title if eo is not None and skeleton
+              else (clean_text(eo.title or "") if eo is not None else "") or DEFAULT_TITLE)
+    sub = selection_options(options, selection, series, _feed_title(options, skeleton))
+    state_path = sub.state_file()
+    out = Path(sub.out_dir)
+    state = BuildState.empty(__version__)
+    if state_path.exists():
+        state, _ = load_state(state_path, __version__, sub.state_base())
+    if out.is_symlink() or out.exists() and not out.is_dir():
+        raise UsageError(f"selection '{selection.name}': {out} exists and is not a folder; "
+                         "choose another name")
+    # A folder of the user's own: never written into (its files would be
+    # replaced, and removing the selection would not know what is ours).
+    if out.is_dir() and not state_path.exists() and any(out.iterdir()):
+        raise UsageError(f"selection '{selection.name}': {out} already holds files that digest-export build "
+                         "did not write; choose another name, or move them")
+    books, settings, empty = _plan_books(sub, skeleton, days, files.records, state)
+    feeds = _plan_feeds(sub, days, files, state)
+    return BuildPlan(
+        options=sub, state=state, new_state=BuildState(__version__, {}, {}, {}, None, state.catalog),
+        diagnostics=(), digests=(), books=books, book_settings=settings, feeds_reason=feeds.reason,
+        feed_inputs=feeds.inputs, feed_settings=feeds.settings, feed_from=feeds.start, seen_keys=feeds.seen,
+        feed_title=sub.feed.title or "", explanations=[], files_read=0, files_total=0, empty_books=empty)
+
+
+def _gone_selections(options: BuildOptions, state: BuildState) -> list[tuple[str, Path]]:
+    """The selections the last build made that this one does not: their files go."""
+    names = {s.name for s in options.selections}
+    gone = []
+    for key in sorted(state.pages):
+        name = key[len(SELECTION_PAGE):]
+        if key.startswith(SELECTION_PAGE) and name not in names:
+            try:
+                check_name(name, "state")  # a state edited by hand must not name a folder outside DIR
+            except SelectionError:
+                continue
+            path = options.selection_state(name)
+            gone.append((name, path if path is not None else default_state_path(Path(options.out_dir) / name)))
+    return gone
 
 
 def _file_days(result: ReadResult) -> dict[str, frozenset[str]]:
@@ -173,20 +249,22 @@ def _local_image_stamp(name: str, urls: list[str]) -> list[Any]:
 
 
 def _plan_books(options: BuildOptions, skeleton: list[Digest], days: _Days, records: dict[str, FileRecord],
-                state: BuildState) -> tuple[list[BookPlan], str]:
+                state: BuildState) -> tuple[list[BookPlan], str, dict[str, OutputRecord]]:
     """Each book of the run, and why it must be built (or not)."""
     from ..resources import templates_dir
 
     eo = options.epub
     if eo is None:
-        return [], ""
+        return [], "", {}
     metas = make_bundles(skeleton, eo.by, date_from=eo.date_from, date_to=eo.date_to, title=eo.title)
     series = metas[0].title if metas else ""
     if options.finished_before is not None:  # a book for everything is never finished
         metas = [m for m in metas if m.by is not BundleBy.ALL and m.end < options.finished_before]
     folders = ([Path(eo.templates)] if eo.templates else []) + [templates_dir()]
-    settings = fingerprint(__version__, output_settings(eo), series, tree_hash(folders))
+    settings = fingerprint(__version__, output_settings(eo), series, tree_hash(folders),
+                           options.filter.settings() if options.filter else None)
     books = []
+    empty: dict[str, OutputRecord] = {}
     for meta in metas:
         inputs = _book_inputs(meta, days, records, embed=eo.images == "embed")
         old = state.books.get(meta.file_name)
@@ -198,11 +276,14 @@ def _plan_books(options: BuildOptions, skeleton: list[Digest], days: _Days, reco
             reason = "its input files changed"
         else:
             reason = old.missing_or_changed(Path(options.out_dir))
+            if reason is None and not old.files:  # no paper passes the filter in this period
+                empty[meta.file_name] = old
+                continue
         isos = [d.date.isoformat() for d in meta.digests]
         books.append(BookPlan(meta, inputs, reason, len(isos), sum(len(days.keys[i]) for i in isos)))
     if eo.images == "embed":
         _retry_thumbnails(books, state, eo)
-    return books, settings
+    return books, settings, empty
 
 
 def _retry_thumbnails(books: list[BookPlan], state: BuildState, eo: Any) -> None:
@@ -271,7 +352,8 @@ class _FeedPlan:
 
 def _plan_feeds(options: BuildOptions, days: _Days, files: InputFiles, state: BuildState) -> _FeedPlan:
     fo = options.feed
-    settings = fingerprint(__version__, output_settings(replace(fo, formats=tuple(dict.fromkeys(fo.formats)))))
+    settings = fingerprint(__version__, output_settings(replace(fo, formats=tuple(dict.fromkeys(fo.formats)))),
+                           options.filter.settings() if options.filter else None)
     inputs = fingerprint([(n, files.records[n].sha) for n in files.order if n in files.records],
                          sorted(files.unreadable))
     reason: str | None = None

@@ -167,7 +167,7 @@ def make_selection(*, name: str, title: Any = None, min_votes: Any = None, top: 
                    match: Any = None, exclude: Any = None, where: str = "selection") -> Selection:
     """A checked :class:`Selection`; SelectionError naming the key otherwise."""
     name = check_name(name, where)
-    where = f"{where} '{name}'" if where == "selection" else where
+    where = f"{where} '{name}'"
     if title is not None and not isinstance(title, str):
         raise SelectionError(f"{where}: 'title' must be a string (in quotes), not {title!r}")
     shown = clean_text(title or "")[:200].strip()
