@@ -116,15 +116,7 @@ def _remove_selection(plan: BuildPlan, report: BuildReport, name: str, state_pat
         records = list(old.books.values()) + list(old.pages.values())
         records += [r for r in (old.feeds, old.catalog) if r is not None]
         for record in records:
-            for file_name, (size, mtime_ns) in sorted(record.files.items()):
-                path = out / file_name
-                try:
-                    st = os.stat(path)
-                    if (st.st_size, st.st_mtime_ns) == (size, mtime_ns):
-                        os.unlink(path)
-                        report.removed.append(path)
-                except OSError:
-                    pass
+            _unlink_if_as_written(out, record.files, report)
     for folder in (out / "archive", out):
         try:
             folder.rmdir()  # only when empty: a file of the user's stays, with its folder
@@ -228,7 +220,13 @@ def _remove_recorded(plan: BuildPlan, report: BuildReport, name: str, record: Ou
     old_covers = plan.state.catalog.files if plan.state.catalog else {}
     stale = dict(record.files)
     stale.update((n, stamp) for n, stamp in old_covers.items() if n.startswith(Path(name).stem + ".cover."))
-    for file_name, (size, mtime_ns) in sorted(stale.items()):
+    _unlink_if_as_written(out, stale, report)
+
+
+def _unlink_if_as_written(out: Path, files: dict[str, tuple[int, int]], report: BuildReport) -> None:
+    """Delete each of *files* that is still as the build wrote it (size, mtime): a file someone
+    replaced or edited since is left alone."""
+    for file_name, (size, mtime_ns) in sorted(files.items()):
         path = out / file_name
         try:
             st = os.stat(path)

@@ -1,0 +1,161 @@
+"""`build` with [[selection]] tables: each selection's folder, what a vote change rebuilds,
+what a no-change run writes, and what removing a selection removes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from exporter.cli import main
+
+CONFIG = '''
+[[selection]]
+name = "top"
+title = "Top 1 a day"
+top = 1
+[[selection]]
+name = "words"
+match = ["ＡLPHA"]
+exclude = ["re:\\\\bsurvey\\\\b"]
+'''
+
+
+def day(date: dt.date, votes: list[int], words: list[str]) -> str:
+    out = [f"## Daily Papers ({date})", ""]
+    for i, (v, w) in enumerate(zip(votes, words)):
+        out += [f"### [Paper {date} {i}](https://arxiv.org/abs/{date:%y%m}.{date.day:02d}{i:03d})", "",
+                f"Vote: {v}", "", "Authors: A. B", "", f"- {w} for item *{i}*.", ""]
+    return "\n".join(out) + "\n"
+
+
+@pytest.fixture
+def site(tmp_path: Path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "a.md").write_text(day(dt.date(2024, 3, 4), [5, 9, 1], ["alpha", "beta", "alpha survey"]))
+    (logs / "b.md").write_text(day(dt.date(2024, 3, 12), [3, 2], ["beta", "gamma"]))
+    config = tmp_path / "digest-export.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    return tmp_path, logs, config
+
+
+def run(config: Path, logs: Path, out: Path, *extra: str):
+    result = CliRunner().invoke(main, ["--config", str(config), "build", str(logs), "-o", str(out), "--images",
+                                       "none", "-j", "1", "--base-url", "https://example.org/p/", *extra])
+    return result
+
+
+def stamps(out: Path) -> dict[str, int]:
+    return {str(p.relative_to(out)): p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+
+
+def test_selection_folders_books_feeds_and_incremental_runs(site):
+    root, logs, config = site
+    out = root / "out"
+    result = run(config, logs, out)
+    assert result.exit_code == 0, result.output
+    top = sorted(p.name for p in (out / "top").iterdir())
+    assert top == ["catalog.opds", "daily-papers-top-1-a-day-2024-W10.cover.jpg", "daily-papers-top-1-a-day-2024-W10.epub",
+                   "daily-papers-top-1-a-day-2024-W11.cover.jpg", "daily-papers-top-1-a-day-2024-W11.epub",
+                   "feed.atom", "feed.json", "feed.rss", "icon.png"]
+    # words: only week 10 has "alpha" without "survey"; week 11 gets no book, said once
+    assert sorted(p.name for p in (out / "words").glob("*.epub")) == ["daily-papers-words-2024-W10.epub"]
+    assert result.output.count("selection 'words': no book for 1 week") == 1
+    with zipfile.ZipFile(out / "top" / "daily-papers-top-1-a-day-2024-W10.epub") as z:
+        opf = z.read("EPUB/content.opf").decode()
+        chapter = "".join(z.read(n).decode() for n in z.namelist() if n.endswith(".xhtml") and "day" in n)
+    assert "Daily Papers · Top 1 a day" in opf and "2403.04001" in chapter and "2403.04000" not in chapter
+    with zipfile.ZipFile(out / "daily-papers-2024-W10.epub") as z:
+        whole_id = z.read("EPUB/content.opf").decode().split("<dc:identifier")[1].split("<")[0]
+    assert whole_id not in opf
+    whole = {e["id"]: e for e in json.loads((out / "feed.json").read_text())["items"]}
+    sel = json.loads((out / "top" / "feed.json").read_text())
+    assert sel["title"] == "Daily Papers · Top 1 a day" and sel["feed_url"] == "https://example.org/p/top/feed.json"
+    assert [e["id"] for e in sel["items"]] == ["https://arxiv.org/abs/2403.12000", "https://arxiv.org/abs/2403.04001"]
+    for e in sel["items"]:
+        assert {k: e[k] for k in ("url", "date_published")} == {k: whole[e["id"]][k] for k in ("url", "date_published")}
+
+    # a no-change run writes nothing
+    before = stamps(out)
+    assert run(config, logs, out).exit_code == 0
+    assert stamps(out) == before
+
+    # a vote change in week 11 moves another paper to the top: the whole W11 book and top's W11 book
+    # change, words' books (no W11 book) and every W10 book do not
+    (logs / "b.md").write_text(day(dt.date(2024, 3, 12), [3, 7], ["beta", "gamma"]))
+    assert run(config, logs, out).exit_code == 0
+    after = stamps(out)
+    changed = {n for n in after if after[n] != before.get(n)}
+    epubs = {n for n in changed if n.endswith(".epub")}
+    assert epubs == {"daily-papers-2024-W11.epub", "top/daily-papers-top-1-a-day-2024-W11.epub"}
+
+    # a folder of the user's inside a selection folder stays; removing the selection removes only ours
+    (out / "words" / "mine.txt").write_text("mine")
+    config.write_text(CONFIG.split("[[selection]]\nname = \"words\"")[0], encoding="utf-8")
+    result = run(config, logs, out)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (out / "words").iterdir()) == ["mine.txt"]
+    assert (out / "top" / "feed.atom").is_file()
+
+
+def test_a_folder_of_the_users_is_not_a_selection_folder(site):
+    root, logs, config = site
+    out = root / "out"
+    (out / "top").mkdir(parents=True)
+    (out / "top" / "feed.atom").write_text("mine")
+    result = run(config, logs, out)
+    assert result.exit_code == 2 and "did not write" in result.output
+    assert (out / "top" / "feed.atom").read_text() == "mine"
+    assert not (out / "daily-papers-2024-W10.epub").exists()
+
+
+@pytest.mark.parametrize("table, message", [
+    ('name = "top"\ntop = 0', "'top' must be from 1"),
+    ('name = "top"\ntop = nan', "'top' must be a whole number"),
+    ('name = "top"\ntop = 2.5', "'top' must be a whole number"),
+    ('name = "top"\nmin-votes = -1', "'min-votes' must be from 0"),
+    ('name = "top"\ntpo = 3', "unknown key 'tpo' in [[selection]] #1; did you mean 'top'?"),
+    ('name = ".."', "'name' '..' must be lower-case"),
+    ('name = "CON"', "'name' 'CON' must be lower-case"),
+    ('name = "con"', "'name' 'con' is reserved"),
+    ('name = "feed.atom"', "'name' 'feed.atom' must be lower-case"),
+    ('name = "top"\nmatch = [""]', "'match': an empty term"),
+    ('name = "top"\nmatch = ["re:(unclosed"]', "does not compile"),
+    ('name = "top"\nmatch = "' + "x" * 1_000_000 + '"', "at most 500"),
+    ('name = "top"\n[[selection]]\nname = "top"', "'name': the name 'top' is used twice"),
+    ('title = "no name"', "key 'name' is missing"),
+])
+def test_bad_selection_tables_are_config_errors(tmp_path, table, message):
+    config = tmp_path / "digest-export.toml"
+    config.write_text("[[selection]]\n" + table + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(config), "build", "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert str(config) in result.output and message in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_filters_on_epub_and_feed(tmp_path, site):
+    root, logs, config = site
+    result = CliRunner().invoke(main, ["epub", str(logs), "-o", str(tmp_path / "b"), "--images", "none",
+                                       "--top", "1", "--match", "beta"])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(tmp_path / "b" / "daily-papers-2024-W10.epub") as z:
+        text = "".join(z.read(n).decode() for n in z.namelist() if n.endswith(".xhtml"))
+    assert "2403.04001" in text and "2403.04000" not in text
+    # week 11: "beta" is not the top paper of its day any more once the filter
+    # keeps only "beta" papers first: AND, then top among them
+    assert sorted(p.name for p in (tmp_path / "b").glob("*.epub")) == ["daily-papers-2024-W10.epub",
+                                                                         "daily-papers-2024-W11.epub"]
+    result = CliRunner().invoke(main, ["feed", str(logs), "-o", str(tmp_path / "f"), "--min-votes", "4",
+                                       "--format", "json"])
+    assert result.exit_code == 0, result.output
+    ids = [e["id"] for e in json.loads((tmp_path / "f" / "feed.json").read_text())["items"]]
+    assert ids == ["https://arxiv.org/abs/2403.04000", "https://arxiv.org/abs/2403.04001"]
+    result = CliRunner().invoke(main, ["--config", str(config), "build", str(logs), "-o", str(tmp_path / "x"),
+                                       "--top", "3"])
+    assert result.exit_code == 2 and "[[selection]]" in result.output
