@@ -280,7 +280,10 @@ def _plan_books(options: BuildOptions, skeleton: list[Digest], days: _Days, reco
                 empty[meta.file_name] = old
                 continue
         isos = [d.date.isoformat() for d in meta.digests]
-        books.append(BookPlan(meta, inputs, reason, len(isos), sum(len(days.keys[i]) for i in isos)))
+        papers = sum(len(days.keys[i]) for i in isos)
+        if reason is None and old is not None and old.papers is not None:
+            papers = old.papers  # a selection's book: the papers that passed
+        books.append(BookPlan(meta, inputs, reason, len(isos), papers))
     if eo.images == "embed":
         _retry_thumbnails(books, state, eo)
     return books, settings, empty

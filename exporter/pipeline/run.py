@@ -253,8 +253,9 @@ def _book_done(plan: BuildPlan, report: BuildReport, state: BuildState, bundle: 
     # A thumbnail that may come next time (time-out, server error) is asked
     # for again next run (see plan._retry_thumbnails); one gone for good is not.
     retry = tuple(sorted({f.url for f in result.image_failures if f.retry}))
-    state.books[bundle.file_name] = OutputRecord(inputs, plan.book_settings,
-                                                 {bundle.file_name: (result.size, result.mtime_ns)}, retry)
+    state.books[bundle.file_name] = OutputRecord(
+        inputs, plan.book_settings, {bundle.file_name: (result.size, result.mtime_ns)}, retry,
+        bundle.paper_count if plan.options.filter is not None else None)
 
 
 def _remove_stale_books(plan: BuildPlan, report: BuildReport) -> None:
