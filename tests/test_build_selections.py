@@ -159,3 +159,21 @@ def test_cli_filters_on_epub_and_feed(tmp_path, site):
     result = CliRunner().invoke(main, ["--config", str(config), "build", str(logs), "-o", str(tmp_path / "x"),
                                        "--top", "3"])
     assert result.exit_code == 2 and "[[selection]]" in result.output
+
+
+def test_send_selection_sends_that_selections_books(site):
+    root, logs, config = site
+    out = root / "out"
+    assert run(config, logs, out).exit_code == 0
+    config.write_text(CONFIG + '\n[send]\nselection = "top"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(config), "send", str(out), "--to", "me@example.org",
+                                       "--dry-run", "--today", "2030-01-01"])
+    assert result.exit_code == 0, result.output
+    sent = [line for line in result.output.splitlines() if line.startswith("would send")]
+    assert len(sent) == 2 and all("/top/daily-papers-top-1-a-day-2024-W1" in line for line in sent), sent
+    result = CliRunner().invoke(main, ["send", str(out), "--to", "me@example.org", "--dry-run",
+                                       "--selection", "nope"])
+    assert result.exit_code == 2 and "not a folder of this build" in result.output
+    result = CliRunner().invoke(main, ["send", str(out), "--to", "me@example.org", "--dry-run",
+                                       "--selection", ".."])
+    assert result.exit_code == 2 and "'name'" in result.output
