@@ -4,6 +4,7 @@ what a no-change run writes, and what removing a selection removes."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import json
 import zipfile
 from pathlib import Path
@@ -177,3 +178,37 @@ def test_send_selection_sends_that_selections_books(site):
     result = CliRunner().invoke(main, ["send", str(out), "--to", "me@example.org", "--dry-run",
                                        "--selection", ".."])
     assert result.exit_code == 2 and "'name'" in result.output
+
+
+def test_selection_outputs_are_valid(site):
+    """EPUBCheck 0/0 on every selection book (one Java start); feedparser reads every selection feed,
+    the empty one too, without complaint."""
+    import shutil
+
+    import feedparser
+    from lxml import etree
+
+    from epub_fixtures import epubcheck_problems
+
+    root, logs, config = site
+    config.write_text(CONFIG + '[[selection]]\nname = "nothing"\nmatch = ["zzz-no-such-word"]\n', encoding="utf-8")
+    out = root / "out"
+    result = run(config, logs, out)
+    assert result.exit_code == 0, result.output
+    assert "selection 'nothing': no paper of the feed window passes it" in result.output
+    for name in ("top", "words", "nothing"):
+        want = {"top": 2, "words": 1, "nothing": 0}[name]
+        for feed in ("feed.atom", "feed.rss"):
+            parsed = feedparser.parse((out / name / feed).read_bytes())
+            assert not parsed.bozo, (name, feed, parsed.get("bozo_exception"))
+            assert len(parsed.entries) == want, (name, feed)
+        items = json.loads((out / name / "feed.json").read_text())["items"]
+        assert len(items) == want
+        catalog = etree.fromstring((out / name / "catalog.opds").read_bytes())
+        assert catalog.tag == "{http://www.w3.org/2005/Atom}feed"
+    books = sorted(out.glob("*/*.epub"))
+    assert len(books) == 3
+    if shutil.which("java") is None and os.environ.get("CI") != "true":
+        pytest.skip("java is not installed (bash .ci/install-delivery.sh)")
+    (root / "reports").mkdir()
+    assert epubcheck_problems(books, root / "reports") == {}
