@@ -95,6 +95,20 @@ def test_selection_folders_books_feeds_and_incremental_runs(site):
     epubs = {n for n in changed if n.endswith(".epub")}
     assert epubs == {"daily-papers-2024-W11.epub", "top/daily-papers-top-1-a-day-2024-W11.epub"}
 
+    # a vote change in week 10 that moves no paper in or out: only the whole W10 book is rebuilt
+    before = after
+    (logs / "a.md").write_text(day(dt.date(2024, 3, 4), [5, 9, 2], ["alpha", "beta", "alpha survey"]))
+    result = run(config, logs, out, "-v")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("its week changed, the papers that pass it did not") == 2, result.output
+    after = stamps(out)
+    assert {n for n in after if n.endswith(".epub") and after[n] != before.get(n)} == {"daily-papers-2024-W10.epub"}
+    fresh = root / "fresh"
+    assert run(config, logs, fresh).exit_code == 0
+    for path in fresh.rglob("*"):
+        if path.is_file():
+            assert (out / path.relative_to(fresh)).read_bytes() == path.read_bytes(), path
+
     # a folder of the user's inside a selection folder stays; removing the selection removes only ours
     (out / "words" / "mine.txt").write_text("mine")
     config.write_text(CONFIG.split("[[selection]]\nname = \"words\"")[0], encoding="utf-8")

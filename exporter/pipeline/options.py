@@ -18,6 +18,9 @@ from ..state import BuildState, OutputRecord, default_state_path
 if TYPE_CHECKING:
     from ..images import ImageFailure
 
+#: Why a book is rebuilt when only the text of its days changed.
+INPUTS_CHANGED = "its input files changed"
+
 #: ``build`` writes every format by default: the three feeds and the catalog.
 BUILD_FORMATS = FORMATS
 

@@ -34,7 +34,7 @@ from ..reader import merge
 from ..reader.stamps import FileRecord, InputFiles, diag_to_json
 from ..selections import Selection, SelectionError, check_name
 from ..state import STATE_NAME, BuildState, OutputRecord, default_state_path, fingerprint, load_state, tree_hash
-from .options import BookPlan, BuildOptions, BuildPlan
+from .options import INPUTS_CHANGED, BookPlan, BuildOptions, BuildPlan
 
 
 def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan:
@@ -273,7 +273,7 @@ def _plan_books(options: BuildOptions, skeleton: list[Digest], days: _Days, reco
         elif old.settings != settings:
             reason = "options, templates or program version changed"
         elif old.inputs != inputs:
-            reason = "its input files changed"
+            reason = INPUTS_CHANGED
         else:
             reason = old.missing_or_changed(Path(options.out_dir))
             if reason is None and not old.files:  # no paper passes the filter in this period

@@ -27,7 +27,7 @@ from ..model import ReadResult, counted
 from ..output import write_file
 from ..state import LATEST_NAME, STATE_NAME, BuildState, OutputRecord, fingerprint
 from ..feeds.catalog_records import CatalogBooks, catalog_record
-from .options import BuildPlan, BuildReport
+from .options import INPUTS_CHANGED, BuildPlan, BuildReport
 
 #: Called after each file: (kind, path, status), kind "book" for now.
 Progress = Callable[[str, Path, str], None]
@@ -169,6 +169,10 @@ def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progre
     plans = {b.meta.key: b for b in todo}
     if selected is not None:
         bundles = _drop_empty(plan, report, state, bundles, plans)
+        bundles = [b for b in bundles if not _same_papers(plan, report, state, b, plans[b.key])]
+        if not bundles:
+            _write_feeds(plan, report, state, selected)
+            return
     writer = BookWriter.create(replace(eo, out_dir=out, keep_going=options.keep_going))
     own_covers = plan.state.catalog.files if plan.state.catalog else {}
     after_write = functools.partial(catalog_record, own_covers=own_covers) if options.catalog else None
@@ -214,6 +218,32 @@ def _drop_empty(plan: BuildPlan, report: BuildReport, state: BuildState, bundles
     return kept
 
 
+def content_fingerprint(bundle: Bundle) -> str:
+    """What a selection's book shows: its days and the papers that passed, without the lines they
+    were read from (an edit higher up in a file moves them, not the book)."""
+    from ..model import SourceRef
+
+    return fingerprint(bundle.key, bundle.title, bundle.start, bundle.end, bundle.position,
+                       [(d.date, d.title, [repr(replace(p, source=SourceRef(p.source.path, 0))) for p in d.papers])
+                        for d in bundle.digests])
+
+
+def _same_papers(plan: BuildPlan, report: BuildReport, state: BuildState, bundle: Bundle, book: Any) -> bool:
+    """Whether a selection's book whose week was edited shows the same papers as it did: then it
+    is not rebuilt (a vote changed elsewhere in the week, a paper that does not pass edited)."""
+    old = plan.state.books.get(bundle.file_name)
+    local = any(p.thumbnail is not None and not p.thumbnail.is_remote for d in bundle.digests for p in d.papers)
+    if (book.reason != INPUTS_CHANGED or old is None or not old.content or local
+            or old.content != content_fingerprint(bundle)):
+        return False
+    path = Path(plan.options.out_dir) / bundle.file_name
+    report.explanations.append(f"skipped {path}: its week changed, the papers that pass it did not")
+    report.add(path, "skipped")
+    report.books.append((path, "skipped"))
+    state.books[bundle.file_name] = replace(old, inputs=book.inputs)
+    return True
+
+
 def _remove_recorded(plan: BuildPlan, report: BuildReport, name: str, record: OutputRecord) -> None:
     """Delete the files of the book *name* (and its catalog cover) that are as the build left them."""
     out = Path(plan.options.out_dir)
@@ -255,7 +285,8 @@ def _book_done(plan: BuildPlan, report: BuildReport, state: BuildState, bundle: 
     retry = tuple(sorted({f.url for f in result.image_failures if f.retry}))
     state.books[bundle.file_name] = OutputRecord(
         inputs, plan.book_settings, {bundle.file_name: (result.size, result.mtime_ns)}, retry,
-        bundle.paper_count if plan.options.filter is not None else None)
+        bundle.paper_count if plan.options.filter is not None else None,
+        content_fingerprint(bundle) if plan.options.filter is not None else "")
 
 
 def _remove_stale_books(plan: BuildPlan, report: BuildReport) -> None:
