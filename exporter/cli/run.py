@@ -58,11 +58,11 @@ def feed_options_of(out_dir: str, *, formats: tuple[str, ...], default: tuple[st
 def filter_of(min_votes: int | None, top: int | None, match: tuple[str, ...],
               exclude: tuple[str, ...]) -> Any:
     """The one-off filter of ``--min-votes``/``--top``/``--match``/``--exclude``, or None."""
-    from ..selections import make_selection
+    from ..selections import ONE_OFF_NAME, make_selection
 
     if min_votes is None and top is None and not match and not exclude:
         return None
-    return make_selection(name="command-line", min_votes=min_votes, top=top, match=list(match) or None,
+    return make_selection(name=ONE_OFF_NAME, min_votes=min_votes, top=top, match=list(match) or None,
                           exclude=list(exclude) or None, where="option")
 
 

@@ -83,7 +83,6 @@ def _run_selections(plan: BuildPlan, report: BuildReport, state: BuildState, pro
                     texts: dict[int, str]) -> None:
     """Build each selection into its folder (from the days read once), and remove the files of the
     selections an earlier build made and this one does not."""
-    from ..model import Diagnostic, Kind, Severity
     from .plan import SELECTION_PAGE
 
     for sub in plan.selections:
@@ -97,9 +96,6 @@ def _run_selections(plan: BuildPlan, report: BuildReport, state: BuildState, pro
         report.explanations.extend(f"selection '{name}': {line}" for line in sub_report.explanations)
         if sub_report.feed is not None:
             report.selection_feeds[name] = sub_report.feed
-            if sub_report.feed.entries == 0 and sub.feeds_reason:
-                report.notes.append(Diagnostic(None, Severity.WARNING, f"selection '{name}': no paper of the "
-                                               "feed window passes it; its feeds have no entries", Kind.MISSING))
         state.pages[SELECTION_PAGE + name] = OutputRecord("", name, {})
     for name, state_path in plan.gone_selections:
         _remove_selection(plan, report, name, state_path)
@@ -213,7 +209,7 @@ def _drop_empty(plan: BuildPlan, report: BuildReport, state: BuildState, bundles
         from ..model import Diagnostic, Kind, Severity
 
         periods = {"week": "week", "day": "day", "month": "month", "all": "period"}[str(plan.options.epub.by)]
-        report.notes.append(Diagnostic(None, Severity.NOTE, f"selection '{plan.options.filter.name}': no book for "
+        report.notes.append(Diagnostic(None, Severity.NOTE, f"{_filter_name(plan)}: no book for "
                                        f"{counted(empty, periods)} in which no paper passes it", Kind.MISSING))
     return kept
 
@@ -242,6 +238,14 @@ def _same_papers(plan: BuildPlan, report: BuildReport, state: BuildState, bundle
     report.books.append((path, "skipped"))
     state.books[bundle.file_name] = replace(old, inputs=book.inputs)
     return True
+
+
+def _filter_name(plan: BuildPlan) -> str:
+    """How messages name the run's filter: the selection, or the options."""
+    from ..selections import ONE_OFF_NAME
+
+    name = plan.options.filter.name if plan.options.filter else ""
+    return "--min-votes/--top/--match/--exclude" if name == ONE_OFF_NAME else f"selection '{name}'"
 
 
 def _remove_recorded(plan: BuildPlan, report: BuildReport, name: str, record: OutputRecord) -> None:
@@ -363,6 +367,11 @@ def _write_feeds(plan: BuildPlan, report: BuildReport, state: BuildState, select
     feed = write_feed_files(ReadResult(window, ()), replace(options.feed, out_dir=out, formats=formats),
                             seen_keys=plan.seen_keys, keep=keep)
     report.feed = feed
+    if selected is not None and not feed.entries:
+        from ..model import Diagnostic, Kind, Severity
+
+        report.notes.append(Diagnostic(None, Severity.WARNING, f"{_filter_name(plan)}: no paper of the feed "
+                                       "window passes it; the feeds have no entries", Kind.MISSING))
     files: dict[str, tuple[int, int]] = {}
     for path, status in feed.files:
         report.add(path, status)

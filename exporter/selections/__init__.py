@@ -8,6 +8,7 @@ book of a week depends on that week's days only, like the whole book.
 
 from .model import (
     MAX_TERM_CHARS,
+    ONE_OFF_NAME,
     RESERVED_NAMES,
     Selection,
     SelectionError,
@@ -18,5 +19,5 @@ from .model import (
 )
 from .select import RegexBudget, paper_text, select_digest, select_digests
 
-__all__ = ["MAX_TERM_CHARS", "RESERVED_NAMES", "RegexBudget", "Selection", "SelectionError", "Term",
+__all__ = ["MAX_TERM_CHARS", "ONE_OFF_NAME", "RESERVED_NAMES", "RegexBudget", "Selection", "SelectionError", "Term",
            "check_name", "make_selection", "paper_text", "parse_term", "select_digest", "select_digests"]

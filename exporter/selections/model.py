@@ -31,6 +31,8 @@ RESERVED_NAMES = frozenset({
     "con", "prn", "aux", "nul", "conin", "conout", "clock",
     *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10)),
 })
+#: The name of the filter of ``--min-votes``/``--top``/``--match``/``--exclude``.
+ONE_OFF_NAME = "command-line"
 #: Prefix of a term that is a regular expression.
 REGEX_PREFIX = "re:"
 
