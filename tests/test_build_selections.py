@@ -122,11 +122,27 @@ def test_a_folder_of_the_users_is_not_a_selection_folder(site):
     root, logs, config = site
     out = root / "out"
     (out / "top").mkdir(parents=True)
-    (out / "top" / "feed.atom").write_text("mine")
+    (out / "top" / "notes.txt").write_text("mine")
     result = run(config, logs, out)
-    assert result.exit_code == 2 and "did not write" in result.output
-    assert (out / "top" / "feed.atom").read_text() == "mine"
+    assert result.exit_code == 2 and "did not write (notes.txt)" in result.output
+    assert [p.name for p in (out / "top").iterdir()] == ["notes.txt"]
     assert not (out / "daily-papers-2024-W10.epub").exists()
+
+
+def test_a_deleted_state_rebuilds_the_selection_folders(site, tmp_path):
+    """The state is a cache: without it, a selection folder that holds only what the build writes
+    (and the send ledger) is built again, to the same bytes."""
+    import shutil
+
+    root, logs, config = site
+    out = root / "out"
+    assert run(config, logs, out).exit_code == 0
+    (out / "top" / ".digest-export-sent.json").write_text("{}")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    shutil.rmtree(os.environ["XDG_STATE_HOME"])
+    result = run(config, logs, out)
+    assert result.exit_code == 0, result.output
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
 @pytest.mark.parametrize("table, message", [

@@ -33,7 +33,7 @@ from ..model import Digest, ReadResult, clean_text, counted, output_settings
 from ..reader import merge
 from ..reader.stamps import FileRecord, InputFiles, diag_to_json
 from ..selections import Selection, SelectionError, check_name
-from ..state import STATE_NAME, BuildState, OutputRecord, default_state_path, fingerprint, load_state, tree_hash
+from ..state import LATEST_NAME, STATE_NAME, BuildState, OutputRecord, default_state_path, fingerprint, load_state, tree_hash
 from .options import INPUTS_CHANGED, BookPlan, BuildOptions, BuildPlan
 
 
@@ -146,9 +146,13 @@ def _plan_selection(options: BuildOptions, selection: Selection, skeleton: list[
                          "choose another name")
     # A folder of the user's own: never written into (its files would be
     # replaced, and removing the selection would not know what is ours).
-    if out.is_dir() and not state_path.exists() and any(out.iterdir()):
-        raise UsageError(f"selection '{selection.name}': {out} already holds files that digest-export build "
-                         "did not write; choose another name, or move them")
+    # Without a state (deleted: it is a cache), a folder holding only names
+    # this build writes is taken as ours, as the top folder is.
+    if out.is_dir() and not state_path.exists():
+        foreign = _foreign_files(out, sub)
+        if foreign:
+            raise UsageError(f"selection '{selection.name}': {out} already holds files that digest-export build "
+                             f"did not write ({', '.join(foreign[:3])}); choose another name, or move them")
     books, settings, empty = _plan_books(sub, skeleton, days, files.records, state)
     feeds = _plan_feeds(sub, days, files, state)
     return BuildPlan(
@@ -156,6 +160,27 @@ def _plan_selection(options: BuildOptions, selection: Selection, skeleton: list[
         diagnostics=(), digests=(), books=books, book_settings=settings, feeds_reason=feeds.reason,
         feed_inputs=feeds.inputs, feed_settings=feeds.settings, feed_from=feeds.start, seen_keys=feeds.seen,
         feed_title=sub.feed.title or "", explanations=[], files_read=0, files_total=0, empty_books=empty)
+
+
+def _foreign_files(out: Path, options: BuildOptions) -> list[str]:
+    """The names in a selection's folder that its build would not write, sorted."""
+    from ..bundles import slugify
+    from ..delivery.ledger import LEDGER_NAME, LOCK_NAME
+    from ..feeds.writer import FILE_NAMES, ICON_NAME
+
+    fixed = {*FILE_NAMES.values(), ICON_NAME, LATEST_NAME, LEDGER_NAME, LOCK_NAME, "archive"}
+    prefix = slugify(options.epub.title or "") + "-" if options.epub is not None else None
+    foreign = []
+    for path in sorted(out.iterdir()):
+        name = path.name
+        ours = name in fixed or (prefix is not None and name.startswith(prefix)
+                                 and (name.endswith(".epub") or ".cover." in name))
+        if name == "archive":
+            ours = path.is_dir() and not path.is_symlink() and all(
+                p.suffix == ".atom" and p.is_file() for p in path.iterdir())
+        if not ours:
+            foreign.append(name)
+    return foreign
 
 
 def _gone_selections(options: BuildOptions, state: BuildState) -> list[tuple[str, Path]]:
