@@ -106,12 +106,22 @@ class OutputRecord:
     #: error): the next run asks for them, and rebuilds the book only if one
     #: of them can be had now.
     retry: tuple[str, ...] = ()
+    #: A selection's book: how many papers passed (the summary and the front
+    #: page show it without reading the days again).
+    papers: int | None = None
+    #: A selection's book: the fingerprint of the papers that passed, so that
+    #: an edit of its week that changes none of them does not rebuild it.
+    content: str = ""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"inputs": self.inputs, "settings": self.settings,
                                 "files": {k: list(v) for k, v in sorted(self.files.items())}}
         if self.retry:
             data["retry"] = list(self.retry)
+        if self.papers is not None:
+            data["papers"] = self.papers
+        if self.content:
+            data["content"] = self.content
         return data
 
     @classmethod
@@ -119,9 +129,11 @@ class OutputRecord:
         retry = v.get("retry", [])
         if not isinstance(retry, list):
             raise TypeError("retry is not a list")
+        papers = v.get("papers")
         return cls(str(v["inputs"]), str(v["settings"]),
                    {str(k): (int(s), int(m)) for k, (s, m) in v["files"].items()},
-                   tuple(str(u) for u in retry))
+                   tuple(str(u) for u in retry), None if papers is None else int(papers),
+                   str(v.get("content", "")))
 
     def missing_or_changed(self, out_dir: Path) -> str | None:
         """Why the recorded files cannot be trusted, or None if they are as written."""
@@ -286,6 +298,9 @@ def _output_record(v: Any, where: str) -> None:
     v = _dict(v, where)
     _str(v.get("inputs"), where + ".inputs")
     _str(v.get("settings"), where + ".settings")
+    if v.get("papers") is not None:
+        _int(v["papers"], where + ".papers", 0)
+    _str(v.get("content", ""), where + ".content")
     for name, stamp in _dict(v.get("files"), where + ".files").items():
         _file_name(name, f"{where}.files")
         _stamp(stamp, f"{where}.files[{name!r}]")

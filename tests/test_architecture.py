@@ -1,7 +1,7 @@
 """The layout keeps its promises: imports flow one way, without cycles.
 
     cli -> pipeline -> {reader, books, feeds, delivery, state}
-        -> {bundles, render, language, templating, images, output, resources}
+        -> {bundles, render, language, templating, images, output, resources, selections}
         -> {model, errors}
 
 Books and feeds never import each other.  Imports under ``if TYPE_CHECKING``
@@ -21,6 +21,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "exporter"
 LAYERS = {
     "model": 0, "errors": 0,
     "bundles": 1, "render": 1, "language": 1, "templating": 1, "images": 1, "output": 1, "resources": 1,
+    "selections": 1,
     "reader": 2, "books": 2, "feeds": 2, "delivery": 2, "state": 2,
     "pipeline": 3,
     "cli": 4, "__main__": 5,

@@ -27,11 +27,12 @@ FOREIGN = {"notes.txt": b"mine", "foreign.epub": b"PK not really a book",
            "digest-2024-W30.cover.jpg": b"my own picture"}
 
 
-def day_text(date: dt.date, n: int, words: str, title: str = "Digest") -> str:
+def day_text(date: dt.date, n: int, words: str, title: str = "Digest", flip: bool = False) -> str:
     out = [f"## {title} ({date.isoformat()})", ""]
     for i in range(n):
         ident = f"{date:%y%m}.{date.day:02d}{i:03d}"
-        out += [f"### [Paper {date} {i} {words}](https://arxiv.org/abs/{ident})", "", f"Vote: {i + 1}", "",
+        vote = n - i if flip else i + 1  # flipped: another paper is the day's top one
+        out += [f"### [Paper {date} {i} {words}](https://arxiv.org/abs/{ident})", "", f"Vote: {vote}", "",
                 "Authors: A. B", "", f"- ***What's New***: {words} for {date} item {i}.", ""]
     return "\n".join(out)
 
@@ -48,7 +49,17 @@ ACTIONS = st.one_of(
                                                    ("--by", "month"), ("--lang", "en"), ("--days", "2"),
                                                    ("--finished-only", "--today", "2024-03-18")])),
     st.tuples(st.just("template"), st.sampled_from(["", "<p>extra</p>"])),
+    # [[selection]] tables: new, removed, filters changed; a vote change moving a paper in or out of a top N
+    st.tuples(st.just("selections"), st.sampled_from(list(range(5)))),
+    st.tuples(st.just("vote"), st.integers(0, 10)),
 )
+SELECTIONS = [
+    "",
+    '[[selection]]\nname = "top"\ntop = 1\n',
+    '[[selection]]\nname = "top"\ntop = 2\ntitle = "Top two"\n',
+    '[[selection]]\nname = "top"\ntop = 1\n[[selection]]\nname = "words"\nmatch = ["alpha", "re:\\\\bbeta\\\\b"]\n',
+    '[[selection]]\nname = "votes"\nmin-votes = 2\nexclude = ["gamma"]\n',
+]
 
 
 class World:
@@ -60,10 +71,14 @@ class World:
         self.files: dict[str, list[tuple[int, int, str]]] = {}
         self.options: tuple[str, ...] = ()
         self.counter = 0
+        self.flipped: set[str] = set()
+        self.config = root / "digest-export.toml"
+        self.config.write_text("", encoding="utf-8")
 
     def write(self, name: str) -> None:
         days = self.files[name]
-        text = "\n\n".join(day_text(START + dt.timedelta(days=d), n, w) for d, n, w in days)
+        text = "\n\n".join(day_text(START + dt.timedelta(days=d), n, w, flip=name in self.flipped)
+                           for d, n, w in days)
         (self.logs / name).write_text(text + "\n", encoding="utf-8")
 
     def pick(self, i: int) -> str | None:
@@ -102,6 +117,13 @@ class World:
                 self.write(name)
         elif kind == "option":
             self.options = action[1]
+        elif kind == "selections":
+            self.config.write_text(SELECTIONS[action[1]], encoding="utf-8")
+        elif kind == "vote":
+            name = self.pick(action[1])
+            if name is not None:
+                self.flipped ^= {name}
+                self.write(name)
         elif kind == "template":
             path = self.templates / "day.xhtml.j2"
             if action[1]:
@@ -113,7 +135,7 @@ class World:
 
 def build(world: World, out: Path):
     # --allow-empty: with every digest deleted, the folder must be what a fresh build makes.
-    return CliRunner().invoke(main, ["build", str(world.logs), "-o", str(out), "--images", "none", "-q",
+    return CliRunner().invoke(main, ["--config", str(world.config), "build", str(world.logs), "-o", str(out), "--images", "none", "-q",
                                      "--allow-empty", "-j", "1", "--templates", str(world.templates),
                                      *world.options])
 

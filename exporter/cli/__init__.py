@@ -21,6 +21,7 @@ from .options import (
     allow_empty_option,
     book_options,
     feed_selection_options,
+    filter_options,
     inputs_argument,
     jobs_option,
     keep_going_option,
@@ -56,8 +57,12 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     path = find_config(config_path)
     if path is None:
         return
+    from .config import selections_of
+
     try:
-        ctx.default_map = default_map(load_config(path), path.resolve(), main, ctx)
+        config = load_config(path)
+        ctx.default_map = default_map(config, path.resolve(), main, ctx)
+        ctx.meta["selections"] = selections_of(config, path.resolve())
     except ExporterError as err:
         raise click.UsageError(str(err)) from err
     ctx.meta["config_path"] = Path(path)
@@ -95,12 +100,14 @@ def inspect(inputs: tuple[str, ...], as_json: bool, quiet: bool) -> None:
               help="Format to write (repeatable). Default: atom, rss and json.")
 @click.option("--title", metavar="TEXT", help="Feed title. Default: the newest digest's title.")
 @feed_selection_options
+@filter_options
 @keep_going_option
 @allow_empty_option
 @quiet_option
 @report_errors
 def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_url: str | None,
          title: str | None, days: int | None, limit: int | None, everything: bool, archive: bool,
+         min_votes: int | None, top: int | None, match: tuple[str, ...], exclude: tuple[str, ...],
          keep_going: bool, allow_empty: bool, quiet: bool) -> None:
     """Write Atom, RSS and JSON feeds (and an OPDS catalog) of the papers.
 
@@ -114,14 +121,19 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
         digest-export feed paper_logs/ -o public/ --base-url https://example.org/papers/
         digest-export feed paper_logs/ -o public/ --format atom --all --archive
         digest-export feed paper_logs/ -o books/ --format opds --base-url https://example.org/books/
+        digest-export feed paper_logs/ -o video/ --match video --match "re:\btext-to-motion\b" --exclude survey
     """
+    from dataclasses import replace
+
     from ..feeds.writer import DEFAULT_FORMATS
     from ..pipeline import feed_options
-    from .run import feed_options_of, print_outcome, run_pipeline
+    from .run import feed_options_of, filter_of, print_outcome, run_pipeline
 
     options = feed_options_of(out_dir, formats=formats, default=DEFAULT_FORMATS, title=title, base_url=base_url,
                               days=days, limit=limit, everything=everything, archive=archive)
-    plan, report, _ = run_pipeline(inputs, feed_options(options, keep_going=keep_going), quiet=quiet,
+    chosen = filter_of(min_votes, top, match, exclude)
+    plan, report, _ = run_pipeline(inputs, replace(feed_options(options, keep_going=keep_going), filter=chosen),
+                                   quiet=quiet,
                                    label="Writing feeds", allow_empty=allow_empty)
     print_outcome(report, quiet=quiet)
     feed = report.feed
@@ -140,6 +152,7 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
               help="Folder for the EPUB files, or a file name ending in .epub when there is one book.")
 @click.option("--title", default=None, help="Series title (default: the digests' own title).")
 @book_options
+@filter_options
 @jobs_option
 @keep_going_option
 @allow_empty_option
@@ -147,6 +160,7 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
 @verbose_option
 @report_errors
 def epub(inputs: tuple[str, ...], out_dir: str, allow_empty: bool, quiet: bool, verbose: bool,
+         min_votes: int | None, top: int | None, match: tuple[str, ...], exclude: tuple[str, ...],
          **book: Any) -> None:
     """Write EPUB books, one per week by default, named like daily-papers-2024-W10.epub.
 
@@ -160,19 +174,23 @@ def epub(inputs: tuple[str, ...], out_dir: str, allow_empty: bool, quiet: bool, 
         digest-export epub paper_logs/2024/ --by month --images none --lang ko
         digest-export epub paper_logs/ -o kindle/ --device kindle
         digest-export epub paper_logs/ --from 2024-03-01 --to 2024-03-31 --templates my-templates/
+        digest-export epub paper_logs/ -o top/ --top 3 --title "Daily Papers · Top 3"
     """
+    from dataclasses import replace
     from pathlib import Path
 
     from ..pipeline import epub_options
-    from .run import epub_options_of, print_outcome, run_pipeline, run_to_one_file
+    from .run import epub_options_of, filter_of, print_outcome, run_pipeline, run_to_one_file
 
     quiet = effective_quiet(quiet, verbose)
     options = epub_options_of(out_dir, **book)
+    chosen = filter_of(min_votes, top, match, exclude)
     if out_dir.lower().endswith(".epub"):
-        plan, report, lines = run_to_one_file(inputs, options, Path(out_dir), quiet=quiet, allow_empty=allow_empty)
+        plan, report, lines = run_to_one_file(inputs, options, Path(out_dir), quiet=quiet, allow_empty=allow_empty,
+                                              chosen=chosen)
     else:
-        plan, report, lines = run_pipeline(inputs, epub_options(options), quiet=quiet, label="Writing EPUBs",
-                                           allow_empty=allow_empty)
+        plan, report, lines = run_pipeline(inputs, replace(epub_options(options), filter=chosen), quiet=quiet,
+                                           label="Writing EPUBs", allow_empty=allow_empty)
     if not quiet:
         for _, _, line in lines:
             click.echo(line)
@@ -198,6 +216,7 @@ def epub(inputs: tuple[str, ...], out_dir: str, allow_empty: bool, quiet: bool, 
 @click.option("--format", "formats", multiple=True, type=click.Choice(["atom", "rss", "json", "opds"]),
               help="Feed format to write (repeatable). Default: atom, rss, json and opds.")
 @feed_selection_options
+@filter_options
 @jobs_option
 @keep_going_option
 @allow_empty_option
@@ -218,6 +237,7 @@ def epub(inputs: tuple[str, ...], out_dir: str, allow_empty: bool, quiet: bool, 
 def build(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_url: str | None,
           days: int | None, limit: int | None, everything: bool, archive: bool, allow_empty: bool,
           quiet: bool, verbose: bool, state_path: str | None, finished_only: bool, today: Any, send_books: bool,
+          min_votes: int | None, top: int | None, match: tuple[str, ...], exclude: tuple[str, ...],
           **book: Any) -> None:
     """Write everything into DIR: the EPUB books, the feeds and the OPDS catalog.
 
@@ -233,11 +253,17 @@ def build(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_
         digest-export build paper_logs/ -o public/ --images none --archive -v
         digest-export build paper_logs/ -o public/ --device generic --device kobo   # + NAME.kepub.epub
         digest-export --config digest-export.toml build --send
+        digest-export build paper_logs/ -o top/ --top 5 --title "Daily Papers · Top 5"
+
+    The config's [[selection]] tables are built into DIR/NAME/ (books, feeds,
+    catalog); --min-votes/--top/--match/--exclude filter the whole run
+    instead, and only without them.
     """
     from pathlib import Path
 
+    from ..errors import UsageError
     from ..pipeline import BUILD_FORMATS, BuildOptions
-    from .run import epub_options_of, feed_options_of, print_build_summary, run_pipeline
+    from .run import config_selections, epub_options_of, feed_options_of, filter_of, print_build_summary, run_pipeline
 
     quiet = effective_quiet(quiet, verbose)
     eo = epub_options_of(out_dir, **book)
@@ -246,8 +272,14 @@ def build(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_
     import datetime as dt
 
     finished_before = (today.date() if today else dt.date.today()) if finished_only else None
+    chosen = filter_of(min_votes, top, match, exclude)
+    selections = config_selections()
+    if chosen is not None and selections:
+        raise UsageError("--min-votes, --top, --match and --exclude filter a build without [[selection]] "
+                         "tables; this config has selections: put the filter in one of them")
     options = BuildOptions(out_dir=Path(out_dir), epub=eo, feed=fo, keep_going=eo.keep_going, jobs=eo.jobs,
-                           finished_before=finished_before, state_path=Path(state_path) if state_path else None)
+                           finished_before=finished_before, state_path=Path(state_path) if state_path else None,
+                           filter=chosen, selections=selections)
     plan, report, lines = run_pipeline(inputs, options, quiet=quiet, label="Building EPUBs",
                                        allow_empty=allow_empty)
     print_build_summary(plan, report, lines, out_dir=out_dir, quiet=quiet, verbose=verbose)

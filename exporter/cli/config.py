@@ -22,6 +22,38 @@ from ..errors import ConfigError
 
 CONFIG_NAME = "digest-export.toml"
 INPUTS_KEY = "inputs"
+#: The array of tables ``[[selection]]``: named filters, each built into ``DIR/NAME/``.
+SELECTION_KEY = "selection"
+SELECTION_KEYS = ("name", "title", "min-votes", "top", "match", "exclude")
+
+
+def selections_of(config: Mapping[str, Any], path: Path) -> tuple[Any, ...]:
+    """The ``[[selection]]`` tables of *config*, checked (see :mod:`exporter.selections`)."""
+    from ..selections import SelectionError, make_selection
+
+    tables = config.get(SELECTION_KEY)
+    if tables is None:
+        return ()
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise ConfigError(f"{path}: 'selection' must be an array of tables: [[selection]] with name = ...")
+    found: dict[str, Any] = {}
+    for i, table in enumerate(tables, 1):
+        where = f"[[selection]] #{i}"
+        for key in table:
+            if key not in SELECTION_KEYS:
+                raise _unknown(path, key, SELECTION_KEYS, f" in {where}")
+        if "name" not in table:
+            raise ConfigError(f"{path}: {where}: key 'name' is missing (lower-case letters, digits and '-')")
+        try:
+            sel = make_selection(name=table["name"], title=table.get("title"), min_votes=table.get("min-votes"),
+                                 top=table.get("top"), match=table.get("match"), exclude=table.get("exclude"),
+                                 where=where)
+        except SelectionError as err:
+            raise ConfigError(f"{path}: {err}") from None
+        if sel.name in found:
+            raise ConfigError(f"{path}: {where}: key 'name': the name {sel.name!r} is used twice")
+        found[sel.name] = sel
+    return tuple(found.values())
 
 
 def find_config(explicit: str | None, cwd: Path | None = None) -> Path | None:
@@ -137,7 +169,8 @@ def default_map(config: Mapping[str, Any], path: Path, group: click.Group,
     params = {name: _long_names(cmd) for name, cmd in commands.items()}
     out: dict[str, dict[str, Any]] = {name: {} for name in commands}
 
-    top = {k: v for k, v in config.items() if not (isinstance(v, dict) and k in commands)}
+    top = {k: v for k, v in config.items()
+           if not (isinstance(v, dict) and k in commands) and k != SELECTION_KEY}
     for key, value in top.items():
         if isinstance(value, dict):
             raise ConfigError(f"{path}: unknown table [{key}]; known: "

@@ -147,6 +147,24 @@ def feed_selection_options(f: F) -> F:
     return f
 
 
+def filter_options(f: F) -> F:
+    """One-off filters of the papers written (a ``[[selection]]`` without a name), for `epub`,
+    `feed` and `build`."""
+    for option in reversed((
+        click.option("--min-votes", type=click.IntRange(min=0, max=10**9), metavar="N",
+                     help="Only papers with at least N votes (unknown votes never pass)."),
+        click.option("--top", type=click.IntRange(min=1, max=100_000), metavar="N",
+                     help="At most N papers a day, most votes first (ties keep the digest's order)."),
+        click.option("--match", "match", multiple=True, metavar="TERM",
+                     help="Only papers whose title, summary or authors hold TERM (repeatable: any of them; "
+                          "case and width ignored; 're:REGEX' for a regular expression)."),
+        click.option("--exclude", "exclude", multiple=True, metavar="TERM",
+                     help="Leave out papers that hold TERM (repeatable; same syntax as --match)."),
+    )):
+        f = option(f)
+    return f
+
+
 def jobs_option(f: F) -> F:
     return click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, metavar="N",
                         help="Worker processes for the books (default 0: one per core).")(f)

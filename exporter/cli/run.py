@@ -68,6 +68,23 @@ def feed_options_of(out_dir: str, *, formats: tuple[str, ...], default: tuple[st
                        title=option_title(title), days=days, limit=limit, all=everything, archive=archive)
 
 
+def filter_of(min_votes: int | None, top: int | None, match: tuple[str, ...],
+              exclude: tuple[str, ...]) -> Any:
+    """The one-off filter of ``--min-votes``/``--top``/``--match``/``--exclude``, or None."""
+    from ..selections import ONE_OFF_NAME, make_selection
+
+    if min_votes is None and top is None and not match and not exclude:
+        return None
+    return make_selection(name=ONE_OFF_NAME, min_votes=min_votes, top=top, match=list(match) or None,
+                          exclude=list(exclude) or None, where="option")
+
+
+def config_selections() -> tuple[Any, ...]:
+    """The config's ``[[selection]]`` tables (read by the group command)."""
+    ctx = click.get_current_context(silent=True)
+    return ctx.find_root().meta.get("selections", ()) if ctx is not None else ()
+
+
 def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool, label: str,
                  allow_empty: bool = False,
                  one_book: str | None = None) -> tuple[BuildPlan, BuildReport, list[tuple[Path, str, str]]]:
@@ -90,12 +107,16 @@ def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool,
         raise UsageError(f"-o {one_book}: a file name ending in .epub needs exactly one book, and these "
                          f"options make {counted(len(plan.books), 'book')}; give a folder, or --by all, "
                          "or --from/--to")
-    books = {Path(options.out_dir) / b.meta.file_name: b for b in plan.books}
-    todo = sum(1 for b in plan.books if b.reason)
+    every = plan.books + [b for sub in plan.selections for b in sub.books]
+    books = {Path(sub.options.out_dir) / b.meta.file_name: b
+             for sub in [plan, *plan.selections] for b in sub.books}
+    todo = sum(1 for b in every if b.reason)
     lines: list[tuple[Path, str, str]] = []
 
     def progress(kind: str, path: Path, status: str) -> None:
-        book = books[path]
+        book = books.get(path)
+        if book is None:
+            return
         line = f"{path} ({counted(book.days, 'day')}, {counted(book.papers, 'paper')})"
         lines.append((path, status, line + (" unchanged" if status == "unchanged" else "")))
         if bar is not None:
@@ -111,7 +132,7 @@ def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool,
 
 
 def run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path, *, quiet: bool,
-                    allow_empty: bool) -> tuple[BuildPlan, BuildReport, list[tuple[Path, str, str]]]:
+                    allow_empty: bool, chosen: Any = None) -> tuple[BuildPlan, BuildReport, list[tuple[Path, str, str]]]:
     """``epub -o FILE.epub``: the one book, made in a temporary folder beside FILE and renamed
     into place (left alone when its bytes are the same); a usage error unless there is exactly
     one book."""
@@ -128,7 +149,8 @@ def run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path,
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".digest-export-", dir=target.parent))
     try:
-        plan, report, lines = run_pipeline(inputs, epub_options(dataclasses.replace(options, out_dir=tmp)),
+        plan, report, lines = run_pipeline(inputs, dataclasses.replace(
+                                               epub_options(dataclasses.replace(options, out_dir=tmp)), filter=chosen),
                                            quiet=quiet, label="Writing EPUBs", allow_empty=allow_empty,
                                            one_book=str(target))
         made = [(path, status, line) for path, status, line in lines if path.is_file()]

@@ -60,12 +60,15 @@ PASSWORD_ENV = "DIGEST_EXPORT_SMTP_PASSWORD"
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE", envvar="DIGEST_EXPORT_TODAY",
               help="Decide which books are finished as on DATE (default: today; "
                    "env DIGEST_EXPORT_TODAY).")
+@click.option("--selection", metavar="NAME",
+              help="Send the books of the config's [[selection]] NAME (DIR/NAME/) instead of the whole weeks.")
 @quiet_option
 @report_errors
 def send(folder: str | None, out_dir: str | None, to: tuple[str, ...], from_address: str | None,
          smtp_host: str | None, smtp_port: int | None, smtp_user: str | None, smtp_security: str,
          password_file: str | None, books: tuple[str, ...], unfinished: bool, resend: bool, dry_run: bool,
-         max_mb: float, retries: int, retry_delay: float, timeout: float, today: Any, quiet: bool) -> None:
+         max_mb: float, retries: int, retry_delay: float, timeout: float, today: Any, selection: str | None,
+         quiet: bool) -> None:
     """E-mail the finished books of DIR (a build output folder), each once per address.
 
     A book is finished once its last day has passed (a weekly book after its
@@ -81,12 +84,15 @@ def send(folder: str | None, out_dir: str | None, to: tuple[str, ...], from_addr
         DIGEST_EXPORT_SMTP_PASSWORD=... digest-export send public/ --to me@kindle.com \\
             --from-address me@example.org --smtp-host smtp.example.org --smtp-user me@example.org
         digest-export send public/ --to me@kindle.com --book 2024-W10 --resend
+        digest-export send public/ --to me@kindle.com --selection top   # the short weekly books
         digest-export --config digest-export.toml build --send
     """
     from ..delivery.send import SendOptions, send_books
     from ..delivery.smtp import SmtpSettings
 
     target = Path(folder or out_dir or _configured_output() or ".")
+    if selection is not None:
+        target = _selection_folder(target, selection)
     password = _password(password_file) if smtp_user and not dry_run else None
     smtp = (SmtpSettings(host=smtp_host, port=smtp_port, user=smtp_user, security=smtp_security,
                          timeout=timeout, password=password) if smtp_host else None)
@@ -116,6 +122,22 @@ def _print_report(report: SendReport, folder: Path, *, quiet: bool, dry_run: boo
     sent = f"{len(report.planned)} to send (dry run)" if dry_run else f"{len(report.sent)} sent"
     click.echo(f"{sent}, {len(report.skipped)} skipped, {len(report.failed)} failed{waiting} in {folder}",
                err=True)
+
+
+def _selection_folder(folder: Path, name: str) -> Path:
+    """DIR/NAME, the folder ``build`` writes the selection NAME into (its own ledger and lock)."""
+    from ..errors import UsageError
+    from ..selections import SelectionError, check_name
+
+    try:
+        check_name(name, "--selection")
+    except SelectionError as err:
+        raise UsageError(str(err)) from None
+    target = folder / name
+    if target.is_symlink() or not target.is_dir():
+        raise UsageError(f"--selection {name}: {target} is not a folder of this build; "
+                         "is there a [[selection]] with that name, and has build run since?")
+    return target
 
 
 def _configured_output() -> str | None:

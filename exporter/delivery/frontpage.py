@@ -80,6 +80,16 @@ class PageLink:
     type: str
 
 
+@dataclass(frozen=True, slots=True)
+class PageSelection:
+    """A selection's section: its title, newest book (None before its first) and feeds."""
+
+    name: str
+    title: str
+    book: PageBook | None
+    links: tuple[PageLink, ...]
+
+
 def page_labels(lang: str) -> dict[str, Any]:
     """The book labels (papers, weekdays...) and the page's own words."""
     words = labels_for(lang)
@@ -129,16 +139,26 @@ def _newest_files(plan: BuildPlan, iso: str | None) -> list[tuple[str, str]]:
             if any(d == iso for d, *_ in rec.digests)]
 
 
+def _present_selections(plan: BuildPlan) -> list[tuple[BuildPlan, list[tuple[BookPlan, int, str | None]], list[str]]]:
+    """(its plan, its newest book if any, its feeds) of each selection folder."""
+    return [(sub, _present_books(sub, Path(sub.options.out_dir))[:1], _present_feeds(sub, Path(sub.options.out_dir)))
+            for sub in plan.selections]
+
+
 def write_front_page(plan: BuildPlan, report: BuildReport, state: BuildState, newest: Digest | None) -> None:
     """Write ``index.html`` unless what it shows is unchanged (see module doc)."""
     out = Path(plan.options.out_dir)
     iso = newest_date(plan)
     books = _present_books(plan, out)
     feeds = _present_feeds(plan, out)
+    selections = _present_selections(plan)
     base_url = normalize_base_url(plan.options.feed.base_url)
     latest = state.pages[LATEST_NAME].settings if LATEST_NAME in state.pages else None
     inputs = fingerprint([(b.meta.file_name, b.meta.start, b.meta.end, b.days, b.papers, size, cover)
-                          for b, size, cover in books], feeds, iso, _newest_files(plan, iso), latest)
+                          for b, size, cover in books], feeds, iso, _newest_files(plan, iso), latest,
+                         [(sub.options.filter.settings() if sub.options.filter else None,
+                           [(b.meta.file_name, b.days, b.papers, size, cover) for b, size, cover in sub_books], sub_feeds)
+                          for sub, sub_books, sub_feeds in selections])
     settings = fingerprint(__version__, plan.book_settings, base_url, plan.feed_title)
     old = plan.state.pages.get(INDEX_NAME)
     reason = ("not written before" if old is None else
@@ -154,7 +174,7 @@ def write_front_page(plan: BuildPlan, report: BuildReport, state: BuildState, ne
     report.explanations.append(f"writing {path}: {reason}")
     if newest is None and iso is not None:
         newest = _read_day(plan, iso)
-    html = render_front_page(plan, books, feeds, base_url, newest, latest)
+    html = render_front_page(plan, books, feeds, base_url, newest, latest, selections)
     report.add(path, write_file(path, html.encode("utf-8")))
     st = os.stat(path)
     state.pages[INDEX_NAME] = OutputRecord(inputs, settings, {INDEX_NAME: (st.st_size, st.st_mtime_ns)})
@@ -169,7 +189,8 @@ def _read_day(plan: BuildPlan, iso: str) -> Digest | None:
 
 
 def render_front_page(plan: BuildPlan, books: list[tuple[BookPlan, int, str | None]], feeds: list[str],
-                      base_url: str | None, newest: Digest | None, latest: str | None = None) -> str:
+                      base_url: str | None, newest: Digest | None, latest: str | None = None,
+                      selections: list[Any] = ()) -> str:
     from ..books.epub import book_title, detect_language, period_text
     from ..templating import make_environment, render_template
 
@@ -180,15 +201,26 @@ def render_front_page(plan: BuildPlan, books: list[tuple[BookPlan, int, str | No
     def href(name: str) -> str:
         return (base_url or "") + quote(name)
 
-    shown = []
-    for book, size, cover in books:
+    def page_book(book: BookPlan, size: int, cover: str | None, folder: str = "") -> PageBook:
         title = book_title(book.meta, labels)
-        shown.append(PageBook(href=quote(book.meta.file_name), title=title, period=period_text(book.meta),
-                              days=labels["days"](book.days), papers=labels["papers"](book.papers), size=_size_text(size),
-                              cover=quote(cover) if cover else None,
-                              cover_alt=labels["cover_alt"].format(title=title),
-                              latest=quote(LATEST_NAME) if book.meta.file_name == latest else None))
+        return PageBook(href=folder + quote(book.meta.file_name), title=title, period=period_text(book.meta),
+                        days=labels["days"](book.days), papers=labels["papers"](book.papers), size=_size_text(size),
+                        cover=folder + quote(cover) if cover else None,
+                        cover_alt=labels["cover_alt"].format(title=title),
+                        latest=quote(LATEST_NAME) if not folder and book.meta.file_name == latest else None)
+
+    shown = [page_book(book, size, cover) for book, size, cover in books]
     links = [PageLink(labels[f], href(FILE_NAMES[f]), _FEED_TYPES[f]) for f in feeds]
+    sections = []
+    for sub, sub_books, sub_feeds in selections:
+        folder = quote(Path(sub.options.out_dir).name) + "/"
+        chosen = sub.options.filter
+        sections.append(PageSelection(
+            name=chosen.name, title=chosen.title,
+            book=page_book(*sub_books[0], folder) if sub_books else None,
+            # Titled with the selection: a reader's autodiscovery list names each feed apart.
+            links=tuple(PageLink(f"{chosen.title} · {labels[f]}", href(folder + FILE_NAMES[f]), _FEED_TYPES[f])
+                        for f in sub_feeds)))
     day = None
     if newest is not None:
         weekday = labels["weekdays"][newest.date.weekday()]
@@ -198,4 +230,4 @@ def render_front_page(plan: BuildPlan, books: list[tuple[BookPlan, int, str | No
     # Nothing here reads the clock: the same archive gives the same bytes,
     # so an unchanged page is never rewritten.
     return render_template(env, TEMPLATE_NAME, lang=lang, labels=labels, title=plan.feed_title,
-                           books=shown, links=links, day=day, version=__version__)
+                           books=shown, links=links, day=day, version=__version__, selections=sections)

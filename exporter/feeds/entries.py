@@ -256,16 +256,21 @@ def make_entry(a: Appearance) -> FeedEntry:
 
 def build_entries(digests: tuple[Digest, ...] | list[Digest], *,
                   seen: frozenset[str] | set[str] = frozenset(),
-                  select: Callable[[list[Appearance]], list[Appearance]] | None = None) -> list[FeedEntry]:
+                  select: Callable[[list[Appearance]], list[Appearance]] | None = None,
+                  keep: Callable[[dt.date, str], bool] | None = None) -> list[FeedEntry]:
     """Every distinct paper once, at its first appearance, newest day first.
 
     *seen* holds the keys of papers of older digests that are not given
     (``digest-export build`` reads only the days of the feed window): those
     papers already had their entry.  *select* picks the appearances to turn
     into entries (e.g. :func:`select_entries`), so a year of digests costs
-    only the entries of the feed window.
+    only the entries of the feed window.  *keep* (date, paper key) keeps a
+    paper's first appearance or drops it (a selection's feed): the entries
+    kept are those of the whole feed, with the same ids, ranks and dates.
     """
     appearances = first_appearances(digests, seen=seen)
+    if keep is not None:
+        appearances = [a for a in appearances if keep(a.date, a.paper.key)]
     if select is not None:
         appearances = select(appearances)
     return [make_entry(a) for a in appearances]

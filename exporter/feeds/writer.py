@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,18 +105,20 @@ def check_options(options: FeedOptions) -> None:
 
 
 def write_feed_files(result: ReadResult, options: FeedOptions, *,
-                     seen_keys: frozenset[str] = frozenset()) -> FeedReport:
+                     seen_keys: frozenset[str] = frozenset(),
+                     keep: Callable[[dt.date, str], bool] | None = None) -> FeedReport:
     """Write the feeds chosen in *options* (not the catalog: :func:`write_catalog`,
     once the books are written) for *result* into ``options.out_dir``.
 
     *seen_keys*: paper keys of older digests left out of *result* (see
-    :func:`exporter.feeds.entries.build_entries`).
+    :func:`exporter.feeds.entries.build_entries`); *keep*: which first
+    appearances a selection's feed holds (see ``build_entries``).
     """
     check_options(options)
     base_url = normalize_base_url(options.base_url)
     out = Path(options.out_dir)
     report = FeedReport()
-    entries, archive_weeks = _entries(result, options, seen_keys)
+    entries, archive_weeks = _entries(result, options, seen_keys, keep)
     icon_url = None
     if base_url:
         icon_url = base_url + ICON_NAME
@@ -134,18 +136,18 @@ def write_feed_files(result: ReadResult, options: FeedOptions, *,
 
 
 def _entries(result: ReadResult, options: FeedOptions, seen_keys: frozenset[str],
-             ) -> tuple[list[FeedEntry], dict[tuple[int, int], list[FeedEntry]]]:
+             keep: Callable[[dt.date, str], bool] | None = None) -> tuple[list[FeedEntry], dict[tuple[int, int], list[FeedEntry]]]:
     """The entries of the feeds, rendered, and with ``--archive`` every week's."""
     def window(items: list) -> list:
         return select_entries(items, days=options.days, limit=options.limit, everything=options.all)
 
     archive_weeks: dict[tuple[int, int], list[FeedEntry]] = {}
     if options.archive:
-        everything = build_entries(result.digests, seen=seen_keys)
+        everything = build_entries(result.digests, seen=seen_keys, keep=keep)
         archive_weeks, entries = split_archives(everything, window(everything))
     else:
         # Only the entries of the window are made (a year holds ~8,000).
-        entries = build_entries(result.digests, seen=seen_keys, select=window)
+        entries = build_entries(result.digests, seen=seen_keys, select=window, keep=keep)
     # Render each written entry once, for every format.
     entries = with_content(entries)
     if archive_weeks:

@@ -12,10 +12,14 @@ from ..bundles import Bundle
 from ..feeds.writer import FORMATS, FeedOptions, FeedReport
 from ..model import Diagnostic, Digest, ReadResult
 from ..output import WriteStatus
-from ..state import BuildState, default_state_path
+from ..selections import Selection
+from ..state import BuildState, OutputRecord, default_state_path
 
 if TYPE_CHECKING:
     from ..images import ImageFailure
+
+#: Why a book is rebuilt when only the text of its days changed.
+INPUTS_CHANGED = "its input files changed"
 
 #: ``build`` writes every format by default: the three feeds and the catalog.
 BUILD_FORMATS = FORMATS
@@ -52,6 +56,22 @@ class BuildOptions:
     #: Where an incremental build keeps its state (None: the user's state
     #: folder, :func:`exporter.state.default_state_path`).
     state_path: Path | None = None
+    #: ``--min-votes``/``--top``/``--match``/``--exclude``: only the papers
+    #: that pass go into this run's books and feeds.
+    filter: Selection | None = None
+    #: The config's ``[[selection]]`` tables: each is built into ``DIR/NAME/``
+    #: (books, feeds, catalog) beside the whole archive.
+    selections: tuple[Selection, ...] = ()
+
+    @property
+    def selection_titles(self) -> tuple[tuple[str, str], ...]:
+        """(name, title) of each selection, in config order (catalog facets, front page)."""
+        return tuple((s.name, s.title) for s in self.selections)
+
+    def selection_state(self, name: str) -> Path | None:
+        """Where a selection's build keeps its state: beside ``--state FILE``, else the default
+        state file of its own folder."""
+        return None if self.state_path is None else Path(f"{self.state_path}.{name}")
 
     def state_file(self) -> Path:
         return Path(self.state_path) if self.state_path is not None else default_state_path(self.out_dir)
@@ -108,6 +128,13 @@ class BuildPlan:
     files_total: int
     #: The days (ISO dates) of each input file, by the name it was given.
     file_days: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: The plan of each selection's folder (``DIR/NAME/``), run after the whole archive's books.
+    selections: list[BuildPlan] = field(default_factory=list)
+    #: Selections an earlier build made and this one does not: (name, their state file).
+    gone_selections: list[tuple[str, Path]] = field(default_factory=list)
+    #: Books of periods in which no paper passes the filter: no file, recorded so that the next
+    #: run does not look again (book file name -> its record).
+    empty_books: dict[str, OutputRecord] = field(default_factory=dict)
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
@@ -169,6 +196,8 @@ class BuildReport:
     #: ``CatalogBooks.new`` holds them, and how each cover file was written.
     catalog_books: dict[str, dict[str, Any]] = field(default_factory=dict)
     catalog_covers: dict[str, WriteStatus] = field(default_factory=dict)
+    #: Each selection's feeds, by name (the front page shows them).
+    selection_feeds: dict[str, FeedReport] = field(default_factory=dict)
 
     def add(self, path: Path, status: WriteStatus | str) -> None:
         value = status.value if isinstance(status, WriteStatus) else status

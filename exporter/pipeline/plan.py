@@ -28,12 +28,13 @@ from urllib.parse import urlsplit
 from typing import Any
 
 from .. import __version__
-from ..bundles import Bundle, BundleBy, make_bundles
-from ..model import Digest, ReadResult, counted, output_settings
+from ..bundles import DEFAULT_TITLE, Bundle, BundleBy, make_bundles
+from ..model import Digest, ReadResult, clean_text, counted, output_settings
 from ..reader import merge
 from ..reader.stamps import FileRecord, InputFiles, diag_to_json
-from ..state import STATE_NAME, BuildState, fingerprint, load_state, tree_hash
-from .options import BookPlan, BuildOptions, BuildPlan
+from ..selections import Selection, SelectionError, check_name
+from ..state import LATEST_NAME, STATE_NAME, BuildState, OutputRecord, default_state_path, fingerprint, load_state, tree_hash
+from .options import INPUTS_CHANGED, BookPlan, BuildOptions, BuildPlan
 
 
 def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan:
@@ -54,17 +55,21 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
                    f"{len(files.order) - len(files.changed) - len(files.unreadable)} unchanged")
     days = _Days.of(files, state)
     skeleton = [Digest(dt.date.fromisoformat(d), days.titles[d], ()) for d in days.dates]
-    books, book_settings = _plan_books(options, skeleton, days, files.records, state)
+    books, book_settings, empty = _plan_books(options, skeleton, days, files.records, state)
     feeds = _plan_feeds(options, days, files, state)
+    subs = [_plan_selection(options, sel, skeleton, days, files) for sel in options.selections]
     needed = set(days.dirty)
-    for book in books:
+    for book in books + [b for sub in subs for b in sub.books]:
         if book.reason:
             needed.update(d.date.isoformat() for d in book.meta.digests)
-    if feeds.start is not None:
-        needed.update(d for d in days.dates if d >= feeds.start.isoformat())
+    for start in [feeds.start] + [sub.feed_from if sub.feeds_reason else None for sub in subs]:
+        if start is not None:
+            needed.update(d for d in days.dates if d >= start.isoformat())
     digests, merge_diags = _parse_days(needed, files, days, state)
     explain.append(f"inputs: {len(files.parsed)} of {counted(len(files.order), 'file')} read and parsed")
-    return BuildPlan(
+    for sub in subs:
+        sub.digests = tuple(digests)
+    plan = BuildPlan(
         options=options, state=state,
         new_state=BuildState(__version__, {n: files.records[n] for n in files.order
                                            if n in files.records and files.paths[n] is not None},
@@ -75,7 +80,11 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
         feed_title=_feed_title(options, skeleton), explanations=explain,
         files_read=len(files.parsed), files_total=len(files.order),
         file_days={files.shown[n]: frozenset(d[0] for d in files.records[n].digests)
-                   for n in files.order if n in files.records})
+                   for n in files.order if n in files.records},
+        selections=subs, empty_books=empty)
+    if options.incremental:
+        plan.gone_selections = _gone_selections(options, state)
+    return plan
 
 
 def plan_from_result(result: ReadResult, options: BuildOptions) -> BuildPlan:
@@ -101,6 +110,98 @@ def plan_from_result(result: ReadResult, options: BuildOptions) -> BuildPlan:
         feed_inputs="", feed_settings="", feed_from=None, seen_keys=frozenset(),
         feed_title=_feed_title(options, skeleton), explanations=[], files_read=0, files_total=0,
         file_days=_file_days(result))
+
+
+# -- selections ----------------------------------------------------------------------
+
+#: The main state's page record that says "this build made the selection NAME".
+SELECTION_PAGE = "selection:"
+
+
+def selection_options(options: BuildOptions, selection: Selection, series: str, feed_title: str) -> BuildOptions:
+    """The options of a selection's folder ``DIR/NAME/``: the whole build's, with the selection as
+    filter, its own titles (book series ``SERIES · TITLE``), base URL ``BASE/NAME/`` and state."""
+    out = Path(options.out_dir) / selection.name
+    eo = options.epub
+    fo = options.feed
+    return replace(
+        options, out_dir=out,
+        epub=replace(eo, out_dir=out, title=f"{series} · {selection.title}") if eo is not None else None,
+        feed=replace(fo, out_dir=out, title=f"{feed_title} · {selection.title}",
+                     base_url=f"{fo.base_url}{selection.name}/" if fo.base_url else None),
+        filter=selection, selections=(), front_page=False, catalog_of_folder=False,
+        state_path=options.selection_state(selection.name))
+
+
+def _plan_selection(options: BuildOptions, selection: Selection, skeleton: list[Digest], days: _Days,
+                    files: InputFiles) -> BuildPlan:
+    from ..errors import UsageError
+
+    eo = options.epub
+    series = (make_bundles(skeleton, eo.by, title=eo.title)[0].title if eo is not None and skeleton
+              else (clean_text(eo.title or "") if eo is not None else "") or DEFAULT_TITLE)
+    sub = selection_options(options, selection, series, _feed_title(options, skeleton))
+    state_path = sub.state_file()
+    out = Path(sub.out_dir)
+    state = BuildState.empty(__version__)
+    if state_path.exists():
+        state, _ = load_state(state_path, __version__, sub.state_base())
+    if out.is_symlink() or out.exists() and not out.is_dir():
+        raise UsageError(f"selection '{selection.name}': {out} exists and is not a folder; "
+                         "choose another name")
+    # A folder of the user's own: never written into (its files would be
+    # replaced, and removing the selection would not know what is ours).
+    # Without a state (deleted: it is a cache), a folder holding only names
+    # this build writes is taken as ours, as the top folder is.
+    if out.is_dir() and not state_path.exists():
+        foreign = _foreign_files(out, sub)
+        if foreign:
+            raise UsageError(f"selection '{selection.name}': {out} already holds files that digest-export build "
+                             f"did not write ({', '.join(foreign[:3])}); choose another name, or move them")
+    books, settings, empty = _plan_books(sub, skeleton, days, files.records, state)
+    feeds = _plan_feeds(sub, days, files, state)
+    return BuildPlan(
+        options=sub, state=state, new_state=BuildState(__version__, {}, {}, {}, None, state.catalog),
+        diagnostics=(), digests=(), books=books, book_settings=settings, feeds_reason=feeds.reason,
+        feed_inputs=feeds.inputs, feed_settings=feeds.settings, feed_from=feeds.start, seen_keys=feeds.seen,
+        feed_title=sub.feed.title or "", explanations=[], files_read=0, files_total=0, empty_books=empty)
+
+
+def _foreign_files(out: Path, options: BuildOptions) -> list[str]:
+    """The names in a selection's folder that its build would not write, sorted."""
+    from ..bundles import slugify
+    from ..delivery.ledger import LEDGER_NAME, LOCK_NAME
+    from ..feeds.writer import FILE_NAMES, ICON_NAME
+
+    fixed = {*FILE_NAMES.values(), ICON_NAME, LATEST_NAME, LEDGER_NAME, LOCK_NAME, "archive"}
+    prefix = slugify(options.epub.title or "") + "-" if options.epub is not None else None
+    foreign = []
+    for path in sorted(out.iterdir()):
+        name = path.name
+        ours = name in fixed or (prefix is not None and name.startswith(prefix)
+                                 and (name.endswith(".epub") or ".cover." in name))
+        if name == "archive":
+            ours = path.is_dir() and not path.is_symlink() and all(
+                p.suffix == ".atom" and p.is_file() for p in path.iterdir())
+        if not ours:
+            foreign.append(name)
+    return foreign
+
+
+def _gone_selections(options: BuildOptions, state: BuildState) -> list[tuple[str, Path]]:
+    """The selections the last build made that this one does not: their files go."""
+    names = {s.name for s in options.selections}
+    gone = []
+    for key in sorted(state.pages):
+        name = key[len(SELECTION_PAGE):]
+        if key.startswith(SELECTION_PAGE) and name not in names:
+            try:
+                check_name(name, "state")  # a state edited by hand must not name a folder outside DIR
+            except SelectionError:
+                continue
+            path = options.selection_state(name)
+            gone.append((name, path if path is not None else default_state_path(Path(options.out_dir) / name)))
+    return gone
 
 
 def _file_days(result: ReadResult) -> dict[str, frozenset[str]]:
@@ -178,14 +279,14 @@ def _local_image_stamp(name: str, urls: list[str]) -> list[Any]:
 
 
 def _plan_books(options: BuildOptions, skeleton: list[Digest], days: _Days, records: dict[str, FileRecord],
-                state: BuildState) -> tuple[list[BookPlan], str]:
+                state: BuildState) -> tuple[list[BookPlan], str, dict[str, OutputRecord]]:
     """Each book of the run, and why it must be built (or not)."""
     from ..books.devices import profile as device_profile
     from ..resources import templates_dir
 
     eo = options.epub
     if eo is None:
-        return [], ""
+        return [], "", {}
     metas = make_bundles(skeleton, eo.by, date_from=eo.date_from, date_to=eo.date_to, title=eo.title)
     series = metas[0].title if metas else ""
     if options.finished_before is not None:  # a book for everything is never finished
@@ -198,12 +299,15 @@ def _plan_books(options: BuildOptions, skeleton: list[Digest], days: _Days, reco
     from ..books.epub import fonts
 
     font_digests = [f.digest if f is not None else None for f in fonts(eo)]
-    # The generic profile's fingerprint is what it was before profiles existed: no rebuild.
+    # The generic profile's fingerprint, with no font and no filter, is what
+    # it was before profiles and selections existed: no rebuild on upgrade.
     settings = {p.name: fingerprint(__version__, output_settings(eo), series, templates,
                                     *([p.name] if p.name != "generic" else []),
-                                    *([font_digests] if eo.font is not None else []))
+                                    *([font_digests] if eo.font is not None else []),
+                                    *([options.filter.settings()] if options.filter else []))
                 for p in profiles}
     books = []
+    empty: dict[str, OutputRecord] = {}
     for meta in metas:
         inputs = _book_inputs(meta, days, records, embed=eo.images == "embed")
         isos = [d.date.isoformat() for d in meta.digests]
@@ -215,14 +319,19 @@ def _plan_books(options: BuildOptions, skeleton: list[Digest], days: _Days, reco
             elif old.settings != settings[device.name]:
                 reason = "options, templates or program version changed"
             elif old.inputs != inputs:
-                reason = "its input files changed"
+                reason = INPUTS_CHANGED
             else:
                 reason = old.missing_or_changed(Path(options.out_dir))
-            books.append(BookPlan(meta_p, inputs, reason, len(isos), sum(len(days.keys[i]) for i in isos),
-                                  device.name, settings[device.name]))
+                if reason is None and not old.files:  # no paper passes the filter in this period
+                    empty[meta_p.file_name] = old
+                    continue
+            papers = sum(len(days.keys[i]) for i in isos)
+            if reason is None and old is not None and old.papers is not None:
+                papers = old.papers  # a selection's book: the papers that passed
+            books.append(BookPlan(meta_p, inputs, reason, len(isos), papers, device.name, settings[device.name]))
     if eo.images == "embed":
         _retry_thumbnails(books, state, eo)
-    return books, settings[profiles[0].name]
+    return books, settings[profiles[0].name], empty
 
 
 def _retry_thumbnails(books: list[BookPlan], state: BuildState, eo: Any) -> None:
@@ -291,7 +400,8 @@ class _FeedPlan:
 
 def _plan_feeds(options: BuildOptions, days: _Days, files: InputFiles, state: BuildState) -> _FeedPlan:
     fo = options.feed
-    settings = fingerprint(__version__, output_settings(replace(fo, formats=tuple(dict.fromkeys(fo.formats)))))
+    settings = fingerprint(__version__, output_settings(replace(fo, formats=tuple(dict.fromkeys(fo.formats)))),
+                           *([options.filter.settings()] if options.filter else []))
     inputs = fingerprint([(n, files.records[n].sha) for n in files.order if n in files.records],
                          sorted(files.unreadable))
     reason: str | None = None

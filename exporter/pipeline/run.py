@@ -16,31 +16,38 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from typing import Any
+
 from .. import __version__
 from ..books.workers import BookResult, make_books
 from ..bundles import Bundle, make_bundles
 from ..errors import InputError
 from ..feeds.writer import FeedReport
-from ..model import ReadResult
+from ..model import ReadResult, counted
 from ..output import write_file
 from ..state import LATEST_NAME, STATE_NAME, BuildState, OutputRecord, fingerprint
 from ..feeds.catalog_records import CatalogBooks, catalog_record
-from .options import BookPlan, BuildPlan, BuildReport
+from .options import INPUTS_CHANGED, BookPlan, BuildPlan, BuildReport
 
 #: Called after each file: (kind, path, status), kind "book" for now.
 Progress = Callable[[str, Path, str], None]
 
 
-def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
+def run_build(plan: BuildPlan, progress: Progress | None = None, *,
+              texts: dict[int, str] | None = None) -> BuildReport:
     """Write what *plan* says; raises :class:`InputError` (writing nothing)
-    if the inputs hold errors, unless ``keep_going``."""
+    if the inputs hold errors, unless ``keep_going``.  *texts*: the folded
+    text of each paper (by ``id``), shared by the selections of one run."""
     options = plan.options
     if plan.errors and not options.keep_going:
         raise InputError(plan.diagnostics)
     report = BuildReport(explanations=list(plan.explanations), files_read=plan.files_read,
                          files_total=plan.files_total)
     state = plan.new_state
-    _write_books(plan, report, state, progress)
+    texts = {} if texts is None else texts
+    selected = _selected(plan, texts)
+    _write_books(plan, report, state, progress, selected)
+    _run_selections(plan, report, state, progress, texts)
     newest = None
     if options.front_page:
         from ..delivery.frontpage import newest_digest
@@ -64,6 +71,61 @@ def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
     return report
 
 
+def _selected(plan: BuildPlan, texts: dict[int, str]) -> tuple | None:
+    """The parsed days with only the papers that pass the run's filter (None: no filter)."""
+    if plan.options.filter is None:
+        return None
+    from ..selections import RegexBudget, select_digests
+
+    return tuple(select_digests(plan.digests, plan.options.filter, RegexBudget(), texts))
+
+
+def _run_selections(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None,
+                    texts: dict[int, str]) -> None:
+    """Build each selection into its folder (from the days read once), and remove the files of the
+    selections an earlier build made and this one does not."""
+    from .plan import SELECTION_PAGE
+
+    for sub in plan.selections:
+        name = sub.options.filter.name if sub.options.filter else ""
+        sub.digests = plan.digests
+        sub_report = run_build(sub, progress, texts=texts)
+        for field_name in ("written", "unchanged", "skipped", "removed", "books", "image_failures"):
+            getattr(report, field_name).extend(getattr(sub_report, field_name))
+        report.images += sub_report.images
+        report.notes.extend(n for n in sub_report.notes if n not in report.notes)
+        report.explanations.extend(f"selection '{name}': {line}" for line in sub_report.explanations)
+        if sub_report.feed is not None:
+            report.selection_feeds[name] = sub_report.feed
+        state.pages[SELECTION_PAGE + name] = OutputRecord("", name, {})
+    for name, state_path in plan.gone_selections:
+        _remove_selection(plan, report, name, state_path)
+
+
+def _remove_selection(plan: BuildPlan, report: BuildReport, name: str, state_path: Path) -> None:
+    """Delete what the build wrote for the selection *name* (as its state records, each file only
+    if it is as written), its state, and its folders if they are left empty."""
+    from ..state import load_state
+
+    out = Path(plan.options.out_dir) / name
+    old, why = load_state(state_path, __version__, Path(out).resolve().parent)
+    if why is None:
+        records = list(old.books.values()) + list(old.pages.values())
+        records += [r for r in (old.feeds, old.catalog) if r is not None]
+        for record in records:
+            _unlink_if_as_written(out, record.files, report)
+    for folder in (out / "archive", out):
+        try:
+            folder.rmdir()  # only when empty: a file of the user's stays, with its folder
+        except OSError:
+            pass
+    try:
+        state_path.unlink()
+    except OSError:
+        pass
+    report.explanations.append(f"removed the selection '{name}': no longer in the config")
+
+
 def _save_state(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
     """The state in its file (outside the output folder by default); one an older build left in the
     output folder is removed once the new one is saved."""
@@ -75,11 +137,13 @@ def _save_state(plan: BuildPlan, report: BuildReport, state: BuildState) -> None
         report.explanations.append(f"state: moved from {legacy} to {path}")
 
 
-def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None) -> None:
+def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None,
+                 selected: tuple | None = None) -> None:
     """Build the books whose plan has a reason (the feeds meanwhile); record the rest as skipped."""
     options, out = plan.options, Path(plan.options.out_dir)
     todo = [b for b in plan.books if b.reason]
     first = {id(b) for b in plan.primary_books}
+    state.books.update(plan.empty_books)
     for book in plan.books:
         if id(book) in first:  # a period's days once, whatever the number of profiles
             report.days += book.days
@@ -92,7 +156,7 @@ def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progre
             report.books.append((path, "skipped"))
             state.books[book.meta.file_name] = plan.state.books[book.meta.file_name]
     if not todo or options.epub is None:
-        _write_feeds(plan, report, state)
+        _write_feeds(plan, report, state, selected)
         return
     from ..books.epub import BookWriter
 
@@ -104,18 +168,24 @@ def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progre
     own_covers = plan.state.catalog.files if plan.state.catalog else {}
     primary = {b.meta.file_name for b in plan.primary_books}
     feeds_pending = True
+    empty_periods: set[str] = set()
     for device, books in by_device.items():
         wanted = {b.meta.key: b for b in books}
         suffix = books[0].meta.suffix
         bundles = [replace(b, suffix=suffix) for b in make_bundles(
-            plan.digests, eo.by, date_from=eo.date_from, date_to=eo.date_to, title=books[0].meta.title)
-            if b.key in wanted]
+            plan.digests if selected is None else selected, eo.by, date_from=eo.date_from,
+            date_to=eo.date_to, title=books[0].meta.title) if b.key in wanted]
+        if selected is not None:
+            bundles = _drop_empty(plan, report, state, bundles, wanted, primary, empty_periods)
+            bundles = [b for b in bundles if not _same_papers(plan, report, state, b, wanted[b.key])]
+            if not bundles:
+                continue
         writer = BookWriter.create(replace(eo, out_dir=out, keep_going=options.keep_going, device=device))
         # The catalog reads the books of the first profile (the others are
         # their siblings, beside them).
         after_write = (functools.partial(catalog_record, own_covers=own_covers)
                        if options.catalog and books[0].meta.file_name in primary else None)
-        meanwhile = (lambda: _write_feeds(plan, report, state)) if feeds_pending else None
+        meanwhile = (lambda: _write_feeds(plan, report, state, selected)) if feeds_pending else None
         feeds_pending = False
         for result in make_books(writer, bundles, jobs=options.jobs, ordered=True, after_write=after_write,
                                  meanwhile=meanwhile):
@@ -123,6 +193,102 @@ def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progre
             _book_done(plan, report, state, bundle, result, wanted[bundle.key])
             if progress:
                 progress("book", out / bundle.file_name, result.status)
+    if feeds_pending:
+        _write_feeds(plan, report, state, selected)
+    if selected is not None:
+        _note_empty(plan, report, len(empty_periods) + len(plan.empty_books) // max(1, len(eo.profile_names())))
+
+
+def _drop_empty(plan: BuildPlan, report: BuildReport, state: BuildState, bundles: list[Bundle],
+                plans: dict[str, Any], primary: set[str], empty_periods: set[str]) -> list[Bundle]:
+    """The bundles with a paper that passes the filter.  A period with none gets no book: it is
+    recorded as such (and a book an earlier build wrote for it is removed)."""
+    kept = []
+    for bundle in bundles:
+        book = plans[bundle.key]
+        counts = bundle.file_name in primary  # a period's papers once, whatever the number of profiles
+        if bundle.paper_count:
+            kept.append(bundle)
+            if counts:
+                report.papers += bundle.paper_count - book.papers
+            book.papers = bundle.paper_count
+            continue
+        empty_periods.add(bundle.key)
+        if counts:
+            report.days -= book.days
+            report.papers -= book.papers
+        old = plan.state.books.get(bundle.file_name)
+        if old is not None and old.files:
+            _remove_recorded(plan, report, bundle.file_name, old)
+        state.books[bundle.file_name] = OutputRecord(book.inputs, book.settings or plan.book_settings, {})
+    return kept
+
+
+def _note_empty(plan: BuildPlan, report: BuildReport, empty: int) -> None:
+    """The run says once per selection how many periods got no book."""
+    if empty and plan.options.filter is not None:
+        from ..model import Diagnostic, Kind, Severity
+
+        periods = {"week": "week", "day": "day", "month": "month", "all": "period"}[str(plan.options.epub.by)]
+        report.notes.append(Diagnostic(None, Severity.NOTE, f"{_filter_name(plan)}: no book for "
+                                       f"{counted(empty, periods)} in which no paper passes it", Kind.MISSING))
+
+
+def content_fingerprint(bundle: Bundle) -> str:
+    """What a selection's book shows: its days and the papers that passed, without the lines they
+    were read from (an edit higher up in a file moves them, not the book)."""
+    from ..model import SourceRef
+
+    return fingerprint(bundle.key, bundle.title, bundle.start, bundle.end, bundle.position,
+                       [(d.date, d.title, [repr(replace(p, source=SourceRef(p.source.path, 0))) for p in d.papers])
+                        for d in bundle.digests])
+
+
+def _same_papers(plan: BuildPlan, report: BuildReport, state: BuildState, bundle: Bundle, book: Any) -> bool:
+    """Whether a selection's book whose week was edited shows the same papers as it did: then it
+    is not rebuilt (a vote changed elsewhere in the week, a paper that does not pass edited)."""
+    old = plan.state.books.get(bundle.file_name)
+    local = any(p.thumbnail is not None and not p.thumbnail.is_remote for d in bundle.digests for p in d.papers)
+    if (book.reason != INPUTS_CHANGED or old is None or not old.content or local
+            or old.content != content_fingerprint(bundle)):
+        return False
+    path = Path(plan.options.out_dir) / bundle.file_name
+    report.explanations.append(f"skipped {path}: its week changed, the papers that pass it did not")
+    report.add(path, "skipped")
+    report.books.append((path, "skipped"))
+    state.books[bundle.file_name] = replace(old, inputs=book.inputs)
+    return True
+
+
+def _filter_name(plan: BuildPlan) -> str:
+    """How messages name the run's filter: the selection, or the options."""
+    from ..selections import ONE_OFF_NAME
+
+    name = plan.options.filter.name if plan.options.filter else ""
+    return "--min-votes/--top/--match/--exclude" if name == ONE_OFF_NAME else f"selection '{name}'"
+
+
+def _remove_recorded(plan: BuildPlan, report: BuildReport, name: str, record: OutputRecord) -> None:
+    """Delete the files of the book *name* (and its catalog cover) that are as the build left them."""
+    out = Path(plan.options.out_dir)
+    old_covers = plan.state.catalog.files if plan.state.catalog else {}
+    stale = dict(record.files)
+    stale.update((n, stamp) for n, stamp in old_covers.items() if n.startswith(Path(name).stem + ".cover."))
+    _unlink_if_as_written(out, stale, report)
+
+
+def _unlink_if_as_written(out: Path, files: dict[str, tuple[int, int]], report: BuildReport) -> None:
+    """Delete each of *files* that is still as the build wrote it (size, mtime): a file someone
+    replaced or edited since is left alone."""
+    for file_name, (size, mtime_ns) in sorted(files.items()):
+        path = out / file_name
+        try:
+            st = os.stat(path)
+            if (st.st_size, st.st_mtime_ns) == (size, mtime_ns):
+                os.unlink(path)
+                report.removed.append(path)
+        except OSError:
+            pass
 
 
 def _book_done(plan: BuildPlan, report: BuildReport, state: BuildState, bundle: Bundle,
@@ -142,8 +308,10 @@ def _book_done(plan: BuildPlan, report: BuildReport, state: BuildState, bundle: 
     # for again next run (see plan._retry_thumbnails); one gone for good is not.
     _warn_size(report, path, result.size, book.device)
     retry = tuple(sorted({f.url for f in result.image_failures if f.retry}))
-    state.books[bundle.file_name] = OutputRecord(book.inputs, book.settings or plan.book_settings,
-                                                 {bundle.file_name: (result.size, result.mtime_ns)}, retry)
+    state.books[bundle.file_name] = OutputRecord(
+        book.inputs, book.settings or plan.book_settings, {bundle.file_name: (result.size, result.mtime_ns)}, retry,
+        bundle.paper_count if plan.options.filter is not None else None,
+        content_fingerprint(bundle) if plan.options.filter is not None else "")
 
 
 def _warn_size(report: BuildReport, path: Path, size: int, device: str) -> None:
@@ -168,8 +336,7 @@ def _remove_stale_books(plan: BuildPlan, report: BuildReport) -> None:
     replaced or edited since is left alone (and no longer listed).
     """
     out = Path(plan.options.out_dir)
-    wanted = {b.meta.file_name for b in plan.books}
-    old_covers = plan.state.catalog.files if plan.state.catalog else {}
+    wanted = {b.meta.file_name for b in plan.books} | set(plan.empty_books)
     for name in sorted(set(plan.state.books) - wanted):
         record = plan.state.books[name]
         why = record.missing_or_changed(out)
@@ -177,18 +344,7 @@ def _remove_stale_books(plan: BuildPlan, report: BuildReport) -> None:
             if "missing" not in why:
                 report.explanations.append(f"left {out / name} alone: {why}; no longer built or listed")
             continue
-        stale = dict(record.files)
-        stale.update((n, stamp) for n, stamp in old_covers.items()
-                     if n.startswith(Path(name).stem + ".cover."))
-        for file_name, (size, mtime_ns) in sorted(stale.items()):
-            path = out / file_name
-            try:
-                st = os.stat(path)
-                if (st.st_size, st.st_mtime_ns) == (size, mtime_ns):
-                    os.unlink(path)
-                    report.removed.append(path)
-            except OSError:
-                pass
+        _remove_recorded(plan, report, name, record)
         report.explanations.append(f"removed {out / name}: no longer built from these inputs and options")
 
 
@@ -217,7 +373,7 @@ def _write_latest(plan: BuildPlan, report: BuildReport, state: BuildState) -> No
     state.pages[LATEST_NAME] = OutputRecord(inputs, newest, {LATEST_NAME: (st.st_size, st.st_mtime_ns)})
 
 
-def _write_feeds(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
+def _write_feeds(plan: BuildPlan, report: BuildReport, state: BuildState, selected: tuple | None = None) -> None:
     from ..feeds.writer import write_feed_files
 
     options, out = plan.options, Path(plan.options.out_dir)
@@ -233,9 +389,23 @@ def _write_feeds(plan: BuildPlan, report: BuildReport, state: BuildState) -> Non
     report.explanations.append(f"writing the feeds: {plan.feeds_reason}")
     since = plan.feed_from
     window = plan.digests if since is None else tuple(d for d in plan.digests if d.date >= since)
+    keep = None
+    if selected is not None:
+        # A paper's entry is its first appearance in the whole feed, kept when
+        # it passes the filter that day: its id, rank and dates are the same in
+        # every feed, so a reader can de-duplicate across them.
+        passing = {(d.date, p.key) for d in selected if since is None or d.date >= since for p in d.papers}
+
+        def keep(date: Any, key: str) -> bool:
+            return (date, key) in passing
     feed = write_feed_files(ReadResult(window, ()), replace(options.feed, out_dir=out, formats=formats),
-                            seen_keys=plan.seen_keys)
+                            seen_keys=plan.seen_keys, keep=keep)
     report.feed = feed
+    if selected is not None and not feed.entries:
+        from ..model import Diagnostic, Kind, Severity
+
+        report.notes.append(Diagnostic(None, Severity.WARNING, f"{_filter_name(plan)}: no paper of the feed "
+                                       "window passes it; the feeds have no entries", Kind.MISSING))
     files: dict[str, tuple[int, int]] = {}
     for path, status in feed.files:
         report.add(path, status)

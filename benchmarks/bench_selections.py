@@ -1,0 +1,131 @@
+"""Benchmark selections: what three [[selection]] tables cost a build, and the floor.
+
+    python benchmarks/bench_selections.py [--days 365] [--repeat 3] [--no-pandoc]
+
+On the synthetic year (benchmarks/corpus.py), every figure a child process
+(wall, CPU of the process and its workers, peak memory), the best of
+``--repeat`` runs, all in one run of this script:
+
+1. ``build --images none`` into a fresh folder, without selections and with
+   three (``top = 5``, ``min-votes = 20``, three ``match`` terms): the ratio
+   (target <= 1.6x);
+2. the same builds again, nothing changed: the ratio (target < 1.5x);
+3. ``epub --images none`` of the plain year against the floor
+   (benchmarks/floor_epub.py: read, split with string operations, escape,
+   one EPUB zip per week; target <= 3x), and pandoc making the same weekly
+   books once per week.
+
+Other processes on the machine skew wall times: the load average is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from bench_epub import run_child, week_markdown  # noqa: E402
+from corpus import generate  # noqa: E402
+
+SELECTIONS = '''
+[[selection]]
+name = "top"
+title = "Top 5 a day"
+top = 5
+
+[[selection]]
+name = "popular"
+title = "20 votes or more"
+min-votes = 20
+
+[[selection]]
+name = "topics"
+title = "Video, diffusion, robots"
+match = ["video", "확산", "re:\\\\brobot"]
+'''
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-pandoc", action="store_true")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-selections-"))
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               XDG_STATE_HOME=str(tmp / "state"))
+    try:
+        corpus = tmp / "year"
+        generate(corpus, args.days, round(args.days * 8000 / 365))
+        (tmp / "plain.toml").write_text("", encoding="utf-8")
+        (tmp / "selections.toml").write_text(SELECTIONS, encoding="utf-8")
+
+        def ours(*cmd: str) -> tuple[float, int, float]:
+            return run_child([sys.executable, "-m", "exporter", *cmd], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+
+        def best(fn) -> tuple[float, int, float]:
+            runs = [fn() for _ in range(args.repeat)]
+            return min(r[0] for r in runs), max(r[1] for r in runs), min(r[2] for r in runs)
+
+        def build(config: str, out: Path, fresh: bool) -> tuple[float, int, float]:
+            if fresh:
+                shutil.rmtree(out, ignore_errors=True)
+                shutil.rmtree(tmp / "state", ignore_errors=True)
+            return ours("--config", str(tmp / config), "build", str(corpus), "-o", str(out), "--images", "none", "-q")
+
+        def show(what: str, r: tuple[float, int, float], note: str = "") -> None:
+            print(f"{what:<48} {r[0]:6.2f} s  (CPU {r[2]:5.2f} s, {r[1] / 1024:4.0f} MB)  {note}", flush=True)
+
+        print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; corpus: {args.days} days")
+        # Interleaved, so that the load of the machine weighs on both alike.
+        plain, chosen = [], []
+        for _ in range(args.repeat):
+            plain.append(build("plain.toml", tmp / "plain-out", True))
+            chosen.append(build("selections.toml", tmp / "sel-out", True))
+        p = (min(r[0] for r in plain), max(r[1] for r in plain), min(r[2] for r in plain))
+        s = (min(r[0] for r in chosen), max(r[1] for r in chosen), min(r[2] for r in chosen))
+        show("build, no selection", p)
+        show("build, three selections", s, f"{s[0] / p[0]:.2f}x wall, {s[2] / p[2]:.2f}x CPU (target <= 1.6x)")
+        p2 = best(lambda: build("plain.toml", tmp / "plain-out", False))
+        s2 = best(lambda: build("selections.toml", tmp / "sel-out", False))
+        show("no-change build, no selection", p2)
+        show("no-change build, three selections", s2,
+             f"{s2[0] / p2[0]:.2f}x wall, {s2[2] / p2[2]:.2f}x CPU (target < 1.5x)")
+
+        epub = best(lambda: ours("epub", str(corpus), "-o", str(tmp / "epub-out"), "--images", "none", "-q"))
+        floor = best(lambda: run_child([sys.executable, str(HERE / "floor_epub.py"), str(corpus),
+                                        str(tmp / "floor-out")]))
+        show("floor (benchmarks/floor_epub.py)", floor)
+        show("epub --images none", epub,
+             f"{epub[0] / floor[0]:.2f}x wall, {epub[2] / floor[2]:.2f}x CPU of the floor (target <= 3x)")
+        exe = shutil.which("pandoc")
+        if not args.no_pandoc and exe:
+            src, dst = tmp / "pandoc-in", tmp / "pandoc-out"
+            src.mkdir()
+            dst.mkdir()
+            wall = cpu = 0.0
+            rss = 0
+            weeks = week_markdown(corpus, src)
+            for md in weeks:
+                t, r, c = run_child([exe, "-f", "markdown", "-t", "epub3", "--metadata", f"title={md.stem}",
+                                     "-o", str(dst / (md.stem + ".epub")), str(md)], stderr=subprocess.DEVNULL)
+                wall, cpu, rss = wall + t, cpu + c, max(rss, r)
+            show(f"pandoc, {len(weeks)} weekly books (one run each)", (wall, rss, cpu),
+                 f"{wall / epub[0]:.1f}x the epub wall time, {wall / floor[0]:.1f}x the floor")
+        elif not args.no_pandoc:
+            print("pandoc is not installed (apt-get install -y pandoc): skipped")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""What a selection is: frozen, checked values.  Nothing here reads papers."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import UsageError
+from ..model import clean_text, has_visible
+
+#: A term longer than this is refused: no topic needs it, and a 1 MB term
+#: would be folded and searched in every paper.
+MAX_TERM_CHARS = 500
+#: Terms per list: enough for a topic, bounded work per paper.
+MAX_TERMS = 100
+MAX_NAME_CHARS = 64
+MAX_TOP = 100_000
+MAX_VOTES = 10**9
+
+_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+#: Names a selection folder must not have: the files and folders a build
+#: writes at the top of DIR (a folder named ``archive`` would mix with the
+#: RFC 5005 archives), and the device names Windows reserves whatever the
+#: extension (``con``, ``nul``, ``com1``: "Naming Files, Paths, and
+#: Namespaces", learn.microsoft.com/windows/win32/fileio/naming-a-file).
+RESERVED_NAMES = frozenset({
+    "archive", "feed", "catalog", "index", "latest", "icon",
+    "con", "prn", "aux", "nul", "conin", "conout", "clock",
+    *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10)),
+})
+#: The name of the filter of ``--min-votes``/``--top``/``--match``/``--exclude``.
+ONE_OFF_NAME = "command-line"
+#: Prefix of a term that is a regular expression.
+REGEX_PREFIX = "re:"
+
+
+class SelectionError(UsageError):
+    """A selection that cannot work (exit status 2); the message names the key."""
+
+
+def fold(text: str) -> str:
+    """*text* as terms and papers are compared: Unicode compatibility form and case folded
+    (NFKC, then case folding, then NFKC again: folding can undo the normal form), so
+    full-width letters, Korean in NFD and ``ß``/``ss`` compare equal."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One ``match``/``exclude`` term: plain text (folded) or a regular expression (``re:...``)."""
+
+    source: str
+    folded: str | None  # plain text, folded; None for a regular expression
+    pattern: str | None  # the regular expression as written after ``re:``
+
+
+def parse_term(text: Any, where: str) -> Term:
+    """The term *text*, or SelectionError naming *where* (``selection 'video': match``)."""
+    if not isinstance(text, str):
+        raise SelectionError(f"{where}: each term must be a string (in quotes), not {text!r}")
+    if len(text) > MAX_TERM_CHARS:
+        raise SelectionError(f"{where}: a term of {len(text)} characters; at most {MAX_TERM_CHARS}")
+    if text.startswith(REGEX_PREFIX):
+        pattern = text[len(REGEX_PREFIX):]
+        if not pattern.strip():
+            raise SelectionError(f"{where}: the regular expression {text!r} is empty")
+        _compile(pattern, where, text)
+        return Term(text, None, pattern)
+    cleaned = clean_text(text)
+    if not has_visible(cleaned):
+        raise SelectionError(f"{where}: an empty term ({text!r}) would match every paper")
+    return Term(text, fold(cleaned), None)
+
+
+def _compile(pattern: str, where: str, text: str) -> Any:
+    import regex
+
+    try:
+        # VERSION0: the syntax and meaning of Python's re.  The text searched
+        # is folded (see fold); the pattern is not (folding would turn \B
+        # into \b), so it is compiled case-insensitive with full case folding.
+        return regex.compile(unicodedata.normalize("NFKC", pattern),
+                             regex.VERSION0 | regex.IGNORECASE | regex.FULLCASE)
+    except (regex.error, ValueError, OverflowError, RecursionError) as err:
+        raise SelectionError(f"{where}: the regular expression {text!r} does not compile: {err}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """A named filter over the papers; every filter is optional and they combine with AND.
+
+    ``min_votes``: at least that many votes (unknown votes never pass);
+    ``top``: at most N papers a day, most votes first (equal or unknown
+    votes keep the digest's order; unknown rank last); ``match``: any term
+    occurs in the title, summary text or authors; ``exclude``: none does.
+    """
+
+    name: str
+    title: str
+    min_votes: int | None = None
+    top: int | None = None
+    match: tuple[Term, ...] = ()
+    exclude: tuple[Term, ...] = ()
+
+    @property
+    def is_everything(self) -> bool:
+        return self.min_votes is None and self.top is None and not self.match and not self.exclude
+
+    def settings(self) -> list[Any]:
+        """What shapes the selection's output (for the build's fingerprints)."""
+        return [self.name, self.title, self.min_votes, self.top,
+                [t.source for t in self.match], [t.source for t in self.exclude]]
+
+    def describe(self) -> str:
+        """One line for the cover and messages: ``top 5 a day, at least 20 votes``."""
+        parts = []
+        if self.top is not None:
+            parts.append(f"top {self.top} a day")
+        if self.min_votes is not None:
+            parts.append(f"at least {self.min_votes} votes")
+        if self.match:
+            parts.append("matching " + ", ".join(t.source for t in self.match))
+        if self.exclude:
+            parts.append("without " + ", ".join(t.source for t in self.exclude))
+        return "; ".join(parts) or "every paper"
+
+
+def check_name(name: Any, where: str) -> str:
+    """A selection name as a folder name: lower-case letters, digits and '-'."""
+    if not isinstance(name, str):
+        raise SelectionError(f"{where}: 'name' must be a string (in quotes), not {name!r}")
+    if len(name) > MAX_NAME_CHARS or not _NAME.fullmatch(name):
+        raise SelectionError(f"{where}: 'name' {name!r} must be lower-case letters, digits and '-' "
+                             f"(at most {MAX_NAME_CHARS}, not starting or ending with '-'); it names a folder")
+    if name in RESERVED_NAMES:
+        raise SelectionError(f"{where}: 'name' {name!r} is reserved (a file or folder the build writes, "
+                             "or a Windows device name)")
+    return name
+
+
+def _count(value: Any, key: str, where: str, *, low: int, high: int) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise SelectionError(f"{where}: '{key}' must be a whole number, not {value!r}")
+        raise SelectionError(f"{where}: '{key}' must be a whole number (no quotes), not {value!r}")
+    if not low <= value <= high:
+        raise SelectionError(f"{where}: '{key}' must be from {low} to {high}, not {value}")
+    return value
+
+
+def _terms(value: Any, key: str, where: str) -> tuple[Term, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise SelectionError(f"{where}: '{key}' must be a list of strings, not {value!r}")
+    if len(value) > MAX_TERMS:
+        raise SelectionError(f"{where}: '{key}' has {len(value)} terms; at most {MAX_TERMS}")
+    return tuple(dict.fromkeys(parse_term(v, f"{where}: '{key}'") for v in value))
+
+
+def make_selection(*, name: str, title: Any = None, min_votes: Any = None, top: Any = None,
+                   match: Any = None, exclude: Any = None, where: str = "selection") -> Selection:
+    """A checked :class:`Selection`; SelectionError naming the key otherwise."""
+    name = check_name(name, where)
+    where = f"{where} '{name}'"
+    if title is not None and not isinstance(title, str):
+        raise SelectionError(f"{where}: 'title' must be a string (in quotes), not {title!r}")
+    shown = clean_text(title or "")[:200].strip()
+    return Selection(
+        name=name, title=shown if has_visible(shown) else name,
+        min_votes=_count(min_votes, "min-votes", where, low=0, high=MAX_VOTES),
+        top=_count(top, "top", where, low=1, high=MAX_TOP),
+        match=_terms(match, "match", where), exclude=_terms(exclude, "exclude", where))

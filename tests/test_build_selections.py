@@ -1,0 +1,244 @@
+"""`build` with [[selection]] tables: each selection's folder, what a vote change rebuilds,
+what a no-change run writes, and what removing a selection removes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from exporter.cli import main
+
+CONFIG = '''
+[[selection]]
+name = "top"
+title = "Top 1 a day"
+top = 1
+[[selection]]
+name = "words"
+match = ["ＡLPHA"]
+exclude = ["re:\\\\bsurvey\\\\b"]
+'''
+
+
+def day(date: dt.date, votes: list[int], words: list[str]) -> str:
+    out = [f"## Daily Papers ({date})", ""]
+    for i, (v, w) in enumerate(zip(votes, words)):
+        out += [f"### [Paper {date} {i}](https://arxiv.org/abs/{date:%y%m}.{date.day:02d}{i:03d})", "",
+                f"Vote: {v}", "", "Authors: A. B", "", f"- {w} for item *{i}*.", ""]
+    return "\n".join(out) + "\n"
+
+
+@pytest.fixture
+def site(tmp_path: Path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "a.md").write_text(day(dt.date(2024, 3, 4), [5, 9, 1], ["alpha", "beta", "alpha survey"]))
+    (logs / "b.md").write_text(day(dt.date(2024, 3, 12), [3, 2], ["beta", "gamma"]))
+    config = tmp_path / "digest-export.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    return tmp_path, logs, config
+
+
+def run(config: Path, logs: Path, out: Path, *extra: str):
+    result = CliRunner().invoke(main, ["--config", str(config), "build", str(logs), "-o", str(out), "--images",
+                                       "none", "-j", "1", "--base-url", "https://example.org/p/", *extra])
+    return result
+
+
+def stamps(out: Path) -> dict[str, int]:
+    return {str(p.relative_to(out)): p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+
+
+def test_selection_folders_books_feeds_and_incremental_runs(site):
+    root, logs, config = site
+    out = root / "out"
+    result = run(config, logs, out)
+    assert result.exit_code == 0, result.output
+    top = sorted(p.name for p in (out / "top").iterdir())
+    assert top == ["catalog.opds", "daily-papers-top-1-a-day-2024-W10.cover.jpg", "daily-papers-top-1-a-day-2024-W10.epub",
+                   "daily-papers-top-1-a-day-2024-W11.cover.jpg", "daily-papers-top-1-a-day-2024-W11.epub",
+                   "feed.atom", "feed.json", "feed.rss", "icon.png"]
+    # words: only week 10 has "alpha" without "survey"; week 11 gets no book, said once
+    assert sorted(p.name for p in (out / "words").glob("*.epub")) == ["daily-papers-words-2024-W10.epub"]
+    assert result.output.count("selection 'words': no book for 1 week") == 1
+    with zipfile.ZipFile(out / "top" / "daily-papers-top-1-a-day-2024-W10.epub") as z:
+        opf = z.read("EPUB/content.opf").decode()
+        chapter = "".join(z.read(n).decode() for n in z.namelist() if n.endswith(".xhtml") and "day" in n)
+    assert "Daily Papers · Top 1 a day" in opf and "2403.04001" in chapter and "2403.04000" not in chapter
+    with zipfile.ZipFile(out / "daily-papers-2024-W10.epub") as z:
+        whole_id = z.read("EPUB/content.opf").decode().split("<dc:identifier")[1].split("<")[0]
+    assert whole_id not in opf
+    whole = {e["id"]: e for e in json.loads((out / "feed.json").read_text())["items"]}
+    sel = json.loads((out / "top" / "feed.json").read_text())
+    assert sel["title"] == "Daily Papers · Top 1 a day" and sel["feed_url"] == "https://example.org/p/top/feed.json"
+    assert [e["id"] for e in sel["items"]] == ["https://arxiv.org/abs/2403.12000", "https://arxiv.org/abs/2403.04001"]
+    for e in sel["items"]:
+        assert {k: e[k] for k in ("url", "date_published")} == {k: whole[e["id"]][k] for k in ("url", "date_published")}
+
+    # a no-change run writes nothing
+    before = stamps(out)
+    assert run(config, logs, out).exit_code == 0
+    assert stamps(out) == before
+
+    # a vote change in week 11 moves another paper to the top: the whole W11 book and top's W11 book
+    # change, words' books (no W11 book) and every W10 book do not
+    (logs / "b.md").write_text(day(dt.date(2024, 3, 12), [3, 7], ["beta", "gamma"]))
+    assert run(config, logs, out).exit_code == 0
+    after = stamps(out)
+    changed = {n for n in after if after[n] != before.get(n)}
+    epubs = {n for n in changed if n.endswith(".epub")}
+    assert epubs == {"daily-papers-2024-W11.epub", "top/daily-papers-top-1-a-day-2024-W11.epub"}
+
+    # a vote change in week 10 that moves no paper in or out: only the whole W10 book is rebuilt
+    before = after
+    (logs / "a.md").write_text(day(dt.date(2024, 3, 4), [5, 9, 2], ["alpha", "beta", "alpha survey"]))
+    result = run(config, logs, out, "-v")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("its week changed, the papers that pass it did not") == 2, result.output
+    after = stamps(out)
+    assert {n for n in after if n.endswith(".epub") and after[n] != before.get(n)} == {"daily-papers-2024-W10.epub"}
+    fresh = root / "fresh"
+    assert run(config, logs, fresh).exit_code == 0
+    for path in fresh.rglob("*"):
+        if path.is_file():
+            assert (out / path.relative_to(fresh)).read_bytes() == path.read_bytes(), path
+
+    # a folder of the user's inside a selection folder stays; removing the selection removes only ours
+    (out / "words" / "mine.txt").write_text("mine")
+    config.write_text(CONFIG.split("[[selection]]\nname = \"words\"")[0], encoding="utf-8")
+    result = run(config, logs, out)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (out / "words").iterdir()) == ["mine.txt"]
+    assert (out / "top" / "feed.atom").is_file()
+
+
+def test_a_folder_of_the_users_is_not_a_selection_folder(site):
+    root, logs, config = site
+    out = root / "out"
+    (out / "top").mkdir(parents=True)
+    (out / "top" / "notes.txt").write_text("mine")
+    result = run(config, logs, out)
+    assert result.exit_code == 2 and "did not write (notes.txt)" in result.output
+    assert [p.name for p in (out / "top").iterdir()] == ["notes.txt"]
+    assert not (out / "daily-papers-2024-W10.epub").exists()
+
+
+def test_a_deleted_state_rebuilds_the_selection_folders(site, tmp_path):
+    """The state is a cache: without it, a selection folder that holds only what the build writes
+    (and the send ledger) is built again, to the same bytes."""
+    import shutil
+
+    root, logs, config = site
+    out = root / "out"
+    assert run(config, logs, out).exit_code == 0
+    (out / "top" / ".digest-export-sent.json").write_text("{}")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    shutil.rmtree(os.environ["XDG_STATE_HOME"])
+    result = run(config, logs, out)
+    assert result.exit_code == 0, result.output
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize("table, message", [
+    ('name = "top"\ntop = 0', "'top' must be from 1"),
+    ('name = "top"\ntop = nan', "'top' must be a whole number"),
+    ('name = "top"\ntop = 2.5', "'top' must be a whole number"),
+    ('name = "top"\nmin-votes = -1', "'min-votes' must be from 0"),
+    ('name = "top"\ntpo = 3', "unknown key 'tpo' in [[selection]] #1; did you mean 'top'?"),
+    ('name = ".."', "'name' '..' must be lower-case"),
+    ('name = "CON"', "'name' 'CON' must be lower-case"),
+    ('name = "con"', "'name' 'con' is reserved"),
+    ('name = "feed.atom"', "'name' 'feed.atom' must be lower-case"),
+    ('name = "top"\nmatch = [""]', "'match': an empty term"),
+    ('name = "top"\nmatch = ["re:(unclosed"]', "does not compile"),
+    ('name = "top"\nmatch = "' + "x" * 1_000_000 + '"', "at most 500"),
+    ('name = "top"\n[[selection]]\nname = "top"', "'name': the name 'top' is used twice"),
+    ('title = "no name"', "key 'name' is missing"),
+])
+def test_bad_selection_tables_are_config_errors(tmp_path, table, message):
+    config = tmp_path / "digest-export.toml"
+    config.write_text("[[selection]]\n" + table + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(config), "build", "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert str(config) in result.output and message in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_filters_on_epub_and_feed(tmp_path, site):
+    root, logs, config = site
+    result = CliRunner().invoke(main, ["epub", str(logs), "-o", str(tmp_path / "b"), "--images", "none",
+                                       "--top", "1", "--match", "beta"])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(tmp_path / "b" / "daily-papers-2024-W10.epub") as z:
+        text = "".join(z.read(n).decode() for n in z.namelist() if n.endswith(".xhtml"))
+    assert "2403.04001" in text and "2403.04000" not in text
+    # week 11: "beta" is not the top paper of its day any more once the filter
+    # keeps only "beta" papers first: AND, then top among them
+    assert sorted(p.name for p in (tmp_path / "b").glob("*.epub")) == ["daily-papers-2024-W10.epub",
+                                                                         "daily-papers-2024-W11.epub"]
+    result = CliRunner().invoke(main, ["feed", str(logs), "-o", str(tmp_path / "f"), "--min-votes", "4",
+                                       "--format", "json"])
+    assert result.exit_code == 0, result.output
+    ids = [e["id"] for e in json.loads((tmp_path / "f" / "feed.json").read_text())["items"]]
+    assert ids == ["https://arxiv.org/abs/2403.04000", "https://arxiv.org/abs/2403.04001"]
+    result = CliRunner().invoke(main, ["--config", str(config), "build", str(logs), "-o", str(tmp_path / "x"),
+                                       "--top", "3"])
+    assert result.exit_code == 2 and "[[selection]]" in result.output
+
+
+def test_send_selection_sends_that_selections_books(site):
+    root, logs, config = site
+    out = root / "out"
+    assert run(config, logs, out).exit_code == 0
+    config.write_text(CONFIG + '\n[send]\nselection = "top"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(config), "send", str(out), "--to", "me@example.org",
+                                       "--dry-run", "--today", "2030-01-01"])
+    assert result.exit_code == 0, result.output
+    sent = [line for line in result.output.splitlines() if line.startswith("would send")]
+    assert len(sent) == 2 and all("/top/daily-papers-top-1-a-day-2024-W1" in line for line in sent), sent
+    result = CliRunner().invoke(main, ["send", str(out), "--to", "me@example.org", "--dry-run",
+                                       "--selection", "nope"])
+    assert result.exit_code == 2 and "not a folder of this build" in result.output
+    result = CliRunner().invoke(main, ["send", str(out), "--to", "me@example.org", "--dry-run",
+                                       "--selection", ".."])
+    assert result.exit_code == 2 and "'name'" in result.output
+
+
+def test_selection_outputs_are_valid(site):
+    """EPUBCheck 0/0 on every selection book (one Java start); feedparser reads every selection feed,
+    the empty one too, without complaint."""
+    import shutil
+
+    import feedparser
+    from lxml import etree
+
+    from epub_fixtures import epubcheck_problems
+
+    root, logs, config = site
+    config.write_text(CONFIG + '[[selection]]\nname = "nothing"\nmatch = ["zzz-no-such-word"]\n', encoding="utf-8")
+    out = root / "out"
+    result = run(config, logs, out)
+    assert result.exit_code == 0, result.output
+    assert "selection 'nothing': no paper of the feed window passes it" in result.output
+    for name in ("top", "words", "nothing"):
+        want = {"top": 2, "words": 1, "nothing": 0}[name]
+        for feed in ("feed.atom", "feed.rss"):
+            parsed = feedparser.parse((out / name / feed).read_bytes())
+            assert not parsed.bozo, (name, feed, parsed.get("bozo_exception"))
+            assert len(parsed.entries) == want, (name, feed)
+        items = json.loads((out / name / "feed.json").read_text())["items"]
+        assert len(items) == want
+        catalog = etree.fromstring((out / name / "catalog.opds").read_bytes())
+        assert catalog.tag == "{http://www.w3.org/2005/Atom}feed"
+    books = sorted(out.glob("*/*.epub"))
+    assert len(books) == 3
+    if shutil.which("java") is None and os.environ.get("CI") != "true":
+        pytest.skip("java is not installed (bash .ci/install-delivery.sh)")
+    (root / "reports").mkdir()
+    assert epubcheck_problems(books, root / "reports") == {}

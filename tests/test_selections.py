@@ -1,0 +1,94 @@
+"""Selections: the filters, their checks, and how terms match."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import unicodedata
+
+import pytest
+
+from exporter.model import Digest, Paper, SourceRef, SummaryItem
+from exporter.selections import RegexBudget, SelectionError, make_selection, paper_text, select_digest
+
+
+def paper(title: str, votes: int | None = None, *, summary: tuple[str, ...] = (), authors: tuple[str, ...] = (),
+          line: int = 1) -> Paper:
+    return Paper(title=title, url=None, arxiv_id=f"2403.{line:05d}", thumbnail=None, votes=votes,
+                 authors=authors, summary=tuple(SummaryItem(s) for s in summary), source=SourceRef("d.md", line))
+
+
+def day(*papers: Paper) -> Digest:
+    return Digest(dt.date(2024, 3, 4), "Daily Papers", papers)
+
+
+def titles(digest: Digest) -> list[str]:
+    return [p.title for p in digest.papers]
+
+
+def test_min_votes_unknown_never_passes():
+    d = day(paper("a", 5, line=1), paper("b", None, line=2), paper("c", 20, line=3), paper("d", 19, line=4))
+    assert titles(select_digest(d, make_selection(name="s", min_votes=20))) == ["c"]
+    assert titles(select_digest(d, make_selection(name="s", min_votes=0))) == ["a", "c", "d"]
+
+
+def test_top_most_votes_ties_keep_digest_order_unknown_last():
+    d = day(paper("a", 3, line=1), paper("b", None, line=2), paper("c", 9, line=3), paper("d", 3, line=4),
+            paper("e", 3, line=5))
+    assert titles(select_digest(d, make_selection(name="s", top=2))) == ["a", "c"]
+    assert titles(select_digest(d, make_selection(name="s", top=4))) == ["a", "c", "d", "e"]
+    assert titles(select_digest(d, make_selection(name="s", top=5))) == ["a", "b", "c", "d", "e"]
+    # top applies to what the other filters let through (AND)
+    assert titles(select_digest(d, make_selection(name="s", top=1, match=["e"]))) == ["e"]
+
+
+def test_match_folds_case_width_and_nfd_over_title_summary_authors():
+    nfd = unicodedata.normalize("NFD", "확산 모델")
+    d = day(paper("Ｄiffusion for all", line=1), paper("x", summary=(f"우리는 {nfd}을 쓴다",), line=2),
+            paper("y", authors=("Ada LOVELACE",), line=3), paper("z", summary=("**diff**usion",), line=4),
+            paper("w", summary=("see [the video](https://example.org/diffusion)",), line=5))
+    assert titles(select_digest(d, make_selection(name="s", match=["DIFFUSION"]))) == ["Ｄiffusion for all", "z"]
+    assert titles(select_digest(d, make_selection(name="s", match=["확산 모델"]))) == ["x"]
+    assert titles(select_digest(d, make_selection(name="s", match=["lovelace"]))) == ["y"]
+    # link text is read, its URL is not
+    assert titles(select_digest(d, make_selection(name="s", match=["the video"]))) == ["w"]
+    assert "example.org" not in paper_text(d.papers[4])
+
+
+def test_exclude_and_regex():
+    d = day(paper("Text-to-Video generation", line=1), paper("A survey of video", line=2),
+            paper("Text-to-motion", line=3), paper("Pretext-to-videos", line=4))
+    s = make_selection(name="video", match=["re:\\btext-to-(video|motion)\\b"], exclude=["survey"])
+    assert titles(select_digest(d, s)) == ["Text-to-Video generation", "Text-to-motion"]
+    s = make_selection(name="video", match=["video"], exclude=["survey"])
+    assert titles(select_digest(d, s)) == ["Text-to-Video generation", "Pretext-to-videos"]
+
+
+@pytest.mark.parametrize("kwargs, key", [
+    ({"top": 0}, "top"), ({"top": -1}, "top"), ({"top": 2.5}, "top"), ({"top": float("nan")}, "top"),
+    ({"top": "5"}, "top"), ({"top": True}, "top"), ({"min-votes": -3}, "min-votes"),
+    ({"min-votes": float("inf")}, "min-votes"),
+    ({"match": [""]}, "match"), ({"match": ["   "]}, "match"), ({"match": ["\u200b"]}, "match"),
+    ({"match": ["x" * 1_000_000]}, "match"), ({"exclude": ["re:("]}, "exclude"), ({"exclude": ["re:"]}, "exclude"),
+    ({"match": [3]}, "match"), ({"match": 3}, "match"), ({"title": 3}, "title"),
+])
+def test_bad_values_name_the_key(kwargs, key):
+    args = {k.replace("-", "_"): v for k, v in kwargs.items()}
+    with pytest.raises(SelectionError, match=f"'{key}'"):
+        make_selection(name="sel", **args)
+
+
+@pytest.mark.parametrize("name", ["..", "feed.atom", "CON", "con", "nul", "com1", "Top", "a/b", "-a", "a-", "",
+                                  "archive", "index", "a" * 65, "top 5", "toр"])
+def test_bad_names(name):
+    with pytest.raises(SelectionError, match="'name'"):
+        make_selection(name=name)
+
+
+def test_crafted_regex_is_an_error_not_a_hang():
+    s = make_selection(name="s", match=["re:(x+x+)+y"])
+    d = day(paper("x" * 5000, line=1))
+    start = time.monotonic()
+    with pytest.raises(SelectionError, match="took more than"):
+        select_digest(d, s, RegexBudget(seconds=0.2))
+    assert time.monotonic() - start < 5
