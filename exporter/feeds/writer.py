@@ -106,7 +106,7 @@ def check_options(options: FeedOptions) -> None:
 
 def write_feed_files(result: ReadResult, options: FeedOptions, *,
                      seen_keys: frozenset[str] = frozenset()) -> FeedReport:
-    """Write the feeds chosen in *options* (not the catalog: :func:`write_catalog`,
+    """Write the feeds chosen in *options* (not the catalog: :func:`exporter.site.opds.write_catalog`,
     once the books are written) for *result* into ``options.out_dir``.
 
     *seen_keys*: paper keys of older digests left out of *result* (see
@@ -127,7 +127,7 @@ def write_feed_files(result: ReadResult, options: FeedOptions, *,
     formats = tuple(dict.fromkeys(options.formats or DEFAULT_FORMATS))
     outputs = _feed_documents(info, entries, formats, archive_weeks)
     report.archives = len(archive_weeks)
-    _write_outputs(out, outputs, report)
+    write_outputs(out, outputs, report)
     if not base_url:
         report.missing.append(NO_BASE_URL)
     return report
@@ -180,23 +180,7 @@ def _feed_documents(info: FeedInfo, entries: list[FeedEntry], formats: tuple[str
     return outputs
 
 
-def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=None, books=None):
-    """Write ``catalog.opds`` (and the covers it links) for the EPUBs in *out*;
-    ``report.title``/``icon_url`` come from :func:`write_feed_files`.  Returns
-    the :class:`exporter.feeds.opds.Catalog`; *reader* and *books* as in ``opds_catalog``."""
-    from .opds import opds_catalog
-
-    catalog = opds_catalog(out, title=report.title, base_url=base_url, icon_url=report.icon_url,
-                           reader=reader, books=books)
-    report.books = len(catalog.books)
-    report.warnings += catalog.warnings
-    # An empty cover from *reader* means "already beside the book, unchanged".
-    covers = [(name, data) for name, data in catalog.covers if data]
-    _write_outputs(out, [*covers, (FILE_NAMES["opds"], catalog.data)], report)
-    return catalog
-
-
-def _write_outputs(out: Path, outputs: list[tuple[str, bytes]], report: FeedReport) -> None:
+def write_outputs(out: Path, outputs: list[tuple[str, bytes]], report: FeedReport) -> None:
     for name, data in outputs:
         if len(data) > MAX_FEED_BYTES:
             report.warnings.append(Diagnostic(

@@ -23,8 +23,10 @@ from ..errors import InputError
 from ..feeds.writer import FeedReport
 from ..model import ReadResult
 from ..output import write_file
+from ..site.catalog_records import CatalogBooks, catalog_record
+from ..site.frontpage import newest_digest, write_front_page
+from ..site.opds import write_catalog
 from ..state import LATEST_NAME, STATE_NAME, BuildState, OutputRecord, fingerprint
-from ..feeds.catalog_records import CatalogBooks, catalog_record
 from .options import BuildPlan, BuildReport
 
 #: Called after each file: (kind, path, status), kind "book" for now.
@@ -43,8 +45,6 @@ def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
     _write_books(plan, report, state, progress)
     newest = None
     if options.front_page:
-        from ..delivery.frontpage import newest_digest
-
         newest = newest_digest(plan)
     # The model is not needed any more: free it before the catalog holds
     # every book's cover (ten years: 250 MB of model, 50 MB of covers).
@@ -55,8 +55,6 @@ def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
     if options.catalog:
         _write_catalog(plan, report, state)
     if options.front_page:
-        from ..delivery.frontpage import write_front_page
-
         write_front_page(plan, report, state, newest)  # after the catalog: it shows the covers
     if options.incremental:
         _save_state(plan, report, state)
@@ -239,7 +237,7 @@ def _catalog_books(plan: BuildPlan, state: BuildState) -> list[tuple[str, int, i
 
 
 def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
-    from ..feeds.writer import ICON_NAME, NO_BASE_URL, feed_icon_png, write_catalog
+    from ..feeds.writer import ICON_NAME, NO_BASE_URL, feed_icon_png
 
     out = Path(plan.options.out_dir)
     base_url = plan.options.feed.base_url

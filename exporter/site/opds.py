@@ -23,7 +23,8 @@ from typing import Any
 from urllib.parse import quote
 
 from ..model import Diagnostic, Kind, Severity, SourceRef
-from .entries import UTC, FeedInfo, Link, feed_text, hex_refs_in_text, tag_uri
+from ..feeds.entries import UTC, FeedInfo, Link, feed_text, hex_refs_in_text, tag_uri
+from ..feeds.writer import FILE_NAMES, FeedReport, write_outputs
 
 OPF_NS = "http://www.idpf.org/2007/opf"
 DC_NS = "http://purl.org/dc/elements/1.1/"
@@ -241,7 +242,7 @@ def opds_catalog(out_dir: Path, *, title: str, base_url: str | None, icon_url: s
     what it knows of books that did not change since the last run; *books*
     lets it list only the books it wrote itself.
     """
-    from .ext import new_generator
+    from ..feeds.ext import new_generator
 
     books, warnings = _read_books(out_dir, reader or read_book, books)
     languages = [b.language.split("-")[0].lower() for b in books if b.language]
@@ -321,3 +322,17 @@ def _add_book(fg: Any, book: Book, href: Callable[[str], str]) -> tuple[str, byt
         book_links += [Link(href(cover_name), IMAGE, mime), Link(href(cover_name), THUMBNAIL, mime)]
     fe.dx.set(tuple(book_links), book.language)
     return cover
+
+
+def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=None, books=None):
+    """Write ``catalog.opds`` (and the covers it links) for the EPUBs in *out*;
+    ``report.title``/``icon_url`` come from :func:`write_feed_files`.  Returns
+    the :class:`Catalog`; *reader* and *books* as in ``opds_catalog``."""
+    catalog = opds_catalog(out, title=report.title, base_url=base_url, icon_url=report.icon_url,
+                           reader=reader, books=books)
+    report.books = len(catalog.books)
+    report.warnings += catalog.warnings
+    # An empty cover from *reader* means "already beside the book, unchanged".
+    covers = [(name, data) for name, data in catalog.covers if data]
+    write_outputs(out, [*covers, (FILE_NAMES["opds"], catalog.data)], report)
+    return catalog

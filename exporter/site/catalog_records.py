@@ -33,7 +33,7 @@ def catalog_record(path: Path, own_covers: dict[str, tuple[int, int]],
 
 
 class CatalogBooks:
-    """:func:`exporter.feeds.opds.read_book`, remembering unchanged books across runs.
+    """:func:`exporter.site.opds.read_book`, remembering unchanged books across runs.
 
     A book is known by its file name, size and modification time; its cover
     is then read from the cover file the catalog wrote beside it (if that is
