@@ -80,12 +80,19 @@ class FeedReport:
 
 
 def normalize_base_url(url: str | None) -> str | None:
-    """The folder URL, ending in ``/``; a UsageError if not absolute http(s)."""
+    """The folder URL, ending in ``/``; a UsageError if not absolute http(s).
+
+    The one place a base URL is checked: a path, a port and non-ASCII
+    (percent-escaped by :func:`safe_url`) are fine; a query or fragment is
+    refused, since every page, book and cover URL is the base plus a path
+    (RFC 3986 section 5.2: a relative path would drop the query)."""
     if url is None:
         return None
     safe = safe_url(url)
     if not safe:
         raise UsageError(f"--base-url must be an absolute http(s) URL, not {url!r}")
+    if "?" in safe or "#" in safe:
+        raise UsageError(f"--base-url must be a folder URL without a query or fragment, not {url!r}")
     return safe if safe.endswith("/") else safe + "/"
 
 

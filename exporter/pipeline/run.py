@@ -10,6 +10,7 @@ rewritten.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from ..model import ReadResult
 from ..output import write_file
 from ..site.catalog_records import CatalogBooks, catalog_record
 from ..site.frontpage import newest_digest, write_front_page
+from ..site.catalog import KEPUB_SUFFIX, book_files
 from ..site.opds import write_catalog
 from ..state import LATEST_NAME, STATE_NAME, BuildState, OutputRecord, fingerprint
 from .options import BuildPlan, BuildReport
@@ -222,8 +224,8 @@ def _catalog_books(plan: BuildPlan, state: BuildState) -> list[tuple[str, int, i
     is asked to list the whole folder (``feed --format opds``).
     """
     out = Path(plan.options.out_dir)
-    if plan.options.catalog_of_folder:
-        names = sorted(p.name for p in out.glob("*.epub") if p.is_file())
+    if plan.options.catalog_of_folder:  # a NAME.kepub.epub is a file of NAME.epub, not a book
+        names = sorted(p.name for p in out.glob("*.epub") if p.is_file() and not p.name.endswith(KEPUB_SUFFIX))
     else:
         names = sorted(state.books)
     books = []
@@ -242,7 +244,14 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
     out = Path(plan.options.out_dir)
     base_url = plan.options.feed.base_url
     books = _catalog_books(plan, state)
-    inputs = fingerprint(books)
+    today = plan.options.finished_before or dt.date.today()
+    # The kepub files beside the books are listed too, and which books are
+    # finished today decides what the pages list.
+    kepubs = [(k.name, k.length) for name, _, _ in books for k in book_files(out / name)[1:]]
+    records = {**plan.state.catalog_books, **report.catalog_books}
+    unfinished = [name for name, _, _ in books
+                  if (records.get(name) or {}).get("period") and records[name]["period"][1] >= today.isoformat()]
+    inputs = fingerprint(books, kepubs, unfinished)
     settings = fingerprint(__version__, base_url, plan.feed_title)
     old = plan.state.catalog
     reason = ("not written before" if old is None else
@@ -265,7 +274,7 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
             feed.files.append((out / ICON_NAME, write_file(out / ICON_NAME, feed_icon_png())))
         else:
             feed.missing.append(NO_BASE_URL)
-    write_catalog(out, base_url, feed, reader=cache.read, books=[out / name for name, _, _ in books])
+    write_catalog(out, base_url, feed, reader=cache.read, books=[out / name for name, _, _ in books], today=today)
     state.catalog_books = cache.new
     report.notes.extend(cache.notes)
     files: dict[str, tuple[int, int]] = {}
@@ -283,4 +292,21 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
         report.feed.books = feed.books
         report.feed.warnings.extend(feed.warnings)
         report.feed.files.extend(feed.files)
+    if old is not None:
+        _remove_stale_pages(out, old.files, files, report)
     state.catalog = OutputRecord(inputs, settings, files)
+
+
+def _remove_stale_pages(out: Path, old: dict[str, tuple[int, int]], new: dict[str, tuple[int, int]],
+                        report: BuildReport) -> None:
+    """Remove the pages an earlier catalog wrote and this one does not (a year with no book left, a
+    page fewer), when still exactly as written: the folder is then what a fresh build makes."""
+    for name in sorted(set(old) - set(new)):
+        path = out / name
+        try:
+            st = os.stat(path)
+            if (st.st_size, st.st_mtime_ns) == tuple(old[name]):
+                os.unlink(path)
+                report.removed.append(path)
+        except OSError:
+            pass
