@@ -67,7 +67,8 @@ def test_a_new_day_rewrites_only_the_pages_that_change(tmp_path):
     next_day = write_days(out, START, 61, base_url=BASE)
     changed = sorted(p.relative_to(out).as_posix() for p, s in next_day.files if s.value != "unchanged")
     # the head, the year the book is in (2025: its head page), the crawlable feed
-    assert changed == ["catalog.opds", "catalog/crawlable.opds", "catalog/year-2025.opds"], changed
+    assert changed == ["catalog.json", "catalog.opds", "catalog/crawlable.json", "catalog/crawlable.opds",
+                       "catalog/year-2025.json", "catalog/year-2025.opds"], changed
 
 
 def test_finished_books_only_and_the_current_one_apart(tmp_path):

@@ -265,6 +265,7 @@ def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=No
     """
     from .atom import Site, atom_page
     from .catalog import CatalogBook, book_files, is_finished, plan_pages
+    from .opds2 import json_page
 
     today = today or dt.date.today()
     found, warnings = _read_books(out, reader or read_book, books)
@@ -291,8 +292,9 @@ def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=No
     pages, facets = plan_pages(entries, title=f"{report.title}: books", today=today, selections=selections)
     for page in pages:
         outputs.append((page.stem + ".opds", atom_page(page, site, facets)))
+        outputs.append((page.stem + ".json", json_page(page, site, facets)))
     write_outputs(out, outputs, report)
-    return Catalog(data=outputs[-len(pages)][1] if pages else b"", books=found, warnings=warnings)
+    return Catalog(data=outputs[-2 * len(pages)][1], books=found, warnings=warnings)
 
 
 def _content_hash(path: Path) -> str:
