@@ -83,6 +83,10 @@ def _publication(site: Site, page: Page, cb: CatalogBook) -> dict:
             link["size"] = f.length
         links.append(link)
     publication = {"metadata": metadata, "links": links}
+    if page.kind == "crawlable":  # lean, as its Atom twin: every book in one document
+        for key in ("description", "belongsTo"):
+            metadata.pop(key, None)
+        return publication
     images = []
     if cb.thumbnail:
         images.append(_link(site, page, None, cb.thumbnail, "image/jpeg", width=300))
