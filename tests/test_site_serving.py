@@ -249,3 +249,38 @@ def test_koreader_sync_of_a_large_archive_takes_the_50_newest_then_each_new_book
         koreader_sync(base + "catalog.opds", device, marker, fetched)
         assert len(fetched) - before == extra
     assert len(set(fetched)) == len(fetched)
+
+
+# -- KOReader's own code, headless ---------------------------------------------------
+
+KOREADER = os.environ.get("DIGEST_EXPORT_KOREADER")  # a koreader/koreader checkout
+
+
+@pytest.mark.skipif(not KOREADER, reason="DIGEST_EXPORT_KOREADER names no KOReader checkout")
+def test_koreaders_own_sync_code_day_by_day(served, tmp_path):
+    """tests/koreader_sync.lua runs KOReader's opdsbrowser.lua (its UI stubbed) with LuaJIT, Debian's
+    lua-socket and lua-filesystem: three weeks of daily builds and syncs end with each finished book
+    on the device once, whole, and nothing else."""
+    import shutil
+
+    if shutil.which("luajit") is None:
+        pytest.skip("luajit is not installed (Debian packages luajit, lua-socket, lua-filesystem)")
+    www, base = served
+    device, state = tmp_path / "device", tmp_path / "koreader.state"
+    device.mkdir()
+    script = Path(__file__).resolve().parent / "koreader_sync.lua"
+    first, books, fetched = dt.date(2024, 1, 1), {}, []
+    for n in range(21):
+        day = first + dt.timedelta(days=n)
+        book = _weekly_book(www, day - dt.timedelta(days=day.weekday()), day.weekday() + 1)
+        books[book.path] = book
+        write_catalog(www, base, FeedReport(title="Daily Papers"), reader=books.__getitem__, books=list(books),
+                      today=day + dt.timedelta(days=1) if day.weekday() == 6 else day)
+        run = subprocess.run(["luajit", str(script), KOREADER, base + "catalog.opds", str(device), str(state)],
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, run.stderr
+        fetched += [line.removeprefix("downloaded ") for line in run.stdout.splitlines()]
+    names = sorted(Path(p).name for p in fetched)
+    assert names == sorted(f"Daily Papers - Daily Papers 2024-W0{w}.epub" for w in (1, 2, 3))
+    for path in device.iterdir():
+        assert path.read_bytes().count(b"of the week") == 7
