@@ -115,7 +115,8 @@ def paged(books: list[CatalogBook], head: str, pages_prefix: str, title: str,
             links.append(("previous", stem(k + 1)))
         if k > 1:
             links.append(("next", stem(k - 1)))
-        name = title if k == count else f"{title} ({k}/{count})"
+        # Not "k of count": the count changes with every 25th book, and with it every page.
+        name = title if k == count else f"{title}, page {k}"
         pages.append(Page(stem(k), name, "paged", tuple(chunks[k - 1][::-1]), tuple(links), year))
     return pages
 
