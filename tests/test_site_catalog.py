@@ -198,3 +198,16 @@ def test_base_url_with_query_or_fragment_is_refused(url):
 
     with pytest.raises(UsageError, match="query|fragment"):
         normalize_base_url(url)
+
+
+def test_build_refuses_a_base_url_with_a_query_and_writes_nothing(tmp_path):
+    from click.testing import CliRunner
+
+    from exporter.cli import main
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["build", "-o", str(out), "--images", "none",
+                                       "--base-url", "https://example.org/papers/?page=1"])
+    assert result.exit_code == 2, result.output
+    assert "without a query or fragment" in result.output
+    assert not out.exists() or not any(out.iterdir())
