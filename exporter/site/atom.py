@@ -87,7 +87,7 @@ def _facets(feed, site: Site, page: Page, facets: Facets) -> None:
         # rewrite every page each day.  Closed years' counts never change.
         facet(f"catalog/year-{year}.opds", str(year), YEAR_GROUP, page.year == year, count if i else None)
     for name, title in facets.selections:
-        facet(f"{name}/{HEAD}.opds", title, SELECTION_GROUP, False)
+        facet(f"{name}/{HEAD}.opds", feed_text(title), SELECTION_GROUP, False)
 
 
 def _entry(feed, site: Site, page: Page, cb: CatalogBook, lean: bool) -> None:

@@ -23,6 +23,7 @@ from .atom import (
     YEAR_GROUP,
     Site,
 )
+from ..feeds.entries import feed_text
 from .book import EPOCH, book_entry_id, book_summary
 from .catalog import CRAWLABLE, CURRENT, HEAD, PAGE_SIZE, CatalogBook, Facets, Page
 
@@ -49,24 +50,26 @@ def _facets(site: Site, page: Page, facets: Facets) -> list[dict]:
         groups.append((YEAR_GROUP, [facet(f"catalog/year-{y}.json", str(y), page.year == y, n if i else None)
                                     for i, (y, n) in enumerate(facets.years)]))
     if facets.selections:
-        groups.append((SELECTION_GROUP, [facet(f"{name}/{HEAD}.json", title, False)
+        groups.append((SELECTION_GROUP, [facet(f"{name}/{HEAD}.json", feed_text(title), False)
                                          for name, title in facets.selections]))
     return [{"metadata": {"title": group}, "links": links} for group, links in groups]
 
 
 def _publication(site: Site, page: Page, cb: CatalogBook) -> dict:
     book = cb.book
-    metadata: dict = {"@type": "http://schema.org/Book", "title": book.title, "identifier": book_entry_id(book),
+    # Plain-text fields, defused as in the Atom pages: apps show them as HTML.
+    metadata: dict = {"@type": "http://schema.org/Book", "title": feed_text(book.title),
+                      "identifier": book_entry_id(book),
                       "modified": book.updated.isoformat()}
     if book.period:
         metadata["published"] = book.period[1].isoformat()
     if book.language:
         metadata["language"] = book.language
     if book.creators:
-        metadata["author"] = [{"name": name} for name in book.creators]
-    metadata["description"] = book_summary(book)
+        metadata["author"] = [{"name": feed_text(name)} for name in book.creators]
+    metadata["description"] = feed_text(book_summary(book))
     if book.series:
-        series: dict = {"name": book.series}
+        series: dict = {"name": feed_text(book.series)}
         try:  # a number in the schema; calibre writes "10" or "10.0"
             position = float(book.series_index) if book.series_index else None
             series["position"] = int(position) if position is not None and position.is_integer() else position
@@ -100,7 +103,7 @@ def _publication(site: Site, page: Page, cb: CatalogBook) -> dict:
 def json_page(page: Page, site: Site, facets: Facets) -> bytes:
     """One page as an OPDS 2.0 feed."""
     updated = max((b.book.updated for b in page.books), default=EPOCH)
-    metadata: dict = {"title": page.title, "modified": updated.isoformat()}
+    metadata: dict = {"title": feed_text(page.title), "modified": updated.isoformat()}
     if page.kind == "paged":
         metadata["itemsPerPage"] = PAGE_SIZE
     links = [
