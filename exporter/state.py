@@ -283,6 +283,14 @@ def _file_name(v: Any, where: str) -> None:
           and len(v.encode("utf-8", "replace")) <= 255, where, "a plain file name")
 
 
+def _relative_path(v: Any, where: str) -> None:
+    """A file of the output folder or of one folder in it (the catalog's
+    pages, the feed archives): plain names joined by ``/``."""
+    _need(isinstance(v, str) and 1 <= v.count("/") + 1 <= 2, where, "a plain file name or FOLDER/NAME")
+    for part in v.split("/"):
+        _file_name(part, where)
+
+
 def _dict(v: Any, where: str) -> dict[str, Any]:
     _need(isinstance(v, dict), where, "an object")
     return v
@@ -302,7 +310,7 @@ def _output_record(v: Any, where: str) -> None:
         _int(v["papers"], where + ".papers", 0)
     _str(v.get("content", ""), where + ".content")
     for name, stamp in _dict(v.get("files"), where + ".files").items():
-        _file_name(name, f"{where}.files")
+        _relative_path(name, f"{where}.files")
         _stamp(stamp, f"{where}.files[{name!r}]")
 
 

@@ -364,14 +364,14 @@ def test_progress_bar_only_on_a_terminal(logs, tmp_path):
 
 
 def test_catalog_reuses_unchanged_books_and_repairs_covers(logs, tmp_path, monkeypatch):
-    import exporter.feeds.opds
+    import exporter.site.opds
 
     out = tmp_path / "out"
     assert build(logs, out, "--days", "1").exit_code == 0
     reference = (out / "catalog.opds").read_bytes()
     opened = []
-    real = exporter.feeds.opds.read_book
-    monkeypatch.setattr(exporter.feeds.opds, "read_book", lambda p: opened.append(p.name) or real(p))
+    real = exporter.site.opds.read_book
+    monkeypatch.setattr(exporter.site.opds, "read_book", lambda p: opened.append(p.name) or real(p))
     day = START + dt.timedelta(days=15)
     (logs / f"{day.isoformat()}.md").write_text(digest(day), encoding="utf-8")
     assert build(logs, out, "--days", "1").exit_code == 0

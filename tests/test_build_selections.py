@@ -60,10 +60,15 @@ def test_selection_folders_books_feeds_and_incremental_runs(site):
     out = root / "out"
     result = run(config, logs, out)
     assert result.exit_code == 0, result.output
-    top = sorted(p.name for p in (out / "top").iterdir())
-    assert top == ["catalog.opds", "daily-papers-top-1-a-day-2024-W10.cover.jpg", "daily-papers-top-1-a-day-2024-W10.epub",
-                   "daily-papers-top-1-a-day-2024-W11.cover.jpg", "daily-papers-top-1-a-day-2024-W11.epub",
-                   "feed.atom", "feed.json", "feed.rss", "icon.png"]
+    top = sorted(p.name for p in (out / "top").iterdir() if p.is_file())
+    book = "daily-papers-top-1-a-day-2024-W{}"
+    # the selection's folder is laid out as the top folder is: books, covers, feeds, catalog
+    assert {book.format(w) + ext for w in (10, 11) for ext in (".epub", ".cover.jpg", ".cover.thumb.jpg")} <= set(top)
+    assert {"catalog.opds", "catalog.json", "feed.atom", "feed.json", "feed.rss", "icon.png"} <= set(top)
+    assert sorted(p.name for p in (out / "top").glob("*.epub")) == [book.format(10) + ".epub", book.format(11) + ".epub"]
+    # the top catalog finds the selection through a facet, not an entry
+    head = (out / "catalog.opds").read_text(encoding="utf-8")
+    assert 'href="https://example.org/p/top/catalog.opds"' in head and 'opds:facetGroup="Selections"' in head
     # words: only week 10 has "alpha" without "survey"; week 11 gets no book, said once
     assert sorted(p.name for p in (out / "words").glob("*.epub")) == ["daily-papers-words-2024-W10.epub"]
     assert result.output.count("selection 'words': no book for 1 week") == 1

@@ -101,7 +101,7 @@ def test_unchanged_build_leaves_it_alone_and_a_new_day_rewrites_it(tmp_path):
 def test_an_old_day_edited_reads_the_newest_day_for_the_page(tmp_path, monkeypatch):
     """Only week 10 is rebuilt and no feed needs the newest day (catalog
     only): the page reads that day itself and still lists its papers."""
-    from exporter.delivery import frontpage
+    from exporter.site import frontpage
 
     logs, out = tmp_path / "logs", tmp_path / "out"
     add_days(logs, 0, 7)

@@ -84,7 +84,9 @@ def test_devices_side_by_side_and_keyed_in_the_state(logs, tmp_path):  # noqa: F
     # the front page and catalog list each book once, by its first profile's file
     page = (out / "index.html").read_text(encoding="utf-8")
     assert ".kepub.epub" not in page and all(f"{s}.epub" in page for s in stems)
-    assert ".kepub.epub" not in (out / "catalog.opds").read_text(encoding="utf-8")
+    # the catalog has one entry per book, whose acquisition links are its files, the first profile's first
+    assert catalog_files(out) == {s: [(f"{s}.epub", "application/epub+zip"),
+                                      (f"{s}.kepub.epub", "application/kepub+zip")] for s in stems}
 
     r = run()
     assert f"0 built, {len(stems) * 2} skipped" in r.output
@@ -92,6 +94,9 @@ def test_devices_side_by_side_and_keyed_in_the_state(logs, tmp_path):  # noqa: F
     r = run("--device", "generic", "--device", "kobo", "--device", "kindle", "-v")
     assert f"{len(stems)} built, {len(stems) * 2} skipped" in r.output
     assert all((out / f"{s}.kindle.epub").is_file() for s in stems)
+    assert catalog_files(out) == {s: [(f"{s}.epub", "application/epub+zip"),
+                                      (f"{s}.kindle.epub", "application/epub+zip"),
+                                      (f"{s}.kepub.epub", "application/kepub+zip")] for s in stems}
     # dropping one removes its files, as any book no longer made
     run("--device", "generic", "--device", "kindle")
     assert not list(out.glob("*.kepub.epub"))
@@ -105,6 +110,24 @@ def test_devices_side_by_side_and_keyed_in_the_state(logs, tmp_path):  # noqa: F
     for path in fresh.iterdir():
         if path.is_file():
             assert (out / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def catalog_files(out: Path) -> dict[str, list[tuple[str, str]]]:
+    """Each book's acquisition links (file name, media type), in order, from the catalog's feeds of
+    finished and current books."""
+    atom = "{http://www.w3.org/2005/Atom}"
+    found = {}
+    for name in ("catalog.opds", "catalog-current.opds"):
+        path = out / name
+        if not path.is_file():
+            continue
+        for entry in etree.parse(str(path)).iter(atom + "entry"):
+            links = [(link.get("href").rsplit("/", 1)[-1].split("?")[0], link.get("type"))
+                     for link in entry.iter(atom + "link")
+                     if link.get("rel", "").startswith("http://opds-spec.org/acquisition")]
+            assert links, "an entry with no acquisition link"
+            found[links[0][0].split(".")[0]] = links
+    return found
 
 
 def test_build_kindle_warns_past_the_size_limit(logs, tmp_path, monkeypatch):  # noqa: F811

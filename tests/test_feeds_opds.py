@@ -89,10 +89,10 @@ def test_opds_catalog_lists_epubs_with_acquisition_links(tmp_path):
     root = xml(out / "catalog.opds")
     feed_links = {link.get("rel"): (link.get("href"), link.get("type")) for link in root.findall(f"{ATOM}link")}
     assert feed_links["self"] == (BASE + "catalog.opds", CATALOG)
-    # One level: self is the start; no "start" rel (the W3C validator warns on it).
-    assert "start" not in feed_links
+    assert feed_links["start"] == (BASE + "catalog.opds", CATALOG)
+    assert feed_links["up"] == (BASE + "catalog.opds", CATALOG)
     # The book's description ends a sentence of the summary: no "..".
-    assert all(".." not in (e.findtext(f"{ATOM}content") or "") for e in root.findall(f"{ATOM}entry"))
+    assert all(".." not in (e.findtext(f"{ATOM}summary") or "") for e in root.findall(f"{ATOM}entry"))
     # feed updated = the newest book (ebooklib stamps its book with the write time)
     assert root.findtext(f"{ATOM}updated") >= "2024-03-04T00:00:00+00:00"
 
@@ -106,15 +106,15 @@ def test_opds_catalog_lists_epubs_with_acquisition_links(tmp_path):
     thumbs = [link for link in w10.findall(f"{ATOM}link") if link.get("rel") == "http://opds-spec.org/image/thumbnail"]
     assert thumbs and thumbs[0].get("type") == "image/jpeg"
     assert (out / "daily-papers-2024-W10.cover.jpg").read_bytes()[:2] == b"\xff\xd8"
-    assert "2024-03-04 to 2024-03-10" in w10.findtext(f"{ATOM}content")
-    assert "Series: Daily Papers #10" in w10.findtext(f"{ATOM}content")
+    assert "2024-03-04 to 2024-03-10" in w10.findtext(f"{ATOM}summary")
+    assert "Series: Daily Papers #10" in w10.findtext(f"{ATOM}summary")
     assert w10.find(f"{ATOM}category").get("term") == "Daily Papers"
     assert w10.find(f"{ATOM}author/{ATOM}name").text == "Digest Bot"
 
     # a non-URI dc:identifier becomes a tag: URI; EPUB 3 collections are series
     assert w09.findtext(f"{ATOM}id").startswith("tag:digest-export,2024:book/daily-papers-2024-W09")
     assert w09.findtext(f"{ATOM}updated") == "2024-03-04T00:00:00+00:00"
-    assert "Series: Weekly Papers #9" in w09.findtext(f"{ATOM}content")
+    assert "Series: Weekly Papers #9" in w09.findtext(f"{ATOM}summary")
     assert (out / "daily-papers-2024-W09.cover.png").exists()
 
 

@@ -93,7 +93,7 @@ def book_title(path: Path) -> str:
     """The book's ``dc:title`` (the file name if it cannot be read)."""
     import zipfile
 
-    from ..feeds.opds import read_book
+    from ..site.opds import read_book
 
     try:
         return read_book(path).title

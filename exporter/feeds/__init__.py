@@ -2,6 +2,6 @@
 
 ``entries`` turns papers into feed entries; ``ext`` holds the feedgen
 extensions and workarounds; ``writer`` writes the feed files; ``jsonfeed``
-and ``opds`` the JSON Feed and the catalog of the books.  Feeds never import
-the books (the catalog reads finished EPUB files).
+the JSON Feed.  Feeds never import the books.  The OPDS catalog of the
+books is part of the published site (:mod:`exporter.site`).
 """

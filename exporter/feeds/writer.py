@@ -80,12 +80,19 @@ class FeedReport:
 
 
 def normalize_base_url(url: str | None) -> str | None:
-    """The folder URL, ending in ``/``; a UsageError if not absolute http(s)."""
+    """The folder URL, ending in ``/``; a UsageError if not absolute http(s).
+
+    The one place a base URL is checked: a path, a port and non-ASCII
+    (percent-escaped by :func:`safe_url`) are fine; a query or fragment is
+    refused, since every page, book and cover URL is the base plus a path
+    (RFC 3986 section 5.2: a relative path would drop the query)."""
     if url is None:
         return None
     safe = safe_url(url)
     if not safe:
         raise UsageError(f"--base-url must be an absolute http(s) URL, not {url!r}")
+    if "?" in safe or "#" in safe:
+        raise UsageError(f"--base-url must be a folder URL without a query or fragment, not {url!r}")
     return safe if safe.endswith("/") else safe + "/"
 
 
@@ -107,7 +114,7 @@ def check_options(options: FeedOptions) -> None:
 def write_feed_files(result: ReadResult, options: FeedOptions, *,
                      seen_keys: frozenset[str] = frozenset(),
                      keep: Callable[[dt.date, str], bool] | None = None) -> FeedReport:
-    """Write the feeds chosen in *options* (not the catalog: :func:`write_catalog`,
+    """Write the feeds chosen in *options* (not the catalog: :func:`exporter.site.opds.write_catalog`,
     once the books are written) for *result* into ``options.out_dir``.
 
     *seen_keys*: paper keys of older digests left out of *result* (see
@@ -129,7 +136,7 @@ def write_feed_files(result: ReadResult, options: FeedOptions, *,
     formats = tuple(dict.fromkeys(options.formats or DEFAULT_FORMATS))
     outputs = _feed_documents(info, entries, formats, archive_weeks)
     report.archives = len(archive_weeks)
-    _write_outputs(out, outputs, report)
+    write_outputs(out, outputs, report)
     if not base_url:
         report.missing.append(NO_BASE_URL)
     return report
@@ -182,23 +189,7 @@ def _feed_documents(info: FeedInfo, entries: list[FeedEntry], formats: tuple[str
     return outputs
 
 
-def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=None, books=None):
-    """Write ``catalog.opds`` (and the covers it links) for the EPUBs in *out*;
-    ``report.title``/``icon_url`` come from :func:`write_feed_files`.  Returns
-    the :class:`exporter.feeds.opds.Catalog`; *reader* and *books* as in ``opds_catalog``."""
-    from .opds import opds_catalog
-
-    catalog = opds_catalog(out, title=report.title, base_url=base_url, icon_url=report.icon_url,
-                           reader=reader, books=books)
-    report.books = len(catalog.books)
-    report.warnings += catalog.warnings
-    # An empty cover from *reader* means "already beside the book, unchanged".
-    covers = [(name, data) for name, data in catalog.covers if data]
-    _write_outputs(out, [*covers, (FILE_NAMES["opds"], catalog.data)], report)
-    return catalog
-
-
-def _write_outputs(out: Path, outputs: list[tuple[str, bytes]], report: FeedReport) -> None:
+def write_outputs(out: Path, outputs: list[tuple[str, bytes]], report: FeedReport) -> None:
     for name, data in outputs:
         if len(data) > MAX_FEED_BYTES:
             report.warnings.append(Diagnostic(

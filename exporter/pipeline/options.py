@@ -192,7 +192,7 @@ class BuildReport:
     files_read: int = 0
     files_total: int = 0
     #: What the book workers learnt for the catalog of the books they wrote
-    #: (see :func:`exporter.feeds.catalog_records.catalog_record`): records as
+    #: (see :func:`exporter.site.catalog_records.catalog_record`): records as
     #: ``CatalogBooks.new`` holds them, and how each cover file was written.
     catalog_books: dict[str, dict[str, Any]] = field(default_factory=dict)
     catalog_covers: dict[str, WriteStatus] = field(default_factory=dict)

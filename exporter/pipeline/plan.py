@@ -173,7 +173,10 @@ def _foreign_files(out: Path, options: BuildOptions) -> list[str]:
     from ..delivery.ledger import LEDGER_NAME, LOCK_NAME
     from ..feeds.writer import FILE_NAMES, ICON_NAME
 
-    fixed = {*FILE_NAMES.values(), ICON_NAME, LATEST_NAME, LEDGER_NAME, LOCK_NAME, "archive"}
+    from ..site.catalog import CURRENT, HEAD
+
+    catalog = {stem + ext for stem in (HEAD, CURRENT) for ext in (".opds", ".json")}
+    fixed = {*FILE_NAMES.values(), *catalog, ICON_NAME, LATEST_NAME, LEDGER_NAME, LOCK_NAME, "archive", HEAD}
     prefix = slugify(options.epub.title or "") + "-" if options.epub is not None else None
     foreign = []
     for path in sorted(out.iterdir()):
@@ -183,6 +186,9 @@ def _foreign_files(out: Path, options: BuildOptions) -> list[str]:
         if name == "archive":
             ours = path.is_dir() and not path.is_symlink() and all(
                 p.suffix == ".atom" and p.is_file() for p in path.iterdir())
+        elif name == HEAD:  # the catalog's pages, years and crawlable feed
+            ours = path.is_dir() and not path.is_symlink() and all(
+                p.suffix in (".opds", ".json") and p.is_file() for p in path.iterdir())
         if not ours:
             foreign.append(name)
     return foreign

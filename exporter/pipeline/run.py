@@ -10,6 +10,7 @@ rewritten.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 from collections.abc import Callable
@@ -25,8 +26,11 @@ from ..errors import InputError
 from ..feeds.writer import FeedReport
 from ..model import ReadResult, counted
 from ..output import write_file
+from ..site.catalog_records import CatalogBooks, catalog_record
+from ..site.frontpage import newest_digest, write_front_page
+from ..site.catalog import book_files
+from ..site.opds import write_catalog
 from ..state import LATEST_NAME, STATE_NAME, BuildState, OutputRecord, fingerprint
-from ..feeds.catalog_records import CatalogBooks, catalog_record
 from .options import INPUTS_CHANGED, BookPlan, BuildPlan, BuildReport
 
 #: Called after each file: (kind, path, status), kind "book" for now.
@@ -50,8 +54,6 @@ def run_build(plan: BuildPlan, progress: Progress | None = None, *,
     _run_selections(plan, report, state, progress, texts)
     newest = None
     if options.front_page:
-        from ..delivery.frontpage import newest_digest
-
         newest = newest_digest(plan)
     # The model is not needed any more: free it before the catalog holds
     # every book's cover (ten years: 250 MB of model, 50 MB of covers).
@@ -62,8 +64,6 @@ def run_build(plan: BuildPlan, progress: Progress | None = None, *,
     if options.catalog:
         _write_catalog(plan, report, state)
     if options.front_page:
-        from ..delivery.frontpage import write_front_page
-
         # after the catalog: it shows the covers; one entry per book, in the first profile
         write_front_page(replace(plan, books=plan.primary_books), report, state, newest)
     if options.incremental:
@@ -109,12 +109,15 @@ def _remove_selection(plan: BuildPlan, report: BuildReport, name: str, state_pat
 
     out = Path(plan.options.out_dir) / name
     old, why = load_state(state_path, __version__, Path(out).resolve().parent)
+    folders = {out / "archive", out}
     if why is None:
         records = list(old.books.values()) + list(old.pages.values())
         records += [r for r in (old.feeds, old.catalog) if r is not None]
         for record in records:
             _unlink_if_as_written(out, record.files, report)
-    for folder in (out / "archive", out):
+            # the folders its files were in (the catalog's pages, the archives)
+            folders.update(p for name in record.files for p in (out / name).parents if out in p.parents)
+    for folder in sorted(folders, key=lambda p: -len(p.parts)):  # the deepest first
         try:
             folder.rmdir()  # only when empty: a file of the user's stays, with its folder
         except OSError:
@@ -443,13 +446,22 @@ def _catalog_books(plan: BuildPlan, state: BuildState) -> list[tuple[str, int, i
 
 
 def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
-    from ..feeds.writer import ICON_NAME, NO_BASE_URL, feed_icon_png, write_catalog
+    from ..feeds.writer import ICON_NAME, NO_BASE_URL, feed_icon_png
 
     out = Path(plan.options.out_dir)
     base_url = plan.options.feed.base_url
     books = _catalog_books(plan, state)
-    inputs = fingerprint(books)
-    settings = fingerprint(__version__, base_url, plan.feed_title)
+    today = plan.options.finished_before or dt.date.today()
+    # The device profiles' copies beside the books are listed too, and which
+    # books are finished today decides what the pages list.
+    copies = [(k.name, k.length) for name, _, _ in books for k in book_files(out / name)[1:]]
+    records = {**plan.state.catalog_books, **report.catalog_books}
+    unfinished = [name for name, _, _ in books
+                  if (records.get(name) or {}).get("period") and records[name]["period"][1] >= today.isoformat()]
+    inputs = fingerprint(books, copies, unfinished)
+    # The selection facets on every page (none: the fingerprint of before selections).
+    facets = [plan.options.selection_titles] if plan.options.selection_titles else []
+    settings = fingerprint(__version__, base_url, plan.feed_title, *facets)
     old = plan.state.catalog
     reason = ("not written before" if old is None else
               "options changed" if old.settings != settings else
@@ -471,7 +483,8 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
             feed.files.append((out / ICON_NAME, write_file(out / ICON_NAME, feed_icon_png())))
         else:
             feed.missing.append(NO_BASE_URL)
-    write_catalog(out, base_url, feed, reader=cache.read, books=[out / name for name, _, _ in books])
+    write_catalog(out, base_url, feed, reader=cache.read, books=[out / name for name, _, _ in books], today=today,
+                  selections=plan.options.selection_titles)
     state.catalog_books = cache.new
     report.notes.extend(cache.notes)
     files: dict[str, tuple[int, int]] = {}
@@ -489,4 +502,21 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
         report.feed.books = feed.books
         report.feed.warnings.extend(feed.warnings)
         report.feed.files.extend(feed.files)
+    if old is not None:
+        _remove_stale_pages(out, old.files, files, report)
     state.catalog = OutputRecord(inputs, settings, files)
+
+
+def _remove_stale_pages(out: Path, old: dict[str, tuple[int, int]], new: dict[str, tuple[int, int]],
+                        report: BuildReport) -> None:
+    """Remove the pages an earlier catalog wrote and this one does not (a year with no book left, a
+    page fewer), when still exactly as written: the folder is then what a fresh build makes."""
+    for name in sorted(set(old) - set(new)):
+        path = out / name
+        try:
+            st = os.stat(path)
+            if (st.st_size, st.st_mtime_ns) == tuple(old[name]):
+                os.unlink(path)
+                report.removed.append(path)
+        except OSError:
+            pass

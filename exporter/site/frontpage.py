@@ -26,7 +26,7 @@ from ..state import LATEST_NAME, OutputRecord, fingerprint
 from ..feeds.writer import ATOM_TYPE, FILE_NAMES, JSON_TYPE, RSS_TYPE, normalize_base_url
 from ..language import labels_for
 from ..model import Digest
-from ..feeds.opds import _COVER_EXT, CATALOG_TYPE
+from .opds import _COVER_EXT, CATALOG_TYPE
 from ..output import write_file
 
 if TYPE_CHECKING:

@@ -33,7 +33,7 @@ def catalog_record(path: Path, own_covers: dict[str, tuple[int, int]],
 
 
 class CatalogBooks:
-    """:func:`exporter.feeds.opds.read_book`, remembering unchanged books across runs.
+    """:func:`exporter.site.opds.read_book`, remembering unchanged books across runs.
 
     A book is known by its file name, size and modification time; its cover
     is then read from the cover file the catalog wrote beside it (if that is
@@ -72,7 +72,7 @@ class CatalogBooks:
             return False
 
     def read(self, path: Path) -> Any:
-        from .opds import _COVER_EXT, Book, read_book
+        from .opds import _COVER_EXT, Book, make_thumbnail, read_book, thumbnail_name
 
         st = os.stat(path)
         known = self.old.get(path.name)
@@ -87,6 +87,7 @@ class CatalogBooks:
                     cst = os.stat(path.parent / name)
                     if [cst.st_size, cst.st_mtime_ns] != known["cover_stamp"]:
                         raise ValueError("cover file changed")
+                    os.stat(path.parent / thumbnail_name(path.name))  # gone: read the book again
                     cover = (b"", known["cover_type"])
                 period = known["period"]
                 book = Book(path=path, title=known["title"], identifier=known["identifier"],
@@ -105,8 +106,13 @@ class CatalogBooks:
                 # would otherwise keep every cover in memory at once.
                 data, mime = book.cover
                 name = f"{path.stem}.cover{_COVER_EXT[mime]}"
-                if self._may_write(path.parent / name, data):
+                thumb = thumbnail_name(path.name)
+                thumb_data = make_thumbnail(data)
+                if self._may_write(path.parent / name, data) and self._may_write(path.parent / thumb, thumb_data):
                     self.written[name] = write_file(path.parent / name, data)
+                    # Made from the cover only when the cover is read, so both
+                    # change together, and only then.
+                    self.written[thumb] = write_file(path.parent / thumb, thumb_data)
                     book = replace(book, cover=(b"", mime))
                 else:
                     self.notes.append(Diagnostic(
@@ -126,8 +132,8 @@ class CatalogBooks:
         return book
 
     def stamp_covers(self, out: Path) -> list[str]:
-        """Record each cover file as the catalog left it; return their names."""
-        from .opds import _COVER_EXT
+        """Record each cover file as the catalog left it; return their names and their thumbnails'."""
+        from .opds import _COVER_EXT, thumbnail_name
 
         names = []
         for book_name, known in self.new.items():
@@ -139,4 +145,6 @@ class CatalogBooks:
                     continue
                 known["cover_stamp"] = [st.st_size, st.st_mtime_ns]
                 names.append(name)
+                if (out / thumbnail_name(book_name)).is_file():
+                    names.append(thumbnail_name(book_name))
         return names

@@ -1,64 +1,41 @@
-"""EPUB bundles in the output folder -> an OPDS 1.2 acquisition catalog.
+"""EPUB bundles in the output folder -> the OPDS catalog (:func:`write_catalog`).
 
-OPDS 1.2 (https://specs.opds.io/opds-1.2) is Atom with acquisition links.
 Each ``*.epub`` in the folder becomes one entry: title, identifier,
 modification date, creators and period (``dc:coverage``, an ISO 8601
 interval, else ``dc:date``) from its OPF package document, the series (``calibre:series`` or EPUB 3
 ``belongs-to-collection``), the file size, the cover (written beside the
 book as ``<name>.cover.<ext>``, since a link cannot point inside a zip) and
-an acquisition link of type ``application/epub+zip``.
+a thumbnail of it (``<name>.cover.thumb.jpg``).  Which pages list which
+books is :mod:`.catalog`; the OPDS 1.2 pages are :mod:`.atom`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import posixpath
-import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from ..model import Diagnostic, Kind, Severity, SourceRef
-from .entries import UTC, FeedInfo, Link, feed_text, hex_refs_in_text, tag_uri
+from ..feeds.entries import UTC, tag_uri
+from ..feeds.writer import FeedReport, write_outputs
+from .book import EPOCH, Book
 
 OPF_NS = "http://www.idpf.org/2007/opf"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 CONTAINER_NS = "urn:oasis:names:tc:opendocument:xmlns:container"
-EPUB_TYPE = "application/epub+zip"
 CATALOG_TYPE = "application/atom+xml;profile=opds-catalog;kind=acquisition"
-ACQUISITION = "http://opds-spec.org/acquisition"
-IMAGE = "http://opds-spec.org/image"
-THUMBNAIL = "http://opds-spec.org/image/thumbnail"
 _COVER_EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
-
-
-@dataclass(frozen=True, slots=True)
-class Book:
-    """What the catalog says about one EPUB file."""
-
-    path: Path
-    title: str
-    identifier: str | None
-    modified: dt.datetime | None
-    creators: tuple[str, ...]
-    language: str | None
-    description: str | None
-    series: str | None
-    series_index: str | None
-    size: int
-    period: tuple[dt.date, dt.date] | None
-    cover: tuple[bytes, str] | None  # (bytes, media type)
 
 
 @dataclass(slots=True)
 class Catalog:
     data: bytes
     books: list[Book] = field(default_factory=list)
-    covers: list[tuple[str, bytes]] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
 
 
@@ -184,23 +161,6 @@ def read_book(path: Path) -> Book:
     )
 
 
-def _is_uri(text: str | None) -> bool:
-    return bool(text and re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$", text))
-
-
-def book_summary(book: Book) -> str:
-    parts = []
-    if book.period:
-        a, b = book.period
-        parts.append(a.isoformat() if a == b else f"{a.isoformat()} to {b.isoformat()}")
-    if book.series:
-        parts.append(f"Series: {book.series}" + (f" #{book.series_index}" if book.series_index else ""))
-    if book.description:
-        parts.append(book.description.rstrip(". "))
-    parts.append(f"EPUB, {book.size / 1024:.0f} KiB")
-    return ". ".join(parts)
-
-
 def _series(named: dict[str, Any], props: dict[str, list]) -> tuple[str | None, str | None]:
     """The series and the book's place in it: calibre's metadata, else EPUB 3's collection."""
     series = named.get("calibre:series")
@@ -232,45 +192,6 @@ def _cover(z: zipfile.ZipFile, opf: Any, opf_path: str, named: dict[str, Any]) -
     return data, cover_item.get("media-type")
 
 
-def opds_catalog(out_dir: Path, *, title: str, base_url: str | None, icon_url: str | None = None,
-                 reader: Callable[[Path], Book] | None = None,
-                 books: Iterable[Path] | None = None) -> Catalog:
-    """The catalog of *books*, or of every ``*.epub`` directly inside *out_dir*, newest first.
-
-    *reader* (default :func:`read_book`) lets ``digest-export build`` reuse
-    what it knows of books that did not change since the last run; *books*
-    lets it list only the books it wrote itself.
-    """
-    from .ext import new_generator
-
-    books, warnings = _read_books(out_dir, reader or read_book, books)
-    languages = [b.language.split("-")[0].lower() for b in books if b.language]
-    language = max(sorted(set(languages)), key=languages.count) if languages else "en"
-
-    def href(name: str) -> str:
-        quoted = quote(name)
-        return base_url + quoted if base_url else quoted
-
-    updated = max((b.modified or _EPOCH for b in books), default=_EPOCH)
-    info = FeedInfo(title=f"{title}: books", subtitle="Weekly EPUB books of the digests (OPDS 1.2)",
-                    id=tag_uri(2024, f"feed/{title.casefold()}/opds"), language=language,
-                    updated=updated, author=title, home_url="", base_url=base_url, icon_url=icon_url)
-    fg = new_generator(info)
-    # The catalog is one level: it is its own start.  OPDS 1.2 (section 3.2)
-    # recommends a "start" link, but the W3C Feed Validator's list of link
-    # relations predates it ("Unregistered link relationship"), so with a
-    # self link, which names the same document, the start link is left out.
-    if base_url:
-        links = [{"href": base_url + "catalog.opds", "rel": "self", "type": CATALOG_TYPE}]
-    else:
-        links = [{"href": href("catalog.opds"), "rel": "start", "type": CATALOG_TYPE}]
-    fg.link(links, replace=True)
-    covers = [_add_book(fg, book, href) for book in books]
-    return Catalog(data=hex_refs_in_text(fg.atom_str(pretty=True)), books=books,
-                   covers=[c for c in covers if c is not None], warnings=warnings)
-
-
-_EPOCH = dt.datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _read_books(out_dir: Path, reader: Callable[[Path], Book],
@@ -278,7 +199,9 @@ def _read_books(out_dir: Path, reader: Callable[[Path], Book],
     """The books, newest first, and a warning for each that cannot be read."""
     warnings = []
     books = []
-    for path in sorted(Path(out_dir).glob("*.epub") if paths is None else paths):
+    if paths is None:  # a Kobo kepub beside its book is one of the book's files, not a book
+        paths = [p for p in Path(out_dir).glob("*.epub") if not p.name.endswith(".kepub.epub")]
+    for path in sorted(paths):
         try:
             books.append(reader(path))
         except (OSError, KeyError, ValueError, zipfile.BadZipFile, SyntaxError, EOFError, RuntimeError,
@@ -288,7 +211,7 @@ def _read_books(out_dir: Path, reader: Callable[[Path], Book],
 
     def newest(book: Book) -> tuple:
         start = book.period[0] if book.period else dt.date.min
-        return (start, book.modified or _EPOCH, book.path.name)
+        return (start, book.modified or EPOCH, book.path.name)
 
     books.sort(key=newest, reverse=True)
     if not books:
@@ -298,26 +221,87 @@ def _read_books(out_dir: Path, reader: Callable[[Path], Book],
     return books, warnings
 
 
-def _add_book(fg: Any, book: Book, href: Callable[[str], str]) -> tuple[str, bytes] | None:
-    """One acquisition entry; returns the cover file to write beside the book, if any."""
-    fe = fg.add_entry(order="append")
-    ident = book.identifier if _is_uri(book.identifier) else tag_uri(
-        2024, "book/" + (book.identifier or book.path.name))
-    fe.id(ident)
-    # Read back from the book: digest text, so plain text for feeds.
-    fe.title(feed_text(book.title))
-    fe.updated(book.modified or _EPOCH)
-    if book.creators:
-        fe.author([{"name": feed_text(c)} for c in book.creators])
-    fe.content(feed_text(book_summary(book)), type="text")
-    if book.series:
-        fe.category(term=feed_text(book.series), label=f"Series: {feed_text(book.series)}")
-    book_links = [Link(href(book.path.name), ACQUISITION, EPUB_TYPE, "EPUB", book.size)]
-    cover = None
-    if book.cover:
-        data, mime = book.cover
-        cover_name = f"{book.path.stem}.cover{_COVER_EXT[mime]}"
-        cover = (cover_name, data)
-        book_links += [Link(href(cover_name), IMAGE, mime), Link(href(cover_name), THUMBNAIL, mime)]
-    fe.dx.set(tuple(book_links), book.language)
-    return cover
+def thumbnail_name(book_name: str) -> str:
+    """``NAME.cover.thumb.jpg``: beside the book, named like its cover so both go when the book does."""
+    return f"{Path(book_name).stem}.cover.thumb.jpg"
+
+
+THUMBNAIL_WIDTH = 300
+
+
+def make_thumbnail(data: bytes) -> bytes:
+    """A JPEG about 300 px wide (a few KB) of the cover *data*, the same bytes for the same cover.
+
+    KOReader's cover browser and Thorium's grid fetch one image per book on
+    every page: the full cover (100 KB or more) would make browsing a
+    catalog of hundreds of books slow on an e-ink device."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as img:
+        img = img.convert("RGB")
+        if img.width > THUMBNAIL_WIDTH:
+            height = max(1, round(img.height * THUMBNAIL_WIDTH / img.width))
+            img = img.resize((THUMBNAIL_WIDTH, height), Image.Resampling.LANCZOS)
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=70, optimize=True, progressive=False)
+    return buf.getvalue()
+
+
+def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=None, books=None, *,
+                  today: dt.date | None = None, selections: tuple[tuple[str, str], ...] = ()) -> Catalog:
+    """Write the OPDS catalog of the EPUBs in *out* (``catalog.opds``, its pages, facets, crawlable feed
+    and their OPDS 2.0 twins) and the covers and thumbnails it links.
+
+    ``report.title``/``icon_url`` come from :func:`write_feed_files`; *reader*
+    (default :func:`read_book`) lets ``build`` reuse what it knows of books
+    that did not change; *books* lists the books (default: every EPUB in
+    *out*).  *today* decides which books are finished (default: today).
+    *selections* are (name, title) pairs, each a catalog of its own in
+    ``out/NAME/``, offered as facets on every page.  *out* may be any
+    folder and *base_url* its public URL, so that the catalog of a
+    selection is written by the same call on ``out/NAME``.
+    """
+    from .atom import Site, atom_page
+    from .catalog import CatalogBook, book_files, is_finished, plan_pages
+    from .opds2 import json_page
+
+    today = today or dt.date.today()
+    found, warnings = _read_books(out, reader or read_book, books)
+    report.books = len(found)
+    report.warnings += warnings
+    outputs: list[tuple[str, bytes]] = []
+    entries = []
+    for book in found:
+        cover = None
+        if book.cover:
+            data, mime = book.cover
+            name = f"{book.path.stem}.cover{_COVER_EXT[mime]}"
+            if data:  # read here, not by a cache that wrote it already
+                outputs += [(name, data), (thumbnail_name(book.path.name), make_thumbnail(data))]
+            cover = (name, mime)
+        thumb = thumbnail_name(book.path.name)
+        has_thumb = cover is not None and (any(n == thumb for n, _ in outputs) or (out / thumb).is_file())
+        version = None if is_finished(book, today) else _content_hash(book.path)
+        entries.append(CatalogBook(book, book_files(book.path), cover, thumb if has_thumb else None, version))
+    languages = [b.language.split("-")[0].lower() for b in found if b.language]
+    language = max(sorted(set(languages)), key=languages.count) if languages else "en"
+    site = Site(title=report.title, id=tag_uri(2024, f"feed/{report.title.casefold()}/opds"), language=language,
+                base_url=base_url, icon_url=report.icon_url)
+    pages, facets = plan_pages(entries, title=f"{report.title}: books", today=today, selections=selections)
+    for page in pages:
+        outputs.append((page.stem + ".opds", atom_page(page, site, facets)))
+        outputs.append((page.stem + ".json", json_page(page, site, facets)))
+    write_outputs(out, outputs, report)
+    return Catalog(data=outputs[-2 * len(pages)][1], books=found, warnings=warnings)
+
+
+def _content_hash(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
