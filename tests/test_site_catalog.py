@@ -154,7 +154,7 @@ def test_a_kepub_beside_the_book_is_a_second_acquisition_link(tmp_path):
     assert acq == [(BASE + "daily-papers-2024-12-01.epub", "application/epub+zip", str(book.size)),
                    (BASE + kepub.name, "application/kepub+zip", str(kepub.stat().st_size))]
     assert entry.findtext("{http://purl.org/dc/terms/}issued") == "2024-12-01"
-    assert entry.findtext("{http://purl.org/dc/terms/}language") == "en"
+    assert entry.findtext("{http://purl.org/dc/elements/1.1/}language") == "en"  # the validator knows it there
     assert "1 day" in entry.findtext(f"{ATOM}summary")
 
 

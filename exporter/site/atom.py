@@ -20,11 +20,14 @@ from .catalog import CRAWLABLE, CURRENT, HEAD, CatalogBook, Facets, Page
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 DCTERMS_NS = "http://purl.org/dc/terms/"
+#: dc:language in the Dublin Core 1.1 namespace: the W3C Feed Validator knows
+#: it there and rejects dcterms:language ("Undefined entry element"), an error.
+DC_NS = "http://purl.org/dc/elements/1.1/"
 OPDS_NS = "http://opds-spec.org/2010/catalog"
 THR_NS = "http://purl.org/syndication/thread/1.0"
 FH_NS = "http://purl.org/syndication/history/1.0"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-NSMAP = {None: ATOM_NS, "dc": DCTERMS_NS, "opds": OPDS_NS, "thr": THR_NS, "fh": FH_NS}
+NSMAP = {None: ATOM_NS, "dc": DC_NS, "dcterms": DCTERMS_NS, "opds": OPDS_NS, "thr": THR_NS, "fh": FH_NS}
 
 ACQUISITION_TYPE = "application/atom+xml;profile=opds-catalog;kind=acquisition"
 OPDS2_TYPE = "application/opds+json"
@@ -101,7 +104,7 @@ def _entry(feed, site: Site, page: Page, cb: CatalogBook, lean: bool) -> None:
     for name in book.creators:
         _el(_el(entry, f"{{{ATOM_NS}}}author"), f"{{{ATOM_NS}}}name", feed_text(name))
     if book.language:
-        _el(entry, f"{{{DCTERMS_NS}}}language", book.language)
+        _el(entry, f"{{{DC_NS}}}language", book.language)
     if book.period:
         _el(entry, f"{{{DCTERMS_NS}}}issued", book.period[1].isoformat())
     if not lean:
@@ -109,6 +112,9 @@ def _entry(feed, site: Site, page: Page, cb: CatalogBook, lean: bool) -> None:
             _el(entry, f"{{{ATOM_NS}}}category", term=feed_text(book.series),
                 label=f"Series: {feed_text(book.series)}")
         _el(entry, f"{{{ATOM_NS}}}summary", feed_text(book_summary(book)), type="text")
+    # RFC 4287 section 4.1.1.1: an entry with no alternate link must have
+    # content.  The description again (KOReader shows content, else summary).
+    _el(entry, f"{{{ATOM_NS}}}content", feed_text(book_summary(book)), type="text")
     for f in cb.files:
         el = _link(entry, site, page, ACQUISITION, f.name, f.type, title=_file_title(f.type), length=str(f.length))
         if cb.version:  # a hash of the book's bytes: new bytes, new URL
