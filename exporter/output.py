@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from .errors import OutputError
+from .gates import files as gate_files
 
 
 class WriteStatus(str, enum.Enum):
@@ -44,17 +45,36 @@ STALE_AFTER = 600.0
 
 
 def same_content(path: Path, data: bytes) -> bool:
+    """True if *path* is a regular file holding *data* (read through the file gate: a named pipe
+    there is never opened)."""
     try:
-        if path.stat().st_size != len(data):
+        if gate_files.check_regular(path).st_size != len(data):
             return False
-        return path.read_bytes() == data
+        return gate_files.read_bytes(path, len(data)) == data
     except OSError:
         return False
+
+
+def check_target(path: Path) -> None:
+    """:class:`OutputError` unless *path* is nothing yet or a regular file: a folder, named pipe,
+    socket or device where a file is to be written is the user's, and is left alone; so is a
+    path that lies under a file."""
+    what = gate_files.special_kind(path)
+    if what is not None:
+        raise OutputError(f"cannot write {path}: it is {what}, not a regular file; left alone")
+    for parent in path.parents:
+        if not os.path.lexists(parent):
+            continue
+        if os.path.isdir(parent):
+            break
+        kind = gate_files.special_kind(parent) or "a file"
+        raise OutputError(f"cannot write {path}: {parent} is {kind}, not a folder")
 
 
 def write_file(path: Path, data: bytes, *, force: bool = False) -> WriteStatus:
     """Atomically replace *path* with *data* unless it already holds them."""
     path = Path(path)
+    check_target(path)
     remove_stale_parts(path)
     if not force and same_content(path, data):
         return WriteStatus.UNCHANGED

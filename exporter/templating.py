@@ -13,10 +13,12 @@ from the input is ever marked safe by a template.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from .errors import TemplateError
+from .gates import files as gate_files
 from .resources import templates_dir
 
 
@@ -31,8 +33,8 @@ def make_environment(user_dir: Path | str | None = None) -> Any:
     if user_dir is not None and not Path(user_dir).is_dir():
         raise TemplateError(f"the templates folder {user_dir} does not exist")
     loader = jinja2.ChoiceLoader([
-        jinja2.FileSystemLoader([str(f) for f in folders]),
-        jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(str(packaged))}, delimiter=":"),
+        _gated_loader(folders),
+        jinja2.PrefixLoader({"default": _gated_loader([packaged])}, delimiter=":"),
     ])
     env = jinja2.Environment(
         loader=loader,
@@ -57,6 +59,42 @@ def make_environment(user_dir: Path | str | None = None) -> Any:
     env.globals["user_templates"] = str(user_dir) if user_dir is not None else None
     env.globals["lang_attrs"] = render.lang_attrs
     return env
+
+
+def _gated_loader(folders: list[Path]) -> Any:
+    """A jinja2 ``FileSystemLoader`` whose files are read through the file gate: a named pipe or
+    device named like a template is refused, not opened (it would block), and a template is
+    capped in size."""
+    import jinja2
+    from jinja2.loaders import split_template_path
+
+    class GatedLoader(jinja2.FileSystemLoader):
+        def get_source(self, environment: Any, template: str) -> tuple[str, str, Any]:
+            pieces = split_template_path(template)
+            for folder in self.searchpath:
+                path = Path(folder, *pieces)
+                try:
+                    st = gate_files.check_regular(path)
+                except FileNotFoundError:
+                    continue
+                except OSError as err:
+                    raise TemplateError(f"template {path}: {err.strerror or err}") from err
+                try:
+                    text = gate_files.read_text_file(path, gate_files.TEMPLATE_LIMIT)
+                except OSError as err:
+                    raise TemplateError(f"cannot read template {path}: {err.strerror or err}") from err
+                stamp = st.st_mtime_ns
+                return text, str(path), lambda: _mtime_ns(path) == stamp
+            raise jinja2.TemplateNotFound(template)
+
+    return GatedLoader([str(f) for f in folders])
+
+
+def _mtime_ns(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
 
 
 def get_template(env: Any, name: str) -> Any:
@@ -99,7 +137,7 @@ def _check_blocks(env: Any, template: Any) -> None:
             Path(user_dir).resolve()):
         return
     checked.add(filename)
-    ast = env.parse(Path(filename).read_text(encoding="utf-8"))
+    ast = env.parse(env.loader.get_source(env, template.name)[0])
     mine, known, parent = _top_blocks(ast), set(), ast.find(nodes.Extends)
     if parent is None or not isinstance(parent.template, nodes.Const):
         return
@@ -121,7 +159,7 @@ def stylesheet(env: Any) -> bytes:
     css = render_template(env, "epub.css")
     user_dir = env.globals.get("user_templates")
     extra = Path(user_dir) / "extra.css" if user_dir else None
-    if extra is not None and extra.is_file():
+    if extra is not None and os.path.lexists(extra):
         css = css.rstrip("\n") + "\n\n/* extra.css */\n" + render_template(env, "extra.css")
     return css.encode("utf-8")
 

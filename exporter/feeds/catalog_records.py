@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import Diagnostic, Kind, Severity, SourceRef
+from ..gates import files as gate_files
 from ..output import WriteStatus, write_file
 
 
@@ -67,7 +68,7 @@ class CatalogBooks:
         if st.st_size != len(data):
             return False
         try:  # the same bytes (a state file lost, say): nothing to overwrite
-            return path.read_bytes() == data
+            return gate_files.read_bytes(path, len(data)) == data
         except OSError:
             return False
 

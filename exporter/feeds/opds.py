@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ..gates import files as gate_files
 from ..model import Diagnostic, Kind, Severity, SourceRef
 from .entries import UTC, FeedInfo, Link, feed_text, hex_refs_in_text, tag_uri
 
@@ -138,7 +139,8 @@ def read_book(path: Path) -> Book:
     from lxml import etree
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    with zipfile.ZipFile(path) as z:
+    fh, _ = gate_files.open_regular(path, gate_files.BOOK_LIMIT)  # never a FIFO named *.epub
+    with fh, zipfile.ZipFile(fh) as z:
         container = etree.fromstring(_read_member(z, "META-INF/container.xml", MAX_CONTAINER_BYTES), parser)
         rootfile = container.find(f".//{{{CONTAINER_NS}}}rootfile")
         if rootfile is None:

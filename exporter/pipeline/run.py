@@ -22,6 +22,7 @@ from ..bundles import Bundle, make_bundles
 from ..errors import InputError
 from ..feeds.writer import FeedReport
 from ..model import ReadResult
+from ..gates import files as gate_files
 from ..output import write_file
 from ..state import LATEST_NAME, STATE_NAME, BuildState, OutputRecord, fingerprint
 from ..feeds.catalog_records import CatalogBooks, catalog_record
@@ -184,7 +185,7 @@ def _write_latest(plan: BuildPlan, report: BuildReport, state: BuildState) -> No
         state.pages[LATEST_NAME] = old
         return
     report.explanations.append(f"writing {path}: a copy of {newest}")
-    report.add(path, write_file(path, source.read_bytes()))
+    report.add(path, write_file(path, gate_files.read_bytes(source, gate_files.BOOK_LIMIT)))
     st = os.stat(path)
     state.pages[LATEST_NAME] = OutputRecord(inputs, newest, {LATEST_NAME: (st.st_size, st.st_mtime_ns)})
 
