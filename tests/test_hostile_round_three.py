@@ -165,3 +165,143 @@ def test_an_unexpected_exception_is_one_line_and_exit_70(tmp_path, monkeypatch):
     assert f"please report it with the file {reports[0]}" in lines[0]
     assert "KeyError: 'surprise'" in lines[0]
     assert "Traceback" in reports[0].read_text("utf-8") and "boom" in reports[0].read_text("utf-8")
+
+
+# -- class 2: byte-level surprises inside a digest -------------------------------------------
+
+BOM8 = "\ufeff"
+
+
+@st.composite
+def joined_digests(draw):
+    """Digest files joined with cat (each with its BOM), NUL bytes here and there, in one of
+    the encodings people save in; the days and papers that must be found."""
+    n_days = draw(st.integers(1, 4))
+    korean = draw(st.booleans())
+    parts, expected = [], {}
+    for i in range(n_days):
+        date = f"2024-03-{i + 4:02d}"
+        title = "한국어 논문 요약" if korean else "A paper"
+        text = day(date, *(paper(10 * i + j, f"{title} {j}") for j in range(draw(st.integers(1, 3)))))
+        expected[date] = text.count("### [")
+        bom = draw(st.sampled_from(["none", "start", "start-crlf", "mid-title", "before-paper"]))
+        if bom == "start":
+            text = BOM8 + text
+        elif bom == "start-crlf":
+            text = BOM8 + text.replace("\n", "\r\n")
+        elif bom == "mid-title":
+            text = text.replace("Daily", "Da" + BOM8 + "ily", 1)
+        elif bom == "before-paper":
+            text = text.replace("### [", BOM8 + "### [", 1)
+        parts.append(text)
+    text = "".join(parts)
+    nuls = draw(st.lists(st.integers(0, len(text)), max_size=3))
+    for at in sorted(nuls, reverse=True):
+        # Not inside a "## " marker: a NUL there is a broken heading, not a hidden one.
+        while at and text[at - 1] in "#[":
+            at -= 1
+        text = text[:at] + "\0" + text[at:]
+    encoding = draw(st.sampled_from(["utf-8", "utf-16", "utf-16-le-bom", "utf-16-be-bom"]
+                                    + (["cp949"] if korean else [])))
+    if encoding == "utf-16-le-bom":
+        data = b"\xff\xfe" + text.lstrip(BOM8).encode("utf-16-le")
+    elif encoding == "utf-16-be-bom":
+        data = b"\xfe\xff" + text.lstrip(BOM8).encode("utf-16-be")
+    elif encoding == "cp949":
+        data = text.replace(BOM8, "").encode("cp949")
+    else:
+        data = text.encode(encoding)
+    return data, expected, bool(nuls)
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(case=joined_digests())
+def test_a_bom_or_nul_anywhere_hides_no_day(case):
+    import json
+
+    data, expected, has_nul = case
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        (tmp / "joined.md").write_bytes(data)
+        result = run_cli(["inspect", "--json", str(tmp / "joined.md")], tmp)
+        assert result.exit_code == 0, result.output
+        doc = json.loads(result.stdout)
+        found = {d["date"]: len(d["papers"]) for d in doc["digests"]}
+        assert found == expected, (found, expected, data[:200])
+        messages = [d["message"] for d in doc["diagnostics"]]
+        if "\ufeff".encode() in data[3:]:
+            assert any("byte-order mark" in m for m in messages), messages
+        if has_nul and b"\0\0" not in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            assert any("NUL" in m for m in messages), messages
+        for d in doc["digests"]:
+            assert "\ufeff" not in json.dumps(d, ensure_ascii=False)
+
+
+def test_a_bom_inside_the_file_is_reported_at_its_line(tmp_path):
+    first = day("2024-03-04", paper(1))
+    (tmp_path / "a.md").write_text(first + "\ufeff" + day("2024-03-05", paper(2)), "utf-8")
+    result = run_cli(["inspect", str(tmp_path / "a.md")], tmp_path)
+    line = first.count("\n") + 1
+    assert f"a.md:{line}: warning: byte-order mark inside the file (files joined with cat?); removed" in result.output
+    assert "2 days" in result.output
+
+
+def test_legacy_encoding_errors_name_the_right_line(tmp_path):
+    text = "\r\n".join(["## 일일 논문 (2024-03-04)", "", "### [한국어](https://arxiv.org/abs/2403.00001)", "",
+                       "Vote: x", ""])
+    (tmp_path / "k.md").write_bytes(text.encode("cp949"))
+    result = run_cli(["inspect", str(tmp_path / "k.md")], tmp_path)
+    assert "k.md:1: warning: file is not UTF-8; decoded as CP949 (EUC-KR)" in result.output
+    assert "k.md:5: warning:" in result.output, result.output
+    (tmp_path / "bad.md").write_bytes(b"## x\r\n\r\n\x80\xff\n")
+    result = run_cli(["inspect", str(tmp_path / "bad.md")], tmp_path)
+    assert "bad.md:3: error: cannot decode the file: not UTF-8 (byte 0x80)" in result.output
+
+
+# -- class 3: reading is linear in the input -------------------------------------------------
+
+#: How a line may start: every kind of line the reader tells apart.
+LINE_STARTS = ("", "## ", "## Daily Papers (", "### ", "### [", "### [t](https://a.org/x", "- ", "  - ", "1. ",
+               "* ", "**", "***", "Vote: ", "Authors: ", "![](", "![", "[Watch Video](", "[ watch video ",
+               "<video ", "<video src=", "<div>", "</div ", "<img ", "---", "> ", "`", "$")
+#: What the reader's patterns look for, as the runs a crafted line repeats.
+RUN_CHARS = " \t[]()!<>\"'*_-:：=#$^{}\\`&;/.,0123456789aZ한\u3000\xa0"
+
+
+#: A run: one of those characters most often, else a short mix of them.
+RUNS = st.one_of(st.sampled_from(list(RUN_CHARS)), st.text(alphabet=RUN_CHARS, min_size=2, max_size=4))
+
+
+def _read_time(start: str, unit: str, end: str, size: int) -> float:
+    import time
+
+    from exporter.reader.parse import decode, parse_text
+
+    head = "## Daily Papers (2024-03-04)\n\n### [T](https://arxiv.org/abs/2403.00001)\n\n"
+    data = (head + start + unit * (size // len(unit)) + end + "\n").encode("utf-8")
+    best = float("inf")
+    for _ in range(2):  # the better of two: a busy machine slows one run, not the shape
+        t = time.perf_counter()
+        text, _ = decode(data, "x.md")
+        parse_text(text, "x.md")
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+@settings(max_examples=25, **SETTINGS)
+@given(unit=RUNS, end=st.sampled_from(["", ")", "]", "x", '"', ">", " )"]))
+def test_reading_a_crafted_line_is_linear(unit, end):
+    """After every kind of line start, a long run of what the patterns look for: 16 times the
+    line costs at most ~16 times the time (a quadratic shape costs 256 times)."""
+    for start in LINE_STARTS:
+        small, large = _read_time(start, unit, end, 2_000), _read_time(start, unit, end, 32_000)
+        assert large < 0.03 or large < 48 * max(small, 0.0005), (start, unit, end, small, large)
+
+
+@pytest.mark.parametrize("shape", [("![](", " ", "x"), ("[Watch Video](", " ", "x"), ("### [t](https://a.org/x", ' "', ""),
+                                   ("- ", "**", ""), ("Authors: ", "a,", "")])
+def test_reading_grows_linearly_from_1_kb_to_1_mb(shape):
+    """The shapes that were quadratic, and the slowest linear ones, from 1 KB to 1 MB."""
+    times = {size: _read_time(*shape, size) for size in (1_000, 32_000, 1_000_000)}
+    # 1 MB is 1000 times 1 KB: linear with generous slack; quadratic would be 10^6 times.
+    assert times[1_000_000] < 5.0 and times[1_000_000] < 80 * max(times[32_000], 0.002), times

@@ -56,9 +56,13 @@ _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 FIRST_DATE = dt.date(1980, 1, 1)
 LAST_DATE = dt.date(2099, 12, 31)
 _PAPER_RE = re.compile(r"^###(?!#)\s*(?P<rest>.*)$")
-_IMAGE_RE = re.compile(r"^!\[[^\]]*\]\(\s*(?:<(?P<a>[^>]*)>|(?P<url>[^)\s]*))\s*(?:\"[^\"]*\")?\s*\)$")
+# Possessive quantifiers (``*+``, Python 3.11): two runs of white space that
+# can each take the same spaces ("\s*(?:...)?\s*") are tried in every split
+# when the line does not end as expected, which is quadratic in the spaces.
+_IMAGE_RE = re.compile(r"^!\[[^\]]*+\]\(\s*+(?:<(?P<a>[^>]*+)>|(?P<url>[^)\s]*+))\s*+(?:\"[^\"]*+\"\s*+)?\)$")
 # "[Watch Video](url)" and the variant without parentheses "[Watch Video]url".
-_WATCH_RE = re.compile(r"^\[\s*watch\s+video\s*\]\s*(?:\(\s*<?(?P<p>[^)\s>]*)>?\s*\)|(?P<b>[^\s()<>]+))\s*$", re.I)
+_WATCH_RE = re.compile(r"^\[\s*+watch\s++video\s*+\]\s*+(?:\(\s*+<?(?P<p>[^)\s>]*+)>?\s*+\)|(?P<b>[^\s()<>]++))\s*+$",
+                       re.I)
 # "[^<>]" (not "[^>]"): a search over a line of many unclosed "<video " tags
 # stops each attempt at the next "<", which keeps it linear.
 _VIDEO_SRC_RE = re.compile(r"""<(?:video|source)\b[^<>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
