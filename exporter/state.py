@@ -153,6 +153,16 @@ class BuildState:
     #: Other pages (``index.html``): what they were rendered from.
     pages: dict[str, OutputRecord] = field(default_factory=dict)
 
+    def written_files(self) -> dict[str, tuple[int, int]]:
+        """Every file an earlier run wrote into the output folder (relative name -> (size,
+        mtime_ns) as it left it): what :func:`exporter.output.recorded` lets a run replace."""
+        found: dict[str, tuple[int, int]] = {}
+        records = [*self.books.values(), self.feeds, self.catalog, *self.pages.values()]
+        for record in records:
+            if record is not None:
+                found.update(record.files)
+        return found
+
     @classmethod
     def empty(cls, version: str) -> BuildState:
         return cls(version, {}, {}, {}, None, None)

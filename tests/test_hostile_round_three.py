@@ -23,7 +23,7 @@ SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, Heal
 #: Where a stray special file may sit, and the command that meets it there.
 PLACES = ("input-file", "input-in-folder", "input-deep-in-folder", "template-day", "template-css", "extra-css",
           "config", "state", "out:feed.atom", "out:feed.json", "out:book", "out:index.html",
-          "out:catalog.opds", "out:cover", "out:feed-icon.png", "out:epub-o")
+          "out:catalog.opds", "out:cover", "out:epub-o")
 BOOK = "daily-papers-2024-W10.epub"
 
 
@@ -305,3 +305,121 @@ def test_reading_grows_linearly_from_1_kb_to_1_mb(shape):
     times = {size: _read_time(*shape, size) for size in (1_000, 32_000, 1_000_000)}
     # 1 MB is 1000 times 1 KB: linear with generous slack; quadratic would be 10^6 times.
     assert times[1_000_000] < 5.0 and times[1_000_000] < 80 * max(times[32_000], 0.002), times
+
+
+# -- class 10: files the program did not write -----------------------------------------------
+
+def _user_bytes(kind: str, seed: int) -> bytes:
+    import io
+    import zipfile
+
+    if kind == "text":
+        return f"my notes {seed}\n".encode()
+    if kind == "jpeg":
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.new("RGB", (8 + seed % 5, 8), (seed % 256, 0, 0)).save(buf, "JPEG")
+        return buf.getvalue()
+    if kind == "epub":  # someone else's book: a real EPUB shape, another publisher
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("mimetype", "application/epub+zip")
+            z.writestr("META-INF/container.xml", '<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
+                       '<rootfiles><rootfile full-path="b.opf"/></rootfiles></container>')
+            z.writestr("b.opf", f"<package><metadata><dc:publisher>Me {seed}</dc:publisher></metadata></package>")
+        return buf.getvalue()
+    if kind == "feed":  # a feed by another program
+        return (f'<feed xmlns="http://www.w3.org/2005/Atom"><generator>other</generator><title>{seed}'
+                '</title></feed>').encode()
+    if kind == "json":
+        return b'{"version": "https://jsonfeed.org/version/1.1", "program": "not us", "items": []}'
+    return bytes([seed % 256]) * (seed % 100 + 1)
+
+
+#: (where, commands that write there).  "cover" is a NAME.cover.jpg beside the book.
+USER_FILE_PLACES = {
+    BOOK: ("epub", "build"), BOOK[:-5] + ".cover.jpg": ("feed-opds", "build"),
+    "feed.atom": ("feed", "build"), "feed.rss": ("feed", "build"), "feed.json": ("feed", "build"),
+    "catalog.opds": ("feed-opds", "build"), "index.html": ("build",), "icon.png": ("feed",),
+    "archive/2024-W09.atom": ("feed-archive",), "one.epub": ("epub-o",), "state.json": ("build-state",),
+}
+
+
+def _command_for(how: str, src: Path, out: Path) -> list[str]:
+    base = {"epub": ["epub", str(src), "-o", str(out), "--images", "none"],
+            "epub-o": ["epub", str(src), "-o", str(out / "one.epub"), "--images", "none", "--by", "all"],
+            "feed": ["feed", str(src), "-o", str(out), "--base-url", "https://example.org/p/"],
+            "feed-opds": ["feed", str(src), "-o", str(out), "--format", "opds"],
+            "feed-archive": ["feed", str(src), "-o", str(out), "--archive", "--all",
+                             "--base-url", "https://example.org/p/"],
+            "build": ["build", str(src), "-o", str(out), "--images", "none"],
+            "build-state": ["build", str(src), "-o", str(out), "--images", "none", "--state", str(out / "state.json")]}
+    return base[how]
+
+
+@settings(max_examples=30, **SETTINGS)
+@given(place=st.sampled_from(sorted(USER_FILE_PLACES)), kind=st.sampled_from(["text", "jpeg", "epub", "feed", "json",
+                                                                               "bytes"]),
+       seed=st.integers(1, 10_000), earlier=st.booleans(), data=st.data())
+def test_a_file_the_program_did_not_write_is_never_replaced(place, kind, seed, earlier, data):
+    """Whatever the command, a user's file at a name the program writes stays as it is: the run
+    says so (an error naming it, or a warning for a cover) and replaces nothing of the user's."""
+    how = data.draw(st.sampled_from(USER_FILE_PLACES[place]))
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        src = _layout(tmp)
+        (src / "b.md").write_text(day("2024-02-26", paper(3)), "utf-8")  # an older week: an archive
+        out = tmp / "out"
+        out.mkdir()
+        command = _command_for(how, src, out)
+        if earlier and how.startswith("feed-opds"):  # the book the catalog lists, made earlier
+            run_cli(_command_for("epub", src, out), tmp)
+        elif how == "feed-opds":
+            run_cli(_command_for("epub", src, out), tmp)
+        user = out / place
+        user.parent.mkdir(parents=True, exist_ok=True)
+        mine = _user_bytes(kind, seed)
+        user.write_bytes(mine)
+        result = run_cli(command, tmp)
+        assert user.read_bytes() == mine, (command, result.output)
+        shown = str(user)
+        if place.endswith(".cover.jpg"):
+            assert result.exit_code == 0 and f"{shown}: warning: not written by digest-export" in result.output, \
+                result.output
+        else:
+            assert result.exit_code == 1, (command, result.output)
+            assert f"digest-export: error: {shown} was not written by digest-export" in result.output, result.output
+
+
+@pytest.mark.parametrize("command", ["epub", "epub-o", "feed", "feed-opds", "feed-archive", "build"])
+def test_the_programs_own_files_are_replaced_by_every_command(tmp_path, command):
+    """Its own earlier output (even with no state, even edited) is replaced: the mark tells."""
+    src = _layout(tmp_path)
+    out = tmp_path / "out"
+    run_cli(_command_for(command, src, out), tmp_path)
+    if command == "feed-opds":
+        run_cli(_command_for("epub", src, out), tmp_path)
+        run_cli(_command_for(command, src, out), tmp_path)
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    assert before
+    (src / "b.md").write_text(day("2024-03-05", paper(3)), "utf-8")
+    result = run_cli(_command_for(command, src, out) + ["--title", "Another title"], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "was not written by digest-export" not in result.output
+
+
+def test_feed_opds_leaves_a_users_cover_beside_a_book(tmp_path):
+    src = _layout(tmp_path)
+    out = tmp_path / "out"
+    run_cli(_command_for("epub", src, out), tmp_path)
+    cover = out / (BOOK[:-5] + ".cover.jpg")
+    cover.write_bytes(_user_bytes("jpeg", 7))
+    result = run_cli(_command_for("feed-opds", src, out), tmp_path)
+    assert cover.read_bytes() == _user_bytes("jpeg", 7)
+    assert f"{cover}: warning: not written by digest-export: left as it is" in result.output
+    catalog = (out / "catalog.opds").read_text("utf-8")
+    assert "cover.jpg" not in catalog
+    cover.unlink()  # gone: the catalog writes its own, which it then keeps up to date
+    run_cli(_command_for("feed-opds", src, out), tmp_path)
+    assert cover.is_file() and b"digest-export" in cover.read_bytes()[:200]

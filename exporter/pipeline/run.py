@@ -23,7 +23,7 @@ from ..errors import InputError
 from ..feeds.writer import FeedReport
 from ..model import ReadResult
 from ..gates import files as gate_files
-from ..output import write_file
+from ..output import carries_mark, recorded, remove_file, write_file
 from ..state import LATEST_NAME, STATE_NAME, BuildState, OutputRecord, fingerprint
 from ..feeds.catalog_records import CatalogBooks, catalog_record
 from .options import BuildPlan, BuildReport
@@ -34,10 +34,16 @@ Progress = Callable[[str, Path, str], None]
 
 def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
     """Write what *plan* says; raises :class:`InputError` (writing nothing)
-    if the inputs hold errors, unless ``keep_going``."""
-    options = plan.options
-    if plan.errors and not options.keep_going:
+    if the inputs hold errors, unless ``keep_going``.  Only files the state
+    records (or that carry the program's mark) are replaced or removed."""
+    if plan.errors and not plan.options.keep_going:
         raise InputError(plan.diagnostics)
+    with recorded(Path(plan.options.out_dir), plan.state.written_files()):
+        return _run(plan, progress)
+
+
+def _run(plan: BuildPlan, progress: Progress | None) -> BuildReport:
+    options = plan.options
     report = BuildReport(explanations=list(plan.explanations), files_read=plan.files_read,
                          files_total=plan.files_total)
     state = plan.new_state
@@ -69,10 +75,12 @@ def _save_state(plan: BuildPlan, report: BuildReport, state: BuildState) -> None
     output folder is removed once the new one is saved."""
     options = plan.options
     path, legacy = options.state_file(), Path(options.out_dir) / STATE_NAME
-    write_file(path, state.to_bytes(options.state_base()))
-    if legacy.is_file() and legacy.resolve() != path.resolve():
-        legacy.unlink()
-        report.explanations.append(f"state: moved from {legacy} to {path}")
+    # The default state file is in the program's own folder: a damaged one is replaced.
+    write_file(path, state.to_bytes(options.state_base()), ours=options.state_path is None)
+    if legacy.is_file() and legacy.resolve() != path.resolve() and carries_mark(legacy):
+        st = os.stat(legacy)
+        if remove_file(legacy, (st.st_size, st.st_mtime_ns)):
+            report.explanations.append(f"state: moved from {legacy} to {path}")
 
 
 def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None) -> None:
@@ -155,13 +163,8 @@ def _remove_stale_books(plan: BuildPlan, report: BuildReport) -> None:
                      if n.startswith(Path(name).stem + ".cover."))
         for file_name, (size, mtime_ns) in sorted(stale.items()):
             path = out / file_name
-            try:
-                st = os.stat(path)
-                if (st.st_size, st.st_mtime_ns) == (size, mtime_ns):
-                    os.unlink(path)
-                    report.removed.append(path)
-            except OSError:
-                pass
+            if remove_file(path, (size, mtime_ns)):
+                report.removed.append(path)
         report.explanations.append(f"removed {out / name}: no longer built from these inputs and options")
 
 
@@ -172,8 +175,8 @@ def _write_latest(plan: BuildPlan, report: BuildReport, state: BuildState) -> No
     path, old = out / LATEST_NAME, plan.state.pages.get(LATEST_NAME)
     present = [b for b in plan.books if (out / b.meta.file_name).is_file()]
     if plan.options.finished_before is None or not present:
-        if old is not None and old.missing_or_changed(out) is None:
-            os.unlink(path)
+        if old is not None and old.missing_or_changed(out) is None and remove_file(
+                path, old.files.get(LATEST_NAME, (-1, -1))):
             report.removed.append(path)
         return
     newest = max(present, key=lambda b: (b.meta.end, b.meta.key)).meta.file_name
@@ -260,8 +263,7 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
         return
     report.explanations.append(f"writing the OPDS catalog: {reason}")
     feed = FeedReport(title=plan.feed_title, icon_url=base_url + ICON_NAME if base_url else None)
-    cache = CatalogBooks({**plan.state.catalog_books, **report.catalog_books}, old.files if old else {},
-                         trust_folder=plan.options.catalog_of_folder)
+    cache = CatalogBooks({**plan.state.catalog_books, **report.catalog_books}, old.files if old else {})
     cache.written.update(report.catalog_covers)
     if not plan.options.feed_formats:  # no feed wrote the icon, or said why there is none
         if base_url:
