@@ -423,3 +423,76 @@ def test_feed_opds_leaves_a_users_cover_beside_a_book(tmp_path):
     cover.unlink()  # gone: the catalog writes its own, which it then keeps up to date
     run_cli(_command_for("feed-opds", src, out), tmp_path)
     assert cover.is_file() and b"digest-export" in cover.read_bytes()[:200]
+
+
+# -- class 7: the config file's own bytes ----------------------------------------------------
+
+@settings(max_examples=25, **SETTINGS)
+@given(prefix=st.sampled_from(['title = "', "# ", "", "[epub]\ntitle = '"]),
+       bad=st.binary(min_size=1, max_size=8).filter(lambda b: _not_utf8(b)),
+       encoding=st.sampled_from(["raw", "cp949", "utf-16"]))
+def test_a_config_that_is_not_utf8_is_a_message_naming_the_file(prefix, bad, encoding):
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        config = tmp / "digest-export.toml"
+        if encoding == "raw":
+            config.write_bytes(prefix.encode() + bad + b'"\n')
+        else:
+            config.write_bytes(f'title = "한국어 제목"\n'.encode(encoding))
+        result = run_cli(["--config", str(config), "inspect", str(_layout(tmp))], tmp)
+        assert result.exit_code == 2, result.output
+        assert f"{config}: line " in result.output and "not UTF-8" in result.output, result.output
+
+
+def _not_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+# -- class 18: odd output and input paths ----------------------------------------------------
+
+@settings(max_examples=25, **SETTINGS)
+@given(command=st.sampled_from(["epub", "epub-o", "feed", "build"]), depth=st.integers(0, 3),
+       shape=st.sampled_from(["under-a-file", "folder-as-file"]))
+def test_an_output_path_under_a_file_or_a_folder_where_a_file_goes_is_a_clear_error(command, depth, shape):
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        src = _layout(tmp)
+        if shape == "under-a-file":
+            (tmp / "f").write_text("a file", "utf-8")
+            out = tmp.joinpath("f", *["sub"] * depth)
+            args = _command_for(command, src, out)
+        else:
+            out = tmp / "out"
+            target = {"epub": BOOK, "epub-o": "one.epub", "feed": "feed.atom", "build": "index.html"}[command]
+            (out / target).mkdir(parents=True)
+            (out / target / "keep").write_text("mine", "utf-8")
+            args = _command_for(command, src, out)
+        result = run_cli(args, tmp)
+        assert result.exit_code in (1, 2), result.output
+        if shape == "under-a-file":
+            assert "is a file, not a folder" in result.output or "is a file" in result.output, result.output
+            assert (tmp / "f").read_text("utf-8") == "a file"
+        else:
+            assert "it is a folder, not a regular file; left alone" in result.output, result.output
+            assert (out / target / "keep").read_text("utf-8") == "mine"
+
+
+@pytest.mark.parametrize("depth", [5, 70])
+def test_input_folders_nested_very_deep_are_a_clear_error(tmp_path, depth):
+    from exporter.gates.files import MAX_DEPTH
+
+    src = _layout(tmp_path)
+    deep = src.joinpath(*["d"] * depth)
+    deep.mkdir(parents=True)
+    (deep / "deep.md").write_text(day("2024-03-06", paper(9)), "utf-8")
+    (src / "d" / "loop").symlink_to(src)  # a link loop on the way: walked once
+    result = run_cli(["inspect", str(src)], tmp_path)
+    if depth <= MAX_DEPTH:
+        assert result.exit_code == 0 and "2 days" in result.output, result.output
+    else:
+        assert result.exit_code == 1, result.output
+        assert f"folders nested deeper than {MAX_DEPTH} levels; not read" in result.output
