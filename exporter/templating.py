@@ -102,6 +102,7 @@ def get_template(env: Any, name: str) -> Any:
     import jinja2
 
     try:
+        _check_references(env, name)
         template = env.get_template(name)
         _check_blocks(env, template)
         return template
@@ -113,6 +114,65 @@ def get_template(env: Any, name: str) -> Any:
         ) from err
     except jinja2.TemplateSyntaxError as err:
         raise TemplateError(f"{err.filename or err.name}:{err.lineno}: error: {err.message}") from err
+
+
+#: How deep templates may extend, include or import one another: the
+#: packaged ones go 2 deep; a user's chain 16 deep is a mistake, not a design.
+MAX_TEMPLATE_DEPTH = 16
+
+
+def _referenced(env: Any, name: str) -> list[str]:
+    """The templates *name* extends, includes or imports by a constant name."""
+    from jinja2 import nodes
+
+    ast = env.parse(env.loader.get_source(env, name)[0])
+    found = []
+    for node in ast.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
+        target = node.template
+        if isinstance(target, nodes.Const) and isinstance(target.value, str):
+            found.append(target.value)
+        elif isinstance(target, (nodes.List, nodes.Tuple)):  # {% include ["a", "b"] %}
+            found.extend(item.value for item in target.items
+                         if isinstance(item, nodes.Const) and isinstance(item.value, str))
+    return found
+
+
+def _check_references(env: Any, name: str) -> None:
+    """:class:`TemplateError` naming the chain when *name* extends or includes itself (directly
+    or through others), or the chain is deeper than :data:`MAX_TEMPLATE_DEPTH`: jinja2 would
+    recurse until Python's recursion limit."""
+    import jinja2
+
+    checked = env.globals.setdefault("checked_references", set())
+    if name in checked:
+        return
+
+    def visit(current: str, chain: tuple[str, ...]) -> None:
+        if current in chain:
+            loop = " -> ".join(chain[chain.index(current):] + (current,))
+            what = "extends or includes itself" if chain[-1] == current else "is in a loop of templates"
+            raise TemplateError(f"template {_where(env, current)} {what}: {loop}")
+        if len(chain) >= MAX_TEMPLATE_DEPTH:
+            raise TemplateError(f"template {_where(env, name)}: templates extend or include one another "
+                                f"more than {MAX_TEMPLATE_DEPTH} deep: {' -> '.join(chain[:4])} -> ...")
+        try:
+            children = _referenced(env, current)
+        except jinja2.TemplateNotFound:
+            return  # reported, with the folders searched, when it is loaded
+        except jinja2.TemplateSyntaxError:
+            return  # reported with its line when it is loaded
+        for child in children:
+            visit(child, chain + (current,))
+
+    visit(name, ())
+    checked.add(name)
+
+
+def _where(env: Any, name: str) -> str:
+    try:
+        return env.loader.get_source(env, name)[1] or name
+    except Exception:  # noqa: BLE001 -- only for the message
+        return name
 
 
 def _top_blocks(ast: Any) -> set[str]:
@@ -171,6 +231,9 @@ def render_template(env: Any, name: str, **context: Any) -> str:
     template = get_template(env, name)
     try:
         return template.render(**context)
+    except RecursionError:  # an include by a computed name that leads back to itself
+        raise TemplateError(f"template {name!r} failed to render: it includes itself, or templates "
+                            "include one another too deep") from None
     except jinja2.TemplateNotFound as err:
         folders = ", ".join(env.globals.get("searched_folders", ()))
         raise TemplateError(f"template {err.name!r} not found (searched: {folders})") from err

@@ -496,3 +496,59 @@ def test_input_folders_nested_very_deep_are_a_clear_error(tmp_path, depth):
     else:
         assert result.exit_code == 1, result.output
         assert f"folders nested deeper than {MAX_DEPTH} levels; not read" in result.output
+
+
+# -- class 9: templates that include or extend themselves ---------------------------------
+
+TEMPLATE_NAMES = ("day.xhtml.j2", "cover.xhtml.j2", "a.j2", "b.j2", "c.j2")
+
+
+@st.composite
+def template_loops(draw):
+    """A cycle of user templates through extends, include, import or from-import, each name
+    written plainly, in a list, or with the default: prefix where it does not break the loop."""
+    length = draw(st.integers(1, 4))
+    names = ["day.xhtml.j2"] + draw(st.lists(st.sampled_from(TEMPLATE_NAMES[1:]), min_size=length - 1,
+                                             max_size=length - 1, unique=True))
+    files = {}
+    for i, name in enumerate(names):
+        nxt = names[(i + 1) % len(names)]
+        tag = draw(st.sampled_from(["extends", "include", "include-list", "import", "from"]))
+        files[name] = {"extends": f'{{% extends "{nxt}" %}}', "include": f'x{{% include "{nxt}" %}}',
+                       "include-list": f'{{% include ["missing.j2", "{nxt}"] %}}',
+                       "import": f'{{% import "{nxt}" as m %}}x', "from": f'{{% from "{nxt}" import y %}}x'}[tag]
+    return files, names
+
+
+@settings(max_examples=30, **SETTINGS)
+@given(case=template_loops(), command=st.sampled_from(["epub", "build"]))
+def test_a_template_that_includes_itself_is_an_error_naming_it_in_bounded_time(case, command):
+    import time
+
+    files, names = case
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        tpl = tmp / "tpl"
+        tpl.mkdir()
+        for file, text in files.items():
+            (tpl / file).write_text(text, "utf-8")
+        src = _layout(tmp)
+        start = time.perf_counter()
+        result = run_cli(_command_for(command, src, tmp / "out") + ["--templates", str(tpl)], tmp, seconds=30)
+        assert time.perf_counter() - start < 20
+        assert result.exit_code == 1, result.output
+        assert "itself" in result.output or "loop of templates" in result.output, result.output
+        assert str(tpl) in result.output, result.output
+        assert not list((tmp / "out").glob("*.epub"))
+
+
+def test_a_chain_of_templates_too_deep_is_an_error(tmp_path):
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "day.xhtml.j2").write_text('{% include "t0.j2" %}', "utf-8")
+    for i in range(40):
+        (tpl / f"t{i}.j2").write_text(f'{{% include "t{i + 1}.j2" %}}', "utf-8")
+    (tpl / "t40.j2").write_text("end", "utf-8")
+    result = run_cli(_command_for("epub", _layout(tmp_path), tmp_path / "out") + ["--templates", str(tpl)], tmp_path)
+    assert result.exit_code == 1
+    assert "more than 16 deep" in result.output, result.output
