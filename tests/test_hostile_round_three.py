@@ -552,3 +552,52 @@ def test_a_chain_of_templates_too_deep_is_an_error(tmp_path):
     result = run_cli(_command_for("epub", _layout(tmp_path), tmp_path / "out") + ["--templates", str(tpl)], tmp_path)
     assert result.exit_code == 1
     assert "more than 16 deep" in result.output, result.output
+
+
+# -- class 6: names that are not UTF-8 -----------------------------------------------------
+
+NAME_PARTS = st.one_of(st.binary(min_size=1, max_size=3).filter(lambda b: b"/" not in b and b"\0" not in b),
+                       st.sampled_from([b"\xff", b"\xc3", b"\xed\xa0\x80", b"\n", b"\x1b[31m", "\u202e".encode(),
+                                        b"'", b" ", "한".encode(), "한".encode("cp949")]))
+FILE_STEMS = st.lists(NAME_PARTS, min_size=1, max_size=3).map(b"".join).filter(lambda b: not b.startswith(b"."))
+
+
+@settings(max_examples=20, **SETTINGS)
+@given(stem=FILE_STEMS, where=st.sampled_from(["templates", "output-epub", "output-other", "input"]),
+       command=st.sampled_from(["build", "feed-opds", "epub", "inspect-json"]))
+def test_names_that_are_not_utf8_crash_nothing_and_json_stays_utf8(stem, where, command):
+    import json
+    import shutil
+
+    import feedparser
+
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        src = _layout(tmp)
+        out = tmp / "out"
+        out.mkdir()
+        folder = {"templates": tmp / "tpl", "output-epub": out, "output-other": out, "input": src}[where]
+        folder.mkdir(exist_ok=True)
+        suffix = {"templates": b".j2", "output-epub": b".epub", "output-other": b".txt", "input": b".md"}[where]
+        target = os.path.join(os.fsencode(folder), stem + suffix)
+        try:
+            if where == "output-epub":
+                run_cli(_command_for("epub", src, tmp / "made"), tmp)
+                shutil.copy(next((tmp / "made").glob("*.epub")), os.fsdecode(target))
+            else:
+                with open(target, "wb") as fh:
+                    fh.write(day("2024-03-05", paper(5)).encode() if where == "input" else b"x")
+        except OSError:  # a name the file system refuses
+            return
+        if command == "inspect-json":
+            result = run_cli(["inspect", "--json", str(src)], tmp)
+            json.loads(result.stdout_bytes.decode("utf-8"))  # strict UTF-8, valid JSON
+            return
+        args = _command_for("feed-opds" if command == "feed-opds" else command, src, out)
+        if where == "templates" and command != "feed-opds":
+            args += ["--templates", str(tmp / "tpl")]
+        result = run_cli(args, tmp)
+        assert result.exit_code == 0, result.output
+        if (out / "catalog.opds").exists():
+            parsed = feedparser.parse((out / "catalog.opds").read_bytes())
+            assert not parsed.bozo, parsed.bozo_exception

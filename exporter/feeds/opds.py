@@ -12,6 +12,7 @@ an acquisition link of type ``application/epub+zip``.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import posixpath
 import re
 import zipfile
@@ -23,6 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..gates import files as gate_files
+from ..gates.names import text_name
 from ..model import Diagnostic, Kind, Severity, SourceRef
 from .entries import UTC, FeedInfo, Link, feed_text, hex_refs_in_text, tag_uri
 
@@ -172,7 +174,7 @@ def read_book(path: Path) -> Book:
         cover = _cover(z, opf, opf_path, named)
     return Book(
         path=path,
-        title=(dc("title") or [path.stem])[0],
+        title=(dc("title") or [text_name(path.stem)])[0],
         identifier=identifier,
         modified=modified,
         creators=tuple(dc("creator")),
@@ -250,7 +252,9 @@ def opds_catalog(out_dir: Path, *, title: str, base_url: str | None, icon_url: s
     language = max(sorted(set(languages)), key=languages.count) if languages else "en"
 
     def href(name: str) -> str:
-        quoted = quote(name)
+        # The name's bytes, percent-encoded: a name that is not UTF-8 (kept by
+        # surrogateescape) is linked to as the web server serves it.
+        quoted = quote(os.fsencode(name))
         return base_url + quoted if base_url else quoted
 
     updated = max((b.modified or _EPOCH for b in books), default=_EPOCH)

@@ -64,3 +64,9 @@ def json_name(name: str | os.PathLike[str]) -> str:
 
     return _SURROGATES.sub(escape, text)
 
+
+
+def text_name(name: str | os.PathLike[str]) -> str:
+    """*name* as text for an output document (a book's title taken from its file name in the
+    catalog): escaped as :func:`json_name` does, so that it encodes to UTF-8."""
+    return json_name(name)
