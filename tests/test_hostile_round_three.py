@@ -601,3 +601,60 @@ def test_names_that_are_not_utf8_crash_nothing_and_json_stays_utf8(stem, where, 
         if (out / "catalog.opds").exists():
             parsed = feedparser.parse((out / "catalog.opds").read_bytes())
             assert not parsed.bozo, parsed.bozo_exception
+
+
+# -- class 17: scale inside one file ----------------------------------------------------------
+
+def _plan_seconds(folder: Path, out: Path, state: Path) -> float:
+    import time
+
+    from exporter.books.epub import EpubOptions
+    from exporter.feeds.writer import FeedOptions
+    from exporter.pipeline import BuildOptions
+    from exporter.pipeline.plan import plan_build
+
+    options = BuildOptions(out_dir=out, epub=EpubOptions(out_dir=out, images="none"),
+                           feed=FeedOptions(out_dir=out, formats=("atom",)), state_path=state)
+    best = float("inf")
+    for _ in range(2):
+        start = time.perf_counter()
+        plan_build([folder], options)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _write_days(folder: Path, n_days: int, papers: int, files: int) -> None:
+    import datetime as dt
+
+    folder.mkdir(parents=True)
+    start = dt.date(2001, 1, 1)
+    chunks: list[list[str]] = [[] for _ in range(files)]
+    for i in range(n_days):
+        text = day((start + dt.timedelta(days=i)).isoformat(), *(paper(i * papers + j) for j in range(papers)))
+        chunks[i * files // n_days].append(text)
+    for k, texts in enumerate(chunks):
+        (folder / f"part-{k:05d}.md").write_text("".join(texts), "utf-8")
+
+
+@settings(max_examples=4, **SETTINGS)
+@given(files=st.sampled_from([1, 2, 7]), shape=st.sampled_from(["many-days", "one-big-day"]))
+def test_one_file_costs_what_the_same_days_spread_over_files_cost(files, shape):
+    """Planning a build of thousands of days (or one day of thousands of papers) held in few
+    files takes about the time of the same spread one day per file (it was quadratic)."""
+    n_days, papers = (800, 1) if shape == "many-days" else (1, 4000)
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        _write_days(tmp / "few", n_days, papers, files)
+        _write_days(tmp / "spread", n_days, papers, n_days if n_days > 1 else 1)
+        few = _plan_seconds(tmp / "few", tmp / "out1", tmp / "s1.json")
+        spread = _plan_seconds(tmp / "spread", tmp / "out2", tmp / "s2.json")
+        assert few < 2.5 * spread + 0.3, (few, spread)
+
+
+def test_planning_one_file_grows_linearly_with_its_days(tmp_path):
+    _write_days(tmp_path / "a", 500, 1, 1)
+    _write_days(tmp_path / "b", 2000, 1, 1)
+    small = _plan_seconds(tmp_path / "a", tmp_path / "o1", tmp_path / "s1.json")
+    large = _plan_seconds(tmp_path / "b", tmp_path / "o2", tmp_path / "s2.json")
+    # 4 times the days: linear is ~4 times the time, quadratic 16 times.
+    assert large < 8 * small + 0.2, (small, large)
