@@ -658,3 +658,78 @@ def test_planning_one_file_grows_linearly_with_its_days(tmp_path):
     large = _plan_seconds(tmp_path / "b", tmp_path / "o2", tmp_path / "s2.json")
     # 4 times the days: linear is ~4 times the time, quadratic 16 times.
     assert large < 8 * small + 0.2, (small, large)
+
+
+# -- class 16: Korean text as people write it --------------------------------------------------
+
+HANGUL_WORDS = st.text(alphabet=st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3), min_size=1, max_size=6)
+
+
+@settings(max_examples=15, **SETTINGS)
+@given(folder=HANGUL_WORDS, stem=HANGUL_WORDS, image=HANGUL_WORDS,
+       disk=st.sampled_from(["NFD", "NFC"]), typed=st.sampled_from(["NFD", "NFC"]))
+def test_korean_names_in_any_normalization_are_found(folder, stem, image, disk, typed):
+    """A folder, digest and thumbnail named in NFD on disk (macOS) are found from NFC names
+    (the command line, the digest's text), and the reverse."""
+    import unicodedata
+    import zipfile
+
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        where = tmp / unicodedata.normalize(disk, folder)
+        where.mkdir()
+        text = (day("2024-03-04", paper(1)).replace("Vote: 3", f"![]({image}.png)\n\nVote: 3"))
+        (where / unicodedata.normalize(disk, stem + ".md")).write_text(text, "utf-8")
+        Image.new("RGB", (64, 48), (10, 20, 30)).save(where / unicodedata.normalize(disk, image + ".png"))
+        given_path = tmp / unicodedata.normalize(typed, folder) / unicodedata.normalize(typed, stem + ".md")
+        out = tmp / "out"
+        result = run_cli(["epub", str(given_path), "-o", str(out), "--images", "embed"], tmp)
+        assert result.exit_code == 0, result.output
+        assert "1 image" in result.output, result.output
+        with zipfile.ZipFile(next(out.glob("*.epub"))) as z:
+            assert any(n.endswith((".jpg", ".png")) and "cover" not in n for n in z.namelist())
+
+
+@settings(max_examples=15, **SETTINGS)
+@given(before=st.integers(0, 30), crlf=st.booleans(), run=st.integers(200, 3000))
+def test_korean_legacy_encoding_lines_and_long_hangul_runs(before, crlf, run):
+    """A CP949 file's diagnostics name the line an editor shows; a long run of Hangul without
+    spaces may break (overflow-wrap) where keep-all keeps words whole."""
+    import zipfile
+
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        lines = ["## 일일 논문 (2024-03-04)", ""] + ["한국어 설명 줄"] * before + [
+            "### [" + "가" * run + "](https://arxiv.org/abs/2403.00001)", "", "Vote: 여럿", "", "- " + "나" * run, ""]
+        text = ("\r\n" if crlf else "\n").join(lines)
+        (tmp / "k.md").write_bytes(text.encode("cp949"))
+        vote_line = lines.index("Vote: 여럿") + 1
+        out = tmp / "out"
+        result = run_cli(["epub", str(tmp / "k.md"), "-o", str(out), "--images", "none"], tmp)
+        assert "k.md:1: warning: file is not UTF-8; decoded as CP949 (EUC-KR)" in result.output
+        assert f"k.md:{vote_line}: warning:" in result.output, result.output
+        with zipfile.ZipFile(next(out.glob("*.epub"))) as z:
+            css = next(z.read(n).decode() for n in z.namelist() if n.endswith(".css"))
+            chapter = next(z.read(n).decode() for n in z.namelist() if n.endswith(".xhtml") and "가" * 50 in
+                           z.read(n).decode())
+        assert "word-break: keep-all" in css and "overflow-wrap: anywhere" in css
+        assert 'lang="ko"' in chapter or "lang-ko" in chapter
+
+
+def test_the_front_page_of_korean_books_is_korean(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    korean = paper(1, "한국어 제목 그대로", bullets=("한국어 요약입니다. 이 논문은 새로운 방법을 제안합니다.",) * 3)
+    (src / "a.md").write_text(day("2024-03-04", korean, paper(2, "둘째", bullets=("한국어 요약 둘째 문단입니다.",) * 3)),
+                              "utf-8")
+    (src / "c.md").write_text(day("2024-02-26", paper(4, "셋째", bullets=("한국어 요약 셋째 문단입니다.",) * 3)), "utf-8")
+    # The newest day is English: the page still speaks most books' language.
+    (src / "b.md").write_text(day("2024-03-11", paper(3, "English", bullets=("An English summary of it.",))), "utf-8")
+    out = tmp_path / "out"
+    result = run_cli(["build", str(src), "-o", str(out), "--images", "none"], tmp_path)
+    assert result.exit_code == 0, result.output
+    page = (out / "index.html").read_text("utf-8")
+    assert '<html lang="ko">' in page
+    assert 'lang="en"' in page  # the English book's entry says so

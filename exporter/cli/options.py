@@ -15,10 +15,26 @@ from ..errors import ExporterError, InputError, UsageError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class InputPath(click.Path):
+    """An INPUT that exists, spelled in any Unicode normalization (a name typed in NFC finds
+    the file macOS named in NFD): the existing spelling is passed on."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        from pathlib import Path
+
+        from ..gates.files import find_spelling
+
+        if isinstance(value, str) and value != "-":
+            found = find_spelling(Path(value))
+            if found is not None:
+                value = str(found)
+        return super().convert(value, param, ctx)
+
+
 def inputs_argument(f: F) -> F:
     return click.argument(
         "inputs", nargs=-1, metavar="[INPUT]...",
-        type=click.Path(exists=True, allow_dash=True, path_type=str),
+        type=InputPath(exists=True, allow_dash=True, path_type=str),
     )(f)
 
 

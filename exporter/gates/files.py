@@ -249,3 +249,31 @@ def walk(root: Path, wanted: Callable[[str], bool], *, max_depth: int = MAX_DEPT
 def files_under(root: Path, *, max_depth: int = MAX_DEPTH) -> list[Path]:
     """Every regular file under *root* (hidden ones too), sorted: what a template folder holds."""
     return walk(root, lambda name: True, max_depth=max_depth, skip_hidden=False).files
+
+
+def find_spelling(path: Path) -> Path | None:
+    """*path* if it exists, else the existing path that differs from it only in Unicode
+    normalization (NFC or NFD, component by component), else None.
+
+    macOS writes file names in NFD (``한`` as the jamo ``ᄒ ᅡ ᆫ``) while text
+    typed elsewhere, and the digests once cleaned, are NFC: a name written in
+    a digest, the config or on another system must still find the file."""
+    import unicodedata
+
+    if os.path.lexists(path):
+        return path
+    found = Path(path.anchor) if path.is_absolute() else Path()
+    for part in path.parts[len(path.parts) - len(path.relative_to(path.anchor).parts) if path.is_absolute() else 0:]:
+        candidate = found / part
+        if not os.path.lexists(candidate):
+            want = unicodedata.normalize("NFC", part)
+            try:
+                with os.scandir(found if str(found) else ".") as it:
+                    match = next((e.name for e in it if unicodedata.normalize("NFC", e.name) == want), None)
+            except OSError:
+                return None
+            if match is None:
+                return None
+            candidate = found / match
+        found = candidate
+    return found

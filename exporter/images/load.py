@@ -233,7 +233,9 @@ def _read_local(source_path: str, url: str, max_bytes: int) -> bytes:
         for candidate in candidates:
             # resolve() follows every symlink, so a link pointing out of the
             # folder is caught by the containment check below.
-            target = (folder / candidate).resolve()
+            # A name in another Unicode normalization (NFD from macOS) is the same name.
+            spelled = gate_files.find_spelling(folder / candidate) or folder / candidate
+            target = spelled.resolve()
             if not target.is_relative_to(folder):
                 raise Failure("outside the input folder")
             if target.exists():

@@ -691,7 +691,8 @@ def input_files(inputs: Iterable[str | Path]) -> tuple[list[tuple[str, Path | No
         if str(item) == STDIN:
             files.append(("<stdin>", None))
             continue
-        path = Path(item)
+        # A name typed in NFC finds the file macOS named in NFD, and the reverse.
+        path = gate_files.find_spelling(Path(item)) or Path(item)
         if path.is_dir():
             walked = gate_files.walk(path, lambda name: name.endswith(".md"))
             found = walked.files
