@@ -733,3 +733,47 @@ def test_the_front_page_of_korean_books_is_korean(tmp_path):
     page = (out / "index.html").read_text("utf-8")
     assert '<html lang="ko">' in page
     assert 'lang="en"' in page  # the English book's entry says so
+
+
+# -- the real validators, once, over outputs made from the round-three classes ----------------
+
+def test_round_three_outputs_pass_epubcheck_and_feedparser(tmp_path):
+    """Books and feeds made from joined files with BOMs and NULs, UTF-16 and CP949 files,
+    Korean text with long Hangul runs and NFD-named thumbnails, a one-file archive of many days
+    and one big day: EPUBCheck 0/0/0 (one Java start) and feedparser without bozo."""
+    import shutil
+    import unicodedata
+
+    import feedparser
+    from PIL import Image
+
+    from epub_fixtures import epubcheck_problems
+
+    if shutil.which("java") is None:
+        pytest.skip("needs Java")
+    src = tmp_path / "in"
+    src.mkdir()
+    joined = "\ufeff" + day("2024-03-04", paper(1)) + "\ufeff" + day("2024-03-05", paper(2)) + "\0"
+    (src / "joined.md").write_bytes(joined.encode("utf-8"))
+    (src / "utf16.md").write_bytes(b"\xff\xfe" + day("2024-03-06", paper(3)).encode("utf-16-le"))
+    korean = day("2024-03-07", paper(4, "가" * 400, bullets=("나" * 2000, "한국어 요약")).replace(
+        "Vote: 3", f"![]({unicodedata.normalize('NFC', '그림')}.png)\n\nVote: 3"))
+    (src / "k.md").write_bytes(korean.encode("cp949"))
+    Image.new("RGB", (64, 48), (10, 20, 30)).save(src / (unicodedata.normalize("NFD", "그림") + ".png"))
+    (src / "big.md").write_text(day("2024-03-08", *(paper(100 + i) for i in range(300))) +
+                                "".join(day(f"2024-02-{d:02d}", paper(1000 + d)) for d in range(1, 29)), "utf-8")
+    out = tmp_path / "out"
+    result = run_cli(["build", str(src), "-o", str(out), "--images", "embed", "--base-url",
+                      "https://example.org/p/", "--archive"], tmp_path, seconds=300)
+    assert result.exit_code == 0, result.output
+    for name in ("feed.atom", "feed.rss", "catalog.opds"):
+        parsed = feedparser.parse((out / name).read_bytes())
+        assert not parsed.bozo, (name, parsed.bozo_exception)
+    books = sorted(out.glob("*.epub"))
+    assert len(books) >= 5
+    (tmp_path / "check").mkdir()
+    copies = []
+    for i, book in enumerate(books):
+        copies.append(tmp_path / "check" / f"{i}.epub")
+        shutil.copy(book, copies[-1])
+    assert epubcheck_problems(copies, tmp_path / "check") == {}
