@@ -777,3 +777,31 @@ def test_round_three_outputs_pass_epubcheck_and_feedparser(tmp_path):
         copies.append(tmp_path / "check" / f"{i}.epub")
         shutil.copy(book, copies[-1])
     assert epubcheck_problems(copies, tmp_path / "check") == {}
+
+
+# -- no traceback, ever: any command line ends in 0, 1 or 2 -------------------------------------
+
+ODD_VALUES = st.one_of(st.sampled_from(["", "-", "0", "-1", "nan", "1e309", "9999-12-31", "2024-02-30", "ko_KR",
+                                        "x" * 300, "\udcff", "a\nb", "/dev/zero", "/", ".", "..", "out/feed.atom",
+                                        "https://a..b/", "day", "all", "embed"]),
+                       st.text(max_size=12))
+OPTIONS = ["--by", "--lang", "--from", "--to", "--title", "--days", "--limit", "--base-url", "--templates",
+           "--format", "--jobs", "--image-timeout", "--state", "--today"]
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(command=st.sampled_from(["inspect", "epub", "feed", "build"]),
+       options=st.lists(st.tuples(st.sampled_from(OPTIONS), ODD_VALUES), max_size=3),
+       flags=st.lists(st.sampled_from(["--keep-going", "--allow-empty", "--all", "--archive", "--finished-only",
+                                       "-q", "-v", "--json"]), max_size=2, unique=True))
+def test_any_command_line_ends_in_a_message_and_0_1_or_2(command, options, flags):
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        src = _layout(tmp)
+        args = [command, str(src)]
+        if command != "inspect":
+            args += ["-o", str(tmp / "out"), "--images", "none"] if command != "feed" else ["-o", str(tmp / "out")]
+        for option, value in options:
+            args += [option, value]
+        args += flags
+        run_cli(args, tmp, env={"DIGEST_EXPORT_TODAY": ""})
