@@ -184,8 +184,11 @@ def joined_digests(draw):
         title = "한국어 논문 요약" if korean else "A paper"
         text = day(date, *(paper(10 * i + j, f"{title} {j}") for j in range(draw(st.integers(1, 3)))))
         expected[date] = text.count("### [")
-        bom = draw(st.sampled_from(["none", "start", "start-crlf", "mid-title", "before-paper"]))
-        if bom == "start":
+        bom = draw(st.sampled_from(["none", "start", "start-crlf", "mid-title", "before-paper", "invisible"]))
+        if bom == "invisible":  # what editors show as nothing, before the heading
+            text = draw(st.text(alphabet="\u200b\u200c\u200d\u200e\u200f\u2060\u2066\u2069\u180e\u061c",
+                                min_size=1, max_size=3)) + text
+        elif bom == "start":
             text = BOM8 + text
         elif bom == "start-crlf":
             text = BOM8 + text.replace("\n", "\r\n")
@@ -207,8 +210,8 @@ def joined_digests(draw):
         data = b"\xff\xfe" + text.lstrip(BOM8).encode("utf-16-le")
     elif encoding == "utf-16-be-bom":
         data = b"\xfe\xff" + text.lstrip(BOM8).encode("utf-16-be")
-    elif encoding == "cp949":
-        data = text.replace(BOM8, "").encode("cp949")
+    elif encoding == "cp949":  # what CP949 cannot hold is left out
+        data = text.replace(BOM8, "").encode("cp949", "ignore")
     else:
         data = text.encode(encoding)
     return data, expected, bool(nuls)

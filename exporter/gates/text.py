@@ -13,6 +13,10 @@ What a digest's bytes can hold, besides UTF-8 text:
   with a NUL is most likely UTF-16 (every other byte is NUL for ASCII), a
   binary file, or text with a stray NUL; UTF-16 with its BOM is decoded,
   otherwise the NULs are removed and reported at their first line.
+- **Invisible characters at the start of a line**: a zero-width space, word
+  joiner, direction mark or other format character (Unicode category Cf)
+  before ``## `` hides the heading just as a BOM does, and shows nowhere in
+  an editor; they are removed from line starts (a warning at the first).
 - **Legacy encodings**: a file that is not UTF-8 is decoded as CP949 (the
   Microsoft superset of EUC-KR, what Korean Windows writes) with a
   warning; anything else is an error naming the line of the first byte
@@ -25,9 +29,15 @@ diagnostic names is the line an editor shows.
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 
 BOM = "\ufeff"
+# Format characters (Cf) that editors show as nothing: zero-width space and
+# joiners, direction marks, bidi embeddings and isolates, word joiner and
+# invisible operators, the Mongolian vowel separator, the Arabic letter mark.
+_INVISIBLE_AT_LINE_START = re.compile("(?m)^[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069"
+                                      "\u180e\u061c]+")
 _BOMS_16 = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
@@ -89,6 +99,11 @@ def _cleaned(text: str, encoding: str) -> Decoded:
         notes.append((line_of(text, text.index(BOM)),
                       "byte-order mark inside the file (files joined with cat?); removed"))
         text = text.replace(BOM, "")
+    first = _INVISIBLE_AT_LINE_START.search(text)
+    if first is not None:
+        notes.append((line_of(text, first.start()),
+                      "invisible characters (zero-width space, direction mark...) at the start of a line; removed"))
+        text = _INVISIBLE_AT_LINE_START.sub("", text)
     if "\0" in text:
         n = text.count("\0")
         notes.append((line_of(text, text.index("\0")),
