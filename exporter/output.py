@@ -269,6 +269,9 @@ def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = Fal
     return WriteStatus.WRITTEN
 
 
+_MKSTEMP_PART = re.compile(r"[A-Za-z0-9_]{6,12}\.part")
+
+
 def remove_stale_parts(path: Path, *, max_age: float = STALE_AFTER) -> list[Path]:
     """Remove ``.<name>.*.part`` files next to *path* older than *max_age* seconds."""
     prefix = f".{path.name}."
@@ -278,7 +281,10 @@ def remove_stale_parts(path: Path, *, max_age: float = STALE_AFTER) -> list[Path
         with os.scandir(path.parent) as entries:
             for entry in entries:
                 name = entry.name
-                if not (name.startswith(prefix) and name.endswith(".part")):
+                # What mkstemp makes (8 letters, digits or _ between
+                # the two): a file of someone else's with a look-alike name stays.
+                if not (name.startswith(prefix) and name.endswith(".part")
+                        and _MKSTEMP_PART.fullmatch(name[len(prefix):])):
                     continue
                 try:
                     if entry.is_file(follow_symlinks=False) and now - entry.stat(follow_symlinks=False).st_mtime > max_age:
