@@ -231,9 +231,10 @@ def render_template(env: Any, name: str, **context: Any) -> str:
     template = get_template(env, name)
     try:
         return template.render(**context)
-    except RecursionError:  # an include by a computed name that leads back to itself
-        raise TemplateError(f"template {name!r} failed to render: it includes itself, or templates "
-                            "include one another too deep") from None
+    except RecursionError:  # a computed include or a macro that leads back to itself
+        raise TemplateError(f"template {name!r} failed to render: it recurses without end (a template "
+                            "included by a computed name that includes itself, or a macro that calls "
+                            "itself)") from None
     except jinja2.TemplateNotFound as err:
         folders = ", ".join(env.globals.get("searched_folders", ()))
         raise TemplateError(f"template {err.name!r} not found (searched: {folders})") from err
