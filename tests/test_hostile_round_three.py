@@ -808,3 +808,15 @@ def test_any_command_line_ends_in_a_message_and_0_1_or_2(command, options, flags
             args += [option, value]
         args += flags
         run_cli(args, tmp, env={"DIGEST_EXPORT_TODAY": ""})
+
+
+@pytest.mark.parametrize("text", ['{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}',
+                                  '{% set me = "day.xhtml.j2" %}{% include me %}'])
+def test_recursion_found_only_when_rendering_is_an_error_naming_the_template(tmp_path, text):
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "day.xhtml.j2").write_text(text, "utf-8")
+    args = _command_for("epub", _layout(tmp_path), tmp_path / "out") + ["--templates", str(tpl), "--jobs", "2"]
+    result = run_cli(args, tmp_path, seconds=60)
+    assert result.exit_code == 1
+    assert "template 'day.xhtml.j2' failed to render: it recurses without end" in result.output, result.output
