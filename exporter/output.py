@@ -76,6 +76,27 @@ def same_content(path: Path, data: bytes) -> bool:
         return False
 
 
+def make_folders(folder: Path) -> None:
+    """``mkdir -p`` *folder*, one level at a time: ``Path.mkdir(parents=True)`` and
+    ``os.makedirs`` recurse once per level, and a path of a thousand levels is a RecursionError
+    before the system says the name is too long.  :class:`OutputError` naming it if it cannot."""
+    folder = Path(folder)
+    missing = []
+    for level in (folder, *folder.parents):
+        if os.path.isdir(level):
+            break
+        missing.append(level)
+    try:
+        for level in reversed(missing):
+            try:
+                os.mkdir(level)
+            except FileExistsError:
+                if not os.path.isdir(level):
+                    raise
+    except OSError as err:
+        raise OutputError(f"cannot write to {folder}: {err.strerror or err}") from err
+
+
 def check_target(path: Path) -> None:
     """:class:`OutputError` unless *path* is nothing yet or a regular file: a folder, named pipe,
     socket or device where a file is to be written is the user's, and is left alone; so is a
@@ -240,10 +261,7 @@ def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = Fal
     if not ours and os.path.lexists(path) and not is_ours(path):
         raise NotOurFileError(not_ours_message(path))
     folder = path.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise OutputError(f"cannot write to {folder}: {err.strerror or err}") from err
+    make_folders(folder)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
     except OSError as err:  # a name too long, say: name the file, not the folder

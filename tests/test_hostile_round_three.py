@@ -820,3 +820,20 @@ def test_recursion_found_only_when_rendering_is_an_error_naming_the_template(tmp
     result = run_cli(args, tmp_path, seconds=60)
     assert result.exit_code == 1
     assert "template 'day.xhtml.j2' failed to render: it recurses without end" in result.output, result.output
+
+
+@settings(max_examples=6, **SETTINGS)
+@given(levels=st.sampled_from([1100, 1500, 3000]), command=st.sampled_from(["epub", "epub-o", "feed", "build"]))
+def test_an_output_path_thousands_of_levels_deep_is_a_clear_error(levels, command):
+    """Deeper than Python's recursion limit (pathlib's mkdir recursed once per level), or longer
+    than the system allows: made one level at a time, or an error naming the path."""
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        src = _layout(tmp)
+        old = os.getcwd()
+        os.chdir(tmp)
+        try:
+            out = Path(*["a"] * levels)
+            run_cli(_command_for(command, src, out), tmp)
+        finally:
+            os.chdir(old)

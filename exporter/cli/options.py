@@ -4,6 +4,7 @@ give every command the same names, types and help for the same thing."""
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -167,5 +168,22 @@ def report_errors(f: F) -> F:
         except ExporterError as err:
             click.echo(f"digest-export: error: {err}", err=True)
             sys.exit(err.exit_code)
+        except OSError as err:
+            # The system refused (a name too long, a disk full, no permission) somewhere no
+            # caller turned it into its own message: still the user's environment, not a bug.
+            click.echo(f"digest-export: error: {_os_error_text(err)}", err=True)
+            sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _os_error_text(err: OSError) -> str:
+    from ..gates.names import shell_quote
+
+    reason = err.strerror or str(err)
+    if err.filename is None:
+        return reason
+    name = shell_quote(os.fsdecode(err.filename))
+    if len(name) > 200:  # a name too long is shown by its ends
+        name = name[:80] + "..." + name[-80:]
+    return f"{name}: {reason}"

@@ -110,11 +110,11 @@ def run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path,
 
     from ..errors import OutputError
     from ..gates import files as gate_files
-    from ..output import check_target, write_file
+    from ..output import check_target, make_folders, write_file
 
     check_target(target)
+    make_folders(target.parent)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".digest-export-", dir=target.parent))
     except OSError as err:
         raise OutputError(f"cannot write {target}: {err.strerror or err}") from err
