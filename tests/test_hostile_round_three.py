@@ -837,3 +837,7 @@ def test_an_output_path_thousands_of_levels_deep_is_a_clear_error(levels, comman
             run_cli(_command_for(command, src, out), tmp)
         finally:
             os.chdir(old)
+            import subprocess
+
+            # shutil.rmtree recurses once per level too.
+            subprocess.run(["rm", "-rf", str(tmp / "a")], check=False)
