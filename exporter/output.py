@@ -45,6 +45,7 @@ from pathlib import Path
 
 from .errors import OutputError
 from .gates import files as gate_files
+from .gates.names import shell_quote
 
 
 class WriteStatus(str, enum.Enum):
@@ -76,6 +77,11 @@ def same_content(path: Path, data: bytes) -> bool:
         return False
 
 
+def _shown(path: Path) -> str:
+    """A path in a message: quoted as ``ls`` does (a newline cannot forge a line)."""
+    return shell_quote(os.fsdecode(path))
+
+
 def make_folders(folder: Path) -> None:
     """``mkdir -p`` *folder*, one level at a time: ``Path.mkdir(parents=True)`` and
     ``os.makedirs`` recurse once per level, and a path of a thousand levels is a RecursionError
@@ -94,7 +100,7 @@ def make_folders(folder: Path) -> None:
                 if not os.path.isdir(level):
                     raise
     except OSError as err:
-        raise OutputError(f"cannot write to {folder}: {err.strerror or err}") from err
+        raise OutputError(f"cannot write to {_shown(folder)}: {err.strerror or err}") from err
 
 
 def check_target(path: Path) -> None:
@@ -103,14 +109,14 @@ def check_target(path: Path) -> None:
     path that lies under a file."""
     what = gate_files.special_kind(path)
     if what is not None:
-        raise OutputError(f"cannot write {path}: it is {what}, not a regular file; left alone")
+        raise OutputError(f"cannot write {_shown(path)}: it is {what}, not a regular file; left alone")
     for parent in path.parents:
         if not os.path.lexists(parent):
             continue
         if os.path.isdir(parent):
             break
         kind = gate_files.special_kind(parent) or "a file"
-        raise OutputError(f"cannot write {path}: {parent} is {kind}, not a folder")
+        raise OutputError(f"cannot write {_shown(path)}: {_shown(parent)} is {kind}, not a folder")
 
 
 class NotOurFileError(OutputError):
@@ -232,7 +238,7 @@ def may_write(path: Path, data: bytes) -> bool:
 
 
 def not_ours_message(path: Path) -> str:
-    return (f"{path} was not written by digest-export: left as it is (move it away, or write to "
+    return (f"{_shown(path)} was not written by digest-export: left as it is (move it away, or write to "
             "another folder)")
 
 
@@ -265,7 +271,7 @@ def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = Fal
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
     except OSError as err:  # a name too long, say: name the file, not the folder
-        raise OutputError(f"cannot write {path}: {err.strerror or err}") from err
+        raise OutputError(f"cannot write {_shown(path)}: {err.strerror or err}") from err
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -281,7 +287,7 @@ def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = Fal
         except OSError:
             pass
         if isinstance(err, OSError):
-            raise OutputError(f"cannot write {path}: {err.strerror or err}") from err
+            raise OutputError(f"cannot write {_shown(path)}: {err.strerror or err}") from err
         raise
     _fsync_dir(folder)
     return WriteStatus.WRITTEN

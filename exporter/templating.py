@@ -19,6 +19,7 @@ from typing import Any
 
 from .errors import TemplateError
 from .gates import files as gate_files
+from .gates.names import shell_quote
 from .resources import templates_dir
 
 
@@ -78,11 +79,11 @@ def _gated_loader(folders: list[Path]) -> Any:
                 except FileNotFoundError:
                     continue
                 except OSError as err:
-                    raise TemplateError(f"template {path}: {err.strerror or err}") from err
+                    raise TemplateError(f"template {shell_quote(str(path))}: {err.strerror or err}") from err
                 try:
                     text = gate_files.read_text_file(path, gate_files.TEMPLATE_LIMIT)
                 except OSError as err:
-                    raise TemplateError(f"cannot read template {path}: {err.strerror or err}") from err
+                    raise TemplateError(f"cannot read template {shell_quote(str(path))}: {err.strerror or err}") from err
                 stamp = st.st_mtime_ns
                 return text, str(path), lambda: _mtime_ns(path) == stamp
             raise jinja2.TemplateNotFound(template)

@@ -841,3 +841,22 @@ def test_an_output_path_thousands_of_levels_deep_is_a_clear_error(levels, comman
 
             # shutil.rmtree recurses once per level too.
             subprocess.run(["rm", "-rf", str(tmp / "a")], check=False)
+
+
+@settings(max_examples=10, **SETTINGS)
+@given(name=st.text(alphabet="ab\n\x1b\u202e'", min_size=1, max_size=6).filter(lambda n: n.strip("\n")),
+       command=st.sampled_from(["epub-o", "feed", "build"]))
+def test_paths_in_output_errors_are_quoted_for_the_terminal(name, command):
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        src = _layout(tmp)
+        blocker = tmp / name
+        try:
+            blocker.write_text("a file", "utf-8")
+        except OSError:
+            return
+        result = run_cli(_command_for(command, src, blocker / "out"), tmp)
+        assert result.exit_code in (1, 2)
+        for line in result.output.splitlines():
+            assert not line.startswith(("b", "a", "\x1b", "'\n")) or line.startswith("digest-export"), result.output
+        assert "\x1b" not in result.output and "\u202e" not in result.output

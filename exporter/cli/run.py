@@ -110,6 +110,7 @@ def run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path,
 
     from ..errors import OutputError
     from ..gates import files as gate_files
+    from ..gates.names import shell_quote
     from ..output import check_target, make_folders, write_file
 
     check_target(target)
@@ -117,7 +118,7 @@ def run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path,
     try:
         tmp = Path(tempfile.mkdtemp(prefix=".digest-export-", dir=target.parent))
     except OSError as err:
-        raise OutputError(f"cannot write {target}: {err.strerror or err}") from err
+        raise OutputError(f"cannot write {shell_quote(str(target))}: {err.strerror or err}") from err
     try:
         plan, report, lines = run_pipeline(inputs, epub_options(dataclasses.replace(options, out_dir=tmp)),
                                            quiet=quiet, label="Writing EPUBs", allow_empty=allow_empty,
