@@ -8,18 +8,19 @@ A file whose bytes would not change is left alone, so its modification time
 and HTTP validators stay as they were.
 
 **Never over a file the program did not write.**  A file already at the
-target is replaced only if its bytes are the same (nothing to write), or it
-is the program's own: the build state records it, with the size and
-modification time it had when written (:func:`recorded`, set by the
-pipeline from the state; edited since or not), or it carries the program's mark, which every
-file it writes has (:func:`carries_mark`: the feeds' ``generator``, the
-books' ``dc:publisher``, the front page's ``generator`` meta, the state and
-ledger's ``"program"`` key, a comment in covers and icons).  So a command
+target is replaced only if its bytes are the same (nothing to write), it is
+empty, or it is the program's own: the build state records it as written by
+an earlier run (:func:`recorded`, set by the pipeline from the state; edited
+since or not), or it carries the program's mark, which every file it
+writes has (:func:`carries_mark`: the feeds' ``generator``, the books'
+``dc:publisher``, the front page's ``generator`` meta, the state, ledger and
+JSON Feed's ``"program"`` key, a comment in covers and icons).  So a command
 with no state (``epub``, ``feed``, ``epub -o FILE.epub``) still replaces
 its own earlier output, and never a user's file that happens to have the
-same name (a ``NAME.cover.jpg`` beside a book, a ``feed.json``); that is an
+same name (a ``NAME.cover.jpg`` beside a book, a ``feed.json``); that is a
 :class:`NotOurFileError` (exit 1) naming the file.  :func:`remove_file`
-deletes only a file the state records, unchanged since.
+deletes only a file the state records, still of the size and modification
+time it had when written.
 
 A run killed between creating the temporary file (``.<name>.<random>.part``,
 hidden, and not matching ``*.epub`` or any feed name) and renaming it leaves
