@@ -14,6 +14,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from .gates.names import shell_quote  # noqa: F401  (re-exported: sources print through it)
+
 # XML 1.0 section 2.2 (Char production) allows #x9 | #xA | #xD | [#x20-#xD7FF] |
 # [#xE000-#xFFFD] | [#x10000-#x10FFFF].  Everything else makes lxml (and thus
 # feedgen, ebooklib) raise at write time, or produces a file readers reject.
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 # Validator calls such content invalid HTML or "bad characters".  The astral
 # ones are a separate pattern, run only on text that has astral characters:
 # in one character class they make every search several times slower.
+
 NONCHARACTERS = "\ufdd0-\ufdef\ufffd\ufffe\uffff"
 _ASTRAL_NONCHARACTERS = re.compile("[" + "".join(
     f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(1, 17)) + "]")
@@ -100,37 +103,6 @@ class SourceRef:
     def __str__(self) -> str:
         # Line 0: the file as a whole (an output file, a folder).
         return f"{shell_quote(self.path)}:{self.line}" if self.line else shell_quote(self.path)
-
-
-# Characters a file name may hold that a terminal would act on or that could
-# forge a line of output: controls (newline, ESC), bidi controls, lone
-# surrogates (undecodable bytes kept by surrogateescape), noncharacters.
-_UNPRINTABLE_NAME = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029" "\u202a-\u202e\u2066-\u2069"
-                               + NONCHARACTERS + "]")
-_NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\x1b": "\\033"}
-
-
-def shell_quote(name: str) -> str:
-    """*name* as ``ls`` (GNU coreutils, shell-escape style) quotes it when it
-    holds a character a terminal would act on: ``'a'$'\\n''b'``; an
-    undecodable byte as ``$'\\xff'``.  Other names are printed as they are."""
-    if not _UNPRINTABLE_NAME.search(name):
-        return name
-    out, pos = [], 0
-    for m in _UNPRINTABLE_NAME.finditer(name):
-        if m.start() > pos:
-            out.append("'" + name[pos:m.start()].replace("'", "'\\''") + "'")
-        ch = m.group()
-        if ch in _NAMED_ESCAPES:
-            out.append(f"$'{_NAMED_ESCAPES[ch]}'")
-        elif 0xDC80 <= ord(ch) <= 0xDCFF:  # surrogateescape: the original byte
-            out.append(f"$'\\x{ord(ch) - 0xDC00:02x}'")
-        else:
-            out.append("$'" + "".join(f"\\x{b:02x}" for b in ch.encode("utf-8", "surrogatepass")) + "'")
-        pos = m.end()
-    if pos < len(name):
-        out.append("'" + name[pos:].replace("'", "'\\''") + "'")
-    return "".join(out)
 
 
 class Kind(str, enum.Enum):

@@ -7,6 +7,21 @@ then renamed over the target (``os.replace`` is atomic on POSIX and Windows).
 A file whose bytes would not change is left alone, so its modification time
 and HTTP validators stay as they were.
 
+**Never over a file the program did not write.**  A file already at the
+target is replaced only if its bytes are the same (nothing to write), it is
+empty, or it is the program's own: the build state records it as written by
+an earlier run (:func:`recorded`, set by the pipeline from the state; edited
+since or not), or it carries the program's mark, which every file it
+writes has (:func:`carries_mark`: the feeds' ``generator``, the books'
+``dc:publisher``, the front page's ``generator`` meta, the state, ledger and
+JSON Feed's ``"program"`` key, a comment in covers and icons).  So a command
+with no state (``epub``, ``feed``, ``epub -o FILE.epub``) still replaces
+its own earlier output, and never a user's file that happens to have the
+same name (a ``NAME.cover.jpg`` beside a book, a ``feed.json``); that is a
+:class:`NotOurFileError` (exit 1) naming the file.  :func:`remove_file`
+deletes only a file the state records, still of the size and modification
+time it had when written.
+
 A run killed between creating the temporary file (``.<name>.<random>.part``,
 hidden, and not matching ``*.epub`` or any feed name) and renaming it leaves
 that file behind; the next write of the same name removes such leftovers
@@ -16,13 +31,22 @@ run writing into the same folder right now).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import enum
 import os
+import re
+import struct
 import tempfile
 import time
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import OutputError
+from .gates import files as gate_files
+from .gates.names import shell_quote
 
 
 class WriteStatus(str, enum.Enum):
@@ -44,29 +68,211 @@ STALE_AFTER = 600.0
 
 
 def same_content(path: Path, data: bytes) -> bool:
+    """True if *path* is a regular file holding *data* (read through the file gate: a named pipe
+    there is never opened)."""
     try:
-        if path.stat().st_size != len(data):
+        if gate_files.check_regular(path).st_size != len(data):
             return False
-        return path.read_bytes() == data
+        return gate_files.read_bytes(path, len(data)) == data
     except OSError:
         return False
 
 
-def write_file(path: Path, data: bytes, *, force: bool = False) -> WriteStatus:
-    """Atomically replace *path* with *data* unless it already holds them."""
+def _shown(path: Path) -> str:
+    """A path in a message: quoted as ``ls`` does (a newline cannot forge a line)."""
+    return shell_quote(os.fsdecode(path))
+
+
+def make_folders(folder: Path) -> None:
+    """``mkdir -p`` *folder*, one level at a time: ``Path.mkdir(parents=True)`` and
+    ``os.makedirs`` recurse once per level, and a path of a thousand levels is a RecursionError
+    before the system says the name is too long.  :class:`OutputError` naming it if it cannot."""
+    folder = Path(folder)
+    missing = []
+    for level in (folder, *folder.parents):
+        if os.path.isdir(level):
+            break
+        missing.append(level)
+    try:
+        for level in reversed(missing):
+            try:
+                os.mkdir(level)
+            except FileExistsError:
+                if not os.path.isdir(level):
+                    raise
+    except OSError as err:
+        raise OutputError(f"cannot write to {_shown(folder)}: {err.strerror or err}") from err
+
+
+def check_target(path: Path) -> None:
+    """:class:`OutputError` unless *path* is nothing yet or a regular file: a folder, named pipe,
+    socket or device where a file is to be written is the user's, and is left alone; so is a
+    path that lies under a file."""
+    what = gate_files.special_kind(path)
+    if what is not None:
+        raise OutputError(f"cannot write {_shown(path)}: it is {what}, not a regular file; left alone")
+    for parent in path.parents:
+        if not os.path.lexists(parent):
+            continue
+        if os.path.isdir(parent):
+            break
+        kind = gate_files.special_kind(parent) or "a file"
+        raise OutputError(f"cannot write {_shown(path)}: {_shown(parent)} is {kind}, not a folder")
+
+
+class NotOurFileError(OutputError):
+    """A file the program did not write is where it would write one: left alone."""
+
+
+@dataclass(frozen=True, slots=True)
+class Records:
+    """What the build state says an earlier run wrote into *folder*: name (relative, POSIX) ->
+    (size, mtime_ns) as it left the file (a file may be replaced if named here; removed only if
+    still of that size and time)."""
+
+    folder: Path
+    stamps: Mapping[str, tuple[int, int]]
+
+
+# Set by the pipeline for the length of a run (and inherited by the forked
+# book workers): every write_file call of the run sees it without each writer
+# passing it along.
+_RECORDS: contextvars.ContextVar[Records | None] = contextvars.ContextVar("digest_export_records", default=None)
+
+
+@contextlib.contextmanager
+def recorded(folder: Path, stamps: Mapping[str, tuple[int, int]]) -> Iterator[None]:
+    """Within the block, the files *stamps* names in *folder* are the program's own."""
+    token = _RECORDS.set(Records(Path(folder).resolve(), dict(stamps)))
+    try:
+        yield
+    finally:
+        _RECORDS.reset(token)
+
+
+def _recorded_stamp(path: Path) -> tuple[int, int] | None:
+    records = _RECORDS.get()
+    if records is None:
+        return None
+    try:
+        name = Path(path).resolve().relative_to(records.folder).as_posix()
+    except (ValueError, OSError):
+        return None
+    return records.stamps.get(name)
+
+
+#: The program's mark in the first bytes of what it writes.  Atom, RSS and
+#: OPDS: ``<generator>``; the front page: ``<meta name="generator">``; the
+#: state, the send ledger and JSON Feed (an extension object, JSON Feed 1.1
+#: "Extensions"): ``"program": "digest-export"``; JPEG covers: a COM segment
+#: (ITU T.81 B.2.4.5); PNG covers and icons: a ``tEXt`` chunk (PNG 11.3.4.3).
+PROGRAM = "digest-export"
+_MARK = re.compile(rb'<generator[^>]*>digest-export</generator>|<meta name="generator" content="digest-export[ "]'
+                   rb'|"program":\s*"digest-export"|\xff\xfe\x00\x0fdigest-export|tEXtSoftware\x00digest-export')
+_HEAD = 64 * 1024
+_OPF_MARK = b"<dc:publisher>digest-export</dc:publisher>"
+
+
+def carries_mark(path: Path) -> bool:
+    """True if the regular file *path* carries the program's mark (see :data:`_MARK`); an EPUB
+    its ``dc:publisher``."""
+    try:
+        head = gate_files.read_head(path, _HEAD)
+    except OSError:
+        return False
+    if head.startswith(b"PK\x03\x04"):
+        return _epub_is_ours(path)
+    return _MARK.search(head) is not None
+
+
+def _epub_is_ours(path: Path) -> bool:
+    import zipfile
+
+    try:
+        fh, _ = gate_files.open_regular(path, gate_files.BOOK_LIMIT)
+        with fh, zipfile.ZipFile(fh) as z:
+            for info in z.infolist():
+                if info.filename.endswith(".opf") and info.file_size <= 4 * 1024 * 1024:
+                    with z.open(info) as member:
+                        return _OPF_MARK in member.read(4 * 1024 * 1024)
+    except (OSError, zipfile.BadZipFile, ValueError, RuntimeError, NotImplementedError, EOFError):
+        return False
+    return False
+
+
+def marked(data: bytes, media_type: str) -> bytes:
+    """*data* (a JPEG or PNG image) with the program's mark added, so that a later run knows the
+    file as its own; other types unchanged."""
+    if media_type == "image/jpeg" and data.startswith(b"\xff\xd8"):
+        at = 2
+        while data[at:at + 2] and 0xE0 <= data[at + 1] <= 0xEF and data[at] == 0xFF:  # APPn (JFIF first)
+            at += 2 + int.from_bytes(data[at + 2:at + 4], "big")
+        comment = b"\xff\xfe" + struct.pack(">H", 2 + len(PROGRAM)) + PROGRAM.encode()
+        return data if comment in data[:_HEAD] else data[:at] + comment + data[at:]
+    if media_type == "image/png" and data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+        at = 8 + 8 + int.from_bytes(data[8:12], "big") + 4
+        body = b"tEXtSoftware\x00" + PROGRAM.encode()
+        chunk = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
+        return data if body in data[:_HEAD] else data[:at] + chunk + data[at:]
+    return data
+
+
+def is_ours(path: Path) -> bool:
+    """True if the file at *path* is the program's: the state records it as written by an
+    earlier run (even if edited or damaged since: it is repaired), or it carries the mark."""
+    try:
+        st = gate_files.check_regular(path)
+    except OSError:
+        return False
+    # An empty file holds nothing to lose (``touch state.json``).
+    return st.st_size == 0 or _recorded_stamp(path) is not None or carries_mark(path)
+
+
+def may_write(path: Path, data: bytes) -> bool:
+    """True if :func:`write_file` would write *data* at *path* (for callers that leave a file
+    out with a warning rather than fail)."""
+    try:
+        check_target(Path(path))
+    except OutputError:
+        return False
+    return not os.path.lexists(path) or same_content(Path(path), data) or is_ours(Path(path))
+
+
+def not_ours_message(path: Path) -> str:
+    return (f"{_shown(path)} was not written by digest-export: left as it is (move it away, or write to "
+            "another folder)")
+
+
+def remove_file(path: Path, stamp: tuple[int, int]) -> bool:
+    """Delete *path* if it is a regular file still of the (size, mtime_ns) *stamp* the state
+    recorded when the program wrote it; True if deleted."""
+    try:
+        st = os.lstat(path)
+        if gate_files.kind_of(st.st_mode) is None and (st.st_size, st.st_mtime_ns) == tuple(stamp):
+            os.unlink(path)
+            return True
+    except OSError:
+        pass
+    return False
+
+
+def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = False) -> WriteStatus:
+    """Atomically replace *path* with *data* unless it already holds them; :class:`NotOurFileError`
+    if a file the program did not write is there.  *ours*: the caller knows the path is the
+    program's own whatever it holds (a file in the program's own state folder)."""
     path = Path(path)
+    check_target(path)
     remove_stale_parts(path)
     if not force and same_content(path, data):
         return WriteStatus.UNCHANGED
+    if not ours and os.path.lexists(path) and not is_ours(path):
+        raise NotOurFileError(not_ours_message(path))
     folder = path.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise OutputError(f"cannot write to {folder}: {err.strerror or err}") from err
+    make_folders(folder)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
     except OSError as err:  # a name too long, say: name the file, not the folder
-        raise OutputError(f"cannot write {path}: {err.strerror or err}") from err
+        raise OutputError(f"cannot write {_shown(path)}: {err.strerror or err}") from err
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -82,10 +288,13 @@ def write_file(path: Path, data: bytes, *, force: bool = False) -> WriteStatus:
         except OSError:
             pass
         if isinstance(err, OSError):
-            raise OutputError(f"cannot write {path}: {err.strerror or err}") from err
+            raise OutputError(f"cannot write {_shown(path)}: {err.strerror or err}") from err
         raise
     _fsync_dir(folder)
     return WriteStatus.WRITTEN
+
+
+_MKSTEMP_PART = re.compile(r"[A-Za-z0-9_]{6,12}\.part")
 
 
 def remove_stale_parts(path: Path, *, max_age: float = STALE_AFTER) -> list[Path]:
@@ -97,7 +306,10 @@ def remove_stale_parts(path: Path, *, max_age: float = STALE_AFTER) -> list[Path
         with os.scandir(path.parent) as entries:
             for entry in entries:
                 name = entry.name
-                if not (name.startswith(prefix) and name.endswith(".part")):
+                # What mkstemp makes (8 letters, digits or _ between
+                # the two): a file of someone else's with a look-alike name stays.
+                if not (name.startswith(prefix) and name.endswith(".part")
+                        and _MKSTEMP_PART.fullmatch(name[len(prefix):])):
                     continue
                 try:
                     if entry.is_file(follow_symlinks=False) and now - entry.stat(follow_symlinks=False).st_mtime > max_age:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .gates import files as gate_files
 from .reader.stamps import FileRecord, diag_from_json
 
 #: Where builds before the state moved out of the output folder kept it.
@@ -71,19 +72,21 @@ def fingerprint(*parts: Any) -> str:
 
 
 def tree_hash(folders: list[Path]) -> str:
-    """Hash of every file (name and bytes) under *folders*: the templates."""
+    """Hash of every file (name and bytes) under *folders*: the templates.  Read through the file
+    gate: a named pipe or device there is hashed as such, never opened."""
     h = hashlib.blake2b(digest_size=16)
     for folder in folders:
-        h.update(str(folder).encode("utf-8") + b"\0")
-        for dirpath, dirnames, filenames in os.walk(folder):
-            dirnames.sort()
-            for name in sorted(filenames):
-                path = Path(dirpath, name)
-                h.update(str(path.relative_to(folder)).encode("utf-8") + b"\0")
-                try:
-                    h.update(path.read_bytes())
-                except OSError:
-                    h.update(b"\1unreadable")
+        # surrogateescape: a name that is not UTF-8 hashes as its bytes.
+        h.update(str(folder).encode("utf-8", "surrogateescape") + b"\0")
+        walked = gate_files.walk(folder, lambda name: True, skip_hidden=False)
+        for path in walked.files:
+            h.update(str(path.relative_to(folder)).encode("utf-8", "surrogateescape") + b"\0")
+            try:
+                h.update(gate_files.read_bytes(path, gate_files.TEMPLATE_LIMIT))
+            except OSError:
+                h.update(b"\1unreadable")
+        for skip in walked.skipped:
+            h.update(str(skip.path).encode("utf-8", "surrogateescape") + b"\1" + skip.reason.encode())
     return h.hexdigest()
 
 
@@ -162,6 +165,16 @@ class BuildState:
     #: Other pages (``index.html``): what they were rendered from.
     pages: dict[str, OutputRecord] = field(default_factory=dict)
 
+    def written_files(self) -> dict[str, tuple[int, int]]:
+        """Every file an earlier run wrote into the output folder (relative name -> (size,
+        mtime_ns) as it left it): what :func:`exporter.output.recorded` lets a run replace."""
+        found: dict[str, tuple[int, int]] = {}
+        records = [*self.books.values(), self.feeds, self.catalog, *self.pages.values()]
+        for record in records:
+            if record is not None:
+                found.update(record.files)
+        return found
+
     @classmethod
     def empty(cls, version: str) -> BuildState:
         return cls(version, {}, {}, {}, None, None)
@@ -198,7 +211,7 @@ def load_state(path: Path, version: str, base: Path | None = None) -> tuple[Buil
     """The state saved at *path*, or an empty one and the reason why; *base* as for
     :meth:`BuildState.to_bytes`."""
     try:
-        raw = path.read_bytes()
+        raw = gate_files.read_bytes(path, gate_files.STATE_LIMIT)
     except FileNotFoundError:
         return BuildState.empty(version), "no state file from an earlier run"
     except OSError as err:

@@ -13,10 +13,13 @@ from the input is ever marked safe by a template.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from .errors import TemplateError
+from .gates import files as gate_files
+from .gates.names import shell_quote
 from .resources import templates_dir
 
 
@@ -31,8 +34,8 @@ def make_environment(user_dir: Path | str | None = None) -> Any:
     if user_dir is not None and not Path(user_dir).is_dir():
         raise TemplateError(f"the templates folder {user_dir} does not exist")
     loader = jinja2.ChoiceLoader([
-        jinja2.FileSystemLoader([str(f) for f in folders]),
-        jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(str(packaged))}, delimiter=":"),
+        _gated_loader(folders),
+        jinja2.PrefixLoader({"default": _gated_loader([packaged])}, delimiter=":"),
     ])
     env = jinja2.Environment(
         loader=loader,
@@ -59,11 +62,48 @@ def make_environment(user_dir: Path | str | None = None) -> Any:
     return env
 
 
+def _gated_loader(folders: list[Path]) -> Any:
+    """A jinja2 ``FileSystemLoader`` whose files are read through the file gate: a named pipe or
+    device named like a template is refused, not opened (it would block), and a template is
+    capped in size."""
+    import jinja2
+    from jinja2.loaders import split_template_path
+
+    class GatedLoader(jinja2.FileSystemLoader):
+        def get_source(self, environment: Any, template: str) -> tuple[str, str, Any]:
+            pieces = split_template_path(template)
+            for folder in self.searchpath:
+                path = Path(folder, *pieces)
+                try:
+                    st = gate_files.check_regular(path)
+                except FileNotFoundError:
+                    continue
+                except OSError as err:
+                    raise TemplateError(f"template {shell_quote(str(path))}: {err.strerror or err}") from err
+                try:
+                    text = gate_files.read_text_file(path, gate_files.TEMPLATE_LIMIT)
+                except OSError as err:
+                    raise TemplateError(f"cannot read template {shell_quote(str(path))}: {err.strerror or err}") from err
+                stamp = st.st_mtime_ns
+                return text, str(path), lambda: _mtime_ns(path) == stamp
+            raise jinja2.TemplateNotFound(template)
+
+    return GatedLoader([str(f) for f in folders])
+
+
+def _mtime_ns(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
 def get_template(env: Any, name: str) -> Any:
     """``env.get_template(name)``, with errors as :class:`TemplateError` naming the folders searched."""
     import jinja2
 
     try:
+        _check_references(env, name)
         template = env.get_template(name)
         _check_blocks(env, template)
         return template
@@ -75,6 +115,65 @@ def get_template(env: Any, name: str) -> Any:
         ) from err
     except jinja2.TemplateSyntaxError as err:
         raise TemplateError(f"{err.filename or err.name}:{err.lineno}: error: {err.message}") from err
+
+
+#: How deep templates may extend, include or import one another: the
+#: packaged ones go 2 deep; a user's chain 16 deep is a mistake, not a design.
+MAX_TEMPLATE_DEPTH = 16
+
+
+def _referenced(env: Any, name: str) -> list[str]:
+    """The templates *name* extends, includes or imports by a constant name."""
+    from jinja2 import nodes
+
+    ast = env.parse(env.loader.get_source(env, name)[0])
+    found = []
+    for node in ast.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
+        target = node.template
+        if isinstance(target, nodes.Const) and isinstance(target.value, str):
+            found.append(target.value)
+        elif isinstance(target, (nodes.List, nodes.Tuple)):  # {% include ["a", "b"] %}
+            found.extend(item.value for item in target.items
+                         if isinstance(item, nodes.Const) and isinstance(item.value, str))
+    return found
+
+
+def _check_references(env: Any, name: str) -> None:
+    """:class:`TemplateError` naming the chain when *name* extends or includes itself (directly
+    or through others), or the chain is deeper than :data:`MAX_TEMPLATE_DEPTH`: jinja2 would
+    recurse until Python's recursion limit."""
+    import jinja2
+
+    checked = env.globals.setdefault("checked_references", set())
+    if name in checked:
+        return
+
+    def visit(current: str, chain: tuple[str, ...]) -> None:
+        if current in chain:
+            loop = " -> ".join(chain[chain.index(current):] + (current,))
+            what = "extends or includes itself" if chain[-1] == current else "is in a loop of templates"
+            raise TemplateError(f"template {_where(env, current)} {what}: {loop}")
+        if len(chain) >= MAX_TEMPLATE_DEPTH:
+            raise TemplateError(f"template {_where(env, name)}: templates extend or include one another "
+                                f"more than {MAX_TEMPLATE_DEPTH} deep: {' -> '.join(chain[:4])} -> ...")
+        try:
+            children = _referenced(env, current)
+        except jinja2.TemplateNotFound:
+            return  # reported, with the folders searched, when it is loaded
+        except jinja2.TemplateSyntaxError:
+            return  # reported with its line when it is loaded
+        for child in children:
+            visit(child, chain + (current,))
+
+    visit(name, ())
+    checked.add(name)
+
+
+def _where(env: Any, name: str) -> str:
+    try:
+        return env.loader.get_source(env, name)[1] or name
+    except Exception:  # noqa: BLE001 -- only for the message
+        return name
 
 
 def _top_blocks(ast: Any) -> set[str]:
@@ -99,7 +198,7 @@ def _check_blocks(env: Any, template: Any) -> None:
             Path(user_dir).resolve()):
         return
     checked.add(filename)
-    ast = env.parse(Path(filename).read_text(encoding="utf-8"))
+    ast = env.parse(env.loader.get_source(env, template.name)[0])
     mine, known, parent = _top_blocks(ast), set(), ast.find(nodes.Extends)
     if parent is None or not isinstance(parent.template, nodes.Const):
         return
@@ -121,7 +220,7 @@ def stylesheet(env: Any) -> bytes:
     css = render_template(env, "epub.css")
     user_dir = env.globals.get("user_templates")
     extra = Path(user_dir) / "extra.css" if user_dir else None
-    if extra is not None and extra.is_file():
+    if extra is not None and os.path.lexists(extra):
         css = css.rstrip("\n") + "\n\n/* extra.css */\n" + render_template(env, "extra.css")
     return css.encode("utf-8")
 
@@ -133,6 +232,10 @@ def render_template(env: Any, name: str, **context: Any) -> str:
     template = get_template(env, name)
     try:
         return template.render(**context)
+    except RecursionError:  # a computed include or a macro that leads back to itself
+        raise TemplateError(f"template {name!r} failed to render: it recurses without end (a template "
+                            "included by a computed name that includes itself, or a macro that calls "
+                            "itself)") from None
     except jinja2.TemplateNotFound as err:
         folders = ", ".join(env.globals.get("searched_folders", ()))
         raise TemplateError(f"template {err.name!r} not found (searched: {folders})") from err

@@ -1,8 +1,12 @@
-"""The layout keeps its promises: imports flow one way, without cycles.
+"""The layout keeps its promises: imports flow one way, without cycles, and
+untrusted input comes in only through its gate.
 
     cli -> pipeline -> {site, delivery} -> {reader, books, feeds, state}
         -> {bundles, render, language, templating, images, output, resources, selections}
-        -> {model, errors}
+        -> {model, errors, gates}
+
+The gates (``exporter/gates/``) import nothing from the package but other
+gates.
 
 Books and feeds never import each other, nor the books the site.  Imports
 under ``if TYPE_CHECKING`` (annotations only) do not count; imports inside
@@ -22,7 +26,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "exporter"
 
 LAYERS = {
-    "model": 0, "errors": 0,
+    "model": 0, "errors": 0, "gates": 0,
     "bundles": 1, "render": 1, "language": 1, "templating": 1, "images": 1, "output": 1, "resources": 1,
     "selections": 1,
     "reader": 2, "books": 2, "feeds": 2, "state": 2,
@@ -153,3 +157,111 @@ def test_functions_stay_short():
                 if length > 65:
                     long.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name} ({length} lines)")
     assert long == []
+
+
+def test_gates_import_only_gates():
+    for module, targets in GRAPH.items():
+        if top(module) == "gates":
+            assert {top(t) for t in targets} <= {"gates"}, (module, targets)
+
+
+# -- the gates are the only way in --------------------------------------------------------------
+
+def _calls(path: Path):
+    """(line, text) of every call in *path*, as source text."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call):
+            yield node.lineno, ast.unparse(node.func), node
+
+
+def _source_files():
+    return [p for p in sorted(PACKAGE.rglob("*.py"))]
+
+
+def _rel(path: Path) -> str:
+    return path.relative_to(PACKAGE.parent).as_posix()
+
+
+#: Code that opens files without the file gate, and why it may.
+OPEN_ALLOWED = {
+    "exporter/gates/files.py": "the gate itself",
+    "exporter/output.py": "the one writer: opens the output folder to fsync it",
+    "exporter/delivery/ledger.py": "the ledger's lock file, opened read-write and created, never read",
+    "exporter/cli/crash.py": "writes a new crash report into the cache folder",
+}
+
+
+def test_files_are_opened_only_through_the_file_gate():
+    """``open(``, ``os.open(``, ``io.open(``, ``.read_text(``, ``.read_bytes(`` outside
+    exporter/gates/files.py would read a named pipe (blocking) or a device (without end)."""
+    found = []
+    for path in _source_files():
+        if _rel(path) in OPEN_ALLOWED and _rel(path) == "exporter/gates/files.py":
+            continue
+        for line, func, node in _calls(path):
+            name = func.rsplit(".", 1)[-1]
+            opens = func in ("open", "os.open", "io.open", "codecs.open", "tomllib.load", "shutil.copy",
+                             "shutil.copyfile", "shutil.copy2", "Image.open") and not (
+                func == "Image.open" and node.args and "BytesIO" in ast.unparse(node.args[0]))
+            reads = name in ("read_text", "read_bytes") and func not in ("gate_files.read_bytes",)
+            if reads or (opens and _rel(path) not in OPEN_ALLOWED):
+                found.append(f"{_rel(path)}:{line}: {func}(")
+    assert found == []
+
+
+def test_input_folders_are_walked_only_through_the_file_gate():
+    found = []
+    for path in _source_files():
+        if _rel(path) == "exporter/gates/files.py":
+            continue
+        for line, func, node in _calls(path):
+            recursive_glob = func.endswith(".glob") and any(
+                isinstance(a, ast.Constant) and "**" in str(a.value) for a in node.args)
+            if func in ("os.walk", "os.fwalk", "glob.glob", "glob.iglob") or func.endswith(".rglob") \
+                    or func.endswith(".walk") and func != "ast.walk" and not func.startswith("gate_files") \
+                    or recursive_glob:
+                found.append(f"{_rel(path)}:{line}: {func}(")
+    assert found == []
+
+
+def test_digest_bytes_are_decoded_only_through_the_text_gate():
+    """Decoding a digest or config from bytes happens in exporter/gates/text.py: a BOM in the
+    middle, NUL bytes and legacy encodings are handled there once."""
+    found = []
+    for path in _source_files():
+        rel = _rel(path)
+        if rel.startswith(("exporter/gates/", "exporter/images/", "exporter/feeds/opds.py")):
+            continue  # images and foreign EPUBs are not text; opds parses XML from bytes
+        for line, func, node in _calls(path):
+            if func.endswith(".decode") and any(isinstance(a, ast.Constant) and a.value in ("cp949", "euc-kr",
+                                                                                             "utf-16")
+                                                for a in node.args):
+                found.append(f"{rel}:{line}")
+    assert found == []
+
+
+def test_documents_are_loaded_only_through_the_schema_gate():
+    """``json.load``/``json.loads`` only in exporter/gates/documents.py, once that gate exists."""
+    if not (PACKAGE / "gates" / "documents.py").exists():
+        pytest.skip("exporter/gates/documents.py (the schema gate) is not there yet")
+    found = [f"{_rel(p)}:{line}" for p in _source_files() if _rel(p) != "exporter/gates/documents.py"
+             for line, func, _ in _calls(p) if func in ("json.load", "json.loads")]
+    assert found == []
+
+
+def test_no_idna_codec_anywhere():
+    """Python's "idna" codec is IDNA 2003: hosts go through the URL gate (UTS #46) instead."""
+    if not (PACKAGE / "gates" / "urls.py").exists():
+        pytest.skip("exporter/gates/urls.py (the URL gate) is not there yet")
+    found = [f"{_rel(p)}:{line}" for p in _source_files() for line, func, node in _calls(p)
+             if func.endswith(".encode") and any(isinstance(a, ast.Constant) and str(a.value).lower() == "idna"
+                                                 for a in node.args)]
+    assert found == []
+
+
+def test_the_architecture_test_sees_a_forbidden_read(tmp_path):
+    """The scan is not vacuous: it finds the calls it forbids in a sample."""
+    sample = tmp_path / "x.py"
+    sample.write_text("from pathlib import Path\nPath('a').read_text()\nopen('b')\nimport os\nos.walk('.')\n")
+    funcs = [func for _, func, _ in _calls(sample)]
+    assert {"Path('a').read_text", "open", "os.walk"} <= set(funcs)

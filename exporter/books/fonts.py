@@ -25,6 +25,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..gates import files as gate_files
 from ..errors import UsageError
 
 #: Larger than any single font of a normal family (Noto Sans CJK's whole
@@ -66,8 +67,7 @@ def _load(path: str, size: int, mtime_ns: int, option: str) -> FontSource:
         raise _fail(option, path, f"{size / 1e6:.0f} MB is larger than any font should be "
                     f"({MAX_FONT_BYTES / 1e6:.0f} MB at most); is it a font?")
     try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_FONT_BYTES + 1)
+        data = gate_files.read_bytes(path, MAX_FONT_BYTES)  # never a FIFO or device: it would block
     except OSError as err:
         raise _fail(option, path, f"cannot read it: {err.strerror or err}") from err
     kind = _MAGIC.get(data[:4])

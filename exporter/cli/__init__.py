@@ -16,6 +16,7 @@ import click
 from .. import __version__
 from ..errors import ExporterError
 from ..model import Kind, counted
+from .crash import Group
 from .console import load_inputs, report_skipped, warn
 from .options import (
     allow_empty_option,
@@ -31,7 +32,7 @@ from .options import (
     verbose_option,
 )
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "-V", "--version", prog_name="digest-export")
 @click.option(
     "--config", "config_path", metavar="FILE", type=click.Path(dir_okay=False, path_type=str),

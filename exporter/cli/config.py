@@ -19,6 +19,8 @@ from typing import Any
 import click
 
 from ..errors import ConfigError
+from ..gates import files as gate_files
+from ..gates import text as gate_text
 
 CONFIG_NAME = "digest-export.toml"
 INPUTS_KEY = "inputs"
@@ -66,8 +68,10 @@ def find_config(explicit: str | None, cwd: Path | None = None) -> Path | None:
 
 def load_config(path: Path) -> dict[str, Any]:
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
+        data = gate_files.read_bytes(path, gate_files.CONFIG_LIMIT)
+        return tomllib.loads(gate_text.decode_strict(data, str(path)))
+    except gate_text.NotText as err:
+        raise ConfigError(f"{path}: {err}; save it as UTF-8") from err
     except OSError as err:
         raise ConfigError(f"cannot read config file {path}: {err.strerror or err}") from err
     except tomllib.TOMLDecodeError as err:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..gates.names import json_name
 from ..model import Digest, Paper, ReadResult, SummaryItem, counted
 
 
@@ -30,7 +31,7 @@ def paper_dict(paper: Paper) -> dict[str, Any]:
             if paper.thumbnail else None
         ),
         "summary": [summary_item_dict(i) for i in paper.summary],
-        "source": {"path": paper.source.path, "line": paper.source.line},
+        "source": {"path": json_name(paper.source.path), "line": paper.source.line},
     }
 
 
@@ -38,7 +39,7 @@ def digest_dict(digest: Digest) -> dict[str, Any]:
     return {
         "date": digest.date.isoformat(),
         "title": digest.title,
-        "sources": [{"path": s.path, "line": s.line} for s in digest.sources],
+        "sources": [{"path": json_name(s.path), "line": s.line} for s in digest.sources],
         "papers": [paper_dict(p) for p in digest.papers],
     }
 
@@ -53,7 +54,7 @@ def result_json(result: ReadResult) -> str:
             "warnings": len(result.warnings),
         },
         "diagnostics": [
-            {"path": d.source.path, "line": d.source.line, "severity": d.severity.value,
+            {"path": json_name(d.source.path), "line": d.source.line, "severity": d.severity.value,
              "message": d.message}
             for d in result.diagnostics
         ],

@@ -4,6 +4,7 @@ give every command the same names, types and help for the same thing."""
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -19,10 +20,26 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEVICE_NAMES = ("generic", "kindle", "kobo", "koreader")
 
 
+class InputPath(click.Path):
+    """An INPUT that exists, spelled in any Unicode normalization (a name typed in NFC finds
+    the file macOS named in NFD): the existing spelling is passed on."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        from pathlib import Path
+
+        from ..gates.files import find_spelling
+
+        if isinstance(value, str) and value != "-":
+            found = find_spelling(Path(value))
+            if found is not None:
+                value = str(found)
+        return super().convert(value, param, ctx)
+
+
 def inputs_argument(f: F) -> F:
     return click.argument(
         "inputs", nargs=-1, metavar="[INPUT]...",
-        type=click.Path(exists=True, allow_dash=True, path_type=str),
+        type=InputPath(exists=True, allow_dash=True, path_type=str),
     )(f)
 
 
@@ -185,5 +202,22 @@ def report_errors(f: F) -> F:
         except ExporterError as err:
             click.echo(f"digest-export: error: {err}", err=True)
             sys.exit(err.exit_code)
+        except OSError as err:
+            # The system refused (a name too long, a disk full, no permission) somewhere no
+            # caller turned it into its own message: still the user's environment, not a bug.
+            click.echo(f"digest-export: error: {_os_error_text(err)}", err=True)
+            sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _os_error_text(err: OSError) -> str:
+    from ..gates.names import shell_quote
+
+    reason = err.strerror or str(err)
+    if err.filename is None:
+        return reason
+    name = shell_quote(os.fsdecode(err.filename))
+    if len(name) > 200:  # a name too long is shown by its ends
+        name = name[:80] + "..." + name[-80:]
+    return f"{name}: {reason}"

@@ -133,11 +133,10 @@ def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool,
 
 def run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path, *, quiet: bool,
                     allow_empty: bool, chosen: Any = None) -> tuple[BuildPlan, BuildReport, list[tuple[Path, str, str]]]:
-    """``epub -o FILE.epub``: the one book, made in a temporary folder beside FILE and renamed
-    into place (left alone when its bytes are the same); a usage error unless there is exactly
-    one book."""
+    """``epub -o FILE.epub``: the one book, made in a temporary folder beside FILE and written
+    over FILE by :func:`exporter.output.write_file` (left alone when its bytes are the same); a
+    usage error unless there is exactly one book."""
     import dataclasses
-    import os
     import shutil
     import tempfile
 
@@ -146,8 +145,17 @@ def run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path,
     if len(options.devices) > 1:
         raise UsageError(f"-o {target}: one file can hold the book for one --device, not "
                          f"{len(options.devices)}; give a folder to -o")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".digest-export-", dir=target.parent))
+    from ..errors import OutputError
+    from ..gates import files as gate_files
+    from ..gates.names import shell_quote
+    from ..output import check_target, make_folders, write_file
+
+    check_target(target)
+    make_folders(target.parent)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=".digest-export-", dir=target.parent))
+    except OSError as err:
+        raise OutputError(f"cannot write {shell_quote(str(target))}: {err.strerror or err}") from err
     try:
         plan, report, lines = run_pipeline(inputs, dataclasses.replace(
                                                epub_options(dataclasses.replace(options, out_dir=tmp)), filter=chosen),
@@ -155,9 +163,8 @@ def run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path,
                                            one_book=str(target))
         made = [(path, status, line) for path, status, line in lines if path.is_file()]
         for path, _, line in made:
-            same = target.is_file() and target.read_bytes() == path.read_bytes()
-            if not same:
-                os.replace(path, target)
+            # Through the one writer, like every output: it refuses a target that is not ours.
+            same = write_file(target, gate_files.read_bytes(path, gate_files.BOOK_LIMIT)).value == "unchanged"
             lines = [(target, "unchanged" if same else "written",
                       line.replace(str(path), str(target)).removesuffix(" unchanged")
                       + (" unchanged" if same else ""))]

@@ -19,6 +19,7 @@ from ..model import Kind, SourceRef
 from .console import warn
 from .options import Seconds, quiet_option, report_errors
 from ..errors import UsageError
+from ..gates import files as gate_files
 
 if TYPE_CHECKING:
     from ..delivery.send import SendReport
@@ -164,7 +165,7 @@ def _password(password_file: str | None) -> str:
     path = Path(password_file)
     try:
         mode = path.stat().st_mode
-        text = path.read_text(encoding="utf-8")
+        text = gate_files.read_bytes(path, gate_files.CONFIG_LIMIT).decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise UsageError(f"{path}: cannot read the SMTP password file: "
                          f"{getattr(err, 'strerror', None) or err}") from err

@@ -29,6 +29,7 @@ from typing import Any
 
 from ..errors import ExporterError
 from ..output import write_file
+from ..gates import files as gate_files
 
 LEDGER_NAME = ".digest-export-sent.json"
 LOCK_NAME = ".digest-export-sent.lock"
@@ -84,7 +85,7 @@ def load_ledger(folder: Path) -> Ledger:
     """The ledger of *folder* (empty if there is none yet)."""
     path = Path(folder) / LEDGER_NAME
     try:
-        raw = path.read_bytes()
+        raw = gate_files.read_bytes(path, gate_files.STATE_LIMIT)
     except FileNotFoundError:
         return Ledger(path)
     except OSError as err:

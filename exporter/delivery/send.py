@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
+from ..gates import files as gate_files
 from .books import BookFile, book_title, find_books
 from .ledger import Ledger, Sent, load_ledger, locked, now_text
 from .message import book_message
@@ -146,7 +147,7 @@ def send_books(options: SendOptions, say: Say = lambda line: None) -> SendReport
 def _send_book(book: BookFile, options: SendOptions, today: dt.date, ledger: Ledger, mailer: Mailer | None,
                report: SendReport, say: Say) -> None:
     try:
-        data = book.path.read_bytes()
+        data = gate_files.read_bytes(book.path, gate_files.BOOK_LIMIT)
     except OSError as err:
         report.failed.extend((book.name, a, f"cannot read the book: {err.strerror or err}") for a in options.to)
         return

@@ -67,6 +67,9 @@ def json_feed(info: FeedInfo, entries: Sequence[FeedEntry], *, feed_url: str | N
         doc["favicon"] = info.icon_url
     doc["authors"] = [{"name": info.author}]
     doc["language"] = info.language
+    # A JSON Feed 1.1 extension object ("_" + name): the program's mark, by
+    # which a later run knows the file as its own (exporter/output.py).
+    doc["_digest_export"] = {"program": "digest-export"}
     # One item per line: readable and diffable, and json's C encoder (only
     # used without indent) is five times faster on a year of entries.
     head = json.dumps(doc, ensure_ascii=False, indent=1)[:-2]

@@ -29,7 +29,7 @@ from .entries import (
     with_content,
 )
 from ..model import RUN_ONLY, Diagnostic, Kind, ReadResult, Severity, SourceRef
-from ..output import WriteStatus, write_file
+from ..output import WriteStatus, marked, write_file
 from ..render import feed_entry_html, safe_url, text_html
 
 FORMATS = ("atom", "rss", "json", "opds")
@@ -373,4 +373,4 @@ def feed_icon_png() -> bytes:
         draw.arc((128 - r, 384 - r, 128 + r, 384 + r), 270, 360, fill=white, width=48)
     buf = io.BytesIO()
     img.save(buf, format="PNG", optimize=True)
-    return buf.getvalue()
+    return marked(buf.getvalue(), "image/png")  # known as ours next run

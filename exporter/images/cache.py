@@ -27,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..gates import files as gate_files
 from .model import EmbeddedImage
 
 # An entry: magic, 8-digit header length, newline, JSON header, payload.  The
@@ -85,8 +86,7 @@ class Cache:
         """A remembered permanent failure of *url*: (reason, until), or ``None``."""
         path = self._path("failed", url)
         try:
-            with open(path, "rb") as fh:
-                entry = json.loads(fh.read(_MAX_FAILURE_ENTRY))
+            entry = json.loads(gate_files.read_bytes(path, _MAX_FAILURE_ENTRY))
             reason, until = entry["reason"], float(entry["until"])
             if entry.get("url") != url or not isinstance(reason, str) or not until == until:
                 raise ValueError("bad entry")
@@ -110,7 +110,9 @@ class Cache:
 
     def _read(self, path: Path, key: str) -> tuple[dict, bytes] | None:
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            fh, _ = gate_files.open_regular(path, gate_files.IMAGE_LIMIT * 2)  # never a FIFO
+            fd = os.dup(fh.fileno())
+            fh.close()
         except OSError:
             return None
         try:

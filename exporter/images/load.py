@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from ..gates import files as gate_files
 from ..model import Paper
 from .cache import Cache
 from .convert import convert
@@ -232,24 +233,22 @@ def _read_local(source_path: str, url: str, max_bytes: int) -> bytes:
         for candidate in candidates:
             # resolve() follows every symlink, so a link pointing out of the
             # folder is caught by the containment check below.
-            target = (folder / candidate).resolve()
+            # A name in another Unicode normalization (NFD from macOS) is the same name.
+            spelled = gate_files.find_spelling(folder / candidate) or folder / candidate
+            target = spelled.resolve()
             if not target.is_relative_to(folder):
                 raise Failure("outside the input folder")
             if target.exists():
                 break
         else:
             raise Failure("file not found")
-        if not stat.S_ISREG(target.stat().st_mode):
-            raise Failure("not a regular file")
-        with open(target, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            if not stat.S_ISREG(st.st_mode):  # checked again: it may have been swapped
-                raise Failure("not a regular file")
-            if st.st_size > max_bytes:
-                raise Failure(f"too large ({st.st_size} bytes > {max_bytes})")
-            data = fh.read(max_bytes + 1)
+        data = gate_files.read_bytes(target, max_bytes)
     except Failure:
         raise
+    except gate_files.NotRegularFile as err:
+        raise Failure("not a regular file") from err
+    except gate_files.FileTooLarge as err:
+        raise Failure(f"too large (more than {max_bytes} bytes)") from err
     except OSError as err:
         raise Failure(f"cannot read file ({err.strerror or type(err).__name__})") from err
     except ValueError as err:  # e.g. a NUL in the path

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 from typing import Any
@@ -246,16 +246,20 @@ class _Days:
     keys: dict[str, dict[str, None]]  # ISO date -> its paper keys, in order
     dates: list[str]
     dirty: set[str]  # days of files that changed, appeared or went away
+    #: (file, ISO date) -> the text hashes of that day's headings in that file.  Indexed once: a
+    #: lookup per day in the file's list was quadratic in a one-file archive of thousands of days.
+    hashes: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, files: InputFiles, state: BuildState) -> _Days:
         days = cls({}, {}, {}, [], set())
         for name in files.order:
             rec = files.records.get(name)
-            for iso, title, keys, _ in rec.digests if rec is not None else ():
+            for iso, title, keys, text_hash in rec.digests if rec is not None else ():
                 holders = days.files.setdefault(iso, [])
                 if name not in holders:
                     holders.append(name)
+                days.hashes.setdefault((name, iso), []).append(text_hash)
                 days.titles.setdefault(iso, title)
                 days.keys.setdefault(iso, {}).update(dict.fromkeys(keys))
         days.dates = sorted(days.files)
@@ -385,7 +389,7 @@ def _book_inputs(meta: Bundle, days: _Days, records: dict[str, FileRecord], *, e
     for iso in (d.date.isoformat() for d in meta.digests):
         # A day is its text in each file holding it: appending a day to a
         # one-file archive leaves the other days' books alone.
-        files: list[Any] = [(n, [h for d, _, _, h in records[n].digests if d == iso]) for n in days.files[iso]]
+        files: list[Any] = [(n, days.hashes.get((n, iso), [])) for n in days.files[iso]]
         if embed:
             files += [_local_image_stamp(n, records[n].local_images) for n in days.files[iso]
                       if records[n].local_images]
@@ -465,7 +469,9 @@ def _parse_days(needed: set[str], files: InputFiles, days: _Days,
     """Parse the files holding the *needed* days, and whole days only: a day
     in a parsed file that also lies in another file pulls that file in."""
     closure: set[str] = set()
-    to_parse: list[str] = []
+    # Each file's days are pulled in once (a file of thousands of days was
+    # walked again for each of its days: quadratic).
+    expanded: set[str] = set()
     todo = list(needed)
     while todo:
         iso = todo.pop()
@@ -473,10 +479,11 @@ def _parse_days(needed: set[str], files: InputFiles, days: _Days,
             continue
         closure.add(iso)
         for name in days.files.get(iso, ()):
-            if name not in files.parsed and name not in to_parse:
-                to_parse.append(name)
-            todo.extend(d for d, *_ in files.records[name].digests if d not in closure)
-    for name in sorted(to_parse, key=files.order.index):
+            if name not in expanded:
+                expanded.add(name)
+                todo.extend(d for d, *_ in files.records[name].digests if d not in closure)
+    position = {name: i for i, name in enumerate(files.order)}
+    for name in sorted((n for n in expanded if n not in files.parsed), key=position.__getitem__):
         files.parse_again(name)
     by_date: dict[dt.date, list[Any]] = {}
     for name in files.order:

@@ -25,7 +25,8 @@ from ..bundles import Bundle, make_bundles
 from ..errors import InputError
 from ..feeds.writer import FeedReport
 from ..model import ReadResult, counted
-from ..output import write_file
+from ..gates import files as gate_files
+from ..output import carries_mark, recorded, remove_file, write_file
 from ..site.catalog_records import CatalogBooks, catalog_record
 from ..site.frontpage import newest_digest, write_front_page
 from ..site.catalog import book_files
@@ -41,10 +42,18 @@ def run_build(plan: BuildPlan, progress: Progress | None = None, *,
               texts: dict[int, str] | None = None) -> BuildReport:
     """Write what *plan* says; raises :class:`InputError` (writing nothing)
     if the inputs hold errors, unless ``keep_going``.  *texts*: the folded
-    text of each paper (by ``id``), shared by the selections of one run."""
+    text of each paper (by ``id``), shared by the selections of one run.  Only
+    files the state records (or that carry the program's mark) are replaced
+    or removed."""
     options = plan.options
     if plan.errors and not options.keep_going:
         raise InputError(plan.diagnostics)
+    with recorded(Path(plan.options.out_dir), plan.state.written_files()):
+        return _run(plan, progress, texts)
+
+
+def _run(plan: BuildPlan, progress: Progress | None, texts: dict[int, str] | None) -> BuildReport:
+    options = plan.options
     report = BuildReport(explanations=list(plan.explanations), files_read=plan.files_read,
                          files_total=plan.files_total)
     state = plan.new_state
@@ -134,10 +143,12 @@ def _save_state(plan: BuildPlan, report: BuildReport, state: BuildState) -> None
     output folder is removed once the new one is saved."""
     options = plan.options
     path, legacy = options.state_file(), Path(options.out_dir) / STATE_NAME
-    write_file(path, state.to_bytes(options.state_base()))
-    if legacy.is_file() and legacy.resolve() != path.resolve():
-        legacy.unlink()
-        report.explanations.append(f"state: moved from {legacy} to {path}")
+    # The default state file is in the program's own folder: a damaged one is replaced.
+    write_file(path, state.to_bytes(options.state_base()), ours=options.state_path is None)
+    if legacy.is_file() and legacy.resolve() != path.resolve() and carries_mark(legacy):
+        st = os.stat(legacy)
+        if remove_file(legacy, (st.st_size, st.st_mtime_ns)):
+            report.explanations.append(f"state: moved from {legacy} to {path}")
 
 
 def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None,
@@ -283,15 +294,10 @@ def _remove_recorded(plan: BuildPlan, report: BuildReport, name: str, record: Ou
 def _unlink_if_as_written(out: Path, files: dict[str, tuple[int, int]], report: BuildReport) -> None:
     """Delete each of *files* that is still as the build wrote it (size, mtime): a file someone
     replaced or edited since is left alone."""
-    for file_name, (size, mtime_ns) in sorted(files.items()):
+    for file_name, stamp in sorted(files.items()):
         path = out / file_name
-        try:
-            st = os.stat(path)
-            if (st.st_size, st.st_mtime_ns) == (size, mtime_ns):
-                os.unlink(path)
-                report.removed.append(path)
-        except OSError:
-            pass
+        if remove_file(path, stamp):
+            report.removed.append(path)
 
 
 def _book_done(plan: BuildPlan, report: BuildReport, state: BuildState, bundle: Bundle,
@@ -358,8 +364,8 @@ def _write_latest(plan: BuildPlan, report: BuildReport, state: BuildState) -> No
     path, old = out / LATEST_NAME, plan.state.pages.get(LATEST_NAME)
     present = [b for b in plan.primary_books if (out / b.meta.file_name).is_file()]
     if plan.options.finished_before is None or not present:
-        if old is not None and old.missing_or_changed(out) is None:
-            os.unlink(path)
+        if old is not None and old.missing_or_changed(out) is None and remove_file(
+                path, old.files.get(LATEST_NAME, (-1, -1))):
             report.removed.append(path)
         return
     newest = max(present, key=lambda b: (b.meta.end, b.meta.key)).meta.file_name
@@ -371,7 +377,7 @@ def _write_latest(plan: BuildPlan, report: BuildReport, state: BuildState) -> No
         state.pages[LATEST_NAME] = old
         return
     report.explanations.append(f"writing {path}: a copy of {newest}")
-    report.add(path, write_file(path, source.read_bytes()))
+    report.add(path, write_file(path, gate_files.read_bytes(source, gate_files.BOOK_LIMIT)))
     st = os.stat(path)
     state.pages[LATEST_NAME] = OutputRecord(inputs, newest, {LATEST_NAME: (st.st_size, st.st_mtime_ns)})
 
@@ -475,8 +481,7 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
         return
     report.explanations.append(f"writing the OPDS catalog: {reason}")
     feed = FeedReport(title=plan.feed_title, icon_url=base_url + ICON_NAME if base_url else None)
-    cache = CatalogBooks({**plan.state.catalog_books, **report.catalog_books}, old.files if old else {},
-                         trust_folder=plan.options.catalog_of_folder)
+    cache = CatalogBooks({**plan.state.catalog_books, **report.catalog_books}, old.files if old else {})
     cache.written.update(report.catalog_covers)
     if not plan.options.feed_formats:  # no feed wrote the icon, or said why there is none
         if base_url:
@@ -513,10 +518,5 @@ def _remove_stale_pages(out: Path, old: dict[str, tuple[int, int]], new: dict[st
     page fewer), when still exactly as written: the folder is then what a fresh build makes."""
     for name in sorted(set(old) - set(new)):
         path = out / name
-        try:
-            st = os.stat(path)
-            if (st.st_size, st.st_mtime_ns) == tuple(old[name]):
-                os.unlink(path)
-                report.removed.append(path)
-        except OSError:
-            pass
+        if remove_file(path, old[name]):
+            report.removed.append(path)

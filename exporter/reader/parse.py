@@ -24,6 +24,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..gates import files as gate_files
+from ..gates import text as gate_text
 from ..model import (
     Diagnostic,
     Digest,
@@ -54,9 +56,13 @@ _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 FIRST_DATE = dt.date(1980, 1, 1)
 LAST_DATE = dt.date(2099, 12, 31)
 _PAPER_RE = re.compile(r"^###(?!#)\s*(?P<rest>.*)$")
-_IMAGE_RE = re.compile(r"^!\[[^\]]*\]\(\s*(?:<(?P<a>[^>]*)>|(?P<url>[^)\s]*))\s*(?:\"[^\"]*\")?\s*\)$")
+# Possessive quantifiers (``*+``, Python 3.11): two runs of white space that
+# can each take the same spaces ("\s*(?:...)?\s*") are tried in every split
+# when the line does not end as expected, which is quadratic in the spaces.
+_IMAGE_RE = re.compile(r"^!\[[^\]]*+\]\(\s*+(?:<(?P<a>[^>]*+)>|(?P<url>[^)\s]*+))\s*+(?:\"[^\"]*+\"\s*+)?\)$")
 # "[Watch Video](url)" and the variant without parentheses "[Watch Video]url".
-_WATCH_RE = re.compile(r"^\[\s*watch\s+video\s*\]\s*(?:\(\s*<?(?P<p>[^)\s>]*)>?\s*\)|(?P<b>[^\s()<>]+))\s*$", re.I)
+_WATCH_RE = re.compile(r"^\[\s*+watch\s++video\s*+\]\s*+(?:\(\s*+<?(?P<p>[^)\s>]*+)>?\s*+\)|(?P<b>[^\s()<>]++))\s*+$",
+                       re.I)
 # "[^<>]" (not "[^>]"): a search over a line of many unclosed "<video " tags
 # stops each attempt at the next "<", which keeps it linear.
 _VIDEO_SRC_RE = re.compile(r"""<(?:video|source)\b[^<>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
@@ -104,31 +110,22 @@ def is_http_url(url: str) -> bool:
 
 
 def decode(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
-    """Decode a digest file: UTF-8 (BOM or not), else CP949 with a warning."""
-    at = SourceRef(path, 1)
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8"), []
-    except UnicodeDecodeError as err:
-        utf8_error = err
-    try:
-        # CP949 is Microsoft's superset of EUC-KR: it decodes both.
-        text = data.decode("cp949")
-    except UnicodeDecodeError:
-        line = data.count(b"\n", 0, utf8_error.start) + 1
-        return None, [
-            Diagnostic(
-                SourceRef(path, line),
-                Severity.ERROR,
-                f"cannot decode the file: not UTF-8 (byte 0x{data[utf8_error.start]:02x}) "
-                "and not CP949/EUC-KR; save it as UTF-8",
-                Kind.FILE_SKIPPED,
-            )
-        ]
-    return text, [
-        Diagnostic(at, Severity.WARNING, "file is not UTF-8; decoded as CP949 (EUC-KR)", Kind.ENCODING)
-    ]
+    """Decode a digest file through :func:`exporter.gates.text.decode`: UTF-8 (a BOM anywhere),
+    UTF-16 with a BOM, else CP949 with a warning; NUL bytes removed with a warning."""
+    decoded = gate_text.decode(data)
+    if decoded.text is None:
+        line, why = decoded.error or (1, "undecodable")
+        return None, [Diagnostic(SourceRef(path, line), Severity.ERROR,
+                                 f"cannot decode the file: {why}; save it as UTF-8", Kind.FILE_SKIPPED)]
+    diags = [Diagnostic(SourceRef(path, line), Severity.WARNING, what, Kind.ENCODING)
+             for line, what in decoded.notes]
+    if decoded.encoding == "cp949":
+        diags.insert(0, Diagnostic(SourceRef(path, 1), Severity.WARNING,
+                                   "file is not UTF-8; decoded as CP949 (EUC-KR)", Kind.ENCODING))
+    elif decoded.encoding == "utf-16":
+        diags.insert(0, Diagnostic(SourceRef(path, 1), Severity.WARNING,
+                                   "file is UTF-16; decoded (save it as UTF-8)", Kind.ENCODING))
+    return decoded.text, diags
 
 
 def split_lines(text: str) -> list[str]:
@@ -676,40 +673,33 @@ def _quote(text: str) -> str:
 
 # -- files and merging ------------------------------------------------------
 
-def _is_hidden(part: str) -> bool:
-    return part.startswith(".")
-
-
-def iter_input_files(inputs: Iterable[str | Path]) -> Iterator[tuple[str, Path | None]]:
+def input_files(inputs: Iterable[str | Path]) -> tuple[list[tuple[str, Path | None]], list[Diagnostic]]:
     """Expand inputs: files as given, folders to their ``.md`` files (sorted,
     recursively, skipping hidden folders such as ``.git``), ``-`` to standard
     input (path ``None``).  A file named twice is read once.
 
-    Symbolic links to folders are followed (an archive often links a year's
-    folder in from elsewhere); a folder reached twice, through a link loop
-    or two links, is walked once.
+    Folders are walked by :func:`exporter.gates.files.walk`: symbolic links
+    to folders are followed (an archive often links a year's folder in from
+    elsewhere), a folder reached twice is walked once, a named pipe, socket
+    or device named ``*.md`` is skipped with a warning (never opened: it
+    would block), and folders nested too deep are an error.
     """
     seen: set[str] = set()
+    files: list[tuple[str, Path | None]] = []
+    diags: list[Diagnostic] = []
     for item in inputs:
         if str(item) == STDIN:
-            yield "<stdin>", None
+            files.append(("<stdin>", None))
             continue
-        path = Path(item)
+        # A name typed in NFC finds the file macOS named in NFD, and the reverse.
+        path = gate_files.find_spelling(Path(item)) or Path(item)
         if path.is_dir():
-            found = []
-            walked: set[str] = set()
-            for dirpath, dirnames, filenames in os.walk(path, followlinks=True):
-                real = os.path.realpath(dirpath)
-                if real in walked:
-                    dirnames[:] = []
-                    continue
-                walked.add(real)
-                dirnames[:] = [d for d in dirnames if not _is_hidden(d)
-                               and os.path.realpath(os.path.join(dirpath, d)) not in walked]
-                for name in filenames:
-                    if name.endswith(".md") and not _is_hidden(name):
-                        found.append(Path(dirpath, name))
-            found.sort(key=lambda p: p.relative_to(path).parts)
+            walked = gate_files.walk(path, lambda name: name.endswith(".md"))
+            found = walked.files
+            for skip in walked.skipped:
+                diags.append(Diagnostic(SourceRef(str(skip.path), 0),
+                                        Severity.ERROR if skip.is_error else Severity.WARNING,
+                                        skip.reason, Kind.FILE_SKIPPED))
         else:
             found = [path]
         for p in found:
@@ -717,15 +707,40 @@ def iter_input_files(inputs: Iterable[str | Path]) -> Iterator[tuple[str, Path |
             if key in seen:
                 continue
             seen.add(key)
-            yield str(p), p
+            files.append((str(p), p))
+    return files, diags
 
 
-def read_text(name: str, path: Path | None) -> tuple[str | None, list[Diagnostic]]:
+def iter_input_files(inputs: Iterable[str | Path]) -> Iterator[tuple[str, Path | None]]:
+    """The files of :func:`input_files`, without what was skipped."""
+    yield from input_files(inputs)[0]
+
+
+def cannot_read(name: str, err: OSError) -> Diagnostic:
+    """The error for an input file that cannot be read (missing, a FIFO, too large)."""
+    reason = err.strerror or str(err)
+    if isinstance(err, gate_files.NotRegularFile) and "pipe" in reason:
+        reason += " (use '-' to read standard input)"
+    return Diagnostic(SourceRef(name, 1), Severity.ERROR, f"cannot read: {reason}", Kind.FILE_SKIPPED)
+
+
+def read_input(path: Path | None) -> tuple[bytes, int, int]:
+    """(bytes, size, mtime_ns) of an input file, through the file gate (``None``: standard
+    input, read to the same cap); size and time from the open file, so they match."""
+    if path is None:
+        data = sys.stdin.buffer.read(gate_files.DIGEST_LIMIT + 1)
+        if len(data) > gate_files.DIGEST_LIMIT:
+            raise gate_files.FileTooLarge(27, "standard input is larger than the limit for a digest")
+        return data, 0, -1
+    data, st = gate_files.read_with_stat(path, gate_files.DIGEST_LIMIT)
+    return data, st.st_size, st.st_mtime_ns
+
+
+def read_digest_file(name: str, path: Path | None) -> tuple[str | None, list[Diagnostic]]:
     try:
-        data = sys.stdin.buffer.read() if path is None else path.read_bytes()
+        data = read_input(path)[0]
     except OSError as err:
-        reason = err.strerror or str(err)
-        return None, [Diagnostic(SourceRef(name, 1), Severity.ERROR, f"cannot read: {reason}", Kind.FILE_SKIPPED)]
+        return None, [cannot_read(name, err)]
     return decode(data, name)
 
 
@@ -759,9 +774,9 @@ def read_digests(inputs: Iterable[str | Path]) -> ReadResult:
 
 def _read_digests(inputs: Iterable[str | Path]) -> ReadResult:
     drafts: list[_DigestDraft] = []
-    diags: list[Diagnostic] = []
-    for name, path in iter_input_files(inputs):
-        text, file_diags = read_text(name, path)
+    files, diags = input_files(inputs)
+    for name, path in files:
+        text, file_diags = read_digest_file(name, path)
         diags.extend(file_diags)
         if text is None:
             continue

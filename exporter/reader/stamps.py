@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import Diagnostic, Kind, Severity, SourceRef
-from .parse import decode, iter_input_files, parse_text
+from .parse import cannot_read, decode, input_files, parse_text, read_input
 
 #: A file modified less than this long before it was read may change again
 #: within the same mtime tick without its size changing ("racy git"): its
@@ -68,15 +68,6 @@ class FileRecord:
                    [list(x) for x in v["diags"]], [str(x) for x in v["local_images"]])
 
 
-def _read_bytes(path: Path | None) -> tuple[bytes, int, int]:
-    """(bytes, size, mtime_ns); stat from the open file, so they match."""
-    if path is None:
-        return sys.stdin.buffer.read(), 0, -1
-    with open(path, "rb") as fh:
-        st = os.fstat(fh.fileno())
-        return fh.read(), st.st_size, st.st_mtime_ns
-
-
 def _parse(name: str, data: bytes) -> tuple[list[Any], list[Diagnostic]]:
     text, diags = decode(data, name)
     if text is None:
@@ -96,8 +87,7 @@ def _record(data: bytes, size: int, mtime_ns: int, drafts: list[Any], diags: lis
 
 
 def _unreadable(shown: str, err: OSError) -> list[Diagnostic]:
-    return [Diagnostic(SourceRef(shown, 1), Severity.ERROR, f"cannot read: {err.strerror or err}",
-                       Kind.FILE_SKIPPED)]
+    return [cannot_read(shown, err)]
 
 
 @dataclass(slots=True)
@@ -115,12 +105,16 @@ class InputFiles:
     paths: dict[str, Path | None] = field(default_factory=dict)
     shown: dict[str, str] = field(default_factory=dict)
     removed: list[str] = field(default_factory=list)
+    #: What the folder walk did not list (special files, folders too deep).
+    skipped: list[Diagnostic] = field(default_factory=list)
 
     @classmethod
     def scan(cls, inputs: Iterable[str | Path], known: dict[str, FileRecord]) -> InputFiles:
         """Stat every input file; read and parse only the new and changed ones."""
         files = cls(time.time_ns())
-        for given, path in iter_input_files(inputs):
+        found, skipped = input_files(inputs)
+        files.skipped = skipped  # special files, folders too deep: said every run
+        for given, path in found:
             name = str(path.resolve()) if path is not None else given
             files.order.append(name)
             files.paths[name] = path
@@ -139,7 +133,7 @@ class InputFiles:
                 self.records[name] = old
                 return
         try:
-            data, size, mtime_ns = _read_bytes(path)
+            data, size, mtime_ns = read_input(path)
         except OSError as err:
             self.unreadable[name] = _unreadable(self.shown[name], err)
             return
@@ -156,7 +150,7 @@ class InputFiles:
     def parse_again(self, name: str) -> None:
         """Parse a file the state knew, whose days must be rebuilt."""
         try:
-            data, size, mtime_ns = _read_bytes(self.paths[name])
+            data, size, mtime_ns = read_input(self.paths[name])
         except OSError as err:
             self.unreadable[name] = _unreadable(self.shown[name], err)
             self.records.pop(name, None)
@@ -170,7 +164,7 @@ class InputFiles:
 
     def diagnostics(self, merge_diags: dict[str, list[list[Any]]]) -> tuple[Diagnostic, ...]:
         """Every file's diagnostics in input order (as given names), then each day's merge."""
-        found: list[Diagnostic] = []
+        found: list[Diagnostic] = list(self.skipped)
         for name in self.order:
             if name in self.unreadable:
                 found.extend(self.unreadable[name])

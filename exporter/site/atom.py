@@ -9,6 +9,7 @@ entries that lxml writes in a fraction of feedgen's time.
 
 from __future__ import annotations
 
+import os
 import posixpath
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -54,10 +55,12 @@ class Site:
 
     def href(self, target: str, page_stem: str) -> str:
         """*target* (a path in the folder) as a link from the page *page_stem*:
-        absolute under the base URL, else relative to the page's folder."""
+        absolute under the base URL, else relative to the page's folder.  The
+        name's bytes are percent-encoded: a name that is not UTF-8 (kept by
+        surrogateescape) is linked to as the web server serves it."""
         if self.base_url:
-            return self.base_url + quote(target)
-        return quote(posixpath.relpath(target, posixpath.dirname(page_stem) or "."))
+            return self.base_url + quote(os.fsencode(target))
+        return quote(os.fsencode(posixpath.relpath(target, posixpath.dirname(page_stem) or ".")))
 
 
 def _el(parent, tag: str, text: str | None = None, **attrs: str):

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ..model import Diagnostic, Kind, Severity, SourceRef
-from ..output import WriteStatus, write_file
+from ..gates import files as gate_files
+from ..output import WriteStatus, marked, may_write, write_file
 
 
 def catalog_record(path: Path, own_covers: dict[str, tuple[int, int]],
@@ -39,12 +40,8 @@ class CatalogBooks:
     is then read from the cover file the catalog wrote beside it (if that is
     gone, the book is read again)."""
 
-    def __init__(self, old: dict[str, dict[str, Any]], own_covers: dict[str, tuple[int, int]] | None = None,
-                 *, trust_folder: bool = False):
+    def __init__(self, old: dict[str, dict[str, Any]], own_covers: dict[str, tuple[int, int]] | None = None):
         self.old = old
-        #: The folder is the user's books folder (``feed --format opds``):
-        #: every cover name beside a book is the catalog's to write.
-        self.trust_folder = trust_folder
         self.new: dict[str, dict[str, Any]] = {}
         self.written: dict[str, WriteStatus] = {}
         #: Cover files an earlier build wrote: any other file of a cover's
@@ -53,23 +50,12 @@ class CatalogBooks:
         self.notes: list[Diagnostic] = []
 
     def _may_write(self, path: Path, data: bytes) -> bool:
-        """True unless *path* holds a file that is neither ours nor already *data*."""
-        if self.trust_folder:
+        """True unless *path* holds a file that is neither ours nor already *data*
+        (:func:`exporter.output.may_write`); a cover the state records is ours even if damaged
+        since (it is repaired)."""
+        if path.name in self.own_covers and gate_files.special_kind(path) is None:
             return True
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            return True
-        except OSError:
-            return False
-        if path.name in self.own_covers:  # ours, even if damaged since: repaired
-            return True
-        if st.st_size != len(data):
-            return False
-        try:  # the same bytes (a state file lost, say): nothing to overwrite
-            return path.read_bytes() == data
-        except OSError:
-            return False
+        return may_write(path, data)
 
     def read(self, path: Path) -> Any:
         from .opds import _COVER_EXT, Book, make_thumbnail, read_book, thumbnail_name
@@ -105,6 +91,7 @@ class CatalogBooks:
                 # Written here, not held: the catalog of ten years of books
                 # would otherwise keep every cover in memory at once.
                 data, mime = book.cover
+                data = marked(data, mime)  # so that a later run knows the file as its own
                 name = f"{path.stem}.cover{_COVER_EXT[mime]}"
                 thumb = thumbnail_name(path.name)
                 thumb_data = make_thumbnail(data)

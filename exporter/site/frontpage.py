@@ -69,6 +69,8 @@ class PageBook:
     cover_alt: str
     #: The link to ``latest.epub`` when it is a copy of this book (``build --finished-only``).
     latest: str | None = None
+    #: The book's language when it differs from the page's (``lang`` on its entry, WCAG 3.1.2).
+    lang: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +145,10 @@ def _present_selections(plan: BuildPlan) -> list[tuple[BuildPlan, list[tuple[Boo
     """(its plan, its newest book if any, its feeds) of each selection folder."""
     return [(sub, _present_books(sub, Path(sub.options.out_dir))[:1], _present_feeds(sub, Path(sub.options.out_dir)))
             for sub in plan.selections]
+def _other_lang(book_lang: str | None, page_lang: str) -> str | None:
+    if not book_lang or book_lang.split("-")[0].lower() == page_lang.split("-")[0].lower():
+        return None
+    return book_lang
 
 
 def write_front_page(plan: BuildPlan, report: BuildReport, state: BuildState, newest: Digest | None) -> None:
@@ -174,7 +180,8 @@ def write_front_page(plan: BuildPlan, report: BuildReport, state: BuildState, ne
     report.explanations.append(f"writing {path}: {reason}")
     if newest is None and iso is not None:
         newest = _read_day(plan, iso)
-    html = render_front_page(plan, books, feeds, base_url, newest, latest, selections)
+    languages = {name: record.get("language") for name, record in state.catalog_books.items()}
+    html = render_front_page(plan, books, feeds, base_url, newest, latest, selections, languages)
     report.add(path, write_file(path, html.encode("utf-8")))
     st = os.stat(path)
     state.pages[INDEX_NAME] = OutputRecord(inputs, settings, {INDEX_NAME: (st.st_size, st.st_mtime_ns)})
@@ -190,12 +197,17 @@ def _read_day(plan: BuildPlan, iso: str) -> Digest | None:
 
 def render_front_page(plan: BuildPlan, books: list[tuple[BookPlan, int, str | None]], feeds: list[str],
                       base_url: str | None, newest: Digest | None, latest: str | None = None,
-                      selections: list[Any] = ()) -> str:
+                      selections: list[Any] = (), languages: dict[str, str | None] | None = None) -> str:
+    """The page, in the language of most of its books (as the catalog read them), else of the
+    newest day: a page of Korean books is Korean whatever the newest day's summaries are."""
     from ..books.epub import book_title, detect_language, period_text
     from ..templating import make_environment, render_template
 
     eo = plan.options.epub
-    lang = eo.lang or detect_language(newest.papers if newest else ())
+    languages = languages or {}
+    of_books = [languages[b.meta.file_name] for b, _, _ in books if languages.get(b.meta.file_name)]
+    lang = eo.lang or (max(sorted(set(of_books)), key=of_books.count) if of_books else
+                       detect_language(newest.papers if newest else ()))
     labels = page_labels(lang)
 
     def href(name: str) -> str:
@@ -207,7 +219,8 @@ def render_front_page(plan: BuildPlan, books: list[tuple[BookPlan, int, str | No
                         days=labels["days"](book.days), papers=labels["papers"](book.papers), size=_size_text(size),
                         cover=folder + quote(cover) if cover else None,
                         cover_alt=labels["cover_alt"].format(title=title),
-                        latest=quote(LATEST_NAME) if not folder and book.meta.file_name == latest else None)
+                        latest=quote(LATEST_NAME) if not folder and book.meta.file_name == latest else None,
+                        lang=_other_lang(languages.get(book.meta.file_name), lang))
 
     shown = [page_book(book, size, cover) for book, size, cover in books]
     links = [PageLink(labels[f], href(FILE_NAMES[f]), _FEED_TYPES[f]) for f in feeds]

@@ -12,6 +12,7 @@ books is :mod:`.catalog`; the OPDS 1.2 pages are :mod:`.atom`.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import posixpath
 import zipfile
 import zlib
@@ -20,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..gates import files as gate_files
+from ..gates.names import text_name
 from ..model import Diagnostic, Kind, Severity, SourceRef
 from ..feeds.entries import UTC, tag_uri
 from ..feeds.writer import FeedReport, write_outputs
@@ -115,7 +118,8 @@ def read_book(path: Path) -> Book:
     from lxml import etree
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    with zipfile.ZipFile(path) as z:
+    fh, _ = gate_files.open_regular(path, gate_files.BOOK_LIMIT)  # never a FIFO named *.epub
+    with fh, zipfile.ZipFile(fh) as z:
         container = etree.fromstring(_read_member(z, "META-INF/container.xml", MAX_CONTAINER_BYTES), parser)
         rootfile = container.find(f".//{{{CONTAINER_NS}}}rootfile")
         if rootfile is None:
@@ -147,7 +151,7 @@ def read_book(path: Path) -> Book:
         cover = _cover(z, opf, opf_path, named)
     return Book(
         path=path,
-        title=(dc("title") or [path.stem])[0],
+        title=(dc("title") or [text_name(path.stem)])[0],
         identifier=identifier,
         modified=modified,
         creators=tuple(dc("creator")),
@@ -301,7 +305,8 @@ def _content_hash(path: Path) -> str:
     import hashlib
 
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    fh, _ = gate_files.open_regular(path, gate_files.BOOK_LIMIT)
+    with fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()[:16]

@@ -103,7 +103,10 @@ def _publication(site: Site, page: Page, cb: CatalogBook) -> dict:
 def json_page(page: Page, site: Site, facets: Facets) -> bytes:
     """One page as an OPDS 2.0 feed."""
     updated = max((b.book.updated for b in page.books), default=EPOCH)
-    metadata: dict = {"title": feed_text(page.title), "modified": updated.isoformat()}
+    # "program": the program's mark (exporter.output.carries_mark), so that a later run without a
+    # build state (feed --format opds) knows the page as its own; OPDS 2.0 metadata takes
+    # properties beyond its own (feed-metadata.schema.json has no additionalProperties: false).
+    metadata: dict = {"title": feed_text(page.title), "modified": updated.isoformat(), "program": "digest-export"}
     if page.kind == "paged":
         metadata["itemsPerPage"] = PAGE_SIZE
     links = [

@@ -1,0 +1,70 @@
+"""No traceback, ever: an unexpected exception becomes one line and exit status 70.
+
+Every command ends with a message and exit status 0, 1 or 2 on any input.
+An exception that escapes a command anyway is a bug: the user sees one
+line naming a file that holds the traceback (in the user's cache folder,
+from platformdirs), and the exit status is 70 (``EX_SOFTWARE``, BSD
+sysexits(3): "an internal software error has been detected"), so cron and
+scripts tell a bug from bad input.  ``DIGEST_EXPORT_TRACEBACK=1`` prints the
+traceback as well (for developers).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+#: sysexits(3) EX_SOFTWARE.
+EXIT_INTERNAL = 70
+
+
+def crash_report(err: BaseException, argv: list[str] | None = None) -> Path | None:
+    """Save the traceback of *err* to a new file in the user's cache folder; its path, or None
+    if it could not be written."""
+    import platformdirs
+
+    from .. import __version__
+
+    folder = Path(platformdirs.user_cache_dir("digest-export")) / "crashes"
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    text = (f"digest-export {__version__}, Python {sys.version.split()[0]}, {sys.platform}\n"
+            f"command: {argv if argv is not None else sys.argv}\n\n"
+            + "".join(traceback.format_exception(err)))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"crash-{stamp}-{os.getpid()}.txt"
+        with open(path, "w", encoding="utf-8", errors="backslashreplace") as fh:
+            fh.write(text)
+        return path
+    except OSError:
+        return None
+
+
+def internal_error(err: BaseException, argv: list[str] | None = None) -> int:
+    """Say *err* in one line (and where its traceback is); the exit status."""
+    path = crash_report(err, argv)
+    what = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+    what = " ".join(what.split())[:300]
+    where = f"the file {path}" if path is not None else "this message"
+    click.echo(f"digest-export: internal error: {what}; please report it with {where}", err=True)
+    if os.environ.get("DIGEST_EXPORT_TRACEBACK"):
+        click.echo("".join(traceback.format_exception(err)), err=True)
+    return EXIT_INTERNAL
+
+
+class Group(click.Group):
+    """A click group whose commands never end in a traceback."""
+
+    def main(self, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(args, *rest, **kwargs)
+        except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise  # standalone_mode=False: the caller handles them
+        except Exception as err:  # noqa: BLE001 -- the one place every bug ends
+            sys.exit(internal_error(err, list(args) if args is not None else None))

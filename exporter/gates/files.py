@@ -1,0 +1,279 @@
+"""Opening files: regular files only, never blocking, with a size cap per kind.
+
+A named pipe (FIFO) where a digest, a template, a config or a book is
+expected would make a plain ``open()`` wait forever for a writer, and a
+device (``/dev/zero``) would be read without end: a cron job must never hang
+on a stray file.  So every file the program reads goes through
+:func:`read_bytes` (or :func:`open_regular`), which
+
+1. refuses, from ``stat``, anything that is not a regular file, before
+   opening it (opening a device can have effects of its own: a tape rewinds);
+2. opens with ``O_NONBLOCK`` (opening a FIFO for reading returns at once
+   instead of waiting for a writer, POSIX ``open()``) and ``O_NOCTTY``;
+3. checks again on the open descriptor with ``fstat``: the name may have
+   been replaced by a FIFO between 1 and 2;
+4. refuses a file over the cap of its kind before reading it, and reads at
+   most cap + 1 bytes whatever the size said (a file that grows meanwhile).
+
+Every refusal is an :class:`OSError` (so callers that already report
+"cannot read PATH: reason" report these too) whose ``strerror`` is a
+sentence for the user.
+
+:func:`walk` lists the files of an input folder: symbolic links to folders
+are followed (an archive often links a year in), a folder reached twice is
+walked once, hidden names are skipped, and nesting deeper than
+:data:`MAX_DEPTH` is reported, not recursed into (a link loop through
+different paths, or a generated tree, cannot exhaust the stack or the time).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+MB = 1024 * 1024
+
+#: Size caps per kind of file.  A year of daily digests is ~5 MB; a digest
+#: file 50 times that is not a digest.
+DIGEST_LIMIT = 256 * MB
+#: A template or the CSS beside it.
+TEMPLATE_LIMIT = 4 * MB
+#: ``digest-export.toml``.
+CONFIG_LIMIT = 1 * MB
+#: The build state and the send ledger (ten years of books: ~2 MB).
+STATE_LIMIT = 64 * MB
+#: An EPUB book (opened as a zip: members are capped by their reader).
+BOOK_LIMIT = 2048 * MB
+#: A local thumbnail.
+IMAGE_LIMIT = 64 * MB
+#: A file compared with what would be written over it.
+OUTPUT_LIMIT = BOOK_LIMIT
+
+#: Folders nested deeper than this below an input folder are not walked.
+MAX_DEPTH = 64
+
+_O_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+
+
+class NotRegularFile(OSError):
+    """The path names a FIFO, socket, device or folder where a file is expected."""
+
+
+class FileTooLarge(OSError):
+    """The file is over the size cap of its kind."""
+
+
+def kind_of(mode: int) -> str | None:
+    """What a file of *mode* is, in words, if it is not a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    return "not a regular file"
+
+
+def _refuse_special(mode: int, path: str | os.PathLike[str]) -> None:
+    what = kind_of(mode)
+    if what is not None:
+        err = errno.EISDIR if stat.S_ISDIR(mode) else errno.EINVAL
+        raise NotRegularFile(err, f"{what}, not a regular file", os.fspath(path))
+
+
+def _too_large(path: str | os.PathLike[str], limit: int) -> FileTooLarge:
+    return FileTooLarge(errno.EFBIG, f"larger than {_size(limit)}, the limit for this kind of file",
+                        os.fspath(path))
+
+
+def _size(n: int) -> str:
+    return f"{n // MB} MB" if n >= MB else f"{n} bytes"
+
+
+def check_regular(path: str | os.PathLike[str]) -> os.stat_result:
+    """``os.stat(path)`` of a regular file; :class:`NotRegularFile` for anything else."""
+    st = os.stat(path)
+    _refuse_special(st.st_mode, path)
+    return st
+
+
+def special_kind(path: str | os.PathLike[str]) -> str | None:
+    """What *path* is if it exists and is not a regular file (links not followed), else None."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+    return kind_of(st.st_mode)
+
+
+def open_regular(path: str | os.PathLike[str], limit: int) -> tuple[BinaryIO, os.stat_result]:
+    """The open file *path* (binary, read-only) and its ``fstat``, if it is a regular file of at
+    most *limit* bytes; the caller closes it."""
+    check_regular(path)
+    fd = os.open(path, _O_FLAGS)
+    try:
+        st = os.fstat(fd)
+        _refuse_special(st.st_mode, path)
+        if st.st_size > limit:
+            raise _too_large(path, limit)
+        # Regular files ignore O_NONBLOCK; cleared all the same so that reads
+        # behave as everywhere else.
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb"), st
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_bytes(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The bytes of the regular file *path*, at most *limit* of them (else :class:`FileTooLarge`)."""
+    return read_with_stat(path, limit)[0]
+
+
+def read_with_stat(path: str | os.PathLike[str], limit: int) -> tuple[bytes, os.stat_result]:
+    """(bytes, fstat) of the regular file *path*: the stat of the file that was read."""
+    fh, st = open_regular(path, limit)
+    with fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise _too_large(path, limit)
+    return data, st
+
+
+def read_head(path: str | os.PathLike[str], n: int) -> bytes:
+    """The first *n* bytes of the regular file *path* (whatever its size)."""
+    fh, _ = open_regular(path, BOOK_LIMIT * 1024)
+    with fh:
+        return fh.read(n)
+
+
+def read_text_file(path: str | os.PathLike[str], limit: int) -> str:
+    """A file the program itself wrote or ships (templates, CSS): strict UTF-8, BOM dropped."""
+    data = read_bytes(path, limit)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise OSError(errno.EILSEQ, f"not UTF-8 (byte 0x{data[err.start]:02x} at offset {err.start})",
+                      os.fspath(path)) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """Something :func:`walk` did not list: a special file, or a folder nested too deep."""
+
+    path: Path
+    reason: str
+    #: True when input may be missing because of it (a folder not walked).
+    is_error: bool
+
+
+@dataclass(slots=True)
+class Walk:
+    """The files :func:`walk` found (in a stable order) and what it skipped."""
+
+    files: list[Path] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def walk(root: Path, wanted: Callable[[str], bool], *, max_depth: int = MAX_DEPTH,
+         skip_hidden: bool = True) -> Walk:
+    """The regular files under *root* whose name is *wanted*, sorted by their path parts.
+
+    Symbolic links to folders are followed; a folder reached twice (a link
+    loop, two links) is walked once; special files are skipped and said."""
+    found = Walk()
+    walked: set[str] = set()
+    stack: list[tuple[Path, int]] = [(root, 0)]
+    while stack:
+        folder, depth = stack.pop()
+        real = os.path.realpath(folder)
+        if real in walked:
+            continue
+        walked.add(real)
+        if depth > max_depth:
+            found.skipped.append(Skipped(folder, f"folders nested deeper than {max_depth} levels; not read", True))
+            continue
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError as err:
+            found.skipped.append(Skipped(folder, f"cannot read the folder: {err.strerror or err}", True))
+            continue
+        subfolders = []
+        for entry in entries:
+            if skip_hidden and _hidden(entry.name):
+                continue
+            try:
+                is_dir = entry.is_dir(follow_symlinks=True)
+                is_file = not is_dir and entry.is_file(follow_symlinks=True)
+            except OSError:
+                continue
+            if is_dir:
+                subfolders.append(Path(entry.path))
+            elif wanted(entry.name):
+                if is_file:
+                    found.files.append(Path(entry.path))
+                else:
+                    what = special_kind(entry.path)
+                    if what is not None:  # a dangling link is no file at all
+                        found.skipped.append(Skipped(Path(entry.path), f"{what}, not a regular file; skipped",
+                                                     False))
+        stack.extend((p, depth + 1) for p in sorted(subfolders, reverse=True))
+    found.files.sort(key=lambda p: p.relative_to(root).parts)
+    return found
+
+
+def files_under(root: Path, *, max_depth: int = MAX_DEPTH) -> list[Path]:
+    """Every regular file under *root* (hidden ones too), sorted: what a template folder holds."""
+    return walk(root, lambda name: True, max_depth=max_depth, skip_hidden=False).files
+
+
+def find_spelling(path: Path) -> Path | None:
+    """*path* if it exists, else the existing path that differs from it only in Unicode
+    normalization (NFC or NFD, component by component), else None.
+
+    macOS writes file names in NFD (``한`` as the jamo ``ᄒ ᅡ ᆫ``) while text
+    typed elsewhere, and the digests once cleaned, are NFC: a name written in
+    a digest, the config or on another system must still find the file."""
+    import unicodedata
+
+    if os.path.lexists(path):
+        return path
+    found = Path(path.anchor) if path.is_absolute() else Path()
+    for part in path.parts[len(path.parts) - len(path.relative_to(path.anchor).parts) if path.is_absolute() else 0:]:
+        candidate = found / part
+        if not os.path.lexists(candidate):
+            want = unicodedata.normalize("NFC", part)
+            try:
+                with os.scandir(found if str(found) else ".") as it:
+                    match = next((e.name for e in it if unicodedata.normalize("NFC", e.name) == want), None)
+            except OSError:
+                return None
+            if match is None:
+                return None
+            candidate = found / match
+        found = candidate
+    return found

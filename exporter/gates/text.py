@@ -1,0 +1,127 @@
+"""Bytes to text: the one place where a file's bytes are decoded.
+
+What a digest's bytes can hold, besides UTF-8 text:
+
+- **A byte-order mark anywhere**: files joined with ``cat`` carry each
+  file's BOM into the middle of the result, where it would sit in front of a
+  ``## heading`` and hide it (a day lost without a word).  U+FEFF is a BOM
+  at the start and a deprecated zero-width no-break space elsewhere
+  (Unicode 15, section 23.8: U+2060 WORD JOINER replaces it), so every one is
+  removed; one that is not at the start of the file is reported once, at
+  its first line.
+- **NUL bytes**: no text format holds them (XML forbids U+0000).  A file
+  with a NUL is most likely UTF-16 (every other byte is NUL for ASCII), a
+  binary file, or text with a stray NUL; UTF-16 with its BOM is decoded,
+  otherwise the NULs are removed and reported at their first line.
+- **Invisible characters at the start of a line**: a zero-width space, word
+  joiner, direction mark or other format character (Unicode category Cf)
+  before ``## `` hides the heading just as a BOM does, and shows nowhere in
+  an editor; they are removed from line starts (a warning at the first).
+- **Legacy encodings**: a file that is not UTF-8 is decoded as CP949 (the
+  Microsoft superset of EUC-KR, what Korean Windows writes) with a
+  warning; anything else is an error naming the line of the first byte
+  that is not UTF-8.
+
+Line numbers count LF, CRLF and CR, as the reader does, so the line a
+diagnostic names is the line an editor shows.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+BOM = "\ufeff"
+# Format characters (Cf) that editors show as nothing: zero-width space and
+# joiners, direction marks, bidi embeddings and isolates, word joiner and
+# invisible operators, the Mongolian vowel separator, the Arabic letter mark.
+_INVISIBLE_AT_LINE_START = re.compile("(?m)^[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069"
+                                      "\u180e\u061c]+")
+_BOMS_16 = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+class NotText(ValueError):
+    """The bytes are not text in an encoding the program reads."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """Text from bytes, and what was done to it."""
+
+    text: str | None
+    #: "utf-8", "utf-16" or "cp949".
+    encoding: str
+    #: (1-based line, what): a BOM not at the start, NUL bytes removed.
+    notes: tuple[tuple[int, str], ...] = ()
+    #: When text is None: (line, why).
+    error: tuple[int, str] | None = None
+
+
+def line_of(text: str, index: int) -> int:
+    """The 1-based line of *text* holding *index*, lines ending in LF, CRLF or CR."""
+    head = text[:index]
+    # A CRLF counts once: count LFs, plus CRs not followed by an LF.
+    return head.count("\n") + head.count("\r") - head.count("\r\n") + 1
+
+
+def _line_of_byte(data: bytes, index: int) -> int:
+    head = data[:index]
+    return head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n") + 1
+
+
+def decode(data: bytes) -> Decoded:
+    """Decode a text file: UTF-8 (BOMs anywhere), UTF-16 with a BOM, else CP949."""
+    if data.startswith(_BOMS_16):
+        try:
+            return _cleaned(data.decode("utf-16"), "utf-16")
+        except UnicodeDecodeError:
+            pass
+    try:
+        return _cleaned(data.decode("utf-8"), "utf-8")
+    except UnicodeDecodeError as err:
+        utf8_error = err
+    try:
+        # CP949 is Microsoft's superset of EUC-KR: it decodes both.
+        return _cleaned(data.decode("cp949"), "cp949")
+    except UnicodeDecodeError:
+        pass
+    bad = data[utf8_error.start]
+    return Decoded(None, "", error=(_line_of_byte(data, utf8_error.start),
+                                    f"not UTF-8 (byte 0x{bad:02x}) and not CP949/EUC-KR"))
+
+
+def _cleaned(text: str, encoding: str) -> Decoded:
+    notes: list[tuple[int, str]] = []
+    if text.startswith(BOM):
+        text = text[1:]
+    if BOM in text:
+        notes.append((line_of(text, text.index(BOM)),
+                      "byte-order mark inside the file (files joined with cat?); removed"))
+        text = text.replace(BOM, "")
+    first = _INVISIBLE_AT_LINE_START.search(text)
+    if first is not None:
+        notes.append((line_of(text, first.start()),
+                      "invisible characters (zero-width space, direction mark...) at the start of a line; removed"))
+        text = _INVISIBLE_AT_LINE_START.sub("", text)
+    if "\0" in text:
+        n = text.count("\0")
+        notes.append((line_of(text, text.index("\0")),
+                      f"{n} NUL byte{'s' if n != 1 else ''} in the file; removed"))
+        text = text.replace("\0", "")
+    return Decoded(text, encoding, tuple(notes))
+
+
+def decode_strict(data: bytes, name: str) -> str:
+    """Text of a file that must be UTF-8 (a config): BOM at the start allowed; :class:`NotText`
+    naming the line of the first bad byte otherwise."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = _line_of_byte(data, err.start)
+        raise NotText(f"line {line}: not UTF-8 (byte 0x{data[err.start]:02x})") from None
+    if "\0" in text:
+        raise NotText(f"line {line_of(text, text.index(chr(0)))}: a NUL byte")
+    return text

@@ -1,0 +1,96 @@
+"""Helpers of tests/test_hostile_round_three.py: running the whole CLI with a
+watchdog (a blocked read fails the test instead of hanging it), and making
+the special files a stray process leaves behind (FIFOs, sockets, devices)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import stat
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from exporter.cli import main
+
+#: What a run may end with: 0, 1 (input errors) or 2 (usage); 70 (internal error) is a failure.
+GOOD_EXITS = (0, 1, 2)
+
+
+class Hung(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def watchdog(seconds: int):
+    """Fail (raise :class:`Hung`) if the block takes longer than *seconds*."""
+    def fire(signum, frame):
+        raise Hung(f"still running after {seconds} s: blocked?")
+
+    old = signal.signal(signal.SIGALRM, fire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def run_cli(args: list[str], tmp: Path, env: dict | None = None, *, seconds: int = 60, stdin: bytes | None = None):
+    with watchdog(seconds):
+        result = CliRunner().invoke(main, args, input=stdin,
+                                    env={"XDG_CACHE_HOME": str(tmp / "cache"), **(env or {})})
+    assert not isinstance(result.exception, Hung), (args, result.output)
+    assert result.exit_code in GOOD_EXITS, (args, result.exit_code, result.output, result.exception)
+    assert "Traceback" not in result.output, result.output
+    assert "internal error" not in result.output, result.output
+    if result.exception is not None:
+        assert isinstance(result.exception, SystemExit), repr(result.exception)
+    return result
+
+
+SPECIAL_KINDS = ("fifo", "socket", "chardev", "link-to-fifo", "link-to-dev-zero")
+
+
+def make_special(path: Path, kind: str) -> object:
+    """Make a special file of *kind* at *path*; returns what must be kept alive (a socket)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "socket":
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(path))
+        return sock
+    elif kind == "chardev":
+        try:  # /dev/zero's numbers: reading it never ends
+            os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 5))
+        except (PermissionError, OSError):
+            os.symlink("/dev/zero", path)
+    elif kind == "link-to-fifo":
+        target = path.parent / f".{path.name}.fifo-target"
+        os.mkfifo(target)
+        os.symlink(target, path)
+    elif kind == "link-to-dev-zero":
+        os.symlink("/dev/zero", path)
+    else:
+        raise ValueError(kind)
+    return None
+
+
+def is_special(path: Path) -> bool:
+    """True if *path* is still the special file (not replaced by a regular file)."""
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        return True
+    return not stat.S_ISREG(st.st_mode)
+
+
+def paper(n: int, title: str = "A paper", *, authors: str = "A. Author", bullets: tuple[str, ...] = ("a summary",)) -> str:
+    lines = [f"### [{title}](https://arxiv.org/abs/2403.{n:05d})", "", "Vote: 3", "", f"Authors: {authors}", ""]
+    return "\n".join(lines + [f"- {b}" for b in bullets]) + "\n\n"
+
+
+def day(date: str, *papers: str) -> str:
+    return f"## Daily Papers ({date})\n\n" + "".join(papers)
