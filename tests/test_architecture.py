@@ -19,7 +19,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "exporter"
 
 LAYERS = {
-    "model": 0, "errors": 0,
+    "model": 0, "errors": 0, "gates": 0,
     "bundles": 1, "render": 1, "language": 1, "templating": 1, "images": 1, "output": 1, "resources": 1,
     "reader": 2, "books": 2, "feeds": 2, "delivery": 2, "state": 2,
     "pipeline": 3,

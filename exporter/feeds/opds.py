@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
+from ..gates.urls import path_segment
 from ..model import Diagnostic, Kind, Severity, SourceRef
 from .entries import UTC, FeedInfo, Link, feed_text, hex_refs_in_text, tag_uri
 
@@ -248,7 +248,7 @@ def opds_catalog(out_dir: Path, *, title: str, base_url: str | None, icon_url: s
     language = max(sorted(set(languages)), key=languages.count) if languages else "en"
 
     def href(name: str) -> str:
-        quoted = quote(name)
+        quoted = path_segment(name)
         return base_url + quoted if base_url else quoted
 
     updated = max((b.modified or _EPOCH for b in books), default=_EPOCH)

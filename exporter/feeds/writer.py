@@ -83,10 +83,12 @@ def normalize_base_url(url: str | None) -> str | None:
     """The folder URL, ending in ``/``; a UsageError if not absolute http(s)."""
     if url is None:
         return None
-    safe = safe_url(url)
-    if not safe:
-        raise UsageError(f"--base-url must be an absolute http(s) URL, not {url!r}")
-    return safe if safe.endswith("/") else safe + "/"
+    from ..gates.urls import URLRefused, check_base_url
+
+    try:
+        return check_base_url(url)
+    except URLRefused as err:
+        raise UsageError(f"--base-url {url!r} cannot be used: {err}") from err
 
 
 def check_options(options: FeedOptions) -> None:

@@ -35,6 +35,7 @@ import httpcore
 import httpx
 
 from .. import __version__
+from ..gates.urls import web_url
 from . import netguard
 from .model import Failure
 
@@ -173,6 +174,10 @@ def _check_target(url: httpx.URL, *, redirected: bool) -> None:
         raise Failure("invalid URL", permanent=True)
     if url.port is not None and not 0 < url.port < 65536:
         raise Failure("invalid URL (port out of range)", permanent=True)
+    # httpx parses by RFC 3986; every hop (a redirect's Location too) must
+    # also be a URL the one URL gate accepts, as the digest's links are.
+    if web_url(str(url)) is None:
+        raise Failure("redirect to an invalid URL" if redirected else "invalid URL", permanent=True)
 
 
 class _Router(httpx.BaseTransport):

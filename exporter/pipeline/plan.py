@@ -24,11 +24,11 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import urlsplit
 from typing import Any
 
 from .. import __version__
 from ..bundles import Bundle, BundleBy, make_bundles
+from ..gates.urls import host_of
 from ..model import Digest, ReadResult, counted, output_settings
 from ..reader import merge
 from ..reader.stamps import FileRecord, InputFiles, diag_to_json
@@ -227,14 +227,14 @@ def _retry_thumbnails(books: list[BookPlan], state: BuildState, eo: Any) -> None
         papers = [Paper(title=url, url=None, arxiv_id=None, thumbnail=Thumbnail(ThumbnailKind.IMAGE, url),
                         votes=None, authors=(), summary=(), source=SourceRef("<retry>", 0)) for url in urls]
         results = load_images(papers, settings)
-        down = {urlsplit(f.url).hostname or "" for f in results.failures if f.unreachable}
+        down = {host_of(f.url) for f in results.failures if f.unreachable}
         return {p.thumbnail.url for p in papers if results.get(p) is not None}, down
 
     # One thumbnail per host first: a host that is still down is not asked
     # for each of its (thousands of) thumbnails.
     by_host: dict[str, list[str]] = {}
     for url in asked:
-        by_host.setdefault(urlsplit(url).hostname or "", []).append(url)
+        by_host.setdefault(host_of(url), []).append(url)
     now, down = available([urls[0] for urls in by_host.values()])
     more, _ = available([u for host, urls in by_host.items() if host not in down for u in urls[1:]])
     now |= more

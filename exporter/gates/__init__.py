@@ -1,0 +1,1 @@
+"""Gates: the one way in for each kind of untrusted input, each built on a library made for it."""

@@ -1,0 +1,365 @@
+"""The value gates (exporter/gates/: URLs, language tags, documents read
+back): generated spellings of each class, checked against the gate and
+through the whole CLI, and an architecture test that each gate is the only
+way in for its kind of value."""
+
+from __future__ import annotations
+
+import ast
+import re
+import zipfile
+from pathlib import Path
+
+import feedparser
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from test_hostile_round_two import run_cli
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "exporter"
+SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+# -- the gates are the only way in ---------------------------------------------
+
+def _sources():
+    for path in sorted(PACKAGE.rglob("*.py")):
+        yield path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8")
+
+
+def _calls(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            f = node.func
+            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+            yield name, node
+
+
+def test_urls_are_parsed_only_in_the_url_gate():
+    offenders = []
+    for rel, text in _sources():
+        if rel == "exporter/gates/urls.py":
+            continue
+        tree = ast.parse(text)
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names]
+                mod = getattr(node, "module", None) or ""
+                if {"urlsplit", "urlparse", "urljoin", "urlunsplit"} & set(names) or mod in ("idna", "ada_url") \
+                        or {"idna", "ada_url"} & set(names):
+                    offenders.append(f"{rel}:{node.lineno}")
+        for name, node in _calls(tree):
+            if name in ("urlsplit", "urlparse", "urljoin"):
+                offenders.append(f"{rel}:{node.lineno}")
+            if name == "encode" and node.args and isinstance(node.args[0], ast.Constant) \
+                    and str(node.args[0].value).lower().startswith("idna"):
+                offenders.append(f"{rel}:{node.lineno} .encode('idna') (IDNA 2003)")
+    assert offenders == []
+
+
+def test_language_tags_are_checked_only_in_the_language_tag_gate():
+    offenders = []
+    for rel, text in _sources():
+        if rel == "exporter/gates/langtags.py":
+            continue
+        if re.search(r"^\s*(import|from) langcodes", text, re.M) or re.search(r"_LANG_TAG\b", text):
+            offenders.append(rel)
+    assert offenders == []
+
+
+# -- 4. URLs and hosts -------------------------------------------------------------
+
+def _uts46_ranges():
+    """(status, first, last) code point ranges of the UTS #46 mapping table
+    that the idna package ships (uts46data), the data its own tests use."""
+    from idna.uts46data import uts46data
+
+    ranges = []
+    for (start, status, *_), nxt in zip(uts46data, uts46data[1:] + ((0x110000, "X"),)):
+        ranges.append((status, start, nxt[0] - 1))
+    return ranges
+
+
+_RANGES = _uts46_ranges()
+
+
+def _chars_of(statuses: str):
+    picked = [(a, b) for s, a, b in _RANGES if s in statuses and b >= 0x21]
+    return st.sampled_from(picked).flatmap(lambda ab: st.integers(max(ab[0], 0x21), ab[1])).map(chr)
+
+
+_IDNA_VALID = [(a, b) for a, b in ((0x61, 0x7a), (0x30, 0x39))]
+uts46_char = st.one_of(
+    st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789-_"),
+    _chars_of("V"),            # valid: IDNA 2008 decides (PVALID, CONTEXTJ/O, bidi)
+    _chars_of("M"),            # mapped: e.g. full-width letters, capitals
+    _chars_of("D"),            # deviations: ß, ς, ZWJ, ZWNJ
+    _chars_of("X"),            # disallowed
+    _chars_of("I"),            # ignored (soft hyphen, variation selectors)
+    st.sampled_from(".\u3002\uff0e\uff61%@:[]\\/ \t"),  # label separators and URL delimiters
+)
+uts46_label = st.one_of(
+    st.text(uts46_char, min_size=0, max_size=12),
+    st.from_regex(r"xn--[a-z0-9-]{0,12}", fullmatch=True),   # Punycode, valid or not
+    st.from_regex(r"[a-z0-9-]{1,70}", fullmatch=True),        # LDH, some too long
+    st.sampled_from(["bücher", "faß", "ΣΊΣΥΦΟΣ", "ς", "a\u200db", "a\u200cb", "☃", "ـ", "xn--fa-hia",
+                     "xn--a", "XN--BCHER-KVA", "a" * 63, "a" * 64, "1", "0x7f", "-a", "a-", "ab--c"]),
+)
+uts46_host = st.lists(uts46_label, min_size=1, max_size=5).map(".".join)
+# RFC 3986 URI (absolute, http(s), reg-name or IP literal host): what the
+# feed validators and EPUBCheck take.
+RFC3986 = re.compile(r"https?://(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-F]{2})*|https?://\[[0-9a-fA-F:.]+\]")
+RFC3986_TAIL = re.compile(r"(?::[0-9]+)?(?:/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-F]{2})*)*"
+                          r"(?:\?(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-F]{2})*)?"
+                          r"(?:#(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-F]{2})*)?")
+
+
+def _check_accepted(url: str) -> None:
+    import idna
+
+    from exporter.gates.urls import web_url
+
+    assert url.isascii()
+    assert web_url(url) == url  # one spelling: the gate's output is a fixed point
+    m = RFC3986.match(url)
+    assert m and RFC3986_TAIL.fullmatch(url[m.end():]), url
+    host = url.split("/")[2].rsplit(":", 1)[0] if "[" not in url else ""
+    if host and not re.fullmatch(r"[0-9.]+", host):
+        assert len(host) <= 253 and all(0 < len(label) <= 63 for label in host.split(".")), url
+        for label in host.split("."):
+            if label.startswith("xn--"):
+                assert idna.encode(idna.decode(label)).decode() == label  # IDNA 2008 accepts it
+
+
+@settings(max_examples=600, **SETTINGS)
+@given(host=uts46_host, path=st.text(max_size=12), scheme=st.sampled_from(["https", "http", "HTTPS"]))
+@example(host="a..b", path="", scheme="https")
+@example(host="faß.de", path="", scheme="https")
+@example(host="xn--a.com", path="", scheme="https")
+def test_every_host_is_refused_or_one_browsers_and_idna_2008_agree_on(host, path, scheme):
+    from exporter.gates.urls import web_url
+
+    url = web_url(f"{scheme}://{host}/{path}")
+    if url is not None:
+        _check_accepted(url)
+    labels = host.replace("\u3002", ".").replace("\uff0e", ".").replace("\uff61", ".").split(".")
+    if any(label == "" for label in labels) and not any(c in host for c in "/\\?#@:[ \t%"):
+        assert url is None, host
+    try:
+        import idna
+
+        mapped = idna.uts46_remap(host, std3_rules=False, transitional=False)
+    except Exception:
+        mapped = ""
+    if set("\u00df\u03c2\u200c\u200d") & set(mapped) and not any(c in host for c in "/\\?#@"):
+        assert url is None, host  # a deviation: another domain in an IDNA 2003 reader
+
+
+plain_url = st.builds(lambda s, h, p: f"{s}://{h}/{p}", st.sampled_from(["http", "https"]),
+                      st.from_regex(r"(?:[a-z0-9_-]{1,10}\.){0,3}[a-z]{2,6}", fullmatch=True),
+                      st.from_regex(r"[A-Za-z0-9._~/-]{0,20}", fullmatch=True))
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(url=plain_url)
+@example(url="https://xn--a.com/")
+@example(url="https://a..b/")
+def test_the_fast_path_equals_the_general_path(url):
+    from exporter.gates.urls import _PLAIN_URL, URLRefused, _checked, web_url
+
+    try:
+        general = _checked(url)
+    except URLRefused:
+        general = None
+    assert web_url(url) == general
+    if _PLAIN_URL.fullmatch(url):
+        assert general == url
+
+
+def test_base_url_with_a_query_or_fragment_is_a_usage_error(tmp_path):
+    for bad in ("https://example.org/papers/?x=1", "https://example.org/papers/#top", "https://example.org/?",
+                "https://a..b/papers/", "https://faß.de/", "https://user@example.org/"):
+        result = run_cli(["feed", "-o", str(tmp_path / "o"), "--base-url", bad, "-q"], tmp_path)
+        assert result.exit_code == 2, (bad, result.output)
+        assert "--base-url" in result.output
+    config = tmp_path / "c.toml"
+    config.write_text('base-url = "https://example.org/papers/#x"\n', encoding="utf-8")
+    (tmp_path / "d.md").write_text("## Daily Papers (2024-03-04)\n\n### [A](https://arxiv.org/abs/2403.00001)\n\n- x\n",
+                                   encoding="utf-8")
+    result = run_cli(["--config", str(config), "feed", str(tmp_path / "d.md"), "-o", str(tmp_path / "o"), "-q"],
+                     tmp_path)
+    assert result.exit_code == 2 and "--base-url" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def _digest_with_links(hosts: list[str]) -> str:
+    lines = ["## Daily Papers (2024-03-04)", ""]
+    for n, host in enumerate(hosts):
+        lines += [f"### [Paper {n}](https://{host}/abs/{n})", "", "Vote: 1", "",
+                  f"![thumb](https://{host}/t{n}.png)", "", f"- a summary with [a link](http://{host}/x?y={n}#z)", ""]
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=4, **SETTINGS)
+@given(hosts=st.lists(uts46_host, min_size=8, max_size=20))
+def test_generated_hosts_through_the_cli_give_valid_feeds(tmp_path_factory, hosts):
+    tmp = tmp_path_factory.mktemp("hosts")
+    (tmp / "d.md").write_text(_digest_with_links(hosts), encoding="utf-8")
+    out = tmp / "out"
+    result = run_cli(["build", str(tmp / "d.md"), "-o", str(out), "--images", "none", "-q",
+                      "--base-url", "https://example.org/p/", "--keep-going"], tmp)
+    assert result.exit_code in (0, 1), result.output
+    for feed in out.glob("feed.*"):
+        if feed.suffix in (".atom", ".rss"):
+            parsed = feedparser.parse(feed.read_bytes())
+            assert not parsed.bozo, (feed, parsed.bozo_exception)
+            for entry in parsed.entries:
+                for link in entry.get("links", []):
+                    if link["href"].startswith("http"):
+                        _check_accepted(link["href"])
+    for book in out.glob("*.epub"):
+        with zipfile.ZipFile(book) as z:
+            for name in z.namelist():
+                if name.endswith(".xhtml"):
+                    for href in re.findall(r'href="(https?://[^"]*)"', z.read(name).decode()):
+                        import html
+
+                        _check_accepted(html.unescape(href))
+
+
+# -- 8. language tags -----------------------------------------------------------------
+
+# RFC 5646 section 2.1 (langtag / privateuse / grandfathered), as a regex:
+# the oracle the gate's answers are checked against.
+_LANGTAG = (r"(?:[a-z]{2,3}(?:-[a-z]{3}){0,3}|[a-z]{4}|[a-z]{5,8})(?:-[a-z]{4})?(?:-(?:[a-z]{2}|[0-9]{3}))?"
+            r"(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*(?:-[0-9a-wy-z](?:-[a-z0-9]{2,8})+)*(?:-x(?:-[a-z0-9]{1,8})+)?")
+WELL_FORMED = re.compile(rf"(?:{_LANGTAG}|x(?:-[a-z0-9]{{1,8}})+|i-[a-z]{{3,8}}|[a-z]{{2,3}}-[a-z]{{2,8}}(?:-[a-z]{{2,8}})?)",
+                         re.I)
+
+alpha = st.text("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=8)
+alnum = st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=8)
+
+
+def _subtags(pattern: str, n: tuple[int, int]):
+    return st.lists(st.from_regex(pattern, fullmatch=True), min_size=n[0], max_size=n[1])
+
+
+well_formed_tag = st.builds(
+    lambda lang, script, region, variants, exts, private: "-".join(
+        [lang, *script, *region, *variants, *exts, *(["x", *private] if private else [])]),
+    st.one_of(st.from_regex(r"[a-z]{2,3}", fullmatch=True), st.sampled_from(["ko", "en", "zh", "de", "sgn", "qaa"]),
+              st.from_regex(r"[a-z]{5,8}", fullmatch=True)),
+    _subtags(r"[A-Z][a-z]{3}", (0, 1)), _subtags(r"[A-Z]{2}|[0-9]{3}", (0, 1)),
+    _subtags(r"[a-z0-9]{5,8}|[0-9][a-z0-9]{3}", (0, 2)),
+    st.lists(st.builds(lambda s, rest: "-".join([s, *rest]), st.sampled_from("abtuz"),
+                       _subtags(r"[a-z0-9]{2,8}", (1, 2))), max_size=1, unique_by=lambda e: e[0]),
+    _subtags(r"[a-z0-9]{1,8}", (0, 2)),
+)
+ill_formed_tag = st.one_of(
+    well_formed_tag.map(lambda t: t.replace("-", "_", 1) if "-" in t else t + "_"),    # POSIX locale spelling
+    well_formed_tag.map(lambda t: t + "-"), well_formed_tag.map(lambda t: "-" + t),    # empty subtags
+    well_formed_tag.map(lambda t: t.replace("-", "--", 1) if "-" in t else t + "--x"),
+    well_formed_tag.map(lambda t: t + "-abcdefghi"),                                  # subtag of 9
+    st.builds(lambda t, c: t + c, well_formed_tag, st.sampled_from(["é", "ı", "한", " ", "\n", "\t", ".", "@", "\x00"])),
+    st.from_regex(r"[a-z]{9,20}", fullmatch=True), st.just(""), st.just("x"), st.just("-"),
+    st.builds(lambda t: t + "-a-bb-a-cc", well_formed_tag.filter(lambda t: "-x-" not in t and "-a-" not in t)),
+    well_formed_tag.map(lambda t: t + "-u"),                                          # singleton without subtag
+)
+
+
+@settings(max_examples=500, **SETTINGS)
+@given(tag=st.one_of(well_formed_tag, ill_formed_tag))
+@example(tag="ko_KR")
+@example(tag="en-US-US")
+def test_language_tag_gate_accepts_only_well_formed_registered_tags(tag):
+    import langcodes
+
+    from exporter.gates.langtags import LanguageTagRefused, check_tag
+
+    try:
+        canonical = check_tag(tag)
+    except LanguageTagRefused:
+        if WELL_FORMED.fullmatch(tag) and not re.search(r"-([0-9a-wy-z])-.*-\1-", "-" + tag.lower() + "-"):
+            assert not langcodes.tag_is_valid(tag), tag  # refused only for an unregistered subtag
+        return
+    assert WELL_FORMED.fullmatch(tag), tag
+    assert WELL_FORMED.fullmatch(canonical), canonical
+    assert check_tag(canonical) == canonical
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(tag=ill_formed_tag)
+def test_ill_formed_language_tags_are_always_refused(tag):
+    from exporter.gates.langtags import LanguageTagRefused, check_tag
+
+    if WELL_FORMED.fullmatch(tag) and not re.search(r"-([0-9a-wy-z])-.*-\1-", "-" + tag.lower() + "-"):
+        return  # the mutation happened to give a well-formed tag
+    with pytest.raises(LanguageTagRefused):
+        check_tag(tag)
+
+
+@settings(max_examples=8, **SETTINGS)
+@given(tag=st.one_of(well_formed_tag, ill_formed_tag), via_config=st.booleans())
+@example(tag="ko_KR", via_config=True)
+@example(tag="EN-gb", via_config=False)
+def test_lang_from_option_or_config_is_a_usage_error_or_a_valid_book(tmp_path_factory, tag, via_config):
+    from exporter.gates.langtags import LanguageTagRefused, check_tag
+
+    tmp = tmp_path_factory.mktemp("lang")
+    (tmp / "d.md").write_text("## Daily Papers (2024-03-04)\n\n### [A](https://arxiv.org/abs/2403.00001)\n\n- x\n",
+                              encoding="utf-8")
+    args = ["epub", str(tmp / "d.md"), "-o", str(tmp / "out"), "--images", "none", "-q"]
+    if via_config:
+        (tmp / "c.toml").write_text(f"lang = {_toml(tag)}\n", encoding="utf-8")
+        args = ["--config", str(tmp / "c.toml"), *args]
+    else:
+        args += ["--lang", tag]
+    result = run_cli(args, tmp)
+    try:
+        canonical = check_tag(tag)
+    except LanguageTagRefused:
+        assert result.exit_code == 2, result.output
+        assert ("'lang'" if via_config else "--lang") in result.output
+        assert not (tmp / "out").exists()
+        return
+    assert result.exit_code == 0, result.output
+    (book,) = (tmp / "out").glob("*.epub")
+    with zipfile.ZipFile(book) as z:
+        opf = z.read("EPUB/content.opf").decode()
+    assert f"<dc:language>{canonical}</dc:language>" in opf
+
+
+def _toml(text: str) -> str:
+    import json
+
+    return json.dumps(text)
+
+
+# -- 4 and 8 on the real validator ------------------------------------------------
+
+@pytest.mark.slow
+@settings(max_examples=1, **SETTINGS)
+@given(hosts=st.lists(uts46_host, min_size=20, max_size=30),
+       tags=st.lists(well_formed_tag.filter(lambda t: _accepted_tag(t) is not None), min_size=3, max_size=3))
+def test_generated_hosts_and_language_tags_give_books_epubcheck_accepts(tmp_path_factory, hosts, tags):
+    from epub_fixtures import epubcheck_problems
+
+    tmp = tmp_path_factory.mktemp("epubcheck")
+    (tmp / "d.md").write_text(_digest_with_links(hosts), encoding="utf-8")
+    books = []
+    for n, tag in enumerate(["ko", "EN-gb", *tags]):
+        out = tmp / f"out{n}"
+        result = run_cli(["epub", str(tmp / "d.md"), "-o", str(out), "--images", "none", "-q", "--lang", tag,
+                          "--keep-going"], tmp)
+        assert result.exit_code in (0, 1), result.output
+        books += sorted(out.glob("*.epub"))
+    assert len(books) == 5
+    assert epubcheck_problems(books, tmp) == {}
+
+
+def _accepted_tag(tag: str) -> str | None:
+    from exporter.gates.langtags import tag_or_none
+
+    return tag_or_none(tag)
