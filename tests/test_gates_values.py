@@ -363,3 +363,265 @@ def _accepted_tag(tag: str) -> str | None:
     from exporter.gates.langtags import tag_or_none
 
     return tag_or_none(tag)
+
+
+# -- 5. documents read back -----------------------------------------------------------
+
+FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069"
+                       "\ufdd0-\ufdef\ufffe\uffff\U0001fffe\U0001ffff\U0010fffe\U0010ffff]")
+
+
+def _paths(value, here=()):
+    """Every place in a JSON value: each key's value and each item, and the key itself."""
+    yield here
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield here + (("key", k),)
+            yield from _paths(v, here + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _paths(v, here + (i,))
+
+
+def _damaged(doc, path, damage):
+    """*doc* with the value (or key) at *path* replaced by *damage* (None: removed)."""
+    import copy
+
+    doc = copy.deepcopy(doc)
+    if not path:
+        return damage
+    parent = doc
+    for step in path[:-1]:
+        parent = parent[step]
+    last = path[-1]
+    if isinstance(last, tuple):  # a key: renamed to the damage's text, or removed
+        value = parent.pop(last[1])
+        if damage is not None:
+            parent[damage if isinstance(damage, str) else type(damage).__name__] = value
+    elif damage is None and isinstance(parent, dict):
+        del parent[last]
+    elif damage is None:
+        parent.pop(last)
+    else:
+        parent[last] = damage
+    return doc
+
+
+def _deep(n: int):
+    value = []
+    for _ in range(n):
+        value = [value]
+    return value
+
+
+#: Every kind of damage a value can have: each JSON type, the edges of numbers,
+#: huge and deep values, a date without a time zone, names that escape the folder.
+damage = st.one_of(
+    st.none(), st.booleans(), st.just(0), st.just(-1), st.just(2 ** 64), st.just(-(2 ** 63) - 1), st.floats(),
+    st.just(""), st.just("x" * 2_000_000), st.just("../escape"), st.just("/etc/passwd"), st.just(".hidden"),
+    st.just("2024-03-04T00:00:00"), st.just("2024-02-30"), st.just("1970-01-01"), st.just("\u202ebidi\x07"),
+    st.just([]), st.just({}), st.just([1, "a", None]), st.just({"unexpected": 1}), st.builds(_deep, st.just(100_000)),
+    st.text(max_size=20), st.integers(), st.lists(st.integers(), max_size=3),
+)
+
+
+@pytest.fixture(scope="module")
+def built_state(tmp_path_factory):
+    """A build with books, feeds, a catalog and a front page: its folder, inputs and state."""
+    import json
+
+    tmp = tmp_path_factory.mktemp("state")
+    logs = tmp / "logs"
+    logs.mkdir()
+    for n, date in enumerate(("2024-03-04", "2024-03-05", "2024-03-12")):
+        (logs / f"{date}.md").write_text(
+            f"## Daily Papers ({date})\n\n### [Paper {n}](https://arxiv.org/abs/2403.{n:05d})\n\n"
+            f"![t](https://example.org/{n}.png)\n\nStray line\n\n- a summary\n", encoding="utf-8")
+    out = tmp / "out"
+    state = tmp / "state.json"
+    result = run_cli(["build", str(logs), "-o", str(out), "--images", "none", "-q", "--state", str(state)], tmp)
+    assert result.exit_code == 0, result.output
+    files = {p.name: p.read_bytes() for p in out.iterdir()}
+    doc = json.loads(state.read_text(encoding="utf-8"))
+    assert doc["catalog_books"] and doc["files"] and doc["books"] and doc["merge_diags"] is not None
+    return _Built((logs, out, state, doc, files))
+
+
+class _Built(tuple):
+    def __repr__(self) -> str:  # hypothesis prints the arguments of a failing example
+        return "<built state>"
+
+
+def _places(doc):
+    return sorted({p for p in _paths(doc)}, key=repr)
+
+
+@settings(max_examples=400, **SETTINGS)
+@given(data=st.data())
+def test_any_damage_anywhere_in_the_state_is_damaged_or_read_typed(built_state, data):
+    import json
+
+    from exporter import __version__
+    from exporter.state import load_state
+
+    logs, out, state_path, doc, _ = built_state
+    path = data.draw(st.sampled_from(_places(doc)), label="path")
+    bad = _damaged(doc, path, data.draw(damage, label="damage"))
+    target = state_path.parent / "damaged.json"
+    try:
+        target.write_text(json.dumps(bad), encoding="utf-8")
+    except (ValueError, RecursionError):
+        return  # not even writable as JSON
+    state, reason = load_state(target, __version__, out.parent)
+    if reason is not None:
+        assert state.books == {} and state.files == {}
+        return
+    for name in [*state.books, *state.catalog_books, *state.pages]:
+        assert "/" not in name and not name.startswith(".")
+    for rec in state.catalog_books.values():
+        assert not FORBIDDEN.search(json.dumps(rec, ensure_ascii=False))
+        if rec["modified"] is not None:
+            assert __import__("datetime").datetime.fromisoformat(rec["modified"]).tzinfo is not None
+
+
+@settings(max_examples=15, **SETTINGS)
+@given(data=st.data())
+def test_a_build_over_a_damaged_state_equals_a_fresh_build(built_state, data, tmp_path_factory):
+    import json
+    import shutil
+
+    logs, out, state_path, doc, fresh = built_state
+    path = data.draw(st.sampled_from(_places(doc)), label="path")
+    bad = _damaged(doc, path, data.draw(damage, label="damage"))
+    tmp = tmp_path_factory.mktemp("again")
+    shutil.copytree(out, tmp / "out")
+    try:
+        (tmp / "state.json").write_text(json.dumps(bad), encoding="utf-8")
+    except (ValueError, RecursionError):
+        return
+    (tmp / "out" / "mine.txt").write_text("the user's own file", encoding="utf-8")
+    result = run_cli(["build", str(logs), "-o", str(tmp / "out"), "--images", "none", "-q",
+                      "--state", str(tmp / "state.json")], tmp)
+    assert result.exit_code == 0, result.output
+    now = {p.name: p.read_bytes() for p in (tmp / "out").iterdir()}
+    assert now.pop("mine.txt") == b"the user's own file"
+    assert now == fresh
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(data=st.data())
+def test_any_damage_anywhere_in_the_send_ledger_is_refused_with_a_message(tmp_path_factory, data):
+    import json
+
+    from exporter.delivery.ledger import LEDGER_NAME, LedgerError, load_ledger
+
+    good = {"program": "digest-export", "format": 1, "sent": {
+        "sha256:" + "a" * 64: {"book-2024-W10.epub": {"sha256": "b" * 64, "size": 10,
+                                                      "sent_at": "2024-03-04T00:00:00Z", "complete": True}}}}
+    path = data.draw(st.sampled_from(_places(good)), label="path")
+    bad = _damaged(good, path, data.draw(damage, label="damage"))
+    folder = tmp_path_factory.mktemp("ledger")
+    try:
+        (folder / LEDGER_NAME).write_text(json.dumps(bad), encoding="utf-8")
+    except (ValueError, RecursionError):
+        return
+    try:
+        ledger = load_ledger(folder)
+    except LedgerError as err:
+        assert "not a valid send ledger" in str(err) or "cannot read" in str(err)
+        return
+    for books in ledger.sent.values():
+        for name, sent in books.items():
+            assert "/" not in name and isinstance(sent.size, int) and sent.sent_at.endswith("Z")
+
+
+def test_a_huge_ledger_is_refused_after_stat_without_reading_it(tmp_path):
+    from exporter.delivery.ledger import LEDGER_NAME, LedgerError, load_ledger
+    from exporter.gates.documents import MAX_LEDGER_BYTES
+
+    with open(tmp_path / LEDGER_NAME, "wb") as fh:
+        fh.truncate(MAX_LEDGER_BYTES + 1)  # sparse: nothing to read if stat is asked first
+    with pytest.raises(LedgerError, match="more than"):
+        load_ledger(tmp_path)
+
+
+hostile_text = st.text(st.one_of(st.characters(codec="utf-8"), st.sampled_from(
+    "\x01\x07\x1b\x7f\x85\u200e\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufdd0\ufffe\U0001fffe")),
+    min_size=0, max_size=30)
+language_value = st.one_of(well_formed_tag, ill_formed_tag, hostile_text)
+
+
+def _foreign_epub(template: bytes, title: str, authors: list[str], series: str, language: str) -> bytes:
+    """A copy of *template* (an EPUB) with its OPF metadata replaced."""
+    import io
+
+    from lxml import etree
+
+    src = zipfile.ZipFile(io.BytesIO(template))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith(".opf"):
+                opf = etree.fromstring(data)
+                ns = {"dc": "http://purl.org/dc/elements/1.1/", "opf": "http://www.idpf.org/2007/opf"}
+                meta = opf.find("opf:metadata", ns)
+                for el in meta.findall("dc:title", ns) + meta.findall("dc:creator", ns) + meta.findall(
+                        "dc:language", ns):
+                    meta.remove(el)
+                for tag, value in [("title", title), *[("creator", a) for a in authors], ("language", language)]:
+                    el = etree.SubElement(meta, f"{{{ns['dc']}}}{tag}")
+                    el.text = _xml_safe(value)
+                for el in meta.findall("opf:meta", ns):
+                    if el.get("name") == "calibre:series" or el.get("property") == "belongs-to-collection":
+                        meta.remove(el)
+                etree.SubElement(meta, f"{{{ns['opf']}}}meta", name="calibre:series", content=_xml_safe(series))
+                data = etree.tostring(opf, xml_declaration=True, encoding="utf-8")
+            z.writestr(info, data)
+    return buf.getvalue()
+
+
+def _xml_safe(text: str) -> str:
+    # What an XML file can hold at all (lxml refuses the rest); the catalog must
+    # still drop the C1 controls, bidi controls and noncharacters it may hold.
+    return re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]", "", text)
+
+
+@settings(max_examples=6, **SETTINGS)
+@given(books=st.lists(st.tuples(hostile_text, st.lists(hostile_text, max_size=3), hostile_text, language_value),
+                      min_size=1, max_size=4))
+def test_foreign_epub_metadata_reaches_the_catalog_clean(built_state, tmp_path_factory, books):
+    from lxml import etree
+
+    from exporter.gates.langtags import LanguageTagRefused, check_tag
+
+    _, out, _, _, fresh = built_state
+    template = next(data for name, data in sorted(fresh.items()) if name.endswith(".epub"))
+    tmp = tmp_path_factory.mktemp("foreign")
+    folder = tmp / "books"
+    folder.mkdir()
+    for n, (title, authors, series, language) in enumerate(books):
+        (folder / f"foreign-{n}.epub").write_bytes(_foreign_epub(template, title, authors, series, language))
+    result = run_cli(["feed", str(_any_digest(tmp)), "--format", "opds", "-o", str(folder), "-q"], tmp)
+    assert result.exit_code == 0, result.output
+    text = (folder / "catalog.opds").read_text(encoding="utf-8")
+    assert not FORBIDDEN.search(text), FORBIDDEN.search(text)
+    root = etree.fromstring(text.encode("utf-8"))
+    langs = [v for el in root.iter() for k, v in el.attrib.items() if k.endswith("}lang")]
+    langs += [el.text for el in root.iter("{http://purl.org/dc/terms/}language",
+                                          "{http://purl.org/dc/elements/1.1/}language")]
+    for lang in langs:
+        try:
+            assert check_tag(lang) == lang
+        except LanguageTagRefused:
+            pytest.fail(f"invalid language {lang!r} in the catalog")
+    assert len(root.findall("{http://www.w3.org/2005/Atom}entry")) == len(books)
+    parsed = feedparser.parse(text)
+    assert not parsed.bozo, parsed.bozo_exception
+
+
+def _any_digest(tmp: Path) -> Path:
+    path = tmp / "d.md"
+    path.write_text("## Daily Papers (2024-03-04)\n\n### [A](https://arxiv.org/abs/2403.00001)\n\n- x\n",
+                    encoding="utf-8")
+    return path

@@ -33,7 +33,6 @@ from ..output import write_file
 LEDGER_NAME = ".digest-export-sent.json"
 LOCK_NAME = ".digest-export-sent.lock"
 LEDGER_FORMAT = 1
-_FIELDS = {"sha256": str, "size": int, "sent_at": str, "complete": bool}
 
 
 class LedgerError(ExporterError):
@@ -81,46 +80,28 @@ class Ledger:
 
 
 def load_ledger(folder: Path) -> Ledger:
-    """The ledger of *folder* (empty if there is none yet)."""
+    """The ledger of *folder* (empty if there is none yet), read through the
+    documents gate: a ledger of another shape is refused, not read as empty."""
+    from ..gates import documents
+
     path = Path(folder) / LEDGER_NAME
     try:
-        raw = path.read_bytes()
+        raw = documents.read(path, limit=documents.MAX_LEDGER_BYTES)
+        doc = documents.decode(raw, documents.LedgerDoc, limit=documents.MAX_LEDGER_BYTES)
     except FileNotFoundError:
         return Ledger(path)
     except OSError as err:
         raise LedgerError(f"{path}: cannot read the send ledger: {err.strerror or err}") from err
-    try:
-        return Ledger(path, _parse(json.loads(raw)))
-    except (ValueError, UnicodeDecodeError) as err:
+    except documents.DocumentDamaged as err:
         raise LedgerError(
             f"{path}: not a valid send ledger ({err}); fix it, or delete it to send every "
             "finished book again") from err
+    return Ledger(path, {addr: {name: Sent(s.sha256, s.size, _utc_text(s.sent_at), s.complete)
+                                for name, s in books.items()} for addr, books in doc.sent.items()})
 
 
-def _parse(data: Any) -> dict[str, dict[str, Sent]]:
-    """Check every type by hand: valid JSON is not yet a valid ledger."""
-    if not isinstance(data, dict) or data.get("program") != "digest-export":
-        raise ValueError("not written by digest-export")
-    if data.get("format") != LEDGER_FORMAT:
-        raise ValueError(f"unknown format {data.get('format')!r}")
-    sent = data.get("sent")
-    if not isinstance(sent, dict):
-        raise ValueError("'sent' must be an object")
-    out: dict[str, dict[str, Sent]] = {}
-    for addr, books in sent.items():
-        if not isinstance(books, dict):
-            raise ValueError(f"'sent.{addr}' must be an object")
-        for name, entry in books.items():
-            if not isinstance(entry, dict):
-                raise ValueError(f"'sent.{addr}.{name}' must be an object")
-            for key, kind in _FIELDS.items():
-                value = entry.get(key)
-                # bool is an int in Python: a "size": true must not pass.
-                if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-                    raise ValueError(f"'sent.{addr}.{name}.{key}' must be {kind.__name__}")
-            out.setdefault(addr, {})[name] = Sent(entry["sha256"], entry["size"], entry["sent_at"],
-                                                  entry["complete"])
-    return out
+def _utc_text(when: dt.datetime) -> str:
+    return when.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def now_text() -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..gates.documents import book_metadata
 from ..gates.urls import path_segment
 from ..model import Diagnostic, Kind, Severity, SourceRef
 from .entries import UTC, FeedInfo, Link, feed_text, hex_refs_in_text, tag_uri
@@ -168,16 +169,20 @@ def read_book(path: Path) -> Book:
         modified = modified or _parse_date((dc("date") or [None])[0])
         series, series_index = _series(named, props)
         cover = _cover(z, opf, opf_path, named)
+    # Anyone's book: its text is cleaned and its language checked by the documents gate.
+    clean = book_metadata(title=(dc("title") or [""])[0], identifier=identifier, creators=dc("creator"),
+                         language=(dc("language") or [None])[0], description=(dc("description") or [None])[0],
+                         series=series, series_index=series_index)
     return Book(
         path=path,
-        title=(dc("title") or [path.stem])[0],
-        identifier=identifier,
+        title=clean.title or path.stem,
+        identifier=clean.identifier,
         modified=modified,
-        creators=tuple(dc("creator")),
-        language=(dc("language") or [None])[0],
-        description=(dc("description") or [None])[0],
-        series=series,
-        series_index=series_index,
+        creators=tuple(clean.creators),
+        language=clean.language,
+        description=clean.description,
+        series=clean.series,
+        series_index=clean.series_index,
         size=path.stat().st_size,
         period=_period(dc("coverage"), dc("date")),
         cover=cover,

@@ -14,7 +14,8 @@ a host must also be one that every client resolves to the same domain:
   "deviation"): IDNA 2003 and transitional processing map ``faß.de`` to
   ``fass.de``, non-transitional (WHATWG) to ``xn--fa-hia.de``, so such a
   link points at different domains in different readers;
-* no user info (``https://arxiv.org@evil.example/`` reads as arXiv).
+* no user info (``https://arxiv.org@evil.example/`` reads as arXiv), no
+  percent-encoded host (``%65vil.example``), no IPv4 shorthand (``1.2.3``).
 
 Paths, queries and fragments are the WHATWG serialisation, then escaped
 further where RFC 3986 (Atom, RFC 4287 section 4.2.6) is stricter
@@ -128,6 +129,10 @@ def _checked(text: str) -> str:
     if url.username or url.password:
         raise URLRefused("it has user info before '@', which hides the real host")
     host = url.hostname
+    if "%" in _raw_host(text):
+        # WHATWG decodes "%65vil.example" to "evil.example"; RFC 3986
+        # clients may look the escaped name up as written.
+        raise URLRefused("its host is percent-encoded")
     _check_deviations(text)
     if not host.startswith("["):
         import ada_url
