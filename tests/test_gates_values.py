@@ -59,6 +59,29 @@ def test_urls_are_parsed_only_in_the_url_gate():
     assert offenders == []
 
 
+def test_documents_read_back_are_decoded_only_in_the_documents_gate():
+    """No json.load(s) (or msgspec decoding) outside gates/documents.py: every
+    document read back goes through one schema."""
+    offenders = []
+    for rel, text in _sources():
+        if rel == "exporter/gates/documents.py":
+            continue
+        for name, node in _calls(ast.parse(text)):
+            if name in ("load", "loads") and isinstance(node.func, ast.Attribute) \
+                    and ast.unparse(node.func.value) in ("json", "msgspec.json", "tomllib") and "tomllib" not in \
+                    ast.unparse(node.func.value):
+                offenders.append(f"{rel}:{node.lineno}")
+        if re.search(r"^\s*(import|from) msgspec", text, re.M):
+            offenders.append(rel)
+    assert offenders == []
+
+
+def test_addresses_are_checked_only_in_the_address_gate():
+    offenders = [rel for rel, text in _sources() if rel != "exporter/gates/addresses.py"
+                 and re.search(r"^\s*(import|from) email_validator", text, re.M)]
+    assert offenders == []
+
+
 def test_language_tags_are_checked_only_in_the_language_tag_gate():
     offenders = []
     for rel, text in _sources():
@@ -625,3 +648,248 @@ def _any_digest(tmp: Path) -> Path:
     path.write_text("## Daily Papers (2024-03-04)\n\n### [A](https://arxiv.org/abs/2403.00001)\n\n- x\n",
                     encoding="utf-8")
     return path
+
+
+# -- 13. send: addresses, password, attached files, headers ----------------------------
+
+def _spellings(address: str):
+    """Other spellings of the same address: case of the domain, Unicode or Punycode domain."""
+    local, _, domain = address.rpartition("@")
+    yield f"{local}@{domain.upper()}"
+    try:
+        import idna
+
+        yield f"{local}@{idna.decode(domain)}" if "xn--" in domain else f"{local}@{idna.encode(domain).decode()}"
+    except Exception:  # not an IDNA domain
+        pass
+
+
+international_domain = st.sampled_from(["bücher.de", "例子.广告", "пример.рф", "xn--bcher-kva.de", "한국.kr",
+                                        "faß.de", "a..b.com", "-x.com", "xn--a.com", "ex ample.com", "x.com."])
+address = st.one_of(
+    st.emails(),
+    st.builds(lambda local, domain: f"{local}@{domain}",
+              st.one_of(st.from_regex(r"[A-Za-z0-9._%+-]{1,20}", fullmatch=True),
+                        st.text(st.characters(codec="utf-8"), min_size=1, max_size=10)),
+              international_domain),
+    st.sampled_from(["plain", "a@", "@b.com", "a@@b.com", "a b@c.com", "Name <a@b.com>", "a@b.com\r\nBcc: x@y.z",
+                     '"q"@b.com', "a@[127.0.0.1]", "a..b@c.com", "a@b", "x" * 65 + "@b.com", "a@" + "b" * 250 + ".com",
+                     "用户@例子.广告", "me@bücher.de"]),
+)
+
+
+@settings(max_examples=400, **SETTINGS)
+@given(text=address)
+@example(text="Me@Kindle.com")
+def test_every_address_is_refused_or_has_one_spelling(text):
+    from exporter.gates.addresses import AddressRefused, check_address, unique_addresses
+
+    try:
+        got = check_address(text)
+    except AddressRefused as err:
+        assert str(err) and "\n" not in str(err)
+        return
+    assert check_address(got.text) == got
+    assert got.text.isascii() or got.smtputf8
+    assert got.text.rpartition("@")[2].isascii()  # the domain always in ASCII
+    assert not re.search(r"[\x00-\x20\x7f<>\"]", got.text)
+    spelled = [got.text, text, *_spellings(got.text)]
+    try:
+        assert len(unique_addresses(spelled, "--to")) == 1, spelled
+    except AddressRefused:
+        pass  # a spelling that is itself refused (faß-like): nothing to merge
+
+
+@pytest.fixture
+def finished_week(tmp_path):
+    """An output folder with one finished week (seen from 2024-03-11) and a copy of it as latest.epub."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for date in ("2024-03-04", "2024-03-05"):
+        (logs / f"{date}.md").write_text(
+            f"## Daily Papers ({date})\n\n### [Paper {date}](https://arxiv.org/abs/2403.0{date[-1]}001)\n\n- x\n",
+            encoding="utf-8")
+    out = tmp_path / "out"
+    result = run_cli(["build", str(logs), "-o", str(out), "--images", "none", "-q", "--format", "atom"], tmp_path)
+    assert result.exit_code == 0, result.output
+    (book,) = out.glob("*.epub")
+    (out / "latest.epub").write_bytes(book.read_bytes())
+    return out
+
+
+def _send(out, server, *extra, to=("reader@kindle.com",), env=None):
+    args = ["send", str(out), *[a for t in to for a in ("--to", t)], *server.args(), "--today", "2024-03-11", *extra]
+    return run_cli(args, out.parent, env=env if env is not None else server.env())
+
+
+def test_the_same_address_spelled_twice_and_a_copy_of_a_book_go_once(finished_week, tmp_path):
+    from delivery_helpers import smtp_server
+
+    with smtp_server(tmp_path) as server:
+        r = _send(finished_week, server, "--unfinished", to=("Reader@Kindle.com", "reader@KINDLE.COM",
+                                                             "reader@kindle.com"))
+        assert r.exit_code == 0, r.output
+        assert len(server.mailbox.messages) == 1  # one book, one address: latest.epub is a copy
+        assert "a copy of" in r.output
+        again = _send(finished_week, server, "--unfinished", "--book", "latest")
+        assert again.exit_code == 0 and len(server.mailbox.messages) == 1, again.output
+        assert "the same book as" in again.output
+
+
+def test_malformed_addresses_are_usage_errors_naming_the_option(finished_week):
+    for bad in ("a@b.com\r\nBcc: x@y.z", "Name <a@b.com>", "a..b@c.com", "a@faß.de"):
+        r = run_cli(["send", str(finished_week), "--to", bad, "--dry-run"], finished_week.parent)
+        assert r.exit_code == 2 and "--to" in r.output, r.output
+        r = run_cli(["send", str(finished_week), "--to", "a@kindle.com", "--from-address", bad, "--dry-run"],
+                    finished_week.parent)
+        assert r.exit_code == 2 and "--from-address" in r.output, r.output
+
+
+@pytest.mark.parametrize("smtputf8", [True, False])
+def test_an_international_address_goes_with_smtputf8_or_is_reported(finished_week, tmp_path, smtputf8):
+    from delivery_helpers import smtp_server
+
+    with smtp_server(tmp_path, smtputf8=smtputf8) as server:
+        r = _send(finished_week, server, to=("用户@例子.广告", "me@bücher.de"))
+        if smtputf8:
+            assert r.exit_code == 0, r.output
+            rcpts = sorted(to[0] for to, _ in server.mailbox.messages)
+            assert rcpts == ["me@xn--bcher-kva.de", "用户@xn--fsqu00a.xn--4rr70v"]
+        else:
+            assert r.exit_code == 1 and "SMTPUTF8" in r.output, r.output
+            assert [to for to, _ in server.mailbox.messages] == [["me@xn--bcher-kva.de"]]
+
+
+password_text = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=24)
+
+
+@settings(max_examples=6, **SETTINGS)
+@given(password=password_text.filter(lambda p: p.strip("\r\n") == p and len(p.strip()) > 0))
+@example(password="pässwörd-비밀-🔑")
+def test_any_unicode_password_logs_in_and_is_never_echoed(tmp_path_factory, password):
+    import base64
+
+    from delivery_helpers import smtp_server
+
+    tmp = tmp_path_factory.mktemp("pw")
+    out = tmp / "out"
+    out.mkdir()
+    with smtp_server(tmp, password=password, refusal="535 5.7.8 no such password: {sent}") as server:
+        r = _send(out, server, "--dry-run")  # nothing to send: the login is not even tried
+        assert r.exit_code == 0
+    week = _week_folder(tmp)
+    with smtp_server(tmp, password=password) as server:
+        r = _send(week, server, env=server.env(password=password))
+        assert r.exit_code == 0, r.output
+        assert len(server.mailbox.messages) == 1
+    wrong = password + "x"
+    with smtp_server(tmp, password="other", refusal="535 5.7.8 no such password: {sent}") as server:
+        r = _send(week, server, "--resend", env=server.env(password=wrong))
+        assert r.exit_code == 1
+    b64 = base64.b64encode(wrong.encode("utf-8")).decode()
+    escaped = wrong.encode("ascii", "backslashreplace").decode()
+    for secret in (wrong, password, b64, escaped):
+        if len(secret.strip()) >= 3:
+            assert secret not in r.output, r.output
+    assert "refused the user name or password (535 5.7.8)" in r.output, r.output
+
+
+def _week_folder(tmp: Path) -> Path:
+    logs = tmp / "logs"
+    logs.mkdir(exist_ok=True)
+    (logs / "2024-03-04.md").write_text("## Daily Papers (2024-03-04)\n\n### [P](https://arxiv.org/abs/2403.00001)"
+                                        "\n\n- x\n", encoding="utf-8")
+    out = tmp / "week"
+    assert run_cli(["epub", str(logs), "-o", str(out), "--images", "none", "-q"], tmp).exit_code == 0
+    return out
+
+
+def _not_epubs():
+    """Files named .epub that are not readable EPUBs: each kind of damage."""
+    import io
+
+    def zipped(members, first_stored=True):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            for i, (name, data) in enumerate(members):
+                z.writestr(name, data, zipfile.ZIP_STORED if i == 0 and first_stored else zipfile.ZIP_DEFLATED)
+        return buf.getvalue()
+
+    container = ("META-INF/container.xml", b"<container/>")
+    return st.one_of(
+        st.binary(max_size=200),
+        st.just(b"PK\x03\x04" + b"\0" * 100),
+        st.just(zipped([container])),                                                   # no mimetype
+        st.just(zipped([("mimetype", b"application/zip"), container])),                 # wrong mimetype
+        st.just(zipped([("mimetype", b"application/epub+zip"), container], first_stored=False)),
+        st.just(zipped([("mimetype", b"application/epub+zip")])),                       # no container
+        st.just(zipped([container, ("mimetype", b"application/epub+zip")])),            # mimetype not first
+    )
+
+
+@settings(max_examples=30, **SETTINGS)
+@given(data=st.data())
+def test_truncated_and_non_epub_books_are_never_sent(finished_week, data):
+    from exporter.delivery.books import NotABook, read_book_file
+
+    good = sorted(finished_week.glob("daily-*.epub"))[0].read_bytes()
+    kind = data.draw(st.sampled_from(["truncated", "other"]))
+    if kind == "truncated":
+        cut = data.draw(st.integers(0, len(good) - 1))
+        bad = good[:cut]
+    else:
+        bad = data.draw(_not_epubs())
+    path = finished_week.parent / "bad-2024-W10.epub"
+    path.write_bytes(bad)
+    with pytest.raises(NotABook):
+        read_book_file(path, 10 ** 8)
+
+
+def test_a_broken_book_and_one_over_max_size_are_reported_not_sent(finished_week, tmp_path, monkeypatch):
+    from delivery_helpers import smtp_server
+
+    book = sorted(finished_week.glob("daily-*.epub"))[0]
+    (finished_week / "latest.epub").unlink()
+    (finished_week / "broken-2024-W10.epub").write_bytes(book.read_bytes()[:-100])
+    with smtp_server(tmp_path) as server:
+        r = _send(finished_week, server)
+        assert r.exit_code == 1
+        assert "broken-2024-W10.epub: error: not sent to reader@kindle.com: not sent: not a readable EPUB" in r.output
+        assert len(server.mailbox.messages) == 1
+        (finished_week / "broken-2024-W10.epub").unlink()
+        reads = []
+        real_read = Path.read_bytes
+        monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self.name) or real_read(self))
+        r = _send(finished_week, server, "--resend", "--max-size", "0.1")
+        assert r.exit_code == 1 and "over the 0.1 MB limit (--max-size)" in r.output, r.output
+        assert book.name not in reads  # refused after stat, not read
+        assert len(server.mailbox.messages) == 1
+
+
+hostile_title = st.lists(st.one_of(st.characters(codec="utf-8"), st.sampled_from(
+    ["\r\n", "\n", "\r", "Bcc: x@evil.test", "=?utf-8?b?", "\u202e", "한국어 ", "A" * 100])), max_size=300).map("".join)
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(title=hostile_title, name=st.sampled_from(["daily-2024-W10.epub", "한국어-논문-2024-W10.epub"]))
+@example(title="A" * 3000, name="daily-2024-W10.epub")
+@example(title="x\nBcc: evil@example.org", name="daily-2024-W10.epub")
+def test_headers_are_folded_shortened_and_cannot_be_injected(title, name):
+    import email
+    import email.policy
+
+    from exporter.delivery.message import MAX_SUBJECT, book_message, subject_text
+
+    raw = book_message(data=b"PK", name=name, title=title, sender="papers@example.org",
+                       recipient="reader@kindle.com", body="b")
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert raw.isascii()
+    lines = raw.split(b"\r\n")
+    assert max(map(len, lines)) <= 78, max(lines, key=len)
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert sorted(msg.keys()) == ["Content-Type", "Date", "From", "MIME-Version", "Message-ID", "Subject", "To"]
+    assert msg["To"] == "reader@kindle.com"  # a line break in the title started no header
+    assert all(not line[:1].isspace() or line.strip() for line in head.split(b"\r\n"))
+    assert str(msg["Subject"]) == subject_text(title) and len(subject_text(title)) <= MAX_SUBJECT
+    (part,) = list(msg.iter_attachments())
+    assert part.get_content() == b"PK"

@@ -139,13 +139,18 @@ def _password(password_file: str | None) -> str:
     if not password_file:
         raise UsageError(f"--smtp-user needs a password: set {PASSWORD_ENV} or 'password-file' "
                          "in the [send] table of the config")
+    from ..gates.documents import DocumentDamaged, read
+
     path = Path(password_file)
     try:
         mode = path.stat().st_mode
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise UsageError(f"{path}: cannot read the SMTP password file: "
-                         f"{getattr(err, 'strerror', None) or err}") from err
+        # Checked with stat before it is read: a FIFO or a huge file named by mistake
+        # must not hang the run; the error never quotes the file's bytes.
+        text = read(path, limit=64 * 1024).decode("utf-8")
+    except (OSError, UnicodeDecodeError, DocumentDamaged) as err:
+        reason = (err.strerror if isinstance(err, OSError) else
+                  "not UTF-8" if isinstance(err, UnicodeDecodeError) else str(err))
+        raise UsageError(f"{path}: cannot read the SMTP password file: {reason or err}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         warn("the SMTP password file is readable by others (chmod 600 it)", Kind.OUTPUT, SourceRef(str(path), 0))
     password = text.strip("\r\n")

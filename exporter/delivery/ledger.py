@@ -64,6 +64,13 @@ class Ledger:
     def get(self, address: str, book: str) -> Sent | None:
         return self.sent.get(address_key(address), {}).get(book)
 
+    def sent_as(self, address: str, sha256: str) -> tuple[str, Sent] | None:
+        """A book of these exact bytes sent to *address* under any name (a copy such as latest.epub)."""
+        for name, entry in sorted(self.sent.get(address_key(address), {}).items()):
+            if entry.sha256 == sha256:
+                return name, entry
+        return None
+
     def record(self, address: str, book: str, entry: Sent) -> None:
         """Remember one delivery and save at once (atomically)."""
         self.sent.setdefault(address_key(address), {})[book] = entry

@@ -57,6 +57,14 @@ class DocumentDamaged(ValueError):
     """A document read back that does not fit its schema; the message says where."""
 
 
+class TooLarge(DocumentDamaged):
+    """A file over its size cap, found by ``stat`` (or while reading, if it grew)."""
+
+    def __init__(self, size: int, limit: int):
+        super().__init__(f"{size} bytes, more than {limit}")
+        self.size = size
+
+
 def _day_in_range(day: dt.date) -> dt.date:
     # What the reader accepts: a day outside it cannot come from a digest.
     if not 1980 <= day.year <= 2099:
@@ -218,8 +226,9 @@ def decode(raw: bytes, schema: type[T], *, limit: int) -> T:
 
 
 def read(path: Path, *, limit: int) -> bytes:
-    """The bytes of the document at *path*, checked with stat first: a
-    regular file of at most *limit* bytes (OSError, DocumentDamaged)."""
+    """The bytes of the file at *path*, checked with stat on the open file
+    first (opened non-blocking: a FIFO cannot hang the run): a regular file
+    of at most *limit* bytes.  OSError, :class:`TooLarge`, DocumentDamaged."""
     import stat
 
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
@@ -228,7 +237,7 @@ def read(path: Path, *, limit: int) -> bytes:
         if not stat.S_ISREG(st.st_mode):
             raise DocumentDamaged("not a regular file")
         if st.st_size > limit:
-            raise DocumentDamaged(f"{st.st_size} bytes, more than {limit}")
+            raise TooLarge(st.st_size, limit)
         chunks, size = [], 0
         while size <= limit:
             chunk = os.read(fd, min(1 << 20, limit + 1 - size))
@@ -240,7 +249,7 @@ def read(path: Path, *, limit: int) -> bytes:
         os.close(fd)
     data = b"".join(chunks)
     if len(data) > limit:
-        raise DocumentDamaged(f"more than {limit} bytes")
+        raise TooLarge(len(data), limit)
     return data
 
 
