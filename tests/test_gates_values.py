@@ -893,3 +893,43 @@ def test_headers_are_folded_shortened_and_cannot_be_injected(title, name):
     assert str(msg["Subject"]) == subject_text(title) and len(subject_text(title)) <= MAX_SUBJECT
     (part,) = list(msg.iter_attachments())
     assert part.get_content() == b"PK"
+
+
+# -- 12. RFC 5005 archives on their edges --------------------------------------------
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@settings(max_examples=10, **SETTINGS)
+@given(offsets=st.sets(st.integers(0, 40), min_size=1, max_size=8))
+@example(offsets={0, 8})      # one closed week: no lone archive
+@example(offsets={0, 8, 15})  # two closed weeks: two linked archives
+def test_every_archive_document_links_a_neighbour_and_nothing_is_lost(tmp_path_factory, offsets):
+    import datetime as dt
+
+    from lxml import etree
+
+    tmp = tmp_path_factory.mktemp("archive")
+    start = dt.date(2024, 3, 4)
+    days = sorted(start + dt.timedelta(days=n) for n in offsets)
+    text = "".join(f"## Daily Papers ({d})\n\n### [P{d}](https://arxiv.org/abs/2403.{i:05d})\n\n- x\n\n"
+                   for i, d in enumerate(days))
+    (tmp / "d.md").write_text(text, encoding="utf-8")
+    out = tmp / "out"
+    result = run_cli(["feed", str(tmp / "d.md"), "-o", str(out), "--format", "atom", "--archive", "--days", "1",
+                      "--base-url", "https://example.org/p/", "-q"], tmp)
+    assert result.exit_code == 0, result.output
+    archives = sorted((out / "archive").glob("*.atom")) if (out / "archive").exists() else []
+    closed = {d.isocalendar()[:2] for d in days} - {days[-1].isocalendar()[:2]}
+    assert len(archives) == (len(closed) if len(closed) > 1 else 0)
+    ids = []
+    for path in [out / "feed.atom", *archives]:
+        root = etree.parse(str(path)).getroot()
+        rels = {link.get("rel") for link in root.iter(f"{ATOM}link")
+                if link.getparent() is root}
+        if path in archives:
+            # The W3C Feed Validator's rule: an archive links its neighbours (or is complete).
+            assert rels & {"prev-archive", "next-archive"} and "current" in rels, (path.name, rels)
+        ids += [e.findtext(f"{ATOM}id") for e in root.iter(f"{ATOM}entry")]
+        assert not feedparser.parse(path.read_bytes()).bozo
+    assert sorted(set(ids)) == sorted(f"https://arxiv.org/abs/2403.{i:05d}" for i in range(len(days)))

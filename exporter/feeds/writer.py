@@ -299,6 +299,12 @@ def split_archives(everything: list[FeedEntry], selected: list[FeedEntry]
     archived, and the current feed keeps all of it even when the selection
     is shorter, because the current feed plus the archives must hold every
     entry (RFC 5005 section 4).
+
+    Archives start with two closed weeks: an archive document is linked to
+    its neighbours by ``prev-archive``/``next-archive`` (section 4), and a
+    lone one has none (the W3C Feed Validator: "Archive incomplete"; marking
+    it ``fh:complete`` would say it is a complete feed, section 2, which it
+    is not).  Until then the one closed week stays in the current feed.
     """
     if not everything:
         return {}, selected
@@ -308,8 +314,10 @@ def split_archives(everything: list[FeedEntry], selected: list[FeedEntry]
         week = e.date.isocalendar()[:2]
         if week < open_week:
             weeks.setdefault(week, []).append(e)
+    if len(weeks) == 1:
+        weeks = {}
     ids = {e.id for e in selected}
-    current = selected + [e for e in everything if e.date.isocalendar()[:2] == open_week and e.id not in ids]
+    current = selected + [e for e in everything if e.date.isocalendar()[:2] not in weeks and e.id not in ids]
     current.sort(key=lambda e: (-e.date.toordinal(), e.rank))
     return weeks, current
 
