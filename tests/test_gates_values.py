@@ -933,3 +933,58 @@ def test_every_archive_document_links_a_neighbour_and_nothing_is_lost(tmp_path_f
         ids += [e.findtext(f"{ATOM}id") for e in root.iter(f"{ATOM}entry")]
         assert not feedparser.parse(path.read_bytes()).bozo
     assert sorted(set(ids)) == sorted(f"https://arxiv.org/abs/2403.{i:05d}" for i in range(len(days)))
+
+
+# -- 11. local thumbnails whose names need escaping ------------------------------------
+
+def _png(color: tuple[int, int, int]) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), color).save(buf, "PNG")
+    return buf.getvalue()
+
+
+thumb_name = st.builds(
+    lambda stem, ext: stem + ext,
+    st.text(st.sampled_from("ab c%()[]&'+=,;~!$@한글é_-."), min_size=1, max_size=12).filter(
+        lambda s: s.strip(" .") == s and "%" not in s[-3:]),
+    st.sampled_from([".png", ".PNG"]))
+
+
+@settings(max_examples=6, **SETTINGS)
+@given(name=thumb_name, spelling=st.sampled_from(["percent", "angle"]))
+@example(name="my pic.png", spelling="percent")
+@example(name="my pic.png", spelling="angle")
+def test_a_changed_local_thumbnail_with_an_escaped_name_rebuilds_its_book(tmp_path_factory, name, spelling):
+    import os
+    from urllib.parse import quote
+
+    tmp = tmp_path_factory.mktemp("thumb")
+    logs = tmp / "logs"
+    (logs / "images").mkdir(parents=True)
+    ref = "images/" + (quote(name) if spelling == "percent" else name)
+    dest = f"<{ref}>" if spelling == "angle" else ref
+    (logs / "2024-03-04.md").write_text(
+        f"## Daily Papers (2024-03-04)\n\n### [A](https://arxiv.org/abs/2403.00001)\n\n![t]({dest})\n\n- x\n",
+        encoding="utf-8")
+    image = logs / "images" / name
+    image.write_bytes(_png((200, 30, 30)))
+
+    def build(out):
+        result = run_cli(["build", str(logs), "-o", str(out), "-q", "--format", "atom"], tmp)
+        assert result.exit_code in (0, 1), result.output
+        return {p.name: p.read_bytes() for p in out.glob("*.epub")}
+
+    first = build(tmp / "out")
+    (book,) = first.values()
+    with zipfile.ZipFile(__import__("io").BytesIO(book)) as z:
+        if not any(n.startswith("EPUB/images/") for n in z.namelist()):
+            return  # the reader did not take this spelling as a thumbnail: nothing to notice
+    image.write_bytes(_png((30, 30, 200)))
+    os.utime(image, ns=(os.stat(image).st_atime_ns, os.stat(image).st_mtime_ns + 5_000_000_000))
+    again = build(tmp / "out")
+    fresh = build(tmp / "fresh")
+    assert again == fresh and again != first

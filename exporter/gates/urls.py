@@ -97,12 +97,17 @@ def path_segment(name: str) -> str:
     return _escapes(quote(name, safe="/!$&'()*+,;=:@-._~"))
 
 
-def file_path_of(url: str) -> str:
-    """The text of a relative reference's path with its escapes decoded
-    (``my%20pic.png`` -> ``my pic.png``), for references to local files."""
+def local_paths(reference: str) -> list[str]:
+    """The file paths a relative reference may name, in the order to try:
+    its path as written (without query or fragment), then with its escapes
+    decoded (``my%20pic.png`` -> ``my pic.png``: a Markdown destination may
+    be percent-encoded, and the reader writes a space as ``%20``).  The one
+    rule for the thumbnail loader and for the build's stamp of the file."""
     from urllib.parse import unquote
 
-    return unquote(url.split("#", 1)[0].split("?", 1)[0])
+    path = reference.split("#", 1)[0].split("?", 1)[0]
+    decoded = unquote(path)
+    return [path] if decoded == path else [path, decoded]
 
 
 def _parse(text: str):

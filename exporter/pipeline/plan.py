@@ -54,7 +54,7 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
                    f"{len(files.order) - len(files.changed) - len(files.unreadable)} unchanged")
     days = _Days.of(files, state)
     skeleton = [Digest(dt.date.fromisoformat(d), days.titles[d], ()) for d in days.dates]
-    books, book_settings = _plan_books(options, skeleton, days, files.records, state)
+    books, book_settings = _plan_books(options, skeleton, days, files.records, files.shown, state)
     feeds = _plan_feeds(options, days, files, state)
     needed = set(days.dirty)
     for book in books:
@@ -159,20 +159,31 @@ class _Days:
 
 # -- 3. books ------------------------------------------------------------------------
 
-def _local_image_stamp(name: str, urls: list[str]) -> list[Any]:
+def _local_image_stamp(shown: str, urls: list[str]) -> list[Any]:
     # A book embeds local thumbnails (paths relative to the digest's
-    # folder): replacing one must rebuild it.
+    # folder): replacing one must rebuild it.  The file is found as the
+    # loader finds it (images/load.py): in the folder of the digest as it
+    # was named (a symlinked digest is not its target's folder), each
+    # spelling of the reference in turn ("my%20pic.png", "my pic.png").
+    from ..gates.urls import local_paths
+
+    folder = Path(os.path.abspath(shown)).parent
     out = []
     for url in urls:
-        try:
-            st = os.stat(Path(name).parent / url)
-            out.append([url, st.st_size, st.st_mtime_ns])
-        except (OSError, ValueError):
+        for candidate in local_paths(url):
+            try:
+                st = os.stat(folder / candidate)
+            except (OSError, ValueError):
+                continue
+            out.append([url, candidate, st.st_size, st.st_mtime_ns, st.st_ino])
+            break
+        else:
             out.append([url, None])
     return out
 
 
 def _plan_books(options: BuildOptions, skeleton: list[Digest], days: _Days, records: dict[str, FileRecord],
+                shown: dict[str, str],
                 state: BuildState) -> tuple[list[BookPlan], str]:
     """Each book of the run, and why it must be built (or not)."""
     from ..resources import templates_dir
@@ -188,7 +199,7 @@ def _plan_books(options: BuildOptions, skeleton: list[Digest], days: _Days, reco
     settings = fingerprint(__version__, output_settings(eo), series, tree_hash(folders))
     books = []
     for meta in metas:
-        inputs = _book_inputs(meta, days, records, embed=eo.images == "embed")
+        inputs = _book_inputs(meta, days, records, shown, embed=eo.images == "embed")
         old = state.books.get(meta.file_name)
         if old is None:
             reason = "not built before"
@@ -245,14 +256,15 @@ def _retry_thumbnails(books: list[BookPlan], state: BuildState, eo: Any) -> None
                 book.reason = f"{counted(len(found), 'thumbnail')} left out last time can be had now"
 
 
-def _book_inputs(meta: Bundle, days: _Days, records: dict[str, FileRecord], *, embed: bool) -> str:
+def _book_inputs(meta: Bundle, days: _Days, records: dict[str, FileRecord], shown: dict[str, str], *,
+                 embed: bool) -> str:
     parts = []
     for iso in (d.date.isoformat() for d in meta.digests):
         # A day is its text in each file holding it: appending a day to a
         # one-file archive leaves the other days' books alone.
         files: list[Any] = [(n, [h for d, _, _, h in records[n].digests if d == iso]) for n in days.files[iso]]
         if embed:
-            files += [_local_image_stamp(n, records[n].local_images) for n in days.files[iso]
+            files += [_local_image_stamp(shown.get(n, n), records[n].local_images) for n in days.files[iso]
                       if records[n].local_images]
         parts.append((iso, files))
     return fingerprint(meta.key, meta.position, meta.start, meta.end, parts)
