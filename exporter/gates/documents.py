@@ -48,6 +48,9 @@ Text = Annotated[str, Meta(max_length=1_000_000)]
 #: A plain name inside the output folder: no separator, no dot name, no
 #: control character (a state naming "../x" must not make a run remove it).
 FileName = Annotated[str, Meta(pattern=r"^[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]*$", max_length=255)]
+#: A file under the output folder (``archive/2024-W10.atom``): plain names joined by "/".
+RelPath = Annotated[str, Meta(pattern=r"^(?:[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]*/){0,4}"
+                                     r"[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]*$", max_length=1024)]
 Stamp = tuple[Count, Int64]  # (size, mtime_ns)
 AwareDateTime = Annotated[dt.datetime, Meta(tz=True)]
 CoverType = Literal["image/jpeg", "image/png", "image/gif", "image/webp"]
@@ -108,7 +111,7 @@ class FileRec(Struct, forbid_unknown_fields=True):
 class OutputRec(Struct, forbid_unknown_fields=True):
     inputs: Short
     settings: Short
-    files: dict[FileName, Stamp]
+    files: dict[RelPath, Stamp]
     retry: list[Text] = []
 
 

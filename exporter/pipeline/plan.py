@@ -68,7 +68,9 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
         options=options, state=state,
         new_state=BuildState(__version__, {n: files.records[n] for n in files.order
                                            if n in files.records and files.paths[n] is not None},
-                             merge_diags, {}, None, state.catalog),
+                             # Without the catalog its old record is dropped, and with it
+                             # the catalog and covers it wrote (run._remove_stale_outputs).
+                             merge_diags, {}, None, state.catalog if options.catalog else None),
         diagnostics=files.diagnostics(merge_diags), digests=tuple(digests), books=books,
         book_settings=book_settings, feeds_reason=feeds.reason, feed_inputs=feeds.inputs,
         feed_settings=feeds.settings, feed_from=feeds.start, seen_keys=feeds.seen,

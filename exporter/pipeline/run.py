@@ -50,17 +50,61 @@ def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
     # every book's cover (ten years: 250 MB of model, 50 MB of covers).
     plan.digests = ()
     if options.incremental:
-        _remove_stale_books(plan, report)
+        _remove_stale_books(plan, report, state)
     _write_latest(plan, report, state)
     if options.catalog:
         _write_catalog(plan, report, state)
+    if options.incremental:  # before the front page, which shows the covers that are left
+        _remove_stale_outputs(plan, report, state, [plan.state.feeds, plan.state.catalog])
     if options.front_page:
         from ..delivery.frontpage import write_front_page
 
         write_front_page(plan, report, state, newest)  # after the catalog: it shows the covers
     if options.incremental:
+        _remove_stale_outputs(plan, report, state, list(plan.state.pages.values()))
         _save_state(plan, report, state)
     return report
+
+
+def _remove_stale_outputs(plan: BuildPlan, report: BuildReport, state: BuildState,
+                          earlier: list[OutputRecord | None]) -> None:
+    """Delete the feed files, archives, catalog, covers, icon and pages an
+    earlier build wrote that this one did not write (a --format, --archive or
+    --base-url dropped, the catalog or the front page turned off), so the
+    folder is what a fresh build would make.  As for stale books, only files
+    still exactly as that build left them are deleted, and a folder only when
+    it is left empty (``archive/``)."""
+    out = Path(plan.options.out_dir)
+
+    def files(records) -> dict[str, tuple[int, int]]:
+        found: dict[str, tuple[int, int]] = {}
+        for record in records:
+            if record is not None:
+                found.update(record.files)
+        return found
+
+    old = files(earlier)
+    kept = files([state.feeds, state.catalog, *state.pages.values(), *state.books.values()])
+    folders = set()
+    for name, (size, mtime_ns) in sorted(old.items()):
+        if name in kept or name == LATEST_NAME:  # latest.epub: _write_latest decides
+            continue
+        path = out / name
+        try:
+            st = os.stat(path)
+            if (st.st_size, st.st_mtime_ns) == (size, mtime_ns):
+                os.unlink(path)
+                report.removed.append(path)
+                report.explanations.append(f"removed {path}: no longer written with these options")
+                if path.parent != out:
+                    folders.add(path.parent)
+        except OSError:
+            pass
+    for folder in sorted(folders, reverse=True):
+        try:
+            os.rmdir(folder)  # only if empty: never a file someone else put there
+        except OSError:
+            pass
 
 
 def _save_state(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
@@ -131,7 +175,7 @@ def _book_done(plan: BuildPlan, report: BuildReport, state: BuildState, bundle: 
                                                  {bundle.file_name: (result.size, result.mtime_ns)}, retry)
 
 
-def _remove_stale_books(plan: BuildPlan, report: BuildReport) -> None:
+def _remove_stale_books(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
     """Delete the books (and catalog covers) an earlier build wrote that this one would not.
 
     After a date is corrected or ``--from``/``--title``/``--by`` change, the
@@ -141,6 +185,10 @@ def _remove_stale_books(plan: BuildPlan, report: BuildReport) -> None:
     """
     out = Path(plan.options.out_dir)
     wanted = {b.meta.file_name for b in plan.books}
+    # A file this run wrote (or kept) is never stale, whatever an old record
+    # claims (a damaged or hand-edited state may list it under another name).
+    for record in state.books.values():
+        wanted.update(record.files)
     old_covers = plan.state.catalog.files if plan.state.catalog else {}
     for name in sorted(set(plan.state.books) - wanted):
         record = plan.state.books[name]
@@ -153,6 +201,8 @@ def _remove_stale_books(plan: BuildPlan, report: BuildReport) -> None:
         stale.update((n, stamp) for n, stamp in old_covers.items()
                      if n.startswith(Path(name).stem + ".cover."))
         for file_name, (size, mtime_ns) in sorted(stale.items()):
+            if file_name in wanted:
+                continue
             path = out / file_name
             try:
                 st = os.stat(path)
