@@ -66,6 +66,20 @@ def run_build(plan: BuildPlan, progress: Progress | None = None) -> BuildReport:
     return report
 
 
+def _remove_if_as_written(path: Path, size: int, mtime_ns: int, report: BuildReport) -> bool:
+    """Delete *path* if it is still as a build left it (its size and mtime):
+    a file someone replaced or edited since is left alone."""
+    try:
+        st = os.stat(path)
+        if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
+            return False
+        os.unlink(path)
+    except OSError:
+        return False
+    report.removed.append(path)
+    return True
+
+
 def _remove_stale_outputs(plan: BuildPlan, report: BuildReport, state: BuildState,
                           earlier: list[OutputRecord | None]) -> None:
     """Delete the feed files, archives, catalog, covers, icon and pages an
@@ -90,16 +104,10 @@ def _remove_stale_outputs(plan: BuildPlan, report: BuildReport, state: BuildStat
         if name in kept or name == LATEST_NAME:  # latest.epub: _write_latest decides
             continue
         path = out / name
-        try:
-            st = os.stat(path)
-            if (st.st_size, st.st_mtime_ns) == (size, mtime_ns):
-                os.unlink(path)
-                report.removed.append(path)
-                report.explanations.append(f"removed {path}: no longer written with these options")
-                if path.parent != out:
-                    folders.add(path.parent)
-        except OSError:
-            pass
+        if _remove_if_as_written(path, size, mtime_ns, report):
+            report.explanations.append(f"removed {path}: no longer written with these options")
+            if path.parent != out:
+                folders.add(path.parent)
     for folder in sorted(folders, reverse=True):
         try:
             os.rmdir(folder)  # only if empty: never a file someone else put there
@@ -203,14 +211,7 @@ def _remove_stale_books(plan: BuildPlan, report: BuildReport, state: BuildState)
         for file_name, (size, mtime_ns) in sorted(stale.items()):
             if file_name in wanted:
                 continue
-            path = out / file_name
-            try:
-                st = os.stat(path)
-                if (st.st_size, st.st_mtime_ns) == (size, mtime_ns):
-                    os.unlink(path)
-                    report.removed.append(path)
-            except OSError:
-                pass
+            _remove_if_as_written(out / file_name, size, mtime_ns, report)
         report.explanations.append(f"removed {out / name}: no longer built from these inputs and options")
 
 
