@@ -1079,3 +1079,135 @@ def test_a_symlinked_digest_notices_its_own_folders_thumbnail_changing(tmp_path)
     (real / "images" / "x.png").write_bytes(_png((9, 9, 9)))  # changes nothing the book shows
     result = run_cli(["build", str(logs), "-o", str(tmp_path / "out"), "-v", "--format", "atom"], tmp_path)
     assert "rebuilding" not in result.output, result.output
+
+
+# -- 14. sizes after decoding ----------------------------------------------------------
+
+def _encode(data: bytes, coding: str) -> bytes:
+    import gzip
+    import zlib
+
+    if coding in ("gzip", "x-gzip"):
+        return gzip.compress(data, mtime=0)
+    if coding == "deflate":
+        return zlib.compress(data)
+    if coding == "raw-deflate":
+        c = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+        return c.compress(data) + c.flush()
+    return data  # identity, and "br" sent without being applied
+
+
+class _Bodies:
+    """A local HTTP server answering each path with (headers, body)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        bodies = self.bodies = {}
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (the standard library's name)
+                headers, body = bodies[self.path]
+                self.send_response(200)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def bodies():
+    server = _Bodies()
+    yield server
+    server.close()
+
+
+CAP = 200_000
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(codings=st.lists(st.sampled_from(["gzip", "x-gzip", "deflate", "raw-deflate", "identity", "br"]), max_size=3),
+       size=st.sampled_from([0, 1000, CAP, CAP + 1, 10 * CAP, 200 * CAP]), byte=st.sampled_from([b"\0", b"ab"]))
+@example(codings=["gzip", "gzip"], size=200 * CAP, byte=b"\0")
+@example(codings=["gzip"], size=200 * CAP, byte=b"\0")
+def test_the_size_cap_applies_after_every_content_encoding(bodies, codings, size, byte):
+    import tracemalloc
+
+    from exporter.images.fetch import Fetcher, FetchOptions
+    from exporter.images.model import Failure
+
+    payload = (byte * size)[:size]
+    body = payload
+    for coding in codings:
+        body = _encode(body, coding)
+    if len(body) > 20 * CAP:
+        return  # a large body on the wire is the wire cap's case, tested elsewhere
+    header = ", ".join("deflate" if c == "raw-deflate" else c for c in codings)
+    path = f"/{abs(hash((tuple(codings), size, byte)))}.png"
+    bodies.bodies[path] = ({"Content-Encoding": header} if header else {}, body)
+    with Fetcher(FetchOptions(timeout=10, max_bytes=CAP, concurrency=1, allow_private_hosts=True)) as fetcher:
+        tracemalloc.start()
+        try:
+            got = fetcher.get(bodies.base + path)
+        except Failure as failure:
+            got = failure
+        finally:
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+    assert peak < 8 * CAP + 2_000_000, peak  # not the decoded size (up to 40 MB here)
+    applied = [c for c in codings if c != "identity"]
+    fits = len(body) <= CAP and size <= CAP
+    if "br" in applied or len(applied) > 2 or not fits:
+        assert isinstance(got, Failure), (codings, size)
+    else:
+        assert got == payload, (codings, size, got)
+
+
+def test_decoding_shares_one_pixel_budget_across_threads_and_forked_workers():
+    import multiprocessing
+    import threading
+    import time
+
+    from exporter.images.convert import PixelBudget
+
+    budget = PixelBudget()
+    budget.share_with_forked_workers()
+    ctx = multiprocessing.get_context("fork")
+    spans = ctx.Queue()
+
+    def decode(n):
+        with budget.hold(600, 1000):  # two of these never fit at once
+            start = time.monotonic()
+            time.sleep(0.15)
+            spans.put((start, time.monotonic()))
+
+    def worker():
+        threads = [threading.Thread(target=decode, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    procs = [ctx.Process(target=worker) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+    got = sorted(spans.get(timeout=5) for _ in range(6))
+    for (_, end), (start, _) in zip(got, got[1:]):
+        assert start >= end - 0.01, got  # one at a time, across 3 processes x 2 threads
+    with budget.hold(5000, 1000):  # larger than the whole budget: alone, not refused
+        pass
