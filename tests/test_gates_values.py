@@ -156,7 +156,7 @@ def _check_accepted(url: str) -> None:
                 assert idna.encode(idna.decode(label)).decode() == label  # IDNA 2008 accepts it
 
 
-@settings(max_examples=600, **SETTINGS)
+@settings(max_examples=300, **SETTINGS)
 @given(host=uts46_host, path=st.text(max_size=12), scheme=st.sampled_from(["https", "http", "HTTPS"]))
 @example(host="a..b", path="", scheme="https")
 @example(host="faß.de", path="", scheme="https")
@@ -479,7 +479,7 @@ def _places(doc):
     return sorted({p for p in _paths(doc)}, key=repr)
 
 
-@settings(max_examples=400, **SETTINGS)
+@settings(max_examples=200, **SETTINGS)
 @given(data=st.data())
 def test_any_damage_anywhere_in_the_state_is_damaged_or_read_typed(built_state, data):
     import json
@@ -542,7 +542,7 @@ def _build_over(built_state, bad, tmp_path_factory):
     assert now == fresh
 
 
-@settings(max_examples=300, **SETTINGS)
+@settings(max_examples=150, **SETTINGS)
 @given(data=st.data())
 def test_any_damage_anywhere_in_the_send_ledger_is_refused_with_a_message(tmp_path_factory, data):
     import json
@@ -689,7 +689,7 @@ address = st.one_of(
 )
 
 
-@settings(max_examples=400, **SETTINGS)
+@settings(max_examples=200, **SETTINGS)
 @given(text=address)
 @example(text="Me@Kindle.com")
 def test_every_address_is_refused_or_has_one_spelling(text):
@@ -881,7 +881,7 @@ hostile_title = st.lists(st.one_of(st.characters(codec="utf-8"), st.sampled_from
     ["\r\n", "\n", "\r", "Bcc: x@evil.test", "=?utf-8?b?", "\u202e", "한국어 ", "A" * 100])), max_size=300).map("".join)
 
 
-@settings(max_examples=300, **SETTINGS)
+@settings(max_examples=150, **SETTINGS)
 @given(title=hostile_title, name=st.sampled_from(["daily-2024-W10.epub", "한국어-논문-2024-W10.epub"]))
 @example(title="A" * 3000, name="daily-2024-W10.epub")
 @example(title="x\nBcc: evil@example.org", name="daily-2024-W10.epub")
