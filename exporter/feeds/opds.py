@@ -175,7 +175,7 @@ def read_book(path: Path) -> Book:
                          series=series, series_index=series_index)
     return Book(
         path=path,
-        title=clean.title or path.stem,
+        title=clean.title or book_metadata(title=path.stem).title or "EPUB",
         identifier=clean.identifier,
         modified=modified,
         creators=tuple(clean.creators),
