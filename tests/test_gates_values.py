@@ -865,7 +865,7 @@ def test_a_broken_book_and_one_over_max_size_are_reported_not_sent(finished_week
     with smtp_server(tmp_path) as server:
         r = _send(finished_week, server)
         assert r.exit_code == 1
-        assert "broken-2024-W10.epub: error: not sent to reader@kindle.com: not sent: not a readable EPUB" in r.output
+        assert "broken-2024-W10.epub: error: not sent to reader@kindle.com: not a readable EPUB" in r.output
         assert len(server.mailbox.messages) == 1
         (finished_week / "broken-2024-W10.epub").unlink()
         reads = []

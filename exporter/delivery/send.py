@@ -180,7 +180,7 @@ class _Run:
                       "(--max-size); try --images none or --grayscale, or a smaller --by period")
             return
         except NotABook as err:
-            self.fail(book, self.recipients, f"not sent: {err}")
+            self.fail(book, self.recipients, str(err))
             return
         except OSError as err:
             self.fail(book, self.recipients, f"cannot read the book: {err.strerror or err}")

@@ -73,6 +73,7 @@ def unique_addresses(texts: tuple[str, ...] | list[str], option: str) -> tuple[A
         try:
             address = check_address(text)
         except AddressRefused as err:
-            raise AddressRefused(f"{option} {text!r} is not a usable e-mail address: {err}") from None
+            shown = text if not isinstance(text, str) or len(text) <= 80 else text[:77] + "..."
+            raise AddressRefused(f"{option} {shown!r} is not a usable e-mail address: {err}") from None
         seen.setdefault(address.key, address)
     return tuple(seen.values())
