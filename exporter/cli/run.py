@@ -82,8 +82,8 @@ def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool,
     lines: list[tuple[Path, str, str]] = []
 
     def progress(kind: str, path: Path, status: str) -> None:
-        book = books[path]
-        line = f"{path} ({counted(book.days, 'day')}, {counted(book.papers, 'paper')})"
+        book = books.get(path)
+        line = f"{path} ({counted(book.days, 'day')}, {counted(book.papers, 'paper')})" if book else str(path)
         lines.append((path, status, line + (" unchanged" if status == "unchanged" else "")))
         if bar is not None:
             bar.update(1)

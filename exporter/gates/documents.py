@@ -28,7 +28,7 @@ from typing import Annotated, Literal, TypeVar
 import msgspec
 from msgspec import Meta, Struct
 
-from ..model import Kind, Severity, clean_text
+from ..model import Kind, Severity, clean_text, has_visible
 from .langtags import tag_or_none
 
 T = TypeVar("T")
@@ -97,6 +97,10 @@ class DayStamp(Struct, array_like=True, forbid_unknown_fields=True):
 
     def __post_init__(self) -> None:
         _day_in_range(self.date)
+        # As the reader makes it (clean, visible): the books are named after
+        # it, so a title the digest does not hold would name other books.
+        if not has_visible(self.title) or clean_text(self.title) != self.title:
+            raise ValueError("not a digest title as the reader makes it")
 
 
 class FileRec(Struct, forbid_unknown_fields=True):
