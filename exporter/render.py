@@ -20,10 +20,10 @@ import functools
 import re
 import unicodedata
 from collections.abc import Iterable
-from urllib.parse import quote, urlsplit, urlunsplit
 
 from markupsafe import Markup, escape
 
+from .gates.urls import web_url
 from .model import SummaryItem, drop_forbidden, has_visible
 
 # The characters model.clean_text removes (XML-forbidden, C1 controls,
@@ -42,94 +42,8 @@ ALLOWED_ATTRIBUTES = {"a": frozenset({"href"}), "ul": frozenset({"class"}),
                       "span": frozenset({"class", "lang", "{http://www.w3.org/XML/1998/namespace}lang"}),
                       "ol": frozenset({"class"}), "li": frozenset({"class"})}
 
-_SAFE_SCHEMES = ("http", "https")
-_NETLOC = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[^:@\[\]\\<>\"'` %]+)(?::(?P<port>[0-9]{0,5}))?$")
-# RFC 3986 reg-name minus "%" (percent-encoded hosts are not valid
-# hostnames, and WHATWG forbids "%" in a domain).
-_HOST = re.compile(r"^[A-Za-z0-9\-._~!$&'()*+,;=]+$")
-
-
-# URLs that _quoted_url returns unchanged (lower-case http(s) scheme,
-# lower-case ASCII host, no port, a path of only unreserved characters): most links of a digest (arXiv, the
-# PDF, Hugging Face).  A regex instead of urlsplit + quote, which was a third
-# of the time of a year's books; tests/test_render.py checks the equivalence.
-_PLAIN_URL = re.compile(r"https?://[a-z0-9.-]+/[A-Za-z0-9._~/-]*")
-
-
-def safe_url(url: str | None) -> str | None:
-    """Return *url* if it is an absolute http(s) URL, normalised; else None.
-
-    Quoting leaves reserved characters alone but encodes spaces, quotes,
-    angle brackets, backslashes and non-ASCII, so the result can go into any
-    attribute or XML text and still name the same resource.  One page has one
-    spelling (WHATWG URL and RFC 3986 section 6.2.2 rules): scheme and host in
-    lower case, IDNA hosts in ASCII, no default port, ``/`` for an empty
-    path, ``%XX`` in upper case, a ``%`` that starts no escape as ``%25``,
-    escaped unreserved characters (``%41``) decoded.  The reader stores this
-    form, so a paper's identity, feed ids and links all derive from it.
-    """
-    if not url:
-        return None
-    url = url.strip()
-    if _PLAIN_URL.fullmatch(url):
-        return url
-    return _quoted_url(url)
-
-
-def _quoted_url(url: str) -> str | None:
-    """The general path of :func:`safe_url`."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in _SAFE_SCHEMES or not parts.netloc:
-        return None
-    # Host (and port) only: no user info ("https://arxiv.org@evil.example/"
-    # reads as arXiv but goes elsewhere), and a host of characters a URL
-    # host may hold, so "exa%20mple.com" (a space in the digest) is dropped
-    # instead of making the book invalid (EPUBCheck RSC-020).
-    m = _NETLOC.match(parts.netloc)
-    if m is None:
-        return None
-    host = m.group("host")
-    try:
-        host = host.encode("idna").decode("ascii") if not host.isascii() else host
-    except UnicodeError:
-        return None
-    if not (_HOST.match(host) or host.startswith("[")):
-        return None
-    scheme, port = parts.scheme.lower(), m.group("port")
-    if port and int(port) > 65535:
-        return None
-    if port and int(port) != _DEFAULT_PORTS[scheme]:
-        host += f":{int(port)}"
-    safe = "/:@!$&()*+,;=%-._~"
-    return urlunsplit((
-        scheme,
-        host.lower(),
-        _escapes(quote(parts.path or "/", safe=safe)),
-        _escapes(quote(parts.query, safe=safe + "?")),
-        _escapes(quote(parts.fragment, safe=safe + "?")),
-    ))
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-_BARE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
-_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-
-
-def _escapes(part: str) -> str:
-    """``%`` escapes in one spelling: a bare ``%`` as ``%25``, hex digits in
-    upper case, unreserved characters unescaped (RFC 3986 section 6.2.2)."""
-    if "%" not in part:
-        return part
-
-    def one(m: re.Match[str]) -> str:
-        char = chr(int(m.group(1), 16))
-        return char if char in _UNRESERVED else "%" + m.group(1).upper()
-
-    return _ESCAPE.sub(one, _BARE_PERCENT.sub("%25", part))
+# Every URL goes through the one URL gate (WHATWG parser, IDNA 2008 hosts).
+safe_url = web_url
 
 
 # -- TeX in titles -----------------------------------------------------------

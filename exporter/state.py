@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .gates import files as gate_files
-from .reader.stamps import FileRecord, diag_from_json
+from .reader.stamps import FileRecord
 
 #: Where builds before the state moved out of the output folder kept it.
 STATE_NAME = ".digest-export-state.json"
@@ -209,191 +209,35 @@ class BuildState:
 
 def load_state(path: Path, version: str, base: Path | None = None) -> tuple[BuildState, str | None]:
     """The state saved at *path*, or an empty one and the reason why; *base* as for
-    :meth:`BuildState.to_bytes`."""
+    :meth:`BuildState.to_bytes`.  The file is read through the documents gate: anything
+    not of the state's schema means "damaged: rebuild everything"."""
+    from .gates import documents
+
     try:
-        raw = gate_files.read_bytes(path, gate_files.STATE_LIMIT)
+        raw = documents.read(path, limit=documents.MAX_STATE_BYTES)
+        head = documents.decode(raw, documents.StateHeader, limit=documents.MAX_STATE_BYTES)
     except FileNotFoundError:
         return BuildState.empty(version), "no state file from an earlier run"
     except OSError as err:
         return BuildState.empty(version), f"cannot read {path}: {err.strerror or err}"
-    try:
-        data = json.loads(raw)
-        if data.get("program") != "digest-export" or data.get("format") != STATE_FORMAT:
-            return BuildState.empty(version), f"{path} is not a state file of this format"
-        if data.get("version") != version:
-            return BuildState.empty(version), (f"{path} was written by digest-export "
-                                               f"{data.get('version')}, this is {version}")
-        check_state(data)
-        state = BuildState(
-            version,
-            {local(str(k), base): FileRecord.from_json(v) for k, v in data["files"].items()},
-            {str(k): _diags_with(lambda n: local(n, base), [list(x) for x in v])
-             for k, v in data["merge_diags"].items()},
-            {str(k): OutputRecord.from_json(v) for k, v in data["books"].items()},
-            OutputRecord.from_json(data["feeds"]) if data.get("feeds") else None,
-            OutputRecord.from_json(data["catalog"]) if data.get("catalog") else None,
-            {str(k): dict(v) for k, v in data.get("catalog_books", {}).items()},
-            {str(k): OutputRecord.from_json(v) for k, v in data.get("pages", {}).items()},
-        )
-        for rec in state.files.values():
-            for d in rec.diags:
-                diag_from_json(d)
-        return state, None
-    except StateError as err:
+    except documents.DocumentDamaged as err:
         return BuildState.empty(version), f"{path} is damaged ({err}); rebuilding everything"
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError) as err:
-        return BuildState.empty(version), f"{path} is damaged ({type(err).__name__}); rebuilding everything"
-
-
-# -- validation of a loaded state ----------------------------------------------
-#
-# The state is JSON anyone can edit.  Every value is checked for its type and
-# range on load, so a hand-edited state (a title that is a number, a date
-# that does not exist, a file name with a "/") means "rebuild" instead of a
-# crash later, or a file outside the output folder being removed as stale.
-
-class StateError(ValueError):
-    """What is wrong with a state file (a short reason, shown under -v)."""
-
-
-_INT_RANGE = (-(2 ** 63), 2 ** 63 - 1)
-_COVER_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
-
-
-def _need(ok: bool, where: str, what: str) -> None:
-    if not ok:
-        raise StateError(f"{where}: expected {what}")
-
-
-def _int(v: Any, where: str, low: int = _INT_RANGE[0]) -> None:
-    _need(type(v) is int and low <= v <= _INT_RANGE[1], where, f"an integer from {low}")
-
-
-def _str(v: Any, where: str, *, none: bool = False) -> None:
-    _need(isinstance(v, str) or (none and v is None), where, "a string" + (" or null" if none else ""))
-
-
-def _strs(v: Any, where: str) -> None:
-    _need(isinstance(v, list) and all(isinstance(x, str) for x in v), where, "a list of strings")
-
-
-def _date(v: Any, where: str) -> None:
-    import datetime as dt
-
-    _str(v, where)
+    if head.program != "digest-export" or head.format != STATE_FORMAT:
+        return BuildState.empty(version), f"{path} is not a state file of this format"
+    if head.version != version:
+        return BuildState.empty(version), f"{path} was written by digest-export {head.version}, this is {version}"
     try:
-        day = dt.date.fromisoformat(v)
-    except ValueError:
-        raise StateError(f"{where}: {v!r} is not a date") from None
-    _need(1980 <= day.year <= 2099 and len(v) == 10, where, "a date from 1980 to 2099")
-
-
-def _file_name(v: Any, where: str) -> None:
-    """A plain name inside the output folder: no separator, no dot name,
-    no control character."""
-    _need(isinstance(v, str) and v not in ("", ".", "..") and not v.startswith(".")
-          and not any(c in v for c in "/\\") and all(ord(c) >= 0x20 and c != "\x7f" for c in v)
-          and len(v.encode("utf-8", "replace")) <= 255, where, "a plain file name")
-
-
-def _relative_path(v: Any, where: str) -> None:
-    """A file of the output folder or of one folder in it (the catalog's
-    pages, the feed archives): plain names joined by ``/``."""
-    _need(isinstance(v, str) and 1 <= v.count("/") + 1 <= 2, where, "a plain file name or FOLDER/NAME")
-    for part in v.split("/"):
-        _file_name(part, where)
-
-
-def _dict(v: Any, where: str) -> dict[str, Any]:
-    _need(isinstance(v, dict), where, "an object")
-    return v
-
-
-def _stamp(v: Any, where: str) -> None:
-    _need(isinstance(v, list) and len(v) == 2, where, "[size, mtime_ns]")
-    _int(v[0], where, 0)
-    _int(v[1], where)
-
-
-def _output_record(v: Any, where: str) -> None:
-    v = _dict(v, where)
-    _str(v.get("inputs"), where + ".inputs")
-    _str(v.get("settings"), where + ".settings")
-    if v.get("papers") is not None:
-        _int(v["papers"], where + ".papers", 0)
-    _str(v.get("content", ""), where + ".content")
-    for name, stamp in _dict(v.get("files"), where + ".files").items():
-        _relative_path(name, f"{where}.files")
-        _stamp(stamp, f"{where}.files[{name!r}]")
-
-
-def _file_record(v: Any, where: str) -> None:
-    v = _dict(v, where)
-    _int(v.get("size"), where + ".size", 0)
-    _int(v.get("mtime_ns"), where + ".mtime_ns", -1)
-    _str(v.get("sha"), where + ".sha")
-    _need(isinstance(v.get("digests"), list), where + ".digests", "a list")
-    for d in v["digests"]:
-        _need(isinstance(d, list) and len(d) == 4, where + ".digests", "[date, title, keys, hash]")
-        _date(d[0], where + ".digests")
-        _str(d[1], where + ".digests")
-        _strs(d[2], where + ".digests")
-        _str(d[3], where + ".digests")
-    _diags(v.get("diags"), where + ".diags")
-    _strs(v.get("local_images"), where + ".local_images")
-
-
-def _diags(v: Any, where: str) -> None:
-    from .reader.stamps import diag_from_json
-
-    _need(isinstance(v, list), where, "a list")
-    for d in v:
-        _need(isinstance(d, list) and len(d) == 5 and type(d[1]) is int
-              and all(isinstance(x, str) for x in (d[0], *d[2:])), where, "a diagnostic")
-        diag_from_json(d)
-
-
-def _catalog_book(v: Any, where: str) -> None:
-    import datetime as dt
-
-    v = _dict(v, where)
-    _stamp(v.get("stamp"), where + ".stamp")
-    for key in ("title", "identifier"):
-        _str(v.get(key), f"{where}.{key}")
-    for key in ("language", "description", "series", "series_index", "modified"):
-        _str(v.get(key), f"{where}.{key}", none=True)
-    if v.get("modified") is not None:
-        try:
-            dt.datetime.fromisoformat(v["modified"])
-        except ValueError:
-            raise StateError(f"{where}.modified: not a date and time") from None
-    _strs(v.get("creators"), where + ".creators")
-    if v.get("period") is not None:
-        _need(isinstance(v["period"], list) and len(v["period"]) == 2, where + ".period", "[first, last]")
-        _date(v["period"][0], where + ".period")
-        _date(v["period"][1], where + ".period")
-    _need(v.get("cover_type") in (None, *_COVER_TYPES), where + ".cover_type", "an image type")
-    if v.get("cover_stamp") is not None:
-        _stamp(v["cover_stamp"], where + ".cover_stamp")
-
-
-def check_state(data: Any) -> None:
-    """Raise :class:`StateError` unless *data* is a state as this version writes it."""
-    data = _dict(data, "state")
-    for name, rec in _dict(data.get("files"), "files").items():
-        _file_record(rec, f"files[{name!r}]")
-    for iso, diags in _dict(data.get("merge_diags"), "merge_diags").items():
-        _date(iso, "merge_diags")
-        _diags(diags, f"merge_diags[{iso!r}]")
-    for name, rec in _dict(data.get("books"), "books").items():
-        _file_name(name, "books")
-        _output_record(rec, f"books[{name!r}]")
-    for key in ("feeds", "catalog"):
-        if data.get(key) is not None:
-            _output_record(data[key], key)
-    for name, rec in _dict(data.get("catalog_books", {}), "catalog_books").items():
-        _file_name(name, "catalog_books")
-        _catalog_book(rec, f"catalog_books[{name!r}]")
-    for name, rec in _dict(data.get("pages", {}), "pages").items():
-        _file_name(name, "pages")
-        _output_record(rec, f"pages[{name!r}]")
+        data = documents.to_builtins(documents.decode(raw, documents.StateDoc, limit=documents.MAX_STATE_BYTES))
+    except documents.DocumentDamaged as err:
+        return BuildState.empty(version), f"{path} is damaged ({err}); rebuilding everything"
+    state = BuildState(
+        version,
+        {local(k, base): FileRecord.from_json(v) for k, v in data["files"].items()},
+        {k: _diags_with(lambda n: local(n, base), v) for k, v in data["merge_diags"].items()},
+        {k: OutputRecord.from_json(v) for k, v in data["books"].items()},
+        OutputRecord.from_json(data["feeds"]) if data["feeds"] else None,
+        OutputRecord.from_json(data["catalog"]) if data["catalog"] else None,
+        data["catalog_books"],
+        {k: OutputRecord.from_json(v) for k, v in data["pages"].items()},
+    )
+    return state, None

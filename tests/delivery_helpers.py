@@ -80,9 +80,12 @@ class SmtpServer:
 
 @contextlib.contextmanager
 def smtp_server(tmp_path: Path, *, script: list[str] | None = None, security: str = "starttls",
-                password: str = "secret") -> Iterator[SmtpServer]:
+                password: str = "secret", smtputf8: bool = False,
+                refusal: str | None = None) -> Iterator[SmtpServer]:
     """A real SMTP server on 127.0.0.1: STARTTLS required (or implicit TLS),
-    AUTH required, one account ``reader`` / *password*."""
+    AUTH required, one account ``reader`` / *password* (compared as UTF-8);
+    *smtputf8* offers SMTPUTF8; *refusal* is the reply to a wrong password
+    (a server may echo what it was sent)."""
     import trustme
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
@@ -95,13 +98,15 @@ def smtp_server(tmp_path: Path, *, script: list[str] | None = None, security: st
     ca.cert_pem.write_to_path(str(ca_file))
 
     def authenticator(server, session, envelope, mechanism, auth_data):
-        ok = auth_data.login == b"reader" and auth_data.password == password.encode()
-        # handled=False: aiosmtpd then answers "535" itself.
-        return AuthResult(success=ok, handled=False)
+        ok = auth_data.login == b"reader" and auth_data.password == password.encode("utf-8", "surrogateescape")
+        # handled=False: aiosmtpd then answers "535" itself (or *refusal*).
+        message = None if ok or refusal is None else refusal.replace(
+            "{sent}", auth_data.password.decode("utf-8", "replace").encode("ascii", "backslashreplace").decode())
+        return AuthResult(success=ok, handled=False, message=message)
 
     mailbox = Mailbox(list(script or ()))
     port = free_port()
-    common = dict(hostname="127.0.0.1", port=port, authenticator=authenticator)
+    common = dict(hostname="127.0.0.1", port=port, authenticator=authenticator, enable_SMTPUTF8=smtputf8)
     if security == "tls":
         # aiosmtpd only counts STARTTLS as TLS for auth_require_tls; this
         # whole connection is TLS already.

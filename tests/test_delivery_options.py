@@ -71,15 +71,23 @@ def test_unknown_book_names_the_books(out):
     assert "--book '2023-W01': no such book" in r.stderr and "build-digest-2024-W10.epub" in r.stderr
 
 
+KEY = "sha256:" + "a" * 64
+
+
 @pytest.mark.parametrize("content, problem", [
-    ('{"program": "digest-export", "format": 1, "sent": {"sha256:x": {"b.epub": {"sha256": 1}}}}',
-     "'sent.sha256:x.b.epub.sha256' must be str"),
-    ('{"program": "digest-export", "format": 1, "sent": {"a": {"b.epub": {"sha256": "x", "size": true, '
-     '"sent_at": "2024", "complete": true}}}}', "'sent.a.b.epub.size' must be int"),
-    ('{"program": "digest-export", "format": 1, "sent": []}', "'sent' must be an object"),
-    ("[1, 2]", "not written by digest-export"),
-    ("{not json", "Expecting property name"),
-    ('{"program": "digest-export", "format": 9, "sent": {}}', "unknown format 9"),
+    ('{"program": "digest-export", "format": 1, "sent": {"%s": {"b.epub": {"sha256": 1}}}}' % KEY,
+     "Expected `str`, got `int` - at `$.sent[...][...].sha256`"),
+    ('{"program": "digest-export", "format": 1, "sent": {"%s": {"b.epub": {"sha256": "%s", "size": true, '
+     '"sent_at": "2024-03-04T00:00:00Z", "complete": true}}}}' % (KEY, "b" * 64),
+     "Expected `int`, got `bool` - at `$.sent[...][...].size`"),
+    ('{"program": "digest-export", "format": 1, "sent": {"%s": {"b.epub": {"sha256": "%s", "size": 1, '
+     '"sent_at": "2024-03-04T00:00:00", "complete": true}}}}' % (KEY, "b" * 64),
+     "Expected `datetime` with a timezone component"),
+    ('{"program": "digest-export", "format": 1, "sent": {"a": {}}}', "at `key` in `$.sent`"),
+    ('{"program": "digest-export", "format": 1, "sent": []}', "Expected `object`, got `array` - at `$.sent`"),
+    ("[1, 2]", "Expected `object`, got `array`"),
+    ("{not json", "not JSON"),
+    ('{"program": "digest-export", "format": 9, "sent": {}}', "Invalid enum value 9 - at `$.format`"),
 ])
 def test_a_damaged_ledger_is_a_clear_error_not_a_resend_of_everything(out, content, problem):
     (out / LEDGER_NAME).write_text(content, encoding="utf-8")
@@ -92,9 +100,9 @@ def test_a_damaged_ledger_is_a_clear_error_not_a_resend_of_everything(out, conte
 
 def test_ledger_round_trip(tmp_path):
     ledger = load_ledger(tmp_path)
-    ledger.record("Reader@Kindle.com", "a.epub", Sent("ab", 3, "2024-03-11T06:30:00Z", True))
+    ledger.record("Reader@Kindle.com", "a.epub", Sent("ab" * 32, 3, "2024-03-11T06:30:00Z", True))
     again = load_ledger(tmp_path)
-    assert again.get("reader@kindle.com", "a.epub") == Sent("ab", 3, "2024-03-11T06:30:00Z", True)
+    assert again.get("reader@kindle.com", "a.epub") == Sent("ab" * 32, 3, "2024-03-11T06:30:00Z", True)
     assert "Reader" not in (tmp_path / LEDGER_NAME).read_text()
 
 

@@ -111,7 +111,10 @@ def test_korean_title_travels_as_rfc2231_filename(tmp_path):
     assert raw.isascii() and head.isascii()
     disposition = re.search(rb"Content-Disposition: (.+?)\r\n\r\n", raw, re.S).group(1).decode()
     assert 'filename="book-2024-W10.epub"' in disposition
-    encoded = re.search(r"filename\*=UTF-8''(\S+)", disposition).group(1)
+    # RFC 2231 continuations (filename*0*=UTF-8''...; filename*1*=...), each line within 78 characters
+    assert disposition.startswith("attachment") and max(map(len, disposition.split("\r\n"))) <= 78
+    pieces = re.findall(r"filename\*(?:(\d+)\*)?=(?:UTF-8'')?([^;\s]+)", disposition)
+    encoded = "".join(piece for _, piece in sorted(pieces, key=lambda p: int(p[0] or 0)))
     assert unquote(encoded) == "한국어 논문 2024-W10 (2024-03-04 – 2024-03-10).epub"
     (_, msg), = server.mailbox.parsed()
     assert msg["Subject"] == "한국어 논문 2024-W10 (2024-03-04 – 2024-03-10)"
@@ -206,11 +209,11 @@ def test_crash_after_the_first_message_keeps_its_record(weeks, tmp_path, monkeyp
     real_send = smtp_module.Mailer.send
     calls = []
 
-    def dying_send(self, sender, recipient, message):
+    def dying_send(self, sender, recipient, message, **kw):
         calls.append(recipient)
         if len(calls) == 2:
             raise KeyboardInterrupt("killed")
-        return real_send(self, sender, recipient, message)
+        return real_send(self, sender, recipient, message, **kw)
 
     with smtp_server(tmp_path) as server:
         monkeypatch.setattr(smtp_module.Mailer, "send", dying_send)

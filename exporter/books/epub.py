@@ -58,7 +58,6 @@ ID_NAMESPACE = uuid.UUID("6f0c7a52-3d5e-5b7e-9a57-6a1f4c0de9e1")
 SUBJECTS = ("Research papers", "Machine learning", "Artificial intelligence", "arXiv")
 PUBLISHER = "digest-export"
 
-_LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 @dataclass(frozen=True, slots=True)
 class EpubOptions:
     """How the books are made (the ``epub`` command's flags, and ``build``'s)."""
@@ -723,8 +722,13 @@ def _image_loader(options: EpubOptions, report: EpubReport) -> Callable[[Sequenc
 
 def check_options(options: EpubOptions) -> None:
     """UsageError for book options that cannot work."""
-    if options.lang is not None and not _LANG_TAG.match(options.lang):
-        raise UsageError(f"--lang must be a language tag such as 'ko' or 'en', not {options.lang!r}")
+    if options.lang is not None:
+        from ..gates.langtags import LanguageTagRefused, check_tag
+
+        try:
+            check_tag(options.lang)
+        except LanguageTagRefused as err:
+            raise UsageError(f"--lang {options.lang!r} cannot be used: {err}") from err
     if options.images not in ("embed", "none"):
         raise UsageError(f"--images must be 'embed' or 'none', not {options.images!r}")
     for name in (options.device, *options.devices):

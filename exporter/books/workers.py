@@ -99,6 +99,10 @@ def make_books(writer: Any, bundles: list[Any], *, jobs: int = 0, ordered: bool 
             # Once here rather than in every worker: imports, compiled
             # templates and the cover canvas are inherited.
             writer.warm_up(bundles[0])
+            # The workers decode thumbnails at the same time: one pixel budget for all of them.
+            from ..images.convert import PIXELS
+
+            PIXELS.share_with_forked_workers()
             pool = multiprocessing.get_context("fork").Pool(min(jobs, len(bundles)),
                                                             maxtasksperchild=BOOKS_PER_WORKER)
             work = pool.imap if ordered else pool.imap_unordered

@@ -99,6 +99,22 @@ class Seconds(click.ParamType):
         return number
 
 
+class LanguageTag(click.types.StringParamType):
+    """A BCP 47 language tag, checked (and given its canonical case) by the language-tag gate;
+    a string type, so the config must give it in quotes."""
+
+    name = "language tag"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from ..gates.langtags import LanguageTagRefused, check_tag
+
+        value = super().convert(value, param, ctx)
+        try:
+            return check_tag(value)
+        except LanguageTagRefused as err:
+            self.fail(f"{value!r}: {err}.", param, ctx)
+
+
 def image_timeout_option(f: F) -> F:
     return click.option(
         "--image-timeout", type=Seconds(0.1, 3600), default=10.0, show_default=True,
@@ -116,7 +132,7 @@ def book_options(f: F) -> F:
                      help="Books: only digests on or after this date (YYYY-MM-DD)."),
         click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
                      help="Books: only digests on or before this date (YYYY-MM-DD)."),
-        click.option("--lang", default=None, metavar="CODE",
+        click.option("--lang", default=None, metavar="CODE", type=LanguageTag(),
                      help="Book language, e.g. ko or en (default: detected from the text)."),
         click.option("--images", type=click.Choice(["embed", "none"]), default="embed", show_default=True,
                      help="Download and embed thumbnails, or leave them out."),

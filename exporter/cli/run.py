@@ -115,9 +115,7 @@ def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool,
 
     def progress(kind: str, path: Path, status: str) -> None:
         book = books.get(path)
-        if book is None:
-            return
-        line = f"{path} ({counted(book.days, 'day')}, {counted(book.papers, 'paper')})"
+        line = f"{path} ({counted(book.days, 'day')}, {counted(book.papers, 'paper')})" if book else str(path)
         lines.append((path, status, line + (" unchanged" if status == "unchanged" else "")))
         if bar is not None:
             bar.update(1)

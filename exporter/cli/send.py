@@ -165,10 +165,12 @@ def _password(password_file: str | None) -> str:
     path = Path(password_file)
     try:
         mode = path.stat().st_mode
-        text = gate_files.read_bytes(path, gate_files.CONFIG_LIMIT).decode("utf-8")
+        # Checked with stat on the open file before it is read: a FIFO or a huge file named by
+        # mistake must not hang the run; the error never quotes the file's bytes.
+        text = gate_files.read_bytes(path, 64 * 1024).decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise UsageError(f"{path}: cannot read the SMTP password file: "
-                         f"{getattr(err, 'strerror', None) or err}") from err
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8"
+        raise UsageError(f"{path}: cannot read the SMTP password file: {reason or err}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         warn("the SMTP password file is readable by others (chmod 600 it)", Kind.OUTPUT, SourceRef(str(path), 0))
     password = text.strip("\r\n")

@@ -100,3 +100,62 @@ def book_title(path: Path) -> str:
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, SyntaxError, EOFError, RuntimeError,
             NotImplementedError):  # damaged, too large, encrypted, unknown compression
         return path.stem
+
+
+class BookTooLarge(ValueError):
+    """A book over the size limit, found by ``stat`` before it is read."""
+
+    def __init__(self, size: int):
+        super().__init__(f"{size} bytes")
+        self.size = size
+
+
+class NotABook(ValueError):
+    """A file that is not a readable EPUB; the message says why."""
+
+
+#: The most bytes a book may inflate to (its members together): a zip bomb
+#: under --max-size must not cost minutes of CPU to check.
+MAX_INFLATED = 2 * 1024 ** 3
+
+
+def read_book_file(path: Path, limit: int) -> bytes:
+    """The bytes of the book at *path* if it is a regular file of at most
+    *limit* bytes (checked with ``stat`` on the open file, before reading)
+    and a readable EPUB: a zip whose first member is the ``mimetype`` file
+    saying ``application/epub+zip``, stored (OCF 3.3 section 4.3), with a
+    ``META-INF/container.xml``, and every member's CRC right (a truncated or
+    damaged book is not mailed).  OSError, :class:`BookTooLarge`,
+    :class:`NotABook`."""
+    import io
+    import zipfile
+    import zlib
+
+    from ..gates import documents
+
+    try:
+        data = documents.read(path, limit=limit)
+    except documents.TooLarge as err:
+        raise BookTooLarge(err.size) from None
+    except documents.DocumentDamaged as err:
+        raise NotABook(str(err)) from None
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = z.infolist()
+            if not infos or infos[0].filename != "mimetype" or infos[0].compress_type != zipfile.ZIP_STORED:
+                raise NotABook("not an EPUB (no stored 'mimetype' first in the zip)")
+            if z.read(infos[0]) != b"application/epub+zip":
+                raise NotABook("not an EPUB (its 'mimetype' is not application/epub+zip)")
+            if "META-INF/container.xml" not in z.namelist():
+                raise NotABook("not an EPUB (no META-INF/container.xml)")
+            if sum(i.file_size for i in infos) > MAX_INFLATED:
+                raise NotABook("its members inflate to more than 2 GiB")
+            bad = z.testzip()
+            if bad is not None:
+                raise NotABook(f"damaged: {bad} does not match its checksum")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
+            ValueError, OSError) as err:
+        if isinstance(err, NotABook):
+            raise
+        raise NotABook(f"not a readable EPUB (a damaged or truncated zip: {type(err).__name__})") from None
+    return data

@@ -25,16 +25,13 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..errors import ExporterError
 from ..output import write_file
-from ..gates import files as gate_files
 
 LEDGER_NAME = ".digest-export-sent.json"
 LOCK_NAME = ".digest-export-sent.lock"
 LEDGER_FORMAT = 1
-_FIELDS = {"sha256": str, "size": int, "sent_at": str, "complete": bool}
 
 
 class LedgerError(ExporterError):
@@ -66,6 +63,13 @@ class Ledger:
     def get(self, address: str, book: str) -> Sent | None:
         return self.sent.get(address_key(address), {}).get(book)
 
+    def sent_as(self, address: str, sha256: str) -> tuple[str, Sent] | None:
+        """A book of these exact bytes sent to *address* under any name (a copy such as latest.epub)."""
+        for name, entry in sorted(self.sent.get(address_key(address), {}).items()):
+            if entry.sha256 == sha256:
+                return name, entry
+        return None
+
     def record(self, address: str, book: str, entry: Sent) -> None:
         """Remember one delivery and save at once (atomically)."""
         self.sent.setdefault(address_key(address), {})[book] = entry
@@ -82,46 +86,28 @@ class Ledger:
 
 
 def load_ledger(folder: Path) -> Ledger:
-    """The ledger of *folder* (empty if there is none yet)."""
+    """The ledger of *folder* (empty if there is none yet), read through the
+    documents gate: a ledger of another shape is refused, not read as empty."""
+    from ..gates import documents
+
     path = Path(folder) / LEDGER_NAME
     try:
-        raw = gate_files.read_bytes(path, gate_files.STATE_LIMIT)
+        raw = documents.read(path, limit=documents.MAX_LEDGER_BYTES)
+        doc = documents.decode(raw, documents.LedgerDoc, limit=documents.MAX_LEDGER_BYTES)
     except FileNotFoundError:
         return Ledger(path)
     except OSError as err:
         raise LedgerError(f"{path}: cannot read the send ledger: {err.strerror or err}") from err
-    try:
-        return Ledger(path, _parse(json.loads(raw)))
-    except (ValueError, UnicodeDecodeError) as err:
+    except documents.DocumentDamaged as err:
         raise LedgerError(
             f"{path}: not a valid send ledger ({err}); fix it, or delete it to send every "
             "finished book again") from err
+    return Ledger(path, {addr: {name: Sent(s.sha256, s.size, _utc_text(s.sent_at), s.complete)
+                                for name, s in books.items()} for addr, books in doc.sent.items()})
 
 
-def _parse(data: Any) -> dict[str, dict[str, Sent]]:
-    """Check every type by hand: valid JSON is not yet a valid ledger."""
-    if not isinstance(data, dict) or data.get("program") != "digest-export":
-        raise ValueError("not written by digest-export")
-    if data.get("format") != LEDGER_FORMAT:
-        raise ValueError(f"unknown format {data.get('format')!r}")
-    sent = data.get("sent")
-    if not isinstance(sent, dict):
-        raise ValueError("'sent' must be an object")
-    out: dict[str, dict[str, Sent]] = {}
-    for addr, books in sent.items():
-        if not isinstance(books, dict):
-            raise ValueError(f"'sent.{addr}' must be an object")
-        for name, entry in books.items():
-            if not isinstance(entry, dict):
-                raise ValueError(f"'sent.{addr}.{name}' must be an object")
-            for key, kind in _FIELDS.items():
-                value = entry.get(key)
-                # bool is an int in Python: a "size": true must not pass.
-                if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-                    raise ValueError(f"'sent.{addr}.{name}.{key}' must be {kind.__name__}")
-            out.setdefault(addr, {})[name] = Sent(entry["sha256"], entry["size"], entry["sent_at"],
-                                                  entry["complete"])
-    return out
+def _utc_text(when: dt.datetime) -> str:
+    return when.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def now_text() -> str:

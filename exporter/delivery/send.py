@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
-from ..gates import files as gate_files
-from .books import BookFile, book_title, find_books
+from ..gates.addresses import Address, AddressRefused, check_address, unique_addresses
+from .books import BookFile, BookTooLarge, NotABook, book_title, find_books, read_book_file
 from .ledger import Ledger, Sent, load_ledger, locked, now_text
 from .message import book_message
 from .smtp import DeliveryFailure, Mailer, SmtpSettings
@@ -69,14 +69,19 @@ class SendReport:
 Say = Callable[[str], None]
 
 
-def check_options(options: SendOptions) -> None:
+def check_options(options: SendOptions) -> tuple[Address, ...]:
+    """UsageError for options that cannot work; the recipients, each checked
+    by the address gate and the same address spelled twice kept once."""
     if not options.to:
         raise UsageError("no recipient: give --to ADDRESS (or 'to' in the [send] table of the config)")
-    bad = [a for a in options.to if "@" not in a or any(c.isspace() or c in "<>,;" for c in a)]
-    if bad:
-        raise UsageError(f"--to {bad[0]!r} is not an e-mail address")
+    try:
+        recipients = unique_addresses(options.to, "--to")
+        if options.sender:
+            unique_addresses((options.sender,), "--from-address")
+    except AddressRefused as err:
+        raise UsageError(str(err)) from None
     if options.dry_run:
-        return
+        return recipients
     if options.smtp is None or not options.smtp.host:
         raise UsageError("no SMTP server: give --smtp-host (or 'smtp-host' in the [send] table)")
     if not options.sender:
@@ -88,6 +93,7 @@ def check_options(options: SendOptions) -> None:
                          "'password-file' in the [send] table")
     if s.user and s.security == "none" and not s.is_loopback:
         raise UsageError("--smtp-security none would send the password unencrypted; use starttls or tls")
+    return recipients
 
 
 def select_books(options: SendOptions, today: dt.date, report: SendReport) -> list[BookFile]:
@@ -128,75 +134,109 @@ def skip_reason(entry: Sent | None, *, finished: bool, sha: str, resend: bool) -
 def send_books(options: SendOptions, say: Say = lambda line: None) -> SendReport:
     """Send what *options* asks for; never raises for a failed message (see
     ``report.failed``), only for usage and ledger errors."""
-    check_options(options)
+    recipients = check_options(options)
+    sender = check_address(options.sender) if options.sender else None
     today = options.today or dt.date.today()
     report = SendReport()
     with locked(options.folder) if not options.dry_run else contextlib.nullcontext():
         ledger = load_ledger(options.folder)
         books = select_books(options, today, report)
         mailer = Mailer(options.smtp) if not options.dry_run and options.smtp else None
+        run = _Run(options, today, ledger, mailer, report, say, recipients, sender)
         try:
             for book in books:
-                _send_book(book, options, today, ledger, mailer, report, say)
+                run.send_book(book)
         finally:
             if mailer is not None:
                 mailer.close()
     return report
 
 
-def _send_book(book: BookFile, options: SendOptions, today: dt.date, ledger: Ledger, mailer: Mailer | None,
-               report: SendReport, say: Say) -> None:
-    try:
-        data = gate_files.read_bytes(book.path, gate_files.BOOK_LIMIT)
-    except OSError as err:
-        report.failed.extend((book.name, a, f"cannot read the book: {err.strerror or err}") for a in options.to)
-        return
-    sha = hashlib.sha256(data).hexdigest()
-    finished = book.finished(today)
-    todo = []
-    for address in options.to:
-        why = skip_reason(ledger.get(address, book.name), finished=finished, sha=sha, resend=options.resend)
-        if why:
-            report.skipped.append((book.name, address, why))
-        else:
-            todo.append(address)
-    if not todo:
-        return
-    limit = int(options.max_mb * 1_000_000)
-    if len(data) > limit:
-        why = (f"{len(data) / 1e6:.1f} MB is over the {options.max_mb:g} MB limit (--max-size); "
-               "make it smaller: a shorter period (--by week or --by day), --images none, "
-               "or --device kindle (grey pictures no larger than a Kindle screen)")
-        report.failed.extend((book.name, a, why) for a in todo)
-        return
-    title = book_title(book.path)
-    for address in todo:
-        if mailer is None:
-            report.planned.append((book.name, address, title))
-            continue
-        if report.auth_error:
-            report.failed.append((book.name, address, report.auth_error))
-            continue
-        message = book_message(data=data, name=book.name, title=title, sender=options.sender or "",
-                               recipient=address, body=_body(book, title, len(data)))
+@dataclass(slots=True)
+class _Run:
+    """One ``send`` run: what it was asked, and the books it has read so far."""
+
+    options: SendOptions
+    today: dt.date
+    ledger: Ledger
+    mailer: Mailer | None
+    report: SendReport
+    say: Say
+    recipients: tuple[Address, ...]
+    sender: Address | None
+    #: SHA-256 -> name of each book read in this run: a copy (latest.epub) is not sent again.
+    seen: dict[str, str] = field(default_factory=dict)
+
+    def fail(self, book: BookFile, addresses, why: str) -> None:
+        self.report.failed.extend((book.name, a.text, why) for a in addresses)
+
+    def send_book(self, book: BookFile) -> None:
+        options, report = self.options, self.report
+        limit = int(options.max_mb * 1_000_000)
         try:
-            _deliver(mailer, options, address, message, say)
-        except DeliveryFailure as err:
-            report.failed.append((book.name, address, str(err)))
-            if err.auth:
-                report.auth_error = str(err)
-            continue
-        ledger.record(address, book.name, Sent(sha, len(data), now_text(), finished))
-        report.sent.append((book.name, address))
-        say(f"sent {book.name} to {address}")
+            data = read_book_file(book.path, limit)
+        except BookTooLarge as err:
+            self.fail(book, self.recipients, f"{err.size / 1e6:.1f} MB is over the {options.max_mb:g} MB limit "
+                      "(--max-size); make it smaller: a shorter period (--by week or --by day), "
+                      "--images none, or --device kindle (grey pictures no larger than a Kindle screen)")
+            return
+        except NotABook as err:
+            self.fail(book, self.recipients, str(err))
+            return
+        except OSError as err:
+            self.fail(book, self.recipients, f"cannot read the book: {err.strerror or err}")
+            return
+        sha = hashlib.sha256(data).hexdigest()
+        if sha in self.seen:
+            report.skipped.extend((book.name, a.text, f"a copy of {self.seen[sha]}") for a in self.recipients)
+            return
+        self.seen[sha] = book.name
+        finished = book.finished(self.today)
+        todo = []
+        for address in self.recipients:
+            why = skip_reason(self.ledger.get(address.text, book.name), finished=finished, sha=sha,
+                              resend=options.resend)
+            copy = None if options.resend else self.ledger.sent_as(address.text, sha)
+            if why is None and copy is not None and copy[0] != book.name:
+                why = f"the same book as {copy[0]}, sent on {copy[1].sent_at[:10]}"
+            if why:
+                report.skipped.append((book.name, address.text, why))
+            else:
+                todo.append(address)
+        if not todo:
+            return
+        title = book_title(book.path)
+        for address in todo:
+            if self.mailer is None:
+                report.planned.append((book.name, address.text, title))
+                continue
+            if report.auth_error:
+                report.failed.append((book.name, address.text, report.auth_error))
+                continue
+            utf8 = address.smtputf8 or bool(self.sender and self.sender.smtputf8)
+            message = book_message(data=data, name=book.name, title=title,
+                                   sender=self.sender.text if self.sender else "", recipient=address.text,
+                                   body=_body(book, title, len(data)), utf8=utf8)
+            try:
+                _deliver(self.mailer, options, address, message, self.say, utf8=utf8,
+                         sender=self.sender.text if self.sender else "")
+            except DeliveryFailure as err:
+                report.failed.append((book.name, address.text, str(err)))
+                if err.auth:
+                    report.auth_error = str(err)
+                continue
+            self.ledger.record(address.text, book.name, Sent(sha, len(data), now_text(), finished))
+            report.sent.append((book.name, address.text))
+            self.say(f"sent {book.name} to {address.text}")
 
 
-def _deliver(mailer: Mailer, options: SendOptions, address: str, message: bytes, say: Say) -> None:
+def _deliver(mailer: Mailer, options: SendOptions, address: Address, message: bytes, say: Say, *,
+             utf8: bool, sender: str) -> None:
     """Send, retrying temporary failures with a doubling pause."""
     delay = options.retry_delay
     for attempt in range(options.retries + 1):
         try:
-            mailer.send(options.sender or "", address, message)
+            mailer.send(sender, address.text, message, smtputf8=utf8)
             return
         except DeliveryFailure as err:
             if not err.temporary or attempt == options.retries:
@@ -205,7 +245,7 @@ def _deliver(mailer: Mailer, options: SendOptions, address: str, message: bytes,
                     raise DeliveryFailure(f"{err} (tried {tries}; the next run tries again)",
                                           temporary=True) from err
                 raise
-            say(f"{address}: {err}; trying again in {delay:g} s")
+            say(f"{address.text}: {err}; trying again in {delay:g} s")
             time.sleep(delay)
             delay *= 2
 

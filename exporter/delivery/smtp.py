@@ -12,6 +12,7 @@ kinds the caller acts on differently (RFC 5321 section 4.2.1):
 
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 import ssl
@@ -65,8 +66,13 @@ def _reply(code: int, text: bytes | str) -> str:
 def classify(err: BaseException) -> DeliveryFailure:
     """Turn what smtplib/ssl/socket raised into a :class:`DeliveryFailure`."""
     if isinstance(err, smtplib.SMTPAuthenticationError):
-        return DeliveryFailure(f"the SMTP server refused the user name or password "
-                               f"({_reply(err.smtp_code, err.smtp_error)})", temporary=False, auth=True)
+        # The code and the enhanced status only (RFC 3463): a server may echo
+        # what it was sent, in any spelling, and no part of a password is shown.
+        words = _reply(err.smtp_code, err.smtp_error).split()
+        status = " ".join(words[:2] if len(words) > 1 and re.fullmatch(r"[245]\.\d{1,3}\.\d{1,3}", words[1])
+                          else words[:1])
+        return DeliveryFailure(f"the SMTP server refused the user name or password ({status})",
+                               temporary=False, auth=True)
     if isinstance(err, smtplib.SMTPRecipientsRefused):
         code, text = next(iter(err.recipients.values()))
         return DeliveryFailure(f"recipient refused: {_reply(code, text)}", temporary=400 <= code < 500)
@@ -98,16 +104,53 @@ def classify(err: BaseException) -> DeliveryFailure:
     raise err
 
 
+def _utf8(text: str) -> bytes:
+    # surrogateescape: a password from an environment that is not UTF-8
+    # goes as the bytes it was given.
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _scrubbed(failure: DeliveryFailure, password: str | None) -> DeliveryFailure:
+    """*failure* without any trace of *password* (a server may echo what it
+    was sent): the password, and its base64 forms, become ``***``."""
+    import base64
+
+    text = str(failure)
+    if password:
+        secrets = {password, base64.b64encode(_utf8(password)).decode("ascii")}
+        for secret in sorted(secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+    return DeliveryFailure(text, temporary=failure.temporary, auth=failure.auth)
+
+
 def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
-    """AUTH PLAIN when offered (the connection is encrypted), else what
-    ``SMTP.login`` picks.  ``login`` goes on to the next mechanism after a
-    refusal, so a wrong password would count as two or three failed logins,
-    and providers lock accounts after a few."""
-    if "plain" in smtp.esmtp_features.get("auth", "").lower().split():
-        smtp.user, smtp.password = user, password
-        smtp.auth("PLAIN", smtp.auth_plain)
+    """AUTH PLAIN when offered (the connection is encrypted), else LOGIN,
+    each sent once, in UTF-8 (RFC 4616 section 2: PLAIN is UTF-8; smtplib's
+    own ``auth`` encodes to ASCII and fails on any other password, with the
+    password in the exception).  ``SMTP.login`` would go on to the next
+    mechanism after a refusal, so a wrong password would count as two or three
+    failed logins, and providers lock accounts after a few."""
+    import base64
+
+    offered = smtp.esmtp_features.get("auth", "").upper().split()
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode("ascii")
+
+    if "PLAIN" in offered:
+        code, reply = smtp.docmd("AUTH", "PLAIN " + b64(b"\0" + _utf8(user) + b"\0" + _utf8(password)))
+    elif "LOGIN" in offered:
+        code, reply = smtp.docmd("AUTH", "LOGIN " + b64(_utf8(user)))
+        if code == 334:
+            code, reply = smtp.docmd(b64(_utf8(password)))
+    elif user.isascii() and password.isascii():
+        smtp.login(user, password)  # CRAM-MD5 and the like: smtplib knows them
+        return
     else:
-        smtp.login(user, password)
+        raise smtplib.SMTPNotSupportedError("the server offers neither AUTH PLAIN nor LOGIN, needed for a "
+                                            "user name or password that is not ASCII")
+    if code not in (235, 503):  # 503: already authenticated
+        raise smtplib.SMTPAuthenticationError(code, reply)
 
 
 class Mailer:
@@ -136,15 +179,24 @@ class Mailer:
             raise
         return smtp
 
-    def send(self, sender: str, recipient: str, message: bytes) -> None:
-        """Deliver one message; raises :class:`DeliveryFailure`."""
+    def send(self, sender: str, recipient: str, message: bytes, *, smtputf8: bool = False) -> None:
+        """Deliver one message (*smtputf8*: an address is not ASCII, RFC 6531);
+        raises :class:`DeliveryFailure`, whose text never holds the password."""
         try:
             if self._smtp is None:
                 self._smtp = self._connect()
-            self._smtp.sendmail(sender, [recipient], message)
-        except (smtplib.SMTPException, OSError) as err:
+            options = []
+            if smtputf8:
+                if not self._smtp.has_extn("smtputf8"):
+                    raise DeliveryFailure("the SMTP server does not accept addresses that are not ASCII "
+                                          "(no SMTPUTF8, RFC 6531)", temporary=False)
+                options.append("SMTPUTF8")
+            self._smtp.sendmail(sender, [recipient], message, mail_options=options)
+        except (smtplib.SMTPException, OSError, UnicodeError) as err:
             self.close()
-            raise classify(err) from err
+            failure = classify(err) if not isinstance(err, UnicodeError) else DeliveryFailure(
+                "an address or the message could not be encoded for this server", temporary=False)
+            raise _scrubbed(failure, self.settings.password) from None
 
     def close(self, smtp: smtplib.SMTP | None = None) -> None:
         smtp = smtp or self._smtp

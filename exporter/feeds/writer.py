@@ -30,7 +30,7 @@ from .entries import (
 )
 from ..model import RUN_ONLY, Diagnostic, Kind, ReadResult, Severity, SourceRef
 from ..output import WriteStatus, marked, write_file
-from ..render import feed_entry_html, safe_url, text_html
+from ..render import feed_entry_html, text_html
 
 FORMATS = ("atom", "rss", "json", "opds")
 DEFAULT_FORMATS = ("atom", "rss", "json")
@@ -88,12 +88,12 @@ def normalize_base_url(url: str | None) -> str | None:
     (RFC 3986 section 5.2: a relative path would drop the query)."""
     if url is None:
         return None
-    safe = safe_url(url)
-    if not safe:
-        raise UsageError(f"--base-url must be an absolute http(s) URL, not {url!r}")
-    if "?" in safe or "#" in safe:
-        raise UsageError(f"--base-url must be a folder URL without a query or fragment, not {url!r}")
-    return safe if safe.endswith("/") else safe + "/"
+    from ..gates.urls import URLRefused, check_base_url
+
+    try:
+        return check_base_url(url)
+    except URLRefused as err:
+        raise UsageError(f"--base-url {url!r} cannot be used: {err}") from err
 
 
 def check_options(options: FeedOptions) -> None:
@@ -290,6 +290,12 @@ def split_archives(everything: list[FeedEntry], selected: list[FeedEntry]
     archived, and the current feed keeps all of it even when the selection
     is shorter, because the current feed plus the archives must hold every
     entry (RFC 5005 section 4).
+
+    Archives start with two closed weeks: an archive document is linked to
+    its neighbours by ``prev-archive``/``next-archive`` (section 4), and a
+    lone one has none (the W3C Feed Validator: "Archive incomplete"; marking
+    it ``fh:complete`` would say it is a complete feed, section 2, which it
+    is not).  Until then the one closed week stays in the current feed.
     """
     if not everything:
         return {}, selected
@@ -299,8 +305,10 @@ def split_archives(everything: list[FeedEntry], selected: list[FeedEntry]
         week = e.date.isocalendar()[:2]
         if week < open_week:
             weeks.setdefault(week, []).append(e)
+    if len(weeks) == 1:
+        weeks = {}
     ids = {e.id for e in selected}
-    current = selected + [e for e in everything if e.date.isocalendar()[:2] == open_week and e.id not in ids]
+    current = selected + [e for e in everything if e.date.isocalendar()[:2] not in weeks and e.id not in ids]
     current.sort(key=lambda e: (-e.date.toordinal(), e.rank))
     return weeks, current
 

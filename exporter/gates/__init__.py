@@ -10,8 +10,16 @@ shown) holds everywhere by construction, not one caller at a time:
 - :mod:`exporter.gates.text`: bytes to text (a BOM anywhere, NUL bytes,
   UTF-8 or a legacy Korean encoding);
 - :mod:`exporter.gates.names`: file names shown on a terminal (quoted as
-  ``ls`` does) and written to JSON (valid UTF-8, undecodable bytes escaped).
+  ``ls`` does) and written to JSON (valid UTF-8, undecodable bytes escaped);
+- :mod:`exporter.gates.urls`: URLs and hosts, by one WHATWG URL parser
+  (``ada-url``) with IDNA 2008 / UTS #46 hosts;
+- :mod:`exporter.gates.langtags`: BCP 47 language tags (``langcodes``);
+- :mod:`exporter.gates.documents`: documents the program wrote earlier and
+  reads back (the build state, the send ledger, the thumbnail cache, foreign
+  EPUB metadata), by one typed schema library (``msgspec``);
+- :mod:`exporter.gates.addresses`: e-mail addresses (``email-validator``).
 
 Gates sit at the bottom of the import layers: they import nothing from the
-package but other gates.
+package but other gates and the model (its frozen data and its one text
+cleaning).
 """

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from ..gates import files as gate_files
+from ..gates import documents
 from .model import EmbeddedImage
 
 # An entry: magic, 8-digit header length, newline, JSON header, payload.  The
@@ -86,9 +87,10 @@ class Cache:
         """A remembered permanent failure of *url*: (reason, until), or ``None``."""
         path = self._path("failed", url)
         try:
-            entry = json.loads(gate_files.read_bytes(path, _MAX_FAILURE_ENTRY))
-            reason, until = entry["reason"], float(entry["until"])
-            if entry.get("url") != url or not isinstance(reason, str) or not until == until:
+            entry = documents.decode(gate_files.read_bytes(path, _MAX_FAILURE_ENTRY), documents.FailureEntry,
+                                     limit=_MAX_FAILURE_ENTRY - 1)
+            reason, until = entry.reason, entry.until
+            if entry.url != url:
                 raise ValueError("bad entry")
         except FileNotFoundError:
             return None
@@ -120,12 +122,16 @@ class Cache:
                 prefix = os.read(fd, len(CACHE_MAGIC) + 9)
                 if not prefix.startswith(CACHE_MAGIC) or not prefix.endswith(b"\n"):
                     raise ValueError("bad magic")
-                header = json.loads(os.read(fd, int(prefix[len(CACHE_MAGIC):-1])))
-                if not isinstance(header, dict) or header.get("key") != key:
+                length = int(prefix[len(CACHE_MAGIC):-1])
+                if not 0 <= length <= documents.MAX_CACHE_HEADER_BYTES:
+                    raise ValueError("bad header length")
+                header = documents.to_builtins(documents.decode(
+                    os.read(fd, length), documents.CacheHeader, limit=documents.MAX_CACHE_HEADER_BYTES))
+                if header["key"] != key:
                     raise ValueError("bad header")
                 size = header["size"]
                 data = os.read(fd, size + 1)  # one byte more: catch trailing junk
-                if len(data) != size or header.get("sha256") != hashlib.sha256(data).hexdigest():
+                if len(data) != size or header["sha256"] != hashlib.sha256(data).hexdigest():
                     raise ValueError("checksum mismatch")
             finally:
                 os.close(fd)

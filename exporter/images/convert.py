@@ -75,10 +75,76 @@ def convert(data: bytes, opts: ImageOptions) -> EmbeddedImage:
         raise Failure(f"undecodable image ({text[:80]})", permanent=True) from err
 
 
+class PixelBudget:
+    """At most ``limit`` pixels being decoded at the same time, by all the
+    threads of this process and, after :meth:`share_with_forked_workers`,
+    by the book worker processes forked from it: the pixel cap bounds the
+    memory of one picture, this bounds that of all pictures decoded at once,
+    however many threads and workers run.  A picture larger than the budget
+    waits until it is alone.  A wait is bounded (a worker killed while it
+    held pixels must not hang the run): after :data:`MAX_WAIT` it goes on."""
+
+    MAX_WAIT = 120.0
+
+    def __init__(self) -> None:
+        import threading
+
+        self._cond = threading.Condition()
+        self._used: list[int] | object = [0]
+
+    def share_with_forked_workers(self) -> None:
+        """Use primitives that forked processes share (POSIX fork; call before forking)."""
+        import multiprocessing
+
+        if isinstance(self._used, list):
+            ctx = multiprocessing.get_context("fork")
+            self._cond = ctx.Condition()
+            self._used = ctx.Value("q", 0, lock=False)
+
+    def _get(self) -> int:
+        return self._used[0] if isinstance(self._used, list) else self._used.value
+
+    def _add(self, n: int) -> None:
+        if isinstance(self._used, list):
+            self._used[0] += n
+        else:
+            self._used.value += n
+
+    def hold(self, pixels: int, limit: int):
+        import contextlib
+        import time
+
+        @contextlib.contextmanager
+        def held():
+            deadline = time.monotonic() + self.MAX_WAIT
+            with self._cond:
+                while self._get() > 0 and self._get() + pixels > limit and time.monotonic() < deadline:
+                    self._cond.wait(timeout=1.0)
+                self._add(pixels)
+            try:
+                yield
+            finally:
+                with self._cond:
+                    self._add(-pixels)
+                    self._cond.notify_all()
+
+        return held()
+
+
+#: The one budget of this process (and its forked book workers).
+PIXELS = PixelBudget()
+
+
 def _convert_unchecked(data: bytes, opts: ImageOptions) -> EmbeddedImage:
+    im = _open_image(data, opts.max_pixels)
+    # Pillow decodes on first use of the pixels (below): within the budget.
+    with PIXELS.hold(im.size[0] * im.size[1], opts.max_pixels):
+        return _converted(im, opts)
+
+
+def _converted(im, opts: ImageOptions) -> EmbeddedImage:  # im: PIL.Image.Image, size already checked
     from PIL import Image
 
-    im = _open_image(data, opts.max_pixels)
     orientation = 1
     try:
         orientation = int(im.getexif().get(0x0112, 1))

@@ -35,6 +35,7 @@ import httpcore
 import httpx
 
 from .. import __version__
+from ..gates.urls import web_url
 from . import netguard
 from .model import Failure
 
@@ -135,11 +136,19 @@ class Fetcher:
         if expected is not None and expected > max_bytes:
             raise Failure(f"too large (Content-Length {expected} > {max_bytes})", permanent=True)
         body = bytearray()
+        # The body as sent (iter_raw), decoded here with a bound at every
+        # stage: httpx's own decoders inflate a whole chunk at once, so one
+        # small gzip chunk (or gzip inside gzip) could fill the memory before
+        # any size check.  The cap applies on the wire and after decoding.
+        decoder = _BoundedDecoder(response.headers.get("Content-Encoding", ""), max_bytes)
+        wire = 0
         try:
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > max_bytes:
+            for chunk in response.iter_raw():
+                wire += len(chunk)
+                if wire > max_bytes:
                     raise Failure(f"too large (more than {max_bytes} bytes)", permanent=True)
+                body += decoder.feed(chunk)
+            body += decoder.finish()
         except httpx.RemoteProtocolError as err:
             # h11 refuses a body that ends before its Content-Length.
             if expected is not None and len(body) < expected:
@@ -165,6 +174,74 @@ class Fetcher:
                 self._host_failures[host] = (count + 1, str(failure).split(" (", 1)[0])
 
 
+#: Content codings decoded (RFC 9110 section 8.4.1); we ask for none
+#: (Accept-Encoding: identity), but a server may send them anyway.
+_CODINGS = ("gzip", "x-gzip", "deflate", "identity")
+_MAX_CODINGS = 2
+
+
+class _Inflater:
+    """One gzip or deflate stage whose total output is at most *limit* bytes."""
+
+    def __init__(self, coding: str, limit: int):
+        import zlib
+
+        self.zlib = zlib
+        self.raw_fallback = coding == "deflate"  # "deflate" is often sent without its zlib header
+        self.d = zlib.decompressobj(16 + zlib.MAX_WBITS if coding in ("gzip", "x-gzip") else zlib.MAX_WBITS)
+        self.left = self.limit = limit
+        self.started = False
+
+    def _take(self, out: bytes) -> bytes:
+        if len(out) > self.left or self.d.unconsumed_tail:
+            raise Failure(f"too large once decoded (more than {self.limit} bytes)", permanent=True)
+        self.left -= len(out)
+        return out
+
+    def feed(self, data: bytes) -> bytes:
+        try:
+            out = self.d.decompress(data, self.left + 1)
+        except self.zlib.error:
+            if self.started or not self.raw_fallback:
+                raise Failure("undecodable content encoding", permanent=True) from None
+            self.raw_fallback = False
+            self.d = self.zlib.decompressobj(-self.zlib.MAX_WBITS)
+            return self.feed(data)
+        self.started = True
+        return self._take(out)
+
+    def finish(self) -> bytes:
+        try:
+            return self._take(self.d.flush(self.left + 1))
+        except self.zlib.error:
+            raise Failure("undecodable content encoding", permanent=True) from None
+
+
+class _BoundedDecoder:
+    """The Content-Encoding stack, undone in reverse order, each stage bounded."""
+
+    def __init__(self, header: str, limit: int):
+        codings = [c.strip().lower() for c in header.split(",") if c.strip()]
+        unknown = [c for c in codings if c not in _CODINGS]
+        if unknown:
+            raise Failure(f"unsupported content encoding ({unknown[0][:20]})", permanent=True)
+        codings = [c for c in codings if c != "identity"]
+        if len(codings) > _MAX_CODINGS:
+            raise Failure(f"too many content encodings ({len(codings)})", permanent=True)
+        self.stages = [_Inflater(c, limit) for c in reversed(codings)]
+
+    def feed(self, data: bytes) -> bytes:
+        for stage in self.stages:
+            data = stage.feed(data)
+        return data
+
+    def finish(self) -> bytes:
+        data = b""
+        for stage in self.stages:
+            data = stage.feed(data) + stage.finish() if data else stage.finish()
+        return data
+
+
 def _check_target(url: httpx.URL, *, redirected: bool) -> None:
     if url.scheme not in ("http", "https"):
         raise Failure("redirect to non-http URL" if redirected else "unsupported URL scheme",
@@ -173,6 +250,10 @@ def _check_target(url: httpx.URL, *, redirected: bool) -> None:
         raise Failure("invalid URL", permanent=True)
     if url.port is not None and not 0 < url.port < 65536:
         raise Failure("invalid URL (port out of range)", permanent=True)
+    # httpx parses by RFC 3986; every hop (a redirect's Location too) must
+    # also be a URL the one URL gate accepts, as the digest's links are.
+    if web_url(str(url)) is None:
+        raise Failure("redirect to an invalid URL" if redirected else "invalid URL", permanent=True)
 
 
 class _Router(httpx.BaseTransport):

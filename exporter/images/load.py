@@ -13,15 +13,14 @@ import functools
 import hashlib
 import os
 import re
-import stat
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from ..gates import files as gate_files
+from ..gates.urls import local_paths
 from ..model import Paper
 from .cache import Cache
 from .convert import convert
@@ -221,16 +220,11 @@ def _read_local(source_path: str, url: str, max_bytes: int) -> bytes:
         raise Failure("outside the input folder (absolute path)")
     if source_path.startswith("<"):  # <stdin>
         raise Failure("local path without an input folder")
-    path = url.split("#", 1)[0].split("?", 1)[0]
     try:
         # The folder the digest was named in (a symlinked digest file does
         # not open up its target's folder), itself resolved for the check.
         folder = Path(os.path.abspath(source_path)).parent.resolve()
-        candidates = [path]
-        unquoted = urllib.parse.unquote(path)
-        if unquoted != path:  # a Markdown destination may be percent-encoded
-            candidates.append(unquoted)
-        for candidate in candidates:
+        for candidate in local_paths(url):
             # resolve() follows every symlink, so a link pointing out of the
             # folder is caught by the containment check below.
             # A name in another Unicode normalization (NFD from macOS) is the same name.

@@ -117,15 +117,9 @@ def failure_summary(failures: list[ImageFailure] | tuple[ImageFailure, ...]) -> 
 def failures_by_host(failures: list[ImageFailure] | tuple[ImageFailure, ...]) -> list[tuple[str, str, int]]:
     """``(host, reason, count)`` of the failures, one per host and kind of reason, most frequent
     first; a thumbnail given as a local path has the host ``""``."""
-    from urllib.parse import urlsplit
+    from ..gates.urls import host_of
 
-    def host(url: str) -> str:
-        try:
-            return urlsplit(url).hostname or ""
-        except ValueError:
-            return ""
-
-    counts = collections.Counter((host(f.url), f.cause) for f in failures)
+    counts = collections.Counter((host_of(f.url), f.cause) for f in failures)
     return [(h, reason, n) for (h, reason), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 

@@ -24,11 +24,11 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import urlsplit
 from typing import Any
 
 from .. import __version__
 from ..bundles import DEFAULT_TITLE, Bundle, BundleBy, make_bundles
+from ..gates.urls import host_of
 from ..model import Digest, ReadResult, clean_text, counted, output_settings
 from ..reader import merge
 from ..reader.stamps import FileRecord, InputFiles, diag_to_json
@@ -55,7 +55,7 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
                    f"{len(files.order) - len(files.changed) - len(files.unreadable)} unchanged")
     days = _Days.of(files, state)
     skeleton = [Digest(dt.date.fromisoformat(d), days.titles[d], ()) for d in days.dates]
-    books, book_settings, empty = _plan_books(options, skeleton, days, files.records, state)
+    books, book_settings, empty = _plan_books(options, skeleton, days, files.records, files.shown, state)
     feeds = _plan_feeds(options, days, files, state)
     subs = [_plan_selection(options, sel, skeleton, days, files) for sel in options.selections]
     needed = set(days.dirty)
@@ -73,7 +73,9 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
         options=options, state=state,
         new_state=BuildState(__version__, {n: files.records[n] for n in files.order
                                            if n in files.records and files.paths[n] is not None},
-                             merge_diags, {}, None, state.catalog),
+                             # Without the catalog its old record is dropped, and with it
+                             # the catalog and covers it wrote (run._remove_stale_outputs).
+                             merge_diags, {}, None, state.catalog if options.catalog else None),
         diagnostics=files.diagnostics(merge_diags), digests=tuple(digests), books=books,
         book_settings=book_settings, feeds_reason=feeds.reason, feed_inputs=feeds.inputs,
         feed_settings=feeds.settings, feed_from=feeds.start, seen_keys=feeds.seen,
@@ -158,7 +160,7 @@ def _plan_selection(options: BuildOptions, selection: Selection, skeleton: list[
         if foreign:
             raise UsageError(f"selection '{selection.name}': {out} already holds files that digest-export build "
                              f"did not write ({', '.join(foreign[:3])}); choose another name, or move them")
-    books, settings, empty = _plan_books(sub, skeleton, days, files.records, state)
+    books, settings, empty = _plan_books(sub, skeleton, days, files.records, files.shown, state)
     feeds = _plan_feeds(sub, days, files, state)
     return BuildPlan(
         options=sub, state=state, new_state=BuildState(__version__, {}, {}, {}, None, state.catalog),
@@ -275,20 +277,31 @@ class _Days:
 
 # -- 3. books ------------------------------------------------------------------------
 
-def _local_image_stamp(name: str, urls: list[str]) -> list[Any]:
+def _local_image_stamp(shown: str, urls: list[str]) -> list[Any]:
     # A book embeds local thumbnails (paths relative to the digest's
-    # folder): replacing one must rebuild it.
+    # folder): replacing one must rebuild it.  The file is found as the
+    # loader finds it (images/load.py): in the folder of the digest as it
+    # was named (a symlinked digest is not its target's folder), each
+    # spelling of the reference in turn ("my%20pic.png", "my pic.png").
+    from ..gates.urls import local_paths
+
+    folder = Path(os.path.abspath(shown)).parent
     out = []
     for url in urls:
-        try:
-            st = os.stat(Path(name).parent / url)
-            out.append([url, st.st_size, st.st_mtime_ns])
-        except (OSError, ValueError):
+        for candidate in local_paths(url):
+            try:
+                st = os.stat(folder / candidate)
+            except (OSError, ValueError):
+                continue
+            out.append([url, candidate, st.st_size, st.st_mtime_ns, st.st_ino])
+            break
+        else:
             out.append([url, None])
     return out
 
 
 def _plan_books(options: BuildOptions, skeleton: list[Digest], days: _Days, records: dict[str, FileRecord],
+                shown: dict[str, str],
                 state: BuildState) -> tuple[list[BookPlan], str, dict[str, OutputRecord]]:
     """Each book of the run, and why it must be built (or not)."""
     from ..books.devices import profile as device_profile
@@ -319,7 +332,7 @@ def _plan_books(options: BuildOptions, skeleton: list[Digest], days: _Days, reco
     books = []
     empty: dict[str, OutputRecord] = {}
     for meta in metas:
-        inputs = _book_inputs(meta, days, records, embed=eo.images == "embed")
+        inputs = _book_inputs(meta, days, records, shown, embed=eo.images == "embed")
         isos = [d.date.isoformat() for d in meta.digests]
         for device in profiles:
             meta_p = meta if device.suffix == meta.suffix else replace(meta, suffix=device.suffix)
@@ -366,14 +379,14 @@ def _retry_thumbnails(books: list[BookPlan], state: BuildState, eo: Any) -> None
         papers = [Paper(title=url, url=None, arxiv_id=None, thumbnail=Thumbnail(ThumbnailKind.IMAGE, url),
                         votes=None, authors=(), summary=(), source=SourceRef("<retry>", 0)) for url in urls]
         results = load_images(papers, settings)
-        down = {urlsplit(f.url).hostname or "" for f in results.failures if f.unreachable}
+        down = {host_of(f.url) for f in results.failures if f.unreachable}
         return {p.thumbnail.url for p in papers if results.get(p) is not None}, down
 
     # One thumbnail per host first: a host that is still down is not asked
     # for each of its (thousands of) thumbnails.
     by_host: dict[str, list[str]] = {}
     for url in asked:
-        by_host.setdefault(urlsplit(url).hostname or "", []).append(url)
+        by_host.setdefault(host_of(url), []).append(url)
     now, down = available([urls[0] for urls in by_host.values()])
     more, _ = available([u for host, urls in by_host.items() if host not in down for u in urls[1:]])
     now |= more
@@ -384,14 +397,15 @@ def _retry_thumbnails(books: list[BookPlan], state: BuildState, eo: Any) -> None
                 book.reason = f"{counted(len(found), 'thumbnail')} left out last time can be had now"
 
 
-def _book_inputs(meta: Bundle, days: _Days, records: dict[str, FileRecord], *, embed: bool) -> str:
+def _book_inputs(meta: Bundle, days: _Days, records: dict[str, FileRecord], shown: dict[str, str], *,
+                 embed: bool) -> str:
     parts = []
     for iso in (d.date.isoformat() for d in meta.digests):
         # A day is its text in each file holding it: appending a day to a
         # one-file archive leaves the other days' books alone.
         files: list[Any] = [(n, days.hashes.get((n, iso), [])) for n in days.files[iso]]
         if embed:
-            files += [_local_image_stamp(n, records[n].local_images) for n in days.files[iso]
+            files += [_local_image_stamp(shown.get(n, n), records[n].local_images) for n in days.files[iso]
                       if records[n].local_images]
         parts.append((iso, files))
     return fingerprint(meta.key, meta.position, meta.start, meta.end, parts)

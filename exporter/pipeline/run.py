@@ -68,14 +68,17 @@ def _run(plan: BuildPlan, progress: Progress | None, texts: dict[int, str] | Non
     # every book's cover (ten years: 250 MB of model, 50 MB of covers).
     plan.digests = ()
     if options.incremental:
-        _remove_stale_books(plan, report)
+        _remove_stale_books(plan, report, state)
     _write_latest(plan, report, state)
     if options.catalog:
         _write_catalog(plan, report, state)
+    if options.incremental:  # before the front page, which shows the covers that are left
+        _remove_stale_outputs(plan, report, state, [plan.state.feeds, plan.state.catalog])
     if options.front_page:
         # after the catalog: it shows the covers; one entry per book, in the first profile
         write_front_page(replace(plan, books=plan.primary_books), report, state, newest)
     if options.incremental:
+        _remove_stale_outputs(plan, report, state, list(plan.state.pages.values()))
         _save_state(plan, report, state)
     return report
 
@@ -136,6 +139,50 @@ def _remove_selection(plan: BuildPlan, report: BuildReport, name: str, state_pat
     except OSError:
         pass
     report.explanations.append(f"removed the selection '{name}': no longer in the config")
+
+
+def _remove_if_as_written(path: Path, size: int, mtime_ns: int, report: BuildReport) -> bool:
+    """Delete *path* if it is still as a build left it (its size and mtime):
+    a file someone replaced or edited since is left alone."""
+    if not remove_file(path, (size, mtime_ns)):
+        return False
+    report.removed.append(path)
+    return True
+
+
+def _remove_stale_outputs(plan: BuildPlan, report: BuildReport, state: BuildState,
+                          earlier: list[OutputRecord | None]) -> None:
+    """Delete the feed files, archives, catalog, covers, icon and pages an
+    earlier build wrote that this one did not write (a --format, --archive or
+    --base-url dropped, the catalog or the front page turned off), so the
+    folder is what a fresh build would make.  As for stale books, only files
+    still exactly as that build left them are deleted, and a folder only when
+    it is left empty (``archive/``)."""
+    out = Path(plan.options.out_dir)
+
+    def files(records) -> dict[str, tuple[int, int]]:
+        found: dict[str, tuple[int, int]] = {}
+        for record in records:
+            if record is not None:
+                found.update(record.files)
+        return found
+
+    old = files(earlier)
+    kept = files([state.feeds, state.catalog, *state.pages.values(), *state.books.values()])
+    folders = set()
+    for name, (size, mtime_ns) in sorted(old.items()):
+        if name in kept or name == LATEST_NAME:  # latest.epub: _write_latest decides
+            continue
+        path = out / name
+        if _remove_if_as_written(path, size, mtime_ns, report):
+            report.explanations.append(f"removed {path}: no longer written with these options")
+            if path.parent != out:
+                folders.add(path.parent)
+    for folder in sorted(folders, reverse=True):
+        try:
+            os.rmdir(folder)  # only if empty: never a file someone else put there
+        except OSError:
+            pass
 
 
 def _save_state(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
@@ -336,7 +383,7 @@ def _warn_size(report: BuildReport, path: Path, size: int, device: str) -> None:
             Kind.OUTPUT))
 
 
-def _remove_stale_books(plan: BuildPlan, report: BuildReport) -> None:
+def _remove_stale_books(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
     """Delete the books (and catalog covers) an earlier build wrote that this one would not.
 
     After a date is corrected or ``--from``/``--title``/``--by`` change, the
@@ -346,6 +393,11 @@ def _remove_stale_books(plan: BuildPlan, report: BuildReport) -> None:
     """
     out = Path(plan.options.out_dir)
     wanted = {b.meta.file_name for b in plan.books} | set(plan.empty_books)
+    # A file this run wrote (or kept) is never stale, whatever an old record
+    # claims (a damaged or hand-edited state may list it under another name).
+    for record in state.books.values():
+        wanted.update(record.files)
+    old_covers = plan.state.catalog.files if plan.state.catalog else {}
     for name in sorted(set(plan.state.books) - wanted):
         record = plan.state.books[name]
         why = record.missing_or_changed(out)
@@ -353,7 +405,13 @@ def _remove_stale_books(plan: BuildPlan, report: BuildReport) -> None:
             if "missing" not in why:
                 report.explanations.append(f"left {out / name} alone: {why}; no longer built or listed")
             continue
-        _remove_recorded(plan, report, name, record)
+        stale = dict(record.files)
+        stale.update((n, stamp) for n, stamp in old_covers.items()
+                     if n.startswith(Path(name).stem + ".cover."))
+        for file_name, (size, mtime_ns) in sorted(stale.items()):
+            if file_name in wanted:
+                continue
+            _remove_if_as_written(out / file_name, size, mtime_ns, report)
         report.explanations.append(f"removed {out / name}: no longer built from these inputs and options")
 
 

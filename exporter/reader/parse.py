@@ -453,7 +453,11 @@ class _FileParser:
             return True
         if not url:
             self.warn(no, "thumbnail has no URL; ignored", Kind.MISSING)
-        elif is_http_url(url) or _is_relative_path(url):
+        elif is_http_url(url) and safe_url(url) is None:
+            self.warn(no, f"thumbnail URL {_quote(url)} is not a valid http(s) URL; dropped", Kind.UNSAFE_LINK)
+        elif is_http_url(url):
+            p.thumbnail = Thumbnail(kind, safe_url(url))  # its one spelling, as links have
+        elif _is_relative_path(url):
             p.thumbnail = Thumbnail(kind, url.replace(" ", "%20"))
         else:
             self.warn(no, f"thumbnail URL {_quote(url)} is not http(s); dropped", Kind.UNSAFE_LINK)

@@ -9,13 +9,12 @@ entries that lxml writes in a fraction of feedgen's time.
 
 from __future__ import annotations
 
-import os
 import posixpath
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from .. import __version__
 from ..feeds.entries import feed_text, hex_refs_in_text
+from ..gates.urls import path_segment
 from .book import EPOCH, book_entry_id, book_summary
 from .catalog import CRAWLABLE, CURRENT, HEAD, CatalogBook, Facets, Page
 
@@ -59,8 +58,8 @@ class Site:
         name's bytes are percent-encoded: a name that is not UTF-8 (kept by
         surrogateescape) is linked to as the web server serves it."""
         if self.base_url:
-            return self.base_url + quote(os.fsencode(target))
-        return quote(os.fsencode(posixpath.relpath(target, posixpath.dirname(page_stem) or ".")))
+            return self.base_url + path_segment(target)
+        return path_segment(posixpath.relpath(target, posixpath.dirname(page_stem) or "."))
 
 
 def _el(parent, tag: str, text: str | None = None, **attrs: str):

@@ -19,11 +19,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from .. import __version__
 from ..state import LATEST_NAME, OutputRecord, fingerprint
 from ..feeds.writer import ATOM_TYPE, FILE_NAMES, JSON_TYPE, RSS_TYPE, normalize_base_url
+from ..gates.urls import path_segment
 from ..language import labels_for
 from ..model import Digest
 from .opds import _COVER_EXT, CATALOG_TYPE
@@ -211,22 +211,22 @@ def render_front_page(plan: BuildPlan, books: list[tuple[BookPlan, int, str | No
     labels = page_labels(lang)
 
     def href(name: str) -> str:
-        return (base_url or "") + quote(name)
+        return (base_url or "") + path_segment(name)
 
     def page_book(book: BookPlan, size: int, cover: str | None, folder: str = "") -> PageBook:
         title = book_title(book.meta, labels)
-        return PageBook(href=folder + quote(book.meta.file_name), title=title, period=period_text(book.meta),
+        return PageBook(href=folder + path_segment(book.meta.file_name), title=title, period=period_text(book.meta),
                         days=labels["days"](book.days), papers=labels["papers"](book.papers), size=_size_text(size),
-                        cover=folder + quote(cover) if cover else None,
+                        cover=folder + path_segment(cover) if cover else None,
                         cover_alt=labels["cover_alt"].format(title=title),
-                        latest=quote(LATEST_NAME) if not folder and book.meta.file_name == latest else None,
+                        latest=path_segment(LATEST_NAME) if not folder and book.meta.file_name == latest else None,
                         lang=_other_lang(languages.get(book.meta.file_name), lang))
 
     shown = [page_book(book, size, cover) for book, size, cover in books]
     links = [PageLink(labels[f], href(FILE_NAMES[f]), _FEED_TYPES[f]) for f in feeds]
     sections = []
     for sub, sub_books, sub_feeds in selections:
-        folder = quote(Path(sub.options.out_dir).name) + "/"
+        folder = path_segment(Path(sub.options.out_dir).name) + "/"
         chosen = sub.options.filter
         sections.append(PageSelection(
             name=chosen.name, title=chosen.title,

@@ -12,7 +12,6 @@ books is :mod:`.catalog`; the OPDS 1.2 pages are :mod:`.atom`.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import posixpath
 import zipfile
 import zlib
@@ -23,6 +22,7 @@ from typing import Any
 
 from ..gates import files as gate_files
 from ..gates.names import text_name
+from ..gates.documents import book_metadata
 from ..model import Diagnostic, Kind, Severity, SourceRef
 from ..feeds.entries import UTC, tag_uri
 from ..feeds.writer import FeedReport, write_outputs
@@ -149,16 +149,20 @@ def read_book(path: Path) -> Book:
         modified = modified or _parse_date((dc("date") or [None])[0])
         series, series_index = _series(named, props)
         cover = _cover(z, opf, opf_path, named)
+    # Anyone's book: its text is cleaned and its language checked by the documents gate.
+    clean = book_metadata(title=(dc("title") or [""])[0], identifier=identifier, creators=dc("creator"),
+                         language=(dc("language") or [None])[0], description=(dc("description") or [None])[0],
+                         series=series, series_index=series_index)
     return Book(
         path=path,
-        title=(dc("title") or [text_name(path.stem)])[0],
-        identifier=identifier,
+        title=clean.title or book_metadata(title=text_name(path.stem)).title or "EPUB",
+        identifier=clean.identifier,
         modified=modified,
-        creators=tuple(dc("creator")),
-        language=(dc("language") or [None])[0],
-        description=(dc("description") or [None])[0],
-        series=series,
-        series_index=series_index,
+        creators=tuple(clean.creators),
+        language=clean.language,
+        description=clean.description,
+        series=clean.series,
+        series_index=clean.series_index,
         size=path.stat().st_size,
         period=_period(dc("coverage"), dc("date")),
         cover=cover,

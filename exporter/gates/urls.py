@@ -1,0 +1,231 @@
+"""The URL gate: every URL the program reads or writes goes through here.
+
+One parser, the WHATWG URL Standard's, as browsers and Node.js implement it
+(``ada-url``, the parser Node.js uses), so a link means in a book or a feed
+what it means in the reader's browser.  On top of what that parser accepts,
+a host must also be one that every client resolves to the same domain:
+
+* labels of letters, digits, ``-`` and ``_``, none empty (``a..b``), at most
+  63 bytes, at most 253 in all (RFC 1035 section 2.3.4);
+* an internationalised label (``xn--``) must be valid IDNA 2008 (RFC 5891,
+  with the contextual and bidi rules, checked by the ``idna`` package), so a
+  host that IDNA 2008 refuses (``☃.com``, invalid Punycode) is refused;
+* no deviation character (``ß``, ``ς``, ZWJ, ZWNJ: UTS #46 section 4.1
+  "deviation"): IDNA 2003 and transitional processing map ``faß.de`` to
+  ``fass.de``, non-transitional (WHATWG) to ``xn--fa-hia.de``, so such a
+  link points at different domains in different readers;
+* no user info (``https://arxiv.org@evil.example/`` reads as arXiv), no
+  percent-encoded host (``%65vil.example``), no IPv4 shorthand (``1.2.3``).
+
+Paths, queries and fragments are the WHATWG serialisation, then escaped
+further where RFC 3986 (Atom, RFC 4287 section 4.2.6) is stricter
+(``|``, ``{``, ``^``...), with ``%XX`` in one spelling (section 6.2.2), so
+one page has one spelling: paper identity, feed ids and links derive from it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from urllib.parse import quote
+
+_SCHEMES = ("http:", "https:")
+_TWO_SLASHES = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?![/\\])")
+_TAB_NEWLINE = re.compile(r"[\t\n\r]")
+# Deviation characters of UTS #46 (IdnaMappingTable status "deviation").
+_DEVIATIONS = frozenset("\u00df\u03c2\u200c\u200d")
+_ASCII_LABEL = re.compile(r"[a-z0-9_-]{1,63}")
+# What RFC 3986 allows unescaped in a path, query or fragment ("%" kept for escapes).
+_NOT_RFC3986 = re.compile(r"[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]")
+_BARE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+# URLs the general path returns unchanged: lower-case http(s), a lower-case
+# ASCII host of plain labels (no "xn--" label, a letters-only last label so
+# no IPv4 shorthand such as "1.2.3"), no port, a path of unreserved
+# characters and no "." or ".." segment: most links of a digest (arXiv, the PDF, Hugging Face), and
+# parsing them was a third of the time of a year's books.
+# tests/test_gates_values.py checks the equivalence.
+_PLAIN_URL = re.compile(
+    r"https?://(?:(?!xn--)[a-z0-9_-]{1,63}\.)*(?!xn--)[a-z]{2,63}(?:/(?!\.\.?(?:/|$))[A-Za-z0-9._~-]*)+")
+
+
+class URLRefused(ValueError):
+    """A URL the gate refuses; the message says why, for the user."""
+
+
+def web_url(text: str | None) -> str | None:
+    """*text* as an absolute http(s) URL in its one spelling, or None if refused."""
+    if not text:
+        return None
+    text = text.strip()
+    if _PLAIN_URL.fullmatch(text) and text.find("/", 8) <= 8 + 253:
+        return text
+    try:
+        return _checked(text)
+    except URLRefused:
+        return None
+
+
+def check_web_url(text: str) -> str:
+    """Like :func:`web_url`, but raise :class:`URLRefused` saying why."""
+    return _checked(text.strip())
+
+
+def check_base_url(text: str) -> str:
+    """A folder URL that file names are appended to: absolute http(s), no
+    query or fragment (a name appended after ``?`` or ``#`` names no file),
+    ending in ``/``.  :class:`URLRefused` says what is wrong."""
+    url = _checked(text.strip())
+    if "?" in _parse(text.strip()).href or "#" in _parse(text.strip()).href:
+        raise URLRefused("it has a query or a fragment ('?' or '#'); give the folder URL only")
+    return url if url.endswith("/") else url + "/"
+
+
+def host_of(url: str | None) -> str:
+    """The host of an http(s) URL in ASCII, or ``""`` (a local path, a refused URL)."""
+    checked = web_url(url)
+    if checked is None:
+        return ""
+    return _parse(checked).hostname
+
+
+def path_segment(name: str) -> str:
+    """A file name as a relative URL path (one segment per ``/``), escaped for
+    any URL context: used for the links a writer makes to its own files.  The
+    name's bytes are percent-encoded: a name that is not UTF-8 (kept by
+    surrogateescape) is linked to as the web server serves it."""
+    return _escapes(quote(os.fsencode(name), safe="/!$&'()*+,;=:@-._~"))
+
+
+def local_paths(reference: str) -> list[str]:
+    """The file paths a relative reference may name, in the order to try:
+    its path as written (without query or fragment), then with its escapes
+    decoded (``my%20pic.png`` -> ``my pic.png``: a Markdown destination may
+    be percent-encoded, and the reader writes a space as ``%20``).  The one
+    rule for the thumbnail loader and for the build's stamp of the file."""
+    from urllib.parse import unquote
+
+    path = reference.split("#", 1)[0].split("?", 1)[0]
+    decoded = unquote(path)
+    return [path] if decoded == path else [path, decoded]
+
+
+def _parse(text: str):
+    import ada_url
+
+    try:
+        return ada_url.URL(text)
+    except ValueError as err:
+        raise URLRefused("it is not a valid URL") from err
+
+
+@functools.lru_cache(maxsize=65536)
+def _checked(text: str) -> str:
+    if not text:
+        raise URLRefused("it is empty")
+    url = _parse(text)
+    if url.protocol not in _SCHEMES:
+        raise URLRefused("it is not an absolute http(s) URL")
+    if not _TWO_SLASHES.match(_TAB_NEWLINE.sub("", text)):
+        # WHATWG reads "http:/x", "http:///x" and "http:\\x" as "http://x/"
+        # (a validation error it recovers from); RFC 3986 clients read them
+        # otherwise, so such a link is refused rather than guessed.
+        raise URLRefused("it does not start with 'http://' or 'https://'")
+    if url.username or url.password:
+        raise URLRefused("it has user info before '@', which hides the real host")
+    host = url.hostname
+    if "%" in _raw_host(text):
+        # WHATWG decodes "%65vil.example" to "evil.example"; RFC 3986
+        # clients may look the escaped name up as written.
+        raise URLRefused("its host is percent-encoded")
+    _check_deviations(text)
+    if not host.startswith("["):
+        import ada_url
+
+        if url.host_type != ada_url.HostType.IPV4:
+            _check_domain(host)
+        elif _raw_host(text).rsplit(":", 1)[0] != host:
+            # "1.2.3", "0x7f.1", "1." are IPv4 addresses to WHATWG and
+            # names to RFC 3986 clients: only the dotted-quad spelling.
+            raise URLRefused(f"its host is an IPv4 address not written as four decimal numbers ({host})")
+    tail = "".join(_rfc3986(part) for part in (url.pathname, url.search, url.hash))
+    return f"{url.protocol}//{url.host}{tail}"
+
+
+def _check_domain(host: str) -> None:
+    if len(host) > 253:
+        raise URLRefused("its host name is longer than 253 characters")
+    for label in host.split("."):
+        if not label:
+            raise URLRefused(f"its host {host!r} has an empty label")
+        if label.startswith("xn--"):
+            _check_idn_label(label, host)
+        elif not _ASCII_LABEL.fullmatch(label):
+            raise URLRefused(f"its host {host!r} has a label that is not letters, digits, '-' and '_'")
+
+
+def _check_idn_label(label: str, host: str) -> None:
+    import idna
+
+    try:
+        unicode = idna.decode(label)
+        same = idna.encode(unicode).decode("ascii") == label
+    except (idna.IDNAError, UnicodeError, ValueError) as err:
+        raise URLRefused(f"its host {host!r} is not a valid internationalised name (IDNA 2008)") from err
+    if not same:
+        raise URLRefused(f"its host {host!r} is not in its one IDNA 2008 spelling")
+
+
+def _rfc3986(part: str) -> str:
+    if part in ("", "?", "#"):
+        return ""  # an empty query or fragment names the same resource as none
+    head, rest = (part[0], part[1:]) if part[0] in "?#" else ("", part)
+    return head + _escapes(_NOT_RFC3986.sub(lambda m: quote(m.group(0), safe=""), rest))
+
+
+# The host as written, before the parser maps it: WHATWG removes tabs and
+# newlines anywhere and reads "\\" as "/" in http(s) URLs.
+_RAW_HOST = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[/\\]*([^/\\?#]*)")
+
+
+def _raw_host(text: str) -> str:
+    """The host (and port) as written, before the parser maps it."""
+    m = _RAW_HOST.match(_TAB_NEWLINE.sub("", text))
+    return m.group(1).rpartition("@")[2] if m else ""
+
+
+def _check_deviations(text: str) -> None:
+    """Refuse a host whose written form holds a deviation character (also
+    through mapping: "ẞ" maps to "ß", or percent-escaped), where transitional
+    and non-transitional UTS #46 processing give different domains."""
+    raw = _raw_host(text)
+    if raw.isascii() and "%" not in raw:
+        return
+    import idna
+    from urllib.parse import unquote
+
+    raw = unquote(raw, errors="replace")
+    try:
+        mapped = idna.uts46_remap(raw, std3_rules=False, transitional=False)
+        same = idna.uts46_remap(raw, std3_rules=False, transitional=True) == mapped
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return  # not a mappable name: the IDNA 2008 check below refuses it
+    if not same or _DEVIATIONS.intersection(mapped):
+        raise URLRefused(f"its host {raw!r} has a character that IDNA 2003 and 2008 read differently "
+                         "(ß, ς, zero-width joiners), so it would lead to another domain in some readers")
+
+
+def _escapes(part: str) -> str:
+    """``%`` escapes in one spelling: a bare ``%`` as ``%25``, hex digits in
+    upper case, unreserved characters unescaped (RFC 3986 section 6.2.2)."""
+    if "%" not in part:
+        return part
+
+    def one(m: re.Match[str]) -> str:
+        char = chr(int(m.group(1), 16))
+        return char if char in _UNRESERVED else "%" + m.group(1).upper()
+
+    return _ESCAPE.sub(one, _BARE_PERCENT.sub("%25", part))
