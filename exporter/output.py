@@ -168,7 +168,7 @@ def _recorded_stamp(path: Path) -> tuple[int, int] | None:
 #: (ITU T.81 B.2.4.5); PNG covers and icons: a ``tEXt`` chunk (PNG 11.3.4.3).
 PROGRAM = "digest-export"
 _MARK = re.compile(rb'<generator[^>]*>digest-export</generator>|<meta name="generator" content="digest-export[ "]'
-                   rb'|"program":\s*"digest-export"|\xff\xfe\x00\x0fdigest-export|tEXtSoftware\x00digest-export')
+                   rb'|"program":\s*"digest-export"|"_digest_export":\{"date":|\xff\xfe\x00\x0fdigest-export|tEXtSoftware\x00digest-export')
 _HEAD = 64 * 1024
 _OPF_MARK = b"<dc:publisher>digest-export</dc:publisher>"
 
@@ -256,16 +256,19 @@ def remove_file(path: Path, stamp: tuple[int, int]) -> bool:
     return False
 
 
-def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = False) -> WriteStatus:
+def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = False,
+               earlier: tuple[bytes, ...] = ()) -> WriteStatus:
     """Atomically replace *path* with *data* unless it already holds them; :class:`NotOurFileError`
     if a file the program did not write is there.  *ours*: the caller knows the path is the
-    program's own whatever it holds (a file in the program's own state folder)."""
+    program's own whatever it holds (a file in the program's own state folder); *earlier*: what
+    earlier versions wrote there, without the mark (also the program's own)."""
     path = Path(path)
     check_target(path)
     remove_stale_parts(path)
     if not force and same_content(path, data):
         return WriteStatus.UNCHANGED
-    if not ours and os.path.lexists(path) and not is_ours(path):
+    if not ours and os.path.lexists(path) and not is_ours(path) and not any(
+            same_content(path, old) for old in earlier):
         raise NotOurFileError(not_ours_message(path))
     folder = path.parent
     make_folders(folder)

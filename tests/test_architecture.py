@@ -267,3 +267,11 @@ def test_the_architecture_test_sees_a_forbidden_read(tmp_path):
     sample.write_text("from pathlib import Path\nPath('a').read_text()\nopen('b')\nimport os\nos.walk('.')\n")
     funcs = [func for _, func, _ in _calls(sample)]
     assert {"Path('a').read_text", "open", "os.walk"} <= set(funcs)
+
+
+def test_every_gate_is_documented():
+    """Each gate module has its paragraph in docs/architecture.md."""
+    doc = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for path in sorted((PACKAGE / "gates").glob("*.py")):
+        if path.name != "__init__.py":
+            assert f"gates/{path.name}" in doc, path.name

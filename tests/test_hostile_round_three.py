@@ -860,3 +860,22 @@ def test_paths_in_output_errors_are_quoted_for_the_terminal(name, command):
         for line in result.output.splitlines():
             assert not line.startswith(("b", "a", "\x1b", "'\n")) or line.startswith("digest-export"), result.output
         assert "\x1b" not in result.output and "\u202e" not in result.output
+
+
+def test_feeds_and_icon_of_versions_before_the_mark_are_still_ours(tmp_path):
+    """An upgrade does not stop `feed`: a JSON Feed written before the mark (its items carry the
+    extension object) and the unmarked icon are replaced."""
+    from exporter.feeds.writer import _icon_png
+
+    src = _layout(tmp_path)
+    out = tmp_path / "out"
+    run_cli(_command_for("feed", src, out), tmp_path)
+    feed_json = (out / "feed.json").read_text("utf-8")
+    (out / "feed.json").write_text(feed_json.replace('"_digest_export": {\n  "program": "digest-export"\n },\n', ""),
+                                   "utf-8")
+    assert '"program"' not in (out / "feed.json").read_text("utf-8")
+    (out / "icon.png").write_bytes(_icon_png())
+    result = run_cli(_command_for("feed", src, out) + ["--title", "Renamed"], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert '"program": "digest-export"' in (out / "feed.json").read_text("utf-8")
+    assert (out / "icon.png").read_bytes() != _icon_png()

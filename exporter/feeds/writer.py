@@ -129,7 +129,7 @@ def write_feed_files(result: ReadResult, options: FeedOptions, *,
     icon_url = None
     if base_url:
         icon_url = base_url + ICON_NAME
-        report.files.append((out / ICON_NAME, write_file(out / ICON_NAME, feed_icon_png())))
+        report.files.append((out / ICON_NAME, write_icon(out / ICON_NAME)))
     info = feed_info(entries, result.digests, title=options.title, base_url=base_url, icon_url=icon_url)
     report.entries = len(entries)
     report.title, report.icon_url = info.title, icon_url
@@ -365,7 +365,17 @@ def archive_document(info: FeedInfo, week: tuple[int, int], entries: Sequence[Fe
 
 # -- feed icon ---------------------------------------------------------------------
 
+def write_icon(path: Path) -> WriteStatus:
+    """Write the feed icon; the icon of versions before the mark (the same picture) is ours too."""
+    return write_file(path, feed_icon_png(), earlier=(_icon_png(),))
+
+
 def feed_icon_png() -> bytes:
+    """The feed icon with the program's mark, by which a later run knows the file as its own."""
+    return marked(_icon_png(), "image/png")
+
+
+def _icon_png() -> bytes:
     """A 512x512 PNG feed icon (JSON Feed 1.1 asks for 512x512), drawn here
     so that the output folder is self-contained; same bytes every run."""
     import io
@@ -381,4 +391,4 @@ def feed_icon_png() -> bytes:
         draw.arc((128 - r, 384 - r, 128 + r, 384 + r), 270, 360, fill=white, width=48)
     buf = io.BytesIO()
     img.save(buf, format="PNG", optimize=True)
-    return marked(buf.getvalue(), "image/png")  # known as ours next run
+    return buf.getvalue()

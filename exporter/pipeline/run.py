@@ -510,7 +510,7 @@ def _catalog_books(plan: BuildPlan, state: BuildState) -> list[tuple[str, int, i
 
 
 def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
-    from ..feeds.writer import ICON_NAME, NO_BASE_URL, feed_icon_png
+    from ..feeds.writer import ICON_NAME, NO_BASE_URL, write_icon
 
     out = Path(plan.options.out_dir)
     base_url = plan.options.feed.base_url
@@ -543,7 +543,7 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
     cache.written.update(report.catalog_covers)
     if not plan.options.feed_formats:  # no feed wrote the icon, or said why there is none
         if base_url:
-            feed.files.append((out / ICON_NAME, write_file(out / ICON_NAME, feed_icon_png())))
+            feed.files.append((out / ICON_NAME, write_icon(out / ICON_NAME)))
         else:
             feed.missing.append(NO_BASE_URL)
     write_catalog(out, base_url, feed, reader=cache.read, books=[out / name for name, _, _ in books], today=today,
