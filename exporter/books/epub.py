@@ -359,6 +359,7 @@ class _Context:
     env: Any
     css: bytes
     options: EpubOptions
+    fragments: Fragments | None = None
 
 
 def build_epub(bundle: Bundle, *, lang: str | None = None, env: Any = None,
@@ -508,7 +509,7 @@ def _add_days(book: Any, ctx: _Context, info: BookInfo, labels: dict[str, Any], 
     for day in days:
         chapter = Document(uid=day.id, file_name=day.file_name,
                                 title=f"{day.date_text} ({day.weekday})", lang=lang)
-        chapter.content = render_template(ctx.env, "day.xhtml.j2", day=day, book=info, labels=labels)
+        chapter.content = _render_day(ctx, day, info, labels)
         chapter.add_item(style)  # ebooklib 4: <head> of the content would be dropped
         chapter.check = ctx.options.templates is not None
         book.add_item(chapter)
@@ -521,6 +522,61 @@ def _add_days(book: Any, ctx: _Context, info: BookInfo, labels: dict[str, Any], 
         # forbids (EPUBCheck RSC-005; found by tests/test_hostile_property.py).
         toc.append((chapter, links) if links else chapter)
     return toc
+
+
+class Fragments:
+    """The packaged day template's ``paper`` block as rendered for each paper of one run.
+
+    A paper is in the whole week's book and in each selection's book it passes; its block is the
+    same markup in each (the packaged block reads only the entry, the day's and the book's
+    language), so it is rendered once per run.  Keyed by ``id`` of the paper, which the run's
+    model holds while its books are built (as the selections' folded texts are).  A forked worker
+    renders into :attr:`fresh`; :func:`exporter.books.workers.make_books` hands those back to this
+    process, so the workers forked for the next selection inherit them.
+    """
+
+    __slots__ = ("known", "fresh")
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[Any, ...], str] = {}
+        self.fresh: dict[tuple[Any, ...], str] = {}
+
+    def take_fresh(self) -> dict[tuple[Any, ...], str]:
+        fresh, self.fresh = self.fresh, {}
+        return fresh
+
+
+def _render_day(ctx: _Context, day: DayView, info: BookInfo, labels: dict[str, Any]) -> str:
+    """The day template, with each ``paper`` block taken from :class:`Fragments` when it is the
+    packaged one (a user's day template may read anything in its blocks)."""
+    fragments = ctx.fragments
+    templates = ctx.options.templates
+    if fragments is None or (templates is not None and (Path(templates) / "day.xhtml.j2").exists()):
+        return render_template(ctx.env, "day.xhtml.j2", day=day, book=info, labels=labels)
+    import jinja2
+
+    from ..templating import get_template
+
+    template = get_template(ctx.env, "day.xhtml.j2")
+    context = template.new_context({"day": day, "book": info, "labels": labels})
+    render_paper = context.blocks["paper"][0]
+    concat = template.environment.concat
+    known, fresh, langs = fragments.known, fragments.fresh, (day.lang, info.lang)
+
+    def paper(block_context: Any) -> Iterable[str]:
+        e = block_context.get("e")
+        # What the packaged block shows besides the paper itself (labels follow info.lang).
+        key = (id(e.paper), e.id, e.first, e.image, e.video_url, e.title_lang, langs)
+        html = known.get(key)
+        if html is None:
+            html = known[key] = fresh[key] = concat(render_paper(block_context))
+        yield html
+
+    context.blocks["paper"][0] = paper
+    try:
+        return concat(template.root_render_func(context))
+    except jinja2.TemplateError as err:
+        raise TemplateError(f"template 'day.xhtml.j2' failed to render: {err}") from err
 
 
 def _write_epub(epub: Any, sink: list[tuple[str, bytes]], book: Any, info: BookInfo,
@@ -758,10 +814,12 @@ class BookWriter:
     load: Callable[[Sequence[Paper]], Any] | None
 
     @classmethod
-    def create(cls, options: EpubOptions, report: EpubReport | None = None) -> BookWriter:
+    def create(cls, options: EpubOptions, report: EpubReport | None = None,
+               fragments: Fragments | None = None) -> BookWriter:
+        """*fragments*: the papers' markup shared by the books of one run (see :class:`Fragments`)."""
         report = report if report is not None else EpubReport()
         env = make_environment(options.templates)
-        ctx = _Context(env, stylesheet(env), options)
+        ctx = _Context(env, stylesheet(env), options, fragments)
         return cls(options, report, ctx, _image_loader(options, report))
 
     def render(self, bundle: Bundle) -> tuple[list[tuple[str, bytes]], Any, list[Paper]]:
