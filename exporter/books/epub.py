@@ -92,6 +92,8 @@ class EpubOptions:
     #: face; fingerprinted by content (see exporter.pipeline.plan).
     font: Path | None = field(default=None, metadata=RUN_ONLY)
     font_bold: Path | None = field(default=None, metadata=RUN_ONLY)
+    #: The books are a selection's (``title`` is ``SERIES · SELECTION``): see :func:`book_title`.
+    selection: bool = False
 
     @property
     def profile(self) -> DeviceProfile:
@@ -196,7 +198,14 @@ def period_text(bundle: Bundle) -> str:
     return f"{bundle.start.isoformat()} – {bundle.end.isoformat()}"
 
 
-def book_title(bundle: Bundle, labels: dict[str, Any]) -> str:
+def book_title(bundle: Bundle, labels: dict[str, Any], *, selection: bool = False) -> str:
+    """``Daily Papers 2024-W10 (2024-03-04 – 2024-03-10)``; a selection's book
+    (series ``Daily Papers · Top 5 a day``) ``Daily Papers · Top 5 a day · 2024-W10``:
+    the key set off like the selection, the period left to the metadata and
+    the cover, so that the title stays short in a library list."""
+    if selection and bundle.by is not BundleBy.ALL:
+        title = f"{bundle.title} · {bundle.key}"
+        return f"{title} ({labels['weekdays'][bundle.start.weekday()]})" if bundle.by is BundleBy.DAY else title
     if bundle.by is BundleBy.DAY:
         return f"{bundle.title} {bundle.key} ({labels['weekdays'][bundle.start.weekday()]})"
     if bundle.by is BundleBy.ALL:
@@ -407,7 +416,7 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
 
     labels = labels_for(lang)
     info = BookInfo(
-        title=book_title(bundle, labels),
+        title=book_title(bundle, labels, selection=ctx.options.selection),
         series=bundle.title,
         lang=lang,
         identifier=book_identifier(bundle),
