@@ -105,3 +105,21 @@ def test_a_users_day_template_is_rendered_for_every_book(tmp_path):
     again = next(v for k, v in docs.items() if k.startswith("all-again/") and k.endswith("day-2024-03-04.xhtml"))
     blocks = [part.split(b"</p>")[0] for part in again.split(b'<p id="p-')[1:]]
     assert len(blocks) == 3 and all(b"all-again" in block for block in blocks)
+
+
+def test_a_cover_is_drawn_once_for_what_it_shows(tmp_path, monkeypatch):
+    """warm_up draws the first book's cover before the workers fork; its worker does not draw it again."""
+    from exporter.bundles import make_bundles
+    from exporter.reader.parse import read_digests
+
+    logs = tmp_path / "logs"
+    write_logs(logs)
+    bundles = make_bundles(read_digests([logs]).digests, "week")
+    drawn = []
+    real = epub_module.make_cover
+    monkeypatch.setattr(epub_module, "make_cover", lambda text, **kw: drawn.append(text) or real(text, **kw))
+    epub_module._cover_jpeg.cache_clear()
+    first = epub_module.bundle_cover(bundles[0], "en")
+    assert epub_module.bundle_cover(bundles[0], "en") == first and len(drawn) == 1
+    assert epub_module.bundle_cover(bundles[1], "en") != first and len(drawn) == 2
+    assert epub_module.bundle_cover(bundles[0], "en", grayscale=True) != first and len(drawn) == 3

@@ -385,7 +385,14 @@ def build_epub(bundle: Bundle, *, lang: str | None = None, env: Any = None,
 
 def bundle_cover(bundle: Bundle, lang: str, *, grayscale: bool = False, device: DeviceProfile = GENERIC) -> bytes:
     """The generated cover JPEG of *bundle*, labelled in *lang*, sized for *device*."""
-    return make_cover(cover_text(bundle, lang), grayscale=grayscale or device.grayscale, size=device.cover_size)
+    return _cover_jpeg(cover_text(bundle, lang), grayscale or device.grayscale, device.cover_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _cover_jpeg(text: CoverText, grayscale: bool, size: tuple[int, int]) -> bytes:
+    # By what the cover shows: the cover drawn for warm_up (before the workers
+    # fork) is not drawn and encoded again (10 ms) by the worker that builds its book.
+    return make_cover(text, grayscale=grayscale, size=size)
 
 
 def cover_text(bundle: Bundle, lang: str) -> CoverText:
