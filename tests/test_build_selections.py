@@ -76,8 +76,14 @@ def test_selection_folders_books_feeds_and_incremental_runs(site):
         opf = z.read("EPUB/content.opf").decode()
         chapter = "".join(z.read(n).decode() for n in z.namelist() if n.endswith(".xhtml") and "day" in n)
     assert "Daily Papers · Top 1 a day" in opf and "2403.04001" in chapter and "2403.04000" not in chapter
+    # The book's title: series, selection and key, each set off the same way.
+    assert "<dc:title>Daily Papers · Top 1 a day · 2024-W10</dc:title>" in opf
+    front = (out / "index.html").read_text(encoding="utf-8")
+    assert "Daily Papers · Top 1 a day · 2024-W11" in front
     with zipfile.ZipFile(out / "daily-papers-2024-W10.epub") as z:
         whole_id = z.read("EPUB/content.opf").decode().split("<dc:identifier")[1].split("<")[0]
+        assert "<dc:title>Daily Papers 2024-W10 (2024-03-04 – 2024-03-10)</dc:title>" in z.read(
+            "EPUB/content.opf").decode()
     assert whole_id not in opf
     whole = {e["id"]: e for e in json.loads((out / "feed.json").read_text())["items"]}
     sel = json.loads((out / "top" / "feed.json").read_text())

@@ -52,3 +52,21 @@ def test_cjk_font_used_when_present(monkeypatch):
     cover._canvas.cache_clear()
     make_cover(KO)
     assert "허깅페이스 논문" in drawn and "논문 12편 · 3일" in drawn
+
+
+@pytest.mark.parametrize("grayscale", [False, True])
+def test_covers_encoded_by_stripes_are_the_bytes_of_a_whole_encoding(monkeypatch, grayscale):
+    """Only the rows of the key, period and count are encoded per cover; the JPEG is the same."""
+    from exporter.books import cover
+
+    texts = [CoverText(title, key, period, count, count)
+             for title in ("Daily Papers · Top 5 a day", "데일리 페이퍼", "")
+             for key, period, count in (("2024-W10", "2024-03-04 – 2024-03-10", "57 papers · 7 days"),
+                                        ("2024-W11", "2024-03-11 – 2024-03-17", "1 paper · 1 day"),
+                                        ("", "2024-03-04", "논문 3편 · 1일"),
+                                        ("2024-03-04 (Monday)", "", "W" * 40))]
+    cover._STRIPES.clear()
+    spliced = [make_cover(t, grayscale=grayscale) for t in texts]
+    assert any(s is not None for s in cover._STRIPES.values())  # the fast way was taken
+    monkeypatch.setattr(cover, "_encode_cover", lambda image, quality, *rest: cover._encode(image, quality))
+    assert [make_cover(t, grayscale=grayscale) for t in texts] == spliced

@@ -197,17 +197,64 @@ def make_cover(text: CoverText, *, font_path: str | None = None, use_system_font
         draw = ImageDraw.Draw(image)
         draw.rectangle((0, top, WIDTH, FOOTER_TOP - 1), fill=BACKGROUND)  # clear the last cover
         y = top
+        boxes = []
         if key:
             draw.text((MARGIN, y), key, font=_font(path, 110), fill=ACCENT)
+            boxes.append(draw.textbbox((MARGIN, y), key, font=_font(path, 110)))
             y += 160
         y = max(y, 1500)
         if period:
             draw.text((MARGIN, y), period, font=_font(path, 64), fill=MUTED)
+            boxes.append(draw.textbbox((MARGIN, y), period, font=_font(path, 64)))
             y += 110
         draw.text((MARGIN, y), count, font=_font(path, 64), fill=MUTED)
+        boxes.append(draw.textbbox((MARGIN, y), count, font=_font(path, 64)))
         if size != (WIDTH, HEIGHT):
-            image = fit_cover(image, size)
-        return _encode(image.convert("L") if grayscale else image, quality)
+            return _encode(fit_cover(image, size).convert("L") if grayscale else fit_cover(image, size), quality)
+        image = image.convert("L") if grayscale else image
+        return _encode_cover(image, quality, top, boxes, (title, footer, path, grayscale, quality, top))
+
+
+#: Per canvas (see :func:`_encode_cover`): its :class:`_Stripes`, or None where splicing did not
+#: give the bytes of a whole encoding.
+_STRIPES: dict[tuple[Any, ...], Any] = {}
+
+
+def _encode_cover(image: Any, quality: int, top: int, boxes: list[tuple[int, int, int, int]],
+                  canvas: tuple[Any, ...]) -> bytes:
+    """The JPEG of a full-size cover: the MCU rows of its variable text encoded, the rest reused
+    (see :class:`_Stripes`), the same bytes as :func:`_encode` (checked on each canvas's first cover)."""
+    mcu = 8 if image.mode == "L" else 16  # Pillow subsamples colour 2x2 (T.81 A.1.1)
+    first = top // mcu  # the row the canvas and the cleared band share
+    if any(left < mcu or right > image.width // mcu * mcu or bottom > FOOTER_TOP or upper < first * mcu
+           for left, upper, right, bottom in boxes) or FOOTER_TOP % mcu or first < 1:
+        return _encode(image, quality)
+    rows = sorted({first, *(r for _, upper, _, bottom in boxes for r in range(upper // mcu, -(-bottom // mcu)))})
+    runs: list[tuple[int, int]] = []
+    for r in rows:
+        if runs and runs[-1][1] == r:
+            runs[-1] = (runs[-1][0], r + 1)
+        else:
+            runs.append((r, r + 1))
+    stripes = _STRIPES.get(canvas, False)
+    if stripes is False:
+        whole = _encode(image, quality)
+        try:
+            stripes = _Stripes(image, quality, first, mcu)
+            if stripes.encode(image, runs) != whole:
+                stripes = None
+        except ValueError:
+            stripes = None
+        if len(_STRIPES) >= 8:
+            _STRIPES.clear()
+        _STRIPES[canvas] = stripes
+        return whole
+    if stripes is None:
+        return _encode(image, quality)
+    try:
+        return stripes.encode(image, runs)
+    except ValueError:
+        return _encode(image, quality)
 
 
 def fit_cover(image: Any, size: tuple[int, int]) -> Any:
@@ -231,3 +278,120 @@ def _encode(image: Any, quality: int) -> bytes:
     buf = io.BytesIO()
     image.save(buf, "JPEG", quality=quality, optimize=False, progressive=False)
     return buf.getvalue()
+
+
+# -- encoding only what changed ------------------------------------------------
+#
+# A baseline JPEG (ITU-T T.81 annex F) codes MCU after MCU, each block's DC
+# coefficient as the difference from the previous block's of its component,
+# with fixed Huffman tables (Pillow's ``optimize=False``: the tables of T.81
+# annex K.3).  Blocks are independent otherwise, and Pillow's encoder
+# (libjpeg-turbo) pads the last byte with 1-bits (T.81 F.1.2.3).  So the
+# entropy-coded bits of the whole cover are the concatenation of those of
+# horizontal stripes of whole MCU rows encoded on their own, once the first
+# MCU of each stripe is recoded against the last MCU of the stripe before.
+# Every stripe here starts and ends with a plain MCU (the left and right
+# margins), whose codes are learned from tiny images; the stripes that are
+# the same on every cover of a run (above the variable text, the empty rows
+# between, the footer) are encoded once.  Only the MCU rows the key, period
+# and count touch are encoded per cover: a fifth of the pixels.
+
+
+def _entropy(jpeg: bytes) -> tuple[bytes, bytes]:
+    """(header up to and with the SOS segment, entropy-coded bytes unstuffed)."""
+    sos = jpeg.index(b"\xff\xda")
+    start = sos + 2 + int.from_bytes(jpeg[sos + 2:sos + 4], "big")
+    if not jpeg.endswith(b"\xff\xd9"):
+        raise ValueError("no EOI")
+    return jpeg[:start], jpeg[start:-2].replace(b"\xff\x00", b"\xff")
+
+
+def _bits(jpeg: bytes) -> tuple[int, int]:
+    """The entropy-coded bits of *jpeg* as (value, length), without the 1-bit padding.
+
+    Only for images whose last block ends in an end-of-block code, which ends
+    in a 0 bit in both annex K tables (luminance 1010, chrominance 00)."""
+    data = _entropy(jpeg)[1]
+    value = int.from_bytes(data, "big")
+    n = len(data) * 8
+    ones = ((value + 1) & ~value).bit_length() - 1  # the trailing 1-bits
+    if not 0 <= ones <= 7:
+        raise ValueError("unexpected padding")
+    return value >> ones, n - ones
+
+
+def _jpeg(image: Any, quality: int) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=quality, optimize=False, progressive=False)
+    return buf.getvalue()
+
+
+class _Stripes:
+    """What is the same on every cover drawn on one canvas, as entropy-coded bits."""
+
+    def __init__(self, image: Any, quality: int, top_row: int, mcu: int):
+        from PIL import Image
+
+        mode = image.mode
+        self.mcu, self.quality, self.top_row = mcu, quality, top_row
+        self.per_row = -(-image.width // mcu)
+        bg = BACKGROUND if mode == "RGB" else Image.new("RGB", (1, 1), BACKGROUND).convert(mode).getpixel((0, 0))
+        foot_color = image.getpixel((0, FOOTER_TOP))
+
+        def block(colors: list[Any]) -> tuple[int, int]:
+            tiny = Image.new(mode, (mcu * len(colors), mcu))
+            for i, c in enumerate(colors):
+                tiny.paste(c, (i * mcu, 0, (i + 1) * mcu, mcu))
+            return _bits(_jpeg(tiny, quality))
+
+        alone_bg = block([bg])
+        pair = block([bg, bg])
+        self.first_bg = alone_bg  # a plain MCU coded first in an image
+        self.next_bg = (pair[0] & ((1 << (pair[1] - alone_bg[1])) - 1), pair[1] - alone_bg[1])
+        alone_foot = block([foot_color])
+        after = block([bg, foot_color])
+        self.first_foot = alone_foot
+        self.next_foot = (after[0] & ((1 << (after[1] - alone_bg[1])) - 1), after[1] - alone_bg[1])
+        self.header = _entropy(_jpeg(image, quality))[0]
+        self.head_bits = _bits(_jpeg(image.crop((0, 0, image.width, top_row * mcu)), quality)) if top_row else (0, 0)
+        foot = _bits(_jpeg(image.crop((0, FOOTER_TOP, image.width, image.height)), quality))
+        self.foot_bits = self._recode(foot, self.first_foot, self.next_foot)
+        self._empty: dict[int, tuple[int, int]] = {}
+
+    def empty_rows(self, count: int) -> tuple[int, int]:
+        """The bits of *count* MCU rows of plain background (each MCU following a plain one)."""
+        if count not in self._empty:
+            value, n = self.next_bg
+            self._empty[count] = (sum(value << (n * i) for i in range(self.per_row * count)),
+                                  n * self.per_row * count)
+        return self._empty[count]
+
+    @staticmethod
+    def _recode(bits: tuple[int, int], first: tuple[int, int], then: tuple[int, int]) -> tuple[int, int]:
+        """*bits* of a stripe coded alone, its first MCU recoded as following another stripe."""
+        value, n = bits
+        rest = n - first[1]
+        if rest < 0 or value >> rest != first[0]:
+            raise ValueError("the stripe does not start with the plain MCU")
+        return (then[0] << rest) | (value & ((1 << rest) - 1)), then[1] + rest
+
+    def encode(self, image: Any, rows: list[tuple[int, int]]) -> bytes:
+        """The cover *image*: MCU rows ``[top_row, FOOTER_TOP/mcu)`` empty but for *rows* (runs)."""
+        mcu = self.mcu
+        value, n = self.head_bits
+        parts = []
+        r = self.top_row
+        for start, end in rows:
+            if start > r:
+                parts.append(self.empty_rows(start - r))
+            band = _bits(_jpeg(image.crop((0, start * mcu, image.width, end * mcu)), self.quality))
+            parts.append(self._recode(band, self.first_bg, self.next_bg))
+            r = end
+        if FOOTER_TOP // mcu > r:
+            parts.append(self.empty_rows(FOOTER_TOP // mcu - r))
+        parts.append(self.foot_bits)
+        for v, k in parts:
+            value, n = (value << k) | v, n + k
+        pad = -n % 8
+        value, n = (value << pad) | ((1 << pad) - 1), n + pad
+        return self.header + value.to_bytes(n // 8, "big").replace(b"\xff", b"\xff\x00") + b"\xff\xd9"

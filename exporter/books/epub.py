@@ -91,6 +91,8 @@ class EpubOptions:
     #: face; fingerprinted by content (see exporter.pipeline.plan).
     font: Path | None = field(default=None, metadata=RUN_ONLY)
     font_bold: Path | None = field(default=None, metadata=RUN_ONLY)
+    #: The books are a selection's (``title`` is ``SERIES · SELECTION``): see :func:`book_title`.
+    selection: bool = False
 
     @property
     def profile(self) -> DeviceProfile:
@@ -195,7 +197,14 @@ def period_text(bundle: Bundle) -> str:
     return f"{bundle.start.isoformat()} – {bundle.end.isoformat()}"
 
 
-def book_title(bundle: Bundle, labels: dict[str, Any]) -> str:
+def book_title(bundle: Bundle, labels: dict[str, Any], *, selection: bool = False) -> str:
+    """``Daily Papers 2024-W10 (2024-03-04 – 2024-03-10)``; a selection's book
+    (series ``Daily Papers · Top 5 a day``) ``Daily Papers · Top 5 a day · 2024-W10``:
+    the key set off like the selection, the period left to the metadata and
+    the cover, so that the title stays short in a library list."""
+    if selection and bundle.by is not BundleBy.ALL:
+        title = f"{bundle.title} · {bundle.key}"
+        return f"{title} ({labels['weekdays'][bundle.start.weekday()]})" if bundle.by is BundleBy.DAY else title
     if bundle.by is BundleBy.DAY:
         return f"{bundle.title} {bundle.key} ({labels['weekdays'][bundle.start.weekday()]})"
     if bundle.by is BundleBy.ALL:
@@ -358,6 +367,7 @@ class _Context:
     env: Any
     css: bytes
     options: EpubOptions
+    fragments: Fragments | None = None
 
 
 def build_epub(bundle: Bundle, *, lang: str | None = None, env: Any = None,
@@ -374,7 +384,14 @@ def build_epub(bundle: Bundle, *, lang: str | None = None, env: Any = None,
 
 def bundle_cover(bundle: Bundle, lang: str, *, grayscale: bool = False, device: DeviceProfile = GENERIC) -> bytes:
     """The generated cover JPEG of *bundle*, labelled in *lang*, sized for *device*."""
-    return make_cover(cover_text(bundle, lang), grayscale=grayscale or device.grayscale, size=device.cover_size)
+    return _cover_jpeg(cover_text(bundle, lang), grayscale or device.grayscale, device.cover_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _cover_jpeg(text: CoverText, grayscale: bool, size: tuple[int, int]) -> bytes:
+    # By what the cover shows: the cover drawn for warm_up (before the workers
+    # fork) is not drawn and encoded again (10 ms) by the worker that builds its book.
+    return make_cover(text, grayscale=grayscale, size=size)
 
 
 def cover_text(bundle: Bundle, lang: str) -> CoverText:
@@ -405,7 +422,7 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
 
     labels = labels_for(lang)
     info = BookInfo(
-        title=book_title(bundle, labels),
+        title=book_title(bundle, labels, selection=ctx.options.selection),
         series=bundle.title,
         lang=lang,
         identifier=book_identifier(bundle),
@@ -507,7 +524,7 @@ def _add_days(book: Any, ctx: _Context, info: BookInfo, labels: dict[str, Any], 
     for day in days:
         chapter = Document(uid=day.id, file_name=day.file_name,
                                 title=f"{day.date_text} ({day.weekday})", lang=lang)
-        chapter.content = render_template(ctx.env, "day.xhtml.j2", day=day, book=info, labels=labels)
+        chapter.content = _render_day(ctx, day, info, labels)
         chapter.add_item(style)  # ebooklib 4: <head> of the content would be dropped
         chapter.check = ctx.options.templates is not None
         book.add_item(chapter)
@@ -520,6 +537,61 @@ def _add_days(book: Any, ctx: _Context, info: BookInfo, labels: dict[str, Any], 
         # forbids (EPUBCheck RSC-005; found by tests/test_hostile_property.py).
         toc.append((chapter, links) if links else chapter)
     return toc
+
+
+class Fragments:
+    """The packaged day template's ``paper`` block as rendered for each paper of one run.
+
+    A paper is in the whole week's book and in each selection's book it passes; its block is the
+    same markup in each (the packaged block reads only the entry, the day's and the book's
+    language), so it is rendered once per run.  Keyed by ``id`` of the paper, which the run's
+    model holds while its books are built (as the selections' folded texts are).  A forked worker
+    renders into :attr:`fresh`; :func:`exporter.books.workers.make_books` hands those back to this
+    process, so the workers forked for the next selection inherit them.
+    """
+
+    __slots__ = ("known", "fresh")
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[Any, ...], str] = {}
+        self.fresh: dict[tuple[Any, ...], str] = {}
+
+    def take_fresh(self) -> dict[tuple[Any, ...], str]:
+        fresh, self.fresh = self.fresh, {}
+        return fresh
+
+
+def _render_day(ctx: _Context, day: DayView, info: BookInfo, labels: dict[str, Any]) -> str:
+    """The day template, with each ``paper`` block taken from :class:`Fragments` when it is the
+    packaged one (a user's day template may read anything in its blocks)."""
+    fragments = ctx.fragments
+    templates = ctx.options.templates
+    if fragments is None or (templates is not None and (Path(templates) / "day.xhtml.j2").exists()):
+        return render_template(ctx.env, "day.xhtml.j2", day=day, book=info, labels=labels)
+    import jinja2
+
+    from ..templating import get_template
+
+    template = get_template(ctx.env, "day.xhtml.j2")
+    context = template.new_context({"day": day, "book": info, "labels": labels})
+    render_paper = context.blocks["paper"][0]
+    concat = template.environment.concat
+    known, fresh, langs = fragments.known, fragments.fresh, (day.lang, info.lang)
+
+    def paper(block_context: Any) -> Iterable[str]:
+        e = block_context.get("e")
+        # What the packaged block shows besides the paper itself (labels follow info.lang).
+        key = (id(e.paper), e.id, e.first, e.image, e.video_url, e.title_lang, langs)
+        html = known.get(key)
+        if html is None:
+            html = known[key] = fresh[key] = concat(render_paper(block_context))
+        yield html
+
+    context.blocks["paper"][0] = paper
+    try:
+        return concat(template.root_render_func(context))
+    except jinja2.TemplateError as err:
+        raise TemplateError(f"template 'day.xhtml.j2' failed to render: {err}") from err
 
 
 def _write_epub(epub: Any, sink: list[tuple[str, bytes]], book: Any, info: BookInfo,
@@ -762,10 +834,12 @@ class BookWriter:
     load: Callable[[Sequence[Paper]], Any] | None
 
     @classmethod
-    def create(cls, options: EpubOptions, report: EpubReport | None = None) -> BookWriter:
+    def create(cls, options: EpubOptions, report: EpubReport | None = None,
+               fragments: Fragments | None = None) -> BookWriter:
+        """*fragments*: the papers' markup shared by the books of one run (see :class:`Fragments`)."""
         report = report if report is not None else EpubReport()
         env = make_environment(options.templates)
-        ctx = _Context(env, stylesheet(env), options)
+        ctx = _Context(env, stylesheet(env), options, fragments)
         return cls(options, report, ctx, _image_loader(options, report))
 
     def render(self, bundle: Bundle) -> tuple[list[tuple[str, bytes]], Any, list[Paper]]:

@@ -39,6 +39,9 @@ class BookResult:
     #: What ``after_write(path)`` returned (``build`` reads the book back
     #: for the OPDS catalog there, in parallel).
     extra: Any = None
+    #: The papers' markup this book rendered first (exporter.books.epub.Fragments), for the
+    #: books built after it.
+    fragments: dict[Any, str] | None = None
 
 
 # What the forked workers inherit: (writer, bundles, after_write).
@@ -62,9 +65,11 @@ def _make_book(index: int) -> BookResult:
     from ..render import inline_html
 
     inline_html.cache_clear()
+    fragments = writer.ctx.fragments
     return BookResult(index, path, status.value, st.st_size, st.st_mtime_ns,
                       writer.image_count(image_results, papers), list(writer.report.image_failures),
-                      list(writer.report.notes), after_write(path) if after_write else None)
+                      list(writer.report.notes), after_write(path) if after_write else None,
+                      fragments.take_fresh() if fragments is not None else None)
 
 
 def can_fork() -> bool:
@@ -113,7 +118,12 @@ def make_books(writer: Any, bundles: list[Any], *, jobs: int = 0, ordered: bool 
             if meanwhile:
                 meanwhile()
             results = map(_make_book, range(len(bundles)))
-        yield from results
+        fragments = writer.ctx.fragments
+        for result in results:
+            if pool is not None and fragments is not None and result.fragments:
+                # Rendered in a worker: kept here, so the next workers forked inherit them.
+                fragments.known.update(result.fragments)
+            yield result
         if pool is not None:
             pool.close()
             pool.join()

@@ -128,7 +128,8 @@ def selection_options(options: BuildOptions, selection: Selection, series: str, 
     fo = options.feed
     return replace(
         options, out_dir=out,
-        epub=replace(eo, out_dir=out, title=f"{series} · {selection.title}") if eo is not None else None,
+        epub=(replace(eo, out_dir=out, title=f"{series} · {selection.title}", selection=True)
+              if eo is not None else None),
         feed=replace(fo, out_dir=out, title=f"{feed_title} · {selection.title}",
                      base_url=f"{fo.base_url}{selection.name}/" if fo.base_url else None),
         filter=selection, selections=(), front_page=False, catalog_of_folder=False,

@@ -39,28 +39,34 @@ Progress = Callable[[str, Path, str], None]
 
 
 def run_build(plan: BuildPlan, progress: Progress | None = None, *,
-              texts: dict[int, str] | None = None) -> BuildReport:
+              texts: dict[int, str] | None = None, fragments: Any = None) -> BuildReport:
     """Write what *plan* says; raises :class:`InputError` (writing nothing)
     if the inputs hold errors, unless ``keep_going``.  *texts*: the folded
-    text of each paper (by ``id``), shared by the selections of one run.  Only
-    files the state records (or that carry the program's mark) are replaced
-    or removed."""
+    text of each paper (by ``id``), shared by the selections of one run;
+    *fragments*: the papers' rendered markup, likewise
+    (:class:`exporter.books.epub.Fragments`; made here when the run has selections).
+    Only files the state records (or that carry the program's mark) are
+    replaced or removed."""
     options = plan.options
     if plan.errors and not options.keep_going:
         raise InputError(plan.diagnostics)
     with recorded(Path(plan.options.out_dir), plan.state.written_files()):
-        return _run(plan, progress, texts)
+        return _run(plan, progress, texts, fragments)
 
 
-def _run(plan: BuildPlan, progress: Progress | None, texts: dict[int, str] | None) -> BuildReport:
+def _run(plan: BuildPlan, progress: Progress | None, texts: dict[int, str] | None, fragments: Any) -> BuildReport:
     options = plan.options
     report = BuildReport(explanations=list(plan.explanations), files_read=plan.files_read,
                          files_total=plan.files_total)
     state = plan.new_state
     texts = {} if texts is None else texts
+    if fragments is None and plan.selections:
+        from ..books.epub import Fragments
+
+        fragments = Fragments()
     selected = _selected(plan, texts)
-    _write_books(plan, report, state, progress, selected)
-    _run_selections(plan, report, state, progress, texts)
+    _write_books(plan, report, state, progress, selected, fragments)
+    _run_selections(plan, report, state, progress, texts, fragments)
     newest = None
     if options.front_page:
         newest = newest_digest(plan)
@@ -93,7 +99,7 @@ def _selected(plan: BuildPlan, texts: dict[int, str]) -> tuple | None:
 
 
 def _run_selections(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None,
-                    texts: dict[int, str]) -> None:
+                    texts: dict[int, str], fragments: Any) -> None:
     """Build each selection into its folder (from the days read once), and remove the files of the
     selections an earlier build made and this one does not."""
     from .plan import SELECTION_PAGE
@@ -101,7 +107,7 @@ def _run_selections(plan: BuildPlan, report: BuildReport, state: BuildState, pro
     for sub in plan.selections:
         name = sub.options.filter.name if sub.options.filter else ""
         sub.digests = plan.digests
-        sub_report = run_build(sub, progress, texts=texts)
+        sub_report = run_build(sub, progress, texts=texts, fragments=fragments)
         for field_name in ("written", "unchanged", "skipped", "removed", "books", "image_failures"):
             getattr(report, field_name).extend(getattr(sub_report, field_name))
         report.images += sub_report.images
@@ -199,7 +205,7 @@ def _save_state(plan: BuildPlan, report: BuildReport, state: BuildState) -> None
 
 
 def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None,
-                 selected: tuple | None = None) -> None:
+                 selected: tuple | None = None, fragments: Any = None) -> None:
     """Build the books whose plan has a reason (the feeds meanwhile); record the rest as skipped."""
     options, out = plan.options, Path(plan.options.out_dir)
     todo = [b for b in plan.books if b.reason]
@@ -241,7 +247,8 @@ def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progre
             bundles = [b for b in bundles if not _same_papers(plan, report, state, b, wanted[b.key])]
             if not bundles:
                 continue
-        writer = BookWriter.create(replace(eo, out_dir=out, keep_going=options.keep_going, device=device))
+        writer = BookWriter.create(replace(eo, out_dir=out, keep_going=options.keep_going, device=device),
+                                   fragments=fragments)
         # The catalog reads the books of the first profile (the others are
         # their siblings, beside them).
         after_write = (functools.partial(catalog_record, own_covers=own_covers)

@@ -214,7 +214,7 @@ def render_front_page(plan: BuildPlan, books: list[tuple[BookPlan, int, str | No
         return (base_url or "") + path_segment(name)
 
     def page_book(book: BookPlan, size: int, cover: str | None, folder: str = "") -> PageBook:
-        title = book_title(book.meta, labels)
+        title = book_title(book.meta, labels, selection=bool(folder))  # a selection's book: in its folder
         return PageBook(href=folder + path_segment(book.meta.file_name), title=title, period=period_text(book.meta),
                         days=labels["days"](book.days), papers=labels["papers"](book.papers), size=_size_text(size),
                         cover=folder + path_segment(cover) if cover else None,
