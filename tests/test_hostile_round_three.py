@@ -372,7 +372,9 @@ def test_a_file_the_program_did_not_write_is_never_replaced(place, kind, seed, e
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         src = _layout(tmp)
-        (src / "b.md").write_text(day("2024-02-26", paper(3)), "utf-8")  # an older week: an archive
+        # two older weeks: archives (RFC 5005: the archive starts once two weeks are closed)
+        (src / "b.md").write_text(day("2024-02-26", paper(3)), "utf-8")
+        (src / "c.md").write_text(day("2024-02-19", paper(4)), "utf-8")
         out = tmp / "out"
         out.mkdir()
         command = _command_for(how, src, out)

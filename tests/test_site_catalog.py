@@ -209,5 +209,5 @@ def test_build_refuses_a_base_url_with_a_query_and_writes_nothing(tmp_path):
     result = CliRunner().invoke(main, ["build", "-o", str(out), "--images", "none",
                                        "--base-url", "https://example.org/papers/?page=1"])
     assert result.exit_code == 2, result.output
-    assert "without a query or fragment" in result.output
+    assert "query or a fragment" in result.output
     assert not out.exists() or not any(out.iterdir())
