@@ -217,7 +217,7 @@ def _link_open(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
     # "[x]()" has an empty destination, which markdown-it never passes to
     # validateLink: render its text without a link.  Links cannot nest
     # (CommonMark 6.3), so one flag pairs the open with its close.
-    if not isinstance(href, str) or safe_url(href) is None:
+    if not isinstance(href, str) or safe_url(href) is None or _taken_short(tokens, idx):
         env["_dropped_link"] = True
         return ""
     token.attrs = {"href": href}
@@ -229,6 +229,26 @@ def _link_open(self, tokens, idx, options, env):  # type: ignore[no-untyped-def]
         _, escape_html = _markdown()
         opening += escape_html(href)
     return opening
+
+
+#: What may follow a bare URL without being part of it: closing punctuation,
+#: and the closers of emphasis and of "<...>".
+_AFTER_URL = frozenset("*_~>.,;:!?)]}'\"»”’…。、，．！？）」』】")
+
+
+def _taken_short(tokens, idx: int) -> bool:  # type: ignore[no-untyped-def]
+    """Whether linkify-it took only the start of a bare URL: the word goes on
+    after the link with more than closing punctuation ("https://example.com./p",
+    "https://ex%61mple.com"), because the URL gate refused the whole.  Linking
+    the start would send the reader to another host than the one written."""
+    if tokens[idx].markup != "linkify":
+        return False
+    end = idx + 1
+    while end < len(tokens) and tokens[end].type != "link_close":
+        end += 1
+    after = tokens[end + 1].content if end + 1 < len(tokens) and tokens[end + 1].type == "text" else ""
+    word = "" if not after or after[0].isspace() else after.split(None, 1)[0]
+    return any(c not in _AFTER_URL for c in word)
 
 
 def _has_visible_text(tokens, start: int) -> bool:  # type: ignore[no-untyped-def]

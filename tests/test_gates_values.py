@@ -536,6 +536,13 @@ def _build_over(built_state, bad, tmp_path_factory):
     (tmp / "out" / "mine.txt").write_text("the user's own file", encoding="utf-8")
     result = run_cli(["build", str(logs), "-o", str(tmp / "out"), "--images", "none", "-q",
                       "--state", str(tmp / "state.json")], tmp)
+    if not isinstance(bad, dict) or bad.get("program") != "digest-export":
+        # Without the program's mark the file may be anyone's (a --state that names the wrong
+        # file): the writer leaves it as it is and says so, writing nothing else.
+        if result.exit_code == 1:
+            assert "was not written by digest-export" in result.output
+            assert json.loads((tmp / "state.json").read_text(encoding="utf-8")) == bad
+            return
     assert result.exit_code == 0, result.output
     now = {p.relative_to(tmp / "out").as_posix(): p.read_bytes() for p in (tmp / "out").rglob("*") if p.is_file()}
     assert now.pop("mine.txt") == b"the user's own file"
@@ -1211,3 +1218,39 @@ def test_decoding_shares_one_pixel_budget_across_threads_and_forked_workers():
         assert start >= end - 0.01, got  # one at a time, across 3 processes x 2 threads
     with budget.hold(5000, 1000):  # larger than the whole budget: alone, not refused
         pass
+
+
+# -- found by an outside attacker (black box): the gate refuses the class, the renderer links no prefix
+
+@given(host=st.sampled_from(["[::1]", "[::ffff:127.0.0.1]", "[2001:db8::1]"]),
+       path=st.text(alphabet="abcxyz/", max_size=8))
+@settings(max_examples=30, **SETTINGS)
+def test_ipv6_literal_hosts_are_refused(host, path):
+    # the W3C Feed Validator rejects "[" in ids and links (InvalidUriChar)
+    from exporter.gates.urls import web_url
+
+    assert web_url(f"http://{host}/{path}") is None
+
+
+@given(label=st.from_regex(r"[a-z0-9]{1,8}", fullmatch=True), where=st.sampled_from(["-{}", "{}-", "-{}-"]),
+       invisible=st.sampled_from(["\u00ad", "\u200b", "\u2060", "\ufe0f", "\u034f", "\u180b", "\U000e0100"]))
+@settings(max_examples=60, **SETTINGS)
+def test_hyphen_edged_labels_and_invisible_host_characters_are_refused(label, where, invisible):
+    from exporter.gates.urls import web_url
+
+    assert web_url(f"https://{where.format(label)}.example.org/p") is None
+    assert web_url(f"https://{label}{invisible}.example.org/p") is None
+    assert web_url(f"https://{label}.example.org/p") is not None
+    assert web_url("https://example.org:0/p") is None
+
+
+@given(rest=st.sampled_from(["./p", "%61mple.com/p", ":-1/p", "\u2024com/p", "%2Eexample/p"]),
+       before=st.sampled_from(["see ", "", "코드 "]))
+@settings(max_examples=40, **SETTINGS)
+def test_a_bare_url_the_gate_refuses_links_no_prefix_of_itself(rest, before):
+    from exporter.render import inline_html
+
+    html = str(inline_html(f"{before}https://example.com{rest} and more"))
+    assert "<a " not in html, html
+    # a URL that ends at punctuation is still linked
+    assert '<a href="https://example.com/p">' in str(inline_html(f"{before}https://example.com/p, and more"))

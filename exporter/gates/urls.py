@@ -49,7 +49,7 @@ _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 # parsing them was a third of the time of a year's books.
 # tests/test_gates_values.py checks the equivalence.
 _PLAIN_URL = re.compile(
-    r"https?://(?:(?!xn--)[a-z0-9_-]{1,63}\.)*(?!xn--)[a-z]{2,63}(?:/(?!\.\.?(?:/|$))[A-Za-z0-9._~-]*)+")
+    r"https?://(?:(?!xn--)(?!-)[a-z0-9_-]{1,63}(?<!-)\.)*(?!xn--)[a-z]{2,63}(?:/(?!\.\.?(?:/|$))[A-Za-z0-9._~-]*)+")
 
 
 class URLRefused(ValueError):
@@ -142,15 +142,21 @@ def _checked(text: str) -> str:
         # clients may look the escaped name up as written.
         raise URLRefused("its host is percent-encoded")
     _check_deviations(text)
-    if not host.startswith("["):
-        import ada_url
+    _check_invisible(text)
+    if url.port == "0":
+        raise URLRefused("its port is 0, which no server listens on")
+    if host.startswith("["):
+        # An IPv6 literal: the W3C Feed Validator rejects "[" in ids and
+        # links (InvalidUriChar), and no paper or feed is served from one.
+        raise URLRefused(f"its host is an IPv6 address ({host}), not a name")
+    import ada_url
 
-        if url.host_type != ada_url.HostType.IPV4:
-            _check_domain(host)
-        elif _raw_host(text).rsplit(":", 1)[0] != host:
-            # "1.2.3", "0x7f.1", "1." are IPv4 addresses to WHATWG and
-            # names to RFC 3986 clients: only the dotted-quad spelling.
-            raise URLRefused(f"its host is an IPv4 address not written as four decimal numbers ({host})")
+    if url.host_type != ada_url.HostType.IPV4:
+        _check_domain(host)
+    elif _raw_host(text).rsplit(":", 1)[0] != host:
+        # "1.2.3", "0x7f.1", "1." are IPv4 addresses to WHATWG and
+        # names to RFC 3986 clients: only the dotted-quad spelling.
+        raise URLRefused(f"its host is an IPv4 address not written as four decimal numbers ({host})")
     tail = "".join(_rfc3986(part) for part in (url.pathname, url.search, url.hash))
     return f"{url.protocol}//{url.host}{tail}"
 
@@ -165,6 +171,9 @@ def _check_domain(host: str) -> None:
             _check_idn_label(label, host)
         elif not _ASCII_LABEL.fullmatch(label):
             raise URLRefused(f"its host {host!r} has a label that is not letters, digits, '-' and '_'")
+        if label.startswith("-") or label.endswith("-"):
+            # RFC 1123 section 2.1 and IDNA 2008 (RFC 5891 section 4.2.3.1)
+            raise URLRefused(f"its host {host!r} has a label that starts or ends with '-'")
 
 
 def _check_idn_label(label: str, host: str) -> None:
@@ -195,6 +204,28 @@ def _raw_host(text: str) -> str:
     """The host (and port) as written, before the parser maps it."""
     m = _RAW_HOST.match(_TAB_NEWLINE.sub("", text))
     return m.group(1).rpartition("@")[2] if m else ""
+
+
+def _check_invisible(text: str) -> None:
+    """Refuse a host written with a character UTS #46 maps to nothing (soft
+    hyphen, zero-width space, variation selectors...): the host the reader
+    sees is not the one the link goes to, and IDNA 2008 disallows them."""
+    raw = _raw_host(text)
+    if raw.isascii() and "%" not in raw:
+        return
+    import idna
+    from urllib.parse import unquote
+
+    for char in set(unquote(raw, errors="replace")):
+        if char.isascii():
+            continue
+        try:
+            gone = idna.uts46_remap(char, std3_rules=False, transitional=False) == ""
+        except (idna.IDNAError, UnicodeError, ValueError):
+            continue  # disallowed: the IDNA 2008 check refuses it
+        if gone:
+            raise URLRefused(f"its host {raw!r} has an invisible character (U+{ord(char):04X}) that "
+                             "would be dropped from the name")
 
 
 def _check_deviations(text: str) -> None:
