@@ -13,8 +13,9 @@ What a digest's bytes can hold, besides UTF-8 text:
   with a NUL is most likely UTF-16 (every other byte is NUL for ASCII), a
   binary file, or text with a stray NUL; UTF-16 with its BOM is decoded,
   otherwise the NULs are removed and reported at their first line.
-- **Invisible characters at the start of a line**: a zero-width space, word
-  joiner, direction mark or other format character (Unicode category Cf)
+- **Invisible characters at the start of a line**: a zero-width space, soft
+  hyphen, Hangul filler, variation selector or any other Default_Ignorable_Code_Point,
+  format character (Cf), line/paragraph separator or the Braille blank
   before ``## `` hides the heading just as a BOM does, and shows nowhere in
   an editor; they are removed from line starts (a warning at the first).
 - **Legacy encodings**: a file that is not UTF-8 is decoded as CP949 (the
