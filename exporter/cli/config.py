@@ -116,6 +116,9 @@ def _convert_one(path: Path, fail: Any, value: Any, param: click.Parameter, ctx:
     if isinstance(ptype, click.Path):
         if not isinstance(value, str):
             raise fail("a path (string)")
+        if "\0" in value:
+            # No OS path holds a NUL (POSIX: it ends a C string).
+            raise fail("a path without a NUL character")
         if value == "-":
             return value
         p = Path(value).expanduser()

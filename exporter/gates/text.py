@@ -13,8 +13,9 @@ What a digest's bytes can hold, besides UTF-8 text:
   with a NUL is most likely UTF-16 (every other byte is NUL for ASCII), a
   binary file, or text with a stray NUL; UTF-16 with its BOM is decoded,
   otherwise the NULs are removed and reported at their first line.
-- **Invisible characters at the start of a line**: a zero-width space, word
-  joiner, direction mark or other format character (Unicode category Cf)
+- **Invisible characters at the start of a line**: a zero-width space, soft
+  hyphen, Hangul filler, variation selector or any other Default_Ignorable_Code_Point,
+  format character (Cf), line/paragraph separator or the Braille blank
   before ``## `` hides the heading just as a BOM does, and shows nowhere in
   an editor; they are removed from line starts (a warning at the first).
 - **Legacy encodings**: a file that is not UTF-8 is decoded as CP949 (the
@@ -30,14 +31,18 @@ from __future__ import annotations
 
 import codecs
 import re
+
+import regex
 from dataclasses import dataclass
 
 BOM = "\ufeff"
-# Format characters (Cf) that editors show as nothing: zero-width space and
-# joiners, direction marks, bidi embeddings and isolates, word joiner and
-# invisible operators, the Mongolian vowel separator, the Arabic letter mark.
-_INVISIBLE_AT_LINE_START = re.compile("(?m)^[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069"
-                                      "\u180e\u061c]+")
+# Characters that show as nothing (Unicode Default_Ignorable_Code_Point, UAX #44:
+# joiners, variation selectors, Hangul fillers, tags; every format char Cf;
+# line/paragraph separators Zl/Zp; the Braille blank), possibly between spaces,
+# at a line start hide a ``## heading``.  A property, not a hand list.
+_INVISIBLE = r"[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Zl}\p{Zp}\u2800]"
+_INVISIBLE_AT_LINE_START = regex.compile(r"(?m)^[ \t]*+" + _INVISIBLE + r"[ \t\p{Default_Ignorable_Code_Point}\p{Cf}\p{Zl}\p{Zp}\u2800]*+")
+_INVISIBLE_ONE = regex.compile(_INVISIBLE)
 _BOMS_16 = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
@@ -103,7 +108,7 @@ def _cleaned(text: str, encoding: str) -> Decoded:
     if first is not None:
         notes.append((line_of(text, first.start()),
                       "invisible characters (zero-width space, direction mark...) at the start of a line; removed"))
-        text = _INVISIBLE_AT_LINE_START.sub("", text)
+        text = _INVISIBLE_AT_LINE_START.sub(lambda m: _INVISIBLE_ONE.sub("", m.group()), text)
     if "\0" in text:
         n = text.count("\0")
         notes.append((line_of(text, text.index("\0")),

@@ -242,6 +242,9 @@ class _FileParser:
                     self.paper.last_blank = True
                 continue
             saw_text = True
+            if line[0] == " " and line[1:4].lstrip(" ")[:1] == "#":
+                # CommonMark 0.31, 4.2: an ATX heading may be indented by up to 3 spaces.
+                line = line.lstrip(" ")
             if line[0] == "#" and (level := _heading_level(line)):
                 if level == 3:
                     self.finish_paper()
