@@ -34,7 +34,6 @@ CRAWLABLE = "catalog/crawlable"
 EPUB_TYPE = "application/epub+zip"
 #: Kobo's kepub (an EPUB with Kobo spans), as calibre's and Kobo's stores label it.
 KEPUB_TYPE = "application/kepub+zip"
-KEPUB_SUFFIX = ".kepub.epub"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +88,8 @@ def book_files(path: Path) -> tuple[BookFile, ...]:
     first acquisition link (KOReader's sync) gets the build's first profile."""
     from ..books.devices import PROFILES, split_suffix
 
-    files = [BookFile(path.name, KEPUB_TYPE if path.name.endswith(KEPUB_SUFFIX) else EPUB_TYPE,
-                      path.stat().st_size)]
-    stem = split_suffix(path.name)[0]
+    stem, own = split_suffix(path.name)
+    files = [BookFile(path.name, KEPUB_TYPE if own.kepub else EPUB_TYPE, path.stat().st_size)]
     for device in PROFILES.values():
         sibling = path.with_name(stem + device.suffix)
         if sibling.name == path.name:
