@@ -97,10 +97,15 @@ def test_language_tags_are_checked_only_in_the_language_tag_gate():
 def _uts46_ranges():
     """(status, first, last) code point ranges of the UTS #46 mapping table
     that the idna package ships (uts46data), the data its own tests use."""
-    from idna.uts46data import uts46data
+    from idna import uts46data as table
 
+    if hasattr(table, "uts46data"):  # idna < 3.14: one tuple of (start, status[, mapping])
+        rows = [(start, status) for start, status, *_ in table.uts46data]
+    else:  # idna >= 3.14: parallel arrays of starts and one-letter statuses
+        rows = [(start, chr(status) if isinstance(status, int) else status)
+                for start, status in zip(table.uts46_starts, table.uts46_statuses)]
     ranges = []
-    for (start, status, *_), nxt in zip(uts46data, uts46data[1:] + ((0x110000, "X"),)):
+    for (start, status), nxt in zip(rows, rows[1:] + [(0x110000, "X")]):
         ranges.append((status, start, nxt[0] - 1))
     return ranges
 
