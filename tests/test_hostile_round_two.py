@@ -280,13 +280,16 @@ def test_pathological_inline_markdown_renders_in_bounded_time(text):
 
     from exporter.render import inline_html
 
-    inline_html.cache_clear()
-    start = time.perf_counter()
-    inline_html(text)
-    elapsed = time.perf_counter() - start
-    # 100 KB in under 3 s on a loaded 2-core machine (about 1.5 s unloaded
-    # for the worst linear pattern; "h://" runs took 11 s for 40 KB before).
-    assert elapsed < 3, (text[:40], len(text), elapsed)
+    elapsed = float("inf")
+    for _ in range(2):  # the better of two: a busy machine slows one run, not the shape
+        inline_html.cache_clear()
+        start = time.perf_counter()
+        inline_html(text)
+        elapsed = min(elapsed, time.perf_counter() - start)
+    # About 1.5 s unloaded for the worst linear pattern at 100 KB; a quadratic
+    # one is far above the bound ("h://" runs took 11 s for 40 KB, so about
+    # 70 s for 100 KB, before).
+    assert elapsed < 6, (text[:40], len(text), elapsed)
 
 
 def test_a_pathological_bullet_goes_through_the_whole_cli_in_bounded_time(tmp_path):

@@ -475,7 +475,9 @@ def test_downloads_run_concurrently(server, tmp_path):
     elapsed = time.monotonic() - start
     assert results.fetched == 16 and results.failures == []
     assert server.state.max_active >= 8
-    assert elapsed < 1.5, f"16 x 200 ms took {elapsed:.2f} s"
+    # One at a time would take 3.2 s; eight at once about 0.4 s.  The bound
+    # sits between the two with room for a slow, shared CI machine.
+    assert elapsed < 2.4, f"16 x 200 ms took {elapsed:.2f} s"
 
 
 # --------------------------------------------------------------------------

@@ -240,11 +240,13 @@ def _check_deviations(text: str) -> None:
 
     raw = unquote(raw, errors="replace")
     try:
+        # Non-transitional mapping keeps the four deviation characters (UTS #46
+        # section 4, "Deviations"); transitional processing would have mapped
+        # exactly those, so finding one after mapping is the whole difference.
         mapped = idna.uts46_remap(raw, std3_rules=False, transitional=False)
-        same = idna.uts46_remap(raw, std3_rules=False, transitional=True) == mapped
     except (idna.IDNAError, UnicodeError, ValueError):
         return  # not a mappable name: the IDNA 2008 check below refuses it
-    if not same or _DEVIATIONS.intersection(mapped):
+    if _DEVIATIONS.intersection(mapped):
         raise URLRefused(f"its host {raw!r} has a character that IDNA 2003 and 2008 read differently "
                          "(ß, ς, zero-width joiners), so it would lead to another domain in some readers")
 
