@@ -97,7 +97,9 @@ def send(folder: str | None, out_dir: str | None, to: tuple[str, ...], from_addr
     password = _password(password_file) if smtp_user and not dry_run else None
     smtp = (SmtpSettings(host=smtp_host, port=smtp_port, user=smtp_user, security=smtp_security,
                          timeout=timeout, password=password) if smtp_host else None)
+    sender_from = "from_address" if from_address else "smtp_user"
     options = SendOptions(folder=target, to=tuple(to), sender=from_address or _address(smtp_user), smtp=smtp,
+                          to_source=_source("to"), sender_source=_source(sender_from),
                           books=tuple(books), unfinished=unfinished, resend=resend, dry_run=dry_run,
                           max_mb=max_mb, retries=retries, retry_delay=retry_delay,
                           today=today.date() if today else None)
@@ -150,6 +152,18 @@ def _configured_output() -> str | None:
     return root.default_map.get("build", {}).get("out_dir")
 
 
+def _source(param: str) -> str:
+    """Where the value of *param* came from, as an error names it: the option
+    (``--to``), or the config file and its key (``FILE: [send] key 'to'``)."""
+    ctx = click.get_current_context()
+    option = "--" + param.replace("_", "-")
+    if ctx.get_parameter_source(param) is not click.core.ParameterSource.DEFAULT_MAP:
+        return option
+    path = ctx.find_root().meta.get("config_path")
+    key = f"[send] key '{option[2:]}':"
+    return f"{Path(path).resolve()}: {key}" if path else key
+
+
 def _address(user: str | None) -> str | None:
     return user if user and "@" in user else None
 
@@ -158,24 +172,47 @@ def _password(password_file: str | None) -> str:
     """The SMTP password: the environment first, then the password file."""
     value = os.environ.get(PASSWORD_ENV)
     if value:
-        return value
+        return _checked_password(value.removesuffix("\n").removesuffix("\r"), f"${PASSWORD_ENV}")
     if not password_file:
         raise UsageError(f"--smtp-user needs a password: set {PASSWORD_ENV} or 'password-file' "
                          "in the [send] table of the config")
+    from ..gates import text as gate_text
+
     path = Path(password_file)
     try:
-        mode = path.stat().st_mode
-        # Checked with stat on the open file before it is read: a FIFO or a huge file named by
-        # mistake must not hang the run; the error never quotes the file's bytes.
-        text = gate_files.read_bytes(path, 64 * 1024).decode("utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        reason = err.strerror if isinstance(err, OSError) else "not UTF-8"
-        raise UsageError(f"{path}: cannot read the SMTP password file: {reason or err}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        # Through the file gate (a regular file, checked with stat on the open file before it is
+        # read: a FIFO or a huge file named by mistake cannot hang the run), then the text gate
+        # (UTF-8; the BOM Windows Notepad writes at the start removed; a NUL refused).  No
+        # message quotes the file's bytes.
+        data, st = gate_files.read_with_stat(path, MAX_PASSWORD_FILE)
+        text = gate_text.decode_strict(data, str(path))
+    except OSError as err:
+        raise UsageError(f"{path}: cannot read the SMTP password file: {err.strerror or err}") from None
+    except gate_text.NotText as err:
+        # The gate's message names the line and the byte: said in general words instead.
+        reason = "it holds a NUL byte" if "NUL" in str(err) else "it is not UTF-8; save it as UTF-8"
+        raise UsageError(f"{path}: the SMTP password file cannot be used: {reason}") from None
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         warn("the SMTP password file is readable by others (chmod 600 it)", Kind.OUTPUT, SourceRef(str(path), 0))
-    password = text.strip("\r\n")
+    return _checked_password(text.removesuffix("\n").removesuffix("\r"), str(path) + ": the SMTP password file")
+
+
+#: A password file is one line; anything larger was named by mistake.
+MAX_PASSWORD_FILE = 64 * 1024
+
+
+def _checked_password(password: str, where: str) -> str:
+    """*password* if it can travel in AUTH PLAIN/LOGIN: not empty, and no control
+    character (a NUL ends the user name field of AUTH PLAIN, RFC 4616 section 2;
+    a line break ends the SMTP command).  The message says what, never where or
+    which character: no part of a password is shown."""
+    import unicodedata
+
     if not password:
-        raise UsageError(f"{path}: the SMTP password file is empty")
+        raise UsageError(f"{where} is empty")
+    if any(unicodedata.category(c) == "Cc" for c in password):
+        raise UsageError(f"{where} holds a control character (a NUL, a line break inside it, a tab "
+                         "or another invisible code); only a line break at its end is allowed")
     return password
 
 

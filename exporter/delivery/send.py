@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import ConfigError, UsageError
 from ..gates.addresses import Address, AddressRefused, check_address, unique_addresses
 from .books import BookFile, BookTooLarge, NotABook, book_title, find_books, read_book_file
 from .ledger import Ledger, Sent, load_ledger, locked, now_text
@@ -51,6 +51,10 @@ class SendOptions:
     retries: int = 3
     retry_delay: float = 2.0
     today: dt.date | None = None
+    #: How errors name where ``to`` and the sender came from: the option, or
+    #: the config file and its key (the sender may be the SMTP user's address).
+    to_source: str = "--to"
+    sender_source: str = "--from-address"
 
 
 @dataclass(slots=True)
@@ -75,11 +79,14 @@ def check_options(options: SendOptions) -> tuple[Address, ...]:
     if not options.to:
         raise UsageError("no recipient: give --to ADDRESS (or 'to' in the [send] table of the config)")
     try:
-        recipients = unique_addresses(options.to, "--to")
-        if options.sender:
-            unique_addresses((options.sender,), "--from-address")
+        recipients = unique_addresses(options.to, options.to_source)
     except AddressRefused as err:
-        raise UsageError(str(err)) from None
+        raise _address_error(str(err), options.to_source) from None
+    try:
+        if options.sender:
+            unique_addresses((options.sender,), options.sender_source)
+    except AddressRefused as err:
+        raise _address_error(str(err), options.sender_source) from None
     if options.dry_run:
         return recipients
     if options.smtp is None or not options.smtp.host:
@@ -94,6 +101,11 @@ def check_options(options: SendOptions) -> tuple[Address, ...]:
     if s.user and s.security == "none" and not s.is_loopback:
         raise UsageError("--smtp-security none would send the password unencrypted; use starttls or tls")
     return recipients
+
+
+def _address_error(text: str, source: str) -> UsageError:
+    """A refused address as a usage error, or a config error when the config gave it (both exit 2)."""
+    return UsageError(text) if source.startswith("--") else ConfigError(text)
 
 
 def select_books(options: SendOptions, today: dt.date, report: SendReport) -> list[BookFile]:
@@ -176,7 +188,7 @@ class _Run:
         try:
             data = read_book_file(book.path, limit)
         except BookTooLarge as err:
-            self.fail(book, self.recipients, f"{err.size / 1e6:.1f} MB is over the {options.max_mb:g} MB limit "
+            self.fail(book, self.recipients, f"{over_limit(err.size, options.max_mb)} is over the {options.max_mb:g} MB limit "
                       "(--max-size); make it smaller: a shorter period (--by week or --by day), "
                       "--images none, or --device kindle (grey pictures no larger than a Kindle screen)")
             return
@@ -248,6 +260,19 @@ def _deliver(mailer: Mailer, options: SendOptions, address: Address, message: by
             say(f"{address.text}: {err}; trying again in {delay:g} s")
             time.sleep(delay)
             delay *= 2
+
+
+def over_limit(size: int, limit_mb: float) -> str:
+    """*size* (bytes) in MB with as many decimals as it takes to show it over
+    *limit_mb* (117,447 bytes over 0.11 MB is "0.117 MB", never "0.1 MB"), cut
+    rather than rounded so it never shows more than the book has; in bytes if
+    no decimal does."""
+    for decimals in range(1, 7):
+        units = size // 10 ** (6 - decimals)  # integer arithmetic: no float rounding
+        shown = f"{units // 10 ** decimals}.{units % 10 ** decimals:0{decimals}d}"
+        if float(shown) > limit_mb:
+            return f"{shown} MB"
+    return f"{size:,} bytes"
 
 
 def _body(book: BookFile, title: str, size: int) -> str:

@@ -226,13 +226,48 @@ def decode(raw: bytes, schema: type[T], *, limit: int) -> T:
     if len(raw) > limit:
         raise DocumentDamaged(f"larger than {limit} bytes")
     try:
-        return msgspec.json.decode(raw, type=schema, strict=True)
+        doc = msgspec.json.decode(raw, type=schema, strict=True)
     except msgspec.ValidationError as err:
         raise DocumentDamaged(str(err)) from None
     except msgspec.DecodeError as err:
         raise DocumentDamaged(f"not JSON ({err})") from None
     except RecursionError:
         raise DocumentDamaged("nested too deeply") from None
+    _refuse_duplicate_keys(raw)
+    return doc
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_pairs(pairs: list[tuple[str, object]]) -> dict:
+    seen: dict = {}
+    for key, value in pairs:
+        if key in seen:
+            shown = key if len(key) <= 60 else key[:57] + "..."
+            raise _DuplicateKey(f"the key {shown!a} appears twice in one object")
+        seen[key] = value
+    return seen
+
+
+def _refuse_duplicate_keys(raw: bytes) -> None:
+    """:class:`DocumentDamaged` if an object of *raw* holds a key twice, at any level.
+
+    RFC 8259 section 4 leaves the meaning of such an object to each parser, and
+    msgspec (like most) keeps the last value without a word: a hand edit that
+    appends ``"sent": {}`` to the send ledger would erase its record and mail
+    every book again.  So a second pass with the standard parser, whose
+    ``object_pairs_hook`` sees every pair, refuses it.  It runs after msgspec
+    has checked the shape, so its nesting and size are the schema's."""
+    import json
+
+    try:
+        json.loads(raw, object_pairs_hook=_unique_pairs)
+    except _DuplicateKey as err:
+        raise DocumentDamaged(str(err)) from None
+    except (ValueError, RecursionError) as err:  # msgspec read it; the standard parser should too
+        raise DocumentDamaged(f"not JSON ({type(err).__name__})") from None
 
 
 def read(path: Path, *, limit: int) -> bytes:
