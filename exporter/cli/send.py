@@ -106,25 +106,37 @@ def send(folder: str | None, out_dir: str | None, to: tuple[str, ...], from_addr
     report = send_books(options, say=(lambda line: None) if quiet else
                         (lambda line: click.echo(f"digest-export: {line}", err=True)))
     _print_report(report, target, quiet=quiet, dry_run=dry_run)
-    if report.failed:
+    if report.failed or report.unreadable:
         sys.exit(1)
 
 
 def _print_report(report: SendReport, folder: Path, *, quiet: bool, dry_run: bool) -> None:
     for name, address, title in report.planned:
         size = (folder / name).stat().st_size
-        click.echo(f"would send {folder / name} ({title}, {size / 1e6:.1f} MB) to {address}")
+        click.echo(f"would send {_shown(folder / name)} ({title}, {size / 1e6:.1f} MB) to {address}")
     for name, address, why in report.failed:
-        click.echo(f"{folder / name}: error: not sent to {address}: {why}", err=True)
+        click.echo(f"{_shown(folder / name)}: error: not sent to {address}: {why}", err=True)
+    for name, why in report.unreadable:
+        click.echo(f"{_shown(folder / name)}: error: not a book: {why}; not sent", err=True)
     if quiet:
         return
+    for copy, book in report.copies:
+        click.echo(f"{_shown(folder / copy)}: a copy of {book}; sent and recorded as that book", err=True)
     for name, address, why in report.skipped:
-        click.echo(f"{folder / name}: not sent to {address}: {why}", err=True)
+        click.echo(f"{_shown(folder / name)}: not sent to {address}: {why}", err=True)
     n_wait = len(report.waiting)
     waiting = f", {n_wait} not finished yet ({', '.join(report.waiting)})" if n_wait else ""
     sent = f"{len(report.planned)} to send (dry run)" if dry_run else f"{len(report.sent)} sent"
-    click.echo(f"{sent}, {len(report.skipped)} skipped, {len(report.failed)} failed{waiting} in {folder}",
+    bad = f", {len(report.unreadable)} not a book" if report.unreadable else ""
+    click.echo(f"{sent}, {len(report.skipped)} skipped, {len(report.failed)} failed{bad}{waiting} in {folder}",
                err=True)
+
+
+def _shown(path: Path) -> str:
+    """A path for the terminal, quoted as ``ls`` does if it holds a control or bidi character."""
+    from ..gates.names import shell_quote
+
+    return shell_quote(str(path))
 
 
 def _selection_folder(folder: Path, name: str) -> Path:
@@ -172,7 +184,9 @@ def _password(password_file: str | None) -> str:
     """The SMTP password: the environment first, then the password file."""
     value = os.environ.get(PASSWORD_ENV)
     if value:
-        return _checked_password(value.removesuffix("\n").removesuffix("\r"), f"${PASSWORD_ENV}")
+        # As given: an environment variable cannot hold a NUL, and any other character
+        # travels in AUTH PLAIN or LOGIN (base64 of UTF-8, RFC 4616).
+        return value
     if not password_file:
         raise UsageError(f"--smtp-user needs a password: set {PASSWORD_ENV} or 'password-file' "
                          "in the [send] table of the config")
@@ -202,10 +216,13 @@ MAX_PASSWORD_FILE = 64 * 1024
 
 
 def _checked_password(password: str, where: str) -> str:
-    """*password* if it can travel in AUTH PLAIN/LOGIN: not empty, and no control
-    character (a NUL ends the user name field of AUTH PLAIN, RFC 4616 section 2;
-    a line break ends the SMTP command).  The message says what, never where or
-    which character: no part of a password is shown."""
+    """*password* (from a file) if it is one line of text: not empty, and no control
+    character.  A NUL would end the field it is in (AUTH PLAIN separates the
+    user and password with NULs, RFC 4616 section 2) and log in with another
+    password; any other control character in a file (a second line, an escape,
+    a stray CR) is a mistake in the file far more often than in a password.
+    The message says what, never where or which character: no part of a
+    password is shown."""
     import unicodedata
 
     if not password:

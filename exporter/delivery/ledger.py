@@ -91,6 +91,16 @@ def load_ledger(folder: Path) -> Ledger:
     from ..gates import documents
 
     path = Path(folder) / LEDGER_NAME
+    if path.is_symlink():
+        # A ledger kept elsewhere (a copy committed to a repository, linked in): the record is
+        # the link's target, so that is what is read and rewritten (atomically, a temporary file
+        # in the target's own folder, then rename); replacing the link by a regular file would
+        # leave the target stale and the next checkout would send every book again.
+        target = Path(os.path.realpath(path))
+        if not os.path.lexists(target):
+            raise LedgerError(f"{path}: the send ledger is a symbolic link to {target}, which does not "
+                              "exist; restore it, or remove the link to start a new ledger")
+        path = target
     try:
         raw = documents.read(path, limit=documents.MAX_LEDGER_BYTES)
         doc = documents.decode(raw, documents.LedgerDoc, limit=documents.MAX_LEDGER_BYTES)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, UsageError
 from ..gates.addresses import Address, AddressRefused, check_address, unique_addresses
-from .books import BookFile, BookTooLarge, NotABook, book_title, find_books, read_book_file
+from .books import BookFile, BookTooLarge, NotABook, book_title, find_books, read_book_file, same_book
 from .ledger import Ledger, Sent, load_ledger, locked, now_text
 from .message import book_message
 from .smtp import DeliveryFailure, Mailer, SmtpSettings
@@ -66,6 +66,11 @@ class SendReport:
     skipped: list[tuple[str, str, str]] = field(default_factory=list)
     failed: list[tuple[str, str, str]] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)  # not finished yet
+    #: ``*.epub`` names that are not regular files (a FIFO, a device, a folder, a
+    #: dangling link), and why: reported, and the exit status is 1.
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    #: (copy, book) for each copy named with ``--book``: sent as the book.
+    copies: list[tuple[str, str]] = field(default_factory=list)
     #: The server refused the credentials: nothing more is tried.
     auth_error: str | None = None
 
@@ -108,26 +113,65 @@ def _address_error(text: str, source: str) -> UsageError:
     return UsageError(text) if source.startswith("--") else ConfigError(text)
 
 
-def select_books(options: SendOptions, today: dt.date, report: SendReport) -> list[BookFile]:
+def select_books(options: SendOptions, today: dt.date, report: SendReport,
+                 recipients: tuple[Address, ...] = ()) -> list[BookFile]:
     """The books this run considers: named ones, else the finished (and with
-    ``unfinished``, the others too)."""
-    found = find_books(options.folder)
+    ``unfinished``, the others too).  A copy of another book (``latest.epub``, a
+    hard or symbolic link) stands for that book: it is sent, recorded and
+    skipped under the book's own name, so the same week never goes out twice
+    under two names."""
+    shelf = find_books(options.folder)
+    found = shelf.books
     if options.books:
-        chosen = []
+        chosen: list[BookFile] = []
         for wanted in options.books:
+            bad = [(p, why) for p, why in shelf.unreadable if wanted in (p.name, p.stem)]
             match = [b for b in found if wanted in (b.name, b.path.stem, b.key)]
+            if bad and not match:
+                report.unreadable.extend((p.name, why) for p, why in bad if (p.name, why) not in report.unreadable)
+                continue
             if not match:
                 names = ", ".join(b.name for b in found) or "none"
                 raise UsageError(f"--book {wanted!r}: no such book in {options.folder} (books: {names})")
-            chosen.extend(b for b in match if b not in chosen)
+            for book in match:
+                original = _original(book, found)
+                if original is not book:
+                    report.copies.append((book.name, original.name))
+                if original not in chosen:
+                    chosen.append(original)
         return chosen
+    report.unreadable.extend((p.name, why) for p, why in shelf.unreadable)
     chosen = []
     for book in found:
         if book.finished(today) or options.unfinished:
-            chosen.append(book)
+            original = _original(book, found)
+            if original is not book:
+                report.skipped.extend((book.name, a, f"a copy of {original.name}")
+                                      for a in recipients)
+                if original not in chosen:
+                    chosen.append(original)
+            elif book not in chosen:
+                chosen.append(book)
         else:
             report.waiting.append(book.name)
     return chosen
+
+
+def _original(book: BookFile, found: list[BookFile]) -> BookFile:
+    """The book *book* is a copy of, if it is one; else *book*.  Only a file whose name
+    says no period (``latest.epub``) or a symbolic link is taken for a copy, and only of
+    a book whose name says its period: two books of their own are never merged."""
+    if book.start is not None and not book.path.is_symlink():
+        return book
+    for other in found:
+        if other is book or other.start is None:
+            continue
+        try:
+            if same_book(book.path, other.path):
+                return other
+        except OSError:  # unreadable: the send reports it
+            continue
+    return book
 
 
 def skip_reason(entry: Sent | None, *, finished: bool, sha: str, resend: bool) -> str | None:
@@ -152,7 +196,7 @@ def send_books(options: SendOptions, say: Say = lambda line: None) -> SendReport
     report = SendReport()
     with locked(options.folder) if not options.dry_run else contextlib.nullcontext():
         ledger = load_ledger(options.folder)
-        books = select_books(options, today, report)
+        books = select_books(options, today, report, recipients)
         mailer = Mailer(options.smtp) if not options.dry_run and options.smtp else None
         run = _Run(options, today, ledger, mailer, report, say, recipients, sender)
         try:
