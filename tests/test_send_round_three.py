@@ -242,6 +242,27 @@ def test_a_copy_sent_by_name_is_recorded_as_the_book_and_never_sent_twice(tmp_pa
         assert r.exit_code == 0 and len(server.mailbox.messages) == 2, r.output
 
 
+@settings(max_examples=6, **SETTINGS)
+@given(how=st.sampled_from(["bytes", "hardlink", "symlink"]),
+       other=st.sampled_from(["backup-2024-W10.epub", "a-2024-W10.epub", "zz-2024-W10.epub"]))
+def test_a_second_name_of_the_same_week_is_recorded_too(tmp_path_factory, how, other):
+    """Two names of one week (the same file or bytes): one message, both names recorded, so
+    new bytes under either name later do not mail the week again."""
+    tmp = tmp_path_factory.mktemp("alias")
+    out = _build(tmp)
+    book = _book(out)
+    {"bytes": shutil.copyfile, "hardlink": os.link, "symlink": lambda a, b: os.symlink(a.name, b)}[how](
+        book, out / other)
+    with smtp_server(tmp) as server:
+        r = _send(out, server)
+        assert r.exit_code == 0 and len(server.mailbox.messages) == 1, r.output
+        (recorded,) = _ledger(out)["sent"].values()
+        assert sorted(recorded) == sorted([book.name, other])
+        _build(tmp, "--lang", "ko")
+        r = _send(out, server)
+        assert r.exit_code == 0 and len(server.mailbox.messages) == 1, r.output
+
+
 # -- containers EPUBCheck rejects -----------------------------------------------------------------
 
 def _rezip(data: bytes, *, change=None, drop=(), add=(), mimetype_compressed=False, mimetype_extra=b"",

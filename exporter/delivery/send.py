@@ -114,7 +114,7 @@ def _address_error(text: str, source: str) -> UsageError:
 
 
 def select_books(options: SendOptions, today: dt.date, report: SendReport,
-                 recipients: tuple[Address, ...] = ()) -> list[BookFile]:
+                 recipients: tuple[Address, ...] = (), found_out: list[BookFile] | None = None) -> list[BookFile]:
     """The books this run considers: named ones, else the finished (and with
     ``unfinished``, the others too).  A copy of another book (``latest.epub``, a
     hard or symbolic link) stands for that book: it is sent, recorded and
@@ -122,6 +122,8 @@ def select_books(options: SendOptions, today: dt.date, report: SendReport,
     under two names."""
     shelf = find_books(options.folder)
     found = shelf.books
+    if found_out is not None:
+        found_out.extend(found)
     if options.books:
         chosen: list[BookFile] = []
         for wanted in options.books:
@@ -196,9 +198,10 @@ def send_books(options: SendOptions, say: Say = lambda line: None) -> SendReport
     report = SendReport()
     with locked(options.folder) if not options.dry_run else contextlib.nullcontext():
         ledger = load_ledger(options.folder)
-        books = select_books(options, today, report, recipients)
+        found: list[BookFile] = []
+        books = select_books(options, today, report, recipients, found)
         mailer = Mailer(options.smtp) if not options.dry_run and options.smtp else None
-        run = _Run(options, today, ledger, mailer, report, say, recipients, sender)
+        run = _Run(options, today, ledger, mailer, report, say, recipients, sender, found=found)
         try:
             for book in books:
                 run.send_book(book)
@@ -222,6 +225,21 @@ class _Run:
     sender: Address | None
     #: SHA-256 -> name of each book read in this run: a copy (latest.epub) is not sent again.
     seen: dict[str, str] = field(default_factory=dict)
+    #: Every book of the folder: a sent book is also recorded under the name of each
+    #: other book of its period that is the same file or bytes (a second name of a week).
+    found: list[BookFile] = field(default_factory=list)
+
+    def aliases(self, book: BookFile) -> list[str]:
+        out = []
+        for other in self.found:
+            if other is book or other.key != book.key or other.start is None:
+                continue
+            try:
+                if same_book(book.path, other.path):
+                    out.append(other.name)
+            except OSError:
+                continue
+        return out
 
     def fail(self, book: BookFile, addresses, why: str) -> None:
         self.report.failed.extend((book.name, a.text, why) for a in addresses)
@@ -281,7 +299,9 @@ class _Run:
                 if err.auth:
                     report.auth_error = str(err)
                 continue
-            self.ledger.record(address.text, book.name, Sent(sha, len(data), now_text(), finished))
+            entry = Sent(sha, len(data), now_text(), finished)
+            for name in [book.name, *self.aliases(book)]:
+                self.ledger.record(address.text, name, entry)
             report.sent.append((book.name, address.text))
             self.say(f"sent {book.name} to {address.text}")
 
