@@ -256,6 +256,7 @@ def test_a_second_name_of_the_same_week_is_recorded_too(tmp_path_factory, how, o
     with smtp_server(tmp) as server:
         r = _send(out, server)
         assert r.exit_code == 0 and len(server.mailbox.messages) == 1, r.output
+        assert f"not sent to {KINDLE}: a copy of " in r.output, r.output
         (recorded,) = _ledger(out)["sent"].values()
         assert sorted(recorded) == sorted([book.name, other])
         _build(tmp, "--lang", "ko")

@@ -148,7 +148,7 @@ def select_books(options: SendOptions, today: dt.date, report: SendReport,
         if book.finished(today) or options.unfinished:
             original = _original(book, found)
             if original is not book:
-                report.skipped.extend((book.name, a, f"a copy of {original.name}")
+                report.skipped.extend((book.name, a.text, f"a copy of {original.name}")
                                       for a in recipients)
                 if original not in chosen:
                     chosen.append(original)
