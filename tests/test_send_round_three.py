@@ -295,14 +295,17 @@ def _rezip(data: bytes, *, change=None, drop=(), add=(), mimetype_compressed=Fal
     return buf.getvalue()
 
 
-def _container_damage(draw, good: bytes) -> tuple[str, bytes]:
+CONTAINER_DAMAGE = ("junk-before", "mimetype-compressed", "mimetype-extra", "mimetype-text", "duplicate-member",
+                    "duplicate-nfc", "rootfile-missing", "rootfile-none", "container-not-xml", "container-other-root",
+                    "opf-not-xml", "opf-not-package", "no-container", "truncated")
+
+
+def _container_damage(draw, good: bytes, kind: str | None = None) -> tuple[str, bytes]:
+    """One kind of container damage (*kind*, else drawn), its details drawn."""
     names = zipfile.ZipFile(io.BytesIO(good)).namelist()
     container = "META-INF/container.xml"
     opf = next(n for n in names if n.endswith(".opf"))
-    kind = draw(st.sampled_from([
-        "junk-before", "mimetype-compressed", "mimetype-extra", "mimetype-text", "duplicate-member",
-        "duplicate-nfc", "rootfile-missing", "rootfile-none", "container-not-xml", "container-other-root",
-        "opf-not-xml", "opf-not-package", "no-container", "truncated"]))
+    kind = kind or draw(st.sampled_from(CONTAINER_DAMAGE))
     if kind == "junk-before":
         return kind, draw(st.binary(min_size=1, max_size=64)) + good
     if kind == "mimetype-compressed":
@@ -369,6 +372,39 @@ def test_a_damaged_container_is_never_attached_through_the_cli(built, tmp_path_f
         assert "other-2024-W10.epub: error: not sent to reader@kindle.com: not a" in r.output, (kind, r.output)
         got = [part.get_content() for _, msg in server.mailbox.parsed() for part in msg.iter_attachments()]
         assert got == [good], kind
+
+
+def test_epubcheck_rejects_every_kind_of_damage_the_gate_refuses(built, tmp_path):
+    """The gate refuses what the validator refuses (one EPUBCheck start for all kinds), and
+    accepts the book the validator accepts: it is neither looser nor needlessly stricter."""
+    from epub_fixtures import run_epubcheck
+
+    from exporter.gates.epub import NotAnEpub, check_epub
+
+    good = _book(built).read_bytes()
+    paths = [_book(built)]
+    for kind in CONTAINER_DAMAGE:
+        # The first choice of each strategy: one fixed spelling per kind.
+        _, bad = _container_damage(lambda strategy: _first(strategy), good, kind)
+        with pytest.raises(NotAnEpub):
+            check_epub(bad)
+        paths.append(tmp_path / f"{kind}.epub")
+        paths[-1].write_bytes(bad)
+    reports = run_epubcheck(paths, tmp_path)
+    severe = {path.stem: sorted({m["ID"] for m in rep["messages"] if m["severity"] in ("FATAL", "ERROR")})
+              for path, rep in zip(paths, reports)}
+    assert severe.pop(_book(built).stem) == []
+    # OCF 3.3 section 4.3 says the mimetype file MUST NOT be compressed; EPUBCheck 5 does not
+    # report it, but readers that find the type at byte 38 (as the spec intends) fail on it.
+    assert severe.pop("mimetype-compressed") == []
+    assert all(severe.values()), severe
+
+
+def _first(strategy):
+    """The simplest value of *strategy* (hypothesis' own shrink target), without a test run."""
+    from hypothesis import find
+
+    return find(strategy, lambda value: True)
 
 
 # -- *.epub names that are not regular files --------------------------------------------------------
