@@ -172,8 +172,17 @@ def _source(param: str) -> str:
     if ctx.get_parameter_source(param) is not click.core.ParameterSource.DEFAULT_MAP:
         return option
     path = ctx.find_root().meta.get("config_path")
-    key = f"[send] key '{option[2:]}':"
-    return f"{Path(path).resolve()}: {key}" if path else key
+    if not path:
+        return f"key '{option[2:]}':"
+    from ..errors import ConfigError
+    from .config import load_config
+
+    # As every other config error: "[send] key" for the table, "key" for the top level.
+    try:
+        in_table = option[2:] in (load_config(Path(path)).get("send") or {})
+    except ConfigError:  # it was read once already; if not now, say the table
+        in_table = True
+    return f"{Path(path).resolve()}: {'[send] ' if in_table else ''}key '{option[2:]}':"
 
 
 def _address(user: str | None) -> str | None:
