@@ -487,7 +487,8 @@ def _run_with_password_file(out: Path, server, pw: Path, where: str, tmp: Path):
 
 
 @settings(max_examples=6, **SETTINGS)
-@given(password=password_text, end=st.sampled_from(["", "\n", "\r\n", "\r"]), where=st.sampled_from(["option", "config"]))
+@given(password=password_text, end=st.sampled_from(["", "\n", "\r\n", "\r"]),
+       where=st.sampled_from(["option", "config"]))
 @example(password="pässwörd-비밀", end="\r\n", where="option")
 def test_a_password_file_with_a_bom_logs_in_without_it(built, tmp_path_factory, password, end, where):
     tmp = tmp_path_factory.mktemp("pwbom")

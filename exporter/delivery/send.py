@@ -114,16 +114,14 @@ def _address_error(text: str, source: str) -> UsageError:
 
 
 def select_books(options: SendOptions, today: dt.date, report: SendReport,
-                 recipients: tuple[Address, ...] = (), found_out: list[BookFile] | None = None) -> list[BookFile]:
-    """The books this run considers: named ones, else the finished (and with
-    ``unfinished``, the others too).  A copy of another book (``latest.epub``, a
+                 recipients: tuple[Address, ...] = ()) -> tuple[list[BookFile], list[BookFile]]:
+    """The books this run considers (named ones, else the finished, and with
+    ``unfinished`` the others too), and every book of the folder.  A copy of another book (``latest.epub``, a
     hard or symbolic link) stands for that book: it is sent, recorded and
     skipped under the book's own name, so the same week never goes out twice
     under two names."""
     shelf = find_books(options.folder)
     found = shelf.books
-    if found_out is not None:
-        found_out.extend(found)
     if options.books:
         chosen: list[BookFile] = []
         for wanted in options.books:
@@ -141,7 +139,7 @@ def select_books(options: SendOptions, today: dt.date, report: SendReport,
                     report.copies.append((book.name, original.name))
                 if original not in chosen:
                     chosen.append(original)
-        return chosen
+        return chosen, found
     report.unreadable.extend((p.name, why) for p, why in shelf.unreadable)
     chosen = []
     for book in found:
@@ -156,7 +154,7 @@ def select_books(options: SendOptions, today: dt.date, report: SendReport,
                 chosen.append(book)
         else:
             report.waiting.append(book.name)
-    return chosen
+    return chosen, found
 
 
 def _original(book: BookFile, found: list[BookFile]) -> BookFile:
@@ -198,8 +196,7 @@ def send_books(options: SendOptions, say: Say = lambda line: None) -> SendReport
     report = SendReport()
     with locked(options.folder) if not options.dry_run else contextlib.nullcontext():
         ledger = load_ledger(options.folder)
-        found: list[BookFile] = []
-        books = select_books(options, today, report, recipients, found)
+        books, found = select_books(options, today, report, recipients)
         mailer = Mailer(options.smtp) if not options.dry_run and options.smtp else None
         run = _Run(options, today, ledger, mailer, report, say, recipients, sender, found=found)
         try:
@@ -250,9 +247,10 @@ class _Run:
         try:
             data = read_book_file(book.path, limit)
         except BookTooLarge as err:
-            self.fail(book, self.recipients, f"{over_limit(err.size, options.max_mb)} is over the {options.max_mb:g} MB limit "
-                      "(--max-size); make it smaller: a shorter period (--by week or --by day), "
-                      "--images none, or --device kindle (grey pictures no larger than a Kindle screen)")
+            self.fail(book, self.recipients, f"{over_limit(err.size, options.max_mb)} is over the "
+                      f"{options.max_mb:g} MB limit (--max-size); make it smaller: a shorter period "
+                      "(--by week or --by day), --images none, or --device kindle (grey pictures no larger "
+                      "than a Kindle screen)")
             return
         except NotABook as err:
             self.fail(book, self.recipients, str(err))
@@ -280,6 +278,7 @@ class _Run:
         if not todo:
             return
         title = book_title(book.path)
+        names: list[str] | None = None  # the book's name and its aliases, found once
         for address in todo:
             if self.mailer is None:
                 report.planned.append((book.name, address.text, title))
@@ -300,7 +299,9 @@ class _Run:
                     report.auth_error = str(err)
                 continue
             entry = Sent(sha, len(data), now_text(), finished)
-            for name in [book.name, *self.aliases(book)]:
+            if names is None:
+                names = [book.name, *self.aliases(book)]
+            for name in names:
                 self.ledger.record(address.text, name, entry)
             report.sent.append((book.name, address.text))
             self.say(f"sent {book.name} to {address.text}")
