@@ -210,14 +210,14 @@ def _password(password_file: str | None) -> str:
         data, st = gate_files.read_with_stat(path, MAX_PASSWORD_FILE)
         text = gate_text.decode_strict(data, str(path))
     except OSError as err:
-        raise UsageError(f"{path}: cannot read the SMTP password file: {err.strerror or err}") from None
+        raise UsageError(f"{_shown(path)}: cannot read the SMTP password file: {err.strerror or err}") from None
     except gate_text.NotText as err:
         # The gate's message names the line and the byte: said in general words instead.
         reason = "it holds a NUL byte" if "NUL" in str(err) else "it is not UTF-8; save it as UTF-8"
-        raise UsageError(f"{path}: the SMTP password file cannot be used: {reason}") from None
+        raise UsageError(f"{_shown(path)}: the SMTP password file cannot be used: {reason}") from None
     if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         warn("the SMTP password file is readable by others (chmod 600 it)", Kind.OUTPUT, SourceRef(str(path), 0))
-    return _checked_password(text.removesuffix("\n").removesuffix("\r"), str(path) + ": the SMTP password file")
+    return _checked_password(text.removesuffix("\n").removesuffix("\r"), f"{_shown(path)}: the SMTP password file")
 
 
 #: A password file is one line; anything larger was named by mistake.
