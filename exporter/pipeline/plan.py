@@ -346,9 +346,13 @@ def _plan_books(options: BuildOptions, skeleton: list[Digest], days: _Days, reco
                 reason = INPUTS_CHANGED
             else:
                 reason = old.missing_or_changed(Path(options.out_dir))
-                if reason is None and not old.files:  # no paper passes the filter in this period
-                    empty[meta_p.file_name] = old
-                    continue
+                if reason is None and not old.files:
+                    if options.filter is not None:  # no paper passes the filter in this period
+                        empty[meta_p.file_name] = old
+                        continue
+                    # A whole book always has a file: a record without one
+                    # was edited, and the file on disk is nobody's now.
+                    reason = "its files are not recorded"
             papers = sum(len(days.keys[i]) for i in isos)
             if reason is None and old is not None and old.papers is not None:
                 papers = old.papers  # a selection's book: the papers that passed
