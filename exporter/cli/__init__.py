@@ -15,6 +15,7 @@ import click
 
 from .. import __version__
 from ..errors import ExporterError
+from ..gates.names import shell_quote as q
 from ..model import Kind, counted
 from .crash import Group
 from .console import load_inputs, report_skipped, warn
@@ -141,7 +142,7 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
     if not quiet and feed is not None:
         written = sum(1 for _, status in feed.files if status.value == "written")
         click.echo(f"{counted(feed.entries, 'entry', 'entries')}, {counted(len(feed.files), 'file')} ({written} written, "
-                   f"{len(feed.files) - written} unchanged) in {out_dir}", err=True)
+                   f"{len(feed.files) - written} unchanged) in {q(out_dir)}", err=True)
     if plan.errors:
         report_skipped(plan.errors)
         sys.exit(1)

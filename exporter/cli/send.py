@@ -20,6 +20,7 @@ from .console import warn
 from .options import Seconds, quiet_option, report_errors
 from ..errors import UsageError
 from ..gates import files as gate_files
+from ..gates.names import shell_quote as q
 
 if TYPE_CHECKING:
     from ..delivery.send import SendReport
@@ -111,17 +112,17 @@ def send(folder: str | None, out_dir: str | None, to: tuple[str, ...], from_addr
 def _print_report(report: SendReport, folder: Path, *, quiet: bool, dry_run: bool) -> None:
     for name, address, title in report.planned:
         size = (folder / name).stat().st_size
-        click.echo(f"would send {folder / name} ({title}, {size / 1e6:.1f} MB) to {address}")
+        click.echo(f"would send {q(folder / name)} ({title}, {size / 1e6:.1f} MB) to {address}")
     for name, address, why in report.failed:
-        click.echo(f"{folder / name}: error: not sent to {address}: {why}", err=True)
+        click.echo(f"{q(folder / name)}: error: not sent to {address}: {why}", err=True)
     if quiet:
         return
     for name, address, why in report.skipped:
-        click.echo(f"{folder / name}: not sent to {address}: {why}", err=True)
+        click.echo(f"{q(folder / name)}: not sent to {address}: {why}", err=True)
     n_wait = len(report.waiting)
     waiting = f", {n_wait} not finished yet ({', '.join(report.waiting)})" if n_wait else ""
     sent = f"{len(report.planned)} to send (dry run)" if dry_run else f"{len(report.sent)} sent"
-    click.echo(f"{sent}, {len(report.skipped)} skipped, {len(report.failed)} failed{waiting} in {folder}",
+    click.echo(f"{sent}, {len(report.skipped)} skipped, {len(report.failed)} failed{waiting} in {q(folder)}",
                err=True)
 
 
@@ -136,7 +137,7 @@ def _selection_folder(folder: Path, name: str) -> Path:
         raise UsageError(str(err)) from None
     target = folder / name
     if target.is_symlink() or not target.is_dir():
-        raise UsageError(f"--selection {name}: {target} is not a folder of this build; "
+        raise UsageError(f"--selection {name}: {q(target)} is not a folder of this build; "
                          "is there a [[selection]] with that name, and has build run since?")
     return target
 
@@ -170,12 +171,12 @@ def _password(password_file: str | None) -> str:
         text = gate_files.read_bytes(path, 64 * 1024).decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
         reason = err.strerror if isinstance(err, OSError) else "not UTF-8"
-        raise UsageError(f"{path}: cannot read the SMTP password file: {reason or err}") from None
+        raise UsageError(f"{q(path)}: cannot read the SMTP password file: {reason or err}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         warn("the SMTP password file is readable by others (chmod 600 it)", Kind.OUTPUT, SourceRef(str(path), 0))
     password = text.strip("\r\n")
     if not password:
-        raise UsageError(f"{path}: the SMTP password file is empty")
+        raise UsageError(f"{q(path)}: the SMTP password file is empty")
     return password
 
 
