@@ -26,6 +26,7 @@ from .books import BookFile, BookTooLarge, NotABook, book_title, find_books, rea
 from .ledger import Ledger, Sent, load_ledger, locked, now_text
 from .message import book_message
 from .smtp import DeliveryFailure, Mailer, SmtpSettings
+from ..gates.files import broken_link, special_kind
 from ..gates.names import shell_quote as q, text_name
 
 #: Amazon's Send to Kindle accepts e-mails of up to 50 MB
@@ -106,6 +107,12 @@ def select_books(options: SendOptions, today: dt.date, report: SendReport) -> li
         for wanted in options.books:
             match = [b for b in found if wanted in (b.name, b.path.stem, b.key)]
             if not match:
+                for name in (wanted, wanted + ".epub"):
+                    # A name that is there but no book is said as what it is (a named pipe...).
+                    path = Path(options.folder) / name
+                    what = special_kind(path) or broken_link(path)
+                    if what is not None and "/" not in name:
+                        raise UsageError(f"--book {q(wanted)}: {q(path)} is {what}, not a regular file")
                 names = ", ".join(q(b.name) for b in found) or "none"
                 raise UsageError(f"--book {q(wanted)}: no such book in {q(options.folder)} (books: {names})")
             chosen.extend(b for b in match if b not in chosen)
