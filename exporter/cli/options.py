@@ -31,7 +31,8 @@ class PathArg(click.Path):
     file option, never a named pipe or device (read through the file gate, so the kind is said).
     Every refusal is a usage error naming the option (exit 2)."""
 
-    #: Whether the kind of file is checked here (an INPUT's is said by the reader, at its line).
+    #: Whether the kind of file is checked here (an INPUT's is said by the reader, at its line,
+    #: with a hint for standard input).
     kind_checked = True
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
@@ -46,10 +47,12 @@ class PathArg(click.Path):
                 if len(part) > NAME_MAX:
                     self.fail(f"the name {_shortened(shell_quote(os.fsdecode(part)))} is {len(part)} bytes long; "
                               f"file systems allow {NAME_MAX}", param, ctx)
+            # A link to nothing is refused even where a file will be made: writing through it
+            # would make a file somewhere else than the name says.
+            broken = broken_link(text)
+            if broken is not None:
+                self.fail(f"{shell_quote(text)} is {broken}", param, ctx)
             if self.kind_checked and (text != "-" or not self.allow_dash):
-                broken = broken_link(text)
-                if broken is not None and self.exists:
-                    self.fail(f"{shell_quote(text)} is {broken}", param, ctx)
                 kind = special_kind(text)
                 if kind is not None and not (kind == "a folder" and self.dir_okay):
                     wanted = "a folder" if not self.file_okay else "a regular file"

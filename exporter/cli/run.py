@@ -15,7 +15,7 @@ import click
 from ..errors import EmptyInputError, InputError, UsageError
 from ..model import Kind, clean_text, counted
 from .console import report_image_failures, resolve_inputs, warn
-from ..gates.names import shell_quote as q
+from ..gates.names import printable, shell_quote as q
 
 if TYPE_CHECKING:
     from ..books.epub import EpubOptions
@@ -203,14 +203,14 @@ def print_build_summary(plan: BuildPlan, report: BuildReport, lines: list[tuple[
     if not quiet:
         for path, status, _ in lines:
             if status == "written":
-                click.echo(str(path))
+                click.echo(q(path))
         for path in [p for p in report.written if not p.name.endswith(".epub")]:
-            click.echo(str(path))
+            click.echo(q(path))
         for path in report.removed:
             click.echo(f"removed {q(path)}")
     if verbose and not quiet:
         for line in report.explanations:
-            click.echo(f"digest-export: {line}", err=True)
+            click.echo(f"digest-export: {printable(line)}", err=True)
     print_outcome(report, quiet=quiet, verbose=verbose)
     if not quiet:
         n = len(report.books)

@@ -56,6 +56,25 @@ def shell_quote(name: str | os.PathLike[str]) -> str:
     return "".join(out)
 
 
+def printable(line: str) -> str:
+    """One line of free text that may hold a name not passed through :func:`shell_quote` (a
+    message made elsewhere), safe to print: what a terminal would act on, a line break and an
+    undecodable byte are written as escapes (``\\n``, ``\\033``, ``\\xff``).  A safety net:
+    names are quoted where a message is made."""
+    if not _UNPRINTABLE_NAME.search(line):
+        return line
+
+    def escape(m: re.Match[str]) -> str:
+        ch = m.group()
+        if ch in _NAMED_ESCAPES:
+            return _NAMED_ESCAPES[ch]
+        if 0xDC80 <= ord(ch) <= 0xDCFF:
+            return f"\\x{ord(ch) - 0xDC00:02x}"
+        return f"\\u{ord(ch):04x}"
+
+    return _UNPRINTABLE_NAME.sub(escape, line)
+
+
 def json_name(name: str | os.PathLike[str]) -> str:
     """*name* as a string that encodes to UTF-8: each byte that was not UTF-8 (a lone surrogate
     from ``surrogateescape``) becomes the text ``\\xNN``; any other lone surrogate ``\\uDXXX``."""
