@@ -215,6 +215,7 @@ def test_stored_names_encode_to_utf8_and_read_back_as_the_same_bytes(name):
     stored.encode("utf-8")
     assert os.fsencode(unstored_name(stored)) == name
     assert "/" not in stored or b"/" in name
+    assert not re.search("[\x00-\x1f\x7f]", stored), stored  # what the documents gate takes as a name
 
 
 def test_a_stored_name_cannot_be_made_to_leave_the_folder():
@@ -402,3 +403,31 @@ def test_feed_opds_says_how_many_books_the_catalog_lists(tmp_path):
     result = run_cli(["feed", str(src), "-o", str(out), "--format", "opds"], tmp_path)
     assert result.exit_code == 0
     assert "a catalog of 1 book," in result.output and "entries" not in result.output, result.output
+
+
+@pytest.mark.parametrize("stem", [b"book\xff", b"b\x1b[31m\nz", b"fsbytes:%FF"])
+def test_a_book_named_in_bytes_is_mailed_once_and_the_ledger_reads_back(tmp_path, stem):
+    """The send ledger keeps the book's name so that it reads back as the same bytes: the next
+    run skips the book instead of refusing the ledger or mailing it again."""
+    import shutil
+
+    from delivery_helpers import smtp_server
+
+    src, out = _layout(tmp_path), tmp_path / "out"
+    run_cli(["epub", str(src), "-o", str(tmp_path / "made"), "--images", "none", "-q"], tmp_path)
+    out.mkdir()
+    try:
+        shutil.copy(next((tmp_path / "made").glob("*.epub")), os.fsdecode(os.fsencode(out) + b"/" + stem + b".epub"))
+    except OSError:
+        pytest.skip("a name this file system refuses")
+    with smtp_server(tmp_path) as server:
+        args = ["send", str(out), "--to", "reader@kindle.com", "--unfinished", *server.args()]
+        first = run_cli(args, tmp_path, env=server.env())
+        assert first.exit_code == 0, first.output
+        _assert_quoted_utf8(first)
+        assert len(server.mailbox.messages) == 1
+        json.loads((out / ".digest-export-sent.json").read_bytes().decode("utf-8"))
+        again = run_cli(args, tmp_path, env=server.env())
+        assert again.exit_code == 0, again.output
+        _assert_quoted_utf8(again)
+        assert len(server.mailbox.messages) == 1, again.output

@@ -97,24 +97,30 @@ def text_name(name: str | os.PathLike[str]) -> str:
 
 
 #: Marks a string :func:`stored_name` escaped.  Only such strings (names with bytes that are not
-#: UTF-8, or that begin with the mark) are changed: a state of plain names reads as before.
+#: UTF-8 or control characters, or that begin with the mark) are changed: a state of plain names
+#: reads as before.
 STORED_MARK = "fsbytes:"
-_STORED_ESCAPES = re.compile("[\ud800-\udfff%]")
-_STORED_UNESCAPES = re.compile("%(?:([89a-fA-F][0-9a-fA-F])|25)")
+_STORED_ESCAPES = re.compile("[\ud800-\udfff%\x01-\x1f\x7f]")
+_STORED_UNESCAPES = re.compile("%(?:([89a-fA-F][0-9a-fA-F])|(0[1-9a-fA-F]|1[0-9a-fA-F]|7[fF])|25)")
+# In JSON text: a lone surrogate, the mark, or a control character's escape.
+_NEEDS_STORING = re.compile('[\ud800-\udfff]|' + STORED_MARK + r'|\\[bfnrt]|\\u00[01]|\\u007[fF]')
 
 
 def stored_name(name: str) -> str:
-    """*name* (a str from ``os.fsdecode``) as text that encodes to UTF-8 and that
-    :func:`unstored_name` turns back into *name*: when it holds an undecodable byte, the mark
-    followed by the name with each such byte as ``%NN`` and ``%`` as ``%25`` (RFC 3986
-    section 2.1 percent-encoding, of these two only)."""
-    if not name.startswith(STORED_MARK) and not _SURROGATES.search(name):
+    """*name* (a str from ``os.fsdecode``) as text that encodes to UTF-8, holds no control
+    character (the documents gate refuses them in names), and that :func:`unstored_name` turns
+    back into *name*: when it needs to, the mark followed by the name with each undecodable byte
+    and control character as ``%NN`` and ``%`` as ``%25`` (RFC 3986 section 2.1
+    percent-encoding, of these only: never ``/``)."""
+    if not name.startswith(STORED_MARK) and not _STORED_ESCAPES.search(name.replace("%", "")):
         return name
 
     def escape(m: re.Match[str]) -> str:
         ch = m.group()
         if ch == "%":
             return "%25"
+        if ord(ch) < 0x80:
+            return f"%{ord(ch):02X}"
         # surrogateescape keeps byte 0xNN as U+DCNN; another lone surrogate (not from a file
         # name) is kept as its UTF-8 bytes, which read back as undecodable bytes.
         return "".join(f"%{b:02X}" for b in ch.encode("utf-8", "surrogateescape" if 0xDC80 <= ord(ch) <= 0xDCFF
@@ -125,13 +131,22 @@ def stored_name(name: str) -> str:
 
 def unstored_name(text: str) -> str:
     """The name :func:`stored_name` made *text* from; ValueError if *text* has the mark but is
-    not its spelling (only undecodable bytes and ``%`` are escaped: never a ``/`` or a NUL)."""
+    not its spelling (only undecodable bytes, controls and ``%`` are escaped: never a ``/`` or
+    a NUL)."""
     if not text.startswith(STORED_MARK):
         return text
     body = text[len(STORED_MARK):]
     if "%" in _STORED_UNESCAPES.sub("", body):
         raise ValueError(f"{STORED_MARK!r} name with an escape it cannot hold")
-    return _STORED_UNESCAPES.sub(lambda m: chr(0xDC00 + int(m.group(1), 16)) if m.group(1) else "%", body)
+
+    def unescape(m: re.Match[str]) -> str:
+        if m.group(1):
+            return chr(0xDC00 + int(m.group(1), 16))
+        if m.group(2):
+            return chr(int(m.group(2), 16))
+        return "%"
+
+    return _STORED_UNESCAPES.sub(unescape, body)
 
 
 def stored_tree(value: object) -> object:
@@ -155,5 +170,6 @@ def _map_strings(value: object, f) -> object:
 
 
 def needs_storing(text: str) -> bool:
-    """Whether a document dumped to *text* (JSON) holds a string :func:`stored_tree` would change."""
-    return STORED_MARK in text or _SURROGATES.search(text) is not None
+    """Whether a document dumped to *text* (JSON) may hold a string :func:`stored_tree` would
+    change (a quick test; a false alarm only costs the walk)."""
+    return _NEEDS_STORING.search(text) is not None
