@@ -431,3 +431,19 @@ def test_a_book_named_in_bytes_is_mailed_once_and_the_ledger_reads_back(tmp_path
         assert again.exit_code == 0, again.output
         _assert_quoted_utf8(again)
         assert len(server.mailbox.messages) == 1, again.output
+
+
+def test_every_path_option_of_every_command_has_the_one_path_type():
+    """A new path option that bypasses PathArg would let a NUL through to os.stat (exit 70)."""
+    import click
+
+    from exporter.cli import main
+    from exporter.cli.options import PathArg
+
+    found = []
+    for command in [main, *main.commands.values()]:
+        for param in command.params:
+            if isinstance(param.type, click.Path):
+                found.append(param.name)
+                assert isinstance(param.type, PathArg), (command.name, param.name)
+    assert {"config_path", "inputs", "out_dir", "templates", "state_path", "font", "password_file"} <= set(found)
