@@ -447,3 +447,14 @@ def test_every_path_option_of_every_command_has_the_one_path_type():
                 found.append(param.name)
                 assert isinstance(param.type, PathArg), (command.name, param.name)
     assert {"config_path", "inputs", "out_dir", "templates", "state_path", "font", "password_file"} <= set(found)
+
+
+@pytest.mark.parametrize("key", ['"\\u001b[31mred"', '"a\\nb"', '"\\u202eevil"', '"it\'s"', "dayz"])
+@pytest.mark.parametrize("shape", ["{key} = 1", "[{key}]\na = 1", "[epub]\n{key} = 1"])
+def test_an_unknown_key_is_shown_without_acting_on_the_terminal(tmp_path, key, shape):
+    (tmp_path / "c.toml").write_text(shape.format(key=key) + "\n", "utf-8")
+    result = run_cli(["--config", str(tmp_path / "c.toml"), "inspect", str(_layout(tmp_path))], tmp_path)
+    assert result.exit_code == 2
+    line = result.output.strip().splitlines()[-1]
+    assert "unknown" in line and "c.toml" in line, result.output
+    assert not re.search("[\x00-\x1f\x7f\u202a-\u202e]", line), line

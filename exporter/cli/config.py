@@ -202,7 +202,14 @@ def _unknown(path: Path, key: str, known: Any, where: str = "") -> ConfigError:
 
     close = difflib.get_close_matches(key, sorted(set(known)), n=3, cutoff=0.6)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return ConfigError(f"{q(path)}: unknown key '{key}'{where}{hint}")
+    return ConfigError(f"{q(path)}: unknown key {_key(key)}{where}{hint}")
+
+
+def _key(key: str, quote: str = "'") -> str:
+    """A key as the message shows it: ``'days'``, or TOML's quoted spelling when it holds what a
+    terminal would act on (a key is any TOML string)."""
+    shown = shown_value(key)
+    return f"{quote}{key}{quote}" if shown == f'"{key}"' and "'" not in key else shown
 
 
 def default_map(config: Mapping[str, Any], path: Path, group: click.Group,
@@ -219,7 +226,7 @@ def default_map(config: Mapping[str, Any], path: Path, group: click.Group,
     top = {k: v for k, v in config.items() if k not in commands and k != SELECTION_KEY}
     for key, value in top.items():
         if isinstance(value, dict):
-            raise ConfigError(f"{q(path)}: unknown table [{key}]; known: "
+            raise ConfigError(f"{q(path)}: unknown table [{_key(key, quote='')}]; known: "
                               + ", ".join(f"[{c}]" for c in sorted(commands)))
         users = [c for c in commands if key in params[c]]
         if not users:

@@ -154,6 +154,9 @@ def decode_strict(data: bytes, name: str) -> str:
     naming the line of the first bad byte otherwise."""
     if data.startswith(codecs.BOM_UTF8):
         data = data[3:]
+    for bom, encoding, _ in _BOMS:
+        if data.startswith(bom):
+            raise NotText(f"line 1: {encoding.upper()} (by its byte-order mark), not UTF-8")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
