@@ -232,6 +232,10 @@ def test_an_output_name_over_255_bytes_names_the_option(tmp_path):
     assert result.exit_code == 2
     assert "Invalid value for '-o' / '--output'" in result.output and "is 256 bytes long" in result.output
     assert "state" not in result.output
+    deep = "/".join(["y" * 250] * 18)
+    for args in (["build", str(src), "-o", deep], ["inspect", deep + "/x.md"], ["build", str(src), "--state", deep]):
+        result = run_cli(args, tmp_path)
+        assert result.exit_code == 2 and "as a full path; the system allows 4095" in result.output, result.output
 
 
 # -- one path type: NUL anywhere in every path option -----------------------------------------

@@ -22,6 +22,8 @@ DEVICE_NAMES = ("generic", "kindle", "kobo", "koreader")
 
 #: The longest name of one path component (NAME_MAX of Linux, macOS and Windows file systems).
 NAME_MAX = 255
+#: The longest path the system takes, with its final NUL (PATH_MAX of Linux, <limits.h>).
+PATH_MAX = 4096
 
 
 class PathArg(click.Path):
@@ -43,6 +45,13 @@ class PathArg(click.Path):
             text = os.fsdecode(value)
             if "\0" in text:
                 self.fail(f"{shell_quote(text)} holds a NUL character, which no file name can hold", param, ctx)
+            try:
+                whole = len(os.fsencode(os.path.abspath(text))) if text else 0
+            except OSError:  # the current folder was removed: the system says so later
+                whole = 0
+            if whole >= PATH_MAX:
+                self.fail(f"{_shortened(shell_quote(text))} is {whole} bytes long as a full path; "
+                          f"the system allows {PATH_MAX - 1}", param, ctx)
             for part in os.fsencode(text).split(b"/"):
                 if len(part) > NAME_MAX:
                     self.fail(f"the name {_shortened(shell_quote(os.fsdecode(part)))} is {len(part)} bytes long; "
