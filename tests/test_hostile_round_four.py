@@ -317,10 +317,13 @@ NAMED_PLACES = {
     "config": "config",
     "send-book": "not a regular file",
     "password-file": "password",
+    "font-bold": "not a regular file",
+    "thumbnail": "left out",
+    "ledger": "send ledger",
 }
 
 
-@settings(max_examples=40, **SETTINGS)
+@settings(max_examples=60, **SETTINGS)
 @given(kind=st.sampled_from(KINDS), place=st.sampled_from(sorted(NAMED_PLACES)))
 def test_a_special_file_or_broken_link_where_a_path_is_named_is_said_by_name(kind, place):
     tmp = Path(tempfile.mkdtemp(prefix="h4-", dir="/tmp"))
@@ -330,7 +333,10 @@ def test_a_special_file_or_broken_link_where_a_path_is_named_is_said_by_name(kin
         out.mkdir()
         target = {"input-in-folder": src / "z.md", "input-file": tmp / "x.md", "templates": tmp / "tpl",
                   "font": tmp / "f.ttf", "state": tmp / "s.json", "config": tmp / "c.toml",
-                  "send-book": out / "b.epub", "password-file": tmp / "pw"}[place]
+                  "send-book": out / "b.epub", "password-file": tmp / "pw", "font-bold": tmp / "b.ttf",
+                  "thumbnail": src / "pic.png", "ledger": out / ".digest-export-sent.json"}[place]
+        if place == "thumbnail":
+            (src / "a.md").write_text(day("2024-03-04", paper(1).replace("Vote:", "![t](pic.png)\n\nVote:")), "utf-8")
         if kind == "folder" and place in ("templates", "input-in-folder", "input-file"):
             return  # a folder is what these may name
         keep = _make(target, kind)
@@ -342,13 +348,18 @@ def test_a_special_file_or_broken_link_where_a_path_is_named_is_said_by_name(kin
                 "send-book": ["send", str(out), "--to", "a@example.org", "--dry-run", "--book", "b.epub"],
                 "password-file": ["send", str(out), "--to", "a@example.org", "--from-address", "b@example.org",
                                   "--smtp-host", "127.0.0.1", "--smtp-user", "u", "--password-file", str(target),
-                                  "--unfinished"]}[place]
+                                  "--unfinished"],
+                "font-bold": ["epub", str(src), "-o", str(out), "--font-bold", str(target)],
+                "thumbnail": ["epub", str(src), "-o", str(out), "-v"],
+                "ledger": ["send", str(out), "--to", "a@example.org", "--dry-run"]}[place]
         result = run_cli(args, tmp, seconds=30)
         text = _assert_quoted_utf8(result)
         assert target.name in text, text
         assert NAMED_PLACES[place] in text or kind in ("dangling", "loop") and "symbolic link" in text, text
         if place == "input-in-folder":
             assert result.exit_code == 0 and f"{target}: warning: " in text, text
+        elif place == "thumbnail":
+            assert result.exit_code == 0 and "unexpected" not in text, text
         else:
             assert result.exit_code in (1, 2), text
         # Never a bare "does not exist" for something that is there (a pipe, a folder, a loop).

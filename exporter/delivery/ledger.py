@@ -28,6 +28,7 @@ from pathlib import Path
 
 from ..errors import ExporterError
 from ..output import write_file
+from ..gates import files as gate_files
 from ..gates.names import shell_quote as q, stored_tree, unstored_name
 
 LEDGER_NAME = ".digest-export-sent.json"
@@ -96,7 +97,12 @@ def load_ledger(folder: Path) -> Ledger:
     try:
         raw = documents.read(path, limit=documents.MAX_LEDGER_BYTES)
         doc = documents.decode(raw, documents.LedgerDoc, limit=documents.MAX_LEDGER_BYTES)
-    except FileNotFoundError:
+    except FileNotFoundError as err:
+        # A link to a ledger that is gone is not "nothing sent yet": read as empty, it would
+        # mail every finished book again.
+        broken = gate_files.broken_link(path)
+        if broken is not None:
+            raise LedgerError(f"{q(path)}: cannot read the send ledger: {broken}") from err
         return Ledger(path)
     except OSError as err:
         raise LedgerError(f"{q(path)}: cannot read the send ledger: {err.strerror or err}") from err
