@@ -107,6 +107,36 @@ def test_every_bom_kind_at_every_line_is_read_or_named(case):
             assert any("byte-order mark inside" in m for _, _, m in messages), messages
 
 
+@settings(max_examples=60, **SETTINGS)
+@given(bom=st.sampled_from(sorted(ENCODINGS)), at_line_start=st.booleans(), data=st.data())
+def test_a_bom_of_any_kind_joined_into_a_utf8_file_is_removed_or_named_at_its_line(bom, at_line_start, data):
+    """A UTF-8 digest with another file joined in at any place (``cat a.md b.md``), the joined
+    part starting with its own BOM, in its own encoding."""
+    mark, codec, _ = ENCODINGS[bom]
+    text = TWO_DAYS
+    starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n" and i + 1 < len(text)]
+    # Not at 0: a file that starts with a BOM is in that encoding (the cases above).
+    at = data.draw(st.sampled_from(starts[1:]) if at_line_start else st.integers(1, len(text)))
+    joined = day("2024-03-07", paper(7, "Joined"))
+    raw = text[:at].encode("utf-8") + mark + joined.encode(codec) + text[at:].encode("utf-8")
+    line = text[:at].count("\n") + 1
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        (tmp / "d.md").write_bytes(raw)
+        result = run_cli(["inspect", "--json", str(tmp / "d.md")], tmp)
+        doc = json.loads(result.stdout_bytes.decode("utf-8"))
+        messages = [(d["line"], d["severity"], d["message"]) for d in doc["diagnostics"]]
+        if bom == "utf-8":
+            assert result.exit_code == 0, messages
+            assert (line, "warning", "byte-order mark inside the file (files joined with cat?); removed") \
+                in messages, messages
+            if at_line_start:
+                assert [d["date"] for d in doc["digests"]] == ["2024-03-04", "2024-03-05", "2024-03-07"], messages
+        else:  # bytes that are neither UTF-8 nor CP949 from there on: an error at that line
+            assert result.exit_code == 1, messages
+            assert [(n, sev) for n, sev, _ in messages] == [(line, "error")], (messages, line)
+
+
 @pytest.mark.parametrize("name", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
 def test_a_file_cut_short_after_its_bom_is_named_at_its_last_line(tmp_path, name):
     bom, codec, width = ENCODINGS[name]
