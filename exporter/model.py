@@ -53,6 +53,28 @@ def counted(n: int, word: str, plural: str | None = None) -> str:
     return f"{n} {word if n == 1 else (plural or word + 's')}"
 
 
+def shown_value(value: object) -> str:
+    """*value* (a config or option value) as TOML spells it, for a message: ``true``, ``"text"``,
+    ``2024-03-04T10:00:00``, ``an array``, never a Python repr (``True``, ``datetime.date(...)``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return f"the {'date-time' if isinstance(value, _dt.datetime) else type(value).__name__} {value.isoformat()}"
+    if isinstance(value, str):
+        # A TOML basic string; what a terminal would act on (controls, bidi) escaped.
+        text = value if len(value) <= 80 else value[:77] + "..."
+        return '"' + "".join(c if c.isprintable() and c not in '"\\' else
+                             ("\\" + c if c in '"\\' else f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}")
+                             for c in text) + '"'
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array of tables" if value and all(isinstance(v, dict) for v in value) else "an array"
+    return "a value of another type"
+
+
 _SPACES = re.compile(r"[ \t\r\n\u00a0\u3000]+")
 
 

@@ -17,9 +17,10 @@ import click
 
 from ..model import Kind, SourceRef
 from .console import warn
-from .options import Seconds, quiet_option, report_errors
+from .options import NameArg, PathArg, Seconds, quiet_option, report_errors
 from ..errors import UsageError
 from ..gates import files as gate_files
+from ..gates.names import shell_quote as q
 
 if TYPE_CHECKING:
     from ..delivery.send import SendReport
@@ -29,8 +30,8 @@ PASSWORD_ENV = "DIGEST_EXPORT_SMTP_PASSWORD"
 
 @click.command()
 @click.argument("folder", required=False, metavar="[DIR]",
-                type=click.Path(exists=True, file_okay=False, path_type=str))
-@click.option("-o", "--output", "out_dir", metavar="DIR", type=click.Path(file_okay=False, path_type=str),
+                type=PathArg(exists=True, file_okay=False, path_type=str))
+@click.option("-o", "--output", "out_dir", metavar="DIR", type=PathArg(file_okay=False, path_type=str),
               help="The folder of the books, as DIR (default: the config's output, else .).")
 @click.option("--to", "to", multiple=True, metavar="ADDRESS",
               help="Recipient (repeatable), e.g. a Send-to-Kindle address name@kindle.com.")
@@ -43,9 +44,9 @@ PASSWORD_ENV = "DIGEST_EXPORT_SMTP_PASSWORD"
               help=f"Log in as USER; the password comes from ${PASSWORD_ENV} or --password-file.")
 @click.option("--smtp-security", type=click.Choice(["starttls", "tls", "none"]), default="starttls",
               show_default=True, help="STARTTLS, implicit TLS (SMTPS), or none.")
-@click.option("--password-file", metavar="FILE", type=click.Path(dir_okay=False, path_type=str),
+@click.option("--password-file", metavar="FILE", type=PathArg(dir_okay=False, path_type=str),
               help="File holding the SMTP password (best set in the config's [send] table).")
-@click.option("--book", "books", multiple=True, metavar="NAME",
+@click.option("--book", "books", multiple=True, metavar="NAME", type=NameArg(),
               help="Send this book even if unfinished (file name or key like 2024-W10; repeatable).")
 @click.option("--unfinished", is_flag=True, help="Also send books whose period has not ended yet.")
 @click.option("--resend", is_flag=True, help="Send again books the ledger says were sent.")
@@ -128,7 +129,7 @@ def _print_report(report: SendReport, folder: Path, *, quiet: bool, dry_run: boo
     waiting = f", {n_wait} not finished yet ({', '.join(report.waiting)})" if n_wait else ""
     sent = f"{len(report.planned)} to send (dry run)" if dry_run else f"{len(report.sent)} sent"
     bad = f", {len(report.unreadable)} not a book" if report.unreadable else ""
-    click.echo(f"{sent}, {len(report.skipped)} skipped, {len(report.failed)} failed{bad}{waiting} in {folder}",
+    click.echo(f"{sent}, {len(report.skipped)} skipped, {len(report.failed)} failed{bad}{waiting} in {q(folder)}",
                err=True)
 
 
@@ -150,7 +151,7 @@ def _selection_folder(folder: Path, name: str) -> Path:
         raise UsageError(str(err)) from None
     target = folder / name
     if target.is_symlink() or not target.is_dir():
-        raise UsageError(f"--selection {name}: {target} is not a folder of this build; "
+        raise UsageError(f"--selection {name}: {q(target)} is not a folder of this build; "
                          "is there a [[selection]] with that name, and has build run since?")
     return target
 

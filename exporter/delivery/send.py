@@ -26,6 +26,7 @@ from .books import BookFile, BookTooLarge, NotABook, book_title, find_books, rea
 from .ledger import Ledger, Sent, load_ledger, locked, now_text
 from .message import book_message
 from .smtp import DeliveryFailure, Mailer, SmtpSettings
+from ..gates.names import shell_quote as q, text_name
 
 #: Amazon's Send to Kindle accepts e-mails of up to 50 MB
 #: (https://www.amazon.com/sendtokindle/email).  Base64 makes the message
@@ -131,8 +132,8 @@ def select_books(options: SendOptions, today: dt.date, report: SendReport,
                 report.unreadable.extend((p.name, why) for p, why in bad if (p.name, why) not in report.unreadable)
                 continue
             if not match:
-                names = ", ".join(b.name for b in found) or "none"
-                raise UsageError(f"--book {wanted!r}: no such book in {options.folder} (books: {names})")
+                names = ", ".join(q(b.name) for b in found) or "none"
+                raise UsageError(f"--book {q(wanted)}: no such book in {q(options.folder)} (books: {names})")
             for book in match:
                 original = _original(book, found)
                 if original is not book:
@@ -260,7 +261,7 @@ class _Run:
             return
         sha = hashlib.sha256(data).hexdigest()
         if sha in self.seen:
-            report.skipped.extend((book.name, a.text, f"a copy of {self.seen[sha]}") for a in self.recipients)
+            report.skipped.extend((book.name, a.text, f"a copy of {q(self.seen[sha])}") for a in self.recipients)
             return
         self.seen[sha] = book.name
         finished = book.finished(self.today)
@@ -270,7 +271,7 @@ class _Run:
                               resend=options.resend)
             copy = None if options.resend else self.ledger.sent_as(address.text, sha)
             if why is None and copy is not None and copy[0] != book.name:
-                why = f"the same book as {copy[0]}, sent on {copy[1].sent_at[:10]}"
+                why = f"the same book as {q(copy[0])}, sent on {copy[1].sent_at[:10]}"
             if why:
                 report.skipped.append((book.name, address.text, why))
             else:
@@ -304,7 +305,7 @@ class _Run:
             for name in names:
                 self.ledger.record(address.text, name, entry)
             report.sent.append((book.name, address.text))
-            self.say(f"sent {book.name} to {address.text}")
+            self.say(f"sent {q(book.name)} to {address.text}")
 
 
 def _deliver(mailer: Mailer, options: SendOptions, address: Address, message: bytes, say: Say, *,
@@ -344,4 +345,4 @@ def _body(book: BookFile, title: str, size: int) -> str:
     period = ""
     if book.start and book.end:
         period = book.start.isoformat() if book.start == book.end else f"{book.start} – {book.end}"
-    return f"{title}\n{period}\n{book.name}, {size / 1e6:.1f} MB\n\nSent by digest-export.\n"
+    return f"{title}\n{period}\n{text_name(book.name)}, {size / 1e6:.1f} MB\n\nSent by digest-export.\n"

@@ -46,8 +46,9 @@ Hash = Annotated[str, Meta(pattern=r"^[0-9a-f]{1,128}$")]
 Short = Annotated[str, Meta(max_length=4096)]
 Text = Annotated[str, Meta(max_length=1_000_000)]
 #: A plain name inside the output folder: no separator, no dot name, no
-#: control character (a state naming "../x" must not make a run remove it).
-FileName = Annotated[str, Meta(pattern=r"^[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]*$", max_length=255)]
+#: control character (a state naming "../x" must not make a run remove it).  255 bytes
+#: (NAME_MAX) as names.stored_name writes them: 3 characters a byte, after its mark.
+FileName = Annotated[str, Meta(pattern=r"^[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]*$", max_length=800)]
 #: A file under the output folder (``archive/2024-W10.atom``): plain names joined by "/".
 RelPath = Annotated[str, Meta(pattern=r"^(?:[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]*/){0,4}"
                                      r"[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]*$", max_length=1024)]

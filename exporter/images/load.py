@@ -224,6 +224,7 @@ def _read_local(source_path: str, url: str, max_bytes: int) -> bytes:
         # The folder the digest was named in (a symlinked digest file does
         # not open up its target's folder), itself resolved for the check.
         folder = Path(os.path.abspath(source_path)).parent.resolve()
+        broken = None
         for candidate in local_paths(url):
             # resolve() follows every symlink, so a link pointing out of the
             # folder is caught by the containment check below.
@@ -234,8 +235,10 @@ def _read_local(source_path: str, url: str, max_bytes: int) -> bytes:
                 raise Failure("outside the input folder")
             if target.exists():
                 break
+            broken = broken or gate_files.broken_link(spelled)
         else:
-            raise Failure("file not found")
+            # A link to nothing is said as such, as the input folder's walk says it.
+            raise Failure(broken or "file not found")
         data = gate_files.read_bytes(target, max_bytes)
     except Failure:
         raise
@@ -247,6 +250,8 @@ def _read_local(source_path: str, url: str, max_bytes: int) -> bytes:
         raise Failure(f"cannot read file ({err.strerror or type(err).__name__})") from err
     except ValueError as err:  # e.g. a NUL in the path
         raise Failure("invalid path") from err
+    except RuntimeError as err:  # Path.resolve() on a symbolic link loop (Python before 3.13)
+        raise Failure("a symbolic link loop (too many levels of links)") from err
     if len(data) > max_bytes:
         raise Failure(f"too large (more than {max_bytes} bytes)")
     return data

@@ -35,6 +35,7 @@ from ..reader.stamps import FileRecord, InputFiles, diag_to_json
 from ..selections import Selection, SelectionError, check_name
 from ..state import LATEST_NAME, STATE_NAME, BuildState, OutputRecord, default_state_path, fingerprint, load_state, tree_hash
 from .options import INPUTS_CHANGED, BookPlan, BuildOptions, BuildPlan
+from ..gates.names import shell_quote as q
 
 
 def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan:
@@ -150,7 +151,7 @@ def _plan_selection(options: BuildOptions, selection: Selection, skeleton: list[
     if state_path.exists():
         state, _ = load_state(state_path, __version__, sub.state_base())
     if out.is_symlink() or out.exists() and not out.is_dir():
-        raise UsageError(f"selection '{selection.name}': {out} exists and is not a folder; "
+        raise UsageError(f"selection '{selection.name}': {q(out)} exists and is not a folder; "
                          "choose another name")
     # A folder of the user's own: never written into (its files would be
     # replaced, and removing the selection would not know what is ours).
@@ -159,7 +160,7 @@ def _plan_selection(options: BuildOptions, selection: Selection, skeleton: list[
     if out.is_dir() and not state_path.exists():
         foreign = _foreign_files(out, sub)
         if foreign:
-            raise UsageError(f"selection '{selection.name}': {out} already holds files that digest-export build "
+            raise UsageError(f"selection '{selection.name}': {q(out)} already holds files that digest-export build "
                              f"did not write ({', '.join(foreign[:3])}); choose another name, or move them")
     books, settings, empty = _plan_books(sub, skeleton, days, files.records, files.shown, state)
     feeds = _plan_feeds(sub, days, files, state)

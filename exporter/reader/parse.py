@@ -111,7 +111,7 @@ def is_http_url(url: str) -> bool:
 
 def decode(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
     """Decode a digest file through :func:`exporter.gates.text.decode`: UTF-8 (a BOM anywhere),
-    UTF-16 with a BOM, else CP949 with a warning; NUL bytes removed with a warning."""
+    UTF-16 or UTF-32 with a BOM, else CP949 with a warning; NUL bytes removed with a warning."""
     decoded = gate_text.decode(data)
     if decoded.text is None:
         line, why = decoded.error or (1, "undecodable")
@@ -122,9 +122,9 @@ def decode(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
     if decoded.encoding == "cp949":
         diags.insert(0, Diagnostic(SourceRef(path, 1), Severity.WARNING,
                                    "file is not UTF-8; decoded as CP949 (EUC-KR)", Kind.ENCODING))
-    elif decoded.encoding == "utf-16":
+    elif decoded.encoding in ("utf-16", "utf-32"):
         diags.insert(0, Diagnostic(SourceRef(path, 1), Severity.WARNING,
-                                   "file is UTF-16; decoded (save it as UTF-8)", Kind.ENCODING))
+                                   f"file is {decoded.encoding.upper()}; decoded (save it as UTF-8)", Kind.ENCODING))
     return decoded.text, diags
 
 
