@@ -93,7 +93,7 @@ def load_ledger(folder: Path) -> Ledger:
     documents gate: a ledger of another shape is refused, not read as empty."""
     from ..gates import documents
 
-    path = Path(folder) / LEDGER_NAME
+    path = shown = Path(folder) / LEDGER_NAME
     if path.is_symlink():
         # A ledger kept elsewhere (a copy committed to a repository, linked in): the record is
         # the link's target, so that is what is read and rewritten (atomically, a temporary file
@@ -101,9 +101,12 @@ def load_ledger(folder: Path) -> Ledger:
         # leave the target stale and the next checkout would send every book again.
         target = Path(os.path.realpath(path))
         if not os.path.lexists(target):
-            raise LedgerError(f"{path}: the send ledger is a symbolic link to {target}, which does not "
+            raise LedgerError(f"{q(path)}: the send ledger is a symbolic link to {q(target)}, which does not "
                               "exist; restore it, or remove the link to start a new ledger")
         path = target
+        shown = f"{q(shown)} (a link to {q(target)})"
+    else:
+        shown = q(path)
     try:
         raw = documents.read(path, limit=documents.MAX_LEDGER_BYTES)
         doc = documents.decode(raw, documents.LedgerDoc, limit=documents.MAX_LEDGER_BYTES)
@@ -112,19 +115,19 @@ def load_ledger(folder: Path) -> Ledger:
         # mail every finished book again.
         broken = gate_files.broken_link(path)
         if broken is not None:
-            raise LedgerError(f"{q(path)}: cannot read the send ledger: {broken}") from err
+            raise LedgerError(f"{shown}: cannot read the send ledger: {broken}") from err
         return Ledger(path)
     except OSError as err:
-        raise LedgerError(f"{q(path)}: cannot read the send ledger: {err.strerror or err}") from err
+        raise LedgerError(f"{shown}: cannot read the send ledger: {err.strerror or err}") from err
     except documents.DocumentDamaged as err:
         raise LedgerError(
-            f"{q(path)}: not a valid send ledger ({err}); fix it, or delete it to send every "
+            f"{shown}: not a valid send ledger ({err}); fix it, or delete it to send every "
             "finished book again") from err
     try:
         return Ledger(path, {addr: {unstored_name(name): Sent(s.sha256, s.size, _utc_text(s.sent_at), s.complete)
                                     for name, s in books.items()} for addr, books in doc.sent.items()})
     except ValueError as err:  # a stored name that is not one
-        raise LedgerError(f"{q(path)}: not a valid send ledger ({err}); fix it, or delete it to send every "
+        raise LedgerError(f"{shown}: not a valid send ledger ({err}); fix it, or delete it to send every "
                           "finished book again") from err
 
 
