@@ -1,7 +1,7 @@
 """OPDS 1.2 pages (Atom, https://specs.opds.io/opds-1.2) of a planned catalog.
 
 Written with lxml rather than feedgen: facet links carry attributes of
-other namespaces (``opds:facetGroup``, ``thr:count``, OPDS 1.2 section 4.3)
+other namespaces (``opds:facetGroup``, OPDS 1.2 section 4.3)
 and the crawlable feed an ``fh:complete`` element (RFC 5005 section 2),
 neither of which feedgen can write, and ten years of books are 3,650
 entries that lxml writes in a fraction of feedgen's time.
@@ -24,10 +24,9 @@ DCTERMS_NS = "http://purl.org/dc/terms/"
 #: it there and rejects dcterms:language ("Undefined entry element"), an error.
 DC_NS = "http://purl.org/dc/elements/1.1/"
 OPDS_NS = "http://opds-spec.org/2010/catalog"
-THR_NS = "http://purl.org/syndication/thread/1.0"
 FH_NS = "http://purl.org/syndication/history/1.0"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-NSMAP = {None: ATOM_NS, "dc": DC_NS, "dcterms": DCTERMS_NS, "opds": OPDS_NS, "thr": THR_NS, "fh": FH_NS}
+NSMAP = {None: ATOM_NS, "dc": DC_NS, "dcterms": DCTERMS_NS, "opds": OPDS_NS, "fh": FH_NS}
 
 ACQUISITION_TYPE = "application/atom+xml;profile=opds-catalog;kind=acquisition"
 OPDS2_TYPE = "application/opds+json"
@@ -77,20 +76,21 @@ def _link(parent, site: Site, page: Page, rel: str, target: str, type_: str, **e
 
 def _facets(feed, site: Site, page: Page, facets: Facets) -> None:
     """On every page: the status (finished / in progress), the years, the selections (OPDS 1.2 section 4.3)."""
-    def facet(target: str, title: str, group: str, active: bool, count: int | None = None) -> None:
+    # No facet carries thr:count, though OPDS 1.2 section 4.3 allows it: RFC 4685
+    # section 4 defines thr:count for links with rel="replies" only, and the W3C
+    # Feed Validator rejects it on any other link ("Unexpected thr:count
+    # attribute").  The newest year could not have one anyway (its count grows
+    # every day, and with it every page would change), so none has one.
+    def facet(target: str, title: str, group: str, active: bool) -> None:
         el = _link(feed, site, page, FACET, target, ACQUISITION_TYPE, title=title)
         el.set(f"{{{OPDS_NS}}}facetGroup", group)
         if active:
             el.set(f"{{{OPDS_NS}}}activeFacet", "true")
-        if count is not None:
-            el.set(f"{{{THR_NS}}}count", str(count))
 
     facet(HEAD + ".opds", "Finished books", STATUS_GROUP, page.kind == "paged")
     facet(CURRENT + ".opds", "In progress", STATUS_GROUP, page.kind == "current")
-    for i, (year, count) in enumerate(facets.years):
-        # The newest year's count grows every day: on every page it would
-        # rewrite every page each day.  Closed years' counts never change.
-        facet(f"catalog/year-{year}.opds", str(year), YEAR_GROUP, page.year == year, count if i else None)
+    for year, _count in facets.years:
+        facet(f"catalog/year-{year}.opds", str(year), YEAR_GROUP, page.year == year)
     for name, title in facets.selections:
         facet(f"{name}/{HEAD}.opds", feed_text(title), SELECTION_GROUP, False)
 
