@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from .. import __version__
 from ..feeds.entries import feed_text, hex_refs_in_text
+from ..gates.langtags import tag_for
 from ..gates.urls import path_segment
 from .book import EPOCH, book_entry_id, book_summary
 from .catalog import CRAWLABLE, CURRENT, HEAD, CatalogBook, Facets, Page
@@ -47,7 +48,7 @@ class Site:
 
     title: str
     id: str  # the catalog's id; pages add their stem
-    language: str
+    language: str | None
     base_url: str | None
     icon_url: str | None = None
 
@@ -98,15 +99,16 @@ def _facets(feed, site: Site, page: Page, facets: Facets) -> None:
 def _entry(feed, site: Site, page: Page, cb: CatalogBook, lean: bool) -> None:
     book = cb.book
     entry = _el(feed, f"{{{ATOM_NS}}}entry")
-    if book.language:
-        entry.set(XML_LANG, book.language)
+    language = tag_for(book.language, "feed")  # what the feed validators accept (see the gate)
+    if language:
+        entry.set(XML_LANG, language)
     _el(entry, f"{{{ATOM_NS}}}title", feed_text(book.title))
     _el(entry, f"{{{ATOM_NS}}}id", book_entry_id(book))
     _el(entry, f"{{{ATOM_NS}}}updated", book.updated.isoformat())
     for name in book.creators:
         _el(_el(entry, f"{{{ATOM_NS}}}author"), f"{{{ATOM_NS}}}name", feed_text(name))
-    if book.language:
-        _el(entry, f"{{{DC_NS}}}language", book.language)
+    if language:
+        _el(entry, f"{{{DC_NS}}}language", language)
     if book.period:
         _el(entry, f"{{{DCTERMS_NS}}}issued", book.period[1].isoformat())
     if not lean:
@@ -136,7 +138,8 @@ def atom_page(page: Page, site: Site, facets: Facets) -> bytes:
     from lxml import etree
 
     feed = etree.Element(f"{{{ATOM_NS}}}feed", nsmap=NSMAP)
-    feed.set(XML_LANG, site.language)
+    if site.language:
+        feed.set(XML_LANG, site.language)
     _el(feed, f"{{{ATOM_NS}}}id", site.id if page.stem == HEAD else f"{site.id}/{page.stem}")
     _el(feed, f"{{{ATOM_NS}}}title", feed_text(page.title))
     updated = max((b.book.updated for b in page.books), default=EPOCH)

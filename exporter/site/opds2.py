@@ -24,6 +24,7 @@ from .atom import (
     Site,
 )
 from ..feeds.entries import feed_text
+from ..gates.langtags import tag_for
 from .book import EPOCH, book_entry_id, book_summary
 from .catalog import CRAWLABLE, CURRENT, HEAD, PAGE_SIZE, CatalogBook, Facets, Page
 
@@ -61,8 +62,9 @@ def _publication(site: Site, page: Page, cb: CatalogBook) -> dict:
                       "modified": book.updated.isoformat()}
     if book.period:
         metadata["published"] = book.period[1].isoformat()
-    if book.language:
-        metadata["language"] = book.language
+    language = tag_for(book.language, "feed")  # as in the Atom pages
+    if language:
+        metadata["language"] = language
     if book.creators:
         metadata["author"] = [{"name": feed_text(name)} for name in book.creators]
     metadata["description"] = feed_text(book_summary(book))
