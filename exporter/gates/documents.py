@@ -128,8 +128,9 @@ class FileRec(Struct, forbid_unknown_fields=True):
 
 
 class OutputRec(Struct, forbid_unknown_fields=True):
-    inputs: Hash
-    settings: Hash
+    #: Fingerprints, or for a page what it was made from (a selection's name, a book's).
+    inputs: Short
+    settings: Short
     files: dict[RelPath, Stamp]
     #: Thumbnails asked for again on the next run: URLs as the URL gate writes them,
     #: nothing else (a damaged state must not make a run fetch what no digest names).

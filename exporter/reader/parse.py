@@ -20,6 +20,7 @@ import gc
 import os
 import re
 import sys
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ from ..model import (
     Thumbnail,
     ThumbnailKind,
     clean_text,
+    drop_forbidden,
     has_visible,
 )
 from ..render import safe_url
@@ -790,11 +792,31 @@ def read_digest_file(name: str, path: Path | None) -> tuple[str | None, list[Dia
     return decode(data, name)
 
 
+# Where a URL is written: a link destination ("](<...>", "](..."), an autolink
+# ("<https:...>"), a bare URL, an HTML src attribute.  One capturing group: split
+# gives text, URL, text...; possessive runs keep it linear.
+_URL_SPANS = re.compile(r"(\]\(<[^<>\n]*+>|\]\([^)\x00-\x20<][^)\x00-\x20]*+|<https?:[^<>\x00-\x20]*+>"
+                        r"|https?://[^\x00-\x20<>\"'`]++|\bsrc[ \t]*+=[ \t]*+(?:\"[^\"\n]*+\"|'[^'\n]*+'))", re.I)
+
+
+def _nfc_outside_urls(text: str) -> str:
+    """*text* in NFC, except the URLs in it, which stay as written.
+
+    Browsers escape a URL's characters as written (URL Standard, "percent-encode
+    after encoding"; only a host is normalised, by UTS #46): NFC would make
+    U+2000 EN QUAD the EN SPACE U+2002, or U+212B ANGSTROM SIGN U+00C5, and the
+    link another address."""
+    if unicodedata.is_normalized("NFC", text):
+        return text
+    parts = _URL_SPANS.split(text)
+    return "".join(part if i % 2 else unicodedata.normalize("NFC", part) for i, part in enumerate(parts))
+
+
 def parse_text(text: str, name: str) -> tuple[list[_DigestDraft], list[Diagnostic]]:
-    # Clean the whole file once (NFC, no XML-forbidden characters; line
-    # breaks are kept): every field is a slice of it and only needs its white
-    # space collapsed.
-    parser = _FileParser(name, split_lines(clean_text(text, collapse=False)))
+    # Clean the whole file once (NFC outside URLs, no XML-forbidden characters;
+    # line breaks are kept): every field is a slice of it and only needs its
+    # white space collapsed.
+    parser = _FileParser(name, split_lines(_nfc_outside_urls(drop_forbidden(text))))
     parser.parse()
     return parser.digests, parser.diags
 
