@@ -234,6 +234,10 @@ class StateDoc(Struct, forbid_unknown_fields=True):
     catalog_books: dict[FileName, CatalogRecord] = {}
     pages: dict[FileName, OutputRec] = {}
 
+    def __post_init__(self) -> None:
+        for day in self.merge_diags:
+            _day_in_range(day)
+
 
 # -- the send ledger --------------------------------------------------------------
 
