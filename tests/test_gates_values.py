@@ -322,6 +322,8 @@ DIFFERENT_LANGUAGES = ["yue", "cmn", "zh-yue", "sgn-BE-FR", "zh-yue-HK", "zh-min
 @given(tag=st.one_of(well_formed_tag, ill_formed_tag))
 @example(tag="ko_KR")
 @example(tag="en-US-US")
+@example(tag="yue-yue")
+@example(tag="zh-yue")
 def test_language_tag_gate_accepts_only_well_formed_registered_tags(tag):
     import langcodes
 
@@ -331,11 +333,23 @@ def test_language_tag_gate_accepts_only_well_formed_registered_tags(tag):
         canonical = check_tag(tag)
     except LanguageTagRefused:
         if WELL_FORMED.fullmatch(tag) and not re.search(r"-([0-9a-wy-z])-.*-\1-", "-" + tag.lower() + "-"):
-            assert not langcodes.tag_is_valid(tag), tag  # refused only for an unregistered subtag
+            # refused only for an unregistered subtag, or an extlang after a language that is
+            # not its prefix (RFC 5646 section 2.2.2: "yue-yue", which langcodes lets through)
+            assert not langcodes.tag_is_valid(tag) or _misplaced_extlang(tag), tag
         return
     assert WELL_FORMED.fullmatch(tag), tag
     assert WELL_FORMED.fullmatch(canonical), canonical
     assert check_tag(canonical) == canonical
+
+
+def _misplaced_extlang(tag: str) -> bool:
+    import langcodes
+    from langcodes.registry_parser import parse_registry
+
+    prefixes = {r["Subtag"]: r["Prefix"][0] for r in parse_registry() if r.get("Type") == "extlang"}
+    subtags = langcodes.standardize_tag(tag).lower().split("-")
+    return (len(subtags) > 1 and len(subtags[1]) == 3 and subtags[1].isalpha() and subtags[0] not in ("x", "i")
+            and prefixes.get(subtags[1]) != subtags[0])
 
 
 @settings(max_examples=300, **SETTINGS)
