@@ -96,7 +96,8 @@ def language_sites(tmp_path_factory) -> list[Path]:
     for n, lang in enumerate(LANGUAGES):
         out = tmp / f"site{n}"
         r = CliRunner().invoke(main, ["build", str(days), "-o", str(out), "--base-url", BASE, "--images", "none",
-                                      "--lang", lang, "--state", str(tmp / f"state{n}.json"), "-q"])
+                                      "--lang", lang, "--state", str(tmp / f"state{n}.json"), "-q",
+                                      "--title", f"Papers {n}"])  # one identifier per title and period
         assert r.exit_code == 0, r.output
         for book in out.glob("*.epub"):
             (folder / f"{n}-{book.name}").write_bytes(book.read_bytes())
