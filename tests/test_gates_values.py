@@ -324,6 +324,7 @@ DIFFERENT_LANGUAGES = ["yue", "cmn", "zh-yue", "sgn-BE-FR", "zh-yue-HK", "zh-min
 @example(tag="en-US-US")
 @example(tag="yue-yue")
 @example(tag="zh-yue")
+@example(tag="aa-u-00-x-0-u")
 def test_language_tag_gate_accepts_only_well_formed_registered_tags(tag):
     import langcodes
 
@@ -332,7 +333,7 @@ def test_language_tag_gate_accepts_only_well_formed_registered_tags(tag):
     try:
         canonical = check_tag(tag)
     except LanguageTagRefused:
-        if WELL_FORMED.fullmatch(tag) and not re.search(r"-([0-9a-wy-z])-.*-\1-", "-" + tag.lower() + "-"):
+        if WELL_FORMED.fullmatch(tag) and not _repeated_singleton(tag):
             # refused only for an unregistered subtag, or an extlang after a language that is
             # not its prefix (RFC 5646 section 2.2.2: "yue-yue", which langcodes lets through)
             assert not langcodes.tag_is_valid(tag) or _misplaced_extlang(tag), tag
@@ -340,6 +341,13 @@ def test_language_tag_gate_accepts_only_well_formed_registered_tags(tag):
     assert WELL_FORMED.fullmatch(tag), tag
     assert WELL_FORMED.fullmatch(canonical), canonical
     assert check_tag(canonical) == canonical
+
+
+def _repeated_singleton(tag: str) -> bool:
+    """An extension singleton twice (RFC 5646 section 2.2.6: ill-formed), before any private
+    use part, where "u" is only a private-use subtag ("aa-u-00-x-0-u" is well-formed)."""
+    head = ("-" + tag.lower() + "-").split("-x-")[0] + "-"
+    return bool(re.search(r"-([0-9a-wy-z])-.*-\1-", head))
 
 
 def _misplaced_extlang(tag: str) -> bool:
@@ -357,7 +365,7 @@ def _misplaced_extlang(tag: str) -> bool:
 def test_ill_formed_language_tags_are_always_refused(tag):
     from exporter.gates.langtags import LanguageTagRefused, check_tag
 
-    if WELL_FORMED.fullmatch(tag) and not re.search(r"-([0-9a-wy-z])-.*-\1-", "-" + tag.lower() + "-"):
+    if WELL_FORMED.fullmatch(tag) and not _repeated_singleton(tag):
         return  # the mutation happened to give a well-formed tag
     with pytest.raises(LanguageTagRefused):
         check_tag(tag)
