@@ -19,9 +19,12 @@ from .gates.names import shell_quote  # noqa: F401  (re-exported: sources print 
 # XML 1.0 section 2.2 (Char production) allows #x9 | #xA | #xD | [#x20-#xD7FF] |
 # [#xE000-#xFFFD] | [#x10000-#x10FFFF].  Everything else makes lxml (and thus
 # feedgen, ebooklib) raise at write time, or produces a file readers reject.
-# We also drop the C1 controls (discouraged by XML 1.0 section 2.2) and the
-# bidi embedding/override/isolate controls, which let a title visually spoof
-# its neighbours in a reading list (CVE-2021-42574 "Trojan Source").
+# We also drop the C1 controls (discouraged by XML 1.0 section 2.2) and every
+# character with the Unicode property Bidi_Control (PropList.txt: U+061C ARABIC
+# LETTER MARK, U+200E/U+200F LEFT-TO-RIGHT/RIGHT-TO-LEFT MARK, the embeddings
+# and overrides U+202A-U+202E, the isolates U+2066-U+2069), which let a title
+# visually spoof its neighbours in a reading list (CVE-2021-42574 "Trojan
+# Source"); the marks reorder neutral characters around them just as well.
 # Also the Unicode noncharacters (U+FDD0-U+FDEF and the last two code points
 # of every plane) and U+FFFD: XML allows most of them, but HTML parsers
 # reject them ("invalid-codepoint", HTML section 13.2.3.5), so the W3C Feed
@@ -30,11 +33,12 @@ from .gates.names import shell_quote  # noqa: F401  (re-exported: sources print 
 # in one character class they make every search several times slower.
 
 NONCHARACTERS = "\ufdd0-\ufdef\ufffd\ufffe\uffff"
+#: Unicode's Bidi_Control property, as a character class body.
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _ASTRAL_NONCHARACTERS = re.compile("[" + "".join(
     f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(1, 17)) + "]")
 _FORBIDDEN = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
-    "\u202a-\u202e\u2066-\u2069" + NONCHARACTERS + "]"
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff" + BIDI_CONTROLS + NONCHARACTERS + "]"
 )
 
 

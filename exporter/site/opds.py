@@ -23,6 +23,7 @@ from typing import Any
 from ..gates import files as gate_files
 from ..gates.names import text_name
 from ..gates.documents import book_metadata
+from ..gates.langtags import tag_for
 from ..model import Diagnostic, Kind, Severity, SourceRef
 from ..feeds.entries import UTC, tag_uri
 from ..feeds.writer import FeedReport, write_outputs
@@ -278,6 +279,10 @@ def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=No
     today = today or dt.date.today()
     found, warnings = _read_books(out, reader or read_book, books)
     report.books = len(found)
+    warnings += [Diagnostic(SourceRef(str(b.path), 0), Severity.WARNING,
+                            f"language {b.language!r} has no form that feed validators accept (ISO 639-1 or "
+                            "639-2, or its macrolanguage): the catalog lists the book without a language", Kind.OUTPUT)
+                 for b in found if b.language and tag_for(b.language, "feed") is None]
     report.warnings += warnings
     outputs: list[tuple[str, bytes]] = []
     entries = []
@@ -293,7 +298,9 @@ def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=No
         has_thumb = cover is not None and (any(n == thumb for n, _ in outputs) or (out / thumb).is_file())
         version = None if is_finished(book, today) else _content_hash(book.path)
         entries.append(CatalogBook(book, book_files(book.path), cover, thumb if has_thumb else None, version))
-    languages = [b.language.split("-")[0].lower() for b in found if b.language]
+    # The page's language is the most common of its books' (whole, as the
+    # entries give it: cutting "x-foo" to its first subtag made "x", no tag at all).
+    languages = [tag for tag in (tag_for(b.language, "feed") for b in found) if tag]
     language = max(sorted(set(languages)), key=languages.count) if languages else "en"
     site = Site(title=report.title, id=tag_uri(2024, f"feed/{report.title.casefold()}/opds"), language=language,
                 base_url=base_url, icon_url=report.icon_url)
