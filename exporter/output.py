@@ -10,17 +10,22 @@ and HTTP validators stay as they were.
 **Never over a file the program did not write.**  A file already at the
 target is replaced only if its bytes are the same (nothing to write), it is
 empty, or it is the program's own: the build state records it as written by
-an earlier run (:func:`recorded`, set by the pipeline from the state; edited
-since or not), or it carries the program's mark, which every file it
-writes has (:func:`carries_mark`: the feeds' ``generator``, the books'
-``dc:publisher``, the front page's ``generator`` meta, the state, ledger and
-JSON Feed's ``"program"`` key, a comment in covers and icons).  So a command
-with no state (``epub``, ``feed``, ``epub -o FILE.epub``) still replaces
-its own earlier output, and never a user's file that happens to have the
-same name (a ``NAME.cover.jpg`` beside a book, a ``feed.json``); that is a
-:class:`NotOurFileError` (exit 1) naming the file.  :func:`remove_file`
-deletes only a file the state records, still of the size and modification
-time it had when written.
+an earlier run *and* it is still of the (size, mtime_ns) stamp it had when
+written (:func:`recorded`, set by the pipeline from the state), or it carries
+the program's mark, which every file it writes has (:func:`carries_mark`:
+the feeds' ``generator``, the books' ``dc:publisher``, the front page's
+``generator`` meta, the state, ledger and JSON Feed's ``"program"`` key, a
+comment in covers, thumbnails and icons).  A name alone is not enough: a
+state left over from an output folder deleted since names files that the
+user may have put there afresh (``rm -rf DIR; mkdir DIR; echo notes >
+DIR/feed.atom``), and a book the user overwrote after a build is the user's.
+So a command with no state (``epub``, ``feed``, ``epub -o FILE.epub``)
+still replaces its own earlier output, and never a user's file that happens
+to have the same name (a ``NAME.cover.jpg`` beside a book, a
+``feed.json``); that is a :class:`NotOurFileError` (exit 1) naming the file
+and saying how to go on.  :func:`remove_file` deletes only a file the state
+records, still of its stamp (the mark is not enough there: a file the user
+edited may keep it, and an edit is never thrown away).
 
 A run killed between creating the temporary file (``.<name>.<random>.part``,
 hidden, and not matching ``*.epub`` or any feed name) and renaming it leaves
@@ -217,15 +222,21 @@ def marked(data: bytes, media_type: str) -> bytes:
     return data
 
 
+def _as_recorded(path: Path, st: os.stat_result) -> bool:
+    """True if the state records *path* with the size and modification time *st* has."""
+    stamp = _recorded_stamp(path)
+    return stamp is not None and (st.st_size, st.st_mtime_ns) == tuple(stamp)
+
+
 def is_ours(path: Path) -> bool:
     """True if the file at *path* is the program's: the state records it as written by an
-    earlier run (even if edited or damaged since: it is repaired), or it carries the mark."""
+    earlier run and it is still as that run left it (size and mtime), or it carries the mark."""
     try:
         st = gate_files.check_regular(path)
     except OSError:
         return False
     # An empty file holds nothing to lose (``touch state.json``).
-    return st.st_size == 0 or _recorded_stamp(path) is not None or carries_mark(path)
+    return st.st_size == 0 or _as_recorded(path, st) or carries_mark(path)
 
 
 def may_write(path: Path, data: bytes) -> bool:
@@ -239,6 +250,9 @@ def may_write(path: Path, data: bytes) -> bool:
 
 
 def not_ours_message(path: Path) -> str:
+    if _recorded_stamp(path) is not None:
+        return (f"{_shown(path)} was changed since digest-export wrote it (or is another file of that name): "
+                "left as it is (move it away to have it written again, or write to another folder)")
     return (f"{_shown(path)} was not written by digest-export: left as it is (move it away, or write to "
             "another folder)")
 

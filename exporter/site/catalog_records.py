@@ -16,18 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from ..model import Diagnostic, Kind, Severity, SourceRef
-from ..gates import files as gate_files
 from ..output import WriteStatus, marked, may_write, write_file
 
 
-def catalog_record(path: Path, own_covers: dict[str, tuple[int, int]],
-                    ) -> tuple[dict[str, Any], dict[str, WriteStatus], list[Diagnostic]]:
+def catalog_record(path: Path) -> tuple[dict[str, Any], dict[str, WriteStatus], list[Diagnostic]]:
     """In a book worker: what the catalog needs of the book just written.
 
     Read there, in parallel, while the book is still in the page cache,
     instead of one by one once every book is written; its cover file is
     written beside it."""
-    books = CatalogBooks({}, own_covers)
+    books = CatalogBooks({})
     books.read(path)
     books.stamp_covers(path.parent)
     return books.new[path.name], books.written, books.notes
@@ -40,21 +38,16 @@ class CatalogBooks:
     is then read from the cover file the catalog wrote beside it (if that is
     gone, the book is read again)."""
 
-    def __init__(self, old: dict[str, dict[str, Any]], own_covers: dict[str, tuple[int, int]] | None = None):
+    def __init__(self, old: dict[str, dict[str, Any]]):
         self.old = old
         self.new: dict[str, dict[str, Any]] = {}
         self.written: dict[str, WriteStatus] = {}
-        #: Cover files an earlier build wrote: any other file of a cover's
-        #: name is not ours to overwrite.
-        self.own_covers = own_covers or {}
         self.notes: list[Diagnostic] = []
 
     def _may_write(self, path: Path, data: bytes) -> bool:
         """True unless *path* holds a file that is neither ours nor already *data*
-        (:func:`exporter.output.may_write`); a cover the state records is ours even if damaged
-        since (it is repaired)."""
-        if path.name in self.own_covers and gate_files.special_kind(path) is None:
-            return True
+        (:func:`exporter.output.may_write`: a cover the state records is ours while it is as
+        written, or while it carries the mark)."""
         return may_write(path, data)
 
     def read(self, path: Path) -> Any:
@@ -94,7 +87,7 @@ class CatalogBooks:
                 data = marked(data, mime)  # so that a later run knows the file as its own
                 name = f"{path.stem}.cover{_COVER_EXT[mime]}"
                 thumb = thumbnail_name(path.name)
-                thumb_data = make_thumbnail(data)
+                thumb_data = marked(make_thumbnail(data), "image/jpeg")
                 if self._may_write(path.parent / name, data) and self._may_write(path.parent / thumb, thumb_data):
                     self.written[name] = write_file(path.parent / name, data)
                     # Made from the cover only when the cover is read, so both
