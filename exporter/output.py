@@ -71,6 +71,29 @@ _MODE = 0o666 & ~_umask()
 #: killed run: writing one file takes seconds, not minutes.
 STALE_AFTER = 600.0
 
+#: The longest file name, in bytes, the file systems an output goes to take (POSIX ``NAME_MAX``:
+#: 255 on ext4, XFS, Btrfs, APFS; NTFS and FAT count 255 UTF-16 units, never fewer bytes' worth).
+NAME_MAX = 255
+
+
+def name_fits(name: str) -> bool:
+    """True if a file may be called *name* (see :data:`NAME_MAX`).  The one rule for every name the
+    program derives from another (a cover or thumbnail beside a book named by someone else): a
+    derived name that does not fit is left out by its caller, with a warning."""
+    return 0 < len(os.fsencode(name)) <= NAME_MAX
+
+
+def _part_prefix(name: str) -> str:
+    """The prefix of the temporary file :func:`write_file` writes *name* through: ``.NAME.``, or,
+    when that would not fit beside mkstemp's eight letters and ``.part``, ``.`` and a hash of the
+    name (a book named by its user may be 250 bytes long)."""
+    prefix = f".{name}."
+    if name_fits(prefix + "x" * 8 + ".part"):
+        return prefix
+    import hashlib
+
+    return "." + hashlib.blake2b(os.fsencode(name), digest_size=12).hexdigest() + ".long."
+
 
 def same_content(path: Path, data: bytes) -> bool:
     """True if *path* is a regular file holding *data* (read through the file gate: a named pipe
@@ -277,6 +300,8 @@ def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = Fal
     program's own whatever it holds (a file in the program's own state folder); *earlier*: what
     earlier versions wrote there, without the mark (also the program's own)."""
     path = Path(path)
+    if not name_fits(path.name):
+        raise OutputError(f"cannot write {_shown(path)}: the name is longer than {NAME_MAX} bytes")
     check_target(path)
     remove_stale_parts(path)
     if not force and same_content(path, data):
@@ -287,7 +312,7 @@ def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = Fal
     folder = path.parent
     make_folders(folder)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=_part_prefix(path.name), suffix=".part", dir=folder)
     except OSError as err:  # a name too long, say: name the file, not the folder
         raise OutputError(f"cannot write {_shown(path)}: {err.strerror or err}") from err
     try:
@@ -316,7 +341,7 @@ _MKSTEMP_PART = re.compile(r"[A-Za-z0-9_]{6,12}\.part")
 
 def remove_stale_parts(path: Path, *, max_age: float = STALE_AFTER) -> list[Path]:
     """Remove ``.<name>.*.part`` files next to *path* older than *max_age* seconds."""
-    prefix = f".{path.name}."
+    prefix = _part_prefix(path.name)
     removed = []
     now = time.time()
     try:

@@ -51,7 +51,7 @@ class CatalogBooks:
         return may_write(path, data)
 
     def read(self, path: Path) -> Any:
-        from .opds import _COVER_EXT, Book, make_thumbnail, read_book, thumbnail_name
+        from .opds import Book, cover_name, make_thumbnail, no_cover_note, read_book, thumbnail_name
 
         st = os.stat(path)
         known = self.old.get(path.name)
@@ -62,11 +62,13 @@ class CatalogBooks:
                 if known["cover_type"]:
                     # Not read: the catalog leaves an empty cover alone
                     # (ten years of covers would be 50 MB in memory).
-                    name = f"{path.stem}.cover{_COVER_EXT[known['cover_type']]}"
+                    name, thumb = cover_name(path.name, known["cover_type"]), thumbnail_name(path.name)
+                    if name is None or thumb is None:
+                        raise ValueError("no name for a cover")
                     cst = os.stat(path.parent / name)
                     if [cst.st_size, cst.st_mtime_ns] != known["cover_stamp"]:
                         raise ValueError("cover file changed")
-                    os.stat(path.parent / thumbnail_name(path.name))  # gone: read the book again
+                    os.stat(path.parent / thumb)  # gone: read the book again
                     cover = (b"", known["cover_type"])
                 period = known["period"]
                 book = Book(path=path, title=known["title"], identifier=known["identifier"],
@@ -85,10 +87,13 @@ class CatalogBooks:
                 # would otherwise keep every cover in memory at once.
                 data, mime = book.cover
                 data = marked(data, mime)  # so that a later run knows the file as its own
-                name = f"{path.stem}.cover{_COVER_EXT[mime]}"
-                thumb = thumbnail_name(path.name)
-                thumb_data = marked(make_thumbnail(data), "image/jpeg")
-                if self._may_write(path.parent / name, data) and self._may_write(path.parent / thumb, thumb_data):
+                name, thumb = cover_name(path.name, mime), thumbnail_name(path.name)
+                if name is None or thumb is None:
+                    self.notes.append(no_cover_note(path))
+                    book = replace(book, cover=None)
+                elif self._may_write(path.parent / name, data) and self._may_write(
+                        path.parent / thumb, thumb_data := marked(make_thumbnail(data), "image/jpeg")):
+                    # (the thumbnail made only when the cover may be written)
                     self.written[name] = write_file(path.parent / name, data)
                     # Made from the cover only when the cover is read, so both
                     # change together, and only then.
@@ -113,18 +118,21 @@ class CatalogBooks:
 
     def stamp_covers(self, out: Path) -> list[str]:
         """Record each cover file as the catalog left it; return their names and their thumbnails'."""
-        from .opds import _COVER_EXT, thumbnail_name
+        from .opds import cover_name, thumbnail_name
 
         names = []
         for book_name, known in self.new.items():
             if known["cover_type"]:
-                name = f"{Path(book_name).stem}.cover{_COVER_EXT[known['cover_type']]}"
+                name = cover_name(book_name, known["cover_type"])
+                if name is None:
+                    continue
                 try:
                     st = os.stat(out / name)
                 except OSError:
                     continue
                 known["cover_stamp"] = [st.st_size, st.st_mtime_ns]
                 names.append(name)
-                if (out / thumbnail_name(book_name)).is_file():
-                    names.append(thumbnail_name(book_name))
+                thumb = thumbnail_name(book_name)
+                if thumb is not None and (out / thumb).is_file():
+                    names.append(thumb)
         return names
