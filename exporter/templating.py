@@ -323,13 +323,35 @@ def _check_blocks(env: Any, template: Any) -> None:
 
 def stylesheet(env: Any) -> bytes:
     """The books' CSS: the (user's or packaged) ``epub.css``, then the user's ``extra.css`` if the
-    ``--templates`` folder has one, in the same file (one stylesheet item in the EPUB)."""
-    css = render_template(env, "epub.css")
+    ``--templates`` folder has one, in the same file (one stylesheet item in the EPUB).  Each is
+    checked by the CSS gate: a reference to a resource outside the book is a :class:`TemplateError`
+    naming the file and line."""
+    css = _checked_css(env, "epub.css")
     user_dir = env.globals.get("user_templates")
     extra = Path(user_dir) / "extra.css" if user_dir else None
     if extra is not None and os.path.lexists(extra):
-        css = css.rstrip("\n") + "\n\n/* extra.css */\n" + render_template(env, "extra.css")
+        css = css.rstrip("\n") + "\n\n/* extra.css */\n" + _checked_css(env, "extra.css")
     return css.encode("utf-8")
+
+
+def _checked_css(env: Any, name: str) -> str:
+    from .gates.css import outside_the_book
+
+    css = render_template(env, name)
+    refused = outside_the_book(css)
+    if refused:
+        ref = refused[0]
+        where = _named(name, get_template(env, name).filename)
+        target = f" {ref.url!r}" if ref.url else ""
+        more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+        if ref.what == "@import":
+            why = ("a book holds one stylesheet, and nothing else of the templates folder is packaged: "
+                   "put the rules in this file itself")
+        else:
+            why = ("refers to a resource outside the book; a book's stylesheet may name only files "
+                   "inside it (EPUB 3.3 section 3.6): use a data: URL, or leave it out")
+        raise TemplateError(f"{where}:{ref.line}: error: {ref.what}{target}: {why}{more}")
+    return css
 
 
 def render_template(env: Any, name: str, **context: Any) -> str:

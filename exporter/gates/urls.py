@@ -113,6 +113,27 @@ def local_paths(reference: str) -> list[str]:
     return [path] if decoded == path else [path, decoded]
 
 
+#: Where a book's stylesheet sits, as an origin no other URL has: what a reference in the CSS
+#: resolves to tells whether it stays inside the book.
+_IN_BOOK = "https://book.invalid/EPUB/style/epub.css"
+
+
+def stays_in_book(reference: str) -> bool:
+    """True if *reference* (a ``url()`` or ``@import`` target of a book's stylesheet), resolved
+    as a reading system's browser engine resolves it (WHATWG URL, against the stylesheet), names
+    a resource inside the book or is a ``data:`` URL.  Anything else is a remote resource, which
+    a book may not use from its CSS (EPUB 3.3 section 3.6, "Resource locations"; EPUBCheck
+    RSC-006, OPF-014).  Tabs, newlines, backslashes and leading spaces are read as browsers do, so
+    ``" \\\\evil.example/x"`` is remote."""
+    import ada_url
+
+    try:
+        url = ada_url.URL(reference, _IN_BOOK)
+    except ValueError:
+        return False
+    return url.protocol == "data:" or url.origin == "https://book.invalid"
+
+
 def _parse(text: str):
     import ada_url
 
