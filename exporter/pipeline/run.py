@@ -27,7 +27,7 @@ from ..model import ReadResult, counted
 from ..gates import files as gate_files
 from ..output import carries_mark, recorded, remove_file, write_file
 from ..site.catalog_records import CatalogBooks, catalog_record
-from ..site.frontpage import newest_digest, write_front_page
+from ..site.frontpage import check_template, newest_digest, write_front_page
 from ..site.catalog import book_files
 from ..site.opds import write_catalog
 from ..state import LATEST_NAME, STATE_NAME, BuildState, OutputRecord, fingerprint
@@ -63,6 +63,8 @@ def _run(plan: BuildPlan, progress: Progress | None, texts: dict[int, str] | Non
         from ..books.epub import Fragments
 
         fragments = Fragments()
+    if options.front_page:
+        check_template(plan)
     selected = _selected(plan, texts)
     _write_books(plan, report, state, progress, selected, fragments)
     _run_selections(plan, report, state, progress, texts, fragments)

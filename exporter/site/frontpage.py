@@ -194,6 +194,15 @@ def _read_day(plan: BuildPlan, iso: str) -> Digest | None:
     return next((d for d in result.digests if d.date.isoformat() == iso), None)
 
 
+def check_template(plan: BuildPlan) -> None:
+    """Load the page's template (read, bounded, compiled) before the run writes anything: a
+    mistake in a user's ``index.html.j2`` stops the run before the books, not after them."""
+    from ..templating import get_template, make_environment
+
+    eo = plan.options.epub
+    get_template(make_environment(eo.templates if eo is not None else None), TEMPLATE_NAME)
+
+
 def render_front_page(plan: BuildPlan, books: list[tuple[BookPlan, int, str | None]], feeds: list[str],
                       base_url: str | None, newest: Digest | None, latest: str | None = None,
                       selections: list[Any] = (), languages: dict[str, str | None] | None = None) -> str:
