@@ -356,8 +356,6 @@ def _checked_css(env: Any, name: str) -> str:
 
 def render_template(env: Any, name: str, **context: Any) -> str:
     """Render template *name*; any jinja2 failure becomes a :class:`TemplateError`."""
-    import jinja2
-
     template = get_template(env, name)
     with rendering(env, template):
         return template.render(**context)
@@ -398,90 +396,3 @@ def _failed_at(env: Any, err: BaseException) -> str | None:
             found = f"{shell_quote(filename)}:{tb.tb_lineno}"
         tb = tb.tb_next
     return found
-
-
-def stylesheet(env: Any) -> bytes:
-    """The books' CSS: the (user's or packaged) ``epub.css``, then the user's ``extra.css`` if the
-    ``--templates`` folder has one, in the same file (one stylesheet item in the EPUB).  Each is
-    checked by the CSS gate: a reference to a resource outside the book is a :class:`TemplateError`
-    naming the file and line."""
-    css = _checked_css(env, "epub.css")
-    user_dir = env.globals.get("user_templates")
-    extra = Path(user_dir) / "extra.css" if user_dir else None
-    if extra is not None and os.path.lexists(extra):
-        css = css.rstrip("\n") + "\n\n/* extra.css */\n" + _checked_css(env, "extra.css")
-    return css.encode("utf-8")
-
-
-def _checked_css(env: Any, name: str) -> str:
-    from .gates.css import outside_the_book
-
-    css = render_template(env, name)
-    refused = outside_the_book(css)
-    if refused:
-        ref = refused[0]
-        where = _named(name, get_template(env, name).filename)
-        target = f" {ref.url!r}" if ref.url else ""
-        more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
-        if ref.what == "@import":
-            why = ("a book holds one stylesheet, and nothing else of the templates folder is packaged: "
-                   "put the rules in this file itself")
-        else:
-            why = ("refers to a resource outside the book; a book's stylesheet may name only files "
-                   "inside it (EPUB 3.3 section 3.6): use a data: URL, or leave it out")
-        raise TemplateError(f"{where}:{ref.line}: error: {ref.what}{target}: {why}{more}")
-    return css
-
-
-def render_template(env: Any, name: str, **context: Any) -> str:
-    """Render template *name*; any jinja2 failure becomes a :class:`TemplateError`."""
-    import jinja2
-
-    template = get_template(env, name)
-    with rendering(env, template):
-        return template.render(**context)
-
-
-@contextlib.contextmanager
-def rendering(env: Any, template: Any) -> Iterator[None]:
-    """Around a render of *template*: every failure of the user's code (a jinja2 error, a
-    recursion without end, a value too large for memory) becomes a :class:`TemplateError` naming
-    the template's file."""
-    import jinja2
-
-    try:
-        yield
-    except (RecursionError, MemoryError, jinja2.TemplateError) as err:
-        where = f"{_failed_at(env, err) or _named(template.name, template.filename)}: error: template {template.name!r}"
-        _render_error(env, err, where)
-
-
-def _failed_at(env: Any, err: BaseException) -> str | None:
-    """``FILE:LINE`` of the innermost template frame of *err*'s traceback (jinja2 rewrites a
-    render's traceback so that its frames are the templates' files and lines), or None."""
-    folders = tuple(env.globals.get("searched_folders", ()))
-    found, tb = None, err.__traceback__
-    while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if folders and filename.startswith(folders):
-            found = f"{shell_quote(filename)}:{tb.tb_lineno}"
-        tb = tb.tb_next
-    return found
-
-
-def _render_error(env: Any, err: BaseException, where: str) -> None:
-    import jinja2
-
-    try:
-        raise err
-    except RecursionError:  # a computed include or a macro that leads back to itself
-        raise TemplateError(f"{where} failed to render: it recurses without end (a template "
-                            "included by a computed name that includes itself, or a macro that calls "
-                            "itself)") from None
-    except MemoryError:
-        raise TemplateError(f"{where} failed to render: it makes a value too large for memory") from None
-    except jinja2.TemplateNotFound as err:
-        folders = ", ".join(env.globals.get("searched_folders", ()))
-        raise TemplateError(f"template {err.name!r} not found (searched: {folders})") from err
-    except jinja2.TemplateError as err:
-        raise TemplateError(f"{where} failed to render: {err}") from err
