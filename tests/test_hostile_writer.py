@@ -127,7 +127,9 @@ def test_every_file_a_build_writes_is_recorded_with_its_stamp(tmp_path):
     out = tmp_path / "out"
     config = tmp_path / "c.toml"
     config.write_text('[[selection]]\nname = "top"\ntop = 1\n', "utf-8")
-    args = ["--config", str(config), "build", str(_inputs(tmp_path)), "-o", str(out), "--images", "none",
+    src = _inputs(tmp_path)
+    (src / "b.md").write_text(day("2024-02-20", paper(7)) + day("2024-02-27", paper(8)), "utf-8")  # archives
+    args = ["--config", str(config), "build", str(src), "-o", str(out), "--images", "none", "--days", "1",
             "--state", str(tmp_path / "state.json"), "--base-url", "https://example.org/p/", "--archive",
             "--format", "atom", "--format", "rss", "--format", "json", "--format", "opds",
             "--finished-only", "--today", "2024-12-01", "--device", "generic", "--device", "kobo"]
@@ -140,6 +142,7 @@ def test_every_file_a_build_writes_is_recorded_with_its_stamp(tmp_path):
             present = {p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file()
                        and not (folder == out and p.relative_to(out).parts[0] == "top")}
             assert set(stamps) == set(present)
+            assert any(f.startswith("archive/") for f in present) and any(f.startswith("catalog/") for f in present)
             for file, path in present.items():
                 st = path.stat()
                 assert tuple(stamps[file]) == (st.st_size, st.st_mtime_ns), file
