@@ -11,7 +11,6 @@ rewritten.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import os
 from collections.abc import Callable
 from dataclasses import replace
@@ -28,7 +27,7 @@ from ..model import ReadResult, counted
 from ..gates import files as gate_files
 from ..output import carries_mark, recorded, remove_file, write_file
 from ..site.catalog_records import CatalogBooks, catalog_record
-from ..site.frontpage import newest_digest, write_front_page
+from ..site.frontpage import check_template, newest_digest, write_front_page
 from ..site.catalog import book_files
 from ..site.opds import write_catalog
 from ..state import LATEST_NAME, STATE_NAME, BuildState, OutputRecord, fingerprint
@@ -65,6 +64,8 @@ def _run(plan: BuildPlan, progress: Progress | None, texts: dict[int, str] | Non
         from ..books.epub import Fragments
 
         fragments = Fragments()
+    if options.front_page:
+        check_template(plan)
     selected = _selected(plan, texts)
     _write_books(plan, report, state, progress, selected, fragments)
     _run_selections(plan, report, state, progress, texts, fragments)
@@ -233,7 +234,6 @@ def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progre
     for book in todo:
         by_device.setdefault(book.device, []).append(book)
         report.explanations.append(f"rebuilding {q(out / book.meta.file_name)}: {book.reason}")
-    own_covers = plan.state.catalog.files if plan.state.catalog else {}
     primary = {b.meta.file_name for b in plan.primary_books}
     feeds_pending = True
     empty_periods: set[str] = set()
@@ -252,8 +252,7 @@ def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progre
                                    fragments=fragments)
         # The catalog reads the books of the first profile (the others are
         # their siblings, beside them).
-        after_write = (functools.partial(catalog_record, own_covers=own_covers)
-                       if options.catalog and books[0].meta.file_name in primary else None)
+        after_write = (catalog_record if options.catalog and books[0].meta.file_name in primary else None)
         meanwhile = (lambda: _write_feeds(plan, report, state, selected)) if feeds_pending else None
         feeds_pending = False
         for result in make_books(writer, bundles, jobs=options.jobs, ordered=True, after_write=after_write,
@@ -547,7 +546,7 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
         return
     report.explanations.append(f"writing the OPDS catalog: {reason}")
     feed = FeedReport(title=plan.feed_title, icon_url=base_url + ICON_NAME if base_url else None)
-    cache = CatalogBooks({**plan.state.catalog_books, **report.catalog_books}, old.files if old else {})
+    cache = CatalogBooks({**plan.state.catalog_books, **report.catalog_books})
     cache.written.update(report.catalog_covers)
     if not plan.options.feed_formats:  # no feed wrote the icon, or said why there is none
         if base_url:

@@ -42,7 +42,7 @@ from ..model import (
     drop_forbidden,
     has_visible,
 )
-from ..render import safe_url
+from ..gates.urls import web_url
 
 STDIN = "-"
 
@@ -380,13 +380,13 @@ class _FileParser:
             elif not is_http_url(url):
                 self.warn(no, f"paper link {_quote(url)} is not http(s); dropped", Kind.UNSAFE_LINK)
                 url = None
-            elif safe_url(url) is None:
+            elif web_url(url) is None:
                 self.warn(no, f"paper link {_quote(url)} is not a valid http(s) URL; dropped", Kind.UNSAFE_LINK)
                 url = None
             else:
                 # One spelling per page: the paper's identity, feed ids and
                 # links all derive from the normalised URL.
-                url = safe_url(url)
+                url = web_url(url)
         else:
             self.warn(no, "paper heading has no link", Kind.MISSING)
         self.in_skipped_paper = False
@@ -494,10 +494,10 @@ class _FileParser:
             return True
         if not url:
             self.warn(no, "thumbnail has no URL; ignored", Kind.MISSING)
-        elif is_http_url(url) and safe_url(url) is None:
+        elif is_http_url(url) and web_url(url) is None:
             self.warn(no, f"thumbnail URL {_quote(url)} is not a valid http(s) URL; dropped", Kind.UNSAFE_LINK)
         elif is_http_url(url):
-            p.thumbnail = Thumbnail(kind, safe_url(url))  # its one spelling, as links have
+            p.thumbnail = Thumbnail(kind, web_url(url))  # its one spelling, as links have
         elif _is_relative_path(url):
             p.thumbnail = Thumbnail(kind, url.replace(" ", "%20"))
         else:

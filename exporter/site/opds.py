@@ -230,9 +230,33 @@ def _read_books(out_dir: Path, reader: Callable[[Path], Book],
     return books, warnings
 
 
-def thumbnail_name(book_name: str) -> str:
-    """``NAME.cover.thumb.jpg``: beside the book, named like its cover so both go when the book does."""
-    return f"{Path(book_name).stem}.cover.thumb.jpg"
+def cover_name(book_name: str, media_type: str) -> str | None:
+    """``NAME.cover.<ext>``, the cover file beside the book *book_name*; None when that name is
+    too long for a file (:func:`exporter.output.name_fits`: a book named by its user may take
+    250 of the 255 bytes): the book is then listed without a cover."""
+    return _beside(book_name, ".cover" + _COVER_EXT[media_type])
+
+
+def thumbnail_name(book_name: str) -> str | None:
+    """``NAME.cover.thumb.jpg``: beside the book, named like its cover so both go when the book
+    does; None as for :func:`cover_name`."""
+    return _beside(book_name, ".cover.thumb.jpg")
+
+
+def _beside(book_name: str, tail: str) -> str | None:
+    from ..output import name_fits
+
+    name = Path(book_name).stem + tail
+    return name if name_fits(name) else None
+
+
+def no_cover_note(path: Path) -> Diagnostic:
+    """The warning for a book whose cover files' names would be too long."""
+    from ..output import NAME_MAX
+
+    return Diagnostic(SourceRef(str(path), 0), Severity.WARNING,
+                      f"the name is too long for a cover file beside it (at most {NAME_MAX} bytes): "
+                      "listed in the OPDS catalog without a cover", Kind.OUTPUT)
 
 
 THUMBNAIL_WIDTH = 300
@@ -288,13 +312,16 @@ def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=No
     entries = []
     for book in found:
         cover = None
+        thumb = thumbnail_name(book.path.name)
         if book.cover:
             data, mime = book.cover
-            name = f"{book.path.stem}.cover{_COVER_EXT[mime]}"
-            if data:  # read here, not by a cache that wrote it already
-                outputs += [(name, data), (thumbnail_name(book.path.name), make_thumbnail(data))]
-            cover = (name, mime)
-        thumb = thumbnail_name(book.path.name)
+            name = cover_name(book.path.name, mime)
+            if name is None or thumb is None:
+                warnings.append(no_cover_note(book.path))
+            else:
+                if data:  # read here, not by a cache that wrote it already
+                    outputs += [(name, data), (thumb, make_thumbnail(data))]
+                cover = (name, mime)
         has_thumb = cover is not None and (any(n == thumb for n, _ in outputs) or (out / thumb).is_file())
         version = None if is_finished(book, today) else _content_hash(book.path)
         entries.append(CatalogBook(book, book_files(book.path), cover, thumb if has_thumb else None, version))
