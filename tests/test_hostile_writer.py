@@ -206,8 +206,9 @@ def test_a_book_named_with_255_bytes_is_written_and_one_longer_is_refused(tmp_pa
     assert ok.is_file() and not [p for p in ok.parent.iterdir() if p.name.endswith(".part")]
     long = tmp_path / "out" / ("c" * 251 + ".epub")
     result = run_cli(["epub", str(src), "--by", "all", "--images", "none", "-o", str(long)], tmp_path)
-    assert result.exit_code == 1
-    assert "the name is longer than 255 bytes" in result.output, result.output
+    # Refused where the option is read (a usage error naming it), before any work.
+    assert result.exit_code == 2, result.output
+    assert "-o" in result.output and "allow 255" in result.output, result.output
 
 
 # -- URLs on hosts off the public internet are not published ---------------------------------------
