@@ -208,11 +208,14 @@ class Loader:
         return image, "fetched"
 
 
-def _read_local(source_path: str, url: str, max_bytes: int) -> bytes:
-    """Read a thumbnail path relative to the digest file, inside its folder only.
+def resolve_local(source_path: str, url: str) -> Path:
+    """The file a local thumbnail reference names, relative to the digest file
+    and inside its folder only; :class:`Failure` when there is none.
 
-    Local files are input, not network: their failures are not remembered
-    (a build notices the file itself changing).
+    The one resolver for a local thumbnail: the loader reads the file it
+    returns and the build stamps that same file (``pipeline/plan.py``), so
+    any spelling the loader finds (escaped, or the name in another Unicode
+    normalization) is also a file whose change rebuilds the book.
     """
     if _SCHEME_RE.match(url):
         raise Failure(f"unsupported URL scheme ({url.split(':', 1)[0].lower()})")
@@ -225,20 +228,31 @@ def _read_local(source_path: str, url: str, max_bytes: int) -> bytes:
         # not open up its target's folder), itself resolved for the check.
         folder = Path(os.path.abspath(source_path)).parent.resolve()
         for candidate in local_paths(url):
-            # resolve() follows every symlink, so a link pointing out of the
-            # folder is caught by the containment check below.
             # A name in another Unicode normalization (NFD from macOS) is the same name.
             spelled = gate_files.find_spelling(folder / candidate) or folder / candidate
+            # resolve() follows every symlink, so a link pointing out of the
+            # folder is caught by the containment check below.
             target = spelled.resolve()
             if not target.is_relative_to(folder):
                 raise Failure("outside the input folder")
             if target.exists():
-                break
-        else:
-            raise Failure("file not found")
+                return target
+    except OSError as err:
+        raise Failure(f"cannot read file ({err.strerror or type(err).__name__})") from err
+    except ValueError as err:  # e.g. a NUL in the path
+        raise Failure("invalid path") from err
+    raise Failure("file not found")
+
+
+def _read_local(source_path: str, url: str, max_bytes: int) -> bytes:
+    """Read a thumbnail path relative to the digest file, inside its folder only.
+
+    Local files are input, not network: their failures are not remembered
+    (a build notices the file itself changing).
+    """
+    target = resolve_local(source_path, url)
+    try:
         data = gate_files.read_bytes(target, max_bytes)
-    except Failure:
-        raise
     except gate_files.NotRegularFile as err:
         raise Failure("not a regular file") from err
     except gate_files.FileTooLarge as err:

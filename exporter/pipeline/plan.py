@@ -280,24 +280,23 @@ class _Days:
 
 def _local_image_stamp(shown: str, urls: list[str]) -> list[Any]:
     # A book embeds local thumbnails (paths relative to the digest's
-    # folder): replacing one must rebuild it.  The file is found as the
-    # loader finds it (images/load.py): in the folder of the digest as it
-    # was named (a symlinked digest is not its target's folder), each
-    # spelling of the reference in turn ("my%20pic.png", "my pic.png").
-    from ..gates.urls import local_paths
+    # folder): replacing one must rebuild it.  The file is the one the
+    # loader reads, found by the loader's own resolver (every spelling of
+    # the reference, either Unicode normalization of the name), and
+    # stamped as input files are (reader/stamps.py: ctime too, which
+    # `touch -r` cannot set back).
+    from ..images.load import resolve_local
+    from ..images.model import Failure
 
-    folder = Path(os.path.abspath(shown)).parent
-    out = []
+    out: list[Any] = []
     for url in urls:
-        for candidate in local_paths(url):
-            try:
-                st = os.stat(folder / candidate)
-            except (OSError, ValueError):
-                continue
-            out.append([url, candidate, st.st_size, st.st_mtime_ns, st.st_ino])
-            break
-        else:
+        try:
+            target = resolve_local(shown, url)
+            st = os.stat(target)
+        except (Failure, OSError, ValueError):
             out.append([url, None])
+            continue
+        out.append([url, target.name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
     return out
 
 
