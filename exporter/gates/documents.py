@@ -110,6 +110,9 @@ class FileRec(Struct, forbid_unknown_fields=True):
     digests: list[DayStamp]
     diags: list[Diag]
     local_images: list[Text]
+    # The inode-change time and inode (git's index compares them too).
+    ctime_ns: Annotated[int, Meta(ge=-1, le=2 ** 63 - 1)] = -1
+    ino: Annotated[int, Meta(ge=0)] = 0  # up to 2**64 - 1, which msgspec decodes natively
 
 
 class OutputRec(Struct, forbid_unknown_fields=True):
