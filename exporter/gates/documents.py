@@ -185,6 +185,7 @@ class StateDoc(Struct, forbid_unknown_fields=True):
     catalog: OutputRec | None = None
     catalog_books: dict[FileName, CatalogRecord] = {}
     pages: dict[FileName, OutputRec] = {}
+    token: Annotated[str, Meta(pattern=r"^[0-9a-f]{0,64}$")] = ""
 
 
 # -- the send ledger --------------------------------------------------------------
