@@ -2,7 +2,8 @@
 
 One definition (the text gate's ``shows_nothing``: white space, categories Z
 and C, Default_Ignorable_Code_Point, the Braille blank) serves paper titles,
-author names, summary labels and day headings, as it serves line starts.
+author names, summary bullets and labels and day headings, as it serves line
+starts.
 The generator draws such text from the Unicode properties themselves (every
 default-ignorable code point, every format character, every space), not
 from a list of the spellings seen so far, and runs it through the CLI.
@@ -17,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import feedparser
+import html5lib
 import regex
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -51,9 +53,10 @@ blank = st.lists(st.sampled_from(["\u3164", "\u115f", "\u1160", "\uffa0", "\u280
                  min_size=1, max_size=4).map("".join)
 
 
-def _day(title: str, authors: str, heading: str) -> str:
+def _day(title: str, authors: str, heading: str, bullet: str) -> str:
     return (f"## {heading} (2024-03-04)\n\n### [Fine](https://arxiv.org/abs/2403.00001)\n\nAuthors: Ann\n\n- s\n\n"
-            f"### [{title}](https://arxiv.org/abs/2403.00002)\n\nVote: 3\n\nAuthors: {authors}\n\n- t\n")
+            f"### [{title}](https://arxiv.org/abs/2403.00002)\n\nVote: 3\n\nAuthors: {authors}\n\n"
+            f"- {bullet}\n- t\n")
 
 
 def _shows(text: str) -> bool:
@@ -64,13 +67,15 @@ def _shows(text: str) -> bool:
 
 
 @settings(max_examples=25, **SETTINGS)
-@given(invisible=blank, where=st.sampled_from(["title", "author", "heading"]), pad=st.sampled_from(["", " ", "\t"]))
+@given(invisible=blank, where=st.sampled_from(["title", "author", "heading", "bullet"]),
+       pad=st.sampled_from(["", " ", "\t"]))
 @example(invisible="\u3164\u3164", where="title", pad="")
 @example(invisible="\u115f\u1160", where="title", pad="")
 @example(invisible="\u200b\u200d\ufe0f", where="title", pad="")
 @example(invisible="\u2800", where="title", pad="")
 @example(invisible="\u3164", where="author", pad=" ")
 @example(invisible="\u2800\u3164", where="heading", pad="")
+@example(invisible="\u3164", where="bullet", pad="")
 def test_text_that_shows_nothing_is_no_title_author_or_heading(tmp_path_factory, invisible, where, pad):
     tmp = tmp_path_factory.mktemp("blank")
     value = pad + invisible + pad
@@ -78,7 +83,8 @@ def test_text_that_shows_nothing_is_no_title_author_or_heading(tmp_path_factory,
     title = value if where == "title" else "Second"
     authors = f"Bo, {value}, Cy" if where == "author" else "Bo"
     heading = value if where == "heading" else "Daily Papers"
-    (tmp / "d.md").write_text(_day(title, authors, heading), encoding="utf-8")
+    bullet = value if where == "bullet" else "u"
+    (tmp / "d.md").write_text(_day(title, authors, heading, bullet), encoding="utf-8")
     out = tmp / "out"
     result = run_cli(["build", str(tmp / "d.md"), "-o", str(out), "--images", "none", "--format", "atom",
                       "--state", str(tmp / "state")], tmp)
@@ -95,12 +101,18 @@ def test_text_that_shows_nothing_is_no_title_author_or_heading(tmp_path_factory,
     assert [e.title for e in feed.entries] == ["Fine", "Second"]
     for entry in feed.entries:
         assert all(_shows(a.get("name", "")) for a in entry.get("authors", [])), entry
+        content = html5lib.parseFragment(entry.content[0].value, treebuilder="etree", namespaceHTMLElements=False)
+        items = ["".join(li.itertext()) for li in content.iter("li")]
+        assert items and all(_shows(t) for t in items), items
     (book,) = out.glob("*.epub")
     with zipfile.ZipFile(book) as z:
         nav = etree.fromstring(z.read("EPUB/nav.xhtml"))
         links = ["".join(a.itertext()) for a in nav.iter(f"{XHTML}a")]
         assert links and all(_shows(t) for t in links), links
         pages = [z.read(n).decode() for n in z.namelist() if n.endswith(".xhtml") and "nav" not in n]
+        for page in pages:
+            items = ["".join(li.itertext()) for li in etree.fromstring(page.encode()).iter(f"{XHTML}li")]
+            assert all(_shows(t) for t in items), items
     if where == "author":
         assert any("Bo, Cy" in p or ("Bo" in p and "Cy" in p) for p in pages)
         assert not any(invisible.strip() in p for p in pages if invisible.strip())

@@ -169,6 +169,8 @@ class _Item:
         if self.more:
             text = " ".join([text, *self.more] if text else self.more)
         text = _collapse(text)
+        if not has_visible(text):
+            text = ""  # only characters that show as nothing (a Hangul filler...): no text
         if not (text or self.label or children):
             return None  # an empty "- " bullet
         return SummaryItem(text=text, label=self.label, children=children)
