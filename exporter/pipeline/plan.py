@@ -309,18 +309,18 @@ def _local_image_stamp(shown: str, urls: list[str]) -> list[Any]:
     # the reference, either Unicode normalization of the name), and
     # stamped as input files are (reader/stamps.py: ctime too, which
     # `touch -r` cannot set back).
-    from ..images.load import resolve_local
-    from ..images.model import Failure
+    from ..images.load import resolve_locals
 
     out: list[Any] = []
-    for url in urls:
+    for url, target in zip(urls, resolve_locals(shown, urls)):
         try:
-            target = resolve_local(shown, url)
-            st = os.stat(target)
-        except (Failure, OSError, ValueError):
+            st = os.stat(target) if isinstance(target, str) else None
+        except OSError:
+            st = None
+        if st is None:
             out.append([url, None])
-            continue
-        out.append([url, target.name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
+        else:
+            out.append([url, os.path.basename(target), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
     return out
 
 
