@@ -73,6 +73,13 @@ def has_visible(text: str) -> bool:
     return not shows_nothing(text)
 
 
+def visible_text(text: str | None) -> str:
+    """*text* cleaned (:func:`clean_text`), or "" when it shows nothing: a title given as an
+    option or in the config falls back to the digests' own, as a blank heading does."""
+    cleaned = clean_text(text or "")
+    return cleaned if has_visible(cleaned) else ""
+
+
 def clean_text(text: str, *, collapse: bool = True) -> str:
     """Return *text* NFC-normalised, without XML-forbidden characters.
 

@@ -128,3 +128,24 @@ def test_one_definition_serves_line_starts_and_fields():
     assert not any(shows_nothing(ch) for ch in "a한ᄀ가.$")
     assert shows_nothing("") and shows_nothing(" \u3164 \u2800 ")
     assert not shows_nothing("\u3164a")
+
+
+@settings(max_examples=6, **SETTINGS)
+@given(invisible=blank)
+@example(invisible="\u3164")
+def test_a_title_option_that_shows_nothing_falls_back_to_the_digests_title(tmp_path_factory, invisible):
+    """`--title` (and the config's title) of only invisible characters names no book and no feed."""
+    tmp = tmp_path_factory.mktemp("option")
+    (tmp / "d.md").write_text(_day("Second", "Bo", "Daily Papers", "u"), encoding="utf-8")
+    out = tmp / "out"
+    result = run_cli(["build", str(tmp / "d.md"), "-o", str(out), "--images", "none", "--format", "atom",
+                      "--state", str(tmp / "state"), "--title", invisible], tmp)
+    assert result.exit_code == 0, result.output
+    feed = feedparser.parse(str(out / "feed.atom"))
+    assert feed.feed.title == "Daily Papers", feed.feed.title
+    (book,) = out.glob("*.epub")
+    assert book.name.startswith("daily-papers-"), book.name
+    with zipfile.ZipFile(book) as z:
+        opf = etree.fromstring(z.read("EPUB/content.opf"))
+    titles = [t.text or "" for t in opf.iter("{http://purl.org/dc/elements/1.1/}title")]
+    assert titles and all(_shows(t) for t in titles), titles
