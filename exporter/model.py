@@ -20,9 +20,12 @@ from .gates.text import shows_nothing
 # XML 1.0 section 2.2 (Char production) allows #x9 | #xA | #xD | [#x20-#xD7FF] |
 # [#xE000-#xFFFD] | [#x10000-#x10FFFF].  Everything else makes lxml (and thus
 # feedgen, ebooklib) raise at write time, or produces a file readers reject.
-# We also drop the C1 controls (discouraged by XML 1.0 section 2.2) and the
-# bidi embedding/override/isolate controls, which let a title visually spoof
-# its neighbours in a reading list (CVE-2021-42574 "Trojan Source").
+# We also drop the C1 controls (discouraged by XML 1.0 section 2.2) and every
+# character with the Unicode property Bidi_Control (PropList.txt: U+061C ARABIC
+# LETTER MARK, U+200E/U+200F LEFT-TO-RIGHT/RIGHT-TO-LEFT MARK, the embeddings
+# and overrides U+202A-U+202E, the isolates U+2066-U+2069), which let a title
+# visually spoof its neighbours in a reading list (CVE-2021-42574 "Trojan
+# Source"); the marks reorder neutral characters around them just as well.
 # Also the Unicode noncharacters (U+FDD0-U+FDEF and the last two code points
 # of every plane) and U+FFFD: XML allows most of them, but HTML parsers
 # reject them ("invalid-codepoint", HTML section 13.2.3.5), so the W3C Feed
@@ -31,11 +34,12 @@ from .gates.text import shows_nothing
 # in one character class they make every search several times slower.
 
 NONCHARACTERS = "\ufdd0-\ufdef\ufffd\ufffe\uffff"
+#: Unicode's Bidi_Control property, as a character class body.
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _ASTRAL_NONCHARACTERS = re.compile("[" + "".join(
     f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(1, 17)) + "]")
 _FORBIDDEN = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
-    "\u202a-\u202e\u2066-\u2069" + NONCHARACTERS + "]"
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff" + BIDI_CONTROLS + NONCHARACTERS + "]"
 )
 
 
@@ -52,6 +56,28 @@ def drop_astral_noncharacters(text: str) -> str:
 def counted(n: int, word: str, plural: str | None = None) -> str:
     """``"1 day"``, ``"2 days"``, ``"0 entries"`` (give *plural* when it is not *word* + s)."""
     return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+def shown_value(value: object) -> str:
+    """*value* (a config or option value) as TOML spells it, for a message: ``true``, ``"text"``,
+    ``2024-03-04T10:00:00``, ``an array``, never a Python repr (``True``, ``datetime.date(...)``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return f"the {'date-time' if isinstance(value, _dt.datetime) else type(value).__name__} {value.isoformat()}"
+    if isinstance(value, str):
+        # A TOML basic string; what a terminal would act on (controls, bidi) escaped.
+        text = value if len(value) <= 80 else value[:77] + "..."
+        return '"' + "".join(c if c.isprintable() and c not in '"\\' else
+                             ("\\" + c if c in '"\\' else f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}")
+                             for c in text) + '"'
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array of tables" if value and all(isinstance(v, dict) for v in value) else "an array"
+    return "a value of another type"
 
 
 _SPACES = re.compile(r"[ \t\r\n\u00a0\u3000]+")

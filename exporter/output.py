@@ -10,17 +10,22 @@ and HTTP validators stay as they were.
 **Never over a file the program did not write.**  A file already at the
 target is replaced only if its bytes are the same (nothing to write), it is
 empty, or it is the program's own: the build state records it as written by
-an earlier run (:func:`recorded`, set by the pipeline from the state; edited
-since or not), or it carries the program's mark, which every file it
-writes has (:func:`carries_mark`: the feeds' ``generator``, the books'
-``dc:publisher``, the front page's ``generator`` meta, the state, ledger and
-JSON Feed's ``"program"`` key, a comment in covers and icons).  So a command
-with no state (``epub``, ``feed``, ``epub -o FILE.epub``) still replaces
-its own earlier output, and never a user's file that happens to have the
-same name (a ``NAME.cover.jpg`` beside a book, a ``feed.json``); that is a
-:class:`NotOurFileError` (exit 1) naming the file.  :func:`remove_file`
-deletes only a file the state records, still of the size and modification
-time it had when written.
+an earlier run *and* it is still of the (size, mtime_ns) stamp it had when
+written (:func:`recorded`, set by the pipeline from the state), or it carries
+the program's mark, which every file it writes has (:func:`carries_mark`:
+the feeds' ``generator``, the books' ``dc:publisher``, the front page's
+``generator`` meta, the state, ledger and JSON Feed's ``"program"`` key, a
+comment in covers, thumbnails and icons).  A name alone is not enough: a
+state left over from an output folder deleted since names files that the
+user may have put there afresh (``rm -rf DIR; mkdir DIR; echo notes >
+DIR/feed.atom``), and a book the user overwrote after a build is the user's.
+So a command with no state (``epub``, ``feed``, ``epub -o FILE.epub``)
+still replaces its own earlier output, and never a user's file that happens
+to have the same name (a ``NAME.cover.jpg`` beside a book, a
+``feed.json``); that is a :class:`NotOurFileError` (exit 1) naming the file
+and saying how to go on.  :func:`remove_file` deletes only a file the state
+records, still of its stamp (the mark is not enough there: a file the user
+edited may keep it, and an edit is never thrown away).
 
 A run killed between creating the temporary file (``.<name>.<random>.part``,
 hidden, and not matching ``*.epub`` or any feed name) and renaming it leaves
@@ -65,6 +70,29 @@ _MODE = 0o666 & ~_umask()
 #: Age (seconds) after which a temporary file of ours is a leftover of a
 #: killed run: writing one file takes seconds, not minutes.
 STALE_AFTER = 600.0
+
+#: The longest file name, in bytes, the file systems an output goes to take (POSIX ``NAME_MAX``:
+#: 255 on ext4, XFS, Btrfs, APFS; NTFS and FAT count 255 UTF-16 units, never fewer bytes' worth).
+NAME_MAX = 255
+
+
+def name_fits(name: str) -> bool:
+    """True if a file may be called *name* (see :data:`NAME_MAX`).  The one rule for every name the
+    program derives from another (a cover or thumbnail beside a book named by someone else): a
+    derived name that does not fit is left out by its caller, with a warning."""
+    return 0 < len(os.fsencode(name)) <= NAME_MAX
+
+
+def _part_prefix(name: str) -> str:
+    """The prefix of the temporary file :func:`write_file` writes *name* through: ``.NAME.``, or,
+    when that would not fit beside mkstemp's eight letters and ``.part``, ``.`` and a hash of the
+    name (a book named by its user may be 250 bytes long)."""
+    prefix = f".{name}."
+    if name_fits(prefix + "x" * 8 + ".part"):
+        return prefix
+    import hashlib
+
+    return "." + hashlib.blake2b(os.fsencode(name), digest_size=12).hexdigest() + ".long."
 
 
 def same_content(path: Path, data: bytes) -> bool:
@@ -217,15 +245,21 @@ def marked(data: bytes, media_type: str) -> bytes:
     return data
 
 
+def _as_recorded(path: Path, st: os.stat_result) -> bool:
+    """True if the state records *path* with the size and modification time *st* has."""
+    stamp = _recorded_stamp(path)
+    return stamp is not None and (st.st_size, st.st_mtime_ns) == tuple(stamp)
+
+
 def is_ours(path: Path) -> bool:
     """True if the file at *path* is the program's: the state records it as written by an
-    earlier run (even if edited or damaged since: it is repaired), or it carries the mark."""
+    earlier run and it is still as that run left it (size and mtime), or it carries the mark."""
     try:
         st = gate_files.check_regular(path)
     except OSError:
         return False
     # An empty file holds nothing to lose (``touch state.json``).
-    return st.st_size == 0 or _recorded_stamp(path) is not None or carries_mark(path)
+    return st.st_size == 0 or _as_recorded(path, st) or carries_mark(path)
 
 
 def may_write(path: Path, data: bytes) -> bool:
@@ -239,6 +273,9 @@ def may_write(path: Path, data: bytes) -> bool:
 
 
 def not_ours_message(path: Path) -> str:
+    if _recorded_stamp(path) is not None:
+        return (f"{_shown(path)} was changed since digest-export wrote it (or is another file of that name): "
+                "left as it is (move it away to have it written again, or write to another folder)")
     return (f"{_shown(path)} was not written by digest-export: left as it is (move it away, or write to "
             "another folder)")
 
@@ -263,6 +300,8 @@ def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = Fal
     program's own whatever it holds (a file in the program's own state folder); *earlier*: what
     earlier versions wrote there, without the mark (also the program's own)."""
     path = Path(path)
+    if not name_fits(path.name):
+        raise OutputError(f"cannot write {_shown(path)}: the name is longer than {NAME_MAX} bytes")
     check_target(path)
     remove_stale_parts(path)
     if not force and same_content(path, data):
@@ -273,7 +312,7 @@ def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = Fal
     folder = path.parent
     make_folders(folder)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=_part_prefix(path.name), suffix=".part", dir=folder)
     except OSError as err:  # a name too long, say: name the file, not the folder
         raise OutputError(f"cannot write {_shown(path)}: {err.strerror or err}") from err
     try:
@@ -302,7 +341,7 @@ _MKSTEMP_PART = re.compile(r"[A-Za-z0-9_]{6,12}\.part")
 
 def remove_stale_parts(path: Path, *, max_age: float = STALE_AFTER) -> list[Path]:
     """Remove ``.<name>.*.part`` files next to *path* older than *max_age* seconds."""
-    prefix = f".{path.name}."
+    prefix = _part_prefix(path.name)
     removed = []
     now = time.time()
     try:

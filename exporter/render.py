@@ -22,7 +22,7 @@ from collections.abc import Iterable
 
 from markupsafe import Markup, escape
 
-from .gates.urls import web_url
+from .gates.urls import public_url
 from .model import SummaryItem, drop_forbidden, has_visible
 
 # The characters model.clean_text removes (XML-forbidden, C1 controls,
@@ -41,8 +41,9 @@ ALLOWED_ATTRIBUTES = {"a": frozenset({"href"}), "ul": frozenset({"class"}),
                       "span": frozenset({"class", "lang", "{http://www.w3.org/XML/1998/namespace}lang"}),
                       "ol": frozenset({"class"}), "li": frozenset({"class"})}
 
-# Every URL goes through the one URL gate (WHATWG parser, IDNA 2008 hosts).
-safe_url = web_url
+# Every URL written goes through the one URL gate (WHATWG parser, IDNA 2008 hosts, and a host on
+# the public internet: gates.urls.public_url).
+safe_url = public_url
 
 
 # -- TeX in titles -----------------------------------------------------------

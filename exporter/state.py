@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .gates import files as gate_files
+from .gates import names as gate_names
 from .reader.stamps import FileRecord
 
 #: Where builds before the state moved out of the output folder kept it.
@@ -39,7 +40,8 @@ def default_state_path(out_dir: Path) -> Path:
     """The user's state folder, one file per output folder (by its absolute path, hashed)."""
     import platformdirs
 
-    key = hashlib.blake2b(str(Path(out_dir).resolve()).encode("utf-8"), digest_size=16).hexdigest()
+    # The name's bytes: a folder name that is not UTF-8 is a folder all the same.
+    key = hashlib.blake2b(os.fsencode(Path(out_dir).resolve()), digest_size=16).hexdigest()
     return Path(platformdirs.user_state_dir("digest-export")) / f"{key}.json"
 
 
@@ -144,9 +146,9 @@ class OutputRecord:
             try:
                 st = os.stat(out_dir / name)
             except OSError:
-                return f"{name} is missing"
+                return f"{gate_names.shell_quote(name)} is missing"
             if st.st_size != size or st.st_mtime_ns != mtime_ns:
-                return f"{name} was changed since it was written"
+                return f"{gate_names.shell_quote(name)} was changed since it was written"
         return None
 
 
@@ -207,10 +209,13 @@ class BuildState:
             "pages": {k: v.to_json() for k, v in sorted(self.pages.items())},
             "token": self.token,
         }
-        # backslashreplace: a lone surrogate (a file name that is not UTF-8)
-        # is written as the JSON escape "\udcff", which loads as itself.
-        return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode(
-            "utf-8", "backslashreplace")
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        if gate_names.needs_storing(text):
+            # A file name that is not UTF-8 (a lone surrogate from surrogateescape) is written
+            # so that it reads back as the same bytes: JSON cannot hold a lone surrogate
+            # (RFC 8259 section 8.2), and a state that does not read back rebuilds every run.
+            text = json.dumps(gate_names.stored_tree(data), ensure_ascii=False, separators=(",", ":"))
+        return (text + "\n").encode("utf-8")
 
 
 def load_state(path: Path, version: str, base: Path | None = None) -> tuple[BuildState, str | None]:
@@ -219,23 +224,26 @@ def load_state(path: Path, version: str, base: Path | None = None) -> tuple[Buil
     not of the state's schema means "damaged: rebuild everything"."""
     from .gates import documents
 
+    shown = gate_names.shell_quote(os.fsdecode(path))
     try:
         raw = documents.read(path, limit=documents.MAX_STATE_BYTES)
         head = documents.decode(raw, documents.StateHeader, limit=documents.MAX_STATE_BYTES)
     except FileNotFoundError:
         return BuildState.empty(version), "no state file from an earlier run"
     except OSError as err:
-        return BuildState.empty(version), f"cannot read {path}: {err.strerror or err}"
+        return BuildState.empty(version), f"cannot read {shown}: {err.strerror or err}"
     except documents.DocumentDamaged as err:
-        return BuildState.empty(version), f"{path} is damaged ({err}); rebuilding everything"
+        return BuildState.empty(version), f"{shown} is damaged ({err}); rebuilding everything"
     if head.program != "digest-export" or head.format != STATE_FORMAT:
-        return BuildState.empty(version), f"{path} is not a state file of this format"
+        return BuildState.empty(version), f"{shown} is not a state file of this format"
     if head.version != version:
-        return BuildState.empty(version), f"{path} was written by digest-export {head.version}, this is {version}"
+        return BuildState.empty(version), f"{shown} was written by digest-export {head.version}, this is {version}"
     try:
         data = documents.to_builtins(documents.decode(raw, documents.StateDoc, limit=documents.MAX_STATE_BYTES))
-    except documents.DocumentDamaged as err:
-        return BuildState.empty(version), f"{path} is damaged ({err}); rebuilding everything"
+        if gate_names.STORED_MARK.encode() in raw:
+            data = gate_names.unstored_tree(data)
+    except ValueError as err:  # DocumentDamaged, or a stored name that is not one
+        return BuildState.empty(version), f"{shown} is damaged ({err}); rebuilding everything"
     state = BuildState(
         version,
         {local(k, base): FileRecord.from_json(v) for k, v in data["files"].items()},

@@ -13,7 +13,10 @@ from the input is ever marked safe by a template.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +40,7 @@ def make_environment(user_dir: Path | str | None = None) -> Any:
         _gated_loader(folders),
         jinja2.PrefixLoader({"default": _gated_loader([packaged])}, delimiter=":"),
     ])
-    env = jinja2.Environment(
+    env = _bounded_environment_class()(
         loader=loader,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -60,6 +63,104 @@ def make_environment(user_dir: Path | str | None = None) -> Any:
     env.globals["user_templates"] = str(user_dir) if user_dir is not None else None
     env.globals["lang_attrs"] = render.lang_attrs
     return env
+
+
+#: How deep a template may nest, counted on what jinja2 builds from it.  Its parser and code
+#: generator recurse once per level, and Python's compiler refuses the module it generates past
+#: 100 indentation levels or 200 open brackets (``MAXINDENT``, ``MAXLEVEL`` in CPython's
+#: tokenizer); a ``{% for %}`` with ``loop`` and ``else`` costs four indentation levels.  The
+#: packaged templates nest 3 statements and 11 nodes deep.
+MAX_STATEMENT_DEPTH = 16
+MAX_EXPRESSION_DEPTH = 32
+MAX_BRACKET_DEPTH = 32
+
+
+@functools.cache
+def _bounded_environment_class() -> Any:
+    """A jinja2 ``Environment`` whose templates are refused, as a :class:`TemplateError` naming the
+    file and line, when they nest deeper than the bounds above, in bounded time.
+
+    Both guards, because each alone leaves a gap: (1) before parsing, the source's brackets are
+    counted on jinja2's own lexer (an iterative tokenizer: thousands of nested ``(`` or ``[``
+    cost one pass, where the recursive parser would overflow); (2) after parsing, the tree's
+    statement and expression depth is measured with an explicit stack (``1 + 1 + ... + 1`` is
+    parsed in a loop but builds a tree a thousand deep, which the code generator then recurses
+    through).  A RecursionError, MemoryError or SyntaxError that still comes out of jinja2's
+    parser, its code generator or Python's ``compile`` (some spelling the two guards did not
+    foresee) becomes the same error, never a crash."""
+    import jinja2
+
+    class BoundedEnvironment(jinja2.Environment):
+        def _parse(self, source: str, name: str | None, filename: str | None) -> Any:
+            _check_brackets(self, source, name, filename)
+            try:
+                ast = super()._parse(source, name, filename)
+            except (RecursionError, MemoryError) as err:
+                raise TemplateError(f"{_named(name, filename)}: error: the template nests too deep for "
+                                    f"jinja2 to read ({type(err).__name__})") from None
+            _check_depth(ast, name, filename)
+            return ast
+
+        def compile(self, source: Any, name: str | None = None, filename: str | None = None,
+                    raw: bool = False, defer_init: bool = False) -> Any:
+            try:
+                return super().compile(source, name, filename, raw, defer_init)
+            except (RecursionError, MemoryError) as err:
+                raise TemplateError(f"{_named(name, filename)}: error: the template nests too deep to "
+                                    f"compile ({type(err).__name__})") from None
+            except SyntaxError as err:  # Python's compiler on the module jinja2 generated
+                if isinstance(err, jinja2.TemplateSyntaxError):
+                    raise
+                raise TemplateError(f"{_named(name, filename)}: error: the template nests too deep to "
+                                    f"compile (Python: {err.msg})") from None
+
+    return BoundedEnvironment
+
+
+def _named(name: str | None, filename: str | None) -> str:
+    return shell_quote(filename or name or "<template>")
+
+
+def _check_brackets(env: Any, source: str, name: str | None, filename: str | None) -> None:
+    """TemplateError at the line where brackets open deeper than :data:`MAX_BRACKET_DEPTH`."""
+    import jinja2
+
+    depth = 0
+    try:
+        for lineno, token, value in env.lexer.tokeniter(source, name, filename):
+            if token != "operator":
+                continue
+            if value in "([{":
+                depth += 1
+                if depth > MAX_BRACKET_DEPTH:
+                    raise TemplateError(f"{_named(name, filename)}:{lineno}: error: brackets nest more than "
+                                        f"{MAX_BRACKET_DEPTH} deep")
+            elif value in ")]}":
+                depth -= 1
+    except jinja2.TemplateSyntaxError:
+        return  # the parser reports it, with its line
+
+
+def _check_depth(ast: Any, name: str | None, filename: str | None) -> None:
+    """TemplateError at the line of the first node nested deeper than the bounds (statements in
+    statements, or expressions in expressions), walked without recursion."""
+    from jinja2 import nodes
+
+    stack = [(ast, 0, 0)]
+    while stack:
+        node, statements, expressions = stack.pop()
+        if isinstance(node, nodes.Stmt) and "body" in node.fields and not isinstance(node, nodes.Scope):
+            statements += 1  # {% if %}, {% for %}, {% block %}... (a Scope only wraps {% autoescape %})
+            expressions = 0
+        elif isinstance(node, nodes.Expr):
+            expressions += 1
+        if statements > MAX_STATEMENT_DEPTH or expressions > MAX_EXPRESSION_DEPTH:
+            what = ("statements ({% if %}, {% for %}, {% block %}, ...) nest more than "
+                    f"{MAX_STATEMENT_DEPTH} deep" if statements > MAX_STATEMENT_DEPTH else
+                    f"an expression nests more than {MAX_EXPRESSION_DEPTH} deep (operators, filters, "
+                    "calls or brackets inside one another)")
+            raise TemplateError(f"{_named(name, filename)}:{getattr(node, 'lineno', 1)}: error: {what}")
+        stack.extend((child, statements, expressions) for child in node.iter_child_nodes())
 
 
 def _gated_loader(folders: list[Path]) -> Any:
@@ -126,7 +227,7 @@ def _referenced(env: Any, name: str) -> list[str]:
     """The templates *name* extends, includes or imports by a constant name."""
     from jinja2 import nodes
 
-    ast = env.parse(env.loader.get_source(env, name)[0])
+    ast = _parse(env, name)
     found = []
     for node in ast.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
         target = node.template
@@ -136,6 +237,12 @@ def _referenced(env: Any, name: str) -> list[str]:
             found.extend(item.value for item in target.items
                          if isinstance(item, nodes.Const) and isinstance(item.value, str))
     return found
+
+
+def _parse(env: Any, name: str) -> Any:
+    """The tree of template *name*, parsed under its own name and file (for messages)."""
+    source, filename, _ = env.loader.get_source(env, name)
+    return env.parse(source, name, filename)
 
 
 def _check_references(env: Any, name: str) -> None:
@@ -198,13 +305,13 @@ def _check_blocks(env: Any, template: Any) -> None:
             Path(user_dir).resolve()):
         return
     checked.add(filename)
-    ast = env.parse(env.loader.get_source(env, template.name)[0])
+    ast = _parse(env, template.name)
     mine, known, parent = _top_blocks(ast), set(), ast.find(nodes.Extends)
     if parent is None or not isinstance(parent.template, nodes.Const):
         return
     name = parent.template.value
     while name is not None:  # the blocks of every ancestor
-        parent_ast = env.parse(env.loader.get_source(env, name)[0])
+        parent_ast = _parse(env, name)
         known |= {block.name for block in parent_ast.find_all(nodes.Block)}
         ext = parent_ast.find(nodes.Extends)
         name = ext.template.value if ext is not None and isinstance(ext.template, nodes.Const) else None
@@ -216,28 +323,76 @@ def _check_blocks(env: Any, template: Any) -> None:
 
 def stylesheet(env: Any) -> bytes:
     """The books' CSS: the (user's or packaged) ``epub.css``, then the user's ``extra.css`` if the
-    ``--templates`` folder has one, in the same file (one stylesheet item in the EPUB)."""
-    css = render_template(env, "epub.css")
+    ``--templates`` folder has one, in the same file (one stylesheet item in the EPUB).  Each is
+    checked by the CSS gate: a reference to a resource outside the book is a :class:`TemplateError`
+    naming the file and line."""
+    css = _checked_css(env, "epub.css")
     user_dir = env.globals.get("user_templates")
     extra = Path(user_dir) / "extra.css" if user_dir else None
     if extra is not None and os.path.lexists(extra):
-        css = css.rstrip("\n") + "\n\n/* extra.css */\n" + render_template(env, "extra.css")
+        css = css.rstrip("\n") + "\n\n/* extra.css */\n" + _checked_css(env, "extra.css")
     return css.encode("utf-8")
+
+
+def _checked_css(env: Any, name: str) -> str:
+    from .gates.css import outside_the_book
+
+    css = render_template(env, name)
+    refused = outside_the_book(css)
+    if refused:
+        ref = refused[0]
+        where = _named(name, get_template(env, name).filename)
+        target = f" {ref.url!r}" if ref.url else ""
+        more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+        if ref.what == "@import":
+            why = ("a book holds one stylesheet, and nothing else of the templates folder is packaged: "
+                   "put the rules in this file itself")
+        else:
+            why = ("refers to a resource outside the book; a book's stylesheet may name only files "
+                   "inside it (EPUB 3.3 section 3.6): use a data: URL, or leave it out")
+        raise TemplateError(f"{where}:{ref.line}: error: {ref.what}{target}: {why}{more}")
+    return css
 
 
 def render_template(env: Any, name: str, **context: Any) -> str:
     """Render template *name*; any jinja2 failure becomes a :class:`TemplateError`."""
+    template = get_template(env, name)
+    with rendering(env, template):
+        return template.render(**context)
+
+
+@contextlib.contextmanager
+def rendering(env: Any, template: Any) -> Iterator[None]:
+    """Around a render of *template*: every failure of the user's code (a jinja2 error, a
+    recursion without end, a value too large for memory) becomes a :class:`TemplateError` naming
+    the template file and line where it happened."""
     import jinja2
 
-    template = get_template(env, name)
     try:
-        return template.render(**context)
-    except RecursionError:  # a computed include or a macro that leads back to itself
-        raise TemplateError(f"template {name!r} failed to render: it recurses without end (a template "
-                            "included by a computed name that includes itself, or a macro that calls "
-                            "itself)") from None
+        yield
     except jinja2.TemplateNotFound as err:
         folders = ", ".join(env.globals.get("searched_folders", ()))
         raise TemplateError(f"template {err.name!r} not found (searched: {folders})") from err
-    except jinja2.TemplateError as err:
-        raise TemplateError(f"template {name!r} failed to render: {err}") from err
+    except (RecursionError, MemoryError, jinja2.TemplateError) as err:
+        place = _failed_at(env, err) or _named(template.name, template.filename)
+        if isinstance(err, RecursionError):  # a computed include or a macro that leads back to itself
+            why = ("it recurses without end (a template included by a computed name that includes "
+                   "itself, or a macro that calls itself)")
+        elif isinstance(err, MemoryError):
+            why = "it makes a value too large for memory"
+        else:
+            why = str(err)
+        raise TemplateError(f"{place}: error: template {template.name!r} failed to render: {why}") from None
+
+
+def _failed_at(env: Any, err: BaseException) -> str | None:
+    """``FILE:LINE`` of the innermost template frame of *err*'s traceback (jinja2 rewrites a
+    render's traceback so that its frames are the templates' files and lines), or None."""
+    folders = tuple(env.globals.get("searched_folders", ()))
+    found, tb = None, err.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if folders and filename.startswith(folders):
+            found = f"{shell_quote(filename)}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found

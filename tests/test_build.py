@@ -222,17 +222,35 @@ def test_damaged_state_means_rebuild_but_unchanged_bytes_stay(logs, tmp_path, da
     json.loads(default_state_path(out).read_bytes())  # repaired
 
 
-def test_deleted_or_edited_output_is_rebuilt(logs, tmp_path):
+def test_deleted_or_damaged_output_is_rebuilt(logs, tmp_path):
     out = tmp_path / "out"
     assert build(logs, out).exit_code == 0
     book(out, 11).unlink()
-    (out / "feed.json").write_text("{}", encoding="utf-8")
+    # Cut short (a sync tool stopped half-way): still the program's (its mark is in its head).
+    data = (out / "feed.json").read_bytes()
+    (out / "feed.json").write_bytes(data[:len(data) // 2])
     r = build(logs, out, "-v")
     assert r.exit_code == 0
     assert book(out, 11).is_file()
     assert "1 built, 2 skipped" in r.stdout
     assert json.loads((out / "feed.json").read_text(encoding="utf-8"))["items"]
     assert "is missing" in r.stderr and "was changed since it was written" in r.stderr
+
+
+def test_an_output_the_user_replaced_is_left_alone_until_moved_away(logs, tmp_path):
+    """The state names feed.json, but what is there now is neither as written nor marked: the
+    user's, refused with a message saying how to go on."""
+    out = tmp_path / "out"
+    assert build(logs, out).exit_code == 0
+    (out / "feed.json").write_text("{}", encoding="utf-8")
+    r = build(logs, out, "-v")
+    assert r.exit_code == 1
+    assert f"{out / 'feed.json'} was changed since digest-export wrote it" in r.stderr
+    assert "move it away" in r.stderr
+    assert (out / "feed.json").read_text(encoding="utf-8") == "{}"
+    (out / "feed.json").rename(tmp_path / "mine.json")
+    assert build(logs, out).exit_code == 0
+    assert json.loads((out / "feed.json").read_text(encoding="utf-8"))["items"]
 
 
 def test_removed_input_day_is_dropped(logs, tmp_path):
@@ -376,10 +394,10 @@ def test_catalog_reuses_unchanged_books_and_repairs_covers(logs, tmp_path, monke
     (logs / f"{day.isoformat()}.md").write_text(digest(day), encoding="utf-8")
     assert build(logs, out, "--days", "1").exit_code == 0
     assert opened == ["build-digest-2024-W12.epub"]  # the one rebuilt book only
-    # Same catalog as a fresh build; a damaged cover file is written again.
+    # Same catalog as a fresh build; a damaged cover file (cut short: still marked) is written again.
     cover = out / "build-digest-2024-W10.cover.jpg"
     good = cover.read_bytes()
-    cover.write_bytes(b"not a jpeg")
+    cover.write_bytes(good[:len(good) // 3])
     assert build(logs, out, "--days", "1").exit_code == 0
     assert cover.read_bytes() == good
     fresh = tmp_path / "fresh"

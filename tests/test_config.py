@@ -92,7 +92,7 @@ def test_bad_config_names_key_and_file(project, text, message):
         ("[build]\ndays = 7.5\n", "[build] key 'days' must be a whole number"),
         ("image-timeout = \"10\"\n", "key 'image-timeout' must be a number"),
         ("[epub]\ntitle = 7\n", "[epub] key 'title' must be a string"),
-        ("by = 3\n", "key 'by' must be a string"),
+        ("by = 3\n", "key 'by' must be one of \"week\", \"day\", \"month\", \"all\", not 3"),
         ("[send]\nsmtp-port = \"587\"\n", "[send] key 'smtp-port' must be a whole number"),
     ],
 )

@@ -68,7 +68,7 @@ def test_dry_run_lists_finished_books_and_writes_nothing(out):
 def test_unknown_book_names_the_books(out):
     r = dry(out, "--book", "2023-W01")
     assert r.exit_code == 2
-    assert "--book '2023-W01': no such book" in r.stderr and "build-digest-2024-W10.epub" in r.stderr
+    assert "--book 2023-W01: no such book" in r.stderr and "build-digest-2024-W10.epub" in r.stderr
 
 
 KEY = "sha256:" + "a" * 64

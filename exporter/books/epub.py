@@ -568,9 +568,7 @@ def _render_day(ctx: _Context, day: DayView, info: BookInfo, labels: dict[str, A
     templates = ctx.options.templates
     if fragments is None or (templates is not None and (Path(templates) / "day.xhtml.j2").exists()):
         return render_template(ctx.env, "day.xhtml.j2", day=day, book=info, labels=labels)
-    import jinja2
-
-    from ..templating import get_template
+    from ..templating import get_template, rendering
 
     template = get_template(ctx.env, "day.xhtml.j2")
     context = template.new_context({"day": day, "book": info, "labels": labels})
@@ -588,10 +586,8 @@ def _render_day(ctx: _Context, day: DayView, info: BookInfo, labels: dict[str, A
         yield html
 
     context.blocks["paper"][0] = paper
-    try:
+    with rendering(ctx.env, template):
         return concat(template.root_render_func(context))
-    except jinja2.TemplateError as err:
-        raise TemplateError(f"template 'day.xhtml.j2' failed to render: {err}") from err
 
 
 def _write_epub(epub: Any, sink: list[tuple[str, bytes]], book: Any, info: BookInfo,

@@ -15,10 +15,12 @@ import click
 
 from .. import __version__
 from ..errors import ExporterError
+from ..gates.names import shell_quote as q
 from ..model import Kind, counted
 from .crash import Group
 from .console import load_inputs, report_skipped, warn
 from .options import (
+    PathArg,
     allow_empty_option,
     book_options,
     feed_selection_options,
@@ -35,7 +37,7 @@ from .options import (
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "-V", "--version", prog_name="digest-export")
 @click.option(
-    "--config", "config_path", metavar="FILE", type=click.Path(dir_okay=False, path_type=str),
+    "--config", "config_path", metavar="FILE", type=PathArg(dir_okay=False, path_type=str),
     help="Defaults for every option, in TOML (default: ./digest-export.toml if present).",
 )
 @click.pass_context
@@ -96,7 +98,7 @@ def inspect(inputs: tuple[str, ...], as_json: bool, quiet: bool) -> None:
 @main.command()
 @inputs_argument
 @click.option("-o", "--output", "out_dir", default=".", show_default=True,
-              type=click.Path(file_okay=False, path_type=str), help="Output folder.")
+              type=PathArg(file_okay=False, path_type=str), help="Output folder.")
 @click.option("--format", "formats", multiple=True, type=click.Choice(["atom", "rss", "json", "opds"]),
               help="Format to write (repeatable). Default: atom, rss and json.")
 @click.option("--title", metavar="TEXT", help="Feed title. Default: the newest digest's title.")
@@ -140,8 +142,11 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
     feed = report.feed
     if not quiet and feed is not None:
         written = sum(1 for _, status in feed.files if status.value == "written")
-        click.echo(f"{counted(feed.entries, 'entry', 'entries')}, {counted(len(feed.files), 'file')} ({written} written, "
-                   f"{len(feed.files) - written} unchanged) in {out_dir}", err=True)
+        # What was written: the feeds' entries, the catalog's books (an OPDS-only run has no entry).
+        made = ([counted(feed.entries, 'entry', 'entries')] if set(options.formats) - {"opds"} else []) + \
+            ([f"a catalog of {counted(feed.books, 'book')}"] if "opds" in options.formats else [])
+        click.echo(f"{', '.join(made)}, {counted(len(feed.files), 'file')} ({written} written, "
+                   f"{len(feed.files) - written} unchanged) in {q(out_dir)}", err=True)
     if plan.errors:
         report_skipped(plan.errors)
         sys.exit(1)
@@ -149,7 +154,7 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
 
 @main.command()
 @inputs_argument
-@click.option("-o", "--output", "out_dir", default=".", show_default=True, type=click.Path(path_type=str),
+@click.option("-o", "--output", "out_dir", default=".", show_default=True, type=PathArg(path_type=str),
               help="Folder for the EPUB files, or a file name ending in .epub when there is one book.")
 @click.option("--title", default=None, help="Series title (default: the digests' own title).")
 @book_options
@@ -211,7 +216,7 @@ def epub(inputs: tuple[str, ...], out_dir: str, allow_empty: bool, quiet: bool, 
 @main.command()
 @inputs_argument
 @click.option("-o", "--output", "out_dir", default=".", show_default=True,
-              type=click.Path(file_okay=False, path_type=str), help="Output folder (books, feeds, catalog).")
+              type=PathArg(file_okay=False, path_type=str), help="Output folder (books, feeds, catalog).")
 @click.option("--title", default=None, help="Series and feed title (default: the digests' own title).")
 @book_options
 @click.option("--format", "formats", multiple=True, type=click.Choice(["atom", "rss", "json", "opds"]),
@@ -223,7 +228,7 @@ def epub(inputs: tuple[str, ...], out_dir: str, allow_empty: bool, quiet: bool, 
 @allow_empty_option
 @quiet_option
 @verbose_option
-@click.option("--state", "state_path", metavar="FILE", type=click.Path(dir_okay=False, path_type=str),
+@click.option("--state", "state_path", metavar="FILE", type=PathArg(dir_okay=False, path_type=str),
               help="Where to keep what the last run made (default: a file per output folder in the "
                    "user's state folder, e.g. ~/.local/state/digest-export/).")
 @click.option("--finished-only", is_flag=True,

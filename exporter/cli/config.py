@@ -11,6 +11,7 @@ command line always win: the config only fills click's ``default_map``.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,8 +20,10 @@ from typing import Any
 import click
 
 from ..errors import ConfigError
+from ..model import shown_value
 from ..gates import files as gate_files
 from ..gates import text as gate_text
+from ..gates.names import shell_quote as q
 
 CONFIG_NAME = "digest-export.toml"
 INPUTS_KEY = "inputs"
@@ -37,7 +40,7 @@ def selections_of(config: Mapping[str, Any], path: Path) -> tuple[Any, ...]:
     if tables is None:
         return ()
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-        raise ConfigError(f"{path}: 'selection' must be an array of tables: [[selection]] with name = ...")
+        raise ConfigError(f"{q(path)}: 'selection' must be an array of tables: [[selection]] with name = ...")
     found: dict[str, Any] = {}
     for i, table in enumerate(tables, 1):
         where = f"[[selection]] #{i}"
@@ -45,15 +48,15 @@ def selections_of(config: Mapping[str, Any], path: Path) -> tuple[Any, ...]:
             if key not in SELECTION_KEYS:
                 raise _unknown(path, key, SELECTION_KEYS, f" in {where}")
         if "name" not in table:
-            raise ConfigError(f"{path}: {where}: key 'name' is missing (lower-case letters, digits and '-')")
+            raise ConfigError(f"{q(path)}: {where}: key 'name' is missing (lower-case letters, digits and '-')")
         try:
             sel = make_selection(name=table["name"], title=table.get("title"), min_votes=table.get("min-votes"),
                                  top=table.get("top"), match=table.get("match"), exclude=table.get("exclude"),
                                  where=where)
         except SelectionError as err:
-            raise ConfigError(f"{path}: {err}") from None
+            raise ConfigError(f"{q(path)}: {err}") from None
         if sel.name in found:
-            raise ConfigError(f"{path}: {where}: key 'name': the name {sel.name!r} is used twice")
+            raise ConfigError(f"{q(path)}: {where}: key 'name': the name {shown_value(sel.name)} is used twice")
         found[sel.name] = sel
     return tuple(found.values())
 
@@ -63,7 +66,9 @@ def find_config(explicit: str | None, cwd: Path | None = None) -> Path | None:
     if explicit:
         return Path(explicit)
     candidate = (cwd or Path.cwd()) / CONFIG_NAME
-    return candidate if candidate.is_file() else None
+    # Anything by that name is the config, even a named pipe, a folder or a dangling link: it is
+    # then refused by name (load_config), never skipped for the bundled defaults.
+    return candidate if os.path.lexists(candidate) else None
 
 
 def load_config(path: Path) -> dict[str, Any]:
@@ -71,13 +76,14 @@ def load_config(path: Path) -> dict[str, Any]:
         data = gate_files.read_bytes(path, gate_files.CONFIG_LIMIT)
         return tomllib.loads(gate_text.decode_strict(data, str(path)))
     except gate_text.NotText as err:
-        raise ConfigError(f"{path}: {err}; save it as UTF-8") from err
+        raise ConfigError(f"{q(path)}: {err}; save it as UTF-8") from err
     except OSError as err:
-        raise ConfigError(f"cannot read config file {path}: {err.strerror or err}") from err
+        why = gate_files.broken_link(path) or err.strerror or err
+        raise ConfigError(f"cannot read config file {q(path)}: {why}") from err
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: not valid TOML: {err}") from err
+        raise ConfigError(f"{q(path)}: not valid TOML: {err}") from err
     except RecursionError:  # tomllib recurses into nested arrays and inline tables
-        raise ConfigError(f"{path}: values nested too deeply") from None
+        raise ConfigError(f"{q(path)}: values nested too deeply") from None
 
 
 def _long_names(command: click.Command) -> dict[str, click.Parameter]:
@@ -96,26 +102,53 @@ def _long_names(command: click.Command) -> dict[str, click.Parameter]:
 
 def _convert(path: Path, where: str, key: str, value: Any, param: click.Parameter,
              ctx: click.Context) -> Any:
-    def fail(expected: str) -> ConfigError:
-        return ConfigError(f"{path}: {where}key '{key}' must be {expected}, not {value!r}")
+    def fail(expected: str, got: Any = value) -> ConfigError:
+        return ConfigError(f"{q(path)}: {where}key '{key}' must be {expected}, not {shown_value(got)}")
 
     many = isinstance(param, click.Argument) or getattr(param, "multiple", False)
     if many:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list):
-            raise fail("a list")
-        return tuple(_convert_one(path, fail, v, param, ctx) for v in value)
+            raise fail("a list (an array in [...])")
+        return tuple(_convert_one(path, lambda expected, got=v: fail(expected, got), v, param, ctx)
+                     for v in value)
     return _convert_one(path, fail, value, param, ctx)
 
 
-def _convert_one(path: Path, fail: Any, value: Any, param: click.Parameter, ctx: click.Context) -> Any:
+def _expected(param: click.Parameter) -> str:
+    """What a value of *param* is, in words, with the article."""
+    from .options import Seconds
+
     ptype = param.type
+    if isinstance(ptype, click.Path):
+        return "a path (a string)"
+    if isinstance(ptype, click.types.BoolParamType) or getattr(param, "is_flag", False):
+        return "true or false"
+    if isinstance(ptype, click.types.IntParamType):
+        low, high = getattr(ptype, "min", None), getattr(ptype, "max", None)
+        bounds = (f" from {low} to {high}" if low is not None and high is not None else
+                  f" of at least {low}" if low is not None else f" of at most {high}" if high is not None else "")
+        return f"a whole number{bounds} (no quotes)"
+    if isinstance(ptype, (click.types.FloatParamType, Seconds)):
+        return "a number (no quotes)"
+    if isinstance(ptype, click.DateTime):
+        return "a date (YYYY-MM-DD, no quotes)"
+    if isinstance(ptype, click.Choice):
+        return "one of " + ", ".join(f'"{c}"' for c in ptype.choices)
+    return f"a {ptype.name} (a string, in quotes)" if ptype.name != "text" else "a string (in quotes)"
+
+
+def _convert_one(path: Path, fail: Any, value: Any, param: click.Parameter, ctx: click.Context) -> Any:
+    from .options import Seconds
+
+    ptype = param.type
+    expected = _expected(param)
     if isinstance(value, (dict, list)):
-        raise fail(f"a single {ptype.name} value")
+        raise fail(expected)
     if isinstance(ptype, click.Path):
         if not isinstance(value, str):
-            raise fail("a path (string)")
+            raise fail(expected)
         if "\0" in value:
             # No OS path holds a NUL (POSIX: it ends a C string).
             raise fail("a path without a NUL character")
@@ -125,23 +158,26 @@ def _convert_one(path: Path, fail: Any, value: Any, param: click.Parameter, ctx:
         return str(p if p.is_absolute() else (path.parent / p))
     if isinstance(ptype, click.types.BoolParamType) or getattr(param, "is_flag", False):
         if not isinstance(value, bool):
-            raise fail("true or false")
+            raise fail(expected)
         return value
     if isinstance(value, bool):
-        raise fail(f"a {ptype.name} value")
+        raise fail(expected)
     if isinstance(value, (dt.date, dt.time)):
         # A TOML date (from = 2024-03-04) is what a date option means;
         # a TOML date-time or time is not.
         if not isinstance(ptype, click.DateTime) or isinstance(value, (dt.datetime, dt.time)):
-            raise fail(f"a {ptype.name} value")
+            raise fail(expected)
         return dt.datetime(value.year, value.month, value.day)
-    _check_toml_type(fail, value, ptype)
+    _check_toml_type(lambda _: fail(expected), value, ptype)
     try:
         return ptype.convert(value, param, ctx)
     except click.BadParameter as err:
-        raise fail(f"a valid {ptype.name} ({err.message})") from err
+        # A range or a choice says itself in *expected*; a language tag or a date says why.
+        if isinstance(ptype, (click.types.IntParamType, click.types.FloatParamType, click.Choice, Seconds)):
+            raise fail(expected) from err
+        raise fail(f"{expected} ({err.message.rstrip('.')})") from err
     except (TypeError, ValueError, OverflowError) as err:  # a number for a date, say
-        raise fail(f"a {ptype.name} value") from err
+        raise fail(expected) from err
 
 
 def _check_toml_type(fail: Any, value: Any, ptype: click.ParamType) -> None:
@@ -166,7 +202,14 @@ def _unknown(path: Path, key: str, known: Any, where: str = "") -> ConfigError:
 
     close = difflib.get_close_matches(key, sorted(set(known)), n=3, cutoff=0.6)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return ConfigError(f"{path}: unknown key '{key}'{where}{hint}")
+    return ConfigError(f"{q(path)}: unknown key {_key(key)}{where}{hint}")
+
+
+def _key(key: str, quote: str = "'") -> str:
+    """A key as the message shows it: ``'days'``, or TOML's quoted spelling when it holds what a
+    terminal would act on (a key is any TOML string)."""
+    shown = shown_value(key)
+    return f"{quote}{key}{quote}" if shown == f'"{key}"' and "'" not in key else shown
 
 
 def default_map(config: Mapping[str, Any], path: Path, group: click.Group,
@@ -176,11 +219,14 @@ def default_map(config: Mapping[str, Any], path: Path, group: click.Group,
     params = {name: _long_names(cmd) for name, cmd in commands.items()}
     out: dict[str, dict[str, Any]] = {name: {} for name in commands}
 
-    top = {k: v for k, v in config.items()
-           if not (isinstance(v, dict) and k in commands) and k != SELECTION_KEY}
+    for key, value in config.items():
+        if key in commands and not isinstance(value, dict):
+            raise ConfigError(f"{q(path)}: '{key}' must be a table ([{key}], once), not {shown_value(value)}"
+                              + (f" ([[{key}]])" if shown_value(value) == "an array of tables" else ""))
+    top = {k: v for k, v in config.items() if k not in commands and k != SELECTION_KEY}
     for key, value in top.items():
         if isinstance(value, dict):
-            raise ConfigError(f"{path}: unknown table [{key}]; known: "
+            raise ConfigError(f"{q(path)}: unknown table [{_key(key, quote='')}]; known: "
                               + ", ".join(f"[{c}]" for c in sorted(commands)))
         users = [c for c in commands if key in params[c]]
         if not users:

@@ -17,6 +17,7 @@ import sys
 import traceback
 from pathlib import Path
 from typing import Any
+from ..gates.names import shell_quote
 
 import click
 
@@ -51,7 +52,7 @@ def internal_error(err: BaseException, argv: list[str] | None = None) -> int:
     path = crash_report(err, argv)
     what = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
     what = " ".join(what.split())[:300]
-    where = f"the file {path}" if path is not None else "this message"
+    where = f"the file {shell_quote(path)}" if path is not None else "this message"
     click.echo(f"digest-export: internal error: {what}; please report it with {where}", err=True)
     if os.environ.get("DIGEST_EXPORT_TRACEBACK"):
         click.echo("".join(traceback.format_exception(err)), err=True)

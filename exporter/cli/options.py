@@ -20,9 +20,78 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEVICE_NAMES = ("generic", "kindle", "kobo", "koreader")
 
 
-class InputPath(click.Path):
+#: The longest name of one path component (NAME_MAX of Linux, macOS and Windows file systems).
+NAME_MAX = 255
+#: The longest path the system takes, with its final NUL (PATH_MAX of Linux, <limits.h>).
+PATH_MAX = 4096
+
+
+class PathArg(click.Path):
+    """A path option or argument: :class:`click.Path`, and a value that can name a file at all
+    (no NUL: POSIX ends a name at it; no component over :data:`NAME_MAX` bytes), and one that
+    exists is of the kind the option wants: a folder for a folder option, a regular file for a
+    file option, never a named pipe or device (read through the file gate, so the kind is said).
+    Every refusal is a usage error naming the option (exit 2)."""
+
+    #: Whether the kind of file is checked here (an INPUT's is said by the reader, at its line,
+    #: with a hint for standard input).
+    kind_checked = True
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        from ..gates.files import broken_link, special_kind
+        from ..gates.names import shell_quote
+
+        if isinstance(value, (str, bytes, os.PathLike)):
+            text = os.fsdecode(value)
+            if "\0" in text:
+                self.fail(f"{shell_quote(text)} holds a NUL character, which no file name can hold", param, ctx)
+            try:
+                whole = len(os.fsencode(os.path.abspath(text))) if text else 0
+            except OSError:  # the current folder was removed: the system says so later
+                whole = 0
+            if whole >= PATH_MAX:
+                self.fail(f"{_shortened(shell_quote(text))} is {whole} bytes long as a full path; "
+                          f"the system allows {PATH_MAX - 1}", param, ctx)
+            for part in os.fsencode(text).split(b"/"):
+                if len(part) > NAME_MAX:
+                    self.fail(f"the name {_shortened(shell_quote(os.fsdecode(part)))} is {len(part)} bytes long; "
+                              f"file systems allow {NAME_MAX}", param, ctx)
+            # A link to nothing is refused even where a file will be made: writing through it
+            # would make a file somewhere else than the name says.
+            broken = broken_link(text)
+            if broken is not None:
+                self.fail(f"{shell_quote(text)} is {broken}", param, ctx)
+            if self.kind_checked and (text != "-" or not self.allow_dash):
+                kind = special_kind(text)
+                if kind is not None and not (kind == "a folder" and self.dir_okay):
+                    wanted = "a folder" if not self.file_okay else "a regular file"
+                    self.fail(f"{shell_quote(text)} is {kind}, not {wanted}", param, ctx)
+                if kind is None and not self.file_okay and os.path.isfile(text):
+                    self.fail(f"{shell_quote(text)} is a file, not a folder", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def _shortened(name: str) -> str:
+    return name if len(name) <= 60 else name[:28] + "..." + name[-28:]
+
+
+class NameArg(click.types.StringParamType):
+    """A name that is looked up as a file (``send --book NAME``): no NUL."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        from ..gates.names import shell_quote
+
+        value = super().convert(value, param, ctx)
+        if "\0" in value:
+            self.fail(f"{shell_quote(value)} holds a NUL character, which no file name can hold", param, ctx)
+        return value
+
+
+class InputPath(PathArg):
     """An INPUT that exists, spelled in any Unicode normalization (a name typed in NFC finds
     the file macOS named in NFD): the existing spelling is passed on."""
+
+    kind_checked = False
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         from pathlib import Path
@@ -141,11 +210,11 @@ def book_options(f: F) -> F:
                      help="Make the books for a device: generic (default), kindle, kobo (NAME.kepub.epub) or "
                           "koreader; repeatable, each book then once per profile (docs/devices.md)."),
         click.option("--font", "font", default=None, metavar="FILE",
-                     type=click.Path(exists=True, dir_okay=False, path_type=str),
+                     type=PathArg(exists=True, dir_okay=False, path_type=str),
                      help="Embed this font (TTF, OTF, WOFF, WOFF2) for the body text, cut down to the "
                           "characters each book uses, e.g. /usr/share/fonts/truetype/nanum/NanumGothic.ttf."),
         click.option("--font-bold", "font_bold", default=None, metavar="FILE",
-                     type=click.Path(exists=True, dir_okay=False, path_type=str),
+                     type=PathArg(exists=True, dir_okay=False, path_type=str),
                      help="The bold face of --font, for headings and bold text."),
         click.option("--devices", "devices", multiple=True, type=click.Choice(DEVICE_NAMES), hidden=True,
                      help="The config's `devices = [...]`: as --device, repeated."),
@@ -155,7 +224,7 @@ def book_options(f: F) -> F:
                           "(a server on your own network). Off by default: a digest must not make "
                           "digest-export fetch from the machine's own network."),
         click.option("--templates", "templates", default=None,
-                     type=click.Path(exists=True, file_okay=False, path_type=str),
+                     type=PathArg(exists=True, file_okay=False, path_type=str),
                      help="Folder of templates overriding the packaged ones "
                           "(day.xhtml.j2, cover.xhtml.j2, epub.css; extra.css is added after epub.css; "
                           "see docs/templates.md)."),

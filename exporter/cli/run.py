@@ -15,6 +15,7 @@ import click
 from ..errors import EmptyInputError, InputError, UsageError
 from ..model import Kind, clean_text, counted
 from .console import report_image_failures, resolve_inputs, warn
+from ..gates.names import printable, shell_quote as q
 
 if TYPE_CHECKING:
     from ..books.epub import EpubOptions
@@ -104,7 +105,7 @@ def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool,
         raise InputError(plan.errors)
     check_not_empty(plan, allow_empty=allow_empty)
     if one_book is not None and len(plan.books) != 1:
-        raise UsageError(f"-o {one_book}: a file name ending in .epub needs exactly one book, and these "
+        raise UsageError(f"-o {q(one_book)}: a file name ending in .epub needs exactly one book, and these "
                          f"options make {counted(len(plan.books), 'book')}; give a folder, or --by all, "
                          "or --from/--to")
     every = plan.books + [b for sub in plan.selections for b in sub.books]
@@ -115,7 +116,7 @@ def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool,
 
     def progress(kind: str, path: Path, status: str) -> None:
         book = books.get(path)
-        line = f"{path} ({counted(book.days, 'day')}, {counted(book.papers, 'paper')})" if book else str(path)
+        line = f"{q(path)} ({counted(book.days, 'day')}, {counted(book.papers, 'paper')})" if book else q(path)
         lines.append((path, status, line + (" unchanged" if status == "unchanged" else "")))
         if bar is not None:
             bar.update(1)
@@ -141,7 +142,7 @@ def run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path,
     from ..pipeline import epub_options
 
     if len(options.devices) > 1:
-        raise UsageError(f"-o {target}: one file can hold the book for one --device, not "
+        raise UsageError(f"-o {q(target)}: one file can hold the book for one --device, not "
                          f"{len(options.devices)}; give a folder to -o")
     from ..errors import OutputError
     from ..gates import files as gate_files
@@ -164,7 +165,7 @@ def run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path,
             # Through the one writer, like every output: it refuses a target that is not ours.
             same = write_file(target, gate_files.read_bytes(path, gate_files.BOOK_LIMIT)).value == "unchanged"
             lines = [(target, "unchanged" if same else "written",
-                      line.replace(str(path), str(target)).removesuffix(" unchanged")
+                      line.replace(q(path), q(target)).removesuffix(" unchanged")
                       + (" unchanged" if same else ""))]
         report.books = [(target, status) for _, status, _ in lines]
         return plan, report, lines
@@ -202,14 +203,14 @@ def print_build_summary(plan: BuildPlan, report: BuildReport, lines: list[tuple[
     if not quiet:
         for path, status, _ in lines:
             if status == "written":
-                click.echo(str(path))
+                click.echo(q(path))
         for path in [p for p in report.written if not p.name.endswith(".epub")]:
-            click.echo(str(path))
+            click.echo(q(path))
         for path in report.removed:
-            click.echo(f"removed {path}")
+            click.echo(f"removed {q(path)}")
     if verbose and not quiet:
         for line in report.explanations:
-            click.echo(f"digest-export: {line}", err=True)
+            click.echo(f"digest-export: {printable(line)}", err=True)
     print_outcome(report, quiet=quiet, verbose=verbose)
     if not quiet:
         n = len(report.books)
@@ -218,6 +219,6 @@ def print_build_summary(plan: BuildPlan, report: BuildReport, lines: list[tuple[
             f"{counted(n, 'book')} ({built} built, {n - built} skipped), {counted(report.days, 'day')}, "
             f"{counted(report.papers, 'paper')}, {counted(report.images, 'image')}; input files: {report.files_read} of "
             f"{report.files_total} read; files: {len(report.written)} written, "
-            f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped in {out_dir}")
+            f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped in {q(out_dir)}")
         if not plan.books:
             warn("no digest in the chosen dates; no book written", Kind.MISSING)

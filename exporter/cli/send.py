@@ -17,9 +17,10 @@ import click
 
 from ..model import Kind, SourceRef
 from .console import warn
-from .options import Seconds, quiet_option, report_errors
+from .options import NameArg, PathArg, Seconds, quiet_option, report_errors
 from ..errors import UsageError
 from ..gates import files as gate_files
+from ..gates.names import shell_quote as q
 
 if TYPE_CHECKING:
     from ..delivery.send import SendReport
@@ -29,8 +30,8 @@ PASSWORD_ENV = "DIGEST_EXPORT_SMTP_PASSWORD"
 
 @click.command()
 @click.argument("folder", required=False, metavar="[DIR]",
-                type=click.Path(exists=True, file_okay=False, path_type=str))
-@click.option("-o", "--output", "out_dir", metavar="DIR", type=click.Path(file_okay=False, path_type=str),
+                type=PathArg(exists=True, file_okay=False, path_type=str))
+@click.option("-o", "--output", "out_dir", metavar="DIR", type=PathArg(file_okay=False, path_type=str),
               help="The folder of the books, as DIR (default: the config's output, else .).")
 @click.option("--to", "to", multiple=True, metavar="ADDRESS",
               help="Recipient (repeatable), e.g. a Send-to-Kindle address name@kindle.com.")
@@ -43,9 +44,9 @@ PASSWORD_ENV = "DIGEST_EXPORT_SMTP_PASSWORD"
               help=f"Log in as USER; the password comes from ${PASSWORD_ENV} or --password-file.")
 @click.option("--smtp-security", type=click.Choice(["starttls", "tls", "none"]), default="starttls",
               show_default=True, help="STARTTLS, implicit TLS (SMTPS), or none.")
-@click.option("--password-file", metavar="FILE", type=click.Path(dir_okay=False, path_type=str),
+@click.option("--password-file", metavar="FILE", type=PathArg(dir_okay=False, path_type=str),
               help="File holding the SMTP password (best set in the config's [send] table).")
-@click.option("--book", "books", multiple=True, metavar="NAME",
+@click.option("--book", "books", multiple=True, metavar="NAME", type=NameArg(),
               help="Send this book even if unfinished (file name or key like 2024-W10; repeatable).")
 @click.option("--unfinished", is_flag=True, help="Also send books whose period has not ended yet.")
 @click.option("--resend", is_flag=True, help="Send again books the ledger says were sent.")
@@ -97,32 +98,46 @@ def send(folder: str | None, out_dir: str | None, to: tuple[str, ...], from_addr
     password = _password(password_file) if smtp_user and not dry_run else None
     smtp = (SmtpSettings(host=smtp_host, port=smtp_port, user=smtp_user, security=smtp_security,
                          timeout=timeout, password=password) if smtp_host else None)
+    sender_from = "from_address" if from_address else "smtp_user"
     options = SendOptions(folder=target, to=tuple(to), sender=from_address or _address(smtp_user), smtp=smtp,
+                          to_source=_source("to"), sender_source=_source(sender_from),
                           books=tuple(books), unfinished=unfinished, resend=resend, dry_run=dry_run,
                           max_mb=max_mb, retries=retries, retry_delay=retry_delay,
                           today=today.date() if today else None)
     report = send_books(options, say=(lambda line: None) if quiet else
                         (lambda line: click.echo(f"digest-export: {line}", err=True)))
     _print_report(report, target, quiet=quiet, dry_run=dry_run)
-    if report.failed:
+    if report.failed or report.unreadable:
         sys.exit(1)
 
 
 def _print_report(report: SendReport, folder: Path, *, quiet: bool, dry_run: bool) -> None:
     for name, address, title in report.planned:
         size = (folder / name).stat().st_size
-        click.echo(f"would send {folder / name} ({title}, {size / 1e6:.1f} MB) to {address}")
+        click.echo(f"would send {_shown(folder / name)} ({title}, {size / 1e6:.1f} MB) to {address}")
     for name, address, why in report.failed:
-        click.echo(f"{folder / name}: error: not sent to {address}: {why}", err=True)
+        click.echo(f"{_shown(folder / name)}: error: not sent to {address}: {why}", err=True)
+    for name, why in report.unreadable:
+        click.echo(f"{_shown(folder / name)}: error: not a book: {why}; not sent", err=True)
     if quiet:
         return
+    for copy, book in report.copies:
+        click.echo(f"{_shown(folder / copy)}: a copy of {book}; sent and recorded as that book", err=True)
     for name, address, why in report.skipped:
-        click.echo(f"{folder / name}: not sent to {address}: {why}", err=True)
+        click.echo(f"{_shown(folder / name)}: not sent to {address}: {why}", err=True)
     n_wait = len(report.waiting)
     waiting = f", {n_wait} not finished yet ({', '.join(report.waiting)})" if n_wait else ""
     sent = f"{len(report.planned)} to send (dry run)" if dry_run else f"{len(report.sent)} sent"
-    click.echo(f"{sent}, {len(report.skipped)} skipped, {len(report.failed)} failed{waiting} in {folder}",
+    bad = f", {len(report.unreadable)} not a book" if report.unreadable else ""
+    click.echo(f"{sent}, {len(report.skipped)} skipped, {len(report.failed)} failed{bad}{waiting} in {q(folder)}",
                err=True)
+
+
+def _shown(path: Path) -> str:
+    """A path for the terminal, quoted as ``ls`` does if it holds a control or bidi character."""
+    from ..gates.names import shell_quote
+
+    return shell_quote(str(path))
 
 
 def _selection_folder(folder: Path, name: str) -> Path:
@@ -136,7 +151,7 @@ def _selection_folder(folder: Path, name: str) -> Path:
         raise UsageError(str(err)) from None
     target = folder / name
     if target.is_symlink() or not target.is_dir():
-        raise UsageError(f"--selection {name}: {target} is not a folder of this build; "
+        raise UsageError(f"--selection {name}: {q(target)} is not a folder of this build; "
                          "is there a [[selection]] with that name, and has build run since?")
     return target
 
@@ -150,6 +165,27 @@ def _configured_output() -> str | None:
     return root.default_map.get("build", {}).get("out_dir")
 
 
+def _source(param: str) -> str:
+    """Where the value of *param* came from, as an error names it: the option
+    (``--to``), or the config file and its key (``FILE: [send] key 'to'``)."""
+    ctx = click.get_current_context()
+    option = "--" + param.replace("_", "-")
+    if ctx.get_parameter_source(param) is not click.core.ParameterSource.DEFAULT_MAP:
+        return option
+    path = ctx.find_root().meta.get("config_path")
+    if not path:
+        return f"key '{option[2:]}':"
+    from ..errors import ConfigError
+    from .config import load_config
+
+    # As every other config error: "[send] key" for the table, "key" for the top level.
+    try:
+        in_table = option[2:] in (load_config(Path(path)).get("send") or {})
+    except ConfigError:  # it was read once already; if not now, say the table
+        in_table = True
+    return f"{Path(path).resolve()}: {'[send] ' if in_table else ''}key '{option[2:]}':"
+
+
 def _address(user: str | None) -> str | None:
     return user if user and "@" in user else None
 
@@ -158,24 +194,52 @@ def _password(password_file: str | None) -> str:
     """The SMTP password: the environment first, then the password file."""
     value = os.environ.get(PASSWORD_ENV)
     if value:
+        # As given: an environment variable cannot hold a NUL, and any other character
+        # travels in AUTH PLAIN or LOGIN (base64 of UTF-8, RFC 4616).
         return value
     if not password_file:
         raise UsageError(f"--smtp-user needs a password: set {PASSWORD_ENV} or 'password-file' "
                          "in the [send] table of the config")
+    from ..gates import text as gate_text
+
     path = Path(password_file)
     try:
-        mode = path.stat().st_mode
-        # Checked with stat on the open file before it is read: a FIFO or a huge file named by
-        # mistake must not hang the run; the error never quotes the file's bytes.
-        text = gate_files.read_bytes(path, 64 * 1024).decode("utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        reason = err.strerror if isinstance(err, OSError) else "not UTF-8"
-        raise UsageError(f"{path}: cannot read the SMTP password file: {reason or err}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        # Through the file gate (a regular file, checked with stat on the open file before it is
+        # read: a FIFO or a huge file named by mistake cannot hang the run), then the text gate
+        # (UTF-8; the BOM Windows Notepad writes at the start removed; a NUL refused).  No
+        # message quotes the file's bytes.
+        data, st = gate_files.read_with_stat(path, MAX_PASSWORD_FILE)
+        text = gate_text.decode_strict(data, str(path))
+    except OSError as err:
+        raise UsageError(f"{_shown(path)}: cannot read the SMTP password file: {err.strerror or err}") from None
+    except gate_text.NotText as err:
+        # The gate's message names the line and the byte: said in general words instead.
+        reason = "it holds a NUL byte" if "NUL" in str(err) else "it is not UTF-8; save it as UTF-8"
+        raise UsageError(f"{_shown(path)}: the SMTP password file cannot be used: {reason}") from None
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         warn("the SMTP password file is readable by others (chmod 600 it)", Kind.OUTPUT, SourceRef(str(path), 0))
-    password = text.strip("\r\n")
+    return _checked_password(text.removesuffix("\n").removesuffix("\r"), f"{_shown(path)}: the SMTP password file")
+
+
+#: A password file is one line; anything larger was named by mistake.
+MAX_PASSWORD_FILE = 64 * 1024
+
+
+def _checked_password(password: str, where: str) -> str:
+    """*password* (from a file) if it is one line of text: not empty, and no control
+    character.  A NUL would end the field it is in (AUTH PLAIN separates the
+    user and password with NULs, RFC 4616 section 2) and log in with another
+    password; any other control character in a file (a second line, an escape,
+    a stray CR) is a mistake in the file far more often than in a password.
+    The message says what, never where or which character: no part of a
+    password is shown."""
+    import unicodedata
+
     if not password:
-        raise UsageError(f"{path}: the SMTP password file is empty")
+        raise UsageError(f"{where} is empty")
+    if any(unicodedata.category(c) == "Cc" for c in password):
+        raise UsageError(f"{where} holds a control character (a NUL, a line break inside it, a tab "
+                         "or another invisible code); only a line break at its end is allowed")
     return password
 
 

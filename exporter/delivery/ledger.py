@@ -28,6 +28,8 @@ from pathlib import Path
 
 from ..errors import ExporterError
 from ..output import write_file
+from ..gates import files as gate_files
+from ..gates.names import shell_quote as q, stored_tree, unstored_name
 
 LEDGER_NAME = ".digest-export-sent.json"
 LOCK_NAME = ".digest-export-sent.lock"
@@ -82,7 +84,8 @@ class Ledger:
                                    "complete": s.complete} for name, s in sorted(books.items())}
                      for addr, books in sorted(self.sent.items())},
         }
-        return (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+        # A book name that is not UTF-8 is stored so that it reads back as the same name.
+        return (json.dumps(stored_tree(data), indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def load_ledger(folder: Path) -> Ledger:
@@ -90,20 +93,42 @@ def load_ledger(folder: Path) -> Ledger:
     documents gate: a ledger of another shape is refused, not read as empty."""
     from ..gates import documents
 
-    path = Path(folder) / LEDGER_NAME
+    path = shown = Path(folder) / LEDGER_NAME
+    if path.is_symlink():
+        # A ledger kept elsewhere (a copy committed to a repository, linked in): the record is
+        # the link's target, so that is what is read and rewritten (atomically, a temporary file
+        # in the target's own folder, then rename); replacing the link by a regular file would
+        # leave the target stale and the next checkout would send every book again.
+        target = Path(os.path.realpath(path))
+        if not os.path.lexists(target):
+            raise LedgerError(f"{q(path)}: the send ledger is a symbolic link to {q(target)}, which does not "
+                              "exist; restore it, or remove the link to start a new ledger")
+        path = target
+        shown = f"{q(shown)} (a link to {q(target)})"
+    else:
+        shown = q(path)
     try:
         raw = documents.read(path, limit=documents.MAX_LEDGER_BYTES)
         doc = documents.decode(raw, documents.LedgerDoc, limit=documents.MAX_LEDGER_BYTES)
-    except FileNotFoundError:
+    except FileNotFoundError as err:
+        # A link to a ledger that is gone is not "nothing sent yet": read as empty, it would
+        # mail every finished book again.
+        broken = gate_files.broken_link(path)
+        if broken is not None:
+            raise LedgerError(f"{shown}: cannot read the send ledger: {broken}") from err
         return Ledger(path)
     except OSError as err:
-        raise LedgerError(f"{path}: cannot read the send ledger: {err.strerror or err}") from err
+        raise LedgerError(f"{shown}: cannot read the send ledger: {err.strerror or err}") from err
     except documents.DocumentDamaged as err:
         raise LedgerError(
-            f"{path}: not a valid send ledger ({err}); fix it, or delete it to send every "
+            f"{shown}: not a valid send ledger ({err}); fix it, or delete it to send every "
             "finished book again") from err
-    return Ledger(path, {addr: {name: Sent(s.sha256, s.size, _utc_text(s.sent_at), s.complete)
-                                for name, s in books.items()} for addr, books in doc.sent.items()})
+    try:
+        return Ledger(path, {addr: {unstored_name(name): Sent(s.sha256, s.size, _utc_text(s.sent_at), s.complete)
+                                    for name, s in books.items()} for addr, books in doc.sent.items()})
+    except ValueError as err:  # a stored name that is not one
+        raise LedgerError(f"{shown}: not a valid send ledger ({err}); fix it, or delete it to send every "
+                          "finished book again") from err
 
 
 def _utc_text(when: dt.datetime) -> str:
@@ -127,12 +152,12 @@ def locked(folder: Path) -> Iterator[None]:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as err:
-        raise LedgerError(f"{path}: cannot create the lock file: {err.strerror or err}") from err
+        raise LedgerError(f"{q(path)}: cannot create the lock file: {err.strerror or err}") from err
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:
-            raise LedgerError(f"{path}: another 'digest-export send' is running on this folder") from err
+            raise LedgerError(f"{q(path)}: another 'digest-export send' is running on this folder") from err
         yield
     finally:
         os.close(fd)

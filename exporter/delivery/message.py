@@ -12,6 +12,7 @@ Everything is 7-bit (base64 parts, RFC 2047 subject), so no server needs
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from email.header import Header
@@ -19,7 +20,7 @@ from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32
-from email.utils import formatdate, make_msgid
+from email.utils import format_datetime, make_msgid
 from urllib.parse import quote
 
 EPUB_SUBTYPE = "epub+zip"
@@ -108,7 +109,9 @@ def book_message(*, data: bytes, name: str, title: str, sender: str, recipient: 
     msg["Subject"] = Header(subject, "us-ascii" if plain else "utf-8", header_name="Subject")
     msg["From"] = _raw_utf8(sender) if utf8 else sender
     msg["To"] = _raw_utf8(recipient) if utf8 else recipient
-    msg["Date"] = formatdate(usegmt=True)
+    # "+0000", not "GMT": zone names are obsolete syntax (RFC 5322 sections 3.3
+    # and 4.3), and "-0000" would say the local zone is unknown.
+    msg["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc).replace(microsecond=0), usegmt=False)
     domain = sender.rpartition("@")[2] if sender.rpartition("@")[2].isascii() else None
     msg["Message-ID"] = make_msgid("digest-export", domain=domain)
     msg.attach(MIMEText(body, "plain", "utf-8"))

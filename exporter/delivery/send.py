@@ -20,12 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import ConfigError, UsageError
 from ..gates.addresses import Address, AddressRefused, check_address, unique_addresses
-from .books import BookFile, BookTooLarge, NotABook, book_title, find_books, read_book_file
+from .books import BookFile, BookTooLarge, NotABook, book_title, find_books, read_book_file, same_book
 from .ledger import Ledger, Sent, load_ledger, locked, now_text
 from .message import book_message
 from .smtp import DeliveryFailure, Mailer, SmtpSettings
+from ..gates.names import shell_quote as q, text_name
 
 #: Amazon's Send to Kindle accepts e-mails of up to 50 MB
 #: (https://www.amazon.com/sendtokindle/email).  Base64 makes the message
@@ -51,6 +52,10 @@ class SendOptions:
     retries: int = 3
     retry_delay: float = 2.0
     today: dt.date | None = None
+    #: How errors name where ``to`` and the sender came from: the option, or
+    #: the config file and its key (the sender may be the SMTP user's address).
+    to_source: str = "--to"
+    sender_source: str = "--from-address"
 
 
 @dataclass(slots=True)
@@ -62,6 +67,11 @@ class SendReport:
     skipped: list[tuple[str, str, str]] = field(default_factory=list)
     failed: list[tuple[str, str, str]] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)  # not finished yet
+    #: ``*.epub`` names that are not regular files (a FIFO, a device, a folder, a
+    #: dangling link), and why: reported, and the exit status is 1.
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    #: (copy, book) for each copy named with ``--book``: sent as the book.
+    copies: list[tuple[str, str]] = field(default_factory=list)
     #: The server refused the credentials: nothing more is tried.
     auth_error: str | None = None
 
@@ -75,11 +85,14 @@ def check_options(options: SendOptions) -> tuple[Address, ...]:
     if not options.to:
         raise UsageError("no recipient: give --to ADDRESS (or 'to' in the [send] table of the config)")
     try:
-        recipients = unique_addresses(options.to, "--to")
-        if options.sender:
-            unique_addresses((options.sender,), "--from-address")
+        recipients = unique_addresses(options.to, options.to_source)
     except AddressRefused as err:
-        raise UsageError(str(err)) from None
+        raise _address_error(str(err), options.to_source) from None
+    try:
+        if options.sender:
+            unique_addresses((options.sender,), options.sender_source)
+    except AddressRefused as err:
+        raise _address_error(str(err), options.sender_source) from None
     if options.dry_run:
         return recipients
     if options.smtp is None or not options.smtp.host:
@@ -96,26 +109,70 @@ def check_options(options: SendOptions) -> tuple[Address, ...]:
     return recipients
 
 
-def select_books(options: SendOptions, today: dt.date, report: SendReport) -> list[BookFile]:
-    """The books this run considers: named ones, else the finished (and with
-    ``unfinished``, the others too)."""
-    found = find_books(options.folder)
+def _address_error(text: str, source: str) -> UsageError:
+    """A refused address as a usage error, or a config error when the config gave it (both exit 2)."""
+    return UsageError(text) if source.startswith("--") else ConfigError(text)
+
+
+def select_books(options: SendOptions, today: dt.date, report: SendReport,
+                 recipients: tuple[Address, ...] = ()) -> tuple[list[BookFile], list[BookFile]]:
+    """The books this run considers (named ones, else the finished, and with
+    ``unfinished`` the others too), and every book of the folder.  A copy of another book (``latest.epub``, a
+    hard or symbolic link) stands for that book: it is sent, recorded and
+    skipped under the book's own name, so the same week never goes out twice
+    under two names."""
+    shelf = find_books(options.folder)
+    found = shelf.books
     if options.books:
-        chosen = []
+        chosen: list[BookFile] = []
         for wanted in options.books:
+            bad = [(p, why) for p, why in shelf.unreadable if wanted in (p.name, p.stem)]
             match = [b for b in found if wanted in (b.name, b.path.stem, b.key)]
+            if bad and not match:
+                report.unreadable.extend((p.name, why) for p, why in bad if (p.name, why) not in report.unreadable)
+                continue
             if not match:
-                names = ", ".join(b.name for b in found) or "none"
-                raise UsageError(f"--book {wanted!r}: no such book in {options.folder} (books: {names})")
-            chosen.extend(b for b in match if b not in chosen)
-        return chosen
+                names = ", ".join(q(b.name) for b in found) or "none"
+                raise UsageError(f"--book {q(wanted)}: no such book in {q(options.folder)} (books: {names})")
+            for book in match:
+                original = _original(book, found)
+                if original is not book:
+                    report.copies.append((book.name, original.name))
+                if original not in chosen:
+                    chosen.append(original)
+        return chosen, found
+    report.unreadable.extend((p.name, why) for p, why in shelf.unreadable)
     chosen = []
     for book in found:
         if book.finished(today) or options.unfinished:
-            chosen.append(book)
+            original = _original(book, found)
+            if original is not book:
+                report.skipped.extend((book.name, a.text, f"a copy of {original.name}")
+                                      for a in recipients)
+                if original not in chosen:
+                    chosen.append(original)
+            elif book not in chosen:
+                chosen.append(book)
         else:
             report.waiting.append(book.name)
-    return chosen
+    return chosen, found
+
+
+def _original(book: BookFile, found: list[BookFile]) -> BookFile:
+    """The book *book* is a copy of, if it is one; else *book*.  Only a file whose name
+    says no period (``latest.epub``) or a symbolic link is taken for a copy, and only of
+    a book whose name says its period: two books of their own are never merged."""
+    if book.start is not None and not book.path.is_symlink():
+        return book
+    for other in found:
+        if other is book or other.start is None:
+            continue
+        try:
+            if same_book(book.path, other.path):
+                return other
+        except OSError:  # unreadable: the send reports it
+            continue
+    return book
 
 
 def skip_reason(entry: Sent | None, *, finished: bool, sha: str, resend: bool) -> str | None:
@@ -140,9 +197,9 @@ def send_books(options: SendOptions, say: Say = lambda line: None) -> SendReport
     report = SendReport()
     with locked(options.folder) if not options.dry_run else contextlib.nullcontext():
         ledger = load_ledger(options.folder)
-        books = select_books(options, today, report)
+        books, found = select_books(options, today, report, recipients)
         mailer = Mailer(options.smtp) if not options.dry_run and options.smtp else None
-        run = _Run(options, today, ledger, mailer, report, say, recipients, sender)
+        run = _Run(options, today, ledger, mailer, report, say, recipients, sender, found=found)
         try:
             for book in books:
                 run.send_book(book)
@@ -166,6 +223,21 @@ class _Run:
     sender: Address | None
     #: SHA-256 -> name of each book read in this run: a copy (latest.epub) is not sent again.
     seen: dict[str, str] = field(default_factory=dict)
+    #: Every book of the folder: a sent book is also recorded under the name of each
+    #: other book of its period that is the same file or bytes (a second name of a week).
+    found: list[BookFile] = field(default_factory=list)
+
+    def aliases(self, book: BookFile) -> list[str]:
+        out = []
+        for other in self.found:
+            if other is book or other.key != book.key or other.start is None:
+                continue
+            try:
+                if same_book(book.path, other.path):
+                    out.append(other.name)
+            except OSError:
+                continue
+        return out
 
     def fail(self, book: BookFile, addresses, why: str) -> None:
         self.report.failed.extend((book.name, a.text, why) for a in addresses)
@@ -176,9 +248,10 @@ class _Run:
         try:
             data = read_book_file(book.path, limit)
         except BookTooLarge as err:
-            self.fail(book, self.recipients, f"{err.size / 1e6:.1f} MB is over the {options.max_mb:g} MB limit "
-                      "(--max-size); make it smaller: a shorter period (--by week or --by day), "
-                      "--images none, or --device kindle (grey pictures no larger than a Kindle screen)")
+            self.fail(book, self.recipients, f"{over_limit(err.size, options.max_mb)} is over the "
+                      f"{options.max_mb:g} MB limit (--max-size); make it smaller: a shorter period "
+                      "(--by week or --by day), --images none, or --device kindle (grey pictures no larger "
+                      "than a Kindle screen)")
             return
         except NotABook as err:
             self.fail(book, self.recipients, str(err))
@@ -188,7 +261,7 @@ class _Run:
             return
         sha = hashlib.sha256(data).hexdigest()
         if sha in self.seen:
-            report.skipped.extend((book.name, a.text, f"a copy of {self.seen[sha]}") for a in self.recipients)
+            report.skipped.extend((book.name, a.text, f"a copy of {q(self.seen[sha])}") for a in self.recipients)
             return
         self.seen[sha] = book.name
         finished = book.finished(self.today)
@@ -198,7 +271,7 @@ class _Run:
                               resend=options.resend)
             copy = None if options.resend else self.ledger.sent_as(address.text, sha)
             if why is None and copy is not None and copy[0] != book.name:
-                why = f"the same book as {copy[0]}, sent on {copy[1].sent_at[:10]}"
+                why = f"the same book as {q(copy[0])}, sent on {copy[1].sent_at[:10]}"
             if why:
                 report.skipped.append((book.name, address.text, why))
             else:
@@ -206,6 +279,7 @@ class _Run:
         if not todo:
             return
         title = book_title(book.path)
+        names: list[str] | None = None  # the book's name and its aliases, found once
         for address in todo:
             if self.mailer is None:
                 report.planned.append((book.name, address.text, title))
@@ -225,9 +299,13 @@ class _Run:
                 if err.auth:
                     report.auth_error = str(err)
                 continue
-            self.ledger.record(address.text, book.name, Sent(sha, len(data), now_text(), finished))
+            entry = Sent(sha, len(data), now_text(), finished)
+            if names is None:
+                names = [book.name, *self.aliases(book)]
+            for name in names:
+                self.ledger.record(address.text, name, entry)
             report.sent.append((book.name, address.text))
-            self.say(f"sent {book.name} to {address.text}")
+            self.say(f"sent {q(book.name)} to {address.text}")
 
 
 def _deliver(mailer: Mailer, options: SendOptions, address: Address, message: bytes, say: Say, *,
@@ -250,8 +328,21 @@ def _deliver(mailer: Mailer, options: SendOptions, address: Address, message: by
             delay *= 2
 
 
+def over_limit(size: int, limit_mb: float) -> str:
+    """*size* (bytes) in MB with as many decimals as it takes to show it over
+    *limit_mb* (117,447 bytes over 0.11 MB is "0.117 MB", never "0.1 MB"), cut
+    rather than rounded so it never shows more than the book has; in bytes if
+    no decimal does."""
+    for decimals in range(1, 7):
+        units = size // 10 ** (6 - decimals)  # integer arithmetic: no float rounding
+        shown = f"{units // 10 ** decimals}.{units % 10 ** decimals:0{decimals}d}"
+        if float(shown) > limit_mb:
+            return f"{shown} MB"
+    return f"{size:,} bytes"
+
+
 def _body(book: BookFile, title: str, size: int) -> str:
     period = ""
     if book.start and book.end:
         period = book.start.isoformat() if book.start == book.end else f"{book.start} – {book.end}"
-    return f"{title}\n{period}\n{book.name}, {size / 1e6:.1f} MB\n\nSent by digest-export.\n"
+    return f"{title}\n{period}\n{text_name(book.name)}, {size / 1e6:.1f} MB\n\nSent by digest-export.\n"

@@ -17,7 +17,9 @@ shown) holds everywhere by construction, not one caller at a time:
 - :mod:`exporter.gates.documents`: documents the program wrote earlier and
   reads back (the build state, the send ledger, the thumbnail cache, foreign
   EPUB metadata), by one typed schema library (``msgspec``);
-- :mod:`exporter.gates.addresses`: e-mail addresses (``email-validator``).
+- :mod:`exporter.gates.addresses`: e-mail addresses (``email-validator``);
+- :mod:`exporter.gates.css`: the resources a user's stylesheet names
+  (``tinycss2``, judged by the URL gate).
 
 Gates sit at the bottom of the import layers: they import nothing from the
 package but other gates and the model (its frozen data and its one text

@@ -54,6 +54,16 @@ def check_address(text: object) -> Address:
             text.strip(), check_deliverability=False, allow_smtputf8=True, allow_display_name=False,
             allow_quoted_local=False, allow_domain_literal=False)
     except email_validator.EmailNotValidError as err:
+        domain = text.strip().rpartition("@")[2]
+        if "@" in text and domain and "IDNA" in str(err):
+            # email-validator names the code point idna stumbled on inside the decoded label
+            # ("U+0080 at position 1 of '\x80'"); the URL gate's host rules say what is wrong
+            # with the domain as the user wrote it.
+            try:
+                check_web_url(f"https://{domain}/")
+            except URLRefused as host_err:
+                raise AddressRefused(str(host_err).replace("its host", "its domain", 1)) from None
+            raise AddressRefused(f"its domain {domain!r} is not valid IDNA ({str(err).rstrip('.')})") from None
         raise AddressRefused(str(err).rstrip(".")) from None
     try:
         check_web_url(f"https://{info.ascii_domain}/")

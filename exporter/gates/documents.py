@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
@@ -29,7 +30,8 @@ import msgspec
 from msgspec import Meta, Struct
 
 from ..model import Kind, Severity, clean_text, has_visible
-from .langtags import tag_or_none
+from .langtags import LanguageTagRefused, check_tag, tag_or_none
+from .urls import web_url
 
 T = TypeVar("T")
 
@@ -45,9 +47,19 @@ Line = Annotated[int, Meta(ge=0, le=2 ** 31)]
 Hash = Annotated[str, Meta(pattern=r"^[0-9a-f]{1,128}$")]
 Short = Annotated[str, Meta(max_length=4096)]
 Text = Annotated[str, Meta(max_length=1_000_000)]
+#: Text shown on a terminal (diagnostics, reasons): one line, no control character.
+Message = Annotated[str, Meta(pattern=r"^[^\x00-\x1f\x7f-\x9f]+$", max_length=100_000)]
+#: A paper key as the reader makes it (``arxiv:2403.00001``, ``title:...``).
+Key = Annotated[str, Meta(min_length=1, max_length=4096)]
+#: A program version as ``__version__`` spells it (PEP 440 and local labels).
+Version = Annotated[str, Meta(pattern=r"^[0-9A-Za-z.+!_-]{1,64}$")]
+MediaType = Annotated[str, Meta(pattern=r"^(image|application|text)/[a-z0-9.+-]{1,64}$")]
+#: Items of a bounded list: a book's authors, a file's pictures, a day's papers.
+MAX_ITEMS = 100_000
 #: A plain name inside the output folder: no separator, no dot name, no
-#: control character (a state naming "../x" must not make a run remove it).
-FileName = Annotated[str, Meta(pattern=r"^[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]*$", max_length=255)]
+#: control character (a state naming "../x" must not make a run remove it).  255 bytes
+#: (NAME_MAX) as names.stored_name writes them: 3 characters a byte, after its mark.
+FileName = Annotated[str, Meta(pattern=r"^[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]*$", max_length=800)]
 #: A file under the output folder (``archive/2024-W10.atom``): plain names joined by "/".
 RelPath = Annotated[str, Meta(pattern=r"^(?:[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]*/){0,4}"
                                      r"[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]*$", max_length=1024)]
@@ -78,12 +90,13 @@ def _day_in_range(day: dt.date) -> dt.date:
 # -- the build state ------------------------------------------------------------
 
 class Diag(Struct, array_like=True, forbid_unknown_fields=True):
-    """A diagnostic as stored: [path, line, severity, message, kind]."""
+    """A diagnostic as stored: [path, line, severity, message, kind].  It is printed
+    again on a later run: the message is one line without control characters."""
 
-    path: Text
+    path: Annotated[str, Meta(min_length=1, max_length=1_000_000)]
     line: Line
     severity: Severity
-    message: Text
+    message: Message
     kind: Kind
 
 
@@ -92,11 +105,13 @@ class DayStamp(Struct, array_like=True, forbid_unknown_fields=True):
 
     date: dt.date
     title: Text
-    keys: list[Text]
+    keys: Annotated[list[Key], Meta(max_length=10 * MAX_ITEMS)]
     hash: Hash
 
     def __post_init__(self) -> None:
         _day_in_range(self.date)
+        if len(set(self.keys)) != len(self.keys):
+            raise ValueError("a paper key twice in one day")
         # As the reader makes it (clean, visible): the books are named after
         # it, so a title the digest does not hold would name other books.
         if not has_visible(self.title) or clean_text(self.title) != self.title:
@@ -109,45 +124,69 @@ class FileRec(Struct, forbid_unknown_fields=True):
     sha: Hash
     digests: list[DayStamp]
     diags: list[Diag]
-    local_images: list[Text]
+    #: Local thumbnails the file names (paths as written in it): stamped on the next run.
+    local_images: Annotated[list[Annotated[str, Meta(min_length=1, max_length=4096)]], Meta(max_length=MAX_ITEMS)]
     # The inode-change time and inode (git's index compares them too).
     ctime_ns: Annotated[int, Meta(ge=-1, le=2 ** 63 - 1)] = -1
     ino: Annotated[int, Meta(ge=0)] = 0  # up to 2**64 - 1, which msgspec decodes natively
 
 
 class OutputRec(Struct, forbid_unknown_fields=True):
+    #: Fingerprints, or for a page what it was made from (a selection's name, a book's).
     inputs: Short
     settings: Short
     files: dict[RelPath, Stamp]
-    retry: list[Text] = []
+    #: Thumbnails asked for again on the next run: URLs as the URL gate writes them,
+    #: nothing else (a damaged state must not make a run fetch what no digest names).
+    retry: Annotated[list[Annotated[str, Meta(max_length=8192)]], Meta(max_length=MAX_ITEMS)] = []
     #: A selection's book: the papers that passed, and a fingerprint of what it shows.
     papers: Count | None = None
-    content: Short = ""
+    content: Annotated[str, Meta(pattern=r"^(?:[0-9a-f]{1,128})?$")] = ""
+
+    def __post_init__(self) -> None:
+        if any(web_url(url) != url for url in self.retry):
+            raise ValueError("a retry entry is not a web URL as the URL gate writes it")
 
 
 class BookMetadata(Struct, forbid_unknown_fields=True):
-    """What the catalog shows of a book, cleaned for output whatever its source."""
+    """What the catalog shows of a book, cleaned for output whatever its source:
+    text through :func:`exporter.model.clean_text` (empty means absent), the
+    language through the language-tag gate, the series index a bounded number."""
 
     title: Text
-    identifier: Text | None = None
-    creators: list[Text] = []
+    identifier: Short | None = None
+    creators: Annotated[list[Text], Meta(max_length=1000)] = []
     language: Short | None = None
     description: Text | None = None
     series: Text | None = None
     series_index: Short | None = None
 
     def __post_init__(self) -> None:
-        self.title = clean_text(self.title)
+        self.title = clean_text(self.title) if has_visible(self.title) else ""
         self.identifier = _clean(self.identifier)
-        self.creators = [c for c in map(clean_text, self.creators) if c]
+        self.creators = [c for c in map(_clean, self.creators) if c]
         self.description = _clean(self.description)
         self.series = _clean(self.series)
-        self.series_index = _clean(self.series_index)
+        self.series_index = series_index(self.series_index)
         self.language = tag_or_none(self.language)
 
 
+#: A place in a series as calibre (``calibre:series_index``) and EPUB 3
+#: (``group-position``) write it: a number, here at most ten digits and six decimals
+#: and not negative ("-1e999" or "inf" would show as such in the catalog).
+_SERIES_INDEX = re.compile(r"[0-9]{1,10}(?:\.[0-9]{1,6})?")
+
+
+def series_index(text: str | None) -> str | None:
+    """*text* if it is a place in a series (see :data:`_SERIES_INDEX`), else None."""
+    if text is None:
+        return None
+    text = text.strip()
+    return text if _SERIES_INDEX.fullmatch(text) else None
+
+
 def _clean(text: str | None) -> str | None:
-    return (clean_text(text) or None) if text is not None else None
+    return (clean_text(text) or None) if text is not None and has_visible(text) else None
 
 
 class CatalogRecord(BookMetadata, forbid_unknown_fields=True):
@@ -160,7 +199,20 @@ class CatalogRecord(BookMetadata, forbid_unknown_fields=True):
     cover_stamp: Stamp | None = None
 
     def __post_init__(self) -> None:
+        # Written by this program from a checked book: a value that is not as the
+        # checks left it (a title that is empty or needs cleaning, "en_US", an
+        # index "-1e999") was not written by it, and the record is damaged.
+        written = (self.title, self.identifier, list(self.creators), self.description, self.series,
+                   self.series_index, self.language)
+        if self.language is not None:
+            try:
+                check_tag(self.language)
+            except LanguageTagRefused as err:
+                raise ValueError(f"language {self.language!r}: {err}") from None
         super().__post_init__()
+        if not self.title or written != (self.title, self.identifier, self.creators, self.description,
+                                         self.series, self.series_index, self.language):
+            raise ValueError("not a catalog record as the catalog writes it")
         if self.period is not None:
             if not _day_in_range(self.period[0]) <= _day_in_range(self.period[1]):
                 raise ValueError("the period ends before it starts")
@@ -176,9 +228,9 @@ class StateHeader(Struct):
 
 class StateDoc(Struct, forbid_unknown_fields=True):
     program: Literal["digest-export"]
-    format: int
-    version: Short
-    files: dict[Text, FileRec]
+    format: Annotated[int, Meta(ge=1, le=1000)]
+    version: Version
+    files: dict[Annotated[str, Meta(min_length=1, max_length=1_000_000)], FileRec]
     merge_diags: dict[dt.date, list[Diag]]
     books: dict[FileName, OutputRec]
     feeds: OutputRec | None = None
@@ -186,6 +238,10 @@ class StateDoc(Struct, forbid_unknown_fields=True):
     catalog_books: dict[FileName, CatalogRecord] = {}
     pages: dict[FileName, OutputRec] = {}
     token: Annotated[str, Meta(pattern=r"^[0-9a-f]{0,64}$")] = ""
+
+    def __post_init__(self) -> None:
+        for day in self.merge_diags:
+            _day_in_range(day)
 
 
 # -- the send ledger --------------------------------------------------------------
@@ -209,17 +265,18 @@ class LedgerDoc(Struct, forbid_unknown_fields=True):
 # -- the thumbnail cache ------------------------------------------------------------
 
 class CacheHeader(Struct, forbid_unknown_fields=True):
-    key: Text
+    key: Annotated[str, Meta(min_length=1, max_length=1_000_000)]
     size: Annotated[int, Meta(ge=0, le=2 ** 31)]
     sha256: Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
-    media_type: Short | None = None
+    media_type: MediaType | None = None
     width: Annotated[int, Meta(ge=1, le=2 ** 20)] | None = None
     height: Annotated[int, Meta(ge=1, le=2 ** 20)] | None = None
 
 
 class FailureEntry(Struct, forbid_unknown_fields=True):
-    url: Text
-    reason: Short
+    url: Annotated[str, Meta(min_length=1, max_length=1_000_000)]
+    #: Shown in a warning on later runs: one line, no control character.
+    reason: Annotated[str, Meta(pattern=r"^[^\x00-\x1f\x7f-\x9f]+$", max_length=4096)]
     until: Annotated[float, Meta(ge=0, le=2 ** 40)]
 
 
@@ -230,13 +287,48 @@ def decode(raw: bytes, schema: type[T], *, limit: int) -> T:
     if len(raw) > limit:
         raise DocumentDamaged(f"larger than {limit} bytes")
     try:
-        return msgspec.json.decode(raw, type=schema, strict=True)
+        doc = msgspec.json.decode(raw, type=schema, strict=True)
     except msgspec.ValidationError as err:
         raise DocumentDamaged(str(err)) from None
     except msgspec.DecodeError as err:
         raise DocumentDamaged(f"not JSON ({err})") from None
     except RecursionError:
         raise DocumentDamaged("nested too deeply") from None
+    _refuse_duplicate_keys(raw)
+    return doc
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_pairs(pairs: list[tuple[str, object]]) -> dict:
+    seen: dict = {}
+    for key, value in pairs:
+        if key in seen:
+            shown = key if len(key) <= 60 else key[:57] + "..."
+            raise _DuplicateKey(f"the key {shown!a} appears twice in one object")
+        seen[key] = value
+    return seen
+
+
+def _refuse_duplicate_keys(raw: bytes) -> None:
+    """:class:`DocumentDamaged` if an object of *raw* holds a key twice, at any level.
+
+    RFC 8259 section 4 leaves the meaning of such an object to each parser, and
+    msgspec (like most) keeps the last value without a word: a hand edit that
+    appends ``"sent": {}`` to the send ledger would erase its record and mail
+    every book again.  So a second pass with the standard parser, whose
+    ``object_pairs_hook`` sees every pair, refuses it.  It runs after msgspec
+    has checked the shape, so its nesting and size are the schema's."""
+    import json
+
+    try:
+        json.loads(raw, object_pairs_hook=_unique_pairs)
+    except _DuplicateKey as err:
+        raise DocumentDamaged(str(err)) from None
+    except (ValueError, RecursionError) as err:  # msgspec read it; the standard parser should too
+        raise DocumentDamaged(f"not JSON ({type(err).__name__})") from None
 
 
 def read(path: Path, *, limit: int) -> bytes:

@@ -122,6 +122,24 @@ def special_kind(path: str | os.PathLike[str]) -> str | None:
     return kind_of(st.st_mode)
 
 
+def broken_link(path: str | os.PathLike[str]) -> str | None:
+    """What is wrong with *path* if it is a symbolic link that leads to no file, else None."""
+    try:
+        if not stat.S_ISLNK(os.lstat(path).st_mode):
+            return None
+    except OSError:  # nothing there at all
+        return None
+    try:
+        os.stat(path)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "a symbolic link loop (too many levels of links)"
+        if err.errno in (errno.ENOENT, errno.ENOTDIR):
+            return "a symbolic link to a file that does not exist"
+        return f"a symbolic link that cannot be followed ({err.strerror or err})"
+    return None
+
+
 def open_regular(path: str | os.PathLike[str], limit: int) -> tuple[BinaryIO, os.stat_result]:
     """The open file *path* (binary, read-only) and its ``fstat``, if it is a regular file of at
     most *limit* bytes; the caller closes it."""
@@ -229,8 +247,8 @@ def walk(root: Path, wanted: Callable[[str], bool], *, max_depth: int = MAX_DEPT
             try:
                 is_dir = entry.is_dir(follow_symlinks=True)
                 is_file = not is_dir and entry.is_file(follow_symlinks=True)
-            except OSError:
-                continue
+            except OSError:  # a link loop (ELOOP), a name too long to follow
+                is_dir = is_file = False
             if is_dir:
                 subfolders.append(Path(entry.path))
             elif wanted(entry.name):
@@ -238,9 +256,14 @@ def walk(root: Path, wanted: Callable[[str], bool], *, max_depth: int = MAX_DEPT
                     found.files.append(Path(entry.path))
                 else:
                     what = special_kind(entry.path)
-                    if what is not None:  # a dangling link is no file at all
+                    if what is not None:
                         found.skipped.append(Skipped(Path(entry.path), f"{what}, not a regular file; skipped",
                                                      False))
+                    else:
+                        # A link to nothing is said as a FIFO is: the digest it named is not read.
+                        broken = broken_link(entry.path)
+                        if broken is not None:
+                            found.skipped.append(Skipped(Path(entry.path), f"{broken}; skipped", False))
         stack.extend((p, depth + 1) for p in sorted(subfolders, reverse=True))
     found.files.sort(key=lambda p: p.relative_to(root).parts)
     return found

@@ -8,12 +8,17 @@ output folder.  The check is ``langcodes`` (its parser follows the RFC's
 grammar, its registry the IANA subtag registry): a tag must be
 well-formed, its subtags registered, and it is returned in its canonical
 spelling (``EN-gb`` -> ``en-GB``; RFC 5646 section 4.5).
+
+:func:`tag_for` gives the tag to write for each kind of output: books get
+the canonical tag whole; feeds and catalogs a tag the feed validators
+accept that means the same (or, failing that, the nearest), or none.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from typing import Literal
 
 # RFC 5646 section 2.1: subtags of ASCII letters and digits joined by "-".
 # langcodes reads "_" as "-" (ko_KR), which xml:lang does not.
@@ -41,7 +46,26 @@ def check_tag(text: str) -> str:
         raise LanguageTagRefused("it is not a well-formed BCP 47 language tag (such as 'ko', 'en' or 'ko-KR')") from err
     if not valid or not _ALPHABET.fullmatch(canonical):
         raise LanguageTagRefused("it is not a registered BCP 47 language tag (such as 'ko', 'en' or 'ko-KR')")
-    return canonical
+    return _without_extlang(canonical)
+
+
+def _without_extlang(tag: str) -> str:
+    """*tag* with its extended language subtag in canonical form, or refused.
+
+    langcodes leaves some extlangs (``sgn-sfb``, ``ar-arb``) and lets one
+    follow a language that is not its prefix (``yue-yue``, ``nan-nan-KR``,
+    which RFC 5646 section 2.2.2 makes invalid).  In canonical form an
+    extlang is replaced by its Preferred-Value, the extlang itself (RFC 5646
+    section 4.5): ``sgn-sfb`` -> ``sfb``.
+    """
+    subtags = tag.split("-")
+    if len(subtags) < 2 or len(subtags[1]) != 3 or not subtags[1].isalpha() or subtags[0] in ("x", "i"):
+        return tag
+    _, prefix, _ = _registry()
+    if prefix.get(subtags[1].lower()) != subtags[0].lower():
+        raise LanguageTagRefused("it is not a valid BCP 47 language tag: its second subtag is an extended "
+                                 "language that does not belong to the first (RFC 5646 section 2.2.2)")
+    return "-".join(subtags[1:])
 
 
 def tag_or_none(text: object) -> str | None:
@@ -53,3 +77,87 @@ def tag_or_none(text: object) -> str | None:
         return check_tag(text.strip())
     except LanguageTagRefused:
         return None
+
+
+#: The kinds of output a tag is written to: ``book`` (EPUB ``dc:language``,
+#: XHTML ``lang``/``xml:lang``, the front page) and ``feed`` (Atom and RSS
+#: feeds, the OPDS catalog's Atom and JSON pages, JSON Feed).
+Output = Literal["book", "feed"]
+
+# The registry's first edition (RFC 4646 section 3.3, the registry of
+# 2005-10-16) held the ISO 639-1 and ISO 639-2 codes; every three-letter
+# language subtag added since comes from ISO 639-3 or 639-5.
+_ISO639_2_EDITION = "2005-10-16"
+
+
+@functools.lru_cache(maxsize=1)
+def _registry() -> tuple[frozenset[str], dict[str, str], dict[str, str]]:
+    """From the IANA Language Subtag Registry that langcodes ships: the ISO 639-1/639-2
+    language subtags, each extlang's prefix, each language's macrolanguage."""
+    from langcodes.registry_parser import parse_registry
+
+    old: set[str] = set()
+    prefix: dict[str, str] = {}
+    macro: dict[str, str] = {}
+    for rec in parse_registry():
+        kind, sub = rec.get("Type"), rec.get("Subtag", "")
+        if kind == "language" and ".." not in sub:
+            if len(sub) == 2 or rec.get("Added") == _ISO639_2_EDITION:
+                old.add(sub)
+            if rec.get("Macrolanguage"):
+                macro[sub] = rec["Macrolanguage"]
+        elif kind == "extlang":
+            prefix[sub] = rec["Prefix"][0]
+    return frozenset(old), prefix, macro
+
+
+def tag_for(text: str | None, output: Output) -> str | None:
+    """The tag to write in *output* for the (checked, canonical) tag *text*; None: write none.
+
+    Books: the tag whole.  EPUBCheck and the reading systems take any valid BCP 47
+    tag, and a book's language must say exactly what the user gave (``yue``).
+
+    Feeds and catalogs: the W3C Feed Validator (the reference for Atom and RSS
+    feeds) checks ``xml:lang``, ``dc:language`` and RSS ``language`` by their
+    primary subtag only, against its list of ISO 639-1 and ISO 639-2 codes (plus
+    ``x``), and calls anything else "InvalidLanguage": a valid ISO 639-3 tag such
+    as ``yue`` or ``cmn`` fails.  So, first choice that holds:
+
+    1. a primary subtag from ISO 639-1/639-2, or a private-use tag (``x-...``,
+       RFC 5646 section 2.2.7): the tag whole;
+    2. a language that is also an extended language subtag (``yue``, ``cmn``,
+       ``nan``, ``sfb``): its *extlang form* (RFC 5646 section 4.5: ``zh-yue``,
+       ``zh-cmn-Hans``, ``sgn-sfb``), a valid tag that means exactly the same,
+       whose primary subtag is the macrolanguage's ISO 639-1/639-2 code;
+    3. a language inside a macrolanguage of ISO 639-1/639-2 (``ckb`` in ``ku``):
+       the macrolanguage, with the script and region (RFC 5646 section 4.1.1
+       allows the macrolanguage where the encompassed language is not
+       understood), the nearest meaning the validator accepts;
+    4. otherwise none: ``xml:lang`` is optional (RFC 4287 section 2), and no
+       language is better than a wrong one.
+    """
+    if text is None:
+        return None
+    try:
+        tag = check_tag(text)
+    except LanguageTagRefused:
+        return None
+    if output == "book":
+        return tag
+    subtags = tag.split("-")
+    primary = subtags[0].lower()
+    old, prefix, macro = _registry()
+    if primary in old or primary == "x":
+        return tag
+    if primary in prefix and prefix[primary] in old:
+        return f"{prefix[primary]}-{tag}"
+    if macro.get(primary) in old:
+        # Script (4 letters) and region (2 letters or 3 digits) apply to any language;
+        # variants and extensions are registered for a prefix (RFC 5646 section 3.1.8).
+        rest = subtags[1:]
+        kept = rest[:1] if rest and len(rest[0]) == 4 else []
+        rest = rest[len(kept):]
+        if rest and (len(rest[0]) == 2 or len(rest[0]) == 3 and rest[0].isdigit()):
+            kept.append(rest[0])
+        return "-".join([macro[primary], *kept])
+    return None

@@ -9,9 +9,13 @@ bytes that are not UTF-8:
 - :func:`shell_quote` for everything printed: quoted the way GNU ``ls``
   quotes in its shell-escape style (``'a'$'\\n''b.md'``), so a name that
   needs quoting can be pasted back into a shell;
-- :func:`json_name` for everything written as JSON (``inspect --json``):
-  valid UTF-8, each undecodable byte written as the four characters
-  ``\\xNN`` (the JSON encoder escapes controls itself).
+- :func:`json_name` for everything written as JSON for people and other
+  programs (``inspect --json``): valid UTF-8, each undecodable byte written
+  as the four characters ``\\xNN`` (the JSON encoder escapes controls itself);
+- :func:`stored_name` / :func:`unstored_name` for names the program writes
+  and reads back (the build state, the send ledger): valid UTF-8 that reads
+  back to the same bytes, so the same file (:func:`stored_tree` /
+  :func:`unstored_tree` for a whole JSON document).
 """
 
 from __future__ import annotations
@@ -28,10 +32,11 @@ _NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\x1b": "\\033"}
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
-def shell_quote(name: str) -> str:
+def shell_quote(name: str | os.PathLike[str]) -> str:
     """*name* as ``ls`` (GNU coreutils, shell-escape style) quotes it when it
     holds a character a terminal would act on: ``'a'$'\\n''b'``; an
     undecodable byte as ``$'\\xff'``.  Other names are printed as they are."""
+    name = os.fspath(name)
     if not _UNPRINTABLE_NAME.search(name):
         return name
     out, pos = [], 0
@@ -49,6 +54,25 @@ def shell_quote(name: str) -> str:
     if pos < len(name):
         out.append("'" + name[pos:].replace("'", "'\\''") + "'")
     return "".join(out)
+
+
+def printable(line: str) -> str:
+    """One line of free text that may hold a name not passed through :func:`shell_quote` (a
+    message made elsewhere), safe to print: what a terminal would act on, a line break and an
+    undecodable byte are written as escapes (``\\n``, ``\\033``, ``\\xff``).  A safety net:
+    names are quoted where a message is made."""
+    if not _UNPRINTABLE_NAME.search(line):
+        return line
+
+    def escape(m: re.Match[str]) -> str:
+        ch = m.group()
+        if ch in _NAMED_ESCAPES:
+            return _NAMED_ESCAPES[ch]
+        if 0xDC80 <= ord(ch) <= 0xDCFF:
+            return f"\\x{ord(ch) - 0xDC00:02x}"
+        return f"\\u{ord(ch):04x}"
+
+    return _UNPRINTABLE_NAME.sub(escape, line)
 
 
 def json_name(name: str | os.PathLike[str]) -> str:
@@ -70,3 +94,82 @@ def text_name(name: str | os.PathLike[str]) -> str:
     """*name* as text for an output document (a book's title taken from its file name in the
     catalog): escaped as :func:`json_name` does, so that it encodes to UTF-8."""
     return json_name(name)
+
+
+#: Marks a string :func:`stored_name` escaped.  Only such strings (names with bytes that are not
+#: UTF-8 or control characters, or that begin with the mark) are changed: a state of plain names
+#: reads as before.
+STORED_MARK = "fsbytes:"
+_STORED_ESCAPES = re.compile("[\ud800-\udfff%\x01-\x1f\x7f]")
+_STORED_UNESCAPES = re.compile("%(?:([89a-fA-F][0-9a-fA-F])|(0[1-9a-fA-F]|1[0-9a-fA-F]|7[fF])|25)")
+# In JSON text: a lone surrogate, the mark, or a control character's escape.
+_NEEDS_STORING = re.compile('[\ud800-\udfff]|' + STORED_MARK + r'|\\[bfnrt]|\\u00[01]|\\u007[fF]')
+
+
+def stored_name(name: str) -> str:
+    """*name* (a str from ``os.fsdecode``) as text that encodes to UTF-8, holds no control
+    character (the documents gate refuses them in names), and that :func:`unstored_name` turns
+    back into *name*: when it needs to, the mark followed by the name with each undecodable byte
+    and control character as ``%NN`` and ``%`` as ``%25`` (RFC 3986 section 2.1
+    percent-encoding, of these only: never ``/``)."""
+    if not name.startswith(STORED_MARK) and not _STORED_ESCAPES.search(name.replace("%", "")):
+        return name
+
+    def escape(m: re.Match[str]) -> str:
+        ch = m.group()
+        if ch == "%":
+            return "%25"
+        if ord(ch) < 0x80:
+            return f"%{ord(ch):02X}"
+        # surrogateescape keeps byte 0xNN as U+DCNN; another lone surrogate (not from a file
+        # name) is kept as its UTF-8 bytes, which read back as undecodable bytes.
+        return "".join(f"%{b:02X}" for b in ch.encode("utf-8", "surrogateescape" if 0xDC80 <= ord(ch) <= 0xDCFF
+                                                       else "surrogatepass"))
+
+    return STORED_MARK + _STORED_ESCAPES.sub(escape, name)
+
+
+def unstored_name(text: str) -> str:
+    """The name :func:`stored_name` made *text* from; ValueError if *text* has the mark but is
+    not its spelling (only undecodable bytes, controls and ``%`` are escaped: never a ``/`` or
+    a NUL)."""
+    if not text.startswith(STORED_MARK):
+        return text
+    body = text[len(STORED_MARK):]
+    if "%" in _STORED_UNESCAPES.sub("", body):
+        raise ValueError(f"{STORED_MARK!r} name with an escape it cannot hold")
+
+    def unescape(m: re.Match[str]) -> str:
+        if m.group(1):
+            return chr(0xDC00 + int(m.group(1), 16))
+        if m.group(2):
+            return chr(int(m.group(2), 16))
+        return "%"
+
+    return _STORED_UNESCAPES.sub(unescape, body)
+
+
+def stored_tree(value: object) -> object:
+    """*value* (JSON values) with every string, key or value, as :func:`stored_name` writes it."""
+    return _map_strings(value, stored_name)
+
+
+def unstored_tree(value: object) -> object:
+    """*value* read back: every string as :func:`unstored_name` reads it (ValueError if damaged)."""
+    return _map_strings(value, unstored_name)
+
+
+def _map_strings(value: object, f) -> object:
+    if isinstance(value, str):
+        return f(value)
+    if isinstance(value, dict):
+        return {f(k) if isinstance(k, str) else k: _map_strings(v, f) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_map_strings(v, f) for v in value]
+    return value
+
+
+def needs_storing(text: str) -> bool:
+    """Whether a document dumped to *text* (JSON) may hold a string :func:`stored_tree` would
+    change (a quick test; a false alarm only costs the walk)."""
+    return _NEEDS_STORING.search(text) is not None

@@ -43,7 +43,9 @@ BOM = "\ufeff"
 _INVISIBLE = r"[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Zl}\p{Zp}\u2800]"
 _INVISIBLE_AT_LINE_START = regex.compile(r"(?m)^[ \t]*+" + _INVISIBLE + r"[ \t\p{Default_Ignorable_Code_Point}\p{Cf}\p{Zl}\p{Zp}\u2800]*+")
 _INVISIBLE_ONE = regex.compile(_INVISIBLE)
-_BOMS_16 = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+# UTF-32 first: its little-endian BOM (FF FE 00 00) begins with UTF-16's (FF FE).
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32", 4), (codecs.BOM_UTF32_BE, "utf-32", 4),
+         (codecs.BOM_UTF16_LE, "utf-16", 2), (codecs.BOM_UTF16_BE, "utf-16", 2))
 
 
 class NotText(ValueError):
@@ -55,7 +57,7 @@ class Decoded:
     """Text from bytes, and what was done to it."""
 
     text: str | None
-    #: "utf-8", "utf-16" or "cp949".
+    #: "utf-8", "utf-16", "utf-32" or "cp949".
     encoding: str
     #: (1-based line, what): a BOM not at the start, NUL bytes removed.
     notes: tuple[tuple[int, str], ...] = ()
@@ -76,12 +78,25 @@ def _line_of_byte(data: bytes, index: int) -> int:
 
 
 def decode(data: bytes) -> Decoded:
-    """Decode a text file: UTF-8 (BOMs anywhere), UTF-16 with a BOM, else CP949."""
-    if data.startswith(_BOMS_16):
-        try:
-            return _cleaned(data.decode("utf-16"), "utf-16")
-        except UnicodeDecodeError:
-            pass
+    """Decode a text file: UTF-32 or UTF-16 by its BOM, else UTF-8 (BOMs anywhere), else CP949."""
+    for bom, encoding, width in _BOMS:
+        if data.startswith(bom):
+            # A BOM says the encoding (Unicode 15, section 23.8, table 23-4): a file that does
+            # not decode in it is damaged, not UTF-8 or CP949 (neither starts with FE or FF).
+            try:
+                return _cleaned(data.decode(encoding), encoding)
+            except UnicodeDecodeError as err:
+                if bom == codecs.BOM_UTF32_LE:
+                    # FF FE 00 00 is also UTF-16's BOM before a NUL (Unicode 15, section 23.8):
+                    # taken as UTF-16 when that reads as text, not as UTF-32 read in halves
+                    # (every other character a NUL).
+                    try:
+                        text = data.decode("utf-16")
+                    except UnicodeDecodeError:
+                        text = None
+                    if text is not None and text.count("\0") * 4 < len(text):
+                        return _cleaned(text, "utf-16")
+                return _damaged(data, encoding, width, err)
     try:
         return _cleaned(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError as err:
@@ -94,6 +109,23 @@ def decode(data: bytes) -> Decoded:
     bad = data[utf8_error.start]
     return Decoded(None, "", error=(_line_of_byte(data, utf8_error.start),
                                     f"not UTF-8 (byte 0x{bad:02x}) and not CP949/EUC-KR"))
+
+
+def _damaged(data: bytes, encoding: str, width: int, err: UnicodeDecodeError) -> Decoded:
+    """Why a file with the BOM of *encoding* does not decode, at the line where it stops."""
+    start = err.start - err.start % width
+    head = data[:start].decode(encoding, "replace")
+    line = line_of(head, len(head))
+    name = encoding.upper()
+    if len(data) % width and err.end >= len(data) - width:
+        why = (f"{name} by its byte-order mark, but {len(data)} bytes are not whole {width}-byte units: "
+               "the file is cut short (truncated?)")
+    elif encoding == "utf-16" and err.end >= len(data) - width:
+        why = f"{name} by its byte-order mark, but it ends in half a surrogate pair: the file is cut short (truncated?)"
+    else:
+        bad = data[start:start + width].hex(" ")
+        why = f"{name} by its byte-order mark, but bytes {bad} at offset {start} are not {name}"
+    return Decoded(None, "", error=(line, why))
 
 
 def _cleaned(text: str, encoding: str) -> Decoded:
@@ -122,6 +154,9 @@ def decode_strict(data: bytes, name: str) -> str:
     naming the line of the first bad byte otherwise."""
     if data.startswith(codecs.BOM_UTF8):
         data = data[3:]
+    for bom, encoding, _ in _BOMS:
+        if data.startswith(bom):
+            raise NotText(f"line 1: {encoding.upper()} (by its byte-order mark), not UTF-8")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:

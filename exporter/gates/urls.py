@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+from typing import Any
 from urllib.parse import quote, unquote
 
 _SCHEMES = ("http:", "https:")
@@ -67,6 +68,84 @@ def web_url(text: str | None) -> str | None:
         return _checked(text)
     except URLRefused:
         return None
+
+
+def public_url(text: str | None) -> str | None:
+    """Like :func:`web_url`, and None also when the host is not on the public internet
+    (:func:`private_host_reason`): the rule for every URL from a digest that is written into an
+    output.  A feed reader fetches an entry's image by itself, and a book's or feed's link is
+    followed on the reader's own network, where ``http://127.0.0.1/`` or ``http://10.0.0.1/`` is
+    the reader's router or printer, not what the digest's author saw.  (Downloads apply the same
+    address rule to every address a name resolves to; see ``exporter.images.netguard``.)"""
+    url = web_url(text)
+    if url is None or private_host_reason(_host(url)) is not None:
+        return None
+    return url
+
+
+def check_public_url(text: str) -> str:
+    """Like :func:`public_url`, but raise :class:`URLRefused` saying why."""
+    url = check_web_url(text)
+    reason = private_host_reason(_host(url))
+    if reason is not None:
+        raise URLRefused(reason)
+    return url
+
+
+def _host(url: str) -> str:
+    """The host of an URL the gate accepted (ASCII, lower case, no user info, no IPv6 literal)."""
+    return url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)[0]
+
+
+#: Names that never reach the public internet: RFC 6761 section 6.3 (``localhost``) and 6.4
+#: (``invalid``), RFC 6762 (``local``, multicast DNS), RFC 8375 (``home.arpa``), and the TLD ICANN
+#: reserved for private use in 2024 (``internal``).
+_SPECIAL_USE = ("localhost", "invalid", "local", "home.arpa", "internal")
+
+
+def private_host_reason(host: str) -> str | None:
+    """Why *host* (an accepted URL's host, ASCII) is not on the public internet, or None: an IPv4
+    address that :func:`blocked_reason` refuses, or a special-use name (:data:`_SPECIAL_USE`).
+    A name is judged as written: what it resolves to on the reader's network is not known here."""
+    if host and host[-1].isdigit() and host.replace(".", "").isdigit():
+        reason = blocked_reason(host)
+        return None if reason is None else f"its host {host} is a {reason} address, not a public one"
+    for name in _SPECIAL_USE:
+        if host == name or host.endswith("." + name):
+            return f"its host {host!r} is a special-use name ('{name}'), not on the public internet"
+    return None
+
+
+def blocked_reason(address: str) -> str | None:
+    """Why *address* (an IPv4 or IPv6 address) is not a public internet address, or ``None``.
+
+    Python's ``is_global`` follows the IANA special-purpose registries
+    (RFC 6890): loopback, RFC 1918 private, link-local (cloud metadata at
+    169.254.169.254), shared (100.64/10), documentation, benchmarking,
+    reserved, unspecified; multicast is checked apart since 224/4 counts as
+    global there.  IPv4-mapped and 6to4/NAT64-embedded IPv4 addresses are
+    judged by the IPv4 address inside.
+    """
+    import ipaddress
+
+    ip: Any = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in ipaddress.IPv6Network("64:ff9b::/96"):  # NAT64
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            ip = embedded
+    for attribute, reason in _CLASSES:
+        if getattr(ip, attribute):
+            return reason
+    if not ip.is_global:
+        return "not a public address"
+    return None
+
+
+_CLASSES = (("is_loopback", "loopback"), ("is_link_local", "link-local"),
+            ("is_multicast", "multicast"), ("is_unspecified", "unspecified"),
+            ("is_private", "private"), ("is_reserved", "reserved"))
 
 
 def check_web_url(text: str) -> str:
@@ -111,6 +190,27 @@ def local_paths(reference: str) -> list[str]:
     return [path] if decoded == path else [path, decoded]
 
 
+#: Where a book's stylesheet sits, as an origin no other URL has: what a reference in the CSS
+#: resolves to tells whether it stays inside the book.
+_IN_BOOK = "https://book.invalid/EPUB/style/epub.css"
+
+
+def stays_in_book(reference: str) -> bool:
+    """True if *reference* (a ``url()`` or ``@import`` target of a book's stylesheet), resolved
+    as a reading system's browser engine resolves it (WHATWG URL, against the stylesheet), names
+    a resource inside the book or is a ``data:`` URL.  Anything else is a remote resource, which
+    a book may not use from its CSS (EPUB 3.3 section 3.6, "Resource locations"; EPUBCheck
+    RSC-006, OPF-014).  Tabs, newlines, backslashes and leading spaces are read as browsers do, so
+    ``" \\\\evil.example/x"`` is remote."""
+    import ada_url
+
+    try:
+        url = ada_url.URL(reference, _IN_BOOK)
+    except ValueError:
+        return False
+    return url.protocol == "data:" or url.origin == "https://book.invalid"
+
+
 def _parse(text: str):
     import ada_url
 
@@ -124,7 +224,15 @@ def _parse(text: str):
 def _checked(text: str) -> str:
     if not text:
         raise URLRefused("it is empty")
-    url = _parse(text)
+    # Before parsing, so that the message names the character (the parser refuses a host with a
+    # zero-width joiner or a bidi control only as "not a valid URL").
+    _check_deviations(text)
+    _check_invisible(text)
+    try:
+        url = _parse(text)
+    except URLRefused:
+        _name_bad_host_character(text)
+        raise
     if url.protocol not in _SCHEMES:
         raise URLRefused("it is not an absolute http(s) URL")
     if not _TWO_SLASHES.match(_TAB_NEWLINE.sub("", text)):
@@ -139,8 +247,6 @@ def _checked(text: str) -> str:
         # WHATWG decodes "%65vil.example" to "evil.example"; RFC 3986
         # clients may look the escaped name up as written.
         raise URLRefused("its host is percent-encoded")
-    _check_deviations(text)
-    _check_invisible(text)
     if url.port == "0":
         raise URLRefused("its port is 0, which no server listens on")
     if host.startswith("["):
@@ -181,7 +287,8 @@ def _check_idn_label(label: str, host: str) -> None:
         unicode = idna.decode(label)
         same = idna.encode(unicode).decode("ascii") == label
     except (idna.IDNAError, UnicodeError, ValueError) as err:
-        raise URLRefused(f"its host {host!r} is not a valid internationalised name (IDNA 2008)") from err
+        raise URLRefused(f"its host {host!r} is not a valid internationalised name: its label {label!r} is "
+                         "not valid IDNA 2008 (RFC 5891)") from err
     if not same:
         raise URLRefused(f"its host {host!r} is not in its one IDNA 2008 spelling")
 
@@ -220,7 +327,7 @@ def _check_invisible(text: str) -> None:
         except (idna.IDNAError, UnicodeError, ValueError):
             continue  # disallowed: the IDNA 2008 check refuses it
         if gone:
-            raise URLRefused(f"its host {raw!r} has an invisible character (U+{ord(char):04X}) that "
+            raise URLRefused(f"its host {raw!r} has an invisible character ({_char_name(char)}) that "
                              "would be dropped from the name")
 
 
@@ -240,9 +347,39 @@ def _check_deviations(text: str) -> None:
         mapped = idna.uts46_remap(raw, std3_rules=False, transitional=False)
     except (idna.IDNAError, UnicodeError, ValueError):
         return  # not a mappable name: the IDNA 2008 check below refuses it
-    if _DEVIATIONS.intersection(mapped):
-        raise URLRefused(f"its host {raw!r} has a character that IDNA 2003 and 2008 read differently "
-                         "(ß, ς, zero-width joiners), so it would lead to another domain in some readers")
+    found = sorted(_DEVIATIONS.intersection(mapped))
+    if found:
+        raise URLRefused(f"its host {raw!r} has {_char_name(found[0])}, a character that IDNA 2003 and 2008 "
+                         "read differently (ß, ς, zero-width joiners), so it would lead to another domain in "
+                         "some readers")
+
+
+def _char_name(char: str) -> str:
+    """``U+200D ZERO WIDTH JOINER``: a character named so that it can be found, whether or not it
+    shows."""
+    import unicodedata
+
+    return f"U+{ord(char):04X} {unicodedata.name(char, '')}".rstrip()
+
+
+def _name_bad_host_character(text: str) -> None:
+    """When the parser refused *text*: :class:`URLRefused` naming the first character of its host
+    that a host name cannot hold (a control, a bidi control, a character IDNA 2008 disallows), if
+    there is one; else nothing (the caller's "not a valid URL" stands)."""
+    import idna
+
+    raw = _raw_host(text)
+    for char in raw:
+        if char.isascii():
+            if char.isalnum() or char in "-._:[]%":
+                continue
+        else:
+            try:
+                idna.uts46_remap(char, std3_rules=True, transitional=False)
+                continue
+            except (idna.IDNAError, UnicodeError, ValueError):
+                pass
+        raise URLRefused(f"its host {raw!r} has {_char_name(char)}, which a host name cannot hold")
 
 
 def _escapes(part: str) -> str:

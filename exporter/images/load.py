@@ -261,6 +261,7 @@ def _refused(url: str) -> Failure | None:
 
 
 def _resolve_in(folder: str, inside: str, url: str) -> str | Failure:
+    broken = None
     for candidate in local_paths(url):
         path = _plain_path(folder, candidate)
         if path is None:
@@ -275,7 +276,9 @@ def _resolve_in(folder: str, inside: str, url: str) -> str | Failure:
                 return Failure("outside the input folder")
         if os.path.exists(path):
             return path
-    return Failure("file not found")
+        broken = broken or gate_files.broken_link(os.path.join(folder, candidate))
+    # A link to nothing is said as such, as the input folder's walk says it.
+    return Failure(broken or "file not found")
 
 
 def _plain_path(folder: str, relative: str) -> str | None:
@@ -312,6 +315,8 @@ def _read_local(source_path: str, url: str, max_bytes: int) -> bytes:
         raise Failure(f"cannot read file ({err.strerror or type(err).__name__})") from err
     except ValueError as err:  # e.g. a NUL in the path
         raise Failure("invalid path") from err
+    except RuntimeError as err:  # Path.resolve() on a symbolic link loop (Python before 3.13)
+        raise Failure("a symbolic link loop (too many levels of links)") from err
     if len(data) > max_bytes:
         raise Failure(f"too large (more than {max_bytes} bytes)")
     return data

@@ -25,7 +25,6 @@ for the first request, every redirect hop and every pooled connection alike.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import select
 import socket
 import threading
@@ -35,6 +34,9 @@ from concurrent.futures import Future
 from typing import Any
 
 import httpcore
+
+# The one public-address rule, shared with every URL written to an output.
+from ..gates.urls import blocked_reason
 
 _local = threading.local()
 
@@ -67,36 +69,6 @@ class BlockedAddress(httpcore.ConnectError):
 
 class HostNotFound(httpcore.ConnectError):
     """The name did not resolve."""
-
-
-def blocked_reason(address: str) -> str | None:
-    """Why *address* is not a public internet address, or ``None`` if it is.
-
-    Python's ``is_global`` follows the IANA special-purpose registries
-    (RFC 6890): loopback, RFC 1918 private, link-local (cloud metadata at
-    169.254.169.254), shared (100.64/10), documentation, benchmarking,
-    reserved, unspecified; multicast is checked apart since 224/4 counts as
-    global there.
-    """
-    ip: Any = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour
-        if embedded is None and ip in _NAT64:
-            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if embedded is not None:
-            ip = embedded
-    for attribute, reason in _CLASSES:
-        if getattr(ip, attribute):
-            return reason
-    if not ip.is_global:
-        return "not a public address"
-    return None
-
-
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-_CLASSES = (("is_loopback", "loopback"), ("is_link_local", "link-local"),
-            ("is_multicast", "multicast"), ("is_unspecified", "unspecified"),
-            ("is_private", "private"), ("is_reserved", "reserved"))
 
 
 class Resolver:

@@ -35,6 +35,7 @@ from ..reader.stamps import FileRecord, InputFiles, diag_to_json
 from ..selections import Selection, SelectionError, check_name
 from ..state import LATEST_NAME, STATE_NAME, BuildState, OutputRecord, default_state_path, fingerprint, load_state, tree_hash
 from .options import INPUTS_CHANGED, BookPlan, BuildOptions, BuildPlan
+from ..gates.names import shell_quote as q
 
 
 def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan:
@@ -174,7 +175,7 @@ def _plan_selection(options: BuildOptions, selection: Selection, skeleton: list[
             explain.append(f"state: {state_path} does not belong to the main state (deleted or replaced "
                            "since); everything is checked")
     if out.is_symlink() or out.exists() and not out.is_dir():
-        raise UsageError(f"selection '{selection.name}': {out} exists and is not a folder; "
+        raise UsageError(f"selection '{selection.name}': {q(out)} exists and is not a folder; "
                          "choose another name")
     # A folder of the user's own: never written into (its files would be
     # replaced, and removing the selection would not know what is ours).
@@ -183,7 +184,7 @@ def _plan_selection(options: BuildOptions, selection: Selection, skeleton: list[
     if out.is_dir() and not have_state:
         foreign = _foreign_files(out, sub)
         if foreign:
-            raise UsageError(f"selection '{selection.name}': {out} already holds files that digest-export build "
+            raise UsageError(f"selection '{selection.name}': {q(out)} already holds files that digest-export build "
                              f"did not write ({', '.join(foreign[:3])}); choose another name, or move them")
     books, settings, empty = _plan_books(sub, skeleton, days, files.records, files.shown, state)
     feeds = _plan_feeds(sub, days, files, state)
@@ -369,9 +370,13 @@ def _plan_books(options: BuildOptions, skeleton: list[Digest], days: _Days, reco
                 reason = INPUTS_CHANGED
             else:
                 reason = old.missing_or_changed(Path(options.out_dir))
-                if reason is None and not old.files:  # no paper passes the filter in this period
-                    empty[meta_p.file_name] = old
-                    continue
+                if reason is None and not old.files:
+                    if options.filter is not None:  # no paper passes the filter in this period
+                        empty[meta_p.file_name] = old
+                        continue
+                    # A whole book always has a file: a record without one
+                    # was edited, and the file on disk is nobody's now.
+                    reason = "its files are not recorded"
             papers = sum(len(days.keys[i]) for i in isos)
             if reason is None and old is not None and old.papers is not None:
                 papers = old.papers  # a selection's book: the papers that passed

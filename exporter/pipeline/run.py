@@ -11,7 +11,6 @@ rewritten.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import os
 from collections.abc import Callable
 from dataclasses import replace
@@ -28,11 +27,12 @@ from ..model import ReadResult, counted
 from ..gates import files as gate_files
 from ..output import carries_mark, recorded, remove_file, write_file
 from ..site.catalog_records import CatalogBooks, catalog_record
-from ..site.frontpage import newest_digest, write_front_page
+from ..site.frontpage import check_template, newest_digest, write_front_page
 from ..site.catalog import book_files
 from ..site.opds import write_catalog
 from ..state import LATEST_NAME, STATE_NAME, BuildState, OutputRecord, fingerprint
 from .options import INPUTS_CHANGED, BookPlan, BuildPlan, BuildReport
+from ..gates.names import shell_quote as q
 
 #: Called after each file: (kind, path, status), kind "book" for now.
 Progress = Callable[[str, Path, str], None]
@@ -64,6 +64,8 @@ def _run(plan: BuildPlan, progress: Progress | None, texts: dict[int, str] | Non
         from ..books.epub import Fragments
 
         fragments = Fragments()
+    if options.front_page:
+        check_template(plan)
     selected = _selected(plan, texts)
     _write_books(plan, report, state, progress, selected, fragments)
     _run_selections(plan, report, state, progress, texts, fragments)
@@ -183,7 +185,7 @@ def _remove_stale_outputs(plan: BuildPlan, report: BuildReport, state: BuildStat
             continue
         path = out / name
         if _remove_if_as_written(path, size, mtime_ns, report):
-            report.explanations.append(f"removed {path}: no longer written with these options")
+            report.explanations.append(f"removed {q(path)}: no longer written with these options")
             if path.parent != out:
                 folders.add(path.parent)
     for folder in sorted(folders, reverse=True):
@@ -203,7 +205,7 @@ def _save_state(plan: BuildPlan, report: BuildReport, state: BuildState) -> None
     if legacy.is_file() and legacy.resolve() != path.resolve() and carries_mark(legacy):
         st = os.stat(legacy)
         if remove_file(legacy, (st.st_size, st.st_mtime_ns)):
-            report.explanations.append(f"state: moved from {legacy} to {path}")
+            report.explanations.append(f"state: moved from {q(legacy)} to {q(path)}")
 
 
 def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None,
@@ -219,7 +221,7 @@ def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progre
             report.papers += book.papers
         if not book.reason:
             path = out / book.meta.file_name
-            report.explanations.append(f"skipped {path}: its inputs, options, templates and "
+            report.explanations.append(f"skipped {q(path)}: its inputs, options, templates and "
                                        "program version are unchanged")
             report.add(path, "skipped")
             report.books.append((path, "skipped"))
@@ -233,8 +235,7 @@ def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progre
     by_device: dict[str, list[BookPlan]] = {}
     for book in todo:
         by_device.setdefault(book.device, []).append(book)
-        report.explanations.append(f"rebuilding {out / book.meta.file_name}: {book.reason}")
-    own_covers = plan.state.catalog.files if plan.state.catalog else {}
+        report.explanations.append(f"rebuilding {q(out / book.meta.file_name)}: {book.reason}")
     primary = {b.meta.file_name for b in plan.primary_books}
     feeds_pending = True
     empty_periods: set[str] = set()
@@ -253,8 +254,7 @@ def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progre
                                    fragments=fragments)
         # The catalog reads the books of the first profile (the others are
         # their siblings, beside them).
-        after_write = (functools.partial(catalog_record, own_covers=own_covers)
-                       if options.catalog and books[0].meta.file_name in primary else None)
+        after_write = (catalog_record if options.catalog and books[0].meta.file_name in primary else None)
         meanwhile = (lambda: _write_feeds(plan, report, state, selected)) if feeds_pending else None
         feeds_pending = False
         for result in make_books(writer, bundles, jobs=options.jobs, ordered=True, after_write=after_write,
@@ -323,7 +323,7 @@ def _same_papers(plan: BuildPlan, report: BuildReport, state: BuildState, bundle
             or old.content != content_fingerprint(bundle)):
         return False
     path = Path(plan.options.out_dir) / bundle.file_name
-    report.explanations.append(f"skipped {path}: its week changed, the papers that pass it did not")
+    report.explanations.append(f"skipped {q(path)}: its week changed, the papers that pass it did not")
     report.add(path, "skipped")
     report.books.append((path, "skipped"))
     state.books[bundle.file_name] = replace(old, inputs=book.inputs)
@@ -387,7 +387,7 @@ def _warn_size(report: BuildReport, path: Path, size: int, device: str) -> None:
     limit = device_profile(device).warn_bytes
     if limit is not None and size > limit:
         report.notes.append(Diagnostic(None, Severity.WARNING, (
-            f"{path} is {size / 1e6:.1f} MB, over {limit / 1e6:g} MB: Send to Kindle takes e-mails of at "
+            f"{q(path)} is {size / 1e6:.1f} MB, over {limit / 1e6:g} MB: Send to Kindle takes e-mails of at "
             "most 50 MB; make it smaller with a shorter period (--by week or --by day) or --images none"),
             Kind.OUTPUT))
 
@@ -412,7 +412,7 @@ def _remove_stale_books(plan: BuildPlan, report: BuildReport, state: BuildState)
         why = record.missing_or_changed(out)
         if why is not None:
             if "missing" not in why:
-                report.explanations.append(f"left {out / name} alone: {why}; no longer built or listed")
+                report.explanations.append(f"left {q(out / name)} alone: {why}; no longer built or listed")
             continue
         stale = dict(record.files)
         stale.update((n, stamp) for n, stamp in old_covers.items()
@@ -421,7 +421,7 @@ def _remove_stale_books(plan: BuildPlan, report: BuildReport, state: BuildState)
             if file_name in wanted:
                 continue
             _remove_if_as_written(out / file_name, size, mtime_ns, report)
-        report.explanations.append(f"removed {out / name}: no longer built from these inputs and options")
+        report.explanations.append(f"removed {q(out / name)}: no longer built from these inputs and options")
 
 
 def _write_latest(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
@@ -443,7 +443,7 @@ def _write_latest(plan: BuildPlan, report: BuildReport, state: BuildState) -> No
         report.add(path, "skipped")
         state.pages[LATEST_NAME] = old
         return
-    report.explanations.append(f"writing {path}: a copy of {newest}")
+    report.explanations.append(f"writing {q(path)}: a copy of {q(newest)}")
     report.add(path, write_file(path, gate_files.read_bytes(source, gate_files.BOOK_LIMIT)))
     st = os.stat(path)
     state.pages[LATEST_NAME] = OutputRecord(inputs, newest, {LATEST_NAME: (st.st_size, st.st_mtime_ns)})
@@ -548,7 +548,7 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
         return
     report.explanations.append(f"writing the OPDS catalog: {reason}")
     feed = FeedReport(title=plan.feed_title, icon_url=base_url + ICON_NAME if base_url else None)
-    cache = CatalogBooks({**plan.state.catalog_books, **report.catalog_books}, old.files if old else {})
+    cache = CatalogBooks({**plan.state.catalog_books, **report.catalog_books})
     cache.written.update(report.catalog_covers)
     if not plan.options.feed_formats:  # no feed wrote the icon, or said why there is none
         if base_url:

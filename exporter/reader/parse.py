@@ -20,6 +20,7 @@ import gc
 import os
 import re
 import sys
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,9 +40,10 @@ from ..model import (
     Thumbnail,
     ThumbnailKind,
     clean_text,
+    drop_forbidden,
     has_visible,
 )
-from ..render import safe_url
+from ..gates.urls import web_url
 
 STDIN = "-"
 
@@ -60,10 +62,19 @@ _PAPER_RE = re.compile(r"^###(?!#)\s*(?P<rest>.*)$")
 # Possessive quantifiers (``*+``, Python 3.11): two runs of white space that
 # can each take the same spaces ("\s*(?:...)?\s*") are tried in every split
 # when the line does not end as expected, which is quadratic in the spaces.
-_IMAGE_RE = re.compile(r"^!\[[^\]]*+\]\(\s*+(?:<(?P<a>[^>]*+)>|(?P<url>[^)\s]*+))\s*+(?:\"[^\"]*+\"\s*+)?\)$")
+# The destination is CommonMark's (section 6.3): "<...>" (no "<", ">" or line
+# ending inside), or a run without ASCII space or control characters; other
+# white space (U+3000, U+00A0) is part of the URL, as browsers and markdown-it
+# read it, hence [ \t] and \x00-\x20 here rather than \s.
+_IMAGE_RE = re.compile(r"^!\[[^\]]*+\]\([ \t]*+(?:<(?P<a>[^<>\n]*+)>|(?P<url>[^)\x00-\x20]*+))[ \t]*+"
+                       r"(?:\"[^\"]*+\"[ \t]*+)?\)$")
 # "[Watch Video](url)" and the variant without parentheses "[Watch Video]url".
-_WATCH_RE = re.compile(r"^\[\s*+watch\s++video\s*+\]\s*+(?:\(\s*+<?(?P<p>[^)\s>]*+)>?\s*+\)|(?P<b>[^\s()<>]++))\s*+$",
-                       re.I)
+_WATCH_RE = re.compile(r"^\[\s*+watch\s++video\s*+\][ \t]*+(?:\([ \t]*+(?:<(?P<a>[^<>\n]*+)>|(?P<p>[^)\x00-\x20<>]*+))"
+                       r"[ \t]*+\)|(?P<b>[^\x00-\x20()<>]++))[ \t]*+$", re.I)
+# CommonMark section 2.4: a backslash before ASCII punctuation is an escape,
+# in link destinations too.
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+_ASCII_BLANKS = " \t\n\r\f\v"
 # "[^<>]" (not "[^>]"): a search over a line of many unclosed "<video " tags
 # stops each attempt at the next "<", which keeps it linear.
 _VIDEO_SRC_RE = re.compile(r"""<(?:video|source)\b[^<>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
@@ -112,7 +123,7 @@ def is_http_url(url: str) -> bool:
 
 def decode(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
     """Decode a digest file through :func:`exporter.gates.text.decode`: UTF-8 (a BOM anywhere),
-    UTF-16 with a BOM, else CP949 with a warning; NUL bytes removed with a warning."""
+    UTF-16 or UTF-32 with a BOM, else CP949 with a warning; NUL bytes removed with a warning."""
     decoded = gate_text.decode(data)
     if decoded.text is None:
         line, why = decoded.error or (1, "undecodable")
@@ -123,9 +134,9 @@ def decode(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
     if decoded.encoding == "cp949":
         diags.insert(0, Diagnostic(SourceRef(path, 1), Severity.WARNING,
                                    "file is not UTF-8; decoded as CP949 (EUC-KR)", Kind.ENCODING))
-    elif decoded.encoding == "utf-16":
+    elif decoded.encoding in ("utf-16", "utf-32"):
         diags.insert(0, Diagnostic(SourceRef(path, 1), Severity.WARNING,
-                                   "file is UTF-16; decoded (save it as UTF-8)", Kind.ENCODING))
+                                   f"file is {decoded.encoding.upper()}; decoded (save it as UTF-8)", Kind.ENCODING))
     return decoded.text, diags
 
 
@@ -137,11 +148,37 @@ def split_lines(text: str) -> list[str]:
     return text.split("\n")
 
 
+def _destination(text: str) -> str:
+    """A CommonMark link destination's URL as written (section 6.3): backslash
+    escapes removed, ASCII blanks at its ends stripped, and nothing else: no
+    white space is collapsed or replaced (U+3000 stays U+3000, for the URL
+    gate to escape as the URL Standard says, %E3%80%80)."""
+    if "\\" in text:
+        text = _ESCAPED.sub(r"\1", text)
+    return text.strip(_ASCII_BLANKS)
+
+
 def _collapse(text: str) -> str:
     """:func:`clean_text` for text already cleaned as part of its file."""
     if "  " in text or "\t" in text or "\xa0" in text or "\u3000" in text:
         return _SPACES.sub(" ", text).strip()
     return text.strip()
+
+
+# The destination of an inline link or image, "](<...>" or "](..." up to ")" or
+# an ASCII blank (CommonMark 6.3): kept as written by _collapse_markdown.
+_DESTINATIONS = re.compile(r"(\]\(<[^<>\n]*+>|\]\([^)\x00-\x20<][^)\x00-\x20]*+)")
+
+
+def _collapse_markdown(text: str) -> str:
+    """:func:`_collapse` for inline Markdown: white space is collapsed in the text,
+    not inside link destinations, where U+3000 or U+00A0 is part of the URL
+    (CommonMark 6.3 ends a destination at ASCII space only); made a space
+    there, it ended the link, and the summary showed "[t](https://...)"."""
+    if "](" not in text or ("\xa0" not in text and "\u3000" not in text):
+        return _collapse(text)
+    parts = _DESTINATIONS.split(text)
+    return "".join(part if i % 2 else _SPACES.sub(" ", part) for i, part in enumerate(parts)).strip()
 
 
 class _Item:
@@ -168,7 +205,7 @@ class _Item:
         text = self.text
         if self.more:
             text = " ".join([text, *self.more] if text else self.more)
-        text = _collapse(text)
+        text = _collapse_markdown(text)
         if not has_visible(text):
             text = ""  # only characters that show as nothing (a Hangul filler...): no text
         if not (text or self.label or children):
@@ -337,20 +374,22 @@ class _FileParser:
         if extra:
             self.warn(no, f"text after the paper link ignored: {_excerpt(extra)}", Kind.IGNORED)
         if url is not None:
-            url = _collapse(url).replace(" ", "%20")
+            # Unescaped ASCII spaces are a producer's habit (docs/format.md); other
+            # characters are left to the URL gate, which escapes them as written.
+            url = _destination(url).replace(" ", "%20")
             if not url:
                 self.warn(no, "paper link is empty", Kind.MISSING)
                 url = None
             elif not is_http_url(url):
                 self.warn(no, f"paper link {_quote(url)} is not http(s); dropped", Kind.UNSAFE_LINK)
                 url = None
-            elif safe_url(url) is None:
+            elif web_url(url) is None:
                 self.warn(no, f"paper link {_quote(url)} is not a valid http(s) URL; dropped", Kind.UNSAFE_LINK)
                 url = None
             else:
                 # One spelling per page: the paper's identity, feed ids and
                 # links all derive from the normalised URL.
-                url = safe_url(url)
+                url = web_url(url)
         else:
             self.warn(no, "paper heading has no link", Kind.MISSING)
         self.in_skipped_paper = False
@@ -437,18 +476,17 @@ class _FileParser:
         kind: ThumbnailKind
         c = s[0]
         if c == "!" and (m := _IMAGE_RE.match(s)):
-            kind, url = ThumbnailKind.IMAGE, m.group("url") or m.group("a") or ""
+            kind, url = ThumbnailKind.IMAGE, _destination(m.group("url") or m.group("a") or "")
         elif c == "[" and (m := _WATCH_RE.match(s)):
-            kind, url = ThumbnailKind.VIDEO, m.group("p") or m.group("b") or ""
+            kind, url = ThumbnailKind.VIDEO, _destination(m.group("p") or m.group("a") or m.group("b") or "")
         elif c == "<" and (m := _VIDEO_SRC_RE.search(s)):
-            kind, url = ThumbnailKind.VIDEO, next(g for g in m.groups() if g is not None)
+            kind, url = ThumbnailKind.VIDEO, next(g for g in m.groups() if g is not None).strip(_ASCII_BLANKS)
         elif c == "<" and (m := _IMG_SRC_RE.search(s)):
-            kind, url = ThumbnailKind.IMAGE, next(g for g in m.groups() if g is not None)
+            kind, url = ThumbnailKind.IMAGE, next(g for g in m.groups() if g is not None).strip(_ASCII_BLANKS)
         elif c == "<" and _WRAPPER_RE.match(s):
             return True  # the wrapper of a video thumbnail, split over lines
         else:
             return False
-        url = _collapse(url)
         if p.thumbnail is not None:
             # "[Watch Video](u)" is followed by its <video src=u>: the same
             # thumbnail again (docs/format.md, variant 1).
@@ -459,10 +497,10 @@ class _FileParser:
             return True
         if not url:
             self.warn(no, "thumbnail has no URL; ignored", Kind.MISSING)
-        elif is_http_url(url) and safe_url(url) is None:
+        elif is_http_url(url) and web_url(url) is None:
             self.warn(no, f"thumbnail URL {_quote(url)} is not a valid http(s) URL; dropped", Kind.UNSAFE_LINK)
         elif is_http_url(url):
-            p.thumbnail = Thumbnail(kind, safe_url(url))  # its one spelling, as links have
+            p.thumbnail = Thumbnail(kind, web_url(url))  # its one spelling, as links have
         elif _is_relative_path(url):
             p.thumbnail = Thumbnail(kind, url.replace(" ", "%20"))
         else:
@@ -623,13 +661,16 @@ def _split_destination(tail: str) -> tuple[str, str]:
     that balances its parentheses (CommonMark 6.3), so ``[t](u) (ICML)`` gives
     ``u`` and ``(ICML)``."""
     tail = tail.strip()
-    if tail[-1:] == ")" and "(" not in tail and " " not in tail and tail.count(")") == 1:
+    if tail.startswith("<"):
+        # CommonMark 6.3: "<...>", which may hold spaces and parentheses but no
+        # "<", ">" or line ending; the title, if any, and ")" follow.
+        end = tail.find(">")
+        if end > 0 and "<" not in tail[1:end]:
+            after = tail[end + 1:]
+            close = after.find(")")
+            return tail[1:end], after[close + 1:].strip() if close >= 0 else after.strip()
+    elif tail[-1:] == ")" and "(" not in tail and " " not in tail and tail.count(")") == 1:
         return tail[:-1], ""  # the usual "url)"
-    if tail.startswith("<") and ">" in tail:
-        end = tail.index(">")
-        after = tail[end + 1:]
-        close = after.find(")")
-        return tail[1:end], after[close + 1:].strip() if close >= 0 else after.strip()
     depth = 0
     for i, ch in enumerate(tail):
         if ch == "(":
@@ -773,11 +814,31 @@ def read_digest_file(name: str, path: Path | None) -> tuple[str | None, list[Dia
     return decode(data, name)
 
 
+# Where a URL is written: a link destination ("](<...>", "](..."), an autolink
+# ("<https:...>"), a bare URL, an HTML src attribute.  One capturing group: split
+# gives text, URL, text...; possessive runs keep it linear.
+_URL_SPANS = re.compile(r"(\]\(<[^<>\n]*+>|\]\([^)\x00-\x20<][^)\x00-\x20]*+|<https?:[^<>\x00-\x20]*+>"
+                        r"|https?://[^\x00-\x20<>\"'`]++|\bsrc[ \t]*+=[ \t]*+(?:\"[^\"\n]*+\"|'[^'\n]*+'))", re.I)
+
+
+def _nfc_outside_urls(text: str) -> str:
+    """*text* in NFC, except the URLs in it, which stay as written.
+
+    Browsers escape a URL's characters as written (URL Standard, "percent-encode
+    after encoding"; only a host is normalised, by UTS #46): NFC would make
+    U+2000 EN QUAD the EN SPACE U+2002, or U+212B ANGSTROM SIGN U+00C5, and the
+    link another address."""
+    if unicodedata.is_normalized("NFC", text):
+        return text
+    parts = _URL_SPANS.split(text)
+    return "".join(part if i % 2 else unicodedata.normalize("NFC", part) for i, part in enumerate(parts))
+
+
 def parse_text(text: str, name: str) -> tuple[list[_DigestDraft], list[Diagnostic]]:
-    # Clean the whole file once (NFC, no XML-forbidden characters; line
-    # breaks are kept): every field is a slice of it and only needs its white
-    # space collapsed.
-    parser = _FileParser(name, split_lines(clean_text(text, collapse=False)))
+    # Clean the whole file once (NFC outside URLs, no XML-forbidden characters;
+    # line breaks are kept): every field is a slice of it and only needs its
+    # white space collapsed.
+    parser = _FileParser(name, split_lines(_nfc_outside_urls(drop_forbidden(text))))
     parser.parse()
     return parser.digests, parser.diags
 

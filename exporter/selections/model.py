@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import UsageError
-from ..model import clean_text, has_visible
+from ..model import clean_text, has_visible, shown_value
 
 #: A term longer than this is refused: no topic needs it, and a 1 MB term
 #: would be folded and searched in every paper.
@@ -60,18 +60,18 @@ class Term:
 def parse_term(text: Any, where: str) -> Term:
     """The term *text*, or SelectionError naming *where* (``selection 'video': match``)."""
     if not isinstance(text, str):
-        raise SelectionError(f"{where}: each term must be a string (in quotes), not {text!r}")
+        raise SelectionError(f"{where}: each term must be a string (in quotes), not {shown_value(text)}")
     if len(text) > MAX_TERM_CHARS:
         raise SelectionError(f"{where}: a term of {len(text)} characters; at most {MAX_TERM_CHARS}")
     if text.startswith(REGEX_PREFIX):
         pattern = text[len(REGEX_PREFIX):]
         if not pattern.strip():
-            raise SelectionError(f"{where}: the regular expression {text!r} is empty")
+            raise SelectionError(f"{where}: the regular expression {shown_value(text)} is empty")
         _compile(pattern, where, text)
         return Term(text, None, pattern)
     cleaned = clean_text(text)
     if not has_visible(cleaned):
-        raise SelectionError(f"{where}: an empty term ({text!r}) would match every paper")
+        raise SelectionError(f"{where}: an empty term ({shown_value(text)}) would match every paper")
     return Term(text, fold(cleaned), None)
 
 
@@ -85,7 +85,7 @@ def _compile(pattern: str, where: str, text: str) -> Any:
         return regex.compile(unicodedata.normalize("NFKC", pattern),
                              regex.VERSION0 | regex.IGNORECASE | regex.FULLCASE)
     except (regex.error, ValueError, OverflowError, RecursionError) as err:
-        raise SelectionError(f"{where}: the regular expression {text!r} does not compile: {err}") from None
+        raise SelectionError(f"{where}: the regular expression {shown_value(text)} does not compile: {err}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,12 +131,12 @@ class Selection:
 def check_name(name: Any, where: str) -> str:
     """A selection name as a folder name: lower-case letters, digits and '-'."""
     if not isinstance(name, str):
-        raise SelectionError(f"{where}: 'name' must be a string (in quotes), not {name!r}")
+        raise SelectionError(f"{where}: 'name' must be a string (in quotes), not {shown_value(name)}")
     if len(name) > MAX_NAME_CHARS or not _NAME.fullmatch(name):
-        raise SelectionError(f"{where}: 'name' {name!r} must be lower-case letters, digits and '-' "
+        raise SelectionError(f"{where}: 'name' {shown_value(name)} must be lower-case letters, digits and '-' "
                              f"(at most {MAX_NAME_CHARS}, not starting or ending with '-'); it names a folder")
     if name in RESERVED_NAMES:
-        raise SelectionError(f"{where}: 'name' {name!r} is reserved (a file or folder the build writes, "
+        raise SelectionError(f"{where}: 'name' {shown_value(name)} is reserved (a file or folder the build writes, "
                              "or a Windows device name)")
     return name
 
@@ -146,8 +146,8 @@ def _count(value: Any, key: str, where: str, *, low: int, high: int) -> int | No
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and not math.isfinite(value):
-            raise SelectionError(f"{where}: '{key}' must be a whole number, not {value!r}")
-        raise SelectionError(f"{where}: '{key}' must be a whole number (no quotes), not {value!r}")
+            raise SelectionError(f"{where}: '{key}' must be a whole number, not {shown_value(value)}")
+        raise SelectionError(f"{where}: '{key}' must be a whole number (no quotes), not {shown_value(value)}")
     if not low <= value <= high:
         raise SelectionError(f"{where}: '{key}' must be from {low} to {high}, not {value}")
     return value
@@ -159,7 +159,7 @@ def _terms(value: Any, key: str, where: str) -> tuple[Term, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, (list, tuple)):
-        raise SelectionError(f"{where}: '{key}' must be a list of strings, not {value!r}")
+        raise SelectionError(f"{where}: '{key}' must be a list of strings, not {shown_value(value)}")
     if len(value) > MAX_TERMS:
         raise SelectionError(f"{where}: '{key}' has {len(value)} terms; at most {MAX_TERMS}")
     return tuple(dict.fromkeys(parse_term(v, f"{where}: '{key}'") for v in value))
@@ -171,7 +171,7 @@ def make_selection(*, name: str, title: Any = None, min_votes: Any = None, top: 
     name = check_name(name, where)
     where = f"{where} '{name}'"
     if title is not None and not isinstance(title, str):
-        raise SelectionError(f"{where}: 'title' must be a string (in quotes), not {title!r}")
+        raise SelectionError(f"{where}: 'title' must be a string (in quotes), not {shown_value(title)}")
     shown = clean_text(title or "")[:200].strip()
     return Selection(
         name=name, title=shown if has_visible(shown) else name,

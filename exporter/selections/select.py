@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..model import Digest, Paper, SummaryItem
+from ..model import Digest, Paper, SummaryItem, shown_value
 from .model import Selection, SelectionError, Term, _compile, fold
 
 # Inline Markdown that is markup, not words: a link or image keeps its text
@@ -75,7 +75,7 @@ class RegexBudget:
             found = pattern.search(text, timeout=max(left, 0.001)) is not None
         except TimeoutError:
             raise SelectionError(
-                f"selection '{selection.name}': the regular expression {term.source!r} took more than "
+                f"selection '{selection.name}': the regular expression {shown_value(term.source)} took more than "
                 f"{self.seconds:g} s (at {paper.source}); write it without nested or overlapping "
                 "repetitions") from None
         self.left[term.pattern] = left - (time.perf_counter() - start)

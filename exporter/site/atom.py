@@ -1,7 +1,7 @@
 """OPDS 1.2 pages (Atom, https://specs.opds.io/opds-1.2) of a planned catalog.
 
 Written with lxml rather than feedgen: facet links carry attributes of
-other namespaces (``opds:facetGroup``, ``thr:count``, OPDS 1.2 section 4.3)
+other namespaces (``opds:facetGroup``, OPDS 1.2 section 4.3)
 and the crawlable feed an ``fh:complete`` element (RFC 5005 section 2),
 neither of which feedgen can write, and ten years of books are 3,650
 entries that lxml writes in a fraction of feedgen's time.
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from .. import __version__
 from ..feeds.entries import feed_text, hex_refs_in_text
+from ..gates.langtags import tag_for
 from ..gates.urls import path_segment
 from .book import EPOCH, book_entry_id, book_summary
 from .catalog import CRAWLABLE, CURRENT, HEAD, CatalogBook, Facets, Page
@@ -24,10 +25,9 @@ DCTERMS_NS = "http://purl.org/dc/terms/"
 #: it there and rejects dcterms:language ("Undefined entry element"), an error.
 DC_NS = "http://purl.org/dc/elements/1.1/"
 OPDS_NS = "http://opds-spec.org/2010/catalog"
-THR_NS = "http://purl.org/syndication/thread/1.0"
 FH_NS = "http://purl.org/syndication/history/1.0"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-NSMAP = {None: ATOM_NS, "dc": DC_NS, "dcterms": DCTERMS_NS, "opds": OPDS_NS, "thr": THR_NS, "fh": FH_NS}
+NSMAP = {None: ATOM_NS, "dc": DC_NS, "dcterms": DCTERMS_NS, "opds": OPDS_NS, "fh": FH_NS}
 
 ACQUISITION_TYPE = "application/atom+xml;profile=opds-catalog;kind=acquisition"
 OPDS2_TYPE = "application/opds+json"
@@ -48,7 +48,7 @@ class Site:
 
     title: str
     id: str  # the catalog's id; pages add their stem
-    language: str
+    language: str | None
     base_url: str | None
     icon_url: str | None = None
 
@@ -77,20 +77,21 @@ def _link(parent, site: Site, page: Page, rel: str, target: str, type_: str, **e
 
 def _facets(feed, site: Site, page: Page, facets: Facets) -> None:
     """On every page: the status (finished / in progress), the years, the selections (OPDS 1.2 section 4.3)."""
-    def facet(target: str, title: str, group: str, active: bool, count: int | None = None) -> None:
+    # No facet carries thr:count, though OPDS 1.2 section 4.3 allows it: RFC 4685
+    # section 4 defines thr:count for links with rel="replies" only, and the W3C
+    # Feed Validator rejects it on any other link ("Unexpected thr:count
+    # attribute").  The newest year could not have one anyway (its count grows
+    # every day, and with it every page would change), so none has one.
+    def facet(target: str, title: str, group: str, active: bool) -> None:
         el = _link(feed, site, page, FACET, target, ACQUISITION_TYPE, title=title)
         el.set(f"{{{OPDS_NS}}}facetGroup", group)
         if active:
             el.set(f"{{{OPDS_NS}}}activeFacet", "true")
-        if count is not None:
-            el.set(f"{{{THR_NS}}}count", str(count))
 
     facet(HEAD + ".opds", "Finished books", STATUS_GROUP, page.kind == "paged")
     facet(CURRENT + ".opds", "In progress", STATUS_GROUP, page.kind == "current")
-    for i, (year, count) in enumerate(facets.years):
-        # The newest year's count grows every day: on every page it would
-        # rewrite every page each day.  Closed years' counts never change.
-        facet(f"catalog/year-{year}.opds", str(year), YEAR_GROUP, page.year == year, count if i else None)
+    for year, _count in facets.years:
+        facet(f"catalog/year-{year}.opds", str(year), YEAR_GROUP, page.year == year)
     for name, title in facets.selections:
         facet(f"{name}/{HEAD}.opds", feed_text(title), SELECTION_GROUP, False)
 
@@ -98,15 +99,16 @@ def _facets(feed, site: Site, page: Page, facets: Facets) -> None:
 def _entry(feed, site: Site, page: Page, cb: CatalogBook, lean: bool) -> None:
     book = cb.book
     entry = _el(feed, f"{{{ATOM_NS}}}entry")
-    if book.language:
-        entry.set(XML_LANG, book.language)
+    language = tag_for(book.language, "feed")  # what the feed validators accept (see the gate)
+    if language:
+        entry.set(XML_LANG, language)
     _el(entry, f"{{{ATOM_NS}}}title", feed_text(book.title))
     _el(entry, f"{{{ATOM_NS}}}id", book_entry_id(book))
     _el(entry, f"{{{ATOM_NS}}}updated", book.updated.isoformat())
     for name in book.creators:
         _el(_el(entry, f"{{{ATOM_NS}}}author"), f"{{{ATOM_NS}}}name", feed_text(name))
-    if book.language:
-        _el(entry, f"{{{DC_NS}}}language", book.language)
+    if language:
+        _el(entry, f"{{{DC_NS}}}language", language)
     if book.period:
         _el(entry, f"{{{DCTERMS_NS}}}issued", book.period[1].isoformat())
     if not lean:
@@ -136,7 +138,8 @@ def atom_page(page: Page, site: Site, facets: Facets) -> bytes:
     from lxml import etree
 
     feed = etree.Element(f"{{{ATOM_NS}}}feed", nsmap=NSMAP)
-    feed.set(XML_LANG, site.language)
+    if site.language:
+        feed.set(XML_LANG, site.language)
     _el(feed, f"{{{ATOM_NS}}}id", site.id if page.stem == HEAD else f"{site.id}/{page.stem}")
     _el(feed, f"{{{ATOM_NS}}}title", feed_text(page.title))
     updated = max((b.book.updated for b in page.books), default=EPOCH)

@@ -16,18 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from ..model import Diagnostic, Kind, Severity, SourceRef
-from ..gates import files as gate_files
 from ..output import WriteStatus, marked, may_write, write_file
 
 
-def catalog_record(path: Path, own_covers: dict[str, tuple[int, int]],
-                    ) -> tuple[dict[str, Any], dict[str, WriteStatus], list[Diagnostic]]:
+def catalog_record(path: Path) -> tuple[dict[str, Any], dict[str, WriteStatus], list[Diagnostic]]:
     """In a book worker: what the catalog needs of the book just written.
 
     Read there, in parallel, while the book is still in the page cache,
     instead of one by one once every book is written; its cover file is
     written beside it."""
-    books = CatalogBooks({}, own_covers)
+    books = CatalogBooks({})
     books.read(path)
     books.stamp_covers(path.parent)
     return books.new[path.name], books.written, books.notes
@@ -40,25 +38,20 @@ class CatalogBooks:
     is then read from the cover file the catalog wrote beside it (if that is
     gone, the book is read again)."""
 
-    def __init__(self, old: dict[str, dict[str, Any]], own_covers: dict[str, tuple[int, int]] | None = None):
+    def __init__(self, old: dict[str, dict[str, Any]]):
         self.old = old
         self.new: dict[str, dict[str, Any]] = {}
         self.written: dict[str, WriteStatus] = {}
-        #: Cover files an earlier build wrote: any other file of a cover's
-        #: name is not ours to overwrite.
-        self.own_covers = own_covers or {}
         self.notes: list[Diagnostic] = []
 
     def _may_write(self, path: Path, data: bytes) -> bool:
         """True unless *path* holds a file that is neither ours nor already *data*
-        (:func:`exporter.output.may_write`); a cover the state records is ours even if damaged
-        since (it is repaired)."""
-        if path.name in self.own_covers and gate_files.special_kind(path) is None:
-            return True
+        (:func:`exporter.output.may_write`: a cover the state records is ours while it is as
+        written, or while it carries the mark)."""
         return may_write(path, data)
 
     def read(self, path: Path) -> Any:
-        from .opds import _COVER_EXT, Book, make_thumbnail, read_book, thumbnail_name
+        from .opds import Book, cover_name, make_thumbnail, no_cover_note, read_book, thumbnail_name
 
         st = os.stat(path)
         known = self.old.get(path.name)
@@ -69,11 +62,13 @@ class CatalogBooks:
                 if known["cover_type"]:
                     # Not read: the catalog leaves an empty cover alone
                     # (ten years of covers would be 50 MB in memory).
-                    name = f"{path.stem}.cover{_COVER_EXT[known['cover_type']]}"
+                    name, thumb = cover_name(path.name, known["cover_type"]), thumbnail_name(path.name)
+                    if name is None or thumb is None:
+                        raise ValueError("no name for a cover")
                     cst = os.stat(path.parent / name)
                     if [cst.st_size, cst.st_mtime_ns] != known["cover_stamp"]:
                         raise ValueError("cover file changed")
-                    os.stat(path.parent / thumbnail_name(path.name))  # gone: read the book again
+                    os.stat(path.parent / thumb)  # gone: read the book again
                     cover = (b"", known["cover_type"])
                 period = known["period"]
                 book = Book(path=path, title=known["title"], identifier=known["identifier"],
@@ -92,10 +87,13 @@ class CatalogBooks:
                 # would otherwise keep every cover in memory at once.
                 data, mime = book.cover
                 data = marked(data, mime)  # so that a later run knows the file as its own
-                name = f"{path.stem}.cover{_COVER_EXT[mime]}"
-                thumb = thumbnail_name(path.name)
-                thumb_data = make_thumbnail(data)
-                if self._may_write(path.parent / name, data) and self._may_write(path.parent / thumb, thumb_data):
+                name, thumb = cover_name(path.name, mime), thumbnail_name(path.name)
+                if name is None or thumb is None:
+                    self.notes.append(no_cover_note(path))
+                    book = replace(book, cover=None)
+                elif self._may_write(path.parent / name, data) and self._may_write(
+                        path.parent / thumb, thumb_data := marked(make_thumbnail(data), "image/jpeg")):
+                    # (the thumbnail made only when the cover may be written)
                     self.written[name] = write_file(path.parent / name, data)
                     # Made from the cover only when the cover is read, so both
                     # change together, and only then.
@@ -120,18 +118,21 @@ class CatalogBooks:
 
     def stamp_covers(self, out: Path) -> list[str]:
         """Record each cover file as the catalog left it; return their names and their thumbnails'."""
-        from .opds import _COVER_EXT, thumbnail_name
+        from .opds import cover_name, thumbnail_name
 
         names = []
         for book_name, known in self.new.items():
             if known["cover_type"]:
-                name = f"{Path(book_name).stem}.cover{_COVER_EXT[known['cover_type']]}"
+                name = cover_name(book_name, known["cover_type"])
+                if name is None:
+                    continue
                 try:
                     st = os.stat(out / name)
                 except OSError:
                     continue
                 known["cover_stamp"] = [st.st_size, st.st_mtime_ns]
                 names.append(name)
-                if (out / thumbnail_name(book_name)).is_file():
-                    names.append(thumbnail_name(book_name))
+                thumb = thumbnail_name(book_name)
+                if thumb is not None and (out / thumb).is_file():
+                    names.append(thumb)
         return names

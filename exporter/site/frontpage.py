@@ -26,7 +26,7 @@ from ..feeds.writer import ATOM_TYPE, FILE_NAMES, JSON_TYPE, RSS_TYPE, normalize
 from ..gates.urls import path_segment
 from ..language import labels_for
 from ..model import Digest
-from .opds import _COVER_EXT, CATALOG_TYPE
+from .opds import _COVER_EXT, CATALOG_TYPE, cover_name
 from ..output import write_file
 
 if TYPE_CHECKING:
@@ -114,9 +114,8 @@ def _size_text(size: int) -> str:
 
 
 def _cover_name(out: Path, file_name: str) -> str | None:
-    stem = Path(file_name).stem
-    return next((f"{stem}.cover{ext}" for ext in dict.fromkeys(_COVER_EXT.values())
-                 if (out / f"{stem}.cover{ext}").is_file()), None)
+    names = (cover_name(file_name, media_type) for media_type in _COVER_EXT)
+    return next((name for name in names if name is not None and (out / name).is_file()), None)
 
 
 def _present_books(plan: BuildPlan, out: Path) -> list[tuple[BookPlan, int, str | None]]:
@@ -193,6 +192,15 @@ def _read_day(plan: BuildPlan, iso: str) -> Digest | None:
 
     result = read_digests([name for name, _ in _newest_files(plan, iso)])
     return next((d for d in result.digests if d.date.isoformat() == iso), None)
+
+
+def check_template(plan: BuildPlan) -> None:
+    """Load the page's template (read, bounded, compiled) before the run writes anything: a
+    mistake in a user's ``index.html.j2`` stops the run before the books, not after them."""
+    from ..templating import get_template, make_environment
+
+    eo = plan.options.epub
+    get_template(make_environment(eo.templates if eo is not None else None), TEMPLATE_NAME)
 
 
 def render_front_page(plan: BuildPlan, books: list[tuple[BookPlan, int, str | None]], feeds: list[str],

@@ -23,6 +23,7 @@ from typing import Any
 from ..gates import files as gate_files
 from ..gates.names import text_name
 from ..gates.documents import book_metadata
+from ..gates.langtags import tag_for
 from ..model import Diagnostic, Kind, Severity, SourceRef
 from ..feeds.entries import UTC, tag_uri
 from ..feeds.writer import FeedReport, write_outputs
@@ -229,9 +230,33 @@ def _read_books(out_dir: Path, reader: Callable[[Path], Book],
     return books, warnings
 
 
-def thumbnail_name(book_name: str) -> str:
-    """``NAME.cover.thumb.jpg``: beside the book, named like its cover so both go when the book does."""
-    return f"{Path(book_name).stem}.cover.thumb.jpg"
+def cover_name(book_name: str, media_type: str) -> str | None:
+    """``NAME.cover.<ext>``, the cover file beside the book *book_name*; None when that name is
+    too long for a file (:func:`exporter.output.name_fits`: a book named by its user may take
+    250 of the 255 bytes): the book is then listed without a cover."""
+    return _beside(book_name, ".cover" + _COVER_EXT[media_type])
+
+
+def thumbnail_name(book_name: str) -> str | None:
+    """``NAME.cover.thumb.jpg``: beside the book, named like its cover so both go when the book
+    does; None as for :func:`cover_name`."""
+    return _beside(book_name, ".cover.thumb.jpg")
+
+
+def _beside(book_name: str, tail: str) -> str | None:
+    from ..output import name_fits
+
+    name = Path(book_name).stem + tail
+    return name if name_fits(name) else None
+
+
+def no_cover_note(path: Path) -> Diagnostic:
+    """The warning for a book whose cover files' names would be too long."""
+    from ..output import NAME_MAX
+
+    return Diagnostic(SourceRef(str(path), 0), Severity.WARNING,
+                      f"the name is too long for a cover file beside it (at most {NAME_MAX} bytes): "
+                      "listed in the OPDS catalog without a cover", Kind.OUTPUT)
 
 
 THUMBNAIL_WIDTH = 300
@@ -278,22 +303,31 @@ def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=No
     today = today or dt.date.today()
     found, warnings = _read_books(out, reader or read_book, books)
     report.books = len(found)
+    warnings += [Diagnostic(SourceRef(str(b.path), 0), Severity.WARNING,
+                            f"language {b.language!r} has no form that feed validators accept (ISO 639-1 or "
+                            "639-2, or its macrolanguage): the catalog lists the book without a language", Kind.OUTPUT)
+                 for b in found if b.language and tag_for(b.language, "feed") is None]
     report.warnings += warnings
     outputs: list[tuple[str, bytes]] = []
     entries = []
     for book in found:
         cover = None
+        thumb = thumbnail_name(book.path.name)
         if book.cover:
             data, mime = book.cover
-            name = f"{book.path.stem}.cover{_COVER_EXT[mime]}"
-            if data:  # read here, not by a cache that wrote it already
-                outputs += [(name, data), (thumbnail_name(book.path.name), make_thumbnail(data))]
-            cover = (name, mime)
-        thumb = thumbnail_name(book.path.name)
+            name = cover_name(book.path.name, mime)
+            if name is None or thumb is None:
+                warnings.append(no_cover_note(book.path))
+            else:
+                if data:  # read here, not by a cache that wrote it already
+                    outputs += [(name, data), (thumb, make_thumbnail(data))]
+                cover = (name, mime)
         has_thumb = cover is not None and (any(n == thumb for n, _ in outputs) or (out / thumb).is_file())
         version = None if is_finished(book, today) else _content_hash(book.path)
         entries.append(CatalogBook(book, book_files(book.path), cover, thumb if has_thumb else None, version))
-    languages = [b.language.split("-")[0].lower() for b in found if b.language]
+    # The page's language is the most common of its books' (whole, as the
+    # entries give it: cutting "x-foo" to its first subtag made "x", no tag at all).
+    languages = [tag for tag in (tag_for(b.language, "feed") for b in found) if tag]
     language = max(sorted(set(languages)), key=languages.count) if languages else "en"
     site = Site(title=report.title, id=tag_uri(2024, f"feed/{report.title.casefold()}/opds"), language=language,
                 base_url=base_url, icon_url=report.icon_url)

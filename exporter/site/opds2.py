@@ -24,6 +24,7 @@ from .atom import (
     Site,
 )
 from ..feeds.entries import feed_text
+from ..gates.langtags import tag_for
 from .book import EPOCH, book_entry_id, book_summary
 from .catalog import CRAWLABLE, CURRENT, HEAD, PAGE_SIZE, CatalogBook, Facets, Page
 
@@ -37,18 +38,16 @@ def _link(site: Site, page: Page, rel: str | None, target: str, type_: str, **ex
 
 def _facets(site: Site, page: Page, facets: Facets) -> list[dict]:
     """The facets of the Atom page; the active one has ``rel: self`` (OPDS 2.0 section 2.4)."""
-    def facet(target: str, title: str, active: bool, count: int | None = None) -> dict:
-        link = _link(site, page, "self" if active else None, target, OPDS2_TYPE, title=title)
-        if count is not None:
-            link["properties"] = {"numberOfItems": count}
-        return link
+    def facet(target: str, title: str, active: bool) -> dict:
+        return _link(site, page, "self" if active else None, target, OPDS2_TYPE, title=title)
 
     groups = [(STATUS_GROUP, [facet(HEAD + ".json", "Finished books", page.kind == "paged"),
                               facet(CURRENT + ".json", "In progress", page.kind == "current")])]
     if facets.years:
-        # As in the Atom pages: no count for the newest year, which grows daily.
-        groups.append((YEAR_GROUP, [facet(f"catalog/year-{y}.json", str(y), page.year == y, n if i else None)
-                                    for i, (y, n) in enumerate(facets.years)]))
+        # As in the Atom pages, no facet has a count (numberOfItems): the Atom
+        # pages cannot carry one, and the newest year's would change daily.
+        groups.append((YEAR_GROUP, [facet(f"catalog/year-{y}.json", str(y), page.year == y)
+                                    for y, _n in facets.years]))
     if facets.selections:
         groups.append((SELECTION_GROUP, [facet(f"{name}/{HEAD}.json", feed_text(title), False)
                                          for name, title in facets.selections]))
@@ -63,8 +62,9 @@ def _publication(site: Site, page: Page, cb: CatalogBook) -> dict:
                       "modified": book.updated.isoformat()}
     if book.period:
         metadata["published"] = book.period[1].isoformat()
-    if book.language:
-        metadata["language"] = book.language
+    language = tag_for(book.language, "feed")  # as in the Atom pages
+    if language:
+        metadata["language"] = language
     if book.creators:
         metadata["author"] = [{"name": feed_text(name)} for name in book.creators]
     metadata["description"] = feed_text(book_summary(book))

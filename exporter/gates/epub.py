@@ -1,0 +1,149 @@
+"""The EPUB container gate: is a file a readable EPUB, as OCF 3.3 defines one?
+
+A file named ``*.epub`` may be anything: a truncated download, a zip with
+something else in front (a self-extracting stub), a book another program
+wrote.  Python's :mod:`zipfile` reads many of these without a word (it finds
+the central directory from the end and skips what comes before), while an
+e-reader or Send to Kindle refuses them.  :func:`check_epub` applies, on the
+bytes, what EPUBCheck checks of the container (OCF 3.3, section 4 "OCF ZIP
+container" and section 3 "OCF abstract container"):
+
+- the first local header at offset 0 is the ``mimetype`` file, stored (not
+  compressed), with no extra field, holding exactly ``application/epub+zip``
+  (section 4.3; EPUBCheck PKG-004/PKG-005/PKG-006/PKG-007);
+- no two members with one name, also after Unicode NFC normalization
+  (section 3.3; EPUBCheck OPF-060/OPF-061);
+- ``META-INF/container.xml`` is well-formed XML (read with entities and
+  DTDs off, no network), names a package document with ``rootfile
+  full-path``, and that member exists and is a well-formed ``<package>``
+  in the OPF namespace (section 3.5.2.1; EPUBCheck RSC-002/OPF-002/RSC-005);
+- every member inflates to its CRC (a truncated or damaged zip), within
+  bounded sizes (a zip bomb under the size limit costs bounded time).
+
+Raises :class:`NotAnEpub` whose message says what is wrong, for the user.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import unicodedata
+import zipfile
+import zlib
+
+MIMETYPE = b"application/epub+zip"
+CONTAINER = "META-INF/container.xml"
+OPF_NS = "http://www.idpf.org/2007/opf"
+CONTAINER_NS = "urn:oasis:names:tc:opendocument:xmlns:container"
+PACKAGE_TYPE = "application/oebps-package+xml"
+
+#: The most bytes all members together may inflate to.
+MAX_INFLATED = 2 * 1024 ** 3
+MAX_CONTAINER_BYTES = 64 * 1024
+MAX_OPF_BYTES = 4 * 1024 * 1024
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")  # APPNOTE.TXT section 4.3.7
+
+
+class NotAnEpub(ValueError):
+    """The bytes are not a readable EPUB container; the message says why."""
+
+
+def check_epub(data: bytes) -> None:
+    """:class:`NotAnEpub` unless *data* is an EPUB container as OCF 3.3 defines it."""
+    _check_mimetype_header(data)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = z.infolist()
+            if not infos or infos[0].header_offset != 0 or infos[0].filename != "mimetype":
+                raise NotAnEpub("not an EPUB (the zip's first member is not 'mimetype')")
+            _check_names(infos)
+            if z.read(infos[0]) != MIMETYPE:
+                raise NotAnEpub("not an EPUB (its 'mimetype' is not application/epub+zip)")
+            if sum(i.file_size for i in infos) > MAX_INFLATED:
+                raise NotAnEpub("its members inflate to more than 2 GiB")
+            bad = z.testzip()
+            if bad is not None:
+                raise NotAnEpub(f"damaged: {bad!a} does not match its checksum")
+            _check_package(z)
+    except NotAnEpub:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
+            ValueError, OSError, KeyError) as err:
+        raise NotAnEpub(f"not a readable EPUB (a damaged or truncated zip: {type(err).__name__})") from None
+
+
+def _check_mimetype_header(data: bytes) -> None:
+    """The local header at offset 0, read from the bytes themselves: :mod:`zipfile` would accept
+    a stub in front, or a first entry that the central directory lists elsewhere."""
+    if len(data) < _LOCAL_HEADER.size or data[:4] != b"PK\x03\x04":
+        raise NotAnEpub("not an EPUB (it does not start with a zip entry: OCF needs 'mimetype' "
+                        "at offset 0, with nothing before it)")
+    (_, _, flags, method, _, _, _, csize, usize, name_len, extra_len) = _LOCAL_HEADER.unpack_from(data)
+    name = data[_LOCAL_HEADER.size:_LOCAL_HEADER.size + name_len]
+    if name != b"mimetype":
+        raise NotAnEpub("not an EPUB (its first zip entry is not 'mimetype')")
+    if method != zipfile.ZIP_STORED or flags & 0x1:
+        raise NotAnEpub("not an EPUB (its 'mimetype' is compressed or encrypted; it must be stored)")
+    if extra_len:
+        raise NotAnEpub("not an EPUB (its 'mimetype' entry has a zip extra field, which OCF forbids)")
+    start = _LOCAL_HEADER.size + name_len
+    if not flags & 0x8 and (csize, usize) != (len(MIMETYPE), len(MIMETYPE)) \
+            or data[start:start + len(MIMETYPE)] != MIMETYPE:
+        raise NotAnEpub("not an EPUB (its 'mimetype' is not exactly application/epub+zip)")
+
+
+def _check_names(infos: list[zipfile.ZipInfo]) -> None:
+    seen: set[str] = set()
+    for info in infos:
+        key = unicodedata.normalize("NFC", info.filename)
+        if key in seen:
+            raise NotAnEpub(f"not a valid EPUB (two zip entries named {info.filename!a})")
+        seen.add(key)
+
+
+def read_member(z: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """The member *name* of at most *limit* bytes whatever its header claims (a zip bomb is
+    not inflated into memory); :class:`NotAnEpub` if larger, KeyError if missing."""
+    info = z.getinfo(name)
+    if info.file_size > limit:
+        raise NotAnEpub(f"not a valid EPUB ({name!a} is {info.file_size} bytes, more than {limit})")
+    with z.open(info) as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise NotAnEpub(f"not a valid EPUB ({name!a} is more than {limit} bytes)")
+    return data
+
+
+def _xml(data: bytes, name: str):
+    from lxml import etree
+
+    # No entity expansion, no DTD, no network: the bytes are anyone's.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    try:
+        return etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as err:
+        raise NotAnEpub(f"not a valid EPUB ({name!a} is not well-formed XML: line {err.lineno})") from None
+
+
+def _check_package(z: zipfile.ZipFile) -> None:
+    """container.xml parses and names a package document that exists and parses."""
+    from urllib.parse import unquote
+
+    if CONTAINER not in z.NameToInfo:
+        raise NotAnEpub(f"not an EPUB (no {CONTAINER})")
+    container = _xml(read_member(z, CONTAINER, MAX_CONTAINER_BYTES), CONTAINER)
+    if container.tag != f"{{{CONTAINER_NS}}}container":
+        raise NotAnEpub(f"not a valid EPUB ({CONTAINER} is not an OCF container document)")
+    rootfiles = [r for r in container.iterfind(f"{{{CONTAINER_NS}}}rootfiles/{{{CONTAINER_NS}}}rootfile")
+                 if r.get("media-type") == PACKAGE_TYPE and r.get("full-path")]
+    if not rootfiles:
+        raise NotAnEpub(f"not a valid EPUB ({CONTAINER} names no package document)")
+    # The first rootfile is the default rendition (OCF 3.3 section 3.5.2.1): readers open it.
+    full_path = rootfiles[0].get("full-path")
+    # full-path is a path-relative URL string: "my%20book.opf" names "my book.opf".
+    name = full_path if full_path in z.NameToInfo else unquote(full_path)
+    if name not in z.NameToInfo:
+        raise NotAnEpub(f"not a valid EPUB (its package document {full_path!a} is missing)")
+    package = _xml(read_member(z, name, MAX_OPF_BYTES), name)
+    if package.tag != f"{{{OPF_NS}}}package":
+        raise NotAnEpub(f"not a valid EPUB ({name!a} is not an OPF package document)")

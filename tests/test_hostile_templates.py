@@ -1,0 +1,239 @@
+"""Hostile templates and stylesheets (generated, through the whole CLI): nesting of every kind and
+depth in a user's template is rendered or refused naming the template, in bounded time; a user's
+CSS that names a remote resource, however it is spelt, is refused naming the file and line, and
+one that names none makes a book EPUBCheck accepts."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from hostile_three import day, paper, run_cli
+
+SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+                derandomize=True)
+
+
+def _inputs(tmp: Path) -> Path:
+    src = tmp / "in"
+    src.mkdir()
+    (src / "a.md").write_text(day("2024-03-04", paper(1), paper(2)), "utf-8")
+    return src
+
+
+# -- nesting: statements, expressions, brackets, chains ------------------------------------------
+
+#: Statements that render their body (opening, closing); ``{n}`` makes names unique.
+STATEMENTS = {
+    "if": ("{{% if 1 %}}", "{{% endif %}}"),
+    "for": ("{{% for i{n} in [1] %}}", "{{% endfor %}}"),
+    "with": ("{{% with v{n} = 1 %}}", "{{% endwith %}}"),
+    "filter": ("{{% filter upper %}}", "{{% endfilter %}}"),
+    "autoescape": ("{{% autoescape true %}}", "{{% endautoescape %}}"),
+    "block": ("{{% block b{n} %}}", "{{% endblock %}}"),
+    "set": ("{{% set s{n} %}}", "{{% endset %}}{{{{ s{n} }}}}"),
+}
+#: Expressions around an expression E (each keeps it a number).
+WRAPPERS = ("({})", "[{}][0]", '{{"k": {}}}["k"]', "({}) + 1", "({})|abs", "({} if 1 else 0)", "[{}]|first",
+            "-({})", "({})|int")
+#: Flat chains of n operators (parsed in a loop, but a tree n deep).
+CHAINS = {"plus": lambda n: "1" + " + 1" * n, "times": lambda n: "1" + " * 1" * n,
+          "filters": lambda n: "1" + "|abs" * n, "unary": lambda n: "- " * n + "1",
+          "not": lambda n: "not " * n + "1", "attr": lambda n: "range" + ".x" * n,
+          "else": lambda n: "1" + " if 0 else 1" * n, "parens": lambda n: "(" * n + "1" + ")" * n,
+          "lists": lambda n: "[" * n + "1" + "]" * n, "dicts": lambda n: '{"k": ' * n + "1" + "}" * n}
+DEPTHS = st.one_of(st.integers(1, 40), st.sampled_from([15, 16, 17, 31, 32, 33, 100, 500, 1000, 5000]))
+#: Where the nesting sits, and the command that renders it.
+PLACES = {
+    "day": ("day.xhtml.j2", '{{% extends "default:day.xhtml.j2" %}}{{% block paper %}}{{{{ super() }}}}'
+            "<p>{body}</p>{{% endblock %}}", "epub"),
+    "include": ("part.j2", "<p>{body}</p>", "epub"),
+    "css": ("epub.css", "p {{ margin: 0; }}\n/* {body} */\n", "epub"),
+    "index": ("index.html.j2", '{{% extends "default:index.html.j2" %}}{{% block newest %}}<p>{body}</p>'
+              "{{% endblock %}}", "build"),
+}
+
+
+@st.composite
+def nestings(draw):
+    """(kind, depth, template text holding it): statements of mixed kinds, expressions wrapped in
+    mixed ways, or one flat chain."""
+    kind = draw(st.sampled_from(["statements", "wrappers", "chain"]))
+    depth = draw(DEPTHS)
+    if kind == "statements":
+        kinds = draw(st.lists(st.sampled_from(sorted(STATEMENTS)), min_size=1, max_size=3))
+        opened, closed = [], []
+        for n in range(depth):
+            start, end = STATEMENTS[kinds[n % len(kinds)]]
+            opened.append(start.format(n=n))
+            closed.append(end.format(n=n))
+        return kind, depth, "".join(opened) + "x" + "".join(reversed(closed))
+    if kind == "wrappers":
+        wrappers = draw(st.lists(st.sampled_from(WRAPPERS), min_size=1, max_size=4))
+        expr = "1"
+        for n in range(depth):
+            expr = wrappers[n % len(wrappers)].format(expr)
+        return kind, depth, "{{ " + expr + " }}"
+    chain = draw(st.sampled_from(sorted(CHAINS)))
+    return chain, depth, "{{ " + CHAINS[chain](depth) + " }}"
+
+
+def _nesting_case(tmp: Path, place: str, body: str) -> tuple[list[str], Path]:
+    name, text, command = PLACES[place]
+    tpl = tmp / "tpl"
+    tpl.mkdir()
+    if place == "include":
+        (tpl / "day.xhtml.j2").write_text('{% extends "default:day.xhtml.j2" %}{% block paper %}{{ super() }}'
+                                          '{% include "part.j2" %}{% endblock %}', "utf-8")
+    (tpl / name).write_text(text.format(body=body), "utf-8")
+    args = [command, str(_inputs(tmp)), "-o", str(tmp / "out"), "--images", "none", "--templates", str(tpl)]
+    return args, tpl / name
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(case=nestings(), place=st.sampled_from(sorted(PLACES)))
+@example(case=("statements", 100, "{% if 1 %}" * 100 + "x" + "{% endif %}" * 100), place="day")
+@example(case=("plus", 1000, "{{ 1" + "+1" * 1000 + " }}"), place="day")
+@example(case=("parens", 5000, "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}"), place="day")
+@example(case=("lists", 500, "{{ " + "[" * 500 + "1" + "]" * 500 + " }}"), place="day")
+def test_nesting_in_a_template_is_rendered_or_an_error_naming_it_in_bounded_time(case, place):
+    kind, depth, body = case
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        args, template = _nesting_case(tmp, place, body)
+        start = time.perf_counter()
+        result = run_cli(args, tmp, seconds=60)  # exit 0, 1 or 2; no traceback, no internal error
+        assert time.perf_counter() - start < 30, (kind, depth)
+        if result.exit_code != 0:
+            assert result.exit_code == 1, result.output
+            assert str(template) in result.output, result.output
+            made = (tmp / "out").glob("index.html" if place == "index" else "*.epub")
+            assert not list(made), "an output made from a refused template"
+        # Shallow nesting of every kind is the user's right; deep nesting is refused, never a crash.
+        shallow = depth <= 12 if kind in ("statements", "wrappers") else depth <= 8
+        if shallow and kind != "attr":  # range.x is undefined: a render error, exit 1 naming it
+            assert result.exit_code == 0, (kind, depth, result.output)
+        if depth >= 100:
+            assert result.exit_code == 1, (kind, depth, result.output)
+            assert re.search(r"nest|recurs", result.output), result.output
+
+
+def test_a_nesting_error_gives_the_template_line(tmp_path):
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "day.xhtml.j2").write_text('{% extends "default:day.xhtml.j2" %}\n{% block paper %}\n\n'
+                                      "{{ " + "(" * 40 + "1" + ")" * 40 + " }}{% endblock %}", "utf-8")
+    args = ["epub", str(_inputs(tmp_path)), "-o", str(tmp_path / "out"), "--images", "none", "--templates", str(tpl)]
+    result = run_cli(args, tmp_path)
+    assert result.exit_code == 1
+    assert f"{tpl / 'day.xhtml.j2'}:4: error: brackets nest more than 32 deep" in result.output, result.output
+
+
+def test_templating_bounds_hold_at_the_limit_for_every_statement_kind():
+    """At the documented depth every statement kind compiles (Python's 100 indentation levels
+    are not reached); one deeper is a TemplateError naming the template."""
+    from exporter.errors import TemplateError
+    from exporter.templating import MAX_STATEMENT_DEPTH, make_environment
+
+    env = make_environment(None)
+    for kind, (start, end) in STATEMENTS.items():
+        for depth, ok in ((MAX_STATEMENT_DEPTH, True), (MAX_STATEMENT_DEPTH + 1, False)):
+            text = "".join(start.format(n=n) for n in range(depth)) + "x" + "".join(
+                end.format(n=n) for n in reversed(range(depth)))
+            if ok:
+                env.from_string(text)
+            else:
+                with pytest.raises(TemplateError, match="nest more than"):
+                    env.from_string(text)
+
+
+# -- remote resources in the user's CSS --------------------------------------------------------
+
+#: Remote targets, as written inside a CSS string or url( ): escapes a tokenizer decodes.
+REMOTE = ("http://evil.example/x.png", "https://evil.example/x.png", "HTTP://evil.example/x", "//evil.example/x",
+          r"\68ttp://evil.example/x", r"ht\74 p://evil.example/x", r"http\3a //evil.example/x", "ftp://evil.example/x",
+          "file:///etc/passwd", "javascript:alert(1)", r"\\\\evil.example/x", "  http://evil.example/x")
+#: What a book may hold: data: URLs, its own files.
+LOCAL = ("data:image/png;base64,iVBORw0KGgo=", "../images/cover.jpg")
+#: How the reference is written around the target T; the target's quotes are chosen per form.
+FORMS = ("url({q}{t}{q})", "URL({q}{t}{q})", r"u\72l({q}{t}{q})", r"\75 rl({q}{t}{q})", r"\55 RL({q}{t}{q})",
+         "image-set({Q}{t}{Q} 1x)", "-webkit-image-set(url({Q}{t}{Q}) 1x)")
+IMPORTS = ('@import "{t}";', "@import url({q}{t}{q}) screen;", "@IMPORT '{t}';", "@im\\70ort url({q}{t}{q});")
+#: Where a declaration sits (D = the declaration), with comments that must hide nothing.
+CONTEXTS = ("p {{ background: {d}; }}", "p {{ background:/**/{d} }}", "@media print {{\n  p {{ background: {d}; }}\n}}",
+            "@supports (display: grid) {{ p {{ background-image: {d} }} }}", "@font-face {{ font-family: x; src: {d}; }}",
+            "p {{ /* }} */ background: {d}; }}")
+
+
+@st.composite
+def stylesheets(draw):
+    """(CSS text, line of the remote reference or None)."""
+    lines = draw(st.lists(st.sampled_from(["", "p { margin: 0; }", "/* url(http://evil.example/c) */",
+                                           'p::before { content: "url(http://evil.example/s)"; }']), max_size=4))
+    remote = draw(st.booleans())
+    target = draw(st.sampled_from(REMOTE if remote else LOCAL))
+    # Unquoted, a URL may not hold spaces, backslashes or brackets (CSS Syntax 4.3.6).
+    bare = draw(st.booleans()) and not re.search(r"[ \\()]", target)
+    quote = "" if bare else draw(st.sampled_from(['"', "'"]))
+    if remote and draw(st.integers(0, 4)) == 0:
+        rule = draw(st.sampled_from(IMPORTS)).format(t=target, q=quote or '"')
+        text = "\n".join([rule, *lines]) + "\n"  # @import comes first
+    else:
+        form = draw(st.sampled_from(FORMS))
+        context = draw(st.sampled_from(CONTEXTS)).format(d=form.format(t=target, q=quote, Q=quote or '"'))
+        at = draw(st.integers(0, len(lines)))
+        text = "\n".join([*lines[:at], context, *lines[at:]]) + "\n"
+    return text, (text[:text.index(target)].count("\n") + 1 if remote else None)
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(sheet=stylesheets(), file=st.sampled_from(["extra.css", "epub.css"]))
+@example(sheet=("p { background: u\\rl(http://evil.example/x.png) }\n", 1), file="extra.css")
+@example(sheet=('@import "https://evil.example/a.css";\n', 1), file="extra.css")
+def test_a_remote_resource_in_the_users_css_is_refused_naming_the_file_and_line(sheet, file):
+    text, line = sheet
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        tpl = tmp / "tpl"
+        tpl.mkdir()
+        (tpl / file).write_text(text, "utf-8")
+        out = tmp / "out"
+        result = run_cli(["epub", str(_inputs(tmp)), "-o", str(out), "--images", "none", "--templates", str(tpl)],
+                         tmp)
+        if line is None:
+            assert result.exit_code == 0, (text, result.output)
+            assert list(out.glob("*.epub"))
+        else:
+            assert result.exit_code == 1, (text, result.output)
+            assert f"{tpl / file}:{line}: error: " in result.output, (text, result.output)
+            assert not list(out.glob("*.epub")), "a book made from a refused stylesheet"
+
+
+def test_css_with_local_and_data_references_passes_epubcheck(tmp_path):
+    """What the gate lets through is what EPUBCheck accepts (one Java start)."""
+    from epub_fixtures import epubcheck_problems
+
+    if shutil.which("java") is None:
+        pytest.skip("needs Java")
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "extra.css").write_text(
+        "/* url(http://evil.example/c) */\n"
+        'p::before { content: "url(http://evil.example/s)"; }\n'
+        "@media print { .cover-image { background: url(../images/cover.jpg); } }\n"
+        "p { background-image: url('data:image/png;base64,iVBORw0KGgo='); }\n", "utf-8")
+    out = tmp_path / "out"
+    result = run_cli(["epub", str(_inputs(tmp_path)), "-o", str(out), "--images", "none", "--templates", str(tpl)],
+                     tmp_path)
+    assert result.exit_code == 0, result.output
+    (tmp_path / "check").mkdir()
+    book = tmp_path / "check" / "0.epub"
+    shutil.copy(next(out.glob("*.epub")), book)
+    assert epubcheck_problems([book], tmp_path / "check") == {}

@@ -1,0 +1,289 @@
+"""The one writer, attacked (generated, through the whole CLI): sequences of builds, deleted output
+folders, files the user writes or edits where an output goes, and option changes; foreign EPUBs
+with names of every length around the 255-byte limit; URLs on private hosts that must not be
+published; and the URL and address messages that must name what is wrong."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+import feedparser
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from hostile_three import day, paper, run_cli
+
+SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+                derandomize=True)
+BOOK = "daily-papers-2024-W10"
+
+
+def _inputs(tmp: Path) -> Path:
+    src = tmp / "in"
+    src.mkdir(exist_ok=True)
+    (src / "a.md").write_text(day("2024-03-04", paper(1), paper(2)) + day("2024-03-05", paper(3)), "utf-8")
+    return src
+
+
+# -- files the user put where an output goes ----------------------------------------------------
+
+#: Names a build writes (with --base-url and --archive); the user may put a file at any of them.
+OUTPUT_NAMES = ("feed.atom", "feed.json", "feed.rss", "index.html", "catalog.opds", "catalog.json",
+                "catalog-current.opds", "icon.png", f"{BOOK}.epub", f"{BOOK}.cover.jpg",
+                f"{BOOK}.cover.thumb.jpg", "catalog/crawlable.opds")
+#: What the user writes there: nothing of it carries the program's mark.
+USER_BYTES = st.sampled_from([b"USER\n", b"notes about this week\n", b"\x89PNG\r\n\x1a\nnot ours",
+                              b"\xff\xd8\xff\xe0 my own photo", b"PK\x03\x04 my own zip", b"<feed>mine</feed>\n"])
+OPTION_SETS = st.sampled_from([(), ("--archive",), ("--format", "atom"), ("--format", "atom", "--format", "json"),
+                               ("--archive", "--format", "atom", "--format", "rss")])
+STEPS = st.one_of(
+    st.tuples(st.just("build"), OPTION_SETS),
+    st.tuples(st.just("delete-output-folder")),
+    st.tuples(st.just("user-writes"), st.sampled_from(OUTPUT_NAMES), USER_BYTES),
+    st.tuples(st.just("user-deletes"), st.sampled_from(OUTPUT_NAMES)),
+    st.tuples(st.just("touch"), st.sampled_from(OUTPUT_NAMES)),
+)
+
+
+def _build(tmp: Path, out: Path, options: tuple[str, ...]):
+    return run_cli(["build", str(_inputs(tmp)), "-o", str(out), "--images", "none", "--state",
+                    str(tmp / "state.json"), "--base-url", "https://example.org/p/", *options], tmp, seconds=120)
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@settings(max_examples=12, **SETTINGS)
+@given(steps=st.lists(STEPS, min_size=1, max_size=6), final=OPTION_SETS)
+@example(steps=[("build", ()), ("delete-output-folder",), ("user-writes", "feed.atom", b"USER\n"),
+                ("user-writes", "index.html", b"USER\n"), ("build", ())], final=())
+@example(steps=[("build", ()), ("user-writes", f"{BOOK}.epub", b"notes\n"), ("build", ("--archive",))], final=())
+@example(steps=[("build", ("--archive", "--format", "atom", "--format", "rss")), ("user-writes", "feed.rss", b"USER\n"),
+                ("build", ("--format", "json"))], final=("--format", "json"))
+def test_a_file_the_user_put_or_edited_is_never_replaced_nor_removed(steps, final):
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        out = tmp / "out"
+        out.mkdir()
+        mine: dict[str, bytes] = {}
+        for step in steps:
+            if step[0] == "build":
+                result = _build(tmp, out, step[1])
+                if result.exit_code != 0:
+                    assert result.exit_code == 1, result.output
+                    assert mine, f"refused with no file of the user's there: {result.output}"
+                    assert any(str(out / n) in result.output for n in mine), result.output
+                    assert "move it away" in result.output, result.output
+            elif step[0] == "delete-output-folder":
+                shutil.rmtree(out)
+                out.mkdir()
+                mine.clear()
+            elif step[0] == "user-writes":
+                (out / step[1]).parent.mkdir(parents=True, exist_ok=True)
+                (out / step[1]).write_bytes(step[2])
+                mine[step[1]] = step[2]
+            elif step[0] == "user-deletes":
+                (out / step[1]).unlink(missing_ok=True)
+                mine.pop(step[1], None)
+            elif step[0] == "touch" and (out / step[1]).is_file():
+                os.utime(out / step[1], ns=(10**18, 10**18))
+            for file, data in mine.items():  # byte for byte, after every step
+                assert (out / file).read_bytes() == data, (file, steps)
+        # Moved away, the user's files leave the folder to the program: the next build is exact.
+        for file in mine:
+            (out / file).unlink()
+        assert _build(tmp, out, final).exit_code == 0
+        fresh = tmp / "fresh"
+        fresh_tmp = tmp / "f"
+        fresh_tmp.mkdir()
+        assert _build(fresh_tmp, fresh, final).exit_code == 0
+        assert _tree(out) == _tree(fresh)
+
+
+def test_a_book_the_user_overwrote_is_refused_naming_it(tmp_path):
+    out = tmp_path / "out"
+    assert _build(tmp_path, out, ()).exit_code == 0
+    (out / f"{BOOK}.epub").write_bytes(b"notes\n")
+    result = _build(tmp_path, out, ())
+    assert result.exit_code == 1
+    assert (f"{out / (BOOK + '.epub')} was changed since digest-export wrote it (or is another file of that "
+            "name): left as it is (move it away to have it written again") in result.output, result.output
+    assert (out / f"{BOOK}.epub").read_bytes() == b"notes\n"
+
+
+def test_every_file_a_build_writes_is_recorded_with_its_stamp(tmp_path):
+    """What the state records is exactly what is in the folder, each with its (size, mtime): the
+    writer's rule needs both."""
+    from exporter import __version__
+    from exporter.output import carries_mark
+    from exporter.state import load_state
+
+    out = tmp_path / "out"
+    config = tmp_path / "c.toml"
+    config.write_text('[[selection]]\nname = "top"\ntop = 1\n', "utf-8")
+    src = _inputs(tmp_path)
+    (src / "b.md").write_text(day("2024-02-20", paper(7)) + day("2024-02-27", paper(8)), "utf-8")  # archives
+    args = ["--config", str(config), "build", str(src), "-o", str(out), "--images", "none", "--days", "1",
+            "--state", str(tmp_path / "state.json"), "--base-url", "https://example.org/p/", "--archive",
+            "--format", "atom", "--format", "rss", "--format", "json", "--format", "opds",
+            "--finished-only", "--today", "2024-12-01", "--device", "generic", "--device", "kobo"]
+    for _ in range(2):  # a first run, and a run with nothing to do
+        assert run_cli(args, tmp_path, seconds=120).exit_code == 0
+        for folder, state in ((out, tmp_path / "state.json"), (out / "top", tmp_path / "state.json.top")):
+            recorded, why = load_state(state, __version__, folder.resolve().parent)
+            assert why is None, why
+            stamps = recorded.written_files()
+            present = {p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file()
+                       and not (folder == out and p.relative_to(out).parts[0] == "top")}
+            assert set(stamps) == set(present)
+            assert any(f.startswith("archive/") for f in present) and any(f.startswith("catalog/") for f in present)
+            for file, path in present.items():
+                st = path.stat()
+                assert tuple(stamps[file]) == (st.st_size, st.st_mtime_ns), file
+                assert carries_mark(path), file
+
+
+# -- foreign books with long names ----------------------------------------------------------------
+
+#: A character of 1, 2, 3 or 4 UTF-8 bytes: names long in bytes, not in characters.
+WIDE = st.sampled_from(["b", "é", "가", "😀"])
+
+
+@settings(max_examples=10, **SETTINGS)
+@given(names=st.lists(st.tuples(WIDE, st.integers(200, 255)), min_size=1, max_size=4))
+@example(names=[("b", 240), ("b", 245), ("b", 250), ("b", 255)])
+def test_a_book_whose_cover_name_would_be_too_long_is_listed_without_it(names):
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        out = tmp / "out"
+        out.mkdir()
+        book = _one_book(tmp)
+        files = []
+        for i, (char, length) in enumerate(names):
+            stem = f"{i}-"
+            stem += char * ((length - 5 - len(stem.encode())) // len(char.encode()))
+            target = out / f"{stem}.epub"
+            shutil.copy(book, target)
+            files.append(target)
+        result = run_cli(["feed", str(_inputs(tmp)), "-o", str(out), "--format", "opds"], tmp)
+        assert result.exit_code == 0, result.output
+        parsed = feedparser.parse((out / "catalog.opds").read_bytes())
+        assert not parsed.bozo, parsed.bozo_exception
+        crawl = (out / "catalog" / "crawlable.opds").read_text("utf-8")
+        for path in files:
+            thumb = path.stem + ".cover.thumb.jpg"
+            if len(os.fsencode(thumb)) <= 255:
+                assert (out / thumb).is_file() and (out / (path.stem + ".cover.jpg")).is_file(), path.name
+            else:
+                assert f"{path}: warning: the name is too long for a cover file" in result.output, result.output
+                assert not list(out.glob(path.stem[:40] + "*.cover*"))
+            assert crawl.count(_href(path.name)) >= 1, path.name
+
+
+def _href(name: str) -> str:
+    from exporter.gates.urls import path_segment
+
+    return path_segment(name)
+
+
+def _one_book(tmp: Path) -> Path:
+    made = tmp / "made"
+    assert run_cli(["epub", str(_inputs(tmp)), "-o", str(made), "--images", "none"], tmp).exit_code == 0
+    return next(made.glob("*.epub"))
+
+
+def test_a_book_named_with_255_bytes_is_written_and_one_longer_is_refused(tmp_path):
+    src = _inputs(tmp_path)
+    ok = tmp_path / "out" / ("c" * 250 + ".epub")
+    result = run_cli(["epub", str(src), "--by", "all", "--images", "none", "-o", str(ok)], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert ok.is_file() and not [p for p in ok.parent.iterdir() if p.name.endswith(".part")]
+    long = tmp_path / "out" / ("c" * 251 + ".epub")
+    result = run_cli(["epub", str(src), "--by", "all", "--images", "none", "-o", str(long)], tmp_path)
+    assert result.exit_code == 1
+    assert "the name is longer than 255 bytes" in result.output, result.output
+
+
+# -- URLs on hosts off the public internet are not published ---------------------------------------
+
+PRIVATE_HOSTS = st.sampled_from(["127.0.0.1", "127.1.2.3", "10.0.0.1", "192.168.1.1", "172.16.5.4", "169.254.169.254",
+                                 "100.64.0.1", "0.0.0.0", "224.0.0.1", "localhost", "printer.local",
+                                 "db.internal", "router.home.arpa", "a.localhost", "x.invalid"])
+
+
+@settings(max_examples=12, **SETTINGS)
+@given(host=PRIVATE_HOSTS, where=st.sampled_from(["thumbnail", "video", "paper", "summary"]),
+       port=st.sampled_from(["", ":8080"]))
+@example(host="127.0.0.1", where="thumbnail", port=":8080")
+def test_a_url_on_a_private_host_is_never_written_to_an_output(host, where, port):
+    url = f"http://{host}{port}/t" + (".mp4" if where == "video" else ".png")
+    text = day("2024-03-04", paper(1), paper(2, bullets=("see [it](http://example.org/ok)",)))
+    if where in ("thumbnail", "video"):
+        text = text.replace("Vote: 3", f"![]({url})\n\nVote: 3", 1)
+    elif where == "paper":
+        text = text.replace("https://arxiv.org/abs/2403.00001", url)
+    else:
+        text = text.replace("- a summary", f"- a summary, see [there]({url})", 1)
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        (tmp / "d.md").write_text(text, "utf-8")
+        out = tmp / "out"
+        result = run_cli(["build", str(tmp / "d.md"), "-o", str(out), "--images", "none", "--state",
+                          str(tmp / "s.json"), "--format", "atom", "--format", "rss", "--format", "json"], tmp)
+        assert result.exit_code == 0, result.output
+        written = []
+        for path in out.rglob("*"):
+            if path.suffix == ".epub":
+                with zipfile.ZipFile(path) as z:
+                    written += [z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xhtml")]
+            elif path.suffix in (".atom", ".rss", ".json", ".html", ".opds"):
+                written.append(path.read_text("utf-8"))
+        urls = [u for page in written for u in re.findall(r'(?:href|src|url)="([^"]*)"|"(?:url|image|external_url)":'
+                                                          r'"([^"]*)"|<link>([^<]*)</link>', page) for u in u if u]
+        assert "http://example.org/ok" in urls  # public links are written
+        assert not [u for u in urls if host in u], urls
+        feed = feedparser.parse((out / "feed.atom").read_bytes())
+        assert not feed.bozo
+        for entry in feed.entries:
+            assert host not in str(entry.get("media_thumbnail", "")) + str(entry.get("enclosures", ""))
+
+
+# -- messages that name what is wrong ---------------------------------------------------------------
+
+HOST_CHARACTERS = st.sampled_from(["\u200d", "\u200c", "\u200b", "\u00ad", "\u2060", "\ufeff", "\u202e", "\u2028",
+                                   "\u0001", "\u00df", "\u034f", "\u180e"])
+
+
+@settings(max_examples=20, **SETTINGS)
+@given(char=HOST_CHARACTERS, at=st.integers(0, 7), option=st.sampled_from(["--base-url", "--to"]))
+def test_a_host_with_an_invisible_or_ambiguous_character_is_refused_naming_it(char, at, option):
+    host = "example.org"
+    host = host[:at] + char + host[at:]
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        if option == "--base-url":
+            args = ["build", str(_inputs(tmp)), "-o", str(tmp / "out"), "--images", "none", "--state",
+                    str(tmp / "s.json"), "--base-url", f"https://{host}/p/"]
+        else:
+            (tmp / "books").mkdir()
+            args = ["send", str(tmp / "books"), "--to", f"me@{host}"]
+        result = run_cli(args, tmp)
+        assert result.exit_code == 2, result.output
+        assert option in result.output, result.output
+        named = f"U+{ord(char):04X}" in result.output or re.search(r"(ZERO WIDTH|SOFT HYPHEN|unsafe characters|"
+                                                                     r"not valid IDNA)", result.output, re.I)
+        assert named, result.output
+
+
+def test_an_address_whose_domain_is_not_idna_says_so(tmp_path):
+    (tmp_path / "books").mkdir()
+    result = run_cli(["send", str(tmp_path / "books"), "--to", "x@xn--a.org"], tmp_path)
+    assert result.exit_code == 2
+    assert ("--to 'x@xn--a.org' is not a usable e-mail address: its domain 'xn--a.org' is not a valid "
+            "internationalised name: its label 'xn--a' is not valid IDNA 2008") in result.output, result.output
