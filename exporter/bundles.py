@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .model import Digest, clean_text
+from .model import Digest, visible_text
 
 DEFAULT_TITLE = "Daily Papers"
 
@@ -133,7 +133,7 @@ def make_bundles(
     )
     # The one cleaning of a title given as an option or in the config (the
     # feeds use the same clean_text): no control, bidi or noncharacter.
-    series = clean_text(title or "") or series_title(chosen)
+    series = visible_text(title) or series_title(chosen)
     if not chosen:
         return []
     if by is BundleBy.ALL:

@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from .gates.names import shell_quote  # noqa: F401  (re-exported: sources print through it)
+from .gates.text import shows_nothing
 
 # XML 1.0 section 2.2 (Char production) allows #x9 | #xA | #xD | [#x20-#xD7FF] |
 # [#xE000-#xFFFD] | [#x10000-#x10FFFF].  Everything else makes lxml (and thus
@@ -91,8 +92,18 @@ def drop_forbidden(text: str) -> str:
 
 def has_visible(text: str) -> bool:
     """Whether *text* shows anything: a character that is not white space, a
-    control or a format character (zero-width space, joiners, marks)."""
-    return any(not ch.isspace() and unicodedata.category(ch)[0] not in "CZ" for ch in text)
+    control, a format character or another default-ignorable one (zero-width
+    space, joiners, variation selectors, Hangul fillers, the Braille blank).
+    The text gate's definition (``gates.text.shows_nothing``), the one it
+    also applies to line starts."""
+    return not shows_nothing(text)
+
+
+def visible_text(text: str | None) -> str:
+    """*text* cleaned (:func:`clean_text`), or "" when it shows nothing: a title given as an
+    option or in the config falls back to the digests' own, as a blank heading does."""
+    cleaned = clean_text(text or "")
+    return cleaned if has_visible(cleaned) else ""
 
 
 def clean_text(text: str, *, collapse: bool = True) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from collections.abc import Iterable
 
 from markupsafe import Markup, escape
@@ -257,7 +256,7 @@ def _has_visible_text(tokens, start: int) -> bool:  # type: ignore[no-untyped-de
     for token in tokens[start:]:
         if token.type == "link_close":
             return False
-        if any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in token.content):
+        if has_visible(token.content):
             return True
     return False
 

@@ -166,6 +166,11 @@ class BuildState:
     catalog_books: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Other pages (``index.html``): what they were rendered from.
     pages: dict[str, OutputRecord] = field(default_factory=dict)
+    #: A selection's state: the token the main state records for the
+    #: selection (its ``selection:NAME`` page).  A selection state whose main
+    #: state is gone (deleted to force a full rebuild) or was replaced no
+    #: longer matches and is ignored: it cannot vouch for DIR/NAME/ alone.
+    token: str = ""
 
     def written_files(self) -> dict[str, tuple[int, int]]:
         """Every file an earlier run wrote into the output folder (relative name -> (size,
@@ -202,6 +207,7 @@ class BuildState:
             "catalog": self.catalog.to_json() if self.catalog else None,
             "catalog_books": dict(sorted(self.catalog_books.items())),
             "pages": {k: v.to_json() for k, v in sorted(self.pages.items())},
+            "token": self.token,
         }
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         if gate_names.needs_storing(text):
@@ -247,5 +253,6 @@ def load_state(path: Path, version: str, base: Path | None = None) -> tuple[Buil
         OutputRecord.from_json(data["catalog"]) if data["catalog"] else None,
         data["catalog_books"],
         {k: OutputRecord.from_json(v) for k, v in data["pages"].items()},
+        data["token"],
     )
     return state, None

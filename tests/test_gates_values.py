@@ -1044,23 +1044,36 @@ thumb_name = st.builds(
     st.sampled_from([".png", ".PNG"]))
 
 
-@settings(max_examples=6, **SETTINGS)
-@given(name=thumb_name, spelling=st.sampled_from(["percent", "angle"]))
-@example(name="my pic.png", spelling="percent")
-@example(name="my pic.png", spelling="angle")
-def test_a_changed_local_thumbnail_with_an_escaped_name_rebuilds_its_book(tmp_path_factory, name, spelling):
+@settings(max_examples=12, **SETTINGS)
+@given(name=thumb_name, spelling=st.sampled_from(["percent", "angle"]),
+       disk=st.sampled_from(["NFC", "NFD"]), typed=st.sampled_from(["NFC", "NFD"]),
+       folder=st.sampled_from(["images", "그림"]), old_time=st.booleans())
+@example(name="my pic.png", spelling="percent", disk="NFC", typed="NFC", folder="images", old_time=False)
+@example(name="my pic.png", spelling="angle", disk="NFC", typed="NFC", folder="images", old_time=False)
+@example(name="한글.png", spelling="angle", disk="NFD", typed="NFC", folder="images", old_time=False)
+@example(name="한글.png", spelling="angle", disk="NFD", typed="NFD", folder="images", old_time=False)
+@example(name="한 글.png", spelling="percent", disk="NFD", typed="NFC", folder="그림", old_time=True)
+def test_a_changed_local_thumbnail_with_an_escaped_name_rebuilds_its_book(tmp_path_factory, name, spelling, disk,
+                                                                          typed, folder, old_time):
+    """The loader and the build's stamp find a local thumbnail by one resolver: a
+    name escaped in the digest, stored on disk in NFD (what macOS writes) or NFC,
+    typed in either, in a folder named either way, and changed with or without its
+    old modification time given back (`touch -r`), rebuilds its book."""
     import os
+    import unicodedata
     from urllib.parse import quote
 
     tmp = tmp_path_factory.mktemp("thumb")
     logs = tmp / "logs"
-    (logs / "images").mkdir(parents=True)
-    ref = "images/" + (quote(name) if spelling == "percent" else name)
+    on_disk = unicodedata.normalize(disk, folder)
+    (logs / on_disk).mkdir(parents=True)
+    written = unicodedata.normalize(typed, folder + "/" + name)
+    ref = quote(written) if spelling == "percent" else written
     dest = f"<{ref}>" if spelling == "angle" else ref
     (logs / "2024-03-04.md").write_text(
         f"## Daily Papers (2024-03-04)\n\n### [A](https://arxiv.org/abs/2403.00001)\n\n![t]({dest})\n\n- x\n",
         encoding="utf-8")
-    image = logs / "images" / name
+    image = logs / on_disk / unicodedata.normalize(disk, name)
     image.write_bytes(_png((200, 30, 30)))
 
     def build(out):
@@ -1073,8 +1086,13 @@ def test_a_changed_local_thumbnail_with_an_escaped_name_rebuilds_its_book(tmp_pa
     with zipfile.ZipFile(__import__("io").BytesIO(book)) as z:
         if not any(n.startswith("EPUB/images/") for n in z.namelist()):
             return  # the reader did not take this spelling as a thumbnail: nothing to notice
+    before = os.stat(image)
     image.write_bytes(_png((30, 30, 200)))
-    os.utime(image, ns=(os.stat(image).st_atime_ns, os.stat(image).st_mtime_ns + 5_000_000_000))
+    if old_time:  # same size (both are one-colour pictures of one size), old time: only ctime tells
+        assert os.stat(image).st_size == before.st_size
+        os.utime(image, ns=(before.st_atime_ns, before.st_mtime_ns))
+    else:
+        os.utime(image, ns=(before.st_atime_ns, before.st_mtime_ns + 5_000_000_000))
     again = build(tmp / "out")
     fresh = build(tmp / "fresh")
     assert again == fresh and again != first

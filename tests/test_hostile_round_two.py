@@ -350,7 +350,7 @@ def test_one_page_spelled_several_ways_is_one_paper(path, first, second):
 # -- 7. empty renderings -------------------------------------------------------
 
 EMPTY_TEX = ["$\\mathrm{}$", "$^{}$", "$_{}$", "${}$", "$\\text{}$", "$\\mathbf{ }$", "$\\mathrm{}^{}$"]
-INVISIBLE = ["\u200b", "\u200c\u200d", "\u2060", "\ufeff", "\u200e", " \u3000 "]
+INVISIBLE = ["\u200b", "\u200c\u200d", "\u2060", "\ufeff", "\u200e", " \u3000 ", "\u3164", "\u2800", "\ufe0f"]
 
 
 @settings(max_examples=20, **SETTINGS)

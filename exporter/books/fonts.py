@@ -62,7 +62,9 @@ def _fail(option: str, path: str, message: str) -> UsageError:
 
 
 @functools.lru_cache(maxsize=4)
-def _load(path: str, size: int, mtime_ns: int, option: str) -> FontSource:
+def _load(path: str, size: int, mtime_ns: int, ctime_ns: int, ino: int, option: str) -> FontSource:
+    # Cached per file version: size, both times and the inode, as the input stamp (a font
+    # rewritten and given its old time back with `touch -r` is a new version).
     if size > MAX_FONT_BYTES:
         raise _fail(option, path, f"{size / 1e6:.0f} MB is larger than any font should be "
                     f"({MAX_FONT_BYTES / 1e6:.0f} MB at most); is it a font?")
@@ -114,7 +116,7 @@ def load_font(path: str | os.PathLike[str], option: str = "--font") -> FontSourc
         raise _fail(option, text, f"cannot read it: {err.strerror or err}") from err
     if not os.path.isfile(text):
         raise _fail(option, text, "not a file")
-    return _load(text, st.st_size, st.st_mtime_ns, option)
+    return _load(text, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, option)
 
 
 def subset(font: FontSource, characters: set[str]) -> bytes:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 
 from .. import language
-from ..model import Digest, Paper, ThumbnailKind, clean_text, drop_forbidden
+from ..model import Digest, Paper, ThumbnailKind, drop_forbidden, visible_text
 from ..render import feed_entry_html, safe_url, title_text
 
 UTC = dt.timezone.utc
@@ -323,7 +323,7 @@ def feed_info(entries: list[FeedEntry], digests, *, title: str | None, base_url:
               icon_url: str | None = None) -> FeedInfo:
     newest_title = next((d.title for d in sorted(digests, key=lambda d: d.date, reverse=True)
                          if d.title), "")
-    name = feed_text(clean_text(title or "") or newest_title or "Daily Papers")
+    name = feed_text(visible_text(title) or newest_title or "Daily Papers")
     if entries:
         span = f"{min(e.date for e in entries).isoformat()} to {max(e.date for e in entries).isoformat()}"
         subtitle = f"Research paper summaries, one entry per paper ({span})"

@@ -126,6 +126,9 @@ class FileRec(Struct, forbid_unknown_fields=True):
     diags: list[Diag]
     #: Local thumbnails the file names (paths as written in it): stamped on the next run.
     local_images: Annotated[list[Annotated[str, Meta(min_length=1, max_length=4096)]], Meta(max_length=MAX_ITEMS)]
+    # The inode-change time and inode (git's index compares them too).
+    ctime_ns: Annotated[int, Meta(ge=-1, le=2 ** 63 - 1)] = -1
+    ino: Annotated[int, Meta(ge=0)] = 0  # up to 2**64 - 1, which msgspec decodes natively
 
 
 class OutputRec(Struct, forbid_unknown_fields=True):
@@ -234,6 +237,7 @@ class StateDoc(Struct, forbid_unknown_fields=True):
     catalog: OutputRec | None = None
     catalog_books: dict[FileName, CatalogRecord] = {}
     pages: dict[FileName, OutputRec] = {}
+    token: Annotated[str, Meta(pattern=r"^[0-9a-f]{0,64}$")] = ""
 
     def __post_init__(self) -> None:
         for day in self.merge_diags:

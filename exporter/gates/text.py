@@ -165,3 +165,17 @@ def decode_strict(data: bytes, name: str) -> str:
     if "\0" in text:
         raise NotText(f"line {line_of(text, text.index(chr(0)))}: a NUL byte")
     return text
+
+
+# Text that shows as nothing: white space and separators (Unicode White_Space,
+# category Z), controls, format, private-use and unassigned characters
+# (category C), and the invisible characters above (Default_Ignorable_Code_Point:
+# Hangul fillers U+115F/U+1160/U+3164/U+FFA0, joiners, variation selectors,
+# tags...; the Braille blank U+2800).  The one definition of a blank title,
+# author, label or day heading, as of a line start above.
+_SHOWS_NOTHING = regex.compile(r"(?:[\s\p{Z}\p{C}]|" + _INVISIBLE + r")*+")
+
+
+def shows_nothing(text: str) -> bool:
+    """Whether *text* is empty or made only of characters that show as nothing."""
+    return _SHOWS_NOTHING.fullmatch(text) is not None

@@ -29,7 +29,7 @@ import functools
 import os
 import re
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 _SCHEMES = ("http:", "https:")
 _TWO_SLASHES = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?![/\\])")
@@ -185,8 +185,6 @@ def local_paths(reference: str) -> list[str]:
     decoded (``my%20pic.png`` -> ``my pic.png``: a Markdown destination may
     be percent-encoded, and the reader writes a space as ``%20``).  The one
     rule for the thumbnail loader and for the build's stamp of the file."""
-    from urllib.parse import unquote
-
     path = reference.split("#", 1)[0].split("?", 1)[0]
     decoded = unquote(path)
     return [path] if decoded == path else [path, decoded]
@@ -321,8 +319,6 @@ def _check_invisible(text: str) -> None:
     if raw.isascii() and "%" not in raw:
         return
     import idna
-    from urllib.parse import unquote
-
     for char in set(unquote(raw, errors="replace")):
         if char.isascii():
             continue
@@ -343,8 +339,6 @@ def _check_deviations(text: str) -> None:
     if raw.isascii() and "%" not in raw:
         return
     import idna
-    from urllib.parse import unquote
-
     raw = unquote(raw, errors="replace")
     try:
         # Non-transitional mapping keeps the four deviation characters (UTS #46

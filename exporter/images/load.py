@@ -13,6 +13,7 @@ import functools
 import hashlib
 import os
 import re
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -208,40 +209,104 @@ class Loader:
         return image, "fetched"
 
 
+def resolve_local(source_path: str, url: str) -> Path:
+    """The file a local thumbnail reference names, relative to the digest file
+    and inside its folder only; :class:`Failure` when there is none.
+
+    The one resolver for a local thumbnail: the loader reads the file it
+    returns and the build stamps that same file (``pipeline/plan.py``, through
+    :func:`resolve_locals`), so any spelling the loader finds (escaped, or the
+    name in another Unicode normalization) is also a file whose change
+    rebuilds the book.
+    """
+    found = resolve_locals(source_path, [url])[0]
+    if isinstance(found, Failure):
+        raise found
+    return Path(found)
+
+
+def resolve_locals(source_path: str, urls: Iterable[str]) -> list[str | Failure]:
+    """:func:`resolve_local` for each of *urls* (each file as a real path), the digest's folder
+    resolved once: an unchanged build stamps every local thumbnail of every book, each must
+    cost a few ``lstat`` calls."""
+    urls = list(urls)
+    if source_path.startswith("<"):  # <stdin>
+        return [_refused(url) or Failure("local path without an input folder") for url in urls]
+    try:
+        # The folder the digest was named in (a symlinked digest file does
+        # not open up its target's folder), itself resolved for the check.
+        folder = os.path.realpath(os.path.dirname(os.path.abspath(source_path)))
+    except (OSError, ValueError) as err:
+        return [Failure(f"cannot read file ({err})")] * len(urls)
+    inside = folder.rstrip(os.sep) + os.sep
+    out: list[str | Failure] = []
+    for url in urls:
+        try:
+            out.append(_refused(url) or _resolve_in(folder, inside, url))
+        except Failure as failure:
+            out.append(failure)
+        except OSError as err:
+            out.append(Failure(f"cannot read file ({err.strerror or type(err).__name__})"))
+        except ValueError:  # e.g. a NUL in the path
+            out.append(Failure("invalid path"))
+    return out
+
+
+def _refused(url: str) -> Failure | None:
+    if _SCHEME_RE.match(url):
+        return Failure(f"unsupported URL scheme ({url.split(':', 1)[0].lower()})")
+    if url.startswith(("/", "\\")) or os.path.isabs(url):
+        return Failure("outside the input folder (absolute path)")
+    return None
+
+
+def _resolve_in(folder: str, inside: str, url: str) -> str | Failure:
+    broken = None
+    for candidate in local_paths(url):
+        path = _plain_path(folder, candidate)
+        if path is None:
+            path = os.path.join(folder, candidate)
+            if not os.path.lexists(path):
+                # A name in another Unicode normalization (NFD from macOS) is the same name.
+                path = str(gate_files.find_spelling(Path(path)) or path)
+            # realpath follows every symlink, so a link pointing out of the
+            # folder is caught by the containment check below.
+            path = os.path.realpath(path)
+            if not path.startswith(inside):
+                return Failure("outside the input folder")
+        if os.path.exists(path):
+            return path
+        broken = broken or gate_files.broken_link(os.path.join(folder, candidate))
+    # A link to nothing is said as such, as the input folder's walk says it.
+    return Failure(broken or "file not found")
+
+
+def _plain_path(folder: str, relative: str) -> str | None:
+    """*relative* under the real *folder* when every step of it is a name that exists and is
+    not a symbolic link (the common case, one ``lstat`` a step): then it is its own real
+    path, inside the folder.  None otherwise: the full resolution decides."""
+    path = folder
+    for part in relative.split("/"):
+        if part in ("", ".", ".."):
+            return None
+        path = os.path.join(path, part)
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                return None
+        except OSError:
+            return None
+    return path
+
+
 def _read_local(source_path: str, url: str, max_bytes: int) -> bytes:
     """Read a thumbnail path relative to the digest file, inside its folder only.
 
     Local files are input, not network: their failures are not remembered
     (a build notices the file itself changing).
     """
-    if _SCHEME_RE.match(url):
-        raise Failure(f"unsupported URL scheme ({url.split(':', 1)[0].lower()})")
-    if url.startswith(("/", "\\")) or os.path.isabs(url):
-        raise Failure("outside the input folder (absolute path)")
-    if source_path.startswith("<"):  # <stdin>
-        raise Failure("local path without an input folder")
+    target = resolve_local(source_path, url)
     try:
-        # The folder the digest was named in (a symlinked digest file does
-        # not open up its target's folder), itself resolved for the check.
-        folder = Path(os.path.abspath(source_path)).parent.resolve()
-        broken = None
-        for candidate in local_paths(url):
-            # resolve() follows every symlink, so a link pointing out of the
-            # folder is caught by the containment check below.
-            # A name in another Unicode normalization (NFD from macOS) is the same name.
-            spelled = gate_files.find_spelling(folder / candidate) or folder / candidate
-            target = spelled.resolve()
-            if not target.is_relative_to(folder):
-                raise Failure("outside the input folder")
-            if target.exists():
-                break
-            broken = broken or gate_files.broken_link(spelled)
-        else:
-            # A link to nothing is said as such, as the input folder's walk says it.
-            raise Failure(broken or "file not found")
         data = gate_files.read_bytes(target, max_bytes)
-    except Failure:
-        raise
     except gate_files.NotRegularFile as err:
         raise Failure("not a regular file") from err
     except gate_files.FileTooLarge as err:

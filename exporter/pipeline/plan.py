@@ -58,7 +58,8 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
     skeleton = [Digest(dt.date.fromisoformat(d), days.titles[d], ()) for d in days.dates]
     books, book_settings, empty = _plan_books(options, skeleton, days, files.records, files.shown, state)
     feeds = _plan_feeds(options, days, files, state)
-    subs = [_plan_selection(options, sel, skeleton, days, files) for sel in options.selections]
+    subs = [_plan_selection(options, sel, skeleton, days, files, _selection_token(state, sel.name))
+            for sel in options.selections]
     needed = set(days.dirty)
     for book in books + [b for sub in subs for b in sub.books]:
         if book.reason:
@@ -137,8 +138,25 @@ def selection_options(options: BuildOptions, selection: Selection, series: str, 
         state_path=options.selection_state(selection.name))
 
 
+def _selection_token(state: BuildState, name: str) -> str:
+    """The token that ties the selection *name*'s state to the main *state*: the one the main
+    state records, or a new one (no main state, or it never made the selection)."""
+    import secrets
+
+    record = state.pages.get(SELECTION_PAGE + name)
+    return record.inputs if record is not None and record.inputs else secrets.token_hex(16)
+
+
+def vouched(main: BuildState, name: str, state: BuildState) -> bool:
+    """Whether the selection *name*'s *state* belongs with the *main* state: each selection's
+    state is a file of its own (``--state FILE`` -> ``FILE.NAME``), and one whose main state was
+    deleted (to force a full rebuild) or replaced must not claim DIR/NAME/ on its own."""
+    record = main.pages.get(SELECTION_PAGE + name)
+    return bool(state.token) and record is not None and record.inputs == state.token
+
+
 def _plan_selection(options: BuildOptions, selection: Selection, skeleton: list[Digest], days: _Days,
-                    files: InputFiles) -> BuildPlan:
+                    files: InputFiles, token: str) -> BuildPlan:
     from ..errors import UsageError
 
     eo = options.epub
@@ -148,8 +166,14 @@ def _plan_selection(options: BuildOptions, selection: Selection, skeleton: list[
     state_path = sub.state_file()
     out = Path(sub.out_dir)
     state = BuildState.empty(__version__)
-    if state_path.exists():
+    explain = []
+    have_state = state_path.exists()
+    if have_state:
         state, _ = load_state(state_path, __version__, sub.state_base())
+        if state.token != token:  # not the main state's: as if it were not there
+            state, have_state = BuildState.empty(__version__), False
+            explain.append(f"state: {state_path} does not belong to the main state (deleted or replaced "
+                           "since); everything is checked")
     if out.is_symlink() or out.exists() and not out.is_dir():
         raise UsageError(f"selection '{selection.name}': {q(out)} exists and is not a folder; "
                          "choose another name")
@@ -157,7 +181,7 @@ def _plan_selection(options: BuildOptions, selection: Selection, skeleton: list[
     # replaced, and removing the selection would not know what is ours).
     # Without a state (deleted: it is a cache), a folder holding only names
     # this build writes is taken as ours, as the top folder is.
-    if out.is_dir() and not state_path.exists():
+    if out.is_dir() and not have_state:
         foreign = _foreign_files(out, sub)
         if foreign:
             raise UsageError(f"selection '{selection.name}': {q(out)} already holds files that digest-export build "
@@ -165,10 +189,10 @@ def _plan_selection(options: BuildOptions, selection: Selection, skeleton: list[
     books, settings, empty = _plan_books(sub, skeleton, days, files.records, files.shown, state)
     feeds = _plan_feeds(sub, days, files, state)
     return BuildPlan(
-        options=sub, state=state, new_state=BuildState(__version__, {}, {}, {}, None, state.catalog),
+        options=sub, state=state, new_state=BuildState(__version__, {}, {}, {}, None, state.catalog, token=token),
         diagnostics=(), digests=(), books=books, book_settings=settings, feeds_reason=feeds.reason,
         feed_inputs=feeds.inputs, feed_settings=feeds.settings, feed_from=feeds.start, seen_keys=feeds.seen,
-        feed_title=sub.feed.title or "", explanations=[], files_read=0, files_total=0, empty_books=empty)
+        feed_title=sub.feed.title or "", explanations=explain, files_read=0, files_total=0, empty_books=empty)
 
 
 def _foreign_files(out: Path, options: BuildOptions) -> list[str]:
@@ -281,24 +305,23 @@ class _Days:
 
 def _local_image_stamp(shown: str, urls: list[str]) -> list[Any]:
     # A book embeds local thumbnails (paths relative to the digest's
-    # folder): replacing one must rebuild it.  The file is found as the
-    # loader finds it (images/load.py): in the folder of the digest as it
-    # was named (a symlinked digest is not its target's folder), each
-    # spelling of the reference in turn ("my%20pic.png", "my pic.png").
-    from ..gates.urls import local_paths
+    # folder): replacing one must rebuild it.  The file is the one the
+    # loader reads, found by the loader's own resolver (every spelling of
+    # the reference, either Unicode normalization of the name), and
+    # stamped as input files are (reader/stamps.py: ctime too, which
+    # `touch -r` cannot set back).
+    from ..images.load import resolve_locals
 
-    folder = Path(os.path.abspath(shown)).parent
-    out = []
-    for url in urls:
-        for candidate in local_paths(url):
-            try:
-                st = os.stat(folder / candidate)
-            except (OSError, ValueError):
-                continue
-            out.append([url, candidate, st.st_size, st.st_mtime_ns, st.st_ino])
-            break
-        else:
+    out: list[Any] = []
+    for url, target in zip(urls, resolve_locals(shown, urls)):
+        try:
+            st = os.stat(target) if isinstance(target, str) else None
+        except OSError:
+            st = None
+        if st is None:
             out.append([url, None])
+        else:
+            out.append([url, os.path.basename(target), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
     return out
 
 

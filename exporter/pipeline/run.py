@@ -117,7 +117,8 @@ def _run_selections(plan: BuildPlan, report: BuildReport, state: BuildState, pro
         report.explanations.extend(f"selection '{name}': {line}" for line in sub_report.explanations)
         if sub_report.feed is not None:
             report.selection_feeds[name] = sub_report.feed
-        state.pages[SELECTION_PAGE + name] = OutputRecord("", name, {})
+        # The token the selection's state carries: the main state vouches for it (plan.vouched).
+        state.pages[SELECTION_PAGE + name] = OutputRecord(sub.new_state.token, name, {})
     for name, state_path in plan.gone_selections:
         _remove_selection(plan, report, name, state_path)
 
@@ -126,11 +127,12 @@ def _remove_selection(plan: BuildPlan, report: BuildReport, name: str, state_pat
     """Delete what the build wrote for the selection *name* (as its state records, each file only
     if it is as written), its state, and its folders if they are left empty."""
     from ..state import load_state
+    from .plan import vouched
 
     out = Path(plan.options.out_dir) / name
     old, why = load_state(state_path, __version__, Path(out).resolve().parent)
     folders = {out / "archive", out}
-    if why is None:
+    if why is None and vouched(plan.state, name, old):
         records = list(old.books.values()) + list(old.pages.values())
         records += [r for r in (old.feeds, old.catalog) if r is not None]
         for record in records:

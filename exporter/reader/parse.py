@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from ..gates import files as gate_files
 from ..gates import text as gate_text
@@ -205,6 +206,8 @@ class _Item:
         if self.more:
             text = " ".join([text, *self.more] if text else self.more)
         text = _collapse_markdown(text)
+        if not has_visible(text):
+            text = ""  # only characters that show as nothing (a Hangul filler...): no text
         if not (text or self.label or children):
             return None  # an empty "- " bullet
         return SummaryItem(text=text, label=self.label, children=children)
@@ -772,16 +775,35 @@ def cannot_read(name: str, err: OSError) -> Diagnostic:
     return Diagnostic(SourceRef(name, 1), Severity.ERROR, f"cannot read: {reason}", Kind.FILE_SKIPPED)
 
 
-def read_input(path: Path | None) -> tuple[bytes, int, int]:
-    """(bytes, size, mtime_ns) of an input file, through the file gate (``None``: standard
-    input, read to the same cap); size and time from the open file, so they match."""
+class FileStamp(NamedTuple):
+    """An input file as it was read: what git's index compares to tell an
+    unchanged file without reading it (git's ``read-cache.c``,
+    ``ie_match_stat``).  The modification time alone can be given back
+    (``touch -r``, ``cp -p``, ``rsync -t``) after an edit of the same size;
+    the inode-change time cannot be set by any call and moves on every
+    write, and a file replaced by a rename (as editors save) is a new inode.
+    Standard input: ``(0, -1, -1, 0)``."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    ino: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> FileStamp:
+        return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def read_input(path: Path | None) -> tuple[bytes, FileStamp]:
+    """(bytes, stamp) of an input file, through the file gate (``None``: standard
+    input, read to the same cap); the stamp from the open file, so they match."""
     if path is None:
         data = sys.stdin.buffer.read(gate_files.DIGEST_LIMIT + 1)
         if len(data) > gate_files.DIGEST_LIMIT:
             raise gate_files.FileTooLarge(27, "standard input is larger than the limit for a digest")
-        return data, 0, -1
+        return data, FileStamp(0, -1, -1, 0)
     data, st = gate_files.read_with_stat(path, gate_files.DIGEST_LIMIT)
-    return data, st.st_size, st.st_mtime_ns
+    return data, FileStamp.of(st)
 
 
 def read_digest_file(name: str, path: Path | None) -> tuple[str | None, list[Diagnostic]]:

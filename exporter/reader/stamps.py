@@ -1,7 +1,9 @@
 """The reader's file cache: what each input file was when last read.
 
-As pelican's reader-level file cache does, a file is known by its size and
-modification time (or, when those cannot be trusted, its content hash):
+As pelican's reader-level file cache does, a file is known by its stat (size,
+modification and inode-change times and inode, as git's index knows it: see
+:class:`~exporter.reader.parse.FileStamp`) or, when those cannot be trusted,
+its content hash:
 one that did not change is not read again, and its days (date, title,
 paper keys, the hash of each day's text) and diagnostics come from its
 :class:`FileRecord`.  :class:`InputFiles` does one scan of the inputs
@@ -21,12 +23,21 @@ from pathlib import Path
 from typing import Any
 
 from ..model import Diagnostic, Kind, Severity, SourceRef
-from .parse import cannot_read, decode, input_files, parse_text, read_input
+from .parse import FileStamp, cannot_read, decode, input_files, parse_text, read_input
 
 #: A file modified less than this long before it was read may change again
 #: within the same mtime tick without its size changing ("racy git"): its
 #: stat is not trusted next time and its bytes are hashed instead.
 RACY_NS = 2_000_000_000
+
+
+def _trusted(stamp: FileStamp, now_ns: int) -> int:
+    """The stamp's mtime, or -1 when the file changed (its content or its inode:
+    ``touch -r`` after an edit sets the one back, not the other) too recently
+    to trust its stat next time."""
+    if stamp.mtime_ns < 0 or now_ns - max(stamp.mtime_ns, stamp.ctime_ns) <= RACY_NS:
+        return -1
+    return stamp.mtime_ns
 
 
 def content_hash(data: bytes) -> str:
@@ -55,17 +66,26 @@ class FileRecord:
     #: Thumbnails given as paths relative to the file (their stat is part
     #: of a book's fingerprint).
     local_images: list[str]
+    #: The rest of the stat that tells an unchanged file (FileStamp): an
+    #: edit whose old modification time was given back changes these.
+    ctime_ns: int = -1
+    ino: int = 0
+
+    def unchanged(self, st: os.stat_result) -> bool:
+        """Whether *st* is the stat this record was made from (and may be trusted)."""
+        return self.mtime_ns >= 0 and FileStamp.of(st) == (self.size, self.mtime_ns, self.ctime_ns, self.ino)
 
     def to_json(self) -> dict[str, Any]:
-        return {"size": self.size, "mtime_ns": self.mtime_ns, "sha": self.sha,
-                "digests": [list(d) for d in self.digests], "diags": self.diags,
+        return {"size": self.size, "mtime_ns": self.mtime_ns, "ctime_ns": self.ctime_ns, "ino": self.ino,
+                "sha": self.sha, "digests": [list(d) for d in self.digests], "diags": self.diags,
                 "local_images": self.local_images}
 
     @classmethod
     def from_json(cls, v: dict[str, Any]) -> FileRecord:
         return cls(int(v["size"]), int(v["mtime_ns"]), str(v["sha"]),
                    [(str(d), str(t), [str(k) for k in keys], str(h)) for d, t, keys, h in v["digests"]],
-                   [list(x) for x in v["diags"]], [str(x) for x in v["local_images"]])
+                   [list(x) for x in v["diags"]], [str(x) for x in v["local_images"]],
+                   int(v.get("ctime_ns", -1)), int(v.get("ino", 0)))
 
 
 def _parse(name: str, data: bytes) -> tuple[list[Any], list[Diagnostic]]:
@@ -76,14 +96,13 @@ def _parse(name: str, data: bytes) -> tuple[list[Any], list[Diagnostic]]:
     return drafts, diags + parse_diags
 
 
-def _record(data: bytes, size: int, mtime_ns: int, drafts: list[Any], diags: list[Diagnostic],
+def _record(data: bytes, stamp: FileStamp, drafts: list[Any], diags: list[Diagnostic],
             now_ns: int) -> FileRecord:
-    trusted = mtime_ns if mtime_ns >= 0 and now_ns - mtime_ns > RACY_NS else -1
     local = sorted({p.thumbnail.url for d in drafts for p in d.papers
                     if p.thumbnail is not None and not p.thumbnail.is_remote})
-    return FileRecord(size, trusted, content_hash(data),
+    return FileRecord(stamp.size, _trusted(stamp, now_ns), content_hash(data),
                       [(d.date.isoformat(), d.title, [p.key for p in d.papers], d.text_hash) for d in drafts],
-                      [diag_to_json(x) for x in diags], local)
+                      [diag_to_json(x) for x in diags], local, stamp.ctime_ns, stamp.ino)
 
 
 def _unreadable(shown: str, err: OSError) -> list[Diagnostic]:
@@ -129,28 +148,28 @@ class InputFiles:
                 st = os.stat(path)
             except OSError:
                 st = None
-            if st is not None and st.st_size == old.size and st.st_mtime_ns == old.mtime_ns:
+            if st is not None and old.unchanged(st):
                 self.records[name] = old
                 return
         try:
-            data, size, mtime_ns = read_input(path)
+            data, stamp = read_input(path)
         except OSError as err:
             self.unreadable[name] = _unreadable(self.shown[name], err)
             return
         if old is not None and old.sha == content_hash(data) and path is not None:
             # Touched, not changed: keep what the state knows.
-            self.records[name] = replace(old, size=size,
-                                         mtime_ns=mtime_ns if self.now_ns - mtime_ns > RACY_NS else -1)
+            self.records[name] = replace(old, size=stamp.size, mtime_ns=_trusted(stamp, self.now_ns),
+                                         ctime_ns=stamp.ctime_ns, ino=stamp.ino)
             return
         drafts, diags = _parse(self.shown[name], data)
         self.parsed[name] = drafts
-        self.records[name] = _record(data, size, mtime_ns, drafts, diags, self.now_ns)
+        self.records[name] = _record(data, stamp, drafts, diags, self.now_ns)
         self.changed.add(name)
 
     def parse_again(self, name: str) -> None:
         """Parse a file the state knew, whose days must be rebuilt."""
         try:
-            data, size, mtime_ns = read_input(self.paths[name])
+            data, stamp = read_input(self.paths[name])
         except OSError as err:
             self.unreadable[name] = _unreadable(self.shown[name], err)
             self.records.pop(name, None)
@@ -159,7 +178,7 @@ class InputFiles:
         self.parsed[name] = drafts
         if content_hash(data) != self.records[name].sha:
             # Changed while we looked: the next run sees it again.
-            self.records[name] = _record(data, size, mtime_ns, drafts, diags, self.now_ns)
+            self.records[name] = _record(data, stamp, drafts, diags, self.now_ns)
             self.records[name].mtime_ns = -1
 
     def diagnostics(self, merge_diags: dict[str, list[list[Any]]]) -> tuple[Diagnostic, ...]:
