@@ -231,9 +231,19 @@ def default_map(config: Mapping[str, Any], path: Path, group: click.Group,
         users = [c for c in commands if key in params[c]]
         if not users:
             raise _unknown(path, key, [k for c in commands for k in params[c]] + list(commands))
+        # A top-level key goes to every command with that option; where two
+        # commands give one name different meanings ('to': the last day of
+        # a book, or send's addresses), it goes to those it fits, and is an
+        # error only when it fits none.
+        errors: list[ConfigError] = []
         for name in users:
             param = params[name][key]
-            out[name][param.name] = _convert(path, "", key, value, param, ctx)
+            try:
+                out[name][param.name] = _convert(path, "", key, value, param, ctx)
+            except ConfigError as err:
+                errors.append(err)
+        if len(errors) == len(users):
+            raise errors[0]
 
     for name in commands:
         table = config.get(name)
