@@ -26,7 +26,7 @@ from ..errors import InputError
 from ..feeds.writer import FeedReport
 from ..model import ReadResult, counted
 from ..gates import files as gate_files
-from ..output import carries_mark, recorded, remove_file, write_file
+from ..output import carries_mark, recorded, remove_file, synced_at_end, write_file
 from ..site.catalog_records import CatalogBooks, catalog_record
 from ..site.frontpage import newest_digest, write_front_page
 from ..site.catalog import book_files
@@ -64,6 +64,19 @@ def _run(plan: BuildPlan, progress: Progress | None, texts: dict[int, str] | Non
         from ..books.epub import Fragments
 
         fragments = Fragments()
+    # The renames of the run are made durable once per folder, before the state records them.
+    with synced_at_end():
+        _write_outputs(plan, report, state, progress, texts, fragments)
+    if options.incremental:
+        _save_state(plan, report, state)
+    return report
+
+
+def _write_outputs(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None,
+                   texts: dict[int, str], fragments: Any) -> None:
+    """Everything of the run but its state: books, feeds, selections, catalog, front page, and the
+    removal of what an earlier run wrote and this one would not."""
+    options = plan.options
     selected = _selected(plan, texts)
     _write_books(plan, report, state, progress, selected, fragments)
     _run_selections(plan, report, state, progress, texts, fragments)
@@ -85,8 +98,6 @@ def _run(plan: BuildPlan, progress: Progress | None, texts: dict[int, str] | Non
         write_front_page(replace(plan, books=plan.primary_books), report, state, newest)
     if options.incremental:
         _remove_stale_outputs(plan, report, state, list(plan.state.pages.values()))
-        _save_state(plan, report, state)
-    return report
 
 
 def _selected(plan: BuildPlan, texts: dict[int, str]) -> tuple | None:
