@@ -332,8 +332,49 @@ def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = Fal
         if isinstance(err, OSError):
             raise OutputError(f"cannot write {_shown(path)}: {err.strerror or err}") from err
         raise
-    _fsync_dir(folder)
+    batch = _BATCH.get()
+    if batch is not None and batch.pid == os.getpid():
+        batch.folders.add(folder)
+    else:
+        _fsync_dir(folder)
     return WriteStatus.WRITTEN
+
+
+@dataclass(slots=True)
+class _Batch:
+    """The folders whose renames :func:`synced_at_end` makes durable, in the process *pid*."""
+
+    pid: int
+    folders: set[Path]
+
+
+_BATCH: contextvars.ContextVar[_Batch | None] = contextvars.ContextVar("digest_export_batch", default=None)
+
+
+@contextlib.contextmanager
+def synced_at_end() -> Iterator[None]:
+    """Within the block, each folder :func:`write_file` renames files into is synced once, at the
+    end, instead of after each file.
+
+    A reader never sees half a file either way: that is the rename (POSIX ``rename()``: the name
+    is the old file or the new one).  Each file's own ``fsync`` stays before its rename, so after
+    a crash a name never points at data that did not reach the disk (ext4's delayed allocation
+    lost just that: https://lwn.net/Articles/322823/).  The folder's ``fsync`` only makes the
+    renames durable (POSIX ``fsync()``, Linux fsync(2): "fsync() on a file descriptor for the
+    directory is also needed"); done once for all the files of a batch, before the build state
+    records them, a crash in between leaves, for each name, its old file or its new one, and the
+    state that still describes the old ones (a new file it does not know is rebuilt).  A batch
+    opened in another process (a forked book worker inherits the context) is not this one's:
+    there each file syncs its folder as it is written, unless the worker opens its own.  A
+    block within a block syncs what was written within it at its own end."""
+    batch = _Batch(os.getpid(), set())
+    token = _BATCH.set(batch)
+    try:
+        yield
+    finally:
+        _BATCH.reset(token)
+        for folder in sorted(batch.folders):
+            _fsync_dir(folder)
 
 
 _MKSTEMP_PART = re.compile(r"[A-Za-z0-9_]{6,12}\.part")

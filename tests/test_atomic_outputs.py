@@ -136,3 +136,33 @@ def test_stale_temporary_files_are_removed_by_the_next_write(tmp_path):
     assert young.exists()  # may belong to a run writing right now
     assert other.exists()  # another output's: removed when that one is written
     assert remove_stale_parts(tmp_path / "feed.rss") == [other]
+
+
+def test_a_batch_syncs_each_folder_once_at_its_end_and_each_file_before_its_rename(tmp_path, monkeypatch):
+    """Every file is synced before it is renamed into place; within ``synced_at_end`` its folder
+    is synced once at the end of the block, not after every file; outside, after each file; a
+    batch opened by another process (a forked worker's parent) is not this process's."""
+    from exporter import output
+
+    events = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(output, "_fsync_dir", lambda folder: events.append(("dir", Path(folder).name)))
+    monkeypatch.setattr(output.os, "fsync", lambda fd: (events.append(("file",)), real_fsync(fd))[1])
+    with output.synced_at_end():
+        for name in ("a", "b", "c"):
+            write_file(tmp_path / "one" / name, name.encode())
+        write_file(tmp_path / "two" / "d", b"d")
+        assert events == [("file",)] * 4  # no folder synced yet
+        with output.synced_at_end():
+            write_file(tmp_path / "one" / "e", b"e")
+        assert events[-1] == ("dir", "one")  # the inner block's own folder, at its end
+    assert events[-2:] == [("dir", "one"), ("dir", "two")]
+    assert [p.read_bytes() for p in sorted((tmp_path / "one").iterdir())] == [b"a", b"b", b"c", b"e"]
+    events.clear()
+    write_file(tmp_path / "one" / "f", b"f")
+    assert events == [("file",), ("dir", "one")]
+    events.clear()
+    with output.synced_at_end():
+        monkeypatch.setattr(output.os, "getpid", lambda: -1)  # as if in a forked child
+        write_file(tmp_path / "one" / "g", b"g")
+        assert events == [("file",), ("dir", "one")]

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..output import synced_at_end
+
 #: Below this many books the fork costs more than it saves (the daily run
 #: rebuilds one book).
 MIN_PARALLEL_BOOKS = 3
@@ -57,8 +59,11 @@ def _make_book(index: int) -> BookResult:
     writer.report.notes.clear()
     raw, image_results, papers = writer.render(bundle)
     path = writer.path(bundle)
-    status = writer.write(raw, bundle, path)
-    st = os.stat(path)
+    # The book, and the cover and thumbnail after_write writes beside it: their folder synced once.
+    with synced_at_end():
+        status = writer.write(raw, bundle, path)
+        st = os.stat(path)
+        extra = after_write(path) if after_write else None
     # render.inline_html keeps up to 131,072 rendered bullets: in a worker
     # that builds years of books this only grows its memory (the bullets of
     # one book rarely recur in the next).
@@ -68,7 +73,7 @@ def _make_book(index: int) -> BookResult:
     fragments = writer.ctx.fragments
     return BookResult(index, path, status.value, st.st_size, st.st_mtime_ns,
                       writer.image_count(image_results, papers), list(writer.report.image_failures),
-                      list(writer.report.notes), after_write(path) if after_write else None,
+                      list(writer.report.notes), extra,
                       fragments.take_fresh() if fragments is not None else None)
 
 

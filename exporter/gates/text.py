@@ -136,7 +136,7 @@ def _cleaned(text: str, encoding: str) -> Decoded:
         notes.append((line_of(text, text.index(BOM)),
                       "byte-order mark inside the file (files joined with cat?); removed"))
         text = text.replace(BOM, "")
-    first = _INVISIBLE_AT_LINE_START.search(text)
+    first = _INVISIBLE_AT_LINE_START.search(text) if _invisible_at_a_line_start(text) else None
     if first is not None:
         notes.append((line_of(text, first.start()),
                       "invisible characters (zero-width space, direction mark...) at the start of a line; removed"))
@@ -147,6 +147,18 @@ def _cleaned(text: str, encoding: str) -> Decoded:
                       f"{n} NUL byte{'s' if n != 1 else ''} in the file; removed"))
         text = text.replace("\0", "")
     return Decoded(text, encoding, tuple(notes))
+
+
+def _invisible_at_a_line_start(text: str) -> bool:
+    """Whether :data:`_INVISIBLE_AT_LINE_START` can match *text*: a line (after LF, as its ``^``
+    has it) whose first character but spaces and tabs is one of :data:`_INVISIBLE` (none is
+    ASCII).  Looking at each line's first character is a tenth of the time the pattern takes
+    to try every position of the text (a third of reading a year of digests)."""
+    for line in text.split("\n"):
+        first = line.lstrip(" \t")[:1]
+        if first and not first.isascii() and _INVISIBLE_ONE.match(first):
+            return True
+    return False
 
 
 def decode_strict(data: bytes, name: str) -> str:

@@ -11,6 +11,8 @@ rewritten.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import replace
@@ -25,7 +27,7 @@ from ..errors import InputError
 from ..feeds.writer import FeedReport
 from ..model import ReadResult, counted
 from ..gates import files as gate_files
-from ..output import carries_mark, recorded, remove_file, write_file
+from ..output import carries_mark, recorded, remove_file, synced_at_end, write_file
 from ..site.catalog_records import CatalogBooks, catalog_record
 from ..site.frontpage import check_template, newest_digest, write_front_page
 from ..site.catalog import book_files
@@ -50,8 +52,12 @@ def run_build(plan: BuildPlan, progress: Progress | None = None, *,
     options = plan.options
     if plan.errors and not options.keep_going:
         raise InputError(plan.diagnostics)
-    with recorded(Path(plan.options.out_dir), plan.state.written_files()):
-        return _run(plan, progress, texts, fragments)
+    try:
+        with recorded(Path(plan.options.out_dir), plan.state.written_files()):
+            return _run(plan, progress, texts, fragments)
+    finally:
+        if texts is None:  # the run, not one of its selections: let its model go
+            _SHOWN.clear()
 
 
 def _run(plan: BuildPlan, progress: Progress | None, texts: dict[int, str] | None, fragments: Any) -> BuildReport:
@@ -66,6 +72,19 @@ def _run(plan: BuildPlan, progress: Progress | None, texts: dict[int, str] | Non
         fragments = Fragments()
     if options.front_page:
         check_template(plan)
+    # The renames of the run are made durable once per folder, before the state records them.
+    with synced_at_end():
+        _write_outputs(plan, report, state, progress, texts, fragments)
+    if options.incremental:
+        _save_state(plan, report, state)
+    return report
+
+
+def _write_outputs(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None,
+                   texts: dict[int, str], fragments: Any) -> None:
+    """Everything of the run but its state: books, feeds, selections, catalog, front page, and the
+    removal of what an earlier run wrote and this one would not."""
+    options = plan.options
     selected = _selected(plan, texts)
     _write_books(plan, report, state, progress, selected, fragments)
     _run_selections(plan, report, state, progress, texts, fragments)
@@ -87,8 +106,6 @@ def _run(plan: BuildPlan, progress: Progress | None, texts: dict[int, str] | Non
         write_front_page(replace(plan, books=plan.primary_books), report, state, newest)
     if options.incremental:
         _remove_stale_outputs(plan, report, state, list(plan.state.pages.values()))
-        _save_state(plan, report, state)
-    return report
 
 
 def _selected(plan: BuildPlan, texts: dict[int, str]) -> tuple | None:
@@ -307,11 +324,29 @@ def _note_empty(plan: BuildPlan, report: BuildReport, empty: int) -> None:
 def content_fingerprint(bundle: Bundle) -> str:
     """What a selection's book shows: its days and the papers that passed, without the lines they
     were read from (an edit higher up in a file moves them, not the book)."""
+    return fingerprint(bundle.key, bundle.title, bundle.start, bundle.end, bundle.position,
+                       [(d.date, d.title, [_shown(p) for p in d.papers]) for d in bundle.digests])
+
+
+#: id(paper) -> (paper, :func:`_shown` of it): a paper is in the book of each selection it
+#: passes; the paper is kept, so its id is not another's while it is here.
+_SHOWN: dict[int, tuple[Any, str]] = {}
+
+
+def _shown(paper: Any) -> str:
+    """A hash of the paper's ``repr``, but for the line it was read from (once per paper: hashing
+    a book's 200 KB of them for each selection was a tenth of its bookkeeping)."""
+    known = _SHOWN.get(id(paper))
+    if known is not None and known[0] is paper:
+        return known[1]
     from ..model import SourceRef
 
-    return fingerprint(bundle.key, bundle.title, bundle.start, bundle.end, bundle.position,
-                       [(d.date, d.title, [repr(replace(p, source=SourceRef(p.source.path, 0))) for p in d.papers])
-                        for d in bundle.digests])
+    text = hashlib.blake2b(repr(replace(paper, source=SourceRef(paper.source.path, 0))).encode(
+        "utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    if len(_SHOWN) >= 65536:
+        _SHOWN.clear()
+    _SHOWN[id(paper)] = (paper, text)
+    return text
 
 
 def _same_papers(plan: BuildPlan, report: BuildReport, state: BuildState, bundle: Bundle, book: Any) -> bool:
