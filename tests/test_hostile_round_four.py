@@ -503,3 +503,34 @@ def test_an_unknown_key_is_shown_without_acting_on_the_terminal(tmp_path, key, s
     line = result.output.strip().splitlines()[-1]
     assert "unknown" in line and "c.toml" in line, result.output
     assert not re.search("[\x00-\x1f\x7f\u202a-\u202e]", line), line
+
+
+# -- a heading with something before its "##" is said, never lost silently ----------------------
+
+STRAY_PREFIXES = st.one_of(
+    st.binary(min_size=1, max_size=3).filter(lambda b: b"#" not in b and b"\n" not in b and b"\r" not in b
+                                             and not b.isspace()),
+    st.text(st.characters(blacklist_categories=("Cs", "Zs", "Zl", "Zp", "Cc")), min_size=1, max_size=3)
+    .filter(lambda t: "#" not in t).map(lambda t: t.encode("utf-8")))
+
+
+@settings(max_examples=60, **SETTINGS)
+@given(prefix=STRAY_PREFIXES, level=st.sampled_from([2, 3]))
+def test_a_heading_with_bytes_before_it_is_read_or_said_at_its_line(prefix, level):
+    from exporter.reader.parse import decode, parse_text
+
+    second = (f"## Daily Papers (2024-03-05)\n\n### [Two](https://arxiv.org/abs/2403.00002)\n\n- b\n"
+              if level == 2 else "### [Two](https://arxiv.org/abs/2403.00002)\n\n- b\n")
+    data = (day("2024-03-04", paper(1)).encode("utf-8") + b"\n" + prefix + second.encode("utf-8"))
+    line = data[:data.index(prefix + b"#")].count(b"\n") + 1
+    text, diags = decode(data, "x.md")
+    if text is None:  # refused as a whole, at a line: nothing read silently
+        assert diags and diags[0].severity.name == "ERROR"
+        return
+    drafts, more = parse_text(text, "x.md")
+    read = {p.title for d in drafts for p in d.papers} if drafts and hasattr(drafts[0], "papers") else None
+    said = [d for d in diags + more if d.source.line == line]
+    days = len(drafts)
+    # Either the heading was read as one (the prefix was removed as invisible,
+    # with a warning) or a warning at its line says why it was not.
+    assert (level == 2 and days == 2) or said or (level == 3 and read and "Two" in read), (prefix, diags, more)

@@ -254,7 +254,7 @@ def test_legacy_encoding_errors_name_the_right_line(tmp_path):
                        "Vote: x", ""])
     (tmp_path / "k.md").write_bytes(text.encode("cp949"))
     result = run_cli(["inspect", str(tmp_path / "k.md")], tmp_path)
-    assert "k.md:1: warning: file is not UTF-8; decoded as CP949 (EUC-KR)" in result.output
+    assert "k.md:1: warning: file is not UTF-8 (from line " in result.output and "decoded as CP949 (EUC-KR)" in result.output
     assert "k.md:5: warning:" in result.output, result.output
     (tmp_path / "bad.md").write_bytes(b"## x\r\n\r\n\x80\xff\n")
     result = run_cli(["inspect", str(tmp_path / "bad.md")], tmp_path)
@@ -713,7 +713,7 @@ def test_korean_legacy_encoding_lines_and_long_hangul_runs(before, crlf, run):
         vote_line = lines.index("Vote: 여럿") + 1
         out = tmp / "out"
         result = run_cli(["epub", str(tmp / "k.md"), "-o", str(out), "--images", "none"], tmp)
-        assert "k.md:1: warning: file is not UTF-8; decoded as CP949 (EUC-KR)" in result.output
+        assert "k.md:1: warning: file is not UTF-8 (from line " in result.output and "decoded as CP949 (EUC-KR)" in result.output
         assert f"k.md:{vote_line}: warning:" in result.output, result.output
         with zipfile.ZipFile(next(out.glob("*.epub"))) as z:
             css = next(z.read(n).decode() for n in z.namelist() if n.endswith(".css"))

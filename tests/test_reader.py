@@ -352,7 +352,7 @@ def test_bom_and_line_endings(tmp_path, data):
 def test_legacy_korean_encoding_is_decoded_with_a_warning(tmp_path, codec):
     result = read(tmp_path, SIMPLE.encode(codec))
     assert only_paper(result).title == "바이트 순서"
-    assert lines(result) == [f"{tmp_path / 'day.md'}:1: warning: file is not UTF-8; decoded as CP949 (EUC-KR)"]
+    assert lines(result) == [f"{tmp_path / 'day.md'}:1: warning: file is not UTF-8 (from line 3); decoded as CP949 (EUC-KR)"]
 
 
 def test_undecodable_file_is_an_error(tmp_path):

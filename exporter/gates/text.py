@@ -33,7 +33,7 @@ import codecs
 import re
 
 import regex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 BOM = "\ufeff"
 # Characters that show as nothing (Unicode Default_Ignorable_Code_Point, UAX #44:
@@ -63,6 +63,8 @@ class Decoded:
     notes: tuple[tuple[int, str], ...] = ()
     #: When text is None: (line, why).
     error: tuple[int, str] | None = None
+    #: For "cp949": the line of the first byte that is not UTF-8.
+    utf8_until: int = 1
 
 
 def line_of(text: str, index: int) -> int:
@@ -101,14 +103,24 @@ def decode(data: bytes) -> Decoded:
         return _cleaned(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError as err:
         utf8_error = err
+    utf8_line = _line_of_byte(data, utf8_error.start)
     try:
         # CP949 is Microsoft's superset of EUC-KR: it decodes both.
-        return _cleaned(data.decode("cp949"), "cp949")
-    except UnicodeDecodeError:
-        pass
+        decoded = _cleaned(data.decode("cp949"), "cp949")
+    except UnicodeDecodeError as err:
+        cp949_error = err
+    else:
+        # Where UTF-8 first failed: a UTF-8 file with a few stray bytes is
+        # found at the line that holds them, not only "at line 1".
+        return replace(decoded, utf8_until=utf8_line)
+    # Said where the reading that went further stopped: a CP949 file with one
+    # damaged line is named at that line, not at its first Hangul byte.
+    if cp949_error.start > utf8_error.start:
+        return Decoded(None, "", error=(_line_of_byte(data, cp949_error.start),
+                                        f"not CP949/EUC-KR (byte 0x{data[cp949_error.start]:02x}), "
+                                        f"and not UTF-8 from line {utf8_line} on"))
     bad = data[utf8_error.start]
-    return Decoded(None, "", error=(_line_of_byte(data, utf8_error.start),
-                                    f"not UTF-8 (byte 0x{bad:02x}) and not CP949/EUC-KR"))
+    return Decoded(None, "", error=(utf8_line, f"not UTF-8 (byte 0x{bad:02x}) and not CP949/EUC-KR"))
 
 
 def _damaged(data: bytes, encoding: str, width: int, err: UnicodeDecodeError) -> Decoded:

@@ -91,6 +91,10 @@ _LABEL_RE = re.compile(
     r"^(?P<stars>\*{2,3}|_{2,3})(?P<label>[^*_:：\n]{1,60}?)(?P<colon_in>[:：]?)(?P=stars)"
     r"\s*(?P<colon_out>[:：]?)\s*(?P<text>.*)$"
 )
+# A line that would be a day or paper heading but for a few characters before
+# its "##" (a stray byte pair decoded as a Hangul syllable, a character typed by
+# mistake): never read as a heading, but never lost without a word either.
+_STRAY_HEADING_RE = re.compile(r"^(?P<pre>[^#\s]{1,8}?)[ \t]*(?P<h>#{2,3})(?!#)[ \t]+\S")
 _RULE_RE = re.compile(r"^\s*(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
 _ARXIV_RE = re.compile(
     r"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/"
@@ -133,7 +137,8 @@ def decode(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
              for line, what in decoded.notes]
     if decoded.encoding == "cp949":
         diags.insert(0, Diagnostic(SourceRef(path, 1), Severity.WARNING,
-                                   "file is not UTF-8; decoded as CP949 (EUC-KR)", Kind.ENCODING))
+                                   f"file is not UTF-8 (from line {decoded.utf8_until}); decoded as CP949 (EUC-KR)",
+                                   Kind.ENCODING))
     elif decoded.encoding in ("utf-16", "utf-32"):
         diags.insert(0, Diagnostic(SourceRef(path, 1), Severity.WARNING,
                                    f"file is {decoded.encoding.upper()}; decoded (save it as UTF-8)", Kind.ENCODING))
@@ -285,6 +290,12 @@ class _FileParser:
             if line[0] == " " and line[1:4].lstrip(" ")[:1] == "#":
                 # CommonMark 0.31, 4.2: an ATX heading may be indented by up to 3 spaces.
                 line = line.lstrip(" ")
+            if line[0] != "#" and "#" in line[1:12] and (stray := _STRAY_HEADING_RE.match(line)):
+                pre = stray.group("pre")
+                codes = " ".join(f"U+{ord(c):04X}" for c in pre)
+                self.warn(no, f"this line looks like a heading, but {pre!r} ({codes}) comes before its "
+                              f"'{stray.group('h')}': not read as one (a stray character, or bytes of "
+                              "another encoding?)", Kind.IGNORED)
             if line[0] == "#" and (level := _heading_level(line)):
                 if level == 3:
                     self.finish_paper()
