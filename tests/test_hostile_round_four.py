@@ -534,3 +534,25 @@ def test_a_heading_with_bytes_before_it_is_read_or_said_at_its_line(prefix, leve
     # Either the heading was read as one (the prefix was removed as invisible,
     # with a warning) or a warning at its line says why it was not.
     assert (level == 2 and days == 2) or said or (level == 3 and read and "Two" in read), (prefix, diags, more)
+
+
+@settings(max_examples=12, **SETTINGS)
+@given(option=st.sampled_from(["-o", "--state"]), depth=st.integers(0, 3),
+       command=st.sampled_from(["build", "epub", "feed"]))
+def test_a_path_under_a_file_is_refused_before_any_work(option, depth, command):
+    if command != "build" and option == "--state":
+        option = "-o"
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        src = tmp / "d.md"
+        src.write_text(day("2024-03-04", paper(1)), "utf-8")
+        (tmp / "afile").write_text("mine", "utf-8")
+        under = tmp / "afile" / Path(*(["sub"] * depth)) / "x.json"
+        args = [command, str(src), "--images", "none"] if command == "epub" else [command, str(src)]
+        args += ["-o", str(under if option == "-o" else tmp / "out")]
+        if option == "--state":
+            args += ["--state", str(under)]
+        result = run_cli(args, tmp)
+        assert result.exit_code == 2, result.output
+        assert option in result.output and "which is a file, not a folder" in result.output, result.output
+        assert not (tmp / "out").exists() and (tmp / "afile").read_text("utf-8") == "mine"

@@ -61,6 +61,15 @@ class PathArg(click.Path):
             broken = broken_link(text)
             if broken is not None:
                 self.fail(f"{shell_quote(text)} is {broken}", param, ctx)
+            if text and text != "-" and not os.path.lexists(text):
+                # A path to be made under a file can never be made: said now, before any work
+                # (a state path under a file failed only after every output was written).
+                parent = os.path.dirname(os.path.abspath(text))
+                while parent and not os.path.lexists(parent) and parent != os.path.dirname(parent):
+                    parent = os.path.dirname(parent)
+                if os.path.lexists(parent) and not os.path.isdir(parent):
+                    self.fail(f"{shell_quote(text)} is under {shell_quote(parent)}, which is "
+                              f"{special_kind(parent) or 'a file'}, not a folder", param, ctx)
             if self.kind_checked and (text != "-" or not self.allow_dash):
                 kind = special_kind(text)
                 if kind is not None and not (kind == "a folder" and self.dir_okay):
