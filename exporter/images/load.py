@@ -278,6 +278,15 @@ def _resolve_in(folder: str, inside: str, url: str) -> str | Failure:
             return path
         broken = broken or gate_files.broken_link(os.path.join(folder, candidate))
     # A link to nothing is said as such, as the input folder's walk says it.
+    if broken is None and ("#" in url or "?" in url):
+        # In a link '#' starts a fragment and '?' a query (RFC 3986 section 3):
+        # a file whose name holds one is reached by its escape.
+        literal = os.path.join(folder, url)
+        if os.path.lexists(literal) or gate_files.find_spelling(Path(literal)) is not None:
+            mark = "#" if "#" in url else "?"
+            return Failure(f"file not found: '{mark}' in a link starts a "
+                           f"{'fragment' if mark == '#' else 'query'}; write it as {'%23' if mark == '#' else '%3F'} "
+                           "to name a file that holds it")
     return Failure(broken or "file not found")
 
 
