@@ -417,11 +417,16 @@ def _remove_stale_books(plan: BuildPlan, report: BuildReport, state: BuildState)
         stale = dict(record.files)
         stale.update((n, stamp) for n, stamp in old_covers.items()
                      if n.startswith(Path(name).stem + ".cover."))
+        removed = False
         for file_name, (size, mtime_ns) in sorted(stale.items()):
             if file_name in wanted:
                 continue
-            _remove_if_as_written(out / file_name, size, mtime_ns, report)
-        report.explanations.append(f"removed {q(out / name)}: no longer built from these inputs and options")
+            removed |= _remove_if_as_written(out / file_name, size, mtime_ns, report)
+        if removed:
+            report.explanations.append(f"removed {q(out / name)}: no longer built from these inputs and options")
+        else:
+            report.explanations.append(f"left {q(out / name)} alone: it does not carry digest-export's mark; "
+                                       "no longer built or listed")
 
 
 def _write_latest(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
