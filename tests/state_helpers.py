@@ -22,3 +22,11 @@ def sealed(doc: dict[str, Any]) -> bytes:
 
 def write_sealed(path: Path, doc: dict[str, Any]) -> None:
     Path(path).write_bytes(sealed(doc))
+
+
+def sealed_or_plain(doc: Any) -> bytes:
+    """*doc* sealed when it is an object (so the schema, not the checksum, is what a damage test
+    reaches), else as plain JSON.  ValueError when it cannot be written as JSON."""
+    if isinstance(doc, dict):
+        return sealed(doc)
+    return json.dumps(doc).encode("utf-8")

@@ -245,6 +245,19 @@ class _Run:
                 continue
         return out
 
+    def why_not(self, address: Address, book: BookFile, sha: str, finished: bool) -> str | None:
+        """Why *book* does not go to *address* (sent before, under its name, another device
+        profile's name, or as the same bytes under any name), or None to send it."""
+        resend = self.options.resend
+        entry, as_name = self.ledger.get(address.text, book.name), None
+        if entry is None:
+            entry, as_name = _sent_as_profile(self.ledger, address.text, book.name)
+        why = skip_reason(entry, finished=finished, sha=sha, resend=resend, as_name=as_name)
+        copy = None if resend else self.ledger.sent_as(address.text, sha)
+        if why is None and copy is not None and copy[0] != book.name:
+            why = f"the same book as {q(copy[0])}, sent on {copy[1].sent_at[:10]}"
+        return why
+
     def fail(self, book: BookFile, addresses, why: str) -> None:
         self.report.failed.extend((book.name, a.text, why) for a in addresses)
 
@@ -273,13 +286,7 @@ class _Run:
         finished = book.finished(self.today)
         todo = []
         for address in self.recipients:
-            entry, as_name = self.ledger.get(address.text, book.name), None
-            if entry is None:
-                entry, as_name = _sent_as_profile(self.ledger, address.text, book.name)
-            why = skip_reason(entry, finished=finished, sha=sha, resend=options.resend, as_name=as_name)
-            copy = None if options.resend else self.ledger.sent_as(address.text, sha)
-            if why is None and copy is not None and copy[0] != book.name:
-                why = f"the same book as {q(copy[0])}, sent on {copy[1].sent_at[:10]}"
+            why = self.why_not(address, book, sha, finished)
             if why:
                 report.skipped.append((book.name, address.text, why))
             else:
