@@ -144,8 +144,9 @@ def _remove_selection(plan: BuildPlan, report: BuildReport, name: str, state_pat
             folder.rmdir()  # only when empty: a file of the user's stays, with its folder
         except OSError:
             pass
-    try:
-        state_path.unlink()
+    try:  # through the writer's rule: a file there without the program's mark is not its state
+        st = os.stat(state_path)
+        remove_file(state_path, (st.st_size, st.st_mtime_ns))
     except OSError:
         pass
     report.explanations.append(f"removed the selection '{name}': no longer in the config")
