@@ -282,10 +282,13 @@ def not_ours_message(path: Path) -> str:
 
 def remove_file(path: Path, stamp: tuple[int, int]) -> bool:
     """Delete *path* if it is a regular file still of the (size, mtime_ns) *stamp* the state
-    recorded when the program wrote it; True if deleted."""
+    recorded when the program wrote it, and carrying the program's mark (every file it writes
+    does): a stamp alone is only what the state says, and a state can lie (a hand edit that
+    lists a user's file with its size and mtime).  True if deleted."""
     try:
         st = os.lstat(path)
-        if gate_files.kind_of(st.st_mode) is None and (st.st_size, st.st_mtime_ns) == tuple(stamp):
+        if (gate_files.kind_of(st.st_mode) is None and (st.st_size, st.st_mtime_ns) == tuple(stamp)
+                and carries_mark(path)):
             os.unlink(path)
             return True
     except OSError:

@@ -65,7 +65,7 @@ def local(name: str, base: Path | None) -> str:
 def _diags_with(paths: Any, diags: list[list[Any]]) -> list[list[Any]]:
     return [[paths(str(d[0])), *d[1:]] if d else d for d in diags]
 #: Bump when the meaning of a field changes: an old state is then ignored.
-STATE_FORMAT = 2
+STATE_FORMAT = 3
 def fingerprint(*parts: Any) -> str:
     """A short stable hash of JSON-able *parts*."""
     text = json.dumps(parts, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
@@ -215,7 +215,10 @@ class BuildState:
             # so that it reads back as the same bytes: JSON cannot hold a lone surrogate
             # (RFC 8259 section 8.2), and a state that does not read back rebuilds every run.
             text = json.dumps(gate_names.stored_tree(data), ensure_ascii=False, separators=(",", ":"))
-        return (text + "\n").encode("utf-8")
+        from .gates import documents
+
+        # Sealed: a hand edit of any shape reads back as damage (documents.seal says why).
+        return documents.seal(text.encode("utf-8"))
 
 
 def load_state(path: Path, version: str, base: Path | None = None) -> tuple[BuildState, str | None]:
@@ -239,6 +242,7 @@ def load_state(path: Path, version: str, base: Path | None = None) -> tuple[Buil
     if head.version != version:
         return BuildState.empty(version), f"{shown} was written by digest-export {head.version}, this is {version}"
     try:
+        documents.check_seal(raw)
         data = documents.to_builtins(documents.decode(raw, documents.StateDoc, limit=documents.MAX_STATE_BYTES))
         if gate_names.STORED_MARK.encode() in raw:
             data = gate_names.unstored_tree(data)

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from epub_fixtures import day_md, paper_md
 from exporter.cli import main
 from exporter.state import STATE_NAME, default_state_path
+from state_helpers import write_sealed
 
 
 def build(logs, out, *extra):
@@ -59,7 +60,7 @@ def test_an_old_state_in_the_output_folder_is_migrated(tmp_path):
     old = json.loads(new.read_text(encoding="utf-8"))
     # What an older build left: the state in the folder, with absolute paths.
     old["files"] = {str((logs / "2024-03-04.md").resolve()): v for v in old["files"].values()}
-    (out / STATE_NAME).write_text(json.dumps(old), encoding="utf-8")
+    write_sealed(out / STATE_NAME, old)
     os.unlink(new)
     r = build(logs, out, "-v")
     assert r.exit_code == 0, r.output

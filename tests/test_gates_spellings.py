@@ -33,6 +33,7 @@ from lxml import etree
 import feed_validator
 from hostile_three import run_cli
 from test_gates_values import DIFFERENT_LANGUAGES, SETTINGS, _foreign_epub, registered_tag, well_formed_tag
+from state_helpers import write_sealed
 
 BASE = "https://example.org/p/"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -227,7 +228,7 @@ def test_a_catalog_record_the_catalog_would_not_write_is_damage(built_catalog, t
     bad = json.loads(json.dumps(doc))
     bad["catalog_books"][name][field] = value
     path = tmp_path_factory.mktemp("bad") / "state.json"
-    path.write_text(json.dumps(bad), encoding="utf-8")
+    write_sealed(path, bad)  # sealed: the schema is what this reaches
     state, reason = load_state(path, __version__, out.parent)
     assert reason is not None and "damaged" in reason, (field, value)
     assert state.catalog_books == {}
@@ -245,7 +246,7 @@ def test_a_build_over_such_a_record_equals_a_fresh_build(built_catalog, tmp_path
     bad = json.loads((tmp / "state.json").read_text("utf-8"))
     for record in bad["catalog_books"].values():
         record[field] = value
-    (tmp / "state.json").write_text(json.dumps(bad), encoding="utf-8")
+    write_sealed(tmp / "state.json", bad)  # as if the program had written it: the schema refuses it
     (tmp / "out" / "catalog.opds").unlink()  # the catalog is written again, from the records
     result = run_cli(args, tmp)
     assert result.exit_code == 0, result.output

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from feed_validator import takes_language as feed_validator_takes_language
 from test_hostile_round_two import run_cli
+from state_helpers import sealed_or_plain
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "exporter"
@@ -545,7 +546,7 @@ def test_any_damage_anywhere_in_the_state_is_damaged_or_read_typed(built_state, 
     bad = _damaged(doc, path, data.draw(damage, label="damage"))
     target = state_path.parent / "damaged.json"
     try:
-        target.write_text(json.dumps(bad), encoding="utf-8")
+        target.write_bytes(sealed_or_plain(bad))  # sealed: the schema is what this reaches
     except (ValueError, RecursionError):
         return  # not even writable as JSON
     state, reason = load_state(target, __version__, out.parent)
@@ -599,7 +600,7 @@ def _build_over(built_state, bad, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("again")
     shutil.copytree(out, tmp / "out")
     try:
-        (tmp / "state.json").write_text(json.dumps(bad), encoding="utf-8")
+        (tmp / "state.json").write_bytes(sealed_or_plain(bad))
     except (ValueError, RecursionError):
         return
     (tmp / "out" / "mine.txt").write_text("the user's own file", encoding="utf-8")
@@ -610,7 +611,7 @@ def _build_over(built_state, bad, tmp_path_factory):
         # file): the writer leaves it as it is and says so, writing nothing else.
         if result.exit_code == 1:
             assert "was not written by digest-export" in result.output
-            assert json.loads((tmp / "state.json").read_text(encoding="utf-8")) == bad
+            assert (tmp / "state.json").read_bytes() == sealed_or_plain(bad)
             return
     assert result.exit_code == 0, result.output
     now = {p.relative_to(tmp / "out").as_posix(): p.read_bytes() for p in (tmp / "out").rglob("*") if p.is_file()}

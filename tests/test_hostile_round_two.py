@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from exporter.cli import main
 from exporter.reader.parse import FIRST_DATE, LAST_DATE
 from exporter.state import default_state_path
+from state_helpers import write_sealed
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 # What no output file may hold: C0/C1 controls (but tab and newlines), lone
@@ -505,7 +506,7 @@ def test_targeted_state_edits_mean_rebuild(tmp_path):
         assert run_cli(args, tmp_path).exit_code == 0
         state = json.loads(state_path.read_text("utf-8"))
         mutate(state, tmp_path)
-        state_path.write_text(json.dumps(state), "utf-8")
+        write_sealed(state_path, state)  # sealed: the schema, not the checksum, refuses each
         result = run_cli(args + ["-v"], tmp_path)
         assert result.exit_code == 0, (name, result.output)
         assert "is damaged" in result.output, (name, result.output)

@@ -144,14 +144,15 @@ def select_books(options: SendOptions, today: dt.date, report: SendReport,
     report.unreadable.extend((p.name, why) for p, why in shelf.unreadable)
     chosen = []
     for book in found:
-        if book.finished(today) or options.unfinished:
-            original = _original(book, found)
-            if original is not book:
-                report.skipped.extend((book.name, a.text, f"a copy of {original.name}")
-                                      for a in recipients)
-                if original not in chosen:
-                    chosen.append(original)
-            elif book not in chosen:
+        original = _original(book, found)
+        if original is not book:
+            # A copy (latest.epub, a link, "my W10 copy.epub") is named as the copy of its book, whether
+            # that book is finished or not: it is never "not finished yet" on its own.
+            report.skipped.extend((book.name, a.text, f"a copy of {original.name}") for a in recipients)
+            if (original.finished(today) or options.unfinished) and original not in chosen:
+                chosen.append(original)
+        elif book.finished(today) or options.unfinished:
+            if book not in chosen:
                 chosen.append(book)
         else:
             report.waiting.append(book.name)
@@ -175,10 +176,15 @@ def _original(book: BookFile, found: list[BookFile]) -> BookFile:
     return book
 
 
-def skip_reason(entry: Sent | None, *, finished: bool, sha: str, resend: bool) -> str | None:
-    """Why this book does not go to this address again, or None to send it."""
+def skip_reason(entry: Sent | None, *, finished: bool, sha: str, resend: bool, as_name: str | None = None) -> str | None:
+    """Why this book does not go to this address again, or None to send it; *as_name*: the entry
+    is of another device profile's file of the same book (``NAME.epub`` for ``NAME.kindle.epub``)."""
     if entry is None or resend:
         return None
+    if as_name is not None:
+        if entry.complete or not finished:
+            return f"sent on {entry.sent_at[:10]} as {q(as_name)}; --resend to send it again"
+        return None  # went out unfinished: the final book goes once more
     if entry.complete:
         return f"sent on {entry.sent_at[:10]} (--resend to send it again)"
     if finished:
@@ -239,6 +245,19 @@ class _Run:
                 continue
         return out
 
+    def why_not(self, address: Address, book: BookFile, sha: str, finished: bool) -> str | None:
+        """Why *book* does not go to *address* (sent before, under its name, another device
+        profile's name, or as the same bytes under any name), or None to send it."""
+        resend = self.options.resend
+        entry, as_name = self.ledger.get(address.text, book.name), None
+        if entry is None:
+            entry, as_name = _sent_as_profile(self.ledger, address.text, book.name)
+        why = skip_reason(entry, finished=finished, sha=sha, resend=resend, as_name=as_name)
+        copy = None if resend else self.ledger.sent_as(address.text, sha)
+        if why is None and copy is not None and copy[0] != book.name:
+            why = f"the same book as {q(copy[0])}, sent on {copy[1].sent_at[:10]}"
+        return why
+
     def fail(self, book: BookFile, addresses, why: str) -> None:
         self.report.failed.extend((book.name, a.text, why) for a in addresses)
 
@@ -267,11 +286,7 @@ class _Run:
         finished = book.finished(self.today)
         todo = []
         for address in self.recipients:
-            why = skip_reason(self.ledger.get(address.text, book.name), finished=finished, sha=sha,
-                              resend=options.resend)
-            copy = None if options.resend else self.ledger.sent_as(address.text, sha)
-            if why is None and copy is not None and copy[0] != book.name:
-                why = f"the same book as {q(copy[0])}, sent on {copy[1].sent_at[:10]}"
+            why = self.why_not(address, book, sha, finished)
             if why:
                 report.skipped.append((book.name, address.text, why))
             else:
@@ -306,6 +321,20 @@ class _Run:
                 self.ledger.record(address.text, name, entry)
             report.sent.append((book.name, address.text))
             self.say(f"sent {q(book.name)} to {address.text}")
+
+
+def _sent_as_profile(ledger: Ledger, address: str, name: str) -> tuple[Sent | None, str | None]:
+    """The ledger's entry for another device profile's file of the book *name* (``NAME.epub``,
+    ``NAME.kindle.epub``, ``NAME.kepub.epub``, ``NAME.koreader.epub`` are one book for the reader:
+    adding ``--device kindle`` after a send must not mail every week again), and its name."""
+    from ..books.devices import PROFILES, split_suffix
+
+    stem, _ = split_suffix(name)
+    for profile in sorted(PROFILES.values(), key=lambda p: p.name):
+        other = stem + profile.suffix
+        if other != name and (entry := ledger.get(address, other)) is not None:
+            return entry, other
+    return None, None
 
 
 def _deliver(mailer: Mailer, options: SendOptions, address: Address, message: bytes, say: Say, *,

@@ -21,6 +21,8 @@ gate; an invalid language is left out.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import os
 import re
 from pathlib import Path
@@ -238,10 +240,44 @@ class StateDoc(Struct, forbid_unknown_fields=True):
     catalog_books: dict[FileName, CatalogRecord] = {}
     pages: dict[FileName, OutputRec] = {}
     token: Annotated[str, Meta(pattern=r"^[0-9a-f]{0,64}$")] = ""
+    #: The seal (:func:`seal`): checked by :func:`check_seal` before this schema is read.
+    checksum: Annotated[str, Meta(pattern=r"^sha256:[0-9a-f]{64}$")] = ""
 
     def __post_init__(self) -> None:
         for day in self.merge_diags:
             _day_in_range(day)
+
+
+#: The seal's field, last in the state's object: ``,"checksum":"sha256:HEX"}``.
+_SEAL = re.compile(rb',"checksum":"sha256:([0-9a-f]{64})"\}\n?\Z')
+
+
+def seal(body: bytes) -> bytes:
+    """*body* (a JSON object, as the state writer serializes it) with the SHA-256 of its bytes
+    added as its last field, ``checksum``.
+
+    The state is a cache the program alone writes.  A hand edit can keep its shape and still
+    lie: a file's days emptied (the run would delete books it still builds), a catalog title
+    changed (published as is), a user's file listed as written (the run would delete it).  No
+    schema can tell such a value from a true one, so the state carries a checksum of its own
+    content and any edit, whatever its shape, reads as damage: a full rebuild, equal to a
+    fresh build."""
+    body = body.rstrip(b"\n")
+    if not body.endswith(b"}") or body == b"{}":
+        raise ValueError("not a JSON object with fields")
+    digest = hashlib.sha256(body).hexdigest()
+    return body[:-1] + b',"checksum":"sha256:' + digest.encode() + b'"}\n'
+
+
+def check_seal(raw: bytes) -> None:
+    """:class:`DocumentDamaged` unless *raw* ends with the seal :func:`seal` wrote over the
+    bytes before it (any edit, even one that keeps the JSON valid and of the schema)."""
+    found = _SEAL.search(raw)
+    if found is None:
+        raise DocumentDamaged("it has no checksum where the program writes one (edited by hand?)")
+    body = raw[:found.start()] + b"}"
+    if not hmac.compare_digest(hashlib.sha256(body).hexdigest().encode(), found.group(1)):
+        raise DocumentDamaged("its checksum does not match its content (edited since it was written?)")
 
 
 # -- the send ledger --------------------------------------------------------------

@@ -25,11 +25,16 @@ Raises :class:`NotAnEpub` whose message says what is wrong, for the user.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
 import unicodedata
 import zipfile
 import zlib
+from collections.abc import Iterator
+from typing import Any
+
+from .names import shell_quote
 
 MIMETYPE = b"application/epub+zip"
 CONTAINER = "META-INF/container.xml"
@@ -50,21 +55,43 @@ class NotAnEpub(ValueError):
 
 def check_epub(data: bytes) -> None:
     """:class:`NotAnEpub` unless *data* is an EPUB container as OCF 3.3 defines it."""
+    with open_epub(data):
+        pass
+
+
+@contextlib.contextmanager
+def open_epub(data: bytes) -> Iterator[tuple[zipfile.ZipFile, str, Any]]:
+    """*data* opened as an EPUB once :func:`check_epub`'s checks pass: the zip, the name of its
+    package document (the default rendition) and that document parsed.  Every reader of an
+    EPUB that may be anyone's (``send``, the catalog) goes through here, so all agree on what
+    a book is: one with two package documents of one name is refused, never read.
+    :class:`NotAnEpub`."""
     _check_mimetype_header(data)
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            infos = z.infolist()
-            if not infos or infos[0].header_offset != 0 or infos[0].filename != "mimetype":
-                raise NotAnEpub("not an EPUB (the zip's first member is not 'mimetype')")
-            _check_names(infos)
-            if z.read(infos[0]) != MIMETYPE:
-                raise NotAnEpub("not an EPUB (its 'mimetype' is not application/epub+zip)")
-            if sum(i.file_size for i in infos) > MAX_INFLATED:
-                raise NotAnEpub("its members inflate to more than 2 GiB")
-            bad = z.testzip()
-            if bad is not None:
-                raise NotAnEpub(f"damaged: {bad!a} does not match its checksum")
-            _check_package(z)
+        z = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
+            ValueError, OSError, KeyError) as err:
+        raise NotAnEpub(f"not a readable EPUB (a damaged or truncated zip: {type(err).__name__})") from None
+    with z:
+        package = _checked(z)
+        yield z, package[0], package[1]
+
+
+def _checked(z: zipfile.ZipFile) -> tuple[str, Any]:
+    """check_epub's checks on the open zip; the package document's name and root."""
+    try:
+        infos = z.infolist()
+        if not infos or infos[0].header_offset != 0 or infos[0].filename != "mimetype":
+            raise NotAnEpub("not an EPUB (the zip's first member is not 'mimetype')")
+        _check_names(infos)
+        if z.read(infos[0]) != MIMETYPE:
+            raise NotAnEpub("not an EPUB (its 'mimetype' is not application/epub+zip)")
+        if sum(i.file_size for i in infos) > MAX_INFLATED:
+            raise NotAnEpub("its members inflate to more than 2 GiB")
+        bad = z.testzip()
+        if bad is not None:
+            raise NotAnEpub(f"damaged: {shell_quote(bad)} does not match its checksum")
+        return _check_package(z)
     except NotAnEpub:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
@@ -97,7 +124,7 @@ def _check_names(infos: list[zipfile.ZipInfo]) -> None:
     for info in infos:
         key = unicodedata.normalize("NFC", info.filename)
         if key in seen:
-            raise NotAnEpub(f"not a valid EPUB (two zip entries named {info.filename!a})")
+            raise NotAnEpub(f"not a valid EPUB (two zip entries named {shell_quote(info.filename)})")
         seen.add(key)
 
 
@@ -106,11 +133,11 @@ def read_member(z: zipfile.ZipFile, name: str, limit: int) -> bytes:
     not inflated into memory); :class:`NotAnEpub` if larger, KeyError if missing."""
     info = z.getinfo(name)
     if info.file_size > limit:
-        raise NotAnEpub(f"not a valid EPUB ({name!a} is {info.file_size} bytes, more than {limit})")
+        raise NotAnEpub(f"not a valid EPUB ({shell_quote(name)} is {info.file_size} bytes, more than {limit})")
     with z.open(info) as fh:
         data = fh.read(limit + 1)
     if len(data) > limit:
-        raise NotAnEpub(f"not a valid EPUB ({name!a} is more than {limit} bytes)")
+        raise NotAnEpub(f"not a valid EPUB ({shell_quote(name)} is more than {limit} bytes)")
     return data
 
 
@@ -122,11 +149,11 @@ def _xml(data: bytes, name: str):
     try:
         return etree.fromstring(data, parser)
     except etree.XMLSyntaxError as err:
-        raise NotAnEpub(f"not a valid EPUB ({name!a} is not well-formed XML: line {err.lineno})") from None
+        raise NotAnEpub(f"not a valid EPUB ({shell_quote(name)} is not well-formed XML: line {err.lineno})") from None
 
 
-def _check_package(z: zipfile.ZipFile) -> None:
-    """container.xml parses and names a package document that exists and parses."""
+def _check_package(z: zipfile.ZipFile) -> tuple[str, Any]:
+    """container.xml parses and names a package document that exists and parses: its name and root."""
     from urllib.parse import unquote
 
     if CONTAINER not in z.NameToInfo:
@@ -143,7 +170,8 @@ def _check_package(z: zipfile.ZipFile) -> None:
     # full-path is a path-relative URL string: "my%20book.opf" names "my book.opf".
     name = full_path if full_path in z.NameToInfo else unquote(full_path)
     if name not in z.NameToInfo:
-        raise NotAnEpub(f"not a valid EPUB (its package document {full_path!a} is missing)")
+        raise NotAnEpub(f"not a valid EPUB (its package document {shell_quote(full_path)} is missing)")
     package = _xml(read_member(z, name, MAX_OPF_BYTES), name)
     if package.tag != f"{{{OPF_NS}}}package":
-        raise NotAnEpub(f"not a valid EPUB ({name!a} is not an OPF package document)")
+        raise NotAnEpub(f"not a valid EPUB ({shell_quote(name)} is not an OPF package document)")
+    return name, package

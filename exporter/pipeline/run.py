@@ -161,8 +161,9 @@ def _remove_selection(plan: BuildPlan, report: BuildReport, name: str, state_pat
             folder.rmdir()  # only when empty: a file of the user's stays, with its folder
         except OSError:
             pass
-    try:
-        state_path.unlink()
+    try:  # through the writer's rule: a file there without the program's mark is not its state
+        st = os.stat(state_path)
+        remove_file(state_path, (st.st_size, st.st_mtime_ns))
     except OSError:
         pass
     report.explanations.append(f"removed the selection '{name}': no longer in the config")
@@ -452,11 +453,16 @@ def _remove_stale_books(plan: BuildPlan, report: BuildReport, state: BuildState)
         stale = dict(record.files)
         stale.update((n, stamp) for n, stamp in old_covers.items()
                      if n.startswith(Path(name).stem + ".cover."))
+        removed = False
         for file_name, (size, mtime_ns) in sorted(stale.items()):
             if file_name in wanted:
                 continue
-            _remove_if_as_written(out / file_name, size, mtime_ns, report)
-        report.explanations.append(f"removed {q(out / name)}: no longer built from these inputs and options")
+            removed |= _remove_if_as_written(out / file_name, size, mtime_ns, report)
+        if removed:
+            report.explanations.append(f"removed {q(out / name)}: no longer built from these inputs and options")
+        else:
+            report.explanations.append(f"left {q(out / name)} alone: it does not carry digest-export's mark; "
+                                       "no longer built or listed")
 
 
 def _write_latest(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:

@@ -28,6 +28,9 @@ class Book:
     size: int
     period: tuple[dt.date, dt.date] | None
     cover: tuple[bytes, str] | None  # (bytes, media type)
+    #: The catalog's id for the book when its identifier is another book's too (a copy under
+    #: another name): set by the catalog (:func:`exporter.site.opds.unique_entry_ids`).
+    entry_id: str | None = None
 
     @property
     def updated(self) -> dt.datetime:
@@ -36,7 +39,10 @@ class Book:
 
 
 def book_entry_id(book: Book) -> str:
-    """The book's identifier when it is a URI, else a tag: URI made from it."""
+    """The book's identifier when it is a URI, else a tag: URI made from it (or the id the
+    catalog gave it, when another book of the folder has its identifier)."""
+    if book.entry_id:
+        return book.entry_id
     if _is_uri(book.identifier):
         return book.identifier
     return tag_uri(2024, "book/" + (book.identifier or book.path.name))

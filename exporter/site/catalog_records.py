@@ -50,8 +50,19 @@ class CatalogBooks:
         written, or while it carries the mark)."""
         return may_write(path, data)
 
+    def _blocked(self, cover: Path, data: bytes, thumb: Path) -> tuple[Path | None, bytes]:
+        """The file (the cover, else its thumbnail) that is not ours and stops the cover from
+        being written, or None, and the thumbnail (made only when the cover may be written): the
+        warning names the file that is in the way."""
+        from .opds import make_thumbnail
+
+        if not self._may_write(cover, data):
+            return cover, b""
+        thumb_data = marked(make_thumbnail(data), "image/jpeg")
+        return (None if self._may_write(thumb, thumb_data) else thumb), thumb_data
+
     def read(self, path: Path) -> Any:
-        from .opds import Book, cover_name, make_thumbnail, no_cover_note, read_book, thumbnail_name
+        from .opds import Book, cover_name, no_cover_note, read_book, thumbnail_name
 
         st = os.stat(path)
         known = self.old.get(path.name)
@@ -91,8 +102,8 @@ class CatalogBooks:
                 if name is None or thumb is None:
                     self.notes.append(no_cover_note(path))
                     book = replace(book, cover=None)
-                elif self._may_write(path.parent / name, data) and self._may_write(
-                        path.parent / thumb, thumb_data := marked(make_thumbnail(data), "image/jpeg")):
+                elif (blocked := self._blocked(path.parent / name, data, path.parent / thumb))[0] is None:
+                    thumb_data = blocked[1]
                     # (the thumbnail made only when the cover may be written)
                     self.written[name] = write_file(path.parent / name, data)
                     # Made from the cover only when the cover is read, so both
@@ -101,7 +112,7 @@ class CatalogBooks:
                     book = replace(book, cover=(b"", mime))
                 else:
                     self.notes.append(Diagnostic(
-                        SourceRef(str(path.parent / name), 0), Severity.WARNING,
+                        SourceRef(str(blocked[0]), 0), Severity.WARNING,
                         f"not written by digest-export: left as it is, and {path.name} is listed in the "
                         "catalog without a cover", Kind.OUTPUT))
                     book = replace(book, cover=None)

@@ -12,7 +12,9 @@ books is :mod:`.catalog`; the OPDS 1.2 pages are :mod:`.atom`.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import posixpath
+import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable
@@ -23,6 +25,7 @@ from typing import Any
 from ..gates import files as gate_files
 from ..gates.names import text_name
 from ..gates.documents import book_metadata
+from ..gates.epub import read_member
 from ..gates.langtags import tag_for
 from ..model import Diagnostic, Kind, Severity, SourceRef
 from ..feeds.entries import UTC, tag_uri
@@ -31,7 +34,6 @@ from .book import EPOCH, Book
 
 OPF_NS = "http://www.idpf.org/2007/opf"
 DC_NS = "http://purl.org/dc/elements/1.1/"
-CONTAINER_NS = "urn:oasis:names:tc:opendocument:xmlns:container"
 CATALOG_TYPE = "application/atom+xml;profile=opds-catalog;kind=acquisition"
 _COVER_EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
 
@@ -60,23 +62,9 @@ def _period(coverage: list[str], dates: list[str]) -> tuple[dt.date, dt.date] | 
 
 # A foreign EPUB in the output folder is read with limits: a zip bomb's
 # package document or cover would otherwise be inflated into memory.
-MAX_CONTAINER_BYTES = 64 * 1024
-MAX_OPF_BYTES = 4 * 1024 * 1024
 MAX_COVER_BYTES = 10 * 1024 * 1024
 MAX_COVER_PIXELS = 40_000_000
 _PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
-
-
-def _read_member(z: zipfile.ZipFile, name: str, limit: int) -> bytes:
-    """A member of at most *limit* bytes, whatever its header claims; ValueError if larger."""
-    info = z.getinfo(name)
-    if info.file_size > limit:
-        raise ValueError(f"{name} is {info.file_size} bytes, more than {limit}")
-    with z.open(info) as fh:
-        data = fh.read(limit + 1)
-    if len(data) > limit:
-        raise ValueError(f"{name} is more than {limit} bytes")
-    return data
 
 
 def _check_cover(data: bytes, mime: str, name: str) -> None:
@@ -115,21 +103,17 @@ def _parse_date(text: str | None) -> dt.datetime | None:
 
 
 def read_book(path: Path) -> Book:
-    """Read one EPUB's OPF; raises ValueError/KeyError/zipfile errors if broken."""
-    from lxml import etree
+    """Read one EPUB's OPF through the EPUB container gate (the checks ``send`` makes: a book
+    with two package documents of one name, or a damaged zip, is refused, never half-read);
+    raises NotAnEpub (a ValueError), OSError or KeyError if it cannot be read."""
+    from ..gates.epub import open_epub
 
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    fh, _ = gate_files.open_regular(path, gate_files.BOOK_LIMIT)  # never a FIFO named *.epub
-    with fh, zipfile.ZipFile(fh) as z:
-        container = etree.fromstring(_read_member(z, "META-INF/container.xml", MAX_CONTAINER_BYTES), parser)
-        rootfile = container.find(f".//{{{CONTAINER_NS}}}rootfile")
-        if rootfile is None:
-            raise ValueError("META-INF/container.xml names no package document")
-        opf_path = rootfile.get("full-path", "")
-        opf = etree.fromstring(_read_member(z, opf_path, MAX_OPF_BYTES), parser)
+    # Through the file gate: never a FIFO named *.epub, never more than a book may be.
+    data = gate_files.read_bytes(path, gate_files.BOOK_LIMIT)
+    with open_epub(data) as (z, opf_path, opf):
         meta = opf.find(f"{{{OPF_NS}}}metadata")
         if meta is None:
-            raise ValueError(f"{opf_path} has no metadata")
+            raise ValueError(f"{text_name(opf_path)} has no metadata")
 
         def dc(name: str) -> list[str]:
             return [" ".join((el.text or "").split()) for el in meta.findall(f"{{{DC_NS}}}{name}")
@@ -194,7 +178,7 @@ def _cover(z: zipfile.ZipFile, opf: Any, opf_path: str, named: dict[str, Any]) -
         return None
     href = posixpath.normpath(posixpath.join(posixpath.dirname(opf_path), cover_item.get("href", "")))
     try:
-        data = _read_member(z, href, MAX_COVER_BYTES)
+        data = read_member(z, href, MAX_COVER_BYTES)
     except KeyError:
         return None
     _check_cover(data, cover_item.get("media-type"), href)
@@ -228,6 +212,53 @@ def _read_books(out_dir: Path, reader: Callable[[Path], Book],
                                    "no EPUB file found; the OPDS catalog is empty "
                                    "(write the books into this folder first)", Kind.OUTPUT))
     return books, warnings
+
+
+#: The name the program gives a book (``...-2024-W10.epub``, ``...-2024-03.kindle.epub``): of
+#: copies that all carry its mark, the one so named is the book itself.
+_PERIOD_NAME = re.compile(r"-(?:\d{4}-W\d{2}|\d{4}-\d{2}(?:-\d{2})?|all)(?:\.[a-z]+)?\.epub$")
+
+
+def unique_entry_ids(books: list[Book]) -> tuple[list[Book], list[Diagnostic]]:
+    """*books* (in their order) with an entry id of their own each, and a warning for each
+    book whose identifier another one has.
+
+    Copies of one book under other names share its ``dc:identifier``; as entry ids they would
+    break RFC 4287 section 4.2.6 (an id identifies one entry) and OPDS readers would merge them
+    (the W3C Feed Validator: DuplicateIds).  The first file by name keeps the identifier; each
+    later one gets an id made from the identifier and its own file name, stable across runs.
+    A book the program wrote (its mark) comes first: copying it never changes its own id, on
+    which readers key what they have downloaded."""
+    from dataclasses import replace
+
+    from ..output import carries_mark
+
+    from ..gates.names import shell_quote
+    from .book import book_entry_id
+
+    groups: dict[str, list[Book]] = {}
+    for book in books:
+        groups.setdefault(book_entry_id(book), []).append(book)
+    taken = set(groups)
+    renamed: dict[Path, Book] = {}
+    notes: list[Diagnostic] = []
+    for ident, group in sorted(groups.items()):
+        if len(group) < 2:
+            continue
+        first, *later = sorted(group, key=lambda b: (not carries_mark(b.path), not _PERIOD_NAME.search(b.path.name),
+                                                     os.fsencode(b.path.name)))
+        for book in later:
+            # A name that is not UTF-8 (surrogateescape) is hashed by its bytes, as text.
+            name = os.fsencode(book.path.name).decode("utf-8", "backslashreplace")
+            new, n = tag_uri(2024, f"book/{ident}/{name}"), 1
+            while new in taken:  # never another book's id, however unlikely
+                new, n = tag_uri(2024, f"book/{ident}/{name}/{n}"), n + 1
+            taken.add(new)
+            renamed[book.path] = replace(book, entry_id=new)
+            notes.append(Diagnostic(SourceRef(str(book.path), 0), Severity.WARNING,
+                                    f"has the same identifier as {shell_quote(first.path)} (a copy?): the catalog "
+                                    f"lists it under the id {new}", Kind.OUTPUT))
+    return [renamed.get(b.path, b) for b in books], notes
 
 
 def cover_name(book_name: str, media_type: str) -> str | None:
@@ -380,6 +411,8 @@ def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=No
 
     today = today or dt.date.today()
     found, warnings = _read_books(out, reader or read_book, books)
+    found, twins = unique_entry_ids(found)
+    warnings += twins
     report.books = len(found)
     warnings += [Diagnostic(SourceRef(str(b.path), 0), Severity.WARNING,
                             f"language {b.language!r} has no form that feed validators accept (ISO 639-1 or "

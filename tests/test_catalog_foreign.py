@@ -1,0 +1,167 @@
+"""The catalog over EPUBs the program did not write, generated through the CLI:
+
+- copies of one book under other names (one ``dc:identifier``) get an entry id each, the
+  program's own book keeps its identifier, and a warning names both files (RFC 4287 4.2.6; the
+  W3C Feed Validator: DuplicateIds);
+- a book the EPUB container gate refuses (two package documents of one name, say) is left out
+  with a warning, as ``send`` refuses it: one gate reads every foreign EPUB;
+- a user's file in the way of a cover's thumbnail is the file the warning names, and a member
+  name is quoted by the names gate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import warnings
+import zipfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import feed_validator
+from hostile_three import run_cli
+
+SETTINGS = dict(deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+DAY = "## Daily Papers (2024-03-04)\n\n### [T](https://arxiv.org/abs/2403.00001)\n\nVote: 1\n\nAuthors: A\n\n- s\n"
+BOOK = "daily-papers-2024-W10.epub"
+BASE = "https://ex.org/"
+copy_names = st.text(st.sampled_from("abcXYZ019 -_éé가"), min_size=1, max_size=12).map(
+    lambda s: s.strip() + ".epub").filter(lambda n: n != ".epub" and not n.startswith((".", "-"))
+                                          and not n.endswith(".kepub.epub") and n != BOOK)
+
+
+def _setup(tmp: Path) -> Path:
+    (tmp / "in").mkdir()
+    (tmp / "in" / "d.md").write_text(DAY, "utf-8")
+    out = tmp / "c"
+    r = run_cli(["epub", str(tmp / "in" / "d.md"), "-o", str(out), "--images", "none"], tmp)
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def _catalog(tmp: Path, out: Path, command: str):
+    if command == "feed":
+        args = ["feed", str(tmp / "in" / "d.md"), "-o", str(out), "--format", "opds", "--base-url", BASE]
+    else:
+        args = ["build", str(tmp / "in"), "-o", str(out), "--images", "none", "--format", "opds",
+                "--base-url", BASE, "--state", str(tmp / "state.json")]
+    r = run_cli(args, tmp, seconds=120)
+    assert r.exit_code in (0, 1), r.output
+    return r
+
+
+def _entry_ids(out: Path) -> dict[str, list[str]]:
+    """Each catalog page's entry ids (OPDS 1.2) and publication identifiers (OPDS 2.0)."""
+    found = {}
+    from lxml import etree
+
+    atom = "{http://www.w3.org/2005/Atom}"
+    for page in sorted(out.rglob("catalog*.opds")):
+        root = etree.parse(str(page)).getroot()
+        found[str(page)] = [e.findtext(atom + "id") for e in root.iter(atom + "entry")]
+    for page in sorted(out.rglob("catalog*.json")):
+        doc = json.loads(page.read_text("utf-8"))
+        found[str(page)] = [p["metadata"]["identifier"] for p in doc.get("publications", [])]
+    return found
+
+
+@settings(max_examples=4, **SETTINGS)
+@given(names=st.lists(copy_names, min_size=1, max_size=4, unique_by=lambda n: n.casefold()),
+       how=st.sampled_from(["bytes", "hardlink"]))
+def test_copies_of_one_book_get_an_entry_id_each(tmp_path_factory, names, how):
+    """(``build`` lists only the books it builds; ``feed --format opds`` every EPUB of the folder.)"""
+    command = "feed"
+    tmp = tmp_path_factory.mktemp("copies")
+    out = _setup(tmp)
+    for name in names:
+        (shutil.copyfile if how == "bytes" else os.link)(out / BOOK, out / name)
+    r = _catalog(tmp, out, command)
+    pages = _entry_ids(out)
+    assert pages, r.output
+    identifier = None
+    for page, ids in pages.items():
+        assert len(ids) == len(set(ids)), (page, ids)
+        if page.endswith("catalog.opds"):
+            assert len(ids) == len(names) + 1, (page, ids, r.output)
+    opf = zipfile.ZipFile(out / BOOK).read("EPUB/content.opf").decode() if "EPUB/content.opf" in zipfile.ZipFile(
+        out / BOOK).namelist() else ""
+    identifier = re.search(r"<dc:identifier[^>]*>([^<]+)<", opf)
+    if identifier:  # the program's own book keeps its identifier
+        assert identifier.group(1) in pages[str(out / "catalog.opds")], r.output
+    for name in names:
+        assert f"has the same identifier as {out / BOOK}" in r.output, r.output
+    if feed_validator.available():
+        errors = feed_validator.errors(out, BASE, [out / "catalog.opds"])
+        assert not any("DuplicateIds" in e for errs in errors.values() for e in errs), errors
+
+
+def _with_second_package(good: bytes, title: str, backslash: bool) -> bytes:
+    """*good* (an EPUB) with a second member of its package document's name (or a member whose
+    name has a backslash) that says another title."""
+    import io
+
+    src = zipfile.ZipFile(io.BytesIO(good))
+    opf_name = next(n for n in src.namelist() if n.endswith(".opf"))
+    opf = src.read(opf_name).decode()
+    evil = re.sub(r"<dc:title([^>]*)>[^<]*<", lambda m: f"<dc:title{m.group(1)}>{title}<", opf)
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate name: that is the point
+        with zipfile.ZipFile(buf, "w") as z:
+            for info in src.infolist():
+                z.writestr(info, src.read(info))
+            z.writestr(opf_name.replace("/", "\\") if backslash else opf_name, evil)
+    return buf.getvalue()
+
+
+@settings(max_examples=4, **SETTINGS)
+@given(title=st.text(st.sampled_from("EVILxyz가"), min_size=3, max_size=10).map(lambda t: "EVIL" + t),
+       name=copy_names)
+def test_a_book_with_two_package_documents_is_left_out_as_send_refuses_it(tmp_path_factory, title, name):
+    command = "feed"
+    tmp = tmp_path_factory.mktemp("twice")
+    out = _setup(tmp)
+    (out / name).write_bytes(_with_second_package((out / BOOK).read_bytes(), title, backslash=False))
+    r = _catalog(tmp, out, command)
+    assert f"{out / name}: warning: not listed in the OPDS catalog" in r.output, r.output
+    assert "two zip entries named" in r.output, r.output
+    for page in out.rglob("catalog*"):
+        if page.is_file():
+            assert title not in page.read_text("utf-8"), page
+    with_send = run_cli(["send", str(out), "--to", "a@example.org", "--dry-run", "--book", name,
+                         "--today", "2024-04-01"], tmp)
+    assert with_send.exit_code == 1 and "two zip entries named" in with_send.output, with_send.output
+
+
+def test_a_member_name_is_quoted_by_the_names_gate():
+    from exporter.gates.epub import NotAnEpub, read_member
+
+    buf = __import__("io").BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("OEBPS\\content.opf", b"x" * 100)
+    with zipfile.ZipFile(buf) as z:
+        try:
+            read_member(z, "OEBPS\\content.opf", 10)
+        except NotAnEpub as err:
+            assert "OEBPS\\content.opf is 100 bytes" in str(err) and "\\\\" not in str(err), err
+        else:
+            raise AssertionError("not refused")
+
+
+@settings(max_examples=4, **SETTINGS)
+@given(which=st.sampled_from(["cover", "thumb"]))
+def test_the_warning_names_the_users_file_in_the_way(tmp_path_factory, which):
+    tmp = tmp_path_factory.mktemp("thumb")
+    out = _setup(tmp)
+    for p in out.glob("*.cover*"):
+        p.unlink()
+    blocker = out / ("daily-papers-2024-W10.cover.jpg" if which == "cover" else "daily-papers-2024-W10.cover.thumb.jpg")
+    blocker.write_bytes(b"mine\n")
+    r = _catalog(tmp, out, "build")
+    assert f"{blocker}: warning: not written by digest-export" in r.output, r.output
+    assert blocker.read_bytes() == b"mine\n"
