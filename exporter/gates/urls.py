@@ -15,7 +15,15 @@ a host must also be one that every client resolves to the same domain:
   ``fass.de``, non-transitional (WHATWG) to ``xn--fa-hia.de``, so such a
   link points at different domains in different readers;
 * no user info (``https://arxiv.org@evil.example/`` reads as arXiv), no
-  percent-encoded host (``%65vil.example``), no IPv4 shorthand (``1.2.3``).
+  percent-encoded host (``%65vil.example``), no IPv4 shorthand (``1.2.3``);
+* no backslash before the query, and no other text where WHATWG and an
+  RFC 3986 split (Appendix B) find different hosts;
+* no character that UTS #46 maps beyond lower case and the ideographic full
+  stops (``ⅷ.com`` is ``viii.com`` to browsers, refused by IDNA 2008).
+
+What is written to an output (:func:`public_url`) must also have a host on
+the public internet: a public IPv4 address, or a name under an ICANN public
+suffix that is neither the suffix itself nor a special-use name.
 
 Paths, queries and fragments are the WHATWG serialisation, then escaped
 further where RFC 3986 (Atom, RFC 4287 section 4.2.6) is stricter
@@ -144,7 +152,8 @@ def private_host_reason(host: str) -> str | None:
         return (f"its host {host!r} is under no public top-level domain (Public Suffix List), "
                 "so it is not on the public internet")
     if psl.privatesuffix(host) is None:
-        return f"its host {host!r} is a public suffix itself (Public Suffix List), not a name on the public internet"
+        return (f"its host {host!r} is a public suffix itself (Public Suffix List), not a name, "
+                "so it is not on the public internet")
     return None
 
 
