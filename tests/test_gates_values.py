@@ -210,7 +210,9 @@ def test_the_fast_path_equals_the_general_path(url):
 
 def test_base_url_with_a_query_or_fragment_is_a_usage_error(tmp_path):
     for bad in ("https://example.org/papers/?x=1", "https://example.org/papers/#top", "https://example.org/?",
-                "https://a..b/papers/", "https://faß.de/", "https://user@example.org/"):
+                "https://a..b/papers/", "https://faß.de/", "https://user@example.org/", "https://localhost/",
+                "https://192.168.1.1/", "https://nas/", "https://x.lan/p/", "https://co.uk/",
+                "https://example.org\\@evil.com/", "https://ⅷ.com/"):
         result = run_cli(["feed", "-o", str(tmp_path / "o"), "--base-url", bad, "-q"], tmp_path)
         assert result.exit_code == 2, (bad, result.output)
         assert "--base-url" in result.output
@@ -222,6 +224,132 @@ def test_base_url_with_a_query_or_fragment_is_a_usage_error(tmp_path):
                      tmp_path)
     assert result.exit_code == 2 and "--base-url" in result.output
     assert not (tmp_path / "o").exists()
+
+
+# -- hosts off the public internet, and spellings parsers read differently ---------------------
+
+#: Top-level names that never reach the public internet: special-use (RFC 6761, 6762, 7686,
+#: 8375, 9476, ICANN's "internal") and names that are no TLD at all (home and office networks).
+OFF_TLDS = ["localhost", "local", "test", "example", "invalid", "onion", "alt", "internal", "home.arpa",
+            "in-addr.arpa", "ip6.arpa", "lan", "home", "corp", "localdomain", "intranet", "private", "mail"]
+#: Public suffixes of the ICANN section (a name directly under one is on the internet; the
+#: suffix alone is not).
+PUBLIC_SUFFIXES = ["com", "org", "de", "co.uk", "kr", "io", "xn--p1ai", "ac.jp"]
+_LABEL = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,8}[a-z0-9])?", fullmatch=True)
+_PRIVATE_NETS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16", "100.64.0.0/10",
+                 "0.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4", "198.18.0.0/15", "192.0.2.0/24"]
+
+
+def _address_in(net: str):
+    import ipaddress
+
+    network = ipaddress.ip_network(net)
+    return st.integers(0, network.num_addresses - 1).map(lambda i: str(network[i]))
+
+
+off_internet_host = st.one_of(
+    _LABEL,                                                                     # nas, vm, router
+    st.builds(lambda labels, tld: ".".join([*labels, tld]), st.lists(_LABEL, min_size=0, max_size=3),
+              st.sampled_from(OFF_TLDS)),                                       # foo.localhost, nas.lan
+    st.sampled_from(PUBLIC_SUFFIXES),                                           # a suffix alone
+    st.sampled_from(_PRIVATE_NETS).flatmap(_address_in),                        # 10.x, 169.254.169.254
+    st.sampled_from(["localhost.localdomain", "ip6-localhost", "1.0.0.127.in-addr.arpa"]),
+).flatmap(lambda h: st.sampled_from([h, h.upper(), h.title()]))
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(host=off_internet_host, port=st.sampled_from(["", ":8080"]))
+@example(host="nas", port="")
+@example(host="LOCALHOST", port="")
+@example(host="nas.LOCAL", port="")
+@example(host="co.uk", port="")
+def test_a_host_off_the_public_internet_is_never_public(host, port):
+    from exporter.gates.urls import URLRefused, check_base_url, host_reason, public_url, web_url
+
+    url = f"https://{host}{port}/a"
+    assert public_url(url) is None, url
+    with pytest.raises(URLRefused) as refused:
+        check_base_url(url)
+    if web_url(url) is not None:  # refused for its host, not its syntax ("0", "1.2.3.4." are not hosts)
+        assert "not on the public internet" in str(refused.value)
+        assert "not on the public internet" in host_reason(url)
+
+
+@settings(max_examples=100, **SETTINGS)
+@given(labels=st.lists(_LABEL, min_size=1, max_size=3), suffix=st.sampled_from(PUBLIC_SUFFIXES))
+def test_a_name_under_a_public_suffix_is_public(labels, suffix):
+    from exporter.gates.urls import public_url
+
+    if suffix == "kr" and labels[-1] in ("co", "ac", "go", "ne", "or", "re", "pe", "mil", "hs", "ms", "es", "sc",
+                                          "kg"):
+        labels = ["x", *labels]  # co.kr is a public suffix itself
+    if suffix == "com" and labels[-1] in ("ac", "ar", "au", "br", "cn", "co", "de", "gr", "uk", "us", "za"):
+        labels = ["x", *labels]
+    url = f"https://{'.'.join([*labels, suffix])}/a"
+    assert public_url(url) == url
+
+
+# RFC 3986 Appendix B: the generic split an RFC 3986 client makes; group 4 is the authority.
+_APPENDIX_B = re.compile(r"^(([^:/?#]+):)?(//([^/?#]*))?([^?#]*)(\?([^#]*))?(#(.*))?")
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(host=uts46_host, at=st.integers(0, 40), insert=st.sampled_from(["\\", "\\@evil.com", "\t", "@", "/", "\\\\",
+                                                                     "%5C", ""]),
+       tail=st.sampled_from(["/a", "/a?q=\\", "/a#\\", ""]))
+@example(host="example.com", at=11, insert="\\@evil.com", tail="/b")
+@example(host="example.com", at=11, insert="\\", tail="/b")
+def test_an_accepted_url_has_the_host_an_rfc_3986_client_reads(host, at, insert, tail):
+    """WHATWG (browsers, the gate) and RFC 3986 (Python, GitHub, feed readers) agree on the host of
+    every URL the gate accepts; a backslash before the query is always refused."""
+    import idna
+
+    from exporter.gates.urls import web_url
+
+    text = f"https://{host}{tail}"
+    text = text[:8 + at] + insert + text[8 + at:]
+    url = web_url(text)
+    head = re.split(r"[?#]", text, maxsplit=1)[0]
+    if "\\" in head:
+        assert url is None, text
+    if url is None:
+        return
+    authority = _APPENDIX_B.match(text).group(4) or ""
+    rfc_host = authority.rpartition("@")[2].rsplit(":", 1)[0] if not authority.endswith("]") else authority
+    accepted_host = url.split("/")[2].rsplit(":", 1)[0]
+    rfc_mapped = rfc_host.lower() if rfc_host.isascii() else idna.encode(rfc_host, uts46=True).decode("ascii")
+    assert rfc_mapped == accepted_host, (text, url)
+
+
+#: Characters UTS #46 maps to something other than their lower case: compatibility forms
+#: (ⅷ, ①, ﬀ, ㎝, full-width letters), except the three full stops input methods type.
+compatibility_char = _chars_of("M").filter(
+    lambda c: c not in "\u3002\uff0e\uff61" and __import__("idna").uts46_remap(c, std3_rules=False, transitional=False)
+    != __import__("unicodedata").normalize("NFC", c.lower()))
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(char=compatibility_char, at=st.integers(0, 11))
+@example(char="\u2177", at=0)   # ⅷ.com
+@example(char="\u2460", at=0)   # ①.com
+@example(char="\ufb00", at=0)   # ﬀ.com
+@example(char="\u339d", at=9)   # example.c㎝
+def test_a_host_with_a_compatibility_character_is_refused(char, at):
+    from exporter.gates.urls import URLRefused, check_web_url, web_url
+
+    host = "example.com"
+    url = f"https://{host[:at]}{char}{host[at:]}/x"
+    assert web_url(url) is None, url
+    with pytest.raises(URLRefused):
+        check_web_url(url)
+
+
+def test_ideographic_full_stops_and_capitals_are_still_accepted():
+    from exporter.gates.urls import public_url
+
+    assert public_url("https://BÜCHER。de/x") == "https://xn--bcher-kva.de/x"
+    assert public_url("https://bücher\uff0ede/x") == "https://xn--bcher-kva.de/x"
+    assert public_url("https://ΣΊΣΥΦΟΣ.gr/") == public_url("https://σίσυφοσ.gr/")
 
 
 def _digest_with_links(hosts: list[str]) -> str:

@@ -215,13 +215,21 @@ def test_a_book_named_with_255_bytes_is_written_and_one_longer_is_refused(tmp_pa
 
 PRIVATE_HOSTS = st.sampled_from(["127.0.0.1", "127.1.2.3", "10.0.0.1", "192.168.1.1", "172.16.5.4", "169.254.169.254",
                                  "100.64.0.1", "0.0.0.0", "224.0.0.1", "localhost", "printer.local",
-                                 "db.internal", "router.home.arpa", "a.localhost", "x.invalid"])
+                                 "db.internal", "router.home.arpa", "a.localhost", "x.invalid", "nas", "vm",
+                                 "LOCALHOST", "foo.localhost", "nas.LOCAL", "localhost.localdomain", "ip6-localhost",
+                                 "a.test", "a.example", "nas.lan", "router.home", "srv.corp", "x.onion", "y.alt",
+                                 "1.0.0.127.in-addr.arpa", "co.uk", "com"])
 
 
-@settings(max_examples=12, **SETTINGS)
+@settings(max_examples=16, **SETTINGS)
 @given(host=PRIVATE_HOSTS, where=st.sampled_from(["thumbnail", "video", "paper", "summary"]),
        port=st.sampled_from(["", ":8080"]))
 @example(host="127.0.0.1", where="thumbnail", port=":8080")
+@example(host="nas", where="paper", port="")
+@example(host="nas", where="summary", port="")
+@example(host="vm", where="thumbnail", port=":8765")
+@example(host="LOCALHOST", where="summary", port="")
+@example(host="169.254.169.254", where="paper", port="")
 def test_a_url_on_a_private_host_is_never_written_to_an_output(host, where, port):
     url = f"http://{host}{port}/t" + (".mp4" if where == "video" else ".png")
     text = day("2024-03-04", paper(1), paper(2, bullets=("see [it](http://example.org/ok)",)))
@@ -248,11 +256,61 @@ def test_a_url_on_a_private_host_is_never_written_to_an_output(host, where, port
         urls = [u for page in written for u in re.findall(r'(?:href|src|url)="([^"]*)"|"(?:url|image|external_url)":'
                                                           r'"([^"]*)"|<link>([^<]*)</link>', page) for u in u if u]
         assert "http://example.org/ok" in urls  # public links are written
-        assert not [u for u in urls if host in u], urls
+        assert not [u for u in urls if f"/{host.lower()}" in u.lower()], urls
+        # One warning, where the link is written, naming it (the same words for every kind of link).
+        line = text.split("\n").index(next(t for t in text.split("\n") if url in t)) + 1
+        warned = [w for w in result.output.splitlines() if "not on the public internet; left out" in w]
+        assert len(warned) == 1 and warned[0].startswith(f"{tmp / 'd.md'}:{line}: warning: "), result.output
+        assert url.split("/")[2] in warned[0] or url.split("/")[2].lower() in warned[0], warned
         feed = feedparser.parse((out / "feed.atom").read_bytes())
         assert not feed.bozo
         for entry in feed.entries:
             assert host not in str(entry.get("media_thumbnail", "")) + str(entry.get("enclosures", ""))
+
+
+#: URL text that browsers (WHATWG) and RFC 3986 clients read with different hosts, or whose host
+#: UTS #46 maps from compatibility characters that IDNA 2008 refuses: (as written in Markdown, the
+#: host it must never publish).
+TWO_READINGS = st.sampled_from([("https://example.com\\\\@evil.com/b", "evil.com"),
+                                ("https://example.com\\\\evil.com/b", "example.com/evil.com"),
+                                ("https://ⅷ.com/x", "viii.com"), ("https://①.com/x", "1.com"),
+                                ("https://ﬀ.com/x", "ff.com"), ("https://example.c㎝/x", "example.ccm"),
+                                ("https://ｅｘａｍｐｌｅ.com/x", "example.com/x")])
+
+
+@settings(max_examples=12, **SETTINGS)
+@given(spelling=TWO_READINGS, where=st.sampled_from(["video", "paper", "summary", "autolink"]))
+@example(spelling=("https://example.com\\\\@evil.com/b", "evil.com"), where="video")
+@example(spelling=("https://ⅷ.com/x", "viii.com"), where="paper")
+def test_a_url_parsers_read_differently_is_refused_with_a_warning(spelling, where):
+    written, published = spelling
+    text = day("2024-03-04", paper(1), paper(2, bullets=("see [it](http://example.org/ok)",)))
+    if where == "video":
+        text = text.replace("Vote: 3", f"[Watch Video]({written})\n\nVote: 3", 1)
+    elif where == "paper":
+        text = text.replace("https://arxiv.org/abs/2403.00001", written)
+    elif where == "summary":
+        text = text.replace("- a summary", f"- a summary, see [there]({written})", 1)
+    else:  # no backslash escapes in an autolink (CommonMark 6.5): one backslash is one
+        text = text.replace("- a summary", f"- a summary, see <{written.replace(chr(92) * 2, chr(92))}>", 1)
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        (tmp / "d.md").write_text(text, "utf-8")
+        out = tmp / "out"
+        result = run_cli(["build", str(tmp / "d.md"), "-o", str(out), "--images", "none", "--state",
+                          str(tmp / "s.json"), "--base-url", "https://example.org/p/"], tmp)
+        assert result.exit_code == 0, result.output
+        pages = [p.read_text("utf-8") for p in out.rglob("*") if p.suffix in (".atom", ".rss", ".json", ".html")]
+        for book in out.glob("*.epub"):
+            with zipfile.ZipFile(book) as z:
+                pages += [z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xhtml")]
+        assert "http://example.org/ok" in "".join(pages)
+        assert not [p for p in pages if published in p.replace("%5C", "/")], published
+        line = next(n for n, t in enumerate(text.split("\n"), 1) if "ⅷ" in t or "example.c" in t or "①" in t
+                    or "ﬀ" in t or "ｅｘ" in t or "example.com" in t)
+        warned = [w for w in result.output.splitlines() if w.startswith(f"{tmp / 'd.md'}:{line}: warning: ")
+                  and ("not a valid http(s) URL" in w)]
+        assert len(warned) == 1, result.output
 
 
 # -- messages that name what is wrong ---------------------------------------------------------------

@@ -203,7 +203,7 @@ def test_summary_html_labels_and_nesting():
     ("  HTTP://Example.org/a b  ", "http://example.org/a%20b"),
     ('https://e.org/"><script>', "https://e.org/%22%3E%3Cscript%3E"),
     ("https://e.org/논문?q=한글#부분", "https://e.org/%EB%85%BC%EB%AC%B8?q=%ED%95%9C%EA%B8%80#%EB%B6%80%EB%B6%84"),
-    ("https://bücher.example/x", "https://xn--bcher-kva.example/x"),
+    ("https://bücher.de/x", "https://xn--bcher-kva.de/x"),
     ("https://e.org/a?x=1&y=%20", "https://e.org/a?x=1&y=%20"),
     ("javascript:alert(1)", None),
     ("JAVASCRIPT:alert(1)", None),

@@ -15,7 +15,15 @@ a host must also be one that every client resolves to the same domain:
   ``fass.de``, non-transitional (WHATWG) to ``xn--fa-hia.de``, so such a
   link points at different domains in different readers;
 * no user info (``https://arxiv.org@evil.example/`` reads as arXiv), no
-  percent-encoded host (``%65vil.example``), no IPv4 shorthand (``1.2.3``).
+  percent-encoded host (``%65vil.example``), no IPv4 shorthand (``1.2.3``);
+* no backslash before the query, and no other text where WHATWG and an
+  RFC 3986 split (Appendix B) find different hosts;
+* no character that UTS #46 maps beyond lower case and the ideographic full
+  stops (``ⅷ.com`` is ``viii.com`` to browsers, refused by IDNA 2008).
+
+What is written to an output (:func:`public_url`) must also have a host on
+the public internet: a public IPv4 address, or a name under an ICANN public
+suffix that is neither the suffix itself nor a special-use name.
 
 Paths, queries and fragments are the WHATWG serialisation, then escaped
 further where RFC 3986 (Atom, RFC 4287 section 4.2.6) is stricter
@@ -83,6 +91,13 @@ def public_url(text: str | None) -> str | None:
     return url
 
 
+def host_reason(text: str | None) -> str | None:
+    """Why :func:`public_url` refuses *text* for its host alone (:func:`web_url` accepts it), or
+    None: what the reader says when it names a link that the outputs leave out."""
+    url = web_url(text)
+    return None if url is None else private_host_reason(_host(url))
+
+
 def check_public_url(text: str) -> str:
     """Like :func:`public_url`, but raise :class:`URLRefused` saying why."""
     url = check_web_url(text)
@@ -97,22 +112,48 @@ def _host(url: str) -> str:
     return url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)[0]
 
 
-#: Names that never reach the public internet: RFC 6761 section 6.3 (``localhost``) and 6.4
-#: (``invalid``), RFC 6762 (``local``, multicast DNS), RFC 8375 (``home.arpa``), and the TLD ICANN
-#: reserved for private use in 2024 (``internal``).
-_SPECIAL_USE = ("localhost", "invalid", "local", "home.arpa", "internal")
+#: Names that never reach the public internet, each with the whole tree under it: RFC 6761
+#: section 6 (``localhost``, ``invalid``, ``test``, ``example``), RFC 6762 (``local``, multicast
+#: DNS), RFC 7686 (``onion``), RFC 9476 (``alt``), RFC 3172 (``arpa``: reverse lookups
+#: ``in-addr.arpa``/``ip6.arpa`` and RFC 8375's ``home.arpa``, infrastructure, no web pages), and
+#: the TLD ICANN reserved for private use in 2024 (``internal``).  The second-level names
+#: ``example.com``/``.net``/``.org`` are registered, resolve and serve a page, so they stay public.
+_SPECIAL_USE = ("localhost", "invalid", "test", "example", "local", "onion", "alt", "arpa", "internal")
 
 
+@functools.lru_cache(maxsize=1)
+def _public_suffixes():
+    # publicsuffixlist ships the Public Suffix List inside the package and never fetches it
+    # (tldextract downloads a fresh copy unless told not to): the answer is the same offline, in
+    # CI and on every run, and changes only with the pinned package.  Only the ICANN section: the
+    # PRIVATE section's suffixes (github.io...) are names under a real TLD, public anyway.
+    # accept_unknown=False: a name under no listed TLD (``nas``, ``vm.lan``, ``a.corp``) has no
+    # public suffix at all.
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList(only_icann=True, accept_unknown=False)
+
+
+@functools.lru_cache(maxsize=4096)
 def private_host_reason(host: str) -> str | None:
     """Why *host* (an accepted URL's host, ASCII) is not on the public internet, or None: an IPv4
-    address that :func:`blocked_reason` refuses, or a special-use name (:data:`_SPECIAL_USE`).
+    address that :func:`blocked_reason` refuses, a special-use name (:data:`_SPECIAL_USE`), or a
+    name that is not under a top-level domain of the Public Suffix List's ICANN section
+    (``nas``, ``vm.lan``, ``a.corp``) or is such a suffix itself (``com``, ``co.uk``).
     A name is judged as written: what it resolves to on the reader's network is not known here."""
     if host and host[-1].isdigit() and host.replace(".", "").isdigit():
         reason = blocked_reason(host)
-        return None if reason is None else f"its host {host} is a {reason} address, not a public one"
+        return None if reason is None else f"its host {host} is a {reason} address, not on the public internet"
     for name in _SPECIAL_USE:
         if host == name or host.endswith("." + name):
             return f"its host {host!r} is a special-use name ('{name}'), not on the public internet"
+    psl = _public_suffixes()
+    if psl.publicsuffix(host) is None:
+        return (f"its host {host!r} is under no public top-level domain (Public Suffix List), "
+                "so it is not on the public internet")
+    if psl.privatesuffix(host) is None:
+        return (f"its host {host!r} is a public suffix itself (Public Suffix List), not a name, "
+                "so it is not on the public internet")
     return None
 
 
@@ -160,6 +201,11 @@ def check_base_url(text: str) -> str:
     url = _checked(text.strip())
     if "?" in _parse(text.strip()).href or "#" in _parse(text.strip()).href:
         raise URLRefused("it has a query or a fragment ('?' or '#'); give the folder URL only")
+    # Every self link, enclosure and catalog link is this URL plus a path: it must be one a
+    # digest's link could be (public_url), or every output would point at the reader's own network.
+    reason = private_host_reason(_host(url))
+    if reason is not None:
+        raise URLRefused(reason)
     return url if url.endswith("/") else url + "/"
 
 
@@ -240,6 +286,7 @@ def _checked(text: str) -> str:
         # (a validation error it recovers from); RFC 3986 clients read them
         # otherwise, so such a link is refused rather than guessed.
         raise URLRefused("it does not start with 'http://' or 'https://'")
+    _check_split(text)
     if url.username or url.password:
         raise URLRefused("it has user info before '@', which hides the real host")
     host = url.hostname
@@ -247,6 +294,7 @@ def _checked(text: str) -> str:
         # WHATWG decodes "%65vil.example" to "evil.example"; RFC 3986
         # clients may look the escaped name up as written.
         raise URLRefused("its host is percent-encoded")
+    _check_compatibility(text)
     if url.port == "0":
         raise URLRefused("its port is 0, which no server listens on")
     if host.startswith("["):
@@ -309,6 +357,58 @@ def _raw_host(text: str) -> str:
     """The host (and port) as written, before the parser maps it."""
     m = _RAW_HOST.match(_TAB_NEWLINE.sub("", text))
     return m.group(1).rpartition("@")[2] if m else ""
+
+
+# RFC 3986 Appendix B: how a generic (non-WHATWG) parser splits a URL; group 1 is the authority.
+_RFC3986_AUTHORITY = re.compile(r"^[^:/?#]+:(?://([^/?#]*))?")
+
+
+def _check_split(text: str) -> None:
+    """Refuse URL text that the WHATWG parser and an RFC 3986 parser (Python's urlsplit, GitHub's
+    renderer, most feed readers) split differently, so that they read different hosts: WHATWG
+    reads "\\" as "/" before the query of an http(s) URL (URL Standard, "special authority
+    ignore slashes state" and "path state"), and drops tabs and newlines, RFC 3986 does neither,
+    so ``https://example.com\\@evil.example/`` is example.com to one and evil.example to the
+    other."""
+    head = re.split(r"[?#]", text, maxsplit=1)[0]
+    if "\\" in head:
+        raise URLRefused("it has a backslash ('\\') before its query, which browsers read as '/' "
+                         "and other programs do not, so they would go to different hosts")
+    m = _RFC3986_AUTHORITY.match(text)
+    rfc_host = (m.group(1) or "").rpartition("@")[2] if m else ""
+    if rfc_host != _raw_host(text):
+        raise URLRefused("its host is read differently by browsers and by other programs "
+                         f"({_raw_host(text)!r} or {rfc_host!r})")
+
+
+# Full stops an input method types in place of "." (UTS #46 section 4 maps them to "."), so a
+# host written with them is the name the writer meant.
+_IDEOGRAPHIC_STOPS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+
+
+def _check_compatibility(text: str) -> None:
+    """Refuse a host that UTS #46 maps to another spelling beyond lower case and the ideographic
+    full stops: compatibility characters (``ⅷ`` -> ``viii``, ``①`` -> ``1``, ``ﬀ`` -> ``ff``,
+    ``㎝`` -> ``cm``, full-width letters).  Browsers map them, strict IDNA 2008 clients (RFC 5891
+    section 5.4: such code points are DISALLOWED) refuse the name, so the link works in some
+    readers only, and the host shown is not the host visited."""
+    import unicodedata
+
+    raw = _raw_host(text)
+    if raw.isascii():
+        return
+    import idna
+
+    written = unicodedata.normalize("NFC", raw.lower().translate(_IDEOGRAPHIC_STOPS))
+    try:
+        mapped = idna.uts46_remap(raw, std3_rules=False, transitional=False)
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return  # not mappable: the IDNA 2008 check refuses it
+    if mapped != written:
+        changed = next((c for c in raw if idna.uts46_remap(c.lower(), std3_rules=False, transitional=False)
+                        != unicodedata.normalize("NFC", c.lower().translate(_IDEOGRAPHIC_STOPS))), raw[0])
+        raise URLRefused(f"its host {raw!r} has {_char_name(changed)}, a compatibility character that "
+                         "browsers replace and IDNA 2008 refuses, so the name shown is not the name visited")
 
 
 def _check_invisible(text: str) -> None:

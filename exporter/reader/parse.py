@@ -43,7 +43,7 @@ from ..model import (
     drop_forbidden,
     has_visible,
 )
-from ..gates.urls import web_url
+from ..gates.urls import host_reason, web_url
 
 STDIN = "-"
 
@@ -317,6 +317,8 @@ class _FileParser:
                 # Fast path for the most common line by far: a "- " bullet.
                 if line[:2] == "- " and line[2:3] != "-":
                     self.paper.last_blank = False
+                    if "://" in line:
+                        self.check_links(no, line)
                     self.add_item(line[2:], 0, numbered=False)
                 else:
                     self.paper_line(no, line)
@@ -397,6 +399,10 @@ class _FileParser:
             elif web_url(url) is None:
                 self.warn(no, f"paper link {_quote(url)} is not a valid http(s) URL; dropped", Kind.UNSAFE_LINK)
                 url = None
+            elif (why := host_reason(url)) is not None:
+                self.warn(no, f"paper link {_quote(url)}: {why}; left out",
+                          Kind.UNSAFE_LINK)
+                url = None
             else:
                 # One spelling per page: the paper's identity, feed ids and
                 # links all derive from the normalised URL.
@@ -442,6 +448,8 @@ class _FileParser:
     def summary_line(self, no: int, line: str, blank_before: bool, *, indented: bool) -> None:
         p = self.paper
         assert p is not None
+        if "://" in line:
+            self.check_links(no, line)
         c = line.lstrip()[0]
         if c in "-*+_":
             if _RULE_RE.match(line):
@@ -481,6 +489,22 @@ class _FileParser:
         # nothing is lost (it is rendered as escaped inline Markdown).
         self.add_item(stripped, 0, numbered=False)
 
+    def check_links(self, no: int, line: str) -> None:
+        """Warn about each link of a summary line that the renderer leaves out (gates.urls.
+        public_url, as render.safe_url): the messages given for a paper link or a thumbnail."""
+        for i, span in enumerate(_URL_SPANS.split(line)):
+            if i % 2 == 0 or span[:1] in "sS":  # text, or an HTML attribute (raw HTML is ignored)
+                continue
+            if span[:2] == "](":  # a link destination: CommonMark backslash escapes apply
+                url = _destination(span[2:].removeprefix("<").removesuffix(">"))
+            else:
+                url = span.strip("<>")
+            if web_url(url) is None:
+                if span[:1] in "]<" and is_http_url(url):  # a bare URL's end is linkify's to find
+                    self.warn(no, f"link {_quote(url)} is not a valid http(s) URL; dropped", Kind.UNSAFE_LINK)
+            elif (why := host_reason(url)) is not None:
+                self.warn(no, f"link {_quote(url)}: {why}; left out", Kind.UNSAFE_LINK)
+
     def thumbnail_line(self, no: int, s: str) -> bool:
         p = self.paper
         assert p is not None
@@ -511,6 +535,11 @@ class _FileParser:
         elif is_http_url(url) and web_url(url) is None:
             self.warn(no, f"thumbnail URL {_quote(url)} is not a valid http(s) URL; dropped", Kind.UNSAFE_LINK)
         elif is_http_url(url):
+            if (why := host_reason(url)) is not None:
+                # Kept: with --allow-private-hosts the picture is still downloaded into the book;
+                # its URL is never written to an output (gates.urls.public_url).
+                self.warn(no, f"thumbnail link {_quote(url)}: {why}; left out",
+                          Kind.UNSAFE_LINK)
             p.thumbnail = Thumbnail(kind, web_url(url))  # its one spelling, as links have
         elif _is_relative_path(url):
             p.thumbnail = Thumbnail(kind, url.replace(" ", "%20"))
