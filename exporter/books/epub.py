@@ -26,6 +26,7 @@ import datetime as dt
 import functools
 import hashlib
 import io
+import os
 import re
 import uuid
 import zipfile
@@ -566,9 +567,9 @@ def _render_day(ctx: _Context, day: DayView, info: BookInfo, labels: dict[str, A
     packaged one (a user's day template may read anything in its blocks)."""
     fragments = ctx.fragments
     templates = ctx.options.templates
-    if fragments is None or (templates is not None and (Path(templates) / "day.xhtml.j2").exists()):
+    if fragments is None or (templates is not None and os.path.lexists(Path(templates) / "day.xhtml.j2")):
         return render_template(ctx.env, "day.xhtml.j2", day=day, book=info, labels=labels)
-    from ..templating import get_template, rendering
+    from ..templating import checked_output, get_template, rendering
 
     template = get_template(ctx.env, "day.xhtml.j2")
     context = template.new_context({"day": day, "book": info, "labels": labels})
@@ -587,7 +588,8 @@ def _render_day(ctx: _Context, day: DayView, info: BookInfo, labels: dict[str, A
 
     context.blocks["paper"][0] = paper
     with rendering(ctx.env, template):
-        return concat(template.root_render_func(context))
+        text = concat(template.root_render_func(context))
+    return checked_output(template, text)
 
 
 def _write_epub(epub: Any, sink: list[tuple[str, bytes]], book: Any, info: BookInfo,
