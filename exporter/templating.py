@@ -489,9 +489,15 @@ def stylesheet(env: Any) -> bytes:
 
 
 def _checked_css(env: Any, name: str) -> str:
-    from .gates.css import outside_the_book
+    from .gates.css import malformed, outside_the_book
 
     css = render_template(env, name)
+    broken = malformed(css)
+    if broken:
+        ref = broken[0]
+        more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+        raise TemplateError(f"{_named(name, get_template(env, name).filename)}:{ref.line}: error: "
+                            f"{ref.what}: {ref.url}{more}")
     refused = outside_the_book(css)
     if refused:
         ref = refused[0]
