@@ -482,7 +482,7 @@ def _add_cover(book: Any, ctx: _Context, info: BookInfo, labels: dict[str, Any],
     # spine, so we write our own.
     book.set_cover("images/cover.jpg", cover_jpeg, create_page=False)
     page = Document(uid="cover", file_name="cover.xhtml", title=labels["cover"], lang=lang)
-    page.check = ctx.options.templates is not None
+    page.check = _template_label(ctx, "cover.xhtml.j2")
     page.content = render_template(ctx.env, "cover.xhtml.j2", book=info,
                                    cover={"href": "images/cover.jpg", "alt": cover_alt(bundle, lang)},
                                    labels=labels)
@@ -527,7 +527,7 @@ def _add_days(book: Any, ctx: _Context, info: BookInfo, labels: dict[str, Any], 
                                 title=f"{day.date_text} ({day.weekday})", lang=lang)
         chapter.content = _render_day(ctx, day, info, labels)
         chapter.add_item(style)  # ebooklib 4: <head> of the content would be dropped
-        chapter.check = ctx.options.templates is not None
+        chapter.check = _template_label(ctx, "day.xhtml.j2")
         book.add_item(chapter)
         spine.append(chapter)
         # ebooklib 6 and 7: explicit uids from date + paper id, in spine order.
@@ -625,7 +625,7 @@ def _document_class() -> Any:
     from markupsafe import escape
 
     class Document(epub.EpubHtml):  # type: ignore[misc]
-        check = False
+        check: str | None = None  # the template (file name) that made a document to check
 
         def get_content(self, default: Any = None) -> bytes:
             links = "".join(
@@ -635,19 +635,28 @@ def _document_class() -> Any:
             doc = (_XHTML_HEAD.format(lang=lang, title=escape(self.title), links=links)
                    + self.content + "\n</body>\n</html>\n").encode("utf-8")
             if self.check:
-                _check_xml(doc, self.file_name)
+                from ..gates.xhtml import problems
+
+                in_book = frozenset(item.file_name for item in self.book.items)
+                found = problems(doc, self.file_name, in_book)
+                if found:
+                    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+                    raise TemplateError(f"{self.check}: error: the template made {self.file_name}, in which "
+                                        f"{found[0]}{more}")
             return doc
 
     return Document
 
 
-def _check_xml(doc: bytes, name: str) -> None:
-    from lxml import etree
+def _template_label(ctx: _Context, name: str) -> str | None:
+    """The file of template *name* as a message names it, when a user's templates are in play
+    (only then is what it renders checked), else None."""
+    if ctx.options.templates is None:
+        return None
+    from ..gates.names import shell_quote
+    from ..templating import get_template
 
-    try:
-        etree.fromstring(doc, etree.XMLParser(resolve_entities=False, no_network=True))
-    except etree.XMLSyntaxError as err:
-        raise TemplateError(f"the templates made {name} that is not well-formed XHTML: {err}") from err
+    return shell_quote(get_template(ctx.env, name).filename or name)
 
 
 class _NavPaths:
