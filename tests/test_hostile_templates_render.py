@@ -146,7 +146,9 @@ def test_valid_local_markup_is_accepted(markup):
 
 BAD_CSS = ["p{{color:red", "</style><script>", "p {{ a: \"x\n}}", "p\x00 {{ }}", "p\x01 {{ }}", "/* x",
            "p {{ background: url(https:/127.0.0.1/x.png) }}", "p {{ background: url('HTTP:x.png') }}",
-           "p {{ background: url(' \tfile:/etc/x') }}", "p {{ a: url(x }}", "@media x {{ p {{ a: b }}"]
+           "p {{ background: url(' \tfile:/etc/x') }}", "p {{ a: url(x }}", "@media x {{ p {{ a: b }}",
+           "p {{ background: url(x.png) }}", "p {{ background: url(../../x.png) }}",
+           "@media print {{ p {{ background: url('../images/nope.jpg') }} }}"]
 
 
 @settings(max_examples=25, **SETTINGS)
@@ -155,7 +157,7 @@ BAD_CSS = ["p{{color:red", "</style><script>", "p {{ a: \"x\n}}", "p\x00 {{ }}",
 def test_a_stylesheet_that_is_not_css_or_names_a_scheme_is_refused_naming_file_and_line(css, before, file):
     text = "p { margin: 0; }\n" * before + css.format()
     output = _refused({file: text}, named=file)
-    assert f"{file}:" in output, output
+    assert f"{file}:{before + 1}:" in output, output
 
 
 # -- D6: lang_attrs --------------------------------------------------------------------------------

@@ -464,6 +464,8 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
     book.spine = spine
     book.guide = guide  # ebooklib 11: EPUB 2 guide + EPUB 3 landmarks
 
+    if ctx.options.templates is not None:
+        _check_stylesheet_files(ctx, style.file_name, frozenset(item.file_name for item in book.items))
     entries: list[tuple[str, bytes]] = []
     with _ebooklib_shims():
         ok = _write_epub(epub, entries, book, info, labels)
@@ -646,6 +648,32 @@ def _document_class() -> Any:
             return doc
 
     return Document
+
+
+def _check_stylesheet_files(ctx: _Context, place: str, in_book: frozenset[str]) -> None:
+    """Every relative ``url()`` of the stylesheet (``epub.css`` and ``extra.css`` of the user's
+    templates) must name a file the book holds (EPUBCheck RSC-007): nothing of the templates
+    folder but these two files is packaged."""
+    import posixpath
+    from urllib.parse import unquote
+
+    from ..gates.css import references
+    from ..gates.names import shell_quote
+
+    css = ctx.css.decode("utf-8") if isinstance(ctx.css, bytes) else ctx.css
+    marker = "\n\n/* extra.css */\n"
+    split = css.count("\n", 0, css.index(marker)) + 4 if marker in css else None
+    for ref in references(css):
+        path = ref.url.split("#", 1)[0].split("?", 1)[0]
+        if not path or ref.url.lstrip().lower().startswith("data:"):
+            continue
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(place), unquote(path)))
+        if target in in_book:
+            continue
+        name, line = ("extra.css", ref.line - split + 1) if split and ref.line >= split else ("epub.css", ref.line)
+        where = shell_quote(str(Path(ctx.options.templates) / name))
+        raise TemplateError(f"{where}:{line}: error: {ref.what} {ref.url!r} names {target}, which is not in the book "
+                            "(nothing of the templates folder but the stylesheets is packaged)")
 
 
 def _template_label(ctx: _Context, name: str) -> str | None:
