@@ -7,7 +7,9 @@ Checked here (lxml, on the document as it goes into the book):
 - well-formed XML (libxml2's ``huge_tree``: the renderer already caps a document's size, and a
   long text node is not an error of the template);
 - ``id`` values unique in the document (HTML section 3.2.6, EPUBCheck RSC-005);
-- elements are HTML elements, or elements of SVG or MathML (EPUB 3.3 section 6.1.3);
+- elements are HTML elements (inline SVG and MathML would need manifest properties the book does
+  not declare);
+- a link to a fragment of the same document names one of its ids (EPUBCheck RSC-012);
 - no ``script``, ``iframe``, ``object``, ``embed``, ``frame``, ``applet`` or ``base``: a book of
   digests has no scripts, and these load other documents (EPUB 3.3 section 3.6);
 - every URL attribute (``src``, ``href``, ``xlink:href``, ``poster``, ``data``, ``srcset``) names a
@@ -63,6 +65,7 @@ def problems(doc: bytes, name: str, in_book: Iterable[str]) -> list[str]:
     files = frozenset(in_book)
     found: list[str] = []
     ids: set[str] = set()
+    fragments: list[tuple[int, str]] = []  # links to an id of this document
     for el in root.iter():
         if not isinstance(el.tag, str):
             continue  # comments and processing instructions
@@ -83,8 +86,15 @@ def problems(doc: bytes, name: str, in_book: Iterable[str]) -> list[str]:
                         break
             if local == "style":
                 found.extend(f"{line}<style>: {why}" for why in _css_problems(el.text or ""))
-        elif ns not in (SVG, MATHML):
-            found.append(f"{line}<{qname.text}> is not an element of XHTML, SVG or MathML")
+        elif ns in (SVG, MATHML):
+            # A document with inline SVG or MathML needs the "svg" or "mathml" property on its
+            # manifest item (EPUB 3.3 section 5.6.2.2; EPUBCheck OPF-014), which the book does not
+            # declare for a template's documents.
+            if el.getparent() is None or etree.QName(el.getparent()).namespace == XHTML:
+                found.append(f"{line}inline <{local}> (SVG or MathML) is not supported in a template: use an "
+                             "<img> with a data: URL")
+        else:
+            found.append(f"{line}<{qname.text}> is not an element of XHTML")
         ident = el.get("id")
         if ident is not None:
             if ident in ids:
@@ -95,6 +105,8 @@ def problems(doc: bytes, name: str, in_book: Iterable[str]) -> list[str]:
             found.extend(f"{line}style attribute: {why}" for why in _css_problems(f"x{{{style}}}"))
         for attr in URL_ATTRIBUTES:
             value = el.get(attr)
+            if value is not None and value.startswith("#"):
+                fragments.append((el.sourceline, value[1:]))
             if value is not None:
                 why = _reference_problem(value, name, files, link=(ns == XHTML and local == "a" and attr == "href"))
                 if why:
@@ -106,6 +118,10 @@ def problems(doc: bytes, name: str, in_book: Iterable[str]) -> list[str]:
                 why = _reference_problem(url, name, files, link=False) if url else None
                 if why:
                     found.append(f"{line}srcset {url!r} {why}")
+    # A link to a fragment of another document is left to EPUBCheck (RSC-012): the documents are
+    # checked one at a time.
+    found.extend(f"line {line}: href '#{frag}' names no id of this document"
+                 for line, frag in fragments if frag not in ids)
     return found
 
 
