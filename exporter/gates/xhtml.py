@@ -103,25 +103,33 @@ def problems(doc: bytes, name: str, in_book: Iterable[str]) -> list[str]:
         style = el.get("style")
         if style is not None:
             found.extend(f"{line}style attribute: {why}" for why in _css_problems(f"x{{{style}}}"))
-        for attr in URL_ATTRIBUTES:
-            value = el.get(attr)
-            if value is not None and value.startswith("#"):
-                fragments.append((el.sourceline, value[1:]))
-            if value is not None:
-                why = _reference_problem(value, name, files, link=(ns == XHTML and local == "a" and attr == "href"))
-                if why:
-                    found.append(f"{line}{attr.split('}')[-1]}={value!r} {why}")
-        srcset = el.get("srcset")
-        if srcset is not None:
-            for candidate in srcset.split(","):
-                url = candidate.strip().split(" ")[0]
-                why = _reference_problem(url, name, files, link=False) if url else None
-                if why:
-                    found.append(f"{line}srcset {url!r} {why}")
+        found.extend(_url_problems(el, local if ns == XHTML else None, line, name, files, fragments))
     # A link to a fragment of another document is left to EPUBCheck (RSC-012): the documents are
     # checked one at a time.
     found.extend(f"line {line}: href '#{frag}' names no id of this document"
                  for line, frag in fragments if frag not in ids)
+    return found
+
+
+def _url_problems(el, local: str | None, line: str, name: str, files: frozenset[str],
+                  fragments: list[tuple[int, str]]) -> list[str]:
+    """What is wrong with the URL attributes of *el* (*local*: its name if an XHTML element)."""
+    found: list[str] = []
+    for attr in URL_ATTRIBUTES:
+        value = el.get(attr)
+        if value is not None and value.startswith("#"):
+            fragments.append((el.sourceline, value[1:]))
+        if value is not None:
+            why = _reference_problem(value, name, files, link=(local == "a" and attr == "href"))
+            if why:
+                found.append(f"{line}{attr.split('}')[-1]}={value!r} {why}")
+    srcset = el.get("srcset")
+    if srcset is not None:
+        for candidate in srcset.split(","):
+            url = candidate.strip().split(" ")[0]
+            why = _reference_problem(url, name, files, link=False) if url else None
+            if why:
+                found.append(f"{line}srcset {url!r} {why}")
     return found
 
 
