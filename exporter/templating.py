@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,8 @@ def make_environment(user_dir: Path | str | None = None) -> Any:
     )
     env.globals["searched_folders"] = tuple(str(f) for f in folders)
     env.globals["user_templates"] = str(user_dir) if user_dir is not None else None
-    env.globals["lang_attrs"] = render.lang_attrs
+    env.globals["lang_attrs"] = _checked_lang_attrs
+    _install_bounded_filters(env)
     return env
 
 
@@ -90,7 +92,18 @@ def _bounded_environment_class() -> Any:
     foresee) becomes the same error, never a crash."""
     import jinja2
 
-    class BoundedEnvironment(jinja2.Environment):
+    from jinja2.sandbox import SandboxedEnvironment
+
+    class BoundedEnvironment(SandboxedEnvironment):
+        # The sandbox (jinja2's, made for untrusted templates) refuses private attributes and
+        # bounds ``range()`` to MAX_RANGE items; the operators below are intercepted so that one
+        # expression cannot build a value of gigabytes (``"x" * 10**9``, ``10**10**6``).
+        intercepted_binops = frozenset(["*", "**", "+", "%"])
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            _check_binop(operator, left, right)
+            return super().call_binop(context, operator, left, right)
+
         def _parse(self, source: str, name: str | None, filename: str | None) -> Any:
             _check_brackets(self, source, name, filename)
             try:
@@ -115,6 +128,146 @@ def _bounded_environment_class() -> Any:
                                     f"compile (Python: {err.msg})") from None
 
     return BoundedEnvironment
+
+
+#: Largest string, list or number (in characters, items or decimal digits) one template
+#: expression may build, and largest rendered document: a day of the packaged templates is
+#: well under 1 MB, and libxml2 refuses a text node over 10 MB unless told otherwise.
+MAX_VALUE_SIZE = 1_000_000
+MAX_OUTPUT_CHARS = 8_000_000
+#: Seconds one render may take, measured in the process that renders (books are rendered in
+#: worker processes, each in its own main thread): a loop over ``range`` nested in another
+#: is bounded by MAX_RANGE but not in time.
+RENDER_SECONDS = 20.0
+
+
+def _size(value: Any) -> int | None:
+    if isinstance(value, (str, bytes, list, tuple)):
+        return len(value)
+    return None
+
+
+def _check_binop(operator: str, left: Any, right: Any) -> None:
+    """Refuse, before it is computed, a ``*``, ``**``, ``+`` or ``%`` result over MAX_VALUE_SIZE."""
+    too_big = False
+    if operator == "*":
+        for seq, n in ((left, right), (right, left)):
+            size = _size(seq)
+            if size is not None and isinstance(n, int) and size * max(n, 0) > MAX_VALUE_SIZE:
+                too_big = True
+    elif operator == "**":
+        if isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and right > 0:
+            # digits of left**right is about right * log10(left)
+            too_big = right * max(left.bit_length(), 1) > MAX_VALUE_SIZE * 3.33
+    elif operator == "+":
+        a, b = _size(left), _size(right)
+        too_big = a is not None and b is not None and a + b > MAX_VALUE_SIZE
+    elif operator == "%" and isinstance(left, str):
+        # printf-style widths and precisions: "%1000000000d" % 1
+        too_big = any(int(w or p) > MAX_VALUE_SIZE for w, p in _WIDTHS.findall(left))
+    if too_big:
+        raise ValueError(f"the result of {operator!r} would be larger than {MAX_VALUE_SIZE:,} "
+                         "characters, items or digits")
+
+
+_WIDTHS = re.compile(r"%[-#0 +]*(\d+)|\.(\d+)[a-zA-Z]")
+
+
+def _bounded(what: str, n: Any) -> Any:
+    if isinstance(n, int) and n > MAX_VALUE_SIZE:
+        raise ValueError(f"{what} {n} is larger than {MAX_VALUE_SIZE:,}")
+    return n
+
+
+def _install_bounded_filters(env: Any) -> None:
+    """jinja2's filters and globals whose size argument builds a value of that size."""
+    center, wordwrap, indent, lipsum = (env.filters["center"], env.filters["wordwrap"],
+                                        env.filters["indent"], env.globals["lipsum"])
+    truncate = env.filters["truncate"]
+
+    def bounded_center(value: Any, width: int = 80) -> Any:
+        return center(value, _bounded("center width", width))
+
+    def bounded_wordwrap(environment: Any, s: str, width: int = 79, *args: Any, **kw: Any) -> Any:
+        if not isinstance(width, int) or width < 1:
+            raise ValueError(f"wordwrap width must be a positive number, not {width!r}")
+        return wordwrap(environment, s, _bounded("wordwrap width", width), *args, **kw)
+
+    def bounded_indent(s: Any, width: Any = 4, *args: Any, **kw: Any) -> Any:
+        if isinstance(width, str):
+            _bounded("indent", len(width))
+        return indent(s, _bounded("indent width", width), *args, **kw)
+
+    def bounded_truncate(environment: Any, s: str, length: int = 255, *args: Any, **kw: Any) -> Any:
+        return truncate(environment, s, _bounded("truncate length", length), *args, **kw)
+
+    def bounded_lipsum(n: int = 5, *args: Any, **kw: Any) -> Any:
+        if isinstance(n, int) and n > 100:
+            raise ValueError(f"lipsum({n}): at most 100 paragraphs")
+        return lipsum(n, *args, **kw)
+
+    import jinja2
+
+    env.filters["center"] = bounded_center
+    env.filters["wordwrap"] = jinja2.pass_environment(bounded_wordwrap)
+    env.filters["indent"] = bounded_indent
+    env.filters["truncate"] = jinja2.pass_environment(bounded_truncate)
+    env.globals["lipsum"] = bounded_lipsum
+
+
+def _checked_lang_attrs(lang: Any) -> Any:
+    """``lang_attrs`` for a template: a value that is not a BCP 47 tag would make the book invalid."""
+    from . import render
+    from .gates.langtags import check_tag
+
+    if lang:
+        try:
+            check_tag(lang)
+        except ValueError as err:
+            raise ValueError(f"lang_attrs({lang!r}): {err}") from None
+    return render.lang_attrs(lang)
+
+
+class _RenderTimeout(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_budget() -> Iterator[None]:
+    """Raise :class:`_RenderTimeout` after RENDER_SECONDS, where a timer signal can be had (the
+    main thread of a process); elsewhere the render is bounded by the sandbox's sizes alone."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+    pending = signal.getitimer(signal.ITIMER_REAL)[0]
+    if pending and pending <= RENDER_SECONDS:  # a caller's own, shorter timer stays in charge
+        yield
+        return
+
+    def expired(signum: int, frame: Any) -> None:
+        raise _RenderTimeout(f"it took longer than {RENDER_SECONDS:g} seconds")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    old = signal.setitimer(signal.ITIMER_REAL, RENDER_SECONDS)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if old[0]:
+            signal.setitimer(signal.ITIMER_REAL, *old)
+
+
+def checked_output(template: Any, text: str) -> str:
+    """*text*, the render of *template*, unless it is larger than MAX_OUTPUT_CHARS."""
+    if len(text) > MAX_OUTPUT_CHARS:
+        raise TemplateError(f"{_named(template.name, template.filename)}: error: template {template.name!r} "
+                            f"rendered {len(text):,} characters, more than the {MAX_OUTPUT_CHARS:,} a "
+                            "document may have")
+    return text
 
 
 def _named(name: str | None, filename: str | None) -> str:
@@ -178,6 +331,11 @@ def _gated_loader(folders: list[Path]) -> Any:
                 try:
                     st = gate_files.check_regular(path)
                 except FileNotFoundError:
+                    # A symbolic link to nothing under a template's name is the user's mistake
+                    # to report, not a reason to fall back silently to the packaged template.
+                    broken = gate_files.broken_link(path)
+                    if broken:
+                        raise TemplateError(f"{shell_quote(str(path))}: error: {broken}") from None
                     continue
                 except OSError as err:
                     raise TemplateError(f"template {shell_quote(str(path))}: {err.strerror or err}") from err
@@ -335,9 +493,15 @@ def stylesheet(env: Any) -> bytes:
 
 
 def _checked_css(env: Any, name: str) -> str:
-    from .gates.css import outside_the_book
+    from .gates.css import malformed, outside_the_book
 
     css = render_template(env, name)
+    broken = malformed(css)
+    if broken:
+        ref = broken[0]
+        more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+        raise TemplateError(f"{_named(name, get_template(env, name).filename)}:{ref.line}: error: "
+                            f"{ref.what}: {ref.url}{more}")
     refused = outside_the_book(css)
     if refused:
         ref = refused[0]
@@ -358,7 +522,8 @@ def render_template(env: Any, name: str, **context: Any) -> str:
     """Render template *name*; any jinja2 failure becomes a :class:`TemplateError`."""
     template = get_template(env, name)
     with rendering(env, template):
-        return template.render(**context)
+        text = template.render(**context)
+    return checked_output(template, text)
 
 
 @contextlib.contextmanager
@@ -369,19 +534,27 @@ def rendering(env: Any, template: Any) -> Iterator[None]:
     import jinja2
 
     try:
-        yield
+        with _time_budget():
+            yield
+    except TemplateError:
+        raise
     except jinja2.TemplateNotFound as err:
         folders = ", ".join(env.globals.get("searched_folders", ()))
         raise TemplateError(f"template {err.name!r} not found (searched: {folders})") from err
-    except (RecursionError, MemoryError, jinja2.TemplateError) as err:
+    except Exception as err:  # noqa: BLE001 -- a user template is the user's code: its error is theirs
+        ours = (RecursionError, MemoryError, jinja2.TemplateError, _RenderTimeout)
+        if not isinstance(err, ours) and env.globals.get("user_templates") is None:
+            raise  # only the packaged templates were rendered: a bug of ours (exit 70)
         place = _failed_at(env, err) or _named(template.name, template.filename)
         if isinstance(err, RecursionError):  # a computed include or a macro that leads back to itself
             why = ("it recurses without end (a template included by a computed name that includes "
                    "itself, or a macro that calls itself)")
         elif isinstance(err, MemoryError):
             why = "it makes a value too large for memory"
-        else:
+        elif isinstance(err, jinja2.TemplateError) or isinstance(err, _RenderTimeout):
             why = str(err)
+        else:
+            why = f"{type(err).__name__}: {err}"
         raise TemplateError(f"{place}: error: template {template.name!r} failed to render: {why}") from None
 
 

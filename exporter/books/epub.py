@@ -26,6 +26,7 @@ import datetime as dt
 import functools
 import hashlib
 import io
+import os
 import re
 import uuid
 import zipfile
@@ -463,6 +464,8 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
     book.spine = spine
     book.guide = guide  # ebooklib 11: EPUB 2 guide + EPUB 3 landmarks
 
+    if ctx.options.templates is not None:
+        _check_stylesheet_files(ctx, style.file_name, frozenset(item.file_name for item in book.items))
     entries: list[tuple[str, bytes]] = []
     with _ebooklib_shims():
         ok = _write_epub(epub, entries, book, info, labels)
@@ -481,7 +484,7 @@ def _add_cover(book: Any, ctx: _Context, info: BookInfo, labels: dict[str, Any],
     # spine, so we write our own.
     book.set_cover("images/cover.jpg", cover_jpeg, create_page=False)
     page = Document(uid="cover", file_name="cover.xhtml", title=labels["cover"], lang=lang)
-    page.check = ctx.options.templates is not None
+    page.check = _template_label(ctx, "cover.xhtml.j2")
     page.content = render_template(ctx.env, "cover.xhtml.j2", book=info,
                                    cover={"href": "images/cover.jpg", "alt": cover_alt(bundle, lang)},
                                    labels=labels)
@@ -526,7 +529,7 @@ def _add_days(book: Any, ctx: _Context, info: BookInfo, labels: dict[str, Any], 
                                 title=f"{day.date_text} ({day.weekday})", lang=lang)
         chapter.content = _render_day(ctx, day, info, labels)
         chapter.add_item(style)  # ebooklib 4: <head> of the content would be dropped
-        chapter.check = ctx.options.templates is not None
+        chapter.check = _template_label(ctx, "day.xhtml.j2")
         book.add_item(chapter)
         spine.append(chapter)
         # ebooklib 6 and 7: explicit uids from date + paper id, in spine order.
@@ -566,9 +569,9 @@ def _render_day(ctx: _Context, day: DayView, info: BookInfo, labels: dict[str, A
     packaged one (a user's day template may read anything in its blocks)."""
     fragments = ctx.fragments
     templates = ctx.options.templates
-    if fragments is None or (templates is not None and (Path(templates) / "day.xhtml.j2").exists()):
+    if fragments is None or (templates is not None and os.path.lexists(Path(templates) / "day.xhtml.j2")):
         return render_template(ctx.env, "day.xhtml.j2", day=day, book=info, labels=labels)
-    from ..templating import get_template, rendering
+    from ..templating import checked_output, get_template, rendering
 
     template = get_template(ctx.env, "day.xhtml.j2")
     context = template.new_context({"day": day, "book": info, "labels": labels})
@@ -587,7 +590,8 @@ def _render_day(ctx: _Context, day: DayView, info: BookInfo, labels: dict[str, A
 
     context.blocks["paper"][0] = paper
     with rendering(ctx.env, template):
-        return concat(template.root_render_func(context))
+        text = concat(template.root_render_func(context))
+    return checked_output(template, text)
 
 
 def _write_epub(epub: Any, sink: list[tuple[str, bytes]], book: Any, info: BookInfo,
@@ -623,7 +627,7 @@ def _document_class() -> Any:
     from markupsafe import escape
 
     class Document(epub.EpubHtml):  # type: ignore[misc]
-        check = False
+        check: str | None = None  # the template (file name) that made a document to check
 
         def get_content(self, default: Any = None) -> bytes:
             links = "".join(
@@ -633,19 +637,54 @@ def _document_class() -> Any:
             doc = (_XHTML_HEAD.format(lang=lang, title=escape(self.title), links=links)
                    + self.content + "\n</body>\n</html>\n").encode("utf-8")
             if self.check:
-                _check_xml(doc, self.file_name)
+                from ..gates.xhtml import problems
+
+                in_book = frozenset(item.file_name for item in self.book.items)
+                found = problems(doc, self.file_name, in_book)
+                if found:
+                    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+                    raise TemplateError(f"{self.check}: error: the template made {self.file_name}, in which "
+                                        f"{found[0]}{more}")
             return doc
 
     return Document
 
 
-def _check_xml(doc: bytes, name: str) -> None:
-    from lxml import etree
+def _check_stylesheet_files(ctx: _Context, place: str, in_book: frozenset[str]) -> None:
+    """Every relative ``url()`` of the stylesheet (``epub.css`` and ``extra.css`` of the user's
+    templates) must name a file the book holds (EPUBCheck RSC-007): nothing of the templates
+    folder but these two files is packaged."""
+    import posixpath
+    from urllib.parse import unquote
 
-    try:
-        etree.fromstring(doc, etree.XMLParser(resolve_entities=False, no_network=True))
-    except etree.XMLSyntaxError as err:
-        raise TemplateError(f"the templates made {name} that is not well-formed XHTML: {err}") from err
+    from ..gates.css import references
+    from ..gates.names import shell_quote
+
+    css = ctx.css.decode("utf-8") if isinstance(ctx.css, bytes) else ctx.css
+    marker = "\n\n/* extra.css */\n"
+    split = css.count("\n", 0, css.index(marker)) + 4 if marker in css else None
+    for ref in references(css):
+        path = ref.url.split("#", 1)[0].split("?", 1)[0]
+        if not path or ref.url.lstrip().lower().startswith("data:"):
+            continue
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(place), unquote(path)))
+        if target in in_book:
+            continue
+        name, line = ("extra.css", ref.line - split + 1) if split and ref.line >= split else ("epub.css", ref.line)
+        where = shell_quote(str(Path(ctx.options.templates) / name))
+        raise TemplateError(f"{where}:{line}: error: {ref.what} {ref.url!r} names {target}, which is not in the book "
+                            "(nothing of the templates folder but the stylesheets is packaged)")
+
+
+def _template_label(ctx: _Context, name: str) -> str | None:
+    """The file of template *name* as a message names it, when a user's templates are in play
+    (only then is what it renders checked), else None."""
+    if ctx.options.templates is None:
+        return None
+    from ..gates.names import shell_quote
+    from ..templating import get_template
+
+    return shell_quote(get_template(ctx.env, name).filename or name)
 
 
 class _NavPaths:

@@ -13,6 +13,8 @@ the URL gate (:func:`exporter.gates.urls.stays_in_book`).
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -78,6 +80,61 @@ def _import_target(prelude: list) -> str:
 
 def outside_the_book(css: str) -> list[Reference]:
     """The references of *css* that a book cannot hold: every ``@import`` (a book has one
-    stylesheet; nothing else of the templates folder is packaged), and every URL that is not
-    inside the book or a ``data:`` URL."""
-    return [ref for ref in references(css) if ref.what == "@import" or not stays_in_book(ref.url)]
+    stylesheet; nothing else of the templates folder is packaged), every URL that is not
+    inside the book or a ``data:`` URL, and every URL that names a scheme other than ``data:``
+    (``https:/host/x`` is relative to an ``https:`` base under the WHATWG URL standard, but a
+    remote host to a reading system whose base is ``file:`` or its own scheme)."""
+    return [ref for ref in references(css)
+            if ref.what == "@import" or not stays_in_book(ref.url) or _foreign_scheme(ref.url)]
+
+
+#: A scheme, as the WHATWG URL parser finds it after dropping leading C0 controls and spaces
+#: and every tab and newline (URL Standard, "basic URL parser", first steps).
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_DROPPED = re.compile(r"[\t\n\r]")
+#: Characters a stylesheet has no use for and some tools stop at (CSS Syntax 3 section 3.3 turns
+#: NUL into U+FFFD; a reader's engine may not): C0 controls other than tab, newline, form feed
+#: and carriage return, and DEL.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+#: Appended when checking that every block, function, string and comment is closed: when one
+#: is not, this ends up inside it instead of at the top level.
+_SENTINEL = "digest-export-end-of-stylesheet"
+
+
+def _foreign_scheme(url: str) -> bool:
+    cleaned = _DROPPED.sub("", url.lstrip("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f"
+                                        "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d"
+                                        "\x1e\x1f "))
+    match = _SCHEME.match(cleaned)
+    return bool(match) and match.group(0).lower() != "data:"
+
+
+def malformed(css: str) -> list[Reference]:
+    """What in *css* is not CSS as written (tinycss2's parse errors, a block, function, string or
+    comment left open at the end, a control character): a reader's engine recovers from each in
+    its own way, so what the stylesheet means is not what it says (``</style><script>``)."""
+    import tinycss2
+
+    found: list[Reference] = []
+    for match in _CONTROLS.finditer(css):
+        found.append(Reference(css.count("\n", 0, match.start()) + 1, "a control character",
+                               f"U+{ord(match.group(0)):04X}"))
+    stack = list(reversed(tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)))
+    while stack:
+        node = stack.pop()
+        if node.type == "error":
+            found.append(Reference(node.source_line, "a CSS parse error", node.message))
+        elif node.type == "at-rule":
+            stack.extend(reversed([*node.prelude, *(node.content or ())]))
+        elif node.type == "qualified-rule":
+            stack.extend(reversed([*node.prelude, *node.content]))
+        elif node.type == "function":
+            stack.extend(reversed(node.arguments))
+        elif node.type in ("() block", "[] block", "{} block"):
+            stack.extend(reversed(node.content))
+    values = tinycss2.parse_component_value_list(css + "\n" + _SENTINEL, skip_comments=True)
+    last = next((v for v in reversed(values) if v.type != "whitespace"), None)
+    if last is None or last.type != "ident" or last.value != _SENTINEL:
+        found.append(Reference(css.count("\n") + 1, "a CSS parse error",
+                               "the stylesheet ends inside a block, function, string or comment left open"))
+    return sorted(found, key=lambda ref: ref.line)
