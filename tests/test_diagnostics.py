@@ -58,7 +58,8 @@ def test_every_line_on_stderr_is_a_diagnostic(tmp_path):
         lines += [line for line in r.stderr.splitlines() if line and not re.match(r"\d+ entries, ", line)]
     pattern = re.compile(r"^(digest-export|/\S+?(:\d+)?): (error|warning|note): \S")
     assert [line for line in lines if not pattern.match(line)] == []
-    assert any(line.endswith("broken.epub: warning: not listed in the OPDS catalog: cannot read the EPUB "
-                             "(File is not a zip file)") for line in lines)
+    # The EPUB container gate's reason (the one send gives), not the zip library's.
+    assert any("broken.epub: warning: not listed in the OPDS catalog: cannot read the EPUB (not an EPUB "
+               "(it does not start with a zip entry" in line for line in lines), lines
     assert any(line.startswith("digest-export: note: no --base-url") for line in lines)
     assert any(line.startswith("digest-export: warning: 1 thumbnail left out: 1 blocked") for line in lines)
