@@ -92,3 +92,44 @@ def test_crafted_regex_is_an_error_not_a_hang():
     with pytest.raises(SelectionError, match="took more than"):
         select_digest(d, s, RegexBudget(seconds=0.2))
     assert time.monotonic() - start < 5
+
+
+# -- the regular-expression gate: any pattern is compiled or refused by name, and
+# -- none that calls itself (unbounded memory) is run
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_CALLS = ["(?R)", "(?0)", "(?1)", "(?+1)", "(?-1)", "(?&x)", "(?P>x)"]
+_FLAGS = ["(?V1)", "(?V0)", "(?i)", "(?x)", "(?s)", "(?m)", "(?r)", "(?f)", "(?b)", "(?e)", "(?w)", "(?L)", "(?u)"]
+_PARTS = ["a", "(", ")", "[", "]", "+", "*", "?", "{2,}", "(?<x>a)", "\\", "\\N{FOO}", "|", "^", "$", "\\b", "[[:alpha:]]",
+          "[a--b]", "[a&&b]", "(?|a|b)", "(?>a)", "\\p{Hangul}", "\\X", "(?#c)"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(parts=st.lists(st.sampled_from(_CALLS + _FLAGS + _PARTS), min_size=1, max_size=6))
+def test_any_pattern_is_compiled_or_refused_by_name_and_none_calls_itself(parts):
+    pattern = "".join(parts)
+    try:
+        selection = make_selection(name="s", match=["re:" + pattern])
+    except SelectionError as err:
+        assert "selection 's'" in str(err) and "match" in str(err)
+        return
+    assert not any(call in pattern for call in _CALLS if "\\" + call not in pattern)
+    paper = make_paper_for_regex("a" * 200 + " 한국어 ab")
+    select_digest(Digest(date=dt.date(2024, 3, 4), title="t", papers=(paper,)),
+                  selection, RegexBudget())
+
+
+def make_paper_for_regex(title: str) -> Paper:
+    return Paper(title=title, url=None, arxiv_id=None, thumbnail=None, votes=1, authors=("A",),
+                 summary=(SummaryItem(text="s"),), source=SourceRef("x.md", 3))
+
+
+def test_the_one_off_filter_is_named_by_its_options():
+    from exporter.selections import ONE_OFF_NAME
+
+    with pytest.raises(SelectionError, match="--match"):
+        make_selection(name=ONE_OFF_NAME, match=[" "], where="option")
+    with pytest.raises(SelectionError, match="--top"):
+        make_selection(name=ONE_OFF_NAME, top=0, where="option")

@@ -75,17 +75,27 @@ def parse_term(text: Any, where: str) -> Term:
     return Term(text, fold(cleaned), None)
 
 
+#: Recursion and subroutine calls of the ``regex`` module ((?R), (?1), (?&name),
+#: (?P>name)): their memory grows with the text without bound (a MemoryError
+#: on two papers), which no time budget stops, so they are refused.
+_RECURSION = re.compile(r"(?<!\\)\(\?(?:R|[+-]?[0-9]+|&\w+|P>\w+)\)")
+
+
 def _compile(pattern: str, where: str, text: str) -> Any:
     import regex
 
+    if _RECURSION.search(pattern):
+        raise SelectionError(f"{where}: the regular expression {shown_value(text)} calls itself (recursion or a "
+                             "subroutine call), whose memory has no bound; write it without")
     try:
         # VERSION0: the syntax and meaning of Python's re.  The text searched
         # is folded (see fold); the pattern is not (folding would turn \B
         # into \b), so it is compiled case-insensitive with full case folding.
         return regex.compile(unicodedata.normalize("NFKC", pattern),
                              regex.VERSION0 | regex.IGNORECASE | regex.FULLCASE)
-    except (regex.error, ValueError, OverflowError, RecursionError) as err:
-        raise SelectionError(f"{where}: the regular expression {shown_value(text)} does not compile: {err}") from None
+    except Exception as err:  # noqa: BLE001 - the regex module also raises KeyError ((?V1) against VERSION0)
+        why = str(err) if isinstance(err, regex.error) else f"{type(err).__name__}: {err}"
+        raise SelectionError(f"{where}: the regular expression {shown_value(text)} does not compile: {why}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,12 +179,15 @@ def make_selection(*, name: str, title: Any = None, min_votes: Any = None, top: 
                    match: Any = None, exclude: Any = None, where: str = "selection") -> Selection:
     """A checked :class:`Selection`; SelectionError naming the key otherwise."""
     name = check_name(name, where)
-    where = f"{where} '{name}'"
+    # The one-off filter is named by its options, not by a selection name it has not.
+    one_off = name == ONE_OFF_NAME
+    key = (lambda k: f"--{k}") if one_off else (lambda k: k)
+    where = "the command line" if one_off else f"{where} '{name}'"
     if title is not None and not isinstance(title, str):
         raise SelectionError(f"{where}: 'title' must be a string (in quotes), not {shown_value(title)}")
     shown = clean_text(title or "")[:200].strip()
     return Selection(
         name=name, title=shown if has_visible(shown) else name,
-        min_votes=_count(min_votes, "min-votes", where, low=0, high=MAX_VOTES),
-        top=_count(top, "top", where, low=1, high=MAX_TOP),
-        match=_terms(match, "match", where), exclude=_terms(exclude, "exclude", where))
+        min_votes=_count(min_votes, key("min-votes"), where, low=0, high=MAX_VOTES),
+        top=_count(top, key("top"), where, low=1, high=MAX_TOP),
+        match=_terms(match, key("match"), where), exclude=_terms(exclude, key("exclude"), where))

@@ -73,6 +73,10 @@ class RegexBudget:
         start = time.perf_counter()
         try:
             found = pattern.search(text, timeout=max(left, 0.001)) is not None
+        except (MemoryError, RecursionError):
+            raise SelectionError(
+                f"selection '{selection.name}': the regular expression {shown_value(term.source)} needed more "
+                f"memory than there is (at {paper.source}); write it without nested repetitions") from None
         except TimeoutError:
             raise SelectionError(
                 f"selection '{selection.name}': the regular expression {shown_value(term.source)} took more than "
