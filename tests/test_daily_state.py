@@ -67,3 +67,19 @@ def test_an_old_state_in_the_output_folder_is_migrated(tmp_path):
     assert "0 of 1 read" in r.stdout and "1 skipped" in r.stdout, r.output  # the old state was used
     assert not (out / STATE_NAME).exists() and new.is_file()
     assert "state: moved from" in r.stderr
+
+
+def test_a_paper_twice_in_a_file_keeps_the_state_and_the_next_run_reads_nothing(tmp_path):
+    # The reader keeps such a paper once (with a warning); the state must say
+    # the same, or its schema finds it damaged and every run rebuilds all.
+    logs, out = tmp_path / "logs", tmp_path / "out"
+    logs.mkdir()
+    twice = paper_md("2403.00001", "P")
+    (logs / "2024-03-04.md").write_text(day_md("2024-03-04", [twice, paper_md("2403.00002", "Q"), twice]),
+                                        encoding="utf-8")
+    first = build(logs, out)
+    assert first.exit_code == 0 and "kept once" in first.stderr, first.output
+    again = build(logs, out, "-v")
+    assert again.exit_code == 0, again.output
+    assert "damaged" not in again.output and "input files: 0 of 1 read" in again.stdout, again.output
+    assert "rebuilding" not in again.stdout, again.stdout

@@ -101,7 +101,10 @@ def _record(data: bytes, stamp: FileStamp, drafts: list[Any], diags: list[Diagno
     local = sorted({p.thumbnail.url for d in drafts for p in d.papers
                     if p.thumbnail is not None and not p.thumbnail.is_remote})
     return FileRecord(stamp.size, _trusted(stamp, now_ns), content_hash(data),
-                      [(d.date.isoformat(), d.title, [p.key for p in d.papers], d.text_hash) for d in drafts],
+                      # A paper twice in one day is read once (with a warning): its key is
+                      # recorded once, as the state's schema requires.
+                      [(d.date.isoformat(), d.title, list(dict.fromkeys(p.key for p in d.papers)), d.text_hash)
+                       for d in drafts],
                       [diag_to_json(x) for x in diags], local, stamp.ctime_ns, stamp.ino)
 
 
