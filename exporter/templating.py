@@ -41,7 +41,10 @@ def make_environment(user_dir: Path | str | None = None) -> Any:
         _gated_loader(folders),
         jinja2.PrefixLoader({"default": _gated_loader([packaged])}, delimiter=":"),
     ])
-    env = _bounded_environment_class()(
+    # jinja2's sandbox (for the user's templates: the user's code, but read from a folder that
+    # may come from anywhere) costs a check on every attribute a template reads; the packaged
+    # templates alone are this program's own code and are rendered without it.
+    env = _bounded_environment_class(user_dir is not None)(
         loader=loader,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -78,7 +81,7 @@ MAX_BRACKET_DEPTH = 32
 
 
 @functools.cache
-def _bounded_environment_class() -> Any:
+def _bounded_environment_class(sandboxed: bool = True) -> Any:
     """A jinja2 ``Environment`` whose templates are refused, as a :class:`TemplateError` naming the
     file and line, when they nest deeper than the bounds above, in bounded time.
 
@@ -94,7 +97,7 @@ def _bounded_environment_class() -> Any:
 
     from jinja2.sandbox import SandboxedEnvironment
 
-    class BoundedEnvironment(SandboxedEnvironment):
+    class BoundedEnvironment(SandboxedEnvironment if sandboxed else jinja2.Environment):  # type: ignore[misc]
         # The sandbox (jinja2's, made for untrusted templates) refuses private attributes and
         # bounds ``range()`` to MAX_RANGE items; the operators below are intercepted so that one
         # expression cannot build a value of gigabytes (``"x" * 10**9``, ``10**10**6``).

@@ -304,91 +304,21 @@ def make_thumbnail(data: bytes) -> bytes:
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as img:
-        # convert() of an image already in RGB is a copy of its 9 MB for nothing.
+        if img.width > THUMBNAIL_WIDTH:
+            # A JPEG cover is decoded at the smallest of libjpeg's 1/2, 1/4, 1/8
+            # scales that is still wider than the thumbnail (Pillow's
+            # ``Image.draft``): a 1400 px cover at 350 px costs a fifth of its
+            # full decoding, and the last step is a small LANCZOS scaling.
+            img.draft("RGB", (THUMBNAIL_WIDTH, max(1, img.height * THUMBNAIL_WIDTH // img.width)))
+        # convert() of an image already in RGB is a copy of it for nothing.
         img = img.convert("RGB") if img.mode != "RGB" else img
         img.load()
         if img.width > THUMBNAIL_WIDTH:
             height = max(1, round(img.height * THUMBNAIL_WIDTH / img.width))
-            img = _ROWS.resize(img, THUMBNAIL_WIDTH, height)
+            img = img.resize((THUMBNAIL_WIDTH, height), Image.Resampling.LANCZOS)
         buf = io.BytesIO()
         img.save(buf, format="JPEG", quality=70, optimize=True, progressive=False)
     return buf.getvalue()
-
-
-class _RowReuse:
-    """LANCZOS scaling of covers that differ from one another in a few rows only.
-
-    Pillow resamples in two passes (src/libImaging/Resample.c,
-    ``ImagingResample``): every row across (weights that depend on x only,
-    rounded to 8 bits), then every column down.  So a row of the first pass
-    depends on the same row of the image alone: two covers drawn on one
-    canvas (a run's covers differ only in the key, period and count, a
-    quarter of the rows) share the first pass of every other row.  Each
-    cover's first pass is made for the rows that differ from a cover kept
-    from before, the rest is that cover's, and the second pass is made in
-    full: the bytes of ``image.resize`` (checked once per process, on a
-    small image, by :meth:`exact`; when not, every cover is scaled whole).
-    """
-
-    #: Covers kept (a run draws one canvas per selection; each forked worker keeps its own).
-    KEPT = 2
-
-    def __init__(self) -> None:
-        self.kept: list[tuple[Any, Any]] = []  # (image, its first pass), the newest first
-        self.checked: bool | None = None
-
-    def exact(self) -> bool:
-        """Whether Pillow's resize is the two passes this class splices (once per process)."""
-        if self.checked is None:
-            from PIL import Image
-
-            image = Image.frombytes("RGB", (1400, 63), bytes((i * 7919) % 251 for i in range(1400 * 63 * 3)))
-            first = image.resize((300, 63), Image.Resampling.LANCZOS)
-            band = image.crop((0, 20, 1400, 41)).resize((300, 21), Image.Resampling.LANCZOS)
-            self.checked = (image.resize((300, 27), Image.Resampling.LANCZOS).tobytes()
-                            == first.resize((300, 27), Image.Resampling.LANCZOS).tobytes()
-                            and band.tobytes() == first.crop((0, 20, 300, 41)).tobytes())
-        return self.checked
-
-    def resize(self, image: Any, width: int, height: int) -> Any:
-        """``image.resize((width, height), LANCZOS)`` of an RGB *image*."""
-        from PIL import Image, ImageChops
-
-        lanczos = Image.Resampling.LANCZOS
-        if not self.exact():
-            return image.resize((width, height), lanczos)
-        for kept, kept_first in self.kept:
-            if kept.size != image.size:
-                continue
-            # Which rows differ: a flag per row of the pixels' difference.
-            changed = ImageChops.difference(image, kept).getprojection()[1]
-            if sum(changed) < image.height // 2:
-                first = kept_first.copy()
-                for start, end in _runs(changed):
-                    first.paste(image.crop((0, start, image.width, end)).resize((width, end - start), lanczos),
-                                (0, start))
-                return first.resize((width, height), lanczos)
-        first = image.resize((width, image.height), lanczos)
-        self.kept = [(image, first)] + self.kept[:self.KEPT - 1]
-        return first.resize((width, height), lanczos)
-
-
-def _runs(flags: Any) -> list[tuple[int, int]]:
-    """The ``[start, end)`` runs of the true *flags*."""
-    runs: list[tuple[int, int]] = []
-    start = None
-    for i, flag in enumerate(flags):
-        if flag and start is None:
-            start = i
-        elif not flag and start is not None:
-            runs.append((start, i))
-            start = None
-    if start is not None:
-        runs.append((start, len(flags)))
-    return runs
-
-
-_ROWS = _RowReuse()
 
 
 def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=None, books=None, *,
