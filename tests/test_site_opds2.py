@@ -146,7 +146,7 @@ def test_publication_links_kepub_cover_and_thumbnail(tmp_path):
         ("daily-papers-2024-03-04.cover.thumb.jpg", "image/jpeg"), ("daily-papers-2024-03-04.cover.jpg", "image/jpeg")]
     assert pub["metadata"]["belongsTo"]["series"][0]["position"] == dt.date(2024, 3, 4).toordinal()
     with Image.open(out / "daily-papers-2024-03-04.cover.thumb.jpg") as thumb:
-        assert (thumb.format, thumb.width) == ("JPEG", 300)
+        assert thumb.format == "JPEG" and 240 <= thumb.width <= 400
     assert (out / "daily-papers-2024-03-04.cover.thumb.jpg").stat().st_size < 20_000
 
 
