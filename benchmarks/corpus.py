@@ -27,6 +27,8 @@ TITLE_WORDS = ("Scaling Sparse Efficient Unified Vision Language Diffusion Agent
                "Memory Retrieval Video Tokens Transformers Alignment Benchmark Learning "
                "Towards Robust Fast Open World Models Planning").split()
 LABELS = ("What's New", "Technical Details", "Performance Highlights")
+SURNAMES = ("Kim Lee Park Choi Jung Kang Cho Yoon Jang Lim Wang Li Zhang Liu Chen Yang Huang "
+            "Zhao Wu Zhou Smith Johnson Garcia Müller Martin Rossi Tanaka Sato Suzuki Singh").split()
 
 
 def sentence(rng: random.Random, korean: bool) -> str:
@@ -62,8 +64,10 @@ def paper_block(rng: random.Random, arxiv_id: str, ttl: str, korean: bool) -> st
                 f'<div><video controls src="{url}" muted="false"></video></div>', ""]
     elif roll < 0.95:
         out += [f"![](https://cdn.example.org/thumbs/{arxiv_id}.png)", ""]
-    out += [f"Vote: {rng.randint(0, 120) if rng.random() > 0.03 else '-'}", ""]
-    authors = ", ".join(f"{rng.choice('KLPJCS')}. {rng.choice(TITLE_WORDS)}" for _ in range(rng.randint(1, 12)))
+    # Votes spread as the Hub's do: most papers a handful (median about 7), about one in five
+    # 20 or more, a few hundreds.
+    out += [f"Vote: {min(int(rng.lognormvariate(2.0, 1.1)), 999) if rng.random() > 0.03 else '-'}", ""]
+    authors = ", ".join(f"{rng.choice('KLPJCSHMY')}. {rng.choice(SURNAMES)}" for _ in range(rng.randint(1, 12)))
     out += [f"Authors: {authors}", ""]
     if rng.random() < 0.3:
         for label in LABELS:

@@ -389,7 +389,7 @@ def test_catalog_reuses_unchanged_books_and_repairs_covers(logs, tmp_path, monke
     reference = (out / "catalog.opds").read_bytes()
     opened = []
     real = exporter.site.opds.read_book
-    monkeypatch.setattr(exporter.site.opds, "read_book", lambda p: opened.append(p.name) or real(p))
+    monkeypatch.setattr(exporter.site.opds, "read_book", lambda p, *data: opened.append(p.name) or real(p, *data))
     day = START + dt.timedelta(days=15)
     (logs / f"{day.isoformat()}.md").write_text(digest(day), encoding="utf-8")
     assert build(logs, out, "--days", "1").exit_code == 0

@@ -299,6 +299,7 @@ _APPENDIX_B = re.compile(r"^(([^:/?#]+):)?(//([^/?#]*))?([^?#]*)(\?([^#]*))?(#(.
        tail=st.sampled_from(["/a", "/a?q=\\", "/a#\\", ""]))
 @example(host="example.com", at=11, insert="\\@evil.com", tail="/b")
 @example(host="example.com", at=11, insert="\\", tail="/b")
+@example(host="a", at=1, insert="\t", tail="")
 def test_an_accepted_url_has_the_host_an_rfc_3986_client_reads(host, at, insert, tail):
     """WHATWG (browsers, the gate) and RFC 3986 (Python, GitHub, feed readers) agree on the host of
     every URL the gate accepts; a backslash before the query is always refused."""
@@ -314,7 +315,9 @@ def test_an_accepted_url_has_the_host_an_rfc_3986_client_reads(host, at, insert,
         assert url is None, text
     if url is None:
         return
-    authority = _APPENDIX_B.match(text).group(4) or ""
+    # Leading and trailing C0 controls and spaces are no part of a URL to either (URL Standard,
+    # basic URL parser, step 1; RFC 3986 Appendix C: whitespace around a URL is removed).
+    authority = _APPENDIX_B.match(text.strip("".join(map(chr, range(0x21))))).group(4) or ""
     rfc_host = authority.rpartition("@")[2].rsplit(":", 1)[0] if not authority.endswith("]") else authority
     accepted_host = url.split("/")[2].rsplit(":", 1)[0]
     rfc_mapped = rfc_host.lower() if rfc_host.isascii() else idna.encode(rfc_host, uts46=True).decode("ascii")

@@ -917,8 +917,13 @@ class BookWriter:
         return Path(self.options.out_dir) / bundle.file_name
 
     @staticmethod
-    def write(raw: list[tuple[str, bytes]], bundle: Bundle, path: Path) -> WriteStatus:
-        return _finish_and_write(raw, _modified(bundle), path)
+    def zipped(raw: list[tuple[str, bytes]], bundle: Bundle) -> bytes:
+        """The EPUB file of the book's files (what :meth:`write_zipped` writes)."""
+        return _zip_deterministic(raw, _modified(bundle))
+
+    @staticmethod
+    def write_zipped(data: bytes, path: Path) -> WriteStatus:
+        return write_file(path, data)
 
     @staticmethod
     def image_count(image_results: Any, papers: Sequence[Paper]) -> int:
@@ -926,6 +931,3 @@ class BookWriter:
             return 0
         return len({p.key for p in papers if image_results.get(p) is not None})
 
-
-def _finish_and_write(raw: list[tuple[str, bytes]], modified: dt.datetime, path: Path) -> WriteStatus:
-    return write_file(path, _zip_deterministic(raw, modified))

@@ -38,7 +38,7 @@ class BookResult:
     images: int
     image_failures: list[Any]
     notes: list[Any]  # Diagnostic
-    #: What ``after_write(path)`` returned (``build`` reads the book back
+    #: What ``after_write(path, data)`` returned (``build`` reads the book back
     #: for the OPDS catalog there, in parallel).
     extra: Any = None
     #: The papers' markup this book rendered first (exporter.books.epub.Fragments), for the
@@ -47,7 +47,7 @@ class BookResult:
 
 
 # What the forked workers inherit: (writer, bundles, after_write).
-_JOB: tuple[Any, list[Any], Callable[[Path], Any] | None] | None = None
+_JOB: tuple[Any, list[Any], Callable[[Path, bytes], Any] | None] | None = None
 
 
 def _make_book(index: int) -> BookResult:
@@ -61,9 +61,11 @@ def _make_book(index: int) -> BookResult:
     path = writer.path(bundle)
     # The book, and the cover and thumbnail after_write writes beside it: their folder synced once.
     with synced_at_end():
-        status = writer.write(raw, bundle, path)
+        data = writer.zipped(raw, bundle)
+        status = writer.write_zipped(data, path)
         st = os.stat(path)
-        extra = after_write(path) if after_write else None
+        # The bytes just zipped, handed on: the catalog need not read the book back from disk.
+        extra = after_write(path, data) if after_write else None
     # render.inline_html keeps up to 131,072 rendered bullets: in a worker
     # that builds years of books this only grows its memory (the bullets of
     # one book rarely recur in the next).
@@ -84,7 +86,7 @@ def can_fork() -> bool:
 
 
 def make_books(writer: Any, bundles: list[Any], *, jobs: int = 0, ordered: bool = False,
-               after_write: Callable[[Path], Any] | None = None,
+               after_write: Callable[[Path, bytes], Any] | None = None,
                meanwhile: Callable[[], None] | None = None) -> Iterator[BookResult]:
     """Build and write every bundle with *writer* (an :class:`exporter.books.epub.BookWriter`).
 

@@ -19,14 +19,14 @@ from ..model import Diagnostic, Kind, Severity, SourceRef
 from ..output import WriteStatus, marked, may_write, write_file
 
 
-def catalog_record(path: Path) -> tuple[dict[str, Any], dict[str, WriteStatus], list[Diagnostic]]:
-    """In a book worker: what the catalog needs of the book just written.
+def catalog_record(path: Path, data: bytes) -> tuple[dict[str, Any], dict[str, WriteStatus], list[Diagnostic]]:
+    """In a book worker: what the catalog needs of the book just written (its bytes *data*).
 
-    Read there, in parallel, while the book is still in the page cache,
-    instead of one by one once every book is written; its cover file is
-    written beside it."""
+    Read there, in parallel, from the bytes just zipped, instead of one by
+    one from disk once every book is written; its cover file is written
+    beside it."""
     books = CatalogBooks({})
-    books.read(path)
+    books.read(path, data)
     books.stamp_covers(path.parent)
     return books.new[path.name], books.written, books.notes
 
@@ -61,7 +61,7 @@ class CatalogBooks:
         thumb_data = marked(make_thumbnail(data), "image/jpeg")
         return (None if self._may_write(thumb, thumb_data) else thumb), thumb_data
 
-    def read(self, path: Path) -> Any:
+    def read(self, path: Path, data: bytes | None = None) -> Any:
         from .opds import Book, cover_name, no_cover_note, read_book, thumbnail_name
 
         st = os.stat(path)
@@ -92,7 +92,7 @@ class CatalogBooks:
             except (OSError, KeyError, TypeError, ValueError, IndexError):
                 book = None
         if book is None:
-            book = read_book(path)
+            book = read_book(path, data)
             if book.cover:
                 # Written here, not held: the catalog of ten years of books
                 # would otherwise keep every cover in memory at once.

@@ -102,15 +102,18 @@ def _parse_date(text: str | None) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def read_book(path: Path) -> Book:
+def read_book(path: Path, data: bytes | None = None) -> Book:
     """Read one EPUB's OPF through the EPUB container gate (the checks ``send`` makes: a book
     with two package documents of one name, or a damaged zip, is refused, never half-read);
-    raises NotAnEpub (a ValueError), OSError or KeyError if it cannot be read."""
+    raises NotAnEpub (a ValueError), OSError or KeyError if it cannot be read.  *data*: the
+    bytes of the book this process has just zipped and written at *path*."""
     from ..gates.epub import open_epub
 
-    # Through the file gate: never a FIFO named *.epub, never more than a book may be.
-    data = gate_files.read_bytes(path, gate_files.BOOK_LIMIT)
-    with open_epub(data) as (z, opf_path, opf):
+    zipped_here = data is not None
+    if data is None:
+        # Through the file gate: never a FIFO named *.epub, never more than a book may be.
+        data = gate_files.read_bytes(path, gate_files.BOOK_LIMIT)
+    with open_epub(data, zipped_here=zipped_here) as (z, opf_path, opf):
         meta = opf.find(f"{{{OPF_NS}}}metadata")
         if meta is None:
             raise ValueError(f"{text_name(opf_path)} has no metadata")
