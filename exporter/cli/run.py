@@ -26,8 +26,15 @@ if TYPE_CHECKING:
 def option_title(title: str | None) -> str | None:
     """``--title`` (or ``title`` in the config) cleaned like digest text, for
     every command: no control, bidi, noncharacter or lone surrogate (an
-    undecodable byte in argv); None when nothing is left."""
-    return clean_text(title or "") or None
+    undecodable byte in argv); None when nothing is left.  At most as long as a day heading's
+    title may be: it names the books, their series, covers and feeds in its place."""
+    from ..reader.parse import MAX_DAY_TITLE_CHARS
+
+    title = clean_text(title or "") or None
+    if title is not None and len(title) > MAX_DAY_TITLE_CHARS:
+        raise UsageError(f"--title (or the config's title) is {len(title):,} characters; at most "
+                         f"{MAX_DAY_TITLE_CHARS}")
+    return title
 
 
 def epub_options_of(out_dir: str, *, title: str | None, keep_going: bool, jobs: int, by: str,

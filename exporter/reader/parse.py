@@ -111,6 +111,15 @@ _LINK_TITLE_RE = re.compile(r"\s+(?:\"[^\"]*\"|'[^']*')\s*\)")
 #: level (with a warning).  Unbounded nesting made freezing and rendering
 #: recurse past Python's limit, and no reader shows 10 levels.
 MAX_DEPTH = 10
+#: The most characters a paper's title, authors and summary may hold together.  A published
+#: paper is about 2,000; one of megabytes (a line of a million "&", each "&amp;" in XHTML) would
+#: make a book document past what templates may render and e-readers open, found only when its
+#: book is built, after other files are written.  Read here, it is an error at its line, before
+#: any writing: the run writes nothing, or (``--keep-going``) leaves that paper out.
+MAX_PAPER_CHARS = 200_000
+#: The most characters of a day heading's title, which names the books, their series and
+#: covers (published digests use a few words).
+MAX_DAY_TITLE_CHARS = 500
 
 
 def arxiv_id_from_url(url: str | None) -> str | None:
@@ -369,6 +378,11 @@ class _FileParser:
             return
         title = clean_text(m[0])
         title = title if has_visible(title) else "Daily Papers"
+        if len(title) > MAX_DAY_TITLE_CHARS:
+            self.no_digest_reason = f"its day heading at line {no} has a title too long"
+            self.error(no, f"the day's title is {len(title):,} characters, more than the {MAX_DAY_TITLE_CHARS} a "
+                           "title may have; this day's papers are skipped", Kind.DAY_SKIPPED)
+            return
         self.no_digest_reason = None
         self.digest = _DigestDraft(date, title, SourceRef(self.path, no))
         self.digests.append(self.digest)
@@ -613,6 +627,12 @@ class _FileParser:
         if not p.saw_authors:
             self.warn(line, "paper has no 'Authors:' line", Kind.MISSING)
         summary = tuple(f for f in (i.freeze() for i in p.items) if f is not None)
+        size = len(p.title) + sum(len(a) for a in p.authors) + _text_size(summary)
+        if size > MAX_PAPER_CHARS:
+            self.error(line, f"paper {_quote(p.title)} skipped: its title, authors and summary hold "
+                             f"{size:,} characters, more than the {MAX_PAPER_CHARS:,} a paper may have",
+                       Kind.PAPER_SKIPPED)
+            return
         if not summary:
             self.warn(line, "paper has no summary", Kind.MISSING)
         if p.too_deep:
@@ -630,6 +650,16 @@ class _FileParser:
                 source=p.source,
             )
         )
+
+
+def _text_size(items: tuple[SummaryItem, ...]) -> int:
+    """The characters of *items* and their nested bullets (an explicit stack: no recursion)."""
+    size, todo = 0, list(items)
+    while todo:
+        item = todo.pop()
+        size += len(item.text) + len(item.label or "")
+        todo.extend(item.children)
+    return size
 
 
 def _heading_level(line: str) -> int:
