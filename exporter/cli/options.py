@@ -43,6 +43,13 @@ class PathArg(click.Path):
 
         if isinstance(value, (str, bytes, os.PathLike)):
             text = os.fsdecode(value)
+            # An empty value is most often a variable left unset (``-o "$OUT"``): taken as the
+            # current folder, it would publish there.  A bare "-" is no standard stream here.
+            if not text:
+                self.fail("an empty path names no file or folder (is a variable unset?)", param, ctx)
+            if text == "-" and not self.allow_dash:
+                self.fail("'-' is not standard input or output here; write ./- for a file or folder named '-'",
+                          param, ctx)
             if "\0" in text:
                 self.fail(f"{shell_quote(text)} holds a NUL character, which no file name can hold", param, ctx)
             try:
@@ -107,7 +114,7 @@ class InputPath(PathArg):
 
         from ..gates.files import find_spelling
 
-        if isinstance(value, str) and value != "-":
+        if isinstance(value, str) and value not in ("", "-"):  # Path("") is the current folder
             found = find_spelling(Path(value))
             if found is not None:
                 value = str(found)
