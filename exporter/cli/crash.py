@@ -11,10 +11,12 @@ traceback as well (for developers).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import sys
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from ..gates.names import shell_quote
@@ -63,9 +65,37 @@ class Group(click.Group):
     """A click group whose commands never end in a traceback."""
 
     def main(self, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
-        try:
-            return super().main(args, *rest, **kwargs)
-        except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
-            raise  # standalone_mode=False: the caller handles them
-        except Exception as err:  # noqa: BLE001 -- the one place every bug ends
-            sys.exit(internal_error(err, list(args) if args is not None else None))
+        with _terminated_cleanly():
+            try:
+                return super().main(args, *rest, **kwargs)
+            except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+                raise  # standalone_mode=False: the caller handles them
+            except Exception as err:  # noqa: BLE001 -- the one place every bug ends
+                sys.exit(internal_error(err, list(args) if args is not None else None))
+
+
+@contextlib.contextmanager
+def _terminated_cleanly() -> Iterator[None]:
+    """SIGTERM (what ``timeout``, systemd and cron's kill send) unwinds the program as Ctrl-C
+    does, instead of ending it on the spot: the writer then removes the temporary file it was
+    writing (``.NAME.*.part``), which would otherwise stay in the published folder.  Exit status
+    143 (128 + SIGTERM), as a shell reports a process the signal ended.  Forked book workers
+    inherit the handler: each removes its own temporary file and ends, without a message."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pid = os.getpid()
+
+    def terminated(signum: int, frame: Any) -> None:
+        if os.getpid() == pid:
+            click.echo("digest-export: stopped (SIGTERM); no file was left half-written", err=True)
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
