@@ -741,3 +741,31 @@ def test_https_fetch_with_a_trusted_certificate(https_server, tmp_path, monkeypa
     monkeypatch.setenv("SSL_CERT_FILE", str(https_server.cert))
     results, _, paper = load_one(https_server.base + "/good.png", tmp_path)
     assert results.failures == [] and results.get(paper) is not None
+
+
+@pytest.mark.parametrize("fmt", ["WEBP", "PNG", "GIF", "JPEG"])
+def test_a_picture_past_pillows_own_limit_is_a_decompression_bomb_in_every_format(tmp_path, fmt):
+    # 16383 x 16383 is past twice Image.MAX_IMAGE_PIXELS: Pillow's WebP plugin refuses it
+    # itself when it opens (DecompressionBombError), before the pixel cap is looked at.
+    from exporter.images.convert import Failure, _open_image
+
+    side = 16383
+    buf = io.BytesIO()
+    if fmt == "WEBP":
+        Image.new("L", (side, side)).save(buf, "WEBP", lossless=True, quality=0)
+    else:  # a small picture whose header says 16383 x 16383 is enough: the size is read first
+        Image.new("L", (8, 8)).save(buf, fmt)
+    data = buf.getvalue()
+    if fmt == "PNG":  # IHDR's width and height, and its CRC again
+        import zlib
+
+        ihdr = side.to_bytes(4, "big") * 2 + data[24:29]
+        data = data[:16] + ihdr + zlib.crc32(b"IHDR" + ihdr).to_bytes(4, "big") + data[33:]
+    elif fmt == "GIF":
+        data = data[:6] + side.to_bytes(2, "little") * 2 + data[10:]
+    elif fmt == "JPEG":
+        at = data.index(b"\xff\xc0") + 5
+        data = data[:at] + side.to_bytes(2, "big") * 2 + data[at + 4:]
+    with pytest.raises(Failure) as caught:
+        _open_image(data, 40_000_000)
+    assert str(caught.value).startswith("decompression bomb (") and "40000000" in str(caught.value), caught.value

@@ -48,6 +48,11 @@ def _open_image(data: bytes, max_pixels: int):  # -> PIL.Image.Image
         if accept and accept(prefix) is True:
             try:
                 im = factory(io.BytesIO(data), None)
+            except Image.DecompressionBombError as err:
+                # Pillow's own check, made where a plugin opens (WebP's decoder reads the
+                # size itself): past twice Image.MAX_IMAGE_PIXELS, before ours could look.
+                raise Failure(f"decompression bomb ({fmt}: {str(err).split(' exceeds')[0].lower()} > "
+                              f"{max_pixels})") from err
             except (SyntaxError, IndexError, TypeError, ValueError, EOFError, OSError) as err:
                 raise Failure(f"undecodable image ({fmt}: {err})") from err
             w, h = im.size
