@@ -165,3 +165,48 @@ def test_the_warning_names_the_users_file_in_the_way(tmp_path_factory, which):
     r = _catalog(tmp, out, "build")
     assert f"{blocker}: warning: not written by digest-export" in r.output, r.output
     assert blocker.read_bytes() == b"mine\n"
+
+
+
+_SPELLINGS = {  # another spelling of a member's name that is the same name to OCF 3.3 section 3.3
+    "upper": str.upper, "swapcase": str.swapcase, "title": str.title,
+    "nfd": lambda n: __import__("unicodedata").normalize("NFD", n),
+    "sharp s": lambda n: n.replace("ss", "\u00df"),
+}
+_CONTAINER = ('<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
+              '<rootfiles><rootfile full-path="EPUB/content.opf" media-type="application/oebps-package+xml"/>'
+              '</rootfiles></container>')
+_PACKAGE = ('<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0" '
+            'unique-identifier="id"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/">'
+            '<dc:identifier id="id">urn:uuid:12345678-1234-1234-1234-123456789abc</dc:identifier>'
+            '<dc:title>T</dc:title><dc:language>en</dc:language></metadata><manifest/><spine/></package>')
+
+
+@settings(max_examples=25, **SETTINGS)
+@given(member=st.integers(0, 29), spelling=st.sampled_from(sorted(_SPELLINGS)),
+       accent=st.sampled_from(["", "\u00e9", "\uac00"]))
+def test_two_members_one_name_after_case_folding_or_normalization_are_refused(member, spelling, accent):
+    """A member repeated under a spelling that case folding or NFC makes the same name (EPUBCheck
+    OPF-060): the container gate refuses the book, so send never mails it nor the catalog lists it."""
+    import io
+
+    import pytest
+
+    from exporter.gates.epub import NotAnEpub, check_epub
+
+    names = [f"EPUB/chapter-{i}-class{accent}.xhtml" for i in range(30)]
+    other = _SPELLINGS[spelling](names[member])
+    if other == names[member]:
+        other = names[member].upper()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), b"application/epub+zip")
+        z.writestr("META-INF/container.xml", _CONTAINER)
+        z.writestr("EPUB/content.opf", _PACKAGE)
+        for name in names:
+            z.writestr(name, "<html/>")
+    check_epub(buf.getvalue())  # the book without the second spelling is one
+    with zipfile.ZipFile(buf, "a") as z:
+        z.writestr(other, "<html/>")
+    with pytest.raises(NotAnEpub, match="two zip entries named"):
+        check_epub(buf.getvalue())

@@ -11,8 +11,8 @@ container" and section 3 "OCF abstract container"):
 - the first local header at offset 0 is the ``mimetype`` file, stored (not
   compressed), with no extra field, holding exactly ``application/epub+zip``
   (section 4.3; EPUBCheck PKG-004/PKG-005/PKG-006/PKG-007);
-- no two members with one name, also after Unicode NFC normalization
-  (section 3.3; EPUBCheck OPF-060/OPF-061);
+- no two members with one name, also after Unicode NFC normalization and
+  case folding (section 3.3; EPUBCheck OPF-060/OPF-061);
 - ``META-INF/container.xml`` is well-formed XML (read with entities and
   DTDs off, no network), names a package document with ``rootfile
   full-path``, and that member exists and is a well-formed ``<package>``
@@ -121,9 +121,12 @@ def _check_mimetype_header(data: bytes) -> None:
 
 
 def _check_names(infos: list[zipfile.ZipInfo]) -> None:
+    """No two members whose names are one name after Unicode canonical normalization and full
+    case folding (OCF 3.3 section 3.3, "File paths": unique after NFC and case folding; EPUBCheck
+    OPF-060): on a case-insensitive file system, or to a reading system, they are one file."""
     seen: set[str] = set()
     for info in infos:
-        key = unicodedata.normalize("NFC", info.filename)
+        key = unicodedata.normalize("NFC", unicodedata.normalize("NFC", info.filename).casefold())
         if key in seen:
             raise NotAnEpub(f"not a valid EPUB (two zip entries named {shell_quote(info.filename)})")
         seen.add(key)
