@@ -644,3 +644,24 @@ def test_the_links_warned_are_the_links_the_renderer_makes(pieces):
         result = read(Path(name), PAPER + text.format(*["localhost"] * text.count("{}")) + "\n")
     rendered = str(inline_html(text[2:].format(*["example.com"] * text.count("{}")).replace("\n  ", " ")))
     assert len(host_warnings(result)) == rendered.count("<a "), (text, rendered, lines(result))
+
+
+def test_each_url_is_parsed_once_and_each_host_judged_once(tmp_path, monkeypatch):
+    """The URL gate's parse is the reader's main cost after splitting lines: a paper link, a
+    thumbnail and a summary link are each parsed once (their one spelling is what the host check
+    reads), and the verdict on a host is computed once (cached), however many links it has."""
+    from exporter.gates import urls
+    from exporter.reader import parse
+
+    calls = []
+    real = parse.web_url
+    monkeypatch.setattr(parse, "web_url", lambda text: calls.append(text) or real(text))
+    urls.private_host_reason.cache_clear()
+    papers = "".join(f"### [P{n}](https://arxiv.org/abs/2405.{n:05d})\n\n![](https://img.example.org/{n}.png)\n\n"
+                     f"Vote: 1\n\nAuthors: A\n\n- see [code](https://github.com/a/{n})\n\n" for n in range(20))
+    result = read(tmp_path, HEAD + papers)
+    assert result.paper_count == 20 and not result.errors
+    assert len(calls) == 60, calls  # 20 papers, each with a link, a thumbnail and a summary link
+    info = urls.private_host_reason.cache_info()
+    assert (info.misses, info.hits) == (3, 57), info  # arxiv.org, img.example.org, github.com
+    assert info.maxsize is not None  # bounded: a file of a million hosts does not grow it without end

@@ -44,7 +44,7 @@ from ..model import (
     drop_forbidden,
     has_visible,
 )
-from ..gates.urls import host_reason, web_url
+from ..gates.urls import accepted_host_reason, web_url
 
 STDIN = "-"
 
@@ -400,17 +400,17 @@ class _FileParser:
             elif not is_http_url(url):
                 self.warn(no, f"paper link {_quote(url)} is not http(s); dropped", Kind.UNSAFE_LINK)
                 url = None
-            elif web_url(url) is None:
+            elif (checked := web_url(url)) is None:
                 self.warn(no, f"paper link {_quote(url)} is not a valid http(s) URL; dropped", Kind.UNSAFE_LINK)
                 url = None
-            elif (why := host_reason(url)) is not None:
+            elif (why := accepted_host_reason(checked)) is not None:
                 self.warn(no, f"paper link {_quote(url)}: {why}; left out",
                           Kind.UNSAFE_LINK)
                 url = None
             else:
                 # One spelling per page: the paper's identity, feed ids and
                 # links all derive from the normalised URL.
-                url = web_url(url)
+                url = checked
         else:
             self.warn(no, "paper heading has no link", Kind.MISSING)
         self.in_skipped_paper = False
@@ -521,10 +521,11 @@ class _FileParser:
                 url = _destination(span[2:].removeprefix("<").removesuffix(">"))
             else:
                 url = span.strip("<>")
-            if web_url(url) is None:
+            checked = web_url(url)
+            if checked is None:
                 if span[:1] in "]<" and is_http_url(url):  # a bare URL's end is linkify's to find
                     self.warn(no, f"link {_quote(url)} is not a valid http(s) URL; dropped", Kind.UNSAFE_LINK)
-            elif (why := host_reason(url)) is not None:
+            elif (why := accepted_host_reason(checked)) is not None:
                 self.warn(no, f"link {_quote(url)}: {why}; left out", Kind.UNSAFE_LINK)
 
     def thumbnail_line(self, no: int, s: str) -> bool:
@@ -554,15 +555,17 @@ class _FileParser:
             return True
         if not url:
             self.warn(no, "thumbnail has no URL; ignored", Kind.MISSING)
-        elif is_http_url(url) and web_url(url) is None:
-            self.warn(no, f"thumbnail URL {_quote(url)} is not a valid http(s) URL; dropped", Kind.UNSAFE_LINK)
         elif is_http_url(url):
-            if (why := host_reason(url)) is not None:
+            checked = web_url(url)
+            if checked is None:
+                self.warn(no, f"thumbnail URL {_quote(url)} is not a valid http(s) URL; dropped", Kind.UNSAFE_LINK)
+                return True
+            if (why := accepted_host_reason(checked)) is not None:
                 # Kept: with --allow-private-hosts the picture is still downloaded into the book;
                 # its URL is never written to an output (gates.urls.public_url).
                 self.warn(no, f"thumbnail link {_quote(url)}: {why}; left out",
                           Kind.UNSAFE_LINK)
-            p.thumbnail = Thumbnail(kind, web_url(url))  # its one spelling, as links have
+            p.thumbnail = Thumbnail(kind, checked)  # its one spelling, as links have
         elif _is_relative_path(url):
             p.thumbnail = Thumbnail(kind, url.replace(" ", "%20"))
         else:
