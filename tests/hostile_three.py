@@ -1,6 +1,7 @@
-"""Helpers of tests/test_hostile_round_three.py: running the whole CLI with a
-watchdog (a blocked read fails the test instead of hanging it), and making
-the special files a stray process leaves behind (FIFOs, sockets, devices)."""
+"""Helpers of the hostile-input tests (tests/test_hostile_*.py): running the whole CLI with a
+watchdog (a blocked read fails the test instead of hanging it), making the special files a stray
+process leaves behind (FIFOs, sockets, devices), digests to feed it, and the hypothesis settings
+they share."""
 
 from __future__ import annotations
 
@@ -12,8 +13,14 @@ import stat
 from pathlib import Path
 
 from click.testing import CliRunner
+from hypothesis import HealthCheck
 
 from exporter.cli import main
+
+#: Hypothesis settings of the tests that run the whole CLI: no deadline (a run takes a second or
+#: more), the same examples on every run (a failure in CI reproduces on a developer's machine).
+SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+                derandomize=True)
 
 #: What a run may end with: 0, 1 (input errors) or 2 (usage); 70 (internal error) is a failure.
 GOOD_EXITS = (0, 1, 2)
@@ -94,3 +101,11 @@ def paper(n: int, title: str = "A paper", *, authors: str = "A. Author", bullets
 
 def day(date: str, *papers: str) -> str:
     return f"## Daily Papers ({date})\n\n" + "".join(papers)
+
+
+def two_papers(tmp: Path) -> Path:
+    """The folder *tmp*/in holding one digest: a day of two papers."""
+    src = tmp / "in"
+    src.mkdir()
+    (src / "a.md").write_text(day("2024-03-04", paper(1), paper(2)), "utf-8")
+    return src

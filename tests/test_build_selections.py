@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from exporter.cli import main
+from exporter.gates.xhtml import page_problems
 
 CONFIG = '''
 [[selection]]
@@ -80,6 +81,7 @@ def test_selection_folders_books_feeds_and_incremental_runs(site):
     assert "<dc:title>Daily Papers · Top 1 a day · 2024-W10</dc:title>" in opf
     front = (out / "index.html").read_text(encoding="utf-8")
     assert "Daily Papers · Top 1 a day · 2024-W11" in front
+    assert page_problems(front) == []  # its selection sections too, as a user's template extends them
     with zipfile.ZipFile(out / "daily-papers-2024-W10.epub") as z:
         whole_id = z.read("EPUB/content.opf").decode().split("<dc:identifier")[1].split("<")[0]
         assert "<dc:title>Daily Papers 2024-W10 (2024-03-04 – 2024-03-10)</dc:title>" in z.read(

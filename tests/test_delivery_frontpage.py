@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from exporter.cli import main
+from exporter.gates.xhtml import page_problems
 from test_build import digest, mtimes
 from test_delivery_send import MONDAY, add_days
 
@@ -43,6 +45,7 @@ def test_books_newest_first_with_covers_feeds_and_newest_day(tmp_path):
     assert "Newest papers: 2024-03-12 (Tuesday)" in html
     assert '<a href="https://arxiv.org/abs/2403.12001">Paper 2024-03-12 number 1</a>' in html
     assert "<script" not in html
+    assert page_problems(html) == []  # what a user's template extends passes the HTML gate
 
 
 def test_absolute_links_with_base_url_and_no_catalog_or_covers_without_opds(tmp_path):
@@ -80,6 +83,7 @@ def test_korean_books_get_a_korean_page(tmp_path):
     html = page(out)
     assert '<html lang="ko">' in html
     assert "EPUB 내려받기" in html and "최신 논문: 2024-03-04 (월요일)" in html and "논문 2편" in html
+    assert page_problems(html) == []
 
 
 def test_unchanged_build_leaves_it_alone_and_a_new_day_rewrites_it(tmp_path):
@@ -127,3 +131,53 @@ def test_the_template_can_be_overridden(tmp_path):
     html = page(out)
     assert "<p>My own note</p>" in html and "Newest papers" not in html
     assert (MONDAY + dt.timedelta(days=0)).isoformat() in html
+
+
+#: Blocks of a user's page template whose markup a browser has to repair, or that break the page:
+#: (what the template writes, what the message says).
+BROKEN_PAGES = {
+    "stray end tag": ("<div><p>note</span></div>", "Unexpected end tag (span)"),
+    "end tag of nothing open": ("<p>note</p></div>", "End tag (div) seen too early"),
+    "unclosed at the end": ("<!DOCTYPE html><html lang=en><head><title>t</title></head><body><main><div><p>x",
+                            "Unexpected end of file"),
+    "no doctype": ("<html lang=en><head><title>t</title></head><body><main><p>x</main></body></html>",
+                   "Expected DOCTYPE"),
+    "attribute twice": ('<p class="a" class="b">note</p>', "duplicate attribute"),
+    "id twice": ('<p id="books">note</p>', "the id 'books' is used twice"),
+    "unknown element": ("<blink>note</blink>", "<blink> is not an HTML element"),
+    "link to no id": ('<p><a href="#nowhere">note</a></p>', "href '#nowhere' names no id of this page"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_PAGES))
+def test_a_template_that_makes_broken_html_is_an_error_naming_it(tmp_path, case):
+    """index.html is HTML served as text/html: a user's template goes through the HTML gate
+    (the HTML parsing algorithm's errors, ids, fragment links, element names), as the books'
+    templates go through the XHTML gate; the page is not written."""
+    block, says = BROKEN_PAGES[case]
+    logs, out, templates = tmp_path / "logs", tmp_path / "out", tmp_path / "templates"
+    add_days(logs, 0)
+    templates.mkdir()
+    whole = block.startswith(("<!DOCTYPE", "<html"))  # a page of its own, else a block of the default one
+    (templates / "index.html.j2").write_text(
+        block if whole else '{% extends "default:index.html.j2" %}{% block newest %}' + block + "{% endblock %}",
+        encoding="utf-8")
+    r = CliRunner().invoke(main, ["build", str(logs), "-o", str(out), "--images", "none", "--templates", str(templates)])
+    assert r.exit_code == 1, r.output
+    assert f"{templates / 'index.html.j2'}: error: the template made index.html, in which " in r.output
+    assert says in r.output, r.output
+    assert "Traceback" not in r.output
+    assert not (out / "index.html").exists()
+
+
+def test_html_that_is_not_xml_is_a_valid_page(tmp_path):
+    """The page is not XHTML: what the HTML syntax allows (an implied end tag, a void element
+    without a slash, an unquoted attribute, a custom element, "#top") passes the gate."""
+    logs, out, templates = tmp_path / "logs", tmp_path / "out", tmp_path / "templates"
+    add_days(logs, 0)
+    templates.mkdir()
+    (templates / "index.html.j2").write_text(
+        '{% extends "default:index.html.j2" %}{% block newest %}<p class=note>one<br>two<div>three</div>'
+        '<ul><li>a<li>b</ul><my-note>four</my-note><a href="#top">top</a>{% endblock %}', encoding="utf-8")
+    run_build(logs, out, "--templates", str(templates))
+    assert "<p class=note>one<br>two<div>three</div>" in page(out)

@@ -163,3 +163,26 @@ def test_config_gives_the_folder_and_recipients(out, tmp_path):
     r = CliRunner().invoke(main, ["--config", str(config), "send", "--dry-run"])
     assert r.exit_code == 0, r.output
     assert "to a@kindle.com" in r.stdout and "to b@kindle.com" in r.stdout
+
+
+
+@pytest.mark.parametrize("odd", ["\n", "\x1b[31m", "\u202e", "\udcff"])
+def test_every_book_name_in_the_report_is_quoted(out, odd):
+    """The books not finished yet and the books a copy stands for are named as every other file
+    name is (the names gate's shell quoting): a newline, an escape sequence, a bidi override or an
+    undecodable byte in a name neither forges a line of output nor acts on the terminal."""
+    from exporter.gates.names import shell_quote
+
+    finished, unfinished = f"build{odd}digest-2024-W10.epub", f"build{odd}digest-2024-W11.epub"
+    (out / "build-digest-2024-W10.epub").rename(out / finished)
+    (out / "build-digest-2024-W11.epub").rename(out / unfinished)
+    (out / "latest.epub").symlink_to(finished)
+    r = dry(out, "--today", "2024-03-11")
+    assert r.exit_code == 0, r.output
+    assert f"1 not finished yet ({shell_quote(unfinished)})" in r.stderr, r.stderr
+    assert f"latest.epub: not sent to {KINDLE}: a copy of {shell_quote(finished)}\n" in r.stderr, r.stderr
+    copy = dry(out, "--today", "2024-03-11", "--book", "latest.epub")
+    assert copy.exit_code == 0, copy.output
+    assert f"latest.epub: a copy of {shell_quote(finished)}; sent and recorded as that book" in copy.stderr
+    for output in (r.output, copy.output):
+        assert finished not in output and unfinished not in output, output

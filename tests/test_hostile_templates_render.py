@@ -10,13 +10,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from hostile_three import day, paper, run_cli
+from hostile_three import SETTINGS, day, paper, run_cli
 
-SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-                derandomize=True)
 EXTEND = '{{% extends "default:day.xhtml.j2" %}}{{% block paper_summary %}}{{{{ super() }}}}{body}{{% endblock %}}'
 
 

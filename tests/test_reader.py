@@ -9,10 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exporter.model import SummaryItem, Thumbnail, ThumbnailKind
 from exporter.reader.parse import read_digests
@@ -580,3 +583,85 @@ def test_text_after_the_paper_link_is_warned(tmp_path):
     p = only_paper(result)
     assert (p.title, p.url) == ("T", "https://arxiv.org/abs/2405.00030")
     assert messages(result) == ["text after the paper link ignored: (ICML)"]
+
+
+# -- links and code spans ---------------------------------------------------------------------
+
+PAPER = HEAD + "### [K](https://a.org/k)\n" + FULL_META  # its summary starts on line 10
+
+
+def host_warnings(result) -> list[tuple[int, str]]:
+    return [(d.source.line, d.message) for d in result.diagnostics if "not on the public internet" in d.message]
+
+
+@pytest.mark.parametrize("summary", [
+    "- run `curl http://localhost:8080/api` first\n",
+    "- ``a ` http://10.0.0.1/x ``\n",
+    "- `[docs](http://127.0.0.1/docs)` and `<http://localhost/a>`\n",
+    "- a code block, as a digest writes one:\n\n  ```\n  curl http://127.0.0.1:5000/\n  ```\n",
+    "- the command\n  ```sh\n  wget http://192.168.1.2/f\n  ```\n",
+    "Prose\n`open http://localhost/c\nover lines` done\n",
+])
+def test_a_url_in_a_code_span_is_text_not_a_link(tmp_path, summary):
+    """A URL inside a code span (one line or several lines of one bullet, a fenced block folded
+    into one) renders as code, never as a link: no warning that a link is left out."""
+    result = read(tmp_path, PAPER + summary)
+    assert host_warnings(result) == [], lines(result)
+    assert ("<code>" in inline(only_paper(result)))
+
+
+def inline(paper) -> str:
+    from exporter.render import summary_html
+
+    return str(summary_html(paper.summary))
+
+
+@pytest.mark.parametrize("summary, line, host", [
+    ("- `code` then [link](http://localhost/a)\n", 10, "localhost"),
+    ("- \\`not code http://10.0.0.1/b`\n", 10, "10.0.0.1"),  # an escaped backtick opens nothing
+    ("- `unclosed http://localhost/c\n", 10, "localhost"),
+    ("- `a\\` http://localhost/b\n", 10, "localhost"),  # a backslash in a code span is literal: it ends there
+    ("- ``a` http://localhost/d\n", 10, "localhost"),  # no run of the same length closes either
+    ("- see `a`\n  and <http://127.0.0.1/e>\n", 11, "127.0.0.1"),
+    ("- ``x`` and `y\n  http://localhost/f` and http://10.0.0.2/g\n", 11, "10.0.0.2"),
+])
+def test_a_link_outside_code_spans_is_still_warned_on_its_line(tmp_path, summary, line, host):
+    result = read(tmp_path, PAPER + summary)
+    assert [(no, host in message) for no, message in host_warnings(result)] == [(line, True)], lines(result)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(pieces=st.lists(st.sampled_from(["`", "``", "\\", "\\`", " ", "x", "\n  ", " https://{}/p ",
+                                        " [l](https://{}/q) ", " <https://{}/r> "]), min_size=1, max_size=12))
+def test_the_links_warned_are_the_links_the_renderer_makes(pieces):
+    """Backticks, escapes and line breaks in any order around links (set off by spaces: what
+    touches a bare URL is the URL gate's concern): the reader warns about a private host as many
+    times as the renderer makes a link of the same text with a public host."""
+    from exporter.render import inline_html
+
+    text = "- " + "".join(pieces)
+    with tempfile.TemporaryDirectory() as name:
+        result = read(Path(name), PAPER + text.format(*["localhost"] * text.count("{}")) + "\n")
+    rendered = str(inline_html(text[2:].format(*["example.com"] * text.count("{}")).replace("\n  ", " ")))
+    assert len(host_warnings(result)) == rendered.count("<a "), (text, rendered, lines(result))
+
+
+def test_each_url_is_parsed_once_and_each_host_judged_once(tmp_path, monkeypatch):
+    """The URL gate's parse is the reader's main cost after splitting lines: a paper link, a
+    thumbnail and a summary link are each parsed once (their one spelling is what the host check
+    reads), and the verdict on a host is computed once (cached), however many links it has."""
+    from exporter.gates import urls
+    from exporter.reader import parse
+
+    calls = []
+    real = parse.web_url
+    monkeypatch.setattr(parse, "web_url", lambda text: calls.append(text) or real(text))
+    urls.private_host_reason.cache_clear()
+    papers = "".join(f"### [P{n}](https://arxiv.org/abs/2405.{n:05d})\n\n![](https://img.example.org/{n}.png)\n\n"
+                     f"Vote: 1\n\nAuthors: A\n\n- see [code](https://github.com/a/{n})\n\n" for n in range(20))
+    result = read(tmp_path, HEAD + papers)
+    assert result.paper_count == 20 and not result.errors
+    assert len(calls) == 60, calls  # 20 papers, each with a link, a thumbnail and a summary link
+    info = urls.private_host_reason.cache_info()
+    assert (info.misses, info.hits) == (3, 57), info  # arxiv.org, img.example.org, github.com
+    assert info.maxsize is not None  # bounded: a file of a million hosts does not grow it without end

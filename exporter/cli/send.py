@@ -122,11 +122,11 @@ def _print_report(report: SendReport, folder: Path, *, quiet: bool, dry_run: boo
     if quiet:
         return
     for copy, book in report.copies:
-        click.echo(f"{_shown(folder / copy)}: a copy of {book}; sent and recorded as that book", err=True)
+        click.echo(f"{_shown(folder / copy)}: a copy of {q(book)}; sent and recorded as that book", err=True)
     for name, address, why in report.skipped:
         click.echo(f"{_shown(folder / name)}: not sent to {address}: {why}", err=True)
     n_wait = len(report.waiting)
-    waiting = f", {n_wait} not finished yet ({', '.join(report.waiting)})" if n_wait else ""
+    waiting = f", {n_wait} not finished yet ({', '.join(map(q, report.waiting))})" if n_wait else ""
     sent = f"{len(report.planned)} to send (dry run)" if dry_run else f"{len(report.sent)} sent"
     bad = f", {len(report.unreadable)} not a book" if report.unreadable else ""
     click.echo(f"{sent}, {len(report.skipped)} skipped, {len(report.failed)} failed{bad}{waiting} in {q(folder)}",

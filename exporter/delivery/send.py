@@ -148,7 +148,7 @@ def select_books(options: SendOptions, today: dt.date, report: SendReport,
         if original is not book:
             # A copy (latest.epub, a link, "my W10 copy.epub") is named as the copy of its book, whether
             # that book is finished or not: it is never "not finished yet" on its own.
-            report.skipped.extend((book.name, a.text, f"a copy of {original.name}") for a in recipients)
+            report.skipped.extend((book.name, a.text, f"a copy of {q(original.name)}") for a in recipients)
             if (original.finished(today) or options.unfinished) and original not in chosen:
                 chosen.append(original)
         elif book.finished(today) or options.unfinished:

@@ -95,7 +95,14 @@ def host_reason(text: str | None) -> str | None:
     """Why :func:`public_url` refuses *text* for its host alone (:func:`web_url` accepts it), or
     None: what the reader says when it names a link that the outputs leave out."""
     url = web_url(text)
-    return None if url is None else private_host_reason(_host(url))
+    return None if url is None else accepted_host_reason(url)
+
+
+def accepted_host_reason(url: str) -> str | None:
+    """:func:`host_reason` of *url*, a URL that :func:`web_url` returned (its one spelling), without
+    parsing it again: the reader checks each link once, and the verdict of a host is cached
+    (:func:`private_host_reason`), so a host seen before costs a dictionary lookup."""
+    return private_host_reason(_host(url))
 
 
 def check_public_url(text: str) -> str:

@@ -18,6 +18,16 @@ Checked here (lxml, on the document as it goes into the book):
 - ``style`` attributes and ``<style>`` elements pass the CSS gate;
 - no block element inside ``<p>`` (the common content-model error: an HTML parser closes the
   ``<p>`` there, EPUBCheck RSC-005).  Other content models are left to EPUBCheck on the output.
+
+The front page (``index.html``) is HTML served as ``text/html``, not XHTML: a browser parses it
+with the HTML parsing algorithm (HTML section 13.2), where ``<p><div>`` is valid (the ``<p>`` ends
+by itself) and ``<br>`` needs no slash.  :func:`page_problems` checks it with html5lib, an
+implementation of that algorithm which reports its parse errors: a parse error is markup a
+browser has to repair, each its own way before HTML5 and still differently from what the author
+meant (a stray ``</div>`` closes nothing, an unclosed ``<a>`` swallows the rest of the page).
+Also checked there: ``id`` values unique, links to a fragment of the page name one of its ids, and
+every element is one of HTML (or a custom element, HTML section 4.13).  A web page may load from
+the web and run the user's scripts: URLs and elements that load are not refused there.
 """
 
 from __future__ import annotations
@@ -49,6 +59,10 @@ BLOCKS = frozenset("""
 address article aside blockquote details dialog div dl fieldset figcaption figure footer form h1
 h2 h3 h4 h5 h6 header hgroup hr main menu nav ol p pre search section table ul
 """.split())
+#: What a web page may hold beyond a book's documents (the obsolete frame, frameset and applet
+#: stay out: HTML section 16.2, non-conforming).
+PAGE_ELEMENTS = HTML_ELEMENTS | frozenset("script noscript iframe object embed base".split())
+_CUSTOM_ELEMENT = re.compile(r"[a-z][^A-Z]*-[^A-Z]*")
 URL_ATTRIBUTES = ("src", "href", XLINK_HREF, "poster", "data")
 _SCHEME = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.-]*):")
 
@@ -95,11 +109,7 @@ def problems(doc: bytes, name: str, in_book: Iterable[str]) -> list[str]:
                              "<img> with a data: URL")
         else:
             found.append(f"{line}<{qname.text}> is not an element of XHTML")
-        ident = el.get("id")
-        if ident is not None:
-            if ident in ids:
-                found.append(f"{line}the id {ident!r} is used twice (an id is unique in a document)")
-            ids.add(ident)
+        found.extend(_id_problems(el, ids, line))
         style = el.get("style")
         if style is not None:
             found.extend(f"{line}style attribute: {why}" for why in _css_problems(f"x{{{style}}}"))
@@ -109,6 +119,17 @@ def problems(doc: bytes, name: str, in_book: Iterable[str]) -> list[str]:
     found.extend(f"line {line}: href '#{frag}' names no id of this document"
                  for line, frag in fragments if frag not in ids)
     return found
+
+
+def _id_problems(el, ids: set[str], line: str = "") -> list[str]:
+    """An id of *el* that one of *ids* (the ids seen before it, to which it is added) repeats."""
+    ident = el.get("id")
+    if ident is None:
+        return []
+    if ident in ids:
+        return [f"{line}the id {ident!r} is used twice (an id is unique in a document)"]
+    ids.add(ident)
+    return []
 
 
 def _url_problems(el, local: str | None, line: str, name: str, files: frozenset[str],
@@ -160,3 +181,38 @@ def _reference_problem(value: str, name: str, files: frozenset[str], *, link: bo
     if target not in files:
         return f"names {target!r}, which is not in the book"
     return None
+
+
+def page_problems(doc: str) -> list[str]:
+    """What is wrong with *doc*, a web page served as ``text/html`` (see the module doc), each as
+    a phrase for a message; empty when nothing is."""
+    import html5lib
+    from html5lib.constants import E
+
+    parser = html5lib.HTMLParser(tree=html5lib.getTreeBuilder("etree"), namespaceHTMLElements=False)
+    root = parser.parse(doc)
+    found = []
+    for (line, column), code, data in parser.errors:
+        try:
+            why = E.get(code, code) % (data or {})
+        except (KeyError, TypeError, ValueError):  # a message of html5lib's that names other fields
+            why = code
+        found.append(f"line {line}, column {column + 1}: HTML parse error: {why.rstrip('.')}")
+    ids: set[str] = set()
+    fragments: list[str] = []
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue  # comments, the doctype
+        if not el.tag.startswith("{"):  # HTML; SVG and MathML elements carry their namespace
+            if el.tag not in PAGE_ELEMENTS and not _CUSTOM_ELEMENT.fullmatch(el.tag):
+                found.append(f"<{el.tag}> is not an HTML element")
+        found.extend(_id_problems(el, ids))
+        href = el.get("href")
+        if href is not None and href.startswith("#") and len(href) > 1:
+            fragments.append(href[1:])
+    from urllib.parse import unquote
+
+    # "#top" goes to the top of a page without an id of that name (HTML section 7.4.6.4).
+    found.extend(f"href '#{frag}' names no id of this page" for frag in fragments
+                 if frag not in ids and unquote(frag) not in ids and frag.lower() != "top")
+    return found

@@ -14,6 +14,7 @@ on its first character before any regular expression runs.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 import gc
@@ -43,7 +44,7 @@ from ..model import (
     drop_forbidden,
     has_visible,
 )
-from ..gates.urls import host_reason, web_url
+from ..gates.urls import accepted_host_reason, web_url
 
 STDIN = "-"
 
@@ -200,10 +201,11 @@ class _Item:
 
     # A plain slotted class: ~40,000 are made per year of digests and a
     # dataclass with a default_factory is measurably slower to construct.
-    __slots__ = ("text", "label", "indent", "numbered", "children", "more")
+    __slots__ = ("text", "label", "indent", "numbered", "children", "more", "no", "more_nos")
 
-    def __init__(self, text: str, label: str | None, indent: int, numbered: bool = False):
+    def __init__(self, text: str, label: str | None, indent: int, numbered: bool = False, no: int = 0):
         self.text = text
+        self.no = no  # the line of text
         self.label = label
         self.indent = indent
         self.numbered = numbered
@@ -211,6 +213,7 @@ class _Item:
         # Continuation lines, joined once in freeze(): appending to the
         # string each time was quadratic in the length of a bullet.
         self.more: list[str] = []
+        self.more_nos: list[int] = []  # their lines
 
     def freeze(self) -> SummaryItem | None:
         children: tuple[SummaryItem, ...] = ()
@@ -238,6 +241,9 @@ class _PaperDraft:
     authors: tuple[str, ...] = ()
     saw_authors: bool = False
     items: list[_Item] = field(default_factory=list)
+    # Items with a "://" in their text, whose links are checked when the paper ends: whether a
+    # URL is a link depends on the whole item (a code span may open on an earlier line).
+    url_items: list[_Item] = field(default_factory=list)
     # Open items for nesting, innermost last.
     stack: list[_Item] = field(default_factory=list)
     # A bullet ending with ':' and the indent of the flush numbered list
@@ -326,9 +332,7 @@ class _FileParser:
                 # Fast path for the most common line by far: a "- " bullet.
                 if line[:2] == "- " and line[2:3] != "-":
                     self.paper.last_blank = False
-                    if "://" in line:
-                        self.check_links(no, line)
-                    self.add_item(line[2:], 0, numbered=False)
+                    self.add_item(line[2:], 0, numbered=False, no=no)
                 else:
                     self.paper_line(no, line)
             elif self.in_skipped_paper:
@@ -410,17 +414,17 @@ class _FileParser:
             elif not is_http_url(url):
                 self.warn(no, f"paper link {_quote(url)} is not http(s); dropped", Kind.UNSAFE_LINK)
                 url = None
-            elif web_url(url) is None:
+            elif (checked := web_url(url)) is None:
                 self.warn(no, f"paper link {_quote(url)} is not a valid http(s) URL; dropped", Kind.UNSAFE_LINK)
                 url = None
-            elif (why := host_reason(url)) is not None:
+            elif (why := accepted_host_reason(checked)) is not None:
                 self.warn(no, f"paper link {_quote(url)}: {why}; left out",
                           Kind.UNSAFE_LINK)
                 url = None
             else:
                 # One spelling per page: the paper's identity, feed ids and
                 # links all derive from the normalised URL.
-                url = web_url(url)
+                url = checked
         else:
             self.warn(no, "paper heading has no link", Kind.MISSING)
         self.in_skipped_paper = False
@@ -462,29 +466,27 @@ class _FileParser:
     def summary_line(self, no: int, line: str, blank_before: bool, *, indented: bool) -> None:
         p = self.paper
         assert p is not None
-        if "://" in line:
-            self.check_links(no, line)
         c = line.lstrip()[0]
         if c in "-*+_":
             if _RULE_RE.match(line):
                 return  # a thematic break between parts
             if m := _BULLET_RE.match(line):
-                self.add_item(m.group("text") or "", _indent_width(m.group("indent")), numbered=False)
+                self.add_item(m.group("text") or "", _indent_width(m.group("indent")), numbered=False, no=no)
                 return
             if not indented and (c == "*" or c == "_") and _split_label(line)[0] is not None:
                 # "***What's New***: ..." without a bullet marker.
-                self.add_item(line, 0, numbered=False)
+                self.add_item(line, 0, numbered=False, no=no)
                 return
         elif c.isdigit():
             if m := _NUMBER_RE.match(line):
-                self.add_item(m.group("text") or "", _indent_width(m.group("indent")), numbered=True)
+                self.add_item(m.group("text") or "", _indent_width(m.group("indent")), numbered=True, no=no)
                 return
         elif c == "<" and _WRAPPER_RE.match(line.strip()):
             return  # leftover of a video thumbnail's HTML: never content
         stripped = line.strip()
         if p.stack and not blank_before:
             # A lazy continuation line (CommonMark 5.1): the innermost item.
-            _append(p.stack[-1], stripped)
+            self.append(p.stack[-1], stripped, no)
             return
         if p.stack and indented:
             # After a blank line an indented paragraph belongs to the deepest
@@ -494,29 +496,50 @@ class _FileParser:
             for item in p.stack:
                 if item.indent < width:
                     target = item
-            _append(target, stripped)
+            self.append(target, stripped, no)
             return
         if c == "<" and _TAG_LINE_RE.match(stripped):
             self.warn(no, f"raw HTML line ignored: {_excerpt(stripped)}", Kind.IGNORED)
             return
         # Prose that is not a bullet: keep it as a summary paragraph, so that
         # nothing is lost (it is rendered as escaped inline Markdown).
-        self.add_item(stripped, 0, numbered=False)
+        self.add_item(stripped, 0, numbered=False, no=no)
 
-    def check_links(self, no: int, line: str) -> None:
+    def check_item_links(self, item: _Item) -> None:
+        """:meth:`check_links` on each line of *item* (its text as the renderer sees it: the lines
+        joined as :meth:`_Item.freeze` joins them), outside its code spans."""
+        if item.label and "://" in item.label:
+            self.check_links(item.no, item.label)  # rendered on its own
+        pieces, nos = ([item.text, *item.more], [item.no, *item.more_nos]) if item.text else (item.more, item.more_nos)
+        joined = " ".join(pieces)
+        code = _code_spans(joined) if "`" in joined else []
+        offset = 0
+        for piece, no in zip(pieces, nos):
+            if "://" in piece:
+                self.check_links(no, piece, offset, code)
+            offset += len(piece) + 1
+
+    def check_links(self, no: int, line: str, offset: int = 0,
+                    code: list[tuple[int, int]] | None = None) -> None:
         """Warn about each link of a summary line that the renderer leaves out (gates.urls.
-        public_url, as render.safe_url): the messages given for a paper link or a thumbnail."""
-        for i, span in enumerate(_URL_SPANS.split(line)):
-            if i % 2 == 0 or span[:1] in "sS":  # text, or an HTML attribute (raw HTML is ignored)
+        public_url, as render.safe_url): the messages given for a paper link or a thumbnail.
+        A URL inside a code span (*code*: where they are, *offset*: where *line* starts in that
+        text) is text, not a link (CommonMark 6.1: code spans bind tighter than links)."""
+        for m in _URL_SPANS.finditer(line):
+            span = m.group(1)
+            if span[:1] in "sS":  # an HTML attribute (raw HTML is ignored)
+                continue
+            if code and _inside(code, offset + m.start()):
                 continue
             if span[:2] == "](":  # a link destination: CommonMark backslash escapes apply
                 url = _destination(span[2:].removeprefix("<").removesuffix(">"))
             else:
                 url = span.strip("<>")
-            if web_url(url) is None:
+            checked = web_url(url)
+            if checked is None:
                 if span[:1] in "]<" and is_http_url(url):  # a bare URL's end is linkify's to find
                     self.warn(no, f"link {_quote(url)} is not a valid http(s) URL; dropped", Kind.UNSAFE_LINK)
-            elif (why := host_reason(url)) is not None:
+            elif (why := accepted_host_reason(checked)) is not None:
                 self.warn(no, f"link {_quote(url)}: {why}; left out", Kind.UNSAFE_LINK)
 
     def thumbnail_line(self, no: int, s: str) -> bool:
@@ -546,15 +569,17 @@ class _FileParser:
             return True
         if not url:
             self.warn(no, "thumbnail has no URL; ignored", Kind.MISSING)
-        elif is_http_url(url) and web_url(url) is None:
-            self.warn(no, f"thumbnail URL {_quote(url)} is not a valid http(s) URL; dropped", Kind.UNSAFE_LINK)
         elif is_http_url(url):
-            if (why := host_reason(url)) is not None:
+            checked = web_url(url)
+            if checked is None:
+                self.warn(no, f"thumbnail URL {_quote(url)} is not a valid http(s) URL; dropped", Kind.UNSAFE_LINK)
+                return True
+            if (why := accepted_host_reason(checked)) is not None:
                 # Kept: with --allow-private-hosts the picture is still downloaded into the book;
                 # its URL is never written to an output (gates.urls.public_url).
                 self.warn(no, f"thumbnail link {_quote(url)}: {why}; left out",
                           Kind.UNSAFE_LINK)
-            p.thumbnail = Thumbnail(kind, web_url(url))  # its one spelling, as links have
+            p.thumbnail = Thumbnail(kind, checked)  # its one spelling, as links have
         elif _is_relative_path(url):
             p.thumbnail = Thumbnail(kind, url.replace(" ", "%20"))
         else:
@@ -578,14 +603,24 @@ class _FileParser:
             return
         p.votes = votes
 
-    def add_item(self, text: str, indent: int, *, numbered: bool) -> None:
+    def append(self, item: _Item, text: str, no: int) -> None:
+        """Line *no*, *text*, continues *item*."""
+        item.more.append(text)
+        item.more_nos.append(no)
+        if "://" in text:
+            assert self.paper is not None
+            self.paper.url_items.append(item)
+
+    def add_item(self, text: str, indent: int, *, numbered: bool, no: int) -> None:
         p = self.paper
         assert p is not None
         text = text.strip()
         label = None
         if text[:2] in ("**", "__"):
             label, text = _split_label(text)
-        item = _Item(text, label, indent, numbered)
+        item = _Item(text, label, indent, numbered, no)
+        if "://" in text or (label and "://" in label):
+            p.url_items.append(item)
         stack = p.stack
         if numbered and p.colon_stack is not None and indent <= p.colon_stack[-1].indent and (
             p.colon_numbers_indent is None or p.colon_numbers_indent == indent
@@ -626,6 +661,8 @@ class _FileParser:
             self.warn(line, "paper has no 'Vote:' line", Kind.MISSING)
         if not p.saw_authors:
             self.warn(line, "paper has no 'Authors:' line", Kind.MISSING)
+        for item in dict.fromkeys(p.url_items):  # an item once, however many of its lines have URLs
+            self.check_item_links(item)
         summary = tuple(f for f in (i.freeze() for i in p.items) if f is not None)
         size = len(p.title) + sum(len(a) for a in p.authors) + _text_size(summary)
         if size > MAX_PAPER_CHARS:
@@ -671,10 +708,6 @@ def _heading_level(line: str) -> int:
     if n <= 6 and (len(line) == n or line[n] in " \t"):
         return n
     return 0
-
-
-def _append(item: _Item, text: str) -> None:
-    item.more.append(text)
 
 
 def _split_day_heading(line: str) -> tuple[str, str] | None:
@@ -882,6 +915,46 @@ def read_digest_file(name: str, path: Path | None) -> tuple[str | None, list[Dia
     except OSError as err:
         return None, [cannot_read(name, err)]
     return decode(data, name)
+
+
+_BACKTICKS = re.compile(r"`+")
+
+
+def _code_spans(text: str) -> list[tuple[int, int]]:
+    """Where the code spans of inline Markdown *text* are, ``(start, end)`` from the opening
+    backtick to after the closing one, as markdown-it (CommonMark 6.1) finds them: left to right,
+    a run of backticks not escaped by a backslash opens a span that the next run of the same
+    length closes (backslashes inside a span are literal); a run that no such run follows is
+    text.  Linear: each run is looked up once, by length."""
+    runs = [(m.start(), m.end()) for m in _BACKTICKS.finditer(text)]
+    by_length: dict[int, list[int]] = {}
+    for i, (start, end) in enumerate(runs):
+        by_length.setdefault(end - start, []).append(i)
+    spans: list[tuple[int, int]] = []
+    done = 0  # the end of the last span: backslashes before it are inside it
+    i = 0
+    while i < len(runs):
+        start, end = runs[i]
+        k = start
+        while k > done and text[k - 1] == "\\":
+            k -= 1
+        if (start - k) % 2:
+            start += 1  # "\`" is a literal backtick; the rest of the run may open a span
+        same = by_length.get(end - start, [])
+        j = bisect.bisect_right(same, i)
+        if end == start or j == len(same):
+            i += 1
+            continue
+        close = runs[same[j]][1]
+        spans.append((start, close))
+        done, i = close, same[j] + 1
+    return spans
+
+
+def _inside(spans: list[tuple[int, int]], position: int) -> bool:
+    """Whether *position* falls in one of *spans* (sorted, disjoint)."""
+    i = bisect.bisect_right(spans, (position, float("inf"))) - 1
+    return i >= 0 and spans[i][0] <= position < spans[i][1]
 
 
 # Where a URL is written: a link destination ("](<...>", "](..."), an autolink

@@ -250,5 +250,24 @@ def render_front_page(plan: BuildPlan, books: list[tuple[BookPlan, int, str | No
     env = make_environment(eo.templates)
     # Nothing here reads the clock: the same archive gives the same bytes,
     # so an unchanged page is never rewritten.
-    return render_template(env, TEMPLATE_NAME, lang=lang, labels=labels, title=plan.feed_title,
+    html = render_template(env, TEMPLATE_NAME, lang=lang, labels=labels, title=plan.feed_title,
                            books=shown, links=links, day=day, version=__version__, selections=sections)
+    if eo.templates is not None:
+        _check_page(env, html)
+    return html
+
+
+def _check_page(env: Any, html: str) -> None:
+    """A page rendered from a user's templates goes through the HTML gate, as the books'
+    documents go through the XHTML gate: a mistake in the template is an error naming it, and the
+    page is not written."""
+    from ..errors import TemplateError
+    from ..gates.names import shell_quote
+    from ..gates.xhtml import page_problems
+    from ..templating import get_template
+
+    found = page_problems(html)
+    if found:
+        where = shell_quote(get_template(env, TEMPLATE_NAME).filename or TEMPLATE_NAME)
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise TemplateError(f"{where}: error: the template made {INDEX_NAME}, in which {found[0]}{more}")
