@@ -161,6 +161,9 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class DayView:
+    """One document of a day: the whole day, or one part of a day too large for one file
+    (see :data:`PART_BUDGET`); ``entries`` are that document's papers."""
+
     id: str
     file_name: str
     date_text: str
@@ -171,6 +174,9 @@ class DayView:
     #: The summaries' language where it is not the book's (an English day
     #: in a Korean book), else None.
     lang: str | None = None
+    #: This document's place among the day's documents (1-based), and how many there are.
+    part: int = 1
+    parts: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,22 +249,69 @@ def _other_language(found: str | None, book_lang: str) -> str | None:
     return found if found is not None and found != language.primary(book_lang) else None
 
 
+#: Bytes of digest text (see :func:`_paper_weight`) one day document holds before the day is
+#: split into parts: reading systems load a whole XHTML file to show any page of it, and
+#: Kobo's and Amazon's guidance is to keep each file of a book small (Amazon's Kindle
+#: Publishing Guidelines, section 4.1: under 300 KB of text per file).  A day of a few hundred
+#: papers stays one file, as it always was; a day of thousands costs per part what a day of a
+#: few hundred does, instead of one document (and its parsing and checking) growing with it.
+PART_BUDGET = 250_000
+
+
+def _paper_weight(paper: Paper) -> int:
+    """About the bytes *paper* adds to its day's document: its text (the title is shown three
+    times: in the day's list, as the heading, in a thumbnail's alternative) and its markup."""
+    def summary(items: Sequence[Any]) -> int:
+        return sum(len(i.text.encode()) + len((i.label or "").encode()) + 40 + summary(i.children) for i in items)
+
+    return (3 * len(paper.title.encode()) + sum(len(a.encode()) + 2 for a in paper.authors)
+            + summary(paper.summary) + 800)
+
+
+def _parts(papers: Sequence[Paper]) -> list[int]:
+    """Where each part of a day begins (indices into *papers*; ``[0]`` for a day kept whole):
+    consecutive papers, each part within :data:`PART_BUDGET` unless one paper alone is over it."""
+    weights = [_paper_weight(p) for p in papers]
+    if sum(weights) <= PART_BUDGET:
+        return [0]
+    starts, size = [0], 0
+    for i, weight in enumerate(weights):
+        if size and size + weight > PART_BUDGET:
+            starts.append(i)
+            size = 0
+        size += weight
+    return starts
+
+
 def _day_views(bundle: Bundle, labels: dict[str, Any], images: _Images, lang: str) -> list[DayView]:
+    """The day documents of the book in spine order: one per day, or a day's parts in order."""
     first_seen: dict[str, FirstRef] = {}
     views = []
     for digest in bundle.digests:
         date = digest.date
-        file_name = f"day-{date.isoformat()}.xhtml"
+        starts = _parts(digest.papers)
+        names = [f"day-{date.isoformat()}.xhtml" if n == 1 else f"day-{date.isoformat()}-{n}.xhtml"
+                 for n in range(1, len(starts) + 1)]
+        part_of = [0] * len(digest.papers)
+        for n, start in enumerate(starts):
+            end = starts[n + 1] if n + 1 < len(starts) else len(digest.papers)
+            part_of[start:end] = [n] * (end - start)
         entries = []
         used: set[str] = set()
-        for paper in digest.papers:
+        # The last suffix tried for each base: many papers whose ids give one slug are numbered
+        # in one pass, not each by trying every suffix its predecessors took.
+        tried: dict[str, int] = {}
+        for index, paper in enumerate(digest.papers):
+            file_name = names[part_of[index]]
             first = first_seen.get(paper.key)
             # Section ids are unique in the book: a repeat gets the date as suffix.
             base = paper.slug if first is None else f"{paper.slug}-{date:%Y%m%d}"
-            sid, n = base, 1
+            n = tried.get(base, 1)
+            sid = base if n == 1 else f"{base}-{n}"
             while sid in used:
                 n += 1
                 sid = f"{base}-{n}"
+            tried[base] = n
             used.add(sid)
             if first is None:
                 first_seen[paper.key] = FirstRef(f"{file_name}#{sid}", date.isoformat())
@@ -277,19 +330,26 @@ def _day_views(bundle: Bundle, labels: dict[str, Any], images: _Images, lang: st
                 first=first,
                 title_lang=_other_language(language.language_of((paper.title,)), lang),
             ))
-        views.append(DayView(
-            id=f"d-{date.isoformat()}",
-            file_name=file_name,
-            date_text=date.isoformat(),
-            weekday=labels["weekdays"][date.weekday()],
-            title=digest.title,
-            count_text=labels["papers"](len(digest.papers)),
-            entries=tuple(entries),
-            # A digest file is written in one language: a sample of its
-            # summaries tells which, at a fraction of the cost of all of them.
-            lang=_other_language(language.language_of(
-                (item.text for paper in digest.papers for item in paper.summary), budget=1000), lang),
-        ))
+        # A digest file is written in one language: a sample of its
+        # summaries tells which, at a fraction of the cost of all of them.
+        day_lang = _other_language(language.language_of(
+            (item.text for paper in digest.papers for item in paper.summary), budget=1000), lang)
+        count = labels["papers"](len(digest.papers))
+        parts = len(starts)
+        for n, start in enumerate(starts):
+            end = starts[n + 1] if n + 1 < len(starts) else len(digest.papers)
+            views.append(DayView(
+                id=f"d-{date.isoformat()}" if n == 0 else f"d-{date.isoformat()}-{n + 1}",
+                file_name=names[n],
+                date_text=date.isoformat(),
+                weekday=labels["weekdays"][date.weekday()],
+                title=digest.title,
+                count_text=count if parts == 1 else f"{count} · {n + 1}/{parts}",
+                entries=tuple(entries[start:end]),
+                lang=day_lang,
+                part=n + 1,
+                parts=parts,
+            ))
     return views
 
 
@@ -524,17 +584,23 @@ def _add_days(book: Any, ctx: _Context, info: BookInfo, labels: dict[str, Any], 
     Document = _document_class()
     lang = info.lang
     toc: list[Any] = []
+    check = _template_label(ctx, "day.xhtml.j2")
     for day in days:
+        title = f"{day.date_text} ({day.weekday})"
         chapter = Document(uid=day.id, file_name=day.file_name,
-                                title=f"{day.date_text} ({day.weekday})", lang=lang)
+                           title=title if day.part == 1 else f"{title} {day.part}/{day.parts}", lang=lang)
         chapter.content = _render_day(ctx, day, info, labels)
         chapter.add_item(style)  # ebooklib 4: <head> of the content would be dropped
-        chapter.check = _template_label(ctx, "day.xhtml.j2")
+        chapter.check = check
         book.add_item(chapter)
         spine.append(chapter)
         # ebooklib 6 and 7: explicit uids from date + paper id, in spine order.
         links = [epub.Link(f"{day.file_name}#{e.id}", title_text(e.paper.title), uid=e.nav_id)
                  for e in day.entries]
+        if day.part > 1:
+            # A day's later parts: their papers are the day's, under its first part.
+            toc[-1][1].extend(links)
+            continue
         # A day heading without papers (docs/format.md, variant 9): as a
         # section, ebooklib writes an empty <ol/>, which the nav's schema
         # forbids (EPUBCheck RSC-005; found by tests/test_hostile_property.py).
@@ -740,16 +806,25 @@ class _ZipModule:
 
 @contextlib.contextmanager
 def _ebooklib_shims() -> Any:
-    """Swap :class:`_NavPaths` and :class:`_ZipModule` into ``ebooklib.epub``
-    for one ``write_epub`` call (main thread only)."""
+    """Swap :class:`_NavPaths` and :class:`_ZipModule` into ``ebooklib.epub``,
+    and :func:`exporter.books.ncx.ncx_document` in for its NCX writer, for one
+    ``write_epub`` call (main thread only)."""
     from ebooklib import epub
 
-    original = epub.zip_path, epub.zipfile
-    epub.zip_path, epub.zipfile = _NavPaths(), _ZipModule()
+    from .ncx import ncx_document
+
+    original = epub.zip_path, epub.zipfile, epub.EpubWriter._get_ncx
+    ebooklib_ncx = original[2]
+
+    def get_ncx(writer: Any) -> bytes:
+        made = ncx_document(writer)
+        return made if made is not None else ebooklib_ncx(writer)
+
+    epub.zip_path, epub.zipfile, epub.EpubWriter._get_ncx = _NavPaths(), _ZipModule(), get_ncx
     try:
         yield
     finally:
-        epub.zip_path, epub.zipfile = original
+        epub.zip_path, epub.zipfile, epub.EpubWriter._get_ncx = original
 
 
 def _series_metadata(book: Any, bundle: Bundle) -> None:
