@@ -42,7 +42,7 @@ from .cover import CoverText, make_cover
 from .devices import GENERIC, DeviceProfile
 from .devices import profile as device_profile
 from ..errors import ExporterError, TemplateError, UsageError
-from ..model import RUN_ONLY, Diagnostic, Kind, Paper, Severity, ThumbnailKind
+from ..model import RUN_ONLY, Diagnostic, Digest, Kind, Paper, Severity, ThumbnailKind
 from ..output import WriteStatus, write_file
 from ..render import lang_attrs, safe_url, title_text
 from .. import language
@@ -290,54 +290,18 @@ def _day_views(bundle: Bundle, labels: dict[str, Any], images: _Images, lang: st
     for digest in bundle.digests:
         date = digest.date
         starts = _parts(digest.papers)
-        names = [f"day-{date.isoformat()}.xhtml" if n == 1 else f"day-{date.isoformat()}-{n}.xhtml"
-                 for n in range(1, len(starts) + 1)]
-        part_of = [0] * len(digest.papers)
-        for n, start in enumerate(starts):
-            end = starts[n + 1] if n + 1 < len(starts) else len(digest.papers)
-            part_of[start:end] = [n] * (end - start)
-        entries = []
-        used: set[str] = set()
-        # The last suffix tried for each base: many papers whose ids give one slug are numbered
-        # in one pass, not each by trying every suffix its predecessors took.
-        tried: dict[str, int] = {}
-        for index, paper in enumerate(digest.papers):
-            file_name = names[part_of[index]]
-            first = first_seen.get(paper.key)
-            # Section ids are unique in the book: a repeat gets the date as suffix.
-            base = paper.slug if first is None else f"{paper.slug}-{date:%Y%m%d}"
-            n = tried.get(base, 1)
-            sid = base if n == 1 else f"{base}-{n}"
-            while sid in used:
-                n += 1
-                sid = f"{base}-{n}"
-            tried[base] = n
-            used.add(sid)
-            if first is None:
-                first_seen[paper.key] = FirstRef(f"{file_name}#{sid}", date.isoformat())
-            thumb = paper.thumbnail
-            entries.append(Entry(
-                paper=paper,
-                id=sid,
-                nav_id=f"n-{date:%Y%m%d}-{sid}",
-                link=safe_url(paper.link),
-                abs_url=safe_url(paper.abs_url),
-                pdf_url=safe_url(paper.pdf_url),
-                hf_url=safe_url(paper.hf_url),
-                image=images.ref(paper) if first is None else None,
-                video_url=(safe_url(thumb.url) if thumb is not None and thumb.kind is ThumbnailKind.VIDEO
-                           else None),
-                first=first,
-                title_lang=_other_language(language.language_of((paper.title,)), lang),
-            ))
+        ends = starts[1:] + [len(digest.papers)]
+        names = [f"day-{date.isoformat()}.xhtml" if n == 0 else f"day-{date.isoformat()}-{n + 1}.xhtml"
+                 for n in range(len(starts))]
+        files = [name for name, start, end in zip(names, starts, ends) for _ in range(start, end)]
+        entries = _day_entries(digest, files, first_seen, images, lang)
         # A digest file is written in one language: a sample of its
         # summaries tells which, at a fraction of the cost of all of them.
         day_lang = _other_language(language.language_of(
             (item.text for paper in digest.papers for item in paper.summary), budget=1000), lang)
         count = labels["papers"](len(digest.papers))
         parts = len(starts)
-        for n, start in enumerate(starts):
-            end = starts[n + 1] if n + 1 < len(starts) else len(digest.papers)
+        for n, (start, end) in enumerate(zip(starts, ends)):
             views.append(DayView(
                 id=f"d-{date.isoformat()}" if n == 0 else f"d-{date.isoformat()}-{n + 1}",
                 file_name=names[n],
@@ -351,6 +315,47 @@ def _day_views(bundle: Bundle, labels: dict[str, Any], images: _Images, lang: st
                 parts=parts,
             ))
     return views
+
+
+def _day_entries(digest: Digest, files: Sequence[str], first_seen: dict[str, FirstRef], images: _Images,
+                 lang: str) -> list[Entry]:
+    """The entries of *digest*'s papers, each in its document (*files*, by paper); *first_seen*
+    (paper key -> where it is first shown) is read and completed."""
+    date = digest.date
+    entries = []
+    used: set[str] = set()
+    # The last suffix tried for each base: many papers whose ids give one slug are numbered
+    # in one pass, not each by trying every suffix its predecessors took.
+    tried: dict[str, int] = {}
+    for paper, file_name in zip(digest.papers, files):
+        first = first_seen.get(paper.key)
+        # Section ids are unique in the book: a repeat gets the date as suffix.
+        base = paper.slug if first is None else f"{paper.slug}-{date:%Y%m%d}"
+        n = tried.get(base, 1)
+        sid = base if n == 1 else f"{base}-{n}"
+        while sid in used:
+            n += 1
+            sid = f"{base}-{n}"
+        tried[base] = n
+        used.add(sid)
+        if first is None:
+            first_seen[paper.key] = FirstRef(f"{file_name}#{sid}", date.isoformat())
+        thumb = paper.thumbnail
+        entries.append(Entry(
+            paper=paper,
+            id=sid,
+            nav_id=f"n-{date:%Y%m%d}-{sid}",
+            link=safe_url(paper.link),
+            abs_url=safe_url(paper.abs_url),
+            pdf_url=safe_url(paper.pdf_url),
+            hf_url=safe_url(paper.hf_url),
+            image=images.ref(paper) if first is None else None,
+            video_url=(safe_url(thumb.url) if thumb is not None and thumb.kind is ThumbnailKind.VIDEO
+                       else None),
+            first=first,
+            title_lang=_other_language(language.language_of((paper.title,)), lang),
+        ))
+    return entries
 
 
 _NAV_PAPER_LINK = re.compile(rb'<a href="[^"#]*#[^"]*">')

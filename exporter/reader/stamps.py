@@ -101,7 +101,10 @@ def _record(data: bytes, stamp: FileStamp, drafts: list[Any], diags: list[Diagno
     local = sorted({p.thumbnail.url for d in drafts for p in d.papers
                     if p.thumbnail is not None and not p.thumbnail.is_remote})
     return FileRecord(stamp.size, _trusted(stamp, now_ns), content_hash(data),
-                      [(d.date.isoformat(), d.title, [p.key for p in d.papers], d.text_hash) for d in drafts],
+                      # A paper repeated within a day is one paper of it (read_digests keeps it
+                      # once), and the state's schema holds each key of a day once.
+                      [(d.date.isoformat(), d.title, list(dict.fromkeys(p.key for p in d.papers)), d.text_hash)
+                       for d in drafts],
                       [diag_to_json(x) for x in diags], local, stamp.ctime_ns, stamp.ino)
 
 
