@@ -710,7 +710,13 @@ def _document_class() -> Any:
             if self.check:
                 from ..gates.xhtml import problems
 
-                in_book = frozenset(item.file_name for item in self.book.items)
+                # Once per book, not per document: a day in parts is many documents of a book
+                # that may hold a thumbnail per paper.
+                items = self.book.items
+                known = getattr(self.book, "_files_in_book", None)
+                if known is None or known[0] != len(items):
+                    known = self.book._files_in_book = (len(items), frozenset(i.file_name for i in items))
+                in_book = known[1]
                 found = problems(doc, self.file_name, in_book)
                 if found:
                     more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
