@@ -135,6 +135,21 @@ def test_second_run_rewrites_nothing_and_says_why(logs, tmp_path):
     assert "skipped the feeds" in r.stderr
 
 
+def test_a_paper_repeated_within_a_day_does_not_make_every_run_a_full_rebuild(logs, tmp_path):
+    """The day's paper keys are stored once each, as the state's schema wants them: a repeat
+    within a day (kept once, with a warning) left a state read back as damaged."""
+    date = START + dt.timedelta(days=DAYS[0])
+    (logs / f"{date.isoformat()}.md").write_text(digest(date, repeat=f"24{date:%m}.{date.day:02d}001"),
+                                                 encoding="utf-8")
+    out = tmp_path / "out"
+    assert build(logs, out).exit_code == 0
+    r = build(logs, out, "-v")
+    assert r.exit_code == 0, r.stderr
+    assert "damaged" not in r.stderr
+    assert "3 books (0 built, 3 skipped)" in r.stdout
+    assert "input files: 0 of 8 read" in r.stdout
+
+
 def test_changed_input_rebuilds_only_its_book(logs, tmp_path):
     out = tmp_path / "out"
     assert build(logs, out, "--days", "1").exit_code == 0

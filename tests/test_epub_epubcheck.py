@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,14 @@ def test_epubcheck_reports_nothing(tmp_path, monkeypatch):
     for i, (inputs, kw) in enumerate(runs):
         report = build_epubs(read_digests(inputs), EpubOptions(out_dir=out / str(i), images="none", **kw))
         paths += [p for p, _ in report.files]
+    # A day too large for one document, in parts (generic and KEPUB), its papers repeated later.
+    with monkeypatch.context() as m:
+        m.setattr("exporter.books.epub.PART_BUDGET", 20_000)
+        report = build_epubs(read_digests([corpus]), EpubOptions(
+            out_dir=out / "parts", images="none", by="all", keep_going=True, devices=("generic", "kobo")))
+    parted = [p for p, _ in report.files]
+    assert len(parted) == 2 and all("EPUB/day-2024-01-01-2.xhtml" in zipfile.ZipFile(p).namelist() for p in parted)
+    paths += parted
     # thumbnails embedded (stand-in for exporter.images with its interface)
     monkeypatch.setitem(sys.modules, "exporter.images", fake_images_module(small_png()))
     report = build_epubs(read_digests([write_week(tmp_path / "img")]),

@@ -42,7 +42,7 @@ from .cover import CoverText, make_cover
 from .devices import GENERIC, DeviceProfile
 from .devices import profile as device_profile
 from ..errors import ExporterError, TemplateError, UsageError
-from ..model import RUN_ONLY, Diagnostic, Kind, Paper, Severity, ThumbnailKind
+from ..model import RUN_ONLY, Diagnostic, Digest, Kind, Paper, Severity, ThumbnailKind
 from ..output import WriteStatus, write_file
 from ..render import lang_attrs, safe_url, title_text
 from .. import language
@@ -161,6 +161,9 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class DayView:
+    """One document of a day: the whole day, or one part of a day too large for one file
+    (see :data:`PART_BUDGET`); ``entries`` are that document's papers."""
+
     id: str
     file_name: str
     date_text: str
@@ -171,6 +174,9 @@ class DayView:
     #: The summaries' language where it is not the book's (an English day
     #: in a Korean book), else None.
     lang: str | None = None
+    #: This document's place among the day's documents (1-based), and how many there are.
+    part: int = 1
+    parts: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,54 +249,113 @@ def _other_language(found: str | None, book_lang: str) -> str | None:
     return found if found is not None and found != language.primary(book_lang) else None
 
 
+#: Bytes of digest text (see :func:`_paper_weight`) one day document holds before the day is
+#: split into parts: reading systems load a whole XHTML file to show any page of it, and
+#: Kobo's and Amazon's guidance is to keep each file of a book small (Amazon's Kindle
+#: Publishing Guidelines, section 4.1: under 300 KB of text per file).  A day of a few hundred
+#: papers stays one file, as it always was; a day of thousands costs per part what a day of a
+#: few hundred does, instead of one document (and its parsing and checking) growing with it.
+PART_BUDGET = 250_000
+
+
+def _paper_weight(paper: Paper) -> int:
+    """About the bytes *paper* adds to its day's document: its text (the title is shown three
+    times: in the day's list, as the heading, in a thumbnail's alternative) and its markup."""
+    def summary(items: Sequence[Any]) -> int:
+        return sum(len(i.text.encode()) + len((i.label or "").encode()) + 40 + summary(i.children) for i in items)
+
+    return (3 * len(paper.title.encode()) + sum(len(a.encode()) + 2 for a in paper.authors)
+            + summary(paper.summary) + 800)
+
+
+def _parts(papers: Sequence[Paper]) -> list[int]:
+    """Where each part of a day begins (indices into *papers*; ``[0]`` for a day kept whole):
+    consecutive papers, each part within :data:`PART_BUDGET` unless one paper alone is over it."""
+    weights = [_paper_weight(p) for p in papers]
+    if sum(weights) <= PART_BUDGET:
+        return [0]
+    starts, size = [0], 0
+    for i, weight in enumerate(weights):
+        if size and size + weight > PART_BUDGET:
+            starts.append(i)
+            size = 0
+        size += weight
+    return starts
+
+
 def _day_views(bundle: Bundle, labels: dict[str, Any], images: _Images, lang: str) -> list[DayView]:
+    """The day documents of the book in spine order: one per day, or a day's parts in order."""
     first_seen: dict[str, FirstRef] = {}
     views = []
     for digest in bundle.digests:
         date = digest.date
-        file_name = f"day-{date.isoformat()}.xhtml"
-        entries = []
-        used: set[str] = set()
-        for paper in digest.papers:
-            first = first_seen.get(paper.key)
-            # Section ids are unique in the book: a repeat gets the date as suffix.
-            base = paper.slug if first is None else f"{paper.slug}-{date:%Y%m%d}"
-            sid, n = base, 1
-            while sid in used:
-                n += 1
-                sid = f"{base}-{n}"
-            used.add(sid)
-            if first is None:
-                first_seen[paper.key] = FirstRef(f"{file_name}#{sid}", date.isoformat())
-            thumb = paper.thumbnail
-            entries.append(Entry(
-                paper=paper,
-                id=sid,
-                nav_id=f"n-{date:%Y%m%d}-{sid}",
-                link=safe_url(paper.link),
-                abs_url=safe_url(paper.abs_url),
-                pdf_url=safe_url(paper.pdf_url),
-                hf_url=safe_url(paper.hf_url),
-                image=images.ref(paper) if first is None else None,
-                video_url=(safe_url(thumb.url) if thumb is not None and thumb.kind is ThumbnailKind.VIDEO
-                           else None),
-                first=first,
-                title_lang=_other_language(language.language_of((paper.title,)), lang),
+        starts = _parts(digest.papers)
+        ends = starts[1:] + [len(digest.papers)]
+        names = [f"day-{date.isoformat()}.xhtml" if n == 0 else f"day-{date.isoformat()}-{n + 1}.xhtml"
+                 for n in range(len(starts))]
+        files = [name for name, start, end in zip(names, starts, ends) for _ in range(start, end)]
+        entries = _day_entries(digest, files, first_seen, images, lang)
+        # A digest file is written in one language: a sample of its
+        # summaries tells which, at a fraction of the cost of all of them.
+        day_lang = _other_language(language.language_of(
+            (item.text for paper in digest.papers for item in paper.summary), budget=1000), lang)
+        count = labels["papers"](len(digest.papers))
+        parts = len(starts)
+        for n, (start, end) in enumerate(zip(starts, ends)):
+            views.append(DayView(
+                id=f"d-{date.isoformat()}" if n == 0 else f"d-{date.isoformat()}-{n + 1}",
+                file_name=names[n],
+                date_text=date.isoformat(),
+                weekday=labels["weekdays"][date.weekday()],
+                title=digest.title,
+                count_text=count if parts == 1 else f"{count} · {n + 1}/{parts}",
+                entries=tuple(entries[start:end]),
+                lang=day_lang,
+                part=n + 1,
+                parts=parts,
             ))
-        views.append(DayView(
-            id=f"d-{date.isoformat()}",
-            file_name=file_name,
-            date_text=date.isoformat(),
-            weekday=labels["weekdays"][date.weekday()],
-            title=digest.title,
-            count_text=labels["papers"](len(digest.papers)),
-            entries=tuple(entries),
-            # A digest file is written in one language: a sample of its
-            # summaries tells which, at a fraction of the cost of all of them.
-            lang=_other_language(language.language_of(
-                (item.text for paper in digest.papers for item in paper.summary), budget=1000), lang),
-        ))
     return views
+
+
+def _day_entries(digest: Digest, files: Sequence[str], first_seen: dict[str, FirstRef], images: _Images,
+                 lang: str) -> list[Entry]:
+    """The entries of *digest*'s papers, each in its document (*files*, by paper); *first_seen*
+    (paper key -> where it is first shown) is read and completed."""
+    date = digest.date
+    entries = []
+    used: set[str] = set()
+    # The last suffix tried for each base: many papers whose ids give one slug are numbered
+    # in one pass, not each by trying every suffix its predecessors took.
+    tried: dict[str, int] = {}
+    for paper, file_name in zip(digest.papers, files):
+        first = first_seen.get(paper.key)
+        # Section ids are unique in the book: a repeat gets the date as suffix.
+        base = paper.slug if first is None else f"{paper.slug}-{date:%Y%m%d}"
+        n = tried.get(base, 1)
+        sid = base if n == 1 else f"{base}-{n}"
+        while sid in used:
+            n += 1
+            sid = f"{base}-{n}"
+        tried[base] = n
+        used.add(sid)
+        if first is None:
+            first_seen[paper.key] = FirstRef(f"{file_name}#{sid}", date.isoformat())
+        thumb = paper.thumbnail
+        entries.append(Entry(
+            paper=paper,
+            id=sid,
+            nav_id=f"n-{date:%Y%m%d}-{sid}",
+            link=safe_url(paper.link),
+            abs_url=safe_url(paper.abs_url),
+            pdf_url=safe_url(paper.pdf_url),
+            hf_url=safe_url(paper.hf_url),
+            image=images.ref(paper) if first is None else None,
+            video_url=(safe_url(thumb.url) if thumb is not None and thumb.kind is ThumbnailKind.VIDEO
+                       else None),
+            first=first,
+            title_lang=_other_language(language.language_of((paper.title,)), lang),
+        ))
+    return entries
 
 
 _NAV_PAPER_LINK = re.compile(rb'<a href="[^"#]*#[^"]*">')
@@ -524,17 +589,23 @@ def _add_days(book: Any, ctx: _Context, info: BookInfo, labels: dict[str, Any], 
     Document = _document_class()
     lang = info.lang
     toc: list[Any] = []
+    check = _template_label(ctx, "day.xhtml.j2")
     for day in days:
+        title = f"{day.date_text} ({day.weekday})"
         chapter = Document(uid=day.id, file_name=day.file_name,
-                                title=f"{day.date_text} ({day.weekday})", lang=lang)
+                           title=title if day.part == 1 else f"{title} {day.part}/{day.parts}", lang=lang)
         chapter.content = _render_day(ctx, day, info, labels)
         chapter.add_item(style)  # ebooklib 4: <head> of the content would be dropped
-        chapter.check = _template_label(ctx, "day.xhtml.j2")
+        chapter.check = check
         book.add_item(chapter)
         spine.append(chapter)
         # ebooklib 6 and 7: explicit uids from date + paper id, in spine order.
         links = [epub.Link(f"{day.file_name}#{e.id}", title_text(e.paper.title), uid=e.nav_id)
                  for e in day.entries]
+        if day.part > 1:
+            # A day's later parts: their papers are the day's, under its first part.
+            toc[-1][1].extend(links)
+            continue
         # A day heading without papers (docs/format.md, variant 9): as a
         # section, ebooklib writes an empty <ol/>, which the nav's schema
         # forbids (EPUBCheck RSC-005; found by tests/test_hostile_property.py).
@@ -639,7 +710,13 @@ def _document_class() -> Any:
             if self.check:
                 from ..gates.xhtml import problems
 
-                in_book = frozenset(item.file_name for item in self.book.items)
+                # Once per book, not per document: a day in parts is many documents of a book
+                # that may hold a thumbnail per paper.
+                items = self.book.items
+                known = getattr(self.book, "_files_in_book", None)
+                if known is None or known[0] != len(items):
+                    known = self.book._files_in_book = (len(items), frozenset(i.file_name for i in items))
+                in_book = known[1]
                 found = problems(doc, self.file_name, in_book)
                 if found:
                     more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
@@ -740,16 +817,25 @@ class _ZipModule:
 
 @contextlib.contextmanager
 def _ebooklib_shims() -> Any:
-    """Swap :class:`_NavPaths` and :class:`_ZipModule` into ``ebooklib.epub``
-    for one ``write_epub`` call (main thread only)."""
+    """Swap :class:`_NavPaths` and :class:`_ZipModule` into ``ebooklib.epub``,
+    and :func:`exporter.books.ncx.ncx_document` in for its NCX writer, for one
+    ``write_epub`` call (main thread only)."""
     from ebooklib import epub
 
-    original = epub.zip_path, epub.zipfile
-    epub.zip_path, epub.zipfile = _NavPaths(), _ZipModule()
+    from .ncx import ncx_document
+
+    original = epub.zip_path, epub.zipfile, epub.EpubWriter._get_ncx
+    ebooklib_ncx = original[2]
+
+    def get_ncx(writer: Any) -> bytes:
+        made = ncx_document(writer)
+        return made if made is not None else ebooklib_ncx(writer)
+
+    epub.zip_path, epub.zipfile, epub.EpubWriter._get_ncx = _NavPaths(), _ZipModule(), get_ncx
     try:
         yield
     finally:
-        epub.zip_path, epub.zipfile = original
+        epub.zip_path, epub.zipfile, epub.EpubWriter._get_ncx = original
 
 
 def _series_metadata(book: Any, bundle: Bundle) -> None:
