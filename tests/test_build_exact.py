@@ -166,10 +166,11 @@ def snapshot(out: Path) -> dict[str, bytes]:
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(ACTIONS, min_size=2, max_size=5))
-# A selection's folder after the catalog, a feed and the archives are dropped: no catalog, pages,
-# OPDS 2 twins, catalog covers or archives left behind, and the front page no longer links them.
-@example(actions=[("add", 8, 2), ("selections", 1), ("formats", {"atom", "opds", "json"}), ("archive", True),
-                  ("formats", {"atom"}), ("archive", False)])
+# A selection's folder (three weeks: two archived) after the catalog, a feed and the archives are
+# dropped: no catalog, pages, OPDS 2 twins, catalog covers or archives left behind, and the front
+# page no longer links them.
+@example(actions=[("add", 8, 2), ("add", 16, 1), ("selections", 1), ("formats", {"atom", "opds", "json"}),
+                  ("archive", True), ("formats", {"atom"}), ("archive", False)])
 # --format opds alone: the icon that the feeds wrote is the catalog's now, in every folder.
 @example(actions=[("selections", 3), ("base_url", True), ("formats", {"opds"}), ("formats", {"rss"})])
 def test_incremental_build_equals_a_fresh_build(tmp_path_factory, actions):
