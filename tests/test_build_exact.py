@@ -1,7 +1,9 @@
 """The incremental build is exact: after any sequence of edits, renames,
-deletions, option and template changes, `build` leaves the folder as a fresh
-`build` of the same inputs into an empty folder would, byte for byte, and
-never touches a file it did not write.
+deletions, option and template changes (any set of --format, opds alone
+too, --archive and --base-url on and off, [[selection]] tables added,
+changed and removed), `build` leaves the folder as a fresh `build` of the
+same inputs into an empty folder would, byte for byte, and never touches a
+file it did not write.
 
 Hypothesis draws the edit sequences; each step runs `build` twice (the
 folder carried over from the previous steps, and an empty one) and compares.
@@ -14,7 +16,7 @@ import os
 from pathlib import Path
 
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from exporter.state import STATE_NAME
@@ -52,6 +54,11 @@ ACTIONS = st.one_of(
     # [[selection]] tables: new, removed, filters changed; a vote change moving a paper in or out of a top N
     st.tuples(st.just("selections"), st.sampled_from(list(range(5)))),
     st.tuples(st.just("vote"), st.integers(0, 10)),
+    # what the build writes, in the top folder and in each selection's: any set of formats
+    # (none: the default, all four), the RFC 5005 archives, the base URL (the icon, self links)
+    st.tuples(st.just("formats"), st.sets(st.sampled_from(["atom", "rss", "json", "opds"]))),
+    st.tuples(st.just("archive"), st.booleans()),
+    st.tuples(st.just("base_url"), st.booleans()),
 )
 SELECTIONS = [
     "",
@@ -70,6 +77,9 @@ class World:
         self.templates.mkdir()
         self.files: dict[str, list[tuple[int, int, str]]] = {}
         self.options: tuple[str, ...] = ()
+        self.formats: frozenset[str] = frozenset()
+        self.archive = False
+        self.base_url = False
         self.counter = 0
         self.flipped: set[str] = set()
         self.config = root / "digest-export.toml"
@@ -117,6 +127,8 @@ class World:
                 self.write(name)
         elif kind == "option":
             self.options = action[1]
+        elif kind in ("formats", "archive", "base_url"):
+            setattr(self, kind, action[1])
         elif kind == "selections":
             self.config.write_text(SELECTIONS[action[1]], encoding="utf-8")
         elif kind == "vote":
@@ -133,11 +145,18 @@ class World:
                 path.unlink()
 
 
+    def output_options(self) -> list[str]:
+        out = [arg for f in sorted(self.formats) for arg in ("--format", f)]
+        if self.archive and (not self.formats or "atom" in self.formats):  # archives need the Atom feed
+            out.append("--archive")
+        return out + (["--base-url", "https://example.org/papers/"] if self.base_url else [])
+
+
 def build(world: World, out: Path):
     # --allow-empty: with every digest deleted, the folder must be what a fresh build makes.
     return CliRunner().invoke(main, ["--config", str(world.config), "build", str(world.logs), "-o", str(out), "--images", "none", "-q",
                                      "--allow-empty", "-j", "1", "--templates", str(world.templates),
-                                     *world.options])
+                                     *world.output_options(), *world.options])
 
 
 def snapshot(out: Path) -> dict[str, bytes]:
@@ -147,6 +166,13 @@ def snapshot(out: Path) -> dict[str, bytes]:
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(ACTIONS, min_size=2, max_size=5))
+# A selection's folder (three weeks: two archived) after the catalog, a feed and the archives are
+# dropped: no catalog, pages, OPDS 2 twins, catalog covers or archives left behind, and the front
+# page no longer links them.
+@example(actions=[("add", 8, 2), ("add", 16, 1), ("selections", 1), ("formats", {"atom", "opds", "json"}),
+                  ("archive", True), ("formats", {"atom"}), ("archive", False)])
+# --format opds alone: the icon that the feeds wrote is the catalog's now, in every folder.
+@example(actions=[("selections", 3), ("base_url", True), ("formats", {"opds"}), ("formats", {"rss"})])
 def test_incremental_build_equals_a_fresh_build(tmp_path_factory, actions):
     root = tmp_path_factory.mktemp("exact")
     world = World(root)

@@ -255,3 +255,28 @@ def test_selection_outputs_are_valid(site):
         pytest.skip("java is not installed (bash .ci/install-delivery.sh)")
     (root / "reports").mkdir()
     assert epubcheck_problems(books, root / "reports") == {}
+
+
+def test_a_failing_selection_writes_nothing(site, monkeypatch):
+    """Every selection's papers are chosen before anything is written: a regular expression of the
+    last selection that runs out of time on a new day's crafted title stops the run with the output
+    folder as it was (the whole archive's books and feeds, which the new day changes, included)."""
+    import functools
+
+    import exporter.selections as selections
+
+    root, logs, config = site
+    out = root / "out"
+    assert run(config, logs, out).exit_code == 0
+    state = Path(os.environ["XDG_STATE_HOME"])
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for folder in (out, state)
+              for p in folder.rglob("*") if p.is_file()}
+    monkeypatch.setattr(selections, "RegexBudget", functools.partial(selections.RegexBudget, seconds=0.2))
+    config.write_text(CONFIG + '[[selection]]\nname = "slow"\nmatch = ["re:(x+x+)+y"]\n', encoding="utf-8")
+    (logs / "c.md").write_text(day(dt.date(2024, 3, 19), [4], ["x" * 3000]))
+    result = run(config, logs, out)
+    assert result.exit_code == 2 and "selection 'slow'" in result.output and "took more than" in result.output
+    after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for folder in (out, state)
+             for p in folder.rglob("*") if p.is_file()}
+    assert after == before
+    assert not (out / "slow").exists()

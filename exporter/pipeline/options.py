@@ -135,6 +135,9 @@ class BuildPlan:
     #: Books of periods in which no paper passes the filter: no file, recorded so that the next
     #: run does not look again (book file name -> its record).
     empty_books: dict[str, OutputRecord] = field(default_factory=dict)
+    #: The parsed days with only the papers that pass ``options.filter`` (None: no filter), made
+    #: by the plan for the run and every selection before anything is written.
+    selected: tuple[Digest, ...] | None = None
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:

@@ -75,9 +75,10 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
         options=options, state=state,
         new_state=BuildState(__version__, {n: files.records[n] for n in files.order
                                            if n in files.records and files.paths[n] is not None},
-                             # Without the catalog its old record is dropped, and with it
-                             # the catalog and covers it wrote (run._remove_stale_outputs).
-                             merge_diags, {}, None, state.catalog if options.catalog else None),
+                             # No output record is carried over: the run records each file it
+                             # writes or keeps, and what an earlier run recorded and this one
+                             # does not is stale (run._remove_stale_outputs).
+                             merge_diags, {}, None, None),
         diagnostics=files.diagnostics(merge_diags), digests=tuple(digests), books=books,
         book_settings=book_settings, feeds_reason=feeds.reason, feed_inputs=feeds.inputs,
         feed_settings=feeds.settings, feed_from=feeds.start, seen_keys=feeds.seen,
@@ -88,6 +89,7 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
         selections=subs, empty_books=empty)
     if options.incremental:
         plan.gone_selections = _gone_selections(options, state)
+    _select(plan)
     return plan
 
 
@@ -107,13 +109,27 @@ def plan_from_result(result: ReadResult, options: BuildOptions) -> BuildPlan:
                 books.append(BookPlan(meta if suffix == meta.suffix else replace(meta, suffix=suffix), "",
                                       "not built before", meta.days, meta.paper_count, name))
     state = BuildState.empty(__version__)
-    return BuildPlan(
+    plan = BuildPlan(
         options=options, state=state, new_state=BuildState.empty(__version__),
         diagnostics=tuple(result.diagnostics), digests=tuple(result.digests), books=books,
         book_settings="", feeds_reason="not written before" if options.feed_formats else None,
         feed_inputs="", feed_settings="", feed_from=None, seen_keys=frozenset(),
         feed_title=_feed_title(options, skeleton), explanations=[], files_read=0, files_total=0,
         file_days=_file_days(result))
+    _select(plan)
+    return plan
+
+
+def _select(plan: BuildPlan) -> None:
+    """The parsed days filtered by the run's filter and by every selection's, before anything is
+    written: a selection that fails (a regular expression over its time budget) stops the run with
+    the output folder as it was, not after the whole archive's books and feeds."""
+    from ..selections import RegexBudget, select_digests
+
+    texts: dict[int, str] = {}  # each paper's folded text, once for all selections
+    for each in [plan, *plan.selections]:
+        if each.options.filter is not None:
+            each.selected = tuple(select_digests(plan.digests, each.options.filter, RegexBudget(), texts))
 
 
 # -- selections ----------------------------------------------------------------------
@@ -189,7 +205,7 @@ def _plan_selection(options: BuildOptions, selection: Selection, skeleton: list[
     books, settings, empty = _plan_books(sub, skeleton, days, files.records, files.shown, state)
     feeds = _plan_feeds(sub, days, files, state)
     return BuildPlan(
-        options=sub, state=state, new_state=BuildState(__version__, {}, {}, {}, None, state.catalog, token=token),
+        options=sub, state=state, new_state=BuildState(__version__, {}, {}, {}, None, None, token=token),
         diagnostics=(), digests=(), books=books, book_settings=settings, feeds_reason=feeds.reason,
         feed_inputs=feeds.inputs, feed_settings=feeds.settings, feed_from=feeds.start, seen_keys=feeds.seen,
         feed_title=sub.feed.title or "", explanations=explain, files_read=0, files_total=0, empty_books=empty)

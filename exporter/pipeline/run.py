@@ -40,32 +40,33 @@ from ..gates.names import shell_quote as q
 Progress = Callable[[str, Path, str], None]
 
 
-def run_build(plan: BuildPlan, progress: Progress | None = None, *,
-              texts: dict[int, str] | None = None, fragments: Any = None) -> BuildReport:
+def run_build(plan: BuildPlan, progress: Progress | None = None, *, fragments: Any = None) -> BuildReport:
     """Write what *plan* says; raises :class:`InputError` (writing nothing)
-    if the inputs hold errors, unless ``keep_going``.  *texts*: the folded
-    text of each paper (by ``id``), shared by the selections of one run;
-    *fragments*: the papers' rendered markup, likewise
-    (:class:`exporter.books.epub.Fragments`; made here when the run has selections).
-    Only files the state records (or that carry the program's mark) are
-    replaced or removed."""
+    if the inputs hold errors, unless ``keep_going``.  *fragments*: the
+    papers' rendered markup, shared by the whole archive's books and the
+    selections' (:class:`exporter.books.epub.Fragments`; made here when the
+    run has selections).  Only files the state records (or that carry the
+    program's mark) are replaced or removed."""
     options = plan.options
     if plan.errors and not options.keep_going:
         raise InputError(plan.diagnostics)
     try:
-        with recorded(Path(plan.options.out_dir), plan.state.written_files()):
-            return _run(plan, progress, texts, fragments)
+        return _run_folder(plan, progress, fragments)
     finally:
-        if texts is None:  # the run, not one of its selections: let its model go
-            _SHOWN.clear()
+        _SHOWN.clear()  # the run is over: let its model go
 
 
-def _run(plan: BuildPlan, progress: Progress | None, texts: dict[int, str] | None, fragments: Any) -> BuildReport:
+def _run_folder(plan: BuildPlan, progress: Progress | None, fragments: Any) -> BuildReport:
+    """The run of one output folder: the whole archive's, or a selection's (``DIR/NAME/``)."""
+    with recorded(Path(plan.options.out_dir), plan.state.written_files()):
+        return _run(plan, progress, fragments)
+
+
+def _run(plan: BuildPlan, progress: Progress | None, fragments: Any) -> BuildReport:
     options = plan.options
     report = BuildReport(explanations=list(plan.explanations), files_read=plan.files_read,
                          files_total=plan.files_total)
     state = plan.new_state
-    texts = {} if texts is None else texts
     if fragments is None and plan.selections:
         from ..books.epub import Fragments
 
@@ -74,31 +75,31 @@ def _run(plan: BuildPlan, progress: Progress | None, texts: dict[int, str] | Non
         check_template(plan)
     # The renames of the run are made durable once per folder, before the state records them.
     with synced_at_end():
-        _write_outputs(plan, report, state, progress, texts, fragments)
+        _write_outputs(plan, report, state, progress, fragments)
     if options.incremental:
         _save_state(plan, report, state)
     return report
 
 
 def _write_outputs(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None,
-                   texts: dict[int, str], fragments: Any) -> None:
+                   fragments: Any) -> None:
     """Everything of the run but its state: books, feeds, selections, catalog, front page, and the
     removal of what an earlier run wrote and this one would not."""
     options = plan.options
-    selected = _selected(plan, texts)
-    _write_books(plan, report, state, progress, selected, fragments)
-    _run_selections(plan, report, state, progress, texts, fragments)
+    _write_books(plan, report, state, progress, plan.selected, fragments)
+    _run_selections(plan, report, state, progress, fragments)
     newest = None
     if options.front_page:
         newest = newest_digest(plan)
     # The model is not needed any more: free it before the catalog holds
     # every book's cover (ten years: 250 MB of model, 50 MB of covers).
-    plan.digests = ()
+    plan.digests, plan.selected = (), None
     if options.incremental:
         _remove_stale_books(plan, report, state)
     _write_latest(plan, report, state)
     if options.catalog:
         _write_catalog(plan, report, state)
+    _write_icon(plan, report, state)
     if options.incremental:  # before the front page, which shows the covers that are left
         _remove_stale_outputs(plan, report, state, [plan.state.feeds, plan.state.catalog])
     if options.front_page:
@@ -108,17 +109,8 @@ def _write_outputs(plan: BuildPlan, report: BuildReport, state: BuildState, prog
         _remove_stale_outputs(plan, report, state, list(plan.state.pages.values()))
 
 
-def _selected(plan: BuildPlan, texts: dict[int, str]) -> tuple | None:
-    """The parsed days with only the papers that pass the run's filter (None: no filter)."""
-    if plan.options.filter is None:
-        return None
-    from ..selections import RegexBudget, select_digests
-
-    return tuple(select_digests(plan.digests, plan.options.filter, RegexBudget(), texts))
-
-
 def _run_selections(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None,
-                    texts: dict[int, str], fragments: Any) -> None:
+                    fragments: Any) -> None:
     """Build each selection into its folder (from the days read once), and remove the files of the
     selections an earlier build made and this one does not."""
     from .plan import SELECTION_PAGE
@@ -126,7 +118,7 @@ def _run_selections(plan: BuildPlan, report: BuildReport, state: BuildState, pro
     for sub in plan.selections:
         name = sub.options.filter.name if sub.options.filter else ""
         sub.digests = plan.digests
-        sub_report = run_build(sub, progress, texts=texts, fragments=fragments)
+        sub_report = _run_folder(sub, progress, fragments)
         for field_name in ("written", "unchanged", "skipped", "removed", "books", "image_failures"):
             getattr(report, field_name).extend(getattr(sub_report, field_name))
         report.images += sub_report.images
@@ -560,7 +552,7 @@ def _catalog_books(plan: BuildPlan, state: BuildState) -> list[tuple[str, int, i
 
 
 def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
-    from ..feeds.writer import ICON_NAME, NO_BASE_URL, write_icon
+    from ..feeds.writer import ICON_NAME, NO_BASE_URL
 
     out = Path(plan.options.out_dir)
     base_url = plan.options.feed.base_url
@@ -591,11 +583,8 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
     feed = FeedReport(title=plan.feed_title, icon_url=base_url + ICON_NAME if base_url else None)
     cache = CatalogBooks({**plan.state.catalog_books, **report.catalog_books})
     cache.written.update(report.catalog_covers)
-    if not plan.options.feed_formats:  # no feed wrote the icon, or said why there is none
-        if base_url:
-            feed.files.append((out / ICON_NAME, write_icon(out / ICON_NAME)))
-        else:
-            feed.missing.append(NO_BASE_URL)
+    if not plan.options.feed_formats and not base_url:  # no feed said why there is no icon
+        feed.missing.append(NO_BASE_URL)
     write_catalog(out, base_url, feed, reader=cache.read, books=[out / name for name, _, _ in books], today=today,
                   selections=plan.options.selection_titles)
     state.catalog_books = cache.new
@@ -618,6 +607,29 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
     if old is not None:
         _remove_stale_pages(out, old.files, files, report)
     state.catalog = OutputRecord(inputs, settings, files)
+
+
+def _write_icon(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
+    """``icon.png``, which the feeds and the catalog link (with a base URL), recorded as a page of
+    its own: which of them writes it changes with ``--format``, and a feed or catalog skipped as
+    unchanged keeps the record of what it wrote then, which need not name the icon."""
+    from ..feeds.writer import ICON_NAME, write_icon
+
+    options, out = plan.options, Path(plan.options.out_dir)
+    if not options.feed.base_url or not (options.feed_formats or options.catalog):
+        return
+    path, old, feed = out / ICON_NAME, plan.state.pages.get(ICON_NAME), report.feed
+    if feed is not None and any(p == path for p, _ in feed.files):
+        pass  # the feeds wrote it in this run
+    elif old is not None and ICON_NAME in old.files and old.missing_or_changed(out) is None:
+        report.add(path, "skipped")
+    else:
+        status = write_icon(path)
+        report.add(path, status)
+        if feed is not None:
+            feed.files.append((path, status))
+    st = os.stat(path)
+    state.pages[ICON_NAME] = OutputRecord("", "", {ICON_NAME: (st.st_size, st.st_mtime_ns)})
 
 
 def _remove_stale_pages(out: Path, old: dict[str, tuple[int, int]], new: dict[str, tuple[int, int]],
