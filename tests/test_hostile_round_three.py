@@ -102,6 +102,51 @@ def test_special_files_never_block_and_are_never_read_or_replaced(kind, place, c
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+#: Every name each writing command writes, where a special file or a link loop must be refused by name.
+WRITTEN_BY = {"build": ("feed.atom", "feed.rss", "feed.json", "index.html", "icon.png", "catalog.opds",
+                        "catalog/year-2024.opds", BOOK),
+              "feed": ("feed.atom", "feed.json", "catalog.opds", "icon.png"),
+              "epub": (BOOK,)}
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(kind=st.sampled_from(SPECIAL_KINDS + ("loop",)),
+       case=st.sampled_from([(c, n) for c, names in WRITTEN_BY.items() for n in names]))
+def test_every_output_name_that_is_special_or_a_link_loop_is_an_error_by_name(kind, case):
+    command, name = case
+    tmp = _short_tmp()
+    try:
+        src = _layout(tmp)
+        out = tmp / "out"
+        keep = make_special(out / name, kind)
+        args = [command, str(src), "-o", str(out)] + {
+            "build": ["--images", "none", "--base-url", "https://example.org/p/"], "epub": ["--images", "none"],
+            "feed": ["--format", "atom", "--format", "json", "--format", "opds", "--base-url",
+                     "https://example.org/p/"]}[command]
+        result = run_cli(args, tmp, seconds=60)
+        assert result.exit_code == 1, (args, result.output)
+        assert f"cannot write {out / name}: it is " in result.output and "left alone" in result.output, result.output
+        if kind == "loop":
+            assert "symbolic link loop" in result.output, result.output
+        assert is_special(out / name)
+        if keep is not None:
+            keep.close()
+    finally:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.mark.parametrize("command", ["epub", "feed", "build"])
+def test_an_output_folder_that_is_a_link_loop_is_said_to_be_one(tmp_path, command):
+    src = _layout(tmp_path)
+    (tmp_path / "ol").symlink_to("ol")
+    target = tmp_path / "ol" / ("x.epub" if command == "epub" else "sub")
+    result = run_cli([command, str(src), "-o", str(target)], tmp_path, seconds=30)
+    assert result.exit_code in (1, 2), result.output
+    assert "symbolic link loop" in result.output and "which is a file" not in result.output, result.output
+
+
 def test_a_fifo_given_as_input_names_standard_input(tmp_path):
     os.mkfifo(tmp_path / "p.md")
     result = run_cli(["inspect", str(tmp_path / "p.md")], tmp_path, seconds=20)

@@ -183,7 +183,7 @@ def _source(param: str) -> str:
         in_table = option[2:] in (load_config(Path(path)).get("send") or {})
     except ConfigError:  # it was read once already; if not now, say the table
         in_table = True
-    return f"{Path(path).resolve()}: {'[send] ' if in_table else ''}key '{option[2:]}':"
+    return f"{gate_files.real_path(path)}: {'[send] ' if in_table else ''}key '{option[2:]}':"
 
 
 def _address(user: str | None) -> str | None:

@@ -147,7 +147,7 @@ def _remove_selection(plan: BuildPlan, report: BuildReport, name: str, state_pat
     from .plan import vouched
 
     out = Path(plan.options.out_dir) / name
-    old, why = load_state(state_path, __version__, Path(out).resolve().parent)
+    old, why = load_state(state_path, __version__, gate_files.real_path(out).parent)
     folders = {out / "archive", out}
     if why is None and vouched(plan.state, name, old):
         records = list(old.books.values()) + list(old.pages.values())
@@ -220,7 +220,7 @@ def _save_state(plan: BuildPlan, report: BuildReport, state: BuildState) -> None
     path, legacy = options.state_file(), Path(options.out_dir) / STATE_NAME
     # The default state file is in the program's own folder: a damaged one is replaced.
     write_file(path, state.to_bytes(options.state_base()), ours=options.state_path is None)
-    if legacy.is_file() and legacy.resolve() != path.resolve() and carries_mark(legacy):
+    if legacy.is_file() and gate_files.real_path(legacy) != gate_files.real_path(path) and carries_mark(legacy):
         st = os.stat(legacy)
         if remove_file(legacy, (st.st_size, st.st_mtime_ns)):
             report.explanations.append(f"state: moved from {q(legacy)} to {q(path)}")
