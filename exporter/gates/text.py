@@ -191,6 +191,44 @@ def decode_strict(data: bytes, name: str) -> str:
     return text
 
 
+# Unicode White_Space (PropList.txt), the one definition of white space: spaces of every
+# width (U+00A0, U+2000-U+200A, U+202F, U+3000...), tabs, and the characters that break a
+# line for some program but not for the reader, whose lines end only at LF, CRLF and CR:
+# VT, FF, NEL (U+0085), LINE SEPARATOR (U+2028), PARAGRAPH SEPARATOR (U+2029).  A run of them
+# inside a field is one space (a title with U+2028 put a raw line break in feed titles).
+_WHITE_SPACE_RUN = regex.compile(r"\p{White_Space}+")
+# Anything but a lone ASCII space: what makes a field need collapsing (a quick test first).
+_TO_COLLAPSE = regex.compile(r"[^\P{White_Space} ]|  ")
+# The breaks that are control characters, which the XML cleaning removes (XML 1.0 section
+# 2.2 forbids VT and FF; NEL is a C1 control): a run of them after some character of a line
+# is a space first (at a line start they are removed, so a heading after them stays one).
+# U+2028/U+2029 are not controls: fields collapse them with the rest of White_Space, and a
+# link destination keeps them for the URL gate to escape.
+_BREAKS = "\x0b\x0c\x85"
+_BREAKS_IN_A_LINE = regex.compile(f"(?<=[^\n\r{_BREAKS}])[{_BREAKS}]+")
+
+
+def collapse_white_space(text: str) -> str:
+    """*text* with each run of white space (:data:`_WHITE_SPACE_RUN`) made one space, the
+    ends stripped: what every field of the model holds."""
+    if _TO_COLLAPSE.search(text) is None:
+        return text.strip(" ")
+    return _WHITE_SPACE_RUN.sub(" ", text).strip(" ")
+
+
+def runs_as_one_space(text: str) -> str:
+    """*text* with each run of white space made one space, the ends kept (a part of a line)."""
+    return _WHITE_SPACE_RUN.sub(" ", text)
+
+
+def breaks_in_lines_as_spaces(text: str) -> str:
+    """*text* with VT, FF and NEL inside a line made a space: they separate words there, and
+    removing them as the controls they also are joined the words."""
+    if not any(c in text for c in _BREAKS):
+        return text
+    return _BREAKS_IN_A_LINE.sub(" ", text)
+
+
 # Text that shows as nothing: white space and separators (Unicode White_Space,
 # category Z), controls, format, private-use and unassigned characters
 # (category C), and the invisible characters above (Default_Ignorable_Code_Point:
