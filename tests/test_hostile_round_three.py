@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hostile_three import SPECIAL_KINDS, day, is_special, make_special, paper, run_cli
@@ -304,6 +304,25 @@ def test_legacy_encoding_errors_name_the_right_line(tmp_path):
     (tmp_path / "bad.md").write_bytes(b"## x\r\n\r\n\x80\xff\n")
     result = run_cli(["inspect", str(tmp_path / "bad.md")], tmp_path)
     assert "bad.md:3: error: cannot decode the file: not UTF-8 (byte 0x80)" in result.output
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(lines=st.lists(st.text("ab #[]가한글박민아 ", max_size=8), min_size=1, max_size=12), data=st.data(),
+       bad=st.sampled_from([b"\xc0\xaf", b"\x80", b"\xff", b"\xed\xa0\x80", b"\xf5\x80", b"\xe0\x80", b"\xaf"]),
+       eol=st.sampled_from([b"\n", b"\r\n", b"\r"]))
+@example(lines=["## Daily Papers (2024-03-04)", "", "### [Sparse](https://arxiv.org/abs/2403.00001)", "", "Vote: 1",
+                "", "Authors: 박민아"], data=None, bad=b"\xc0\xaf", eol=b"\n")
+def test_invalid_bytes_at_any_line_are_reported_at_that_line(lines, data, bad, eol):
+    """The line named for a file that is not UTF-8 (an error, or the CP949 warning's "from
+    line N") is the line of its first byte that is not UTF-8, wherever CP949 stops."""
+    from exporter.gates.text import decode
+
+    at = data.draw(st.integers(0, len(lines) - 1)) if data is not None else 2
+    column = data.draw(st.integers(0, len(lines[at]))) if data is not None else 3
+    encoded = [line.encode() for line in lines]
+    encoded[at] = lines[at][:column].encode() + bad + lines[at][column:].encode()
+    decoded = decode(eol.join(encoded))
+    assert (decoded.error[0] if decoded.error else decoded.utf8_until) == at + 1, decoded
 
 
 # -- class 3: reading is linear in the input -------------------------------------------------

@@ -113,13 +113,14 @@ def decode(data: bytes) -> Decoded:
         # Where UTF-8 first failed: a UTF-8 file with a few stray bytes is
         # found at the line that holds them, not only "at line 1".
         return replace(decoded, utf8_until=utf8_line)
-    # Said where the reading that went further stopped: a CP949 file with one
-    # damaged line is named at that line, not at its first Hangul byte.
-    if cp949_error.start > utf8_error.start:
-        return Decoded(None, "", error=(_line_of_byte(data, cp949_error.start),
-                                        f"not CP949/EUC-KR (byte 0x{data[cp949_error.start]:02x}), "
-                                        f"and not UTF-8 from line {utf8_line} on"))
+    # The error is at the line of the first byte that is not UTF-8 (what the docs promise,
+    # and what an editor opening the file as UTF-8 shows); where CP949 stopped, if further on,
+    # is said too: a CP949 file with one damaged line names that line as well.
     bad = data[utf8_error.start]
+    if cp949_error.start > utf8_error.start:
+        return Decoded(None, "", error=(utf8_line, f"not UTF-8 (byte 0x{bad:02x}), and not CP949/EUC-KR "
+                                                   f"(byte 0x{data[cp949_error.start]:02x} at line "
+                                                   f"{_line_of_byte(data, cp949_error.start)})"))
     return Decoded(None, "", error=(utf8_line, f"not UTF-8 (byte 0x{bad:02x}) and not CP949/EUC-KR"))
 
 
