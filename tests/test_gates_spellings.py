@@ -317,7 +317,10 @@ def test_every_white_space_character_is_one_space_in_a_field():
     from exporter.model import clean_text
     from exporter.reader.parse import parse_text
 
+    from exporter.gates.text import WHITE_SPACE as GATE_CLASS
+
     assert {"\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\u3000", "\xa0"} <= set(WHITE_SPACE)
+    assert [chr(c) for c in range(0x10000) if re.fullmatch(f"[{GATE_CLASS}]", chr(c))] == WHITE_SPACE
     for ch in WHITE_SPACE:
         assert clean_text(f" a{ch}{ch} b{ch}") == "a b", repr(ch)
         if ch in "\n\r":

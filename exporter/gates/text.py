@@ -197,9 +197,12 @@ def decode_strict(data: bytes, name: str) -> str:
 # line for some program but not for the reader, whose lines end only at LF, CRLF and CR:
 # VT, FF, NEL (U+0085), LINE SEPARATOR (U+2028), PARAGRAPH SEPARATOR (U+2029).  A run of them
 # inside a field is one space (a title with U+2028 put a raw line break in feed titles).
-_WHITE_SPACE_RUN = regex.compile(r"\p{White_Space}+")
+# A character class checked against the property by the tests (a stdlib pattern: a search
+# is several times faster than ``regex``'s).
+WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_WHITE_SPACE_RUN = re.compile(f"[{WHITE_SPACE}]+")
 # Anything but a lone ASCII space: what makes a field need collapsing (a quick test first).
-_TO_COLLAPSE = regex.compile(r"[^\P{White_Space} ]|  ")
+_TO_COLLAPSE = re.compile("[" + WHITE_SPACE.replace(" ", "") + "]|  ")
 # The breaks that are control characters, which the XML cleaning removes (XML 1.0 section
 # 2.2 forbids VT and FF; NEL is a C1 control): a run of them after some character of a line
 # is a space first (at a line start they are removed, so a heading after them stays one).
