@@ -21,6 +21,7 @@ from ..model import Kind, counted
 from .crash import Group
 from .console import load_inputs, report_skipped, warn
 from .options import (
+    Command,
     PathArg,
     allow_empty_option,
     book_options,
@@ -70,6 +71,10 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     except ExporterError as err:
         raise click.UsageError(str(err)) from err
     ctx.meta["config_path"] = Path(path)
+
+
+# Every command: a value the config file gave is refused naming the file and the key.
+main.command_class = Command
 
 
 @main.command()
