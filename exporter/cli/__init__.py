@@ -71,6 +71,7 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     except ExporterError as err:
         raise click.UsageError(str(err)) from err
     ctx.meta["config_path"] = Path(path)
+    ctx.meta["config"] = config  # where a refused value sits in it (options.config_key)
 
 
 # Every command: a value the config file gave is refused naming the file and the key.

@@ -33,17 +33,13 @@ def config_key(ctx: Any, param: Any) -> str | None:
     if ctx is None or param is None:
         return None
     from ..gates import files as gate_files
-    from .config import load_config
 
     names = [opt[2:] for opt in param.opts if opt.startswith("--")] or [param.name.replace("_", "-")]
     path = ctx.find_root().meta.get("config_path")
     if not path:
         return f"key '{names[0]}':"
     table = ctx.info_name or ""
-    try:
-        config = load_config(path)
-    except ExporterError:  # it was read once already; if not now, say the key alone
-        config = {}
+    config = ctx.find_root().meta.get("config") or {}
     section = config.get(table) if isinstance(config.get(table), dict) else {}
     for name in names:
         if name in section:
