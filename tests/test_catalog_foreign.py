@@ -165,3 +165,60 @@ def test_the_warning_names_the_users_file_in_the_way(tmp_path_factory, which):
     r = _catalog(tmp, out, "build")
     assert f"{blocker}: warning: not written by digest-export" in r.output, r.output
     assert blocker.read_bytes() == b"mine\n"
+
+
+def _with_identifier(good: bytes, identifier: str) -> bytes:
+    """*good* (an EPUB) with its ``dc:identifier`` text replaced by *identifier*."""
+    import html
+    import io
+
+    src = zipfile.ZipFile(io.BytesIO(good))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith(".opf"):
+                data = re.sub(rb"(<dc:identifier[^>]*>)[^<]*<", lambda m: m.group(1) + html.escape(identifier).encode()
+                              + b"<", data)
+            z.writestr(info, data)
+    return buf.getvalue()
+
+
+#: Identifiers an Atom id must not be as they are (RFC 4287 4.2.6: an IRI; RFC 4122 for urn:uuid).
+BAD_IDS = ["urn:uuid:6", "urn:uuid:not-a-uuid", "URN:UUID:12345678-1234-1234-1234-12345678",
+           "urn:uuid:{12345678-1234-1234-1234-123456789abc}", "urn:uuid:123456781234123412341234567890ab",
+           "http://e.org/a b", "http://e.org/<x>", "12345", "urn:uuid:12345678-1234-1234-1234-123456789abg"]
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(text=st.one_of(st.sampled_from(BAD_IDS), st.text(max_size=40),
+                      st.text("0123456789abcdefg-{}", max_size=40).map(lambda t: "urn:uuid:" + t)))
+def test_an_identifier_is_an_atom_id_only_if_an_iri_and_a_uuid_when_urn_uuid(text):
+    import uuid
+
+    from exporter.gates.documents import usable_as_id
+
+    if usable_as_id(text):
+        assert re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+", text) and not re.search(r"[<>\"{}|\\^`]", text), text
+        if text.lower().startswith("urn:uuid:"):
+            assert str(uuid.UUID(text[9:])) == text[9:].lower(), text
+
+
+def test_a_foreign_books_invalid_uuid_is_not_its_entry_id(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("uuid")
+    out = _setup(tmp)
+    good = (out / BOOK).read_bytes()
+    for n, identifier in enumerate(BAD_IDS):
+        (out / f"foreign-{n}.epub").write_bytes(_with_identifier(good, identifier))
+    (out / "fine.epub").write_bytes(_with_identifier(good, "urn:uuid:12345678-1234-1234-1234-123456789abc"))
+    r = _catalog(tmp, out, "feed")
+    ids = _entry_ids(out)[str(out / "catalog.opds")]
+    assert "urn:uuid:12345678-1234-1234-1234-123456789abc" in ids, (ids, r.output)
+    for identifier in BAD_IDS:
+        assert identifier not in ids, (ids, r.output)
+    from exporter.gates.documents import usable_as_id
+
+    assert all(usable_as_id(i) for i in ids), ids
+    if feed_validator.available():
+        errors = feed_validator.errors(out, BASE, [out / "catalog.opds"])
+        assert not any("UUID" in e or "IRI" in e for errs in errors.values() for e in errs), errors

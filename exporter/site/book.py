@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..feeds.entries import UTC, tag_uri
+from ..gates.documents import usable_as_id
 
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -43,13 +43,9 @@ def book_entry_id(book: Book) -> str:
     catalog gave it, when another book of the folder has its identifier)."""
     if book.entry_id:
         return book.entry_id
-    if _is_uri(book.identifier):
+    if usable_as_id(book.identifier):
         return book.identifier
     return tag_uri(2024, "book/" + (book.identifier or book.path.name))
-
-
-def _is_uri(text: str | None) -> bool:
-    return bool(text and re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$", text))
 
 
 def book_summary(book: Book) -> str:
