@@ -19,6 +19,7 @@ import warnings
 import zipfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -222,3 +223,55 @@ def test_a_foreign_books_invalid_uuid_is_not_its_entry_id(tmp_path_factory):
     if feed_validator.available():
         errors = feed_validator.errors(out, BASE, [out / "catalog.opds"])
         assert not any("UUID" in e or "IRI" in e for errs in errors.values() for e in errs), errors
+
+
+def _with_duplicate_id(good: bytes, pick: int, other: int) -> tuple[bytes, str]:
+    """*good* (an EPUB) whose package document gives element *other* (counted among all its
+    elements) the ``id`` of element *pick* (counted among those with one); the id."""
+    import io
+
+    from lxml import etree
+
+    src = zipfile.ZipFile(io.BytesIO(good))
+    opf_name = next(n for n in src.namelist() if n.endswith(".opf"))
+    root = etree.fromstring(src.read(opf_name))
+    with_id = [el for el in root.iter() if isinstance(el.tag, str) and el.get("id")]
+    source = with_id[pick % len(with_id)]
+    others = [el for el in root.iter() if isinstance(el.tag, str) and el is not source and el is not root]
+    others[other % len(others)].set("id", source.get("id"))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for info in src.infolist():
+            z.writestr(info, etree.tostring(root, xml_declaration=True, encoding="utf-8")
+                       if info.filename == opf_name else src.read(info))
+    return buf.getvalue(), source.get("id")
+
+
+@settings(max_examples=60, **SETTINGS)
+@given(pick=st.integers(0, 50), other=st.integers(0, 200))
+def test_an_id_on_two_elements_of_the_package_document_is_refused(built_book, pick, other):
+    from exporter.gates.epub import NotAnEpub, check_epub
+
+    data, value = _with_duplicate_id(built_book, pick, other)
+    try:
+        check_epub(data)
+    except NotAnEpub as err:
+        assert f"the id {value} is on two elements" in str(err) or f"the id '{value}'" in str(err), err
+    else:
+        raise AssertionError(f"an EPUB with the id {value!r} twice was accepted")
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("dup")
+    return (_setup(tmp) / BOOK).read_bytes()
+
+
+def test_a_foreign_book_with_a_duplicate_id_is_left_out_with_a_warning(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("dupid")
+    out = _setup(tmp)
+    data, value = _with_duplicate_id((out / BOOK).read_bytes(), 0, 3)
+    (out / "foreign.epub").write_bytes(data)
+    r = _catalog(tmp, out, "feed")
+    assert f"{out / 'foreign.epub'}: warning: not listed in the OPDS catalog" in r.output, r.output
+    assert "is on two elements" in r.output, r.output
