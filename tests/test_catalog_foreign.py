@@ -275,3 +275,40 @@ def test_a_foreign_book_with_a_duplicate_id_is_left_out_with_a_warning(tmp_path_
     r = _catalog(tmp, out, "feed")
     assert f"{out / 'foreign.epub'}: warning: not listed in the OPDS catalog" in r.output, r.output
     assert "is on two elements" in r.output, r.output
+
+
+def _with_cover_href(good: bytes, href: str) -> bytes:
+    """*good* (an EPUB with a cover) whose cover manifest item's href is *href*."""
+    import io
+
+    from lxml import etree
+
+    src = zipfile.ZipFile(io.BytesIO(good))
+    opf_name = next(n for n in src.namelist() if n.endswith(".opf"))
+    root = etree.fromstring(src.read(opf_name))
+    items = [el for el in root.iter("{http://www.idpf.org/2007/opf}item")
+             if "cover-image" in (el.get("properties") or "").split()]
+    assert items, "the built book has a cover"
+    items[0].set("href", href)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for info in src.infolist():
+            z.writestr(info, etree.tostring(root, xml_declaration=True, encoding="utf-8")
+                       if info.filename == opf_name else src.read(info))
+    return buf.getvalue()
+
+
+@settings(max_examples=6, **SETTINGS)
+@given(href=st.one_of(st.sampled_from(["../../../../etc/x.jpg", "/abs.jpg", "http://e.org/c.jpg", "file:///etc/x.jpg",
+                                       "%2e%2e/%2e%2e/x.jpg", "missing.jpg", "//host/c.jpg"]),
+                      st.builds(lambda n, tail: "../" * n + tail, st.integers(1, 9),
+                                st.text("abc/.", min_size=1, max_size=8).map(lambda t: t + ".jpg"))))
+def test_a_foreign_cover_outside_the_book_is_said_and_the_book_listed(tmp_path_factory, href):
+    tmp = tmp_path_factory.mktemp("cover")
+    out = _setup(tmp)
+    (out / "foreign.epub").write_bytes(_with_cover_href((out / BOOK).read_bytes(), href))
+    r = _catalog(tmp, out, "feed")
+    assert f"{out / 'foreign.epub'}: warning: listed in the OPDS catalog without a cover: its cover " in r.output, \
+        r.output
+    assert len(_entry_ids(out)[str(out / "catalog.opds")]) == 2, r.output
+    assert not (out / "foreign.cover.jpg").exists()

@@ -31,6 +31,9 @@ class Book:
     #: The catalog's id for the book when its identifier is another book's too (a copy under
     #: another name): set by the catalog (:func:`exporter.site.opds.unique_entry_ids`).
     entry_id: str | None = None
+    #: Why a cover the book's package document names is not used (listed without one), for a
+    #: warning naming the book.
+    cover_note: str | None = None
 
     @property
     def updated(self) -> dt.datetime:
