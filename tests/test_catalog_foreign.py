@@ -312,3 +312,31 @@ def test_a_foreign_cover_outside_the_book_is_said_and_the_book_listed(tmp_path_f
         r.output
     assert len(_entry_ids(out)[str(out / "catalog.opds")]) == 2, r.output
     assert not (out / "foreign.cover.jpg").exists()
+
+
+@settings(max_examples=8, **SETTINGS)
+@given(kind=st.sampled_from(["fifo", "socket", "chardev", "link-to-fifo", "link-to-dev-zero", "loop", "dangling",
+                             "folder"]))
+def test_an_epub_name_that_is_not_a_regular_file_is_named_by_the_catalog(tmp_path_factory, kind):
+    import tempfile
+
+    from hostile_three import make_special
+
+    tmp = Path(tempfile.mkdtemp(prefix="cat-", dir="/tmp"))  # a socket's path fits in 108 bytes
+    try:
+        out = _setup(tmp)
+        target = out / "odd.epub"
+        keep = None
+        if kind == "dangling":
+            target.symlink_to(out / "nothing-here")
+        elif kind == "folder":
+            target.mkdir()
+        else:
+            keep = make_special(target, kind)
+        r = _catalog(tmp, out, "feed")
+        assert f"{target}: warning: not listed in the OPDS catalog: " in r.output, r.output
+        assert len(_entry_ids(out)[str(out / "catalog.opds")]) == 1, r.output
+        if keep is not None:
+            keep.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
