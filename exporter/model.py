@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from .gates.names import shell_quote  # noqa: F401  (re-exported: sources print through it)
-from .gates.text import shows_nothing
+from .gates.text import breaks_in_lines_as_spaces, collapse_white_space, shows_nothing
 
 # XML 1.0 section 2.2 (Char production) allows #x9 | #xA | #xD | [#x20-#xD7FF] |
 # [#xE000-#xFFFD] | [#x10000-#x10FFFF].  Everything else makes lxml (and thus
@@ -80,7 +80,6 @@ def shown_value(value: object) -> str:
     return "a value of another type"
 
 
-_SPACES = re.compile(r"[ \t\r\n\u00a0\u3000]+")
 
 
 def drop_forbidden(text: str) -> str:
@@ -109,13 +108,15 @@ def visible_text(text: str | None) -> str:
 def clean_text(text: str, *, collapse: bool = True) -> str:
     """Return *text* NFC-normalised, without XML-forbidden characters.
 
-    With *collapse* (the default) runs of white space become one space and
+    With *collapse* (the default) runs of white space (every Unicode White_Space
+    character: the text gate's ``collapse_white_space``) become one space and
     the ends are stripped, which is what every field of the model wants.
     """
-    text = drop_forbidden(unicodedata.normalize("NFC", text))
+    text = unicodedata.normalize("NFC", text)
     if collapse:
-        text = _SPACES.sub(" ", text).strip()
-    return text
+        # Before the controls go: VT, FF and NEL are white space, not nothing.
+        return collapse_white_space(drop_forbidden(breaks_in_lines_as_spaces(text)))
+    return drop_forbidden(text)
 
 
 class Severity(str, enum.Enum):

@@ -171,7 +171,7 @@ _RECORDS: contextvars.ContextVar[Records | None] = contextvars.ContextVar("diges
 @contextlib.contextmanager
 def recorded(folder: Path, stamps: Mapping[str, tuple[int, int]]) -> Iterator[None]:
     """Within the block, the files *stamps* names in *folder* are the program's own."""
-    token = _RECORDS.set(Records(Path(folder).resolve(), dict(stamps)))
+    token = _RECORDS.set(Records(gate_files.real_path(folder), dict(stamps)))
     try:
         yield
     finally:
@@ -183,7 +183,7 @@ def _recorded_stamp(path: Path) -> tuple[int, int] | None:
     if records is None:
         return None
     try:
-        name = Path(path).resolve().relative_to(records.folder).as_posix()
+        name = gate_files.real_path(path).relative_to(records.folder).as_posix()
     except (ValueError, OSError):
         return None
     return records.stamps.get(name)

@@ -41,7 +41,7 @@ def default_state_path(out_dir: Path) -> Path:
     import platformdirs
 
     # The name's bytes: a folder name that is not UTF-8 is a folder all the same.
-    key = hashlib.blake2b(os.fsencode(Path(out_dir).resolve()), digest_size=16).hexdigest()
+    key = hashlib.blake2b(os.fsencode(gate_files.real_path(out_dir)), digest_size=16).hexdigest()
     return Path(platformdirs.user_state_dir("digest-export")) / f"{key}.json"
 
 

@@ -462,8 +462,8 @@ def _check_blocks(env: Any, template: Any) -> None:
     user_dir = env.globals.get("user_templates")
     filename = template.filename or ""
     checked = env.globals.setdefault("checked_templates", set())
-    if not user_dir or filename in checked or not Path(filename).resolve().is_relative_to(
-            Path(user_dir).resolve()):
+    if not user_dir or filename in checked or not gate_files.real_path(filename).is_relative_to(
+            gate_files.real_path(user_dir)):
         return
     checked.add(filename)
     ast = _parse(env, template.name)

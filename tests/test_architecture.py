@@ -261,6 +261,17 @@ def test_no_idna_codec_anywhere():
     assert found == []
 
 
+def test_paths_are_resolved_only_through_the_file_gate():
+    """``Path.resolve()`` raises RuntimeError on a symbolic link loop (Python before 3.13): a
+    traceback where the file gate says "a symbolic link loop".  Paths are resolved with
+    ``gate_files.real_path``; only the package's own location may use ``resolve``."""
+    found = [f"{_rel(p)}:{line}" for p in _source_files() if _rel(p) != "exporter/gates/files.py"
+             for line, func, node in _calls(p)
+             if func.endswith(".resolve") and not node.args  # Path.resolve(strict=...); not a DNS resolver's
+             and "__file__" not in ast.unparse(node)]
+    assert found == []
+
+
 def test_the_architecture_test_sees_a_forbidden_read(tmp_path):
     """The scan is not vacuous: it finds the calls it forbids in a sample."""
     sample = tmp_path / "x.py"

@@ -19,6 +19,7 @@ import warnings
 import zipfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -210,3 +211,175 @@ def test_two_members_one_name_after_case_folding_or_normalization_are_refused(me
         z.writestr(other, "<html/>")
     with pytest.raises(NotAnEpub, match="two zip entries named"):
         check_epub(buf.getvalue())
+def _with_identifier(good: bytes, identifier: str) -> bytes:
+    """*good* (an EPUB) with its ``dc:identifier`` text replaced by *identifier*."""
+    import html
+    import io
+
+    src = zipfile.ZipFile(io.BytesIO(good))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith(".opf"):
+                data = re.sub(rb"(<dc:identifier[^>]*>)[^<]*<", lambda m: m.group(1) + html.escape(identifier).encode()
+                              + b"<", data)
+            z.writestr(info, data)
+    return buf.getvalue()
+
+
+#: Identifiers an Atom id must not be as they are (RFC 4287 4.2.6: an IRI; RFC 4122 for urn:uuid).
+BAD_IDS = ["urn:uuid:6", "urn:uuid:not-a-uuid", "URN:UUID:12345678-1234-1234-1234-12345678",
+           "urn:uuid:{12345678-1234-1234-1234-123456789abc}", "urn:uuid:123456781234123412341234567890ab",
+           "http://e.org/a b", "http://e.org/<x>", "12345", "urn:uuid:12345678-1234-1234-1234-123456789abg"]
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(text=st.one_of(st.sampled_from(BAD_IDS), st.text(max_size=40),
+                      st.text("0123456789abcdefg-{}", max_size=40).map(lambda t: "urn:uuid:" + t)))
+def test_an_identifier_is_an_atom_id_only_if_an_iri_and_a_uuid_when_urn_uuid(text):
+    import uuid
+
+    from exporter.gates.documents import usable_as_id
+
+    if usable_as_id(text):
+        assert re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+", text) and not re.search(r"[<>\"{}|\\^`]", text), text
+        if text.lower().startswith("urn:uuid:"):
+            assert str(uuid.UUID(text[9:])) == text[9:].lower(), text
+
+
+def test_a_foreign_books_invalid_uuid_is_not_its_entry_id(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("uuid")
+    out = _setup(tmp)
+    good = (out / BOOK).read_bytes()
+    for n, identifier in enumerate(BAD_IDS):
+        (out / f"foreign-{n}.epub").write_bytes(_with_identifier(good, identifier))
+    (out / "fine.epub").write_bytes(_with_identifier(good, "urn:uuid:12345678-1234-1234-1234-123456789abc"))
+    r = _catalog(tmp, out, "feed")
+    ids = _entry_ids(out)[str(out / "catalog.opds")]
+    assert "urn:uuid:12345678-1234-1234-1234-123456789abc" in ids, (ids, r.output)
+    for identifier in BAD_IDS:
+        assert identifier not in ids, (ids, r.output)
+    from exporter.gates.documents import usable_as_id
+
+    assert all(usable_as_id(i) for i in ids), ids
+    if feed_validator.available():
+        errors = feed_validator.errors(out, BASE, [out / "catalog.opds"])
+        assert not any("UUID" in e or "IRI" in e for errs in errors.values() for e in errs), errors
+
+
+def _with_duplicate_id(good: bytes, pick: int, other: int) -> tuple[bytes, str]:
+    """*good* (an EPUB) whose package document gives element *other* (counted among all its
+    elements) the ``id`` of element *pick* (counted among those with one); the id."""
+    import io
+
+    from lxml import etree
+
+    src = zipfile.ZipFile(io.BytesIO(good))
+    opf_name = next(n for n in src.namelist() if n.endswith(".opf"))
+    root = etree.fromstring(src.read(opf_name))
+    with_id = [el for el in root.iter() if isinstance(el.tag, str) and el.get("id")]
+    source = with_id[pick % len(with_id)]
+    others = [el for el in root.iter() if isinstance(el.tag, str) and el is not source and el is not root]
+    others[other % len(others)].set("id", source.get("id"))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for info in src.infolist():
+            z.writestr(info, etree.tostring(root, xml_declaration=True, encoding="utf-8")
+                       if info.filename == opf_name else src.read(info))
+    return buf.getvalue(), source.get("id")
+
+
+@settings(max_examples=60, **SETTINGS)
+@given(pick=st.integers(0, 50), other=st.integers(0, 200))
+def test_an_id_on_two_elements_of_the_package_document_is_refused(built_book, pick, other):
+    from exporter.gates.epub import NotAnEpub, check_epub
+
+    data, value = _with_duplicate_id(built_book, pick, other)
+    try:
+        check_epub(data)
+    except NotAnEpub as err:
+        assert f"the id {value} is on two elements" in str(err) or f"the id '{value}'" in str(err), err
+    else:
+        raise AssertionError(f"an EPUB with the id {value!r} twice was accepted")
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("dup")
+    return (_setup(tmp) / BOOK).read_bytes()
+
+
+def test_a_foreign_book_with_a_duplicate_id_is_left_out_with_a_warning(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("dupid")
+    out = _setup(tmp)
+    data, value = _with_duplicate_id((out / BOOK).read_bytes(), 0, 3)
+    (out / "foreign.epub").write_bytes(data)
+    r = _catalog(tmp, out, "feed")
+    assert f"{out / 'foreign.epub'}: warning: not listed in the OPDS catalog" in r.output, r.output
+    assert "is on two elements" in r.output, r.output
+
+
+def _with_cover_href(good: bytes, href: str) -> bytes:
+    """*good* (an EPUB with a cover) whose cover manifest item's href is *href*."""
+    import io
+
+    from lxml import etree
+
+    src = zipfile.ZipFile(io.BytesIO(good))
+    opf_name = next(n for n in src.namelist() if n.endswith(".opf"))
+    root = etree.fromstring(src.read(opf_name))
+    items = [el for el in root.iter("{http://www.idpf.org/2007/opf}item")
+             if "cover-image" in (el.get("properties") or "").split()]
+    assert items, "the built book has a cover"
+    items[0].set("href", href)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for info in src.infolist():
+            z.writestr(info, etree.tostring(root, xml_declaration=True, encoding="utf-8")
+                       if info.filename == opf_name else src.read(info))
+    return buf.getvalue()
+
+
+@settings(max_examples=6, **SETTINGS)
+@given(href=st.one_of(st.sampled_from(["../../../../etc/x.jpg", "/abs.jpg", "http://e.org/c.jpg", "file:///etc/x.jpg",
+                                       "%2e%2e/%2e%2e/x.jpg", "missing.jpg", "//host/c.jpg"]),
+                      st.builds(lambda n, tail: "../" * n + tail, st.integers(1, 9),
+                                st.text("abc/.", min_size=1, max_size=8).map(lambda t: t + ".jpg"))))
+def test_a_foreign_cover_outside_the_book_is_said_and_the_book_listed(tmp_path_factory, href):
+    tmp = tmp_path_factory.mktemp("cover")
+    out = _setup(tmp)
+    (out / "foreign.epub").write_bytes(_with_cover_href((out / BOOK).read_bytes(), href))
+    r = _catalog(tmp, out, "feed")
+    assert f"{out / 'foreign.epub'}: warning: listed in the OPDS catalog without a cover: its cover " in r.output, \
+        r.output
+    assert len(_entry_ids(out)[str(out / "catalog.opds")]) == 2, r.output
+    assert not (out / "foreign.cover.jpg").exists()
+
+
+@settings(max_examples=8, **SETTINGS)
+@given(kind=st.sampled_from(["fifo", "socket", "chardev", "link-to-fifo", "link-to-dev-zero", "loop", "dangling",
+                             "folder"]))
+def test_an_epub_name_that_is_not_a_regular_file_is_named_by_the_catalog(tmp_path_factory, kind):
+    import tempfile
+
+    from hostile_three import make_special
+
+    tmp = Path(tempfile.mkdtemp(prefix="cat-", dir="/tmp"))  # a socket's path fits in 108 bytes
+    try:
+        out = _setup(tmp)
+        target = out / "odd.epub"
+        keep = None
+        if kind == "dangling":
+            target.symlink_to(out / "nothing-here")
+        elif kind == "folder":
+            target.mkdir()
+        else:
+            keep = make_special(target, kind)
+        r = _catalog(tmp, out, "feed")
+        assert f"{target}: warning: not listed in the OPDS catalog: " in r.output, r.output
+        assert len(_entry_ids(out)[str(out / "catalog.opds")]) == 1, r.output
+        if keep is not None:
+            keep.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -108,3 +108,31 @@ def test_numbers_and_strings_of_the_right_type_are_taken(project):
     (project / "digest-export.toml").write_text(
         'inputs = ["logs"]\n[build]\ndays = 7\nimage-timeout = 5\ntitle = "T"\nby = "week"\n')
     assert run(["inspect"], project).exit_code == 0
+
+
+#: Path-valued keys, where in the config they go, and the command that uses them.
+CONFIG_PATHS = [("", "templates", ["epub"]), ("", "font", ["epub"]), ("build", "state", ["build"]),
+                ("send", "password-file", ["send", "--unfinished"]), ("", "templates", ["build"])]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "loop"])
+@pytest.mark.parametrize("table, key, command", CONFIG_PATHS)
+def test_a_config_path_value_that_is_refused_names_the_file_and_key(tmp_path, kind, table, key, command):
+    target = tmp_path / "thing"
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "folder":
+        if key == "templates":
+            return  # a folder is what it names
+        target.mkdir()
+    else:
+        target.symlink_to("thing")
+    send = 'to = "a@example.org"\nsmtp-host = "127.0.0.1"\nsmtp-user = "u"\nfrom-address = "b@example.org"\n'
+    body = (f"[{table}]\n" if table else "") + f'{key} = "thing"\n' + (send if table == "send" else "")
+    (tmp_path / "c.toml").write_text(body, encoding="utf-8")
+    (tmp_path / "out").mkdir()
+    args = ["--config", str(tmp_path / "c.toml"), command[0]] + (["out"] if command[0] == "send" else []) + command[1:]
+    result = run(args, tmp_path)
+    assert result.exit_code == 2, result.output
+    assert f"c.toml: {f'[{table}] ' if table else ''}key '{key}': " in result.output, result.output
+    assert "Invalid value for" not in result.output, result.output

@@ -302,3 +302,54 @@ def _output_texts(folder: Path):
     from test_hostile_round_two import output_texts
 
     return output_texts(folder)
+
+
+# -- white space: every Unicode White_Space character is one space in every field ----------
+
+#: Unicode's White_Space property (PropList.txt), the oracle for the text cleaning.
+WHITE_SPACE = [chr(c) for c in range(sys.maxunicode + 1)
+               if not 0xD800 <= c <= 0xDFFF and __import__("regex").match(r"\p{White_Space}", chr(c))]
+#: The ones that break a line for some program (not for the reader): never raw in an output.
+BREAKS = re.compile("[\x0b\x0c\x85\u2028\u2029]")
+
+
+def test_every_white_space_character_is_one_space_in_a_field():
+    from exporter.model import clean_text
+    from exporter.reader.parse import parse_text
+
+    from exporter.gates.text import WHITE_SPACE as GATE_CLASS
+
+    assert {"\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\u3000", "\xa0"} <= set(WHITE_SPACE)
+    assert [chr(c) for c in range(0x10000) if re.fullmatch(f"[{GATE_CLASS}]", chr(c))] == WHITE_SPACE
+    for ch in WHITE_SPACE:
+        assert clean_text(f" a{ch}{ch} b{ch}") == "a b", repr(ch)
+        if ch in "\n\r":
+            continue
+        drafts, _ = parse_text(f"## Daily Papers (2024-03-04)\n\n### [T{ch}x](https://arxiv.org/abs/2403.00001)\n\n"
+                               f"Authors: A{ch}B, C\n\n- s{ch}{ch}t\n", "x.md")
+        paper = drafts[0].papers[0]
+        assert (paper.title, paper.authors, paper.summary[0].text) == ("T x", ("A B", "C"), "s t"), repr(ch)
+
+
+white_text = st.builds(lambda a, ws, b: a + "".join(ws) + b, st.text("abc한", min_size=1, max_size=4),
+                       st.lists(st.sampled_from([c for c in WHITE_SPACE if c not in "\n\r"]), min_size=1, max_size=3),
+                       st.text("xyz", min_size=1,
+                                                                                                max_size=4))
+
+
+@settings(max_examples=4, **SETTINGS)
+@given(title=white_text, author=white_text, bullet=white_text, config_title=white_text)
+@example(title="Sp\u2028arse", author="A\u2029B", bullet="x\x85y\u2028z", config_title="D\u2029igest")
+def test_no_line_or_paragraph_separator_reaches_an_output(tmp_path_factory, title, author, bullet, config_title):
+    tmp = tmp_path_factory.mktemp("ws")
+    days = _days(tmp / "days", ("2024-03-04", f"### [{title}](https://arxiv.org/abs/2403.00001)\n\n"
+                                              f"Authors: {author}\n\n- {bullet}\n"))
+    (tmp / "c.toml").write_text(f"title = {json.dumps(config_title)}\n", encoding="utf-8")
+    out = tmp / "out"
+    result = run_cli(["--config", str(tmp / "c.toml"), "build", str(days), "-o", str(out), "--images", "none",
+                      "-q", "--base-url", BASE], tmp)
+    assert result.exit_code == 0, result.output
+    for name, text in _output_texts(out):
+        assert not BREAKS.search(text), (name, BREAKS.search(text))
+    entry = feedparser.parse((out / "feed.atom").read_bytes()).entries[0]
+    assert entry.title == " ".join(title.split()), entry.title

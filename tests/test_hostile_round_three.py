@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hostile_three import SETTINGS, SPECIAL_KINDS, day, is_special, make_special, paper, run_cli, two_papers
@@ -91,6 +91,51 @@ def test_special_files_never_block_and_are_never_read_or_replaced(kind, place, c
         import shutil
 
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+#: Every name each writing command writes, where a special file or a link loop must be refused by name.
+WRITTEN_BY = {"build": ("feed.atom", "feed.rss", "feed.json", "index.html", "icon.png", "catalog.opds",
+                        "catalog/year-2024.opds", BOOK),
+              "feed": ("feed.atom", "feed.json", "catalog.opds", "icon.png"),
+              "epub": (BOOK,)}
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(kind=st.sampled_from(SPECIAL_KINDS + ("loop",)),
+       case=st.sampled_from([(c, n) for c, names in WRITTEN_BY.items() for n in names]))
+def test_every_output_name_that_is_special_or_a_link_loop_is_an_error_by_name(kind, case):
+    command, name = case
+    tmp = _short_tmp()
+    try:
+        src = _layout(tmp)
+        out = tmp / "out"
+        keep = make_special(out / name, kind)
+        args = [command, str(src), "-o", str(out)] + {
+            "build": ["--images", "none", "--base-url", "https://example.org/p/"], "epub": ["--images", "none"],
+            "feed": ["--format", "atom", "--format", "json", "--format", "opds", "--base-url",
+                     "https://example.org/p/"]}[command]
+        result = run_cli(args, tmp, seconds=60)
+        assert result.exit_code == 1, (args, result.output)
+        assert f"cannot write {out / name}: it is " in result.output and "left alone" in result.output, result.output
+        if kind == "loop":
+            assert "symbolic link loop" in result.output, result.output
+        assert is_special(out / name)
+        if keep is not None:
+            keep.close()
+    finally:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.mark.parametrize("command", ["epub", "feed", "build"])
+def test_an_output_folder_that_is_a_link_loop_is_said_to_be_one(tmp_path, command):
+    src = _layout(tmp_path)
+    (tmp_path / "ol").symlink_to("ol")
+    target = tmp_path / "ol" / ("x.epub" if command == "epub" else "sub")
+    result = run_cli([command, str(src), "-o", str(target)], tmp_path, seconds=30)
+    assert result.exit_code in (1, 2), result.output
+    assert "symbolic link loop" in result.output and "which is a file" not in result.output, result.output
 
 
 def test_a_fifo_given_as_input_names_standard_input(tmp_path):
@@ -250,6 +295,25 @@ def test_legacy_encoding_errors_name_the_right_line(tmp_path):
     (tmp_path / "bad.md").write_bytes(b"## x\r\n\r\n\x80\xff\n")
     result = run_cli(["inspect", str(tmp_path / "bad.md")], tmp_path)
     assert "bad.md:3: error: cannot decode the file: not UTF-8 (byte 0x80)" in result.output
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(lines=st.lists(st.text("ab #[]가한글박민아 ", max_size=8), min_size=1, max_size=12), data=st.data(),
+       bad=st.sampled_from([b"\xc0\xaf", b"\x80", b"\xff", b"\xed\xa0\x80", b"\xf5\x80", b"\xe0\x80", b"\xaf"]),
+       eol=st.sampled_from([b"\n", b"\r\n", b"\r"]))
+@example(lines=["## Daily Papers (2024-03-04)", "", "### [Sparse](https://arxiv.org/abs/2403.00001)", "", "Vote: 1",
+                "", "Authors: 박민아"], data=None, bad=b"\xc0\xaf", eol=b"\n")
+def test_invalid_bytes_at_any_line_are_reported_at_that_line(lines, data, bad, eol):
+    """The line named for a file that is not UTF-8 (an error, or the CP949 warning's "from
+    line N") is the line of its first byte that is not UTF-8, wherever CP949 stops."""
+    from exporter.gates.text import decode
+
+    at = data.draw(st.integers(0, len(lines) - 1)) if data is not None else 2
+    column = data.draw(st.integers(0, len(lines[at]))) if data is not None else 3
+    encoded = [line.encode() for line in lines]
+    encoded[at] = lines[at][:column].encode() + bad + lines[at][column:].encode()
+    decoded = decode(eol.join(encoded))
+    assert (decoded.error[0] if decoded.error else decoded.utf8_until) == at + 1, decoded
 
 
 # -- class 3: reading is linear in the input -------------------------------------------------

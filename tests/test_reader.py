@@ -494,9 +494,10 @@ def test_control_and_xml_forbidden_characters_are_stripped(tmp_path):
         "- text\x0c with \ufffe form feed\x7f and \x85 NEL\n"
     ))
     p = only_paper(result)
-    assert p.title == "BadChars and [31mcolour"
+    # VT, FF and NEL are white space (Unicode White_Space) between words: one space, not nothing.
+    assert p.title == "Bad Chars and [31mcolour"
     assert p.summary == (SummaryItem("text with form feed and NEL"),)
-    # Stripping \x0b and \x0c (which str.splitlines would split on) keeps line numbers.
+    # Taking \x0b and \x0c (which str.splitlines would split on) as spaces keeps line numbers.
     assert p.source.line == 3
 
 

@@ -15,11 +15,13 @@ import click
 
 from .. import __version__
 from ..errors import ExporterError
+from ..gates import files as gate_files
 from ..gates.names import shell_quote as q
 from ..model import Kind, counted
 from .crash import Group
 from .console import load_inputs, report_skipped, warn
 from .options import (
+    Command,
     PathArg,
     allow_empty_option,
     book_options,
@@ -64,11 +66,16 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
     try:
         config = load_config(path)
-        ctx.default_map = default_map(config, path.resolve(), main, ctx)
-        ctx.meta["selections"] = selections_of(config, path.resolve())
+        ctx.default_map = default_map(config, gate_files.real_path(path), main, ctx)
+        ctx.meta["selections"] = selections_of(config, gate_files.real_path(path))
     except ExporterError as err:
         raise click.UsageError(str(err)) from err
     ctx.meta["config_path"] = Path(path)
+    ctx.meta["config"] = config  # where a refused value sits in it (options.config_key)
+
+
+# Every command: a value the config file gave is refused naming the file and the key.
+main.command_class = Command
 
 
 @main.command()

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from ..model import Diagnostic, Kind, ReadResult, Severity, SourceRef, counted
+from ..gates import files as gate_files
 from ..gates.names import shell_quote as q
 
 
@@ -52,7 +53,7 @@ def resolve_inputs(inputs: tuple[str, ...], *, quiet: bool = False, out_dir: str
         if config is not None:
             raise UsageError(f"no INPUT given and {config} has no 'inputs'")
         if not quiet:
-            where = f"; writing to {q(Path(out_dir).resolve())}" if out_dir is not None else ""
+            where = f"; writing to {q(gate_files.real_path(out_dir))}" if out_dir is not None else ""
             click.echo(f"digest-export: no INPUT given; using the bundled sample digests ({q(sample_dir())}){where}",
                        err=True)
         inputs = (str(sample_dir()),)

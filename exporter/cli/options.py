@@ -26,6 +26,47 @@ NAME_MAX = 255
 PATH_MAX = 4096
 
 
+def config_key(ctx: Any, param: Any) -> str | None:
+    """Where in the config file the value of *param* is, as every config error names it
+    (``FILE: [send] key 'password-file':``): its key is the option's long name, in the
+    command's table or at the top level."""
+    if ctx is None or param is None:
+        return None
+    from ..gates import files as gate_files
+
+    names = [opt[2:] for opt in param.opts if opt.startswith("--")] or [param.name.replace("_", "-")]
+    path = ctx.find_root().meta.get("config_path")
+    if not path:
+        return f"key '{names[0]}':"
+    table = ctx.info_name or ""
+    config = ctx.find_root().meta.get("config") or {}
+    section = config.get(table) if isinstance(config.get(table), dict) else {}
+    for name in names:
+        if name in section:
+            return f"{gate_files.real_path(path)}: [{table}] key '{name}':"
+    key = next((name for name in names if name in config), names[0])
+    return f"{gate_files.real_path(path)}: key '{key}':"
+
+
+class Command(click.Command):
+    """A command whose refusal of a value from the config file names the file and the key,
+    as every other config error does, not the option the user did not type."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        original = list(args)  # the parser consumes the list
+        try:
+            return super().parse_args(ctx, args)
+        except click.BadParameter as err:
+            name = err.param.name if err.param is not None else None
+            # The source is recorded only once a value converts (click 8.2): a value the command
+            # line did not give, and the config file did, is the config file's.
+            given, _, _ = self.make_parser(ctx).parse_args(args=original)
+            where = config_key(ctx, err.param) if name not in given and name in (ctx.default_map or {}) else None
+            if where is None:
+                raise
+            raise click.UsageError(f"{where} {err.message}", ctx) from err
+
+
 class PathArg(click.Path):
     """A path option or argument: :class:`click.Path`, and a value that can name a file at all
     (no NUL: POSIX ends a name at it; no component over :data:`NAME_MAX` bytes), and one that

@@ -17,7 +17,7 @@ import click
 
 from ..model import Kind, SourceRef
 from .console import warn
-from .options import NameArg, PathArg, Seconds, quiet_option, report_errors
+from .options import Command, NameArg, PathArg, Seconds, quiet_option, report_errors
 from ..errors import UsageError
 from ..gates import files as gate_files
 from ..gates.names import shell_quote as q
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 PASSWORD_ENV = "DIGEST_EXPORT_SMTP_PASSWORD"
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("folder", required=False, metavar="[DIR]",
                 type=PathArg(exists=True, file_okay=False, path_type=str))
 @click.option("-o", "--output", "out_dir", metavar="DIR", type=PathArg(file_okay=False, path_type=str),
@@ -183,7 +183,7 @@ def _source(param: str) -> str:
         in_table = option[2:] in (load_config(Path(path)).get("send") or {})
     except ConfigError:  # it was read once already; if not now, say the table
         in_table = True
-    return f"{Path(path).resolve()}: {'[send] ' if in_table else ''}key '{option[2:]}':"
+    return f"{gate_files.real_path(path)}: {'[send] ' if in_table else ''}key '{option[2:]}':"
 
 
 def _address(user: str | None) -> str | None:

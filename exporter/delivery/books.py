@@ -93,7 +93,6 @@ def find_books(folder: Path) -> Shelf:
     import os
 
     from ..books.devices import split_suffix
-    from ..gates.files import kind_of
 
     chosen: dict[str, tuple[int, BookFile]] = {}
     unreadable: list[tuple[Path, str]] = []
@@ -101,7 +100,7 @@ def find_books(folder: Path) -> Shelf:
         entries = sorted((e for e in it if e.name.endswith(".epub")), key=lambda e: e.name)
     for entry in entries:
         path = Path(entry.path)
-        why = _not_a_file(path, kind_of)
+        why = _not_a_file(path)
         if why is not None:
             unreadable.append((path, why))
             continue
@@ -114,21 +113,11 @@ def find_books(folder: Path) -> Shelf:
     return Shelf(books, unreadable)
 
 
-def _not_a_file(path: Path, kind_of) -> str | None:
+def _not_a_file(path: Path) -> str | None:
     """Why *path* is not a regular file (links followed), or None if it is one."""
-    import errno
-    import os
+    from ..gates import files as gate_files
 
-    try:
-        st = os.stat(path)
-    except OSError as err:
-        if os.path.islink(path):
-            if err.errno == errno.ELOOP:
-                return "a symbolic link that loops, not a regular file"
-            return "a symbolic link to a file that does not exist"
-        return f"cannot be read: {err.strerror or err}"
-    what = kind_of(st.st_mode)
-    return None if what is None else f"{what}, not a regular file"
+    return gate_files.not_a_file(path)
 
 
 def same_book(a: Path, b: Path) -> bool:

@@ -187,6 +187,35 @@ def series_index(text: str | None) -> str | None:
     return text if _SERIES_INDEX.fullmatch(text) else None
 
 
+#: An IRI's scheme, then characters RFC 3987 (section 2.2) allows: no white space, no
+#: controls, none of ``<>"{}|\^``` (the W3C Feed Validator's "not a valid IRI").
+_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s\x00-\x1f\x7f-\x9f<>\"{}|\\^`]+")
+#: RFC 4122 section 3: ``urn:uuid:`` and the 8-4-4-4-12 hexadecimal form, nothing else.
+_URN_UUID = re.compile(r"urn:uuid:(.*)", re.IGNORECASE | re.DOTALL)
+_UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+
+
+def usable_as_id(identifier: str | None) -> bool:
+    """Whether a book's identifier (a foreign book's ``dc:identifier``, cleaned) may be an
+    Atom id as it is (RFC 4287 section 4.2.6: an IRI): a valid IRI and, when it is a
+    ``urn:uuid:``, a valid UUID (RFC 4122; ``urn:uuid:6`` is the validator's InvalidUUID).
+    Any other identifier is given a ``tag:`` id derived from it by the catalog."""
+    if not identifier or _IRI.fullmatch(identifier) is None:
+        return False
+    uuid = _URN_UUID.fullmatch(identifier)
+    if uuid is None:
+        return True
+    if _UUID.fullmatch(uuid.group(1)) is None:
+        return False
+    import uuid as uuid_module
+
+    try:
+        uuid_module.UUID(uuid.group(1))
+    except ValueError:
+        return False
+    return True
+
+
 def _clean(text: str | None) -> str | None:
     return (clean_text(text) or None) if text is not None and has_visible(text) else None
 

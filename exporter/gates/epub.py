@@ -16,7 +16,8 @@ container" and section 3 "OCF abstract container"):
 - ``META-INF/container.xml`` is well-formed XML (read with entities and
   DTDs off, no network), names a package document with ``rootfile
   full-path``, and that member exists and is a well-formed ``<package>``
-  in the OPF namespace (section 3.5.2.1; EPUBCheck RSC-002/OPF-002/RSC-005);
+  in the OPF namespace (section 3.5.2.1; EPUBCheck RSC-002/OPF-002/RSC-005), with no
+  ``id`` on two of its elements (EPUBCheck RSC-005 "Duplicate ID");
 - every member inflates to its CRC (a truncated or damaged zip), within
   bounded sizes (a zip bomb under the size limit costs bounded time).
 
@@ -178,4 +179,20 @@ def _check_package(z: zipfile.ZipFile) -> tuple[str, Any]:
     package = _xml(read_member(z, name, MAX_OPF_BYTES), name)
     if package.tag != f"{{{OPF_NS}}}package":
         raise NotAnEpub(f"not a valid EPUB ({shell_quote(name)} is not an OPF package document)")
+    _check_unique_ids(package, name)
     return name, package
+
+
+def _check_unique_ids(package: Any, name: str) -> None:
+    """An ``id`` is unique in the package document (XML 1.0 section 3.3.1, Validity constraint:
+    ID; EPUBCheck RSC-005 "Duplicate ID"): with two, which ``dc:identifier`` is the book's
+    (``unique-identifier``) or which manifest item the cover is, depends on the reader."""
+    seen: set[str] = set()
+    for element in package.iter():
+        value = element.get("id") if isinstance(element.tag, str) else None
+        if value is None:
+            continue
+        if value in seen:
+            raise NotAnEpub(f"not a valid EPUB (the id {shell_quote(value)} is on two elements of "
+                            f"{shell_quote(name)})")
+        seen.add(value)

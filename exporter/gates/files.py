@@ -108,18 +108,33 @@ def check_regular(path: str | os.PathLike[str]) -> os.stat_result:
     return st
 
 
+#: What a symbolic link that leads back to itself is, in words (``ELOOP``, POSIX ``stat()``).
+LINK_LOOP = "a symbolic link loop (too many levels of links)"
+
+
 def special_kind(path: str | os.PathLike[str]) -> str | None:
-    """What *path* is if it exists and is not a regular file (links not followed), else None."""
+    """What *path* is if it exists and is not a regular file (links followed), else None: a
+    folder, FIFO, socket or device, or :data:`LINK_LOOP` (a link, or a folder on its way, that
+    loops: the one place such a loop is classified, for inputs, outputs and folder scans alike).
+    A link to nothing is None here: see :func:`broken_link`."""
     try:
         st = os.lstat(path)
-    except OSError:
-        return None
+    except OSError as err:
+        return LINK_LOOP if err.errno == errno.ELOOP else None
     if stat.S_ISLNK(st.st_mode):
         try:
             st = os.stat(path)
-        except OSError:
-            return None
+        except OSError as err:
+            return LINK_LOOP if err.errno == errno.ELOOP else None
     return kind_of(st.st_mode)
+
+
+def real_path(path: str | os.PathLike[str]) -> Path:
+    """*path* made absolute with every symbolic link followed, as far as they lead: the one way
+    the program resolves a path.  ``Path.resolve()`` raises ``RuntimeError`` on a link loop before
+    Python 3.13 (a traceback where a message is due); a loop here is left unresolved, and the
+    gate's checks (:func:`special_kind`, :func:`check_regular`) say what it is where it matters."""
+    return Path(os.path.realpath(os.fspath(path)))
 
 
 def broken_link(path: str | os.PathLike[str]) -> str | None:
@@ -133,10 +148,27 @@ def broken_link(path: str | os.PathLike[str]) -> str | None:
         os.stat(path)
     except OSError as err:
         if err.errno == errno.ELOOP:
-            return "a symbolic link loop (too many levels of links)"
+            return LINK_LOOP
         if err.errno in (errno.ENOENT, errno.ENOTDIR):
             return "a symbolic link to a file that does not exist"
         return f"a symbolic link that cannot be followed ({err.strerror or err})"
+    return None
+
+
+def not_a_file(path: str | os.PathLike[str]) -> str | None:
+    """Why *path* is not a regular file, in words (links followed; nothing opened), or None
+    if it is one: what a listing of the output folder says of a ``*.epub`` that is a FIFO, a
+    device, a folder, a link to nothing or a link loop."""
+    what = special_kind(path)
+    if what is not None:
+        return f"{what}, not a regular file"
+    broken = broken_link(path)
+    if broken is not None:
+        return broken
+    try:
+        os.stat(path)
+    except OSError as err:
+        return f"cannot be read: {err.strerror or err}"
     return None
 
 
@@ -256,7 +288,9 @@ def walk(root: Path, wanted: Callable[[str], bool], *, max_depth: int = MAX_DEPT
                     found.files.append(Path(entry.path))
                 else:
                     what = special_kind(entry.path)
-                    if what is not None:
+                    if what == LINK_LOOP:
+                        found.skipped.append(Skipped(Path(entry.path), f"{what}; skipped", False))
+                    elif what is not None:
                         found.skipped.append(Skipped(Path(entry.path), f"{what}, not a regular file; skipped",
                                                      False))
                     else:

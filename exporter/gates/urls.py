@@ -165,7 +165,8 @@ def private_host_reason(host: str) -> str | None:
 
 
 def blocked_reason(address: str) -> str | None:
-    """Why *address* (an IPv4 or IPv6 address) is not a public internet address, or ``None``.
+    """Why *address* (an IPv4 or IPv6 address) is not a public internet address, or ``None``:
+    an adjective (``loopback``, ``private``, ``non-public``...) that callers put before "address".
 
     Python's ``is_global`` follows the IANA special-purpose registries
     (RFC 6890): loopback, RFC 1918 private, link-local (cloud metadata at
@@ -187,7 +188,8 @@ def blocked_reason(address: str) -> str | None:
         if getattr(ip, attribute):
             return reason
     if not ip.is_global:
-        return "not a public address"
+        # An adjective like the others: callers write "a {reason} address".
+        return "non-public"
     return None
 
 

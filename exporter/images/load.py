@@ -321,11 +321,10 @@ def _read_local(source_path: str, url: str, max_bytes: int) -> bytes:
     except gate_files.FileTooLarge as err:
         raise Failure(f"too large (more than {max_bytes} bytes)") from err
     except OSError as err:
-        raise Failure(f"cannot read file ({err.strerror or type(err).__name__})") from err
+        raise Failure(gate_files.broken_link(target) or f"cannot read file ({err.strerror or type(err).__name__})") \
+            from err
     except ValueError as err:  # e.g. a NUL in the path
         raise Failure("invalid path") from err
-    except RuntimeError as err:  # Path.resolve() on a symbolic link loop (Python before 3.13)
-        raise Failure("a symbolic link loop (too many levels of links)") from err
     if len(data) > max_bytes:
         raise Failure(f"too large (more than {max_bytes} bytes)")
     return data

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..books.epub import EpubOptions
+from ..gates import files as gate_files
 from ..bundles import Bundle
 from ..feeds.writer import FORMATS, FeedOptions, FeedReport
 from ..model import Diagnostic, Digest, ReadResult
@@ -78,7 +79,7 @@ class BuildOptions:
 
     def state_base(self) -> Path:
         """What the state's input paths are relative to: the output folder's parent."""
-        return Path(self.out_dir).resolve().parent
+        return gate_files.real_path(self.out_dir).parent
 
     @property
     def feed_formats(self) -> tuple[str, ...]:

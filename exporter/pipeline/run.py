@@ -139,7 +139,7 @@ def _remove_selection(plan: BuildPlan, report: BuildReport, name: str, state_pat
     from .plan import vouched
 
     out = Path(plan.options.out_dir) / name
-    old, why = load_state(state_path, __version__, Path(out).resolve().parent)
+    old, why = load_state(state_path, __version__, gate_files.real_path(out).parent)
     folders = {out / "archive", out}
     if why is None and vouched(plan.state, name, old):
         records = list(old.books.values()) + list(old.pages.values())
@@ -212,7 +212,7 @@ def _save_state(plan: BuildPlan, report: BuildReport, state: BuildState) -> None
     path, legacy = options.state_file(), Path(options.out_dir) / STATE_NAME
     # The default state file is in the program's own folder: a damaged one is replaced.
     write_file(path, state.to_bytes(options.state_base()), ours=options.state_path is None)
-    if legacy.is_file() and legacy.resolve() != path.resolve() and carries_mark(legacy):
+    if legacy.is_file() and gate_files.real_path(legacy) != gate_files.real_path(path) and carries_mark(legacy):
         st = os.stat(legacy)
         if remove_file(legacy, (st.st_size, st.st_mtime_ns)):
             report.explanations.append(f"state: moved from {q(legacy)} to {q(path)}")
@@ -534,7 +534,7 @@ def _catalog_books(plan: BuildPlan, state: BuildState) -> list[tuple[str, int, i
     if plan.options.catalog_of_folder:
         from ..books.devices import GENERIC, split_suffix
 
-        names = sorted(p.name for p in out.glob("*.epub") if p.is_file())
+        names = sorted(p.name for p in out.glob("*.epub") if gate_files.not_a_file(p) is None)
         # A device profile's copy of a book (NAME.kepub.epub beside NAME.epub) is that book, not another.
         present = set(names)
         names = [n for n in names if split_suffix(n)[1] is GENERIC or split_suffix(n)[0] + ".epub" not in present]
@@ -551,11 +551,28 @@ def _catalog_books(plan: BuildPlan, state: BuildState) -> list[tuple[str, int, i
     return books
 
 
+def _not_books(out: Path) -> list:
+    """A warning naming each ``*.epub`` of the folder that is not a regular file (a named pipe,
+    a device, a folder, a link to nothing or a link loop): not listed, and said, as ``send``
+    says it (the file gate classifies it; nothing is opened)."""
+    from ..model import Diagnostic, Kind, Severity, SourceRef
+
+    found = []
+    for path in sorted(out.glob("*.epub")):
+        why = gate_files.not_a_file(path)
+        if why is not None:
+            found.append(Diagnostic(SourceRef(str(path), 0), Severity.WARNING,
+                                    f"not listed in the OPDS catalog: {why}", Kind.OUTPUT))
+    return found
+
+
 def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
     from ..feeds.writer import ICON_NAME, NO_BASE_URL
 
     out = Path(plan.options.out_dir)
     base_url = plan.options.feed.base_url
+    if plan.options.catalog_of_folder:
+        report.notes.extend(_not_books(out))
     books = _catalog_books(plan, state)
     today = plan.options.finished_before or dt.date.today()
     # The device profiles' copies beside the books are listed too, and which

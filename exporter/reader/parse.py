@@ -105,7 +105,6 @@ _HF_RE = re.compile(
     r"^https?://(?:www\.)?huggingface\.co/papers/(?P<id>\d{4}\.\d{4,5})(?:v\d+)?/?(?:[?#].*)?$"
 )
 _HTTP_RE = re.compile(r"^https?://[^\s/?#]+", re.I)
-_SPACES = re.compile(r"[ \t\r\n\u00a0\u3000]+")
 _UNKNOWN_VOTES = frozenset({"-", "", "N/A", "n/a", "NA", "?", "—", "–"})
 _LINK_TITLE_RE = re.compile(r"\s+(?:\"[^\"]*\"|'[^']*')\s*\)")
 #: Summary bullets nest at most this deep; deeper ones are kept at this
@@ -175,9 +174,7 @@ def _destination(text: str) -> str:
 
 def _collapse(text: str) -> str:
     """:func:`clean_text` for text already cleaned as part of its file."""
-    if "  " in text or "\t" in text or "\xa0" in text or "\u3000" in text:
-        return _SPACES.sub(" ", text).strip()
-    return text.strip()
+    return gate_text.collapse_white_space(text)
 
 
 # The destination of an inline link or image, "](<...>" or "](..." up to ")" or
@@ -190,10 +187,10 @@ def _collapse_markdown(text: str) -> str:
     not inside link destinations, where U+3000 or U+00A0 is part of the URL
     (CommonMark 6.3 ends a destination at ASCII space only); made a space
     there, it ended the link, and the summary showed "[t](https://...)"."""
-    if "](" not in text or ("\xa0" not in text and "\u3000" not in text):
+    if "](" not in text or text.isascii():
         return _collapse(text)
     parts = _DESTINATIONS.split(text)
-    return "".join(part if i % 2 else _SPACES.sub(" ", part) for i, part in enumerate(parts)).strip()
+    return "".join(part if i % 2 else gate_text.runs_as_one_space(part) for i, part in enumerate(parts)).strip(" ")
 
 
 class _Item:
@@ -456,10 +453,7 @@ class _FileParser:
         elif c in "Aa":
             if m := _AUTHORS_RE.match(line):
                 p.saw_authors = True
-                names = m.group("a")
-                if "  " in names or "\t" in names or "\xa0" in names or "\u3000" in names:
-                    names = _SPACES.sub(" ", names)
-                p.authors = tuple(filter(has_visible, map(str.strip, names.split(","))))
+                p.authors = tuple(filter(has_visible, map(gate_text.collapse_white_space, m.group("a").split(","))))
                 return
         self.summary_line(no, line, blank_before, indented=indented and in_summary)
 
@@ -981,7 +975,7 @@ def parse_text(text: str, name: str) -> tuple[list[_DigestDraft], list[Diagnosti
     # Clean the whole file once (NFC outside URLs, no XML-forbidden characters;
     # line breaks are kept): every field is a slice of it and only needs its
     # white space collapsed.
-    parser = _FileParser(name, split_lines(_nfc_outside_urls(drop_forbidden(text))))
+    parser = _FileParser(name, split_lines(_nfc_outside_urls(drop_forbidden(gate_text.breaks_in_lines_as_spaces(text)))))
     parser.parse()
     return parser.digests, parser.diags
 

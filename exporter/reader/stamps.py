@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ..gates import files as gate_files
 from ..model import Diagnostic, Kind, Severity, SourceRef
 from .parse import FileStamp, cannot_read, decode, input_files, parse_text, read_input
 
@@ -137,7 +138,7 @@ class InputFiles:
         found, skipped = input_files(inputs)
         files.skipped = skipped  # special files, folders too deep: said every run
         for given, path in found:
-            name = str(path.resolve()) if path is not None else given
+            name = str(gate_files.real_path(path)) if path is not None else given
             files.order.append(name)
             files.paths[name] = path
             files.shown[name] = given

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..feeds.entries import UTC, tag_uri
+from ..gates.documents import usable_as_id
 
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -31,6 +31,9 @@ class Book:
     #: The catalog's id for the book when its identifier is another book's too (a copy under
     #: another name): set by the catalog (:func:`exporter.site.opds.unique_entry_ids`).
     entry_id: str | None = None
+    #: Why a cover the book's package document names is not used (listed without one), for a
+    #: warning naming the book.
+    cover_note: str | None = None
 
     @property
     def updated(self) -> dt.datetime:
@@ -43,13 +46,9 @@ def book_entry_id(book: Book) -> str:
     catalog gave it, when another book of the folder has its identifier)."""
     if book.entry_id:
         return book.entry_id
-    if _is_uri(book.identifier):
+    if usable_as_id(book.identifier):
         return book.identifier
     return tag_uri(2024, "book/" + (book.identifier or book.path.name))
-
-
-def _is_uri(text: str | None) -> bool:
-    return bool(text and re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$", text))
 
 
 def book_summary(book: Book) -> str:

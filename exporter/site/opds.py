@@ -136,7 +136,7 @@ def read_book(path: Path, data: bytes | None = None) -> Book:
                                if props.get("dcterms:modified") else None)
         modified = modified or _parse_date((dc("date") or [None])[0])
         series, series_index = _series(named, props)
-        cover = _cover(z, opf, opf_path, named)
+        cover, cover_note = _cover(z, opf, opf_path, named)
     # Anyone's book: its text is cleaned and its language checked by the documents gate.
     clean = book_metadata(title=(dc("title") or [""])[0], identifier=identifier, creators=dc("creator"),
                          language=(dc("language") or [None])[0], description=(dc("description") or [None])[0],
@@ -154,6 +154,7 @@ def read_book(path: Path, data: bytes | None = None) -> Book:
         size=path.stat().st_size,
         period=_period(dc("coverage"), dc("date")),
         cover=cover,
+        cover_note=cover_note,
     )
 
 
@@ -170,24 +171,36 @@ def _series(named: dict[str, Any], props: dict[str, list]) -> tuple[str | None, 
     return series, series_index
 
 
-def _cover(z: zipfile.ZipFile, opf: Any, opf_path: str, named: dict[str, Any]) -> tuple[bytes, str] | None:
-    """The cover image (EPUB 3 ``cover-image``, else EPUB 2 ``<meta name="cover">``) and its type."""
+def _cover(z: zipfile.ZipFile, opf: Any, opf_path: str,
+           named: dict[str, Any]) -> tuple[tuple[bytes, str] | None, str | None]:
+    """The cover image (EPUB 3 ``cover-image``, else EPUB 2 ``<meta name="cover">``) and its type,
+    or None and why a cover the manifest names cannot be used (None when it names none)."""
+    from urllib.parse import unquote, urlsplit
+
     manifest = opf.find(f"{{{OPF_NS}}}manifest")
     items = list(manifest) if manifest is not None else []
     cover_item = next((i for i in items if "cover-image" in (i.get("properties") or "").split()), None)
     if cover_item is None and named.get("cover"):
         cover_item = next((i for i in items if i.get("id") == named["cover"]), None)
     if cover_item is None or cover_item.get("media-type") not in _COVER_EXT:
-        return None
-    href = posixpath.normpath(posixpath.join(posixpath.dirname(opf_path), cover_item.get("href", "")))
+        return None, None
+    given = cover_item.get("href", "")
+    shown = text_name(given)
+    # A manifest href is a path-relative URL string inside the container (OCF 3.3 section 3.3,
+    # EPUB 3.3 "manifest"): a scheme, an absolute path or a way above the root is not a file of
+    # the book (EPUBCheck RSC-026/RSC-006), and a reader shows no cover either.
+    parts = urlsplit(given)
+    if parts.scheme or parts.netloc or given.startswith("/"):
+        return None, f"its cover {shown} is not a file inside the book (an absolute path or URL)"
+    href = posixpath.normpath(posixpath.join(posixpath.dirname(opf_path), unquote(parts.path)))
+    if href == ".." or href.startswith("../"):
+        return None, f"its cover {shown} points outside the book"
     try:
         data = read_member(z, href, MAX_COVER_BYTES)
     except KeyError:
-        return None
+        return None, f"its cover {shown} is not in the book"
     _check_cover(data, cover_item.get("media-type"), href)
-    return data, cover_item.get("media-type")
-
-
+    return (data, cover_item.get("media-type")), None
 
 
 def _read_books(out_dir: Path, reader: Callable[[Path], Book],
@@ -199,7 +212,12 @@ def _read_books(out_dir: Path, reader: Callable[[Path], Book],
         paths = [p for p in Path(out_dir).glob("*.epub") if not p.name.endswith(".kepub.epub")]
     for path in sorted(paths):
         try:
-            books.append(reader(path))
+            book = reader(path)
+            books.append(book)
+            if book.cover_note:
+                warnings.append(Diagnostic(SourceRef(str(path), 0), Severity.WARNING,
+                                           f"listed in the OPDS catalog without a cover: {book.cover_note}",
+                                           Kind.OUTPUT))
         except (OSError, KeyError, ValueError, zipfile.BadZipFile, SyntaxError, EOFError, RuntimeError,
                 NotImplementedError, zlib.error) as err:  # damaged, encrypted, unknown compression
             warnings.append(Diagnostic(SourceRef(str(path), 0), Severity.WARNING,
