@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from hostile_three import SETTINGS, SPECIAL_KINDS, day, is_special, make_special, paper, run_cli, two_papers
@@ -107,7 +107,7 @@ def test_every_output_name_that_is_special_or_a_link_loop_is_an_error_by_name(ki
     command, name = case
     tmp = _short_tmp()
     try:
-        src = _layout(tmp)
+        src = two_papers(tmp)
         out = tmp / "out"
         keep = make_special(out / name, kind)
         args = [command, str(src), "-o", str(out)] + {
@@ -130,7 +130,7 @@ def test_every_output_name_that_is_special_or_a_link_loop_is_an_error_by_name(ki
 
 @pytest.mark.parametrize("command", ["epub", "feed", "build"])
 def test_an_output_folder_that_is_a_link_loop_is_said_to_be_one(tmp_path, command):
-    src = _layout(tmp_path)
+    src = two_papers(tmp_path)
     (tmp_path / "ol").symlink_to("ol")
     target = tmp_path / "ol" / ("x.epub" if command == "epub" else "sub")
     result = run_cli([command, str(src), "-o", str(target)], tmp_path, seconds=30)
