@@ -142,8 +142,9 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-_INNER = ["a", "[ab]", "(?:a|bc)", "(?<n>a)", "(a)\\1", "(?=a{9})a", "\\w"]
-_REPEAT = ["{%d}", "{%d,}", "{1,%d}", "{%d}?", "{%d}+", "{%d,}?"]
+_INNER = ["a", "[ab]", "(?:a|bc)", "(?P<n>a)(?P=n)", "(?=a{9})a", "\\w"]
+# ({1,n} is compiled as a loop, not copies: it does not blow up)
+_REPEAT = ["{%d}", "{%d,}", "{50,%d}", "{%d}?", "{%d}+", "{%d,}?"]
 _OPEN = ["(", "(?:", "(?>", "(?P<g%d>", "(?=(", "(?:(?:"]
 
 

@@ -99,6 +99,52 @@ def regex_fuzzy(pattern: str) -> bool:
     return re.search(r"\{\s*[a-z]", pattern) is not None
 
 
+def _static_bound(normal: str) -> bool:
+    """Whether *normal* passes the static bound used where fork is missing."""
+    if regex_fuzzy(normal):
+        return False
+    product = 1
+    for count in _COUNT.findall(normal):
+        product *= max(int(count), 1)
+        if product > _STATIC_REPEATS:
+            return False
+    return True
+
+
+def _trial_child(normal: str) -> None:
+    """In the forked child: compile *normal* under RLIMIT_AS and exit 0 (it
+    compiles), 1 (a syntax error: the parent compiles it again for the
+    message) or 3 (out of memory); never returns."""
+    import os
+    import resource
+
+    status = 3
+    try:
+        import regex
+
+        from ..gates import files as gate_files
+
+        try:  # the limit is on top of what the process maps already (Linux: proc(5) /proc/pid/statm)
+            statm = gate_files.read_bytes("/proc/self/statm", 4096)
+            mapped = int(statm.split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            mapped = None  # no /proc: the wall clock alone bounds the child
+        if mapped is not None:
+            _, hard = resource.getrlimit(resource.RLIMIT_AS)
+            limit = mapped + COMPILE_BYTES
+            resource.setrlimit(resource.RLIMIT_AS,
+                               (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+        try:
+            regex.compile(normal, regex.VERSION0 | regex.IGNORECASE | regex.FULLCASE)
+            status = 0
+        except (MemoryError, RecursionError, OverflowError):
+            status = 3
+        except Exception:  # noqa: BLE001 - regex.error, KeyError: reported by the parent
+            status = 1
+    finally:
+        os._exit(status)  # no atexit handlers, no flushed buffers of the parent's
+
+
 def _compile_bounded(normal: str) -> str | None:
     """Why compiling *normal* is refused, or None when it compiles within bounds.
 
@@ -109,6 +155,7 @@ def _compile_bounded(normal: str) -> str | None:
     pattern is first compiled in a forked child under RLIMIT_AS and a
     wall-clock limit: a child that fails, is killed or runs out of time
     refuses the pattern whatever its spelling (bounded by construction).
+    Each pattern is tried once per process (one fork of a few ms per term).
     """
     import os
 
@@ -117,40 +164,16 @@ def _compile_bounded(normal: str) -> str | None:
     too_big = (f"needs more than {COMPILE_BYTES // 2**20} MB or {COMPILE_SECONDS:g} s to compile (nested "
                "repeats multiply: a{100} inside {100} inside {100} is a million copies); write it smaller")
     if not hasattr(os, "fork"):
-        if regex_fuzzy(normal):
+        if not _static_bound(normal):
             return too_big
-        product = 1
-        for count in _COUNT.findall(normal):
-            product *= max(int(count), 1)
-            if product > _STATIC_REPEATS:
-                return too_big
         _TRIED.add(normal)
         return None
-    import resource
     import signal
     import time
 
     pid = os.fork()
-    if pid == 0:  # the child: compile, report by exit status, never return
-        status = 3
-        try:
-            import regex
-
-            with open("/proc/self/statm", "rb") as statm:
-                mapped = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-            _, hard = resource.getrlimit(resource.RLIMIT_AS)
-            limit = mapped + COMPILE_BYTES
-            resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard),
-                                                    hard))
-            try:
-                regex.compile(normal, regex.VERSION0 | regex.IGNORECASE | regex.FULLCASE)
-                status = 0
-            except (MemoryError, RecursionError, OverflowError):
-                status = 3
-            except Exception:  # noqa: BLE001 - regex.error, KeyError: the parent compiles it again for the message
-                status = 1
-        finally:
-            os._exit(status)  # no atexit handlers, no flushed buffers of the parent's
+    if pid == 0:
+        _trial_child(normal)
     deadline = time.monotonic() + COMPILE_SECONDS
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
@@ -164,10 +187,7 @@ def _compile_bounded(normal: str) -> str | None:
     code = os.waitstatus_to_exitcode(status)
     if code == 0:
         _TRIED.add(normal)
-        return None
-    if code == 1:
-        return None  # a syntax error: the parent's own compilation names it
-    return too_big
+    return too_big if code not in (0, 1) else None
 
 
 def _compile(pattern: str, where: str, text: str) -> Any:
