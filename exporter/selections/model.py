@@ -171,7 +171,10 @@ def _compile_bounded(normal: str) -> str | None:
     import signal
     import time
 
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # no process left to fork (EAGAIN, ENOMEM): the static bound
+        return None if _static_bound(normal) else too_big
     if pid == 0:
         _trial_child(normal)
     deadline = time.monotonic() + COMPILE_SECONDS
