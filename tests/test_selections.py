@@ -133,3 +133,83 @@ def test_the_one_off_filter_is_named_by_its_options():
         make_selection(name=ONE_OFF_NAME, match=[" "], where="option")
     with pytest.raises(SelectionError, match="--top"):
         make_selection(name=ONE_OFF_NAME, top=0, where="option")
+
+
+# -- compiling a pattern is bounded by construction: the blow-up spellings of the
+# -- regex package are refused by name, within seconds, in bounded memory
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+_INNER = ["a", "[ab]", "(?:a|bc)", "(?P<n>a)(?P=n)", "(?=a{9})a", "\\w"]
+# ({1,n} is compiled as a loop, not copies: it does not blow up)
+_REPEAT = ["{%d}", "{%d,}", "{50,%d}", "{%d}?", "{%d}+", "{%d,}?"]
+_OPEN = ["(", "(?:", "(?>", "(?P<g%d>", "(?=(", "(?:(?:"]
+
+
+@st.composite
+def blow_up(draw) -> str:
+    """A pattern whose nested counted repeats multiply past a billion copies."""
+    pattern = draw(st.sampled_from(_INNER)) + "{100}"
+    for depth in range(draw(st.integers(4, 5))):
+        opener = draw(st.sampled_from(_OPEN))
+        opener = opener % depth if "%d" in opener else opener
+        closer = ")" * opener.count("(")
+        pattern = opener + pattern + closer + draw(st.sampled_from(_REPEAT)) % 100
+    if draw(st.booleans()):
+        pattern = "(?:" + pattern + "){e<=1}"
+    return pattern
+
+
+def _limited(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """The CLI in a child under RLIMIT_AS of 1 GB (as a blow-up would hit it)."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30))
+
+    env = {**__import__("os").environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    return subprocess.run([sys.executable, "-m", "exporter", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=60, preexec_fn=limit)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(pattern=blow_up())
+def test_blow_up_patterns_are_refused_by_name_in_bounded_memory_cli_and_config(pattern, tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir(exist_ok=True)
+    (logs / "a.md").write_text("## Daily Papers (2024-03-04)\n\n### [P](https://arxiv.org/abs/2403.00001)\n\n"
+                               "Vote: 5\n\nAuthors: A. B\n\n- alpha.\n", encoding="utf-8")
+    (tmp_path / "c.toml").write_text(f"[[selection]]\nname = \"x\"\nmatch = [{repr('re:' + pattern)}]\n"
+                                     .replace("\\", "\\\\"), encoding="utf-8")
+    for args, names in ((["feed", "logs", "-o", "fo", "--match", "re:" + pattern], "--match"),
+                        (["--config", "c.toml", "build", "logs", "-o", "out"], "c.toml")):
+        start = time.monotonic()
+        result = _limited(args, tmp_path)
+        assert time.monotonic() - start < 20, args
+        assert result.returncode == 2, (pattern, result.returncode, result.stderr[-500:])
+        assert names in result.stderr and "to compile" in result.stderr and "Traceback" not in result.stderr
+        assert not (tmp_path / "fo").exists() and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("pattern", ["a{4294967295}", "(?:a{1000}){1000}", "((a{100}){100}){100}"])
+def test_huge_counts_are_refused_in_process(pattern):
+    start = time.monotonic()
+    with pytest.raises(SelectionError, match=r"selection 's'.*(compile|too)"):
+        make_selection(name="s", match=["re:" + pattern])
+    assert time.monotonic() - start < 5
+
+
+def test_without_fork_a_static_bound_refuses(monkeypatch):
+    import os
+
+    from exporter.selections import model
+
+    monkeypatch.delattr(os, "fork")
+    monkeypatch.setattr(model, "_TRIED", set())
+    with pytest.raises(SelectionError, match="to compile"):
+        make_selection(name="s", match=["re:((a{100}){100}){100}"])
+    with pytest.raises(SelectionError, match="to compile"):
+        make_selection(name="s", match=["re:(?:ab){e<=3}"])
+    assert make_selection(name="s", match=["re:\\btext-to-(video|motion){1,3}\\b"]).match

@@ -81,12 +81,127 @@ def parse_term(text: Any, where: str) -> Term:
 _RECURSION = re.compile(r"(?<!\\)\(\?(?:R|[+-]?[0-9]+|&\w+|P>\w+)\)")
 
 
+#: What compiling one pattern may take, in the trial child: memory beyond what
+#: the process already maps, and wall-clock seconds.
+COMPILE_BYTES = 256 * 1024 * 1024
+COMPILE_SECONDS = 2.0
+#: Where fork is missing (not Linux/macOS): the largest product of all counted
+#: repeats a pattern may hold, a static bound that over-counts (it multiplies
+#: repeats that are not nested too), so it only refuses more.
+_STATIC_REPEATS = 10_000
+_COUNT = re.compile(r"\{\s*([0-9]+)")
+#: Patterns whose trial compilation succeeded in this process.
+_TRIED: set[str] = set()
+
+
+def regex_fuzzy(pattern: str) -> bool:
+    """Whether *pattern* may hold a fuzzy constraint (``{e<=3}``, ``{i,d}``...)."""
+    return re.search(r"\{\s*[a-z]", pattern) is not None
+
+
+def _static_bound(normal: str) -> bool:
+    """Whether *normal* passes the static bound used where fork is missing."""
+    if regex_fuzzy(normal):
+        return False
+    product = 1
+    for count in _COUNT.findall(normal):
+        product *= max(int(count), 1)
+        if product > _STATIC_REPEATS:
+            return False
+    return True
+
+
+def _trial_child(normal: str) -> None:
+    """In the forked child: compile *normal* under RLIMIT_AS and exit 0 (it
+    compiles), 1 (a syntax error: the parent compiles it again for the
+    message) or 3 (out of memory); never returns."""
+    import os
+    import resource
+
+    status = 3
+    try:
+        import regex
+
+        from ..gates import files as gate_files
+
+        try:  # the limit is on top of what the process maps already (Linux: proc(5) /proc/pid/statm)
+            statm = gate_files.read_bytes("/proc/self/statm", 4096)
+            mapped = int(statm.split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            mapped = None  # no /proc: the wall clock alone bounds the child
+        if mapped is not None:
+            _, hard = resource.getrlimit(resource.RLIMIT_AS)
+            limit = mapped + COMPILE_BYTES
+            resource.setrlimit(resource.RLIMIT_AS,
+                               (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+        try:
+            regex.compile(normal, regex.VERSION0 | regex.IGNORECASE | regex.FULLCASE)
+            status = 0
+        except (MemoryError, RecursionError, OverflowError):
+            status = 3
+        except Exception:  # noqa: BLE001 - regex.error, KeyError: reported by the parent
+            status = 1
+    finally:
+        os._exit(status)  # no atexit handlers, no flushed buffers of the parent's
+
+
+def _compile_bounded(normal: str) -> str | None:
+    """Why compiling *normal* is refused, or None when it compiles within bounds.
+
+    The regex package's compiled size is the product of nested counted
+    repeats (``(((a{100}){100}){100}){10}`` takes 3 GB and 11 s) and its
+    extended syntax (fuzzy ``{e<=3}``, possessive and lazy repeats, repeats
+    in lookarounds, named groups) is too rich to bound by parsing, so the
+    pattern is first compiled in a forked child under RLIMIT_AS and a
+    wall-clock limit: a child that fails, is killed or runs out of time
+    refuses the pattern whatever its spelling (bounded by construction).
+    Each pattern is tried once per process (one fork of a few ms per term).
+    """
+    import os
+
+    if normal in _TRIED:
+        return None
+    too_big = (f"needs more than {COMPILE_BYTES // 2**20} MB or {COMPILE_SECONDS:g} s to compile (nested "
+               "repeats multiply: a{100} inside {100} inside {100} is a million copies); write it smaller")
+    if not hasattr(os, "fork"):
+        if not _static_bound(normal):
+            return too_big
+        _TRIED.add(normal)
+        return None
+    import signal
+    import time
+
+    try:
+        pid = os.fork()
+    except OSError:  # no process left to fork (EAGAIN, ENOMEM): the static bound
+        return None if _static_bound(normal) else too_big
+    if pid == 0:
+        _trial_child(normal)
+    deadline = time.monotonic() + COMPILE_SECONDS
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return too_big
+        time.sleep(0.002)
+    code = os.waitstatus_to_exitcode(status)
+    if code == 0:
+        _TRIED.add(normal)
+    return too_big if code not in (0, 1) else None
+
+
 def _compile(pattern: str, where: str, text: str) -> Any:
     import regex
 
     if _RECURSION.search(pattern):
         raise SelectionError(f"{where}: the regular expression {shown_value(text)} calls itself (recursion or a "
                              "subroutine call), whose memory has no bound; write it without")
+    why_not = _compile_bounded(unicodedata.normalize("NFKC", pattern))
+    if why_not:
+        raise SelectionError(f"{where}: the regular expression {shown_value(text)} {why_not}")
     try:
         # VERSION0: the syntax and meaning of Python's re.  The text searched
         # is folded (see fold); the pattern is not (folding would turn \B
