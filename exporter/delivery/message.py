@@ -54,7 +54,11 @@ _ASCII_STEM = 60
 
 def display_file_name(title: str, fallback: str) -> str:
     """The title as a file name (``한국어 논문 2024-W10 (….epub``)."""
-    clean = " ".join(_UNSAFE.sub(" ", unicodedata.normalize("NFC", title)).split()).strip(" .")
+    from ..model import clean_text
+
+    # clean_text: no C0/C1 control, bidi control, surrogate or noncharacter (a mail client
+    # would show them, or a parser flag them); _UNSAFE: what file systems refuse.
+    clean = " ".join(_UNSAFE.sub(" ", clean_text(title)).split()).strip(" .")
     if len(clean) > 150:  # the end says the period (``-2024-W10``): cut the middle
         clean = clean[:100].rstrip() + "…" + clean[-49:].lstrip()
     return f"{clean}.epub" if clean else fallback
@@ -66,7 +70,6 @@ MAX_SUBJECT = 200
 # An RFC 2231 value is cut into continuations of at most this many
 # characters, so that the header folds into lines of 78 (section 3).
 _CHUNK = 56
-_ESCAPED = re.compile(r"%[0-9A-F]{2}|.", re.S)
 
 
 def subject_text(title: str) -> str:
@@ -78,12 +81,15 @@ def subject_text(title: str) -> str:
     return text if len(text) <= MAX_SUBJECT else text[:MAX_SUBJECT - 1].rstrip() + "…"
 
 
-def _continuations(encoded: str) -> list[str]:
-    """*encoded* (percent-escaped) in pieces of at most :data:`_CHUNK` characters, never inside an escape."""
+def _continuations(text: str) -> list[str]:
+    """*text* percent-escaped (RFC 2231 section 4) in pieces of at most :data:`_CHUNK`
+    characters, never inside a character: a UTF-8 sequence cut between two pieces is
+    not a character in either, and a parser that decodes each piece flags it."""
     pieces, current = [], ""
-    for token in _ESCAPED.findall(encoded):
+    for char in text:
+        token = quote(char, safe="")
         # The first piece also carries "UTF-8''".
-        if len(current) + len(token) > (_CHUNK - 7 if not pieces else _CHUNK):
+        if current and len(current) + len(token) > (_CHUNK - 7 if not pieces else _CHUNK):
             pieces.append(current)
             current = ""
         current += token
@@ -110,7 +116,7 @@ def content_disposition(name: str) -> str:
     if real.isascii() and len(real) <= _CHUNK:
         # _UNSAFE has removed '"' and '\\': the quoted-string needs no escapes (RFC 2045 section 5.1).
         return f'attachment; filename="{real}"'
-    pieces = _continuations(quote(real, safe=""))
+    pieces = _continuations(real)
     if len(pieces) == 1:
         return "attachment; filename*=UTF-8''" + pieces[0]
     # RFC 2231 section 4.1: filename*0*=UTF-8''...; filename*1*=..., each on its own folded line.
