@@ -41,10 +41,6 @@ class BookFile:
     files: tuple[Path, ...] = ()
 
     @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(p.name for p in self.files or (self.path,))
-
-    @property
     def name(self) -> str:
         return self.path.name
 
