@@ -97,7 +97,7 @@ def test_implicit_tls(weeks, tmp_path):
     assert [n for _, n, _ in received(server)] == ["build-digest-2024-W12.epub"]
 
 
-def test_korean_title_travels_as_rfc2231_filename(tmp_path):
+def test_korean_file_name_travels_as_one_rfc2231_filename(tmp_path):
     logs, out = tmp_path / "logs", tmp_path / "out"
     add_days(logs, 0, 1)
     build(logs, out, "--title", "한국어 논문")
@@ -110,15 +110,19 @@ def test_korean_title_travels_as_rfc2231_filename(tmp_path):
     head = raw.split(b"\r\n\r\n--")[0]
     assert raw.isascii() and head.isascii()
     disposition = re.search(rb"Content-Disposition: (.+?)\r\n\r\n", raw, re.S).group(1).decode()
-    assert 'filename="book-2024-W10.epub"' in disposition
-    # RFC 2231 continuations (filename*0*=UTF-8''...; filename*1*=...), each line within 78 characters
+    # ONE file name parameter (RFC 2231 section 3: filename and filename*0* are one parameter):
+    # continuations filename*0*=UTF-8''...; filename*1*=..., each line within 78 characters;
+    # the ASCII fallback is Content-Type's name, another header.
+    assert 'filename="' not in disposition and re.search(rb'Content-Type: application/epub\+zip;\s+name="book-2024-W10.epub"', raw)
     assert disposition.startswith("attachment") and max(map(len, disposition.split("\r\n"))) <= 78
     pieces = re.findall(r"filename\*(?:(\d+)\*)?=(?:UTF-8'')?([^;\s]+)", disposition)
     encoded = "".join(piece for _, piece in sorted(pieces, key=lambda p: int(p[0] or 0)))
-    assert unquote(encoded) == "한국어 논문 2024-W10 (2024-03-04 – 2024-03-10).epub"
+    assert unquote(encoded) == book.name
     (_, msg), = server.mailbox.parsed()
     assert msg["Subject"] == "한국어 논문 2024-W10 (2024-03-04 – 2024-03-10)"
-    assert list(msg.iter_attachments())[0].get_content() == book.read_bytes()
+    (part,) = list(msg.iter_attachments())
+    assert part.get_filename() == book.name and part.get_content() == book.read_bytes()
+    assert msg.defects == [] and all(p.defects == [] for p in msg.walk())
 
 
 def test_421_once_is_retried_and_sent_once(weeks, tmp_path):

@@ -11,6 +11,7 @@ title sent as the e-mail subject is the book's own ``dc:title``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -34,6 +35,10 @@ class BookFile:
     key: str
     start: dt.date | None
     end: dt.date | None
+    #: Every device profile's file of this book (``NAME.epub``, ``NAME.kindle.epub``...), *path*
+    #: first: one book for the reader, so a copy of any of them (``latest.epub`` holds the first
+    #: profile's bytes, which need not be the file that is mailed) is a copy of this book.
+    files: tuple[Path, ...] = ()
 
     @property
     def name(self) -> str:
@@ -95,6 +100,7 @@ def find_books(folder: Path) -> Shelf:
     from ..books.devices import split_suffix
 
     chosen: dict[str, tuple[int, BookFile]] = {}
+    profiles: dict[str, list[tuple[int, Path]]] = {}
     unreadable: list[tuple[Path, str]] = []
     with os.scandir(folder) as it:
         entries = sorted((e for e in it if e.name.endswith(".epub")), key=lambda e: e.name)
@@ -107,9 +113,11 @@ def find_books(folder: Path) -> Shelf:
         stem, device = split_suffix(path.name)
         by, key, start, end = period_of(stem)
         rank = _SEND_ORDER.index(device.name)
+        profiles.setdefault(stem, []).append((rank, path))
         if stem not in chosen or rank < chosen[stem][0]:
             chosen[stem] = (rank, BookFile(path, by, key, start, end))
-    books = sorted((book for _, book in chosen.values()), key=lambda b: (b.start or dt.date.max, b.name))
+    books = sorted((dataclasses.replace(book, files=tuple(p for _, p in sorted(profiles[stem])))
+                    for stem, (_, book) in chosen.items()), key=lambda b: (b.start or dt.date.max, b.name))
     return Shelf(books, unreadable)
 
 

@@ -1,13 +1,18 @@
 """One e-mail per book: the book as an ``application/epub+zip`` attachment.
 
-Built with the ``compat32`` classes of :mod:`email.mime` on purpose: the
-modern policy rewrites ``Content-Disposition`` and keeps only one of
-``filename`` / ``filename*``.  Both are wanted: an ASCII ``filename`` that
-every gateway and client keeps, then the real name (Korean titles) as an
-RFC 2231 ``filename*`` (RFC 2231 section 4; order as RFC 6266 section 4.3:
-agents that do not know ``filename*`` ignore it when it comes second).
-Everything is 7-bit (base64 parts, RFC 2047 subject), so no server needs
-8BITMIME.
+Built with the ``compat32`` classes of :mod:`email.mime`, which write the
+headers as given (the modern policy rewrites ``Content-Disposition``).  The
+attachment has exactly one file name parameter: ``filename`` (RFC 2183
+section 2.3), as a quoted ASCII string, or as RFC 2231 ``filename*`` (with
+continuations ``filename*0*``, ``filename*1*``... for a long one) when the name
+is not ASCII.  Under RFC 2231 section 3, ``filename`` and ``filename*0*`` are
+pieces of ONE parameter: writing both (an ASCII fallback, then the real
+name, as HTTP does under RFC 6266 section 4.3) is a duplicate parameter to a
+mail parser (Python's ``email`` reports a header defect and keeps one of them,
+which one depending on the parser).  The ASCII fallback for agents that predate
+RFC 2231 goes in ``Content-Type``'s own ``name`` parameter instead (RFC 2046
+section 4.5.1), a different header.  Everything is 7-bit (base64 parts, RFC
+2047 subject), so no server needs 8BITMIME.
 """
 
 from __future__ import annotations
@@ -36,12 +41,26 @@ def ascii_file_name(name: str) -> str:
     flat = re.sub(r"[^A-Za-z0-9._-]+", "-", flat).strip("-.")
     if not re.search(r"[A-Za-z]", flat.split("-", 1)[0] if flat else ""):
         flat = "book-" + flat if flat else "book"
+    if len(flat) > _ASCII_STEM:
+        # Keep the end, which says the period and the profile (``-2024-W10.kindle``): the
+        # quoted name must fit a folded header line of 78 characters (RFC 5322 section 2.1.1).
+        flat = flat[:16].rstrip("-.") + "-" + flat[-(_ASCII_STEM - 17):].lstrip("-.")
     return f"{flat}.{ext or 'epub'}"
+
+
+#: The longest ASCII stem of the Content-Type ``name`` (`` name="...";`` fits in 78).
+_ASCII_STEM = 60
 
 
 def display_file_name(title: str, fallback: str) -> str:
     """The title as a file name (``한국어 논문 2024-W10 (….epub``)."""
-    clean = " ".join(_UNSAFE.sub(" ", unicodedata.normalize("NFC", title)).split()).strip(" .")[:150]
+    from ..model import clean_text
+
+    # clean_text: no C0/C1 control, bidi control, surrogate or noncharacter (a mail client
+    # would show them, or a parser flag them); _UNSAFE: what file systems refuse.
+    clean = " ".join(_UNSAFE.sub(" ", clean_text(title)).split()).strip(" .")
+    if len(clean) > 150:  # the end says the period (``-2024-W10``): cut the middle
+        clean = clean[:100].rstrip() + "…" + clean[-49:].lstrip()
     return f"{clean}.epub" if clean else fallback
 
 
@@ -51,7 +70,6 @@ MAX_SUBJECT = 200
 # An RFC 2231 value is cut into continuations of at most this many
 # characters, so that the header folds into lines of 78 (section 3).
 _CHUNK = 56
-_ESCAPED = re.compile(r"%[0-9A-F]{2}|.", re.S)
 
 
 def subject_text(title: str) -> str:
@@ -63,31 +81,48 @@ def subject_text(title: str) -> str:
     return text if len(text) <= MAX_SUBJECT else text[:MAX_SUBJECT - 1].rstrip() + "…"
 
 
-def _continuations(encoded: str) -> list[str]:
-    """*encoded* (percent-escaped) in pieces of at most :data:`_CHUNK` characters, never inside an escape."""
+def _continuations(text: str) -> list[str]:
+    """*text* percent-escaped (RFC 2231 section 4) in pieces of at most :data:`_CHUNK`
+    characters, never inside a character: a UTF-8 sequence cut between two pieces is
+    not a character in either, and a parser that decodes each piece flags it."""
     pieces, current = [], ""
-    for token in _ESCAPED.findall(encoded):
+    for char in text:
+        token = quote(char, safe="")
         # The first piece also carries "UTF-8''".
-        if len(current) + len(token) > (_CHUNK - 7 if not pieces else _CHUNK):
+        if current and len(current) + len(token) > (_CHUNK - 7 if not pieces else _CHUNK):
             pieces.append(current)
             current = ""
         current += token
     return pieces + [current] if current else pieces
 
 
-def content_disposition(name: str, title: str) -> str:
-    ascii_name = ascii_file_name(name)
-    real = display_file_name(title, name)
-    value = f'attachment; filename="{ascii_name}"'
-    if real != ascii_name:
-        pieces = _continuations(quote(real, safe=""))
-        if len(pieces) == 1:
-            value += "; filename*=UTF-8''" + pieces[0]
-        else:  # RFC 2231 section 4.1: filename*0*=UTF-8''...; filename*1*=...
-            charset = "UTF-8''"
-            value += "".join(f"; filename*{i}*={charset if i == 0 else ''}{piece}"
-                             for i, piece in enumerate(pieces))
-    return value
+def attachment_name(name: str) -> str:
+    """The name the attachment is given: the book's file name in the folder (NFC, as it is
+    when it is one a mail client can save: quotes, slashes, control characters and bytes
+    that are not UTF-8 become spaces; cut to 150 characters).
+
+    Why the file name and not the title: the reader sees the book's title from the book
+    itself (its ``dc:title``, also the e-mail's Subject); the file name is the one the
+    folder, ``--book``, the reports and the ledger use, so what a mail client saves is the
+    file that was sent, under the same name."""
+    clean = name.encode("utf-8", "replace").decode("utf-8") if not name.isascii() else name
+    stem = clean[:-5] if clean.lower().endswith(".epub") else clean
+    return display_file_name(stem, ascii_file_name(name))
+
+
+def content_disposition(name: str) -> str:
+    """``attachment; filename=...`` with ONE file name parameter (see the module docstring)."""
+    real = attachment_name(name)
+    if real.isascii() and len(real) <= _CHUNK:
+        # _UNSAFE has removed '"' and '\\': the quoted-string needs no escapes (RFC 2045 section 5.1).
+        return f'attachment; filename="{real}"'
+    pieces = _continuations(real)
+    if len(pieces) == 1:
+        return "attachment; filename*=UTF-8''" + pieces[0]
+    # RFC 2231 section 4.1: filename*0*=UTF-8''...; filename*1*=..., each on its own folded line.
+    charset = "UTF-8''"
+    return "attachment" + "".join(f"; filename*{i}*={charset if i == 0 else ''}{piece}"
+                                  for i, piece in enumerate(pieces))
 
 
 def _raw_utf8(text: str) -> str:
@@ -116,7 +151,7 @@ def book_message(*, data: bytes, name: str, title: str, sender: str, recipient: 
     msg["Message-ID"] = make_msgid("digest-export", domain=domain)
     msg.attach(MIMEText(body, "plain", "utf-8"))
     part = MIMEApplication(data, EPUB_SUBTYPE, name=ascii_file_name(name))
-    part["Content-Disposition"] = content_disposition(name, title)
+    part["Content-Disposition"] = content_disposition(name)
     msg.attach(part)
     # CRLF line ends (RFC 5321 section 2.3.8): smtplib sends bytes as given,
     # and a server reads "\n"-only text as one line far over its limit.

@@ -127,7 +127,8 @@ def select_books(options: SendOptions, today: dt.date, report: SendReport,
         chosen: list[BookFile] = []
         for wanted in options.books:
             bad = [(p, why) for p, why in shelf.unreadable if wanted in (p.name, p.stem)]
-            match = [b for b in found if wanted in (b.name, b.path.stem, b.key)]
+            # Any device profile's file of a book names that book (one book, mailed as its send file).
+            match = [b for b in found if wanted == b.key or any(wanted in (p.name, p.stem) for p in b.files or (b.path,))]
             if bad and not match:
                 report.unreadable.extend((p.name, why) for p, why in bad if (p.name, why) not in report.unreadable)
                 continue
@@ -162,17 +163,20 @@ def select_books(options: SendOptions, today: dt.date, report: SendReport,
 def _original(book: BookFile, found: list[BookFile]) -> BookFile:
     """The book *book* is a copy of, if it is one; else *book*.  Only a file whose name
     says no period (``latest.epub``) or a symbolic link is taken for a copy, and only of
-    a book whose name says its period: two books of their own are never merged."""
+    a book whose name says its period: two books of their own are never merged.  A copy
+    of *any* device profile's file of a book is a copy of that book: ``build`` writes
+    ``latest.epub`` from the first profile named, while ``send`` mails the kindle file."""
     if book.start is not None and not book.path.is_symlink():
         return book
     for other in found:
         if other is book or other.start is None:
             continue
-        try:
-            if same_book(book.path, other.path):
-                return other
-        except OSError:  # unreadable: the send reports it
-            continue
+        for path in other.files or (other.path,):
+            try:
+                if same_book(book.path, path):
+                    return other
+            except OSError:  # unreadable: the send reports it
+                continue
     return book
 
 
