@@ -502,3 +502,22 @@ def _escapes(part: str) -> str:
         return char if char in _UNRESERVED else "%" + m.group(1).upper()
 
     return _ESCAPE.sub(one, _BARE_PERCENT.sub("%25", part))
+
+
+def member_of_href(document: str, href: str) -> tuple[str | None, str]:
+    """The container path a package document's manifest *href* names (relative to *document*,
+    the package document's own path), or None and why it names no file of the book.
+
+    A manifest href is a path-relative URL string inside the container (OCF 3.3 section 3.3,
+    EPUB 3.3 "manifest"): a scheme, a host, an absolute path or a way above the root is not a
+    file of the book (EPUBCheck RSC-026/RSC-006), and a reader shows nothing for it."""
+    import posixpath
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(href)
+    if parts.scheme or parts.netloc or href.startswith("/"):
+        return None, "is not a file inside the book (an absolute path or URL)"
+    path = posixpath.normpath(posixpath.join(posixpath.dirname(document), unquote(parts.path)))
+    if path == ".." or path.startswith("../"):
+        return None, "points outside the book"
+    return path, ""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import posixpath
 import re
 import zipfile
 import zlib
@@ -175,7 +174,7 @@ def _cover(z: zipfile.ZipFile, opf: Any, opf_path: str,
            named: dict[str, Any]) -> tuple[tuple[bytes, str] | None, str | None]:
     """The cover image (EPUB 3 ``cover-image``, else EPUB 2 ``<meta name="cover">``) and its type,
     or None and why a cover the manifest names cannot be used (None when it names none)."""
-    from urllib.parse import unquote, urlsplit
+    from ..gates.urls import member_of_href
 
     manifest = opf.find(f"{{{OPF_NS}}}manifest")
     items = list(manifest) if manifest is not None else []
@@ -186,15 +185,9 @@ def _cover(z: zipfile.ZipFile, opf: Any, opf_path: str,
         return None, None
     given = cover_item.get("href", "")
     shown = text_name(given)
-    # A manifest href is a path-relative URL string inside the container (OCF 3.3 section 3.3,
-    # EPUB 3.3 "manifest"): a scheme, an absolute path or a way above the root is not a file of
-    # the book (EPUBCheck RSC-026/RSC-006), and a reader shows no cover either.
-    parts = urlsplit(given)
-    if parts.scheme or parts.netloc or given.startswith("/"):
-        return None, f"its cover {shown} is not a file inside the book (an absolute path or URL)"
-    href = posixpath.normpath(posixpath.join(posixpath.dirname(opf_path), unquote(parts.path)))
-    if href == ".." or href.startswith("../"):
-        return None, f"its cover {shown} points outside the book"
+    href, why = member_of_href(opf_path, given)
+    if href is None:
+        return None, f"its cover {shown} {why}"
     try:
         data = read_member(z, href, MAX_COVER_BYTES)
     except KeyError:
