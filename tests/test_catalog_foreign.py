@@ -211,6 +211,8 @@ def test_two_members_one_name_after_case_folding_or_normalization_are_refused(me
         z.writestr(other, "<html/>")
     with pytest.raises(NotAnEpub, match="two zip entries named"):
         check_epub(buf.getvalue())
+
+
 def _with_identifier(good: bytes, identifier: str) -> bytes:
     """*good* (an EPUB) with its ``dc:identifier`` text replaced by *identifier*."""
     import html
