@@ -28,7 +28,20 @@ from .resources import templates_dir
 
 
 def make_environment(user_dir: Path | str | None = None) -> Any:
-    """A jinja2 Environment searching *user_dir* (if given), then the packaged templates."""
+    """A jinja2 Environment searching *user_dir* (if given), then the packaged templates.
+
+    Without *user_dir* it is one environment per process: the packaged templates never change
+    while it runs, and a build with selections compiles them once instead of once per selection
+    (a user's folder may be edited between two runs in one process, so it gets a new one)."""
+    return _environment(user_dir) if user_dir is not None else _packaged_environment()
+
+
+@functools.cache
+def _packaged_environment() -> Any:
+    return _environment(None)
+
+
+def _environment(user_dir: Path | str | None) -> Any:
     import jinja2
 
     from . import render
