@@ -111,3 +111,31 @@ def two_papers(tmp: Path) -> Path:
     src.mkdir()
     (src / "a.md").write_text(day("2024-03-04", paper(1), paper(2)), "utf-8")
     return src
+
+
+def with_package(book: bytes, edit) -> bytes:
+    """*book* (an EPUB) with the bytes of its package document replaced by ``edit(bytes)``; every
+    other member copied as it is.  See :func:`tree_edit` for an edit of the parsed document."""
+    import io
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(book))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for info in src.infolist():
+            data = src.read(info)
+            z.writestr(info, edit(data) if info.filename.endswith(".opf") else data)
+    return buf.getvalue()
+
+
+def tree_edit(change):
+    """An edit for :func:`with_package` that parses the package document, lets *change* alter the
+    root element in place, and serialises it again."""
+    from lxml import etree
+
+    def edit(data: bytes) -> bytes:
+        root = etree.fromstring(data)
+        change(root)
+        return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+
+    return edit

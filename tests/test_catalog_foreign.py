@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import feed_validator
-from hostile_three import run_cli
+from hostile_three import run_cli, tree_edit, with_package
 
 SETTINGS = dict(deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -215,19 +215,11 @@ def test_two_members_one_name_after_case_folding_or_normalization_are_refused(me
 
 def _with_identifier(good: bytes, identifier: str) -> bytes:
     """*good* (an EPUB) with its ``dc:identifier`` text replaced by *identifier*."""
-    import html
-    import io
 
-    src = zipfile.ZipFile(io.BytesIO(good))
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename.endswith(".opf"):
-                data = re.sub(rb"(<dc:identifier[^>]*>)[^<]*<", lambda m: m.group(1) + html.escape(identifier).encode()
-                              + b"<", data)
-            z.writestr(info, data)
-    return buf.getvalue()
+    import html
+
+    return with_package(good, lambda opf: re.sub(rb"(<dc:identifier[^>]*>)[^<]*<",
+                                                 lambda m: m.group(1) + html.escape(identifier).encode() + b"<", opf))
 
 
 #: Identifiers an Atom id must not be as they are (RFC 4287 4.2.6: an IRI; RFC 4122 for urn:uuid).
@@ -273,23 +265,16 @@ def test_a_foreign_books_invalid_uuid_is_not_its_entry_id(tmp_path_factory):
 def _with_duplicate_id(good: bytes, pick: int, other: int) -> tuple[bytes, str]:
     """*good* (an EPUB) whose package document gives element *other* (counted among all its
     elements) the ``id`` of element *pick* (counted among those with one); the id."""
-    import io
+    picked = []
 
-    from lxml import etree
+    def edit(root):
+        with_id = [el for el in root.iter() if isinstance(el.tag, str) and el.get("id")]
+        source = with_id[pick % len(with_id)]
+        others = [el for el in root.iter() if isinstance(el.tag, str) and el is not source and el is not root]
+        others[other % len(others)].set("id", source.get("id"))
+        picked.append(source.get("id"))
 
-    src = zipfile.ZipFile(io.BytesIO(good))
-    opf_name = next(n for n in src.namelist() if n.endswith(".opf"))
-    root = etree.fromstring(src.read(opf_name))
-    with_id = [el for el in root.iter() if isinstance(el.tag, str) and el.get("id")]
-    source = with_id[pick % len(with_id)]
-    others = [el for el in root.iter() if isinstance(el.tag, str) and el is not source and el is not root]
-    others[other % len(others)].set("id", source.get("id"))
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for info in src.infolist():
-            z.writestr(info, etree.tostring(root, xml_declaration=True, encoding="utf-8")
-                       if info.filename == opf_name else src.read(info))
-    return buf.getvalue(), source.get("id")
+    return with_package(good, tree_edit(edit)), picked[0]
 
 
 @settings(max_examples=60, **SETTINGS)
@@ -324,23 +309,14 @@ def test_a_foreign_book_with_a_duplicate_id_is_left_out_with_a_warning(tmp_path_
 
 def _with_cover_href(good: bytes, href: str) -> bytes:
     """*good* (an EPUB with a cover) whose cover manifest item's href is *href*."""
-    import io
 
-    from lxml import etree
+    def edit(root):
+        items = [el for el in root.iter("{http://www.idpf.org/2007/opf}item")
+                 if "cover-image" in (el.get("properties") or "").split()]
+        assert items, "the built book has a cover"
+        items[0].set("href", href)
 
-    src = zipfile.ZipFile(io.BytesIO(good))
-    opf_name = next(n for n in src.namelist() if n.endswith(".opf"))
-    root = etree.fromstring(src.read(opf_name))
-    items = [el for el in root.iter("{http://www.idpf.org/2007/opf}item")
-             if "cover-image" in (el.get("properties") or "").split()]
-    assert items, "the built book has a cover"
-    items[0].set("href", href)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for info in src.infolist():
-            z.writestr(info, etree.tostring(root, xml_declaration=True, encoding="utf-8")
-                       if info.filename == opf_name else src.read(info))
-    return buf.getvalue()
+    return with_package(good, tree_edit(edit))
 
 
 @settings(max_examples=6, **SETTINGS)

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from feed_validator import takes_language as feed_validator_takes_language
 from test_hostile_round_two import run_cli
 from state_helpers import sealed_or_plain
+from hostile_three import tree_edit, with_package
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "exporter"
@@ -724,7 +725,6 @@ def test_a_state_naming_a_book_under_another_name_removes_nothing_built(built_st
 
 
 def _build_over(built_state, bad, tmp_path_factory):
-    import json
     import shutil
 
     logs, out, state_path, doc, fresh = built_state
@@ -795,32 +795,22 @@ language_value = st.one_of(well_formed_tag, ill_formed_tag, hostile_text, regist
 
 def _foreign_epub(template: bytes, title: str, authors: list[str], series: str, language: str) -> bytes:
     """A copy of *template* (an EPUB) with its OPF metadata replaced."""
-    import io
-
     from lxml import etree
 
-    src = zipfile.ZipFile(io.BytesIO(template))
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename.endswith(".opf"):
-                opf = etree.fromstring(data)
-                ns = {"dc": "http://purl.org/dc/elements/1.1/", "opf": "http://www.idpf.org/2007/opf"}
-                meta = opf.find("opf:metadata", ns)
-                for el in meta.findall("dc:title", ns) + meta.findall("dc:creator", ns) + meta.findall(
-                        "dc:language", ns):
-                    meta.remove(el)
-                for tag, value in [("title", title), *[("creator", a) for a in authors], ("language", language)]:
-                    el = etree.SubElement(meta, f"{{{ns['dc']}}}{tag}")
-                    el.text = _xml_safe(value)
-                for el in meta.findall("opf:meta", ns):
-                    if el.get("name") == "calibre:series" or el.get("property") == "belongs-to-collection":
-                        meta.remove(el)
-                etree.SubElement(meta, f"{{{ns['opf']}}}meta", name="calibre:series", content=_xml_safe(series))
-                data = etree.tostring(opf, xml_declaration=True, encoding="utf-8")
-            z.writestr(info, data)
-    return buf.getvalue()
+    def edit(opf):
+        ns = {"dc": "http://purl.org/dc/elements/1.1/", "opf": "http://www.idpf.org/2007/opf"}
+        meta = opf.find("opf:metadata", ns)
+        for el in meta.findall("dc:title", ns) + meta.findall("dc:creator", ns) + meta.findall("dc:language", ns):
+            meta.remove(el)
+        for tag, value in [("title", title), *[("creator", a) for a in authors], ("language", language)]:
+            el = etree.SubElement(meta, f"{{{ns['dc']}}}{tag}")
+            el.text = _xml_safe(value)
+        for el in meta.findall("opf:meta", ns):
+            if el.get("name") == "calibre:series" or el.get("property") == "belongs-to-collection":
+                meta.remove(el)
+        etree.SubElement(meta, f"{{{ns['opf']}}}meta", name="calibre:series", content=_xml_safe(series))
+
+    return with_package(template, tree_edit(edit))
 
 
 def _xml_safe(text: str) -> str:
