@@ -553,11 +553,12 @@ def test_reads_a_synthetic_year_quickly(tmp_path):
     corpus.generate(tmp_path, days=365, papers=8000)
     best = float("inf")
     for _ in range(3):
-        start = time.perf_counter()
+        start = time.process_time()
         result = read_digests([tmp_path])
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     assert result.paper_count > 7900 and not result.errors
-    # Target is < 0.4 s on a quiet machine; allow headroom for shared CI cores.
+    # CPU time of this process (other processes on a shared CI machine do not count): the
+    # target is < 0.4 s; the bound leaves room for a slower machine.
     assert best < 1.0, f"reading a year took {best:.3f}s"
 
 
