@@ -167,10 +167,10 @@ class Stamp(NamedTuple):
     from a stat, and by :meth:`stored` from the build state.
 
     What else moves the inode-change time (``chmod``, a hard link such as ``cp -al`` or
-    ``rsync --link-dest`` make, a file system whose inode numbers change on each mount) makes
-    the file "changed since written" too: as for git without ``core.trustctime``, the cost is
-    one rebuild (same bytes: nothing is written) or a stale file left in place, never a file
-    of the user's lost."""
+    ``rsync --link-dest`` make) or the inode number (a file system that does not keep them
+    across mounts, such as FAT on Linux) makes the file "changed since written" too (git's index, with its default ``core.trustctime``,
+    pays the same): the cost is one more build of it (same bytes: nothing is written) or a
+    stale file left in place, never a file of the user's lost."""
 
     size: int
     mtime_ns: int
