@@ -10,8 +10,9 @@ and HTTP validators stay as they were.
 **Never over a file the program did not write.**  A file already at the
 target is replaced only if its bytes are the same (nothing to write), it is
 empty, or it is the program's own: the build state records it as written by
-an earlier run *and* it is still of the (size, mtime_ns) stamp it had when
-written (:func:`recorded`, set by the pipeline from the state), or it carries
+an earlier run *and* it is still of the :class:`Stamp` it had when written
+(size, modification time, inode-change time and inode, as git's index knows
+a file; :func:`recorded`, set by the pipeline from the state), or it carries
 the program's mark, which every file it writes has (:func:`carries_mark`:
 the feeds' ``generator``, the books' ``dc:publisher``, the front page's
 ``generator`` meta, the state, ledger and JSON Feed's ``"program"`` key, a
@@ -25,7 +26,11 @@ to have the same name (a ``NAME.cover.jpg`` beside a book, a
 ``feed.json``); that is a :class:`NotOurFileError` (exit 1) naming the file
 and saying how to go on.  :func:`remove_file` deletes only a file the state
 records, still of its stamp (the mark is not enough there: a file the user
-edited may keep it, and an edit is never thrown away).
+edited may keep it, and an edit is never thrown away).  Size and modification
+time alone do not tell an edit: ``touch -r``, ``cp -p``, ``rsync -t`` or an
+editor that keeps the time give the old time back after a same-size edit or
+a swap; the inode-change time cannot be set by any call and moves on every
+write, and a file swapped in by a rename is another inode.
 
 A run killed between creating the temporary file (``.<name>.<random>.part``,
 hidden, and not matching ``*.epub`` or any feed name) and renaming it leaves
@@ -45,9 +50,10 @@ import struct
 import tempfile
 import time
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import OutputError
 from .gates import files as gate_files
@@ -152,14 +158,59 @@ class NotOurFileError(OutputError):
     """A file the program did not write is where it would write one: left alone."""
 
 
+class Stamp(NamedTuple):
+    """A file as the program left it, by its stat: what git's index compares to tell an
+    unchanged file without reading it (``read-cache.c``, ``ie_match_stat``).  The modification
+    time can be given back after an edit (``touch -r``, ``cp -p``, ``os.utime``); the
+    inode-change time cannot be set by any call and moves on every write, chmod or rename, and
+    a file swapped in by a rename is another inode.  Made only by :meth:`of` (or :meth:`at`)
+    from a stat, and by :meth:`stored` from the build state.
+
+    What else moves the inode-change time (``chmod``, a hard link such as ``cp -al`` or
+    ``rsync --link-dest`` make) or the inode number (a file system that does not keep them
+    across mounts, such as FAT on Linux) makes the file "changed since written" too (git's index, with its default ``core.trustctime``,
+    pays the same): the cost is one more build of it (same bytes: nothing is written) or a
+    stale file left in place, never a file of the user's lost."""
+
+    size: int
+    mtime_ns: int
+    #: -1 (with :attr:`ino` -1): recorded by an earlier version, which kept size and time only.
+    ctime_ns: int
+    ino: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> Stamp:
+        return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+    @classmethod
+    def at(cls, path: Path) -> Stamp:
+        """The stamp of the file at *path* (``os.stat``: OSError if there is none)."""
+        return cls.of(os.stat(path))
+
+    @classmethod
+    def stored(cls, value: Sequence[int]) -> Stamp:
+        """A stamp as the state holds it: ``[size, mtime_ns, ctime_ns, ino]``, or an earlier
+        version's ``[size, mtime_ns]``, which matches no file (:meth:`matches`): such a file is
+        "changed since written" once (left alone if it does not carry the mark, never removed;
+        a book is made again, and recorded with a whole stamp)."""
+        if len(value) == 2:
+            return cls(int(value[0]), int(value[1]), -1, -1)
+        size, mtime_ns, ctime_ns, ino = value
+        return cls(int(size), int(mtime_ns), int(ctime_ns), int(ino))
+
+    def matches(self, st: os.stat_result) -> bool:
+        """True if *st* is the stat of the very file this stamp was made from, unchanged."""
+        return self.ino >= 0 and self == Stamp.of(st)
+
+
 @dataclass(frozen=True, slots=True)
 class Records:
     """What the build state says an earlier run wrote into *folder*: name (relative, POSIX) ->
-    (size, mtime_ns) as it left the file (a file may be replaced if named here; removed only if
-    still of that size and time)."""
+    :class:`Stamp` as it left the file (a file may be replaced if named here and still of that
+    stamp; removed only then)."""
 
     folder: Path
-    stamps: Mapping[str, tuple[int, int]]
+    stamps: Mapping[str, Stamp]
 
 
 # Set by the pipeline for the length of a run (and inherited by the forked
@@ -169,7 +220,7 @@ _RECORDS: contextvars.ContextVar[Records | None] = contextvars.ContextVar("diges
 
 
 @contextlib.contextmanager
-def recorded(folder: Path, stamps: Mapping[str, tuple[int, int]]) -> Iterator[None]:
+def recorded(folder: Path, stamps: Mapping[str, Stamp]) -> Iterator[None]:
     """Within the block, the files *stamps* names in *folder* are the program's own."""
     token = _RECORDS.set(Records(gate_files.real_path(folder), dict(stamps)))
     try:
@@ -178,7 +229,7 @@ def recorded(folder: Path, stamps: Mapping[str, tuple[int, int]]) -> Iterator[No
         _RECORDS.reset(token)
 
 
-def _recorded_stamp(path: Path) -> tuple[int, int] | None:
+def _recorded_stamp(path: Path) -> Stamp | None:
     records = _RECORDS.get()
     if records is None:
         return None
@@ -246,14 +297,14 @@ def marked(data: bytes, media_type: str) -> bytes:
 
 
 def _as_recorded(path: Path, st: os.stat_result) -> bool:
-    """True if the state records *path* with the size and modification time *st* has."""
+    """True if the state records *path* with the stamp *st* has."""
     stamp = _recorded_stamp(path)
-    return stamp is not None and (st.st_size, st.st_mtime_ns) == tuple(stamp)
+    return stamp is not None and stamp.matches(st)
 
 
 def is_ours(path: Path) -> bool:
     """True if the file at *path* is the program's: the state records it as written by an
-    earlier run and it is still as that run left it (size and mtime), or it carries the mark."""
+    earlier run and it is still as that run left it (its :class:`Stamp`), or it carries the mark."""
     try:
         st = gate_files.check_regular(path)
     except OSError:
@@ -280,15 +331,14 @@ def not_ours_message(path: Path) -> str:
             "another folder)")
 
 
-def remove_file(path: Path, stamp: tuple[int, int]) -> bool:
-    """Delete *path* if it is a regular file still of the (size, mtime_ns) *stamp* the state
-    recorded when the program wrote it, and carrying the program's mark (every file it writes
-    does): a stamp alone is only what the state says, and a state can lie (a hand edit that
-    lists a user's file with its size and mtime).  True if deleted."""
+def remove_file(path: Path, stamp: Stamp) -> bool:
+    """Delete *path* if it is a regular file still of the :class:`Stamp` the state recorded when
+    the program wrote it, and carrying the program's mark (every file it writes does): a stamp
+    alone is only what the state says, and a state can lie (a hand edit that lists a user's
+    file with its stamp).  True if deleted."""
     try:
         st = os.lstat(path)
-        if (gate_files.kind_of(st.st_mode) is None and (st.st_size, st.st_mtime_ns) == tuple(stamp)
-                and carries_mark(path)):
+        if gate_files.kind_of(st.st_mode) is None and stamp.matches(st) and carries_mark(path):
             os.unlink(path)
             return True
     except OSError:

@@ -28,6 +28,7 @@ from typing import Any
 
 from .gates import files as gate_files
 from .gates import names as gate_names
+from .output import Stamp
 from .reader.stamps import FileRecord
 
 #: Where builds before the state moved out of the output folder kept it.
@@ -101,12 +102,12 @@ class OutputRecord:
     """An output (a book, or the feeds) and the fingerprint it was made from.
 
     ``files`` maps each written file (relative to the output folder) to its
-    (size, mtime_ns): a file deleted or edited since means "rebuild".
+    :class:`~exporter.output.Stamp`: a file deleted or edited since means "rebuild".
     """
 
     inputs: str
     settings: str
-    files: dict[str, tuple[int, int]]
+    files: dict[str, Stamp]
     #: Thumbnails left out for a reason that may pass (a time-out, a server
     #: error): the next run asks for them, and rebuilds the book only if one
     #: of them can be had now.
@@ -136,18 +137,26 @@ class OutputRecord:
             raise TypeError("retry is not a list")
         papers = v.get("papers")
         return cls(str(v["inputs"]), str(v["settings"]),
-                   {str(k): (int(s), int(m)) for k, (s, m) in v["files"].items()},
+                   {str(k): Stamp.stored(stamp) for k, stamp in v["files"].items()},
                    tuple(str(u) for u in retry), None if papers is None else int(papers),
                    str(v.get("content", "")))
 
     def missing_or_changed(self, out_dir: Path) -> str | None:
-        """Why the recorded files cannot be trusted, or None if they are as written."""
-        for name, (size, mtime_ns) in self.files.items():
+        """Why the recorded files cannot be trusted, or None if they are as written.
+
+        A stamp an earlier version recorded (size and time only: :meth:`Stamp.stored`) is not
+        trusted either: the book, feed or page is made once more, and nothing is written if its
+        bytes are the same (``write_file``); a file edited meanwhile is replaced only if it
+        still carries the mark, as any file whose stamp does not match."""
+        for name, stamp in self.files.items():
             try:
                 st = os.stat(out_dir / name)
             except OSError:
                 return f"{gate_names.shell_quote(name)} is missing"
-            if st.st_size != size or st.st_mtime_ns != mtime_ns:
+            if stamp.ino < 0:
+                return (f"{gate_names.shell_quote(name)} was recorded by an earlier version by its size "
+                        "and time only, which cannot tell an edit")
+            if not stamp.matches(st):
                 return f"{gate_names.shell_quote(name)} was changed since it was written"
         return None
 
@@ -161,8 +170,8 @@ class BuildState:
     books: dict[str, OutputRecord]
     feeds: OutputRecord | None
     catalog: OutputRecord | None
-    #: EPUB file name -> what the catalog read from it, with its (size,
-    #: mtime_ns): an unchanged book is not opened again.
+    #: EPUB file name -> what the catalog read from it, with its stamp
+    #: (``"stamp"``, :class:`~exporter.output.Stamp`): an unchanged book is not opened again.
     catalog_books: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Other pages (``index.html``): what they were rendered from.
     pages: dict[str, OutputRecord] = field(default_factory=dict)
@@ -172,10 +181,10 @@ class BuildState:
     #: longer matches and is ignored: it cannot vouch for DIR/NAME/ alone.
     token: str = ""
 
-    def written_files(self) -> dict[str, tuple[int, int]]:
-        """Every file an earlier run wrote into the output folder (relative name -> (size,
-        mtime_ns) as it left it): what :func:`exporter.output.recorded` lets a run replace."""
-        found: dict[str, tuple[int, int]] = {}
+    def written_files(self) -> dict[str, Stamp]:
+        """Every file an earlier run wrote into the output folder (relative name -> its stamp
+        as it left it): what :func:`exporter.output.recorded` lets a run replace."""
+        found: dict[str, Stamp] = {}
         records = [*self.books.values(), self.feeds, self.catalog, *self.pages.values()]
         for record in records:
             if record is not None:

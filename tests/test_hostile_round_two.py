@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from exporter.cli import main
+from exporter.output import Stamp
 from exporter.reader.parse import FIRST_DATE, LAST_DATE
 from exporter.state import default_state_path
 from state_helpers import write_sealed
@@ -472,8 +473,7 @@ def _book_outside(s, base):
 
     st_ = os.stat(base / "outside.txt")
     name = _first(s["books"])
-    s["books"]["../outside.txt"] = {**s["books"].pop(name), "files": {"../outside.txt": [st_.st_size,
-                                                                                     st_.st_mtime_ns]}}
+    s["books"]["../outside.txt"] = {**s["books"].pop(name), "files": {"../outside.txt": list(Stamp.of(st_))}}
 
 
 TARGETED = {

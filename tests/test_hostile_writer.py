@@ -117,10 +117,10 @@ def test_a_book_the_user_overwrote_is_refused_naming_it(tmp_path):
 
 
 def test_every_file_a_build_writes_is_recorded_with_its_stamp(tmp_path):
-    """What the state records is exactly what is in the folder, each with its (size, mtime): the
-    writer's rule needs both."""
+    """What the state records is exactly what is in the folder, each with its stamp (size, both
+    times, inode): the writer's rule needs them all."""
     from exporter import __version__
-    from exporter.output import carries_mark
+    from exporter.output import Stamp, carries_mark
     from exporter.state import load_state
 
     out = tmp_path / "out"
@@ -143,8 +143,8 @@ def test_every_file_a_build_writes_is_recorded_with_its_stamp(tmp_path):
             assert set(stamps) == set(present)
             assert any(f.startswith("archive/") for f in present) and any(f.startswith("catalog/") for f in present)
             for file, path in present.items():
-                st = path.stat()
-                assert tuple(stamps[file]) == (st.st_size, st.st_mtime_ns), file
+                assert stamps[file] == Stamp.at(path), file
+                assert stamps[file].matches(path.stat()), file
                 assert carries_mark(path), file
 
 

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exporter.cli import main
+from exporter.output import Stamp
 from state_helpers import write_sealed
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -91,7 +92,7 @@ def test_a_hand_edited_state_is_a_full_rebuild_equal_to_a_fresh_one(edit, tmp_pa
     user.write_bytes(b"my own notes, not a zip\n")
     st_ = user.stat()
     doc = json.loads((tmp / "state.json").read_text("utf-8"))
-    mutate(doc, [st_.st_size, st_.st_mtime_ns])
+    mutate(doc, list(Stamp.of(st_)))
     edited = json.dumps({k: v for k, v in doc.items() if k != "checksum"}, ensure_ascii=False,
                         separators=(",", ":"))
     # The edit as a person makes it: the checksum left as it was.
@@ -123,7 +124,7 @@ def test_a_resealed_state_that_lists_a_users_file_never_deletes_it(size_delta, z
     doc = json.loads((tmp / "state.json").read_text("utf-8"))
     first = doc["books"][sorted(doc["books"])[0]]
     doc["books"][USER_BOOK] = {**first, "inputs": "0" * 32,
-                               "files": {USER_BOOK: [st_.st_size + size_delta, st_.st_mtime_ns]}}
+                               "files": {USER_BOOK: [st_.st_size + size_delta, *list(Stamp.of(st_))[1:]]}}
     write_sealed(tmp / "state.json", doc)
     result = _cli(_args(tmp, "out", "state.json") + ["-v"], tmp)
     assert result.exit_code == 0, result.output

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..output import synced_at_end
+from ..output import Stamp, synced_at_end
 
 #: Below this many books the fork costs more than it saves (the daily run
 #: rebuilds one book).
@@ -33,8 +33,8 @@ class BookResult:
     index: int
     path: Path
     status: str  # a WriteStatus value
-    size: int
-    mtime_ns: int
+    #: The book as written (the build state records it).
+    stamp: Stamp
     images: int
     image_failures: list[Any]
     notes: list[Any]  # Diagnostic
@@ -63,7 +63,7 @@ def _make_book(index: int) -> BookResult:
     with synced_at_end():
         data = writer.zipped(raw, bundle)
         status = writer.write_zipped(data, path)
-        st = os.stat(path)
+        stamp = Stamp.at(path)
         # The bytes just zipped, handed on: the catalog need not read the book back from disk.
         extra = after_write(path, data) if after_write else None
     # render.inline_html keeps up to 131,072 rendered bullets: in a worker
@@ -73,7 +73,7 @@ def _make_book(index: int) -> BookResult:
 
     inline_html.cache_clear()
     fragments = writer.ctx.fragments
-    return BookResult(index, path, status.value, st.st_size, st.st_mtime_ns,
+    return BookResult(index, path, status.value, stamp,
                       writer.image_count(image_results, papers), list(writer.report.image_failures),
                       list(writer.report.notes), extra,
                       fragments.take_fresh() if fragments is not None else None)

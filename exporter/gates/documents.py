@@ -65,7 +65,6 @@ FileName = Annotated[str, Meta(pattern=r"^[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f
 #: A file under the output folder (``archive/2024-W10.atom``): plain names joined by "/".
 RelPath = Annotated[str, Meta(pattern=r"^(?:[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]*/){0,4}"
                                      r"[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]*$", max_length=1024)]
-Stamp = tuple[Count, Int64]  # (size, mtime_ns)
 AwareDateTime = Annotated[dt.datetime, Meta(tz=True)]
 CoverType = Literal["image/jpeg", "image/png", "image/gif", "image/webp"]
 
@@ -118,6 +117,25 @@ class DayStamp(Struct, array_like=True, forbid_unknown_fields=True):
         # it, so a title the digest does not hold would name other books.
         if not has_visible(self.title) or clean_text(self.title) != self.title:
             raise ValueError("not a digest title as the reader makes it")
+
+
+class Stamp(Struct, array_like=True, forbid_unknown_fields=True):
+    """A file as the program left it (:class:`exporter.output.Stamp`): [size, mtime_ns,
+    ctime_ns, ino].  An earlier version wrote [size, mtime_ns] only: read with ctime_ns and
+    ino -1, such a stamp matches no file, so the upgrade costs each output one more build
+    (same bytes: nothing written), not "damaged: rebuild everything", and removes nothing."""
+
+    size: Count
+    mtime_ns: Int64
+    ctime_ns: Int64 = -1
+    ino: Annotated[int, Meta(ge=-1)] = -1
+
+    def __post_init__(self) -> None:
+        if (self.ctime_ns == -1) != (self.ino == -1):
+            raise ValueError("a stamp with its inode-change time but not its inode, or the other way")
+        # st_ino is an unsigned 64-bit number (msgspec bounds only what fits in an int64).
+        if self.ino >= 2 ** 64:
+            raise ValueError("an inode number over 64 bits")
 
 
 class FileRec(Struct, forbid_unknown_fields=True):
@@ -223,7 +241,7 @@ def _clean(text: str | None) -> str | None:
 class CatalogRecord(BookMetadata, forbid_unknown_fields=True):
     """What the catalog read from one book, kept across runs."""
 
-    stamp: Stamp = (0, 0)
+    stamp: Stamp = msgspec.field(default_factory=lambda: Stamp(0, 0))
     modified: AwareDateTime | None = None
     period: tuple[dt.date, dt.date] | None = None
     cover_type: CoverType | None = None

@@ -27,7 +27,7 @@ from ..errors import InputError
 from ..feeds.writer import FeedReport
 from ..model import ReadResult, counted
 from ..gates import files as gate_files
-from ..output import carries_mark, recorded, remove_file, synced_at_end, write_file
+from ..output import Stamp, carries_mark, recorded, remove_file, synced_at_end, write_file
 from ..site.catalog_records import CatalogBooks, catalog_record
 from ..site.frontpage import check_template, newest_digest, write_front_page
 from ..site.catalog import book_files
@@ -154,17 +154,16 @@ def _remove_selection(plan: BuildPlan, report: BuildReport, name: str, state_pat
         except OSError:
             pass
     try:  # through the writer's rule: a file there without the program's mark is not its state
-        st = os.stat(state_path)
-        remove_file(state_path, (st.st_size, st.st_mtime_ns))
+        remove_file(state_path, Stamp.at(state_path))
     except OSError:
         pass
     report.explanations.append(f"removed the selection '{name}': no longer in the config")
 
 
-def _remove_if_as_written(path: Path, size: int, mtime_ns: int, report: BuildReport) -> bool:
-    """Delete *path* if it is still as a build left it (its size and mtime):
+def _remove_if_as_written(path: Path, stamp: Stamp, report: BuildReport) -> bool:
+    """Delete *path* if it is still as a build left it (its :class:`Stamp`):
     a file someone replaced or edited since is left alone."""
-    if not remove_file(path, (size, mtime_ns)):
+    if not remove_file(path, stamp):
         return False
     report.removed.append(path)
     return True
@@ -180,8 +179,8 @@ def _remove_stale_outputs(plan: BuildPlan, report: BuildReport, state: BuildStat
     it is left empty (``archive/``)."""
     out = Path(plan.options.out_dir)
 
-    def files(records) -> dict[str, tuple[int, int]]:
-        found: dict[str, tuple[int, int]] = {}
+    def files(records) -> dict[str, Stamp]:
+        found: dict[str, Stamp] = {}
         for record in records:
             if record is not None:
                 found.update(record.files)
@@ -190,11 +189,11 @@ def _remove_stale_outputs(plan: BuildPlan, report: BuildReport, state: BuildStat
     old = files(earlier)
     kept = files([state.feeds, state.catalog, *state.pages.values(), *state.books.values()])
     folders = set()
-    for name, (size, mtime_ns) in sorted(old.items()):
+    for name, stamp in sorted(old.items()):
         if name in kept or name == LATEST_NAME:  # latest.epub: _write_latest decides
             continue
         path = out / name
-        if _remove_if_as_written(path, size, mtime_ns, report):
+        if _remove_if_as_written(path, stamp, report):
             report.explanations.append(f"removed {q(path)}: no longer written with these options")
             if path.parent != out:
                 folders.add(path.parent)
@@ -213,8 +212,7 @@ def _save_state(plan: BuildPlan, report: BuildReport, state: BuildState) -> None
     # The default state file is in the program's own folder: a damaged one is replaced.
     write_file(path, state.to_bytes(options.state_base()), ours=options.state_path is None)
     if legacy.is_file() and gate_files.real_path(legacy) != gate_files.real_path(path) and carries_mark(legacy):
-        st = os.stat(legacy)
-        if remove_file(legacy, (st.st_size, st.st_mtime_ns)):
+        if remove_file(legacy, Stamp.at(legacy)):
             report.explanations.append(f"state: moved from {q(legacy)} to {q(path)}")
 
 
@@ -375,8 +373,8 @@ def _remove_recorded(plan: BuildPlan, report: BuildReport, name: str, record: Ou
     _unlink_if_as_written(out, stale, report)
 
 
-def _unlink_if_as_written(out: Path, files: dict[str, tuple[int, int]], report: BuildReport) -> None:
-    """Delete each of *files* that is still as the build wrote it (size, mtime): a file someone
+def _unlink_if_as_written(out: Path, files: dict[str, Stamp], report: BuildReport) -> None:
+    """Delete each of *files* that is still as the build wrote it (its stamp): a file someone
     replaced or edited since is left alone."""
     for file_name, stamp in sorted(files.items()):
         path = out / file_name
@@ -399,10 +397,10 @@ def _book_done(plan: BuildPlan, report: BuildReport, state: BuildState, bundle: 
     report.notes.extend(n for n in result.notes if n not in report.notes)
     # A thumbnail that may come next time (time-out, server error) is asked
     # for again next run (see plan._retry_thumbnails); one gone for good is not.
-    _warn_size(report, path, result.size, book.device)
+    _warn_size(report, path, result.stamp.size, book.device)
     retry = tuple(sorted({f.url for f in result.image_failures if f.retry}))
     state.books[bundle.file_name] = OutputRecord(
-        book.inputs, book.settings or plan.book_settings, {bundle.file_name: (result.size, result.mtime_ns)}, retry,
+        book.inputs, book.settings or plan.book_settings, {bundle.file_name: result.stamp}, retry,
         bundle.paper_count if plan.options.filter is not None else None,
         content_fingerprint(bundle) if plan.options.filter is not None else "")
 
@@ -446,10 +444,10 @@ def _remove_stale_books(plan: BuildPlan, report: BuildReport, state: BuildState)
         stale.update((n, stamp) for n, stamp in old_covers.items()
                      if n.startswith(Path(name).stem + ".cover."))
         removed = False
-        for file_name, (size, mtime_ns) in sorted(stale.items()):
+        for file_name, stamp in sorted(stale.items()):
             if file_name in wanted:
                 continue
-            removed |= _remove_if_as_written(out / file_name, size, mtime_ns, report)
+            removed |= _remove_if_as_written(out / file_name, stamp, report)
         if removed:
             report.explanations.append(f"removed {q(out / name)}: no longer built from these inputs and options")
         else:
@@ -464,22 +462,21 @@ def _write_latest(plan: BuildPlan, report: BuildReport, state: BuildState) -> No
     path, old = out / LATEST_NAME, plan.state.pages.get(LATEST_NAME)
     present = [b for b in plan.primary_books if (out / b.meta.file_name).is_file()]
     if plan.options.finished_before is None or not present:
-        if old is not None and old.missing_or_changed(out) is None and remove_file(
-                path, old.files.get(LATEST_NAME, (-1, -1))):
+        stamp = old.files.get(LATEST_NAME) if old is not None else None
+        if old is not None and stamp is not None and old.missing_or_changed(out) is None and remove_file(
+                path, stamp):
             report.removed.append(path)
         return
     newest = max(present, key=lambda b: (b.meta.end, b.meta.key)).meta.file_name
     source = out / newest
-    st = os.stat(source)
-    inputs = f"{newest}:{st.st_size}:{st.st_mtime_ns}"
+    inputs = ":".join(map(str, (newest, *Stamp.at(source))))
     if old is not None and old.inputs == inputs and old.missing_or_changed(out) is None:
         report.add(path, "skipped")
         state.pages[LATEST_NAME] = old
         return
     report.explanations.append(f"writing {q(path)}: a copy of {q(newest)}")
     report.add(path, write_file(path, gate_files.read_bytes(source, gate_files.BOOK_LIMIT)))
-    st = os.stat(path)
-    state.pages[LATEST_NAME] = OutputRecord(inputs, newest, {LATEST_NAME: (st.st_size, st.st_mtime_ns)})
+    state.pages[LATEST_NAME] = OutputRecord(inputs, newest, {LATEST_NAME: Stamp.at(path)})
 
 
 def _write_feeds(plan: BuildPlan, report: BuildReport, state: BuildState, selected: tuple | None = None) -> None:
@@ -515,16 +512,15 @@ def _write_feeds(plan: BuildPlan, report: BuildReport, state: BuildState, select
 
         report.notes.append(Diagnostic(None, Severity.WARNING, f"{_filter_name(plan)}: no paper of the feed "
                                        "window passes it; the feeds have no entries", Kind.MISSING))
-    files: dict[str, tuple[int, int]] = {}
+    files: dict[str, Stamp] = {}
     for path, status in feed.files:
         report.add(path, status)
-        st = os.stat(path)
-        files[str(path.relative_to(out))] = (st.st_size, st.st_mtime_ns)
+        files[str(path.relative_to(out))] = Stamp.at(path)
     state.feeds = OutputRecord(plan.feed_inputs, plan.feed_settings, files)
 
 
-def _catalog_books(plan: BuildPlan, state: BuildState) -> list[tuple[str, int, int]]:
-    """(name, size, mtime_ns) of the books the catalog lists.
+def _catalog_books(plan: BuildPlan, state: BuildState) -> list[tuple[str, Stamp]]:
+    """(name, stamp) of the books the catalog lists.
 
     Only the books this run stands for: an EPUB someone else put in the
     folder is untrusted input, not opened and not listed, unless the catalog
@@ -544,10 +540,9 @@ def _catalog_books(plan: BuildPlan, state: BuildState) -> list[tuple[str, int, i
     books = []
     for name in names:
         try:
-            st = os.stat(out / name)
+            books.append((name, Stamp.at(out / name)))
         except OSError:
             continue
-        books.append((name, st.st_size, st.st_mtime_ns))
     return books
 
 
@@ -577,9 +572,9 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
     today = plan.options.finished_before or dt.date.today()
     # The device profiles' copies beside the books are listed too, and which
     # books are finished today decides what the pages list.
-    copies = [(k.name, k.length) for name, _, _ in books for k in book_files(out / name)[1:]]
+    copies = [(k.name, k.length) for name, _ in books for k in book_files(out / name)[1:]]
     records = {**plan.state.catalog_books, **report.catalog_books}
-    unfinished = [name for name, _, _ in books
+    unfinished = [name for name, _ in books
                   if (records.get(name) or {}).get("period") and records[name]["period"][1] >= today.isoformat()]
     inputs = fingerprint(books, copies, unfinished)
     # The selection facets on every page (none: the fingerprint of before selections).
@@ -602,19 +597,18 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
     cache.written.update(report.catalog_covers)
     if not plan.options.feed_formats and not base_url:  # no feed said why there is no icon
         feed.missing.append(NO_BASE_URL)
-    write_catalog(out, base_url, feed, reader=cache.read, books=[out / name for name, _, _ in books], today=today,
+    write_catalog(out, base_url, feed, reader=cache.read, books=[out / name for name, _ in books], today=today,
                   selections=plan.options.selection_titles)
     state.catalog_books = cache.new
     report.notes.extend(cache.notes)
-    files: dict[str, tuple[int, int]] = {}
+    files: dict[str, Stamp] = {}
     for path, status in feed.files:
         report.add(path, status)
     covers = cache.stamp_covers(out)
     for name in covers:
         report.add(out / name, cache.written.get(name, "unchanged"))
     for path in [p for p, _ in feed.files] + [out / n for n in covers]:
-        st = os.stat(path)
-        files[str(path.relative_to(out))] = (st.st_size, st.st_mtime_ns)
+        files[str(path.relative_to(out))] = Stamp.at(path)
     if report.feed is None:
         report.feed = feed
     else:
@@ -645,11 +639,10 @@ def _write_icon(plan: BuildPlan, report: BuildReport, state: BuildState) -> None
         report.add(path, status)
         if feed is not None:
             feed.files.append((path, status))
-    st = os.stat(path)
-    state.pages[ICON_NAME] = OutputRecord("", "", {ICON_NAME: (st.st_size, st.st_mtime_ns)})
+    state.pages[ICON_NAME] = OutputRecord("", "", {ICON_NAME: Stamp.at(path)})
 
 
-def _remove_stale_pages(out: Path, old: dict[str, tuple[int, int]], new: dict[str, tuple[int, int]],
+def _remove_stale_pages(out: Path, old: dict[str, Stamp], new: dict[str, Stamp],
                         report: BuildReport) -> None:
     """Remove the pages an earlier catalog wrote and this one does not (a year with no book left, a
     page fewer), when still exactly as written: the folder is then what a fresh build makes."""

@@ -1,7 +1,8 @@
 """What the OPDS catalog knows of each book, kept across runs.
 
-A book is known by its file name, size and modification time; an unchanged
-book is not opened again, and its cover is the cover file the catalog wrote
+A book is known by its file name and stamp (:class:`exporter.output.Stamp`:
+size, both times and inode, as the build state knows each file it wrote); an
+unchanged book is not opened again, and its cover is the cover file the catalog wrote
 beside it.  Cover files are written only over nothing, over a cover an
 earlier run wrote, or over the same bytes: never over a file of someone
 else's that happens to have a cover's name.
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import Diagnostic, Kind, Severity, SourceRef
-from ..output import WriteStatus, marked, may_write, write_file
+from ..output import Stamp, WriteStatus, marked, may_write, write_file
 
 
 def catalog_record(path: Path, data: bytes) -> tuple[dict[str, Any], dict[str, WriteStatus], list[Diagnostic]]:
@@ -34,8 +35,7 @@ def catalog_record(path: Path, data: bytes) -> tuple[dict[str, Any], dict[str, W
 class CatalogBooks:
     """:func:`exporter.site.opds.read_book`, remembering unchanged books across runs.
 
-    A book is known by its file name, size and modification time; its cover
-    is then read from the cover file the catalog wrote beside it (if that is
+    A book is known by its file name and stamp; its cover is then read from the cover file the catalog wrote beside it (if that is
     gone, the book is read again)."""
 
     def __init__(self, old: dict[str, dict[str, Any]]):
@@ -67,7 +67,7 @@ class CatalogBooks:
         st = os.stat(path)
         known = self.old.get(path.name)
         book = None
-        if known is not None and known.get("stamp") == [st.st_size, st.st_mtime_ns]:
+        if known is not None and _unchanged(known.get("stamp"), st):
             try:
                 cover = None
                 if known["cover_type"]:
@@ -76,8 +76,7 @@ class CatalogBooks:
                     name, thumb = cover_name(path.name, known["cover_type"]), thumbnail_name(path.name)
                     if name is None or thumb is None:
                         raise ValueError("no name for a cover")
-                    cst = os.stat(path.parent / name)
-                    if [cst.st_size, cst.st_mtime_ns] != known["cover_stamp"]:
+                    if not _unchanged(known["cover_stamp"], os.stat(path.parent / name)):
                         raise ValueError("cover file changed")
                     os.stat(path.parent / thumb)  # gone: read the book again
                     cover = (b"", known["cover_type"])
@@ -117,7 +116,7 @@ class CatalogBooks:
                         "catalog without a cover", Kind.OUTPUT))
                     book = replace(book, cover=None)
         self.new[path.name] = {
-            "stamp": [st.st_size, st.st_mtime_ns], "title": book.title, "identifier": book.identifier,
+            "stamp": list(Stamp.of(st)), "title": book.title, "identifier": book.identifier,
             "modified": book.modified.isoformat() if book.modified else None,
             "creators": list(book.creators), "language": book.language, "description": book.description,
             "series": book.series, "series_index": book.series_index,
@@ -138,12 +137,21 @@ class CatalogBooks:
                 if name is None:
                     continue
                 try:
-                    st = os.stat(out / name)
+                    known["cover_stamp"] = list(Stamp.at(out / name))
                 except OSError:
                     continue
-                known["cover_stamp"] = [st.st_size, st.st_mtime_ns]
                 names.append(name)
                 thumb = thumbnail_name(book_name)
                 if thumb is not None and (out / thumb).is_file():
                     names.append(thumb)
         return names
+
+
+def _unchanged(stored: Any, st: os.stat_result) -> bool:
+    """True if *stored*, a stamp the cache holds (read back from the state, or made in this run),
+    is that of the file *st* is the stat of; one an earlier version wrote (size and time only)
+    matches no file, nor does a missing one: the book is read again."""
+    try:
+        return Stamp.stored(stored).matches(st)
+    except (TypeError, ValueError):
+        return False

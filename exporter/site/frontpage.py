@@ -27,7 +27,7 @@ from ..gates.urls import path_segment
 from ..language import labels_for
 from ..model import Digest
 from .opds import _COVER_EXT, CATALOG_TYPE, cover_name
-from ..output import write_file
+from ..output import Stamp, write_file
 
 if TYPE_CHECKING:
     from ..pipeline import BookPlan, BuildPlan, BuildReport
@@ -182,8 +182,7 @@ def write_front_page(plan: BuildPlan, report: BuildReport, state: BuildState, ne
     languages = {name: record.get("language") for name, record in state.catalog_books.items()}
     html = render_front_page(plan, books, feeds, base_url, newest, latest, selections, languages)
     report.add(path, write_file(path, html.encode("utf-8")))
-    st = os.stat(path)
-    state.pages[INDEX_NAME] = OutputRecord(inputs, settings, {INDEX_NAME: (st.st_size, st.st_mtime_ns)})
+    state.pages[INDEX_NAME] = OutputRecord(inputs, settings, {INDEX_NAME: Stamp.at(path)})
 
 
 def _read_day(plan: BuildPlan, iso: str) -> Digest | None:
