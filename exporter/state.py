@@ -214,7 +214,7 @@ class BuildState:
             "books": {k: v.to_json() for k, v in sorted(self.books.items())},
             "feeds": self.feeds.to_json() if self.feeds else None,
             "catalog": self.catalog.to_json() if self.catalog else None,
-            "catalog_books": dict(sorted(self.catalog_books.items())),
+            "catalog_books": _catalog_books_as_read(self.catalog_books),
             "pages": {k: v.to_json() for k, v in sorted(self.pages.items())},
             "token": self.token,
         }
@@ -228,6 +228,19 @@ class BuildState:
 
         # Sealed: a hand edit of any shape reads back as damage (documents.seal says why).
         return documents.seal(text.encode("utf-8"))
+
+
+def _catalog_books_as_read(records: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The catalog's records in the form :func:`load_state` gives back (a record that would not
+    read back is left out: the catalog reads its book again)."""
+    from .gates import documents
+
+    out = {}
+    for name, record in sorted(records.items()):
+        as_read = documents.catalog_record_as_read(record)
+        if as_read is not None:
+            out[name] = as_read
+    return out
 
 
 def load_state(path: Path, version: str, base: Path | None = None) -> tuple[BuildState, str | None]:

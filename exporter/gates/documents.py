@@ -434,6 +434,18 @@ def to_builtins(doc: Struct) -> dict:
     return msgspec.json.decode(msgspec.json.encode(doc))
 
 
+def catalog_record_as_read(record: dict) -> dict | None:
+    """*record* (a catalog record as the catalog made it) as the state gives it back after a
+    round trip through :class:`CatalogRecord` (its field order, dates as msgspec writes them), or
+    None if it would not read back: a state saved with the other spelling would be rewritten by
+    the next run that changes nothing."""
+    try:
+        checked = msgspec.convert(record, type=CatalogRecord, strict=False)
+    except (msgspec.ValidationError, ValueError):
+        return None
+    return to_builtins(checked)
+
+
 def book_metadata(**fields: object) -> BookMetadata:
     """The metadata of an EPUB the program may not have written, cleaned and
     bounded (:class:`DocumentDamaged` if a field is not of its type)."""
