@@ -14,7 +14,7 @@ import datetime as dt
 import functools
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from pathlib import Path
 
@@ -386,7 +386,8 @@ def _book_done(plan: BuildPlan, report: BuildReport, state: BuildState, bundle: 
                result: BookResult, book: BookPlan) -> None:
     if result.extra is not None:
         record, covers, notes = result.extra
-        report.catalog_books[result.path.name] = record
+        if record is not None:
+            report.catalog_books[result.path.name] = record
         report.catalog_covers.update(covers)
         report.notes.extend(notes)
     path = Path(plan.options.out_dir) / bundle.file_name
@@ -561,6 +562,32 @@ def _not_books(out: Path) -> list:
     return found
 
 
+def _in_the_way(out: Path, books: list[tuple[str, Stamp]],
+                written: Collection[str]) -> list[tuple[str, tuple[int, ...] | None]]:
+    """The cover files of the listed books that the catalog did not write (*written*: the files
+    its record names), each with what is at its name now (kind, size, times, inode; None if
+    nothing): a file of the user's in the way of a cover left the book without one, and the
+    catalog is written again once that file is gone or changes (a fresh build would have the
+    cover)."""
+    from ..site.opds import COVER_TYPES, cover_name, thumbnail_name
+
+    ours = set(written)
+    found = []
+    for name, _ in books:
+        # Every name a cover of the book may have: the record of a book whose cover was in the
+        # way holds no cover type.
+        for beside in (*(cover_name(name, kind) for kind in COVER_TYPES), thumbnail_name(name)):
+            if beside is None or beside in ours:
+                continue
+            try:
+                st = os.lstat(out / beside)
+            except OSError:
+                found.append((beside, None))
+            else:
+                found.append((beside, (st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)))
+    return found
+
+
 def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
     from ..feeds.writer import ICON_NAME, NO_BASE_URL
 
@@ -576,14 +603,14 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
     records = {**plan.state.catalog_books, **report.catalog_books}
     unfinished = [name for name, _ in books
                   if (records.get(name) or {}).get("period") and records[name]["period"][1] >= today.isoformat()]
-    inputs = fingerprint(books, copies, unfinished)
+    old = plan.state.catalog
+    inputs = fingerprint(books, copies, unfinished, *_in_the_way(out, books, old.files if old else ()))
     # The selection facets on every page (none: the fingerprint of before selections).
     facets = [plan.options.selection_titles] if plan.options.selection_titles else []
     settings = fingerprint(__version__, base_url, plan.feed_title, *facets)
-    old = plan.state.catalog
     reason = ("not written before" if old is None else
               "options changed" if old.settings != settings else
-              "the EPUB files changed" if old.inputs != inputs else old.missing_or_changed(out))
+              "the EPUB files or the files beside them changed" if old.inputs != inputs else old.missing_or_changed(out))
     if reason is None:
         report.explanations.append("skipped the OPDS catalog: the EPUB files are unchanged")
         for name in old.files:
@@ -617,6 +644,9 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
         report.feed.files.extend(feed.files)
     if old is not None:
         _remove_stale_pages(out, old.files, files, report)
+    # Recorded with what is in the way now that the covers are written (none, unless a file of
+    # the user's still is): the next run compares with that.
+    inputs = fingerprint(books, copies, unfinished, *_in_the_way(out, books, files))
     state.catalog = OutputRecord(inputs, settings, files)
 
 

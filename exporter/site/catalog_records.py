@@ -20,8 +20,9 @@ from ..model import Diagnostic, Kind, Severity, SourceRef
 from ..output import Stamp, WriteStatus, marked, may_write, write_file
 
 
-def catalog_record(path: Path, data: bytes) -> tuple[dict[str, Any], dict[str, WriteStatus], list[Diagnostic]]:
-    """In a book worker: what the catalog needs of the book just written (its bytes *data*).
+def catalog_record(path: Path, data: bytes) -> tuple[dict[str, Any] | None, dict[str, WriteStatus], list[Diagnostic]]:
+    """In a book worker: what the catalog needs of the book just written (its bytes *data*;
+    None when a file of the user's is in the way of its cover: the catalog reads it again).
 
     Read there, in parallel, from the bytes just zipped, instead of one by
     one from disk once every book is written; its cover file is written
@@ -29,7 +30,7 @@ def catalog_record(path: Path, data: bytes) -> tuple[dict[str, Any], dict[str, W
     books = CatalogBooks({})
     books.read(path, data)
     books.stamp_covers(path.parent)
-    return books.new[path.name], books.written, books.notes
+    return books.new.get(path.name), books.written, books.notes
 
 
 class CatalogBooks:
@@ -114,7 +115,9 @@ class CatalogBooks:
                         SourceRef(str(blocked[0]), 0), Severity.WARNING,
                         f"not written by digest-export: left as it is, and {path.name} is listed in the "
                         "catalog without a cover", Kind.OUTPUT))
-                    book = replace(book, cover=None)
+                    # Not remembered: the book is read again next run, and gets its cover
+                    # once the file in the way is gone (as a fresh build would).
+                    return replace(book, cover=None)
         self.new[path.name] = {
             "stamp": list(Stamp.of(st)), "title": book.title, "identifier": book.identifier,
             "modified": book.modified.isoformat() if book.modified else None,

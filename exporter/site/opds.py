@@ -35,6 +35,8 @@ OPF_NS = "http://www.idpf.org/2007/opf"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 CATALOG_TYPE = "application/atom+xml;profile=opds-catalog;kind=acquisition"
 _COVER_EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
+#: The media types of the covers the catalog writes beside the books.
+COVER_TYPES = tuple(_COVER_EXT)
 
 
 @dataclass(slots=True)
