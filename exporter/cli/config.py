@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -74,7 +75,9 @@ def find_config(explicit: str | None, cwd: Path | None = None) -> Path | None:
 def load_config(path: Path) -> dict[str, Any]:
     try:
         data = gate_files.read_bytes(path, gate_files.CONFIG_LIMIT)
-        return tomllib.loads(gate_text.decode_strict(data, str(path)))
+        text = gate_text.decode_strict(data, str(path))
+        _check_dotted_keys(text, path)
+        return tomllib.loads(text)
     except gate_text.NotText as err:
         raise ConfigError(f"{q(path)}: {err}; save it as UTF-8") from err
     except OSError as err:
@@ -84,6 +87,42 @@ def load_config(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{q(path)}: not valid TOML: {err}") from err
     except RecursionError:  # tomllib recurses into nested arrays and inline tables
         raise ConfigError(f"{q(path)}: values nested too deeply") from None
+
+
+#: The most parts a dotted key may have (``a.b.c`` has 3): no valid config of ours has more than
+#: a few (``build.lang = "ko"``).
+MAX_KEY_PARTS = 8
+
+# One token of TOML text for the scan below: comments and strings are skipped whole (their dots
+# are text, not key separators); a chain of keys joined by dots (TOML 1.0 "Keys": bare or quoted
+# parts, spaces and tabs around the dots) is one token.  A value is never such a chain of more
+# than two parts (a float ``1.5``), so counting every chain, wherever it is, counts every key:
+# of key/value lines, table headers and inline tables alike.  A string left open is one token to
+# its end (of the text, or of the line), so that no text is scanned twice.
+_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""
+_TOML_TOKEN = re.compile(
+    r"#[^\n]*"
+    r'|"""(?:[^"\\]|\\[\s\S]|"(?!""))*(?:"""|\Z)'
+    r"|'''(?:[^']|'(?!''))*(?:'''|\Z)"
+    rf"|(?P<key>{_KEY_PART}(?:[ \t]*\.[ \t]*{_KEY_PART})*)"
+    r"""|"(?:[^"\\\n]|\\.)*|'[^'\n]*"""
+    r"""|[^#"'A-Za-z0-9_-]+"""
+    r"|[\s\S]")
+
+
+def _check_dotted_keys(text: str, path: Path) -> None:
+    """Refuse a key of more than :data:`MAX_KEY_PARTS` dotted parts before tomllib reads it:
+    tomllib's time grows with the square of a key's parts (a 64 KB line ``a.a.a...`` of 32,000
+    parts takes seconds), and no config of ours needs more than a few.  Linear: one regex pass."""
+    for m in _TOML_TOKEN.finditer(text):
+        chain = m.group("key")
+        if chain is None or chain.count(".") < MAX_KEY_PARTS:
+            continue
+        parts = len(re.findall(_KEY_PART, chain))
+        if parts > MAX_KEY_PARTS:
+            line = text.count("\n", 0, m.start()) + 1
+            raise ConfigError(f"{q(path)}:{line}: error: a key of {parts} dotted parts; "
+                              f"a key has at most {MAX_KEY_PARTS}")
 
 
 def _long_names(command: click.Command) -> dict[str, click.Parameter]:
