@@ -31,7 +31,7 @@ from ..output import Stamp, carries_mark, recorded, remove_file, synced_at_end, 
 from ..site.catalog_records import CatalogBooks, catalog_record
 from ..site.frontpage import check_template, newest_digest, write_front_page
 from ..site.catalog import book_files
-from ..site.opds import write_catalog
+from ..site.opds import COVER_TYPES, cover_name, thumbnail_name, write_catalog
 from ..state import LATEST_NAME, STATE_NAME, BuildState, OutputRecord, fingerprint
 from .options import INPUTS_CHANGED, BookPlan, BuildPlan, BuildReport
 from ..gates.names import shell_quote as q
@@ -569,8 +569,6 @@ def _in_the_way(out: Path, books: list[tuple[str, Stamp]],
     nothing): a file of the user's in the way of a cover left the book without one, and the
     catalog is written again once that file is gone or changes (a fresh build would have the
     cover)."""
-    from ..site.opds import COVER_TYPES, cover_name, thumbnail_name
-
     ours = set(written)
     found = []
     for name, _ in books:

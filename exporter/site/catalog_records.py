@@ -63,7 +63,7 @@ class CatalogBooks:
         return (None if self._may_write(thumb, thumb_data) else thumb), thumb_data
 
     def read(self, path: Path, data: bytes | None = None) -> Any:
-        from .opds import Book, cover_name, no_cover_note, read_book, thumbnail_name
+        from .opds import Book, cover_name, read_book, thumbnail_name
 
         st = os.stat(path)
         known = self.old.get(path.name)
@@ -92,32 +92,11 @@ class CatalogBooks:
             except (OSError, KeyError, TypeError, ValueError, IndexError):
                 book = None
         if book is None:
-            book = read_book(path, data)
-            if book.cover:
-                # Written here, not held: the catalog of ten years of books
-                # would otherwise keep every cover in memory at once.
-                data, mime = book.cover
-                data = marked(data, mime)  # so that a later run knows the file as its own
-                name, thumb = cover_name(path.name, mime), thumbnail_name(path.name)
-                if name is None or thumb is None:
-                    self.notes.append(no_cover_note(path))
-                    book = replace(book, cover=None)
-                elif (blocked := self._blocked(path.parent / name, data, path.parent / thumb))[0] is None:
-                    thumb_data = blocked[1]
-                    # (the thumbnail made only when the cover may be written)
-                    self.written[name] = write_file(path.parent / name, data)
-                    # Made from the cover only when the cover is read, so both
-                    # change together, and only then.
-                    self.written[thumb] = write_file(path.parent / thumb, thumb_data)
-                    book = replace(book, cover=(b"", mime))
-                else:
-                    self.notes.append(Diagnostic(
-                        SourceRef(str(blocked[0]), 0), Severity.WARNING,
-                        f"not written by digest-export: left as it is, and {path.name} is listed in the "
-                        "catalog without a cover", Kind.OUTPUT))
-                    # Not remembered: the book is read again next run, and gets its cover
-                    # once the file in the way is gone (as a fresh build would).
-                    return replace(book, cover=None)
+            book, remember = self._with_cover(path, read_book(path, data))
+            if not remember:
+                # Not remembered: the book is read again next run, and gets its cover
+                # once the file in the way is gone (as a fresh build would).
+                return book
         self.new[path.name] = {
             "stamp": list(Stamp.of(st)), "title": book.title, "identifier": book.identifier,
             "modified": book.modified.isoformat() if book.modified else None,
@@ -128,6 +107,35 @@ class CatalogBooks:
             "cover_stamp": None,
         }
         return book
+
+    def _with_cover(self, path: Path, book: Any) -> tuple[Any, bool]:
+        """*book* as listed, its cover file and thumbnail written beside it; and whether its
+        record may be remembered (not when a file of the user's kept the cover out)."""
+        from .opds import cover_name, no_cover_note, thumbnail_name
+
+        if not book.cover:
+            return book, True
+        # Written here, not held: the catalog of ten years of books
+        # would otherwise keep every cover in memory at once.
+        data, mime = book.cover
+        data = marked(data, mime)  # so that a later run knows the file as its own
+        name, thumb = cover_name(path.name, mime), thumbnail_name(path.name)
+        if name is None or thumb is None:
+            self.notes.append(no_cover_note(path))
+            return replace(book, cover=None), True
+        blocked, thumb_data = self._blocked(path.parent / name, data, path.parent / thumb)
+        if blocked is not None:
+            self.notes.append(Diagnostic(
+                SourceRef(str(blocked), 0), Severity.WARNING,
+                f"not written by digest-export: left as it is, and {path.name} is listed in the "
+                "catalog without a cover", Kind.OUTPUT))
+            return replace(book, cover=None), False
+        # (the thumbnail made only when the cover may be written)
+        self.written[name] = write_file(path.parent / name, data)
+        # Made from the cover only when the cover is read, so both
+        # change together, and only then.
+        self.written[thumb] = write_file(path.parent / thumb, thumb_data)
+        return replace(book, cover=(b"", mime)), True
 
     def stamp_covers(self, out: Path) -> list[str]:
         """Record each cover file as the catalog left it; return their names and their thumbnails'."""
