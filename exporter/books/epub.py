@@ -550,10 +550,11 @@ def _check_links(checked: dict[str, Any], entries: list[tuple[str, bytes]]) -> N
     if not outward:
         return
     ids = {name: c.ids for name, (_, c) in checked.items()}
+    written = dict(entries)
     for _, links in outward.items():
         for _, target, _ in links:
             if target not in ids:  # a document no template made (nav.xhtml): its ids as written
-                ids[target] = _ids_of(dict(entries).get(f"EPUB/{target}", b""))
+                ids[target] = _ids_of(written.get(f"EPUB/{target}", b""))
     for name, found in book_problems(ids, outward).items():
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         raise TemplateError(f"{checked[name][0]}: error: the template made {name}, in which {found[0]}{more}")
@@ -749,7 +750,9 @@ def _document_class() -> Any:
                 in_book = known[1]
                 checked = check(doc, self.file_name, in_book)
                 # For the check of links into other documents, once all are written (_check_links).
-                self.book._checked = {**getattr(self.book, "_checked", {}), self.file_name: (self.check, checked)}
+                if not hasattr(self.book, "_checked"):
+                    self.book._checked = {}
+                self.book._checked[self.file_name] = (self.check, checked)
                 found = checked.problems
                 if found:
                     more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
