@@ -17,7 +17,7 @@ Checked here (lxml, on the document as it goes into the book):
 - nothing that makes a document "scripted" (EPUB 3.3 section 5.6.2.2; EPUBCheck OPF-014 when the
   manifest item lacks the ``scripted`` property, which the book never declares): no attribute whose
   local name starts with ``on`` in any case and any namespace (the event handlers, HTML section
-  8.1.8.1; a new one needs no change here), no ``form`` and no form control (``input``,
+  8.1.8.2; a new one needs no change here), no ``form`` and no form control (``input``,
   ``button``, ``select``, ``textarea``, ``output``, ...: HTML section 4.10);
 - every ``lang`` and ``xml:lang`` value is empty or a BCP 47 tag the language-tag gate accepts
   (:func:`exporter.gates.langtags.check_tag`; EPUBCheck RSC-005), and the two agree where both are;
@@ -75,8 +75,6 @@ BLOCKS = frozenset("""
 address article aside blockquote details dialog div dl fieldset figcaption figure footer form h1
 h2 h3 h4 h5 h6 header hgroup hr main menu nav ol p pre search section table ul
 """.split())
-#: What a web page may hold beyond a book's documents (the obsolete frame, frameset and applet
-#: stay out: HTML section 16.2, non-conforming).
 #: A form and its controls (HTML section 4.10): EPUBCheck counts a document with them as scripted
 #: (OPF-014), and a book of digests has nothing to submit.
 FORM_ELEMENTS = frozenset("form input button select textarea output datalist option optgroup".split())
@@ -86,6 +84,8 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _FORBIDDEN_CHAR = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff" + BIDI_CONTROLS + NONCHARACTERS + "]|["
     + "".join(f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(1, 17)) + "]")
+#: What a web page may hold beyond a book's documents (the obsolete frame, frameset and applet
+#: stay out: HTML section 16.2, non-conforming).
 PAGE_ELEMENTS = HTML_ELEMENTS | frozenset("script noscript iframe object embed base".split())
 _CUSTOM_ELEMENT = re.compile(r"[a-z][^A-Z]*-[^A-Z]*")
 URL_ATTRIBUTES = ("src", "href", XLINK_HREF, "poster", "data")
