@@ -536,7 +536,38 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
         ok = _write_epub(epub, entries, book, info, labels)
     if not ok:
         raise ExporterError(f"ebooklib could not write the book {bundle.file_name}")
+    if ctx.options.templates is not None:
+        _check_links(getattr(book, "_checked", {}), entries)
     return _finish(entries, lang, days)
+
+
+def _check_links(checked: dict[str, Any], entries: list[tuple[str, bytes]]) -> None:
+    """A link from a template's document to a fragment of another document of the book names an
+    id that document holds (EPUBCheck RSC-012): known only once every document is rendered."""
+    from ..gates.xhtml import book_problems
+
+    outward = {name: c.outward for name, (_, c) in checked.items() if c.outward}
+    if not outward:
+        return
+    ids = {name: c.ids for name, (_, c) in checked.items()}
+    written = dict(entries)
+    for _, links in outward.items():
+        for _, target, _ in links:
+            if target not in ids:  # a document no template made (nav.xhtml): its ids as written
+                ids[target] = _ids_of(written.get(f"EPUB/{target}", b""))
+    for name, found in book_problems(ids, outward).items():
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise TemplateError(f"{checked[name][0]}: error: the template made {name}, in which {found[0]}{more}")
+
+
+def _ids_of(doc: bytes) -> frozenset[str]:
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(doc, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True))
+    except etree.XMLSyntaxError:
+        return frozenset()
+    return frozenset(el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id") is not None)
 
 
 def _add_cover(book: Any, ctx: _Context, info: BookInfo, labels: dict[str, Any], bundle: Bundle,
@@ -708,7 +739,7 @@ def _document_class() -> Any:
             doc = (_XHTML_HEAD.format(lang=lang, title=escape(self.title), links=links)
                    + self.content + "\n</body>\n</html>\n").encode("utf-8")
             if self.check:
-                from ..gates.xhtml import problems
+                from ..gates.xhtml import check
 
                 # Once per book, not per document: a day in parts is many documents of a book
                 # that may hold a thumbnail per paper.
@@ -717,7 +748,12 @@ def _document_class() -> Any:
                 if known is None or known[0] != len(items):
                     known = self.book._files_in_book = (len(items), frozenset(i.file_name for i in items))
                 in_book = known[1]
-                found = problems(doc, self.file_name, in_book)
+                checked = check(doc, self.file_name, in_book)
+                # For the check of links into other documents, once all are written (_check_links).
+                if not hasattr(self.book, "_checked"):
+                    self.book._checked = {}
+                self.book._checked[self.file_name] = (self.check, checked)
+                found = checked.problems
                 if found:
                     more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
                     raise TemplateError(f"{self.check}: error: the template made {self.file_name}, in which "

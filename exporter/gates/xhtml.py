@@ -9,9 +9,22 @@ Checked here (lxml, on the document as it goes into the book):
 - ``id`` values unique in the document (HTML section 3.2.6, EPUBCheck RSC-005);
 - elements are HTML elements (inline SVG and MathML would need manifest properties the book does
   not declare);
-- a link to a fragment of the same document names one of its ids (EPUBCheck RSC-012);
+- a link to a fragment of the same document names one of its ids (EPUBCheck RSC-012); a link to
+  a fragment of another document of the book is checked once every document is rendered
+  (:func:`check` returns the document's ids and such links, :func:`book_problems` matches them);
 - no ``script``, ``iframe``, ``object``, ``embed``, ``frame``, ``applet`` or ``base``: a book of
   digests has no scripts, and these load other documents (EPUB 3.3 section 3.6);
+- nothing that makes a document "scripted" (EPUB 3.3 section 5.6.2.2; EPUBCheck OPF-014 when the
+  manifest item lacks the ``scripted`` property, which the book never declares): no attribute whose
+  local name starts with ``on`` in any case and any namespace (the event handlers, HTML section
+  8.1.8.2; a new one needs no change here), no ``form`` and no form control (``input``,
+  ``button``, ``select``, ``textarea``, ``output``, ...: HTML section 4.10);
+- every ``lang`` and ``xml:lang`` value is empty or a BCP 47 tag the language-tag gate accepts
+  (:func:`exporter.gates.langtags.check_tag`; EPUBCheck RSC-005), and the two agree where both are;
+- no text or attribute value holds a character the text gate keeps out of every book (C0 and C1
+  controls, bidi controls, surrogates, noncharacters: :data:`exporter.model.NONCHARACTERS` and
+  :data:`exporter.model.BIDI_CONTROLS`), however the template spelled it (a character reference
+  ``&#x202E;`` is that character once parsed);
 - every URL attribute (``src``, ``href``, ``xlink:href``, ``poster``, ``data``, ``srcset``) names a
   file in the book or a ``data:`` URL, except ``href`` on ``<a>``, which may be an http(s) or
   mailto link (EPUBCheck RSC-007, RSC-006);
@@ -34,9 +47,12 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
+from ..model import BIDI_CONTROLS, NONCHARACTERS
 from . import css as css_gate
+from .langtags import LanguageTagRefused, check_tag
 
 XHTML = "http://www.w3.org/1999/xhtml"
 SVG = "http://www.w3.org/2000/svg"
@@ -59,6 +75,15 @@ BLOCKS = frozenset("""
 address article aside blockquote details dialog div dl fieldset figcaption figure footer form h1
 h2 h3 h4 h5 h6 header hgroup hr main menu nav ol p pre search section table ul
 """.split())
+#: A form and its controls (HTML section 4.10): EPUBCheck counts a document with them as scripted
+#: (OPF-014), and a book of digests has nothing to submit.
+FORM_ELEMENTS = frozenset("form input button select textarea output datalist option optgroup".split())
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+# What the text gate keeps out of every book (exporter.model): XML 1.0's forbidden C0 controls
+# (a parser refuses those already), the C1 controls, surrogates, bidi controls and noncharacters.
+_FORBIDDEN_CHAR = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff" + BIDI_CONTROLS + NONCHARACTERS + "]|["
+    + "".join(f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(1, 17)) + "]")
 #: What a web page may hold beyond a book's documents (the obsolete frame, frameset and applet
 #: stay out: HTML section 16.2, non-conforming).
 PAGE_ELEMENTS = HTML_ELEMENTS | frozenset("script noscript iframe object embed base".split())
@@ -67,29 +92,52 @@ URL_ATTRIBUTES = ("src", "href", XLINK_HREF, "poster", "data")
 _SCHEME = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.-]*):")
 
 
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What :func:`check` found in one document of a book."""
+
+    #: Each as a phrase for a message; empty when nothing is wrong.
+    problems: tuple[str, ...]
+    #: The ``id`` values of the document.
+    ids: frozenset[str]
+    #: (line, file, fragment) of each link to a fragment of another document of the book.
+    outward: tuple[tuple[int, str, str], ...]
+
+
 def problems(doc: bytes, name: str, in_book: Iterable[str]) -> list[str]:
     """What is wrong with *doc* (the document *name* of a book holding the files *in_book*), each
     as a phrase for a message; empty when nothing is."""
+    return list(check(doc, name, in_book).problems)
+
+
+def check(doc: bytes, name: str, in_book: Iterable[str]) -> Checked:
+    """:func:`problems` of *doc*, with its ids and its links into other documents of the book (for
+    :func:`book_problems` once every document is checked)."""
     from lxml import etree
 
     try:
         root = etree.fromstring(doc, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True))
     except etree.XMLSyntaxError as err:
-        return [f"the XHTML is not well-formed ({err})"]
+        return Checked((f"the XHTML is not well-formed ({err})",), frozenset(), ())
     files = frozenset(in_book)
     found: list[str] = []
     ids: set[str] = set()
     fragments: list[tuple[int, str]] = []  # links to an id of this document
+    outward: list[tuple[int, str, str]] = []
     for el in root.iter():
+        line = f"line {el.sourceline}: "
+        found.extend(_character_problems(el, line))
         if not isinstance(el.tag, str):
             continue  # comments and processing instructions
         qname = etree.QName(el)
         ns, local = qname.namespace, qname.localname
-        line = f"line {el.sourceline}: "
         if ns == XHTML:
             if local in FORBIDDEN:
                 found.append(f"{line}<{local}> is not allowed (a book made from digests runs no code and "
                              "loads no other document)")
+            elif local in FORM_ELEMENTS:
+                found.append(f"{line}<{local}> is not allowed (a form or form control makes the document "
+                             "scripted, EPUB 3.3 section 5.6.2.2, and a book made from digests runs no code)")
             elif local not in HTML_ELEMENTS:
                 found.append(f"{line}<{local}> is not an HTML element")
             if local == "p":
@@ -109,15 +157,66 @@ def problems(doc: bytes, name: str, in_book: Iterable[str]) -> list[str]:
                              "<img> with a data: URL")
         else:
             found.append(f"{line}<{qname.text}> is not an element of XHTML")
+        found.extend(_attribute_problems(el, line))
         found.extend(_id_problems(el, ids, line))
         style = el.get("style")
         if style is not None:
             found.extend(f"{line}style attribute: {why}" for why in _css_problems(f"x{{{style}}}"))
-        found.extend(_url_problems(el, local if ns == XHTML else None, line, name, files, fragments))
-    # A link to a fragment of another document is left to EPUBCheck (RSC-012): the documents are
-    # checked one at a time.
+        found.extend(_url_problems(el, local if ns == XHTML else None, line, name, files, fragments, outward))
     found.extend(f"line {line}: href '#{frag}' names no id of this document"
                  for line, frag in fragments if frag not in ids)
+    return Checked(tuple(found), frozenset(ids), tuple(outward))
+
+
+def book_problems(ids: Mapping[str, frozenset[str]], outward: Mapping[str, Iterable[tuple[int, str, str]]]
+                  ) -> dict[str, list[str]]:
+    """The links of each document (*outward*: document -> :attr:`Checked.outward`) to a fragment
+    that the document they name does not hold (*ids*: document -> its ids; EPUBCheck RSC-012),
+    by document, each as a phrase for a message."""
+    found: dict[str, list[str]] = {}
+    for name, links in outward.items():
+        for line, target, frag in links:
+            if frag not in ids.get(target, frozenset()):
+                found.setdefault(name, []).append(f"line {line}: href '{target}#{frag}' names no id of {target}")
+    return found
+
+
+def _character_problems(el, line: str) -> list[str]:
+    """The characters of *el*'s text, tail and attribute values that no book holds."""
+    found = []
+    values = [("text", el.text), ("text", el.tail)]
+    if isinstance(el.tag, str):
+        values += [(f"attribute {key.split('}')[-1]!r}", value) for key, value in el.attrib.items()]
+    for where, value in values:
+        if value:
+            bad = _FORBIDDEN_CHAR.search(value)
+            if bad:
+                found.append(f"{line}{where} holds the character U+{ord(bad.group()):04X}, which no book holds "
+                             "(a control, bidi control or noncharacter)")
+    return found
+
+
+def _attribute_problems(el, line: str) -> list[str]:
+    """Event handlers, and language tags that are not BCP 47, among the attributes of *el*."""
+    found = []
+    for key in el.attrib:
+        local = key.rsplit("}", 1)[-1]
+        # Every event handler's name starts with "on" (HTML section 8.1.8.2): by the prefix, in any
+        # case and namespace, so a handler HTML adds tomorrow is refused too.
+        if local[:2].lower() == "on":
+            found.append(f"{line}the attribute {local!r} is an event handler (a book made from digests runs "
+                         "no code; EPUBCheck would call the document scripted, OPF-014)")
+    langs = [(attr, el.get(key)) for attr, key in (("lang", "lang"), ("xml:lang", XML_LANG)) if el.get(key) is not None]
+    for attr, value in langs:
+        if value == "":
+            continue  # the language is unknown (HTML section 3.2.6.2)
+        try:
+            check_tag(value)
+        except LanguageTagRefused as err:
+            found.append(f"{line}{attr}={value!r} is refused: {err}")
+    if len(langs) == 2 and langs[0][1].lower() != langs[1][1].lower():
+        found.append(f"{line}lang={langs[0][1]!r} and xml:lang={langs[1][1]!r} differ (HTML section 3.2.6.2: "
+                     "they must be the same)")
     return found
 
 
@@ -133,7 +232,7 @@ def _id_problems(el, ids: set[str], line: str = "") -> list[str]:
 
 
 def _url_problems(el, local: str | None, line: str, name: str, files: frozenset[str],
-                  fragments: list[tuple[int, str]]) -> list[str]:
+                  fragments: list[tuple[int, str]], outward: list[tuple[int, str, str]]) -> list[str]:
     """What is wrong with the URL attributes of *el* (*local*: its name if an XHTML element)."""
     found: list[str] = []
     for attr in URL_ATTRIBUTES:
@@ -144,6 +243,12 @@ def _url_problems(el, local: str | None, line: str, name: str, files: frozenset[
             why = _reference_problem(value, name, files, link=(local == "a" and attr == "href"))
             if why:
                 found.append(f"{line}{attr.split('}')[-1]}={value!r} {why}")
+            elif attr == "href" and "#" in value and not value.startswith("#") and not _SCHEME.match(value):
+                target = _target(name, value)
+                if target != name:
+                    outward.append((el.sourceline, target, value.split("#", 1)[1]))
+                else:
+                    fragments.append((el.sourceline, value.split("#", 1)[1]))
     srcset = el.get("srcset")
     if srcset is not None:
         for candidate in srcset.split(","):
@@ -175,12 +280,18 @@ def _reference_problem(value: str, name: str, files: frozenset[str], *, link: bo
         return None  # a fragment of this document
     if "\\" in path or path.startswith("/"):
         return "is not a relative path inside the book"
-    from urllib.parse import unquote
-
-    target = posixpath.normpath(posixpath.join(posixpath.dirname(name), unquote(path)))
+    target = _target(name, value)
     if target not in files:
         return f"names {target!r}, which is not in the book"
     return None
+
+
+def _target(name: str, value: str) -> str:
+    """The file of the book that the relative URL *value* in document *name* names."""
+    from urllib.parse import unquote
+
+    path = value.split("#", 1)[0].split("?", 1)[0]
+    return posixpath.normpath(posixpath.join(posixpath.dirname(name), unquote(path)))
 
 
 def page_problems(doc: str) -> list[str]:

@@ -1,0 +1,212 @@
+"""The gate for what a user's book template renders (exporter/gates/xhtml.py), generated: event
+handlers by their prefix in every case and namespace, forms and form controls, language tags that
+are not BCP 47, fragments of another document of the book that name no id there, and the
+characters no book holds (C1 controls, bidi controls, noncharacters) however they are spelt.
+Each is refused in the gate (many cases, fast) and through the whole CLI (a few: exit 1, the
+template named, no book written); what the gate accepts makes books EPUBCheck accepts (0/0)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from exporter.gates.xhtml import book_problems, check
+from hostile_three import SETTINGS, day, paper, run_cli
+
+EXTEND = '{{% extends "default:day.xhtml.j2" %}}{{% block paper_summary %}}{{{{ super() }}}}{body}{{% endblock %}}'
+NAME = "day-2024-03-04.xhtml"
+OTHER = "day-2024-03-05.xhtml"
+IN_BOOK = (NAME, OTHER, "nav.xhtml", "style/epub.css")
+
+
+def _doc(body: str) -> bytes:
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml" '
+            'xmlns:epub="http://www.idpf.org/2007/ops" lang="en" xml:lang="en">\n<head><title>t</title></head>\n'
+            f'<body>\n<section id="top">\n{body}\n</section>\n</body>\n</html>\n').encode("utf-8")
+
+
+def _problems(body: str) -> tuple[str, ...]:
+    return check(_doc(body), NAME, IN_BOOK).problems
+
+
+# -- generators ----------------------------------------------------------------------------------
+
+#: "on" in each of its four spellings, then anything a name may hold (onclick, ONLOAD, on, onX-y).
+EVENT_ATTRIBUTES = st.builds(lambda on, rest: on + rest, st.sampled_from(["on", "On", "oN", "ON"]),
+                             st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,12}|", fullmatch=True))
+#: No namespace, the EPUB namespace, an arbitrary one.
+NAMESPACES = st.sampled_from(["", "epub:", "x:"])
+FORM_ELEMENTS = ["form", "input", "button", "select", "textarea", "output", "datalist", "option", "optgroup"]
+_SUBTAG = st.from_regex(r"[a-z]{2,3}", fullmatch=True)
+#: Shapes that are not BCP 47 (RFC 5646 section 2.1): separators other than "-", empty subtags,
+#: subtags over 8 characters, non-ASCII letters, digits for a language, white space, a bidi
+#: control or a character reference in front.
+BAD_TAGS = st.one_of(
+    st.builds(lambda a, b, sep: f"{a}{sep}{b.upper()}", _SUBTAG, _SUBTAG, st.sampled_from(["_", " ", ".", "--", "/"])),
+    st.builds(lambda a, where: {"lead": f"-{a}", "trail": f"{a}-", "both": f"-{a}-"}[where], _SUBTAG,
+              st.sampled_from(["lead", "trail", "both"])),
+    st.builds(lambda a, n: f"{a}-{'x' * n}", _SUBTAG, st.integers(9, 20)),
+    st.builds(lambda a, c: a[0] + c + a[1:], _SUBTAG, st.sampled_from(["\u0301", "é", "ı", "ß", "\u200b", "ｅ"])),
+    st.from_regex(r"[0-9]{2,4}(-[A-Z]{2})?", fullmatch=True),
+    st.builds(lambda a: "\u202e" + a, _SUBTAG),
+    st.sampled_from(["x", "a" * 9, "en-US-", "zz-ZZ-u", "i", "en-a", "en-a-", "\t en"]),
+)
+GOOD_TAGS = ["en", "ko", "en-US", "ko-KR", "zh-Hant-TW", "sr-Latn", "de-CH-1996", "en-GB", "ja", "pt-BR", "es-419"]
+#: Characters the text gate keeps out of every book, by class.
+FORBIDDEN = st.one_of(
+    st.integers(0x80, 0x9F).map(chr),  # C1 controls
+    st.sampled_from("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"),  # Bidi_Control
+    st.integers(0xFDD0, 0xFDEF).map(chr),
+    st.sampled_from("\ufffe\uffff\ufffd"),
+    st.integers(1, 16).flatmap(lambda plane: st.sampled_from([chr(plane * 0x10000 + 0xFFFE),
+                                                              chr(plane * 0x10000 + 0xFFFF)])),
+)
+#: Where a character goes: literally or as a reference, in text, a tail or an attribute value.
+PLACES = st.sampled_from(["<p>a{c}b</p>", "<p><em>x</em>{c}</p>", '<p title="a{c}">x</p>', '<span class="{c}">x</span>',
+                          "<p>{ref}</p>", '<a href="#top" title="{ref}">x</a>'])
+_ID = st.from_regex(r"[a-z][a-z0-9-]{0,8}", fullmatch=True)
+
+
+# -- the gate, many cases ------------------------------------------------------------------------
+
+@settings(max_examples=300, **SETTINGS)
+@given(name=EVENT_ATTRIBUTES, prefix=NAMESPACES, element=st.sampled_from(["p", "a", "span", "img", "section"]))
+@example(name="onclick", prefix="", element="p")
+@example(name="ONLOAD", prefix="epub:", element="img")
+def test_every_event_handler_attribute_is_refused(name, prefix, element):
+    extra = ' xmlns:x="urn:x"' if prefix == "x:" else ""
+    attrs = ' src="nav.xhtml" alt=""' if element == "img" else ""
+    found = _problems(f"<{element}{extra}{attrs} {prefix}{name}=\"x()\">x</{element}>".replace(">x</img>", "/>"))
+    assert any("event handler" in p for p in found), (name, found)
+
+
+@settings(max_examples=60, **SETTINGS)
+@given(element=st.sampled_from(FORM_ELEMENTS), inside=st.sampled_from(["{e}", "<div>{e}</div>", "<p>{e}</p>"]))
+def test_every_form_and_form_control_is_refused(element, inside):
+    found = _problems(inside.format(e=f"<{element}/>"))
+    assert any(f"<{element}> is not allowed" in p for p in found), (element, found)
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(tag=BAD_TAGS, attr=st.sampled_from(["lang", "xml:lang"]))
+@example(tag="en_US", attr="xml:lang")
+@example(tag="\u202een", attr="lang")
+def test_a_language_tag_that_is_not_bcp47_is_refused(tag, attr):
+    found = _problems(f"<p {attr}={quoteattr(tag)}>x</p>")
+    assert found, tag
+
+
+@pytest.mark.parametrize("tag", GOOD_TAGS)
+def test_a_valid_language_tag_passes(tag):
+    assert _problems(f'<p lang="{tag}" xml:lang="{tag}">x</p><span lang="{tag}">y</span><span lang="">z</span>') == ()
+
+
+def test_lang_and_xml_lang_that_differ_are_refused():
+    assert any("differ" in p for p in _problems('<p lang="en" xml:lang="ko">x</p>'))
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(c=FORBIDDEN, place=PLACES)
+@example(c="\u202e", place="<p>a{c}b</p>")
+@example(c="\x85", place="<p>{ref}</p>")
+def test_a_character_no_book_holds_is_refused_however_spelt(c, place):
+    found = _problems(place.format(c=c, ref=f"&#x{ord(c):X};"))
+    # U+FFFE and U+FFFF are no XML characters at all (XML 1.0 section 2.2): not well-formed.
+    assert any(f"U+{ord(c):04X}" in p or "not well-formed" in p and c in "\ufffe\uffff" for p in found), (hex(ord(c)), found)
+
+
+@settings(max_examples=200, **SETTINGS)
+@given(ids=st.lists(_ID, min_size=1, max_size=4, unique=True), frag=_ID, relative=st.sampled_from(["", "./"]))
+def test_a_fragment_of_another_document_must_be_one_of_its_ids(ids, frag, relative):
+    other = check(_doc("".join(f'<p id="{i}">x</p>' for i in ids)), OTHER, IN_BOOK)
+    mine = check(_doc(f'<a href="{relative}{OTHER}#{frag}">x</a>'), NAME, IN_BOOK)
+    assert mine.problems == ()  # known only for the whole book
+    found = book_problems({NAME: mine.ids, OTHER: other.ids}, {NAME: mine.outward})
+    if frag in ids or frag == "top":
+        assert found == {}
+    else:
+        assert found and f"{OTHER}#{frag}" in found[NAME][0], found
+
+
+def test_a_fragment_of_this_document_spelt_with_its_file_name_is_checked_in_it():
+    assert any("#nope" in p for p in _problems(f'<a href="{NAME}#nope">x</a>'))
+    assert _problems(f'<a href="{NAME}#top">x</a>') == ()
+
+
+# -- through the CLI: exit 1, the template named, no book ------------------------------------------
+
+def _run(tmp: Path, template: str):
+    src = tmp / "in"
+    src.mkdir()
+    (src / "a.md").write_text(day("2024-03-04", paper(1)) + day("2024-03-05", paper(2)), "utf-8")
+    tpl = tmp / "tpl"
+    tpl.mkdir()
+    (tpl / "day.xhtml.j2").write_text(template, "utf-8")
+    out = tmp / "out"
+    result = run_cli(["epub", str(src), "-o", str(out), "--images", "none", "--templates", str(tpl)], tmp, seconds=90)
+    return result, tpl, out
+
+
+def _refused(body: str, says: str) -> None:
+    with tempfile.TemporaryDirectory() as name:
+        result, tpl, out = _run(Path(name), EXTEND.format(body=body))
+        assert result.exit_code == 1, (body, result.output)
+        assert f"{tpl / 'day.xhtml.j2'}: error: the template made day-2024-03-0" in result.output, result.output
+        assert "line " in result.output and says in result.output, (body, result.output)
+        assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()], "a (half-)written book"
+
+
+CLI_CASES = [
+    ('<p onclick="x()">x</p>', "event handler"), ('<p ONMOUSEOVER="x()">x</p>', "event handler"),
+    ('<p xmlns:x="urn:x" x:onload="x">x</p>', "event handler"), ("<form><input/></form>", "<form> is not allowed"),
+    ("<div><button>b</button></div>", "<button> is not allowed"), ("<textarea>t</textarea>", "<textarea>"),
+    ('<p xml:lang="en_US">x</p>', "xml:lang='en_US'"), ('<p lang="&#x202e;en">x</p>', "U+202E"),
+    ('<p lang="-en">x</p>', "lang='-en'"), ('<p>{{ "\\u202e" }}</p>', "U+202E"), ("<p>&#x85;</p>", "U+0085"),
+    ('<p title="{{ "\\ufdd0" }}">x</p>', "U+FDD0"), ('<a href="day-2024-03-04.xhtml#missing">x</a>', "#missing"),
+    ('{% if day.id == "d-2024-03-04" %}<a href="day-2024-03-05.xhtml#missing">x</a>{% endif %}',
+     "href 'day-2024-03-05.xhtml#missing' names no id of day-2024-03-05.xhtml"),
+    ('<a href="nav.xhtml#nope">x</a>', "names no id of nav.xhtml"),
+]
+
+
+@settings(max_examples=len(CLI_CASES), **SETTINGS)
+@given(case=st.sampled_from(CLI_CASES))
+@example(case=CLI_CASES[0])
+def test_through_the_cli_each_class_is_refused_naming_the_template(case):
+    _refused(*case)
+
+
+# -- what the gate accepts passes EPUBCheck ---------------------------------------------------------
+
+ACCEPTED = [
+    "".join(f'<p lang="{t}" xml:lang="{t}">x</p>' for t in GOOD_TAGS) + '<span lang="">u</span>',
+    '<a href="day-2024-03-05.xhtml#d-2024-03-05">next</a><a href="day-2024-03-04.xhtml#d-2024-03-04">first</a>'
+    '<a href="nav.xhtml#id">contents</a><a href="#{{ day.id }}">top</a>',
+    '<p data-onclick="x" title="one \u200d two">fine: data-* is not a handler, ZWJ is text</p><label>l</label>'
+    '<fieldset><legend>g</legend></fieldset><meter value="0.5">half</meter><progress value="1" max="2">1</progress>',
+]
+
+
+def test_what_the_gate_accepts_makes_books_epubcheck_accepts():
+    """Every accepted template above, built and checked in one EPUBCheck run (one Java start)."""
+    from epub_fixtures import epubcheck_problems
+
+    if shutil.which("java") is None:
+        pytest.skip("needs Java")
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        (tmp / "check").mkdir()
+        books = []
+        for i, body in enumerate(ACCEPTED):
+            (tmp / str(i)).mkdir()
+            result, _, out = _run(tmp / str(i), EXTEND.format(body=body))
+            assert result.exit_code == 0, (body, result.output)
+            books.append(tmp / "check" / f"{i}.epub")
+            shutil.copy(next(out.glob("*.epub")), books[-1])
+        assert epubcheck_problems(books, tmp / "check") == {}
