@@ -140,9 +140,13 @@ def test_a_state_naming_a_file_through_a_linked_folder_removes_nothing(tmp_path,
     # (recomputing the seal is open to anyone who can write the state).
     files = {f"lnk/{name}": list(Stamp.at(victim / name)) for name in victims}
     files.update({f"lnk/../victim/{name}": list(Stamp.at(victim / name)) for name in victims})
-    doc["catalog"]["files"].update(files)
+    for record in ("feeds", "catalog"):
+        doc[record]["files"].update(files)
     write_sealed(tmp_path / "state.json", doc)
-    result = _build(tmp_path, out, "--format", "atom")  # drops rss, json and opds: their files are stale
+    # A new paper: the feeds and the catalog are written again, and what their records named and
+    # this run did not write is stale.
+    (tmp_path / "in" / "c.md").write_text(day("2024-03-05", paper(9)), "utf-8")
+    result = _build(tmp_path, out)
     assert result.exit_code in (0, 1), result.output
     assert _tree(victim) == before
     assert (out / "lnk").is_symlink()
@@ -253,7 +257,7 @@ def test_a_template_leading_outside_the_folder_is_refused(tmp_path, built, name,
     tp.mkdir()
     (tp / name).symlink_to(secret)
     if how == "day":
-        (tp / "day.xhtml.j2").write_text('{% extends "default:day.xhtml.j2" %}{% block body %}'
+        (tp / "day.xhtml.j2").write_text('{% extends "default:day.xhtml.j2" %}{% block day_heading %}'
                                          '{% include "x.j2" %}{{ super() }}{% endblock %}', "utf-8")
     args = ["build", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--images", "none",
             "--templates", str(tp)]
