@@ -179,6 +179,16 @@ def _link_on_way(folder: Path) -> tuple[Path, str] | None:
     return gate_files.link_on_way(*found)
 
 
+def outside_through_link(path: Path) -> str | None:
+    """Why :func:`remove_file` leaves *path* alone because of the way to it (a folder below the
+    output folder that is a symbolic link, or a ``..``), in words; None if the way is clear."""
+    on_way = _link_on_way(Path(path).parent)
+    if on_way is None:
+        return None
+    at, what = on_way
+    return f"{_shown(path)} was not removed: {_shown(at)} is {what}; left alone"
+
+
 def _check_way(path: Path, folder: Path) -> None:
     on_way = _link_on_way(folder)
     if on_way is not None:

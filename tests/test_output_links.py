@@ -149,6 +149,9 @@ def test_a_state_naming_a_file_through_a_linked_folder_removes_nothing(tmp_path,
     assert result.exit_code in (0, 1), result.output
     assert _tree(victim) == before
     assert (out / "lnk").is_symlink()
+    # Said, not silently kept: a note naming the link, and no crash.
+    assert f"{out / 'lnk' / 'feed.atom'} was not removed: {out / 'lnk'} is a symbolic link to a folder" \
+        in result.output, result.output
 
 
 @pytest.mark.parametrize("name", ["feed.atom", "catalog/x.opds", "a/b/c.json", "book.epub"])
