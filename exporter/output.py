@@ -157,17 +157,23 @@ def check_target(path: Path) -> None:
 
 
 def _folders_below_root(folder: Path) -> tuple[Path, tuple[str, ...]] | None:
-    """(the run's output root as given, the names of the folders from it down to *folder*, that
-    one included), if *folder* lies in the output root; None outside it (the state in the program's own folder, ``epub -o FILE.epub``)."""
+    """(the run's output root, the names of the folders from it down to *folder*, that one
+    included), if *folder* lies in the output root, spelled as given or from its real path; None
+    outside it (the state in the program's own folder, ``epub -o FILE.epub``)."""
     root = _ROOT.get()
     if root is None:
         return None
     given, whole = root
     try:
-        parts = Path(os.getcwd(), folder).relative_to(whole).parts
-    except (ValueError, OSError):
+        here = Path(os.getcwd(), folder)
+    except OSError:  # the current folder was removed
         return None
-    return given, parts
+    for start, spelled in ((whole, given), (gate_files.real_path(whole), None)):
+        try:
+            return spelled or start, here.relative_to(start).parts
+        except ValueError:
+            continue
+    return None
 
 
 def _link_on_way(folder: Path) -> tuple[Path, str] | None:

@@ -280,3 +280,18 @@ def test_a_template_linking_inside_the_folder_is_read(tmp_path, built):
     result = run_cli(["epub", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--images", "none",
                       "--templates", str(tp)], tmp_path)
     assert result.exit_code == 0, result.output
+
+
+def test_a_path_spelled_from_the_real_output_folder_is_checked_too(tmp_path):
+    """The output folder a link (allowed); a path made from its real path still meets the rule."""
+    real, victim = tmp_path / "disk", tmp_path / "victim"
+    real.mkdir()
+    victim.mkdir()
+    (tmp_path / "out").symlink_to(real)
+    (real / "catalog").symlink_to(victim)
+    with output_root(tmp_path / "out"):
+        for spelled in (tmp_path / "out", real):
+            with pytest.raises(OutputError, match="catalog is a symbolic link to a folder; left alone"):
+                write_file(spelled / "catalog" / "x.opds", b"x")
+        assert write_file(tmp_path / "out" / "feed.atom", b"x").value == "written"
+    assert list(victim.iterdir()) == [] and (real / "feed.atom").read_bytes() == b"x"
