@@ -122,6 +122,7 @@ def make_folders(folder: Path) -> None:
     ``os.makedirs`` recurse once per level, and a path of a thousand levels is a RecursionError
     before the system says the name is too long.  :class:`OutputError` naming it if it cannot."""
     folder = Path(folder)
+    _check_way(folder, folder)
     missing = []
     for level in (folder, *folder.parents):
         if os.path.isdir(level):
@@ -142,6 +143,7 @@ def check_target(path: Path) -> None:
     """:class:`OutputError` unless *path* is nothing yet or a regular file: a folder, named pipe,
     socket or device where a file is to be written is the user's, and is left alone; so is a
     path that lies under a file."""
+    _check_way(path, path.parent)
     what = gate_files.special_kind(path)
     if what is not None:
         raise OutputError(f"cannot write {_shown(path)}: it is {what}, not a regular file; left alone")
@@ -150,8 +152,54 @@ def check_target(path: Path) -> None:
             continue
         if os.path.isdir(parent):
             break
-        kind = gate_files.special_kind(parent) or "a file"
-        raise OutputError(f"cannot write {_shown(path)}: {_shown(parent)} is {kind}, not a folder")
+        raise OutputError(f"cannot write {_shown(path)}: {_shown(parent)} is {gate_files.described(parent)}, "
+                          "not a folder")
+
+
+def _folders_below_root(folder: Path) -> tuple[Path, tuple[str, ...]] | None:
+    """(the run's output root, the names of the folders from it down to *folder*, that one
+    included), if *folder* lies in the output root, spelled as given or from its real path; None
+    outside it (the state in the program's own folder, ``epub -o FILE.epub``)."""
+    root = _ROOT.get()
+    if root is None:
+        return None
+    given, whole = root
+    try:
+        here = Path(os.getcwd(), folder)
+    except OSError:  # the current folder was removed
+        return None
+    for start, spelled in ((whole, given), (gate_files.real_path(whole), None)):
+        try:
+            return spelled or start, here.relative_to(start).parts
+        except ValueError:
+            continue
+    return None
+
+
+def _link_on_way(folder: Path) -> tuple[Path, str] | None:
+    """The folder between the output root and *folder* (included) that is a symbolic link (or not a
+    folder), and what it is; see :func:`exporter.gates.files.link_on_way`."""
+    found = _folders_below_root(folder)
+    if found is None:
+        return None
+    return gate_files.link_on_way(*found)
+
+
+def outside_through_link(path: Path) -> str | None:
+    """Why :func:`remove_file` leaves *path* alone because of the way to it (a folder below the
+    output folder that is a symbolic link, or a ``..``), in words; None if the way is clear."""
+    on_way = _link_on_way(Path(path).parent)
+    if on_way is None:
+        return None
+    at, what = on_way
+    return f"{_shown(path)} was not removed: {_shown(at)} is {what}; left alone"
+
+
+def _check_way(path: Path, folder: Path) -> None:
+    on_way = _link_on_way(folder)
+    if on_way is not None:
+        at, what = on_way
+        raise OutputError(f"cannot write {_shown(path)}: {_shown(at)} is {what}; left alone")
 
 
 class NotOurFileError(OutputError):
@@ -219,12 +267,35 @@ class Records:
 _RECORDS: contextvars.ContextVar[Records | None] = contextvars.ContextVar("digest_export_records", default=None)
 
 
+# The run's output folder (as given, and absolute without following links): below it, no folder
+# on the way to a file written or removed may be a symbolic link (see :func:`output_root`).
+_ROOT: contextvars.ContextVar[tuple[Path, Path] | None] = contextvars.ContextVar("digest_export_root",
+                                                                                 default=None)
+
+
 @contextlib.contextmanager
-def recorded(folder: Path, stamps: Mapping[str, Stamp]) -> Iterator[None]:
-    """Within the block, the files *stamps* names in *folder* are the program's own."""
-    token = _RECORDS.set(Records(gate_files.real_path(folder), dict(stamps)))
+def output_root(folder: Path) -> Iterator[None]:
+    """Within the block, *folder* is the output folder: every file :func:`write_file` writes,
+    :func:`remove_file` removes or :func:`make_folders` makes below it is reached through real
+    folders only.  A symbolic link below it (``OUT/catalog -> ../ext``, or ``lnk/feed.atom`` in a
+    state that anyone who can write the state may have written) would carry writes and removals
+    out of the folder the user named; *folder* itself, and its parents, may be links (users keep
+    an output folder on another disk that way)."""
+    token = _ROOT.set((Path(folder), Path(os.getcwd(), folder)))
     try:
         yield
+    finally:
+        _ROOT.reset(token)
+
+
+@contextlib.contextmanager
+def recorded(folder: Path, stamps: Mapping[str, Stamp]) -> Iterator[None]:
+    """Within the block, *folder* is the output folder (:func:`output_root`) and the files
+    *stamps* names in it are the program's own."""
+    token = _RECORDS.set(Records(gate_files.real_path(folder), dict(stamps)))
+    try:
+        with output_root(folder):
+            yield
     finally:
         _RECORDS.reset(token)
 
@@ -305,6 +376,8 @@ def _as_recorded(path: Path, st: os.stat_result) -> bool:
 def is_ours(path: Path) -> bool:
     """True if the file at *path* is the program's: the state records it as written by an
     earlier run and it is still as that run left it (its :class:`Stamp`), or it carries the mark."""
+    if os.path.islink(path):  # never written by the program: it writes regular files only
+        return False
     try:
         st = gate_files.check_regular(path)
     except OSError:
@@ -324,6 +397,10 @@ def may_write(path: Path, data: bytes) -> bool:
 
 
 def not_ours_message(path: Path) -> str:
+    if os.path.islink(path):
+        return (f"{_shown(path)} is {gate_files.described(path)}: digest-export writes regular files only and "
+                "never replaces a link; left as it is (remove the link to have the file written, or write to "
+                "another folder)")
     if _recorded_stamp(path) is not None:
         return (f"{_shown(path)} was changed since digest-export wrote it (or is another file of that name): "
                 "left as it is (move it away to have it written again, or write to another folder)")
@@ -336,7 +413,10 @@ def remove_file(path: Path, stamp: Stamp) -> bool:
     the program wrote it, and carrying the program's mark (every file it writes does): a stamp
     alone is only what the state says, and a state can lie (a hand edit that lists a user's
     file with its stamp).  True if deleted."""
+    path = Path(path)
     try:
+        if _link_on_way(path.parent) is not None:
+            return False  # a folder on the way is a link (or not a folder): not below the output folder
         st = os.lstat(path)
         if gate_files.kind_of(st.st_mode) is None and stamp.matches(st) and carries_mark(path):
             os.unlink(path)
@@ -357,8 +437,14 @@ def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = Fal
         raise OutputError(f"cannot write {_shown(path)}: the name is longer than {NAME_MAX} bytes")
     check_target(path)
     remove_stale_parts(path)
+    link = os.path.islink(path)
     if not force and same_content(path, data):
+        # A link to a file of these very bytes: nothing to write, and the link stays the user's.
         return WriteStatus.UNCHANGED
+    if link:
+        # A symbolic link is never something the program wrote (it writes regular files only,
+        # ``latest.epub`` included, a copy): replacing it would destroy the user's link.
+        raise NotOurFileError(not_ours_message(path))
     if not ours and os.path.lexists(path) and not is_ours(path) and not any(
             same_content(path, old) for old in earlier):
         raise NotOurFileError(not_ours_message(path))

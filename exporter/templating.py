@@ -355,6 +355,15 @@ def _gated_loader(folders: list[Path]) -> Any:
                     continue
                 except OSError as err:
                     raise TemplateError(f"template {shell_quote(str(path))}: {err.strerror or err}") from err
+                # A symbolic link in the templates folder (the template itself, or a folder on its way)
+                # that leads out of it would put any local file in a published book
+                # (``x.j2 -> /etc/passwd``, then ``{% include "x.j2" %}``): the folder is the user's
+                # templates, not a way to read the rest of the machine.  A link to another file of the
+                # folder stays allowed.
+                if not gate_files.real_path(path).is_relative_to(gate_files.real_path(folder)):
+                    raise TemplateError(f"{shell_quote(str(path))}: error: template {template!r} leads through a "
+                                        f"symbolic link to {shell_quote(str(gate_files.real_path(path)))}, outside the "
+                                        f"templates folder {shell_quote(str(folder))}; not read")
                 try:
                     text = gate_files.read_text_file(path, gate_files.TEMPLATE_LIMIT)
                 except OSError as err:

@@ -550,5 +550,5 @@ def test_a_path_under_a_file_is_refused_before_any_work(option, depth, command):
             args += ["--state", str(under)]
         result = run_cli(args, tmp)
         assert result.exit_code == 2, result.output
-        assert option in result.output and "which is a file, not a folder" in result.output, result.output
+        assert option in result.output and "which is a regular file, not a folder" in result.output, result.output
         assert not (tmp / "out").exists() and (tmp / "afile").read_text("utf-8") == "mine"

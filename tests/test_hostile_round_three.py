@@ -534,7 +534,7 @@ def test_an_output_path_under_a_file_or_a_folder_where_a_file_goes_is_a_clear_er
         result = run_cli(args, tmp)
         assert result.exit_code in (1, 2), result.output
         if shape == "under-a-file":
-            assert "is a file, not a folder" in result.output or "is a file" in result.output, result.output
+            assert "is a regular file, not a folder" in result.output or "a regular file" in result.output, result.output
             assert (tmp / "f").read_text("utf-8") == "a file"
         else:
             assert "it is a folder, not a regular file; left alone" in result.output, result.output

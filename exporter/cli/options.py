@@ -79,7 +79,7 @@ class PathArg(click.Path):
     kind_checked = True
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
-        from ..gates.files import broken_link, special_kind
+        from ..gates.files import broken_link, described, special_kind
         from ..gates.names import shell_quote
 
         if isinstance(value, (str, bytes, os.PathLike)):
@@ -117,14 +117,14 @@ class PathArg(click.Path):
                     parent = os.path.dirname(parent)
                 if os.path.lexists(parent) and not os.path.isdir(parent):
                     self.fail(f"{shell_quote(text)} is under {shell_quote(parent)}, which is "
-                              f"{special_kind(parent) or 'a file'}, not a folder", param, ctx)
+                              f"{described(parent)}, not a folder", param, ctx)
             if self.kind_checked and (text != "-" or not self.allow_dash):
                 kind = special_kind(text)
                 if kind is not None and not (kind == "a folder" and self.dir_okay):
                     wanted = "a folder" if not self.file_okay else "a regular file"
                     self.fail(f"{shell_quote(text)} is {kind}, not {wanted}", param, ctx)
                 if kind is None and not self.file_okay and os.path.isfile(text):
-                    self.fail(f"{shell_quote(text)} is a file, not a folder", param, ctx)
+                    self.fail(f"{shell_quote(text)} is {described(text)}, not a folder", param, ctx)
         return super().convert(value, param, ctx)
 
 

@@ -155,6 +155,46 @@ def broken_link(path: str | os.PathLike[str]) -> str | None:
     return None
 
 
+def described(path: str | os.PathLike[str]) -> str:
+    """What *path* is, in words, for a message that says why it cannot be used as it is: a
+    symbolic link says so first (``a symbolic link to nothing``, ``a symbolic link to a character
+    device``), as a link is never one of the program's files; else its kind, or ``a regular
+    file``, or ``nothing``."""
+    try:
+        st = os.lstat(path)
+    except OSError as err:
+        return LINK_LOOP if err.errno == errno.ELOOP else "nothing"
+    if stat.S_ISLNK(st.st_mode):
+        broken = broken_link(path)
+        if broken is not None:
+            return "a symbolic link to nothing" if "does not exist" in broken else broken
+        return f"a symbolic link to {special_kind(path) or 'a regular file'}"
+    return kind_of(st.st_mode) or "a regular file"
+
+
+def link_on_way(root: str | os.PathLike[str], parts: tuple[str, ...]) -> tuple[Path, str] | None:
+    """The first folder of *root*/*parts* (each of *parts* a folder below *root*) that is a
+    symbolic link, or not a folder, or ``..``: (that path, what it is), else None.  *root* itself
+    may be a link (the user's own choice of output folder); below it, ``lstat`` component by
+    component: a link there (``OUT/catalog -> ../ext``) would make writes and removals land
+    outside the folder the user named.  A component that does not exist yet ends the check (the
+    writer makes it, as a folder)."""
+    here = Path(root)
+    if ".." in parts:  # whether or not the folders before it exist yet
+        return Path(root, *parts[:parts.index("..") + 1]), "a way out of the output folder (..)"
+    for part in parts:
+        here = here / part
+        try:
+            st = os.lstat(here)
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            return here, LINK_LOOP if err.errno == errno.ELOOP else f"not usable ({err.strerror or err})"
+        if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+            return here, described(here)
+    return None
+
+
 def not_a_file(path: str | os.PathLike[str]) -> str | None:
     """Why *path* is not a regular file, in words (links followed; nothing opened), or None
     if it is one: what a listing of the output folder says of a ``*.epub`` that is a FIFO, a

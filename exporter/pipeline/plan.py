@@ -28,6 +28,7 @@ from typing import Any
 
 from .. import __version__
 from ..bundles import DEFAULT_TITLE, Bundle, BundleBy, make_bundles
+from ..gates.files import described
 from ..gates.urls import host_of
 from ..model import Digest, ReadResult, clean_text, counted, output_settings
 from ..reader import merge
@@ -191,8 +192,10 @@ def _plan_selection(options: BuildOptions, selection: Selection, skeleton: list[
             explain.append(f"state: {state_path} does not belong to the main state (deleted or replaced "
                            "since); everything is checked")
     if out.is_symlink() or out.exists() and not out.is_dir():
-        raise UsageError(f"selection '{selection.name}': {q(out)} exists and is not a folder; "
-                         "choose another name")
+        # A link is refused as the writer refuses any link below the output folder: writes and
+        # removals through it would land outside the folder the user named.
+        raise UsageError(f"selection '{selection.name}': {q(out)} exists and is not a folder of its own "
+                         f"(it is {described(out)}); choose another name")
     # A folder of the user's own: never written into (its files would be
     # replaced, and removing the selection would not know what is ours).
     # Without a state (deleted: it is a cache), a folder holding only names

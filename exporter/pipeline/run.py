@@ -27,7 +27,7 @@ from ..errors import InputError
 from ..feeds.writer import FeedReport
 from ..model import ReadResult, counted
 from ..gates import files as gate_files
-from ..output import Stamp, carries_mark, recorded, remove_file, synced_at_end, write_file
+from ..output import Stamp, carries_mark, outside_through_link, recorded, remove_file, synced_at_end, write_file
 from ..site.catalog_records import CatalogBooks, catalog_record
 from ..site.frontpage import check_template, newest_digest, write_front_page
 from ..site.catalog import book_files
@@ -164,6 +164,11 @@ def _remove_if_as_written(path: Path, stamp: Stamp, report: BuildReport) -> bool
     """Delete *path* if it is still as a build left it (its :class:`Stamp`):
     a file someone replaced or edited since is left alone."""
     if not remove_file(path, stamp):
+        why = outside_through_link(path)
+        if why is not None:  # said, not silently kept: the state named a file through a link
+            from ..model import Diagnostic, Kind, Severity
+
+            report.notes.append(Diagnostic(None, Severity.NOTE, why, Kind.OUTPUT))
         return False
     report.removed.append(path)
     return True
@@ -377,9 +382,7 @@ def _unlink_if_as_written(out: Path, files: dict[str, Stamp], report: BuildRepor
     """Delete each of *files* that is still as the build wrote it (its stamp): a file someone
     replaced or edited since is left alone."""
     for file_name, stamp in sorted(files.items()):
-        path = out / file_name
-        if remove_file(path, stamp):
-            report.removed.append(path)
+        _remove_if_as_written(out / file_name, stamp, report)
 
 
 def _book_done(plan: BuildPlan, report: BuildReport, state: BuildState, bundle: Bundle,
@@ -675,6 +678,4 @@ def _remove_stale_pages(out: Path, old: dict[str, Stamp], new: dict[str, Stamp],
     """Remove the pages an earlier catalog wrote and this one does not (a year with no book left, a
     page fewer), when still exactly as written: the folder is then what a fresh build makes."""
     for name in sorted(set(old) - set(new)):
-        path = out / name
-        if remove_file(path, old[name]):
-            report.removed.append(path)
+        _remove_if_as_written(out / name, old[name], report)
