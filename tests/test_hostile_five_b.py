@@ -1,0 +1,216 @@
+"""Hostile input, round five (b): classes an outside tester found open on main, each closed at its
+gate and tried here with generated spellings: dates of foreign books beyond the range the catalog
+accepts, thumbnails gzip-encoded as several members, and the true reason of an empty catalog."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import http.server
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from hostile_three import SETTINGS, run_cli, tree_edit, with_package
+
+DAY = "## Daily Papers (2024-03-04)\n\n### [T](https://arxiv.org/abs/2403.00001)\n\nVote: 1\n\nAuthors: A\n\n- s\n"
+BOOK = "daily-papers-2024-W10.epub"
+BASE = "https://ex.org/"
+TODAY = dt.date.today()  # what feed, which has no --today, takes as today
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("book")
+    (tmp / "in").mkdir()
+    (tmp / "in" / "d.md").write_text(DAY, "utf-8")
+    r = run_cli(["epub", str(tmp / "in" / "d.md"), "-o", str(tmp / "out"), "--images", "none"], tmp)
+    assert r.exit_code == 0, r.output
+    return tmp / "out" / BOOK  # a path: hypothesis prints a failing example's arguments
+
+
+# -- a foreign book's date out of range is unknown, and an unknown or future book is never finished
+
+def _dated(book: Path, date: str | None) -> bytes:
+    """*book* as a foreign book: no ``dc:coverage``, and ``dc:date`` *date* (None: no date)."""
+    dc = "{http://purl.org/dc/elements/1.1/}"
+
+    def change(root):
+        meta = root.find("{http://www.idpf.org/2007/opf}metadata")
+        for el in list(meta):
+            if el.tag in (dc + "coverage", dc + "date"):
+                meta.remove(el)
+            elif el.get("property") == "dcterms:modified":
+                el.text = "2024-03-08T00:00:00Z"
+        if date is not None:
+            el = meta.makeelement(dc + "date", {})
+            el.text = date
+            meta.append(el)
+    return with_package(book.read_bytes(), tree_edit(change))
+
+
+def _listed_in(out: Path) -> dict[str, bool]:
+    pages = {name: (out / name).read_text("utf-8") for name in ("catalog.opds", "catalog-current.opds",
+                                                                 "crawlable.opds") if (out / name).exists()}
+    return {name: "foreign.epub" in text for name, text in pages.items()}
+
+
+#: Dates around the edges of the range (1980..2099) and of today, in the spellings dc:date takes.
+edge_days = st.sampled_from([dt.date(1979, 12, 31), dt.date(1980, 1, 1), dt.date(2099, 12, 31),
+                             dt.date(2100, 1, 1), dt.date(2999, 6, 1), dt.date(9999, 12, 31),
+                             dt.date(1, 1, 1), TODAY - dt.timedelta(days=1), TODAY,
+                             TODAY + dt.timedelta(days=1), dt.date(2027, 6, 1)])
+
+
+@settings(max_examples=25, **SETTINGS)
+@given(day=st.one_of(edge_days, st.dates()),
+       spelling=st.sampled_from(["{d}", "{d}T12:00:00Z", "{d}T00:00:00+09:00", "{d}T23:59:59-05:00"]))
+@example(day=dt.date(2999, 6, 1), spelling="{d}")
+@example(day=dt.date(2027, 6, 1), spelling="{d}")
+def test_a_foreign_book_is_finished_only_with_a_known_past_date(tmp_path_factory, built_book, day, spelling):
+    tmp = tmp_path_factory.mktemp("dated")
+    out = tmp / "out"
+    out.mkdir()
+    (tmp / "in").mkdir()
+    (tmp / "in" / "d.md").write_text(DAY, "utf-8")
+    text = spelling.format(d=f"{day.year:04d}-{day.month:02d}-{day.day:02d}")
+    (out / "foreign.epub").write_bytes(_dated(built_book, text))
+    r = run_cli(["feed", str(tmp / "in" / "d.md"), "-o", str(out), "--format", "opds", "--base-url", BASE],
+                tmp, seconds=120)
+    assert r.exit_code in (0, 1), r.output
+    listed = _listed_in(out)
+    known = 1980 <= day.year <= 2099
+    finished = known and day < TODAY
+    assert listed["catalog.opds"] == finished, (text, listed)
+    if "crawlable.opds" in listed:
+        assert listed["crawlable.opds"] == finished, (text, listed)
+    assert listed.get("catalog-current.opds", False) == (not finished), (text, listed)
+    page = (out / ("catalog.opds" if finished else "catalog-current.opds")).read_text("utf-8")
+    issued = re.findall(r"<dcterms:issued>([^<]*)<", page)
+    if not known:  # an unknown date is written nowhere, as issued or as updated
+        assert f"{day.year:04d}-{day.month:02d}-{day.day:02d}" not in page, text
+    else:
+        assert any(i.startswith(f"{day.year:04d}-") or i.startswith(f"{day.year - 1:04d}-") for i in issued), issued
+
+
+def test_a_foreign_book_without_a_date_is_not_finished(tmp_path_factory, built_book):
+    tmp = tmp_path_factory.mktemp("undated")
+    out = tmp / "out"
+    out.mkdir()
+    (tmp / "d.md").write_text(DAY, "utf-8")
+    (out / "foreign.epub").write_bytes(_dated(built_book, None))
+    r = run_cli(["feed", str(tmp / "d.md"), "-o", str(out), "--format", "opds", "--base-url", BASE], tmp,
+                seconds=120)
+    assert r.exit_code in (0, 1), r.output
+    listed = _listed_in(out)
+    assert listed["catalog-current.opds"] and not listed["catalog.opds"], listed
+    assert not listed.get("crawlable.opds"), listed
+
+
+# -- a gzip body of several members (RFC 1952 section 2.2) decodes whole, under one cap ----------
+
+class _Bodies:
+    """A local HTTP server answering each path with (headers, body)."""
+
+    def __init__(self):
+        bodies = self.bodies = {}
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (the standard library's name)
+                headers, body = bodies[self.path]
+                self.send_response(200)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def bodies():
+    server = _Bodies()
+    yield server
+    server.close()
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.effect_noise((120, 90), 40).convert("RGB").save(buf, "PNG")
+    return buf.getvalue()
+
+
+PNG = _png()
+CAP = 100_000
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(cuts=st.lists(st.integers(1, len(PNG) - 1), max_size=6, unique=True).map(sorted),
+       padding=st.sampled_from([b"", b"\0", b"\0" * 64]), outer=st.booleans(),
+       extra=st.sampled_from([0, CAP // 2, CAP]))
+def test_a_thumbnail_in_several_gzip_members_decodes_whole(bodies, cuts, padding, outer, extra):
+    from exporter.images.fetch import Fetcher, FetchOptions
+    from exporter.images.model import Failure
+
+    payload = PNG + b"\0" * extra  # data after the PNG's end is what a cap must count
+    pieces = [payload[a:b] for a, b in zip([0, *cuts], [*cuts, len(payload)])]
+    body = b"".join(gzip.compress(p, mtime=0) for p in pieces) + padding
+    header = "gzip"
+    if outer:
+        body, header = gzip.compress(body, mtime=0) + gzip.compress(b"", mtime=0), "gzip, gzip"
+    path = f"/{abs(hash((tuple(cuts), padding, outer, extra)))}.png"
+    bodies.bodies[path] = ({"Content-Encoding": header}, body)
+    with Fetcher(FetchOptions(timeout=10, max_bytes=CAP, concurrency=1, allow_private_hosts=True)) as fetcher:
+        try:
+            got = fetcher.get(bodies.base + path)
+        except Failure as failure:
+            got = failure
+    if len(payload) <= CAP:
+        assert got == payload, (cuts, padding, outer, got)
+    else:  # the cap holds across the members together, not per member
+        assert isinstance(got, Failure) and "too large" in str(got), got
+
+
+def test_a_second_member_that_is_not_gzip_is_refused(bodies):
+    from exporter.images.fetch import Fetcher, FetchOptions
+    from exporter.images.model import Failure
+
+    bodies.bodies["/bad.png"] = ({"Content-Encoding": "gzip"}, gzip.compress(PNG[:50]) + b"not gzip at all")
+    with Fetcher(FetchOptions(timeout=10, max_bytes=CAP, concurrency=1, allow_private_hosts=True)) as fetcher:
+        with pytest.raises(Failure, match="undecodable"):
+            fetcher.get(bodies.base + "/bad.png")
+
+
+# -- build's empty catalog says why ------------------------------------------------------------
+
+@pytest.mark.parametrize("by", ["all", "week"])
+def test_build_says_why_its_catalog_is_empty(tmp_path, by):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "d.md").write_text(DAY, "utf-8")
+    r = run_cli(["build", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--images", "none", "--by", by,
+                 "--finished-only", "--today", "2024-03-05", "--state", str(tmp_path / "s.json")], tmp_path,
+                seconds=120)
+    assert r.exit_code == 0, r.output
+    assert "write the books into this folder first" not in r.output
+    if by == "all":
+        assert "a book of everything (--by all) is never finished" in r.output, r.output
+    else:
+        assert "no week of the digests ended before 2024-03-05 (--finished-only)" in r.output, r.output
