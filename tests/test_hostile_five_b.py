@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-import http.server
 import re
-import threading
 from pathlib import Path
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from hostile_three import SETTINGS, run_cli, tree_edit, with_package
+from hostile_three import SETTINGS, Bodies, run_cli, tree_edit, with_package
 
 DAY = "## Daily Papers (2024-03-04)\n\n### [T](https://arxiv.org/abs/2403.00001)\n\nVote: 1\n\nAuthors: A\n\n- s\n"
 BOOK = "daily-papers-2024-W10.epub"
@@ -113,37 +111,9 @@ def test_a_foreign_book_without_a_date_is_not_finished(tmp_path_factory, built_b
 
 # -- a gzip body of several members (RFC 1952 section 2.2) decodes whole, under one cap ----------
 
-class _Bodies:
-    """A local HTTP server answering each path with (headers, body)."""
-
-    def __init__(self):
-        bodies = self.bodies = {}
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (the standard library's name)
-                headers, body = bodies[self.path]
-                self.send_response(200)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture(scope="module")
 def bodies():
-    server = _Bodies()
+    server = Bodies()
     yield server
     server.close()
 
