@@ -184,3 +184,98 @@ def test_build_says_why_its_catalog_is_empty(tmp_path, by):
         assert "a book of everything (--by all) is never finished" in r.output, r.output
     else:
         assert "no week of the digests ended before 2024-03-05 (--finished-only)" in r.output, r.output
+
+
+# -- one number gate: ASCII digits, bounded, for votes and every integer option ----------------
+
+def _unicode_digits() -> list[str]:
+    """Every character that Python's int() reads as a digit but that is not 0-9."""
+    import sys
+    import unicodedata
+
+    return [chr(c) for c in range(sys.maxunicode + 1)
+            if unicodedata.decimal(chr(c), None) is not None and not "0" <= chr(c) <= "9"]
+
+
+UNICODE_DIGITS = _unicode_digits()
+
+#: Spellings int() takes that a count must not: other digits, underscores, signs, whitespace.
+def _spoiled(digits: str, how: str, other: str) -> str:
+    if how == "unicode":
+        return digits[:-1] + other
+    if how == "underscore":
+        return digits[0] + "_" + digits[1:] if len(digits) > 1 else "_" + digits
+    if how == "plus":
+        return "+" + digits
+    if how == "minus":
+        return "-" + digits
+    return {"space": " ", "nbsp": "\u00a0", "tab": "\t"}[how] + digits
+
+
+spoil = st.sampled_from(["unicode", "underscore", "plus", "minus", "space", "nbsp", "tab"])
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(n=st.integers(0, 10**30), how=st.one_of(st.none(), spoil), other=st.sampled_from(UNICODE_DIGITS),
+       grouped=st.booleans())
+def test_the_number_gate_takes_ascii_digits_within_bounds_only(n, how, other, grouped):
+    from exporter.gates.numbers import MAX_COUNT, NotACount, parse_count
+
+    digits = f"{n:,}" if grouped else str(n)
+    text = digits if how is None else _spoiled(digits, how, other)
+    high = 10**9
+    if how is None and n <= high:
+        assert parse_count(text, high=high, grouped=True) == n
+    else:
+        with pytest.raises(NotACount):
+            parse_count(text, high=high, grouped=True)
+    assert not (how is None and n <= MAX_COUNT and not grouped) or parse_count(text) == n or n > MAX_COUNT
+
+
+@settings(max_examples=60, **SETTINGS)
+@given(n=st.sampled_from([0, 1, 34, 10**9, 10**9 + 1, 2**53, 10**29 - 1]), how=st.one_of(st.none(), spoil),
+       other=st.sampled_from(UNICODE_DIGITS))
+def test_a_vote_is_a_bounded_ascii_count_or_a_warning_at_its_line(tmp_path_factory, n, how, other):
+    import json
+
+    tmp = tmp_path_factory.mktemp("votes")
+    value = str(n) if how is None else _spoiled(str(n), how, other)
+    digest = tmp / "d.md"
+    digest.write_text(DAY.replace("Vote: 1", f"Vote: {value}"), "utf-8")
+    r = run_cli(["feed", str(digest), "-o", str(tmp / "out"), "--format", "json"], tmp)
+    feed = json.loads((tmp / "out" / "feed.json").read_text("utf-8"))
+    votes = feed["items"][0].get("_digest_export", {}).get("votes")
+    # Spaces after "Vote:" are the line's layout, not the number's (the reader strips them).
+    if how in (None, "space", "nbsp", "tab") and n <= 10**9:
+        assert votes == n, (value, votes)
+        assert "vote count" not in r.output, r.output
+    elif value.strip() == "-" or not value.strip():
+        pass  # the spelling of an unknown count, not reported
+    else:
+        assert votes is None, (value, votes)
+        assert f"d.md:5: warning: vote count" in r.output, (value, r.output)
+
+
+OPTIONS = [("epub", "--top", 1, 100_000), ("epub", "--min-votes", 0, 10**9), ("feed", "--days", 1, 100_000),
+           ("feed", "--limit", 1, 10**9), ("epub", "--jobs", 0, 1024)]
+
+
+@settings(max_examples=80, **SETTINGS)
+@given(option=st.sampled_from(OPTIONS), n=st.integers(0, 10**25), how=st.one_of(st.none(), spoil),
+       other=st.sampled_from(UNICODE_DIGITS))
+@example(option=OPTIONS[0], n=1, how="unicode", other="١")
+@example(option=OPTIONS[0], n=5, how="unicode", other="５")
+def test_every_integer_option_takes_the_gates_counts_only(tmp_path_factory, option, n, how, other):
+    command, name, low, high = option
+    tmp = tmp_path_factory.mktemp("opt")
+    value = str(n) if how is None else _spoiled(str(n), how, other)
+    digest = tmp / "d.md"
+    digest.write_text(DAY, "utf-8")
+    args = [command, str(digest), "-o", str(tmp / "out"), name, value]
+    args += ["--images", "none"] if command == "epub" else ["--format", "json"]
+    r = run_cli(args, tmp, seconds=120)
+    if how is None and low <= n <= high:
+        assert r.exit_code == 0, (args, r.output)
+    else:
+        assert r.exit_code == 2, (args, r.output)
+        assert f"Invalid value for '{name}'" in r.output or f"Invalid value for '-j' / '{name}'" in r.output, r.output
