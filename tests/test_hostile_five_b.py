@@ -279,3 +279,83 @@ def test_every_integer_option_takes_the_gates_counts_only(tmp_path_factory, opti
     else:
         assert r.exit_code == 2, (args, r.output)
         assert f"Invalid value for '{name}'" in r.output or f"Invalid value for '-j' / '{name}'" in r.output, r.output
+
+
+# -- what libraries print: nothing under -q for a fine book ------------------------------------
+
+EXIF = b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x01\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00\x00\x00"
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+def _run_quiet(tmp: Path, *extra: str):
+    """The real command in its own process: Python's warnings and logging print to the real
+    stderr there (under pytest, both are captured by pytest's own machinery instead)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+           "XDG_CACHE_HOME": str(tmp / "cache"), "PYTHONWARNINGS": "default"}
+    return subprocess.run([sys.executable, "-m", "exporter", "epub", str(tmp / "d.md"), "-o", str(tmp / "out"),
+                           "-q", *extra], capture_output=True, text=True, env=env, timeout=120)
+
+
+@settings(max_examples=8, **SETTINGS)
+@given(cut=st.integers(len(EXIF) - 12, len(EXIF)), tail=st.sampled_from([b"", b"\x00\x00", b"\xff" * 7]))
+@example(cut=len(EXIF), tail=b"")
+def test_a_thumbnail_with_broken_exif_prints_nothing_under_quiet(tmp_path_factory, cut, tail):
+    import zipfile
+
+    from PIL import Image
+
+    tmp = tmp_path_factory.mktemp("exif")
+    Image.new("RGB", (80, 60), (200, 40, 40)).save(tmp / "exif.jpg", exif=EXIF[:cut] + tail)
+    (tmp / "d.md").write_text(DAY.replace("Vote: 1", "![](exif.jpg)\n\nVote: 1"), "utf-8")
+    r = _run_quiet(tmp)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == "", r.stderr
+    names = zipfile.ZipFile(tmp / "out" / BOOK).namelist()
+    assert [n for n in names if "/images/" in n and "cover" not in n], names  # the picture is kept
+
+
+def _need_dejavu() -> None:
+    import os
+
+    if not DEJAVU.exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI=true but fonts-dejavu-core is missing (bash .ci/install-devices.sh)", pytrace=False)
+        pytest.skip("needs Debian's fonts-dejavu-core (bash .ci/install-devices.sh)")
+
+
+def test_a_font_whose_tables_fonttools_drops_prints_nothing_under_quiet(tmp_path):
+    from fontTools.ttLib import TTFont
+
+    _need_dejavu()
+    assert "FFTM" in TTFont(DEJAVU, lazy=True)  # the table fontTools cannot cut and says so
+    (tmp_path / "d.md").write_text(DAY, "utf-8")
+    r = _run_quiet(tmp_path, "--font", str(DEJAVU))
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == "", r.stderr
+
+
+def test_what_fonttools_says_that_matters_names_the_font(tmp_path):
+    import logging
+
+    from exporter.books import fonts
+
+    _need_dejavu()
+    font = fonts.load_font(DEJAVU)
+    real = fonts._subset
+
+    def noisy(f, chars):
+        logging.getLogger("fontTools.subset").warning("FFTM NOT subset; don't know how to subset; dropped")
+        logging.getLogger("fontTools.ttLib").warning("glyf table is damaged")
+        return real(f, chars)
+
+    fonts._subset = noisy
+    try:
+        data, notes = fonts.subset_with_notes(font, {"a"})
+    finally:
+        fonts._subset = real
+    assert data[:4] in (b"\x00\x01\x00\x00", b"OTTO", b"true")
+    assert notes == [f"{DEJAVU}: fontTools: glyf table is damaged"]
