@@ -359,3 +359,70 @@ def test_what_fonttools_says_that_matters_names_the_font(tmp_path):
         fonts._subset = real
     assert data[:4] in (b"\x00\x01\x00\x00", b"OTTO", b"true")
     assert notes == [f"{DEJAVU}: fontTools: glyf table is damaged"]
+
+
+# -- send: a name's period that is not the book's own is not the book ---------------------------
+
+SEND_DAYS = ("2024-03-04", "2024-03-11")  # weeks 10 and 11
+KINDLE = "reader@kindle.com"
+REAL = {"W10": "daily-papers-2024-W10.epub", "W11": "daily-papers-2024-W11.epub"}
+#: Names of other periods (and one with no period: a plain copy) to save a real book under.
+OTHER_NAMES = ["daily-papers-2024-W01.epub", "daily-papers-2024-W12.epub", "daily-papers-2024-01.epub",
+               "daily-papers-2024-02-03.epub", "daily-papers-2023-W10.epub", "mine-2024-W09.epub"]
+
+
+@pytest.fixture(scope="module")
+def two_weeks(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("weeks")
+    (tmp / "in").mkdir()
+    for i, day in enumerate(SEND_DAYS):
+        (tmp / "in" / f"{day}.md").write_text(
+            f"## Daily Papers ({day})\n\n### [Paper {i}](https://arxiv.org/abs/2403.0000{i})\n\nVote: {i + 1}\n\n"
+            f"Authors: A B\n\n- summary {i}\n", "utf-8")
+    r = run_cli(["epub", str(tmp / "in"), "-o", str(tmp / "out"), "--images", "none", "-q"], tmp, seconds=120)
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (tmp / "out").glob("*.epub")) == sorted(REAL.values())
+    return tmp / "out"
+
+
+@settings(max_examples=12, **SETTINGS)
+@given(copies=st.dictionaries(st.sampled_from(OTHER_NAMES), st.sampled_from(sorted(REAL)), min_size=1, max_size=3),
+       dropped=st.sets(st.sampled_from(sorted(REAL)), max_size=1), book=st.sampled_from([None, "W01", "W10"]))
+@example(copies={"daily-papers-2024-W01.epub": "W10"}, dropped=set(), book=None)
+def test_a_copy_under_another_periods_name_is_not_the_book(tmp_path_factory, two_weeks, copies, dropped, book):
+    import email
+    import email.policy
+    import json
+    import shutil
+
+    from delivery_helpers import smtp_server
+
+    tmp = tmp_path_factory.mktemp("send")
+    out = tmp / "out"
+    shutil.copytree(two_weeks, out)
+    for name, week in copies.items():
+        shutil.copyfile(two_weeks / REAL[week], out / name)
+    for week in dropped:
+        (out / REAL[week]).unlink()
+    extra = ["--book", f"daily-papers-2024-{book}.epub"] if book and (out / f"daily-papers-2024-{book}.epub").exists() else []
+    with smtp_server(tmp) as server:
+        r = run_cli(["send", str(out), "--to", KINDLE, *server.args(), "--today", "2024-03-25", *extra], tmp,
+                    env=server.env())
+        mailed = [part.get_filename() for _, msg in server.mailbox.parsed() for part in msg.iter_attachments()]
+    assert r.exit_code in (0, 1), r.output
+    present = {w: n for w, n in REAL.items() if w not in dropped}
+    wanted = set(present.values())
+    if extra and extra[1] in REAL.values():
+        wanted = {extra[1]}
+    elif extra:  # a misnamed file named with --book: nothing of its bytes goes out under its name
+        wanted = set()
+    # Each real book goes out once, under its own name; never a name of another period.
+    assert sorted(mailed) == sorted(wanted), (copies, dropped, extra, mailed, r.output)
+    ledger = out / ".digest-export-sent.json"
+    recorded = set(next(iter(json.loads(ledger.read_text("utf-8"))["sent"].values()))) if ledger.exists() else set()
+    assert recorded == wanted, (recorded, r.output)
+    for name, week in copies.items():
+        if name.startswith("mine-") or name.startswith("daily-papers-2023"):
+            pass  # another series or year: still a week's name, so also refused below
+        assert f"{name}: warning: not sent: its name says" in r.output, (name, r.output)
+        assert name not in recorded

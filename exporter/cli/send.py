@@ -119,6 +119,8 @@ def _print_report(report: SendReport, folder: Path, *, quiet: bool, dry_run: boo
         click.echo(f"{_shown(folder / name)}: error: not sent to {address}: {why}", err=True)
     for name, why in report.unreadable:
         click.echo(f"{_shown(folder / name)}: error: not a book: {why}; not sent", err=True)
+    for name, why in report.misnamed:
+        click.echo(f"{_shown(folder / name)}: warning: not sent: {why}", err=True)
     if quiet:
         return
     for copy, book in report.copies:
