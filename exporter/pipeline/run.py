@@ -561,18 +561,6 @@ def _not_books(out: Path) -> list:
     return found
 
 
-def _no_books_reason(plan: BuildPlan) -> str:
-    """What an empty catalog of ``build`` means: it writes the books itself, so the reason is
-    which books it was asked for, not a folder left unfilled."""
-    if plan.options.finished_before is not None:
-        if str(plan.options.epub.by) == "all":
-            return ("no EPUB file: the OPDS catalog is empty, because --finished-only lists finished "
-                    "books and a book of everything (--by all) is never finished")
-        return (f"no EPUB file: the OPDS catalog is empty, because no {plan.options.epub.by} "
-                f"of the digests ended before {plan.options.finished_before.isoformat()} (--finished-only)")
-    return "no EPUB file: the OPDS catalog is empty, because there is no book to write"
-
-
 def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
     from ..feeds.writer import ICON_NAME, NO_BASE_URL
 
@@ -630,6 +618,18 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
     if old is not None:
         _remove_stale_pages(out, old.files, files, report)
     state.catalog = OutputRecord(inputs, settings, files)
+
+
+def _no_books_reason(plan: BuildPlan) -> str:
+    """What an empty catalog of ``build`` means: it writes the books itself, so the reason is
+    which books it was asked for, not a folder left unfilled."""
+    if plan.options.finished_before is not None:
+        if str(plan.options.epub.by) == "all":
+            return ("no EPUB file: the OPDS catalog is empty, because --finished-only lists finished "
+                    "books and a book of everything (--by all) is never finished")
+        return (f"no EPUB file: the OPDS catalog is empty, because no {plan.options.epub.by} "
+                f"of the digests ended before {plan.options.finished_before.isoformat()} (--finished-only)")
+    return "no EPUB file: the OPDS catalog is empty, because there is no book to write"
 
 
 def _write_icon(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
