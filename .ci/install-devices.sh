@@ -8,6 +8,8 @@ set -euo pipefail
 missing=()
 command -v ebook-convert >/dev/null 2>&1 || missing+=(calibre)
 [ -f /usr/share/fonts/truetype/nanum/NanumGothic.ttf ] || missing+=(fonts-nanum)
+# DejaVu Sans carries an FFTM table that fontTools drops, saying so (tests/test_hostile_five_b.py).
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q >/dev/null

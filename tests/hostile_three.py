@@ -6,10 +6,12 @@ they share."""
 from __future__ import annotations
 
 import contextlib
+import http.server
 import os
 import signal
 import socket
 import stat
+import threading
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -139,3 +141,34 @@ def tree_edit(change):
         return etree.tostring(root, xml_declaration=True, encoding="utf-8")
 
     return edit
+
+
+class Bodies:
+    """A local HTTP server answering each path with (headers, body)."""
+
+    def __init__(self):
+        bodies = self.bodies = {}
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (the standard library's name)
+                headers, body = bodies[self.path]
+                self.send_response(200)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client stopped reading at its size cap: what the test wants
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from feed_validator import takes_language as feed_validator_takes_language
 from test_hostile_round_two import run_cli
 from state_helpers import sealed_or_plain
-from hostile_three import tree_edit, with_package
+from hostile_three import Bodies, tree_edit, with_package
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "exporter"
@@ -1316,40 +1316,9 @@ def _encode(data: bytes, coding: str) -> bytes:
     return data  # identity, and "br" sent without being applied
 
 
-class _Bodies:
-    """A local HTTP server answering each path with (headers, body)."""
-
-    def __init__(self):
-        import http.server
-        import threading
-
-        bodies = self.bodies = {}
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (the standard library's name)
-                headers, body = bodies[self.path]
-                self.send_response(200)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture(scope="module")
 def bodies():
-    server = _Bodies()
+    server = Bodies()
     yield server
     server.close()
 

@@ -18,10 +18,13 @@ fontTools on it is a message, not a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
+import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,10 +122,62 @@ def load_font(path: str | os.PathLike[str], option: str = "--font") -> FontSourc
     return _load(text, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, option)
 
 
+class _Records(logging.Handler):
+    """What a library logs, kept instead of printed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _library_messages():
+    """fontTools logs what it does to a font (``FFTM NOT subset; don't know how to subset;
+    dropped``) through ``logging``, which with no handler configured goes to stderr as a bare
+    line naming no file, even under ``-q``; and some of its readers use ``warnings``.  Both are
+    kept here, for the caller to say them at the font file."""
+    import warnings
+
+    logger = logging.getLogger("fontTools")
+    handler = _Records()
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield handler.messages
+        handler.messages.extend(str(w.message) for w in caught)
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+#: What fontTools says of a table it cannot cut down and leaves out: the tables it does not
+#: know are not glyph data (FFTM: FontForge's time stamps; vendor tables), so the book is fine.
+_DROPPED = re.compile(r"^\S+ NOT subset; don't know how to subset; dropped$")
+
+
 def subset(font: FontSource, characters: set[str]) -> bytes:
     """*font* cut down to *characters* (plus what shaping needs), as an uncompressed sfnt
     (TrueType or OpenType-CFF: what Kobo, Kindle's converter and every EPUB reader take).
-    Deterministic: fixed options, and the font's own ``head.modified`` kept (no clock)."""
+    Deterministic: fixed options, and the font's own ``head.modified`` kept (no clock).
+    What fontTools reports is a note naming the font file (:func:`subset_with_notes`)."""
+    return subset_with_notes(font, characters)[0]
+
+
+def subset_with_notes(font: FontSource, characters: set[str]) -> tuple[bytes, list[str]]:
+    """:func:`subset`, and what fontTools said of the font that matters, each naming the file."""
+    with _library_messages() as messages:
+        data = _subset(font, characters)
+    notes = [f"{font.path}: fontTools: {m}" for m in dict.fromkeys(messages) if not _DROPPED.match(m)]
+    return data, notes
+
+
+def _subset(font: FontSource, characters: set[str]) -> bytes:
     from fontTools import subset as ft_subset
     from fontTools.ttLib import TTFont
 
@@ -180,7 +235,8 @@ def embed_fonts(entries: list[tuple[str, bytes]], regular: FontSource,
                          "where the reader has no Korean font of its own; choose a Korean font "
                          "(e.g. NanumGothic, Debian fonts-nanum)")
         try:
-            data = subset(font, chars)
+            data, said = subset_with_notes(font, chars)
+            notes += said
         except Exception as err:  # fontTools raises many kinds on a damaged font
             raise ExporterError(f"{font.path}: cannot cut the font down to the book's characters: {err}") from err
         ext, media = ("otf", "font/otf") if font.cff else ("ttf", "font/ttf")

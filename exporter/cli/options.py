@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from ..errors import ExporterError, InputError, UsageError
+from ..gates.numbers import MAX_VOTES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -215,6 +216,8 @@ class Seconds(click.ParamType):
         import math
 
         try:
+            if isinstance(value, str) and (not value.isascii() or "_" in value):
+                raise ValueError("float() takes any Unicode digit and PEP 515 underscores")
             number = float(value)
         except (TypeError, ValueError):
             self.fail(f"{value!r} is not a number of {self.unit}.", param, ctx)
@@ -223,6 +226,34 @@ class Seconds(click.ParamType):
         if not math.isfinite(number) or not self.low <= number <= self.high:
             self.fail(f"{value!r} is not between {self.low:g} and {self.high:g} {self.unit}.", param, ctx)
         return number
+
+
+class Count(click.types.IntParamType):
+    """A whole number within [low, high] through the number gate (``gates.numbers``): ASCII
+    digits only, so ``--top ١``, ``--top ５``, ``1_000``, ``+3`` or a number beyond *high* is a
+    usage error naming the option (click's IntRange takes whatever Python's ``int()`` takes).
+    An IntParamType, so the config's checks know it wants a TOML integer."""
+
+    name = "integer"
+
+    def __init__(self, low: int = 0, high: int | None = None):
+        from ..gates.numbers import MAX_COUNT
+
+        self.low, self.high = low, MAX_COUNT if high is None else high
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        from ..gates.numbers import NotACount, parse_count
+
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            self.fail(f"{value!r} is not a whole number.", param, ctx)
+        try:  # a config file's TOML integer is already a number: the same bounds hold
+            if isinstance(value, int):
+                if not self.low <= value <= self.high:
+                    raise NotACount(f"is not between {self.low} and {self.high}")
+                return value
+            return parse_count(value, low=self.low, high=self.high)
+        except NotACount as err:
+            self.fail(f"{value!r} {err}.", param, ctx)
 
 
 class LanguageTag(click.types.StringParamType):
@@ -295,9 +326,9 @@ def feed_selection_options(f: F) -> F:
     for option in reversed((
         click.option("--base-url", metavar="URL",
                      help="Public URL of the output folder (self links, icon, absolute links)."),
-        click.option("--days", type=click.IntRange(min=1), metavar="N",
+        click.option("--days", type=Count(1, 100_000), metavar="N",
                      help="Feeds: the N most recent digest days (default 7, counted from the newest digest)."),
-        click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Feeds: the N most recent papers."),
+        click.option("--limit", type=Count(1, 10**9), metavar="N", help="Feeds: the N most recent papers."),
         click.option("--all", "everything", is_flag=True, help="Feeds: every paper (large feeds: see --archive)."),
         click.option("--archive", is_flag=True,
                      help="Also write RFC 5005 archives, one Atom file per ISO week, in DIR/archive/."),
@@ -310,9 +341,9 @@ def filter_options(f: F) -> F:
     """One-off filters of the papers written (a ``[[selection]]`` without a name), for `epub`,
     `feed` and `build`."""
     for option in reversed((
-        click.option("--min-votes", type=click.IntRange(min=0, max=10**9), metavar="N",
+        click.option("--min-votes", type=Count(0, MAX_VOTES), metavar="N",
                      help="Only papers with at least N votes (unknown votes never pass)."),
-        click.option("--top", type=click.IntRange(min=1, max=100_000), metavar="N",
+        click.option("--top", type=Count(1, 100_000), metavar="N",
                      help="At most N papers a day, most votes first (ties keep the digest's order)."),
         click.option("--match", "match", multiple=True, metavar="TERM",
                      help="Only papers whose title, summary or authors hold TERM (repeatable: any of them; "
@@ -325,7 +356,7 @@ def filter_options(f: F) -> F:
 
 
 def jobs_option(f: F) -> F:
-    return click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, metavar="N",
+    return click.option("-j", "--jobs", type=Count(0, 1024), default=0, metavar="N",
                         help="Worker processes for the books (default 0: one per core).")(f)
 
 

@@ -17,7 +17,7 @@ import click
 
 from ..model import Kind, SourceRef
 from .console import warn
-from .options import Command, NameArg, PathArg, Seconds, quiet_option, report_errors
+from .options import Command, Count, NameArg, PathArg, Seconds, quiet_option, report_errors
 from ..errors import UsageError
 from ..gates import files as gate_files
 from ..gates.names import shell_quote as q
@@ -38,7 +38,7 @@ PASSWORD_ENV = "DIGEST_EXPORT_SMTP_PASSWORD"
 @click.option("--from-address", metavar="ADDRESS",
               help="Sender; for Kindle, an address on the Approved Personal Document E-mail List.")
 @click.option("--smtp-host", metavar="HOST", help="SMTP server.")
-@click.option("--smtp-port", type=click.IntRange(1, 65535), metavar="PORT",
+@click.option("--smtp-port", type=Count(1, 65535), metavar="PORT",
               help="SMTP port (default: 587 starttls, 465 tls, 25 none).")
 @click.option("--smtp-user", metavar="USER",
               help=f"Log in as USER; the password comes from ${PASSWORD_ENV} or --password-file.")
@@ -53,7 +53,7 @@ PASSWORD_ENV = "DIGEST_EXPORT_SMTP_PASSWORD"
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; connect to nothing.")
 @click.option("--max-size", "max_mb", type=Seconds(0.1, 100_000, "MB"), default=50.0, show_default=True,
               metavar="MB", help="Largest book sent (Amazon's Send to Kindle limit is 50 MB).")
-@click.option("--retries", type=click.IntRange(0, 10), default=3, show_default=True, metavar="N",
+@click.option("--retries", type=Count(0, 10), default=3, show_default=True, metavar="N",
               help="Attempts again after a temporary failure (4xx, dropped connection, time-out).")
 @click.option("--retry-delay", type=Seconds(0, 3600), default=2.0, show_default=True,
               metavar="SECONDS", help="Pause before the first new attempt (doubled each time).")
@@ -119,6 +119,8 @@ def _print_report(report: SendReport, folder: Path, *, quiet: bool, dry_run: boo
         click.echo(f"{_shown(folder / name)}: error: not sent to {address}: {why}", err=True)
     for name, why in report.unreadable:
         click.echo(f"{_shown(folder / name)}: error: not a book: {why}; not sent", err=True)
+    for name, why in report.misnamed:
+        click.echo(f"{_shown(folder / name)}: warning: not sent: {why}", err=True)
     if quiet:
         return
     for copy, book in report.copies:

@@ -167,6 +167,32 @@ def book_title(path: Path) -> str:
         return path.stem
 
 
+def misnamed(book: BookFile) -> str | None:
+    """Why *book*'s file name lies about its period, or None.  The period in a name is only a
+    name: a copy of the week-10 book saved as ``...-2024-W01.epub`` carries week 10 in its own
+    metadata (``dc:coverage``, else ``dc:date``, read as the catalog reads them).  Such a file
+    is not a book of the period its name says, so it is never mailed or recorded under that
+    name (the book of those bytes goes out under its own).  A book whose metadata gives no
+    period, or one out of range, is taken at its name's word."""
+    import zipfile
+
+    from ..site.opds import read_book
+
+    if book.start is None or book.end is None:
+        return None
+    try:
+        period = read_book(book.path).period
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, SyntaxError, EOFError, RuntimeError,
+            NotImplementedError):  # the send reports a book it cannot read
+        return None
+    if period is None or (book.start <= period[0] and period[1] <= book.end):
+        return None
+    first, last = period
+    days = first.isoformat() if first == last else f"{first.isoformat()} – {last.isoformat()}"
+    return (f"its name says {book.key}, but the book is of {days} (its metadata): a copy under "
+            "another period's name is not sent; rename or remove it")
+
+
 class BookTooLarge(ValueError):
     """A book over the size limit, found by ``stat`` before it is read."""
 

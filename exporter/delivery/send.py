@@ -22,7 +22,8 @@ from pathlib import Path
 
 from ..errors import ConfigError, UsageError
 from ..gates.addresses import Address, AddressRefused, check_address, unique_addresses
-from .books import BookFile, BookTooLarge, NotABook, book_title, find_books, read_book_file, same_book
+from .books import (BookFile, BookTooLarge, NotABook, book_title, find_books, misnamed, read_book_file,
+                    same_book)
 from .ledger import Ledger, Sent, load_ledger, locked, now_text
 from .message import book_message
 from .smtp import DeliveryFailure, Mailer, SmtpSettings
@@ -72,6 +73,8 @@ class SendReport:
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     #: (copy, book) for each copy named with ``--book``: sent as the book.
     copies: list[tuple[str, str]] = field(default_factory=list)
+    #: (book, why) for each book whose name says another period than its metadata: not sent.
+    misnamed: list[tuple[str, str]] = field(default_factory=list)
     #: The server refused the credentials: nothing more is tried.
     auth_error: str | None = None
 
@@ -122,7 +125,11 @@ def select_books(options: SendOptions, today: dt.date, report: SendReport,
     skipped under the book's own name, so the same week never goes out twice
     under two names."""
     shelf = find_books(options.folder)
-    found = shelf.books
+    # A file whose name says another period than its own metadata is neither sent nor taken
+    # for the original of its bytes: the file named for the book's own period is.
+    lies = {b.path: why for b in shelf.books if (why := misnamed(b)) is not None}
+    found = [b for b in shelf.books if b.path not in lies]
+    report.misnamed.extend((b.name, lies[b.path]) for b in shelf.books if b.path in lies)
     if options.books:
         chosen: list[BookFile] = []
         for wanted in options.books:
@@ -132,6 +139,9 @@ def select_books(options: SendOptions, today: dt.date, report: SendReport,
             if bad and not match:
                 report.unreadable.extend((p.name, why) for p, why in bad if (p.name, why) not in report.unreadable)
                 continue
+            if not match and any(wanted in (p.name, p.stem) for b in shelf.books if b.path in lies
+                                 for p in b.files or (b.path,)):
+                continue  # a file that lies about its period: its warning says why it is not sent
             if not match:
                 names = ", ".join(q(b.name) for b in found) or "none"
                 raise UsageError(f"--book {q(wanted)}: no such book in {q(options.folder)} (books: {names})")

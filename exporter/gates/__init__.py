@@ -18,6 +18,8 @@ shown) holds everywhere by construction, not one caller at a time:
   reads back (the build state, the send ledger, the thumbnail cache, foreign
   EPUB metadata), by one typed schema library (``msgspec``);
 - :mod:`exporter.gates.addresses`: e-mail addresses (``email-validator``);
+- :mod:`exporter.gates.numbers`: counts (vote counts, integer options):
+  ASCII digits, bounded;
 - :mod:`exporter.gates.css`: the resources a user's stylesheet names
   (``tinycss2``, judged by the URL gate).
 

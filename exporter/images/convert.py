@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import struct
+import threading
 
 from .model import EmbeddedImage, Failure, ImageOptions
 
@@ -141,20 +142,41 @@ PIXELS = PixelBudget()
 
 
 def _convert_unchecked(data: bytes, opts: ImageOptions) -> EmbeddedImage:
-    im = _open_image(data, opts.max_pixels)
+    im, orientation = _opened(data, opts.max_pixels)
     # Pillow decodes on first use of the pixels (below): within the budget.
     with PIXELS.hold(im.size[0] * im.size[1], opts.max_pixels):
-        return _converted(im, opts)
+        return _converted(im, orientation, opts)
 
 
-def _converted(im, opts: ImageOptions) -> EmbeddedImage:  # im: PIL.Image.Image, size already checked
+#: ``warnings.catch_warnings`` swaps the process's filters (Python 3.11 has no per-thread
+#: ones): one thread at a time, and only around the header parse, which is quick.
+_WARNINGS_LOCK = threading.Lock()
+
+
+def _opened(data: bytes, max_pixels: int) -> tuple:  # -> (PIL.Image.Image, EXIF orientation)
+    """The picture opened (headers read, pixels not yet decoded) and its EXIF orientation.
+
+    Pillow reports broken EXIF (a JPEG's, read when it is opened, for its dpi) with ``warnings``
+    (``UserWarning: Corrupt EXIF data``): on stderr, naming no file, even under ``-q``.  Caught
+    here, it means what broken EXIF means anyway: the picture is kept as it is stored
+    (orientation 1), as a browser shows it; the book is fine, so nothing is printed."""
+    import warnings
+
+    with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        im = _open_image(data, max_pixels)
+        try:
+            orientation = int(im.getexif().get(0x0112, 1))
+        except Exception:  # broken EXIF is not a reason to drop the picture
+            orientation = 1
+    if any("exif" in str(w.message).lower() for w in caught):
+        orientation = 1  # read from EXIF that Pillow found damaged: not to be trusted
+    return im, orientation
+
+
+def _converted(im, orientation: int, opts: ImageOptions) -> EmbeddedImage:  # im: size already checked
     from PIL import Image
 
-    orientation = 1
-    try:
-        orientation = int(im.getexif().get(0x0112, 1))
-    except Exception:  # broken EXIF is not a reason to drop the picture
-        orientation = 1
     box = (opts.max_width, opts.max_height)
     if orientation in (5, 6, 7, 8):  # rotated by 90 degrees: fit the rotated box
         box = box[::-1]

@@ -188,9 +188,15 @@ class _Inflater:
 
         self.zlib = zlib
         self.raw_fallback = coding == "deflate"  # "deflate" is often sent without its zlib header
-        self.d = zlib.decompressobj(16 + zlib.MAX_WBITS if coding in ("gzip", "x-gzip") else zlib.MAX_WBITS)
+        # RFC 1952 section 2.2: a gzip file is a series of members, each with its own header
+        # and trailer; curl and browsers decode them all, and so does Python's gzip module.
+        self.gzip = coding in ("gzip", "x-gzip")
+        self.d = self._member()
         self.left = self.limit = limit
         self.started = False
+
+    def _member(self):
+        return self.zlib.decompressobj(16 + self.zlib.MAX_WBITS if self.gzip else self.zlib.MAX_WBITS)
 
     def _take(self, out: bytes) -> bytes:
         if len(out) > self.left or self.d.unconsumed_tail:
@@ -199,18 +205,33 @@ class _Inflater:
         return out
 
     def feed(self, data: bytes) -> bytes:
-        try:
-            out = self.d.decompress(data, self.left + 1)
-        except self.zlib.error:
-            if self.started or not self.raw_fallback:
-                raise Failure("undecodable content encoding", permanent=True) from None
-            self.raw_fallback = False
-            self.d = self.zlib.decompressobj(-self.zlib.MAX_WBITS)
-            return self.feed(data)
-        self.started = True
-        return self._take(out)
+        out = []
+        while True:
+            if self.gzip and self.d is not None and self.d.eof:
+                data, self.d = self.d.unused_data + data, None  # between two members
+            if self.d is None:
+                # Zero bytes after a member are padding (Python's gzip module skips them too).
+                data = data.lstrip(b"\0")
+                if not data:
+                    return b"".join(out)
+                self.d = self._member()
+            try:
+                chunk = self.d.decompress(data, self.left + 1)
+            except self.zlib.error:
+                if self.started or not self.raw_fallback:
+                    raise Failure("undecodable content encoding", permanent=True) from None
+                self.raw_fallback = False
+                self.d = self.zlib.decompressobj(-self.zlib.MAX_WBITS)
+                continue
+            self.started = True
+            out.append(self._take(chunk))  # the cap counts every member together
+            data = b""
+            if not (self.gzip and self.d.eof and self.d.unused_data):
+                return b"".join(out)
 
     def finish(self) -> bytes:
+        if self.d is None:
+            return b""
         try:
             return self._take(self.d.flush(self.left + 1))
         except self.zlib.error:

@@ -626,7 +626,7 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
     if not plan.options.feed_formats and not base_url:  # no feed said why there is no icon
         feed.missing.append(NO_BASE_URL)
     write_catalog(out, base_url, feed, reader=cache.read, books=[out / name for name, _ in books], today=today,
-                  selections=plan.options.selection_titles)
+                  selections=plan.options.selection_titles, empty=_no_books_reason(plan))
     state.catalog_books = cache.new
     report.notes.extend(cache.notes)
     files: dict[str, Stamp] = {}
@@ -649,6 +649,18 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
     # the user's still is): the next run compares with that.
     inputs = fingerprint(books, copies, unfinished, *_in_the_way(out, books, files))
     state.catalog = OutputRecord(inputs, settings, files)
+
+
+def _no_books_reason(plan: BuildPlan) -> str:
+    """What an empty catalog of ``build`` means: it writes the books itself, so the reason is
+    which books it was asked for, not a folder left unfilled."""
+    if plan.options.finished_before is not None:
+        if str(plan.options.epub.by) == "all":
+            return ("no EPUB file: the OPDS catalog is empty, because --finished-only lists finished "
+                    "books and a book of everything (--by all) is never finished")
+        return (f"no EPUB file: the OPDS catalog is empty, because no {plan.options.epub.by} "
+                f"of the digests ended before {plan.options.finished_before.isoformat()} (--finished-only)")
+    return "no EPUB file: the OPDS catalog is empty, because there is no book to write"
 
 
 def _write_icon(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:

@@ -45,6 +45,7 @@ from ..model import (
     has_visible,
 )
 from ..gates.urls import accepted_host_reason, web_url
+from ..gates.numbers import MAX_VOTES, NotACount, parse_count
 
 STDIN = "-"
 
@@ -587,12 +588,10 @@ class _FileParser:
         if value in _UNKNOWN_VOTES:
             p.votes = None
             return
-        try:
-            votes = int(value.replace(",", ""))
-            if votes < 0:
-                raise ValueError
-        except ValueError:
-            self.warn(no, f"vote count {_quote(value)} is not a number; treated as unknown", Kind.BAD_VALUE)
+        try:  # int() would take ٣٤, 1_000 and any length: the number gate takes ASCII digits, bounded
+            votes = parse_count(value, high=MAX_VOTES, grouped=True)
+        except NotACount as err:
+            self.warn(no, f"vote count {_quote(value)} {err}; treated as unknown", Kind.BAD_VALUE)
             p.votes = None
             return
         p.votes = votes

@@ -104,8 +104,10 @@ def book_files(path: Path) -> tuple[BookFile, ...]:
 
 
 def is_finished(book: Book, today: dt.date) -> bool:
-    """A book is finished once its last day has passed; one of unknown period is taken as finished."""
-    return book.period is None or book.period[1] < today
+    """A book is finished once its last day has passed.  One of unknown period (none in its
+    metadata, or a date out of the range the reader accepts, such as 2999) is never finished:
+    a reading app that syncs finished books (KOReader) must not take it for one."""
+    return book.period is not None and book.period[1] < today
 
 
 def paged(books: list[CatalogBook], head: str, pages_prefix: str, title: str,

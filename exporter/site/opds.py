@@ -96,9 +96,13 @@ def _parse_date(text: str | None) -> dt.datetime | None:
     try:
         if len(text) == 10:
             d = dt.date.fromisoformat(text)
-            return dt.datetime(d.year, d.month, d.day, tzinfo=UTC)
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            value = dt.datetime(d.year, d.month, d.day, tzinfo=UTC)
+        else:
+            value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
+        return None
+    # The range the reader and the state accept; a date beyond it is unknown, not a book of 2999.
+    if not 1980 <= value.year <= 2099:
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
@@ -198,9 +202,15 @@ def _cover(z: zipfile.ZipFile, opf: Any, opf_path: str,
     return (data, cover_item.get("media-type")), None
 
 
+#: Why the catalog is empty when the caller does not know better: ``feed`` lists a folder that
+#: another command fills with books.
+NO_BOOKS = "no EPUB file found; the OPDS catalog is empty (write the books into this folder first)"
+
+
 def _read_books(out_dir: Path, reader: Callable[[Path], Book],
-                paths: Iterable[Path] | None) -> tuple[list[Book], list[Diagnostic]]:
-    """The books, newest first, and a warning for each that cannot be read."""
+                paths: Iterable[Path] | None, empty: str = NO_BOOKS) -> tuple[list[Book], list[Diagnostic]]:
+    """The books, newest first, and a warning for each that cannot be read (*empty*: the warning
+    when there is none)."""
     warnings = []
     books = []
     if paths is None:  # a Kobo kepub beside its book is one of the book's files, not a book
@@ -224,9 +234,7 @@ def _read_books(out_dir: Path, reader: Callable[[Path], Book],
 
     books.sort(key=newest, reverse=True)
     if not books:
-        warnings.append(Diagnostic(SourceRef(str(out_dir), 0), Severity.WARNING,
-                                   "no EPUB file found; the OPDS catalog is empty "
-                                   "(write the books into this folder first)", Kind.OUTPUT))
+        warnings.append(Diagnostic(SourceRef(str(out_dir), 0), Severity.WARNING, empty, Kind.OUTPUT))
     return books, warnings
 
 
@@ -342,7 +350,8 @@ def make_thumbnail(data: bytes) -> bytes:
 
 
 def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=None, books=None, *,
-                  today: dt.date | None = None, selections: tuple[tuple[str, str], ...] = ()) -> Catalog:
+                  today: dt.date | None = None, selections: tuple[tuple[str, str], ...] = (),
+                  empty: str = NO_BOOKS) -> Catalog:
     """Write the OPDS catalog of the EPUBs in *out* (``catalog.opds``, its pages, facets, crawlable feed
     and their OPDS 2.0 twins) and the covers and thumbnails it links.
 
@@ -353,14 +362,15 @@ def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=No
     *selections* are (name, title) pairs, each a catalog of its own in
     ``out/NAME/``, offered as facets on every page.  *out* may be any
     folder and *base_url* its public URL, so that the catalog of a
-    selection is written by the same call on ``out/NAME``.
+    selection is written by the same call on ``out/NAME``.  *empty* is the warning when
+    there is no book (the caller knows best why).
     """
     from .atom import Site, atom_page
     from .catalog import CatalogBook, book_files, is_finished, plan_pages
     from .opds2 import json_page
 
     today = today or dt.date.today()
-    found, warnings = _read_books(out, reader or read_book, books)
+    found, warnings = _read_books(out, reader or read_book, books, empty)
     found, twins = unique_entry_ids(found)
     warnings += twins
     report.books = len(found)
