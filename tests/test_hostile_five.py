@@ -6,7 +6,7 @@ import time
 
 from hypothesis import given, settings, strategies as st
 
-from hostile_three import SETTINGS, run_cli
+from hostile_three import SETTINGS, day, paper, run_cli
 from exporter.cli.config import MAX_KEY_PARTS, _check_dotted_keys
 from exporter.errors import ConfigError
 
@@ -54,3 +54,48 @@ def test_the_scan_is_linear(make):
 class _nothing:
     def __enter__(self): return self
     def __exit__(self, *a): return False
+
+
+# -- names: every character that is not printable is quoted, by property ----------------------
+
+#: Categories ``str.isprintable`` refuses (Cs: undecodable bytes kept by surrogateescape).
+UNPRINTABLE_CATEGORIES = ("Cc", "Cf", "Co", "Cn", "Zl", "Zp", "Zs")
+
+
+def _by_category():
+    import unicodedata
+
+    found: dict[str, list[str]] = {c: [] for c in UNPRINTABLE_CATEGORIES}
+    for cp in list(range(0, 0x3400)) + list(range(0xE000, 0x10000)) + [0xE0001, 0xE0041, 0xF0000, 0x10FFFD]:
+        cat = unicodedata.category(chr(cp))
+        if cat in found and chr(cp) != " ":
+            found[cat].append(chr(cp))
+    return found
+
+
+BY_CATEGORY = _by_category()
+NONCHARACTERS = [chr(c) for c in range(0xFDD0, 0xFDF0)] + [chr(p * 0x10000 + t) for p in range(17) for t in (0xFFFE, 0xFFFF)]
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(ch=st.one_of(*(st.sampled_from(v) for v in BY_CATEGORY.values()), st.sampled_from(NONCHARACTERS),
+                    st.integers(0x80, 0xFF).map(lambda b: chr(0xDC00 + b))),
+       head=st.text("abc가 .-", max_size=4), tail=st.text("xyz한_", max_size=4))
+def test_a_name_with_a_character_that_is_not_printable_is_quoted(ch, head, tail):
+    from exporter.gates.names import printable, shell_quote
+
+    name = head + ch + tail + ".md"
+    shown, line = shell_quote(name), printable(name)
+    assert ch not in shown and ch not in line, (name, shown, line)
+    assert shown.startswith(("'", "$'")), shown  # quoted as a whole
+
+
+def test_bidi_marks_in_an_input_name_are_quoted_by_inspect(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for mark in ("\u200e", "\u200f", "\u061c", "\u2066"):
+        (folder / f"a{mark}b.md").write_text(day("2024-03-04", paper(1)) + "\nVote: x\n", encoding="utf-8")
+    result = run_cli(["inspect", str(folder)], tmp_path)
+    for mark in ("\u200e", "\u200f", "\u061c", "\u2066"):
+        assert mark not in result.output, result.output
+        assert "/a'$'" + "".join(f"\\x{b:02x}" for b in mark.encode()) + "''b.md'" in result.output, result.output

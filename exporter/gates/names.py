@@ -23,11 +23,40 @@ from __future__ import annotations
 import os
 import re
 
-# Characters a file name may hold that a terminal would act on or that could
-# forge a line of output: controls (newline, ESC), bidi controls, lone
-# surrogates (undecodable bytes kept by surrogateescape), noncharacters.
-_UNPRINTABLE_NAME = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069"
-                               "\ufdd0-\ufdef\ufffd\ufffe\uffff]")
+# Characters a file name may hold that a terminal would act on, that could forge a line of
+# output or hide what the name is: by Unicode property, not by list.  ``str.isprintable`` is
+# False exactly for the categories Cc (controls: newline, ESC), Cf (format: every Bidi_Control
+# such as U+202E and U+200F, zero-width characters, the BOM, tag characters), Cs (lone
+# surrogates: undecodable bytes kept by surrogateescape), Co, Cn, Zl, Zp and every space but
+# U+0020; noncharacters (Unicode 15, section 23.7) and U+FFFD are added.
+_NONCHARACTERS = re.compile("[\ufdd0-\ufdef\ufffd\ufffe\uffff"
+                            + "".join(f"{chr(p * 0x10000 + 0xFFFE)}{chr(p * 0x10000 + 0xFFFF)}" for p in range(1, 17))
+                            + "]")
+
+
+def _unprintable(ch: str) -> bool:
+    return not ch.isprintable() or _NONCHARACTERS.match(ch) is not None
+
+
+def _needs_quoting(text: str) -> bool:
+    return not text.isprintable() or _NONCHARACTERS.search(text) is not None
+
+
+def _runs(text: str) -> list[tuple[bool, str]]:
+    """*text* cut into runs of printable characters and single unprintable ones."""
+    out: list[tuple[bool, str]] = []
+    start = 0
+    for i, ch in enumerate(text):
+        if _unprintable(ch):
+            if i > start:
+                out.append((False, text[start:i]))
+            out.append((True, ch))
+            start = i + 1
+    if start < len(text):
+        out.append((False, text[start:]))
+    return out
+
+
 _NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\x1b": "\\033"}
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
@@ -37,22 +66,18 @@ def shell_quote(name: str | os.PathLike[str]) -> str:
     holds a character a terminal would act on: ``'a'$'\\n''b'``; an
     undecodable byte as ``$'\\xff'``.  Other names are printed as they are."""
     name = os.fspath(name)
-    if not _UNPRINTABLE_NAME.search(name):
+    if not _needs_quoting(name):
         return name
-    out, pos = [], 0
-    for m in _UNPRINTABLE_NAME.finditer(name):
-        if m.start() > pos:
-            out.append("'" + name[pos:m.start()].replace("'", "'\\''") + "'")
-        ch = m.group()
-        if ch in _NAMED_ESCAPES:
-            out.append(f"$'{_NAMED_ESCAPES[ch]}'")
-        elif 0xDC80 <= ord(ch) <= 0xDCFF:  # surrogateescape: the original byte
-            out.append(f"$'\\x{ord(ch) - 0xDC00:02x}'")
+    out = []
+    for odd, run in _runs(name):
+        if not odd:
+            out.append("'" + run.replace("'", "'\\''") + "'")
+        elif run in _NAMED_ESCAPES:
+            out.append(f"$'{_NAMED_ESCAPES[run]}'")
+        elif 0xDC80 <= ord(run) <= 0xDCFF:  # surrogateescape: the original byte
+            out.append(f"$'\\x{ord(run) - 0xDC00:02x}'")
         else:
-            out.append("$'" + "".join(f"\\x{b:02x}" for b in ch.encode("utf-8", "surrogatepass")) + "'")
-        pos = m.end()
-    if pos < len(name):
-        out.append("'" + name[pos:].replace("'", "'\\''") + "'")
+            out.append("$'" + "".join(f"\\x{b:02x}" for b in run.encode("utf-8", "surrogatepass")) + "'")
     return "".join(out)
 
 
@@ -61,18 +86,17 @@ def printable(line: str) -> str:
     message made elsewhere), safe to print: what a terminal would act on, a line break and an
     undecodable byte are written as escapes (``\\n``, ``\\033``, ``\\xff``).  A safety net:
     names are quoted where a message is made."""
-    if not _UNPRINTABLE_NAME.search(line):
+    if not _needs_quoting(line):
         return line
 
-    def escape(m: re.Match[str]) -> str:
-        ch = m.group()
+    def escape(ch: str) -> str:
         if ch in _NAMED_ESCAPES:
             return _NAMED_ESCAPES[ch]
         if 0xDC80 <= ord(ch) <= 0xDCFF:
             return f"\\x{ord(ch) - 0xDC00:02x}"
-        return f"\\u{ord(ch):04x}"
+        return f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}"
 
-    return _UNPRINTABLE_NAME.sub(escape, line)
+    return "".join(escape(run) if odd else run for odd, run in _runs(line))
 
 
 def json_name(name: str | os.PathLike[str]) -> str:
