@@ -99,3 +99,25 @@ def test_bidi_marks_in_an_input_name_are_quoted_by_inspect(tmp_path):
     for mark in ("\u200e", "\u200f", "\u061c", "\u2066"):
         assert mark not in result.output, result.output
         assert "/a'$'" + "".join(f"\\x{b:02x}" for b in mark.encode()) + "''b.md'" in result.output, result.output
+
+
+# -- names in JSON: one string per name, read back to the same bytes ----------------------------
+
+@settings(max_examples=300, **SETTINGS)
+@given(a=st.binary(min_size=1, max_size=12).filter(lambda b: b"/" not in b and b"\0" not in b),
+       b=st.binary(min_size=1, max_size=12).filter(lambda b: b"/" not in b and b"\0" not in b))
+def test_json_names_are_one_string_per_name_and_read_back(a, b):
+    import json
+    import os
+
+    from exporter.gates.names import json_name, name_of_json
+
+    # The spellings that collided: a byte, and the text that describes it.
+    for raw in (a, b, a + b"\\xff", a + b"\xff", b"\\" + a):
+        name = os.fsdecode(raw)
+        shown = json_name(name)
+        json.dumps(shown, ensure_ascii=False).encode("utf-8")  # valid UTF-8 JSON
+        assert os.fsencode(name_of_json(shown)) == raw
+    if a != b:
+        assert json_name(os.fsdecode(a)) != json_name(os.fsdecode(b))
+    assert json_name(os.fsdecode(b"a\xffb")) != json_name(os.fsdecode(b"a\\xffb"))

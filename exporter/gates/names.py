@@ -100,12 +100,18 @@ def printable(line: str) -> str:
 
 
 def json_name(name: str | os.PathLike[str]) -> str:
-    """*name* as a string that encodes to UTF-8: each byte that was not UTF-8 (a lone surrogate
-    from ``surrogateescape``) becomes the text ``\\xNN``; any other lone surrogate ``\\uDXXX``."""
+    """*name* as a string that encodes to UTF-8, one string per name: a backslash is written
+    as two (``\\\\``), each byte that was not UTF-8 (a lone surrogate from ``surrogateescape``)
+    as the text ``\\xNN``, any other lone surrogate as ``\\uDXXX``.  Without the first rule
+    the byte 0xFF and the four characters ``\\xff`` would read the same (:func:`name_of_json`
+    reads it back)."""
     text = os.fspath(name)
-    if not _SURROGATES.search(text):
+    if "\\" not in text and not _SURROGATES.search(text):
         return text
+    return _escaped(text.replace("\\", "\\\\"))
 
+
+def _escaped(text: str) -> str:
     def escape(m: re.Match[str]) -> str:
         code = ord(m.group())
         return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
@@ -113,11 +119,26 @@ def json_name(name: str | os.PathLike[str]) -> str:
     return _SURROGATES.sub(escape, text)
 
 
+_JSON_ESCAPE = re.compile(r"\\(\\|x[0-9a-f]{2}|u[0-9a-f]{4})")
+
+
+def name_of_json(text: str) -> str:
+    """The name (with ``surrogateescape`` for bytes that are not UTF-8) that :func:`json_name`
+    wrote as *text*."""
+    def unescape(m: re.Match[str]) -> str:
+        got = m.group(1)
+        if got == "\\":
+            return got
+        return chr(0xDC00 + int(got[1:], 16)) if got[0] == "x" else chr(int(got[1:], 16))
+
+    return _JSON_ESCAPE.sub(unescape, text)
+
 
 def text_name(name: str | os.PathLike[str]) -> str:
     """*name* as text for an output document (a book's title taken from its file name in the
-    catalog): escaped as :func:`json_name` does, so that it encodes to UTF-8."""
-    return json_name(name)
+    catalog): each byte that was not UTF-8 written as ``\\xNN``, so that it encodes to UTF-8."""
+    text = os.fspath(name)
+    return _escaped(text) if _SURROGATES.search(text) else text
 
 
 #: Marks a string :func:`stored_name` escaped.  Only such strings (names with bytes that are not
