@@ -121,3 +121,22 @@ def test_json_names_are_one_string_per_name_and_read_back(a, b):
     if a != b:
         assert json_name(os.fsdecode(a)) != json_name(os.fsdecode(b))
     assert json_name(os.fsdecode(b"a\xffb")) != json_name(os.fsdecode(b"a\\xffb"))
+
+
+# -- send: a subject that looks like an encoded word reads back as written -----------------------
+
+@settings(max_examples=200, **SETTINGS)
+@given(before=st.text("ab x-", max_size=6), after=st.text("cd y", max_size=6),
+       word=st.sampled_from(["=?utf-8?b?SGk=?=", "=?UTF-8?Q?Hi?=", "=?iso-8859-1?q?=E9?=", "=?", "?=", "=?x?y?z?="]))
+def test_a_subject_that_looks_like_an_encoded_word_reads_back_as_written(before, after, word):
+    import email
+    from email import policy
+
+    from exporter.delivery.message import book_message, subject_text
+
+    title = f"{before}{word}{after} Daily Papers 2024-W10"
+    raw = book_message(data=b"PK", name="b.epub", title=title, sender="a@example.org",
+                       recipient="b@example.org", body="x")
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    assert str(msg["Subject"]) == subject_text(title)
+    assert not msg.defects and not msg["Subject"].defects

@@ -140,7 +140,9 @@ def book_message(*, data: bytes, name: str, title: str, sender: str, recipient: 
     subject = subject_text(title)
     # Plain ASCII words fold at spaces only: a word too long for a 78-character
     # line goes, like non-ASCII text, as RFC 2047 encoded words, which fold anywhere.
-    plain = subject.isascii() and all(len(word) <= 60 for word in subject.split())
+    # Text that looks like an encoded word (``=?utf-8?b?SGk=?=``) is itself encoded (RFC 2047
+    # section 5: a mail client would otherwise decode it and show another subject).
+    plain = subject.isascii() and "=?" not in subject and all(len(word) <= 60 for word in subject.split())
     msg["Subject"] = Header(subject, "us-ascii" if plain else "utf-8", header_name="Subject")
     msg["From"] = _raw_utf8(sender) if utf8 else sender
     msg["To"] = _raw_utf8(recipient) if utf8 else recipient
