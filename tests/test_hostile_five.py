@@ -140,3 +140,20 @@ def test_a_subject_that_looks_like_an_encoded_word_reads_back_as_written(before,
     msg = email.message_from_bytes(raw, policy=policy.default)
     assert str(msg["Subject"]) == subject_text(title)
     assert not msg.defects and not msg["Subject"].defects
+
+
+# -- a foreign book's identifier is its Atom id only with a scheme made for it ---------------------
+
+@settings(max_examples=200, **SETTINGS)
+@given(scheme=st.one_of(st.sampled_from(["javascript", "JavaScript", "isbn", "data", "file", "vbscript", "x-foo",
+                                          "mailto", "about", "calibre", "uuid"]),
+                        st.from_regex(r"[a-z][a-z0-9+.-]{0,10}", fullmatch=True)),
+       rest=st.from_regex(r"[A-Za-z0-9:/._-]{1,20}", fullmatch=True))
+def test_an_identifier_of_another_scheme_is_not_an_atom_id(scheme, rest):
+    from exporter.gates.documents import ID_SCHEMES, usable_as_id
+
+    identifier = f"{scheme}:{rest}"
+    if scheme.lower() not in ID_SCHEMES:
+        assert not usable_as_id(identifier)
+    for good in ("urn:isbn:9780306406157", "tag:example.org,2024:book", "https://example.org/b", "info:doi/10.1000/1"):
+        assert usable_as_id(good)

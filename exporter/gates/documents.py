@@ -213,12 +213,22 @@ _URN_UUID = re.compile(r"urn:uuid:(.*)", re.IGNORECASE | re.DOTALL)
 _UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 
 
+#: The schemes a book's identifier may have to be its Atom id as it is: registered with IANA
+#: (RFC 7595) and made for names of things (urn: RFC 8141, tag: RFC 4151, info: RFC 4452) or
+#: pages (http, https).
+ID_SCHEMES = frozenset({"urn", "tag", "info", "http", "https"})
+
+
 def usable_as_id(identifier: str | None) -> bool:
     """Whether a book's identifier (a foreign book's ``dc:identifier``, cleaned) may be an
     Atom id as it is (RFC 4287 section 4.2.6: an IRI): a valid IRI and, when it is a
     ``urn:uuid:``, a valid UUID (RFC 4122; ``urn:uuid:6`` is the validator's InvalidUUID).
-    Any other identifier is given a ``tag:`` id derived from it by the catalog."""
+    Any other identifier is given a ``tag:`` id derived from it by the catalog, as is one of a
+    scheme not in :data:`ID_SCHEMES` (``javascript:``, ``isbn:``: the W3C feed validator's
+    SchemeNotIANARegistered, and no reader could follow or compare it)."""
     if not identifier or _IRI.fullmatch(identifier) is None:
+        return False
+    if identifier.partition(":")[0].lower() not in ID_SCHEMES:
         return False
     uuid = _URN_UUID.fullmatch(identifier)
     if uuid is None:
