@@ -157,3 +157,25 @@ def test_an_identifier_of_another_scheme_is_not_an_atom_id(scheme, rest):
         assert not usable_as_id(identifier)
     for good in ("urn:isbn:9780306406157", "tag:example.org,2024:book", "https://example.org/b", "info:doi/10.1000/1"):
         assert usable_as_id(good)
+
+
+# -- a refused link says why, in the words --base-url uses -------------------------------------------
+
+@settings(max_examples=30, **SETTINGS)
+@given(host=st.sampled_from(["straße.de", "ß.com", "xn--a.com", "a..b.com", "ςa.gr", "a\u200db.com"]),
+       place=st.sampled_from(["paper", "summary", "thumbnail"]))
+def test_a_refused_link_says_why_as_base_url_does(tmp_path_factory, host, place):
+    from exporter.gates.urls import URLRefused, check_base_url
+
+    tmp = tmp_path_factory.mktemp("why")
+    url = f"https://{host}/p"
+    try:
+        check_base_url(url + "/")
+        return  # accepted there: nothing to compare
+    except URLRefused as err:
+        reason = str(err)
+    head = f"### [T]({url})" if place == "paper" else "### [T](https://arxiv.org/abs/2403.00001)"
+    body = {"paper": "- x", "summary": f"- x [a]({url})", "thumbnail": f"![]({url})\n\n- x"}[place]
+    (tmp / "d.md").write_text(f"## Daily Papers (2024-03-04)\n\n{head}\n\nVote: 1\n\n{body}\n", encoding="utf-8")
+    result = run_cli(["inspect", str(tmp / "d.md")], tmp)
+    assert reason in " ".join(result.output.split()), (reason, result.output)

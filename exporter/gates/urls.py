@@ -198,6 +198,16 @@ _CLASSES = (("is_loopback", "loopback"), ("is_link_local", "link-local"),
             ("is_private", "private"), ("is_reserved", "reserved"))
 
 
+def refusal(text: str) -> str:
+    """Why :func:`web_url` refuses *text* (a URL it refused), in the words every caller shows:
+    "is not a valid http(s) URL: its host ... (IDNA 2003 and 2008 differ)"."""
+    try:
+        _checked(text.strip())
+    except URLRefused as err:
+        return f"is not a valid http(s) URL: {err}"
+    return "is not a valid http(s) URL"
+
+
 def check_web_url(text: str) -> str:
     """Like :func:`web_url`, but raise :class:`URLRefused` saying why."""
     return _checked(text.strip())

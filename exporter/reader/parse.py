@@ -44,7 +44,7 @@ from ..model import (
     drop_forbidden,
     has_visible,
 )
-from ..gates.urls import accepted_host_reason, web_url
+from ..gates.urls import accepted_host_reason, refusal, web_url
 from ..gates.numbers import MAX_VOTES, NotACount, parse_count
 
 STDIN = "-"
@@ -413,7 +413,7 @@ class _FileParser:
                 self.warn(no, f"paper link {_quote(url)} is not http(s); dropped", Kind.UNSAFE_LINK)
                 url = None
             elif (checked := web_url(url)) is None:
-                self.warn(no, f"paper link {_quote(url)} is not a valid http(s) URL; dropped", Kind.UNSAFE_LINK)
+                self.warn(no, f"paper link {_quote(url)} {refusal(url)}; dropped", Kind.UNSAFE_LINK)
                 url = None
             elif (why := accepted_host_reason(checked)) is not None:
                 self.warn(no, f"paper link {_quote(url)}: {why}; left out",
@@ -533,7 +533,7 @@ class _FileParser:
             checked = web_url(url)
             if checked is None:
                 if span[:1] in "]<" and is_http_url(url):  # a bare URL's end is linkify's to find
-                    self.warn(no, f"link {_quote(url)} is not a valid http(s) URL; dropped", Kind.UNSAFE_LINK)
+                    self.warn(no, f"link {_quote(url)} {refusal(url)}; dropped", Kind.UNSAFE_LINK)
             elif (why := accepted_host_reason(checked)) is not None:
                 self.warn(no, f"link {_quote(url)}: {why}; left out", Kind.UNSAFE_LINK)
 
@@ -567,7 +567,7 @@ class _FileParser:
         elif is_http_url(url):
             checked = web_url(url)
             if checked is None:
-                self.warn(no, f"thumbnail URL {_quote(url)} is not a valid http(s) URL; dropped", Kind.UNSAFE_LINK)
+                self.warn(no, f"thumbnail URL {_quote(url)} {refusal(url)}; dropped", Kind.UNSAFE_LINK)
                 return True
             if (why := accepted_host_reason(checked)) is not None:
                 # Kept: with --allow-private-hosts the picture is still downloaded into the book;
