@@ -6,7 +6,7 @@ import time
 
 from hypothesis import given, settings, strategies as st
 
-from hostile_three import SETTINGS, day, paper, run_cli
+from hostile_three import SETTINGS, day, paper, run_cli, two_papers
 from exporter.cli.config import MAX_KEY_PARTS, _check_dotted_keys
 from exporter.errors import ConfigError
 
@@ -179,3 +179,37 @@ def test_a_refused_link_says_why_as_base_url_does(tmp_path_factory, host, place)
     (tmp / "d.md").write_text(f"## Daily Papers (2024-03-04)\n\n{head}\n\nVote: 1\n\n{body}\n", encoding="utf-8")
     result = run_cli(["inspect", str(tmp / "d.md")], tmp)
     assert reason in " ".join(result.output.split()), (reason, result.output)
+
+
+# -- foreign books left out of the catalog: the reason in words ---------------------------------------
+
+@settings(max_examples=20, **SETTINGS)
+@given(authors=st.integers(1001, 1500), id_len=st.integers(4097, 6000))
+def test_metadata_out_of_bounds_is_said_in_words(authors, id_len):
+    from exporter.gates.documents import DocumentDamaged, book_metadata
+
+    for fields, words in ((dict(title="t", creators=["a"] * authors), f"it has {authors} authors, more than 1000"),
+                          (dict(title="t", identifier="i" * id_len), "its identifier is longer than 4096 characters")):
+        with pytest.raises(DocumentDamaged) as err:
+            book_metadata(**fields)
+        assert str(err.value) == words
+        assert "Expected" not in str(err.value) and "$." not in str(err.value)
+
+
+@pytest.mark.parametrize("depth", [300, 2000])
+def test_a_package_document_nested_too_deep_is_called_so(depth):
+    from exporter.gates.epub import NotAnEpub, _xml
+
+    with pytest.raises(NotAnEpub, match="nests elements deeper than 256 levels"):
+        _xml(b"<a>" * depth + b"</a>" * depth, "content.opf")
+
+
+def test_a_folder_whose_every_epub_is_left_out_says_how_many_were_found(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("a.epub", "b.epub", "c.epub"):
+        (out / name).write_bytes(b"not a zip")
+    digests = two_papers(tmp_path)
+    result = run_cli(["feed", str(digests), "-o", str(out), "--format", "opds"], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "3 EPUB files found, none listed" in result.output and "no EPUB file found" not in result.output

@@ -462,4 +462,29 @@ def book_metadata(**fields: object) -> BookMetadata:
     try:
         return msgspec.convert(fields, type=BookMetadata, strict=True)
     except msgspec.ValidationError as err:
-        raise DocumentDamaged(str(err)) from None
+        raise DocumentDamaged(metadata_problem(str(err), fields)) from None
+
+
+#: The metadata fields in the words of the catalog's messages.
+_FIELD_WORDS = {"title": "title", "identifier": "identifier", "creators": "authors", "language": "language",
+                "description": "description", "series": "series", "series_index": "series index"}
+_SCHEMA_ERROR = re.compile(r"Expected `(\w+)` of length ([<>]=) (\d+) - at `\$\.(\w+)(\[\d+\])?`")
+
+
+def metadata_problem(error: str, fields: dict[str, object]) -> str:
+    """A schema error about a book's metadata (msgspec's words: "Expected `array` of length
+    <= 1000 - at `$.creators`") in the user's: "it has 1001 authors, more than 1000"."""
+    m = _SCHEMA_ERROR.fullmatch(error)
+    if m is None:
+        field = re.search(r"at `\$\.(\w+)", error)
+        what = _FIELD_WORDS.get(field.group(1), field.group(1)) if field else "metadata"
+        return f"its {what} is not text as the package document should give it"
+    kind, sign, bound, name, item = m.groups()
+    what = _FIELD_WORDS.get(name, name)
+    if kind == "array" and sign == "<=":
+        value = fields.get(name)
+        count = len(value) if isinstance(value, (list, tuple)) else "too many"
+        return f"it has {count} {what}, more than {bound}"
+    if sign == "<=":
+        return f"{'an entry of ' if item else ''}its {what} is longer than {bound} characters"
+    return f"its {what} is shorter than {bound} characters"

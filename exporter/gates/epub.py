@@ -154,6 +154,9 @@ def _xml(data: bytes, name: str):
     try:
         return etree.fromstring(data, parser)
     except etree.XMLSyntaxError as err:
+        if "depth" in str(err).lower():  # libxml2's bound without XML_PARSE_HUGE: 256 levels
+            raise NotAnEpub(f"not read ({shell_quote(name)} nests elements deeper than 256 levels, at line "
+                            f"{err.lineno})") from None
         raise NotAnEpub(f"not a valid EPUB ({shell_quote(name)} is not well-formed XML: line {err.lineno})") from None
 
 

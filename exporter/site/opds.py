@@ -26,7 +26,7 @@ from ..gates.names import text_name
 from ..gates.documents import book_metadata
 from ..gates.epub import read_member
 from ..gates.langtags import tag_for
-from ..model import Diagnostic, Kind, Severity, SourceRef
+from ..model import Diagnostic, Kind, Severity, SourceRef, counted
 from ..feeds.entries import UTC, tag_uri
 from ..feeds.writer import FeedReport, write_outputs
 from .book import EPOCH, Book
@@ -234,6 +234,10 @@ def _read_books(out_dir: Path, reader: Callable[[Path], Book],
 
     books.sort(key=newest, reverse=True)
     if not books:
+        left_out = len(warnings)
+        if left_out:  # the books were found: each is named above with its reason
+            empty = (f"{counted(left_out, 'EPUB file')} found, none listed (each is named above with the "
+                     "reason); the OPDS catalog is empty")
         warnings.append(Diagnostic(SourceRef(str(out_dir), 0), Severity.WARNING, empty, Kind.OUTPUT))
     return books, warnings
 
