@@ -426,6 +426,20 @@ def remove_file(path: Path, stamp: Stamp) -> bool:
     return False
 
 
+def check_writable(path: Path) -> None:
+    """Raise what :func:`write_file` would raise at *path* whatever the bytes: a name too long, a
+    target that is not a file, a file the program did not write (a symbolic link is left to
+    :func:`write_file`, which keeps one that already holds the bytes).  Called before books are
+    handed to forked workers: the run then ends here, before any book is built, rather than
+    through an error that a worker sends back while the others are still building."""
+    path = Path(path)
+    if not name_fits(path.name):
+        raise OutputError(f"cannot write {_shown(path)}: the name is longer than {NAME_MAX} bytes")
+    check_target(path)
+    if os.path.lexists(path) and not os.path.islink(path) and not is_ours(path):
+        raise NotOurFileError(not_ours_message(path))
+
+
 def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = False,
                earlier: tuple[bytes, ...] = ()) -> WriteStatus:
     """Atomically replace *path* with *data* unless it already holds them; :class:`NotOurFileError`

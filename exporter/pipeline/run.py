@@ -27,7 +27,7 @@ from ..errors import InputError
 from ..feeds.writer import FeedReport
 from ..model import ReadResult, counted
 from ..gates import files as gate_files
-from ..output import Stamp, carries_mark, outside_through_link, recorded, remove_file, synced_at_end, write_file
+from ..output import Stamp, carries_mark, check_writable, outside_through_link, recorded, remove_file, synced_at_end, write_file
 from ..site.catalog_records import CatalogBooks, catalog_record
 from ..site.frontpage import check_template, newest_digest, write_front_page
 from ..site.catalog import book_files
@@ -263,6 +263,8 @@ def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progre
             bundles = [b for b in bundles if not _same_papers(plan, report, state, b, wanted[b.key])]
             if not bundles:
                 continue
+        for bundle in bundles:
+            check_writable(out / bundle.file_name)
         writer = BookWriter.create(replace(eo, out_dir=out, keep_going=options.keep_going, device=device),
                                    fragments=fragments)
         # The catalog reads the books of the first profile (the others are
