@@ -213,3 +213,18 @@ def test_a_folder_whose_every_epub_is_left_out_says_how_many_were_found(tmp_path
     result = run_cli(["feed", str(digests), "-o", str(out), "--format", "opds"], tmp_path)
     assert result.exit_code == 0, result.output
     assert "3 EPUB files found, none listed" in result.output and "no EPUB file found" not in result.output
+
+
+# -- a --state file that is not the program's stops the run before any write -------------------------
+
+@pytest.mark.parametrize("content", [b'{"a":1,"a":2}', b"\xef\xbb\xbf{}", b"my notes\n"])
+def test_a_state_file_not_ours_stops_the_run_before_anything_is_written(tmp_path, content):
+    state = tmp_path / "st.json"
+    state.write_bytes(content)
+    out = tmp_path / "out"
+    result = run_cli(["build", str(two_papers(tmp_path)), "-o", str(out), "--images", "none", "-q",
+                      "--state", str(state)], tmp_path)
+    assert result.exit_code == 1, result.output
+    assert "st.json" in result.output
+    assert state.read_bytes() == content
+    assert not out.exists() or not any(out.rglob("*")), sorted(out.rglob("*"))

@@ -210,3 +210,15 @@ def test_what_the_gate_accepts_makes_books_epubcheck_accepts():
             books.append(tmp / "check" / f"{i}.epub")
             shutil.copy(next(out.glob("*.epub")), books[-1])
         assert epubcheck_problems(books, tmp / "check") == {}
+
+
+@pytest.mark.parametrize("attribute", ['xmlns:ev="http://www.w3.org/2001/xml-events" ev:event="click"',
+                                       'xmlns:xl="http://www.w3.org/1999/xlink" xl:href="https://e.org/"',
+                                       'xmlns:z="urn:x" z:anything="1"'])
+def test_an_attribute_of_another_namespace_is_refused(attribute):
+    from exporter.gates import xhtml
+
+    doc = (f'<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops"><body>'
+           f'<p epub:type="z" xml:lang="en" {attribute}>x</p></body></html>')
+    found = xhtml.problems(doc.encode(), "day-2024-03-04.xhtml", ["day-2024-03-04.xhtml"])
+    assert any("is not one a book's XHTML may carry" in p for p in found), found

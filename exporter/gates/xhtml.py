@@ -79,6 +79,9 @@ h2 h3 h4 h5 h6 header hgroup hr main menu nav ol p pre search section table ul
 #: (OPF-014), and a book of digests has nothing to submit.
 FORM_ELEMENTS = frozenset("form input button select textarea output datalist option optgroup".split())
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+#: The namespaces of the attributes a book's XHTML may carry: ``xml:lang`` and the like, and
+#: ``epub:type`` (EPUB 3.3, section 6.1.4 "Structural semantics").
+_ATTRIBUTE_NAMESPACES = frozenset({"http://www.w3.org/XML/1998/namespace", "http://www.idpf.org/2007/ops"})
 # What the text gate keeps out of every book (exporter.model): XML 1.0's forbidden C0 controls
 # (a parser refuses those already), the C1 controls, surrogates, bidi controls and noncharacters.
 _FORBIDDEN_CHAR = re.compile(
@@ -206,6 +209,11 @@ def _attribute_problems(el, line: str) -> list[str]:
         if local[:2].lower() == "on":
             found.append(f"{line}the attribute {local!r} is an event handler (a book made from digests runs "
                          "no code; EPUBCheck would call the document scripted, OPF-014)")
+        elif key.startswith("{") and key[1:].split("}", 1)[0] not in _ATTRIBUTE_NAMESPACES:
+            # XML Events (ev:event), XLink outside SVG and the like: handlers or links by another
+            # name, which EPUBCheck refuses (RSC-005); only xml: and epub: attributes are kept.
+            found.append(f"{line}the attribute {local!r} of the namespace {key[1:].split('}', 1)[0]!r} is not "
+                         "one a book's XHTML may carry (only xml: and epub: attributes are)")
     langs = [(attr, el.get(key)) for attr, key in (("lang", "lang"), ("xml:lang", XML_LANG)) if el.get(key) is not None]
     for attr, value in langs:
         if value == "":

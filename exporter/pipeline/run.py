@@ -73,6 +73,10 @@ def _run(plan: BuildPlan, progress: Progress | None, fragments: Any) -> BuildRep
         fragments = Fragments()
     if options.front_page:
         check_template(plan)
+    if options.incremental and options.state_path is not None:
+        # A --state file that is not the program's stops the run before anything is written,
+        # not after the books and feeds (the default state file is the program's own).
+        check_writable(options.state_file())
     # The renames of the run are made durable once per folder, before the state records them.
     with synced_at_end():
         _write_outputs(plan, report, state, progress, fragments)
