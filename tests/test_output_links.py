@@ -295,3 +295,34 @@ def test_a_path_spelled_from_the_real_output_folder_is_checked_too(tmp_path):
                 write_file(spelled / "catalog" / "x.opds", b"x")
         assert write_file(tmp_path / "out" / "feed.atom", b"x").value == "written"
     assert list(victim.iterdir()) == [] and (real / "feed.atom").read_bytes() == b"x"
+
+
+@pytest.mark.parametrize("folder, options", [("archive", ["--format", "atom"]),
+                                             ("catalog", ["--format", "atom", "--archive"])])
+def test_files_behind_a_linked_folder_are_removed_once_it_is_a_folder_again(tmp_path, folder, options):
+    """A stale file left because its folder was a link is still owed: once the folder is back,
+    the next run removes it and the output equals a fresh build."""
+    src = tmp_path / "in"
+    src.mkdir()
+    for d in ("04", "12", "20"):
+        (src / f"2024-03-{d}.md").write_text(day(f"2024-03-{d}", paper(int(d))), encoding="utf-8")
+    out = tmp_path / "out"
+
+    def build(target: Path, state: str, *extra: str):
+        result = run_cli(["build", str(src), "-o", str(target), "--images", "none", "-q", "--state",
+                          str(tmp_path / state), "--base-url", "https://example.org/p/", *extra], tmp_path)
+        assert result.exit_code == 0, result.output
+        return result
+
+    build(out, "s.json", "--archive")
+    assert (out / folder).is_dir() and any((out / folder).iterdir())
+    (out / folder).rename(tmp_path / "elsewhere")
+    os.symlink(tmp_path / "elsewhere", out / folder)
+    build(out, "s.json", *options)  # the files there are stale now: left, behind the link
+    assert any((tmp_path / "elsewhere").iterdir())
+    (out / folder).unlink()
+    (tmp_path / "elsewhere").rename(out / folder)
+    build(out, "s.json", *options)
+    fresh = tmp_path / "fresh"
+    build(fresh, "f.json", *options)
+    assert _tree(out) == _tree(fresh)

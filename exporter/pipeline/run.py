@@ -178,6 +178,11 @@ def _remove_if_as_written(path: Path, stamp: Stamp, report: BuildReport) -> bool
     return True
 
 
+#: The state's record of files an earlier build wrote and could not remove yet (a folder on the
+#: way to them was a symbolic link): each run tries again.
+OWED_PAGE = "owed-removal"
+
+
 def _remove_stale_outputs(plan: BuildPlan, report: BuildReport, state: BuildState,
                           earlier: list[OutputRecord | None]) -> None:
     """Delete the feed files, archives, catalog, covers, icon and pages an
@@ -206,6 +211,11 @@ def _remove_stale_outputs(plan: BuildPlan, report: BuildReport, state: BuildStat
             report.explanations.append(f"removed {q(path)}: no longer written with these options")
             if path.parent != out:
                 folders.add(path.parent)
+        elif outside_through_link(path) is not None:
+            # Left because a folder on the way is a link now: still owed, so a later run removes
+            # it once the folder is one again (the folder then ends as a fresh build leaves it).
+            owed = state.pages.setdefault(OWED_PAGE, OutputRecord("", "", {}))
+            owed.files[name] = stamp
     for folder in sorted(folders, reverse=True):
         try:
             os.rmdir(folder)  # only if empty: never a file someone else put there
