@@ -222,3 +222,31 @@ def test_an_attribute_of_another_namespace_is_refused(attribute):
            f'<p epub:type="z" xml:lang="en" {attribute}>x</p></body></html>')
     found = xhtml.problems(doc.encode(), "day-2024-03-04.xhtml", ["day-2024-03-04.xhtml"])
     assert any("is not one a book's XHTML may carry" in p for p in found), found
+
+
+@pytest.mark.parametrize("block", ['<p lang="en_US">x</p>', "<p>&#x202E;x</p>", '<p title="a&#x7;b">x</p>',
+                                   '<p lang="en" xml:lang="de">x</p>'])
+def test_the_front_page_template_is_held_to_the_same_languages_and_characters(tmp_path, block):
+    from hostile_three import run_cli, two_papers
+
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "index.html.j2").write_text('{% extends "default:index.html.j2" %}{% block newest %}' + block
+                                       + "{% endblock %}", encoding="utf-8")
+    out = tmp_path / "out"
+    result = run_cli(["build", str(two_papers(tmp_path)), "-o", str(out), "--images", "none", "-q",
+                      "--templates", str(tpl)], tmp_path)
+    assert result.exit_code == 1, result.output
+    assert "index.html" in result.output
+    assert not (out / "index.html").exists()
+
+
+def test_the_packaged_front_page_passes_its_gate(tmp_path):
+    from hostile_three import run_cli, two_papers
+
+    result = run_cli(["build", str(two_papers(tmp_path)), "-o", str(tmp_path / "out"), "--images", "none", "-q"],
+                     tmp_path)
+    assert result.exit_code == 0, result.output
+    from exporter.gates.xhtml import page_problems
+
+    assert page_problems((tmp_path / "out" / "index.html").read_text("utf-8")) == []

@@ -214,7 +214,14 @@ def _attribute_problems(el, line: str) -> list[str]:
             # name, which EPUBCheck refuses (RSC-005); only xml: and epub: attributes are kept.
             found.append(f"{line}the attribute {local!r} of the namespace {key[1:].split('}', 1)[0]!r} is not "
                          "one a book's XHTML may carry (only xml: and epub: attributes are)")
-    langs = [(attr, el.get(key)) for attr, key in (("lang", "lang"), ("xml:lang", XML_LANG)) if el.get(key) is not None]
+    return found + _lang_problems(el, line)
+
+
+def _lang_problems(el, line: str) -> list[str]:
+    """``lang`` and ``xml:lang`` values of *el* that are not BCP 47 tags, or that differ."""
+    found = []
+    langs = [(attr, el.get(key)) for attr, key in (("lang", "lang"), ("xml:lang", XML_LANG), ("xml:lang", "xml:lang"))
+             if el.get(key) is not None]
     for attr, value in langs:
         if value == "":
             continue  # the language is unknown (HTML section 3.2.6.2)
@@ -326,6 +333,11 @@ def page_problems(doc: str) -> list[str]:
             if el.tag not in PAGE_ELEMENTS and not _CUSTOM_ELEMENT.fullmatch(el.tag):
                 found.append(f"<{el.tag}> is not an HTML element")
         found.extend(_id_problems(el, ids))
+        # What the book gate refuses for validity and safety holds for the page too: a language
+        # that is not BCP 47 (the Nu checker's error) and characters no output holds (controls,
+        # bidi controls, noncharacters).  Scripts are the user's choice on a page of their own.
+        found.extend(p.replace("which no book holds", "which no page holds") for p in _character_problems(el, ""))
+        found.extend(_lang_problems(el, ""))
         href = el.get("href")
         if href is not None and href.startswith("#") and len(href) > 1:
             fragments.append(href[1:])
