@@ -40,6 +40,8 @@ def parse_count(text: str, *, low: int = 0, high: int = MAX_COUNT, grouped: bool
     if not (_PLAIN.fullmatch(text) or (grouped and _GROUPED.fullmatch(text))):
         if any(not c.isascii() and c.isdigit() for c in text):
             raise NotACount("is not a number in ASCII digits (0-9)")
+        if text.strip()[:1] == "-" and text.strip()[1:].isdigit():
+            raise NotACount(f"is negative; give a whole number from {low} to {high}")
         raise NotACount("is not a number")
     digits = text.replace(",", "").lstrip("0") or "0"
     if len(digits) > _MAX_DIGITS:
