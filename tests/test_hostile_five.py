@@ -235,3 +235,13 @@ def test_a_negative_count_is_called_negative(tmp_path, option):
     result = run_cli(["feed", str(two_papers(tmp_path)), "-o", str(tmp_path / "o"), option, "-3"], tmp_path)
     assert result.exit_code == 2
     assert "'-3' is negative" in result.output and "not a number" not in result.output, result.output
+
+
+@settings(max_examples=30, **SETTINGS)
+@given(port=st.integers(65536, 10**12))
+def test_a_port_out_of_range_is_called_so(port):
+    from exporter.gates.urls import URLRefused, check_base_url, refusal
+
+    assert "is larger than 65535" in refusal(f"https://example.org:{port}/x")
+    with pytest.raises(URLRefused, match="is larger than 65535"):
+        check_base_url(f"https://example.org:{port}/")

@@ -282,7 +282,18 @@ def _parse(text: str):
     try:
         return ada_url.URL(text)
     except ValueError as err:
-        raise URLRefused("it is not a valid URL") from err
+        raise URLRefused(_why_invalid(text)) from err
+
+
+_PORT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*:([0-9]+)(?=[/?#]|$)")
+
+
+def _why_invalid(text: str) -> str:
+    """Why the WHATWG parser refused *text*, where that can be said (it says only "invalid")."""
+    port = _PORT.match(text)
+    if port and int(port.group(1)[:8]) > 65535:
+        return f"its port {port.group(1)[:12]} is larger than 65535 (URL standard, port state)"
+    return "it is not a valid URL"
 
 
 @functools.lru_cache(maxsize=65536)
