@@ -38,6 +38,10 @@ def check_tag(text: str) -> str:
 
     if not isinstance(text, str) or len(text) > MAX_TAG or not _ALPHABET.fullmatch(text):
         raise LanguageTagRefused("a language tag is letters and digits joined by '-', such as 'ko', 'en' or 'ko-KR'")
+    if not text.split("-", 1)[0].isalpha():
+        # RFC 5646 section 2.1: a tag starts with a language subtag (letters), "x" or "i";
+        # langcodes reads "001" as a region alone.
+        raise LanguageTagRefused("it is not a well-formed BCP 47 language tag (such as 'ko', 'en' or 'ko-KR')")
     try:
         langcodes.tag_parser.parse_tag(text)
         valid = langcodes.tag_is_valid(text)
