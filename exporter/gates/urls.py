@@ -356,6 +356,10 @@ def _check_domain(host: str) -> None:
         if label.startswith("-") or label.endswith("-"):
             # RFC 1123 section 2.1 and IDNA 2008 (RFC 5891 section 4.2.3.1)
             raise URLRefused(f"its host {host!r} has a label that starts or ends with '-'")
+        if label[2:4] == "--" and not label.startswith("xn--") and "xn--" in host:
+            # RFC 5891 section 4.2.3.1 (UTS 46 CheckHyphens): in a name with an internationalised
+            # label, "--" in the 3rd and 4th places is kept for encodings such as "xn--"
+            raise URLRefused(f"its host {host!r} has a label with '--' in its 3rd and 4th places")
 
 
 def _check_idn_label(label: str, host: str) -> None:
