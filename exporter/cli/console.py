@@ -41,8 +41,6 @@ def report_image_failures(failures: list[Any], notes: list[Diagnostic], *, quiet
 def resolve_inputs(inputs: tuple[str, ...], *, quiet: bool = False, out_dir: str | None = None) -> tuple[str, ...]:
     """INPUTs from the command line, else the config file's ``inputs``, else (with no config file
     at all) the bundled sample, said on stderr with the folder written to."""
-    from pathlib import Path
-
     from ..errors import UsageError
     from ..resources import sample_dir
 

@@ -11,7 +11,6 @@ rewritten.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import os
 from collections.abc import Callable, Collection
@@ -515,15 +514,13 @@ def _write_feeds(plan: BuildPlan, report: BuildReport, state: BuildState, select
     report.explanations.append(f"writing the feeds: {plan.feeds_reason}")
     since = plan.feed_from
     window = plan.digests if since is None else tuple(d for d in plan.digests if d.date >= since)
-    keep = None
+    keep: Callable[[Any, str], bool] | None = None
     if selected is not None:
         # A paper's entry is its first appearance in the whole feed, kept when
         # it passes the filter that day: its id, rank and dates are the same in
         # every feed, so a reader can de-duplicate across them.
         passing = {(d.date, p.key) for d in selected if since is None or d.date >= since for p in d.papers}
-
-        def keep(date: Any, key: str) -> bool:
-            return (date, key) in passing
+        keep = lambda date, key: (date, key) in passing  # noqa: E731
     feed = write_feed_files(ReadResult(window, ()), replace(options.feed, out_dir=out, formats=formats),
                             seen_keys=plan.seen_keys, keep=keep)
     report.feed = feed
