@@ -53,7 +53,6 @@ import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 from .errors import OutputError
 from .gates import files as gate_files
@@ -206,13 +205,11 @@ class NotOurFileError(OutputError):
     """A file the program did not write is where it would write one: left alone."""
 
 
-class Stamp(NamedTuple):
-    """A file as the program left it, by its stat: what git's index compares to tell an
-    unchanged file without reading it (``read-cache.c``, ``ie_match_stat``).  The modification
-    time can be given back after an edit (``touch -r``, ``cp -p``, ``os.utime``); the
-    inode-change time cannot be set by any call and moves on every write, chmod or rename, and
-    a file swapped in by a rename is another inode.  Made only by :meth:`of` (or :meth:`at`)
-    from a stat, and by :meth:`stored` from the build state.
+class Stamp(gate_files.FileStamp):
+    """A file as the program left it (:class:`exporter.gates.files.FileStamp`), with the form the
+    build state stores.  Made only by :meth:`of` (or :meth:`at`) from a stat, and by
+    :meth:`stored` from the build state; ``ctime_ns`` and ``ino`` -1: recorded by an earlier
+    version, which kept size and time only.
 
     What else moves the inode-change time (``chmod``, a hard link such as ``cp -al`` or
     ``rsync --link-dest`` make) or the inode number (a file system that does not keep them
@@ -220,15 +217,7 @@ class Stamp(NamedTuple):
     pays the same): the cost is one more build of it (same bytes: nothing is written) or a
     stale file left in place, never a file of the user's lost."""
 
-    size: int
-    mtime_ns: int
-    #: -1 (with :attr:`ino` -1): recorded by an earlier version, which kept size and time only.
-    ctime_ns: int
-    ino: int
-
-    @classmethod
-    def of(cls, st: os.stat_result) -> Stamp:
-        return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    __slots__ = ()
 
     @classmethod
     def at(cls, path: Path) -> Stamp:

@@ -34,7 +34,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 MB = 1024 * 1024
 
@@ -53,6 +53,25 @@ BOOK_LIMIT = 2048 * MB
 IMAGE_LIMIT = 64 * MB
 #: A file compared with what would be written over it.
 OUTPUT_LIMIT = BOOK_LIMIT
+
+class FileStamp(NamedTuple):
+    """A file by its stat, as the program read or left it: what git's index compares to tell
+    an unchanged file without reading it (git's ``read-cache.c``, ``ie_match_stat``).  The
+    modification time alone can be given back (``touch -r``, ``cp -p``, ``rsync -t``) after an
+    edit of the same size; the inode-change time cannot be set by any call and moves on every
+    write, chmod or rename, and a file replaced by a rename (as editors save) is a new inode.
+    The reader stamps its inputs with it (standard input: ``(0, -1, -1, 0)``), the writer its
+    outputs (:class:`exporter.output.Stamp`, which adds the state's stored form)."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    ino: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> FileStamp:
+        return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
 
 #: Folders nested deeper than this below an input folder are not walked.
 MAX_DEPTH = 64

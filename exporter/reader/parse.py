@@ -25,9 +25,9 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 from ..gates import files as gate_files
+from ..gates.files import FileStamp
 from ..gates import text as gate_text
 from ..model import (
     Diagnostic,
@@ -869,25 +869,6 @@ def cannot_read(name: str, err: OSError) -> Diagnostic:
     if isinstance(err, gate_files.NotRegularFile) and "pipe" in reason:
         reason += " (use '-' to read standard input)"
     return Diagnostic(SourceRef(name, 1), Severity.ERROR, f"cannot read: {reason}", Kind.FILE_SKIPPED)
-
-
-class FileStamp(NamedTuple):
-    """An input file as it was read: what git's index compares to tell an
-    unchanged file without reading it (git's ``read-cache.c``,
-    ``ie_match_stat``).  The modification time alone can be given back
-    (``touch -r``, ``cp -p``, ``rsync -t``) after an edit of the same size;
-    the inode-change time cannot be set by any call and moves on every
-    write, and a file replaced by a rename (as editors save) is a new inode.
-    Standard input: ``(0, -1, -1, 0)``."""
-
-    size: int
-    mtime_ns: int
-    ctime_ns: int
-    ino: int
-
-    @classmethod
-    def of(cls, st: os.stat_result) -> FileStamp:
-        return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 def read_input(path: Path | None) -> tuple[bytes, FileStamp]:

@@ -2,7 +2,7 @@
 
 As pelican's reader-level file cache does, a file is known by its stat (size,
 modification and inode-change times and inode, as git's index knows it: see
-:class:`~exporter.reader.parse.FileStamp`) or, when those cannot be trusted,
+:class:`~exporter.gates.files.FileStamp`) or, when those cannot be trusted,
 its content hash:
 one that did not change is not read again, and its days (date, title,
 paper keys, the hash of each day's text) and diagnostics come from its
@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from ..gates import files as gate_files
+from ..gates.files import FileStamp
 from ..model import Diagnostic, Kind, Severity, SourceRef
-from .parse import FileStamp, cannot_read, decode, input_files, parse_text, read_input
+from .parse import cannot_read, decode, input_files, parse_text, read_input
 
 #: A file modified less than this long before it was read may change again
 #: within the same mtime tick without its size changing ("racy git"): its
