@@ -186,12 +186,15 @@ def _folders_below_root(folder: Path) -> tuple[Path, tuple[str, ...]] | None:
         here = Path(os.getcwd(), folder)
     except OSError:  # the current folder was removed
         return None
-    for start, spelled in ((whole, given), (gate_files.real_path(whole), None)):
-        try:
-            return spelled or start, here.relative_to(start).parts
-        except ValueError:
-            continue
-    return None
+    try:
+        return given, here.relative_to(whole).parts
+    except ValueError:
+        pass
+    real = gate_files.real_path(whole)  # only then: it stats each level of the path
+    try:
+        return real, here.relative_to(real).parts
+    except ValueError:
+        return None
 
 
 def _link_on_way(folder: Path) -> tuple[Path, str] | None:
