@@ -235,3 +235,26 @@ def test_a_build_with_archives_never_writes_or_removes_outside(tmp_path, monkeyp
     result = _build(tmp_path, out)
     assert result.exit_code == 0, result.output
     assert _tree(victim) == before
+
+
+def test_without_the_at_calls_the_check_still_refuses_links(tmp_path, monkeypatch):
+    """On a system without ``openat()`` and its kin (``os.supports_dir_fd``) the writer falls back
+    to the ``lstat`` check and paths: a link already on the way is still refused, as before."""
+    from exporter.output import remove_folder
+
+    monkeypatch.setattr(output, "_AT", False)
+    out, victim = _setup(tmp_path, "x")
+    (out / "x").rmdir()
+    (out / "x").symlink_to(victim)
+    (victim / "feed.atom").write_bytes(MARKED)
+    stamp = Stamp.at(victim / "feed.atom")
+    before = _tree(victim)
+    with output_root(out):
+        with pytest.raises(OutputError, match="x is a symbolic link to a folder; left alone"):
+            write_file(out / "x" / "feed.atom", b"x")
+        assert not remove_file(out / "x" / "feed.atom", stamp)
+        assert remove_stale_parts(out / "x" / "feed.atom") == []
+        path = out / "a" / "feed.atom"
+        assert write_file(path, MARKED).value == "written" and write_file(path, MARKED).value == "unchanged"
+        assert remove_file(path, Stamp.at(path)) and remove_folder(out / "a")
+    assert _tree(victim) == before and sorted(p.name for p in out.iterdir()) == ["x"]
