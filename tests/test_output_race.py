@@ -150,15 +150,20 @@ def test_stale_temporary_files_outside_are_never_removed(tmp_path, monkeypatch, 
     assert _tree(victim) == before
 
 
-def test_the_walk_refuses_a_link_it_meets_even_without_the_check(tmp_path, monkeypatch):
-    """The descriptor walk is the guard, not the ``lstat`` check before it: with the check made
-    to say "clear" always, a link below the output folder still stops every write and removal."""
+def _linked(tmp_path: Path) -> tuple[Path, Path, Stamp, dict]:
+    """An output folder whose ``x`` is a link to the user's folder, which holds a marked
+    ``feed.atom``: (output folder, user's folder, that file's stamp, the user's folder as it is)."""
     out, victim = _setup(tmp_path, "x")
     (out / "x").rmdir()
     (out / "x").symlink_to(victim)
     (victim / "feed.atom").write_bytes(MARKED)
-    stamp = Stamp.at(victim / "feed.atom")
-    before = _tree(victim)
+    return out, victim, Stamp.at(victim / "feed.atom"), _tree(victim)
+
+
+def test_the_walk_refuses_a_link_it_meets_even_without_the_check(tmp_path, monkeypatch):
+    """The descriptor walk is the guard, not the ``lstat`` check before it: with the check made
+    to say "clear" always, a link below the output folder still stops every write and removal."""
+    out, victim, stamp, before = _linked(tmp_path)
     monkeypatch.setattr(gate_files, "link_on_way", lambda root, parts: None)
     with output_root(out):
         with pytest.raises(OutputError, match="x is a symbolic link to a folder; left alone"):
@@ -243,12 +248,7 @@ def test_without_the_at_calls_the_check_still_refuses_links(tmp_path, monkeypatc
     from exporter.output import remove_folder
 
     monkeypatch.setattr(output, "_AT", False)
-    out, victim = _setup(tmp_path, "x")
-    (out / "x").rmdir()
-    (out / "x").symlink_to(victim)
-    (victim / "feed.atom").write_bytes(MARKED)
-    stamp = Stamp.at(victim / "feed.atom")
-    before = _tree(victim)
+    out, victim, stamp, before = _linked(tmp_path)
     with output_root(out):
         with pytest.raises(OutputError, match="x is a symbolic link to a folder; left alone"):
             write_file(out / "x" / "feed.atom", b"x")
