@@ -37,6 +37,15 @@ hidden, and not matching ``*.epub`` or any feed name) and renaming it leaves
 that file behind; the next write of the same name removes such leftovers
 once they are :data:`STALE_AFTER` seconds old (younger ones may belong to a
 run writing into the same folder right now).
+
+**Never outside the output folder, even in a race.**  A folder below the
+output folder is never reached by a path that a link could redirect: the
+writer opens the output folder once, then each folder below it relative to
+the one above, without following a link (:func:`_walk`), and makes, stats,
+renames and unlinks names relative to the folder it holds open.  Checking
+the folders with ``lstat`` and then writing by path would leave a window in
+which ``OUT/archive`` swapped for a link to elsewhere carries the write or
+the removal out of the folder the user named.
 """
 
 from __future__ import annotations
@@ -44,10 +53,11 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import enum
+import errno
 import os
 import re
+import stat
 import struct
-import tempfile
 import time
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -90,7 +100,7 @@ def name_fits(name: str) -> bool:
 
 def _part_prefix(name: str) -> str:
     """The prefix of the temporary file :func:`write_file` writes *name* through: ``.NAME.``, or,
-    when that would not fit beside mkstemp's eight letters and ``.part``, ``.`` and a hash of the
+    when that would not fit beside eight random letters and ``.part``, ``.`` and a hash of the
     name (a book named by its user may be 250 bytes long)."""
     prefix = f".{name}."
     if name_fits(prefix + "x" * 8 + ".part"):
@@ -100,13 +110,14 @@ def _part_prefix(name: str) -> str:
     return "." + hashlib.blake2b(os.fsencode(name), digest_size=12).hexdigest() + ".long."
 
 
-def same_content(path: Path, data: bytes) -> bool:
+def same_content(path: Path, data: bytes, *, at: _Folder | None = None) -> bool:
     """True if *path* is a regular file holding *data* (read through the file gate: a named pipe
-    there is never opened)."""
+    there is never opened).  *at*: the folder of *path*, held open (:func:`_opened`)."""
+    where, dir_fd = _where(Path(path), at)
     try:
-        if gate_files.check_regular(path).st_size != len(data):
+        if gate_files.check_regular(where, dir_fd=dir_fd).st_size != len(data):
             return False
-        return gate_files.read_bytes(path, len(data)) == data
+        return gate_files.read_bytes(where, len(data), dir_fd=dir_fd) == data
     except OSError:
         return False
 
@@ -117,11 +128,18 @@ def _shown(path: Path) -> str:
 
 
 def make_folders(folder: Path) -> None:
-    """``mkdir -p`` *folder*, one level at a time: ``Path.mkdir(parents=True)`` and
-    ``os.makedirs`` recurse once per level, and a path of a thousand levels is a RecursionError
-    before the system says the name is too long.  :class:`OutputError` naming it if it cannot."""
+    """``mkdir -p`` *folder*; below the output folder, through :func:`_walk` (no link followed).
+    :class:`OutputError` naming it if it cannot."""
     folder = Path(folder)
-    _check_way(folder, folder)
+    with _opened(folder, folder, create=True):
+        pass
+
+
+def _make_path(folder: Path, shown: Path | None = None) -> None:
+    """``mkdir -p`` *folder* by path, one level at a time: ``Path.mkdir(parents=True)`` and
+    ``os.makedirs`` recurse once per level, and a path of a thousand levels is a RecursionError
+    before the system says the name is too long.  :class:`OutputError` naming *shown* (else
+    *folder*) if it cannot."""
     missing = []
     for level in (folder, *folder.parents):
         if os.path.isdir(level):
@@ -135,7 +153,7 @@ def make_folders(folder: Path) -> None:
                 if not os.path.isdir(level):
                     raise
     except OSError as err:
-        raise OutputError(f"cannot write to {_shown(folder)}: {err.strerror or err}") from err
+        raise OutputError(f"cannot write to {_shown(shown or folder)}: {err.strerror or err}") from err
 
 
 def check_target(path: Path) -> None:
@@ -167,12 +185,15 @@ def _folders_below_root(folder: Path) -> tuple[Path, tuple[str, ...]] | None:
         here = Path(os.getcwd(), folder)
     except OSError:  # the current folder was removed
         return None
-    for start, spelled in ((whole, given), (gate_files.real_path(whole), None)):
-        try:
-            return spelled or start, here.relative_to(start).parts
-        except ValueError:
-            continue
-    return None
+    try:
+        return given, here.relative_to(whole).parts
+    except ValueError:
+        pass
+    real = gate_files.real_path(whole)  # only then: it stats each level of the path
+    try:
+        return real, here.relative_to(real).parts
+    except ValueError:
+        return None
 
 
 def _link_on_way(folder: Path) -> tuple[Path, str] | None:
@@ -199,6 +220,143 @@ def _check_way(path: Path, folder: Path) -> None:
     if on_way is not None:
         at, what = on_way
         raise OutputError(f"cannot write {_shown(path)}: {_shown(at)} is {what}; left alone")
+
+
+# -- Folders held open ---------------------------------------------------------------------------
+#
+# The check above (``lstat`` per level) says what is wrong, early and in words; it cannot be what
+# keeps writes in the output folder: a folder swapped for a link between the check and the open,
+# rename or unlink by path lets the call follow the link (a time-of-check-to-time-of-use race).
+# POSIX.1-2008 added the *at calls for this: openat() exists "to enable opening files in
+# directories other than the current working directory without exposure to race conditions"
+# (POSIX open(), RATIONALE).  So each folder below the output folder is opened relative to the one
+# above with O_NOFOLLOW | O_DIRECTORY (a link there fails: Linux open(2), ELOOP / ENOTDIR), and the
+# names in it are made, stat-ed, renamed and unlinked relative to that descriptor (mkdirat(),
+# fstatat(AT_SYMLINK_NOFOLLOW), renameat(), unlinkat()).  A folder swapped after it was opened is
+# no longer on the way: the descriptor still names the folder that was opened.
+
+#: The system has every *at call the walk needs (POSIX.1-2008; Python lists them in
+#: ``os.supports_dir_fd``).  The program runs on POSIX systems, which all have them; elsewhere the
+#: writer falls back to the ``lstat`` check and paths, which leaves the race open.
+_AT = (all(f in os.supports_dir_fd for f in (os.open, os.mkdir, os.rename, os.unlink, os.rmdir, os.stat))
+       and os.stat in os.supports_follow_symlinks and os.scandir in os.supports_fd
+       and hasattr(os, "O_NOFOLLOW") and hasattr(os, "O_DIRECTORY"))
+
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+
+
+class _Folder(os.PathLike):
+    """A folder the writer holds open: *path*, how messages name it, and *fd*, its descriptor
+    (None without :data:`_AT`: names in it are then reached by path, as before)."""
+
+    __slots__ = ("path", "fd")
+
+    def __init__(self, path: Path, fd: int | None):
+        self.path, self.fd = path, fd
+
+    def __fspath__(self) -> str:
+        return os.fspath(self.path)
+
+    def name(self, name: str) -> str | Path:
+        """What a call is given, with ``dir_fd=self.fd``, to reach *name* in this folder."""
+        return name if self.fd is not None else self.path / name
+
+
+def _where(path: Path, at: _Folder | None) -> tuple[str | Path, int | None]:
+    """(what to give, ``dir_fd``) to reach the file *path* in *at*, or by path without *at*."""
+    return (path, None) if at is None else (at.name(path.name), at.fd)
+
+
+def _open_dir(name: str | Path, dir_fd: int | None = None, *, follow: bool = False) -> int:
+    flags = _DIR_FLAGS | (0 if follow else os.O_NOFOLLOW)
+    try:
+        return os.open(name, flags, dir_fd=dir_fd)
+    except PermissionError:
+        # A folder its owner may write into but not list (mode 0300), which a write by path
+        # takes: Linux's O_PATH (open(2)) gives a descriptor the *at calls take all the same.
+        if not hasattr(os, "O_PATH"):
+            raise
+        return os.open(name, flags | os.O_PATH, dir_fd=dir_fd)
+
+
+def _walk(root: Path, parts: tuple[str, ...], path: Path, folder: Path, create: bool) -> int | None:
+    """A descriptor of the folder *root*/*parts*: *root* (the output folder, which may be a link:
+    the user's choice) opened by its path, each of *parts* opened in the one before without
+    following a link, and made first if missing when *create*; None if one is missing and not
+    *create*.  A link or a file on the way is the :class:`OutputError` :func:`_check_way` gives
+    (writing *path*); a folder that cannot be made one naming *folder*, as :func:`_make_path`."""
+    if ".." in parts:  # openat("..") leaves the folder: refused whatever the check before said
+        out = Path(root, *parts[:parts.index("..") + 1])
+        raise OutputError(f"cannot write {_shown(path)}: {_shown(out)} is a way out of the output folder (..); "
+                          "left alone")
+    fd = _open_outside(root, create, folder)
+    if fd is None:
+        return None
+    for i, part in enumerate(parts):
+        try:
+            try:
+                below = _open_dir(part, fd)
+            except FileNotFoundError:
+                if not create:
+                    os.close(fd)
+                    return None
+                try:
+                    os.mkdir(part, dir_fd=fd)
+                except FileExistsError:  # made meanwhile (another run): opened below as any other
+                    pass
+                below = _open_dir(part, fd)
+        except OSError as err:
+            os.close(fd)
+            if err.errno in (errno.ENOTDIR, errno.ELOOP):
+                here = Path(root, *parts[:i + 1])
+                raise OutputError(f"cannot write {_shown(path)}: {_shown(here)} is "
+                                  f"{gate_files.described(here)}; left alone") from err
+            raise OutputError(f"cannot write to {_shown(folder)}: {err.strerror or err}") from err
+        os.close(fd)
+        fd = below
+    return fd
+
+
+def _open_outside(folder: Path, create: bool, shown: Path | None = None) -> int | None:
+    """A descriptor of *folder*, reached by its path, links and all: the output folder itself, or
+    a folder that is not below it (the state in the program's own folder, ``epub -o FILE.epub``),
+    whose way is the caller's.  Made first if missing when *create*, else None if it cannot be
+    opened; :class:`OutputError` naming *shown* (else *folder*) if it cannot be made or opened."""
+    shown = shown or folder
+    try:
+        return _open_dir(folder, follow=True)
+    except OSError as err:
+        if not create:
+            return None
+        if not isinstance(err, FileNotFoundError):
+            raise OutputError(f"cannot write to {_shown(shown)}: {err.strerror or err}") from err
+    _make_path(folder, shown)
+    try:
+        return _open_dir(folder, follow=True)
+    except OSError as err:
+        raise OutputError(f"cannot write to {_shown(shown)}: {err.strerror or err}") from err
+
+
+@contextlib.contextmanager
+def _opened(folder: Path, path: Path, *, create: bool) -> Iterator[_Folder | None]:
+    """Within the block, *folder* held open (:class:`_Folder`) for writing *path* in it, reached
+    through :func:`_walk` below the output folder; made first if missing when *create*, else
+    None if missing.  :class:`OutputError` as :func:`_check_way` and :func:`make_folders`."""
+    if not _AT:
+        _check_way(path, folder)
+        if create:
+            _make_path(folder)
+        yield _Folder(folder, None) if create or os.path.isdir(folder) else None
+        return
+    found = _folders_below_root(folder)
+    fd = _open_outside(folder, create) if found is None else _walk(*found, path, folder, create)
+    if fd is None:
+        yield None
+        return
+    try:
+        yield _Folder(folder, fd)
+    finally:
+        os.close(fd)
 
 
 class NotOurFileError(OutputError):
@@ -312,23 +470,24 @@ _HEAD = 64 * 1024
 _OPF_MARK = b"<dc:publisher>digest-export</dc:publisher>"
 
 
-def carries_mark(path: Path) -> bool:
+def carries_mark(path: Path, *, at: _Folder | None = None) -> bool:
     """True if the regular file *path* carries the program's mark (see :data:`_MARK`); an EPUB
-    its ``dc:publisher``."""
+    its ``dc:publisher``.  *at*: the folder of *path*, held open (:func:`_opened`)."""
+    where, dir_fd = _where(Path(path), at)
     try:
-        head = gate_files.read_head(path, _HEAD)
+        head = gate_files.read_head(where, _HEAD, dir_fd=dir_fd)
     except OSError:
         return False
     if head.startswith(b"PK\x03\x04"):
-        return _epub_is_ours(path)
+        return _epub_is_ours(where, dir_fd)
     return _MARK.search(head) is not None
 
 
-def _epub_is_ours(path: Path) -> bool:
+def _epub_is_ours(path: str | Path, dir_fd: int | None) -> bool:
     import zipfile
 
     try:
-        fh, _ = gate_files.open_regular(path, gate_files.BOOK_LIMIT)
+        fh, _ = gate_files.open_regular(path, gate_files.BOOK_LIMIT, dir_fd=dir_fd)
         with fh, zipfile.ZipFile(fh) as z:
             for info in z.infolist():
                 if info.filename.endswith(".opf") and info.file_size <= 4 * 1024 * 1024:
@@ -362,17 +521,19 @@ def _as_recorded(path: Path, st: os.stat_result) -> bool:
     return stamp is not None and stamp.matches(st)
 
 
-def is_ours(path: Path) -> bool:
+def is_ours(path: Path, *, at: _Folder | None = None) -> bool:
     """True if the file at *path* is the program's: the state records it as written by an
-    earlier run and it is still as that run left it (its :class:`Stamp`), or it carries the mark."""
-    if os.path.islink(path):  # never written by the program: it writes regular files only
-        return False
+    earlier run and it is still as that run left it (its :class:`Stamp`), or it carries the mark.
+    *at*: the folder of *path*, held open (:func:`_opened`)."""
+    where, dir_fd = _where(Path(path), at)
     try:
-        st = gate_files.check_regular(path)
+        st = os.stat(where, dir_fd=dir_fd, follow_symlinks=False)
     except OSError:
         return False
-    # An empty file holds nothing to lose (``touch state.json``).
-    return st.st_size == 0 or _as_recorded(path, st) or carries_mark(path)
+    # A link is never written by the program (it writes regular files only), nor is a FIFO,
+    # device or folder.  An empty file holds nothing to lose (``touch state.json``).
+    return gate_files.kind_of(st.st_mode) is None and (
+        st.st_size == 0 or _as_recorded(Path(path), st) or carries_mark(path, at=at))
 
 
 def may_write(path: Path, data: bytes) -> bool:
@@ -404,15 +565,38 @@ def remove_file(path: Path, stamp: Stamp) -> bool:
     file with its stamp).  True if deleted."""
     path = Path(path)
     try:
-        if _link_on_way(path.parent) is not None:
-            return False  # a folder on the way is a link (or not a folder): not below the output folder
-        st = os.lstat(path)
-        if gate_files.kind_of(st.st_mode) is None and stamp.matches(st) and carries_mark(path):
-            os.unlink(path)
-            return True
-    except OSError:
+        # A folder on the way that is a link (or not a folder) is not below the output folder:
+        # _walk refuses it, and the name is stat-ed and unlinked in the folder it opened.
+        with _opened(path.parent, path, create=False) as at:
+            if at is None:
+                return False
+            where, dir_fd = _where(path, at)
+            st = os.stat(where, dir_fd=dir_fd, follow_symlinks=False)
+            if gate_files.kind_of(st.st_mode) is None and stamp.matches(st) and carries_mark(path, at=at):
+                # Between the mark and the unlink a file of the same name can be renamed in by
+                # someone who may write in this folder (POSIX has no unlink-if-this-inode); never
+                # one outside it.
+                os.unlink(where, dir_fd=dir_fd)
+                return True
+    except (OSError, OutputError):
         pass
     return False
+
+
+def remove_folder(folder: Path) -> bool:
+    """Remove *folder* if it is empty (``rmdir``: a file of the user's in it keeps it), reached as
+    :func:`remove_file` reaches a file: never a folder a link below the output folder leads to,
+    nor the link itself.  True if removed."""
+    folder = Path(folder)
+    try:
+        with _opened(folder.parent, folder, create=False) as at:
+            if at is None:
+                return False
+            # unlinkat(AT_REMOVEDIR) of a name that is a link fails (ENOTDIR): it is not followed.
+            os.rmdir(at.name(folder.name), dir_fd=at.fd)
+            return True
+    except (OSError, OutputError):
+        return False
 
 
 def check_writable(path: Path) -> None:
@@ -438,48 +622,86 @@ def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = Fal
     path = Path(path)
     if not name_fits(path.name):
         raise OutputError(f"cannot write {_shown(path)}: the name is longer than {NAME_MAX} bytes")
-    check_target(path)
-    remove_stale_parts(path)
-    link = os.path.islink(path)
-    if not force and same_content(path, data):
-        # A link to a file of these very bytes: nothing to write, and the link stays the user's.
-        return WriteStatus.UNCHANGED
-    if link:
+    check_target(path)  # what is wrong, in words, before anything is made
+    # Made first if missing: a folder that did not exist holds no file to refuse.
+    with _opened(path.parent, path, create=True) as at:
+        assert at is not None
+        _remove_stale_parts_in(at, path.name, STALE_AFTER)
+        if not force and same_content(path, data, at=at):
+            # A link to a file of these very bytes: nothing to write, and the link stays the user's.
+            return WriteStatus.UNCHANGED
+        _check_replaceable(path, at, ours=ours, earlier=earlier)
+        _replace(at, path, data)
+        batch = _BATCH.get()
+        if batch is not None and batch.pid == os.getpid():
+            batch.folders.add(path.parent)
+        else:
+            _fsync_dir(at)
+    return WriteStatus.WRITTEN
+
+
+def _check_replaceable(path: Path, at: _Folder, *, ours: bool, earlier: tuple[bytes, ...]) -> None:
+    """:class:`NotOurFileError` unless the name of *path* in *at* is free or holds the program's
+    own file (see :func:`write_file`); stat-ed in the folder held open, not by path."""
+    where, dir_fd = _where(path, at)
+    try:
+        st = os.stat(where, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        raise OutputError(f"cannot write {_shown(path)}: {err.strerror or err}") from err
+    if stat.S_ISLNK(st.st_mode):
         # A symbolic link is never something the program wrote (it writes regular files only,
         # ``latest.epub`` included, a copy): replacing it would destroy the user's link.
         raise NotOurFileError(not_ours_message(path))
-    if not ours and os.path.lexists(path) and not is_ours(path) and not any(
-            same_content(path, old) for old in earlier):
+    if not ours and not is_ours(path, at=at) and not any(same_content(path, old, at=at) for old in earlier):
         raise NotOurFileError(not_ours_message(path))
-    folder = path.parent
-    make_folders(folder)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=_part_prefix(path.name), suffix=".part", dir=folder)
-    except OSError as err:  # a name too long, say: name the file, not the folder
-        raise OutputError(f"cannot write {_shown(path)}: {err.strerror or err}") from err
+
+
+#: Tries at a free temporary name before giving up (what ``tempfile.mkstemp`` allows: TMP_MAX).
+_TMP_TRIES = 10000
+
+
+def _create_part(at: _Folder, path: Path) -> tuple[str, int]:
+    """(name, descriptor) of a new temporary file for *path* in *at*: ``.NAME.<8 random
+    letters>.part``, created 0600 as ``mkstemp`` does, only if no file of that name exists
+    (O_EXCL: with O_CREAT, a link at the name is not followed either, POSIX ``open()``)."""
+    import base64
+
+    prefix = _part_prefix(path.name)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(_TMP_TRIES):
+        name = prefix + base64.b32encode(os.urandom(5)).decode("ascii").lower() + ".part"
+        try:
+            return name, os.open(at.name(name), flags, 0o600, dir_fd=at.fd)
+        except FileExistsError:
+            continue
+        except OSError as err:  # a name too long, say: name the file, not the folder
+            raise OutputError(f"cannot write {_shown(path)}: {err.strerror or err}") from err
+    raise OutputError(f"cannot write {_shown(path)}: no free temporary name in {_shown(path.parent)}")
+
+
+def _replace(at: _Folder, path: Path, data: bytes) -> None:
+    """Write *data* to a temporary file in *at*, sync it, and rename it over the name of *path*
+    in *at* (renameat(): both names in the folder held open).  A link put at the name meanwhile
+    is replaced itself, never followed (POSIX ``rename()``: the link named by *new* is removed)."""
+    tmp, fd = _create_part(at, path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
+            # Created 0600; a published feed must be readable like any file the user creates.
+            os.fchmod(fh.fileno(), _MODE)
             os.fsync(fh.fileno())
-        # mkstemp creates 0600; a published feed must be readable like any
-        # file the user creates.
-        os.chmod(tmp, _MODE)
-        os.replace(tmp, path)
+        os.replace(at.name(tmp), at.name(path.name), src_dir_fd=at.fd, dst_dir_fd=at.fd)
     except BaseException as err:
         try:
-            os.unlink(tmp)
+            os.unlink(at.name(tmp), dir_fd=at.fd)
         except OSError:
             pass
         if isinstance(err, OSError):
             raise OutputError(f"cannot write {_shown(path)}: {err.strerror or err}") from err
         raise
-    batch = _BATCH.get()
-    if batch is not None and batch.pid == os.getpid():
-        batch.folders.add(folder)
-    else:
-        _fsync_dir(folder)
-    return WriteStatus.WRITTEN
 
 
 @dataclass(slots=True)
@@ -519,43 +741,66 @@ def synced_at_end() -> Iterator[None]:
             _fsync_dir(folder)
 
 
+#: The random part of a temporary file's name: eight letters (this version's base32; mkstemp's,
+#: of earlier versions, took letters, digits and ``_``).
 _MKSTEMP_PART = re.compile(r"[A-Za-z0-9_]{6,12}\.part")
 
 
 def remove_stale_parts(path: Path, *, max_age: float = STALE_AFTER) -> list[Path]:
-    """Remove ``.<name>.*.part`` files next to *path* older than *max_age* seconds."""
-    prefix = _part_prefix(path.name)
+    """Remove ``.<name>.*.part`` files next to *path* older than *max_age* seconds (in the folder
+    reached as :func:`write_file` reaches it: none through a link below the output folder)."""
+    path = Path(path)
+    try:
+        with _opened(path.parent, path, create=False) as at:
+            return [] if at is None else _remove_stale_parts_in(at, path.name, max_age)
+    except OutputError:
+        return []
+
+
+def _remove_stale_parts_in(at: _Folder, name: str, max_age: float) -> list[Path]:
+    prefix = _part_prefix(name)
     removed = []
     now = time.time()
     try:
-        with os.scandir(path.parent) as entries:
+        # Listed and unlinked through the descriptor (fdopendir(), unlinkat()): the very folder
+        # that was opened, whatever its path leads to now.
+        with os.scandir(at.fd if at.fd is not None else at.path) as entries:
             for entry in entries:
-                name = entry.name
-                # What mkstemp makes (8 letters, digits or _ between
-                # the two): a file of someone else's with a look-alike name stays.
-                if not (name.startswith(prefix) and name.endswith(".part")
-                        and _MKSTEMP_PART.fullmatch(name[len(prefix):])):
+                part = entry.name
+                # What the writer makes (8 letters, digits or _ between the two): a file of
+                # someone else's with a look-alike name stays.
+                if not (part.startswith(prefix) and part.endswith(".part")
+                        and _MKSTEMP_PART.fullmatch(part[len(prefix):])):
                     continue
                 try:
                     if entry.is_file(follow_symlinks=False) and now - entry.stat(follow_symlinks=False).st_mtime > max_age:
-                        os.unlink(entry.path)
-                        removed.append(Path(entry.path))
+                        os.unlink(at.name(part), dir_fd=at.fd)
+                        removed.append(Path(at.path, part))
                 except OSError:
                     pass  # gone already (another run), or not ours to remove
     except OSError:
-        pass  # the folder does not exist yet
+        pass  # a folder that cannot be listed (opened with O_PATH)
     return removed
 
 
-def _fsync_dir(folder: Path) -> None:
-    # Make the rename itself durable (POSIX); not possible on Windows.
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
+def _fsync_dir(folder: Path | _Folder) -> None:
+    """Make the renames in *folder* durable (POSIX; not possible on Windows): through the
+    descriptor :func:`write_file` holds, or the folder reached again as it reaches it."""
+    if isinstance(folder, _Folder) and folder.fd is not None:
+        try:
+            os.fsync(folder.fd)
+        except OSError:
+            pass  # O_PATH: not syncable
         return
     try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        with _opened(Path(folder), Path(folder), create=False) as at:
+            if at is None:
+                return
+            fd = at.fd if at.fd is not None else os.open(at.path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                if at.fd is None:
+                    os.close(fd)
+    except (OSError, OutputError):
+        pass  # gone, or a link on the way now: its renames are not the output folder's

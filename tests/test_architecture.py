@@ -187,7 +187,7 @@ def _rel(path: Path) -> str:
 #: Code that opens files without the file gate, and why it may.
 OPEN_ALLOWED = {
     "exporter/gates/files.py": "the gate itself",
-    "exporter/output.py": "the one writer: opens the output folder to fsync it",
+    "exporter/output.py": "the one writer: opens the output folders (by descriptor, no link followed) and its temporary files",
     "exporter/delivery/ledger.py": "the ledger's lock file, opened read-write and created, never read",
     "exporter/cli/crash.py": "writes a new crash report into the cache folder",
 }

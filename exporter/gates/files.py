@@ -120,9 +120,10 @@ def _size(n: int) -> str:
     return f"{n // MB} MB" if n >= MB else f"{n} bytes"
 
 
-def check_regular(path: str | os.PathLike[str]) -> os.stat_result:
-    """``os.stat(path)`` of a regular file; :class:`NotRegularFile` for anything else."""
-    st = os.stat(path)
+def check_regular(path: str | os.PathLike[str], *, dir_fd: int | None = None) -> os.stat_result:
+    """``os.stat(path)`` of a regular file; :class:`NotRegularFile` for anything else.  *dir_fd*:
+    *path* is a name in that open folder (POSIX ``fstatat()``), as the writer reaches its files."""
+    st = os.stat(path, dir_fd=dir_fd)
     _refuse_special(st.st_mode, path)
     return st
 
@@ -231,11 +232,12 @@ def not_a_file(path: str | os.PathLike[str]) -> str | None:
     return None
 
 
-def open_regular(path: str | os.PathLike[str], limit: int) -> tuple[BinaryIO, os.stat_result]:
+def open_regular(path: str | os.PathLike[str], limit: int, *,
+                 dir_fd: int | None = None) -> tuple[BinaryIO, os.stat_result]:
     """The open file *path* (binary, read-only) and its ``fstat``, if it is a regular file of at
-    most *limit* bytes; the caller closes it."""
-    check_regular(path)
-    fd = os.open(path, _O_FLAGS)
+    most *limit* bytes; the caller closes it.  *dir_fd*: see :func:`check_regular`."""
+    check_regular(path, dir_fd=dir_fd)
+    fd = os.open(path, _O_FLAGS, dir_fd=dir_fd)
     try:
         st = os.fstat(fd)
         _refuse_special(st.st_mode, path)
@@ -251,14 +253,15 @@ def open_regular(path: str | os.PathLike[str], limit: int) -> tuple[BinaryIO, os
         raise
 
 
-def read_bytes(path: str | os.PathLike[str], limit: int) -> bytes:
+def read_bytes(path: str | os.PathLike[str], limit: int, *, dir_fd: int | None = None) -> bytes:
     """The bytes of the regular file *path*, at most *limit* of them (else :class:`FileTooLarge`)."""
-    return read_with_stat(path, limit)[0]
+    return read_with_stat(path, limit, dir_fd=dir_fd)[0]
 
 
-def read_with_stat(path: str | os.PathLike[str], limit: int) -> tuple[bytes, os.stat_result]:
+def read_with_stat(path: str | os.PathLike[str], limit: int, *,
+                   dir_fd: int | None = None) -> tuple[bytes, os.stat_result]:
     """(bytes, fstat) of the regular file *path*: the stat of the file that was read."""
-    fh, st = open_regular(path, limit)
+    fh, st = open_regular(path, limit, dir_fd=dir_fd)
     with fh:
         data = fh.read(limit + 1)
     if len(data) > limit:
@@ -266,9 +269,9 @@ def read_with_stat(path: str | os.PathLike[str], limit: int) -> tuple[bytes, os.
     return data, st
 
 
-def read_head(path: str | os.PathLike[str], n: int) -> bytes:
+def read_head(path: str | os.PathLike[str], n: int, *, dir_fd: int | None = None) -> bytes:
     """The first *n* bytes of the regular file *path* (whatever its size)."""
-    fh, _ = open_regular(path, BOOK_LIMIT * 1024)
+    fh, _ = open_regular(path, BOOK_LIMIT * 1024, dir_fd=dir_fd)
     with fh:
         return fh.read(n)
 

@@ -26,7 +26,8 @@ from ..errors import InputError
 from ..feeds.writer import FeedReport
 from ..model import ReadResult, counted
 from ..gates import files as gate_files
-from ..output import Stamp, carries_mark, check_writable, outside_through_link, recorded, remove_file, synced_at_end, write_file
+from ..output import (Stamp, carries_mark, check_writable, outside_through_link, recorded, remove_file, remove_folder,
+                      synced_at_end, write_file)
 from ..site.catalog_records import CatalogBooks, catalog_record
 from ..site.frontpage import check_template, newest_digest, write_front_page
 from ..site.catalog import book_files
@@ -152,10 +153,7 @@ def _remove_selection(plan: BuildPlan, report: BuildReport, name: str, state_pat
             # the folders its files were in (the catalog's pages, the archives)
             folders.update(p for name in record.files for p in (out / name).parents if out in p.parents)
     for folder in sorted(folders, key=lambda p: -len(p.parts)):  # the deepest first
-        try:
-            folder.rmdir()  # only when empty: a file of the user's stays, with its folder
-        except OSError:
-            pass
+        remove_folder(folder)  # only when empty: a file of the user's stays, with its folder
     try:  # through the writer's rule: a file there without the program's mark is not its state
         remove_file(state_path, Stamp.at(state_path))
     except OSError:
@@ -216,10 +214,7 @@ def _remove_stale_outputs(plan: BuildPlan, report: BuildReport, state: BuildStat
             owed = state.pages.setdefault(OWED_PAGE, OutputRecord("", "", {}))
             owed.files[name] = stamp
     for folder in sorted(folders, reverse=True):
-        try:
-            os.rmdir(folder)  # only if empty: never a file someone else put there
-        except OSError:
-            pass
+        remove_folder(folder)  # only if empty: never a file someone else put there
 
 
 def _save_state(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
