@@ -37,7 +37,8 @@ PEAK = """
 import resource, subprocess, sys, time
 t = time.perf_counter()
 run = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-print(run.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, time.perf_counter() - t)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(run.returncode, usage.ru_maxrss, time.perf_counter() - t, usage.ru_utime + usage.ru_stime)
 print(([l for l in (run.stdout + run.stderr).splitlines() if " image" in l and ": warning:" not in l] or ["-"])[-1])
 """
 
@@ -105,7 +106,7 @@ def digests(folder: Path, n: int, port: int, days: int) -> None:
                                                    encoding="utf-8")
 
 
-def run(n: int, port: int, command: str, jobs: int, days: int) -> tuple[int, float, str]:
+def run(n: int, port: int, command: str, jobs: int, days: int) -> tuple[int, float, float, str]:
     with tempfile.TemporaryDirectory(dir=Path.home() / ".cache") as tmp:  # on disk, not a tmpfs
         folder = Path(tmp)
         (folder / "in").mkdir()
@@ -119,14 +120,15 @@ def run(n: int, port: int, command: str, jobs: int, days: int) -> tuple[int, flo
         # Run in the temporary folder: "-m exporter" is then PYTHONPATH's, not the current folder's.
         line = subprocess.run([sys.executable, "-c", PEAK, *cmd], capture_output=True, text=True, env=env,
                               cwd=folder, check=True).stdout.splitlines()
-        rc, kb, wall = int(line[0].split()[0]), int(line[0].split()[1]), float(line[0].split()[2])
+        rc, kb, wall, cpu = int(line[0].split()[0]), int(line[0].split()[1]), float(line[0].split()[2]), \
+            float(line[0].split()[3])
         summary = line[1]
         books = sorted(out.rglob("*.epub"))
         if rc != 0 or not books:
             raise SystemExit(f"{command} of {n} thumbnails failed (exit {rc}): {summary}")
         print("  " + summary)
         digest_ = hashlib.sha256(b"".join(b.read_bytes() for b in books)).hexdigest()[:16]
-        return kb, wall, digest_
+        return kb, wall, cpu, digest_
 
 
 def main() -> None:
@@ -142,8 +144,9 @@ def main() -> None:
     server.start()
     ready.wait(60)
     for n in args.n:
-        kb, wall, digest_ = run(n, port.value, args.command, args.j, args.days)
-        print(f"{args.command} N={n:3d} days={args.days}: peak {kb / 1024:6.0f} MB, {wall:6.1f} s, book {digest_}", flush=True)
+        kb, wall, cpu, digest_ = run(n, port.value, args.command, args.j, args.days)
+        print(f"{args.command} N={n:3d} days={args.days}: peak {kb / 1024:6.0f} MB, {wall:6.1f} s "
+              f"(CPU {cpu:6.1f} s), books {digest_}", flush=True)
     server.terminate()
 
 
