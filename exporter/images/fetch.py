@@ -13,6 +13,10 @@ paths, and the construction of each redirect request.  What stays ours:
 * the redirect loop, so that every hop is checked (http(s) only, at most
   :data:`MAX_REDIRECTS`, no loop) and a redirect's body is never read;
 * the size cap, against ``Content-Length`` up front and while streaming;
+* where the body goes: a spooled file, in memory while small and on disk
+  beyond :data:`SPOOL_IN_MEMORY`, so eight downloads of the largest
+  thumbnails allowed, waiting for their turn to be decoded, do not hold
+  eight bodies in memory (the decoder reads the file);
 * turning every failure into a short reason (see :class:`Failure`).
 
 Proxies come from the environment (``http_proxy``, ``https_proxy``,
@@ -25,11 +29,14 @@ proxy can resolve is left to the proxy.
 from __future__ import annotations
 
 import http.cookiejar
+import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import httpcore
 import httpx
@@ -44,6 +51,11 @@ USER_AGENT = f"digest-export/{__version__}"
 # After this many connection-level failures in a row on one host, the rest
 # of its thumbnails are not tried in this run.
 HOST_FAILURE_LIMIT = 3
+#: A body up to this size stays in memory (most thumbnails); a larger one goes to disk.
+SPOOL_IN_MEMORY = 1 << 20
+#: The most a content-coding stage inflates at one step: a small gzip chunk (or gzip inside
+#: gzip) may stand for megabytes, never inflated whole.
+DECODE_STEP = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,9 @@ class FetchOptions:
     max_bytes: int
     concurrency: int
     allow_private_hosts: bool = False
+    #: Where bodies larger than SPOOL_IN_MEMORY are spooled (the thumbnail cache folder);
+    #: None or unusable: the system's temporary folder.
+    spool_dir: Path | None = None
 
 
 class Fetcher:
@@ -74,6 +89,7 @@ class Fetcher:
                      "Accept-Encoding": "identity"})
         self._lock = threading.Lock()
         self._host_failures: dict[str, tuple[int, str]] = {}
+        self._spool_dir = _usable_folder(options.spool_dir)
 
     def close(self) -> None:
         self._client.close()
@@ -86,6 +102,12 @@ class Fetcher:
 
     def get(self, url: str) -> bytes:
         """The body of a 200 answer for *url*; raises Failure."""
+        with self.get_file(url) as body:
+            return body.read()
+
+    def get_file(self, url: str) -> IO[bytes]:
+        """The body of a 200 answer for *url*, as a file at its start (the caller closes
+        it); raises Failure."""
         try:
             _check_target(httpx.URL(url), redirected=False)
             request = self._client.build_request("GET", url)
@@ -93,23 +115,35 @@ class Fetcher:
             raise Failure("invalid URL", permanent=True) from err
         host = request.url.host
         self._skip_if_unreachable(host)
-        with netguard.deadline(time.monotonic() + self.options.timeout):
-            try:
-                data = self._get(request)
-            except Failure as failure:
-                self._count(host, failure)
-                raise
+        sink = self._spool()
+        try:
+            with netguard.deadline(time.monotonic() + self.options.timeout):
+                try:
+                    self._get(request, sink)
+                except Failure as failure:
+                    self._count(host, failure)
+                    raise
+        except BaseException:
+            sink.close()
+            raise
         self._count(host, None)
-        return data
+        sink.seek(0)
+        return sink
 
-    def _get(self, request: httpx.Request) -> bytes:
+    def _spool(self) -> IO[bytes]:
+        """A file for one body: in memory up to SPOOL_IN_MEMORY, then on disk, without a name
+        where the system allows (O_TMPFILE), so that a killed run leaves nothing behind."""
+        return tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=self._spool_dir)
+
+    def _get(self, request: httpx.Request, sink: IO[bytes]) -> None:
         seen = {str(request.url)}
         for hop in range(MAX_REDIRECTS + 1):
             _check_target(request.url, redirected=hop > 0)
             response = self._send(request)
             try:
                 if response.next_request is None:
-                    return self._body(response)
+                    self._body(response, sink)
+                    return
                 request = response.next_request
             finally:
                 response.close()  # a redirect's body is never read
@@ -124,7 +158,7 @@ class Fetcher:
         except httpx.HTTPError as err:
             raise _reason(err) from err
 
-    def _body(self, response: httpx.Response) -> bytes:
+    def _body(self, response: httpx.Response, sink: IO[bytes]) -> None:
         status = response.status_code
         if status != 200:
             # 4xx will not change by asking again, except these.
@@ -135,28 +169,30 @@ class Fetcher:
         expected = int(length) if length.isdigit() else None
         if expected is not None and expected > max_bytes:
             raise Failure(f"too large (Content-Length {expected} > {max_bytes})", permanent=True)
-        body = bytearray()
         # The body as sent (iter_raw), decoded here with a bound at every
         # stage: httpx's own decoders inflate a whole chunk at once, so one
         # small gzip chunk (or gzip inside gzip) could fill the memory before
         # any size check.  The cap applies on the wire and after decoding.
         decoder = _BoundedDecoder(response.headers.get("Content-Encoding", ""), max_bytes)
-        wire = 0
+        wire = written = 0
         try:
             for chunk in response.iter_raw():
                 wire += len(chunk)
                 if wire > max_bytes:
                     raise Failure(f"too large (more than {max_bytes} bytes)", permanent=True)
-                body += decoder.feed(chunk)
-            body += decoder.finish()
+                for piece in decoder.feed(chunk):
+                    written += sink.write(piece)
+            for piece in decoder.finish():
+                written += sink.write(piece)
         except httpx.RemoteProtocolError as err:
             # h11 refuses a body that ends before its Content-Length.
-            if expected is not None and len(body) < expected:
-                raise Failure(f"truncated response ({len(body)} of {expected} bytes)") from err
+            if expected is not None and written < expected:
+                raise Failure(f"truncated response ({written} of {expected} bytes)") from err
             raise _reason(err) from err
         except httpx.HTTPError as err:
             raise _reason(err) from err
-        return bytes(body)
+        except OSError as err:  # the spool file: a full disk
+            raise Failure(f"cannot keep the download ({err.strerror or type(err).__name__})") from err
 
     def _skip_if_unreachable(self, host: str) -> None:
         with self._lock:
@@ -199,13 +235,13 @@ class _Inflater:
         return self.zlib.decompressobj(16 + self.zlib.MAX_WBITS if self.gzip else self.zlib.MAX_WBITS)
 
     def _take(self, out: bytes) -> bytes:
-        if len(out) > self.left or self.d.unconsumed_tail:
+        if len(out) > self.left:
             raise Failure(f"too large once decoded (more than {self.limit} bytes)", permanent=True)
         self.left -= len(out)
         return out
 
-    def feed(self, data: bytes) -> bytes:
-        out = []
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """What *data* inflates to, in pieces of at most DECODE_STEP bytes."""
         while True:
             if self.gzip and self.d is not None and self.d.eof:
                 data, self.d = self.d.unused_data + data, None  # between two members
@@ -213,10 +249,10 @@ class _Inflater:
                 # Zero bytes after a member are padding (Python's gzip module skips them too).
                 data = data.lstrip(b"\0")
                 if not data:
-                    return b"".join(out)
+                    return
                 self.d = self._member()
             try:
-                chunk = self.d.decompress(data, self.left + 1)
+                chunk = self.d.decompress(data, DECODE_STEP)
             except self.zlib.error:
                 if self.started or not self.raw_fallback:
                     raise Failure("undecodable content encoding", permanent=True) from None
@@ -224,22 +260,29 @@ class _Inflater:
                 self.d = self.zlib.decompressobj(-self.zlib.MAX_WBITS)
                 continue
             self.started = True
-            out.append(self._take(chunk))  # the cap counts every member together
-            data = b""
+            if chunk:
+                yield self._take(chunk)  # the cap counts every member together
+            # Input left over: the step was full, more output is waiting (zlib's
+            # decompress(), max_length).
+            data = self.d.unconsumed_tail
+            if data:
+                continue
             if not (self.gzip and self.d.eof and self.d.unused_data):
-                return b"".join(out)
+                return
 
-    def finish(self) -> bytes:
+    def finish(self) -> Iterator[bytes]:
         if self.d is None:
-            return b""
+            return
         try:
-            return self._take(self.d.flush(self.left + 1))
+            rest = self.d.flush(DECODE_STEP)
         except self.zlib.error:
             raise Failure("undecodable content encoding", permanent=True) from None
+        if rest:
+            yield self._take(rest)
 
 
 class _BoundedDecoder:
-    """The Content-Encoding stack, undone in reverse order, each stage bounded."""
+    """The Content-Encoding stack, undone in reverse order, each stage bounded, step by step."""
 
     def __init__(self, header: str, limit: int):
         codings = [c.strip().lower() for c in header.split(",") if c.strip()]
@@ -251,16 +294,34 @@ class _BoundedDecoder:
             raise Failure(f"too many content encodings ({len(codings)})", permanent=True)
         self.stages = [_Inflater(c, limit) for c in reversed(codings)]
 
-    def feed(self, data: bytes) -> bytes:
-        for stage in self.stages:
-            data = stage.feed(data)
-        return data
+    def _through(self, first: int, pieces: Iterable[bytes]) -> Iterator[bytes]:
+        """*pieces* through the stages from *first* on: one step of each at a time."""
+        if first == len(self.stages):
+            yield from pieces
+            return
+        for piece in pieces:
+            if piece:
+                yield from self._through(first + 1, self.stages[first].feed(piece))
 
-    def finish(self) -> bytes:
-        data = b""
-        for stage in self.stages:
-            data = stage.feed(data) + stage.finish() if data else stage.finish()
-        return data
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        return self._through(0, [data])
+
+    def finish(self) -> Iterator[bytes]:
+        for i, stage in enumerate(self.stages):
+            yield from self._through(i + 1, stage.finish())
+
+
+def _usable_folder(folder: Path | None) -> str | None:
+    """*folder* if a temporary file can be made there, else None (the system's temporary
+    folder): a read-only or missing cache folder must not fail the downloads."""
+    if folder is None:
+        return None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError:
+        return None
+    return str(folder)
 
 
 def _check_target(url: httpx.URL, *, redirected: bool) -> None:
