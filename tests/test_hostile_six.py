@@ -1,0 +1,93 @@
+"""Black-box findings of a sixth round: a link to a folder named as a link wherever a file is
+expected; an environment variable's bad value named with the variable and its range; a TOML
+number shown as written; a selection pattern that `regex` refuses explained in words; a refused
+user template stopping `build` and `epub` before anything is written."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from exporter.cli import main
+
+SAMPLE = Path(__file__).parent.parent / "exporter" / "sample"
+
+
+def run(args: list[str], tmp: Path, env: dict | None = None):
+    result = CliRunner().invoke(main, [str(a) for a in args],
+                                env={"XDG_CACHE_HOME": str(tmp / "cache"),
+                                     "XDG_STATE_HOME": str(tmp / "state"), **(env or {})})
+    assert "Traceback" not in result.output, result.output
+    if result.exception is not None:
+        assert isinstance(result.exception, SystemExit), repr(result.exception)
+    return result
+
+
+# -- a symbolic link to a folder is said to be a link ---------------------------------------------
+
+def test_link_to_folder_as_epub_output_is_named_a_link(tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "l.epub").symlink_to(tmp_path / "d")
+    result = run(["epub", SAMPLE, "-o", tmp_path / "l.epub", "--images", "none"], tmp_path)
+    assert result.exit_code in (1, 2), result.output
+    assert "a symbolic link to a folder" in result.output, result.output
+    assert "it is a folder" not in result.output
+
+
+def test_link_to_folder_as_template_is_named_a_link(tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "day.xhtml.j2").symlink_to(tmp_path / "d")
+    result = run(["epub", SAMPLE, "-o", tmp_path / "b.epub", "--images", "none",
+                  "--templates", tmp_path / "tpl"], tmp_path)
+    assert result.exit_code == 1, result.output
+    assert "day.xhtml.j2: a symbolic link to a folder, not a regular file" in result.output, result.output
+
+
+def test_link_to_folder_as_file_option_is_named_a_link(tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "state.json").symlink_to(tmp_path / "d")
+    result = run(["build", SAMPLE, "-o", tmp_path / "out", "--images", "none",
+                  "--state", tmp_path / "state.json"], tmp_path)
+    assert result.exit_code == 2, result.output
+    assert "a symbolic link to a folder" in result.output, result.output
+
+
+def test_link_to_folder_is_still_a_folder_for_a_folder_option(tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "out").symlink_to(tmp_path / "d")
+    result = run(["build", SAMPLE, "-o", tmp_path / "out", "--images", "none"], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "d" / "feed.atom").is_file()
+
+
+# -- environment variables: the variable, its value and its range ---------------------------------
+
+@pytest.mark.parametrize("value", ["abc", "nan", "1e9", "0", "１０"])
+def test_bad_image_timeout_variable_is_named(tmp_path, value):
+    result = run(["build", SAMPLE, "-o", tmp_path / "out", "--images", "none"], tmp_path,
+                 env={"DIGEST_EXPORT_IMAGE_TIMEOUT": value})
+    assert result.exit_code == 2, result.output
+    assert f"DIGEST_EXPORT_IMAGE_TIMEOUT={value}" in result.output, result.output
+    assert "from 0.1 to 3600" in result.output, result.output
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", [["build", SAMPLE, "-o", "OUT", "--finished-only"], ["send", "OUT", "--to", "a@b.example"]])
+def test_bad_today_variable_is_named(tmp_path, command):
+    (tmp_path / "out").mkdir()
+    args = [str(tmp_path / "out") if a == "OUT" else a for a in command]
+    result = run(args, tmp_path, env={"DIGEST_EXPORT_TODAY": "2024-13-01"})
+    assert result.exit_code == 2, result.output
+    assert "DIGEST_EXPORT_TODAY=2024-13-01" in result.output, result.output
+    assert "YYYY-MM-DD" in result.output, result.output
+
+
+def test_option_on_command_line_keeps_its_message(tmp_path):
+    result = run(["build", SAMPLE, "-o", tmp_path / "out", "--image-timeout", "abc"], tmp_path)
+    assert result.exit_code == 2, result.output
+    assert "'--image-timeout'" in result.output and "DIGEST_EXPORT" not in result.output, result.output
