@@ -91,3 +91,29 @@ def test_option_on_command_line_keeps_its_message(tmp_path):
     result = run(["build", SAMPLE, "-o", tmp_path / "out", "--image-timeout", "abc"], tmp_path)
     assert result.exit_code == 2, result.output
     assert "'--image-timeout'" in result.output and "DIGEST_EXPORT" not in result.output, result.output
+
+
+# -- TOML numbers: shown as written, with the right reason ----------------------------------------
+
+@pytest.mark.parametrize("line, shown, why", [
+    ("days = 1e3", "not 1e3: TOML reads it as a float; write 1000", None),
+    ("top = 99999999999999999999999", "not 99999999999999999999999: too large", "not a whole number"),
+    ("top = -5", "not -5: negative", "not a whole number"),
+    ("top = 2.5", "not 2.5: not a whole number", None),
+    ("min-votes = 1e400", "not 1e400: too large", "inf"),
+    ("image-timeout = 1e9", "from 0.1 to 3600 (no quotes), not 1e9: too large", "1000000000.0"),
+    ("image-timeout = 0.0_5", "not 0.0_5: too small", "0.05"),
+    ("image-timeout = nan", "not nan: not a number", None),
+    ("top = " + "9" * 4000, "(a number of 4000 digits): too large", "9" * 100),
+    ("top = " + "9" * 5000, "a number too large (more than 4300 digits)", "internal error"),
+], ids=["float-count", "huge-int", "negative", "fraction", "overflow", "big-float", "underscore", "nan",
+        "4000-digits", "5000-digits"])
+def test_config_numbers_are_shown_as_written(tmp_path, line, shown, why):
+    (tmp_path / "digest-export.toml").write_text(line + "\n", "utf-8")
+    result = run(["--config", tmp_path / "digest-export.toml", "build", SAMPLE, "-o", tmp_path / "out",
+                  "--images", "none"], tmp_path)
+    assert result.exit_code == 2, result.output
+    assert shown in result.output, result.output
+    assert "1000.0" not in result.output
+    if why is not None:
+        assert why not in result.output, result.output
