@@ -117,3 +117,26 @@ def test_config_numbers_are_shown_as_written(tmp_path, line, shown, why):
     assert "1000.0" not in result.output
     if why is not None:
         assert why not in result.output, result.output
+
+
+# -- regular expressions the matcher refuses, said in words ---------------------------------------
+
+@pytest.mark.parametrize("pattern, words", [
+    ("(?V1)foo", "(?V1) asks for version 1 of the regex module's syntax"),
+    ("(?V1:a)b", "remove (?V1)"),
+    ("(?au)x", "(?a) (ASCII), (?L) (locale) and (?u) (Unicode), which exclude each other"),
+    ("a{2,1}", 'min repeat greater than max repeat (at character 3, "2,1}"'),
+    ("[a", "unterminated character set (at its end"),
+], ids=["v1", "v1-scoped", "charset-flags", "repeat", "unterminated"])
+def test_refused_pattern_is_said_in_words_with_key_and_file(tmp_path, pattern, words):
+    config = tmp_path / "digest-export.toml"
+    config.write_text(f'[[selection]]\nname = "a"\nmatch = ["re:{pattern}"]\n', "utf-8")
+    result = run(["--config", config, "build", SAMPLE, "-o", tmp_path / "out", "--images", "none"], tmp_path)
+    assert result.exit_code == 2, result.output
+    assert f"{config}: [[selection]] #1 'a': 'match': the regular expression" in result.output, result.output
+    assert words in result.output, result.output
+    assert "KeyError" not in result.output and "position" not in result.output, result.output
+    assert not (tmp_path / "out").exists()
+    option = run(["build", SAMPLE, "-o", tmp_path / "out", "--images", "none", "--exclude", "re:" + pattern],
+                 tmp_path)
+    assert option.exit_code == 2 and "'--exclude'" in option.output and words in option.output, option.output
