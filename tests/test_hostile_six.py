@@ -140,3 +140,67 @@ def test_refused_pattern_is_said_in_words_with_key_and_file(tmp_path, pattern, w
     option = run(["build", SAMPLE, "-o", tmp_path / "out", "--images", "none", "--exclude", "re:" + pattern],
                  tmp_path)
     assert option.exit_code == 2 and "'--exclude'" in option.output and words in option.output, option.output
+
+
+# -- a refused user template stops build and epub before anything is written --------------------
+
+TEMPLATES = Path(__file__).parent.parent / "templates"
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*"))}
+
+
+def _edited(tmp: Path, name: str, old: str, new: str) -> Path:
+    folder = tmp / "tpl"
+    folder.mkdir(exist_ok=True)
+    text = (TEMPLATES / name).read_text("utf-8")
+    assert old in text
+    (folder / name).write_text(text.replace(old, new, 1), "utf-8")
+    return folder
+
+
+REFUSED = {
+    # an event handler on every paper's section
+    "onclick": ("day.xhtml.j2", '<section class="paper" id="{{ e.id }}">',
+                '<section class="paper" id="{{ e.id }}" onclick="go()">'),
+    # a form control, only where a paper has a thumbnail (the placeholder picture reaches it)
+    "form-in-thumbnail": ("day.xhtml.j2", '<div class="thumb">', '<div class="thumb"><input type="text"/>'),
+    # an invalid language tag in the cover page
+    "cover-lang": ("cover.xhtml.j2", '<div class="cover">', '<div class="cover" lang="en_US!">'),
+}
+
+
+@pytest.mark.parametrize("command", ["build", "epub"])
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_refused_template_writes_nothing(tmp_path, command, case):
+    name, old, new = REFUSED[case]
+    templates = _edited(tmp_path, name, old, new)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("the user's", "utf-8")
+    before = _snapshot(out)
+    result = run([command, SAMPLE, "-o", out, "--images", "none", "--templates", templates], tmp_path)
+    assert result.exit_code == 1, result.output
+    assert f"{templates / name}: error: the template made" in result.output, result.output
+    assert _snapshot(out) == before
+
+
+def test_template_that_is_a_link_to_a_folder_writes_nothing(tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "day.xhtml.j2").symlink_to(tmp_path / "d")
+    out = tmp_path / "out"
+    result = run(["build", SAMPLE, "-o", out, "--images", "none", "--templates", tmp_path / "tpl"], tmp_path)
+    assert result.exit_code == 1, result.output
+    assert "day.xhtml.j2: a symbolic link to a folder" in result.output, result.output
+    assert not out.exists() or not any(out.iterdir()), sorted(out.iterdir())
+
+
+def test_accepted_templates_still_build(tmp_path):
+    templates = _edited(tmp_path, "day.xhtml.j2", '<section class="paper" id="{{ e.id }}">',
+                        '<section class="paper mine" id="{{ e.id }}">')
+    result = run(["build", SAMPLE, "-o", tmp_path / "out", "--images", "none", "--templates", templates], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "feed.atom").is_file()
