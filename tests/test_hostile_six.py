@@ -204,3 +204,15 @@ def test_accepted_templates_still_build(tmp_path):
     result = run(["build", SAMPLE, "-o", tmp_path / "out", "--images", "none", "--templates", templates], tmp_path)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "feed.atom").is_file()
+
+
+def test_refused_front_page_template_writes_nothing(tmp_path):
+    templates = _edited(tmp_path, "index.html.j2", "<main>", '<main lang="en_US!">')
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("the user's", "utf-8")
+    before = _snapshot(out)
+    result = run(["build", SAMPLE, "-o", out, "--images", "none", "--templates", templates], tmp_path)
+    assert result.exit_code == 1, result.output
+    assert f"{templates / 'index.html.j2'}: error: the template made index.html" in result.output, result.output
+    assert _snapshot(out) == before
