@@ -63,8 +63,11 @@ def shown_value(value: object) -> str:
     ``2024-03-04T10:00:00``, ``an array``, never a Python repr (``True``, ``datetime.date(...)``)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
+    if isinstance(value, float):
+        # As the user wrote it (``1e3``, not Python's ``1000.0``), kept by the config reader.
+        return getattr(value, "written", None) or repr(value)
+    if isinstance(value, int):
+        return _shown_int(value)
     if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
         return f"the {'date-time' if isinstance(value, _dt.datetime) else type(value).__name__} {value.isoformat()}"
     if isinstance(value, str):
@@ -80,6 +83,22 @@ def shown_value(value: object) -> str:
     return "a value of another type"
 
 
+
+
+#: The most digits a whole number is shown with in a message; a longer one is shortened.
+_MAX_SHOWN_DIGITS = 40
+
+
+def _shown_int(value: int) -> str:
+    """A whole number in decimal (a faithful TOML spelling of any TOML integer, ``0x10`` too),
+    shortened past :data:`_MAX_SHOWN_DIGITS` digits with its length: a config line of 4,000
+    digits is not echoed whole.  (The config reader refuses more digits than Python converts.)"""
+    try:
+        text = str(value)
+    except ValueError:  # over sys.get_int_max_str_digits()
+        return "a number of thousands of digits"
+    digits = len(text.lstrip("-"))
+    return text if digits <= _MAX_SHOWN_DIGITS else f"{text[:20]}... (a number of {digits} digits)"
 
 
 def drop_forbidden(text: str) -> str:

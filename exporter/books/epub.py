@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import escape
 
-from ..bundles import Bundle, BundleBy
+from ..bundles import Bundle, BundleBy, make_bundles
 from .cover import CoverText, make_cover
 from .devices import GENERIC, DeviceProfile
 from .devices import profile as device_profile
@@ -975,6 +975,49 @@ def fonts(options: EpubOptions) -> tuple[Any, Any]:
 
     return (load_font(options.font, "--font"),
             load_font(options.font_bold, "--font-bold") if options.font_bold is not None else None)
+
+
+def check_templates(options: EpubOptions, digests: Sequence[Digest]) -> None:
+    """Render the user's book templates once, in memory, through the same checks every book's
+    documents pass (the book template gate, :mod:`exporter.gates.xhtml`, as :func:`_build`
+    applies it), before a run writes anything: a template the gate refuses (an ``onclick``, a
+    form control, an invalid ``lang``) raises :class:`TemplateError` naming it, and the feeds
+    and catalog written while the books are made are never half-updated.
+
+    The sample is the run's first book (the first with papers) with a placeholder picture for
+    every paper that has a thumbnail: the template's branches for thumbnails, authors, votes and
+    links run as in the real books, and a link to another day of the book finds its document,
+    without the network.  A synthetic bundle would refuse a link to a real day's document; one
+    day of the book alone too.  The gate cannot be run on a template's static markup: a Jinja
+    template is not XHTML until it is rendered (its tags are built from expressions, loops and
+    blocks inherited from the packaged templates).  A branch only a later book takes can still
+    be refused in its own book; that book is then the run's one error, as before."""
+    if options.templates is None:
+        return
+    bundle = next((b for b in make_bundles(digests, options.by, date_from=options.date_from,
+                                           date_to=options.date_to, title=options.title)
+                   if b.paper_count), None)
+    if bundle is None:
+        return
+    env = make_environment(options.templates)
+    ctx = _Context(env, stylesheet(env), options, None)
+    picture = _placeholder_picture()
+    papers = [p for d in bundle.digests for p in d.papers]
+    pictures = {p: picture for p in papers if p.thumbnail is not None}
+    _build(bundle, ctx, pictures, options.lang or detect_language(papers),
+           picture.data if options.cover else None)
+
+
+@functools.cache
+def _placeholder_picture() -> Any:
+    """A 1x1 PNG standing in for thumbnails and the cover in :func:`check_templates`."""
+    from PIL import Image
+
+    from ..images.model import EmbeddedImage
+
+    buf = io.BytesIO()
+    Image.new("L", (1, 1)).save(buf, "PNG")
+    return EmbeddedImage(buf.getvalue(), "image/png", 1, 1)
 
 
 @dataclass(slots=True)

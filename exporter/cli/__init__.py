@@ -21,6 +21,7 @@ from ..model import Kind, counted
 from .crash import Group
 from .console import load_inputs, report_skipped, warn
 from .options import (
+    today_option,
     Command,
     PathArg,
     allow_empty_option,
@@ -241,9 +242,8 @@ def epub(inputs: tuple[str, ...], out_dir: str, allow_empty: bool, quiet: bool, 
 @click.option("--finished-only", is_flag=True,
               help="Books only for the weeks (or months, days) whose last day has passed, and "
                    "latest.epub, a copy of the newest of them.")
-@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE", envvar="DIGEST_EXPORT_TODAY",
-              help="With --finished-only: decide which periods are finished as on DATE (default: today; "
-                   "env DIGEST_EXPORT_TODAY).")
+@today_option("With --finished-only: decide which periods are finished as on DATE (default: today; "
+              "env DIGEST_EXPORT_TODAY).")
 @click.option("--send", "send_books", is_flag=True,
               help="Then e-mail the finished books, as `send DIR` with the config's [send] settings.")
 @report_errors

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import math
 import re
+import sys
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -77,7 +79,7 @@ def load_config(path: Path) -> dict[str, Any]:
         data = gate_files.read_bytes(path, gate_files.CONFIG_LIMIT)
         text = gate_text.decode_strict(data, str(path))
         _check_dotted_keys(text, path)
-        return tomllib.loads(text)
+        return tomllib.loads(text, parse_float=WrittenFloat.of)
     except gate_text.NotText as err:
         raise ConfigError(f"{q(path)}: {err}; save it as UTF-8") from err
     except OSError as err:
@@ -87,6 +89,24 @@ def load_config(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{q(path)}: not valid TOML: {err}") from err
     except RecursionError:  # tomllib recurses into nested arrays and inline tables
         raise ConfigError(f"{q(path)}: values nested too deeply") from None
+    except ValueError as err:
+        # tomllib lets int() refuse an integer of more digits than Python converts
+        # (sys.get_int_max_str_digits(), 4,300): a plain ValueError, not a TOMLDecodeError.
+        raise ConfigError(f"{q(path)}: a number too large (more than {sys.get_int_max_str_digits()} "
+                          "digits)") from err
+
+
+class WrittenFloat(float):
+    """A TOML float that keeps its spelling, for messages: ``days = 1e3`` is shown ``1e3``, as
+    written, not ``1000.0`` (``model.shown_value`` reads :attr:`written`)."""
+
+    written: str
+
+    @classmethod
+    def of(cls, text: str) -> WrittenFloat:
+        number = cls(text.replace("_", ""))  # TOML 1.0 "Float": '_' between digits, inf, nan
+        number.written = text
+        return number
 
 
 #: The most parts a dotted key may have (``a.b.c`` has 3): no valid config of ours has more than
@@ -141,8 +161,9 @@ def _long_names(command: click.Command) -> dict[str, click.Parameter]:
 
 def _convert(path: Path, where: str, key: str, value: Any, param: click.Parameter,
              ctx: click.Context) -> Any:
-    def fail(expected: str, got: Any = value) -> ConfigError:
-        return ConfigError(f"{q(path)}: {where}key '{key}' must be {expected}, not {shown_value(got)}")
+    def fail(expected: str, got: Any = value, why: str | None = None) -> ConfigError:
+        return ConfigError(f"{q(path)}: {where}key '{key}' must be {expected}, not {shown_value(got)}"
+                           + (f": {why}" if why else ""))
 
     many = isinstance(param, click.Argument) or getattr(param, "multiple", False)
     if many:
@@ -150,7 +171,7 @@ def _convert(path: Path, where: str, key: str, value: Any, param: click.Paramete
             value = [value]
         if not isinstance(value, list):
             raise fail("a list (an array in [...])")
-        return tuple(_convert_one(path, lambda expected, got=v: fail(expected, got), v, param, ctx)
+        return tuple(_convert_one(path, lambda expected, why=None, got=v: fail(expected, got, why), v, param, ctx)
                      for v in value)
     return _convert_one(path, fail, value, param, ctx)
 
@@ -164,18 +185,56 @@ def _expected(param: click.Parameter) -> str:
         return "a path (a string)"
     if isinstance(ptype, click.types.BoolParamType) or getattr(param, "is_flag", False):
         return "true or false"
+    low, high = _bounds(ptype)
+    low, high = (shown_value(b) if b is not None else None for b in (low, high))
+    bounds = (f" from {low} to {high}" if low is not None and high is not None else
+              f" of at least {low}" if low is not None else f" of at most {high}" if high is not None else "")
     if isinstance(ptype, click.types.IntParamType):
-        low, high = getattr(ptype, "min", None), getattr(ptype, "max", None)
-        bounds = (f" from {low} to {high}" if low is not None and high is not None else
-                  f" of at least {low}" if low is not None else f" of at most {high}" if high is not None else "")
         return f"a whole number{bounds} (no quotes)"
     if isinstance(ptype, (click.types.FloatParamType, Seconds)):
-        return "a number (no quotes)"
+        return f"a number{bounds} (no quotes)"
     if isinstance(ptype, click.DateTime):
         return "a date (YYYY-MM-DD, no quotes)"
     if isinstance(ptype, click.Choice):
         return "one of " + ", ".join(f'"{c}"' for c in ptype.choices)
     return f"a {ptype.name} (a string, in quotes)" if ptype.name != "text" else "a string (in quotes)"
+
+
+def _bounds(ptype: click.ParamType) -> tuple[Any, Any]:
+    """The least and greatest value of a number type (ours: ``low``/``high``; click's ranges:
+    ``min``/``max``), each None when it has none."""
+    low = getattr(ptype, "low", getattr(ptype, "min", None))
+    high = getattr(ptype, "high", getattr(ptype, "max", None))
+    return low, high
+
+
+def _why_not(value: Any, ptype: click.ParamType) -> str | None:
+    """Why the TOML number *value* is not a value of the number type *ptype*, in words: the
+    reason ``1e3`` is no count is that TOML reads it as a float (and 10**30 that it is too
+    large, not that it is no whole number)."""
+    from .options import Seconds
+
+    if not isinstance(ptype, (click.types.IntParamType, click.types.FloatParamType, Seconds)):
+        return None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return "not a number (nan)"
+    if isinstance(value, float) and math.isinf(value):
+        # ``1e400`` is a float beyond the largest (IEEE 754 binary64 overflows to infinity).
+        if getattr(value, "written", "inf").lstrip("+-") == "inf":
+            return "not finite"
+    low, high = _bounds(ptype)
+    if isinstance(ptype, click.types.IntParamType) and isinstance(value, float):
+        if value.is_integer() and (low is None or value >= low) and (high is None or value <= high):
+            return f"TOML reads it as a float; write {int(value)}"
+        if math.isfinite(value) and not value.is_integer():
+            return "not a whole number"
+    if (high is not None and value > high) or value == math.inf:
+        return "too large"
+    if (low is not None and value < low) or value == -math.inf:
+        return "negative" if value < 0 <= (low if low is not None else 0) else "too small"
+    return None
 
 
 def _convert_one(path: Path, fail: Any, value: Any, param: click.Parameter, ctx: click.Context) -> Any:
@@ -207,6 +266,9 @@ def _convert_one(path: Path, fail: Any, value: Any, param: click.Parameter, ctx:
         if not isinstance(ptype, click.DateTime) or isinstance(value, (dt.datetime, dt.time)):
             raise fail(expected)
         return dt.datetime(value.year, value.month, value.day)
+    why = _why_not(value, ptype)
+    if why is not None:
+        raise fail(expected, why=why)
     _check_toml_type(lambda _: fail(expected), value, ptype)
     try:
         return ptype.convert(value, param, ctx)

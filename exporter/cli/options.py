@@ -68,6 +68,38 @@ class Command(click.Command):
             raise click.UsageError(f"{where} {err.message}", ctx) from err
 
 
+class EnvOption(click.Option):
+    """An option that may also come from an environment variable (``envvar``): a value from the
+    variable that does not convert is a usage error (exit 2) naming the variable, the value as
+    set (quoted as a shell would need it) and what it may be (*allowed*), as the user who set it
+    in a crontab has no option on the command line to look for."""
+
+    def __init__(self, *args: Any, allowed: str, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.allowed = allowed
+
+    def consume_value(self, ctx: click.Context, opts: Any) -> Any:
+        # click records a value's source only once it converts: kept here for process_value.
+        value, source = super().consume_value(ctx, opts)
+        ctx.meta[f"{__name__}.source.{self.name}"] = source
+        return value, source
+
+    def process_value(self, ctx: click.Context, value: Any) -> Any:
+        from click.core import ParameterSource
+
+        from ..gates.names import shell_quote
+
+        try:
+            return super().process_value(ctx, value)
+        except click.BadParameter as err:
+            if ctx.meta.get(f"{__name__}.source.{self.name}") is not ParameterSource.ENVIRONMENT:
+                raise
+            name = self.envvar if isinstance(self.envvar, str) else "/".join(self.envvar or ())
+            shown = shell_quote(value) if isinstance(value, str) and value else repr(value)
+            raise click.UsageError(f"environment variable {name}={shown} (for {self.opts[0]}): "
+                                   f"{err.message.rstrip('.')}; it must be {self.allowed}.", ctx) from err
+
+
 class PathArg(click.Path):
     """A path option or argument: :class:`click.Path`, and a value that can name a file at all
     (no NUL: POSIX ends a name at it; no component over :data:`NAME_MAX` bytes), and one that
@@ -121,7 +153,7 @@ class PathArg(click.Path):
                               f"{described(parent)}, not a folder", param, ctx)
             if self.kind_checked and (text != "-" or not self.allow_dash):
                 kind = special_kind(text)
-                if kind is not None and not (kind == "a folder" and self.dir_okay):
+                if kind is not None and not (self.dir_okay and os.path.isdir(text)):
                     wanted = "a folder" if not self.file_okay else "a regular file"
                     self.fail(f"{shell_quote(text)} is {kind}, not {wanted}", param, ctx)
                 if kind is None and not self.file_okay and os.path.isfile(text):
@@ -275,9 +307,17 @@ class LanguageTag(click.types.StringParamType):
 def image_timeout_option(f: F) -> F:
     return click.option(
         "--image-timeout", type=Seconds(0.1, 3600), default=10.0, show_default=True,
-        metavar="SECONDS", envvar="DIGEST_EXPORT_IMAGE_TIMEOUT",
+        metavar="SECONDS", envvar="DIGEST_EXPORT_IMAGE_TIMEOUT", cls=EnvOption,
+        allowed="a finite number of seconds from 0.1 to 3600 (e.g. 10 or 2.5)",
         help="Time allowed to fetch one thumbnail (env DIGEST_EXPORT_IMAGE_TIMEOUT).",
     )(f)
+
+
+def today_option(help: str) -> Callable[[F], F]:
+    return click.option(
+        "--today", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE", envvar="DIGEST_EXPORT_TODAY",
+        cls=EnvOption, allowed="a date written YYYY-MM-DD, from 0001-01-01 to 9999-12-31 (e.g. 2024-03-08)",
+        help=help)
 
 
 def book_options(f: F) -> F:

@@ -17,7 +17,7 @@ import click
 
 from ..model import Kind, SourceRef
 from .console import warn
-from .options import Command, Count, NameArg, PathArg, Seconds, quiet_option, report_errors
+from .options import Command, Count, NameArg, PathArg, Seconds, quiet_option, report_errors, today_option
 from ..errors import UsageError
 from ..gates import files as gate_files
 from ..gates.names import shell_quote as q
@@ -59,9 +59,7 @@ PASSWORD_ENV = "DIGEST_EXPORT_SMTP_PASSWORD"
               metavar="SECONDS", help="Pause before the first new attempt (doubled each time).")
 @click.option("--timeout", type=Seconds(1, 3600), default=60.0, show_default=True,
               metavar="SECONDS", help="Time allowed for each SMTP step.")
-@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE", envvar="DIGEST_EXPORT_TODAY",
-              help="Decide which books are finished as on DATE (default: today; "
-                   "env DIGEST_EXPORT_TODAY).")
+@today_option("Decide which books are finished as on DATE (default: today; env DIGEST_EXPORT_TODAY).")
 @click.option("--selection", metavar="NAME",
               help="Send the books of the config's [[selection]] NAME (DIR/NAME/) instead of the whole weeks.")
 @quiet_option

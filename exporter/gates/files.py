@@ -108,6 +108,10 @@ def _refuse_special(mode: int, path: str | os.PathLike[str]) -> None:
     what = kind_of(mode)
     if what is not None:
         err = errno.EISDIR if stat.S_ISDIR(mode) else errno.EINVAL
+        # *mode* is of what the path leads to; a link is named as a link (the user sees a name,
+        # not a folder, in a listing), as :func:`special_kind` does.
+        if os.path.islink(path):
+            what = f"a symbolic link to {what}"
         raise NotRegularFile(err, f"{what}, not a regular file", os.fspath(path))
 
 
@@ -136,7 +140,9 @@ def special_kind(path: str | os.PathLike[str]) -> str | None:
     """What *path* is if it exists and is not a regular file (links followed), else None: a
     folder, FIFO, socket or device, or :data:`LINK_LOOP` (a link, or a folder on its way, that
     loops: the one place such a loop is classified, for inputs, outputs and folder scans alike).
-    A link to nothing is None here: see :func:`broken_link`."""
+    A link that leads to one of these says so (``a symbolic link to a folder``): the user looks
+    for a name that is a link, not for a folder.  A link to nothing is None here: see
+    :func:`broken_link`."""
     try:
         st = os.lstat(path)
     except OSError as err:
@@ -146,6 +152,8 @@ def special_kind(path: str | os.PathLike[str]) -> str | None:
             st = os.stat(path)
         except OSError as err:
             return LINK_LOOP if err.errno == errno.ELOOP else None
+        what = kind_of(st.st_mode)
+        return None if what is None else f"a symbolic link to {what}"
     return kind_of(st.st_mode)
 
 
@@ -188,7 +196,7 @@ def described(path: str | os.PathLike[str]) -> str:
         broken = broken_link(path)
         if broken is not None:
             return "a symbolic link to nothing" if "does not exist" in broken else broken
-        return f"a symbolic link to {special_kind(path) or 'a regular file'}"
+        return special_kind(path) or "a symbolic link to a regular file"
     return kind_of(st.st_mode) or "a regular file"
 
 

@@ -50,6 +50,10 @@ def run_build(plan: BuildPlan, progress: Progress | None = None, *, fragments: A
     options = plan.options
     if plan.errors and not options.keep_going:
         raise InputError(plan.diagnostics)
+    if options.epub is not None:  # a template the book gate refuses stops the run before any write
+        from ..books.epub import check_templates
+
+        check_templates(options.epub, plan.digests)
     try:
         return _run_folder(plan, progress, fragments)
     finally:

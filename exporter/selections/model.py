@@ -209,8 +209,32 @@ def _compile(pattern: str, where: str, text: str) -> Any:
         return regex.compile(unicodedata.normalize("NFKC", pattern),
                              regex.VERSION0 | regex.IGNORECASE | regex.FULLCASE)
     except Exception as err:  # noqa: BLE001 - the regex module also raises KeyError ((?V1) against VERSION0)
-        why = str(err) if isinstance(err, regex.error) else f"{type(err).__name__}: {err}"
+        why = _in_words(err, unicodedata.normalize("NFKC", pattern))
         raise SelectionError(f"{where}: the regular expression {shown_value(text)} does not compile: {why}") from None
+
+
+def _in_words(err: Exception, normal: str) -> str:
+    """Why the regex module refused *normal*, in words a user of Python's ``re`` reads: its
+    error (``unterminated character set``) with the place shown, and its two errors that are
+    not ``regex.error`` (a ``KeyError: 'regex.V0|V1'`` for ``(?V1)``, a ``ValueError`` for
+    ``(?a)`` with ``(?u)``) said as what to change."""
+    import regex
+
+    if isinstance(err, KeyError):  # regex raises it when (?V1) meets the VERSION0 flag
+        return ("(?V1) asks for version 1 of the regex module's syntax, which is not offered: patterns "
+                "are read with Python's re syntax (version 0); remove (?V1)")
+    if isinstance(err, ValueError) and not isinstance(err, regex.error) and "incompatible" in str(err):
+        return ("it sets more than one of the flags (?a) (ASCII), (?L) (locale) and (?u) (Unicode), which "
+                "exclude each other; keep one at most")
+    if not isinstance(err, regex.error):
+        return f"the regex module refuses it ({type(err).__name__})"
+    message = str(err.msg if getattr(err, "msg", None) else err)
+    pos = getattr(err, "pos", None)
+    if not isinstance(pos, int) or not 0 <= pos <= len(normal):
+        return message
+    where = ("at its end" if pos >= len(normal) else
+             f"at character {pos + 1}, {shown_value(normal[pos:pos + 12])}")
+    return f"{message} ({where}, counting from the character after 're:')"
 
 
 @dataclass(frozen=True, slots=True)

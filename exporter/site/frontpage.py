@@ -200,6 +200,16 @@ def check_template(plan: BuildPlan) -> None:
 
     eo = plan.options.epub
     get_template(make_environment(eo.templates if eo is not None else None), TEMPLATE_NAME)
+    if eo is not None and eo.templates is not None:
+        # A user's page is rendered once now, from what the plan knows (its books, with no size
+        # or cover yet; every feed format it makes), through the page gate (_check_page): markup
+        # the gate refuses (an invalid lang, a stray control character, an id named twice) stops
+        # the run before the books and feeds, not after them.  A template is not HTML until it
+        # is rendered, so the gate cannot read its static text.
+        formats = plan.options.feed.formats or FILE_NAMES
+        render_front_page(plan, [(b, 0, None) for b in plan.primary_books],
+                          [f for f in FILE_NAMES if f in formats], normalize_base_url(plan.options.feed.base_url),
+                          newest_digest(plan))
 
 
 def render_front_page(plan: BuildPlan, books: list[tuple[BookPlan, int, str | None]], feeds: list[str],
