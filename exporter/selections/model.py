@@ -216,11 +216,14 @@ def _compile(pattern: str, where: str, text: str) -> Any:
 def _in_words(err: Exception, normal: str) -> str:
     """Why the regex module refused *normal*, in words a user of Python's ``re`` reads: its
     error (``unterminated character set``) with the place shown, and its two errors that are
-    not ``regex.error`` (a ``KeyError: 'regex.V0|V1'`` for ``(?V1)``, a ``ValueError`` for
+    not ``regex.error`` (a ``KeyError`` or ``ValueError`` for ``(?V1)``, a ``ValueError`` for
     ``(?a)`` with ``(?u)``) said as what to change."""
     import regex
 
-    if isinstance(err, KeyError):  # regex raises it when (?V1) meets the VERSION0 flag
+    # (?V1) against the VERSION0 flag: a KeyError ('regex.V0|V1') up to regex 2026.5, a ValueError
+    # ('VERSION0 and VERSION1 flags are mutually incompatible') since: told by what it says.
+    if isinstance(err, KeyError) or (isinstance(err, ValueError) and not isinstance(err, regex.error)
+                                     and "VERSION" in str(err)):
         return ("(?V1) asks for version 1 of the regex module's syntax, which is not offered: patterns "
                 "are read with Python's re syntax (version 0); remove (?V1)")
     if isinstance(err, ValueError) and not isinstance(err, regex.error) and "incompatible" in str(err):
