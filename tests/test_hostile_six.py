@@ -216,3 +216,17 @@ def test_refused_front_page_template_writes_nothing(tmp_path):
     assert result.exit_code == 1, result.output
     assert f"{templates / 'index.html.j2'}: error: the template made index.html" in result.output, result.output
     assert _snapshot(out) == before
+
+
+@pytest.mark.parametrize("state", ["out/feed.atom", "out/daily-papers-2024-W10.epub", "out/sub/../feed", "out/s.json"])
+def test_state_inside_the_output_folder_is_refused_before_anything_is_written(tmp_path, state):
+    """A state in DIR would be published, or written over the feed or book the run has just written
+    (valid books and feeds replaced by JSON, exit 0, on every run)."""
+    src = tmp_path / "d.md"
+    src.write_text("## Daily Papers (2024-03-04)\n\n### [A paper](https://arxiv.org/abs/2403.00522)\n\n"
+                   "Vote: 22\n\nAuthors: A. Author\n\n- summary\n", "utf-8")
+    result = run(["build", str(src), "-o", str(tmp_path / "out"), "--images", "none", "-q",
+                      "--state", str(tmp_path / state)], tmp_path)
+    assert result.exit_code == 2, result.output
+    assert "--state" in result.output and "inside the output folder" in result.output, result.output
+    assert not (tmp_path / "out").exists()

@@ -290,6 +290,8 @@ def build(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_
     if chosen is not None and selections:
         raise UsageError("--min-votes, --top, --match and --exclude filter a build without [[selection]] "
                          "tables; this config has selections: put the filter in one of them")
+    if state_path:
+        _check_state_outside(state_path, out_dir)
     options = BuildOptions(out_dir=Path(out_dir), epub=eo, feed=fo, keep_going=eo.keep_going, jobs=eo.jobs,
                            finished_before=finished_before, state_path=Path(state_path) if state_path else None,
                            filter=chosen, selections=selections)
@@ -310,3 +312,18 @@ def build(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_
 from .send import send as _send  # noqa: E402  (needs the helpers above)
 
 main.add_command(_send)
+
+
+def _check_state_outside(state_path: str, out_dir: str) -> None:
+    """The build state (and each selection's, ``FILE.NAME`` beside it) is never in DIR: there it
+    would be published, or written over a feed or book the run has just written (``--state
+    DIR/feed.atom``), every run.  Compared by real path, so a link or ``..`` does not hide it."""
+    import os
+
+    from ..errors import UsageError
+
+    state, out = os.path.realpath(state_path), os.path.realpath(out_dir)
+    if os.path.commonpath([state, out]) == out:
+        raise UsageError(f"--state {q(state_path)} is inside the output folder {q(out_dir)}: "
+                         "the state would be published, or written over an output; keep it outside DIR "
+                         "(by default it is in the program's own state folder)")
