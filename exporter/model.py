@@ -12,7 +12,9 @@ import datetime as _dt
 import enum
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 
 from .gates.names import shell_quote  # noqa: F401  (re-exported: sources print through it)
 from .gates.text import breaks_in_lines_as_spaces, collapse_white_space, shows_nothing
@@ -138,6 +140,33 @@ def clean_text(text: str, *, collapse: bool = True) -> str:
     return drop_forbidden(text)
 
 
+
+def _pickled_as_fields(cls: type) -> type:
+    """Pickle the frozen, slotted dataclass *cls* (and its subclasses) as ``type(obj)(*fields)``.
+
+    What ``dataclass(slots=True, frozen=True)`` gives it instead calls
+    ``dataclasses.fields()`` for every object pickled and every object loaded
+    (``_dataclass_getstate``/``_dataclass_setstate``): most of the time that moving
+    a parsed year between processes took.  The constructor sets the same
+    fields, in order (none of these classes has a ``__post_init__``).
+    """
+    cls.__reduce__ = _reduce_fields  # type: ignore[method-assign]
+    return cls
+
+
+def _reduce_fields(self: object) -> tuple[type, tuple[object, ...]]:
+    kind = type(self)
+    get = _FIELD_GETTERS.get(kind)
+    if get is None:
+        names = tuple(f.name for f in fields(kind))  # type: ignore[arg-type]
+        one = attrgetter(*names)
+        get = _FIELD_GETTERS[kind] = (lambda obj: (one(obj),)) if len(names) == 1 else one
+    return kind, get(self)
+
+
+_FIELD_GETTERS: dict[type, Callable[[object], tuple[object, ...]]] = {}
+
+
 class Severity(str, enum.Enum):
     """How bad a diagnostic is: an error stops the output by default."""
 
@@ -150,6 +179,7 @@ class Severity(str, enum.Enum):
         return self.value
 
 
+@_pickled_as_fields
 @dataclass(frozen=True, slots=True, order=True)
 class SourceRef:
     """Where something was read: a file path (or ``<stdin>``) and a 1-based line."""
@@ -192,6 +222,7 @@ class Kind(str, enum.Enum):
     OUTPUT = "output"
 
 
+@_pickled_as_fields
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     """One problem the program reports, printed as ``path:line: severity: message``;
@@ -220,6 +251,7 @@ class ThumbnailKind(str, enum.Enum):
         return self.value
 
 
+@_pickled_as_fields
 @dataclass(frozen=True, slots=True)
 class Thumbnail:
     """A thumbnail: an http(s) URL, or a path relative to the digest file.
@@ -238,6 +270,7 @@ class Thumbnail:
         return self.url[:8].lower().startswith(("http://", "https://"))
 
 
+@_pickled_as_fields
 @dataclass(frozen=True, slots=True)
 class SummaryItem:
     """One bullet of a summary.
@@ -252,6 +285,7 @@ class SummaryItem:
     children: tuple[SummaryItem, ...] = ()
 
 
+@_pickled_as_fields
 @dataclass(frozen=True, slots=True)
 class Paper:
     """One paper of a digest, in the digest's rank order.
@@ -310,6 +344,7 @@ class Paper:
         return "p-" + hashlib.sha1(self.key.encode("utf-8")).hexdigest()[:12]
 
 
+@_pickled_as_fields
 @dataclass(frozen=True, slots=True)
 class Digest:
     """One digest day: all papers published under one date, in rank order.
@@ -324,6 +359,7 @@ class Digest:
     sources: tuple[SourceRef, ...] = field(default=())
 
 
+@_pickled_as_fields
 @dataclass(frozen=True, slots=True)
 class ReadResult:
     """What the reader returns: digests sorted by date, and every diagnostic."""

@@ -233,6 +233,8 @@ def _install_bounded_filters(env: Any) -> None:
 
 def _checked_lang_attrs(lang: Any) -> Any:
     """``lang_attrs`` for a template: a value that is not a BCP 47 tag would make the book invalid."""
+    if type(lang) is str and lang in _LANG_ATTRS:  # called for every paper: a year is 24,000 calls
+        return _LANG_ATTRS[lang]
     from . import render
     from .gates.langtags import check_tag
 
@@ -241,7 +243,14 @@ def _checked_lang_attrs(lang: Any) -> Any:
             check_tag(lang)
         except ValueError as err:
             raise ValueError(f"lang_attrs({lang!r}): {err}") from None
-    return render.lang_attrs(lang)
+    attrs = render.lang_attrs(lang)
+    if type(lang) is str and len(_LANG_ATTRS) < 1024:
+        _LANG_ATTRS[lang] = attrs
+    return attrs
+
+
+#: ``lang_attrs`` of the tags seen: a language tag's attributes are the same every time.
+_LANG_ATTRS: dict[str, Any] = {}
 
 
 class _RenderTimeout(Exception):

@@ -51,7 +51,7 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
         state, why = load_state(path, __version__, options.state_base())
         if why:
             explain.append(f"state: {why}; everything is checked")
-    files = InputFiles.scan(inputs, state.files)
+    files = InputFiles.scan(inputs, state.files, jobs=options.jobs)
     explain.append(f"inputs: {counted(len(files.order), 'file')}, {len(files.changed)} new or changed, "
                    f"{len(files.removed)} gone, "
                    f"{len(files.order) - len(files.changed) - len(files.unreadable)} unchanged")

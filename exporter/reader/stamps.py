@@ -113,6 +113,66 @@ def _unreadable(shown: str, err: OSError) -> list[Diagnostic]:
     return [cannot_read(shown, err)]
 
 
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One input file to read: what a worker needs to know of it."""
+
+    name: str
+    path: Path | None
+    shown: str
+    old_sha: str | None  # the content hash the state recorded, if any
+    now_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What reading one file gave: a diagnostic (unreadable), the stamp of a file whose bytes
+    the state already knows (``record`` None), or its parse and new record."""
+
+    unreadable: list[Diagnostic] | None = None
+    stamp: FileStamp | None = None
+    drafts: list[Any] = field(default_factory=list)
+    record: FileRecord | None = None
+
+
+def _read_one(job: _Job) -> _Outcome:
+    try:
+        data, stamp = read_input(job.path)
+    except OSError as err:
+        return _Outcome(unreadable=_unreadable(job.shown, err))
+    if job.old_sha is not None and job.old_sha == content_hash(data) and job.path is not None:
+        return _Outcome(stamp=stamp)
+    drafts, diags = _parse(job.shown, data)
+    return _Outcome(drafts=drafts, record=_record(data, stamp, drafts, diags, job.now_ns))
+
+
+#: Fewer files than this are read here: forking workers costs more than it saves.
+MIN_PARALLEL_FILES = 24
+
+
+def _read_all(jobs: list[_Job], workers: int) -> Iterable[_Outcome]:
+    """:func:`_read_one` of every job, in order: in forked worker processes when there are
+    many (parsing is most of a fresh build's reading; what comes back is pickled, which
+    costs a quarter of parsing: see ``model._pickled_as_fields``), else here.  Standard
+    input is always read here (a forked worker would share it)."""
+    import multiprocessing
+
+    workers = min(workers or os.cpu_count() or 1, len(jobs) // (MIN_PARALLEL_FILES // 2) or 1)
+    if (workers < 2 or len(jobs) < MIN_PARALLEL_FILES or any(job.path is None for job in jobs)
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        return map(_read_one, jobs)
+    return _pooled(jobs, workers)
+
+
+def _pooled(jobs: list[_Job], workers: int) -> Iterable[_Outcome]:
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        # Chunks of a few files: one message per chunk, and both workers busy to the end.
+        yield from pool.imap(_read_one, jobs, chunksize=max(1, min(8, len(jobs) // (workers * 8))))
+
+
 @dataclass(slots=True)
 class InputFiles:
     """The input files, each known by its resolved path (so that ``logs/``,
@@ -132,43 +192,59 @@ class InputFiles:
     skipped: list[Diagnostic] = field(default_factory=list)
 
     @classmethod
-    def scan(cls, inputs: Iterable[str | Path], known: dict[str, FileRecord]) -> InputFiles:
-        """Stat every input file; read and parse only the new and changed ones."""
+    def scan(cls, inputs: Iterable[str | Path], known: dict[str, FileRecord], *,
+             jobs: int = 0) -> InputFiles:
+        """Stat every input file; read and parse only the new and changed ones (in *jobs*
+        worker processes when there are many: 0, one per core)."""
         files = cls(time.time_ns())
         found, skipped = input_files(inputs)
         files.skipped = skipped  # special files, folders too deep: said every run
+        todo: list[tuple[str, Path | None, FileRecord | None]] = []
         for given, path in found:
             name = str(gate_files.real_path(path)) if path is not None else given
             files.order.append(name)
             files.paths[name] = path
             files.shown[name] = given
-            files.look_at(name, path, known.get(name))
+            old = known.get(name)
+            if not files._unchanged(name, path, old):
+                todo.append((name, path, old))
         files.removed = [n for n in known if n not in files.paths]
+        jobs_ = [_Job(name, path, files.shown[name], old.sha if old is not None else None, files.now_ns)
+                 for name, path, old in todo]
+        for (name, path, old), outcome in zip(todo, _read_all(jobs_, jobs)):
+            files._take(name, path, old, outcome)
         return files
 
     def look_at(self, name: str, path: Path | None, old: FileRecord | None) -> None:
+        if not self._unchanged(name, path, old):
+            self._take(name, path, old, _read_one(_Job(name, path, self.shown[name],
+                                                         old.sha if old is not None else None, self.now_ns)))
+
+    def _unchanged(self, name: str, path: Path | None, old: FileRecord | None) -> bool:
+        """Whether the file's stat is the one *old* recorded: then its record is kept, unread."""
         if path is not None and old is not None and old.mtime_ns >= 0:
             try:
                 st = os.stat(path)
             except OSError:
-                st = None
-            if st is not None and old.unchanged(st):
+                return False
+            if old.unchanged(st):
                 self.records[name] = old
-                return
-        try:
-            data, stamp = read_input(path)
-        except OSError as err:
-            self.unreadable[name] = _unreadable(self.shown[name], err)
-            return
-        if old is not None and old.sha == content_hash(data) and path is not None:
+                return True
+        return False
+
+    def _take(self, name: str, path: Path | None, old: FileRecord | None, outcome: _Outcome) -> None:
+        if outcome.unreadable is not None:
+            self.unreadable[name] = outcome.unreadable
+        elif outcome.record is None:
             # Touched, not changed: keep what the state knows.
+            assert old is not None and outcome.stamp is not None
+            stamp = outcome.stamp
             self.records[name] = replace(old, size=stamp.size, mtime_ns=_trusted(stamp, self.now_ns),
                                          ctime_ns=stamp.ctime_ns, ino=stamp.ino)
-            return
-        drafts, diags = _parse(self.shown[name], data)
-        self.parsed[name] = drafts
-        self.records[name] = _record(data, stamp, drafts, diags, self.now_ns)
-        self.changed.add(name)
+        else:
+            self.parsed[name] = outcome.drafts
+            self.records[name] = outcome.record
+            self.changed.add(name)
 
     def parse_again(self, name: str) -> None:
         """Parse a file the state knew, whose days must be rebuilt."""
