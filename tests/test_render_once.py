@@ -79,7 +79,21 @@ def test_each_paper_rendered_once_and_books_unchanged(tmp_path, monkeypatch, job
         monkeypatch.setattr(epub_module.Fragments, "take_fresh", counted)
         build(config, logs, tmp_path / "counted", "-j", jobs)
         assert sum(rendered) == papers
-        assert rendered[:5] == [3] * 5 and not any(rendered[5:])
+        # A period's books one after the other: the whole week's, then each selection's.
+        assert rendered == [3, 0, 0] * 5
+    else:  # in forked workers: a worker builds a period's books in one task, rendering each paper once
+        counts = tmp_path / "counts"
+
+        def counted_there(self):
+            fresh = real(self)
+            with open(counts, "a", encoding="utf-8") as fh:
+                fh.write(f"{len(fresh)}\n")
+            return fresh
+
+        monkeypatch.setattr(epub_module.Fragments, "take_fresh", counted_there)
+        build(config, logs, tmp_path / "counted", "-j", jobs)
+        numbers = [int(n) for n in counts.read_text(encoding="utf-8").split()]
+        assert sorted(numbers) == [0] * 10 + [3] * 5
 
 
 def _without_fragments(create):

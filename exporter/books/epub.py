@@ -650,9 +650,9 @@ class Fragments:
     A paper is in the whole week's book and in each selection's book it passes; its block is the
     same markup in each (the packaged block reads only the entry, the day's and the book's
     language), so it is rendered once per run.  Keyed by ``id`` of the paper, which the run's
-    model holds while its books are built (as the selections' folded texts are).  A forked worker
-    renders into :attr:`fresh`; :func:`exporter.books.workers.make_books` hands those back to this
-    process, so the workers forked for the next selection inherit them.
+    model holds while its books are built (as the selections' folded texts are).  Built here, the
+    books of a run share :attr:`known`; a forked worker builds one period's books in one task
+    (:func:`exporter.books.workers.make_batches`) and keeps its papers for that task only.
     """
 
     __slots__ = ("known", "fresh")

@@ -10,13 +10,14 @@ Each worker builds, writes (atomically) and reports its book.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..output import Stamp, synced_at_end
+from ..output import Stamp, recorded, synced_at_end
 
 #: Below this many books the fork costs more than it saves (the daily run
 #: rebuilds one book).
@@ -46,26 +47,38 @@ class BookResult:
     fragments: dict[Any, str] | None = None
 
 
-# What the forked workers inherit: (writer, bundles, after_write).
-_JOB: tuple[Any, list[Any], Callable[[Path, bytes], Any] | None] | None = None
+@dataclass(frozen=True, slots=True)
+class BookBatch:
+    """Books that one writer builds into one output folder: *bundles*, each written by *writer*
+    and handed to *after_write* (``build`` reads the book for its catalog there).  *records*: the
+    files the folder's earlier run wrote (:func:`exporter.output.recorded`), for a folder other
+    than the one whose records are in force where the batch is built (a selection's)."""
+
+    writer: Any
+    bundles: list[Any]
+    after_write: Callable[[Path, bytes], Any] | None = None
+    records: tuple[Path, Mapping[str, Stamp]] | None = None
 
 
-def _make_book(index: int) -> BookResult:
-    """Build and write book *index* of :data:`_JOB` (in a worker, or here)."""
-    assert _JOB is not None
-    writer, bundles, after_write = _JOB
-    bundle = bundles[index]
+# What the forked workers inherit: the batches, and the tasks (each a list of (batch, bundle)).
+_JOB: tuple[list[BookBatch], list[list[tuple[int, int]]]] | None = None
+
+
+def _make_book(batch: BookBatch, index: int, pooled: bool) -> BookResult:
+    """Build and write book *index* of *batch* (in a worker, or here)."""
+    writer, bundle, after_write = batch.writer, batch.bundles[index], batch.after_write
     writer.report.image_failures.clear()
     writer.report.notes.clear()
-    raw, image_results, papers = writer.render(bundle)
-    path = writer.path(bundle)
-    # The book, and the cover and thumbnail after_write writes beside it: their folder synced once.
-    with synced_at_end():
-        data = writer.zipped(raw, bundle)
-        status = writer.write_zipped(data, path)
-        stamp = Stamp.at(path)
-        # The bytes just zipped, handed on: the catalog need not read the book back from disk.
-        extra = after_write(path, data) if after_write else None
+    with recorded(*batch.records) if batch.records is not None else contextlib.nullcontext():
+        raw, image_results, papers = writer.render(bundle)
+        path = writer.path(bundle)
+        # The book, and the cover and thumbnail after_write writes beside it: their folder synced once.
+        with synced_at_end():
+            data = writer.zipped(raw, bundle)
+            status = writer.write_zipped(data, path)
+            stamp = Stamp.at(path)
+            # The bytes just zipped, handed on: the catalog need not read the book back from disk.
+            extra = after_write(path, data) if after_write else None
     # render.inline_html keeps up to 131,072 rendered bullets: in a worker
     # that builds years of books this only grows its memory (the bullets of
     # one book rarely recur in the next).
@@ -73,10 +86,24 @@ def _make_book(index: int) -> BookResult:
 
     inline_html.cache_clear()
     fragments = writer.ctx.fragments
+    # A worker builds every book of a period in one task (the whole week's, then each
+    # selection's): the papers' markup is reused within it and not sent back.
+    shared = fragments.take_fresh() if fragments is not None else None
     return BookResult(index, path, status.value, stamp,
                       writer.image_count(image_results, papers), list(writer.report.image_failures),
-                      list(writer.report.notes), extra,
-                      fragments.take_fresh() if fragments is not None else None)
+                      list(writer.report.notes), extra, None if pooled else shared)
+
+
+def _make_task(task: int) -> list[tuple[int, BookResult]]:
+    """The books of task *task* of :data:`_JOB`, in a worker: one period's, every folder's."""
+    assert _JOB is not None
+    batches, tasks = _JOB
+    results = [(b, _make_book(batches[b], i, True)) for b, i in tasks[task]]
+    for b, _ in tasks[task]:
+        fragments = batches[b].writer.ctx.fragments
+        if fragments is not None:
+            fragments.known.clear()  # the next period's papers are others
+    return results
 
 
 def can_fork() -> bool:
@@ -92,48 +119,76 @@ def make_books(writer: Any, bundles: list[Any], *, jobs: int = 0, ordered: bool 
 
     *jobs* worker processes (0: one per core); results come in bundle order
     with *ordered*, else as books finish.  *meanwhile* runs here while the
-    workers build (``build`` writes the feeds then), or first without them.
+    workers build, or first without them.
+    """
+    for _, result in make_batches([BookBatch(writer, bundles, after_write)], jobs=jobs, ordered=ordered,
+                                  meanwhile=meanwhile):
+        yield result
+
+
+def make_batches(batches: list[BookBatch], *, jobs: int = 0, ordered: bool = True,
+                 meanwhile: Callable[[], None] | None = None) -> Iterator[tuple[int, BookResult]]:
+    """Build the books of every batch in one set of worker processes: (batch index, result).
+
+    ``build`` with selections builds the whole archive's books and each selection's in one
+    pool: forking one per folder cost each selection its own forks (their page faults) and a
+    wait for its slowest book.  A task is one period of every batch (the whole week's book, then
+    each selection's of that week: they show the same papers, whose markup the worker renders
+    once).  *meanwhile* runs here while the workers build (``build`` writes the feeds then), or
+    first without them.
     """
     global _JOB
 
     import gc
 
     jobs = jobs or os.cpu_count() or 1
-    _JOB = (writer, bundles, after_write)
+    periods: dict[Any, list[tuple[int, int]]] = {}
+    for b, batch in enumerate(batches):
+        for i, bundle in enumerate(batch.bundles):
+            periods.setdefault(bundle.key, []).append((b, i))
+    # In the first batch's order (then periods only later batches have), each in batch order.
+    tasks = list(periods.values())
+    books = sum(len(t) for t in tasks)
     # The model is read-only from here on: keep the collector from walking
     # it (and, in forked workers, from touching its pages).
     gc.freeze()
     pool = None
     try:
-        if len(bundles) >= MIN_PARALLEL_BOOKS and jobs > 1 and can_fork():
+        if books >= MIN_PARALLEL_BOOKS and jobs > 1 and len(tasks) > 1 and can_fork():
             import multiprocessing
 
             # Once here rather than in every worker: imports, compiled
             # templates and the cover canvas are inherited.
-            writer.warm_up(bundles[0])
+            for batch in batches:
+                if batch.bundles:
+                    batch.writer.warm_up(batch.bundles[0])
             # The workers decode thumbnails at the same time: one pixel budget for all of them.
             from ..images.convert import PIXELS
 
             PIXELS.share_with_forked_workers()
-            pool = multiprocessing.get_context("fork").Pool(min(jobs, len(bundles)),
-                                                            maxtasksperchild=BOOKS_PER_WORKER)
+            _JOB = (batches, tasks)
+            per_task = max(len(t) for t in tasks)
+            pool = multiprocessing.get_context("fork").Pool(
+                min(jobs, len(tasks)), maxtasksperchild=max(1, BOOKS_PER_WORKER // per_task))
             work = pool.imap if ordered else pool.imap_unordered
-            results: Iterator[BookResult] = work(_make_book, range(len(bundles)))
+            done: Iterator[list[tuple[int, BookResult]]] = work(_make_task, range(len(tasks)))
             if meanwhile:
                 meanwhile()
+            for results in done:
+                yield from results
+            pool.close()
+            pool.join()
         else:
             if meanwhile:
                 meanwhile()
-            results = map(_make_book, range(len(bundles)))
-        fragments = writer.ctx.fragments
-        for result in results:
-            if pool is not None and fragments is not None and result.fragments:
-                # Rendered in a worker: kept here, so the next workers forked inherit them.
-                fragments.known.update(result.fragments)
-            yield result
-        if pool is not None:
-            pool.close()
-            pool.join()
+            for task in tasks:
+                for b, i in task:
+                    batch = batches[b]
+                    result = _make_book(batch, i, False)
+                    fragments = batch.writer.ctx.fragments
+                    if fragments is not None and result.fragments:
+                        fragments.known.update(result.fragments)
+                    yield b, result
     finally:
         if pool is not None:
             pool.terminate()

@@ -14,13 +14,13 @@ import datetime as dt
 import hashlib
 import os
 from collections.abc import Callable, Collection
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from typing import Any
 
 from .. import __version__
-from ..books.workers import BookResult, make_books
+from ..books.workers import BookBatch, BookResult, make_batches
 from ..bundles import Bundle, make_bundles
 from ..errors import InputError
 from ..feeds.writer import FeedReport
@@ -67,35 +67,77 @@ def _run_folder(plan: BuildPlan, progress: Progress | None, fragments: Any) -> B
 
 
 def _run(plan: BuildPlan, progress: Progress | None, fragments: Any) -> BuildReport:
-    options = plan.options
-    report = BuildReport(explanations=list(plan.explanations), files_read=plan.files_read,
-                         files_total=plan.files_total)
+    report = _new_report(plan)
     state = plan.new_state
     if fragments is None and plan.selections:
         from ..books.epub import Fragments
 
         fragments = Fragments()
+    _check_before_writing(plan)
+    # The renames of the run are made durable once per folder, before the state records them.
+    with synced_at_end():
+        subs = [_begin_selection(plan, sub, progress, fragments) for sub in plan.selections]
+        _write_outputs(plan, report, state, progress, fragments, subs)
+    if plan.options.incremental:
+        _save_state(plan, report, state)
+    return report
+
+
+def _new_report(plan: BuildPlan) -> BuildReport:
+    return BuildReport(explanations=list(plan.explanations), files_read=plan.files_read,
+                       files_total=plan.files_total)
+
+
+def _check_before_writing(plan: BuildPlan) -> None:
+    options = plan.options
     if options.front_page:
         check_template(plan)
     if options.incremental and options.state_path is not None:
         # A --state file that is not the program's stops the run before anything is written,
         # not after the books and feeds (the default state file is the program's own).
         check_writable(options.state_file())
-    # The renames of the run are made durable once per folder, before the state records them.
-    with synced_at_end():
-        _write_outputs(plan, report, state, progress, fragments)
-    if options.incremental:
-        _save_state(plan, report, state)
-    return report
+
+
+@dataclass(slots=True)
+class _Books:
+    """The books one output folder's run builds (:func:`_prepare_books`): the batches for the
+    workers, and per batch what to do with each result (in bundle order) and what to show as it
+    comes; the folder's feeds, written while the workers build; what to say after its books."""
+
+    batches: list[BookBatch] = field(default_factory=list)
+    done: list[Callable[[BookResult], None]] = field(default_factory=list)
+    shown: list[Callable[[BookResult], None]] = field(default_factory=list)
+    feeds: Callable[[], None] | None = None
+    end: Callable[[], None] | None = None
+
+
+@dataclass(slots=True)
+class _Selection:
+    """A selection's run (its folder ``DIR/NAME/``), between its books' preparation and its end."""
+
+    plan: BuildPlan
+    report: BuildReport
+    state: BuildState
+    books: _Books
+    #: Its folder and the files its earlier run wrote (:func:`exporter.output.recorded`).
+    records: tuple[Path, dict[str, Stamp]]
 
 
 def _write_outputs(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None,
-                   fragments: Any) -> None:
-    """Everything of the run but its state: books, feeds, selections, catalog, front page, and the
-    removal of what an earlier run wrote and this one would not."""
+                   fragments: Any, subs: list[_Selection]) -> None:
+    """Everything of the run but its state: books (the selections' too, in one set of workers),
+    feeds, selections, catalog, front page, and the removal of what an earlier run wrote and this
+    one would not."""
+    mine = _prepare_books(plan, report, state, progress, plan.selected, fragments)
+    _build_books([mine] + [sub.books for sub in subs], plan.options.jobs)
+    _end_selections(plan, report, state, progress, subs)
+    _rest_of_outputs(plan, report, state, progress)
+
+
+def _rest_of_outputs(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None) -> None:
+    """What a folder's run writes after its books: the catalog, icon and front page, and the
+    removal of what is stale."""
     options = plan.options
-    _write_books(plan, report, state, progress, plan.selected, fragments)
-    _run_selections(plan, report, state, progress, fragments)
     newest = None
     if options.front_page:
         newest = newest_digest(plan)
@@ -117,16 +159,72 @@ def _write_outputs(plan: BuildPlan, report: BuildReport, state: BuildState, prog
         _remove_stale_outputs(plan, report, state, list(plan.state.pages.values()))
 
 
-def _run_selections(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None,
-                    fragments: Any) -> None:
-    """Build each selection into its folder (from the days read once), and remove the files of the
-    selections an earlier build made and this one does not."""
+def _begin_selection(plan: BuildPlan, sub: BuildPlan, progress: Progress | None, fragments: Any) -> _Selection:
+    """A selection's checks and the preparation of its books (from the days read once), in its
+    folder (``DIR/NAME/``), before any book of the run is built."""
+    sub.digests = plan.digests
+    records = (Path(sub.options.out_dir), sub.state.written_files())
+    with recorded(*records):
+        report, state = _new_report(sub), sub.new_state
+        _check_before_writing(sub)
+        with synced_at_end():
+            books = _prepare_books(sub, report, state, progress, sub.selected, fragments)
+    feeds = books.feeds
+    if feeds is not None:
+        def in_its_folder() -> None:
+            with recorded(*records), synced_at_end():
+                feeds()
+
+        books.feeds = in_its_folder
+    for i, batch in enumerate(books.batches):
+        books.batches[i] = replace(batch, records=records)
+    return _Selection(sub, report, state, books, records)
+
+
+def _build_books(folders: list[_Books], jobs: int) -> None:
+    """Build the books of every folder in one set of workers (:func:`make_batches`), writing the
+    feeds meanwhile; then record each folder's results in bundle order."""
+    batches: list[BookBatch] = []
+    owners: list[tuple[_Books, int]] = []
+    for books in folders:
+        for j, batch in enumerate(books.batches):
+            batches.append(batch)
+            owners.append((books, j))
+    feeds = [books.feeds for books in folders if books.feeds is not None]
+
+    def meanwhile() -> None:
+        for write in feeds:
+            write()
+
+    got: list[list[BookResult]] = [[] for _ in batches]
+    for b, result in make_batches(batches, jobs=jobs, meanwhile=meanwhile if feeds else None):
+        books, j = owners[b]
+        books.shown[j](result)
+        got[b].append(result)
+    for b, results in enumerate(got):
+        books, j = owners[b]
+        for result in sorted(results, key=lambda r: r.index):
+            books.done[j](result)
+    for books in folders:
+        if books.end is not None:
+            books.end()
+
+
+def _end_selections(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None,
+                    subs: list[_Selection]) -> None:
+    """End each selection's run (its catalog, front page, stale files, state) once the books are
+    built, and remove the files of the selections an earlier build made and this one does not."""
     from .plan import SELECTION_PAGE
 
-    for sub in plan.selections:
+    for run in subs:
+        sub = run.plan
         name = sub.options.filter.name if sub.options.filter else ""
-        sub.digests = plan.digests
-        sub_report = _run_folder(sub, progress, fragments)
+        with recorded(*run.records):
+            with synced_at_end():
+                _rest_of_outputs(sub, run.report, run.state, progress)
+            if sub.options.incremental:
+                _save_state(sub, run.report, run.state)
+        sub_report = run.report
         for field_name in ("written", "unchanged", "skipped", "removed", "books", "image_failures"):
             getattr(report, field_name).extend(getattr(sub_report, field_name))
         report.images += sub_report.images
@@ -233,12 +331,14 @@ def _save_state(plan: BuildPlan, report: BuildReport, state: BuildState) -> None
             report.explanations.append(f"state: moved from {q(legacy)} to {q(path)}")
 
 
-def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None,
-                 selected: tuple | None = None, fragments: Any = None) -> None:
-    """Build the books whose plan has a reason (the feeds meanwhile); record the rest as skipped."""
+def _prepare_books(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None,
+                   selected: tuple | None = None, fragments: Any = None) -> _Books:
+    """The books whose plan has a reason, as batches for :func:`_build_books` (the feeds are
+    written meanwhile); the rest recorded as skipped."""
     options, out = plan.options, Path(plan.options.out_dir)
     todo = [b for b in plan.books if b.reason]
     first = {id(b) for b in plan.primary_books}
+    prepared = _Books()
     state.books.update(plan.empty_books)
     for book in plan.books:
         if id(book) in first:  # a period's days once, whatever the number of profiles
@@ -253,7 +353,7 @@ def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progre
             state.books[book.meta.file_name] = plan.state.books[book.meta.file_name]
     if not todo or options.epub is None:
         _write_feeds(plan, report, state, selected)
-        return
+        return prepared
     from ..books.epub import BookWriter
 
     eo = options.epub
@@ -262,7 +362,6 @@ def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progre
         by_device.setdefault(book.device, []).append(book)
         report.explanations.append(f"rebuilding {q(out / book.meta.file_name)}: {book.reason}")
     primary = {b.meta.file_name for b in plan.primary_books}
-    feeds_pending = True
     empty_periods: set[str] = set()
     for device, books in by_device.items():
         wanted = {b.meta.key: b for b in books}
@@ -282,18 +381,26 @@ def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progre
         # The catalog reads the books of the first profile (the others are
         # their siblings, beside them).
         after_write = (catalog_record if options.catalog and books[0].meta.file_name in primary else None)
-        meanwhile = (lambda: _write_feeds(plan, report, state, selected)) if feeds_pending else None
-        feeds_pending = False
-        for result in make_books(writer, bundles, jobs=options.jobs, ordered=True, after_write=after_write,
-                                 meanwhile=meanwhile):
+        prepared.batches.append(BookBatch(writer, bundles, after_write))
+
+        def done(result: BookResult, bundles: list[Bundle] = bundles, wanted: dict[str, BookPlan] = wanted) -> None:
             bundle = bundles[result.index]
             _book_done(plan, report, state, bundle, result, wanted[bundle.key])
+
+        def shown(result: BookResult, bundles: list[Bundle] = bundles) -> None:
             if progress:
-                progress("book", out / bundle.file_name, result.status)
-    if feeds_pending:
+                progress("book", out / bundles[result.index].file_name, result.status)
+
+        prepared.done.append(done)
+        prepared.shown.append(shown)
+    if prepared.batches:
+        prepared.feeds = lambda: _write_feeds(plan, report, state, selected)
+    else:
         _write_feeds(plan, report, state, selected)
     if selected is not None:
-        _note_empty(plan, report, len(empty_periods) + len(plan.empty_books) // max(1, len(eo.profile_names())))
+        prepared.end = lambda: _note_empty(
+            plan, report, len(empty_periods) + len(plan.empty_books) // max(1, len(eo.profile_names())))
+    return prepared
 
 
 def _drop_empty(plan: BuildPlan, report: BuildReport, state: BuildState, bundles: list[Bundle],

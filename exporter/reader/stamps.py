@@ -168,9 +168,17 @@ def _read_all(jobs: list[_Job], workers: int) -> Iterable[_Outcome]:
 def _pooled(jobs: list[_Job], workers: int) -> Iterable[_Outcome]:
     import multiprocessing
 
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    pool = multiprocessing.get_context("fork").Pool(workers)
+    try:
         # Chunks of a few files: one message per chunk, and both workers busy to the end.
         yield from pool.imap(_read_one, jobs, chunksize=max(1, min(8, len(jobs) // (workers * 8))))
+        # Ended by their queue, as the book workers are, not by Pool.terminate() (what leaving
+        # a ``with Pool()`` block does): there a worker left waiting on the queue's lock once
+        # kept this process waiting for it, for good.
+        pool.close()
+        pool.join()
+    finally:
+        pool.terminate()
 
 
 @dataclass(slots=True)
