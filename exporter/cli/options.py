@@ -31,6 +31,16 @@ def config_key(ctx: Any, param: Any) -> str | None:
     """Where in the config file the value of *param* is, as every config error names it
     (``FILE: [send] key 'password-file':``): its key is the option's long name, in the
     command's table or at the top level."""
+    place = config_place(ctx, param)
+    if place is None:
+        return None
+    path, key = place
+    return f"{path}: {key}:" if path else f"{key}:"
+
+
+def config_place(ctx: Any, param: Any) -> tuple[str | None, str] | None:
+    """The config file (None without one) and the key (``[send] key 'password-file'``) that
+    hold the value of *param*."""
     if ctx is None or param is None:
         return None
     from ..gates import files as gate_files
@@ -38,15 +48,30 @@ def config_key(ctx: Any, param: Any) -> str | None:
     names = [opt[2:] for opt in param.opts if opt.startswith("--")] or [param.name.replace("_", "-")]
     path = ctx.find_root().meta.get("config_path")
     if not path:
-        return f"key '{names[0]}':"
+        return None, f"key '{names[0]}'"
     table = ctx.info_name or ""
     config = ctx.find_root().meta.get("config") or {}
     section = config.get(table) if isinstance(config.get(table), dict) else {}
     for name in names:
         if name in section:
-            return f"{gate_files.real_path(path)}: [{table}] key '{name}':"
+            return str(gate_files.real_path(path)), f"[{table}] key '{name}'"
     key = next((name for name in names if name in config), names[0])
-    return f"{gate_files.real_path(path)}: key '{key}':"
+    return str(gate_files.real_path(path)), f"key '{key}'"
+
+
+def given_as(ctx: Any, name: str, shown: str) -> tuple[str | None, str]:
+    """How the user gave the value of the parameter *name*, shown as *shown*: ``(None,
+    "--from 2024-03-10")`` from the command line, ``(FILE, "key 'from' = 2024-03-10")`` from the
+    config file, so a refusal that involves two values names each where the user wrote it."""
+    param = next((p for p in ctx.command.params if p.name == name), None) if ctx is not None else None
+    if param is None:
+        return None, f"{name} {shown}"
+    if ctx.get_parameter_source(name) is click.core.ParameterSource.DEFAULT_MAP:
+        place = config_place(ctx, param)
+        if place is not None:
+            return place[0], f"{place[1]} = {shown}"
+    option = next((o for o in param.opts if o.startswith("--")), param.opts[0])
+    return None, f"{option} {shown}"
 
 
 class Command(click.Command):
@@ -247,6 +272,8 @@ class Seconds(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
         import math
 
+        from ..gates.numbers import out_of_range
+
         try:
             if isinstance(value, str) and (not value.isascii() or "_" in value):
                 raise ValueError("float() takes any Unicode digit and PEP 515 underscores")
@@ -255,8 +282,11 @@ class Seconds(click.ParamType):
             self.fail(f"{value!r} is not a number of {self.unit}.", param, ctx)
         except OverflowError:  # an integer too large for a float
             number = math.inf
-        if not math.isfinite(number) or not self.low <= number <= self.high:
-            self.fail(f"{value!r} is not between {self.low:g} and {self.high:g} {self.unit}.", param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number of {self.unit}.", param, ctx)
+        reason = out_of_range(number, self.low, self.high, f"a number of {self.unit}")
+        if reason is not None:
+            self.fail(f"{value!r} {reason}.", param, ctx)
         return number
 
 
@@ -274,14 +304,15 @@ class Count(click.types.IntParamType):
         self.low, self.high = low, MAX_COUNT if high is None else high
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        from ..gates.numbers import NotACount, parse_count
+        from ..gates.numbers import NotACount, out_of_range, parse_count
 
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             self.fail(f"{value!r} is not a whole number.", param, ctx)
         try:  # a config file's TOML integer is already a number: the same bounds hold
             if isinstance(value, int):
-                if not self.low <= value <= self.high:
-                    raise NotACount(f"is not between {self.low} and {self.high}")
+                reason = out_of_range(value, self.low, self.high)
+                if reason is not None:
+                    raise NotACount(reason)
                 return value
             return parse_count(value, low=self.low, high=self.high)
         except NotACount as err:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import UsageError
+from ..gates.numbers import out_of_range
 from ..model import clean_text, has_visible, shown_value
 
 #: A term longer than this is refused: no topic needs it, and a 1 MB term
@@ -300,8 +301,9 @@ def _count(value: Any, key: str, where: str, *, low: int, high: int) -> int | No
         if isinstance(value, float) and not math.isfinite(value):
             raise SelectionError(f"{where}: '{key}' must be a whole number, not {shown_value(value)}")
         raise SelectionError(f"{where}: '{key}' must be a whole number (no quotes), not {shown_value(value)}")
-    if not low <= value <= high:
-        raise SelectionError(f"{where}: '{key}' must be from {low} to {high}, not {value}")
+    reason = out_of_range(value, low, high)
+    if reason is not None:
+        raise SelectionError(f"{where}: '{key}' {reason}, not {shown_value(value)}")
     return value
 
 
