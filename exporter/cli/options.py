@@ -135,6 +135,9 @@ class PathArg(click.Path):
     #: Whether the kind of file is checked here (an INPUT's is said by the reader, at its line,
     #: with a hint for standard input).
     kind_checked = True
+    #: Whether a link to nothing, or a path under a file, is refused here (an INPUT that is
+    #: either is an input error of the reader).
+    missing_checked = True
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         from ..gates.files import broken_link, described, special_kind
@@ -164,10 +167,10 @@ class PathArg(click.Path):
                               f"file systems allow {NAME_MAX}", param, ctx)
             # A link to nothing is refused even where a file will be made: writing through it
             # would make a file somewhere else than the name says.
-            broken = broken_link(text)
+            broken = broken_link(text) if self.missing_checked else None
             if broken is not None:
                 self.fail(f"{shell_quote(text)} is {broken}", param, ctx)
-            if text and text != "-" and not os.path.lexists(text):
+            if self.missing_checked and text and text != "-" and not os.path.lexists(text):
                 # A path to be made under a file can never be made: said now, before any work
                 # (a state path under a file failed only after every output was written).
                 parent = os.path.dirname(os.path.abspath(text))
@@ -203,10 +206,17 @@ class NameArg(click.types.StringParamType):
 
 
 class InputPath(PathArg):
-    """An INPUT that exists, spelled in any Unicode normalization (a name typed in NFC finds
-    the file macOS named in NFD): the existing spelling is passed on."""
+    """An INPUT, spelled in any Unicode normalization (a name typed in NFC finds the file macOS
+    named in NFD): the existing spelling is passed on.
+
+    An INPUT that is missing (or a link to nothing) is not refused here: it is input that holds
+    no digest day, which the reader reports at ``PATH:1: error:`` with exit status 1, as it
+    reports an INPUT that is a named pipe or cannot be read.  Exit status 2 is for a command
+    line that cannot work, whatever the files hold (click's ``Path(exists=True)`` would make a
+    file that is not there yet, the usual trouble of a cron job, a usage error)."""
 
     kind_checked = False
+    missing_checked = False
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         from pathlib import Path
@@ -220,10 +230,18 @@ class InputPath(PathArg):
         return super().convert(value, param, ctx)
 
 
+class BooksFolder(PathArg):
+    """``send``'s DIR (or ``-o``): the folder of books it reads, an input as INPUT is.  A folder
+    that is missing (or a link to nothing) is input that holds no book, an input error with exit
+    status 1 (``send`` says so), not a usage error."""
+
+    missing_checked = False
+
+
 def inputs_argument(f: F) -> F:
     return click.argument(
         "inputs", nargs=-1, metavar="[INPUT]...",
-        type=InputPath(exists=True, allow_dash=True, path_type=str),
+        type=InputPath(allow_dash=True, path_type=str),
     )(f)
 
 

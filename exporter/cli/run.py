@@ -201,9 +201,7 @@ def check_not_empty(plan: BuildPlan, *, allow_empty: bool) -> None:
     if allow_empty or not (options.epub is not None or options.feed_formats):
         return
     if not any(plan.file_days.values()):
-        n = len(plan.file_days)
-        raise EmptyInputError(f"no digest day in the input ({counted(n, 'file')} read); nothing written "
-                              "(use --allow-empty to write empty outputs)")
+        raise EmptyInputError(EmptyInputError.no_day(len(plan.file_days), writes=True))
 
 
 def print_outcome(report: BuildReport, *, quiet: bool, verbose: bool = False) -> None:

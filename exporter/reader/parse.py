@@ -865,7 +865,7 @@ def iter_input_files(inputs: Iterable[str | Path]) -> Iterator[tuple[str, Path |
 
 def cannot_read(name: str, err: OSError) -> Diagnostic:
     """The error for an input file that cannot be read (missing, a FIFO, too large)."""
-    reason = err.strerror or str(err)
+    reason = (name != "<stdin>" and gate_files.broken_link(name)) or err.strerror or str(err)
     if isinstance(err, gate_files.NotRegularFile) and "pipe" in reason:
         reason += " (use '-' to read standard input)"
     return Diagnostic(SourceRef(name, 1), Severity.ERROR, f"cannot read: {reason}", Kind.FILE_SKIPPED)
