@@ -8,21 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from exporter.cli import main
+from hostile_three import run_cli
 
 SAMPLE = Path(__file__).parent.parent / "exporter" / "sample"
 WRITERS = ["epub", "feed", "build"]
 
 
 def run(args: list, tmp: Path):
-    result = CliRunner().invoke(main, [str(a) for a in args],
-                                env={"XDG_CACHE_HOME": str(tmp / "cache"), "XDG_STATE_HOME": str(tmp / "state")})
-    assert "Traceback" not in result.output, result.output
-    if result.exception is not None:
-        assert isinstance(result.exception, SystemExit), repr(result.exception)
-    return result
+    return run_cli([str(a) for a in args], tmp, {"XDG_STATE_HOME": str(tmp / "state")})
 
 
 def _args(command: str, inputs: list, tmp: Path) -> list:
