@@ -137,7 +137,8 @@ def is_http_url(url: str) -> bool:
 
 def decode(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
     """Decode a digest file through :func:`exporter.gates.text.decode`: UTF-8 (a BOM anywhere),
-    UTF-16 or UTF-32 with a BOM, else CP949 with a warning; NUL bytes removed with a warning."""
+    UTF-16 or UTF-32 with a BOM, ISO-2022-KR/-JP by their escape sequences, else CP949, each
+    with a warning; NUL bytes removed with a warning."""
     decoded = gate_text.decode(data)
     if decoded.text is None:
         line, why = decoded.error or (1, "undecodable")
@@ -149,6 +150,10 @@ def decode(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
         diags.insert(0, Diagnostic(SourceRef(path, 1), Severity.WARNING,
                                    f"file is not UTF-8 (from line {decoded.utf8_until}); decoded as CP949 (EUC-KR)",
                                    Kind.ENCODING))
+    elif decoded.encoding.startswith("iso-2022"):
+        diags.insert(0, Diagnostic(SourceRef(path, 1), Severity.WARNING,
+                                   f"file is {decoded.encoding.upper()} ({decoded.told_by}); decoded "
+                                   "(save it as UTF-8)", Kind.ENCODING))
     elif decoded.encoding in ("utf-16", "utf-32"):
         diags.insert(0, Diagnostic(SourceRef(path, 1), Severity.WARNING,
                                    f"file is {decoded.encoding.upper()}; decoded (save it as UTF-8)", Kind.ENCODING))
