@@ -150,3 +150,27 @@ def test_from_after_to_half_in_the_config_names_each_where_it_was_given(tmp_path
     assert result.exit_code == 2, result.output
     assert f"--from 2024-03-10 must not be later than key 'to' = 2024-03-01 (in {config})" in result.output, \
         result.output
+
+
+# -- a selection name says its alphabet, not "lower-case" ----------------------------------------
+
+OTHER_LETTERS = st.characters(categories=["Ll", "Lo", "Lt", "Lm"]).filter(lambda c: not c.isascii())
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(head=st.text("abc-1", max_size=3), letter=OTHER_LETTERS, via=st.sampled_from(["config", "send"]))
+@example(head="", letter="ä", via="config")
+def test_a_selection_name_with_a_letter_outside_ascii_says_the_alphabet(tmp_path_factory, head, letter, via):
+    tmp = tmp_path_factory.mktemp("name")
+    name = "a" + head + letter
+    if via == "config":
+        config = tmp / "digest-export.toml"
+        config.write_text(f'[[selection]]\nname = "{name}"\n', encoding="utf-8")
+        result = run(["--config", config, "build", SAMPLE, "-o", tmp / "out"], tmp)
+    else:
+        result = run(["send", tmp, "--to", "me@example.org", "--dry-run", "--selection", name], tmp)
+    assert result.exit_code == 2, result.output
+    assert "ASCII lower-case letters (a-z), digits (0-9) and '-'" in result.output, result.output
+    assert "which is not an ASCII letter" in result.output, result.output
+    assert "must be lower-case" not in result.output
+

@@ -52,7 +52,7 @@ def selections_of(config: Mapping[str, Any], path: Path) -> tuple[Any, ...]:
             if key not in SELECTION_KEYS:
                 raise _unknown(path, key, SELECTION_KEYS, f" in {where}")
         if "name" not in table:
-            raise ConfigError(f"{q(path)}: {where}: key 'name' is missing (lower-case letters, digits and '-')")
+            raise ConfigError(f"{q(path)}: {where}: key 'name' is missing (ASCII lower-case letters, digits and '-')")
         try:
             sel = make_selection(name=table["name"], title=table.get("title"), min_votes=table.get("min-votes"),
                                  top=table.get("top"), match=table.get("match"), exclude=table.get("exclude"),

@@ -90,6 +90,8 @@ def send(folder: str | None, out_dir: str | None, to: tuple[str, ...], from_addr
     from ..delivery.smtp import SmtpSettings
 
     target = Path(folder or out_dir or _configured_output() or ".")
+    if selection is not None:
+        _check_selection_name(selection)  # a usage error (2) before what the folder holds (1)
     _check_there(target)
     if selection is not None:
         target = _selection_folder(target, selection)
@@ -153,8 +155,7 @@ def _check_there(folder: Path) -> None:
         raise ExporterError(f"{q(folder)}: {why} (is it the folder build writes to?); nothing sent")
 
 
-def _selection_folder(folder: Path, name: str) -> Path:
-    """DIR/NAME, the folder ``build`` writes the selection NAME into (its own ledger and lock)."""
+def _check_selection_name(name: str) -> None:
     from ..errors import UsageError
     from ..selections import SelectionError, check_name
 
@@ -162,6 +163,13 @@ def _selection_folder(folder: Path, name: str) -> Path:
         check_name(name, "--selection")
     except SelectionError as err:
         raise UsageError(str(err)) from None
+
+
+def _selection_folder(folder: Path, name: str) -> Path:
+    """DIR/NAME, the folder ``build`` writes the selection NAME into (its own ledger and lock)."""
+    from ..errors import UsageError
+
+    _check_selection_name(name)
     target = folder / name
     if target.is_symlink() or not target.is_dir():
         raise UsageError(f"--selection {name}: {q(target)} is not a folder of this build; "

@@ -281,13 +281,35 @@ class Selection:
         return "; ".join(parts) or "every paper"
 
 
+#: What a selection name may hold, in words: the allowed alphabet, not "lower-case", which
+#: ``ä`` and ``ǆ`` are too.
+NAME_ALPHABET = "ASCII lower-case letters (a-z), digits (0-9) and '-'"
+
+
+def _why_not_a_name(name: str) -> str:
+    """What keeps *name* from :data:`_NAME`, in words: the first character outside the alphabet
+    (``ä``, ``A``, ``.``), else its length or its ends."""
+    if not name:
+        return "is empty"
+    bad = next((c for c in name if not ("a" <= c <= "z" or "0" <= c <= "9" or c == "-")), None)
+    if bad is not None:
+        shown = shown_value(bad)
+        if "A" <= bad <= "Z":
+            return f"holds the capital {shown}"
+        return f"holds {shown}, which is not {'an ASCII letter' if bad.isalpha() else 'allowed'}"
+    if len(name) > MAX_NAME_CHARS:
+        return f"is {len(name)} characters long"
+    return "starts or ends with '-'"
+
+
 def check_name(name: Any, where: str) -> str:
     """A selection name as a folder name: lower-case letters, digits and '-'."""
     if not isinstance(name, str):
         raise SelectionError(f"{where}: 'name' must be a string (in quotes), not {shown_value(name)}")
     if len(name) > MAX_NAME_CHARS or not _NAME.fullmatch(name):
-        raise SelectionError(f"{where}: 'name' {shown_value(name)} must be lower-case letters, digits and '-' "
-                             f"(at most {MAX_NAME_CHARS}, not starting or ending with '-'); it names a folder")
+        raise SelectionError(f"{where}: 'name' {shown_value(name)} {_why_not_a_name(name)}; a name is "
+                             f"{NAME_ALPHABET} (at most {MAX_NAME_CHARS}, not starting or ending with '-'): "
+                             "it names a folder")
     if name in RESERVED_NAMES:
         raise SelectionError(f"{where}: 'name' {shown_value(name)} is reserved (a file or folder the build writes, "
                              "or a Windows device name)")
