@@ -174,3 +174,41 @@ def test_a_selection_name_with_a_letter_outside_ascii_says_the_alphabet(tmp_path
     assert "which is not an ASCII letter" in result.output, result.output
     assert "must be lower-case" not in result.output
 
+
+# -- twins in NFC and NFD print differently ------------------------------------------------------
+
+COMPOSED = st.text(st.sampled_from(list("한글논문가éüñÅ")) | st.sampled_from(list("ab-")), min_size=1, max_size=6)
+
+
+@settings(max_examples=200, **SETTINGS)
+@given(stem=COMPOSED)
+def test_a_name_and_its_nfd_twin_are_shown_differently(stem):
+    import unicodedata
+
+    from exporter.gates.names import shell_quote
+
+    nfc, nfd = unicodedata.normalize("NFC", stem + ".md"), unicodedata.normalize("NFD", stem + ".md")
+    assert shell_quote(nfc) == nfc  # the NFC name as it is: what people type
+    if nfd != nfc:
+        assert shell_quote(nfd) != shell_quote(nfc), nfd
+        assert shell_quote(nfd).isascii() or unicodedata.is_normalized("NFC", shell_quote(nfd)), shell_quote(nfd)
+
+
+def test_twins_in_one_folder_are_told_apart_and_paste_back(tmp_path):
+    import subprocess
+    import unicodedata
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    nfc, nfd = "한글.md", unicodedata.normalize("NFD", "한글.md")
+    for name in (nfc, nfd):
+        (folder / name).write_text("no heading here\n", encoding="utf-8")
+    result = run(["inspect", "--allow-empty", folder], tmp_path)
+    lines = [line for line in result.output.splitlines() if "warning" in line]
+    shown = sorted(line.split(":1: warning")[0] for line in lines if ":1: warning" in line)
+    assert len(shown) == 2 and shown[0] != shown[1], result.output
+    assert f"{folder}/{nfc}" in shown, shown
+    # The escaped spelling is the NFD name itself for a shell (bash's $'...').
+    twin = next(s for s in shown if s != f"{folder}/{nfc}")
+    pasted = subprocess.run(["bash", "-c", f"printf %s {twin}"], capture_output=True, check=True).stdout
+    assert pasted == f"{folder}/{nfd}".encode(), (twin, pasted)
