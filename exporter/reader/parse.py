@@ -44,7 +44,7 @@ from ..model import (
     drop_forbidden,
     has_visible,
 )
-from ..gates.urls import accepted_host_reason, refusal, web_url
+from ..gates.urls import accepted_host_reason, local_reference, refusal, web_url
 from ..gates.numbers import MAX_VOTES, NotACount, parse_count
 
 STDIN = "-"
@@ -581,7 +581,7 @@ class _FileParser:
                           Kind.UNSAFE_LINK)
             p.thumbnail = Thumbnail(kind, checked)  # its one spelling, as links have
         elif _is_relative_path(url):
-            p.thumbnail = Thumbnail(kind, url.replace(" ", "%20"))
+            p.thumbnail = Thumbnail(kind, local_reference(url))
         else:
             self.warn(no, f"thumbnail URL {_quote(url)} is not http(s); dropped", Kind.UNSAFE_LINK)
         return True
