@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from exporter.cli import main
 from exporter.cli.config import _bounds
+from exporter.cli.options import Seconds
 from hostile_three import SETTINGS, run_cli
 
 SAMPLE = Path(__file__).parent.parent / "exporter" / "sample"
@@ -30,7 +31,7 @@ def _number_options():
     for name, command in sorted(main.commands.items()):
         for param in command.params:
             whole = isinstance(param.type, click.types.IntParamType)
-            if not (whole or isinstance(param.type, click.types.FloatParamType) or param.type.name == "seconds"):
+            if not (whole or isinstance(param.type, (click.types.FloatParamType, Seconds))):
                 continue
             low, high = _bounds(param.type)
             longs = [o for o in param.opts if o.startswith("--")]
@@ -44,7 +45,7 @@ NUMBER_OPTIONS = _number_options()
 
 def test_the_number_options_are_found():
     assert {("feed", "days"), ("build", "limit"), ("epub", "top"), ("send", "smtp-port"),
-            ("build", "image-timeout")} <= {(c, k) for c, k, *_ in NUMBER_OPTIONS}
+            ("build", "image-timeout"), ("send", "max-size")} <= {(c, k) for c, k, *_ in NUMBER_OPTIONS}
 
 
 def _shown(bound):
