@@ -258,6 +258,13 @@ def local_reference(destination: str) -> str:
 _LOCAL_ESCAPES = re.compile("%(25|20)")
 
 
+def local_destination(reference: str) -> str:
+    """The destination as the digest has it, from the model's :func:`local_reference`: what a
+    message about a local thumbnail names (``%2e%2e/secret.png``, not the reference's
+    ``%252e%252e/secret.png``)."""
+    return _LOCAL_ESCAPES.sub(lambda m: "%" if m.group(1) == "25" else " ", reference)
+
+
 def local_paths(reference: str) -> list[str]:
     """The file paths a local reference (:func:`local_reference`) may name, in the order to try:
     the destination as written (without query or fragment: ``#`` and ``?`` start them, RFC 3986
@@ -265,8 +272,7 @@ def local_paths(reference: str) -> list[str]:
     bare Markdown destination cannot hold a space, so people percent-encode names), bytes that
     are not UTF-8 kept as such (``%FF`` names the byte 0xFF, as the file system has it).  The
     one rule for the thumbnail loader and for the build's stamp of the file."""
-    path = reference.split("#", 1)[0].split("?", 1)[0]
-    written = _LOCAL_ESCAPES.sub(lambda m: "%" if m.group(1) == "25" else " ", path)
+    written = local_destination(reference.split("#", 1)[0].split("?", 1)[0])
     decoded = unquote(written, errors="surrogateescape")
     return [written] if decoded == written else [written, decoded]
 
