@@ -40,7 +40,18 @@ class InputError(ExporterError):
 
 
 class EmptyInputError(ExporterError):
-    """The inputs hold no digest day: nothing is written unless --allow-empty (exit status 1)."""
+    """The inputs hold no digest day: nothing is written unless --allow-empty (exit status 1),
+    for every command that reads digests, ``inspect`` too: an empty folder or a wrong path is
+    input that holds nothing, not a command line that cannot work (exit status 2)."""
+
+    @staticmethod
+    def no_day(files: int | None = None, *, writes: bool = False) -> str:
+        """The message, the same for every command: how many files were read, and what
+        ``--allow-empty`` would do."""
+        read = f" ({counted(files, 'file')} read)" if files is not None else ""
+        if writes:
+            return f"no digest day in the input{read}; nothing written (use --allow-empty to write empty outputs)"
+        return f"no digest day in the input{read} (use --allow-empty to accept that)"
 
 
 class TemplateError(ExporterError):

@@ -159,15 +159,15 @@ def test_a_deleted_state_rebuilds_the_selection_folders(site, tmp_path):
 
 
 @pytest.mark.parametrize("table, message", [
-    ('name = "top"\ntop = 0', "'top' must be from 1"),
+    ('name = "top"\ntop = 0', "'top' must be at least 1 (a whole number from 1 to 100000), not 0"),
     ('name = "top"\ntop = nan', "'top' must be a whole number"),
     ('name = "top"\ntop = 2.5', "'top' must be a whole number"),
-    ('name = "top"\nmin-votes = -1', "'min-votes' must be from 0"),
+    ('name = "top"\nmin-votes = -1', "'min-votes' must be at least 0 (a whole number from 0 to 1000000000), not -1"),
     ('name = "top"\ntpo = 3', "unknown key 'tpo' in [[selection]] #1; did you mean 'top'?"),
-    ('name = ".."', "'name' \"..\" must be lower-case"),
-    ('name = "CON"', "'name' \"CON\" must be lower-case"),
+    ('name = ".."', "'name' \"..\" holds \".\", which is not allowed; a name is ASCII lower-case letters"),
+    ('name = "CON"', "'name' \"CON\" holds the capital \"C\"; a name is ASCII lower-case letters (a-z)"),
     ('name = "con"', "'name' \"con\" is reserved"),
-    ('name = "feed.atom"', "'name' \"feed.atom\" must be lower-case"),
+    ('name = "feed.atom"', "'name' \"feed.atom\" holds \".\", which is not allowed"),
     ('name = "top"\nmatch = [""]', "'match': an empty term"),
     ('name = "top"\nmatch = ["re:(unclosed"]', "does not compile"),
     ('name = "top"\nmatch = "' + "x" * 1_000_000 + '"', "at most 500"),

@@ -361,3 +361,54 @@ def test_an_epub_name_that_is_not_a_regular_file_is_named_by_the_catalog(tmp_pat
             keep.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# -- a foreign book's URN in another case is its Atom id in the canonical one -------------------
+
+_UUID_TEXT = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
+
+
+def _case_flips(text: str):
+    """*text* with each letter in either case: another spelling of one URN (RFC 8141 section
+    3.1: the scheme and the NID are case-insensitive; RFC 4122: so is a UUID's hex)."""
+    return st.lists(st.booleans(), min_size=len(text), max_size=len(text)).map(
+        lambda flips: "".join(c.upper() if f else c for c, f in zip(text, flips)))
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(spelling=st.one_of(_case_flips("urn:uuid:" + _UUID_TEXT),
+                          _case_flips("urn:isbn:").map(lambda s: s + "978-0-306"),
+                          _case_flips("urn:ex:").map(lambda s: s + "a%2fB"),
+                          _case_flips("tag:").map(lambda s: s + "e.org,2024:X")))
+def test_an_identifier_has_one_spelling_whatever_its_case(spelling):
+    from exporter.gates.documents import BookMetadata, canonical_id, usable_as_id
+
+    got = BookMetadata(title="T", identifier=spelling).identifier
+    assert got == canonical_id(got), (spelling, got)  # one spelling: canonical_id(canonical) is itself
+    scheme, _, rest = got.partition(":")
+    assert scheme == scheme.lower()
+    if scheme == "urn":
+        nid, _, nss = rest.partition(":")
+        assert nid == nid.lower(), got
+        if nid == "uuid":
+            assert nss == _UUID_TEXT, got
+        elif nid == "ex":
+            assert nss == "a%2FB", got  # percent-escapes in upper case, the rest of the NSS as written
+        else:
+            assert nss == "978-0-306"
+    assert usable_as_id(got)
+
+
+def test_a_foreign_books_upper_case_urn_is_its_entry_id_in_lower_case(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("urncase")
+    out = _setup(tmp)
+    good = (out / BOOK).read_bytes()
+    spellings = {"upper.epub": "URN:UUID:" + _UUID_TEXT.upper(), "mixed.epub": "Urn:Isbn:978-0-306"}
+    for name, identifier in spellings.items():
+        (out / name).write_bytes(_with_identifier(good, identifier))
+    r = _catalog(tmp, out, "feed")
+    ids = _entry_ids(out)
+    assert "urn:uuid:" + _UUID_TEXT in ids[str(out / "catalog.opds")], (ids, r.output)
+    assert "urn:isbn:978-0-306" in ids[str(out / "catalog.opds")], (ids, r.output)
+    for page in ids.values():
+        assert not any(i.startswith(("URN", "Urn")) for i in page), ids

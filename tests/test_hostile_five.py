@@ -234,7 +234,7 @@ def test_a_state_file_not_ours_stops_the_run_before_anything_is_written(tmp_path
 def test_a_negative_count_is_called_negative(tmp_path, option):
     result = run_cli(["feed", str(two_papers(tmp_path)), "-o", str(tmp_path / "o"), option, "-3"], tmp_path)
     assert result.exit_code == 2
-    assert "'-3' is negative" in result.output and "not a number" not in result.output, result.output
+    assert "'-3' must be at least" in result.output and "not a number" not in result.output, result.output
 
 
 @settings(max_examples=30, **SETTINGS)

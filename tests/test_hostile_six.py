@@ -97,14 +97,16 @@ def test_option_on_command_line_keeps_its_message(tmp_path):
 
 @pytest.mark.parametrize("line, shown, why", [
     ("days = 1e3", "not 1e3: TOML reads it as a float; write 1000", None),
-    ("top = 99999999999999999999999", "not 99999999999999999999999: too large", "not a whole number"),
-    ("top = -5", "not -5: negative", "not a whole number"),
+    ("top = 99999999999999999999999", "must be at most 100000 (a whole number from 1 to 100000), "
+     "not 99999999999999999999999", "must be a whole number"),
+    ("top = -5", "must be at least 1 (a whole number from 1 to 100000), not -5", "must be a whole number"),
     ("top = 2.5", "not 2.5: not a whole number", None),
-    ("min-votes = 1e400", "not 1e400: too large", "inf"),
-    ("image-timeout = 1e9", "from 0.1 to 3600 (no quotes), not 1e9: too large", "1000000000.0"),
-    ("image-timeout = 0.0_5", "not 0.0_5: too small", "0.05"),
+    ("min-votes = 1e400", "must be at most 1000000000 (a whole number from 0 to 1000000000), not 1e400", "inf"),
+    ("image-timeout = 1e9", "must be at most 3600 (a number from 0.1 to 3600), not 1e9", "1000000000.0"),
+    ("image-timeout = 0.0_5", "must be at least 0.1 (a number from 0.1 to 3600), not 0.0_5", "0.05"),
     ("image-timeout = nan", "not nan: not a number", None),
-    ("top = " + "9" * 4000, "(a number of 4000 digits): too large", "9" * 100),
+    ("top = " + "9" * 4000, "must be at most 100000 (a whole number from 1 to 100000), not "
+     "99999999999999999999... (a number of 4000 digits)", "9" * 100),
     ("top = " + "9" * 5000, "a number too large (more than 4300 digits)", "internal error"),
 ], ids=["float-count", "huge-int", "negative", "fraction", "overflow", "big-float", "underscore", "nan",
         "4000-digits", "5000-digits"])

@@ -125,11 +125,18 @@ def test_stdin_dash():
     assert json.loads(result.stdout)["totals"]["papers"] == 2
 
 
-@pytest.mark.parametrize("args", [["inspect", "/no/such/path.md"], ["inspect", "--no-such-option"]])
+@pytest.mark.parametrize("args", [["inspect", "--no-such-option"], ["inspect", "--json", "--no-such-option"]])
 def test_usage_errors_exit_2(args):
     result = runner().invoke(main, args)
     assert result.exit_code == 2
     assert "Error:" in result.stderr and result.stdout == ""
+
+
+def test_a_missing_input_is_an_input_error_exit_1():
+    # A wrong path is input that holds no digest day (README, "Diagnostics and exit status").
+    result = runner().invoke(main, ["inspect", "/no/such/path.md"])
+    assert result.exit_code == 1
+    assert "/no/such/path.md:1: error: cannot read: No such file or directory" in result.stderr
 
 
 def test_bundled_sample_is_used_without_input():

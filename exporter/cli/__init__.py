@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from .. import __version__
-from ..errors import ExporterError
+from ..errors import EmptyInputError, ExporterError
 from ..gates import files as gate_files
 from ..gates.names import shell_quote as q
 from ..model import Kind, counted
@@ -82,13 +82,16 @@ main.command_class = Command
 @main.command()
 @inputs_argument
 @click.option("--json", "as_json", is_flag=True, help="Print the digest model as JSON.")
+@allow_empty_option
 @quiet_option
 @report_errors
-def inspect(inputs: tuple[str, ...], as_json: bool, quiet: bool) -> None:
+def inspect(inputs: tuple[str, ...], as_json: bool, allow_empty: bool, quiet: bool) -> None:
     """Show what was read from INPUT files and folders ('-' for stdin).
 
     Prints each day with its paper count, the totals, and every diagnostic as
-    path:line: error|warning: message. Exits 1 if there are errors.
+    path:line: error|warning: message. Exits 1 if there are errors, or if the
+    input holds no digest day (an empty folder, a wrong path), as every
+    command does, unless --allow-empty.
 
     \b
     Example:
@@ -101,6 +104,9 @@ def inspect(inputs: tuple[str, ...], as_json: bool, quiet: bool) -> None:
     click.echo(result_json(result) if as_json else result_table(result), nl=False)
     if result.errors:
         sys.exit(1)
+    if not result.digests and not allow_empty:
+        click.echo(f"digest-export: error: {EmptyInputError.no_day()}", err=True)
+        sys.exit(EmptyInputError.exit_code)
 
 
 @main.command()

@@ -26,6 +26,7 @@ from ..errors import ConfigError
 from ..model import shown_value
 from ..gates import files as gate_files
 from ..gates import text as gate_text
+from ..gates.numbers import allowed_range, out_of_range
 from ..gates.names import shell_quote as q
 
 CONFIG_NAME = "digest-export.toml"
@@ -51,7 +52,7 @@ def selections_of(config: Mapping[str, Any], path: Path) -> tuple[Any, ...]:
             if key not in SELECTION_KEYS:
                 raise _unknown(path, key, SELECTION_KEYS, f" in {where}")
         if "name" not in table:
-            raise ConfigError(f"{q(path)}: {where}: key 'name' is missing (lower-case letters, digits and '-')")
+            raise ConfigError(f"{q(path)}: {where}: key 'name' is missing (ASCII lower-case letters, digits and '-')")
         try:
             sel = make_selection(name=table["name"], title=table.get("title"), min_votes=table.get("min-votes"),
                                  top=table.get("top"), match=table.get("match"), exclude=table.get("exclude"),
@@ -161,8 +162,9 @@ def _long_names(command: click.Command) -> dict[str, click.Parameter]:
 
 def _convert(path: Path, where: str, key: str, value: Any, param: click.Parameter,
              ctx: click.Context) -> Any:
-    def fail(expected: str, got: Any = value, why: str | None = None) -> ConfigError:
-        return ConfigError(f"{q(path)}: {where}key '{key}' must be {expected}, not {shown_value(got)}"
+    def fail(expected: str, got: Any = value, why: str | None = None, must: str | None = None) -> ConfigError:
+        # *must*: the whole reason, when it is not the kind of value (a number out of its range).
+        return ConfigError(f"{q(path)}: {where}key '{key}' {must or 'must be ' + expected}, not {shown_value(got)}"
                            + (f": {why}" if why else ""))
 
     many = isinstance(param, click.Argument) or getattr(param, "multiple", False)
@@ -171,7 +173,8 @@ def _convert(path: Path, where: str, key: str, value: Any, param: click.Paramete
             value = [value]
         if not isinstance(value, list):
             raise fail("a list (an array in [...])")
-        return tuple(_convert_one(path, lambda expected, why=None, got=v: fail(expected, got, why), v, param, ctx)
+        return tuple(_convert_one(path, lambda expected, why=None, must=None, got=v: fail(expected, got, why, must),
+                                  v, param, ctx)
                      for v in value)
     return _convert_one(path, fail, value, param, ctx)
 
@@ -185,14 +188,10 @@ def _expected(param: click.Parameter) -> str:
         return "a path (a string)"
     if isinstance(ptype, click.types.BoolParamType) or getattr(param, "is_flag", False):
         return "true or false"
-    low, high = _bounds(ptype)
-    low, high = (shown_value(b) if b is not None else None for b in (low, high))
-    bounds = (f" from {low} to {high}" if low is not None and high is not None else
-              f" of at least {low}" if low is not None else f" of at most {high}" if high is not None else "")
     if isinstance(ptype, click.types.IntParamType):
-        return f"a whole number{bounds} (no quotes)"
+        return f"{allowed_range(*_bounds(ptype))} (no quotes)"
     if isinstance(ptype, (click.types.FloatParamType, Seconds)):
-        return f"a number{bounds} (no quotes)"
+        return f"{allowed_range(*_bounds(ptype), kind='a number')} (no quotes)"
     if isinstance(ptype, click.DateTime):
         return "a date (YYYY-MM-DD, no quotes)"
     if isinstance(ptype, click.Choice):
@@ -208,33 +207,36 @@ def _bounds(ptype: click.ParamType) -> tuple[Any, Any]:
     return low, high
 
 
-def _why_not(value: Any, ptype: click.ParamType) -> str | None:
-    """Why the TOML number *value* is not a value of the number type *ptype*, in words: the
-    reason ``1e3`` is no count is that TOML reads it as a float (and 10**30 that it is too
-    large, not that it is no whole number)."""
+def _why_not(value: Any, ptype: click.ParamType) -> tuple[str | None, str | None]:
+    """Why the TOML number *value* is not a value of the number type *ptype*, in words, as
+    ``(why, must)``: *why* when it is the wrong kind of number (the reason ``1e3`` is no count is
+    that TOML reads it as a float), *must* when it is out of range, the whole reason from the
+    number gate (``days = 0``: "must be at least 1 (a whole number from 1 to 100000)", not
+    "must be a whole number")."""
     from .options import Seconds
 
     if not isinstance(ptype, (click.types.IntParamType, click.types.FloatParamType, Seconds)):
-        return None
+        return None, None
     if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return None
+        return None, None
     if isinstance(value, float) and math.isnan(value):
-        return "not a number (nan)"
+        return "not a number (nan)", None
     if isinstance(value, float) and math.isinf(value):
         # ``1e400`` is a float beyond the largest (IEEE 754 binary64 overflows to infinity).
         if getattr(value, "written", "inf").lstrip("+-") == "inf":
-            return "not finite"
+            return "not finite", None
     low, high = _bounds(ptype)
-    if isinstance(ptype, click.types.IntParamType) and isinstance(value, float):
-        if value.is_integer() and (low is None or value >= low) and (high is None or value <= high):
-            return f"TOML reads it as a float; write {int(value)}"
-        if math.isfinite(value) and not value.is_integer():
-            return "not a whole number"
-    if (high is not None and value > high) or value == math.inf:
-        return "too large"
-    if (low is not None and value < low) or value == -math.inf:
-        return "negative" if value < 0 <= (low if low is not None else 0) else "too small"
-    return None
+    whole = isinstance(ptype, click.types.IntParamType)
+    if whole and isinstance(value, float) and math.isfinite(value) and not value.is_integer():
+        return "not a whole number", None
+    must = out_of_range(value, low, high, "a whole number" if whole else "a number")
+    if must is not None:
+        return None, must
+    if isinstance(value, float) and math.isinf(value):  # a range open on that side
+        return "not finite", None
+    if whole and isinstance(value, float):
+        return f"TOML reads it as a float; write {int(value)}", None
+    return None, None
 
 
 def _convert_one(path: Path, fail: Any, value: Any, param: click.Parameter, ctx: click.Context) -> Any:
@@ -266,9 +268,9 @@ def _convert_one(path: Path, fail: Any, value: Any, param: click.Parameter, ctx:
         if not isinstance(ptype, click.DateTime) or isinstance(value, (dt.datetime, dt.time)):
             raise fail(expected)
         return dt.datetime(value.year, value.month, value.day)
-    why = _why_not(value, ptype)
-    if why is not None:
-        raise fail(expected, why=why)
+    why, must = _why_not(value, ptype)
+    if why is not None or must is not None:
+        raise fail(expected, why=why, must=must)
     _check_toml_type(lambda _: fail(expected), value, ptype)
     try:
         return ptype.convert(value, param, ctx)

@@ -31,6 +31,16 @@ def config_key(ctx: Any, param: Any) -> str | None:
     """Where in the config file the value of *param* is, as every config error names it
     (``FILE: [send] key 'password-file':``): its key is the option's long name, in the
     command's table or at the top level."""
+    place = config_place(ctx, param)
+    if place is None:
+        return None
+    path, key = place
+    return f"{path}: {key}:" if path else f"{key}:"
+
+
+def config_place(ctx: Any, param: Any) -> tuple[str | None, str] | None:
+    """The config file (None without one) and the key (``[send] key 'password-file'``) that
+    hold the value of *param*."""
     if ctx is None or param is None:
         return None
     from ..gates import files as gate_files
@@ -38,15 +48,30 @@ def config_key(ctx: Any, param: Any) -> str | None:
     names = [opt[2:] for opt in param.opts if opt.startswith("--")] or [param.name.replace("_", "-")]
     path = ctx.find_root().meta.get("config_path")
     if not path:
-        return f"key '{names[0]}':"
+        return None, f"key '{names[0]}'"
     table = ctx.info_name or ""
     config = ctx.find_root().meta.get("config") or {}
     section = config.get(table) if isinstance(config.get(table), dict) else {}
     for name in names:
         if name in section:
-            return f"{gate_files.real_path(path)}: [{table}] key '{name}':"
+            return str(gate_files.real_path(path)), f"[{table}] key '{name}'"
     key = next((name for name in names if name in config), names[0])
-    return f"{gate_files.real_path(path)}: key '{key}':"
+    return str(gate_files.real_path(path)), f"key '{key}'"
+
+
+def given_as(ctx: Any, name: str, shown: str) -> tuple[str | None, str]:
+    """How the user gave the value of the parameter *name*, shown as *shown*: ``(None,
+    "--from 2024-03-10")`` from the command line, ``(FILE, "key 'from' = 2024-03-10")`` from the
+    config file, so a refusal that involves two values names each where the user wrote it."""
+    param = next((p for p in ctx.command.params if p.name == name), None) if ctx is not None else None
+    if param is None:
+        return None, f"{name} {shown}"
+    if ctx.get_parameter_source(name) is click.core.ParameterSource.DEFAULT_MAP:
+        place = config_place(ctx, param)
+        if place is not None:
+            return place[0], f"{place[1]} = {shown}"
+    option = next((o for o in param.opts if o.startswith("--")), param.opts[0])
+    return None, f"{option} {shown}"
 
 
 class Command(click.Command):
@@ -110,6 +135,9 @@ class PathArg(click.Path):
     #: Whether the kind of file is checked here (an INPUT's is said by the reader, at its line,
     #: with a hint for standard input).
     kind_checked = True
+    #: Whether a link to nothing, or a path under a file, is refused here (an INPUT that is
+    #: either is an input error of the reader).
+    missing_checked = True
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         from ..gates.files import broken_link, described, special_kind
@@ -139,10 +167,10 @@ class PathArg(click.Path):
                               f"file systems allow {NAME_MAX}", param, ctx)
             # A link to nothing is refused even where a file will be made: writing through it
             # would make a file somewhere else than the name says.
-            broken = broken_link(text)
+            broken = broken_link(text) if self.missing_checked else None
             if broken is not None:
                 self.fail(f"{shell_quote(text)} is {broken}", param, ctx)
-            if text and text != "-" and not os.path.lexists(text):
+            if self.missing_checked and text and text != "-" and not os.path.lexists(text):
                 # A path to be made under a file can never be made: said now, before any work
                 # (a state path under a file failed only after every output was written).
                 parent = os.path.dirname(os.path.abspath(text))
@@ -178,10 +206,17 @@ class NameArg(click.types.StringParamType):
 
 
 class InputPath(PathArg):
-    """An INPUT that exists, spelled in any Unicode normalization (a name typed in NFC finds
-    the file macOS named in NFD): the existing spelling is passed on."""
+    """An INPUT, spelled in any Unicode normalization (a name typed in NFC finds the file macOS
+    named in NFD): the existing spelling is passed on.
+
+    An INPUT that is missing (or a link to nothing) is not refused here: it is input that holds
+    no digest day, which the reader reports at ``PATH:1: error:`` with exit status 1, as it
+    reports an INPUT that is a named pipe or cannot be read.  Exit status 2 is for a command
+    line that cannot work, whatever the files hold (click's ``Path(exists=True)`` would make a
+    file that is not there yet, the usual trouble of a cron job, a usage error)."""
 
     kind_checked = False
+    missing_checked = False
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         from pathlib import Path
@@ -195,10 +230,18 @@ class InputPath(PathArg):
         return super().convert(value, param, ctx)
 
 
+class BooksFolder(PathArg):
+    """``send``'s DIR (or ``-o``): the folder of books it reads, an input as INPUT is.  A folder
+    that is missing (or a link to nothing) is input that holds no book, an input error with exit
+    status 1 (``send`` says so), not a usage error."""
+
+    missing_checked = False
+
+
 def inputs_argument(f: F) -> F:
     return click.argument(
         "inputs", nargs=-1, metavar="[INPUT]...",
-        type=InputPath(exists=True, allow_dash=True, path_type=str),
+        type=InputPath(allow_dash=True, path_type=str),
     )(f)
 
 
@@ -247,6 +290,8 @@ class Seconds(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
         import math
 
+        from ..gates.numbers import out_of_range
+
         try:
             if isinstance(value, str) and (not value.isascii() or "_" in value):
                 raise ValueError("float() takes any Unicode digit and PEP 515 underscores")
@@ -255,8 +300,11 @@ class Seconds(click.ParamType):
             self.fail(f"{value!r} is not a number of {self.unit}.", param, ctx)
         except OverflowError:  # an integer too large for a float
             number = math.inf
-        if not math.isfinite(number) or not self.low <= number <= self.high:
-            self.fail(f"{value!r} is not between {self.low:g} and {self.high:g} {self.unit}.", param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number of {self.unit}.", param, ctx)
+        reason = out_of_range(number, self.low, self.high, f"a number of {self.unit}")
+        if reason is not None:
+            self.fail(f"{value!r} {reason}.", param, ctx)
         return number
 
 
@@ -274,14 +322,15 @@ class Count(click.types.IntParamType):
         self.low, self.high = low, MAX_COUNT if high is None else high
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        from ..gates.numbers import NotACount, parse_count
+        from ..gates.numbers import NotACount, out_of_range, parse_count
 
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             self.fail(f"{value!r} is not a whole number.", param, ctx)
         try:  # a config file's TOML integer is already a number: the same bounds hold
             if isinstance(value, int):
-                if not self.low <= value <= self.high:
-                    raise NotACount(f"is not between {self.low} and {self.high}")
+                reason = out_of_range(value, self.low, self.high)
+                if reason is not None:
+                    raise NotACount(reason)
                 return value
             return parse_count(value, low=self.low, high=self.high)
         except NotACount as err:

@@ -37,6 +37,20 @@ def option_title(title: str | None) -> str | None:
     return title
 
 
+def _later_than(date_from: Any, date_to: Any) -> UsageError:
+    """``--from`` after ``--to``, naming each where the user gave it: both options, or the config
+    file and both keys (exit 2, as every config error), or the one of each."""
+    from .options import given_as
+
+    ctx = click.get_current_context(silent=True)
+    (file_a, first), (file_b, second) = (given_as(ctx, name, value.date().isoformat())
+                                         for name, value in (("date_from", date_from), ("date_to", date_to)))
+    if file_a and file_a == file_b:
+        return UsageError(f"{q(file_a)}: {first} must not be later than {second}")
+    first, second = (f"{text} (in {q(path)})" if path else text for path, text in ((file_a, first), (file_b, second)))
+    return UsageError(f"{first} must not be later than {second}")
+
+
 def epub_options_of(out_dir: str, *, title: str | None, keep_going: bool, jobs: int, by: str,
                     date_from: Any, date_to: Any, lang: str | None, images: str, grayscale: bool,
                     image_timeout: float, allow_private_hosts: bool, templates: str | None,
@@ -47,7 +61,7 @@ def epub_options_of(out_dir: str, *, title: str | None, keep_going: bool, jobs: 
     from ..bundles import BundleBy
 
     if date_from and date_to and date_from > date_to:
-        raise UsageError("--from must not be later than --to")
+        raise _later_than(date_from, date_to)
     return EpubOptions(
         out_dir=Path(out_dir), by=BundleBy(by), date_from=date_from.date() if date_from else None,
         date_to=date_to.date() if date_to else None, title=option_title(title), lang=lang, images=images,
@@ -187,9 +201,7 @@ def check_not_empty(plan: BuildPlan, *, allow_empty: bool) -> None:
     if allow_empty or not (options.epub is not None or options.feed_formats):
         return
     if not any(plan.file_days.values()):
-        n = len(plan.file_days)
-        raise EmptyInputError(f"no digest day in the input ({counted(n, 'file')} read); nothing written "
-                              "(use --allow-empty to write empty outputs)")
+        raise EmptyInputError(EmptyInputError.no_day(len(plan.file_days), writes=True))
 
 
 def print_outcome(report: BuildReport, *, quiet: bool, verbose: bool = False) -> None:

@@ -17,7 +17,7 @@ import click
 
 from ..model import Kind, SourceRef
 from .console import warn
-from .options import Command, Count, NameArg, PathArg, Seconds, quiet_option, report_errors, today_option
+from .options import BooksFolder, Command, Count, NameArg, PathArg, Seconds, quiet_option, report_errors, today_option
 from ..errors import UsageError
 from ..gates import files as gate_files
 from ..gates.names import shell_quote as q
@@ -29,9 +29,8 @@ PASSWORD_ENV = "DIGEST_EXPORT_SMTP_PASSWORD"
 
 
 @click.command(cls=Command)
-@click.argument("folder", required=False, metavar="[DIR]",
-                type=PathArg(exists=True, file_okay=False, path_type=str))
-@click.option("-o", "--output", "out_dir", metavar="DIR", type=PathArg(file_okay=False, path_type=str),
+@click.argument("folder", required=False, metavar="[DIR]", type=BooksFolder(file_okay=False, path_type=str))
+@click.option("-o", "--output", "out_dir", metavar="DIR", type=BooksFolder(file_okay=False, path_type=str),
               help="The folder of the books, as DIR (default: the config's output, else .).")
 @click.option("--to", "to", multiple=True, metavar="ADDRESS",
               help="Recipient (repeatable), e.g. a Send-to-Kindle address name@kindle.com.")
@@ -92,6 +91,9 @@ def send(folder: str | None, out_dir: str | None, to: tuple[str, ...], from_addr
 
     target = Path(folder or out_dir or _configured_output() or ".")
     if selection is not None:
+        _check_selection_name(selection)  # a usage error (2) before what the folder holds (1)
+    _check_there(target)
+    if selection is not None:
         target = _selection_folder(target, selection)
     password = _password(password_file) if smtp_user and not dry_run else None
     smtp = (SmtpSettings(host=smtp_host, port=smtp_port, user=smtp_user, security=smtp_security,
@@ -140,8 +142,20 @@ def _shown(path: Path) -> str:
     return shell_quote(str(path))
 
 
-def _selection_folder(folder: Path, name: str) -> Path:
-    """DIR/NAME, the folder ``build`` writes the selection NAME into (its own ledger and lock)."""
+def _check_there(folder: Path) -> None:
+    """A folder of books that is not there is input that holds no book: an input error (exit 1,
+    as a missing INPUT of the other commands), not a usage error."""
+    import os
+
+    from ..errors import ExporterError
+    from ..gates.files import broken_link
+
+    if not os.path.lexists(folder) or broken_link(folder):
+        why = broken_link(folder) or "no such folder"
+        raise ExporterError(f"{q(folder)}: {why} (is it the folder build writes to?); nothing sent")
+
+
+def _check_selection_name(name: str) -> None:
     from ..errors import UsageError
     from ..selections import SelectionError, check_name
 
@@ -149,6 +163,13 @@ def _selection_folder(folder: Path, name: str) -> Path:
         check_name(name, "--selection")
     except SelectionError as err:
         raise UsageError(str(err)) from None
+
+
+def _selection_folder(folder: Path, name: str) -> Path:
+    """DIR/NAME, the folder ``build`` writes the selection NAME into (its own ledger and lock)."""
+    from ..errors import UsageError
+
+    _check_selection_name(name)
     target = folder / name
     if target.is_symlink() or not target.is_dir():
         raise UsageError(f"--selection {name}: {q(target)} is not a folder of this build; "

@@ -183,7 +183,7 @@ class BookMetadata(Struct, forbid_unknown_fields=True):
 
     def __post_init__(self) -> None:
         self.title = clean_text(self.title) if has_visible(self.title) else ""
-        self.identifier = _clean(self.identifier)
+        self.identifier = canonical_id(_clean(self.identifier))
         self.creators = [c for c in map(_clean, self.creators) if c]
         self.description = _clean(self.description)
         self.series = _clean(self.series)
@@ -217,6 +217,36 @@ _UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}
 #: (RFC 7595) and made for names of things (urn: RFC 8141, tag: RFC 4151, info: RFC 4452) or
 #: pages (http, https).
 ID_SCHEMES = frozenset({"urn", "tag", "info", "http", "https"})
+
+
+#: RFC 8141 section 2: ``urn:`` NID ``:`` NSS; the NID is 2 to 32 letters, digits and '-'.
+_URN = re.compile(r"urn:([A-Za-z0-9][A-Za-z0-9-]{0,30}[A-Za-z0-9]):(.+)", re.IGNORECASE | re.DOTALL)
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def canonical_id(identifier: str | None) -> str | None:
+    """A book's identifier in the one spelling of what it names, so that the catalog's Atom id is
+    canonical (the W3C Feed Validator's NonCanonicalURI) and two spellings of one identifier are
+    one book: the scheme in lower case (RFC 3986 section 3.1); for a URN the NID in lower case and
+    percent-escapes in upper case (RFC 8141 section 3.1: both are case-insensitive), and for
+    ``urn:uuid:`` the UUID in lower case (RFC 4122 section 3: "case insensitive on input",
+    written in lower case); an http(s) identifier as the URL gate spells it.  Anything else,
+    and the case of other URNs' NSS (their namespace's to define), is kept."""
+    if not identifier:
+        return identifier
+    scheme, colon, rest = identifier.partition(":")
+    if not colon or scheme.lower() not in ID_SCHEMES:
+        return identifier
+    identifier = scheme.lower() + ":" + rest
+    if scheme.lower() in ("http", "https"):
+        return web_url(identifier) or identifier
+    urn = _URN.fullmatch(identifier) if scheme.lower() == "urn" else None
+    if urn is None:
+        return identifier
+    nid, nss = urn.group(1).lower(), _PERCENT.sub(lambda m: m.group().upper(), urn.group(2))
+    if nid == "uuid" and _UUID.fullmatch(nss):
+        nss = nss.lower()
+    return f"urn:{nid}:{nss}"
 
 
 def usable_as_id(identifier: str | None) -> bool:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 
 # Characters a file name may hold that a terminal would act on, that could forge a line of
 # output or hide what the name is: by Unicode property, not by list.  ``str.isprintable`` is
@@ -42,12 +43,28 @@ def _needs_quoting(text: str) -> bool:
     return not text.isprintable() or _NONCHARACTERS.search(text) is not None
 
 
+# Hangul conjoining jamo (Unicode 15, section 3.12): what macOS writes for a syllable in NFD.
+_JAMO = re.compile("[\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff]")
+
+
+def _not_composed(ch: str) -> bool:
+    """Whether *ch*, in a name that is not NFC, is one of what makes it so: a combining mark
+    (canonical combining class not 0), a conjoining jamo, or a character NFC replaces
+    (U+212B ANGSTROM SIGN is U+00C5)."""
+    return (unicodedata.combining(ch) != 0 or _JAMO.match(ch) is not None
+            or not unicodedata.is_normalized("NFC", ch))
+
+
 def _runs(text: str) -> list[tuple[bool, str]]:
-    """*text* cut into runs of printable characters and single unprintable ones."""
+    """*text* cut into runs of printable characters and single unprintable ones (and, when
+    *text* is not in NFC, single characters that keep it from being: see :func:`shell_quote`)."""
     out: list[tuple[bool, str]] = []
     start = 0
+    odd = _unprintable
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        odd = lambda ch: _unprintable(ch) or _not_composed(ch)  # noqa: E731
     for i, ch in enumerate(text):
-        if _unprintable(ch):
+        if odd(ch):
             if i > start:
                 out.append((False, text[start:i]))
             out.append((True, ch))
@@ -64,9 +81,15 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 def shell_quote(name: str | os.PathLike[str]) -> str:
     """*name* as ``ls`` (GNU coreutils, shell-escape style) quotes it when it
     holds a character a terminal would act on: ``'a'$'\\n''b'``; an
-    undecodable byte as ``$'\\xff'``.  Other names are printed as they are."""
+    undecodable byte as ``$'\\xff'``.  Other names are printed as they are.
+
+    A name that is not in NFC (macOS writes ``한.md`` as three conjoining jamo, ``é`` as ``e``
+    and U+0301) shows its decomposed characters as their UTF-8 bytes
+    (``$'\\xe1\\x84\\x92\\xe1\\x85\\xa1\\xe1\\x86\\xab''.md'``): a terminal draws the
+    two spellings alike, and a user with both files (NFC and NFD twins) could not tell which
+    one a message names.  What is shown still pastes back into a shell as that very name."""
     name = os.fspath(name)
-    if not _needs_quoting(name):
+    if not _needs_quoting(name) and (name.isascii() or unicodedata.is_normalized("NFC", name)):
         return name
     out = []
     for odd, run in _runs(name):

@@ -7,6 +7,11 @@ is ASCII digits only (``[0-9]``, with ``,`` as a thousands separator where
 the caller allows it, in groups of three), never signed, and at most an
 explicit bound: no count the program writes goes beyond what a JSON number
 keeps exactly in JavaScript (2^53 - 1, RFC 8259 section 6).
+
+It is also the one place that says why a number is out of its range
+(:func:`out_of_range`), for options, the config file and selections alike: the
+reason a ``days = 0`` is refused is that it must be at least 1, not that it is
+no whole number.
 """
 
 from __future__ import annotations
@@ -26,6 +31,40 @@ _GROUPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+", re.ASCII)
 _MAX_DIGITS = len(str(MAX_COUNT))
 
 
+def shown_bound(bound: int | float) -> str:
+    """A bound as a person writes it: ``3600``, not ``3600.0``; ``0.1``."""
+    if isinstance(bound, float) and bound.is_integer():
+        return str(int(bound))
+    return str(bound)
+
+
+def allowed_range(low: int | float | None, high: int | float | None, kind: str = "a whole number") -> str:
+    """The values allowed, in words: ``a whole number from 1 to 100000`` (or ``of at least 1``)."""
+    if low is not None and high is not None:
+        return f"{kind} from {shown_bound(low)} to {shown_bound(high)}"
+    if low is not None:
+        return f"{kind} of at least {shown_bound(low)}"
+    if high is not None:
+        return f"{kind} of at most {shown_bound(high)}"
+    return kind
+
+
+def out_of_range(value: int | float, low: int | float | None, high: int | float | None,
+                 kind: str = "a whole number") -> str | None:
+    """Why *value* is outside [*low*, *high*], as the rest of a sentence about its name
+    (``must be at least 1 (a whole number from 1 to 100000)``); None when it is inside.
+
+    The range is the reason, whatever the value's sign or size: ``0``, ``-1`` and ``1e400`` all
+    miss the range, and saying "must be a whole number" of them would send the user looking for
+    a spelling mistake that is not there.
+    """
+    if low is not None and value < low:
+        return f"must be at least {shown_bound(low)} ({allowed_range(low, high, kind)})"
+    if high is not None and value > high:
+        return f"must be at most {shown_bound(high)} ({allowed_range(low, high, kind)})"
+    return None
+
+
 class NotACount(ValueError):
     """The text is not a count in bounds; ``str()`` is a sentence naming the value's problem."""
 
@@ -41,14 +80,11 @@ def parse_count(text: str, *, low: int = 0, high: int = MAX_COUNT, grouped: bool
         if any(not c.isascii() and c.isdigit() for c in text):
             raise NotACount("is not a number in ASCII digits (0-9)")
         if text.strip()[:1] == "-" and text.strip()[1:].isdigit():
-            raise NotACount(f"is negative; give a whole number from {low} to {high}")
+            raise NotACount(out_of_range(-1, low, high) or f"must be {allowed_range(low, high)}")
         raise NotACount("is not a number")
     digits = text.replace(",", "").lstrip("0") or "0"
-    if len(digits) > _MAX_DIGITS:
-        raise NotACount(f"is larger than {high}")
-    value = int(digits)
-    if value > high:
-        raise NotACount(f"is larger than {high}")
-    if value < low:
-        raise NotACount(f"is smaller than {low}")
+    value = high + 1 if len(digits) > _MAX_DIGITS else int(digits)
+    reason = out_of_range(value, low, high)
+    if reason is not None:
+        raise NotACount(reason)
     return value

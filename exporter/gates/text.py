@@ -22,6 +22,18 @@ What a digest's bytes can hold, besides UTF-8 text:
   Microsoft superset of EUC-KR, what Korean Windows writes) with a
   warning; anything else is an error naming the line of the first byte
   that is not UTF-8.
+- **Escape-sequence encodings** (ISO 2022: ISO-2022-KR, RFC 1557, the 7-bit
+  Korean mail encoding; ISO-2022-JP and its extensions, RFC 1468/1554):
+  7-bit bytes that are also valid UTF-8, so UTF-8 would read them as ASCII
+  letters between control characters, and the controls would be removed
+  without a word.  A 7-bit file with an ISO 2022 designation (``ESC $ ) C``,
+  ``ESC $ B``...), or with SO/SI shifts and no designation (ISO-2022-KR
+  whose ``ESC $ ) C`` header was cut off), is decoded by Python's codec of
+  that encoding, with a warning naming it; ISO-2022-CN (no codec), two
+  families in one file, designations in a file with 8-bit bytes (files of
+  two encodings joined), or bytes the codec refuses are errors at their
+  line.  ESC, SO and SI that make no encoding (a terminal colour code) are
+  removed with a warning at the line of the first.
 
 Line numbers count LF, CRLF and CR, as the reader does, so the line a
 diagnostic names is the line an editor shows.
@@ -48,6 +60,28 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32", 4), (codecs.BOM_UTF32_BE, "utf-32", 4),
          (codecs.BOM_UTF16_LE, "utf-16", 2), (codecs.BOM_UTF16_BE, "utf-16", 2))
 
 
+# ISO 2022 escape sequences that designate a character set (ECMA-35, section 13.2.2: ESC, then
+# intermediate bytes 0x20-0x2F, then a final byte 0x30-0x7E), and the encodings that use them.
+_DESIGNATION = re.compile(rb"\x1b([\x20-\x2f]+[\x30-\x7e])")
+_SHIFTS = re.compile(rb"[\x0e\x0f\x1b]")
+#: RFC 1557: KS C 5601 into G1, then SO/SI shift between it and ASCII.
+_KR = {b"$)C"}
+#: RFC 1468 (ISO-2022-JP), RFC 2237 (-1: JIS X 0212), RFC 1554 (-2: GB 2312, KS C 5601, the
+#: 96-character sets into G2), JIS X 0213 (-2004, -3) and half-width katakana (-ext): each
+#: codec with the designations it reads beyond the one before.
+_JP = (("iso2022_jp", {b"(B", b"(J", b"$@", b"$B"}), ("iso2022_jp_1", {b"$(D"}),
+       ("iso2022_jp_2", {b"$A", b"$(C", b".A", b".F"}), ("iso2022_jp_2004", {b"$(O", b"$(Q"}),
+       ("iso2022_jp_3", {b"$(P"}), ("iso2022_jp_ext", {b"(I"}))
+_JP_ALL = set().union(*(seqs for _, seqs in _JP))
+#: RFC 1922: GB 2312, CNS 11643 planes, ISO-IR-165: Python has no codec for ISO-2022-CN(-EXT).
+_CN = {b"$)A", b"$)G", b"$*H", b"$)E", b"$+I", b"$+J", b"$+K", b"$+L", b"$+M"}
+
+
+def _shown_escape(seq: bytes) -> str:
+    """``ESC $ ) C``: an escape sequence as RFC 1557 writes it."""
+    return "ESC " + " ".join(chr(b) for b in seq)
+
+
 class NotText(ValueError):
     """The bytes are not text in an encoding the program reads."""
 
@@ -57,7 +91,7 @@ class Decoded:
     """Text from bytes, and what was done to it."""
 
     text: str | None
-    #: "utf-8", "utf-16", "utf-32" or "cp949".
+    #: "utf-8", "utf-16", "utf-32", "cp949" or an ISO 2022 one ("iso-2022-kr", "iso-2022-jp-2"...).
     encoding: str
     #: (1-based line, what): a BOM not at the start, NUL bytes removed.
     notes: tuple[tuple[int, str], ...] = ()
@@ -65,6 +99,8 @@ class Decoded:
     error: tuple[int, str] | None = None
     #: For "cp949": the line of the first byte that is not UTF-8.
     utf8_until: int = 1
+    #: For an ISO 2022 encoding: how it was told (its escape sequence, or a guess from SO/SI).
+    told_by: str = ""
 
 
 def line_of(text: str, index: int) -> int:
@@ -99,6 +135,11 @@ def decode(data: bytes) -> Decoded:
                     if text is not None and text.count("\0") * 4 < len(text):
                         return _cleaned(text, "utf-16")
                 return _damaged(data, encoding, width, err)
+    if _SHIFTS.search(data) is not None:
+        # 7-bit ISO 2022 is valid UTF-8 too: told by its escape sequences, before UTF-8 is tried.
+        iso = _iso2022(data)
+        if iso is not None:
+            return iso
     try:
         return _cleaned(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError as err:
@@ -122,6 +163,77 @@ def decode(data: bytes) -> Decoded:
                                                    f"(byte 0x{data[cp949_error.start]:02x} at line "
                                                    f"{_line_of_byte(data, cp949_error.start)})"))
     return Decoded(None, "", error=(utf8_line, f"not UTF-8 (byte 0x{bad:02x}) and not CP949/EUC-KR"))
+
+
+def _iso2022(data: bytes) -> Decoded | None:
+    """*data* decoded from the ISO 2022 encoding its escape sequences (or its SO/SI shifts) say,
+    an error Decoded when that cannot be done right, or None when they make no ISO 2022 encoding
+    (ESC, SO and SI are then stray controls, which :func:`_cleaned` removes with a warning)."""
+    found: dict[bytes, int] = {}
+    for m in _DESIGNATION.finditer(data):
+        found.setdefault(m.group(1), m.start())
+    kr = [seq for seq in found if seq in _KR]
+    # ESC ( B (ASCII) and ESC ( J (JIS Roman, ASCII but two signs) alone are no Japanese text:
+    # ``tput sgr0`` writes ESC ( B in every terminal colour reset pasted into a file.
+    jp = [seq for seq in found if any(seq in seqs for _, seqs in _JP) and seq not in (b"(B", b"(J")]
+    cn = [seq for seq in found if seq in _CN]
+
+    def at(seq: bytes) -> int:
+        return _line_of_byte(data, found[seq])
+
+    told = kr + jp + cn
+    if told and not data.isascii():
+        first = min(told, key=found.__getitem__)
+        bad = next(i for i, byte in enumerate(data) if byte >= 0x80)
+        return Decoded(None, "", error=(at(first), f"the ISO 2022 escape sequence {_shown_escape(first)} (7-bit "
+                                                   f"text) in a file with 8-bit bytes (line {_line_of_byte(data, bad)}): "
+                                                   "two encodings in one file (files joined with cat?)"))
+    if cn:
+        return Decoded(None, "", error=(at(cn[0]), f"ISO-2022-CN (by its escape sequence {_shown_escape(cn[0])}), "
+                                                   "which digest-export does not read"))
+    if kr and jp:
+        return Decoded(None, "", error=(at(jp[0]), f"escape sequences of two encodings: {_shown_escape(kr[0])} "
+                                                   f"(ISO-2022-KR, line {at(kr[0])}) and {_shown_escape(jp[0])} "
+                                                   "(ISO-2022-JP)"))
+    if kr:
+        how = f"by its escape sequence {_shown_escape(kr[0])} at line {at(kr[0])}"
+        return _decoded_iso(data, "iso2022_kr", how)
+    if jp:
+        codec = next(codec for i, (codec, _) in enumerate(_JP)
+                     if all(any(seq in seqs for _, seqs in _JP[:i + 1]) for seq in found if seq in _JP_ALL))
+        first = min(jp, key=found.__getitem__)
+        return _decoded_iso(data, codec, f"by its escape sequence {_shown_escape(first)} at line {at(first)}")
+    if b"\x0e" in data and data.isascii():
+        # SO shifts to G1, which only a designation fills; a Korean file that has lost its
+        # ESC $ ) C header (RFC 1557 puts it once, at the top) is read as ISO-2022-KR if that
+        # gives Korean text, and said to be a guess.
+        guess = _decoded_iso(data, "iso2022_kr", "guessed from its SO/SI shifts: its ESC $ ) C header is missing")
+        if guess.text is not None and any("\uac00" <= c <= "\ud7a3" for c in guess.text):
+            return guess
+    return None
+
+
+def _decoded_iso(data: bytes, codec: str, how: str) -> Decoded:
+    """*data* in the ISO 2022 *codec*, strictly: Python's codecs pass an escape sequence they do
+    not know through as text (and ISO-2022-KR reads SO before its designation as ASCII), so
+    what is left of ESC, SO or SI after decoding means the file is not in *codec*."""
+    name = codec.replace("iso2022", "iso-2022").replace("_", "-")
+    # RFC 1557 designates once, at the top; putting the designation first again is harmless
+    # and makes an SO before it (or without it) read as KS C 5601, as it is meant.
+    head = b"\x1b$)C" if codec == "iso2022_kr" else b""
+    try:
+        text = (head + data).decode(codec)
+    except UnicodeDecodeError as err:
+        start = max(err.start - len(head), 0)
+        return Decoded(None, "", error=(_line_of_byte(data, start),
+                                        f"{name.upper()} ({how}), but byte 0x{data[start]:02x} does not decode in it"))
+    stray = _STRAY_SHIFTS.search(text)
+    left = stray.start() if stray is not None else None
+    if left is not None:
+        return Decoded(None, "", error=(line_of(text, left),
+                                        f"{name.upper()} ({how}), but it holds a control character "
+                                        f"0x{ord(text[left]):02x} that {name.upper()} does not use there"))
+    return replace(_cleaned(text, name), told_by=how)
 
 
 def _damaged(data: bytes, encoding: str, width: int, err: UnicodeDecodeError) -> Decoded:
@@ -159,7 +271,18 @@ def _cleaned(text: str, encoding: str) -> Decoded:
         notes.append((line_of(text, text.index("\0")),
                       f"{n} NUL byte{'s' if n != 1 else ''} in the file; removed"))
         text = text.replace("\0", "")
+    stray = _STRAY_SHIFTS.search(text)
+    if stray is not None:
+        # What no encoding of ours uses (ISO 2022 is told above): a terminal colour code
+        # (ESC [ 31 m) or a shift left over; removed as every control character is, but said.
+        notes.append((line_of(text, stray.start()),
+                      "ESC, SO or SI control characters that make no escape-sequence encoding "
+                      "(a terminal colour code?); removed"))
+        text = _STRAY_SHIFTS.sub("", text)
     return Decoded(text, encoding, tuple(notes))
+
+
+_STRAY_SHIFTS = re.compile("[\x0e\x0f\x1b]")
 
 
 def _invisible_at_a_line_start(text: str) -> bool:

@@ -244,15 +244,37 @@ def path_segment(name: str) -> str:
     return _escapes(quote(os.fsencode(name), safe="/!$&'()*+,;=:@-._~"))
 
 
+def local_reference(destination: str) -> str:
+    """A local thumbnail's link destination, as the Markdown has it, as the relative reference
+    the model keeps: ``%`` written ``%25`` and a space ``%20``, nothing else, so that
+    :func:`local_paths` gets the destination back exactly.  CommonMark (section 6.3) takes a
+    destination literally, ``<...>`` or not, but for backslash escapes (removed by the reader
+    before), and decodes no percent-escape: ``<%aa ;.png>`` is the name ``%aa ;.png``.  Writing
+    only the space as ``%20`` (as before) made ``%aa`` and an escape the reader wrote look alike:
+    neither spelling was the file, so a change to it went unnoticed."""
+    return destination.replace("%", "%25").replace(" ", "%20")
+
+
+_LOCAL_ESCAPES = re.compile("%(25|20)")
+
+
+def local_destination(reference: str) -> str:
+    """The destination as the digest has it, from the model's :func:`local_reference`: what a
+    message about a local thumbnail names (``%2e%2e/secret.png``, not the reference's
+    ``%252e%252e/secret.png``)."""
+    return _LOCAL_ESCAPES.sub(lambda m: "%" if m.group(1) == "25" else " ", reference)
+
+
 def local_paths(reference: str) -> list[str]:
-    """The file paths a relative reference may name, in the order to try:
-    its path as written (without query or fragment), then with its escapes
-    decoded (``my%20pic.png`` -> ``my pic.png``: a Markdown destination may
-    be percent-encoded, and the reader writes a space as ``%20``).  The one
-    rule for the thumbnail loader and for the build's stamp of the file."""
-    path = reference.split("#", 1)[0].split("?", 1)[0]
-    decoded = unquote(path)
-    return [path] if decoded == path else [path, decoded]
+    """The file paths a local reference (:func:`local_reference`) may name, in the order to try:
+    the destination as written (without query or fragment: ``#`` and ``?`` start them, RFC 3986
+    section 3), then with its percent-escapes decoded (``my%20pic.png`` -> ``my pic.png``: a
+    bare Markdown destination cannot hold a space, so people percent-encode names), bytes that
+    are not UTF-8 kept as such (``%FF`` names the byte 0xFF, as the file system has it).  The
+    one rule for the thumbnail loader and for the build's stamp of the file."""
+    written = local_destination(reference.split("#", 1)[0].split("?", 1)[0])
+    decoded = unquote(written, errors="surrogateescape")
+    return [written] if decoded == written else [written, decoded]
 
 
 #: Where a book's stylesheet sits, as an origin no other URL has: what a reference in the CSS

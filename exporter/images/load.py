@@ -21,8 +21,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from ..gates import files as gate_files
-from ..gates.urls import local_paths
-from ..model import Paper
+from ..gates.urls import local_destination, local_paths
+from ..model import Paper, Thumbnail
 from .cache import Cache
 from .convert import convert
 from .model import EmbeddedImage, Failure, ImageFailure, ImageOptions, ImageResults, image_key
@@ -140,7 +140,7 @@ def _collect(results: ImageResults, jobs: dict[str, list[Paper]], progress: Call
     if isinstance(outcome, Failure):
         results.failed += 1
         retry = not outcome.permanent and not key.startswith("local:")
-        results.failures.extend(ImageFailure.of(paper.source, paper.thumbnail.url, str(outcome), retry,
+        results.failures.extend(ImageFailure.of(paper.source, _shown_url(paper.thumbnail), str(outcome), retry,
                                                 outcome.connection)
                                 for paper in group if paper.thumbnail is not None)
     else:
@@ -244,6 +244,11 @@ class Loader:
         # Only what converted is cached: an HTML error page is not kept.
         self.cache.put_converted(url, self.options_key, image)
         return image, "fetched"
+
+
+def _shown_url(thumbnail: Thumbnail) -> str:
+    """A thumbnail's URL, or a local one's destination as the digest writes it."""
+    return thumbnail.url if thumbnail.is_remote else local_destination(thumbnail.url)
 
 
 def resolve_local(source_path: str, url: str) -> Path:

@@ -44,7 +44,7 @@ from ..model import (
     drop_forbidden,
     has_visible,
 )
-from ..gates.urls import accepted_host_reason, refusal, web_url
+from ..gates.urls import accepted_host_reason, local_reference, refusal, web_url
 from ..gates.numbers import MAX_VOTES, NotACount, parse_count
 
 STDIN = "-"
@@ -137,7 +137,8 @@ def is_http_url(url: str) -> bool:
 
 def decode(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
     """Decode a digest file through :func:`exporter.gates.text.decode`: UTF-8 (a BOM anywhere),
-    UTF-16 or UTF-32 with a BOM, else CP949 with a warning; NUL bytes removed with a warning."""
+    UTF-16 or UTF-32 with a BOM, ISO-2022-KR/-JP by their escape sequences, else CP949, each
+    with a warning; NUL bytes removed with a warning."""
     decoded = gate_text.decode(data)
     if decoded.text is None:
         line, why = decoded.error or (1, "undecodable")
@@ -149,6 +150,10 @@ def decode(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
         diags.insert(0, Diagnostic(SourceRef(path, 1), Severity.WARNING,
                                    f"file is not UTF-8 (from line {decoded.utf8_until}); decoded as CP949 (EUC-KR)",
                                    Kind.ENCODING))
+    elif decoded.encoding.startswith("iso-2022"):
+        diags.insert(0, Diagnostic(SourceRef(path, 1), Severity.WARNING,
+                                   f"file is {decoded.encoding.upper()} ({decoded.told_by}); decoded "
+                                   "(save it as UTF-8)", Kind.ENCODING))
     elif decoded.encoding in ("utf-16", "utf-32"):
         diags.insert(0, Diagnostic(SourceRef(path, 1), Severity.WARNING,
                                    f"file is {decoded.encoding.upper()}; decoded (save it as UTF-8)", Kind.ENCODING))
@@ -576,7 +581,7 @@ class _FileParser:
                           Kind.UNSAFE_LINK)
             p.thumbnail = Thumbnail(kind, checked)  # its one spelling, as links have
         elif _is_relative_path(url):
-            p.thumbnail = Thumbnail(kind, url.replace(" ", "%20"))
+            p.thumbnail = Thumbnail(kind, local_reference(url))
         else:
             self.warn(no, f"thumbnail URL {_quote(url)} is not http(s); dropped", Kind.UNSAFE_LINK)
         return True
@@ -865,7 +870,7 @@ def iter_input_files(inputs: Iterable[str | Path]) -> Iterator[tuple[str, Path |
 
 def cannot_read(name: str, err: OSError) -> Diagnostic:
     """The error for an input file that cannot be read (missing, a FIFO, too large)."""
-    reason = err.strerror or str(err)
+    reason = (name != "<stdin>" and gate_files.broken_link(name)) or err.strerror or str(err)
     if isinstance(err, gate_files.NotRegularFile) and "pipe" in reason:
         reason += " (use '-' to read standard input)"
     return Diagnostic(SourceRef(name, 1), Severity.ERROR, f"cannot read: {reason}", Kind.FILE_SKIPPED)

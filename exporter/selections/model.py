@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import UsageError
+from ..gates.numbers import out_of_range
 from ..model import clean_text, has_visible, shown_value
 
 #: A term longer than this is refused: no topic needs it, and a 1 MB term
@@ -280,13 +281,35 @@ class Selection:
         return "; ".join(parts) or "every paper"
 
 
+#: What a selection name may hold, in words: the allowed alphabet, not "lower-case", which
+#: ``ä`` and ``ǆ`` are too.
+NAME_ALPHABET = "ASCII lower-case letters (a-z), digits (0-9) and '-'"
+
+
+def _why_not_a_name(name: str) -> str:
+    """What keeps *name* from :data:`_NAME`, in words: the first character outside the alphabet
+    (``ä``, ``A``, ``.``), else its length or its ends."""
+    if not name:
+        return "is empty"
+    bad = next((c for c in name if not ("a" <= c <= "z" or "0" <= c <= "9" or c == "-")), None)
+    if bad is not None:
+        shown = shown_value(bad)
+        if "A" <= bad <= "Z":
+            return f"holds the capital {shown}"
+        return f"holds {shown}, which is not {'an ASCII letter' if bad.isalpha() else 'allowed'}"
+    if len(name) > MAX_NAME_CHARS:
+        return f"is {len(name)} characters long"
+    return "starts or ends with '-'"
+
+
 def check_name(name: Any, where: str) -> str:
     """A selection name as a folder name: lower-case letters, digits and '-'."""
     if not isinstance(name, str):
         raise SelectionError(f"{where}: 'name' must be a string (in quotes), not {shown_value(name)}")
     if len(name) > MAX_NAME_CHARS or not _NAME.fullmatch(name):
-        raise SelectionError(f"{where}: 'name' {shown_value(name)} must be lower-case letters, digits and '-' "
-                             f"(at most {MAX_NAME_CHARS}, not starting or ending with '-'); it names a folder")
+        raise SelectionError(f"{where}: 'name' {shown_value(name)} {_why_not_a_name(name)}; a name is "
+                             f"{NAME_ALPHABET} (at most {MAX_NAME_CHARS}, not starting or ending with '-'): "
+                             "it names a folder")
     if name in RESERVED_NAMES:
         raise SelectionError(f"{where}: 'name' {shown_value(name)} is reserved (a file or folder the build writes, "
                              "or a Windows device name)")
@@ -300,8 +323,9 @@ def _count(value: Any, key: str, where: str, *, low: int, high: int) -> int | No
         if isinstance(value, float) and not math.isfinite(value):
             raise SelectionError(f"{where}: '{key}' must be a whole number, not {shown_value(value)}")
         raise SelectionError(f"{where}: '{key}' must be a whole number (no quotes), not {shown_value(value)}")
-    if not low <= value <= high:
-        raise SelectionError(f"{where}: '{key}' must be from {low} to {high}, not {value}")
+    reason = out_of_range(value, low, high)
+    if reason is not None:
+        raise SelectionError(f"{where}: '{key}' {reason}, not {shown_value(value)}")
     return value
 
 
