@@ -1,0 +1,198 @@
+"""The attributes an element of a user's template may carry: the one content model of attributes
+that the XHTML gate (:mod:`exporter.gates.xhtml`) holds the books' documents and the front page to.
+
+An allowlist, per element, of the HTML Living Standard's content attributes (its "Attributes"
+index, section "Index"), restricted to what EPUB 3.3's XHTML content documents accept (EPUBCheck
+validates them against the Nu HTML Checker's schema, RSC-005) and to what a book made from
+digests can hold: no attribute that loads from the network by itself (``ping``), runs code (event
+handlers, ``nonce``), belongs to forms, or is obsolete (HTML section 16.2: ``longdesc``,
+``align``, ``border``, ``name`` on ``<a>``...).  Beyond the element's own: the global attributes
+(HTML section 3.2.6), ``role`` and the ``aria-*`` attributes of WAI-ARIA 1.2 (by name: an unknown
+``aria-x`` is an error of the Nu checker and of EPUBCheck), custom data attributes ``data-*``
+(HTML section 3.2.6.6: at least one character after ``data-``, no ASCII capital letter),
+``xml:lang``, ``xml:space`` and ``epub:type`` (EPUB 3.3 section 6.1.4).
+
+No package holds this table: html5lib's sanitizer lists (``html5lib.filters.sanitizer``) and
+ammonia's (``nh3.ALLOWED_ATTRIBUTES``) are one global list or a sanitizing policy, both with
+obsolete attributes (``longdesc``, ``align``) that EPUBCheck refuses, and the npm table ported
+as ``html-element-attributes`` lists obsolete ones too.  The tests hold this table to EPUBCheck's
+own schema (every attribute allowed here is one it declares) and to EPUBCheck on books built
+with generated attributes.
+
+``http-equiv`` (``<meta>``, head only, so only on the front page) takes the values HTML defines
+(section 4.2.5.3 "Pragma directives") that are conforming, and never ``refresh``: a page that
+reloads or leaves by itself is a redirect the reader did not ask for (WCAG 2.2.1, 3.2.5).
+
+What each URL-valued attribute holds is the URL gate's to judge (:data:`URL_ATTRIBUTES`,
+:data:`URL_LISTS`).
+"""
+
+from __future__ import annotations
+
+import re
+
+#: HTML's global attributes (section 3.2.6) that a book may carry: not ``autofocus``,
+#: ``popover`` or ``nonce`` (they only make sense with scripts), not ``is`` (customized built-in
+#: elements need a script to define them), nor RDFa.  Microdata (section 5.2) is global.
+GLOBAL = frozenset("""
+accesskey autocapitalize class contenteditable dir draggable enterkeyhint hidden id inert inputmode
+itemid itemprop itemref itemscope itemtype lang spellcheck style tabindex title translate role
+""".split())
+
+#: The states and properties of WAI-ARIA 1.2 (section 6.6 and 6.7), plus ``aria-description``
+#: (ARIA 1.3, which the Nu checker and EPUBCheck accept); the deprecated ``aria-grabbed`` and
+#: ``aria-dropeffect`` are left out.
+ARIA = frozenset("aria-" + name for name in """
+activedescendant atomic autocomplete busy checked colcount colindex colspan controls current
+describedby description details disabled errormessage expanded flowto haspopup hidden invalid
+keyshortcuts label labelledby level live modal multiline multiselectable orientation owns placeholder
+posinset pressed readonly relevant required roledescription rowcount rowindex rowspan selected
+setsize sort valuemax valuemin valuenow valuetext
+""".split())
+
+_HYPERLINK = "href target download rel hreflang type referrerpolicy"
+_MEDIA = "src crossorigin preload autoplay loop muted controls"
+#: The element-specific attributes of each element a book may hold (HTML section 4, each
+#: element's "Content attributes"); an element not named here has none of its own.
+BOOK = {name: frozenset(attrs.split()) for name, attrs in {
+    "a": _HYPERLINK,
+    "area": _HYPERLINK + " alt coords shape",
+    "audio": _MEDIA,
+    "video": _MEDIA + " poster playsinline width height",
+    "source": "src type srcset sizes media width height",
+    "track": "kind src srclang label default",
+    "img": "alt src srcset sizes crossorigin usemap ismap width height referrerpolicy decoding loading",
+    "blockquote": "cite", "q": "cite", "del": "cite datetime", "ins": "cite datetime",
+    "canvas": "width height",
+    "col": "span", "colgroup": "span",
+    "td": "colspan rowspan headers", "th": "colspan rowspan headers scope abbr",
+    "data": "value", "time": "datetime",
+    "meter": "value min max low high optimum", "progress": "value max",
+    "details": "open", "dialog": "open",
+    "ol": "reversed start type", "li": "value",
+    "map": "name", "slot": "name", "label": "for", "fieldset": "name disabled",
+    "style": "media",
+    # The head the book writes around a template's body links the stylesheet (a resource of the
+    # book, like every <link href> of a book).
+    "link": "href rel type media hreflang",
+    # In a body (all a template makes of a book's document) <meta> is microdata only (HTML
+    # section 4.2.5: name, http-equiv and charset belong to the head).
+    "meta": "itemprop content",
+}.items()}
+
+#: What the front page (a whole HTML document, with scripts and forms if its author wants them)
+#: may hold beyond a book's elements: the head's elements, scripting, embedding and forms.
+_FORM = "autocomplete disabled form name"
+PAGE = {**BOOK, **{name: frozenset(attrs.split()) | BOOK.get(name, frozenset()) for name, attrs in {
+    "a": "ping", "area": "ping",
+    "meta": "name http-equiv charset media",
+    "link": "sizes crossorigin referrerpolicy integrity as color disabled imagesrcset imagesizes fetchpriority "
+            "blocking",
+    "base": "href target",
+    "style": "blocking",
+    "script": "src type async defer crossorigin integrity referrerpolicy nomodule fetchpriority blocking",
+    "iframe": "src srcdoc name sandbox allow allowfullscreen width height referrerpolicy loading",
+    "embed": "src type width height",
+    "object": "data type name form width height",
+    "img": "fetchpriority",
+    "form": "accept-charset action autocomplete enctype method name novalidate target rel",
+    "input": _FORM + " accept alt checked dirname formaction formenctype formmethod formnovalidate formtarget height "
+             "list max maxlength min minlength multiple pattern placeholder popovertarget popovertargetaction "
+             "readonly required size src step type value width",
+    "button": _FORM + " formaction formenctype formmethod formnovalidate formtarget popovertarget "
+              "popovertargetaction type value",
+    "select": _FORM + " multiple required size",
+    "textarea": _FORM + " cols dirname maxlength minlength placeholder readonly required rows wrap",
+    "output": "for form name", "fieldset": "form",
+    "option": "disabled label selected value", "optgroup": "disabled label",
+    "template": "shadowrootmode shadowrootdelegatesfocus shadowrootclonable shadowrootserializable",
+    "html": "", "body": "",
+}.items()}}
+#: The front page may also use the globals that go with its scripts.
+PAGE_GLOBAL = GLOBAL | frozenset("autofocus popover nonce".split())
+
+#: Attributes whose value is one URL (HTML's index: "Valid URL potentially surrounded by
+#: spaces", "Valid non-empty URL..."), by the element that gives them that meaning;
+#: ``itemid`` and ``itemtype`` (microdata, section 5.2.2) on any element.  ``cite`` and the
+#: hyperlinks may leave the book; the others load a resource, which must be in it.
+URL_ATTRIBUTES = {
+    "href": frozenset("a area link base".split()),
+    "src": frozenset("img audio video source track script iframe embed input".split()),
+    "poster": frozenset({"video"}),
+    "cite": frozenset("blockquote q del ins".split()),
+    "data": frozenset({"object"}),
+    "action": frozenset({"form"}),
+    "formaction": frozenset({"button", "input"}),
+    "itemid": None,
+    "itemtype": None,  # a set of absolute URLs, space-separated
+}
+#: Attributes that hold several URLs: image candidate strings (section 4.8.4.2) or a
+#: space-separated set (``ping``, ``itemtype``).
+URL_LISTS = {"srcset": "candidates", "imagesrcset": "candidates", "ping": "spaces", "itemtype": "spaces"}
+#: The URL attributes that name something to follow, not something to load: links, citations
+#: and microdata identifiers, which may point outside the book.
+LINKS = frozenset({("a", "href"), ("area", "href"), ("blockquote", "cite"), ("q", "cite"), ("del", "cite"),
+                   ("ins", "cite"), ("*", "itemid"), ("*", "itemtype")})
+
+#: The conforming values of ``http-equiv`` (HTML section 4.2.5.3), compared without case;
+#: ``refresh`` is HTML's but never allowed here (module doc); ``content-language`` and
+#: ``set-cookie`` are non-conforming (section 16.2).
+HTTP_EQUIV = frozenset({"content-type", "default-style", "x-ua-compatible", "content-security-policy"})
+
+_DATA = re.compile(r"data-[^A-Z]+")
+_WHY_NOT = {
+    "longdesc": "obsolete in HTML (section 16.2: link to the description instead)",
+    "align": "obsolete in HTML (use CSS)", "border": "obsolete in HTML (use CSS)",
+    "bgcolor": "obsolete in HTML (use CSS)", "valign": "obsolete in HTML (use CSS)",
+    "ping": "it makes a reader send requests to the network",
+    "autofocus": "it belongs to scripted or form documents", "popover": "it needs scripts or forms to show",
+    "nonce": "it is for scripts", "http-equiv": "it is for a document's head, which a template of a book does not write",
+}
+
+
+def attribute_problem(element: str, attribute: str, *, page: bool = False, parent: str | None = None) -> str | None:
+    """Why the HTML element *element* (local name, lower case) may not carry *attribute* (an
+    attribute in no namespace), or None when it may.  *page*: the front page's wider model;
+    *parent*: the local name of the element's parent, for the attributes that depend on it."""
+    if attribute in (PAGE_GLOBAL if page else GLOBAL) or attribute in ARIA:
+        return None
+    if attribute.startswith("data-"):
+        if _DATA.fullmatch(attribute):
+            return None
+        return "is not a valid custom data attribute (HTML section 3.2.6.6: a name after 'data-', no capital letter)"
+    own = (PAGE if page else BOOK).get(element, frozenset())
+    if attribute in own:
+        if element == "li" and attribute == "value" and parent != "ol":
+            return "is allowed only on an <li> of an <ol> (HTML section 4.4.8)"
+        return None
+    if attribute.startswith("aria-"):
+        return "is not a WAI-ARIA 1.2 state or property"
+    why = _WHY_NOT.get(attribute)
+    where = "the front page" if page else "a book's XHTML (EPUB 3.3)"
+    return f"is not an attribute of <{element}> in {where}" + (f": {why}" if why else "")
+
+
+def http_equiv_problem(value: str) -> str | None:
+    """Why ``http-equiv=value`` may not be used, or None."""
+    if value.strip().lower() == "refresh":
+        return ("is refused: a page that reloads or goes elsewhere by itself is a redirect the reader did "
+                "not ask for (link to the page instead)")
+    if value.strip().lower() in HTTP_EQUIV:
+        return None
+    return f"is not one of the values HTML allows ({', '.join(sorted(HTTP_EQUIV))})"
+
+
+def url_attribute(element: str, attribute: str) -> str | None:
+    """How the value of *attribute* on *element* holds URLs: ``"one"``, ``"candidates"``,
+    ``"spaces"``, or None when it holds none."""
+    if attribute in URL_LISTS and (attribute != "ping" or element in ("a", "area")):
+        return URL_LISTS[attribute]
+    on = URL_ATTRIBUTES.get(attribute, frozenset())
+    if on is None or element in on:
+        return "one"
+    return None
+
+
+def is_link(element: str, attribute: str) -> bool:
+    """True when the URL of *attribute* on *element* is followed, not loaded (it may leave a book)."""
+    return (element, attribute) in LINKS or ("*", attribute) in LINKS
