@@ -8,7 +8,7 @@ digests can hold: no attribute that loads from the network by itself (``ping``),
 handlers, ``nonce``), belongs to forms, or is obsolete (HTML section 16.2: ``longdesc``,
 ``align``, ``border``, ``name`` on ``<a>``...).  Beyond the element's own: the global attributes
 (HTML section 3.2.6), ``role`` and the ``aria-*`` attributes of WAI-ARIA 1.2 (by name: an unknown
-``aria-x`` is an error of the Nu checker and of EPUBCheck), custom data attributes ``data-*``
+``aria-x`` is an error of the Nu checker and of EPUBCheck; one of a role only with a ``role``), custom data attributes ``data-*``
 (HTML section 3.2.6.6: at least one character after ``data-``, no ASCII capital letter),
 ``xml:lang``, ``xml:space`` and ``epub:type`` (EPUB 3.3 section 6.1.4).
 
@@ -39,15 +39,20 @@ accesskey autocapitalize class contenteditable dir draggable enterkeyhint hidden
 itemid itemprop itemref itemscope itemtype lang spellcheck style tabindex title translate role
 """.split())
 
-#: The states and properties of WAI-ARIA 1.2 (section 6.6 and 6.7), plus ``aria-description``
-#: (ARIA 1.3, which the Nu checker and EPUBCheck accept); the deprecated ``aria-grabbed`` and
-#: ``aria-dropeffect`` are left out.
+#: The global states and properties of WAI-ARIA 1.2 (section 6.4), plus ``aria-description``
+#: (ARIA 1.3, which the Nu checker and EPUBCheck accept): allowed on any element.  The deprecated
+#: ``aria-grabbed`` and ``aria-dropeffect`` are left out.
 ARIA = frozenset("aria-" + name for name in """
-activedescendant atomic autocomplete busy checked colcount colindex colspan controls current
-describedby description details disabled errormessage expanded flowto haspopup hidden invalid
-keyshortcuts label labelledby level live modal multiline multiselectable orientation owns placeholder
-posinset pressed readonly relevant required roledescription rowcount rowindex rowspan selected
-setsize sort valuemax valuemin valuenow valuetext
+atomic busy controls current describedby description details disabled errormessage flowto haspopup
+hidden invalid keyshortcuts label labelledby live owns relevant roledescription
+""".split())
+#: The other states and properties of WAI-ARIA 1.2 (section 6.6): each belongs to some roles
+#: (``aria-level`` to ``heading``...), so an element carries one only with a ``role`` of its own
+#: (whether that role supports it is EPUBCheck's to say).
+ARIA_OF_ROLES = frozenset("aria-" + name for name in """
+activedescendant autocomplete checked colcount colindex colspan expanded level modal multiline
+multiselectable orientation placeholder posinset pressed readonly required rowcount rowindex rowspan
+selected setsize sort valuemax valuemin valuenow valuetext
 """.split())
 
 _HYPERLINK = "href target download rel hreflang type referrerpolicy"
@@ -56,7 +61,7 @@ _MEDIA = "src crossorigin preload autoplay loop muted controls"
 #: element's "Content attributes"); an element not named here has none of its own.
 BOOK = {name: frozenset(attrs.split()) for name, attrs in {
     "a": _HYPERLINK,
-    "area": _HYPERLINK + " alt coords shape",
+    "area": "href target download rel hreflang type alt coords shape",
     "audio": _MEDIA,
     "video": _MEDIA + " poster playsinline width height",
     "source": "src type srcset sizes media width height",
@@ -65,7 +70,7 @@ BOOK = {name: frozenset(attrs.split()) for name, attrs in {
     "blockquote": "cite", "q": "cite", "del": "cite datetime", "ins": "cite datetime",
     "canvas": "width height",
     "col": "span", "colgroup": "span",
-    "td": "colspan rowspan headers", "th": "colspan rowspan headers scope abbr",
+    "td": "colspan rowspan headers", "th": "colspan rowspan headers scope",
     "data": "value", "time": "datetime",
     "meter": "value min max low high optimum", "progress": "value max",
     "details": "open", "dialog": "open",
@@ -139,6 +144,11 @@ LINKS = frozenset({("a", "href"), ("area", "href"), ("blockquote", "cite"), ("q"
 #: ``set-cookie`` are non-conforming (section 16.2).
 HTTP_EQUIV = frozenset({"content-type", "default-style", "x-ua-compatible", "content-security-policy"})
 
+#: Attributes an element carries only inside some parents: ``value`` on an ``<li>`` of an
+#: ``<ol>`` (HTML section 4.4.8); a ``<source>`` names a media file (``src``) in ``<audio>`` or
+#: ``<video>``, an image (``srcset``...) in ``<picture>`` (section 4.8.2).
+_PARENTS = {("li", "value"): frozenset({"ol"}), ("source", "src"): frozenset({"audio", "video"}),
+            **{("source", a): frozenset({"picture"}) for a in ("srcset", "sizes", "media", "width", "height")}}
 _DATA = re.compile(r"data-[^A-Z]+")
 _WHY_NOT = {
     "longdesc": "obsolete in HTML (section 16.2: link to the description instead)",
@@ -150,10 +160,12 @@ _WHY_NOT = {
 }
 
 
-def attribute_problem(element: str, attribute: str, *, page: bool = False, parent: str | None = None) -> str | None:
+def attribute_problem(element: str, attribute: str, *, page: bool = False, parent: str | None = None,
+                      has_role: bool = False) -> str | None:
     """Why the HTML element *element* (local name, lower case) may not carry *attribute* (an
     attribute in no namespace), or None when it may.  *page*: the front page's wider model;
-    *parent*: the local name of the element's parent, for the attributes that depend on it."""
+    *parent*: the local name of the element's parent, and *has_role*: whether the element has a
+    ``role``, for the attributes that depend on them."""
     if attribute in (PAGE_GLOBAL if page else GLOBAL) or attribute in ARIA:
         return None
     if attribute.startswith("data-"):
@@ -162,9 +174,14 @@ def attribute_problem(element: str, attribute: str, *, page: bool = False, paren
         return "is not a valid custom data attribute (HTML section 3.2.6.6: a name after 'data-', no capital letter)"
     own = (PAGE if page else BOOK).get(element, frozenset())
     if attribute in own:
-        if element == "li" and attribute == "value" and parent != "ol":
-            return "is allowed only on an <li> of an <ol> (HTML section 4.4.8)"
+        parents = _PARENTS.get((element, attribute))
+        if parents is not None and parent not in parents:
+            return f"is allowed only on a <{element}> inside <{'> or <'.join(sorted(parents))}>"
         return None
+    if attribute in ARIA_OF_ROLES:
+        if has_role:
+            return None
+        return "belongs to some ARIA roles only (WAI-ARIA 1.2 section 6.6): give the element its role"
     if attribute.startswith("aria-"):
         return "is not a WAI-ARIA 1.2 state or property"
     why = _WHY_NOT.get(attribute)

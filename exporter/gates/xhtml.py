@@ -228,7 +228,7 @@ def _attribute_problems(el, line: str, local: str | None = None) -> list[str]:
                              "one a book's XHTML may carry (of the xml: and epub: attributes, only xml:lang, "
                              "xml:space and epub:type are)")
         elif local is not None:
-            why = attribute_problem(local, key, parent=parent_name)
+            why = attribute_problem(local, key, parent=parent_name, has_role=el.get("role") is not None)
             if why:
                 found.append(f"{line}<{local}>: the attribute {key!r} {why}")
     return found + _lang_problems(el, line)
@@ -277,6 +277,8 @@ def _url_problems(el, local: str | None, line: str, name: str | None, files: fro
     for key, how in spots:
         attr = key.rsplit("}", 1)[-1] if key != XLINK_HREF else "xlink:href"
         value = el.get(key)
+        if how == "candidates":
+            found.extend(f"{line}<{local}> {attr}={value!r} {why}" for why in _descriptor_problems(value))
         for url in _urls_of(value, how):
             why = _url_problem(url, local or "", attr, name, files, fragments, outward, getattr(el, "sourceline", 0))
             if why:
@@ -291,17 +293,27 @@ def _local_of(el) -> str:
 
 def _urls_of(value: str, how: str) -> list[str]:
     """The URLs an attribute value holds: one, a space-separated set, or the URLs of image
-    candidate strings (HTML section 4.8.4.3.10, "parse a srcset attribute": a URL runs to white
-    space, commas at its end separate candidates, a descriptor list runs to a comma outside
-    parentheses)."""
+    candidate strings (:func:`_candidates`)."""
     if how == "one":
         # HTML trims ASCII white space around a "valid URL potentially surrounded by spaces".
         return [value.strip("\t\n\f\r ")]
     if how == "spaces":
         return value.split()
-    urls, i, n = [], 0, len(value)
+    return [url for url, _ in _candidates(value)]
+
+
+#: A descriptor of an image candidate (HTML section 4.8.4.2.1): a width (``100w``) or a pixel
+#: density (``1.5x``).
+_DESCRIPTOR = re.compile(r"[1-9][0-9]*w|(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?x")
+
+
+def _candidates(value: str) -> list[tuple[str, str]]:
+    """(URL, descriptors) of each image candidate string of a ``srcset``, split as HTML does
+    (section 4.8.4.3.10, "parse a srcset attribute": a URL runs to white space, commas at its
+    end separate candidates, the descriptors run to a comma outside parentheses)."""
+    found, i, n = [], 0, len(value)
     while i < n:
-        while i < n and (value[i] in "\t\n\f\r ," ):
+        while i < n and value[i] in "\t\n\f\r ,":
             i += 1
         start = i
         while i < n and value[i] not in "\t\n\f\r ":
@@ -310,17 +322,25 @@ def _urls_of(value: str, how: str) -> list[str]:
         if not url:
             break
         if url.endswith(","):
-            urls.append(url.rstrip(","))
+            found.append((url.rstrip(","), ""))
             continue
-        urls.append(url)
-        depth = 0
+        start, depth = i, 0
         while i < n and (depth or value[i] != ","):
             if value[i] == "(":
                 depth += 1
             elif value[i] == ")" and depth:
                 depth -= 1
             i += 1
-    return urls
+        found.append((url, value[start:i].strip()))
+    return found
+
+
+def _descriptor_problems(value: str) -> list[str]:
+    """The descriptors of a ``srcset`` that are not one width or density: what a host or path
+    with a space turns into (``https://exa mple.org/ 2x`` is the URL ``https://exa``)."""
+    return [f"has the descriptor {words!r} after {url!r}, which is not one width (100w) or pixel density (2x) "
+            "(HTML section 4.8.4.2.1)" for url, words in _candidates(value)
+            if words and not _DESCRIPTOR.fullmatch(words)]
 
 
 #: Schemes a link or citation of a book may use (only http(s) and mailto lead somewhere a
@@ -435,7 +455,7 @@ def _page_attribute_problems(el, parent: str | None) -> list[str]:
             continue  # foreign attributes are kept by the HTML parser only on SVG and MathML
         if key == "xmlns" and value == XHTML:
             continue  # allowed on any HTML element in the HTML syntax (HTML section 13.1.2.3)
-        why = attribute_problem(el.tag, key, page=True, parent=parent)
+        why = attribute_problem(el.tag, key, page=True, parent=parent, has_role=el.get("role") is not None)
         if why is None and el.tag == "meta" and key == "http-equiv":
             why = http_equiv_problem(value)
             key = f"{key}={value!r}"
