@@ -15,9 +15,9 @@ handlers, ``nonce``), belongs to forms, or is obsolete (HTML section 16.2: ``lon
 No package holds this table: html5lib's sanitizer lists (``html5lib.filters.sanitizer``) and
 ammonia's (``nh3.ALLOWED_ATTRIBUTES``) are one global list or a sanitizing policy, both with
 obsolete attributes (``longdesc``, ``align``) that EPUBCheck refuses, and the npm table ported
-as ``html-element-attributes`` lists obsolete ones too.  The tests hold this table to EPUBCheck's
-own schema (every attribute allowed here is one it declares) and to EPUBCheck on books built
-with generated attributes.
+as ``html-element-attributes`` lists obsolete ones too (and is GPL).  The tests hold this table
+to EPUBCheck: a book carrying every attribute allowed here, each with a valid value, passes it,
+and so does every book made from generated templates that the gate accepts.
 
 ``http-equiv`` (``<meta>``, head only, so only on the front page) takes the values HTML defines
 (section 4.2.5.3 "Pragma directives") that are conforming, and never ``refresh``: a page that
