@@ -41,7 +41,7 @@ def _problems(body: str) -> tuple[str, ...]:
 ELEMENTS = {"p": "<p{a}>x</p>", "a": '<a href="nav.xhtml"{a}>x</a>', "img": '<img src="images/cover.jpg" alt=""{a}/>',
             "span": "<span{a}>x</span>", "div": "<div{a}>x</div>", "blockquote": "<blockquote{a}><p>q</p></blockquote>",
             "ol": "<ol{a}><li>x</li></ol>", "td": "<table><tr><td{a}>x</td></tr></table>",
-            "video": '<video controls="controls"{a}>v</video>', "meta": '<meta itemprop="x" content="y"{a}/>'}
+            "video": "<video{a}>v</video>", "meta": '<meta itemprop="x" content="y"{a}/>'}
 #: Attributes of old HTML, of other elements, of scripts, forms and frames: none a book's element
 #: may carry.  Each is refused wherever the table does not list it for that element.
 OTHERS = ["longdesc", "align", "valign", "bgcolor", "border", "background", "name", "ping", "http-equiv", "charset",
@@ -83,6 +83,18 @@ URL_PLACES = ['<a href="{u}">x</a>', '<img src="{u}" alt=""/>', '<blockquote cit
               '<audio src="{u}">a</audio>', '<p itemscope="itemscope" itemtype="https://schema.org/Thing" itemid="{u}">i</p>']
 
 
+#: Attributes whose values HTML defines (keywords, booleans, numbers, roles), on a carrier of
+#: :data:`ELEMENTS`, and values drawn to miss them: other words, other cases, spaces, signs.
+VALUED = [("p", "dir"), ("p", "translate"), ("p", "spellcheck"), ("p", "contenteditable"), ("p", "draggable"),
+          ("p", "hidden"), ("img", "loading"), ("img", "decoding"), ("img", "crossorigin"), ("video", "controls"),
+          ("video", "preload"), ("video", "muted"), ("ol", "reversed"), ("ol", "start"), ("td", "colspan"),
+          ("img", "width"), ("p", "tabindex"), ("p", "role"), ("p", "inert"), ("a", "referrerpolicy")]
+BAD_VALUES = st.tuples(st.sampled_from(VALUED), st.one_of(
+    st.sampled_from(["yes", "no", "TRUE", "x", "1.5", "-1", " ", "auto ", "button x", "Controls", "LTR", "1e3",
+                     "+1", "lazy,eager", "0x10", "\u0661", "doc-chapters"]),
+    st.text(alphabet="abtrueXYZ019 -._", max_size=8))).filter(lambda c: model.value_problem(*c[0], c[1]) is not None)
+
+
 def _with(element: str, attribute: str, value: str = "v") -> str:
     return ELEMENTS[element].format(a=f" {attribute}={quoteattr(value)}")
 
@@ -99,6 +111,18 @@ def test_an_attribute_outside_the_model_is_refused_naming_element_and_attribute(
     element, attribute = case
     found = _problems(_with(element, attribute))
     assert any(f"<{element}>: the attribute {attribute!r}" in p for p in found), (case, found)
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(case=BAD_VALUES)
+@example(case=(("p", "dir"), "sideways"))
+@example(case=(("video", "controls"), "yes"))
+@example(case=(("p", "role"), "buton"))
+def test_a_value_html_does_not_define_is_refused_naming_element_and_attribute(case):
+    (element, attribute), value = case
+    found = _problems(_with(element, attribute, value))
+    assert any(f"<{element}>: the attribute {attribute!r} " in p and ("value" in p or "empty" in p)
+               for p in found), (case, found)
 
 
 @settings(max_examples=400, **SETTINGS)
@@ -164,8 +188,9 @@ def test_what_every_url_attribute_may_hold():
     ok = ('<a href="https://example.org/a?b=c#d">x</a><a href="mailto:me@example.org?subject=hi">m</a>'
           '<a href="nav.xhtml">n</a><a href="./day-2024-03-05.xhtml">n</a><img src="images/cover.jpg" alt=""/>'
           '<img src="data:image/png;base64,iVBORw0KGgo=" srcset="images/cover.jpg 1x, images/cover.jpg 2x" alt=""/>'
-          '<blockquote cite="https://example.org/q"><p>q</p></blockquote><a href="images/%63over.jpg">e</a>')
+          '<blockquote cite="https://example.org/q"><p>q</p></blockquote><img src="images/%63over.jpg" alt=""/>')
     assert _problems(ok) == ()
+    assert any("not a document of the book" in p for p in _problems('<a href="images/cover.jpg">x</a>'))
     assert any("not valid" in p for p in _problems('<a href="mailto:a@@b.org">m</a>'))
     assert any("remote resource" in p for p in _problems('<img src="https://example.org/x.png" alt=""/>'))
 
@@ -249,11 +274,16 @@ def allowed_cases() -> list[str]:
             n += 1
             value = ON.get((element, attribute), VALUES[attribute]).format(n=n)
             made = markup.format(a=f" {attribute}={quoteattr(value)}", n=n)
+            if attribute == "sizes":  # with widths in a srcset (HTML section 4.8.4.2.1)
+                made = (made.replace('srcset="images/cover.jpg"', 'srcset="images/cover.jpg 100w"')
+                        if element == "source" else made.replace("<img ", '<img srcset="images/cover.jpg 100w" '))
             out.append(f'<a href="nav.xhtml">{made}</a>' if attribute == "ismap" else made)  # HTML 4.8.3
     for attribute in sorted(model.GLOBAL - {"itemid", "itemref", "itemscope", "itemtype"}):
         out.append(f"<span {attribute}={quoteattr(VALUES[attribute])}>g</span>")
     out.append('<div itemscope="itemscope" itemtype="https://schema.org/Thing" itemid="urn:x:1" itemref="t1">i</div>')
     out += [f"<span {a}={quoteattr(_ARIA_VALUES.get(a, 'false'))}>r</span>" for a in sorted(model.ARIA)]
+    out += [f"<a href={quoteattr(url)}>u</a>" if not url.startswith("images/") else f"<img src={quoteattr(url)} alt=\"\"/>"
+            for url in GOOD_URLS]
     out += ['<span data-x-y="1" epub:type="footnote" xml:space="preserve">d</span>',
             '<h2 role="heading" aria-level="3">l</h2>']
     return out
@@ -284,14 +314,20 @@ def _generated_cases(count: int, seed: int = 17) -> list[tuple[str, str, str]]:
     rng = random.Random(seed)
     cases = []
     for i in range(count):
-        if i % 3 == 0:
+        if i % 4 == 3:
+            element, attribute = rng.choice(VALUED)
+            value = rng.choice(["yes", "TRUE", "x", "1.5", "-1", "auto ", "button x", "LTR", "+1", "doc-chapters"])
+            if model.value_problem(element, attribute, value) is not None:
+                cases.append((_with(element, attribute, value), element, attribute))
+                continue
+        if i % 4 in (0, 3):
             element = rng.choice(sorted(ELEMENTS))
             attribute = rng.choice([a for a in OTHERS if model.attribute_problem(element, a)]
                                    + ["aria-" + rng.choice(["bogus", "grabbed", "level"]), "data-Up", "xyz"])
             cases.append((_with(element, attribute, rng.choice(["v", "https://example.org/", "0"])), element, attribute))
             continue
         place = rng.choice(URL_PLACES)
-        if i % 3 == 1:
+        if i % 4 == 1:
             url = rng.choice([f"https://{rng.choice(_HOSTS)}/", "nav.xhtml?x=1", "../nav.xhtml", "nowhere.xhtml",
                               "https://example.org/a" + rng.choice(_BAD_CHARS) + "b",
                               "images/cover.jpg" + rng.choice(_BAD_CHARS)])
@@ -319,7 +355,7 @@ def test_through_the_cli_refused_naming_template_element_attribute_or_epubcheck_
         tmp = Path(name)
         (tmp / "check").mkdir()
         books, refused = [], 0
-        cases = [("".join(allowed_cases()), "", "")] + _generated_cases(18)
+        cases = [("".join(allowed_cases()), "", "")] + _generated_cases(24)
         for i, (body, element, attribute) in enumerate(cases):
             result, tpl, out = _cli_book(tmp / str(i), body)
             if i == 0:

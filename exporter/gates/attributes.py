@@ -213,3 +213,94 @@ def url_attribute(element: str, attribute: str) -> str | None:
 def is_link(element: str, attribute: str) -> bool:
     """True when the URL of *attribute* on *element* is followed, not loaded (it may leave a book)."""
     return (element, attribute) in LINKS or ("*", attribute) in LINKS
+
+
+#: Enumerated attributes (HTML's "Attributes" index) and their keywords.  A book's XHTML takes
+#: them as written here (lower case); the front page, parsed as HTML, in any ASCII case.
+ENUMERATED = {name: frozenset(words.split("|")) for name, words in {
+    "dir": "ltr|rtl|auto", "translate": "|yes|no", "spellcheck": "|true|false",
+    "contenteditable": "|true|false|plaintext-only", "draggable": "true|false", "hidden": "|hidden|until-found",
+    "crossorigin": "|anonymous|use-credentials", "loading": "lazy|eager", "decoding": "sync|async|auto",
+    "referrerpolicy": "|no-referrer|no-referrer-when-downgrade|same-origin|origin|strict-origin|"
+                      "origin-when-cross-origin|strict-origin-when-cross-origin|unsafe-url",
+    "preload": "|none|metadata|auto", "shape": "rect|circle|poly|default", "scope": "row|col|rowgroup|colgroup",
+    "kind": "subtitles|captions|descriptions|chapters|metadata",
+    "autocapitalize": "|off|none|on|sentences|words|characters",
+    "enterkeyhint": "enter|done|go|next|previous|search|send",
+    "inputmode": "none|text|tel|url|email|numeric|decimal|search", "fetchpriority": "high|low|auto",
+}.items()}
+#: Boolean attributes (HTML section 2.3.2): present with the empty string or their own name.
+BOOLEAN = frozenset("""
+inert itemscope ismap autoplay loop muted controls playsinline default open reversed disabled async defer
+nomodule allowfullscreen checked multiple novalidate formnovalidate readonly required selected autofocus
+shadowrootdelegatesfocus shadowrootclonable shadowrootserializable
+""".split())
+#: Numbers (HTML section 2.3.4) by (element, attribute), ``*`` for any element: non-negative
+#: integers, integers and floating-point numbers.
+_INTEGER = re.compile(r"-?[0-9]+")
+_NON_NEGATIVE = re.compile(r"[0-9]+")
+_FLOAT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NUMBERS = {
+    **{("*", a): _NON_NEGATIVE for a in ("width", "height", "span", "colspan", "rowspan")},
+    ("*", "tabindex"): _INTEGER, ("ol", "start"): _INTEGER, ("li", "value"): _INTEGER,
+    **{(e, a): _FLOAT for e in ("meter", "progress") for a in ("value", "min", "max", "low", "high", "optimum")},
+    **{(e, a): _NON_NEGATIVE for e in ("input", "textarea") for a in ("maxlength", "minlength", "size", "cols", "rows")},
+}
+#: The roles of WAI-ARIA 1.2 (section 5.4), Graphics ARIA and DPUB-ARIA 1.1 (``doc-*``), the
+#: values ``role`` takes (a space-separated list; whether a role suits its element is
+#: EPUBCheck's to say).
+ROLES = frozenset("""
+alert alertdialog application article banner button cell checkbox columnheader combobox complementary
+contentinfo definition dialog directory document feed figure form grid gridcell group heading img link
+list listbox listitem log main marquee math menu menubar menuitem menuitemcheckbox menuitemradio
+navigation none note option presentation progressbar radio radiogroup region row rowgroup rowheader
+scrollbar search searchbox separator slider spinbutton status switch tab table tablist tabpanel term
+textbox timer toolbar tooltip tree treegrid treeitem graphics-document graphics-object graphics-symbol
+doc-abstract doc-acknowledgments doc-afterword doc-appendix doc-backlink doc-biblioentry doc-bibliography
+doc-biblioref doc-chapter doc-colophon doc-conclusion doc-cover doc-credit doc-credits doc-dedication
+doc-endnote doc-endnotes doc-epigraph doc-epilogue doc-errata doc-example doc-footnote doc-foreword
+doc-glossary doc-glossref doc-index doc-introduction doc-noteref doc-notice doc-pagebreak doc-pagelist
+doc-part doc-preface doc-prologue doc-pullquote doc-qna doc-subtitle doc-tip doc-toc
+""".split())
+
+
+def value_problem(element: str, attribute: str, value: str, *, page: bool = False) -> str | None:
+    """Why *value* is not a value of *attribute* (one :func:`attribute_problem` allows on
+    *element*), where HTML defines its values as keywords, a boolean, a number or ARIA roles;
+    None when it is one (other values, text and URLs, are judged elsewhere or free)."""
+    said = value if not page else value.lower()
+    if element == "ol" and attribute == "type":
+        words = frozenset({"1", "a", "A", "i", "I"})  # case matters (HTML section 4.4.5)
+        said = value
+    else:
+        words = ENUMERATED.get(attribute)
+    if attribute in BOOLEAN:
+        words = frozenset({"", attribute})
+    if words is not None:
+        if said in words:
+            return None
+        shown = ", ".join(repr(w) for w in sorted(words))
+        return f"has the value {value!r}, which is not one of {shown} (HTML)"
+    number = _NUMBERS.get((element, attribute), _NUMBERS.get(("*", attribute)))
+    if number is not None and not number.fullmatch(value):
+        return f"has the value {value!r}, which is not a number of the kind HTML allows there (section 2.3.4)"
+    if attribute == "role":
+        unknown = [r for r in value.split() if r not in ROLES]
+        if unknown or not value.split():
+            return (f"has the value {value!r}: {unknown[0]!r} is not a WAI-ARIA 1.2 or DPUB-ARIA role" if unknown
+                    else "is empty (give a role or leave the attribute out)")
+    return None
+
+
+#: Attributes that mean something only beside another on the same element (HTML section 5.2.2,
+#: microdata: ``itemtype``, ``itemid`` and ``itemref`` on an item; section 4.8.3: ``sizes`` with
+#: ``srcset``).
+_NEEDS = {"itemtype": "itemscope", "itemref": "itemscope", "itemid": "itemtype", "sizes": "srcset",
+          "imagesizes": "imagesrcset"}
+
+
+def presence_problems(element: str, attributes: frozenset[str]) -> list[tuple[str, str]]:
+    """(attribute, why) for each of *attributes* (those of one *element*) that needs another
+    that is not there."""
+    return [(a, f"needs the attribute {_NEEDS[a]!r} on the same element") for a in sorted(attributes)
+            if a in _NEEDS and _NEEDS[a] not in attributes and not (a == "sizes" and element == "link")]

@@ -52,7 +52,8 @@ from dataclasses import dataclass
 from ..model import BIDI_CONTROLS, NONCHARACTERS
 from . import css as css_gate
 from .addresses import AddressRefused, check_address
-from .attributes import attribute_problem, http_equiv_problem, is_link, url_attribute
+from .attributes import (attribute_problem, http_equiv_problem, is_link, presence_problems, url_attribute,
+                         value_problem)
 from .langtags import LanguageTagRefused, check_tag
 from .urls import URLRefused, check_reference
 
@@ -228,9 +229,13 @@ def _attribute_problems(el, line: str, local: str | None = None) -> list[str]:
                              "one a book's XHTML may carry (of the xml: and epub: attributes, only xml:lang, "
                              "xml:space and epub:type are)")
         elif local is not None:
-            why = attribute_problem(local, key, parent=parent_name, has_role=el.get("role") is not None)
+            why = (attribute_problem(local, key, parent=parent_name, has_role=el.get("role") is not None)
+                   or value_problem(local, key, el.get(key)))
             if why:
                 found.append(f"{line}<{local}>: the attribute {key!r} {why}")
+    if local is not None:
+        found.extend(f"{line}<{local}>: the attribute {a!r} {why}" for a, why in presence_problems(
+            local, frozenset(k for k in el.attrib if not k.startswith("{"))))
     return found + _lang_problems(el, line)
 
 
@@ -278,8 +283,14 @@ def _url_problems(el, local: str | None, line: str, name: str | None, files: fro
         attr = key.rsplit("}", 1)[-1] if key != XLINK_HREF else "xlink:href"
         value = el.get(key)
         if how == "candidates":
-            found.extend(f"{line}<{local}> {attr}={value!r} {why}" for why in _descriptor_problems(value))
-        for url in _urls_of(value, how):
+            found.extend(f"{line}<{local}> {attr}={value!r} {why}"
+                         for why in _descriptor_problems(value, el.get("sizes" if attr == "srcset" else "imagesizes")))
+        if attr == "itemtype" and not all(_SCHEME_START.match(url) for url in value.split()):
+            found.append(f"{line}<{local}> itemtype={value!r} is refused: each of its URLs must be absolute "
+                         "(HTML section 5.2.2)")
+        # A book's URL is taken as written (EPUBCheck reads the attribute as a URL, white space
+        # and all); a web page trims the ASCII white space around it as HTML says.
+        for url in _urls_of(value, how if how != "one" or name is None else "as written"):
             why = _url_problem(url, local or "", attr, name, files, fragments, outward, getattr(el, "sourceline", 0))
             if why:
                 shown = "" if url == value else f" (its URL {url!r})"
@@ -294,6 +305,8 @@ def _local_of(el) -> str:
 def _urls_of(value: str, how: str) -> list[str]:
     """The URLs an attribute value holds: one, a space-separated set, or the URLs of image
     candidate strings (:func:`_candidates`)."""
+    if how == "as written":
+        return [value]
     if how == "one":
         # HTML trims ASCII white space around a "valid URL potentially surrounded by spaces".
         return [value.strip("\t\n\f\r ")]
@@ -304,6 +317,7 @@ def _urls_of(value: str, how: str) -> list[str]:
 
 #: A descriptor of an image candidate (HTML section 4.8.4.2.1): a width (``100w``) or a pixel
 #: density (``1.5x``).
+_SCHEME_START = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _DESCRIPTOR = re.compile(r"[1-9][0-9]*w|(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?x")
 
 
@@ -335,12 +349,27 @@ def _candidates(value: str) -> list[tuple[str, str]]:
     return found
 
 
-def _descriptor_problems(value: str) -> list[str]:
-    """The descriptors of a ``srcset`` that are not one width or density: what a host or path
-    with a space turns into (``https://exa mple.org/ 2x`` is the URL ``https://exa``)."""
-    return [f"has the descriptor {words!r} after {url!r}, which is not one width (100w) or pixel density (2x) "
-            "(HTML section 4.8.4.2.1)" for url, words in _candidates(value)
-            if words and not _DESCRIPTOR.fullmatch(words)]
+def _descriptor_problems(value: str, sizes: str | None) -> list[str]:
+    """What HTML refuses in a ``srcset`` (section 4.8.4.2.1) beyond its URLs: no candidate, a
+    descriptor that is not one width or density (what a host or path with a space turns into:
+    ``https://exa mple.org/ 2x`` is the URL ``https://exa``), two candidates of one descriptor,
+    widths mixed with densities, or widths without ``sizes``."""
+    candidates = _candidates(value)
+    if not candidates:
+        return ["has no image candidate"]
+    found = [f"has the descriptor {words!r} after {url!r}, which is not one width (100w) or pixel density (2x) "
+             "(HTML section 4.8.4.2.1)" for url, words in candidates if words and not _DESCRIPTOR.fullmatch(words)]
+    if found:
+        return found
+    kinds = [words[-1] if words else "x" for _, words in candidates]
+    said = [float(words[:-1]) if words else 1.0 for _, words in candidates]
+    said = [(kind, number) for kind, number in zip(kinds, said)]
+    if len(set(said)) < len(said):
+        found.append("has two image candidates of the same descriptor (HTML section 4.8.4.2.1)")
+    if ("w" in kinds) != (sizes is not None) or ("w" in kinds and "x" in kinds):
+        found.append("must give every candidate a width (100w) when there is a sizes attribute, and a density "
+                     "(2x) or nothing when there is none (HTML section 4.8.4.2.1)")
+    return found
 
 
 #: Schemes a link or citation of a book may use (only http(s) and mailto lead somewhere a
@@ -373,6 +402,10 @@ def _url_problem(url: str, element: str, attr: str, name: str | None, files: fro
         return "is a remote resource (only a link <a href> may leave the book)"
     if ref.path and ref.path not in files:
         return f"names {ref.path!r}, which is not in the book"
+    if ref.path and is_link(element, attr) and not ref.path.endswith(".xhtml"):
+        # A link inside a book leads to a content document, not to a picture or a stylesheet
+        # (EPUB 3.3 section 3.4; EPUBCheck RSC-010 "non-standard resource type").
+        return f"links to {ref.path!r}, which is not a document of the book (a link leads to a page)"
     if attr == "href" and ref.fragment is not None:
         if not ref.path or ref.path == name:
             fragments.append((sourceline, ref.fragment))
@@ -455,11 +488,13 @@ def _page_attribute_problems(el, parent: str | None) -> list[str]:
             continue  # foreign attributes are kept by the HTML parser only on SVG and MathML
         if key == "xmlns" and value == XHTML:
             continue  # allowed on any HTML element in the HTML syntax (HTML section 13.1.2.3)
-        why = attribute_problem(el.tag, key, page=True, parent=parent, has_role=el.get("role") is not None)
+        why = (attribute_problem(el.tag, key, page=True, parent=parent, has_role=el.get("role") is not None)
+               or value_problem(el.tag, key, value, page=True))
         if why is None and el.tag == "meta" and key == "http-equiv":
             why = http_equiv_problem(value)
             key = f"{key}={value!r}"
         if why:
             found.append(f"<{el.tag}>: the attribute {key!r} {why}" if "=" not in key
                          else f"<{el.tag}>: {key} {why}")
-    return found
+    names = frozenset(k for k in el.attrib if not k.startswith("{"))
+    return found + [f"<{el.tag}>: the attribute {a!r} {why}" for a, why in presence_problems(el.tag, names)]
