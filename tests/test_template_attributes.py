@@ -125,6 +125,25 @@ def test_a_value_html_does_not_define_is_refused_naming_element_and_attribute(ca
                for p in found), (case, found)
 
 
+#: ID-reference attributes a book's element may carry, each on a carrier that takes it.
+_ID_CARRIERS = {"headers": "<table><tr><th id=\"h\">h</th><td{a}>x</td></tr></table>", "for": "<label{a}>l</label>",
+                "itemref": '<div itemscope="itemscope"{a}>i</div>'}
+
+
+@settings(max_examples=150, **SETTINGS)
+@given(attribute=st.sampled_from([a for a in model.ID_REFERENCES if a in model.ARIA or a in _ID_CARRIERS]),
+       ids=st.lists(st.from_regex(r"[a-z][a-z0-9-]{0,6}", fullmatch=True), min_size=1, max_size=3),
+       missing=st.booleans())
+def test_an_id_reference_must_name_an_id_of_the_document(attribute, ids, missing):
+    value = " ".join(["top"] + ids) if missing else "top"
+    markup = _ID_CARRIERS.get(attribute, "<p{a}>x</p>").format(a=f' {attribute}="{value}"')
+    found = [p for p in _problems(markup) if "names the id" in p]
+    if missing and set(ids) - {"top", "h"}:
+        assert found and f"the attribute {attribute!r}" in found[0], (markup, found)
+    else:
+        assert found == [], found
+
+
 @settings(max_examples=400, **SETTINGS)
 @given(url=BAD_URLS, place=st.sampled_from(URL_PLACES))
 @example(url="https://exa mple.org/", place='<a href="{u}">x</a>')

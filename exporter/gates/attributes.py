@@ -292,6 +292,12 @@ def value_problem(element: str, attribute: str, value: str, *, page: bool = Fals
     return None
 
 
+#: Attributes whose value is one id or a space-separated list of ids of the same document (HTML
+#: section 2.3.9 and each attribute's definition; WAI-ARIA 1.2 "ID reference list"): each must
+#: be an id the document has (the Nu checker's error, EPUBCheck RSC-005).
+ID_REFERENCES = ("headers", "for", "itemref", "list", "form", "popovertarget", "aria-activedescendant",
+                 "aria-controls", "aria-describedby", "aria-details", "aria-errormessage", "aria-flowto",
+                 "aria-labelledby", "aria-owns")
 #: Attributes that mean something only beside another on the same element (HTML section 5.2.2,
 #: microdata: ``itemtype``, ``itemid`` and ``itemref`` on an item; section 4.8.3: ``sizes`` with
 #: ``srcset``).

@@ -52,8 +52,8 @@ from dataclasses import dataclass
 from ..model import BIDI_CONTROLS, NONCHARACTERS
 from . import css as css_gate
 from .addresses import AddressRefused, check_address
-from .attributes import (attribute_problem, http_equiv_problem, is_link, presence_problems, url_attribute,
-                         value_problem)
+from .attributes import (ID_REFERENCES, attribute_problem, http_equiv_problem, is_link, presence_problems,
+                         url_attribute, value_problem)
 from .langtags import LanguageTagRefused, check_tag
 from .urls import URLRefused, check_reference
 
@@ -131,6 +131,8 @@ def check(doc: bytes, name: str, in_book: Iterable[str]) -> Checked:
     found: list[str] = []
     ids: set[str] = set()
     fragments: list[tuple[int, str]] = []  # links to an id of this document
+    references: list[tuple[str, str, str, str]] = []  # ID references: (line, element, attribute, id)
+    maps: set[str] = set()
     outward: list[tuple[int, str, str]] = []
     for el in root.iter():
         line = f"line {el.sourceline}: "
@@ -171,9 +173,43 @@ def check(doc: bytes, name: str, in_book: Iterable[str]) -> Checked:
         if style is not None:
             found.extend(f"{line}style attribute: {why}" for why in _css_problems(f"x{{{style}}}"))
         found.extend(_url_problems(el, local if ns == XHTML else None, line, name, files, fragments, outward))
+        if ns == XHTML:
+            _collect_references(el, local, el.sourceline, references, maps)
     found.extend(f"line {line}: href '#{frag}' names no id of this document"
                  for line, frag in fragments if frag not in ids)
+    found.extend(_reference_problems(references, ids, maps, "document"))
     return Checked(tuple(found), frozenset(ids), tuple(outward))
+
+
+def _collect_references(el, local: str, line: int | None, references: list[tuple[str, str, str, str]],
+                        maps: set[str]) -> None:
+    """The ids *el* names in its ID-reference attributes, and the name of a ``<map>``, for
+    :func:`_reference_problems` once the whole document is read."""
+    at = f"line {line}: " if line else ""
+    if local == "map" and el.get("name") is not None:
+        maps.add(el.get("name"))
+    for attribute in ID_REFERENCES:
+        for token in (el.get(attribute) or "").split():
+            references.append((at, local, attribute, token))
+    usemap = el.get("usemap")
+    if usemap is not None:
+        references.append((at, local, "usemap", usemap))
+
+
+def _reference_problems(references: list[tuple[str, str, str, str]], ids: set[str], maps: set[str],
+                        where: str) -> list[str]:
+    """The ID references that name no id of the document, and the ``usemap`` that names no
+    ``<map>`` (HTML sections 2.3.9 and 4.8.13; the Nu checker's and EPUBCheck's RSC-005)."""
+    found = []
+    for at, local, attribute, token in references:
+        if attribute == "usemap":
+            if not token.startswith("#") or token[1:] not in maps:
+                found.append(f"{at}<{local}>: the attribute 'usemap' {token!r} names no <map name> of this {where} "
+                             "(write '#' and the map's name)")
+        elif token not in ids:
+            found.append(f"{at}<{local}>: the attribute {attribute!r} names the id {token!r}, which no element of "
+                         f"this {where} has")
+    return found
 
 
 def book_problems(ids: Mapping[str, frozenset[str]], outward: Mapping[str, Iterable[tuple[int, str, str]]]
@@ -450,6 +486,8 @@ def page_problems(doc: str) -> list[str]:
         found.append(f"line {line}, column {column + 1}: HTML parse error: {why.rstrip('.')}")
     ids: set[str] = set()
     fragments: list[str] = []
+    references: list[tuple[str, str, str, str]] = []
+    maps: set[str] = set()
     parents = {child: parent for parent in root.iter() for child in parent}
     for el in root.iter():
         if not isinstance(el.tag, str):
@@ -463,6 +501,8 @@ def page_problems(doc: str) -> list[str]:
         lines: list[tuple[int, str]] = []
         found.extend(_url_problems(el, el.tag if html else None, "", None, frozenset(), lines, []))
         fragments.extend(frag for _, frag in lines if frag)
+        if html:
+            _collect_references(el, el.tag, None, references, maps)
         found.extend(_id_problems(el, ids))
         # What the book gate refuses for validity and safety holds for the page too: a language
         # that is not BCP 47 (the Nu checker's error) and characters no output holds (controls,
@@ -474,7 +514,7 @@ def page_problems(doc: str) -> list[str]:
     # "#top" goes to the top of a page without an id of that name (HTML section 7.4.6.4).
     found.extend(f"href '#{frag}' names no id of this page" for frag in fragments
                  if frag not in ids and unquote(frag) not in ids and frag.lower() != "top")
-    return found
+    return found + _reference_problems(references, ids, maps, "page")
 
 
 def _page_attribute_problems(el, parent: str | None) -> list[str]:
