@@ -247,12 +247,13 @@ def _attribute_problems(el, line: str, local: str | None = None) -> list[str]:
     found = []
     parent = el.getparent()
     parent_name = parent.tag.rsplit("}", 1)[-1] if parent is not None and isinstance(parent.tag, str) else None
+    at = f"{line}<{_local_of(el)}>: "  # every refusal names the element and the attribute
     for key in el.attrib:
         name = key.rsplit("}", 1)[-1]
         # Every event handler's name starts with "on" (HTML section 8.1.8.2): by the prefix, in any
         # case and namespace, so a handler HTML adds tomorrow is refused too.
         if name[:2].lower() == "on":
-            found.append(f"{line}the attribute {name!r} is an event handler (a book made from digests runs "
+            found.append(f"{at}the attribute {name!r} is an event handler (a book made from digests runs "
                          "no code; EPUBCheck would call the document scripted, OPF-014)")
         elif key.startswith("{"):
             if key not in _NAMESPACED_ATTRIBUTES:
@@ -261,18 +262,18 @@ def _attribute_problems(el, line: str, local: str | None = None) -> list[str]:
                 space = key[1:].split("}", 1)[0]
                 shown = {"http://www.w3.org/XML/1998/namespace": "xml:", "http://www.idpf.org/2007/ops": "epub:"
                          }.get(space, "") + name
-                found.append(f"{line}the attribute {shown!r} of the namespace {space!r} is not "
+                found.append(f"{at}the attribute {shown!r} of the namespace {space!r} is not "
                              "one a book's XHTML may carry (of the xml: and epub: attributes, only xml:lang, "
                              "xml:space and epub:type are)")
         elif local is not None:
             why = (attribute_problem(local, key, parent=parent_name, has_role=el.get("role") is not None)
                    or value_problem(local, key, el.get(key)))
             if why:
-                found.append(f"{line}<{local}>: the attribute {key!r} {why}")
+                found.append(f"{at}the attribute {key!r} {why}")
     if local is not None:
-        found.extend(f"{line}<{local}>: the attribute {a!r} {why}" for a, why in presence_problems(
+        found.extend(f"{at}the attribute {a!r} {why}" for a, why in presence_problems(
             local, frozenset(k for k in el.attrib if not k.startswith("{"))))
-    return found + _lang_problems(el, line)
+    return found + _lang_problems(el, at)
 
 
 def _lang_problems(el, line: str) -> list[str]:
@@ -508,7 +509,7 @@ def page_problems(doc: str) -> list[str]:
         # that is not BCP 47 (the Nu checker's error) and characters no output holds (controls,
         # bidi controls, noncharacters).  Scripts are the user's choice on a page of their own.
         found.extend(p.replace("which no book holds", "which no page holds") for p in _character_problems(el, ""))
-        found.extend(_lang_problems(el, ""))
+        found.extend(_lang_problems(el, f"<{_local_of(el)}>: "))
     from urllib.parse import unquote
 
     # "#top" goes to the top of a page without an id of that name (HTML section 7.4.6.4).
