@@ -8,8 +8,9 @@ digests can hold: no attribute that loads from the network by itself (``ping``),
 handlers, ``nonce``), belongs to forms, or is obsolete (HTML section 16.2: ``longdesc``,
 ``align``, ``border``, ``name`` on ``<a>``...).  Beyond the element's own: the global attributes
 (HTML section 3.2.6), ``role`` and the ``aria-*`` attributes of WAI-ARIA 1.2 (by name: an unknown
-``aria-x`` is an error of the Nu checker and of EPUBCheck; one of a role only with a ``role``), custom data attributes ``data-*``
-(HTML section 3.2.6.6: at least one character after ``data-``, no ASCII capital letter),
+``aria-x`` is an error of the Nu checker and of EPUBCheck; one of a role only with a ``role``),
+custom data attributes ``data-*`` (HTML section 3.2.6.6: at least one character after
+``data-``, no ASCII capital letter),
 ``xml:lang``, ``xml:space`` and ``epub:type`` (EPUB 3.3 section 6.1.4).
 
 No package holds this table: html5lib's sanitizer lists (``html5lib.filters.sanitizer``) and
@@ -128,8 +129,7 @@ URL_ATTRIBUTES = {
     "data": frozenset({"object"}),
     "action": frozenset({"form"}),
     "formaction": frozenset({"button", "input"}),
-    "itemid": None,
-    "itemtype": None,  # a set of absolute URLs, space-separated
+    "itemid": None,  # any element (itemtype, a set of URLs, is in URL_LISTS)
 }
 #: Attributes that hold several URLs: image candidate strings (section 4.8.4.2) or a
 #: space-separated set (``ping``, ``itemtype``).
@@ -156,7 +156,8 @@ _WHY_NOT = {
     "bgcolor": "obsolete in HTML (use CSS)", "valign": "obsolete in HTML (use CSS)",
     "ping": "it makes a reader send requests to the network",
     "autofocus": "it belongs to scripted or form documents", "popover": "it needs scripts or forms to show",
-    "nonce": "it is for scripts", "http-equiv": "it is for a document's head, which a template of a book does not write",
+    "nonce": "it is for scripts",
+    "http-equiv": "it is for a document's head, which a template of a book does not write",
 }
 
 
@@ -244,7 +245,8 @@ _NUMBERS = {
     **{("*", a): _NON_NEGATIVE for a in ("width", "height", "span", "colspan", "rowspan")},
     ("*", "tabindex"): _INTEGER, ("ol", "start"): _INTEGER, ("li", "value"): _INTEGER,
     **{(e, a): _FLOAT for e in ("meter", "progress") for a in ("value", "min", "max", "low", "high", "optimum")},
-    **{(e, a): _NON_NEGATIVE for e in ("input", "textarea") for a in ("maxlength", "minlength", "size", "cols", "rows")},
+    **{(e, a): _NON_NEGATIVE for e in ("input", "textarea")
+       for a in ("maxlength", "minlength", "size", "cols", "rows")},
 }
 #: The roles of WAI-ARIA 1.2 (section 5.4), Graphics ARIA and DPUB-ARIA 1.1 (``doc-*``), the
 #: values ``role`` takes (a space-separated list; whether a role suits its element is
