@@ -568,3 +568,95 @@ def member_of_href(document: str, href: str) -> tuple[str | None, str]:
     if path == ".." or path.startswith("../"):
         return None, "points outside the book"
     return path, ""
+
+
+#: Characters a URL written in a document may not hold as they are (RFC 3986 section 2 and
+#: RFC 3987 section 2.2: space, controls, ``<>"{}|\^`` and the backtick, and ``[]`` outside an
+#: IPv6 host, which the gate refuses anyway), and a ``%`` that starts no escape.  A reading
+#: system's parser repairs some of them (WHATWG percent-encodes a space in a path), others end
+#: the URL or its host; EPUBCheck refuses all of them (RSC-020, or RSC-005 "must be a URI").
+_NOT_IN_URL = re.compile(r"[\x00-\x20\x7f<>\"{}|\\^`\[\]]|%(?![0-9A-Fa-f]{2})")
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+#: Where a book's XHTML documents sit (the package's folder), as an origin no other URL has.
+_BOOK_ROOT = "https://book.invalid/"
+
+
+class Reference:
+    """What :func:`check_reference` found a URL written in a document to be."""
+
+    __slots__ = ("scheme", "path", "fragment", "url")
+
+    def __init__(self, scheme: str, path: str, fragment: str | None, url: str) -> None:
+        #: The scheme in lower case (``https``, ``mailto``, ``data``), or ``""`` for a relative reference.
+        self.scheme = scheme
+        #: For a relative reference: the file it names, relative to the folder the documents'
+        #: names are relative to, escapes decoded (``""``: the document itself); else ``""``.
+        self.path = path
+        #: The fragment as written, without ``#``, or None.
+        self.fragment = fragment
+        #: The URL as written.
+        self.url = url
+
+
+def check_reference(text: str, document: str = "", *, in_book: bool = True) -> Reference:
+    """*text*, a URL written in an attribute of the document *document* (its path, relative to
+    the package folder when it is a book's), as a :class:`Reference`; :class:`URLRefused` when a
+    browser or EPUBCheck would not read it as written:
+
+    * a character no URL holds unescaped (:data:`_NOT_IN_URL`), or white space of any kind;
+    * an absolute URL that the WHATWG parser refuses, or an http(s) URL this gate refuses
+      (:func:`check_web_url`: its host rules);
+    * a relative reference that leaves the package's folder by a host (``//host/x``), by an
+      absolute path (``/x``), or by ``..`` above the container's root (OCF 3.3 section 3.3:
+      EPUBCheck RSC-026), or that carries a query (a file of a container has none: RSC-033).
+
+    Whether the file it names exists is the caller's question (:attr:`Reference.path`).  Not
+    *in_book* (a web page's URL): a relative reference may have a query and any path, and is
+    only parsed (against a placeholder origin)."""
+    import posixpath
+    import unicodedata
+
+    bad = _NOT_IN_URL.search(text)
+    char = bad.group() if bad else next(
+        (c for c in text if not c.isascii() and unicodedata.category(c)[0] in "CZ"), None)  # controls, spaces
+    if char is not None:
+        what = "a '%' that starts no escape (%XX)" if char == "%" else _char_name(char)
+        raise URLRefused(f"it holds {what}, which a URL may not hold as it is (RFC 3986 section 2: escape it)")
+    if not text:
+        raise URLRefused("it is empty")
+    scheme = _SCHEME.match(text)
+    if scheme:
+        _parse(text)  # the WHATWG parser's verdict
+        kind = scheme.group(1).lower()
+        if kind in ("http", "https"):
+            _checked(text)
+        return Reference(kind, "", text.split("#", 1)[1] if "#" in text else None, text)
+    head, _, fragment = text.partition("#")
+    if not in_book:
+        try:
+            _ada().URL(text, _BOOK_ROOT)
+        except ValueError as err:
+            raise URLRefused("it is not a valid URL") from err
+        return Reference("", "", fragment if "#" in text else None, text)
+    if "?" in head:
+        raise URLRefused("it has a query ('?'), which no file inside the book has (EPUBCheck RSC-033)")
+    if head.startswith("/"):
+        raise URLRefused("it is not a relative path inside the book (it starts with '/')")
+    path = posixpath.normpath(posixpath.join(posixpath.dirname(document), unquote(head))) if head else ""
+    if path == ".." or path.startswith("../"):
+        raise URLRefused("it leads out of the folder of the book's documents (OCF 3.3 section 3.3; "
+                         "EPUBCheck RSC-026 above the container's root)")
+    try:
+        resolved = _ada().URL(text, _BOOK_ROOT + quote(document))
+    except ValueError as err:
+        raise URLRefused("it is not a valid URL") from err
+    if resolved.origin != _BOOK_ROOT.rstrip("/"):
+        raise URLRefused("it names another host, not a file inside the book")
+    return Reference("", path if head else "", fragment if "#" in text else None, text)
+
+
+def _ada():
+    """The WHATWG parser's module (imported when first used: ``--help`` stays fast)."""
+    import ada_url
+
+    return ada_url

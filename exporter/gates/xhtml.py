@@ -45,14 +45,17 @@ the web and run the user's scripts: URLs and elements that load are not refused 
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..model import BIDI_CONTROLS, NONCHARACTERS
 from . import css as css_gate
+from .addresses import AddressRefused, check_address
+from .attributes import (ID_REFERENCES, attribute_problem, http_equiv_problem, is_link, presence_problems,
+                         url_attribute, value_problem)
 from .langtags import LanguageTagRefused, check_tag
+from .urls import URLRefused, check_reference
 
 XHTML = "http://www.w3.org/1999/xhtml"
 SVG = "http://www.w3.org/2000/svg"
@@ -79,9 +82,13 @@ h2 h3 h4 h5 h6 header hgroup hr main menu nav ol p pre search section table ul
 #: (OPF-014), and a book of digests has nothing to submit.
 FORM_ELEMENTS = frozenset("form input button select textarea output datalist option optgroup".split())
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-#: The namespaces of the attributes a book's XHTML may carry: ``xml:lang`` and the like, and
-#: ``epub:type`` (EPUB 3.3, section 6.1.4 "Structural semantics").
-_ATTRIBUTE_NAMESPACES = frozenset({"http://www.w3.org/XML/1998/namespace", "http://www.idpf.org/2007/ops"})
+#: The attributes of a namespace that a book's XHTML may carry: ``xml:lang``, ``xml:space`` and
+#: ``epub:type`` (EPUB 3.3, section 6.1.4 "Structural semantics").  Not ``xml:base`` (it would
+#: move every relative URL of the element), ``xml:id`` (not XHTML) or the other ``epub:``
+#: attributes (``epub:prefix`` belongs to the root, which the book writes; ``epub:trigger`` is
+#: deprecated and scripted).
+_NAMESPACED_ATTRIBUTES = frozenset({XML_LANG, "{http://www.w3.org/XML/1998/namespace}space",
+                                    "{http://www.idpf.org/2007/ops}type"})
 # What the text gate keeps out of every book (exporter.model): XML 1.0's forbidden C0 controls
 # (a parser refuses those already), the C1 controls, surrogates, bidi controls and noncharacters.
 _FORBIDDEN_CHAR = re.compile(
@@ -91,8 +98,6 @@ _FORBIDDEN_CHAR = re.compile(
 #: stay out: HTML section 16.2, non-conforming).
 PAGE_ELEMENTS = HTML_ELEMENTS | frozenset("script noscript iframe object embed base".split())
 _CUSTOM_ELEMENT = re.compile(r"[a-z][^A-Z]*-[^A-Z]*")
-URL_ATTRIBUTES = ("src", "href", XLINK_HREF, "poster", "data")
-_SCHEME = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.-]*):")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +131,8 @@ def check(doc: bytes, name: str, in_book: Iterable[str]) -> Checked:
     found: list[str] = []
     ids: set[str] = set()
     fragments: list[tuple[int, str]] = []  # links to an id of this document
+    references: list[tuple[str, str, str, str]] = []  # ID references: (line, element, attribute, id)
+    maps: set[str] = set()
     outward: list[tuple[int, str, str]] = []
     for el in root.iter():
         line = f"line {el.sourceline}: "
@@ -160,15 +167,49 @@ def check(doc: bytes, name: str, in_book: Iterable[str]) -> Checked:
                              "<img> with a data: URL")
         else:
             found.append(f"{line}<{qname.text}> is not an element of XHTML")
-        found.extend(_attribute_problems(el, line))
+        found.extend(_attribute_problems(el, line, local if ns == XHTML and local in HTML_ELEMENTS else None))
         found.extend(_id_problems(el, ids, line))
         style = el.get("style")
         if style is not None:
             found.extend(f"{line}style attribute: {why}" for why in _css_problems(f"x{{{style}}}"))
         found.extend(_url_problems(el, local if ns == XHTML else None, line, name, files, fragments, outward))
+        if ns == XHTML:
+            _collect_references(el, local, el.sourceline, references, maps)
     found.extend(f"line {line}: href '#{frag}' names no id of this document"
                  for line, frag in fragments if frag not in ids)
+    found.extend(_reference_problems(references, ids, maps, "document"))
     return Checked(tuple(found), frozenset(ids), tuple(outward))
+
+
+def _collect_references(el, local: str, line: int | None, references: list[tuple[str, str, str, str]],
+                        maps: set[str]) -> None:
+    """The ids *el* names in its ID-reference attributes, and the name of a ``<map>``, for
+    :func:`_reference_problems` once the whole document is read."""
+    at = f"line {line}: " if line else ""
+    if local == "map" and el.get("name") is not None:
+        maps.add(el.get("name"))
+    for attribute in ID_REFERENCES:
+        for token in (el.get(attribute) or "").split():
+            references.append((at, local, attribute, token))
+    usemap = el.get("usemap")
+    if usemap is not None:
+        references.append((at, local, "usemap", usemap))
+
+
+def _reference_problems(references: list[tuple[str, str, str, str]], ids: set[str], maps: set[str],
+                        where: str) -> list[str]:
+    """The ID references that name no id of the document, and the ``usemap`` that names no
+    ``<map>`` (HTML sections 2.3.9 and 4.8.13; the Nu checker's and EPUBCheck's RSC-005)."""
+    found = []
+    for at, local, attribute, token in references:
+        if attribute == "usemap":
+            if not token.startswith("#") or token[1:] not in maps:
+                found.append(f"{at}<{local}>: the attribute 'usemap' {token!r} names no <map name> of this {where} "
+                             "(write '#' and the map's name)")
+        elif token not in ids:
+            found.append(f"{at}<{local}>: the attribute {attribute!r} names the id {token!r}, which no element of "
+                         f"this {where} has")
+    return found
 
 
 def book_problems(ids: Mapping[str, frozenset[str]], outward: Mapping[str, Iterable[tuple[int, str, str]]]
@@ -199,22 +240,40 @@ def _character_problems(el, line: str) -> list[str]:
     return found
 
 
-def _attribute_problems(el, line: str) -> list[str]:
-    """Event handlers, and language tags that are not BCP 47, among the attributes of *el*."""
+def _attribute_problems(el, line: str, local: str | None = None) -> list[str]:
+    """Event handlers, attributes outside the content model (:mod:`exporter.gates.attributes`;
+    *local*: the element's name when it is an HTML element), and language tags that are not BCP
+    47, among the attributes of *el*."""
     found = []
+    parent = el.getparent()
+    parent_name = parent.tag.rsplit("}", 1)[-1] if parent is not None and isinstance(parent.tag, str) else None
+    at = f"{line}<{_local_of(el)}>: "  # every refusal names the element and the attribute
     for key in el.attrib:
-        local = key.rsplit("}", 1)[-1]
+        name = key.rsplit("}", 1)[-1]
         # Every event handler's name starts with "on" (HTML section 8.1.8.2): by the prefix, in any
         # case and namespace, so a handler HTML adds tomorrow is refused too.
-        if local[:2].lower() == "on":
-            found.append(f"{line}the attribute {local!r} is an event handler (a book made from digests runs "
+        if name[:2].lower() == "on":
+            found.append(f"{at}the attribute {name!r} is an event handler (a book made from digests runs "
                          "no code; EPUBCheck would call the document scripted, OPF-014)")
-        elif key.startswith("{") and key[1:].split("}", 1)[0] not in _ATTRIBUTE_NAMESPACES:
-            # XML Events (ev:event), XLink outside SVG and the like: handlers or links by another
-            # name, which EPUBCheck refuses (RSC-005); only xml: and epub: attributes are kept.
-            found.append(f"{line}the attribute {local!r} of the namespace {key[1:].split('}', 1)[0]!r} is not "
-                         "one a book's XHTML may carry (only xml: and epub: attributes are)")
-    return found + _lang_problems(el, line)
+        elif key.startswith("{"):
+            if key not in _NAMESPACED_ATTRIBUTES:
+                # XML Events (ev:event), XLink outside SVG, xml:base, epub:trigger and the like:
+                # handlers, links or a base by another name (EPUBCheck RSC-005 for most).
+                space = key[1:].split("}", 1)[0]
+                shown = {"http://www.w3.org/XML/1998/namespace": "xml:", "http://www.idpf.org/2007/ops": "epub:"
+                         }.get(space, "") + name
+                found.append(f"{at}the attribute {shown!r} of the namespace {space!r} is not "
+                             "one a book's XHTML may carry (of the xml: and epub: attributes, only xml:lang, "
+                             "xml:space and epub:type are)")
+        elif local is not None:
+            why = (attribute_problem(local, key, parent=parent_name, has_role=el.get("role") is not None)
+                   or value_problem(local, key, el.get(key)))
+            if why:
+                found.append(f"{at}the attribute {key!r} {why}")
+    if local is not None:
+        found.extend(f"{at}the attribute {a!r} {why}" for a, why in presence_problems(
+            local, frozenset(k for k in el.attrib if not k.startswith("{"))))
+    return found + _lang_problems(el, at)
 
 
 def _lang_problems(el, line: str) -> list[str]:
@@ -246,67 +305,169 @@ def _id_problems(el, ids: set[str], line: str = "") -> list[str]:
     return []
 
 
-def _url_problems(el, local: str | None, line: str, name: str, files: frozenset[str],
+def _url_problems(el, local: str | None, line: str, name: str | None, files: frozenset[str],
                   fragments: list[tuple[int, str]], outward: list[tuple[int, str, str]]) -> list[str]:
-    """What is wrong with the URL attributes of *el* (*local*: its name if an XHTML element)."""
+    """What is wrong with the URLs in the attributes of *el* (*local*: its name if an HTML
+    element; *name*: the book's document, or None for the front page, whose relative references
+    name files of the site that the gate cannot see)."""
+    if local is None:
+        # Foreign elements reach here only on the front page (a book refuses them): SVG's links.
+        spots = [(key, "one") for key in ("href", XLINK_HREF) if el.get(key) is not None]
+    else:
+        spots = [(key, how) for key in el.attrib if (how := url_attribute(local, key)) is not None]
     found: list[str] = []
-    for attr in URL_ATTRIBUTES:
-        value = el.get(attr)
-        if value is not None and value.startswith("#"):
-            fragments.append((el.sourceline, value[1:]))
-        if value is not None:
-            why = _reference_problem(value, name, files, link=(local == "a" and attr == "href"))
+    for key, how in spots:
+        attr = key.rsplit("}", 1)[-1] if key != XLINK_HREF else "xlink:href"
+        value = el.get(key)
+        if how == "candidates":
+            found.extend(f"{line}<{local}> {attr}={value!r} {why}"
+                         for why in _descriptor_problems(value, el.get("sizes" if attr == "srcset" else "imagesizes")))
+        if attr == "itemtype" and not all(_SCHEME_START.match(url) for url in value.split()):
+            found.append(f"{line}<{local}> itemtype={value!r} is refused: each of its URLs must be absolute "
+                         "(HTML section 5.2.2)")
+        # A book's URL is taken as written (EPUBCheck reads the attribute as a URL, white space
+        # and all); a web page trims the ASCII white space around it as HTML says.
+        for url in _urls_of(value, how if how != "one" or name is None else "as written"):
+            why = _url_problem(url, local or "", attr, name, files, fragments, outward, getattr(el, "sourceline", 0))
             if why:
-                found.append(f"{line}{attr.split('}')[-1]}={value!r} {why}")
-            elif attr == "href" and "#" in value and not value.startswith("#") and not _SCHEME.match(value):
-                target = _target(name, value)
-                if target != name:
-                    outward.append((el.sourceline, target, value.split("#", 1)[1]))
-                else:
-                    fragments.append((el.sourceline, value.split("#", 1)[1]))
-    srcset = el.get("srcset")
-    if srcset is not None:
-        for candidate in srcset.split(","):
-            url = candidate.strip().split(" ")[0]
-            why = _reference_problem(url, name, files, link=False) if url else None
-            if why:
-                found.append(f"{line}srcset {url!r} {why}")
+                shown = "" if url == value else f" (its URL {url!r})"
+                found.append(f"{line}<{local or _local_of(el)}> {attr}={value!r}{shown} {why}")
     return found
+
+
+def _local_of(el) -> str:
+    return el.tag.rsplit("}", 1)[-1] if isinstance(el.tag, str) else ""
+
+
+def _urls_of(value: str, how: str) -> list[str]:
+    """The URLs an attribute value holds: one, a space-separated set, or the URLs of image
+    candidate strings (:func:`_candidates`)."""
+    if how == "as written":
+        return [value]
+    if how == "one":
+        # HTML trims ASCII white space around a "valid URL potentially surrounded by spaces".
+        return [value.strip("\t\n\f\r ")]
+    if how == "spaces":
+        return value.split()
+    return [url for url, _ in _candidates(value)]
+
+
+#: A descriptor of an image candidate (HTML section 4.8.4.2.1): a width (``100w``) or a pixel
+#: density (``1.5x``).
+_SCHEME_START = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_DESCRIPTOR = re.compile(r"[1-9][0-9]*w|(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?x")
+
+
+def _candidates(value: str) -> list[tuple[str, str]]:
+    """(URL, descriptors) of each image candidate string of a ``srcset``, split as HTML does
+    (section 4.8.4.3.10, "parse a srcset attribute": a URL runs to white space, commas at its
+    end separate candidates, the descriptors run to a comma outside parentheses)."""
+    found, i, n = [], 0, len(value)
+    while i < n:
+        while i < n and value[i] in "\t\n\f\r ,":
+            i += 1
+        start = i
+        while i < n and value[i] not in "\t\n\f\r ":
+            i += 1
+        url = value[start:i]
+        if not url:
+            break
+        if url.endswith(","):
+            found.append((url.rstrip(","), ""))
+            continue
+        start, depth = i, 0
+        while i < n and (depth or value[i] != ","):
+            if value[i] == "(":
+                depth += 1
+            elif value[i] == ")" and depth:
+                depth -= 1
+            i += 1
+        found.append((url, value[start:i].strip()))
+    return found
+
+
+def _descriptor_problems(value: str, sizes: str | None) -> list[str]:
+    """What HTML refuses in a ``srcset`` (section 4.8.4.2.1) beyond its URLs: no candidate, a
+    descriptor that is not one width or density (what a host or path with a space turns into:
+    ``https://exa mple.org/ 2x`` is the URL ``https://exa``), two candidates of one descriptor,
+    widths mixed with densities, or widths without ``sizes``."""
+    candidates = _candidates(value)
+    if not candidates:
+        return ["has no image candidate"]
+    found = [f"has the descriptor {words!r} after {url!r}, which is not one width (100w) or pixel density (2x) "
+             "(HTML section 4.8.4.2.1)" for url, words in candidates if words and not _DESCRIPTOR.fullmatch(words)]
+    if found:
+        return found
+    kinds = [words[-1] if words else "x" for _, words in candidates]
+    said = [float(words[:-1]) if words else 1.0 for _, words in candidates]
+    said = [(kind, number) for kind, number in zip(kinds, said)]
+    if len(set(said)) < len(said):
+        found.append("has two image candidates of the same descriptor (HTML section 4.8.4.2.1)")
+    if ("w" in kinds) != (sizes is not None) or ("w" in kinds and "x" in kinds):
+        found.append("must give every candidate a width (100w) when there is a sizes attribute, and a density "
+                     "(2x) or nothing when there is none (HTML section 4.8.4.2.1)")
+    return found
+
+
+#: Schemes a link or citation of a book may use (only http(s) and mailto lead somewhere a
+#: reader can open; a ``urn:`` names, for microdata).
+_LINK_SCHEMES = frozenset({"http", "https", "mailto", "urn"})
+
+
+def _url_problem(url: str, element: str, attr: str, name: str | None, files: frozenset[str],
+                 fragments: list[tuple[int, str]], outward: list[tuple[int, str, str]], sourceline: int) -> str | None:
+    """Why *url* (in *attr* of *element*) is refused, or None; a fragment it names is recorded
+    in *fragments* (this document) or *outward* (another document of the book)."""
+    try:
+        ref = check_reference(url, name or "", in_book=name is not None)
+    except URLRefused as err:
+        return f"is refused: {err}"
+    if ref.scheme == "mailto":
+        why = _mailto_problem(url)
+        if why:
+            return why
+    if name is None:  # the front page: a web page may load from the web and run scripts
+        if attr == "href" and ref.fragment is not None and not ref.scheme and not ref.path:
+            fragments.append((sourceline, ref.fragment))
+        return None
+    if ref.scheme:
+        if is_link(element, attr):
+            return None if ref.scheme in _LINK_SCHEMES else (
+                f"is a link of scheme {ref.scheme!r} (only http, https and mailto)")
+        if ref.scheme == "data":
+            return None
+        return "is a remote resource (only a link <a href> may leave the book)"
+    if ref.path and ref.path not in files:
+        return f"names {ref.path!r}, which is not in the book"
+    if ref.path and is_link(element, attr) and not ref.path.endswith(".xhtml"):
+        # A link inside a book leads to a content document, not to a picture or a stylesheet
+        # (EPUB 3.3 section 3.4; EPUBCheck RSC-010 "non-standard resource type").
+        return f"links to {ref.path!r}, which is not a document of the book (a link leads to a page)"
+    if attr == "href" and ref.fragment is not None:
+        if not ref.path or ref.path == name:
+            fragments.append((sourceline, ref.fragment))
+        else:
+            outward.append((sourceline, ref.path, ref.fragment))
+    return None
+
+
+def _mailto_problem(url: str) -> str | None:
+    """Why the addresses of a ``mailto:`` URL (RFC 6068) are refused by the address gate, or None."""
+    from urllib.parse import unquote
+
+    to = url.split(":", 1)[1].split("?", 1)[0]
+    for address in (unquote(a) for a in to.split(",") if a):
+        try:
+            check_address(address)
+        except AddressRefused as err:
+            return f"is refused: the address {address!r} is not valid: {err}"
+    return None
 
 
 def _css_problems(text: str) -> list[str]:
     out = [f"{ref.what}: {ref.url}" for ref in css_gate.malformed(text)]
     out += [f"{ref.what} {ref.url!r} names a resource outside the book" for ref in css_gate.outside_the_book(text)]
     return out
-
-
-def _reference_problem(value: str, name: str, files: frozenset[str], *, link: bool) -> str | None:
-    scheme = _SCHEME.match(value)
-    if scheme:
-        kind = scheme.group(1).lower()
-        if kind == "data" and not link:
-            return None
-        if link and kind in ("http", "https", "mailto"):
-            return None
-        return ("is a remote resource (only a link <a href> may leave the book)" if not link
-                else f"is a link of scheme {kind!r} (only http, https and mailto)")
-    path = value.split("#", 1)[0].split("?", 1)[0]
-    if not path:
-        return None  # a fragment of this document
-    if "\\" in path or path.startswith("/"):
-        return "is not a relative path inside the book"
-    target = _target(name, value)
-    if target not in files:
-        return f"names {target!r}, which is not in the book"
-    return None
-
-
-def _target(name: str, value: str) -> str:
-    """The file of the book that the relative URL *value* in document *name* names."""
-    from urllib.parse import unquote
-
-    path = value.split("#", 1)[0].split("?", 1)[0]
-    return posixpath.normpath(posixpath.join(posixpath.dirname(name), unquote(path)))
 
 
 def page_problems(doc: str) -> list[str]:
@@ -326,24 +487,55 @@ def page_problems(doc: str) -> list[str]:
         found.append(f"line {line}, column {column + 1}: HTML parse error: {why.rstrip('.')}")
     ids: set[str] = set()
     fragments: list[str] = []
+    references: list[tuple[str, str, str, str]] = []
+    maps: set[str] = set()
+    parents = {child: parent for parent in root.iter() for child in parent}
     for el in root.iter():
         if not isinstance(el.tag, str):
             continue  # comments, the doctype
-        if not el.tag.startswith("{"):  # HTML; SVG and MathML elements carry their namespace
+        html = not el.tag.startswith("{")  # HTML; SVG and MathML elements carry their namespace
+        if html:
             if el.tag not in PAGE_ELEMENTS and not _CUSTOM_ELEMENT.fullmatch(el.tag):
                 found.append(f"<{el.tag}> is not an HTML element")
+            elif el.tag in PAGE_ELEMENTS:
+                found.extend(_page_attribute_problems(el, getattr(parents.get(el), "tag", None)))
+        lines: list[tuple[int, str]] = []
+        found.extend(_url_problems(el, el.tag if html else None, "", None, frozenset(), lines, []))
+        fragments.extend(frag for _, frag in lines if frag)
+        if html:
+            _collect_references(el, el.tag, None, references, maps)
         found.extend(_id_problems(el, ids))
         # What the book gate refuses for validity and safety holds for the page too: a language
         # that is not BCP 47 (the Nu checker's error) and characters no output holds (controls,
         # bidi controls, noncharacters).  Scripts are the user's choice on a page of their own.
         found.extend(p.replace("which no book holds", "which no page holds") for p in _character_problems(el, ""))
-        found.extend(_lang_problems(el, ""))
-        href = el.get("href")
-        if href is not None and href.startswith("#") and len(href) > 1:
-            fragments.append(href[1:])
+        found.extend(_lang_problems(el, f"<{_local_of(el)}>: "))
     from urllib.parse import unquote
 
     # "#top" goes to the top of a page without an id of that name (HTML section 7.4.6.4).
     found.extend(f"href '#{frag}' names no id of this page" for frag in fragments
                  if frag not in ids and unquote(frag) not in ids and frag.lower() != "top")
-    return found
+    return found + _reference_problems(references, ids, maps, "page")
+
+
+def _page_attribute_problems(el, parent: str | None) -> list[str]:
+    """The attributes of the front page's HTML element *el* outside the content model of
+    :mod:`exporter.gates.attributes` (the page's wider one), and an ``http-equiv`` of a value HTML
+    does not allow or ``refresh``.  Event handlers (``on...``) are the page author's scripts: not
+    judged here."""
+    found = []
+    for key, value in el.attrib.items():
+        if key.startswith("{") or key[:2] == "on" or key == "xml:lang":
+            continue  # foreign attributes are kept by the HTML parser only on SVG and MathML
+        if key == "xmlns" and value == XHTML:
+            continue  # allowed on any HTML element in the HTML syntax (HTML section 13.1.2.3)
+        why = (attribute_problem(el.tag, key, page=True, parent=parent, has_role=el.get("role") is not None)
+               or value_problem(el.tag, key, value, page=True))
+        if why is None and el.tag == "meta" and key == "http-equiv":
+            why = http_equiv_problem(value)
+            key = f"{key}={value!r}"
+        if why:
+            found.append(f"<{el.tag}>: the attribute {key!r} {why}" if "=" not in key
+                         else f"<{el.tag}>: {key} {why}")
+    names = frozenset(k for k in el.attrib if not k.startswith("{"))
+    return found + [f"<{el.tag}>: the attribute {a!r} {why}" for a, why in presence_problems(el.tag, names)]

@@ -1,0 +1,314 @@
+"""The attributes an element of a user's template may carry: the one content model of attributes
+that the XHTML gate (:mod:`exporter.gates.xhtml`) holds the books' documents and the front page to.
+
+An allowlist, per element, of the HTML Living Standard's content attributes (its "Attributes"
+index, section "Index"), restricted to what EPUB 3.3's XHTML content documents accept (EPUBCheck
+validates them against the Nu HTML Checker's schema, RSC-005) and to what a book made from
+digests can hold: no attribute that loads from the network by itself (``ping``), runs code (event
+handlers, ``nonce``), belongs to forms, or is obsolete (HTML section 16.2: ``longdesc``,
+``align``, ``border``, ``name`` on ``<a>``...).  Beyond the element's own: the global attributes
+(HTML section 3.2.6), ``role`` and the ``aria-*`` attributes of WAI-ARIA 1.2 (by name: an unknown
+``aria-x`` is an error of the Nu checker and of EPUBCheck; one of a role only with a ``role``),
+custom data attributes ``data-*`` (HTML section 3.2.6.6: at least one character after
+``data-``, no ASCII capital letter),
+``xml:lang``, ``xml:space`` and ``epub:type`` (EPUB 3.3 section 6.1.4).
+
+No package holds this table: html5lib's sanitizer lists (``html5lib.filters.sanitizer``) and
+ammonia's (``nh3.ALLOWED_ATTRIBUTES``) are one global list or a sanitizing policy, both with
+obsolete attributes (``longdesc``, ``align``) that EPUBCheck refuses, and the npm table ported
+as ``html-element-attributes`` lists obsolete ones too (and is GPL).  The tests hold this table
+to EPUBCheck: a book carrying every attribute allowed here, each with a valid value, passes it,
+and so does every book made from generated templates that the gate accepts.
+
+``http-equiv`` (``<meta>``, head only, so only on the front page) takes the values HTML defines
+(section 4.2.5.3 "Pragma directives") that are conforming, and never ``refresh``: a page that
+reloads or leaves by itself is a redirect the reader did not ask for (WCAG 2.2.1, 3.2.5).
+
+What each URL-valued attribute holds is the URL gate's to judge (:data:`URL_ATTRIBUTES`,
+:data:`URL_LISTS`).
+"""
+
+from __future__ import annotations
+
+import re
+
+#: HTML's global attributes (section 3.2.6) that a book may carry: not ``autofocus``,
+#: ``popover`` or ``nonce`` (they only make sense with scripts), not ``is`` (customized built-in
+#: elements need a script to define them), nor RDFa.  Microdata (section 5.2) is global.
+GLOBAL = frozenset("""
+accesskey autocapitalize class contenteditable dir draggable enterkeyhint hidden id inert inputmode
+itemid itemprop itemref itemscope itemtype lang spellcheck style tabindex title translate role
+""".split())
+
+#: The global states and properties of WAI-ARIA 1.2 (section 6.4), plus ``aria-description``
+#: (ARIA 1.3, which the Nu checker and EPUBCheck accept): allowed on any element.  The deprecated
+#: ``aria-grabbed`` and ``aria-dropeffect`` are left out.
+ARIA = frozenset("aria-" + name for name in """
+atomic busy controls current describedby description details disabled errormessage flowto haspopup
+hidden invalid keyshortcuts label labelledby live owns relevant roledescription
+""".split())
+#: The other states and properties of WAI-ARIA 1.2 (section 6.6): each belongs to some roles
+#: (``aria-level`` to ``heading``...), so an element carries one only with a ``role`` of its own
+#: (whether that role supports it is EPUBCheck's to say).
+ARIA_OF_ROLES = frozenset("aria-" + name for name in """
+activedescendant autocomplete checked colcount colindex colspan expanded level modal multiline
+multiselectable orientation placeholder posinset pressed readonly required rowcount rowindex rowspan
+selected setsize sort valuemax valuemin valuenow valuetext
+""".split())
+
+_HYPERLINK = "href target download rel hreflang type referrerpolicy"
+_MEDIA = "src crossorigin preload autoplay loop muted controls"
+#: The element-specific attributes of each element a book may hold (HTML section 4, each
+#: element's "Content attributes"); an element not named here has none of its own.
+BOOK = {name: frozenset(attrs.split()) for name, attrs in {
+    "a": _HYPERLINK,
+    "area": "href target download rel hreflang type alt coords shape",
+    "audio": _MEDIA,
+    "video": _MEDIA + " poster playsinline width height",
+    "source": "src type srcset sizes media width height",
+    "track": "kind src srclang label default",
+    "img": "alt src srcset sizes crossorigin usemap ismap width height referrerpolicy decoding loading",
+    "blockquote": "cite", "q": "cite", "del": "cite datetime", "ins": "cite datetime",
+    "canvas": "width height",
+    "col": "span", "colgroup": "span",
+    "td": "colspan rowspan headers", "th": "colspan rowspan headers scope",
+    "data": "value", "time": "datetime",
+    "meter": "value min max low high optimum", "progress": "value max",
+    "details": "open", "dialog": "open",
+    "ol": "reversed start type", "li": "value",
+    "map": "name", "slot": "name", "label": "for", "fieldset": "name disabled",
+    "style": "media",
+    # The head the book writes around a template's body links the stylesheet (a resource of the
+    # book, like every <link href> of a book).
+    "link": "href rel type media hreflang",
+    # In a body (all a template makes of a book's document) <meta> is microdata only (HTML
+    # section 4.2.5: name, http-equiv and charset belong to the head).
+    "meta": "itemprop content",
+}.items()}
+
+#: What the front page (a whole HTML document, with scripts and forms if its author wants them)
+#: may hold beyond a book's elements: the head's elements, scripting, embedding and forms.
+_FORM = "autocomplete disabled form name"
+PAGE = {**BOOK, **{name: frozenset(attrs.split()) | BOOK.get(name, frozenset()) for name, attrs in {
+    "a": "ping", "area": "ping",
+    "meta": "name http-equiv charset media",
+    "link": "sizes crossorigin referrerpolicy integrity as color disabled imagesrcset imagesizes fetchpriority "
+            "blocking",
+    "base": "href target",
+    "style": "blocking",
+    "script": "src type async defer crossorigin integrity referrerpolicy nomodule fetchpriority blocking",
+    "iframe": "src srcdoc name sandbox allow allowfullscreen width height referrerpolicy loading",
+    "embed": "src type width height",
+    "object": "data type name form width height",
+    "img": "fetchpriority",
+    "form": "accept-charset action autocomplete enctype method name novalidate target rel",
+    "input": _FORM + " accept alt checked dirname formaction formenctype formmethod formnovalidate formtarget height "
+             "list max maxlength min minlength multiple pattern placeholder popovertarget popovertargetaction "
+             "readonly required size src step type value width",
+    "button": _FORM + " formaction formenctype formmethod formnovalidate formtarget popovertarget "
+              "popovertargetaction type value",
+    "select": _FORM + " multiple required size",
+    "textarea": _FORM + " cols dirname maxlength minlength placeholder readonly required rows wrap",
+    "output": "for form name", "fieldset": "form",
+    "option": "disabled label selected value", "optgroup": "disabled label",
+    "template": "shadowrootmode shadowrootdelegatesfocus shadowrootclonable shadowrootserializable",
+    "html": "", "body": "",
+}.items()}}
+#: The front page may also use the globals that go with its scripts.
+PAGE_GLOBAL = GLOBAL | frozenset("autofocus popover nonce".split())
+
+#: Attributes whose value is one URL (HTML's index: "Valid URL potentially surrounded by
+#: spaces", "Valid non-empty URL..."), by the element that gives them that meaning;
+#: ``itemid`` and ``itemtype`` (microdata, section 5.2.2) on any element.  ``cite`` and the
+#: hyperlinks may leave the book; the others load a resource, which must be in it.
+URL_ATTRIBUTES = {
+    "href": frozenset("a area link base".split()),
+    "src": frozenset("img audio video source track script iframe embed input".split()),
+    "poster": frozenset({"video"}),
+    "cite": frozenset("blockquote q del ins".split()),
+    "data": frozenset({"object"}),
+    "action": frozenset({"form"}),
+    "formaction": frozenset({"button", "input"}),
+    "itemid": None,  # any element (itemtype, a set of URLs, is in URL_LISTS)
+}
+#: Attributes that hold several URLs: image candidate strings (section 4.8.4.2) or a
+#: space-separated set (``ping``, ``itemtype``).
+URL_LISTS = {"srcset": "candidates", "imagesrcset": "candidates", "ping": "spaces", "itemtype": "spaces"}
+#: The URL attributes that name something to follow, not something to load: links, citations
+#: and microdata identifiers, which may point outside the book.
+LINKS = frozenset({("a", "href"), ("area", "href"), ("blockquote", "cite"), ("q", "cite"), ("del", "cite"),
+                   ("ins", "cite"), ("*", "itemid"), ("*", "itemtype")})
+
+#: The conforming values of ``http-equiv`` (HTML section 4.2.5.3), compared without case;
+#: ``refresh`` is HTML's but never allowed here (module doc); ``content-language`` and
+#: ``set-cookie`` are non-conforming (section 16.2).
+HTTP_EQUIV = frozenset({"content-type", "default-style", "x-ua-compatible", "content-security-policy"})
+
+#: Attributes an element carries only inside some parents: ``value`` on an ``<li>`` of an
+#: ``<ol>`` (HTML section 4.4.8); a ``<source>`` names a media file (``src``) in ``<audio>`` or
+#: ``<video>``, an image (``srcset``...) in ``<picture>`` (section 4.8.2).
+_PARENTS = {("li", "value"): frozenset({"ol"}), ("source", "src"): frozenset({"audio", "video"}),
+            **{("source", a): frozenset({"picture"}) for a in ("srcset", "sizes", "media", "width", "height")}}
+_DATA = re.compile(r"data-[^A-Z]+")
+_WHY_NOT = {
+    "longdesc": "obsolete in HTML (section 16.2: link to the description instead)",
+    "align": "obsolete in HTML (use CSS)", "border": "obsolete in HTML (use CSS)",
+    "bgcolor": "obsolete in HTML (use CSS)", "valign": "obsolete in HTML (use CSS)",
+    "ping": "it makes a reader send requests to the network",
+    "autofocus": "it belongs to scripted or form documents", "popover": "it needs scripts or forms to show",
+    "nonce": "it is for scripts",
+    "http-equiv": "it is for a document's head, which a template of a book does not write",
+}
+
+
+def attribute_problem(element: str, attribute: str, *, page: bool = False, parent: str | None = None,
+                      has_role: bool = False) -> str | None:
+    """Why the HTML element *element* (local name, lower case) may not carry *attribute* (an
+    attribute in no namespace), or None when it may.  *page*: the front page's wider model;
+    *parent*: the local name of the element's parent, and *has_role*: whether the element has a
+    ``role``, for the attributes that depend on them."""
+    if attribute in (PAGE_GLOBAL if page else GLOBAL) or attribute in ARIA:
+        return None
+    if attribute.startswith("data-"):
+        if _DATA.fullmatch(attribute):
+            return None
+        return "is not a valid custom data attribute (HTML section 3.2.6.6: a name after 'data-', no capital letter)"
+    own = (PAGE if page else BOOK).get(element, frozenset())
+    if attribute in own:
+        parents = _PARENTS.get((element, attribute))
+        if parents is not None and parent not in parents:
+            return f"is allowed only on a <{element}> inside <{'> or <'.join(sorted(parents))}>"
+        return None
+    if attribute in ARIA_OF_ROLES:
+        if has_role:
+            return None
+        return "belongs to some ARIA roles only (WAI-ARIA 1.2 section 6.6): give the element its role"
+    if attribute.startswith("aria-"):
+        return "is not a WAI-ARIA 1.2 state or property"
+    why = _WHY_NOT.get(attribute)
+    where = "the front page" if page else "a book's XHTML (EPUB 3.3)"
+    return f"is not an attribute of <{element}> in {where}" + (f": {why}" if why else "")
+
+
+def http_equiv_problem(value: str) -> str | None:
+    """Why ``http-equiv=value`` may not be used, or None."""
+    if value.strip().lower() == "refresh":
+        return ("is refused: a page that reloads or goes elsewhere by itself is a redirect the reader did "
+                "not ask for (link to the page instead)")
+    if value.strip().lower() in HTTP_EQUIV:
+        return None
+    return f"is not one of the values HTML allows ({', '.join(sorted(HTTP_EQUIV))})"
+
+
+def url_attribute(element: str, attribute: str) -> str | None:
+    """How the value of *attribute* on *element* holds URLs: ``"one"``, ``"candidates"``,
+    ``"spaces"``, or None when it holds none."""
+    if attribute in URL_LISTS and (attribute != "ping" or element in ("a", "area")):
+        return URL_LISTS[attribute]
+    on = URL_ATTRIBUTES.get(attribute, frozenset())
+    if on is None or element in on:
+        return "one"
+    return None
+
+
+def is_link(element: str, attribute: str) -> bool:
+    """True when the URL of *attribute* on *element* is followed, not loaded (it may leave a book)."""
+    return (element, attribute) in LINKS or ("*", attribute) in LINKS
+
+
+#: Enumerated attributes (HTML's "Attributes" index) and their keywords.  A book's XHTML takes
+#: them as written here (lower case); the front page, parsed as HTML, in any ASCII case.
+ENUMERATED = {name: frozenset(words.split("|")) for name, words in {
+    "dir": "ltr|rtl|auto", "translate": "|yes|no", "spellcheck": "|true|false",
+    "contenteditable": "|true|false|plaintext-only", "draggable": "true|false", "hidden": "|hidden|until-found",
+    "crossorigin": "|anonymous|use-credentials", "loading": "lazy|eager", "decoding": "sync|async|auto",
+    "referrerpolicy": "|no-referrer|no-referrer-when-downgrade|same-origin|origin|strict-origin|"
+                      "origin-when-cross-origin|strict-origin-when-cross-origin|unsafe-url",
+    "preload": "|none|metadata|auto", "shape": "rect|circle|poly|default", "scope": "row|col|rowgroup|colgroup",
+    "kind": "subtitles|captions|descriptions|chapters|metadata",
+    "autocapitalize": "|off|none|on|sentences|words|characters",
+    "enterkeyhint": "enter|done|go|next|previous|search|send",
+    "inputmode": "none|text|tel|url|email|numeric|decimal|search", "fetchpriority": "high|low|auto",
+}.items()}
+#: Boolean attributes (HTML section 2.3.2): present with the empty string or their own name.
+BOOLEAN = frozenset("""
+inert itemscope ismap autoplay loop muted controls playsinline default open reversed disabled async defer
+nomodule allowfullscreen checked multiple novalidate formnovalidate readonly required selected autofocus
+shadowrootdelegatesfocus shadowrootclonable shadowrootserializable
+""".split())
+#: Numbers (HTML section 2.3.4) by (element, attribute), ``*`` for any element: non-negative
+#: integers, integers and floating-point numbers.
+_INTEGER = re.compile(r"-?[0-9]+")
+_NON_NEGATIVE = re.compile(r"[0-9]+")
+_FLOAT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NUMBERS = {
+    **{("*", a): _NON_NEGATIVE for a in ("width", "height", "span", "colspan", "rowspan")},
+    ("*", "tabindex"): _INTEGER, ("ol", "start"): _INTEGER, ("li", "value"): _INTEGER,
+    **{(e, a): _FLOAT for e in ("meter", "progress") for a in ("value", "min", "max", "low", "high", "optimum")},
+    **{(e, a): _NON_NEGATIVE for e in ("input", "textarea")
+       for a in ("maxlength", "minlength", "size", "cols", "rows")},
+}
+#: The roles of WAI-ARIA 1.2 (section 5.4), Graphics ARIA and DPUB-ARIA 1.1 (``doc-*``), the
+#: values ``role`` takes (a space-separated list; whether a role suits its element is
+#: EPUBCheck's to say).
+ROLES = frozenset("""
+alert alertdialog application article banner button cell checkbox columnheader combobox complementary
+contentinfo definition dialog directory document feed figure form grid gridcell group heading img link
+list listbox listitem log main marquee math menu menubar menuitem menuitemcheckbox menuitemradio
+navigation none note option presentation progressbar radio radiogroup region row rowgroup rowheader
+scrollbar search searchbox separator slider spinbutton status switch tab table tablist tabpanel term
+textbox timer toolbar tooltip tree treegrid treeitem graphics-document graphics-object graphics-symbol
+doc-abstract doc-acknowledgments doc-afterword doc-appendix doc-backlink doc-biblioentry doc-bibliography
+doc-biblioref doc-chapter doc-colophon doc-conclusion doc-cover doc-credit doc-credits doc-dedication
+doc-endnote doc-endnotes doc-epigraph doc-epilogue doc-errata doc-example doc-footnote doc-foreword
+doc-glossary doc-glossref doc-index doc-introduction doc-noteref doc-notice doc-pagebreak doc-pagelist
+doc-part doc-preface doc-prologue doc-pullquote doc-qna doc-subtitle doc-tip doc-toc
+""".split())
+
+
+def value_problem(element: str, attribute: str, value: str, *, page: bool = False) -> str | None:
+    """Why *value* is not a value of *attribute* (one :func:`attribute_problem` allows on
+    *element*), where HTML defines its values as keywords, a boolean, a number or ARIA roles;
+    None when it is one (other values, text and URLs, are judged elsewhere or free)."""
+    said = value if not page else value.lower()
+    if element == "ol" and attribute == "type":
+        words = frozenset({"1", "a", "A", "i", "I"})  # case matters (HTML section 4.4.5)
+        said = value
+    else:
+        words = ENUMERATED.get(attribute)
+    if attribute in BOOLEAN:
+        words = frozenset({"", attribute})
+    if words is not None:
+        if said in words:
+            return None
+        shown = ", ".join(repr(w) for w in sorted(words))
+        return f"has the value {value!r}, which is not one of {shown} (HTML)"
+    number = _NUMBERS.get((element, attribute), _NUMBERS.get(("*", attribute)))
+    if number is not None and not number.fullmatch(value):
+        return f"has the value {value!r}, which is not a number of the kind HTML allows there (section 2.3.4)"
+    if attribute == "role":
+        unknown = [r for r in value.split() if r not in ROLES]
+        if unknown or not value.split():
+            return (f"has the value {value!r}: {unknown[0]!r} is not a WAI-ARIA 1.2 or DPUB-ARIA role" if unknown
+                    else "is empty (give a role or leave the attribute out)")
+    return None
+
+
+#: Attributes whose value is one id or a space-separated list of ids of the same document (HTML
+#: section 2.3.9 and each attribute's definition; WAI-ARIA 1.2 "ID reference list"): each must
+#: be an id the document has (the Nu checker's error, EPUBCheck RSC-005).
+ID_REFERENCES = ("headers", "for", "itemref", "list", "form", "popovertarget", "aria-activedescendant",
+                 "aria-controls", "aria-describedby", "aria-details", "aria-errormessage", "aria-flowto",
+                 "aria-labelledby", "aria-owns")
+#: Attributes that mean something only beside another on the same element (HTML section 5.2.2,
+#: microdata: ``itemtype``, ``itemid`` and ``itemref`` on an item; section 4.8.3: ``sizes`` with
+#: ``srcset``).
+_NEEDS = {"itemtype": "itemscope", "itemref": "itemscope", "itemid": "itemtype", "sizes": "srcset",
+          "imagesizes": "imagesrcset"}
+
+
+def presence_problems(element: str, attributes: frozenset[str]) -> list[tuple[str, str]]:
+    """(attribute, why) for each of *attributes* (those of one *element*) that needs another
+    that is not there."""
+    return [(a, f"needs the attribute {_NEEDS[a]!r} on the same element") for a in sorted(attributes)
+            if a in _NEEDS and _NEEDS[a] not in attributes and not (a == "sizes" and element == "link")]
