@@ -121,7 +121,7 @@ class OutputRecord:
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"inputs": self.inputs, "settings": self.settings,
-                                "files": {k: list(v) for k, v in sorted(self.files.items())}}
+                                "files": {k: v.to_json() for k, v in sorted(self.files.items())}}
         if self.retry:
             data["retry"] = list(self.retry)
         if self.papers is not None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..output import Stamp, synced_at_end
+from ..output import Stamp, add_known, synced_at_end, take_known, written_stamp
 
 #: Below this many books the fork costs more than it saves (the daily run
 #: rebuilds one book).
@@ -44,6 +44,9 @@ class BookResult:
     #: The papers' markup this book rendered first (exporter.books.epub.Fragments), for the
     #: books built after it.
     fragments: dict[Any, str] | None = None
+    #: What the worker learnt of the files it wrote (:func:`exporter.output.take_known`: the
+    #: digests of the covers the catalog wrote beside the book, which the build state records).
+    known: dict[Any, Stamp] | None = None
 
 
 # What the forked workers inherit: (writer, bundles, after_write).
@@ -63,7 +66,7 @@ def _make_book(index: int) -> BookResult:
     with synced_at_end():
         data = writer.zipped(raw, bundle)
         status = writer.write_zipped(data, path)
-        stamp = Stamp.at(path)
+        stamp = written_stamp(path)
         # The bytes just zipped, handed on: the catalog need not read the book back from disk.
         extra = after_write(path, data) if after_write else None
     # render.inline_html keeps up to 131,072 rendered bullets: in a worker
@@ -76,7 +79,8 @@ def _make_book(index: int) -> BookResult:
     return BookResult(index, path, status.value, stamp,
                       writer.image_count(image_results, papers), list(writer.report.image_failures),
                       list(writer.report.notes), extra,
-                      fragments.take_fresh() if fragments is not None else None)
+                      fragments.take_fresh() if fragments is not None else None,
+                      take_known())
 
 
 def can_fork() -> bool:
@@ -127,6 +131,8 @@ def make_books(writer: Any, bundles: list[Any], *, jobs: int = 0, ordered: bool 
             results = map(_make_book, range(len(bundles)))
         fragments = writer.ctx.fragments
         for result in results:
+            if result.known:
+                add_known(result.known)
             if pool is not None and fragments is not None and result.fragments:
                 # Rendered in a worker: kept here, so the next workers forked inherit them.
                 fragments.known.update(result.fragments)

@@ -27,7 +27,7 @@ from ..feeds.writer import FeedReport
 from ..model import ReadResult, counted
 from ..gates import files as gate_files
 from ..output import (Stamp, carries_mark, check_writable, outside_through_link, recorded, remove_file, remove_folder,
-                      synced_at_end, write_file)
+                      synced_at_end, write_file, written_stamp)
 from ..site.catalog_records import CatalogBooks, catalog_record
 from ..site.frontpage import check_template, newest_digest, write_front_page
 from ..site.catalog import book_files
@@ -487,14 +487,14 @@ def _write_latest(plan: BuildPlan, report: BuildReport, state: BuildState) -> No
         return
     newest = max(present, key=lambda b: (b.meta.end, b.meta.key)).meta.file_name
     source = out / newest
-    inputs = ":".join(map(str, (newest, *Stamp.at(source))))
+    inputs = ":".join(map(str, (newest, *Stamp.at(source).stat)))
     if old is not None and old.inputs == inputs and old.missing_or_changed(out) is None:
         report.add(path, "skipped")
         state.pages[LATEST_NAME] = old
         return
     report.explanations.append(f"writing {q(path)}: a copy of {q(newest)}")
     report.add(path, write_file(path, gate_files.read_bytes(source, gate_files.BOOK_LIMIT)))
-    state.pages[LATEST_NAME] = OutputRecord(inputs, newest, {LATEST_NAME: Stamp.at(path)})
+    state.pages[LATEST_NAME] = OutputRecord(inputs, newest, {LATEST_NAME: written_stamp(path)})
 
 
 def _write_feeds(plan: BuildPlan, report: BuildReport, state: BuildState, selected: tuple | None = None) -> None:
@@ -531,11 +531,11 @@ def _write_feeds(plan: BuildPlan, report: BuildReport, state: BuildState, select
     files: dict[str, Stamp] = {}
     for path, status in feed.files:
         report.add(path, status)
-        files[str(path.relative_to(out))] = Stamp.at(path)
+        files[str(path.relative_to(out))] = written_stamp(path)
     state.feeds = OutputRecord(plan.feed_inputs, plan.feed_settings, files)
 
 
-def _catalog_books(plan: BuildPlan, state: BuildState) -> list[tuple[str, Stamp]]:
+def _catalog_books(plan: BuildPlan, state: BuildState) -> list[tuple[str, gate_files.FileStamp]]:
     """(name, stamp) of the books the catalog lists.
 
     Only the books this run stands for: an EPUB someone else put in the
@@ -556,7 +556,7 @@ def _catalog_books(plan: BuildPlan, state: BuildState) -> list[tuple[str, Stamp]
     books = []
     for name in names:
         try:
-            books.append((name, Stamp.at(out / name)))
+            books.append((name, Stamp.at(out / name).stat))
         except OSError:
             continue
     return books
@@ -577,7 +577,7 @@ def _not_books(out: Path) -> list:
     return found
 
 
-def _in_the_way(out: Path, books: list[tuple[str, Stamp]],
+def _in_the_way(out: Path, books: list[tuple[str, gate_files.FileStamp]],
                 written: Collection[str]) -> list[tuple[str, tuple[int, ...] | None]]:
     """The cover files of the listed books that the catalog did not write (*written*: the files
     its record names), each with what is at its name now (kind, size, times, inode; None if
@@ -648,7 +648,7 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
     for name in covers:
         report.add(out / name, cache.written.get(name, "unchanged"))
     for path in [p for p, _ in feed.files] + [out / n for n in covers]:
-        files[str(path.relative_to(out))] = Stamp.at(path)
+        files[str(path.relative_to(out))] = written_stamp(path)
     if report.feed is None:
         report.feed = feed
     else:
@@ -694,7 +694,7 @@ def _write_icon(plan: BuildPlan, report: BuildReport, state: BuildState) -> None
         report.add(path, status)
         if feed is not None:
             feed.files.append((path, status))
-    state.pages[ICON_NAME] = OutputRecord("", "", {ICON_NAME: Stamp.at(path)})
+    state.pages[ICON_NAME] = OutputRecord("", "", {ICON_NAME: written_stamp(path)})
 
 
 def _remove_stale_pages(out: Path, old: dict[str, Stamp], new: dict[str, Stamp],
