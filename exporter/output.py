@@ -452,9 +452,10 @@ class Records:
     folder: Path
     stamps: Mapping[str, Stamp]
     #: (device, inode) -> the stamp, with its digest, of a file this run wrote (or found to hold
-    #: the bytes the state recorded): the program's own while its stat is that one.  A forked
-    #: book worker hands its entries back (:func:`take_known`, :func:`add_known`).
-    known: dict[tuple[int, int], Stamp] = field(default_factory=dict)
+    #: the bytes the state recorded), and its name below the output folder: the program's own
+    #: while its stat is that one.  A forked book worker hands its entries back
+    #: (:func:`take_known`, :func:`add_known`).
+    known: dict[tuple[int, int], tuple[Stamp, str]] = field(default_factory=dict)
 
 
 # Set by the pipeline for the length of a run (and inherited by the forked
@@ -512,14 +513,16 @@ def _recorded_stamp(path: Path) -> Stamp | None:
 _KNOWN_MAX = 1 << 16
 
 
-def _know(st: os.stat_result, digest: str) -> Stamp:
-    """Remember that the file of stat *st* holds the bytes of *digest* (within :func:`recorded`)."""
+def _know(path: Path, st: os.stat_result, digest: str) -> Stamp:
+    """Remember that the file *path*, of stat *st*, holds the bytes of *digest* (within
+    :func:`recorded`)."""
     stamp = Stamp.of(st)._replace(digest=digest)
     records = _RECORDS.get()
     if records is not None:
         if len(records.known) >= _KNOWN_MAX:
             records.known.clear()
-        records.known[(st.st_dev, st.st_ino)] = stamp
+        found = _folders_below_root(Path(path).parent)
+        records.known[(st.st_dev, st.st_ino)] = (stamp, "/".join((*found[1], Path(path).name)) if found else "")
     return stamp
 
 
@@ -527,11 +530,29 @@ def _known(st: os.stat_result) -> Stamp | None:
     """The stamp, with its digest, of the file of stat *st* if this run wrote it (or hashed it)
     and it has not changed since."""
     records = _RECORDS.get()
-    stamp = records.known.get((st.st_dev, st.st_ino)) if records is not None else None
-    return stamp if stamp is not None and stamp.matches(st) else None
+    entry = records.known.get((st.st_dev, st.st_ino)) if records is not None else None
+    return entry[0] if entry is not None and entry[0].matches(st) else None
 
 
-def take_known() -> dict[tuple[int, int], Stamp]:
+def written_in_run() -> dict[str, Stamp]:
+    """Name (below the output folder) -> stamp, with its digest, of every file this run wrote,
+    found already written, or found holding the bytes the state recorded, and that is still as
+    it was then: what a record of the run's writes holds."""
+    records = _RECORDS.get()
+    root = _ROOT.get()
+    if records is None or root is None:
+        return {}
+    found = {}
+    for stamp, name in list(records.known.values()):
+        try:
+            if name and stamp.matches(os.stat(Path(root[0], name), follow_symlinks=False)):
+                found[name] = stamp
+        except OSError:
+            continue
+    return found
+
+
+def take_known() -> dict[tuple[int, int], tuple[Stamp, str]]:
     """What this process learnt of the files it wrote (in a forked book worker: handed back to
     the main process, which records the covers the worker wrote beside its books)."""
     records = _RECORDS.get()
@@ -542,7 +563,7 @@ def take_known() -> dict[tuple[int, int], Stamp]:
     return known
 
 
-def add_known(known: Mapping[tuple[int, int], Stamp]) -> None:
+def add_known(known: Mapping[tuple[int, int], tuple[Stamp, str]]) -> None:
     """Entries :func:`take_known` gave in a worker."""
     records = _RECORDS.get()
     if records is not None:
@@ -574,7 +595,7 @@ def _holds_digest(path: Path, stamp: Stamp, st: os.stat_result, at: _Folder | No
         return False
     if gate_files.FileStamp.of(before) != gate_files.FileStamp.of(after) or h.hexdigest() != stamp.digest:
         return False
-    _know(after, stamp.digest)
+    _know(path, after, stamp.digest)
     return True
 
 
@@ -829,7 +850,7 @@ def _remember(at: _Folder, path: Path, data: bytes) -> None:
     except OSError:
         return
     if stat.S_ISREG(st.st_mode):
-        _know(st, content_digest(data))
+        _know(path, st, content_digest(data))
 
 
 def _check_replaceable(path: Path, at: _Folder, *, ours: bool, earlier: tuple[bytes, ...],

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from exporter.output import carries_mark
+from hostile_three import run_cli
 from test_output_stamps import BOOK_W09, _build, _inputs, _tree
 
 KINDS = {
@@ -250,3 +251,77 @@ def test_a_book_cut_short_stops_the_run_named(tmp_path):
     assert result.exit_code == 1, result.output
     assert f"{target} was changed since digest-export wrote it" in result.output, result.output
     assert target.read_bytes() == whole[:len(whole) // 2]
+
+
+def _feed(tmp: Path, out: Path):
+    return run_cli(["feed", str(tmp / "in"), "-o", str(out), "--format", "opds", "--format", "rss", "-q"], tmp)
+
+
+def test_what_feed_wrote_is_the_builds_until_edited(tmp_path):
+    """``feed`` keeps no state but records what it wrote: the next build (whatever its --state)
+    replaces those files (it would refuse them by the digest its own state keeps) and removes
+    what it does not write itself (the covers of an EPUB of someone else's; the RSS feed, with
+    --format atom); a file ``feed`` wrote and you then edited is left alone and named."""
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    assert _build(tmp_path, out, "--format", "atom", "--format", "opds").exit_code == 0
+    shutil.copy(out / KINDS["book"], out / "someone-else.epub")
+    _inputs(tmp_path / "in", title="Another paper")
+    assert _feed(tmp_path, out).exit_code == 0
+    made = {"someone-else.cover.jpg", "someone-else.cover.thumb.jpg", "feed.rss"}
+    assert all((out / name).is_file() for name in made)
+    edited = _edit(out / "catalog.opds", "appended")
+    result = _build(tmp_path, out, "--format", "atom", "--format", "opds")
+    assert result.exit_code == 1, result.output
+    assert f"{out / 'catalog.opds'} was changed since digest-export wrote it" in result.output, result.output
+    assert (out / "catalog.opds").read_bytes() == edited
+    (out / "catalog.opds").unlink()  # moved away: the build goes on
+    result = _build(tmp_path, out, "--format", "atom", "--format", "opds")
+    assert result.exit_code == 0, result.output
+    assert not any((out / name).exists() for name in made), result.output
+    assert (out / "someone-else.epub").is_file()
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    shutil.copy(out / "someone-else.epub", fresh)
+    fresh_tmp = tmp_path / "f"
+    fresh_tmp.mkdir()
+    shutil.copy(tmp_path / "c.toml", fresh_tmp / "c.toml")
+    assert _build(fresh_tmp, fresh, "--format", "atom", "--format", "opds", src=tmp_path / "in").exit_code == 0
+    assert _tree(out) == _tree(fresh)
+
+
+def test_epub_into_one_file_records_nothing(tmp_path):
+    """``epub -o FILE.epub`` builds in a folder of its own, removed after: no record is left
+    for it in the state folder."""
+    from exporter.state import default_state_path
+
+    _inputs(tmp_path / "in")
+    folder = default_state_path(tmp_path).parent
+    before = set(folder.glob("*.written.json")) if folder.is_dir() else set()
+    result = run_cli(["epub", str(tmp_path / "in"), "-o", str(tmp_path / "one.epub"), "--by", "all",
+                      "--images", "none", "-q"], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert set(folder.glob("*.written.json")) == before
+
+
+def test_a_build_stopped_half_way_knows_what_it_wrote(tmp_path):
+    """A build that stops after writing books, feeds and catalog (the front page is the user's
+    file now) saves no state: what it wrote is recorded all the same, so the next build, once
+    that file is moved away, takes those files as its own, not as files edited since."""
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    assert _build(tmp_path, out).exit_code == 0
+    (out / "index.html").write_text("my page", "utf-8")
+    _inputs(tmp_path / "in", title="Another paper")
+    stopped = _build(tmp_path, out)
+    assert stopped.exit_code == 1 and f"{out / 'index.html'} was changed since" in stopped.output, stopped.output
+    assert (out / "index.html").read_text("utf-8") == "my page"
+    (out / "index.html").unlink()
+    _inputs(tmp_path / "in", title="A third title")  # every file is to be written again
+    result = _build(tmp_path, out)
+    assert result.exit_code == 0, result.output
+    fresh, fresh_tmp = tmp_path / "fresh", tmp_path / "f"
+    fresh_tmp.mkdir()
+    shutil.copy(tmp_path / "c.toml", fresh_tmp / "c.toml")
+    assert _build(fresh_tmp, fresh, src=tmp_path / "in").exit_code == 0
+    assert _tree(out) == _tree(fresh)

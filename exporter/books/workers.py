@@ -46,7 +46,7 @@ class BookResult:
     fragments: dict[Any, str] | None = None
     #: What the worker learnt of the files it wrote (:func:`exporter.output.take_known`: the
     #: digests of the covers the catalog wrote beside the book, which the build state records).
-    known: dict[Any, Stamp] | None = None
+    known: dict[Any, tuple[Stamp, str]] | None = None
 
 
 # What the forked workers inherit: (writer, bundles, after_write).

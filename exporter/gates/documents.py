@@ -320,6 +320,18 @@ class StateDoc(Struct, forbid_unknown_fields=True):
             _day_in_range(day)
 
 
+class WrittenDoc(Struct, forbid_unknown_fields=True):
+    """What ``feed`` and ``epub`` wrote into an output folder (:func:`exporter.state.load_written`):
+    they keep no build state, and the next ``build`` there takes these files as its own (and
+    removes those it does not write)."""
+
+    program: Literal["digest-export"]
+    format: Literal[1]
+    files: Annotated[dict[RelPath, Stamp], Meta(max_length=MAX_ITEMS)]
+    #: The seal (:func:`seal`), as the state's.
+    checksum: Annotated[str, Meta(pattern=r"^sha256:[0-9a-f]{64}$")] = ""
+
+
 #: The seal's field, last in the state's object: ``,"checksum":"sha256:HEX"}``.
 _SEAL = re.compile(rb',"checksum":"sha256:([0-9a-f]{64})"\}\n?\Z')
 

@@ -22,17 +22,18 @@ from typing import Any
 from .. import __version__
 from ..books.workers import BookResult, make_books
 from ..bundles import Bundle, make_bundles
-from ..errors import InputError
+from ..errors import InputError, OutputError
 from ..feeds.writer import FeedReport
 from ..model import ReadResult, counted
 from ..gates import files as gate_files
-from ..output import (Stamp, carries_mark, check_writable, outside_through_link, recorded, remove_file, remove_folder,
-                      synced_at_end, write_file, written_stamp)
+from ..output import (Stamp, carries_mark, check_writable, holds, outside_through_link, recorded, remove_file,
+                      remove_folder, synced_at_end, write_file, written_in_run, written_stamp)
 from ..site.catalog_records import CatalogBooks, catalog_record
 from ..site.frontpage import check_template, newest_digest, write_front_page
 from ..site.catalog import book_files
 from ..site.opds import COVER_TYPES, cover_name, thumbnail_name, write_catalog
-from ..state import LATEST_NAME, STATE_NAME, BuildState, OutputRecord, fingerprint
+from ..state import (LATEST_NAME, STATE_NAME, BuildState, OutputRecord, fingerprint, load_written, written_bytes,
+                     written_record_path)
 from .options import INPUTS_CHANGED, BookPlan, BuildPlan, BuildReport
 from ..gates.names import shell_quote as q
 
@@ -61,12 +62,51 @@ def run_build(plan: BuildPlan, progress: Progress | None = None, *, fragments: A
 
 
 def _run_folder(plan: BuildPlan, progress: Progress | None, fragments: Any) -> BuildReport:
-    """The run of one output folder: the whole archive's, or a selection's (``DIR/NAME/``)."""
-    with recorded(Path(plan.options.out_dir), plan.state.written_files()):
-        return _run(plan, progress, fragments)
+    """The run of one output folder: the whole archive's, or a selection's (``DIR/NAME/``).
+
+    What ``feed`` or ``epub`` wrote into the folder since (they keep no state, only a record of
+    their writes) is the program's too while it is as written, and newer than what the state
+    says of the same names; a build removes those files when it does not write them (the
+    covers ``feed --format opds`` made for EPUBs of someone else's, a feed format the build
+    does not make): a fresh build would not have them."""
+    options = plan.options
+    others = written_record_path(Path(options.out_dir)) if options.incremental or options.record_writes else None
+    earlier = load_written(others) if others is not None else {}
+    with recorded(Path(options.out_dir), {**plan.state.written_files(), **earlier}):
+        try:
+            report = _run(plan, progress, fragments, earlier)
+        except BaseException:
+            # A run stopped half-way (a file of the user's in the way, Ctrl-C) has replaced files
+            # whose digests its state will not hold: recorded, so that the next run knows them as
+            # its own, not as files edited since it wrote them.
+            if others is not None:
+                try:
+                    _record_writes(plan, others, earlier)
+                except (OSError, OutputError):
+                    pass  # the error that stopped the run is what the user is told
+            raise
+        if others is not None and options.record_writes:
+            _record_writes(plan, others, earlier)
+    if others is not None and options.incremental and earlier:
+        # Taken over by the state just saved (what this build wrote or kept), or removed.
+        remove_file(others, Stamp.at(others))
+    return report
 
 
-def _run(plan: BuildPlan, progress: Progress | None, fragments: Any) -> BuildReport:
+def _record_writes(plan: BuildPlan, path: Path, earlier: dict[str, Stamp]) -> None:
+    """The record of what runs that saved no state wrote: what earlier such runs wrote and is
+    still as they left it, and what this one wrote or found already written."""
+    out = Path(plan.options.out_dir)
+    files = {name: stamp for name, stamp in earlier.items() if holds(out / name, stamp)}
+    files.update(written_in_run())
+    if files:
+        write_file(path, written_bytes(files), ours=True)
+    elif earlier:
+        remove_file(path, Stamp.at(path))
+
+
+def _run(plan: BuildPlan, progress: Progress | None, fragments: Any,
+         others: dict[str, Stamp] | None = None) -> BuildReport:
     options = plan.options
     report = BuildReport(explanations=list(plan.explanations), files_read=plan.files_read,
                          files_total=plan.files_total)
@@ -83,16 +123,17 @@ def _run(plan: BuildPlan, progress: Progress | None, fragments: Any) -> BuildRep
         check_writable(options.state_file())
     # The renames of the run are made durable once per folder, before the state records them.
     with synced_at_end():
-        _write_outputs(plan, report, state, progress, fragments)
+        _write_outputs(plan, report, state, progress, fragments, others or {})
     if options.incremental:
         _save_state(plan, report, state)
     return report
 
 
 def _write_outputs(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None,
-                   fragments: Any) -> None:
+                   fragments: Any, others: dict[str, Stamp]) -> None:
     """Everything of the run but its state: books, feeds, selections, catalog, front page, and the
-    removal of what an earlier run wrote and this one would not."""
+    removal of what an earlier run wrote and this one would not (*others*: what ``feed`` and
+    ``epub`` wrote since the last build)."""
     options = plan.options
     _write_books(plan, report, state, progress, plan.selected, fragments)
     _run_selections(plan, report, state, progress, fragments)
@@ -109,7 +150,8 @@ def _write_outputs(plan: BuildPlan, report: BuildReport, state: BuildState, prog
         _write_catalog(plan, report, state)
     _write_icon(plan, report, state)
     if options.incremental:  # before the front page, which shows the covers that are left
-        _remove_stale_outputs(plan, report, state, [plan.state.feeds, plan.state.catalog])
+        _remove_stale_outputs(plan, report, state, [plan.state.feeds, plan.state.catalog,
+                                                    OutputRecord("", "", others)])
     if options.front_page:
         # after the catalog: it shows the covers; one entry per book, in the first profile
         write_front_page(replace(plan, books=plan.primary_books), report, state, newest)
