@@ -795,18 +795,24 @@ def remove_folder(folder: Path) -> bool:
         return False
 
 
-def check_writable(path: Path) -> None:
+def check_writable(path: Path, *, by_bytes: bool = False) -> None:
     """Raise what :func:`write_file` would raise at *path* whatever the bytes: a name too long, a
     target that is not a file, a file the program did not write (a symbolic link is left to
     :func:`write_file`, which keeps one that already holds the bytes).  Called before books are
     handed to forked workers: the run then ends here, before any book is built, rather than
-    through an error that a worker sends back while the others are still building."""
+    through an error that a worker sends back while the others are still building.  *by_bytes*:
+    a file the state records with a digest that its bytes no longer have, and that carries the
+    mark, is left to the bytes to be written (the caller takes a refusal as an answer, not an
+    error): a build killed before it saved its state wrote such files, and the same bytes
+    written again are nothing to refuse."""
     path = Path(path)
     if not name_fits(path.name):
         raise OutputError(f"cannot write {_shown(path)}: the name is longer than {NAME_MAX} bytes")
     check_target(path)
     if os.path.lexists(path) and not os.path.islink(path) and not is_ours(path):
-        raise NotOurFileError(not_ours_message(path))
+        stamp = _recorded_stamp(path)
+        if not (by_bytes and stamp is not None and stamp.digest and carries_mark(path)):
+            raise NotOurFileError(not_ours_message(path))
 
 
 def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = False,

@@ -80,6 +80,19 @@ def _edit(path: Path, how: str) -> bytes:
 EDITS = ("same size, time given back", "appended", "edited")
 
 
+def _as_fresh(tmp_path: Path, out: Path, *options: str, beside: tuple[str, ...] = ()) -> None:
+    """*out* holds what a fresh build of the same inputs and options into an empty folder
+    (holding only the files *beside*, copied from *out*) leaves."""
+    fresh, fresh_tmp = tmp_path / "fresh", tmp_path / "f"
+    fresh.mkdir()
+    fresh_tmp.mkdir()
+    for name in beside:
+        shutil.copy(out / name, fresh)
+    shutil.copy(tmp_path / "c.toml", fresh_tmp / "c.toml")
+    assert _build(fresh_tmp, fresh, *options, src=tmp_path / "in").exit_code == 0
+    assert _tree(out) == _tree(fresh)
+
+
 @pytest.mark.parametrize("how", EDITS)
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_an_edited_output_is_not_replaced(tmp_path, kind, how):
@@ -126,7 +139,7 @@ def test_the_same_bytes_copied_with_cp_a_are_the_programs(tmp_path):
     """The whole folder copied with ``cp -a`` (every inode and inode-change time new, the bytes
     the same), as a cache restore or a checkout gives it: a build succeeds, the folder equals a
     fresh build, and the next run does nothing."""
-    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    out = tmp_path / "out"
     _inputs(tmp_path / "in")
     assert _build(tmp_path, out).exit_code == 0
     shutil.move(out, tmp_path / "moved")
@@ -134,11 +147,7 @@ def test_the_same_bytes_copied_with_cp_a_are_the_programs(tmp_path):
     _inputs(tmp_path / "in", title="Another paper")
     result = _build(tmp_path, out)
     assert result.exit_code == 0, result.output
-    fresh_tmp = tmp_path / "f"
-    fresh_tmp.mkdir()
-    shutil.copy(tmp_path / "c.toml", fresh_tmp / "c.toml")
-    assert _build(fresh_tmp, fresh, src=tmp_path / "in").exit_code == 0
-    assert _tree(out) == _tree(fresh)
+    _as_fresh(tmp_path, out)
     again = _build(tmp_path, out)
     assert again.exit_code == 0 and "rebuilding" not in again.output and "writing" not in again.output, again.output
 
@@ -280,14 +289,7 @@ def test_what_feed_wrote_is_the_builds_until_edited(tmp_path):
     assert result.exit_code == 0, result.output
     assert not any((out / name).exists() for name in made), result.output
     assert (out / "someone-else.epub").is_file()
-    fresh = tmp_path / "fresh"
-    fresh.mkdir()
-    shutil.copy(out / "someone-else.epub", fresh)
-    fresh_tmp = tmp_path / "f"
-    fresh_tmp.mkdir()
-    shutil.copy(tmp_path / "c.toml", fresh_tmp / "c.toml")
-    assert _build(fresh_tmp, fresh, "--format", "atom", "--format", "opds", src=tmp_path / "in").exit_code == 0
-    assert _tree(out) == _tree(fresh)
+    _as_fresh(tmp_path, out, "--format", "atom", "--format", "opds", beside=("someone-else.epub",))
 
 
 def test_epub_into_one_file_records_nothing(tmp_path):
@@ -320,8 +322,21 @@ def test_a_build_stopped_half_way_knows_what_it_wrote(tmp_path):
     _inputs(tmp_path / "in", title="A third title")  # every file is to be written again
     result = _build(tmp_path, out)
     assert result.exit_code == 0, result.output
-    fresh, fresh_tmp = tmp_path / "fresh", tmp_path / "f"
-    fresh_tmp.mkdir()
-    shutil.copy(tmp_path / "c.toml", fresh_tmp / "c.toml")
-    assert _build(fresh_tmp, fresh, src=tmp_path / "in").exit_code == 0
-    assert _tree(out) == _tree(fresh)
+    _as_fresh(tmp_path, out)
+
+
+def test_a_build_killed_before_saving_its_state_is_not_taken_for_edits(tmp_path):
+    """A build killed (SIGKILL: nothing recorded) after writing its books, feeds and pages leaves
+    files whose digests no state holds; the next build of the same inputs makes the same bytes,
+    which is nothing to refuse: exit 0, the folder as a fresh build leaves it."""
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    assert _build(tmp_path, out).exit_code == 0
+    states = {p: p.read_bytes() for p in tmp_path.glob("state.json*")}
+    _inputs(tmp_path / "in", title="Another paper")
+    assert _build(tmp_path, out).exit_code == 0
+    for path, data in states.items():  # as if the run had been killed before saving them
+        path.write_bytes(data)
+    result = _build(tmp_path, out)
+    assert result.exit_code == 0, result.output
+    _as_fresh(tmp_path, out)

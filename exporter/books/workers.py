@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..output import Stamp, add_known, synced_at_end, take_known, written_stamp
+from ..output import NotOurFileError, Stamp, add_known, synced_at_end, take_known, written_stamp
 
 #: Below this many books the fork costs more than it saves (the daily run
 #: rebuilds one book).
@@ -47,6 +47,9 @@ class BookResult:
     #: What the worker learnt of the files it wrote (:func:`exporter.output.take_known`: the
     #: digests of the covers the catalog wrote beside the book, which the build state records).
     known: dict[Any, tuple[Stamp, str]] | None = None
+    #: Why the book was not written (:class:`exporter.output.NotOurFileError`: a file of the
+    #: user's is at its name), or "".
+    refused: str = ""
 
 
 # What the forked workers inherit: (writer, bundles, after_write).
@@ -65,7 +68,12 @@ def _make_book(index: int) -> BookResult:
     # The book, and the cover and thumbnail after_write writes beside it: their folder synced once.
     with synced_at_end():
         data = writer.zipped(raw, bundle)
-        status = writer.write_zipped(data, path)
+        try:
+            status = writer.write_zipped(data, path)
+        except NotOurFileError as err:
+            # Sent back as an answer, not raised: an exception a worker sends back while the
+            # others build can hang the pool's teardown; the caller raises it once all are done.
+            return BookResult(index, path, "refused", Stamp(0, 0, -1, -1), 0, [], [], refused=str(err))
         stamp = written_stamp(path)
         # The bytes just zipped, handed on: the catalog need not read the book back from disk.
         extra = after_write(path, data) if after_write else None

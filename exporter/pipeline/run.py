@@ -26,7 +26,7 @@ from ..errors import InputError, OutputError
 from ..feeds.writer import FeedReport
 from ..model import ReadResult, counted
 from ..gates import files as gate_files
-from ..output import (Stamp, carries_mark, check_writable, holds, outside_through_link, recorded, remove_file,
+from ..output import (NotOurFileError, Stamp, carries_mark, check_writable, holds, outside_through_link, recorded, remove_file,
                       remove_folder, synced_at_end, write_file, written_in_run, written_stamp)
 from ..site.catalog_records import CatalogBooks, catalog_record
 from ..site.frontpage import check_template, newest_digest, write_front_page
@@ -280,19 +280,7 @@ def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progre
     """Build the books whose plan has a reason (the feeds meanwhile); record the rest as skipped."""
     options, out = plan.options, Path(plan.options.out_dir)
     todo = [b for b in plan.books if b.reason]
-    first = {id(b) for b in plan.primary_books}
-    state.books.update(plan.empty_books)
-    for book in plan.books:
-        if id(book) in first:  # a period's days once, whatever the number of profiles
-            report.days += book.days
-            report.papers += book.papers
-        if not book.reason:
-            path = out / book.meta.file_name
-            report.explanations.append(f"skipped {q(path)}: its inputs, options, templates and "
-                                       "program version are unchanged")
-            report.add(path, "skipped")
-            report.books.append((path, "skipped"))
-            state.books[book.meta.file_name] = plan.state.books[book.meta.file_name]
+    _count_and_skip(plan, report, state)
     if not todo or options.epub is None:
         _write_feeds(plan, report, state, selected)
         return
@@ -306,6 +294,7 @@ def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progre
     primary = {b.meta.file_name for b in plan.primary_books}
     feeds_pending = True
     empty_periods: set[str] = set()
+    refused: list[str] = []
     for device, books in by_device.items():
         wanted = {b.meta.key: b for b in books}
         suffix = books[0].meta.suffix
@@ -318,7 +307,7 @@ def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progre
             if not bundles:
                 continue
         for bundle in bundles:
-            check_writable(out / bundle.file_name)
+            check_writable(out / bundle.file_name, by_bytes=True)
         writer = BookWriter.create(replace(eo, out_dir=out, keep_going=options.keep_going, device=device),
                                    fragments=fragments)
         # The catalog reads the books of the first profile (the others are
@@ -329,13 +318,39 @@ def _write_books(plan: BuildPlan, report: BuildReport, state: BuildState, progre
         for result in make_books(writer, bundles, jobs=options.jobs, ordered=True, after_write=after_write,
                                  meanwhile=meanwhile):
             bundle = bundles[result.index]
+            if result.refused:
+                refused.append(result.refused)
+                continue
             _book_done(plan, report, state, bundle, result, wanted[bundle.key])
             if progress:
                 progress("book", out / bundle.file_name, result.status)
     if feeds_pending:
         _write_feeds(plan, report, state, selected)
+    if refused:
+        # A book the user edited after a build wrote it: left alone, the run stopped (as a file
+        # of the user's anywhere), once the other books are written.
+        raise NotOurFileError(refused[0])
     if selected is not None:
         _note_empty(plan, report, len(empty_periods) + len(plan.empty_books) // max(1, len(eo.profile_names())))
+
+
+def _count_and_skip(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
+    """Count every book's days and papers once per period, and record the books that need no
+    rebuild as skipped (their old records kept)."""
+    out = Path(plan.options.out_dir)
+    first = {id(b) for b in plan.primary_books}
+    state.books.update(plan.empty_books)
+    for book in plan.books:
+        if id(book) in first:  # a period's days once, whatever the number of profiles
+            report.days += book.days
+            report.papers += book.papers
+        if not book.reason:
+            path = out / book.meta.file_name
+            report.explanations.append(f"skipped {q(path)}: its inputs, options, templates and "
+                                       "program version are unchanged")
+            report.add(path, "skipped")
+            report.books.append((path, "skipped"))
+            state.books[book.meta.file_name] = plan.state.books[book.meta.file_name]
 
 
 def _drop_empty(plan: BuildPlan, report: BuildReport, state: BuildState, bundles: list[Bundle],
