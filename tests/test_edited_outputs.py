@@ -340,3 +340,30 @@ def test_a_build_killed_before_saving_its_state_is_not_taken_for_edits(tmp_path)
     result = _build(tmp_path, out)
     assert result.exit_code == 0, result.output
     _as_fresh(tmp_path, out)
+
+
+def test_a_run_with_nothing_changed_hashes_no_output(tmp_path, monkeypatch):
+    """The digest costs nothing while the stat matches: a build with nothing changed hashes no
+    output file; after ``cp -a`` of the folder (every stat new) it hashes each once, and the run
+    after that none again."""
+    import exporter.output
+
+    hashed = []
+    real = exporter.output._holds_digest
+    monkeypatch.setattr(exporter.output, "_holds_digest",
+                        lambda path, *rest: hashed.append(Path(path).name) or real(path, *rest))
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    assert _build(tmp_path, out).exit_code == 0
+    hashed.clear()
+    assert _build(tmp_path, out).exit_code == 0
+    assert hashed == []
+    shutil.move(out, tmp_path / "moved")
+    assert os.system(f"cp -a '{tmp_path / 'moved'}' '{out}'") == 0
+    assert _build(tmp_path, out).exit_code == 0
+    # The books, once each, before they are built again (a file whose bytes would be written
+    # again is compared with them instead, and needs no digest).
+    assert sorted(hashed) == sorted(p.name for p in out.rglob("*.epub")), hashed
+    hashed.clear()
+    assert _build(tmp_path, out).exit_code == 0
+    assert hashed == []
