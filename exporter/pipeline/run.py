@@ -70,8 +70,8 @@ def _run_folder(plan: BuildPlan, progress: Progress | None, fragments: Any) -> B
     covers ``feed --format opds`` made for EPUBs of someone else's, a feed format the build
     does not make): a fresh build would not have them."""
     options = plan.options
-    others = written_record_path(Path(options.out_dir)) if options.incremental or options.record_writes else None
-    earlier = load_written(others) if others is not None else {}
+    record = written_record_path(Path(options.out_dir)) if options.incremental or options.record_writes else None
+    earlier = load_written(record) if record is not None else {}
     with recorded(Path(options.out_dir), {**plan.state.written_files(), **earlier}):
         try:
             report = _run(plan, progress, fragments, earlier)
@@ -79,17 +79,17 @@ def _run_folder(plan: BuildPlan, progress: Progress | None, fragments: Any) -> B
             # A run stopped half-way (a file of the user's in the way, Ctrl-C) has replaced files
             # whose digests its state will not hold: recorded, so that the next run knows them as
             # its own, not as files edited since it wrote them.
-            if others is not None:
+            if record is not None:
                 try:
-                    _record_writes(plan, others, earlier)
+                    _record_writes(plan, record, earlier)
                 except (OSError, OutputError):
                     pass  # the error that stopped the run is what the user is told
             raise
-        if others is not None and options.record_writes:
-            _record_writes(plan, others, earlier)
-    if others is not None and options.incremental and earlier:
+        if record is not None and options.record_writes:
+            _record_writes(plan, record, earlier)
+    if record is not None and options.incremental and earlier:
         # Taken over by the state just saved (what this build wrote or kept), or removed.
-        remove_file(others, Stamp.at(others))
+        remove_file(record, Stamp.at(record))
     return report
 
 
