@@ -16,7 +16,15 @@ a file; :func:`recorded`, set by the pipeline from the state), or it carries
 the program's mark, which every file it writes has (:func:`carries_mark`:
 the feeds' ``generator``, the books' ``dc:publisher``, the front page's
 ``generator`` meta, the state, ledger and JSON Feed's ``"program"`` key, a
-comment in covers, thumbnails and icons).  A name alone is not enough: a
+comment in covers, thumbnails and icons).  The stamp also records the digest
+of the bytes written (:attr:`Stamp.digest`): a recorded file whose stat changed
+is the program's while it holds those bytes (a folder restored from a cache,
+``cp -a``, a checkout), and the user's once they changed, mark or not (a book
+unzipped, edited and zipped again keeps its ``dc:publisher``); the mark
+decides only for a file the state does not record, or records without a
+digest (a state of the previous version).  A file that is the bytes to be
+written cut short (:func:`cut_short`: a sync stopped half-way) holds nothing
+of anyone's and is replaced.  A name alone is not enough: a
 state left over from an output folder deleted since names files that the
 user may have put there afresh (``rm -rf DIR; mkdir DIR; echo notes >
 DIR/feed.atom``), and a book the user overwrote after a build is the user's.
@@ -25,8 +33,8 @@ still replaces its own earlier output, and never a user's file that happens
 to have the same name (a ``NAME.cover.jpg`` beside a book, a
 ``feed.json``); that is a :class:`NotOurFileError` (exit 1) naming the file
 and saying how to go on.  :func:`remove_file` deletes only a file the state
-records, still of its stamp (the mark is not enough there: a file the user
-edited may keep it, and an edit is never thrown away).  Size and modification
+records, still of its stamp or of its digest's bytes (the mark is not enough
+there: a file the user edited may keep it, and an edit is never thrown away).  Size and modification
 time alone do not tell an edit: ``touch -r``, ``cp -p``, ``rsync -t`` or an
 editor that keeps the time give the old time back after a same-size edit or
 a swap; the inode-change time cannot be set by any call and moves on every
@@ -61,8 +69,9 @@ import struct
 import time
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import OutputError
 from .gates import files as gate_files
@@ -363,19 +372,35 @@ class NotOurFileError(OutputError):
     """A file the program did not write is where it would write one: left alone."""
 
 
-class Stamp(gate_files.FileStamp):
-    """A file as the program left it (:class:`exporter.gates.files.FileStamp`), with the form the
-    build state stores.  Made only by :meth:`of` (or :meth:`at`) from a stat, and by
+class Stamp(NamedTuple):
+    """A file as the program left it: its :class:`exporter.gates.files.FileStamp` (size, both
+    times, inode) and the digest of the bytes written, in the form the build state stores.  Made
+    by :meth:`of` (or :meth:`at`) from a stat, by :func:`written_stamp` with the digest, and by
     :meth:`stored` from the build state; ``ctime_ns`` and ``ino`` -1: recorded by an earlier
     version, which kept size and time only.
 
     What else moves the inode-change time (``chmod``, a hard link such as ``cp -al`` or
     ``rsync --link-dest`` make) or the inode number (a file system that does not keep them
-    across mounts, such as FAT on Linux) makes the file "changed since written" too (git's index, with its default ``core.trustctime``,
-    pays the same): the cost is one more build of it (same bytes: nothing is written) or a
-    stale file left in place, never a file of the user's lost."""
+    across mounts, such as FAT on Linux) makes the file "changed since written" too (git's index,
+    with its default ``core.trustctime``, pays the same): the file is then hashed, and is still
+    the program's while it holds the bytes written (:attr:`digest`)."""
 
-    __slots__ = ()
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    ino: int
+    #: The bytes the program wrote (BLAKE2b, 16 bytes, hex: :func:`content_digest`), or "" when
+    #: unknown (a stamp made from a stat alone, or recorded by an earlier version).  With it, a
+    #: recorded file whose stat changed but whose bytes did not (restored from a cache, ``cp -a``,
+    #: ``rsync -a``, a checkout) is still the program's, and one whose bytes changed is the
+    #: user's even though it still carries the mark (a book unzipped, edited and zipped again
+    #: keeps its ``dc:publisher``; a feed appended to keeps its ``generator``).
+    digest: str = ""
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> Stamp:
+        """The stamp of the file *st* is the stat of (no digest: its bytes are not read)."""
+        return cls(*gate_files.FileStamp.of(st))
 
     @classmethod
     def at(cls, path: Path) -> Stamp:
@@ -383,19 +408,39 @@ class Stamp(gate_files.FileStamp):
         return cls.of(os.stat(path))
 
     @classmethod
-    def stored(cls, value: Sequence[int]) -> Stamp:
-        """A stamp as the state holds it: ``[size, mtime_ns, ctime_ns, ino]``, or an earlier
-        version's ``[size, mtime_ns]``, which matches no file (:meth:`matches`): such a file is
+    def stored(cls, value: Sequence[int | str]) -> Stamp:
+        """A stamp as the state holds it: ``[size, mtime_ns, ctime_ns, ino, digest]``, an earlier
+        version's ``[size, mtime_ns, ctime_ns, ino]`` (digest unknown: the mark decides, as
+        then), or ``[size, mtime_ns]``, which matches no file (:meth:`matches`): such a file is
         "changed since written" once (left alone if it does not carry the mark, never removed;
         a book is made again, and recorded with a whole stamp)."""
         if len(value) == 2:
             return cls(int(value[0]), int(value[1]), -1, -1)
+        if len(value) == 5:
+            return cls(int(value[0]), int(value[1]), int(value[2]), int(value[3]), str(value[4]))
         size, mtime_ns, ctime_ns, ino = value
         return cls(int(size), int(mtime_ns), int(ctime_ns), int(ino))
 
+    def to_json(self) -> list[int | str]:
+        """As the state holds it (see :meth:`stored`): the digest only when known."""
+        return [*self[:4], self.digest] if self.digest else list(self[:4])
+
+    @property
+    def stat(self) -> gate_files.FileStamp:
+        """The stat part alone (what a fingerprint of the file takes)."""
+        return gate_files.FileStamp(*self[:4])
+
     def matches(self, st: os.stat_result) -> bool:
         """True if *st* is the stat of the very file this stamp was made from, unchanged."""
-        return self.ino >= 0 and self == Stamp.of(st)
+        return self.ino >= 0 and self[:4] == gate_files.FileStamp.of(st)
+
+
+def content_digest(data: bytes) -> str:
+    """The digest a :class:`Stamp` records of the bytes written (BLAKE2b, RFC 7693, 16 bytes:
+    what telling a copy from an edit needs, and fast enough to take from every file written)."""
+    import hashlib
+
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,6 +451,11 @@ class Records:
 
     folder: Path
     stamps: Mapping[str, Stamp]
+    #: (device, inode) -> the stamp, with its digest, of a file this run wrote (or found to hold
+    #: the bytes the state recorded), and its name below the output folder: the program's own
+    #: while its stat is that one.  A forked book worker hands its entries back
+    #: (:func:`take_known`, :func:`add_known`).
+    known: dict[tuple[int, int], tuple[Stamp, str]] = field(default_factory=dict)
 
 
 # Set by the pipeline for the length of a run (and inherited by the forked
@@ -436,15 +486,22 @@ def output_root(folder: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def recorded(folder: Path, stamps: Mapping[str, Stamp]) -> Iterator[None]:
+def recorded(folder: Path, stamps: Mapping[str, Stamp] | Records) -> Iterator[None]:
     """Within the block, *folder* is the output folder (:func:`output_root`) and the files
-    *stamps* names in it are the program's own."""
-    token = _RECORDS.set(Records(gate_files.real_path(folder), dict(stamps)))
+    *stamps* names in it are the program's own.  Given :class:`Records` (:func:`records_for`), a
+    folder's run is entered again with what it learnt so far (a selection's: before its books,
+    while they are built, after)."""
+    token = _RECORDS.set(stamps if isinstance(stamps, Records) else records_for(folder, stamps))
     try:
         with output_root(folder):
             yield
     finally:
         _RECORDS.reset(token)
+
+
+def records_for(folder: Path, stamps: Mapping[str, Stamp]) -> Records:
+    """The records of a run into *folder*, for :func:`recorded`."""
+    return Records(gate_files.real_path(folder), dict(stamps))
 
 
 def _recorded_stamp(path: Path) -> Stamp | None:
@@ -456,6 +513,124 @@ def _recorded_stamp(path: Path) -> Stamp | None:
     except (ValueError, OSError):
         return None
     return records.stamps.get(name)
+
+
+#: How many files :attr:`Records.known` holds at most (a bound, as for any cache: ten years of
+#: weekly books, their covers and the catalog's pages are a few thousand).
+_KNOWN_MAX = 1 << 16
+
+
+def _know(path: Path, st: os.stat_result, digest: str) -> Stamp:
+    """Remember that the file *path*, of stat *st*, holds the bytes of *digest* (within
+    :func:`recorded`)."""
+    stamp = Stamp.of(st)._replace(digest=digest)
+    records = _RECORDS.get()
+    if records is not None:
+        if len(records.known) >= _KNOWN_MAX:
+            records.known.clear()
+        found = _folders_below_root(Path(path).parent)
+        records.known[(st.st_dev, st.st_ino)] = (stamp, "/".join((*found[1], Path(path).name)) if found else "")
+    return stamp
+
+
+def _known(st: os.stat_result) -> Stamp | None:
+    """The stamp, with its digest, of the file of stat *st* if this run wrote it (or hashed it)
+    and it has not changed since."""
+    records = _RECORDS.get()
+    entry = records.known.get((st.st_dev, st.st_ino)) if records is not None else None
+    return entry[0] if entry is not None and entry[0].matches(st) else None
+
+
+def written_in_run() -> dict[str, Stamp]:
+    """Name (below the output folder) -> stamp, with its digest, of every file this run wrote,
+    found already written, or found holding the bytes the state recorded, and that is still as
+    it was then: what a record of the run's writes holds."""
+    records = _RECORDS.get()
+    root = _ROOT.get()
+    if records is None or root is None:
+        return {}
+    found = {}
+    for stamp, name in list(records.known.values()):
+        try:
+            if name and stamp.matches(os.stat(Path(root[0], name), follow_symlinks=False)):
+                found[name] = stamp
+        except OSError:
+            continue
+    return found
+
+
+def take_known() -> dict[tuple[int, int], tuple[Stamp, str]]:
+    """What this process learnt of the files it wrote (in a forked book worker: handed back to
+    the main process, which records the covers the worker wrote beside its books)."""
+    records = _RECORDS.get()
+    if records is None:
+        return {}
+    known = dict(records.known)
+    records.known.clear()
+    return known
+
+
+def add_known(known: Mapping[tuple[int, int], tuple[Stamp, str]]) -> None:
+    """Entries :func:`take_known` gave in a worker."""
+    records = _RECORDS.get()
+    if records is not None:
+        records.known.update(known)
+
+
+def _holds_digest(path: Path, stamp: Stamp, st: os.stat_result, at: _Folder | None = None) -> bool:
+    """True if the file at *path* (of stat *st*) holds the bytes whose digest *stamp* records.
+    Read through the file gate (in *at*, held open), at most the recorded size (another size is
+    other bytes, and nothing is read), and only while the file does not change under the reading.
+    Called only when the stat does not match the stamp: a run where nothing changed hashes
+    nothing."""
+    if not stamp.digest or st.st_size != stamp.size:
+        return False
+    known = _known(st)
+    if known is not None:
+        return known.digest == stamp.digest
+    import hashlib
+
+    where, dir_fd = _where(Path(path), at)
+    h = hashlib.blake2b(digest_size=16)
+    try:
+        fh, before = gate_files.open_regular(where, stamp.size, dir_fd=dir_fd)
+        with fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+            after = os.fstat(fh.fileno())
+    except OSError:
+        return False
+    if gate_files.FileStamp.of(before) != gate_files.FileStamp.of(after) or h.hexdigest() != stamp.digest:
+        return False
+    _know(path, after, stamp.digest)
+    return True
+
+
+def holds(path: Path, stamp: Stamp, st: os.stat_result | None = None, *, at: _Folder | None = None) -> bool:
+    """True if the file at *path* is still the one *stamp* records: the same stat, or (its stat
+    changed: restored from a cache, copied with ``cp -a``, checked out) the same bytes by the
+    recorded digest, hashed only then."""
+    if st is None:
+        where, dir_fd = _where(Path(path), at)
+        try:
+            st = os.stat(where, dir_fd=dir_fd, follow_symlinks=False)
+        except OSError:
+            return False
+    return stamp.matches(st) or _holds_digest(path, stamp, st, at)
+
+
+def written_stamp(path: Path) -> Stamp:
+    """The stamp the build state records for *path* now: its stat, and the digest of its bytes
+    when known (this run wrote them, or the state recorded them and the file is as recorded).
+    OSError if there is no file."""
+    st = os.stat(path)
+    known = _known(st)
+    if known is not None:
+        return known
+    earlier = _recorded_stamp(Path(path))
+    if earlier is not None and earlier.matches(st):
+        return earlier
+    return Stamp.of(st)
 
 
 #: The program's mark in the first bytes of what it writes.  Atom, RSS and
@@ -515,16 +690,24 @@ def marked(data: bytes, media_type: str) -> bytes:
     return data
 
 
-def _as_recorded(path: Path, st: os.stat_result) -> bool:
-    """True if the state records *path* with the stamp *st* has."""
+def _as_recorded(path: Path, st: os.stat_result, at: _Folder | None = None) -> bool | None:
+    """True if the state records *path* and it is as recorded (:func:`holds`: its stamp, or the
+    bytes of its digest); False if the state records it with a digest and the file holds other
+    bytes (the user changed it: the mark does not decide); None if the state does not record it,
+    or recorded it without a digest (an earlier version's state) and the stat changed."""
     stamp = _recorded_stamp(path)
-    return stamp is not None and stamp.matches(st)
+    if stamp is None:
+        return None
+    if holds(path, stamp, st, at=at):
+        return True
+    return False if stamp.digest else None
 
 
 def is_ours(path: Path, *, at: _Folder | None = None) -> bool:
-    """True if the file at *path* is the program's: the state records it as written by an
-    earlier run and it is still as that run left it (its :class:`Stamp`), or it carries the mark.
-    *at*: the folder of *path*, held open (:func:`_opened`)."""
+    """True if the file at *path* is the program's: this run wrote it; or the state records it
+    as written by an earlier run and it is still as that run left it (its :class:`Stamp`, or the
+    bytes of its digest); or the state does not know its bytes and it carries the mark.  *at*:
+    the folder of *path*, held open (:func:`_opened`)."""
     where, dir_fd = _where(Path(path), at)
     try:
         st = os.stat(where, dir_fd=dir_fd, follow_symlinks=False)
@@ -532,8 +715,27 @@ def is_ours(path: Path, *, at: _Folder | None = None) -> bool:
         return False
     # A link is never written by the program (it writes regular files only), nor is a FIFO,
     # device or folder.  An empty file holds nothing to lose (``touch state.json``).
-    return gate_files.kind_of(st.st_mode) is None and (
-        st.st_size == 0 or _as_recorded(Path(path), st) or carries_mark(path, at=at))
+    if gate_files.kind_of(st.st_mode) is not None:
+        return False
+    if st.st_size == 0 or _known(st) is not None:
+        return True
+    as_recorded = _as_recorded(Path(path), st, at)
+    if as_recorded is not None:
+        return as_recorded
+    return carries_mark(path, at=at)
+
+
+def cut_short(path: Path, data: bytes, *, at: _Folder | None = None) -> bool:
+    """True if the file at *path* is *data* cut short (a copy or sync stopped half-way): it holds
+    nothing that *data* does not, so replacing it loses nothing of anyone's, whatever the state
+    records of it."""
+    where, dir_fd = _where(Path(path), at)
+    try:
+        if not 0 < gate_files.check_regular(where, dir_fd=dir_fd).st_size < len(data):
+            return False
+        return data.startswith(gate_files.read_bytes(where, len(data), dir_fd=dir_fd))
+    except OSError:
+        return False
 
 
 def may_write(path: Path, data: bytes) -> bool:
@@ -543,7 +745,8 @@ def may_write(path: Path, data: bytes) -> bool:
         check_target(Path(path))
     except OutputError:
         return False
-    return not os.path.lexists(path) or same_content(Path(path), data) or is_ours(Path(path))
+    path = Path(path)
+    return not os.path.lexists(path) or same_content(path, data) or is_ours(path) or cut_short(path, data)
 
 
 def not_ours_message(path: Path) -> str:
@@ -560,7 +763,7 @@ def not_ours_message(path: Path) -> str:
 
 def remove_file(path: Path, stamp: Stamp) -> bool:
     """Delete *path* if it is a regular file still of the :class:`Stamp` the state recorded when
-    the program wrote it, and carrying the program's mark (every file it writes does): a stamp
+    the program wrote it (or holding the bytes of its digest: :func:`holds`), and carrying the program's mark (every file it writes does): a stamp
     alone is only what the state says, and a state can lie (a hand edit that lists a user's
     file with its stamp).  True if deleted."""
     path = Path(path)
@@ -572,7 +775,7 @@ def remove_file(path: Path, stamp: Stamp) -> bool:
                 return False
             where, dir_fd = _where(path, at)
             st = os.stat(where, dir_fd=dir_fd, follow_symlinks=False)
-            if gate_files.kind_of(st.st_mode) is None and stamp.matches(st) and carries_mark(path, at=at):
+            if gate_files.kind_of(st.st_mode) is None and holds(path, stamp, st, at=at) and carries_mark(path, at=at):
                 # Between the mark and the unlink a file of the same name can be renamed in by
                 # someone who may write in this folder (POSIX has no unlink-if-this-inode); never
                 # one outside it.
@@ -599,18 +802,24 @@ def remove_folder(folder: Path) -> bool:
         return False
 
 
-def check_writable(path: Path) -> None:
+def check_writable(path: Path, *, by_bytes: bool = False) -> None:
     """Raise what :func:`write_file` would raise at *path* whatever the bytes: a name too long, a
     target that is not a file, a file the program did not write (a symbolic link is left to
     :func:`write_file`, which keeps one that already holds the bytes).  Called before books are
     handed to forked workers: the run then ends here, before any book is built, rather than
-    through an error that a worker sends back while the others are still building."""
+    through an error that a worker sends back while the others are still building.  *by_bytes*:
+    a file the state records with a digest that its bytes no longer have, and that carries the
+    mark, is left to the bytes to be written (the caller takes a refusal as an answer, not an
+    error): a build killed before it saved its state wrote such files, and the same bytes
+    written again are nothing to refuse."""
     path = Path(path)
     if not name_fits(path.name):
         raise OutputError(f"cannot write {_shown(path)}: the name is longer than {NAME_MAX} bytes")
     check_target(path)
     if os.path.lexists(path) and not os.path.islink(path) and not is_ours(path):
-        raise NotOurFileError(not_ours_message(path))
+        stamp = _recorded_stamp(path)
+        if not (by_bytes and stamp is not None and stamp.digest and carries_mark(path)):
+            raise NotOurFileError(not_ours_message(path))
 
 
 def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = False,
@@ -629,9 +838,11 @@ def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = Fal
         _remove_stale_parts_in(at, path.name, STALE_AFTER)
         if not force and same_content(path, data, at=at):
             # A link to a file of these very bytes: nothing to write, and the link stays the user's.
+            _remember(at, path, data)
             return WriteStatus.UNCHANGED
-        _check_replaceable(path, at, ours=ours, earlier=earlier)
+        _check_replaceable(path, at, ours=ours, earlier=earlier, data=data)
         _replace(at, path, data)
+        _remember(at, path, data)
         batch = _BATCH.get()
         if batch is not None and batch.pid == os.getpid():
             batch.folders.add(path.parent)
@@ -640,7 +851,23 @@ def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = Fal
     return WriteStatus.WRITTEN
 
 
-def _check_replaceable(path: Path, at: _Folder, *, ours: bool, earlier: tuple[bytes, ...]) -> None:
+def _remember(at: _Folder, path: Path, data: bytes) -> None:
+    """Within :func:`recorded`, for a file below the output folder (what the state records): the
+    digest of *data*, now at *path*, for :func:`written_stamp`.  Taken from the bytes at hand,
+    nothing read again; a file that is a link is not the program's and is not remembered."""
+    if _RECORDS.get() is None or _folders_below_root(path.parent) is None:
+        return
+    where, dir_fd = _where(path, at)
+    try:
+        st = os.stat(where, dir_fd=dir_fd, follow_symlinks=False)
+    except OSError:
+        return
+    if stat.S_ISREG(st.st_mode):
+        _know(path, st, content_digest(data))
+
+
+def _check_replaceable(path: Path, at: _Folder, *, ours: bool, earlier: tuple[bytes, ...],
+                       data: bytes = b"") -> None:
     """:class:`NotOurFileError` unless the name of *path* in *at* is free or holds the program's
     own file (see :func:`write_file`); stat-ed in the folder held open, not by path."""
     where, dir_fd = _where(path, at)
@@ -654,7 +881,8 @@ def _check_replaceable(path: Path, at: _Folder, *, ours: bool, earlier: tuple[by
         # A symbolic link is never something the program wrote (it writes regular files only,
         # ``latest.epub`` included, a copy): replacing it would destroy the user's link.
         raise NotOurFileError(not_ours_message(path))
-    if not ours and not is_ours(path, at=at) and not any(same_content(path, old, at=at) for old in earlier):
+    if not ours and not is_ours(path, at=at) and not cut_short(path, data, at=at) and not any(
+            same_content(path, old, at=at) for old in earlier):
         raise NotOurFileError(not_ours_message(path))
 
 

@@ -46,6 +46,44 @@ def default_state_path(out_dir: Path) -> Path:
     return Path(platformdirs.user_state_dir("digest-export")) / f"{key}.json"
 
 
+def written_record_path(out_dir: Path) -> Path:
+    """Beside the default state of *out_dir* (whatever ``--state`` a build is given): what the
+    commands that keep no state (``feed``, ``epub``) wrote there (:func:`load_written`)."""
+    path = default_state_path(out_dir)
+    return path.with_name(path.stem + ".written.json")
+
+
+def load_written(path: Path) -> dict[str, Stamp]:
+    """What ``feed`` and ``epub`` runs recorded writing into an output folder (relative name ->
+    the :class:`~exporter.output.Stamp`, with its digest, they left it with), read through the
+    documents gate; nothing if there is no such record or it is damaged (its files are then
+    judged by their mark alone, as before they were recorded)."""
+    from .gates import documents
+
+    try:
+        raw = documents.read(path, limit=documents.MAX_LEDGER_BYTES)
+        documents.check_seal(raw)
+        doc = documents.decode(raw, documents.WrittenDoc, limit=documents.MAX_LEDGER_BYTES)
+        files = documents.to_builtins(doc)["files"]
+        if gate_names.STORED_MARK.encode() in raw:
+            files = gate_names.unstored_tree(files)
+    except (OSError, ValueError):
+        return {}
+    return {str(name): Stamp.stored(stamp) for name, stamp in files.items()}
+
+
+def written_bytes(files: dict[str, Stamp]) -> bytes:
+    """The record :func:`load_written` reads, sealed as the state is."""
+    data = {"program": "digest-export", "format": 1,
+            "files": {name: stamp.to_json() for name, stamp in sorted(files.items())}}
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    if gate_names.needs_storing(text):
+        text = json.dumps(gate_names.stored_tree(data), ensure_ascii=False, separators=(",", ":"))
+    from .gates import documents
+
+    return documents.seal(text.encode("utf-8"))
+
+
 def portable(name: str, base: Path | None) -> str:
     """An absolute input path as stored: relative to *base* (the output folder's parent)."""
     if base is None or not os.path.isabs(name):
@@ -121,7 +159,7 @@ class OutputRecord:
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"inputs": self.inputs, "settings": self.settings,
-                                "files": {k: list(v) for k, v in sorted(self.files.items())}}
+                                "files": {k: v.to_json() for k, v in sorted(self.files.items())}}
         if self.retry:
             data["retry"] = list(self.retry)
         if self.papers is not None:

@@ -159,6 +159,19 @@ def build(world: World, out: Path):
                                      *world.output_options(), *world.options])
 
 
+def _start(root: Path, book: bool = False) -> tuple[World, Path, dict[str, bytes]]:
+    """A world of one digest day, and an output folder holding files of someone else's (with
+    *book*, a real EPUB among them: one of ours under another name); those files."""
+    world = World(root)
+    world.apply(("add", 0, 2))
+    out = root / "out"
+    out.mkdir()
+    foreign = {**FOREIGN, "someone-else.epub": _foreign_book(root, world)} if book else FOREIGN
+    for name, data in foreign.items():
+        (out / name).write_bytes(data)
+    return world, out, foreign
+
+
 def snapshot(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
             if p.is_file() and p.name != STATE_NAME}
@@ -175,12 +188,7 @@ def snapshot(out: Path) -> dict[str, bytes]:
 @example(actions=[("selections", 3), ("base_url", True), ("formats", {"opds"}), ("formats", {"rss"})])
 def test_incremental_build_equals_a_fresh_build(tmp_path_factory, actions):
     root = tmp_path_factory.mktemp("exact")
-    world = World(root)
-    world.apply(("add", 0, 2))
-    out = root / "out"
-    out.mkdir()
-    for name, data in FOREIGN.items():
-        (out / name).write_bytes(data)
+    world, out, _ = _start(root)
     foreign_stat = {n: os.stat(out / n).st_mtime_ns for n in FOREIGN}
     for step, action in enumerate([("option", ())] + actions):
         world.apply(action)
@@ -196,3 +204,70 @@ def test_incremental_build_equals_a_fresh_build(tmp_path_factory, actions):
         assert sorted(got) == sorted(want), (actions[:step], action)
         for name in want:
             assert got[name] == want[name], (name, actions[:step], action)
+
+
+# `feed` and `epub` keep no state; `build` after them must still leave the folder as a fresh build
+# does (the covers `feed --format opds` made for an EPUB of someone else's, a feed format or the
+# books of `epub --by day` that the build does not make: gone), and `feed`/`epub` after `build`
+# write what a fresh run of theirs writes, and nothing more.
+COMMANDS = st.one_of(
+    st.tuples(st.just("build"), st.sets(st.sampled_from(["atom", "rss", "json", "opds"]))),
+    st.tuples(st.just("feed"), st.sets(st.sampled_from(["atom", "rss", "json", "opds"]), min_size=1)),
+    st.tuples(st.just("epub"), st.sampled_from(["week", "day"])),
+    st.tuples(st.just("add"), st.integers(0, 24), st.integers(1, 3)),
+)
+
+
+def _foreign_book(root: Path, world: World) -> bytes:
+    """A real EPUB of another name: one of ours, copied (it carries the mark; no state names it)."""
+    scratch = root / "scratch"
+    assert build(world, scratch).exit_code == 0
+    return next(scratch.glob("*.epub")).read_bytes()
+
+
+def _command(world: World, command: tuple, out: Path):
+    kind = command[0]
+    common = ["--config", str(world.config)]
+    if kind == "build":
+        return CliRunner().invoke(main, [*common, "build", str(world.logs), "-o", str(out), "--images", "none", "-q",
+                                         "-j", "1", *[a for f in sorted(command[1]) for a in ("--format", f)]])
+    if kind == "feed":
+        return CliRunner().invoke(main, [*common, "feed", str(world.logs), "-o", str(out), "-q",
+                                         *[a for f in sorted(command[1]) for a in ("--format", f)]])
+    return CliRunner().invoke(main, [*common, "epub", str(world.logs), "-o", str(out), "--images", "none", "-q",
+                                     "-j", "1", "--by", command[1]])
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(COMMANDS, min_size=1, max_size=5))
+# The tester's sequence: the catalog of the folder (with an EPUB of someone else's), then a build.
+@example(commands=[("feed", {"opds"}), ("build", set())])
+@example(commands=[("epub", "day"), ("feed", {"opds", "rss"}), ("build", {"atom"}), ("feed", {"opds"})])
+def test_feed_epub_and_build_in_one_folder_equal_fresh_runs(tmp_path_factory, commands):
+    root = tmp_path_factory.mktemp("interleaved")
+    world, out, foreign = _start(root, book=True)
+    for step, command in enumerate([("build", set())] + commands):
+        if command[0] == "add":
+            world.apply(command)
+            continue
+        before = snapshot(out)
+        result = _command(world, command, out)
+        fresh = root / f"fresh{step}"
+        fresh.mkdir()
+        if command[0] == "feed":  # the catalog of the folder lists the EPUBs in it: the same ones
+            for book in out.glob("*.epub"):
+                (fresh / book.name).write_bytes(book.read_bytes())
+        else:
+            for name, data in foreign.items():
+                (fresh / name).write_bytes(data)
+        expected = _command(world, command, fresh)
+        assert result.exit_code == expected.exit_code == 0, (command, result.output, expected.output)
+        got, want = snapshot(out), snapshot(fresh)
+        for name, data in foreign.items():
+            assert got[name] == data, f"{name} was touched"
+        for name in want:
+            assert got.get(name) == want[name], (name, commands[:step], command)
+        if command[0] == "build":  # exactly a fresh build: nothing left of an earlier command
+            assert sorted(got) == sorted(want), (commands[:step], command)
+        else:  # nothing beyond what a fresh run writes; what a build wrote stays (no state to say)
+            assert set(got) <= set(want) | set(before), (commands[:step], command)

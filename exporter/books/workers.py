@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..output import Stamp, recorded, synced_at_end
+from ..output import NotOurFileError, Records, Stamp, add_known, recorded, synced_at_end, take_known, written_stamp
 
 #: Below this many books the fork costs more than it saves (the daily run
 #: rebuilds one book).
@@ -45,6 +45,12 @@ class BookResult:
     #: The papers' markup this book rendered first (exporter.books.epub.Fragments), for the
     #: books built after it.
     fragments: dict[Any, str] | None = None
+    #: What the worker learnt of the files it wrote (:func:`exporter.output.take_known`: the
+    #: digests of the covers the catalog wrote beside the book, which the build state records).
+    known: dict[Any, tuple[Stamp, str]] | None = None
+    #: Why the book was not written (:class:`exporter.output.NotOurFileError`: a file of the
+    #: user's is at its name), or "".
+    refused: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +63,7 @@ class BookBatch:
     writer: Any
     bundles: list[Any]
     after_write: Callable[[Path, bytes], Any] | None = None
-    records: tuple[Path, Mapping[str, Stamp]] | None = None
+    records: tuple[Path, Records] | None = None
 
 
 # What the forked workers inherit: the batches, and the tasks (each a list of (batch, bundle)).
@@ -75,10 +81,16 @@ def _make_book(batch: BookBatch, index: int, pooled: bool) -> BookResult:
         # The book, and the cover and thumbnail after_write writes beside it: their folder synced once.
         with synced_at_end():
             data = writer.zipped(raw, bundle)
-            status = writer.write_zipped(data, path)
-            stamp = Stamp.at(path)
+            try:
+                status = writer.write_zipped(data, path)
+            except NotOurFileError as err:
+                # Sent back as an answer, not raised: an exception a worker sends back while the
+                # others build can hang the pool's teardown; the caller raises it once all are done.
+                return BookResult(index, path, "refused", Stamp(0, 0, -1, -1), 0, [], [], refused=str(err))
+            stamp = written_stamp(path)
             # The bytes just zipped, handed on: the catalog need not read the book back from disk.
             extra = after_write(path, data) if after_write else None
+        known = take_known()  # the folder's: the book's cover and thumbnail
     # render.inline_html keeps up to 131,072 rendered bullets: in a worker
     # that builds years of books this only grows its memory (the bullets of
     # one book rarely recur in the next).
@@ -91,7 +103,7 @@ def _make_book(batch: BookBatch, index: int, pooled: bool) -> BookResult:
     shared = fragments.take_fresh() if fragments is not None else None
     return BookResult(index, path, status.value, stamp,
                       writer.image_count(image_results, papers), list(writer.report.image_failures),
-                      list(writer.report.notes), extra, None if pooled else shared)
+                      list(writer.report.notes), extra, None if pooled else shared, known)
 
 
 def _make_task(task: int) -> list[tuple[int, BookResult]]:
@@ -104,6 +116,13 @@ def _make_task(task: int) -> list[tuple[int, BookResult]]:
         if fragments is not None:
             fragments.known.clear()  # the next period's papers are others
     return results
+
+
+def _learnt(batch: BookBatch, result: BookResult) -> None:
+    """What a book's writing learnt of its files, kept in its folder's records here."""
+    if result.known:
+        with recorded(*batch.records) if batch.records is not None else contextlib.nullcontext():
+            add_known(result.known)
 
 
 def can_fork() -> bool:
@@ -175,7 +194,9 @@ def make_batches(batches: list[BookBatch], *, jobs: int = 0, ordered: bool = Tru
             if meanwhile:
                 meanwhile()
             for results in done:
-                yield from results
+                for b, result in results:
+                    _learnt(batches[b], result)
+                    yield b, result
             pool.close()
             pool.join()
         else:
@@ -185,6 +206,7 @@ def make_batches(batches: list[BookBatch], *, jobs: int = 0, ordered: bool = Tru
                 for b, i in task:
                     batch = batches[b]
                     result = _make_book(batch, i, False)
+                    _learnt(batch, result)
                     fragments = batch.writer.ctx.fragments
                     if fragments is not None and result.fragments:
                         fragments.known.update(result.fragments)

@@ -178,7 +178,8 @@ def run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path,
         raise OutputError(f"cannot write {shell_quote(str(target))}: {err.strerror or err}") from err
     try:
         plan, report, lines = run_pipeline(inputs, dataclasses.replace(
-                                               epub_options(dataclasses.replace(options, out_dir=tmp)), filter=chosen),
+                                               epub_options(dataclasses.replace(options, out_dir=tmp)), filter=chosen,
+                                               record_writes=False),
                                            quiet=quiet, label="Writing EPUBs", allow_empty=allow_empty,
                                            one_book=str(target))
         made = [(path, status, line) for path, status, line in lines if path.is_file()]

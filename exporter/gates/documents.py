@@ -119,11 +119,12 @@ class DayStamp(Struct, array_like=True, forbid_unknown_fields=True):
             raise ValueError("not a digest title as the reader makes it")
 
 
-class Stamp(Struct, array_like=True, forbid_unknown_fields=True):
-    """A file as the program left it (:class:`exporter.output.Stamp`): [size, mtime_ns,
-    ctime_ns, ino].  An earlier version wrote [size, mtime_ns] only: read with ctime_ns and
-    ino -1, such a stamp matches no file, so the upgrade costs each output one more build
-    (same bytes: nothing written), not "damaged: rebuild everything", and removes nothing."""
+class FileStat(Struct, array_like=True, forbid_unknown_fields=True):
+    """A file by its stat (:class:`exporter.gates.files.FileStamp`): [size, mtime_ns, ctime_ns,
+    ino], as the catalog's cache knows a book and its cover.  An earlier version wrote [size,
+    mtime_ns] only: read with ctime_ns and ino -1, such a stamp matches no file, so the upgrade
+    costs each output one more build (same bytes: nothing written), not "damaged: rebuild
+    everything", and removes nothing."""
 
     size: Count
     mtime_ns: Int64
@@ -136,6 +137,20 @@ class Stamp(Struct, array_like=True, forbid_unknown_fields=True):
         # st_ino is an unsigned 64-bit number (msgspec bounds only what fits in an int64).
         if self.ino >= 2 ** 64:
             raise ValueError("an inode number over 64 bits")
+
+
+class Stamp(FileStat, array_like=True, forbid_unknown_fields=True):
+    """A file as the program left it (:class:`exporter.output.Stamp`): its stat and the digest
+    of the bytes written, [size, mtime_ns, ctime_ns, ino, digest].  Without the digest (as the
+    previous version wrote it): unknown, and the file's mark decides, as then."""
+
+    #: The digest of the bytes written (:func:`exporter.output.content_digest`), or "".
+    digest: Annotated[str, Meta(pattern=r"^(?:[0-9a-f]{32})?$")] = ""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.digest and self.ino == -1:
+            raise ValueError("a stamp with a digest but not its inode")
 
 
 class FileRec(Struct, forbid_unknown_fields=True):
@@ -281,11 +296,11 @@ def _clean(text: str | None) -> str | None:
 class CatalogRecord(BookMetadata, forbid_unknown_fields=True):
     """What the catalog read from one book, kept across runs."""
 
-    stamp: Stamp = msgspec.field(default_factory=lambda: Stamp(0, 0))
+    stamp: FileStat = msgspec.field(default_factory=lambda: FileStat(0, 0))
     modified: AwareDateTime | None = None
     period: tuple[dt.date, dt.date] | None = None
     cover_type: CoverType | None = None
-    cover_stamp: Stamp | None = None
+    cover_stamp: FileStat | None = None
 
     def __post_init__(self) -> None:
         # Written by this program from a checked book: a value that is not as the
@@ -333,6 +348,18 @@ class StateDoc(Struct, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         for day in self.merge_diags:
             _day_in_range(day)
+
+
+class WrittenDoc(Struct, forbid_unknown_fields=True):
+    """What ``feed`` and ``epub`` wrote into an output folder (:func:`exporter.state.load_written`):
+    they keep no build state, and the next ``build`` there takes these files as its own (and
+    removes those it does not write)."""
+
+    program: Literal["digest-export"]
+    format: Literal[1]
+    files: Annotated[dict[RelPath, Stamp], Meta(max_length=MAX_ITEMS)]
+    #: The seal (:func:`seal`), as the state's.
+    checksum: Annotated[str, Meta(pattern=r"^sha256:[0-9a-f]{64}$")] = ""
 
 
 #: The seal's field, last in the state's object: ``,"checksum":"sha256:HEX"}``.

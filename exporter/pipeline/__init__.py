@@ -31,14 +31,14 @@ def epub_options(options: EpubOptions) -> BuildOptions:
     """The pipeline options of ``digest-export epub``: books only, nothing kept."""
     return BuildOptions(out_dir=Path(options.out_dir), epub=options, feed=FeedOptions(formats=()),
                         keep_going=options.keep_going, jobs=options.jobs, incremental=False,
-                        front_page=False)
+                        front_page=False, record_writes=True)
 
 
 def feed_options(options: FeedOptions, *, keep_going: bool = False) -> BuildOptions:
     """The pipeline options of ``digest-export feed``: feeds and the catalog of
     every EPUB in the folder, nothing kept."""
     return BuildOptions(out_dir=Path(options.out_dir), epub=None, feed=options, keep_going=keep_going,
-                        incremental=False, catalog_of_folder=True, front_page=False)
+                        incremental=False, catalog_of_folder=True, front_page=False, record_writes=True)
 
 
 def build_epubs(result: ReadResult, options: EpubOptions,

@@ -63,6 +63,11 @@ class BuildOptions:
     #: The config's ``[[selection]]`` tables: each is built into ``DIR/NAME/``
     #: (books, feeds, catalog) beside the whole archive.
     selections: tuple[Selection, ...] = ()
+    #: A run that keeps no state (``feed``, ``epub`` into a folder) records what it wrote there
+    #: (:func:`exporter.state.written_record_path`): the next ``build`` into the folder replaces
+    #: those files as its own while they are as written, and removes those it does not write,
+    #: so the folder ends as a fresh build leaves it.
+    record_writes: bool = False
 
     @property
     def selection_titles(self) -> tuple[tuple[str, str], ...]:

@@ -22,17 +22,19 @@ from typing import Any
 from .. import __version__
 from ..books.workers import BookBatch, BookResult, make_batches
 from ..bundles import Bundle, make_bundles
-from ..errors import InputError
+from ..errors import InputError, OutputError
 from ..feeds.writer import FeedReport
 from ..model import ReadResult, counted
 from ..gates import files as gate_files
-from ..output import (Stamp, carries_mark, check_writable, outside_through_link, recorded, remove_file, remove_folder,
-                      synced_at_end, write_file)
+from ..output import (NotOurFileError, Records, Stamp, carries_mark, check_writable, holds, outside_through_link,
+                      recorded, records_for, remove_file, remove_folder, synced_at_end, write_file, written_in_run,
+                      written_stamp)
 from ..site.catalog_records import CatalogBooks, catalog_record
 from ..site.frontpage import check_template, newest_digest, write_front_page
 from ..site.catalog import book_files
 from ..site.opds import COVER_TYPES, cover_name, thumbnail_name, write_catalog
-from ..state import LATEST_NAME, STATE_NAME, BuildState, OutputRecord, fingerprint
+from ..state import (LATEST_NAME, STATE_NAME, BuildState, OutputRecord, fingerprint, load_written, written_bytes,
+                     written_record_path)
 from .options import INPUTS_CHANGED, BookPlan, BuildPlan, BuildReport
 from ..gates.names import shell_quote as q
 
@@ -61,12 +63,76 @@ def run_build(plan: BuildPlan, progress: Progress | None = None, *, fragments: A
 
 
 def _run_folder(plan: BuildPlan, progress: Progress | None, fragments: Any) -> BuildReport:
-    """The run of one output folder: the whole archive's, or a selection's (``DIR/NAME/``)."""
-    with recorded(Path(plan.options.out_dir), plan.state.written_files()):
-        return _run(plan, progress, fragments)
+    """The run of the output folder, with its selections' (``DIR/NAME/``) inside it."""
+    writes = _Writes.of(plan)
+    with recorded(Path(plan.options.out_dir), writes.records):
+        try:
+            report = _run(plan, progress, fragments, writes)
+        except BaseException:
+            writes.stopped(plan)
+            raise
+        writes.ended(plan)
+    writes.taken_over(plan)
+    return report
 
 
-def _run(plan: BuildPlan, progress: Progress | None, fragments: Any) -> BuildReport:
+@dataclass(slots=True)
+class _Writes:
+    """What ``feed`` or ``epub`` wrote into a folder since its last build (they keep no state,
+    only a record of their writes), and the folder's records for the run.
+
+    Those files are the program's too while they are as written, and newer than what the state
+    says of the same names; a build removes those it does not write (the covers ``feed --format
+    opds`` made for EPUBs of someone else's, a feed format the build does not make): a fresh
+    build would not have them."""
+
+    record: Path | None
+    earlier: dict[str, Stamp]
+    records: Records
+
+    @classmethod
+    def of(cls, plan: BuildPlan) -> _Writes:
+        options = plan.options
+        out = Path(options.out_dir)
+        record = written_record_path(out) if options.incremental or options.record_writes else None
+        earlier = load_written(record) if record is not None else {}
+        return cls(record, earlier, records_for(out, {**plan.state.written_files(), **earlier}))
+
+    def stopped(self, plan: BuildPlan) -> None:
+        """A run stopped half-way (a file of the user's in the way, Ctrl-C) has replaced files whose
+        digests its state will not hold: recorded (within the folder's records), so that the
+        next run knows them as its own, not as files edited since it wrote them."""
+        if self.record is not None:
+            try:
+                with recorded(Path(plan.options.out_dir), self.records):
+                    _record_writes(plan, self.record, self.earlier)
+            except (OSError, OutputError):
+                pass  # the error that stopped the run is what the user is told
+
+    def ended(self, plan: BuildPlan) -> None:
+        """Within the folder's records, at the end of its run."""
+        if self.record is not None and plan.options.record_writes:
+            _record_writes(plan, self.record, self.earlier)
+
+    def taken_over(self, plan: BuildPlan) -> None:
+        """After the run: taken over by the state just saved (what this build wrote or kept)."""
+        if self.record is not None and plan.options.incremental and self.earlier:
+            remove_file(self.record, Stamp.at(self.record))
+
+
+def _record_writes(plan: BuildPlan, path: Path, earlier: dict[str, Stamp]) -> None:
+    """The record of what runs that saved no state wrote: what earlier such runs wrote and is
+    still as they left it, and what this one wrote or found already written."""
+    out = Path(plan.options.out_dir)
+    files = {name: stamp for name, stamp in earlier.items() if holds(out / name, stamp)}
+    files.update(written_in_run())
+    if files:
+        write_file(path, written_bytes(files), ours=True)
+    elif earlier:
+        remove_file(path, Stamp.at(path))
+
+
+def _run(plan: BuildPlan, progress: Progress | None, fragments: Any, writes: _Writes) -> BuildReport:
     report = _new_report(plan)
     state = plan.new_state
     if fragments is None and plan.selections:
@@ -74,10 +140,18 @@ def _run(plan: BuildPlan, progress: Progress | None, fragments: Any) -> BuildRep
 
         fragments = Fragments()
     _check_before_writing(plan)
+    subs: list[_Selection] = []
     # The renames of the run are made durable once per folder, before the state records them.
     with synced_at_end():
-        subs = [_begin_selection(plan, sub, progress, fragments) for sub in plan.selections]
-        _write_outputs(plan, report, state, progress, fragments, subs)
+        try:
+            for sub in plan.selections:
+                subs.append(_begin_selection(plan, sub, progress, fragments))
+            _write_outputs(plan, report, state, progress, fragments, subs, writes.earlier)
+        except BaseException:
+            for run in subs:
+                if not run.ended:
+                    run.writes.stopped(run.plan)
+            raise
     if plan.options.incremental:
         _save_state(plan, report, state)
     return report
@@ -109,6 +183,8 @@ class _Books:
     shown: list[Callable[[BookResult], None]] = field(default_factory=list)
     feeds: Callable[[], None] | None = None
     end: Callable[[], None] | None = None
+    #: Why a book was not written (:attr:`BookResult.refused`).
+    refused: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -119,24 +195,32 @@ class _Selection:
     report: BuildReport
     state: BuildState
     books: _Books
-    #: Its folder and the files its earlier run wrote (:func:`exporter.output.recorded`).
-    records: tuple[Path, dict[str, Stamp]]
+    #: What ``feed`` and ``epub`` wrote there since, and the folder's records.
+    writes: _Writes
+    ended: bool = False
+
+    @property
+    def records(self) -> tuple[Path, Records]:
+        """Its folder and records (:func:`exporter.output.recorded`), the same object each time
+        the run enters it: what the writer learns of the files it writes is kept there."""
+        return Path(self.plan.options.out_dir), self.writes.records
 
 
 def _write_outputs(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None,
-                   fragments: Any, subs: list[_Selection]) -> None:
+                   fragments: Any, subs: list[_Selection], others: dict[str, Stamp]) -> None:
     """Everything of the run but its state: books (the selections' too, in one set of workers),
     feeds, selections, catalog, front page, and the removal of what an earlier run wrote and this
-    one would not."""
+    one would not (*others*: what ``feed`` and ``epub`` wrote since the last build)."""
     mine = _prepare_books(plan, report, state, progress, plan.selected, fragments)
     _build_books([mine] + [sub.books for sub in subs], plan.options.jobs)
     _end_selections(plan, report, state, progress, subs)
-    _rest_of_outputs(plan, report, state, progress)
+    _rest_of_outputs(plan, report, state, progress, others)
 
 
-def _rest_of_outputs(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None) -> None:
+def _rest_of_outputs(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None,
+                     others: dict[str, Stamp]) -> None:
     """What a folder's run writes after its books: the catalog, icon and front page, and the
-    removal of what is stale."""
+    removal of what is stale (*others*: see :func:`_write_outputs`)."""
     options = plan.options
     newest = None
     if options.front_page:
@@ -151,7 +235,8 @@ def _rest_of_outputs(plan: BuildPlan, report: BuildReport, state: BuildState, pr
         _write_catalog(plan, report, state)
     _write_icon(plan, report, state)
     if options.incremental:  # before the front page, which shows the covers that are left
-        _remove_stale_outputs(plan, report, state, [plan.state.feeds, plan.state.catalog])
+        _remove_stale_outputs(plan, report, state, [plan.state.feeds, plan.state.catalog,
+                                                    OutputRecord("", "", others)])
     if options.front_page:
         # after the catalog: it shows the covers; one entry per book, in the first profile
         write_front_page(replace(plan, books=plan.primary_books), report, state, newest)
@@ -163,12 +248,12 @@ def _begin_selection(plan: BuildPlan, sub: BuildPlan, progress: Progress | None,
     """A selection's checks and the preparation of its books (from the days read once), in its
     folder (``DIR/NAME/``), before any book of the run is built."""
     sub.digests = plan.digests
-    records = (Path(sub.options.out_dir), sub.state.written_files())
+    run = _Selection(sub, _new_report(sub), sub.new_state, _Books(), _Writes.of(sub))
+    records = run.records
     with recorded(*records):
-        report, state = _new_report(sub), sub.new_state
         _check_before_writing(sub)
         with synced_at_end():
-            books = _prepare_books(sub, report, state, progress, sub.selected, fragments)
+            books = run.books = _prepare_books(sub, run.report, run.state, progress, sub.selected, fragments)
     feeds = books.feeds
     if feeds is not None:
         def in_its_folder() -> None:
@@ -178,7 +263,7 @@ def _begin_selection(plan: BuildPlan, sub: BuildPlan, progress: Progress | None,
         books.feeds = in_its_folder
     for i, batch in enumerate(books.batches):
         books.batches[i] = replace(batch, records=records)
-    return _Selection(sub, report, state, books, records)
+    return run
 
 
 def _build_books(folders: list[_Books], jobs: int) -> None:
@@ -206,6 +291,11 @@ def _build_books(folders: list[_Books], jobs: int) -> None:
         for result in sorted(results, key=lambda r: r.index):
             books.done[j](result)
     for books in folders:
+        if books.refused:
+            # A book the user edited after a build wrote it: left alone, the run stopped (as a file
+            # of the user's anywhere), once the other books are written.
+            raise NotOurFileError(books.refused[0])
+    for books in folders:
         if books.end is not None:
             books.end()
 
@@ -221,9 +311,12 @@ def _end_selections(plan: BuildPlan, report: BuildReport, state: BuildState, pro
         name = sub.options.filter.name if sub.options.filter else ""
         with recorded(*run.records):
             with synced_at_end():
-                _rest_of_outputs(sub, run.report, run.state, progress)
+                _rest_of_outputs(sub, run.report, run.state, progress, run.writes.earlier)
             if sub.options.incremental:
                 _save_state(sub, run.report, run.state)
+            run.writes.ended(sub)
+        run.ended = True
+        run.writes.taken_over(sub)
         sub_report = run.report
         for field_name in ("written", "unchanged", "skipped", "removed", "books", "image_failures"):
             getattr(report, field_name).extend(getattr(sub_report, field_name))
@@ -337,20 +430,8 @@ def _prepare_books(plan: BuildPlan, report: BuildReport, state: BuildState, prog
     written meanwhile); the rest recorded as skipped."""
     options, out = plan.options, Path(plan.options.out_dir)
     todo = [b for b in plan.books if b.reason]
-    first = {id(b) for b in plan.primary_books}
     prepared = _Books()
-    state.books.update(plan.empty_books)
-    for book in plan.books:
-        if id(book) in first:  # a period's days once, whatever the number of profiles
-            report.days += book.days
-            report.papers += book.papers
-        if not book.reason:
-            path = out / book.meta.file_name
-            report.explanations.append(f"skipped {q(path)}: its inputs, options, templates and "
-                                       "program version are unchanged")
-            report.add(path, "skipped")
-            report.books.append((path, "skipped"))
-            state.books[book.meta.file_name] = plan.state.books[book.meta.file_name]
+    _count_and_skip(plan, report, state)
     if not todo or options.epub is None:
         _write_feeds(plan, report, state, selected)
         return prepared
@@ -375,7 +456,7 @@ def _prepare_books(plan: BuildPlan, report: BuildReport, state: BuildState, prog
             if not bundles:
                 continue
         for bundle in bundles:
-            check_writable(out / bundle.file_name)
+            check_writable(out / bundle.file_name, by_bytes=True)
         writer = BookWriter.create(replace(eo, out_dir=out, keep_going=options.keep_going, device=device),
                                    fragments=fragments)
         # The catalog reads the books of the first profile (the others are
@@ -384,11 +465,14 @@ def _prepare_books(plan: BuildPlan, report: BuildReport, state: BuildState, prog
         prepared.batches.append(BookBatch(writer, bundles, after_write))
 
         def done(result: BookResult, bundles: list[Bundle] = bundles, wanted: dict[str, BookPlan] = wanted) -> None:
+            if result.refused:
+                prepared.refused.append(result.refused)
+                return
             bundle = bundles[result.index]
             _book_done(plan, report, state, bundle, result, wanted[bundle.key])
 
         def shown(result: BookResult, bundles: list[Bundle] = bundles) -> None:
-            if progress:
+            if progress and not result.refused:
                 progress("book", out / bundles[result.index].file_name, result.status)
 
         prepared.done.append(done)
@@ -401,6 +485,25 @@ def _prepare_books(plan: BuildPlan, report: BuildReport, state: BuildState, prog
         prepared.end = lambda: _note_empty(
             plan, report, len(empty_periods) + len(plan.empty_books) // max(1, len(eo.profile_names())))
     return prepared
+
+
+def _count_and_skip(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
+    """Count every book's days and papers once per period, and record the books that need no
+    rebuild as skipped (their old records kept)."""
+    out = Path(plan.options.out_dir)
+    first = {id(b) for b in plan.primary_books}
+    state.books.update(plan.empty_books)
+    for book in plan.books:
+        if id(book) in first:  # a period's days once, whatever the number of profiles
+            report.days += book.days
+            report.papers += book.papers
+        if not book.reason:
+            path = out / book.meta.file_name
+            report.explanations.append(f"skipped {q(path)}: its inputs, options, templates and "
+                                       "program version are unchanged")
+            report.add(path, "skipped")
+            report.books.append((path, "skipped"))
+            state.books[book.meta.file_name] = plan.state.books[book.meta.file_name]
 
 
 def _drop_empty(plan: BuildPlan, report: BuildReport, state: BuildState, bundles: list[Bundle],
@@ -594,14 +697,14 @@ def _write_latest(plan: BuildPlan, report: BuildReport, state: BuildState) -> No
         return
     newest = max(present, key=lambda b: (b.meta.end, b.meta.key)).meta.file_name
     source = out / newest
-    inputs = ":".join(map(str, (newest, *Stamp.at(source))))
+    inputs = ":".join(map(str, (newest, *Stamp.at(source).stat)))
     if old is not None and old.inputs == inputs and old.missing_or_changed(out) is None:
         report.add(path, "skipped")
         state.pages[LATEST_NAME] = old
         return
     report.explanations.append(f"writing {q(path)}: a copy of {q(newest)}")
     report.add(path, write_file(path, gate_files.read_bytes(source, gate_files.BOOK_LIMIT)))
-    state.pages[LATEST_NAME] = OutputRecord(inputs, newest, {LATEST_NAME: Stamp.at(path)})
+    state.pages[LATEST_NAME] = OutputRecord(inputs, newest, {LATEST_NAME: written_stamp(path)})
 
 
 def _write_feeds(plan: BuildPlan, report: BuildReport, state: BuildState, selected: tuple | None = None) -> None:
@@ -638,11 +741,11 @@ def _write_feeds(plan: BuildPlan, report: BuildReport, state: BuildState, select
     files: dict[str, Stamp] = {}
     for path, status in feed.files:
         report.add(path, status)
-        files[str(path.relative_to(out))] = Stamp.at(path)
+        files[str(path.relative_to(out))] = written_stamp(path)
     state.feeds = OutputRecord(plan.feed_inputs, plan.feed_settings, files)
 
 
-def _catalog_books(plan: BuildPlan, state: BuildState) -> list[tuple[str, Stamp]]:
+def _catalog_books(plan: BuildPlan, state: BuildState) -> list[tuple[str, gate_files.FileStamp]]:
     """(name, stamp) of the books the catalog lists.
 
     Only the books this run stands for: an EPUB someone else put in the
@@ -663,7 +766,7 @@ def _catalog_books(plan: BuildPlan, state: BuildState) -> list[tuple[str, Stamp]
     books = []
     for name in names:
         try:
-            books.append((name, Stamp.at(out / name)))
+            books.append((name, Stamp.at(out / name).stat))
         except OSError:
             continue
     return books
@@ -684,7 +787,7 @@ def _not_books(out: Path) -> list:
     return found
 
 
-def _in_the_way(out: Path, books: list[tuple[str, Stamp]],
+def _in_the_way(out: Path, books: list[tuple[str, gate_files.FileStamp]],
                 written: Collection[str]) -> list[tuple[str, tuple[int, ...] | None]]:
     """The cover files of the listed books that the catalog did not write (*written*: the files
     its record names), each with what is at its name now (kind, size, times, inode; None if
@@ -755,7 +858,7 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
     for name in covers:
         report.add(out / name, cache.written.get(name, "unchanged"))
     for path in [p for p, _ in feed.files] + [out / n for n in covers]:
-        files[str(path.relative_to(out))] = Stamp.at(path)
+        files[str(path.relative_to(out))] = written_stamp(path)
     if report.feed is None:
         report.feed = feed
     else:
@@ -801,7 +904,7 @@ def _write_icon(plan: BuildPlan, report: BuildReport, state: BuildState) -> None
         report.add(path, status)
         if feed is not None:
             feed.files.append((path, status))
-    state.pages[ICON_NAME] = OutputRecord("", "", {ICON_NAME: Stamp.at(path)})
+    state.pages[ICON_NAME] = OutputRecord("", "", {ICON_NAME: written_stamp(path)})
 
 
 def _remove_stale_pages(out: Path, old: dict[str, Stamp], new: dict[str, Stamp],

@@ -98,7 +98,7 @@ class CatalogBooks:
                 # once the file in the way is gone (as a fresh build would).
                 return book
         self.new[path.name] = {
-            "stamp": list(Stamp.of(st)), "title": book.title, "identifier": book.identifier,
+            "stamp": list(Stamp.of(st).stat), "title": book.title, "identifier": book.identifier,
             "modified": book.modified.isoformat() if book.modified else None,
             "creators": list(book.creators), "language": book.language, "description": book.description,
             "series": book.series, "series_index": book.series_index,
@@ -148,7 +148,7 @@ class CatalogBooks:
                 if name is None:
                     continue
                 try:
-                    known["cover_stamp"] = list(Stamp.at(out / name))
+                    known["cover_stamp"] = list(Stamp.at(out / name).stat)
                 except OSError:
                     continue
                 names.append(name)

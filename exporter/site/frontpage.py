@@ -27,7 +27,7 @@ from ..gates.urls import path_segment
 from ..language import labels_for
 from ..model import Digest
 from .opds import _COVER_EXT, CATALOG_TYPE, cover_name
-from ..output import Stamp, write_file
+from ..output import write_file, written_stamp
 
 if TYPE_CHECKING:
     from ..pipeline import BookPlan, BuildPlan, BuildReport
@@ -182,7 +182,7 @@ def write_front_page(plan: BuildPlan, report: BuildReport, state: BuildState, ne
     languages = {name: record.get("language") for name, record in state.catalog_books.items()}
     html = render_front_page(plan, books, feeds, base_url, newest, latest, selections, languages)
     report.add(path, write_file(path, html.encode("utf-8")))
-    state.pages[INDEX_NAME] = OutputRecord(inputs, settings, {INDEX_NAME: Stamp.at(path)})
+    state.pages[INDEX_NAME] = OutputRecord(inputs, settings, {INDEX_NAME: written_stamp(path)})
 
 
 def _read_day(plan: BuildPlan, iso: str) -> Digest | None:

@@ -1,0 +1,369 @@
+"""A file the build wrote and the user then edited is the user's, even if it keeps the mark.
+
+The build state records, with each output file's stamp, the digest of the bytes written
+(``exporter.output.Stamp.digest``).  A recorded file whose stat changed is the program's only if
+it still holds those bytes (restored from a cache, ``cp -a``, a git checkout: new inode and
+times, same content); an edit in place (same size with its time given back, an appended line, a
+book unzipped, a paragraph added and zipped again) keeps the program's mark but not the bytes,
+and the next build stops with exit 1 naming the file, which is left as it is.  A stale edited
+file is never removed.  Generated over the kinds of output (a book, the Atom feed, a catalog
+page, a cover, the front page, a selection's book) and the kinds of edit, each with its control.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from exporter.output import carries_mark
+from hostile_three import run_cli
+from test_output_stamps import BOOK_W09, _build, _inputs, _tree
+
+KINDS = {
+    "book": "daily-papers-2024-W10.epub",
+    "feed": "feed.atom",
+    "catalog page": "catalog.opds",
+    "cover": "daily-papers-2024-W10.cover.jpg",
+    "front page": "index.html",
+    "selection book": "top/daily-papers-top-2024-W10.epub",
+}
+
+
+def _same_size(data: bytes) -> bytes:
+    """One byte changed where the mark is not (a zip: a member's time field, which readers ignore)."""
+    edited = bytearray(data)
+    if data.startswith(b"PK\x03\x04"):
+        edited[10] ^= 0x01
+    else:
+        edited[len(data) * 3 // 4] ^= 0x01
+    return bytes(edited)
+
+
+def _rezipped(data: bytes) -> bytes:
+    """The book unzipped, ``<p>MY NOTES</p>`` added to a page, zipped again (the mark stays)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        done = False
+        for info in src.infolist():
+            member = src.read(info)
+            if not done and info.filename.endswith(".xhtml") and b"</body>" in member and "cover" not in info.filename:
+                member = member.replace(b"</body>", b"<p>MY NOTES</p></body>", 1)
+                done = True
+            dst.writestr(info, member)
+    assert done
+    return out.getvalue()
+
+
+def _edit(path: Path, how: str) -> bytes:
+    data = path.read_bytes()
+    time.sleep(0.03)  # the inode-change time moves on a coarse clock
+    if how == "same size, time given back":
+        before = os.stat(path)
+        with open(path, "r+b") as fh:
+            fh.write(_same_size(data))
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    elif how == "appended":
+        with open(path, "ab") as fh:
+            fh.write(b"x\n")
+    else:  # re-zipped with a paragraph added, or another edit of a text file
+        path.write_bytes(_rezipped(data) if data.startswith(b"PK") else data.replace(b"</", b"<!-- MY NOTES --></", 1))
+    assert carries_mark(path)  # the mark alone would let the build replace it
+    return path.read_bytes()
+
+
+EDITS = ("same size, time given back", "appended", "edited")
+
+
+def _as_fresh(tmp_path: Path, out: Path, *options: str, beside: tuple[str, ...] = ()) -> None:
+    """*out* holds what a fresh build of the same inputs and options into an empty folder
+    (holding only the files *beside*, copied from *out*) leaves."""
+    fresh, fresh_tmp = tmp_path / "fresh", tmp_path / "f"
+    fresh.mkdir()
+    fresh_tmp.mkdir()
+    for name in beside:
+        shutil.copy(out / name, fresh)
+    shutil.copy(tmp_path / "c.toml", fresh_tmp / "c.toml")
+    assert _build(fresh_tmp, fresh, *options, src=tmp_path / "in").exit_code == 0
+    assert _tree(out) == _tree(fresh)
+
+
+@pytest.mark.parametrize("how", EDITS)
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_an_edited_output_is_not_replaced(tmp_path, kind, how):
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    assert _build(tmp_path, out).exit_code == 0
+    target = out / KINDS[kind]
+    mine = _edit(target, how)
+    _inputs(tmp_path / "in", title="Another paper")  # every file is rewritten
+    result = _build(tmp_path, out)
+    if kind == "cover":  # the catalog lists the book without its cover, and says so (README)
+        assert result.exit_code == 0, result.output
+        assert f"{target}: warning: not written by digest-export: left as it is" in result.output, result.output
+    else:
+        assert result.exit_code == 1, result.output
+        assert f"{target} was changed since digest-export wrote it" in result.output, result.output
+    assert target.read_bytes() == mine
+
+
+@pytest.mark.parametrize("copied", [False, True], ids=["as written", "a same-bytes copy"])
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_an_unedited_output_is_replaced(tmp_path, kind, copied):
+    """The control: as written, each of those files is rewritten; and so it is once swapped for
+    a copy of itself (``cp -a`` to the side and back: a new inode and inode-change time, the
+    same bytes), which is still the program's."""
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    assert _build(tmp_path, out).exit_code == 0
+    target = out / KINDS[kind]
+    written = target.read_bytes()
+    if copied:
+        side = tmp_path / "side"
+        time.sleep(0.03)
+        assert os.system(f"cp -a '{target}' '{side}' && mv '{side}' '{target}'") == 0
+    _inputs(tmp_path / "in", title="Another paper")
+    result = _build(tmp_path, out)
+    assert result.exit_code == 0, result.output
+    assert f"{target}: warning" not in result.output, result.output
+    if kind != "cover":  # a cover shows the book's title and period, which stay
+        assert target.read_bytes() != written
+
+
+def test_the_same_bytes_copied_with_cp_a_are_the_programs(tmp_path):
+    """The whole folder copied with ``cp -a`` (every inode and inode-change time new, the bytes
+    the same), as a cache restore or a checkout gives it: a build succeeds, the folder equals a
+    fresh build, and the next run does nothing."""
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    assert _build(tmp_path, out).exit_code == 0
+    shutil.move(out, tmp_path / "moved")
+    assert os.system(f"cp -a '{tmp_path / 'moved'}' '{out}'") == 0
+    _inputs(tmp_path / "in", title="Another paper")
+    result = _build(tmp_path, out)
+    assert result.exit_code == 0, result.output
+    _as_fresh(tmp_path, out)
+    again = _build(tmp_path, out)
+    assert again.exit_code == 0 and "rebuilding" not in again.output and "writing" not in again.output, again.output
+
+
+@pytest.mark.parametrize("how", ["none", *EDITS])
+def test_a_stale_edited_book_is_not_removed(tmp_path, how):
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    assert _build(tmp_path, out).exit_code == 0
+    target = out / BOOK_W09
+    mine = _edit(target, how) if how != "none" else None
+    _inputs(tmp_path / "in", late_week=False)
+    result = _build(tmp_path, out)
+    assert result.exit_code == 0, result.output
+    if mine is None:  # the control
+        assert not target.exists()
+        return
+    assert target.read_bytes() == mine
+    assert f"left {target} alone" in result.output, result.output
+
+
+def test_the_writer_rule_by_digest(tmp_path):
+    """Without a build: a recorded file of another stat is the program's while it holds the
+    recorded bytes, and the user's (even with the mark) when they changed."""
+    from exporter.output import NotOurFileError, Stamp, content_digest, recorded, remove_file, write_file
+
+    path = tmp_path / "feed.atom"
+    data = b"<feed><generator>digest-export</generator>1</feed>"
+    path.write_bytes(data)
+    stamp = Stamp.at(path)._replace(digest=content_digest(data))
+    time.sleep(0.03)
+    os.replace(shutil.copy2(path, tmp_path / "copy"), path)  # same bytes, a new inode
+    assert not stamp.matches(os.stat(path))
+    with recorded(tmp_path, {path.name: stamp}):
+        assert write_file(path, data + b"\n").value == "written"
+    path.write_bytes(data.replace(b"1", b"2"))
+    with recorded(tmp_path, {path.name: stamp}):
+        with pytest.raises(NotOurFileError, match="was changed since digest-export wrote it"):
+            write_file(path, data + b"\n")
+    assert not remove_file(path, stamp)
+    path.write_bytes(data)  # the recorded bytes again: removable
+    assert remove_file(path, stamp)
+
+
+def _without_digests(state: Path) -> None:
+    """The state as the previous version wrote it: each stamp [size, mtime_ns, ctime_ns, ino]."""
+    import json
+
+    from state_helpers import write_sealed
+
+    doc = json.loads(state.read_text("utf-8"))
+    for record in filter(None, [*doc["books"].values(), *doc["pages"].values(), doc["feeds"], doc["catalog"]]):
+        record["files"] = {name: stamp[:4] for name, stamp in record["files"].items()}
+    write_sealed(state, doc)
+
+
+def test_a_state_without_digests_loads_and_its_mark_rule_holds(tmp_path):
+    """A state of the previous version (stamps without a digest) is not damage: a run with no
+    change rebuilds and writes nothing; a file it records whose stat changed is then judged by
+    its mark, as that version did (an edit that keeps the mark is replaced), and the run records
+    it with its digest from then on."""
+    import json
+
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    assert _build(tmp_path, out).exit_code == 0
+    for state in (tmp_path / "state.json", tmp_path / "state.json.top"):
+        _without_digests(state)
+    before = _tree(out)
+    again = _build(tmp_path, out)
+    assert again.exit_code == 0, again.output
+    assert "damaged" not in again.output and "rebuilding" not in again.output and "writing" not in again.output
+    assert _tree(out) == before
+    _without_digests(tmp_path / "state.json")  # the no-change run kept the records as they were
+    target = out / "feed.atom"
+    _edit(target, "edited")
+    result = _build(tmp_path, out)
+    assert result.exit_code == 0, result.output
+    assert target.read_bytes() == before["feed.atom"]  # the mark decided: written again
+    doc = json.loads((tmp_path / "state.json").read_text("utf-8"))
+    assert len(doc["feeds"]["files"]["feed.atom"]) == 5
+
+
+@pytest.mark.parametrize("kind", ["feed", "catalog page", "cover", "front page"])
+def test_a_file_cut_short_is_written_again(tmp_path, kind):
+    """A file of ours cut short (a copy or a sync stopped half-way) holds nothing that the file
+    to be written does not: it is replaced, whatever its digest says.  (A book cut short is not
+    a prefix of anything the run has before building it: it stops the run, named, as an edit.)"""
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    assert _build(tmp_path, out).exit_code == 0
+    target = out / KINDS[kind]
+    whole = target.read_bytes()
+    time.sleep(0.03)
+    target.write_bytes(whole[:len(whole) // 2])
+    result = _build(tmp_path, out)
+    assert result.exit_code == 0, result.output
+    assert target.read_bytes() == whole
+
+
+def test_a_book_cut_short_stops_the_run_named(tmp_path):
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    assert _build(tmp_path, out).exit_code == 0
+    target = out / KINDS["book"]
+    whole = target.read_bytes()
+    time.sleep(0.03)
+    target.write_bytes(whole[:len(whole) // 2])
+    result = _build(tmp_path, out)
+    assert result.exit_code == 1, result.output
+    assert f"{target} was changed since digest-export wrote it" in result.output, result.output
+    assert target.read_bytes() == whole[:len(whole) // 2]
+
+
+def _feed(tmp: Path, out: Path):
+    return run_cli(["feed", str(tmp / "in"), "-o", str(out), "--format", "opds", "--format", "rss", "-q"], tmp)
+
+
+def test_what_feed_wrote_is_the_builds_until_edited(tmp_path):
+    """``feed`` keeps no state but records what it wrote: the next build (whatever its --state)
+    replaces those files (it would refuse them by the digest its own state keeps) and removes
+    what it does not write itself (the covers of an EPUB of someone else's; the RSS feed, with
+    --format atom); a file ``feed`` wrote and you then edited is left alone and named."""
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    assert _build(tmp_path, out, "--format", "atom", "--format", "opds").exit_code == 0
+    shutil.copy(out / KINDS["book"], out / "someone-else.epub")
+    _inputs(tmp_path / "in", title="Another paper")
+    assert _feed(tmp_path, out).exit_code == 0
+    made = {"someone-else.cover.jpg", "someone-else.cover.thumb.jpg", "feed.rss"}
+    assert all((out / name).is_file() for name in made)
+    edited = _edit(out / "catalog.opds", "appended")
+    result = _build(tmp_path, out, "--format", "atom", "--format", "opds")
+    assert result.exit_code == 1, result.output
+    assert f"{out / 'catalog.opds'} was changed since digest-export wrote it" in result.output, result.output
+    assert (out / "catalog.opds").read_bytes() == edited
+    (out / "catalog.opds").unlink()  # moved away: the build goes on
+    result = _build(tmp_path, out, "--format", "atom", "--format", "opds")
+    assert result.exit_code == 0, result.output
+    assert not any((out / name).exists() for name in made), result.output
+    assert (out / "someone-else.epub").is_file()
+    _as_fresh(tmp_path, out, "--format", "atom", "--format", "opds", beside=("someone-else.epub",))
+
+
+def test_epub_into_one_file_records_nothing(tmp_path):
+    """``epub -o FILE.epub`` builds in a folder of its own, removed after: no record is left
+    for it in the state folder."""
+    from exporter.state import default_state_path
+
+    _inputs(tmp_path / "in")
+    folder = default_state_path(tmp_path).parent
+    before = set(folder.glob("*.written.json")) if folder.is_dir() else set()
+    result = run_cli(["epub", str(tmp_path / "in"), "-o", str(tmp_path / "one.epub"), "--by", "all",
+                      "--images", "none", "-q"], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert set(folder.glob("*.written.json")) == before
+
+
+def test_a_build_stopped_half_way_knows_what_it_wrote(tmp_path):
+    """A build that stops after writing books, feeds and catalog (the front page is the user's
+    file now) saves no state: what it wrote is recorded all the same, so the next build, once
+    that file is moved away, takes those files as its own, not as files edited since."""
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    assert _build(tmp_path, out).exit_code == 0
+    (out / "index.html").write_text("my page", "utf-8")
+    _inputs(tmp_path / "in", title="Another paper")
+    stopped = _build(tmp_path, out)
+    assert stopped.exit_code == 1 and f"{out / 'index.html'} was changed since" in stopped.output, stopped.output
+    assert (out / "index.html").read_text("utf-8") == "my page"
+    (out / "index.html").unlink()
+    _inputs(tmp_path / "in", title="A third title")  # every file is to be written again
+    result = _build(tmp_path, out)
+    assert result.exit_code == 0, result.output
+    _as_fresh(tmp_path, out)
+
+
+def test_a_build_killed_before_saving_its_state_is_not_taken_for_edits(tmp_path):
+    """A build killed (SIGKILL: nothing recorded) after writing its books, feeds and pages leaves
+    files whose digests no state holds; the next build of the same inputs makes the same bytes,
+    which is nothing to refuse: exit 0, the folder as a fresh build leaves it."""
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    assert _build(tmp_path, out).exit_code == 0
+    states = {p: p.read_bytes() for p in tmp_path.glob("state.json*")}
+    _inputs(tmp_path / "in", title="Another paper")
+    assert _build(tmp_path, out).exit_code == 0
+    for path, data in states.items():  # as if the run had been killed before saving them
+        path.write_bytes(data)
+    result = _build(tmp_path, out)
+    assert result.exit_code == 0, result.output
+    _as_fresh(tmp_path, out)
+
+
+def test_a_run_with_nothing_changed_hashes_no_output(tmp_path, monkeypatch):
+    """The digest costs nothing while the stat matches: a build with nothing changed hashes no
+    output file; after ``cp -a`` of the folder (every stat new) it hashes each once, and the run
+    after that none again."""
+    import exporter.output
+
+    hashed = []
+    real = exporter.output._holds_digest
+    monkeypatch.setattr(exporter.output, "_holds_digest",
+                        lambda path, *rest: hashed.append(Path(path).name) or real(path, *rest))
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    assert _build(tmp_path, out).exit_code == 0
+    hashed.clear()
+    assert _build(tmp_path, out).exit_code == 0
+    assert hashed == []
+    shutil.move(out, tmp_path / "moved")
+    assert os.system(f"cp -a '{tmp_path / 'moved'}' '{out}'") == 0
+    assert _build(tmp_path, out).exit_code == 0
+    # The books, once each, before they are built again (a file whose bytes would be written
+    # again is compared with them instead, and needs no digest).
+    assert sorted(hashed) == sorted(p.name for p in out.rglob("*.epub")), hashed
+    hashed.clear()
+    assert _build(tmp_path, out).exit_code == 0
+    assert hashed == []
