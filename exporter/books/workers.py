@@ -161,44 +161,14 @@ def make_batches(batches: list[BookBatch], *, jobs: int = 0, ordered: bool = Tru
     import gc
 
     jobs = jobs or os.cpu_count() or 1
-    periods: dict[Any, list[tuple[int, int]]] = {}
-    for b, batch in enumerate(batches):
-        for i, bundle in enumerate(batch.bundles):
-            periods.setdefault(bundle.key, []).append((b, i))
-    # In the first batch's order (then periods only later batches have), each in batch order.
-    tasks = list(periods.values())
-    books = sum(len(t) for t in tasks)
+    tasks = _tasks(batches)
     # The model is read-only from here on: keep the collector from walking
     # it (and, in forked workers, from touching its pages).
     gc.freeze()
-    pool = None
     try:
-        if books >= MIN_PARALLEL_BOOKS and jobs > 1 and len(tasks) > 1 and can_fork():
-            import multiprocessing
-
-            # Once here rather than in every worker: imports, compiled
-            # templates and the cover canvas are inherited.
-            for batch in batches:
-                if batch.bundles:
-                    batch.writer.warm_up(batch.bundles[0])
-            # The workers decode thumbnails at the same time: one pixel budget for all of them.
-            from ..images.convert import PIXELS
-
-            PIXELS.share_with_forked_workers()
+        if sum(len(t) for t in tasks) >= MIN_PARALLEL_BOOKS and jobs > 1 and len(tasks) > 1 and can_fork():
             _JOB = (batches, tasks)
-            per_task = max(len(t) for t in tasks)
-            pool = multiprocessing.get_context("fork").Pool(
-                min(jobs, len(tasks)), maxtasksperchild=max(1, BOOKS_PER_WORKER // per_task))
-            work = pool.imap if ordered else pool.imap_unordered
-            done: Iterator[list[tuple[int, BookResult]]] = work(_make_task, range(len(tasks)))
-            if meanwhile:
-                meanwhile()
-            for results in done:
-                for b, result in results:
-                    _learnt(batches[b], result)
-                    yield b, result
-            pool.close()
-            pool.join()
+            yield from _pooled(batches, tasks, jobs, ordered, meanwhile)
         else:
             if meanwhile:
                 meanwhile()
@@ -212,7 +182,46 @@ def make_batches(batches: list[BookBatch], *, jobs: int = 0, ordered: bool = Tru
                         fragments.known.update(result.fragments)
                     yield b, result
     finally:
-        if pool is not None:
-            pool.terminate()
         _JOB = None
         gc.unfreeze()
+
+
+def _tasks(batches: list[BookBatch]) -> list[list[tuple[int, int]]]:
+    """(batch, bundle) of every book, one list per period: in the first batch's order (then the
+    periods only later batches have), each in batch order."""
+    periods: dict[Any, list[tuple[int, int]]] = {}
+    for b, batch in enumerate(batches):
+        for i, bundle in enumerate(batch.bundles):
+            periods.setdefault(bundle.key, []).append((b, i))
+    return list(periods.values())
+
+
+def _pooled(batches: list[BookBatch], tasks: list[list[tuple[int, int]]], jobs: int, ordered: bool,
+            meanwhile: Callable[[], None] | None) -> Iterator[tuple[int, BookResult]]:
+    import multiprocessing
+
+    # Once here rather than in every worker: imports, compiled
+    # templates and the cover canvas are inherited.
+    for batch in batches:
+        if batch.bundles:
+            batch.writer.warm_up(batch.bundles[0])
+    # The workers decode thumbnails at the same time: one pixel budget for all of them.
+    from ..images.convert import PIXELS
+
+    PIXELS.share_with_forked_workers()
+    per_task = max(len(t) for t in tasks)
+    pool = multiprocessing.get_context("fork").Pool(
+        min(jobs, len(tasks)), maxtasksperchild=max(1, BOOKS_PER_WORKER // per_task))
+    try:
+        work = pool.imap if ordered else pool.imap_unordered
+        done: Iterator[list[tuple[int, BookResult]]] = work(_make_task, range(len(tasks)))
+        if meanwhile:
+            meanwhile()
+        for results in done:
+            for b, result in results:
+                _learnt(batches[b], result)
+                yield b, result
+        pool.close()
+        pool.join()
+    finally:
+        pool.terminate()
