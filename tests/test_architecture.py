@@ -2,7 +2,7 @@
 untrusted input comes in only through its gate.
 
     cli -> pipeline -> {site, delivery} -> {reader, books, feeds, state}
-        -> {bundles, render, language, templating, images, output, resources, selections}
+        -> {bundles, render, language, templating, images, output, resources, selections, procs}
         -> {model, errors, gates}
 
 The gates (``exporter/gates/``) import nothing from the package but other
@@ -28,7 +28,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "exporter"
 LAYERS = {
     "model": 0, "errors": 0, "gates": 0,
     "bundles": 1, "render": 1, "language": 1, "templating": 1, "images": 1, "output": 1, "resources": 1,
-    "selections": 1,
+    "selections": 1, "procs": 1,
     "reader": 2, "books": 2, "feeds": 2, "state": 2,
     "site": 3, "delivery": 3,
     "pipeline": 4,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..output import NotOurFileError, Records, Stamp, add_known, recorded, synced_at_end, take_known, written_stamp
+from ..procs import stop_pool
 
 #: Below this many books the fork costs more than it saves (the daily run
 #: rebuilds one book).
@@ -224,4 +225,4 @@ def _pooled(batches: list[BookBatch], tasks: list[list[tuple[int, int]]], jobs: 
         pool.close()
         pool.join()
     finally:
-        pool.terminate()
+        stop_pool(pool)

@@ -24,6 +24,7 @@ from typing import Any
 from ..gates import files as gate_files
 from ..gates.files import FileStamp
 from ..model import Diagnostic, Kind, Severity, SourceRef
+from ..procs import stop_pool
 from .parse import cannot_read, decode, input_files, parse_text, read_input
 
 #: A file modified less than this long before it was read may change again
@@ -178,7 +179,7 @@ def _pooled(jobs: list[_Job], workers: int) -> Iterable[_Outcome]:
         pool.close()
         pool.join()
     finally:
-        pool.terminate()
+        stop_pool(pool)
 
 
 @dataclass(slots=True)
