@@ -14,6 +14,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+def can_fork() -> bool:
+    """Whether workers can be forked here (POSIX ``fork``): they then inherit the model read."""
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
 #: How long the workers have to end on SIGTERM.
 GRACE_SECONDS = 5.0
 

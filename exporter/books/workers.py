@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..output import NotOurFileError, Records, Stamp, add_known, recorded, synced_at_end, take_known, written_stamp
-from ..procs import stop_pool
+from ..procs import can_fork, stop_pool
 
 #: Below this many books the fork costs more than it saves (the daily run
 #: rebuilds one book).
@@ -124,12 +124,6 @@ def _learnt(batch: BookBatch, result: BookResult) -> None:
     if result.known:
         with recorded(*batch.records) if batch.records is not None else contextlib.nullcontext():
             add_known(result.known)
-
-
-def can_fork() -> bool:
-    import multiprocessing
-
-    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def make_books(writer: Any, bundles: list[Any], *, jobs: int = 0, ordered: bool = False,

@@ -24,7 +24,7 @@ from typing import Any
 from ..gates import files as gate_files
 from ..gates.files import FileStamp
 from ..model import Diagnostic, Kind, Severity, SourceRef
-from ..procs import stop_pool
+from ..procs import can_fork, stop_pool
 from .parse import cannot_read, decode, input_files, parse_text, read_input
 
 #: A file modified less than this long before it was read may change again
@@ -114,7 +114,6 @@ def _unreadable(shown: str, err: OSError) -> list[Diagnostic]:
     return [cannot_read(shown, err)]
 
 
-
 @dataclass(frozen=True, slots=True)
 class _Job:
     """One input file to read: what a worker needs to know of it."""
@@ -157,11 +156,8 @@ def _read_all(jobs: list[_Job], workers: int) -> Iterable[_Outcome]:
     many (parsing is most of a fresh build's reading; what comes back is pickled, which
     costs a quarter of parsing: see ``model._pickled_as_fields``), else here.  Standard
     input is always read here (a forked worker would share it)."""
-    import multiprocessing
-
     workers = min(workers or os.cpu_count() or 1, len(jobs) // (MIN_PARALLEL_FILES // 2) or 1)
-    if (workers < 2 or len(jobs) < MIN_PARALLEL_FILES or any(job.path is None for job in jobs)
-            or "fork" not in multiprocessing.get_all_start_methods()):
+    if workers < 2 or len(jobs) < MIN_PARALLEL_FILES or any(job.path is None for job in jobs) or not can_fork():
         return map(_read_one, jobs)
     return _pooled(jobs, workers)
 
@@ -223,11 +219,6 @@ class InputFiles:
         for (name, path, old), outcome in zip(todo, _read_all(jobs_, jobs)):
             files._take(name, path, old, outcome)
         return files
-
-    def look_at(self, name: str, path: Path | None, old: FileRecord | None) -> None:
-        if not self._unchanged(name, path, old):
-            self._take(name, path, old, _read_one(_Job(name, path, self.shown[name],
-                                                         old.sha if old is not None else None, self.now_ns)))
 
     def _unchanged(self, name: str, path: Path | None, old: FileRecord | None) -> bool:
         """Whether the file's stat is the one *old* recorded: then its record is kept, unread."""
