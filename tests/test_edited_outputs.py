@@ -367,3 +367,27 @@ def test_a_run_with_nothing_changed_hashes_no_output(tmp_path, monkeypatch):
     hashed.clear()
     assert _build(tmp_path, out).exit_code == 0
     assert hashed == []
+
+
+@pytest.mark.parametrize("edited", [True, False], ids=["edited", "control"])
+def test_feed_knows_what_a_build_wrote_by_its_state(tmp_path, monkeypatch, edited):
+    """``feed`` keeps no state, but a build of the folder (at the default state place) left one:
+    a feed that build wrote and you edited since, mark and all, is yours to ``feed`` as to the
+    next build (exit 1, named, left as it is); unedited, ``feed`` replaces it."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    result = run_cli(["build", str(tmp_path / "in"), "-o", str(out), "--images", "none", "-q"], tmp_path)
+    assert result.exit_code == 0, result.output
+    atom = out / "feed.atom"
+    before = _edit(atom, "appended") if edited else atom.read_bytes()
+    assert carries_mark(atom)
+    result = run_cli(["feed", str(tmp_path / "in"), "-o", str(out), "--format", "atom", "--title", "Other", "-q"],
+                     tmp_path)
+    if edited:
+        assert result.exit_code == 1, result.output
+        assert f"{atom} was changed since digest-export wrote it" in result.output, result.output
+        assert atom.read_bytes() == before
+    else:
+        assert result.exit_code == 0, result.output
+        assert atom.read_bytes() != before and b"Other" in atom.read_bytes()

@@ -33,8 +33,8 @@ from ..site.catalog_records import CatalogBooks, catalog_record
 from ..site.frontpage import check_template, newest_digest, write_front_page
 from ..site.catalog import book_files
 from ..site.opds import COVER_TYPES, cover_name, thumbnail_name, write_catalog
-from ..state import (LATEST_NAME, STATE_NAME, BuildState, OutputRecord, fingerprint, load_written, written_bytes,
-                     written_record_path)
+from ..state import (LATEST_NAME, STATE_NAME, BuildState, OutputRecord, default_state_path, fingerprint, load_written,
+                     written_bytes, written_record_path)
 from .options import INPUTS_CHANGED, BookPlan, BuildPlan, BuildReport
 from ..gates.names import shell_quote as q
 
@@ -96,7 +96,7 @@ class _Writes:
         out = Path(options.out_dir)
         record = written_record_path(out) if options.incremental or options.record_writes else None
         earlier = load_written(record) if record is not None else {}
-        return cls(record, earlier, records_for(out, {**plan.state.written_files(), **earlier}))
+        return cls(record, earlier, records_for(out, {**_built_files(plan), **earlier}))
 
     def stopped(self, plan: BuildPlan) -> None:
         """A run stopped half-way (a file of the user's in the way, Ctrl-C) has replaced files whose
@@ -118,6 +118,24 @@ class _Writes:
         """After the run: taken over by the state just saved (what this build wrote or kept)."""
         if self.record is not None and plan.options.incremental and self.earlier:
             remove_file(self.record, Stamp.at(self.record))
+
+
+def _built_files(plan: BuildPlan) -> dict[str, Stamp]:
+    """What the builds of the folder wrote there, as their state records it: a build's own
+    state; for ``feed`` and ``epub``, which keep none, the state a ``build`` of the folder left at
+    the default place (read, never written).  A file it records is the program's only while it
+    holds the bytes recorded: one the user edited since, mark and all, is the user's, and ``feed``
+    leaves it as ``build`` does."""
+    options = plan.options
+    if options.incremental or not options.record_writes:
+        return plan.state.written_files()
+    from ..state import load_state
+
+    try:
+        state, why = load_state(default_state_path(Path(options.out_dir)), __version__, options.state_base())
+    except (OSError, OutputError):
+        return {}
+    return {} if why else state.written_files()
 
 
 def _record_writes(plan: BuildPlan, path: Path, earlier: dict[str, Stamp]) -> None:
