@@ -22,13 +22,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .gates import files as gate_files
 from .gates import names as gate_names
-from .output import Stamp
+from .output import Stamp, holds
 from .reader.stamps import FileRecord
 
 #: Where builds before the state moved out of the output folder kept it.
@@ -194,9 +194,24 @@ class OutputRecord:
             if stamp.ino < 0:
                 return (f"{gate_names.shell_quote(name)} was recorded by an earlier version by its size "
                         "and time only, which cannot tell an edit")
-            if not stamp.matches(st):
+            # A stat that changed with the bytes kept (``cp -a``, ``rsync -a``, a restore from a
+            # cache) is the file as written: hashed, by the recorded digest, only then.
+            if not holds(out_dir / name, stamp, st):
                 return f"{gate_names.shell_quote(name)} was changed since it was written"
         return None
+
+    def restamped(self, out_dir: Path) -> OutputRecord:
+        """This record with each file's stamp as the file is now: a file copied with its bytes
+        kept (:meth:`missing_or_changed` said so) keeps its digest under its new stat, so the next
+        run neither hashes it again nor builds its book once more."""
+        files = {}
+        for name, stamp in self.files.items():
+            try:
+                st = os.stat(out_dir / name)
+            except OSError:
+                return self
+            files[name] = stamp if stamp.matches(st) else Stamp.of(st)._replace(digest=stamp.digest)
+        return replace(self, files=files)
 
 
 @dataclass(slots=True)

@@ -521,7 +521,7 @@ def _count_and_skip(plan: BuildPlan, report: BuildReport, state: BuildState) -> 
                                        "program version are unchanged")
             report.add(path, "skipped")
             report.books.append((path, "skipped"))
-            state.books[book.meta.file_name] = plan.state.books[book.meta.file_name]
+            state.books[book.meta.file_name] = plan.state.books[book.meta.file_name].restamped(out)
 
 
 def _drop_empty(plan: BuildPlan, report: BuildReport, state: BuildState, bundles: list[Bundle],
@@ -718,7 +718,7 @@ def _write_latest(plan: BuildPlan, report: BuildReport, state: BuildState) -> No
     inputs = ":".join(map(str, (newest, *Stamp.at(source).stat)))
     if old is not None and old.inputs == inputs and old.missing_or_changed(out) is None:
         report.add(path, "skipped")
-        state.pages[LATEST_NAME] = old
+        state.pages[LATEST_NAME] = old.restamped(out)
         return
     report.explanations.append(f"writing {q(path)}: a copy of {q(newest)}")
     report.add(path, write_file(path, gate_files.read_bytes(source, gate_files.BOOK_LIMIT)))
@@ -736,7 +736,7 @@ def _write_feeds(plan: BuildPlan, report: BuildReport, state: BuildState, select
         report.explanations.append("skipped the feeds: no input file and no option changed")
         for name in plan.state.feeds.files if plan.state.feeds else ():
             report.add(out / name, "skipped")
-        state.feeds = plan.state.feeds
+        state.feeds = plan.state.feeds.restamped(out) if plan.state.feeds else None
         return
     report.explanations.append(f"writing the feeds: {plan.feeds_reason}")
     since = plan.feed_from
@@ -856,7 +856,7 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
         report.explanations.append("skipped the OPDS catalog: the EPUB files are unchanged")
         for name in old.files:
             report.add(out / name, "skipped")
-        state.catalog = old
+        state.catalog = old.restamped(out)
         state.catalog_books = plan.state.catalog_books
         return
     report.explanations.append(f"writing the OPDS catalog: {reason}")

@@ -174,7 +174,7 @@ def write_front_page(plan: BuildPlan, report: BuildReport, state: BuildState, ne
     if reason is None:
         report.explanations.append(f"skipped {path}: what it shows is unchanged")
         report.add(path, "skipped")
-        state.pages[INDEX_NAME] = old
+        state.pages[INDEX_NAME] = old.restamped(out)
         return
     report.explanations.append(f"writing {path}: {reason}")
     if newest is None and iso is not None:
