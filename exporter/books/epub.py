@@ -268,10 +268,39 @@ def _paper_weight(paper: Paper) -> int:
             + summary(paper.summary) + 800)
 
 
-def _parts(papers: Sequence[Paper]) -> list[int]:
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What a book's day list takes of a paper, whichever book it is in: its weight
+    (:func:`_paper_weight`), its links as :func:`safe_url` passes them, its title's language."""
+
+    weight: int
+    link: str | None
+    abs_url: str | None
+    pdf_url: str | None
+    hf_url: str | None
+    video_url: str | None
+    title_lang: str | None
+
+
+def _facts(paper: Paper, known: dict[int, _Facts] | None) -> _Facts:
+    """:class:`_Facts` of *paper*, from *known* (``Fragments.facts``: the books of one period
+    share their papers) when it was taken for an earlier book."""
+    facts = known.get(id(paper)) if known is not None else None
+    if facts is None:
+        thumb = paper.thumbnail
+        facts = _Facts(_paper_weight(paper), safe_url(paper.link), safe_url(paper.abs_url),
+                       safe_url(paper.pdf_url), safe_url(paper.hf_url),
+                       safe_url(thumb.url) if thumb is not None and thumb.kind is ThumbnailKind.VIDEO else None,
+                       language.language_of((paper.title,)))
+        if known is not None:
+            known[id(paper)] = facts
+    return facts
+
+
+def _parts(papers: Sequence[Paper], known: dict[int, _Facts] | None = None) -> list[int]:
     """Where each part of a day begins (indices into *papers*; ``[0]`` for a day kept whole):
     consecutive papers, each part within :data:`PART_BUDGET` unless one paper alone is over it."""
-    weights = [_paper_weight(p) for p in papers]
+    weights = [_facts(p, known).weight for p in papers]
     if sum(weights) <= PART_BUDGET:
         return [0]
     starts, size = [0], 0
@@ -283,18 +312,20 @@ def _parts(papers: Sequence[Paper]) -> list[int]:
     return starts
 
 
-def _day_views(bundle: Bundle, labels: dict[str, Any], images: _Images, lang: str) -> list[DayView]:
-    """The day documents of the book in spine order: one per day, or a day's parts in order."""
+def _day_views(bundle: Bundle, labels: dict[str, Any], images: _Images, lang: str,
+               known: dict[int, _Facts] | None = None) -> list[DayView]:
+    """The day documents of the book in spine order: one per day, or a day's parts in order
+    (*known*: see :func:`_facts`)."""
     first_seen: dict[str, FirstRef] = {}
     views = []
     for digest in bundle.digests:
         date = digest.date
-        starts = _parts(digest.papers)
+        starts = _parts(digest.papers, known)
         ends = starts[1:] + [len(digest.papers)]
         names = [f"day-{date.isoformat()}.xhtml" if n == 0 else f"day-{date.isoformat()}-{n + 1}.xhtml"
                  for n in range(len(starts))]
         files = [name for name, start, end in zip(names, starts, ends) for _ in range(start, end)]
-        entries = _day_entries(digest, files, first_seen, images, lang)
+        entries = _day_entries(digest, files, first_seen, images, lang, known)
         # A digest file is written in one language: a sample of its
         # summaries tells which, at a fraction of the cost of all of them.
         day_lang = _other_language(language.language_of(
@@ -318,7 +349,7 @@ def _day_views(bundle: Bundle, labels: dict[str, Any], images: _Images, lang: st
 
 
 def _day_entries(digest: Digest, files: Sequence[str], first_seen: dict[str, FirstRef], images: _Images,
-                 lang: str) -> list[Entry]:
+                 lang: str, known: dict[int, _Facts] | None = None) -> list[Entry]:
     """The entries of *digest*'s papers, each in its document (*files*, by paper); *first_seen*
     (paper key -> where it is first shown) is read and completed."""
     date = digest.date
@@ -340,20 +371,19 @@ def _day_entries(digest: Digest, files: Sequence[str], first_seen: dict[str, Fir
         used.add(sid)
         if first is None:
             first_seen[paper.key] = FirstRef(f"{file_name}#{sid}", date.isoformat())
-        thumb = paper.thumbnail
+        facts = _facts(paper, known)
         entries.append(Entry(
             paper=paper,
             id=sid,
             nav_id=f"n-{date:%Y%m%d}-{sid}",
-            link=safe_url(paper.link),
-            abs_url=safe_url(paper.abs_url),
-            pdf_url=safe_url(paper.pdf_url),
-            hf_url=safe_url(paper.hf_url),
+            link=facts.link,
+            abs_url=facts.abs_url,
+            pdf_url=facts.pdf_url,
+            hf_url=facts.hf_url,
             image=images.ref(paper) if first is None else None,
-            video_url=(safe_url(thumb.url) if thumb is not None and thumb.kind is ThumbnailKind.VIDEO
-                       else None),
+            video_url=facts.video_url,
             first=first,
-            title_lang=_other_language(language.language_of((paper.title,)), lang),
+            title_lang=_other_language(facts.title_lang, lang),
         ))
     return entries
 
@@ -498,7 +528,7 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
                      f"{labels['days'](bundle.days)}, {period_text(bundle)}."),
     )
     images = _Images(image_results)
-    days = _day_views(bundle, labels, images, lang)
+    days = _day_views(bundle, labels, images, lang, ctx.fragments.facts if ctx.fragments is not None else None)
 
     book = _new_book(bundle, info, labels, cover=cover_jpeg is not None, thumbnails=bool(images.items))
     style = epub.EpubItem(uid="style", file_name="style/epub.css", media_type="text/css", content=ctx.css)
@@ -655,11 +685,18 @@ class Fragments:
     (:func:`exporter.books.workers.make_batches`) and keeps its papers for that task only.
     """
 
-    __slots__ = ("known", "fresh")
+    __slots__ = ("known", "fresh", "facts")
 
     def __init__(self) -> None:
         self.known: dict[tuple[Any, ...], str] = {}
         self.fresh: dict[tuple[Any, ...], str] = {}
+        #: id of a paper -> its :class:`_Facts` (kept, like :attr:`known`, for one task in a worker).
+        self.facts: dict[int, _Facts] = {}
+
+    def next_period(self) -> None:
+        """A worker's next task: the papers of another period."""
+        self.known.clear()
+        self.facts.clear()
 
     def take_fresh(self) -> dict[tuple[Any, ...], str]:
         fresh, self.fresh = self.fresh, {}

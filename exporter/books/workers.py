@@ -115,7 +115,7 @@ def _make_task(task: int) -> list[tuple[int, BookResult]]:
     for b, _ in tasks[task]:
         fragments = batches[b].writer.ctx.fragments
         if fragments is not None:
-            fragments.known.clear()  # the next period's papers are others
+            fragments.next_period()
     return results
 
 
