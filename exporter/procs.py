@@ -1,4 +1,10 @@
-"""Ending a pool of forked worker processes (the reader's and the book workers') when a run stops.
+"""Forked worker pools (the reader's and the book workers'): made, and ended when a run stops.
+
+A worker whose run was killed (SIGKILL: ``timeout -s KILL``, the OOM killer, a CI job cancelled)
+has no one to end it: it waits on the task queue's lock or pipe for good, since every worker holds
+the queue's writing end too (inherited with ``fork``) and so never reads its end.  Each worker
+therefore watches its parent (:func:`fork_pool`) and ends when the parent is gone.
+
 
 ``multiprocessing.Pool.terminate()`` sends each worker SIGTERM (the program's handler unwinds it,
 so it removes the temporary file it was writing: ``cli/crash.py``) and then joins each one
@@ -23,6 +29,39 @@ def can_fork() -> bool:
 
 #: How long the workers have to end on SIGTERM.
 GRACE_SECONDS = 5.0
+#: How often a worker looks whether its run is still there.
+WATCH_SECONDS = 0.5
+
+
+def fork_pool(workers: int, **options: Any) -> Any:
+    """A ``multiprocessing.Pool`` of *workers* forked processes (*options* as ``Pool`` takes them)
+    that end when this process does, however it ends."""
+    import multiprocessing
+    import os
+
+    return multiprocessing.get_context("fork").Pool(workers, initializer=_follow_parent,
+                                                   initargs=(os.getpid(),), **options)
+
+
+def _follow_parent(parent: int) -> None:
+    """In a worker: a thread that ends the worker once *parent* is gone (the worker is then the
+    child of another process: POSIX ``getppid``).  SIGTERM first, so the worker removes the
+    temporary file it was writing (``cli/crash.py``); past :data:`GRACE_SECONDS`, ``_exit``.
+
+    Not Linux's ``PR_SET_PDEATHSIG``: it fires when the parent *thread* that forked the worker ends,
+    and the pool forks its later workers (``maxtasksperchild``) from a thread of its own."""
+    import os
+    import signal
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCH_SECONDS)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(GRACE_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="digest-export-parent-watch", daemon=True).start()
 
 
 def stop_pool(pool: Any) -> None:

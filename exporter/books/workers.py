@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..output import NotOurFileError, Records, Stamp, add_known, recorded, synced_at_end, take_known, written_stamp
-from ..procs import can_fork, stop_pool
+from ..procs import can_fork, fork_pool, stop_pool
 
 #: Below this many books the fork costs more than it saves (the daily run
 #: rebuilds one book).
@@ -193,8 +193,6 @@ def _tasks(batches: list[BookBatch]) -> list[list[tuple[int, int]]]:
 
 def _pooled(batches: list[BookBatch], tasks: list[list[tuple[int, int]]], jobs: int, ordered: bool,
             meanwhile: Callable[[], None] | None) -> Iterator[tuple[int, BookResult]]:
-    import multiprocessing
-
     # Once here rather than in every worker: imports, compiled
     # templates and the cover canvas are inherited.
     for batch in batches:
@@ -205,8 +203,7 @@ def _pooled(batches: list[BookBatch], tasks: list[list[tuple[int, int]]], jobs: 
 
     PIXELS.share_with_forked_workers()
     per_task = max(len(t) for t in tasks)
-    pool = multiprocessing.get_context("fork").Pool(
-        min(jobs, len(tasks)), maxtasksperchild=max(1, BOOKS_PER_WORKER // per_task))
+    pool = fork_pool(min(jobs, len(tasks)), maxtasksperchild=max(1, BOOKS_PER_WORKER // per_task))
     try:
         work = pool.imap if ordered else pool.imap_unordered
         done: Iterator[list[tuple[int, BookResult]]] = work(_make_task, range(len(tasks)))

@@ -24,7 +24,7 @@ from typing import Any
 from ..gates import files as gate_files
 from ..gates.files import FileStamp
 from ..model import Diagnostic, Kind, Severity, SourceRef
-from ..procs import can_fork, stop_pool
+from ..procs import can_fork, fork_pool, stop_pool
 from .parse import cannot_read, decode, input_files, parse_text, read_input
 
 #: A file modified less than this long before it was read may change again
@@ -163,9 +163,7 @@ def _read_all(jobs: list[_Job], workers: int) -> Iterable[_Outcome]:
 
 
 def _pooled(jobs: list[_Job], workers: int) -> Iterable[_Outcome]:
-    import multiprocessing
-
-    pool = multiprocessing.get_context("fork").Pool(workers)
+    pool = fork_pool(workers)
     try:
         # Chunks of a few files: one message per chunk, and both workers busy to the end.
         yield from pool.imap(_read_one, jobs, chunksize=max(1, min(8, len(jobs) // (workers * 8))))
