@@ -835,7 +835,7 @@ def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = Fal
     # Made first if missing: a folder that did not exist holds no file to refuse.
     with _opened(path.parent, path, create=True) as at:
         assert at is not None
-        _remove_stale_parts_in(at, path.name, STALE_AFTER)
+        _remove_stale_parts_of(at, path.name)
         if not force and same_content(path, data, at=at):
             # A link to a file of these very bytes: nothing to write, and the link stays the user's.
             _remember(at, path, data)
@@ -988,27 +988,79 @@ def remove_stale_parts(path: Path, *, max_age: float = STALE_AFTER) -> list[Path
 def _remove_stale_parts_in(at: _Folder, name: str, max_age: float) -> list[Path]:
     prefix = _part_prefix(name)
     removed = []
+    for part in _stale_parts(at, max_age).get(prefix, ()):
+        if _remove_part(at, part, max_age):
+            removed.append(Path(at.path, part))
+    return removed
+
+
+def _stale_parts(at: _Folder, max_age: float) -> dict[str, list[str]]:
+    """The temporary files in *at* older than *max_age* seconds, by the prefix of the name they
+    were written for (:func:`_part_prefix`).  Listed through the descriptor (fdopendir()): the very
+    folder that was opened, whatever its path leads to now."""
+    found: dict[str, list[str]] = {}
     now = time.time()
     try:
-        # Listed and unlinked through the descriptor (fdopendir(), unlinkat()): the very folder
-        # that was opened, whatever its path leads to now.
         with os.scandir(at.fd if at.fd is not None else at.path) as entries:
             for entry in entries:
                 part = entry.name
+                if not (part.startswith(".") and part.endswith(".part")):
+                    continue
+                cut = part.rfind(".", 0, len(part) - len(".part")) + 1
                 # What the writer makes (8 letters, digits or _ between the two): a file of
                 # someone else's with a look-alike name stays.
-                if not (part.startswith(prefix) and part.endswith(".part")
-                        and _MKSTEMP_PART.fullmatch(part[len(prefix):])):
+                if cut <= 1 or not _MKSTEMP_PART.fullmatch(part[cut:]):
                     continue
                 try:
                     if entry.is_file(follow_symlinks=False) and now - entry.stat(follow_symlinks=False).st_mtime > max_age:
-                        os.unlink(at.name(part), dir_fd=at.fd)
-                        removed.append(Path(at.path, part))
+                        found.setdefault(part[:cut], []).append(part)
                 except OSError:
-                    pass  # gone already (another run), or not ours to remove
+                    pass  # gone already (another run)
     except OSError:
         pass  # a folder that cannot be listed (opened with O_PATH)
-    return removed
+    return found
+
+
+def _remove_part(at: _Folder, part: str, max_age: float) -> bool:
+    """Unlink the temporary file *part* in *at* (unlinkat()) if it is still one older than
+    *max_age* seconds."""
+    try:
+        st = os.stat(at.name(part), dir_fd=at.fd, follow_symlinks=False)
+        if stat.S_ISREG(st.st_mode) and time.time() - st.st_mtime > max_age:
+            os.unlink(at.name(part), dir_fd=at.fd)
+            return True
+    except OSError:
+        pass  # gone already (another run), or not ours to remove
+    return False
+
+
+#: (process, device, inode) of a folder a run writes into -> when it was listed and its stale
+#: temporary files by prefix: listing the folder at every write made a run that writes n files
+#: into one folder (a decade of books ``--by day``) read n * n names.
+_STALE: dict[tuple[int, int, int], tuple[float, dict[str, list[str]]]] = {}
+#: How long a listing serves: a temporary file goes stale in :data:`STALE_AFTER` (an hour), so
+#: one that a killed run left after the listing is not missed for long.
+_STALE_LISTING_SECONDS = 60.0
+
+
+def _remove_stale_parts_of(at: _Folder, name: str) -> None:
+    """What :func:`remove_stale_parts` does for *name* before it is written; within a run
+    (:func:`output_root`) the folder is listed once a minute, not at every write."""
+    if at.fd is None or _ROOT.get() is None:
+        _remove_stale_parts_in(at, name, STALE_AFTER)
+        return
+    try:
+        st = os.fstat(at.fd)
+    except OSError:
+        return
+    key, now = (os.getpid(), st.st_dev, st.st_ino), time.monotonic()
+    listed = _STALE.get(key)
+    if listed is None or now - listed[0] > _STALE_LISTING_SECONDS:
+        if len(_STALE) >= _KNOWN_MAX:
+            _STALE.clear()
+        listed = _STALE[key] = (now, _stale_parts(at, STALE_AFTER))
+    for part in listed[1].pop(_part_prefix(name), ()):
+        _remove_part(at, part, STALE_AFTER)
 
 
 def _fsync_dir(folder: Path | _Folder) -> None:

@@ -166,3 +166,33 @@ def test_a_batch_syncs_each_folder_once_at_its_end_and_each_file_before_its_rena
         monkeypatch.setattr(output.os, "getpid", lambda: -1)  # as if in a forked child
         write_file(tmp_path / "one" / "g", b"g")
         assert events == [("file",), ("dir", "one")]
+
+
+def test_a_run_lists_each_folder_for_stale_temporary_files_once(tmp_path, corpora, monkeypatch):
+    """A build removes the stale temporary file a killed run left for an output it writes (and
+    leaves another's young one), listing each folder once, not at every file it writes there
+    (which made writing n files into one folder read n * n names)."""
+    from click.testing import CliRunner
+
+    from exporter import output
+    from exporter.cli import main
+
+    _, small = corpora
+    out = tmp_path / "out"
+    out.mkdir()
+    stale, young = out / ".feed.atom.k1llEd00.part", out / ".feed.rss.running0.part"
+    for p in (stale, young):
+        p.write_bytes(b"half")
+    old = time.time() - STALE_AFTER - 60
+    os.utime(stale, (old, old))
+    listed = []
+    real = output._stale_parts
+    monkeypatch.setattr(output, "_stale_parts", lambda at, age: listed.append(at.path) or real(at, age))
+    result = CliRunner().invoke(main, ["build", str(small), "-o", str(out), "--images", "none", "--by", "day",
+                                       "--jobs", "1", "-q", "--keep-going"])
+    assert result.exit_code in (0, 1), result.output
+    written = [p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    assert len(written) > 100
+    assert not stale.exists() and young.exists()
+    # (and the state's folder)
+    assert len(listed) == len(set(listed)) <= len({p.parent for p in written}) + 1, listed
