@@ -120,3 +120,56 @@ def test_an_iso_2022_kr_digest_makes_a_korean_book(tmp_path):
     with zipfile.ZipFile(book) as z:
         text = "".join(z.read(n).decode() for n in z.namelist() if n.endswith(".xhtml"))
     assert "한국어 제목" in text and "요약 한글" in text
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(title=WORDS, summary=WORDS, bom=st.booleans())
+def test_iso_2022_kr_after_a_utf8_bom_is_decoded(tmp_path_factory, title, summary, bom):
+    """An editor that saves "UTF-8 with BOM" puts EF BB BF before 7-bit ISO-2022-KR text: the
+    BOM is no second encoding."""
+    data = (b"\xef\xbb\xbf" if bom else b"") + _digest(title, summary).encode("iso2022_kr")
+    path = tmp_path_factory.mktemp("bom-kr") / "day.md"
+    path.write_bytes(data)
+    result = read_digests([path])
+    lines = [str(d) for d in result.diagnostics]
+    assert result.digests and result.digests[0].papers[0].title == title, lines
+    assert lines[0].startswith(f"{path}:1: warning: file is ISO-2022-KR (by its escape sequence"), lines
+    assert not any(": error: " in line for line in lines), lines
+
+
+WIDE = {"utf-16-le": ("UTF-16", "little"), "utf-16-be": ("UTF-16", "big"),
+        "utf-32-le": ("UTF-32", "little"), "utf-32-be": ("UTF-32", "big")}
+
+
+@settings(max_examples=60, **SETTINGS)
+@given(codec=st.sampled_from(sorted(WIDE)), title=WORDS, summary=WORDS, english=st.booleans())
+def test_utf16_and_utf32_without_a_bom_are_told_by_their_nul_bytes(tmp_path_factory, codec, title, summary,
+                                                                   english):
+    """What Windows tools write as "Unicode" without a BOM (all-ASCII text too, which once read as
+    "NUL bytes removed"): decoded, with a warning naming the encoding, its byte order and how it
+    was told, and every line where it is."""
+    if english:
+        title, summary = "A plain title", "An English summary"
+    data = _digest(title, summary).encode(codec)
+    path = tmp_path_factory.mktemp("wide") / "day.md"
+    path.write_bytes(data)
+    result = read_digests([path])
+    lines = [str(d) for d in result.diagnostics]
+    name, order = WIDE[codec]
+    assert lines[0] == (f"{path}:1: warning: file is {name} ({order}-endian, without a byte-order mark: told by "
+                        "its NUL bytes); decoded (save it as UTF-8)"), lines
+    paper = result.digests[0].papers[0]
+    assert (paper.title, paper.summary[0].text) == (title, summary)
+    assert f"{path}:5: warning: paper has no 'Vote:' line" in lines, lines
+    assert not any("NUL" in line and "removed" in line for line in lines), lines
+
+
+@pytest.mark.parametrize("data", [
+    "# Day\n\n".encode() + "\0".join("x" * 40).encode(),   # stray NULs in UTF-8: removed, said
+    "한국어 제목\n".encode("utf-16-le"),                    # no ASCII first: not guessed
+    b"#" + "## Day (2024-03-04)\n".encode("utf-16-le"),     # a UTF-16 file joined one byte in
+], ids=["stray-nuls", "hangul-first", "joined-misaligned"])
+def test_what_only_looks_wide_is_not_read_as_utf16(tmp_path, data):
+    path = tmp_path / "day.md"
+    path.write_bytes(data)
+    assert decode(data).encoding not in ("utf-16", "utf-32") or decode(data).text is None

@@ -99,7 +99,8 @@ class Decoded:
     error: tuple[int, str] | None = None
     #: For "cp949": the line of the first byte that is not UTF-8.
     utf8_until: int = 1
-    #: For an ISO 2022 encoding: how it was told (its escape sequence, or a guess from SO/SI).
+    #: For an ISO 2022 encoding: how it was told (its escape sequence, or a guess from SO/SI); for
+    #: UTF-16 or UTF-32 without a BOM, its byte order and that it was told by its NUL bytes.
     told_by: str = ""
 
 
@@ -135,9 +136,13 @@ def decode(data: bytes) -> Decoded:
                     if text is not None and text.count("\0") * 4 < len(text):
                         return _cleaned(text, "utf-16")
                 return _damaged(data, encoding, width, err)
+    wide = _without_bom(data)
+    if wide is not None:
+        return wide
     if _SHIFTS.search(data) is not None:
-        # 7-bit ISO 2022 is valid UTF-8 too: told by its escape sequences, before UTF-8 is tried.
-        iso = _iso2022(data)
+        # 7-bit ISO 2022 is valid UTF-8 too: told by its escape sequences, before UTF-8 is tried
+        # (after a UTF-8 BOM, which an editor saving "with BOM" puts before any text).
+        iso = _iso2022(data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data)
         if iso is not None:
             return iso
     try:
@@ -163,6 +168,45 @@ def decode(data: bytes) -> Decoded:
                                                    f"(byte 0x{data[cp949_error.start]:02x} at line "
                                                    f"{_line_of_byte(data, cp949_error.start)})"))
     return Decoded(None, "", error=(utf8_line, f"not UTF-8 (byte 0x{bad:02x}) and not CP949/EUC-KR"))
+
+
+#: UTF-32 and UTF-16 without a BOM, by where their NUL bytes fall (a digest is Markdown: its
+#: headings, list marks, line breaks and links are ASCII, each a code unit with a zero high
+#: part), from the widest: (codec, code unit width, the offsets in a unit that are NUL).
+_WIDE = (("utf-32-le", 4, (1, 2, 3)), ("utf-32-be", 4, (0, 1, 2)), ("utf-16-le", 2, (1,)), ("utf-16-be", 2, (0,)))
+
+
+def _without_bom(data: bytes) -> Decoded | None:
+    """*data* as UTF-32 or UTF-16 without a BOM (Unicode 15, section 3.10, D90-D98: the byte order
+    is then the writer's choice), when its NUL bytes say so: its first code unit is ASCII and at
+    least a quarter of its code units have them where ASCII in that encoding does, and no other
+    place holds many.  Decoded, and how
+    it was told said (UTF-8 text has no NUL, and a file of stray NULs has them anywhere); None
+    when the NULs say no such encoding."""
+    if b"\0" not in data[:4096]:
+        return None
+    sample = data[:65536]
+    for codec, width, zeros in _WIDE:
+        units = len(sample) // width
+        if len(data) % width or units < 2:
+            continue
+        at = [sample[i::width].count(0) for i in range(width)]
+        ascii_units = min(at[i] for i in zeros)
+        others = max((at[i] for i in range(width) if i not in zeros), default=0)
+        # Its first unit too: a digest starts with ASCII (a heading, a blank line); a UTF-8 file
+        # with such a file joined in (``cat``) starts without a NUL, and is not read in halves.
+        first = sample[:width]
+        if (ascii_units * 4 < units or others * 8 > ascii_units
+                or any(first[i] for i in zeros) or not 0 < max(first) < 0x80):
+            continue
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        order = "little" if codec.endswith("le") else "big"
+        return replace(_cleaned(text, codec[:6]),
+                       told_by=f"{order}-endian, without a byte-order mark: told by its NUL bytes")
+    return None
 
 
 def _iso2022(data: bytes) -> Decoded | None:

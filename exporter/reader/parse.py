@@ -156,7 +156,9 @@ def decode(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
                                    "(save it as UTF-8)", Kind.ENCODING))
     elif decoded.encoding in ("utf-16", "utf-32"):
         diags.insert(0, Diagnostic(SourceRef(path, 1), Severity.WARNING,
-                                   f"file is {decoded.encoding.upper()}; decoded (save it as UTF-8)", Kind.ENCODING))
+                                   f"file is {decoded.encoding.upper()}"
+                                   f"{f' ({decoded.told_by})' if decoded.told_by else ''}; decoded (save it as UTF-8)",
+                                   Kind.ENCODING))
     return decoded.text, diags
 
 
