@@ -47,6 +47,7 @@ def test_workflow_parses_and_its_commands_run(tmp_path, monkeypatch):
     assert workflow["permissions"]["pages"] == "write"
     lines = commands(workflow)
     assert ["build", "--send"] in lines
+    assert "DIGEST_EXPORT_SMTP_PASSWORD: ${{ secrets.SMTP_PASSWORD }}" in text
 
     config = example_config(text)
     assert config["build"]["send"] is True and config["send"]["to"]
@@ -58,7 +59,10 @@ def test_workflow_parses_and_its_commands_run(tmp_path, monkeypatch):
     for args in lines:
         if args and args[0] == "send":
             args = [*args, "--dry-run"]
-        r = CliRunner().invoke(main, args, env={"DIGEST_EXPORT_TODAY": "2024-03-18"})
+        # The password as the workflow's step gives it (a repository secret): a dry run checks
+        # that there is one, as the run does.
+        r = CliRunner().invoke(main, args, env={"DIGEST_EXPORT_TODAY": "2024-03-18",
+                                                "DIGEST_EXPORT_SMTP_PASSWORD": "secret"})
         assert r.exit_code == 0, (args, r.output)
         assert "would send " in r.stdout and "/public/daily-papers-2024-W10.epub (" in r.stdout
     assert (tmp_path / "public" / "index.html").is_file()

@@ -668,3 +668,37 @@ def test_a_ledger_that_is_a_link_is_rewritten_at_its_target(built, tmp_path_fact
         r = _send(out, server)  # read back through the link: not sent again
         assert r.exit_code == 0 and len(server.mailbox.messages) == 1, r.output
     del keep
+
+
+# -- a dry run refuses the settings the run refuses --------------------------------------------
+SETTINGS_REFUSED = [
+    ("host with a space", ["--smtp-host", "a b"], {}, "--smtp-host"),
+    ("host with a port", ["--smtp-host", "smtp.example.org:25"], {}, "--smtp-host"),
+    ("host with an empty label", ["--smtp-host", "a..b"], {}, "--smtp-host"),
+    ("host with user info", ["--smtp-host", "me@smtp.example.org"], {}, "--smtp-host"),
+    ("password file missing", ["--smtp-host", "127.0.0.1", "--smtp-user", "me@example.org",
+                               "--password-file", "/nonexistent/pw"], {}, "cannot read the SMTP password file"),
+    ("no password at all", ["--smtp-host", "127.0.0.1", "--smtp-user", "me@example.org"], {}, "needs a password"),
+    ("sender refused", ["--smtp-host", "127.0.0.1", "--from-address", "not an address"], {}, "--from-address"),
+]
+
+
+@pytest.mark.parametrize("what, args, env, said", SETTINGS_REFUSED, ids=[c[0] for c in SETTINGS_REFUSED])
+def test_a_dry_run_refuses_what_the_run_refuses(built, tmp_path, what, args, env, said):
+    """``--dry-run`` connects to nothing, but every setting given is checked as the run checks it:
+    the same exit status (2) and the same words, nothing sent and no ledger written."""
+    out = _copy(built, tmp_path)
+    results = [run_cli(["send", str(out), "--to", KINDLE, "--today", TODAY, *args, *dry], tmp_path,
+                       env={"DIGEST_EXPORT_SMTP_PASSWORD": "", **env}) for dry in ([], ["--dry-run"])]
+    for result in results:
+        assert result.exit_code == 2, (what, result.output)
+        assert said in result.output, (what, result.output)
+    assert [r.output for r in results][0].split("Error: ")[-1] == [r.output for r in results][1].split("Error: ")[-1]
+    assert not (out / ".digest-export-sent.json").exists()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "[::1]", "localhost", "smtp.example.org", "xn--bcher-kva.example"])
+def test_a_dry_run_takes_every_host_the_run_takes(built, tmp_path, host):
+    out = _copy(built, tmp_path)
+    result = run_cli(["send", str(out), "--to", KINDLE, "--today", TODAY, "--smtp-host", host, "--dry-run"], tmp_path)
+    assert result.exit_code == 0, result.output

@@ -95,7 +95,11 @@ def send(folder: str | None, out_dir: str | None, to: tuple[str, ...], from_addr
     _check_there(target)
     if selection is not None:
         target = _selection_folder(target, selection)
-    password = _password(password_file) if smtp_user and not dry_run else None
+    # A dry run connects to nothing but refuses every setting the run would refuse: the server
+    # as a host, the password as read (never shown).
+    smtp_host = _checked_host(smtp_host) if smtp_host else smtp_host
+    # (none given: the run says so once the addresses are checked, dry or not)
+    password = _password(password_file) if smtp_user and (password_file or os.environ.get(PASSWORD_ENV)) else None
     smtp = (SmtpSettings(host=smtp_host, port=smtp_port, user=smtp_user, security=smtp_security,
                          timeout=timeout, password=password) if smtp_host else None)
     sender_from = "from_address" if from_address else "smtp_user"
@@ -184,6 +188,20 @@ def _configured_output() -> str | None:
     if root is None or not root.default_map:
         return None
     return root.default_map.get("build", {}).get("out_dir")
+
+
+def _checked_host(host: str) -> str:
+    """``--smtp-host`` through the URL gate's host check: a usage error naming the option, or the
+    config file and key."""
+    from ..errors import ConfigError
+    from ..gates.urls import URLRefused, check_host
+
+    try:
+        return check_host(host)
+    except URLRefused as err:
+        source = _source("smtp_host")
+        text = f"{source} {q(host)}: {err}"
+        raise (UsageError(text) if source.startswith("--") else ConfigError(text)) from None
 
 
 def _source(param: str) -> str:

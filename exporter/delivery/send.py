@@ -96,19 +96,20 @@ def check_options(options: SendOptions) -> tuple[Address, ...]:
             unique_addresses((options.sender,), options.sender_source)
     except AddressRefused as err:
         raise _address_error(str(err), options.sender_source) from None
+    # A dry run connects to nothing and may leave the server out; what is given is checked.
+    s = options.smtp
+    if s is not None and s.user and s.password is None:
+        raise UsageError("--smtp-user needs a password: set DIGEST_EXPORT_SMTP_PASSWORD or "
+                         "'password-file' in the [send] table")
+    if s is not None and s.user and s.security == "none" and not s.is_loopback:
+        raise UsageError("--smtp-security none would send the password unencrypted; use starttls or tls")
     if options.dry_run:
         return recipients
-    if options.smtp is None or not options.smtp.host:
+    if s is None or not s.host:
         raise UsageError("no SMTP server: give --smtp-host (or 'smtp-host' in the [send] table)")
     if not options.sender:
         raise UsageError("no sender: give --from-address (for Kindle, an address on your "
                          "Approved Personal Document E-mail List)")
-    s = options.smtp
-    if s.user and s.password is None:
-        raise UsageError("--smtp-user needs a password: set DIGEST_EXPORT_SMTP_PASSWORD or "
-                         "'password-file' in the [send] table")
-    if s.user and s.security == "none" and not s.is_loopback:
-        raise UsageError("--smtp-security none would send the password unencrypted; use starttls or tls")
     return recipients
 
 

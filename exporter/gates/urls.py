@@ -228,6 +228,27 @@ def check_base_url(text: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
+def check_host(text: str) -> str:
+    """A host name or IP address as a server setting (``--smtp-host``) takes it: an IP address
+    (v4, or v6 with or without brackets), or a domain name the WHATWG parser takes as the host of
+    a URL (UTS #46 and the checks every URL's host goes through), and nothing else: no port, user
+    info or path beside it.  Returned stripped (an IPv6 address without brackets);
+    :class:`URLRefused` says what is wrong."""
+    import ipaddress
+
+    host = text.strip()
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        # As a socket takes it: an IPv6 address without the brackets a URL puts around it.
+        return str(ipaddress.ip_address(bare))
+    except ValueError:
+        pass
+    if not host or any(c in host for c in "/?#@:\\[]"):
+        raise URLRefused("it is not a host name or IP address (no port, path, user or scheme beside it)")
+    _checked(f"http://{host}/")
+    return host
+
+
 def host_of(url: str | None) -> str:
     """The host of an http(s) URL in ASCII, or ``""`` (a local path, a refused URL)."""
     checked = web_url(url)
