@@ -213,3 +213,74 @@ def test_twins_in_one_folder_are_told_apart_and_paste_back(tmp_path):
     twin = next(s for s in shown if s != f"{folder}/{nfc}")
     pasted = subprocess.run(["bash", "-c", f"printf %s {twin}"], capture_output=True, check=True).stdout
     assert pasted == f"{folder}/{nfd}".encode(), (twin, pasted)
+
+
+def _path_keys():
+    """Every (command, key) whose value is a path, read from the commands (INPUT as ``inputs``)."""
+    from exporter.cli.config import _long_names
+
+    return [(name, key, isinstance(param, click.Argument) or param.multiple)
+            for name, command in sorted(main.commands.items())
+            for key, param in _long_names(command).items() if isinstance(param.type, click.Path)]
+
+
+@pytest.mark.parametrize("command, key, many", _path_keys(), ids=lambda v: str(v))
+@pytest.mark.parametrize("where", ["top", "table"])
+def test_an_empty_path_in_the_config_is_refused_naming_its_key(tmp_path, command, key, many, where):
+    """``output = ""`` once wrote into the config's own folder (the option refuses ""): every
+    path key refuses it, by its file and key, exit 2, and nothing is written."""
+    value = '[""]' if many else '""'
+    body = f"{key} = {value}\n" if where == "top" else f"[{command}]\n{key} = {value}\n"
+    config = tmp_path / "c.toml"
+    config.write_text(body, encoding="utf-8")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    args = ["--config", config, command] + ([SAMPLE] if key != "inputs" and command != "send" else [])
+    result = run(args + (["--to", "a@example.org", "--dry-run"] if command == "send" else []), tmp_path)
+    assert result.exit_code == 2, result.output
+    assert f"c.toml: {'' if where == 'top' else f'[{command}] '}key '{key}' must be a path" in result.output, \
+        result.output
+    assert "an empty path names no file or folder" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "state") == before
+
+
+def _shared_keys():
+    """Top-level keys that two commands take with values of different kinds ('to': a date for the
+    book commands, addresses for send)."""
+    from exporter.cli.config import _expected, _long_names
+
+    kinds: dict[str, set[str]] = {}
+    for command in main.commands.values():
+        for key, param in _long_names(command).items():
+            kinds.setdefault(key, set()).add(_expected(param))
+    return sorted(key for key, seen in kinds.items() if len(seen) > 1)
+
+
+def test_the_shared_keys_are_known():
+    assert _shared_keys() == ["to"]
+
+
+@pytest.mark.parametrize("value, fits", [
+    ('"garbage"', None), ('"2024-13-01"', None), ('"2024-02-30"', None), ('"me@kindle.com"', None),
+    ('2024-03-10', "epub"), ('"2024-03-10"', "both"), ('["me@kindle.com"]', "send"),
+])
+def test_a_top_level_key_of_two_meanings_is_never_dropped(tmp_path, value, fits):
+    """A top-level 'to' is the last day for epub/feed/build and the addresses for send: a value of
+    a kind only one of them takes (a TOML date, a list) goes to it; a string that a command takes
+    as its kind but refuses is an error naming the file and key, not left to the other meaning
+    (``to = "garbage"`` once built every day, unsaid)."""
+    config = tmp_path / "c.toml"
+    config.write_text(f"to = {value}\n", encoding="utf-8")
+    epub = run(["--config", config, "epub", SAMPLE, "-o", tmp_path / "out", "--images", "none", "-q"], tmp_path)
+    send = run(["--config", config, "send", tmp_path / "out", "--dry-run", "-q"], tmp_path)
+    if fits is None:
+        assert epub.exit_code == 2 and "c.toml: key 'to' must be a date" in epub.output, epub.output
+        assert "write it in the [send] table if it is for send" in epub.output or '"2024' in epub.output
+        assert not (tmp_path / "out").exists()
+    elif fits == "both":  # a string is of both kinds: a date to epub, an address send refuses
+        assert epub.exit_code == 0, epub.output
+        assert send.exit_code == 2 and "c.toml: key 'to':" in send.output, send.output
+    else:  # epub takes it or leaves it to send; send takes it or leaves it to epub
+        assert epub.exit_code == 0, epub.output
+        assert "key 'to'" not in send.output, send.output
+        if fits == "send":
+            assert "would send" in send.stdout and "me@kindle.com" not in send.output.split("would send")[0]

@@ -179,6 +179,23 @@ def _convert(path: Path, where: str, key: str, value: Any, param: click.Paramete
     return _convert_one(path, fail, value, param, ctx)
 
 
+def _of_its_kind(value: Any, param: click.Parameter) -> bool:
+    """Whether the TOML *value* is of the kind *param* takes (a string where a date or a path is
+    taken, a number where a number is...), whatever it holds: see :func:`default_map`."""
+    from .options import Seconds
+
+    if isinstance(value, list):
+        return isinstance(param, click.Argument) or getattr(param, "multiple", False)
+    ptype = param.type
+    if isinstance(ptype, click.types.BoolParamType) or getattr(param, "is_flag", False):
+        return isinstance(value, bool)
+    if isinstance(ptype, (click.types.IntParamType, click.types.FloatParamType, Seconds)):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(ptype, click.DateTime):
+        return isinstance(value, (str, dt.date))
+    return isinstance(value, str)
+
+
 def _expected(param: click.Parameter) -> str:
     """What a value of *param* is, in words, with the article."""
     from .options import Seconds
@@ -252,6 +269,9 @@ def _convert_one(path: Path, fail: Any, value: Any, param: click.Parameter, ctx:
         if "\0" in value:
             # No OS path holds a NUL (POSIX: it ends a C string).
             raise fail("a path without a NUL character")
+        if not value:
+            # As the option says it: "" would be the config's own folder, written into unasked.
+            raise fail("a path", why="an empty path names no file or folder")
         if value == "-":
             return value
         p = Path(value).expanduser()
@@ -336,17 +356,25 @@ def default_map(config: Mapping[str, Any], path: Path, group: click.Group,
             raise _unknown(path, key, [k for c in commands for k in params[c]] + list(commands))
         # A top-level key goes to every command with that option; where two
         # commands give one name different meanings ('to': the last day of
-        # a book, or send's addresses), it goes to those it fits, and is an
-        # error only when it fits none.
-        errors: list[ConfigError] = []
+        # a book, or send's addresses), a value of one meaning's kind (a TOML
+        # date, a list) goes to the commands it fits.  A value of a command's
+        # kind that it refuses (``to = "garbage"``: a string, as a date is) is
+        # an error, not left to the other meaning: the command would run
+        # without it, unsaid.
+        errors: list[tuple[str, ConfigError]] = []
         for name in users:
             param = params[name][key]
             try:
                 out[name][param.name] = _convert(path, "", key, value, param, ctx)
             except ConfigError as err:
-                errors.append(err)
-        if len(errors) == len(users):
-            raise errors[0]
+                errors.append((name, err))
+        refused = [(name, err) for name, err in errors if _of_its_kind(value, params[name][key])]
+        if len(errors) == len(users) or refused:
+            name, err = (refused or errors)[0]
+            fits = sorted(set(users) - {n for n, _ in errors})
+            raise ConfigError(f"{err}" + (f" (a top-level key is given to every command that has it: "
+                                          f"{', '.join(sorted(users))}; write it in the [{fits[0]}] table "
+                                          f"if it is for {fits[0]})" if fits else ""))
 
     for name in commands:
         table = config.get(name)
