@@ -284,3 +284,51 @@ def test_a_top_level_key_of_two_meanings_is_never_dropped(tmp_path, value, fits)
         assert "key 'to'" not in send.output, send.output
         if fits == "send":
             assert "would send" in send.stdout and "me@kindle.com" not in send.output.split("would send")[0]
+
+
+LATER_CHECKS = [  # values the config's types take that a check after them refuses
+    ("build", "base-url", "http://a b/", "cannot be used"),
+    ("build", "base-url", "https://example.org/x?q=1", "a query or a fragment"),
+    ("feed", "base-url", "https://a..b/", "cannot be used"),
+    ("send", "smtp-host", "smtp.example.org:25", "not a host name"),
+    ("send", "smtp-host", "a b", "cannot hold"),
+]
+
+
+@pytest.mark.parametrize("command, key, value, said", LATER_CHECKS, ids=lambda v: str(v))
+@pytest.mark.parametrize("where", ["option", "top", "table"])
+def test_a_later_refusal_names_the_value_where_it_was_given(tmp_path, command, key, value, said, where):
+    """A value a check refuses after the options were read is named where the user wrote it: the
+    option on the command line, the config file and key (top level or the command's table) from
+    the config, never the option the user did not type; exit 2."""
+    config = tmp_path / "c.toml"
+    config.write_text("" if where == "option" else f"{'' if where == 'top' else f'[{command}]'}\n{key} = \"{value}\"\n",
+                      encoding="utf-8")
+    args = ["--config", config, command]
+    args += [tmp_path / "out", "--to", "a@example.org", "--dry-run"] if command == "send" else \
+        [SAMPLE, "-o", tmp_path / "out"] + (["--images", "none"] if command != "feed" else [])
+    if where == "option":
+        args += [f"--{key}", value]
+    (tmp_path / "out").mkdir()
+    result = run(args, tmp_path)
+    assert result.exit_code == 2, result.output
+    message = result.output.split("Error: ", 1)[1]
+    assert said in message, message
+    if where == "option":
+        assert message.startswith(f"--{key} "), message
+    else:
+        assert message.startswith(f"{config.resolve()}: {'' if where == 'top' else f'[{command}] '}key '{key}':"), message
+        assert f"--{key}" not in message, message
+
+
+@pytest.mark.parametrize("body", ['[build]\ndevice = "kobo"\ndevices = ["kindle"]\n',
+                                  'device = "kobo"\n[build]\ndevices = ["kindle"]\n'])
+def test_device_and_devices_together_in_the_config_are_refused(tmp_path, body):
+    config = tmp_path / "c.toml"
+    config.write_text(body, encoding="utf-8")
+    args = ["--config", config, "build", SAMPLE, "-o", tmp_path / "out", "--images", "none"]
+    result = run(args, tmp_path)
+    assert result.exit_code == 2 and "key 'device' and " in result.output and "key 'devices'" in result.output, \
+        result.output
+    assert not (tmp_path / "out").exists()
+    assert run(args + ["--device", "kindle", "-q"], tmp_path).exit_code == 0  # the command line wins

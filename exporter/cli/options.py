@@ -460,7 +460,7 @@ def report_errors(f: F) -> F:
             click.echo(f"digest-export: error: {err}", err=True)
             sys.exit(err.exit_code)
         except UsageError as err:
-            raise click.UsageError(str(err)) from err
+            raise click.UsageError(named_where_given(str(err))) from err
         except ExporterError as err:
             click.echo(f"digest-export: error: {err}", err=True)
             sys.exit(err.exit_code)
@@ -471,6 +471,26 @@ def report_errors(f: F) -> F:
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def named_where_given(text: str) -> str:
+    """A usage error a check made after the options were read (``--base-url '...' cannot be
+    used``), with the option it starts with named where the user gave it: the config file and
+    key when the value came from there (as every config error names them), else unchanged."""
+    import re
+
+    m = re.match(r"--([a-z][a-z0-9-]*)(?=[ :]|$)", text)
+    ctx = click.get_current_context(silent=True)
+    if m is None or ctx is None:
+        return text
+    param = next((p for p in ctx.command.params if m.group(0) in p.opts), None)
+    if param is None or ctx.get_parameter_source(param.name) is not click.core.ParameterSource.DEFAULT_MAP:
+        return text
+    place = config_place(ctx, param)
+    if place is None:
+        return text
+    return f"{place[0]}: {place[1]}:{text[m.end():]}" if text[m.end():m.end() + 1] == " " else \
+        f"{place[0]}: {place[1]}{text[m.end():]}"
 
 
 def _os_error_text(err: OSError) -> str:

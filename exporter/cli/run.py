@@ -76,6 +76,15 @@ def device_fields(device: tuple[str, ...], devices: tuple[str, ...]) -> dict[str
     config's ``devices``: the command line's, else the config's, else generic; each once."""
     ctx = click.get_current_context(silent=True)
     from_line = ctx is not None and ctx.get_parameter_source("device") == click.core.ParameterSource.COMMANDLINE
+    if ctx is not None and device and devices and not from_line:
+        # Both in the config: one would be dropped unsaid.
+        from ..errors import ConfigError
+        from .options import config_place
+
+        places = [config_place(ctx, p) for p in ctx.command.params if p.name in ("device", "devices")]
+        if all(places):
+            raise ConfigError(f"{places[0][0]}: {places[0][1]} and {places[1][1]} both name device profiles; "
+                              "keep one (devices = [...] lists several)")
     chosen = tuple(dict.fromkeys(device if from_line or not devices else devices)) or ("generic",)
     return {"device": chosen[0], "devices": chosen}
 

@@ -191,17 +191,14 @@ def _configured_output() -> str | None:
 
 
 def _checked_host(host: str) -> str:
-    """``--smtp-host`` through the URL gate's host check: a usage error naming the option, or the
-    config file and key."""
-    from ..errors import ConfigError
+    """``--smtp-host`` through the URL gate's host check: a usage error naming the option (or the
+    config file and key, :func:`~exporter.cli.options.named_where_given`)."""
     from ..gates.urls import URLRefused, check_host
 
     try:
         return check_host(host)
     except URLRefused as err:
-        source = _source("smtp_host")
-        text = f"{source} {q(host)}: {err}"
-        raise (UsageError(text) if source.startswith("--") else ConfigError(text)) from None
+        raise UsageError(f"--smtp-host {q(host)}: {err}") from None
 
 
 def _source(param: str) -> str:
