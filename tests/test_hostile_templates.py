@@ -228,3 +228,30 @@ def test_css_with_local_and_data_references_passes_epubcheck(tmp_path):
     book = tmp_path / "check" / "0.epub"
     shutil.copy(next(out.glob("*.epub")), book)
     assert epubcheck_problems([book], tmp_path / "check") == {}
+
+
+FORBIDDEN_IN_CSS = ["\x01", "\x1b", "\x7f", "\x85", "\u061c", "\u200e", "\u200f", "\u202a", "\u202e", "\u2066",
+                    "\u2069", "\ufdd0", "\uffff", "\U0001fffe"]
+
+
+@settings(max_examples=60, **SETTINGS)
+@given(char=st.sampled_from(FORBIDDEN_IN_CSS), place=st.sampled_from(["comment", "string", "escape", "selector"]),
+       file=st.sampled_from(["extra.css", "epub.css"]), before=st.integers(0, 3))
+def test_control_bidi_and_noncharacters_in_the_users_css_are_refused_at_their_line(char, place, file, before):
+    """A C0 or C1 control, a bidi control (as in "Trojan Source", CVE-2021-42574) or a noncharacter
+    in a stylesheet of the user's, written as it is in a comment, a string or a selector, or as a
+    CSS escape: refused, naming the file and the line, and no book is made."""
+    rule = {"comment": f"/* note {char} */", "string": f'.x::after {{ content: "a{char}b" }}',
+            "escape": f'.x::after {{ content: "a\\{ord(char):x} b" }}', "selector": f".a{char}b {{ color: red }}"}[place]
+    text = "p { margin: 0 }\n" * before + rule + "\n"
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        tpl = tmp / "tpl"
+        tpl.mkdir()
+        (tpl / file).write_text(text, "utf-8", errors="surrogatepass")
+        out = tmp / "out"
+        result = run_cli(["epub", str(two_papers(tmp)), "-o", str(out), "--images", "none", "--templates", str(tpl)],
+                         tmp)
+        assert result.exit_code == 1, (text, result.output)
+        assert f"{tpl / file}:{before + 1}: error: " in result.output, (text, result.output)
+        assert not list(out.glob("*.epub")) if out.exists() else True

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ..model import BIDI_CONTROLS, NONCHARACTERS
 from .urls import stays_in_book
 
 #: CSS functions whose string arguments are URLs (CSS Images Module Level 4, section 2.1.1
@@ -94,8 +95,19 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _DROPPED = re.compile(r"[\t\n\r]")
 #: Characters a stylesheet has no use for and some tools stop at (CSS Syntax 3 section 3.3 turns
 #: NUL into U+FFFD; a reader's engine may not): C0 controls other than tab, newline, form feed
-#: and carriage return, and DEL.
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+#: and carriage return, DEL and the C1 controls; and what the text gates keep out of every output
+#: (:data:`exporter.model.BIDI_CONTROLS`, noncharacters): a bidi control in a comment or a
+#: ``content`` string reorders what an editor shows of the rules around it (CVE-2021-42574,
+#: "Trojan Source"), written as it is or as a CSS escape (``\\202e``).
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ud800-\udfff" + BIDI_CONTROLS + NONCHARACTERS + "".join(
+    f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(1, 17)) + "]")
+def _kind(char: str) -> str:
+    """What the character :data:`_CONTROLS` found is, in words."""
+    if re.fullmatch("[" + BIDI_CONTROLS + "]", char):
+        return "a bidirectional control character"
+    return "a control character" if ord(char) < 0xA0 else "a noncharacter or surrogate"
+
+
 #: Appended when checking that every block, function, string and comment is closed: when one
 #: is not, this ends up inside it instead of at the top level.
 _SENTINEL = "digest-export-end-of-stylesheet"
@@ -117,11 +129,16 @@ def malformed(css: str) -> list[Reference]:
 
     found: list[Reference] = []
     for match in _CONTROLS.finditer(css):
-        found.append(Reference(css.count("\n", 0, match.start()) + 1, "a control character",
+        found.append(Reference(css.count("\n", 0, match.start()) + 1, _kind(match.group(0)),
                                f"U+{ord(match.group(0)):04X}"))
     stack = list(reversed(tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)))
     while stack:
         node = stack.pop()
+        value = getattr(node, "value", None)
+        if isinstance(value, str) and (bad := _CONTROLS.search(value)) is not None and bad.group(0) not in css:
+            # Spelled as a CSS escape (CSS Syntax 3 section 4.3.7): the token holds the character.
+            found.append(Reference(node.source_line, _kind(bad.group(0)) + " (as a CSS escape)",
+                                   f"U+{ord(bad.group(0)):04X}"))
         if node.type == "error":
             found.append(Reference(node.source_line, "a CSS parse error", node.message))
         elif node.type == "at-rule":
