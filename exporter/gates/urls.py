@@ -611,7 +611,8 @@ class Reference:
         #: The scheme in lower case (``https``, ``mailto``, ``data``), or ``""`` for a relative reference.
         self.scheme = scheme
         #: For a relative reference: the file it names, relative to the folder the documents'
-        #: names are relative to, escapes decoded (``""``: the document itself); else ``""``.
+        #: names are relative to, escapes decoded (``""``: the document itself); for a web page's
+        #: (``in_book=False``), its path as written; else ``""``.
         self.path = path
         #: The fragment as written, without ``#``, or None.
         self.fragment = fragment
@@ -645,6 +646,9 @@ def check_reference(text: str, document: str = "", *, in_book: bool = True) -> R
         raise URLRefused(f"it holds {what}, which a URL may not hold as it is (RFC 3986 section 2: escape it)")
     if not text:
         raise URLRefused("it is empty")
+    if text.count("#") > 1:
+        # RFC 3986 section 3.5: a fragment holds no '#' (the Nu checker and EPUBCheck refuse it).
+        raise URLRefused("it has a second '#' (a fragment holds none: escape it as %23)")
     scheme = _SCHEME.match(text)
     if scheme:
         _parse(text)  # the WHATWG parser's verdict
@@ -658,7 +662,8 @@ def check_reference(text: str, document: str = "", *, in_book: bool = True) -> R
             _ada().URL(text, _BOOK_ROOT)
         except ValueError as err:
             raise URLRefused("it is not a valid URL") from err
-        return Reference("", "", fragment if "#" in text else None, text)
+        # The path as written: "" only for this page itself ("#y"), not for "other.html#y".
+        return Reference("", head, fragment if "#" in text else None, text)
     if "?" in head:
         raise URLRefused("it has a query ('?'), which no file inside the book has (EPUBCheck RSC-033)")
     if head.startswith("/"):

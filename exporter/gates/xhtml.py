@@ -455,8 +455,14 @@ def _mailto_problem(url: str) -> str | None:
     """Why the addresses of a ``mailto:`` URL (RFC 6068) are refused by the address gate, or None."""
     from urllib.parse import unquote
 
-    to = url.split(":", 1)[1].split("?", 1)[0]
-    for address in (unquote(a) for a in to.split(",") if a):
+    to, _, query = url.split(":", 1)[1].partition("?")
+    # RFC 6068 section 2: the addresses of the path, and of any "to" header field after '?'.
+    fields = [f.partition("=") for f in query.split("&") if f]
+    addresses = [unquote(a) for part in [to] + [v for k, _, v in fields if unquote(k).lower() == "to"]
+                 for a in part.split(",") if a]
+    if not addresses:
+        return "is refused: it names no address (RFC 6068 section 2)"
+    for address in addresses:
         try:
             check_address(address)
         except AddressRefused as err:
