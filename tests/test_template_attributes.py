@@ -10,6 +10,7 @@ attribute the table allows, with a valid value, to EPUBCheck."""
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import shutil
@@ -477,3 +478,76 @@ def test_the_front_page_checks_only_its_own_fragments(href, refused):
     reference to this page (``#y``) must name one of its ids."""
     found = page_problems(_PAGE.format(head="", body=f'<a href="{href}">x</a>'))
     assert any("names no id of this page" in p for p in found) == refused, found
+
+
+# -- content models and value microsyntaxes: generated trees, EPUBCheck on what the gate accepts ----
+
+_TREE_TAGS = ["p", "span", "a", "ul", "ol", "li", "dl", "dt", "dd", "div", "section", "table", "tr", "td", "th",
+              "tbody", "caption", "details", "summary", "figure", "figcaption", "label", "bdo", "em", "h2",
+              "blockquote", "time", "del", "ins", "hr", "br", "img", "small", "aside", "meter"]
+_TREE_VALUES = {
+    "a": [("hreflang", ["en", "ko-KR", "en_US", "x", "123"]), ("type", ["text/html", "bogus", "a/b; c=d", "/x"])],
+    "td": [("colspan", ["1", "2", "0", "1001"]), ("rowspan", ["0", "1", "70000"])],
+    "th": [("colspan", ["1", "0"])],
+    "time": [("datetime", ["2024-03-04", "garbage", "2024-02-30", "PT2H", "2024-W10", "09:30", "2024-13-01"])],
+    "del": [("datetime", ["2024-03-04", "09:30", "2024-03-04T09:30Z"])],
+    "bdo": [("dir", ["ltr", "rtl", None])],
+    "span": [("{epub}type", ["footnote", "", "foo:bar", "chapter"])],
+    "label": [("for", ["i-0", "i-1", None])],
+}
+
+
+def _tree(rng: random.Random, depth: int, n: list[int]) -> str:
+    tag = rng.choice(_TREE_TAGS)
+    n[0] += 1
+    attrs = f' id="i-{n[0]}"'
+    if tag == "a":
+        attrs += ' href="nav.xhtml"'
+    for name, values in _TREE_VALUES.get(tag, []):
+        value = rng.choice(values)
+        if value is not None:
+            attrs += f' {name.replace("{epub}", "epub:")}={quoteattr(value)}'
+    if tag in ("hr", "br"):
+        return f"<{tag}{attrs}/>"
+    if tag == "img":
+        return f'<img{attrs} src="images/cover.jpg" alt=""/>'
+    if tag == "meter":
+        return f'<meter{attrs} value="1">m</meter>'
+    kids = [_tree(rng, depth - 1, n) if depth > 0 and rng.random() < 0.75 else "t" for _ in range(rng.randint(1, 2))]
+    return f"<{tag}{attrs}>{''.join(kids)}</{tag}>"
+
+
+def _tree_cases(count: int, seed: int = 29) -> list[str]:
+    rng = random.Random(seed)
+    return ['<div id="i-0">' + _tree(rng, rng.randint(1, 3), [1]) + "</div>" for _ in range(count)]
+
+
+@pytest.mark.slow
+def test_generated_trees_are_refused_at_their_element_or_epubcheck_accepts_them():
+    """Random nests of elements with random values (a list in a paragraph, a link in a link, a
+    <details> without its <summary>, a cell spanning no column, a date of no calendar, an
+    undeclared epub:type prefix...): each template is refused (exit 1, naming the template and an
+    element, no book) or makes a book EPUBCheck accepts with no error and no warning.  One
+    EPUBCheck run for all."""
+    from epub_fixtures import epubcheck_problems
+
+    if shutil.which("java") is None:
+        pytest.skip("needs Java")
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        (tmp / "check").mkdir()
+        books, refused, bodies = [], 0, {}
+        for i, body in enumerate(_tree_cases(int(os.environ.get("TREES", "60")), int(os.environ.get("TREE_SEED", "29")))):
+            result, tpl, out = _cli_book(tmp / str(i), body)
+            if result.exit_code == 1:
+                refused += 1
+                assert f"{tpl / 'day.xhtml.j2'}: error: the template made day-2024-03-0" in result.output, result.output
+                assert not out.exists() or not list(out.rglob("*.epub")), "a book written"
+                continue
+            assert result.exit_code == 0, (body, result.output)
+            books.append(tmp / "check" / f"{i}.epub")
+            bodies[books[-1].name] = body
+            shutil.copy(next(out.glob("*.epub")), books[-1])
+        assert refused >= 10 and len(books) >= 5, (refused, len(books))  # both sides are tried
+        problems = epubcheck_problems(books, tmp / "check")
+        assert problems == {}, {book: (bodies.get(Path(book).name), found) for book, found in problems.items()}

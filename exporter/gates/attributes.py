@@ -286,7 +286,70 @@ def value_problem(element: str, attribute: str, value: str, *, page: bool = Fals
     number = _NUMBERS.get((element, attribute), _NUMBERS.get(("*", attribute)))
     if number is not None and not number.fullmatch(value):
         return f"has the value {value!r}, which is not a number of the kind HTML allows there (section 2.3.4)"
-    if attribute == "role":
+    low_high = _RANGES.get(attribute)
+    if low_high is not None and number is not None and not low_high[0] <= int(value) <= low_high[1]:
+        return (f"has the value {value!r}, which is not from {low_high[0]} to {low_high[1]} "
+                "(HTML section 4.9.11)")
+    return _microsyntax_problem(element, attribute, value)
+
+
+#: Integers whose range HTML sets (section 4.9.11: a cell spans 1 to 1000 columns, 0 to 65534
+#: rows; section 4.9.4: a column group spans 1 to 1000).
+_RANGES = {"colspan": (1, 1000), "rowspan": (0, 65534), "span": (1, 1000)}
+#: A MIME type (RFC 9110 section 8.3.1, "media-type"; HTML's "valid MIME type string").
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_MIME = re.compile(rf"{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|\"(?:[^\"\\]|\\.)*\"))*")
+_TYPED = frozenset({"a", "area", "link", "source", "embed", "object"})
+#: HTML section 2.3.5: dates and times, in the forms a ``<time datetime>`` takes (4.5.14), of
+#: which ``del``/``ins`` take a date with an optional time (4.7.3).
+_DATE = r"(?P<y>[0-9]{4,})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})"
+_TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,3})?)?"
+_ZONE = r"(?:Z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])"
+_DATETIME = re.compile(rf"{_DATE}(?:[T ]{_TIME}{_ZONE}?)?")
+_TIME_FORMS = tuple(re.compile(form) for form in (
+    r"(?P<y>[0-9]{4,})-(?P<m>[0-9]{2})", rf"{_DATE}(?:[T ]{_TIME}{_ZONE}?)?", r"(?:--)?(?P<ym>[0-9]{2})-(?P<yd>[0-9]{2})",
+    _TIME, _ZONE, r"[0-9]{4,}-W(?:0[1-9]|[1-4][0-9]|5[0-3])", r"[0-9]{4,}",
+    r"P(?:[0-9]+D)?(?:T(?:[0-9]+H)?(?:[0-9]+M)?(?:[0-9]+(?:\.[0-9]{1,3})?S)?)?",
+    r"(?:[ \t\n\f\r]*[0-9]+(?:\.[0-9]{1,3})?[ \t\n\f\r]*[wdhms][ \t\n\f\r]*)+"))
+
+
+def _real_date(match: re.Match) -> bool:
+    """Whether the year, month and day a date pattern matched make a day of the calendar."""
+    import calendar
+
+    groups = match.groupdict()
+    if groups.get("d"):
+        year, month, day = int(groups["y"]), int(groups["m"]), int(groups["d"])
+        return 1 <= month <= 12 and 1 <= day <= calendar.monthrange(year if year else 4, month)[1] and year > 0
+    if groups.get("m"):
+        return 1 <= int(groups["m"]) <= 12 and int(groups["y"]) > 0
+    if groups.get("ym"):
+        month, day = int(groups["ym"]), int(groups["yd"])
+        return 1 <= month <= 12 and 1 <= day <= calendar.monthrange(2000, month)[1]
+    return True
+
+
+def _microsyntax_problem(element: str, attribute: str, value: str) -> str | None:
+    """Why *value* is not of the microsyntax HTML gives *attribute* (a language tag, a MIME type,
+    a date or time), or None."""
+    if attribute == "hreflang":
+        from .langtags import LanguageTagRefused, check_tag
+
+        try:
+            check_tag(value)
+        except LanguageTagRefused as err:
+            return f"has the value {value!r}, which is not a BCP 47 language tag: {err}"
+    elif attribute == "type" and element in _TYPED:
+        if not _MIME.fullmatch(value):
+            return f"has the value {value!r}, which is not a MIME type such as 'text/html' (RFC 9110 section 8.3.1)"
+    elif attribute == "datetime" and element in ("time", "del", "ins"):
+        forms = _TIME_FORMS if element == "time" else (_DATETIME,)
+        if not any((m := form.fullmatch(value)) is not None and _real_date(m) and value not in ("P", "PT")
+                   for form in forms):
+            return (f"has the value {value!r}, which is not a valid date or time (HTML section 2.3.5: "
+                    + ("'2024-03-04', '2024-03-04T09:30Z', '2024-W10', 'PT2H'...)" if element == "time"
+                       else "'2024-03-04' or '2024-03-04T09:30Z')"))
+    elif attribute == "role":
         unknown = [r for r in value.split() if r not in ROLES]
         if unknown or not value.split():
             return (f"has the value {value!r}: {unknown[0]!r} is not a WAI-ARIA 1.2 or DPUB-ARIA role" if unknown
