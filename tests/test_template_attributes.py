@@ -551,3 +551,17 @@ def test_generated_trees_are_refused_at_their_element_or_epubcheck_accepts_them(
         assert refused >= 10 and len(books) >= 5, (refused, len(books))  # both sides are tried
         problems = epubcheck_problems(books, tmp / "check")
         assert problems == {}, {book: (bodies.get(Path(book).name), found) for book, found in problems.items()}
+
+
+@pytest.mark.parametrize("markup, refused", [
+    ('<img src="data:image/png;base64,AAAA" alt=""/>', False), ('<img src="data:image/svg+xml,%3Csvg/%3E" alt=""/>', False),
+    ('<img src="data:text/html,%3Cp%3E" alt=""/>', True), ('<img src="data:," alt=""/>', True),
+    ('<video poster="data:text/plain,x">v</video>', True), ('<video poster="data:image/png;base64,AAAA">v</video>', False),
+    ('<audio src="data:audio/mpeg;base64,AAAA">a</audio>', False), ('<audio src="data:text/plain,x">a</audio>', True),
+    ('<img src="images/cover.jpg" srcset="data:application/pdf;base64,AAAA 2x" alt=""/>', True),
+])
+def test_a_data_url_holds_a_core_media_type(markup, refused):
+    """A data: URL a book shows without a fallback holds a core media type of EPUB 3.3 (section 3.2)
+    for its place: EPUBCheck RSC-032 otherwise."""
+    found = [p for p in _problems(markup) if "data: URL" in p]
+    assert bool(found) == refused, found

@@ -437,7 +437,7 @@ def _url_problem(url: str, element: str, attr: str, name: str | None, files: fro
             return None if ref.scheme in _LINK_SCHEMES else (
                 f"is a link of scheme {ref.scheme!r} (only http, https and mailto)")
         if ref.scheme == "data":
-            return None
+            return _data_problem(url, element, attr)
         return "is a remote resource (only a link <a href> may leave the book)"
     if ref.path and ref.path not in files:
         return f"names {ref.path!r}, which is not in the book"
@@ -451,6 +451,27 @@ def _url_problem(url: str, element: str, attr: str, name: str | None, files: fro
         else:
             outward.append((sourceline, ref.path, ref.fragment))
     return None
+
+
+#: What a ``data:`` URL may hold where a book shows it without a fallback: the core media types
+#: of EPUB 3.3 (section 3.2) for pictures and sound, any video (exempt there); anything else is a
+#: foreign resource without a fallback (EPUBCheck RSC-032).
+_DATA_TYPES = {"image": frozenset({"image/gif", "image/jpeg", "image/png", "image/svg+xml", "image/webp"}),
+               "audio": frozenset({"audio/mpeg", "audio/mp4", "audio/ogg"})}
+
+
+def _data_problem(url: str, element: str, attr: str) -> str | None:
+    """Why the ``data:`` URL *url* (RFC 2397) in *attr* of *element* would be a resource a reading
+    system need not show, or None."""
+    media = url.split(":", 1)[1].split(",", 1)[0].split(";", 1)[0].strip().lower()
+    kind = "image" if attr == "poster" else "video" if element == "video" else "audio" if element == "audio" else "image"
+    if element == "source":
+        kind = "image" if media.startswith("image/") else "video" if media.startswith("video/") else "audio"
+    if kind == "video" and media.startswith("video/") or media in _DATA_TYPES.get(kind, ()):
+        return None
+    allowed = ", ".join(sorted(_DATA_TYPES.get(kind, {"video/..."})))
+    return (f"is a data: URL of type {media or 'text/plain (none given)'!r}, which a book shows only with a "
+            f"fallback (EPUB 3.3 core media types here: {allowed})")
 
 
 def _mailto_problem(url: str) -> str | None:
