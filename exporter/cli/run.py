@@ -32,7 +32,7 @@ def option_title(title: str | None) -> str | None:
 
     title = clean_text(title or "") or None
     if title is not None and len(title) > MAX_DAY_TITLE_CHARS:
-        raise UsageError(f"--title (or the config's title) is {len(title):,} characters; at most "
+        raise UsageError(f"--title is {len(title):,} characters; at most "
                          f"{MAX_DAY_TITLE_CHARS}")
     return title
 
