@@ -79,7 +79,44 @@ def parse_term(text: Any, where: str) -> Term:
 #: Recursion and subroutine calls of the ``regex`` module ((?R), (?1), (?&name),
 #: (?P>name)): their memory grows with the text without bound (a MemoryError
 #: on two papers), which no time budget stops, so they are refused.
-_RECURSION = re.compile(r"(?<!\\)\(\?(?:R|[+-]?[0-9]+|&\w+|P>\w+)\)")
+_RECURSION = re.compile(r"\(\?(?:R|[+-]?[0-9]+|&\w+|P>\w+)\)")
+#: A leading group of inline flags that turns verbose mode on for the whole pattern.
+_GLOBAL_VERBOSE = re.compile(r"\(\?[aiLmsuxV01]*x[aiLmsuxV01]*\)")
+
+
+def _calls_itself(pattern: str) -> bool:
+    """Whether *pattern* holds a recursion or subroutine call as the ``regex`` module reads it:
+    not as the text of one inside a character class (``[(?R)]``), after a backslash, in a
+    ``(?#...)`` comment or, when the whole pattern is verbose, after ``#`` on its line.  Verbose
+    mode scoped to a group is not followed: a ``#`` there is read as text (so a call after it
+    is refused all the same)."""
+    verbose = _GLOBAL_VERBOSE.match(pattern) is not None
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+        elif c == "[":
+            # A set: to its closing ']' (one first, or after '^', is a member), escapes skipped.
+            i += 1
+            if i < n and pattern[i] == "^":
+                i += 1
+            if i < n and pattern[i] == "]":
+                i += 1
+            while i < n and pattern[i] != "]":
+                i += 2 if pattern[i] == "\\" else 1
+            i += 1
+        elif pattern.startswith("(?#", i):
+            end = pattern.find(")", i)
+            i = n if end < 0 else end + 1
+        elif c == "#" and verbose:
+            end = pattern.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif c == "(" and _RECURSION.match(pattern, i):
+            return True
+        else:
+            i += 1
+    return False
 
 
 #: What compiling one pattern may take, in the trial child: memory beyond what
@@ -197,7 +234,7 @@ def _compile_bounded(normal: str) -> str | None:
 def _compile(pattern: str, where: str, text: str) -> Any:
     import regex
 
-    if _RECURSION.search(pattern):
+    if _calls_itself(pattern):
         raise SelectionError(f"{where}: the regular expression {shown_value(text)} calls itself (recursion or a "
                              "subroutine call), whose memory has no bound; write it without")
     why_not = _compile_bounded(unicodedata.normalize("NFKC", pattern))
