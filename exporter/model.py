@@ -38,8 +38,10 @@ from .gates.text import breaks_in_lines_as_spaces, collapse_white_space, shows_n
 NONCHARACTERS = "\ufdd0-\ufdef\ufffd\ufffe\uffff"
 #: Unicode's Bidi_Control property, as a character class body.
 BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_ASTRAL_NONCHARACTERS = re.compile("[" + "".join(
-    f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(1, 17)) + "]")
+#: The noncharacters of planes 1 to 16 (U+1FFFE, U+1FFFF ... U+10FFFF), as a character class body.
+ASTRAL_NONCHARACTERS = "".join(f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}"
+                               for plane in range(1, 17))
+_ASTRAL_NONCHARACTERS = re.compile("[" + ASTRAL_NONCHARACTERS + "]")
 _FORBIDDEN = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff" + BIDI_CONTROLS + NONCHARACTERS + "]"
 )

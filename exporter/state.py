@@ -202,15 +202,20 @@ class OutputRecord:
 
     def restamped(self, out_dir: Path) -> OutputRecord:
         """This record with each file's stamp as the file is now: a file copied with its bytes
-        kept (:meth:`missing_or_changed` said so) keeps its digest under its new stat, so the next
-        run neither hashes it again nor builds its book once more."""
+        kept keeps its digest under its new stat, so the next run neither hashes it again nor
+        builds its book once more.  A file that no longer holds them (changed since
+        :meth:`missing_or_changed` looked) leaves the record as it was: the next run sees it."""
         files = {}
         for name, stamp in self.files.items():
             try:
                 st = os.stat(out_dir / name)
             except OSError:
                 return self
-            files[name] = stamp if stamp.matches(st) else Stamp.of(st)._replace(digest=stamp.digest)
+            if not stamp.matches(st):
+                if not holds(out_dir / name, stamp, st):
+                    return self
+                stamp = Stamp.of(st)._replace(digest=stamp.digest)
+            files[name] = stamp
         return replace(self, files=files)
 
 

@@ -489,8 +489,8 @@ def named_where_given(text: str) -> str:
     place = config_place(ctx, param)
     if place is None:
         return text
-    return f"{place[0]}: {place[1]}:{text[m.end():]}" if text[m.end():m.end() + 1] == " " else \
-        f"{place[0]}: {place[1]}{text[m.end():]}"
+    rest = text[m.end():]
+    return f"{place[0]}: {place[1]}{':' if rest.startswith(' ') else ''}{rest}"
 
 
 def _os_error_text(err: OSError) -> str:

@@ -95,15 +95,13 @@ def _interactive(el: Any, local: str) -> bool:
     return el.get("tabindex") is not None
 
 
-def _model_parent(el: Any) -> tuple[Any, str] | None:
-    """The nearest XHTML ancestor of *el* that is not transparent, and its name."""
+def _model_parent(el: Any) -> str | None:
+    """The name of the nearest XHTML ancestor of *el* that is not transparent."""
     parent = el.getparent()
     while parent is not None:
         local = _local(parent)
-        if local is None:
-            return None
-        if local not in TRANSPARENT:
-            return parent, local
+        if local is None or local not in TRANSPARENT:
+            return local
         parent = parent.getparent()
     return None
 
@@ -124,9 +122,7 @@ def problems(root: Any) -> list[str]:
         at = f"line {el.sourceline}: <{local}>"
         parent = el.getparent()
         parent_local = _local(parent) if parent is not None else None
-        model = _model_parent(el)
-        if local in FLOW_ONLY and model is not None:
-            holder, name = model
+        if local in FLOW_ONLY and (name := _model_parent(el)) is not None:
             if name in PHRASING_ONLY or (name in _SUMMARY_LIKE and local not in _HEADINGS):
                 found.append(f"{at} is inside <{name}>, which holds only phrasing content (HTML section 4)")
         if local in ONLY_IN and parent_local is not None and parent_local not in ONLY_IN[local]:
@@ -157,7 +153,7 @@ def problems(root: Any) -> list[str]:
             captions = [i for i, c in enumerate(children) if _local(c) == "caption"]
             if captions and captions != [0]:
                 found.append(f"{at} has one <caption>, its first child (HTML section 4.9.2)")
-        if local in ("a", "button") or local == "label":
+        if local in ("a", "button", "label"):
             for inner in el.iterdescendants():
                 name = _local(inner)
                 if name is None:
@@ -169,8 +165,8 @@ def problems(root: Any) -> list[str]:
                     break
         if local == "bdo" and el.get("dir") not in ("ltr", "rtl"):
             found.append(f"{at} needs the attribute 'dir' (ltr or rtl; HTML section 4.5.24)")
-        if local == "label" and el.get("for") is not None and ids.get(el.get("for"), "") not in LABELABLE:
-            if el.get("for") in ids:
-                found.append(f"{at} for={el.get('for')!r} names a <{ids[el.get('for')]}>, which is not a "
-                             "labelable element (HTML section 4.10.2)")
+        named = ids.get(el.get("for")) if local == "label" else None
+        if named is not None and named not in LABELABLE:
+            found.append(f"{at} for={el.get('for')!r} names a <{named}>, which is not a labelable element "
+                         "(HTML section 4.10.2)")
     return found

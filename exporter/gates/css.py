@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..model import BIDI_CONTROLS, NONCHARACTERS
+from ..model import ASTRAL_NONCHARACTERS, BIDI_CONTROLS, NONCHARACTERS
 from .urls import stays_in_book
 
 #: CSS functions whose string arguments are URLs (CSS Images Module Level 4, section 2.1.1
@@ -99,11 +99,14 @@ _DROPPED = re.compile(r"[\t\n\r]")
 #: (:data:`exporter.model.BIDI_CONTROLS`, noncharacters): a bidi control in a comment or a
 #: ``content`` string reorders what an editor shows of the rules around it (CVE-2021-42574,
 #: "Trojan Source"), written as it is or as a CSS escape (``\\202e``).
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ud800-\udfff" + BIDI_CONTROLS + NONCHARACTERS + "".join(
-    f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(1, 17)) + "]")
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ud800-\udfff" + BIDI_CONTROLS + NONCHARACTERS
+                       + ASTRAL_NONCHARACTERS + "]")
+_BIDI = re.compile("[" + BIDI_CONTROLS + "]")
+
+
 def _kind(char: str) -> str:
     """What the character :data:`_CONTROLS` found is, in words."""
-    if re.fullmatch("[" + BIDI_CONTROLS + "]", char):
+    if _BIDI.fullmatch(char):
         return "a bidirectional control character"
     return "a control character" if ord(char) < 0xA0 else "a noncharacter or surrogate"
 

@@ -180,9 +180,8 @@ def _without_bom(data: bytes) -> Decoded | None:
     """*data* as UTF-32 or UTF-16 without a BOM (Unicode 15, section 3.10, D90-D98: the byte order
     is then the writer's choice), when its NUL bytes say so: its first code unit is ASCII and at
     least a quarter of its code units have them where ASCII in that encoding does, and no other
-    place holds many.  Decoded, and how
-    it was told said (UTF-8 text has no NUL, and a file of stray NULs has them anywhere); None
-    when the NULs say no such encoding."""
+    place holds many.  Decoded, with how it was told (UTF-8 text has no NUL, and a file of stray
+    NULs has them anywhere); None when the NULs say no such encoding."""
     if b"\0" not in data[:4096]:
         return None
     sample = data[:65536]

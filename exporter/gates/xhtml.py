@@ -49,7 +49,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ..model import BIDI_CONTROLS, NONCHARACTERS
+from ..model import ASTRAL_NONCHARACTERS, BIDI_CONTROLS, NONCHARACTERS
 from . import content_model
 from . import css as css_gate
 from .addresses import AddressRefused, check_address
@@ -89,7 +89,7 @@ _NAMESPACED_ATTRIBUTES = frozenset({XML_LANG, "{http://www.w3.org/XML/1998/names
 # (a parser refuses those already), the C1 controls, surrogates, bidi controls and noncharacters.
 _FORBIDDEN_CHAR = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff" + BIDI_CONTROLS + NONCHARACTERS + "]|["
-    + "".join(f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(1, 17)) + "]")
+    + ASTRAL_NONCHARACTERS + "]")
 #: What a web page may hold beyond a book's documents (the obsolete frame, frameset and applet
 #: stay out: HTML section 16.2, non-conforming).
 PAGE_ELEMENTS = HTML_ELEMENTS | frozenset("script noscript iframe object embed base".split())
