@@ -20,6 +20,13 @@ from hostile_three import SETTINGS, run_cli
 SAMPLE = Path(__file__).parent.parent / "exporter" / "sample"
 
 
+@pytest.fixture(autouse=True)
+def _in_a_folder_of_its_own(tmp_path, monkeypatch):
+    """Each test in a folder of its own: a command given no -o (or one a test expected to refuse)
+    writes there, never into the checkout."""
+    monkeypatch.chdir(tmp_path)
+
+
 def run(args: list, tmp: Path):
     return run_cli([str(a) for a in args], tmp, {"XDG_STATE_HOME": str(tmp / "state")})
 
