@@ -527,7 +527,7 @@ def stylesheet(env: Any) -> bytes:
 
 
 def _checked_css(env: Any, name: str) -> str:
-    from .gates.css import malformed, outside_the_book
+    from .gates.css import malformed, outside_the_book, url_problems
 
     css = render_template(env, name)
     broken = malformed(css)
@@ -549,6 +549,11 @@ def _checked_css(env: Any, name: str) -> str:
             why = ("refers to a resource outside the book; a book's stylesheet may name only files "
                    "inside it (EPUB 3.3 section 3.6): use a data: URL, or leave it out")
         raise TemplateError(f"{where}:{ref.line}: error: {ref.what}{target}: {why}{more}")
+    wrong = url_problems(css)
+    if wrong:
+        (ref, why), more = wrong[0], f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
+        raise TemplateError(f"{_named(name, get_template(env, name).filename)}:{ref.line}: error: "
+                            f"{ref.what} {ref.url!r} {why}{more}")
     return css
 
 

@@ -113,3 +113,38 @@ def epubcheck_problems(paths: list[Path], out_dir: Path) -> dict[str, list[str]]
             problems[str(path)] = bad
     return problems
 
+
+
+def epubcheck_snippets(base: Path, page: str, snippets: list[str], out_dir: Path, *,
+                       per_book: int = 150) -> list[list[str]]:
+    """What EPUBCheck says of each of *snippets* (XHTML body markup, one line each), set into the
+    content document *page* of the book *base* after its first ``</section>``: the errors and
+    warnings it reports on that snippet's line, ``[]`` for none.  One Java start for all; a book
+    holds at most *per_book* snippets, and snippets of the same kind should not stand together
+    (EPUBCheck's JSON report keeps at most 25 places for one message)."""
+    books, firsts, parts = [], [], []
+    for k in range(0, len(snippets), per_book):
+        part = snippets[k:k + per_book]
+        book = out_dir / f"snippets-{k // per_book}.epub"
+        with zipfile.ZipFile(base) as zin, zipfile.ZipFile(book, "w") as zout:
+            for info in zin.infolist():
+                data = zin.read(info)
+                if info.filename.endswith(page):
+                    head, _, rest = data.decode("utf-8").partition("</section>")
+                    firsts.append(head.count("\n") + 2)
+                    data = (head + "\n" + "\n".join(part) + "\n</section>" + rest).encode("utf-8")
+                zout.writestr(info, data, zipfile.ZIP_STORED if info.filename == "mimetype" else zipfile.ZIP_DEFLATED)
+        books.append(book)
+        parts.append(part)
+    said: list[list[str]] = []
+    for first, part, report in zip(firsts, parts, run_epubcheck(books, out_dir)):
+        lines: list[list[str]] = [[] for _ in part]
+        for m in report["messages"]:
+            if m["severity"] not in ("FATAL", "ERROR", "WARNING"):
+                continue
+            for place in m["locations"]:
+                at = place.get("line", -1) - first
+                assert place["path"].endswith(page) and 0 <= at < len(part), (place, m["message"])
+                lines[at].append(f"{m['ID']}: {m['message']}")
+        said.extend(lines)
+    return said

@@ -230,6 +230,29 @@ def test_css_with_local_and_data_references_passes_epubcheck(tmp_path):
     assert epubcheck_problems([book], tmp_path / "check") == {}
 
 
+#: data: URLs in a stylesheet that EPUBCheck refuses: a character a URL does not hold, a second
+#: '#', a type that is no core media type of a stylesheet (or one spelled in upper case).
+BAD_DATA_IN_CSS = [r'url("data:image/png;base64,AA\\AA")', 'url("data:image/png,a#b#c")', "url(data:text/html,x)",
+                   'url("data:IMAGE/PNG;base64,iVBORw0KGgo=")', "url(data:,x)", 'image-set("data:application/pdf,x" 1x)',
+                   "url('data:image/png;base64,iVBOR w0KGgo=')"]
+
+
+@pytest.mark.parametrize("ref", BAD_DATA_IN_CSS)
+@pytest.mark.parametrize("file", ["extra.css", "epub.css"])
+def test_a_data_url_in_the_users_css_follows_the_url_gate(tmp_path, ref, file):
+    """A stylesheet's URLs follow the rules of the XHTML's: the URL gate, and a data: URL of a
+    core media type for a stylesheet (a picture or a font)."""
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / file).write_text(f"p {{ margin: 0; }}\np {{ background: {ref}; }}\n", "utf-8")
+    out = tmp_path / "out"
+    result = run_cli(["epub", str(two_papers(tmp_path)), "-o", str(out), "--images", "none", "--templates", str(tpl)],
+                     tmp_path)
+    assert result.exit_code == 1, result.output
+    assert f"{tpl / file}:2: error: " in result.output, result.output
+    assert not list(out.glob("*.epub"))
+
+
 FORBIDDEN_IN_CSS = ["\x01", "\x1b", "\x7f", "\x85", "\u061c", "\u200e", "\u200f", "\u202a", "\u202e", "\u2066",
                     "\u2069", "\ufdd0", "\uffff", "\U0001fffe"]
 

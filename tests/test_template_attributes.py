@@ -484,7 +484,9 @@ def test_the_front_page_checks_only_its_own_fragments(href, refused):
 
 _TREE_TAGS = ["p", "span", "a", "ul", "ol", "li", "dl", "dt", "dd", "div", "section", "table", "tr", "td", "th",
               "tbody", "caption", "details", "summary", "figure", "figcaption", "label", "bdo", "em", "h2",
-              "blockquote", "time", "del", "ins", "hr", "br", "img", "small", "aside", "meter"]
+              "blockquote", "time", "del", "ins", "hr", "br", "img", "small", "aside", "meter", "hgroup", "ruby",
+              "rt", "dfn", "header", "footer", "address", "fieldset", "legend", "thead", "tfoot", "colgroup", "col",
+              "data", "wbr", "progress"]
 _TREE_VALUES = {
     "a": [("hreflang", ["en", "ko-KR", "en_US", "x", "123"]), ("type", ["text/html", "bogus", "a/b; c=d", "/x"])],
     "td": [("colspan", ["1", "2", "0", "1001"]), ("rowspan", ["0", "1", "70000"])],
@@ -494,6 +496,10 @@ _TREE_VALUES = {
     "bdo": [("dir", ["ltr", "rtl", None])],
     "span": [("{epub}type", ["footnote", "", "foo:bar", "chapter"])],
     "label": [("for", ["i-0", "i-1", None])],
+    "data": [("value", ["1", None])],
+    "colgroup": [("span", [None, "2"])],
+    "h2": [("role", [None, "heading", "button", "doc-subtitle"])],
+    "ul": [("role", [None, "list", "navigation"])],
 }
 
 
@@ -507,7 +513,7 @@ def _tree(rng: random.Random, depth: int, n: list[int]) -> str:
         value = rng.choice(values)
         if value is not None:
             attrs += f' {name.replace("{epub}", "epub:")}={quoteattr(value)}'
-    if tag in ("hr", "br"):
+    if tag in ("hr", "br", "wbr", "col"):
         return f"<{tag}{attrs}/>"
     if tag == "img":
         return f'<img{attrs} src="images/cover.jpg" alt=""/>'

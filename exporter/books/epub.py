@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import escape
 
 from ..bundles import Bundle, BundleBy, make_bundles
+from ..gates.css import STYLESHEET
 from .cover import CoverText, make_cover
 from .devices import GENERIC, DeviceProfile
 from .devices import profile as device_profile
@@ -531,7 +532,7 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
     days = _day_views(bundle, labels, images, lang, ctx.fragments.facts if ctx.fragments is not None else None)
 
     book = _new_book(bundle, info, labels, cover=cover_jpeg is not None, thumbnails=bool(images.items))
-    style = epub.EpubItem(uid="style", file_name="style/epub.css", media_type="text/css", content=ctx.css)
+    style = epub.EpubItem(uid="style", file_name=STYLESHEET, media_type="text/css", content=ctx.css)
     book.add_item(style)
 
     spine: list[Any] = []

@@ -258,12 +258,64 @@ list listbox listitem log main marquee math menu menubar menuitem menuitemcheckb
 navigation none note option presentation progressbar radio radiogroup region row rowgroup rowheader
 scrollbar search searchbox separator slider spinbutton status switch tab table tablist tabpanel term
 textbox timer toolbar tooltip tree treegrid treeitem graphics-document graphics-object graphics-symbol
-doc-abstract doc-acknowledgments doc-afterword doc-appendix doc-backlink doc-biblioentry doc-bibliography
+doc-abstract doc-acknowledgments doc-afterword doc-appendix doc-backlink doc-bibliography
 doc-biblioref doc-chapter doc-colophon doc-conclusion doc-cover doc-credit doc-credits doc-dedication
-doc-endnote doc-endnotes doc-epigraph doc-epilogue doc-errata doc-example doc-footnote doc-foreword
+doc-endnotes doc-epigraph doc-epilogue doc-errata doc-example doc-footnote doc-foreword
 doc-glossary doc-glossref doc-index doc-introduction doc-noteref doc-notice doc-pagebreak doc-pagelist
 doc-part doc-preface doc-prologue doc-pullquote doc-qna doc-subtitle doc-tip doc-toc
 """.split())
+
+#: The roles each element may take where it may not take any (ARIA in HTML, section 4, "Document
+#: conformance requirements", as EPUBCheck's schema for XHTML holds it: RSC-005 "value of attribute
+#: role is invalid"); an element named in neither this table nor :data:`ANY_ROLE` takes none.  The
+#: deprecated ``doc-endnote`` and ``doc-biblioentry`` (DPUB-ARIA 1.1, section 4) are left out of
+#: :data:`ROLES`: EPUBCheck warns about them everywhere.
+ROLES_OF = {name: frozenset(roles.split()) for name, roles in {
+    "a": "button checkbox doc-backlink doc-biblioref doc-glossref doc-noteref link menuitem menuitemcheckbox "
+         "menuitemradio option radio switch tab treeitem",
+    "article": "application article document feed main none presentation region",
+    "aside": "complementary doc-dedication doc-example doc-footnote doc-glossary doc-pullquote doc-tip feed none "
+             "note presentation region search",
+    "audio": "application", "video": "application",
+    "br": "none presentation", "wbr": "none presentation",
+    "dd": "definition", "dt": "listitem term",
+    "details": "group", "dialog": "alertdialog", "summary": "button",
+    "dl": "group list none presentation",
+    "fieldset": "group none presentation radiogroup",
+    "figcaption": "group none presentation",
+    "footer": "contentinfo doc-footnote group none presentation",
+    "header": "banner doc-footnote group none presentation",
+    **{f"h{level}": "doc-subtitle heading none presentation tab" for level in range(1, 7)},
+    "hr": "doc-pagebreak none presentation separator",
+    "img": "button checkbox doc-cover img link math menuitem menuitemcheckbox menuitemradio none option "
+           "presentation progressbar radio scrollbar separator slider switch tab treeitem",
+    "li": "listitem menuitem menuitemcheckbox menuitemradio none option presentation radio separator tab treeitem",
+    "main": "main",
+    **{name: "directory group list listbox menu menubar none presentation radiogroup tablist toolbar tree"
+       for name in ("ul", "ol", "menu")},
+    "nav": "doc-index doc-pagelist doc-toc menu menubar navigation none presentation tablist",
+    "progress": "progressbar",
+    "search": "form group none presentation region search",
+    "section": "alert alertdialog application banner complementary contentinfo dialog doc-abstract "
+               "doc-acknowledgments doc-afterword doc-appendix doc-bibliography doc-chapter doc-colophon "
+               "doc-conclusion doc-credit doc-credits doc-dedication doc-endnotes doc-epigraph doc-epilogue doc-errata "
+               "doc-example doc-foreword doc-glossary doc-index doc-introduction doc-notice doc-pagelist doc-part "
+               "doc-preface doc-prologue doc-pullquote doc-qna doc-toc document feed group log main marquee "
+               "navigation none note presentation region search status tabpanel",
+}.items()}
+#: Elements that take any role (ARIA in HTML: "any role").
+ANY_ROLE = frozenset("""
+abbr address b bdi bdo blockquote canvas cite code data del dfn div em figure hgroup i ins kbd mark p pre q
+rp rt ruby s samp small span strong sub sup table tbody td tfoot th thead time tr u var
+""".split())
+#: The states a role cannot go without (WAI-ARIA 1.2, each role's "Required States and
+#: Properties"), as EPUBCheck asks for them.
+ROLE_NEEDS = {
+    **{role: ("aria-checked",) for role in ("checkbox", "menuitemcheckbox", "menuitemradio", "radio", "switch")},
+    "combobox": ("aria-expanded",),
+    "scrollbar": ("aria-orientation", "aria-valuemax", "aria-valuemin", "aria-valuenow"),
+    **{role: ("aria-valuemax", "aria-valuemin", "aria-valuenow") for role in ("slider", "spinbutton")},
+}
 
 
 def value_problem(element: str, attribute: str, value: str, *, page: bool = False) -> str | None:
@@ -301,16 +353,18 @@ _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _MIME = re.compile(rf"{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|\"(?:[^\"\\]|\\.)*\"))*")
 _TYPED = frozenset({"a", "area", "link", "source", "embed", "object"})
 #: HTML section 2.3.5: dates and times, in the forms a ``<time datetime>`` takes (4.5.14), of
-#: which ``del``/``ins`` take a date with an optional time (4.7.3).
+#: which ``del``/``ins`` take a date with an optional time (4.7.3).  Where EPUBCheck's schema
+#: (its ``datatype.html5.date.or.time``) takes less than HTML, the forms are its: a year of four
+#: digits, no time zone alone, a duration's letters in upper case.
 _DATE = r"(?P<y>[0-9]{4,})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})"
 _TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,3})?)?"
 _ZONE = r"(?:Z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])"
 _DATETIME = re.compile(rf"{_DATE}(?:[T ]{_TIME}{_ZONE}?)?")
 _TIME_FORMS = tuple(re.compile(form) for form in (
     r"(?P<y>[0-9]{4,})-(?P<m>[0-9]{2})", rf"{_DATE}(?:[T ]{_TIME}{_ZONE}?)?", r"(?:--)?(?P<ym>[0-9]{2})-(?P<yd>[0-9]{2})",
-    _TIME, _ZONE, r"[0-9]{4,}-W(?:0[1-9]|[1-4][0-9]|5[0-3])", r"[0-9]{4,}",
-    r"P(?:[0-9]+D)?(?:T(?:[0-9]+H)?(?:[0-9]+M)?(?:[0-9]+(?:\.[0-9]{1,3})?S)?)?",
-    r"(?:[ \t\n\f\r]*[0-9]+(?:\.[0-9]{1,3})?[ \t\n\f\r]*[wdhms][ \t\n\f\r]*)+"))
+    _TIME, r"[0-9]{4,}-W(?:0[1-9]|[1-4][0-9]|5[0-3])", r"[0-9]{4}",
+    r"P(?:[0-9]+D|(?:[0-9]+D)?T(?=[0-9])(?:[0-9]+H)?(?:[0-9]+M)?(?:[0-9]+(?:\.[0-9]{1,3})?S)?)",
+    r"(?: *(?:[0-9]+ *[WDHM]|[0-9]+(?:\.[0-9]{1,3})? *S) *)+"))
 
 
 def _real_date(match: re.Match) -> bool:
@@ -354,6 +408,11 @@ def _microsyntax_problem(element: str, attribute: str, value: str) -> str | None
         if unknown or not value.split():
             return (f"has the value {value!r}: {unknown[0]!r} is not a WAI-ARIA 1.2 or DPUB-ARIA role" if unknown
                     else "is empty (give a role or leave the attribute out)")
+        allowed = None if element in ANY_ROLE else ROLES_OF.get(element, frozenset())
+        if allowed is not None and (wrong := [r for r in value.split() if r not in allowed]):
+            return (f"has the value {value!r}: a <{element}> takes " + (
+                "no role" if not allowed else "only the roles " + ", ".join(sorted(allowed)))
+                + f", not {wrong[0]!r} (ARIA in HTML, section 4)")
     return None
 
 

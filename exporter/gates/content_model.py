@@ -16,12 +16,24 @@ rather than a list of refused spellings.
 - **Interactive content** (``a``, ``button``, ``details``, ``label``, ``audio``/``video`` with
   controls, an ``img`` with ``usemap``, anything with ``tabindex``...) stands in no ``a`` or
   ``button``; a ``label`` holds no other ``label``.
-- **Required.** ``bdo`` needs ``dir`` (HTML section 4.5.24); ``label for`` names a labelable
-  element (section 4.10.2).
+- **Order.** Where HTML fixes the order of an element's children (a table, a description list,
+  ``hgroup``, ``ruby``, ``picture``...), the names of the children must spell it
+  (:data:`SEQUENCES`).
+- **Never inside.** The exclusions EPUBCheck's Schematron for XHTML holds (``dfn`` in ``dfn``,
+  ``header`` in ``footer``, ``table`` in ``caption``...: :data:`NOT_INSIDE`); ``area`` only
+  inside a ``map``, ``img ismap`` only inside a link.
+- **Empty.** Void elements (HTML section 13.1.2) hold nothing, not even text.
+- **The document's own elements** (``html``, ``head``, ``body``, ``title``, ``style``...) stand only
+  where a document has them.
+- **Required.** Attributes an element cannot go without (``data value``, ``map name``, ``img src``,
+  ``bdo dir``...: :data:`REQUIRED`) and the states a role needs; ``label for`` names a labelable
+  element (section 4.10.2); map names are unique and equal their ids; ``headers`` names header
+  cells of the same table.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,7 +44,7 @@ _HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
 #: model"); ``summary`` and ``legend`` also take headings, ``dt`` and ``caption`` are flow.
 PHRASING_ONLY = frozenset("""
 p h1 h2 h3 h4 h5 h6 pre span em strong small s cite q dfn abbr data time code var samp kbd sub sup i b u
-mark bdi bdo label output button meter progress rt rp
+mark bdi bdo label output button meter progress rt rp ruby
 """.split())
 _SUMMARY_LIKE = frozenset({"summary", "legend"})
 #: Flow content that is not phrasing content: what no phrasing-only element may hold.
@@ -69,8 +81,63 @@ ONLY_IN = {
     "source": frozenset({"picture", "audio", "video"}),
     "track": frozenset({"audio", "video"}),
     "rt": frozenset({"ruby"}), "rp": frozenset({"ruby"}),
+    # A document's own elements (HTML section 4.1 and 4.2): a template writes them once, around
+    # its body, never inside it.
+    "head": frozenset({"html"}), "body": frozenset({"html"}),
+    "title": frozenset({"head"}), "base": frozenset({"head"}), "style": frozenset({"head"}),
 }
-_ALWAYS_INTERACTIVE = frozenset("a button details embed iframe label select textarea".split())
+#: Void elements (HTML section 13.1.2): in XHTML ``<br>b</br>`` parses, and holds what a <br>
+#: cannot.
+VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
+
+#: The order HTML gives an element's children (EPUBCheck's schema for XHTML, from validator.nu:
+#: ``table.inner``, ``dl.inner``, ``hgroup.inner``, ``ruby.inner``...), as a pattern over their names,
+#: each followed by a space (``script`` and ``template`` left out; text is ``#text``), and the words
+#: a refusal shows.  ``div@dl`` is a ``div`` in a ``dl``; ``colgroup@span`` one with a ``span``.
+_ANY_BUT = r"(?:(?!(?:{0}) )\S+ )*"
+SEQUENCES = {
+    "table": (r"(?:caption )?(?:colgroup )*(?:thead )?(?:(?:tbody )*|(?:tr )+)(?:tfoot )?",
+              "an optional caption, column groups, an optional thead, tbody elements or rows, an optional tfoot "
+              "(HTML section 4.9.1)"),
+    "dl": (r"(?:(?:dt )+(?:dd )+)*|(?:div )+",
+           "groups of dt elements each followed by dd elements, or only div elements (HTML section 4.4.9)"),
+    "div@dl": (r"(?:dt )+(?:dd )+", "dt elements followed by dd elements (HTML section 4.4.9)"),
+    "hgroup": (r"(?:p )*h[1-6] (?:p )*", "one heading, with paragraphs before or after it (HTML section 4.3.7)"),
+    "details": ("summary " + _ANY_BUT.format("summary"), "its summary first, and no other (HTML section 4.11.1)"),
+    "fieldset": ("(?:legend )?" + _ANY_BUT.format("legend"), "an optional legend first, and no other "
+                 "(HTML section 4.10.15)"),
+    "figure": (f"(?:figcaption )?{_ANY_BUT.format('figcaption')}|{_ANY_BUT.format('figcaption')}figcaption ",
+               "one figcaption at most, first or last (HTML section 4.4.12)"),
+    "caption": (_ANY_BUT.format("table"), "no table (HTML section 4.9.2)"),
+    "colgroup": (r"(?:col )*", "col elements only (HTML section 4.9.3)"),
+    "colgroup@span": (r"", "nothing: a column group with a span has no col (HTML section 4.9.3)"),
+    "picture": (r"(?:source )*img ", "source elements, then one img (HTML section 4.8.1)"),
+    "ruby": (r"(?:(?:(?:#text |(?!rt |rp )\S+ )*)(?:(?:rt )+|rp (?:rt rp )+))+",
+             "the annotated text, each part followed by its rt (or rp, rt, rp) (HTML section 4.5.10)"),
+    **{media: (r"(?:source )*(?:track )*" + _ANY_BUT.format("source|track"),
+               "source elements, then track elements, then the fallback (HTML section 4.8.8)")
+       for media in ("audio", "video")},
+    **{f"{media}@src": (r"(?:track )*" + _ANY_BUT.format("source|track"),
+                        "no source (it has a src), track elements, then the fallback (HTML section 4.8.8)")
+       for media in ("audio", "video")},
+}
+#: Elements whose order counts text as a child (text before a ``legend`` or a ``summary``).
+_TEXT_COUNTS = frozenset({"ruby", "fieldset", "details", "figure"})
+_SEQUENCE_PATTERNS = {name: re.compile(pattern) for name, (pattern, _) in SEQUENCES.items()}
+#: Elements that stand in no element of these names, however deep (EPUBCheck's Schematron for
+#: XHTML content documents, its "descendant-*" patterns; HTML section 4, each element's content
+#: model).  The interactive ones in ``a`` and ``button`` are :func:`_interactive`'s.
+NOT_INSIDE = {
+    "audio": frozenset({"audio", "video"}), "video": frozenset({"audio", "video"}),
+    "address": frozenset({"address"}), "header": frozenset({"address", "header", "footer"}),
+    "footer": frozenset({"address", "header", "footer"}), "form": frozenset({"form"}),
+    "progress": frozenset({"progress"}), "meter": frozenset({"meter"}), "dfn": frozenset({"dfn"}),
+    "table": frozenset({"caption"}), "label": frozenset({"label"}),
+}
+#: Attributes an element cannot go without (EPUBCheck's schema: "missing required attribute").
+REQUIRED = {"bdo": ("dir",), "data": ("value",), "meter": ("value",), "img": ("src",), "map": ("name",),
+            "track": ("src",), "area": ("href", "alt"), "optgroup": ("label",), "link": ("rel", "href")}
+_ALWAYS_INTERACTIVE = frozenset("a button details embed iframe label menu select textarea".split())
 #: Elements a ``label`` may name (HTML section 4.10.2, "labelable elements").
 LABELABLE = frozenset("button input meter output progress select textarea".split())
 
@@ -113,11 +180,46 @@ def _elements(root: Any) -> Iterator[tuple[Any, str]]:
             yield el, local
 
 
+def _sequence_key(el: Any, local: str) -> str:
+    """The key of :data:`SEQUENCES` that holds *el*'s order of children."""
+    if local == "div" and el.getparent() is not None and _local(el.getparent()) == "dl":
+        return "div@dl"
+    if local == "colgroup" and el.get("span") is not None:
+        return "colgroup@span"
+    if local in ("audio", "video") and el.get("src") is not None:
+        return f"{local}@src"
+    return local
+
+
+def _words(el: Any, local: str) -> str:
+    """*el*'s children as :data:`SEQUENCES` spells them: names, each followed by a space."""
+    text = local in _TEXT_COUNTS
+    words = ["#text "] if text and (el.text or "").strip() else []
+    for child in el:
+        if isinstance(child.tag, str):
+            name = _local(child) or "#foreign"
+            if name not in _SCRIPTING:
+                words.append(name + " ")
+        if text and (child.tail or "").strip():
+            words.append("#text ")
+    return "".join(words)
+
+
+def _ancestors(el: Any) -> Iterator[str]:
+    parent = el.getparent()
+    while parent is not None:
+        name = _local(parent)
+        if name is not None:
+            yield name
+        parent = parent.getparent()
+
+
 def problems(root: Any) -> list[str]:
     """What in the XHTML document *root* (an lxml element tree) stands where HTML's content models
     do not allow it, each as a phrase beginning with its line."""
     found: list[str] = []
-    ids = {el.get("id"): local for el, local in _elements(root) if el.get("id")}
+    ids = {el.get("id"): (local, el) for el, local in _elements(root) if el.get("id")}
+    maps: dict[str, int] = {}
     for el, local in _elements(root):
         at = f"line {el.sourceline}: <{local}>"
         parent = el.getparent()
@@ -125,6 +227,8 @@ def problems(root: Any) -> list[str]:
         if local in FLOW_ONLY and (name := _model_parent(el)) is not None:
             if name in PHRASING_ONLY or (name in _SUMMARY_LIKE and local not in _HEADINGS):
                 found.append(f"{at} is inside <{name}>, which holds only phrasing content (HTML section 4)")
+        if local == "html" and parent is not None:
+            found.append(f"{at} is the root of its document, never inside another element")
         if local in ONLY_IN and parent_local is not None and parent_local not in ONLY_IN[local]:
             found.append(f"{at} stands only in " + " or ".join(f"<{p}>" for p in sorted(ONLY_IN[local]))
                          + f", not in <{parent_local}>")
@@ -142,17 +246,19 @@ def problems(root: Any) -> list[str]:
                                  + ", ".join(f"<{c}>" for c in sorted(allowed)))
                 if (child.tail or "").strip():
                     found.append(f"{at} holds text; it holds only " + ", ".join(f"<{c}>" for c in sorted(allowed)))
-        children = [c for c in el if isinstance(c.tag, str)]
-        if local == "details" and (not children or _local(children[0]) != "summary"):
-            found.append(f"{at} starts with its <summary> (HTML section 4.11.1)")
-        if local == "figure":
-            captions = [i for i, c in enumerate(children) if _local(c) == "figcaption"]
-            if len(captions) > 1 or (captions and captions[0] not in (0, len(children) - 1)):
-                found.append(f"{at} has one <figcaption>, its first or last child (HTML section 4.4.12)")
-        if local == "table":
-            captions = [i for i, c in enumerate(children) if _local(c) == "caption"]
-            if captions and captions != [0]:
-                found.append(f"{at} has one <caption>, its first child (HTML section 4.9.2)")
+        key = _sequence_key(el, local)
+        if key in _SEQUENCE_PATTERNS and not _SEQUENCE_PATTERNS[key].fullmatch(words := _words(el, local)):
+            found.append(f"{at} holds {SEQUENCES[key][1]}; here: "
+                         + (", ".join(words.split()) if words else "nothing"))
+        if local in VOID and ((el.text or "").strip() or any(isinstance(c.tag, str) for c in el)):
+            found.append(f"{at} is a void element and holds nothing (HTML section 13.1.2)")
+        if local in NOT_INSIDE and (outer := next((a for a in _ancestors(el) if a in NOT_INSIDE[local]), None)):
+            found.append(f"{at} is inside <{outer}>, which holds no <{local}> (HTML section 4)")
+        if local == "area" and "map" not in _ancestors(el):
+            found.append(f"{at} stands only inside a <map> (HTML section 4.8.13)")
+        if local == "img" and el.get("ismap") is not None and not any(
+                _local(a) == "a" and a.get("href") is not None for a in el.iterancestors()):
+            found.append(f"{at} with 'ismap' stands only inside a link, <a href> (HTML section 4.8.4)")
         if local in ("a", "button", "label"):
             for inner in el.iterdescendants():
                 name = _local(inner)
@@ -163,10 +269,56 @@ def problems(root: Any) -> list[str]:
                                  + ("other <label>" if local == "label" else "interactive content")
                                  + " (HTML section 4)")
                     break
-        if local == "bdo" and el.get("dir") not in ("ltr", "rtl"):
-            found.append(f"{at} needs the attribute 'dir' (ltr or rtl; HTML section 4.5.24)")
-        named = ids.get(el.get("for")) if local == "label" else None
-        if named is not None and named not in LABELABLE:
-            found.append(f"{at} for={el.get('for')!r} names a <{named}>, which is not a labelable element "
-                         "(HTML section 4.10.2)")
+        found.extend(_required(el, local, at, ids, maps))
+    return found
+
+
+def _required(el: Any, local: str, at: str, ids: dict[str, tuple[str, Any]], maps: dict[str, int]) -> list[str]:
+    """What *el* lacks of the attributes and references its element needs."""
+    found = []
+    needed = REQUIRED.get(local, ())
+    if local == "source":
+        # In a <picture>, EPUBCheck takes a source's type from its 'type' (OPF-013 without one).
+        needed = ("srcset", "type") if _local(el.getparent()) == "picture" else ("src",)
+    if local == "bdo" and el.get("dir") not in (None, "ltr", "rtl"):
+        found.append(f"{at} needs the attribute 'dir' (ltr or rtl; HTML section 4.5.24)")
+    for name in needed:
+        if el.get(name) is None:
+            found.append(f"{at} needs the attribute {name!r} (HTML section 4)")
+    if el.get("itemprop") is not None:
+        if local in ("a", "area") and el.get("href") is None or local in ("audio", "video") and el.get("src") is None:
+            found.append(f"{at} with 'itemprop' needs the attribute {'href' if local in ('a', 'area') else 'src'!r} "
+                         "(HTML section 5.4)")
+    for role in (el.get("role") or "").split()[:1]:
+        from .attributes import ROLE_NEEDS
+
+        missing = [a for a in ROLE_NEEDS.get(role, ()) if el.get(a) is None]
+        if missing:
+            found.append(f"{at} with role={role!r} needs " + ", ".join(repr(a) for a in missing)
+                         + " (WAI-ARIA 1.2, the role's required states)")
+    if local == "map" and (name := el.get("name")) is not None:
+        if name in maps:
+            found.append(f"{at} name={name!r} is the name of another <map> (line {maps[name]}); map names are unique "
+                         "(HTML section 4.8.12)")
+        maps.setdefault(name, el.sourceline)
+        if el.get("id") is not None and el.get("id") != name:
+            found.append(f"{at} has an id ({el.get('id')!r}) other than its name ({name!r}) (HTML section 4.8.12)")
+    if local == "track":
+        if el.get("label") is not None and not el.get("label").strip():
+            found.append(f"{at} label is empty: give the track a name or leave the attribute out (HTML section 4.8.11)")
+        if el.get("default") is not None and any(
+                _local(s) == "track" and s.get("default") is not None for s in el.itersiblings(preceding=True)):
+            found.append(f"{at} is a second default track of its media element (HTML section 4.8.11)")
+    if local in ("td", "th") and el.get("headers"):
+        table = next((a for a in el.iterancestors() if _local(a) == "table"), None)
+        for ref in el.get("headers").split():
+            named = ids.get(ref)
+            if named is not None and (named[0] != "th" or table is None
+                                      or not any(a is table for a in named[1].iterancestors())):
+                found.append(f"{at} headers={ref!r} names no header cell (<th>) of its table (HTML section 4.9.11)")
+    named = ids.get(el.get("for")) if local == "label" else None
+    if named is not None and (named[0] not in LABELABLE
+                              or named[0] == "input" and (named[1].get("type") or "").lower() == "hidden"):
+        found.append(f"{at} for={el.get('for')!r} names a <{named[0]}>, which is not a labelable element "
+                     "(HTML section 4.10.2)")
     return found

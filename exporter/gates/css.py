@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..model import ASTRAL_NONCHARACTERS, BIDI_CONTROLS, NONCHARACTERS
-from .urls import stays_in_book
+from .urls import URLRefused, check_reference, data_url_problem, stays_in_book
 
 #: CSS functions whose string arguments are URLs (CSS Images Module Level 4, section 2.1.1
 #: ``image()``, 2.2 ``image-set()``, 2.6 ``cross-fade()``; the prefixed spellings engines take).
@@ -88,6 +88,31 @@ def outside_the_book(css: str) -> list[Reference]:
     return [ref for ref in references(css)
             if ref.what == "@import" or not stays_in_book(ref.url) or _foreign_scheme(ref.url)]
 
+
+
+#: Where a book keeps its stylesheet, relative to the package folder: its relative references
+#: are resolved from there.
+STYLESHEET = "style/epub.css"
+
+
+def url_problems(css: str) -> list[tuple[Reference, str]]:
+    """Each reference of *css* that the URL gate refuses as written (the rules a URL of a
+    book's XHTML follows: :func:`exporter.gates.urls.check_reference`), and each ``data:`` URL
+    that holds no core media type of a stylesheet's resources (a picture or a font, EPUB 3.3
+    section 3.2), with why.  ``@import`` and references that leave the book are
+    :func:`outside_the_book`'s."""
+    found = []
+    for ref in references(css):
+        if ref.what == "@import" or not ref.url:
+            continue
+        try:
+            checked = check_reference(ref.url, STYLESHEET)
+        except URLRefused as err:
+            found.append((ref, f"is refused: {err}"))
+            continue
+        if checked.scheme == "data" and (why := data_url_problem(ref.url, "image", "font")):
+            found.append((ref, why))
+    return found
 
 #: A scheme, as the WHATWG URL parser finds it after dropping leading C0 controls and spaces
 #: and every tab and newline (URL Standard, "basic URL parser", first steps).

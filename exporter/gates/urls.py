@@ -686,3 +686,33 @@ def _ada():
     import ada_url
 
     return ada_url
+
+
+#: What a ``data:`` URL may hold where a book shows it without a fallback: the core media types
+#: of EPUB 3.3 (section 3.2) for pictures, sound and fonts, any video (exempt there); anything
+#: else is a foreign resource without a fallback (EPUBCheck RSC-032).
+CORE_MEDIA_TYPES = {
+    "image": frozenset({"image/gif", "image/jpeg", "image/png", "image/svg+xml", "image/webp"}),
+    "audio": frozenset({"audio/mpeg", "audio/mp4", "audio/ogg"}),
+    "font": frozenset({"font/ttf", "font/otf", "font/woff", "font/woff2", "application/font-sfnt",
+                       "application/vnd.ms-opentype", "application/font-woff"}),
+}
+
+
+def data_media_type(url: str) -> str:
+    """The media type a ``data:`` URL (RFC 2397) says it holds, as written ("" for none)."""
+    return url.split(":", 1)[1].split(",", 1)[0].split(";", 1)[0]
+
+
+def data_url_problem(url: str, *kinds: str) -> str | None:
+    """Why the ``data:`` URL *url*, where a book shows one of *kinds* (``image``, ``audio``,
+    ``video``, ``font``), is a resource a reading system need not show, or None.  The type is
+    taken as written: RFC 2045 media types are case-insensitive, but EPUBCheck compares them with
+    its core media types as they are spelled (RSC-032 for ``IMAGE/PNG``)."""
+    media = data_media_type(url)
+    if "video" in kinds and media.startswith("video/") or any(media in CORE_MEDIA_TYPES.get(k, ()) for k in kinds):
+        return None
+    allowed = ", ".join(sorted(set().union(*(CORE_MEDIA_TYPES.get(k, {"video/..."}) for k in kinds))))
+    return (f"is a data: URL of type {media or 'text/plain (none given)'!r}, which a book shows only with a "
+            f"fallback (EPUB 3.3 core media types here, in lower case: {allowed})")
+

@@ -56,7 +56,7 @@ from .addresses import AddressRefused, check_address
 from .attributes import (ID_REFERENCES, attribute_problem, http_equiv_problem, is_link, presence_problems,
                          url_attribute, value_problem)
 from .langtags import LanguageTagRefused, check_tag
-from .urls import URLRefused, check_reference
+from .urls import URLRefused, check_reference, data_media_type, data_url_problem
 
 XHTML = "http://www.w3.org/1999/xhtml"
 SVG = "http://www.w3.org/2000/svg"
@@ -453,25 +453,14 @@ def _url_problem(url: str, element: str, attr: str, name: str | None, files: fro
     return None
 
 
-#: What a ``data:`` URL may hold where a book shows it without a fallback: the core media types
-#: of EPUB 3.3 (section 3.2) for pictures and sound, any video (exempt there); anything else is a
-#: foreign resource without a fallback (EPUBCheck RSC-032).
-_DATA_TYPES = {"image": frozenset({"image/gif", "image/jpeg", "image/png", "image/svg+xml", "image/webp"}),
-               "audio": frozenset({"audio/mpeg", "audio/mp4", "audio/ogg"})}
-
-
 def _data_problem(url: str, element: str, attr: str) -> str | None:
     """Why the ``data:`` URL *url* (RFC 2397) in *attr* of *element* would be a resource a reading
     system need not show, or None."""
-    media = url.split(":", 1)[1].split(",", 1)[0].split(";", 1)[0].strip().lower()
     kind = "image" if attr == "poster" else "video" if element == "video" else "audio" if element == "audio" else "image"
     if element == "source":
+        media = data_media_type(url)
         kind = "image" if media.startswith("image/") else "video" if media.startswith("video/") else "audio"
-    if kind == "video" and media.startswith("video/") or media in _DATA_TYPES.get(kind, ()):
-        return None
-    allowed = ", ".join(sorted(_DATA_TYPES.get(kind, {"video/..."})))
-    return (f"is a data: URL of type {media or 'text/plain (none given)'!r}, which a book shows only with a "
-            f"fallback (EPUB 3.3 core media types here: {allowed})")
+    return data_url_problem(url, kind)
 
 
 def _mailto_problem(url: str) -> str | None:
@@ -496,6 +485,7 @@ def _mailto_problem(url: str) -> str | None:
 def _css_problems(text: str) -> list[str]:
     out = [f"{ref.what}: {ref.url}" for ref in css_gate.malformed(text)]
     out += [f"{ref.what} {ref.url!r} names a resource outside the book" for ref in css_gate.outside_the_book(text)]
+    out += [f"{ref.what} {ref.url!r} {why}" for ref, why in css_gate.url_problems(text)]
     return out
 
 
