@@ -299,6 +299,9 @@ LATER_CHECKS = [  # values the config's types take that a check after them refus
     ("feed", "base-url", "https://a..b/", "cannot be used"),
     ("send", "smtp-host", "smtp.example.org:25", "not a host name"),
     ("send", "smtp-host", "a b", "cannot hold"),
+    ("epub", "match", "", "an empty term"),
+    ("feed", "exclude", "re:(", "does not compile"),
+    ("build", "match", "re:a{2,1}", "does not compile"),
 ]
 
 
@@ -322,7 +325,7 @@ def test_a_later_refusal_names_the_value_where_it_was_given(tmp_path, command, k
     message = result.output.split("Error: ", 1)[1]
     assert said in message, message
     if where == "option":
-        assert message.startswith(f"--{key} "), message
+        assert message.startswith(f"--{key} ") or message.startswith(f"--{key}: "), message
     else:
         assert message.startswith(f"{config.resolve()}: {'' if where == 'top' else f'[{command}] '}key '{key}':"), message
         assert f"--{key}" not in message, message
@@ -339,3 +342,17 @@ def test_device_and_devices_together_in_the_config_are_refused(tmp_path, body):
         result.output
     assert not (tmp_path / "out").exists()
     assert run(args + ["--device", "kindle", "-q"], tmp_path).exit_code == 0  # the command line wins
+
+
+@pytest.mark.parametrize("body", ['[epub]\nmatch = "video"\n', '[epub]\nmatch = ["video"]\n', 'match = "video"\n'])
+def test_one_string_is_a_list_of_one(tmp_path, body):
+    """A key that takes a list also takes one string, as a list of one term (README,
+    "Configuration"): never its letters one by one."""
+    config = tmp_path / "c.toml"
+    config.write_text(body, encoding="utf-8")
+    by_config = run(["--config", config, "epub", SAMPLE, "-o", tmp_path / "a", "--images", "none", "-q"], tmp_path)
+    by_option = run(["epub", SAMPLE, "-o", tmp_path / "b", "--images", "none", "-q", "--match", "video"], tmp_path)
+    assert by_config.exit_code == 0 and by_option.exit_code == 0, (by_config.output, by_option.output)
+    books = sorted(p.name for p in (tmp_path / "b").glob("*.epub"))
+    assert books and books == sorted(p.name for p in (tmp_path / "a").glob("*.epub"))
+    assert all((tmp_path / "a" / b).read_bytes() == (tmp_path / "b" / b).read_bytes() for b in books)

@@ -102,12 +102,22 @@ def feed_options_of(out_dir: str, *, formats: tuple[str, ...], default: tuple[st
 def filter_of(min_votes: int | None, top: int | None, match: tuple[str, ...],
               exclude: tuple[str, ...]) -> Any:
     """The one-off filter of ``--min-votes``/``--top``/``--match``/``--exclude``, or None."""
-    from ..selections import ONE_OFF_NAME, make_selection
+    import re
+
+    from ..selections import ONE_OFF_NAME, SelectionError, make_selection
+
+    from .options import named_where_given
 
     if min_votes is None and top is None and not match and not exclude:
         return None
-    return make_selection(name=ONE_OFF_NAME, min_votes=min_votes, top=top, match=list(match) or None,
-                          exclude=list(exclude) or None, where="option")
+    try:
+        return make_selection(name=ONE_OFF_NAME, min_votes=min_votes, top=top, match=list(match) or None,
+                              exclude=list(exclude) or None, where="option")
+    except SelectionError as err:
+        # "the options: '--match': ..." names the option as typed, or the config file and key
+        # where the value came from (a command's table may hold match = [...]).
+        text = re.sub(r"^the options: '(--[a-z-]+)'", r"\1", str(err))
+        raise SelectionError(named_where_given(text)) from None
 
 
 def config_selections() -> tuple[Any, ...]:

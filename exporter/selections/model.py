@@ -385,7 +385,7 @@ def make_selection(*, name: str, title: Any = None, min_votes: Any = None, top: 
     # The one-off filter is named by its options, not by a selection name it has not.
     one_off = name == ONE_OFF_NAME
     key = (lambda k: f"--{k}") if one_off else (lambda k: k)
-    where = "the command line" if one_off else f"{where} '{name}'"
+    where = "the options" if one_off else f"{where} '{name}'"
     if title is not None and not isinstance(title, str):
         raise SelectionError(f"{where}: 'title' must be a string (in quotes), not {shown_value(title)}")
     shown = clean_text(title or "")[:200].strip()
