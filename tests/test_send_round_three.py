@@ -679,6 +679,9 @@ SETTINGS_REFUSED = [
     ("password file missing", ["--smtp-host", "127.0.0.1", "--smtp-user", "me@example.org",
                                "--password-file", "/nonexistent/pw"], {}, "cannot read the SMTP password file"),
     ("no password at all", ["--smtp-host", "127.0.0.1", "--smtp-user", "me@example.org"], {}, "needs a password"),
+    ("no password, no host", ["--smtp-user", "me@example.org"], {}, "needs a password"),
+    ("password file missing, no host", ["--smtp-user", "me@example.org", "--password-file", "/nonexistent/pw"], {},
+     "cannot read the SMTP password file"),
     ("sender refused", ["--smtp-host", "127.0.0.1", "--from-address", "not an address"], {}, "--from-address"),
 ]
 
@@ -702,3 +705,14 @@ def test_a_dry_run_takes_every_host_the_run_takes(built, tmp_path, host):
     out = _copy(built, tmp_path)
     result = run_cli(["send", str(out), "--to", KINDLE, "--today", TODAY, "--smtp-host", host, "--dry-run"], tmp_path)
     assert result.exit_code == 0, result.output
+
+
+def test_a_dry_run_without_server_or_sender_says_a_run_needs_them(built, tmp_path):
+    out = _copy(built, tmp_path)
+    result = run_cli(["send", str(out), "--to", KINDLE, "--today", TODAY, "--dry-run"], tmp_path)
+    assert result.exit_code == 0 and "would send" in result.output, result.output
+    assert "a run that sends also needs --smtp-host and --from-address" in result.output, result.output
+    result = run_cli(["send", str(out), "--to", KINDLE, "--today", TODAY, "--dry-run", "--smtp-host", "127.0.0.1",
+                      "--from-address", "me@example.org"], tmp_path)
+    assert result.exit_code == 0 and "also needs" not in result.output, result.output
+

@@ -98,8 +98,8 @@ def send(folder: str | None, out_dir: str | None, to: tuple[str, ...], from_addr
     # A dry run connects to nothing but refuses every setting the run would refuse: the server
     # as a host, the password as read (never shown).
     smtp_host = _checked_host(smtp_host) if smtp_host else smtp_host
-    # (none given: the run says so once the addresses are checked, dry or not)
-    password = _password(password_file) if smtp_user and (password_file or os.environ.get(PASSWORD_ENV)) else None
+    # A user needs a password, with a server or without (a dry run may leave the server out).
+    password = _password(password_file) if smtp_user else None
     smtp = (SmtpSettings(host=smtp_host, port=smtp_port, user=smtp_user, security=smtp_security,
                          timeout=timeout, password=password) if smtp_host else None)
     sender_from = "from_address" if from_address else "smtp_user"
@@ -111,6 +111,10 @@ def send(folder: str | None, out_dir: str | None, to: tuple[str, ...], from_addr
     report = send_books(options, say=(lambda line: None) if quiet else
                         (lambda line: click.echo(f"digest-export: {line}", err=True)))
     _print_report(report, target, quiet=quiet, dry_run=dry_run)
+    missing = [name for name, given in (("--smtp-host", smtp_host), ("--from-address", options.sender)) if not given]
+    if dry_run and missing and not quiet:
+        # What a dry run may leave out is what a run that sends cannot (check_options).
+        click.echo(f"digest-export: note: a run that sends also needs {' and '.join(missing)}", err=True)
     if report.failed or report.unreadable:
         sys.exit(1)
 
