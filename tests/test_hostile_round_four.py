@@ -133,6 +133,21 @@ def test_a_bom_of_any_kind_joined_into_a_utf8_file_is_removed_or_named_at_its_li
         assert [(n, sev) for n, sev, _ in messages] == [(line, "error")], (messages, line)
 
 
+
+
+@pytest.mark.parametrize("first, second", [(a, b) for a in ENCODINGS for b in ENCODINGS
+                                           if a != "utf-8" and a[:6] == b[:6]])
+def test_wide_files_joined_in_any_byte_order_keep_every_day(first, second):
+    """Two UTF-16 (or UTF-32) files joined with ``cat``, each with its own BOM, in the same byte
+    order or opposite ones: every day of both is read, and the inner BOM is named at its line."""
+    one, two = day("2024-03-04", paper(1, "Emoji \U0001f600 and 한국어")), day("2024-03-05", paper(2, "Second"))
+    raw = ENCODINGS[first][0] + one.encode(ENCODINGS[first][1]) + ENCODINGS[second][0] + two.encode(ENCODINGS[second][1])
+    result, doc, messages, _ = _inspect_bytes(raw)
+    assert result.exit_code == 0, messages
+    assert [d["date"] for d in doc["digests"]] == ["2024-03-04", "2024-03-05"], messages
+    assert [p["title"] for d in doc["digests"] for p in d["papers"]] == ["Emoji \U0001f600 and 한국어", "Second"]
+    assert (one.count("\n") + 1, "warning", "byte-order mark inside the file (files joined with cat?); removed") \
+        in messages, messages
 @pytest.mark.parametrize("name", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
 def test_a_file_cut_short_after_its_bom_is_named_at_its_last_line(tmp_path, name):
     bom, codec, width = ENCODINGS[name]

@@ -60,6 +60,26 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32", 4), (codecs.BOM_UTF32_BE, "utf-32", 4),
          (codecs.BOM_UTF16_LE, "utf-16", 2), (codecs.BOM_UTF16_BE, "utf-16", 2))
 
 
+
+def _by_byte_order(data: bytes, width: int) -> str:
+    """*data*, UTF-16 (*width* 2) or UTF-32 (4) starting with a BOM, decoded part by part: a BOM
+    of either byte order at a code unit's offset starts a part in that order.  Two files joined
+    with ``cat`` may have opposite orders: decoded in the first's, the second would be another
+    text, byte-swapped (its BOM read as U+FFFE, a noncharacter no text holds; Unicode 15, section
+    23.8).  Each BOM is kept, as U+FEFF, for :func:`_cleaned` to remove and to say where."""
+    orders = {codecs.BOM_UTF16_LE: "utf-16-le", codecs.BOM_UTF16_BE: "utf-16-be"} if width == 2 else \
+        {codecs.BOM_UTF32_LE: "utf-32-le", codecs.BOM_UTF32_BE: "utf-32-be"}
+    # A lookahead: every place, overlapping ones too, so a match at an odd offset hides none.
+    pattern = re.compile(b"(?=" + b"|".join(re.escape(bom) for bom in orders) + b")")
+    starts = [m.start() for m in pattern.finditer(data) if m.start() % width == 0]
+    text = []
+    for a, b in zip(starts, starts[1:] + [len(data)]):
+        try:
+            text.append(data[a:b].decode(orders[data[a:a + width]]))
+        except UnicodeDecodeError as err:  # where in the whole file, as a decoder of it would say
+            raise UnicodeDecodeError(err.encoding, data, a + err.start, a + err.end, err.reason) from None
+    return "".join(text)
+
 # ISO 2022 escape sequences that designate a character set (ECMA-35, section 13.2.2: ESC, then
 # intermediate bytes 0x20-0x2F, then a final byte 0x30-0x7E), and the encodings that use them.
 _DESIGNATION = re.compile(rb"\x1b([\x20-\x2f]+[\x30-\x7e])")
@@ -123,7 +143,7 @@ def decode(data: bytes) -> Decoded:
             # A BOM says the encoding (Unicode 15, section 23.8, table 23-4): a file that does
             # not decode in it is damaged, not UTF-8 or CP949 (neither starts with FE or FF).
             try:
-                return _cleaned(data.decode(encoding), encoding)
+                return _cleaned(_by_byte_order(data, width), encoding)
             except UnicodeDecodeError as err:
                 if bom == codecs.BOM_UTF32_LE:
                     # FF FE 00 00 is also UTF-16's BOM before a NUL (Unicode 15, section 23.8):
