@@ -567,3 +567,13 @@ def test_a_path_under_a_file_is_refused_before_any_work(option, depth, command):
         assert result.exit_code == 2, result.output
         assert option in result.output and "which is a regular file, not a folder" in result.output, result.output
         assert not (tmp / "out").exists() and (tmp / "afile").read_text("utf-8") == "mine"
+
+
+def test_a_utf8_bom_before_cp949_text_is_ignored_and_said():
+    """An editor that wrote a UTF-8 byte-order mark and saved the text as CP949: the text is read
+    as CP949 (as without the mark), and the mark is named, not a byte of the text."""
+    raw = codecs.BOM_UTF8 + day("2024-03-04", paper(1, "한국어 제목")).encode("cp949")
+    result, doc, messages, _ = _inspect_bytes(raw)
+    assert result.exit_code == 0, messages
+    assert [p["title"] for d in doc["digests"] for p in d["papers"]] == ["한국어 제목"], messages
+    assert (1, "warning", "a UTF-8 byte-order mark before text that is not UTF-8; ignored") in messages, messages

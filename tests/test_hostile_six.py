@@ -141,7 +141,7 @@ def test_refused_pattern_is_said_in_words_with_key_and_file(tmp_path, pattern, w
     assert not (tmp_path / "out").exists()
     option = run(["build", SAMPLE, "-o", tmp_path / "out", "--images", "none", "--exclude", "re:" + pattern],
                  tmp_path)
-    assert option.exit_code == 2 and "'--exclude'" in option.output and words in option.output, option.output
+    assert option.exit_code == 2 and "Error: --exclude: " in option.output and words in option.output, option.output
 
 
 # -- a refused user template stops build and epub before anything is written --------------------

@@ -133,7 +133,13 @@ def _kind(char: str) -> str:
     """What the character :data:`_CONTROLS` found is, in words."""
     if _BIDI.fullmatch(char):
         return "a bidirectional control character"
-    return "a control character" if ord(char) < 0xA0 else "a noncharacter or surrogate"
+    if char == "\ufffd":
+        # CSS Syntax 3 section 4.3.7: an escape of NUL, of a surrogate or past U+10FFFF "consumes"
+        # as U+FFFD, the mark of a character lost.
+        return "U+FFFD, the replacement character (a NUL, or an escape of NUL, a surrogate or past U+10FFFF)"
+    if "\ud800" <= char <= "\udfff":
+        return "a surrogate (half of a UTF-16 pair, no character)"
+    return "a control character" if ord(char) < 0xA0 else "a noncharacter"
 
 
 #: Appended when checking that every block, function, string and comment is closed: when one

@@ -170,14 +170,20 @@ def decode(data: bytes) -> Decoded:
     except UnicodeDecodeError as err:
         utf8_error = err
     utf8_line = _line_of_byte(data, utf8_error.start)
+    # A UTF-8 BOM before CP949 text (an editor that put the mark and saved in the legacy
+    # encoding): the mark is not the text's; the rest is read as a file without one is.
+    skip = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     try:
         # CP949 is Microsoft's superset of EUC-KR: it decodes both.
-        decoded = _cleaned(data.decode("cp949"), "cp949")
+        decoded = _cleaned(data[skip:].decode("cp949"), "cp949")
     except UnicodeDecodeError as err:
-        cp949_error = err
+        cp949_error = UnicodeDecodeError(err.encoding, data, skip + err.start, skip + err.end, err.reason)
     else:
         # Where UTF-8 first failed: a UTF-8 file with a few stray bytes is
         # found at the line that holds them, not only "at line 1".
+        if skip:
+            decoded = replace(decoded, notes=((1, "a UTF-8 byte-order mark before text that is not UTF-8; "
+                                                  "ignored"),) + decoded.notes)
         return replace(decoded, utf8_until=utf8_line)
     # The error is at the line of the first byte that is not UTF-8 (what the docs promise,
     # and what an editor opening the file as UTF-8 shows); where CP949 stopped, if further on,

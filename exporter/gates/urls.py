@@ -358,6 +358,8 @@ def _checked(text: str) -> str:
         # WHATWG reads "http:/x", "http:///x" and "http:\\x" as "http://x/"
         # (a validation error it recovers from); RFC 3986 clients read them
         # otherwise, so such a link is refused rather than guessed.
+        if re.match(r"[A-Za-z]+:[/\\]{3}", _TAB_NEWLINE.sub("", text)):
+            raise URLRefused("it has no host (a third '/' right after '//')")
         raise URLRefused("it does not start with 'http://' or 'https://'")
     _check_split(text)
     if url.username or url.password:
@@ -639,6 +641,8 @@ def check_reference(text: str, document: str = "", *, in_book: bool = True) -> R
     import unicodedata
 
     bad = _NOT_IN_URL.search(text)
+    if bad is not None and bad.group() == "[" and re.match(r"https?://\[", text, re.IGNORECASE):
+        _checked(text)  # names the IPv6 host it refuses, not the bracket around it
     char = bad.group() if bad else next(
         (c for c in text if not c.isascii() and unicodedata.category(c)[0] in "CZ"), None)  # controls, spaces
     if char is not None:
