@@ -17,7 +17,8 @@ import click
 
 from ..model import Kind, SourceRef
 from .console import warn
-from .options import BooksFolder, Command, Count, NameArg, PathArg, Seconds, quiet_option, report_errors, today_option
+from .options import (BooksFolder, Command, Count, NameArg, PathArg, Seconds, config_place, quiet_option,
+                      report_errors, today_option)
 from ..errors import UsageError
 from ..gates import files as gate_files
 from ..gates.names import shell_quote as q
@@ -207,23 +208,12 @@ def _checked_host(host: str) -> str:
 
 def _source(param: str) -> str:
     """Where the value of *param* came from, as an error names it: the option
-    (``--to``), or the config file and its key (``FILE: [send] key 'to'``)."""
+    (``--to``), or the config file and its key (``FILE: [send] key 'to':``)."""
     ctx = click.get_current_context()
-    option = "--" + param.replace("_", "-")
     if ctx.get_parameter_source(param) is not click.core.ParameterSource.DEFAULT_MAP:
-        return option
-    path = ctx.find_root().meta.get("config_path")
-    if not path:
-        return f"key '{option[2:]}':"
-    from ..errors import ConfigError
-    from .config import load_config
-
-    # As every other config error: "[send] key" for the table, "key" for the top level.
-    try:
-        in_table = option[2:] in (load_config(Path(path)).get("send") or {})
-    except ConfigError:  # it was read once already; if not now, say the table
-        in_table = True
-    return f"{gate_files.real_path(path)}: {'[send] ' if in_table else ''}key '{option[2:]}':"
+        return "--" + param.replace("_", "-")
+    path, key = config_place(ctx, next(p for p in ctx.command.params if p.name == param))
+    return f"{path}: {key}:" if path else f"{key}:"
 
 
 def _address(user: str | None) -> str | None:
