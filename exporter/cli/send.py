@@ -244,7 +244,9 @@ def _password(password_file: str | None) -> str:
         raise UsageError(f"{_shown(path)}: cannot read the SMTP password file: {err.strerror or err}") from None
     except gate_text.NotText as err:
         # The gate's message names the line and the byte: said in general words instead.
-        reason = "it holds a NUL byte" if "NUL" in str(err) else "it is not UTF-8; save it as UTF-8"
+        said = str(err)
+        reason = ("it is UTF-16 or UTF-32, not UTF-8; save it as UTF-8" if "UTF-16" in said or "UTF-32" in said
+                  else "it holds a NUL byte" if "NUL" in said else "it is not UTF-8; save it as UTF-8")
         raise UsageError(f"{_shown(path)}: the SMTP password file cannot be used: {reason}") from None
     if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         warn("the SMTP password file is readable by others (chmod 600 it)", Kind.OUTPUT, SourceRef(str(path), 0))

@@ -380,6 +380,10 @@ def decode_strict(data: bytes, name: str) -> str:
         line = _line_of_byte(data, err.start)
         raise NotText(f"line {line}: not UTF-8 (byte 0x{data[err.start]:02x})") from None
     if "\0" in text:
+        wide = _without_bom(data)
+        if wide is not None:  # NULs between the letters: UTF-16 or UTF-32 saved without a BOM
+            raise NotText(f"line 1: {wide.encoding.upper()} without a byte-order mark (NUL bytes between "
+                          "the letters), not UTF-8")
         raise NotText(f"line {line_of(text, text.index(chr(0)))}: a NUL byte")
     return text
 
