@@ -335,6 +335,27 @@ def test_a_foreign_cover_outside_the_book_is_said_and_the_book_listed(tmp_path_f
     assert not (out / "foreign.cover.jpg").exists()
 
 
+@pytest.mark.parametrize("media", ["image/svg+xml", "application/xhtml+xml", "image/tiff"])
+def test_a_foreign_cover_of_a_type_the_catalog_does_not_list_is_said(tmp_path_factory, media):
+    """A foreign book whose cover is an SVG picture (or another type than JPEG, PNG, GIF, WebP) is
+    listed without a cover, and the warning says why."""
+    tmp = tmp_path_factory.mktemp("svg")
+    out = _setup(tmp)
+
+    def edit(root):
+        item = next(el for el in root.iter("{http://www.idpf.org/2007/opf}item")
+                    if "cover-image" in (el.get("properties") or "").split())
+        item.set("media-type", media)
+
+    (out / "foreign.epub").write_bytes(with_package((out / BOOK).read_bytes(), tree_edit(edit)))
+    r = _catalog(tmp, out, "feed")
+    assert f"{out / 'foreign.epub'}: warning: listed in the OPDS catalog without a cover: its cover " in r.output, \
+        r.output
+    assert f"is of type {media}, not a picture the catalog lists" in r.output, r.output
+    assert len(_entry_ids(out)[str(out / "catalog.opds")]) == 2, r.output
+    assert not list(out.glob("foreign.cover*"))
+
+
 @settings(max_examples=8, **SETTINGS)
 @given(kind=st.sampled_from(["fifo", "socket", "chardev", "link-to-fifo", "link-to-dev-zero", "loop", "dangling",
                              "folder"]))

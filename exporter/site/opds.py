@@ -187,10 +187,16 @@ def _cover(z: zipfile.ZipFile, opf: Any, opf_path: str,
     cover_item = next((i for i in items if "cover-image" in (i.get("properties") or "").split()), None)
     if cover_item is None and named.get("cover"):
         cover_item = next((i for i in items if i.get("id") == named["cover"]), None)
-    if cover_item is None or cover_item.get("media-type") not in _COVER_EXT:
+    if cover_item is None:
         return None, None
     given = cover_item.get("href", "")
     shown = text_name(given)
+    if cover_item.get("media-type") not in _COVER_EXT:
+        # An SVG cover (or another type): OPDS clients show the image links' pictures as they are,
+        # and KOReader and Thorium draw only raster ones; no thumbnail is made of it either.
+        kinds = ", ".join(sorted(_PIL_FORMATS[t] for t in _COVER_EXT if t in _PIL_FORMATS))
+        return None, (f"its cover {shown} is of type {text_name(cover_item.get('media-type') or 'none')}, "
+                      f"not a picture the catalog lists ({kinds})")
     href, why = member_of_href(opf_path, given)
     if href is None:
         return None, f"its cover {shown} {why}"
