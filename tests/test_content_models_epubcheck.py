@@ -8,13 +8,16 @@ EPUBCheck run for all.
 
 from __future__ import annotations
 
+import os
 import random
+import re
 import shutil
 
 import pytest
 
 from epub_fixtures import epubcheck_snippets
-from exporter.gates.attributes import ROLES
+from exporter.gates.attributes import BOOK, ROLES
+from exporter.gates.xhtml import FORBIDDEN, FORM_ELEMENTS, HTML_ELEMENTS
 from hostile_three import day, paper, run_cli
 from test_template_attributes import _problems
 
@@ -256,3 +259,49 @@ def test_the_gate_refuses_what_epubcheck_refuses_and_no_more(tmp_path):
             wrong[snippet] = ("EPUBCheck accepts, the gate refuses", _problems(snippet)[:2])
     assert sum(1 for v in said if v) >= 60 and sum(1 for v in said if not v) >= 60  # both sides are tried
     assert wrong == {}
+
+
+#: What the generated trees are made of: every element a book's body may hold, its own
+#: attributes and the global ones that have values to get wrong, and values of every kind.
+_TAGS = sorted(HTML_ELEMENTS - FORBIDDEN - FORM_ELEMENTS
+               - {"html", "head", "body", "title", "link", "meta", "style", "base", "template", "slot"})
+_VALUES = ["", "1", "0", "-1", "2.5", "x", "auto", "ltr", "rtl", "true", "false", "en", "ko-KR", "images/cover.jpg",
+           "nav.xhtml", "#s", "2024-03-04", "PT1H", "image/png", "a b", "none", "heading", "note", "list",
+           "presentation", "1000", "70000", "_blank", "subtitles", "en-US", "mixed", "page", "button", "checkbox"]
+_GLOBALS = ["title", "lang", "dir", "role", "hidden", "tabindex", "translate", "aria-label", "aria-hidden",
+            "aria-level", "aria-checked", "aria-expanded", "aria-current", "aria-sort", "aria-colspan", "class"]
+
+
+def _generated(rng: random.Random, k: int, depth: int, n: list[int]) -> str:
+    tag = rng.choice(_TAGS)
+    n[0] += 1
+    attrs = f' id="s{k}-{n[0]}"'
+    pool = sorted(BOOK.get(tag, ())) + _GLOBALS
+    for name in {rng.choice(pool) for _ in range(rng.randint(0, 2))}:
+        attrs += f' {name}="{rng.choice(_VALUES)}"'
+    if depth <= 0 or rng.random() < 0.3:
+        return f"<{tag}{attrs}/>" if rng.random() < 0.3 else f"<{tag}{attrs}>t</{tag}>"
+    kids = "".join(_generated(rng, k, depth - 1, n) if rng.random() < 0.7 else "t" for _ in range(rng.randint(1, 3)))
+    return f"<{tag}{attrs}>{kids}</{tag}>"
+
+
+@pytest.mark.slow
+def test_generated_markup_epubcheck_refuses_is_refused(tmp_path):
+    """Random nests of every element with random attributes and values (ARIA states of the wrong
+    role or kind, hyperlink attributes without href, time elements holding elements...), one per
+    line of a real book: every line EPUBCheck reports, the gate refuses."""
+    if shutil.which("java") is None:
+        pytest.skip("needs Java")
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.md").write_text(day("2024-03-04", paper(1)), "utf-8")
+    run_cli(["epub", str(src), "-o", str(tmp_path / "out"), "--images", "none"], tmp_path)
+    rng = random.Random(int(os.environ.get("TREE_SEED", "11")))
+    snippets = [f'<div id="s{k}-0">' + _generated(rng, k, rng.randint(0, 2), [0]) + "</div>"
+                for k in range(int(os.environ.get("TREES", "900")))]
+    said = epubcheck_snippets(next((tmp_path / "out").glob("*.epub")), "day-2024-03-04.xhtml", snippets, tmp_path)
+    through = {re.sub(r"s\d+-", "", snippet): verdict[0] for snippet, verdict in zip(snippets, said)
+               if verdict and not _problems(snippet)}
+    assert sum(1 for v in said if not v) >= 50  # both sides are tried
+    assert through == {}
+

@@ -52,9 +52,60 @@ hidden invalid keyshortcuts label labelledby live owns relevant roledescription
 #: (whether that role supports it is EPUBCheck's to say).
 ARIA_OF_ROLES = frozenset("aria-" + name for name in """
 activedescendant autocomplete checked colcount colindex colspan expanded level modal multiline
-multiselectable orientation placeholder posinset pressed readonly required rowcount rowindex rowspan
+multiselectable orientation posinset pressed readonly required rowcount rowindex rowspan
 selected setsize sort valuemax valuemin valuenow valuetext
 """.split())
+#: The roles that take each of :data:`ARIA_OF_ROLES` (WAI-ARIA 1.2, each role's "Supported States
+#: and Properties", inherited ones too, as EPUBCheck's schema holds them: RSC-005 "attribute not
+#: allowed here").  ``aria-placeholder`` no role of a book takes (EPUBCheck refuses it everywhere).
+ROLES_OF_ARIA = {name: frozenset(roles.split()) for name, roles in {
+    "aria-activedescendant": "combobox grid group listbox menu menubar radiogroup row rowgroup searchbox tablist textbox toolbar tree treegrid",
+    "aria-autocomplete": "combobox searchbox textbox",
+    "aria-checked": "checkbox menuitemcheckbox menuitemradio option radio switch treeitem",
+    "aria-colcount": "grid table treegrid",
+    "aria-colindex": "cell gridcell row",
+    "aria-colspan": "cell columnheader gridcell rowheader",
+    "aria-expanded": "alert alertdialog application article banner button columnheader combobox complementary contentinfo definition dialog directory document feed figure form grid gridcell group heading img link list listbox listitem log main marquee math menu menubar menuitem navigation note radiogroup region row rowgroup rowheader search separator status tab tablist tabpanel term timer toolbar tooltip tree treegrid treeitem",
+    "aria-level": "grid gridcell heading listitem row tablist treegrid treeitem",
+    "aria-modal": "alertdialog dialog",
+    "aria-multiline": "searchbox textbox",
+    "aria-multiselectable": "grid listbox tablist tree treegrid",
+    "aria-orientation": "combobox listbox menu menubar radiogroup scrollbar search separator slider tablist toolbar tree treegrid",
+    "aria-posinset": "listitem menuitem menuitemradio option radio tab treeitem",
+    "aria-pressed": "button",
+    "aria-readonly": "columnheader combobox grid gridcell rowheader searchbox textbox treegrid",
+    "aria-required": "columnheader combobox gridcell listbox radiogroup rowheader searchbox spinbutton textbox tree treegrid",
+    "aria-rowcount": "grid table treegrid",
+    "aria-rowindex": "cell columnheader gridcell row rowheader",
+    "aria-rowspan": "cell columnheader gridcell rowheader",
+    "aria-selected": "columnheader gridcell menuitemradio option radio row rowheader tab treeitem",
+    "aria-setsize": "listitem menuitem menuitemradio option radio tab treeitem",
+    "aria-sort": "columnheader rowheader",
+    "aria-valuemax": "progressbar scrollbar slider spinbutton",
+    "aria-valuemin": "progressbar scrollbar slider spinbutton",
+    "aria-valuenow": "progressbar scrollbar slider spinbutton",
+    "aria-valuetext": "progressbar scrollbar slider spinbutton",
+}.items()}
+_TRISTATE = "true false mixed undefined"
+#: The values of each state and property (WAI-ARIA 1.2 section 6.6, "Value"), as EPUBCheck takes
+#: them (case matters): a set of words, or "integer", "positive", "number", "idref", "idrefs",
+#: "tokens:WORDS" (a list of those words), or None (any string).
+ARIA_VALUES = {
+    **{f"aria-{name}": "true false" for name in
+       "atomic busy disabled hidden modal multiline multiselectable readonly required".split()},
+    "aria-expanded": "true false undefined", "aria-selected": "true false undefined",
+    "aria-checked": _TRISTATE, "aria-pressed": _TRISTATE,
+    "aria-autocomplete": "inline list both none", "aria-current": "true false page step location date time",
+    "aria-haspopup": "true false menu listbox tree grid dialog", "aria-invalid": "true false grammar spelling",
+    "aria-live": "assertive off polite", "aria-orientation": "horizontal vertical undefined",
+    "aria-sort": "ascending descending none other",
+    "aria-relevant": "tokens:additions removals text all",
+    **{f"aria-{name}": "integer" for name in "colcount rowcount setsize".split()},
+    **{f"aria-{name}": "positive" for name in "colindex colspan level posinset rowindex rowspan".split()},
+    **{f"aria-{name}": "number" for name in "valuemax valuemin valuenow".split()},
+}
+_ARIA_NUMBERS = {"integer": re.compile(r"[+-]?[0-9]+"), "positive": re.compile(r"\+?0*[1-9][0-9]*"),
+                 "number": re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")}
 
 _HYPERLINK = "href target download rel hreflang type referrerpolicy"
 _MEDIA = "src crossorigin preload autoplay loop muted controls"
@@ -183,6 +234,8 @@ def attribute_problem(element: str, attribute: str, *, page: bool = False, paren
         if has_role:
             return None
         return "belongs to some ARIA roles only (WAI-ARIA 1.2 section 6.6): give the element its role"
+    if attribute == "aria-placeholder":
+        return "belongs to text boxes, which a book does not have (EPUBCheck refuses it on every element)"
     if attribute.startswith("aria-"):
         return "is not a WAI-ARIA 1.2 state or property"
     why = _WHY_NOT.get(attribute)
@@ -335,6 +388,9 @@ def value_problem(element: str, attribute: str, value: str, *, page: bool = Fals
             return None
         shown = ", ".join(repr(w) for w in sorted(words))
         return f"has the value {value!r}, which is not one of {shown} (HTML)"
+    kind = ARIA_VALUES.get(attribute)
+    if kind is not None:
+        return _aria_value_problem(attribute, value, kind)
     number = _NUMBERS.get((element, attribute), _NUMBERS.get(("*", attribute)))
     if number is not None and not number.fullmatch(value):
         return f"has the value {value!r}, which is not a number of the kind HTML allows there (section 2.3.4)"
@@ -344,6 +400,24 @@ def value_problem(element: str, attribute: str, value: str, *, page: bool = Fals
                 "(HTML section 4.9.11)")
     return _microsyntax_problem(element, attribute, value)
 
+
+def _aria_value_problem(attribute: str, value: str, kind: str) -> str | None:
+    """Why *value* is not a value of the ARIA state or property *attribute* of *kind*
+    (:data:`ARIA_VALUES`), or None."""
+    if kind in _ARIA_NUMBERS:
+        if _ARIA_NUMBERS[kind].fullmatch(value):
+            return None
+        what = {"integer": "an integer", "positive": "an integer of 1 or more", "number": "a number"}[kind]
+        return f"has the value {value!r}, which is not {what} (WAI-ARIA 1.2 section 6.6)"
+    if kind.startswith("tokens:"):
+        words = kind[len("tokens:"):].split()
+        if value.split() and all(w in words for w in value.split()) and value == " ".join(value.split()):
+            return None
+        return f"has the value {value!r}, which is not a list of {', '.join(map(repr, words))} (WAI-ARIA 1.2)"
+    if value in kind.split():
+        return None
+    return (f"has the value {value!r}, which is not one of " + ", ".join(map(repr, kind.split()))
+            + " (WAI-ARIA 1.2 section 6.6; case matters)")
 
 #: Integers whose range HTML sets (section 4.9.11: a cell spans 1 to 1000 columns, 0 to 65534
 #: rows; section 4.9.4: a column group spans 1 to 1000).

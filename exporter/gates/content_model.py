@@ -250,6 +250,8 @@ def problems(root: Any) -> list[str]:
         if key in _SEQUENCE_PATTERNS and not _SEQUENCE_PATTERNS[key].fullmatch(words := _words(el, local)):
             found.append(f"{at} holds {SEQUENCES[key][1]}; here: "
                          + (", ".join(words.split()) if words else "nothing"))
+        if local == "time" and el.get("datetime") is None and any(isinstance(c.tag, str) for c in el):
+            found.append(f"{at} without 'datetime' holds only text, its date or time (HTML section 4.5.14)")
         if local in VOID and ((el.text or "").strip() or any(isinstance(c.tag, str) for c in el)):
             found.append(f"{at} is a void element and holds nothing (HTML section 13.1.2)")
         if local in NOT_INSIDE and (outer := next((a for a in _ancestors(el) if a in NOT_INSIDE[local]), None)):
@@ -285,13 +287,21 @@ def _required(el: Any, local: str, at: str, ids: dict[str, tuple[str, Any]], map
     for name in needed:
         if el.get(name) is None:
             found.append(f"{at} needs the attribute {name!r} (HTML section 4)")
+    if local == "a" and el.get("href") is None and (given := sorted(
+            a for a in ("target", "download", "ping", "rel", "hreflang", "type", "referrerpolicy") if el.get(a) is not None)):
+        # HTML section 4.5.1: without href, an <a> is a placeholder and has none of these.
+        found.append(f"{at} with {given[0]!r} needs the attribute 'href' (HTML section 4.5.1)")
     if el.get("itemprop") is not None:
         if local in ("a", "area") and el.get("href") is None or local in ("audio", "video") and el.get("src") is None:
             found.append(f"{at} with 'itemprop' needs the attribute {'href' if local in ('a', 'area') else 'src'!r} "
                          "(HTML section 5.4)")
     for role in (el.get("role") or "").split()[:1]:
-        from .attributes import ROLE_NEEDS
+        from .attributes import ROLE_NEEDS, ROLES_OF_ARIA
 
+        for name in sorted(a for a in el.attrib if isinstance(a, str) and a in ROLES_OF_ARIA):
+            if role not in ROLES_OF_ARIA[name]:
+                found.append(f"{at} role={role!r} does not take {name!r} (WAI-ARIA 1.2: the role's supported states "
+                             "and properties)")
         missing = [a for a in ROLE_NEEDS.get(role, ()) if el.get(a) is None]
         if missing:
             found.append(f"{at} with role={role!r} needs " + ", ".join(repr(a) for a in missing)

@@ -445,7 +445,16 @@ def _url_problem(url: str, element: str, attr: str, name: str | None, files: fro
         # A link inside a book leads to a content document, not to a picture or a stylesheet
         # (EPUB 3.3 section 3.4; EPUBCheck RSC-010 "non-standard resource type").
         return f"links to {ref.path!r}, which is not a document of the book (a link leads to a page)"
-    if attr == "href" and ref.fragment is not None:
+    if ref.fragment is not None and not is_link(element, attr):
+        # A resource (a picture, a sound, a poster) is a file: the document itself is none, and a
+        # fragment names a part only of an SVG picture (EPUBCheck RSC-009).
+        if not ref.path or ref.path == name:
+            return "names this document, which is not a resource to show (a fragment belongs to a link)"
+        if not ref.path.endswith(".svg"):
+            return f"has a fragment ('#{ref.fragment}'), which only an SVG picture has parts for (EPUBCheck RSC-009)"
+    if ref.fragment is not None and is_link(element, attr):
+        # Every link and citation (href, cite...): the fragment must be an id where it leads
+        # (EPUBCheck RSC-012).
         if not ref.path or ref.path == name:
             fragments.append((sourceline, ref.fragment))
         else:
