@@ -282,6 +282,7 @@ ENUMERATED = {name: frozenset(words.split("|")) for name, words in {
     "autocapitalize": "|off|none|on|sentences|words|characters",
     "enterkeyhint": "enter|done|go|next|previous|search|send",
     "inputmode": "none|text|tel|url|email|numeric|decimal|search", "fetchpriority": "high|low|auto",
+    "popover": "|auto|manual",
 }.items()}
 #: Boolean attributes (HTML section 2.3.2): present with the empty string or their own name.
 BOOLEAN = frozenset("""

@@ -250,8 +250,14 @@ def problems(root: Any) -> list[str]:
         if key in _SEQUENCE_PATTERNS and not _SEQUENCE_PATTERNS[key].fullmatch(words := _words(el, local)):
             found.append(f"{at} holds {SEQUENCES[key][1]}; here: "
                          + (", ".join(words.split()) if words else "nothing"))
-        if local == "time" and el.get("datetime") is None and any(isinstance(c.tag, str) for c in el):
-            found.append(f"{at} without 'datetime' holds only text, its date or time (HTML section 4.5.14)")
+        if local == "time" and el.get("datetime") is None:
+            from .attributes import value_problem
+
+            if any(isinstance(c.tag, str) for c in el):
+                found.append(f"{at} without 'datetime' holds only text, its date or time (HTML section 4.5.14)")
+            elif value_problem("time", "datetime", el.text or ""):
+                found.append(f"{at} without 'datetime' holds a date or time as its text, such as '2024-03-04' (HTML "
+                             f"section 4.5.14); {(el.text or '')[:80]!r} is not one")
         if local in VOID and ((el.text or "").strip() or any(isinstance(c.tag, str) for c in el)):
             found.append(f"{at} is a void element and holds nothing (HTML section 13.1.2)")
         if local in NOT_INSIDE and (outer := next((a for a in _ancestors(el) if a in NOT_INSIDE[local]), None)):

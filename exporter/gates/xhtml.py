@@ -48,6 +48,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ..model import ASTRAL_NONCHARACTERS, BIDI_CONTROLS, NONCHARACTERS
 from . import content_model
@@ -92,7 +93,8 @@ _FORBIDDEN_CHAR = re.compile(
     + ASTRAL_NONCHARACTERS + "]")
 #: What a web page may hold beyond a book's documents (the obsolete frame, frameset and applet
 #: stay out: HTML section 16.2, non-conforming).
-PAGE_ELEMENTS = HTML_ELEMENTS | frozenset("script noscript iframe object embed base".split())
+#: ``search`` is left out: the Nu checker does not know it yet ("not allowed as child").
+PAGE_ELEMENTS = HTML_ELEMENTS - {"search"} | frozenset("script noscript iframe object embed base".split())
 _CUSTOM_ELEMENT = re.compile(r"[a-z][^A-Z]*-[^A-Z]*")
 
 
@@ -543,7 +545,41 @@ def page_problems(doc: str) -> list[str]:
     # "#top" goes to the top of a page without an id of that name (HTML section 7.4.6.4).
     found.extend(f"href '#{frag}' names no id of this page" for frag in fragments
                  if frag not in ids and unquote(frag) not in ids and frag.lower() != "top")
+    if not parser.errors:  # where the parse is clean, the tree is the one a browser builds
+        found.extend(content_model.problems(_lined_tree(doc)))
     return found + _reference_problems(references, ids, maps, "page")
+
+
+def _lined_tree(doc: str) -> Any:
+    """*doc* parsed by the HTML parsing algorithm (html5lib) into an lxml tree of XHTML elements,
+    each with the line where the parser made it (its start tag's end), for
+    :func:`content_model.problems`: the content models are HTML's, whatever the syntax."""
+    import warnings
+
+    import html5lib
+
+    made = html5lib.getTreeBuilder("lxml")
+
+    class Lined(made):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            element_class = self.elementClass
+
+            def element(name: str, namespace: str | None = None) -> Any:
+                el = element_class(name, namespace)
+                tokenizer = getattr(parser, "tokenizer", None)
+                if tokenizer is not None:
+                    el._element.sourceline = tokenizer.stream.position()[0]
+                return el
+
+            self.elementClass = element
+
+    parser = html5lib.HTMLParser(tree=Lined)
+    with warnings.catch_warnings():
+        # An attribute name XML cannot hold (``a:b`` on an HTML element) is renamed in the lxml
+        # tree; the content models do not look at it.
+        warnings.simplefilter("ignore", html5lib.constants.DataLossWarning)
+        return parser.parse(doc).getroot()
 
 
 def _page_attribute_problems(el, parent: str | None) -> list[str]:
