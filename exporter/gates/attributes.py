@@ -166,7 +166,8 @@ PAGE = {**BOOK, **{name: frozenset(attrs.split()) | BOOK.get(name, frozenset()) 
     "html": "", "body": "",
 }.items()}}
 #: The front page may also use the globals that go with its scripts.
-PAGE_GLOBAL = GLOBAL | frozenset("autofocus popover nonce".split())
+# Not ``popover``: the Nu checker takes it on a few elements only ("not allowed at this point").
+PAGE_GLOBAL = GLOBAL | frozenset("autofocus nonce".split())
 
 #: Attributes whose value is one URL (HTML's index: "Valid URL potentially surrounded by
 #: spaces", "Valid non-empty URL..."), by the element that gives them that meaning;
@@ -282,7 +283,9 @@ ENUMERATED = {name: frozenset(words.split("|")) for name, words in {
     "autocapitalize": "|off|none|on|sentences|words|characters",
     "enterkeyhint": "enter|done|go|next|previous|search|send",
     "inputmode": "none|text|tel|url|email|numeric|decimal|search", "fetchpriority": "high|low|auto",
-    "popover": "|auto|manual",
+    # A form's and its controls' autofill: on or off (the field names of HTML section 4.10.18.7.1
+    # are a language of their own).
+    "autocomplete": "on|off",
 }.items()}
 #: Boolean attributes (HTML section 2.3.2): present with the empty string or their own name.
 BOOLEAN = frozenset("""

@@ -44,7 +44,7 @@ _HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
 #: model"); ``summary`` and ``legend`` also take headings, ``dt`` and ``caption`` are flow.
 PHRASING_ONLY = frozenset("""
 p h1 h2 h3 h4 h5 h6 pre span em strong small s cite q dfn abbr data time code var samp kbd sub sup i b u
-mark bdi bdo label output button meter progress rt rp ruby
+mark bdi bdo label output button meter progress rt rp ruby datalist
 """.split())
 _SUMMARY_LIKE = frozenset({"summary", "legend"})
 #: Flow content that is not phrasing content: what no phrasing-only element may hold.
@@ -65,6 +65,7 @@ ONLY_CHILDREN = {
     "colgroup": frozenset({"col"}),
     "picture": frozenset({"source", "img"}),
     "hgroup": _HEADINGS | {"p"},
+    "select": frozenset({"option", "optgroup", "hr"}), "optgroup": frozenset({"option"}),
 }
 #: Elements that stand only in these parents.
 ONLY_IN = {
@@ -78,6 +79,7 @@ ONLY_IN = {
     "figcaption": frozenset({"figure"}),
     "summary": frozenset({"details"}),
     "legend": frozenset({"fieldset"}),
+    "option": frozenset({"select", "datalist", "optgroup"}), "optgroup": frozenset({"select"}),
     "source": frozenset({"picture", "audio", "video"}),
     "track": frozenset({"audio", "video"}),
     "rt": frozenset({"ruby"}), "rp": frozenset({"ruby"}),
@@ -134,9 +136,28 @@ NOT_INSIDE = {
     "progress": frozenset({"progress"}), "meter": frozenset({"meter"}), "dfn": frozenset({"dfn"}),
     "table": frozenset({"caption"}), "label": frozenset({"label"}),
 }
+_TEXTY = "text search url tel email password"
+_DATES = "date month week time datetime-local"
+#: The ``input`` attributes that apply only to some of its types (HTML section 4.10.5, the table
+#: "Content attributes": the Nu checker's "not allowed on element input at this point").
+INPUT_ATTRIBUTES = {name: frozenset(types.split()) for name, types in {
+    "accept": "file", "capture": "file", "alt": "image", "src": "image", "width": "image", "height": "image",
+    "checked": "checkbox radio", "dirname": "text search", "multiple": "email file",
+    **{f"form{x}": "submit image" for x in ("action", "enctype", "method", "novalidate", "target")},
+    "popovertarget": "button submit image reset", "popovertargetaction": "button submit image reset",
+    "autocomplete": f"{_TEXTY} {_DATES} number range color", "list": f"{_TEXTY} {_DATES} number range color",
+    "max": f"{_DATES} number range", "min": f"{_DATES} number range", "step": f"{_DATES} number range",
+    "maxlength": _TEXTY, "minlength": _TEXTY, "pattern": _TEXTY, "size": _TEXTY,
+    "placeholder": f"{_TEXTY} number", "readonly": f"{_TEXTY} {_DATES} number",
+    "required": f"{_TEXTY} {_DATES} number checkbox radio file",
+}.items()}
+INPUT_TYPES = frozenset(f"{_TEXTY} {_DATES} hidden number range color checkbox radio file submit image reset "
+                        "button".split())
 #: Attributes an element cannot go without (EPUBCheck's schema: "missing required attribute").
 REQUIRED = {"bdo": ("dir",), "data": ("value",), "meter": ("value",), "img": ("src",), "map": ("name",),
             "track": ("src",), "area": ("href", "alt"), "optgroup": ("label",), "link": ("rel", "href")}
+#: Where a ``main`` may stand (HTML section 4.4.14, "hierarchically correct main element").
+MAIN_IN = frozenset({"html", "body", "div", "form"})
 _ALWAYS_INTERACTIVE = frozenset("a button details embed iframe label menu select textarea".split())
 #: Elements a ``label`` may name (HTML section 4.10.2, "labelable elements").
 LABELABLE = frozenset("button input meter output progress select textarea".split())
@@ -220,7 +241,18 @@ def problems(root: Any) -> list[str]:
     found: list[str] = []
     ids = {el.get("id"): (local, el) for el, local in _elements(root) if el.get("id")}
     maps: dict[str, int] = {}
+    once: dict[str, int] = {}
     for el, local in _elements(root):
+        # One visible main and one autofocus a document (HTML sections 4.4.14 and 6.6.7).
+        for what, here in (("a visible <main>", local == "main" and el.get("hidden") is None),
+                           ("an element with 'autofocus'", el.get("autofocus") is not None)):
+            if here and what in once:
+                found.append(f"line {el.sourceline}: the document has {what} already (line {once[what]}); it has one")
+            elif here:
+                once[what] = el.sourceline
+        if local == "main" and (outer := next((a for a in _ancestors(el) if a not in MAIN_IN), None)):
+            found.append(f"line {el.sourceline}: <main> is inside <{outer}>; it stands only in html, body, div or "
+                         "form (HTML section 4.4.14)")
         at = f"line {el.sourceline}: <{local}>"
         parent = el.getparent()
         parent_local = _local(parent) if parent is not None else None
@@ -297,6 +329,21 @@ def _required(el: Any, local: str, at: str, ids: dict[str, tuple[str, Any]], map
             a for a in ("target", "download", "ping", "rel", "hreflang", "type", "referrerpolicy") if el.get(a) is not None)):
         # HTML section 4.5.1: without href, an <a> is a placeholder and has none of these.
         found.append(f"{at} with {given[0]!r} needs the attribute 'href' (HTML section 4.5.1)")
+    if local == "input":
+        kind = (el.get("type") or "text").lower()
+        if kind in INPUT_TYPES:
+            for name in sorted(a for a in el.attrib if isinstance(a, str) and a in INPUT_ATTRIBUTES):
+                if kind not in INPUT_ATTRIBUTES[name]:
+                    found.append(f"{at} of type {kind!r} does not take {name!r} (HTML section 4.10.5)")
+        else:
+            found.append(f"{at} type={el.get('type')!r} is not a type of input (HTML section 4.10.5)")
+        if kind == "image" and el.get("alt") is None:
+            found.append(f"{at} of type 'image' needs the attribute 'alt' (HTML section 4.10.5.1.20)")
+    if local == "meta" and el.get("itemprop") is not None and el.get("content") is None:
+        found.append(f"{at} with 'itemprop' needs the attribute 'content' (HTML section 4.2.5)")
+    if local == "meta" and "head" not in _ancestors(el) and (
+            el.get("itemprop") is None or any(el.get(a) is not None for a in ("name", "http-equiv", "charset"))):
+        found.append(f"{at} outside the head is microdata: 'itemprop' and 'content' only (HTML section 4.2.5)")
     if el.get("itemprop") is not None:
         if local in ("a", "area") and el.get("href") is None or local in ("audio", "video") and el.get("src") is None:
             found.append(f"{at} with 'itemprop' needs the attribute {'href' if local in ('a', 'area') else 'src'!r} "

@@ -182,7 +182,11 @@ def _collect_references(el, local: str, line: int | None, references: list[tuple
     if local == "map" and el.get("name") is not None:
         maps.add(el.get("name"))
     for attribute in ID_REFERENCES:
-        for token in (el.get(attribute) or "").split():
+        value = el.get(attribute)
+        if value is not None and not value.split():
+            # An empty reference names nothing (HTML section 2.3.9: an id is never empty).
+            references.append((at, local, attribute, value))
+        for token in (value or "").split():
             references.append((at, local, attribute, token))
     usemap = el.get("usemap")
     if usemap is not None:
@@ -546,14 +550,19 @@ def page_problems(doc: str) -> list[str]:
     found.extend(f"href '#{frag}' names no id of this page" for frag in fragments
                  if frag not in ids and unquote(frag) not in ids and frag.lower() != "top")
     if not parser.errors:  # where the parse is clean, the tree is the one a browser builds
-        found.extend(content_model.problems(_lined_tree(doc)))
+        tree, fostered = _lined_tree(doc)
+        found.extend(f"line {line}: text directly inside a table, which the browser moves before the table "
+                     "(HTML section 13.2.6.4.9: put it in a cell or a caption)" for line in fostered[:1])
+        found.extend(content_model.problems(tree))
     return found + _reference_problems(references, ids, maps, "page")
 
 
-def _lined_tree(doc: str) -> Any:
+def _lined_tree(doc: str) -> tuple[Any, list[int]]:
     """*doc* parsed by the HTML parsing algorithm (html5lib) into an lxml tree of XHTML elements,
     each with the line where the parser made it (its start tag's end), for
-    :func:`content_model.problems`: the content models are HTML's, whatever the syntax."""
+    :func:`content_model.problems`: the content models are HTML's, whatever the syntax.  And the
+    lines of text the parser moved out of a table ("foster parenting", HTML section 13.2.6.1),
+    which html5lib does not count among its parse errors but the Nu checker does."""
     import warnings
 
     import html5lib
@@ -574,12 +583,18 @@ def _lined_tree(doc: str) -> Any:
 
             self.elementClass = element
 
+        def insertText(self, data: str, parent: Any = None) -> None:
+            if self.insertFromTable and data.strip() and parent is None:
+                fostered.append(parser.tokenizer.stream.position()[0])
+            super().insertText(data, parent)
+
+    fostered: list[int] = []
     parser = html5lib.HTMLParser(tree=Lined)
     with warnings.catch_warnings():
         # An attribute name XML cannot hold (``a:b`` on an HTML element) is renamed in the lxml
         # tree; the content models do not look at it.
         warnings.simplefilter("ignore", html5lib.constants.DataLossWarning)
-        return parser.parse(doc).getroot()
+        return parser.parse(doc).getroot(), fostered
 
 
 def _page_attribute_problems(el, parent: str | None) -> list[str]:
