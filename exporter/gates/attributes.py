@@ -286,6 +286,10 @@ ENUMERATED = {name: frozenset(words.split("|")) for name, words in {
     # A form's and its controls' autofill: on or off (the field names of HTML section 4.10.18.7.1
     # are a language of their own).
     "autocomplete": "on|off",
+    "method": "get|post|dialog", "formmethod": "get|post|dialog",
+    "enctype": "application/x-www-form-urlencoded|multipart/form-data|text/plain",
+    "formenctype": "application/x-www-form-urlencoded|multipart/form-data|text/plain",
+    "accept-charset": "utf-8|UTF-8", "wrap": "soft|hard",
 }.items()}
 #: Boolean attributes (HTML section 2.3.2): present with the empty string or their own name.
 BOOLEAN = frozenset("""
@@ -481,6 +485,15 @@ def _microsyntax_problem(element: str, attribute: str, value: str) -> str | None
             return (f"has the value {value!r}, which is not a valid date or time (HTML section 2.3.5: "
                     + ("'2024-03-04', '2024-03-04T09:30Z', '2024-W10', 'PT2H'...)" if element == "time"
                        else "'2024-03-04' or '2024-03-04T09:30Z')"))
+    elif attribute == "sandbox" and element == "iframe":
+        unknown = [w for w in value.split() if w.lower() not in _SANDBOX]
+        if unknown:
+            return (f"has the value {value!r}: {unknown[0]!r} is not a sandbox keyword (HTML section 4.8.5: "
+                    "allow-scripts, allow-same-origin...)")
+    elif attribute == "integrity":
+        if not value.split() or not all(_INTEGRITY.fullmatch(w) for w in value.split()):
+            return (f"has the value {value!r}, which is not sha256-, sha384- or sha512- and a base64 hash "
+                    "(Subresource Integrity, section 3.5)")
     elif attribute == "role":
         unknown = [r for r in value.split() if r not in ROLES]
         if unknown or not value.split():
@@ -494,6 +507,11 @@ def _microsyntax_problem(element: str, attribute: str, value: str) -> str | None
     return None
 
 
+#: HTML section 4.8.5, the iframe's sandbox keywords.
+_SANDBOX = frozenset("""allow-downloads allow-forms allow-modals allow-orientation-lock allow-pointer-lock
+allow-popups allow-popups-to-escape-sandbox allow-presentation allow-same-origin allow-scripts
+allow-top-navigation allow-top-navigation-by-user-activation allow-top-navigation-to-custom-protocols""".split())
+_INTEGRITY = re.compile(r"sha(?:256|384|512)-[A-Za-z0-9+/]+={0,2}(?:\?[\x21-\x7e]*)?")
 #: Attributes whose value is one id or a space-separated list of ids of the same document (HTML
 #: section 2.3.9 and each attribute's definition; WAI-ARIA 1.2 "ID reference list"): each must
 #: be an id the document has (the Nu checker's error, EPUBCheck RSC-005).

@@ -135,6 +135,9 @@ NOT_INSIDE = {
     "footer": frozenset({"address", "header", "footer"}), "form": frozenset({"form"}),
     "progress": frozenset({"progress"}), "meter": frozenset({"meter"}), "dfn": frozenset({"dfn"}),
     "table": frozenset({"caption"}), "label": frozenset({"label"}),
+    # HTML section 4.4.4 (address: no heading, sectioning content, header, footer or address),
+    # which the Nu checker holds and EPUBCheck does not.
+    **{name: frozenset({"address"}) for name in ("article", "aside", "nav", "section", "hgroup", *_HEADINGS)},
 }
 _TEXTY = "text search url tel email password"
 _DATES = "date month week time datetime-local"
@@ -154,7 +157,7 @@ INPUT_ATTRIBUTES = {name: frozenset(types.split()) for name, types in {
 INPUT_TYPES = frozenset(f"{_TEXTY} {_DATES} hidden number range color checkbox radio file submit image reset "
                         "button".split())
 #: Attributes an element cannot go without (EPUBCheck's schema: "missing required attribute").
-REQUIRED = {"bdo": ("dir",), "data": ("value",), "meter": ("value",), "img": ("src",), "map": ("name",),
+REQUIRED = {"bdo": ("dir",), "data": ("value",), "meter": ("value",), "img": ("src", "alt"), "map": ("name",),
             "track": ("src",), "area": ("href", "alt"), "optgroup": ("label",), "link": ("rel", "href")}
 #: Where a ``main`` may stand (HTML section 4.4.14, "hierarchically correct main element").
 MAIN_IN = frozenset({"html", "body", "div", "form"})
@@ -290,6 +293,8 @@ def problems(root: Any) -> list[str]:
             elif value_problem("time", "datetime", el.text or ""):
                 found.append(f"{at} without 'datetime' holds a date or time as its text, such as '2024-03-04' (HTML "
                              f"section 4.5.14); {(el.text or '')[:80]!r} is not one")
+        if local == "iframe" and ((el.text or "").strip() or len(el)):
+            found.append(f"{at} holds nothing: the page it shows is its src (HTML section 4.8.5)")
         if local in VOID and ((el.text or "").strip() or any(isinstance(c.tag, str) for c in el)):
             found.append(f"{at} is a void element and holds nothing (HTML section 13.1.2)")
         if local in NOT_INSIDE and (outer := next((a for a in _ancestors(el) if a in NOT_INSIDE[local]), None)):
@@ -339,6 +344,8 @@ def _required(el: Any, local: str, at: str, ids: dict[str, tuple[str, Any]], map
             found.append(f"{at} type={el.get('type')!r} is not a type of input (HTML section 4.10.5)")
         if kind == "image" and el.get("alt") is None:
             found.append(f"{at} of type 'image' needs the attribute 'alt' (HTML section 4.10.5.1.20)")
+    if local in ("meter", "progress"):
+        found.extend(_gauge_problems(el, local, at))
     if local == "meta" and el.get("itemprop") is not None and el.get("content") is None:
         found.append(f"{at} with 'itemprop' needs the attribute 'content' (HTML section 4.2.5)")
     if local == "meta" and "head" not in _ancestors(el) and (
@@ -385,3 +392,34 @@ def _required(el: Any, local: str, at: str, ids: dict[str, tuple[str, Any]], map
         found.append(f"{at} for={el.get('for')!r} names a <{named[0]}>, which is not a labelable element "
                      "(HTML section 4.10.2)")
     return found
+
+
+def _gauge_problems(el: Any, local: str, at: str) -> list[str]:
+    """How the numbers of a ``meter`` or ``progress`` disagree (HTML sections 4.10.13 and 4.10.14:
+    0 <= value <= max for a progress; min <= low <= high <= max and every value between min and
+    max for a meter).  Numbers that are not numbers are the value gate's."""
+    def number(name: str, default: float | None) -> float | None:
+        try:
+            return float(el.get(name)) if el.get(name) is not None else default
+        except ValueError:
+            return None
+
+    if local == "progress":
+        top, value = number("max", 1.0), number("value", None)
+        if top is not None and top <= 0:
+            return [f"{at} max={el.get('max')!r} is not above 0 (HTML section 4.10.13)"]
+        if top is not None and value is not None and not 0 <= value <= top:
+            return [f"{at} value={el.get('value')!r} is not from 0 to its max, {top:g} (HTML section 4.10.13)"]
+        return []
+    low, high = number("min", 0.0), number("max", 1.0)
+    if low is None or high is None:
+        return []
+    if low > high:
+        return [f"{at} min={low:g} is above max={high:g} (HTML section 4.10.14)"]
+    found = [f"{at} {name}={el.get(name)!r} is not from min ({low:g}) to max ({high:g}) (HTML section 4.10.14)"
+             for name in ("value", "low", "high", "optimum")
+             if (n := number(name, None)) is not None and not low <= n <= high]
+    if not found and (a := number("low", None)) is not None and (b := number("high", None)) is not None and a > b:
+        found.append(f"{at} low={el.get('low')!r} is above high={el.get('high')!r} (HTML section 4.10.14)")
+    return found
+
