@@ -234,7 +234,7 @@ def test_css_with_local_and_data_references_passes_epubcheck(tmp_path):
 #: '#', a type that is no core media type of a stylesheet (or one spelled in upper case).
 BAD_DATA_IN_CSS = [r'url("data:image/png;base64,AA\\AA")', 'url("data:image/png,a#b#c")', "url(data:text/html,x)",
                    'url("data:IMAGE/PNG;base64,iVBORw0KGgo=")', "url(data:,x)", 'image-set("data:application/pdf,x" 1x)',
-                   "url('data:image/png;base64,iVBOR w0KGgo=')"]
+                   "url('data:image/png;base64,iVBOR w0KGgo=')", "url()", 'url("")', "image-set('' 1x)"]
 
 
 @pytest.mark.parametrize("ref", BAD_DATA_IN_CSS)

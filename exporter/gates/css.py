@@ -103,7 +103,10 @@ def url_problems(css: str) -> list[tuple[Reference, str]]:
     :func:`outside_the_book`'s."""
     found = []
     for ref in references(css):
-        if ref.what == "@import" or not ref.url:
+        if ref.what == "@import":
+            continue
+        if not ref.url.strip():
+            found.append((ref, "is empty: it names nothing (EPUBCheck CSS-002)"))
             continue
         try:
             checked = check_reference(ref.url, STYLESHEET)
