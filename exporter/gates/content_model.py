@@ -246,75 +246,89 @@ def problems(root: Any) -> list[str]:
     maps: dict[str, int] = {}
     once: dict[str, int] = {}
     for el, local in _elements(root):
-        # One visible main and one autofocus a document (HTML sections 4.4.14 and 6.6.7).
-        for what, here in (("a visible <main>", local == "main" and el.get("hidden") is None),
-                           ("an element with 'autofocus'", el.get("autofocus") is not None)):
-            if here and what in once:
-                found.append(f"line {el.sourceline}: the document has {what} already (line {once[what]}); it has one")
-            elif here:
-                once[what] = el.sourceline
-        if local == "main" and (outer := next((a for a in _ancestors(el) if a not in MAIN_IN), None)):
-            found.append(f"line {el.sourceline}: <main> is inside <{outer}>; it stands only in html, body, div or "
-                         "form (HTML section 4.4.14)")
         at = f"line {el.sourceline}: <{local}>"
-        parent = el.getparent()
-        parent_local = _local(parent) if parent is not None else None
-        if local in FLOW_ONLY and (name := _model_parent(el)) is not None:
-            if name in PHRASING_ONLY or (name in _SUMMARY_LIKE and local not in _HEADINGS):
-                found.append(f"{at} is inside <{name}>, which holds only phrasing content (HTML section 4)")
-        if local == "html" and parent is not None:
-            found.append(f"{at} is the root of its document, never inside another element")
-        if local in ONLY_IN and parent_local is not None and parent_local not in ONLY_IN[local]:
-            found.append(f"{at} stands only in " + " or ".join(f"<{p}>" for p in sorted(ONLY_IN[local]))
-                         + f", not in <{parent_local}>")
-        elif local in ("dt", "dd") and parent_local == "div" and (
-                parent.getparent() is None or _local(parent.getparent()) != "dl"):
-            found.append(f"{at} stands only in <dl> or a <div> of a <dl>")
-        allowed = ONLY_CHILDREN.get(local)
-        if allowed is not None:
-            if (el.text or "").strip():
-                found.append(f"{at} holds text; it holds only " + ", ".join(f"<{c}>" for c in sorted(allowed)))
-            for child in el:
-                name = _local(child)
-                if isinstance(child.tag, str) and name not in allowed and name not in _SCRIPTING:
-                    found.append(f"line {child.sourceline}: <{name or child.tag}> is inside <{local}>, which holds only "
-                                 + ", ".join(f"<{c}>" for c in sorted(allowed)))
-                if (child.tail or "").strip():
-                    found.append(f"{at} holds text; it holds only " + ", ".join(f"<{c}>" for c in sorted(allowed)))
-        key = _sequence_key(el, local)
-        if key in _SEQUENCE_PATTERNS and not _SEQUENCE_PATTERNS[key].fullmatch(words := _words(el, local)):
-            found.append(f"{at} holds {SEQUENCES[key][1]}; here: "
-                         + (", ".join(words.split()) if words else "nothing"))
-        if local == "time" and el.get("datetime") is None:
-            from .attributes import value_problem
-
-            if any(isinstance(c.tag, str) for c in el):
-                found.append(f"{at} without 'datetime' holds only text, its date or time (HTML section 4.5.14)")
-            elif value_problem("time", "datetime", el.text or ""):
-                found.append(f"{at} without 'datetime' holds a date or time as its text, such as '2024-03-04' (HTML "
-                             f"section 4.5.14); {(el.text or '')[:80]!r} is not one")
-        if local == "iframe" and ((el.text or "").strip() or len(el)):
-            found.append(f"{at} holds nothing: the page it shows is its src (HTML section 4.8.5)")
-        if local in VOID and ((el.text or "").strip() or any(isinstance(c.tag, str) for c in el)):
-            found.append(f"{at} is a void element and holds nothing (HTML section 13.1.2)")
-        if local in NOT_INSIDE and (outer := next((a for a in _ancestors(el) if a in NOT_INSIDE[local]), None)):
-            found.append(f"{at} is inside <{outer}>, which holds no <{local}> (HTML section 4)")
-        if local == "area" and "map" not in _ancestors(el):
-            found.append(f"{at} stands only inside a <map> (HTML section 4.8.13)")
-        if local == "img" and el.get("ismap") is not None and not any(
-                _local(a) == "a" and a.get("href") is not None for a in el.iterancestors()):
-            found.append(f"{at} with 'ismap' stands only inside a link, <a href> (HTML section 4.8.4)")
-        if local in ("a", "button", "label"):
-            for inner in el.iterdescendants():
-                name = _local(inner)
-                if name is None:
-                    continue
-                if local == "label" and name == "label" or local != "label" and _interactive(inner, name):
-                    found.append(f"line {inner.sourceline}: <{name}> is inside <{local}>, which holds no "
-                                 + ("other <label>" if local == "label" else "interactive content")
-                                 + " (HTML section 4)")
-                    break
+        found.extend(_once_a_document(el, local, once))
+        found.extend(_placement(el, local, at))
+        found.extend(_children(el, local, at))
         found.extend(_required(el, local, at, ids, maps))
+    return found
+
+
+def _once_a_document(el: Any, local: str, once: dict[str, int]) -> list[str]:
+    """One visible main and one autofocus a document (HTML sections 4.4.14 and 6.6.7); *once*:
+    the line of each seen so far."""
+    found = []
+    for what, here in (("a visible <main>", local == "main" and el.get("hidden") is None),
+                       ("an element with 'autofocus'", el.get("autofocus") is not None)):
+        if here and what in once:
+            found.append(f"line {el.sourceline}: the document has {what} already (line {once[what]}); it has one")
+        elif here:
+            once[what] = el.sourceline
+    return found
+
+
+def _placement(el: Any, local: str, at: str) -> list[str]:
+    """Where *el* stands that its element may not: its parent, its ancestors."""
+    found = []
+    parent = el.getparent()
+    parent_local = _local(parent) if parent is not None else None
+    if local == "main" and (outer := next((a for a in _ancestors(el) if a not in MAIN_IN), None)):
+        found.append(f"{at} is inside <{outer}>; it stands only in html, body, div or form (HTML section 4.4.14)")
+    if local in FLOW_ONLY and (name := _model_parent(el)) is not None:
+        if name in PHRASING_ONLY or (name in _SUMMARY_LIKE and local not in _HEADINGS):
+            found.append(f"{at} is inside <{name}>, which holds only phrasing content (HTML section 4)")
+    if local == "html" and parent is not None:
+        found.append(f"{at} is the root of its document, never inside another element")
+    if local in ONLY_IN and parent_local is not None and parent_local not in ONLY_IN[local]:
+        found.append(f"{at} stands only in " + " or ".join(f"<{p}>" for p in sorted(ONLY_IN[local]))
+                     + f", not in <{parent_local}>")
+    elif local in ("dt", "dd") and parent_local == "div" and (
+            parent.getparent() is None or _local(parent.getparent()) != "dl"):
+        found.append(f"{at} stands only in <dl> or a <div> of a <dl>")
+    if local in NOT_INSIDE and (outer := next((a for a in _ancestors(el) if a in NOT_INSIDE[local]), None)):
+        found.append(f"{at} is inside <{outer}>, which holds no <{local}> (HTML section 4)")
+    if local == "area" and "map" not in _ancestors(el):
+        found.append(f"{at} stands only inside a <map> (HTML section 4.8.13)")
+    if local == "img" and el.get("ismap") is not None and not any(
+            _local(a) == "a" and a.get("href") is not None for a in el.iterancestors()):
+        found.append(f"{at} with 'ismap' stands only inside a link, <a href> (HTML section 4.8.4)")
+    return found
+
+
+def _children(el: Any, local: str, at: str) -> list[str]:
+    """What *el* holds that its element may not: children, their order, text, descendants."""
+    found = []
+    allowed = ONLY_CHILDREN.get(local)
+    if allowed is not None:
+        only = ", ".join(f"<{c}>" for c in sorted(allowed))
+        if (el.text or "").strip() or any((child.tail or "").strip() for child in el):
+            found.append(f"{at} holds text; it holds only {only}")
+        found.extend(f"line {child.sourceline}: <{_local(child) or child.tag}> is inside <{local}>, which holds only "
+                     + only for child in el
+                     if isinstance(child.tag, str) and _local(child) not in allowed and _local(child) not in _SCRIPTING)
+    key = _sequence_key(el, local)
+    if key in _SEQUENCE_PATTERNS and not _SEQUENCE_PATTERNS[key].fullmatch(words := _words(el, local)):
+        found.append(f"{at} holds {SEQUENCES[key][1]}; here: " + (", ".join(words.split()) if words else "nothing"))
+    if local == "time" and el.get("datetime") is None:
+        from .attributes import value_problem
+
+        if any(isinstance(c.tag, str) for c in el):
+            found.append(f"{at} without 'datetime' holds only text, its date or time (HTML section 4.5.14)")
+        elif value_problem("time", "datetime", el.text or ""):
+            found.append(f"{at} without 'datetime' holds a date or time as its text, such as '2024-03-04' (HTML "
+                         f"section 4.5.14); {(el.text or '')[:80]!r} is not one")
+    if local == "iframe" and ((el.text or "").strip() or len(el)):
+        found.append(f"{at} holds nothing: the page it shows is its src (HTML section 4.8.5)")
+    if local in VOID and ((el.text or "").strip() or any(isinstance(c.tag, str) for c in el)):
+        found.append(f"{at} is a void element and holds nothing (HTML section 13.1.2)")
+    if local in ("a", "button", "label"):
+        for inner in el.iterdescendants():
+            name = _local(inner)
+            if name is not None and (local == "label" and name == "label"
+                                     or local != "label" and _interactive(inner, name)):
+                found.append(f"line {inner.sourceline}: <{name}> is inside <{local}>, which holds no "
+                             + ("other <label>" if local == "label" else "interactive content") + " (HTML section 4)")
+                break
     return found
 
 
@@ -355,6 +369,12 @@ def _required(el: Any, local: str, at: str, ids: dict[str, tuple[str, Any]], map
         if local in ("a", "area") and el.get("href") is None or local in ("audio", "video") and el.get("src") is None:
             found.append(f"{at} with 'itemprop' needs the attribute {'href' if local in ('a', 'area') else 'src'!r} "
                          "(HTML section 5.4)")
+    return found + _role_states(el, at) + _references(el, local, at, ids, maps)
+
+
+def _role_states(el: Any, at: str) -> list[str]:
+    """The ARIA states and properties *el*'s role does not take, and those it needs that are missing."""
+    found = []
     for role in (el.get("role") or "").split()[:1]:
         from .attributes import ROLE_NEEDS, ROLES_OF_ARIA
 
@@ -366,6 +386,13 @@ def _required(el: Any, local: str, at: str, ids: dict[str, tuple[str, Any]], map
         if missing:
             found.append(f"{at} with role={role!r} needs " + ", ".join(repr(a) for a in missing)
                          + " (WAI-ARIA 1.2, the role's required states)")
+    return found
+
+
+def _references(el: Any, local: str, at: str, ids: dict[str, tuple[str, Any]], maps: dict[str, int]) -> list[str]:
+    """What *el* names that its element may not: a map's name taken, a default track twice, header
+    cells of another table, a label for what is not labelable."""
+    found = []
     if local == "map" and (name := el.get("name")) is not None:
         if name in maps:
             found.append(f"{at} name={name!r} is the name of another <map> (line {maps[name]}); map names are unique "
