@@ -13,6 +13,7 @@ records between runs.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import time
@@ -265,8 +266,18 @@ class InputFiles:
         files.removed = [n for n in known if n not in files.paths]
         jobs_ = [_Job(name, path, files.shown[name], old.sha if old is not None else None, files.now_ns)
                  for name, path, old in todo]
-        for (name, path, old), outcome in zip(todo, _read_all(jobs_, jobs)):
-            files._take(name, path, old, outcome)
+        # Reading makes hundreds of thousands of objects (a year's papers and their bullets), all
+        # kept: the cyclic collector would walk them again at every few thousand more, for
+        # nothing (none is garbage in a cycle).  Off while reading, here and in the forked readers,
+        # which inherit it so.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for (name, path, old), outcome in zip(todo, _read_all(jobs_, jobs)):
+                files._take(name, path, old, outcome)
+        finally:
+            if collecting:
+                gc.enable()
         return files
 
     def _unchanged(self, name: str, path: Path | None, old: FileRecord | None) -> bool:
