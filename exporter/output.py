@@ -68,7 +68,7 @@ import stat
 import struct
 import time
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -967,6 +967,27 @@ def synced_at_end() -> Iterator[None]:
         _BATCH.reset(token)
         for folder in sorted(batch.folders):
             _fsync_dir(folder)
+
+
+@contextlib.contextmanager
+def synced_later() -> Iterator[set[Path]]:
+    """As :func:`synced_at_end`, but the folders are handed to the caller (the set the block
+    yields), not synced: a forked book worker writes each book's files so, and the run syncs
+    each folder once, with :func:`sync_folders`, when the workers are done (see
+    ``books.workers.make_batches``).  The argument of :func:`synced_at_end` holds as long as the
+    folders are synced before anything records the files."""
+    batch = _Batch(os.getpid(), set())
+    token = _BATCH.set(batch)
+    try:
+        yield batch.folders
+    finally:
+        _BATCH.reset(token)
+
+
+def sync_folders(folders: Iterable[Path]) -> None:
+    """Make the renames in each of *folders* durable (what :func:`synced_later` left to do)."""
+    for folder in sorted(set(folders)):
+        _fsync_dir(folder)
 
 
 #: The random part of a temporary file's name: eight letters (this version's base32; mkstemp's,

@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from .errors import TemplateError
 from .gates import files as gate_files
 from .gates.names import shell_quote
@@ -111,6 +113,8 @@ def _bounded_environment_class(sandboxed: bool = True) -> Any:
     from jinja2.sandbox import SandboxedEnvironment
 
     class BoundedEnvironment(SandboxedEnvironment if sandboxed else jinja2.Environment):  # type: ignore[misc]
+        template_class = _template_class()
+
         # The sandbox (jinja2's, made for untrusted templates) refuses private attributes and
         # bounds ``range()`` to MAX_RANGE items; the operators below are intercepted so that one
         # expression cannot build a value of gigabytes (``"x" * 10**9``, ``10**10**6``).
@@ -144,6 +148,36 @@ def _bounded_environment_class(sandboxed: bool = True) -> Any:
                                     f"compile (Python: {err.msg})") from None
 
     return BoundedEnvironment
+
+
+@functools.cache
+def _template_class() -> Any:
+    """jinja2's ``Template``, whose compiled code escapes what it outputs with :func:`_escape`."""
+    import jinja2
+
+    class Template(jinja2.Template):  # type: ignore[misc]
+        @classmethod
+        def from_code(cls, environment: Any, code: Any, globals: Any, uptodate: Any = None) -> Any:
+            template = super().from_code(environment, code, globals, uptodate)
+            # The module jinja2 compiled the template into: its render functions read ``escape``
+            # there (``from jinja2.runtime import ... escape``, which from_code ran).
+            namespace = template.root_render_func.__globals__
+            if namespace.get("escape") is escape:
+                namespace["escape"] = _escape
+            return template
+
+    return Template
+
+
+def _escape(value: Any) -> Any:
+    """markupsafe's ``escape``, for what an autoescaping template outputs, without the copy it
+    makes of a value that is markup already (the filters' output, most of a book's pieces):
+    ``escape`` calls ``__html__`` and wraps its result in a new ``Markup`` (markupsafe 3.0, in
+    Python), the same text again; a ``Markup`` is immutable, so the value itself is that text.
+    A seventh of rendering a year's day documents."""
+    if type(value) is Markup:
+        return value
+    return escape(value)
 
 
 #: Largest string, list or number (in characters, items or decimal digits) one template

@@ -168,6 +168,46 @@ def test_a_batch_syncs_each_folder_once_at_its_end_and_each_file_before_its_rena
         assert events == [("file",), ("dir", "one")]
 
 
+@pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(), reason="no fork")
+def test_books_built_by_workers_sync_their_folder_once_when_all_are_written(tmp_path, monkeypatch):
+    """Each book is synced before its rename, in its worker; the folder, once for the run, here,
+    after the last book is in place (not once per book in each worker)."""
+    from click.testing import CliRunner
+
+    from exporter import output
+    from exporter.cli import main
+
+    log = tmp_path / "syncs.log"
+    real_fsync = os.fsync
+
+    def note(line: str) -> None:
+        with open(log, "a", encoding="utf-8") as fh:  # the workers write here too (O_APPEND)
+            fh.write(line + "\n")
+
+    def fsync_dir(folder):
+        books = sorted(p.name for p in Path(folder).glob("*.epub"))
+        note(f"dir {Path(folder).name} {os.getpid()} {len(books)}")
+
+    monkeypatch.setattr(output, "_fsync_dir", fsync_dir)
+    def fsync(fd):
+        where = Path(os.readlink(f"/proc/self/fd/{fd}")) if os.path.isdir("/proc/self/fd") else Path("?/?")
+        note(f"file {os.getpid()} {where.parent.name}")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(output.os, "fsync", fsync)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["epub", str(ROOT / "exporter" / "sample"), "-o", str(out), "--by", "day",
+                                  "--images", "none", "-j", "2", "-q"])
+    assert r.exit_code == 0, r.output
+    books = sorted(p.name for p in out.glob("*.epub"))
+    assert len(books) >= 3  # enough for the workers (books.workers.MIN_PARALLEL_BOOKS)
+    lines = log.read_text(encoding="utf-8").splitlines()
+    dirs = [line.split() for line in lines if line.startswith("dir ") and line.split()[1] == "out"]
+    assert dirs == [["dir", "out", str(os.getpid()), str(len(books))]]  # once, here, all books in place
+    files = [line.split()[1] for line in lines if line.startswith("file ") and line.split()[2] == "out"]
+    assert len(files) == len(books) and str(os.getpid()) not in files  # each book, in a worker
+
+
 def test_a_run_lists_each_folder_for_stale_temporary_files_once(tmp_path, corpora, monkeypatch):
     """A build removes the stale temporary file a killed run left for an output it writes (and
     leaves another's young one), listing each folder once, not at every file it writes there

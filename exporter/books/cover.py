@@ -240,7 +240,7 @@ def _encode_cover(image: Any, quality: int, top: int, boxes: list[tuple[int, int
     if stripes is False:
         whole = _encode(image, quality)
         try:
-            stripes = _Stripes(image, quality, first, mcu)
+            stripes = _Stripes(image, quality, first, mcu, whole)
             if stripes.encode(image, runs) != whole:
                 stripes = None
         except ValueError:
@@ -329,7 +329,9 @@ def _jpeg(image: Any, quality: int) -> bytes:
 class _Stripes:
     """What is the same on every cover drawn on one canvas, as entropy-coded bits."""
 
-    def __init__(self, image: Any, quality: int, top_row: int, mcu: int):
+    def __init__(self, image: Any, quality: int, top_row: int, mcu: int, whole: bytes):
+        """*whole*: *image* encoded whole (:func:`_encode`), whose header (T.81 B.2: markers,
+        quantisation and the annex K Huffman tables) every cover of the canvas shares."""
         from PIL import Image
 
         mode = image.mode
@@ -352,7 +354,7 @@ class _Stripes:
         after = block([bg, foot_color])
         self.first_foot = alone_foot
         self.next_foot = (after[0] & ((1 << (after[1] - alone_bg[1])) - 1), after[1] - alone_bg[1])
-        self.header = _entropy(_jpeg(image, quality))[0]
+        self.header = _entropy(whole)[0]
         self.head_bits = _bits(_jpeg(image.crop((0, 0, image.width, top_row * mcu)), quality)) if top_row else (0, 0)
         foot = _bits(_jpeg(image.crop((0, FOOTER_TOP, image.width, image.height)), quality))
         self.foot_bits = self._recode(foot, self.first_foot, self.next_foot)

@@ -262,11 +262,20 @@ PART_BUDGET = 250_000
 def _paper_weight(paper: Paper) -> int:
     """About the bytes *paper* adds to its day's document: its text (the title is shown three
     times: in the day's list, as the heading, in a thumbnail's alternative) and its markup."""
-    def summary(items: Sequence[Any]) -> int:
-        return sum(len(i.text.encode()) + len((i.label or "").encode()) + 40 + summary(i.children) for i in items)
-
-    return (3 * len(paper.title.encode()) + sum(len(a.encode()) + 2 for a in paper.authors)
-            + summary(paper.summary) + 800)
+    # The UTF-8 length of strings is that of their concatenation: one encode for all the texts
+    # of the paper, its bullets walked with a stack (a generator per level cost more than the rest).
+    texts = list(paper.authors)
+    weight = 3 * len(paper.title.encode()) + 2 * len(texts) + 800
+    todo = list(paper.summary)
+    while todo:
+        item = todo.pop()
+        weight += 40
+        texts.append(item.text)
+        if item.label:
+            texts.append(item.label)
+        if item.children:
+            todo.extend(item.children)
+    return weight + len("".join(texts).encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +298,10 @@ def _facts(paper: Paper, known: dict[int, _Facts] | None) -> _Facts:
     facts = known.get(id(paper)) if known is not None else None
     if facts is None:
         thumb = paper.thumbnail
-        facts = _Facts(_paper_weight(paper), safe_url(paper.link), safe_url(paper.abs_url),
+        abs_url = safe_url(paper.abs_url)
+        # The link is the abstract's page when there is one (Paper.link): not checked twice.
+        link = abs_url if paper.arxiv_id else safe_url(paper.link)
+        facts = _Facts(_paper_weight(paper), link, abs_url,
                        safe_url(paper.pdf_url), safe_url(paper.hf_url),
                        safe_url(thumb.url) if thumb is not None and thumb.kind is ThumbnailKind.VIDEO else None,
                        language.language_of((paper.title,)))

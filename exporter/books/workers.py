@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..output import NotOurFileError, Records, Stamp, add_known, recorded, synced_at_end, take_known, written_stamp
+from ..output import (NotOurFileError, Records, Stamp, add_known, recorded, sync_folders, synced_later, take_known,
+                      written_stamp)
 from ..procs import can_fork, fork_pool, stop_pool
 
 #: Below this many books the fork costs more than it saves (the daily run
@@ -52,6 +53,9 @@ class BookResult:
     #: Why the book was not written (:class:`exporter.output.NotOurFileError`: a file of the
     #: user's is at its name), or "".
     refused: str = ""
+    #: The folders the book's files were renamed into, not yet synced (:func:`make_batches`
+    #: syncs each once, when every book is built).
+    unsynced: frozenset[Path] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,15 +83,17 @@ def _make_book(batch: BookBatch, index: int, pooled: bool) -> BookResult:
     with recorded(*batch.records) if batch.records is not None else contextlib.nullcontext():
         raw, image_results, papers = writer.render(bundle)
         path = writer.path(bundle)
-        # The book, and the cover and thumbnail after_write writes beside it: their folder synced once.
-        with synced_at_end():
+        # The book, and the cover and thumbnail after_write writes beside it: their folder synced
+        # once for all the books of the run, by make_batches (each file is synced before its rename).
+        with synced_later() as unsynced:
             data = writer.zipped(raw, bundle)
             try:
                 status = writer.write_zipped(data, path)
             except NotOurFileError as err:
                 # Sent back as an answer, not raised: an exception a worker sends back while the
                 # others build can hang the pool's teardown; the caller raises it once all are done.
-                return BookResult(index, path, "refused", Stamp(0, 0, -1, -1), 0, [], [], refused=str(err))
+                return BookResult(index, path, "refused", Stamp(0, 0, -1, -1), 0, [], [], refused=str(err),
+                                  unsynced=frozenset(unsynced))
             stamp = written_stamp(path)
             # The bytes just zipped, handed on: the catalog need not read the book back from disk.
             extra = after_write(path, data) if after_write else None
@@ -104,7 +110,8 @@ def _make_book(batch: BookBatch, index: int, pooled: bool) -> BookResult:
     shared = fragments.take_fresh() if fragments is not None else None
     return BookResult(index, path, status.value, stamp,
                       writer.image_count(image_results, papers), list(writer.report.image_failures),
-                      list(writer.report.notes), extra, None if pooled else shared, known)
+                      list(writer.report.notes), extra, None if pooled else shared, known,
+                      unsynced=frozenset(unsynced))
 
 
 def _make_task(task: int) -> list[tuple[int, BookResult]]:
@@ -157,13 +164,22 @@ def make_batches(batches: list[BookBatch], *, jobs: int = 0, ordered: bool = Tru
 
     jobs = jobs or os.cpu_count() or 1
     tasks = _tasks(batches)
+    # The folders the books were renamed into, synced once each when all are built rather than
+    # after each book (a year of books and three selections: 212 folder syncs, now 4).  A crash
+    # before that leaves, for each name, its old file or its new one (each file is synced before
+    # its rename: output.synced_at_end), and nothing has recorded the new ones yet: the callers
+    # record the books in a build state only after this returns, and a run that stops before
+    # saves none, so they are made again.
+    unsynced: set[Path] = set()
     # The model is read-only from here on: keep the collector from walking
     # it (and, in forked workers, from touching its pages).
     gc.freeze()
     try:
         if sum(len(t) for t in tasks) >= MIN_PARALLEL_BOOKS and jobs > 1 and len(tasks) > 1 and can_fork():
             _JOB = (batches, tasks)
-            yield from _pooled(batches, tasks, jobs, ordered, meanwhile)
+            for b, result in _pooled(batches, tasks, jobs, ordered, meanwhile):
+                unsynced |= result.unsynced
+                yield b, result
         else:
             if meanwhile:
                 meanwhile()
@@ -171,6 +187,7 @@ def make_batches(batches: list[BookBatch], *, jobs: int = 0, ordered: bool = Tru
                 for b, i in task:
                     batch = batches[b]
                     result = _make_book(batch, i, False)
+                    unsynced |= result.unsynced
                     _learnt(batch, result)
                     fragments = batch.writer.ctx.fragments
                     if fragments is not None and result.fragments:
@@ -179,6 +196,7 @@ def make_batches(batches: list[BookBatch], *, jobs: int = 0, ordered: bool = Tru
     finally:
         _JOB = None
         gc.unfreeze()
+        sync_folders(unsynced)
 
 
 def _tasks(batches: list[BookBatch]) -> list[list[tuple[int, int]]]:

@@ -411,7 +411,10 @@ _BREAKS_IN_A_LINE = regex.compile(f"(?<=[^\n\r{_BREAKS}])[{_BREAKS}]+")
 def collapse_white_space(text: str) -> str:
     """*text* with each run of white space (:data:`_WHITE_SPACE_RUN`) made one space, the
     ends stripped: what every field of the model holds."""
-    if _TO_COLLAPSE.search(text) is None:
+    # Every white space character but the ASCII space is one str.isprintable() refuses (a
+    # control, or a separator of category Z): a field without them or two spaces in a row,
+    # most of them, is known in one pass of C, a third of the search's time.
+    if (text.isprintable() and "  " not in text) or _TO_COLLAPSE.search(text) is None:
         return text.strip(" ")
     return _WHITE_SPACE_RUN.sub(" ", text).strip(" ")
 

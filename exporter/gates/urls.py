@@ -141,6 +141,11 @@ def _public_suffixes():
     return PublicSuffixList(only_icann=True, accept_unknown=False)
 
 
+def load_public_suffixes() -> None:
+    """Load the Public Suffix List now (before worker processes are forked: they inherit it)."""
+    _public_suffixes()
+
+
 @functools.lru_cache(maxsize=4096)
 def private_host_reason(host: str) -> str | None:
     """Why *host* (an accepted URL's host, ASCII) is not on the public internet, or None: an IPv4

@@ -13,6 +13,7 @@ records between runs.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import time
@@ -152,28 +153,79 @@ MIN_PARALLEL_FILES = 24
 
 
 def _read_all(jobs: list[_Job], workers: int) -> Iterable[_Outcome]:
-    """:func:`_read_one` of every job, in order: in forked worker processes when there are
-    many (parsing is most of a fresh build's reading; what comes back is pickled, which
-    costs a quarter of parsing: see ``model._pickled_as_fields``), else here.  Standard
-    input is always read here (a forked worker would share it)."""
+    """:func:`_read_one` of every job, in order: by *workers* processes when there are many
+    (this one and forked workers; parsing is most of a fresh build's reading; what comes back
+    from a worker is pickled, which costs a quarter of parsing: see ``model._pickled_as_fields``),
+    else here.  Standard input is always read here (a forked worker would share it)."""
     workers = min(workers or os.cpu_count() or 1, len(jobs) // (MIN_PARALLEL_FILES // 2) or 1)
     if workers < 2 or len(jobs) < MIN_PARALLEL_FILES or any(job.path is None for job in jobs) or not can_fork():
         return map(_read_one, jobs)
     return _pooled(jobs, workers)
 
 
+#: What the forked readers share with this process: the chunks of jobs, and the number of the
+#: next chunk to take (in shared memory, under its lock).
+_SHARE: tuple[list[list[_Job]], Any] | None = None
+
+
+def _claim() -> int:
+    """The number of the next chunk no process has taken (past the last: none is left)."""
+    assert _SHARE is not None
+    counter = _SHARE[1]
+    with counter.get_lock():
+        taken = counter.value
+        counter.value = taken + 1
+    return taken
+
+
+def _read_claimed(_: int) -> tuple[int, list[_Outcome]] | None:
+    """In a forked reader: the next chunk nobody took, read, with its number; None if none is left."""
+    assert _SHARE is not None
+    chunks = _SHARE[0]
+    taken = _claim()
+    return (taken, [_read_one(job) for job in chunks[taken]]) if taken < len(chunks) else None
+
+
 def _pooled(jobs: list[_Job], workers: int) -> Iterable[_Outcome]:
-    pool = fork_pool(workers)
+    """The jobs read by this process and *workers* - 1 forked readers, each taking the next chunk
+    of files that no one took.  This process reads too rather than wait: what it reads is not
+    pickled and sent (on two cores, one reader here and one forked took two thirds of the time of
+    two forked readers and this one waiting for them), and the chunks are taken as each process
+    gets to them, so each reads as much as it can whatever else the machine runs."""
+    global _SHARE
+    import multiprocessing
+
+    # The Public Suffix List that the URL gate judges every link's host by (45 ms to load):
+    # loaded once here, before the fork, instead of once in each reader and each book worker
+    # (the book workers are forked from this process later and inherit it too).
+    from ..gates.urls import load_public_suffixes
+
+    load_public_suffixes()
+    # Chunks of a few files: one message per chunk, and every reader busy to the end.
+    size = max(1, min(8, len(jobs) // (workers * 8)))
+    chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+    _SHARE = (chunks, multiprocessing.get_context("fork").Value("q", 0))
+    pool = fork_pool(workers - 1)
     try:
-        # Chunks of a few files: one message per chunk, and both workers busy to the end.
-        yield from pool.imap(_read_one, jobs, chunksize=max(1, min(8, len(jobs) // (workers * 8))))
+        # One task per chunk at most: a reader's task takes whichever chunk is next.
+        theirs = pool.imap_unordered(_read_claimed, range(len(chunks)))
+        done: list[list[_Outcome] | None] = [None] * len(chunks)
+        while (taken := _claim()) < len(chunks):
+            done[taken] = [_read_one(job) for job in chunks[taken]]
+        for result in theirs:
+            if result is not None:
+                done[result[0]] = result[1]
         # Ended by their queue, as the book workers are, not by Pool.terminate() (what leaving
         # a ``with Pool()`` block does): there a worker left waiting on the queue's lock once
         # kept this process waiting for it, for good.
         pool.close()
         pool.join()
     finally:
+        _SHARE = None
         stop_pool(pool)
+    for outcomes in done:
+        assert outcomes is not None
+        yield from outcomes
 
 
 @dataclass(slots=True)
@@ -214,8 +266,18 @@ class InputFiles:
         files.removed = [n for n in known if n not in files.paths]
         jobs_ = [_Job(name, path, files.shown[name], old.sha if old is not None else None, files.now_ns)
                  for name, path, old in todo]
-        for (name, path, old), outcome in zip(todo, _read_all(jobs_, jobs)):
-            files._take(name, path, old, outcome)
+        # Reading makes hundreds of thousands of objects (a year's papers and their bullets), all
+        # kept: the cyclic collector would walk them again at every few thousand more, for
+        # nothing (none is garbage in a cycle).  Off while reading, here and in the forked readers,
+        # which inherit it so.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for (name, path, old), outcome in zip(todo, _read_all(jobs_, jobs)):
+                files._take(name, path, old, outcome)
+        finally:
+            if collecting:
+                gc.enable()
         return files
 
     def _unchanged(self, name: str, path: Path | None, old: FileRecord | None) -> bool:
