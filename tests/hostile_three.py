@@ -172,3 +172,13 @@ class Bodies:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+def one_day_book(tmp_path):
+    """A real book of one day and one paper, made in *tmp_path* (the page its snippets go into:
+    ``day-2024-03-04.xhtml``), for tests that set markup or CSS into a book for EPUBCheck."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.md").write_text(day("2024-03-04", paper(1)), "utf-8")
+    run_cli(["epub", str(src), "-o", str(tmp_path / "out"), "--images", "none"], tmp_path)
+    return next((tmp_path / "out").glob("*.epub"))

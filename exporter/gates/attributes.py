@@ -290,6 +290,7 @@ ENUMERATED = {name: frozenset(words.split("|")) for name, words in {
     "enctype": "application/x-www-form-urlencoded|multipart/form-data|text/plain",
     "formenctype": "application/x-www-form-urlencoded|multipart/form-data|text/plain",
     "accept-charset": "utf-8|UTF-8", "wrap": "soft|hard",
+    "xml:space": "default|preserve",  # XML 1.0 section 2.10
 }.items()}
 #: Boolean attributes (HTML section 2.3.2): present with the empty string or their own name.
 BOOLEAN = frozenset("""
@@ -406,7 +407,7 @@ def value_problem(element: str, attribute: str, value: str, *, page: bool = Fals
     if low_high is not None and number is not None and not low_high[0] <= int(value) <= low_high[1]:
         return (f"has the value {value!r}, which is not from {low_high[0]} to {low_high[1]} "
                 "(HTML section 4.9.11)")
-    return _microsyntax_problem(element, attribute, value)
+    return _microsyntax_problem(element, attribute, value, page)
 
 
 def _aria_value_problem(attribute: str, value: str, kind: str) -> str | None:
@@ -465,10 +466,26 @@ def _real_date(match: re.Match) -> bool:
     return True
 
 
-def _microsyntax_problem(element: str, attribute: str, value: str) -> str | None:
+#: ID references that name one element, never a list (HTML sections 4.10.4 and 4.10.18.3;
+#: WAI-ARIA 1.2 section 6.6: "ID reference"; EPUBCheck RSC-005 "must match [^\s]+").
+SINGLE_ID = frozenset({"list", "form", "popovertarget", "aria-activedescendant", "aria-errormessage",
+                       "aria-details"})
+#: HTML section 7.3.1.6: the keywords of a navigable target (any case); a name of one's own
+#: does not begin with '_'.
+_TARGET_KEYWORDS = frozenset({"_blank", "_self", "_parent", "_top"})
+
+
+def _microsyntax_problem(element: str, attribute: str, value: str, page: bool = False) -> str | None:
     """Why *value* is not of the microsyntax HTML gives *attribute* (a language tag, a MIME type,
-    a date or time), or None."""
-    if attribute == "hreflang":
+    a date or time, an id, a target), or None."""
+    if (attribute in SINGLE_ID or (element, attribute) == ("label", "for")) and (not value or any(c in value for c in "\t\n\f\r ")):
+        return f"has the value {value!r}, which is not one id (it names one element)"
+    if attribute == "target" and value.startswith("_") and value.lower() not in _TARGET_KEYWORDS:
+        return (f"has the value {value!r}: a target beginning with '_' is one of _blank, _self, _parent, _top "
+                "(HTML section 7.3.1.6)")
+    if attribute == "itemprop" and not value.split():
+        return "is empty (give a property name or leave the attribute out; HTML section 5.2.3)"
+    if attribute in ("hreflang", "srclang"):
         from .langtags import LanguageTagRefused, check_tag
 
         try:
@@ -499,6 +516,10 @@ def _microsyntax_problem(element: str, attribute: str, value: str) -> str | None
         if unknown or not value.split():
             return (f"has the value {value!r}: {unknown[0]!r} is not a WAI-ARIA 1.2 or DPUB-ARIA role" if unknown
                     else "is empty (give a role or leave the attribute out)")
+        if not page and value.split() != [value]:
+            # HTML takes a list of roles, the first one known wins; EPUBCheck's schema takes a book's
+            # role as one word, no white space (RSC-005 "value of attribute role is invalid").
+            return f"has the value {value!r}: a book's element takes one role, written without spaces"
         allowed = None if element in ANY_ROLE else ROLES_OF.get(element, frozenset())
         if allowed is not None and (wrong := [r for r in value.split() if r not in allowed]):
             return (f"has the value {value!r}: a <{element}> takes " + (

@@ -393,7 +393,10 @@ def _references(el: Any, local: str, at: str, ids: dict[str, tuple[str, Any]], m
     """What *el* names that its element may not: a map's name taken, a default track twice, header
     cells of another table, a label for what is not labelable."""
     found = []
-    if local == "map" and (name := el.get("name")) is not None:
+    if local == "map" and (name := el.get("name")) is not None and (not name or any(c in name for c in "\t\n\f\r ")):
+        found.append(f"{at} name={name!r} is " + ("empty" if not name else "not one word") + " (HTML section 4.8.13: a "
+                     "map's name has at least one character and no white space)")
+    elif local == "map" and name is not None:
         if name in maps:
             found.append(f"{at} name={name!r} is the name of another <map> (line {maps[name]}); map names are unique "
                          "(HTML section 4.8.12)")
@@ -413,6 +416,13 @@ def _references(el: Any, local: str, at: str, ids: dict[str, tuple[str, Any]], m
             if named is not None and (named[0] != "th" or table is None
                                       or not any(a is table for a in named[1].iterancestors())):
                 found.append(f"{at} headers={ref!r} names no header cell (<th>) of its table (HTML section 4.9.11)")
+    if (ref := el.get("aria-activedescendant")) and ref in ids and not any(a is el for a in ids[ref][1].iterancestors()):
+        # WAI-ARIA 1.2 section 6.6: the active descendant is a descendant, or one the element owns;
+        # EPUBCheck's Schematron asks for a descendant.
+        found.append(f"{at} aria-activedescendant={ref!r} names an element that is not inside it (WAI-ARIA 1.2 "
+                     "section 6.6)")
+    if local == "area":
+        found.extend(_area_problems(el, at))
     named = ids.get(el.get("for")) if local == "label" else None
     if named is not None and (named[0] not in LABELABLE
                               or named[0] == "input" and (named[1].get("type") or "").lower() == "hidden"):
@@ -450,3 +460,29 @@ def _gauge_problems(el: Any, local: str, at: str) -> list[str]:
         found.append(f"{at} low={el.get('low')!r} is above high={el.get('high')!r} (HTML section 4.10.14)")
     return found
 
+
+
+#: The coordinates each shape of an ``<area>`` takes (HTML section 4.8.14: a circle's centre and
+#: radius, a rectangle's two corners, a polygon's three or more points), as EPUBCheck's schema
+#: holds them: integers, commas and nothing else.
+_COORDS = {"circle": re.compile(r"-?[0-9]+,-?[0-9]+,[0-9]+"), "rect": re.compile(r"-?[0-9]+,-?[0-9]+,-?[0-9]+,-?[0-9]+"),
+           "poly": re.compile(r"-?[0-9]+,-?[0-9]+,-?[0-9]+,-?[0-9]+,-?[0-9]+,-?[0-9]+(?:,-?[0-9]+,-?[0-9]+)*")}
+
+
+def _area_problems(el: Any, at: str) -> list[str]:
+    """The ``coords`` an ``<area>``'s shape needs, in its form; none for the default shape."""
+    shape, coords = el.get("shape"), el.get("coords")
+    if shape == "default":
+        return [f"{at} shape='default' takes no 'coords' (it is the whole picture; HTML section 4.8.14)"] \
+            if coords is not None else []
+    form = _COORDS.get(shape or "rect")
+    if form is None:
+        return []  # a shape that is no keyword is the value gate's
+    if coords is None:
+        return [f"{at} shape={shape or 'rect'!r} needs the attribute 'coords' (HTML section 4.8.14)"] \
+            if shape is not None else []
+    if not form.fullmatch(coords):
+        said = {"circle": "x,y,radius", "rect": "x1,y1,x2,y2", "poly": "x1,y1,x2,y2,x3,y3..."}[shape or "rect"]
+        return [f"{at} coords={coords!r} is not the {said} of shape {shape or 'rect'!r}: integers and commas "
+                "(HTML section 4.8.14)"]
+    return []

@@ -186,9 +186,115 @@ def malformed(css: str) -> list[Reference]:
             stack.extend(reversed(node.arguments))
         elif node.type in ("() block", "[] block", "{} block"):
             stack.extend(reversed(node.content))
+    found.extend(grammar_problems(css))
     values = tinycss2.parse_component_value_list(css + "\n" + _SENTINEL, skip_comments=True)
     last = next((v for v in reversed(values) if v.type != "whitespace"), None)
     if last is None or last.type != "ident" or last.value != _SENTINEL:
         found.append(Reference(css.count("\n") + 1, "a CSS parse error",
                                "the stylesheet ends inside a block, function, string or comment left open"))
     return sorted(found, key=lambda ref: ref.line)
+
+
+#: At-rules that hold rules (CSS Conditional 3, Cascade 5's ``@layer``, Containment 3) and those
+#: that hold declarations (Fonts 4's ``@font-face``, Paged Media 3's ``@page`` and its margin boxes).
+_RULE_BLOCKS = frozenset({"media", "supports", "layer", "container", "document", "-moz-document", "scope"})
+_DECLARATION_BLOCKS = frozenset({"font-face", "page", "top-left-corner", "top-left", "top-center", "top-right",
+                                 "top-right-corner", "bottom-left-corner", "bottom-left", "bottom-center",
+                                 "bottom-right", "bottom-right-corner", "left-top", "left-middle", "left-bottom",
+                                 "right-top", "right-middle", "right-bottom", "font-feature-values", "counter-style",
+                                 "property", "viewport", "-ms-viewport"})
+
+
+def grammar_problems(css: str) -> list[Reference]:
+    """What in *css* CSS Syntax 3 recovers from but CSS's grammar (CSS 2.1 section 4.1.1 with
+    Selectors Level 3) does not hold, and so EPUBCheck's CSS parser refuses (CSS-008): a selector
+    that is none (``a >> b``, ``a, , b``, ``.1a``, a case flag ``[x="y" i]`` of Selectors Level 4),
+    a declaration that is none (``;;``, ``color red``, ``: red``, ``color:`` with no value), a rule
+    or block inside a declaration block (CSS Nesting), and an ``@font-face`` that declares nothing
+    (CSS-019).  Selectors are read by ``cssselect``, the parser of lxml's and Scrapy's CSS
+    selectors."""
+    import tinycss2
+
+    found: list[Reference] = []
+    pending = [tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)]
+    while pending:
+        for node in pending.pop():
+            if node.type == "qualified-rule":
+                found.extend(_selector_problems(node))
+                found.extend(_declaration_problems(node.content, node.source_line))
+            elif node.type == "at-rule" and node.content is not None:
+                if node.lower_at_keyword in _RULE_BLOCKS:
+                    pending.append(tinycss2.parse_rule_list(node.content, skip_comments=True, skip_whitespace=True))
+                elif node.lower_at_keyword in _DECLARATION_BLOCKS:
+                    found.extend(_declaration_problems(node.content, node.source_line, margins=node.lower_at_keyword == "page"))
+                    if node.lower_at_keyword == "font-face" and not any(
+                            t.type == "ident" for t in node.content):
+                        found.append(Reference(node.source_line, "an empty @font-face",
+                                               "it declares no font (EPUBCheck CSS-019)"))
+    return found
+
+
+def _selector_problems(rule) -> list[Reference]:
+    """Why the selector list of *rule* is not one of Selectors Level 3, or nothing."""
+    import cssselect
+    import tinycss2
+
+    text = tinycss2.serialize(rule.prelude).strip()
+    # The arguments of functional pseudo-classes (``:not(.a, .b)``, ``:is()``, ``:nth-child()``)
+    # are left out: Selectors Level 4 widened them, and EPUBCheck's parser reads them loosely.
+    bare = tinycss2.serialize([t if t.type != "function" else tinycss2.ast.IdentToken(t.source_line, t.source_column, t.name)
+                               for t in rule.prelude]).strip()
+    try:
+        cssselect.parse(bare)
+    except cssselect.SelectorSyntaxError as err:
+        return [Reference(rule.source_line, "a selector that is none", f"{text[:80]!r}: {err}")]
+    for fn in (t for t in rule.prelude if t.type == "function" and t.lower_name in ("nth-child", "nth-last-child")):
+        if any(a.type == "ident" and a.lower_value == "of" for a in fn.arguments):
+            return [Reference(rule.source_line, "a selector that is none",
+                              f"{text[:80]!r}: ':{fn.name}(An+B of S)' is of Selectors Level 4, which EPUBCheck's "
+                              "CSS parser does not read (CSS-008)")]
+    for block in (t for t in rule.prelude if t.type == "[] block"):
+        words = [t for t in block.content if t.type not in ("whitespace", "comment")]
+        if len(words) >= 4 and words[-1].type == "ident" and words[-1].lower_value in ("i", "s"):
+            return [Reference(rule.source_line, "a selector that is none",
+                              f"{text[:80]!r}: the case flag '{words[-1].value}' is of Selectors Level 4, which "
+                              "EPUBCheck's CSS parser does not read (CSS-008)")]
+    return []
+
+
+def _declaration_problems(content: list, line: int, *, margins: bool = False) -> list[Reference]:
+    """Why the block *content* (of a rule at *line*) is not a list of declarations
+    ``name: value`` separated by ``;``; *margins*: an ``@page``, which may hold margin boxes."""
+    found = []
+    segments: list[list] = [[]]
+    for token in content:
+        if token.type == "literal" and token.value == ";":
+            segments.append([])
+        elif token.type not in ("whitespace", "comment"):
+            segments[-1].append(token)
+    for k, words in enumerate(segments):
+        at = words[0].source_line if words else line
+        if not words:
+            if k < len(segments) - 1:
+                found.append(Reference(at, "an empty declaration", "a ';' with no declaration before it"))
+            continue
+        if margins and words[0].type == "at-keyword":
+            continue  # a margin box of @page: its own at-rule, parsed as one
+        name = words[0]
+        if name.type != "ident" or len(words) < 2 or words[1].type != "literal" or words[1].value != ":":
+            found.append(Reference(at, "a declaration that is none", _text(words)[:80]
+                                   + " (a declaration is 'name: value'; a rule inside a rule is CSS Nesting, which "
+                                   "EPUBCheck's CSS parser does not read)"))
+        elif any(t.type in ("{} block", "at-keyword") for t in words[2:]):
+            found.append(Reference(at, "a declaration that is none", _text(words)[:80]
+                                   + " (a block inside a declaration)"))
+        elif len(words) == 2 and not name.value.startswith("--"):
+            found.append(Reference(at, "a declaration without a value", f"{name.value}:"))
+    return found
+
+
+def _text(tokens: list) -> str:
+    """*tokens* as CSS text, for a message."""
+    import tinycss2
+
+    return tinycss2.serialize(tokens).strip()

@@ -273,6 +273,9 @@ def _attribute_problems(el, line: str, local: str | None = None) -> list[str]:
                 found.append(f"{at}the attribute {shown!r} of the namespace {space!r} is not "
                              "one a book's XHTML may carry (of the xml: and epub: attributes, only xml:lang, "
                              "xml:space and epub:type are)")
+            elif key == "{http://www.w3.org/XML/1998/namespace}space" and (
+                    why := value_problem(local or "", "xml:space", el.get(key))):
+                found.append(f"{at}the attribute 'xml:space' {why}")
         elif local is not None:
             why = (attribute_problem(local, key, parent=parent_name, has_role=el.get("role") is not None)
                    or value_problem(local, key, el.get(key)))
@@ -307,6 +310,10 @@ def _id_problems(el, ids: set[str], line: str = "") -> list[str]:
     ident = el.get("id")
     if ident is None:
         return []
+    if not ident or any(c in ident for c in "\t\n\f\r "):
+        # HTML section 3.2.6: an id has at least one character and no ASCII white space
+        # (EPUBCheck RSC-005 "must be a string matching [^\s]+").
+        return [f"{line}the id {ident!r} is " + ("empty" if not ident else "not one word: an id holds no white space")]
     if ident in ids:
         return [f"{line}the id {ident!r} is used twice (an id is unique in a document)"]
     ids.add(ident)
@@ -337,10 +344,37 @@ def _url_problems(el, local: str | None, line: str, name: str | None, files: fro
         # and all); a web page trims the ASCII white space around it as HTML says.
         for url in _urls_of(value, how if how != "one" or name is None else "as written"):
             why = _url_problem(url, local or "", attr, name, files, fragments, outward, getattr(el, "sourceline", 0))
+            if why is None and local == "source" and name is not None and el.get("type") is not None:
+                why = _typed_source_problem(url, el.get("type"), name)
             if why:
                 shown = "" if url == value else f" (its URL {url!r})"
                 found.append(f"{line}<{local or _local_of(el)}> {attr}={value!r}{shown} {why}")
     return found
+
+
+#: The media types of the files a book holds, by their extension (as its package document
+#: declares them).
+BOOK_MEDIA_TYPES = {".xhtml": "application/xhtml+xml", ".css": "text/css", ".jpg": "image/jpeg",
+                    ".jpeg": "image/jpeg", ".png": "image/png", ".ncx": "application/x-dtbncx+xml"}
+
+
+def _typed_source_problem(url: str, declared: str, name: str) -> str | None:
+    """Why the ``type`` of a ``<source>`` disagrees with the media type of the book's file its
+    *url* names, or None: a reading system picks a source by its type, and EPUBCheck holds it to
+    the package document's (OPF-013)."""
+    import posixpath
+    from urllib.parse import unquote
+
+    path = url.split("#", 1)[0].split("?", 1)[0]
+    if not path or _SCHEME_START.match(path):
+        return None
+    target = posixpath.normpath(posixpath.join(posixpath.dirname(name), unquote(path)))
+    actual = BOOK_MEDIA_TYPES.get(posixpath.splitext(target)[1].lower())
+    essence = declared.split(";", 1)[0].strip().lower()
+    if actual is None or essence == actual:
+        return None
+    return (f"names {target!r}, which is {actual}, not the type={declared!r} it declares (the package document's "
+            "media type; EPUBCheck OPF-013)")
 
 
 def _local_of(el) -> str:
@@ -439,6 +473,10 @@ def _url_problem(url: str, element: str, attr: str, name: str | None, files: fro
             fragments.append((sourceline, ref.fragment))
         return None
     if ref.scheme:
+        if attr == "cite" and ref.scheme != "https":
+            # A citation's source is a resource a reading system may fetch: EPUBCheck asks for
+            # https (RSC-031 "Remote resource references should use HTTPS").
+            return f"cites a source of scheme {ref.scheme!r}: a citation's URL is https (EPUBCheck RSC-031)"
         if is_link(element, attr):
             return None if ref.scheme in _LINK_SCHEMES else (
                 f"is a link of scheme {ref.scheme!r} (only http, https and mailto)")
