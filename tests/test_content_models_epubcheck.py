@@ -416,3 +416,38 @@ def test_generated_markup_the_nu_checker_refuses_is_refused_on_the_front_page(tm
     assert len(said) >= 100  # the checker found something to say
     assert through == {}
 
+
+
+@pytest.mark.slow
+def test_what_the_gate_accepts_stays_valid_as_a_kobo_kepub(tmp_path):
+    """Every snippet the gate lets through, and the generated nests it lets through, made KEPUB
+    (a koboSpan around each sentence and picture): EPUBCheck finds nothing in the Kobo book
+    either.  A span may not stand in a <time> without datetime, an <rp>, a <picture> or the media
+    elements, where the gate already allowed text or an image."""
+    import zipfile
+
+    from epub_fixtures import run_epubcheck
+    from exporter.books.kepub import kepubify
+
+    if shutil.which("java") is None:
+        pytest.skip("needs Java")
+    base = one_day_book(tmp_path)
+    rng = random.Random(3)
+    snippets = SNIPPETS + _role_cases(200) + [f'<div id="s{k}-0">' + _generated(rng, k, rng.randint(0, 2), [0])
+                                              + "</div>" for k in range(600)]
+    snippets = [s for s in snippets if not _problems(s)]
+    with zipfile.ZipFile(base) as zin:
+        entries = [(info.filename, zin.read(info)) for info in zin.infolist()]
+    books = []
+    for first in range(0, len(snippets), 150):
+        page = [(name, data if not name.endswith("day-2024-03-04.xhtml") else data.replace(
+            b"</section>", ("\n" + "\n".join(snippets[first:first + 150]) + "\n</section>").encode(), 1))
+            for name, data in entries]
+        books.append(tmp_path / f"kobo-{first}.epub")
+        with zipfile.ZipFile(books[-1], "w") as zout:
+            for name, data in kepubify(page):
+                zout.writestr(name, data, zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED)
+    assert len(snippets) >= 250  # both the table and the nests are tried
+    said = [f"{m['ID']}: {m['message'][:160]}" for report in run_epubcheck(books, tmp_path)
+            for m in report["messages"] if m["severity"] in ("FATAL", "ERROR", "WARNING")]
+    assert said == []

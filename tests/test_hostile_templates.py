@@ -278,3 +278,23 @@ def test_control_bidi_and_noncharacters_in_the_users_css_are_refused_at_their_li
         assert result.exit_code == 1, (text, result.output)
         assert f"{tpl / file}:{before + 1}: error: " in result.output, (text, result.output)
         assert not list(out.glob("*.epub")) if out.exists() else True
+
+
+@pytest.mark.parametrize("dropped", [
+    '{% block paper %}<section class="paper"><h2>{{ e.paper.title|title_html }}</h2></section>{% endblock %}',
+    '{% block day_list %}{% endblock %}'
+    '{% block paper %}<section class="paper"><h2>{{ e.paper.title|title_html }}</h2></section>{% endblock %}',
+])
+def test_a_day_template_that_drops_the_ids_the_contents_link_to_is_refused(tmp_path, dropped):
+    """The navigation document and the NCX link to each paper's id: a day template without them
+    would make a book whose table of contents leads nowhere (EPUBCheck RSC-012)."""
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "day.xhtml.j2").write_text('{% extends "default:day.xhtml.j2" %}\n' + dropped + "\n", "utf-8")
+    out = tmp_path / "out"
+    result = run_cli(["epub", str(two_papers(tmp_path)), "-o", str(out), "--images", "none", "--templates", str(tpl)],
+                     tmp_path)
+    assert result.exit_code == 1, result.output
+    assert f"{tpl / 'day.xhtml.j2'}" in result.output and "id" in result.output, result.output
+    assert "Traceback" not in result.output
+    assert not list(out.glob("*.epub"))

@@ -584,16 +584,39 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
     return _finish(entries, lang, days)
 
 
+def _contents_links(written: dict[str, bytes]) -> list[tuple[str, str, str]]:
+    """(document, id, contents file) of every link of the book's navigation document and NCX
+    into a document: the places a template's day must keep."""
+    from lxml import etree
+
+    found = []
+    for contents in ("nav.xhtml", "toc.ncx"):
+        data = written.get(f"EPUB/{contents}")
+        if not data:
+            continue
+        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+        for el in root.iter("{*}a", "{*}content"):
+            href = el.get("href") or el.get("src") or ""
+            target, _, fragment = href.partition("#")
+            if fragment:
+                found.append((target, fragment, contents))
+    return found
+
+
 def _check_links(checked: dict[str, Any], entries: list[tuple[str, bytes]]) -> None:
     """A link from a template's document to a fragment of another document of the book names an
     id that document holds (EPUBCheck RSC-012): known only once every document is rendered."""
     from ..gates.xhtml import book_problems
 
     outward = {name: c.outward for name, (_, c) in checked.items() if c.outward}
-    if not outward:
-        return
     ids = {name: c.ids for name, (_, c) in checked.items()}
     written = dict(entries)
+    for target, fragment, contents in _contents_links(written):
+        if target in checked and fragment not in ids[target]:
+            raise TemplateError(
+                f"{checked[target][0]}: error: the template made {target} without the id {fragment!r}, to which "
+                f"the table of contents ({contents}) links (EPUBCheck RSC-012): keep id=\"{{{{ day.id }}}}\" on "
+                "the day and id=\"{{ e.id }}\" on each paper")
     for _, links in outward.items():
         for _, target, _ in links:
             if target not in ids:  # a document no template made (nav.xhtml): its ids as written

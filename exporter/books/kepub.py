@@ -35,11 +35,19 @@ _H = "{%s}" % XHTML
 #: Elements that start a new paragraph number.
 _BLOCKS = frozenset(_H + t for t in ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "dt", "dd", "figcaption",
                                      "td", "th", "blockquote", "pre", "div", "section"))
-#: Elements whose text is not reading text: left as they are.
-_VERBATIM = frozenset(_H + t for t in ("script", "style", "svg", "math", "head", "title"))
+#: Elements whose text is not reading text, or that hold text and nothing else (HTML section 4:
+#: ``rp``, a ``time`` without ``datetime``), or media whose children are sources and a fallback:
+#: left as they are.
+_VERBATIM = frozenset(_H + t for t in ("script", "style", "svg", "math", "head", "title", "rp", "textarea",
+                                       "option", "template", "iframe", "audio", "video", "object", "canvas",
+                                       "map"))
 #: Containers whose own text is only white space between children, where a span may not
 #: stand (HTML content models): their children are visited, their text is not wrapped.
-_NO_TEXT = frozenset(_H + t for t in ("ol", "ul", "table", "thead", "tbody", "tfoot", "tr", "dl"))
+_NO_TEXT = frozenset(_H + t for t in ("ol", "ul", "menu", "table", "thead", "tbody", "tfoot", "tr", "dl", "hgroup",
+                                      "colgroup"))
+#: Pictures: each in a span of its own.  A ``<picture>`` holds only its sources and one ``<img>``
+#: (HTML section 4.8.1), so the span goes around the picture, not its image.
+_PICTURES = frozenset(_H + t for t in ("img", "picture"))
 _NO_SPANS = _NO_TEXT | _VERBATIM
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
@@ -105,7 +113,8 @@ class _Spanner:
         for child in list(element):
             if child.get("class") == "koboSpan":  # made here
                 continue
-            if not isinstance(child.tag, str) or child.tag in _VERBATIM:
+            if not isinstance(child.tag, str) or child.tag in _VERBATIM or (
+                    child.tag == _H + "time" and child.get("datetime") is None):
                 self._tail(child)
                 continue
             if child.tag in _NO_TEXT:
@@ -115,7 +124,7 @@ class _Spanner:
             if child.tag in _BLOCKS:
                 self.paragraph += 1
                 self.sentence = 0
-            if child.tag == _H + "img":
+            if child.tag in _PICTURES:
                 wrapper = self._span("")
                 wrapper.text = None
                 child.addprevious(wrapper)
