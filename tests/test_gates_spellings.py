@@ -353,3 +353,14 @@ def test_no_line_or_paragraph_separator_reaches_an_output(tmp_path_factory, titl
         assert not BREAKS.search(text), (name, BREAKS.search(text))
     entry = feedparser.parse((out / "feed.atom").read_bytes()).entries[0]
     assert entry.title == " ".join(title.split()), entry.title
+
+
+@pytest.mark.parametrize("tag, said", [("de-1996-1996", "repeats the variant '1996'"),
+                                       ("en-a-bbb-a-ccc", "repeats the extension singleton 'a'"),
+                                       ("sl-rozaj-ROZAJ", "repeats the variant 'rozaj'")])
+def test_a_tag_repeating_a_variant_or_singleton_is_named_as_such(tag, said):
+    from exporter.gates.langtags import LanguageTagRefused, check_tag
+
+    with pytest.raises(LanguageTagRefused, match=said):
+        check_tag(tag)
+    assert check_tag("en-a-bbb-x-a-a") == "en-a-bbb-x-a-a"  # private use repeats freely

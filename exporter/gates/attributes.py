@@ -450,7 +450,7 @@ _TIME_FORMS = tuple(re.compile(form) for form in (
     r"(?: *(?:[0-9]+ *[WDHM]|[0-9]+(?:\.[0-9]{1,3})? *S) *)+"))
 
 
-def _real_date(match: re.Match) -> bool:
+def real_date(match: re.Match) -> bool:
     """Whether the year, month and day a date pattern matched make a day of the calendar."""
     import calendar
 
@@ -497,7 +497,7 @@ def _microsyntax_problem(element: str, attribute: str, value: str, page: bool = 
             return f"has the value {value!r}, which is not a MIME type such as 'text/html' (RFC 9110 section 8.3.1)"
     elif attribute == "datetime" and element in ("time", "del", "ins"):
         forms = _TIME_FORMS if element == "time" else (_DATETIME,)
-        if not any((m := form.fullmatch(value)) is not None and _real_date(m) and value not in ("P", "PT")
+        if not any((m := form.fullmatch(value)) is not None and real_date(m) and value not in ("P", "PT")
                    for form in forms):
             return (f"has the value {value!r}, which is not a valid date or time (HTML section 2.3.5: "
                     + ("'2024-03-04', '2024-03-04T09:30Z', '2024-W10', 'PT2H'...)" if element == "time"

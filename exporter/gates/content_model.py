@@ -343,7 +343,9 @@ def _required(el: Any, local: str, at: str, ids: dict[str, tuple[str, Any]], map
         found.append(f"{at} needs the attribute 'dir' (ltr or rtl; HTML section 4.5.24)")
     for name in needed:
         if el.get(name) is None:
-            found.append(f"{at} needs the attribute {name!r} (HTML section 4)")
+            found.append(f"{at} needs the attribute {name!r} " + (
+                "(a reading system picks a picture's source by its type; EPUBCheck OPF-013)"
+                if (local, name) == ("source", "type") else "(HTML section 4)"))
     if local == "a" and el.get("href") is None and (given := sorted(
             a for a in ("target", "download", "ping", "rel", "hreflang", "type", "referrerpolicy") if el.get(a) is not None)):
         # HTML section 4.5.1: without href, an <a> is a placeholder and has none of these.
@@ -358,6 +360,17 @@ def _required(el: Any, local: str, at: str, ids: dict[str, tuple[str, Any]], map
             found.append(f"{at} type={el.get('type')!r} is not a type of input (HTML section 4.10.5)")
         if kind == "image" and el.get("alt") is None:
             found.append(f"{at} of type 'image' needs the attribute 'alt' (HTML section 4.10.5.1.20)")
+        found.extend(_input_values(el, kind, at))
+    if local == "select" and el.get("required") is not None and el.get("multiple") is None and (
+            not (el.get("size") or "").isdigit() or int(el.get("size")) <= 1):
+        # HTML section 4.10.7: such a select's first option is its placeholder: an empty value,
+        # or no text.
+        first = next((c for c in el.iter() if _local(c) == "option"), None)
+        if first is None:
+            found.append(f"{at} with 'required' holds an <option>, its placeholder first (HTML section 4.10.7)")
+        elif first.get("value") not in (None, "") or first.get("value") is None and (first.text or "").strip():
+            found.append(f"{at} with 'required': its first <option> is the placeholder, with value=\"\" (HTML "
+                         "section 4.10.7)")
     if local in ("meter", "progress"):
         found.extend(_gauge_problems(el, local, at))
     if local == "meta" and el.get("itemprop") is not None and el.get("content") is None:
@@ -486,3 +499,47 @@ def _area_problems(el: Any, at: str) -> list[str]:
         return [f"{at} coords={coords!r} is not the {said} of shape {shape or 'rect'!r}: integers and commas "
                 "(HTML section 4.8.14)"]
     return []
+
+
+#: The value forms of an ``<input>`` by its type (HTML section 4.10.5.1: a number, a colour, a
+#: date, a month, a week, a time, a local date and time), for ``value``, ``min`` and ``max``.
+_FLOAT = r"-?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,3})?)?"
+_INPUT_FORMS = {
+    "number": re.compile(_FLOAT), "range": re.compile(_FLOAT), "color": re.compile(r"#[0-9A-Fa-f]{6}"),
+    "date": re.compile(r"(?P<y>[0-9]{4,})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})"),
+    "month": re.compile(r"(?P<y>[0-9]{4,})-(?P<m>[0-9]{2})"), "week": re.compile(r"(?P<wy>[0-9]{4,})-W(?P<w>[0-9]{2})"),
+    "time": re.compile(_CLOCK),
+    "datetime-local": re.compile(r"(?P<y>[0-9]{4,})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})[T ]" + _CLOCK),
+}
+
+
+def _input_values(el: Any, kind: str, at: str) -> list[str]:
+    """The ``value``, ``min``, ``max`` and ``step`` of an ``<input>`` of type *kind* that are not of
+    its form (the Nu checker's "Bad value")."""
+    import datetime
+
+    from .attributes import real_date
+
+    found = []
+    form = _INPUT_FORMS.get(kind)
+    for name in ("value", "min", "max") if form is not None else ():
+        value = el.get(name)
+        if value is None or (name == "value" and value == ""):
+            continue
+        match = form.fullmatch(value)
+        ok = match is not None and real_date(match)
+        if ok and kind == "week":
+            year, week = int(match["wy"]), int(match["w"])
+            ok = year > 0 and 1 <= week <= datetime.date(year, 12, 28).isocalendar()[1]
+        if not ok:
+            found.append(f"{at} of type {kind!r} has {name}={value!r}, which is not a {kind} value (HTML section "
+                         "4.10.5.1)")
+    step = el.get("step")
+    if step is not None and step.lower() != "any" and (
+            not re.fullmatch(_FLOAT, step) or float(step) <= 0):
+        found.append(f"{at} step={step!r} is not 'any' or a number above 0 (HTML section 4.10.5.3.8)")
+    if kind == "url" and el.get("value") and not re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", el.get("value").strip()):
+        found.append(f"{at} of type 'url' has value={el.get('value')!r}, which is not an absolute URL (HTML "
+                     "section 4.10.5.1.4)")
+    return found

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..model import ASTRAL_NONCHARACTERS, BIDI_CONTROLS, NONCHARACTERS
-from .urls import URLRefused, check_reference, data_url_problem, stays_in_book
+from .urls import URLRefused, check_reference, data_payload_problem, data_url_problem, stays_in_book
 
 #: CSS functions whose string arguments are URLs (CSS Images Module Level 4, section 2.1.1
 #: ``image()``, 2.2 ``image-set()``, 2.6 ``cross-fade()``; the prefixed spellings engines take).
@@ -113,7 +113,8 @@ def url_problems(css: str) -> list[tuple[Reference, str]]:
         except URLRefused as err:
             found.append((ref, f"is refused: {err}"))
             continue
-        if checked.scheme == "data" and (why := data_url_problem(ref.url, "image", "font")):
+        if checked.scheme == "data" and (why := data_url_problem(ref.url, "image", "font")
+                                         or data_payload_problem(ref.url)):
             found.append((ref, why))
     return found
 

@@ -48,6 +48,9 @@ def check_tag(text: str) -> str:
         canonical = langcodes.standardize_tag(text)
     except (langcodes.tag_parser.LanguageTagError, ValueError, KeyError) as err:
         raise LanguageTagRefused("it is not a well-formed BCP 47 language tag (such as 'ko', 'en' or 'ko-KR')") from err
+    if not valid and (repeated := _repeated_subtag(text)):
+        raise LanguageTagRefused(f"it is not a valid BCP 47 language tag: it repeats the {repeated} (RFC 5646 "
+                                 "section 2.2.9)")
     if not valid or not _ALPHABET.fullmatch(canonical):
         raise LanguageTagRefused("it is not a registered BCP 47 language tag (such as 'ko', 'en' or 'ko-KR')")
     return _without_extlang(canonical)
@@ -164,4 +167,26 @@ def tag_for(text: str | None, output: Output) -> str | None:
         if rest and (len(rest[0]) == 2 or len(rest[0]) == 3 and rest[0].isdigit()):
             kept.append(rest[0])
         return "-".join([macro[primary], *kept])
+    return None
+
+
+def _repeated_subtag(text: str) -> str | None:
+    """The variant or extension singleton *text* holds twice (RFC 5646 sections 2.2.5 and 2.2.6:
+    neither repeats), in words; None.  Private use (after ``x``) is free."""
+    import re
+
+    seen: set[str] = set()
+    singletons: set[str] = set()
+    for sub in text.lower().split("-")[1:]:
+        if sub == "x":
+            break
+        if len(sub) == 1:
+            if sub in singletons:
+                return f"extension singleton {sub!r}"
+            singletons.add(sub)
+            seen = set()  # an extension's own subtags may repeat a variant's spelling
+        elif not singletons and re.fullmatch(r"[0-9][a-z0-9]{3}|[a-z0-9]{5,8}", sub):
+            if sub in seen:
+                return f"variant {sub!r}"
+            seen.add(sub)
     return None

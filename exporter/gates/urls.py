@@ -725,3 +725,21 @@ def data_url_problem(url: str, *kinds: str) -> str | None:
     return (f"is a data: URL of type {media or 'text/plain (none given)'!r}, which a book shows only with a "
             f"fallback (EPUB 3.3 core media types here, in lower case: {allowed})")
 
+
+
+def data_payload_problem(url: str) -> str | None:
+    """Why the data of the ``data:`` URL *url* is not what its header says, or None: base64 that
+    is not (RFC 2397 section 3 and RFC 4648 section 4: the alphabet and its '=' padding, after
+    percent-decoding).  A reader shows a broken picture; the Nu checker refuses the page."""
+    import base64
+    import binascii
+    from urllib.parse import unquote_to_bytes
+
+    header, _, payload = url.partition(",")
+    if not header.lower().endswith(";base64"):
+        return None
+    try:
+        base64.b64decode(unquote_to_bytes(payload), validate=True)
+    except (binascii.Error, ValueError) as err:
+        return f"is a data: URL whose base64 data is not base64 ({err}; RFC 4648 section 4)"
+    return None

@@ -57,7 +57,7 @@ from .addresses import AddressRefused, check_address
 from .attributes import (ID_REFERENCES, attribute_problem, http_equiv_problem, is_link, presence_problems,
                          url_attribute, value_problem)
 from .langtags import LanguageTagRefused, check_tag
-from .urls import URLRefused, check_reference, data_media_type, data_url_problem
+from .urls import URLRefused, check_reference, data_media_type, data_payload_problem, data_url_problem
 
 XHTML = "http://www.w3.org/1999/xhtml"
 SVG = "http://www.w3.org/2000/svg"
@@ -468,6 +468,8 @@ def _url_problem(url: str, element: str, attr: str, name: str | None, files: fro
         why = _mailto_problem(url)
         if why:
             return why
+    if ref.scheme == "data" and (why := data_payload_problem(url)):
+        return why
     if name is None:  # the front page: a web page may load from the web and run scripts
         if attr == "href" and ref.fragment is not None and not ref.scheme and not ref.path:
             fragments.append((sourceline, ref.fragment))
@@ -548,9 +550,16 @@ def page_problems(doc: str) -> list[str]:
     import html5lib
     from html5lib.constants import E
 
-    parser = html5lib.HTMLParser(tree=html5lib.getTreeBuilder("etree"), namespaceHTMLElements=False)
+    parser, lines_of = _lined_etree_parser()
     root = parser.parse(doc)
     found = []
+    template = next((el for el in root.iter() if el.tag == "template"), None)
+    if template is not None:
+        # html5lib, the HTML parser of this gate, predates <template> (HTML section 4.12.3): it
+        # would build another tree than a browser does, and judge that one.
+        return [f"line {lines_of.get(id(template), '?')}: <template> is not supported on the front page "
+                "(this gate's HTML parser does not read template contents): build the markup in a script, or "
+                "leave it out"]
     for (line, column), code, data in parser.errors:
         try:
             why = E.get(code, code) % (data or {})
@@ -566,22 +575,23 @@ def page_problems(doc: str) -> list[str]:
         if not isinstance(el.tag, str):
             continue  # comments, the doctype
         html = not el.tag.startswith("{")  # HTML; SVG and MathML elements carry their namespace
+        at = f"line {lines_of[id(el)]}: " if id(el) in lines_of else ""
         if html:
             if el.tag not in PAGE_ELEMENTS and not _CUSTOM_ELEMENT.fullmatch(el.tag):
-                found.append(f"<{el.tag}> is not an HTML element")
+                found.append(f"{at}<{el.tag}> is not an HTML element")
             elif el.tag in PAGE_ELEMENTS:
-                found.extend(_page_attribute_problems(el, getattr(parents.get(el), "tag", None)))
+                found.extend(at + why for why in _page_attribute_problems(el, getattr(parents.get(el), "tag", None)))
         lines: list[tuple[int, str]] = []
-        found.extend(_url_problems(el, el.tag if html else None, "", None, frozenset(), lines, []))
+        found.extend(_url_problems(el, el.tag if html else None, at, None, frozenset(), lines, []))
         fragments.extend(frag for _, frag in lines if frag)
         if html:
             _collect_references(el, el.tag, None, references, maps)
-        found.extend(_id_problems(el, ids))
+        found.extend(_id_problems(el, ids, at))
         # What the book gate refuses for validity and safety holds for the page too: a language
         # that is not BCP 47 (the Nu checker's error) and characters no output holds (controls,
         # bidi controls, noncharacters).  Scripts are the user's choice on a page of their own.
-        found.extend(p.replace("which no book holds", "which no page holds") for p in _character_problems(el, ""))
-        found.extend(_lang_problems(el, f"<{_local_of(el)}>: "))
+        found.extend(p.replace("which no book holds", "which no page holds") for p in _character_problems(el, at))
+        found.extend(_lang_problems(el, f"{at}<{_local_of(el)}>: "))
     from urllib.parse import unquote
 
     # "#top" goes to the top of a page without an id of that name (HTML section 7.4.6.4).
@@ -595,6 +605,43 @@ def page_problems(doc: str) -> list[str]:
     return found + _reference_problems(references, ids, maps, "page")
 
 
+def _lined_builder(kind: str, parser: list, record: Any) -> Any:
+    """An html5lib tree builder of *kind* ("etree", "lxml") that calls *record(element, line)* for
+    each element it makes, with the line where the parser stands (its start tag's end);
+    *parser*: a list that will hold the parser, once made."""
+    import html5lib
+
+    made = html5lib.getTreeBuilder(kind)
+
+    class Lined(made):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            element_class = self.elementClass
+
+            def element(name: str, namespace: str | None = None) -> Any:
+                el = element_class(name, namespace)
+                tokenizer = getattr(parser[0], "tokenizer", None) if parser else None
+                if tokenizer is not None:
+                    record(el._element, tokenizer.stream.position()[0])
+                return el
+
+            self.elementClass = element
+
+    return Lined
+
+
+def _lined_etree_parser() -> tuple[Any, dict[int, int]]:
+    """An html5lib parser building an ElementTree of plain HTML names, and the line of each element
+    it makes (by ``id()``, while the tree lives)."""
+    import html5lib
+
+    lines: dict[int, int] = {}
+    made: list[Any] = []
+    made.append(html5lib.HTMLParser(tree=_lined_builder("etree", made, lambda el, line: lines.__setitem__(id(el), line)),
+                                    namespaceHTMLElements=False))
+    return made[0], lines
+
+
 def _lined_tree(doc: str) -> tuple[Any, list[int]]:
     """*doc* parsed by the HTML parsing algorithm (html5lib) into an lxml tree of XHTML elements,
     each with the line where the parser made it (its start tag's end), for
@@ -605,34 +652,21 @@ def _lined_tree(doc: str) -> tuple[Any, list[int]]:
 
     import html5lib
 
-    made = html5lib.getTreeBuilder("lxml")
+    made: list[Any] = []
 
-    class Lined(made):  # type: ignore[misc, valid-type]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            element_class = self.elementClass
-
-            def element(name: str, namespace: str | None = None) -> Any:
-                el = element_class(name, namespace)
-                tokenizer = getattr(parser, "tokenizer", None)
-                if tokenizer is not None:
-                    el._element.sourceline = tokenizer.stream.position()[0]
-                return el
-
-            self.elementClass = element
-
+    class Lined(_lined_builder("lxml", made, lambda el, line: setattr(el, "sourceline", line))):  # type: ignore[misc]
         def insertText(self, data: str, parent: Any = None) -> None:
             if self.insertFromTable and data.strip() and parent is None:
-                fostered.append(parser.tokenizer.stream.position()[0])
+                fostered.append(made[0].tokenizer.stream.position()[0])
             super().insertText(data, parent)
 
     fostered: list[int] = []
-    parser = html5lib.HTMLParser(tree=Lined)
+    made.append(html5lib.HTMLParser(tree=Lined))
     with warnings.catch_warnings():
         # An attribute name XML cannot hold (``a:b`` on an HTML element) is renamed in the lxml
         # tree; the content models do not look at it.
         warnings.simplefilter("ignore", html5lib.constants.DataLossWarning)
-        return parser.parse(doc).getroot(), fostered
+        return made[0].parse(doc).getroot(), fostered
 
 
 def _page_attribute_problems(el, parent: str | None) -> list[str]:
