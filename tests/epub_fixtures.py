@@ -143,6 +143,8 @@ def epubcheck_snippets(base: Path, page: str, snippets: list[str], out_dir: Path
             if m["severity"] not in ("FATAL", "ERROR", "WARNING"):
                 continue
             for place in m["locations"]:
+                if place.get("line", -1) < 0:
+                    continue  # about the whole document (a remote resource's OPF property): no line to judge
                 at = place.get("line", -1) - first
                 assert place["path"].endswith(page) and 0 <= at < len(part), (place, m["message"])
                 lines[at].append(f"{m['ID']}: {m['message']}")

@@ -337,9 +337,12 @@ _TAGS = sorted(HTML_ELEMENTS - FORBIDDEN - FORM_ELEMENTS
                - {"html", "head", "body", "title", "link", "meta", "style", "base", "template", "slot"})
 _VALUES = ["", "1", "0", "-1", "2.5", "x", "auto", "ltr", "rtl", "true", "false", "en", "ko-KR", "images/cover.jpg",
            "nav.xhtml", "#s", "2024-03-04", "PT1H", "image/png", "a b", "none", "heading", "note", "list",
-           "presentation", "1000", "70000", "_blank", "subtitles", "en-US", "mixed", "page", "button", "checkbox"]
+           "presentation", "1000", "70000", "_blank", "subtitles", "en-US", "mixed", "page", "button", "checkbox",
+           "_x", " x", "1,2,3", "1,2,3,4", "circle", "default", "preserve", "button link", "#s", "https://example.org/",
+           "http://example.org/", "data:image/png;base64,iVBORw0KGgo="]
 _GLOBALS = ["title", "lang", "dir", "role", "hidden", "tabindex", "translate", "aria-label", "aria-hidden",
-            "aria-level", "aria-checked", "aria-expanded", "aria-current", "aria-sort", "aria-colspan", "class"]
+            "aria-level", "aria-checked", "aria-expanded", "aria-current", "aria-sort", "aria-colspan", "class",
+            "xml:space", "itemprop", "aria-activedescendant", "aria-details"]
 
 
 #: The front page's: its forms too (not ``main`` or ``autofocus``, which a page has once: each line

@@ -143,21 +143,18 @@ _FORM = "autocomplete disabled form name"
 PAGE = {**BOOK, **{name: frozenset(attrs.split()) | BOOK.get(name, frozenset()) for name, attrs in {
     "a": "ping", "area": "ping",
     "meta": "name http-equiv charset media",
-    "link": "sizes crossorigin referrerpolicy integrity as color disabled imagesrcset imagesizes fetchpriority "
-            "blocking",
+    "link": "sizes crossorigin referrerpolicy integrity as color disabled imagesrcset imagesizes fetchpriority",
     "base": "href target",
-    "style": "blocking",
-    "script": "src type async defer crossorigin integrity referrerpolicy nomodule fetchpriority blocking",
+    "script": "src type async defer crossorigin integrity referrerpolicy nomodule fetchpriority",
     "iframe": "src srcdoc name sandbox allow allowfullscreen width height referrerpolicy loading",
     "embed": "src type width height",
     "object": "data type name form width height",
     "img": "fetchpriority",
     "form": "accept-charset action autocomplete enctype method name novalidate target rel",
     "input": _FORM + " accept alt checked dirname formaction formenctype formmethod formnovalidate formtarget height "
-             "list max maxlength min minlength multiple pattern placeholder popovertarget popovertargetaction "
-             "readonly required size src step type value width",
-    "button": _FORM + " formaction formenctype formmethod formnovalidate formtarget popovertarget "
-              "popovertargetaction type value",
+             "list max maxlength min minlength multiple pattern placeholder readonly required size src step type "
+             "value width",
+    "button": _FORM + " formaction formenctype formmethod formnovalidate formtarget type value",
     "select": _FORM + " multiple required size",
     "textarea": _FORM + " cols dirname maxlength minlength placeholder readonly required rows wrap",
     "output": "for form name", "fieldset": "form",
@@ -166,7 +163,8 @@ PAGE = {**BOOK, **{name: frozenset(attrs.split()) | BOOK.get(name, frozenset()) 
     "html": "", "body": "",
 }.items()}}
 #: The front page may also use the globals that go with its scripts.
-# Not ``popover``: the Nu checker takes it on a few elements only ("not allowed at this point").
+# Not ``popover``, nor ``popovertarget``, ``popovertargetaction`` and ``blocking``: the Nu checker
+# that checks the page does not take them ("not allowed on element ... at this point").
 PAGE_GLOBAL = GLOBAL | frozenset("autofocus nonce".split())
 
 #: Attributes whose value is one URL (HTML's index: "Valid URL potentially surrounded by
@@ -388,6 +386,8 @@ def value_problem(element: str, attribute: str, value: str, *, page: bool = Fals
     if element == "ol" and attribute == "type":
         words = frozenset({"1", "a", "A", "i", "I"})  # case matters (HTML section 4.4.5)
         said = value
+    elif element == "button" and attribute == "type":
+        words = frozenset({"submit", "reset", "button"})  # HTML section 4.10.6
     else:
         words = ENUMERATED.get(attribute)
     if attribute in BOOLEAN:

@@ -238,11 +238,13 @@ def _ancestors(el: Any) -> Iterator[str]:
         parent = parent.getparent()
 
 
-def problems(root: Any) -> list[str]:
+def problems(root: Any, *, page: bool = False) -> list[str]:
     """What in the XHTML document *root* (an lxml element tree) stands where HTML's content models
-    do not allow it, each as a phrase beginning with its line."""
+    do not allow it, each as a phrase beginning with its line.  *page*: the front page, judged by
+    the Nu checker's rules where they ask more than EPUBCheck's (microdata properties)."""
     found: list[str] = []
     ids = {el.get("id"): (local, el) for el, local in _elements(root) if el.get("id")}
+    itemrefs = frozenset(t for el, _ in _elements(root) for t in (el.get("itemref") or "").split())
     maps: dict[str, int] = {}
     once: dict[str, int] = {}
     for el, local in _elements(root):
@@ -251,6 +253,8 @@ def problems(root: Any) -> list[str]:
         found.extend(_placement(el, local, at))
         found.extend(_children(el, local, at))
         found.extend(_required(el, local, at, ids, maps))
+        if page and el.get("itemprop") is not None:
+            found.extend(_property_problems(el, at, itemrefs))
     return found
 
 
@@ -358,6 +362,8 @@ def _required(el: Any, local: str, at: str, ids: dict[str, tuple[str, Any]], map
                     found.append(f"{at} of type {kind!r} does not take {name!r} (HTML section 4.10.5)")
         else:
             found.append(f"{at} type={el.get('type')!r} is not a type of input (HTML section 4.10.5)")
+        if kind == "button" and not el.get("value"):
+            found.append(f"{at} of type 'button' needs a 'value', its label (the Nu checker's rule)")
         if kind == "image" and el.get("alt") is None:
             found.append(f"{at} of type 'image' needs the attribute 'alt' (HTML section 4.10.5.1.20)")
         found.extend(_input_values(el, kind, at))
@@ -373,6 +379,8 @@ def _required(el: Any, local: str, at: str, ids: dict[str, tuple[str, Any]], map
                          "section 4.10.7)")
     if local in ("meter", "progress"):
         found.extend(_gauge_problems(el, local, at))
+    if local == "script":
+        found.extend(_script_problems(el, at))
     if local == "meta" and el.get("itemprop") is not None and el.get("content") is None:
         found.append(f"{at} with 'itemprop' needs the attribute 'content' (HTML section 4.2.5)")
     if local == "meta" and "head" not in _ancestors(el) and (
@@ -542,4 +550,44 @@ def _input_values(el: Any, kind: str, at: str) -> list[str]:
     if kind == "url" and el.get("value") and not re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", el.get("value").strip()):
         found.append(f"{at} of type 'url' has value={el.get('value')!r}, which is not an absolute URL (HTML "
                      "section 4.10.5.1.4)")
+    return found
+
+
+def _property_problems(el: Any, at: str, itemrefs: frozenset[str]) -> list[str]:
+    """Why the microdata property *el* (it has ``itemprop``) is not one (HTML section 5.2.3): each
+    name is an absolute URL or a name without '.' and ':', and the element is a property of an item,
+    inside an element with ``itemscope`` or named by an ``itemref``."""
+    found = []
+    for name in (el.get("itemprop") or "").split():
+        if ("." in name or ":" in name) and not re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", name):
+            found.append(f"{at} itemprop={name!r} is neither a name without '.' and ':' nor an absolute URL (HTML "
+                         "section 5.2.3)")
+            break
+    owner = el.getparent()
+    while owner is not None and owner.get("itemscope") is None and owner.get("id") not in itemrefs:
+        owner = owner.getparent()
+    if owner is None and el.get("id") not in itemrefs:
+        found.append(f"{at} has 'itemprop' but is the property of no item: put it inside an element with 'itemscope' "
+                     "(HTML section 5.2.3)")
+    return found
+
+
+#: The ``type`` of a script that runs: none, a JavaScript MIME type (HTML section 4.12.1), a
+#: module or an import map; any other MIME type makes it a data block.
+_SCRIPT_KINDS = frozenset({"", "module", "importmap", "text/javascript", "application/javascript"})
+_MIME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:[ \t]*;.*)?")
+
+
+def _script_problems(el: Any, at: str) -> list[str]:
+    """A script's ``type`` that is no MIME type, and the attributes of an external script on an
+    inline one (HTML section 4.12.1: ``defer``, ``integrity``, ``crossorigin``... need ``src``)."""
+    kind = (el.get("type") or "").strip()
+    found = []
+    if kind.lower() not in _SCRIPT_KINDS and not _MIME.fullmatch(kind):
+        found.append(f"{at} type={kind!r} is not a MIME type, 'module' or 'importmap' (HTML section 4.12.1)")
+    if el.get("src") is None:
+        found.extend(f"{at} has {name!r}, which only a script with 'src' takes (HTML section 4.12.1)"
+                     for name in ("defer", "integrity", "charset") if el.get(name) is not None)
+    elif (el.text or "").strip() or len(el):
+        found.append(f"{at} with 'src' holds no script of its own (HTML section 4.12.1.2: at most a comment)")
     return found

@@ -601,7 +601,7 @@ def page_problems(doc: str) -> list[str]:
         tree, fostered = _lined_tree(doc)
         found.extend(f"line {line}: text directly inside a table, which the browser moves before the table "
                      "(HTML section 13.2.6.4.9: put it in a cell or a caption)" for line in fostered[:1])
-        found.extend(content_model.problems(tree))
+        found.extend(content_model.problems(tree, page=True))
     return found + _reference_problems(references, ids, maps, "page")
 
 
