@@ -143,13 +143,12 @@ _FORM = "autocomplete disabled form name"
 PAGE = {**BOOK, **{name: frozenset(attrs.split()) | BOOK.get(name, frozenset()) for name, attrs in {
     "a": "ping", "area": "ping",
     "meta": "name http-equiv charset media",
-    "link": "sizes crossorigin referrerpolicy integrity as color disabled imagesrcset imagesizes fetchpriority",
+    "link": "sizes crossorigin referrerpolicy integrity as color disabled imagesrcset imagesizes",
     "base": "href target",
-    "script": "src type async defer crossorigin integrity referrerpolicy nomodule fetchpriority",
+    "script": "src type async defer crossorigin integrity referrerpolicy nomodule",
     "iframe": "src srcdoc name sandbox allow allowfullscreen width height referrerpolicy loading",
     "embed": "src type width height",
     "object": "data type name form width height",
-    "img": "fetchpriority",
     "form": "accept-charset action autocomplete enctype method name novalidate target rel",
     "input": _FORM + " accept alt checked dirname formaction formenctype formmethod formnovalidate formtarget height "
              "list max maxlength min minlength multiple pattern placeholder readonly required size src step type "
@@ -163,7 +162,7 @@ PAGE = {**BOOK, **{name: frozenset(attrs.split()) | BOOK.get(name, frozenset()) 
     "html": "", "body": "",
 }.items()}}
 #: The front page may also use the globals that go with its scripts.
-# Not ``popover``, nor ``popovertarget``, ``popovertargetaction`` and ``blocking``: the Nu checker
+# Not ``popover``, nor ``popovertarget``, ``popovertargetaction``, ``blocking`` and ``fetchpriority``: the Nu checker
 # that checks the page does not take them ("not allowed on element ... at this point").
 PAGE_GLOBAL = GLOBAL | frozenset("autofocus nonce".split())
 
