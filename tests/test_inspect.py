@@ -169,3 +169,20 @@ def test_every_command_has_help_with_an_example():
         result = runner().invoke(main, [*path, "--help"])
         assert result.exit_code == 0, path
         assert "Example:" in result.stdout, f"{' '.join(path) or 'main'} --help has no Example:"
+
+
+@pytest.mark.parametrize("command", [["inspect", "-"], ["epub", "-", "-o", "OUT"], ["build", "-", "-o", "OUT"]])
+def test_a_closed_standard_input_is_an_input_error_not_a_crash(tmp_path, command):
+    """Under a daemon or `<&-`, file descriptor 0 is closed and Python's sys.stdin is None."""
+    import subprocess
+    import sys
+
+    args = [a if a != "OUT" else str(tmp_path / "out") for a in command]
+    if command[0] != "inspect":
+        args += ["--images", "none"]
+    run = subprocess.run([sys.executable, "-m", "exporter", *args], stdin=subprocess.DEVNULL, capture_output=True,
+                         text=True, timeout=60, preexec_fn=lambda: __import__("os").close(0))
+    assert run.returncode == 1, run.stderr
+    assert "<stdin>:1: error: cannot read: standard input is closed" in run.stderr
+    assert "internal error" not in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "out").exists()

@@ -404,3 +404,19 @@ def find_spelling(path: Path) -> Path | None:
             candidate = found / match
         found = candidate
     return found
+
+
+def read_stdin(limit: int) -> bytes:
+    """At most *limit* + 1 bytes of standard input (the caller tells "too large" by the extra
+    byte).  OSError when there is none to read: closed (``<&-``, a daemon started without it,
+    where Python sets ``sys.stdin`` to None) or not readable."""
+    import errno
+    import sys
+
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise OSError(errno.EBADF, "standard input is closed")
+    try:
+        return stream.read(limit + 1)
+    except ValueError as err:  # a stream closed under us: "I/O operation on closed file"
+        raise OSError(errno.EBADF, "standard input is closed") from err

@@ -20,7 +20,6 @@ import hashlib
 import gc
 import os
 import re
-import sys
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -882,7 +881,7 @@ def read_input(path: Path | None) -> tuple[bytes, FileStamp]:
     """(bytes, stamp) of an input file, through the file gate (``None``: standard
     input, read to the same cap); the stamp from the open file, so they match."""
     if path is None:
-        data = sys.stdin.buffer.read(gate_files.DIGEST_LIMIT + 1)
+        data = gate_files.read_stdin(gate_files.DIGEST_LIMIT)
         if len(data) > gate_files.DIGEST_LIMIT:
             raise gate_files.FileTooLarge(27, "standard input is larger than the limit for a digest")
         return data, FileStamp(0, -1, -1, 0)
