@@ -80,7 +80,7 @@ def _environment(user_dir: Path | str | None) -> Any:
     )
     env.globals["searched_folders"] = tuple(str(f) for f in folders)
     env.globals["user_templates"] = str(user_dir) if user_dir is not None else None
-    env.globals["lang_attrs"] = _checked_lang_attrs
+    env.globals["lang_attrs"] = checked_lang_attrs
     _install_bounded_filters(env)
     return env
 
@@ -265,7 +265,7 @@ def _install_bounded_filters(env: Any) -> None:
     env.globals["lipsum"] = bounded_lipsum
 
 
-def _checked_lang_attrs(lang: Any) -> Any:
+def checked_lang_attrs(lang: Any) -> Any:
     """``lang_attrs`` for a template: a value that is not a BCP 47 tag would make the book invalid."""
     if type(lang) is str and lang in _LANG_ATTRS:  # called for every paper: a year is 24,000 calls
         return _LANG_ATTRS[lang]

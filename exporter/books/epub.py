@@ -717,33 +717,32 @@ class Fragments:
 
 
 def _render_day(ctx: _Context, day: DayView, info: BookInfo, labels: dict[str, Any]) -> str:
-    """The day template, with each ``paper`` block taken from :class:`Fragments` when it is the
-    packaged one (a user's day template may read anything in its blocks)."""
-    fragments = ctx.fragments
+    """The day document's body fragment: a user's ``day.xhtml.j2`` through jinja2, else the
+    packaged template's markup from :mod:`exporter.books.day_page`, each ``paper`` block taken
+    from :class:`Fragments` when the run shares them (a selection's book shows the whole week's
+    papers again)."""
     templates = ctx.options.templates
-    if fragments is None or (templates is not None and os.path.lexists(Path(templates) / "day.xhtml.j2")):
+    if templates is not None and os.path.lexists(Path(templates) / "day.xhtml.j2"):
         return render_template(ctx.env, "day.xhtml.j2", day=day, book=info, labels=labels)
-    from ..templating import checked_output, get_template, rendering
+    from ..templating import checked_output, get_template
+    from .day_page import paper_block, render_day
 
-    template = get_template(ctx.env, "day.xhtml.j2")
-    context = template.new_context({"day": day, "book": info, "labels": labels})
-    render_paper = context.blocks["paper"][0]
-    concat = template.environment.concat
-    known, fresh, langs = fragments.known, fragments.fresh, (day.lang, info.lang)
+    fragments = ctx.fragments
+    if fragments is None:
+        text = render_day(day, info, labels)
+    else:
+        known, fresh, langs = fragments.known, fragments.fresh, (day.lang, info.lang)
 
-    def paper(block_context: Any) -> Iterable[str]:
-        e = block_context.get("e")
-        # What the packaged block shows besides the paper itself (labels follow info.lang).
-        key = (id(e.paper), e.id, e.first, e.image, e.video_url, e.title_lang, langs)
-        html = known.get(key)
-        if html is None:
-            html = known[key] = fresh[key] = concat(render_paper(block_context))
-        yield html
+        def paper(e: Entry) -> str:
+            # What the packaged block shows besides the paper itself (labels follow info.lang).
+            key = (id(e.paper), e.id, e.first, e.image, e.video_url, e.title_lang, langs)
+            html = known.get(key)
+            if html is None:
+                html = known[key] = fresh[key] = paper_block(e, day, info, labels)
+            return html
 
-    context.blocks["paper"][0] = paper
-    with rendering(ctx.env, template):
-        text = concat(template.root_render_func(context))
-    return checked_output(template, text)
+        text = render_day(day, info, labels, paper)
+    return checked_output(get_template(ctx.env, "day.xhtml.j2"), text)
 
 
 def _write_epub(epub: Any, sink: list[tuple[str, bytes]], book: Any, info: BookInfo,
