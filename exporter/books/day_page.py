@@ -16,6 +16,7 @@ their newlines, and ``{%- ... -%}`` the links' paragraph on one line.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -29,8 +30,18 @@ if TYPE_CHECKING:
 
 
 def _e(value: Any) -> str:
-    """What ``{{ value }}`` writes (autoescaping, and :func:`exporter.templating._escape`)."""
+    """What ``{{ value }}`` writes (autoescaping, and :func:`exporter.templating._escape`): for a
+    string, markupsafe's ``escape`` without the ``Markup`` object it makes (the same characters)."""
+    if type(value) is str:
+        if "&" in value or "<" in value or ">" in value or "'" in value or '"' in value:
+            return (value.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+                    .replace("'", "&#39;").replace('"', "&#34;"))
+        return value
     return value if type(value) is Markup else escape(value)
+
+
+#: text_html of the labels, the same few strings in every paper of a book.
+_label = functools.lru_cache(maxsize=256)(text_html)
 
 
 def render_day(day: DayView, book: BookInfo, labels: dict[str, Any],
@@ -67,21 +78,21 @@ def paper_block(e: Entry, day: DayView, book: BookInfo, labels: dict[str, Any]) 
     out = [f'<section class="paper" id="{_e(e.id)}">\n'
            f'<h2 class="paper-title"{checked_lang_attrs(e.title_lang)}>{heading}</h2>\n']
     if e.first:
-        out.append(f'<p class="repeat"><a href="{_e(e.first.href)}">{text_html(labels["repeat"])} '
+        out.append(f'<p class="repeat"><a href="{_e(e.first.href)}">{_label(labels["repeat"])} '
                    f'{text_html(e.first.date_text)}</a></p>\n')
     else:
         if p.authors:
-            out.append(f'<p class="meta authors"><span class="key">{text_html(labels["authors"])}</span>: '
+            out.append(f'<p class="meta authors"><span class="key">{_label(labels["authors"])}</span>: '
                        f'{text_html(", ".join(p.authors))}</p>\n')
         if p.votes is not None:
-            out.append(f'<p class="meta votes"><span class="key">{text_html(labels["votes"])}</span>: '
+            out.append(f'<p class="meta votes"><span class="key">{_label(labels["votes"])}</span>: '
                        f'{_e(p.votes)}</p>\n')
         if e.image:
             image = e.image
-            out.append(f'<div class="thumb"><img src="{_e(image.href)}" alt="{text_html(labels["thumbnail"])}: '
+            out.append(f'<div class="thumb"><img src="{_e(image.href)}" alt="{_label(labels["thumbnail"])}: '
                        f'{_e(title_text(p.title))}" width="{_e(image.width)}" height="{_e(image.height)}"/></div>\n')
         elif e.video_url:
-            out.append(f'<p class="video"><a href="{_e(e.video_url)}">{text_html(labels["video"])}</a></p>\n')
+            out.append(f'<p class="video"><a href="{_e(e.video_url)}">{_label(labels["video"])}</a></p>\n')
         # block paper_summary
         out.append(f'<div class="summary"{checked_lang_attrs(day.lang)}>'
                    f'{summary_html(p.summary, lang=day.lang or book.lang)}</div>\n')

@@ -331,6 +331,8 @@ def _day_views(bundle: Bundle, labels: dict[str, Any], images: _Images, lang: st
     (*known*: see :func:`_facts`)."""
     first_seen: dict[str, FirstRef] = {}
     views = []
+    # Taken once per paper even when the run does not share them: _parts and _day_entries both ask.
+    known = {} if known is None else known
     for digest in bundle.digests:
         date = digest.date
         starts = _parts(digest.papers, known)
