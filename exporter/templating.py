@@ -547,13 +547,22 @@ def _check_blocks(env: Any, template: Any) -> None:
                             f"{parent.template.value} has {', '.join(sorted(known)) or 'no blocks'}")
 
 
+@functools.cache
+def _packaged_stylesheet() -> bytes:
+    """The packaged ``epub.css`` as :func:`stylesheet` gives it: once per process (every writer of
+    a build with selections asks)."""
+    return _checked_css(_packaged_environment(), "epub.css").encode("utf-8")
+
+
 def stylesheet(env: Any) -> bytes:
     """The books' CSS: the (user's or packaged) ``epub.css``, then the user's ``extra.css`` if the
     ``--templates`` folder has one, in the same file (one stylesheet item in the EPUB).  Each is
     checked by the CSS gate: a reference to a resource outside the book is a :class:`TemplateError`
     naming the file and line."""
-    css = _checked_css(env, "epub.css")
     user_dir = env.globals.get("user_templates")
+    if not user_dir and env is _packaged_environment():
+        return _packaged_stylesheet()
+    css = _checked_css(env, "epub.css")
     extra = Path(user_dir) / "extra.css" if user_dir else None
     if extra is not None and os.path.lexists(extra):
         css = css.rstrip("\n") + "\n\n/* extra.css */\n" + _checked_css(env, "extra.css")

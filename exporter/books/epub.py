@@ -726,7 +726,7 @@ def _render_day(ctx: _Context, day: DayView, info: BookInfo, labels: dict[str, A
     templates = ctx.options.templates
     if templates is not None and os.path.lexists(Path(templates) / "day.xhtml.j2"):
         return render_template(ctx.env, "day.xhtml.j2", day=day, book=info, labels=labels)
-    from ..templating import checked_output, get_template
+    from ..templating import MAX_OUTPUT_CHARS, checked_output, get_template
     from .day_page import paper_block, render_day
 
     fragments = ctx.fragments
@@ -744,7 +744,8 @@ def _render_day(ctx: _Context, day: DayView, info: BookInfo, labels: dict[str, A
             return html
 
         text = render_day(day, info, labels, paper)
-    return checked_output(get_template(ctx.env, "day.xhtml.j2"), text)
+    # The template, for the message (compiled only then: the packaged day page never needs it).
+    return checked_output(get_template(ctx.env, "day.xhtml.j2"), text) if len(text) > MAX_OUTPUT_CHARS else text
 
 
 def _write_epub(epub: Any, sink: list[tuple[str, bytes]], book: Any, info: BookInfo,
@@ -1122,7 +1123,10 @@ class BookWriter:
         from ..templating import get_template
 
         _document_class()
-        for name in ("day.xhtml.j2", "cover.xhtml.j2"):
+        templates = self.options.templates
+        # The packaged day template is never compiled (exporter.books.day_page writes its markup).
+        user_day = templates is not None and os.path.lexists(Path(templates) / "day.xhtml.j2")
+        for name in ("day.xhtml.j2", "cover.xhtml.j2") if user_day else ("cover.xhtml.j2",):
             get_template(self.ctx.env, name)
         # The templates check each lang attribute they write: langcodes' data takes 55 ms to
         # load, once here rather than in every worker.
