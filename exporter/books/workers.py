@@ -228,10 +228,12 @@ def _pooled(batches: list[BookBatch], tasks: list[list[tuple[int, int]]], jobs: 
     for batch in batches:
         if batch.bundles:
             batch.writer.warm_up(batch.bundles[0])
-    # The workers decode thumbnails at the same time: one pixel budget for all of them.
-    from ..images.convert import PIXELS
+    # The workers decode thumbnails at the same time: one pixel budget for all of them (none to
+    # share when no writer loads thumbnails, ``--images none``: nor the imaging modules to import).
+    if any(getattr(batch.writer, "load", None) is not None for batch in batches):
+        from ..images.convert import PIXELS
 
-    PIXELS.share_with_forked_workers()
+        PIXELS.share_with_forked_workers()
     per_task = max(len(t) for t in tasks)
     pool = fork_pool(min(jobs, len(tasks)), maxtasksperchild=max(1, BOOKS_PER_WORKER // per_task))
     try:
