@@ -367,16 +367,19 @@ def _day_entries(digest: Digest, files: Sequence[str], first_seen: dict[str, Fir
                  lang: str, known: dict[int, _Facts] | None = None) -> list[Entry]:
     """The entries of *digest*'s papers, each in its document (*files*, by paper); *first_seen*
     (paper key -> where it is first shown) is read and completed."""
-    date = digest.date
+    # The day's date as the ids and the links spell it, once for all its papers.
+    ymd, iso = f"{digest.date:%Y%m%d}", digest.date.isoformat()
+    book_primary = language.primary(lang)
     entries = []
     used: set[str] = set()
     # The last suffix tried for each base: many papers whose ids give one slug are numbered
     # in one pass, not each by trying every suffix its predecessors took.
     tried: dict[str, int] = {}
     for paper, file_name in zip(digest.papers, files):
-        first = first_seen.get(paper.key)
+        key = paper.key
+        first = first_seen.get(key)
         # Section ids are unique in the book: a repeat gets the date as suffix.
-        base = paper.slug if first is None else f"{paper.slug}-{date:%Y%m%d}"
+        base = paper.slug if first is None else f"{paper.slug}-{ymd}"
         n = tried.get(base, 1)
         sid = base if n == 1 else f"{base}-{n}"
         while sid in used:
@@ -385,12 +388,13 @@ def _day_entries(digest: Digest, files: Sequence[str], first_seen: dict[str, Fir
         tried[base] = n
         used.add(sid)
         if first is None:
-            first_seen[paper.key] = FirstRef(f"{file_name}#{sid}", date.isoformat())
+            first_seen[key] = FirstRef(f"{file_name}#{sid}", iso)
         facts = _facts(paper, known)
+        title_lang = facts.title_lang
         entries.append(Entry(
             paper=paper,
             id=sid,
-            nav_id=f"n-{date:%Y%m%d}-{sid}",
+            nav_id=f"n-{ymd}-{sid}",
             link=facts.link,
             abs_url=facts.abs_url,
             pdf_url=facts.pdf_url,
@@ -398,7 +402,8 @@ def _day_entries(digest: Digest, files: Sequence[str], first_seen: dict[str, Fir
             image=images.ref(paper) if first is None else None,
             video_url=facts.video_url,
             first=first,
-            title_lang=_other_language(facts.title_lang, lang),
+            # _other_language, with the book's primary subtag taken once
+            title_lang=title_lang if title_lang is not None and title_lang != book_primary else None,
         ))
     return entries
 
