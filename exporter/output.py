@@ -68,14 +68,16 @@ import stat
 import struct
 import time
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from .errors import OutputError
 from .gates import files as gate_files
 from .gates.names import shell_quote
+
+_T = TypeVar("_T")
 
 
 class WriteStatus(str, enum.Enum):
@@ -849,6 +851,83 @@ def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = Fal
         else:
             _fsync_dir(at)
     return WriteStatus.WRITTEN
+
+
+def write_file_while(path: Path, data: bytes, work: Callable[[], _T], *,
+                     write: Callable[[Path, bytes], WriteStatus] | None = None) -> tuple[WriteStatus, _T]:
+    """:func:`write_file` of *path* (or *write*, a caller's wrapper of it) in another thread while
+    *work* runs here: (its status, what *work* returned).  Writing waits on the disk (the file's
+    ``fsync`` before its rename: a journal commit, a millisecond or more) with the interpreter
+    free, so that CPU work (a book's catalog record) runs meanwhile.  The write's error, if any,
+    is raised after *work*."""
+    writing = _Writing(path, data, write or write_file)
+    try:
+        writing.start()
+        done = work()
+    finally:
+        writing.wait()
+    return writing.result(), done
+
+
+class _Writing:
+    """A write (*write*: :func:`write_file`) of *data* to *path* in a thread of its own
+    (:meth:`start`), in this context (the run's records, output folder and batch of folders)."""
+
+    def __init__(self, path: Path, data: bytes, write: Callable[[Path, bytes], WriteStatus]):
+        import threading
+
+        self._outcome: list[Any] = []
+        self._done = threading.Event()
+        self._launched = False
+        context = contextvars.copy_context()
+
+        def run() -> None:
+            try:
+                self._outcome.append(context.run(write, path, data))
+            except BaseException as err:  # noqa: BLE001 -- handed to the caller, who raises it
+                self._outcome.append(err)
+            finally:
+                self._done.set()
+
+        self._run = run
+
+    def start(self) -> None:
+        """Start the thread.  ``_thread.start_new_thread``, not ``Thread.start``: that waits for
+        the new thread to say it runs, and a signal's handler raising meanwhile (SIGTERM, Ctrl-C)
+        would leave a thread writing that no one waits for; this call returns once the thread
+        exists, before any handler can run, and :meth:`wait` knows it does."""
+        import _thread
+
+        self._launched = True
+        try:
+            _thread.start_new_thread(self._run, ())
+        except Exception:
+            self._launched = False
+            raise
+
+    def wait(self) -> None:
+        """Wait for the write to end, even when a signal's handler raises meanwhile (SIGTERM,
+        Ctrl-C: Python runs handlers in the main thread, so the write goes on), then raise what
+        it raised: a process that stopped waiting would end and take the thread with it, leaving
+        its temporary file half-written (tests/test_signals.py).  Waited for on an event of its
+        own: ``Thread.join`` interrupted so takes the thread for ended while it still runs
+        (``Thread._wait_for_tstate_lock`` releases the running thread's lock when an exception
+        interrupts it: https://github.com/python/cpython/blob/3.11/Lib/threading.py)."""
+        raised: BaseException | None = None
+        while self._launched and not self._done.is_set():
+            try:
+                self._done.wait()
+            except BaseException as err:  # noqa: BLE001 -- raised once the write is done
+                raised = raised or err
+        if raised is not None:
+            raise raised
+
+    def result(self) -> WriteStatus:
+        """The write's status, or its error raised (after :meth:`wait`)."""
+        outcome = self._outcome[0] if self._outcome else RuntimeError("the write did not start")
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
 
 def _remember(at: _Folder, path: Path, data: bytes) -> None:

@@ -80,7 +80,7 @@ def _environment(user_dir: Path | str | None) -> Any:
     )
     env.globals["searched_folders"] = tuple(str(f) for f in folders)
     env.globals["user_templates"] = str(user_dir) if user_dir is not None else None
-    env.globals["lang_attrs"] = _checked_lang_attrs
+    env.globals["lang_attrs"] = checked_lang_attrs
     _install_bounded_filters(env)
     return env
 
@@ -265,7 +265,7 @@ def _install_bounded_filters(env: Any) -> None:
     env.globals["lipsum"] = bounded_lipsum
 
 
-def _checked_lang_attrs(lang: Any) -> Any:
+def checked_lang_attrs(lang: Any) -> Any:
     """``lang_attrs`` for a template: a value that is not a BCP 47 tag would make the book invalid."""
     if type(lang) is str and lang in _LANG_ATTRS:  # called for every paper: a year is 24,000 calls
         return _LANG_ATTRS[lang]
@@ -547,13 +547,22 @@ def _check_blocks(env: Any, template: Any) -> None:
                             f"{parent.template.value} has {', '.join(sorted(known)) or 'no blocks'}")
 
 
+@functools.cache
+def _packaged_stylesheet() -> bytes:
+    """The packaged ``epub.css`` as :func:`stylesheet` gives it: once per process (every writer of
+    a build with selections asks)."""
+    return _checked_css(_packaged_environment(), "epub.css").encode("utf-8")
+
+
 def stylesheet(env: Any) -> bytes:
     """The books' CSS: the (user's or packaged) ``epub.css``, then the user's ``extra.css`` if the
     ``--templates`` folder has one, in the same file (one stylesheet item in the EPUB).  Each is
     checked by the CSS gate: a reference to a resource outside the book is a :class:`TemplateError`
     naming the file and line."""
-    css = _checked_css(env, "epub.css")
     user_dir = env.globals.get("user_templates")
+    if not user_dir and env is _packaged_environment():
+        return _packaged_stylesheet()
+    css = _checked_css(env, "epub.css")
     extra = Path(user_dir) / "extra.css" if user_dir else None
     if extra is not None and os.path.lexists(extra):
         css = css.rstrip("\n") + "\n\n/* extra.css */\n" + _checked_css(env, "extra.css")

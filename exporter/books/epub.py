@@ -331,6 +331,8 @@ def _day_views(bundle: Bundle, labels: dict[str, Any], images: _Images, lang: st
     (*known*: see :func:`_facts`)."""
     first_seen: dict[str, FirstRef] = {}
     views = []
+    # Taken once per paper even when the run does not share them: _parts and _day_entries both ask.
+    known = {} if known is None else known
     for digest in bundle.digests:
         date = digest.date
         starts = _parts(digest.papers, known)
@@ -365,16 +367,19 @@ def _day_entries(digest: Digest, files: Sequence[str], first_seen: dict[str, Fir
                  lang: str, known: dict[int, _Facts] | None = None) -> list[Entry]:
     """The entries of *digest*'s papers, each in its document (*files*, by paper); *first_seen*
     (paper key -> where it is first shown) is read and completed."""
-    date = digest.date
+    # The day's date as the ids and the links spell it, once for all its papers.
+    ymd, iso = f"{digest.date:%Y%m%d}", digest.date.isoformat()
+    book_primary = language.primary(lang)
     entries = []
     used: set[str] = set()
     # The last suffix tried for each base: many papers whose ids give one slug are numbered
     # in one pass, not each by trying every suffix its predecessors took.
     tried: dict[str, int] = {}
     for paper, file_name in zip(digest.papers, files):
-        first = first_seen.get(paper.key)
+        key = paper.key
+        first = first_seen.get(key)
         # Section ids are unique in the book: a repeat gets the date as suffix.
-        base = paper.slug if first is None else f"{paper.slug}-{date:%Y%m%d}"
+        base = paper.slug if first is None else f"{paper.slug}-{ymd}"
         n = tried.get(base, 1)
         sid = base if n == 1 else f"{base}-{n}"
         while sid in used:
@@ -383,12 +388,13 @@ def _day_entries(digest: Digest, files: Sequence[str], first_seen: dict[str, Fir
         tried[base] = n
         used.add(sid)
         if first is None:
-            first_seen[paper.key] = FirstRef(f"{file_name}#{sid}", date.isoformat())
+            first_seen[key] = FirstRef(f"{file_name}#{sid}", iso)
         facts = _facts(paper, known)
+        title_lang = facts.title_lang
         entries.append(Entry(
             paper=paper,
             id=sid,
-            nav_id=f"n-{date:%Y%m%d}-{sid}",
+            nav_id=f"n-{ymd}-{sid}",
             link=facts.link,
             abs_url=facts.abs_url,
             pdf_url=facts.pdf_url,
@@ -396,7 +402,8 @@ def _day_entries(digest: Digest, files: Sequence[str], first_seen: dict[str, Fir
             image=images.ref(paper) if first is None else None,
             video_url=facts.video_url,
             first=first,
-            title_lang=_other_language(facts.title_lang, lang),
+            # _other_language, with the book's primary subtag taken once
+            title_lang=title_lang if title_lang is not None and title_lang != book_primary else None,
         ))
     return entries
 
@@ -740,33 +747,33 @@ class Fragments:
 
 
 def _render_day(ctx: _Context, day: DayView, info: BookInfo, labels: dict[str, Any]) -> str:
-    """The day template, with each ``paper`` block taken from :class:`Fragments` when it is the
-    packaged one (a user's day template may read anything in its blocks)."""
-    fragments = ctx.fragments
+    """The day document's body fragment: a user's ``day.xhtml.j2`` through jinja2, else the
+    packaged template's markup from :mod:`exporter.books.day_page`, each ``paper`` block taken
+    from :class:`Fragments` when the run shares them (a selection's book shows the whole week's
+    papers again)."""
     templates = ctx.options.templates
-    if fragments is None or (templates is not None and os.path.lexists(Path(templates) / "day.xhtml.j2")):
+    if templates is not None and os.path.lexists(Path(templates) / "day.xhtml.j2"):
         return render_template(ctx.env, "day.xhtml.j2", day=day, book=info, labels=labels)
-    from ..templating import checked_output, get_template, rendering
+    from ..templating import MAX_OUTPUT_CHARS, checked_output, get_template
+    from .day_page import paper_block, render_day
 
-    template = get_template(ctx.env, "day.xhtml.j2")
-    context = template.new_context({"day": day, "book": info, "labels": labels})
-    render_paper = context.blocks["paper"][0]
-    concat = template.environment.concat
-    known, fresh, langs = fragments.known, fragments.fresh, (day.lang, info.lang)
+    fragments = ctx.fragments
+    if fragments is None:
+        text = render_day(day, info, labels)
+    else:
+        known, fresh, langs = fragments.known, fragments.fresh, (day.lang, info.lang)
 
-    def paper(block_context: Any) -> Iterable[str]:
-        e = block_context.get("e")
-        # What the packaged block shows besides the paper itself (labels follow info.lang).
-        key = (id(e.paper), e.id, e.first, e.image, e.video_url, e.title_lang, langs)
-        html = known.get(key)
-        if html is None:
-            html = known[key] = fresh[key] = concat(render_paper(block_context))
-        yield html
+        def paper(e: Entry) -> str:
+            # What the packaged block shows besides the paper itself (labels follow info.lang).
+            key = (id(e.paper), e.id, e.first, e.image, e.video_url, e.title_lang, langs)
+            html = known.get(key)
+            if html is None:
+                html = known[key] = fresh[key] = paper_block(e, day, info, labels)
+            return html
 
-    context.blocks["paper"][0] = paper
-    with rendering(ctx.env, template):
-        text = concat(template.root_render_func(context))
-    return checked_output(template, text)
+        text = render_day(day, info, labels, paper)
+    # The template, for the message (compiled only then: the packaged day page never needs it).
+    return checked_output(get_template(ctx.env, "day.xhtml.j2"), text) if len(text) > MAX_OUTPUT_CHARS else text
 
 
 def _write_epub(epub: Any, sink: list[tuple[str, bytes]], book: Any, info: BookInfo,
@@ -1144,7 +1151,11 @@ class BookWriter:
         from ..templating import get_template
 
         _document_class()
-        for name in ("day.xhtml.j2", "cover.xhtml.j2"):
+        # The day template is compiled for a user's templates folder only (its file is named in
+        # the messages about the documents made with it); exporter.books.day_page writes the
+        # packaged one's markup.
+        names = ("day.xhtml.j2", "cover.xhtml.j2") if self.options.templates is not None else ("cover.xhtml.j2",)
+        for name in names:
             get_template(self.ctx.env, name)
         # The templates check each lang attribute they write: langcodes' data takes 55 ms to
         # load, once here rather than in every worker.

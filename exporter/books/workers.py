@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..output import (NotOurFileError, Records, Stamp, add_known, recorded, sync_folders, synced_later, take_known,
-                      written_stamp)
+                      write_file_while, written_stamp)
 from ..procs import can_fork, fork_pool, stop_pool
 
 #: Below this many books the fork costs more than it saves (the daily run
@@ -67,8 +67,12 @@ class BookBatch:
 
     writer: Any
     bundles: list[Any]
-    after_write: Callable[[Path, bytes], Any] | None = None
+    after_write: Callable[..., Any] | None = None
     records: tuple[Path, Records] | None = None
+    #: The CPU work of *after_write*, done while the book is written (its sync waits on the
+    #: disk: ``output.write_file_while``): ``prepare(path, data)``, whose result is handed to
+    #: ``after_write(path, data, prepared)``.
+    prepare: Callable[[Path, bytes], Any] | None = None
 
 
 # What the forked workers inherit: the batches, and the tasks (each a list of (batch, bundle)).
@@ -87,8 +91,13 @@ def _make_book(batch: BookBatch, index: int, pooled: bool) -> BookResult:
         # once for all the books of the run, by make_batches (each file is synced before its rename).
         with synced_later() as unsynced:
             data = writer.zipped(raw, bundle)
+            prepare = batch.prepare if after_write is not None else None
             try:
-                status = writer.write_zipped(data, path)
+                if prepare is None:
+                    status, prepared = writer.write_zipped(data, path), None
+                else:
+                    status, prepared = write_file_while(path, data, lambda: prepare(path, data),
+                                                        write=lambda p, d: writer.write_zipped(d, p))
             except NotOurFileError as err:
                 # Sent back as an answer, not raised: an exception a worker sends back while the
                 # others build can hang the pool's teardown; the caller raises it once all are done.
@@ -96,7 +105,10 @@ def _make_book(batch: BookBatch, index: int, pooled: bool) -> BookResult:
                                   unsynced=frozenset(unsynced))
             stamp = written_stamp(path)
             # The bytes just zipped, handed on: the catalog need not read the book back from disk.
-            extra = after_write(path, data) if after_write else None
+            if after_write is None:
+                extra = None
+            else:
+                extra = after_write(path, data) if prepare is None else after_write(path, data, prepared)
         known = take_known()  # the folder's: the book's cover and thumbnail
     # render.inline_html keeps up to 131,072 rendered bullets: in a worker
     # that builds years of books this only grows its memory (the bullets of
@@ -216,10 +228,12 @@ def _pooled(batches: list[BookBatch], tasks: list[list[tuple[int, int]]], jobs: 
     for batch in batches:
         if batch.bundles:
             batch.writer.warm_up(batch.bundles[0])
-    # The workers decode thumbnails at the same time: one pixel budget for all of them.
-    from ..images.convert import PIXELS
+    # The workers decode thumbnails at the same time: one pixel budget for all of them (none to
+    # share when no writer loads thumbnails, ``--images none``: nor the imaging modules to import).
+    if any(getattr(batch.writer, "load", None) is not None for batch in batches):
+        from ..images.convert import PIXELS
 
-    PIXELS.share_with_forked_workers()
+        PIXELS.share_with_forked_workers()
     per_task = max(len(t) for t in tasks)
     pool = fork_pool(min(jobs, len(tasks)), maxtasksperchild=max(1, BOOKS_PER_WORKER // per_task))
     try:

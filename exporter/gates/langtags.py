@@ -31,9 +31,18 @@ class LanguageTagRefused(ValueError):
     """A language tag the gate refuses; the message says why, for the user."""
 
 
+#: The tags the program writes of itself (the book languages :mod:`exporter.language` finds):
+#: canonical, registered, ISO 639-1, so what :func:`check_tag` and :func:`tag_for` give for them
+#: is the tag itself, known without loading langcodes' data and registry (60 ms a run, in a run
+#: that writes no other tag); tests/test_langtags_own.py asks langcodes.
+_OWN = frozenset({"en", "ko"})
+
+
 @functools.lru_cache(maxsize=1024)
 def check_tag(text: str) -> str:
     """*text* as a canonical BCP 47 tag; :class:`LanguageTagRefused` if it is not one."""
+    if type(text) is str and text in _OWN:
+        return text
     import langcodes
 
     if not isinstance(text, str) or len(text) > MAX_TAG or not _ALPHABET.fullmatch(text):
@@ -149,7 +158,7 @@ def tag_for(text: str | None, output: Output) -> str | None:
         tag = check_tag(text)
     except LanguageTagRefused:
         return None
-    if output == "book":
+    if output == "book" or tag in _OWN:
         return tag
     subtags = tag.split("-")
     primary = subtags[0].lower()
