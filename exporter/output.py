@@ -911,8 +911,7 @@ class _Writing:
         it raised: a process that stopped waiting would end and take the thread with it, leaving
         its temporary file half-written (tests/test_signals.py).  Waited for on an event of its
         own: ``Thread.join`` interrupted so takes the thread for ended while it still runs
-        (``Thread._wait_for_tstate_lock`` releases the running thread's lock when an exception
-        interrupts it: https://github.com/python/cpython/blob/3.11/Lib/threading.py)."""
+        (CPython 3.11 ``_wait_for_tstate_lock``)."""
         raised: BaseException | None = None
         while self._launched and not self._done.is_set():
             try:
