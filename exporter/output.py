@@ -860,73 +860,56 @@ def write_file_while(path: Path, data: bytes, work: Callable[[], _T], *,
     ``fsync`` before its rename: a journal commit, a millisecond or more) with the interpreter
     free, so that CPU work (a book's catalog record) runs meanwhile.  The write's error, if any,
     is raised after *work*."""
-    writing = _Writing(path, data, write or write_file)
+    thread, outcome = _write_in_thread(path, data, write or write_file)
     try:
-        writing.start()
         done = work()
     finally:
-        writing.wait()
-    return writing.result(), done
+        thread.join()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0], done
 
 
-class _Writing:
-    """A write (*write*: :func:`write_file`) of *data* to *path* in a thread of its own
-    (:meth:`start`), in this context (the run's records, output folder and batch of folders)."""
-
-    def __init__(self, path: Path, data: bytes, write: Callable[[Path, bytes], WriteStatus]):
-        import threading
-
-        self._outcome: list[Any] = []
-        self._done = threading.Event()
-        self._launched = False
-        context = contextvars.copy_context()
-
-        def run() -> None:
-            try:
-                self._outcome.append(context.run(write, path, data))
-            except BaseException as err:  # noqa: BLE001 -- handed to the caller, who raises it
-                self._outcome.append(err)
-            finally:
-                self._done.set()
-
-        self._run = run
-
-    def start(self) -> None:
-        """Start the thread.  ``_thread.start_new_thread``, not ``Thread.start``: that waits for
-        the new thread to say it runs, and a signal's handler raising meanwhile (SIGTERM, Ctrl-C)
-        would leave a thread writing that no one waits for; this call returns once the thread
-        exists, before any handler can run, and :meth:`wait` knows it does."""
-        import _thread
-
-        self._launched = True
-        try:
-            _thread.start_new_thread(self._run, ())
-        except Exception:
-            self._launched = False
-            raise
-
-    def wait(self) -> None:
-        """Wait for the write to end, even when a signal's handler raises meanwhile (SIGTERM,
-        Ctrl-C: Python runs handlers in the main thread, so the write goes on), then raise what
-        it raised: a process that stopped waiting would end and take the thread with it, leaving
-        its temporary file half-written (tests/test_signals.py).  Waited for on an event of its
-        own: ``Thread.join`` interrupted so takes the thread for ended while it still runs
-        (CPython 3.11 ``_wait_for_tstate_lock``)."""
-        raised: BaseException | None = None
-        while self._launched and not self._done.is_set():
-            try:
-                self._done.wait()
-            except BaseException as err:  # noqa: BLE001 -- raised once the write is done
-                raised = raised or err
-        if raised is not None:
-            raise raised
-
-    def result(self) -> WriteStatus:
-        """The write's status, or its error raised (after :meth:`wait`)."""
-        outcome = self._outcome[0] if self._outcome else RuntimeError("the write did not start")
+def write_files(items: Sequence[tuple[Path, bytes]]) -> list[WriteStatus]:
+    """:func:`write_file` of each (path, bytes) of *items*, at the same time: each file is still
+    synced before its rename, and the syncs overlap (a journal commit of ext4 or XFS carries
+    every file synced meanwhile) instead of waiting for the disk one file after another.  The
+    first error, in the order of *items*, is raised once every write is done."""
+    if len(items) < 2:
+        return [write_file(path, data) for path, data in items]
+    started = [_write_in_thread(path, data, write_file) for path, data in items[1:]]
+    outcomes: list[Any] = []
+    try:
+        outcomes.append(write_file(*items[0]))
+    except BaseException as err:  # noqa: BLE001 -- raised below, in order, once all are done
+        outcomes.append(err)
+    finally:
+        for thread, _ in started:
+            thread.join()
+    outcomes.extend(outcome[0] for _, outcome in started)
+    for outcome in outcomes:
         if isinstance(outcome, BaseException):
             raise outcome
-        return outcome
+    return outcomes
+
+
+def _write_in_thread(path: Path, data: bytes, write: Callable[[Path, bytes], WriteStatus]) -> tuple[Any, list[Any]]:
+    """A started thread writing *data* to *path* (*write*: :func:`write_file`) in this context (the
+    run's records, output folder and batch of folders), and the list its status or error goes into."""
+    import threading
+
+    outcome: list[Any] = []
+    context = contextvars.copy_context()
+
+    def run() -> None:
+        try:
+            outcome.append(context.run(write, path, data))
+        except BaseException as err:  # noqa: BLE001 -- handed to the caller, who raises it
+            outcome.append(err)
+
+    thread = threading.Thread(target=run, name="write_file", daemon=True)
+    thread.start()
+    return thread, outcome
 
 
 def _remember(at: _Folder, path: Path, data: bytes) -> None:

@@ -1151,11 +1151,10 @@ class BookWriter:
         from ..templating import get_template
 
         _document_class()
-        # The day template is compiled for a user's templates folder only (its file is named in
-        # the messages about the documents made with it); exporter.books.day_page writes the
-        # packaged one's markup.
-        names = ("day.xhtml.j2", "cover.xhtml.j2") if self.options.templates is not None else ("cover.xhtml.j2",)
-        for name in names:
+        templates = self.options.templates
+        # The packaged day template is never compiled (exporter.books.day_page writes its markup).
+        user_day = templates is not None and os.path.lexists(Path(templates) / "day.xhtml.j2")
+        for name in ("day.xhtml.j2", "cover.xhtml.j2") if user_day else ("cover.xhtml.j2",):
             get_template(self.ctx.env, name)
         # The templates check each lang attribute they write: langcodes' data takes 55 ms to
         # load, once here rather than in every worker.

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import Diagnostic, Kind, Severity, SourceRef
-from ..output import Stamp, WriteStatus, marked, may_write, write_file
+from ..output import Stamp, WriteStatus, marked, may_write, write_files
 
 
 def catalog_record(path: Path, data: bytes, prepared: Any = None
@@ -161,10 +161,10 @@ class CatalogBooks:
                 "catalog without a cover", Kind.OUTPUT))
             return replace(book, cover=None), False
         # (the thumbnail made only when the cover may be written)
-        self.written[name] = write_file(path.parent / name, data)
         # Made from the cover only when the cover is read, so both
-        # change together, and only then.
-        self.written[thumb] = write_file(path.parent / thumb, thumb_data)
+        # change together, and only then; written at the same time (their syncs overlap).
+        self.written[name], self.written[thumb] = write_files([(path.parent / name, data),
+                                                               (path.parent / thumb, thumb_data)])
         return replace(book, cover=(b"", mime)), True
 
     def stamp_covers(self, out: Path) -> list[str]:
