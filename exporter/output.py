@@ -68,16 +68,14 @@ import stat
 import struct
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import NamedTuple
 
 from .errors import OutputError
 from .gates import files as gate_files
 from .gates.names import shell_quote
-
-_T = TypeVar("_T")
 
 
 class WriteStatus(str, enum.Enum):
@@ -851,65 +849,6 @@ def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = Fal
         else:
             _fsync_dir(at)
     return WriteStatus.WRITTEN
-
-
-def write_file_while(path: Path, data: bytes, work: Callable[[], _T], *,
-                     write: Callable[[Path, bytes], WriteStatus] | None = None) -> tuple[WriteStatus, _T]:
-    """:func:`write_file` of *path* (or *write*, a caller's wrapper of it) in another thread while
-    *work* runs here: (its status, what *work* returned).  Writing waits on the disk (the file's
-    ``fsync`` before its rename: a journal commit, a millisecond or more) with the interpreter
-    free, so that CPU work (a book's catalog record) runs meanwhile.  The write's error, if any,
-    is raised after *work*."""
-    thread, outcome = _write_in_thread(path, data, write or write_file)
-    try:
-        done = work()
-    finally:
-        thread.join()
-    if isinstance(outcome[0], BaseException):
-        raise outcome[0]
-    return outcome[0], done
-
-
-def write_files(items: Sequence[tuple[Path, bytes]]) -> list[WriteStatus]:
-    """:func:`write_file` of each (path, bytes) of *items*, at the same time: each file is still
-    synced before its rename, and the syncs overlap (a journal commit of ext4 or XFS carries
-    every file synced meanwhile) instead of waiting for the disk one file after another.  The
-    first error, in the order of *items*, is raised once every write is done."""
-    if len(items) < 2:
-        return [write_file(path, data) for path, data in items]
-    started = [_write_in_thread(path, data, write_file) for path, data in items[1:]]
-    outcomes: list[Any] = []
-    try:
-        outcomes.append(write_file(*items[0]))
-    except BaseException as err:  # noqa: BLE001 -- raised below, in order, once all are done
-        outcomes.append(err)
-    finally:
-        for thread, _ in started:
-            thread.join()
-    outcomes.extend(outcome[0] for _, outcome in started)
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
-    return outcomes
-
-
-def _write_in_thread(path: Path, data: bytes, write: Callable[[Path, bytes], WriteStatus]) -> tuple[Any, list[Any]]:
-    """A started thread writing *data* to *path* (*write*: :func:`write_file`) in this context (the
-    run's records, output folder and batch of folders), and the list its status or error goes into."""
-    import threading
-
-    outcome: list[Any] = []
-    context = contextvars.copy_context()
-
-    def run() -> None:
-        try:
-            outcome.append(context.run(write, path, data))
-        except BaseException as err:  # noqa: BLE001 -- handed to the caller, who raises it
-            outcome.append(err)
-
-    thread = threading.Thread(target=run, name="write_file", daemon=True)
-    thread.start()
-    return thread, outcome
 
 
 def _remember(at: _Folder, path: Path, data: bytes) -> None:

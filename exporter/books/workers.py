@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..output import (NotOurFileError, Records, Stamp, add_known, recorded, sync_folders, synced_later, take_known,
-                      write_file_while, written_stamp)
+                      written_stamp)
 from ..procs import can_fork, fork_pool, stop_pool
 
 #: Below this many books the fork costs more than it saves (the daily run
@@ -67,12 +67,8 @@ class BookBatch:
 
     writer: Any
     bundles: list[Any]
-    after_write: Callable[..., Any] | None = None
+    after_write: Callable[[Path, bytes], Any] | None = None
     records: tuple[Path, Records] | None = None
-    #: The CPU work of *after_write*, done while the book is written (its sync waits on the
-    #: disk: ``output.write_file_while``): ``prepare(path, data)``, whose result is handed to
-    #: ``after_write(path, data, prepared)``.
-    prepare: Callable[[Path, bytes], Any] | None = None
 
 
 # What the forked workers inherit: the batches, and the tasks (each a list of (batch, bundle)).
@@ -91,13 +87,8 @@ def _make_book(batch: BookBatch, index: int, pooled: bool) -> BookResult:
         # once for all the books of the run, by make_batches (each file is synced before its rename).
         with synced_later() as unsynced:
             data = writer.zipped(raw, bundle)
-            prepare = batch.prepare if after_write is not None else None
             try:
-                if prepare is None:
-                    status, prepared = writer.write_zipped(data, path), None
-                else:
-                    status, prepared = write_file_while(path, data, lambda: prepare(path, data),
-                                                        write=lambda p, d: writer.write_zipped(d, p))
+                status = writer.write_zipped(data, path)
             except NotOurFileError as err:
                 # Sent back as an answer, not raised: an exception a worker sends back while the
                 # others build can hang the pool's teardown; the caller raises it once all are done.
@@ -105,10 +96,7 @@ def _make_book(batch: BookBatch, index: int, pooled: bool) -> BookResult:
                                   unsynced=frozenset(unsynced))
             stamp = written_stamp(path)
             # The bytes just zipped, handed on: the catalog need not read the book back from disk.
-            if after_write is None:
-                extra = None
-            else:
-                extra = after_write(path, data) if prepare is None else after_write(path, data, prepared)
+            extra = after_write(path, data) if after_write else None
         known = take_known()  # the folder's: the book's cover and thumbnail
     # render.inline_html keeps up to 131,072 rendered bullets: in a worker
     # that builds years of books this only grows its memory (the bullets of

@@ -29,7 +29,7 @@ from ..gates import files as gate_files
 from ..output import (NotOurFileError, Records, Stamp, carries_mark, check_writable, holds, outside_through_link,
                       recorded, records_for, remove_file, remove_folder, synced_at_end, write_file, written_in_run,
                       written_stamp)
-from ..site.catalog_records import CatalogBooks, catalog_record, prepare_record
+from ..site.catalog_records import CatalogBooks, catalog_record
 from ..site.frontpage import check_template, newest_digest, write_front_page
 from ..site.catalog import book_files
 from ..site.opds import COVER_TYPES, cover_name, thumbnail_name, write_catalog
@@ -480,8 +480,7 @@ def _prepare_books(plan: BuildPlan, report: BuildReport, state: BuildState, prog
         # The catalog reads the books of the first profile (the others are
         # their siblings, beside them).
         after_write = (catalog_record if options.catalog and books[0].meta.file_name in primary else None)
-        prepared.batches.append(BookBatch(writer, bundles, after_write,
-                                          prepare=prepare_record if after_write is not None else None))
+        prepared.batches.append(BookBatch(writer, bundles, after_write))
 
         def done(result: BookResult, bundles: list[Bundle] = bundles, wanted: dict[str, BookPlan] = wanted) -> None:
             if result.refused:

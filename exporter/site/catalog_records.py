@@ -12,50 +12,25 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..model import Diagnostic, Kind, Severity, SourceRef
-from ..output import Stamp, WriteStatus, marked, may_write, write_files
+from ..output import Stamp, WriteStatus, marked, may_write, write_file
 
 
-def catalog_record(path: Path, data: bytes, prepared: Any = None
-                   ) -> tuple[dict[str, Any] | None, dict[str, WriteStatus], list[Diagnostic]]:
+def catalog_record(path: Path, data: bytes) -> tuple[dict[str, Any] | None, dict[str, WriteStatus], list[Diagnostic]]:
     """In a book worker: what the catalog needs of the book just written (its bytes *data*;
     None when a file of the user's is in the way of its cover: the catalog reads it again).
 
     Read there, in parallel, from the bytes just zipped, instead of one by
     one from disk once every book is written; its cover file is written
-    beside it.  *prepared*: what :func:`prepare_record` made of *data* while the book was
-    being written."""
+    beside it."""
     books = CatalogBooks({})
-    books.read(path, data, prepared)
+    books.read(path, data)
     books.stamp_covers(path.parent)
     return books.new.get(path.name), books.written, books.notes
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedRecord:
-    """A book's metadata and its cover's thumbnail, made from its bytes before it is on disk."""
-
-    book: Any  # exporter.site.opds.Book
-    thumbnail: bytes | None
-
-
-def prepare_record(path: Path, data: bytes) -> PreparedRecord | None:
-    """What :func:`catalog_record` reads and makes of the book *data* that is being written at
-    *path* (the CPU work, done while the write waits on the disk: see
-    ``output.write_file_while``); None if it cannot, and :func:`catalog_record` then does it
-    all itself, failing where it always did."""
-    from .opds import make_thumbnail, read_book
-
-    try:
-        book = read_book(path, data, size=len(data))
-        thumbnail = marked(make_thumbnail(marked(*book.cover)), "image/jpeg") if book.cover else None
-    except Exception:  # noqa: BLE001 -- made again, and the error raised, by catalog_record
-        return None
-    return PreparedRecord(book, thumbnail)
 
 
 class CatalogBooks:
@@ -76,19 +51,18 @@ class CatalogBooks:
         written, or while it carries the mark)."""
         return may_write(path, data)
 
-    def _blocked(self, cover: Path, data: bytes, thumb: Path,
-                 thumbnail: bytes | None = None) -> tuple[Path | None, bytes]:
+    def _blocked(self, cover: Path, data: bytes, thumb: Path) -> tuple[Path | None, bytes]:
         """The file (the cover, else its thumbnail) that is not ours and stops the cover from
-        being written, or None, and the thumbnail (made only when the cover may be written,
-        unless made already: *thumbnail*): the warning names the file that is in the way."""
+        being written, or None, and the thumbnail (made only when the cover may be written): the
+        warning names the file that is in the way."""
         from .opds import make_thumbnail
 
         if not self._may_write(cover, data):
             return cover, b""
-        thumb_data = thumbnail if thumbnail is not None else marked(make_thumbnail(data), "image/jpeg")
+        thumb_data = marked(make_thumbnail(data), "image/jpeg")
         return (None if self._may_write(thumb, thumb_data) else thumb), thumb_data
 
-    def read(self, path: Path, data: bytes | None = None, prepared: PreparedRecord | None = None) -> Any:
+    def read(self, path: Path, data: bytes | None = None) -> Any:
         from .opds import Book, cover_name, read_book, thumbnail_name
 
         st = os.stat(path)
@@ -118,10 +92,7 @@ class CatalogBooks:
             except (OSError, KeyError, TypeError, ValueError, IndexError):
                 book = None
         if book is None:
-            if prepared is not None:
-                book, remember = self._with_cover(path, prepared.book, prepared.thumbnail)
-            else:
-                book, remember = self._with_cover(path, read_book(path, data))
+            book, remember = self._with_cover(path, read_book(path, data))
             if not remember:
                 # Not remembered: the book is read again next run, and gets its cover
                 # once the file in the way is gone (as a fresh build would).
@@ -137,10 +108,9 @@ class CatalogBooks:
         }
         return book
 
-    def _with_cover(self, path: Path, book: Any, thumbnail: bytes | None = None) -> tuple[Any, bool]:
-        """*book* as listed, its cover file and thumbnail (*thumbnail* if made already) written
-        beside it; and whether its record may be remembered (not when a file of the user's kept
-        the cover out)."""
+    def _with_cover(self, path: Path, book: Any) -> tuple[Any, bool]:
+        """*book* as listed, its cover file and thumbnail written beside it; and whether its
+        record may be remembered (not when a file of the user's kept the cover out)."""
         from .opds import cover_name, no_cover_note, thumbnail_name
 
         if not book.cover:
@@ -153,7 +123,7 @@ class CatalogBooks:
         if name is None or thumb is None:
             self.notes.append(no_cover_note(path))
             return replace(book, cover=None), True
-        blocked, thumb_data = self._blocked(path.parent / name, data, path.parent / thumb, thumbnail)
+        blocked, thumb_data = self._blocked(path.parent / name, data, path.parent / thumb)
         if blocked is not None:
             self.notes.append(Diagnostic(
                 SourceRef(str(blocked), 0), Severity.WARNING,
@@ -161,10 +131,10 @@ class CatalogBooks:
                 "catalog without a cover", Kind.OUTPUT))
             return replace(book, cover=None), False
         # (the thumbnail made only when the cover may be written)
+        self.written[name] = write_file(path.parent / name, data)
         # Made from the cover only when the cover is read, so both
-        # change together, and only then; written at the same time (their syncs overlap).
-        self.written[name], self.written[thumb] = write_files([(path.parent / name, data),
-                                                               (path.parent / thumb, thumb_data)])
+        # change together, and only then.
+        self.written[thumb] = write_file(path.parent / thumb, thumb_data)
         return replace(book, cover=(b"", mime)), True
 
     def stamp_covers(self, out: Path) -> list[str]:

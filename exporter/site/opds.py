@@ -107,12 +107,11 @@ def _parse_date(text: str | None) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def read_book(path: Path, data: bytes | None = None, *, size: int | None = None) -> Book:
+def read_book(path: Path, data: bytes | None = None) -> Book:
     """Read one EPUB's OPF through the EPUB container gate (the checks ``send`` makes: a book
     with two package documents of one name, or a damaged zip, is refused, never half-read);
     raises NotAnEpub (a ValueError), OSError or KeyError if it cannot be read.  *data*: the
-    bytes of the book this process has just zipped and is writing at *path*; *size*: the size
-    of the file, when not to be taken from it (it is being written)."""
+    bytes of the book this process has just zipped and written at *path*."""
     from ..gates.epub import open_epub
 
     zipped_here = data is not None
@@ -157,7 +156,7 @@ def read_book(path: Path, data: bytes | None = None, *, size: int | None = None)
         description=clean.description,
         series=clean.series,
         series_index=clean.series_index,
-        size=path.stat().st_size if size is None else size,
+        size=path.stat().st_size,
         period=_period(dc("coverage"), dc("date")),
         cover=cover,
         cover_note=cover_note,
