@@ -503,16 +503,16 @@ def test_control_and_xml_forbidden_characters_are_stripped(tmp_path):
 
 def test_nfc_normalisation(tmp_path):
     nfd_title = "Cafe\u0301 \u1112\u1161\u11ab\u1100\u1173\u11af"  # "Café 한글" decomposed
-    p = only_paper(read(tmp_path, HEAD + f"### [{nfd_title}](https://a.org/n)\n" + FULL_META
-                        + f"Authors: Jose\u0301\n- \u1112\u1161\u11ab\n"))
+    p = only_paper(read(tmp_path, HEAD + f"### [{nfd_title}](https://a.org/n)\n" + FULL_META.replace("A. One", "Jose\u0301")
+                        + "- \u1112\u1161\u11ab\n"))
     assert p.title == "Café 한글"
     assert p.authors == ("José",)
     assert p.summary == (SummaryItem("한"),)
 
 
 def test_white_space_is_collapsed(tmp_path):
-    p = only_paper(read(tmp_path, HEAD + "### [  Two\tspaces   here ](https://a.org/w)\n" + FULL_META
-                        + "Authors:  A  B ,\u3000C\n- a\u00a0 b\n"))
+    p = only_paper(read(tmp_path, HEAD + "### [  Two\tspaces   here ](https://a.org/w)\n"
+                        + FULL_META.replace("Authors: A. One", "Authors:  A  B ,\u3000C") + "- a\u00a0 b\n"))
     assert p.title == "Two spaces here"
     assert p.authors == ("A B", "C")
     assert p.summary == (SummaryItem("a b"),)
@@ -667,3 +667,33 @@ def test_each_url_is_parsed_once_and_each_host_judged_once(tmp_path, monkeypatch
     info = urls.private_host_reason.cache_info()
     assert (info.misses, info.hits) == (3, 57), info  # arxiv.org, img.example.org, github.com
     assert info.maxsize is not None  # bounded: a file of a million hosts does not grow it without end
+
+
+_TWO = ("## Daily Papers (2024-03-05)\n\n### [P1](https://arxiv.org/abs/2403.00001)\n\nVote: 1\n\nAuthors: A\n\n- s\n\n"
+        "{pre}{heading}\n\n### [P2](https://arxiv.org/abs/2403.00002)\n\nVote: 7\n\nAuthors: B\n\n- t\n")
+
+
+@pytest.mark.parametrize("pre", ["    ", "\t", "\u3000", "\u00a0", "\u2003", "  \u3000"])
+@pytest.mark.parametrize("heading", ["## Daily Papers (2024-03-06)", "### [P0](https://arxiv.org/abs/2403.00009)"])
+def test_a_heading_after_white_space_is_said_at_its_line_and_moves_nothing(tmp_path, pre, heading):
+    """Four spaces or a tab make a heading the text of the bullet above (CommonMark), and Unicode
+    spaces are no indentation: never a day or paper folded into another without a word, nor the
+    second paper's authors or votes put on the first."""
+    path = tmp_path / "d.md"
+    path.write_text(_TWO.format(pre=pre, heading=heading), "utf-8")
+    result = read_digests([path])
+    said = [d for d in result.diagnostics if d.source.line == 11]
+    assert said and "looks like a heading, but white space" in said[0].message, result.diagnostics
+    p1 = result.digests[0].papers[0]
+    assert p1.authors == ("A",) and p1.votes == 1
+
+
+def test_a_second_vote_or_authors_line_is_said_and_the_first_kept(tmp_path):
+    path = tmp_path / "d.md"
+    path.write_text("## Daily Papers (2024-03-05)\n\n### [P1](https://arxiv.org/abs/2403.00001)\n\n"
+                    "Authors: Kim, Lee\n\nVote: 40\n\nAuthors: Park\n\nVote: 2\n\n- s\n", "utf-8")
+    result = read_digests([path])
+    paper = result.digests[0].papers[0]
+    assert (paper.authors, paper.votes) == (("Kim", "Lee"), 40)
+    said = {d.source.line: d.message for d in result.diagnostics}
+    assert "second 'Authors:' line ignored" in said[9] and "second 'Vote:' line ignored" in said[11]

@@ -244,6 +244,9 @@ class _PaperDraft:
     saw_votes: bool = False
     authors: tuple[str, ...] = ()
     saw_authors: bool = False
+    # The lines of the first 'Vote:' and 'Authors:': a second one is reported and ignored.
+    votes_line: int = 0
+    authors_line: int = 0
     items: list[_Item] = field(default_factory=list)
     # Items with a "://" in their text, whose links are checked when the paper ends: whether a
     # URL is a link depends on the whole item (a code span may open on an earlier line).
@@ -309,6 +312,15 @@ class _FileParser:
             if line[0] == " " and line[1:4].lstrip(" ")[:1] == "#":
                 # CommonMark 0.31, 4.2: an ATX heading may be indented by up to 3 spaces.
                 line = line.lstrip(" ")
+            if line[0].isspace() and (bare := line.lstrip())[:2] == "##" and _heading_level(bare) in (2, 3):
+                # Four spaces or a tab make it the text of the bullet above (CommonMark 0.31, 4.2 and
+                # 5.2), and U+3000, NBSP and the other Unicode spaces are no indentation at all: said,
+                # so a paper or a day is never folded into the one before without a word.
+                pre = line[:len(line) - len(bare)]
+                codes = " ".join(f"U+{ord(c):04X}" for c in pre[:8])
+                self.warn(no, f"this line looks like a heading, but white space ({codes}) comes before its "
+                              f"'{bare[:_heading_level(bare)]}': not read as one (a heading starts its line, after "
+                              "at most 3 spaces)", Kind.IGNORED)
             if line[0] != "#" and "#" in line[1:12] and (stray := _STRAY_HEADING_RE.match(line)):
                 pre = stray.group("pre")
                 codes = " ".join(f"U+{ord(c):04X}" for c in pre)
@@ -459,7 +471,11 @@ class _FileParser:
                 return
         elif c in "Aa":
             if m := _AUTHORS_RE.match(line):
-                p.saw_authors = True
+                if p.saw_authors:
+                    self.warn(no, f"second 'Authors:' line ignored (the paper's authors are those of line "
+                                  f"{p.authors_line})", Kind.IGNORED)
+                    return
+                p.saw_authors, p.authors_line = True, no
                 p.authors = tuple(filter(has_visible, map(gate_text.collapse_white_space, m.group("a").split(","))))
                 return
         self.summary_line(no, line, blank_before, indented=indented and in_summary)
@@ -590,7 +606,11 @@ class _FileParser:
     def vote_line(self, no: int, value: str) -> None:
         p = self.paper
         assert p is not None
-        p.saw_votes = True
+        if p.saw_votes:
+            self.warn(no, f"second 'Vote:' line ignored (the paper's votes are those of line {p.votes_line})",
+                      Kind.IGNORED)
+            return
+        p.saw_votes, p.votes_line = True, no
         if value in _UNKNOWN_VOTES:
             p.votes = None
             return
