@@ -716,3 +716,92 @@ def test_a_dry_run_without_server_or_sender_says_a_run_needs_them(built, tmp_pat
                       "--from-address", "me@example.org"], tmp_path)
     assert result.exit_code == 0 and "also needs" not in result.output, result.output
 
+
+
+# -- a server that answers a byte now and then, or with hostile text ---------------------------
+
+def _fake_server(replies):
+    """A TCP server on 127.0.0.1 that plays *replies(conn)* to each connection; (port, stop)."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    listener.settimeout(0.2)
+    done = threading.Event()
+
+    def serve():
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=replies, args=(conn, done), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener.getsockname()[1], lambda: (done.set(), listener.close())
+
+
+def _drip(conn, done):
+    import time
+
+    try:
+        while not done.is_set():
+            conn.sendall(b"220-still here\r\n")  # a greeting that never ends, one line at a time
+            time.sleep(0.3)
+    except OSError:
+        pass
+
+
+def test_a_server_that_drips_its_greeting_cannot_hold_send_forever(built, tmp_path):
+    """Each read has its time-out, and the whole exchange a deadline (two time-outs and a rate
+    for the message's size): then the book is left unsent, exit 1, in bounded time."""
+    import time
+
+    out = _copy(built, tmp_path)
+    port, stop = _fake_server(_drip)
+    try:
+        start = time.monotonic()
+        result = run_cli(["send", str(out), "--to", KINDLE, "--smtp-host", "127.0.0.1", "--smtp-port", str(port),
+                          "--smtp-security", "none", "--from-address", "me@example.org", "--today", TODAY,
+                          "--retries", "0", "--timeout", "1"], tmp_path, seconds=60)
+        took = time.monotonic() - start
+    finally:
+        stop()
+    assert result.exit_code == 1, result.output
+    assert "did not finish in time" in result.output, result.output
+    assert took < 30
+    assert not (out / ".digest-export-sent.json").exists() or _book(out).name not in json.dumps(_ledger(out).get("sent", {}))
+
+
+def _hostile_rcpt(conn, done):
+    reply = {b"EHLO": b"250 ok\r\n", b"HELO": b"250 ok\r\n", b"MAIL": b"250 ok\r\n",
+             b"RCPT": "550-5.1.1 no\r\n550 x \u2066 y \u200f z \ufdd0 w \u202e e \x1b[31mred\r\n".encode("utf-8")}
+    try:
+        conn.sendall(b"220 hi\r\n")
+        data = b""
+        while not done.is_set():
+            chunk = conn.recv(4096)
+            if not chunk:
+                return
+            data += chunk
+            while b"\r\n" in data:
+                line, data = data.split(b"\r\n", 1)
+                conn.sendall(reply.get(line[:4].upper(), b"221 bye\r\n"))
+    except OSError:
+        pass
+
+
+def test_the_servers_words_reach_the_message_through_the_text_gate(built, tmp_path):
+    out = _copy(built, tmp_path)
+    port, stop = _fake_server(_hostile_rcpt)
+    try:
+        result = run_cli(["send", str(out), "--to", KINDLE, "--smtp-host", "127.0.0.1", "--smtp-port", str(port),
+                          "--smtp-security", "none", "--from-address", "me@example.org", "--today", TODAY,
+                          "--retries", "0", "--timeout", "5"], tmp_path, seconds=60)
+    finally:
+        stop()
+    assert result.exit_code == 1, result.output
+    assert "recipient refused: 550 5.1.1 no x y z w e [31mred" in result.output, result.output
+    assert not re.search("[\u2066\u200f\ufdd0\u202e\x1b]", result.output)

@@ -58,7 +58,8 @@ PASSWORD_ENV = "DIGEST_EXPORT_SMTP_PASSWORD"
 @click.option("--retry-delay", type=Seconds(0, 3600), default=2.0, show_default=True,
               metavar="SECONDS", help="Pause before the first new attempt (doubled each time).")
 @click.option("--timeout", type=Seconds(1, 3600), default=60.0, show_default=True,
-              metavar="SECONDS", help="Time allowed for each SMTP step.")
+              metavar="SECONDS", help="Time allowed for each SMTP step; a whole message gets twice this "
+              "and a second per 50 kB of the book.")
 @today_option("Decide which books are finished as on DATE (default: today; env DIGEST_EXPORT_TODAY).")
 @click.option("--selection", metavar="NAME",
               help="Send the books of the config's [[selection]] NAME (DIR/NAME/) instead of the whole weeks.")

@@ -16,6 +16,7 @@ import re
 import smtplib
 import socket
 import ssl
+import threading
 from dataclasses import dataclass, field
 
 from ..errors import ExporterError
@@ -58,9 +59,14 @@ class DeliveryFailure(ExporterError):
 
 
 def _reply(code: int, text: bytes | str) -> str:
+    """The server's reply as one line of text to show: the server is a peer, not trusted, so its
+    words go through the text gate (no controls, bidi controls or noncharacters reach a terminal or
+    a cron mail)."""
+    from ..model import clean_text
+
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    return f"{code} {' '.join(text.split())}".strip()
+    return clean_text(f"{code} {text}")
 
 
 def classify(err: BaseException) -> DeliveryFailure:
@@ -153,20 +159,78 @@ def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
         raise smtplib.SMTPAuthenticationError(code, reply)
 
 
+class _Watchdog:
+    """A deadline for a whole exchange with the server.  The socket's time-out bounds each read, so a
+    server (or a tarpit between) that sends a byte now and then would hold a run forever; when the
+    deadline passes, the connection is shut down and the exchange fails."""
+
+    def __init__(self) -> None:
+        self.smtp: smtplib.SMTP | None = None
+        self.timer: threading.Timer | None = None
+        self.expired = False
+
+    def arm(self, seconds: float) -> None:
+        self.cancel()
+        self.expired = False
+        self.timer = threading.Timer(seconds, self._expire)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def cancel(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def watch(self, smtp: smtplib.SMTP) -> None:
+        self.smtp = smtp
+        if self.expired:
+            self._expire()
+
+    def _expire(self) -> None:
+        self.expired = True
+        sock = getattr(self.smtp, "sock", None)  # after STARTTLS, the TLS socket over the same connection
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def _watched(base: type[smtplib.SMTP], watchdog: _Watchdog) -> type[smtplib.SMTP]:
+    """*base* whose connection *watchdog* can shut down, from the moment its socket exists (the
+    server's greeting is read before the constructor returns)."""
+
+    class Watched(base):  # type: ignore[misc, valid-type]
+        def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+            sock = super()._get_socket(host, port, timeout)
+            self.sock = sock
+            watchdog.watch(self)
+            return sock
+
+    return Watched
+
+
+#: The slowest a server may take a message, in bytes a second, beyond two time-outs: a book of
+#: 50 MB has 1,000 s more.
+_MIN_RATE = 50_000
+
+
 class Mailer:
     """One SMTP session, opened on first use and again after a failure."""
 
     def __init__(self, settings: SmtpSettings):
         self.settings = settings
         self._smtp: smtplib.SMTP | None = None
+        self._watchdog = _Watchdog()
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
         context = ssl.create_default_context()
         if s.security == "tls":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.effective_port, timeout=s.timeout, context=context)
+            smtp: smtplib.SMTP = _watched(smtplib.SMTP_SSL, self._watchdog)(
+                s.host, s.effective_port, timeout=s.timeout, context=context)
         else:
-            smtp = smtplib.SMTP(s.host, s.effective_port, timeout=s.timeout)
+            smtp = _watched(smtplib.SMTP, self._watchdog)(s.host, s.effective_port, timeout=s.timeout)
         try:
             smtp.ehlo()
             if s.security == "starttls":
@@ -182,6 +246,8 @@ class Mailer:
     def send(self, sender: str, recipient: str, message: bytes, *, smtputf8: bool = False) -> None:
         """Deliver one message (*smtputf8*: an address is not ASCII, RFC 6531);
         raises :class:`DeliveryFailure`, whose text never holds the password."""
+        seconds = 2 * self.settings.timeout + len(message) / _MIN_RATE
+        self._watchdog.arm(seconds)
         try:
             if self._smtp is None:
                 self._smtp = self._connect()
@@ -193,10 +259,17 @@ class Mailer:
                 options.append("SMTPUTF8")
             self._smtp.sendmail(sender, [recipient], message, mail_options=options)
         except (smtplib.SMTPException, OSError, UnicodeError) as err:
+            expired = self._watchdog.expired
             self.close()
-            failure = classify(err) if not isinstance(err, UnicodeError) else DeliveryFailure(
-                "an address or the message could not be encoded for this server", temporary=False)
+            if expired:
+                failure = DeliveryFailure(f"the server did not finish in time ({seconds:.0f} s for this message)",
+                                          temporary=True)
+            else:
+                failure = classify(err) if not isinstance(err, UnicodeError) else DeliveryFailure(
+                    "an address or the message could not be encoded for this server", temporary=False)
             raise _scrubbed(failure, self.settings.password) from None
+        finally:
+            self._watchdog.cancel()
 
     def close(self, smtp: smtplib.SMTP | None = None) -> None:
         smtp = smtp or self._smtp
@@ -204,7 +277,12 @@ class Mailer:
             self._smtp = None
         if smtp is None:
             return
+        expired = self._watchdog.expired  # of the exchange that failed: said by the caller
+        self._watchdog.arm(2 * self.settings.timeout)  # QUIT's reply may drip too
         try:
             smtp.quit()
         except (smtplib.SMTPException, OSError):
             smtp.close()
+        finally:
+            self._watchdog.cancel()
+            self._watchdog.expired = expired or self._watchdog.expired
