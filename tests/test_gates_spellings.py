@@ -363,4 +363,16 @@ def test_a_tag_repeating_a_variant_or_singleton_is_named_as_such(tag, said):
 
     with pytest.raises(LanguageTagRefused, match=said):
         check_tag(tag)
-    assert check_tag("en-a-bbb-x-a-a") == "en-a-bbb-x-a-a"  # private use repeats freely
+    assert check_tag("en-t-ja-x-a-a") == "en-t-ja-x-a-a"  # private use repeats freely
+
+
+@pytest.mark.parametrize("tag, kept", [("ko-u-nu-kore", "ko"), ("de-a-bbb", "de"), ("en-US-u-ca-gregory-x-a", "en-US"),
+                                       ("zh-Hant-TW-u-nu-hanidec", "zh-Hant-TW")])
+def test_an_extension_the_html_checker_does_not_know_is_refused_naming_the_tag_without_it(tag, kept):
+    """The Nu checker takes only the -t- extension (RFC 6497) and private use; a page with
+    lang="ko-u-nu-kore" is refused ("Unknown extension u")."""
+    from exporter.gates.langtags import LanguageTagRefused, check_tag
+
+    with pytest.raises(LanguageTagRefused, match=f"leave it out \\('{kept}'\\)"):
+        check_tag(tag)
+    assert check_tag("en-t-ja") == "en-t-ja" and check_tag("en-x-u-a") == "en-x-u-a"

@@ -62,6 +62,15 @@ def check_tag(text: str) -> str:
                                  "section 2.2.9)")
     if not valid or not _ALPHABET.fullmatch(canonical):
         raise LanguageTagRefused("it is not a registered BCP 47 language tag (such as 'ko', 'en' or 'ko-KR')")
+    subtags = canonical.split("-")
+    for k, sub in enumerate(subtags[1:], start=1):
+        if sub.lower() == "x":
+            break
+        if len(sub) == 1 and sub.lower() != "t":
+            # RFC 5646 section 3.7: extensions have registries of their own; the Nu HTML checker
+            # knows only -t- (RFC 6497) and refuses the page for any other ("Unknown extension").
+            raise LanguageTagRefused(f"it carries the extension '-{sub}-', which HTML checkers and most readers do "
+                                     f"not take: leave it out ({'-'.join(subtags[:k])!r})")
     return _without_extlang(canonical)
 
 

@@ -48,7 +48,7 @@ class Catalog:
 
 def _period(coverage: list[str], dates: list[str]) -> tuple[dt.date, dt.date] | None:
     """The book's period from its metadata: ``dc:coverage`` ``first/last``,
-    else the day of ``dc:date``; None for dates outside 1980..2099 (what the
+    else the day of ``dc:date``; None for dates outside the ISO weeks of 1980..2099 (what the
     reader accepts) or a period that ends before it starts."""
     for text in coverage[:1] or dates[:1]:
         first, _, last = text.partition("/")
@@ -56,9 +56,16 @@ def _period(coverage: list[str], dates: list[str]) -> tuple[dt.date, dt.date] | 
             period = dt.date.fromisoformat(first.strip()[:10]), dt.date.fromisoformat((last or first).strip()[:10])
         except ValueError:
             return None
-        if period[0] <= period[1] and all(1980 <= d.year <= 2099 for d in period):
+        if period[0] <= period[1] and _FIRST_DAY <= period[0] and period[1] <= _LAST_DAY:
             return period
     return None
+
+
+#: The days a book's period may span: those of the days the reader accepts (1980-01-01 to
+#: 2099-12-31), widened to the ISO weeks that hold them (1980-W01 starts on 1979-12-31, 2099-W53
+#: ends on 2100-01-03), so a weekly book of those years is finished like any other.
+_FIRST_DAY = dt.date(1979, 12, 31)
+_LAST_DAY = dt.date(2100, 1, 3)
 
 
 # A foreign EPUB in the output folder is read with limits: a zip bomb's
