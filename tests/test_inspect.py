@@ -186,3 +186,13 @@ def test_a_closed_standard_input_is_an_input_error_not_a_crash(tmp_path, command
     assert "<stdin>:1: error: cannot read: standard input is closed" in run.stderr
     assert "internal error" not in run.stderr and "Traceback" not in run.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_closed_standard_output_is_an_error_not_an_empty_report(tmp_path):
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "exporter", "inspect", "-q", "--json"], capture_output=False,
+                         stderr=subprocess.PIPE, text=True, timeout=60, preexec_fn=lambda: __import__("os").close(1))
+    assert run.returncode == 1, run.stderr
+    assert "standard output is closed" in run.stderr

@@ -101,6 +101,11 @@ def inspect(inputs: tuple[str, ...], as_json: bool, allow_empty: bool, quiet: bo
     from .inspection import result_json, result_table
 
     result = load_inputs(inputs, quiet=quiet)
+    if sys.stdout is None:
+        # File descriptor 1 closed (``>&-``): Python drops what is printed, and a pipeline would
+        # take an empty report for an empty input.
+        click.echo("digest-export: error: standard output is closed: nothing to show the report on", err=True)
+        sys.exit(1)
     click.echo(result_json(result) if as_json else result_table(result), nl=False)
     if result.errors:
         sys.exit(1)
