@@ -57,8 +57,9 @@ def _listed_in(out: Path) -> dict[str, bool]:
     return {name: "foreign.epub" in text for name, text in pages.items()}
 
 
-#: Dates around the edges of the range (1980..2099) and of today, in the spellings dc:date takes.
-edge_days = st.sampled_from([dt.date(1979, 12, 31), dt.date(1980, 1, 1), dt.date(2099, 12, 31),
+#: Dates around the edges of the range (the ISO weeks of 1980..2099) and of today, in the spellings dc:date takes.
+edge_days = st.sampled_from([dt.date(1979, 12, 30), dt.date(1979, 12, 31), dt.date(1980, 1, 1), dt.date(2099, 12, 31),
+                             dt.date(2100, 1, 3), dt.date(2100, 1, 4),
                              dt.date(2100, 1, 1), dt.date(2999, 6, 1), dt.date(9999, 12, 31),
                              dt.date(1, 1, 1), TODAY - dt.timedelta(days=1), TODAY,
                              TODAY + dt.timedelta(days=1), dt.date(2027, 6, 1)])
@@ -69,6 +70,10 @@ edge_days = st.sampled_from([dt.date(1979, 12, 31), dt.date(1980, 1, 1), dt.date
        spelling=st.sampled_from(["{d}", "{d}T12:00:00Z", "{d}T00:00:00+09:00", "{d}T23:59:59-05:00"]))
 @example(day=dt.date(2999, 6, 1), spelling="{d}")
 @example(day=dt.date(2027, 6, 1), spelling="{d}")
+@example(day=dt.date(1979, 12, 31), spelling="{d}")
+@example(day=dt.date(1979, 12, 30), spelling="{d}")
+@example(day=dt.date(2100, 1, 3), spelling="{d}T12:00:00Z")
+@example(day=dt.date(2100, 1, 4), spelling="{d}")
 def test_a_foreign_book_is_finished_only_with_a_known_past_date(tmp_path_factory, built_book, day, spelling):
     tmp = tmp_path_factory.mktemp("dated")
     out = tmp / "out"
@@ -81,7 +86,7 @@ def test_a_foreign_book_is_finished_only_with_a_known_past_date(tmp_path_factory
                 tmp, seconds=120)
     assert r.exit_code in (0, 1), r.output
     listed = _listed_in(out)
-    known = 1980 <= day.year <= 2099
+    known = dt.date(1979, 12, 31) <= day <= dt.date(2100, 1, 3)  # the ISO weeks of 1980..2099
     finished = known and day < TODAY
     assert listed["catalog.opds"] == finished, (text, listed)
     if "crawlable.opds" in listed:
