@@ -697,3 +697,17 @@ def test_a_second_vote_or_authors_line_is_said_and_the_first_kept(tmp_path):
     assert (paper.authors, paper.votes) == (("Kim", "Lee"), 40)
     said = {d.source.line: d.message for d in result.diagnostics}
     assert "second 'Authors:' line ignored" in said[9] and "second 'Vote:' line ignored" in said[11]
+
+
+@pytest.mark.parametrize("line", ["\uff03\uff03\uff03 [P0](https://arxiv.org/abs/2403.00009)",
+                                  "\ufe5f\ufe5f [Daily Papers (2024-03-06)]", "<!-- -->### [P0](https://arxiv.org/abs/2403.00009)",
+                                  "** ## Daily Papers (2024-03-06)", "\u3000\uff03\uff03 Daily Papers (2024-03-06)"])
+def test_a_line_that_looks_like_a_heading_in_any_spelling_is_said(tmp_path, line):
+    """Full-width or small number signs, a comment or marks before the '##': not read as a
+    heading (CommonMark), and said at the line, so the paper under it is never lost unnamed."""
+    path = tmp_path / "d.md"
+    path.write_text(_TWO.format(pre="", heading=line), "utf-8")
+    result = read_digests([path])
+    said = [d.message for d in result.diagnostics if d.source.line == 11]
+    assert said and "looks like a heading" in said[0], result.diagnostics
+    assert result.digests[0].papers[0].authors == ("A",)

@@ -96,6 +96,8 @@ _LABEL_RE = re.compile(
 # its "##" (a stray byte pair decoded as a Hangul syllable, a character typed by
 # mistake): never read as a heading, but never lost without a word either.
 _STRAY_HEADING_RE = re.compile(r"^(?P<pre>[^#\s]{1,8}?)[ \t]*(?P<h>#{2,3})(?!#)[ \t]+\S")
+#: A heading seen through NFKC (``＃＃`` is ``##``) after marks that are no letter or digit.
+_LOOKALIKE_RE = re.compile(r"^(?P<pre>[^\w#]{0,16}?)\s*(?P<h>#{2,3})(?!#)\s+\S")
 _RULE_RE = re.compile(r"^\s*(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
 _ARXIV_RE = re.compile(
     r"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/"
@@ -292,6 +294,31 @@ class _FileParser:
     def diag(self, line: int, severity: Severity, message: str, kind: Kind) -> None:
         self.diags.append(Diagnostic(SourceRef(self.path, line), severity, message, kind))
 
+    def heading_lookalike(self, no: int, line: str) -> None:
+        """Say it when line *no*, not read as a heading, looks like one: so a paper or a day is never
+        folded into the one before without a word."""
+        if line[0].isspace() and (bare := line.lstrip())[:2] == "##" and _heading_level(bare) in (2, 3):
+            # Four spaces or a tab make it the text of the bullet above (CommonMark 0.31, 4.2 and
+            # 5.2), and U+3000, NBSP and the other Unicode spaces are no indentation at all.
+            pre = line[:len(line) - len(bare)]
+            codes = " ".join(f"U+{ord(c):04X}" for c in pre[:8])
+            self.warn(no, f"this line looks like a heading, but white space ({codes}) comes before its "
+                          f"'{bare[:_heading_level(bare)]}': not read as one (a heading starts its line, after "
+                          "at most 3 spaces)", Kind.IGNORED)
+        elif "#" in line[1:12] and (stray := _STRAY_HEADING_RE.match(line)):
+            pre = stray.group("pre")
+            codes = " ".join(f"U+{ord(c):04X}" for c in pre)
+            self.warn(no, f"this line looks like a heading, but {pre!r} ({codes}) comes before its "
+                          f"'{stray.group('h')}': not read as one (a stray character, or bytes of "
+                          "another encoding?)", Kind.IGNORED)
+        elif (look := _LOOKALIKE_RE.match(unicodedata.normalize("NFKC", line[:64]))) is not None:
+            # Read through compatibility forms: a full-width '＃' (U+FF03) or a small one, or marks
+            # before the '##' that are no letter (an HTML comment, a quote, punctuation).
+            pre = re.match(r"[^#\uff03\ufe5f]*", line).group(0)
+            shown = (f"{pre!r} ({' '.join(f'U+{ord(c):04X}' for c in pre[:8])}) comes before its '{look.group('h')}'"
+                     if pre.strip() else f"it is written with {line[len(pre)]!r} (U+{ord(line[len(pre)]):04X}), not '#'")
+            self.warn(no, f"this line looks like a heading, but {shown}: not read as one", Kind.IGNORED)
+
     def warn(self, line: int, message: str, kind: Kind) -> None:
         self.diag(line, Severity.WARNING, message, kind)
 
@@ -312,21 +339,8 @@ class _FileParser:
             if line[0] == " " and line[1:4].lstrip(" ")[:1] == "#":
                 # CommonMark 0.31, 4.2: an ATX heading may be indented by up to 3 spaces.
                 line = line.lstrip(" ")
-            if line[0].isspace() and (bare := line.lstrip())[:2] == "##" and _heading_level(bare) in (2, 3):
-                # Four spaces or a tab make it the text of the bullet above (CommonMark 0.31, 4.2 and
-                # 5.2), and U+3000, NBSP and the other Unicode spaces are no indentation at all: said,
-                # so a paper or a day is never folded into the one before without a word.
-                pre = line[:len(line) - len(bare)]
-                codes = " ".join(f"U+{ord(c):04X}" for c in pre[:8])
-                self.warn(no, f"this line looks like a heading, but white space ({codes}) comes before its "
-                              f"'{bare[:_heading_level(bare)]}': not read as one (a heading starts its line, after "
-                              "at most 3 spaces)", Kind.IGNORED)
-            if line[0] != "#" and "#" in line[1:12] and (stray := _STRAY_HEADING_RE.match(line)):
-                pre = stray.group("pre")
-                codes = " ".join(f"U+{ord(c):04X}" for c in pre)
-                self.warn(no, f"this line looks like a heading, but {pre!r} ({codes}) comes before its "
-                              f"'{stray.group('h')}': not read as one (a stray character, or bytes of "
-                              "another encoding?)", Kind.IGNORED)
+            if line[0] != "#":
+                self.heading_lookalike(no, line)
             if line[0] == "#" and (level := _heading_level(line)):
                 if level == 3:
                     self.finish_paper()
