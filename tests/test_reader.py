@@ -711,3 +711,36 @@ def test_a_line_that_looks_like_a_heading_in_any_spelling_is_said(tmp_path, line
     said = [d.message for d in result.diagnostics if d.source.line == 11]
     assert said and "looks like a heading" in said[0], result.diagnostics
     assert result.digests[0].papers[0].authors == ("A",)
+
+
+@pytest.mark.parametrize("line", ["# Daily Papers (2024-03-06)", "#\u200b# Daily Papers (2024-03-06)",
+                                  "#\u200b## [P0](https://arxiv.org/abs/2403.00009)", "# [P0](https://arxiv.org/abs/2403.00009)",
+                                  "Daily Papers (2024-03-06)\n===", "[P0](https://arxiv.org/abs/2403.00009)\n---"])
+def test_a_heading_of_another_level_or_style_after_a_day_is_said(tmp_path, line):
+    """A level-1 heading after the first day, an invisible character among the '#', a setext
+    heading (text underlined by '=' or '-'): the papers below would stay on the day above, so the
+    line is said."""
+    path = tmp_path / "d.md"
+    path.write_text(_TWO.format(pre="", heading=line), "utf-8")
+    result = read_digests([path])
+    said = [d.message for d in result.diagnostics if d.source.line in (11, 12)
+            and ("heading" in d.message)]
+    assert said, result.diagnostics
+
+
+def test_text_and_rules_that_make_no_heading_are_not_reported(tmp_path):
+    path = tmp_path / "d.md"
+    path.write_text("# My archive\n\n## Daily Papers (2024-03-05)\n\n### [P1](https://arxiv.org/abs/2403.00001)\n\n"
+                    "Vote: 1\n\nAuthors: A\n\n- s\n---\n- #1 result\n", "utf-8")
+    result = read_digests([path])
+    assert not [d for d in result.diagnostics if "heading" in d.message], result.diagnostics
+
+
+@pytest.mark.parametrize("sep", ["\u2028", "\u2029"])
+def test_a_heading_after_a_line_break_markdown_does_not_see_is_said(tmp_path, sep):
+    path = tmp_path / "d.md"
+    path.write_text("## Daily Papers (2024-03-04)\n\n### [P1](https://arxiv.org/abs/2403.00001)\n\nVote: 1\n\n"
+                    f"Authors: A\n\n- s1{sep}## Daily Papers (2024-03-05)\n\n### [P3](https://arxiv.org/abs/2403.00003)\n"
+                    "\n- s2\n", "utf-8")
+    said = [d.message for d in read_digests([path]).diagnostics if d.source.line == 9]
+    assert said and "looks like a heading after U+" in said[0]

@@ -96,6 +96,13 @@ _LABEL_RE = re.compile(
 # its "##" (a stray byte pair decoded as a Hangul syllable, a character typed by
 # mistake): never read as a heading, but never lost without a word either.
 _STRAY_HEADING_RE = re.compile(r"^(?P<pre>[^#\s]{1,8}?)[ \t]*(?P<h>#{2,3})(?!#)[ \t]+\S")
+#: The number signs NFKC makes '#' of (and '#' itself): only a line with one may look like a heading.
+_HASHES_RE = re.compile("[#\uff03\ufe5f]")
+#: Characters an editor shows as a line break that Markdown's lines do not end at.
+_SEPARATOR_RE = re.compile("[\u2028\u2029\x85\x0b\x0c]")
+#: A setext heading's underline (CommonMark 0.31, 4.3), and a day heading's date.
+_SETEXT_RE = re.compile(r" {0,3}(?:=+|-{2,})[ \t]*")
+_DATED_RE = re.compile(r"\(\s*\d{4}-\d{2}-\d{2}\s*\)")
 #: A heading seen through NFKC (``＃＃`` is ``##``) after marks that are no letter or digit.
 _LOOKALIKE_RE = re.compile(r"^(?P<pre>[^\w#]{0,16}?)\s*(?P<h>#{2,3})(?!#)\s+\S")
 _RULE_RE = re.compile(r"^\s*(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
@@ -294,10 +301,21 @@ class _FileParser:
     def diag(self, line: int, severity: Severity, message: str, kind: Kind) -> None:
         self.diags.append(Diagnostic(SourceRef(self.path, line), severity, message, kind))
 
-    def heading_lookalike(self, no: int, line: str) -> None:
-        """Say it when line *no*, not read as a heading, looks like one: so a paper or a day is never
-        folded into the one before without a word."""
-        if line[0].isspace() and (bare := line.lstrip())[:2] == "##" and _heading_level(bare) in (2, 3):
+    def heading_lookalike(self, no: int, line: str, before: str) -> None:
+        """Say it when line *no*, not read as a heading, looks like one (or makes the line *before*
+        one): so a paper or a day is never folded into the one before without a word."""
+        if _SETEXT_RE.fullmatch(line) and before.strip() and (
+                line.lstrip()[0] == "=" or _DATED_RE.search(before) or before.lstrip().startswith("[")):
+            # CommonMark 0.31, 4.3: a line of '=' or '-' under text makes it a heading ("setext").
+            self.warn(no, f"the line above, {_excerpt(before.strip())}, is a heading in Markdown by this underline, "
+                          "which digest-export does not read as a day or a paper: write '## ' or '### ' before it",
+                      Kind.IGNORED)
+        elif (cut := _SEPARATOR_RE.search(line)) is not None and _LOOKALIKE_RE.match(line[cut.end():].lstrip()):
+            # U+2028, U+2029, NEL, VT and FF end a line in an editor, not in Markdown: the heading
+            # after one is text of this line.
+            self.warn(no, f"this line looks like a heading after U+{ord(cut.group(0)):04X}, a line break an editor shows "
+                          "but Markdown does not: not read as one (start the heading on a line of its own)", Kind.IGNORED)
+        elif line[0].isspace() and (bare := line.lstrip())[:2] == "##" and _heading_level(bare) in (2, 3):
             # Four spaces or a tab make it the text of the bullet above (CommonMark 0.31, 4.2 and
             # 5.2), and U+3000, NBSP and the other Unicode spaces are no indentation at all.
             pre = line[:len(line) - len(bare)]
@@ -311,12 +329,18 @@ class _FileParser:
             self.warn(no, f"this line looks like a heading, but {pre!r} ({codes}) comes before its "
                           f"'{stray.group('h')}': not read as one (a stray character, or bytes of "
                           "another encoding?)", Kind.IGNORED)
-        elif (look := _LOOKALIKE_RE.match(unicodedata.normalize("NFKC", line[:64]))) is not None:
+        elif _HASHES_RE.search(line, 0, 64) and (look := _LOOKALIKE_RE.match("".join(c for c in unicodedata.normalize("NFKC", line[:64])
+                                                  if unicodedata.category(c) != "Cf"))) is not None:
             # Read through compatibility forms: a full-width '＃' (U+FF03) or a small one, or marks
             # before the '##' that are no letter (an HTML comment, a quote, punctuation).
             pre = re.match(r"[^#\uff03\ufe5f]*", line).group(0)
-            shown = (f"{pre!r} ({' '.join(f'U+{ord(c):04X}' for c in pre[:8])}) comes before its '{look.group('h')}'"
-                     if pre.strip() else f"it is written with {line[len(pre)]!r} (U+{ord(line[len(pre)]):04X}), not '#'")
+            hidden = [c for c in line[:16] if unicodedata.category(c) == "Cf"]
+            if pre.strip():
+                shown = f"{pre!r} ({' '.join(f'U+{ord(c):04X}' for c in pre[:8])}) comes before its '{look.group('h')}'"
+            elif hidden:
+                shown = f"an invisible character (U+{ord(hidden[0]):04X}) stands among its '{look.group('h')}'"
+            else:
+                shown = f"it is written with {line[len(pre)]!r} (U+{ord(line[len(pre)]):04X}), not '#'"
             self.warn(no, f"this line looks like a heading, but {shown}: not read as one", Kind.IGNORED)
 
     def warn(self, line: int, message: str, kind: Kind) -> None:
@@ -339,8 +363,8 @@ class _FileParser:
             if line[0] == " " and line[1:4].lstrip(" ")[:1] == "#":
                 # CommonMark 0.31, 4.2: an ATX heading may be indented by up to 3 spaces.
                 line = line.lstrip(" ")
-            if line[0] != "#":
-                self.heading_lookalike(no, line)
+            if line[0] != "#" or not _heading_level(line):
+                self.heading_lookalike(no, line, self.lines[no - 2] if no >= 2 else "")
             if line[0] == "#" and (level := _heading_level(line)):
                 if level == 3:
                     self.finish_paper()
@@ -356,6 +380,9 @@ class _FileParser:
                         self.warn(no, f"heading ignored: {_excerpt(line)} (only ## day and ### paper headings are read)", Kind.IGNORED)
                 else:
                     # "# Title" of a file: not modelled, ends the paper.
+                    if saw_heading:  # after a day, not the file's title: the papers below stay on it
+                        self.warn(no, f"heading ignored: {_excerpt(line)} (only ## day and ### paper headings are "
+                                      "read; the papers below stay on the day above)", Kind.IGNORED)
                     self.finish_paper()
                     self.in_skipped_paper = False
             elif self.paper is not None:
