@@ -196,3 +196,18 @@ def test_a_closed_standard_output_is_an_error_not_an_empty_report(tmp_path):
                          stderr=subprocess.PIPE, text=True, timeout=60, preexec_fn=lambda: __import__("os").close(1))
     assert run.returncode == 1, run.stderr
     assert "standard output is closed" in run.stderr
+
+
+def test_a_full_standard_output_is_named_as_such(tmp_path):
+    """'No space left on device' alone reads as the output folder's disk."""
+    import os
+    import subprocess
+    import sys
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("needs /dev/full")
+    with open("/dev/full", "w") as full:
+        run = subprocess.run([sys.executable, "-m", "exporter", "inspect", "-q"], stdout=full, stderr=subprocess.PIPE,
+                             text=True, timeout=60)
+    assert run.returncode == 1, run.stderr
+    assert "cannot write to standard output: No space left on device" in run.stderr

@@ -498,7 +498,14 @@ def _os_error_text(err: OSError) -> str:
 
     reason = err.strerror or str(err)
     if err.filename is None:
-        return reason
+        # A write to standard output (``>/dev/full``, a closed pipe) fails in click.echo: say so,
+        # or "No space left on device" reads as the output folder's disk.
+        frames = []
+        tb = err.__traceback__
+        while tb is not None:
+            frames.append(tb.tb_frame.f_code.co_name)
+            tb = tb.tb_next
+        return f"cannot write to standard output: {reason}" if "echo" in frames else reason
     name = shell_quote(os.fsdecode(err.filename))
     if len(name) > 200:  # a name too long is shown by its ends
         name = name[:80] + "..." + name[-80:]
