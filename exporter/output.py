@@ -909,12 +909,38 @@ def _create_part(at: _Folder, path: Path) -> tuple[str, int]:
     raise OutputError(f"cannot write {_shown(path)}: no free temporary name in {_shown(path.parent)}")
 
 
+def _block_stop_signals() -> set[int] | None:
+    """Block SIGTERM and SIGINT in this thread (where the platform can), giving the mask to restore."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+
+
+def _restore_signals(mask: set[int] | None) -> None:
+    import signal
+
+    if mask is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
 def _replace(at: _Folder, path: Path, data: bytes) -> None:
     """Write *data* to a temporary file in *at*, sync it, and rename it over the name of *path*
     in *at* (renameat(): both names in the folder held open).  A link put at the name meanwhile
     is replaced itself, never followed (POSIX ``rename()``: the link named by *new* is removed)."""
-    tmp, fd = _create_part(at, path)
+    # SIGTERM and Ctrl-C unwind the program through an exception raised between two bytecodes:
+    # raised after the temporary file exists but before the block that removes it, it would leave
+    # the file behind.  The signals wait (POSIX pthread_sigmask: pending, not lost) until the
+    # block below has begun.
+    blocked = _block_stop_signals()
     try:
+        tmp, fd = _create_part(at, path)
+    except BaseException:
+        _restore_signals(blocked)
+        raise
+    try:
+        _restore_signals(blocked)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
