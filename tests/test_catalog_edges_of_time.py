@@ -34,3 +34,30 @@ def test_the_book_of_1980_w01_is_in_the_catalog_of_finished_books(tmp_path):
     assert result.exit_code == 0, result.output
     assert "1980-W01" in (out / "catalog.opds").read_text("utf-8")
     assert "1980-W01" not in (out / "catalog-current.opds").read_text("utf-8")
+
+
+def test_today_decides_the_catalog_pages_without_finished_only(tmp_path):
+    """`--today` moves "today" for the catalog as for `--finished-only`: the week of 2024-03-04
+    is in progress on 2024-03-06 and finished on 2024-03-11, and the incremental run that moves
+    the day writes what a fresh build on that day writes."""
+    src = tmp_path / "d.md"
+    src.write_text("## Daily Papers (2024-03-04)\n\n### [P](https://arxiv.org/abs/2403.00001)\n\nVote: 1\n\n"
+                   "Authors: A\n\n- s\n", "utf-8")
+
+    def build(out, day, state):
+        result = run_cli(["build", str(src), "-o", str(out), "--images", "none", "-q", "--today", day,
+                          "--state", str(tmp_path / state)], tmp_path)
+        assert result.exit_code == 0, result.output
+
+    out = tmp_path / "out"
+    build(out, "2024-03-06", "s1")
+    assert "2024-W10" in (out / "catalog-current.opds").read_text("utf-8")
+    assert "2024-W10" not in (out / "catalog.opds").read_text("utf-8")
+    build(out, "2024-03-11", "s1")
+    assert "2024-W10" in (out / "catalog.opds").read_text("utf-8")
+    assert "2024-W10" not in (out / "catalog-current.opds").read_text("utf-8")
+    fresh = tmp_path / "fresh"
+    build(fresh, "2024-03-11", "s2")
+    for path in sorted(fresh.rglob("*")):
+        if path.is_file():
+            assert (out / path.relative_to(fresh)).read_bytes() == path.read_bytes(), path.name

@@ -253,8 +253,8 @@ def epub(inputs: tuple[str, ...], out_dir: str, allow_empty: bool, quiet: bool, 
 @click.option("--finished-only", is_flag=True,
               help="Books only for the weeks (or months, days) whose last day has passed, and "
                    "latest.epub, a copy of the newest of them.")
-@today_option("With --finished-only: decide which periods are finished as on DATE (default: today; "
-              "env DIGEST_EXPORT_TODAY).")
+@today_option("Decide which periods are finished as on DATE: the books --finished-only writes, and "
+              "the catalog's finished and in-progress pages (default: today; env DIGEST_EXPORT_TODAY).")
 @click.option("--send", "send_books", is_flag=True,
               help="Then e-mail the finished books, as `send DIR` with the config's [send] settings.")
 @report_errors
@@ -304,7 +304,8 @@ def build(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_
     if state_path:
         _check_state_outside(state_path, out_dir)
     options = BuildOptions(out_dir=Path(out_dir), epub=eo, feed=fo, keep_going=eo.keep_going, jobs=eo.jobs,
-                           finished_before=finished_before, state_path=Path(state_path) if state_path else None,
+                           finished_before=finished_before, today=today.date() if today else None,
+                           state_path=Path(state_path) if state_path else None,
                            filter=chosen, selections=selections)
     plan, report, lines = run_pipeline(inputs, options, quiet=quiet, label="Building EPUBs",
                                        allow_empty=allow_empty)

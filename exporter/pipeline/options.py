@@ -54,6 +54,9 @@ class BuildOptions:
     #: ``build --finished-only``: only the books whose last day is before
     #: this date (today), and ``latest.epub``, a copy of the newest of them.
     finished_before: dt.date | None = None
+    #: ``--today``: the day that decides which periods are finished, for
+    #: ``finished_before`` and for the catalog's pages (None: the real date).
+    today: dt.date | None = None
     #: Where an incremental build keeps its state (None: the user's state
     #: folder, :func:`exporter.state.default_state_path`).
     state_path: Path | None = None

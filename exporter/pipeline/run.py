@@ -837,7 +837,7 @@ def _write_catalog(plan: BuildPlan, report: BuildReport, state: BuildState) -> N
     if plan.options.catalog_of_folder:
         report.notes.extend(_not_books(out))
     books = _catalog_books(plan, state)
-    today = plan.options.finished_before or dt.date.today()
+    today = plan.options.today or plan.options.finished_before or dt.date.today()
     # The device profiles' copies beside the books are listed too, and which
     # books are finished today decides what the pages list.
     copies = [(k.name, k.length) for name, _ in books for k in book_files(out / name)[1:]]
