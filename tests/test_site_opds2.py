@@ -110,6 +110,8 @@ def test_every_page_has_a_valid_twin_with_the_same_books_and_links(tmp_path):
     for name in pages:
         atom = parse(out / name.replace(".json", ".opds"))
         doc = json.loads((out / name).read_text(encoding="utf-8"))
+        # One key per line, indented by one space, characters as written: the bytes json.dumps gives.
+        assert (out / name).read_bytes() == (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
         assert links(atom, "alternate")[0].get("href") == BASE + name
         assert [p["metadata"]["title"] for p in doc.get("publications", [])] == \
             [e.findtext(f"{ATOM}title") for e in atom.findall(f"{ATOM}entry")]

@@ -56,6 +56,8 @@ class BookResult:
     #: The folders the book's files were renamed into, not yet synced (:func:`make_batches`
     #: syncs each once, when every book is built).
     unsynced: frozenset[Path] = frozenset()
+    #: What :attr:`BookBatch.content` said of the book's bundle, or "".
+    content: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,10 @@ class BookBatch:
     bundles: list[Any]
     after_write: Callable[[Path, bytes], Any] | None = None
     records: tuple[Path, Records] | None = None
+    #: A fingerprint of what a bundle's book shows (``build`` keeps one per selection book),
+    #: taken in the worker: hashing every paper of every selection book in the parent, one
+    #: after the other once all are built, cost a year with three selections a tenth of a second.
+    content: Callable[[Any], str] | None = None
 
 
 # What the forked workers inherit: the batches, and the tasks (each a list of (batch, bundle)).
@@ -111,7 +117,7 @@ def _make_book(batch: BookBatch, index: int, pooled: bool) -> BookResult:
     return BookResult(index, path, status.value, stamp,
                       writer.image_count(image_results, papers), list(writer.report.image_failures),
                       list(writer.report.notes), extra, None if pooled else shared, known,
-                      unsynced=frozenset(unsynced))
+                      unsynced=frozenset(unsynced), content=batch.content(bundle) if batch.content else "")
 
 
 def _make_task(task: int) -> list[tuple[int, BookResult]]:

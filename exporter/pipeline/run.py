@@ -480,7 +480,8 @@ def _prepare_books(plan: BuildPlan, report: BuildReport, state: BuildState, prog
         # The catalog reads the books of the first profile (the others are
         # their siblings, beside them).
         after_write = (catalog_record if options.catalog and books[0].meta.file_name in primary else None)
-        prepared.batches.append(BookBatch(writer, bundles, after_write))
+        prepared.batches.append(BookBatch(writer, bundles, after_write,
+                                          content=content_fingerprint if plan.options.filter is not None else None))
 
         def done(result: BookResult, bundles: list[Bundle] = bundles, wanted: dict[str, BookPlan] = wanted) -> None:
             if result.refused:
@@ -648,7 +649,7 @@ def _book_done(plan: BuildPlan, report: BuildReport, state: BuildState, bundle: 
     state.books[bundle.file_name] = OutputRecord(
         book.inputs, book.settings or plan.book_settings, {bundle.file_name: result.stamp}, retry,
         bundle.paper_count if plan.options.filter is not None else None,
-        content_fingerprint(bundle) if plan.options.filter is not None else "")
+        (result.content or content_fingerprint(bundle)) if plan.options.filter is not None else "")
 
 
 def _warn_size(report: BuildReport, path: Path, size: int, device: str) -> None:

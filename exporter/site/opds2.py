@@ -10,7 +10,7 @@ acquisition link in every publication.
 
 from __future__ import annotations
 
-import json
+import msgspec
 
 from .atom import (
     ACQUISITION,
@@ -123,4 +123,6 @@ def json_page(page: Page, site: Site, facets: Facets) -> bytes:
         feed["publications"] = [_publication(site, page, cb) for cb in page.books]
     else:  # the schema wants publications or navigation, never neither
         feed["navigation"] = [_link(site, page, "start", HEAD + ".json", OPDS2_TYPE, title="Finished books")]
-    return (json.dumps(feed, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    # The bytes of json.dumps(feed, ensure_ascii=False, indent=1), from msgspec's encoder: json's
+    # pure-Python encoder (the only one it has with indent) took a third of a catalog's time.
+    return msgspec.json.format(msgspec.json.encode(feed), indent=1) + b"\n"
