@@ -326,7 +326,16 @@ def checked_output(template: Any, text: str) -> str:
         raise TemplateError(f"{_named(template.name, template.filename)}: error: template {template.name!r} "
                             f"rendered {len(text):,} characters, more than the {MAX_OUTPUT_CHARS:,} a "
                             "document may have")
+    surrogate = _SURROGATE.search(text)
+    if surrogate is not None:
+        # A string literal of the template ("\\ud800"): no UTF-8 file can hold it (RFC 3629 section 3).
+        raise TemplateError(f"{_named(template.name, template.filename)}: error: template {template.name!r} "
+                            f"rendered U+{ord(surrogate.group()):04X}, a lone surrogate, which no UTF-8 "
+                            "document holds")
     return text
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _named(name: str | None, filename: str | None) -> str:
@@ -622,7 +631,9 @@ def rendering(env: Any, template: Any) -> Iterator[None]:
         raise
     except jinja2.TemplateNotFound as err:
         folders = ", ".join(env.globals.get("searched_folders", ()))
-        raise TemplateError(f"template {err.name!r} not found (searched: {folders})") from err
+        place = _failed_at(env, err)  # the include or extends that names it
+        raise TemplateError(f"{place + ': error: ' if place else ''}template {err.name!r} not found "
+                            f"(searched: {folders})") from err
     except Exception as err:  # noqa: BLE001 -- a user template is the user's code: its error is theirs
         ours = (RecursionError, MemoryError, jinja2.TemplateError, _RenderTimeout)
         if not isinstance(err, ours) and env.globals.get("user_templates") is None:

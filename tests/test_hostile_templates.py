@@ -298,3 +298,23 @@ def test_a_day_template_that_drops_the_ids_the_contents_link_to_is_refused(tmp_p
     assert f"{tpl / 'day.xhtml.j2'}" in result.output and "id" in result.output, result.output
     assert "Traceback" not in result.output
     assert not list(out.glob("*.epub"))
+
+
+@pytest.mark.parametrize("name, body, said", [
+    # A string literal no UTF-8 file can hold: refused, naming the template (was an internal error).
+    ("cover.xhtml.j2", '<p>{{ "\\ud800" }}</p>\n', "U+D800, a lone surrogate"),
+    ("cover.xhtml.j2", '<p title="{{ "\\udfff" }}">x</p>\n', "U+DFFF, a lone surrogate"),
+    # An include of a template that does not exist: named at the line of the include.
+    ("cover.xhtml.j2", 'x\n{% include "nope.j2" %}\n', "cover.xhtml.j2:2: error: template 'nope.j2' not found"),
+])
+def test_a_template_rendering_what_no_file_holds_or_naming_no_template_is_an_error_naming_it(tmp_path, name,
+                                                                                            body, said):
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / name).write_text(body, "utf-8")
+    out = tmp_path / "out"
+    result = run_cli(["epub", str(two_papers(tmp_path)), "-o", str(out), "--images", "none", "--templates", str(tpl)],
+                     tmp_path)
+    assert result.exit_code == 1, result.output
+    assert str(tpl / name) in result.output and said in result.output, result.output
+    assert not list(out.glob("*.epub"))

@@ -206,14 +206,14 @@ _DECLARATION_BLOCKS = frozenset({"font-face", "page", "top-left-corner", "top-le
                                  "property", "viewport", "-ms-viewport"})
 
 
-def grammar_problems(css: str) -> list[Reference]:
+def grammar_problems(css: str, *, selectors: bool = True) -> list[Reference]:
     """What in *css* CSS Syntax 3 recovers from but CSS's grammar (CSS 2.1 section 4.1.1 with
     Selectors Level 3) does not hold, and so EPUBCheck's CSS parser refuses (CSS-008): a selector
     that is none (``a >> b``, ``a, , b``, ``.1a``, a case flag ``[x="y" i]`` of Selectors Level 4),
     a declaration that is none (``;;``, ``color red``, ``: red``, ``color:`` with no value), a rule
     or block inside a declaration block (CSS Nesting), and an ``@font-face`` that declares nothing
     (CSS-019).  Selectors are read by ``cssselect``, the parser of lxml's and Scrapy's CSS
-    selectors."""
+    selectors.  *selectors*: judge the selectors too (a web page's browsers take Selectors Level 4)."""
     import tinycss2
 
     found: list[Reference] = []
@@ -221,7 +221,8 @@ def grammar_problems(css: str) -> list[Reference]:
     while pending:
         for node in pending.pop():
             if node.type == "qualified-rule":
-                found.extend(_selector_problems(node))
+                if selectors:
+                    found.extend(_selector_problems(node))
                 found.extend(_declaration_problems(node.content, node.source_line))
             elif node.type == "at-rule" and node.content is not None:
                 if node.lower_at_keyword in _RULE_BLOCKS:

@@ -581,6 +581,7 @@ def page_problems(doc: str) -> list[str]:
                 found.append(f"{at}<{el.tag}> is not an HTML element")
             elif el.tag in PAGE_ELEMENTS:
                 found.extend(at + why for why in _page_attribute_problems(el, getattr(parents.get(el), "tag", None)))
+            found.extend(at + why for why in _page_css_problems(el))
         lines: list[tuple[int, str]] = []
         found.extend(_url_problems(el, el.tag if html else None, at, None, frozenset(), lines, []))
         fragments.extend(frag for _, frag in lines if frag)
@@ -602,7 +603,69 @@ def page_problems(doc: str) -> list[str]:
         found.extend(f"line {line}: text directly inside a table, which the browser moves before the table "
                      "(HTML section 13.2.6.4.9: put it in a cell or a caption)" for line in fostered[:1])
         found.extend(content_model.problems(tree, page=True))
+    found.extend(_document_problems(root, doc, lines_of))
     return found + _reference_problems(references, ids, maps, "page")
+
+
+def _page_css_problems(el: Any) -> list[str]:
+    """The declarations of a ``<style>`` or a ``style`` attribute of the page that CSS's grammar
+    does not hold (``color red``, ``;;``, ``color:`` with no value, a rule nested in a rule): the
+    Nu checker's CSS validator refuses them as the book's does.  Its selectors are not judged
+    (browsers take Selectors Level 4), nor are property names and values."""
+    sheets = []
+    if el.tag == "style" and el.text:
+        sheets.append(("<style>", el.text))
+    if el.get("style", "").strip():
+        sheets.append(("style attribute", "x{" + el.get("style", "") + "}"))
+    # An empty declaration (";;") the Nu checker takes: EPUBCheck alone refuses it.
+    return [f"{where}: {ref.what} ({ref.url})" for where, text in sheets
+            for ref in css_gate.grammar_problems(text, selectors=False) if ref.what != "an empty declaration"]
+
+
+def _document_problems(root: Any, doc: str, lines_of: dict[int, int]) -> list[str]:
+    """What the page as a whole must hold (HTML sections 4.2.2, 4.2.5.4, 4.10.7): one non-empty
+    title in its head; at most one character encoding declaration, UTF-8 (the page is written in
+    it), within its first 1024 bytes; a ``content`` for a named ``meta``; an ``as`` for a
+    ``preload`` link; one selected option in a select that takes one."""
+    import re
+
+    def at(el: Any) -> str:
+        return f"line {lines_of[id(el)]}: " if id(el) in lines_of else ""
+
+    found = []
+    head = next((el for el in root.iter() if el.tag == "head"), None)
+    titles = [el for el in head.iter("title")] if head is not None else []
+    if head is not None and not titles:
+        found.append("the page's <head> has no <title> (HTML section 4.2.2: one is required)")
+    found.extend(f"{at(el)}a second <title>: a page has one" for el in titles[1:])
+    found.extend(f"{at(el)}<title> is empty" for el in titles[:1] if not "".join(el.itertext()).strip())
+    declarations = [el for el in root.iter("meta")
+                    if "charset" in el.attrib or el.get("http-equiv", "").strip().lower() == "content-type"]
+    found.extend(f"{at(el)}a second character encoding declaration: a page has at most one"
+                 for el in declarations[1:])
+    for el in declarations[:1]:
+        charset = el.get("charset")
+        if charset is None:
+            charset = re.sub(r"(?is).*charset\s*=\s*", "", el.get("content", "")) if "charset" in \
+                el.get("content", "").lower() else ""
+        if charset.strip().lower() != "utf-8":
+            found.append(f"{at(el)}the character encoding is declared {charset.strip()!r}: the page is UTF-8, "
+                         "declare 'utf-8'")
+    first = re.search(r"(?i)<meta\b[^>]*\bcharset\s*=", doc)
+    if first is not None and len(doc[:first.start()].encode("utf-8", "surrogatepass")) + \
+            len(first.group(0).encode("utf-8", "surrogatepass")) > 1024:
+        found.append("the character encoding is declared after the page's first 1024 bytes (HTML section "
+                     "4.2.5.4): put <meta charset=\"utf-8\"> first in the head")
+    for el in root.iter("meta"):
+        if ("name" in el.attrib or "http-equiv" in el.attrib) and "content" not in el.attrib:
+            found.append(f"{at(el)}<meta> with a name or http-equiv needs a content attribute")
+    for el in root.iter("link"):
+        if "preload" in el.get("rel", "").lower().split() and not el.get("as"):
+            found.append(f"{at(el)}<link rel=\"preload\"> needs an as attribute (what it loads)")
+    for el in root.iter("select"):
+        if "multiple" not in el.attrib and sum("selected" in o.attrib for o in el.iter("option")) > 1:
+            found.append(f"{at(el)}more than one selected <option> in a <select> without multiple")
+    return found
 
 
 def _lined_builder(kind: str, parser: list, record: Any) -> Any:
