@@ -453,6 +453,7 @@ PAGE_SNIPPETS = [
     '<div><input type="datetime-local" value="2024-01-01T10:00"></div>',
     '<div><a href="/" target="_foo">x</a></div>', '<div><a href="/" target="foo">x</a></div>',
     '<div><span id="a b">x</span></div>', '<div><span id="">x</span></div>',
+    '<script type="importmap">{"imports": {}}</script>', '<script type="module">let a = 1;</script>',
 ]
 
 
