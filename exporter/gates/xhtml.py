@@ -609,8 +609,8 @@ def page_problems(doc: str) -> list[str]:
 
 def _page_css_problems(el: Any) -> list[str]:
     """The declarations of a ``<style>`` or a ``style`` attribute of the page that CSS's grammar
-    does not hold (``color red``, ``;;``, ``color:`` with no value, a rule nested in a rule): the
-    Nu checker's CSS validator refuses them as the book's does.  Its selectors are not judged
+    does not hold (``color red``, ``color:`` with no value, a rule nested in a rule): the Nu
+    checker's CSS validator refuses them as the book's does (not ``;;``, which it takes).  Its selectors are not judged
     (browsers take Selectors Level 4), nor are property names and values."""
     sheets = []
     if el.tag == "style" and el.text:
