@@ -34,3 +34,27 @@ def test_workers_write_the_same_bytes_and_report_in_order(tmp_path):
         assert "4 books, 4 days, 12 papers" in result.stdout
         outs[jobs] = {p.name: p.read_bytes() for p in sorted(out.glob("*.epub"))}
     assert outs["1"] == outs["2"] and len(outs["1"]) == 4
+
+
+def test_a_worker_is_renewed_after_a_number_of_periods_not_of_books(tmp_path, monkeypatch):
+    """A task is one period, every folder's books of it: a build with selections renews its
+    workers as often as one without (a fresh worker copies the model's pages again)."""
+    import exporter.books.workers as workers
+
+    seen = []
+    real = workers.fork_pool
+
+    def fork_pool(count, **options):
+        seen.append(options.get("maxtasksperchild"))
+        return real(count, **options)
+
+    monkeypatch.setattr(workers, "fork_pool", fork_pool)
+    src = write_weeks(tmp_path / "in")
+    config = tmp_path / "c.toml"
+    config.write_text('[[selection]]\nname = "a"\ntop = 1\n[[selection]]\nname = "b"\ntop = 2\n'
+                      '[[selection]]\nname = "c"\nmin-votes = 1\n', encoding="utf-8")
+    for args in (["build", str(src), "-o", str(tmp_path / "plain")],
+                 ["--config", str(config), "build", str(src), "-o", str(tmp_path / "chosen")]):
+        result = CliRunner().invoke(main, [*args, "--images", "none", "-j", "2"])
+        assert result.exit_code == 0, result.output
+    assert seen == [workers.PERIODS_PER_WORKER] * 2
