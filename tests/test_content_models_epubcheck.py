@@ -454,6 +454,13 @@ PAGE_SNIPPETS = [
     '<div><a href="/" target="_foo">x</a></div>', '<div><a href="/" target="foo">x</a></div>',
     '<div><span id="a b">x</span></div>', '<div><span id="">x</span></div>',
     '<script type="importmap">{"imports": {}}</script>', '<script type="module">let a = 1;</script>',
+    '<div><a href="/" accesskey="ab">x</a></div>', '<div><a href="/" accesskey="a a">x</a></div>',
+    '<div><a href="/" accesskey="A a 가">x</a></div>', '<div><a href="/" accesskey="">x</a></div>',
+    '<div><a href="/" ping="/rel">x</a></div>', '<div><a href="/" ping="ftp://example.org/">x</a></div>',
+    '<div><a href="/" ping="mailto:a@b.c">x</a></div>',
+    '<div><a href="/" ping="https://example.org/ http://a.b/">x</a></div>',
+    '<div><font-face>x</font-face></div>', '<div><annotation-xml>x</annotation-xml></div>',
+    '<div><my-el.x>x</my-el.x></div>', '<div><a-b_c>x</a-b_c></div>',
 ]
 
 
@@ -546,9 +553,14 @@ PAGE_DOCUMENTS = [
     '</svg></body></html>',
     *(_DOC_HEAD + f'<meta charset="utf-8"><title>t</title><style>{css}</style></head><body><p>x</p></body></html>'
       for css in ("a{color red}", "a{color:}", "a{b{color:red}}", "a{color:red}", "a.b > p, ul li{color:red}",
-                  "a{color:red;;}", "@media (min-width: 30em){a{color:red}}")),
+                  "a{color:red;;}", "@media (min-width: 30em){a{color:red}}",
+                  # left open at the end, or not closed as written
+                  "a { color: red", "a { color: red; } /* x", 'a { color: "red', "@media print { b { color: red }",
+                  "a { color: rgb(1,2,3 }", "a { background: url(x.png }", "a { color: red; } }",
+                  'a[x="y { color: red }', "a { color: red; } /* x */")),
     *(_DOC_HEAD + f'<meta charset="utf-8"><title>t</title></head><body><p style="{css}">x</p></body></html>'
-      for css in ("color red", "color:", "color:red", "color: red; margin: 0")),
+      for css in ("color red", "color:", "color:red", "color: red; margin: 0", "color: &quot;red", "color: rgb(1,2",
+                  "color: red /* x", "color: red /* x */")),
 ]
 
 

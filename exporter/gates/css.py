@@ -159,10 +159,11 @@ def _foreign_scheme(url: str) -> bool:
     return bool(match) and match.group(0).lower() != "data:"
 
 
-def malformed(css: str) -> list[Reference]:
+def malformed(css: str, *, selectors: bool = True) -> list[Reference]:
     """What in *css* is not CSS as written (tinycss2's parse errors, a block, function, string or
     comment left open at the end, a control character): a reader's engine recovers from each in
-    its own way, so what the stylesheet means is not what it says (``</style><script>``)."""
+    its own way, so what the stylesheet means is not what it says (``</style><script>``).  Also
+    what :func:`grammar_problems` finds (*selectors* as it takes them)."""
     import tinycss2
 
     found: list[Reference] = []
@@ -187,7 +188,7 @@ def malformed(css: str) -> list[Reference]:
             stack.extend(reversed(node.arguments))
         elif node.type in ("() block", "[] block", "{} block"):
             stack.extend(reversed(node.content))
-    found.extend(grammar_problems(css))
+    found.extend(grammar_problems(css, selectors=selectors))
     values = tinycss2.parse_component_value_list(css + "\n" + _SENTINEL, skip_comments=True)
     last = next((v for v in reversed(values) if v.type != "whitespace"), None)
     if last is None or last.type != "ident" or last.value != _SENTINEL:

@@ -96,6 +96,10 @@ _FORBIDDEN_CHAR = re.compile(
 #: ``search`` is left out: the Nu checker does not know it yet ("not allowed as child").
 PAGE_ELEMENTS = HTML_ELEMENTS - {"search"} | frozenset("script noscript iframe object embed base".split())
 _CUSTOM_ELEMENT = re.compile(r"[a-z][^A-Z]*-[^A-Z]*")
+#: Names of the right shape that no custom element may take (HTML section 4.13.2, "valid custom
+#: element name": names SVG and MathML had already given out).
+_RESERVED_CUSTOM = frozenset("""annotation-xml color-profile font-face font-face-src font-face-uri
+font-face-format font-face-name missing-glyph""".split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -577,7 +581,10 @@ def page_problems(doc: str) -> list[str]:
         html = not el.tag.startswith("{")  # HTML; SVG and MathML elements carry their namespace
         at = f"line {lines_of[id(el)]}: " if id(el) in lines_of else ""
         if html:
-            if el.tag not in PAGE_ELEMENTS and not _CUSTOM_ELEMENT.fullmatch(el.tag):
+            if el.tag in _RESERVED_CUSTOM:
+                found.append(f"{at}<{el.tag}> is a name HTML keeps from custom elements (section 4.13.2), "
+                             "not an HTML element")
+            elif el.tag not in PAGE_ELEMENTS and not _CUSTOM_ELEMENT.fullmatch(el.tag):
                 found.append(f"{at}<{el.tag}> is not an HTML element")
             elif el.tag in PAGE_ELEMENTS:
                 found.extend(at + why for why in _page_attribute_problems(el, getattr(parents.get(el), "tag", None)))
@@ -609,9 +616,10 @@ def page_problems(doc: str) -> list[str]:
 
 def _page_css_problems(el: Any) -> list[str]:
     """The declarations of a ``<style>`` or a ``style`` attribute of the page that CSS's grammar
-    does not hold (``color red``, ``color:`` with no value, a rule nested in a rule): the Nu
-    checker's CSS validator refuses them as the book's does (not ``;;``, which it takes).  Its selectors are not judged
-    (browsers take Selectors Level 4), nor are property names and values."""
+    does not hold (``color red``, ``color:`` with no value, a rule nested in a rule), and CSS
+    that is not as written (a block, string or comment left open at its end, a parse error): the
+    Nu checker's CSS validator refuses them as the book's does (not ``;;``, which it takes).  Its
+    selectors are not judged (browsers take Selectors Level 4), nor are property names and values."""
     sheets = []
     if el.tag == "style" and el.text:
         sheets.append(("<style>", el.text))
@@ -619,7 +627,7 @@ def _page_css_problems(el: Any) -> list[str]:
         sheets.append(("style attribute", "x{" + el.get("style", "") + "}"))
     # An empty declaration (";;") the Nu checker takes: EPUBCheck alone refuses it.
     return [f"{where}: {ref.what} ({ref.url})" for where, text in sheets
-            for ref in css_gate.grammar_problems(text, selectors=False) if ref.what != "an empty declaration"]
+            for ref in css_gate.malformed(text, selectors=False) if ref.what != "an empty declaration"]
 
 
 def _document_problems(root: Any, doc: str, lines_of: dict[int, int]) -> list[str]:
