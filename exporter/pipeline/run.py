@@ -649,7 +649,7 @@ def _book_done(plan: BuildPlan, report: BuildReport, state: BuildState, bundle: 
     state.books[bundle.file_name] = OutputRecord(
         book.inputs, book.settings or plan.book_settings, {bundle.file_name: result.stamp}, retry,
         bundle.paper_count if plan.options.filter is not None else None,
-        (result.content or content_fingerprint(bundle)) if plan.options.filter is not None else "")
+        result.content)  # taken in the worker (BookBatch.content), for a selection's book only
 
 
 def _warn_size(report: BuildReport, path: Path, size: int, device: str) -> None:
