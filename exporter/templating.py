@@ -403,28 +403,42 @@ def _gated_loader(folders: list[Path]) -> Any:
                     # to report, not a reason to fall back silently to the packaged template.
                     broken = gate_files.broken_link(path)
                     if broken:
-                        raise TemplateError(f"{shell_quote(str(path))}: error: {broken}") from None
+                        raise _Unread(f"{shell_quote(str(path))}: error: {broken}",
+                                      f"{shell_quote(str(path))}: {broken}") from None
                     continue
                 except OSError as err:
-                    raise TemplateError(f"template {shell_quote(str(path))}: {err.strerror or err}") from err
+                    why = f"template {shell_quote(str(path))}: {err.strerror or err}"
+                    raise _Unread(why, why) from err
                 # A symbolic link in the templates folder (the template itself, or a folder on its way)
                 # that leads out of it would put any local file in a published book
                 # (``x.j2 -> /etc/passwd``, then ``{% include "x.j2" %}``): the folder is the user's
                 # templates, not a way to read the rest of the machine.  A link to another file of the
                 # folder stays allowed.
                 if not gate_files.real_path(path).is_relative_to(gate_files.real_path(folder)):
-                    raise TemplateError(f"{shell_quote(str(path))}: error: template {template!r} leads through a "
-                                        f"symbolic link to {shell_quote(str(gate_files.real_path(path)))}, outside the "
-                                        f"templates folder {shell_quote(str(folder))}; not read")
+                    why = (f"template {template!r} leads through a symbolic link to "
+                           f"{shell_quote(str(gate_files.real_path(path)))}, outside the templates folder "
+                           f"{shell_quote(str(folder))}; not read")
+                    raise _Unread(f"{shell_quote(str(path))}: error: {why}", f"{shell_quote(str(path))}: {why}")
                 try:
                     text = gate_files.read_text_file(path, gate_files.TEMPLATE_LIMIT)
                 except OSError as err:
-                    raise TemplateError(f"cannot read template {shell_quote(str(path))}: {err.strerror or err}") from err
+                    why = f"cannot read template {shell_quote(str(path))}: {err.strerror or err}"
+                    raise _Unread(why, why) from err
                 stamp = st.st_mtime_ns
                 return text, str(path), lambda: _mtime_ns(path) == stamp
             raise jinja2.TemplateNotFound(template)
 
     return GatedLoader([str(f) for f in folders])
+
+
+class _Unread(TemplateError):
+    """A template the loader refused to read (a folder, a link out of the folder, an unreadable
+    file): *why* names it; where an include or import asked for it, :func:`rendering` puts that
+    template's file and line before it."""
+
+    def __init__(self, message: str, why: str):
+        super().__init__(message)
+        self.why = why
 
 
 def _mtime_ns(path: Path) -> int | None:
@@ -458,18 +472,20 @@ def get_template(env: Any, name: str) -> Any:
 MAX_TEMPLATE_DEPTH = 16
 
 
-def _referenced(env: Any, name: str) -> list[str]:
-    """The templates *name* extends, includes or imports by a constant name."""
+def _referenced(env: Any, name: str) -> list[tuple[str, str]]:
+    """The templates *name* extends, includes or imports by a constant name, each with the
+    ``FILE:LINE`` that names it."""
     from jinja2 import nodes
 
-    ast = _parse(env, name)
+    source, filename, _ = env.loader.get_source(env, name)
+    ast = env.parse(source, name, filename)
     found = []
     for node in ast.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
-        target = node.template
+        target, at = node.template, f"{shell_quote(filename or name)}:{node.lineno}"
         if isinstance(target, nodes.Const) and isinstance(target.value, str):
-            found.append(target.value)
+            found.append((target.value, at))
         elif isinstance(target, (nodes.List, nodes.Tuple)):  # {% include ["a", "b"] %}
-            found.extend(item.value for item in target.items
+            found.extend((item.value, at) for item in target.items
                          if isinstance(item, nodes.Const) and isinstance(item.value, str))
     return found
 
@@ -490,7 +506,7 @@ def _check_references(env: Any, name: str) -> None:
     if name in checked:
         return
 
-    def visit(current: str, chain: tuple[str, ...]) -> None:
+    def visit(current: str, chain: tuple[str, ...], asked_at: str | None = None) -> None:
         if current in chain:
             loop = " -> ".join(chain[chain.index(current):] + (current,))
             what = "extends or includes itself" if chain[-1] == current else "is in a loop of templates"
@@ -500,12 +516,17 @@ def _check_references(env: Any, name: str) -> None:
                                 f"more than {MAX_TEMPLATE_DEPTH} deep: {' -> '.join(chain[:4])} -> ...")
         try:
             children = _referenced(env, current)
+        except _Unread as err:
+            if asked_at is None:
+                raise
+            # A folder or a link out of the folder where an include names a template: said at the include.
+            raise TemplateError(f"{asked_at}: error: {err.why}") from None
         except jinja2.TemplateNotFound:
             return  # reported, with the folders searched, when it is loaded
         except jinja2.TemplateSyntaxError:
             return  # reported with its line when it is loaded
-        for child in children:
-            visit(child, chain + (current,))
+        for child, at in children:
+            visit(child, chain + (current,), at)
 
     visit(name, ())
     checked.add(name)
@@ -627,6 +648,11 @@ def rendering(env: Any, template: Any) -> Iterator[None]:
     try:
         with _time_budget():
             yield
+    except _Unread as err:
+        place = _failed_at(env, err)  # the include or import that asked for it
+        if place is None:
+            raise
+        raise TemplateError(f"{place}: error: {err.why}") from None
     except TemplateError:
         raise
     except jinja2.TemplateNotFound as err:
