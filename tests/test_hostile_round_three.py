@@ -180,6 +180,32 @@ def test_the_file_gate_refuses_special_files_before_reading():
         assert files.read_bytes(Path(tmp, "big"), 11) == b"x" * 11
 
 
+def test_a_file_that_stat_calls_regular_but_would_wait_is_refused_never_waited_for(tmp_path):
+    """A kernel file that stat calls regular (``/proc/kmsg``) waits for data on a blocking read: the
+    gate reads without blocking (here a pipe's descriptor stands for it) and says so."""
+    import io
+    import subprocess
+    import sys
+
+    from exporter.gates import files
+
+    read, write = os.pipe()
+    os.set_blocking(read, False)
+    try:
+        with pytest.raises(files.WouldWait, match="without waiting"):
+            io.BufferedReader(files._NeverWaits(read, "p")).read(10)  # as open_regular reads
+    finally:
+        os.close(write)
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"x")
+    assert not files.would_wait(plain) and files.read_bytes(plain, 10) == b"x"
+    if os.access("/proc/kmsg", os.R_OK) and files.would_wait("/proc/kmsg"):  # root on Linux, no message queued
+        for args in (["inspect", "/proc/kmsg"], ["--config", "/proc/kmsg", "inspect", str(plain)]):
+            run = subprocess.run([sys.executable, "-m", "exporter", *args], capture_output=True, text=True,
+                                 timeout=60)
+            assert run.returncode in (1, 2) and "without waiting" in run.stderr, run.stderr
+
+
 # -- no traceback, ever: exit 70 ----------------------------------------------------------------
 
 def test_an_unexpected_exception_is_one_line_and_exit_70(tmp_path, monkeypatch):

@@ -140,7 +140,7 @@ class PathArg(click.Path):
     missing_checked = True
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
-        from ..gates.files import broken_link, described, special_kind
+        from ..gates.files import broken_link, described, special_kind, would_wait
         from ..gates.names import shell_quote
 
         if isinstance(value, (str, bytes, os.PathLike)):
@@ -186,6 +186,9 @@ class PathArg(click.Path):
                     self.fail(f"{shell_quote(text)} is {kind}, not {wanted}", param, ctx)
                 if kind is None and not self.file_okay and os.path.isfile(text):
                     self.fail(f"{shell_quote(text)} is {described(text)}, not a folder", param, ctx)
+                if kind is None and self.file_okay and os.path.isfile(text) and would_wait(text):
+                    self.fail(f"{shell_quote(text)} has no data to give without waiting (a kernel or device "
+                              "file that calls itself regular), not a regular file", param, ctx)
         return super().convert(value, param, ctx)
 
 

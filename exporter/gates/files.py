@@ -29,6 +29,7 @@ different paths, or a generated tree, cannot exhaust the stack or the time).
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
 from collections.abc import Callable
@@ -87,6 +88,26 @@ class FileTooLarge(OSError):
     """The file is over the size cap of its kind."""
 
 
+class WouldWait(OSError):
+    """The file, regular by its ``stat``, has no data to give without waiting (a kernel file)."""
+
+
+class _NeverWaits(io.FileIO):
+    """A descriptor opened with ``O_NONBLOCK``: a read that would wait (POSIX ``read()``,
+    ``EAGAIN``, which ``FileIO`` returns as None) is :class:`WouldWait`, never a wait."""
+
+    def __init__(self, fd: int, path: str | os.PathLike[str]):
+        super().__init__(fd, "rb", closefd=True)
+        self.path = os.fspath(path)
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        n = super().readinto(buffer)
+        if n is None:
+            raise WouldWait(errno.EAGAIN, "it has no data to give without waiting (a kernel or device file "
+                            "that calls itself regular), not a file to read", self.path)
+        return n
+
+
 def kind_of(mode: int) -> str | None:
     """What a file of *mode* is, in words, if it is not a regular file."""
     if stat.S_ISREG(mode):
@@ -122,6 +143,26 @@ def _too_large(path: str | os.PathLike[str], limit: int) -> FileTooLarge:
 
 def _size(n: int) -> str:
     return f"{n // MB} MB" if n >= MB else f"{n} bytes"
+
+
+def would_wait(path: str | os.PathLike[str]) -> bool:
+    """Whether reading the regular file *path* would wait for data (``poll()`` says a file of a
+    disk is always readable; a kernel file such as ``/proc/kmsg`` is not until it has data).
+    Nothing is read: a command line can be judged before any work without taking the data."""
+    import select
+
+    try:
+        fd = os.open(path, _O_FLAGS)
+    except OSError:
+        return False  # the read that follows says why
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode) or not hasattr(select, "poll"):
+            return False
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return not poller.poll(0)
+    finally:
+        os.close(fd)
 
 
 def check_regular(path: str | os.PathLike[str], *, dir_fd: int | None = None) -> os.stat_result:
@@ -251,11 +292,10 @@ def open_regular(path: str | os.PathLike[str], limit: int, *,
         _refuse_special(st.st_mode, path)
         if st.st_size > limit:
             raise _too_large(path, limit)
-        # Regular files ignore O_NONBLOCK; cleared all the same so that reads
-        # behave as everywhere else.
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb"), st
+        # Left non-blocking: a file of a disk ignores O_NONBLOCK, but a kernel file that stat
+        # calls regular (``/proc/kmsg``) would wait for data for good; read without blocking,
+        # it is refused instead (:class:`_NeverWaits`).
+        return io.BufferedReader(_NeverWaits(fd, path)), st
     except BaseException:
         os.close(fd)
         raise
