@@ -713,6 +713,31 @@ def test_a_line_that_looks_like_a_heading_in_any_spelling_is_said(tmp_path, line
     assert result.digests[0].papers[0].authors == ("A",)
 
 
+@st.composite
+def character_references(draw):
+    """A character reference of any character, in any of its spellings (decimal, hex with 'x' or
+    'X', leading zeros, too many digits to be one), or a named one."""
+    code = draw(st.integers(0, 0x10FFFF) | st.sampled_from([0x23, 0x202E, 0xFEFF, 0x200B, 0x85, 0xD800, 0xFFFE]))
+    zeros = "0" * draw(st.integers(0, 3))
+    return draw(st.sampled_from([f"&#{zeros}{code};", f"&#x{zeros}{code:x};", f"&#X{zeros}{code:X};",
+                                 "&#99999999999;", "&zwj;", "&nbsp;", "&amp;"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(refs=st.lists(character_references(), min_size=1, max_size=3),
+       heading=st.sampled_from(["## Daily Papers (2024-03-06)", "### [P0](https://arxiv.org/abs/2403.00009)"]))
+def test_a_character_reference_before_a_heading_is_said_at_its_line(refs, heading):
+    """Markdown reads a character reference as the character it stands for: the '##' after it
+    starts no heading, and the day or paper under it is said, never folded in without a word."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "d.md")
+        path.write_text(_TWO.format(pre="", heading="".join(refs) + heading), "utf-8")
+        result = read_digests([path])
+    said = [d.message for d in result.diagnostics if d.source.line == 11]
+    assert any("looks like a heading" in m for m in said), (refs, result.diagnostics)
+    assert result.digests[0].papers[0].authors == ("A",)
+
+
 @pytest.mark.parametrize("line", ["# Daily Papers (2024-03-06)", "#\u200b# Daily Papers (2024-03-06)",
                                   "#\u200b## [P0](https://arxiv.org/abs/2403.00009)", "# [P0](https://arxiv.org/abs/2403.00009)",
                                   "Daily Papers (2024-03-06)\n===", "[P0](https://arxiv.org/abs/2403.00009)\n---"])

@@ -95,7 +95,10 @@ _LABEL_RE = re.compile(
 # A line that would be a day or paper heading but for a few characters before
 # its "##" (a stray byte pair decoded as a Hangul syllable, a character typed by
 # mistake): never read as a heading, but never lost without a word either.
-_STRAY_HEADING_RE = re.compile(r"^(?P<pre>[^#\s]{1,8}?)[ \t]*(?P<h>#{2,3})(?!#)[ \t]+\S")
+_STRAY_HEADING_RE = re.compile(
+    # A character reference counts as the one character it stands for (``&#x202E;``, ``&#35;``, ``&zwj;``:
+    # Markdown reads it as that character, so the '##' after it starts no heading).
+    r"^(?P<pre>(?:&#[xX][0-9a-fA-F]{1,32};|&#[0-9]{1,32};|&[A-Za-z][A-Za-z0-9]{1,31};|[^#\s]){1,8}?)[ \t]*(?P<h>#{2,3})(?!#)[ \t]+\S")
 #: The number signs NFKC makes '#' of (and '#' itself): only a line with one may look like a heading.
 _HASHES_RE = re.compile("[#\uff03\ufe5f]")
 #: Characters an editor shows as a line break that Markdown's lines do not end at.
@@ -323,10 +326,14 @@ class _FileParser:
             self.warn(no, f"this line looks like a heading, but white space ({codes}) comes before its "
                           f"'{bare[:_heading_level(bare)]}': not read as one (a heading starts its line, after "
                           "at most 3 spaces)", Kind.IGNORED)
-        elif "#" in line[1:12] and (stray := _STRAY_HEADING_RE.match(line)):
+        elif "#" in line[1:300] and (stray := _STRAY_HEADING_RE.match(line)):
             pre = stray.group("pre")
-            codes = " ".join(f"U+{ord(c):04X}" for c in pre)
-            self.warn(no, f"this line looks like a heading, but {pre!r} ({codes}) comes before its "
+            if re.fullmatch(r"&#[xX]?[0-9a-fA-F]+;", pre):
+                code = int(pre[3:-1], 16) if pre[2] in "xX" else int(pre[2:-1])
+                what = f"the character reference {pre!r}" + (f" (U+{code:04X})" if code <= 0x10FFFF else "")
+            else:
+                what = f"{pre!r} ({' '.join(f'U+{ord(c):04X}' for c in pre)})"
+            self.warn(no, f"this line looks like a heading, but {what} comes before its "
                           f"'{stray.group('h')}': not read as one (a stray character, or bytes of "
                           "another encoding?)", Kind.IGNORED)
         elif _HASHES_RE.search(line, 0, 64) and (look := _LOOKALIKE_RE.match("".join(c for c in unicodedata.normalize("NFKC", line[:64])
