@@ -573,7 +573,7 @@ def _check_blocks(env: Any, template: Any) -> None:
         name = ext.template.value if ext is not None and isinstance(ext.template, nodes.Const) else None
     unknown = sorted(mine - known)
     if unknown:
-        raise TemplateError(f"{filename}: unknown block {', '.join(map(repr, unknown))}: "
+        raise TemplateError(f"{shell_quote(filename)}: unknown block {', '.join(map(repr, unknown))}: "
                             f"{parent.template.value} has {', '.join(sorted(known)) or 'no blocks'}")
 
 

@@ -967,3 +967,34 @@ def test_feeds_and_icon_of_versions_before_the_mark_are_still_ours(tmp_path):
     assert result.exit_code == 0, result.output
     assert '"program": "digest-export"' in (out / "feed.json").read_text("utf-8")
     assert (out / "icon.png").read_bytes() != _icon_png()
+
+
+@settings(max_examples=20, **SETTINGS)
+@given(kind=st.sampled_from(SPECIAL_KINDS + ("link-to-nothing", "link-to-a-file")))
+def test_the_send_lock_is_never_taken_through_a_link_or_a_special_file(kind):
+    """``DIR/.digest-export-sent.lock`` is created and locked only as a regular file of the folder:
+    a link there would create or lock a file anywhere, a named pipe would be used without a word."""
+    from exporter.delivery.ledger import LOCK_NAME, LedgerError, locked
+
+    tmp = _short_tmp()
+    try:
+        lock, elsewhere = tmp / LOCK_NAME, tmp / "elsewhere"
+        keep = None
+        if kind == "link-to-nothing":
+            lock.symlink_to(elsewhere)
+        elif kind == "link-to-a-file":
+            elsewhere.write_bytes(b"mine")
+            lock.symlink_to(elsewhere)
+        else:
+            keep = make_special(lock, kind)
+        with pytest.raises(LedgerError, match="symbolic link|not a regular file"):
+            with locked(tmp):
+                pass
+        assert lock.is_symlink() or is_special(lock)
+        assert not elsewhere.exists() or elsewhere.read_bytes() == b"mine"
+        if keep is not None:
+            keep.close()
+    finally:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)

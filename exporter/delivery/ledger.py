@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ExporterError
+from ..gates import files as gate_files
 from ..output import write_file
 from ..gates import files as gate_files
 from ..gates.names import shell_quote as q, stored_tree, unstored_name
@@ -148,11 +149,23 @@ def locked(folder: Path) -> Iterator[None]:
     except ImportError:  # Windows: no advisory locks; runs must not overlap
         yield
         return
+    import stat
+
     path = Path(folder) / LOCK_NAME
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        # Never through a symbolic link (it would create or lock a file anywhere: O_NOFOLLOW fails
+        # with ELOOP), never waiting on a named pipe (O_NONBLOCK), and only a regular file is a lock.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                     | getattr(os, "O_NOCTTY", 0), 0o644)
     except OSError as err:
-        raise LedgerError(f"{q(path)}: cannot create the lock file: {err.strerror or err}") from err
+        kind = gate_files.special_kind(path)
+        why = ("a symbolic link, which the lock is never taken through" if os.path.islink(path)
+               else f"it is {kind}, not a regular file" if kind else err.strerror or str(err))
+        raise LedgerError(f"{q(path)}: cannot create the lock file: {why}") from err
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise LedgerError(f"{q(path)}: cannot take the lock: it is {gate_files.kind_of(os.stat(path).st_mode)}, "
+                          "not a regular file")
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
