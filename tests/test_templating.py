@@ -64,9 +64,12 @@ def test_malformed_user_template_is_reported(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_unknown_block_in_a_user_template_is_an_error(tmp_path):
+@pytest.mark.parametrize("folder", ["tpl", "t\nx", "t\udcfe"])
+def test_unknown_block_in_a_user_template_is_an_error(tmp_path, folder):
+    from exporter.gates.names import shell_quote
+
     week = write_week(tmp_path / "in", days=1)
-    tpl = tmp_path / "tpl"
+    tpl = tmp_path / folder  # a name that must be shown quoted, never raw (a line break forges a line)
     tpl.mkdir()
     (tpl / "day.xhtml.j2").write_text(
         '{% extends "default:day.xhtml.j2" %}\n{% block paper_sumary %}x{% endblock %}\n'
@@ -74,6 +77,7 @@ def test_unknown_block_in_a_user_template_is_an_error(tmp_path):
     with pytest.raises(TemplateError) as err:
         build_epubs(read_digests([week]), EpubOptions(out_dir=tmp_path / "out", images="none", templates=tpl))
     message = str(err.value)
+    assert message.startswith(shell_quote(str(tpl / "day.xhtml.j2")) + ": ") and "\n" not in message, message
     assert "unknown block 'paper_sumary'" in message and "paper_summary" in message
     assert "'mine'" not in message  # a block inside an overriding block is the template's own
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.epub"))
