@@ -178,6 +178,8 @@ def test_the_file_gate_refuses_special_files_before_reading():
         with pytest.raises(files.FileTooLarge):
             files.read_bytes(Path(tmp, "big"), 10)
         assert files.read_bytes(Path(tmp, "big"), 11) == b"x" * 11
+        # A limit far over memory reads what the file holds, never a buffer of the limit's size.
+        assert files.read_bytes(Path(tmp, "big"), 1 << 50) == b"x" * 11
 
 
 def test_a_file_that_stat_calls_regular_but_would_wait_is_refused_never_waited_for(tmp_path):

@@ -310,11 +310,18 @@ def read_with_stat(path: str | os.PathLike[str], limit: int, *,
                    dir_fd: int | None = None) -> tuple[bytes, os.stat_result]:
     """(bytes, fstat) of the regular file *path*: the stat of the file that was read."""
     fh, st = open_regular(path, limit, dir_fd=dir_fd)
+    # Read as much as the file holds (and one byte more, to see it end), never a buffer of the
+    # limit's size: ``read(limit + 1)`` allocates it first, and a limit of 100 GB is a
+    # MemoryError for a book of 100 KB.  A file that grows meanwhile is read on, to the limit.
+    pieces, total, want = [], 0, min(limit, st.st_size) + 1
     with fh:
-        data = fh.read(limit + 1)
-    if len(data) > limit:
-        raise _too_large(path, limit)
-    return data, st
+        while piece := fh.read(min(want, limit + 1 - total)):
+            pieces.append(piece)
+            total += len(piece)
+            if total > limit:
+                raise _too_large(path, limit)
+            want = MB
+    return (pieces[0] if len(pieces) == 1 else b"".join(pieces)), st
 
 
 def read_head(path: str | os.PathLike[str], n: int, *, dir_fd: int | None = None) -> bytes:
