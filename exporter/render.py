@@ -32,6 +32,8 @@ from .model import SummaryItem, drop_forbidden, has_visible
 # "&#8238;" or "&#x85;" in a summary into those characters after the
 # reader's cleaning, so every rendered string is cleaned again on its way out.
 _xml_chars = drop_forbidden
+#: U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR (Unicode's Zl and Zp, all of them).
+_SEPARATORS_AS_SPACES = str.maketrans({"\u2028": " ", "\u2029": " "})
 
 
 #: Every element the renderer may emit.
@@ -384,8 +386,10 @@ def _inline_markdown(text: str) -> Markup:
     # more than MAX_BARE_URLS of them is rendered without bare-URL links
     # ([text](url) links still work).
     md, _ = _markdown(text.count("://") <= MAX_BARE_URLS)
-    # Twice: the text, and what markdown-it decoded from character references.
-    html = _xml_chars(md.renderInline(_xml_chars(text)))
+    # Twice: the text, and what markdown-it decoded from character references; and the line
+    # and paragraph separators a reference decodes to (``&#x2028;``) as the space the reader makes
+    # of them typed raw (they end a line in JavaScript and in some readers, not in XML).
+    html = _xml_chars(md.renderInline(_xml_chars(text))).translate(_SEPARATORS_AS_SPACES)
     # CommonMark turns "two spaces + newline" into <br />; our text has no
     # newlines, but keep the output on one line regardless.
     return Markup(html.replace("\n", " "))
