@@ -526,7 +526,35 @@ def _corrupt(path: Path, how: str) -> None:
     path.write_bytes(raw)
 
 
-@pytest.mark.parametrize("how", ["flip", "truncate", "empty", "header", "append"])
+def _resealed(entry: Path, how: str) -> None:
+    """The entry's payload replaced by other bytes, its size and checksum made to match them: only
+    what the bytes are tells it from a good one."""
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    from exporter.images.cache import CACHE_MAGIC as _CACHE_MAGIC
+
+    raw = entry.read_bytes()[len(_CACHE_MAGIC):]
+    length = int(raw[:8])
+    fields = json.loads(raw[9:9 + length])
+    buf = io.BytesIO()
+    if how == "svg":
+        payload = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    elif how == "other-type":  # a PNG under image/jpeg, a JPEG under image/png
+        Image.new("RGB", (fields["width"], fields["height"])).save(
+            buf, "PNG" if fields["media_type"] == "image/jpeg" else "JPEG")
+        payload = buf.getvalue()
+    else:  # an image of the declared type, of another size
+        Image.new("RGB", (fields["width"] + 7, fields["height"])).save(buf, fields["media_type"].split("/")[1].upper())
+        payload = buf.getvalue()
+    fields.update(size=len(payload), sha256=hashlib.sha256(payload).hexdigest())
+    head = json.dumps(fields).encode()
+    entry.write_bytes(b"%s%08d\n%s%s" % (_CACHE_MAGIC, len(head), head, payload))
+
+
+@pytest.mark.parametrize("how", ["flip", "truncate", "empty", "header", "append", "svg", "other-type", "other-size"])
 def test_corrupt_cache_entries_are_detected_and_refetched(server, tmp_path, how):
     url = f"{server.base}/n/corrupt-{how}.png"
     cache = tmp_path / "cache"
@@ -543,6 +571,8 @@ def test_corrupt_cache_entries_are_detected_and_refetched(server, tmp_path, how)
         fields["width"] = "wide"
         head = json.dumps(fields).encode()
         entry.write_bytes(b"%s%08d\n%s%s" % (_CACHE_MAGIC, len(head), head, raw[9 + length:]))
+    elif how in ("svg", "other-type", "other-size"):
+        _resealed(entry, how)
     else:
         _corrupt(entry, how)
 

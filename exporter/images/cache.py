@@ -6,7 +6,8 @@ height), then the payload, written to a temporary name in the same folder
 and ``os.replace``-d into place.  One file per entry (rather than data +
 sidecar) keeps an entry atomic: a killed run can never pair new data with
 an old checksum.  An entry whose magic, header, size or checksum does not
-match is deleted and fetched again.  A warm run reads only these small
+match is deleted and fetched again, and so is one whose payload is not an image of its
+media type and size (Pillow reads its header).  A warm run reads only these small
 files: no network and no decoding.  The downloaded originals are not kept:
 a year of thumbnails is ~2-3 GB of PNG against ~0.5 GB converted, and
 options rarely change.  Only images that converted are cached, never an
@@ -73,8 +74,10 @@ class Cache:
             media_type = header["media_type"]
             if media_type not in ("image/jpeg", "image/png"):
                 raise ValueError(media_type)
-            return EmbeddedImage(data, media_type, int(header["width"]), int(header["height"]))
-        except (KeyError, TypeError, ValueError):
+            width, height = int(header["width"]), int(header["height"])
+            _check_payload(data, media_type, width, height)
+            return EmbeddedImage(data, media_type, width, height)
+        except (KeyError, TypeError, ValueError, OSError):
             _unlink(self._path("converted", f"{options_key}\0{key}"))
             return None
 
@@ -164,6 +167,24 @@ class Cache:
         finally:
             if tmp is not None:
                 _unlink(Path(tmp))
+
+
+#: Pillow's name of each media type an entry may hold.
+_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG"}
+
+
+def _check_payload(data: bytes, media_type: str, width: int, height: int) -> None:
+    """ValueError unless *data* is an image of *media_type* and of the size the header says: a
+    checksum vouches for the bytes, not for what they are (a cache edited with its checksum
+    recomputed put an SVG under ``image/png`` into a book).  Pillow reads the header only (the
+    signature, the size): a warm run still decodes nothing."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data), formats=[_FORMATS[media_type]]) as im:
+        if im.size != (width, height):
+            raise ValueError(f"{im.size} is not the {width}x{height} of the header")
 
 
 def _unlink(path: Path) -> None:
