@@ -225,7 +225,11 @@ def _with_identifier(good: bytes, identifier: str) -> bytes:
 #: Identifiers an Atom id must not be as they are (RFC 4287 4.2.6: an IRI; RFC 4122 for urn:uuid).
 BAD_IDS = ["urn:uuid:6", "urn:uuid:not-a-uuid", "URN:UUID:12345678-1234-1234-1234-12345678",
            "urn:uuid:{12345678-1234-1234-1234-123456789abc}", "urn:uuid:123456781234123412341234567890ab",
-           "http://e.org/a b", "http://e.org/<x>", "12345", "urn:uuid:12345678-1234-1234-1234-123456789abg"]
+           "http://e.org/a b", "http://e.org/<x>", "12345", "urn:uuid:12345678-1234-1234-1234-123456789abg",
+           # not a URN by RFC 8141 (NID of 1 or over 32 characters or starting with '-', empty NSS), a '%'
+           # that starts no escape (RFC 3987), an http(s) URL the URL rules refuse
+           "urn:x:abc", "urn:-ab:x", "urn:ab:", "urn:" + "a" * 40 + ":x", "urn:ab:b%zz", "tag:%zz",
+           "http://", "https:example.com", "https://ex%61mple.com/"]
 
 
 @settings(max_examples=300, **SETTINGS)
@@ -236,8 +240,16 @@ def test_an_identifier_is_an_atom_id_only_if_an_iri_and_a_uuid_when_urn_uuid(tex
 
     from exporter.gates.documents import usable_as_id
 
+    from exporter.gates.urls import web_url
+
     if usable_as_id(text):
         assert re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+", text) and not re.search(r"[<>\"{}|\\^`]", text), text
+        assert not re.search(r"%(?![0-9A-Fa-f]{2})", text), text
+        scheme = text.partition(":")[0].lower()
+        if scheme == "urn":
+            assert re.fullmatch(r"urn:[A-Za-z0-9][A-Za-z0-9-]{0,30}[A-Za-z0-9]:[^/].*", text, re.I | re.S), text
+        if scheme in ("http", "https"):
+            assert web_url(text) == text, text
         if text.lower().startswith("urn:uuid:"):
             assert str(uuid.UUID(text[9:])) == text[9:].lower(), text
 

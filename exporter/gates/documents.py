@@ -237,6 +237,14 @@ ID_SCHEMES = frozenset({"urn", "tag", "info", "http", "https"})
 #: RFC 8141 section 2: ``urn:`` NID ``:`` NSS; the NID is 2 to 32 letters, digits and '-'.
 _URN = re.compile(r"urn:([A-Za-z0-9][A-Za-z0-9-]{0,30}[A-Za-z0-9]):(.+)", re.IGNORECASE | re.DOTALL)
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+#: A '%' that does not start a percent-escape (RFC 3987 section 2.2, pct-encoded): no IRI has one.
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+#: RFC 8141 section 2 in full: NID (2 to 32 letters, digits, '-', not at its ends), a non-empty
+#: NSS of pchar and '/' (RFC 3986; in an IRI also any non-ASCII character, RFC 3987), then the
+#: optional r-, q- and f-components.
+_NSS_CHAR = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2}|[^\x00-\x7f])"
+_URN_SYNTAX = re.compile(rf"urn:[A-Za-z0-9][A-Za-z0-9-]{{0,30}}[A-Za-z0-9]:{_NSS_CHAR}(?:{_NSS_CHAR}|/)*"
+                         r"(?:\?\+[^#]*?)?(?:\?=[^#]*)?(?:#.*)?", re.IGNORECASE | re.DOTALL)
 
 
 def canonical_id(identifier: str | None) -> str | None:
@@ -271,9 +279,14 @@ def usable_as_id(identifier: str | None) -> bool:
     Any other identifier is given a ``tag:`` id derived from it by the catalog, as is one of a
     scheme not in :data:`ID_SCHEMES` (``javascript:``, ``isbn:``: the W3C feed validator's
     SchemeNotIANARegistered, and no reader could follow or compare it)."""
-    if not identifier or _IRI.fullmatch(identifier) is None:
+    if not identifier or _IRI.fullmatch(identifier) is None or _BAD_PERCENT.search(identifier):
         return False
-    if identifier.partition(":")[0].lower() not in ID_SCHEMES:
+    scheme = identifier.partition(":")[0].lower()
+    if scheme not in ID_SCHEMES:
+        return False
+    if scheme in ("http", "https"):
+        return web_url(identifier) == identifier  # the URL rules' one spelling (canonical_id)
+    if scheme == "urn" and _URN_SYNTAX.fullmatch(identifier) is None:
         return False
     uuid = _URN_UUID.fullmatch(identifier)
     if uuid is None:
