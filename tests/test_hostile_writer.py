@@ -358,3 +358,32 @@ def test_an_address_whose_domain_is_not_idna_says_so(tmp_path):
     assert result.exit_code == 2
     assert ("--to 'x@xn--a.org' is not a usable e-mail address: its domain 'xn--a.org' is not a valid "
             "internationalised name: its label 'xn--a' is not valid IDNA 2008") in result.output, result.output
+
+
+@settings(max_examples=8, **SETTINGS)
+@given(names=st.lists(st.tuples(st.sampled_from(["javascript", "https", "colon", "mailto", "data", "a"]),
+                                st.sampled_from(["alert(1)", "evil.com", "//evil.com/x", "x", ""])),
+                      min_size=1, max_size=3, unique=True))
+def test_a_book_named_like_a_url_is_linked_as_the_file_in_the_folder(names):
+    """A relative link's first segment with a colon is a scheme (RFC 3986 section 4.2): every link
+    of the catalog, read against the catalog's own URL, must name the file in the folder."""
+    import json
+    from urllib.parse import unquote, urljoin
+
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        out = tmp / "out"
+        out.mkdir()
+        book = _one_book(tmp)
+        files = {f"{scheme}:{rest}.epub".replace("/", "_") for scheme, rest in names}
+        for file in files:
+            shutil.copy(book, out / file)
+        result = run_cli(["feed", str(_inputs(tmp)), "-o", str(out), "--format", "opds"], tmp)
+        assert result.exit_code == 0, result.output
+        base = "http://example.org/p/catalog.opds"
+        hrefs = re.findall(r'href="([^"]*)"', (out / "catalog.opds").read_text("utf-8"))
+        hrefs += [link["href"] for pub in json.loads((out / "catalog.json").read_text("utf-8"))["publications"]
+                  for link in pub["links"] + pub.get("images", [])]
+        linked = {unquote(urljoin(base, href).removeprefix("http://example.org/p/")) for href in hrefs}
+        assert all(urljoin(base, href).startswith("http://example.org/p/") for href in hrefs), hrefs
+        assert files <= linked, (files, hrefs)

@@ -266,8 +266,10 @@ def path_segment(name: str) -> str:
     """A file name as a relative URL path (one segment per ``/``), escaped for
     any URL context: used for the links a writer makes to its own files.  The
     name's bytes are percent-encoded: a name that is not UTF-8 (kept by
-    surrogateescape) is linked to as the web server serves it."""
-    return _escapes(quote(os.fsencode(name), safe="/!$&'()*+,;=:@-._~"))
+    surrogateescape) is linked to as the web server serves it.  A colon too: in the first
+    segment of a relative reference it would make the name a scheme (RFC 3986 section 4.2:
+    ``javascript:x.epub`` is a javascript: URL, ``https:evil.com.epub`` one to another host)."""
+    return _escapes(quote(os.fsencode(name), safe="/!$&'()*+,;=@-._~"))
 
 
 def local_reference(destination: str) -> str:
