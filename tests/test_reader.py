@@ -713,6 +713,20 @@ def test_a_line_that_looks_like_a_heading_in_any_spelling_is_said(tmp_path, line
     assert result.digests[0].papers[0].authors == ("A",)
 
 
+@settings(max_examples=40, deadline=None)
+@given(breaks=st.text("\x0b\x0c\x85\x1c\x1d\x1e", min_size=1, max_size=3), spaces=st.sampled_from(["", " ", "   "]),
+       heading=st.sampled_from(["## Daily Papers (2024-03-06)", "### [P0](https://arxiv.org/abs/2403.00009)"]))
+def test_a_heading_after_a_line_break_markdown_does_not_make_is_said_at_its_line(breaks, spaces, heading):
+    """VT, FF, NEL, FS, GS, RS inside a line: other programs break the line there, Markdown does
+    not; the heading after one is said, never folded into the bullet without a word."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "d.md")
+        path.write_text(_TWO.format(pre="", heading="- a bullet" + breaks + spaces + heading), "utf-8")
+        result = read_digests([path])
+    said = [d.message for d in result.diagnostics if d.source.line == 11]
+    assert any("looks like a heading after U+" in m for m in said), (breaks, result.diagnostics)
+
+
 @st.composite
 def character_references(draw):
     """A character reference of any character, in any of its spellings (decimal, hex with 'x' or

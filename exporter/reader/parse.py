@@ -1030,8 +1030,27 @@ def parse_text(text: str, name: str) -> tuple[list[_DigestDraft], list[Diagnosti
     # line breaks are kept): every field is a slice of it and only needs its
     # white space collapsed.
     parser = _FileParser(name, split_lines(_nfc_outside_urls(drop_forbidden(gate_text.breaks_in_lines_as_spaces(text)))))
+    _hidden_line_breaks(parser, text)
     parser.parse()
     return parser.digests, parser.diags
+
+
+#: VT, FF, NEL and the information separators FS, GS, RS inside a line, a heading after them:
+#: Python's ``str.splitlines()`` and many editors break the line there, Markdown does not (and
+#: the cleaning makes a space of the first three, removes the others as controls).
+_HIDDEN_BREAK = re.compile(r"(?<=[^\n\r])[\x0b\x0c\x85\x1c\x1d\x1e]+(?=[ \t]{0,3}#{2,3}[ \t]+\S)")
+
+
+def _hidden_line_breaks(parser: _FileParser, text: str) -> None:
+    """Say each heading that stands after such a character, at its line, before the cleaning
+    removes the character: the day or paper would be folded into the line above without a word."""
+    if not any(c in text for c in "\x0b\x0c\x85\x1c\x1d\x1e"):
+        return
+    for m in _HIDDEN_BREAK.finditer(text):
+        parser.warn(gate_text.line_of(text, m.start()),
+                    f"this line looks like a heading after U+{ord(m.group(0)[0]):04X}, a line break other "
+                    "programs show but Markdown does not: not read as one (start the heading on a line of "
+                    "its own)", Kind.IGNORED)
 
 
 def read_digests(inputs: Iterable[str | Path]) -> ReadResult:
