@@ -25,3 +25,37 @@ def test_the_languages_found_in_digests_are_own_tags():
     found = {language.language_of([text]) for text in ("An English summary of the paper.", "한국어 요약입니다.")}
     assert found <= langtags._OWN
     assert {language.detect_language([]), *language.LABELS} <= langtags._OWN
+
+
+@pytest.mark.parametrize("tag, canonical", [
+    ("tl", "tl"), ("sh", "sh"), ("mo", "ro"), ("iw", "he"), ("in", "id"), ("EN-gb", "en-GB"), ("en-BU", "en-MM"),
+    ("zh-hant-tw", "zh-Hant-TW"), ("i-klingon", "tlh"), ("zh-guoyu", "cmn"), ("i-default", "i-default"),
+    ("cel-gaulish", "cel-gaulish"), ("art-lojban", "jbo"), ("zh-yue", "yue"), ("en-t-ja", "en-t-ja"),
+    ("ja-Latn-hepburn-heploc", "ja-Latn-hepburn-alalc97"), ("x-Foo", "x-foo"), ("qaa", "qaa")])
+def test_a_tag_is_canonical_by_the_registry_never_another_language(tag, canonical):
+    """RFC 5646 section 4.5: the registry's Preferred-Values, and no more (CLDR's aliases, which
+    langcodes applies, made Tagalog Filipino and Serbo-Croatian Serbian)."""
+    assert langtags.check_tag(tag) == canonical
+
+
+@pytest.mark.parametrize("tag", ["root", "xx", "en-US-POSIX", "und-u-foo"])
+def test_a_tag_no_registry_holds_is_refused(tag):
+    with pytest.raises(langtags.LanguageTagRefused):
+        langtags.check_tag(tag)
+
+
+def test_every_registered_language_without_a_preferred_value_is_kept():
+    from langcodes.registry_parser import parse_registry
+
+    subtags = [rec["Subtag"] for rec in parse_registry() if rec.get("Type") == "language"
+               and ".." not in rec["Subtag"] and not rec.get("Preferred-Value")]
+    assert len(subtags) > 7000
+    changed = {}
+    for sub in subtags:
+        try:
+            got = langtags.check_tag(sub)
+        except langtags.LanguageTagRefused as err:
+            got = str(err)
+        if got != sub:
+            changed[sub] = got
+    assert changed == {}

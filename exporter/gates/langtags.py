@@ -7,7 +7,8 @@ section 2.1; EPUBCheck and the feed validators check it).  Tags come from
 output folder.  The check is ``langcodes`` (its parser follows the RFC's
 grammar, its registry the IANA subtag registry): a tag must be
 well-formed, its subtags registered, and it is returned in its canonical
-spelling (``EN-gb`` -> ``en-GB``; RFC 5646 section 4.5).
+spelling (``EN-gb`` -> ``en-GB``; RFC 5646 section 4.5: the registry's
+Preferred-Values only, never CLDR's aliases, which name other languages).
 
 :func:`tag_for` gives the tag to write for each kind of output: books get
 the canonical tag whole; feeds and catalogs a tag the feed validators
@@ -53,8 +54,8 @@ def check_tag(text: str) -> str:
         raise LanguageTagRefused("it is not a well-formed BCP 47 language tag (such as 'ko', 'en' or 'ko-KR')")
     try:
         langcodes.tag_parser.parse_tag(text)
-        valid = langcodes.tag_is_valid(text)
-        canonical = langcodes.standardize_tag(text)
+        valid = langcodes.tag_is_valid(text) and _registered_language(text)
+        canonical = _canonical(text)
     except (langcodes.tag_parser.LanguageTagError, ValueError, KeyError) as err:
         raise LanguageTagRefused("it is not a well-formed BCP 47 language tag (such as 'ko', 'en' or 'ko-KR')") from err
     if not valid and (repeated := _repeated_subtag(text)):
@@ -72,6 +73,66 @@ def check_tag(text: str) -> str:
             raise LanguageTagRefused(f"it carries the extension '-{sub}-', which HTML checkers and most readers do "
                                      f"not take: leave it out ({'-'.join(subtags[:k])!r})")
     return _without_extlang(canonical)
+
+
+@functools.lru_cache(maxsize=1)
+def _subtags() -> tuple[frozenset[str], dict[tuple[str, str], str], dict[str, tuple[str, str | None]]]:
+    """From the IANA Language Subtag Registry: the language subtags; each subtag's
+    Preferred-Value by (type, subtag lower-cased); each grandfathered or redundant tag
+    (lower-cased) with its registered spelling and Preferred-Value."""
+    from langcodes.registry_parser import parse_registry
+
+    languages: set[str] = set()
+    preferred: dict[tuple[str, str], str] = {}
+    whole: dict[str, tuple[str, str | None]] = {}
+    for rec in parse_registry():
+        kind = rec.get("Type")
+        if kind in ("grandfathered", "redundant"):
+            whole[rec["Tag"].lower()] = (rec["Tag"], rec.get("Preferred-Value"))
+            continue
+        sub = rec.get("Subtag", "")
+        if kind == "language":
+            languages.add(sub.lower())
+        if rec.get("Preferred-Value") and kind in ("language", "script", "region", "variant"):
+            preferred[(kind, sub.lower())] = rec["Preferred-Value"]
+    return frozenset(languages), preferred, whole
+
+
+def _registered_language(text: str) -> bool:
+    """Whether *text* starts with a language subtag of the registry (or is private use, or a
+    grandfathered or redundant tag): langcodes also takes CLDR's ``root``, which no BCP 47 tag is."""
+    languages, _, whole = _subtags()
+    primary = text.split("-", 1)[0].lower()
+    return (text.lower() in whole or primary in ("x", "i") or primary in languages
+            or (len(primary) == 3 and "qaa" <= primary <= "qtz"))  # RFC 5646 section 2.2.1: private use
+
+
+def _canonical(text: str) -> str:
+    """*text* in canonical form by RFC 5646 section 4.5 (the registry's Preferred-Values, and
+    nothing else: ``iw`` -> ``he``, ``i-klingon`` -> ``tlh``, ``BU`` -> ``MM``), in the case of
+    section 2.1.1 (``en-GB``, ``zh-Hant``).  Not CLDR's aliases, which langcodes applies and
+    which name other languages (``tl``, Tagalog, became ``fil``, Filipino; ``sh`` ``sr-Latn``)."""
+    _, preferred, whole = _subtags()
+    spelled, value = whole.get(text.lower(), (None, None))
+    if value:
+        text = value
+    elif spelled:
+        return spelled  # grandfathered or redundant, no Preferred-Value: kept as registered
+    subtags = text.split("-")
+    out = [preferred.get(("language", subtags[0].lower()), subtags[0].lower())]
+    singleton = subtags[0].lower() in ("x", "i")
+    for sub in subtags[1:]:
+        low = sub.lower()
+        if singleton or len(sub) == 1:  # an extension or private use: lower case to the end
+            singleton = True
+            out.append(low)
+        elif len(sub) == 4 and sub.isalpha():
+            out.append(preferred.get(("script", low), sub.title()))
+        elif len(sub) == 2 or (len(sub) == 3 and sub.isdigit()):
+            out.append(preferred.get(("region", low), sub.upper()))
+        else:
+            out.append(preferred.get(("variant", low), low))
+    return "-".join(out)
 
 
 def _without_extlang(tag: str) -> str:
