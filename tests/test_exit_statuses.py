@@ -114,3 +114,17 @@ def test_a_command_line_that_cannot_work_exits_2(tmp_path, args):
     result = run([str(a).format(tmp=tmp_path) for a in args], tmp_path)
     assert result.exit_code == 2, result.output
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("option, command", [("--templates", "build"), ("--font", "epub")])
+@pytest.mark.parametrize("name", ["nx\udcff", "n\nx", "n'x"])
+def test_a_path_option_naming_nothing_says_it_quoted(tmp_path, option, command, name):
+    """A missing path is named as ls quotes it: a byte that is not UTF-8 as $'\\xff' (not U+FFFD,
+    which two names would share), a line break as $'\\n' (never one that starts a line)."""
+    from exporter.gates.names import shell_quote
+
+    missing = str(tmp_path / name)
+    result = run_cli([command, str(tmp_path), "-o", str(tmp_path / "out"), option, missing], tmp_path)
+    assert result.exit_code == 2, result.output
+    assert f"{shell_quote(missing)} does not exist" in result.output, result.output
+    assert "\ufffd" not in result.output

@@ -170,6 +170,11 @@ class PathArg(click.Path):
             broken = broken_link(text) if self.missing_checked else None
             if broken is not None:
                 self.fail(f"{shell_quote(text)} is {broken}", param, ctx)
+            if self.exists and self.missing_checked and not os.path.lexists(text):
+                # Said here, not by click, whose message shows a name that is not UTF-8 with U+FFFD
+                # (two names alike) and a line break as Python writes it.
+                kind = "folder" if self.dir_okay and not self.file_okay else "file"
+                self.fail(f"{kind} {shell_quote(text)} does not exist", param, ctx)
             if self.missing_checked and text and text != "-" and not os.path.lexists(text):
                 # A path to be made under a file can never be made: said now, before any work
                 # (a state path under a file failed only after every output was written).
