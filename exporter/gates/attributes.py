@@ -501,22 +501,8 @@ def _microsyntax_problem(element: str, attribute: str, value: str, page: bool = 
             return (f"has the value {value!r}, which is not a valid date or time (HTML section 2.3.5: "
                     + ("'2024-03-04', '2024-03-04T09:30Z', '2024-W10', 'PT2H'...)" if element == "time"
                        else "'2024-03-04' or '2024-03-04T09:30Z')"))
-    elif attribute == "accesskey" and page:
-        # HTML section 6.7.2: an ordered set of unique space-separated tokens, each one character
-        # (the Nu checker holds a page to it; EPUBCheck's schema takes any value in a book).
-        keys = value.split()
-        if (long := next((k for k in keys if len(k) != 1), None)) is not None:
-            return f"has the value {value!r}: the key {long!r} is not one character (HTML section 6.7.2)"
-        if len(set(keys)) != len(keys):
-            return f"has the value {value!r}, which names a key twice (HTML section 6.7.2)"
-    elif attribute == "ping" and element in ("a", "area") and page:
-        # HTML section 4.6.5: a set of space-separated tokens, each a valid non-empty URL whose
-        # scheme is an HTTP(S) scheme (the URL gate's http(s) parser; a relative URL has none).
-        from .urls import web_url
-
-        if (other := next((u for u in value.split() if web_url(u) is None), None)) is not None:
-            return (f"has the value {value!r}: {other!r} is not an absolute http(s) URL, all a ping "
-                    "takes (HTML section 4.6.5)")
+    elif page and attribute in ("accesskey", "ping"):
+        return _page_microsyntax_problem(element, attribute, value)
     elif attribute == "sandbox" and element == "iframe":
         unknown = [w for w in value.split() if w.lower() not in _SANDBOX]
         if unknown:
@@ -540,6 +526,27 @@ def _microsyntax_problem(element: str, attribute: str, value: str, page: bool = 
             return (f"has the value {value!r}: a <{element}> takes " + (
                 "no role" if not allowed else "only the roles " + ", ".join(sorted(allowed)))
                 + f", not {wrong[0]!r} (ARIA in HTML, section 4)")
+    return None
+
+
+def _page_microsyntax_problem(element: str, attribute: str, value: str) -> str | None:
+    """The microsyntaxes the Nu checker holds a web page to and EPUBCheck's schema does not hold
+    a book to (it takes any ``accesskey``; ``ping`` is no book's)."""
+    if attribute == "accesskey":
+        # HTML section 6.7.2: an ordered set of unique space-separated tokens, each one character.
+        keys = value.split()
+        if (long := next((k for k in keys if len(k) != 1), None)) is not None:
+            return f"has the value {value!r}: the key {long!r} is not one character (HTML section 6.7.2)"
+        if len(set(keys)) != len(keys):
+            return f"has the value {value!r}, which names a key twice (HTML section 6.7.2)"
+    elif element in ("a", "area"):  # ping
+        # HTML section 4.6.5: a set of space-separated tokens, each a valid non-empty URL whose
+        # scheme is an HTTP(S) scheme (the URL gate's http(s) parser; a relative URL has none).
+        from .urls import web_url
+
+        if (other := next((u for u in value.split() if web_url(u) is None), None)) is not None:
+            return (f"has the value {value!r}: {other!r} is not an absolute http(s) URL, all a ping "
+                    "takes (HTML section 4.6.5)")
     return None
 
 
