@@ -1000,3 +1000,25 @@ def test_the_send_lock_is_never_taken_through_a_link_or_a_special_file(kind):
         import shutil
 
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.mark.parametrize("command", ["inspect", "epub", "feed", "build"])
+def test_standard_input_named_twice_is_read_once(tmp_path, command):
+    """``-`` twice among the INPUTs is read once, as a file named twice is: never a second read that
+    finds it empty (a false "file is empty"), never its day lost beside another input's."""
+    import subprocess
+    import sys
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "b.md").write_text(day("2024-03-05", paper(7)), "utf-8")
+    args = [command, "-", str(other), "-"] + ([] if command == "inspect" else ["-o", str(tmp_path / "out")])
+    args += ["--images", "none"] if command in ("epub", "build") else []
+    run = subprocess.run([sys.executable, "-m", "exporter", *args], input=day("2024-03-04", paper(1)).encode(),
+                         capture_output=True, timeout=120, env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "st")})
+    assert run.returncode == 0, run.stderr
+    assert b"empty" not in run.stderr, run.stderr
+    if command == "inspect":
+        assert b"2 days" in run.stdout, run.stdout
+    elif command != "feed":
+        assert b"2 days" in run.stdout + run.stderr, (run.stdout, run.stderr)

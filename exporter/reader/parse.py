@@ -910,7 +910,10 @@ def input_files(inputs: Iterable[str | Path]) -> tuple[list[tuple[str, Path | No
     diags: list[Diagnostic] = []
     for item in inputs:
         if str(item) == STDIN:
-            files.append(("<stdin>", None))
+            # Named twice, read once, as a file is: a second read would find it empty (the
+            # first took it all) and warn so, while the day it held was read once.
+            if ("<stdin>", None) not in files:
+                files.append(("<stdin>", None))
             continue
         # A name typed in NFC finds the file macOS named in NFD, and the reverse.
         path = gate_files.find_spelling(Path(item)) or Path(item)
