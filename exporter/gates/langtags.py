@@ -64,14 +64,18 @@ def check_tag(text: str) -> str:
     if not valid or not _ALPHABET.fullmatch(canonical):
         raise LanguageTagRefused("it is not a registered BCP 47 language tag (such as 'ko', 'en' or 'ko-KR')")
     subtags = canonical.split("-")
-    for k, sub in enumerate(subtags[1:], start=1):
-        if sub.lower() == "x":
-            break
+    private = next((k for k, sub in enumerate(subtags) if sub.lower() == "x"), len(subtags))
+    for k, sub in enumerate(subtags[1:private], start=1):
         if len(sub) == 1 and sub.lower() != "t":
             # RFC 5646 section 3.7: extensions have registries of their own; the Nu HTML checker
             # knows only -t- (RFC 6497) and refuses the page for any other ("Unknown extension").
             raise LanguageTagRefused(f"it carries the extension '-{sub}-', which HTML checkers and most readers do "
                                      f"not take: leave it out ({'-'.join(subtags[:k])!r})")
+    if any(len(sub) == 1 for sub in subtags[private + 1:]):
+        # RFC 5646 takes a private-use subtag of one character; the Nu HTML checker refuses the
+        # page for it ("Private use subtag 'a' is too short").
+        raise LanguageTagRefused("it has a private-use subtag after 'x-' of one character, which HTML checkers "
+                                 "refuse: write two to eight ('x-ab')")
     return _without_extlang(canonical)
 
 
@@ -104,7 +108,20 @@ def _registered_language(text: str) -> bool:
     languages, _, whole = _subtags()
     primary = text.split("-", 1)[0].lower()
     return (text.lower() in whole or primary in ("x", "i") or primary in languages
-            or (len(primary) == 3 and "qaa" <= primary <= "qtz"))  # RFC 5646 section 2.2.1: private use
+            or (len(primary) == 3 and "qaa" <= primary <= "qtz")  # RFC 5646 section 2.2.1: private use
+            or _two_letter(primary) is not None)
+
+
+def _two_letter(primary: str) -> str | None:
+    """The registry's code of the ISO 639-2 code *primary* that it does not hold (``tat``: the
+    registry has ``tt``, RFC 5646 section 2.2.1 takes the shortest), or None: the same language
+    under its one BCP 47 code, which langcodes knows."""
+    import langcodes
+
+    if len(primary) != 3 or not primary.isalpha() or primary in _subtags()[0]:
+        return None
+    code = langcodes.standardize_tag(primary)
+    return code if len(code) == 2 and code in _subtags()[0] else None
 
 
 def _canonical(text: str) -> str:
@@ -119,7 +136,8 @@ def _canonical(text: str) -> str:
     elif spelled:
         return spelled  # grandfathered or redundant, no Preferred-Value: kept as registered
     subtags = text.split("-")
-    out = [preferred.get(("language", subtags[0].lower()), subtags[0].lower())]
+    primary = subtags[0].lower()
+    out = [preferred.get(("language", primary), _two_letter(primary) or primary)]
     singleton = subtags[0].lower() in ("x", "i")
     for sub in subtags[1:]:
         low = sub.lower()
