@@ -282,6 +282,49 @@ def joined_digests(draw):
 
 
 @settings(max_examples=40, **SETTINGS)
+@given(first=st.sampled_from(["utf-16-le", "utf-16-be"]), korean=st.booleans(),
+       second=st.sampled_from(["utf-8", "utf-8-sig", "same-no-bom", "other-no-bom", "other-bom", "same-bom",
+                               "u+fffe-at-line-start", "u+fffe-mid-line"]))
+def test_a_utf16_file_joined_with_another_loses_no_day_unsaid(first, korean, second):
+    """A UTF-16 digest with a second one joined after it (cat), in any encoding or byte order, or
+    with U+FFFE (the bytes of the other order's mark) inside it: both days are read, or the file
+    is an error at the line where the second starts; never a day turned into another text."""
+    import codecs
+    import json
+
+    title = "한국어 논문 요약" if korean else "A paper"
+    one, two = day("2024-03-04", paper(1, title)), day("2024-03-05", paper(2, title))
+    bom = codecs.BOM_UTF16_LE if first == "utf-16-le" else codecs.BOM_UTF16_BE
+    other = "utf-16-be" if first == "utf-16-le" else "utf-16-le"
+    data = bom + one.encode(first)
+    if second.startswith("u+fffe"):
+        at = "\ufffe" if second.endswith("start") else "x \ufffe"
+        data = bom + (one + at + two).encode(first)
+    else:
+        data += {"utf-8": two.encode("utf-8"), "utf-8-sig": codecs.BOM_UTF8 + two.encode("utf-8"),
+                 "same-no-bom": two.encode(first), "other-no-bom": two.encode(other),
+                 "other-bom": (codecs.BOM_UTF16_BE if first == "utf-16-le" else codecs.BOM_UTF16_LE) + two.encode(other),
+                 "same-bom": bom + two.encode(first)}[second]
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        (tmp / "joined.md").write_bytes(data)
+        result = run_cli(["inspect", "--json", str(tmp / "joined.md")], tmp)
+        doc = json.loads(result.stdout)
+        found = {d["date"] for d in doc["digests"]}
+        errors = [d for d in doc["diagnostics"] if d["severity"] == "error"]
+        line = one.count("\n") + 1  # where the second starts
+        if errors:
+            assert result.exit_code == 1 and not found, (second, result.output)
+            assert errors[0]["line"] == line, (second, errors)
+        elif second == "u+fffe-mid-line":  # "x ## Daily...": no heading, as typed in UTF-8, and said
+            assert any(d["line"] == line and "looks like a heading" in d["message"] for d in doc["diagnostics"])
+        else:
+            assert found == {"2024-03-04", "2024-03-05"}, (second, found, doc["diagnostics"])
+        summaries = json.dumps(doc["digests"], ensure_ascii=False)
+        assert "\u2378" not in summaries and "䐀" not in summaries  # no text read in the wrong order
+
+
+@settings(max_examples=40, **SETTINGS)
 @given(case=joined_digests())
 def test_a_bom_or_nul_anywhere_hides_no_day(case):
     import json

@@ -74,11 +74,62 @@ def _by_byte_order(data: bytes, width: int) -> str:
     starts = [m.start() for m in pattern.finditer(data) if m.start() % width == 0]
     text = []
     for a, b in zip(starts, starts[1:] + [len(data)]):
+        codec = orders[data[a:a + width]]
+        if width == 2:
+            codec = _order_of_part(data[a:b], codec)
+            _refuse_other_order(data, a, b, codec)
+            eight_bit = _EIGHT_BIT_RUN.search(data, a, b)
+            if eight_bit is not None:
+                # 16 code units in a row of two ASCII bytes each: no UTF-16 text (its ASCII has a
+                # zero byte in every unit, and CJK almost never 16 such units together), but 8-bit
+                # text joined after it (``cat``), which decoded as UTF-16 is another text.
+                # (from the unit after the run's first byte when that is odd: the last unit of the
+                # big-endian text before it ends in an ASCII byte, its line break)
+                start = eight_bit.start() + eight_bit.start() % 2
+                raise UnicodeDecodeError(codec, data, start, start + 2, _EIGHT_BIT)
         try:
-            text.append(data[a:b].decode(orders[data[a:a + width]]))
+            text.append(data[a:b].decode(codec))
         except UnicodeDecodeError as err:  # where in the whole file, as a decoder of it would say
             raise UnicodeDecodeError(err.encoding, data, a + err.start, a + err.end, err.reason) from None
     return "".join(text)
+
+
+#: Why a UTF-16 file holds 8-bit text (:func:`_by_byte_order`): the reason :func:`_damaged` says.
+_EIGHT_BIT = "8-bit text after UTF-16 text"
+_EIGHT_BIT_RUN = re.compile(rb"[\t\n\r\x20-\x7e]{32}")
+
+
+#: Why a UTF-16 file holds text of the other byte order without a mark (:func:`_refuse_other_order`).
+_OTHER_ORDER = "UTF-16 text of the other byte order, without its byte-order mark"
+
+
+def _refuse_other_order(data: bytes, a: int, b: int, codec: str) -> None:
+    """UnicodeDecodeError where the part ``data[a:b]`` (of *codec*) goes on in the other byte order
+    without a mark (a UTF-16BE file without one joined after a UTF-16LE file): 16 code units in a
+    row whose low byte, in *codec*'s order, is zero and whose high byte is ASCII, which is ASCII
+    text of the other order (U+XX00 characters never come 16 together)."""
+    part = data[a:b]
+    low, high = (part[0::2], part[1::2]) if codec.endswith("le") else (part[1::2], part[0::2])
+    for run in re.finditer(rb"\x00{16}", low):
+        if _ASCII_RUN.fullmatch(high, run.start(), run.end()):
+            start = a + 2 * run.start()
+            raise UnicodeDecodeError(codec, data, start, start + 2, _OTHER_ORDER)
+
+
+_ASCII_RUN = re.compile(rb"[\t\n\r\x20-\x7e]{16}")
+
+
+def _order_of_part(part: bytes, codec: str) -> str:
+    """The byte order of a UTF-16 *part* (from one byte-order mark to the next): the mark's, unless
+    the part's zero bytes say the other (a digest's ASCII has its zero byte high: the odd bytes
+    in little-endian, the even in big-endian).  U+FFFE inside little-endian text is the bytes of
+    a big-endian mark; what follows is still little-endian, and read as big-endian would be
+    another text."""
+    even, odd = part[0::2].count(0), part[1::2].count(0)
+    little = codec.endswith("le")
+    if (little and even > 2 * odd + 4) or (not little and odd > 2 * even + 4):
+        return "utf-16-be" if little else "utf-16-le"
+    return codec
 
 # ISO 2022 escape sequences that designate a character set (ECMA-35, section 13.2.2: ESC, then
 # intermediate bytes 0x20-0x2F, then a final byte 0x30-0x7E), and the encodings that use them.
@@ -314,6 +365,12 @@ def _damaged(data: bytes, encoding: str, width: int, err: UnicodeDecodeError) ->
     if len(data) % width and err.end >= len(data) - width:
         why = (f"{name} by its byte-order mark, but {len(data)} bytes are not whole {width}-byte units: "
                "the file is cut short (truncated?)")
+    elif err.reason == _OTHER_ORDER:
+        why = (f"{name} by its byte-order mark, but from offset {start} it goes on in the other byte order "
+               "without a mark: files of two byte orders joined (cat?); convert one of them")
+    elif err.reason == _EIGHT_BIT:
+        why = (f"{name} by its byte-order mark, but 8-bit text (UTF-8 or ASCII) follows from offset {start}: "
+               "files of two encodings joined (cat?); convert one of them")
     elif encoding == "utf-16" and err.end >= len(data) - width:
         why = f"{name} by its byte-order mark, but it ends in half a surrogate pair: the file is cut short (truncated?)"
     else:
