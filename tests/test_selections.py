@@ -270,3 +270,19 @@ def test_without_fork_a_static_bound_refuses(monkeypatch):
     with pytest.raises(SelectionError, match="to compile"):
         make_selection(name="s", match=["re:(?:ab){e<=3}"])
     assert make_selection(name="s", match=["re:\\btext-to-(video|motion){1,3}\\b"]).match
+
+
+def test_the_terms_of_a_run_together_have_a_compile_budget(monkeypatch):
+    """Each term passes its own bound, but every one is compiled again and kept: past the run's
+    budget for all of them together, the next term is refused, naming it (was 65 s and 3 GB for
+    a hundred terms)."""
+    from exporter.selections import model
+
+    monkeypatch.setattr(model, "_TRIED", set())
+    monkeypatch.setattr(model, "_SPENT", [0, 0.0])
+    monkeypatch.setattr(model, "TOTAL_COMPILE_BYTES", 64 * 2**20)
+    small = [f"re:(?:a{{10}}){{2}}x{i}" for i in range(20)]
+    assert make_selection(name="t", match=small).match  # small terms: far under the budget
+    terms = [f"re:(?:(?:a{{100}}){{100}}){{20}}x{i}" for i in range(6)]  # each about 40 MB compiled
+    with pytest.raises(SelectionError, match=r"x\d+.*together past 64 MB"):
+        make_selection(name="s", match=terms)

@@ -65,6 +65,11 @@ class Group(click.Group):
     """A click group whose commands never end in a traceback."""
 
     def main(self, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
+        # Each run has its own budget for compiling regular expressions (exporter.selections.model:
+        # a process that runs the program more than once, as the tests do, starts each afresh).
+        selections = sys.modules.get("exporter.selections.model")
+        if selections is not None:
+            selections.new_compile_budget()
         with _terminated_cleanly():
             try:
                 return super().main(args, *rest, **kwargs)

@@ -130,6 +130,12 @@ _STATIC_REPEATS = 10_000
 _COUNT = re.compile(r"\{\s*([0-9]+)")
 #: Patterns whose trial compilation succeeded in this process.
 _TRIED: set[str] = set()
+#: What compiling all the patterns of a run may take together (each is compiled again here, and
+#: kept): a hundred terms each under the bounds above took 65 s and 3 GB.
+TOTAL_COMPILE_BYTES = 512 * 1024 * 1024
+TOTAL_COMPILE_SECONDS = 10.0
+#: What the trials of this process measured so far: [bytes, seconds].
+_SPENT = [0, 0.0]
 
 
 def regex_fuzzy(pattern: str) -> bool:
@@ -209,15 +215,17 @@ def _compile_bounded(normal: str) -> str | None:
     import signal
     import time
 
+    before = _resident_bytes()
     try:
         pid = os.fork()
     except OSError:  # no process left to fork (EAGAIN, ENOMEM): the static bound
         return None if _static_bound(normal) else too_big
     if pid == 0:
         _trial_child(normal)
-    deadline = time.monotonic() + COMPILE_SECONDS
+    began = time.monotonic()
+    deadline = began + COMPILE_SECONDS
     while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
+        done, status, usage = os.wait4(pid, os.WNOHANG)
         if done:
             break
         if time.monotonic() > deadline:
@@ -226,9 +234,34 @@ def _compile_bounded(normal: str) -> str | None:
             return too_big
         time.sleep(0.002)
     code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        return too_big
+    # The child's peak beyond what it shared with this process at the fork (ru_maxrss: KiB on Linux).
+    _SPENT[0] += max(0, usage.ru_maxrss * 1024 - before) if before is not None else 0
+    _SPENT[1] += time.monotonic() - began
+    if _SPENT[0] > TOTAL_COMPILE_BYTES or _SPENT[1] > TOTAL_COMPILE_SECONDS:
+        return (f"would take the regular expressions of the run together past {TOTAL_COMPILE_BYTES // 2**20} MB or "
+                f"{TOTAL_COMPILE_SECONDS:g} s to compile (each is compiled and kept); write fewer or smaller ones")
     if code == 0:
         _TRIED.add(normal)
-    return too_big if code not in (0, 1) else None
+    return None
+
+
+def new_compile_budget() -> None:
+    """Start a run's budget for compiling (:data:`TOTAL_COMPILE_BYTES`, :data:`TOTAL_COMPILE_SECONDS`)."""
+    _SPENT[:] = [0, 0.0]
+
+
+def _resident_bytes() -> int | None:
+    """What this process holds in memory now (Linux: proc(5) /proc/self/statm), or None."""
+    import os
+
+    from ..gates import files as gate_files
+
+    try:
+        return int(gate_files.read_bytes("/proc/self/statm", 4096).split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _compile(pattern: str, where: str, text: str) -> Any:
