@@ -255,6 +255,8 @@ ref_texts = st.lists(st.one_of(references, st.sampled_from(["x", " ", "*a*", "`c
          link="&#000000008238;", heading="&#x85;")
 @example(title="&#x2028;", author="&#8233;", label="&#x2029;", text="a&#x2028;b [c&#x2029;d](https://e.org/)",
          link="&#x2028;", heading="&#x2029;")
+@example(title="t", author="a", label="l", text="see [link](https://ex\u2028ample.org/a) [b](https://e.org/\u2029)",
+         link="x", heading="h")
 def test_character_references_never_yield_forbidden_characters(title, author, label, text, link, heading):
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import sys
 import tempfile
 import time
@@ -725,6 +726,31 @@ def test_a_heading_after_a_line_break_markdown_does_not_make_is_said_at_its_line
         result = read_digests([path])
     said = [d.message for d in result.diagnostics if d.source.line == 11]
     assert any("looks like a heading after U+" in m for m in said), (breaks, result.diagnostics)
+
+
+_HASH_SPELLINGS = ["#", "&#35;", "&#x23;", "&#X0023;", "&num;", "\uff03", "\ufe5f"]
+_BETWEEN = ["", "\u0301", "\u20dd", "\u200b", "\u2028", "\u2029", "\u00ad", "\u034f", "\ufe0f", "<!-- x -->",
+            "&#x301;", "&#8203;", "&shy;"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(hashes=st.lists(st.tuples(st.sampled_from(_HASH_SPELLINGS), st.sampled_from(_BETWEEN)), min_size=2, max_size=3),
+       before=st.sampled_from(["", "<!-- c -->", "&#8203;", "\u200b", "&zwnj;"]))
+def test_a_heading_spelled_so_that_it_shows_as_one_is_said_at_its_line(hashes, before):
+    """'#' written as a reference or a compatibility form, marks, invisible characters or comments
+    among or before the '#': a reader shows a heading, Markdown reads none; the day or paper
+    under it is said at its line, never folded into the one above without a word."""
+    marks = "".join(h + b for h, b in hashes)
+    heading = before + marks + (" Daily Papers (2024-03-06)" if len(hashes) == 2 else " [P0](https://arxiv.org/abs/2403.00009)")
+    if re.fullmatch(r"#{2,3}", marks):
+        return  # a heading as written
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "d.md")
+        path.write_text(_TWO.format(pre="", heading=heading), "utf-8")
+        result = read_digests([path])
+    said = [d.message for d in result.diagnostics if d.source.line == 11]
+    read = len(result.digests) == 2 if "Daily" in heading else sum(len(d.papers) for d in result.digests) == 3
+    assert read or any("looks like a heading" in m for m in said), (heading, result.diagnostics)
 
 
 @st.composite

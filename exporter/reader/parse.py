@@ -25,6 +25,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import regex
+
 from ..gates import files as gate_files
 from ..gates.files import FileStamp
 from ..gates import text as gate_text
@@ -326,7 +328,7 @@ class _FileParser:
             self.warn(no, f"this line looks like a heading, but white space ({codes}) comes before its "
                           f"'{bare[:_heading_level(bare)]}': not read as one (a heading starts its line, after "
                           "at most 3 spaces)", Kind.IGNORED)
-        elif "#" in line[1:300] and (stray := _STRAY_HEADING_RE.match(line)):
+        elif line.find("#", 1, 300) > 0 and (stray := _STRAY_HEADING_RE.match(line)):
             pre = stray.group("pre")
             if re.fullmatch(r"&#[xX]?[0-9a-fA-F]+;", pre):
                 code = int(pre[3:-1], 16) if pre[2] in "xX" else int(pre[2:-1])
@@ -349,6 +351,15 @@ class _FileParser:
             else:
                 shown = f"it is written with {line[len(pre)]!r} (U+{ord(line[len(pre)]):04X}), not '#'"
             self.warn(no, f"this line looks like a heading, but {shown}: not read as one", Kind.IGNORED)
+        elif ((line.find("#", 0, 300) >= 0 or line.find("&", 0, 300) >= 0 or line.find("\uff03", 0, 300) >= 0
+               or line.find("\ufe5f", 0, 300) >= 0)  # no '#' (nor a form or reference of it): no heading
+              and _HEADING_AS_SHOWN.match(shown_line := _as_shown(line[:300]))):
+            # Any other spelling that shows as a heading once read (its character references
+            # decoded, comments, marks and invisible characters left out): '&#35;&#35; ', '#&#x301;# ',
+            # '<!-- -->## ', '#\u2028# '.  Not one for Markdown: said, never folded in without a word.
+            self.warn(no, f"this line looks like a heading, {_excerpt(shown_line.strip())}, once shown (character "
+                          "references decoded, comments, marks and invisible characters left out), but it is "
+                          "not one in Markdown: not read as one (write '## ' or '### ' at its start)", Kind.IGNORED)
 
     def warn(self, line: int, message: str, kind: Kind) -> None:
         self.diag(line, Severity.WARNING, message, kind)
@@ -1042,6 +1053,25 @@ def parse_text(text: str, name: str) -> tuple[list[_DigestDraft], list[Diagnosti
 #: Python's ``str.splitlines()`` and many editors break the line there, Markdown does not (and
 #: the cleaning makes a space of the first three, removes the others as controls).
 _HIDDEN_BREAK = re.compile(r"(?<=[^\n\r])[\x0b\x0c\x85\x1c\x1d\x1e]+(?=[ \t]{0,3}#{2,3}[ \t]+\S)")
+
+
+_HEADING_AS_SHOWN = re.compile(r"[ \t]{0,3}#{2,3}[ \t]+\S")
+_COMMENT_RE = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
+_UNSHOWN = regex.compile(r"[\p{Mn}\p{Me}\p{Cf}\p{Zl}\p{Zp}\p{Cc}\p{Default_Ignorable_Code_Point}]")
+
+
+def _as_shown(text: str) -> str:
+    """*text* as a reader sees it rendered: character references decoded, HTML comments left out,
+    compatibility forms folded (NFKC), and what shows as nothing left out (marks, format
+    characters, separators, controls, every default-ignorable code point)."""
+    import html
+
+    if "&" in text:
+        text = html.unescape(text)
+    if "<!--" in text:
+        text = _COMMENT_RE.sub("", text)
+    text = unicodedata.normalize("NFKC", text).replace("\t", " ")
+    return _UNSHOWN.sub("", text)
 
 
 def _hidden_line_breaks(parser: _FileParser, text: str) -> None:
