@@ -157,12 +157,21 @@ def _latin_only(font):
     ("huge", "200 MB is larger than any font should be (64 MB at most); is it a font?", 2),
     ("restricted", "'NanumGothic' may not be embedded in documents: its licence restricts embedding "
                    "(OS/2 fsType 0x0002); choose another font", 2),
+    # WOFF2 and WOFF whose compressed data is damaged (brotli and zlib raise their own errors)
+    ("woff2", "not a usable font (damaged or truncated", 2), ("woff", "not a usable font (damaged or truncated", 2),
+    # a name that must be quoted: a line break or a bidi control cannot forge a line
+    ("name", "not a font (TrueType, OpenType, WOFF or WOFF2)", 2),
 ])
 def test_a_bad_font_is_a_clear_message(tmp_path, kind, message, code):
+    from exporter.gates.names import shell_quote
+
     week = write_week(tmp_path / "in")
-    if kind == "text":
-        font = tmp_path / "font.ttf"
+    if kind in ("text", "name"):
+        font = tmp_path / ("font.ttf" if kind == "text" else "f\nx\u202e.ttf")
         font.write_text("hello, not a font\n")
+    elif kind in ("woff2", "woff"):
+        font = tmp_path / f"font.{kind}"
+        font.write_bytes(b"wOF2" + bytes(100) if kind == "woff2" else b"wOFF" + NANUM.read_bytes()[4:2000])
     elif kind == "truncated":
         font = tmp_path / "font.ttf"
         font.write_bytes(NANUM.read_bytes()[:5000])
@@ -175,7 +184,7 @@ def test_a_bad_font_is_a_clear_message(tmp_path, kind, message, code):
         font = _variant(tmp_path, "restricted.ttf", _restricted)
     r = epub(str(week), "-o", str(tmp_path / "out"), "--font", str(font))
     assert r.exit_code == code, r.output
-    assert f"--font {font}: {message}" in r.stderr
+    assert f"--font {shell_quote(str(font))}: {message}" in r.stderr
     assert "Traceback" not in r.output
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
 

@@ -730,6 +730,7 @@ def test_a_heading_after_a_line_break_markdown_does_not_make_is_said_at_its_line
 
 _HASH_SPELLINGS = ["#", "&#35;", "&#x23;", "&#X0023;", "&num;", "\uff03", "\ufe5f"]
 _BETWEEN = ["", "\u0301", "\u20dd", "\u200b", "\u2028", "\u2029", "\u00ad", "\u034f", "\ufe0f", "<!-- x -->",
+            "\u3164", "\uffa0", "\u115f", "\u2800", "\U000e0100", "\u0345",
             "&#x301;", "&#8203;", "&shy;"]
 
 
@@ -751,6 +752,15 @@ def test_a_heading_spelled_so_that_it_shows_as_one_is_said_at_its_line(hashes, b
     said = [d.message for d in result.diagnostics if d.source.line == 11]
     read = len(result.digests) == 2 if "Daily" in heading else sum(len(d.papers) for d in result.digests) == 3
     assert read or any("looks like a heading" in m for m in said), (heading, result.diagnostics)
+
+
+@pytest.mark.parametrize("link", ["[x](javascript:alert(1))", "[z](file:///etc/passwd)", "<mailto:a@b.c>",
+                                  "[f](ftp://e.org/x)", "[d](data:text/html,x)", "<JAVASCRIPT:alert(1)>"])
+def test_a_summary_link_of_another_scheme_is_said_where_it_is_dropped(tmp_path, link):
+    path = tmp_path / "d.md"
+    path.write_text(_TWO.format(pre="", heading=f"- see {link} and `[c](ftp://in.code/)`"), "utf-8")
+    said = [d.message for d in read_digests([path]).diagnostics if d.source.line == 11]
+    assert len([m for m in said if "is not http(s); dropped" in m]) == 1, said
 
 
 @st.composite

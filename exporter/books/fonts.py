@@ -61,7 +61,10 @@ class FontSource:
 
 
 def _fail(option: str, path: str, message: str) -> UsageError:
-    return UsageError(f"{option} {path}: {message}")
+    from ..gates.names import shell_quote
+
+    # Quoted as ls quotes it: a line break or a bidi control in the name cannot forge a line.
+    return UsageError(f"{option} {shell_quote(path)}: {message}")
 
 
 @functools.lru_cache(maxsize=4)
@@ -95,11 +98,14 @@ def _load(path: str, size: int, mtime_ns: int, ctime_ns: int, ino: int, option: 
             raise _fail(option, path, "has no outlines (glyf or CFF table): a bitmap or colour-only font")
     except UsageError:
         raise
-    except (TTLibError, AssertionError, KeyError, IndexError, ValueError, TypeError, EOFError, OverflowError,
-            MemoryError, ImportError, AttributeError, __import__("struct").error) as err:
-        raise _fail(option, path, f"not a usable font (damaged or truncated: {err})") from err
+    except Exception as err:  # noqa: BLE001 -- the user's file: whatever fontTools (or the brotli or
+        # zlib it decompresses WOFF with) raises on it, the font is damaged, not the program
+        raise _fail(option, path, f"not a usable font (damaged or truncated: {type(err).__name__}: {err})") from err
     if kind == "collection":
-        note = f"{option} {path} is a collection of {count} fonts; the first, {name!r}, is embedded"
+        from ..gates.names import shell_quote
+
+        note = (f"{option} {shell_quote(path)} is a collection of {count} fonts; the first, {name!r}, "
+                "is embedded")
     if fs_type & _RESTRICTED or fs_type & _BITMAP_ONLY:
         raise _fail(option, path, f"{name!r} may not be embedded in documents: its licence restricts "
                     f"embedding (OS/2 fsType {fs_type:#06x}); choose another font")

@@ -76,7 +76,8 @@ def check_tag(text: str) -> str:
         # page for it ("Private use subtag 'a' is too short").
         raise LanguageTagRefused("it has a private-use subtag after 'x-' of one character, which HTML checkers "
                                  "refuse: write two to eight ('x-ab')")
-    return _without_extlang(canonical)
+    # A grandfathered or redundant tag is whole as registered (zh-min: its "min" is no extlang).
+    return canonical if canonical.lower() in _subtags()[2] else _without_extlang(canonical)
 
 
 @functools.lru_cache(maxsize=1)

@@ -593,7 +593,20 @@ class _FileParser:
         for piece, no in zip(pieces, nos):
             if "://" in piece:
                 self.check_links(no, piece, offset, code)
+            if ":" in piece and ("](" in piece or "<" in piece):
+                self.check_other_schemes(no, piece, offset, code)
             offset += len(piece) + 1
+
+    def check_other_schemes(self, no: int, line: str, offset: int, code: list[tuple[int, int]]) -> None:
+        """Warn about each link of a summary line to a scheme other than http(s) (``javascript:``,
+        ``file:``, ``mailto:``, an autolink ``<ftp://...>``): the renderer leaves it as text, and
+        a link left out is said, as for a paper link or a thumbnail."""
+        for m in _OTHER_SCHEME.finditer(line):
+            if code and _inside(code, offset + m.start()):
+                continue
+            url = m.group(1) or m.group(2)
+            if not url.lower().startswith(("http:", "https:")):
+                self.warn(no, f"link {_quote(url)} is not http(s); dropped", Kind.UNSAFE_LINK)
 
     def check_links(self, no: int, line: str, offset: int = 0,
                     code: list[tuple[int, int]] | None = None) -> None:
@@ -1055,9 +1068,13 @@ def parse_text(text: str, name: str) -> tuple[list[_DigestDraft], list[Diagnosti
 _HIDDEN_BREAK = re.compile(r"(?<=[^\n\r])[\x0b\x0c\x85\x1c\x1d\x1e]+(?=[ \t]{0,3}#{2,3}[ \t]+\S)")
 
 
+#: A link destination or an autolink with a scheme (CommonMark 6.3, 6.5; a scheme is 2 to 32
+#: characters): those not http(s) are said by :meth:`_FileParser.check_other_schemes`.
+_OTHER_SCHEME = re.compile(r"\]\(\s*<?([A-Za-z][A-Za-z0-9+.\-]{1,31}:(?:[^\s()<>]|\([^\s()<>]*\))*)"
+                           r"|<([A-Za-z][A-Za-z0-9+.\-]{1,31}:[^\s<>]*)>")
 _HEADING_AS_SHOWN = re.compile(r"[ \t]{0,3}#{2,3}[ \t]+\S")
 _COMMENT_RE = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
-_UNSHOWN = regex.compile(r"[\p{Mn}\p{Me}\p{Cf}\p{Zl}\p{Zp}\p{Cc}\p{Default_Ignorable_Code_Point}]")
+_UNSHOWN = regex.compile(r"[\p{Mn}\p{Me}\p{Cf}\p{Zl}\p{Zp}\p{Cc}\p{Default_Ignorable_Code_Point}\u2800]")
 
 
 def _as_shown(text: str) -> str:
