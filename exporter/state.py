@@ -119,7 +119,7 @@ def tree_hash(folders: list[Path]) -> str:
     for folder in folders:
         # surrogateescape: a name that is not UTF-8 hashes as its bytes.
         h.update(str(folder).encode("utf-8", "surrogateescape") + b"\0")
-        walked = gate_files.walk(folder, lambda name: True, skip_hidden=False)
+        walked = gate_files.walk(folder, lambda name: True, skip_hidden=False, inside=True)
         for path in walked.files:
             h.update(str(path.relative_to(folder)).encode("utf-8", "surrogateescape") + b"\0")
             try:

@@ -254,7 +254,27 @@ def _install_bounded_filters(env: Any) -> None:
     def bounded_lipsum(n: int = 5, *args: Any, **kw: Any) -> Any:
         if isinstance(n, int) and n > 100:
             raise ValueError(f"lipsum({n}): at most 100 paragraphs")
-        return lipsum(n, *args, **kw)
+        # The same words every run (jinja2 draws them from the module's random state): the
+        # same input, options and templates give the same bytes.
+        import random
+
+        state = random.getstate()
+        random.seed(f"lipsum {n} {args} {sorted(kw.items())}")
+        try:
+            return lipsum(n, *args, **kw)
+        finally:
+            random.setstate(state)
+
+    def repeatable_random(seq: Any) -> Any:
+        """jinja2's ``random`` filter, drawn by the sequence itself: the same item every run."""
+        import hashlib
+        import random
+
+        items = list(seq)
+        if not items:
+            raise ValueError("random of an empty sequence")
+        seed = hashlib.sha256(repr(items).encode("utf-8", "surrogatepass")).digest()
+        return random.Random(seed).choice(items)
 
     import jinja2
 
@@ -263,6 +283,7 @@ def _install_bounded_filters(env: Any) -> None:
     env.filters["indent"] = bounded_indent
     env.filters["truncate"] = jinja2.pass_environment(bounded_truncate)
     env.globals["lipsum"] = bounded_lipsum
+    env.filters["random"] = repeatable_random
 
 
 def checked_lang_attrs(lang: Any) -> Any:

@@ -323,3 +323,37 @@ def test_a_template_rendering_what_no_file_holds_or_naming_no_template_is_an_err
     assert str(tpl / name) in result.output and said in result.output, result.output
     assert not list(out.glob("*.epub"))
 
+
+
+def test_random_and_lipsum_in_a_template_give_the_same_book_every_run(tmp_path):
+    """The same input, options and templates give the same bytes: jinja2's ``random`` filter and
+    ``lipsum`` draw from the process's random state, here made repeatable."""
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "day.xhtml.j2").write_text('{% extends "default:day.xhtml.j2" %}{% block paper_summary %}<p>'
+                                      '{{ range(1000)|random }} {{ lipsum(1, html=False) }}</p>{% endblock %}', "utf-8")
+    src = two_papers(tmp_path)
+    books = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        result = run_cli(["epub", str(src), "-o", str(out), "--images", "none", "--templates", str(tpl)], tmp_path)
+        assert result.exit_code == 0, result.output
+        books.append([p.read_bytes() for p in sorted(out.glob("*.epub"))])
+    assert books[0] == books[1] and books[0]
+
+
+def test_a_link_out_of_the_templates_folder_is_not_walked(tmp_path):
+    """The templates' fingerprint walks the folder only: a link in it to '/' (or any folder outside)
+    is not followed (it walked the whole file system)."""
+    import time
+
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "extra.css").write_text("/* x */\n", "utf-8")
+    (tpl / "root").symlink_to("/")
+    (tpl / "me").symlink_to(".")
+    start = time.monotonic()
+    result = run_cli(["epub", str(two_papers(tmp_path)), "-o", str(tmp_path / "out"), "--images", "none",
+                      "--templates", str(tpl)], tmp_path, seconds=60)
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - start < 20

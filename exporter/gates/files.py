@@ -366,12 +366,15 @@ def _hidden(name: str) -> bool:
 
 
 def walk(root: Path, wanted: Callable[[str], bool], *, max_depth: int = MAX_DEPTH,
-         skip_hidden: bool = True) -> Walk:
+         skip_hidden: bool = True, inside: bool = False) -> Walk:
     """The regular files under *root* whose name is *wanted*, sorted by their path parts.
 
     Symbolic links to folders are followed; a folder reached twice (a link
-    loop, two links) is walked once; special files are skipped and said."""
+    loop, two links) is walked once; special files are skipped and said.  *inside*: a link
+    (to a folder or a file) that leads out of *root* is skipped and said, never followed (the
+    templates folder: ``T/r -> /`` walked the whole file system)."""
     found = Walk()
+    home = os.path.join(os.path.realpath(root), "") if inside else ""
     walked: set[str] = set()
     stack: list[tuple[Path, int]] = [(root, 0)]
     while stack:
@@ -392,6 +395,10 @@ def walk(root: Path, wanted: Callable[[str], bool], *, max_depth: int = MAX_DEPT
         subfolders = []
         for entry in entries:
             if skip_hidden and _hidden(entry.name):
+                continue
+            if home and entry.is_symlink() and not os.path.join(os.path.realpath(entry.path), "").startswith(home):
+                found.skipped.append(Skipped(Path(entry.path), "a symbolic link that leads out of the folder; "
+                                             "not followed", False))
                 continue
             try:
                 is_dir = entry.is_dir(follow_symlinks=True)
