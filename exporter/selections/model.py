@@ -155,10 +155,11 @@ def _static_bound(normal: str) -> bool:
     return True
 
 
-def _trial_child(normal: str) -> None:
+def _trial_child(normal: str, report: int | None = None) -> None:
     """In the forked child: compile *normal* under RLIMIT_AS and exit 0 (it
     compiles), 1 (a syntax error: the parent compiles it again for the
-    message) or 3 (out of memory); never returns."""
+    message) or 3 (out of memory); never returns.  What compiling took in memory (resident
+    bytes, after less before) is written to the pipe *report*."""
     import os
     import resource
 
@@ -179,7 +180,12 @@ def _trial_child(normal: str) -> None:
             resource.setrlimit(resource.RLIMIT_AS,
                                (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
         try:
-            regex.compile(normal, regex.VERSION0 | regex.IGNORECASE | regex.FULLCASE)
+            before = _resident_bytes()
+            compiled = regex.compile(normal, regex.VERSION0 | regex.IGNORECASE | regex.FULLCASE)
+            after = _resident_bytes()
+            if report is not None and before is not None and after is not None:
+                os.write(report, str(max(0, after - before)).encode())
+            del compiled
             status = 0
         except (MemoryError, RecursionError, OverflowError):
             status = 3
@@ -212,20 +218,34 @@ def _compile_bounded(normal: str) -> str | None:
             return too_big
         _TRIED.add(normal)
         return None
-    import signal
-    import time
-
-    before = _resident_bytes()
+    read_end, write_end = os.pipe()
     try:
         pid = os.fork()
     except OSError:  # no process left to fork (EAGAIN, ENOMEM): the static bound
+        os.close(read_end)
+        os.close(write_end)
         return None if _static_bound(normal) else too_big
     if pid == 0:
-        _trial_child(normal)
+        os.close(read_end)
+        _trial_child(normal, write_end)
+    os.close(write_end)
+    try:
+        return _waited(pid, read_end, normal, too_big)
+    finally:
+        os.close(read_end)
+
+
+def _waited(pid: int, report: int, normal: str, too_big: str) -> str | None:
+    """The trial child *pid*'s verdict on *normal* (see :func:`_compile_bounded`); what it says it
+    took (the pipe *report*) counts against the run's budget."""
+    import os
+    import signal
+    import time
+
     began = time.monotonic()
     deadline = began + COMPILE_SECONDS
     while True:
-        done, status, usage = os.wait4(pid, os.WNOHANG)
+        done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             break
         if time.monotonic() > deadline:
@@ -236,8 +256,10 @@ def _compile_bounded(normal: str) -> str | None:
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         return too_big
-    # The child's peak beyond what it shared with this process at the fork (ru_maxrss: KiB on Linux).
-    _SPENT[0] += max(0, usage.ru_maxrss * 1024 - before) if before is not None else 0
+    # What the child measured around the compile (its resident bytes grew by that much; a peak
+    # from wait4 counts, or not, the pages it shares with this process at the fork).
+    said = os.read(report, 64)
+    _SPENT[0] += int(said) if said.isdigit() else 0
     _SPENT[1] += time.monotonic() - began
     if _SPENT[0] > TOTAL_COMPILE_BYTES or _SPENT[1] > TOTAL_COMPILE_SECONDS:
         return (f"would take the regular expressions of the run together past {TOTAL_COMPILE_BYTES // 2**20} MB or "
