@@ -728,15 +728,16 @@ def test_a_heading_after_a_line_break_markdown_does_not_make_is_said_at_its_line
     assert any("looks like a heading after U+" in m for m in said), (breaks, result.diagnostics)
 
 
-_HASH_SPELLINGS = ["#", "&#35;", "&#x23;", "&#X0023;", "&num;", "\uff03", "\ufe5f"]
+_HASH_SPELLINGS = ["#", "&#35;", "&#x23;", "&#X0023;", "&num;", "\uff03", "\ufe5f", "\\#"]
 _BETWEEN = ["", "\u0301", "\u20dd", "\u200b", "\u2028", "\u2029", "\u00ad", "\u034f", "\ufe0f", "<!-- x -->",
-            "\u3164", "\uffa0", "\u115f", "\u2800", "\U000e0100", "\u0345",
+            "\u3164", "\uffa0", "\u115f", "\u2800", "\U000e0100", "\u0345", "<span></span>", "[]()", "![]()",
+            "<?x?>", "<![CDATA[]]>", "<b></b>",
             "&#x301;", "&#8203;", "&shy;"]
 
 
 @settings(max_examples=80, deadline=None)
 @given(hashes=st.lists(st.tuples(st.sampled_from(_HASH_SPELLINGS), st.sampled_from(_BETWEEN)), min_size=2, max_size=3),
-       before=st.sampled_from(["", "<!-- c -->", "&#8203;", "\u200b", "&zwnj;"]))
+       before=st.sampled_from(["", "<!-- c -->", "&#8203;", "\u200b", "&zwnj;", "<![CDATA[]]>", "<i></i>", "[]()"]))
 def test_a_heading_spelled_so_that_it_shows_as_one_is_said_at_its_line(hashes, before):
     """'#' written as a reference or a compatibility form, marks, invisible characters or comments
     among or before the '#': a reader shows a heading, Markdown reads none; the day or paper

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import hashlib
 import gc
 import os
@@ -351,7 +352,7 @@ class _FileParser:
             else:
                 shown = f"it is written with {line[len(pre)]!r} (U+{ord(line[len(pre)]):04X}), not '#'"
             self.warn(no, f"this line looks like a heading, but {shown}: not read as one", Kind.IGNORED)
-        elif ((line.find("#", 0, 300) >= 0 or line.find("&", 0, 300) >= 0 or line.find("\uff03", 0, 300) >= 0
+        elif ((line.find("#", 0, 300) >= 0 or line.find("&num;", 0, 300) >= 0 or line.find("\uff03", 0, 300) >= 0
                or line.find("\ufe5f", 0, 300) >= 0)  # no '#' (nor a form or reference of it): no heading
               and _HEADING_AS_SHOWN.match(shown_line := _as_shown(line[:300]))):
             # Any other spelling that shows as a heading once read (its character references
@@ -1073,22 +1074,29 @@ _HIDDEN_BREAK = re.compile(r"(?<=[^\n\r])[\x0b\x0c\x85\x1c\x1d\x1e]+(?=[ \t]{0,3
 _OTHER_SCHEME = re.compile(r"\]\(\s*<?([A-Za-z][A-Za-z0-9+.\-]{1,31}:(?:[^\s()<>]|\([^\s()<>]*\))*)"
                            r"|<([A-Za-z][A-Za-z0-9+.\-]{1,31}:[^\s<>]*)>")
 _HEADING_AS_SHOWN = re.compile(r"[ \t]{0,3}#{2,3}[ \t]+\S")
-_COMMENT_RE = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
+#: What a Markdown viewer renders as no text: tags, comments, processing instructions, CDATA.
+_MARKUP_RE = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<[^>]*>", re.DOTALL)
 _UNSHOWN = regex.compile(r"[\p{Mn}\p{Me}\p{Cf}\p{Zl}\p{Zp}\p{Cc}\p{Default_Ignorable_Code_Point}\u2800]")
 
 
 def _as_shown(text: str) -> str:
-    """*text* as a reader sees it rendered: character references decoded, HTML comments left out,
-    compatibility forms folded (NFKC), and what shows as nothing left out (marks, format
-    characters, separators, controls, every default-ignorable code point)."""
+    """*text* as a reader sees it in a Markdown viewer (where digests are read and written):
+    rendered inline by markdown-it with raw HTML on (character references decoded, backslash
+    escapes taken, empty links, images, tags, comments and CDATA showing nothing), compatibility
+    forms folded (NFKC), and what shows as nothing left out (marks, format characters,
+    separators, controls, every default-ignorable code point, the Braille blank)."""
     import html
 
-    if "&" in text:
-        text = html.unescape(text)
-    if "<!--" in text:
-        text = _COMMENT_RE.sub("", text)
+    text = html.unescape(_MARKUP_RE.sub("", _viewer().renderInline(text)))
     text = unicodedata.normalize("NFKC", text).replace("\t", " ")
     return _UNSHOWN.sub("", text)
+
+
+@functools.cache
+def _viewer():
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True})
 
 
 def _hidden_line_breaks(parser: _FileParser, text: str) -> None:
