@@ -161,6 +161,8 @@ def _latin_only(font):
     ("woff2", "not a usable font (damaged or truncated", 2), ("woff", "not a usable font (damaged or truncated", 2),
     # a name that must be quoted: a line break or a bidi control cannot forge a line
     ("name", "not a font (TrueType, OpenType, WOFF or WOFF2)", 2),
+    # a glyph table shorter than its index says: found when the font is read, before any output
+    ("glyf", "not a usable font (damaged or truncated: ValueError: its glyph index (loca) points past", 2),
 ])
 def test_a_bad_font_is_a_clear_message(tmp_path, kind, message, code):
     from exporter.gates.names import shell_quote
@@ -169,6 +171,16 @@ def test_a_bad_font_is_a_clear_message(tmp_path, kind, message, code):
     if kind in ("text", "name"):
         font = tmp_path / ("font.ttf" if kind == "text" else "f\nx\u202e.ttf")
         font.write_text("hello, not a font\n")
+    elif kind == "glyf":
+        import struct
+
+        data = bytearray(NANUM.read_bytes())
+        for k in range(struct.unpack(">H", data[4:6])[0]):
+            entry = 12 + 16 * k
+            if data[entry:entry + 4] == b"glyf":
+                data[entry + 12:entry + 16] = struct.pack(">I", 100)
+        font = tmp_path / "font.ttf"
+        font.write_bytes(bytes(data))
     elif kind in ("woff2", "woff"):
         font = tmp_path / f"font.{kind}"
         font.write_bytes(b"wOF2" + bytes(100) if kind == "woff2" else b"wOFF" + NANUM.read_bytes()[4:2000])

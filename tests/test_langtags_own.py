@@ -32,7 +32,8 @@ def test_the_languages_found_in_digests_are_own_tags():
     ("zh-hant-tw", "zh-Hant-TW"), ("i-klingon", "tlh"), ("zh-guoyu", "cmn"), ("i-default", "i-default"),
     ("cel-gaulish", "cel-gaulish"), ("art-lojban", "jbo"), ("zh-yue", "yue"), ("en-t-ja", "en-t-ja"),
     ("ja-Latn-hepburn-heploc", "ja-Latn-hepburn-alalc97"), ("x-Foo", "x-foo"), ("qaa", "qaa"),
-    ("tat", "tt"), ("ger", "de"), ("kor-KR", "ko-KR"), ("zh-min", "zh-min")])  # ISO 639-2 codes the registry holds as 639-1
+    ("tat", "tt"), ("ger", "de"), ("kor-KR", "ko-KR"), ("zh-min", "zh-min"),
+    ("en-Latn", "en"), ("ru-Cyrl-RU", "ru-RU"), ("ko-Kore", "ko"), ("zh-Hant", "zh-Hant")])  # Suppress-Script  # ISO 639-2 codes the registry holds as 639-1
 def test_a_tag_is_canonical_by_the_registry_never_another_language(tag, canonical):
     """RFC 5646 section 4.5: the registry's Preferred-Values, and no more (CLDR's aliases, which
     langcodes applies, made Tagalog Filipino and Serbo-Croatian Serbian)."""

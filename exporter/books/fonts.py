@@ -92,6 +92,18 @@ def _load(path: str, size: int, mtime_ns: int, ctime_ns: int, ino: int, option: 
                       recalcBBoxes=False)
         name = font["name"].getBestFullName() or Path(path).name
         cmap = font.getBestCmap() or {}
+        # The tables the book's subset is cut from, read now: a damaged one is a usage error
+        # before anything is written, not an error once the book is made (and the feeds written).
+        # (The glyph table itself is only measured against its index, ``loca``: decompiling a
+        # Korean font's glyphs took a second a run.)
+        for tag in ("head", "hhea", "maxp", "hmtx", "loca", "post", "OS/2"):
+            if tag in font:
+                font[tag]  # noqa: B018 -- decompiles the table
+        if "head" in font and not font["head"].unitsPerEm:
+            raise ValueError("unitsPerEm is 0")
+        if "loca" in font and "glyf" in font and font.reader is not None and "glyf" in font.reader.tables:
+            if max(font["loca"].locations, default=0) > font.reader.tables["glyf"].length:
+                raise ValueError("its glyph index (loca) points past the end of its glyph table (glyf)")
         fs_type = font["OS/2"].fsType if "OS/2" in font else 0
         cff = "CFF " in font or "CFF2" in font
         if "glyf" not in font and not cff:

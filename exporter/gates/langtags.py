@@ -91,6 +91,10 @@ def _subtags() -> tuple[frozenset[str], dict[tuple[str, str], str], dict[str, tu
     preferred: dict[tuple[str, str], str] = {}
     whole: dict[str, tuple[str, str | None]] = {}
     for rec in parse_registry():
+        if rec.get("Type") == "language" and rec.get("Suppress-Script"):
+            # RFC 5646 section 4.1: a tag should not carry its language's Suppress-Script
+            # (the Nu checker: "Language tag should omit the default script for the language").
+            preferred[("suppress", rec["Subtag"].lower())] = rec["Suppress-Script"].lower()
         kind = rec.get("Type")
         if kind in ("grandfathered", "redundant"):
             whole[rec["Tag"].lower()] = (rec["Tag"], rec.get("Preferred-Value"))
@@ -146,6 +150,8 @@ def _canonical(text: str) -> str:
             singleton = True
             out.append(low)
         elif len(sub) == 4 and sub.isalpha():
+            if len(out) == 1 and preferred.get(("suppress", out[0])) == low:
+                continue  # en-Latn is en (RFC 5646 section 4.1: the script the language is written in)
             out.append(preferred.get(("script", low), sub.title()))
         elif len(sub) == 2 or (len(sub) == 3 and sub.isdigit()):
             out.append(preferred.get(("region", low), sub.upper()))
