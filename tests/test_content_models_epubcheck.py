@@ -461,6 +461,9 @@ PAGE_SNIPPETS = [
     '<div><a href="/" ping="https://example.org/ http://a.b/">x</a></div>',
     '<div><font-face>x</font-face></div>', '<div><annotation-xml>x</annotation-xml></div>',
     '<div><my-el.x>x</my-el.x></div>', '<div><a-b_c>x</a-b_c></div>',
+    '<div><textarea name="t" rows="0"></textarea></div>', '<div><textarea name="t" rows="2" cols="01"></textarea></div>',
+    '<div><select name="s" size="0"><option>a</option></select></div>', '<div><input name="i" size="0"></div>',
+    '<div><input name="i" size="3" maxlength="0"></div>',
 ]
 
 

@@ -299,13 +299,15 @@ shadowrootdelegatesfocus shadowrootclonable shadowrootserializable
 #: integers, integers and floating-point numbers.
 _INTEGER = re.compile(r"-?[0-9]+")
 _NON_NEGATIVE = re.compile(r"[0-9]+")
+_POSITIVE = re.compile(r"0*[1-9][0-9]*")
 _FLOAT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _NUMBERS = {
     **{("*", a): _NON_NEGATIVE for a in ("width", "height", "span", "colspan", "rowspan")},
     ("*", "tabindex"): _INTEGER, ("ol", "start"): _INTEGER, ("li", "value"): _INTEGER,
     **{(e, a): _FLOAT for e in ("meter", "progress") for a in ("value", "min", "max", "low", "high", "optimum")},
-    **{(e, a): _NON_NEGATIVE for e in ("input", "textarea")
-       for a in ("maxlength", "minlength", "size", "cols", "rows")},
+    **{(e, a): _NON_NEGATIVE for e in ("input", "textarea") for a in ("maxlength", "minlength")},
+    # "a valid non-negative integer greater than zero" (HTML sections 4.10.5.3.3, 4.10.7, 4.10.11)
+    **{key: _POSITIVE for key in (("input", "size"), ("textarea", "cols"), ("textarea", "rows"), ("select", "size"))},
 }
 #: The roles of WAI-ARIA 1.2 (section 5.4), Graphics ARIA and DPUB-ARIA 1.1 (``doc-*``), the
 #: values ``role`` takes (a space-separated list; whether a role suits its element is
