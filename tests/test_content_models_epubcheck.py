@@ -464,6 +464,7 @@ PAGE_SNIPPETS = [
     '<div><textarea name="t" rows="0"></textarea></div>', '<div><textarea name="t" rows="2" cols="01"></textarea></div>',
     '<div><select name="s" size="0"><option>a</option></select></div>', '<div><input name="i" size="0"></div>',
     '<div><input name="i" size="3" maxlength="0"></div>',
+    '<p lang="en-Latn">x</p>', '<p lang="ko-Kore">x</p>', '<p lang="sr-Latn">x</p>', '<p lang="zh-Hant">x</p>',
 ]
 
 

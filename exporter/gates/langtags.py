@@ -107,6 +107,16 @@ def _subtags() -> tuple[frozenset[str], dict[tuple[str, str], str], dict[str, tu
     return frozenset(languages), preferred, whole
 
 
+def suppressed_script(tag: str) -> str | None:
+    """The script subtag of *tag* (a valid tag) that the registry suppresses for its language
+    (``Latn`` in ``en-Latn``), or None: the Nu HTML checker refuses a page for it ("Language tag
+    should omit the default script for the language"; RFC 5646 section 4.1)."""
+    subtags = tag.split("-")
+    if len(subtags) < 2 or len(subtags[1]) != 4 or not subtags[1].isalpha():
+        return None
+    return subtags[1] if _subtags()[1].get(("suppress", subtags[0].lower())) == subtags[1].lower() else None
+
+
 def _registered_language(text: str) -> bool:
     """Whether *text* starts with a language subtag of the registry (or is private use, or a
     grandfathered or redundant tag): langcodes also takes CLDR's ``root``, which no BCP 47 tag is."""

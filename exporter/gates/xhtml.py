@@ -56,7 +56,7 @@ from . import css as css_gate
 from .addresses import AddressRefused, check_address
 from .attributes import (ID_REFERENCES, attribute_problem, http_equiv_problem, is_link, presence_problems,
                          url_attribute, value_problem)
-from .langtags import LanguageTagRefused, check_tag
+from .langtags import LanguageTagRefused, check_tag, suppressed_script
 from .urls import URLRefused, check_reference, data_media_type, data_payload_problem, data_url_problem
 
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -303,6 +303,10 @@ def _lang_problems(el, line: str) -> list[str]:
             check_tag(value)
         except LanguageTagRefused as err:
             found.append(f"{line}{attr}={value!r} is refused: {err}")
+        else:
+            if (script := suppressed_script(value)) is not None:
+                found.append(f"{line}{attr}={value!r} is refused: {script!r} is the script its language is written "
+                             f"in, which a tag leaves out (write {check_tag(value)!r}; RFC 5646 section 4.1)")
     if len(langs) == 2 and langs[0][1].lower() != langs[1][1].lower():
         found.append(f"{line}lang={langs[0][1]!r} and xml:lang={langs[1][1]!r} differ (HTML section 3.2.6.2: "
                      "they must be the same)")
