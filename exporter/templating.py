@@ -124,6 +124,27 @@ def _bounded_environment_class(sandboxed: bool = True) -> Any:
             _check_binop(operator, left, right)
             return super().call_binop(context, operator, left, right)
 
+        if sandboxed:
+            def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+                # A string method whose argument is the size of what it builds ("x".ljust(10**9)),
+                # or that multiplies it (s.replace("a", big)): bounded as the operators are.
+                if isinstance(getattr(__obj, "__self__", None), str):
+                    _check_str_call(__obj.__self__, getattr(__obj, "__name__", ""), args)
+                return super().call(__context, __obj, *args, **kwargs)
+
+            def wrap_str_format(self, value: Any) -> Any:
+                # "{:>999999999}".format(1): a width builds a value of that size (gigabytes);
+                # jinja2's sandbox runs a string's format and format_map through here.
+                wrapped = super().wrap_str_format(value)
+                if wrapped is None:
+                    return None
+
+                def bounded(*args: Any, **kwargs: Any) -> str:
+                    _check_format_widths(getattr(value, "__self__", None), args, kwargs)
+                    return wrapped(*args, **kwargs)
+
+                return bounded
+
         def _parse(self, source: str, name: str | None, filename: str | None) -> Any:
             _check_brackets(self, source, name, filename)
             try:
@@ -223,6 +244,46 @@ def _check_binop(operator: str, left: Any, right: Any) -> None:
 _WIDTHS = re.compile(r"%[-#0 +]*(\d+)|\.(\d+)[a-zA-Z]")
 
 
+#: The widths and precisions of a %-format (``%999999999d``, ``%.9f``) and a str.format field
+#: (``{:>999999999}``, ``{0:.{1}}``): each builds a value of that size.
+_FORMAT_SIZES = re.compile(r"%[-#0 +]*(\d*)(?:\.(\d*))?|\{[^{}]*?:[^{}]*?(\d+)(?:\.(\d+))?[^{}]*\}")
+
+
+#: A width or precision given as an argument: ``%*d``, ``{:>{w}}``.
+_FORMAT_ARGUMENT_SIZE = re.compile(r"%[-#0 +]*\*|%[-#0 +]*\d*\.\*|\{[^{}]*?:[^{}]*\{")
+
+
+#: str methods whose integer argument is the length of the string they build.
+_SIZED_STR_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs"})
+
+
+def _check_str_call(text: str, name: str, args: Any) -> None:
+    """ValueError when calling the str method *name* of *text* with *args* would build a string
+    over MAX_VALUE_SIZE characters (a width, or a replacement times its occurrences)."""
+    if name in _SIZED_STR_METHODS and args and isinstance(args[0], int):
+        _bounded(f"{name} width", args[0] * (max(1, text.count("\t")) if name == "expandtabs" else 1))
+    elif name == "replace" and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
+        grows = len(args[1]) - len(args[0])
+        if grows > 0:
+            count = text.count(args[0]) if args[0] else len(text) + 1
+            _bounded("the replaced string's length", len(text) + grows * count)
+
+
+def _check_format_widths(fmt: Any, args: Any = (), kwargs: Any = None) -> None:
+    """ValueError when the format string *fmt* asks for a width or precision over MAX_VALUE_SIZE,
+    written in it or given as one of *args*/*kwargs*."""
+    if not isinstance(fmt, str):
+        return
+    for m in _FORMAT_SIZES.finditer(fmt):
+        for size in m.groups():
+            if size and len(size) > 6 and int(size) > MAX_VALUE_SIZE:
+                raise ValueError(f"format width {int(size):,} is larger than {MAX_VALUE_SIZE:,}")
+    if _FORMAT_ARGUMENT_SIZE.search(fmt):
+        for value in [*args, *(kwargs or {}).values()]:
+            if isinstance(value, int) and value > MAX_VALUE_SIZE:
+                raise ValueError(f"format width {value:,} is larger than {MAX_VALUE_SIZE:,}")
+
+
 def _bounded(what: str, n: Any) -> Any:
     if isinstance(n, int) and n > MAX_VALUE_SIZE:
         raise ValueError(f"{what} {n} is larger than {MAX_VALUE_SIZE:,}")
@@ -284,6 +345,20 @@ def _install_bounded_filters(env: Any) -> None:
     env.filters["truncate"] = jinja2.pass_environment(bounded_truncate)
     env.globals["lipsum"] = bounded_lipsum
     env.filters["random"] = repeatable_random
+    fmt = env.filters["format"]
+
+    def bounded_format(value: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_format_widths(value, args, kwargs)
+        return fmt(value, *args, **kwargs)
+
+    env.filters["format"] = bounded_format
+    replace = env.filters["replace"]
+
+    def bounded_replace(eval_ctx: Any, s: Any, old: Any, new: Any, count: Any = None) -> Any:
+        _check_str_call(str(s), "replace", (str(old), str(new)))
+        return replace(eval_ctx, s, old, new, count)
+
+    env.filters["replace"] = jinja2.pass_eval_context(bounded_replace)
 
 
 def checked_lang_attrs(lang: Any) -> Any:

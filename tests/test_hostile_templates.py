@@ -357,3 +357,27 @@ def test_a_link_out_of_the_templates_folder_is_not_walked(tmp_path):
                       "--templates", str(tpl)], tmp_path, seconds=60)
     assert result.exit_code == 0, result.output
     assert time.monotonic() - start < 20
+
+
+@pytest.mark.parametrize("expr", ['"%999999999d"|format(1)', '"%.999999999f"|format(1)', '"{:>999999999}".format(1)',
+                                  '"{0:.999999999}".format("x")', '"{:>{w}}".format(1, w=2)',
+                                  '"{:>{w}}".format(1, w=999999999)', '"%*d"|format(999999999, 1)',
+                                  '"x".ljust(999999999)', '"ab".center(999999999)', '"7".zfill(999999999)',
+                                  '("a" * 1000)|replace("a", "b" * 999999)', '("a" * 1000).replace("a", "b" * 999999)'])
+def test_a_format_width_over_the_value_bound_is_refused_at_once(tmp_path, expr):
+    """A width or precision builds a value of that size (4 GB for the first): refused before it is
+    built, as ``*``, ``center`` and ``indent`` are; a small one renders."""
+    import time
+
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "day.xhtml.j2").write_text('{% extends "default:day.xhtml.j2" %}{% block paper_summary %}<p>{{ '
+                                      + expr + ' }}</p>{% endblock %}', "utf-8")
+    start = time.monotonic()
+    result = run_cli(["epub", str(two_papers(tmp_path)), "-o", str(tmp_path / "out"), "--images", "none",
+                      "--templates", str(tpl)], tmp_path)
+    assert time.monotonic() - start < 10
+    if "w=2" in expr:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == 1 and "larger than 1,000,000" in result.output, result.output
