@@ -95,6 +95,29 @@ MAX_EXPRESSION_DEPTH = 32
 MAX_BRACKET_DEPTH = 32
 
 
+class _BoundedStrings:
+    """What jinja2's sandbox does with strings, bounded as the operators are: a string method
+    whose argument is the size of what it builds (``"x".ljust(10**9)``) or that multiplies it
+    (``s.replace("a", big)``), and ``str.format`` widths (``"{:>999999999}".format(1)``)."""
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        if isinstance(getattr(__obj, "__self__", None), str):
+            _check_str_call(__obj.__self__, getattr(__obj, "__name__", ""), args)
+        return super().call(__context, __obj, *args, **kwargs)  # type: ignore[misc]
+
+    def wrap_str_format(self, value: Any) -> Any:
+        # jinja2's sandbox runs a string's format and format_map through here.
+        wrapped = super().wrap_str_format(value)  # type: ignore[misc]
+        if wrapped is None:
+            return None
+
+        def bounded(*args: Any, **kwargs: Any) -> str:
+            _check_format_widths(getattr(value, "__self__", None), args, kwargs)
+            return wrapped(*args, **kwargs)
+
+        return bounded
+
+
 @functools.cache
 def _bounded_environment_class(sandboxed: bool = True) -> Any:
     """A jinja2 ``Environment`` whose templates are refused, as a :class:`TemplateError` naming the
@@ -112,7 +135,9 @@ def _bounded_environment_class(sandboxed: bool = True) -> Any:
 
     from jinja2.sandbox import SandboxedEnvironment
 
-    class BoundedEnvironment(SandboxedEnvironment if sandboxed else jinja2.Environment):  # type: ignore[misc]
+    bases = (_BoundedStrings, SandboxedEnvironment) if sandboxed else (jinja2.Environment,)
+
+    class BoundedEnvironment(*bases):  # type: ignore[misc]
         template_class = _template_class()
 
         # The sandbox (jinja2's, made for untrusted templates) refuses private attributes and
@@ -124,26 +149,6 @@ def _bounded_environment_class(sandboxed: bool = True) -> Any:
             _check_binop(operator, left, right)
             return super().call_binop(context, operator, left, right)
 
-        if sandboxed:
-            def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
-                # A string method whose argument is the size of what it builds ("x".ljust(10**9)),
-                # or that multiplies it (s.replace("a", big)): bounded as the operators are.
-                if isinstance(getattr(__obj, "__self__", None), str):
-                    _check_str_call(__obj.__self__, getattr(__obj, "__name__", ""), args)
-                return super().call(__context, __obj, *args, **kwargs)
-
-            def wrap_str_format(self, value: Any) -> Any:
-                # "{:>999999999}".format(1): a width builds a value of that size (gigabytes);
-                # jinja2's sandbox runs a string's format and format_map through here.
-                wrapped = super().wrap_str_format(value)
-                if wrapped is None:
-                    return None
-
-                def bounded(*args: Any, **kwargs: Any) -> str:
-                    _check_format_widths(getattr(value, "__self__", None), args, kwargs)
-                    return wrapped(*args, **kwargs)
-
-                return bounded
 
         def _parse(self, source: str, name: str | None, filename: str | None) -> Any:
             _check_brackets(self, source, name, filename)
@@ -345,6 +350,13 @@ def _install_bounded_filters(env: Any) -> None:
     env.filters["truncate"] = jinja2.pass_environment(bounded_truncate)
     env.globals["lipsum"] = bounded_lipsum
     env.filters["random"] = repeatable_random
+    _install_sized_string_filters(env)
+
+
+def _install_sized_string_filters(env: Any) -> None:
+    """jinja2's ``format`` and ``replace`` filters, bounded as the string methods are."""
+    import jinja2
+
     fmt = env.filters["format"]
 
     def bounded_format(value: Any, *args: Any, **kwargs: Any) -> Any:

@@ -1065,3 +1065,31 @@ def test_standard_input_named_twice_is_read_once(tmp_path, command):
         assert b"2 days" in run.stdout, run.stdout
     elif command != "feed":
         assert b"2 days" in run.stdout + run.stderr, (run.stdout, run.stderr)
+
+
+@settings(max_examples=20, **SETTINGS)
+@given(kind=st.sampled_from(SPECIAL_KINDS + ("link-to-nothing",)),
+       name=st.sampled_from(["feed.atom", "feed.rss", "feed.json", "catalog.opds", "catalog.json", "index.html"]))
+def test_an_obstacle_at_any_name_a_build_writes_stops_it_before_anything_is_written(kind, name):
+    """A named pipe, a device or a link to nothing at a name the build writes is found before the
+    run writes anything (it was found at that file's turn, the folder half-updated)."""
+    tmp = _short_tmp()
+    try:
+        out = tmp / "out"
+        out.mkdir()
+        if kind == "link-to-nothing":
+            (out / name).symlink_to(tmp / "nowhere")
+            keep = None
+        else:
+            keep = make_special(out / name, kind)
+        before = sorted(p.name for p in out.iterdir())
+        result = run_cli(["build", str(two_papers(tmp)), "-o", str(out), "--images", "none",
+                          "--base-url", "https://example.org/p/"], tmp, seconds=60)
+        assert result.exit_code == 1, result.output
+        assert sorted(p.name for p in out.iterdir()) == before, result.output  # nothing written
+        if keep is not None:
+            keep.close()
+    finally:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -26,9 +26,9 @@ from ..errors import InputError, OutputError
 from ..feeds.writer import FeedReport
 from ..model import ReadResult, counted
 from ..gates import files as gate_files
-from ..output import (NotOurFileError, Records, Stamp, carries_mark, check_writable, holds, outside_through_link,
-                      recorded, records_for, remove_file, remove_folder, synced_at_end, write_file, written_in_run,
-                      written_stamp)
+from ..output import (NotOurFileError, Records, Stamp, carries_mark, check_target, check_writable, holds,
+                      not_ours_message, outside_through_link, recorded, records_for, remove_file, remove_folder,
+                      synced_at_end, write_file, written_in_run, written_stamp)
 from ..site.catalog_records import CatalogBooks, catalog_record
 from ..site.frontpage import check_template, newest_digest, write_front_page
 from ..site.catalog import book_files
@@ -181,7 +181,21 @@ def _new_report(plan: BuildPlan) -> BuildReport:
 
 
 def _check_before_writing(plan: BuildPlan) -> None:
+    from ..feeds.writer import FILE_NAMES, ICON_NAME
+
     options = plan.options
+    # A named pipe, a device or a link to nothing at a name the run writes stops it here, before
+    # anything is written, not when that file's turn comes (the books, feeds and catalog were
+    # written before a link to nothing at index.html was found).
+    out = Path(options.out_dir)
+    names = [FILE_NAMES[f] for f in options.feed_formats if f in FILE_NAMES]
+    names += ["catalog.opds", "catalog.json"] if options.catalog else []
+    names += ["index.html"] if options.front_page else []
+    names += [ICON_NAME] if options.feed.base_url else []
+    for name in names:
+        check_target(out / name)
+        if gate_files.broken_link(out / name):  # never replaced, and never holding the bytes to keep
+            raise NotOurFileError(not_ours_message(out / name))
     if options.front_page:
         check_template(plan)
     if options.incremental and options.state_path is not None:

@@ -352,8 +352,7 @@ class _FileParser:
             else:
                 shown = f"it is written with {line[len(pre)]!r} (U+{ord(line[len(pre)]):04X}), not '#'"
             self.warn(no, f"this line looks like a heading, but {shown}: not read as one", Kind.IGNORED)
-        elif ((line.find("#", 0, 300) >= 0 or line.find("&num;", 0, 300) >= 0 or line.find("\uff03", 0, 300) >= 0
-               or line.find("\ufe5f", 0, 300) >= 0)  # no '#' (nor a form or reference of it): no heading
+        elif (_may_show_heading(line)
               and _HEADING_AS_SHOWN.match(shown_line := _as_shown(line[:300]))):
             # Any other spelling that shows as a heading once read (its character references
             # decoded, comments, marks and invisible characters left out): '&#35;&#35; ', '#&#x301;# ',
@@ -1077,6 +1076,18 @@ _HEADING_AS_SHOWN = re.compile(r"[ \t]{0,3}#{2,3}[ \t]+\S")
 #: What a Markdown viewer renders as no text: tags, comments, processing instructions, CDATA.
 _MARKUP_RE = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<[^>]*>", re.DOTALL)
 _UNSHOWN = regex.compile(r"[\p{Mn}\p{Me}\p{Cf}\p{Zl}\p{Zp}\p{Cc}\p{Default_Ignorable_Code_Point}\u2800]")
+
+
+def _may_show_heading(line: str) -> bool:
+    """Whether *line* may show as a heading (:func:`_as_shown`, which renders it: half a
+    millisecond a line): it holds a '#' (or a form or reference of one), and its first character
+    after spaces is one that can show as nothing or as '#' (markup, a reference, an escape, a
+    character that is not ASCII), not a letter, a digit or a list mark that would show first."""
+    first = line.lstrip(" ")[:1]
+    if first.isascii() and first not in "#&<\\[!":
+        return False
+    return (line.find("#", 0, 300) >= 0 or line.find("&num;", 0, 300) >= 0 or line.find("\uff03", 0, 300) >= 0
+            or line.find("\ufe5f", 0, 300) >= 0)
 
 
 def _as_shown(text: str) -> str:
