@@ -465,6 +465,12 @@ PAGE_SNIPPETS = [
     '<div><select name="s" size="0"><option>a</option></select></div>', '<div><input name="i" size="0"></div>',
     '<div><input name="i" size="3" maxlength="0"></div>',
     '<p lang="en-Latn">x</p>', '<p lang="ko-Kore">x</p>', '<p lang="sr-Latn">x</p>', '<p lang="zh-Hant">x</p>',
+    '<div><object></object></div>', '<div><object type="image/svg+xml"></object></div>',
+    '<div><noscript><noscript>x</noscript></noscript></div>', '<div><noscript>x</noscript></div>',
+    '<div><label><input name="a"><input name="b"></label></div>',
+    '<div><label><input name="a"><input type="hidden" name="h"></label></div>', '<div><slot name="x"></slot></div>',
+    '<div><link rel="preload" href="a.css" as="bogus"></div>', '<div><link rel="preload" href="a.css" as="Style"></div>',
+    '<div><link rel="preload" href="a.css" as="json"></div>', '<div><link rel="preload" href="a.js" as="worker"></div>',
 ]
 
 

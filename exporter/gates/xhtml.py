@@ -592,6 +592,7 @@ def page_problems(doc: str) -> list[str]:
                 found.append(f"{at}<{el.tag}> is not an HTML element")
             elif el.tag in PAGE_ELEMENTS:
                 found.extend(at + why for why in _page_attribute_problems(el, getattr(parents.get(el), "tag", None)))
+                found.extend(at + why for why in _page_element_problems(el, parents))
             found.extend(at + why for why in _page_css_problems(el))
         lines: list[tuple[int, str]] = []
         found.extend(_url_problems(el, el.tag if html else None, at, None, frozenset(), lines, []))
@@ -742,6 +743,42 @@ def _lined_tree(doc: str) -> tuple[Any, list[int]]:
         # tree; the content models do not look at it.
         warnings.simplefilter("ignore", html5lib.constants.DataLossWarning)
         return made[0].parse(doc).getroot(), fostered
+
+
+#: ``<link rel=preload as>``: the destinations the Nu checker takes (Fetch's, but frame, iframe,
+#: json and webidentity), in this case.
+_PRELOAD_AS = frozenset("""fetch audio audioworklet document embed font image manifest object paintworklet
+report script serviceworker sharedworker style track video worker xslt""".split())
+#: Labelable elements (HTML section 4.10.2): a label holds at most one.
+_LABELABLE = frozenset("button input meter output progress select textarea".split())
+
+
+def _page_element_problems(el: Any, parents: dict) -> list[str]:
+    """What the Nu checker refuses of an element of the page by itself: an ``object`` with neither
+    ``data`` nor ``type`` (HTML section 4.8.7), a ``noscript`` inside a ``noscript`` (4.12.2), a
+    ``label`` around two form controls (4.10.4), a ``slot`` outside a shadow tree, a preload's
+    ``as`` that is no destination."""
+    tag = el.tag
+    if tag == "object" and el.get("data") is None and el.get("type") is None:
+        return ["<object> has neither data nor type (HTML section 4.8.7: one of them says what it shows)"]
+    if tag == "noscript":
+        up = parents.get(el)
+        while up is not None:
+            if up.tag == "noscript":
+                return ["<noscript> inside a <noscript> (HTML section 4.12.2)"]
+            up = parents.get(up)
+    if tag == "label":
+        controls = [d for d in el.iter() if d is not el and isinstance(d.tag, str) and d.tag in _LABELABLE
+                    and not (d.tag == "input" and (d.get("type") or "").lower() == "hidden")]
+        if len(controls) > 1:
+            return [f"<label> holds {len(controls)} form controls; it labels one (HTML section 4.10.4)"]
+    if tag == "slot":
+        return ["<slot> belongs in a shadow tree (a template of a custom element), not in the page"]
+    if tag == "link" and "preload" in (el.get("rel") or "").lower().split() and el.get("as") is not None \
+            and el.get("as") not in _PRELOAD_AS:
+        return [f"<link rel=preload> as={el.get('as')!r} is not a destination the Nu checker takes "
+                f"({', '.join(sorted(_PRELOAD_AS))})"]
+    return []
 
 
 def _page_attribute_problems(el, parent: str | None) -> list[str]:
