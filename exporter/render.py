@@ -305,7 +305,9 @@ _NOT_SIMPLE = re.compile(r"[\\`_\[\]!~\n\r]|://|<[A-Za-z/!?]|&[#A-Za-z]")
 def _simple_inline(text: str) -> str | None:
     """Render text whose only markup is ``**strong**`` around alphanumeric-bounded
     runs, and whose ``<``/``&`` cannot start a tag, autolink or entity; else None."""
-    if _NOT_SIMPLE.search(text):
+    if _NOT_SIMPLE.search(text) or "***" in text:
+        # (A run of three asterisks or more, "**a****a**", is two runs the parser may pair
+        # otherwise: CommonMark 6.2's rule of three.)
         return None
     parts = text.split("**")
     if len(parts) % 2 == 0 or any("*" in part for part in parts):
