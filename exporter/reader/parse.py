@@ -48,6 +48,7 @@ from ..model import (
 )
 from ..gates.urls import accepted_host_reason, local_reference, refusal, web_url
 from ..gates.numbers import MAX_VOTES, NotACount, parse_count
+from .blocks import Block, hidden_lines
 
 STDIN = "-"
 
@@ -303,9 +304,20 @@ class _FileParser:
         self.paper: _PaperDraft | None = None
         # True inside a paper that was skipped: its lines are not reported again.
         self.in_skipped_paper = False
+        # The lines a Markdown viewer shows as code or hides (:func:`.blocks.hidden_lines`).
+        self.hidden: dict[int, Block] = {}
 
     def diag(self, line: int, severity: Severity, message: str, kind: Kind) -> None:
         self.diags.append(Diagnostic(SourceRef(self.path, line), severity, message, kind))
+
+    def hidden_heading(self, no: int, line: str, block: Block) -> None:
+        """Say a heading that a Markdown viewer shows as code or hides (:mod:`.blocks`)."""
+        what = ("a fenced code block" if block.fence else "an HTML comment" if block.what == "<!--"
+                else "an HTML block")
+        self.warn(no, f"this line looks like a {'day' if _heading_level(line) == 2 else 'paper'} heading, but it "
+                      f"is inside {what} ('{block.what}' at line {block.opened_at}), which a Markdown viewer shows "
+                      f"{'as code' if block.fence or block.what != '<!--' else 'as nothing'}: not read as one",
+                  Kind.IGNORED)
 
     def heading_lookalike(self, no: int, line: str, before: str) -> None:
         """Say it when line *no*, not read as a heading, looks like one (or makes the line *before*
@@ -372,6 +384,7 @@ class _FileParser:
         self.no_digest_reason = "it comes before any '## Title (YYYY-MM-DD)' heading"
         saw_heading = False
         saw_text = False
+        hidden = self.hidden
         for no, line in enumerate(self.lines, start=1):
             if not line or line.isspace():
                 if self.paper is not None:
@@ -381,9 +394,13 @@ class _FileParser:
             if line[0] == " " and line[1:4].lstrip(" ")[:1] == "#":
                 # CommonMark 0.31, 4.2: an ATX heading may be indented by up to 3 spaces.
                 line = line.lstrip(" ")
-            if line[0] != "#" or not _heading_level(line):
+            if hidden and no in hidden:
+                if line[0] == "#" and _heading_level(line) in (2, 3):
+                    self.hidden_heading(no, line, hidden[no])
+                    continue
+            elif line[0] != "#" or not _heading_level(line):
                 self.heading_lookalike(no, line, self.lines[no - 2] if no >= 2 else "")
-            if line[0] == "#" and (level := _heading_level(line)):
+            if line[0] == "#" and (level := _heading_level(line)) and no not in hidden:
                 if level == 3:
                     self.finish_paper()
                     self.start_paper(no, line[3:].strip())
@@ -1056,7 +1073,9 @@ def parse_text(text: str, name: str) -> tuple[list[_DigestDraft], list[Diagnosti
     # Clean the whole file once (NFC outside URLs, no XML-forbidden characters;
     # line breaks are kept): every field is a slice of it and only needs its
     # white space collapsed.
-    parser = _FileParser(name, split_lines(_nfc_outside_urls(drop_forbidden(gate_text.breaks_in_lines_as_spaces(text)))))
+    cleaned = _nfc_outside_urls(drop_forbidden(gate_text.breaks_in_lines_as_spaces(text)))
+    parser = _FileParser(name, split_lines(cleaned))
+    parser.hidden = hidden_lines(parser.lines, cleaned)
     _hidden_line_breaks(parser, text)
     parser.parse()
     return parser.digests, parser.diags

@@ -1,0 +1,85 @@
+"""Headings inside code blocks and HTML comments: the reader's one-pass scan
+(exporter/reader/blocks.py) against markdown-it-py, the CommonMark parser."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+
+from exporter.reader.blocks import hidden_lines
+from exporter.reader.parse import parse_text
+
+# Lines a digest is made of, and the spellings of fences, comments and HTML blocks around them.
+PIECES = ["## Daily Papers (2024-03-05)", "### [P](https://arxiv.org/abs/2403.00002)", "- summary", "  - nested",
+          "1. numbered", "text", "lazy text", "", "", "```", "````", "~~~", "  ```", "   ```", "    ```", "- ```",
+          "  ~~~", "```py", "``` a`b", "<!--", "-->", "<!-- x -->", "  <!--", "<pre>", "</pre>", "<PRE class=x>",
+          "x </pre> y", "<script>", "</script>", "- <!--", "  ## h", "***", "- - ```", "\t```", "-\t```", "> ```",
+          "> quote", "<div>", "<div><video src='https://example.com/a.mp4'></video></div>", "<?php", "?>",
+          "<![CDATA[", "]]>"]
+_HIDING_HTML = re.compile(r"\s*(?:<(?:pre|script|style|textarea)(?:[ \t>]|$)|<!--|<\?|<![A-Za-z]|<!\[CDATA\[)", re.I)
+
+
+def _markdown_it_hidden(lines: list[str]) -> tuple[set[int], set[int]]:
+    """(lines inside a fence or an HTML block that ends at an end mark, lines not to compare:
+    inside other HTML blocks or behind a '>', where the reader reads no heading)."""
+    md = MarkdownIt("commonmark", {"html": True}).disable("inline")
+    hidden: set[int] = set()
+    skip = {n for n, line in enumerate(lines, start=1) if line.lstrip(" \t-*+0123456789.)").startswith(">")}
+    for token in md.parse("\n".join(lines)):
+        if token.type == "fence" or (token.type == "html_block" and _HIDING_HTML.match(token.content)):
+            hidden.update(range(token.map[0] + 2, token.map[1] + 1))
+        elif token.type == "html_block":
+            skip.update(range(token.map[0] + 1, token.map[1] + 1))
+    return {n for n in hidden if lines[n - 1].strip()} - skip, skip
+
+
+def _check(lines: list[str]) -> None:
+    want, skip = _markdown_it_hidden(lines)
+    got = {n for n in hidden_lines(lines, "\n".join(lines)) if n not in skip}
+    assert got == want, "\n".join(f"{n:2}|{line}" for n, line in enumerate(lines, start=1))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=14))
+def test_the_lines_hidden_are_those_markdown_it_shows_as_code_or_nothing(lines: list[str]) -> None:
+    _check(lines)
+
+
+def test_the_scan_agrees_with_markdown_it_on_many_digests() -> None:
+    rnd = random.Random(20241204)
+    for _ in range(3000):
+        _check([rnd.choice(PIECES) for _ in range(rnd.randint(1, 14))])
+
+
+HEAD = ("## Daily Papers (2024-03-04)\n\n### [Paper One](https://arxiv.org/abs/2403.00001)\n\nVote: 5\n\n"
+        "Authors: A B\n\n- summary\n\n")
+FORGED = "## Daily Papers (2024-03-05)\n### [X](https://arxiv.org/abs/2403.00002)\n"
+
+
+@pytest.mark.parametrize("before, after, what", [
+    ("```\n", "```\n", "fenced code block ('```' at line 11)"),
+    ("~~~~ text\n", "~~~~\n", "fenced code block ('~~~' at line 11)"),
+    ("```\n", "", "fenced code block ('```' at line 11)"),  # never closed: to the end, as in a viewer
+    ("<pre>\n", "</pre>\n", "HTML block ('<pre' at line 11)"),
+    ("<!--\n", "-->\n", "HTML comment ('<!--' at line 11)"),
+    ("<!-- a\n", "b -->\n", "HTML comment ('<!--' at line 11)"),
+    ("<script type=x>\n", "</script>\n", "HTML block ('<script' at line 11)"),
+    ("- ```\n", "  ```\n", None),  # the bullet's fence ends where the bullet does: real headings
+])
+def test_a_heading_a_viewer_shows_as_code_or_nothing_is_said_and_not_read(before: str, after: str,
+                                                                          what: str | None) -> None:
+    drafts, diags = parse_text(HEAD + before + FORGED + after, "d.md")
+    said = [d for d in diags if "not read as one" in d.message]
+    if what is None:
+        assert [d.date.isoformat() for d in drafts] == ["2024-03-04", "2024-03-05"]
+        assert not said
+        return
+    assert [d.date.isoformat() for d in drafts] == ["2024-03-04"]
+    assert [p.title for p in drafts[0].papers] == ["Paper One"]
+    assert [d.source.line for d in said] == [12, 13]
+    assert all(what in d.message for d in said), said[0].message
