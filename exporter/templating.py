@@ -163,8 +163,16 @@ def _bounded_environment_class(sandboxed: bool = True) -> Any:
         def compile(self, source: Any, name: str | None = None, filename: str | None = None,
                     raw: bool = False, defer_init: bool = False) -> Any:
             try:
-                return super().compile(source, name, filename, raw, defer_init)
-            except (RecursionError, MemoryError) as err:
+                # jinja2's optimizer computes constant expressions while compiling
+                # (``[1]|slice(10**7)``): the user's templates compile within the render's bounds.
+                with _time_budget(), _memory_budget(self.sandboxed):
+                    return super().compile(source, name, filename, raw, defer_init)
+            except MemoryError:
+                raise TemplateError(f"{_named(name, filename)}: error: compiling the template makes a value "
+                                    "too large for memory") from None
+            except _RenderTimeout as err:
+                raise TemplateError(f"{_named(name, filename)}: error: compiling the template: {err}") from None
+            except RecursionError as err:
                 raise TemplateError(f"{_named(name, filename)}: error: the template nests too deep to "
                                     f"compile ({type(err).__name__})") from None
             except SyntaxError as err:  # Python's compiler on the module jinja2 generated
@@ -239,8 +247,11 @@ def _check_binop(operator: str, left: Any, right: Any) -> None:
         a, b = _size(left), _size(right)
         too_big = a is not None and b is not None and a + b > MAX_VALUE_SIZE
     elif operator == "%" and isinstance(left, str):
-        # printf-style widths and precisions: "%1000000000d" % 1
+        # printf-style widths and precisions, written ("%1000000000d" % 1) or given ("%*d" % (10**9, 1))
         too_big = any(int(w or p) > MAX_VALUE_SIZE for w, p in _WIDTHS.findall(left))
+        if not too_big and _FORMAT_ARGUMENT_SIZE.search(left):
+            given = right if isinstance(right, tuple) else (right,)
+            too_big = any(type(v) is int and v > MAX_VALUE_SIZE for v in given)
     if too_big:
         raise ValueError(f"the result of {operator!r} would be larger than {MAX_VALUE_SIZE:,} "
                          "characters, items or digits")
@@ -350,7 +361,42 @@ def _install_bounded_filters(env: Any) -> None:
     env.filters["truncate"] = jinja2.pass_environment(bounded_truncate)
     env.globals["lipsum"] = bounded_lipsum
     env.filters["random"] = repeatable_random
+    env.filters["sum"] = _bounded_sum(env.filters["sum"])
+    for name in ("batch", "slice"):  # their count is the number of lists they make
+        env.filters[name] = _bounded_count(name, env.filters[name])
     _install_sized_string_filters(env)
+
+
+def _bounded_sum(total: Any) -> Any:
+    """jinja2's ``sum`` filter, refusing a sum of lists, tuples or strings over MAX_VALUE_SIZE
+    items before it is made: each step copies what the steps before built (quadratic, in one C
+    call that neither the timer nor SIGTERM interrupts)."""
+    import jinja2
+
+    def bounded(environment: Any, iterable: Any, attribute: Any = None, start: Any = 0) -> Any:
+        if not isinstance(start, (int, float)):
+            items = list(iterable)
+            size = sum(len(x) if isinstance(x, (str, bytes, list, tuple)) else 1 for x in items)
+            _bounded("sum of sequences, items", size + (_size(start) or 0))
+            iterable = items
+        return total(environment, iterable, attribute, start)
+
+    return jinja2.pass_environment(bounded)
+
+
+def _bounded_count(name: str, make: Any) -> Any:
+    """The filter *make* with its count (the argument after the value) bounded."""
+    # A filter jinja2 passes its context, eval context or environment first (``jinja_pass_arg``,
+    # which functools.wraps copies) has the count third.
+    at = 2 if hasattr(make, "jinja_pass_arg") else 1
+
+    @functools.wraps(make)
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        if len(args) > at:
+            _bounded(f"{name} count", args[at])
+        return make(*args, **kwargs)
+
+    return bounded
 
 
 def _install_sized_string_filters(env: Any) -> None:
@@ -426,6 +472,48 @@ def _time_budget() -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
         if old[0]:
             signal.setitimer(signal.ITIMER_REAL, *old)
+
+
+#: What one render of the user's templates may add to the process's address space.  A day of a
+#: thousand papers takes a few megabytes; the sandbox bounds each value (MAX_VALUE_SIZE), but
+#: values within that bound pile up (a loop that appends, ``map`` then ``join``), and a builtin
+#: the sandbox does not know the cost of (``translate``, ``batch``, ``slice``, ``tojson``'s indent,
+#: ``sum`` over lists) builds gigabytes in one C call, which no timer signal interrupts.
+RENDER_MEMORY = 256 * 1024 * 1024
+
+
+@contextlib.contextmanager
+def _memory_budget(users: bool) -> Iterator[None]:
+    """While a user's template renders (*users*), an address space of what the process has now
+    and RENDER_MEMORY more (POSIX ``setrlimit(RLIMIT_AS)``, the soft limit, raised back after):
+    an allocation past it fails, as a MemoryError inside the render, whatever makes it.  Where
+    the limit or the process's size cannot be had, the sandbox's bounds alone apply."""
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        resource = None  # type: ignore[assignment]
+    used = _address_space() if users and resource is not None else None
+    if used is None:
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = used + RENDER_MEMORY if hard == resource.RLIM_INFINITY else min(used + RENDER_MEMORY, hard)
+    if soft != resource.RLIM_INFINITY and soft <= cap:  # a lower limit of the user's stays in charge
+        yield
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def _address_space() -> int | None:
+    """The process's address space in bytes (Linux ``/proc/self/statm``, proc(5)), or None."""
+    try:
+        return int(gate_files.read_bytes("/proc/self/statm", 4096).split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def checked_output(template: Any, text: str) -> str:
@@ -566,13 +654,13 @@ def get_template(env: Any, name: str) -> Any:
         _check_blocks(env, template)
         return template
     except jinja2.TemplateNotFound as err:
-        folders = ", ".join(env.globals.get("searched_folders", ()))
+        folders = ", ".join(map(shell_quote, env.globals.get("searched_folders", ())))
         missing = err.name if err.name and err.name != name else name
         raise TemplateError(
             f"template {missing!r} not found (searched: {folders}; 'default:NAME' for the packaged ones)"
         ) from err
     except jinja2.TemplateSyntaxError as err:
-        raise TemplateError(f"{err.filename or err.name}:{err.lineno}: error: {err.message}") from err
+        raise TemplateError(f"{_named(err.name, err.filename)}:{err.lineno}: error: {err.message}") from err
 
 
 #: How deep templates may extend, include or import one another: the
@@ -754,7 +842,7 @@ def rendering(env: Any, template: Any) -> Iterator[None]:
     import jinja2
 
     try:
-        with _time_budget():
+        with _time_budget(), _memory_budget(env.globals.get("user_templates") is not None):
             yield
     except _Unread as err:
         place = _failed_at(env, err)  # the include or import that asked for it
@@ -764,7 +852,7 @@ def rendering(env: Any, template: Any) -> Iterator[None]:
     except TemplateError:
         raise
     except jinja2.TemplateNotFound as err:
-        folders = ", ".join(env.globals.get("searched_folders", ()))
+        folders = ", ".join(map(shell_quote, env.globals.get("searched_folders", ())))
         place = _failed_at(env, err)  # the include or extends that names it
         raise TemplateError(f"{place + ': error: ' if place else ''}template {err.name!r} not found "
                             f"(searched: {folders})") from err

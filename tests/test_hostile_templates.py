@@ -381,3 +381,67 @@ def test_a_format_width_over_the_value_bound_is_refused_at_once(tmp_path, expr):
         assert result.exit_code == 0, result.output
     else:
         assert result.exit_code == 1 and "larger than 1,000,000" in result.output, result.output
+
+
+@pytest.mark.parametrize("expr", [
+    '("%*d" % (999999999, 1))|length', '("%.*f" % (300000000, 1.5))|length',
+    '([[1] * 999999] * 300)|sum(start=[])|length', '("a" * 1000).translate({97: "b" * 300000})|length',
+    '[1]|batch(30000000, "x")|list|length', '[1]|slice(30000000)|list|length',
+    '([1] * 1000)|tojson(300000)|length', '(["a"] * 1000)|map("center", 999999)|join|length',
+    '(["a" * 100000] * 3000)|join|length', '("a" * 100000).join(["b"] * 3000)|length',
+    'ns.l.append("a" * 999999) or ns.l|length'])
+def test_a_render_that_builds_more_than_its_memory_is_an_error_in_bounded_time_and_memory(tmp_path, expr):
+    """However a template builds a large value (a width given as an argument, a builtin the sandbox
+    does not know the cost of, values within the bound piled up), the render's memory is bounded
+    (templating.RENDER_MEMORY) and it ends in an error naming the template: measured in a child
+    process, whose peak memory is its own."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    loop = '{% for i in range(3000) %}{{ "" if ns.l.append("a" * 999999) }}{% endfor %}' if "append" in expr else ""
+    (tpl / "day.xhtml.j2").write_text(
+        '{% extends "default:day.xhtml.j2" %}{% block paper_summary %}{% set ns = namespace(l=[]) %}' + loop
+        + "<p>{{ " + ("ns.l|length" if loop else expr) + " }}</p>{% endblock %}", "utf-8")
+    start = time.monotonic()
+    child = subprocess.Popen([sys.executable, "-m", "exporter", "epub", str(two_papers(tmp_path)), "-o",
+                              str(tmp_path / "out"), "--images", "none", "--templates", str(tpl)],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path)
+    output = child.stdout.read().decode("utf-8", "replace")
+    _, status, usage = os.wait4(child.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 1, output
+    assert "day.xhtml.j2" in output and "Traceback" not in output, output
+    assert time.monotonic() - start < 30
+    assert usage.ru_maxrss < 450 * 1024, f"{usage.ru_maxrss // 1024} MB"  # ru_maxrss is in KB on Linux
+    assert not list((tmp_path / "out").glob("*.epub"))
+
+
+@pytest.mark.parametrize("folder", ["t\ncf/in.md:7: warning: forged line", "bad\u202eevil", "esc\x1b[31mred"])
+@pytest.mark.parametrize("body", ['{% include "missing.j2" %}', "{% if %}"])
+def test_a_templates_folder_name_never_reaches_the_terminal_raw(tmp_path, folder, body):
+    """Every place a message names the folder (the error's place, the folders searched, a syntax
+    error's file) quotes it; and standard error writes no control or bidi control whatever made
+    the message (gates.names.PrintableLines)."""
+    tpl = tmp_path / folder
+    tpl.mkdir(parents=True)
+    (tpl / "day.xhtml.j2").write_text('{% extends "default:day.xhtml.j2" %}{% block day_heading %}' + body
+                                      + "{% endblock %}", "utf-8")
+    result = run_cli(["epub", str(two_papers(tmp_path)), "-o", str(tmp_path / "x.epub"), "--images", "none",
+                      "--templates", str(tpl)], tmp_path)
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert not any(line.startswith("cf/in.md") for line in lines), result.output
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u202e]", result.output), result.output
+
+
+def test_standard_error_is_written_printable_whoever_made_the_message():
+    import io
+
+    from exporter.gates.names import PrintableLines
+
+    out = io.StringIO()
+    PrintableLines(out).write("a.md:1: warning: \u202eevil\x1b[31m\nb.md:2: warning: plain 한국어\n")
+    assert out.getvalue() == "a.md:1: warning: \\u202eevil\\033[31m\nb.md:2: warning: plain 한국어\n"

@@ -70,13 +70,29 @@ class Group(click.Group):
         selections = sys.modules.get("exporter.selections.model")
         if selections is not None:
             selections.new_compile_budget()
-        with _terminated_cleanly():
+        with _terminated_cleanly(), _printable_stderr():
             try:
                 return super().main(args, *rest, **kwargs)
             except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
                 raise  # standalone_mode=False: the caller handles them
             except Exception as err:  # noqa: BLE001 -- the one place every bug ends
                 sys.exit(internal_error(err, list(args) if args is not None else None))
+
+
+@contextlib.contextmanager
+def _printable_stderr() -> Iterator[None]:
+    """Every line written to standard error through :func:`exporter.gates.names.printable`."""
+    from ..gates.names import PrintableLines
+
+    stream = sys.stderr
+    if stream is None or isinstance(stream, PrintableLines):
+        yield
+        return
+    sys.stderr = PrintableLines(stream)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stderr = stream
 
 
 @contextlib.contextmanager

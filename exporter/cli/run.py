@@ -163,7 +163,8 @@ def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool,
 
     bar = None
     if not quiet and todo > 1 and sys.stderr.isatty():
-        with click.progressbar(length=todo, label=label, file=sys.stderr) as bar:
+        # The bar's carriage returns and cursor controls are its own: written unfiltered.
+        with click.progressbar(length=todo, label=label, file=getattr(sys.stderr, "unfiltered", sys.stderr)) as bar:
             report = run_build(plan, progress)
     else:
         report = run_build(plan, progress)

@@ -241,3 +241,26 @@ def needs_storing(text: str) -> bool:
     """Whether a document dumped to *text* (JSON) may hold a string :func:`stored_tree` would
     change (a quick test; a false alarm only costs the walk)."""
     return _NEEDS_STORING.search(text) is not None
+
+
+class PrintableLines:
+    """A text stream whose every line is written through :func:`printable`: ``sys.stderr`` while
+    a command runs (cli/crash.py), so that no message, whoever made it and however it was
+    quoted, writes a control, a bidi control or an undecodable byte to the terminal; line breaks
+    between lines are kept.  The net under the quoting: a name is quoted where the message is
+    made, and what escaped that (a library's message holding a name) is escaped here."""
+
+    def __init__(self, stream: object):
+        self.unfiltered = stream
+
+    def write(self, text: str) -> int:
+        if isinstance(text, str) and _needs_quoting(text.replace("\n", "")):
+            text = "\n".join(printable(line) for line in text.split("\n"))
+        return self.unfiltered.write(text)  # type: ignore[attr-defined]
+
+    def writelines(self, lines: object) -> None:
+        for line in lines:  # type: ignore[attr-defined]
+            self.write(line)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.unfiltered, name)
