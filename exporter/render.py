@@ -32,8 +32,10 @@ from .model import SummaryItem, drop_forbidden, has_visible
 # "&#8238;" or "&#x85;" in a summary into those characters after the
 # reader's cleaning, so every rendered string is cleaned again on its way out.
 _xml_chars = drop_forbidden
-#: U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR (Unicode's Zl and Zp, all of them).
-_SEPARATORS_AS_SPACES = str.maketrans({"\u2028": " ", "\u2029": " "})
+#: U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR (Unicode's Zl and Zp, all of them), and
+#: the white space controls XML allows, CR and TAB (a reference ``&#xD;`` decodes to one): a space
+#: each, as the reader makes of them typed raw (XML 1.0 section 2.11 would make a line break of CR).
+_SEPARATORS_AS_SPACES = str.maketrans({"\u2028": " ", "\u2029": " ", "\r": " ", "\t": " "})
 
 
 #: Every element the renderer may emit.

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+
+import pytest
 import re
 import tempfile
 import zipfile
@@ -773,3 +775,28 @@ def test_send_reads_book_names_at_the_ends_of_the_calendar(keys, today):
             (tmp / "books" / f"x-{key}.epub").write_bytes(b"PK\x05\x06" + b"\0" * 18)
         result = run_cli(["send", str(tmp / "books"), "--to", "a@example.org", "--dry-run", "--today", today], tmp)
         assert result.exit_code in (0, 1), result.output
+
+
+@pytest.mark.parametrize("ref", ["&#xD;", "&#13;", "&#x0d;", "&#9;", "&#x09;", "&#0000013;", "&#10;"])
+def test_a_reference_to_cr_or_tab_is_a_space_in_every_output(ref):
+    """CR and TAB are white space the cleaning makes a space of; decoded from a reference (after the
+    cleaning) they are made a space again, in markup, and defused in plain-text feed fields (a
+    reader that takes a title for HTML would decode it): no output holds one, even decoded once more."""
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        src = tmp / "d.md"
+        body = paper(1, f"T{ref}x", authors=f"A{ref}n, Bo",
+                     bullets=(f"***L{ref}b***: cr{ref}here `a{ref}b` **c{ref}d**", f"[x{ref}y](https://example.org/)"))
+        src.write_text(f"## Daily{ref}Papers (2024-03-04)\n\n" + body, "utf-8")
+        out = tmp / "out"
+        result = run_cli(["build", str(src), "-o", str(out), "--images", "none", "--title", f"B{ref}t"], tmp)
+        assert result.exit_code == 0, result.output
+        check_outputs(out)
+        for name, text in output_texts(out):
+            pieces = list(_json_strings(json.loads(text))) if name.endswith(".json") else [text]
+            for piece in pieces:
+                seens = [piece, html.unescape(piece)]
+                if name.endswith((".atom", ".rss", ".opds")):  # XML, then HTML in a reader
+                    seens.append(html.unescape(seens[-1]))
+                for seen in seens:
+                    assert "\r" not in seen and "\t" not in seen, (name, seen[max(0, seen.find("\r")) - 80:][:300])

@@ -135,7 +135,8 @@ def feed_text(text: str) -> str:
     (feedparser 6 raises UnicodeEncodeError on the JSON Feed title): its
     ``&`` becomes ``＆`` (U+FF06); so does that of a reference to a bidi
     override or isolate (``&#x202E;``), a noncharacter, or the line and paragraph
-    separators (``&#x2028;``: they end a line in JavaScript and in some readers).
+    separators (``&#x2028;``: they end a line in JavaScript and in some readers), or
+    the white space controls (``&#xD;``, ``&#9;``: a one-line field holds none).
     """
     text = _TAG_START.sub("\u2039", text)
     if "&#" in text:
@@ -153,7 +154,8 @@ def _defuse_charref(m: re.Match[str]) -> str:
     cp = int(digits, 16 if m.group(2) is not None else 10) if len(digits) <= 8 else 0x110000
     # What such a reader would decode must survive model.clean_text:
     # no control, bidi control, noncharacter or character XML forbids.
-    allowed = cp <= 0x10FFFF and (cp in (0x9, 0xA, 0xD) or 0x20 <= cp <= 0x7E or 0xA0 <= cp <= 0xD7FF
+    # Nor a line break, CR or TAB in a one-line field (a title, a name).
+    allowed = cp <= 0x10FFFF and (0x20 <= cp <= 0x7E or 0xA0 <= cp <= 0xD7FF
                                   or 0xE000 <= cp <= 0xFFFD or 0x10000 <= cp) and drop_forbidden(chr(cp)) \
         and cp not in (0x2028, 0x2029)
     return m.group(0) if allowed else "\uff06" + m.group(1)
