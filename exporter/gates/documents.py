@@ -31,7 +31,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 from msgspec import Meta, Struct
 
-from ..model import Kind, Severity, clean_text, has_visible
+from ..model import Kind, Severity, clean_text, drop_forbidden, has_visible
 from .langtags import LanguageTagRefused, check_tag, tag_or_none
 from .urls import web_url
 
@@ -441,6 +441,15 @@ class FailureEntry(Struct, forbid_unknown_fields=True):
     #: Shown in a warning on later runs: one line, no control character.
     reason: Annotated[str, Meta(pattern=r"^[^\x00-\x1f\x7f-\x9f]+$", max_length=4096)]
     until: Annotated[float, Meta(ge=0, le=2 ** 40)]
+
+    def __post_init__(self) -> None:
+        # The pattern keeps out what breaks a line; a bidi control (U+202E reorders the rest of the
+        # diagnostic on a terminal) or a noncharacter is no reason the program writes either, so
+        # the text gate's own definition (``model.drop_forbidden``) decides: any such character
+        # is damage, and the thumbnail is fetched again.  msgspec turns the ValueError into a
+        # ValidationError naming the field.
+        if drop_forbidden(self.reason) != self.reason:
+            raise ValueError("the reason holds a control, bidi control or noncharacter")
 
 
 # -- decoding ----------------------------------------------------------------------
