@@ -422,7 +422,7 @@ AddressKey = Annotated[str, Meta(pattern=r"^sha256:[0-9a-f]{64}$")]
 #: A book's name as ``send`` records it: any name a file of the folder can have, as
 #: ``names.stored_name`` writes it (controls and undecodable bytes escaped).  Not
 #: :data:`FileName`: the ledger names no file to write or remove, and ``send`` mails every
-#: ``*.epub`` of the folder, ``.hidden.epub`` and ``a\\b.epub`` too (a backslash is a plain
+#: ``*.epub`` of the folder, ``.hidden.epub`` and ``a\b.epub`` too (a backslash is a plain
 #: character of a POSIX file name), so a name it sends must be one its ledger reads back.
 BookName = Annotated[str, Meta(pattern=r"^[^/\x00-\x1f\x7f]+$", max_length=800)]
 
