@@ -674,20 +674,72 @@ def _epub_is_ours(path: str | Path, dir_fd: int | None) -> bool:
 
 
 def marked(data: bytes, media_type: str) -> bytes:
-    """*data* (a JPEG or PNG image) with the program's mark added, so that a later run knows the
-    file as its own; other types unchanged."""
+    """*data* (a JPEG or PNG image) with the program's mark added and no other metadata, so that
+    a later run knows the file as its own and a cover taken from someone's book carries nothing
+    of theirs (a text chunk or comment holding a bidi control, EXIF with a place); other types
+    unchanged.  The pixels are not touched: only the chunks and segments that describe the
+    picture are kept, as the thumbnail converter writes nothing else (it drops ICC profiles too)."""
     if media_type == "image/jpeg" and data.startswith(b"\xff\xd8"):
+        data = _jpeg_without_metadata(data)
         at = 2
         while data[at:at + 2] and 0xE0 <= data[at + 1] <= 0xEF and data[at] == 0xFF:  # APPn (JFIF first)
             at += 2 + int.from_bytes(data[at + 2:at + 4], "big")
         comment = b"\xff\xfe" + struct.pack(">H", 2 + len(PROGRAM)) + PROGRAM.encode()
-        return data if comment in data[:_HEAD] else data[:at] + comment + data[at:]
+        return data[:at] + comment + data[at:]
     if media_type == "image/png" and data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+        data = _png_without_metadata(data)
         at = 8 + 8 + int.from_bytes(data[8:12], "big") + 4
         body = b"tEXtSoftware\x00" + PROGRAM.encode()
         chunk = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
-        return data if body in data[:_HEAD] else data[:at] + chunk + data[at:]
+        return data[:at] + chunk + data[at:]
     return data
+
+
+#: The PNG chunks that make the picture (PNG 3rd edition section 5.6, and APNG's): every other
+#: one (``tEXt``, ``zTXt``, ``iTXt``, ``eXIf``, ``iCCP``, ``tIME``, private ones) is metadata.
+_PNG_PICTURE = frozenset({b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"sBIT",
+                          b"bKGD", b"pHYs", b"acTL", b"fcTL", b"fdAT"})
+
+
+def _png_without_metadata(data: bytes) -> bytes:
+    kept, at = [data[:8]], 8
+    while at + 8 <= len(data):
+        end = at + 12 + int.from_bytes(data[at:at + 4], "big")
+        if data[at + 4:at + 8] in _PNG_PICTURE:
+            kept.append(data[at:end])
+        if data[at + 4:at + 8] == b"IEND":
+            break
+        at = end
+    return b"".join(kept)
+
+
+def _jpeg_without_metadata(data: bytes) -> bytes:
+    """*data* without COM and APP1-APP15 segments (ITU T.81 B.2.4: EXIF, XMP, ICC, Photoshop),
+    wherever they are (a progressive JPEG has segments between its scans), nor an APP0 that is
+    not JFIF; Adobe's APP14, which says how to read the colours of a CMYK JPEG, is kept."""
+    kept, at = [data[:2]], 2
+    while at + 2 <= len(data) and data[at] == 0xFF:
+        marker = data[at + 1]
+        if marker == 0xFF:  # a fill byte
+            at += 1
+            continue
+        if marker == 0xD9:  # EOI
+            kept.append(data[at:at + 2])
+            break
+        end = at + 2 + int.from_bytes(data[at + 2:at + 4], "big")
+        if marker == 0xDA:  # SOS: its header, then entropy-coded data up to the next marker
+            found = _NEXT_MARKER.search(data, end)
+            end = found.start() if found else len(data)
+        body = data[at + 4:at + 9]
+        if not (marker == 0xFE or 0xE1 <= marker <= 0xEF and not (marker == 0xEE and body == b"Adobe")
+                or marker == 0xE0 and body != b"JFIF\x00"):
+            kept.append(data[at:end])
+        at = end
+    return b"".join(kept)
+
+
+#: A marker in entropy-coded data: 0xFF not followed by a stuffed 0x00 or a restart (T.81 B.1.1.5).
+_NEXT_MARKER = re.compile(rb"\xff(?![\x00\xd0-\xd7])")
 
 
 def _as_recorded(path: Path, st: os.stat_result, at: _Folder | None = None) -> bool | None:

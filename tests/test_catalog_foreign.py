@@ -445,3 +445,83 @@ def test_a_foreign_books_upper_case_urn_is_its_entry_id_in_lower_case(tmp_path_f
     assert "urn:isbn:978-0-306" in ids[str(out / "catalog.opds")], (ids, r.output)
     for page in ids.values():
         assert not any(i.startswith(("URN", "Urn")) for i in page), ids
+
+
+def _with_cover_picture(good: bytes, data: bytes, media: str) -> bytes:
+    """*good* (an EPUB with a cover) whose cover is *data*, of type *media*."""
+    import io
+    import posixpath
+
+    from lxml import etree
+
+    src = zipfile.ZipFile(io.BytesIO(good))
+    opf_name = next(n for n in src.namelist() if n.endswith(".opf"))
+    root = etree.fromstring(src.read(opf_name))
+    item = next(el for el in root.iter("{http://www.idpf.org/2007/opf}item")
+                if "cover-image" in (el.get("properties") or "").split())
+    item.set("media-type", media)
+    member = posixpath.join(posixpath.dirname(opf_name), item.get("href"))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for info in src.infolist():
+            z.writestr(info, etree.tostring(root, xml_declaration=True, encoding="utf-8") if info.filename == opf_name
+                       else data if info.filename == member else src.read(info))
+    return buf.getvalue()
+
+
+def _foreign_picture(fmt: str, colour: str = "red") -> bytes:
+    """A 40x40 picture in *fmt* carrying what a picture can carry of its maker's words: a text
+    chunk or comment with a bidi override, EXIF, an ICC profile, XMP."""
+    import io
+
+    from PIL import Image, PngImagePlugin
+
+    exif = Image.Exif()
+    exif[0x010E] = "\u202e evil"  # ImageDescription
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "\u202e evil")
+    extra = {"PNG": dict(pnginfo=info, exif=exif), "JPEG": dict(comment="\u202e evil".encode(), exif=exif,
+                                                                    icc_profile=b"\0" * 128),
+             "GIF": dict(comment="\u202e evil".encode()), "WEBP": dict(exif=exif, xmp=b"<x>\xe2\x80\xae</x>")}[fmt]
+    out = io.BytesIO()
+    Image.new("RGB", (40, 40), colour).save(out, fmt, **extra)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("fmt, media, written", [("PNG", "image/png", "png"), ("JPEG", "image/jpeg", "jpg"),
+                                                  ("GIF", "image/gif", "png"), ("WEBP", "image/webp", "png")])
+def test_a_foreign_cover_is_published_with_the_programs_mark_and_nothing_else(tmp_path_factory, fmt, media, written):
+    # A cover written beside someone's book carries none of its maker's metadata (control and bidi
+    # characters never reach outputs), and carries the mark in every format it is written in, so a
+    # folder whose state is gone (restored from a cache, CI) still knows it as the program's own.
+    import io
+
+    from PIL import Image
+
+    from exporter.output import carries_mark
+
+    tmp = tmp_path_factory.mktemp("foreign-cover")
+    out = _setup(tmp)
+    good = (out / BOOK).read_bytes()
+    (out / "foreign.epub").write_bytes(_with_cover_picture(good, _foreign_picture(fmt), media))
+    r = run_cli(["feed", str(tmp / "in" / "d.md"), "-o", str(out), "--format", "opds"], tmp,
+                env={"XDG_STATE_HOME": str(tmp / "st1")})
+    assert r.exit_code == 0, r.output
+    cover = out / f"foreign.cover.{written}"
+    assert sorted(p.name for p in out.glob("foreign.cover.*")) == sorted([cover.name, "foreign.cover.thumb.jpg"])
+    assert f'href="foreign.cover.{written}" type="image/{"jpeg" if written == "jpg" else written}"' in \
+        (out / "catalog.opds").read_text("utf-8")
+    with Image.open(cover) as im:
+        assert im.size == (40, 40)
+        assert im.info.get("Software", im.info.get("comment")) in ("digest-export", b"digest-export")
+        assert not {"exif", "icc_profile", "xmp", "XML:com.adobe.xmp", "Comment"} & set(im.info), im.info
+        assert [name for name, _ in getattr(im, "applist", [])] in ([], ["APP0", "COM"])
+    assert "\u202e".encode() not in cover.read_bytes() and carries_mark(cover)
+
+    # A new cover, and no state: the cover written earlier is still known by its mark.
+    (out / "foreign.epub").write_bytes(_with_cover_picture(good, _foreign_picture(fmt, "blue"), media))
+    r = run_cli(["feed", str(tmp / "in" / "d.md"), "-o", str(out), "--format", "opds"], tmp,
+                env={"XDG_STATE_HOME": str(tmp / "st2")})
+    assert r.exit_code == 0 and "not written by digest-export" not in r.output, r.output
+    with Image.open(io.BytesIO(cover.read_bytes())) as im:
+        assert im.convert("RGB").getpixel((20, 20))[2] > 200

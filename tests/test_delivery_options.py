@@ -83,7 +83,8 @@ KEY = "sha256:" + "a" * 64
     ('{"program": "digest-export", "format": 1, "sent": {"%s": {"b.epub": {"sha256": "%s", "size": 1, '
      '"sent_at": "2024-03-04T00:00:00", "complete": true}}}}' % (KEY, "b" * 64),
      "Expected `datetime` with a timezone component"),
-    ('{"program": "digest-export", "format": 1, "sent": {"a": {}}}', "at `key` in `$.sent`"),
+    ('{"program": "digest-export", "format": 1, "sent": {"a": {}}}',
+     "the address key a is not 'sha256:' and 64 lowercase hexadecimal digits"),
     ('{"program": "digest-export", "format": 1, "sent": []}', "Expected `object`, got `array` - at `$.sent`"),
     ("[1, 2]", "Expected `object`, got `array`"),
     ("{not json", "not JSON"),

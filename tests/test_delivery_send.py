@@ -279,3 +279,35 @@ def test_password_from_a_file_named_in_the_config(weeks, tmp_path):
     assert r.exit_code == 0, r.output
     assert len(server.mailbox.messages) == 1
     assert "readable by others" not in r.stderr
+
+
+def test_a_name_send_mails_is_one_its_ledger_reads_back(weeks, tmp_path):
+    # A backslash and a leading dot are plain characters of a POSIX file name, and send mails every
+    # *.epub: a ledger it wrote and then refused would stop every later run, and deleting it
+    # would mail every book again.
+    for odd in ("build\\digest-2024-W10.epub", ".build-digest-2024-W11.epub"):
+        (weeks / odd).write_bytes((weeks / odd.replace("\\", "-").lstrip(".")).read_bytes() + b"\0")
+    with smtp_server(tmp_path) as server:
+        r = send(weeks, server, "--today", "2024-03-18")
+    assert r.exit_code == 0, r.output
+    books = next(iter(json.loads((weeks / LEDGER_NAME).read_text())["sent"].values()))
+    assert {"build\\digest-2024-W10.epub", ".build-digest-2024-W11.epub"} <= set(books)
+    with smtp_server(tmp_path) as server:
+        r = send(weeks, server, "--today", "2024-03-19")
+    assert r.exit_code == 0 and server.mailbox.messages == [], r.output
+
+
+@pytest.mark.parametrize("key, words", [
+    ("a/b.epub", "the book name a/b.epub is not a file name"),
+    ("", "the book name '' is not a file name"),
+])
+def test_a_ledger_name_it_refuses_is_named_in_words(weeks, tmp_path, key, words):
+    with smtp_server(tmp_path) as server:
+        assert send(weeks, server, "--today", "2024-03-18").exit_code == 0
+    ledger = json.loads((weeks / LEDGER_NAME).read_text())
+    (address,) = ledger["sent"]
+    ledger["sent"][address][key] = next(iter(ledger["sent"][address].values()))
+    (weeks / LEDGER_NAME).write_text(json.dumps(ledger))
+    with smtp_server(tmp_path) as server:
+        r = send(weeks, server, "--today", "2024-03-19")
+    assert r.exit_code == 1 and words in r.stderr and "regex" not in r.stderr, r.stderr

@@ -546,6 +546,18 @@ def _resealed(entry: Path, how: str) -> None:
         Image.new("RGB", (fields["width"], fields["height"])).save(
             buf, "PNG" if fields["media_type"] == "image/jpeg" else "JPEG")
         payload = buf.getvalue()
+    elif how == "too-wide":  # header and payload agree, but wider than the converter's 1000 px box
+        fields["width"] = 1001
+        Image.new("RGB", (1001, fields["height"])).save(buf, fields["media_type"].split("/")[1].upper())
+        payload = buf.getvalue()
+    elif how == "comment":  # the declared size and type, with a text chunk or COM segment
+        from PIL import PngImagePlugin
+
+        info = PngImagePlugin.PngInfo()
+        info.add_text("Comment", "\u202e evil \x1b[31m")
+        Image.new("RGB", (fields["width"], fields["height"])).save(
+            buf, fields["media_type"].split("/")[1].upper(), pnginfo=info, comment="\u202e evil".encode())
+        payload = buf.getvalue()
     else:  # an image of the declared type, of another size
         Image.new("RGB", (fields["width"] + 7, fields["height"])).save(buf, fields["media_type"].split("/")[1].upper())
         payload = buf.getvalue()
@@ -554,7 +566,8 @@ def _resealed(entry: Path, how: str) -> None:
     entry.write_bytes(b"%s%08d\n%s%s" % (_CACHE_MAGIC, len(head), head, payload))
 
 
-@pytest.mark.parametrize("how", ["flip", "truncate", "empty", "header", "append", "svg", "other-type", "other-size"])
+@pytest.mark.parametrize("how", ["flip", "truncate", "empty", "header", "append", "svg", "other-type", "other-size",
+                                 "too-wide", "comment"])
 def test_corrupt_cache_entries_are_detected_and_refetched(server, tmp_path, how):
     url = f"{server.base}/n/corrupt-{how}.png"
     cache = tmp_path / "cache"
@@ -571,7 +584,7 @@ def test_corrupt_cache_entries_are_detected_and_refetched(server, tmp_path, how)
         fields["width"] = "wide"
         head = json.dumps(fields).encode()
         entry.write_bytes(b"%s%08d\n%s%s" % (_CACHE_MAGIC, len(head), head, raw[9 + length:]))
-    elif how in ("svg", "other-type", "other-size"):
+    elif how in ("svg", "other-type", "other-size", "too-wide", "comment"):
         _resealed(entry, how)
     else:
         _corrupt(entry, how)
@@ -799,3 +812,41 @@ def test_a_picture_past_pillows_own_limit_is_a_decompression_bomb_in_every_forma
     with pytest.raises(Failure) as caught:
         _open_image(data, 40_000_000)
     assert str(caught.value).startswith("decompression bomb (") and "40000000" in str(caught.value), caught.value
+
+
+@pytest.mark.parametrize("grayscale", [False, True])
+def test_what_the_converter_writes_passes_its_own_cache_check_and_nothing_more(grayscale):
+    # The cache refetches an entry check_written refuses: a false refusal would refetch every
+    # thumbnail on every run, a missed one would put a comment or EXIF into a book.
+    from exporter.images.convert import check_written, convert
+    from exporter.output import marked
+
+    opts = ImageOptions(grayscale=grayscale)
+    for source in (GOOD_PNG, GOOD_JPEG, ALPHA_PNG, BIG_PNG, _encode(Image.new("P", (40, 30)), "GIF")):
+        image = convert(source, opts)
+        check_written(image.data, image.media_type, image.width, image.height, opts)
+        with pytest.raises(ValueError):  # the program's own mark is no part of a thumbnail
+            check_written(marked(image.data, image.media_type), image.media_type, image.width, image.height, opts)
+        with pytest.raises(ValueError):
+            check_written(image.data + b"\0", image.media_type, image.width, image.height, opts)
+    with pytest.raises(ValueError):
+        check_written(image.data, image.media_type, 1000, 40_001, ImageOptions(max_height=50_000))
+
+
+@pytest.mark.parametrize("reason", ["HTTP 404 \u202eevil", "HTTP 404 \u2066x", "gone \ufdd0", "gone \U0010ffff",
+                                    "gone \x1b[31m", "two\nlines"])
+def test_a_remembered_failure_whose_reason_holds_what_no_output_shows_is_damage(tmp_path, reason):
+    # The reason is echoed in every later run's warnings and summary: a bidi control there
+    # reorders the terminal line, so the entry is taken as damaged and the URL asked again.
+    from exporter.images.cache import Cache
+
+    cache = Cache(tmp_path)
+    url = "https://example.org/gone.png"
+    cache.put_failure(url, "HTTP 404", time.time() + 3600)
+    assert cache.get_failure(url)[0] == "HTTP 404"
+    [entry] = cache_files(tmp_path, "failed")
+    fields = json.loads(entry.read_bytes())
+    entry.write_text(json.dumps({**fields, "reason": reason}))
+    assert cache.get_failure(url) is None and not entry.exists()
+    cache.put_failure(url, reason, time.time() + 3600)  # what the program writes, it reads back
+    assert cache.get_failure(url)[0] == cache.get_failure(url)[0].strip() != ""

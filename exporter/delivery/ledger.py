@@ -108,6 +108,7 @@ def load_ledger(folder: Path) -> Ledger:
         shown = f"{q(shown)} (a link to {q(target)})"
     else:
         shown = q(path)
+    raw = b""
     try:
         raw = documents.read(path, limit=documents.MAX_LEDGER_BYTES)
         doc = documents.decode(raw, documents.LedgerDoc, limit=documents.MAX_LEDGER_BYTES)
@@ -122,8 +123,8 @@ def load_ledger(folder: Path) -> Ledger:
         raise LedgerError(f"{shown}: cannot read the send ledger: {err.strerror or err}") from err
     except documents.DocumentDamaged as err:
         raise LedgerError(
-            f"{shown}: not a valid send ledger ({err}); fix it, or delete it to send every "
-            "finished book again") from err
+            f"{shown}: not a valid send ledger ({documents.ledger_problem(raw, str(err))}); fix it, or delete "
+            "it to send every finished book again") from err
     try:
         return Ledger(path, {addr: {unstored_name(name): Sent(s.sha256, s.size, _utc_text(s.sent_at), s.complete)
                                     for name, s in books.items()} for addr, books in doc.sent.items()})

@@ -31,7 +31,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 from msgspec import Meta, Struct
 
-from ..model import Kind, Severity, clean_text, has_visible
+from ..model import Kind, Severity, clean_text, drop_forbidden, has_visible
 from .langtags import LanguageTagRefused, check_tag, tag_or_none
 from .urls import web_url
 
@@ -419,10 +419,52 @@ class SentRec(Struct, forbid_unknown_fields=True):
 AddressKey = Annotated[str, Meta(pattern=r"^sha256:[0-9a-f]{64}$")]
 
 
+#: A book's name as ``send`` records it: any name a file of the folder can have, as
+#: ``names.stored_name`` writes it (controls and undecodable bytes escaped).  Not
+#: :data:`FileName`: the ledger names no file to write or remove, and ``send`` mails every
+#: ``*.epub`` of the folder, ``.hidden.epub`` and ``a\b.epub`` too (a backslash is a plain
+#: character of a POSIX file name), so a name it sends must be one its ledger reads back.
+BookName = Annotated[str, Meta(pattern=r"^[^/\x00-\x1f\x7f]+$", max_length=800)]
+
+
 class LedgerDoc(Struct, forbid_unknown_fields=True):
     program: Literal["digest-export"]
     format: Literal[1]
-    sent: dict[AddressKey, dict[FileName, SentRec]]
+    sent: dict[AddressKey, dict[BookName, SentRec]]
+
+
+_KEY_ERROR = re.compile(r"at `key` in `\$\.sent(\[\.\.\.\])?`")
+_REGEX_WORDS = re.compile(r"`str` matching regex '.*' - ")
+
+
+def ledger_problem(raw: bytes, error: str) -> str:
+    """A schema error about the send ledger (msgspec's words, a regular expression and ``$.sent[...]``
+    for a key) in the user's: which address or book name is not one, quoted."""
+    from .names import shell_quote
+
+    found = _KEY_ERROR.search(error)
+    if found is None:
+        return _REGEX_WORDS.sub("`str` of the form the program writes - ", error)
+    import json
+
+    try:
+        sent = json.loads(raw)["sent"]
+        if found.group(1) is None:
+            bad = next(k for k in sent if not _fits(k, AddressKey))
+            return f"the address key {shell_quote(bad)} is not 'sha256:' and 64 lowercase hexadecimal digits"
+        bad = next(name for books in sent.values() for name in books if not _fits(name, BookName))
+    except (ValueError, TypeError, KeyError, AttributeError, StopIteration, RecursionError):
+        return "a key of sent is not an address key or a book name"
+    return (f"the book name {shell_quote(bad) or repr(bad)} is not a file name (empty, or with a '/' or a control "
+            "character that the program writes escaped)")
+
+
+def _fits(value: object, kind: Any) -> bool:
+    try:
+        msgspec.convert(value, type=kind, strict=True)
+    except msgspec.ValidationError:
+        return False
+    return True
 
 
 # -- the thumbnail cache ------------------------------------------------------------
@@ -441,6 +483,15 @@ class FailureEntry(Struct, forbid_unknown_fields=True):
     #: Shown in a warning on later runs: one line, no control character.
     reason: Annotated[str, Meta(pattern=r"^[^\x00-\x1f\x7f-\x9f]+$", max_length=4096)]
     until: Annotated[float, Meta(ge=0, le=2 ** 40)]
+
+    def __post_init__(self) -> None:
+        # The pattern keeps out what breaks a line; a bidi control (U+202E reorders the rest of the
+        # diagnostic on a terminal) or a noncharacter is no reason the program writes either, so
+        # the text gate's own definition (``model.drop_forbidden``) decides: any such character
+        # is damage, and the thumbnail is fetched again.  msgspec turns the ValueError into a
+        # ValidationError naming the field.
+        if drop_forbidden(self.reason) != self.reason:
+            raise ValueError("the reason holds a control, bidi control or noncharacter")
 
 
 # -- decoding ----------------------------------------------------------------------

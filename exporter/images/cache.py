@@ -7,7 +7,9 @@ and ``os.replace``-d into place.  One file per entry (rather than data +
 sidecar) keeps an entry atomic: a killed run can never pair new data with
 an old checksum.  An entry whose magic, header, size or checksum does not
 match is deleted and fetched again, and so is one whose payload is not an image of its
-media type and size (Pillow reads its header).  A warm run reads only these small
+media type and size (Pillow reads its header), or not what the converter writes: larger than
+the box it scales to or the pixel cap, or with a chunk or segment it never writes (a PNG text
+chunk, a JPEG comment or EXIF: ``convert.check_written``).  A warm run reads only these small
 files: no network and no decoding.  The downloaded originals are not kept:
 a year of thumbnails is ~2-3 GB of PNG against ~0.5 GB converted, and
 options rarely change.  Only images that converted are cached, never an
@@ -24,13 +26,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import struct
 import tempfile
 import time
 from pathlib import Path
 
 from ..gates import files as gate_files
 from ..gates import documents
-from .model import EmbeddedImage
+from ..model import clean_text
+from .model import EmbeddedImage, ImageOptions
 
 # An entry: magic, 8-digit header length, newline, JSON header, payload.  The
 # fixed-size prefix lets a reader read the payload straight into its own
@@ -65,7 +69,11 @@ class Cache:
     def _path(self, kind: str, key: str) -> Path:
         return self.root / kind / hashlib.sha256(key.encode("utf-8")).hexdigest()
 
-    def get_converted(self, key: str, options_key: str) -> EmbeddedImage | None:
+    def get_converted(self, key: str, options_key: str, opts: ImageOptions) -> EmbeddedImage | None:
+        """The image cached for *key* with *opts* (whose *options_key* names the entry), or None:
+        also when the entry is not what the converter writes with *opts*."""
+        from .convert import check_written
+
         entry = self._read(self._path("converted", f"{options_key}\0{key}"), key)
         if entry is None:
             return None
@@ -76,8 +84,9 @@ class Cache:
                 raise ValueError(media_type)
             width, height = int(header["width"]), int(header["height"])
             _check_payload(data, media_type, width, height)
+            check_written(data, media_type, width, height, opts)
             return EmbeddedImage(data, media_type, width, height)
-        except (KeyError, TypeError, ValueError, OSError):
+        except (KeyError, TypeError, ValueError, OSError, struct.error):
             _unlink(self._path("converted", f"{options_key}\0{key}"))
             return None
 
@@ -110,6 +119,9 @@ class Cache:
         """Remember that *url* failed permanently with *reason*, until *until* (epoch seconds)."""
         if not self.usable:
             return
+        # As the reader takes it back (one line, no control, bidi control or noncharacter):
+        # a reason it would refuse would be asked for again on every run.
+        reason = clean_text(reason) or "failed"
         self._atomic_write(self._path("failed", url),
                            json.dumps({"url": url, "reason": reason, "until": until}).encode("utf-8"))
 

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import io
+import re
 import struct
 import threading
 from typing import IO
@@ -289,3 +290,57 @@ def _to_palette(im):  # (RGB Image with <= 256 colours) -> Image
     pal = im.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     return pal if ImageChops.difference(pal.convert("RGB"), im).getbbox() is None else im
 
+
+
+#: The chunks of a PNG :func:`_converted` writes (a palette one has ``PLTE``; it is flattened, so
+#: no ``tRNS``): Pillow writes the others (``tEXt``, ``iTXt``, ``zTXt``, ``eXIf``, ``iCCP``,
+#: ``pHYs``...) only from ``.info``, which it empties.
+_PNG_CHUNKS = frozenset({b"IHDR", b"PLTE", b"IDAT", b"IEND"})
+#: The JPEG markers before its one scan (baseline, ``progressive=False``): APP0 (JFIF), DQT, SOF0
+#: and DHT; no COM (ITU T.81 B.2.4.5), no APP1-APP15 (EXIF, XMP, ICC, Adobe).
+_JPEG_MARKERS = frozenset({0xE0, 0xDB, 0xC0, 0xC4})
+#: In entropy-coded data a 0xFF is followed by a stuffed 0x00 or a restart marker (T.81 B.1.1.5).
+_FOREIGN_MARKER = re.compile(rb"\xff(?![\x00\xd0-\xd7])")
+#: Pillow's JFIF APP0 segment: "JFIF\0", version, density; no embedded thumbnail (JFIF 1.02).
+_JFIF_LENGTH = 16
+
+
+def check_written(data: bytes, media_type: str, width: int, height: int, opts: ImageOptions) -> None:
+    """ValueError unless *data* (declared *width* x *height*) could be what :func:`convert` wrote
+    with *opts*: no larger than the box it scales to or the pixel cap, and no part of the file
+    the converter never writes (a text chunk, a comment, EXIF), which could carry text into a book.
+    A cache entry is checked with this, so one edited with its checksum recomputed is refetched.
+    Only the chunk and marker headers are read: nothing is decoded."""
+    if width > opts.max_width or height > opts.max_height or width * height > opts.max_pixels:
+        raise ValueError(f"{width}x{height} is larger than the converter makes")
+    if media_type == "image/png":
+        _check_png_chunks(data)
+    else:
+        _check_jpeg_markers(data)
+
+
+def _check_png_chunks(data: bytes) -> None:
+    at = 8  # after the signature
+    while at < len(data):
+        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        if kind not in _PNG_CHUNKS:
+            raise ValueError(f"a {kind!a} chunk, which the converter does not write")
+        at += 12 + length
+        if kind == b"IEND":
+            break
+    if at != len(data):
+        raise ValueError("bytes after the image's end")
+
+
+def _check_jpeg_markers(data: bytes) -> None:
+    at = 2  # after SOI
+    while data[at:at + 2] != b"\xff\xda":
+        if len(data) < at + 4 or data[at] != 0xFF or data[at + 1] not in _JPEG_MARKERS:
+            raise ValueError("a JPEG segment the converter does not write")
+        length = int.from_bytes(data[at + 2:at + 4], "big")
+        if data[at + 1] == 0xE0 and (length != _JFIF_LENGTH or data[at + 4:at + 9] != b"JFIF\x00"):
+            raise ValueError("an APP0 segment that is not the converter's JFIF")
+        at += 2 + length
+    scan = data[at + 2 + int.from_bytes(data[at + 2:at + 4], "big"):]
+    if not scan.endswith(b"\xff\xd9") or _FOREIGN_MARKER.search(scan, 0, len(scan) - 2):
+        raise ValueError("a JPEG segment after the scan, which the converter does not write")

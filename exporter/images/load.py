@@ -192,7 +192,7 @@ class Loader:
         found: list[tuple[str, EmbeddedImage | None]] = []
         for url in urls:
             try:
-                found.append((url, self.cache.get_converted(url, self.options_key)))
+                found.append((url, self.cache.get_converted(url, self.options_key, self.options)))
             except Exception:  # whatever is wrong with the cache, the network can fix
                 found.append((url, None))
         return found
@@ -218,7 +218,7 @@ class Loader:
         if not paper.thumbnail.is_remote:
             data = _read_local(paper.source.path, url, opts.max_bytes)
             key = "sha256:" + hashlib.sha256(data).hexdigest()
-            cached = self.cache.get_converted(key, self.options_key)
+            cached = self.cache.get_converted(key, self.options_key, self.options)
             if cached is not None:
                 return cached, "local"
             image = convert(data, opts)

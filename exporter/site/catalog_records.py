@@ -71,6 +71,10 @@ class CatalogBooks:
         if known is not None and _unchanged(known.get("stamp"), st):
             try:
                 cover = None
+                if known["cover_type"] in ("image/gif", "image/webp"):
+                    # Written as it was by an earlier version, without the mark: read the book
+                    # again, so its cover is made a PNG (``opds._as_png``) and the old file goes.
+                    raise ValueError("a cover of a type now written as PNG")
                 if known["cover_type"]:
                     # Not read: the catalog leaves an empty cover alone
                     # (ten years of covers would be 50 MB in memory).

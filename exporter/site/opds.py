@@ -27,6 +27,7 @@ from ..gates.documents import book_metadata
 from ..gates.epub import read_member
 from ..gates.langtags import tag_for
 from ..model import Diagnostic, Kind, Severity, SourceRef, counted
+from ..output import marked
 from ..feeds.entries import UTC, tag_uri
 from ..feeds.writer import FeedReport, write_outputs
 from .book import EPOCH, Book
@@ -212,7 +213,32 @@ def _cover(z: zipfile.ZipFile, opf: Any, opf_path: str,
     except KeyError:
         return None, f"its cover {shown} is not in the book"
     _check_cover(data, cover_item.get("media-type"), href)
+    if cover_item.get("media-type") in _AS_PNG:
+        return (_as_png(data), "image/png"), None
     return (data, cover_item.get("media-type")), None
+
+
+#: Covers written beside the book as PNG: a GIF or WebP file has no place for the program's mark
+#: that it writes (``output.marked``: a JPEG comment, a PNG text chunk), and a cover without it is
+#: "not written by digest-export" to a run that has no state, which then leaves the stale cover
+#: published and lists the book without one.  A PNG holds their pixels without loss.
+_AS_PNG = frozenset({"image/gif", "image/webp"})
+
+
+def _as_png(data: bytes) -> bytes:
+    """The first frame of the GIF or WebP picture *data* as a PNG, with nothing of the file but
+    its pixels (no comment, XMP, EXIF or ICC profile: ``info`` emptied before saving)."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as img:
+        alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
+        frame = img.convert("RGBA" if alpha else "RGB" if img.mode not in ("L", "P") else img.mode)
+        frame.info = {}
+        out = io.BytesIO()
+        frame.save(out, format="PNG")
+    return out.getvalue()
 
 
 #: Why the catalog is empty when the caller does not know better: ``feed`` lists a folder that
@@ -408,7 +434,7 @@ def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=No
                 warnings.append(no_cover_note(book.path))
             else:
                 if data:  # read here, not by a cache that wrote it already
-                    outputs += [(name, data), (thumb, make_thumbnail(data))]
+                    outputs += [(name, marked(data, mime)), (thumb, marked(make_thumbnail(data), "image/jpeg"))]
                 cover = (name, mime)
         has_thumb = cover is not None and (any(n == thumb for n, _ in outputs) or (out / thumb).is_file())
         version = None if is_finished(book, today) else _content_hash(book.path)
