@@ -1069,7 +1069,9 @@ def test_standard_input_named_twice_is_read_once(tmp_path, command):
 
 @settings(max_examples=20, **SETTINGS)
 @given(kind=st.sampled_from(SPECIAL_KINDS + ("link-to-nothing",)),
-       name=st.sampled_from(["feed.atom", "feed.rss", "feed.json", "catalog.opds", "catalog.json", "index.html"]))
+       name=st.sampled_from(["feed.atom", "feed.rss", "feed.json", "catalog.opds", "catalog.json", "index.html",
+                             "catalog-current.opds", "catalog-current.json", "catalog/year-2024.opds",
+                             "catalog/year-2024.json", "catalog/crawlable.opds"]))
 def test_an_obstacle_at_any_name_a_build_writes_stops_it_before_anything_is_written(kind, name):
     """A named pipe, a device or a link to nothing at a name the build writes is found before the
     run writes anything (it was found at that file's turn, the folder half-updated)."""

@@ -192,16 +192,33 @@ def _check_before_writing(plan: BuildPlan) -> None:
     names += ["catalog.opds", "catalog.json"] if options.catalog else []
     names += ["index.html"] if options.front_page else []
     names += [ICON_NAME] if options.feed.base_url else []
-    for name in names:
-        check_target(out / name)
-        if gate_files.broken_link(out / name):  # never replaced, and never holding the bytes to keep
-            raise NotOurFileError(not_ours_message(out / name))
+    for path in [out / name for name in names] + _special_files(out) + _special_files(out / "catalog", every=True):
+        check_target(path)
+        if gate_files.broken_link(path):  # never replaced, and never holding the bytes to keep
+            raise NotOurFileError(not_ours_message(path))
     if options.front_page:
         check_template(plan)
     if options.incremental and options.state_path is not None:
         # A --state file that is not the program's stops the run before anything is written,
         # not after the books and feeds (the default state file is the program's own).
         check_writable(options.state_file())
+
+
+def _special_files(folder: Path, *, every: bool = False) -> list[Path]:
+    """The entries of *folder* that are neither a regular file nor a folder (a named pipe, a
+    device, a socket, a link to one or to nothing) at a name the catalog writes: its pages
+    (``catalog*.opds``, ``.json``, or any such name in its own folder: *every*) and the covers beside the books there
+    (``NAME.cover.*`` beside ``NAME.epub``).  Found before the run writes anything, not when
+    the catalog's pages or a cover get their turn."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    names = {entry.name for entry in entries}
+    return [Path(entry.path) for entry in entries
+            if ((every or entry.name.startswith("catalog")) and entry.name.endswith((".opds", ".json"))
+                or entry.name.partition(".cover.")[0] + ".epub" in names)
+            and not entry.is_dir(follow_symlinks=False) and not entry.is_file(follow_symlinks=True)]
 
 
 @dataclass(slots=True)
