@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import time
+import unicodedata
+
+import regex
 
 from hypothesis import given, settings, strategies as st
 
@@ -75,10 +78,15 @@ def _by_category():
 
 BY_CATEGORY = _by_category()
 NONCHARACTERS = [chr(c) for c in range(0xFDD0, 0xFDF0)] + [chr(p * 0x10000 + t) for p in range(17) for t in (0xFFFE, 0xFFFF)]
+#: Printable by category, drawn as nothing or as a space: every Default_Ignorable_Code_Point that
+#: is not a format character (marks, letters, unassigned), and the Braille blank.
+INVISIBLE = [chr(c) for c in range(0x110000) if regex.match(r"\p{Default_Ignorable_Code_Point}", chr(c))
+             and unicodedata.category(chr(c)) != "Cf"] + ["\u2800"]
 
 
 @settings(max_examples=300, **SETTINGS)
 @given(ch=st.one_of(*(st.sampled_from(v) for v in BY_CATEGORY.values()), st.sampled_from(NONCHARACTERS),
+                    st.sampled_from(INVISIBLE),
                     st.integers(0x80, 0xFF).map(lambda b: chr(0xDC00 + b))),
        head=st.text("abc가 .-", max_size=4), tail=st.text("xyz한_", max_size=4))
 def test_a_name_with_a_character_that_is_not_printable_is_quoted(ch, head, tail):

@@ -24,6 +24,8 @@ import os
 import re
 import unicodedata
 
+import regex
+
 # Characters a file name may hold that a terminal would act on, that could forge a line of
 # output or hide what the name is: by Unicode property, not by list.  ``str.isprintable`` is
 # False exactly for the categories Cc (controls: newline, ESC), Cf (format: every Bidi_Control
@@ -35,12 +37,19 @@ _NONCHARACTERS = re.compile("[\ufdd0-\ufdef\ufffd\ufffe\uffff"
                             + "]")
 
 
+# And what draws as nothing, or as a space, though printable by category: every
+# Default_Ignorable_Code_Point (U+034F COMBINING GRAPHEME JOINER and the variation selectors,
+# which are marks; the Hangul fillers U+115F, U+1160, U+3164, U+FFA0, which are letters) and the
+# Braille blank U+2800: ``a<U+034F>b.md`` looked exactly like ``ab.md``.
+_INVISIBLE = regex.compile(r"[\p{Default_Ignorable_Code_Point}\u2800]")
+
+
 def _unprintable(ch: str) -> bool:
-    return not ch.isprintable() or _NONCHARACTERS.match(ch) is not None
+    return not ch.isprintable() or _NONCHARACTERS.match(ch) is not None or _INVISIBLE.match(ch) is not None
 
 
 def _needs_quoting(text: str) -> bool:
-    return not text.isprintable() or _NONCHARACTERS.search(text) is not None
+    return not text.isprintable() or _NONCHARACTERS.search(text) is not None or _INVISIBLE.search(text) is not None
 
 
 # Hangul conjoining jamo (Unicode 15, section 3.12): what macOS writes for a syllable in NFD.
