@@ -40,7 +40,8 @@ def test_a_tag_is_canonical_by_the_registry_never_another_language(tag, canonica
     assert langtags.check_tag(tag) == canonical
 
 
-@pytest.mark.parametrize("tag", ["root", "xx", "en-US-POSIX", "und-u-foo", "en-x-a", "x-t", "ko-x-ab-c"])
+@pytest.mark.parametrize("tag", ["root", "xx", "en-US-POSIX", "und-u-foo", "en-x-a", "x-t", "ko-x-ab-c",
+                                 "en-999", "en-998", "ko-Qzzz", "en-1234x", "qaa-Latn", "qtz-Qabx-QM-x-a2"])
 def test_a_tag_no_registry_holds_is_refused(tag):
     with pytest.raises(langtags.LanguageTagRefused):
         langtags.check_tag(tag)
@@ -61,3 +62,15 @@ def test_every_registered_language_without_a_preferred_value_is_kept():
         if got != sub:
             changed[sub] = got
     assert changed == {}
+
+
+def test_every_registered_region_and_script_is_taken():
+    """The gate holds each subtag to the IANA registry (the Nu HTML checker's test), its ranges of
+    private use spelt out (``QM..QZ``, ``Qaaa..Qabx``): none it holds is refused."""
+    from langcodes.registry_parser import parse_registry
+
+    subtags = [(rec["Type"], rec["Subtag"]) for rec in parse_registry() if rec.get("Type") in ("region", "script")]
+    for kind, sub in subtags:
+        for one in sub.split(".."):
+            langtags.check_tag(f"en-{one}")  # raises for a refused one
+    assert ("region", "QM..QZ") in subtags

@@ -65,6 +65,8 @@ def check_tag(text: str) -> str:
         raise LanguageTagRefused("it is not a registered BCP 47 language tag (such as 'ko', 'en' or 'ko-KR')")
     subtags = canonical.split("-")
     private = next((k for k, sub in enumerate(subtags) if sub.lower() == "x"), len(subtags))
+    if canonical.lower() not in _subtags()[2] and (unknown := _unregistered(subtags[:private])):
+        raise LanguageTagRefused(unknown)
     for k, sub in enumerate(subtags[1:private], start=1):
         if len(sub) == 1 and sub.lower() != "t":
             # RFC 5646 section 3.7: extensions have registries of their own; the Nu HTML checker
@@ -105,6 +107,57 @@ def _subtags() -> tuple[frozenset[str], dict[tuple[str, str], str], dict[str, tu
         if rec.get("Preferred-Value") and kind in ("language", "script", "region", "variant"):
             preferred[(kind, sub.lower())] = rec["Preferred-Value"]
     return frozenset(languages), preferred, whole
+
+
+def _unregistered(subtags: list[str]) -> str | None:
+    """The first of *subtags* (a tag's, up to its private use) that the IANA Language Subtag
+    Registry does not hold as what its place and shape make it (RFC 5646 section 2.2: script,
+    region, variant), in words; or a script after a private-use language, which the W3C Nu
+    checker cannot check (it fails looking up the language's Suppress-Script)."""
+    registered = _registered()
+    for k, sub in enumerate(subtags[1:], start=1):
+        low = sub.lower()
+        if len(sub) == 1:
+            return None  # an extension: its subtags have registries of their own
+        kind = ("extlang" if len(sub) == 3 and sub.isalpha() else "script" if len(sub) == 4 and sub.isalpha()
+                else "region" if len(sub) == 2 or (len(sub) == 3 and sub.isdigit()) else "variant")
+        if low not in registered[kind]:
+            return (f"it is not a registered BCP 47 language tag: the IANA registry holds no {kind} subtag "
+                    f"{sub!r} (such as 'ko', 'en' or 'ko-KR')")
+        if kind == "script" and "qaa" <= subtags[0].lower() <= "qtz" and len(subtags[0]) == 3:
+            return (f"HTML checkers cannot check a script after the private-use language {subtags[0]!r}: leave "
+                    f"{sub!r} out ({'-'.join(subtags[:k] + subtags[k + 1:])!r})")
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _registered() -> dict[str, frozenset[str]]:
+    """The registry's extlang, script, region and variant subtags (lower-cased), its ranges of
+    private-use subtags (``QM..QZ``) spelt out."""
+    from langcodes.registry_parser import parse_registry
+
+    found: dict[str, set[str]] = {"extlang": set(), "script": set(), "region": set(), "variant": set()}
+    for rec in parse_registry():
+        if rec.get("Type") in found:
+            first, _, last = rec["Subtag"].lower().partition("..")
+            found[rec["Type"]].update(_spelt_out(first, last) if last else (first,))
+    return {kind: frozenset(subs) for kind, subs in found.items()}
+
+
+def _spelt_out(first: str, last: str) -> list[str]:
+    """Every subtag from *first* to *last* (``qm..qz``: letters counted as digits in base 26)."""
+    def number(sub: str) -> int:
+        return int("".join(chr(ord("0") + ord(c) - ord("a")) if c < "k" else chr(ord("a") + ord(c) - ord("k"))
+                           for c in sub), 26)
+
+    def spelt(n: int) -> str:
+        out = ""
+        for _ in first:
+            n, digit = divmod(n, 26)
+            out = chr(ord("a") + digit) + out
+        return out
+
+    return [spelt(n) for n in range(number(first), number(last) + 1)]
 
 
 def suppressed_script(tag: str) -> str | None:
