@@ -788,27 +788,37 @@ def stylesheet(env: Any) -> bytes:
     user_dir = env.globals.get("user_templates")
     if not user_dir and env is _packaged_environment():
         return _packaged_stylesheet()
+    if "checked_stylesheet" in env.globals:  # checked once per environment: templates do not change in a run
+        return env.globals["checked_stylesheet"]
     css = _checked_css(env, "epub.css")
     extra = Path(user_dir) / "extra.css" if user_dir else None
     if extra is not None and os.path.lexists(extra):
         css = css.rstrip("\n") + "\n\n/* extra.css */\n" + _checked_css(env, "extra.css")
-    return css.encode("utf-8")
+    env.globals["checked_stylesheet"] = css.encode("utf-8")
+    return env.globals["checked_stylesheet"]
 
 
 def _checked_css(env: Any, name: str) -> str:
+    css = render_template(env, name)
+    _check_css(css, name, _named(name, get_template(env, name).filename))
+    return css
+
+
+@functools.lru_cache(maxsize=8)
+def _check_css(css: str, name: str, where: str) -> None:
+    """:class:`TemplateError` at the first thing wrong in *css*, the stylesheet *name* rendered
+    from the file *where*; each stylesheet checked once a run (the templates are checked before
+    the books, and each writer asks again)."""
     from .gates.css import malformed, outside_the_book, url_problems
 
-    css = render_template(env, name)
     broken = malformed(css)
     if broken:
         ref = broken[0]
         more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
-        raise TemplateError(f"{_named(name, get_template(env, name).filename)}:{ref.line}: error: "
-                            f"{ref.what}: {ref.url}{more}")
+        raise TemplateError(f"{where}:{ref.line}: error: {ref.what}: {ref.url}{more}")
     refused = outside_the_book(css)
     if refused:
         ref = refused[0]
-        where = _named(name, get_template(env, name).filename)
         target = f" {ref.url!r}" if ref.url else ""
         more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
         if ref.what == "@import":
@@ -821,9 +831,7 @@ def _checked_css(env: Any, name: str) -> str:
     wrong = url_problems(css)
     if wrong:
         (ref, why), more = wrong[0], f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
-        raise TemplateError(f"{_named(name, get_template(env, name).filename)}:{ref.line}: error: "
-                            f"{ref.what} {ref.url!r} {why}{more}")
-    return css
+        raise TemplateError(f"{where}:{ref.line}: error: {ref.what} {ref.url!r} {why}{more}")
 
 
 def render_template(env: Any, name: str, **context: Any) -> str:

@@ -445,3 +445,43 @@ def test_standard_error_is_written_printable_whoever_made_the_message():
     out = io.StringIO()
     PrintableLines(out).write("a.md:1: warning: \u202eevil\x1b[31m\nb.md:2: warning: plain 한국어\n")
     assert out.getvalue() == "a.md:1: warning: \\u202eevil\\033[31m\nb.md:2: warning: plain 한국어\n"
+
+
+@pytest.mark.parametrize("file, sheet", [
+    ("extra.css", ":is(" * 1000 + "p" + ")" * 1000 + "{}"), ("epub.css", "p{" + "[" * 100_000 + "}"),
+    ("extra.css", "p{color:" + "calc(" * 40 + "1px" + ")" * 40 + "}"), ("index.html.j2", None)])
+def test_css_nested_deeper_than_its_bound_is_an_error_at_its_line(tmp_path, file, sheet):
+    """tinycss2 parses nesting by recursion: a stylesheet nested deeper than the CSS gate's bound
+    is refused, by one pass before the parser (it was an internal error: RecursionError)."""
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    if sheet is None:  # the front page's own <style>
+        file = "index.html.j2"
+        (tpl / file).write_text('{% extends "default:index.html.j2" %}{% block newest %}<style>'
+                                + ":is(" * 1000 + "p" + ")" * 1000 + "{}</style>{% endblock %}", "utf-8")
+    else:
+        (tpl / file).write_text("p { color: red }\n\n" + sheet, "utf-8")
+    result = run_cli(["build", str(two_papers(tmp_path)), "-o", str(tmp_path / "out"), "--images", "none",
+                      "--templates", str(tpl)], tmp_path)
+    assert result.exit_code == 1, result.output
+    assert "nested too deep" in result.output and file in result.output, result.output
+    if sheet is not None:
+        assert f"{file}:3: error" in result.output, result.output
+
+
+def test_a_stylesheet_is_parsed_once_for_all_the_gates_walks(tmp_path, monkeypatch):
+    """A large ``extra.css`` was tokenized 22 times a run (each check, each writer): 3 MB took
+    more than two minutes.  Each stylesheet the run checks is parsed once."""
+    import tinycss2
+
+    seen: list[int] = []
+    parse = tinycss2.parse_stylesheet
+    monkeypatch.setattr(tinycss2, "parse_stylesheet", lambda css, *a, **k: seen.append(len(css)) or parse(css, *a, **k))
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "extra.css").write_text("p { color: red }\n" * 2000, "utf-8")
+    result = run_cli(["epub", str(two_papers(tmp_path)), "-o", str(tmp_path / "out"), "--images", "none",
+                      "--templates", str(tpl)], tmp_path)
+    assert result.exit_code == 0, result.output
+    big = [n for n in seen if n >= 2000 * 17]
+    assert len(big) <= 2, seen  # extra.css alone, and the book's stylesheet it ends

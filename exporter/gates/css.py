@@ -13,6 +13,7 @@ the URL gate (:func:`exporter.gates.urls.stays_in_book`).
 
 from __future__ import annotations
 
+import functools
 import re
 
 from collections.abc import Iterator
@@ -36,12 +37,49 @@ class Reference:
     url: str
 
 
-def references(css: str) -> Iterator[Reference]:
-    """Every ``url()``, URL string of an image function, and ``@import`` target in *css*, in
-    document order (walked with a stack: nesting depth costs no recursion)."""
+#: How deep blocks, functions and brackets may nest in a stylesheet: tinycss2 parses them by
+#: recursion (Python's limit is 1,000 frames: ``:is(`` nested a thousand times was a crash), and
+#: no stylesheet of a book nests a tenth of this.
+MAX_CSS_DEPTH = 32
+_NESTING = re.compile(r"/\*.*?(?:\*/|\Z)|\"(?:\\.|[^\"\\\n])*\"?|'(?:\\.|[^'\\\n])*'?|\\.|[(\[{]|[)\]}]", re.S)
+
+
+@functools.lru_cache(maxsize=8)
+def too_deep(css: str) -> int | None:
+    """The line where blocks, functions or brackets of *css* first nest deeper than
+    MAX_CSS_DEPTH (comments, strings and escapes read as CSS Syntax 3 tokenizes them), or None:
+    one pass, before any parser recurses."""
+    depth = 0
+    for m in _NESTING.finditer(css):
+        token = m.group(0)
+        if token in "([{":
+            depth += 1
+            if depth > MAX_CSS_DEPTH:
+                return css.count("\n", 0, m.start()) + 1
+        elif token in ")]}":
+            depth = max(0, depth - 1)
+    return None
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(css: str) -> tuple:
+    """*css* parsed by tinycss2 (its rules, comments and white space left out): once for the
+    gate's several walks over one stylesheet (a 3 MB ``extra.css`` was tokenized 22 times)."""
     import tinycss2
 
-    stack = list(reversed(tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)))
+    return tuple(tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True))
+
+
+def references(css: str) -> Iterator[Reference]:
+    """Every ``url()``, URL string of an image function, and ``@import`` target in *css*, in
+    document order (walked with a stack: nesting depth costs no recursion).  A stylesheet that
+    nests too deep (:func:`too_deep`, which :func:`malformed` reports) is not parsed: none."""
+    import tinycss2
+
+    if too_deep(css) is not None:
+        return
+
+    stack = list(reversed(_parsed(css)))
     while stack:
         node = stack.pop()
         kind = node.type
@@ -166,11 +204,14 @@ def malformed(css: str, *, selectors: bool = True) -> list[Reference]:
     what :func:`grammar_problems` finds (*selectors* as it takes them)."""
     import tinycss2
 
+    if (line := too_deep(css)) is not None:
+        return [Reference(line, "CSS nested too deep", f"blocks, functions or brackets more than {MAX_CSS_DEPTH} "
+                                                       "inside one another")]
     found: list[Reference] = []
     for match in _CONTROLS.finditer(css):
         found.append(Reference(css.count("\n", 0, match.start()) + 1, _kind(match.group(0)),
                                f"U+{ord(match.group(0)):04X}"))
-    stack = list(reversed(tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)))
+    stack = list(reversed(_parsed(css)))
     while stack:
         node = stack.pop()
         value = getattr(node, "value", None)
@@ -218,7 +259,7 @@ def grammar_problems(css: str, *, selectors: bool = True) -> list[Reference]:
     import tinycss2
 
     found: list[Reference] = []
-    pending = [tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)]
+    pending = [_parsed(css)]
     while pending:
         for node in pending.pop():
             if node.type == "qualified-rule":
