@@ -83,3 +83,37 @@ def test_a_heading_a_viewer_shows_as_code_or_nothing_is_said_and_not_read(before
     assert [p.title for p in drafts[0].papers] == ["Paper One"]
     assert [d.source.line for d in said] == [12, 13]
     assert all(what in d.message for d in said), said[0].message
+
+
+# -- link titles and references in the destinations the reader reads ---------------------------
+
+def _title(text: str, delimiter: str) -> str:
+    """*text* as a CommonMark link title (6.3) in *delimiter*, escaped where it must be."""
+    opening, closing = {'"': '""', "'": "''", "(": "()"}[delimiter]
+    escaped = "".join("\\" + c if c in (opening + closing + "\\") else c for c in text)
+    return opening + escaped + closing
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet='ab "\'()\\.&;#', max_size=12), delimiter=st.sampled_from(['"', "'", "("]),
+       blank=st.sampled_from([" ", "\t", "  ", " \t"]),
+       url=st.sampled_from(["https://arxiv.org/abs/2403.00001", "https://arxiv.org/abs/2403&#46;00001",
+                            "<https://arxiv.org/abs/2403.00001>", "https://arxiv.org/abs/2403\\.00001"]))
+def test_a_link_title_in_any_commonmark_spelling_is_no_part_of_the_url(text, delimiter, blank, url):
+    """A paper heading's, a thumbnail's and a video's destination is read as markdown-it reads it:
+    the title (quoted, single-quoted or in parentheses, with backslash escapes) is left out, and
+    character references and escapes in the destination are read."""
+    title = _title(text, delimiter)
+    heading = f"[t]({url}{blank}{title})"
+    href = MarkdownIt("commonmark").parseInline(heading)[0].children[0].attrs.get("href")
+    assert href == "https://arxiv.org/abs/2403.00001"  # the spelling is a link, as the test means it
+    thumb = f"![x](https://cdn.example.org/t.png{blank}{title})"
+    video = f"[Watch Video](https://cdn.example.org/v.mp4{blank}{title})"
+    for line, kind in ((thumb, "image"), (video, "video")):
+        drafts, diags = parse_text(f"## Daily Papers (2024-03-04)\n\n### {heading}\n\n{line}\n\nVote: 1\n\n"
+                                   "Authors: A B\n\n- s\n", "d.md")
+        paper = drafts[0].papers[0]
+        assert paper.url == "https://arxiv.org/abs/2403.00001" and paper.arxiv_id == "2403.00001", (heading, paper.url)
+        assert paper.thumbnail is not None and paper.thumbnail.kind.value == kind, (line, diags)
+        assert paper.thumbnail.url in ("https://cdn.example.org/t.png", "https://cdn.example.org/v.mp4")
+        assert not [d for d in diags if "thumbnail" in d.message], diags

@@ -71,11 +71,14 @@ _PAPER_RE = re.compile(r"^###(?!#)\s*(?P<rest>.*)$")
 # ending inside), or a run without ASCII space or control characters; other
 # white space (U+3000, U+00A0) is part of the URL, as browsers and markdown-it
 # read it, hence [ \t] and \x00-\x20 here rather than \s.
+# A link title (CommonMark 6.3): in double or single quotes or in parentheses, with backslash
+# escapes (``"a \" b"``, ``'it\'s'``, ``(tip)``).
+_TITLE = r"""(?:"(?:\\.|[^"\\])*+"|'(?:\\.|[^'\\])*+'|\((?:\\.|[^()\\])*+\))"""
 _IMAGE_RE = re.compile(r"^!\[[^\]]*+\]\([ \t]*+(?:<(?P<a>[^<>\n]*+)>|(?P<url>[^)\x00-\x20]*+))[ \t]*+"
-                       r"(?:\"[^\"]*+\"[ \t]*+)?\)$")
+                       r"(?:" + _TITLE + r"[ \t]*+)?\)$")
 # "[Watch Video](url)" and the variant without parentheses "[Watch Video]url".
 _WATCH_RE = re.compile(r"^\[\s*+watch\s++video\s*+\][ \t]*+(?:\([ \t]*+(?:<(?P<a>[^<>\n]*+)>|(?P<p>[^)\x00-\x20<>]*+))"
-                       r"[ \t]*+\)|(?P<b>[^\x00-\x20()<>]++))[ \t]*+$", re.I)
+                       r"[ \t]*+(?:" + _TITLE + r"[ \t]*+)?\)|(?P<b>[^\x00-\x20()<>]++))[ \t]*+$", re.I)
 # CommonMark section 2.4: a backslash before ASCII punctuation is an escape,
 # in link destinations too.
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
@@ -122,7 +125,7 @@ _HF_RE = re.compile(
 )
 _HTTP_RE = re.compile(r"^https?://[^\s/?#]+", re.I)
 _UNKNOWN_VOTES = frozenset({"-", "", "N/A", "n/a", "NA", "?", "—", "–"})
-_LINK_TITLE_RE = re.compile(r"\s+(?:\"[^\"]*\"|'[^']*')\s*\)")
+_LINK_TITLE_RE = re.compile(r"[ \t]+" + _TITLE + r"[ \t]*\)")
 #: Summary bullets nest at most this deep; deeper ones are kept at this
 #: level (with a warning).  Unbounded nesting made freezing and rendering
 #: recurse past Python's limit, and no reader shows 10 levels.
@@ -187,11 +190,15 @@ def split_lines(text: str) -> list[str]:
 
 def _destination(text: str) -> str:
     """A CommonMark link destination's URL as written (section 6.3): backslash
-    escapes removed, ASCII blanks at its ends stripped, and nothing else: no
+    escapes and character references read, ASCII blanks at its ends stripped, and nothing else: no
     white space is collapsed or replaced (U+3000 stays U+3000, for the URL
     gate to escape as the URL Standard says, %E3%80%80)."""
-    if "\\" in text:
-        text = _ESCAPED.sub(r"\1", text)
+    if "\\" in text or "&" in text:
+        # Backslash escapes and character references, as markdown-it reads a destination
+        # (``2403&#46;00001`` is ``2403.00001``).
+        from markdown_it.common.utils import unescapeAll
+
+        text = unescapeAll(text)
     return text.strip(_ASCII_BLANKS)
 
 
@@ -880,7 +887,7 @@ def _split_destination(tail: str) -> tuple[str, str]:
             after = tail[end + 1:]
             close = after.find(")")
             return tail[1:end], after[close + 1:].strip() if close >= 0 else after.strip()
-    elif tail[-1:] == ")" and "(" not in tail and " " not in tail and tail.count(")") == 1:
+    elif tail[-1:] == ")" and "(" not in tail and " " not in tail and "\t" not in tail and tail.count(")") == 1:
         return tail[:-1], ""  # the usual "url)"
     depth = 0
     for i, ch in enumerate(tail):
