@@ -117,3 +117,23 @@ def test_a_link_title_in_any_commonmark_spelling_is_no_part_of_the_url(text, del
         assert paper.thumbnail is not None and paper.thumbnail.kind.value == kind, (line, diags)
         assert paper.thumbnail.url in ("https://cdn.example.org/t.png", "https://cdn.example.org/v.mp4")
         assert not [d for d in diags if "thumbnail" in d.message], diags
+
+
+@pytest.mark.parametrize("heading, said", [
+    ("##\u00a0Daily Papers (2024-03-05)", "U+00A0"), ("##\u3000Daily Papers (2024-03-05)", "U+3000"),
+    ("##Daily Papers (2024-03-05)", "no space"), ("## Daily Papers (2024-03-05)", None),
+    ("##\tDaily Papers (2024-03-05)", None)])
+def test_a_day_heading_without_the_space_markdown_wants_is_read_and_said(heading, said):
+    drafts, diags = parse_text(HEAD + heading + "\n\n### [X](https://arxiv.org/abs/2403.00002)\n\n- s\n", "d.md")
+    assert [d.date.isoformat() for d in drafts] == ["2024-03-04", "2024-03-05"]  # nothing lost
+    at_heading = [d for d in diags if d.source.line == 11]
+    if said is None:
+        assert not at_heading, at_heading
+    else:
+        assert len(at_heading) == 1 and said in at_heading[0].message, at_heading
+
+
+def test_a_paper_heading_without_a_space_before_its_link_is_a_variant_not_said():
+    drafts, diags = parse_text(HEAD.replace("### [Paper One]", "###[Paper One]"), "d.md")
+    assert [p.title for p in drafts[0].papers] == ["Paper One"]
+    assert not [d for d in diags if d.source.line == 3 and "space" in d.message], diags

@@ -317,6 +317,16 @@ class _FileParser:
     def diag(self, line: int, severity: Severity, message: str, kind: Kind) -> None:
         self.diags.append(Diagnostic(SourceRef(self.path, line), severity, message, kind))
 
+    def unspaced_heading(self, no: int, line: str, level: int) -> None:
+        """Say a heading read without the space CommonMark wants after its '#' (4.2): a Markdown
+        viewer shows the line as text.  Read all the same (``###[title](url)`` is a variant
+        producers write, and is not said); a no-break or ideographic space is not a space there."""
+        after = line[level]
+        what = "no space" if not after.isspace() else f"U+{ord(after):04X}, which is not a space there,"
+        self.warn(no, f"this {'day' if level == 2 else 'paper'} heading has {what} after its '{'#' * level}': a "
+                      "Markdown viewer shows the line as text, not as a heading; read as one all the same "
+                      f"(write '{'#' * level} ')", Kind.IGNORED)
+
     def hidden_heading(self, no: int, line: str, block: Block) -> None:
         """Say a heading that a Markdown viewer shows as code or hides (:mod:`.blocks`)."""
         what = ("a fenced code block" if block.fence else "an HTML comment" if block.what == "<!--"
@@ -408,6 +418,8 @@ class _FileParser:
             elif line[0] != "#" or not _heading_level(line):
                 self.heading_lookalike(no, line, self.lines[no - 2] if no >= 2 else "")
             if line[0] == "#" and (level := _heading_level(line)) and no not in hidden:
+                if level in (2, 3) and line[level:level + 1] not in ("", " ", "\t") and line[level] != "[":
+                    self.unspaced_heading(no, line, level)
                 if level == 3:
                     self.finish_paper()
                     self.start_paper(no, line[3:].strip())
