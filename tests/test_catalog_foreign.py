@@ -525,3 +525,27 @@ def test_a_foreign_cover_is_published_with_the_programs_mark_and_nothing_else(tm
     assert r.exit_code == 0 and "not written by digest-export" not in r.output, r.output
     with Image.open(io.BytesIO(cover.read_bytes())) as im:
         assert im.convert("RGB").getpixel((20, 20))[2] > 200
+
+
+@pytest.mark.parametrize("odd", ["a\\b.epub", ".dot.epub", "fsbytes:x.epub", "50%2E.epub"])
+def test_a_foreign_book_of_any_name_leaves_a_record_build_reads_back(tmp_path_factory, odd):
+    """``feed --format opds`` records the covers it writes; ``build`` then takes them as its own
+    and removes those it does not write, so the folder ends as a fresh build leaves it.  A name
+    the documents gate refuses as written (a backslash, a leading dot) is stored escaped
+    (names.stored_name): the record was dropped whole and no cover was ever removed.  A hidden
+    book (".dot.epub") is not published at all."""
+    tmp = tmp_path_factory.mktemp("odd-name")
+    out = _setup(tmp)
+    good = (out / BOOK).read_bytes()
+    (out / "plain.epub").write_bytes(good.replace(b"2024-W10", b"2024-W11"))
+    (out / odd).write_bytes(good.replace(b"2024-W10", b"2024-W12"))
+    env = {"XDG_STATE_HOME": str(tmp / "st")}
+    r = run_cli(["feed", str(tmp / "in" / "d.md"), "-o", str(out), "--format", "opds"], tmp, env=env)
+    assert r.exit_code == 0, r.output
+    assert (out / "plain.cover.jpg").exists()
+    stem = odd.removesuffix(".epub")
+    assert (out / f"{stem}.cover.jpg").exists() != odd.startswith("."), sorted(p.name for p in out.iterdir())
+    r = run_cli(["build", str(tmp / "in"), "-o", str(out), "--images", "none", "--format", "atom"], tmp, env=env)
+    assert r.exit_code == 0, r.output
+    left = sorted(p.name for p in out.iterdir() if ".cover." in p.name)
+    assert left == [], (left, r.output)  # build writes no catalog here: every cover feed wrote is gone

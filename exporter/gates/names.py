@@ -177,8 +177,11 @@ def text_name(name: str | os.PathLike[str]) -> str:
 #: UTF-8 or control characters, or that begin with the mark) are changed: a state of plain names
 #: reads as before.
 STORED_MARK = "fsbytes:"
-_STORED_ESCAPES = re.compile("[\ud800-\udfff%\x01-\x1f\x7f]")
-_STORED_UNESCAPES = re.compile("%(?:([89a-fA-F][0-9a-fA-F])|(0[1-9a-fA-F]|1[0-9a-fA-F]|7[fF])|25)")
+# Also a backslash and a leading dot, which the documents gate refuses in a name (a separator
+# elsewhere, a hidden file): a name such as "a\b.epub" is a plain POSIX name, and a document the
+# program wrote must read back.
+_STORED_ESCAPES = re.compile("[\ud800-\udfff%\x01-\x1f\x7f\\\\]|^\\.")
+_STORED_UNESCAPES = re.compile("%(?:([89a-fA-F][0-9a-fA-F])|(0[1-9a-fA-F]|1[0-9a-fA-F]|7[fF]|5[cC]|2[eE])|25)")
 # In JSON text: a lone surrogate, the mark, or a control character's escape.
 _NEEDS_STORING = re.compile('[\ud800-\udfff]|' + STORED_MARK + r'|\\[bfnrt]|\\u00[01]|\\u007[fF]')
 
@@ -189,7 +192,7 @@ def stored_name(name: str) -> str:
     back into *name*: when it needs to, the mark followed by the name with each undecodable byte
     and control character as ``%NN`` and ``%`` as ``%25`` (RFC 3986 section 2.1
     percent-encoding, of these only: never ``/``)."""
-    if not name.startswith(STORED_MARK) and not _STORED_ESCAPES.search(name.replace("%", "")):
+    if not name.startswith(STORED_MARK) and not _STORED_ESCAPES.search(name.replace("%", "x")):
         return name
 
     def escape(m: re.Match[str]) -> str:

@@ -806,7 +806,9 @@ def _catalog_books(plan: BuildPlan, state: BuildState) -> list[tuple[str, gate_f
     if plan.options.catalog_of_folder:
         from ..books.devices import GENERIC, split_suffix
 
-        names = sorted(p.name for p in out.glob("*.epub") if gate_files.not_a_file(p) is None)
+        # A hidden file (".x.epub") is no one's to publish, as in an input folder.
+        names = sorted(p.name for p in out.glob("*.epub") if not p.name.startswith(".")
+                       and gate_files.not_a_file(p) is None)
         # A device profile's copy of a book (NAME.kepub.epub beside NAME.epub) is that book, not another.
         present = set(names)
         names = [n for n in names if split_suffix(n)[1] is GENERIC or split_suffix(n)[0] + ".epub" not in present]
@@ -829,7 +831,7 @@ def _not_books(out: Path) -> list:
     from ..model import Diagnostic, Kind, Severity, SourceRef
 
     found = []
-    for path in sorted(out.glob("*.epub")):
+    for path in sorted(p for p in out.glob("*.epub") if not p.name.startswith(".")):
         why = gate_files.not_a_file(path)
         if why is not None:
             found.append(Diagnostic(SourceRef(str(path), 0), Severity.WARNING,

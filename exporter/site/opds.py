@@ -253,7 +253,9 @@ def _read_books(out_dir: Path, reader: Callable[[Path], Book],
     warnings = []
     books = []
     if paths is None:  # a Kobo kepub beside its book is one of the book's files, not a book
-        paths = [p for p in Path(out_dir).glob("*.epub") if not p.name.endswith(".kepub.epub")]
+        # A hidden file (".x.epub") is no one's to publish, as in an input folder.
+        paths = [p for p in Path(out_dir).glob("*.epub") if not p.name.endswith(".kepub.epub")
+                 and not p.name.startswith(".")]
     for path in sorted(paths):
         try:
             book = reader(path)
