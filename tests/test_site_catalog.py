@@ -243,3 +243,23 @@ def test_a_thumbnail_is_about_300_px_wide_looks_like_its_cover_and_is_the_same_b
     Image.new("RGB", (1000, 1500), (40, 90, 160)).save(png, format="PNG")
     with Image.open(io.BytesIO(opds.make_thumbnail(png.getvalue()))) as small:
         assert (small.format, small.size) == ("JPEG", (300, 450))
+
+
+def test_a_weeks_book_is_listed_under_its_iso_week_year():
+    """"By year" lists a week's book under the year of its ISO week (2022-W52 runs to 2023-01-01:
+    a book of 2022), a day's and a month's under their own, a longer one under its last day's."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from exporter.site.catalog import CatalogBook
+
+    def year(first: dt.date, last: dt.date) -> int:
+        return CatalogBook(SimpleNamespace(period=(first, last)), ()).year  # type: ignore[arg-type]
+
+    monday = dt.date(2015, 12, 28)
+    while monday < dt.date(2031, 1, 1):
+        assert year(monday, monday + dt.timedelta(days=6)) == monday.isocalendar().year, monday
+        assert year(monday, monday) == monday.year
+        monday += dt.timedelta(days=7)
+    assert year(dt.date(2023, 12, 1), dt.date(2023, 12, 31)) == 2023
+    assert year(dt.date(2022, 6, 1), dt.date(2024, 3, 1)) == 2024

@@ -57,8 +57,14 @@ class CatalogBook:
 
     @property
     def year(self) -> int:
+        """The year the book is listed under ("By year"): its last day's, but for a book of a
+        week or less across a new year, the year that holds most of its days (an ISO week's year,
+        ISO 8601: 2022-W52, 2022-12-26 to 2023-01-01, is a book of 2022)."""
         if self.book.period:
-            return self.book.period[1].year
+            first, last = self.book.period
+            if first.year != last.year and (last - first).days < 7:
+                return first.year if (dt.date(last.year, 1, 1) - first).days > (last - first).days // 2 else last.year
+            return last.year
         return (self.book.modified or dt.datetime(2000, 1, 1)).year
 
 
