@@ -471,6 +471,18 @@ PAGE_SNIPPETS = [
     '<div><label><input name="a"><input type="hidden" name="h"></label></div>', '<div><slot name="x"></slot></div>',
     '<div><link rel="preload" href="a.css" as="bogus"></div>', '<div><link rel="preload" href="a.css" as="Style"></div>',
     '<div><link rel="preload" href="a.css" as="json"></div>', '<div><link rel="preload" href="a.js" as="worker"></div>',
+    '<img src="a.png" srcset="a.png 100w" sizes="bogus(" alt="a">', '<img src="a.png" srcset="a.png 100w" sizes="auto" alt="a">',
+    '<img src="a.png" srcset="a.png 100w" sizes="10Px" alt="a">', '<img src="a.png" srcset="a.png 100w" sizes="-1px" alt="a">',
+    '<img src="a.png" srcset="a.png 100w" sizes="100vw, (min-width: 40em) 80vw" alt="a">',
+    '<img src="a.png" srcset="a.png 100w" sizes="(min-width: 40em) 80vw" alt="a">',
+    '<img src="a.png" srcset="a.png 100w" sizes="(max-width: 600px) 50vw, calc(100vw - 2em)" alt="a">',
+    '<img src="a.png" srcset="a.png 100w" sizes="0" alt="a">',
+    '<img src="a.png" alt="" role="img">', '<img src="a.png" alt="" role="presentation">',
+    '<img src="a.png" alt="x" role="img">',
+    '<div><svg><foo/></svg></div>', '<div><svg><circle r="1"/><feBlend/></svg></div>',
+    '<div><svg><filter id="f"><feBlend in2="SourceGraphic"/><feMerge><feMergeNode/></feMerge></filter><circle r="1"/></svg></div>',
+    '<div><svg><linearGradient id="g"><stop offset="0"/></linearGradient><stop offset="1"/></svg></div>',
+    '<div><math><mfoo/></math></div>', '<div><math><mi>x</mi><mo>+</mo></math></div>',
 ]
 
 

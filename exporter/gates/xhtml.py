@@ -594,6 +594,8 @@ def page_problems(doc: str) -> list[str]:
                 found.extend(at + why for why in _page_attribute_problems(el, getattr(parents.get(el), "tag", None)))
                 found.extend(at + why for why in _page_element_problems(el, parents))
             found.extend(at + why for why in _page_css_problems(el))
+        else:
+            found.extend(at + why for why in _foreign_element_problems(el, parents.get(el)))
         lines: list[tuple[int, str]] = []
         found.extend(_url_problems(el, el.tag if html else None, at, None, frozenset(), lines, []))
         fragments.extend(frag for _, frag in lines if frag)
@@ -753,6 +755,47 @@ report script serviceworker sharedworker style track video worker xslt""".split(
 _LABELABLE = frozenset("button input meter output progress select textarea".split())
 
 
+#: The elements of SVG 2 (its element index) and of MathML 3's presentation and semantics
+#: markup that a page may hold inline: the Nu checker refuses any other name in those
+#: namespaces ("Element foo not allowed as child of element svg").
+_SVG_ELEMENTS = frozenset("""a animate animateMotion animateTransform circle clipPath defs desc ellipse feBlend
+    feColorMatrix feComponentTransfer feComposite feConvolveMatrix feDiffuseLighting feDisplacementMap
+    feDistantLight feDropShadow feFlood feFuncA feFuncB feFuncG feFuncR feGaussianBlur feImage feMerge
+    feMergeNode feMorphology feOffset fePointLight feSpecularLighting feSpotLight feTile feTurbulence filter
+    foreignObject g image line linearGradient marker mask metadata mpath path pattern polygon polyline
+    radialGradient rect script set stop style svg switch symbol text textPath title tspan use view""".split())
+_MATHML_ELEMENTS = frozenset("""math maction maligngroup malignmark menclose merror mfenced mfrac mglyph mi
+    mlabeledtr mlongdiv mmultiscripts mn mo mover mpadded mphantom mprescripts mroot mrow ms mscarries mscarry
+    msgroup msline mspace msqrt msrow mstack mstyle msub msubsup msup mtable mtd mtext mtr munder munderover
+    none semantics annotation annotation-xml""".split())
+_FOREIGN = {SVG: ("SVG", _SVG_ELEMENTS), "http://www.w3.org/1998/Math/MathML": ("MathML", _MATHML_ELEMENTS)}
+
+
+#: SVG elements that stand only in some parents (SVG 2, Filter Effects 1, Paint Servers).
+_SVG_PARENTS = {"feMergeNode": {"feMerge"}, "feFuncA": {"feComponentTransfer"}, "feFuncB": {"feComponentTransfer"},
+                "feFuncG": {"feComponentTransfer"}, "feFuncR": {"feComponentTransfer"},
+                "feDistantLight": {"feDiffuseLighting", "feSpecularLighting"},
+                "fePointLight": {"feDiffuseLighting", "feSpecularLighting"},
+                "feSpotLight": {"feDiffuseLighting", "feSpecularLighting"},
+                "stop": {"linearGradient", "radialGradient"}, "mpath": {"animateMotion"}}
+
+
+def _foreign_element_problems(el: Any, parent: Any = None) -> list[str]:
+    """An element in the SVG or MathML namespace whose name neither holds, or an SVG filter
+    primitive, light, transfer function or gradient stop outside the element it belongs in."""
+    space, _, local = el.tag[1:].partition("}")
+    language, names = _FOREIGN.get(space, ("", frozenset()))
+    if language and local not in names:
+        return [f"<{local}> is not an element of {language} (the Nu checker refuses it)"]
+    if space == SVG and parent is not None and isinstance(parent.tag, str):
+        up = parent.tag.rpartition("}")[2]
+        allowed = _SVG_PARENTS.get(local, {"filter"} if local.startswith("fe") and local not in (
+            "feMergeNode",) else None)
+        if allowed is not None and up not in allowed:
+            return [f"SVG <{local}> stands in {' or '.join(f'<{a}>' for a in sorted(allowed))}, not in <{up}>"]
+    return []
+
+
 def _page_element_problems(el: Any, parents: dict) -> list[str]:
     """What the Nu checker refuses of an element of the page by itself: an ``object`` with neither
     ``data`` nor ``type`` (HTML section 4.8.7), a ``noscript`` inside a ``noscript`` (4.12.2), a
@@ -774,11 +817,56 @@ def _page_element_problems(el: Any, parents: dict) -> list[str]:
             return [f"<label> holds {len(controls)} form controls; it labels one (HTML section 4.10.4)"]
     if tag == "slot":
         return ["<slot> belongs in a shadow tree (a template of a custom element), not in the page"]
+    if tag == "img" and el.get("alt") == "" and (el.get("role") or "none").strip().lower() not in ("none", "presentation"):
+        return [f"<img alt=\"\"> has role={el.get('role')!r}: an image with an empty alt is decorative, and may "
+                "only have the role none or presentation (ARIA in HTML)"]
+    if el.get("sizes") is not None and tag in ("img", "source") and (why := _sizes_problem(el.get("sizes"))):
+        return [f"<{tag}>: sizes={el.get('sizes')!r} {why}"]
     if tag == "link" and "preload" in (el.get("rel") or "").lower().split() and el.get("as") is not None \
             and el.get("as") not in _PRELOAD_AS:
         return [f"<link rel=preload> as={el.get('as')!r} is not a destination the Nu checker takes "
                 f"({', '.join(sorted(_PRELOAD_AS))})"]
     return []
+
+
+#: The length units of a ``sizes`` value, as the Nu checker takes them (CSS Values 3, written in
+#: lower case: ``10Px`` is refused).
+_LENGTH_UNITS = frozenset("em ex ch rem vw vh vmin vmax cm mm q in pc pt px".split())
+
+
+def _sizes_problem(value: str) -> str | None:
+    """Why *value* is not a ``sizes`` attribute (HTML section 4.8.4.2.2) as the Nu checker reads
+    it: a comma-separated list of sizes, each a media condition then a positive length, the
+    condition left out of the last only; None if it is one."""
+    import tinycss2
+
+    items = [[t for t in item if t.type not in ("whitespace", "comment")]
+             for item in _split_commas(tinycss2.parse_component_value_list(value))]
+    for n, item in enumerate(items):
+        if not item:
+            return "has an empty size (HTML section 4.8.4.2.2)"
+        last, condition = item[-1], item[:-1]
+        length = ((last.type == "dimension" and last.unit in _LENGTH_UNITS and last.value >= 0)
+                  or (last.type == "number" and last.value == 0)
+                  or (last.type == "function" and last.lower_name == "calc"))
+        if not length:
+            return (f"has {tinycss2.serialize([last])!r} where a positive length is wanted, such as 100vw "
+                    "(HTML section 4.8.4.2.2)")
+        if any(t.type not in ("() block", "ident") for t in condition):
+            return "has a size whose media condition is not one (HTML section 4.8.4.2.2)"
+        if not condition and n < len(items) - 1:
+            return "must give each size but the last a media condition (HTML section 4.8.4.2.2)"
+    return None
+
+
+def _split_commas(tokens: list) -> list[list]:
+    items: list[list] = [[]]
+    for token in tokens:
+        if token.type == "literal" and token.value == ",":
+            items.append([])
+        else:
+            items[-1].append(token)
+    return items
 
 
 def _page_attribute_problems(el, parent: str | None) -> list[str]:
