@@ -112,6 +112,10 @@ def fingerprint(*parts: Any) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
+#: How many files and folders a templates folder may hold: the packaged one holds a dozen.
+MAX_TEMPLATE_ENTRIES = 2_000
+
+
 def tree_hash(folders: list[Path]) -> str:
     """Hash of every file (name and bytes) under *folders*: the templates.  Read through the file
     gate: a named pipe or device there is hashed as such, never opened."""
@@ -119,7 +123,16 @@ def tree_hash(folders: list[Path]) -> str:
     for folder in folders:
         # surrogateescape: a name that is not UTF-8 hashes as its bytes.
         h.update(str(folder).encode("utf-8", "surrogateescape") + b"\0")
-        walked = gate_files.walk(folder, lambda name: True, skip_hidden=False, inside=True)
+        walked = gate_files.walk(folder, lambda name: True, skip_hidden=False, inside=True,
+                                 max_entries=MAX_TEMPLATE_ENTRIES)
+        if walked.stopped:
+            from .errors import TemplateError
+            from .gates.names import shell_quote
+
+            # Every file is read for the fingerprint, each run: '--templates /usr' took 40 s.
+            raise TemplateError(f"the templates folder {shell_quote(folder)} holds more than "
+                                f"{MAX_TEMPLATE_ENTRIES:,} files and folders: give --templates a folder of "
+                                "templates (docs/templates.md)")
         for path in walked.files:
             h.update(str(path.relative_to(folder)).encode("utf-8", "surrogateescape") + b"\0")
             try:

@@ -485,3 +485,28 @@ def test_a_stylesheet_is_parsed_once_for_all_the_gates_walks(tmp_path, monkeypat
     assert result.exit_code == 0, result.output
     big = [n for n in seen if n >= 2000 * 17]
     assert len(big) <= 2, seen  # extra.css alone, and the book's stylesheet it ends
+
+
+def test_a_templates_folder_of_thousands_of_files_is_refused_at_once(tmp_path):
+    """Every file of the templates folder is read for the run's fingerprint: '--templates /usr'
+    took 40 s a run, '--templates /' ended on a file of another user.  Past 2,000 files and
+    folders the folder is refused, naming it."""
+    import time
+
+    from exporter.state import MAX_TEMPLATE_ENTRIES
+
+    tpl = tmp_path / "tpl"
+    (tpl / "deep").mkdir(parents=True)
+    for i in range(MAX_TEMPLATE_ENTRIES + 1):
+        (tpl / "deep" / f"f{i}.txt").write_text("x", "utf-8")
+    start = time.monotonic()
+    digests = two_papers(tmp_path)
+    result = run_cli(["epub", str(digests), "-o", str(tmp_path / "out"), "--images", "none",
+                      "--templates", str(tpl)], tmp_path)
+    assert result.exit_code == 1 and "holds more than 2,000 files" in result.output, result.output
+    assert time.monotonic() - start < 10
+    (tpl / "deep" / "f0.txt").unlink()
+    (tpl / "deep" / "f1.txt").unlink()
+    result = run_cli(["epub", str(digests), "-o", str(tmp_path / "out"), "--images", "none",
+                      "--templates", str(tpl)], tmp_path)
+    assert result.exit_code == 0, result.output

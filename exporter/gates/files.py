@@ -359,6 +359,8 @@ class Walk:
 
     files: list[Path] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    #: The walk stopped at its *max_entries* (see :func:`walk`).
+    stopped: bool = False
 
 
 def _hidden(name: str) -> bool:
@@ -366,14 +368,16 @@ def _hidden(name: str) -> bool:
 
 
 def walk(root: Path, wanted: Callable[[str], bool], *, max_depth: int = MAX_DEPTH,
-         skip_hidden: bool = True, inside: bool = False) -> Walk:
+         skip_hidden: bool = True, inside: bool = False, max_entries: int | None = None) -> Walk:
     """The regular files under *root* whose name is *wanted*, sorted by their path parts.
 
     Symbolic links to folders are followed; a folder reached twice (a link
     loop, two links) is walked once; special files are skipped and said.  *inside*: a link
     (to a folder or a file) that leads out of *root* is skipped and said, never followed (the
-    templates folder: ``T/r -> /`` walked the whole file system)."""
+    templates folder: ``T/r -> /`` walked the whole file system).  *max_entries*: past that many
+    entries seen, the walk stops (:attr:`Walk.stopped`), its files unsorted."""
     found = Walk()
+    seen = 0
     home = os.path.join(os.path.realpath(root), "") if inside else ""
     walked: set[str] = set()
     stack: list[tuple[Path, int]] = [(root, 0)]
@@ -392,6 +396,10 @@ def walk(root: Path, wanted: Callable[[str], bool], *, max_depth: int = MAX_DEPT
         except OSError as err:
             found.skipped.append(Skipped(folder, f"cannot read the folder: {err.strerror or err}", True))
             continue
+        seen += len(entries)
+        if max_entries is not None and seen > max_entries:
+            found.stopped = True
+            return found
         subfolders = []
         for entry in entries:
             if skip_hidden and _hidden(entry.name):
