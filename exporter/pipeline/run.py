@@ -218,7 +218,14 @@ def _special_files(folder: Path, *, every: bool = False) -> list[Path]:
     return [Path(entry.path) for entry in entries
             if ((every or entry.name.startswith("catalog")) and entry.name.endswith((".opds", ".json"))
                 or entry.name.partition(".cover.")[0] + ".epub" in names)
-            and not entry.is_dir(follow_symlinks=False) and not entry.is_file(follow_symlinks=True)]
+            and not entry.is_dir(follow_symlinks=False) and not _regular(entry)]
+
+
+def _regular(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_file(follow_symlinks=True)
+    except OSError:  # a link loop (ELOOP): check_target says what it is
+        return False
 
 
 @dataclass(slots=True)
