@@ -40,7 +40,10 @@ def _markdown_it_hidden(lines: list[str]) -> tuple[set[int], set[int]]:
 
 def _check(lines: list[str]) -> None:
     want, skip = _markdown_it_hidden(lines)
-    got = {n for n in hidden_lines(lines, "\n".join(lines)) if n not in skip}
+    blocks = hidden_lines(lines, "\n".join(lines))
+    got = {n for n, block in blocks.items() if block.hides and n not in skip}
+    shown = {n for n, block in blocks.items() if not block.hides}
+    assert shown <= skip, "\n".join(f"{n:2}|{line}" for n, line in enumerate(lines, start=1))
     assert got == want, "\n".join(f"{n:2}|{line}" for n, line in enumerate(lines, start=1))
 
 
@@ -137,3 +140,19 @@ def test_a_paper_heading_without_a_space_before_its_link_is_a_variant_not_said()
     drafts, diags = parse_text(HEAD.replace("### [Paper One]", "###[Paper One]"), "d.md")
     assert [p.title for p in drafts[0].papers] == ["Paper One"]
     assert not [d for d in diags if d.source.line == 3 and "space" in d.message], diags
+
+
+@pytest.mark.parametrize("html", ['<div><video controls src="https://example.com/a.mp4"></video></div>', "<div>",
+                                  "<span>", "<p>x</p>"])
+def test_a_heading_right_under_an_html_line_is_read_and_said(html):
+    """An HTML block that a blank line ends (CommonMark 4.6, types 6 and 7: a producer's video
+    line) runs on into a heading right under it: a viewer shows the heading as text.  The paper
+    is read (nothing lost) and the line said; with a blank line between, nothing is said."""
+    tight = HEAD + html + "\n### [B](https://arxiv.org/abs/2403.00002)\n\n- b\n"
+    drafts, diags = parse_text(tight, "d.md")
+    assert [p.title for p in drafts[0].papers] == ["Paper One", "B"]
+    said = [d for d in diags if "follows the HTML at line 11" in d.message]
+    assert [d.source.line for d in said] == [12], diags
+    drafts, diags = parse_text(tight.replace(html + "\n", html + "\n\n"), "d.md")
+    assert [p.title for p in drafts[0].papers] == ["Paper One", "B"]
+    assert not [d for d in diags if "follows the HTML" in d.message], diags

@@ -31,9 +31,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-#: What opens a fence or an HTML block that hides its lines (markdown-it's kinds 1 to 5): only a
-#: file that holds one is scanned.
+#: What opens a fence or an HTML block that hides its lines (markdown-it's kinds 1 to 5), and a
+#: heading right under a line that is not blank (where an HTML block of another kind, which a
+#: blank line ends, may run on into it): only a file that holds one is scanned.
 _ANY_OPENER = re.compile(r"```|~~~|<[!?]|<(?i:pre|script|style|textarea)(?![^ \t\n>])")
+
 _FENCE = re.compile(r"(`{3,}|~{3,})(.*)")
 _LIST_MARKER = re.compile(r"(?:[-+*]|\d{1,9}[.)])(?=[ \t]|$)")
 _THEMATIC_BREAK = re.compile(r"([-*_])(?:[ \t]*\1){2,}[ \t]*$")
@@ -54,6 +56,18 @@ class Block:
     hides: bool = True  # whether its lines show as code or nothing (not as the digest's lines)
 
 
+def _tight_heading(text: str) -> bool:
+    """Whether a line of *text* that starts with '#' stands right under one that is not blank
+    (found by its line break: a digest has a few dozen headings, and a search over every
+    character cost a fifth of reading it)."""
+    at = text.find("\n#")
+    while at > 0:
+        if text[text.rfind("\n", 0, at) + 1:at].strip():
+            return True
+        at = text.find("\n#", at + 2)
+    return False
+
+
 def _columns(line: str, col: int = 0) -> tuple[int, str]:
     """The column where *line*'s text starts, *line* starting at column *col* (a tab to the next
     multiple of 4, CommonMark 2.2), and that text."""
@@ -65,9 +79,11 @@ def _columns(line: str, col: int = 0) -> tuple[int, str]:
 
 
 def hidden_lines(lines: list[str], text: str) -> dict[int, Block]:
-    """The lines (numbered from 1) inside a fenced code block or an HTML block that ends at an
-    end mark, each with the block; the line that opens a block is not inside it (it shows it)."""
-    if not _ANY_OPENER.search(text):
+    """The lines (numbered from 1) inside a fenced code block or an HTML block, each with the
+    block (:attr:`Block.hides`: one that ends at an end mark, whose lines show as code or
+    nothing; the others, which end at a blank line, show their lines as text); the line that
+    opens a block is not inside it."""
+    if not _ANY_OPENER.search(text) and not ("<" in text and _tight_heading(text)):
         return {}
     hidden: dict[int, Block] = {}
     items: list[int] = []  # the content columns of the list items open here, innermost last
@@ -84,8 +100,7 @@ def hidden_lines(lines: list[str], text: str) -> dict[int, Block]:
             if block.container and col < block.container:
                 block = None  # its list item ended: the line is read afresh below
             else:
-                if block.hides:
-                    hidden[no] = block
+                hidden[no] = block
                 if _closes(block, col, rest):
                     block = None
                 continue

@@ -328,7 +328,15 @@ class _FileParser:
                       f"(write '{'#' * level} ')", Kind.IGNORED)
 
     def hidden_heading(self, no: int, line: str, block: Block) -> None:
-        """Say a heading that a Markdown viewer shows as code or hides (:mod:`.blocks`)."""
+        """Say a heading that a Markdown viewer shows as code, as text or hides (:mod:`.blocks`)."""
+        if not block.hides:
+            # An HTML block that ends at a blank line (a producer's <div><video ...></video></div>
+            # line, CommonMark 4.6 types 6 and 7): read, since its line may stand right above.
+            self.warn(no, f"this {'day' if _heading_level(line) == 2 else 'paper'} heading follows the HTML at line "
+                          f"{block.opened_at} with no blank line between, so a Markdown viewer shows it as text of "
+                          "that HTML, not as a heading: read as one all the same (put a blank line before it)",
+                      Kind.IGNORED)
+            return
         what = ("a fenced code block" if block.fence else "an HTML comment" if block.what == "<!--"
                 else "an HTML block")
         self.warn(no, f"this line looks like a {'day' if _heading_level(line) == 2 else 'paper'} heading, but it "
@@ -414,10 +422,11 @@ class _FileParser:
             if hidden and no in hidden:
                 if line[0] == "#" and _heading_level(line) in (2, 3):
                     self.hidden_heading(no, line, hidden[no])
-                    continue
+                    if hidden[no].hides:
+                        continue
             elif line[0] != "#" or not _heading_level(line):
                 self.heading_lookalike(no, line, self.lines[no - 2] if no >= 2 else "")
-            if line[0] == "#" and (level := _heading_level(line)) and no not in hidden:
+            if line[0] == "#" and (level := _heading_level(line)) and (no not in hidden or not hidden[no].hides):
                 if level in (2, 3) and line[level:level + 1] not in ("", " ", "\t") and line[level] != "[":
                     self.unspaced_heading(no, line, level)
                 if level == 3:
