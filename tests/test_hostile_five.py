@@ -253,3 +253,24 @@ def test_a_port_out_of_range_is_called_so(port):
     assert "is larger than 65535" in refusal(f"https://example.org:{port}/x")
     with pytest.raises(URLRefused, match="is larger than 65535"):
         check_base_url(f"https://example.org:{port}/")
+
+
+def test_inspect_json_writes_what_a_terminal_acts_on_escaped(tmp_path):
+    """File names in ``inspect --json`` are valid UTF-8 (json_name), and no bidi control, C1
+    control, DEL, line separator or invisible character is written raw: escaped as JSON says,
+    the same string to a reader."""
+    import json
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    names = ["b\u202ex.md", "h\x9b.md", "g\x7f.md", "e\u2028ls.md", "z\u200bw.md", "v\ufe0f.md", "한국.md"]
+    for name in names:
+        (folder / name).write_text(day("2024-03-04", paper(1)), "utf-8")
+    result = run_cli(["inspect", "--json", str(folder)], tmp_path)
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    for ch in "\u202e\x9b\x7f\u2028\u200b\ufe0f":
+        assert ch not in text, hex(ord(ch))
+    paths = {s["path"].rpartition("/")[2] for d in json.loads(text)["digests"] for s in d["sources"]}
+    assert paths == set(names), paths
+    assert "한국.md" in text  # what shows as itself stays itself

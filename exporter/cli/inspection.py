@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..gates.names import json_name
+from ..gates.names import json_name, printable_json
 from ..model import Digest, Paper, ReadResult, SummaryItem, counted
 
 
@@ -59,7 +59,7 @@ def result_json(result: ReadResult) -> str:
             for d in result.diagnostics
         ],
     }
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return printable_json(json.dumps(data, ensure_ascii=False, indent=2)) + "\n"
 
 
 def result_table(result: ReadResult) -> str:

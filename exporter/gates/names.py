@@ -255,6 +255,23 @@ def needs_storing(text: str) -> bool:
     return _NEEDS_STORING.search(text) is not None
 
 
+def printable_json(text: str) -> str:
+    """JSON text *text* with every character a terminal would act on, or that draws as nothing,
+    written as its ``\\uXXXX`` escape (RFC 8259 section 7: the same string to a JSON reader): what
+    ``inspect --json`` prints holds no raw bidi control, C1 control, DEL or line separator, for
+    a terminal or ``jq -r`` to act on.  The line breaks of its layout stay."""
+    if not _needs_quoting(text.replace("\n", "")):
+        return text
+
+    def escape(ch: str) -> str:
+        if ch == "\n":
+            return ch
+        data = ch.encode("utf-16-be", "surrogatepass")
+        return "".join(f"\\u{int.from_bytes(data[i:i + 2], 'big'):04x}" for i in range(0, len(data), 2))
+
+    return "".join(escape(run) if odd else run for odd, run in _runs(text))
+
+
 class PrintableLines:
     """A text stream whose every line is written through :func:`printable`: ``sys.stderr`` while
     a command runs (cli/crash.py), so that no message, whoever made it and however it was
