@@ -250,3 +250,46 @@ def test_the_packaged_front_page_passes_its_gate(tmp_path):
     from exporter.gates.xhtml import page_problems
 
     assert page_problems((tmp_path / "out" / "index.html").read_text("utf-8")) == []
+
+
+_SVG = "%3Csvg%20xmlns=%22http://www.w3.org/2000/svg%22%3E{}%3C/svg%3E"
+
+
+@pytest.mark.parametrize("block, said", [
+    ('<p style="direction: rtl">x</p>', "'direction'"), ('<p style="unicode-bidi: plaintext">x</p>', "'unicode-bidi'"),
+    ('<p style="DIRECTION: rtl">x</p>', "'direction'"), ('<p style="dir\\65 ction: rtl">x</p>', "'direction'"),
+    ("<style>p { unicode-bidi: isolate }</style>", "'unicode-bidi'"),
+    ('<p style="background: url(missing.png)">x</p>', "not in the book"),
+    ("<style>p { background: url('nothere.png') }</style>", "not in the book"),
+    ('<img alt="x" src="data:image/svg+xml,' + _SVG.format("%3Cscript%3Ealert(1)%3C/script%3E") + '"/>', "<script>"),
+    ('<img alt="x" src="data:image/svg+xml,' + _SVG.format("%3Cimage%20href=%22https://e.example.com/x.png%22/%3E")
+     + '"/>', "from outside itself"),
+    ('<img alt="x" src="data:image/svg+xml,' + _SVG.format("%3Crect%20onload=%22x()%22/%3E") + '"/>', "event handler"),
+    ('<img alt="x" src="data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciPjxzY3JpcHQ+'
+     'YWxlcnQoMSk8L3NjcmlwdD48L3N2Zz4="/>', "<script>"),
+    ('<p lang="iw">x</p>', "'he'"), ('<p lang="en-BU">x</p>', "'en-MM'"), ('<p lang="i-klingon">x</p>', "'tlh'"),
+])
+def test_what_epubcheck_or_a_reading_system_refuses_in_a_day_template_is_refused_naming_it(tmp_path, block, said):
+    from hostile_three import run_cli, two_papers
+
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "day.xhtml.j2").write_text('{% extends "default:day.xhtml.j2" %}{% block day_heading %}<h1 id="x">x</h1>'
+                                      + block + "{% endblock %}", encoding="utf-8")
+    result = run_cli(["epub", str(two_papers(tmp_path)), "-o", str(tmp_path / "out"), "--images", "none",
+                      "--templates", str(tpl)], tmp_path)
+    assert result.exit_code == 1, result.output
+    assert said in result.output and "day.xhtml.j2" in result.output, result.output
+    assert not list((tmp_path / "out").glob("*.epub"))
+
+
+@pytest.mark.parametrize("sheet", ["p { direction: rtl }", "@media print { p { unicode-bidi: embed } }"])
+def test_a_users_stylesheet_with_a_property_no_epub_style_sheet_holds_is_refused(tmp_path, sheet):
+    from hostile_three import run_cli, two_papers
+
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "extra.css").write_text("p { color: red }\n" + sheet + "\n", encoding="utf-8")
+    result = run_cli(["epub", str(two_papers(tmp_path)), "-o", str(tmp_path / "out"), "--images", "none",
+                      "--templates", str(tpl)], tmp_path)
+    assert result.exit_code == 1 and "extra.css:2: error: the property" in result.output, result.output

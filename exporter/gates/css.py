@@ -265,12 +265,13 @@ def grammar_problems(css: str, *, selectors: bool = True) -> list[Reference]:
             if node.type == "qualified-rule":
                 if selectors:
                     found.extend(_selector_problems(node))
-                found.extend(_declaration_problems(node.content, node.source_line))
+                found.extend(_declaration_problems(node.content, node.source_line, epub=selectors))
             elif node.type == "at-rule" and node.content is not None:
                 if node.lower_at_keyword in _RULE_BLOCKS:
                     pending.append(tinycss2.parse_rule_list(node.content, skip_comments=True, skip_whitespace=True))
                 elif node.lower_at_keyword in _DECLARATION_BLOCKS:
-                    found.extend(_declaration_problems(node.content, node.source_line, margins=node.lower_at_keyword == "page"))
+                    found.extend(_declaration_problems(node.content, node.source_line, epub=selectors,
+                                                       margins=node.lower_at_keyword == "page"))
                     if node.lower_at_keyword == "font-face" and not any(
                             t.type == "ident" for t in node.content):
                         found.append(Reference(node.source_line, "an empty @font-face",
@@ -306,9 +307,15 @@ def _selector_problems(rule) -> list[Reference]:
     return []
 
 
-def _declaration_problems(content: list, line: int, *, margins: bool = False) -> list[Reference]:
+#: Properties an EPUB style sheet must not hold (EPUB 3.3, CSS style sheets: the direction of the
+#: text is the markup's, ``dir``; EPUBCheck CSS-001).
+_NOT_IN_EPUB = frozenset({"direction", "unicode-bidi"})
+
+
+def _declaration_problems(content: list, line: int, *, margins: bool = False, epub: bool = True) -> list[Reference]:
     """Why the block *content* (of a rule at *line*) is not a list of declarations
-    ``name: value`` separated by ``;``; *margins*: an ``@page``, which may hold margin boxes."""
+    ``name: value`` separated by ``;``; *margins*: an ``@page``, which may hold margin boxes;
+    *epub*: a book's (no property an EPUB style sheet must not hold)."""
     found = []
     segments: list[list] = [[]]
     for token in content:
@@ -334,6 +341,9 @@ def _declaration_problems(content: list, line: int, *, margins: bool = False) ->
                                    + " (a block inside a declaration)"))
         elif len(words) == 2 and not name.value.startswith("--"):
             found.append(Reference(at, "a declaration without a value", f"{name.value}:"))
+        elif epub and name.lower_value in _NOT_IN_EPUB:
+            found.append(Reference(at, f"the property {name.lower_value!r}", "an EPUB style sheet must not hold it "
+                                   "(EPUB 3.3, CSS style sheets: write dir=\"rtl\" in the markup)"))
     return found
 
 

@@ -741,10 +741,40 @@ def data_payload_problem(url: str) -> str | None:
     from urllib.parse import unquote_to_bytes
 
     header, _, payload = url.partition(",")
-    if not header.lower().endswith(";base64"):
-        return None
+    data = unquote_to_bytes(payload)
+    if header.lower().endswith(";base64"):
+        try:
+            data = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError) as err:
+            return f"is a data: URL whose base64 data is not base64 ({err}; RFC 4648 section 4)"
+    if header.lower().partition(";")[0].strip() == "data:image/svg+xml":
+        return _svg_payload_problem(data)
+    return None
+
+
+def _svg_payload_problem(data: bytes) -> str | None:
+    """Why the SVG picture *data* (a ``data:`` URL's) may not stand in a book, or None: held to
+    what the book's own markup is held to (no script, no event handler, no foreign object, and
+    nothing it loads from outside itself: SVG 2 section 16.1 on external references)."""
+    from lxml import etree
+
     try:
-        base64.b64decode(unquote_to_bytes(payload), validate=True)
-    except (binascii.Error, ValueError) as err:
-        return f"is a data: URL whose base64 data is not base64 ({err}; RFC 4648 section 4)"
+        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+    except etree.XMLSyntaxError as err:
+        return f"is a data: SVG picture that is not well-formed XML ({err})"
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        local = etree.QName(el).localname
+        if local in ("script", "foreignObject", "iframe"):
+            return f"is a data: SVG picture holding <{local}> (a book runs no code and loads no other document)"
+        for key, value in el.attrib.items():
+            name = etree.QName(key).localname
+            if name.lower().startswith("on"):
+                return f"is a data: SVG picture with the event handler {name!r} (a book runs no code)"
+            if name in ("href", "src") and not value.strip().startswith(("#", "data:")):
+                return f"is a data: SVG picture that loads {value[:80]!r} from outside itself"
+        css = (el.text or "") if local == "style" else el.get("style", "")
+        if css and re.search(r"@import|url\(\s*['\"]?\s*(?!#|data:)", css, re.I):
+            return "is a data: SVG picture whose CSS loads from outside itself"
     return None

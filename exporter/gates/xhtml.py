@@ -154,6 +154,7 @@ def check(doc: bytes, name: str, in_book: Iterable[str]) -> Checked:
                 found.append(f"{line}<{local}> is not an HTML element")
             if local == "style":
                 found.extend(f"{line}<style>: {why}" for why in _css_problems(el.text or ""))
+                found.extend(f"{line}<style>: {why}" for why in _css_file_problems(el.text or "", name, files))
         elif ns in (SVG, MATHML):
             # A document with inline SVG or MathML needs the "svg" or "mathml" property on its
             # manifest item (EPUB 3.3 section 5.6.2.2; EPUBCheck OPF-014), which the book does not
@@ -168,6 +169,7 @@ def check(doc: bytes, name: str, in_book: Iterable[str]) -> Checked:
         style = el.get("style")
         if style is not None:
             found.extend(f"{line}style attribute: {why}" for why in _css_problems(f"x{{{style}}}"))
+            found.extend(f"{line}style attribute: {why}" for why in _css_file_problems(f"x{{{style}}}", name, files))
         found.extend(_url_problems(el, local if ns == XHTML else None, line, name, files, fragments, outward))
         if ns == XHTML:
             _collect_references(el, local, el.sourceline, references, maps)
@@ -307,6 +309,11 @@ def _lang_problems(el, line: str) -> list[str]:
             if (script := suppressed_script(value)) is not None:
                 found.append(f"{line}{attr}={value!r} is refused: {script!r} is the script its language is written "
                              f"in, which a tag leaves out (write {check_tag(value)!r}; RFC 5646 section 4.1)")
+            elif check_tag(value).lower() != value.lower():
+                # A deprecated subtag or tag (``iw``, ``en-BU``, ``i-klingon``): the Nu checker warns
+                # ("deprecated, use he instead"); the program's own tags are written canonical.
+                found.append(f"{line}{attr}={value!r} is refused: the IANA registry has it replaced by "
+                             f"{check_tag(value)!r} (write that; RFC 5646 section 4.5)")
     if len(langs) == 2 and langs[0][1].lower() != langs[1][1].lower():
         found.append(f"{line}lang={langs[0][1]!r} and xml:lang={langs[1][1]!r} differ (HTML section 3.2.6.2: "
                      "they must be the same)")
@@ -543,6 +550,21 @@ def _mailto_problem(url: str) -> str | None:
         except AddressRefused as err:
             return f"is refused: the address {address!r} is not valid: {err}"
     return None
+
+
+_HAS_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+
+
+def _css_file_problems(text: str, name: str, files: frozenset[str]) -> list[str]:
+    """Each reference of the CSS *text* of the document *name* to a file of the book (relative to
+    the document) that the book does not hold (EPUBCheck RSC-007), as the stylesheet's are."""
+    found = []
+    for ref in css_gate.references(text):
+        if ref.url and not _HAS_SCHEME.match(ref.url.strip()):  # remote and data: URLs: _css_problems
+            why = _url_problem(ref.url, "style", "src", name, files, [], [], 0)
+            if why:
+                found.append(f"{ref.what} {ref.url!r} {why}")
+    return found
 
 
 def _css_problems(text: str) -> list[str]:
