@@ -156,3 +156,28 @@ def test_a_heading_right_under_an_html_line_is_read_and_said(html):
     drafts, diags = parse_text(tight.replace(html + "\n", html + "\n\n"), "d.md")
     assert [p.title for p in drafts[0].papers] == ["Paper One", "B"]
     assert not [d for d in diags if "follows the HTML" in d.message], diags
+
+
+@settings(max_examples=150, deadline=None)
+@given(tag=st.sampled_from(['<video controls src={}></video>', '<div><video src={}></video></div>', '<img src={}>',
+                            '<source type="video/mp4" src={}>']),
+       query=st.lists(st.sampled_from(["a=1", "&amp;", "&#38;", "&#x26;", "b=2", "&lt;", "%20", "&AMP;"]),
+                      max_size=4).map("".join),
+       start=st.sampled_from(["https", "&#104;ttps", "http&#115;"]), quote=st.sampled_from(['"', "'"]))
+def test_an_html_thumbnails_src_is_read_as_a_browser_reads_it(tag, query, start, quote):
+    """The ``src`` of a producer's HTML thumbnail line is an HTML attribute: its character
+    references are decoded as html5lib (an HTML parser) decodes them (``?a=1&amp;b=2`` is
+    ``?a=1&b=2``; it was kept raw, and ``&#38;`` became a fragment)."""
+    import html5lib
+
+    src = f"{start}://cdn.example.org/t.mp4?{query}"
+    line = tag.format(quote + src + quote)
+    fragment = html5lib.parseFragment(line, treebuilder="etree", namespaceHTMLElements=False)
+    want = next(el.get("src") for el in fragment.iter() if el.get("src") is not None)
+    drafts, _ = parse_text(f"## Daily Papers (2024-03-04)\n\n### [T](https://arxiv.org/abs/2403.00001)\n\n{line}\n\n"
+                           "- s\n", "d.md")
+    thumbnail = drafts[0].papers[0].thumbnail
+    assert thumbnail is not None, line
+    from exporter.gates.urls import web_url
+
+    assert thumbnail.url == web_url(want), (line, thumbnail.url, want)  # as the URL gate writes it

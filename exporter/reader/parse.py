@@ -202,6 +202,16 @@ def _destination(text: str) -> str:
     return text.strip(_ASCII_BLANKS)
 
 
+def _attribute_value(m: re.Match[str]) -> str:
+    """The ``src`` value an HTML tag's match holds, as a browser reads it: character references
+    decoded (HTML section 13.2.5.72: ``?a=1&amp;b=2`` is ``?a=1&b=2``, ``&#104;ttps:`` is
+    ``https:``), ASCII white space at its ends stripped (a URL's own, section 2.5.1)."""
+    import html
+
+    value = next(g for g in m.groups() if g is not None)
+    return html.unescape(value).strip(_ASCII_BLANKS) if "&" in value else value.strip(_ASCII_BLANKS)
+
+
 def _collapse(text: str) -> str:
     """:func:`clean_text` for text already cleaned as part of its file."""
     return gate_text.collapse_white_space(text)
@@ -686,9 +696,9 @@ class _FileParser:
         elif c == "[" and (m := _WATCH_RE.match(s)):
             kind, url = ThumbnailKind.VIDEO, _destination(m.group("p") or m.group("a") or m.group("b") or "")
         elif c == "<" and (m := _VIDEO_SRC_RE.search(s)):
-            kind, url = ThumbnailKind.VIDEO, next(g for g in m.groups() if g is not None).strip(_ASCII_BLANKS)
+            kind, url = ThumbnailKind.VIDEO, _attribute_value(m)
         elif c == "<" and (m := _IMG_SRC_RE.search(s)):
-            kind, url = ThumbnailKind.IMAGE, next(g for g in m.groups() if g is not None).strip(_ASCII_BLANKS)
+            kind, url = ThumbnailKind.IMAGE, _attribute_value(m)
         elif c == "<" and _WRAPPER_RE.match(s):
             return True  # the wrapper of a video thumbnail, split over lines
         else:
