@@ -1095,3 +1095,28 @@ def test_an_obstacle_at_any_name_a_build_writes_stops_it_before_anything_is_writ
         import shutil
 
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.mark.parametrize("what, name", [("file", "archive"), ("file", "catalog"), ("folder", "catalog/year-2024.opds"),
+                                        ("folder", "catalog/page-1.json"), ("folder", "archive/2024-W10.atom")])
+def test_a_file_where_a_folder_goes_or_a_folder_where_a_page_goes_stops_the_build_first(what, name):
+    """The catalog's and the archive's folders are found wrong before anything is written: a file
+    named "archive", a folder at a year page's name (the books, feeds and catalog were written and
+    linked to pages that never came)."""
+    tmp = _short_tmp()
+    try:
+        out = tmp / "out"
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        if what == "file":
+            (out / name).write_text("mine", "utf-8")
+        else:
+            (out / name).mkdir()
+        before = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+        result = run_cli(["build", str(two_papers(tmp)), "-o", str(out), "--images", "none", "--archive",
+                          "--base-url", "https://example.org/p/"], tmp, seconds=60)
+        assert result.exit_code == 1, result.output
+        assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == before, result.output  # nothing written
+    finally:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)

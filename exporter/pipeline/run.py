@@ -192,7 +192,13 @@ def _check_before_writing(plan: BuildPlan) -> None:
     names += ["catalog.opds", "catalog.json"] if options.catalog else []
     names += ["index.html"] if options.front_page else []
     names += [ICON_NAME] if options.feed.base_url else []
-    for path in [out / name for name in names] + _special_files(out) + _special_files(out / "catalog", every=True):
+    # The folders of catalog pages and archives are folders (a file "catalog" stops the run: a
+    # page written under it would be), and what they hold at a page's name is a regular file.
+    names += ["catalog/page-1.opds"] if options.catalog else []
+    names += ["archive/archive.atom"] if options.feed.archive else []
+    obstacles = _special_files(out) + _special_files(out / "catalog", every=True)
+    obstacles += _special_files(out / "archive", every=True) if options.feed.archive else []
+    for path in [out / name for name in names] + obstacles:
         check_target(path)
         if gate_files.broken_link(path):  # never replaced, and never holding the bytes to keep
             raise NotOurFileError(not_ours_message(path))
@@ -215,8 +221,11 @@ def _special_files(folder: Path, *, every: bool = False) -> list[Path]:
     except OSError:
         return []
     names = {entry.name for entry in entries}
+    if every:  # a page's or an archive's name in their own folder: anything but a regular file
+        return [Path(entry.path) for entry in entries
+                if entry.name.endswith((".opds", ".json", ".atom", ".rss", ".xml")) and not _regular(entry)]
     return [Path(entry.path) for entry in entries
-            if ((every or entry.name.startswith("catalog")) and entry.name.endswith((".opds", ".json"))
+            if (entry.name.startswith("catalog") and entry.name.endswith((".opds", ".json"))
                 or entry.name.partition(".cover.")[0] + ".epub" in names)
             and not entry.is_dir(follow_symlinks=False) and not _regular(entry)]
 
