@@ -36,6 +36,7 @@ _xml_chars = drop_forbidden
 #: the white space controls XML allows, CR and TAB (a reference ``&#xD;`` decodes to one): a space
 #: each, as the reader makes of them typed raw (XML 1.0 section 2.11 would make a line break of CR).
 _SEPARATORS_AS_SPACES = str.maketrans({"\u2028": " ", "\u2029": " ", "\r": " ", "\t": " "})
+_WHITE_CONTROLS = str.maketrans({"\r": " ", "\t": " "})
 
 
 #: Every element the renderer may emit.
@@ -364,6 +365,10 @@ def _url_inline(text: str) -> str | None:
 @functools.lru_cache(maxsize=131072)
 def inline_html(text: str) -> Markup:
     """Inline Markdown (bold, italic, code, http(s) links, bare URLs) and simple TeX as XHTML."""
+    # CR and TAB typed raw are spaces here too (what the paths below make of them alike: a space,
+    # as the reader makes of them in every field; markdown-it's path of a decoded reference).
+    if "\r" in text or "\t" in text:
+        text = text.translate(_WHITE_CONTROLS)
     text, tex = _tex_placeholders(_xml_chars(text))
     html = _inline(text)
     return Markup(_PLACEHOLDER.sub(lambda m: tex[int(m.group(1))], html)) if tex else html

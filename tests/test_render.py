@@ -103,6 +103,7 @@ plain_text = st.one_of(
 @FAST
 @given(plain_text)
 def test_fast_path_equals_markdown_it(text):
+    text = text.translate(render._WHITE_CONTROLS)  # what inline_html hands the paths: CR and TAB are spaces
     assume("://" not in render._xml_chars(text))
     assert not render._markdown_significant(render._xml_chars(text))
     assert str(render._inline(render._xml_chars(text))) == str(render._inline_markdown(text))
