@@ -203,6 +203,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._redirect("file:///etc/passwd")
         elif path == "/to-ftp":
             self._redirect("ftp://127.0.0.1/good.png")
+        elif path.startswith("/to-scheme/"):  # data:, javascript:, mailto:, about:
+            self._redirect(path.split("/", 2)[2].replace("%3A", ":") + ":x")
         elif path == "/set-cookie":
             self.send_response(302)
             self.send_header("Set-Cookie", "session=secret; Path=/")
@@ -389,7 +391,23 @@ FAULTS = [
     ("/chain/0", "too many redirects (more than 5)", {}, False),
     ("/to-file", "redirect to non-http URL", {}, False),
     ("/to-ftp", "redirect to non-http URL", {}, False),
+    ("/to-scheme/data", "redirect to non-http URL", {}, False),
+    ("/to-scheme/javascript", "redirect to non-http URL", {}, False),
+    ("/to-scheme/mailto", "redirect to non-http URL", {}, False),
+    ("/to-scheme/about", "redirect to non-http URL", {}, False),
 ]
+
+
+@pytest.mark.parametrize("location, target", [
+    ("http:///ok", "http://ok/"), ("/x.png", "http://127.0.0.1:8/x.png"), ("http:ok", "http://127.0.0.1:8/a/ok"),
+    ("//cdn.example.org/x", "http://cdn.example.org/x"), ("data:image/png,x", None), ("javascript:x", None),
+    ("ftp://a/b", None), ("https://a b/", None)])
+def test_a_redirect_goes_where_a_browser_would_go(location, target):
+    """A redirect's Location is resolved by the one URL gate (the WHATWG parser), not as the HTTP
+    library rebuilt it ("http:///ok" got the host of the hop before, and port 80)."""
+    from exporter.gates.urls import redirect_target
+
+    assert redirect_target("http://127.0.0.1:8/a/b.png", location) == target
 
 
 @pytest.mark.parametrize("path, reason, opts, retry", FAULTS, ids=[f[0] for f in FAULTS])

@@ -695,6 +695,16 @@ def check_reference(text: str, document: str = "", *, in_book: bool = True) -> R
     return Reference("", path if head else "", fragment if "#" in text else None, text)
 
 
+def redirect_target(base: str, location: str) -> str | None:
+    """The URL a redirect's ``Location`` *location* names from the URL *base*, as a browser
+    resolves it (the WHATWG parser: ``http:///ok`` is ``http://ok/``, where an HTTP library put
+    the host of *base* back), if the URL gate accepts it (http or https, a valid host); else None."""
+    try:
+        return web_url(_ada().URL(location.strip(), base).href)
+    except (ValueError, TypeError):
+        return None
+
+
 def _ada():
     """The WHATWG parser's module (imported when first used: ``--help`` stays fast)."""
     import ada_url

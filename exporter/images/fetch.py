@@ -29,6 +29,7 @@ proxy can resolve is left to the proxy.
 from __future__ import annotations
 
 import http.cookiejar
+import re
 import tempfile
 import threading
 import time
@@ -42,7 +43,7 @@ import httpcore
 import httpx
 
 from .. import __version__
-from ..gates.urls import web_url
+from ..gates.urls import redirect_target, web_url
 from . import netguard
 from .model import Failure
 
@@ -81,6 +82,9 @@ class Fetcher:
             transport=_Router(limits, guard=not options.allow_private_hosts),
             follow_redirects=False, trust_env=False,
             timeout=httpx.Timeout(options.timeout),
+            # Before httpx builds the next request from a redirect (and fails on "data:x"), the
+            # Location is judged by the URL gate: a refusal names why.
+            event_hooks={"response": [_judge_redirect]},
             # No cookies: a thumbnail needs none, and a jar shared by all
             # fetches would carry one server's cookie to the next request.
             cookies=http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[])),
@@ -144,7 +148,9 @@ class Fetcher:
                 if response.next_request is None:
                     self._body(response, sink)
                     return
-                request = response.next_request
+                # The next hop as a browser resolves the Location (the one URL gate), never as the
+                # HTTP library rebuilt it: it gave "http:///ok" the host and no port of this hop.
+                request = self._client.build_request("GET", _redirect_target(response))
             finally:
                 response.close()  # a redirect's body is never read
             if str(request.url) in seen:
@@ -157,6 +163,10 @@ class Fetcher:
             return self._client.send(request, stream=True)
         except httpx.HTTPError as err:
             raise _reason(err) from err
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeError, ValueError) as err:
+            # The library failed building the next request from a redirect's Location (a
+            # "data:", "javascript:" or "http:ok"): this hop was checked before it was sent.
+            raise Failure("redirect to an invalid URL", permanent=True) from err
 
     def _body(self, response: httpx.Response, sink: IO[bytes]) -> None:
         status = response.status_code
@@ -322,6 +332,26 @@ def _usable_folder(folder: Path | None) -> str | None:
     except OSError:
         return None
     return str(folder)
+
+
+_SCHEME = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.\-]*):")
+
+
+def _redirect_target(response: httpx.Response) -> str:
+    """Where the redirect *response* leads, as a browser resolves its Location (the URL gate);
+    Failure if the gate refuses it."""
+    location = response.headers.get("location", "")
+    target = redirect_target(str(response.request.url), location)
+    if target is None:
+        scheme = _SCHEME.match(location)
+        raise Failure("redirect to non-http URL" if scheme and scheme.group(1).lower() not in ("http", "https")
+                      else "redirect to an invalid URL", permanent=True)
+    return target
+
+
+def _judge_redirect(response: httpx.Response) -> None:
+    if response.has_redirect_location:
+        _redirect_target(response)
 
 
 def _check_target(url: httpx.URL, *, redirected: bool) -> None:
