@@ -311,3 +311,19 @@ def test_a_ledger_name_it_refuses_is_named_in_words(weeks, tmp_path, key, words)
     with smtp_server(tmp_path) as server:
         r = send(weeks, server, "--today", "2024-03-19")
     assert r.exit_code == 1 and words in r.stderr and "regex" not in r.stderr, r.stderr
+
+
+def test_the_ledger_writes_a_bidi_control_of_a_book_name_escaped(weeks, tmp_path):
+    # The ledger is published with the folder: a name's U+202E is written as its JSON escape (the
+    # same name to a reader), never raw for a terminal or a web page to act on.
+    odd = "b\u202eud-digest-2024-W10.epub"
+    (weeks / odd).write_bytes((weeks / "build-digest-2024-W10.epub").read_bytes() + b"\0")
+    with smtp_server(tmp_path) as server:
+        r = send(weeks, server, "--today", "2024-03-18")
+    assert r.exit_code == 0, r.output
+    text = (weeks / LEDGER_NAME).read_text("utf-8")
+    assert "\u202e" not in text and "\\u202e" in text
+    assert odd in next(iter(json.loads(text)["sent"].values()))
+    with smtp_server(tmp_path) as server:
+        r = send(weeks, server, "--today", "2024-03-19")
+    assert r.exit_code == 0 and server.mailbox.messages == [], r.output  # read back: nothing sent twice

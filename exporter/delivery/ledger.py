@@ -30,7 +30,7 @@ from ..errors import ExporterError
 from ..gates import files as gate_files
 from ..output import write_file
 from ..gates import files as gate_files
-from ..gates.names import shell_quote as q, stored_tree, unstored_name
+from ..gates.names import printable_json, shell_quote as q, stored_tree, unstored_name
 
 LEDGER_NAME = ".digest-export-sent.json"
 LOCK_NAME = ".digest-export-sent.lock"
@@ -85,8 +85,10 @@ class Ledger:
                                    "complete": s.complete} for name, s in sorted(books.items())}
                      for addr, books in sorted(self.sent.items())},
         }
-        # A book name that is not UTF-8 is stored so that it reads back as the same name.
-        return (json.dumps(stored_tree(data), indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+        # A book name that is not UTF-8 is stored so that it reads back as the same name; one
+        # with a bidi control or another character a terminal acts on is written escaped (the
+        # ledger is published with the folder, and read by people too).
+        return (printable_json(json.dumps(stored_tree(data), indent=1, ensure_ascii=False)) + "\n").encode("utf-8")
 
 
 def load_ledger(folder: Path) -> Ledger:
