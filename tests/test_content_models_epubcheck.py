@@ -483,6 +483,11 @@ PAGE_SNIPPETS = [
     '<div><svg><filter id="f"><feBlend in2="SourceGraphic"/><feMerge><feMergeNode/></feMerge></filter><circle r="1"/></svg></div>',
     '<div><svg><linearGradient id="g"><stop offset="0"/></linearGradient><stop offset="1"/></svg></div>',
     '<div><math><mfoo/></math></div>', '<div><math><mi>x</mi><mo>+</mo></math></div>',
+    '<div><fieldset name=""><legend>l</legend></fieldset></div>', '<div><fieldset name="f"><legend>l</legend></fieldset></div>',
+    '<div><select name=""><option>a</option></select></div>', '<div><iframe name="_x" src="a.html"></iframe></div>',
+    '<div><iframe name="x" src="a.html"></iframe></div>', '<div><input name="isindex"></div>',
+    '<div><iframe src="a.html" sandbox="allow-scripts allow-scripts"></iframe></div>',
+    '<div><iframe src="a.html" sandbox="allow-scripts allow-forms"></iframe></div>',
 ]
 
 

@@ -268,6 +268,7 @@ _SVG = "%3Csvg%20xmlns=%22http://www.w3.org/2000/svg%22%3E{}%3C/svg%3E"
     ('<img alt="x" src="data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciPjxzY3JpcHQ+'
      'YWxlcnQoMSk8L3NjcmlwdD48L3N2Zz4="/>', "<script>"),
     ('<p lang="iw">x</p>', "'he'"), ('<p lang="en-BU">x</p>', "'en-MM'"), ('<p lang="i-klingon">x</p>', "'tlh'"),
+    ('<fieldset name=""><legend>l</legend></fieldset>', "is empty"),
 ])
 def test_what_epubcheck_or_a_reading_system_refuses_in_a_day_template_is_refused_naming_it(tmp_path, block, said):
     from hostile_three import run_cli, two_papers

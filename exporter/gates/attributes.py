@@ -476,6 +476,10 @@ SINGLE_ID = frozenset({"list", "form", "popovertarget", "aria-activedescendant",
 _TARGET_KEYWORDS = frozenset({"_blank", "_self", "_parent", "_top"})
 
 
+#: The elements whose name is a form control's (HTML section 4.10.19.1).
+_FORM_NAMED = frozenset({"input", "select", "textarea", "button", "output", "fieldset", "object", "form"})
+
+
 def _microsyntax_problem(element: str, attribute: str, value: str, page: bool = False) -> str | None:
     """Why *value* is not of the microsyntax HTML gives *attribute* (a language tag, a MIME type,
     a date or time, an id, a target), or None."""
@@ -486,6 +490,15 @@ def _microsyntax_problem(element: str, attribute: str, value: str, page: bool = 
                 "(HTML section 7.3.1.6)")
     if attribute == "itemprop" and not value.split():
         return "is empty (give a property name or leave the attribute out; HTML section 5.2.3)"
+    if attribute == "name" and element != "meta" or (element, attribute) == ("meta", "name"):
+        if not value:
+            # A form control's, a fieldset's, a browsing context's, a meta's: at least one character
+            # (EPUBCheck RSC-005, the Nu checker "Must not be empty").
+            return "is empty (a name is at least one character; leave the attribute out)"
+        if page and element in ("iframe", "object", "embed") and value.startswith("_"):
+            return f"has the value {value!r}: a browsing context's name does not begin with '_' (HTML section 7.3.1.6)"
+        if page and value.lower() == "isindex" and element in _FORM_NAMED:
+            return "has the value 'isindex', which HTML keeps from form controls (section 4.10.19.1)"
     if attribute in ("hreflang", "srclang"):
         from .langtags import LanguageTagRefused, check_tag
 
@@ -510,6 +523,9 @@ def _microsyntax_problem(element: str, attribute: str, value: str, page: bool = 
         if unknown:
             return (f"has the value {value!r}: {unknown[0]!r} is not a sandbox keyword (HTML section 4.8.5: "
                     "allow-scripts, allow-same-origin...)")
+        words = [w.lower() for w in value.split()]
+        if len(set(words)) < len(words):
+            return f"has the value {value!r}, which repeats a keyword (HTML section 2.3.8: unique tokens)"
     elif attribute == "integrity":
         if not value.split() or not all(_INTEGRITY.fullmatch(w) for w in value.split()):
             return (f"has the value {value!r}, which is not sha256-, sha384- or sha512- and a base64 hash "
