@@ -181,3 +181,17 @@ def test_an_html_thumbnails_src_is_read_as_a_browser_reads_it(tag, query, start,
     from exporter.gates.urls import web_url
 
     assert thumbnail.url == web_url(want), (line, thumbnail.url, want)  # as the URL gate writes it
+
+
+@pytest.mark.parametrize("mark", ["\u0301", "\u0301\u0302", "\u093e", "\u20dd"])
+def test_a_field_never_starts_with_a_combining_mark(mark):
+    """A title, author or bullet that starts with a combining mark (nothing for it to combine
+    with: drawn on a dotted circle, and the Nu checker warns of the page) loses the marks."""
+    from exporter.gates.text import collapse_white_space
+
+    drafts, _ = parse_text(f"## Daily Papers (2024-03-04)\n\n### [{mark}Attention](https://arxiv.org/abs/2403.00001)\n\n"
+                           f"Authors: {mark}Ann, Bo\n\n- {mark} a bullet\n", "d.md")
+    paper = drafts[0].papers[0]
+    assert paper.title == "Attention" and paper.authors == ("Ann", "Bo")
+    assert collapse_white_space(f" {mark}X Papers") == "X Papers"
+    assert collapse_white_space("e\u0301") == "e\u0301"  # a mark on a letter stays
