@@ -195,3 +195,14 @@ def test_a_field_never_starts_with_a_combining_mark(mark):
     assert paper.title == "Attention" and paper.authors == ("Ann", "Bo")
     assert collapse_white_space(f" {mark}X Papers") == "X Papers"
     assert collapse_white_space("e\u0301") == "e\u0301"  # a mark on a letter stays
+
+
+@pytest.mark.parametrize("heading, said", [
+    ("### [Attention](https://arxiv.org/abs/2403.00001) [code](https://evil.com/x)", True),
+    ("### [A [b](https://x.org/c) d](https://arxiv.org/abs/2403.00001)", True),
+    ("### [[Re] Title](https://arxiv.org/abs/2403.00001)", False),
+    ("### [Title (2024)](https://arxiv.org/abs/2403.00001)", False)])
+def test_a_paper_heading_with_two_links_is_said(heading, said):
+    drafts, diags = parse_text(f"## Daily Papers (2024-03-04)\n\n{heading}\n\n- s\n", "d.md")
+    assert len(drafts[0].papers) == 1
+    assert any("more than one link" in d.message and d.source.line == 3 for d in diags) == said, diags

@@ -124,6 +124,8 @@ _HF_RE = re.compile(
     r"^https?://(?:www\.)?huggingface\.co/papers/(?P<id>\d{4}\.\d{4,5})(?:v\d+)?/?(?:[?#].*)?$"
 )
 _HTTP_RE = re.compile(r"^https?://[^\s/?#]+", re.I)
+#: A complete link in a paper's title: ``[text](http...)``.
+_LINK_IN_TITLE = re.compile(r"\]\(\s*<?https?://[^\s)]*\)", re.I)
 _UNKNOWN_VOTES = frozenset({"-", "", "N/A", "n/a", "NA", "?", "—", "–"})
 _LINK_TITLE_RE = re.compile(r"[ \t]+" + _TITLE + r"[ \t]*\)")
 #: Summary bullets nest at most this deep; deeper ones are kept at this
@@ -534,6 +536,12 @@ class _FileParser:
             return
         if extra:
             self.warn(no, f"text after the paper link ignored: {_excerpt(extra)}", Kind.IGNORED)
+        if url is not None and _LINK_IN_TITLE.search(title):
+            # The title runs to the last "](" (docs/format.md, variant 7): a link in it is a second
+            # link of the heading, and a Markdown viewer links the first.
+            self.warn(no, f"this paper heading holds more than one link: the paper's is the last, {_quote(url)}, "
+                          f"and the title keeps the others as text ({_excerpt(title)}); a Markdown viewer "
+                          "links the first", Kind.IGNORED)
         if url is not None:
             # Unescaped ASCII spaces are a producer's habit (docs/format.md); other
             # characters are left to the URL gate, which escapes them as written.
