@@ -263,3 +263,19 @@ def test_a_weeks_book_is_listed_under_its_iso_week_year():
         monday += dt.timedelta(days=7)
     assert year(dt.date(2023, 12, 1), dt.date(2023, 12, 31)) == 2023
     assert year(dt.date(2022, 6, 1), dt.date(2024, 3, 1)) == 2024
+
+
+@pytest.mark.parametrize("coverage, dates, period", [
+    ([], ["2023"], ("2023-01-01", "2023-12-31")), ([], ["2024-03"], ("2024-03-01", "2024-03-31")),
+    ([], ["2024-02"], ("2024-02-01", "2024-02-29")), (["2023/2024-06"], [], ("2023-01-01", "2024-06-30")),
+    ([], ["2024-03-04T10:00:00Z"], ("2024-03-04", "2024-03-04")), ([], ["2024-13"], None), ([], ["20240"], None)])
+def test_a_foreign_books_date_of_a_year_or_a_month_is_its_period(coverage, dates, period):
+    """EPUB's dc:date takes the reduced precisions of ISO 8601 (W3C Date and Time Formats): a book
+    dated 2023 or 2024-03 is finished after that year or month and listed under its year (it was
+    "in progress" for ever, under no year)."""
+    import datetime as dt
+
+    from exporter.site.opds import _period
+
+    want = None if period is None else tuple(dt.date.fromisoformat(d) for d in period)
+    assert _period(coverage, dates) == want

@@ -54,12 +54,27 @@ def _period(coverage: list[str], dates: list[str]) -> tuple[dt.date, dt.date] | 
     for text in coverage[:1] or dates[:1]:
         first, _, last = text.partition("/")
         try:
-            period = dt.date.fromisoformat(first.strip()[:10]), dt.date.fromisoformat((last or first).strip()[:10])
+            period = _days_of(first)[0], _days_of(last or first)[1]
         except ValueError:
             return None
         if period[0] <= period[1] and _FIRST_DAY <= period[0] and period[1] <= _LAST_DAY:
             return period
     return None
+
+
+def _days_of(text: str) -> tuple[dt.date, dt.date]:
+    """The first and last day of the date *text*: a day (``2024-03-04``, a time after it left
+    out), or a month (``2024-03``) or a year (``2024``) as EPUB's ``dc:date`` allows (W3C Date and
+    Time Formats, the reduced precisions of ISO 8601); ValueError for anything else."""
+    text = text.strip()
+    if re.fullmatch(r"\d{4}", text):
+        return dt.date(int(text), 1, 1), dt.date(int(text), 12, 31)
+    if re.fullmatch(r"\d{4}-\d{2}", text):
+        year, month = int(text[:4]), int(text[5:])
+        first = dt.date(year, month, 1)
+        return first, (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    day = dt.date.fromisoformat(text[:10])
+    return day, day
 
 
 #: The days a book's period may span: those of the days the reader accepts (1980-01-01 to
