@@ -488,6 +488,12 @@ PAGE_SNIPPETS = [
     '<div><iframe name="x" src="a.html"></iframe></div>', '<div><input name="isindex"></div>',
     '<div><iframe src="a.html" sandbox="allow-scripts allow-scripts"></iframe></div>',
     '<div><iframe src="a.html" sandbox="allow-scripts allow-forms"></iframe></div>',
+    '<div><input type="file" name="f" value="x"></div>', '<div><input type="file" name="f"></div>',
+    '<div><textarea name="a" wrap="hard"></textarea></div>', '<div><textarea name="a" wrap="hard" cols="3"></textarea></div>',
+    '<p id="d">x<input name="a" list="d"></p>', '<div><datalist id="e"></datalist><input name="a" list="e"></div>',
+    '<p id="f">x<input name="a" form="f"></p>', '<div><form id="fm"></form><input name="a" form="fm"></div>',
+    '<div><link rel="alternate" href="a.atom" type="application/atom+xml"></div>',
+    '<div><link rel="stylesheet" href="a.css"></div>', '<div itemscope><link itemprop="url" href="https://example.com/"></div>',
 ]
 
 

@@ -343,6 +343,8 @@ def _required(el: Any, local: str, at: str, ids: dict[str, tuple[str, Any]], map
     if local == "source":
         # In a <picture>, EPUBCheck takes a source's type from its 'type' (OPF-013 without one).
         needed = ("srcset", "type") if _local(el.getparent()) == "picture" else ("src",)
+    if local == "link" and el.get("itemprop") is not None:
+        needed = ("href",)  # microdata's link (HTML section 4.2.4): an itemprop stands for the rel
     if local == "bdo" and el.get("dir") not in (None, "ltr", "rtl"):
         found.append(f"{at} needs the attribute 'dir' (ltr or rtl; HTML section 4.5.24)")
     for name in needed:

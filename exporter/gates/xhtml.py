@@ -702,6 +702,45 @@ def _document_problems(root: Any, doc: str, lines_of: dict[int, int]) -> list[st
     for el in root.iter("select"):
         if "multiple" not in el.attrib and sum("selected" in o.attrib for o in el.iter("option")) > 1:
             found.append(f"{at(el)}more than one selected <option> in a <select> without multiple")
+    return found + [at(el) + why for el, why in _page_whole_problems(root)]
+
+
+#: The link types a ``<link>`` may carry in the body (HTML section 4.2.4: "body-ok").
+_BODY_OK = frozenset({"dns-prefetch", "modulepreload", "pingback", "preconnect", "prefetch", "preload",
+                      "stylesheet"})
+
+
+def _page_whole_problems(root: Any) -> list[tuple[Any, str]]:
+    """(element, why) for what the Nu checker refuses of the page beyond one element: a second
+    ``<base>`` or ``meta description``, an X-UA-Compatible other than ``IE=edge``, a ``<link>`` in
+    the body that is not body-ok, a ``list`` that names no ``<datalist>`` and a ``form`` that names
+    no ``<form>``, a hard-wrapped ``<textarea>`` without ``cols``, a ``value`` on a file input."""
+    found = []
+    by_id = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+    found += [(el, "a second <base>: a page has at most one (HTML section 4.2.3)") for el in list(root.iter("base"))[1:]]
+    described = [el for el in root.iter("meta") if el.get("name", "").strip().lower() == "description"]
+    found += [(el, "a second <meta name=\"description\">: a page has at most one (HTML section 4.2.5.1)")
+              for el in described[1:]]
+    found += [(el, "<meta http-equiv=\"x-ua-compatible\"> has the content 'IE=edge' and no other (HTML section "
+                   "4.2.5.3)") for el in root.iter("meta")
+              if el.get("http-equiv", "").strip().lower() == "x-ua-compatible" and el.get("content") != "IE=edge"]
+    body = next((el for el in root.iter("body")), None)
+    if body is not None:
+        found += [(el, f"<link rel={el.get('rel', '')!r} in the body: only an itemprop link or a body-ok type "
+                       f"({', '.join(sorted(_BODY_OK))}) may stand there (HTML section 4.2.4)")
+                  for el in body.iter("link") if el.get("itemprop") is None
+                  and not set(el.get("rel", "").lower().split()) & _BODY_OK]
+    for el in (el for el in root.iter() if el.tag in ("input", "textarea", "select", "button", "output", "fieldset",
+                                                    "object")):
+        for attr, tag in (("list", "datalist"), ("form", "form")):
+            target = by_id.get(el.get(attr)) if el.get(attr) else None
+            if target is not None and target.tag != tag:
+                found.append((el, f"<{el.tag}> {attr}={el.get(attr)!r} names a <{target.tag}>, not a <{tag}> "
+                                  "(HTML section 4.10)"))
+    found += [(el, "<textarea wrap=\"hard\"> needs cols (HTML section 4.10.11)") for el in root.iter("textarea")
+              if el.get("wrap", "").lower() == "hard" and el.get("cols") is None]
+    found += [(el, "<input type=\"file\"> has no value attribute (HTML section 4.10.5.1.18)") for el in root.iter("input")
+              if el.get("type", "").lower() == "file" and "value" in el.attrib]
     return found
 
 
