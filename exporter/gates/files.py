@@ -418,21 +418,23 @@ def walk(root: Path, wanted: Callable[[str], bool], *, max_depth: int = MAX_DEPT
             elif wanted(entry.name):
                 if is_file:
                     found.files.append(Path(entry.path))
-                else:
-                    what = special_kind(entry.path)
-                    if what == LINK_LOOP:
-                        found.skipped.append(Skipped(Path(entry.path), f"{what}; skipped", False))
-                    elif what is not None:
-                        found.skipped.append(Skipped(Path(entry.path), f"{what}, not a regular file; skipped",
-                                                     False))
-                    else:
-                        # A link to nothing is said as a FIFO is: the digest it named is not read.
-                        broken = broken_link(entry.path)
-                        if broken is not None:
-                            found.skipped.append(Skipped(Path(entry.path), f"{broken}; skipped", False))
+                elif (why := _not_read(entry.path)) is not None:
+                    found.skipped.append(Skipped(Path(entry.path), why, False))
         stack.extend((p, depth + 1) for p in sorted(subfolders, reverse=True))
     found.files.sort(key=lambda p: p.relative_to(root).parts)
     return found
+
+
+def _not_read(path: str) -> str | None:
+    """Why a walk skips *path*, which is neither a folder nor a regular file (a special file, a
+    link loop, a link to nothing: said as a FIFO is, the digest it named is not read)."""
+    what = special_kind(path)
+    if what == LINK_LOOP:
+        return f"{what}; skipped"
+    if what is not None:
+        return f"{what}, not a regular file; skipped"
+    broken = broken_link(path)
+    return f"{broken}; skipped" if broken is not None else None
 
 
 def files_under(root: Path, *, max_depth: int = MAX_DEPTH) -> list[Path]:

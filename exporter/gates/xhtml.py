@@ -606,18 +606,8 @@ def page_problems(doc: str) -> list[str]:
             continue  # comments, the doctype
         html = not el.tag.startswith("{")  # HTML; SVG and MathML elements carry their namespace
         at = f"line {lines_of[id(el)]}: " if id(el) in lines_of else ""
-        if html:
-            if el.tag in _RESERVED_CUSTOM:
-                found.append(f"{at}<{el.tag}> is a name HTML keeps from custom elements (section 4.13.2), "
-                             "not an HTML element")
-            elif el.tag not in PAGE_ELEMENTS and not _CUSTOM_ELEMENT.fullmatch(el.tag):
-                found.append(f"{at}<{el.tag}> is not an HTML element")
-            elif el.tag in PAGE_ELEMENTS:
-                found.extend(at + why for why in _page_attribute_problems(el, getattr(parents.get(el), "tag", None)))
-                found.extend(at + why for why in _page_element_problems(el, parents))
-            found.extend(at + why for why in _page_css_problems(el))
-        else:
-            found.extend(at + why for why in _foreign_element_problems(el, parents.get(el)))
+        found.extend(at + why for why in (_page_html_problems(el, parents) if html
+                                          else _foreign_element_problems(el, parents.get(el))))
         lines: list[tuple[int, str]] = []
         found.extend(_url_problems(el, el.tag if html else None, at, None, frozenset(), lines, []))
         fragments.extend(frag for _, frag in lines if frag)
@@ -641,6 +631,20 @@ def page_problems(doc: str) -> list[str]:
         found.extend(content_model.problems(tree, page=True))
     found.extend(_document_problems(root, doc, lines_of))
     return found + _reference_problems(references, ids, maps, "page")
+
+
+def _page_html_problems(el: Any, parents: dict) -> list[str]:
+    """What is wrong with the page's HTML element *el* by itself: its name, its attributes, its
+    content model's rules that the Nu checker applies to one element, its CSS."""
+    if el.tag in _RESERVED_CUSTOM:
+        found = [f"<{el.tag}> is a name HTML keeps from custom elements (section 4.13.2), not an HTML element"]
+    elif el.tag not in PAGE_ELEMENTS and not _CUSTOM_ELEMENT.fullmatch(el.tag):
+        found = [f"<{el.tag}> is not an HTML element"]
+    elif el.tag in PAGE_ELEMENTS:
+        found = _page_attribute_problems(el, getattr(parents.get(el), "tag", None)) + _page_element_problems(el, parents)
+    else:
+        found = []
+    return found + _page_css_problems(el)
 
 
 def _page_css_problems(el: Any) -> list[str]:
