@@ -30,7 +30,7 @@ def report_image_failures(failures: list[Any], notes: list[Diagnostic], *, quiet
             click.echo(str(failure), err=True)
     else:
         for host, reason, n in failures_by_host(failures):
-            where = f"from {host}" if host else "given as local paths"
+            where = f"from {host}" if host else "given as a local path" if n == 1 else "given as local paths"
             warn(f"{counted(n, 'thumbnail')} {where} left out: {reason}", Kind.THUMBNAIL)
     for note in notes:
         click.echo(str(note), err=True)
