@@ -180,7 +180,8 @@ STORED_MARK = "fsbytes:"
 # Also a backslash and a leading dot, which the documents gate refuses in a name (a separator
 # elsewhere, a hidden file): a name such as "a\b.epub" is a plain POSIX name, and a document the
 # program wrote must read back.
-_STORED_ESCAPES = re.compile("[\ud800-\udfff%\x01-\x1f\x7f\\\\]|^\\.")
+_STORED_ESCAPES = re.compile("[\ud800-\udfff%\x01-\x1f\x7f\\\\]|^\\.(?!\\.?$)")
+_DOT_ESCAPE = re.compile("%2[eE]")
 _STORED_UNESCAPES = re.compile("%(?:([89a-fA-F][0-9a-fA-F])|(0[1-9a-fA-F]|1[0-9a-fA-F]|7[fF]|5[cC]|2[eE])|25)")
 # In JSON text: a lone surrogate, the mark, or a control character's escape.
 _NEEDS_STORING = re.compile('[\ud800-\udfff]|' + STORED_MARK + r'|\\[bfnrt]|\\u00[01]|\\u007[fF]')
@@ -216,7 +217,8 @@ def unstored_name(text: str) -> str:
     if not text.startswith(STORED_MARK):
         return text
     body = text[len(STORED_MARK):]
-    if "%" in _STORED_UNESCAPES.sub("", body):
+    if "%" in _STORED_UNESCAPES.sub("", body) or _DOT_ESCAPE.search(body, 1):
+        # A dot is escaped only first in a name: "%2e%2e" would forge "..".
         raise ValueError(f"{STORED_MARK!r} name with an escape it cannot hold")
 
     def unescape(m: re.Match[str]) -> str:
@@ -226,7 +228,10 @@ def unstored_name(text: str) -> str:
             return chr(int(m.group(2), 16))
         return "%"
 
-    return _STORED_UNESCAPES.sub(unescape, body)
+    name = _STORED_UNESCAPES.sub(unescape, body)
+    if name in (".", ".."):
+        raise ValueError(f"{STORED_MARK!r} name that names a folder ({name!r})")
+    return name
 
 
 def stored_tree(value: object) -> object:
