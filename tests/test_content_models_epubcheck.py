@@ -494,6 +494,9 @@ PAGE_SNIPPETS = [
     '<p id="f">x<input name="a" form="f"></p>', '<div><form id="fm"></form><input name="a" form="fm"></div>',
     '<div><link rel="alternate" href="a.atom" type="application/atom+xml"></div>',
     '<div><link rel="stylesheet" href="a.css"></div>', '<div itemscope><link itemprop="url" href="https://example.com/"></div>',
+    '<div><a href="x.html" target="">x</a></div>', '<div><form action="x.html" target=""></form></div>',
+    '<div><form action="x.html"><button formtarget="_x">b</button></form></div>',
+    '<div><form action="x.html"><button formtarget="_blank">b</button></form></div>',
 ]
 
 

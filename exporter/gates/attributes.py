@@ -485,7 +485,10 @@ def _microsyntax_problem(element: str, attribute: str, value: str, page: bool = 
     a date or time, an id, a target), or None."""
     if (attribute in SINGLE_ID or (element, attribute) == ("label", "for")) and (not value or any(c in value for c in "\t\n\f\r ")):
         return f"has the value {value!r}, which is not one id (it names one element)"
-    if attribute == "target" and value.startswith("_") and value.lower() not in _TARGET_KEYWORDS:
+    if page and attribute in ("target", "formtarget") and not value:
+        # The Nu checker's rule; EPUBCheck takes an empty target in a book.
+        return "is empty (a browsing context's name is at least one character; HTML section 7.3.1.6)"
+    if attribute in ("target", "formtarget") and value.startswith("_") and value.lower() not in _TARGET_KEYWORDS:
         return (f"has the value {value!r}: a target beginning with '_' is one of _blank, _self, _parent, _top "
                 "(HTML section 7.3.1.6)")
     if attribute == "itemprop" and not value.split():
