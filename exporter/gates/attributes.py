@@ -476,6 +476,26 @@ SINGLE_ID = frozenset({"list", "form", "popovertarget", "aria-activedescendant",
 _TARGET_KEYWORDS = frozenset({"_blank", "_self", "_parent", "_top"})
 
 
+def _name_problem(element: str, attribute: str, value: str, page: bool) -> str | None:
+    """Why *value* is not a ``name`` (a form control's, a fieldset's, a browsing context's, a
+    meta's: at least one character, EPUBCheck RSC-005 and the Nu checker) or a ``target``/
+    ``formtarget`` (a browsing context's name or keyword, HTML section 7.3.1.6), or None."""
+    if attribute == "name":
+        if not value:
+            return "is empty (a name is at least one character; leave the attribute out)"
+        if page and element in ("iframe", "object", "embed") and value.startswith("_"):
+            return f"has the value {value!r}: a browsing context's name does not begin with '_' (HTML section 7.3.1.6)"
+        if page and value.lower() == "isindex" and element in _FORM_NAMED:
+            return "has the value 'isindex', which HTML keeps from form controls (section 4.10.19.1)"
+        return None
+    if page and not value:  # the Nu checker's rule; EPUBCheck takes an empty target in a book
+        return "is empty (a browsing context's name is at least one character; HTML section 7.3.1.6)"
+    if value.startswith("_") and value.lower() not in _TARGET_KEYWORDS:
+        return (f"has the value {value!r}: a target beginning with '_' is one of _blank, _self, _parent, _top "
+                "(HTML section 7.3.1.6)")
+    return None
+
+
 #: The elements whose name is a form control's (HTML section 4.10.19.1).
 _FORM_NAMED = frozenset({"input", "select", "textarea", "button", "output", "fieldset", "object", "form"})
 
@@ -485,23 +505,10 @@ def _microsyntax_problem(element: str, attribute: str, value: str, page: bool = 
     a date or time, an id, a target), or None."""
     if (attribute in SINGLE_ID or (element, attribute) == ("label", "for")) and (not value or any(c in value for c in "\t\n\f\r ")):
         return f"has the value {value!r}, which is not one id (it names one element)"
-    if page and attribute in ("target", "formtarget") and not value:
-        # The Nu checker's rule; EPUBCheck takes an empty target in a book.
-        return "is empty (a browsing context's name is at least one character; HTML section 7.3.1.6)"
-    if attribute in ("target", "formtarget") and value.startswith("_") and value.lower() not in _TARGET_KEYWORDS:
-        return (f"has the value {value!r}: a target beginning with '_' is one of _blank, _self, _parent, _top "
-                "(HTML section 7.3.1.6)")
+    if attribute in ("name", "target", "formtarget") and (why := _name_problem(element, attribute, value, page)):
+        return why
     if attribute == "itemprop" and not value.split():
         return "is empty (give a property name or leave the attribute out; HTML section 5.2.3)"
-    if attribute == "name" and element != "meta" or (element, attribute) == ("meta", "name"):
-        if not value:
-            # A form control's, a fieldset's, a browsing context's, a meta's: at least one character
-            # (EPUBCheck RSC-005, the Nu checker "Must not be empty").
-            return "is empty (a name is at least one character; leave the attribute out)"
-        if page and element in ("iframe", "object", "embed") and value.startswith("_"):
-            return f"has the value {value!r}: a browsing context's name does not begin with '_' (HTML section 7.3.1.6)"
-        if page and value.lower() == "isindex" and element in _FORM_NAMED:
-            return "has the value 'isindex', which HTML keeps from form controls (section 4.10.19.1)"
     if attribute in ("hreflang", "srclang"):
         from .langtags import LanguageTagRefused, check_tag
 
