@@ -335,9 +335,9 @@ class _FileParser:
         producers write, and is not said); a no-break or ideographic space is not a space there."""
         after = line[level]
         what = "no space" if not after.isspace() else f"U+{ord(after):04X}, which is not a space there,"
-        self.warn(no, f"this {'day' if level == 2 else 'paper'} heading has {what} after its '{'#' * level}': a "
-                      "Markdown viewer shows the line as text, not as a heading; read as one all the same "
-                      f"(write '{'#' * level} ')", Kind.IGNORED)
+        self.warn(no, f"this line looks like a heading, but has {what} after its '{'#' * level}': a Markdown "
+                      f"viewer shows the line as text, not as a heading; read as a {'day' if level == 2 else 'paper'} "
+                      f"heading all the same (write '{'#' * level} ')", Kind.IGNORED)
 
     def hidden_heading(self, no: int, line: str, block: Block) -> None:
         """Say a heading that a Markdown viewer shows as code, as text or hides (:mod:`.blocks`)."""
