@@ -79,9 +79,6 @@ _IMAGE_RE = re.compile(r"^!\[[^\]]*+\]\([ \t]*+(?:<(?P<a>[^<>\n]*+)>|(?P<url>[^)
 # "[Watch Video](url)" and the variant without parentheses "[Watch Video]url".
 _WATCH_RE = re.compile(r"^\[\s*+watch\s++video\s*+\][ \t]*+(?:\([ \t]*+(?:<(?P<a>[^<>\n]*+)>|(?P<p>[^)\x00-\x20<>]*+))"
                        r"[ \t]*+(?:" + _TITLE + r"[ \t]*+)?\)|(?P<b>[^\x00-\x20()<>]++))[ \t]*+$", re.I)
-# CommonMark section 2.4: a backslash before ASCII punctuation is an escape,
-# in link destinations too.
-_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 _ASCII_BLANKS = " \t\n\r\f\v"
 # "[^<>]" (not "[^>]"): a search over a line of many unclosed "<video " tags
 # stops each attempt at the next "<", which keeps it linear.
