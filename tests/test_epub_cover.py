@@ -30,6 +30,7 @@ def test_without_cjk_font_only_latin_text_is_drawn(monkeypatch):
 
     monkeypatch.setattr(ImageDraw.ImageDraw, "text", spy)
     cover._canvas.cache_clear()
+    cover._SPRITES.clear()  # a text drawn before is pasted, not drawn
     make_cover(KO, use_system_fonts=False)
     assert drawn and all(is_latin(t) for t in drawn), drawn
     assert "12 papers · 3 days" in drawn and "2024-W10" in drawn
@@ -50,6 +51,7 @@ def test_cjk_font_used_when_present(monkeypatch):
     monkeypatch.setattr(ImageDraw.ImageDraw, "text",
                         lambda self, xy, text, *a, **k: (drawn.append(text), original(self, xy, text, *a, **k)))
     cover._canvas.cache_clear()
+    cover._SPRITES.clear()  # a text drawn before is pasted, not drawn
     make_cover(KO)
     assert "허깅페이스 논문" in drawn and "논문 12편 · 3일" in drawn
 
@@ -70,3 +72,59 @@ def test_covers_encoded_by_stripes_are_the_bytes_of_a_whole_encoding(monkeypatch
     assert any(s is not None for s in cover._STRIPES.values())  # the fast way was taken
     monkeypatch.setattr(cover, "_encode_cover", lambda image, quality, *rest: cover._encode(image, quality))
     assert [make_cover(t, grayscale=grayscale) for t in texts] == spliced
+
+
+@pytest.mark.parametrize("grayscale", [False, True])
+def test_a_thumbnail_of_a_cover_decoded_from_its_text_rows_is_the_thumbnail_of_the_whole(monkeypatch, grayscale):
+    """The catalog's thumbnail of a cover this process made is decoded from the cover's text rows
+    and its canvas: the same bytes as decoding the whole cover, marked or not."""
+    from exporter.books import cover
+    from exporter.output import marked
+    from exporter.site.opds import make_thumbnail
+
+    texts = [CoverText(title, key, period, count, count)
+             for title in ("Daily Papers · Top 5 a day", "데일리 페이퍼", "")
+             for key, period, count in (("2024-W10", "2024-03-04 – 2024-03-10", "57 papers · 7 days"),
+                                        ("2024-W11", "2024-03-11 – 2024-03-17", "1 paper · 1 day"),
+                                        ("", "2024-03-04", "논문 3편 · 1일"),
+                                        ("2024-W12", "2024-03-18 – 2024-03-24", "W" * 40),
+                                        ("2024-03-04 (Monday)", "", "gjpqy|ÅÉ 9 papers"))]
+    cover._STRIPES.clear()
+    covers = [make_cover(t, grayscale=grayscale) for t in texts]
+    fast = [make_thumbnail(data) for data in covers] + [make_thumbnail(marked(data, "image/jpeg")) for data in covers]
+    assert any(base is not None and base is not False
+               for s in cover._STRIPES.values() if s for base in s.decoded.values())  # the fast way was taken
+    cover._MADE.clear()
+    whole = [make_thumbnail(data) for data in covers] + [make_thumbnail(marked(data, "image/jpeg")) for data in covers]
+    assert fast == whole
+    # Only a cover this process made, at the scale asked for, is assembled.
+    assert cover.decoded(covers[0], "L" if grayscale else "RGB", (350, 525)) is None
+
+
+@pytest.mark.parametrize("grayscale", [False, True])
+def test_a_cover_drawn_over_the_last_one_with_text_drawn_before_is_the_cover_drawn_afresh(grayscale):
+    """A canvas is cleared only where the last cover drew, and a text drawn before is pasted:
+    every cover is the cover drawn on a fresh canvas, whatever came before it."""
+    import random
+
+    from exporter.books import cover
+
+    keys = ["2024-W10", "2024-W11", "", "2024-03-04 (Monday)", "2024"]
+    periods = ["2024-03-04 – 2024-03-10", "", "2024-03-11 – 2024-03-17", "Ǆ̈́͡x"]
+    counts = ["57 papers · 7 days", "논문 3편 · 1일", "W" * 40, " ", "gjpqy|ÅÉ 9 papers", "Ǆ̈́͡x"]
+    titles = ["Daily Papers · Top 5 a day", "데일리 페이퍼", "", "A title long enough to wrap " * 5]
+    rng = random.Random(7)
+    texts = [CoverText(rng.choice(titles), rng.choice(keys), rng.choice(periods), c, c)
+             for c in (rng.choice(counts) for _ in range(60))]
+    cover._canvas.cache_clear()
+    cover._SPRITES.clear()
+    cover._LAST_BOXES.clear()
+    reused = [make_cover(t, grayscale=grayscale) for t in texts]
+    assert cover._SPRITES  # texts were pasted
+
+    def afresh(t):
+        cover._SPRITES.clear()
+        cover._LAST_BOXES.clear()
+        return make_cover(t, grayscale=grayscale)
+
+    assert [afresh(t) for t in texts] == reused

@@ -179,8 +179,6 @@ def _wrap(draw: Any, text: str, font: Any, width: int) -> list[str]:
 def make_cover(text: CoverText, *, font_path: str | None = None, use_system_fonts: bool = True,
                grayscale: bool = False, quality: int = 85, size: tuple[int, int] = (WIDTH, HEIGHT)) -> bytes:
     """Draw the cover and return JPEG bytes, *size* pixels (see :func:`fit_cover`)."""
-    from PIL import ImageDraw
-
     path = font_path or (find_cjk_font() if use_system_fonts else None)
     title, key, period, count, footer = text.title, text.key, text.period, text.count, text.footer
     if path is None:
@@ -194,25 +192,78 @@ def make_cover(text: CoverText, *, font_path: str | None = None, use_system_font
 
     with _CANVAS_LOCK:
         image, top = _canvas(title, footer, path)
-        draw = ImageDraw.Draw(image)
-        draw.rectangle((0, top, WIDTH, FOOTER_TOP - 1), fill=BACKGROUND)  # clear the last cover
+        band = _Band(image, top, path)
         y = top
-        boxes = []
         if key:
-            draw.text((MARGIN, y), key, font=_font(path, 110), fill=ACCENT)
-            boxes.append(draw.textbbox((MARGIN, y), key, font=_font(path, 110)))
+            band.text((MARGIN, y), key, 110, ACCENT)
             y += 160
         y = max(y, 1500)
         if period:
-            draw.text((MARGIN, y), period, font=_font(path, 64), fill=MUTED)
-            boxes.append(draw.textbbox((MARGIN, y), period, font=_font(path, 64)))
+            band.text((MARGIN, y), period, 64, MUTED)
             y += 110
-        draw.text((MARGIN, y), count, font=_font(path, 64), fill=MUTED)
-        boxes.append(draw.textbbox((MARGIN, y), count, font=_font(path, 64)))
+        band.text((MARGIN, y), count, 64, MUTED)
+        boxes = band.boxes
         if size != (WIDTH, HEIGHT):
             return _encode(fit_cover(image, size).convert("L") if grayscale else fit_cover(image, size), quality)
         image = image.convert("L") if grayscale else image
         return _encode_cover(image, quality, top, boxes, (title, footer, path, grayscale, quality, top))
+
+
+class _Band:
+    """The variable part of a canvas (rows ``top`` to the footer), cleared of the last cover
+    drawn on it, and the text drawn there.
+
+    Only the boxes of the last cover's text are cleared (the whole band, 4 MB, on the canvas's
+    first cover: the canvas may reach into it).  A text drawn before at the same size and colour
+    is pasted as it was drawn then (a worker draws each week's key and period for the whole
+    week's book and again for each selection's): the same pixels, since both times the text
+    lies on plain background inside the band, clear of the other texts, at a whole-pixel
+    position, where Pillow changes only pixels inside the text's ``textbbox``."""
+
+    def __init__(self, image: Any, top: int, path: str | None):
+        from PIL import ImageDraw
+
+        self.image, self.top, self.path = image, top, path
+        self.draw = ImageDraw.Draw(image)
+        self.boxes: list[tuple[int, int, int, int]] = []
+        last = _LAST_BOXES.pop(id(image), None)
+        if last is None or last[0] is not image:
+            self.draw.rectangle((0, top, WIDTH, FOOTER_TOP - 1), fill=BACKGROUND)
+        else:
+            for left, upper, right, lower in last[1]:
+                self.draw.rectangle((max(left, 0), max(upper, top), min(right, WIDTH), min(lower, FOOTER_TOP - 1)),
+                                    fill=BACKGROUND)
+        while len(_LAST_BOXES) >= 8:
+            del _LAST_BOXES[next(iter(_LAST_BOXES))]
+        _LAST_BOXES[id(image)] = (image, self.boxes)
+
+    def text(self, xy: tuple[int, int], text: str, size: int, fill: tuple[int, int, int]) -> None:
+        font = _font(self.path, size)
+        key = (text, self.path, size, fill)
+        known = _SPRITES.get(key)
+        x, y = xy
+        if known is not None:
+            dx, dy, sprite = known
+            box = (x + dx, y + dy, x + dx + sprite.width, y + dy + sprite.height)
+        else:
+            box = self.draw.textbbox(xy, text, font=font)
+        clear = (0 <= box[0] < box[2] <= WIDTH and self.top <= box[1] < box[3] <= FOOTER_TOP
+                 and not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in self.boxes))
+        if known is not None and clear:
+            self.image.paste(known[2], box[:2])
+        else:
+            self.draw.text(xy, text, font=font, fill=fill)
+            if clear:
+                if len(_SPRITES) >= 64:
+                    _SPRITES.clear()
+                _SPRITES[key] = (box[0] - x, box[1] - y, self.image.crop(box))
+        self.boxes.append(box)
+
+
+#: id of a canvas -> (the canvas, the boxes of the text last drawn on it) (see :class:`_Band`).
+_LAST_BOXES: dict[int, tuple[Any, list[tuple[int, int, int, int]]]] = {}
+#: (text, font, size, colour) -> (offset of its box from where it was drawn, its pixels there).
+_SPRITES: dict[tuple[Any, ...], tuple[int, int, Any]] = {}
 
 
 #: Per canvas (see :func:`_encode_cover`): its :class:`_Stripes`, or None where splicing did not
@@ -252,9 +303,12 @@ def _encode_cover(image: Any, quality: int, top: int, boxes: list[tuple[int, int
     if stripes is None:
         return _encode(image, quality)
     try:
-        return stripes.encode(image, runs)
+        bands: list[tuple[int, bytes]] = []
+        data = stripes.encode(image, runs, bands)
     except ValueError:
         return _encode(image, quality)
+    _made(data, stripes, bands)
+    return data
 
 
 def fit_cover(image: Any, size: tuple[int, int]) -> Any:
@@ -359,6 +413,9 @@ class _Stripes:
         foot = _bits(_jpeg(image.crop((0, FOOTER_TOP, image.width, image.height)), quality))
         self.foot_bits = self._recode(foot, self.first_foot, self.next_foot)
         self._empty: dict[int, tuple[int, int]] = {}
+        #: (mode, scale) -> the canvas decoded so (:func:`decoded`), or None where that is not
+        #: the way to its covers' pixels.
+        self.decoded: dict[tuple[str, int], Any] = {}
 
     def empty_rows(self, count: int) -> tuple[int, int]:
         """The bits of *count* MCU rows of plain background (each MCU following a plain one)."""
@@ -377,8 +434,9 @@ class _Stripes:
             raise ValueError("the stripe does not start with the plain MCU")
         return (then[0] << rest) | (value & ((1 << rest) - 1)), then[1] + rest
 
-    def encode(self, image: Any, rows: list[tuple[int, int]]) -> bytes:
-        """The cover *image*: MCU rows ``[top_row, FOOTER_TOP/mcu)`` empty but for *rows* (runs)."""
+    def encode(self, image: Any, rows: list[tuple[int, int]], bands: list[tuple[int, bytes]] | None = None) -> bytes:
+        """The cover *image*: MCU rows ``[top_row, FOOTER_TOP/mcu)`` empty but for *rows* (runs);
+        each run's own JPEG added to *bands* with its first row."""
         mcu = self.mcu
         value, n = self.head_bits
         parts = []
@@ -386,8 +444,10 @@ class _Stripes:
         for start, end in rows:
             if start > r:
                 parts.append(self.empty_rows(start - r))
-            band = _bits(_jpeg(image.crop((0, start * mcu, image.width, end * mcu)), self.quality))
-            parts.append(self._recode(band, self.first_bg, self.next_bg))
+            jpeg = _jpeg(image.crop((0, start * mcu, image.width, end * mcu)), self.quality)
+            if bands is not None:
+                bands.append((start, jpeg))
+            parts.append(self._recode(_bits(jpeg), self.first_bg, self.next_bg))
             r = end
         if FOOTER_TOP // mcu > r:
             parts.append(self.empty_rows(FOOTER_TOP // mcu - r))
@@ -397,3 +457,83 @@ class _Stripes:
         pad = -n % 8
         value, n = (value << pad) | ((1 << pad) - 1), n + pad
         return self.header + value.to_bytes(n // 8, "big").replace(b"\xff", b"\xff\x00") + b"\xff\xd9"
+
+
+# -- decoding only what changed ------------------------------------------------
+#
+# The catalog's thumbnail of a cover is the cover decoded at a reduced scale
+# (libjpeg's DCT scaling, Pillow's ``Image.draft``).  At the scales where
+# libjpeg-turbo scales the subsampled colour up by its IDCT rather than by an
+# upsampler (jdmaster.c, ``jpeg_core_output_dimensions``: 1/4 and 1/8 of a
+# 2x2-subsampled picture), a decoded MCU row depends on the coefficients of
+# that row alone, and a block's coefficients do not depend on how its DC value
+# was coded.  So the cover decoded is the canvas decoded with its variable
+# rows empty (once per canvas and scale) with each run of text rows decoded
+# from its own JPEG (a fifth of the pixels) pasted in.  That it gives the
+# pixels of the whole decoding is checked on the first cover of each canvas
+# and scale; where it does not, the whole cover is decoded.
+
+#: The covers this process made by stripes, newest last: cover bytes -> (stripes, bands).
+_MADE: dict[bytes, tuple[Any, list[tuple[int, bytes]]]] = {}
+
+
+def _made(data: bytes, stripes: Any, bands: list[tuple[int, bytes]]) -> None:
+    """Remember the cover *data* just made (a book's catalog entry asks for its thumbnail next)."""
+    while len(_MADE) >= 4:
+        del _MADE[next(iter(_MADE))]
+    _MADE[data] = (stripes, bands)
+
+
+def _without_comments(data: bytes) -> bytes:
+    """*data* without its COM segments before the scan (T.81 B.2.4.5: the mark the catalog adds to
+    a cover it writes), which change nothing of the picture."""
+    kept, at = [data[:2]], 2
+    while at + 4 <= len(data) and data[at] == 0xFF and data[at + 1] not in (0xDA, 0xD9):
+        end = at + 2 + int.from_bytes(data[at + 2:at + 4], "big")
+        if data[at + 1] != 0xFE:
+            kept.append(data[at:end])
+        at = end
+    kept.append(data[at:])
+    return b"".join(kept)
+
+
+def decoded(data: bytes, mode: str, size: tuple[int, int]) -> Any | None:
+    """What Pillow gives of the JPEG *data* opened, drafted to *mode* and *size* (its size after
+    ``Image.draft``) and loaded, when this process made *data* by :func:`make_cover`: the same
+    pixels, for a fraction of the decoding.  None for any other picture, or size."""
+    made = _MADE.get(data) or _MADE.get(_without_comments(data))
+    if made is None:
+        return None
+    stripes, bands = made
+    scale = WIDTH // size[0] if size[0] else 0
+    if scale not in (2, 4, 8) or size != (-(-WIDTH // scale), -(-HEIGHT // scale)) or stripes.mcu % scale:
+        return None
+    base = stripes.decoded.get((mode, scale), False)
+    if base is None:
+        return None
+    try:
+        canvas = base if base is not False else _draft(stripes.encode(None, []), mode, scale)
+        out = canvas.copy()
+        for start, jpeg in bands:
+            out.paste(_draft(jpeg, mode, scale), (0, start * stripes.mcu // scale))
+    except (OSError, ValueError):
+        stripes.decoded[mode, scale] = None
+        return None
+    if base is False:
+        whole = _draft(data, mode, scale)
+        stripes.decoded[mode, scale] = canvas if whole.tobytes() == out.tobytes() else None
+        return whole
+    return out
+
+
+def _draft(jpeg: bytes, mode: str, scale: int) -> Any:
+    """The JPEG *jpeg* decoded at 1/*scale* of its size (``ValueError`` if libjpeg would not)."""
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(jpeg))
+    want = (-(-img.width // scale), -(-img.height // scale))
+    img.draft(mode, want)
+    if img.size != want or img.mode != mode:
+        raise ValueError("not decoded at that scale")
+    img.load()
+    return img

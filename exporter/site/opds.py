@@ -390,6 +390,8 @@ def make_thumbnail(data: bytes) -> bytes:
 
     from PIL import Image
 
+    from ..books.cover import decoded
+
     with Image.open(io.BytesIO(data)) as img:
         if img.width > THUMBNAIL_WIDTHS.stop - 1:
             # A JPEG cover is decoded at the smallest of libjpeg's 1/2, 1/4, 1/8
@@ -398,6 +400,12 @@ def make_thumbnail(data: bytes) -> bytes:
             # that width, no scaling follows (which would cost twice the rest).
             low = THUMBNAIL_WIDTHS.start
             img.draft("RGB", (low, max(1, img.height * low // img.width)))
+        # A cover this process just made is decoded from its text rows alone (books/cover.py),
+        # and saved with what the file says of itself, as the image opened would be.
+        fast = decoded(data, img.mode, img.size)
+        if fast is not None:
+            fast.info = dict(img.info)
+            img = fast
         # convert() of an image already in RGB is a copy of it for nothing.
         img = img.convert("RGB") if img.mode != "RGB" else img
         img.load()
