@@ -196,8 +196,14 @@ class SourceRef:
     line: int
 
     def __str__(self) -> str:
-        # Line 0: the file as a whole (an output file, a folder).
-        return f"{shell_quote(self.path)}:{self.line}" if self.line else shell_quote(self.path)
+        # Line 0: the file as a whole (an output file, a folder).  Standard input is named as
+        # programs name it, bare; a file of that name is read as ``./<stdin>`` (reader.parse).
+        shown = self.path if self.path == STDIN_NAME else shell_quote(self.path)
+        return f"{shown}:{self.line}" if self.line else shown
+
+
+#: How standard input is named in messages, where a file's name would be.
+STDIN_NAME = "<stdin>"
 
 
 class Kind(str, enum.Enum):

@@ -274,3 +274,32 @@ def test_inspect_json_writes_what_a_terminal_acts_on_escaped(tmp_path):
     paths = {s["path"].rpartition("/")[2] for d in json.loads(text)["digests"] for s in d["sources"]}
     assert paths == set(names), paths
     assert "한국.md" in text  # what shows as itself stays itself
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(a=st.text(" !\"#$%&'()*;<=>?[\\]^`|~{}ab/.\n\udcff가", max_size=8),
+       b=st.text(" !\"#$%&'()*;<=>?[\\]^`|~{}ab/.\n\udcff가", max_size=8))
+def test_no_name_is_shown_as_another_name_is_and_each_pastes_back_into_a_shell(a, b):
+    """A name is shown bare only when it holds nothing a shell reads as syntax (as ``ls``
+    shell-escape quoting does): a printable name can then never print as another one quoted,
+    and what is shown is the name again once a shell reads it."""
+    import subprocess
+
+    from exporter.gates.names import shell_quote
+
+    assert (shell_quote(a) == shell_quote(b)) == (a == b), (a, b, shell_quote(a), shell_quote(b))
+    back = subprocess.run(["bash", "-c", "printf %s " + shell_quote(a)], capture_output=True, check=True).stdout
+    assert back == a.encode("utf-8", "surrogateescape"), (a, shell_quote(a), back)
+
+
+def test_a_name_that_spells_another_name_quoted_is_quoted_itself(tmp_path):
+    """``'n/a'$'\\xff''.md'``, a name of printable characters, is not shown as the name with the
+    byte FF is: their diagnostics cannot be told apart otherwise."""
+    from exporter.gates.names import shell_quote
+
+    real = "n/a\udcff.md"
+    forged = "'n/a'$'\\xff''.md'"
+    assert shell_quote(real) == "'n/a'$'\\xff''.md'"
+    assert shell_quote(forged) != shell_quote(real)
+    assert shell_quote("my digests/2024-03-04.md") == "'my digests/2024-03-04.md'"  # as ls shows it
+    assert shell_quote("#notes.md") == "'#notes.md'" and shell_quote("a#b.md") == "a#b.md"

@@ -572,7 +572,7 @@ def test_odd_input_file_names_are_read_and_printed_quoted(names):
 def test_shell_quote_is_like_ls():
     from exporter.model import shell_quote
 
-    assert shell_quote("a b.md") == "a b.md"
+    assert shell_quote("a b.md") == "'a b.md'"  # as ls --quoting-style=shell-escape shows it
     assert shell_quote("a\nb") == "'a'$'\\n''b'"
     assert shell_quote("\udcffx") == "$'\\xff''x'"
     assert shell_quote("it's\x1b") == "'it'\\''s'$'\\033'"

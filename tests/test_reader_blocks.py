@@ -206,3 +206,81 @@ def test_a_paper_heading_with_two_links_is_said(heading, said):
     drafts, diags = parse_text(f"## Daily Papers (2024-03-04)\n\n{heading}\n\n- s\n", "d.md")
     assert len(drafts[0].papers) == 1
     assert any("more than one link" in d.message and d.source.line == 3 for d in diags) == said, diags
+
+
+# -- what the cleaning removes, among a heading's marks --------------------------------------------
+#
+# The text gate and the reader remove characters no output may hold (NUL, a byte-order mark that
+# does not start the file, controls, direction marks, noncharacters, U+FFFD).  Removed from
+# between the '#' of a heading, they would make a heading of a line that a Markdown viewer shows
+# as text ('#\0## A' is '#\ufffd## A' to CommonMark, section 2.3).  The removals that are made so
+# that a heading is read (invisible characters that start a line: files joined with cat) are
+# the documented exception.
+
+NOISE = ["\0", "\ufeff", "\x1b", "\x0e", "\x0f", "\x01", "\x7f", "\x9b", "\u200e", "\u202e", "\u2066", "\ufffd",
+         "\ufffe", "\ufdd0", "\U0001fffe", "\u200b", " ", "\t", "\u00a0"]
+DAY = "## Daily Papers (2024-03-04)\n\n### [Paper One](https://arxiv.org/abs/2403.00522)\n\nVote: 3\n\n- s\n\n"
+
+
+def _read(line: str) -> tuple[int, list[str]]:
+    """(papers read, warnings at the line) of a digest whose line 9 is *line*."""
+    from exporter.reader.parse import decode
+
+    text, diags = decode((DAY + line + "\n\n- t\n").encode("utf-8", "surrogatepass"), "t.md")
+    drafts, more = parse_text(text, "t.md")
+    return sum(len(d.papers) for d in drafts), [d.message for d in diags + more
+                                                 if d.source is not None and d.source.line == 9]
+
+
+def _markdown_it_level(line: str) -> int:
+    """The heading level markdown-it gives *line* (0: not a heading), once what stands before its
+    first '#' and the reader removes is removed, as it is on purpose (files joined with cat,
+    an editor's invisible characters: said, and the heading read)."""
+    first = line.find("#")
+    head = "".join(c for c in line[:first] if c in " \t\u00a0") if first >= 0 else line
+    for token in MarkdownIt("commonmark").parse(head + line[len(head) if first < 0 else first:]):
+        if token.type == "heading_open":
+            return int(token.tag[1])
+    return 0
+
+
+def _check_marks(line: str) -> None:
+    """A paper where markdown-it shows a heading; elsewhere none, or one said (a heading written
+    without its space is read all the same, and said); a line whose marks from the first '#' on
+    open no heading in markdown-it is never read as a paper; and a line that shows '###' once the
+    cleaning is done, but no heading, is said."""
+    papers, said = _read(line)
+    level = _markdown_it_level(line)
+    warned = any("heading" in m for m in said)
+    assert papers == 2 or warned if level == 3 else papers == 1 or warned, (repr(line), level, said)
+    first = line.find("#")
+    removed = [c for c in NOISE if c not in " \t\u00a0\u200b"]
+    rest = line[first:]
+    cleaned = rest.translate({ord(c): None for c in removed})
+    if (re.match("[# \t]*", cleaned).group() != re.match("[# \t]*", rest).group()
+            and not any(t.type == "heading_open" for t in MarkdownIt("commonmark").parse(rest))):
+        # Removing a character joined what it kept apart ('#\0##', '###\0 '): not a heading.
+        assert papers == 1, (repr(line), said)
+    if level != 3 and "###" in line.translate({ord(c): None for c in NOISE if c not in " \t\u00a0"}):
+        assert warned, (repr(line), said)
+
+
+@pytest.mark.parametrize("marks, papers", [
+    ("#\ufeff##", 1), ("#\0##", 1), ("#\x0e##", 1), ("##\x1b#", 1), ("###\0", 1), ("#\u200e##", 1),
+    ("##\ufffd#", 1), ("#\U0001fffe##", 1), ("\ufffe#\0##", 1), ("\x01\0#\0##", 1),
+    # Before the first '#': removed so that the heading is read (files joined with cat), and said.
+    ("\0###", 2), (" \0###", 2), ("\ufeff\0###", 2), ("\0\u200b###", 2), ("\ufffe###", 2), ("\ufeff###", 2),
+    ("\u200b###", 2), ("###", 2)])
+def test_a_character_removed_from_among_the_marks_does_not_make_a_heading(marks, papers):
+    line = marks + " [Paper Two](https://arxiv.org/abs/2403.00523)"
+    _check_marks(line)
+    assert _read(line)[0] == papers
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(NOISE), max_size=4), st.randoms(use_true_random=False))
+def test_a_line_is_read_as_a_paper_only_where_markdown_it_shows_a_heading(noise, rnd):
+    marks = ["#", "#", "#"]
+    for ch in noise:
+        marks.insert(rnd.randint(0, len(marks)), ch)
+    _check_marks("".join(marks) + " [Paper Two](https://arxiv.org/abs/2403.00523)")

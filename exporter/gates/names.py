@@ -48,6 +48,11 @@ def _unprintable(ch: str) -> bool:
     return not ch.isprintable() or _NONCHARACTERS.match(ch) is not None or _INVISIBLE.match(ch) is not None
 
 
+#: What ``ls --quoting-style=shell-escape`` quotes a name for besides what a terminal acts on
+#: (coreutils lib/quotearg.c): shell syntax anywhere, and '#' or '~' that start the name.
+_SHELL_SYNTAX = re.compile(r"[ !\"$&'()*;<=>?\[\\^`|]|^[#~]")
+
+
 def _needs_quoting(text: str) -> bool:
     return not text.isprintable() or _NONCHARACTERS.search(text) is not None or _INVISIBLE.search(text) is not None
 
@@ -90,7 +95,10 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 def shell_quote(name: str | os.PathLike[str]) -> str:
     """*name* as ``ls`` (GNU coreutils, shell-escape style) quotes it when it
     holds a character a terminal would act on: ``'a'$'\\n''b'``; an
-    undecodable byte as ``$'\\xff'``.  Other names are printed as they are.
+    undecodable byte as ``$'\\xff'``; or one a shell reads as syntax (a space, a quote,
+    ``$``, a glob), as ``'a b'``.  Other names are printed as they are: none of them holds a
+    quote, so none prints as another name quoted (``'a'$'\\xff''.md'`` is the quoted form of
+    a name with the byte FF, never a name of those 17 characters).
 
     A name that is not in NFC (macOS writes ``한.md`` as three conjoining jamo, ``é`` as ``e``
     and U+0301) shows its decomposed characters as their UTF-8 bytes
@@ -98,7 +106,8 @@ def shell_quote(name: str | os.PathLike[str]) -> str:
     two spellings alike, and a user with both files (NFC and NFD twins) could not tell which
     one a message names.  What is shown still pastes back into a shell as that very name."""
     name = os.fspath(name)
-    if not _needs_quoting(name) and (name.isascii() or unicodedata.is_normalized("NFC", name)):
+    if (not _needs_quoting(name) and _SHELL_SYNTAX.search(name) is None
+            and (name.isascii() or unicodedata.is_normalized("NFC", name))):
         return name
     out = []
     for odd, run in _runs(name):

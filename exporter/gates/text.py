@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Callable
 
 import regex
 from dataclasses import dataclass, replace
@@ -379,6 +380,65 @@ def _damaged(data: bytes, encoding: str, width: int, err: UnicodeDecodeError) ->
     return Decoded(None, "", error=(line, why))
 
 
+#: The marks that open a heading line, and the white space between them (CommonMark 0.31,
+#: section 4.2: up to 3 spaces, 1 to 6 '#', then a space, a tab or the end of the line).
+_MARKS = re.compile(r"[ \t#]*")
+_OPENING = re.compile(r"#{1,6}(?:[ \t]|$)")
+#: Where a line ends: LF, CRLF or CR (as :func:`line_of` counts them).
+_LINE_END = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
+
+
+def heading_made_by_removing(line: str, removed: Callable[[str], str]) -> str:
+    """The characters that the cleaning *removed* takes out of the marks of *line*, from its
+    first '#' on, when that changes them while they open no heading as written, else "".  A
+    Markdown viewer shows those characters, as themselves or as U+FFFD (a NUL, CommonMark 0.31
+    section 2.3): '#\\0## A' is text there and '##\\0 A' too, and neither may become a day or a
+    paper by being cleaned.  What stands before the first '#' is removed so that the heading
+    after it is read (a byte-order mark or NUL bytes left by files joined with ``cat``, an
+    invisible character an editor put there), and said as removed."""
+    first = line.find("#", 0, 64)
+    if first < 0:
+        return ""
+    marks = line[first:]
+    if _OPENING.match(marks):
+        return ""
+    cleaned = removed(marks)
+    if _MARKS.match(cleaned).group() == _MARKS.match(marks).group():
+        return ""
+    taken = []
+    for ch in marks:
+        if not removed(ch):
+            taken.append(ch)
+        elif ch not in " \t#":
+            break
+    return "".join(taken) or "?"
+
+
+def _outside_made_headings(text: str, removed: Callable[[str], str]) -> str:
+    """*text* cleaned by *removed*, but for the lines that the cleaning would make headings (see
+    :func:`heading_made_by_removing`), kept as they are for the reader to say and to clean."""
+    lines = _LINE_END.split(text)
+    kept = [bool(heading_made_by_removing(line, removed)) for line in lines]
+    if not any(kept):
+        return removed(text)
+    out, run = [], []
+    for line, keep in zip(lines, kept):
+        if keep:
+            out.append(removed("".join(run)))
+            out.append(line)
+            run = []
+        else:
+            run.append(line)
+    out.append(removed("".join(run)))
+    return "".join(out)
+
+
+def _removed(text: str) -> str:
+    """*text* as the cleaning leaves it: without byte-order marks, NUL, ESC, SO and SI, and then
+    without the invisible characters that start a line."""
+    return _recovered(_STRAY_SHIFTS.sub("", text.replace(BOM, "").replace("\0", "")))
+
+
 def _cleaned(text: str, encoding: str) -> Decoded:
     notes: list[tuple[int, str]] = []
     if text.startswith(BOM):
@@ -386,17 +446,15 @@ def _cleaned(text: str, encoding: str) -> Decoded:
     if BOM in text:
         notes.append((line_of(text, text.index(BOM)),
                       "byte-order mark inside the file (files joined with cat?); removed"))
-        text = text.replace(BOM, "")
-    first = _INVISIBLE_AT_LINE_START.search(text) if _invisible_at_a_line_start(text) else None
+    unmarked = _STRAY_SHIFTS.sub("", text.replace(BOM, "").replace("\0", ""))
+    first = _INVISIBLE_AT_LINE_START.search(unmarked) if _invisible_at_a_line_start(unmarked) else None
     if first is not None:
-        notes.append((line_of(text, first.start()),
+        notes.append((line_of(unmarked, first.start()),
                       "invisible characters (zero-width space, direction mark...) at the start of a line; removed"))
-        text = _INVISIBLE_AT_LINE_START.sub(lambda m: _INVISIBLE_ONE.sub("", m.group()), text)
     if "\0" in text:
         n = text.count("\0")
         notes.append((line_of(text, text.index("\0")),
                       f"{n} NUL byte{'s' if n != 1 else ''} in the file; removed"))
-        text = text.replace("\0", "")
     stray = _STRAY_SHIFTS.search(text)
     if stray is not None:
         # What no encoding of ours uses (ISO 2022 is told above): a terminal colour code
@@ -404,8 +462,20 @@ def _cleaned(text: str, encoding: str) -> Decoded:
         notes.append((line_of(text, stray.start()),
                       "ESC, SO or SI control characters that make no escape-sequence encoding "
                       "(a terminal colour code?); removed"))
-        text = _STRAY_SHIFTS.sub("", text)
+    if notes:
+        # Removed, but on a line that removing them would make a heading: kept there for the
+        # reader, which says so and removes them (:func:`heading_made_by_removing`).
+        text = _outside_made_headings(text, _removed)
     return Decoded(text, encoding, tuple(notes))
+
+
+def _recovered(text: str) -> str:
+    """*text* without the invisible characters (a byte-order mark among them) that start a line:
+    removed so that the heading after them is read (files joined with ``cat``, an editor's
+    direction mark)."""
+    if not _invisible_at_a_line_start(text):
+        return text
+    return _INVISIBLE_AT_LINE_START.sub(lambda m: _INVISIBLE_ONE.sub("", m.group()), text)
 
 
 _STRAY_SHIFTS = re.compile("[\x0e\x0f\x1b]")

@@ -322,6 +322,9 @@ class _FileParser:
         self.in_skipped_paper = False
         # The lines a Markdown viewer shows as code or hides (:func:`.blocks.hidden_lines`).
         self.hidden: dict[int, Block] = {}
+        #: Lines that the cleaning made headings by removing what stood among their marks (see
+        #: :func:`_cleaned_into_headings`), with what it removed: read as the text they show as.
+        self.cleaned_into: dict[int, str] = {}
 
     def diag(self, line: int, severity: Severity, message: str, kind: Kind) -> None:
         self.diags.append(Diagnostic(SourceRef(self.path, line), severity, message, kind))
@@ -335,6 +338,57 @@ class _FileParser:
         self.warn(no, f"this line looks like a heading, but has {what} after its '{'#' * level}': a Markdown "
                       f"viewer shows the line as text, not as a heading; read as a {'day' if level == 2 else 'paper'} "
                       f"heading all the same (write '{'#' * level} ')", Kind.IGNORED)
+
+    def read_level(self, no: int, line: str) -> int | None:
+        """The level of the heading that line *no* is read as (0: none, the line is text), once
+        what a Markdown viewer shows instead is said; None for a line it shows as code or nothing."""
+        hidden = self.hidden
+        if no in self.cleaned_into and line[0] == "#" and _heading_level(line):
+            self.cleaned_into_heading(no, line, self.cleaned_into[no])
+            return 0
+        if hidden and no in hidden:
+            if line[0] == "#" and _heading_level(line) in (2, 3):
+                self.hidden_heading(no, line, hidden[no])
+                if hidden[no].hides:
+                    return None
+            if hidden[no].hides:
+                return 0
+        elif line[0] != "#" or not _heading_level(line):
+            self.heading_lookalike(no, line, self.lines[no - 2] if no >= 2 else "")
+            return 0
+        return _heading_level(line) if line[0] == "#" else 0
+
+    def heading(self, no: int, line: str, level: int, saw_heading: bool) -> bool:
+        """Read the heading of *level* at line *no*; whether a day heading was read so far."""
+        if level in (2, 3) and line[level:level + 1] not in ("", " ", "\t") and line[level] != "[":
+            self.unspaced_heading(no, line, level)
+        if level == 3:
+            self.finish_paper()
+            self.start_paper(no, line[3:].strip())
+        elif level == 2:
+            self.finish_paper()
+            self.start_digest(no, line.rstrip())
+            return True
+        elif level > 3:
+            # Deeper headings are not part of the format; keep the
+            # paper open so its following lines are not lost.
+            if not self.in_skipped_paper:
+                self.warn(no, f"heading ignored: {_excerpt(line)} (only ## day and ### paper headings are read)", Kind.IGNORED)
+        else:
+            # "# Title" of a file: not modelled, ends the paper.
+            if saw_heading:  # after a day, not the file's title: the papers below stay on it
+                self.warn(no, f"heading ignored: {_excerpt(line)} (only ## day and ### paper headings are "
+                              "read; the papers below stay on the day above)", Kind.IGNORED)
+            self.finish_paper()
+            self.in_skipped_paper = False
+        return saw_heading
+
+    def cleaned_into_heading(self, no: int, line: str, removed: str) -> None:
+        """Say a line that the cleaning made a heading (:func:`_cleaned_into_headings`)."""
+        what = ", ".join(f"U+{ord(c):04X} ({_REMOVED_NAMES.get(c) or _removed_kind(c)})" for c in removed[:4])
+        self.warn(no, f"this line looks like a heading, but {what} stood among its "
+                      f"'{line[:_heading_level(line)]}', where a Markdown viewer shows it and the line as text: "
+                      "not read as one (removed, as such characters are everywhere)", Kind.IGNORED)
 
     def hidden_heading(self, no: int, line: str, block: Block) -> None:
         """Say a heading that a Markdown viewer shows as code, as text or hides (:mod:`.blocks`)."""
@@ -418,7 +472,6 @@ class _FileParser:
         self.no_digest_reason = "it comes before any '## Title (YYYY-MM-DD)' heading"
         saw_heading = False
         saw_text = False
-        hidden = self.hidden
         for no, line in enumerate(self.lines, start=1):
             if not line or line.isspace():
                 if self.paper is not None:
@@ -428,35 +481,11 @@ class _FileParser:
             if line[0] == " " and line[1:4].lstrip(" ")[:1] == "#":
                 # CommonMark 0.31, 4.2: an ATX heading may be indented by up to 3 spaces.
                 line = line.lstrip(" ")
-            if hidden and no in hidden:
-                if line[0] == "#" and _heading_level(line) in (2, 3):
-                    self.hidden_heading(no, line, hidden[no])
-                    if hidden[no].hides:
-                        continue
-            elif line[0] != "#" or not _heading_level(line):
-                self.heading_lookalike(no, line, self.lines[no - 2] if no >= 2 else "")
-            if line[0] == "#" and (level := _heading_level(line)) and (no not in hidden or not hidden[no].hides):
-                if level in (2, 3) and line[level:level + 1] not in ("", " ", "\t") and line[level] != "[":
-                    self.unspaced_heading(no, line, level)
-                if level == 3:
-                    self.finish_paper()
-                    self.start_paper(no, line[3:].strip())
-                elif level == 2:
-                    saw_heading = True
-                    self.finish_paper()
-                    self.start_digest(no, line.rstrip())
-                elif level > 3:
-                    # Deeper headings are not part of the format; keep the
-                    # paper open so its following lines are not lost.
-                    if not self.in_skipped_paper:
-                        self.warn(no, f"heading ignored: {_excerpt(line)} (only ## day and ### paper headings are read)", Kind.IGNORED)
-                else:
-                    # "# Title" of a file: not modelled, ends the paper.
-                    if saw_heading:  # after a day, not the file's title: the papers below stay on it
-                        self.warn(no, f"heading ignored: {_excerpt(line)} (only ## day and ### paper headings are "
-                                      "read; the papers below stay on the day above)", Kind.IGNORED)
-                    self.finish_paper()
-                    self.in_skipped_paper = False
+            level = self.read_level(no, line)
+            if level is None:
+                continue
+            if level:
+                saw_heading = self.heading(no, line, level, saw_heading)
             elif self.paper is not None:
                 # Fast path for the most common line by far: a "- " bullet.
                 if line[:2] == "- " and line[2:3] != "-":
@@ -1015,7 +1044,8 @@ def input_files(inputs: Iterable[str | Path]) -> tuple[list[tuple[str, Path | No
             if key in seen:
                 continue
             seen.add(key)
-            files.append((str(p), p))
+            # A file named as standard input is in messages: told apart by its folder.
+            files.append((str(p) if str(p) != "<stdin>" else "./<stdin>", p))
     return files, diags
 
 
@@ -1116,12 +1146,45 @@ def parse_text(text: str, name: str) -> tuple[list[_DigestDraft], list[Diagnosti
     # Clean the whole file once (NFC outside URLs, no XML-forbidden characters;
     # line breaks are kept): every field is a slice of it and only needs its
     # white space collapsed.
-    cleaned = _nfc_outside_urls(drop_forbidden(gate_text.breaks_in_lines_as_spaces(text)))
+    spaced = gate_text.breaks_in_lines_as_spaces(text)
+    dropped = drop_forbidden(spaced)
+    cleaned_into: dict[int, str] = {}
+    if len(dropped) != len(spaced) or gate_text.BOM in dropped:
+        cleaned_into = _cleaned_into_headings(spaced)
+        # A byte-order mark the text gate kept, on a line that its removal would make a heading.
+        dropped = dropped.replace(gate_text.BOM, "")
+    cleaned = _nfc_outside_urls(dropped)
     parser = _FileParser(name, split_lines(cleaned))
+    parser.cleaned_into = cleaned_into
     parser.hidden = hidden_lines(parser.lines, cleaned)
     _hidden_line_breaks(parser, text)
     parser.parse()
     return parser.digests, parser.diags
+
+
+def _cleaned_into_headings(text: str) -> dict[int, str]:
+    """The lines (numbered from 1) that removing the characters no output may hold (controls,
+    direction marks, noncharacters, U+FFFD: :func:`exporter.model.drop_forbidden`) and a
+    byte-order mark would make headings they are not as written, each with what it removes
+    from its marks (:func:`exporter.gates.text.heading_made_by_removing`)."""
+    def dropped(part: str) -> str:
+        return drop_forbidden(part).replace(gate_text.BOM, "")
+
+    found = {}
+    for no, line in enumerate(split_lines(text), start=1):
+        removed = gate_text.heading_made_by_removing(line, dropped)
+        if removed:
+            found[no] = removed
+    return found
+
+
+_REMOVED_NAMES = {"\0": "NUL", gate_text.BOM: "a byte-order mark", "\x1b": "ESC", "\ufffd": "a replacement character"}
+
+
+def _removed_kind(ch: str) -> str:
+    category = unicodedata.category(ch)
+    return ("a control character" if category == "Cc" else "a direction mark" if category == "Cf"
+            else "a surrogate" if category == "Cs" else "a noncharacter")
 
 
 #: VT, FF, NEL and the information separators FS, GS, RS inside a line, a heading after them:
