@@ -95,7 +95,9 @@ def _tex_parts(expr: str) -> list[tuple[str, str]] | None:
         elif script is not None:
             inner = braced if braced is not None else single
             sub = _tex_parts(inner)
-            if sub is None or any(k for k, _ in sub):
+            if sub is None or any(k for k, _ in sub) or not has_visible("".join(t for _, t in sub)):
+                # A script that shows nothing ("$^{}$") would be an empty <sup>: the TeX stays
+                # literal, in titles and summaries alike.
                 return None
             out.append(("sup" if script == "^" else "sub", "".join(t for _, t in sub)))
         elif group is not None:
@@ -168,7 +170,7 @@ def _tex_placeholders(text: str) -> tuple[str, list[str]]:
 
     def placeholder(m: re.Match[str]) -> str:
         parts = _tex_parts(m.group(1))
-        if parts is None:
+        if parts is None or not has_visible("".join(t for _, t in parts)):
             return m.group(0)
         spans.append(_pieces_html(parts))
         return f"\ue000{len(spans) - 1}\ue001"

@@ -376,3 +376,17 @@ def test_an_extension_the_html_checker_does_not_know_is_refused_naming_the_tag_w
     with pytest.raises(LanguageTagRefused, match=f"leave it out \\('{kept}'\\)"):
         check_tag(tag)
     assert check_tag("en-t-ja") == "en-t-ja" and check_tag("en-x-uu-ab") == "en-x-uu-ab"
+
+
+@pytest.mark.parametrize("tag, prefix", [("sl-1994", "sl-rozaj"), ("en-1996", "de"), ("fr-pinyin", "zh-Latn"),
+                                         ("sl-biske", "sl-rozaj"), ("ko-KR-valencia", "ca")])
+def test_a_variant_without_the_prefix_it_is_registered_for_is_refused(tag, prefix):
+    """RFC 5646 section 3.1.8: a variant's Prefix fields say what it may follow, and the Nu checker
+    refuses a page where it follows anything else ("Variant ... lacks recommended prefix")."""
+    from exporter.gates.langtags import LanguageTagRefused, check_tag
+
+    with pytest.raises(LanguageTagRefused, match=f"registered for use after '{prefix}'"):
+        check_tag(tag)
+    for good in ("sl-rozaj-biske", "sl-rozaj-biske-1994", "de-CH-1996", "zh-Latn-pinyin", "ca-valencia",
+                 "en-scotland", "hy-arevela"):
+        assert check_tag(good) == good

@@ -20,7 +20,7 @@ PIECES = ["## Daily Papers (2024-03-05)", "### [P](https://arxiv.org/abs/2403.00
           "  ~~~", "```py", "``` a`b", "<!--", "-->", "<!-- x -->", "  <!--", "<pre>", "</pre>", "<PRE class=x>",
           "x </pre> y", "<script>", "</script>", "- <!--", "  ## h", "***", "- - ```", "\t```", "-\t```", "> ```",
           "> quote", "<div>", "<div><video src='https://example.com/a.mp4'></video></div>", "<?php", "?>",
-          "<![CDATA[", "]]>"]
+          "<![CDATA[", "]]>", "\u00a0", "\u200b", "   ## h", "\u3000"]
 _HIDING_HTML = re.compile(r"\s*(?:<(?:pre|script|style|textarea)(?:[ \t>]|$)|<!--|<\?|<![A-Za-z]|<!\[CDATA\[)", re.I)
 
 
@@ -35,7 +35,7 @@ def _markdown_it_hidden(lines: list[str]) -> tuple[set[int], set[int]]:
             hidden.update(range(token.map[0] + 2, token.map[1] + 1))
         elif token.type == "html_block":
             skip.update(range(token.map[0] + 1, token.map[1] + 1))
-    return {n for n in hidden if lines[n - 1].strip()} - skip, skip
+    return {n for n in hidden if lines[n - 1].strip(" \t")} - skip, skip  # blank: CommonMark 4.9
 
 
 def _check(lines: list[str]) -> None:
@@ -270,11 +270,12 @@ def _check_marks(line: str) -> None:
     ("##\ufffd#", 1), ("#\U0001fffe##", 1), ("\ufffe#\0##", 1), ("\x01\0#\0##", 1),
     # Before the first '#': removed so that the heading is read (files joined with cat), and said.
     ("\0###", 2), (" \0###", 2), ("\ufeff\0###", 2), ("\0\u200b###", 2), ("\ufffe###", 2), ("\ufeff###", 2),
-    ("\u200b###", 2), ("###", 2)])
+    ("\u200b###", 2), ("\u180e###", 2), ("\u200b\0###", 2), ("###", 2)])
 def test_a_character_removed_from_among_the_marks_does_not_make_a_heading(marks, papers):
-    line = marks + " [Paper Two](https://arxiv.org/abs/2403.00523)"
-    _check_marks(line)
-    assert _read(line)[0] == papers
+    for title in ("Paper Two", "Paper-Two `x` <b>"):  # with characters that make blocks too
+        line = marks + f" [{title}](https://arxiv.org/abs/2403.00523)"
+        _check_marks(line)
+        assert _read(line)[0] == papers, repr(line)
 
 
 @settings(max_examples=300, deadline=None)
@@ -284,3 +285,38 @@ def test_a_line_is_read_as_a_paper_only_where_markdown_it_shows_a_heading(noise,
     for ch in noise:
         marks.insert(rnd.randint(0, len(marks)), ch)
     _check_marks("".join(marks) + " [Paper Two](https://arxiv.org/abs/2403.00523)")
+
+
+@pytest.mark.parametrize("between", ["\u00a0", "\u200b", "\u200b\u200b ", "\u3000", "\x0c", "\u00ad"])
+@pytest.mark.parametrize("eol", ["\n", "\r\n", "\r"])
+def test_a_line_that_only_looks_blank_does_not_end_an_html_block(between, eol):
+    """CommonMark 4.9: a blank line holds nothing but spaces and tabs.  A line of U+00A0 or of
+    U+200B under a '<div>' line keeps its HTML block open, so a Markdown viewer shows the day
+    heading below as text of that HTML: read all the same, and said, as one right under it."""
+    from exporter.reader.parse import decode
+
+    lines = ["## Daily Papers (2024-03-04)", "", "### [P1](https://arxiv.org/abs/2403.00522)", "", "- s", "",
+             "<div>", between, "## Daily Papers (2024-03-05)", "", "### [P2](https://arxiv.org/abs/2403.00523)", ""]
+    text, diags = decode(eol.join(lines).encode("utf-8"), "d.md")
+    drafts, more = parse_text(text, "d.md")
+    assert [d.date.isoformat() for d in drafts] == ["2024-03-04", "2024-03-05"]
+    said = [d.message for d in diags + more if d.source is not None and d.source.line == 9]
+    assert any("follows the HTML at line 7" in m for m in said), said
+    assert not any("\u200b" in p.title for d in drafts for p in d.papers)
+
+
+@pytest.mark.parametrize("block", [["```", "``\0`"], ["```", "``\ufeff`"], ["~~~", "~\x1b~~"], ["<!--", "-\0->"],
+                                   ["<!--", "--\ufeff>"], ["<pre>", "</pr\0e>"], ["<script>", "</\x0escript>"]])
+def test_a_character_the_cleaning_removes_from_a_closing_mark_closes_nothing(block):
+    """A NUL, a byte-order mark or a control in the mark that would close a fence, a comment or
+    a <pre> block: a Markdown viewer shows it (CommonMark 2.3), so the block runs on, and the
+    paper heading after it is inside it: said, not read."""
+    from exporter.reader.parse import decode
+
+    lines = ["## Daily Papers (2024-03-04)", "", "### [P1](https://arxiv.org/abs/2403.00522)", "", "- s", "",
+             *block, "### [P2](https://arxiv.org/abs/2403.00523)", "", "- t", ""]
+    text, diags = decode("\n".join(lines).encode("utf-8"), "d.md")
+    drafts, more = parse_text(text, "d.md")
+    assert [p.title for d in drafts for p in d.papers] == ["P1"]
+    said = [d.message for d in diags + more if d.source is not None and d.source.line == 9]
+    assert any("inside" in m and "not read as one" in m for m in said), said

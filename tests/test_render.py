@@ -234,3 +234,13 @@ def test_summary_tex_renders_like_title_tex():
     assert str(inline_html("costs $5 and $10")) == "costs $5 and $10"
     assert str(inline_html("$\\frac{a}{b}$")) == "$\\frac{a}{b}$"
     assert str(inline_html("`$x$`")) == "<code>$x$</code>"
+
+
+@pytest.mark.parametrize("tex", ["$^{}$", "$_{}$", "$x^{ }$", "$_{\u200b}$", "$^{\\mathrm{}}$"])
+def test_tex_whose_script_shows_nothing_stays_literal_in_summaries_and_titles(tex):
+    """An empty <sup> or <sub> would make the TeX vanish from the text: it stays as written."""
+    from exporter.render import inline_html, title_html
+
+    for html in (str(inline_html(f"a {tex} b")), str(title_html(f"a {tex} b"))):
+        assert "<sup>" not in html and "<sub>" not in html and "$" in html, html
+    assert str(inline_html("M$^{2}$UGen")) == "M<sup>2</sup>UGen"

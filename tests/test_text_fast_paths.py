@@ -19,8 +19,12 @@ TEXT = st.text(alphabet=st.one_of(st.sampled_from(EDGES), st.characters(blacklis
 
 def collapse_by_pattern(text):
     if gate_text._TO_COLLAPSE.search(text) is None:
-        return text.strip(" ")
-    return gate_text._WHITE_SPACE_RUN.sub(" ", text).strip(" ")
+        text = text.strip(" ")
+    else:
+        text = gate_text._WHITE_SPACE_RUN.sub(" ", text).strip(" ")
+    # Combining marks that start a field have nothing to combine with: they go.
+    marks = gate_text._LEADING_MARKS.match(text)
+    return text[marks.end():].lstrip(" ") if marks else text
 
 
 def drop_by_pattern(text):

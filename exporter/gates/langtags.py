@@ -124,6 +124,14 @@ def _unregistered(subtags: list[str]) -> str | None:
         if low not in registered[kind]:
             return (f"it is not a registered BCP 47 language tag: the IANA registry holds no {kind} subtag "
                     f"{sub!r} (such as 'ko', 'en' or 'ko-KR')")
+        before = {s.lower() for s in subtags[:k]}
+        prefixes = _variant_prefixes().get(low, ()) if kind == "variant" else ()
+        if prefixes and not any(set(prefix.lower().split("-")) <= before for prefix in prefixes):
+            # RFC 5646 section 3.1.8: a variant's Prefix fields say what it may follow; the Nu
+            # HTML checker refuses the page otherwise ("Variant ... lacks recommended prefix").
+            shown = ", ".join(repr(p) for p in prefixes[:3]) + (" ..." if len(prefixes) > 3 else "")
+            return (f"the variant {sub!r} is registered for use after {shown} only (RFC 5646 section 3.1.8), "
+                    f"and HTML checkers refuse it elsewhere: write such as {prefixes[0] + '-' + sub!r}")
         if kind == "script" and "qaa" <= subtags[0].lower() <= "qtz" and len(subtags[0]) == 3:
             return (f"HTML checkers cannot check a script after the private-use language {subtags[0]!r}: leave "
                     f"{sub!r} out ({'-'.join(subtags[:k] + subtags[k + 1:])!r})")
@@ -142,6 +150,15 @@ def _registered() -> dict[str, frozenset[str]]:
             first, _, last = rec["Subtag"].lower().partition("..")
             found[rec["Type"]].update(_spelt_out(first, last) if last else (first,))
     return {kind: frozenset(subs) for kind, subs in found.items()}
+
+
+@functools.lru_cache(maxsize=1)
+def _variant_prefixes() -> dict[str, tuple[str, ...]]:
+    """Each variant subtag (lower-cased) with the tags its Prefix fields name."""
+    from langcodes.registry_parser import parse_registry
+
+    return {rec["Subtag"].lower(): tuple(rec["Prefix"])
+            for rec in parse_registry() if rec.get("Type") == "variant" and rec.get("Prefix")}
 
 
 def _spelt_out(first: str, last: str) -> list[str]:

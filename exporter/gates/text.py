@@ -54,7 +54,10 @@ BOM = "\ufeff"
 # line/paragraph separators Zl/Zp; the Braille blank), possibly between spaces,
 # at a line start hide a ``## heading``.  A property, not a hand list.
 _INVISIBLE = r"[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Zl}\p{Zp}\u2800]"
-_INVISIBLE_AT_LINE_START = regex.compile(r"(?m)^[ \t]*+" + _INVISIBLE + r"[ \t\p{Default_Ignorable_Code_Point}\p{Cf}\p{Zl}\p{Zp}\u2800]*+")
+# Not on a line that shows nothing else: it would become a blank line, which ends an HTML block
+# or a paragraph where a Markdown viewer ends none (CommonMark 4.9: only spaces and tabs are blank).
+_INVISIBLE_AT_LINE_START = regex.compile(r"(?m)^[ \t]*+" + _INVISIBLE
+                                         + r"[ \t\p{Default_Ignorable_Code_Point}\p{Cf}\p{Zl}\p{Zp}\u2800]*+(?![\r\n]|\Z)")
 _INVISIBLE_ONE = regex.compile(_INVISIBLE)
 # UTF-32 first: its little-endian BOM (FF FE 00 00) begins with UTF-16's (FF FE).
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32", 4), (codecs.BOM_UTF32_BE, "utf-32", 4),
@@ -409,23 +412,39 @@ def heading_made_by_removing(line: str, removed: Callable[[str], str]) -> str:
     for ch in marks:
         if not removed(ch):
             taken.append(ch)
+            if len(taken) == 4:  # what a message names
+                break
         elif ch not in " \t#":
             break
     return "".join(taken) or "?"
 
 
+#: What marks open and close blocks (fences, HTML comments and tags): a line holding one and a
+#: character the cleaning removes is kept for the reader, whose block scan sees it as written.
+_STRUCTURE = re.compile(r"[`~<>-]")
+
+
 def _outside_made_headings(text: str, removed: Callable[[str], str]) -> str:
     """*text* cleaned by *removed*, but for the lines that the cleaning would make headings (see
-    :func:`heading_made_by_removing`), kept as they are for the reader to say and to clean."""
+    :func:`heading_made_by_removing`) or whose block marks it would change ('``\\0`' closes no
+    fence, '-\\0->' no comment), kept as they are (but for what starts them, removed on purpose)
+    for the reader to say and to clean."""
     lines = _LINE_END.split(text)
-    kept = [bool(heading_made_by_removing(line, removed)) for line in lines]
+    kept = [bool(heading_made_by_removing(line, removed))
+            or (_STRUCTURE.search(line) is not None and removed(line) != _recovered(line)) for line in lines]
     if not any(kept):
         return removed(text)
     out, run = [], []
     for line, keep in zip(lines, kept):
         if keep:
             out.append(removed("".join(run)))
-            out.append(line)
+            # What starts the line and the cleaning removes goes all the same (files joined with
+            # cat: a heading after it is read).
+            at = 0
+            while at < len(line) and (line[at] in " \t" or not removed(line[at]) or _INVISIBLE_ONE.match(line[at])):
+                at += 1
+            shown = line[at:].rstrip("\r\n")
+            out.append(_INVISIBLE_ONE.sub("", removed(line[:at])) + line[at:] if shown else line)
             run = []
         else:
             run.append(line)

@@ -861,6 +861,29 @@ def _foreign_element_problems(el: Any, parent: Any = None) -> list[str]:
     return []
 
 
+#: Roles that belong inside an element of one of some roles (WAI-ARIA 1.2, each role's Required
+#: Context Role, as the Nu checker asks for them), and the roles elements have without saying.
+_CONTEXT_ROLES = {
+    "listitem": {"list", "group"}, "tab": {"tablist"}, "option": {"listbox"}, "treeitem": {"tree", "group"},
+    **{r: {"menu", "menubar"} for r in ("menuitem", "menuitemcheckbox", "menuitemradio")},
+    "row": {"table", "grid", "treegrid", "rowgroup"}, "rowgroup": {"table", "grid", "treegrid"},
+    **{r: {"row"} for r in ("cell", "gridcell", "columnheader", "rowheader")},
+}
+_IMPLICIT_ROLES = {"ul": "list", "ol": "list", "menu": "list", "table": "table", "thead": "rowgroup",
+                   "tbody": "rowgroup", "tfoot": "rowgroup", "tr": "row", "datalist": "listbox"}
+
+
+def _in_context(el: Any, parents: dict, roles: set[str]) -> bool:
+    """Whether an ancestor of *el* has one of *roles*, said or its element's own."""
+    up = parents.get(el)
+    while up is not None:
+        said = (up.get("role") or "").strip().lower().split()[:1]
+        if (said[0] if said else _IMPLICIT_ROLES.get(up.tag if isinstance(up.tag, str) else "")) in roles:
+            return True
+        up = parents.get(up)
+    return False
+
+
 def _page_element_problems(el: Any, parents: dict) -> list[str]:
     """What the Nu checker refuses of an element of the page by itself: an ``object`` with neither
     ``data`` nor ``type`` (HTML section 4.8.7), a ``noscript`` inside a ``noscript`` (4.12.2), a
@@ -882,6 +905,14 @@ def _page_element_problems(el: Any, parents: dict) -> list[str]:
             return [f"<label> holds {len(controls)} form controls; it labels one (HTML section 4.10.4)"]
     if tag == "slot":
         return ["<slot> belongs in a shadow tree (a template of a custom element), not in the page"]
+    role = (el.get("role") or "").strip().lower().split()[:1]
+    if role and role[0] in _CONTEXT_ROLES and not _in_context(el, parents, _CONTEXT_ROLES[role[0]]):
+        needed = " or ".join(f"role={r}" for r in sorted(_CONTEXT_ROLES[role[0]]))
+        return [f"<{tag} role={role[0]}> stands outside any element with {needed}, which it belongs in (WAI-ARIA "
+                "1.2, Required Context Role; the Nu checker refuses the page)"]
+    if tag == "img" and el.get("alt") and role and role[0] in ("none", "presentation"):
+        return [f"<img> with a text alt has role={role[0]!r}: only an image with an empty alt is decorative "
+                "(ARIA in HTML)"]
     if tag == "img" and el.get("alt") == "" and (el.get("role") or "none").strip().lower() not in ("none", "presentation"):
         return [f"<img alt=\"\"> has role={el.get('role')!r}: an image with an empty alt is decorative, and may "
                 "only have the role none or presentation (ARIA in HTML)"]

@@ -56,15 +56,23 @@ class Block:
     hides: bool = True  # whether its lines show as code or nothing (not as the digest's lines)
 
 
+#: A line break, then a line that may be a heading (up to 3 spaces and a '#'): LF, CRLF or CR
+#: end a line in CommonMark (section 2.1), as in ``split_lines``.
+_HEADING_AFTER_BREAK = re.compile(r"[\r\n] {0,3}#")
+
+
 def _tight_heading(text: str) -> bool:
-    """Whether a line of *text* that starts with '#' stands right under one that is not blank
-    (found by its line break: a digest has a few dozen headings, and a search over every
-    character cost a fifth of reading it)."""
-    at = text.find("\n#")
-    while at > 0:
-        if text[text.rfind("\n", 0, at) + 1:at].strip():
+    """Whether a line of *text* that may be a heading stands right under one that is not blank
+    (CommonMark 4.9: blank is nothing but spaces and tabs; a line of U+00A0 or of U+200B is
+    text), found by its line break: a digest has a few dozen headings, and a search over every
+    character cost a fifth of reading it."""
+    for m in _HEADING_AFTER_BREAK.finditer(text):
+        at = m.start()
+        if text[at] == "\n" and at > 0 and text[at - 1] == "\r":
+            at -= 1  # CRLF
+        start = max(text.rfind("\n", 0, at), text.rfind("\r", 0, at)) + 1
+        if text[start:at].strip(" \t"):
             return True
-        at = text.find("\n#", at + 2)
     return False
 
 

@@ -473,7 +473,9 @@ class _FileParser:
         saw_heading = False
         saw_text = False
         for no, line in enumerate(self.lines, start=1):
-            if not line or line.isspace():
+            # A line of invisible characters is blank to the reader (it shows nothing), not to
+            # the block scanner (CommonMark 4.9).
+            if not line or line.isspace() or (not line[0].isascii() and not has_visible(line)):
                 if self.paper is not None:
                     self.paper.last_blank = True
                 continue
@@ -1156,7 +1158,13 @@ def parse_text(text: str, name: str) -> tuple[list[_DigestDraft], list[Diagnosti
     cleaned = _nfc_outside_urls(dropped)
     parser = _FileParser(name, split_lines(cleaned))
     parser.cleaned_into = cleaned_into
-    parser.hidden = hidden_lines(parser.lines, cleaned)
+    if len(dropped) != len(text) or spaced != text:
+        # Blocks are where a Markdown viewer has them: in the text as written, where a NUL in a
+        # closing fence or '-->' closes nothing and a line of FF is no blank line (CommonMark
+        # 2.3, 4.9); the lines are the same lines.
+        parser.hidden = hidden_lines(split_lines(text), text)
+    else:
+        parser.hidden = hidden_lines(parser.lines, cleaned)
     _hidden_line_breaks(parser, text)
     parser.parse()
     return parser.digests, parser.diags
