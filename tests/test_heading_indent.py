@@ -30,7 +30,9 @@ def test_hidden_or_indented_heading_is_read(p, q):
 @given(st.lists(st.one_of(st.sampled_from(INVISIBLE + [" ", "\t", "\n", "\r", "\r\n", "a", "가", "#", "\u3000"]),
                           st.text(max_size=3)), max_size=12).map("".join))
 def test_the_line_start_check_finds_what_the_pattern_finds(text):
-    """The quick look at each line's first character agrees with the pattern it stands in for."""
+    """The quick look at each line's first character finds every line the pattern finds (it may
+    find more: a line of invisible characters alone, which the pattern leaves as it is)."""
     from exporter.gates import text as gate
 
-    assert gate._invisible_at_a_line_start(text) == (gate._INVISIBLE_AT_LINE_START.search(text) is not None)
+    if gate._INVISIBLE_AT_LINE_START.search(text) is not None:
+        assert gate._invisible_at_a_line_start(text)
