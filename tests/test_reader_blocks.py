@@ -320,3 +320,18 @@ def test_a_character_the_cleaning_removes_from_a_closing_mark_closes_nothing(blo
     assert [p.title for d in drafts for p in d.papers] == ["P1"]
     said = [d.message for d in diags + more if d.source is not None and d.source.line == 9]
     assert any("inside" in m and "not read as one" in m for m in said), said
+
+
+@pytest.mark.parametrize("opener", ["\ufeff<!--", "\0<!--", "\ufeff```", "\0~~~", "\ufeff<pre>", "\u200b\ufeff<!--"])
+def test_a_character_the_cleaning_removes_before_a_block_mark_opens_no_block(opener):
+    """A byte-order mark or NUL before '<!--' or a fence in the middle of a file: a Markdown viewer
+    shows it, so no block opens there and the day below is read (the mark is removed before a
+    heading only: files joined with cat)."""
+    from exporter.reader.parse import decode
+
+    lines = ["## Daily Papers (2024-03-04)", "", "### [P1](https://arxiv.org/abs/2403.00522)", "", "- s", "",
+             opener, "## Daily Papers (2024-03-05)", "", "### [P2](https://arxiv.org/abs/2403.00523)", "", "- t", ""]
+    text, diags = decode("\n".join(lines).encode("utf-8"), "d.md")
+    drafts, more = parse_text(text, "d.md")
+    assert [d.date.isoformat() for d in drafts] == ["2024-03-04", "2024-03-05"], [d.message for d in diags + more]
+    assert [p.title for d in drafts for p in d.papers] == ["P1", "P2"]

@@ -427,29 +427,52 @@ _STRUCTURE = re.compile(r"[`~<>-]")
 def _outside_made_headings(text: str, removed: Callable[[str], str]) -> str:
     """*text* cleaned by *removed*, but for the lines that the cleaning would make headings (see
     :func:`heading_made_by_removing`) or whose block marks it would change ('``\\0`' closes no
-    fence, '-\\0->' no comment), kept as they are (but for what starts them, removed on purpose)
-    for the reader to say and to clean."""
+    fence, '-\\0->' no comment, a byte-order mark before '<!--' opens none), kept as they are for
+    the reader to say and to clean (what starts such a line goes when a heading follows: files
+    joined with ``cat``; invisible characters that start a line go in any case)."""
     lines = _LINE_END.split(text)
-    kept = [bool(heading_made_by_removing(line, removed))
-            or (_STRUCTURE.search(line) is not None and removed(line) != _recovered(line)) for line in lines]
+    kept = [bool(heading_made_by_removing(line, removed)) or _marks_changed(line, removed) for line in lines]
     if not any(kept):
         return removed(text)
     out, run = [], []
     for line, keep in zip(lines, kept):
         if keep:
             out.append(removed("".join(run)))
-            # What starts the line and the cleaning removes goes all the same (files joined with
-            # cat: a heading after it is read).
-            at = 0
-            while at < len(line) and (line[at] in " \t" or not removed(line[at]) or _INVISIBLE_ONE.match(line[at])):
-                at += 1
-            shown = line[at:].rstrip("\r\n")
-            out.append(_INVISIBLE_ONE.sub("", removed(line[:at])) + line[at:] if shown else line)
+            at = _junk_before(line, removed)
+            if not line[at:].rstrip("\r\n"):
+                out.append(line)  # nothing but them: a line that shows nothing, not a blank one
+            elif line[at] == "#":
+                out.append(_INVISIBLE_ONE.sub("", removed(line[:at])) + line[at:])
+            else:
+                out.append(_INVISIBLE_ONE.sub(lambda m: m.group() if m.group() == BOM else "", line[:at]) + line[at:])
             run = []
         else:
             run.append(line)
     out.append(removed("".join(run)))
     return "".join(out)
+
+
+def _junk_before(line: str, removed: Callable[[str], str]) -> int:
+    """Where *line*'s first character that is neither white space nor removed stands."""
+    at = 0
+    while at < len(line) and (line[at] in " \t" or not removed(line[at]) or _INVISIBLE_ONE.match(line[at])):
+        at += 1
+    return at
+
+
+def _marks_changed(line: str, removed: Callable[[str], str]) -> bool:
+    """Whether cleaning *line*, which holds a block mark's character, changes more than the
+    invisible characters that start it (removed on purpose), or removes a byte-order mark or NUL
+    before a mark other than a heading's (a viewer shows it, and no block opens there)."""
+    if _STRUCTURE.search(line) is None:
+        return False
+    cleaned = removed(line)
+    if cleaned == line:
+        return False
+    if cleaned != _recovered(line):
+        return True
+    at = _junk_before(line, removed)
+    return line[at:at + 1] not in ("#", "") and any(c in line[:at] for c in (BOM, "\0"))
 
 
 def _removed(text: str) -> str:
