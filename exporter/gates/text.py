@@ -383,9 +383,10 @@ def _damaged(data: bytes, encoding: str, width: int, err: UnicodeDecodeError) ->
     return Decoded(None, "", error=(line, why))
 
 
-#: The marks that open a heading line, and the white space between them (CommonMark 0.31,
-#: section 4.2: up to 3 spaces, 1 to 6 '#', then a space, a tab or the end of the line).
+#: The '#' marks of a heading line and the white space among them.
 _MARKS = re.compile(r"[ \t#]*")
+#: Marks that open a heading (CommonMark 0.31, section 4.2: 1 to 6 '#', then a space, a tab or
+#: the end of the line).
 _OPENING = re.compile(r"#{1,6}(?:[ \t]|$)")
 #: Where a line ends: LF, CRLF or CR (as :func:`line_of` counts them).
 _LINE_END = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
@@ -475,10 +476,15 @@ def _marks_changed(line: str, removed: Callable[[str], str]) -> bool:
     return line[at:at + 1] not in ("#", "") and any(c in line[:at] for c in (BOM, "\0"))
 
 
+def _unmarked(text: str) -> str:
+    """*text* without byte-order marks, NUL, ESC, SO and SI."""
+    return _STRAY_SHIFTS.sub("", text.replace(BOM, "").replace("\0", ""))
+
+
 def _removed(text: str) -> str:
-    """*text* as the cleaning leaves it: without byte-order marks, NUL, ESC, SO and SI, and then
-    without the invisible characters that start a line."""
-    return _recovered(_STRAY_SHIFTS.sub("", text.replace(BOM, "").replace("\0", "")))
+    """*text* as the cleaning leaves it: :func:`_unmarked`, and then without the invisible
+    characters that start a line."""
+    return _recovered(_unmarked(text))
 
 
 def _cleaned(text: str, encoding: str) -> Decoded:
@@ -488,7 +494,7 @@ def _cleaned(text: str, encoding: str) -> Decoded:
     if BOM in text:
         notes.append((line_of(text, text.index(BOM)),
                       "byte-order mark inside the file (files joined with cat?); removed"))
-    unmarked = _STRAY_SHIFTS.sub("", text.replace(BOM, "").replace("\0", ""))
+    unmarked = _unmarked(text)
     first = _INVISIBLE_AT_LINE_START.search(unmarked) if _invisible_at_a_line_start(unmarked) else None
     if first is not None:
         notes.append((line_of(unmarked, first.start()),
