@@ -14,11 +14,18 @@ from the input is ever marked safe by a template.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import enum
 import functools
 import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path, PurePath
+from types import (AsyncGeneratorType, BuiltinFunctionType, CellType, ClassMethodDescriptorType, CodeType,
+                   CoroutineType, FrameType, FunctionType, GeneratorType, GetSetDescriptorType, MemberDescriptorType,
+                   MethodDescriptorType, MethodType, MethodWrapperType, TracebackType, WrapperDescriptorType)
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -63,6 +70,11 @@ def _environment(user_dir: Path | str | None) -> Any:
         loader=loader,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        # What a user's template shows is checked to be the same every run (see _shown), when it
+        # renders: jinja2's optimizer would compute constant expressions while compiling, and
+        # turn them into text there (``"" ~ [1]|reverse``), where no check sees it.
+        finalize=_shown if user_dir is not None else None,
+        optimized=user_dir is None,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -82,6 +94,8 @@ def _environment(user_dir: Path | str | None) -> Any:
     env.globals["user_templates"] = str(user_dir) if user_dir is not None else None
     env.globals["lang_attrs"] = checked_lang_attrs
     _install_bounded_filters(env)
+    if user_dir is not None:
+        _install_checked_filters(env)
     return env
 
 
@@ -113,6 +127,8 @@ class _BoundedStrings:
 
         def bounded(*args: Any, **kwargs: Any) -> str:
             _check_format_widths(getattr(value, "__self__", None), args, kwargs)
+            _check_shown(args)
+            _check_shown(kwargs)
             return wrapped(*args, **kwargs)
 
         return bounded
@@ -133,21 +149,23 @@ def _bounded_environment_class(sandboxed: bool = True) -> Any:
     foresee) becomes the same error, never a crash."""
     import jinja2
 
-    from jinja2.sandbox import SandboxedEnvironment
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    bases = (_BoundedStrings, SandboxedEnvironment) if sandboxed else (jinja2.Environment,)
+    # Immutable: no ``labels.update(...)``; the labels are shared by every book a worker renders.
+    bases = (_BoundedStrings, ImmutableSandboxedEnvironment) if sandboxed else (jinja2.Environment,)
 
     class BoundedEnvironment(*bases):  # type: ignore[misc]
         template_class = _template_class()
+        code_generator_class = _unfolded_code_generator() if sandboxed else jinja2.Environment.code_generator_class
 
         # The sandbox (jinja2's, made for untrusted templates) refuses private attributes and
         # bounds ``range()`` to MAX_RANGE items; the operators below are intercepted so that one
         # expression cannot build a value of gigabytes (``"x" * 10**9``, ``10**10**6``).
-        intercepted_binops = frozenset(["*", "**", "+", "%"])
+        intercepted_binops = frozenset(["*", "**", "+", "%", "-"])
 
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
             _check_binop(operator, left, right)
-            return super().call_binop(context, operator, left, right)
+            return _unordered_refused(operator, super().call_binop(context, operator, left, right))
 
 
         def _parse(self, source: str, name: str | None, filename: str | None) -> Any:
@@ -185,6 +203,23 @@ def _bounded_environment_class(sandboxed: bool = True) -> Any:
 
 
 @functools.cache
+def _unfolded_code_generator() -> Any:
+    """jinja2's code generator, computing no ``{{ }}`` at compile time but the template's own
+    text: what an expression shows goes through ``finalize`` (:func:`_shown`) when it renders.
+    jinja2 folds a constant expression into text, escaped, before finalize sees it."""
+    from jinja2 import nodes
+    from jinja2.compiler import CodeGenerator
+
+    class UnfoldedCodeGenerator(CodeGenerator):  # type: ignore[misc]
+        def _output_child_to_const(self, node: Any, frame: Any, finalize: Any) -> str:
+            if not isinstance(node, nodes.TemplateData):
+                raise nodes.Impossible()
+            return super()._output_child_to_const(node, frame, finalize)
+
+    return UnfoldedCodeGenerator
+
+
+@functools.cache
 def _template_class() -> Any:
     """jinja2's ``Template``, whose compiled code escapes what it outputs with :func:`_escape`."""
     import jinja2
@@ -198,6 +233,11 @@ def _template_class() -> Any:
             namespace = template.root_render_func.__globals__
             if namespace.get("escape") is escape:
                 namespace["escape"] = _escape
+            if environment.sandboxed:
+                # ``a ~ b`` (jinja2.runtime's joins, imported there too) turns values into text.
+                for join in ("markup_join", "str_join"):
+                    if join in namespace:
+                        namespace[join] = _checked_join(namespace[join])
             return template
 
     return Template
@@ -255,6 +295,15 @@ def _check_binop(operator: str, left: Any, right: Any) -> None:
     if too_big:
         raise ValueError(f"the result of {operator!r} would be larger than {MAX_VALUE_SIZE:,} "
                          "characters, items or digits")
+    if operator == "%":  # printf-style: the right side becomes text
+        _check_shown(right)
+
+
+def _unordered_refused(operator: str, result: Any) -> Any:
+    """*result*, unless it is a set (``d.keys() - other``): see :func:`_run_dependent`."""
+    if isinstance(result, (set, frozenset)):
+        raise ValueError(f"{operator!r} made a set, whose order changes from run to run: sort it ('|sort') first")
+    return result
 
 
 _WIDTHS = re.compile(r"%[-#0 +]*(\d+)|\.(\d+)[a-zA-Z]")
@@ -417,6 +466,121 @@ def _install_sized_string_filters(env: Any) -> None:
         return replace(eval_ctx, s, old, new, count)
 
     env.filters["replace"] = jinja2.pass_eval_context(bounded_replace)
+
+
+#: jinja2's filters that hand values on without turning them into text: what they give is
+#: checked where it is shown.  Every other filter (``string``, ``join``, ``format``, ``pprint``,
+#: ``urlencode``, ``random``, the user's own...) has its arguments checked (see _shown).
+_PASSING_FILTERS = frozenset({
+    "abs", "attr", "batch", "count", "d", "default", "dictsort", "first", "float", "groupby", "int",
+    "items", "last", "length", "list", "map", "max", "min", "reject", "rejectattr", "reverse", "round",
+    "select", "selectattr", "slice", "sort", "sum", "tojson", "unique",
+})
+
+
+def _install_checked_filters(env: Any) -> None:
+    """Every filter of a user's environment that turns its value or arguments into text, checked
+    first (:func:`_check_shown`): ``lipsum|string`` would be the function's memory address."""
+    for name, make in list(env.filters.items()):
+        if name not in _PASSING_FILTERS:
+            env.filters[name] = _checked_filter(make, iterates=name in _ITERATING_FILTERS)
+
+
+#: Filters that take the items of an iterator they are given (``map(...)|join``), rather than
+#: showing the iterator itself.
+_ITERATING_FILTERS = frozenset({"join", "random"})
+
+
+def _checked_filter(make: Any, *, iterates: bool = False) -> Any:
+    # A filter jinja2 passes its context, eval context or environment first (``jinja_pass_arg``,
+    # which functools.wraps copies) has its value second.
+    at = 1 if hasattr(make, "jinja_pass_arg") else 0
+
+    @functools.wraps(make)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if iterates and len(args) > at and isinstance(args[at], Iterator):
+            # Not made yet: each item checked as it is taken.
+            args = (*args[:at], (_check_shown(item) or item for item in args[at]), *args[at + 1:])
+            _check_shown(args[at + 1:])
+        else:
+            _check_shown(args[at:])
+        _check_shown(kwargs)
+        return make(*args, **kwargs)
+
+    return checked
+
+
+def _checked_join(join: Any) -> Any:
+    def checked(seq: Any) -> Any:
+        seq = list(seq)
+        _check_shown(seq)
+        return join(seq)
+
+    return checked
+
+
+def _shown(value: Any) -> Any:
+    """jinja2's ``finalize`` for a user's templates: *value*, shown by ``{{ }}``, after
+    :func:`_check_shown` (most are strings: no more than a type check)."""
+    if type(value) is str or type(value) is Markup:
+        return value
+    _check_shown(value)
+    return value
+
+
+def _check_shown(value: Any) -> None:
+    """ValueError when *value*, turned into text, would not be the same text every run: the same
+    input, options and templates give the same bytes."""
+    reason = _run_dependent(value)
+    if reason is not None:
+        raise ValueError(f"it shows {reason}; show a value of it instead (the same input must "
+                         "give the same bytes)")
+
+
+#: Values whose text is the same every run.
+_PLAIN = (str, int, float, complex, bytes, type(None), dt.date, dt.time, dt.timedelta, Decimal, Fraction,
+          enum.Enum, PurePath)
+#: Objects Python shows by their memory address (``<function f at 0x7f...>``), as do
+#: ``object.__repr__`` and any text of an object holding one of these.
+_BY_ADDRESS = (FunctionType, BuiltinFunctionType, MethodType, MethodWrapperType, WrapperDescriptorType,
+               MethodDescriptorType, ClassMethodDescriptorType, GetSetDescriptorType, MemberDescriptorType,
+               GeneratorType, CoroutineType, AsyncGeneratorType, CodeType, FrameType, TracebackType, CellType)
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _run_dependent(value: Any) -> str | None:
+    """What in *value* has a text that changes from run to run, said, or None.  Two sources:
+    memory addresses (an object shown by ``object.__repr__``, a function, a method, a generator:
+    ASLR and the allocator place them anew each run) and sets (their order follows string
+    hashes, randomised per process: Python's ``PYTHONHASHSEED``).  Lists, tuples, dicts and
+    dataclasses are looked into; any other object is judged by its text."""
+    import dataclasses
+    from collections.abc import Mapping, MappingView
+
+    stack, seen = [value], 0
+    while stack:
+        v = stack.pop()
+        seen += 1
+        if seen > MAX_VALUE_SIZE:  # the sandbox bounds every value; a cycle (a list in itself) ends here
+            return None
+        if isinstance(v, _PLAIN):
+            continue
+        if isinstance(v, (set, frozenset)):
+            return "a set, whose order changes from run to run (sort it: '|sort')"
+        if isinstance(v, (list, tuple, MappingView)):
+            stack.extend(v)
+        elif isinstance(v, Mapping):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, type):
+            continue  # a class: <class 'name'>
+        elif dataclasses.is_dataclass(v):
+            stack.extend(getattr(v, f.name) for f in dataclasses.fields(v))
+        elif (isinstance(v, _BY_ADDRESS) or type(v).__repr__ is object.__repr__
+              or _ADDRESS.search(repr(v)) or _ADDRESS.search(str(v))):
+            kind = type(v).__name__
+            return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind} object, which Python writes with its memory address"
+    return None
 
 
 def checked_lang_attrs(lang: Any) -> Any:
