@@ -14,12 +14,13 @@ from the input is ever marked safe by a template.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import enum
 import functools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, MappingView
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path, PurePath
@@ -531,6 +532,8 @@ def _shown(value: Any) -> Any:
 def _check_shown(value: Any) -> None:
     """ValueError when *value*, turned into text, would not be the same text every run: the same
     input, options and templates give the same bytes."""
+    if type(value) in _PLAIN_TYPES:
+        return
     reason = _run_dependent(value)
     if reason is not None:
         raise ValueError(f"it shows {reason}; show a value of it instead (the same input must "
@@ -546,6 +549,9 @@ _BY_ADDRESS = (FunctionType, BuiltinFunctionType, MethodType, MethodWrapperType,
                MethodDescriptorType, ClassMethodDescriptorType, GetSetDescriptorType, MemberDescriptorType,
                GeneratorType, CoroutineType, AsyncGeneratorType, CodeType, FrameType, TracebackType, CellType)
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+#: Types whose every value is plain (see _run_dependent): these first, then each type found so.
+_PLAIN_TYPES = {str, Markup, int, float, bool, type(None)}
+_OURS = __name__.partition(".")[0] + "."
 
 
 def _run_dependent(value: Any) -> str | None:
@@ -554,16 +560,21 @@ def _run_dependent(value: Any) -> str | None:
     ASLR and the allocator place them anew each run) and sets (their order follows string
     hashes, randomised per process: Python's ``PYTHONHASHSEED``).  Lists, tuples, dicts and
     dataclasses are looked into; any other object is judged by its text."""
-    import dataclasses
-    from collections.abc import Mapping, MappingView
-
     stack, seen = [value], 0
     while stack:
         v = stack.pop()
         seen += 1
         if seen > MAX_VALUE_SIZE:  # the sandbox bounds every value; a cycle (a list in itself) ends here
             return None
-        if isinstance(v, _PLAIN):
+        t = type(v)
+        if t in _PLAIN_TYPES:  # no isinstance() against a dozen types for most values
+            continue
+        if t is tuple or t is list:
+            stack.extend(v)
+            continue
+        # This program's dataclasses are data (frozen, of the types here): a day's papers, not walked.
+        if isinstance(v, _PLAIN) or dataclasses.is_dataclass(t) and t.__module__.startswith(_OURS):
+            _PLAIN_TYPES.add(t)  # a type's values are all plain: known from now on by one lookup
             continue
         if isinstance(v, (set, frozenset)):
             return "a set, whose order changes from run to run (sort it: '|sort')"
