@@ -32,6 +32,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from .errors import TemplateError
+from .model import SourceRef
 from .gates import files as gate_files
 from .gates.names import shell_quote
 from .resources import templates_dir
@@ -135,6 +136,13 @@ class _BoundedStrings:
         return bounded
 
 
+class _NoPlaces:
+    """jinja2's sandbox, hiding where a paper or day was read (:func:`_where_read`)."""
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        return not _where_read(value) and super().is_safe_attribute(obj, attr, value)  # type: ignore[misc]
+
+
 @functools.cache
 def _bounded_environment_class(sandboxed: bool = True) -> Any:
     """A jinja2 ``Environment`` whose templates are refused, as a :class:`TemplateError` naming the
@@ -153,7 +161,7 @@ def _bounded_environment_class(sandboxed: bool = True) -> Any:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     # Immutable: no ``labels.update(...)``; the labels are shared by every book a worker renders.
-    bases = (_BoundedStrings, ImmutableSandboxedEnvironment) if sandboxed else (jinja2.Environment,)
+    bases = (_BoundedStrings, _NoPlaces, ImmutableSandboxedEnvironment) if sandboxed else (jinja2.Environment,)
 
     class BoundedEnvironment(*bases):  # type: ignore[misc]
         template_class = _template_class()
@@ -226,6 +234,16 @@ def _template_class() -> Any:
     import jinja2
 
     class Template(jinja2.Template):  # type: ignore[misc]
+        def _get_default_module(self, ctx: Any = None) -> Any:
+            # jinja2 keeps the module of a template imported without context (``{% import "x" as
+            # m %}``) for the next import: what one render changes in it (a ``cycler`` of its own
+            # advanced) the next render would see, and a book would depend on which books the
+            # process rendered before it.  A user's template gets a module of its own each time.
+            if not self.environment.sandboxed:
+                return super()._get_default_module(ctx)
+            keys = ctx.globals_keys - self.globals.keys() if ctx is not None else ()
+            return self.make_module({k: ctx.parent[k] for k in keys} if keys else None)
+
         @classmethod
         def from_code(cls, environment: Any, code: Any, globals: Any, uptodate: Any = None) -> Any:
             template = super().from_code(environment, code, globals, uptodate)
@@ -298,6 +316,14 @@ def _check_binop(operator: str, left: Any, right: Any) -> None:
                          "characters, items or digits")
     if operator == "%":  # printf-style: the right side becomes text
         _check_shown(right)
+
+
+def _where_read(value: Any) -> bool:
+    """Whether *value* says where a paper or day was read (``e.paper.source``: file and line),
+    which a template may not see: it does not decide whether a book is built again (an edit
+    above a paper moves it), so shown, a book kept from an earlier run would differ from a
+    fresh one."""
+    return isinstance(value, SourceRef) or type(value) is tuple and bool(value) and isinstance(value[0], SourceRef)
 
 
 def _unordered_refused(operator: str, result: Any) -> Any:
@@ -484,15 +510,19 @@ def _install_checked_filters(env: Any) -> None:
     first (:func:`_check_shown`): ``lipsum|string`` would be the function's memory address."""
     for name, make in list(env.filters.items()):
         if name not in _PASSING_FILTERS:
-            env.filters[name] = _checked_filter(make, iterates=name in _ITERATING_FILTERS)
+            env.filters[name] = _checked_filter(make, iterates=name in _ITERATING_FILTERS,
+                                                models=name in _MODEL_FILTERS)
 
 
 #: Filters that take the items of an iterator they are given (``map(...)|join``), rather than
 #: showing the iterator itself.
 _ITERATING_FILTERS = frozenset({"join", "random"})
+#: This program's filters, which render its papers, days and summaries (exporter.render) rather
+#: than show them as Python writes them.
+_MODEL_FILTERS = frozenset({"title_html", "title_text", "inline_html", "summary_html", "text_html", "safe_url"})
 
 
-def _checked_filter(make: Any, *, iterates: bool = False) -> Any:
+def _checked_filter(make: Any, *, iterates: bool = False, models: bool = False) -> Any:
     # A filter jinja2 passes its context, eval context or environment first (``jinja_pass_arg``,
     # which functools.wraps copies) has its value second.
     at = 1 if hasattr(make, "jinja_pass_arg") else 0
@@ -502,10 +532,10 @@ def _checked_filter(make: Any, *, iterates: bool = False) -> Any:
         if iterates and len(args) > at and isinstance(args[at], Iterator):
             # Not made yet: each item checked as it is taken.
             args = (*args[:at], (_check_shown(item) or item for item in args[at]), *args[at + 1:])
-            _check_shown(args[at + 1:])
+            _check_shown(args[at + 1:], models)
         else:
-            _check_shown(args[at:])
-        _check_shown(kwargs)
+            _check_shown(args[at:], models)
+        _check_shown(kwargs, models)
         return make(*args, **kwargs)
 
     return checked
@@ -529,15 +559,15 @@ def _shown(value: Any) -> Any:
     return value
 
 
-def _check_shown(value: Any) -> None:
+def _check_shown(value: Any, models: bool = False) -> None:
     """ValueError when *value*, turned into text, would not be the same text every run: the same
-    input, options and templates give the same bytes."""
+    input, options and templates give the same bytes.  *models*: this program's papers, days
+    and views may be in it (a filter of exporter.render takes them)."""
     if type(value) in _PLAIN_TYPES:
         return
-    reason = _run_dependent(value)
+    reason = _run_dependent(value, models)
     if reason is not None:
-        raise ValueError(f"it shows {reason}; show a value of it instead (the same input must "
-                         "give the same bytes)")
+        raise ValueError(f"it shows {reason} (the same input must give the same bytes)")
 
 
 #: Values whose text is the same every run.
@@ -551,15 +581,19 @@ _BY_ADDRESS = (FunctionType, BuiltinFunctionType, MethodType, MethodWrapperType,
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 #: Types whose every value is plain (see _run_dependent): these first, then each type found so.
 _PLAIN_TYPES = {str, Markup, int, float, bool, type(None)}
+#: This program's dataclasses met so far.
+_MODEL_TYPES: set[type] = set()
 _OURS = __name__.partition(".")[0] + "."
 
 
-def _run_dependent(value: Any) -> str | None:
+def _run_dependent(value: Any, models: bool = False) -> str | None:
     """What in *value* has a text that changes from run to run, said, or None.  Two sources:
     memory addresses (an object shown by ``object.__repr__``, a function, a method, a generator:
     ASLR and the allocator place them anew each run) and sets (their order follows string
     hashes, randomised per process: Python's ``PYTHONHASHSEED``).  Lists, tuples, dicts and
-    dataclasses are looked into; any other object is judged by its text."""
+    dataclasses are looked into; any other object is judged by its text.  This program's own
+    (a paper, a day: unless *models*) are refused: Python's notation of them holds where each
+    was read, which does not decide whether a book is built again."""
     stack, seen = [value], 0
     while stack:
         v = stack.pop()
@@ -572,12 +606,21 @@ def _run_dependent(value: Any) -> str | None:
         if t is tuple or t is list:
             stack.extend(v)
             continue
-        # This program's dataclasses are data (frozen, of the types here): a day's papers, not walked.
-        if isinstance(v, _PLAIN) or dataclasses.is_dataclass(t) and t.__module__.startswith(_OURS):
+        if t in _MODEL_TYPES:
+            if models:
+                continue
+            return f"a {t.__name__} as Python writes it, with where it was read: show its fields (e.paper.title)"
+        if isinstance(v, _PLAIN):
             _PLAIN_TYPES.add(t)  # a type's values are all plain: known from now on by one lookup
             continue
+        if dataclasses.is_dataclass(t) and t.__module__.startswith(_OURS):
+            # This program's are data (frozen, of the types here): a day's papers, not walked.
+            _MODEL_TYPES.add(t)
+            if models:
+                continue
+            return f"a {t.__name__} as Python writes it, with where it was read: show its fields (e.paper.title)"
         if isinstance(v, (set, frozenset)):
-            return "a set, whose order changes from run to run (sort it: '|sort')"
+            return "a set, whose order changes from run to run: sort it ('|sort')"
         if isinstance(v, (list, tuple, MappingView)):
             stack.extend(v)
         elif isinstance(v, Mapping):
@@ -590,7 +633,8 @@ def _run_dependent(value: Any) -> str | None:
         elif (isinstance(v, _BY_ADDRESS) or type(v).__repr__ is object.__repr__
               or _ADDRESS.search(repr(v)) or _ADDRESS.search(str(v))):
             kind = type(v).__name__
-            return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind} object, which Python writes with its memory address"
+            return (f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind} object, which Python writes with its memory "
+                    "address: show a value of it instead")
     return None
 
 

@@ -118,3 +118,37 @@ def test_every_filter_that_makes_text_is_checked():
         if name not in templating._PASSING_FILTERS:
             assert make.__code__ is templating._checked_filter(len).__code__, name
     assert not set(itertools.chain(templating._PASSING_FILTERS)) - set(env.filters)
+
+
+def test_a_template_imported_without_context_is_a_module_of_its_own_in_each_render(tmp_path):
+    """jinja2 keeps such a module for the next import: a ``cycler`` of its own advanced in one book
+    would show in the next, and a book would depend on the books rendered before it."""
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "counter.j2").write_text("{% set cyc = cycler(1, 2, 3) %}{% set ns = namespace(n=0) %}"
+                                    "{% macro bump() %}{% set ns.n = ns.n + 1 %}{{ ns.n }}{% endmacro %}", "utf-8")
+    (tpl / "a.j2").write_text('{% import "counter.j2" as c %}{% from "counter.j2" import bump %}'
+                              "{{ c.cyc.next() }}{{ c.cyc.next() }}-{{ c.bump() }}{{ c.bump() }}-{{ bump() }}", "utf-8")
+    env = make_environment(tpl)
+    first = render_template(env, "a.j2")
+    assert first == "12-12-1"
+    assert [render_template(env, "a.j2") for _ in range(3)] == [first] * 3
+
+
+def test_where_a_paper_was_read_is_not_shown_to_a_template(tmp_path):
+    """A paper's file and line do not decide whether its book is built again (an edit above it
+    moves them): a template that shows them, however it reaches them, is refused."""
+    from exporter.model import Paper, SourceRef, SummaryItem
+
+    paper = Paper("T", None, None, None, 3, ("A",), (SummaryItem("s"),), SourceRef("in/a.md", 7))
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    env = make_environment(tpl)
+    for i, body in enumerate(["{{ p.source }}", "{{ p.source.line }}", "{{ p|attr('source') }}",
+                              "{{ [p]|map(attribute='source')|first }}", "{{ p }}", "{{ [p]|join }}", "{{ p|string }}",
+                              "{{ p.summary|join }}", "{{ '%s' % (p,) }}", "{{ '' ~ p }}", "{{ (p|pprint)[:80] }}"]):
+        (tpl / f"{i}.j2").write_text(body, "utf-8")
+        with pytest.raises(TemplateError, match=rf"{i}\.j2:1: error: .*(unsafe|as Python writes it)"):
+            render_template(env, f"{i}.j2", p=paper)
+    (tpl / "ok.j2").write_text("{{ p.title }} {{ p.votes }} {{ p.authors|join }} {{ p.summary|summary_html }}", "utf-8")
+    assert render_template(env, "ok.j2", p=paper).startswith("T 3 A <")
