@@ -285,17 +285,21 @@ def test_a_name_send_mails_is_one_its_ledger_reads_back(weeks, tmp_path):
     # A backslash and a leading dot are plain characters of a POSIX file name, and send mails every
     # *.epub: a ledger it wrote and then refused would stop every later run, and deleting it
     # would mail every book again.
+    # (In a folder of their own: beside the files they were copied from, each would be the same
+    # book as its original, known by its identifier, and not mailed.)
+    odd_folder = tmp_path / "odd"
+    odd_folder.mkdir()
     for odd in ("build\\digest-2024-W10.epub", ".build-digest-2024-W11.epub"):
-        (weeks / odd).write_bytes((weeks / odd.replace("\\", "-").lstrip(".")).read_bytes() + b"\0")
+        (odd_folder / odd).write_bytes((weeks / odd.replace("\\", "-").lstrip(".")).read_bytes() + b"\0")
     with smtp_server(tmp_path) as server:
-        r = send(weeks, server, "--today", "2024-03-18")
+        r = send(odd_folder, server, "--today", "2024-03-18")
     assert r.exit_code == 0, r.output
     from exporter.gates.names import unstored_name
 
-    books = next(iter(json.loads((weeks / LEDGER_NAME).read_text())["sent"].values()))
+    books = next(iter(json.loads((odd_folder / LEDGER_NAME).read_text())["sent"].values()))
     assert {"build\\digest-2024-W10.epub", ".build-digest-2024-W11.epub"} <= set(map(unstored_name, books))
     with smtp_server(tmp_path) as server:
-        r = send(weeks, server, "--today", "2024-03-19")
+        r = send(odd_folder, server, "--today", "2024-03-19")
     assert r.exit_code == 0 and server.mailbox.messages == [], r.output
 
 
@@ -319,15 +323,17 @@ def test_the_ledger_writes_a_bidi_control_of_a_book_name_escaped(weeks, tmp_path
     # The ledger is published with the folder: a name's U+202E is written as its JSON escape (the
     # same name to a reader), never raw for a terminal or a web page to act on.
     odd = "b\u202eud-digest-2024-W10.epub"
-    (weeks / odd).write_bytes((weeks / "build-digest-2024-W10.epub").read_bytes() + b"\0")
+    folder = tmp_path / "odd"  # alone: beside its original it is the same book (its identifier), not mailed
+    folder.mkdir()
+    (folder / odd).write_bytes((weeks / "build-digest-2024-W10.epub").read_bytes() + b"\0")
     with smtp_server(tmp_path) as server:
-        r = send(weeks, server, "--today", "2024-03-18")
+        r = send(folder, server, "--today", "2024-03-18")
     assert r.exit_code == 0, r.output
-    text = (weeks / LEDGER_NAME).read_text("utf-8")
+    text = (folder / LEDGER_NAME).read_text("utf-8")
     assert "\u202e" not in text and "\\u202e" in text
     from exporter.gates.names import unstored_name
 
     assert odd in map(unstored_name, next(iter(json.loads(text)["sent"].values())))
     with smtp_server(tmp_path) as server:
-        r = send(weeks, server, "--today", "2024-03-19")
+        r = send(folder, server, "--today", "2024-03-19")
     assert r.exit_code == 0 and server.mailbox.messages == [], r.output  # read back: nothing sent twice

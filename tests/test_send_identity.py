@@ -166,3 +166,36 @@ def test_sent_messages_parse_without_a_defect(tmp_path, title):
     for name in NAMES:
         _assert_clean(book_message(data=b"PK", name=name, title=title, sender="me@example.org",
                                    recipient=KINDLE, body="x\n"), attachment_name(name))
+
+
+# -- a week that went out under one of its names or files is not mailed again under another -------
+
+FIRST = {"a copy of the plain file": ("daily-papers-2024-W10.epub", "mybook.epub"),
+         "a copy of the kindle file": ("daily-papers-2024-W10.kindle.epub", "mine.epub"),
+         "the plain file": ("daily-papers-2024-W10.epub", None),
+         "the kobo file": ("daily-papers-2024-W10.kepub.epub", None)}
+LATER = ["daily-papers-2024-W10.epub", "daily-papers-2024-W10.kindle.epub", "daily-papers-2024-W10.kepub.epub"]
+
+
+@pytest.mark.parametrize("first", sorted(FIRST))
+@pytest.mark.parametrize("order", [LATER, LATER[::-1]], ids=["plain-first", "kobo-first"])
+def test_a_week_sent_under_any_of_its_names_or_files_is_not_sent_again_under_another(tmp_path, first, order):
+    """The week goes out once, whichever of its files went first and under which name (a copy
+    with a name of its own, sent with --book), and whichever of its other files join the folder
+    later, in any order: each is the same book for the reader."""
+    built = _build(tmp_path, ["generic", "kindle", "kobo"])
+    source, copy = FIRST[first]
+    folder = tmp_path / "send"
+    folder.mkdir()
+    shutil.copy(built / source, folder / (copy or source))
+    with smtp_server(tmp_path) as server:
+        r = _send(folder, server, "--book", copy or source)
+        assert r.exit_code == 0 and "1 sent" in r.output, r.output
+        for name in order:
+            if not (folder / name).exists():
+                shutil.copy(built / name, folder / name)
+            r = _send(folder, server)
+            assert r.exit_code == 0 and "0 sent" in r.output, (first, name, r.output)
+        assert len(list(server.mailbox.parsed())) == 1, r.output  # the week, once
+        r = _send(folder, server, "--resend", "--book", "daily-papers-2024-W10.kindle.epub")
+        assert r.exit_code == 0 and "1 sent" in r.output, r.output  # --resend still sends it

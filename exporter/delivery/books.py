@@ -154,17 +154,22 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def book_title(path: Path) -> str:
-    """The book's ``dc:title`` (the file name if it cannot be read)."""
+def book_facts(path: Path) -> tuple[str, str | None, dt.date | None]:
+    """The book's ``dc:title`` (the file name if it cannot be read), unique identifier and the
+    last day of the period its metadata says it covers (each None when it has none), through
+    the EPUB gate."""
     import zipfile
 
     from ..site.opds import read_book
 
     try:
-        return read_book(path).title
+        book = read_book(path)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, SyntaxError, EOFError, RuntimeError,
             NotImplementedError):  # damaged, too large, encrypted, unknown compression
-        return path.stem
+        return path.stem, None, None
+    return book.title, book.identifier, book.period[1] if book.period else None
+
+
 
 
 def misnamed(book: BookFile) -> str | None:

@@ -56,6 +56,9 @@ class Sent:
     sent_at: str
     #: The book's period had ended when it was sent: it is final.
     complete: bool
+    #: The book's unique identifier (EPUB 3.3 section 5.4.1: every device profile's file of a
+    #: book, and every later version of it, carry the same), None when it has none.
+    identifier: str | None = None
 
 
 @dataclass(slots=True)
@@ -73,6 +76,13 @@ class Ledger:
                 return name, entry
         return None
 
+    def sent_with_identifier(self, address: str, identifier: str) -> tuple[str, Sent] | None:
+        """A book with this unique identifier sent to *address* under any name."""
+        for name, entry in sorted(self.sent.get(address_key(address), {}).items()):
+            if entry.identifier == identifier:
+                return name, entry
+        return None
+
     def record(self, address: str, book: str, entry: Sent) -> None:
         """Remember one delivery and save at once (atomically)."""
         self.sent.setdefault(address_key(address), {})[book] = entry
@@ -81,8 +91,9 @@ class Ledger:
     def to_bytes(self) -> bytes:
         data = {
             "program": "digest-export", "format": LEDGER_FORMAT,
-            "sent": {addr: {name: {"sha256": s.sha256, "size": s.size, "sent_at": s.sent_at,
-                                   "complete": s.complete} for name, s in sorted(books.items())}
+            "sent": {addr: {name: {"sha256": s.sha256, "size": s.size, "sent_at": s.sent_at, "complete": s.complete,
+                                   **({"identifier": s.identifier} if s.identifier is not None else {})}
+                            for name, s in sorted(books.items())}
                      for addr, books in sorted(self.sent.items())},
         }
         # A book name that is not UTF-8 is stored so that it reads back as the same name; one
@@ -128,7 +139,8 @@ def load_ledger(folder: Path) -> Ledger:
             f"{shown}: not a valid send ledger ({documents.ledger_problem(raw, str(err))}); fix it, or delete "
             "it to send every finished book again") from err
     try:
-        return Ledger(path, {addr: {unstored_name(name): Sent(s.sha256, s.size, _utc_text(s.sent_at), s.complete)
+        return Ledger(path, {addr: {unstored_name(name): Sent(s.sha256, s.size, _utc_text(s.sent_at), s.complete,
+                                                                 s.identifier)
                                     for name, s in books.items()} for addr, books in doc.sent.items()})
     except ValueError as err:  # a stored name that is not one
         raise LedgerError(f"{shown}: not a valid send ledger ({err}); fix it, or delete it to send every "

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, UsageError
 from ..gates.addresses import Address, AddressRefused, check_address, unique_addresses
-from .books import (BookFile, BookTooLarge, NotABook, book_title, find_books, misnamed, read_book_file,
+from .books import (BookFile, BookTooLarge, NotABook, book_facts, file_sha256, find_books, misnamed, read_book_file,
                     same_book)
 from .ledger import Ledger, Sent, load_ledger, locked, now_text
 from .message import book_message
@@ -247,6 +247,10 @@ class _Run:
     #: Every book of the folder: a sent book is also recorded under the name of each
     #: other book of its period that is the same file or bytes (a second name of a week).
     found: list[BookFile] = field(default_factory=list)
+    #: :meth:`identity` of each book met.
+    identities: dict[Path, tuple[list[str], list[str]]] = field(default_factory=dict)
+    #: :meth:`facts` of each book read.
+    titles: dict[Path, tuple[str, str | None, dt.date | None]] = field(default_factory=dict)
 
     def aliases(self, book: BookFile) -> list[str]:
         out = []
@@ -261,17 +265,57 @@ class _Run:
         return out
 
     def why_not(self, address: Address, book: BookFile, sha: str, finished: bool) -> str | None:
-        """Why *book* does not go to *address* (sent before, under its name, another device
-        profile's name, or as the same bytes under any name), or None to send it."""
+        """Why *book* does not go to *address* (sent before under any of its names, or as the
+        bytes of any of its files under any name: :meth:`identity`), or None to send it."""
         resend = self.options.resend
+        names, shas = self.identity(book, sha)
         entry, as_name = self.ledger.get(address.text, book.name), None
-        if entry is None:
-            entry, as_name = _sent_as_profile(self.ledger, address.text, book.name)
+        for other in names if entry is None else ():
+            if (entry := self.ledger.get(address.text, other)) is not None:
+                as_name = other
+                break
         why = skip_reason(entry, finished=finished, sha=sha, resend=resend, as_name=as_name)
-        copy = None if resend else self.ledger.sent_as(address.text, sha)
-        if why is None and copy is not None and copy[0] != book.name:
-            why = f"the same book as {q(copy[0])}, sent on {copy[1].sent_at[:10]}"
+        for copy in () if resend or why is not None else filter(None, (self.ledger.sent_as(address.text, s) for s in shas)):
+            if copy[0] != book.name:
+                return f"the same book as {q(copy[0])}, sent on {copy[1].sent_at[:10]}"
+        if why is None and entry is None and not resend and self.facts(book)[1] is not None:
+            # Sent under a name and with bytes it no longer has here: a copy of its kindle file
+            # named by hand, when only its plain file is left; known by its identifier.
+            same = self.ledger.sent_with_identifier(address.text, self.facts(book)[1])
+            if same is not None and same[0] != book.name:
+                why = skip_reason(same[1], finished=finished, sha=sha, resend=resend, as_name=same[0])
         return why
+
+    def facts(self, book: BookFile) -> tuple[str, str | None, dt.date | None]:
+        """:func:`book_facts` of *book*, read once."""
+        known = self.titles.get(book.path)
+        if known is None:
+            known = self.titles[book.path] = book_facts(book.path)
+        return known
+
+    def identity(self, book: BookFile, sha: str) -> tuple[list[str], list[str]]:
+        """What a reader knows as *book*, besides its own name and bytes (*sha*): the names of
+        every device profile's file of it (``NAME.epub``, ``NAME.kindle.epub``... are one book:
+        adding ``--device kindle`` after a send must not mail every week again), of each copy
+        in the folder that stands for it (``latest.epub``, ``mybook.epub``: it may have gone
+        out under that name), and the bytes of each of its files (one of them may have gone
+        out under another name).  Found once per book."""
+        known = self.identities.get(book.path)
+        if known is None:
+            from ..books.devices import PROFILES, split_suffix
+
+            stem, _ = split_suffix(book.name)
+            names = [stem + profile.suffix for profile in sorted(PROFILES.values(), key=lambda p: p.name)]
+            names += [other.name for other in self.found if other is not book and _original(other, self.found) is book]
+            shas = [sha]
+            for path in (p for p in book.files if p != book.path):
+                try:
+                    shas.append(file_sha256(path))
+                except OSError:  # gone or unreadable meanwhile: its bytes cannot have been sent
+                    continue
+            known = self.identities[book.path] = ([n for n in dict.fromkeys(names) if n != book.name],
+                                                  list(dict.fromkeys(shas)))
+        return known
 
     def fail(self, book: BookFile, addresses, why: str) -> None:
         self.report.failed.extend((book.name, a.text, why) for a in addresses)
@@ -299,6 +343,11 @@ class _Run:
             return
         self.seen[sha] = book.name
         finished = book.finished(self.today)
+        if book.end is None and book.by == "unknown":
+            # A name that says no period (a copy named by hand, sent with --book): the period its
+            # metadata says decides whether it went out final, as for the file named for it.
+            end = self.facts(book)[2]
+            finished = end is not None and end < self.today
         todo = []
         for address in self.recipients:
             why = self.why_not(address, book, sha, finished)
@@ -308,7 +357,7 @@ class _Run:
                 todo.append(address)
         if not todo:
             return
-        title = book_title(book.path)
+        title, identifier, _ = self.facts(book)
         names: list[str] | None = None  # the book's name and its aliases, found once
         for address in todo:
             if self.mailer is None:
@@ -329,27 +378,13 @@ class _Run:
                 if err.auth:
                     report.auth_error = str(err)
                 continue
-            entry = Sent(sha, len(data), now_text(), finished)
+            entry = Sent(sha, len(data), now_text(), finished, identifier)
             if names is None:
                 names = [book.name, *self.aliases(book)]
             for name in names:
                 self.ledger.record(address.text, name, entry)
             report.sent.append((book.name, address.text))
             self.say(f"sent {q(book.name)} to {address.text}")
-
-
-def _sent_as_profile(ledger: Ledger, address: str, name: str) -> tuple[Sent | None, str | None]:
-    """The ledger's entry for another device profile's file of the book *name* (``NAME.epub``,
-    ``NAME.kindle.epub``, ``NAME.kepub.epub``, ``NAME.koreader.epub`` are one book for the reader:
-    adding ``--device kindle`` after a send must not mail every week again), and its name."""
-    from ..books.devices import PROFILES, split_suffix
-
-    stem, _ = split_suffix(name)
-    for profile in sorted(PROFILES.values(), key=lambda p: p.name):
-        other = stem + profile.suffix
-        if other != name and (entry := ledger.get(address, other)) is not None:
-            return entry, other
-    return None, None
 
 
 def _deliver(mailer: Mailer, options: SendOptions, address: Address, message: bytes, say: Say, *,

@@ -414,6 +414,8 @@ class SentRec(Struct, forbid_unknown_fields=True):
     size: Count
     sent_at: AwareDateTime
     complete: bool
+    #: Written since a book is known by it too (ledgers without it read as before).
+    identifier: Short | None = None
 
 
 AddressKey = Annotated[str, Meta(pattern=r"^sha256:[0-9a-f]{64}$")]
