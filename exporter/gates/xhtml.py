@@ -905,6 +905,8 @@ def _page_element_problems(el: Any, parents: dict) -> list[str]:
             return [f"<label> holds {len(controls)} form controls; it labels one (HTML section 4.10.4)"]
     if tag == "slot":
         return ["<slot> belongs in a shadow tree (a template of a custom element), not in the page"]
+    if tag == "script" and (why := _script_timing_problem(el)):
+        return [why]
     role = (el.get("role") or "").strip().lower().split()[:1]
     if role and role[0] in _CONTEXT_ROLES and not _in_context(el, parents, _CONTEXT_ROLES[role[0]]):
         needed = " or ".join(f"role={r}" for r in sorted(_CONTEXT_ROLES[role[0]]))
@@ -923,6 +925,18 @@ def _page_element_problems(el: Any, parents: dict) -> list[str]:
         return [f"<link rel=preload> as={el.get('as')!r} is not a destination the Nu checker takes "
                 f"({', '.join(sorted(_PRELOAD_AS))})"]
     return []
+
+
+def _script_timing_problem(el: Any) -> str | None:
+    """What HTML section 4.12.1 refuses of a script's ``async``/``defer`` (as the Nu checker says
+    it): either without a ``src`` on a classic script, ``defer`` on a module (deferred already)."""
+    module = (el.get("type") or "").strip().lower() == "module"
+    if module and el.get("defer") is not None:
+        return "<script type=module> has defer: a module is deferred already (HTML section 4.12.1)"
+    for attr in () if module else ("async", "defer"):
+        if el.get(attr) is not None and el.get("src") is None:
+            return f"<script> has {attr} but no src (HTML section 4.12.1: it says when a script file runs)"
+    return None
 
 
 #: The length units of a ``sizes`` value, as the Nu checker takes them (CSS Values 3, written in
