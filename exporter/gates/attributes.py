@@ -147,13 +147,15 @@ _FORM = "autocomplete disabled form name"
 PAGE = {**BOOK, **{name: frozenset(attrs.split()) | BOOK.get(name, frozenset()) for name, attrs in {
     "a": "ping", "area": "ping",
     "meta": "name http-equiv charset media",
-    "link": "sizes crossorigin referrerpolicy integrity as color disabled imagesrcset imagesizes",
+    # Not color, imagesrcset or imagesizes: the Nu checker release that judges the page refuses
+    # them (color is for Safari's rel=mask-icon).
+    "link": "sizes crossorigin referrerpolicy integrity as disabled",
     "base": "href target",
     "script": "src type async defer crossorigin integrity referrerpolicy nomodule",
-    "iframe": "src srcdoc name sandbox allow allowfullscreen width height referrerpolicy loading",
+    "iframe": "src srcdoc name sandbox allow allowfullscreen width height referrerpolicy",
     "embed": "src type width height",
     "object": "data type name form width height",
-    "form": "accept-charset action autocomplete enctype method name novalidate target rel",
+    "form": "accept-charset action autocomplete enctype method name novalidate target",
     "input": _FORM + " accept alt checked dirname formaction formenctype formmethod formnovalidate formtarget height "
              "list max maxlength min minlength multiple pattern placeholder readonly required size src step type "
              "value width",
@@ -195,7 +197,7 @@ LINKS = frozenset({("a", "href"), ("area", "href"), ("blockquote", "cite"), ("q"
 #: The conforming values of ``http-equiv`` (HTML section 4.2.5.3), compared without case;
 #: ``refresh`` is HTML's but never allowed here (module doc); ``content-language`` and
 #: ``set-cookie`` are non-conforming (section 16.2).
-HTTP_EQUIV = frozenset({"content-type", "default-style", "x-ua-compatible", "content-security-policy"})
+HTTP_EQUIV = frozenset({"content-type", "default-style", "x-ua-compatible"})
 
 #: Attributes an element carries only inside some parents: ``value`` on an ``<li>`` of an
 #: ``<ol>`` (HTML section 4.4.8); a ``<source>`` names a media file (``src``) in ``<audio>`` or
@@ -394,6 +396,8 @@ def value_problem(element: str, attribute: str, value: str, *, page: bool = Fals
         said = value
     elif element == "button" and attribute == "type":
         words = frozenset({"submit", "reset", "button"})  # HTML section 4.10.6
+    elif element == "input" and attribute == "type":
+        words = INPUT_TYPES
     else:
         words = ENUMERATED.get(attribute)
     if attribute in BOOLEAN:
@@ -542,9 +546,12 @@ def _microsyntax_problem(element: str, attribute: str, value: str, page: bool = 
         if len(set(words)) < len(words):
             return f"has the value {value!r}, which repeats a keyword (HTML section 2.3.8: unique tokens)"
     elif attribute == "integrity":
-        if not value.split() or not all(_INTEGRITY.fullmatch(w) for w in value.split()):
+        if not value.split() or not all(_INTEGRITY.fullmatch(w) and _base64(w.split("-", 1)[1].split("?")[0])
+                                        for w in value.split()):
             return (f"has the value {value!r}, which is not sha256-, sha384- or sha512- and a base64 hash "
-                    "(Subresource Integrity, section 3.5)")
+                    "(Subresource Integrity, section 3.5; base64 of whole groups of four characters)")
+    elif attribute == "dirname" and not value:
+        return "is empty (it names the field that sends the text's direction; leave the attribute out)"
     elif attribute == "role":
         unknown = [r for r in value.split() if r not in ROLES]
         if unknown or not value.split():
@@ -560,6 +567,18 @@ def _microsyntax_problem(element: str, attribute: str, value: str, page: bool = 
                 "no role" if not allowed else "only the roles " + ", ".join(sorted(allowed)))
                 + f", not {wrong[0]!r} (ARIA in HTML, section 4)")
     return None
+
+
+def _base64(text: str) -> bool:
+    """Whether *text* is base64 (RFC 4648 section 4: whole groups of four, padded)."""
+    import base64
+    import binascii
+
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return len(text) % 4 == 0
 
 
 def _page_microsyntax_problem(element: str, attribute: str, value: str) -> str | None:
@@ -583,6 +602,9 @@ def _page_microsyntax_problem(element: str, attribute: str, value: str) -> str |
     return None
 
 
+#: HTML section 4.10.5, the input element's type keywords.
+INPUT_TYPES = frozenset("""hidden text search tel url email password date month week time datetime-local number
+range color checkbox radio file submit image reset button""".split())
 #: HTML section 4.8.5, the iframe's sandbox keywords.
 _SANDBOX = frozenset("""allow-downloads allow-forms allow-modals allow-orientation-lock allow-pointer-lock
 allow-popups allow-popups-to-escape-sandbox allow-presentation allow-same-origin allow-scripts

@@ -905,7 +905,11 @@ def _page_element_problems(el: Any, parents: dict) -> list[str]:
             return [f"<label> holds {len(controls)} form controls; it labels one (HTML section 4.10.4)"]
     if tag == "slot":
         return ["<slot> belongs in a shadow tree (a template of a custom element), not in the page"]
-    if tag == "script" and (why := _script_timing_problem(el)):
+    if tag == "script" and (why := _script_timing_problem(el) or _script_type_problem(el)):
+        return [why]
+    if tag == "link" and (why := _link_problem(el)):
+        return [why]
+    if tag in ("button", "input") and (why := _submit_only_problem(el)):
         return [why]
     role = (el.get("role") or "").strip().lower().split()[:1]
     if role and role[0] in _CONTEXT_ROLES and not _in_context(el, parents, _CONTEXT_ROLES[role[0]]):
@@ -925,6 +929,58 @@ def _page_element_problems(el: Any, parents: dict) -> list[str]:
         return [f"<link rel=preload> as={el.get('as')!r} is not a destination the Nu checker takes "
                 f"({', '.join(sorted(_PRELOAD_AS))})"]
     return []
+
+
+#: HTML section 4.6.7 (and the Nu checker, which says so): what ``rel`` a link needs for each of
+#: these attributes to mean something.
+_LINK_NEEDS = {"as": ("preload", "modulepreload", "prefetch"),
+               "sizes": ("icon", "apple-touch-icon", "apple-touch-icon-precomposed"),
+               "integrity": ("stylesheet", "preload", "modulepreload")}
+#: An icon's sizes (HTML section 4.2.4): ``any``, or sizes such as ``16x16 32x32``, each number
+#: without a leading zero and the ``x`` in lower case (the Nu checker refuses ``16X16``).
+_ICON_SIZES = re.compile(r"any|[1-9][0-9]*x[1-9][0-9]*(?:[ \t\n\f\r]+[1-9][0-9]*x[1-9][0-9]*)*")
+#: The JavaScript MIME type essences (MIME Sniffing section 4.6).
+_JAVASCRIPT_TYPES = frozenset("""application/ecmascript application/javascript application/x-ecmascript
+application/x-javascript text/ecmascript text/javascript text/javascript1.0 text/javascript1.1 text/javascript1.2
+text/javascript1.3 text/javascript1.4 text/javascript1.5 text/jscript text/livescript text/x-ecmascript
+text/x-javascript""".split())
+#: A form submission's own settings, on the button that submits (HTML section 4.10.18.6).
+_SUBMIT_ONLY = ("formaction", "formenctype", "formmethod", "formnovalidate", "formtarget")
+
+
+def _link_problem(el: Any) -> str | None:
+    rels = set((el.get("rel") or "").lower().split())
+    for attr, wanted in _LINK_NEEDS.items():
+        if el.get(attr) is not None and not rels & set(wanted):
+            return f"<link> has {attr} but its rel is none of {', '.join(wanted)} (HTML section 4.6.7)"
+    sizes = el.get("sizes")
+    if sizes is not None and not _ICON_SIZES.fullmatch(sizes.strip(" \t\n\f\r")):
+        return (f"<link>: sizes={sizes!r} is not 'any' or sizes such as '16x16 32x32' (HTML section 4.2.4; "
+                "a lower-case x, no leading zero)")
+    return None
+
+
+def _script_type_problem(el: Any) -> str | None:
+    """A script's ``type``: no parameters, one that runs with a ``src`` (HTML section 4.12.1), no
+    ``nomodule`` on a module."""
+    kind = (el.get("type") or "").strip().lower()
+    if ";" in kind:
+        return f"<script>: type={el.get('type')!r} has parameters; a script's type is a MIME type without them"
+    if el.get("src") is not None and kind not in ("", "module") and kind not in _JAVASCRIPT_TYPES:
+        return (f"<script src> has type={el.get('type')!r}: a script loaded by src is JavaScript or a module "
+                "(HTML section 4.12.1)")
+    if kind == "module" and el.get("nomodule") is not None:
+        return "<script type=module> has nomodule, which is for classic scripts (HTML section 4.12.1)"
+    return None
+
+
+def _submit_only_problem(el: Any) -> str | None:
+    kind = (el.get("type") or ("submit" if el.tag == "button" else "text")).strip().lower()
+    if kind == "submit" or el.tag == "input" and kind == "image":
+        return None
+    found = next((a for a in _SUBMIT_ONLY if el.get(a) is not None), None)
+    return None if found is None else (f"<{el.tag} type={kind}> has {found}, which belongs to a button that "
+                                        "submits a form (HTML section 4.10.18.6)")
 
 
 def _script_timing_problem(el: Any) -> str | None:
