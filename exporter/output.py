@@ -42,9 +42,13 @@ write, and a file swapped in by a rename is another inode.
 
 A run killed between creating the temporary file (``.<name>.<random>.part``,
 hidden, and not matching ``*.epub`` or any feed name) and renaming it leaves
-that file behind; the next write of the same name removes such leftovers
-once they are :data:`STALE_AFTER` seconds old (younger ones may belong to a
-run writing into the same folder right now).
+that file behind.  The writer holds a lock on its temporary file while it
+writes (``flock``, released by the kernel when the process ends, however it
+ends), so a leftover is told from a file another run is writing right now:
+nobody holds it.  The next write of the same name removes such leftovers, and
+``build`` sweeps its folders of all of them at the end (:func:`remove_leftovers`);
+where there is no ``flock`` (Windows), only once they are :data:`STALE_AFTER`
+seconds old.
 
 **Never outside the output folder, even in a race.**  A folder below the
 output folder is never reached by a path that a link could redirect: the
@@ -91,9 +95,16 @@ def _umask() -> int:
 
 _MODE = 0o666 & ~_umask()
 
-#: Age (seconds) after which a temporary file of ours is a leftover of a
-#: killed run: writing one file takes seconds, not minutes.
-STALE_AFTER = 600.0
+try:
+    import fcntl
+except ImportError:  # not POSIX
+    fcntl = None  # type: ignore[assignment]
+
+#: Age (seconds) after which a temporary file of ours is a leftover of a killed run.  With
+#: locks, any that nobody holds is one (a writer whose file is swept between its creation and
+#: its lock sees it unlinked and makes another: _create_part).  Without them, writing one file
+#: takes seconds, not minutes.
+STALE_AFTER = 0.0 if fcntl is not None else 600.0
 
 #: The longest file name, in bytes, the file systems an output goes to take (POSIX ``NAME_MAX``:
 #: 255 on ext4, XFS, Btrfs, APFS; NTFS and FAT count 255 UTF-16 units, never fewer bytes' worth).
@@ -953,11 +964,21 @@ def _create_part(at: _Folder, path: Path) -> tuple[str, int]:
     for _ in range(_TMP_TRIES):
         name = prefix + base64.b32encode(os.urandom(5)).decode("ascii").lower() + ".part"
         try:
-            return name, os.open(at.name(name), flags, 0o600, dir_fd=at.fd)
+            fd = os.open(at.name(name), flags, 0o600, dir_fd=at.fd)
         except FileExistsError:
             continue
         except OSError as err:  # a name too long, say: name the file, not the folder
             raise OutputError(f"cannot write {_shown(path)}: {err.strerror or err}") from err
+        if fcntl is not None:
+            try:  # held until the file is renamed or the process ends: see _remove_part
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                pass  # a file system without locks: the age alone tells
+            else:
+                if os.fstat(fd).st_nlink == 0:  # swept between its creation and the lock: anew
+                    os.close(fd)
+                    continue
+        return name, fd
     raise OutputError(f"cannot write {_shown(path)}: no free temporary name in {_shown(path.parent)}")
 
 
@@ -1111,7 +1132,7 @@ def _stale_parts(at: _Folder, max_age: float) -> dict[str, list[str]]:
                 if cut <= 1 or not _MKSTEMP_PART.fullmatch(part[cut:]):
                     continue
                 try:
-                    if entry.is_file(follow_symlinks=False) and now - entry.stat(follow_symlinks=False).st_mtime > max_age:
+                    if entry.is_file(follow_symlinks=False) and now - entry.stat(follow_symlinks=False).st_mtime >= max_age:
                         found.setdefault(part[:cut], []).append(part)
                 except OSError:
                     pass  # gone already (another run)
@@ -1122,22 +1143,48 @@ def _stale_parts(at: _Folder, max_age: float) -> dict[str, list[str]]:
 
 def _remove_part(at: _Folder, part: str, max_age: float) -> bool:
     """Unlink the temporary file *part* in *at* (unlinkat()) if it is still one older than
-    *max_age* seconds."""
+    *max_age* seconds that no process holds locked (its writer ended without renaming it)."""
     try:
         st = os.stat(at.name(part), dir_fd=at.fd, follow_symlinks=False)
-        if stat.S_ISREG(st.st_mode) and time.time() - st.st_mtime > max_age:
+        if not stat.S_ISREG(st.st_mode) or time.time() - st.st_mtime < max_age:
+            return False
+        if fcntl is None:
             os.unlink(at.name(part), dir_fd=at.fd)
             return True
+        fd = os.open(at.name(part), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=at.fd)
+        try:
+            held = os.fstat(fd)
+            if (held.st_dev, held.st_ino) != (st.st_dev, st.st_ino):
+                return False  # another file at the name meanwhile
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError: a run writes it now
+            os.unlink(at.name(part), dir_fd=at.fd)
+            return True
+        finally:
+            os.close(fd)
     except OSError:
-        pass  # gone already (another run), or not ours to remove
+        pass  # gone already (another run), held by its writer, or not ours to remove
     return False
+
+
+def remove_leftovers(folder: Path) -> list[Path]:
+    """Remove every temporary file of ours in *folder* that a killed run left (whatever name it
+    was written for: a book a later run does not write again would keep its leftover forever),
+    as :func:`_remove_part` tells them; return them."""
+    try:
+        with _opened(Path(folder), Path(folder), create=False) as at:
+            if at is None:
+                return []
+            return [Path(at.path, part) for parts in _stale_parts(at, STALE_AFTER).values() for part in parts
+                    if _remove_part(at, part, STALE_AFTER)]
+    except OutputError:
+        return []
 
 
 #: (process, device, inode) of a folder a run writes into -> when it was listed and its stale
 #: temporary files by prefix: listing the folder at every write made a run that writes n files
 #: into one folder (a decade of books ``--by day``) read n * n names.
 _STALE: dict[tuple[int, int, int], tuple[float, dict[str, list[str]]]] = {}
-#: How long a listing serves: a temporary file goes stale in :data:`STALE_AFTER` (an hour), so
+#: How long a listing serves: a temporary file goes stale in :data:`STALE_AFTER` (unless held), so
 #: one that a killed run left after the listing is not missed for long.
 _STALE_LISTING_SECONDS = 60.0
 

@@ -585,3 +585,20 @@ def test_a_data_url_holds_a_core_media_type(markup, refused):
     for its place: EPUBCheck RSC-032 otherwise."""
     found = [p for p in _problems(markup) if "data: URL" in p]
     assert bool(found) == refused, found
+
+
+@pytest.mark.parametrize("markup, says", [
+    (f'<p><img src="{NAME}" alt="x"/></p>', "names this document"),
+    ('<p><img src="style/epub.css" alt="x"/></p>', "which is text/css, not an image"),
+    ('<p><img src="nav.xhtml" alt="x"/></p>', "not an image"),
+    ('<p><img src="images/cover.jpg" srcset="style/epub.css 2x" alt="x"/></p>', "not an image"),
+    ('<video src="images/cover.jpg"></video>', "which is image/jpeg, not a video"),
+    ('<video src="x.mp4" poster="style/epub.css"></video>', "not an image"),
+    ('<audio src="images/cover.jpg"></audio>', "not an audio"),
+])
+def test_a_resource_naming_a_file_of_the_book_of_another_kind_is_refused(markup, says):
+    """What a place shows (a picture, a video, a sound) is a file of that kind: the document itself
+    or a stylesheet where a picture goes is a broken picture in every reading system."""
+    found = _problems(markup)
+    assert any(says in p for p in found), found
+    assert not _problems('<p><img src="images/cover.jpg" srcset="images/cover.jpg 2x" alt="x"/></p>')

@@ -550,6 +550,13 @@ def _microsyntax_problem(element: str, attribute: str, value: str, page: bool = 
                                         for w in value.split()):
             return (f"has the value {value!r}, which is not sha256-, sha384- or sha512- and a base64 hash "
                     "(Subresource Integrity, section 3.5; base64 of whole groups of four characters)")
+    elif attribute == "accept" and element == "input":
+        # HTML section 4.10.5.1.18: comma-separated tokens, each an extension (".pdf"), a MIME type
+        # without parameters, or audio/*, video/*, image/*.
+        bad = next((t for t in value.split(",") if not _ACCEPT.fullmatch(t.strip(" \t\n\f\r"))), None)
+        if bad is not None:
+            return (f"has the value {value!r}: {bad.strip()!r} is not a file extension ('.pdf'), a MIME type "
+                    "or audio/*, video/*, image/* (HTML section 4.10.5.1.18)")
     elif attribute == "dirname" and not value:
         return "is empty (it names the field that sends the text's direction; leave the attribute out)"
     elif attribute == "role":
@@ -609,6 +616,7 @@ range color checkbox radio file submit image reset button""".split())
 _SANDBOX = frozenset("""allow-downloads allow-forms allow-modals allow-orientation-lock allow-pointer-lock
 allow-popups allow-popups-to-escape-sandbox allow-presentation allow-same-origin allow-scripts
 allow-top-navigation allow-top-navigation-by-user-activation allow-top-navigation-to-custom-protocols""".split())
+_ACCEPT = re.compile(rf"\.[^\s,]+|(?:audio|video|image)/\*|{_TOKEN}/{_TOKEN}")
 _INTEGRITY = re.compile(r"sha(?:256|384|512)-[A-Za-z0-9+/]+={0,2}(?:\?[\x21-\x7e]*)?")
 #: Attributes whose value is one id or a space-separated list of ids of the same document (HTML
 #: section 2.3.9 and each attribute's definition; WAI-ARIA 1.2 "ID reference list"): each must

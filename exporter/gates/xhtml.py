@@ -506,6 +506,8 @@ def _url_problem(url: str, element: str, attr: str, name: str | None, files: fro
         # A link inside a book leads to a content document, not to a picture or a stylesheet
         # (EPUB 3.3 section 3.4; EPUBCheck RSC-010 "non-standard resource type").
         return f"links to {ref.path!r}, which is not a document of the book (a link leads to a page)"
+    if ref.path and not is_link(element, attr) and (why := _resource_kind_problem(ref.path, element, attr, name)):
+        return why
     if ref.fragment is not None and not is_link(element, attr):
         # A resource (a picture, a sound, a poster) is a file: the document itself is none, and a
         # fragment names a part only of an SVG picture (EPUBCheck RSC-009).
@@ -521,6 +523,30 @@ def _url_problem(url: str, element: str, attr: str, name: str | None, files: fro
         else:
             outward.append((sourceline, ref.path, ref.fragment))
     return None
+
+
+#: What each resource attribute of a book shows, by (element, attribute): a file of the book it
+#: names must be of that kind (HTML: an img's src is an image, a video's src a video...).
+_RESOURCE_KINDS = {("img", "src"): "image", ("img", "srcset"): "image", ("source", "srcset"): "image",
+                   ("video", "poster"): "image", ("video", "src"): "video", ("audio", "src"): "audio",
+                   ("source", "src"): "video or audio", ("track", "src"): "text track", ("embed", "src"): "embedded",
+                   ("object", "data"): "embedded", ("iframe", "src"): "document"}
+
+
+def _resource_kind_problem(path: str, element: str, attr: str, name: str) -> str | None:
+    """Why the file *path* of the book, named by *attr* of *element* in the document *name*, is not
+    what that place shows (the document itself; a stylesheet as a picture), or None."""
+    import posixpath
+
+    wanted = _RESOURCE_KINDS.get((element, attr))
+    if wanted is None:
+        return None
+    if path == name:
+        return "names this document, which is not a resource to show"
+    actual = BOOK_MEDIA_TYPES.get(posixpath.splitext(path)[1].lower(), "")
+    if wanted in ("image", "embedded") and actual.startswith("image/") or wanted == "document" and actual.endswith("xhtml+xml"):
+        return None
+    return f"names {path!r}, which is {actual or 'no file type a book holds'}, not {'an' if wanted[0] in 'aeiou' else 'a'} {wanted}"
 
 
 def _data_problem(url: str, element: str, attr: str) -> str | None:

@@ -28,7 +28,7 @@ from ..model import ReadResult, counted
 from ..gates import files as gate_files
 from ..output import (NotOurFileError, Records, Stamp, carries_mark, check_target, check_writable, holds,
                       not_ours_message, outside_through_link, recorded, records_for, remove_file, remove_folder,
-                      synced_at_end, write_file, written_in_run, written_stamp)
+                      remove_leftovers, synced_at_end, write_file, written_in_run, written_stamp)
 from ..site.catalog_records import CatalogBooks, catalog_record
 from ..site.frontpage import check_template, newest_digest, write_front_page
 from ..site.catalog import book_files
@@ -307,6 +307,17 @@ def _rest_of_outputs(plan: BuildPlan, report: BuildReport, state: BuildState, pr
         write_front_page(replace(plan, books=plan.primary_books), report, state, newest)
     if options.incremental:
         _remove_stale_outputs(plan, report, state, list(plan.state.pages.values()))
+    _remove_leftovers(Path(options.out_dir), report)
+
+
+def _remove_leftovers(out: Path, report: BuildReport) -> None:
+    """The temporary files a run killed outright left in the folders a build writes (its own
+    pattern, held by no process: :func:`exporter.output.remove_leftovers`): the folder ends as
+    a fresh build leaves it."""
+    for folder in (out, out / "catalog", out / "archive"):
+        for path in remove_leftovers(folder):
+            report.removed.append(path)
+            report.explanations.append(f"removed {q(path)}: a temporary file of a run that was stopped")
 
 
 def _begin_selection(plan: BuildPlan, sub: BuildPlan, progress: Progress | None, fragments: Any) -> _Selection:
