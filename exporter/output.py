@@ -953,82 +953,71 @@ def _check_replaceable(path: Path, at: _Folder, *, ours: bool, earlier: tuple[by
 _TMP_TRIES = 10000
 
 
-def _create_part(at: _Folder, path: Path) -> tuple[str, int]:
-    """(name, descriptor) of a new temporary file for *path* in *at*: ``.NAME.<8 random
-    letters>.part``, created 0600 as ``mkstemp`` does, only if no file of that name exists
-    (O_EXCL: with O_CREAT, a link at the name is not followed either, POSIX ``open()``)."""
+def _part_names(path: Path) -> Iterator[str]:
+    """Names for a temporary file of *path*: ``.NAME.<8 random letters>.part``."""
     import base64
 
     prefix = _part_prefix(path.name)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
     for _ in range(_TMP_TRIES):
-        name = prefix + base64.b32encode(os.urandom(5)).decode("ascii").lower() + ".part"
-        try:
-            fd = os.open(at.name(name), flags, 0o600, dir_fd=at.fd)
-        except FileExistsError:
-            continue
-        except OSError as err:  # a name too long, say: name the file, not the folder
-            raise OutputError(f"cannot write {_shown(path)}: {err.strerror or err}") from err
-        if fcntl is not None:
-            try:  # held until the file is renamed or the process ends: see _remove_part
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                pass  # a file system without locks: the age alone tells
-            else:
-                if os.fstat(fd).st_nlink == 0:  # swept between its creation and the lock: anew
-                    os.close(fd)
-                    continue
-        return name, fd
-    raise OutputError(f"cannot write {_shown(path)}: no free temporary name in {_shown(path.parent)}")
+        yield prefix + base64.b32encode(os.urandom(5)).decode("ascii").lower() + ".part"
 
 
-def _block_stop_signals() -> set[int] | None:
-    """Block SIGTERM and SIGINT in this thread (where the platform can), giving the mask to restore."""
-    import signal
-
-    if not hasattr(signal, "pthread_sigmask"):
-        return None
-    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
-
-
-def _restore_signals(mask: set[int] | None) -> None:
-    import signal
-
-    if mask is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+def _create_part(at: _Folder, name: str) -> int:
+    """The descriptor of the new temporary file *name* in *at*, created 0600 as ``mkstemp`` does,
+    only if no file of that name exists (O_EXCL: with O_CREAT, a link at the name is not followed
+    either, POSIX ``open()``: FileExistsError), and locked while it is written (see _remove_part);
+    -1 when a sweep removed it between its creation and the lock (take another name)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(at.name(name), flags, 0o600, dir_fd=at.fd)
+    if fcntl is not None:
+        try:  # held until the file is renamed or the process ends
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            pass  # a file system without locks: the age alone tells
+        else:
+            if os.fstat(fd).st_nlink == 0:
+                os.close(fd)
+                return -1
+    return fd
 
 
 def _replace(at: _Folder, path: Path, data: bytes) -> None:
     """Write *data* to a temporary file in *at*, sync it, and rename it over the name of *path*
     in *at* (renameat(): both names in the folder held open).  A link put at the name meanwhile
     is replaced itself, never followed (POSIX ``rename()``: the link named by *new* is removed)."""
-    # SIGTERM and Ctrl-C unwind the program through an exception raised between two bytecodes:
-    # raised after the temporary file exists but before the block that removes it, it would leave
-    # the file behind.  The signals wait (POSIX pthread_sigmask: pending, not lost) until the
-    # block below has begun.
-    blocked = _block_stop_signals()
-    try:
-        tmp, fd = _create_part(at, path)
-    except BaseException:
-        _restore_signals(blocked)
-        raise
-    try:
-        _restore_signals(blocked)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            # Created 0600; a published feed must be readable like any file the user creates.
-            os.fchmod(fh.fileno(), _MODE)
-            os.fsync(fh.fileno())
-        os.replace(at.name(tmp), at.name(path.name), src_dir_fd=at.fd, dst_dir_fd=at.fd)
-    except BaseException as err:
+    for tmp in _part_names(path):
+        # One block from before the file exists to its rename: SIGTERM and Ctrl-C unwind the
+        # program through an exception raised between any two bytecodes (in a process with more
+        # than one thread, blocking the signals in this one does not keep another thread from
+        # taking them), so whatever is raised, once the name is chosen, removes the file by its
+        # name.  Only O_EXCL raises FileExistsError here: a file that was there, never ours.
+        fd = -1
         try:
-            os.unlink(at.name(tmp), dir_fd=at.fd)
-        except OSError:
-            pass
-        if isinstance(err, OSError):
-            raise OutputError(f"cannot write {_shown(path)}: {err.strerror or err}") from err
-        raise
+            fd = _create_part(at, tmp)
+            if fd < 0:
+                continue
+            with os.fdopen(fd, "wb") as fh:
+                fd = -1  # closed by the file object from here on
+                fh.write(data)
+                fh.flush()
+                # Created 0600; a published feed must be readable like any file the user creates.
+                os.fchmod(fh.fileno(), _MODE)
+                os.fsync(fh.fileno())
+            os.replace(at.name(tmp), at.name(path.name), src_dir_fd=at.fd, dst_dir_fd=at.fd)
+            return
+        except FileExistsError:
+            continue
+        except BaseException as err:
+            if fd >= 0:
+                os.close(fd)
+            try:
+                os.unlink(at.name(tmp), dir_fd=at.fd)
+            except OSError:
+                pass  # never created, or renamed already
+            if isinstance(err, OSError):
+                raise OutputError(f"cannot write {_shown(path)}: {err.strerror or err}") from err
+            raise
+    raise OutputError(f"cannot write {_shown(path)}: no free temporary name in {_shown(path.parent)}")
 
 
 @dataclass(slots=True)

@@ -52,7 +52,14 @@ def _follow_parent(parent: int) -> None:
     and the pool forks its later workers (``maxtasksperchild``) from a thread of its own."""
     import os
     import signal
+    import sys
     import time
+
+    # Ctrl-C on a terminal reaches the whole process group: the parent ends the pool (SIGTERM,
+    # which each worker takes quietly) and says "Aborted!" once; a KeyboardInterrupt here would
+    # print a traceback from each worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.stderr = _QuietWhenOrphaned(sys.stderr, parent)
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -62,6 +69,23 @@ def _follow_parent(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="digest-export-parent-watch", daemon=True).start()
+
+
+class _QuietWhenOrphaned:
+    """A worker's standard error, saying nothing once its parent is gone (killed outright): what
+    it would say then is multiprocessing's traceback of the broken pipe to that parent, in the
+    log of a run that is over."""
+
+    def __init__(self, stream: Any, parent: int):
+        self._stream, self._parent = stream, parent
+
+    def write(self, text: str) -> int:
+        import os
+
+        return self._stream.write(text) if os.getppid() == self._parent else len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def stop_pool(pool: Any) -> None:

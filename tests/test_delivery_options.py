@@ -187,3 +187,11 @@ def test_every_book_name_in_the_report_is_quoted(out, odd):
     assert f"latest.epub: a copy of {shell_quote(finished)}; sent and recorded as that book" in copy.stderr
     for output in (r.output, copy.output):
         assert finished not in output and unfinished not in output, output
+
+
+def test_an_ascii_name_cut_for_a_header_line_says_where_it_was_cut():
+    name = "daily-papers-about-machine-learning-and-computer-vision-rese-2024-W10.epub"
+    short = ascii_file_name(name)
+    assert "~" in short and short.endswith("-2024-W10.epub") and short.startswith("daily-papers-abo")
+    assert len(short) <= 65 and short.isascii()
+    assert ascii_file_name("daily-papers-2024-W10.kindle.epub") == "daily-papers-2024-W10.kindle.epub"

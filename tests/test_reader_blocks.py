@@ -335,3 +335,19 @@ def test_a_character_the_cleaning_removes_before_a_block_mark_opens_no_block(ope
     drafts, more = parse_text(text, "d.md")
     assert [d.date.isoformat() for d in drafts] == ["2024-03-04", "2024-03-05"], [d.message for d in diags + more]
     assert [p.title for d in drafts for p in d.papers] == ["P1", "P2"]
+
+
+def test_what_reading_a_file_says_is_in_line_order(tmp_path):
+    """What decoding finds (a byte-order mark in mid-file) and what parsing finds are said in one
+    line order, by every path that reads a file (docs/format.md: "in line order")."""
+    from exporter.reader.parse import read_digests
+    from exporter.reader.stamps import InputFiles
+
+    path = tmp_path / "a.md"
+    path.write_bytes(b"## Daily Papers (2024-03-04)\n\nintro\x0c## Daily Papers (2024-03-09)\n\n"
+                     b"### [T1\xef\xbb\xbfA](https://arxiv.org/abs/2403.00522)\n")
+    lines = [d.source.line for d in read_digests([path]).diagnostics if d.source is not None]
+    assert 3 in lines and 5 in lines and lines == sorted(lines), lines
+    files = InputFiles.scan([path], {})
+    lines = [d.source.line for d in files.diagnostics({}) if d.source is not None]
+    assert 3 in lines and 5 in lines and lines == sorted(lines), lines

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
@@ -37,6 +39,43 @@ def test_sigterm_in_the_middle_of_writing_leaves_no_temporary_file(tmp_path):
         stopped.append(proc.returncode)
         assert proc.returncode == 128 + signal.SIGTERM, err.decode()
         assert b"stopped (SIGTERM)" in err and b"Traceback" not in err, err.decode()
+        assert not [p for p in out.rglob("*") if p.name.endswith(".part")]
+        subprocess.run(["rm", "-rf", str(out), str(tmp_path / "state")], check=True)
+    assert stopped, "every run finished before the signal: the test showed nothing"
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "hangup"])
+def test_ctrl_c_to_the_process_group_and_a_hangup_end_quietly_leaving_no_temporary_file(tmp_path, how):
+    """A terminal's Ctrl-C reaches every process of the group, the book workers too: one
+    "Aborted!", no worker's traceback; closing the terminal (SIGHUP) unwinds as SIGTERM does."""
+    generate(tmp_path / "in", 120, 2400)
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), XDG_STATE_HOME=str(tmp_path / "state"),
+               XDG_CACHE_HOME=str(tmp_path / "cache"))
+    stopped = 0
+    for delay in (0.0, 0.1, 0.3):
+        proc = subprocess.Popen([sys.executable, "-m", "exporter", "build", str(tmp_path / "in"), "-o", str(out),
+                                 "--images", "none", "--by", "day", "-q", "-j", "2"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline and not (out.is_dir() and any(out.iterdir())):
+            time.sleep(0.01)
+        time.sleep(delay)
+        if how == "ctrl-c":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGHUP)
+        _, err = proc.communicate(timeout=60)
+        time.sleep(0.5)  # the workers, had any outlived it, would have written by now
+        if proc.returncode == 0:
+            continue
+        stopped += 1
+        text = err.decode()
+        assert "Traceback" not in text and "KeyboardInterrupt" not in text and "BrokenPipe" not in text, text
+        if how == "ctrl-c":
+            assert proc.returncode == 1 and text.count("Aborted!") == 1, text
+        else:
+            assert proc.returncode == 128 + signal.SIGHUP and "stopped (SIGHUP)" in text, text
         assert not [p for p in out.rglob("*") if p.name.endswith(".part")]
         subprocess.run(["rm", "-rf", str(out), str(tmp_path / "state")], check=True)
     assert stopped, "every run finished before the signal: the test showed nothing"

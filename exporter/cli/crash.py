@@ -112,11 +112,15 @@ def _terminated_cleanly() -> Iterator[None]:
 
     def terminated(signum: int, frame: Any) -> None:
         if os.getpid() == pid:
-            click.echo("digest-export: stopped (SIGTERM); no file was left half-written", err=True)
+            click.echo(f"digest-export: stopped ({signal.Signals(signum).name}); no file was left half-written",
+                       err=True)
         raise SystemExit(128 + signum)
 
-    previous = signal.signal(signal.SIGTERM, terminated)
+    # SIGHUP too (the terminal the run was started from closed): the same unwinding.
+    stops = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {signum: signal.signal(signum, terminated) for signum in stops}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -44,7 +44,9 @@ def ascii_file_name(name: str) -> str:
     if len(flat) > _ASCII_STEM:
         # Keep the end, which says the period and the profile (``-2024-W10.kindle``): the
         # quoted name must fit a folded header line of 78 characters (RFC 5322 section 2.1.1).
-        flat = flat[:16].rstrip("-.") + "-" + flat[-(_ASCII_STEM - 17):].lstrip("-.")
+        # Cut where a "~" says so (as short names of long ones are marked on FAT file systems),
+        # never silently.
+        flat = flat[:16].rstrip("-.") + "~" + flat[-(_ASCII_STEM - 17):].lstrip("-.")
     return f"{flat}.{ext or 'epub'}"
 
 

@@ -247,10 +247,10 @@ class _Run:
     #: Every book of the folder: a sent book is also recorded under the name of each
     #: other book of its period that is the same file or bytes (a second name of a week).
     found: list[BookFile] = field(default_factory=list)
-    #: :meth:`identity` of each book met.
-    identities: dict[Path, tuple[list[str], list[str]]] = field(default_factory=dict)
-    #: :meth:`facts` of each book read.
-    titles: dict[Path, tuple[str, str | None, dt.date | None]] = field(default_factory=dict)
+    #: :meth:`other_names`, :meth:`other_shas` and :meth:`facts` of each book met.
+    names_of: dict[Path, list[str]] = field(default_factory=dict)
+    shas_of: dict[Path, list[str]] = field(default_factory=dict)
+    facts_of: dict[Path, tuple[str, str | None, dt.date | None]] = field(default_factory=dict)
 
     def aliases(self, book: BookFile) -> list[str]:
         out = []
@@ -265,17 +265,19 @@ class _Run:
         return out
 
     def why_not(self, address: Address, book: BookFile, sha: str, finished: bool) -> str | None:
-        """Why *book* does not go to *address* (sent before under any of its names, or as the
-        bytes of any of its files under any name: :meth:`identity`), or None to send it."""
+        """Why *book* does not go to *address* (sent before under any of its names, as the bytes
+        of any of its files under any name, or with its identifier), or None to send it."""
         resend = self.options.resend
-        names, shas = self.identity(book, sha)
         entry, as_name = self.ledger.get(address.text, book.name), None
-        for other in names if entry is None else ():
+        for other in self.other_names(book) if entry is None else ():
             if (entry := self.ledger.get(address.text, other)) is not None:
                 as_name = other
                 break
         why = skip_reason(entry, finished=finished, sha=sha, resend=resend, as_name=as_name)
-        for copy in () if resend or why is not None else filter(None, (self.ledger.sent_as(address.text, s) for s in shas)):
+        # The bytes of its other files are read only now: a daily send of a year of weeks, each
+        # sent before under its own name, reads none of them.
+        shas = () if resend or why is not None else [sha, *self.other_shas(book)]
+        for copy in filter(None, (self.ledger.sent_as(address.text, s) for s in shas)):
             if copy[0] != book.name:
                 return f"the same book as {q(copy[0])}, sent on {copy[1].sent_at[:10]}"
         if why is None and entry is None and not resend and self.facts(book)[1] is not None:
@@ -288,33 +290,38 @@ class _Run:
 
     def facts(self, book: BookFile) -> tuple[str, str | None, dt.date | None]:
         """:func:`book_facts` of *book*, read once."""
-        known = self.titles.get(book.path)
+        known = self.facts_of.get(book.path)
         if known is None:
-            known = self.titles[book.path] = book_facts(book.path)
+            known = self.facts_of[book.path] = book_facts(book.path)
         return known
 
-    def identity(self, book: BookFile, sha: str) -> tuple[list[str], list[str]]:
-        """What a reader knows as *book*, besides its own name and bytes (*sha*): the names of
-        every device profile's file of it (``NAME.epub``, ``NAME.kindle.epub``... are one book:
-        adding ``--device kindle`` after a send must not mail every week again), of each copy
-        in the folder that stands for it (``latest.epub``, ``mybook.epub``: it may have gone
-        out under that name), and the bytes of each of its files (one of them may have gone
-        out under another name).  Found once per book."""
-        known = self.identities.get(book.path)
+    def other_names(self, book: BookFile) -> list[str]:
+        """The names a reader knows *book* by besides its own: every device profile's file of it
+        (``NAME.epub``, ``NAME.kindle.epub``... are one book: adding ``--device kindle`` after a
+        send must not mail every week again), and each copy in the folder that stands for it
+        (``latest.epub``, ``mybook.epub``: it may have gone out under that name)."""
+        known = self.names_of.get(book.path)
         if known is None:
             from ..books.devices import PROFILES, split_suffix
 
             stem, _ = split_suffix(book.name)
             names = [stem + profile.suffix for profile in sorted(PROFILES.values(), key=lambda p: p.name)]
             names += [other.name for other in self.found if other is not book and _original(other, self.found) is book]
-            shas = [sha]
+            known = self.names_of[book.path] = [n for n in dict.fromkeys(names) if n != book.name]
+        return known
+
+    def other_shas(self, book: BookFile) -> list[str]:
+        """The SHA-256 of each of *book*'s files but the one sent (one of them may have gone out
+        under another name), read once."""
+        known = self.shas_of.get(book.path)
+        if known is None:
+            known = []
             for path in (p for p in book.files if p != book.path):
                 try:
-                    shas.append(file_sha256(path))
+                    known.append(file_sha256(path))
                 except OSError:  # gone or unreadable meanwhile: its bytes cannot have been sent
                     continue
-            known = self.identities[book.path] = ([n for n in dict.fromkeys(names) if n != book.name],
-                                                  list(dict.fromkeys(shas)))
+            self.shas_of[book.path] = known
         return known
 
     def fail(self, book: BookFile, addresses, why: str) -> None:

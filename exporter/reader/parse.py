@@ -1076,12 +1076,16 @@ def read_input(path: Path | None) -> tuple[bytes, FileStamp]:
     return data, FileStamp.of(st)
 
 
-def read_digest_file(name: str, path: Path | None) -> tuple[str | None, list[Diagnostic]]:
-    try:
-        data = read_input(path)[0]
-    except OSError as err:
-        return None, [cannot_read(name, err)]
-    return decode(data, name)
+def parse_bytes(data: bytes, name: str) -> tuple[list[_DigestDraft], list[Diagnostic]]:
+    """The days of the digest file *name* whose bytes are *data*, and what reading it said, in
+    line order (what decoding finds, such as a byte-order mark in mid-file, would otherwise be
+    said before the parse's words on lines above it); the file's own words (line 0) first.
+    Stable: the words on one line keep their order."""
+    text, diags = decode(data, name)
+    if text is None:
+        return [], diags
+    drafts, parse_diags = parse_text(text, name)
+    return drafts, sorted(diags + parse_diags, key=lambda d: d.source.line if d.source is not None else 0)
 
 
 _BACKTICKS = re.compile(r"`+")
@@ -1278,13 +1282,14 @@ def _read_digests(inputs: Iterable[str | Path]) -> ReadResult:
     drafts: list[_DigestDraft] = []
     files, diags = input_files(inputs)
     for name, path in files:
-        text, file_diags = read_digest_file(name, path)
-        diags.extend(file_diags)
-        if text is None:
+        try:
+            data = read_input(path)[0]
+        except OSError as err:
+            diags.append(cannot_read(name, err))
             continue
-        found, parse_diags = parse_text(text, name)
+        found, file_diags = parse_bytes(data, name)
         drafts.extend(found)
-        diags.extend(parse_diags)
+        diags.extend(file_diags)
     digests, merge_diags = merge(drafts)
     diags.extend(merge_diags)
     return ReadResult(digests=tuple(digests), diagnostics=tuple(diags))

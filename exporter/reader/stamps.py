@@ -26,7 +26,7 @@ from ..gates import files as gate_files
 from ..gates.files import FileStamp
 from ..model import Diagnostic, Kind, Severity, SourceRef
 from ..procs import can_fork, fork_pool, stop_pool
-from .parse import cannot_read, decode, input_files, parse_text, read_input
+from .parse import cannot_read, input_files, parse_bytes, read_input
 
 #: A file modified less than this long before it was read may change again
 #: within the same mtime tick without its size changing ("racy git"): its
@@ -91,12 +91,6 @@ class FileRecord:
                    int(v.get("ctime_ns", -1)), int(v.get("ino", 0)))
 
 
-def _parse(name: str, data: bytes) -> tuple[list[Any], list[Diagnostic]]:
-    text, diags = decode(data, name)
-    if text is None:
-        return [], diags
-    drafts, parse_diags = parse_text(text, name)
-    return drafts, diags + parse_diags
 
 
 def _record(data: bytes, stamp: FileStamp, drafts: list[Any], diags: list[Diagnostic],
@@ -144,7 +138,7 @@ def _read_one(job: _Job) -> _Outcome:
         return _Outcome(unreadable=_unreadable(job.shown, err))
     if job.old_sha is not None and job.old_sha == content_hash(data) and job.path is not None:
         return _Outcome(stamp=stamp)
-    drafts, diags = _parse(job.shown, data)
+    drafts, diags = parse_bytes(data, job.shown)
     return _Outcome(drafts=drafts, record=_record(data, stamp, drafts, diags, job.now_ns))
 
 
@@ -314,7 +308,7 @@ class InputFiles:
             self.unreadable[name] = _unreadable(self.shown[name], err)
             self.records.pop(name, None)
             return
-        drafts, diags = _parse(self.shown[name], data)
+        drafts, diags = parse_bytes(data, self.shown[name])
         self.parsed[name] = drafts
         if content_hash(data) != self.records[name].sha:
             # Changed while we looked: the next run sees it again.
