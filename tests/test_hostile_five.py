@@ -303,3 +303,17 @@ def test_a_name_that_spells_another_name_quoted_is_quoted_itself(tmp_path):
     assert shell_quote(forged) != shell_quote(real)
     assert shell_quote("my digests/2024-03-04.md") == "'my digests/2024-03-04.md'"  # as ls shows it
     assert shell_quote("#notes.md") == "'#notes.md'" and shell_quote("a#b.md") == "a#b.md"
+
+
+@pytest.mark.parametrize("name", ["x{1..2}.md", "a{b,c}.md", "{a,b}", "x{.md", "}.md"])
+def test_a_name_with_braces_pastes_back_as_itself(name):
+    """bash expands ``x{1..2}.md`` into two names (brace expansion): such a name is quoted, and
+    bash reads the quoted name back as the name."""
+    import subprocess
+
+    from exporter.gates.names import shell_quote
+
+    shown = shell_quote(name)
+    assert shown != name
+    said = subprocess.run(["bash", "-c", f"printf '%s\\0' {shown}"], capture_output=True, check=True).stdout
+    assert said == name.encode() + b"\0"

@@ -6,6 +6,7 @@ are each an error naming the template (exit 1), in bounded time, and no book is 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -61,6 +62,9 @@ ERRORS = ["1/0", '"a" + 1', '"%d" % "x"', '[1,"a"]|sort', '"x"|wordwrap(0)', '"a
 def test_a_python_error_in_a_template_is_an_error_naming_it(expr, wrap):
     output = _refused({"day.xhtml.j2": EXTEND.format(body=wrap.format(e=expr))})
     assert "failed to render" in output, output
+    # PATH:LINE: error: at the start of its line, as editors and CI problem matchers read it.
+    assert re.search(r"(?m)^\S*day\.xhtml\.j2:\d+: error: template 'day\.xhtml\.j2' failed to render", output), output
+    assert "digest-export: error: " not in output, output
 
 
 def test_a_python_error_in_an_included_template_names_the_included_file():

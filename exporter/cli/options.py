@@ -465,12 +465,12 @@ def report_errors(f: F) -> F:
         try:
             return f(*args, **kwargs)
         except InputError as err:
-            click.echo(f"digest-export: error: {err}", err=True)
+            click.echo(_located(str(err)), err=True)
             sys.exit(err.exit_code)
         except UsageError as err:
             raise click.UsageError(named_where_given(str(err))) from err
         except ExporterError as err:
-            click.echo(f"digest-export: error: {err}", err=True)
+            click.echo(_located(str(err)), err=True)
             sys.exit(err.exit_code)
         except OSError as err:
             # The system refused (a name too long, a disk full, no permission) somewhere no
@@ -479,6 +479,16 @@ def report_errors(f: F) -> F:
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _located(text: str) -> str:
+    """An error's line: ``PATH:LINE: error: ...`` as it is when the error names where it is (a
+    template's file and line: editors and CI problem matchers read that shape at the start of a
+    line), else ``digest-export: error: ...``."""
+    where, said, _ = text.partition(": error: ")
+    if said and where and ": " not in where and not where.startswith("-"):
+        return text
+    return f"digest-export: error: {text}"
 
 
 def named_where_given(text: str) -> str:

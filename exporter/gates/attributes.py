@@ -557,6 +557,8 @@ def _microsyntax_problem(element: str, attribute: str, value: str, page: bool = 
         if bad is not None:
             return (f"has the value {value!r}: {bad.strip()!r} is not a file extension ('.pdf'), a MIME type "
                     "or audio/*, video/*, image/* (HTML section 4.10.5.1.18)")
+    elif attribute == "label" and element in ("option", "optgroup", "track") and not value:
+        return "is empty (a label is at least one character; leave the attribute out)"
     elif attribute == "dirname" and not value:
         return "is empty (it names the field that sends the text's direction; leave the attribute out)"
     elif attribute == "role":

@@ -134,13 +134,15 @@ _SEQUENCE_PATTERNS = {name: re.compile(pattern) for name, (pattern, _) in SEQUEN
 #: model).  The interactive ones in ``a`` and ``button`` are :func:`_interactive`'s.
 NOT_INSIDE = {
     "audio": frozenset({"audio", "video"}), "video": frozenset({"audio", "video"}),
-    "address": frozenset({"address"}), "header": frozenset({"address", "header", "footer"}),
-    "footer": frozenset({"address", "header", "footer"}), "form": frozenset({"form"}),
+    "address": frozenset({"address"}), "header": frozenset({"address", "header", "footer", "dt", "th"}),
+    "footer": frozenset({"address", "header", "footer", "dt", "th"}), "form": frozenset({"form"}),
     "progress": frozenset({"progress"}), "meter": frozenset({"meter"}), "dfn": frozenset({"dfn"}),
     "table": frozenset({"caption"}), "label": frozenset({"label"}),
     # HTML section 4.4.4 (address: no heading, sectioning content, header, footer or address),
-    # which the Nu checker holds and EPUBCheck does not.
-    **{name: frozenset({"address"}) for name in ("article", "aside", "nav", "section", "hgroup", *_HEADINGS)},
+    # which the Nu checker holds and EPUBCheck does not; sections 4.4.11 and 4.9.10 (a dt, a th:
+    # no header, footer, sectioning content or heading either).
+    **{name: frozenset({"address", "dt", "th"}) for name in ("article", "aside", "nav", "section", "hgroup",
+                                                             *_HEADINGS)},
 }
 _TEXTY = "text search url tel email password"
 _DATES = "date month week time datetime-local"

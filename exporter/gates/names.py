@@ -49,8 +49,10 @@ def _unprintable(ch: str) -> bool:
 
 
 #: What ``ls --quoting-style=shell-escape`` quotes a name for besides what a terminal acts on
-#: (coreutils lib/quotearg.c): shell syntax anywhere, and '#' or '~' that start the name.
-_SHELL_SYNTAX = re.compile(r"[ !\"$&'()*;<=>?\[\\^`|]|^[#~]")
+#: (coreutils lib/quotearg.c): shell syntax anywhere, and '#' or '~' that start the name; and
+#: braces, which ls leaves bare, though bash expands ``x{1..2}.md`` into two names (Bash
+#: Reference Manual 3.5.1, brace expansion): a name printed here pastes back as itself.
+_SHELL_SYNTAX = re.compile(r"[ !\"$&'()*;<=>?\[\\^`|{}]|^[#~]")
 
 
 def _needs_quoting(text: str) -> bool:
