@@ -550,17 +550,8 @@ def _microsyntax_problem(element: str, attribute: str, value: str, page: bool = 
                                         for w in value.split()):
             return (f"has the value {value!r}, which is not sha256-, sha384- or sha512- and a base64 hash "
                     "(Subresource Integrity, section 3.5; base64 of whole groups of four characters)")
-    elif attribute == "accept" and element == "input":
-        # HTML section 4.10.5.1.18: comma-separated tokens, each an extension (".pdf"), a MIME type
-        # without parameters, or audio/*, video/*, image/*.
-        bad = next((t for t in value.split(",") if not _ACCEPT.fullmatch(t.strip(" \t\n\f\r"))), None)
-        if bad is not None:
-            return (f"has the value {value!r}: {bad.strip()!r} is not a file extension ('.pdf'), a MIME type "
-                    "or audio/*, video/*, image/* (HTML section 4.10.5.1.18)")
-    elif attribute == "label" and element in ("option", "optgroup", "track") and not value:
-        return "is empty (a label is at least one character; leave the attribute out)"
-    elif attribute == "dirname" and not value:
-        return "is empty (it names the field that sends the text's direction; leave the attribute out)"
+    elif attribute in ("accept", "label", "dirname"):
+        return _form_value_problem(element, attribute, value)
     elif attribute == "role":
         unknown = [r for r in value.split() if r not in ROLES]
         if unknown or not value.split():
@@ -575,6 +566,22 @@ def _microsyntax_problem(element: str, attribute: str, value: str, page: bool = 
             return (f"has the value {value!r}: a <{element}> takes " + (
                 "no role" if not allowed else "only the roles " + ", ".join(sorted(allowed)))
                 + f", not {wrong[0]!r} (ARIA in HTML, section 4)")
+    return None
+
+
+def _form_value_problem(element: str, attribute: str, value: str) -> str | None:
+    """An input's ``accept`` (HTML section 4.10.5.1.18: comma-separated tokens, each an extension
+    such as ".pdf", a MIME type without parameters, or audio/*, video/*, image/*), a ``label``
+    of an option, option group or track and a ``dirname``: none empty."""
+    if attribute == "accept" and element == "input":
+        bad = next((t for t in value.split(",") if not _ACCEPT.fullmatch(t.strip(" \t\n\f\r"))), None)
+        if bad is not None:
+            return (f"has the value {value!r}: {bad.strip()!r} is not a file extension ('.pdf'), a MIME type "
+                    "or audio/*, video/*, image/* (HTML section 4.10.5.1.18)")
+    elif attribute == "label" and element in ("option", "optgroup", "track") and not value:
+        return "is empty (a label is at least one character; leave the attribute out)"
+    elif attribute == "dirname" and not value:
+        return "is empty (it names the field that sends the text's direction; leave the attribute out)"
     return None
 
 
