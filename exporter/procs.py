@@ -17,7 +17,10 @@ killed (SIGKILL: a ``.NAME.*.part`` file it leaves is removed by the next run's 
 
 from __future__ import annotations
 
+import contextlib
+
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 def can_fork() -> bool:
@@ -99,3 +102,32 @@ def stop_pool(pool: Any) -> None:
             if worker.exitcode is None:
                 worker.kill()
         ending.join()
+
+
+@contextlib.contextmanager
+def stops_deferred() -> Iterator[None]:
+    """Within the block, Ctrl-C, SIGTERM and SIGHUP wait for its end, then act as they would
+    have (where this is the main thread): for what must not be cut between two steps, such as a
+    message the server has accepted and the ledger that records it (a stop in between would mail
+    the book again on the next run).  Bounded by what the block does (an SMTP exchange: by its
+    time-outs)."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    stops = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {signum: signal.signal(signum, lambda signum, frame: caught.append(signum)) for signum in stops}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if caught:
+            handler = previous[caught[0]]
+            if callable(handler):
+                handler(caught[0], None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(caught[0])
+

@@ -421,10 +421,10 @@ def test_malformed_date_and_heading_without_date(tmp_path):
 def test_paper_with_no_title_is_an_error(tmp_path):
     result = read(tmp_path, HEAD + "### [](https://arxiv.org/abs/2405.00024)\nVote: 3\n- x\n###\n- y\n")
     path = tmp_path / "day.md"
-    assert lines(result) == [
+    assert lines(result) == [  # in line order (docs/format.md)
+        f"{path}:1: warning: day 2024-05-02 has no papers",
         f"{path}:3: error: paper has no title; skipped",
         f"{path}:6: error: paper has no title; skipped",
-        f"{path}:1: warning: day 2024-05-02 has no papers",
     ]
 
 

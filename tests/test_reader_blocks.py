@@ -351,3 +351,36 @@ def test_what_reading_a_file_says_is_in_line_order(tmp_path):
     files = InputFiles.scan([path], {})
     lines = [d.source.line for d in files.diagnostics({}) if d.source is not None]
     assert 3 in lines and 5 in lines and lines == sorted(lines), lines
+
+
+def test_a_day_with_no_papers_is_said_at_its_line_among_its_file_words(tmp_path):
+    """What merging the days says (a day with no papers) comes at its heading's line, in its file's
+    place among the files, not after every file's words."""
+    from exporter.reader.parse import read_digests
+    from exporter.reader.stamps import InputFiles
+
+    day = "## Daily Papers ({a})\n\n## Daily Papers ({b})\n\n### [P](https://arxiv.org/abs/2403.000{n})\n\nVote: x\n"
+    paths = []
+    for n, (a, b) in enumerate([("2024-03-05", "2024-03-06"), ("2024-03-07", "2024-03-08")], start=10):
+        paths.append(tmp_path / f"{n}.md")
+        paths[-1].write_text(day.format(a=a, b=b, n=n), "utf-8")
+    said = read_digests(paths).diagnostics
+    assert any("has no papers" in d.message and d.source.line == 1 for d in said)
+    merged = {"2024-03-05": [[str(paths[0]), 1, "warning", "day 2024-03-05 has no papers", "missing"]]}
+    for said in (said, InputFiles.scan(paths, {}).diagnostics(merged)):
+        places = [(d.source.path, d.source.line) for d in said if d.source is not None]
+        assert places == sorted(places, key=lambda p: (p[0].endswith("11.md"), p[1])), places
+
+
+@pytest.mark.parametrize("link", ["[l](javascript:x)", "[m](mailto:a@b.example)", "[x](https:example.org)",
+                                  "[y](//example.org/p)", "[z](relative/p)", "<mailto:a@b.c>", "[e](<file:///etc>)"])
+def test_every_link_the_renderer_leaves_as_text_is_said(link):
+    """A link whose destination is no absolute http(s) URL is dropped (left as text): said, whatever
+    else the bullet holds (no '://' needed), and not when it is in a code span or not a link."""
+    text = ("## Daily Papers (2024-03-06)\n\n### [P](https://arxiv.org/abs/2403.00013)\n\nVote: 1\n\n"
+            "Authors: A\n\n- only {}\n")
+    _, diags = parse_text(text.format(link), "a.md")
+    assert any("is not http(s); dropped" in d.message and d.source.line == 9 for d in diags), diags
+    for quiet in (f"`{link}`", "[a](b c)", "[ok](https://example.org/a \"t\")"):
+        _, diags = parse_text(text.format(quiet), "a.md")
+        assert not any("dropped" in d.message for d in diags), (quiet, diags)

@@ -199,3 +199,35 @@ def test_a_week_sent_under_any_of_its_names_or_files_is_not_sent_again_under_ano
         assert len(list(server.mailbox.parsed())) == 1, r.output  # the week, once
         r = _send(folder, server, "--resend", "--book", "daily-papers-2024-W10.kindle.epub")
         assert r.exit_code == 0 and "1 sent" in r.output, r.output  # --resend still sends it
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT"])
+def test_a_stop_while_the_server_answers_the_message_records_it_and_the_next_run_sends_nothing(tmp_path, how):
+    """The server takes its time to accept a message (it scans the attachment); a stop asked
+    meanwhile (a cron job's timeout, Ctrl-C) waits for the answer and the ledger that records it,
+    then ends the run: the next run does not mail that book again."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    built = _build(tmp_path, ["kindle"])
+    folder = tmp_path / "send"
+    folder.mkdir()
+    shutil.copy(built / "daily-papers-2024-W10.kindle.epub", folder)
+    with smtp_server(tmp_path, script=["slow"]) as server:
+        env = {**os.environ, **{k: v for k, v in server.env().items() if v is not None},
+               "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        proc = subprocess.Popen([sys.executable, "-m", "exporter", "send", str(folder), "--to", KINDLE, *server.args(),
+                                 "--today", "2024-03-25"], env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while server.mailbox.attempts == 0 and time.monotonic() < deadline:  # the message is being answered
+            time.sleep(0.02)
+        proc.send_signal(getattr(signal, how))
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode in (1, 143), err.decode()
+        assert "Traceback" not in err.decode()
+        assert _ledger_names(folder) == {"daily-papers-2024-W10.kindle.epub"}
+        r = _send(folder, server)
+        assert r.exit_code == 0 and "0 sent" in r.output, r.output
+        assert len(server.mailbox.messages) == 1

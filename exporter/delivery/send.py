@@ -26,6 +26,7 @@ from .books import (BookFile, BookTooLarge, NotABook, book_facts, file_sha256, f
                     same_book)
 from .ledger import Ledger, Sent, load_ledger, locked, now_text
 from .message import book_message
+from ..procs import stops_deferred
 from .smtp import DeliveryFailure, Mailer, SmtpSettings
 from ..gates.names import shell_quote as q, text_name
 
@@ -365,42 +366,54 @@ class _Run:
         if not todo:
             return
         title, identifier, _ = self.facts(book)
-        names: list[str] | None = None  # the book's name and its aliases, found once
         for address in todo:
             if self.mailer is None:
                 report.planned.append((book.name, address.text, title))
-                continue
-            if report.auth_error:
+            elif report.auth_error:
                 report.failed.append((book.name, address.text, report.auth_error))
-                continue
-            utf8 = address.smtputf8 or bool(self.sender and self.sender.smtputf8)
-            message = book_message(data=data, name=book.name, title=title,
-                                   sender=self.sender.text if self.sender else "", recipient=address.text,
-                                   body=_body(book, title, len(data)), utf8=utf8)
-            try:
-                _deliver(self.mailer, options, address, message, self.say, utf8=utf8,
-                         sender=self.sender.text if self.sender else "")
-            except DeliveryFailure as err:
-                report.failed.append((book.name, address.text, str(err)))
-                if err.auth:
-                    report.auth_error = str(err)
-                continue
-            entry = Sent(sha, len(data), now_text(), finished, identifier)
-            if names is None:
-                names = [book.name, *self.aliases(book)]
+            else:
+                self.mail(book, data, address, Sent(sha, len(data), "", finished, identifier), title)
+
+    def mail(self, book: BookFile, data: bytes, address: Address, entry: Sent, title: str) -> None:
+        """Mail *book* (its bytes *data*) to *address*, and record it as *entry* (sent now) under
+        its name and its aliases once the server accepted it."""
+        from dataclasses import replace
+
+        report = self.report
+        utf8 = address.smtputf8 or bool(self.sender and self.sender.smtputf8)
+        message = book_message(data=data, name=book.name, title=title,
+                               sender=self.sender.text if self.sender else "", recipient=address.text,
+                               body=_body(book, title, len(data)), utf8=utf8)
+        names = [book.name, *self.aliases(book)]
+
+        def delivered() -> None:
+            sent = replace(entry, sent_at=now_text())
             for name in names:
-                self.ledger.record(address.text, name, entry)
-            report.sent.append((book.name, address.text))
-            self.say(f"sent {q(book.name)} to {address.text}")
+                self.ledger.record(address.text, name, sent)
+
+        try:
+            _deliver(self.mailer, self.options, address, message, self.say, utf8=utf8,
+                     sender=self.sender.text if self.sender else "", delivered=delivered)
+        except DeliveryFailure as err:
+            report.failed.append((book.name, address.text, str(err)))
+            if err.auth:
+                report.auth_error = str(err)
+            return
+        report.sent.append((book.name, address.text))
+        self.say(f"sent {q(book.name)} to {address.text}")
 
 
 def _deliver(mailer: Mailer, options: SendOptions, address: Address, message: bytes, say: Say, *,
-             utf8: bool, sender: str) -> None:
-    """Send, retrying temporary failures with a doubling pause."""
+             utf8: bool, sender: str, delivered: Callable[[], None]) -> None:
+    """Send, retrying temporary failures with a doubling pause; *delivered* records the message
+    the server accepted before a stop asked meanwhile (Ctrl-C, SIGTERM) takes effect: stopped
+    between the two, the next run would mail the book again."""
     delay = options.retry_delay
     for attempt in range(options.retries + 1):
         try:
-            mailer.send(sender, address.text, message, smtputf8=utf8)
+            with stops_deferred():
+                mailer.send(sender, address.text, message, smtputf8=utf8)
+                delivered()
             return
         except DeliveryFailure as err:
             if not err.temporary or attempt == options.retries:

@@ -121,6 +121,7 @@ _HF_RE = re.compile(
     r"^https?://(?:www\.)?huggingface\.co/papers/(?P<id>\d{4}\.\d{4,5})(?:v\d+)?/?(?:[?#].*)?$"
 )
 _HTTP_RE = re.compile(r"^https?://[^\s/?#]+", re.I)
+_HTTP_START = re.compile(r"https?://", re.I)
 #: A complete link in a paper's title: ``[text](http...)``.
 _LINK_IN_TITLE = re.compile(r"\]\(\s*<?https?://[^\s)]*\)", re.I)
 _UNKNOWN_VOTES = frozenset({"-", "", "N/A", "n/a", "NA", "?", "—", "–"})
@@ -684,19 +685,20 @@ class _FileParser:
         for piece, no in zip(pieces, nos):
             if "://" in piece:
                 self.check_links(no, piece, offset, code)
-            if ":" in piece and ("](" in piece or "<" in piece):
+            if "](" in piece or "<" in piece:
                 self.check_other_schemes(no, piece, offset, code)
             offset += len(piece) + 1
 
     def check_other_schemes(self, no: int, line: str, offset: int, code: list[tuple[int, int]]) -> None:
-        """Warn about each link of a summary line to a scheme other than http(s) (``javascript:``,
-        ``file:``, ``mailto:``, an autolink ``<ftp://...>``): the renderer leaves it as text, and
-        a link left out is said, as for a paper link or a thumbnail."""
+        """Warn about each link of a summary line that is no absolute http(s) URL (``javascript:``,
+        ``file:``, ``mailto:``, ``https:example.org``, ``//example.org/p``, a relative path, an
+        autolink ``<ftp://...>``): the renderer leaves it as text, and a link left out is said, as
+        for a paper link or a thumbnail.  An http(s) one is :meth:`check_links`'s to judge."""
         for m in _OTHER_SCHEME.finditer(line):
             if code and _inside(code, offset + m.start()):
                 continue
             url = m.group(1) or m.group(2)
-            if not url.lower().startswith(("http:", "https:")):
+            if not _HTTP_START.match(url):
                 self.warn(no, f"link {_quote(url)} is not http(s); dropped", Kind.UNSAFE_LINK)
 
     def check_links(self, no: int, line: str, offset: int = 0,
@@ -789,7 +791,7 @@ class _FileParser:
         """Line *no*, *text*, continues *item*."""
         item.more.append(text)
         item.more_nos.append(no)
-        if "://" in text:
+        if "://" in text or "](" in text or "<" in text:
             assert self.paper is not None
             self.paper.url_items.append(item)
 
@@ -801,7 +803,8 @@ class _FileParser:
         if text[:2] in ("**", "__"):
             label, text = _split_label(text)
         item = _Item(text, label, indent, numbered, no)
-        if "://" in text or (label and "://" in label):
+        # (and any other link, whose destination is checked too: _OTHER_SCHEME)
+        if "://" in text or "](" in text or "<" in text or (label and "://" in label):
             p.url_items.append(item)
         stack = p.stack
         if numbered and p.colon_stack is not None and indent <= p.colon_stack[-1].indent and (
@@ -1207,7 +1210,7 @@ _HIDDEN_BREAK = re.compile(r"(?<=[^\n\r])[\x0b\x0c\x85\x1c\x1d\x1e]+(?=[ \t]{0,3
 
 #: A link destination or an autolink with a scheme (CommonMark 6.3, 6.5; a scheme is 2 to 32
 #: characters): those not http(s) are said by :meth:`_FileParser.check_other_schemes`.
-_OTHER_SCHEME = re.compile(r"\]\(\s*<?([A-Za-z][A-Za-z0-9+.\-]{1,31}:(?:[^\s()<>]|\([^\s()<>]*\))*)"
+_OTHER_SCHEME = re.compile(r"\]\(\s*<?((?:[^\s()<>]|\([^\s()<>]*\))+)>?(?=\s*(?:\"[^\"]*\"|'[^']*')?\s*\))"
                            r"|<([A-Za-z][A-Za-z0-9+.\-]{1,31}:[^\s<>]*)>")
 _HEADING_AS_SHOWN = re.compile(r"[ \t]{0,3}#{2,3}[ \t]+\S")
 #: What a Markdown viewer renders as no text: tags, comments, processing instructions, CDATA.
@@ -1292,7 +1295,19 @@ def _read_digests(inputs: Iterable[str | Path]) -> ReadResult:
         diags.extend(file_diags)
     digests, merge_diags = merge(drafts)
     diags.extend(merge_diags)
-    return ReadResult(digests=tuple(digests), diagnostics=tuple(diags))
+    return ReadResult(digests=tuple(digests), diagnostics=in_reading_order(diags, [name for name, _ in files]))
+
+
+def in_reading_order(diags: Iterable[Diagnostic], paths: list[str]) -> tuple[Diagnostic, ...]:
+    """*diags* file by file in the order *paths* were read, each file's in line order (docs/format.md:
+    "in line order"): what merging the days says (a day with no papers, at its heading) among its
+    file's words, not after every file's.  Words about no file first; stable otherwise."""
+    position = {path: i for i, path in enumerate(paths)}
+
+    def key(d: Diagnostic) -> tuple[int, int]:
+        return (-1, 0) if d.source is None else (position.get(d.source.path, len(position)), d.source.line)
+
+    return tuple(sorted(diags, key=key))
 
 
 def merge(drafts: list[_DigestDraft]) -> tuple[list[Digest], list[Diagnostic]]:

@@ -26,7 +26,7 @@ from ..gates import files as gate_files
 from ..gates.files import FileStamp
 from ..model import Diagnostic, Kind, Severity, SourceRef
 from ..procs import can_fork, fork_pool, stop_pool
-from .parse import cannot_read, input_files, parse_bytes, read_input
+from .parse import cannot_read, in_reading_order, input_files, parse_bytes, read_input
 
 #: A file modified less than this long before it was read may change again
 #: within the same mtime tick without its size changing ("racy git"): its
@@ -316,7 +316,7 @@ class InputFiles:
             self.records[name].mtime_ns = -1
 
     def diagnostics(self, merge_diags: dict[str, list[list[Any]]]) -> tuple[Diagnostic, ...]:
-        """Every file's diagnostics in input order (as given names), then each day's merge."""
+        """Every file's diagnostics in input order (as given names), each day's merge among them."""
         found: list[Diagnostic] = list(self.skipped)
         for name in self.order:
             if name in self.unreadable:
@@ -327,4 +327,4 @@ class InputFiles:
                              for diag in map(diag_from_json, self.records[name].diags))
         for iso in sorted(merge_diags):
             found.extend(diag_from_json(d) for d in merge_diags[iso])
-        return tuple(found)
+        return in_reading_order(found, [self.shown[name] for name in self.order if name in self.shown])
