@@ -666,7 +666,75 @@ def carries_mark(path: Path, *, at: _Folder | None = None) -> bool:
         return False
     if head.startswith(b"PK\x03\x04"):
         return _epub_is_ours(where, dir_fd)
-    return _MARK.search(head) is not None
+    found = _MARK.search(head)
+    if found is None:
+        return False
+    # Where the mark's text stands decides (a comment, CDATA or a string mentioning it is no
+    # mark): read as the document it is.
+    text = found.group()
+    if text.startswith(b"<generator"):
+        return _xml_generator(head)
+    if text.startswith(b"<meta"):
+        return _html_generator(head)
+    if text.startswith(b'"'):
+        return _json_program(where, dir_fd)
+    return True  # a JPEG comment segment, a PNG text chunk: binary, where they are written
+
+
+def _xml_generator(head: bytes) -> bool:
+    """Whether the XML document whose first bytes are *head* has the program's ``<generator>``
+    as a child of its Atom ``feed`` or RSS ``channel`` (read until it is found: a long feed's
+    head ends mid-document)."""
+    import io
+
+    from lxml import etree
+
+    try:
+        for _, el in etree.iterparse(io.BytesIO(head), events=("end",), resolve_entities=False, no_network=True,
+                                     load_dtd=False, huge_tree=False):
+            if isinstance(el.tag, str) and etree.QName(el).localname == "generator":
+                parent = el.getparent()
+                if (el.text == PROGRAM and parent is not None and isinstance(parent.tag, str)
+                        and etree.QName(parent).localname in ("feed", "channel")):
+                    return True
+    except etree.XMLSyntaxError:
+        pass  # the end of the head, or not XML
+    return False
+
+
+def _html_generator(head: bytes) -> bool:
+    """Whether the HTML page whose first bytes are *head* has ``<meta name="generator"
+    content="digest-export ...">`` before its body (a comment or a script's text is none)."""
+    from html.parser import HTMLParser
+
+    class Finder(HTMLParser):
+        found = done = False
+
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            named = dict(attrs)
+            if tag == "body":
+                self.done = True
+            elif (tag == "meta" and not self.done and (named.get("name") or "").lower() == "generator"
+                  and (named.get("content") or "").split(" ")[0] == PROGRAM):
+                self.found = True
+
+    finder = Finder(convert_charrefs=True)
+    try:
+        finder.feed(head.decode("utf-8", "replace"))
+    except (ValueError, AssertionError):  # html.parser's complaints about broken markup
+        return False
+    return finder.found
+
+
+def _json_program(where: str | Path, dir_fd: int | None) -> bool:
+    """Whether the file is one JSON document whose top level says the program wrote it (the
+    documents gate's :func:`exporter.gates.documents.says_program`)."""
+    from .gates.documents import says_program
+
+    try:
+        return says_program(gate_files.read_bytes(where, gate_files.BOOK_LIMIT, dir_fd=dir_fd), PROGRAM)
+    except OSError:
+        return False
 
 
 def _epub_is_ours(path: str | Path, dir_fd: int | None) -> bool:
@@ -678,10 +746,24 @@ def _epub_is_ours(path: str | Path, dir_fd: int | None) -> bool:
             for info in z.infolist():
                 if info.filename.endswith(".opf") and info.file_size <= 4 * 1024 * 1024:
                     with z.open(info) as member:
-                        return _OPF_MARK in member.read(4 * 1024 * 1024)
+                        opf = member.read(4 * 1024 * 1024)
+                    return _OPF_MARK in opf and _publisher_is_ours(opf)
     except (OSError, zipfile.BadZipFile, ValueError, RuntimeError, NotImplementedError, EOFError):
         return False
     return False
+
+
+def _publisher_is_ours(opf: bytes) -> bool:
+    """Whether the package document *opf* has the program as a ``dc:publisher`` of its metadata
+    (an element: a comment or CDATA that mentions it is none)."""
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(opf, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+    except etree.XMLSyntaxError:
+        return False
+    return any(el.text == PROGRAM for el in root.iterfind(
+        "{http://www.idpf.org/2007/opf}metadata/{http://purl.org/dc/elements/1.1/}publisher"))
 
 
 def marked(data: bytes, media_type: str) -> bytes:

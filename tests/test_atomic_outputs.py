@@ -286,3 +286,57 @@ def test_a_run_lists_each_folder_for_stale_temporary_files_once(tmp_path, corpor
     # Once while writing (and the state's folder), once more in the sweep at the end of the run.
     folders = len({p.parent for p in written}) + 1
     assert len(listed) <= 2 * folders and max(listed.count(f) for f in listed) <= 2, listed
+
+
+MARK_TEXTS = {
+    "feed.rss": ("<rss><channel><title>mine</title></channel></rss>", "<generator>digest-export</generator>"),
+    "feed.atom": ('<feed xmlns="http://www.w3.org/2005/Atom"><title>mine</title>', "<generator>digest-export</generator>"),
+    "index.html": ("<!doctype html><html><head><title>my page</title></head><body>mine", '<meta name="generator" content="digest-export">'),
+    "feed.json": ('{"title": "mine"', '"program": "digest-export"'),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MARK_TEXTS))
+@pytest.mark.parametrize("where", ["comment", "cdata", "text", "second document", "after the body"])
+def test_the_mark_counts_only_where_the_program_writes_it(tmp_path, name, where):
+    """A file of the user's that only mentions the mark (in a comment, CDATA, a string, a second
+    JSON document, a tag after the page's body) is not the program's: never overwritten."""
+    from exporter.output import carries_mark
+
+    start, mark = MARK_TEXTS[name]
+    if name == "feed.json":
+        body = {"comment": start + ', "note": "' + mark.replace('"', '\\"') + '"}', "cdata": start + "}\n// " + mark,
+                "text": start + ', "x": ["' + mark.replace('"', "'") + '"]}', "second document": start + "} {" + mark + "}",
+                "after the body": start + ', "items": [{' + mark + "}]}"}[where]
+    else:
+        body = {"comment": start + "<!-- " + mark + " -->", "cdata": start + "<![CDATA[" + mark + "]]>",
+                "text": start + "&lt;" + mark[1:], "second document": start + "<?pi " + mark + "?>",
+                "after the body": start + "<p>" + mark + "</p>"}[where]
+    path = tmp_path / name
+    path.write_text(body, encoding="utf-8")
+    assert not carries_mark(path), body
+
+
+def test_what_the_program_writes_carries_its_mark(tmp_path):
+    from exporter.output import carries_mark
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "2024-03-04.md").write_bytes(next((ROOT / "exporter" / "sample").rglob("*.md")).read_bytes())
+    out = tmp_path / "out"
+    subprocess.run([sys.executable, "-m", "exporter", "build", str(src), "-o", str(out), "--images", "none", "-q",
+                    "--base-url", "https://example.org/p/"], env=dict(ENV, XDG_STATE_HOME=str(tmp_path / "s")), check=True)
+    files = [p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    assert {p.suffix for p in files} >= {".epub", ".atom", ".rss", ".json", ".opds", ".html", ".jpg", ".png"}
+    assert [p.name for p in files if not carries_mark(p)] == []
+
+
+def test_a_book_is_the_programs_only_by_a_publisher_element_of_its_metadata():
+    from exporter.output import _publisher_is_ours
+
+    head = ('<package xmlns="http://www.idpf.org/2007/opf" version="3.0"><metadata '
+            'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>t</dc:title>{}</metadata></package>')
+    assert _publisher_is_ours(head.format("<dc:publisher>digest-export</dc:publisher>").encode())
+    for other in ("<!-- <dc:publisher>digest-export</dc:publisher> -->", "<dc:description><![CDATA[<dc:publisher>"
+                  "digest-export</dc:publisher>]]></dc:description>", "<dc:publisher>someone</dc:publisher>"):
+        assert not _publisher_is_ours(head.format(other).encode()), other

@@ -498,6 +498,32 @@ class FailureEntry(Struct, forbid_unknown_fields=True):
 
 # -- decoding ----------------------------------------------------------------------
 
+class _Marked(Struct):
+    """The keys of a JSON document this program writes that say so (unknown keys ignored): the
+    state's, ledger's and catalog cache's ``program``; OPDS 2.0's in its ``metadata``; JSON
+    Feed's ``_digest_export`` extension object, or an item's from an earlier version."""
+
+    program: Any = None
+    metadata: Any = None
+    extension: Any = msgspec.field(name="_digest_export", default=None)
+    items: Any = None
+
+
+def says_program(raw: bytes, program: str) -> bool:
+    """Whether *raw* is one JSON document whose top level says *program* wrote it (see
+    :class:`_Marked`): a string or a second document that mentions it is no mark."""
+    try:
+        doc = msgspec.json.decode(raw, type=_Marked)
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        return False
+    items = doc.items
+    return (doc.program == program
+            or isinstance(doc.metadata, dict) and doc.metadata.get("program") == program
+            or isinstance(doc.extension, dict) and doc.extension.get("program") == program
+            or isinstance(items, list) and bool(items) and isinstance(items[0], dict)
+            and isinstance(items[0].get("_digest_export"), dict) and "date" in items[0]["_digest_export"])
+
+
 def decode(raw: bytes, schema: type[T], *, limit: int) -> T:
     """*raw* (JSON) as *schema*; :class:`DocumentDamaged` saying where it does not fit."""
     if len(raw) > limit:
