@@ -13,10 +13,12 @@ empty, or it is the program's own: the build state records it as written by
 an earlier run *and* it is still of the :class:`Stamp` it had when written
 (size, modification time, inode-change time and inode, as git's index knows
 a file; :func:`recorded`, set by the pipeline from the state), or it carries
-the program's mark, which every file it writes has (:func:`carries_mark`:
-the feeds' ``generator``, the books' ``dc:publisher``, the front page's
-``generator`` meta, the state, ledger and JSON Feed's ``"program"`` key, a
-comment in covers, thumbnails and icons).  The stamp also records the digest
+the program's mark, which every file it writes has, where it writes it
+(:func:`carries_mark`, read by the marks gate as the document it is: the
+feeds' ``generator`` element, the books' ``dc:publisher``, the front page's
+``generator`` meta in its head, the state, ledger and JSON Feed's
+``"program"`` key, a comment segment or text chunk in covers, thumbnails and
+icons; a comment, string or EXIF field that mentions it is no mark).  The stamp also records the digest
 of the bytes written (:attr:`Stamp.digest`): a recorded file whose stat changed
 is the program's while it holds those bytes (a folder restored from a cache,
 ``cp -a``, a checkout), and the user's once they changed, mark or not (a book
@@ -79,6 +81,7 @@ from typing import NamedTuple
 
 from .errors import OutputError
 from .gates import files as gate_files
+from .gates import marks as gate_marks
 from .gates.names import shell_quote
 
 
@@ -644,126 +647,26 @@ def written_stamp(path: Path) -> Stamp:
     return Stamp.of(st)
 
 
-#: The program's mark in the first bytes of what it writes.  Atom, RSS and
-#: OPDS: ``<generator>``; the front page: ``<meta name="generator">``; the
-#: state, the send ledger and JSON Feed (an extension object, JSON Feed 1.1
-#: "Extensions"): ``"program": "digest-export"``; JPEG covers: a COM segment
-#: (ITU T.81 B.2.4.5); PNG covers and icons: a ``tEXt`` chunk (PNG 11.3.4.3).
+#: The program's mark, where it writes it (read back by :mod:`exporter.gates.marks`).  Atom,
+#: RSS and OPDS: ``<generator>``; the front page: ``<meta name="generator">``; the state, the
+#: send ledger and JSON Feed (an extension object, JSON Feed 1.1 "Extensions"): a ``"program"``
+#: key; JPEG covers: a COM segment (ITU T.81 B.2.4.5); PNG covers and icons: a ``tEXt`` chunk
+#: (PNG 11.3.4.3); books: ``dc:publisher``.
 PROGRAM = "digest-export"
-_MARK = re.compile(rb'<generator[^>]*>digest-export</generator>|<meta name="generator" content="digest-export[ "]'
-                   rb'|"program":\s*"digest-export"|"_digest_export":\{"date":|\xff\xfe\x00\x0fdigest-export|tEXtSoftware\x00digest-export')
 _HEAD = 64 * 1024
-_OPF_MARK = b"<dc:publisher>digest-export</dc:publisher>"
 
 
 def carries_mark(path: Path, *, at: _Folder | None = None) -> bool:
-    """True if the regular file *path* carries the program's mark (see :data:`_MARK`); an EPUB
-    its ``dc:publisher``.  *at*: the folder of *path*, held open (:func:`_opened`)."""
+    """True if the regular file *path* carries the program's mark where the program writes it
+    (the marks gate, :func:`exporter.gates.marks.carries`).  *at*: the folder of *path*, held
+    open (:func:`_opened`)."""
     where, dir_fd = _where(Path(path), at)
     try:
         head = gate_files.read_head(where, _HEAD, dir_fd=dir_fd)
     except OSError:
         return False
-    if head.startswith(b"PK\x03\x04"):
-        return _epub_is_ours(where, dir_fd)
-    found = _MARK.search(head)
-    if found is None:
-        return False
-    # Where the mark's text stands decides (a comment, CDATA or a string mentioning it is no
-    # mark): read as the document it is.
-    text = found.group()
-    if text.startswith(b"<generator"):
-        return _xml_generator(head)
-    if text.startswith(b"<meta"):
-        return _html_generator(head)
-    if text.startswith(b'"'):
-        return _json_program(where, dir_fd)
-    return True  # a JPEG comment segment, a PNG text chunk: binary, where they are written
-
-
-def _xml_generator(head: bytes) -> bool:
-    """Whether the XML document whose first bytes are *head* has the program's ``<generator>``
-    as a child of its Atom ``feed`` or RSS ``channel`` (read until it is found: a long feed's
-    head ends mid-document)."""
-    import io
-
-    from lxml import etree
-
-    try:
-        for _, el in etree.iterparse(io.BytesIO(head), events=("end",), resolve_entities=False, no_network=True,
-                                     load_dtd=False, huge_tree=False):
-            if isinstance(el.tag, str) and etree.QName(el).localname == "generator":
-                parent = el.getparent()
-                if (el.text == PROGRAM and parent is not None and isinstance(parent.tag, str)
-                        and etree.QName(parent).localname in ("feed", "channel")):
-                    return True
-    except etree.XMLSyntaxError:
-        pass  # the end of the head, or not XML
-    return False
-
-
-def _html_generator(head: bytes) -> bool:
-    """Whether the HTML page whose first bytes are *head* has ``<meta name="generator"
-    content="digest-export ...">`` before its body (a comment or a script's text is none)."""
-    from html.parser import HTMLParser
-
-    class Finder(HTMLParser):
-        found = done = False
-
-        def handle_starttag(self, tag: str, attrs: list) -> None:
-            named = dict(attrs)
-            if tag == "body":
-                self.done = True
-            elif (tag == "meta" and not self.done and (named.get("name") or "").lower() == "generator"
-                  and (named.get("content") or "").split(" ")[0] == PROGRAM):
-                self.found = True
-
-    finder = Finder(convert_charrefs=True)
-    try:
-        finder.feed(head.decode("utf-8", "replace"))
-    except (ValueError, AssertionError):  # html.parser's complaints about broken markup
-        return False
-    return finder.found
-
-
-def _json_program(where: str | Path, dir_fd: int | None) -> bool:
-    """Whether the file is one JSON document whose top level says the program wrote it (the
-    documents gate's :func:`exporter.gates.documents.says_program`)."""
-    from .gates.documents import says_program
-
-    try:
-        return says_program(gate_files.read_bytes(where, gate_files.BOOK_LIMIT, dir_fd=dir_fd), PROGRAM)
-    except OSError:
-        return False
-
-
-def _epub_is_ours(path: str | Path, dir_fd: int | None) -> bool:
-    import zipfile
-
-    try:
-        fh, _ = gate_files.open_regular(path, gate_files.BOOK_LIMIT, dir_fd=dir_fd)
-        with fh, zipfile.ZipFile(fh) as z:
-            for info in z.infolist():
-                if info.filename.endswith(".opf") and info.file_size <= 4 * 1024 * 1024:
-                    with z.open(info) as member:
-                        opf = member.read(4 * 1024 * 1024)
-                    return _OPF_MARK in opf and _publisher_is_ours(opf)
-    except (OSError, zipfile.BadZipFile, ValueError, RuntimeError, NotImplementedError, EOFError):
-        return False
-    return False
-
-
-def _publisher_is_ours(opf: bytes) -> bool:
-    """Whether the package document *opf* has the program as a ``dc:publisher`` of its metadata
-    (an element: a comment or CDATA that mentions it is none)."""
-    from lxml import etree
-
-    try:
-        root = etree.fromstring(opf, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
-    except etree.XMLSyntaxError:
-        return False
-    return any(el.text == PROGRAM for el in root.iterfind(
-        "{http://www.idpf.org/2007/opf}metadata/{http://purl.org/dc/elements/1.1/}publisher"))
+    return gate_marks.carries(PROGRAM, head, lambda: gate_files.open_regular(where, gate_files.BOOK_LIMIT,
+                                                                                dir_fd=dir_fd)[0])
 
 
 def marked(data: bytes, media_type: str) -> bytes:

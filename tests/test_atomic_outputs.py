@@ -329,14 +329,3 @@ def test_what_the_program_writes_carries_its_mark(tmp_path):
     files = [p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")]
     assert {p.suffix for p in files} >= {".epub", ".atom", ".rss", ".json", ".opds", ".html", ".jpg", ".png"}
     assert [p.name for p in files if not carries_mark(p)] == []
-
-
-def test_a_book_is_the_programs_only_by_a_publisher_element_of_its_metadata():
-    from exporter.output import _publisher_is_ours
-
-    head = ('<package xmlns="http://www.idpf.org/2007/opf" version="3.0"><metadata '
-            'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>t</dc:title>{}</metadata></package>')
-    assert _publisher_is_ours(head.format("<dc:publisher>digest-export</dc:publisher>").encode())
-    for other in ("<!-- <dc:publisher>digest-export</dc:publisher> -->", "<dc:description><![CDATA[<dc:publisher>"
-                  "digest-export</dc:publisher>]]></dc:description>", "<dc:publisher>someone</dc:publisher>"):
-        assert not _publisher_is_ours(head.format(other).encode()), other

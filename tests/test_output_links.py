@@ -159,7 +159,7 @@ def test_remove_file_follows_no_link_below_the_root(tmp_path, name):
     out, victim = tmp_path / "out", tmp_path / "victim"
     out.mkdir()
     (victim / name).parent.mkdir(parents=True, exist_ok=True)
-    (victim / name).write_text('<generator>digest-export</generator>', "utf-8")
+    (victim / name).write_text('<feed xmlns="http://www.w3.org/2005/Atom"><generator>digest-export</generator></feed>', "utf-8")
     (out / "lnk").symlink_to(os.path.relpath(victim, out))
     with output_root(out):
         assert not remove_file(out / "lnk" / name, Stamp.at(victim / name))
@@ -167,7 +167,7 @@ def test_remove_file_follows_no_link_below_the_root(tmp_path, name):
             write_file(out / "lnk" / name, b"x")
         with pytest.raises(OutputError, match="a way out of the output folder"):
             write_file(out / "sub" / ".." / ".." / "victim" / name, b"x")
-    assert (victim / name).read_text("utf-8") == '<generator>digest-export</generator>'
+    assert (victim / name).read_text("utf-8") == '<feed xmlns="http://www.w3.org/2005/Atom"><generator>digest-export</generator></feed>'
     # Outside a run (no output root) the name's folders are the caller's: removed as before.
     assert remove_file(out / "lnk" / name, Stamp.at(victim / name))
 
@@ -200,12 +200,12 @@ def test_a_link_at_any_output_name_is_never_replaced(tmp_path, built, victims):
 @pytest.mark.parametrize("ours", [False, True])
 def test_a_link_at_the_name_is_left_even_when_ours_or_marked(tmp_path, ours):
     target = tmp_path / "marked.atom"
-    target.write_text('<feed><generator uri="x">digest-export</generator></feed>', "utf-8")
+    target.write_text('<feed xmlns="http://www.w3.org/2005/Atom"><generator uri="x">digest-export</generator></feed>', "utf-8")
     link = tmp_path / "feed.atom"
     link.symlink_to(target.name)
     with pytest.raises(NotOurFileError, match="is a symbolic link to a regular file"):
         write_file(link, b"new", ours=ours)
-    assert link.is_symlink() and target.read_text("utf-8").startswith("<feed>")
+    assert link.is_symlink() and target.read_text("utf-8").startswith("<feed ")
     # A link to the very bytes: nothing to write, and the link stays.
     assert write_file(link, target.read_bytes()).value == "unchanged"
     assert link.is_symlink()

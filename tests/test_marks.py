@@ -1,0 +1,195 @@
+"""The program's mark counts only where the program writes it (exporter/gates/marks.py).
+
+A file no build state records is replaced or removed only when it carries the mark.  Anyone may
+mention the mark, in any kind of file: each case below writes a file of the user's that holds the
+mark's exact bytes somewhere the program never puts them (an image's EXIF segment, after its end,
+a text chunk of another keyword, a ``<meta>`` in ``<noscript>`` or after the body, an element of
+the wrong parent, a comment in a book's package document), and the gate must call it the
+user's.  The controls: the same file with the mark where the program writes it is the program's.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+import zlib
+
+import pytest
+from PIL import Image
+
+from exporter.gates.marks import carries
+from exporter.output import PROGRAM, carries_mark, marked
+
+MARK = PROGRAM.encode()
+
+
+def _says(tmp_path, data: bytes, name: str = "file") -> bool:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return carries_mark(path)
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (32, 24), (200, 10, 10)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def _segment(marker: int, body: bytes) -> bytes:
+    return bytes([0xFF, marker]) + struct.pack(">H", 2 + len(body)) + body
+
+
+def _after_soi(data: bytes, segment: bytes) -> bytes:
+    return data[:2] + segment + data[2:]
+
+
+def _before_eoi(data: bytes, segment: bytes) -> bytes:
+    assert data.endswith(b"\xff\xd9")
+    return data[:-2] + segment + data[-2:]
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (0, 90, 0)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _png_with(chunk: bytes, where: str) -> bytes:
+    data = _png()
+    if where == "after IHDR":
+        at = 8 + 12 + 13
+    elif where == "after IDAT":
+        at = data.index(b"IEND") - 4
+    else:  # after IEND
+        at = len(data)
+    return data[:at] + chunk + data[at:]
+
+
+JPEGS = {
+    "an EXIF segment holding the mark": lambda: _after_soi(_jpeg(), _segment(0xE1, b"Exif\x00\x00" + MARK)),
+    "an XMP segment holding the mark": lambda: _after_soi(_jpeg(), _segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00"
+                                                                                + MARK)),
+    "the mark after the image's end": lambda: _jpeg() + _segment(0xFE, MARK),
+    "a comment after the scan": lambda: _before_eoi(_jpeg(), _segment(0xFE, MARK)),
+    "a comment the mark only starts": lambda: _after_soi(_jpeg(), _segment(0xFE, MARK + b"er")),
+    "a comment the mark only ends": lambda: _after_soi(_jpeg(), _segment(0xFE, b"not " + MARK)),
+    "the mark's bytes in an APP2 segment": lambda: _after_soi(_jpeg(), _segment(0xE2, b"\xff\xfe\x00\x0f" + MARK)),
+}
+PNGS = {
+    "Software that only starts with the mark": lambda: _png_with(_chunk(b"tEXt", b"Software\x00" + MARK + b"-fork"),
+                                                                 "after IHDR"),
+    "Software after IEND": lambda: _png_with(_chunk(b"tEXt", b"Software\x00" + MARK), "after IEND"),
+    "Software after the image data": lambda: _png_with(_chunk(b"tEXt", b"Software\x00" + MARK), "after IDAT"),
+    "another keyword holding the mark": lambda: _png_with(_chunk(b"tEXt", b"Comment\x00" + MARK), "after IHDR"),
+    "a chunk whose checksum is wrong": lambda: _png_with(_chunk(b"tEXt", b"Software\x00" + MARK)[:-1] + b"\x00",
+                                                         "after IHDR"),
+    "a private chunk holding the mark's bytes": lambda: _png_with(_chunk(b"prIv", b"tEXtSoftware\x00" + MARK),
+                                                                  "after IHDR"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(JPEGS))
+def test_a_jpeg_that_only_holds_the_marks_bytes_is_the_users(tmp_path, case):
+    data = JPEGS[case]()
+    Image.open(io.BytesIO(data)).load()  # a picture that opens: only where the mark stands differs
+    assert not _says(tmp_path, data, "cover.jpg"), case
+
+
+@pytest.mark.parametrize("case", sorted(PNGS))
+def test_a_png_that_only_holds_the_marks_bytes_is_the_users(tmp_path, case):
+    assert not _says(tmp_path, PNGS[case](), "icon.png"), case
+
+
+def test_an_image_the_program_marked_is_its_own(tmp_path):
+    assert _says(tmp_path, marked(_jpeg(), "image/jpeg"), "cover.jpg")
+    assert _says(tmp_path, marked(_png(), "image/png"), "icon.png")
+    # marked() drops what was there: the user's EXIF holding the mark, and the mark the program adds.
+    assert _says(tmp_path, marked(JPEGS["an EXIF segment holding the mark"](), "image/jpeg"), "cover.jpg")
+
+
+PAGE = '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>mine</title>{head}</head><body>{body}</body></html>'
+META = f'<meta name="generator" content="{PROGRAM} 1.0">'
+PAGES = {
+    "in noscript": (f"<noscript>{META}</noscript>", ""),
+    "in a comment": (f"<!-- {META} -->", ""),
+    "in a script's text": (f"<script>document.write('{META}')</script>", ""),
+    "in a template": (f"<template>{META}</template>", ""),
+    "in the body": ("", META),
+    "another name": (f'<meta name="generator-x" content="{PROGRAM}">', ""),
+    "content only starting with the name": (f'<meta name="generator" content="{PROGRAM}er">', ""),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PAGES))
+def test_a_page_whose_generator_meta_is_not_in_its_head_is_the_users(tmp_path, case):
+    head, body = PAGES[case]
+    assert not _says(tmp_path, PAGE.format(head=head, body=body).encode(), "index.html"), case
+
+
+def test_a_page_with_the_generator_meta_in_its_head_is_the_programs(tmp_path):
+    assert _says(tmp_path, PAGE.format(head=META, body="").encode(), "index.html")
+
+
+ATOM = '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom"><title>mine</title>{}</feed>'
+RSS = '<?xml version="1.0"?>\n<rss version="2.0"><channel><title>mine</title>{}</channel></rss>'
+GENERATOR = f"<generator>{PROGRAM}</generator>"
+FEEDS = {
+    "Atom: in an entry's source": ATOM.format(f"<entry><source>{GENERATOR.replace('<g', '<g')}</source></entry>"),
+    "Atom: without the Atom namespace": ATOM.replace(' xmlns="http://www.w3.org/2005/Atom"', "").format(GENERATOR),
+    "Atom: in another namespace": ATOM.format(f'<x:generator xmlns:x="urn:x">{PROGRAM}</x:generator>'),
+    "Atom: in an extension element": ATOM.format(f'<x:ext xmlns:x="urn:x">{GENERATOR}</x:ext>'),
+    "RSS: in an item": RSS.format(f"<item>{GENERATOR}</item>"),
+    "RSS: on a root that is not rss": RSS.replace("rss", "rdf").format(GENERATOR),
+    "RSS: after the mark's text, more": RSS.format(f"<generator>{PROGRAM} fork</generator>"),
+    "Atom: after an error": ATOM.format("<oops></oopz>" + GENERATOR),
+    "Atom: a processing instruction": ATOM.format(f"<?x {GENERATOR}?>"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FEEDS))
+def test_a_feed_whose_generator_is_not_the_feeds_is_the_users(tmp_path, case):
+    assert not _says(tmp_path, FEEDS[case].encode(), "feed.xml"), case
+
+
+@pytest.mark.parametrize("doc", [ATOM.format(GENERATOR.replace("<generator>", '<generator uri="https://x.org/">')),
+                                 RSS.format(GENERATOR)])
+def test_a_feed_with_its_own_generator_is_the_programs(tmp_path, doc):
+    assert _says(tmp_path, doc.encode(), "feed.xml")
+    # An edit further down (an appended line) leaves the mark, which was read before it.
+    assert _says(tmp_path, doc.encode() + b"\nmy notes", "feed.xml")
+
+
+def _epub(metadata: str) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        z.writestr("EPUB/package.opf", '<package xmlns="http://www.idpf.org/2007/opf" version="3.0">'
+                   '<metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>t</dc:title>'
+                   f"{metadata}</metadata></package>", compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+PUBLISHER = f"<dc:publisher>{PROGRAM}</dc:publisher>"
+
+
+@pytest.mark.parametrize("metadata", [f"<!-- {PUBLISHER} -->", f"<dc:description><![CDATA[{PUBLISHER}]]></dc:description>",
+                                      "<dc:publisher>someone</dc:publisher>", f"<dc:creator>{PROGRAM}</dc:creator>",
+                                      f'<meta property="x">{PUBLISHER}</meta>'])
+def test_a_book_whose_publisher_is_not_the_program_is_the_users(tmp_path, metadata):
+    assert not _says(tmp_path, _epub(metadata), "book.epub"), metadata
+
+
+def test_a_book_published_by_the_program_is_its_own(tmp_path):
+    assert _says(tmp_path, _epub(PUBLISHER), "book.epub")
+
+
+@pytest.mark.parametrize("head", [b"", b"\x00" * 10, b"\xff\xd8\xff" + MARK, b"\x89PNG\r\n\x1a\n" + MARK,
+                                  b"{" + MARK, b"<!doctype html>" + MARK, b"<" * 5000 + MARK, b"PK\x03\x04" + MARK])
+def test_a_broken_file_is_never_the_programs(head):
+    """Bytes no parser accepts are the user's (never a traceback)."""
+    assert not carries(PROGRAM, head, lambda: io.BytesIO(head))
