@@ -71,7 +71,7 @@ _SUB = str.maketrans(_SUB_CHARS, "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎"
 # Pandoc's tex_math_dollars rule: the opening $ has a non-space on its right,
 # the closing $ a non-space on its left and no digit after it, so prices
 # ("costs $5 and $10") stay literal.
-_MATH_RE = re.compile(r"\$(?=[^\s$])([^$]{1,80}?)(?<=\S)\$(?!\d)")
+_MATH_RE = re.compile(r"\$(?=[^\s$])([^$]{1,80}?)(?<=\S)\$(?![0-9])")
 _TEX_TOKEN = re.compile(r"\\([A-Za-z]+|[%&#_$])\s*|([\^_])(?:\{([^{}]*)\}|(\S))|\{([^{}]*)\}|([^\\^_{}]+)")
 
 

@@ -336,6 +336,7 @@ def _unordered_refused(operator: str, result: Any) -> Any:
 _WIDTHS = re.compile(r"%[-#0 +]*(\d+)|\.(\d+)[a-zA-Z]")
 
 
+#: (``\d``, not ``[0-9]``, here: str.format reads a width in any Unicode digit, ``{:>５}``.)
 #: The widths and precisions of a %-format (``%999999999d``, ``%.9f``) and a str.format field
 #: (``{:>999999999}``, ``{0:.{1}}``): each builds a value of that size.
 _FORMAT_SIZES = re.compile(r"%[-#0 +]*(\d*)(?:\.(\d*))?|\{[^{}]*?:[^{}]*?(\d+)(?:\.(\d+))?[^{}]*\}")

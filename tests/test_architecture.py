@@ -286,3 +286,32 @@ def test_every_gate_is_documented():
     for path in sorted((PACKAGE / "gates").glob("*.py")):
         if path.name != "__init__.py":
             assert f"gates/{path.name}" in doc, path.name
+
+
+#: Where a pattern means what Python itself reads as a digit (str.format takes a width in any
+#: Unicode digit), ``\d`` is right.
+UNICODE_DIGITS_ALLOWED = {"exporter/templating.py"}
+
+
+def _strings(tree: ast.AST):
+    """The string constants of *tree* that are not docstrings."""
+    docs = {id(node.body[0].value) for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body
+            and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+            yield node
+
+
+def test_digits_in_patterns_are_ascii():
+    """A date, a count, a list marker or an arXiv id is ASCII digits (the dates and numbers
+    gates): ``\\d`` in a pattern takes every Unicode decimal digit (``２０２４``, ``٢٠٢٤``), which
+    int() and date() then convert.  Patterns say ``[0-9]``."""
+    found = [f"{_rel(p)}:{node.lineno}" for p in _source_files() if _rel(p) not in UNICODE_DIGITS_ALLOWED
+             for node in _strings(ast.parse(p.read_text(encoding="utf-8"))) if "\\d" in node.value]
+    assert found == []
+
+
+def test_the_digit_scan_sees_a_pattern(tmp_path):
+    sample = '"""Docs may say \\\\d."""\nimport re\nX = re.compile(r"\\d{4}")\n'
+    assert [n.lineno for n in _strings(ast.parse(sample)) if "\\d" in n.value] == [3]

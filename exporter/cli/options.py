@@ -3,6 +3,7 @@ give every command the same names, types and help for the same thing."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 import sys
@@ -345,6 +346,27 @@ class Count(click.types.IntParamType):
             self.fail(f"{value!r} {err}.", param, ctx)
 
 
+class IsoDate(click.DateTime):
+    """A date written ``YYYY-MM-DD`` through the dates gate (``gates.dates.day``): ASCII digits
+    only, so ``２０２４-03-04`` is refused here as a digest heading refuses it (click's DateTime
+    takes what ``strptime`` takes: any Unicode digit).  A click DateTime, so the config's checks
+    know it wants a TOML date or a string; the value is a ``datetime`` at midnight, as click's."""
+
+    def __init__(self) -> None:
+        super().__init__(["%Y-%m-%d"])
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from ..gates.dates import DateRefused, day
+
+        if isinstance(value, dt.datetime):
+            return value
+        try:
+            found = day(value)
+        except DateRefused as err:
+            self.fail(f"{value!r} {err}.", param, ctx)
+        return dt.datetime(found.year, found.month, found.day)
+
+
 class LanguageTag(click.types.StringParamType):
     """A BCP 47 language tag, checked (and given its canonical case) by the language-tag gate;
     a string type, so the config must give it in quotes."""
@@ -372,7 +394,7 @@ def image_timeout_option(f: F) -> F:
 
 def today_option(help: str) -> Callable[[F], F]:
     return click.option(
-        "--today", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE", envvar="DIGEST_EXPORT_TODAY",
+        "--today", type=IsoDate(), metavar="DATE", envvar="DIGEST_EXPORT_TODAY",
         cls=EnvOption, allowed="a date written YYYY-MM-DD, from 0001-01-01 to 9999-12-31 (e.g. 2024-03-08)",
         help=help)
 
@@ -382,9 +404,9 @@ def book_options(f: F) -> F:
     for option in reversed((
         click.option("--by", type=click.Choice(["week", "day", "month", "all"]), default="week",
                      show_default=True, help="One book per ISO week, day, month, or one for everything."),
-        click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
+        click.option("--from", "date_from", type=IsoDate(), default=None,
                      help="Books: only digests on or after this date (YYYY-MM-DD)."),
-        click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
+        click.option("--to", "date_to", type=IsoDate(), default=None,
                      help="Books: only digests on or before this date (YYYY-MM-DD)."),
         click.option("--lang", default=None, metavar="CODE", type=LanguageTag(),
                      help="Book language, e.g. ko or en (default: detected from the text)."),

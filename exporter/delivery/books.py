@@ -13,16 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-_KEYS = (
-    ("week", re.compile(r"-(?P<y>\d{4})-W(?P<w>\d{2})$")),
-    ("day", re.compile(r"-(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})$")),
-    ("month", re.compile(r"-(?P<y>\d{4})-(?P<m>\d{2})$")),
-    ("all", re.compile(r"(?:^|-)all$")),
-)
+from ..gates.dates import named_period
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,27 +44,8 @@ class BookFile:
 
 
 def period_of(stem: str) -> tuple[str, str, dt.date | None, dt.date | None]:
-    """``(by, key, first day, last day)`` from a book's file stem."""
-    for by, pattern in _KEYS:
-        m = pattern.search(stem)
-        if not m:
-            continue
-        key = m.group(0).lstrip("-")
-        try:
-            if by == "week":
-                start = dt.date.fromisocalendar(int(m["y"]), int(m["w"]), 1)
-                return by, key, start, start + dt.timedelta(days=6)
-            if by == "day":
-                day = dt.date(int(m["y"]), int(m["m"]), int(m["d"]))
-                return by, key, day, day
-            if by == "month":
-                start = dt.date(int(m["y"]), int(m["m"]), 1)
-                nxt = (start + dt.timedelta(days=32)).replace(day=1)
-                return by, key, start, nxt - dt.timedelta(days=1)
-        except (ValueError, OverflowError):  # not a date, or one at the end of the calendar
-            break
-        return by, key, None, None
-    return "unknown", stem, None, None
+    """``(by, key, first day, last day)`` from a book's file stem (the dates gate)."""
+    return named_period(stem)
 
 
 #: Which file of a book made for several device profiles goes by e-mail

@@ -75,7 +75,7 @@ def classify(err: BaseException) -> DeliveryFailure:
         # The code and the enhanced status only (RFC 3463): a server may echo
         # what it was sent, in any spelling, and no part of a password is shown.
         words = _reply(err.smtp_code, err.smtp_error).split()
-        status = " ".join(words[:2] if len(words) > 1 and re.fullmatch(r"[245]\.\d{1,3}\.\d{1,3}", words[1])
+        status = " ".join(words[:2] if len(words) > 1 and re.fullmatch(r"[245]\.[0-9]{1,3}\.[0-9]{1,3}", words[1])
                           else words[:1])
         return DeliveryFailure(f"the SMTP server refused the user name or password ({status})",
                                temporary=False, auth=True)

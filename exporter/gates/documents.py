@@ -617,7 +617,7 @@ def book_metadata(**fields: object) -> BookMetadata:
 #: The metadata fields in the words of the catalog's messages.
 _FIELD_WORDS = {"title": "title", "identifier": "identifier", "creators": "authors", "language": "language",
                 "description": "description", "series": "series", "series_index": "series index"}
-_SCHEMA_ERROR = re.compile(r"Expected `(\w+)` of length ([<>]=) (\d+) - at `\$\.(\w+)(\[\d+\])?`")
+_SCHEMA_ERROR = re.compile(r"Expected `(\w+)` of length ([<>]=) ([0-9]+) - at `\$\.(\w+)(\[[0-9]+\])?`")
 
 
 def metadata_problem(error: str, fields: dict[str, object]) -> str:

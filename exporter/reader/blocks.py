@@ -37,7 +37,7 @@ from dataclasses import dataclass
 _ANY_OPENER = re.compile(r"```|~~~|<[!?]|<(?i:pre|script|style|textarea)(?![^ \t\n>])")
 
 _FENCE = re.compile(r"(`{3,}|~{3,})(.*)")
-_LIST_MARKER = re.compile(r"(?:[-+*]|\d{1,9}[.)])(?=[ \t]|$)")
+_LIST_MARKER = re.compile(r"(?:[-+*]|[0-9]{1,9}[.)])(?=[ \t]|$)")
 _THEMATIC_BREAK = re.compile(r"([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 _HEADING = re.compile(r"#{1,6}(?:[ \t]|$)")
 #: How many of markdown-it's HTML block kinds (CommonMark's types 1 to 5, in its order) end at

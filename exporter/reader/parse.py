@@ -30,6 +30,7 @@ import regex
 
 from ..gates import files as gate_files
 from ..gates.files import FileStamp
+from ..gates import dates as gate_dates
 from ..gates import text as gate_text
 from ..model import (
     Diagnostic,
@@ -56,7 +57,7 @@ STDIN = "-"
 # "## Daily Papers 2024-03-04") are split by _split_day_heading: the regular
 # expressions that said the same thing (a lazy title followed by \s*) took
 # cubic time on a long line of spaces (measured: 384 s for 5,000 spaces before this).
-_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_DATE_RE = re.compile(f"^{gate_dates.DAY}$")
 # The dates every output can hold.  ZIP (the EPUB container) stores DOS
 # timestamps, which start at 1980-01-01 and end in 2107; feeds carry RFC 822
 # and RFC 3339 dates, and week, month and archive arithmetic must stay clear
@@ -90,7 +91,7 @@ _TAG_LINE_RE = re.compile(r"^</?[A-Za-z][A-Za-z0-9-]*(?:\s[^>]*)?/?>")
 _VOTE_RE = re.compile(r"^(?:up)?votes?\s*[:：]\s*(?P<v>.*)$", re.I)
 _AUTHORS_RE = re.compile(r"^authors?\s*[:：](?P<a>.*)$", re.I)
 _BULLET_RE = re.compile(r"^(?P<indent>[ \t]*)[-*+](?:[ \t]+(?P<text>.*)|[ \t]*$)")
-_NUMBER_RE = re.compile(r"^(?P<indent>[ \t]*)\d{1,3}[.)](?:[ \t]+(?P<text>.*)|[ \t]*$)")
+_NUMBER_RE = re.compile(r"^(?P<indent>[ \t]*)[0-9]{1,3}[.)](?:[ \t]+(?P<text>.*)|[ \t]*$)")
 # "***What's New***: text", "**Key**: text", "***Key:*** text", "**Key:** text"
 _LABEL_RE = re.compile(
     r"^(?P<stars>\*{2,3}|_{2,3})(?P<label>[^*_:：\n]{1,60}?)(?P<colon_in>[:：]?)(?P=stars)"
@@ -109,16 +110,16 @@ _HASHES_RE = re.compile("[#\uff03\ufe5f]")
 _SEPARATOR_RE = re.compile("[\u2028\u2029\x85\x0b\x0c]")
 #: A setext heading's underline (CommonMark 0.31, 4.3), and a day heading's date.
 _SETEXT_RE = re.compile(r" {0,3}(?:=+|-{2,})[ \t]*")
-_DATED_RE = re.compile(r"\(\s*\d{4}-\d{2}-\d{2}\s*\)")
+_DATED_RE = re.compile(r"\(\s*" + gate_dates.DAY + r"\s*\)")
 #: A heading seen through NFKC (``＃＃`` is ``##``) after marks that are no letter or digit.
 _LOOKALIKE_RE = re.compile(r"^(?P<pre>[^\w#]{0,16}?)\s*(?P<h>#{2,3})(?!#)\s+\S")
 _RULE_RE = re.compile(r"^\s*(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
 _ARXIV_RE = re.compile(
     r"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/"
-    r"(?P<id>\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?(?:\.pdf)?/?(?:[?#].*)?$"
+    r"(?P<id>[0-9]{4}\.[0-9]{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/[0-9]{7})(?:v[0-9]+)?(?:\.pdf)?/?(?:[?#].*)?$"
 )
 _HF_RE = re.compile(
-    r"^https?://(?:www\.)?huggingface\.co/papers/(?P<id>\d{4}\.\d{4,5})(?:v\d+)?/?(?:[?#].*)?$"
+    r"^https?://(?:www\.)?huggingface\.co/papers/(?P<id>[0-9]{4}\.[0-9]{4,5})(?:v[0-9]+)?/?(?:[?#].*)?$"
 )
 _HTTP_RE = re.compile(r"^https?://[^\s/?#]+", re.I)
 _HTTP_START = re.compile(r"https?://", re.I)
@@ -529,13 +530,11 @@ class _FileParser:
             return
         raw_date = m[1].strip()
         self.no_digest_reason = f"its day heading at line {no} has an invalid date"
-        if not _DATE_RE.match(raw_date):
-            self.error(no, f"'{_excerpt(raw_date)}' is not a date in YYYY-MM-DD form; this day's papers are skipped", Kind.DAY_SKIPPED)
-            return
         try:
-            date = dt.date.fromisoformat(raw_date)
-        except ValueError:
-            self.error(no, f"{raw_date} is not a real date; this day's papers are skipped", Kind.DAY_SKIPPED)
+            date = gate_dates.day(raw_date)
+        except gate_dates.DateRefused as err:
+            shown = raw_date if isinstance(err, gate_dates.NoSuchDate) else f"'{_excerpt(raw_date)}'"
+            self.error(no, f"{shown} {err}; this day's papers are skipped", Kind.DAY_SKIPPED)
             return
         if not FIRST_DATE <= date <= LAST_DATE:
             self.error(no, f"{raw_date} is outside the supported dates ({FIRST_DATE.isoformat()} to "

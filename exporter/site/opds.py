@@ -23,6 +23,7 @@ from typing import Any
 
 from ..gates import files as gate_files
 from ..gates.names import text_name
+from ..gates import dates as gate_dates
 from ..gates.documents import book_metadata
 from ..gates.epub import read_member
 from ..gates.langtags import tag_for
@@ -48,33 +49,18 @@ class Catalog:
 
 
 def _period(coverage: list[str], dates: list[str]) -> tuple[dt.date, dt.date] | None:
-    """The book's period from its metadata: ``dc:coverage`` ``first/last``,
-    else the day of ``dc:date``; None for dates outside the ISO weeks of 1980..2099 (what the
-    reader accepts) or a period that ends before it starts."""
+    """The book's period from its metadata (the dates gate's :func:`~exporter.gates.dates.period`:
+    a day, an ISO week, a month or a year, or two of them joined by ``/``): its ``dc:coverage``,
+    else the days of its ``dc:date``; None for a value the gate refuses, or dates outside the ISO
+    weeks of 1980..2099 (what the reader accepts)."""
     for text in coverage[:1] or dates[:1]:
-        first, _, last = text.partition("/")
         try:
-            period = _days_of(first)[0], _days_of(last or first)[1]
-        except ValueError:
+            period = gate_dates.period(text)
+        except gate_dates.DateRefused:
             return None
-        if period[0] <= period[1] and _FIRST_DAY <= period[0] and period[1] <= _LAST_DAY:
+        if _FIRST_DAY <= period[0] and period[1] <= _LAST_DAY:
             return period
     return None
-
-
-def _days_of(text: str) -> tuple[dt.date, dt.date]:
-    """The first and last day of the date *text*: a day (``2024-03-04``, a time after it left
-    out), or a month (``2024-03``) or a year (``2024``) as EPUB's ``dc:date`` allows (W3C Date and
-    Time Formats, the reduced precisions of ISO 8601); ValueError for anything else."""
-    text = text.strip()
-    if re.fullmatch(r"\d{4}", text):
-        return dt.date(int(text), 1, 1), dt.date(int(text), 12, 31)
-    if re.fullmatch(r"\d{4}-\d{2}", text):
-        year, month = int(text[:4]), int(text[5:])
-        first = dt.date(year, month, 1)
-        return first, (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-    day = dt.date.fromisoformat(text[:10])
-    return day, day
 
 
 #: The days a book's period may span: those of the days the reader accepts (1980-01-01 to
@@ -113,21 +99,16 @@ def _check_cover(data: bytes, mime: str, name: str) -> None:
 
 
 def _parse_date(text: str | None) -> dt.datetime | None:
+    """The moment *text* (the dates gate's :func:`~exporter.gates.dates.timestamp`), None when it
+    is refused or outside the years the reader and the state accept (a book of 2999 is of an
+    unknown date)."""
     if not text:
         return None
-    text = text.strip()
     try:
-        if len(text) == 10:
-            d = dt.date.fromisoformat(text)
-            value = dt.datetime(d.year, d.month, d.day, tzinfo=UTC)
-        else:
-            value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        value = gate_dates.timestamp(text)
+    except gate_dates.DateRefused:
         return None
-    # The range the reader and the state accept; a date beyond it is unknown, not a book of 2999.
-    if not 1980 <= value.year <= 2099:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return value if 1980 <= value.year <= 2099 else None
 
 
 def read_book(path: Path, data: bytes | None = None) -> Book:
@@ -300,7 +281,7 @@ def _read_books(out_dir: Path, reader: Callable[[Path], Book],
 
 #: The name the program gives a book (``...-2024-W10.epub``, ``...-2024-03.kindle.epub``): of
 #: copies that all carry its mark, the one so named is the book itself.
-_PERIOD_NAME = re.compile(r"-(?:\d{4}-W\d{2}|\d{4}-\d{2}(?:-\d{2})?|all)(?:\.[a-z]+)?\.epub$")
+_PERIOD_NAME = re.compile(r"-(?:[0-9]{4}-W[0-9]{2}|[0-9]{4}-[0-9]{2}(?:-[0-9]{2})?|all)(?:\.[a-z]+)?\.epub$")
 
 
 def unique_entry_ids(books: list[Book]) -> tuple[list[Book], list[Diagnostic]]:

@@ -1,0 +1,126 @@
+"""One rule for every date read (exporter/gates/dates.py).
+
+A digest's heading, ``--from``/``--to``/``--today``, ``DIGEST_EXPORT_TODAY``, the config's date
+keys, a book's file name and a foreign book's metadata all read dates.  Each spelling below is
+refused (or read as the days it means) in every one of those places alike: a digit that is not
+ASCII (every decimal digit Unicode has, in every position), ISO 8601's basic and week forms where
+a day is asked, and an ISO week in a book's metadata, which is the whole week, not its Monday.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import unicodedata
+
+import pytest
+
+from exporter.gates import dates
+from hostile_three import run_cli, with_package
+
+#: Every decimal digit that is not ASCII (general category Nd): what int() and re's \d take.
+OTHER_DIGITS = [chr(c) for c in range(sys.maxunicode + 1)
+                if unicodedata.category(chr(c)) == "Nd" and not "0" <= chr(c) <= "9"]
+VALID = "2024-03-04"
+
+
+def _spellings() -> list[str]:
+    """VALID with one digit, in turn each position, written as another script's same digit."""
+    out = []
+    for n, other in enumerate(OTHER_DIGITS):
+        at = [i for i, c in enumerate(VALID) if c.isdigit()][n % 8]
+        same = chr(ord(other) - unicodedata.decimal(other) + int(VALID[at]))
+        out.append(VALID[:at] + same + VALID[at + 1:])
+    return out
+
+
+def test_no_digit_but_ascii_makes_a_date():
+    assert len(OTHER_DIGITS) > 600
+    for text in _spellings():
+        with pytest.raises(dates.DateRefused, match="not a date in YYYY-MM-DD form"):
+            dates.day(text)
+        for reads in (dates.period, dates.timestamp, dates.days_of):
+            with pytest.raises(dates.DateRefused):
+                reads(text)
+        assert dates.named_period("daily-papers-" + text)[0] == "unknown"
+
+
+@pytest.mark.parametrize("text", ["20240304", "2024-W10", "2024-W10-1", "2024-064", "2024-3-4", " 2024-03-04",
+                                  "2024-03-04T00:00", "+2024-03-04", "2024-03-04\n"])
+def test_a_day_is_written_in_one_form(text):
+    with pytest.raises(dates.DateRefused):
+        dates.day(text)
+
+
+@pytest.mark.parametrize("text, first, last", [
+    ("2024-W10", "2024-03-04", "2024-03-10"), ("2020-W53", "2020-12-28", "2021-01-03"),
+    ("2024-W10/2024-W11", "2024-03-04", "2024-03-17"), ("2024-03-04/2024-W10", "2024-03-04", "2024-03-10"),
+    ("2024", "2024-01-01", "2024-12-31"), ("2024-02", "2024-02-01", "2024-02-29"), ("2024-12", "2024-12-01", "2024-12-31"),
+    ("2024-03-04T10:00:00+09:00", "2024-03-04", "2024-03-04"), ("2024-03-04", "2024-03-04", "2024-03-04")])
+def test_a_period_is_the_days_it_spans(text, first, last):
+    assert dates.period(text) == (dt.date.fromisoformat(first), dt.date.fromisoformat(last))
+
+
+@pytest.mark.parametrize("text, refused", [
+    ("2024-W54", dates.NoSuchDate), ("2021-W53", dates.NoSuchDate), ("2024-W00", dates.NoSuchDate),
+    ("2024-13", dates.NoSuchDate), ("2024-W11/2024-W10", dates.DateRefused), ("2024-W10/", dates.DateRefused),
+    ("2024-W10-1", dates.DateRefused), ("2024W10", dates.DateRefused), ("20240304", dates.DateRefused),
+    ("2024-064", dates.DateRefused), ("", dates.DateRefused)])
+def test_a_period_that_is_no_period_is_refused(text, refused):
+    with pytest.raises(refused):
+        dates.period(text)
+
+
+def _theirs(opf: bytes) -> bytes:
+    """The package document of another book of the same week: another identifier, title and
+    publisher, and its period written as an ISO week."""
+    import re
+
+    opf = re.sub(rb'(<dc:identifier id="id">)[^<]*', rb"\1urn:isbn:9780306406157", opf)
+    return (opf.replace(b"2024-03-04/2024-03-10", b"2024-W10").replace(b"<dc:title>", b"<dc:title>Mine ")
+            .replace(b">digest-export<", b">me<"))
+
+
+def test_a_foreign_books_iso_week_is_its_whole_week_in_the_catalog(tmp_path):
+    """A book whose dc:coverage is ``2024-W10`` is in progress until that Sunday has passed (it
+    was read as its Monday, and listed as finished from the Tuesday on; ``feed --format opds``
+    lists such a book by the catalog's rule, ``is_finished``)."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "d.md").write_text(
+        "## Daily Papers (2024-03-04)\n\n### [T](https://arxiv.org/abs/2403.00001)\n\nVote: 1\n\nAuthors: A\n\n- s\n",
+        "utf-8")
+    out = tmp_path / "c"
+    assert run_cli(["epub", str(tmp_path / "in"), "-o", str(out), "--images", "none", "-q"], tmp_path).exit_code == 0
+    ours = out / "daily-papers-2024-W10.epub"
+    theirs = with_package(ours.read_bytes(), _theirs)
+    ours.unlink()
+    (out / "mine.epub").write_bytes(theirs)
+    from exporter.site.catalog import is_finished
+    from exporter.site.opds import read_book
+
+    book = read_book(out / "mine.epub")
+    assert book.period == (dt.date(2024, 3, 4), dt.date(2024, 3, 10))
+    for today, finished in (("2024-03-06", False), ("2024-03-10", False), ("2024-03-11", True)):
+        assert is_finished(book, dt.date.fromisoformat(today)) == finished, today
+
+
+@pytest.mark.parametrize("where", ["--from", "--to", "--today", "env", "config", "heading"])
+def test_a_date_with_digits_of_another_script_is_refused_everywhere(tmp_path, where):
+    spelled = "２０２４-03-04"
+    (tmp_path / "in").mkdir()
+    heading = spelled if where == "heading" else VALID
+    (tmp_path / "in" / "d.md").write_text(
+        f"## Daily Papers ({heading})\n\n### [T](https://arxiv.org/abs/2403.00001)\n\nVote: 1\n\nAuthors: A\n\n- s\n",
+        "utf-8")
+    args = ["build", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--images", "none", "-q"]
+    env = {}
+    if where.startswith("--"):
+        args += [where, spelled]
+    elif where == "env":
+        env["DIGEST_EXPORT_TODAY"] = spelled
+    elif where == "config":
+        (tmp_path / "digest-export.toml").write_text(f'[build]\nfrom = "{spelled}"\n', "utf-8")
+        args = ["--config", str(tmp_path / "digest-export.toml"), *args]
+    result = run_cli(args, tmp_path, env=env)
+    assert result.exit_code in (1, 2), result.output
+    assert "not a date in YYYY-MM-DD form" in result.output, result.output
