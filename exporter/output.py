@@ -1079,13 +1079,11 @@ def remove_stale_parts(path: Path, *, max_age: float = STALE_AFTER) -> list[Path
         return []
 
 
-def _remove_stale_parts_in(at: _Folder, name: str, max_age: float) -> list[Path]:
-    prefix = _part_prefix(name)
-    removed = []
-    for part in _stale_parts(at, max_age).get(prefix, ()):
-        if _remove_part(at, part, max_age):
-            removed.append(Path(at.path, part))
-    return removed
+def _remove_stale_parts_in(at: _Folder, name: str | None, max_age: float) -> list[Path]:
+    """Remove the stale temporary files in *at* written for *name*, or for any name (None)."""
+    stale = _stale_parts(at, max_age)
+    parts = [part for parts in stale.values() for part in parts] if name is None else stale.get(_part_prefix(name), ())
+    return [Path(at.path, part) for part in parts if _remove_part(at, part, max_age)]
 
 
 def _stale_parts(at: _Folder, max_age: float) -> dict[str, list[str]]:
@@ -1146,10 +1144,7 @@ def remove_leftovers(folder: Path) -> list[Path]:
     as :func:`_remove_part` tells them; return them."""
     try:
         with _opened(Path(folder), Path(folder), create=False) as at:
-            if at is None:
-                return []
-            return [Path(at.path, part) for parts in _stale_parts(at, STALE_AFTER).values() for part in parts
-                    if _remove_part(at, part, STALE_AFTER)]
+            return [] if at is None else _remove_stale_parts_in(at, None, STALE_AFTER)
     except OutputError:
         return []
 

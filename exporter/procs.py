@@ -32,6 +32,16 @@ def can_fork() -> bool:
 
 #: How long the workers have to end on SIGTERM.
 GRACE_SECONDS = 5.0
+
+
+def stop_signals(*, interrupt: bool) -> list[int]:
+    """The signals that ask a run to stop, each unwound as Ctrl-C is: SIGTERM (what ``timeout``,
+    systemd and cron's kill send), SIGHUP where the system has it (the terminal the run was
+    started from closed), and SIGINT (Ctrl-C) itself when *interrupt*."""
+    import signal
+
+    return ([signal.SIGINT] if interrupt else []) + [signal.SIGTERM] + (
+        [signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
 #: How often a worker looks whether its run is still there.
 WATCH_SECONDS = 0.5
 
@@ -117,8 +127,8 @@ def stops_deferred() -> Iterator[None]:
         yield
         return
     caught: list[int] = []
-    stops = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
-    previous = {signum: signal.signal(signum, lambda signum, frame: caught.append(signum)) for signum in stops}
+    previous = {signum: signal.signal(signum, lambda signum, frame: caught.append(signum))
+                for signum in stop_signals(interrupt=True)}
     try:
         yield
     finally:

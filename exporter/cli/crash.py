@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from ..gates.names import shell_quote
+from ..procs import stop_signals
 
 import click
 
@@ -116,9 +117,9 @@ def _terminated_cleanly() -> Iterator[None]:
                        err=True)
         raise SystemExit(128 + signum)
 
-    # SIGHUP too (the terminal the run was started from closed): the same unwinding.
-    stops = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
-    previous = {signum: signal.signal(signum, terminated) for signum in stops}
+    # SIGHUP too (the terminal the run was started from closed): the same unwinding.  Ctrl-C is
+    # Python's KeyboardInterrupt already.
+    previous = {signum: signal.signal(signum, terminated) for signum in stop_signals(interrupt=False)}
     try:
         yield
     finally:
