@@ -193,3 +193,17 @@ def test_a_book_published_by_the_program_is_its_own(tmp_path):
 def test_a_broken_file_is_never_the_programs(head):
     """Bytes no parser accepts are the user's (never a traceback)."""
     assert not carries(PROGRAM, head, lambda: io.BytesIO(head))
+
+
+@pytest.mark.parametrize("doc", ['{"program": "someone", "program": "digest-export"}',
+                                 '{"program": "digest-export", "x": {"a": 1, "a": 2}}',
+                                 '[{"program": "digest-export"}]', '"program: digest-export"',
+                                 '{"x": {"program": "digest-export"}}', '{"program": ["digest-export"]}'])
+def test_a_json_document_that_is_not_as_the_program_writes_it_is_the_users(tmp_path, doc):
+    """A key twice (the program never writes one), or the key elsewhere than the top level."""
+    assert not _says(tmp_path, doc.encode(), "feed.json"), doc
+
+
+def test_a_json_document_with_the_programs_key_is_its_own(tmp_path):
+    assert _says(tmp_path, b'{"program": "digest-export", "format": 1}', "state.json")
+    assert _says(tmp_path, b'{"version": "x", "_digest_export": {"program": "digest-export"}, "items": []}', "feed.json")

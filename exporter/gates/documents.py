@@ -517,11 +517,18 @@ def says_program(raw: bytes, program: str) -> bool:
     except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         return False
     items = doc.items
-    return (doc.program == program
+    says = (doc.program == program
             or isinstance(doc.metadata, dict) and doc.metadata.get("program") == program
             or isinstance(doc.extension, dict) and doc.extension.get("program") == program
             or isinstance(items, list) and bool(items) and isinstance(items[0], dict)
             and isinstance(items[0].get("_digest_export"), dict) and "date" in items[0]["_digest_export"])
+    if not says:
+        return False
+    try:  # the program never writes a key twice: a document that does is someone else's
+        _refuse_duplicate_keys(raw)
+    except DocumentDamaged:
+        return False
+    return True
 
 
 def decode(raw: bytes, schema: type[T], *, limit: int) -> T:
