@@ -164,13 +164,23 @@ def test_a_feed_with_its_own_generator_is_the_programs(tmp_path, doc):
     assert _says(tmp_path, doc.encode() + b"\nmy notes", "feed.xml")
 
 
-def _epub(metadata: str) -> bytes:
+def _package(metadata: str) -> str:
+    return ('<package xmlns="http://www.idpf.org/2007/opf" version="3.0"><metadata '
+            f'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>t</dc:title>{metadata}</metadata></package>')
+
+
+def _epub(metadata: str, other: str | None = None) -> bytes:
+    """A book whose container names EPUB/package.opf (with *metadata*); *other*: the metadata of
+    a second package document, EPUB/a.opf, zipped first, that the container does not name."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as z:
         z.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
-        z.writestr("EPUB/package.opf", '<package xmlns="http://www.idpf.org/2007/opf" version="3.0">'
-                   '<metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>t</dc:title>'
-                   f"{metadata}</metadata></package>", compress_type=zipfile.ZIP_DEFLATED)
+        z.writestr("META-INF/container.xml", '<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container" '
+                   'version="1.0"><rootfiles><rootfile full-path="EPUB/package.opf" '
+                   'media-type="application/oebps-package+xml"/></rootfiles></container>')
+        if other is not None:
+            z.writestr("EPUB/a.opf", _package(other), compress_type=zipfile.ZIP_DEFLATED)
+        z.writestr("EPUB/package.opf", _package(metadata), compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()
 
 
@@ -186,6 +196,9 @@ def test_a_book_whose_publisher_is_not_the_program_is_the_users(tmp_path, metada
 
 def test_a_book_published_by_the_program_is_its_own(tmp_path):
     assert _says(tmp_path, _epub(PUBLISHER), "book.epub")
+    # Only the package document the container names (the one readers open) counts.
+    assert _says(tmp_path, _epub(PUBLISHER, other="<dc:publisher>me</dc:publisher>"), "book.epub")
+    assert not _says(tmp_path, _epub("<dc:publisher>me</dc:publisher>", other=PUBLISHER), "book.epub")
 
 
 @pytest.mark.parametrize("head", [b"", b"\x00" * 10, b"\xff\xd8\xff" + MARK, b"\x89PNG\r\n\x1a\n" + MARK,

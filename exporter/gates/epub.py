@@ -79,6 +79,19 @@ def open_epub(data: bytes, *, zipped_here: bool = False) -> Iterator[tuple[zipfi
         yield z, package[0], package[1]
 
 
+def package_of(fh: Any) -> Any:
+    """The parsed package document that the container of the EPUB open as *fh* names (the one
+    readers open; no member is inflated but the two documents): :class:`NotAnEpub`."""
+    try:
+        with zipfile.ZipFile(fh) as z:
+            return _check_package(z)[1]
+    except NotAnEpub:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
+            ValueError, OSError, KeyError) as err:
+        raise NotAnEpub(f"not a readable EPUB (a damaged or truncated zip: {type(err).__name__})") from None
+
+
 def _checked(z: zipfile.ZipFile, members: bool = True) -> tuple[str, Any]:
     """check_epub's checks on the open zip; the package document's name and root."""
     try:

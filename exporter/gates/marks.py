@@ -20,8 +20,9 @@ each document read by a parser made for its kind:
 - JPEG (Pillow): a COM segment (ITU T.81 B.2.4.5) before the first scan
   holding exactly the name; PNG (Pillow): a ``tEXt`` chunk ``Software``
   (PNG 3rd edition 11.3.3.2) before the image data holding exactly the name;
-- EPUB: a ``dc:publisher`` element of the package metadata holding exactly
-  the name.
+- EPUB (:func:`exporter.gates.epub.package_of`): a ``dc:publisher`` element
+  of the metadata of the package document its container names, holding
+  exactly the name.
 
 Anything a parser refuses is not the program's: a file kept is never lost.
 """
@@ -29,14 +30,12 @@ Anything a parser refuses is not the program's: a file kept is never lost.
 from __future__ import annotations
 
 import io
-import zipfile
 from collections.abc import Callable
 from typing import BinaryIO
 
 from .documents import says_program
+from .epub import NotAnEpub, package_of
 
-#: The most bytes of a package document read from an EPUB.
-MAX_OPF_BYTES = 4 * 1024 * 1024
 ATOM = "{http://www.w3.org/2005/Atom}"
 OPF = "{http://www.idpf.org/2007/opf}"
 DC = "{http://purl.org/dc/elements/1.1/}"
@@ -126,19 +125,11 @@ def _image_says(program: str, head: bytes) -> bool:
 
 
 def _epub_says(program: str, fh: BinaryIO) -> bool:
-    """A ``dc:publisher`` element of the metadata of the book's package documents (a comment or
-    CDATA that mentions it is none)."""
-    from lxml import etree
-
+    """A ``dc:publisher`` element of the metadata of the package document the book's container
+    names (the EPUB gate's reading: one a reader opens; a comment or CDATA that mentions the
+    name, or another package document, is none)."""
     try:
-        with zipfile.ZipFile(fh) as z:
-            for info in z.infolist():
-                if info.filename.endswith(".opf") and info.file_size <= MAX_OPF_BYTES:
-                    with z.open(info) as member:
-                        opf = member.read(MAX_OPF_BYTES)
-                    root = etree.fromstring(opf, etree.XMLParser(resolve_entities=False, no_network=True,
-                                                                 load_dtd=False, huge_tree=False))
-                    return any(el.text == program for el in root.iterfind(f"{OPF}metadata/{DC}publisher"))
-    except (zipfile.BadZipFile, ValueError, RuntimeError, NotImplementedError, EOFError, etree.XMLSyntaxError):
+        package = package_of(fh)
+    except NotAnEpub:
         return False
-    return False
+    return any(el.text == program for el in package.iterfind(f"{OPF}metadata/{DC}publisher"))
