@@ -79,6 +79,8 @@ JPEGS = {
     "a comment the mark only starts": lambda: _after_soi(_jpeg(), _segment(0xFE, MARK + b"er")),
     "a comment the mark only ends": lambda: _after_soi(_jpeg(), _segment(0xFE, b"not " + MARK)),
     "the mark's bytes in an APP2 segment": lambda: _after_soi(_jpeg(), _segment(0xE2, b"\xff\xfe\x00\x0f" + MARK)),
+    "two comments": lambda: _after_soi(_jpeg(), _segment(0xFE, b"mine") + _segment(0xFE, MARK)),
+    "more after the end": lambda: marked(_jpeg(), "image/jpeg") + b"my notes",
 }
 PNGS = {
     "Software that only starts with the mark": lambda: _png_with(_chunk(b"tEXt", b"Software\x00" + MARK + b"-fork"),
@@ -90,6 +92,11 @@ PNGS = {
                                                          "after IHDR"),
     "a private chunk holding the mark's bytes": lambda: _png_with(_chunk(b"prIv", b"tEXtSoftware\x00" + MARK),
                                                                   "after IHDR"),
+    "an iTXt chunk": lambda: _png_with(_chunk(b"iTXt", b"Software\x00\x00\x00\x00\x00" + MARK), "after IHDR"),
+    "a zTXt chunk": lambda: _png_with(_chunk(b"zTXt", b"Software\x00\x00" + zlib.compress(MARK)), "after IHDR"),
+    "the mark twice": lambda: _png_with(_chunk(b"tEXt", b"Software\x00" + MARK) * 2, "after IHDR"),
+    "cut short": lambda: marked(_png(), "image/png")[:-12],
+    "more after IEND": lambda: marked(_png(), "image/png") + b"my notes",
 }
 
 
@@ -98,6 +105,12 @@ def test_a_jpeg_that_only_holds_the_marks_bytes_is_the_users(tmp_path, case):
     data = JPEGS[case]()
     Image.open(io.BytesIO(data)).load()  # a picture that opens: only where the mark stands differs
     assert not _says(tmp_path, data, "cover.jpg"), case
+
+
+def test_a_jpeg_cut_short_is_the_users(tmp_path):
+    data = marked(_jpeg(), "image/jpeg")
+    assert _says(tmp_path, data, "cover.jpg")
+    assert not _says(tmp_path, data[:-40], "cover.jpg")
 
 
 @pytest.mark.parametrize("case", sorted(PNGS))
@@ -148,6 +161,12 @@ FEEDS = {
     "RSS: after the mark's text, more": RSS.format(f"<generator>{PROGRAM} fork</generator>"),
     "Atom: after an error": ATOM.format("<oops></oopz>" + GENERATOR),
     "Atom: a processing instruction": ATOM.format(f"<?x {GENERATOR}?>"),
+    "Atom: two generators": ATOM.format(GENERATOR + GENERATOR),
+    "Atom: a generator holding an element": ATOM.format(f"<generator>{PROGRAM}<b/></generator>"),
+    "Atom: a DOCTYPE": ATOM.replace("\n", '\n<!DOCTYPE feed [<!ENTITY x "y">]>\n', 1).format(GENERATOR),
+    "Atom: the name from an entity": ATOM.replace("\n", f'\n<!DOCTYPE feed [<!ENTITY x "{PROGRAM}">]>\n', 1)
+    .format("<generator>&x;</generator>"),
+    "RSS: not closed": RSS.format(GENERATOR)[:-len("</rss>")],
 }
 
 
@@ -160,8 +179,11 @@ def test_a_feed_whose_generator_is_not_the_feeds_is_the_users(tmp_path, case):
                                  RSS.format(GENERATOR)])
 def test_a_feed_with_its_own_generator_is_the_programs(tmp_path, doc):
     assert _says(tmp_path, doc.encode(), "feed.xml")
-    # An edit further down (an appended line) leaves the mark, which was read before it.
-    assert _says(tmp_path, doc.encode() + b"\nmy notes", "feed.xml")
+    # The document as the program writes it, whole: one with more after its end, cut short, or
+    # with a second root is not (the writer's rule for a cut-short file is another: it must
+    # hold nothing the new file does not).
+    for other in (doc + "\nmy notes", doc[:-7], doc + doc[doc.index("<", 5):]):
+        assert not _says(tmp_path, other.encode(), "feed.xml"), other
 
 
 def _package(metadata: str) -> str:
@@ -199,6 +221,18 @@ def test_a_book_published_by_the_program_is_its_own(tmp_path):
     # Only the package document the container names (the one readers open) counts.
     assert _says(tmp_path, _epub(PUBLISHER, other="<dc:publisher>me</dc:publisher>"), "book.epub")
     assert not _says(tmp_path, _epub("<dc:publisher>me</dc:publisher>", other=PUBLISHER), "book.epub")
+
+
+@pytest.mark.parametrize("case", ["two publishers", "two renditions"])
+def test_a_book_the_program_could_not_have_written_is_the_users(tmp_path, case):
+    if case == "two publishers":
+        data = _epub("<dc:publisher>me</dc:publisher>" + PUBLISHER)
+    else:
+        data = _epub(PUBLISHER, other="<dc:publisher>me</dc:publisher>").replace(
+            b'media-type="application/oebps-package+xml"/>',
+            b'media-type="application/oebps-package+xml"/><rootfile full-path="EPUB/a.opf" '
+            b'media-type="application/oebps-package+xml"/>')
+    assert not _says(tmp_path, data, "book.epub"), case
 
 
 @pytest.mark.parametrize("head", [b"", b"\x00" * 10, b"\xff\xd8\xff" + MARK, b"\x89PNG\r\n\x1a\n" + MARK,

@@ -79,12 +79,14 @@ def open_epub(data: bytes, *, zipped_here: bool = False) -> Iterator[tuple[zipfi
         yield z, package[0], package[1]
 
 
-def package_of(fh: Any) -> Any:
-    """The parsed package document that the container of the EPUB open as *fh* names (the one
-    readers open; no member is inflated but the two documents): :class:`NotAnEpub`."""
+def package_of(fh: Any) -> tuple[Any, int]:
+    """The parsed package document that the container of the EPUB open as *fh* names first (the
+    one readers open; no member is inflated but the two documents), and how many renditions
+    the container names: :class:`NotAnEpub`."""
     try:
         with zipfile.ZipFile(fh) as z:
-            return _check_package(z)[1]
+            _, package, renditions = _check_package(z)
+            return package, renditions
     except NotAnEpub:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
@@ -106,7 +108,7 @@ def _checked(z: zipfile.ZipFile, members: bool = True) -> tuple[str, Any]:
         bad = z.testzip() if members else None
         if bad is not None:
             raise NotAnEpub(f"damaged: {shell_quote(bad)} does not match its checksum")
-        return _check_package(z)
+        return _check_package(z)[:2]
     except NotAnEpub:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
@@ -173,8 +175,9 @@ def _xml(data: bytes, name: str):
         raise NotAnEpub(f"not a valid EPUB ({shell_quote(name)} is not well-formed XML: line {err.lineno})") from None
 
 
-def _check_package(z: zipfile.ZipFile) -> tuple[str, Any]:
-    """container.xml parses and names a package document that exists and parses: its name and root."""
+def _check_package(z: zipfile.ZipFile) -> tuple[str, Any, int]:
+    """container.xml parses and names a package document that exists and parses: its name and
+    root, and the number of renditions (package documents) the container names."""
     from urllib.parse import unquote
 
     if CONTAINER not in z.NameToInfo:
@@ -196,7 +199,7 @@ def _check_package(z: zipfile.ZipFile) -> tuple[str, Any]:
     if package.tag != f"{{{OPF_NS}}}package":
         raise NotAnEpub(f"not a valid EPUB ({shell_quote(name)} is not an OPF package document)")
     _check_unique_ids(package, name)
-    return name, package
+    return name, package, len(rootfiles)
 
 
 def _check_unique_ids(package: Any, name: str) -> None:

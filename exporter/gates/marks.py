@@ -7,21 +7,27 @@ anyone's, and anyone may mention the mark: in an XML comment or CDATA, a
 JSON string, a second JSON document after the first, a tag after a page's
 body, the EXIF segment of a JPEG or bytes after its end, a PNG text chunk
 after ``IEND``.  So the mark counts only **where the program writes it**,
-each document read by a parser made for its kind:
+each document read whole by a parser made for its kind, and only a document
+that is as the program writes it (well-formed, complete, one of each: a
+document that the parser refuses, cut short or with more after its end, or
+with two marks, is the user's):
 
-- Atom, RSS and OPDS (``lxml``, entities, DTDs and network off): the
-  ``generator`` element of the Atom ``feed`` (RFC 4287 section 4.2.4) or of
-  the RSS ``channel``, whose text is the program's name;
+- Atom, RSS and OPDS (``lxml``, entities, DTDs and network off, no
+  DOCTYPE): the one ``generator`` element of the Atom ``feed`` (RFC 4287
+  section 4.2.4) or of the RSS ``channel``, whose text is the program's name;
 - the front page (``html5lib``, the HTML parsing algorithm): a ``<meta
   name="generator">`` child of ``<head>`` whose content starts with the
   name (one inside ``<noscript>`` or moved into the body is none);
 - JSON (``msgspec``, through :func:`exporter.gates.documents.says_program`):
-  one document whose top level says so;
-- JPEG (Pillow): a COM segment (ITU T.81 B.2.4.5) before the first scan
-  holding exactly the name; PNG (Pillow): a ``tEXt`` chunk ``Software``
-  (PNG 3rd edition 11.3.3.2) before the image data holding exactly the name;
-- EPUB (:func:`exporter.gates.epub.package_of`): a ``dc:publisher`` element
-  of the metadata of the package document its container names, holding
+  one UTF-8 document, no key twice, whose top level says so;
+- JPEG (Pillow): the one COM segment (ITU T.81 B.2.4.5) before the first
+  scan, holding exactly the name, in a picture that decodes whole and ends
+  at its EOI; PNG (Pillow's chunk reader): the one ``tEXt`` chunk
+  ``Software`` (PNG 3rd edition 11.3.3.2; not ``zTXt`` or ``iTXt``) before
+  the image data, holding exactly the name, every chunk's CRC right, and
+  nothing after ``IEND``;
+- EPUB (:func:`exporter.gates.epub.package_of`): a container naming one
+  package document, whose metadata has one ``dc:publisher``, holding
   exactly the name.
 
 Anything a parser refuses is not the program's: a file kept is never lost.
@@ -30,8 +36,9 @@ Anything a parser refuses is not the program's: a file kept is never lost.
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from .documents import says_program
 from .epub import NotAnEpub, package_of
@@ -39,53 +46,77 @@ from .epub import NotAnEpub, package_of
 ATOM = "{http://www.w3.org/2005/Atom}"
 OPF = "{http://www.idpf.org/2007/opf}"
 DC = "{http://purl.org/dc/elements/1.1/}"
+#: The largest picture the program writes (a cover it copies from a book: ``site.opds``'s
+#: bounds), in bytes and pixels: a larger one is not its own, and is not decoded.
+MAX_IMAGE_BYTES = 16 * 1024 * 1024
+MAX_IMAGE_PIXELS = 40_000_000
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def carries(program: str, head: bytes, opened: Callable[[], BinaryIO]) -> bool:
     """Whether the file whose first bytes are *head* carries *program*'s mark where the program
-    writes it (see the module's text).  *opened* opens the whole file (a JSON document and an
-    EPUB are read whole, within the file gate's size cap)."""
+    writes it (see the module's text).  *opened* opens the whole file, which is read to its end
+    (within the file gate's size cap) when its first bytes are of a kind the program writes."""
     start = head.lstrip(b" \t\r\n")
     try:
         if head.startswith(b"PK\x03\x04"):
             with opened() as fh:
                 return _epub_says(program, fh)
-        if program.encode() not in head:
-            return False  # the fast answer for most files: no parser runs
-        if head.startswith(b"\xff\xd8\xff") or head.startswith(b"\x89PNG\r\n\x1a\n"):
-            return _image_says(program, head)
         if start.startswith((b"{", b"[")):
             with opened() as fh:
                 return says_program(fh.read(), program)
+        if program.encode() not in head:
+            return False  # the fast answer for most files: no parser runs
+        if head.startswith((b"\xff\xd8\xff", PNG_SIGNATURE)):
+            with opened() as fh:
+                data = fh.read(MAX_IMAGE_BYTES + 1)
+            return len(data) <= MAX_IMAGE_BYTES and (_png_says(program, data) if data.startswith(PNG_SIGNATURE)
+                                                      else _jpeg_says(program, data))
         if start[:15].lower().startswith((b"<!doctype html", b"<html")):
             return _page_says(program, head)
-        return _feed_says(program, head)
+        with opened() as fh:
+            return _feed_says(program, fh)
     except OSError:
         return False
 
 
-def _feed_says(program: str, head: bytes) -> bool:
-    """The ``generator`` child of an Atom ``feed`` root or of an RSS root's ``channel``, among the
-    elements the XML parser closed before the end of *head* or its first error (a long feed's
-    first bytes end mid-document; an edit further down is the user's, but leaves the mark)."""
+def _feed_says(program: str, fh: BinaryIO) -> bool:
+    """One ``generator`` child of an Atom ``feed`` root or of an RSS root's ``channel``, in a
+    document that is well-formed to its end, without a DOCTYPE (the program writes none).  Read
+    in pieces, each entry dropped once read: memory stays bounded for a feed of any length."""
     from lxml import etree
 
     parser = etree.XMLPullParser(events=("end",), resolve_entities=False, no_network=True, load_dtd=False,
                                  huge_tree=False)
+    marks = 0
     try:
-        parser.feed(head)
+        while chunk := fh.read(1 << 16):
+            parser.feed(chunk)
+            marks += _generators(program, parser.read_events())
+        root = parser.close()
     except etree.XMLSyntaxError:
-        pass  # what was read before the error stands
-    for _, el in parser.read_events():
-        if el.tag not in (ATOM + "generator", "generator") or el.text != program:
+        return False  # not well-formed: not the document the program writes
+    return marks == 1 and root.getroottree().docinfo.doctype == ""
+
+
+def _generators(program: str, events: Any) -> int:
+    """How many of the elements closed in *events* are the program's generator where it writes
+    one; entries and items are cleared once closed."""
+    found = 0
+    for _, el in events:
+        if el.tag in (ATOM + "entry", "item"):
+            el.clear()
+            continue
+        if el.tag not in (ATOM + "generator", "generator"):
             continue
         parent = el.getparent()
         root = parent.getparent() if parent is not None else None
-        if (el.tag == ATOM + "generator" and parent is not None and parent.tag == ATOM + "feed" and root is None
+        if el.text == program and len(el) == 0 and (
+                el.tag == ATOM + "generator" and parent is not None and parent.tag == ATOM + "feed" and root is None
                 or el.tag == "generator" and parent is not None and parent.tag == "channel"
                 and root is not None and root.tag == "rss" and root.getparent() is None):
-            return True
-    return False
+            found += 1
+    return found
 
 
 def _page_says(program: str, head: bytes) -> bool:
@@ -101,35 +132,65 @@ def _page_says(program: str, head: bytes) -> bool:
                for el in (headers[0] if headers else ()))
 
 
-def _image_says(program: str, head: bytes) -> bool:
-    """A JPEG's COM segment or a PNG's ``tEXt`` ``Software`` chunk, read by Pillow, which parses
-    the segments and chunks before the picture's data when it opens the file (one in EXIF, after
-    the first scan, after ``IEND`` or after EOI is none)."""
+def _jpeg_says(program: str, data: bytes) -> bool:
+    """The one COM segment before the first scan (Pillow's ``applist``: a comment in EXIF, in
+    another APPn, after a scan or after EOI is none), holding exactly the name, in a JPEG that
+    decodes whole and ends at its EOI."""
+    comments = [body for kind, body in _opened_image(data, "JPEG", lambda im: im.applist) if kind == "COM"]
+    return comments == [program.encode()] and data.endswith(b"\xff\xd9")
+
+
+def _opened_image(data: bytes, kind: str, read: Callable[[Any], Any]) -> Any:
+    """``read(image)`` of *data* opened and decoded whole by Pillow as *kind*, within the bounds
+    of what the program writes; ``()`` when Pillow refuses it (truncated, damaged, too large)."""
     import warnings
 
     from PIL import Image
 
     try:
         with warnings.catch_warnings():
-            # A large picture's DecompressionBombWarning says nothing here: nothing is decoded.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(head)) as im:
-                if im.format == "JPEG":
-                    return ("COM", program.encode()) in getattr(im, "applist", [])
-                if im.format == "PNG":
-                    # im.info also holds what is not text (dpi, gamma): a tEXt value is a string.
-                    return im.info.get("Software") == program
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                if im.format != kind or im.width * im.height > MAX_IMAGE_PIXELS:
+                    return ()
+                found = read(im)
+                im.load()
+                return found
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError):
+        return ()
+
+
+def _png_says(program: str, data: bytes) -> bool:
+    """The one ``tEXt`` chunk ``Software`` before the first ``IDAT`` holding exactly the name,
+    read by Pillow's PNG chunk reader (each chunk's CRC checked) from the signature to ``IEND``,
+    with nothing after it, in a picture Pillow decodes whole."""
+    from PIL import ImageFile, PngImagePlugin
+
+    fp = io.BytesIO(data)
+    fp.seek(len(PNG_SIGNATURE))
+    stream = PngImagePlugin.ChunkStream(fp)
+    marks, pictured, mark = 0, False, b"Software\x00" + program.encode()
+    try:
+        while True:
+            kind, _, length = stream.read()
+            body = ImageFile._safe_read(fp, length)
+            stream.crc(kind, body)
+            pictured = pictured or kind == b"IDAT"
+            marks += kind == b"tEXt" and body == mark and not pictured
+            if kind == b"IEND":
+                break
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error):  # Pillow's words for "cut short"
         return False
-    return False
+    return marks == 1 and fp.tell() == len(data) and _opened_image(data, "PNG", lambda im: True) is True
 
 
 def _epub_says(program: str, fh: BinaryIO) -> bool:
-    """A ``dc:publisher`` element of the metadata of the package document the book's container
-    names (the EPUB gate's reading: one a reader opens; a comment or CDATA that mentions the
-    name, or another package document, is none)."""
+    """One ``dc:publisher`` element, holding exactly the name, in the metadata of the one package
+    document the book's container names (the EPUB gate's reading, as readers open it; a
+    comment or CDATA that mentions the name, or another package document, is none)."""
     try:
-        package = package_of(fh)
+        package, renditions = package_of(fh)
     except NotAnEpub:
         return False
-    return any(el.text == program for el in package.iterfind(f"{OPF}metadata/{DC}publisher"))
+    publishers = [el.text for el in package.iterfind(f"{OPF}metadata/{DC}publisher")]
+    return renditions == 1 and publishers == [program]
