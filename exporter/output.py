@@ -82,6 +82,7 @@ from typing import NamedTuple
 from .errors import OutputError
 from .gates import files as gate_files
 from .gates import marks as gate_marks
+from .gates.marks import PROGRAM, marked
 from .gates.names import shell_quote
 
 
@@ -652,7 +653,6 @@ def written_stamp(path: Path) -> Stamp:
 #: send ledger and JSON Feed (an extension object, JSON Feed 1.1 "Extensions"): a ``"program"``
 #: key; JPEG covers: a COM segment (ITU T.81 B.2.4.5); PNG covers and icons: a ``tEXt`` chunk
 #: (PNG 11.3.4.3); books: ``dc:publisher``.
-PROGRAM = "digest-export"
 _HEAD = 64 * 1024
 
 
@@ -665,77 +665,10 @@ def carries_mark(path: Path, *, at: _Folder | None = None) -> bool:
         head = gate_files.read_head(where, _HEAD, dir_fd=dir_fd)
     except OSError:
         return False
-    return gate_marks.carries(PROGRAM, head, lambda: gate_files.open_regular(where, gate_files.BOOK_LIMIT,
-                                                                                dir_fd=dir_fd)[0])
+    return gate_marks.carries(Path(path).name, head,
+                              lambda: gate_files.open_regular(where, gate_files.BOOK_LIMIT, dir_fd=dir_fd)[0])
 
 
-def marked(data: bytes, media_type: str) -> bytes:
-    """*data* (a JPEG or PNG image) with the program's mark added and no other metadata, so that
-    a later run knows the file as its own and a cover taken from someone's book carries nothing
-    of theirs (a text chunk or comment holding a bidi control, EXIF with a place); other types
-    unchanged.  The pixels are not touched: only the chunks and segments that describe the
-    picture are kept, as the thumbnail converter writes nothing else (it drops ICC profiles too)."""
-    if media_type == "image/jpeg" and data.startswith(b"\xff\xd8"):
-        data = _jpeg_without_metadata(data)
-        at = 2
-        while data[at:at + 2] and 0xE0 <= data[at + 1] <= 0xEF and data[at] == 0xFF:  # APPn (JFIF first)
-            at += 2 + int.from_bytes(data[at + 2:at + 4], "big")
-        comment = b"\xff\xfe" + struct.pack(">H", 2 + len(PROGRAM)) + PROGRAM.encode()
-        return data[:at] + comment + data[at:]
-    if media_type == "image/png" and data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
-        data = _png_without_metadata(data)
-        at = 8 + 8 + int.from_bytes(data[8:12], "big") + 4
-        body = b"tEXtSoftware\x00" + PROGRAM.encode()
-        chunk = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
-        return data[:at] + chunk + data[at:]
-    return data
-
-
-#: The PNG chunks that make the picture (PNG 3rd edition section 5.6, and APNG's): every other
-#: one (``tEXt``, ``zTXt``, ``iTXt``, ``eXIf``, ``iCCP``, ``tIME``, private ones) is metadata.
-_PNG_PICTURE = frozenset({b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"sBIT",
-                          b"bKGD", b"pHYs", b"acTL", b"fcTL", b"fdAT"})
-
-
-def _png_without_metadata(data: bytes) -> bytes:
-    kept, at = [data[:8]], 8
-    while at + 8 <= len(data):
-        end = at + 12 + int.from_bytes(data[at:at + 4], "big")
-        if data[at + 4:at + 8] in _PNG_PICTURE:
-            kept.append(data[at:end])
-        if data[at + 4:at + 8] == b"IEND":
-            break
-        at = end
-    return b"".join(kept)
-
-
-def _jpeg_without_metadata(data: bytes) -> bytes:
-    """*data* without COM and APP1-APP15 segments (ITU T.81 B.2.4: EXIF, XMP, ICC, Photoshop),
-    wherever they are (a progressive JPEG has segments between its scans), nor an APP0 that is
-    not JFIF; Adobe's APP14, which says how to read the colours of a CMYK JPEG, is kept."""
-    kept, at = [data[:2]], 2
-    while at + 2 <= len(data) and data[at] == 0xFF:
-        marker = data[at + 1]
-        if marker == 0xFF:  # a fill byte
-            at += 1
-            continue
-        if marker == 0xD9:  # EOI
-            kept.append(data[at:at + 2])
-            break
-        end = at + 2 + int.from_bytes(data[at + 2:at + 4], "big")
-        if marker == 0xDA:  # SOS: its header, then entropy-coded data up to the next marker
-            found = _NEXT_MARKER.search(data, end)
-            end = found.start() if found else len(data)
-        body = data[at + 4:at + 9]
-        if not (marker == 0xFE or 0xE1 <= marker <= 0xEF and not (marker == 0xEE and body == b"Adobe")
-                or marker == 0xE0 and body != b"JFIF\x00"):
-            kept.append(data[at:end])
-        at = end
-    return b"".join(kept)
-
-
-#: A marker in entropy-coded data: 0xFF not followed by a stuffed 0x00 or a restart (T.81 B.1.1.5).
-_NEXT_MARKER = re.compile(rb"\xff(?![\x00\xd0-\xd7])")
 
 
 def _as_recorded(path: Path, st: os.stat_result, at: _Folder | None = None) -> bool | None:
@@ -1063,9 +996,13 @@ def sync_folders(folders: Iterable[Path]) -> None:
         _fsync_dir(folder)
 
 
-#: The random part of a temporary file's name: eight letters (this version's base32; mkstemp's,
-#: of earlier versions, took letters, digits and ``_``).
-_MKSTEMP_PART = re.compile(r"[A-Za-z0-9_]{6,12}\.part")
+#: The random part of a temporary file's name: eight characters (this version's lower-case
+#: base32, ``a-z2-7``; mkstemp's, of earlier versions, ``a-z0-9_``), then ``.part``.
+_MKSTEMP_PART = re.compile(r"[a-z0-9_]{8}\.part")
+#: The endings of the names the program writes (books, feeds, catalogs, pages, pictures, its
+#: state): a leftover temporary file is one of these, or of a name too long (``.long.``).
+_WRITTEN_ENDINGS = (".epub", ".atom", ".rss", ".json", ".opds", ".html", ".jpg", ".jpeg", ".png", ".gif",
+                    ".webp", ".long")
 
 
 def remove_stale_parts(path: Path, *, max_age: float = STALE_AFTER) -> list[Path]:
@@ -1080,9 +1017,11 @@ def remove_stale_parts(path: Path, *, max_age: float = STALE_AFTER) -> list[Path
 
 
 def _remove_stale_parts_in(at: _Folder, name: str | None, max_age: float) -> list[Path]:
-    """Remove the stale temporary files in *at* written for *name*, or for any name (None)."""
+    """Remove the stale temporary files in *at* written for *name*, or for any name the program
+    writes (None: a ``.notes.abcdefgh.part`` of the user's is not one)."""
     stale = _stale_parts(at, max_age)
-    parts = [part for parts in stale.values() for part in parts] if name is None else stale.get(_part_prefix(name), ())
+    parts = ([part for prefix, parts in stale.items() if prefix[:-1].lower().endswith(_WRITTEN_ENDINGS)
+              for part in parts] if name is None else stale.get(_part_prefix(name), ()))
     return [Path(at.path, part) for part in parts if _remove_part(at, part, max_age)]
 
 

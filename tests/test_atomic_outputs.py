@@ -124,9 +124,9 @@ def test_stale_temporary_files_are_removed_by_the_next_write(tmp_path):
 
     target = tmp_path / "feed.atom"
     write_file(target, b"<feed/>")
-    stale = tmp_path / ".feed.atom.k1llEd.part"
-    young = tmp_path / ".feed.atom.running.part"
-    other = tmp_path / ".feed.rss.k1llEd.part"
+    stale = tmp_path / ".feed.atom.k1lled00.part"
+    young = tmp_path / ".feed.atom.running1.part"
+    other = tmp_path / ".feed.rss.k1lled00.part"
     for p in (stale, young, other):
         p.write_bytes(b"half")
     # A run writing it right now holds it locked (as the writer does, until its rename).
@@ -164,8 +164,12 @@ def test_a_build_removes_what_a_run_killed_outright_left_and_keeps_what_a_runnin
         path.write_bytes(b"half a file")
     running = out / ".feed.atom.runs2now.part"
     running.write_bytes(b"being written")
-    mine = out / ".notes.part"  # a file of the user's with a look-alike name
-    mine.write_bytes(b"mine")
+    # Files of the user's with look-alike names: not eight characters of the writer's alphabets,
+    # or not for a name the program writes.
+    mine = [out / ".notes.part", out / ".notes.abcdefgh.part", out / ".index.html.abcdefg.part",
+            out / ".feed.atom.123456789.part", out / ".feed.atom.ABCDEFGH.part", out / "catalog" / ".x.y.abcdefgh.part"]
+    for path in mine:
+        path.write_bytes(b"mine")
     held = os.open(running, os.O_RDONLY)
     fcntl.flock(held, fcntl.LOCK_EX)
     try:
@@ -176,9 +180,10 @@ def test_a_build_removes_what_a_run_killed_outright_left_and_keeps_what_a_runnin
     assert r.returncode == 0, r.stderr
     assert not any(p.exists() for p in left), r.stderr
     assert "a temporary file of a run that was stopped" in r.stderr + r.stdout
-    assert running.exists() and mine.read_bytes() == b"mine"
+    assert running.exists() and [p.read_bytes() for p in mine] == [b"mine"] * len(mine)
     running.unlink()
-    mine.unlink()
+    for path in mine:
+        path.unlink()
     assert snapshot(out) == snapshot(fresh)
 
 
@@ -266,7 +271,7 @@ def test_a_run_lists_each_folder_for_stale_temporary_files_once(tmp_path, corpor
     out.mkdir()
     import fcntl
 
-    stale, young = out / ".feed.atom.k1llEd00.part", out / ".feed.rss.running0.part"
+    stale, young = out / ".feed.atom.k1lled00.part", out / ".feed.rss.running0.part"
     for p in (stale, young):
         p.write_bytes(b"half")
     held = os.open(young, os.O_RDONLY)  # a run writing it now holds it

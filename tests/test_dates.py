@@ -85,12 +85,7 @@ def test_a_foreign_books_iso_week_is_its_whole_week_in_the_catalog(tmp_path):
     """A book whose dc:coverage is ``2024-W10`` is in progress until that Sunday has passed (it
     was read as its Monday, and listed as finished from the Tuesday on; ``feed --format opds``
     lists such a book by the catalog's rule, ``is_finished``)."""
-    (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "d.md").write_text(
-        "## Daily Papers (2024-03-04)\n\n### [T](https://arxiv.org/abs/2403.00001)\n\nVote: 1\n\nAuthors: A\n\n- s\n",
-        "utf-8")
-    out = tmp_path / "c"
-    assert run_cli(["epub", str(tmp_path / "in"), "-o", str(out), "--images", "none", "-q"], tmp_path).exit_code == 0
+    out = _week_book(tmp_path)
     ours = out / "daily-papers-2024-W10.epub"
     theirs = with_package(ours.read_bytes(), _theirs)
     ours.unlink()
@@ -124,3 +119,77 @@ def test_a_date_with_digits_of_another_script_is_refused_everywhere(tmp_path, wh
     result = run_cli(args, tmp_path, env=env)
     assert result.exit_code in (1, 2), result.output
     assert "not a date in YYYY-MM-DD form" in result.output, result.output
+
+
+@pytest.mark.parametrize("stem", ["a-0001-W01", "a-0001-01-01", "a-1979-12", "a-1979-12-30", "a-2100-01-04",
+                                  "a-9999-W52"])
+def test_a_name_of_a_period_beyond_the_supported_days_is_of_no_known_days(stem):
+    """The catalog calls such a period never finished; ``send`` reads the same days from the name."""
+    by, key, first, last = dates.named_period(stem)
+    assert (by, first, last) != ("unknown", None, None) and (first, last) == (None, None), stem
+    with pytest.raises(dates.NoSuchDate):
+        dates.period(key)
+
+
+def _week_book(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "d.md").write_text(
+        "## Daily Papers (2024-03-04)\n\n### [T](https://arxiv.org/abs/2403.00001)\n\nVote: 1\n\nAuthors: A\n\n- s\n",
+        "utf-8")
+    out = tmp_path / "c"
+    assert run_cli(["epub", str(tmp_path / "in"), "-o", str(out), "--images", "none", "-q"], tmp_path).exit_code == 0
+    return out
+
+
+def test_send_never_mails_a_book_named_for_a_period_beyond_the_supported_days(tmp_path):
+    out = _week_book(tmp_path)
+    (out / "daily-papers-2024-W10.epub").rename(out / "mine-0001-W01.epub")
+    result = run_cli(["send", str(out), "--to", "a@example.org", "--from-address", "b@example.org", "--smtp-host",
+                      "127.0.0.1", "--smtp-security", "none", "--dry-run", "--today", "2026-12-06"], tmp_path)
+    assert "would send" not in result.output, result.output
+
+
+@pytest.mark.parametrize("how", ["option", "env"])
+def test_feed_decides_the_catalogs_finished_books_as_on_today(tmp_path, how):
+    """``feed --format opds`` takes ``--today``/``DIGEST_EXPORT_TODAY`` as ``build`` does: one folder,
+    one answer whichever command writes its catalog."""
+    out = _week_book(tmp_path)
+    for today, finished in (("2024-03-08", False), ("2024-03-11", True)):
+        args = ["feed", str(tmp_path / "in"), "-o", str(out), "--format", "opds", "-q"]
+        result = run_cli(args + (["--today", today] if how == "option" else []), tmp_path,
+                         env={"DIGEST_EXPORT_TODAY": today} if how == "env" else None)
+        assert result.exit_code == 0, result.output
+        listed = ["daily-papers-2024-W10.epub" in (out / page).read_text("utf-8")
+                  for page in ("catalog.opds", "catalog-current.opds")]
+        assert listed == [finished, not finished], today
+
+
+@pytest.mark.parametrize("where", ["--today", "env", "--from", "config"])
+def test_a_long_bad_date_is_shown_cut(tmp_path, where):
+    long = "2024-03-04" * 10_000
+    args, env = ["epub", str(tmp_path), "-o", str(tmp_path / "o")], {}
+    if where == "env":
+        args = ["build", str(tmp_path), "-o", str(tmp_path / "o")]
+        env["DIGEST_EXPORT_TODAY"] = long
+    elif where == "config":
+        (tmp_path / "c.toml").write_text(f'[epub]\nfrom = "{long}"\n', "utf-8")
+        args = ["--config", str(tmp_path / "c.toml"), *args]
+    else:
+        args = (["build", str(tmp_path), "-o", str(tmp_path / "o")] if where == "--today" else args) + [where, long]
+    result = run_cli(args, tmp_path, env=env)
+    assert result.exit_code == 2 and "not a date in YYYY-MM-DD form" in result.output, result.output[:500]
+    assert len(result.output) < 1_000, len(result.output)
+
+
+@pytest.mark.parametrize("coverage", ["２０２４-W10", "junk", "2024-W10/"])
+def test_an_unreadable_coverage_gives_way_to_the_books_date_not_to_its_name(tmp_path, coverage):
+    """A book whose dc:coverage the gate refuses is of its dc:date's day (read next), not of the
+    period its file name says: a copy of week 10 named for week 9 is not mailed as week 9."""
+    out = _week_book(tmp_path)
+    book = out / "daily-papers-2024-W10.epub"
+    (out / "mine-2024-W09.epub").write_bytes(with_package(book.read_bytes(), lambda opf: opf.replace(
+        b"<dc:coverage>2024-03-04/2024-03-10</dc:coverage>", f"<dc:coverage>{coverage}</dc:coverage>".encode())))
+    book.unlink()
+    result = run_cli(["send", str(out), "--to", "a@example.org", "--from-address", "b@example.org", "--smtp-host",
+                      "127.0.0.1", "--smtp-security", "none", "--dry-run", "--today", "2024-03-08"], tmp_path)
+    assert "would send" not in result.output and "but the book is of 2024-03-04" in result.output, result.output

@@ -123,6 +123,8 @@ def inspect(inputs: tuple[str, ...], as_json: bool, allow_empty: bool, quiet: bo
 @click.option("--title", metavar="TEXT", help="Feed title. Default: the newest digest's title.")
 @feed_selection_options
 @filter_options
+@today_option("Decide which books of the catalog (--format opds) are finished as on DATE: its "
+              "finished and in-progress pages (default: today; env DIGEST_EXPORT_TODAY).")
 @keep_going_option
 @allow_empty_option
 @quiet_option
@@ -130,7 +132,7 @@ def inspect(inputs: tuple[str, ...], as_json: bool, allow_empty: bool, quiet: bo
 def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_url: str | None,
          title: str | None, days: int | None, limit: int | None, everything: bool, archive: bool,
          min_votes: int | None, top: int | None, match: tuple[str, ...], exclude: tuple[str, ...],
-         keep_going: bool, allow_empty: bool, quiet: bool) -> None:
+         today: Any, keep_going: bool, allow_empty: bool, quiet: bool) -> None:
     """Write Atom, RSS and JSON feeds (and an OPDS catalog) of the papers.
 
     One entry per paper, newest digest first; ids and dates come from the
@@ -154,7 +156,8 @@ def feed(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_u
     options = feed_options_of(out_dir, formats=formats, default=DEFAULT_FORMATS, title=title, base_url=base_url,
                               days=days, limit=limit, everything=everything, archive=archive)
     chosen = filter_of(min_votes, top, match, exclude)
-    plan, report, _ = run_pipeline(inputs, replace(feed_options(options, keep_going=keep_going), filter=chosen),
+    plan, report, _ = run_pipeline(inputs, replace(feed_options(options, keep_going=keep_going), filter=chosen,
+                                                   today=today.date() if today else None),
                                    quiet=quiet,
                                    label="Writing feeds", allow_empty=allow_empty)
     print_outcome(report, quiet=quiet)

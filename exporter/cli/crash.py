@@ -71,13 +71,26 @@ class Group(click.Group):
         selections = sys.modules.get("exporter.selections.model")
         if selections is not None:
             selections.new_compile_budget()
-        with _terminated_cleanly(), _printable_stderr():
+        with _terminated_cleanly(), _printable_stderr(), _without_library_warnings():
             try:
                 return super().main(args, *rest, **kwargs)
             except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
                 raise  # standalone_mode=False: the caller handles them
             except Exception as err:  # noqa: BLE001 -- the one place every bug ends
                 sys.exit(internal_error(err, list(args) if args is not None else None))
+
+
+@contextlib.contextmanager
+def _without_library_warnings() -> Iterator[None]:
+    """No Python warning of a library reaches standard error (Pillow's "Corrupt EXIF data" for a
+    picture of someone's, with its source file and line): what the program has to say about an
+    input is a diagnostic naming it, ``path: warning: ...``.  A check that turns a warning into
+    an error (a decompression bomb) still does, in its own ``catch_warnings``."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 @contextlib.contextmanager

@@ -94,6 +94,21 @@ class Command(click.Command):
             raise click.UsageError(f"{where} {err.message}", ctx) from err
 
 
+#: How much of a refused value a usage error shows: a value of 100,000 characters is cut, as the
+#: reader cuts a digest's (a cron mail of 200 KB for one bad variable says nothing more).
+SHOWN_CHARS = 60
+
+
+def _cut(value: str) -> str:
+    return value if len(value) <= SHOWN_CHARS else value[:SHOWN_CHARS - 1] + "…"
+
+
+def said(value: Any) -> str:
+    """*value* as a usage error shows it: Python's quoting (what click shows), cut to
+    :data:`SHOWN_CHARS` characters."""
+    return repr(_cut(value)) if isinstance(value, str) else repr(value)[:SHOWN_CHARS]
+
+
 class EnvOption(click.Option):
     """An option that may also come from an environment variable (``envvar``): a value from the
     variable that does not convert is a usage error (exit 2) naming the variable, the value as
@@ -121,7 +136,7 @@ class EnvOption(click.Option):
             if ctx.meta.get(f"{__name__}.source.{self.name}") is not ParameterSource.ENVIRONMENT:
                 raise
             name = self.envvar if isinstance(self.envvar, str) else "/".join(self.envvar or ())
-            shown = shell_quote(value) if isinstance(value, str) and value else repr(value)
+            shown = shell_quote(_cut(value)) if isinstance(value, str) and value else repr(value)
             raise click.UsageError(f"environment variable {name}={shown} (for {self.opts[0]}): "
                                    f"{err.message.rstrip('.')}; it must be {self.allowed}.", ctx) from err
 
@@ -306,14 +321,14 @@ class Seconds(click.ParamType):
                 raise ValueError("float() takes any Unicode digit and PEP 515 underscores")
             number = float(value)
         except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number of {self.unit}.", param, ctx)
+            self.fail(f"{said(value)} is not a number of {self.unit}.", param, ctx)
         except OverflowError:  # an integer too large for a float
             number = math.inf
         if math.isnan(number):
-            self.fail(f"{value!r} is not a number of {self.unit}.", param, ctx)
+            self.fail(f"{said(value)} is not a number of {self.unit}.", param, ctx)
         reason = out_of_range(number, self.low, self.high, f"a number of {self.unit}")
         if reason is not None:
-            self.fail(f"{value!r} {reason}.", param, ctx)
+            self.fail(f"{said(value)} {reason}.", param, ctx)
         return number
 
 
@@ -334,7 +349,7 @@ class Count(click.types.IntParamType):
         from ..gates.numbers import NotACount, out_of_range, parse_count
 
         if isinstance(value, bool) or not isinstance(value, (int, str)):
-            self.fail(f"{value!r} is not a whole number.", param, ctx)
+            self.fail(f"{said(value)} is not a whole number.", param, ctx)
         try:  # a config file's TOML integer is already a number: the same bounds hold
             if isinstance(value, int):
                 reason = out_of_range(value, self.low, self.high)
@@ -343,7 +358,7 @@ class Count(click.types.IntParamType):
                 return value
             return parse_count(value, low=self.low, high=self.high)
         except NotACount as err:
-            self.fail(f"{value!r} {err}.", param, ctx)
+            self.fail(f"{said(value)} {err}.", param, ctx)
 
 
 class IsoDate(click.DateTime):
@@ -363,7 +378,7 @@ class IsoDate(click.DateTime):
         try:
             found = day(value)
         except DateRefused as err:
-            self.fail(f"{value!r} {err}.", param, ctx)
+            self.fail(f"{said(value)} {err}.", param, ctx)
         return dt.datetime(found.year, found.month, found.day)
 
 
@@ -380,7 +395,7 @@ class LanguageTag(click.types.StringParamType):
         try:
             return check_tag(value)
         except LanguageTagRefused as err:
-            self.fail(f"{value!r}: {err}.", param, ctx)
+            self.fail(f"{said(value)}: {err}.", param, ctx)
 
 
 def image_timeout_option(f: F) -> F:

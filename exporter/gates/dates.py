@@ -50,6 +50,17 @@ NAMED_PERIODS = (
 )
 
 
+#: The days a digest may be of (its heading; the model's years), and the days a book's period
+#: may span: those widened to the ISO weeks that hold them (1980-W01 starts on 1979-12-31,
+#: 2099-W53 ends on 2100-01-03), so a weekly book of those years is finished like any other.  A
+#: period beyond them (a book named ``-0001-W01``, dated 2999) is of no known days: never
+#: finished, in the catalog and for ``send`` alike.
+FIRST_DATE = dt.date(1980, 1, 1)
+LAST_DATE = dt.date(2099, 12, 31)
+FIRST_DAY = dt.date(1979, 12, 31)
+LAST_DAY = dt.date(2100, 1, 3)
+
+
 class DateRefused(ValueError):
     """The text is not a date of the form asked; the message says why."""
 
@@ -112,6 +123,12 @@ def period(text: str) -> tuple[dt.date, dt.date]:
     start, end = days_of(first)[0], days_of(last if slash else first)[1]
     if end < start:
         raise DateRefused("ends before it starts")
+    return _in_range(start, end)
+
+
+def _in_range(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    if not (FIRST_DAY <= start and end <= LAST_DAY):
+        raise NoSuchDate(f"is outside the supported dates ({FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()})")
     return start, end
 
 
@@ -134,7 +151,8 @@ def timestamp(text: str) -> dt.datetime:
 def named_period(stem: str) -> tuple[str, str, dt.date | None, dt.date | None]:
     """``(by, key, first day, last day)`` from a book's file stem (:data:`NAMED_PERIODS`);
     ``("unknown", stem, None, None)`` when it names none, the days None when it names no real
-    period (``-2024-W60``) or the whole archive."""
+    period (``-2024-W60``), one beyond :data:`FIRST_DAY`..:data:`LAST_DAY`, or the whole
+    archive."""
     for by, pattern in NAMED_PERIODS:
         found = pattern.search(stem)
         if not found:
@@ -142,11 +160,13 @@ def named_period(stem: str) -> tuple[str, str, dt.date | None, dt.date | None]:
         key = found.group(0).lstrip("-")
         try:
             if by == "week":
-                return (by, key, *week(int(found["y"]), int(found["w"])))
+                return (by, key, *_in_range(*week(int(found["y"]), int(found["w"]))))
             if by == "day":
-                return (by, key, *(2 * (day(key),)))
+                return (by, key, *_in_range(*(2 * (day(key),))))
             if by == "month":
-                return (by, key, *month(int(found["y"]), int(found["m"])))
+                return (by, key, *_in_range(*month(int(found["y"]), int(found["m"]))))
+        except NoSuchDate:
+            return by, key, None, None  # a period of no known days: never finished
         except DateRefused:
             break
         return by, key, None, None

@@ -499,10 +499,10 @@ class FailureEntry(Struct, forbid_unknown_fields=True):
 # -- decoding ----------------------------------------------------------------------
 
 class _Marked(Struct):
-    """The keys of a JSON document this program writes that say so (unknown keys ignored): the
-    state's, ledger's and catalog cache's ``program``; OPDS 2.0's in its ``metadata``; JSON
-    Feed's ``_digest_export`` extension object, or an item's from an earlier version."""
+    """The top-level keys that say which kind of JSON document this is and where the program's
+    mark stands in it (unknown keys ignored)."""
 
+    version: Any = None
     program: Any = None
     metadata: Any = None
     extension: Any = msgspec.field(name="_digest_export", default=None)
@@ -510,21 +510,30 @@ class _Marked(Struct):
 
 
 def says_program(raw: bytes, program: str) -> bool:
-    """Whether *raw* is one JSON document whose top level says *program* wrote it (see
-    :class:`_Marked`): a string or a second document that mentions it is no mark."""
+    """Whether *raw* is one JSON document, UTF-8 and with no key twice (the program never writes
+    one), whose top level says *program* wrote it in the place its kind has: a JSON Feed (its
+    ``version``) in its ``_digest_export`` extension object (JSON Feed 1.1 "Extensions"), or, as
+    an earlier version wrote it, in its first item's; an OPDS 2.0 feed (its ``metadata``) in its
+    metadata; any other (the state, the send ledger) in its ``program``.  A mark in a string, in
+    another place, or in a second document is none."""
     try:
         doc = msgspec.json.decode(raw, type=_Marked)
     except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         return False
-    items = doc.items
-    says = (doc.program == program
-            or isinstance(doc.metadata, dict) and doc.metadata.get("program") == program
-            or isinstance(doc.extension, dict) and doc.extension.get("program") == program
-            or isinstance(items, list) and bool(items) and isinstance(items[0], dict)
+    if isinstance(doc.version, str) and doc.version.startswith("https://jsonfeed.org/version/"):
+        items = doc.items
+        says = doc.program is None and doc.metadata is None and (
+            isinstance(doc.extension, dict) and doc.extension.get("program") == program
+            or doc.extension is None and isinstance(items, list) and bool(items) and isinstance(items[0], dict)
             and isinstance(items[0].get("_digest_export"), dict) and "date" in items[0]["_digest_export"])
+    elif doc.metadata is not None:
+        says = (doc.program is None and doc.extension is None and doc.version is None
+                and isinstance(doc.metadata, dict) and doc.metadata.get("program") == program)
+    else:
+        says = doc.program == program and doc.extension is None
     if not says:
         return False
-    try:  # the program never writes a key twice: a document that does is someone else's
+    try:  # a key twice, or bytes that are not UTF-8: not a document the program writes
         _refuse_duplicate_keys(raw)
     except DocumentDamaged:
         return False

@@ -80,12 +80,15 @@ def open_epub(data: bytes, *, zipped_here: bool = False) -> Iterator[tuple[zipfi
 
 
 def package_of(fh: Any) -> tuple[Any, int]:
-    """The parsed package document that the container of the EPUB open as *fh* names first (the
-    one readers open; no member is inflated but the two documents), and how many renditions
-    the container names: :class:`NotAnEpub`."""
+    """The parsed package document that the container of the EPUB open as *fh* (seekable) names
+    first (the one readers open), once :func:`check_epub`'s checks pass, and how many
+    renditions the container names: :class:`NotAnEpub`.  Read from the file, not held whole."""
     try:
+        head = fh.read(_LOCAL_HEADER.size + 64)
+        fh.seek(0)
+        _check_mimetype_header(head)
         with zipfile.ZipFile(fh) as z:
-            _, package, renditions = _check_package(z)
+            _, package, renditions = _checked(z)
             return package, renditions
     except NotAnEpub:
         raise
@@ -94,8 +97,9 @@ def package_of(fh: Any) -> tuple[Any, int]:
         raise NotAnEpub(f"not a readable EPUB (a damaged or truncated zip: {type(err).__name__})") from None
 
 
-def _checked(z: zipfile.ZipFile, members: bool = True) -> tuple[str, Any]:
-    """check_epub's checks on the open zip; the package document's name and root."""
+def _checked(z: zipfile.ZipFile, members: bool = True) -> tuple[str, Any, int]:
+    """check_epub's checks on the open zip; the package document's name and root, and how many
+    renditions the container names."""
     try:
         infos = z.infolist()
         if not infos or infos[0].header_offset != 0 or infos[0].filename != "mimetype":
@@ -108,7 +112,7 @@ def _checked(z: zipfile.ZipFile, members: bool = True) -> tuple[str, Any]:
         bad = z.testzip() if members else None
         if bad is not None:
             raise NotAnEpub(f"damaged: {shell_quote(bad)} does not match its checksum")
-        return _check_package(z)[:2]
+        return _check_package(z)
     except NotAnEpub:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,

@@ -1,48 +1,54 @@
-"""The marks gate: is a file one this program wrote, by the mark it writes?
+"""The marks gate: the program's mark, written and read back.
 
-A file in the output folder that no build state records (a state lost, a
-``feed --format opds`` run without one) is replaced only when it carries the
-program's mark (``exporter.output.carries_mark``).  Such a file may be
-anyone's, and anyone may mention the mark: in an XML comment or CDATA, a
-JSON string, a second JSON document after the first, a tag after a page's
-body, the EXIF segment of a JPEG or bytes after its end, a PNG text chunk
-after ``IEND``.  So the mark counts only **where the program writes it**,
-each document read whole by a parser made for its kind, and only a document
-that is as the program writes it (well-formed, complete, one of each: a
-document that the parser refuses, cut short or with more after its end, or
-with two marks, is the user's):
+Every file the program writes carries its mark (:data:`PROGRAM`), so that a
+later run without a build state (a state lost, ``feed --format opds``) knows
+the file as its own (``exporter.output.carries_mark``): a file without it is
+never replaced or removed.  Such a file may be anyone's, and anyone may
+mention the mark: in an XML comment or CDATA, a JSON string, a second JSON
+document, a tag after a page's body, the EXIF segment of a JPEG or bytes
+after its end, a PNG text chunk after ``IEND``.  So the mark counts only
+**where the program writes it, in a document as the program writes it**:
+read whole by a parser made for its kind, of the kind its name says
+(``feed.atom`` is Atom, never RSS), well-formed and complete, with nothing
+the program never writes (a second mark, a key twice, metadata, bytes after
+its end).  Anything a parser refuses is the user's: a file kept is never
+lost.
 
 - Atom, RSS and OPDS (``lxml``, entities, DTDs and network off, no
   DOCTYPE): the one ``generator`` element of the Atom ``feed`` (RFC 4287
-  section 4.2.4) or of the RSS ``channel``, whose text is the program's name;
-- the front page (``html5lib``, the HTML parsing algorithm): a ``<meta
-  name="generator">`` child of ``<head>`` whose content starts with the
-  name (one inside ``<noscript>`` or moved into the body is none);
+  section 4.2.4), or of the one ``channel`` of an RSS root, whose text is
+  the name;
+- the front page (``html5lib``, the HTML parsing algorithm): the one
+  ``<meta name="generator">`` child of ``<head>``, its content starting
+  with the name (one inside ``<noscript>`` or moved into the body is none);
 - JSON (``msgspec``, through :func:`exporter.gates.documents.says_program`):
-  one UTF-8 document, no key twice, whose top level says so;
-- JPEG (Pillow): the one COM segment (ITU T.81 B.2.4.5) before the first
-  scan, holding exactly the name, in a picture that decodes whole and ends
-  at its EOI; PNG (Pillow's chunk reader): the one ``tEXt`` chunk
-  ``Software`` (PNG 3rd edition 11.3.3.2; not ``zTXt`` or ``iTXt``) before
-  the image data, holding exactly the name, every chunk's CRC right, and
-  nothing after ``IEND``;
-- EPUB (:func:`exporter.gates.epub.package_of`): a container naming one
-  package document, whose metadata has one ``dc:publisher``, holding
-  exactly the name.
-
-Anything a parser refuses is not the program's: a file kept is never lost.
+  one UTF-8 document, no key twice, whose top level says so in the place
+  its kind has (JSON Feed's ``_digest_export`` extension, OPDS 2.0's
+  ``metadata``, the state's and ledger's ``program``);
+- JPEG and PNG: what :func:`marked` makes, byte for byte (it drops every
+  segment and chunk but the picture's and adds the mark: a picture already
+  marked by the program is unchanged by it), that Pillow decodes whole (a
+  PNG's every chunk CRC right);
+- EPUB (:func:`exporter.gates.epub.package_of`, the container checks
+  ``send`` makes: one name per entry, every checksum right): a container
+  naming one package document, whose metadata has one ``dc:publisher``,
+  holding exactly the name.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import struct
+import zlib
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from .documents import says_program
 from .epub import NotAnEpub, package_of
 
+#: The mark.
+PROGRAM = "digest-export"
 ATOM = "{http://www.w3.org/2005/Atom}"
 OPF = "{http://www.idpf.org/2007/opf}"
 DC = "{http://purl.org/dc/elements/1.1/}"
@@ -51,39 +57,61 @@ DC = "{http://purl.org/dc/elements/1.1/}"
 MAX_IMAGE_BYTES = 16 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: The kind of document each name the program writes is, by its ending.
+_KINDS = {".atom": "atom", ".opds": "atom", ".rss": "rss", ".html": "page", ".json": "json", ".jpg": "jpeg",
+          ".jpeg": "jpeg", ".png": "png", ".epub": "epub"}
 
 
-def carries(program: str, head: bytes, opened: Callable[[], BinaryIO]) -> bool:
-    """Whether the file whose first bytes are *head* carries *program*'s mark where the program
-    writes it (see the module's text).  *opened* opens the whole file, which is read to its end
-    (within the file gate's size cap) when its first bytes are of a kind the program writes."""
-    start = head.lstrip(b" \t\r\n")
+def carries(name: str, head: bytes, opened: Callable[[], BinaryIO]) -> bool:
+    """Whether the file called *name* whose first bytes are *head* carries the mark where the
+    program writes it (see the module's text).  *opened* opens the whole file, which is read to
+    its end (within the file gate's size cap) when its first bytes are of a kind the program
+    writes."""
+    kind = _kind_of(head)
+    wanted = _KINDS.get(name[name.rfind("."):].lower()) if "." in name else None
+    if wanted is not None and kind != wanted and not (kind == "xml" and wanted in ("atom", "rss")):
+        return False  # an RSS document named feed.atom, a JPEG named .png: not what the program writes
     try:
-        if head.startswith(b"PK\x03\x04"):
+        if kind == "epub":
             with opened() as fh:
-                return _epub_says(program, fh)
-        if start.startswith((b"{", b"[")):
+                return _epub_says(fh)
+        if kind == "json":
             with opened() as fh:
-                return says_program(fh.read(), program)
-        if program.encode() not in head:
+                return says_program(fh.read(), PROGRAM)
+        if PROGRAM.encode() not in head:
             return False  # the fast answer for most files: no parser runs
-        if head.startswith((b"\xff\xd8\xff", PNG_SIGNATURE)):
+        if kind in ("jpeg", "png"):
             with opened() as fh:
                 data = fh.read(MAX_IMAGE_BYTES + 1)
-            return len(data) <= MAX_IMAGE_BYTES and (_png_says(program, data) if data.startswith(PNG_SIGNATURE)
-                                                      else _jpeg_says(program, data))
-        if start[:15].lower().startswith((b"<!doctype html", b"<html")):
-            return _page_says(program, head)
+            return len(data) <= MAX_IMAGE_BYTES and _image_says(data, kind)
+        if kind == "page":
+            return _page_says(head)
         with opened() as fh:
-            return _feed_says(program, fh)
+            return _feed_says(fh, wanted)
     except OSError:
         return False
 
 
-def _feed_says(program: str, fh: BinaryIO) -> bool:
-    """One ``generator`` child of an Atom ``feed`` root or of an RSS root's ``channel``, in a
-    document that is well-formed to its end, without a DOCTYPE (the program writes none).  Read
-    in pieces, each entry dropped once read: memory stays bounded for a feed of any length."""
+def _kind_of(head: bytes) -> str:
+    start = head.lstrip(b" \t\r\n")
+    if head.startswith(b"PK\x03\x04"):
+        return "epub"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(PNG_SIGNATURE):
+        return "png"
+    if start.startswith((b"{", b"[")):
+        return "json"
+    if start[:15].lower().startswith((b"<!doctype html", b"<html")):
+        return "page"
+    return "xml"
+
+
+def _feed_says(fh: BinaryIO, wanted: str | None) -> bool:
+    """One ``generator`` child of an Atom ``feed`` root, or of the one ``channel`` of an RSS root
+    (*wanted*: which, when the name says), in a document well-formed to its end, without a
+    DOCTYPE (the program writes none).  Read in pieces, each entry dropped once read: memory
+    stays bounded for a feed of any length."""
     from lxml import etree
 
     parser = etree.XMLPullParser(events=("end",), resolve_entities=False, no_network=True, load_dtd=False,
@@ -92,14 +120,16 @@ def _feed_says(program: str, fh: BinaryIO) -> bool:
     try:
         while chunk := fh.read(1 << 16):
             parser.feed(chunk)
-            marks += _generators(program, parser.read_events())
+            marks += _generators(parser.read_events())
         root = parser.close()
     except etree.XMLSyntaxError:
         return False  # not well-formed: not the document the program writes
-    return marks == 1 and root.getroottree().docinfo.doctype == ""
+    atom = root.tag == ATOM + "feed" and wanted in (None, "atom")
+    rss = root.tag == "rss" and wanted in (None, "rss") and len(root.findall("channel")) == 1
+    return marks == 1 and (atom or rss) and root.getroottree().docinfo.doctype == ""
 
 
-def _generators(program: str, events: Any) -> int:
+def _generators(events: Any) -> int:
     """How many of the elements closed in *events* are the program's generator where it writes
     one; entries and items are cleared once closed."""
     found = 0
@@ -111,7 +141,7 @@ def _generators(program: str, events: Any) -> int:
             continue
         parent = el.getparent()
         root = parent.getparent() if parent is not None else None
-        if el.text == program and len(el) == 0 and (
+        if el.text == PROGRAM and len(el) == 0 and (
                 el.tag == ATOM + "generator" and parent is not None and parent.tag == ATOM + "feed" and root is None
                 or el.tag == "generator" and parent is not None and parent.tag == "channel"
                 and root is not None and root.tag == "rss" and root.getparent() is None):
@@ -119,78 +149,124 @@ def _generators(program: str, events: Any) -> int:
     return found
 
 
-def _page_says(program: str, head: bytes) -> bool:
-    """A ``<meta name="generator" content="PROGRAM ...">`` child of the page's ``<head>``, as the
-    HTML parsing algorithm builds the tree (the parser's, not a pattern's, idea of where a tag
-    stands: a comment, a script's text or a tag after ``<body>`` is not in the head)."""
+def _page_says(head: bytes) -> bool:
+    """The one ``<meta name="generator">`` child of the page's ``<head>``, its content the name and
+    a version, as the HTML parsing algorithm builds the tree (the parser's, not a pattern's, idea
+    of where a tag stands: a comment, a script's text or a tag after ``<body>`` is not in the
+    head)."""
     import html5lib
 
     root = html5lib.parse(head.decode("utf-8", "replace"), treebuilder="etree", namespaceHTMLElements=False)
     headers = [el for el in root if el.tag == "head"]
-    return any(el.tag == "meta" and (el.get("name") or "").lower() == "generator"
-               and (el.get("content") or "").split(" ")[0] == program
-               for el in (headers[0] if headers else ()))
+    generators = [el.get("content") or "" for el in (headers[0] if headers else ())
+                  if el.tag == "meta" and (el.get("name") or "").lower() == "generator"]
+    return len(generators) == 1 and generators[0].split(" ")[0] == PROGRAM
 
 
-def _jpeg_says(program: str, data: bytes) -> bool:
-    """The one COM segment before the first scan (Pillow's ``applist``: a comment in EXIF, in
-    another APPn, after a scan or after EOI is none), holding exactly the name, in a JPEG that
-    decodes whole and ends at its EOI."""
-    comments = [body for kind, body in _opened_image(data, "JPEG", lambda im: im.applist) if kind == "COM"]
-    return comments == [program.encode()] and data.endswith(b"\xff\xd9")
-
-
-def _opened_image(data: bytes, kind: str, read: Callable[[Any], Any]) -> Any:
-    """``read(image)`` of *data* opened and decoded whole by Pillow as *kind*, within the bounds
-    of what the program writes; ``()`` when Pillow refuses it (truncated, damaged, too large)."""
+def _image_says(data: bytes, kind: str) -> bool:
+    """*data* is what :func:`marked` makes of it, byte for byte, and Pillow decodes it whole (a
+    PNG's chunks read to ``IEND`` with their CRCs checked first: ``Image.verify``)."""
     import warnings
 
     from PIL import Image
 
+    if marked(data, f"image/{kind}") != data:
+        return False
     try:
         with warnings.catch_warnings():
+            # Pillow warns of a damaged EXIF or a large picture: neither is a message for the user.
+            warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as im:
-                if im.format != kind or im.width * im.height > MAX_IMAGE_PIXELS:
-                    return ()
-                found = read(im)
+                if im.format != kind.upper() or im.width * im.height > MAX_IMAGE_PIXELS:
+                    return False
+                if kind == "png":
+                    im.verify()
+            with Image.open(io.BytesIO(data)) as im:
                 im.load()
-                return found
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError):
-        return ()
-
-
-def _png_says(program: str, data: bytes) -> bool:
-    """The one ``tEXt`` chunk ``Software`` before the first ``IDAT`` holding exactly the name,
-    read by Pillow's PNG chunk reader (each chunk's CRC checked) from the signature to ``IEND``,
-    with nothing after it, in a picture Pillow decodes whole."""
-    from PIL import ImageFile, PngImagePlugin
-
-    fp = io.BytesIO(data)
-    fp.seek(len(PNG_SIGNATURE))
-    stream = PngImagePlugin.ChunkStream(fp)
-    marks, pictured, mark = 0, False, b"Software\x00" + program.encode()
-    try:
-        while True:
-            kind, _, length = stream.read()
-            body = ImageFile._safe_read(fp, length)
-            stream.crc(kind, body)
-            pictured = pictured or kind == b"IDAT"
-            marks += kind == b"tEXt" and body == mark and not pictured
-            if kind == b"IEND":
-                break
-    except (OSError, SyntaxError, ValueError, EOFError, struct.error):  # Pillow's words for "cut short"
+    except (OSError, SyntaxError, ValueError, struct.error, Image.DecompressionBombWarning,
+            Image.DecompressionBombError):
         return False
-    return marks == 1 and fp.tell() == len(data) and _opened_image(data, "PNG", lambda im: True) is True
+    return True
 
 
-def _epub_says(program: str, fh: BinaryIO) -> bool:
+def _epub_says(fh: BinaryIO) -> bool:
     """One ``dc:publisher`` element, holding exactly the name, in the metadata of the one package
-    document the book's container names (the EPUB gate's reading, as readers open it; a
-    comment or CDATA that mentions the name, or another package document, is none)."""
+    document the book's container names, in a container the EPUB gate accepts (as ``send`` and
+    readers open it; a comment or CDATA that mentions the name, or another package document,
+    is none)."""
     try:
         package, renditions = package_of(fh)
     except NotAnEpub:
         return False
     publishers = [el.text for el in package.iterfind(f"{OPF}metadata/{DC}publisher")]
-    return renditions == 1 and publishers == [program]
+    return renditions == 1 and publishers == [PROGRAM]
+
+
+def marked(data: bytes, media_type: str) -> bytes:
+    """*data* (a JPEG or PNG image) with the program's mark added and no other metadata, so that
+    a later run knows the file as its own and a cover taken from someone's book carries nothing
+    of theirs (a text chunk or comment holding a bidi control, EXIF with a place); other types
+    unchanged.  The pixels are not touched: only the chunks and segments that describe the
+    picture are kept, as the thumbnail converter writes nothing else (it drops ICC profiles too)."""
+    if media_type == "image/jpeg" and data.startswith(b"\xff\xd8"):
+        data = _jpeg_without_metadata(data)
+        at = 2
+        while data[at:at + 2] and 0xE0 <= data[at + 1] <= 0xEF and data[at] == 0xFF:  # APPn (JFIF first)
+            at += 2 + int.from_bytes(data[at + 2:at + 4], "big")
+        comment = b"\xff\xfe" + struct.pack(">H", 2 + len(PROGRAM)) + PROGRAM.encode()
+        return data[:at] + comment + data[at:]
+    if media_type == "image/png" and data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+        data = _png_without_metadata(data)
+        at = 8 + 8 + int.from_bytes(data[8:12], "big") + 4
+        body = b"tEXtSoftware\x00" + PROGRAM.encode()
+        chunk = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
+        return data[:at] + chunk + data[at:]
+    return data
+
+
+#: The PNG chunks that make the picture (PNG 3rd edition section 5.6, and APNG's): every other
+#: one (``tEXt``, ``zTXt``, ``iTXt``, ``eXIf``, ``iCCP``, ``tIME``, private ones) is metadata.
+_PNG_PICTURE = frozenset({b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"sBIT",
+                          b"bKGD", b"pHYs", b"acTL", b"fcTL", b"fdAT"})
+
+
+def _png_without_metadata(data: bytes) -> bytes:
+    kept, at = [data[:8]], 8
+    while at + 8 <= len(data):
+        end = at + 12 + int.from_bytes(data[at:at + 4], "big")
+        if data[at + 4:at + 8] in _PNG_PICTURE:
+            kept.append(data[at:end])
+        if data[at + 4:at + 8] == b"IEND":
+            break
+        at = end
+    return b"".join(kept)
+
+
+def _jpeg_without_metadata(data: bytes) -> bytes:
+    """*data* without COM and APP1-APP15 segments (ITU T.81 B.2.4: EXIF, XMP, ICC, Photoshop),
+    wherever they are (a progressive JPEG has segments between its scans), nor an APP0 that is
+    not JFIF; Adobe's APP14, which says how to read the colours of a CMYK JPEG, is kept."""
+    kept, at = [data[:2]], 2
+    while at + 2 <= len(data) and data[at] == 0xFF:
+        marker = data[at + 1]
+        if marker == 0xFF:  # a fill byte
+            at += 1
+            continue
+        if marker == 0xD9:  # EOI
+            kept.append(data[at:at + 2])
+            break
+        end = at + 2 + int.from_bytes(data[at + 2:at + 4], "big")
+        if marker == 0xDA:  # SOS: its header, then entropy-coded data up to the next marker
+            found = _NEXT_MARKER.search(data, end)
+            end = found.start() if found else len(data)
+        body = data[at + 4:at + 9]
+        if not (marker == 0xFE or 0xE1 <= marker <= 0xEF and not (marker == 0xEE and body == b"Adobe")
+                or marker == 0xE0 and body != b"JFIF\x00"):
+            kept.append(data[at:end])
+        at = end
+    return b"".join(kept)
+
+
+#: A marker in entropy-coded data: 0xFF not followed by a stuffed 0x00 or a restart (T.81 B.1.1.5).
+_NEXT_MARKER = re.compile(rb"\xff(?![\x00\xd0-\xd7])")

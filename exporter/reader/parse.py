@@ -62,8 +62,7 @@ _DATE_RE = re.compile(f"^{gate_dates.DAY}$")
 # timestamps, which start at 1980-01-01 and end in 2107; feeds carry RFC 822
 # and RFC 3339 dates, and week, month and archive arithmetic must stay clear
 # of date.max.  A date outside this range is an input error, like 2024-02-30.
-FIRST_DATE = dt.date(1980, 1, 1)
-LAST_DATE = dt.date(2099, 12, 31)
+FIRST_DATE, LAST_DATE = gate_dates.FIRST_DATE, gate_dates.LAST_DATE
 _PAPER_RE = re.compile(r"^###(?!#)\s*(?P<rest>.*)$")
 # Possessive quantifiers (``*+``, Python 3.11): two runs of white space that
 # can each take the same spaces ("\s*(?:...)?\s*") are tried in every split

@@ -50,24 +50,15 @@ class Catalog:
 
 def _period(coverage: list[str], dates: list[str]) -> tuple[dt.date, dt.date] | None:
     """The book's period from its metadata (the dates gate's :func:`~exporter.gates.dates.period`:
-    a day, an ISO week, a month or a year, or two of them joined by ``/``): its ``dc:coverage``,
-    else the days of its ``dc:date``; None for a value the gate refuses, or dates outside the ISO
-    weeks of 1980..2099 (what the reader accepts)."""
-    for text in coverage[:1] or dates[:1]:
+    a day, an ISO week, a month or a year, or two of them joined by ``/``): the first
+    ``dc:coverage`` the gate reads, else the days of the first such ``dc:date``; None when none
+    is read (a value in other digits, dates beyond 1980..2099's ISO weeks)."""
+    for text in [*coverage, *dates]:
         try:
-            period = gate_dates.period(text)
+            return gate_dates.period(text)
         except gate_dates.DateRefused:
-            return None
-        if _FIRST_DAY <= period[0] and period[1] <= _LAST_DAY:
-            return period
+            continue  # unreadable: the next value, never the file name's word over the metadata's
     return None
-
-
-#: The days a book's period may span: those of the days the reader accepts (1980-01-01 to
-#: 2099-12-31), widened to the ISO weeks that hold them (1980-W01 starts on 1979-12-31, 2099-W53
-#: ends on 2100-01-03), so a weekly book of those years is finished like any other.
-_FIRST_DAY = dt.date(1979, 12, 31)
-_LAST_DAY = dt.date(2100, 1, 3)
 
 
 # A foreign EPUB in the output folder is read with limits: a zip bomb's
