@@ -314,3 +314,40 @@ def test_the_mark_in_the_place_of_another_kind_of_json_document_is_none(tmp_path
                                        ("icon.png", "\xff\xd8\xff" + GENERATOR)])
 def test_a_document_of_another_kind_than_its_name_says_is_the_users(tmp_path, name, doc):
     assert not _says(tmp_path, doc.encode("latin-1"), name), (name, doc)
+
+
+def test_a_refused_feed_leaves_the_other_feeds_unwritten(tmp_path):
+    """A file of the user's at one feed's name stops the feeds before any is written: the folder
+    is never left with some feeds of this run and others of the last."""
+    from hostile_three import run_cli, two_papers
+
+    src = two_papers(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "feed.rss").write_bytes(RSS.format("<generator>mine</generator>").encode())
+    result = run_cli(["feed", str(src), "-o", str(out)], tmp_path)
+    assert result.exit_code == 1 and "feed.rss was not written by digest-export" in result.output, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["feed.rss"], result.output
+
+
+def test_a_library_warning_never_reaches_the_user(tmp_path):
+    """A picture of the user's with broken EXIF where a cover goes: Pillow's "Corrupt EXIF data"
+    (a Python warning naming Pillow's source line) is not printed, even once."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from hostile_three import two_papers
+
+    src = two_papers(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    mine = _after_soi(marked(_jpeg(), "image/jpeg"), _segment(0xE1, b"Exif\x00\x00MM\x00*\x00\x00\x00\x08" + MARK))
+    (out / "daily-papers-2024-W10.cover.jpg").write_bytes(mine)
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-m", "exporter", "build", str(src), "-o", str(out), "--images", "none",
+                             "--state", str(tmp_path / "s.json")], capture_output=True, text=True,
+                            env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+                                 "XDG_CACHE_HOME": str(tmp_path / "c")})
+    assert "Warning" not in result.stderr and "PIL" not in result.stderr, result.stderr
+    assert (out / "daily-papers-2024-W10.cover.jpg").read_bytes() == mine, result.stderr

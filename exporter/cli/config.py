@@ -210,7 +210,7 @@ def _expected(param: click.Parameter) -> str:
     if isinstance(ptype, (click.types.FloatParamType, Seconds)):
         return f"{allowed_range(*_bounds(ptype), kind='a number')} (no quotes)"
     if isinstance(ptype, click.DateTime):
-        return "a date (YYYY-MM-DD, no quotes)"
+        return "a date (YYYY-MM-DD: a TOML date, or a string)"
     if isinstance(ptype, click.Choice):
         return "one of " + ", ".join(f'"{c}"' for c in ptype.choices)
     return f"a {ptype.name} (a string, in quotes)" if ptype.name != "text" else "a string (in quotes)"

@@ -29,7 +29,7 @@ from .entries import (
     with_content,
 )
 from ..model import RUN_ONLY, Diagnostic, Kind, ReadResult, Severity, SourceRef
-from ..output import WriteStatus, marked, write_file
+from ..output import WriteStatus, marked, may_write, write_file
 from ..render import feed_entry_html, text_html
 
 FORMATS = ("atom", "rss", "json", "opds")
@@ -190,6 +190,11 @@ def _feed_documents(info: FeedInfo, entries: list[FeedEntry], formats: tuple[str
 
 
 def write_outputs(out: Path, outputs: list[tuple[str, bytes]], report: FeedReport) -> None:
+    """Write *outputs* into *out*: none of them when one would be refused (a file of the user's
+    at its name), so the folder is never left with some feeds new and others old."""
+    refused = next(((name, data) for name, data in outputs if not may_write(out / name, data)), None)
+    if refused is not None:
+        write_file(out / refused[0], refused[1])  # raises what the refusal is, before any write
     for name, data in outputs:
         if len(data) > MAX_FEED_BYTES:
             report.warnings.append(Diagnostic(
