@@ -56,6 +56,9 @@ DC = "{http://purl.org/dc/elements/1.1/}"
 #: bounds), in bytes and pixels: a larger one is not its own, and is not decoded.
 MAX_IMAGE_BYTES = 16 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
+#: The largest JSON document read whole to find the mark (a JSON Feed of every paper of a decade
+#: is a few tens of MB): a larger one is not taken for the program's.
+MAX_JSON_BYTES = 256 * 1024 * 1024
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: The kind of document each name the program writes is, by its ending.
 _KINDS = {".atom": "atom", ".opds": "atom", ".rss": "rss", ".html": "page", ".json": "json", ".jpg": "jpeg",
@@ -77,7 +80,8 @@ def carries(name: str, head: bytes, opened: Callable[[], BinaryIO]) -> bool:
                 return _epub_says(fh)
         if kind == "json":
             with opened() as fh:
-                return says_program(fh.read(), PROGRAM)
+                data = fh.read(MAX_JSON_BYTES + 1)
+            return len(data) <= MAX_JSON_BYTES and says_program(data, PROGRAM)
         if PROGRAM.encode() not in head:
             return False  # the fast answer for most files: no parser runs
         if kind in ("jpeg", "png"):
