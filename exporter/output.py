@@ -996,13 +996,9 @@ def sync_folders(folders: Iterable[Path]) -> None:
         _fsync_dir(folder)
 
 
-#: The random part of a temporary file's name: eight characters (this version's lower-case
-#: base32, ``a-z2-7``; mkstemp's, of earlier versions, ``a-z0-9_``), then ``.part``.
-_MKSTEMP_PART = re.compile(r"[a-z0-9_]{8}\.part")
-#: The endings of the names the program writes (books, feeds, catalogs, pages, pictures, its
-#: state): a leftover temporary file is one of these, or of a name too long (``.long.``).
-_WRITTEN_ENDINGS = (".epub", ".atom", ".rss", ".json", ".opds", ".html", ".jpg", ".jpeg", ".png", ".gif",
-                    ".webp", ".long")
+#: The random part of a temporary file's name: eight characters of this version's lower-case
+#: base32 (``a-z2-7``, :func:`_part_names`), then ``.part``.
+_MKSTEMP_PART = re.compile(r"[a-z2-7]{8}\.part")
 
 
 def remove_stale_parts(path: Path, *, max_age: float = STALE_AFTER) -> list[Path]:
@@ -1011,18 +1007,16 @@ def remove_stale_parts(path: Path, *, max_age: float = STALE_AFTER) -> list[Path
     path = Path(path)
     try:
         with _opened(path.parent, path, create=False) as at:
-            return [] if at is None else _remove_stale_parts_in(at, path.name, max_age)
+            return [] if at is None else _remove_stale_parts_in(at, [path.name], max_age)
     except OutputError:
         return []
 
 
-def _remove_stale_parts_in(at: _Folder, name: str | None, max_age: float) -> list[Path]:
-    """Remove the stale temporary files in *at* written for *name*, or for any name the program
-    writes (None: a ``.notes.abcdefgh.part`` of the user's is not one)."""
+def _remove_stale_parts_in(at: _Folder, names: Iterable[str], max_age: float) -> list[Path]:
+    """Remove the stale temporary files in *at* written for any of *names*."""
     stale = _stale_parts(at, max_age)
-    parts = ([part for prefix, parts in stale.items() if prefix[:-1].lower().endswith(_WRITTEN_ENDINGS)
-              for part in parts] if name is None else stale.get(_part_prefix(name), ()))
-    return [Path(at.path, part) for part in parts if _remove_part(at, part, max_age)]
+    parts = [part for prefix in {_part_prefix(name) for name in names} for part in stale.get(prefix, ())]
+    return [Path(at.path, part) for part in sorted(parts) if _remove_part(at, part, max_age)]
 
 
 def _stale_parts(at: _Folder, max_age: float) -> dict[str, list[str]]:
@@ -1077,13 +1071,15 @@ def _remove_part(at: _Folder, part: str, max_age: float) -> bool:
     return False
 
 
-def remove_leftovers(folder: Path) -> list[Path]:
-    """Remove every temporary file of ours in *folder* that a killed run left (whatever name it
-    was written for: a book a later run does not write again would keep its leftover forever),
-    as :func:`_remove_part` tells them; return them."""
+def remove_leftovers(folder: Path, names: Iterable[str]) -> list[Path]:
+    """Remove every temporary file of ours in *folder* that a killed run left for one of *names*
+    (the names of that folder that a run wrote or writes: a book a later run does not write
+    again would otherwise keep its leftover forever; a look-alike for a name the program never
+    wrote, ``.notes.abcdefgh.part``, is the user's), as :func:`_remove_part` tells them; return
+    them."""
     try:
         with _opened(Path(folder), Path(folder), create=False) as at:
-            return [] if at is None else _remove_stale_parts_in(at, None, STALE_AFTER)
+            return [] if at is None else _remove_stale_parts_in(at, names, STALE_AFTER)
     except OutputError:
         return []
 
@@ -1101,7 +1097,7 @@ def _remove_stale_parts_of(at: _Folder, name: str) -> None:
     """What :func:`remove_stale_parts` does for *name* before it is written; within a run
     (:func:`output_root`) the folder is listed once a minute, not at every write."""
     if at.fd is None or _ROOT.get() is None:
-        _remove_stale_parts_in(at, name, STALE_AFTER)
+        _remove_stale_parts_in(at, [name], STALE_AFTER)
         return
     try:
         st = os.fstat(at.fd)

@@ -203,9 +203,72 @@ def same_size_keeping_mark(data: bytes) -> bytes:
 
 
 def appended_keeping_mark(data: bytes) -> bytes:
-    """*data* with something added that leaves it the document it was: an XML or HTML comment
-    after its end; in a JPEG, an APP15 segment after SOI."""
+    """*data* with something added that leaves it a document as the program writes it, mark and
+    all: an Atom entry or RSS item before the end of a feed, a paragraph before a page's body
+    ends, or a book's last page's; a JPEG painted over in part and saved again (with the mark,
+    as the program saves)."""
+    if data.startswith(b"PK\x03\x04"):
+        return rezipped_with_notes(data, last=True)
     if data.startswith(b"\xff\xd8"):
-        note = b"my notes"
-        return data[:2] + b"\xff\xef" + (2 + len(note)).to_bytes(2, "big") + note + data[2:]
-    return data + b"<!-- my notes -->\n"
+        import io
+
+        from PIL import Image, ImageDraw
+
+        from exporter.output import marked
+
+        with Image.open(io.BytesIO(data)) as im:
+            im = im.convert("RGB")
+        ImageDraw.Draw(im).rectangle((0, 0, im.width // 4, im.height // 4), fill=(255, 0, 0))
+        out = io.BytesIO()
+        im.save(out, "JPEG", quality=80)
+        return marked(out.getvalue(), "image/jpeg")
+    for end, added in ((b"</feed>", b"<entry><title>my notes</title></entry>"), (b"</channel>", b"<item><title>my notes"
+                       b"</title></item>"), (b"</body>", b"<p>my notes</p>")):
+        if end in data:
+            at = data.rindex(end)
+            return data[:at] + added + data[at:]
+    raise ValueError("no place to add to")
+
+
+def marked_document(name: str) -> bytes:
+    """A small document of the kind *name* says, carrying the program's mark as the program
+    writes it (what ``exporter.output.carries_mark`` takes for the program's): an Atom feed
+    (``.atom``, ``.opds``), a state-like JSON document (``.json``), a book (``.epub``)."""
+    import io
+    import zipfile
+
+    if name.endswith(".json"):
+        return b'{"program": "digest-export", "format": 1}'
+    if not name.endswith(".epub"):
+        return b'<feed xmlns="http://www.w3.org/2005/Atom"><generator>digest-export</generator></feed>'
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("mimetype", "application/epub+zip")
+        z.writestr("META-INF/container.xml", '<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container" '
+                   'version="1.0"><rootfiles><rootfile full-path="p.opf" media-type="application/oebps-package+xml"/>'
+                   '</rootfiles></container>')
+        z.writestr("p.opf", '<package xmlns="http://www.idpf.org/2007/opf" version="3.0"><metadata '
+                   'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:publisher>digest-export</dc:publisher>'
+                   '</metadata></package>')
+    return out.getvalue()
+
+
+def rezipped_with_notes(data: bytes, *, last: bool = False) -> bytes:
+    """The book *data* unzipped, ``<p>MY NOTES</p>`` added to its first (or *last*) page, zipped
+    again: the mark stays, and the book is still one the program could have written."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as src:
+        infos = src.infolist()
+        pages = [i.filename for i in infos if i.filename.endswith(".xhtml") and "cover" not in i.filename
+                 and b"</body>" in src.read(i)]
+        chosen = pages[-1] if last else pages[0]
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as dst:
+            for info in infos:
+                member = src.read(info)
+                if info.filename == chosen:
+                    member = member.replace(b"</body>", b"<p>MY NOTES</p></body>", 1)
+                dst.writestr(info, member)
+    return out.getvalue()

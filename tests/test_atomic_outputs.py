@@ -124,9 +124,9 @@ def test_stale_temporary_files_are_removed_by_the_next_write(tmp_path):
 
     target = tmp_path / "feed.atom"
     write_file(target, b"<feed/>")
-    stale = tmp_path / ".feed.atom.k1lled00.part"
-    young = tmp_path / ".feed.atom.running1.part"
-    other = tmp_path / ".feed.rss.k1lled00.part"
+    stale = tmp_path / ".feed.atom.killedxx.part"
+    young = tmp_path / ".feed.atom.runningx.part"
+    other = tmp_path / ".feed.rss.killedxx.part"
     for p in (stale, young, other):
         p.write_bytes(b"half")
     # A run writing it right now holds it locked (as the writer does, until its rename).
@@ -158,16 +158,19 @@ def test_a_build_removes_what_a_run_killed_outright_left_and_keeps_what_a_runnin
         subprocess.run([sys.executable, "-m", "exporter", "build", str(src), "-o", str(folder), "--images", "none", "-q"],
                        env=dict(ENV, XDG_STATE_HOME=str(folder) + "-state"), check=True)
     left = [out / ".daily-papers-2024-W10.cover.jpg.fbm56ozb.part", out / ".daily-papers-2024-W10.epub.hy5t3wij.part",
-            out / "catalog" / ".page-1.opds.abcdefgh.part"]
+            out / "catalog" / ".year-2024.opds.abcdefgh.part"]
     for path in left:
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(b"half a file")
     running = out / ".feed.atom.runs2now.part"
     running.write_bytes(b"being written")
-    # Files of the user's with look-alike names: not eight characters of the writer's alphabets,
-    # or not for a name the program writes.
+    # Files of the user's with look-alike names: not eight characters of the writer's alphabet,
+    # or not for a name the program wrote in that folder.
     mine = [out / ".notes.part", out / ".notes.abcdefgh.part", out / ".index.html.abcdefg.part",
-            out / ".feed.atom.123456789.part", out / ".feed.atom.ABCDEFGH.part", out / "catalog" / ".x.y.abcdefgh.part"]
+            out / ".feed.atom.123456789.part", out / ".feed.atom.ABCDEFGH.part", out / "catalog" / ".x.y.abcdefgh.part",
+            out / ".feed.atom.abc_efgh.part", out / ".Feed.atom.abcdefgh.part", out / "catalog" / ".page-1.opds.abcdefgh.part",
+            out / ".daily-papers-2024-W99.epub.abcdefgh.part", out / ".mybook.epub.abcdefgh.part",
+            out / ".cover.jpg.abcdefgh.part", out / ".feed.atom.abcdefg1.part"]
     for path in mine:
         path.write_bytes(b"mine")
     held = os.open(running, os.O_RDONLY)
@@ -271,7 +274,7 @@ def test_a_run_lists_each_folder_for_stale_temporary_files_once(tmp_path, corpor
     out.mkdir()
     import fcntl
 
-    stale, young = out / ".feed.atom.k1lled00.part", out / ".feed.rss.running0.part"
+    stale, young = out / ".feed.atom.killedxx.part", out / ".feed.rss.runningy.part"
     for p in (stale, young):
         p.write_bytes(b"half")
     held = os.open(young, os.O_RDONLY)  # a run writing it now holds it

@@ -62,7 +62,8 @@ def _edit(path: Path, how: str) -> bytes:
     elif how == "appended":
         path.write_bytes(appended_keeping_mark(data))
     else:  # re-zipped with a paragraph added, or another edit of a text file
-        path.write_bytes(_rezipped(data) if data.startswith(b"PK") else data.replace(b"</", b"<!-- MY NOTES --></", 1))
+        path.write_bytes(_rezipped(data) if data.startswith(b"PK") else appended_keeping_mark(data)
+                         if data.startswith(b"\xff\xd8") else data.replace(b"<title>", b"<title>My ", 1))
     assert carries_mark(path)  # the mark alone would let the build replace it
     return path.read_bytes()
 

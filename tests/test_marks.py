@@ -154,7 +154,13 @@ PAGES = {
     "another name": (f'<meta name="generator-x" content="{PROGRAM}">', ""),
     "content only starting with the name": (f'<meta name="generator" content="{PROGRAM}er">', ""),
     "two generators": ('<meta name="generator" content="Hugo 0.120">' + META, ""),
+    "a comment beside it": (META + "<!-- mine -->", ""),
 }
+
+
+@pytest.mark.parametrize("tail", ["<!-- mine -->\n", "<p>after</p>\n"])
+def test_a_page_with_more_after_its_end_is_the_users(tmp_path, tail):
+    assert not _says(tmp_path, (PAGE.format(head=META, body="") + "\n" + tail).encode(), "index.html"), tail
 
 
 @pytest.mark.parametrize("case", sorted(PAGES))
@@ -186,6 +192,16 @@ FEEDS = {
     "Atom: the name from an entity": ATOM.replace("\n", f'\n<!DOCTYPE feed [<!ENTITY x "{PROGRAM}">]>\n', 1)
     .format("<generator>&x;</generator>"),
     "RSS: not closed": RSS.format(GENERATOR)[:-len("</rss>")],
+    "Atom: a comment after its end": ATOM.format(GENERATOR) + "\n<!-- mine -->\n",
+    "Atom: a comment in it": ATOM.format(GENERATOR + "<!-- mine -->"),
+    "Atom: a stylesheet before its root": ATOM.replace("\n", '\n<?xml-stylesheet type="text/xsl" href="my.xsl"?>\n', 1)
+    .format(GENERATOR),
+    "Atom: an element of another namespace": ATOM.format(GENERATOR + '<mine xmlns="urn:mine">my notes</mine>'),
+    "Atom: the name in CDATA": ATOM.format(f"<generator><![CDATA[{PROGRAM}]]></generator>"),
+    "Atom: the name by a character reference": ATOM.format("<generator>digest&#45;export</generator>"),
+    "Atom: CDATA elsewhere": ATOM.format(GENERATOR + "<subtitle><![CDATA[mine]]></subtitle>"),
+    "RSS: an element RSS does not have": RSS.format(GENERATOR + "<mine>x</mine>"),
+    "RSS: a processing instruction after its end": RSS.format(GENERATOR) + "\n<?mine x?>\n",
 }
 
 
@@ -237,14 +253,25 @@ def test_a_book_whose_publisher_is_not_the_program_is_the_users(tmp_path, metada
 
 def test_a_book_published_by_the_program_is_its_own(tmp_path):
     assert _says(tmp_path, _epub(PUBLISHER), "book.epub")
-    # Only the package document the container names (the one readers open) counts.
-    assert _says(tmp_path, _epub(PUBLISHER, other="<dc:publisher>me</dc:publisher>"), "book.epub")
+    # A second package document, the container naming either: the program zips one.
+    assert not _says(tmp_path, _epub(PUBLISHER, other="<dc:publisher>me</dc:publisher>"), "book.epub")
     assert not _says(tmp_path, _epub("<dc:publisher>me</dc:publisher>", other=PUBLISHER), "book.epub")
 
 
-@pytest.mark.parametrize("case", ["two publishers", "two renditions", "two entries of one name", "a wrong checksum"])
+@pytest.mark.parametrize("case", ["two publishers", "two renditions", "two entries of one name", "a wrong checksum",
+                                  "bytes after the zip", "a zip comment", "notes zipped in", "the name in CDATA",
+                                  "the name by a character reference"])
 def test_a_book_the_program_could_not_have_written_is_the_users(tmp_path, case):
-    if case == "two entries of one name":
+    if case in ("bytes after the zip", "a zip comment", "notes zipped in"):
+        with zipfile.ZipFile(buf := io.BytesIO(_epub(PUBLISHER)), "a") as z:
+            if case == "a zip comment":
+                z.comment = b"mine"
+            elif case == "notes zipped in":
+                z.writestr("EPUB/my-notes.txt", "my private notes")
+        data = buf.getvalue() + (b"my trailer" if case == "bytes after the zip" else b"")
+    elif case.startswith("the name"):
+        data = _epub(PUBLISHER.replace(PROGRAM, f"<![CDATA[{PROGRAM}]]>" if "CDATA" in case else "digest&#45;export"))
+    elif case == "two entries of one name":
         import warnings
 
         data = _epub(PUBLISHER)
@@ -298,7 +325,12 @@ def test_a_json_document_with_the_programs_key_is_its_own(tmp_path):
     '{"metadata": {"title": "mine", "program": "digest-export"}, "version": "https://jsonfeed.org/version/1.1"}',
     '{"program": "digest-export", "_digest_export": {"program": "digest-export"}}',
     '{"_digest_export": {"program": "mine"}, "_digest_export": {"program": "digest-export"}}',
-    '{"program": "digest-export", "title": "mine\udcff"}'])
+    '{"program": "digest-export", "title": "mine\udcff"}',
+    JSON_FEED % '"_digest_export": {"program": "digest-export", "mine": 1},',
+    JSON_FEED % '"_digest_export": {"program": "digest-export"}, "_mine": 1,',
+    '{"metadata": {"title": "t", "program": "digest-export"}, "links": [], "mine": 1}',
+    '{"metadata": {"title": "t", "program": "digest-export", "mine": 1}, "links": []}',
+    '{"program": "digest-export", "mine": [1, 2, 3]}'])
 def test_the_mark_in_the_place_of_another_kind_of_json_document_is_none(tmp_path, doc):
     """JSON Feed's mark is its extension object, OPDS 2.0's its metadata's ``program``, the state's
     its top-level ``program``: each in its own kind of document only."""
@@ -351,3 +383,17 @@ def test_a_library_warning_never_reaches_the_user(tmp_path):
                                  "XDG_CACHE_HOME": str(tmp_path / "c")})
     assert "Warning" not in result.stderr and "PIL" not in result.stderr, result.stderr
     assert (out / "daily-papers-2024-W10.cover.jpg").read_bytes() == mine, result.stderr
+
+
+def test_a_state_path_holding_a_json_document_of_the_users_is_kept(tmp_path):
+    """``--state FILE`` at a JSON document of the user's that holds the program's key among keys
+    no state has: left alone (exit 1), as any file of the user's."""
+    from hostile_three import run_cli, two_papers
+
+    src = two_papers(tmp_path)
+    state = tmp_path / "prog.json"
+    state.write_bytes(b'{"program": "digest-export", "mine": [1, 2, 3]}')
+    result = run_cli(["build", str(src), "-o", str(tmp_path / "out"), "--images", "none", "--state", str(state)],
+                     tmp_path)
+    assert result.exit_code == 1 and "prog.json was not written by digest-export" in result.output, result.output
+    assert state.read_bytes() == b'{"program": "digest-export", "mine": [1, 2, 3]}'

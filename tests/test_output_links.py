@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from hostile_three import day, paper, run_cli, two_papers
+from hostile_three import day, marked_document, paper, run_cli, two_papers
 from state_helpers import write_sealed
 
 from exporter.output import NotOurFileError, Stamp, output_root, remove_file, write_file
@@ -159,7 +159,7 @@ def test_remove_file_follows_no_link_below_the_root(tmp_path, name):
     out, victim = tmp_path / "out", tmp_path / "victim"
     out.mkdir()
     (victim / name).parent.mkdir(parents=True, exist_ok=True)
-    (victim / name).write_text('<feed xmlns="http://www.w3.org/2005/Atom"><generator>digest-export</generator></feed>', "utf-8")
+    (victim / name).write_bytes(marked_document(name))
     (out / "lnk").symlink_to(os.path.relpath(victim, out))
     with output_root(out):
         assert not remove_file(out / "lnk" / name, Stamp.at(victim / name))
@@ -167,7 +167,7 @@ def test_remove_file_follows_no_link_below_the_root(tmp_path, name):
             write_file(out / "lnk" / name, b"x")
         with pytest.raises(OutputError, match="a way out of the output folder"):
             write_file(out / "sub" / ".." / ".." / "victim" / name, b"x")
-    assert (victim / name).read_text("utf-8") == '<feed xmlns="http://www.w3.org/2005/Atom"><generator>digest-export</generator></feed>'
+    assert (victim / name).read_bytes() == marked_document(name)
     # Outside a run (no output root) the name's folders are the caller's: removed as before.
     assert remove_file(out / "lnk" / name, Stamp.at(victim / name))
 

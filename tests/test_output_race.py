@@ -136,7 +136,7 @@ def test_stale_temporary_files_outside_are_never_removed(tmp_path, monkeypatch, 
     """A write that cleans up stale ``.NAME.*.part`` files beside its target does so in the folder
     it checked, never in the one a link leads to."""
     out, victim = _setup(tmp_path, sub)
-    part = victim / ".feed.atom.k1lled00.part"
+    part = victim / ".feed.atom.killedxx.part"
     part.write_bytes(b"the user's, with a look-alike name")
     old = time.time() - STALE_AFTER - 60
     os.utime(part, (old, old))

@@ -498,39 +498,44 @@ class FailureEntry(Struct, forbid_unknown_fields=True):
 
 # -- decoding ----------------------------------------------------------------------
 
-class _Marked(Struct):
-    """The top-level keys that say which kind of JSON document this is and where the program's
-    mark stands in it (unknown keys ignored)."""
+#: The top-level keys the program writes, by kind of JSON document (and has written: a state
+#: or ledger of an earlier version is still its own, to be rebuilt or read): a JSON Feed, an
+#: OPDS 2.0 page and its metadata, the build state, its record of written files and the send
+#: ledger.  A document with any other key is someone else's.
+JSON_FEED_KEYS = frozenset({"version", "title", "home_page_url", "feed_url", "description", "icon", "favicon",
+                            "authors", "language", "_digest_export", "items"})
+OPDS2_KEYS = frozenset({"metadata", "links", "facets", "publications", "navigation"})
+OPDS2_METADATA_KEYS = frozenset({"title", "modified", "program", "itemsPerPage"})
+STATE_KEYS = frozenset({"format", "program", "version", "files", "merge_diags", "books", "feeds", "catalog",
+                        "catalog_books", "pages", "token", "checksum", "sent", "local_images", "digests"})
 
-    version: Any = None
-    program: Any = None
-    metadata: Any = None
-    extension: Any = msgspec.field(name="_digest_export", default=None)
-    items: Any = None
 
-
-def says_program(raw: bytes, program: str) -> bool:
-    """Whether *raw* is one JSON document, UTF-8 and with no key twice (the program never writes
-    one), whose top level says *program* wrote it in the place its kind has: a JSON Feed (its
-    ``version``) in its ``_digest_export`` extension object (JSON Feed 1.1 "Extensions"), or, as
-    an earlier version wrote it, in its first item's; an OPDS 2.0 feed (its ``metadata``) in its
-    metadata; any other (the state, the send ledger) in its ``program``.  A mark in a string, in
-    another place, or in a second document is none."""
+def says_program(raw: bytes, program: str, kinds: frozenset[str] = frozenset({"feed", "opds", "state"})) -> bool:
+    """Whether *raw* is one JSON document that *program* writes, by its kind: a JSON Feed (its
+    ``version``) marked in its ``_digest_export`` extension object (JSON Feed 1.1
+    "Extensions"; or, as an earlier version wrote it, in its first item's); an OPDS 2.0 page
+    (its ``metadata``) in its metadata's ``program``; the state, its record of written files
+    or the send ledger in their ``program``; each with only the top-level keys the program
+    writes in it (:data:`JSON_FEED_KEYS`...).  A feed or page is also UTF-8 with no key twice;
+    a state or ledger that is damaged so is still the program's, to be rebuilt or refused with
+    a message.  A mark in a string, in another place, or in a second document is none.
+    *kinds*: the kinds the file's name allows (``feed.json`` is a feed)."""
     try:
-        doc = msgspec.json.decode(raw, type=_Marked)
+        doc = msgspec.json.decode(raw, type=dict[str, Any])
     except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         return False
-    if isinstance(doc.version, str) and doc.version.startswith("https://jsonfeed.org/version/"):
-        items = doc.items
-        says = doc.program is None and doc.metadata is None and (
-            isinstance(doc.extension, dict) and doc.extension.get("program") == program
-            or doc.extension is None and isinstance(items, list) and bool(items) and isinstance(items[0], dict)
+    keys, version, metadata, extension = set(doc), doc.get("version"), doc.get("metadata"), doc.get("_digest_export")
+    if isinstance(version, str) and version.startswith("https://jsonfeed.org/version/"):
+        items = doc.get("items")
+        says = "feed" in kinds and keys <= JSON_FEED_KEYS and (
+            extension == {"program": program}
+            or extension is None and isinstance(items, list) and bool(items) and isinstance(items[0], dict)
             and isinstance(items[0].get("_digest_export"), dict) and "date" in items[0]["_digest_export"])
-    elif doc.metadata is not None:
-        says = (doc.program is None and doc.extension is None and doc.version is None
-                and isinstance(doc.metadata, dict) and doc.metadata.get("program") == program)
+    elif "metadata" in doc:
+        says = ("opds" in kinds and keys <= OPDS2_KEYS and isinstance(metadata, dict) and set(metadata) <= OPDS2_METADATA_KEYS
+                and metadata.get("program") == program)
     else:
-        says = doc.program == program and doc.extension is None
+        return "state" in kinds and keys <= STATE_KEYS and doc.get("program") == program
     if not says:
         return False
     try:  # a key twice, or bytes that are not UTF-8: not a document the program writes

@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import posixpath
 import struct
 import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from .names import shell_quote
 
@@ -79,17 +80,37 @@ def open_epub(data: bytes, *, zipped_here: bool = False) -> Iterator[tuple[zipfi
         yield z, package[0], package[1]
 
 
-def package_of(fh: Any) -> tuple[Any, int]:
-    """The parsed package document that the container of the EPUB open as *fh* (seekable) names
-    first (the one readers open), once :func:`check_epub`'s checks pass, and how many
-    renditions the container names: :class:`NotAnEpub`.  Read from the file, not held whole."""
+class Package(NamedTuple):
+    """An EPUB's package document as :func:`package_of` reads it."""
+
+    root: Any  # parsed
+    raw: bytes
+    name: str
+    renditions: int  # how many package documents the container names
+    unlisted: tuple[str, ...]  # members that are neither the OCF files, the package nor in its manifest
+    trailing: bool  # bytes after the zip's end of central directory (or a zip comment)
+
+
+def package_of(fh: Any) -> Package:
+    """The package document that the container of the EPUB open as *fh* (seekable) names first
+    (the one readers open), once :func:`check_epub`'s checks pass, with what a reader of the
+    container sees around it: :class:`NotAnEpub`.  Read from the file, not held whole."""
+    from urllib.parse import unquote
+
     try:
         head = fh.read(_LOCAL_HEADER.size + 64)
+        fh.seek(-22, io.SEEK_END)
+        end = fh.read(22)  # APPNOTE.TXT 4.3.16: the end of central directory record, 22 bytes then its comment
         fh.seek(0)
         _check_mimetype_header(head)
         with zipfile.ZipFile(fh) as z:
-            _, package, renditions = _checked(z)
-            return package, renditions
+            name, package, renditions = _checked(z)
+            base = name.rpartition("/")[0]
+            listed = {posixpath.normpath(posixpath.join(base, unquote(item.get("href") or "")))
+                      for item in package.iter(f"{{{OPF_NS}}}item")}
+            unlisted = tuple(n for n in z.namelist() if n not in listed and n not in ("mimetype", CONTAINER, name))
+            return Package(package, read_member(z, name, MAX_OPF_BYTES), name, renditions, unlisted,
+                           end[:4] != b"PK\x05\x06" or end[20:22] != b"\x00\x00")
     except NotAnEpub:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,

@@ -59,6 +59,8 @@ MAX_IMAGE_PIXELS = 40_000_000
 #: The largest JSON document read whole to find the mark (a JSON Feed of every paper of a decade
 #: is a few tens of MB): a larger one is not taken for the program's.
 MAX_JSON_BYTES = 256 * 1024 * 1024
+#: The largest front page read whole (a page of every book of a decade is well under it).
+MAX_PAGE_BYTES = 16 * 1024 * 1024
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: The kind of document each name the program writes is, by its ending.
 _KINDS = {".atom": "atom", ".opds": "atom", ".rss": "rss", ".html": "page", ".json": "json", ".jpg": "jpeg",
@@ -81,7 +83,7 @@ def carries(name: str, head: bytes, opened: Callable[[], BinaryIO]) -> bool:
         if kind == "json":
             with opened() as fh:
                 data = fh.read(MAX_JSON_BYTES + 1)
-            return len(data) <= MAX_JSON_BYTES and says_program(data, PROGRAM)
+            return len(data) <= MAX_JSON_BYTES and says_program(data, PROGRAM, _json_kinds(name))
         if PROGRAM.encode() not in head:
             return False  # the fast answer for most files: no parser runs
         if kind in ("jpeg", "png"):
@@ -89,11 +91,24 @@ def carries(name: str, head: bytes, opened: Callable[[], BinaryIO]) -> bool:
                 data = fh.read(MAX_IMAGE_BYTES + 1)
             return len(data) <= MAX_IMAGE_BYTES and _image_says(data, kind)
         if kind == "page":
-            return _page_says(head)
+            with opened() as fh:
+                data = fh.read(MAX_PAGE_BYTES + 1)
+            return len(data) <= MAX_PAGE_BYTES and _page_says(data)
         with opened() as fh:
-            return _feed_says(fh, wanted)
+            return _feed_says(fh, head, wanted)
     except OSError:
         return False
+
+
+def _json_kinds(name: str) -> frozenset[str]:
+    """The kinds of JSON document a file of *name* may be: ``feed.json`` a JSON Feed, the
+    catalog's pages (``catalog.json``, ``catalog-current.json``) OPDS 2.0; other names (the
+    state, the ledger, the catalog's other pages) any."""
+    if name == "feed.json":
+        return frozenset({"feed"})
+    if name.startswith("catalog"):
+        return frozenset({"opds"})
+    return frozenset({"feed", "opds", "state"})
 
 
 def _kind_of(head: bytes) -> str:
@@ -111,20 +126,44 @@ def _kind_of(head: bytes) -> str:
     return "xml"
 
 
-def _feed_says(fh: BinaryIO, wanted: str | None) -> bool:
+#: The namespaces of the elements the program's feeds and catalogs hold (Atom, RFC 4287; Dublin
+#: Core and its terms; RSS's content module; RFC 5005's feed history; Media RSS; OPDS 1.2;
+#: XHTML content), and the elements of RSS 2.0 (its specification's, no namespace).  An element
+#: of any other (``<mine xmlns="urn:mine">``) is not the program's.
+FEED_NAMESPACES = frozenset({"http://www.w3.org/2005/Atom", "http://purl.org/dc/elements/1.1/",
+                             "http://purl.org/dc/terms/", "http://purl.org/rss/1.0/modules/content/",
+                             "http://purl.org/syndication/history/1.0", "http://search.yahoo.com/mrss/",
+                             "http://opds-spec.org/2010/catalog", "http://www.w3.org/1999/xhtml"})
+RSS_ELEMENTS = frozenset("""rss channel title link description language copyright managingEditor webMaster pubDate
+    lastBuildDate category generator docs cloud ttl image url width height rating textInput name skipHours hour
+    skipDays day item author comments enclosure guid source""".split())
+_GENERATOR = re.compile(rb"<generator(?:\s[^<>]*)?>" + re.escape(PROGRAM.encode()) + rb"</generator>")
+
+
+def _feed_says(fh: BinaryIO, head: bytes, wanted: str | None) -> bool:
     """One ``generator`` child of an Atom ``feed`` root, or of the one ``channel`` of an RSS root
-    (*wanted*: which, when the name says), in a document well-formed to its end, without a
-    DOCTYPE (the program writes none).  Read in pieces, each entry dropped once read: memory
-    stays bounded for a feed of any length."""
+    (*wanted*: which, when the name says), its text written as the program writes it (no CDATA
+    or character reference), in a document well-formed to its end, of the elements the
+    program writes (:data:`FEED_NAMESPACES`), with no comment, processing instruction, CDATA
+    section or DOCTYPE (the program writes none).  Read in pieces, each entry dropped once
+    read: memory stays bounded for a feed of any length."""
     from lxml import etree
 
-    parser = etree.XMLPullParser(events=("end",), resolve_entities=False, no_network=True, load_dtd=False,
-                                 huge_tree=False)
-    marks = 0
+    if not _GENERATOR.search(head):
+        return False
+    parser = etree.XMLPullParser(events=("end", "comment", "pi"), resolve_entities=False, no_network=True,
+                                 load_dtd=False, huge_tree=False)
+    marks, tail = 0, b""
     try:
         while chunk := fh.read(1 << 16):
+            if b"<![CDATA[" in tail + chunk:
+                return False
+            tail = chunk[-8:]
             parser.feed(chunk)
-            marks += _generators(parser.read_events())
+            found = _generators(parser.read_events())
+            if found is None:
+                return False
+            marks += found
         root = parser.close()
     except etree.XMLSyntaxError:
         return False  # not well-formed: not the document the program writes
@@ -133,11 +172,17 @@ def _feed_says(fh: BinaryIO, wanted: str | None) -> bool:
     return marks == 1 and (atom or rss) and root.getroottree().docinfo.doctype == ""
 
 
-def _generators(events: Any) -> int:
+def _generators(events: Any) -> int | None:
     """How many of the elements closed in *events* are the program's generator where it writes
-    one; entries and items are cleared once closed."""
+    one; None at a comment, a processing instruction or an element the program does not write.
+    Entries and items are cleared once closed."""
     found = 0
-    for _, el in events:
+    for event, el in events:
+        if event != "end":
+            return None
+        namespace = el.tag[1:].partition("}")[0] if el.tag.startswith("{") else None
+        if namespace not in FEED_NAMESPACES and not (namespace is None and el.tag in RSS_ELEMENTS):
+            return None
         if el.tag in (ATOM + "entry", "item"):
             el.clear()
             continue
@@ -153,14 +198,17 @@ def _generators(events: Any) -> int:
     return found
 
 
-def _page_says(head: bytes) -> bool:
+def _page_says(data: bytes) -> bool:
     """The one ``<meta name="generator">`` child of the page's ``<head>``, its content the name and
     a version, as the HTML parsing algorithm builds the tree (the parser's, not a pattern's, idea
     of where a tag stands: a comment, a script's text or a tag after ``<body>`` is not in the
-    head)."""
+    head), in a page that ends at its ``</html>`` and holds no comment (the program writes none,
+    and escapes every ``<`` of the text it shows)."""
     import html5lib
 
-    root = html5lib.parse(head.decode("utf-8", "replace"), treebuilder="etree", namespaceHTMLElements=False)
+    if b"<!--" in data or not data.rstrip().endswith(b"</html>"):
+        return False
+    root = html5lib.parse(data.decode("utf-8", "replace"), treebuilder="etree", namespaceHTMLElements=False)
     headers = [el for el in root if el.tag == "head"]
     generators = [el.get("content") or "" for el in (headers[0] if headers else ())
                   if el.tag == "meta" and (el.get("name") or "").lower() == "generator"]
@@ -195,16 +243,20 @@ def _image_says(data: bytes, kind: str) -> bool:
 
 
 def _epub_says(fh: BinaryIO) -> bool:
-    """One ``dc:publisher`` element, holding exactly the name, in the metadata of the one package
-    document the book's container names, in a container the EPUB gate accepts (as ``send`` and
-    readers open it; a comment or CDATA that mentions the name, or another package document,
-    is none)."""
+    """One ``dc:publisher`` element, holding exactly the name as the program writes it (no CDATA,
+    no character reference), in the metadata of the one package document the book's container
+    names, in a container the EPUB gate accepts (as ``send`` and readers open it) with no
+    member its manifest does not list and nothing after the zip's end: a comment or CDATA that
+    mentions the name, a second package document, notes zipped into the book, are not the
+    program's."""
     try:
-        package, renditions = package_of(fh)
+        package = package_of(fh)
     except NotAnEpub:
         return False
-    publishers = [el.text for el in package.iterfind(f"{OPF}metadata/{DC}publisher")]
-    return renditions == 1 and publishers == [PROGRAM]
+    publishers = [el.text for el in package.root.iterfind(f"{OPF}metadata/{DC}publisher")]
+    plain = f"<dc:publisher>{PROGRAM}</dc:publisher>".encode()
+    return (package.renditions == 1 and publishers == [PROGRAM] and package.raw.count(plain) == 1
+            and not package.unlisted and not package.trailing)
 
 
 def marked(data: bytes, media_type: str) -> bytes:

@@ -307,15 +307,17 @@ def _rest_of_outputs(plan: BuildPlan, report: BuildReport, state: BuildState, pr
         write_front_page(replace(plan, books=plan.primary_books), report, state, newest)
     if options.incremental:
         _remove_stale_outputs(plan, report, state, list(plan.state.pages.values()))
-    _remove_leftovers(Path(options.out_dir), report)
+    _remove_leftovers(Path(options.out_dir), report, [*plan.state.written_files(), *state.written_files()])
 
 
-def _remove_leftovers(out: Path, report: BuildReport) -> None:
+def _remove_leftovers(out: Path, report: BuildReport, written: list[str]) -> None:
     """The temporary files a run killed outright left in the folders a build writes (its own
-    pattern, held by no process: :func:`exporter.output.remove_leftovers`): the folder ends as
-    a fresh build leaves it."""
+    pattern, held by no process: :func:`exporter.output.remove_leftovers`), for a name the last
+    run or this one wrote (*written*, relative to *out*): the folder ends as a fresh build
+    leaves it."""
     for folder in (out, out / "catalog", out / "archive"):
-        for path in remove_leftovers(folder):
+        names = [Path(name).name for name in written if (out / name).parent == folder]
+        for path in remove_leftovers(folder, names):
             report.removed.append(path)
             report.explanations.append(f"removed {q(path)}: a temporary file of a run that was stopped")
 
