@@ -71,9 +71,7 @@ import errno
 import os
 import re
 import stat
-import struct
 import time
-import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,7 +80,7 @@ from typing import NamedTuple
 from .errors import OutputError
 from .gates import files as gate_files
 from .gates import marks as gate_marks
-from .gates.marks import PROGRAM, marked
+from .gates.marks import PROGRAM, marked  # noqa: F401 -- the writer's names for the mark, as before
 from .gates.names import shell_quote
 
 

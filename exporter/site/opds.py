@@ -29,7 +29,7 @@ from ..gates.epub import read_member
 from ..gates.langtags import tag_for
 from ..model import Diagnostic, Kind, Severity, SourceRef, counted
 from ..output import marked
-from ..feeds.entries import UTC, tag_uri
+from ..feeds.entries import tag_uri
 from ..feeds.writer import FeedReport, write_outputs
 from .book import EPOCH, Book
 
