@@ -999,6 +999,17 @@ def sync_folders(folders: Iterable[Path]) -> None:
 _MKSTEMP_PART = re.compile(r"[a-z2-7]{8}\.part")
 
 
+def written_for(name: str) -> str | None:
+    """The name the temporary file *name* was written for (``.feed.rss.abcdefgh.part`` ->
+    ``feed.rss``), or None when *name* is not of the writer's form."""
+    if not (name.startswith(".") and name.endswith(".part")):
+        return None
+    cut = name.rfind(".", 0, len(name) - len(".part")) + 1
+    if cut <= 2 or not _MKSTEMP_PART.fullmatch(name[cut:]) or name.endswith(".long." + name[cut:]):
+        return None
+    return name[1:cut - 1]
+
+
 def remove_stale_parts(path: Path, *, max_age: float = STALE_AFTER) -> list[Path]:
     """Remove ``.<name>.*.part`` files next to *path* older than *max_age* seconds (in the folder
     reached as :func:`write_file` reaches it: none through a link below the output folder)."""

@@ -337,3 +337,27 @@ def test_what_the_program_writes_carries_its_mark(tmp_path):
     files = [p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")]
     assert {p.suffix for p in files} >= {".epub", ".atom", ".rss", ".json", ".opds", ".html", ".jpg", ".png"}
     assert [p.name for p in files if not carries_mark(p)] == []
+
+
+def test_a_selection_folder_holding_only_what_a_killed_run_left_is_the_builds(tmp_path):
+    """A first build killed outright while it wrote in a selection's folder leaves a temporary
+    file there: the next build takes the folder as its own (the file is of a name it writes),
+    completes it and removes the leftover; a look-alike of the user's still makes it theirs."""
+    from hostile_three import run_cli, two_papers
+
+    src = two_papers(tmp_path)
+    config = tmp_path / "c.toml"
+    config.write_text('[[selection]]\nname = "top"\ntop = 1\n', "utf-8")
+    out = tmp_path / "out"
+    (out / "top" / "catalog").mkdir(parents=True)
+    left = [out / "top" / ".feed.rss.frpkow3o.part", out / "top" / "catalog" / ".year-2024.opds.abcdefgh.part"]
+    for path in left:
+        path.write_bytes(b"half a feed")
+    args = ["--config", str(config), "build", str(src), "-o", str(out), "--images", "none", "--state",
+            str(tmp_path / "s.json")]
+    result = run_cli(args, tmp_path)
+    assert result.exit_code == 0, result.output
+    assert (out / "top" / "feed.rss").is_file() and not any(p.exists() for p in left), result.output
+    (out / "top" / ".notes.abcdefgh.part").write_bytes(b"mine")
+    result = run_cli(args, tmp_path)
+    assert (out / "top" / ".notes.abcdefgh.part").read_bytes() == b"mine", result.output

@@ -193,3 +193,13 @@ def test_an_unreadable_coverage_gives_way_to_the_books_date_not_to_its_name(tmp_
     result = run_cli(["send", str(out), "--to", "a@example.org", "--from-address", "b@example.org", "--smtp-host",
                       "127.0.0.1", "--smtp-security", "none", "--dry-run", "--today", "2024-03-08"], tmp_path)
     assert "would send" not in result.output and "but the book is of 2024-03-04" in result.output, result.output
+
+
+def test_a_coverage_beyond_the_supported_days_is_never_finished_whatever_the_date():
+    """A coverage written as a date but of no known days (2999, a week 54) is the book's period:
+    never finished; ``dc:date`` is read only when the coverage is not written as a date at all."""
+    from exporter.site.opds import _period
+
+    assert _period(["2999-06-01/2999-06-07"], ["2024-03-05"]) is None
+    assert _period(["2024-W54"], ["2024-03-05"]) is None
+    assert _period(["junk"], ["2024-03-05"]) == (dt.date(2024, 3, 5), dt.date(2024, 3, 5))

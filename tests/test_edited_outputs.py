@@ -404,3 +404,23 @@ def test_a_restored_folder_rebuilds_no_book(tmp_path):
     _as_fresh(tmp_path, out)
     again = _build(tmp_path, out)
     assert again.exit_code == 0 and "rebuilding" not in again.output and "writing" not in again.output, again.output
+
+
+def test_epub_to_one_file_keeps_a_book_a_build_wrote_and_the_user_edited(tmp_path):
+    """``epub -o FILE.epub`` at a book a ``build`` of that folder wrote and the user then edited
+    (unzipped, a paragraph added, zipped again: the mark stays): the user's, as ``epub -o DIR``
+    and ``build`` take it."""
+    from hostile_three import rezipped_with_notes, two_papers
+
+    src = two_papers(tmp_path)
+    out = tmp_path / "out"
+    env = {"XDG_STATE_HOME": str(tmp_path / "state")}
+    assert run_cli(["build", str(src), "-o", str(out), "--images", "none", "-q"], tmp_path, env=env).exit_code == 0
+    book = out / "daily-papers-2024-W10.epub"
+    time.sleep(0.03)
+    mine = rezipped_with_notes(book.read_bytes())
+    book.write_bytes(mine)
+    result = run_cli(["epub", str(src), "-o", str(book), "--images", "none", "--from", "2024-03-04", "--to",
+                      "2024-03-10", "--title", "Other"], tmp_path, env=env)
+    assert result.exit_code == 1 and "was changed since digest-export wrote it" in result.output, result.output
+    assert book.read_bytes() == mine

@@ -111,6 +111,8 @@ PNGS = {
     "the mark and another text chunk": lambda: _with_chunk_after_mark(_chunk(b"tEXt", b"Comment\x00my icon")),
     "the mark and an eXIf chunk": lambda: _with_chunk_after_mark(_chunk(b"eXIf", b"MM\x00*\x00\x00\x00\x08")),
     "the mark and a GIMP Software chunk": lambda: _with_chunk_after_mark(_chunk(b"tEXt", b"Software\x00GIMP")),
+    "a pHYs chunk after the image data": lambda: (lambda d: d[:d.index(b"IEND") - 4] + _chunk(
+        b"pHYs", b"\x00\x00\x0b\x13" * 2 + b"\x01") + d[d.index(b"IEND") - 4:])(marked(_png(), "image/png")),
     "cut short": lambda: marked(_png(), "image/png")[:-12],
     "more after IEND": lambda: marked(_png(), "image/png") + b"my notes",
 }
@@ -155,6 +157,9 @@ PAGES = {
     "content only starting with the name": (f'<meta name="generator" content="{PROGRAM}er">', ""),
     "two generators": ('<meta name="generator" content="Hugo 0.120">' + META, ""),
     "a comment beside it": (META + "<!-- mine -->", ""),
+    "a processing instruction (a bogus comment)": (META + "<?php mine ?>", ""),
+    "a markup declaration (a bogus comment)": (META + "<!x>", ""),
+    "CDATA in HTML (a bogus comment)": (META + "<![CDATA[x]]>", ""),
 }
 
 
@@ -202,6 +207,10 @@ FEEDS = {
     "Atom: CDATA elsewhere": ATOM.format(GENERATOR + "<subtitle><![CDATA[mine]]></subtitle>"),
     "RSS: an element RSS does not have": RSS.format(GENERATOR + "<mine>x</mine>"),
     "RSS: a processing instruction after its end": RSS.format(GENERATOR) + "\n<?mine x?>\n",
+    "Atom: an element Atom does not have": ATOM.format(GENERATOR + "<mine>note</mine>"),
+    "Atom: a script in an entry": ATOM.format(GENERATOR + "<entry><script>x</script></entry>"),
+    "Atom: a second generator in an entry": ATOM.format(GENERATOR + f"<entry>{GENERATOR}</entry>"),
+    "RSS: a second generator in an item": RSS.format(GENERATOR + f"<item>{GENERATOR}</item>"),
 }
 
 

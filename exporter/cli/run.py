@@ -188,7 +188,8 @@ def run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path,
     from ..errors import OutputError
     from ..gates import files as gate_files
     from ..gates.names import shell_quote
-    from ..output import check_target, make_folders, write_file
+    from ..output import check_target, make_folders, recorded, write_file
+    from ..pipeline.run import folder_stamps
 
     check_target(target)
     make_folders(target.parent)
@@ -204,8 +205,11 @@ def run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path,
                                            one_book=str(target))
         made = [(path, status, line) for path, status, line in lines if path.is_file()]
         for path, _, line in made:
-            # Through the one writer, like every output: it refuses a target that is not ours.
-            same = write_file(target, gate_files.read_bytes(path, gate_files.BOOK_LIMIT)).value == "unchanged"
+            # Through the one writer, like every output: it refuses a target that is not ours,
+            # knowing what the runs into that folder recorded (a book a build wrote there and
+            # the user edited since is the user's).
+            with recorded(target.parent, folder_stamps(target.parent)):
+                same = write_file(target, gate_files.read_bytes(path, gate_files.BOOK_LIMIT)).value == "unchanged"
             lines = [(target, "unchanged" if same else "written",
                       line.replace(q(path), q(target)).removesuffix(" unchanged")
                       + (" unchanged" if same else ""))]

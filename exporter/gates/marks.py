@@ -134,6 +134,9 @@ FEED_NAMESPACES = frozenset({"http://www.w3.org/2005/Atom", "http://purl.org/dc/
                              "http://purl.org/dc/terms/", "http://purl.org/rss/1.0/modules/content/",
                              "http://purl.org/syndication/history/1.0", "http://search.yahoo.com/mrss/",
                              "http://opds-spec.org/2010/catalog", "http://www.w3.org/1999/xhtml"})
+#: The elements of Atom (RFC 4287 section 4); ``<mine>`` in the Atom namespace is not one.
+ATOM_ELEMENTS = frozenset("""feed entry id title subtitle updated published author contributor name uri email link
+    category content summary rights source generator icon logo""".split())
 RSS_ELEMENTS = frozenset("""rss channel title link description language copyright managingEditor webMaster pubDate
     lastBuildDate category generator docs cloud ttl image url width height rating textInput name skipHours hour
     skipDays day item author comments enclosure guid source""".split())
@@ -180,8 +183,9 @@ def _generators(events: Any) -> int | None:
     for event, el in events:
         if event != "end":
             return None
-        namespace = el.tag[1:].partition("}")[0] if el.tag.startswith("{") else None
-        if namespace not in FEED_NAMESPACES and not (namespace is None and el.tag in RSS_ELEMENTS):
+        namespace, _, local = el.tag[1:].partition("}") if el.tag.startswith("{") else (None, "", el.tag)
+        if (namespace not in FEED_NAMESPACES and not (namespace is None and local in RSS_ELEMENTS)
+                or el.tag.startswith(ATOM) and local not in ATOM_ELEMENTS):
             return None
         if el.tag in (ATOM + "entry", "item"):
             el.clear()
@@ -190,11 +194,12 @@ def _generators(events: Any) -> int | None:
             continue
         parent = el.getparent()
         root = parent.getparent() if parent is not None else None
-        if el.text == PROGRAM and len(el) == 0 and (
+        if not (el.text == PROGRAM and len(el) == 0 and (
                 el.tag == ATOM + "generator" and parent is not None and parent.tag == ATOM + "feed" and root is None
                 or el.tag == "generator" and parent is not None and parent.tag == "channel"
-                and root is not None and root.tag == "rss" and root.getparent() is None):
-            found += 1
+                and root is not None and root.tag == "rss" and root.getparent() is None)):
+            return None  # a generator elsewhere, or another's: the program writes one, its own
+        found += 1
     return found
 
 
@@ -202,13 +207,15 @@ def _page_says(data: bytes) -> bool:
     """The one ``<meta name="generator">`` child of the page's ``<head>``, its content the name and
     a version, as the HTML parsing algorithm builds the tree (the parser's, not a pattern's, idea
     of where a tag stands: a comment, a script's text or a tag after ``<body>`` is not in the
-    head), in a page that ends at its ``</html>`` and holds no comment (the program writes none,
-    and escapes every ``<`` of the text it shows)."""
+    head), in a page that ends at its ``</html>`` and holds no comment as the parser reads one
+    (the program writes none, and escapes every ``<`` of the text it shows)."""
     import html5lib
 
-    if b"<!--" in data or not data.rstrip().endswith(b"</html>"):
+    if not data.rstrip().endswith(b"</html>"):
         return False
     root = html5lib.parse(data.decode("utf-8", "replace"), treebuilder="etree", namespaceHTMLElements=False)
+    if any(not isinstance(el.tag, str) for el in root.iter()):
+        return False  # a comment as the parser reads one: <!-- -->, and <?php ?>, <!x> (HTML 13.2.5.42)
     headers = [el for el in root if el.tag == "head"]
     generators = [el.get("content") or "" for el in (headers[0] if headers else ())
                   if el.tag == "meta" and (el.get("name") or "").lower() == "generator"]
@@ -222,7 +229,7 @@ def _image_says(data: bytes, kind: str) -> bool:
 
     from PIL import Image
 
-    if marked(data, f"image/{kind}") != data:
+    if marked(data, f"image/{kind}") != data or kind == "png" and not _png_data_last(data):
         return False
     try:
         with warnings.catch_warnings():
@@ -239,6 +246,19 @@ def _image_says(data: bytes, kind: str) -> bool:
     except (OSError, SyntaxError, ValueError, struct.error, Image.DecompressionBombWarning,
             Image.DecompressionBombError):
         return False
+    return True
+
+
+def _png_data_last(data: bytes) -> bool:
+    """Whether every chunk after the PNG's first ``IDAT`` is image data or ``IEND``, as the PNG
+    encoders the program uses write them (what describes the picture comes before its data)."""
+    at, pictured = len(PNG_SIGNATURE), False
+    while at + 8 <= len(data):
+        kind = data[at + 4:at + 8]
+        if pictured and kind not in (b"IDAT", b"IEND"):
+            return False
+        pictured = pictured or kind == b"IDAT"
+        at += 12 + int.from_bytes(data[at:at + 4], "big")
     return True
 
 

@@ -220,6 +220,7 @@ def _foreign_files(out: Path, options: BuildOptions) -> list[str]:
     from ..delivery.ledger import LEDGER_NAME, LOCK_NAME
     from ..feeds.writer import FILE_NAMES, ICON_NAME
 
+    from ..output import written_for
     from ..site.catalog import CURRENT, HEAD
 
     catalog = {stem + ext for stem in (HEAD, CURRENT) for ext in (".opds", ".json")}
@@ -227,17 +228,20 @@ def _foreign_files(out: Path, options: BuildOptions) -> list[str]:
     prefix = slugify(options.epub.title or "") + "-" if options.epub is not None else None
     foreign = []
     for path in sorted(out.iterdir()):
-        name = path.name
+        # A temporary file a run killed outright left is of the name it was written for: the
+        # build removes it (output.remove_leftovers), it does not make the folder someone else's.
+        name = written_for(path.name) or path.name
         ours = name in fixed or (prefix is not None and name.startswith(prefix)
                                  and (name.endswith(".epub") or ".cover." in name))
         if name == "archive":
             ours = path.is_dir() and not path.is_symlink() and all(
-                p.suffix == ".atom" and p.is_file() for p in path.iterdir())
+                Path(written_for(p.name) or p.name).suffix == ".atom" and p.is_file() for p in path.iterdir())
         elif name == HEAD:  # the catalog's pages, years and crawlable feed
             ours = path.is_dir() and not path.is_symlink() and all(
-                p.suffix in (".opds", ".json") and p.is_file() for p in path.iterdir())
+                Path(written_for(p.name) or p.name).suffix in (".opds", ".json") and p.is_file()
+                for p in path.iterdir())
         if not ours:
-            foreign.append(name)
+            foreign.append(path.name)
     return foreign
 
 

@@ -138,6 +138,24 @@ def _built_files(plan: BuildPlan) -> dict[str, Stamp]:
     return {} if why else state.written_files()
 
 
+def folder_stamps(out: Path) -> dict[str, Stamp]:
+    """What the runs into the folder *out* wrote there and recorded (the state a ``build`` left at
+    the default place, and the record of ``feed`` and ``epub``): for a write into that folder
+    from outside a run of it (``epub -o FILE.epub``), so that a file a build wrote and the user
+    edited since is the user's there too."""
+    from ..state import load_state
+
+    stamps: dict[str, Stamp] = {}
+    try:
+        state, why = load_state(default_state_path(out), __version__, gate_files.real_path(out).parent)
+        if not why:
+            stamps.update(state.written_files())
+        stamps.update(load_written(written_record_path(out)))
+    except (OSError, OutputError):
+        pass
+    return stamps
+
+
 def _record_writes(plan: BuildPlan, path: Path, earlier: dict[str, Stamp]) -> None:
     """The record of what runs that saved no state wrote: what earlier such runs wrote and is
     still as they left it, and what this one wrote or found already written."""
