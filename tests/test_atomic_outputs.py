@@ -326,17 +326,35 @@ def test_the_mark_counts_only_where_the_program_writes_it(tmp_path, name, where)
 
 
 def test_what_the_program_writes_carries_its_mark(tmp_path):
+    """Every file a build writes, with every option that changes what a file holds (archives,
+    three device profiles, a selection, every feed format, the catalog's pages, a base URL,
+    thumbnails from a local picture), is the program's by its mark alone: the marks gate's
+    lists of what the program writes (JSON keys, feed elements) cover what it writes."""
+    from PIL import Image
+
     from exporter.output import carries_mark
 
     src = tmp_path / "in"
     src.mkdir()
-    (src / "2024-03-04.md").write_bytes(next((ROOT / "exporter" / "sample").rglob("*.md")).read_bytes())
+    Image.new("RGB", (64, 48), (20, 120, 40)).save(src / "pic.png")
+    day = "## Daily Papers ({})\n\n### [P {}](https://arxiv.org/abs/2403.0000{})\n\n![t](pic.png)\n\nVote: {}\n\n" \
+          "Authors: A\n\n- video s\n"
+    for n, date in enumerate(["2024-03-04", "2024-03-12", "2024-03-19"], 1):
+        (src / f"{date}.md").write_text(day.format(date, n, n, n * 10), "utf-8")
+    (src / "2024-03-05.md").write_bytes(next((ROOT / "exporter" / "sample").rglob("*.md")).read_bytes())
+    config = tmp_path / "c.toml"
+    config.write_text('[[selection]]\nname = "top"\ntop = 1\n', "utf-8")
     out = tmp_path / "out"
-    subprocess.run([sys.executable, "-m", "exporter", "build", str(src), "-o", str(out), "--images", "none", "-q",
-                    "--base-url", "https://example.org/p/"], env=dict(ENV, XDG_STATE_HOME=str(tmp_path / "s")), check=True)
+    subprocess.run([sys.executable, "-m", "exporter", "--config", str(config), "build", str(src), "-o", str(out), "-q",
+                    "--base-url", "https://example.org/p/", "--archive", "--device", "generic", "--device", "kobo",
+                    "--device", "kindle", "--finished-only", "--today", "2024-03-20", "--format", "atom", "--format",
+                    "rss", "--format", "json", "--format", "opds"],
+                   env=dict(ENV, XDG_STATE_HOME=str(tmp_path / "s")), check=True)
     files = [p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")]
     assert {p.suffix for p in files} >= {".epub", ".atom", ".rss", ".json", ".opds", ".html", ".jpg", ".png"}
-    assert [p.name for p in files if not carries_mark(p)] == []
+    assert {"latest.epub", "feed.json", "catalog.json"} <= {p.name for p in files}
+    assert any(p.name.endswith(".kepub.epub") for p in files) and any("archive" in p.parts for p in files)
+    assert [str(p.relative_to(out)) for p in files if not carries_mark(p)] == []
 
 
 def test_a_selection_folder_holding_only_what_a_killed_run_left_is_the_builds(tmp_path):
