@@ -203,3 +203,16 @@ def test_a_coverage_beyond_the_supported_days_is_never_finished_whatever_the_dat
     assert _period(["2999-06-01/2999-06-07"], ["2024-03-05"]) is None
     assert _period(["2024-W54"], ["2024-03-05"]) is None
     assert _period(["junk"], ["2024-03-05"]) == (dt.date(2024, 3, 5), dt.date(2024, 3, 5))
+
+
+def test_a_book_of_everything_is_never_finished_in_the_catalog(tmp_path):
+    """``--by all``: the catalog lists it in progress (with its bytes' hash in its link), as
+    ``send`` and ``--finished-only`` have it: it grows with the archive."""
+    out = tmp_path / "out"
+    src = _week_book(tmp_path).parent / "in"
+    result = run_cli(["build", str(src), "-o", str(out), "--images", "none", "--by", "all", "-q", "--state",
+                      str(tmp_path / "s.json")], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "daily-papers-all.epub" not in (out / "catalog.opds").read_text("utf-8")
+    assert "daily-papers-all.epub" in (out / "catalog-current.opds").read_text("utf-8")
+

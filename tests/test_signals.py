@@ -79,3 +79,29 @@ def test_ctrl_c_to_the_process_group_and_a_hangup_end_quietly_leaving_no_tempora
         assert not [p for p in out.rglob("*") if p.name.endswith(".part")]
         subprocess.run(["rm", "-rf", str(out), str(tmp_path / "state")], check=True)
     assert stopped, "every run finished before the signal: the test showed nothing"
+
+
+def test_a_stop_python_cannot_raise_is_not_printed(capsys):
+    """SIGTERM's SystemExit raised in a weakref callback (a worker stopped while it imports) is
+    "ignored" by Python with a traceback; the program's hook says nothing of a stop, and
+    reports anything else as Python would."""
+    import sys
+
+    from exporter.cli.crash import _quiet_unraisable
+
+    class Stops:
+        def __del__(self):
+            raise SystemExit(143)
+
+    class Bug:
+        def __del__(self):
+            raise ValueError("a real bug")
+
+    hook, sys.unraisablehook = sys.unraisablehook, _quiet_unraisable
+    try:
+        Stops()  # collected at once: its __del__ raises where Python cannot
+        assert capsys.readouterr().err == ""
+        Bug()
+        assert "a real bug" in capsys.readouterr().err
+    finally:
+        sys.unraisablehook = hook

@@ -145,8 +145,10 @@ def test_a_kepub_beside_the_book_is_a_second_acquisition_link(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     book = day_book(out, START)
+    from hostile_three import marked_document
+
     kepub = out / "daily-papers-2024-12-01.kepub.epub"
-    kepub.write_bytes(b"PK kobo spans" * 10)
+    kepub.write_bytes(marked_document(kepub.name))  # a Kobo copy the program wrote (its mark)
     report = FeedReport(title="Daily Papers")
     write_catalog(out, BASE, report, today=START + dt.timedelta(days=1), reader=lambda p: book)
     assert report.books == 1  # the kepub is a file of the book, not a book
@@ -157,6 +159,11 @@ def test_a_kepub_beside_the_book_is_a_second_acquisition_link(tmp_path):
     assert entry.findtext("{http://purl.org/dc/terms/}issued") == "2024-12-01"
     assert entry.findtext("{http://purl.org/dc/elements/1.1/}language") == "en"  # the validator knows it there
     assert "1 day" in entry.findtext(f"{ATOM}summary")
+    # A file of the user's at that name (not an EPUB at all, or another's book) is never published
+    # as the book's Kobo copy.
+    kepub.write_bytes(b"mine\n")
+    write_catalog(out, BASE, FeedReport(title="Daily Papers"), today=START + dt.timedelta(days=1), reader=lambda p: book)
+    assert "kepub" not in (out / "catalog.opds").read_text("utf-8")
 
 
 def test_ten_years_of_daily_books_keep_pages_small_and_the_build_fast(tmp_path):

@@ -80,6 +80,15 @@ class Group(click.Group):
                 sys.exit(internal_error(err, list(args) if args is not None else None))
 
 
+def _quiet_unraisable(unraisable: Any) -> None:
+    """A stop (SIGTERM's SystemExit, Ctrl-C) that arrives where Python cannot raise it (a weakref
+    callback, a finalizer: a book worker stopped by the run while it imports) is not a message
+    for the user; anything else is reported as Python would."""
+    if isinstance(unraisable.exc_value, (SystemExit, KeyboardInterrupt)):
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 @contextlib.contextmanager
 def _without_library_warnings() -> Iterator[None]:
     """No Python warning of a library reaches standard error (Pillow's "Corrupt EXIF data" for a
@@ -88,9 +97,14 @@ def _without_library_warnings() -> Iterator[None]:
     an error (a decompression bomb) still does, in its own ``catch_warnings``."""
     import warnings
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
+    hook = sys.unraisablehook
+    sys.unraisablehook = _quiet_unraisable
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        sys.unraisablehook = hook
 
 
 @contextlib.contextmanager

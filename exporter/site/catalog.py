@@ -93,6 +93,7 @@ def book_files(path: Path) -> tuple[BookFile, ...]:
     ``NAME.kindle.epub``, ``NAME.kepub.epub``, ...), *path* first: a client that takes an entry's
     first acquisition link (KOReader's sync) gets the build's first profile."""
     from ..books.devices import PROFILES, split_suffix
+    from ..output import is_ours
 
     stem, own = split_suffix(path.name)
     files = [BookFile(path.name, KEPUB_TYPE if own.kepub else EPUB_TYPE, path.stat().st_size)]
@@ -104,7 +105,9 @@ def book_files(path: Path) -> tuple[BookFile, ...]:
             st = sibling.stat()
         except OSError:
             continue
-        if stat.S_ISREG(st.st_mode):
+        # Only a copy the program wrote (the state's, or marked as it writes books): a file of
+        # the user's at a profile's name is never published as the book's Kobo or Kindle copy.
+        if stat.S_ISREG(st.st_mode) and is_ours(sibling):
             files.append(BookFile(sibling.name, KEPUB_TYPE if device.kepub else EPUB_TYPE, st.st_size))
     return tuple(files)
 
@@ -112,7 +115,14 @@ def book_files(path: Path) -> tuple[BookFile, ...]:
 def is_finished(book: Book, today: dt.date) -> bool:
     """A book is finished once its last day has passed.  One of unknown period (none in its
     metadata, or a date out of the range the reader accepts, such as 2999) is never finished:
-    a reading app that syncs finished books (KOReader) must not take it for one."""
+    a reading app that syncs finished books (KOReader) must not take it for one; nor is a book
+    of everything (``NAME-all.epub``, ``--by all``), which grows with the archive, as ``send``
+    and ``--finished-only`` have it (the dates gate's reading of its name)."""
+    from ..books.devices import split_suffix
+    from ..gates.dates import named_period
+
+    if named_period(split_suffix(book.path.name)[0])[0] == "all":
+        return False
     return book.period is not None and book.period[1] < today
 
 
