@@ -111,7 +111,10 @@ def stop_pool(pool: Any) -> None:
         for worker in list(getattr(pool, "_pool", ())):
             if worker.exitcode is None:
                 worker.kill()
-        ending.join()
+        # Bounded too: a worker killed while it sent a result leaves half a message in the pool's
+        # pipe, and the pool's result thread, which terminate() joins, waits for the rest for
+        # ever.  The threads are daemons: the run ends without them.
+        ending.join(GRACE_SECONDS)
 
 
 @contextlib.contextmanager

@@ -105,3 +105,27 @@ def test_a_stop_python_cannot_raise_is_not_printed(capsys):
         assert "a real bug" in capsys.readouterr().err
     finally:
         sys.unraisablehook = hook
+
+
+def test_ending_a_pool_whose_terminate_never_returns_takes_bounded_time(monkeypatch):
+    """A pool whose ``terminate`` waits for ever (its result thread blocked on half a message a
+    killed worker left in the pipe) is given up after the grace time, twice at most: a run
+    stopped by SIGTERM to its process group ends (exit 143) instead of hanging."""
+    import threading
+    import time
+
+    from exporter import procs
+
+    monkeypatch.setattr(procs, "GRACE_SECONDS", 0.2)
+    never = threading.Event()
+
+    class Stuck:
+        _pool: list = []
+
+        def terminate(self):
+            never.wait()
+
+    start = time.monotonic()
+    procs.stop_pool(Stuck())
+    assert time.monotonic() - start < 2.0
+    never.set()
