@@ -19,6 +19,7 @@ from pathlib import Path
 import feedparser
 import pytest
 from catalog_helpers import ATOM, day_book, parse
+from hostile_three import marked_document
 
 from exporter.feeds.writer import FeedReport
 from exporter.site.opds import write_catalog
@@ -55,7 +56,7 @@ def site(tmp_path_factory):
         if i % 5 == 0:
             book = replace(book, cover=(cover.read_bytes(), "image/jpeg"))
         books[book.path] = book
-    (out / "daily-papers-2024-11-15.kepub.epub").write_bytes(b"PK kepub " * 50)
+    (out / "daily-papers-2024-11-15.kepub.epub").write_bytes(marked_document("x.kepub.epub"))  # the program's copy
     write_catalog(out, BASE, FeedReport(title="Daily Papers"), reader=books.__getitem__, books=list(books),
                   today=first + dt.timedelta(days=59), selections=(("llm", "Language models"),))
     cover.unlink()

@@ -19,6 +19,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from catalog_helpers import ATOM, day_book, links, parse, write_days
+from hostile_three import marked_document
 
 from exporter.feeds.writer import FeedReport
 from exporter.site.opds import write_catalog
@@ -136,7 +137,7 @@ def test_publication_links_kepub_cover_and_thumbnail(tmp_path):
     from dataclasses import replace
 
     book = replace(book, cover=((out / "cover.jpg").read_bytes(), "image/jpeg"))
-    (out / "daily-papers-2024-03-04.kepub.epub").write_bytes(b"PK kepub")
+    (out / "daily-papers-2024-03-04.kepub.epub").write_bytes(marked_document("x.kepub.epub"))  # the program's copy
     write_catalog(out, None, FeedReport(title="Daily Papers"), reader=lambda p: book, books=[book.path],
                   today=dt.date(2024, 3, 5))
     _check(out)
