@@ -999,13 +999,22 @@ def sync_folders(folders: Iterable[Path]) -> None:
 _MKSTEMP_PART = re.compile(r"[a-z2-7]{8}\.part")
 
 
+def _part_cut(name: str) -> int:
+    """Where the random part of the temporary file *name* starts (after its prefix,
+    :func:`_part_prefix`), or 0 when *name* is not of the writer's form: a file of someone
+    else's with a look-alike name stays."""
+    if not (name.startswith(".") and name.endswith(".part")):
+        return 0
+    cut = name.rfind(".", 0, len(name) - len(".part")) + 1
+    return cut if cut > 1 and _MKSTEMP_PART.fullmatch(name[cut:]) else 0
+
+
 def written_for(name: str) -> str | None:
     """The name the temporary file *name* was written for (``.feed.rss.abcdefgh.part`` ->
-    ``feed.rss``), or None when *name* is not of the writer's form."""
-    if not (name.startswith(".") and name.endswith(".part")):
-        return None
-    cut = name.rfind(".", 0, len(name) - len(".part")) + 1
-    if cut <= 2 or not _MKSTEMP_PART.fullmatch(name[cut:]) or name.endswith(".long." + name[cut:]):
+    ``feed.rss``), or None when *name* is not of the writer's form (or of a name too long,
+    written through its hash)."""
+    cut = _part_cut(name)
+    if cut <= 2 or name[:cut].endswith(".long."):
         return None
     return name[1:cut - 1]
 
@@ -1038,12 +1047,8 @@ def _stale_parts(at: _Folder, max_age: float) -> dict[str, list[str]]:
         with os.scandir(at.fd if at.fd is not None else at.path) as entries:
             for entry in entries:
                 part = entry.name
-                if not (part.startswith(".") and part.endswith(".part")):
-                    continue
-                cut = part.rfind(".", 0, len(part) - len(".part")) + 1
-                # What the writer makes (8 letters, digits or _ between the two): a file of
-                # someone else's with a look-alike name stays.
-                if cut <= 1 or not _MKSTEMP_PART.fullmatch(part[cut:]):
+                cut = _part_cut(part)
+                if not cut:
                     continue
                 try:
                     if entry.is_file(follow_symlinks=False) and now - entry.stat(follow_symlinks=False).st_mtime >= max_age:
