@@ -113,9 +113,22 @@ def drop_forbidden(text: str) -> str:
     # surrogate or format character, or a noncharacter, which stays unassigned in every Unicode
     # version): text without them, most of it, is returned without the two searches (a
     # third of their time; the renderer calls this on every piece of a book).
-    if text.isprintable() and "\ufffd" not in text:
+    if "\ufffd" not in text and (text.isprintable() or _printable_but_breaks(text)):
         return text
     return drop_astral_noncharacters(_FORBIDDEN.sub("", text))
+
+
+def _printable_but_breaks(text: str) -> bool:
+    """Whether *text* is printable once its LF, CR and tab are spaces: a whole file, which
+    holds line breaks, known free of what :func:`drop_forbidden` removes in a third of the
+    time its two searches take."""
+    if "\n" in text:
+        text = text.replace("\n", " ")
+    if "\r" in text:
+        text = text.replace("\r", " ")
+    if "\t" in text:
+        text = text.replace("\t", " ")
+    return text.isprintable()
 
 
 def has_visible(text: str) -> bool:

@@ -2,7 +2,7 @@
 
 import re
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from exporter import model, render
@@ -58,3 +58,64 @@ def test_every_character_the_fast_paths_pass_is_checked():
             assert not c.isprintable(), hex(code)
         if c != "\ufffd" and drop_by_pattern(c) == "":
             assert not c.isprintable(), hex(code)
+
+
+# Lines as a digest holds them: the edges above, and what the reader's fast paths look for
+# (a '#' or a form of one, '&num;', fences, '<' and the tags that open a block, CR and LF).
+LINE_PIECES = st.sampled_from(["#", "##", "### ", "\uff03\uff03 ", "\ufe5f\ufe5f\ufe5f ", "&num;&num; ", "===", "----", "\uff03", "\ufe5f", "&num;", "&#35;", "=", "--", "- ", "```", "~~~",
+                               "<", "<!--", "<?", "<pre", "<PRE>", "<script ", "<style", "<textarea", "<div>", "\n",
+                               "\r\n", "\r", "   ", "\t", "\u200b", "\ufeff", "\u2028", "a", "한"])
+DOCUMENT = st.lists(st.one_of(LINE_PIECES, st.sampled_from(EDGES)), max_size=30).map("".join)
+
+
+@settings(max_examples=800, deadline=None)
+@given(DOCUMENT)
+def test_invisible_at_a_line_start_is_each_lines_first_character(text):
+    """The search for a line whose first character (but spaces and tabs) is invisible finds
+    what looking at each line's does, and never less than the pattern it stands in front of."""
+    by_line = any(gate_text._INVISIBLE_ONE.match(line.lstrip(" \t")[:1] or "a") for line in text.split("\n"))
+    assert gate_text._invisible_at_a_line_start(text) == by_line
+    if gate_text._INVISIBLE_AT_LINE_START.search(text) is not None:
+        assert by_line
+
+
+@settings(max_examples=800, deadline=None)
+@given(DOCUMENT)
+def test_the_block_scan_opens_where_the_pattern_does(text):
+    from exporter.reader import blocks
+
+    assert blocks._opens_a_block(text) == (blocks._ANY_OPENER.search(text) is not None)
+    assert blocks._tight_heading(text) == _tight_by_class(text)
+
+
+def _tight_by_class(text):
+    from exporter.reader import blocks
+
+    for m in blocks._HEADING_AFTER_BREAK.finditer(text):
+        at = m.start()
+        if text[at] == "\n" and at > 0 and text[at - 1] == "\r":
+            at -= 1
+        start = max(text.rfind("\n", 0, at), text.rfind("\r", 0, at)) + 1
+        if text[start:at].strip(" \t"):
+            return True
+    return False
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.one_of(LINE_PIECES.filter(lambda p: p not in ("\n", "\r\n", "\r")), st.sampled_from(EDGES)),
+                max_size=20).map("".join), st.sampled_from(["", "text", "2024-03-04 (2024-03-04)", "[a](b)"]))
+@example("\uff03\uff03 x", "").via("a full-width heading")
+@example("\ufe5f\ufe5f\ufe5f x", "").via("a small one")
+@example("&num;&num; x", "").via("a reference")
+@example("  ===", "text").via("a setext underline")
+@example("--", "[a](b)").via("another")
+def test_a_line_the_lookalike_check_skips_is_one_it_says_nothing_of(line, before):
+    """What :func:`_may_look_like_heading` lets pass unchecked, the checks would say nothing of."""
+    from exporter.reader import parse
+
+    line = line.replace("\n", " ").replace("\r", " ") or "x"
+    if parse._may_look_like_heading(line):
+        return
+    said = parse._FileParser("d.md", [before, line])
+    said.say_lookalike(2, line, before)
+    assert said.diags == []

@@ -138,7 +138,9 @@ def _order_of_part(part: bytes, codec: str) -> str:
 # ISO 2022 escape sequences that designate a character set (ECMA-35, section 13.2.2: ESC, then
 # intermediate bytes 0x20-0x2F, then a final byte 0x30-0x7E), and the encodings that use them.
 _DESIGNATION = re.compile(rb"\x1b([\x20-\x2f]+[\x30-\x7e])")
-_SHIFTS = re.compile(rb"[\x0e\x0f\x1b]")
+#: SO, SI and ESC: what an escape-sequence encoding (ISO 2022) is told by.  Looked up one by one
+#: (``bytes.__contains__`` is a memchr, some thirty times a character class's search).
+_SHIFT_BYTES = (b"\x0e", b"\x0f", b"\x1b")
 #: RFC 1557: KS C 5601 into G1, then SO/SI shift between it and ASCII.
 _KR = {b"$)C"}
 #: RFC 1468 (ISO-2022-JP), RFC 2237 (-1: JIS X 0212), RFC 1554 (-2: GB 2312, KS C 5601, the
@@ -214,7 +216,7 @@ def decode(data: bytes) -> Decoded:
     wide = _without_bom(data)
     if wide is not None:
         return wide
-    if _SHIFTS.search(data) is not None:
+    if any(shift in data for shift in _SHIFT_BYTES):
         # 7-bit ISO 2022 is valid UTF-8 too: told by its escape sequences, before UTF-8 is tried
         # (after a UTF-8 BOM, which an editor saving "with BOM" puts before any text).
         iso = _iso2022(data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data)
@@ -478,7 +480,14 @@ def _marks_changed(line: str, removed: Callable[[str], str]) -> bool:
 
 def _unmarked(text: str) -> str:
     """*text* without byte-order marks, NUL, ESC, SO and SI."""
-    return _STRAY_SHIFTS.sub("", text.replace(BOM, "").replace("\0", ""))
+    text = text.replace(BOM, "").replace("\0", "")
+    return _STRAY_SHIFTS.sub("", text) if _holds_shift(text) else text
+
+
+def _holds_shift(text: str) -> bool:
+    """Whether *text* holds ESC, SO or SI: three ``in`` tests, each a tenth of the time
+    :data:`_STRAY_SHIFTS` takes to search a file that holds none (most of them)."""
+    return "\x1b" in text or "\x0e" in text or "\x0f" in text
 
 
 def _removed(text: str) -> str:
@@ -503,7 +512,7 @@ def _cleaned(text: str, encoding: str) -> Decoded:
         n = text.count("\0")
         notes.append((line_of(text, text.index("\0")),
                       f"{n} NUL byte{'s' if n != 1 else ''} in the file; removed"))
-    stray = _STRAY_SHIFTS.search(text)
+    stray = _STRAY_SHIFTS.search(text) if _holds_shift(text) else None
     if stray is not None:
         # What no encoding of ours uses (ISO 2022 is told above): a terminal colour code
         # (ESC [ 31 m) or a shift left over; removed as every control character is, but said.
@@ -534,11 +543,16 @@ def _invisible_at_a_line_start(text: str) -> bool:
     has it) whose first character but spaces and tabs is one of :data:`_INVISIBLE` (none is
     ASCII).  Looking at each line's first character is a tenth of the time the pattern takes
     to try every position of the text (a third of reading a year of digests)."""
-    for line in text.split("\n"):
-        first = line.lstrip(" \t")[:1]
-        if first and not first.isascii() and _INVISIBLE_ONE.match(first):
-            return True
-    return False
+    first = _FIRST_NOT_ASCII.match(text)
+    if first is not None and _INVISIBLE_ONE.match(first.group(1)):
+        return True
+    return any(_INVISIBLE_ONE.match(m.group(1)) for m in _LINE_STARTING_NOT_ASCII.finditer(text))
+
+
+# A line whose first character but spaces and tabs is not ASCII (where an invisible one may
+# stand): the pattern starts with a literal LF, which the search looks for first.
+_FIRST_NOT_ASCII = re.compile("[ \t]*+([^\x00-\x7f])")
+_LINE_STARTING_NOT_ASCII = re.compile("\n[ \t]*+([^\x00-\x7f])")
 
 
 def decode_strict(data: bytes, name: str) -> str:

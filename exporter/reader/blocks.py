@@ -59,6 +59,9 @@ class Block:
 #: A line break, then a line that may be a heading (up to 3 spaces and a '#'): LF, CRLF or CR
 #: end a line in CommonMark (section 2.1), as in ``split_lines``.
 _HEADING_AFTER_BREAK = re.compile(r"[\r\n] {0,3}#")
+#: The same after LF alone, for a text without CR: a pattern that starts with a literal is
+#: searched for that character first, five times as fast as a class is tried at every position.
+_HEADING_AFTER_LF = re.compile(r"\n {0,3}#")
 
 
 def _tight_heading(text: str) -> bool:
@@ -66,13 +69,26 @@ def _tight_heading(text: str) -> bool:
     (CommonMark 4.9: blank is nothing but spaces and tabs; a line of U+00A0 or of U+200B is
     text), found by its line break: a digest has a few dozen headings, and a search over every
     character cost a fifth of reading it."""
-    for m in _HEADING_AFTER_BREAK.finditer(text):
+    for m in (_HEADING_AFTER_BREAK if "\r" in text else _HEADING_AFTER_LF).finditer(text):
         at = m.start()
         if text[at] == "\n" and at > 0 and text[at - 1] == "\r":
             at -= 1  # CRLF
         start = max(text.rfind("\n", 0, at), text.rfind("\r", 0, at)) + 1
         if text[start:at].strip(" \t"):
             return True
+    return False
+
+
+def _opens_a_block(text: str) -> bool:
+    """Whether :data:`_ANY_OPENER` matches in *text*, looked up at each '<' (a digest has a few)
+    after two ``in`` tests for the fences: a fifth of the time of its search over every character."""
+    if "```" in text or "~~~" in text:
+        return True
+    at = text.find("<")
+    while at >= 0:
+        if _ANY_OPENER.match(text, at):
+            return True
+        at = text.find("<", at + 1)
     return False
 
 
@@ -91,7 +107,7 @@ def hidden_lines(lines: list[str], text: str) -> dict[int, Block]:
     block (:attr:`Block.hides`: one that ends at an end mark, whose lines show as code or
     nothing; the others, which end at a blank line, show their lines as text); the line that
     opens a block is not inside it."""
-    if not _ANY_OPENER.search(text) and not ("<" in text and _tight_heading(text)):
+    if not _opens_a_block(text) and not ("<" in text and _tight_heading(text)):
         return {}
     hidden: dict[int, Block] = {}
     items: list[int] = []  # the content columns of the list items open here, innermost last

@@ -411,6 +411,11 @@ class _FileParser:
     def heading_lookalike(self, no: int, line: str, before: str) -> None:
         """Say it when line *no*, not read as a heading, looks like one (or makes the line *before*
         one): so a paper or a day is never folded into the one before without a word."""
+        if _may_look_like_heading(line):
+            self.say_lookalike(no, line, before)
+
+    def say_lookalike(self, no: int, line: str, before: str) -> None:
+        """:meth:`heading_lookalike` for a line that may look like a heading."""
         if _SETEXT_RE.fullmatch(line) and before.strip() and (
                 line.lstrip()[0] == "=" or _DATED_RE.search(before) or before.lstrip().startswith("[")):
             # CommonMark 0.31, 4.3: a line of '=' or '-' under text makes it a heading ("setext").
@@ -1214,6 +1219,15 @@ _HEADING_AS_SHOWN = re.compile(r"[ \t]{0,3}#{2,3}[ \t]+\S")
 #: What a Markdown viewer renders as no text: tags, comments, processing instructions, CDATA.
 _MARKUP_RE = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<[^>]*>", re.DOTALL)
 _UNSHOWN = regex.compile(r"[\p{Mn}\p{Me}\p{Cf}\p{Zl}\p{Zp}\p{Cc}\p{Default_Ignorable_Code_Point}\u2800]")
+
+
+def _may_look_like_heading(line: str) -> bool:
+    """Whether :meth:`_FileParser.heading_lookalike` may say anything of *line*: it starts (after
+    spaces) as a setext underline does ('=' or '--'), or it holds a '#', a form of one
+    (:data:`_HASHES_RE`) or a reference to one (``&num;``), which every other look-alike it says
+    needs.  Most lines hold none: four ``in`` tests spare them its six searches."""
+    return ("#" in line or "\uff03" in line or "\ufe5f" in line or "&num;" in line
+            or (start := line.lstrip(" ")[:2]) == "--" or start[:1] == "=")
 
 
 def _may_show_heading(line: str) -> bool:
