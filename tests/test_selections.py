@@ -102,8 +102,10 @@ def test_crafted_regex_is_an_error_not_a_hang():
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-_CALLS = ["(?R)", "(?0)", "(?1)", "(?+1)", "(?-1)", "(?&x)", "(?P>x)"]
-_FLAGS = ["(?V1)", "(?V0)", "(?i)", "(?x)", "(?s)", "(?m)", "(?r)", "(?f)", "(?b)", "(?e)", "(?w)", "(?L)", "(?u)"]
+_CALLS = ["(?R)", "(?0)", "(?1)", "(?+1)", "(?-1)", "(?&x)", "(?P>x)",
+          # What verbose mode lets a call hold (white space, comments) and forms NFKC makes one of.
+          "(?&  x)", "(?P >x)", "(?R )", "(?1 )", "(?+0 )", "(?& #c\nx)", "\uff08?R\uff09", "(?\uff06x)"]
+_FLAGS = ["(?V1)", "(?V0)", "(?i)", "(?x)", "(?x:", "(?ix)", "(?s)", "(?m)", "(?r)", "(?f)", "(?b)", "(?e)", "(?w)", "(?L)", "(?u)"]
 _PARTS = ["a", "(", ")", "[", "]", "+", "*", "?", "{2,}", "(?<x>a)", "\\", "\\N{FOO}", "|", "^", "$", "\\b", "[[:alpha:]]",
           "[a--b]", "[a&&b]", "(?|a|b)", "(?>a)", "\\p{Hangul}", "\\X", "(?#c)", "[(?R)]", "#", "\n", "(?#"]
 
@@ -155,6 +157,9 @@ def _regex_calls(pattern: str) -> bool:
     (r"video[(?R)]", False), (r"video[(?1)]", False), ("(?x)video # (?R) not recursion", False),
     (r"video\(\?R\)", False), ("(?#a(?R)video", False), ("[^]](?&x)", True), ("(a)(?1)", True),
     ("(?x:a)#(?R)", True), ("(?x)a # c\n(?R)", True), (r"[\]](?R)", True),
+    ("(?x)(?<n>a(?&  n)?b)", True), ("(?x)(a(?R )?b)", True), ("(?x)(a(?1 )?b)", True), ("(?x)(a(?+0 )?b)", True),
+    ("(?x)(?<n>a(?P >n)?b)", True), ("(?<n>a(?x:(?&  n))?b)", True), ("(?x)(?<n>a(?& #c\n n)?b)", True),
+    ("(a\uff08?R\uff09?b)", True),
 ])
 def test_only_a_call_the_regex_module_reads_as_one_is_refused(pattern, calls):
     """The text of a call in a character class, after a backslash, in a comment (``(?#...)``, or

@@ -76,46 +76,59 @@ def parse_term(text: Any, where: str) -> Term:
     return Term(text, fold(cleaned), None)
 
 
-#: Recursion and subroutine calls of the ``regex`` module ((?R), (?1), (?&name),
-#: (?P>name)): their memory grows with the text without bound (a MemoryError
-#: on two papers), which no time budget stops, so they are refused.
-_RECURSION = re.compile(r"\(\?(?:R|[+-]?[0-9]+|&\w+|P>\w+)\)")
-#: A leading group of inline flags that turns verbose mode on for the whole pattern.
-_GLOBAL_VERBOSE = re.compile(r"\(\?[aiLmsuxV01]*x[aiLmsuxV01]*\)")
+def _flags() -> int:
+    """The flags every term's pattern is compiled with.  VERSION0: the syntax and meaning of
+    Python's re.  The text searched is folded (see fold); the pattern is not (folding would
+    turn ``\\B`` into ``\\b``), so it is compiled case-insensitive with full case folding."""
+    import regex
+
+    return regex.VERSION0 | regex.IGNORECASE | regex.FULLCASE
 
 
 def _calls_itself(pattern: str) -> bool:
-    """Whether *pattern* holds a recursion or subroutine call as the ``regex`` module reads it:
-    not as the text of one inside a character class (``[(?R)]``), after a backslash, in a
-    ``(?#...)`` comment or, when the whole pattern is verbose, after ``#`` on its line.  Verbose
-    mode scoped to a group is not followed: a ``#`` there is read as text (so a call after it
-    is refused all the same)."""
-    verbose = _GLOBAL_VERBOSE.match(pattern) is not None
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if c == "\\":
-            i += 2
-        elif c == "[":
-            # A set: to its closing ']' (one first, or after '^', is a member), escapes skipped.
-            i += 1
-            if i < n and pattern[i] == "^":
-                i += 1
-            if i < n and pattern[i] == "]":
-                i += 1
-            while i < n and pattern[i] != "]":
-                i += 2 if pattern[i] == "\\" else 1
-            i += 1
-        elif pattern.startswith("(?#", i):
-            end = pattern.find(")", i)
-            i = n if end < 0 else end + 1
-        elif c == "#" and verbose:
-            end = pattern.find("\n", i)
-            i = n if end < 0 else end + 1
-        elif c == "(" and _RECURSION.match(pattern, i):
+    """Whether *pattern* holds a recursion or subroutine call ((?R), (?1), (?&name), (?P>name)):
+    their memory grows with the text without bound (a MemoryError on two papers), which no time
+    budget stops, so they are refused.  Told by the ``regex`` module's own parser, as its
+    ``compile`` runs it (its ``CallGroup`` and ``CallRef`` nodes), not by a reading of the text
+    beside it: verbose mode lets a call hold white space and comments (``(?&  n)``,
+    ``(?P >n)``, ``(?R #c``), scoped or global, which a second reading missed.  A pattern the
+    parser refuses calls nothing (the compile says why it does not compile)."""
+    import regex._regex_core as core
+
+    flags = _flags()
+    try:
+        while True:
+            source = core.Source(pattern)
+            info = core.Info(flags, source.char_type, {})
+            info.guess_encoding = core.UNICODE
+            source.ignore_space = bool(info.flags & core.VERBOSE)
+            source.use_unicode_space(bool(info.flags & core.VERSION1))
+            try:
+                parsed = core._parse_pattern(source, info)
+                break
+            except core._UnscopedFlagSet:  # a (?x) past the start: parsed again with it, as compile does
+                flags = info.global_flags
+    except (core.error, ValueError, KeyError, OverflowError, RecursionError):
+        return False
+    return _holds_call(parsed, (core.CallGroup, core.CallRef), core.RegexBase)
+
+
+def _holds_call(parsed: Any, calls: tuple[type, ...], node: type) -> bool:
+    """Whether the parsed pattern *parsed* has a node of *calls* anywhere (its nodes' fields
+    walked with a stack, each once: no recursion on a deeply nested pattern)."""
+    seen: set[int] = set()
+    todo = [parsed]
+    while todo:
+        item = todo.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, calls):
             return True
-        else:
-            i += 1
+        if isinstance(item, (list, tuple)):
+            todo.extend(item)
+        elif isinstance(item, node):
+            todo.extend(v for v in vars(item).values() if isinstance(v, (list, tuple, node)))
     return False
 
 
@@ -200,7 +213,7 @@ def _trial_child(normal: str, report: int | None = None) -> None:
             import time
 
             before, began = _resident_bytes(), time.monotonic()
-            compiled = regex.compile(normal, regex.VERSION0 | regex.IGNORECASE | regex.FULLCASE)
+            compiled = regex.compile(normal, _flags())
             after, took = _resident_bytes(), time.monotonic() - began
             if report is not None and before is not None and after is not None:
                 os.write(report, f"{max(0, after - before)} {took:.6f}".encode())
@@ -313,18 +326,16 @@ def _resident_bytes() -> int | None:
 def _compile(pattern: str, where: str, text: str) -> Any:
     import regex
 
-    if _calls_itself(pattern):
-        raise SelectionError(f"{where}: the regular expression {shown_value(text)} calls itself (recursion or a "
-                             "subroutine call), whose memory has no bound; write it without")
-    why_not = _compile_bounded(unicodedata.normalize("NFKC", pattern))
+    normal = unicodedata.normalize("NFKC", pattern)
+    # Compiled first in a bounded child (which parses it too): then parsed here for calls.
+    why_not = _compile_bounded(normal)
     if why_not:
         raise SelectionError(f"{where}: the regular expression {shown_value(text)} {why_not}")
+    if _calls_itself(normal):
+        raise SelectionError(f"{where}: the regular expression {shown_value(text)} calls itself (recursion or a "
+                             "subroutine call), whose memory has no bound; write it without")
     try:
-        # VERSION0: the syntax and meaning of Python's re.  The text searched
-        # is folded (see fold); the pattern is not (folding would turn \B
-        # into \b), so it is compiled case-insensitive with full case folding.
-        return regex.compile(unicodedata.normalize("NFKC", pattern),
-                             regex.VERSION0 | regex.IGNORECASE | regex.FULLCASE)
+        return regex.compile(normal, _flags())
     except Exception as err:  # noqa: BLE001 - the regex module also raises KeyError ((?V1) against VERSION0)
         why = _in_words(err, unicodedata.normalize("NFKC", pattern))
         raise SelectionError(f"{where}: the regular expression {shown_value(text)} does not compile: {why}") from None
