@@ -211,6 +211,17 @@ FEEDS = {
     "Atom: a script in an entry": ATOM.format(GENERATOR + "<entry><script>x</script></entry>"),
     "Atom: a second generator in an entry": ATOM.format(GENERATOR + f"<entry>{GENERATOR}</entry>"),
     "RSS: a second generator in an item": RSS.format(GENERATOR + f"<item>{GENERATOR}</item>"),
+    "Atom: an attribute of another namespace": ATOM.replace("<feed ", '<feed xmlns:m="urn:mine" m:notes="mine" ')
+    .format(GENERATOR),
+    "RSS: an attribute of another namespace": RSS.replace("<channel>", '<channel xmlns:m="urn:m" m:notes="mine">')
+    .format(GENERATOR),
+    "Atom: an attribute Atom does not have": ATOM.format(GENERATOR.replace("<generator>", '<generator my="1">')),
+    "Atom: an xml:base the program never writes": ATOM.format(
+        GENERATOR.replace("<generator>", '<generator xml:base="https://mine.example/">')),
+    "Atom: an attribute in the OPDS namespace OPDS does not have": ATOM.replace(
+        "<feed ", '<feed xmlns:o="http://opds-spec.org/2010/catalog" o:notes="mine" ').format(GENERATOR),
+    "RSS: of version 0.91": RSS.replace('version="2.0"', 'version="0.91"').format(GENERATOR),
+    "RSS: of no version": RSS.replace(' version="2.0"', "").format(GENERATOR),
 }
 
 
@@ -355,6 +366,52 @@ def test_the_mark_in_the_place_of_another_kind_of_json_document_is_none(tmp_path
                                        ("icon.png", "\xff\xd8\xff" + GENERATOR)])
 def test_a_document_of_another_kind_than_its_name_says_is_the_users(tmp_path, name, doc):
     assert not _says(tmp_path, doc.encode("latin-1"), name), (name, doc)
+
+
+CATALOG_SELF = '<link rel="self" href="catalog.opds" type="application/atom+xml;profile=opds-catalog;kind=acquisition"/>'
+
+
+def test_a_feed_of_papers_and_a_catalog_are_told_apart():
+    """Both are Atom: a catalog links to itself as an OPDS catalog (OPDS 1.2 section 2), a feed of
+    papers has no OPDS link.  Each is its own kind's only."""
+    catalog = ATOM.format(GENERATOR + CATALOG_SELF).encode()
+    feed = ATOM.format(GENERATOR + '<link rel="alternate" href="https://papers.example.org/" type="text/html"/>').encode()
+    acquiring = ATOM.format(GENERATOR + '<entry><link rel="http://opds-spec.org/acquisition" href="b.epub"/></entry>')
+
+    def says(name, data):
+        return carries(name, data[:4096], lambda: io.BytesIO(data))
+
+    assert says("catalog.opds", catalog) and says("feed.atom", feed)
+    assert not says("feed.atom", catalog) and not says("catalog.opds", feed)
+    assert not says("feed.atom", acquiring.encode()) and not says("catalog.opds", acquiring.encode())
+
+
+@pytest.mark.parametrize("where", ["item", "author", "attachment", "extension"])
+def test_a_json_feed_with_a_key_of_the_users_in_an_item_is_the_users(tmp_path, where):
+    item = {"id": "1", "title": "t", "authors": [{"name": "A"}], "attachments": [{"url": "https://a.org/p.pdf"}],
+            "_digest_export": {"date": "2024-03-04", "rank": 1}}
+    import json
+
+    assert _says(tmp_path, json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [item],
+                                       "_digest_export": {"program": PROGRAM}}).encode(), "feed.json")
+    target = {"item": item, "author": item["authors"][0], "attachment": item["attachments"][0],
+              "extension": item["_digest_export"]}[where]
+    target["mynotes"] = "my precious notes"
+    assert not _says(tmp_path, json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [item],
+                                           "_digest_export": {"program": PROGRAM}}).encode(), "feed.json")
+
+
+def test_an_opds2_page_with_a_key_of_the_users_in_a_publication_is_the_users(tmp_path):
+    import json
+
+    page = {"metadata": {"title": "t", "program": PROGRAM}, "links": [{"href": "catalog.json", "rel": "self"}],
+            "publications": [{"metadata": {"title": "b"}, "links": []}]}
+    assert _says(tmp_path, json.dumps(page).encode(), "catalog.json")
+    page["publications"][0]["mynotes"] = "mine"
+    assert not _says(tmp_path, json.dumps(page).encode(), "catalog.json")
+    del page["publications"][0]["mynotes"]
+    page["links"][0]["mynotes"] = "mine"
+    assert not _says(tmp_path, json.dumps(page).encode(), "catalog.json")
 
 
 def test_a_refused_feed_leaves_the_other_feeds_unwritten(tmp_path):

@@ -506,6 +506,16 @@ JSON_FEED_KEYS = frozenset({"version", "title", "home_page_url", "feed_url", "de
                             "authors", "language", "_digest_export", "items"})
 OPDS2_KEYS = frozenset({"metadata", "links", "facets", "publications", "navigation"})
 OPDS2_METADATA_KEYS = frozenset({"title", "modified", "program", "itemsPerPage"})
+#: The keys of a JSON Feed 1.1 item (its specification's, and the program's extension object),
+#: of its authors and attachments, and of that object; an OPDS 2.0 publication's and link's.
+JSON_FEED_ITEM_KEYS = frozenset({"id", "url", "external_url", "title", "content_html", "content_text", "summary",
+                                 "image", "banner_image", "date_published", "date_modified", "authors", "author",
+                                 "tags", "language", "attachments", "_digest_export"})
+JSON_FEED_AUTHOR_KEYS = frozenset({"name", "url", "avatar"})
+JSON_FEED_ATTACHMENT_KEYS = frozenset({"url", "mime_type", "title", "size_in_bytes", "duration_in_seconds"})
+JSON_FEED_EXTENSION_KEYS = frozenset({"date", "rank", "arxiv_id", "votes"})
+OPDS2_PUBLICATION_KEYS = frozenset({"metadata", "links", "images"})
+OPDS2_LINK_KEYS = frozenset({"href", "type", "rel", "title", "templated", "properties", "height", "width"})
 STATE_KEYS = frozenset({"format", "program", "version", "files", "merge_diags", "books", "feeds", "catalog",
                         "catalog_books", "pages", "token", "checksum", "sent", "local_images", "digests"})
 
@@ -536,13 +546,33 @@ def says_program(raw: bytes, program: str, kinds: frozenset[str] = frozenset({"f
                 and metadata.get("program") == program)
     else:
         return "state" in kinds and keys <= STATE_KEYS and doc.get("program") == program
-    if not says:
+    if not says or not _keys_within(doc):
         return False
     try:  # a key twice, or bytes that are not UTF-8: not a document the program writes
         _refuse_duplicate_keys(raw)
     except DocumentDamaged:
         return False
     return True
+
+
+def _keys_within(doc: dict[str, Any]) -> bool:
+    """Whether the feed's items or the page's publications, links and navigation hold only the
+    keys the program writes in them (:data:`JSON_FEED_ITEM_KEYS`...): a key of the user's in an
+    item (``"mynotes"``) makes the document another's, as one at its top does."""
+    items = doc.get("items", [])
+    for item in items if isinstance(items, list) else [None]:
+        if not (isinstance(item, dict) and set(item) <= JSON_FEED_ITEM_KEYS
+                and _all_within(item.get("authors", ()), JSON_FEED_AUTHOR_KEYS)
+                and _all_within(item.get("attachments", ()), JSON_FEED_ATTACHMENT_KEYS)
+                and _all_within([item.get("_digest_export", {})], JSON_FEED_EXTENSION_KEYS)):
+            return False
+    return (_all_within(doc.get("publications", ()), OPDS2_PUBLICATION_KEYS)
+            and all(_all_within(doc.get(key, ()), OPDS2_LINK_KEYS) for key in ("links", "navigation")))
+
+
+def _all_within(objects: Any, keys: frozenset[str]) -> bool:
+    """Whether *objects* is a list of objects each of whose keys is one of *keys*."""
+    return isinstance(objects, (list, tuple)) and all(isinstance(o, dict) and set(o) <= keys for o in objects)
 
 
 def decode(raw: bytes, schema: type[T], *, limit: int) -> T:

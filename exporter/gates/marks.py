@@ -63,7 +63,7 @@ MAX_JSON_BYTES = 256 * 1024 * 1024
 MAX_PAGE_BYTES = 16 * 1024 * 1024
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: The kind of document each name the program writes is, by its ending.
-_KINDS = {".atom": "atom", ".opds": "atom", ".rss": "rss", ".html": "page", ".json": "json", ".jpg": "jpeg",
+_KINDS = {".atom": "atom", ".opds": "opds", ".rss": "rss", ".html": "page", ".json": "json", ".jpg": "jpeg",
           ".jpeg": "jpeg", ".png": "png", ".epub": "epub"}
 
 
@@ -74,7 +74,7 @@ def carries(name: str, head: bytes, opened: Callable[[], BinaryIO]) -> bool:
     writes."""
     kind = _kind_of(head)
     wanted = _KINDS.get(name[name.rfind("."):].lower()) if "." in name else None
-    if wanted is not None and kind != wanted and not (kind == "xml" and wanted in ("atom", "rss")):
+    if wanted is not None and kind != wanted and not (kind == "xml" and wanted in ("atom", "opds", "rss")):
         return False  # an RSS document named feed.atom, a JPEG named .png: not what the program writes
     try:
         if kind == "epub":
@@ -140,6 +140,17 @@ ATOM_ELEMENTS = frozenset("""feed entry id title subtitle updated published auth
 RSS_ELEMENTS = frozenset("""rss channel title link description language copyright managingEditor webMaster pubDate
     lastBuildDate category generator docs cloud ttl image url width height rating textInput name skipHours hour
     skipDays day item author comments enclosure guid source""".split())
+#: The attributes the elements of those documents have (Atom's, RFC 4287 section 4; RSS 2.0's;
+#: Media RSS's), and the namespaced ones the program writes (``xml:lang``, OPDS 1.2's facet
+#: attributes): ``m:notes="..."`` or ``my="1"`` on any element is not the program's.
+ATTRIBUTES = frozenset("""href rel type hreflang title length term scheme label uri version src isPermaLink url
+    domain port path registerProcedure protocol medium width height fileSize isDefault expression bitrate
+    framerate samplingrate channels duration lang""".split()) | {
+    "{http://www.w3.org/XML/1998/namespace}lang", "{http://opds-spec.org/2010/catalog}facetGroup",
+    "{http://opds-spec.org/2010/catalog}activeFacet"}
+#: The type of an OPDS catalog's links to itself (OPDS 1.2 section 2): what tells a catalog
+#: (``*.opds``) from a feed of papers (``*.atom``), both Atom documents.
+OPDS_PROFILE = "application/atom+xml;profile=opds-catalog"
 _GENERATOR = re.compile(rb"<generator(?:\s[^<>]*)?>" + re.escape(PROGRAM.encode()) + rb"</generator>")
 
 
@@ -157,36 +168,42 @@ def _feed_says(fh: BinaryIO, head: bytes, wanted: str | None) -> bool:
     parser = etree.XMLPullParser(events=("end", "comment", "pi"), resolve_entities=False, no_network=True,
                                  load_dtd=False, huge_tree=False)
     marks, tail = 0, b""
+    seen = {"catalog": False, "opds": False}  # a link of the root to itself as a catalog; any OPDS link
     try:
         while chunk := fh.read(1 << 16):
             if b"<![CDATA[" in tail + chunk:
                 return False
             tail = chunk[-8:]
             parser.feed(chunk)
-            found = _generators(parser.read_events())
+            found = _generators(parser.read_events(), seen)
             if found is None:
                 return False
             marks += found
         root = parser.close()
     except etree.XMLSyntaxError:
         return False  # not well-formed: not the document the program writes
-    atom = root.tag == ATOM + "feed" and wanted in (None, "atom")
-    rss = root.tag == "rss" and wanted in (None, "rss") and len(root.findall("channel")) == 1
+    # A catalog links to itself as one; a feed of papers has no OPDS link at all.
+    atom = root.tag == ATOM + "feed" and (wanted is None or wanted == ("opds" if seen["catalog"] else "atom")) and (
+        wanted != "atom" or not seen["opds"])
+    rss = root.tag == "rss" and wanted in (None, "rss") and root.get("version") == "2.0" and len(root.findall("channel")) == 1
     return marks == 1 and (atom or rss) and root.getroottree().docinfo.doctype == ""
 
 
-def _generators(events: Any) -> int | None:
+def _generators(events: Any, seen: dict[str, bool]) -> int | None:
     """How many of the elements closed in *events* are the program's generator where it writes
-    one; None at a comment, a processing instruction or an element the program does not write.
-    Entries and items are cleared once closed."""
+    one; None at a comment, a processing instruction or an element or attribute the program does
+    not write.  Entries and items are cleared once closed; *seen* notes the OPDS links."""
     found = 0
     for event, el in events:
         if event != "end":
             return None
         namespace, _, local = el.tag[1:].partition("}") if el.tag.startswith("{") else (None, "", el.tag)
         if (namespace not in FEED_NAMESPACES and not (namespace is None and local in RSS_ELEMENTS)
-                or el.tag.startswith(ATOM) and local not in ATOM_ELEMENTS):
+                or el.tag.startswith(ATOM) and local not in ATOM_ELEMENTS
+                or not ATTRIBUTES.issuperset(el.attrib)):
             return None
+        if el.tag == ATOM + "link":
+            _note_link(el, seen)
         if el.tag in (ATOM + "entry", "item"):
             el.clear()
             continue
@@ -201,6 +218,17 @@ def _generators(events: Any) -> int | None:
             return None  # a generator elsewhere, or another's: the program writes one, its own
         found += 1
     return found
+
+
+def _note_link(link: Any, seen: dict[str, bool]) -> None:
+    """Note in *seen* an Atom link that is OPDS's (of a catalog's type, or of a relation OPDS
+    defines), and whether it is the root's link to itself as a catalog."""
+    kind, rel = link.get("type") or "", link.get("rel") or ""
+    if kind.startswith(OPDS_PROFILE) or rel.startswith("http://opds-spec.org/"):
+        seen["opds"] = True
+        parent = link.getparent()
+        if rel == "self" and kind.startswith(OPDS_PROFILE) and parent is not None and parent.getparent() is None:
+            seen["catalog"] = True
 
 
 def _page_says(data: bytes) -> bool:
