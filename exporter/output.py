@@ -47,7 +47,9 @@ hidden, and not matching ``*.epub`` or any feed name) and renaming it leaves
 that file behind.  The writer holds a lock on its temporary file while it
 writes (``flock``, released by the kernel when the process ends, however it
 ends), so a leftover is told from a file another run is writing right now:
-nobody holds it.  The next write of the same name removes such leftovers, and
+nobody holds it; and it is one of a run that recorded its token (:func:`run_token`):
+a file of someone else's named so is of no recorded run.  The next write of the
+same name removes such leftovers, and
 ``build`` sweeps its folders of all of them at the end (:func:`remove_leftovers`);
 where there is no ``flock`` (Windows), only once they are :data:`STALE_AFTER`
 seconds old.
@@ -491,6 +493,7 @@ def output_root(folder: Path) -> Iterator[None]:
     state that anyone who can write the state may have written) would carry writes and removals
     out of the folder the user named; *folder* itself, and its parents, may be links (users keep
     an output folder on another disk that way)."""
+    run_token()  # recorded before any worker is forked: they share it
     token = _ROOT.set((Path(folder), Path(os.getcwd(), folder)))
     try:
         yield
@@ -870,12 +873,95 @@ _TMP_TRIES = 10000
 
 
 def _part_names(path: Path) -> Iterator[str]:
-    """Names for a temporary file of *path*: ``.NAME.<8 random letters>.part``."""
+    """Names for a temporary file of *path*: ``.NAME.<the run's token><3 random letters>.part``."""
+    prefix = _part_prefix(path.name) + run_token()
+    for _ in range(_TMP_TRIES):
+        yield prefix + _random_letters(_PART_LETTERS - _TOKEN_LETTERS) + ".part"
+
+
+def _random_letters(n: int) -> str:
+    """*n* random characters of lower-case base32 (``a-z2-7``)."""
     import base64
 
-    prefix = _part_prefix(path.name)
-    for _ in range(_TMP_TRIES):
-        yield prefix + base64.b32encode(os.urandom(5)).decode("ascii").lower() + ".part"
+    return base64.b32encode(os.urandom(5)).decode("ascii").lower()[:n]
+
+
+#: A temporary file's name holds eight characters of base32 before ``.part``, the first five
+#: the token of the run that made it.  Before a run makes its first one, its token is recorded
+#: in the tokens folder (:func:`tokens_folder`), and the record goes when the run ends, having
+#: renamed or removed each of them; a killed run's record stays.  A leftover is one whose run's
+#: token is recorded there (and that no process holds, :func:`_remove_part`): a file of the
+#: user's named ``.feed.atom.abcdefgh.part`` is never one, whatever it holds.
+_PART_LETTERS, _TOKEN_LETTERS = 8, 5
+#: The token of this run, shared with the workers it forks (chosen before them): [token, pid].
+_TOKEN: list = []
+#: A killed run's record is kept this long (seconds), then pruned: its leftovers are then left.
+TOKEN_KEPT = 90 * 24 * 3600.0
+
+
+def tokens_folder() -> Path:
+    """Where the tokens of runs that may have left temporary files are recorded: beside the
+    build states (``platformdirs.user_state_dir("digest-export")/runs``)."""
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("digest-export")) / "runs"
+
+
+def run_token() -> str:
+    """This run's token (see :data:`_PART_LETTERS`), recorded on first use.  Where it cannot be
+    recorded (a state folder that cannot be written) the run writes all the same: its leftovers,
+    if it is killed, are then never taken for leftovers."""
+    if not _TOKEN:
+        for _ in range(_TMP_TRIES):
+            token = _random_letters(_TOKEN_LETTERS)
+            try:
+                folder = tokens_folder()
+                folder.mkdir(parents=True, exist_ok=True)
+                os.close(os.open(folder / token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                continue
+            except OSError:
+                _TOKEN[:] = [token, 0]
+                break
+            _TOKEN[:] = [token, os.getpid()]
+            import atexit
+
+            atexit.register(_forget_token, token, os.getpid())
+            _prune_tokens(folder, token)
+            break
+    return _TOKEN[0] if _TOKEN else _random_letters(_TOKEN_LETTERS)
+
+
+def _forget_token(token: str, pid: int) -> None:
+    """Remove the record of *token* when the process *pid* that made it ends (a forked worker
+    that ends through Python's exit never removes its parent's)."""
+    if os.getpid() != pid:
+        return
+    try:
+        os.unlink(tokens_folder() / token)
+    except OSError:
+        pass
+
+
+def _prune_tokens(folder: Path, kept: str) -> None:
+    """Remove the records of killed runs older than :data:`TOKEN_KEPT`."""
+    now = time.time()
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                with contextlib.suppress(OSError):
+                    if entry.name != kept and now - entry.stat(follow_symlinks=False).st_mtime > TOKEN_KEPT:
+                        os.unlink(entry.path)
+    except OSError:
+        pass
+
+
+def _token_recorded(token: str) -> bool:
+    """Whether *token* is a run's recorded in :func:`tokens_folder`."""
+    try:
+        return stat.S_ISREG(os.stat(tokens_folder() / token, follow_symlinks=False).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def _create_part(at: _Folder, name: str) -> int:
@@ -1001,12 +1087,14 @@ _MKSTEMP_PART = re.compile(r"[a-z2-7]{8}\.part")
 
 def _part_cut(name: str) -> int:
     """Where the random part of the temporary file *name* starts (after its prefix,
-    :func:`_part_prefix`), or 0 when *name* is not of the writer's form: a file of someone
-    else's with a look-alike name stays."""
+    :func:`_part_prefix`), or 0 when *name* is not of the writer's form or not of a recorded
+    run's (:data:`_PART_LETTERS`): a file of someone else's with a look-alike name stays."""
     if not (name.startswith(".") and name.endswith(".part")):
         return 0
     cut = name.rfind(".", 0, len(name) - len(".part")) + 1
-    return cut if cut > 1 and _MKSTEMP_PART.fullmatch(name[cut:]) else 0
+    if not (cut > 1 and _MKSTEMP_PART.fullmatch(name[cut:])):
+        return 0
+    return cut if _token_recorded(name[cut:cut + _TOKEN_LETTERS]) else 0
 
 
 def written_for(name: str) -> str | None:

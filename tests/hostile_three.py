@@ -272,3 +272,23 @@ def rezipped_with_notes(data: bytes, *, last: bool = False) -> bytes:
                     member = member.replace(b"</body>", b"<p>MY NOTES</p></body>", 1)
                 dst.writestr(info, member)
     return out.getvalue()
+
+
+def left_by_a_killed_run(path: Path, data: bytes = b"half a file", state_home: Path | None = None) -> Path:
+    """Write the temporary file *path* as a run killed outright leaves it: its run's token (the
+    first five characters before ``.part``) recorded where runs record theirs, under
+    *state_home* (``XDG_STATE_HOME``) or this process's."""
+    import os
+
+    from exporter import output
+
+    token = path.name[-len(".part") - 8:-len(".part") - 3]
+    folder = (state_home / "digest-export" / "runs") if state_home is not None else output.tokens_folder()
+    if state_home is None:
+        assert os.environ.get("XDG_STATE_HOME"), "the tests keep their own state folder"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / token).touch()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+

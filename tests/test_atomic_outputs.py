@@ -124,11 +124,16 @@ def test_stale_temporary_files_are_removed_by_the_next_write(tmp_path):
 
     target = tmp_path / "feed.atom"
     write_file(target, b"<feed/>")
+    from hostile_three import left_by_a_killed_run
+
     stale = tmp_path / ".feed.atom.killedxx.part"
     young = tmp_path / ".feed.atom.runningx.part"
     other = tmp_path / ".feed.rss.killedxx.part"
     for p in (stale, young, other):
-        p.write_bytes(b"half")
+        left_by_a_killed_run(p, b"half")
+    # Of the writer's form, but of no run that recorded its token: the user's.
+    mine = tmp_path / ".feed.atom.mineabcd.part"
+    mine.write_bytes(b"my notes")
     # A run writing it right now holds it locked (as the writer does, until its rename).
     held = os.open(young, os.O_RDONLY)
     fcntl.flock(held, fcntl.LOCK_EX)
@@ -142,6 +147,7 @@ def test_stale_temporary_files_are_removed_by_the_next_write(tmp_path):
     finally:
         os.close(held)
     assert remove_stale_parts(target) == [young]  # its writer gone
+    assert mine.read_bytes() == b"my notes"
 
 
 def test_a_build_removes_what_a_run_killed_outright_left_and_keeps_what_a_running_one_writes(tmp_path):
@@ -159,18 +165,21 @@ def test_a_build_removes_what_a_run_killed_outright_left_and_keeps_what_a_runnin
                        env=dict(ENV, XDG_STATE_HOME=str(folder) + "-state"), check=True)
     left = [out / ".daily-papers-2024-W10.cover.jpg.fbm56ozb.part", out / ".daily-papers-2024-W10.epub.hy5t3wij.part",
             out / "catalog" / ".year-2024.opds.abcdefgh.part"]
+    from hostile_three import left_by_a_killed_run
+
+    state_home = Path(str(out) + "-state")
     for path in left:
-        path.parent.mkdir(exist_ok=True)
-        path.write_bytes(b"half a file")
-    running = out / ".feed.atom.runs2now.part"
-    running.write_bytes(b"being written")
+        left_by_a_killed_run(path, state_home=state_home)
+    running = left_by_a_killed_run(out / ".feed.atom.runs2now.part", b"being written", state_home)
     # Files of the user's with look-alike names: not eight characters of the writer's alphabet,
     # or not for a name the program wrote in that folder.
     mine = [out / ".notes.part", out / ".notes.abcdefgh.part", out / ".index.html.abcdefg.part",
             out / ".feed.atom.123456789.part", out / ".feed.atom.ABCDEFGH.part", out / "catalog" / ".x.y.abcdefgh.part",
             out / ".feed.atom.abc_efgh.part", out / ".Feed.atom.abcdefgh.part", out / "catalog" / ".page-1.opds.abcdefgh.part",
             out / ".daily-papers-2024-W99.epub.abcdefgh.part", out / ".mybook.epub.abcdefgh.part",
-            out / ".cover.jpg.abcdefgh.part", out / ".feed.atom.abcdefg1.part"]
+            out / ".cover.jpg.abcdefgh.part", out / ".feed.atom.abcdefg1.part",
+            # of the writer's form and a name it writes there, but of no run that recorded its token
+            out / ".feed.atom.zzzzzzzz.part", out / "catalog" / ".year-2024.opds.mine2345.part"]
     for path in mine:
         path.write_bytes(b"mine")
     held = os.open(running, os.O_RDONLY)
@@ -274,9 +283,11 @@ def test_a_run_lists_each_folder_for_stale_temporary_files_once(tmp_path, corpor
     out.mkdir()
     import fcntl
 
+    from hostile_three import left_by_a_killed_run
+
     stale, young = out / ".feed.atom.killedxx.part", out / ".feed.rss.runningy.part"
     for p in (stale, young):
-        p.write_bytes(b"half")
+        left_by_a_killed_run(p, b"half")
     held = os.open(young, os.O_RDONLY)  # a run writing it now holds it
     fcntl.flock(held, fcntl.LOCK_EX)
     listed = []
@@ -368,9 +379,11 @@ def test_a_selection_folder_holding_only_what_a_killed_run_left_is_the_builds(tm
     config.write_text('[[selection]]\nname = "top"\ntop = 1\n', "utf-8")
     out = tmp_path / "out"
     (out / "top" / "catalog").mkdir(parents=True)
+    from hostile_three import left_by_a_killed_run
+
     left = [out / "top" / ".feed.rss.frpkow3o.part", out / "top" / "catalog" / ".year-2024.opds.abcdefgh.part"]
     for path in left:
-        path.write_bytes(b"half a feed")
+        left_by_a_killed_run(path, b"half a feed")
     args = ["--config", str(config), "build", str(src), "-o", str(out), "--images", "none", "--state",
             str(tmp_path / "s.json")]
     result = run_cli(args, tmp_path)
@@ -379,3 +392,47 @@ def test_a_selection_folder_holding_only_what_a_killed_run_left_is_the_builds(tm
     (out / "top" / ".notes.abcdefgh.part").write_bytes(b"mine")
     result = run_cli(args, tmp_path)
     assert (out / "top" / ".notes.abcdefgh.part").read_bytes() == b"mine", result.output
+
+
+def test_a_file_named_like_a_leftover_of_no_recorded_run_is_the_users(tmp_path):
+    """A file of the user's called as the writer calls its temporary files, for a name the run
+    writes (``.feed.atom.abcdefgh.part``), whatever it holds, is never removed: only a run that
+    recorded its token before making them leaves leftovers, and no run recorded this one."""
+    from hostile_three import run_cli, two_papers
+
+    src = two_papers(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    names = [".feed.atom.abcdefgh.part", ".feed.rss.qqqqqqqq.part", ".index.html.a2b3c4d5.part",
+             ".catalog.opds.zzzzzzzz.part", ".daily-papers-2024-W10.epub.abcdefgh.part"]
+    for name in names:
+        (out / name).write_bytes(b"my precious notes\n")
+    own = {"XDG_STATE_HOME": str(tmp_path / "state")}  # where no run recorded any token
+    run_cli(["build", str(src), "-o", str(out), "--images", "none", "-q"], tmp_path, own)
+    run_cli(["build", str(src), "-o", str(out), "--images", "none", "-q"], tmp_path, own)
+    assert (out / "feed.atom").is_file()
+    assert all((out / name).read_bytes() == b"my precious notes\n" for name in names)
+    beside = tmp_path / "one"
+    beside.mkdir()
+    (beside / ".mine.epub.abcdefgh.part").write_bytes(b"notes")
+    run_cli(["epub", str(src), "--by", "all", "-o", str(beside / "mine.epub"), "--images", "none", "-q"], tmp_path, own)
+    assert (beside / "mine.epub").is_file() and (beside / ".mine.epub.abcdefgh.part").read_bytes() == b"notes"
+
+
+def test_a_run_records_its_token_while_it_runs_and_forgets_it_at_its_end(tmp_path):
+    """The writer's temporary files carry the run's token, recorded before the first is made
+    and removed when the process ends (a run killed outright keeps its record)."""
+    code = ("import sys, os; from pathlib import Path; from exporter import output\n"
+            "output.write_file(Path(sys.argv[1]) / 'feed.atom', b'<feed/>')\n"
+            "token = output.run_token(); print(token)\n"
+            "assert (output.tokens_folder() / token).is_file()\n"
+            "if sys.argv[2] == 'kill': os.kill(os.getpid(), 9)\n")
+    state = tmp_path / "state"
+    env = dict(os.environ, XDG_STATE_HOME=str(state))
+    ended = subprocess.run([sys.executable, "-c", code, str(tmp_path), "end"], env=env, capture_output=True, text=True)
+    assert ended.returncode == 0, ended.stderr
+    runs = state / "digest-export" / "runs"
+    assert not (runs / ended.stdout.strip()).exists()
+    killed = subprocess.run([sys.executable, "-c", code, str(tmp_path), "kill"], env=env, capture_output=True, text=True)
+    assert killed.returncode == -9
+    assert (runs / killed.stdout.strip()).is_file()
