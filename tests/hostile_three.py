@@ -233,12 +233,15 @@ def appended_keeping_mark(data: bytes) -> bytes:
 def marked_document(name: str) -> bytes:
     """A small document of the kind *name* says, carrying the program's mark as the program
     writes it (what ``exporter.output.carries_mark`` takes for the program's): an Atom feed
-    (``.atom``, ``.opds``), a state-like JSON document (``.json``), a book (``.epub``)."""
+    (``.atom``; a catalog, ``.opds``), a state-like JSON document (``.json``), a book (``.epub``)."""
     import io
     import zipfile
 
     if name.endswith(".json"):
         return b'{"program": "digest-export", "format": 1}'
+    if name.endswith(".opds"):  # a catalog links to itself as one
+        return (b'<feed xmlns="http://www.w3.org/2005/Atom"><generator>digest-export</generator><link rel="self" '
+                b'href="x.opds" type="application/atom+xml;profile=opds-catalog;kind=acquisition"/></feed>')
     if not name.endswith(".epub"):
         return b'<feed xmlns="http://www.w3.org/2005/Atom"><generator>digest-export</generator></feed>'
     out = io.BytesIO()

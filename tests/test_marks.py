@@ -160,10 +160,12 @@ PAGES = {
     "a processing instruction (a bogus comment)": (META + "<?php mine ?>", ""),
     "a markup declaration (a bogus comment)": (META + "<!x>", ""),
     "CDATA in HTML (a bogus comment)": (META + "<![CDATA[x]]>", ""),
+    "a second generator in the body": (META, '<main><meta name="generator" content="my site tool"></main>'),
+    "a second generator, its name spaced": (META, '<meta name=" Generator " content="mine">'),
 }
 
 
-@pytest.mark.parametrize("tail", ["<!-- mine -->\n", "<p>after</p>\n"])
+@pytest.mark.parametrize("tail", ["<!-- mine -->\n", "<p>after</p>\n", "<p>mine</p>\n</html>\n", "<p>mine</p></HTML>"])
 def test_a_page_with_more_after_its_end_is_the_users(tmp_path, tail):
     assert not _says(tmp_path, (PAGE.format(head=META, body="") + "\n" + tail).encode(), "index.html"), tail
 
@@ -221,6 +223,14 @@ FEEDS = {
     "Atom: an attribute in the OPDS namespace OPDS does not have": ATOM.replace(
         "<feed ", '<feed xmlns:o="http://opds-spec.org/2010/catalog" o:notes="mine" ').format(GENERATOR),
     "RSS: of version 0.91": RSS.replace('version="2.0"', 'version="0.91"').format(GENERATOR),
+    "Atom: an element Dublin Core does not have": ATOM.replace("<feed ", '<feed xmlns:dc="http://purl.org/dc/elements/1.1/" ')
+    .format(GENERATOR + "<dc:mynotes>hello</dc:mynotes>"),
+    "Atom: an element Media RSS does not have": ATOM.replace("<feed ", '<feed xmlns:media="http://search.yahoo.com/mrss/" ')
+    .format(GENERATOR + "<media:mynotes>hello</media:mynotes>"),
+    "RSS: an element Dublin Core does not have": RSS.replace("<rss ", '<rss xmlns:dc="http://purl.org/dc/elements/1.1/" ')
+    .format(GENERATOR + "<dc:mynotes>x</dc:mynotes>"),
+    "RSS: an OPDS link": RSS.replace("<rss ", '<rss xmlns:atom="http://www.w3.org/2005/Atom" ')
+    .format(GENERATOR + '<atom:link rel="related" href="c.opds" type="application/atom+xml;profile=opds-catalog"/>'),
     "RSS: of no version": RSS.replace(' version="2.0"', "").format(GENERATOR),
 }
 
@@ -384,11 +394,39 @@ def test_a_feed_of_papers_and_a_catalog_are_told_apart():
     assert says("catalog.opds", catalog) and says("feed.atom", feed)
     assert not says("feed.atom", catalog) and not says("catalog.opds", feed)
     assert not says("feed.atom", acquiring.encode()) and not says("catalog.opds", acquiring.encode())
+    # A media type is case-insensitive, takes white space around ';' and quoted values (RFC 9110
+    # section 8.3.1), and OPDS 2.0 has its own: each is an OPDS link all the same.
+    for kind in ("application/atom+xml; profile=opds-catalog", "APPLICATION/ATOM+XML;PROFILE=OPDS-CATALOG;KIND=ACQUISITION",
+                 'application/atom+xml;profile="opds-catalog"', "application/opds+json"):
+        link = f'<link rel="related" href="x.opds" type=\'{kind}\'/>'
+        for doc in (ATOM.format(GENERATOR + link), ATOM.format(GENERATOR + f"<entry>{link}</entry>")):
+            assert not says("feed.atom", doc.encode()), doc
+    spaced = CATALOG_SELF.replace("xml;profile", "xml; PROFILE")
+    assert says("catalog.opds", ATOM.format(GENERATOR + spaced).encode())
+
+
+@pytest.mark.parametrize("doc", [
+    # A key of the user's in the feed's author, a JSON Feed of another version, values of types
+    # the program never writes there.
+    '{"version": "https://jsonfeed.org/version/1.1", "title": "t", "authors": [{"name": "A", "_digest_export": {}}], '
+    '"_digest_export": {"program": "digest-export"}, "items": []}',
+    '{"version": "https://jsonfeed.org/version/1", "title": "t", "_digest_export": {"program": "digest-export"}, '
+    '"items": []}',
+    '{"version": "https://jsonfeed.org/version/1.1", "title": "t", "_digest_export": {"program": "digest-export"}, '
+    '"items": [{"id": "1", "_digest_export": {"date": "2024-03-04", "rank": -1e300}}]}',
+    '{"version": "https://jsonfeed.org/version/1.1", "title": "t", "_digest_export": {"program": "digest-export"}, '
+    '"items": [{"id": "1", "_digest_export": {"date": "2024-03-04", "rank": 1, "votes": "my own note"}}]}',
+    '{"metadata": {"title": "t", "program": "digest-export", "itemsPerPage": "25"}, "links": []}',
+    '{"metadata": {"title": "t", "program": "digest-export", "itemsPerPage": true}, "links": []}',
+])
+def test_a_json_document_of_another_shape_than_the_programs_is_the_users(tmp_path, doc):
+    name = "feed.json" if "jsonfeed" in doc else "catalog.json"
+    assert not _says(tmp_path, doc.encode(), name), doc
 
 
 @pytest.mark.parametrize("where", ["item", "author", "attachment", "extension"])
 def test_a_json_feed_with_a_key_of_the_users_in_an_item_is_the_users(tmp_path, where):
-    item = {"id": "1", "title": "t", "authors": [{"name": "A"}], "attachments": [{"url": "https://a.org/p.pdf"}],
+    item = {"id": "1", "title": "t", "authors": [{"name": "A"}], "attachments": [{"url": "https://a.org/p.pdf", "mime_type": "application/pdf"}],
             "_digest_export": {"date": "2024-03-04", "rank": 1}}
     import json
 
@@ -404,7 +442,8 @@ def test_a_json_feed_with_a_key_of_the_users_in_an_item_is_the_users(tmp_path, w
 def test_an_opds2_page_with_a_key_of_the_users_in_a_publication_is_the_users(tmp_path):
     import json
 
-    page = {"metadata": {"title": "t", "program": PROGRAM}, "links": [{"href": "catalog.json", "rel": "self"}],
+    page = {"metadata": {"title": "t", "program": PROGRAM},
+            "links": [{"href": "catalog.json", "rel": "self", "type": "application/opds+json"}],
             "publications": [{"metadata": {"title": "b"}, "links": []}]}
     assert _says(tmp_path, json.dumps(page).encode(), "catalog.json")
     page["publications"][0]["mynotes"] = "mine"

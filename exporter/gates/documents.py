@@ -502,20 +502,129 @@ class FailureEntry(Struct, forbid_unknown_fields=True):
 #: or ledger of an earlier version is still its own, to be rebuilt or read): a JSON Feed, an
 #: OPDS 2.0 page and its metadata, the build state, its record of written files and the send
 #: ledger.  A document with any other key is someone else's.
-JSON_FEED_KEYS = frozenset({"version", "title", "home_page_url", "feed_url", "description", "icon", "favicon",
-                            "authors", "language", "_digest_export", "items"})
-OPDS2_KEYS = frozenset({"metadata", "links", "facets", "publications", "navigation"})
-OPDS2_METADATA_KEYS = frozenset({"title", "modified", "program", "itemsPerPage"})
-#: The keys of a JSON Feed 1.1 item (its specification's, and the program's extension object),
-#: of its authors and attachments, and of that object; an OPDS 2.0 publication's and link's.
-JSON_FEED_ITEM_KEYS = frozenset({"id", "url", "external_url", "title", "content_html", "content_text", "summary",
-                                 "image", "banner_image", "date_published", "date_modified", "authors", "author",
-                                 "tags", "language", "attachments", "_digest_export"})
-JSON_FEED_AUTHOR_KEYS = frozenset({"name", "url", "avatar"})
-JSON_FEED_ATTACHMENT_KEYS = frozenset({"url", "mime_type", "title", "size_in_bytes", "duration_in_seconds"})
-JSON_FEED_EXTENSION_KEYS = frozenset({"date", "rank", "arxiv_id", "votes"})
-OPDS2_PUBLICATION_KEYS = frozenset({"metadata", "links", "images"})
-OPDS2_LINK_KEYS = frozenset({"href", "type", "rel", "title", "templated", "properties", "height", "width"})
+# What the program writes in a JSON Feed and an OPDS 2.0 page, as schemas: a document of
+# either kind is the program's only when it decodes into them (strict: no key they do not
+# name, no value of another type; what an earlier version left out may be missing).  A key of
+# the user's anywhere (``"mynotes"`` in an item, ``"_digest_export"`` in an author), a rank of
+# ``-1e300`` or an ``itemsPerPage`` of ``"25"`` makes the document another's.
+_Unset = msgspec.UnsetType
+_UNSET = msgspec.UNSET
+
+
+class _Author(Struct, forbid_unknown_fields=True):
+    name: str
+
+
+class _Attachment(Struct, forbid_unknown_fields=True):
+    url: str
+    mime_type: str
+    title: str | _Unset = _UNSET
+
+
+class _ItemMark(Struct, forbid_unknown_fields=True):
+    date: str
+    rank: Annotated[int, Meta(ge=1)]
+    arxiv_id: str | _Unset = _UNSET
+    votes: Annotated[int, Meta(ge=0)] | _Unset = _UNSET
+
+
+class _Item(Struct, forbid_unknown_fields=True):
+    id: str
+    url: str | _Unset = _UNSET
+    title: str | _Unset = _UNSET
+    content_html: str | _Unset = _UNSET
+    image: str | _Unset = _UNSET
+    date_published: str | _Unset = _UNSET
+    date_modified: str | _Unset = _UNSET
+    authors: list[_Author] | _Unset = _UNSET
+    tags: list[str] | _Unset = _UNSET
+    language: str | _Unset = _UNSET
+    attachments: list[_Attachment] | _Unset = _UNSET
+    mark: _ItemMark | _Unset = msgspec.field(default=_UNSET, name="_digest_export")
+
+
+class _FeedMark(Struct, forbid_unknown_fields=True):
+    program: str
+
+
+class JsonFeedDoc(Struct, forbid_unknown_fields=True):
+    """A JSON Feed 1.1 as the program writes it (``feeds/jsonfeed.py``)."""
+
+    version: Literal["https://jsonfeed.org/version/1.1"]
+    title: str
+    items: list[_Item]
+    home_page_url: str | _Unset = _UNSET
+    feed_url: str | _Unset = _UNSET
+    description: str | _Unset = _UNSET
+    icon: str | _Unset = _UNSET
+    favicon: str | _Unset = _UNSET
+    authors: list[_Author] | _Unset = _UNSET
+    language: str | _Unset = _UNSET
+    mark: _FeedMark | _Unset = msgspec.field(default=_UNSET, name="_digest_export")
+
+
+class _Link(Struct, forbid_unknown_fields=True):
+    href: str
+    type: str
+    rel: str | _Unset = _UNSET
+    title: str | _Unset = _UNSET
+    size: Annotated[int, Meta(ge=0)] | _Unset = _UNSET
+    width: Annotated[int, Meta(ge=1)] | _Unset = _UNSET
+
+
+class _PageMeta(Struct, forbid_unknown_fields=True):
+    title: str
+    program: str
+    modified: str | _Unset = _UNSET
+    itemsPerPage: Annotated[int, Meta(ge=1)] | _Unset = _UNSET  # noqa: N815 - OPDS 2.0's name
+
+
+class _FacetMeta(Struct, forbid_unknown_fields=True):
+    title: str
+
+
+class _Facet(Struct, forbid_unknown_fields=True):
+    metadata: _FacetMeta
+    links: list[_Link]
+
+
+class _Series(Struct, forbid_unknown_fields=True):
+    name: str
+    position: int | float | _Unset = _UNSET
+
+
+class _BelongsTo(Struct, forbid_unknown_fields=True):
+    series: list[_Series]
+
+
+class _PublicationMeta(Struct, forbid_unknown_fields=True):
+    title: str
+    kind: str | _Unset = msgspec.field(default=_UNSET, name="@type")
+    identifier: str | _Unset = _UNSET
+    modified: str | _Unset = _UNSET
+    published: str | _Unset = _UNSET
+    language: str | _Unset = _UNSET
+    author: list[_Author] | _Unset = _UNSET
+    description: str | _Unset = _UNSET
+    belongsTo: _BelongsTo | _Unset = _UNSET  # noqa: N815 - OPDS 2.0's name
+
+
+class _Publication(Struct, forbid_unknown_fields=True):
+    metadata: _PublicationMeta
+    links: list[_Link]
+    images: list[_Link] | _Unset = _UNSET
+
+
+class Opds2Doc(Struct, forbid_unknown_fields=True):
+    """An OPDS 2.0 page as the program writes it (``site/opds2.py``)."""
+
+    metadata: _PageMeta
+    links: list[_Link]
+    facets: list[_Facet] | _Unset = _UNSET
+    publications: list[_Publication] | _Unset = _UNSET
+    navigation: list[_Link] | _Unset = _UNSET
+
+
 STATE_KEYS = frozenset({"format", "program", "version", "files", "merge_diags", "books", "feeds", "catalog",
                         "catalog_books", "pages", "token", "checksum", "sent", "local_images", "digests"})
 
@@ -525,8 +634,9 @@ def says_program(raw: bytes, program: str, kinds: frozenset[str] = frozenset({"f
     ``version``) marked in its ``_digest_export`` extension object (JSON Feed 1.1
     "Extensions"; or, as an earlier version wrote it, in its first item's); an OPDS 2.0 page
     (its ``metadata``) in its metadata's ``program``; the state, its record of written files
-    or the send ledger in their ``program``; each with only the top-level keys the program
-    writes in it (:data:`JSON_FEED_KEYS`...).  A feed or page is also UTF-8 with no key twice;
+    or the send ledger in their ``program``.  A feed or page must decode into what the program
+    writes (:class:`JsonFeedDoc`, :class:`Opds2Doc`), a state have only the top-level keys it
+    writes (:data:`STATE_KEYS`).  A feed or page is also UTF-8 with no key twice;
     a state or ledger that is damaged so is still the program's, to be rebuilt or refused with
     a message.  A mark in a string, in another place, or in a second document is none.
     *kinds*: the kinds the file's name allows (``feed.json`` is a feed)."""
@@ -534,19 +644,18 @@ def says_program(raw: bytes, program: str, kinds: frozenset[str] = frozenset({"f
         doc = msgspec.json.decode(raw, type=dict[str, Any])
     except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         return False
-    keys, version, metadata, extension = set(doc), doc.get("version"), doc.get("metadata"), doc.get("_digest_export")
+    version = doc.get("version")
     if isinstance(version, str) and version.startswith("https://jsonfeed.org/version/"):
-        items = doc.get("items")
-        says = "feed" in kinds and keys <= JSON_FEED_KEYS and (
-            extension == {"program": program}
-            or extension is None and isinstance(items, list) and bool(items) and isinstance(items[0], dict)
-            and isinstance(items[0].get("_digest_export"), dict) and "date" in items[0]["_digest_export"])
+        feed = _as(raw, JsonFeedDoc) if "feed" in kinds else None
+        says = feed is not None and (
+            feed.mark is not _UNSET and feed.mark.program == program
+            or feed.mark is _UNSET and bool(feed.items) and feed.items[0].mark is not _UNSET)
     elif "metadata" in doc:
-        says = ("opds" in kinds and keys <= OPDS2_KEYS and isinstance(metadata, dict) and set(metadata) <= OPDS2_METADATA_KEYS
-                and metadata.get("program") == program)
+        page = _as(raw, Opds2Doc) if "opds" in kinds else None
+        says = page is not None and page.metadata.program == program
     else:
-        return "state" in kinds and keys <= STATE_KEYS and doc.get("program") == program
-    if not says or not _keys_within(doc):
+        return "state" in kinds and set(doc) <= STATE_KEYS and doc.get("program") == program
+    if not says:
         return False
     try:  # a key twice, or bytes that are not UTF-8: not a document the program writes
         _refuse_duplicate_keys(raw)
@@ -555,24 +664,12 @@ def says_program(raw: bytes, program: str, kinds: frozenset[str] = frozenset({"f
     return True
 
 
-def _keys_within(doc: dict[str, Any]) -> bool:
-    """Whether the feed's items or the page's publications, links and navigation hold only the
-    keys the program writes in them (:data:`JSON_FEED_ITEM_KEYS`...): a key of the user's in an
-    item (``"mynotes"``) makes the document another's, as one at its top does."""
-    items = doc.get("items", [])
-    for item in items if isinstance(items, list) else [None]:
-        if not (isinstance(item, dict) and set(item) <= JSON_FEED_ITEM_KEYS
-                and _all_within(item.get("authors", ()), JSON_FEED_AUTHOR_KEYS)
-                and _all_within(item.get("attachments", ()), JSON_FEED_ATTACHMENT_KEYS)
-                and _all_within([item.get("_digest_export", {})], JSON_FEED_EXTENSION_KEYS)):
-            return False
-    return (_all_within(doc.get("publications", ()), OPDS2_PUBLICATION_KEYS)
-            and all(_all_within(doc.get(key, ()), OPDS2_LINK_KEYS) for key in ("links", "navigation")))
-
-
-def _all_within(objects: Any, keys: frozenset[str]) -> bool:
-    """Whether *objects* is a list of objects each of whose keys is one of *keys*."""
-    return isinstance(objects, (list, tuple)) and all(isinstance(o, dict) and set(o) <= keys for o in objects)
+def _as(raw: bytes, schema: type[T]) -> T | None:
+    """*raw* decoded strictly into *schema*, or None where it does not fit."""
+    try:
+        return msgspec.json.decode(raw, type=schema)
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        return None
 
 
 def decode(raw: bytes, schema: type[T], *, limit: int) -> T:

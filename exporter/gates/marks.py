@@ -134,6 +134,27 @@ FEED_NAMESPACES = frozenset({"http://www.w3.org/2005/Atom", "http://purl.org/dc/
                              "http://purl.org/dc/terms/", "http://purl.org/rss/1.0/modules/content/",
                              "http://purl.org/syndication/history/1.0", "http://search.yahoo.com/mrss/",
                              "http://opds-spec.org/2010/catalog", "http://www.w3.org/1999/xhtml"})
+#: The elements of each namespace but Atom's and XHTML's (Dublin Core's fifteen and its terms,
+#: DCMI Metadata Terms; RSS's content module; RFC 5005's; Media RSS 1.5.1's; OPDS 1.2's):
+#: ``<dc:mynotes>`` is no element of Dublin Core.
+_DC = """contributor coverage creator date description format identifier language publisher relation rights
+    source subject title type""".split()
+NAMESPACE_ELEMENTS = {
+    "http://purl.org/dc/elements/1.1/": frozenset(_DC),
+    "http://purl.org/dc/terms/": frozenset(_DC + """abstract accessRights accrualMethod accrualPeriodicity
+        accrualPolicy alternative audience available bibliographicCitation conformsTo created dateAccepted
+        dateCopyrighted dateSubmitted educationLevel extent hasFormat hasPart hasVersion instructionalMethod
+        isFormatOf isPartOf isReferencedBy isReplacedBy isRequiredBy isVersionOf issued license mediator medium
+        modified provenance references replaces requires rightsHolder spatial tableOfContents temporal
+        valid""".split()),
+    "http://purl.org/rss/1.0/modules/content/": frozenset({"encoded"}),
+    "http://purl.org/syndication/history/1.0": frozenset({"complete", "archive", "incremental"}),
+    "http://search.yahoo.com/mrss/": frozenset("""group content rating title description keywords thumbnail category
+        player hash credit copyright text restriction community comments embed responses backLinks status price
+        license subTitle peerLink rights scenes location""".split()),
+    "http://opds-spec.org/2010/catalog": frozenset({"price", "indirectAcquisition", "availability", "holds",
+                                                    "copies"}),
+}
 #: The elements of Atom (RFC 4287 section 4); ``<mine>`` in the Atom namespace is not one.
 ATOM_ELEMENTS = frozenset("""feed entry id title subtitle updated published author contributor name uri email link
     category content summary rights source generator icon logo""".split())
@@ -185,7 +206,8 @@ def _feed_says(fh: BinaryIO, head: bytes, wanted: str | None) -> bool:
     # A catalog links to itself as one; a feed of papers has no OPDS link at all.
     atom = root.tag == ATOM + "feed" and (wanted is None or wanted == ("opds" if seen["catalog"] else "atom")) and (
         wanted != "atom" or not seen["opds"])
-    rss = root.tag == "rss" and wanted in (None, "rss") and root.get("version") == "2.0" and len(root.findall("channel")) == 1
+    rss = (root.tag == "rss" and wanted in (None, "rss") and root.get("version") == "2.0"
+           and len(root.findall("channel")) == 1 and not seen["opds"])
     return marks == 1 and (atom or rss) and root.getroottree().docinfo.doctype == ""
 
 
@@ -200,9 +222,10 @@ def _generators(events: Any, seen: dict[str, bool]) -> int | None:
         namespace, _, local = el.tag[1:].partition("}") if el.tag.startswith("{") else (None, "", el.tag)
         if (namespace not in FEED_NAMESPACES and not (namespace is None and local in RSS_ELEMENTS)
                 or el.tag.startswith(ATOM) and local not in ATOM_ELEMENTS
+                or local not in NAMESPACE_ELEMENTS.get(namespace, (local,))
                 or not ATTRIBUTES.issuperset(el.attrib)):
             return None
-        if el.tag == ATOM + "link":
+        if el.tag == ATOM + "link" or el.tag == "link" and el.attrib:
             _note_link(el, seen)
         if el.tag in (ATOM + "entry", "item"):
             el.clear()
@@ -223,11 +246,15 @@ def _generators(events: Any, seen: dict[str, bool]) -> int | None:
 def _note_link(link: Any, seen: dict[str, bool]) -> None:
     """Note in *seen* an Atom link that is OPDS's (of a catalog's type, or of a relation OPDS
     defines), and whether it is the root's link to itself as a catalog."""
-    kind, rel = link.get("type") or "", link.get("rel") or ""
-    if kind.startswith(OPDS_PROFILE) or rel.startswith("http://opds-spec.org/"):
+    # A media type as HTTP reads one (RFC 9110 section 8.3.1: case-insensitive, white space
+    # around ';', quoted parameter values): compared with white space and quotes left out.
+    kind = "".join(c for c in (link.get("type") or "").lower() if c not in " \t\r\n\"")
+    rel = "".join((link.get("rel") or "").lower().split())
+    if "opds" in kind or rel.startswith("http://opds-spec.org/"):
         seen["opds"] = True
         parent = link.getparent()
-        if rel == "self" and kind.startswith(OPDS_PROFILE) and parent is not None and parent.getparent() is None:
+        if (rel == "self" and kind.startswith(OPDS_PROFILE) and parent is not None and parent.getparent() is None
+                and parent.tag == ATOM + "feed"):
             seen["catalog"] = True
 
 
@@ -239,7 +266,8 @@ def _page_says(data: bytes) -> bool:
     (the program writes none, and escapes every ``<`` of the text it shows)."""
     import html5lib
 
-    if not data.rstrip().endswith(b"</html>"):
+    # The page's one end tag is its last: "</html>" twice lets the parser read on after the first.
+    if not data.rstrip().endswith(b"</html>") or data.lower().count(b"</html") != 1:
         return False
     root = html5lib.parse(data.decode("utf-8", "replace"), treebuilder="etree", namespaceHTMLElements=False)
     if any(not isinstance(el.tag, str) for el in root.iter()):
@@ -247,7 +275,8 @@ def _page_says(data: bytes) -> bool:
     headers = [el for el in root if el.tag == "head"]
     generators = [el.get("content") or "" for el in (headers[0] if headers else ())
                   if el.tag == "meta" and (el.get("name") or "").lower() == "generator"]
-    return len(generators) == 1 and generators[0].split(" ")[0] == PROGRAM
+    anywhere = [el for el in root.iter() if el.tag == "meta" and (el.get("name") or "").strip().lower() == "generator"]
+    return len(generators) == 1 == len(anywhere) and generators[0].split(" ")[0] == PROGRAM
 
 
 def _image_says(data: bytes, kind: str) -> bool:
