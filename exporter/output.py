@@ -956,12 +956,45 @@ def _prune_tokens(folder: Path, kept: str) -> None:
         pass
 
 
-def _token_recorded(token: str) -> bool:
-    """Whether *token* is a run's recorded in :func:`tokens_folder`."""
+#: The folders this process recorded under its run's token: (device, inode).
+_RECORDED_FOLDERS: set[tuple[int, int]] = set()
+
+
+def _folder_id(at: _Folder) -> tuple[int, int] | None:
     try:
-        return stat.S_ISREG(os.stat(tokens_folder() / token, follow_symlinks=False).st_mode)
+        st = os.fstat(at.fd) if at.fd is not None else os.stat(at.path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _record_folder(at: _Folder) -> None:
+    """Add the folder *at* to the record of this run's token before the run makes a temporary
+    file there (one line, ``device inode``, appended once per folder): a leftover of the run is
+    one in a folder it wrote into, never a file of that name elsewhere."""
+    folder = _folder_id(at)
+    token = run_token()
+    if folder is None or folder in _RECORDED_FOLDERS or not _TOKEN or not _TOKEN[1]:
+        return
+    try:
+        fd = os.open(tokens_folder() / token, os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0))
+        try:
+            os.write(fd, f"{folder[0]} {folder[1]}\n".encode("ascii"))
+        finally:
+            os.close(fd)
+    except OSError:
+        return
+    _RECORDED_FOLDERS.add(folder)
+
+
+def _token_recorded(token: str, folder: tuple[int, int] | None = None) -> bool:
+    """Whether *token* is a run's recorded in :func:`tokens_folder` (and the run wrote into the
+    folder whose (device, inode) is *folder*, when given)."""
+    try:
+        data = gate_files.read_bytes(tokens_folder() / token, 1 << 20)
     except (OSError, ValueError):
         return False
+    return folder is None or f"{folder[0]} {folder[1]}".encode("ascii") in data.split(b"\n")
 
 
 def _create_part(at: _Folder, name: str) -> int:
@@ -970,6 +1003,7 @@ def _create_part(at: _Folder, name: str) -> int:
     either, POSIX ``open()``: FileExistsError), and locked while it is written (see _remove_part);
     -1 when a sweep removed it between its creation and the lock (take another name)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    _record_folder(at)
     fd = os.open(at.name(name), flags, 0o600, dir_fd=at.fd)
     if fcntl is not None:
         try:  # held until the file is renamed or the process ends
@@ -1085,16 +1119,17 @@ def sync_folders(folders: Iterable[Path]) -> None:
 _MKSTEMP_PART = re.compile(r"[a-z2-7]{8}\.part")
 
 
-def _part_cut(name: str) -> int:
+def _part_cut(name: str, folder: tuple[int, int] | None = None) -> int:
     """Where the random part of the temporary file *name* starts (after its prefix,
     :func:`_part_prefix`), or 0 when *name* is not of the writer's form or not of a recorded
-    run's (:data:`_PART_LETTERS`): a file of someone else's with a look-alike name stays."""
+    run's (:data:`_PART_LETTERS`; one that wrote into *folder*, its (device, inode), when
+    given): a file of someone else's with a look-alike name stays."""
     if not (name.startswith(".") and name.endswith(".part")):
         return 0
     cut = name.rfind(".", 0, len(name) - len(".part")) + 1
     if not (cut > 1 and _MKSTEMP_PART.fullmatch(name[cut:])):
         return 0
-    return cut if _token_recorded(name[cut:cut + _TOKEN_LETTERS]) else 0
+    return cut if _token_recorded(name[cut:cut + _TOKEN_LETTERS], folder) else 0
 
 
 def written_for(name: str) -> str | None:
@@ -1131,11 +1166,14 @@ def _stale_parts(at: _Folder, max_age: float) -> dict[str, list[str]]:
     folder that was opened, whatever its path leads to now."""
     found: dict[str, list[str]] = {}
     now = time.time()
+    folder = _folder_id(at)
+    if folder is None:
+        return found
     try:
         with os.scandir(at.fd if at.fd is not None else at.path) as entries:
             for entry in entries:
                 part = entry.name
-                cut = _part_cut(part)
+                cut = _part_cut(part, folder)
                 if not cut:
                     continue
                 try:
@@ -1153,7 +1191,9 @@ def _remove_part(at: _Folder, part: str, max_age: float) -> bool:
     *max_age* seconds that no process holds locked (its writer ended without renaming it)."""
     try:
         st = os.stat(at.name(part), dir_fd=at.fd, follow_symlinks=False)
-        if not stat.S_ISREG(st.st_mode) or time.time() - st.st_mtime < max_age:
+        # One name only: the writer's file, made with O_EXCL, has no other (a hard link of a
+        # file of the user's named so is theirs).
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or time.time() - st.st_mtime < max_age:
             return False
         if fcntl is None:
             os.unlink(at.name(part), dir_fd=at.fd)
@@ -1161,8 +1201,8 @@ def _remove_part(at: _Folder, part: str, max_age: float) -> bool:
         fd = os.open(at.name(part), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=at.fd)
         try:
             held = os.fstat(fd)
-            if (held.st_dev, held.st_ino) != (st.st_dev, st.st_ino):
-                return False  # another file at the name meanwhile
+            if (held.st_dev, held.st_ino) != (st.st_dev, st.st_ino) or held.st_nlink != 1:
+                return False  # another file at the name meanwhile, or one linked there since
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError: a run writes it now
             os.unlink(at.name(part), dir_fd=at.fd)
             return True

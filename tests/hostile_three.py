@@ -280,7 +280,7 @@ def rezipped_with_notes(data: bytes, *, last: bool = False) -> bytes:
 def left_by_a_killed_run(path: Path, data: bytes = b"half a file", state_home: Path | None = None) -> Path:
     """Write the temporary file *path* as a run killed outright leaves it: its run's token (the
     first five characters before ``.part``) recorded where runs record theirs, under
-    *state_home* (``XDG_STATE_HOME``) or this process's."""
+    *state_home* (``XDG_STATE_HOME``) or this process's, with the folder it wrote into."""
     import os
 
     from exporter import output
@@ -290,8 +290,10 @@ def left_by_a_killed_run(path: Path, data: bytes = b"half a file", state_home: P
     if state_home is None:
         assert os.environ.get("XDG_STATE_HOME"), "the tests keep their own state folder"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / token).touch()
     path.parent.mkdir(parents=True, exist_ok=True)
+    st = path.parent.stat()
+    with open(folder / token, "a", encoding="ascii") as record:  # the run wrote into that folder
+        record.write(f"{st.st_dev} {st.st_ino}\n")
     path.write_bytes(data)
     return path
 

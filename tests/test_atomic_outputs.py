@@ -423,7 +423,7 @@ def test_a_run_records_its_token_while_it_runs_and_forgets_it_at_its_end(tmp_pat
     """The writer's temporary files carry the run's token, recorded before the first is made
     and removed when the process ends (a run killed outright keeps its record)."""
     code = ("import sys, os; from pathlib import Path; from exporter import output\n"
-            "output.write_file(Path(sys.argv[1]) / 'feed.atom', b'<feed/>')\n"
+            "output.write_file(Path(sys.argv[1]) / (sys.argv[2] + '.atom'), b'<feed/>')\n"
             "token = output.run_token(); print(token)\n"
             "assert (output.tokens_folder() / token).is_file()\n"
             "if sys.argv[2] == 'kill': os.kill(os.getpid(), 9)\n")
@@ -435,4 +435,27 @@ def test_a_run_records_its_token_while_it_runs_and_forgets_it_at_its_end(tmp_pat
     assert not (runs / ended.stdout.strip()).exists()
     killed = subprocess.run([sys.executable, "-c", code, str(tmp_path), "kill"], env=env, capture_output=True, text=True)
     assert killed.returncode == -9
-    assert (runs / killed.stdout.strip()).is_file()
+    token = killed.stdout.strip()
+    st = tmp_path.stat()
+    assert (runs / token).read_text("ascii").split("\n")[0] == f"{st.st_dev} {st.st_ino}"  # the folder it wrote into
+
+
+def test_a_leftover_is_one_of_its_runs_folder_and_of_one_name(tmp_path):
+    """A killed run's token removes its leftovers in the folders it wrote into only, and never a
+    name with another link (the writer's file, made with O_EXCL, has one)."""
+    from hostile_three import left_by_a_killed_run
+
+    from exporter.output import remove_stale_parts
+
+    ran, other = tmp_path / "ran", tmp_path / "other"
+    other.mkdir()
+    left = left_by_a_killed_run(ran / ".feed.atom.tokenabc.part")
+    elsewhere = other / ".feed.atom.tokenxyz.part"
+    elsewhere.write_bytes(b"mine")
+    precious = tmp_path / "precious.txt"
+    precious.write_bytes(b"precious")
+    linked = ran / ".feed.rss.tokenhrd.part"
+    os.link(precious, linked)
+    assert remove_stale_parts(other / "feed.atom") == [] and elsewhere.read_bytes() == b"mine"
+    assert remove_stale_parts(ran / "feed.rss") == [] and precious.read_bytes() == b"precious" and linked.exists()
+    assert remove_stale_parts(ran / "feed.atom") == [left]

@@ -223,6 +223,10 @@ FEEDS = {
     "Atom: an attribute in the OPDS namespace OPDS does not have": ATOM.replace(
         "<feed ", '<feed xmlns:o="http://opds-spec.org/2010/catalog" o:notes="mine" ').format(GENERATOR),
     "RSS: of version 0.91": RSS.replace('version="2.0"', 'version="0.91"').format(GENERATOR),
+    "Atom: an attribute its element does not have": ATOM.format(GENERATOR + '<id href="mine">x</id>'),
+    "Atom: a title attribute on an entry": ATOM.format(GENERATOR + '<entry version="1"><id>x</id></entry>'),
+    "Atom: a scheme on a title": ATOM.format(GENERATOR + '<title scheme="mine">t</title>'),
+    "RSS: an attribute its element does not have": RSS.format(GENERATOR + '<item><title url="mine">t</title></item>'),
     "Atom: an element Dublin Core does not have": ATOM.replace("<feed ", '<feed xmlns:dc="http://purl.org/dc/elements/1.1/" ')
     .format(GENERATOR + "<dc:mynotes>hello</dc:mynotes>"),
     "Atom: an element Media RSS does not have": ATOM.replace("<feed ", '<feed xmlns:media="http://search.yahoo.com/mrss/" ')

@@ -161,14 +161,37 @@ ATOM_ELEMENTS = frozenset("""feed entry id title subtitle updated published auth
 RSS_ELEMENTS = frozenset("""rss channel title link description language copyright managingEditor webMaster pubDate
     lastBuildDate category generator docs cloud ttl image url width height rating textInput name skipHours hour
     skipDays day item author comments enclosure guid source""".split())
-#: The attributes the elements of those documents have (Atom's, RFC 4287 section 4; RSS 2.0's;
+#: The attributes each element of those documents has (Atom's, RFC 4287 section 4; RSS 2.0's;
 #: Media RSS's), and the namespaced ones the program writes (``xml:lang``, OPDS 1.2's facet
-#: attributes): ``m:notes="..."`` or ``my="1"`` on any element is not the program's.
-ATTRIBUTES = frozenset("""href rel type hreflang title length term scheme label uri version src isPermaLink url
-    domain port path registerProcedure protocol medium width height fileSize isDefault expression bitrate
-    framerate samplingrate channels duration lang""".split()) | {
-    "{http://www.w3.org/XML/1998/namespace}lang", "{http://opds-spec.org/2010/catalog}facetGroup",
-    "{http://opds-spec.org/2010/catalog}activeFacet"}
+#: attributes): ``m:notes="..."`` or ``my="1"`` on any element, or ``href`` on an ``<id>``,
+#: is not the program's.
+_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_MEDIA = "{http://search.yahoo.com/mrss/}"
+_TEXT = frozenset({"type", _LANG})
+ATTRIBUTES = {
+    ATOM + "link": frozenset({"href", "rel", "type", "hreflang", "title", "length", _LANG,
+                              "{http://opds-spec.org/2010/catalog}facetGroup",
+                              "{http://opds-spec.org/2010/catalog}activeFacet"}),
+    ATOM + "category": frozenset({"term", "scheme", "label", _LANG}),
+    ATOM + "content": frozenset({"type", "src", _LANG}),
+    ATOM + "generator": frozenset({"uri", "version", _LANG}),
+    **{ATOM + name: _TEXT for name in ("title", "subtitle", "summary", "rights")},
+    "rss": frozenset({"version"}),
+    "guid": frozenset({"isPermaLink"}),
+    "enclosure": frozenset({"url", "length", "type"}),
+    "category": frozenset({"domain"}),
+    "source": frozenset({"url"}),
+    "cloud": frozenset({"domain", "port", "path", "registerProcedure", "protocol"}),
+    _MEDIA + "content": frozenset("""url fileSize type medium isDefault expression bitrate framerate samplingrate
+        channels duration height width lang""".split()),
+    _MEDIA + "thumbnail": frozenset({"url", "height", "width", "time"}),
+    _MEDIA + "category": frozenset({"scheme", "label"}),
+    _MEDIA + "credit": frozenset({"role", "scheme"}),
+    **{_MEDIA + name: frozenset({"type"}) for name in ("title", "description", "text")},
+}
+#: What any other element of those documents may carry (Atom's common attributes, RFC 4287
+#: section 2, but ``xml:base``, which the program never writes).
+_ANY_ELEMENT = frozenset({_LANG})
 #: The type of an OPDS catalog's links to itself (OPDS 1.2 section 2): what tells a catalog
 #: (``*.opds``) from a feed of papers (``*.atom``), both Atom documents.
 OPDS_PROFILE = "application/atom+xml;profile=opds-catalog"
@@ -223,7 +246,7 @@ def _generators(events: Any, seen: dict[str, bool]) -> int | None:
         if (namespace not in FEED_NAMESPACES and not (namespace is None and local in RSS_ELEMENTS)
                 or el.tag.startswith(ATOM) and local not in ATOM_ELEMENTS
                 or local not in NAMESPACE_ELEMENTS.get(namespace, (local,))
-                or not ATTRIBUTES.issuperset(el.attrib)):
+                or not ATTRIBUTES.get(el.tag, _ANY_ELEMENT).issuperset(el.attrib)):
             return None
         if el.tag == ATOM + "link" or el.tag == "link" and el.attrib:
             _note_link(el, seen)
