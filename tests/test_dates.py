@@ -196,13 +196,15 @@ def test_an_unreadable_coverage_gives_way_to_the_books_date_not_to_its_name(tmp_
 
 
 def test_a_coverage_beyond_the_supported_days_is_never_finished_whatever_the_date():
-    """A coverage written as a date but of no known days (2999, a week 54) is the book's period:
-    never finished; ``dc:date`` is read only when the coverage is not written as a date at all."""
+    """A coverage of a real period beyond the supported days (2999) is the book's period: never
+    finished.  One that is no period, not written as one or of a day, week or month the
+    calendar does not have, gives way to ``dc:date``, one rule for both."""
     from exporter.site.opds import _period
 
     assert _period(["2999-06-01/2999-06-07"], ["2024-03-05"]) is None
-    assert _period(["2024-W54"], ["2024-03-05"]) is None
-    assert _period(["junk"], ["2024-03-05"]) == (dt.date(2024, 3, 5), dt.date(2024, 3, 5))
+    for coverage in ("junk", "\u0662\u0660\u0662\u0664", "2024-W54", "2024-W53", "2024-W00", "2024-02-30", "2024-13",
+                     "0000"):
+        assert _period([coverage], ["2024-03-05"]) == (dt.date(2024, 3, 5), dt.date(2024, 3, 5)), coverage
 
 
 def test_a_book_of_everything_is_never_finished_in_the_catalog(tmp_path):

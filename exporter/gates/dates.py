@@ -69,6 +69,11 @@ class NoSuchDate(DateRefused):
     """The text has the form, but the calendar has no such day, week or month (``2024-02-30``)."""
 
 
+class OutsideDates(NoSuchDate):
+    """A real period, but beyond :data:`FIRST_DAY`..:data:`LAST_DAY`: of no day the program
+    places (never finished)."""
+
+
 def day(text: str) -> dt.date:
     """The calendar date *text* (``YYYY-MM-DD``, ASCII digits)."""
     if not isinstance(text, str) or not _DAY.fullmatch(text):
@@ -128,7 +133,7 @@ def period(text: str) -> tuple[dt.date, dt.date]:
 
 def _in_range(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
     if not (FIRST_DAY <= start and end <= LAST_DAY):
-        raise NoSuchDate(f"is outside the supported dates ({FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()})")
+        raise OutsideDates(f"is outside the supported dates ({FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()})")
     return start, end
 
 

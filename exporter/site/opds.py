@@ -51,16 +51,17 @@ class Catalog:
 def _period(coverage: list[str], dates: list[str]) -> tuple[dt.date, dt.date] | None:
     """The book's period from its metadata (the dates gate's :func:`~exporter.gates.dates.period`:
     a day, an ISO week, a month or a year, or two of them joined by ``/``): the first
-    ``dc:coverage`` written as a date, else the days of the first such ``dc:date``; None when
-    none is, or when the first so written is a period the gate refuses (``2024-W54``, dates
-    beyond 1980..2099's ISO weeks: of no known days, never finished)."""
+    ``dc:coverage`` that is one, else the days of the first such ``dc:date``; None when none
+    is, or when the first is a real period beyond 1980..2099's ISO weeks (of no known days,
+    never finished).  One rule for what is no period: not written as one (``٢٠٢٤``), or of a day,
+    week or month the calendar does not have (``2024-02-30``, ``2024-W53``): the next value."""
     for text in [*coverage, *dates]:
         try:
             return gate_dates.period(text)
-        except gate_dates.NoSuchDate:
-            return None  # a period the calendar or the supported days do not have: never finished
+        except gate_dates.OutsideDates:
+            return None  # a real period the program places no day of: never finished
         except gate_dates.DateRefused:
-            continue  # not written as a date: the next value, never the file name's word over it
+            continue  # no period: the next value, never the file name's word over it
     return None
 
 
