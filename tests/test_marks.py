@@ -278,6 +278,44 @@ def _epub(metadata: str, other: str | None = None) -> bytes:
 PUBLISHER = f"<dc:publisher>{PROGRAM}</dc:publisher>"
 
 
+def _rezipped(data: bytes, change) -> bytes:
+    """The book *data* zipped again entry by entry, *change* given each new entry's info (and
+    the zip being written, after the entry) to mark it."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for i, old in enumerate(src.infolist()):
+            info = zipfile.ZipInfo(old.filename, old.date_time)
+            info.compress_type = old.compress_type
+            change(i, info, None)
+            z.writestr(info, src.read(old))
+            change(i, info, z)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("case", ["an entry's comment", "an entry's extra field", "bytes between entries"])
+def test_a_book_with_bytes_outside_its_entries_is_the_users(tmp_path, case):
+    """What lies outside the entries (between two, in an entry's comment or extra field) is read
+    by no reader: notes kept there make the book another's."""
+    def change(i, info, z):
+        if i != 2:
+            return
+        if z is None and case == "an entry's comment":
+            info.comment = b"my notes"
+        elif z is None and case == "an entry's extra field":
+            info.extra = b"\x99\x99\x08\x00my notes"
+        elif z is not None and case == "bytes between entries":
+            z.fp.write(b"MY NOTES BETWEEN ENTRIES")
+            z.start_dir = z.fp.tell()
+
+    book = _epub(PUBLISHER)
+    assert _says(tmp_path, _rezipped(book, lambda i, info, z: None), "book.epub")
+    data = _rezipped(book, change)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert z.testzip() is None  # a zip every tool reads, its entries whole
+    assert not _says(tmp_path, data, "book.epub"), case
+
+
 @pytest.mark.parametrize("metadata", [f"<!-- {PUBLISHER} -->", f"<dc:description><![CDATA[{PUBLISHER}]]></dc:description>",
                                       "<dc:publisher>someone</dc:publisher>", f"<dc:creator>{PROGRAM}</dc:creator>",
                                       f'<meta property="x">{PUBLISHER}</meta>'])
@@ -349,7 +387,7 @@ JSON_FEED = '{"version": "https://jsonfeed.org/version/1.1", "title": "mine", %s
 def test_a_json_document_with_the_programs_key_is_its_own(tmp_path):
     assert _says(tmp_path, b'{"program": "digest-export", "format": 1, "version": "0.1"}', "state.json")
     assert _says(tmp_path, (JSON_FEED % '"_digest_export": {"program": "digest-export"},').encode(), "feed.json")
-    assert _says(tmp_path, b'{"metadata": {"title": "t", "program": "digest-export"}, "links": []}', "catalog.json")
+    assert _says(tmp_path, b'{"metadata": {"title": "t", "program": "digest-export"}, "links": [], "publications": []}', "catalog.json")
 
 
 @pytest.mark.parametrize("doc", [
@@ -422,6 +460,9 @@ def test_a_feed_of_papers_and_a_catalog_are_told_apart():
     '"items": [{"id": "1", "_digest_export": {"date": "2024-03-04", "rank": 1, "votes": "my own note"}}]}',
     '{"metadata": {"title": "t", "program": "digest-export", "itemsPerPage": "25"}, "links": []}',
     '{"metadata": {"title": "t", "program": "digest-export", "itemsPerPage": true}, "links": []}',
+    '{"metadata": {"title": "t", "program": "digest-export"}, "links": [], "facets": [{"metadata": {"title": "g", '
+    '"mine": 1}, "links": []}], "navigation": []}',
+    '{"metadata": {"title": "t", "program": "digest-export"}, "links": [], "publications": [], "navigation": []}',
 ])
 def test_a_json_document_of_another_shape_than_the_programs_is_the_users(tmp_path, doc):
     name = "feed.json" if "jsonfeed" in doc else "catalog.json"

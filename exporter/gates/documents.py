@@ -652,7 +652,9 @@ def says_program(raw: bytes, program: str, kinds: frozenset[str] = frozenset({"f
             or feed.mark is _UNSET and bool(feed.items) and feed.items[0].mark is not _UNSET)
     elif "metadata" in doc:
         page = _as(raw, Opds2Doc) if "opds" in kinds else None
-        says = page is not None and page.metadata.program == program
+        # Publications or navigation, never both (the program writes navigation on a page of no book).
+        says = (page is not None and page.metadata.program == program
+                and (page.publications is _UNSET) != (page.navigation is _UNSET))
     else:
         return "state" in kinds and set(doc) <= STATE_KEYS and doc.get("program") == program
     if not says:

@@ -89,6 +89,7 @@ class Package(NamedTuple):
     renditions: int  # how many package documents the container names
     unlisted: tuple[str, ...]  # members that are neither the OCF files, the package nor in its manifest
     trailing: bool  # bytes after the zip's end of central directory (or a zip comment)
+    loose: bool  # bytes no entry holds (between entries), or an entry's comment or extra field
 
 
 def package_of(fh: Any) -> Package:
@@ -110,12 +111,33 @@ def package_of(fh: Any) -> Package:
                       for item in package.iter(f"{{{OPF_NS}}}item")}
             unlisted = tuple(n for n in z.namelist() if n not in listed and n not in ("mimetype", CONTAINER, name))
             return Package(package, read_member(z, name, MAX_OPF_BYTES), name, renditions, unlisted,
-                           end[:4] != b"PK\x05\x06" or end[20:22] != b"\x00\x00")
+                           end[:4] != b"PK\x05\x06" or end[20:22] != b"\x00\x00", _loose_bytes(fh, z))
     except NotAnEpub:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
             ValueError, OSError, KeyError) as err:
         raise NotAnEpub(f"not a readable EPUB (a damaged or truncated zip: {type(err).__name__})") from None
+
+
+def _loose_bytes(fh: Any, z: zipfile.ZipFile) -> bool:
+    """Whether the zip holds bytes that no entry does: each entry's local header, name, extra
+    field and data must run on into the next entry's header and the last into the central
+    directory (APPNOTE.TXT 4.3.6), with no extra field or comment on any entry and no data
+    descriptor; what lies between them is read by no reader and shown by no tool but a hex
+    viewer."""
+    at = 0
+    for info in sorted(z.infolist(), key=lambda i: i.header_offset):
+        if info.header_offset != at or info.extra or info.comment or info.flag_bits & 0x8:
+            return True
+        fh.seek(at)
+        header = fh.read(_LOCAL_HEADER.size)
+        if len(header) != _LOCAL_HEADER.size:
+            return True
+        name_len, extra_len = _LOCAL_HEADER.unpack(header)[-2:]
+        if extra_len:
+            return True
+        at += _LOCAL_HEADER.size + name_len + info.compress_size
+    return at != getattr(z, "start_dir", at)
 
 
 def _checked(z: zipfile.ZipFile, members: bool = True) -> tuple[str, Any, int]:

@@ -346,7 +346,8 @@ def _epub_says(fh: BinaryIO) -> bool:
     """One ``dc:publisher`` element, holding exactly the name as the program writes it (no CDATA,
     no character reference), in the metadata of the one package document the book's container
     names, in a container the EPUB gate accepts (as ``send`` and readers open it) with no
-    member its manifest does not list and nothing after the zip's end: a comment or CDATA that
+    member its manifest does not list, no byte outside its entries and nothing after the zip's
+    end: a comment or CDATA that
     mentions the name, a second package document, notes zipped into the book, are not the
     program's."""
     try:
@@ -356,7 +357,7 @@ def _epub_says(fh: BinaryIO) -> bool:
     publishers = [el.text for el in package.root.iterfind(f"{OPF}metadata/{DC}publisher")]
     plain = f"<dc:publisher>{PROGRAM}</dc:publisher>".encode()
     return (package.renditions == 1 and publishers == [PROGRAM] and package.raw.count(plain) == 1
-            and not package.unlisted and not package.trailing)
+            and not package.unlisted and not package.trailing and not package.loose)
 
 
 def marked(data: bytes, media_type: str) -> bytes:
