@@ -94,6 +94,8 @@ JPEGS = {
     "the mark's bytes in an APP2 segment": lambda: _after_soi(_jpeg(), _segment(0xE2, b"\xff\xfe\x00\x0f" + MARK)),
     "two comments": lambda: _after_soi(_jpeg(), _segment(0xFE, b"mine") + _segment(0xFE, MARK)),
     "more after the end": lambda: marked(_jpeg(), "image/jpeg") + b"my notes",
+    "a DNL segment": lambda: _before_eoi(marked(_jpeg(), "image/jpeg"), _segment(0xDC, b"\x00\x18")),
+    "an arithmetic-coding segment": lambda: _after_soi(marked(_jpeg(), "image/jpeg"), _segment(0xCC, b"\x00\x11")),
 }
 PNGS = {
     "Software that only starts with the mark": lambda: _png_with(_chunk(b"tEXt", b"Software\x00" + MARK + b"-fork"),
@@ -115,7 +117,17 @@ PNGS = {
         b"pHYs", b"\x00\x00\x0b\x13" * 2 + b"\x01") + d[d.index(b"IEND") - 4:])(marked(_png(), "image/png")),
     "cut short": lambda: marked(_png(), "image/png")[:-12],
     "more after IEND": lambda: marked(_png(), "image/png") + b"my notes",
+    "bytes after the image data's zlib stream": lambda: _idat_with_more(marked(_png(), "image/png"), b"my notes"),
 }
+
+
+def _idat_with_more(data: bytes, more: bytes) -> bytes:
+    """*data* with *more* appended to its one IDAT chunk's body, after the end of its zlib stream
+    (decoders stop there), the chunk's length and CRC made right."""
+    at = data.index(b"IDAT") - 4
+    size = int.from_bytes(data[at:at + 4], "big")
+    body = data[at + 8:at + 8 + size] + more
+    return data[:at] + _chunk(b"IDAT", body) + data[at + 12 + size:]
 
 
 @pytest.mark.parametrize("case", sorted(JPEGS))

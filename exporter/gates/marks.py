@@ -309,7 +309,8 @@ def _image_says(data: bytes, kind: str) -> bool:
 
     from PIL import Image
 
-    if marked(data, f"image/{kind}") != data or kind == "png" and not _png_data_last(data):
+    if (marked(data, f"image/{kind}") != data or kind == "png" and not (_png_data_last(data) and _png_data_whole(data))
+            or kind == "jpeg" and not _jpeg_segments_known(data)):
         return False
     try:
         with warnings.catch_warnings():
@@ -340,6 +341,55 @@ def _png_data_last(data: bytes) -> bool:
         pictured = pictured or kind == b"IDAT"
         at += 12 + int.from_bytes(data[at:at + 4], "big")
     return True
+
+
+def _png_data_whole(data: bytes) -> bool:
+    """Whether the PNG's image data (its ``IDAT`` chunks joined) is one zlib stream that ends
+    where the data does (PNG 3rd edition section 10.1): bytes after its end are read by no
+    decoder."""
+    parts, at = [], len(PNG_SIGNATURE)
+    while at + 8 <= len(data):
+        size = int.from_bytes(data[at:at + 4], "big")
+        if data[at + 4:at + 8] == b"IDAT":
+            parts.append(data[at + 8:at + 8 + size])
+        at += 12 + size
+    inflate = zlib.decompressobj()
+    try:
+        for part in parts:
+            # Inflated in bounded pieces and thrown away: only where the stream ends counts.
+            chunk = inflate.decompress(part, 1 << 20)
+            while inflate.unconsumed_tail and chunk:
+                chunk = inflate.decompress(inflate.unconsumed_tail, 1 << 20)
+    except zlib.error:
+        return False
+    return inflate.eof and not inflate.unused_data and not inflate.unconsumed_tail
+
+
+#: The JPEG markers an encoder of baseline or progressive JPEG writes (ITU T.81 table B.1):
+#: SOF0-SOF2, DHT, SOI, EOI, SOS, DQT, DRI, APP0 (JFIF), APP14 (Adobe) and the program's COM;
+#: a DNL, a hierarchical or arithmetic-coding segment, a JPG extension, is none of them.
+_JPEG_WRITTEN = frozenset({0xC0, 0xC1, 0xC2, 0xC4, 0xD8, 0xD9, 0xDA, 0xDB, 0xDD, 0xE0, 0xEE, 0xFE})
+
+
+def _jpeg_segments_known(data: bytes) -> bool:
+    """Whether every marker segment of the JPEG (outside its entropy-coded data) is one the
+    encoders write (:data:`_JPEG_WRITTEN`), and nothing follows its EOI."""
+    at = 2
+    while at + 2 <= len(data) and data[at] == 0xFF:
+        marker = data[at + 1]
+        if marker == 0xFF:
+            at += 1
+            continue
+        if marker not in _JPEG_WRITTEN:
+            return False
+        if marker == 0xD9:
+            return at + 2 == len(data)
+        end = at + 2 + int.from_bytes(data[at + 2:at + 4], "big")
+        if marker == 0xDA:
+            found = _NEXT_MARKER.search(data, end)
+            end = found.start() if found else len(data)
+        at = end
+    return False
 
 
 def _epub_says(fh: BinaryIO) -> bool:
