@@ -909,6 +909,8 @@ address = st.one_of(
 @settings(max_examples=200, **SETTINGS)
 @given(text=address)
 @example(text="Me@Kindle.com")
+@example(text="a" * 65 + "@example.org")
+@example(text="\u00e9" * 33 + "@example.org")
 def test_every_address_is_refused_or_has_one_spelling(text):
     from exporter.gates.addresses import AddressRefused, check_address, unique_addresses
 
@@ -920,6 +922,7 @@ def test_every_address_is_refused_or_has_one_spelling(text):
     assert check_address(got.text) == got
     assert got.text.isascii() or got.smtputf8
     assert got.text.rpartition("@")[2].isascii()  # the domain always in ASCII
+    assert len(got.text.rpartition("@")[0].encode("utf-8")) <= 64  # RFC 5321 section 4.5.3.1.1
     assert not re.search(r"[\x00-\x20\x7f<>\"]", got.text)
     spelled = [got.text, text, *_spellings(got.text)]
     try:
