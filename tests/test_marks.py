@@ -305,6 +305,37 @@ def _rezipped(data: bytes, change) -> bytes:
     return out.getvalue()
 
 
+def _trailer_after_last_deflate(data: bytes, trailer: bytes) -> bytes:
+    """The zip *data* (its last entry deflated) with *trailer* after that entry's deflate stream,
+    inside the entry: its sizes in both headers and the central directory's offset made right,
+    so every zip reader takes it (and none returns the trailer)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        last = z.infolist()[-1]
+        assert last.compress_type == zipfile.ZIP_DEFLATED
+        name_len, extra_len = struct.unpack("<HH", data[last.header_offset + 26:last.header_offset + 30])
+        end = last.header_offset + 30 + name_len + extra_len + last.compress_size
+    out = bytearray(data[:end] + trailer + data[end:])
+    grow = len(trailer)
+    at = last.header_offset + 18
+    out[at:at + 4] = struct.pack("<I", last.compress_size + grow)
+    central = out.rfind(b"PK\x01\x02")
+    out[central + 20:central + 24] = struct.pack("<I", last.compress_size + grow)
+    eocd = out.rfind(b"PK\x05\x06")
+    out[eocd + 16:eocd + 20] = struct.pack("<I", struct.unpack("<I", out[eocd + 16:eocd + 20])[0] + grow)
+    return bytes(out)
+
+
+def test_a_book_with_bytes_after_an_entrys_deflate_stream_is_the_users(tmp_path):
+    """Bytes after the end of an entry's deflate stream (RFC 1951) are returned by no reader:
+    notes hidden there make the book another's, as between entries."""
+    book = _epub(PUBLISHER)  # its package document, deflated, last
+    assert _says(tmp_path, book, "book.epub")
+    hidden = _trailer_after_last_deflate(book, b"HIDDEN NOTES")
+    with zipfile.ZipFile(io.BytesIO(hidden)) as z:
+        assert z.testzip() is None
+    assert not _says(tmp_path, hidden, "book.epub")
+
+
 @pytest.mark.parametrize("case", ["an entry's comment", "an entry's extra field", "bytes between entries"])
 def test_a_book_with_bytes_outside_its_entries_is_the_users(tmp_path, case):
     """What lies outside the entries (between two, in an entry's comment or extra field) is read

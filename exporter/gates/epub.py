@@ -123,7 +123,8 @@ def _loose_bytes(fh: Any, z: zipfile.ZipFile) -> bool:
     """Whether the zip holds bytes that no entry does: each entry's local header, name, extra
     field and data must run on into the next entry's header and the last into the central
     directory (APPNOTE.TXT 4.3.6), with no extra field or comment on any entry and no data
-    descriptor; what lies between them is read by no reader and shown by no tool but a hex
+    descriptor, and each deflated entry's stream must end at the entry's end; what lies
+    between them or after a stream is read by no reader and shown by no tool but a hex
     viewer."""
     at = 0
     for info in sorted(z.infolist(), key=lambda i: i.header_offset):
@@ -136,8 +137,31 @@ def _loose_bytes(fh: Any, z: zipfile.ZipFile) -> bool:
         name_len, extra_len = _LOCAL_HEADER.unpack(header)[-2:]
         if extra_len:
             return True
-        at += _LOCAL_HEADER.size + name_len + info.compress_size
+        at += _LOCAL_HEADER.size + name_len
+        if info.compress_type == zipfile.ZIP_DEFLATED and not _deflate_ends_at_its_end(fh, at, info.compress_size):
+            return True
+        at += info.compress_size
     return at != getattr(z, "start_dir", at)
+
+
+def _deflate_ends_at_its_end(fh: Any, at: int, size: int) -> bool:
+    """Whether the entry's deflate stream (RFC 1951) at *at*, *size* bytes, ends with its last
+    byte: a reader inflates up to the stream's end, and what follows it is read by none."""
+    fh.seek(at)
+    inflate = zlib.decompressobj(-15)
+    left = size
+    while left:
+        chunk = fh.read(min(left, 1 << 16))
+        if not chunk:
+            return False
+        left -= len(chunk)
+        data = chunk
+        while data:  # the inflated bytes are thrown away in bounded pieces
+            inflate.decompress(data, 1 << 20)
+            if inflate.eof:
+                return not inflate.unused_data and not left
+            data = inflate.unconsumed_tail
+    return inflate.eof
 
 
 def _checked(z: zipfile.ZipFile, members: bool = True) -> tuple[str, Any, int]:
