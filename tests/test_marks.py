@@ -118,6 +118,8 @@ PNGS = {
     "cut short": lambda: marked(_png(), "image/png")[:-12],
     "more after IEND": lambda: marked(_png(), "image/png") + b"my notes",
     "bytes after the image data's zlib stream": lambda: _idat_with_more(marked(_png(), "image/png"), b"my notes"),
+    "an IEND chunk holding data": lambda: (lambda d: d[:d.index(b"IEND") - 4] + _chunk(b"IEND", b"MY NOTES"))(
+        marked(_png(), "image/png")),
 }
 
 
@@ -239,6 +241,11 @@ FEEDS = {
     "Atom: a title attribute on an entry": ATOM.format(GENERATOR + '<entry version="1"><id>x</id></entry>'),
     "Atom: a scheme on a title": ATOM.format(GENERATOR + '<title scheme="mine">t</title>'),
     "RSS: an attribute its element does not have": RSS.format(GENERATOR + '<item><title url="mine">t</title></item>'),
+    "Atom: an XHTML element in an entry": ATOM.format(
+        GENERATOR + '<entry><h:mynotes xmlns:h="http://www.w3.org/1999/xhtml">my notes</h:mynotes></entry>'),
+    "Atom: XHTML content": ATOM.format(GENERATOR + '<entry><content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">'
+                                       '<p>mine</p></div></content></entry>'),
+    "RSS: an XHTML element": RSS.format(GENERATOR + '<h:div xmlns:h="http://www.w3.org/1999/xhtml">x</h:div>'),
     "Atom: an element Dublin Core does not have": ATOM.replace("<feed ", '<feed xmlns:dc="http://purl.org/dc/elements/1.1/" ')
     .format(GENERATOR + "<dc:mynotes>hello</dc:mynotes>"),
     "Atom: an element Media RSS does not have": ATOM.replace("<feed ", '<feed xmlns:media="http://search.yahoo.com/mrss/" ')

@@ -127,14 +127,15 @@ def _kind_of(head: bytes) -> str:
 
 
 #: The namespaces of the elements the program's feeds and catalogs hold (Atom, RFC 4287; Dublin
-#: Core and its terms; RSS's content module; RFC 5005's feed history; Media RSS; OPDS 1.2;
-#: XHTML content), and the elements of RSS 2.0 (its specification's, no namespace).  An element
-#: of any other (``<mine xmlns="urn:mine">``) is not the program's.
+#: Core and its terms; RSS's content module; RFC 5005's feed history; Media RSS; OPDS 1.2), and
+#: the elements of RSS 2.0 (its specification's, no namespace).  An element of any other
+#: (``<mine xmlns="urn:mine">``, or XHTML's: the program writes its entries' content as escaped
+#: HTML, ``type="html"``, never as XHTML elements) is not the program's.
 FEED_NAMESPACES = frozenset({"http://www.w3.org/2005/Atom", "http://purl.org/dc/elements/1.1/",
                              "http://purl.org/dc/terms/", "http://purl.org/rss/1.0/modules/content/",
                              "http://purl.org/syndication/history/1.0", "http://search.yahoo.com/mrss/",
-                             "http://opds-spec.org/2010/catalog", "http://www.w3.org/1999/xhtml"})
-#: The elements of each namespace but Atom's and XHTML's (Dublin Core's fifteen and its terms,
+                             "http://opds-spec.org/2010/catalog"})
+#: The elements of each namespace but Atom's (Dublin Core's fifteen and its terms,
 #: DCMI Metadata Terms; RSS's content module; RFC 5005's; Media RSS 1.5.1's; OPDS 1.2's):
 #: ``<dc:mynotes>`` is no element of Dublin Core.
 _DC = """contributor coverage creator date description format identifier language publisher relation rights
@@ -331,13 +332,14 @@ def _image_says(data: bytes, kind: str) -> bool:
 
 
 def _png_data_last(data: bytes) -> bool:
-    """Whether every chunk after the PNG's first ``IDAT`` is image data or ``IEND``, as the PNG
-    encoders the program uses write them (what describes the picture comes before its data)."""
+    """Whether every chunk after the PNG's first ``IDAT`` is image data or ``IEND`` (an empty
+    one), as the PNG encoders the program uses write them (what describes the picture comes
+    before its data)."""
     at, pictured = len(PNG_SIGNATURE), False
     while at + 8 <= len(data):
         kind = data[at + 4:at + 8]
-        if pictured and kind not in (b"IDAT", b"IEND"):
-            return False
+        if pictured and kind not in (b"IDAT", b"IEND") or kind == b"IEND" and data[at:at + 4] != b"\x00" * 4:
+            return False  # (IEND's data field is empty: PNG 3rd edition section 11.2.4)
         pictured = pictured or kind == b"IDAT"
         at += 12 + int.from_bytes(data[at:at + 4], "big")
     return True
