@@ -4,8 +4,6 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .model import Diagnostic, Digest, Paper, ReadResult, SummaryItem, Thumbnail  # noqa: E402
-from .reader import read_digests  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -22,7 +20,16 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # Lazy, so that `digest-export --help` does not import the feed writers.
+    # Lazy, so that the console script imports nothing before it guards against Ctrl-C
+    # (exporter.__main__), and `digest-export --help` does not import the feed writers.
+    if name in {"Diagnostic", "Digest", "Paper", "ReadResult", "SummaryItem", "Thumbnail"}:
+        from . import model
+
+        return getattr(model, name)
+    if name == "read_digests":
+        from .reader import read_digests
+
+        return read_digests
     if name in {"write_feeds", "FeedOptions"}:
         if name == "FeedOptions":
             from .feeds.writer import FeedOptions

@@ -180,6 +180,24 @@ def test_feed_text_defuses_character_references_to_forbidden_characters():
     assert feed_text("caf&#233; &#x6A;ava &amp;") == "caf&#233; &#x6A;ava &amp;"
 
 
+def test_feed_text_defuses_every_named_reference_to_a_forbidden_character():
+    """What HTML's named references decode to (html.entities.html5) is checked as the numeric
+    ones are: every name whose character is a control, a bidi control or a line break in a
+    one-line field is defused, the others stay."""
+    import html.entities
+
+    from exporter.feeds.entries import feed_text
+    from exporter.model import clean_text
+
+    for name, value in html.entities.html5.items():
+        shown = feed_text(f"x &{name} y")
+        decoded = html.unescape(shown)
+        assert clean_text(decoded) == " ".join(decoded.split()) or "\uff06" in shown, (name, value, shown)
+        assert not any(c in decoded for c in "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\n\t\r"), (name, shown)
+    assert feed_text("A &rlm;B &lrm; C") == "A \uff06rlm;B \uff06lrm; C"
+    assert feed_text("Q&amp;A &copy; &eacute;") == "Q&amp;A &copy; &eacute;"
+
+
 @pytest.mark.parametrize("url", ["https://exa%20mple.com/x", "https://user@arxiv.org/abs/1",
                                  "https://arxiv.org@evil.example/", "https://a.b:99999999/",
                                  "https://a<b>.c/", "https://%65vil.example/"])

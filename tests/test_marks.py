@@ -68,6 +68,15 @@ def _with_chunk_after_mark(chunk: bytes) -> bytes:
     return data[:at] + chunk + data[at:]
 
 
+def _jfif_with(tail: bytes) -> bytes:
+    """The program's cover with its JFIF header's two thumbnail bytes replaced by *tail*."""
+    data = marked(_jpeg(), "image/jpeg")
+    assert data[2:4] == b"\xff\xe0" and data[6:11] == b"JFIF\x00"
+    size = int.from_bytes(data[4:6], "big")
+    body = data[6:4 + size - 2] + tail
+    return data[:2] + _segment(0xE0, body) + data[4 + size:]
+
+
 def _png_with(chunk: bytes, where: str) -> bytes:
     data = _png()
     if where == "after IHDR":
@@ -94,6 +103,8 @@ JPEGS = {
     "the mark's bytes in an APP2 segment": lambda: _after_soi(_jpeg(), _segment(0xE2, b"\xff\xfe\x00\x0f" + MARK)),
     "two comments": lambda: _after_soi(_jpeg(), _segment(0xFE, b"mine") + _segment(0xFE, MARK)),
     "more after the end": lambda: marked(_jpeg(), "image/jpeg") + b"my notes",
+    "a JFIF header with more bytes": lambda: _jfif_with(b"\x00\x00MY PRIVATE NOTES"),
+    "a JFIF thumbnail": lambda: _jfif_with(b"\x04\x01" + b"MYNOTESMYNOT"),
     "a DNL segment": lambda: _before_eoi(marked(_jpeg(), "image/jpeg"), _segment(0xDC, b"\x00\x18")),
     "an arithmetic-coding segment": lambda: _after_soi(marked(_jpeg(), "image/jpeg"), _segment(0xCC, b"\x00\x11")),
 }
@@ -118,6 +129,12 @@ PNGS = {
     "cut short": lambda: marked(_png(), "image/png")[:-12],
     "more after IEND": lambda: marked(_png(), "image/png") + b"my notes",
     "bytes after the image data's zlib stream": lambda: _idat_with_more(marked(_png(), "image/png"), b"my notes"),
+    "a header with more bytes": lambda: (lambda d: d[:8] + _chunk(b"IHDR", d[16:29] + b"MY NOTES") + d[33:])(
+        marked(_png(), "image/png")),
+    "a gAMA chunk with more bytes": lambda: _png_with(_chunk(b"gAMA", b"\x00\x00\xb1\x8fMY NOTES"), "after IHDR"),
+    "image data past the last scanline": lambda: (lambda d: d[:d.index(b"IDAT") - 4] + _chunk(
+        b"IDAT", zlib.compress(zlib.decompress(d[d.index(b"IDAT") + 4:d.index(b"IEND") - 8]) + b"MY NOTES" * 10))
+        + d[d.index(b"IEND") - 4:])(marked(_png(), "image/png")),
     "an IEND chunk holding data": lambda: (lambda d: d[:d.index(b"IEND") - 4] + _chunk(b"IEND", b"MY NOTES"))(
         marked(_png(), "image/png")),
 }

@@ -63,7 +63,7 @@ def test_wheel_contains_templates_and_sample(wheel):
     assert not missing, missing
     assert any(n.endswith(".dist-info/entry_points.txt") for n in names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "digest-export = exporter.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "digest-export = exporter.__main__:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 def test_installed_wheel_finds_its_resources(wheel, tmp_path):

@@ -129,3 +129,21 @@ def test_ending_a_pool_whose_terminate_never_returns_takes_bounded_time(monkeypa
     procs.stop_pool(Stuck())
     assert time.monotonic() - start < 2.0
     never.set()
+
+
+def test_ctrl_c_while_the_program_loads_ends_quietly():
+    """A Ctrl-C in the tenth of a second the program's modules take to load (raised here where the
+    import of the command line would be) is said as one later is: "Aborted!", exit 1, no
+    traceback (the console script imports nothing of the program before its guard)."""
+    code = ("import builtins, sys\n"
+            "real = builtins.__import__\n"
+            "def interrupted(name, *args, **kwargs):\n"
+            "    if name == 'cli' or name.endswith('exporter.cli'):\n"
+            "        raise KeyboardInterrupt\n"
+            "    return real(name, *args, **kwargs)\n"
+            "from exporter.__main__ import main\n"
+            "builtins.__import__ = interrupted\n"
+            "main()\n")
+    r = subprocess.run([sys.executable, "-c", code, "build"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.strip() == "Aborted!" and "Traceback" not in r.stderr, r.stderr

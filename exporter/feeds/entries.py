@@ -136,29 +136,39 @@ def feed_text(text: str) -> str:
     ``&`` becomes ``＆`` (U+FF06); so does that of a reference to a bidi
     override or isolate (``&#x202E;``), a noncharacter, or the line and paragraph
     separators (``&#x2028;``: they end a line in JavaScript and in some readers), or
-    the white space controls (``&#xD;``, ``&#9;``: a one-line field holds none).
+    the white space controls (``&#xD;``, ``&#9;``: a one-line field holds none), and of
+    a named reference to any of them (``&rlm;``, ``&lrm;``, ``&NewLine;``).
     """
     text = _TAG_START.sub("\u2039", text)
-    if "&#" in text:
+    if "&" in text:
         text = _BAD_CHARREF.sub(_defuse_charref, text)
     return text
 
 
 # Every digit (a reader decodes "&#000000008238;" as U+202E), with or
-# without the ";" (HTML parsers decode both).
-_BAD_CHARREF = re.compile(r"&(#(?:[xX]([0-9A-Fa-f]+)|([0-9]+)))")
+# without the ";" (HTML parsers decode both); and a named reference (HTML's
+# list, html.entities.html5: "&rlm;" is U+200F), with or without its ";".
+_BAD_CHARREF = re.compile(r"&(#(?:[xX]([0-9A-Fa-f]+)|([0-9]+))|[A-Za-z][A-Za-z0-9]{0,31};?)")
 
 
 def _defuse_charref(m: re.Match[str]) -> str:
+    if m.group(2) is None and m.group(3) is None:
+        # A named reference as an HTML parser decodes it (the longest name it knows, ";" or not).
+        import html
+
+        decoded = html.unescape(m.group(0))
+        return m.group(0) if all(_allowed(ord(c)) for c in decoded) else "\uff06" + m.group(1)
     digits = (m.group(2) if m.group(2) is not None else m.group(3)).lstrip("0") or "0"
     cp = int(digits, 16 if m.group(2) is not None else 10) if len(digits) <= 8 else 0x110000
-    # What such a reader would decode must survive model.clean_text:
-    # no control, bidi control, noncharacter or character XML forbids.
-    # Nor a line break, CR or TAB in a one-line field (a title, a name).
-    allowed = cp <= 0x10FFFF and (0x20 <= cp <= 0x7E or 0xA0 <= cp <= 0xD7FF
-                                  or 0xE000 <= cp <= 0xFFFD or 0x10000 <= cp) and drop_forbidden(chr(cp)) \
-        and cp not in (0x2028, 0x2029)
-    return m.group(0) if allowed else "\uff06" + m.group(1)
+    return m.group(0) if _allowed(cp) else "\uff06" + m.group(1)
+
+
+def _allowed(cp: int) -> bool:
+    """Whether a reader that decodes a reference to *cp* gets what survives model.clean_text:
+    no control, bidi control, noncharacter or character XML forbids, nor a line break, CR or
+    TAB in a one-line field (a title, a name)."""
+    return cp <= 0x10FFFF and (0x20 <= cp <= 0x7E or 0xA0 <= cp <= 0xD7FF or 0xE000 <= cp <= 0xFFFD
+                               or 0x10000 <= cp) and bool(drop_forbidden(chr(cp))) and cp not in (0x2028, 0x2029)
 
 
 _TAG_UNSAFE = re.compile(r"[^A-Za-z0-9/._-]+")

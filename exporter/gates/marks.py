@@ -331,15 +331,25 @@ def _image_says(data: bytes, kind: str) -> bool:
     return True
 
 
+#: The chunks of one size (or a few) by the PNG specification (3rd edition, chapter 11; APNG's):
+#: more bytes in one are bytes no decoder reads.
+_PNG_SIZES = {b"IHDR": (13,), b"IEND": (0,), b"gAMA": (4,), b"sRGB": (1,), b"pHYs": (9,), b"cHRM": (32,),
+              b"sBIT": (1, 2, 3, 4), b"bKGD": (1, 2, 6), b"acTL": (8,), b"fcTL": (26,)}
+
+
 def _png_data_last(data: bytes) -> bool:
-    """Whether every chunk after the PNG's first ``IDAT`` is image data or ``IEND`` (an empty
-    one), as the PNG encoders the program uses write them (what describes the picture comes
-    before its data)."""
+    """Whether every chunk after the PNG's first ``IDAT`` is image data or ``IEND``, as the PNG
+    encoders the program uses write them (what describes the picture comes before its data),
+    and every chunk of a size the specification fixes is of that size (:data:`_PNG_SIZES`;
+    ``IEND`` empty, a palette of whole entries)."""
     at, pictured = len(PNG_SIGNATURE), False
     while at + 8 <= len(data):
         kind = data[at + 4:at + 8]
-        if pictured and kind not in (b"IDAT", b"IEND") or kind == b"IEND" and data[at:at + 4] != b"\x00" * 4:
-            return False  # (IEND's data field is empty: PNG 3rd edition section 11.2.4)
+        size = int.from_bytes(data[at:at + 4], "big")
+        if pictured and kind not in (b"IDAT", b"IEND") or size not in _PNG_SIZES.get(kind, (size,)):
+            return False
+        if kind == b"PLTE" and (size % 3 or size > 768) or kind == b"tRNS" and size > 256:
+            return False
         pictured = pictured or kind == b"IDAT"
         at += 12 + int.from_bytes(data[at:at + 4], "big")
     return True
@@ -347,7 +357,8 @@ def _png_data_last(data: bytes) -> bool:
 
 def _png_data_whole(data: bytes) -> bool:
     """Whether the PNG's image data (its ``IDAT`` chunks joined) is one zlib stream that ends
-    where the data does (PNG 3rd edition section 10.1): bytes after its end are read by no
+    where the data does and inflates to exactly the scanlines its header says (PNG 3rd edition
+    sections 7 and 10.1): bytes after its end, or after the last scanline, are read by no
     decoder."""
     parts, at = [], len(PNG_SIGNATURE)
     while at + 8 <= len(data):
@@ -355,16 +366,42 @@ def _png_data_whole(data: bytes) -> bool:
         if data[at + 4:at + 8] == b"IDAT":
             parts.append(data[at + 8:at + 8 + size])
         at += 12 + size
-    inflate = zlib.decompressobj()
+    inflate, inflated = zlib.decompressobj(), 0
     try:
         for part in parts:
-            # Inflated in bounded pieces and thrown away: only where the stream ends counts.
+            # Inflated in bounded pieces and thrown away: only how much, and where it ends, count.
             chunk = inflate.decompress(part, 1 << 20)
+            inflated += len(chunk)
             while inflate.unconsumed_tail and chunk:
                 chunk = inflate.decompress(inflate.unconsumed_tail, 1 << 20)
+                inflated += len(chunk)
     except zlib.error:
         return False
-    return inflate.eof and not inflate.unused_data and not inflate.unconsumed_tail
+    return (inflate.eof and not inflate.unused_data and not inflate.unconsumed_tail
+            and inflated == _png_scanline_bytes(data[16:29]))
+
+
+#: Adam7's passes (PNG 3rd edition section 8.2): first column and row, then their steps.
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+
+def _png_scanline_bytes(header: bytes) -> int:
+    """The bytes of filtered scanlines an ``IHDR`` (its 13 bytes) gives its image, or -1."""
+    if len(header) != 13:
+        return -1
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", header)
+    channels = _PNG_CHANNELS.get(colour)
+    if channels is None:
+        return -1
+
+    def rows(w: int, h: int) -> int:
+        return h * (1 + (w * channels * depth + 7) // 8) if w and h else 0
+
+    if not interlace:
+        return rows(width, height)
+    return sum(rows((width - x + dx - 1) // dx if width > x else 0, (height - y + dy - 1) // dy if height > y else 0)
+               for x, y, dx, dy in _ADAM7)
 
 
 #: The JPEG markers an encoder of baseline or progressive JPEG writes (ITU T.81 table B.1):
@@ -375,7 +412,8 @@ _JPEG_WRITTEN = frozenset({0xC0, 0xC1, 0xC2, 0xC4, 0xD8, 0xD9, 0xDA, 0xDB, 0xDD,
 
 def _jpeg_segments_known(data: bytes) -> bool:
     """Whether every marker segment of the JPEG (outside its entropy-coded data) is one the
-    encoders write (:data:`_JPEG_WRITTEN`), and nothing follows its EOI."""
+    encoders write (:data:`_JPEG_WRITTEN`; a JFIF header of its own size, without a thumbnail),
+    and nothing follows its EOI."""
     at = 2
     while at + 2 <= len(data) and data[at] == 0xFF:
         marker = data[at + 1]
@@ -387,6 +425,8 @@ def _jpeg_segments_known(data: bytes) -> bool:
         if marker == 0xD9:
             return at + 2 == len(data)
         end = at + 2 + int.from_bytes(data[at + 2:at + 4], "big")
+        if marker == 0xE0 and not (end - at == 18 and data[at + 4:at + 9] == b"JFIF\x00" and data[end - 2:end] == b"\0\0"):
+            return False  # JFIF's header, 14 bytes, with no thumbnail (JFIF 1.02: Xthumbnail, Ythumbnail 0)
         if marker == 0xDA:
             found = _NEXT_MARKER.search(data, end)
             end = found.start() if found else len(data)
