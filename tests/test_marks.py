@@ -193,6 +193,9 @@ PAGES = {
     "CDATA in HTML (a bogus comment)": (META + "<![CDATA[x]]>", ""),
     "a second generator in the body": (META, '<main><meta name="generator" content="my site tool"></main>'),
     "a second generator, its name spaced": (META, '<meta name=" Generator " content="mine">'),
+    "its end read as plain text": (META, "<plaintext>MY PRIVATE NOTES"),
+    "its end read as a textarea's text": (META, "<textarea>MY PRIVATE NOTES"),
+    "its end read as a script's text": (META, "<script>/* MY PRIVATE NOTES"),
 }
 
 
@@ -263,6 +266,17 @@ FEEDS = {
     "Atom: XHTML content": ATOM.format(GENERATOR + '<entry><content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">'
                                        '<p>mine</p></div></content></entry>'),
     "RSS: an XHTML element": RSS.format(GENERATOR + '<h:div xmlns:h="http://www.w3.org/1999/xhtml">x</h:div>'),
+    "Atom: text between the feed's elements": ATOM.format(GENERATOR + "\n  MY PRIVATE NOTES\n"),
+    "Atom: text in an entry": ATOM.format(GENERATOR + "<entry><id>x</id>my notes</entry>"),
+    "RSS: text in an item": RSS.format(GENERATOR + "<item><title>t</title>my notes</item>"),
+    "Atom: an RSS element in an entry": ATOM.format(GENERATOR + '<entry><guid xmlns="">x</guid></entry>'),
+    "Atom: a feed in an entry": ATOM.format(GENERATOR + "<entry><feed><id>x</id></feed></entry>"),
+    "Atom: an entry in an author": ATOM.format(GENERATOR + "<author><entry><id>x</id></entry></author>"),
+    "RSS: an Atom entry in an item": RSS.replace("<rss ", '<rss xmlns:atom="http://www.w3.org/2005/Atom" ')
+    .format(GENERATOR + "<item><atom:entry><atom:title>mine</atom:title></atom:entry></item>"),
+    "RSS: an item in an item": RSS.format(GENERATOR + "<item><item><title>mine</title></item></item>"),
+    "Atom: a namespace of the user's declared": ATOM.format(
+        GENERATOR + '<title xmlns:notes="urn:my-private-notes:keep-this-file">t</title>'),
     "Atom: an element Dublin Core does not have": ATOM.replace("<feed ", '<feed xmlns:dc="http://purl.org/dc/elements/1.1/" ')
     .format(GENERATOR + "<dc:mynotes>hello</dc:mynotes>"),
     "Atom: an element Media RSS does not have": ATOM.replace("<feed ", '<feed xmlns:media="http://search.yahoo.com/mrss/" ')
@@ -358,6 +372,20 @@ def test_a_book_with_bytes_after_an_entrys_deflate_stream_is_the_users(tmp_path)
     with zipfile.ZipFile(io.BytesIO(hidden)) as z:
         assert z.testzip() is None
     assert not _says(tmp_path, hidden, "book.epub")
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_a_book_with_an_entry_compressed_otherwise_than_epub_allows_is_the_users(tmp_path, method):
+    """OCF 3.3 section 4.2: an EPUB's entries are stored or deflated; bzip2 or LZMA (whose
+    streams may hide bytes after their end, as deflate's) is not the program's."""
+    def recompress(i, info, z):
+        if z is None and i == 2:
+            info.compress_type = method
+
+    data = _rezipped(_epub(PUBLISHER), recompress)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert z.testzip() is None
+    assert not _says(tmp_path, data, "book.epub")
 
 
 @pytest.mark.parametrize("case", ["an entry's comment", "an entry's extra field", "bytes between entries"])

@@ -128,8 +128,9 @@ def _loose_bytes(fh: Any, z: zipfile.ZipFile) -> bool:
     viewer."""
     at = 0
     for info in sorted(z.infolist(), key=lambda i: i.header_offset):
-        if info.header_offset != at or info.extra or info.comment or info.flag_bits & 0x8:
-            return True
+        if (info.header_offset != at or info.extra or info.comment or info.flag_bits & 0x8
+                or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)):
+            return True  # (OCF 3.3 section 4.2: an EPUB's entries are stored or deflated)
         fh.seek(at)
         header = fh.read(_LOCAL_HEADER.size)
         if len(header) != _LOCAL_HEADER.size:

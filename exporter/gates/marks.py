@@ -193,6 +193,38 @@ ATTRIBUTES = {
 #: What any other element of those documents may carry (Atom's common attributes, RFC 4287
 #: section 2, but ``xml:base``, which the program never writes).
 _ANY_ELEMENT = frozenset({_LANG})
+#: Where each element of the feeds' structure stands (RFC 4287 section 4; RSS 2.0): the tags of
+#: the parents it may have (None: the root).  A feed inside an entry, an entry inside an author,
+#: an item inside an item, RSS's elements in an Atom feed or Atom's entries in RSS are not the
+#: program's; the other elements (text, links, the extensions) stand in any of these.
+_A = {ATOM + name for name in ("feed", "entry", "source")}
+PARENTS = {
+    ATOM + "feed": frozenset({None}),
+    ATOM + "entry": frozenset({ATOM + "feed"}),
+    ATOM + "source": frozenset({ATOM + "entry"}),
+    **{ATOM + name: frozenset(_A) for name in ("author", "contributor", "id", "title", "updated", "rights",
+                                                "category", "generator", "icon", "logo", "subtitle")},
+    **{ATOM + name: frozenset({ATOM + "entry"}) for name in ("content", "summary", "published")},
+    **{ATOM + name: frozenset({ATOM + "author", ATOM + "contributor"}) for name in ("name", "uri", "email")},
+    ATOM + "link": frozenset(_A | {"channel", "item"}),
+    "rss": frozenset({None}),
+    "channel": frozenset({"rss"}),
+    "item": frozenset({"channel"}),
+    **{name: frozenset({"channel"}) for name in ("language", "copyright", "managingEditor", "webMaster",
+                                                  "lastBuildDate", "generator", "docs", "cloud", "ttl", "image",
+                                                  "rating", "textInput", "skipHours", "skipDays")},
+    **{name: frozenset({"item"}) for name in ("author", "comments", "enclosure", "guid", "source")},
+    **{name: frozenset({"channel", "item"}) for name in ("pubDate", "category")},
+    **{name: frozenset({"channel", "item", "image", "textInput"}) for name in ("title", "link", "description")},
+    **{name: frozenset({"image"}) for name in ("url", "width", "height")},
+    "name": frozenset({"textInput"}), "hour": frozenset({"skipHours"}), "day": frozenset({"skipDays"}),
+}
+#: The elements whose content is elements only: text between their children is not the program's.
+ELEMENT_ONLY = frozenset({ATOM + "feed", ATOM + "entry", ATOM + "source", ATOM + "author", ATOM + "contributor",
+                          "rss", "channel", "item", "image", "textInput", "skipHours", "skipDays",
+                          _MEDIA + "group"})
+#: The namespaces a feed may declare: its elements' and XML's.
+_DECLARED = FEED_NAMESPACES | {"http://www.w3.org/XML/1998/namespace"}
 #: The type of an OPDS catalog's links to itself (OPDS 1.2 section 2): what tells a catalog
 #: (``*.opds``) from a feed of papers (``*.atom``), both Atom documents.
 OPDS_PROFILE = "application/atom+xml;profile=opds-catalog"
@@ -247,12 +279,13 @@ def _generators(events: Any, seen: dict[str, bool]) -> int | None:
         if (namespace not in FEED_NAMESPACES and not (namespace is None and local in RSS_ELEMENTS)
                 or el.tag.startswith(ATOM) and local not in ATOM_ELEMENTS
                 or local not in NAMESPACE_ELEMENTS.get(namespace, (local,))
-                or not ATTRIBUTES.get(el.tag, _ANY_ELEMENT).issuperset(el.attrib)):
+                or not ATTRIBUTES.get(el.tag, _ANY_ELEMENT).issuperset(el.attrib)
+                or not _in_place(el)):
             return None
         if el.tag == ATOM + "link" or el.tag == "link" and el.attrib:
             _note_link(el, seen)
         if el.tag in (ATOM + "entry", "item"):
-            el.clear()
+            el.clear(keep_tail=True)  # its tail, text of the feed or channel, is checked with them
             continue
         if el.tag not in (ATOM + "generator", "generator"):
             continue
@@ -265,6 +298,26 @@ def _generators(events: Any, seen: dict[str, bool]) -> int | None:
             return None  # a generator elsewhere, or another's: the program writes one, its own
         found += 1
     return found
+
+
+def _in_place(el: Any) -> bool:
+    """Whether the element *el*, just closed, stands where the program writes such an element
+    (:data:`PARENTS`), declares no namespace but the feeds' (``xmlns:notes="urn:mine"``), and,
+    if of elements only (:data:`ELEMENT_ONLY`), holds no text between them."""
+    parent = el.getparent()
+    where = PARENTS.get(el.tag)
+    if where is not None and (parent.tag if parent is not None else None) not in where:
+        return False
+    if parent is not None and el.tag in PARENTS and parent.tag not in PARENTS:
+        return False  # a feed's structure inside an extension element
+    root = el.getroottree().getroot()
+    if root.tag == "rss" and el.tag.startswith(ATOM) and el.tag != ATOM + "link":
+        return False  # Atom's elements in RSS (but its link to the feed)
+    if root.tag == ATOM + "feed" and not el.tag.startswith("{"):
+        return False  # RSS's elements in Atom
+    if not _DECLARED.issuperset(el.nsmap.values()):
+        return False
+    return el.tag not in ELEMENT_ONLY or not ((el.text or "").strip() or any((c.tail or "").strip() for c in el))
 
 
 def _note_link(link: Any, seen: dict[str, bool]) -> None:
@@ -299,6 +352,8 @@ def _page_says(data: bytes) -> bool:
     headers = [el for el in root if el.tag == "head"]
     generators = [el.get("content") or "" for el in (headers[0] if headers else ())
                   if el.tag == "meta" and (el.get("name") or "").lower() == "generator"]
+    if any(el.tag == "plaintext" or "</html" in ((el.text or "") + (el.tail or "")).lower() for el in root.iter()):
+        return False  # its end tag read as text (<plaintext>, an open <textarea> or <script>): not where it ends
     anywhere = [el for el in root.iter() if el.tag == "meta" and (el.get("name") or "").strip().lower() == "generator"]
     return len(generators) == 1 == len(anywhere) and generators[0].split(" ")[0] == PROGRAM
 
