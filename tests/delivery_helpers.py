@@ -38,7 +38,8 @@ def free_port() -> int:
 @dataclass
 class Mailbox:
     """aiosmtpd handler: each DATA takes the next action of ``script``
-    (``accept``, ``slow`` (accept after 2 seconds, as a server that scans attachments),
+    (``accept``, ``slow`` (accept after 2 seconds, as a server that scans attachments), ``stall``
+    (accept after 6 seconds),
     ``421``, ``550`` or ``drop``; ``accept`` once it is empty)."""
 
     script: list[str] = field(default_factory=list)
@@ -56,10 +57,10 @@ class Mailbox:
             return "421 4.3.2 Service busy, try again later"
         if action == "550":
             return "550 5.7.1 Message refused by local policy"
-        if action == "slow":
+        if action in ("slow", "stall"):
             import asyncio
 
-            await asyncio.sleep(2)
+            await asyncio.sleep(2 if action == "slow" else 6)  # stall: past a client's time-out, then accept
         self.messages.append((list(envelope.rcpt_tos), envelope.content))
         return "250 2.0.0 OK"
 

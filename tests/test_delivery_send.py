@@ -142,6 +142,20 @@ def test_connection_dropped_after_data_is_retried(weeks, tmp_path):
     assert len(received(server)) == 1
 
 
+def test_a_message_taken_but_not_confirmed_in_time_is_never_mailed_again(weeks, tmp_path):
+    """The whole message went out and the reply did not come within the time-out (the server
+    delivers it, late): not sent again, by this run or the next, and the user is told to check
+    (RFC 1047's duplicate messages)."""
+    with smtp_server(tmp_path, script=["stall"]) as server:
+        r = send(weeks, server, "--today", "2024-03-11", "--retries", "2", "--timeout", "1")
+        assert server.mailbox.attempts == 1, r.stderr  # not sent again within the run
+        assert r.exit_code == 1
+        assert "did not confirm it in time" in r.stderr and "--resend" in r.stderr, r.stderr
+        again = send(weeks, server, "--today", "2024-03-11", "--timeout", "1")
+    assert again.exit_code == 0, again.stderr
+    assert server.mailbox.attempts == 1
+
+
 def test_dropped_every_time_gives_up_and_the_next_run_sends(weeks, tmp_path):
     with smtp_server(tmp_path, script=["drop"] * 3) as server:
         r = send(weeks, server, "--today", "2024-03-11", "--retries", "2")

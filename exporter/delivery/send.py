@@ -416,6 +416,12 @@ def _deliver(mailer: Mailer, options: SendOptions, address: Address, message: by
                 delivered()
             return
         except DeliveryFailure as err:
+            if err.unconfirmed:
+                # Recorded as sent, so that no later run mails it again: the user is told to check,
+                # and --resend sends it once more.
+                delivered()
+                raise DeliveryFailure(f"{err}; recorded as sent, so it is not mailed again: check that it "
+                                      "arrived, else send it again with --resend", temporary=False) from err
             if not err.temporary or attempt == options.retries:
                 if err.temporary:
                     tries = f"{attempt + 1} time{'s' if attempt else ''}"

@@ -52,10 +52,12 @@ class DeliveryFailure(ExporterError):
     ``send`` reports it per book and goes on; it reaches the CLI only as the
     exit status."""
 
-    def __init__(self, text: str, *, temporary: bool, auth: bool = False):
+    def __init__(self, text: str, *, temporary: bool, auth: bool = False, unconfirmed: bool = False):
         super().__init__(text)
         self.temporary = temporary
         self.auth = auth
+        #: The whole message went out and no reply came: it may have been delivered.
+        self.unconfirmed = unconfirmed
 
 
 def _reply(code: int, text: bytes | str) -> str:
@@ -126,7 +128,7 @@ def _scrubbed(failure: DeliveryFailure, password: str | None) -> DeliveryFailure
         secrets = {password, base64.b64encode(_utf8(password)).decode("ascii")}
         for secret in sorted(secrets, key=len, reverse=True):
             text = text.replace(secret, "***")
-    return DeliveryFailure(text, temporary=failure.temporary, auth=failure.auth)
+    return DeliveryFailure(text, temporary=failure.temporary, auth=failure.auth, unconfirmed=failure.unconfirmed)
 
 
 def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
@@ -201,11 +203,20 @@ def _watched(base: type[smtplib.SMTP], watchdog: _Watchdog) -> type[smtplib.SMTP
     server's greeting is read before the constructor returns)."""
 
     class Watched(base):  # type: ignore[misc, valid-type]
+        #: The message's last line, "." (RFC 5321 section 4.1.1.4), went out: the server may have
+        #: taken it whatever happens to its reply.
+        data_sent = False
+
         def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
             sock = super()._get_socket(host, port, timeout)
             self.sock = sock
             watchdog.watch(self)
             return sock
+
+        def send(self, s: bytes | str) -> None:
+            super().send(s)
+            if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+                self.data_sent = True  # smtplib.SMTP.data() sends the message and its end at once
 
     return Watched
 
@@ -257,11 +268,22 @@ class Mailer:
                     raise DeliveryFailure("the SMTP server does not accept addresses that are not ASCII "
                                           "(no SMTPUTF8, RFC 6531)", temporary=False)
                 options.append("SMTPUTF8")
+            self._smtp.data_sent = False
             self._smtp.sendmail(sender, [recipient], message, mail_options=options)
         except (smtplib.SMTPException, OSError, UnicodeError) as err:
             expired = self._watchdog.expired
+            timed_out = expired or isinstance(err, TimeoutError) or isinstance(err.__context__, TimeoutError)
+            taken = getattr(self._smtp, "data_sent", False) and timed_out
             self.close()
-            if expired:
+            if taken:
+                # The message's end went out and no reply came in time: the server may be delivering
+                # it (RFC 1047; RFC 5321 section 4.5.3.2.6 gives that reply 10 minutes), and sending
+                # again would mail the book twice.  (A connection the server closes instead is a
+                # message it did not take, section 6.1: retried.)
+                failure = DeliveryFailure(f"the server took the whole message but did not confirm it in time "
+                                          f"({seconds:.0f} s): it may have been delivered",
+                                          temporary=False, unconfirmed=True)
+            elif expired:
                 failure = DeliveryFailure(f"the server did not finish in time ({seconds:.0f} s for this message)",
                                           temporary=True)
             else:
