@@ -147,3 +147,26 @@ def test_ctrl_c_while_the_program_loads_ends_quietly():
     r = subprocess.run([sys.executable, "-c", code, "build"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 1, r.stderr
     assert r.stderr.strip() == "Aborted!" and "Traceback" not in r.stderr, r.stderr
+
+
+def test_ctrl_c_that_python_swallows_while_the_program_loads_is_not_lost():
+    """A Ctrl-C that lands in a finaliser while the program's modules load is only printed by
+    Python ("Exception ignored in ...") and the run went on to write everything: it is noted and
+    the run stops ("Aborted!", exit 1), with nothing printed of it."""
+    code = ("import builtins, os, signal, sys\n"
+            "real = builtins.__import__\n"
+            "class Finalised:\n"
+            "    def __del__(self):\n"
+            "        os.kill(os.getpid(), signal.SIGINT)\n"
+            "def loading(name, *args, **kwargs):\n"
+            "    if name == 'cli':\n"
+            "        builtins.__import__ = real\n"
+            "        Finalised()  # dropped at once: its __del__ takes the Ctrl-C\n"
+            "    return real(name, *args, **kwargs)\n"
+            "from exporter.__main__ import main\n"
+            "builtins.__import__ = loading\n"
+            "main()\n"
+            "print('ran on')\n")
+    r = subprocess.run([sys.executable, "-c", code, "--version"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "ran on" not in r.stdout and "version" not in r.stdout, (r.stdout, r.stderr)
+    assert r.stderr.strip() == "Aborted!", r.stderr
