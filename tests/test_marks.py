@@ -268,6 +268,8 @@ FEEDS = {
     "RSS: an XHTML element": RSS.format(GENERATOR + '<h:div xmlns:h="http://www.w3.org/1999/xhtml">x</h:div>'),
     "Atom: text between the feed's elements": ATOM.format(GENERATOR + "\n  MY PRIVATE NOTES\n"),
     "Atom: text in an entry": ATOM.format(GENERATOR + "<entry><id>x</id>my notes</entry>"),
+    "Atom: a no-break space between entries": ATOM.format(GENERATOR + "<entry><id>x</id></entry>\u00a0"),
+    "RSS: an ogham space mark after an item": RSS.format(GENERATOR + "<item><title>t</title></item>\u1680"),
     "RSS: text in an item": RSS.format(GENERATOR + "<item><title>t</title>my notes</item>"),
     "Atom: an RSS element in an entry": ATOM.format(GENERATOR + '<entry><guid xmlns="">x</guid></entry>'),
     "Atom: a feed in an entry": ATOM.format(GENERATOR + "<entry><feed><id>x</id></feed></entry>"),
@@ -372,6 +374,30 @@ def test_a_book_with_bytes_after_an_entrys_deflate_stream_is_the_users(tmp_path)
     with zipfile.ZipFile(io.BytesIO(hidden)) as z:
         assert z.testzip() is None
     assert not _says(tmp_path, hidden, "book.epub")
+
+
+def test_a_book_with_bytes_after_a_stored_entrys_data_is_the_users(tmp_path):
+    """A stored entry whose compressed size counts more bytes than its data: readers stop at its
+    size, and what follows is no entry's."""
+    book = _rezipped(_epub(PUBLISHER), lambda i, info, z: None)
+    with zipfile.ZipFile(io.BytesIO(book)) as z:
+        first = z.infolist()[0]
+        assert first.filename == "mimetype" and first.compress_type == zipfile.ZIP_STORED
+    last_stored = _rezipped(_epub(PUBLISHER), lambda i, info, z: setattr(info, "compress_type", zipfile.ZIP_STORED)
+                            if z is None else None)
+    assert _says(tmp_path, last_stored, "book.epub")
+    with zipfile.ZipFile(io.BytesIO(last_stored)) as z:
+        last = z.infolist()[-1]
+        name_len = len(last.filename.encode())
+        end = last.header_offset + 30 + name_len + last.compress_size
+    notes = b"MY PRIVATE NOTES " * 60
+    out = bytearray(last_stored[:end] + notes + last_stored[end:])
+    out[last.header_offset + 18:last.header_offset + 22] = struct.pack("<I", last.compress_size + len(notes))
+    central = out.rfind(b"PK\x01\x02")
+    out[central + 20:central + 24] = struct.pack("<I", last.compress_size + len(notes))
+    eocd = out.rfind(b"PK\x05\x06")
+    out[eocd + 16:eocd + 20] = struct.pack("<I", struct.unpack("<I", out[eocd + 16:eocd + 20])[0] + len(notes))
+    assert not _says(tmp_path, bytes(out), "book.epub")
 
 
 @pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])

@@ -118,6 +118,12 @@ def _utf8(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
+def _a_reply_refusing(err: BaseException) -> bool:
+    """Whether *err* is the server's reply refusing the message: a 4xx or 5xx code (RFC 5321
+    section 4.2.1), which says it was not taken."""
+    return isinstance(err, smtplib.SMTPResponseException) and 400 <= err.smtp_code <= 599
+
+
 def _scrubbed(failure: DeliveryFailure, password: str | None) -> DeliveryFailure:
     """*failure* without any trace of *password* (a server may echo what it
     was sent): the password, and its base64 forms, become ``***``."""
@@ -270,19 +276,22 @@ class Mailer:
                 options.append("SMTPUTF8")
             self._smtp.data_sent = False
             self._smtp.sendmail(sender, [recipient], message, mail_options=options)
+            if self._watchdog.expired:
+                # The watchdog shut the connection while the reply dripped in: what was read of it
+                # ("25" of a "250") confirms nothing.
+                raise smtplib.SMTPServerDisconnected("the reply was cut short")
         except (smtplib.SMTPException, OSError, UnicodeError) as err:
             expired = self._watchdog.expired
-            timed_out = expired or isinstance(err, TimeoutError) or isinstance(err.__context__, TimeoutError)
-            taken = getattr(self._smtp, "data_sent", False) and timed_out
+            taken = getattr(self._smtp, "data_sent", False) and not _a_reply_refusing(err)
             self.close()
             if taken:
-                # The message's end went out and no reply came in time: the server may be delivering
+                # The message's end went out and no reply said what became of it (none in time, the
+                # connection closed, or a reply that is no SMTP reply): the server may be delivering
                 # it (RFC 1047; RFC 5321 section 4.5.3.2.6 gives that reply 10 minutes), and sending
-                # again would mail the book twice.  (A connection the server closes instead is a
-                # message it did not take, section 6.1: retried.)
-                failure = DeliveryFailure(f"the server took the whole message but did not confirm it in time "
-                                          f"({seconds:.0f} s): it may have been delivered",
-                                          temporary=False, unconfirmed=True)
+                # again would mail the book twice.
+                failure = DeliveryFailure(f"the server took the whole message but did not confirm it (no reply "
+                                          f"in {seconds:.0f} s, the connection closed, or a reply that is no SMTP "
+                                          "reply): it may have been delivered", temporary=False, unconfirmed=True)
             elif expired:
                 failure = DeliveryFailure(f"the server did not finish in time ({seconds:.0f} s for this message)",
                                           temporary=True)

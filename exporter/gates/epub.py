@@ -139,6 +139,8 @@ def _loose_bytes(fh: Any, z: zipfile.ZipFile) -> bool:
         if extra_len:
             return True
         at += _LOCAL_HEADER.size + name_len
+        if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+            return True  # a stored entry's data is its bytes: more are read by no reader
         if info.compress_type == zipfile.ZIP_DEFLATED and not _deflate_ends_at_its_end(fh, at, info.compress_size):
             return True
         at += info.compress_size

@@ -317,7 +317,12 @@ def _in_place(el: Any) -> bool:
         return False  # RSS's elements in Atom
     if not _DECLARED.issuperset(el.nsmap.values()):
         return False
-    return el.tag not in ELEMENT_ONLY or not ((el.text or "").strip() or any((c.tail or "").strip() for c in el))
+    # White space is XML's four (XML 1.0 production 3): U+00A0 or U+1680 between elements is text.
+    return el.tag not in ELEMENT_ONLY or not ((el.text or "").strip(_XML_SPACE)
+                                              or any((c.tail or "").strip(_XML_SPACE) for c in el))
+
+
+_XML_SPACE = " \t\r\n"
 
 
 def _note_link(link: Any, seen: dict[str, bool]) -> None:
