@@ -400,6 +400,29 @@ def test_a_book_with_bytes_after_a_stored_entrys_data_is_the_users(tmp_path):
     assert not _says(tmp_path, bytes(out), "book.epub")
 
 
+def test_a_book_whose_entry_inflates_past_its_size_is_the_users(tmp_path):
+    """A deflated entry whose stream holds more than its uncompressed size: readers stop at that
+    size (its checksum is of those bytes), and the rest is no entry's."""
+    book = _epub(PUBLISHER)
+    with zipfile.ZipFile(io.BytesIO(book)) as z:
+        last = z.infolist()[-1]
+        name_len = len(last.filename.encode())
+        start = last.header_offset + 30 + name_len
+        original = z.read(last)
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    stream = packer.compress(original + b"MY PRIVATE NOTES " * 200) + packer.flush()
+    out = bytearray(book[:start] + stream + book[start + last.compress_size:])
+    grow = len(stream) - last.compress_size
+    out[last.header_offset + 18:last.header_offset + 22] = struct.pack("<I", len(stream))
+    central = out.rfind(b"PK\x01\x02")
+    out[central + 20:central + 24] = struct.pack("<I", len(stream))
+    eocd = out.rfind(b"PK\x05\x06")
+    out[eocd + 16:eocd + 20] = struct.pack("<I", struct.unpack("<I", out[eocd + 16:eocd + 20])[0] + grow)
+    with zipfile.ZipFile(io.BytesIO(bytes(out))) as z:
+        assert z.read(z.infolist()[-1]) == original  # every reader sees the entry as it was
+    assert not _says(tmp_path, bytes(out), "book.epub")
+
+
 @pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
 def test_a_book_with_an_entry_compressed_otherwise_than_epub_allows_is_the_users(tmp_path, method):
     """OCF 3.3 section 4.2: an EPUB's entries are stored or deflated; bzip2 or LZMA (whose

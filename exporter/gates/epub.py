@@ -141,18 +141,20 @@ def _loose_bytes(fh: Any, z: zipfile.ZipFile) -> bool:
         at += _LOCAL_HEADER.size + name_len
         if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
             return True  # a stored entry's data is its bytes: more are read by no reader
-        if info.compress_type == zipfile.ZIP_DEFLATED and not _deflate_ends_at_its_end(fh, at, info.compress_size):
+        if info.compress_type == zipfile.ZIP_DEFLATED and not _deflate_ends_at_its_end(
+                fh, at, info.compress_size, info.file_size):
             return True
         at += info.compress_size
     return at != getattr(z, "start_dir", at)
 
 
-def _deflate_ends_at_its_end(fh: Any, at: int, size: int) -> bool:
+def _deflate_ends_at_its_end(fh: Any, at: int, size: int, inflated: int) -> bool:
     """Whether the entry's deflate stream (RFC 1951) at *at*, *size* bytes, ends with its last
-    byte: a reader inflates up to the stream's end, and what follows it is read by none."""
+    byte and inflates to exactly *inflated* bytes (its uncompressed size): a reader stops at
+    the stream's end, or at that size, and what follows is read by none."""
     fh.seek(at)
     inflate = zlib.decompressobj(-15)
-    left = size
+    left, out = size, 0
     while left:
         chunk = fh.read(min(left, 1 << 16))
         if not chunk:
@@ -160,11 +162,13 @@ def _deflate_ends_at_its_end(fh: Any, at: int, size: int) -> bool:
         left -= len(chunk)
         data = chunk
         while data:  # the inflated bytes are thrown away in bounded pieces
-            inflate.decompress(data, 1 << 20)
+            out += len(inflate.decompress(data, 1 << 20))
+            if out > inflated:
+                return False
             if inflate.eof:
-                return not inflate.unused_data and not left
+                return not inflate.unused_data and not left and out == inflated
             data = inflate.unconsumed_tail
-    return inflate.eof
+    return inflate.eof and out == inflated
 
 
 def _checked(z: zipfile.ZipFile, members: bool = True) -> tuple[str, Any, int]:
