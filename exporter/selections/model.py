@@ -110,6 +110,10 @@ def _calls_itself(pattern: str) -> bool:
                 flags = info.global_flags
     except (core.error, ValueError, KeyError, OverflowError, RecursionError):
         return False
+    except (AttributeError, TypeError):
+        # The parser is the library's own, not its public API: should a later version change it,
+        # every pattern is refused (loudly, at config time) rather than run unchecked.
+        return True
     return _holds_call(parsed, (core.CallGroup, core.CallRef), core.RegexBase)
 
 
