@@ -152,23 +152,38 @@ def _deflate_ends_at_its_end(fh: Any, at: int, size: int, inflated: int) -> bool
     """Whether the entry's deflate stream (RFC 1951) at *at*, *size* bytes, ends with its last
     byte and inflates to exactly *inflated* bytes (its uncompressed size): a reader stops at
     the stream's end, or at that size, and what follows is read by none."""
-    fh.seek(at)
-    inflate = zlib.decompressobj(-15)
-    left, out = size, 0
-    while left:
-        chunk = fh.read(min(left, 1 << 16))
-        if not chunk:
-            return False
-        left -= len(chunk)
-        data = chunk
-        while data:  # the inflated bytes are thrown away in bounded pieces
-            out += len(inflate.decompress(data, 1 << 20))
-            if out > inflated:
-                return False
+    def pieces() -> Iterator[bytes]:
+        fh.seek(at)
+        left = size
+        while left:
+            chunk = fh.read(min(left, 1 << 16))
+            if not chunk:
+                raise zlib.error("cut short")  # the entry's bytes are not all there
+            left -= len(chunk)
+            yield chunk
+
+    return inflated_size(pieces(), -15, inflated) == inflated
+
+
+def inflated_size(pieces: Any, wbits: int, most: int) -> int:
+    """How many bytes the zlib or deflate stream (*wbits* as :func:`zlib.decompressobj` takes it)
+    held in *pieces* inflates to, thrown away in bounded pieces; -1 when it is damaged, inflates
+    to more than *most*, or does not end exactly where the pieces do (bytes after its end are
+    read by no decoder)."""
+    inflate, out = zlib.decompressobj(wbits), 0
+    try:
+        for piece in pieces:
             if inflate.eof:
-                return not inflate.unused_data and not left and out == inflated
-            data = inflate.unconsumed_tail
-    return inflate.eof and out == inflated
+                return -1
+            data = piece
+            while data:
+                out += len(inflate.decompress(data, 1 << 20))
+                if out > most or inflate.unused_data:
+                    return -1
+                data = inflate.unconsumed_tail
+    except zlib.error:
+        return -1
+    return out if inflate.eof else -1
 
 
 def _checked(z: zipfile.ZipFile, members: bool = True) -> tuple[str, Any, int]:

@@ -45,7 +45,7 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from .documents import says_program
-from .epub import NotAnEpub, package_of
+from .epub import NotAnEpub, inflated_size, package_of
 
 #: The mark.
 PROGRAM = "digest-export"
@@ -426,19 +426,8 @@ def _png_data_whole(data: bytes) -> bool:
         if data[at + 4:at + 8] == b"IDAT":
             parts.append(data[at + 8:at + 8 + size])
         at += 12 + size
-    inflate, inflated = zlib.decompressobj(), 0
-    try:
-        for part in parts:
-            # Inflated in bounded pieces and thrown away: only how much, and where it ends, count.
-            chunk = inflate.decompress(part, 1 << 20)
-            inflated += len(chunk)
-            while inflate.unconsumed_tail and chunk:
-                chunk = inflate.decompress(inflate.unconsumed_tail, 1 << 20)
-                inflated += len(chunk)
-    except zlib.error:
-        return False
-    return (inflate.eof and not inflate.unused_data and not inflate.unconsumed_tail
-            and inflated == _png_scanline_bytes(data[16:29]))
+    scanlines = _png_scanline_bytes(data[16:29])
+    return scanlines >= 0 and inflated_size(parts, zlib.MAX_WBITS, scanlines) == scanlines
 
 
 #: Adam7's passes (PNG 3rd edition section 8.2): first column and row, then their steps.
