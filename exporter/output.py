@@ -84,6 +84,7 @@ from .gates import files as gate_files
 from .gates import marks as gate_marks
 from .gates.marks import PROGRAM, marked  # noqa: F401 -- the writer's names for the mark, as before
 from .gates.names import shell_quote
+from .procs import stop_if_asked
 
 
 class WriteStatus(str, enum.Enum):
@@ -810,6 +811,7 @@ def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = Fal
     if a file the program did not write is there.  *ours*: the caller knows the path is the
     program's own whatever it holds (a file in the program's own state folder); *earlier*: what
     earlier versions wrote there, without the mark (also the program's own)."""
+    stop_if_asked()  # a Ctrl-C that landed in a finaliser stops the run here, before the next file
     path = Path(path)
     if not name_fits(path.name):
         raise OutputError(f"cannot write {_shown(path)}: the name is longer than {NAME_MAX} bytes")

@@ -37,11 +37,43 @@ GRACE_SECONDS = 5.0
 def stop_signals(*, interrupt: bool) -> list[int]:
     """The signals that ask a run to stop, each unwound as Ctrl-C is: SIGTERM (what ``timeout``,
     systemd and cron's kill send), SIGHUP where the system has it (the terminal the run was
-    started from closed), and SIGINT (Ctrl-C) itself when *interrupt*."""
+    started from closed), and SIGINT (Ctrl-C) itself when *interrupt*; not one the process was
+    started ignoring: ``nohup`` ignores SIGHUP so that a run outlives its terminal, and a shell
+    without job control starts a command run in the background (``cmd &``) ignoring SIGINT, so
+    that Ctrl-C stops only what runs in the foreground (POSIX ``sh``, Asynchronous Lists).  Python
+    keeps such a SIGINT ignored; the program's handlers do the same."""
     import signal
 
-    return ([signal.SIGINT] if interrupt else []) + [signal.SIGTERM] + (
+    wanted = ([signal.SIGINT] if interrupt else []) + [signal.SIGTERM] + (
         [signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    return [signum for signum in wanted if signal.getsignal(signum) is not signal.SIG_IGN]
+
+
+#: Stops that came where Python cannot raise them (the exception a handler raised in a finaliser
+#: or a weakref callback, which Python only reports: ``cli/crash.py`` says nothing of them), to be
+#: raised again where the run can stop (:func:`stop_if_asked`).
+_UNRAISED: list[BaseException] = []
+
+
+def stop_unraised(stop: BaseException) -> None:
+    """Note *stop* (a KeyboardInterrupt or SystemExit) that Python could not raise: the next
+    :func:`stop_if_asked` raises it, so that a Ctrl-C is never lost to a finaliser."""
+    _UNRAISED.append(stop)
+
+
+def stop_raised() -> None:
+    """A stop is being raised where it came (a signal handler): what was noted before is that
+    stop's already."""
+    _UNRAISED.clear()
+
+
+def stop_if_asked() -> None:
+    """Where a run can stop between two steps (before each file it writes, between two books):
+    raise a stop that came where Python could not raise it, once."""
+    if _UNRAISED:
+        stop = _UNRAISED[0]
+        _UNRAISED.clear()
+        raise SystemExit(stop.code) if isinstance(stop, SystemExit) else KeyboardInterrupt
 #: How often a worker looks whether its run is still there.
 WATCH_SECONDS = 0.5
 
@@ -72,6 +104,10 @@ def _follow_parent(parent: int) -> None:
     # which each worker takes quietly) and says "Aborted!" once; a KeyboardInterrupt here would
     # print a traceback from each worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if not callable(signal.getsignal(signal.SIGTERM)):
+        # The run was started ignoring SIGTERM (or it has no handler of the program's), yet
+        # ``Pool.terminate()`` ends each worker by it: unwound, as the program's handler does.
+        signal.signal(signal.SIGTERM, _ended)
     sys.stderr = _QuietWhenOrphaned(sys.stderr, parent)
 
     def watch() -> None:
@@ -82,6 +118,12 @@ def _follow_parent(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="digest-export-parent-watch", daemon=True).start()
+
+
+def _ended(signum: int, frame: Any) -> None:
+    """A worker's SIGTERM: unwound (the temporary file it was writing is removed), status 143."""
+    stop_raised()
+    raise SystemExit(128 + signum)
 
 
 class _QuietWhenOrphaned:

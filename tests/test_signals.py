@@ -97,14 +97,22 @@ def test_a_stop_python_cannot_raise_is_not_printed(capsys):
         def __del__(self):
             raise ValueError("a real bug")
 
+    from exporter import procs
+
     hook, sys.unraisablehook = sys.unraisablehook, _quiet_unraisable
     try:
         Stops()  # collected at once: its __del__ raises where Python cannot
         assert capsys.readouterr().err == ""
+        # ... and raised again where the run can stop, once.
+        with pytest.raises(SystemExit) as stopped:
+            procs.stop_if_asked()
+        assert stopped.value.code == 143
+        procs.stop_if_asked()
         Bug()
         assert "a real bug" in capsys.readouterr().err
     finally:
         sys.unraisablehook = hook
+        procs.stop_raised()
 
 
 def test_ending_a_pool_whose_terminate_never_returns_takes_bounded_time(monkeypatch):
@@ -170,3 +178,104 @@ def test_ctrl_c_that_python_swallows_while_the_program_loads_is_not_lost():
     r = subprocess.run([sys.executable, "-c", code, "--version"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "ran on" not in r.stdout and "version" not in r.stdout, (r.stdout, r.stderr)
     assert r.stderr.strip() == "Aborted!", r.stderr
+
+
+def _run_script(tmp_path: Path, code: str, *args: str, **popen: object) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), XDG_STATE_HOME=str(tmp_path / "state"),
+               XDG_CACHE_HOME=str(tmp_path / "cache"))
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120,
+                          env=env, **popen)  # type: ignore[call-overload]
+
+
+#: A script that runs the program with a stop sent to itself as the first file is about to be
+#: written: by a signal handler's place (``direct``) or inside a finaliser (``finaliser``), where
+#: Python can only print what the handler raises.
+_STOP_AT_FIRST_WRITE = """
+import os, signal, sys
+import exporter.output as output
+how, signum = sys.argv[1], getattr(signal, sys.argv[2])
+if sys.argv[3] == "ignored":
+    signal.signal(signum, signal.SIG_IGN)
+real, sent = output.write_file, []
+class Finalised:
+    def __del__(self):
+        os.kill(os.getpid(), signum)
+def write_file(*args, **kwargs):
+    if not sent:
+        sent.append(1)
+        if how == "finaliser":
+            Finalised()  # dropped at once: its __del__ takes the stop
+        else:
+            os.kill(os.getpid(), signum)
+    return real(*args, **kwargs)
+output.write_file = write_file
+for name, module in list(sys.modules.items()):
+    if name.startswith("exporter.") and getattr(module, "write_file", None) is real:
+        module.write_file = write_file
+from exporter.__main__ import main
+sys.argv = ["digest-export", *sys.argv[4:]]
+main()
+"""
+
+
+def test_ctrl_c_that_lands_in_a_finaliser_during_the_run_stops_it_before_the_next_file(tmp_path):
+    """What a Ctrl-C raises in a finaliser (a ``__del__``, a weakref callback), Python only prints,
+    and the program says nothing of it: the run would have gone on to write everything.  It is
+    noted and raised again before the next file: "Aborted!", exit 1, no book, no temporary file."""
+    out = tmp_path / "out"
+    r = _run_script(tmp_path, _STOP_AT_FIRST_WRITE, "finaliser", "SIGINT", "handled",
+                    "epub", "-o", str(out), "--images", "none", "-q")
+    assert r.returncode == 1 and r.stderr.strip().endswith("Aborted!"), r.stderr
+    assert "Traceback" not in r.stderr and "Exception ignored" not in r.stderr, r.stderr
+    assert not list(out.rglob("*.epub")) and not list(out.rglob("*.part"))
+
+
+def test_sigterm_that_lands_in_a_finaliser_stops_the_run_with_its_status(tmp_path):
+    out = tmp_path / "out"
+    r = _run_script(tmp_path, _STOP_AT_FIRST_WRITE, "finaliser", "SIGTERM", "handled",
+                    "epub", "-o", str(out), "--images", "none", "-q")
+    assert r.returncode == 128 + signal.SIGTERM and "stopped (SIGTERM)" in r.stderr, r.stderr
+    assert not list(out.rglob("*.epub")) and not list(out.rglob("*.part"))
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGHUP"])
+def test_a_stop_the_run_was_started_ignoring_stays_ignored(tmp_path, signame):
+    """A command run in the background by a shell without job control starts ignoring Ctrl-C, and
+    ``nohup`` starts it ignoring SIGHUP so that it outlives the terminal (POSIX ``sh``): the run
+    keeps them ignored, and finishes (it stopped on SIGHUP, and on a Ctrl-C while it loaded)."""
+    out = tmp_path / "out"
+    r = _run_script(tmp_path, _STOP_AT_FIRST_WRITE, "direct", signame, "ignored",
+                    "epub", "-o", str(out), "--images", "none", "-q")
+    assert r.returncode == 0, r.stderr
+    assert list(out.glob("*.epub"))
+    # While the program loads, too (its guard against a Ctrl-C there).
+    code = ("import os, signal, sys\n"
+            "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+            "import builtins\n"
+            "real = builtins.__import__\n"
+            "def loading(name, *args, **kwargs):\n"
+            "    if name == 'cli':\n"
+            "        os.kill(os.getpid(), signal.SIGINT)\n"
+            "    return real(name, *args, **kwargs)\n"
+            "from exporter.__main__ import main\n"
+            "builtins.__import__ = loading\n"
+            "main()\n")
+    r = _run_script(tmp_path, code, "--version")
+    assert r.returncode == 0 and "digest-export" in r.stdout, (r.stdout, r.stderr)
+
+
+def test_a_stop_after_the_run_is_over_changes_nothing(tmp_path):
+    """Once the command has said how it ended, the process ends at once with that status
+    (``exporter.__main__``): a Ctrl-C then (here from an exit function) finds nothing to stop,
+    where Python's own ending, a tenth of a second after a year's books, died of it (no handler
+    left: status 130 by the shell) after the run had written everything."""
+    code = ("import atexit, os, signal, sys\n"
+            "atexit.register(lambda: os.kill(os.getpid(), signal.SIGINT))\n"
+            "from exporter.__main__ import main\n"
+            "sys.argv = ['digest-export', *sys.argv[1:]]\n"
+            "main()\n")
+    out = tmp_path / "out"
+    r = _run_script(tmp_path, code, "epub", "-o", str(out), "--images", "none", "-q")
+    assert r.returncode == 0 and "Aborted" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+    r = _run_script(tmp_path, code, "epub", "--no-such-option")
+    assert r.returncode == 2, r.stderr

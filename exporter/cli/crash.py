@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from ..gates.names import shell_quote
-from ..procs import stop_signals
+from ..procs import stop_if_asked, stop_raised, stop_signals, stop_unraised
 
 import click
 
@@ -71,13 +71,28 @@ class Group(click.Group):
         selections = sys.modules.get("exporter.selections.model")
         if selections is not None:
             selections.new_compile_budget()
+        stop_raised()  # a stop noted in an earlier run of this process is not this run's
         with _terminated_cleanly(), _printable_stderr(), _without_library_warnings():
             try:
-                return super().main(args, *rest, **kwargs)
+                ended = super().main(args, *rest, **kwargs)
             except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
                 raise  # standalone_mode=False: the caller handles them
+            except SystemExit as done:
+                if done.code not in (0, None):
+                    raise
+                ended = None
             except Exception as err:  # noqa: BLE001 -- the one place every bug ends
                 sys.exit(internal_error(err, list(args) if args is not None else None))
+            # A stop that came where Python could not raise it, after the last place that would
+            # have raised it: the run did all it had to, but was asked to stop and says so.
+            try:
+                stop_if_asked()
+            except KeyboardInterrupt:
+                click.echo("\nAborted!", err=True)
+                sys.exit(1)
+            if ended is None:
+                sys.exit(0)
+            return ended
 
 
 def _quiet_unraisable(unraisable: Any) -> None:
@@ -85,6 +100,7 @@ def _quiet_unraisable(unraisable: Any) -> None:
     callback, a finalizer: a book worker stopped by the run while it imports) is not a message
     for the user; anything else is reported as Python would."""
     if isinstance(unraisable.exc_value, (SystemExit, KeyboardInterrupt)):
+        stop_unraised(unraisable.exc_value)  # raised again where the run can stop
         return
     sys.__unraisablehook__(unraisable)
 
@@ -139,14 +155,18 @@ def _terminated_cleanly() -> Iterator[None]:
     pid = os.getpid()
 
     def terminated(signum: int, frame: Any) -> None:
+        stop_raised()
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt  # click's "Aborted!", exit status 1
         if os.getpid() == pid:
             click.echo(f"digest-export: stopped ({signal.Signals(signum).name}); no file was left half-written",
                        err=True)
         raise SystemExit(128 + signum)
 
-    # SIGHUP too (the terminal the run was started from closed): the same unwinding.  Ctrl-C is
-    # Python's KeyboardInterrupt already.
-    previous = {signum: signal.signal(signum, terminated) for signum in stop_signals(interrupt=False)}
+    # SIGHUP too (the terminal the run was started from closed): the same unwinding; and Ctrl-C,
+    # Python's KeyboardInterrupt, noted as the others are.  None that the run was started
+    # ignoring (procs.stop_signals).
+    previous = {signum: signal.signal(signum, terminated) for signum in stop_signals(interrupt=True)}
     try:
         yield
     finally:
