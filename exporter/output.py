@@ -84,7 +84,7 @@ from .gates import files as gate_files
 from .gates import marks as gate_marks
 from .gates.marks import PROGRAM, marked  # noqa: F401 -- the writer's names for the mark, as before
 from .gates.names import shell_quote
-from .procs import stop_if_asked
+from .procs import ended_cleanly, stop_if_asked
 
 
 class WriteStatus(str, enum.Enum):
@@ -936,8 +936,10 @@ def run_token() -> str:
 
 def _forget_token(token: str, pid: int) -> None:
     """Remove the record of *token* when the process *pid* that made it ends (a forked worker
-    that ends through Python's exit never removes its parent's)."""
-    if os.getpid() != pid:
+    that ends through Python's exit never removes its parent's), unless the run stopped on a
+    signal or ended its workers before they were done: a worker killed then may have left a
+    temporary file, which the record lets a later run remove."""
+    if os.getpid() != pid or not ended_cleanly():
         return
     try:
         os.unlink(tokens_folder() / token)

@@ -61,10 +61,38 @@ def stop_unraised(stop: BaseException) -> None:
     _UNRAISED.append(stop)
 
 
-def stop_raised() -> None:
-    """A stop is being raised where it came (a signal handler): what was noted before is that
-    stop's already."""
+#: The stop this process is unwinding from, once a handler raised it ([signal number]).
+_STOPPING: list[int] = []
+#: Whether this process ended a pool of workers before they were done (:func:`stop_pool`).
+_POOL_STOPPED: list[bool] = []
+
+
+def new_run() -> None:
+    """A run begins in this process (the tests run the program many times in one): no stop of
+    an earlier run is this one's."""
     _UNRAISED.clear()
+    _STOPPING.clear()
+    _POOL_STOPPED.clear()
+
+
+def stopping(signum: int) -> bool:
+    """For a signal handler: whether a stop is under way already, so that *signum* is not raised
+    again.  GNU ``timeout`` sends its signal to the command and then to the command's whole
+    process group (coreutils ``timeout.c``, ``cleanup``), so the run and each worker take it
+    twice, and the worker a third time from the run ending its pool: raised again in the middle
+    of the cleanup the first one started, it cut the removal of the temporary file being written
+    (an empty ``.NAME.*.part`` was left) and the message was said twice."""
+    if _STOPPING:
+        return True
+    _STOPPING.append(signum)
+    _UNRAISED.clear()  # this stop is raised now: what was noted before was this one's
+    return False
+
+
+def ended_cleanly() -> bool:
+    """Whether this process neither stopped on a signal nor ended workers before they were done:
+    then no temporary file of the run can be left (``output._forget_token``)."""
+    return not _STOPPING and not _POOL_STOPPED
 
 
 def stop_if_asked() -> None:
@@ -122,7 +150,8 @@ def _follow_parent(parent: int) -> None:
 
 def _ended(signum: int, frame: Any) -> None:
     """A worker's SIGTERM: unwound (the temporary file it was writing is removed), status 143."""
-    stop_raised()
+    if stopping(signum):
+        return
     raise SystemExit(128 + signum)
 
 
@@ -145,6 +174,7 @@ class _QuietWhenOrphaned:
 
 def stop_pool(pool: Any) -> None:
     """End *pool* (a ``multiprocessing.Pool``) now, its workers too, in bounded time."""
+    _POOL_STOPPED.append(True)
     ending = threading.Thread(target=pool.terminate, name="digest-export-pool-end", daemon=True)
     ending.start()
     ending.join(GRACE_SECONDS)

@@ -218,3 +218,13 @@ def test_a_book_of_everything_is_never_finished_in_the_catalog(tmp_path):
     assert "daily-papers-all.epub" not in (out / "catalog.opds").read_text("utf-8")
     assert "daily-papers-all.epub" in (out / "catalog-current.opds").read_text("utf-8")
 
+
+
+@pytest.mark.parametrize("text", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00",
+                                  "0001-01-01T00:30:00+00:31"])
+def test_a_time_stamp_is_a_moment_utc_can_show(text):
+    """Every moment kept is compared and written in UTC: one that is in year 10000 (or 0) there
+    is refused where it is read, not an OverflowError where it is used."""
+    with pytest.raises(dates.OutsideDates, match="beyond the years UTC can show"):
+        dates.timestamp(text)
+    assert dates.timestamp("9999-12-31T23:59:59+14:00").year == 9999

@@ -83,6 +83,13 @@ KEY = "sha256:" + "a" * 64
     ('{"program": "digest-export", "format": 1, "sent": {"%s": {"b.epub": {"sha256": "%s", "size": 1, '
      '"sent_at": "2024-03-04T00:00:00", "complete": true}}}}' % (KEY, "b" * 64),
      "Expected `datetime` with a timezone component"),
+    # In range as written, beyond year 9999 (or before year 1) in UTC, where it is compared.
+    ('{"program": "digest-export", "format": 1, "sent": {"%s": {"b.epub": {"sha256": "%s", "size": 1, '
+     '"sent_at": "9999-12-31T23:59:59-14:00", "complete": true}}}}' % (KEY, "b" * 64),
+     "sent_at 9999-12-31T23:59:59-14:00 is not a moment UTC can show"),
+    ('{"program": "digest-export", "format": 1, "sent": {"%s": {"b.epub": {"sha256": "%s", "size": 1, '
+     '"sent_at": "0001-01-01T00:00:00+14:00", "complete": true}}}}' % (KEY, "b" * 64),
+     "is not a moment UTC can show"),
     ('{"program": "digest-export", "format": 1, "sent": {"a": {}}}',
      "the address key a is not 'sha256:' and 64 lowercase hexadecimal digits"),
     ('{"program": "digest-export", "format": 1, "sent": []}', "Expected `object`, got `array` - at `$.sent`"),

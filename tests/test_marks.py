@@ -288,6 +288,14 @@ FEEDS = {
     "RSS: an OPDS link": RSS.replace("<rss ", '<rss xmlns:atom="http://www.w3.org/2005/Atom" ')
     .format(GENERATOR + '<atom:link rel="related" href="c.opds" type="application/atom+xml;profile=opds-catalog"/>'),
     "RSS: of no version": RSS.replace(' version="2.0"', "").format(GENERATOR),
+    "Atom: a second title of the feed": ATOM.format(GENERATOR + "<title>my notes</title>"),
+    "Atom: a second id of the feed": ATOM.format("<id>urn:a</id>" + GENERATOR + "<id>tag:me,2024:my-own-feed</id>"),
+    "Atom: two summaries in an entry": ATOM.format(GENERATOR + "<entry><id>x</id><summary>a</summary>"
+                                                   "<summary>mine</summary></entry>"),
+    "Atom: two names of an author": ATOM.format(GENERATOR + "<author><name>a</name><name>mine</name></author>"),
+    "RSS: a second title of the channel": RSS.format(GENERATOR + "<title>my notes</title>"),
+    "RSS: two links in an item": RSS.format(GENERATOR + "<item><link>https://a/</link><link>https://mine/</link></item>"),
+    "RSS: two guids in an item": RSS.format(GENERATOR + "<item><guid>a</guid><guid>mine</guid></item>"),
 }
 
 

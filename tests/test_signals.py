@@ -112,7 +112,7 @@ def test_a_stop_python_cannot_raise_is_not_printed(capsys):
         assert "a real bug" in capsys.readouterr().err
     finally:
         sys.unraisablehook = hook
-        procs.stop_raised()
+        procs.new_run()
 
 
 def test_ending_a_pool_whose_terminate_never_returns_takes_bounded_time(monkeypatch):
@@ -279,3 +279,54 @@ def test_a_stop_after_the_run_is_over_changes_nothing(tmp_path):
     assert r.returncode == 0 and "Aborted" not in r.stderr and "Traceback" not in r.stderr, r.stderr
     r = _run_script(tmp_path, code, "epub", "--no-such-option")
     assert r.returncode == 2, r.stderr
+
+
+#: A script that sends itself SIGTERM while the first temporary file is written (at its sync), and
+#: again as the cleanup that the first started removes it: ``timeout`` sends its signal to the
+#: command and then to its whole process group, so each process takes it twice.
+_TERM_TWICE = """
+import os, signal, sys
+real_fsync, real_unlink, sent = os.fsync, os.unlink, []
+def fsync(fd):
+    if not sent:
+        sent.append(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+    return real_fsync(fd)
+def unlink(path, *args, **kwargs):
+    if str(path).endswith(".part") and len(sent) == 1:
+        sent.append(2)
+        os.kill(os.getpid(), signal.SIGTERM)
+    return real_unlink(path, *args, **kwargs)
+os.fsync, os.unlink = fsync, unlink
+from exporter.__main__ import main
+sys.argv = ["digest-export", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_second_stop_during_the_cleanup_of_the_first_is_not_raised_again(tmp_path):
+    """The second SIGTERM, raised in the middle of the first one's cleanup, cut the removal of the
+    temporary file being written (an empty ``.NAME.*.part`` was left) and said "stopped" twice."""
+    out = tmp_path / "out"
+    r = _run_script(tmp_path, _TERM_TWICE, "epub", "-o", str(out), "--images", "none", "-q", "-j", "1")
+    assert r.returncode == 128 + signal.SIGTERM, r.stderr
+    assert r.stderr.count("stopped (SIGTERM)") == 1 and "Traceback" not in r.stderr, r.stderr
+    assert out.is_dir() and not [p.name for p in out.iterdir() if p.name.endswith(".part")]
+
+
+def test_a_stopped_run_keeps_its_token_so_a_later_run_removes_what_its_workers_left(tmp_path):
+    """A run's token is recorded while it runs and forgotten when it ends cleanly; a run that
+    stopped (its workers ended before they were done, one may have been killed mid-file) keeps
+    its record, which is what lets a later run take that run's temporary file for a leftover."""
+    runs = tmp_path / "state" / "digest-export" / "runs"
+    out = tmp_path / "out"
+    r = _run_script(tmp_path, "import sys\nfrom exporter.__main__ import main\n"
+                              "sys.argv = ['digest-export', *sys.argv[1:]]\nmain()\n",
+                    "epub", "-o", str(out), "--images", "none", "-q")
+    assert r.returncode == 0, r.stderr
+    assert not list(runs.iterdir())
+    r = _run_script(tmp_path, _TERM_TWICE, "epub", "-o", str(tmp_path / "out2"), "--images", "none", "-q",
+                    "-j", "1")
+    assert r.returncode == 128 + signal.SIGTERM, r.stderr
+    kept = list(runs.iterdir())
+    assert len(kept) == 1 and kept[0].read_text().strip()  # the token, with the folder it wrote in

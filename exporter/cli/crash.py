@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from ..gates.names import shell_quote
-from ..procs import stop_if_asked, stop_raised, stop_signals, stop_unraised
+from ..procs import new_run, stop_if_asked, stop_signals, stop_unraised, stopping
 
 import click
 
@@ -71,7 +71,7 @@ class Group(click.Group):
         selections = sys.modules.get("exporter.selections.model")
         if selections is not None:
             selections.new_compile_budget()
-        stop_raised()  # a stop noted in an earlier run of this process is not this run's
+        new_run()  # a stop noted in an earlier run of this process is not this run's
         with _terminated_cleanly(), _printable_stderr(), _without_library_warnings():
             try:
                 ended = super().main(args, *rest, **kwargs)
@@ -155,7 +155,8 @@ def _terminated_cleanly() -> Iterator[None]:
     pid = os.getpid()
 
     def terminated(signum: int, frame: Any) -> None:
-        stop_raised()
+        if stopping(signum):
+            return  # unwinding from the first already (procs.stopping)
         if signum == signal.SIGINT:
             raise KeyboardInterrupt  # click's "Aborted!", exit status 1
         if os.getpid() == pid:

@@ -150,7 +150,12 @@ def timestamp(text: str) -> dt.datetime:
         value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise NoSuchDate("is not a real date and time") from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    value = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    try:  # every moment the program keeps is compared and written in UTC
+        value.astimezone(dt.timezone.utc)
+    except OverflowError:
+        raise OutsideDates("is a moment beyond the years UTC can show (1 to 9999)") from None
+    return value
 
 
 def named_period(stem: str) -> tuple[str, str, dt.date | None, dt.date | None]:

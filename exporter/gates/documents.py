@@ -81,6 +81,17 @@ class TooLarge(DocumentDamaged):
         self.size = size
 
 
+def _moment(value: dt.datetime | None, name: str) -> None:
+    """A time stamp read back is one the program can use: with its zone, a moment that UTC can
+    show (``9999-12-31T23:59:59-14:00`` is in year 10000 there: OverflowError, where the ledger's
+    times are compared and written in UTC)."""
+    if value is not None:
+        try:
+            value.astimezone(dt.timezone.utc)
+        except OverflowError:
+            raise ValueError(f"{name} {value.isoformat()} is not a moment UTC can show") from None
+
+
 def _day_in_range(day: dt.date) -> dt.date:
     # What the reader accepts: a day outside it cannot come from a digest.
     if not 1980 <= day.year <= 2099:
@@ -316,6 +327,7 @@ class CatalogRecord(BookMetadata, forbid_unknown_fields=True):
     cover_stamp: FileStat | None = None
 
     def __post_init__(self) -> None:
+        _moment(self.modified, "modified")
         # Written by this program from a checked book: a value that is not as the
         # checks left it (a title that is empty or needs cleaning, "en_US", an
         # index "-1e999") was not written by it, and the record is damaged.
@@ -416,6 +428,9 @@ class SentRec(Struct, forbid_unknown_fields=True):
     complete: bool
     #: Written since a book is known by it too (ledgers without it read as before).
     identifier: Short | None = None
+
+    def __post_init__(self) -> None:
+        _moment(self.sent_at, "sent_at")
 
 
 AddressKey = Annotated[str, Meta(pattern=r"^sha256:[0-9a-f]{64}$")]

@@ -219,6 +219,25 @@ PARENTS = {
     **{name: frozenset({"image"}) for name in ("url", "width", "height")},
     "name": frozenset({"textInput"}), "hour": frozenset({"skipHours"}), "day": frozenset({"skipDays"}),
 }
+#: The elements a parent holds at most one of (RFC 4287 4.1.1, 4.1.2, 4.1.3 and 3.2: "MUST NOT
+#: contain more than one"; RSS 2.0's channel and item elements, which the program writes once
+#: each): a second ``<id>`` in a feed is another's, and no longer Atom.
+ONCE = {
+    **{ATOM + parent: frozenset(ATOM + name for name in ("generator", "icon", "id", "logo", "rights", "subtitle",
+                                                          "title", "updated"))
+       for parent in ("feed", "source")},
+    ATOM + "entry": frozenset(ATOM + name for name in ("content", "id", "published", "rights", "source", "summary",
+                                                        "title", "updated")),
+    **{ATOM + parent: frozenset(ATOM + name for name in ("name", "uri", "email"))
+       for parent in ("author", "contributor")},
+    "rss": frozenset({"channel"}),
+    "channel": frozenset({"title", "link", "description", "language", "copyright", "managingEditor", "webMaster",
+                          "pubDate", "lastBuildDate", "generator", "docs", "cloud", "ttl", "image", "rating",
+                          "textInput", "skipHours", "skipDays"}),
+    "item": frozenset({"title", "link", "description", "author", "comments", "enclosure", "guid", "pubDate",
+                       "source"}),
+    "image": frozenset({"url", "title", "link", "width", "height", "description"}),
+}
 #: The elements whose content is elements only: text between their children is not the program's.
 ELEMENT_ONLY = frozenset({ATOM + "feed", ATOM + "entry", ATOM + "source", ATOM + "author", ATOM + "contributor",
                           "rss", "channel", "item", "image", "textInput", "skipHours", "skipDays",
@@ -310,6 +329,9 @@ def _in_place(el: Any) -> bool:
         return False
     if parent is not None and el.tag in PARENTS and parent.tag not in PARENTS:
         return False  # a feed's structure inside an extension element
+    if parent is not None and el.tag in ONCE.get(parent.tag, ()) and any(
+            sibling.tag == el.tag for sibling in el.itersiblings(preceding=True)):
+        return False  # a second one
     root = el.getroottree().getroot()
     if root.tag == "rss" and el.tag.startswith(ATOM) and el.tag != ATOM + "link":
         return False  # Atom's elements in RSS (but its link to the feed)
