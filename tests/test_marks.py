@@ -296,6 +296,20 @@ FEEDS = {
     "RSS: a second title of the channel": RSS.format(GENERATOR + "<title>my notes</title>"),
     "RSS: two links in an item": RSS.format(GENERATOR + "<item><link>https://a/</link><link>https://mine/</link></item>"),
     "RSS: two guids in an item": RSS.format(GENERATOR + "<item><guid>a</guid><guid>mine</guid></item>"),
+    "RSS: the content module's encoded in the channel": RSS.replace(
+        "<rss ", '<rss xmlns:content="http://purl.org/rss/1.0/modules/content/" ')
+    .format(GENERATOR + "<content:encoded>my notes</content:encoded>"),
+    "Atom: RFC 5005's complete in an entry": ATOM.replace(
+        "<feed ", '<feed xmlns:fh="http://purl.org/syndication/history/1.0" ')
+    .format(GENERATOR + "<entry><id>x</id><fh:complete/></entry>"),
+    "Atom: a Media RSS thumbnail in an author": ATOM.replace("<feed ", '<feed xmlns:media="http://search.yahoo.com/mrss/" ')
+    .format(GENERATOR + '<author><name>a</name><media:thumbnail url="https://mine/"/></author>'),
+    "Atom: a Dublin Core creator in an author": ATOM.replace("<feed ", '<feed xmlns:dc="http://purl.org/dc/elements/1.1/" ')
+    .format(GENERATOR + "<author><name>a</name><dc:creator>mine</dc:creator></author>"),
+    "RSS: a Dublin Core element in an item's title": RSS.replace("<rss ", '<rss xmlns:dc="http://purl.org/dc/elements/1.1/" ')
+    .format(GENERATOR + "<item><title>t<dc:rights>mine</dc:rights></title></item>"),
+    "RSS: a Media RSS content in a channel's image": RSS.replace("<rss ", '<rss xmlns:media="http://search.yahoo.com/mrss/" ')
+    .format(GENERATOR + '<image><url>https://a/</url><media:content url="https://mine/"/></image>'),
 }
 
 

@@ -218,6 +218,27 @@ PARENTS = {
     **{name: frozenset({"channel", "item", "image", "textInput"}) for name in ("title", "link", "description")},
     **{name: frozenset({"image"}) for name in ("url", "width", "height")},
     "name": frozenset({"textInput"}), "hour": frozenset({"skipHours"}), "day": frozenset({"skipDays"}),
+    # The extensions, where their specifications put them: Dublin Core and its terms describe a
+    # feed, channel, entry or item (never an author's name); the content module's encoded is an
+    # item's; RFC 5005's elements are a feed's or channel's (its section 2: "in the head
+    # section"); Media RSS's stand in an item or entry, a media:group or media:content, its
+    # optional elements in a channel or feed too; OPDS's in an acquisition link.
+    **{namespace + name: frozenset(_A | {"channel", "item"})
+       for namespace, names in (("{http://purl.org/dc/elements/1.1/}", _DC),
+                                ("{http://purl.org/dc/terms/}", NAMESPACE_ELEMENTS["http://purl.org/dc/terms/"]))
+       for name in names},
+    "{http://purl.org/rss/1.0/modules/content/}encoded": frozenset({"item"}),
+    **{"{http://purl.org/syndication/history/1.0}" + name: frozenset({ATOM + "feed", "channel"})
+       for name in NAMESPACE_ELEMENTS["http://purl.org/syndication/history/1.0"]},
+    _MEDIA + "group": frozenset({"item", ATOM + "entry"}),
+    _MEDIA + "content": frozenset({"item", ATOM + "entry", _MEDIA + "group"}),
+    **{_MEDIA + name: frozenset({"channel", "item", ATOM + "feed", ATOM + "entry", _MEDIA + "group",
+                                 _MEDIA + "content"})
+       for name in NAMESPACE_ELEMENTS["http://search.yahoo.com/mrss/"] - {"group", "content"}},
+    **{"{http://opds-spec.org/2010/catalog}" + name: frozenset({ATOM + "link"})
+       for name in ("price", "availability", "holds", "copies")},
+    "{http://opds-spec.org/2010/catalog}indirectAcquisition": frozenset(
+        {ATOM + "link", "{http://opds-spec.org/2010/catalog}indirectAcquisition"}),
 }
 #: The elements a parent holds at most one of (RFC 4287 4.1.1, 4.1.2, 4.1.3 and 3.2: "MUST NOT
 #: contain more than one"; RSS 2.0's channel and item elements, which the program writes once
