@@ -102,6 +102,8 @@ def stop_if_asked() -> None:
         stop = _UNRAISED[0]
         _UNRAISED.clear()
         raise SystemExit(stop.code) if isinstance(stop, SystemExit) else KeyboardInterrupt
+
+
 #: How often a worker looks whether its run is still there.
 WATCH_SECONDS = 0.5
 

@@ -330,3 +330,22 @@ def test_a_stopped_run_keeps_its_token_so_a_later_run_removes_what_its_workers_l
     assert r.returncode == 128 + signal.SIGTERM, r.stderr
     kept = list(runs.iterdir())
     assert len(kept) == 1 and kept[0].read_text().strip()  # the token, with the folder it wrote in
+
+
+def test_the_workers_of_a_run_started_ignoring_sigterm_still_end_when_their_pool_is_ended():
+    """``Pool.terminate()`` ends each worker by SIGTERM: a worker forked from a run started
+    ignoring it (``nohup``-like supervisors, a shell's ``trap '' TERM``) ignored it too, and the
+    run waited the grace period out for each, then killed it mid-file."""
+    from exporter import procs
+
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        pool = procs.fork_pool(1)
+        pool.apply_async(time.sleep, (30,))
+        time.sleep(0.5)  # the worker is sleeping in its task
+        start = time.monotonic()
+        procs.stop_pool(pool)
+        assert time.monotonic() - start < procs.GRACE_SECONDS / 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        procs.new_run()
