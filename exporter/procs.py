@@ -176,7 +176,8 @@ class _QuietWhenOrphaned:
 
 def stop_pool(pool: Any) -> None:
     """End *pool* (a ``multiprocessing.Pool``) now, its workers too, in bounded time."""
-    _POOL_STOPPED.append(True)
+    if any(worker.exitcode is None for worker in list(getattr(pool, "_pool", ()))):
+        _POOL_STOPPED.append(True)  # workers still at work: one may leave a temporary file
     ending = threading.Thread(target=pool.terminate, name="digest-export-pool-end", daemon=True)
     ending.start()
     ending.join(GRACE_SECONDS)

@@ -76,20 +76,29 @@ KEY = "sha256:" + "a" * 64
 
 @pytest.mark.parametrize("content, problem", [
     ('{"program": "digest-export", "format": 1, "sent": {"%s": {"b.epub": {"sha256": 1}}}}' % KEY,
-     "Expected `str`, got `int` - at `$.sent[...][...].sha256`"),
+     "the record of b.epub under %s: Expected `str`, got `int` - at `$.sha256`" % KEY),
     ('{"program": "digest-export", "format": 1, "sent": {"%s": {"b.epub": {"sha256": "%s", "size": true, '
      '"sent_at": "2024-03-04T00:00:00Z", "complete": true}}}}' % (KEY, "b" * 64),
-     "Expected `int`, got `bool` - at `$.sent[...][...].size`"),
+     "the record of b.epub under %s: Expected `int`, got `bool` - at `$.size`" % KEY),
     ('{"program": "digest-export", "format": 1, "sent": {"%s": {"b.epub": {"sha256": "%s", "size": 1, '
      '"sent_at": "2024-03-04T00:00:00", "complete": true}}}}' % (KEY, "b" * 64),
-     "Expected `datetime` with a timezone component"),
+     "the record of b.epub under %s: Expected `str` of the form the program writes - at `$.sent_at`" % KEY),
     # In range as written, beyond year 9999 (or before year 1) in UTC, where it is compared.
     ('{"program": "digest-export", "format": 1, "sent": {"%s": {"b.epub": {"sha256": "%s", "size": 1, '
      '"sent_at": "9999-12-31T23:59:59-14:00", "complete": true}}}}' % (KEY, "b" * 64),
-     "sent_at 9999-12-31T23:59:59-14:00 is not a moment UTC can show"),
+     "sent_at 9999-12-31T23:59:59-14:00 is a moment beyond the years UTC can show"),
     ('{"program": "digest-export", "format": 1, "sent": {"%s": {"b.epub": {"sha256": "%s", "size": 1, '
      '"sent_at": "0001-01-01T00:00:00+14:00", "complete": true}}}}' % (KEY, "b" * 64),
-     "is not a moment UTC can show"),
+     "is a moment beyond the years UTC can show"),
+    # Not as send writes it: a space for the T, lower case, a leap second (which send never
+    # writes, and Python's clock cannot hold).
+    *[('{"program": "digest-export", "format": 1, "sent": {"%s": {"b.epub": {"sha256": "%s", "size": 1, '
+       '"sent_at": "%s", "complete": true}}}}' % (KEY, "b" * 64, when), "the record of b.epub under " + KEY)
+      for when in ("2026-12-06 12:00:00Z", "2026-12-06t12:00:00z", "2026-12-06T23:59:60Z")],
+    ('{"program": "digest-export", "format": 1, "sent": {"%s": {"a.epub": {"sha256": "%s", "size": 1, '
+     '"sent_at": "2024-03-04T00:00:00Z", "complete": true}, "b.epub": {"sha256": "%s", "size": -1, '
+     '"sent_at": "2024-03-04T00:00:00Z", "complete": true}}}}' % (KEY, "b" * 64, "b" * 64),
+     "the record of b.epub under %s: Expected `int` >= 0 - at `$.size`" % KEY),
     ('{"program": "digest-export", "format": 1, "sent": {"a": {}}}',
      "the address key a is not 'sha256:' and 64 lowercase hexadecimal digits"),
     ('{"program": "digest-export", "format": 1, "sent": []}', "Expected `object`, got `array` - at `$.sent`"),

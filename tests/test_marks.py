@@ -288,6 +288,8 @@ FEEDS = {
     "RSS: an OPDS link": RSS.replace("<rss ", '<rss xmlns:atom="http://www.w3.org/2005/Atom" ')
     .format(GENERATOR + '<atom:link rel="related" href="c.opds" type="application/atom+xml;profile=opds-catalog"/>'),
     "RSS: of no version": RSS.replace(' version="2.0"', "").format(GENERATOR),
+    "Atom: a byte-order mark before it": "\ufeff" + ATOM.format(GENERATOR),
+    "RSS: a line before its declaration": "\n" + RSS.format(GENERATOR),
     "Atom: a second title of the feed": ATOM.format(GENERATOR + "<title>my notes</title>"),
     "Atom: a second id of the feed": ATOM.format("<id>urn:a</id>" + GENERATOR + "<id>tag:me,2024:my-own-feed</id>"),
     "Atom: two summaries in an entry": ATOM.format(GENERATOR + "<entry><id>x</id><summary>a</summary>"

@@ -227,6 +227,10 @@ def test_a_stop_while_the_server_answers_the_message_records_it_and_the_next_run
         _, err = proc.communicate(timeout=30)
         assert proc.returncode in (1, 143), err.decode()
         assert "Traceback" not in err.decode()
+        # The book the server accepted is one the user is told of, before the stop.
+        said = err.decode()
+        assert "sent daily-papers-2024-W10.kindle.epub" in said, said
+        assert said.index("sent daily-papers") < max(said.find("Aborted!"), said.find("stopped (")), said
         assert _ledger_names(folder) == {"daily-papers-2024-W10.kindle.epub"}
         r = _send(folder, server)
         assert r.exit_code == 0 and "0 sent" in r.output, r.output

@@ -320,11 +320,13 @@ def test_a_stopped_run_keeps_its_token_so_a_later_run_removes_what_its_workers_l
     its record, which is what lets a later run take that run's temporary file for a leftover."""
     runs = tmp_path / "state" / "digest-export" / "runs"
     out = tmp_path / "out"
+    generate(tmp_path / "in", 60, 600)  # books enough for the workers
     r = _run_script(tmp_path, "import sys\nfrom exporter.__main__ import main\n"
                               "sys.argv = ['digest-export', *sys.argv[1:]]\nmain()\n",
-                    "epub", "-o", str(out), "--images", "none", "-q")
+                    "epub", str(tmp_path / "in"), "-o", str(out), "--images", "none", "-q", "-j", "2")
     assert r.returncode == 0, r.stderr
-    assert not list(runs.iterdir())
+    assert len(list(out.glob("*.epub"))) > 3
+    assert not list(runs.iterdir())  # a run that ended cleanly, its workers too
     r = _run_script(tmp_path, _TERM_TWICE, "epub", "-o", str(tmp_path / "out2"), "--images", "none", "-q",
                     "-j", "1")
     assert r.returncode == 128 + signal.SIGTERM, r.stderr

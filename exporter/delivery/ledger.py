@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ExporterError
+from ..gates import dates
 from ..gates import files as gate_files
 from ..output import write_file
-from ..gates import files as gate_files
 from ..gates.names import printable_json, shell_quote as q, stored_tree, unstored_name
 
 LEDGER_NAME = ".digest-export-sent.json"
@@ -147,8 +147,8 @@ def load_ledger(folder: Path) -> Ledger:
                           "finished book again") from err
 
 
-def _utc_text(when: dt.datetime) -> str:
-    return when.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+def _utc_text(when: str) -> str:
+    return dates.timestamp(when).astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def now_text() -> str:

@@ -386,10 +386,15 @@ class _Run:
                                body=_body(book, title, len(data)), utf8=utf8)
         names = [book.name, *self.aliases(book)]
 
-        def delivered() -> None:
+        def delivered(confirmed: bool = True) -> None:
             sent = replace(entry, sent_at=now_text())
             for name in names:
                 self.ledger.record(address.text, name, sent)
+            if confirmed:
+                # Said here, with the record, before a stop asked meanwhile takes effect: a book
+                # the server accepted is one the user is told of.
+                report.sent.append((book.name, address.text))
+                self.say(f"sent {q(book.name)} to {address.text}")
 
         try:
             _deliver(self.mailer, self.options, address, message, self.say, utf8=utf8,
@@ -398,16 +403,14 @@ class _Run:
             report.failed.append((book.name, address.text, str(err)))
             if err.auth:
                 report.auth_error = str(err)
-            return
-        report.sent.append((book.name, address.text))
-        self.say(f"sent {q(book.name)} to {address.text}")
 
 
 def _deliver(mailer: Mailer, options: SendOptions, address: Address, message: bytes, say: Say, *,
-             utf8: bool, sender: str, delivered: Callable[[], None]) -> None:
+             utf8: bool, sender: str, delivered: Callable[..., None]) -> None:
     """Send, retrying temporary failures with a doubling pause; *delivered* records the message
-    the server accepted before a stop asked meanwhile (Ctrl-C, SIGTERM) takes effect: stopped
-    between the two, the next run would mail the book again."""
+    the server accepted (and says so) before a stop asked meanwhile (Ctrl-C, SIGTERM) takes
+    effect: stopped between the two, the next run would mail the book again; called with
+    ``confirmed=False`` for a message the server may have taken without saying so."""
     delay = options.retry_delay
     for attempt in range(options.retries + 1):
         try:
@@ -419,7 +422,7 @@ def _deliver(mailer: Mailer, options: SendOptions, address: Address, message: by
             if err.unconfirmed:
                 # Recorded as sent, so that no later run mails it again: the user is told to check,
                 # and --resend sends it once more.
-                delivered()
+                delivered(confirmed=False)
                 raise DeliveryFailure(f"{err}; recorded as sent, so it is not mailed again: check that it "
                                       "arrived, else send it again with --resend", temporary=False) from err
             if not err.temporary or attempt == options.retries:

@@ -32,6 +32,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from ..model import Kind, Severity, clean_text, drop_forbidden, has_visible
+from . import dates
 from .langtags import LanguageTagRefused, check_tag, tag_or_none
 from .urls import web_url
 
@@ -424,13 +425,19 @@ def check_seal(raw: bytes) -> None:
 class SentRec(Struct, forbid_unknown_fields=True):
     sha256: Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
     size: Count
-    sent_at: AwareDateTime
+    #: As ``send`` writes it (RFC 3339's profile: ``T``, upper case, a zone), read through the
+    #: dates gate: a space for the ``T``, ``z`` or a leap second are not what it writes.
+    sent_at: Annotated[str, Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+                                         r"(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$")]
     complete: bool
     #: Written since a book is known by it too (ledgers without it read as before).
     identifier: Short | None = None
 
     def __post_init__(self) -> None:
-        _moment(self.sent_at, "sent_at")
+        try:
+            dates.timestamp(self.sent_at)
+        except dates.DateRefused as err:
+            raise ValueError(f"sent_at {self.sent_at} {err}") from None
 
 
 AddressKey = Annotated[str, Meta(pattern=r"^sha256:[0-9a-f]{64}$")]
@@ -456,11 +463,18 @@ _REGEX_WORDS = re.compile(r"`str` matching regex '.*' - ")
 
 def ledger_problem(raw: bytes, error: str) -> str:
     """A schema error about the send ledger (msgspec's words, a regular expression and ``$.sent[...]``
-    for a key) in the user's: which address or book name is not one, quoted."""
+    for a key) in the user's: which address or book name is not one, quoted, or which book's
+    record under which address key holds the wrong value."""
     from .names import shell_quote
 
     found = _KEY_ERROR.search(error)
     if found is None:
+        if "`$.sent[...][...]" in error:
+            record = _bad_record(raw)
+            if record is not None:
+                key, name, problem = record
+                return (f"the record of {shell_quote(name) or repr(name)} under {key}: "
+                        + _REGEX_WORDS.sub("`str` of the form the program writes - ", problem))
         return _REGEX_WORDS.sub("`str` of the form the program writes - ", error)
     import json
 
@@ -474,6 +488,21 @@ def ledger_problem(raw: bytes, error: str) -> str:
         return "a key of sent is not an address key or a book name"
     return (f"the book name {shell_quote(bad) or repr(bad)} is not a file name (empty, or with a '/' or a control "
             "character that the program writes escaped)")
+
+
+def _bad_record(raw: bytes) -> tuple[str, str, str] | None:
+    """The first record of the ledger *raw* that is not one: (address key, book name, why)."""
+    try:
+        sent = msgspec.json.decode(raw)["sent"]
+        for key, books in sent.items():
+            for name, record in books.items():
+                try:
+                    msgspec.convert(record, type=SentRec, strict=True)
+                except msgspec.ValidationError as err:
+                    return str(key)[:80], str(name), str(err)
+    except (msgspec.DecodeError, TypeError, KeyError, AttributeError, RecursionError):
+        pass
+    return None
 
 
 def _fits(value: object, kind: Any) -> bool:

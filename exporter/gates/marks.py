@@ -280,7 +280,9 @@ def _feed_says(fh: BinaryIO, head: bytes, wanted: str | None) -> bool:
     read: memory stays bounded for a feed of any length."""
     from lxml import etree
 
-    if not _GENERATOR.search(head):
+    # Its XML declaration first, as the program writes every feed: a byte-order mark or white
+    # space before it (which XML parsers skip) is an editor's.
+    if not head.startswith(b"<?xml ") or not _GENERATOR.search(head):
         return False
     parser = etree.XMLPullParser(events=("end", "comment", "pi"), resolve_entities=False, no_network=True,
                                  load_dtd=False, huge_tree=False)
