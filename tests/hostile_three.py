@@ -240,10 +240,12 @@ def marked_document(name: str) -> bytes:
     if name.endswith(".json"):
         return b'{"program": "digest-export", "format": 1}'
     if name.endswith(".opds"):  # a catalog links to itself as one
-        return (b'<feed xmlns="http://www.w3.org/2005/Atom"><generator>digest-export</generator><link rel="self" '
+        return (b"<?xml version='1.0' encoding='UTF-8'?>\n"
+                b'<feed xmlns="http://www.w3.org/2005/Atom"><generator>digest-export</generator><link rel="self" '
                 b'href="x.opds" type="application/atom+xml;profile=opds-catalog;kind=acquisition"/></feed>')
     if not name.endswith(".epub"):
-        return b'<feed xmlns="http://www.w3.org/2005/Atom"><generator>digest-export</generator></feed>'
+        return (b"<?xml version='1.0' encoding='UTF-8'?>\n"
+                b'<feed xmlns="http://www.w3.org/2005/Atom"><generator>digest-export</generator></feed>')
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as z:
         z.writestr("mimetype", "application/epub+zip")

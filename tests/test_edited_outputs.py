@@ -166,7 +166,7 @@ def test_the_writer_rule_by_digest(tmp_path):
     from exporter.output import NotOurFileError, Stamp, content_digest, recorded, remove_file, write_file
 
     path = tmp_path / "feed.atom"
-    data = b"<feed xmlns=\"http://www.w3.org/2005/Atom\"><generator>digest-export</generator><id>1</id></feed>"
+    data = b"<?xml version='1.0' encoding='UTF-8'?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\"><generator>digest-export</generator><id>1</id></feed>"
     path.write_bytes(data)
     stamp = Stamp.at(path)._replace(digest=content_digest(data))
     time.sleep(0.03)

@@ -200,12 +200,12 @@ def test_a_link_at_any_output_name_is_never_replaced(tmp_path, built, victims):
 @pytest.mark.parametrize("ours", [False, True])
 def test_a_link_at_the_name_is_left_even_when_ours_or_marked(tmp_path, ours):
     target = tmp_path / "marked.atom"
-    target.write_text('<feed xmlns="http://www.w3.org/2005/Atom"><generator uri="x">digest-export</generator></feed>', "utf-8")
+    target.write_text("<?xml version='1.0' encoding='UTF-8'?>\n" '<feed xmlns="http://www.w3.org/2005/Atom"><generator uri="x">digest-export</generator></feed>', "utf-8")
     link = tmp_path / "feed.atom"
     link.symlink_to(target.name)
     with pytest.raises(NotOurFileError, match="is a symbolic link to a regular file"):
         write_file(link, b"new", ours=ours)
-    assert link.is_symlink() and target.read_text("utf-8").startswith("<feed ")
+    assert link.is_symlink() and target.read_text("utf-8").startswith("<?xml version='1.0' encoding='UTF-8'?>\n<feed ")
     # A link to the very bytes: nothing to write, and the link stays.
     assert write_file(link, target.read_bytes()).value == "unchanged"
     assert link.is_symlink()

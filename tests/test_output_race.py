@@ -27,7 +27,7 @@ from exporter.errors import OutputError
 from exporter.gates import files as gate_files
 from exporter.output import STALE_AFTER, Stamp, output_root, remove_file, remove_stale_parts, write_file
 
-MARKED = b'<feed xmlns="http://www.w3.org/2005/Atom"><generator uri="x">digest-export</generator></feed>'
+MARKED = b"<?xml version='1.0' encoding='UTF-8'?>\n" b'<feed xmlns="http://www.w3.org/2005/Atom"><generator uri="x">digest-export</generator></feed>'
 
 #: Folders below the output folder a run writes into, one or two levels down.
 FOLDERS = ["archive", "catalog", "top/archive"]
