@@ -83,18 +83,26 @@ KEY = "sha256:" + "a" * 64
     ('{"program": "digest-export", "format": 1, "sent": {"%s": {"b.epub": {"sha256": "%s", "size": 1, '
      '"sent_at": "2024-03-04T00:00:00", "complete": true}}}}' % (KEY, "b" * 64),
      "the record of b.epub under %s: Expected `str` of the form the program writes - at `$.sent_at`" % KEY),
-    # In range as written, beyond year 9999 (or before year 1) in UTC, where it is compared.
+    # Not in UTC, as send writes it (and beyond year 9999, or before year 1, there).
     ('{"program": "digest-export", "format": 1, "sent": {"%s": {"b.epub": {"sha256": "%s", "size": 1, '
      '"sent_at": "9999-12-31T23:59:59-14:00", "complete": true}}}}' % (KEY, "b" * 64),
-     "sent_at 9999-12-31T23:59:59-14:00 is a moment beyond the years UTC can show"),
+     "the record of b.epub under " + KEY),
     ('{"program": "digest-export", "format": 1, "sent": {"%s": {"b.epub": {"sha256": "%s", "size": 1, '
      '"sent_at": "0001-01-01T00:00:00+14:00", "complete": true}}}}' % (KEY, "b" * 64),
-     "is a moment beyond the years UTC can show"),
+     "the record of b.epub under " + KEY),
     # Not as send writes it: a space for the T, lower case, a leap second (which send never
     # writes, and Python's clock cannot hold).
     *[('{"program": "digest-export", "format": 1, "sent": {"%s": {"b.epub": {"sha256": "%s", "size": 1, '
        '"sent_at": "%s", "complete": true}}}}' % (KEY, "b" * 64, when), "the record of b.epub under " + KEY)
-      for when in ("2026-12-06 12:00:00Z", "2026-12-06t12:00:00z", "2026-12-06T23:59:60Z")],
+      for when in ("2026-12-06 12:00:00Z", "2026-12-06t12:00:00z", "2026-12-06T23:59:60Z",
+                   "2024-03-04T06:30:00+00:00", "2024-03-04T23:30:00+09:00", "2024-03-04T06:30:00.5Z")],
+    # An identifier as the text gate never leaves one, a book name send never mails.
+    *[('{"program": "digest-export", "format": 1, "sent": {"%s": {"b.epub": {"sha256": "%s", "size": 1, '
+       '"sent_at": "2024-03-04T00:00:00Z", "complete": true, "identifier": "%s"}}}}' % (KEY, "b" * 64, ident),
+       "the record of b.epub under " + KEY) for ident in ("x\\u0007y", "urn:x\\u202ey", "urn:x\\ufdd0", "")],
+    *[('{"program": "digest-export", "format": 1, "sent": {"%s": {"%s": {"sha256": "%s", "size": 1, '
+       '"sent_at": "2024-03-04T00:00:00Z", "complete": true}}}}' % (KEY, name, "b" * 64),
+       "is not one send mails") for name in (".", "..", "abc", "a" * 300 + ".epub")],
     ('{"program": "digest-export", "format": 1, "sent": {"%s": {"a.epub": {"sha256": "%s", "size": 1, '
      '"sent_at": "2024-03-04T00:00:00Z", "complete": true}, "b.epub": {"sha256": "%s", "size": -1, '
      '"sent_at": "2024-03-04T00:00:00Z", "complete": true}}}}' % (KEY, "b" * 64, "b" * 64),

@@ -1478,3 +1478,18 @@ def test_a_bare_url_the_gate_refuses_links_no_prefix_of_itself(rest, before):
     assert "<a " not in html, html
     # a URL that ends at punctuation is still linked
     assert '<a href="https://example.com/p">' in str(inline_html(f"{before}https://example.com/p, and more"))
+
+
+def test_an_address_is_the_same_in_any_case_but_not_in_other_letters():
+    """Mail providers take a local part's case as one address; full case folding also merged
+    other mailboxes (``straße`` and ``strasse``, ``ας`` and ``ασ``, ``ﬀ`` and ``ff``), and the
+    second never got its book."""
+    from exporter.delivery.ledger import address_key
+    from exporter.gates.addresses import check_address
+
+    same = [check_address(a) for a in ("Reader@Kindle.com", "reader@kindle.com", "READER@KINDLE.COM")]
+    assert len({a.key for a in same}) == 1 and len({address_key(a.text) for a in same}) == 1
+    for one, other in (("straße@example.org", "strasse@example.org"), ("ας@example.org", "ασ@example.org"),
+                       ("ﬀ@example.org", "ff@example.org")):
+        a, b = check_address(one), check_address(other)
+        assert a.key != b.key and address_key(a.text) != address_key(b.text), (one, other)

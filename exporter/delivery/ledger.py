@@ -42,9 +42,9 @@ class LedgerError(ExporterError):
 
 
 def address_key(address: str) -> str:
-    """How an address is recorded: case-folded (mail servers and Kindle treat
-    addresses case-insensitively in practice), then hashed."""
-    return "sha256:" + hashlib.sha256(address.strip().casefold().encode("utf-8")).hexdigest()
+    """How an address is recorded: in lower case (mail servers and Kindle treat
+    addresses case-insensitively in practice; ``addresses.Address.key``), then hashed."""
+    return "sha256:" + hashlib.sha256(address.strip().lower().encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,12 +139,22 @@ def load_ledger(folder: Path) -> Ledger:
             f"{shown}: not a valid send ledger ({documents.ledger_problem(raw, str(err))}); fix it, or delete "
             "it to send every finished book again") from err
     try:
-        return Ledger(path, {addr: {unstored_name(name): Sent(s.sha256, s.size, _utc_text(s.sent_at), s.complete,
+        return Ledger(path, {addr: {_book_name(name): Sent(s.sha256, s.size, _utc_text(s.sent_at), s.complete,
                                                                  s.identifier)
                                     for name, s in books.items()} for addr, books in doc.sent.items()})
     except ValueError as err:  # a stored name that is not one
         raise LedgerError(f"{shown}: not a valid send ledger ({err}); fix it, or delete it to send every "
                           "finished book again") from err
+
+
+def _book_name(stored: str) -> str:
+    """The name of a book *stored* in the ledger (``names.stored_name``): one ``send`` mails, a
+    file name (at most 255 bytes: NAME_MAX) ending in ``.epub``; ValueError naming it if not."""
+    name = unstored_name(stored)
+    if not name.endswith(".epub") or len(os.fsencode(name)) > 255:
+        raise ValueError(f"the book name {q(name) or repr(name)} is not one send mails (a file name ending in "
+                         ".epub, of at most 255 bytes)")
+    return name
 
 
 def _utc_text(when: str) -> str:

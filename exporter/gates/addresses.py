@@ -38,8 +38,11 @@ class Address:
     @property
     def key(self) -> str:
         """The same for every spelling of the address (mail providers treat
-        local parts case-insensitively in practice)."""
-        return self.text.casefold()
+        local parts case-insensitively in practice): its case, not its letters.
+        ``str.lower()``, not ``casefold()``: full case folding also makes
+        ``straße`` ``strasse``, ``ας`` ``ασ`` and ``ﬀ`` ``ff``, other mailboxes,
+        of which the second then never got its book."""
+        return self.text.lower()
 
 
 def check_address(text: object) -> Address:

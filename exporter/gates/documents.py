@@ -425,10 +425,10 @@ def check_seal(raw: bytes) -> None:
 class SentRec(Struct, forbid_unknown_fields=True):
     sha256: Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
     size: Count
-    #: As ``send`` writes it (RFC 3339's profile: ``T``, upper case, a zone), read through the
-    #: dates gate: a space for the ``T``, ``z`` or a leap second are not what it writes.
-    sent_at: Annotated[str, Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
-                                         r"(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$")]
+    #: As ``send`` writes it (``ledger.now_text``: UTC, whole seconds, ``Z``), read through the
+    #: dates gate: a space for the ``T``, ``z``, an offset, a fraction or a leap second are not
+    #: what it writes.
+    sent_at: Annotated[str, Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")]
     complete: bool
     #: Written since a book is known by it too (ledgers without it read as before).
     identifier: Short | None = None
@@ -438,6 +438,10 @@ class SentRec(Struct, forbid_unknown_fields=True):
             dates.timestamp(self.sent_at)
         except dates.DateRefused as err:
             raise ValueError(f"sent_at {self.sent_at} {err}") from None
+        # The book's identifier as the text gate left it when it was read (no control, bidi or
+        # noncharacter, not empty): as the catalog's records are checked.
+        if self.identifier is not None and self.identifier != _clean(self.identifier):
+            raise ValueError(f"identifier {self.identifier!r} is not one the program writes")
 
 
 AddressKey = Annotated[str, Meta(pattern=r"^sha256:[0-9a-f]{64}$")]
