@@ -852,7 +852,8 @@ def test_what_the_converter_writes_passes_its_own_cache_check_and_nothing_more(g
 
 
 @pytest.mark.parametrize("reason", ["HTTP 404 \u202eevil", "HTTP 404 \u2066x", "gone \ufdd0", "gone \U0010ffff",
-                                    "gone \x1b[31m", "two\nlines"])
+                                    "gone \x1b[31m", "two\nlines", "HTTP 404\u2028in/2024-03-04.md:1: error: forged",
+                                    "HTTP 404\u2029x", "HTTP  404", " HTTP 404"])
 def test_a_remembered_failure_whose_reason_holds_what_no_output_shows_is_damage(tmp_path, reason):
     # The reason is echoed in every later run's warnings and summary: a bidi control there
     # reorders the terminal line, so the entry is taken as damaged and the URL asked again.

@@ -540,8 +540,10 @@ class FailureEntry(Struct, forbid_unknown_fields=True):
         # the text gate's own definition (``model.drop_forbidden``) decides: any such character
         # is damage, and the thumbnail is fetched again.  msgspec turns the ValueError into a
         # ValidationError naming the field.
-        if drop_forbidden(self.reason) != self.reason:
-            raise ValueError("the reason holds a control, bidi control or noncharacter")
+        # As put_failure writes it: through the text gate (``model.clean_text``), which also makes
+        # a line or paragraph separator (U+2028, U+2029), a line break to a terminal, a space.
+        if drop_forbidden(self.reason) != self.reason or clean_text(self.reason) != self.reason:
+            raise ValueError("the reason holds a control, bidi control, line separator or noncharacter")
 
 
 # -- decoding ----------------------------------------------------------------------
