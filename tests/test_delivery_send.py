@@ -394,3 +394,86 @@ def test_an_end_of_message_answered_by_no_smtp_reply_is_unconfirmed(weeks, tmp_p
     assert r.exit_code == 1, r.output
     assert received_ends == [True], r.stderr  # sent once, never again
     assert "did not confirm it" in r.stderr and "--resend" in r.stderr, r.stderr
+
+
+def _raw_server(answer_end):
+    """A raw SMTP server on 127.0.0.1 whose handling of a message's data is *answer_end(conn, f)*
+    (after "354"); (port, listening socket, thread, the number of messages whose end it read)."""
+    import threading
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    ends: list[bool] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            with conn:
+                f = conn.makefile("rb")
+                conn.sendall(b"220 raw\r\n")
+                while line := f.readline():
+                    if line.upper().startswith((b"EHLO", b"HELO")):
+                        conn.sendall(b"250 raw\r\n")
+                    elif line.upper().startswith(b"DATA"):
+                        conn.sendall(b"354 go\r\n")
+                        if not answer_end(conn, f, ends):
+                            break
+                    elif line.upper().startswith(b"QUIT"):
+                        conn.sendall(b"221 bye\r\n")
+                        break
+                    else:
+                        conn.sendall(b"250 ok\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return sock.getsockname()[1], sock, ends
+
+
+def _send_raw(weeks, port, timeout="1"):
+    args = ["send", str(weeks), "--to", KINDLE, "--smtp-host", "127.0.0.1", "--smtp-port", str(port),
+            "--smtp-security", "none", "--from-address", "papers@example.org", "--timeout", timeout,
+            "--retries", "0", "--today", "2024-03-11"]
+    return CliRunner().invoke(main, args, env={"DIGEST_EXPORT_SMTP_PASSWORD": None})
+
+
+def test_a_connection_reset_before_the_server_read_the_message_is_tried_again(weeks, tmp_path):
+    """A server that resets the connection with the message unread (it read 2 kB of it) has not
+    taken it, though the whole message went into the kernel's buffers: not recorded as sent, and
+    the next run sends it."""
+    import struct
+
+    def reset(conn, f, ends):
+        f.read(2048)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with RST
+        f.close()
+        conn.close()  # with the rest of the message unread: the kernel resets the connection
+        return False
+
+    port, sock, _ = _raw_server(reset)
+    r = _send_raw(weeks, port)
+    sock.close()
+    assert r.exit_code == 1 and "did not confirm" not in r.stderr and "tries again" in r.stderr, r.stderr
+    assert not (weeks / LEDGER_NAME).exists() or "sha256" not in (weeks / LEDGER_NAME).read_text()
+
+
+def test_the_reply_to_the_end_of_a_message_may_take_the_whole_exchanges_time(weeks, tmp_path):
+    """The server scans the attachment and answers the message's end 1.5 s later, with
+    --timeout 1: within the exchange's time (twice the time-out and more), so it is sent, not
+    "unconfirmed" after one read's time-out."""
+    def slow(conn, f, ends):
+        while f.readline() not in (b".\r\n", b""):
+            pass
+        ends.append(True)
+        time.sleep(1.5)
+        conn.sendall(b"250 queued\r\n")
+        return True
+
+    port, sock, ends = _raw_server(slow)
+    r = _send_raw(weeks, port)
+    sock.close()
+    assert r.exit_code == 0 and ends == [True], r.stderr
+    assert "sent " in r.stderr + r.output

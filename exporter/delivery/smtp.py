@@ -17,6 +17,7 @@ import smtplib
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 
 from ..errors import ExporterError
@@ -176,10 +177,13 @@ class _Watchdog:
         self.smtp: smtplib.SMTP | None = None
         self.timer: threading.Timer | None = None
         self.expired = False
+        #: When the exchange armed for ends (``time.monotonic()``).
+        self.deadline = 0.0
 
     def arm(self, seconds: float) -> None:
         self.cancel()
         self.expired = False
+        self.deadline = time.monotonic() + seconds
         self.timer = threading.Timer(seconds, self._expire)
         self.timer.daemon = True
         self.timer.start()
@@ -223,8 +227,28 @@ def _watched(base: type[smtplib.SMTP], watchdog: _Watchdog) -> type[smtplib.SMTP
             super().send(s)
             if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
                 self.data_sent = True  # smtplib.SMTP.data() sends the message and its end at once
+                # The reply to the message's end may take what is left of the whole exchange's
+                # time (a server scans the attachment first), not one read's time-out: with the
+                # socket's own, a reply 7 s after the end, with --timeout 5, was "not confirmed".
+                if self.sock is not None and watchdog.deadline:
+                    self.sock.settimeout(max(0.05, watchdog.deadline - time.monotonic()))
 
     return Watched
+
+
+def _reset_by_peer(err: BaseException) -> bool:
+    """Whether *err* (or what it was raised from: smtplib wraps it) is the server resetting the
+    connection.  A host resets a connection it closes with data it never read (RFC 1122 4.2.2.13;
+    Linux ``tcp_close``): the message's end, sent into the kernel's buffers, never reached the
+    server, which therefore has not taken it, and the book is tried again.  A server that read it
+    all and closed ends the connection plainly: that one may have taken it."""
+    seen = 0
+    while err is not None and seen < 8:
+        if isinstance(err, ConnectionResetError):
+            return True
+        err = err.__cause__ or err.__context__  # type: ignore[assignment]
+        seen += 1
+    return False
 
 
 #: The slowest a server may take a message, in bytes a second, beyond two time-outs: a book of
@@ -282,7 +306,8 @@ class Mailer:
                 raise smtplib.SMTPServerDisconnected("the reply was cut short")
         except (smtplib.SMTPException, OSError, UnicodeError) as err:
             expired = self._watchdog.expired
-            taken = getattr(self._smtp, "data_sent", False) and not _a_reply_refusing(err)
+            taken = (getattr(self._smtp, "data_sent", False) and not _a_reply_refusing(err)
+                     and not _reset_by_peer(err))
             self.close()
             if taken:
                 # The message's end went out and no reply said what became of it (none in time, the
