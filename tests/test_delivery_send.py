@@ -347,45 +347,23 @@ def test_an_end_of_message_answered_by_no_smtp_reply_is_unconfirmed(weeks, tmp_p
     """A raw server that takes the whole message, then answers with no SMTP reply: a code
     outside 4xx/5xx, a line that is no reply, or "25" and then a "0" every half second, never a
     line's end (what was read when the time-out shut the connection confirms nothing)."""
-    import threading
+    def answer(conn, f, ends) -> bool:
+        while f.readline() not in (b".\r\n", b""):
+            pass
+        ends.append(True)
+        if ending != b"drip":
+            conn.sendall(ending)
+            return True
+        conn.sendall(b"25")
+        for _ in range(20):
+            try:
+                conn.sendall(b"0")
+            except OSError:
+                return False
+            time.sleep(0.5)
+        return False
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(4)
-    port, received_ends = sock.getsockname()[1], []
-
-    def serve() -> None:
-        conn, _ = sock.accept()
-        with conn:
-            f = conn.makefile("rb")
-            conn.sendall(b"220 raw\r\n")
-            while line := f.readline():
-                if line.upper().startswith((b"EHLO", b"HELO")):
-                    conn.sendall(b"250 raw\r\n")
-                elif line.upper().startswith(b"DATA"):
-                    conn.sendall(b"354 go\r\n")
-                    while f.readline() not in (b".\r\n", b""):
-                        pass
-                    received_ends.append(True)
-                    if ending != b"drip":
-                        conn.sendall(ending)
-                        continue
-                    conn.sendall(b"25")
-                    for _ in range(20):
-                        try:
-                            conn.sendall(b"0")
-                        except OSError:
-                            return
-                        time.sleep(0.5)
-                    return
-                elif line.upper().startswith(b"QUIT"):
-                    conn.sendall(b"221 bye\r\n")
-                    return
-                else:
-                    conn.sendall(b"250 ok\r\n")
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
+    port, sock, received_ends = _raw_server(answer)
     args = ["send", str(weeks), "--to", KINDLE, "--smtp-host", "127.0.0.1", "--smtp-port", str(port),
             "--smtp-security", "none", "--from-address", "papers@example.org", "--timeout", "1", "--retries", "2",
             "--retry-delay", "0.01", "--today", "2024-03-11"]
