@@ -342,7 +342,8 @@ def test_the_ledger_writes_a_bidi_control_of_a_book_name_escaped(weeks, tmp_path
     assert r.exit_code == 0 and server.mailbox.messages == [], r.output  # read back: nothing sent twice
 
 
-@pytest.mark.parametrize("ending", [b"999 weird\r\n", b"hello there\r\n", b"drip"])
+@pytest.mark.parametrize("ending", [b"999 weird\r\n", b"hello there\r\n", b"drip", b"2500 ok\r\n", b"250ok\r\n",
+                                    b"199 hmm\r\n", b"550-no\r\n250 ok\r\n", b"250-ok\r\n550 no\r\n"])
 def test_an_end_of_message_answered_by_no_smtp_reply_is_unconfirmed(weeks, tmp_path, ending):
     """A raw server that takes the whole message, then answers with no SMTP reply: a code
     outside 4xx/5xx, a line that is no reply, or "25" and then a "0" every half second, never a

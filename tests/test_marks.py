@@ -295,6 +295,8 @@ FEEDS = {
     "Atom: two summaries in an entry": ATOM.format(GENERATOR + "<entry><id>x</id><summary>a</summary>"
                                                    "<summary>mine</summary></entry>"),
     "Atom: two names of an author": ATOM.format(GENERATOR + "<author><name>a</name><name>mine</name></author>"),
+    "RSS: an Atom link in an item": RSS.replace("<rss ", '<rss xmlns:atom="http://www.w3.org/2005/Atom" ')
+    .format(GENERATOR + '<item><atom:link href="https://evil.example/" rel="self"/><title>t</title></item>'),
     "RSS: a second title of the channel": RSS.format(GENERATOR + "<title>my notes</title>"),
     "RSS: two links in an item": RSS.format(GENERATOR + "<item><link>https://a/</link><link>https://mine/</link></item>"),
     "RSS: two guids in an item": RSS.format(GENERATOR + "<item><guid>a</guid><guid>mine</guid></item>"),

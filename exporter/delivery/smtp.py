@@ -223,6 +223,33 @@ def _watched(base: type[smtplib.SMTP], watchdog: _Watchdog) -> type[smtplib.SMTP
             watchdog.watch(self)
             return sock
 
+        def getreply(self) -> tuple[int, bytes]:
+            """smtplib's, read as RFC 5321 section 4.2 writes a reply: every line a code of three
+            digits (2 to 5 first) and a space or ``-`` before its text, the same code on each line
+            of one reply.  smtplib read ``2500 ok`` and ``250ok`` as 250 and took the last line's
+            code of ``250-ok`` then ``550 no`` (so a message taken was "rejected", and mailed
+            again); anything else is no reply, as a closed connection is."""
+            if self.file is None:
+                self.file = self.sock.makefile("rb")
+            code, texts = b"", []
+            while True:
+                try:
+                    line = self.file.readline(smtplib._MAXLINE + 1)
+                except OSError as err:
+                    self.close()
+                    raise smtplib.SMTPServerDisconnected(f"Connection unexpectedly closed: {err}") from err
+                if not line:
+                    self.close()
+                    raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+                found = _REPLY_LINE.fullmatch(line)
+                if found is None or (code and found.group(1) != code):
+                    self.close()
+                    raise smtplib.SMTPServerDisconnected("a reply that is no SMTP reply (RFC 5321 section 4.2)")
+                code = found.group(1)
+                texts.append((found.group(3) or b"").strip(b" \t"))
+                if found.group(2) != b"-":
+                    return int(code), b"\n".join(texts)
+
         def send(self, s: bytes | str) -> None:
             super().send(s)
             if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
@@ -234,6 +261,10 @@ def _watched(base: type[smtplib.SMTP], watchdog: _Watchdog) -> type[smtplib.SMTP
                     self.sock.settimeout(max(0.05, watchdog.deadline - time.monotonic()))
 
     return Watched
+
+
+#: One line of a reply (RFC 5321 section 4.2: Reply-code, then "-" or SP and text, or nothing).
+_REPLY_LINE = re.compile(rb"([2-5][0-5][0-9])(?:([ -])([^\r\n]*))?\r?\n")
 
 
 def _reset_by_peer(err: BaseException) -> bool:

@@ -206,7 +206,7 @@ PARENTS = {
                                                 "category", "generator", "icon", "logo", "subtitle")},
     **{ATOM + name: frozenset({ATOM + "entry"}) for name in ("content", "summary", "published")},
     **{ATOM + name: frozenset({ATOM + "author", ATOM + "contributor"}) for name in ("name", "uri", "email")},
-    ATOM + "link": frozenset(_A | {"channel", "item"}),
+    ATOM + "link": frozenset(_A | {"channel"}),  # in RSS, the channel's link to the feed itself
     "rss": frozenset({None}),
     "channel": frozenset({"rss"}),
     "item": frozenset({"channel"}),
