@@ -868,4 +868,28 @@ def test_a_remembered_failure_whose_reason_holds_what_no_output_shows_is_damage(
     entry.write_text(json.dumps({**fields, "reason": reason}))
     assert cache.get_failure(url) is None and not entry.exists()
     cache.put_failure(url, reason, time.time() + 3600)  # what the program writes, it reads back
-    assert cache.get_failure(url)[0] == cache.get_failure(url)[0].strip() != ""
+    again = cache.get_failure(url)
+    assert again is None or again[0] == again[0].strip() != ""
+    assert not list(entry.parent.iterdir()) or again is not None
+
+
+@pytest.mark.parametrize("reason, kept", [
+    ("HTTP 404", True), ("HTTP 410", True), ("not an image (HTML or XML)", True), ("truncated image", True),
+    ("too large (Content-Length 99999999 > 5000000)", True), ("invalid URL", True),
+    ("timed out", False), ("HTTP 500", False), ("HTTP 429", False), ("HTTP 408", False), ("connection refused", False),
+    ("blocked: private address (evil.example is 10.0.0.1)", False), ("HTTP 4040", False),
+    ("HTTP 404 in/2024-03-04.md:1: error: forged", False)])
+def test_only_a_failure_the_program_remembers_is_taken_from_the_cache(tmp_path, reason, kept):
+    """The program remembers permanent failures only (a client error, a URL refused, no image);
+    an entry saying a time-out, a server error or a refusal by policy, which are tried again each
+    run, was not written by it: the thumbnail is fetched again, and no words of the entry's are
+    shown."""
+    from exporter.images.cache import Cache
+
+    cache = Cache(tmp_path)
+    url = "https://example.org/a.png"
+    cache.put_failure(url, "HTTP 404", time.time() + 3600)
+    [entry] = cache_files(tmp_path, "failed")
+    entry.write_text(json.dumps({**json.loads(entry.read_bytes()), "reason": reason}))
+    assert (cache.get_failure(url) is not None) == kept
+    assert entry.exists() == kept

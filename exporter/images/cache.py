@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import struct
 import tempfile
 import time
@@ -41,6 +42,19 @@ from .model import EmbeddedImage, ImageOptions
 # bytes object (slicing a whole-file read costs as much as the checksum).
 CACHE_MAGIC = b"digest-export-cache 2 "
 _MAX_FAILURE_ENTRY = 4096
+
+
+#: The failures the program remembers: the permanent ones, as ``images/fetch.py`` and
+#: ``images/convert.py`` say them (a client error but 408, 425 and 429, RFC 9110 15.5; a URL or
+#: redirect refused; a body too large or in encodings refused; what is no image).  A network
+#: error, a time-out, a server error or a refusal by policy is tried again on the next run, so an
+#: entry that says one was not written by the program.
+REMEMBERED = re.compile(
+    r"HTTP 4(?!08|25|29)[0-9]{2}|invalid URL(?: \(port out of range\))?|unsupported URL scheme"
+    r"|redirect to (?:non-http|an invalid) URL|too many redirects \(.{1,80}\)|too large(?: once decoded)? \(.{1,120}\)"
+    r"|too many content encodings \([0-9]+\)|unsupported content encoding \(.{1,20}\)|undecodable content encoding"
+    r"|not an image(?: \(.{1,80}\))?|undecodable image \(.{1,200}\)|decompression bomb \(.{1,200}\)|truncated image",
+    re.DOTALL)
 
 
 class Cache:
@@ -102,7 +116,9 @@ class Cache:
             entry = documents.decode(gate_files.read_bytes(path, _MAX_FAILURE_ENTRY), documents.FailureEntry,
                                      limit=_MAX_FAILURE_ENTRY - 1)
             reason, until = entry.reason, entry.until
-            if entry.url != url:
+            if entry.url != url or not REMEMBERED.fullmatch(reason):
+                # Another URL's, or a failure the program never remembers ("timed out", "HTTP 500",
+                # "blocked: ...": tried again each run): not its entry, and the URL is asked.
                 raise ValueError("bad entry")
         except FileNotFoundError:
             return None
@@ -122,6 +138,8 @@ class Cache:
         # As the reader takes it back (one line, no control, bidi control or noncharacter):
         # a reason it would refuse would be asked for again on every run.
         reason = clean_text(reason) or "failed"
+        if not REMEMBERED.fullmatch(reason):
+            return  # what it would not take back
         self._atomic_write(self._path("failed", url),
                            json.dumps({"url": url, "reason": reason, "until": until}).encode("utf-8"))
 
