@@ -999,6 +999,7 @@ password_text = st.text(st.characters(codec="utf-8", exclude_characters="\x00"),
 @settings(max_examples=6, **SETTINGS)
 @given(password=password_text.filter(lambda p: p.strip("\r\n") == p and len(p.strip()) > 0))
 @example(password="pässwörd-비밀-🔑")
+@example(password="0\r0")  # echoed in the server's refusal: a carriage return inside its text
 def test_any_unicode_password_logs_in_and_is_never_echoed(tmp_path_factory, password):
     import base64
 

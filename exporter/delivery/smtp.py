@@ -264,7 +264,10 @@ def _watched(base: type[smtplib.SMTP], watchdog: _Watchdog) -> type[smtplib.SMTP
 
 
 #: One line of a reply (RFC 5321 section 4.2: Reply-code, then "-" or SP and text, or nothing).
-_REPLY_LINE = re.compile(rb"([2-5][0-5][0-9])(?:([ -])([^\r\n]*))?\r?\n")
+#: The code is what the reply says; its text is read as smtplib reads it, up to the line's end: a
+#: server that echoes what it was sent (a password refused, with a carriage return in it) still
+#: refuses it.
+_REPLY_LINE = re.compile(rb"([2-5][0-5][0-9])(?:([ -])([^\n]*?))?\r?\n")
 
 
 def _reset_by_peer(err: BaseException) -> bool:
