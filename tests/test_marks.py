@@ -217,6 +217,21 @@ def test_a_page_with_the_generator_meta_in_its_head_is_the_programs(tmp_path):
 ATOM = '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom"><title>mine</title>{}</feed>'
 RSS = '<?xml version="1.0"?>\n<rss version="2.0"><channel><title>mine</title>{}</channel></rss>'
 GENERATOR = f"<generator>{PROGRAM}</generator>"
+
+
+#: The feeds' other namespaces, by the prefix the cases declare them with.
+NAMESPACES = {"atom": "http://www.w3.org/2005/Atom", "dc": "http://purl.org/dc/elements/1.1/",
+              "media": "http://search.yahoo.com/mrss/", "fh": "http://purl.org/syndication/history/1.0",
+              "content": "http://purl.org/rss/1.0/modules/content/"}
+
+
+def _with(doc: str, prefix: str, body: str) -> str:
+    """*doc* (ATOM or RSS) declaring the namespace of *prefix* on its root, holding the generator
+    and *body*."""
+    root = "<feed " if doc is ATOM else "<rss "
+    return doc.replace(root, f'{root}xmlns:{prefix}="{NAMESPACES[prefix]}" ', 1).format(GENERATOR + body)
+
+
 FEEDS = {
     "Atom: in an entry's source": ATOM.format(f"<entry><source>{GENERATOR.replace('<g', '<g')}</source></entry>"),
     "Atom: without the Atom namespace": ATOM.replace(' xmlns="http://www.w3.org/2005/Atom"', "").format(GENERATOR),
@@ -274,19 +289,16 @@ FEEDS = {
     "Atom: an RSS element in an entry": ATOM.format(GENERATOR + '<entry><guid xmlns="">x</guid></entry>'),
     "Atom: a feed in an entry": ATOM.format(GENERATOR + "<entry><feed><id>x</id></feed></entry>"),
     "Atom: an entry in an author": ATOM.format(GENERATOR + "<author><entry><id>x</id></entry></author>"),
-    "RSS: an Atom entry in an item": RSS.replace("<rss ", '<rss xmlns:atom="http://www.w3.org/2005/Atom" ')
-    .format(GENERATOR + "<item><atom:entry><atom:title>mine</atom:title></atom:entry></item>"),
+    "RSS: an Atom entry in an item": _with(RSS, "atom",
+        "<item><atom:entry><atom:title>mine</atom:title></atom:entry></item>"),
     "RSS: an item in an item": RSS.format(GENERATOR + "<item><item><title>mine</title></item></item>"),
     "Atom: a namespace of the user's declared": ATOM.format(
         GENERATOR + '<title xmlns:notes="urn:my-private-notes:keep-this-file">t</title>'),
-    "Atom: an element Dublin Core does not have": ATOM.replace("<feed ", '<feed xmlns:dc="http://purl.org/dc/elements/1.1/" ')
-    .format(GENERATOR + "<dc:mynotes>hello</dc:mynotes>"),
-    "Atom: an element Media RSS does not have": ATOM.replace("<feed ", '<feed xmlns:media="http://search.yahoo.com/mrss/" ')
-    .format(GENERATOR + "<media:mynotes>hello</media:mynotes>"),
-    "RSS: an element Dublin Core does not have": RSS.replace("<rss ", '<rss xmlns:dc="http://purl.org/dc/elements/1.1/" ')
-    .format(GENERATOR + "<dc:mynotes>x</dc:mynotes>"),
-    "RSS: an OPDS link": RSS.replace("<rss ", '<rss xmlns:atom="http://www.w3.org/2005/Atom" ')
-    .format(GENERATOR + '<atom:link rel="related" href="c.opds" type="application/atom+xml;profile=opds-catalog"/>'),
+    "Atom: an element Dublin Core does not have": _with(ATOM, "dc", "<dc:mynotes>hello</dc:mynotes>"),
+    "Atom: an element Media RSS does not have": _with(ATOM, "media", "<media:mynotes>hello</media:mynotes>"),
+    "RSS: an element Dublin Core does not have": _with(RSS, "dc", "<dc:mynotes>x</dc:mynotes>"),
+    "RSS: an OPDS link": _with(RSS, "atom",
+        '<atom:link rel="related" href="c.opds" type="application/atom+xml;profile=opds-catalog"/>'),
     "RSS: of no version": RSS.replace(' version="2.0"', "").format(GENERATOR),
     "Atom: a byte-order mark before it": "\ufeff" + ATOM.format(GENERATOR),
     "RSS: a line before its declaration": "\n" + RSS.format(GENERATOR),
@@ -295,25 +307,22 @@ FEEDS = {
     "Atom: two summaries in an entry": ATOM.format(GENERATOR + "<entry><id>x</id><summary>a</summary>"
                                                    "<summary>mine</summary></entry>"),
     "Atom: two names of an author": ATOM.format(GENERATOR + "<author><name>a</name><name>mine</name></author>"),
-    "RSS: an Atom link in an item": RSS.replace("<rss ", '<rss xmlns:atom="http://www.w3.org/2005/Atom" ')
-    .format(GENERATOR + '<item><atom:link href="https://evil.example/" rel="self"/><title>t</title></item>'),
+    "RSS: an Atom link in an item": _with(RSS, "atom",
+        '<item><atom:link href="https://evil.example/" rel="self"/><title>t</title></item>'),
     "RSS: a second title of the channel": RSS.format(GENERATOR + "<title>my notes</title>"),
     "RSS: two links in an item": RSS.format(GENERATOR + "<item><link>https://a/</link><link>https://mine/</link></item>"),
     "RSS: two guids in an item": RSS.format(GENERATOR + "<item><guid>a</guid><guid>mine</guid></item>"),
-    "RSS: the content module's encoded in the channel": RSS.replace(
-        "<rss ", '<rss xmlns:content="http://purl.org/rss/1.0/modules/content/" ')
-    .format(GENERATOR + "<content:encoded>my notes</content:encoded>"),
-    "Atom: RFC 5005's complete in an entry": ATOM.replace(
-        "<feed ", '<feed xmlns:fh="http://purl.org/syndication/history/1.0" ')
-    .format(GENERATOR + "<entry><id>x</id><fh:complete/></entry>"),
-    "Atom: a Media RSS thumbnail in an author": ATOM.replace("<feed ", '<feed xmlns:media="http://search.yahoo.com/mrss/" ')
-    .format(GENERATOR + '<author><name>a</name><media:thumbnail url="https://mine/"/></author>'),
-    "Atom: a Dublin Core creator in an author": ATOM.replace("<feed ", '<feed xmlns:dc="http://purl.org/dc/elements/1.1/" ')
-    .format(GENERATOR + "<author><name>a</name><dc:creator>mine</dc:creator></author>"),
-    "RSS: a Dublin Core element in an item's title": RSS.replace("<rss ", '<rss xmlns:dc="http://purl.org/dc/elements/1.1/" ')
-    .format(GENERATOR + "<item><title>t<dc:rights>mine</dc:rights></title></item>"),
-    "RSS: a Media RSS content in a channel's image": RSS.replace("<rss ", '<rss xmlns:media="http://search.yahoo.com/mrss/" ')
-    .format(GENERATOR + '<image><url>https://a/</url><media:content url="https://mine/"/></image>'),
+    "RSS: the content module's encoded in the channel": _with(RSS, "content",
+        "<content:encoded>my notes</content:encoded>"),
+    "Atom: RFC 5005's complete in an entry": _with(ATOM, "fh", "<entry><id>x</id><fh:complete/></entry>"),
+    "Atom: a Media RSS thumbnail in an author": _with(ATOM, "media",
+        '<author><name>a</name><media:thumbnail url="https://mine/"/></author>'),
+    "Atom: a Dublin Core creator in an author": _with(ATOM, "dc",
+        "<author><name>a</name><dc:creator>mine</dc:creator></author>"),
+    "RSS: a Dublin Core element in an item's title": _with(RSS, "dc",
+        "<item><title>t<dc:rights>mine</dc:rights></title></item>"),
+    "RSS: a Media RSS content in a channel's image": _with(RSS, "media",
+        '<image><url>https://a/</url><media:content url="https://mine/"/></image>'),
 }
 
 

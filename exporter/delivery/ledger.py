@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ExporterError
-from ..gates import dates
 from ..gates import files as gate_files
 from ..output import write_file
 from ..gates.names import printable_json, shell_quote as q, stored_tree, unstored_name
@@ -139,8 +138,7 @@ def load_ledger(folder: Path) -> Ledger:
             f"{shown}: not a valid send ledger ({documents.ledger_problem(raw, str(err))}); fix it, or delete "
             "it to send every finished book again") from err
     try:
-        return Ledger(path, {addr: {_book_name(name): Sent(s.sha256, s.size, _utc_text(s.sent_at), s.complete,
-                                                                 s.identifier)
+        return Ledger(path, {addr: {_book_name(name): Sent(s.sha256, s.size, s.sent_at, s.complete, s.identifier)
                                     for name, s in books.items()} for addr, books in doc.sent.items()})
     except ValueError as err:  # a stored name that is not one
         raise LedgerError(f"{shown}: not a valid send ledger ({err}); fix it, or delete it to send every "
@@ -155,10 +153,6 @@ def _book_name(stored: str) -> str:
         raise ValueError(f"the book name {q(name) or repr(name)} is not one send mails (a file name ending in "
                          ".epub, of at most 255 bytes)")
     return name
-
-
-def _utc_text(when: str) -> str:
-    return dates.timestamp(when).astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def now_text() -> str:

@@ -150,8 +150,14 @@ def timestamp(text: str) -> dt.datetime:
         value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise NoSuchDate("is not a real date and time") from None
-    value = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-    try:  # every moment the program keeps is compared and written in UTC
+    return in_utc(value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc))
+
+
+def in_utc(value: dt.datetime) -> dt.datetime:
+    """*value* (with its zone) if UTC can show it: every moment the program keeps is compared and
+    written in UTC, and ``9999-12-31T23:59:59-14:00`` is in year 10000 there (OverflowError
+    where it is used); :class:`OutsideDates` if not."""
+    try:
         value.astimezone(dt.timezone.utc)
     except OverflowError:
         raise OutsideDates("is a moment beyond the years UTC can show (1 to 9999)") from None

@@ -82,17 +82,6 @@ class TooLarge(DocumentDamaged):
         self.size = size
 
 
-def _moment(value: dt.datetime | None, name: str) -> None:
-    """A time stamp read back is one the program can use: with its zone, a moment that UTC can
-    show (``9999-12-31T23:59:59-14:00`` is in year 10000 there: OverflowError, where the ledger's
-    times are compared and written in UTC)."""
-    if value is not None:
-        try:
-            value.astimezone(dt.timezone.utc)
-        except OverflowError:
-            raise ValueError(f"{name} {value.isoformat()} is not a moment UTC can show") from None
-
-
 def _day_in_range(day: dt.date) -> dt.date:
     # What the reader accepts: a day outside it cannot come from a digest.
     if not 1980 <= day.year <= 2099:
@@ -328,7 +317,11 @@ class CatalogRecord(BookMetadata, forbid_unknown_fields=True):
     cover_stamp: FileStat | None = None
 
     def __post_init__(self) -> None:
-        _moment(self.modified, "modified")
+        if self.modified is not None:
+            try:
+                dates.in_utc(self.modified)  # the dates gate's rule for every moment kept
+            except dates.DateRefused as err:
+                raise ValueError(f"modified {self.modified.isoformat()} {err}") from None
         # Written by this program from a checked book: a value that is not as the
         # checks left it (a title that is empty or needs cleaning, "en_US", an
         # index "-1e999") was not written by it, and the record is damaged.
