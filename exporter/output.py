@@ -472,6 +472,10 @@ class Records:
     #: while its stat is that one.  A forked book worker hands its entries back
     #: (:func:`take_known`, :func:`add_known`).
     known: dict[tuple[int, int], tuple[Stamp, str]] = field(default_factory=dict)
+    #: Name -> (size, digest) of each file this run was about to write (noted before its rename):
+    #: the program's own while the file holds those bytes, even if the run stopped between the
+    #: rename and :attr:`known` (:func:`written_in_run`).
+    pending: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
 # Set by the pipeline for the length of a run (and inherited by the forked
@@ -573,7 +577,133 @@ def written_in_run() -> dict[str, Stamp]:
                 found[name] = stamp
         except OSError:
             continue
+    # A file the run renamed into place but did not get to know (a stop between the two, or a
+    # worker ended before it sent back what it wrote): the program's while it holds its bytes.
+    for name, (size, digest) in list(records.pending.items()):
+        if name in found:
+            continue
+        path = Path(root[0], name)
+        try:
+            st = os.stat(path, follow_symlinks=False)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and _holds_digest(path, Stamp(size, -1, -1, -1, digest), st):
+            found[name] = Stamp.of(st)._replace(digest=digest)
     return found
+
+
+@contextlib.contextmanager
+def held_lock(path: Path, busy: str, error: type[Exception] = OutputError) -> Iterator[None]:
+    """Hold an exclusive lock on the file *path* (made if missing) for the block; *error* with the
+    message *busy* if another process holds it, or why the lock cannot be taken (an advisory ``flock``:
+    released by the system however the holder ends, so a killed run leaves no stale lock)."""
+    if fcntl is None:  # Windows: no advisory locks; runs must not overlap
+        yield
+        return
+    path = Path(path)
+    try:
+        # Never through a symbolic link (it would create or lock a file anywhere: O_NOFOLLOW fails
+        # with ELOOP), never waiting on a named pipe (O_NONBLOCK), and only a regular file is a lock.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                     | getattr(os, "O_NOCTTY", 0), 0o644)
+    except OSError as err:
+        kind = gate_files.special_kind(path)
+        why = ("a symbolic link, which the lock is never taken through" if os.path.islink(path)
+               else f"it is {kind}, not a regular file" if kind else err.strerror or str(err))
+        raise error(f"{_shown(path)}: cannot create the lock file: {why}") from err
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise error(f"{_shown(path)}: cannot take the lock: it is {gate_files.kind_of(os.fstat(fd).st_mode)}, "
+                        "not a regular file")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            raise error(busy) from err
+        yield
+    finally:
+        os.close(fd)
+
+
+#: The main process's ``(pid, descriptor)`` of the journal its forked book workers append their
+#: writes to (:func:`journaled`), or None.
+_JOURNAL: tuple[int, int] | None = None
+
+
+@contextlib.contextmanager
+def journaled(records: Iterable[Records]) -> Iterator[None]:
+    """Within the block, each file a forked worker is about to write is appended to a journal (an
+    unlinked temporary file): its folder's records, its name, size and digest.  A worker tells
+    the main process what it wrote only with a book's result, and a stop ends it at once: a book
+    renamed into place whose result was not sent back was not recorded, and the next run took it
+    for a file edited since.  When the block is left by an exception (a stop), the journal's
+    entries become pending writes of the records they name (*records*, and those in force here),
+    which :func:`written_in_run` takes where the file holds the bytes."""
+    global _JOURNAL
+    import tempfile
+
+    outer = _JOURNAL
+    with tempfile.TemporaryFile(prefix="digest-export-journal-") as fh:
+        fd = fh.fileno()
+        if fcntl is not None:
+            # O_APPEND: each worker's entry lands whole at the end (POSIX write()).
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
+        _JOURNAL = (os.getpid(), fd)
+        try:
+            yield
+        except BaseException:
+            _JOURNAL = outer
+            _replay(fd, [*records, _RECORDS.get()])
+            raise
+        finally:
+            _JOURNAL = outer
+
+
+def _replay(fd: int, records: list[Records | None]) -> None:
+    """The journal *fd*'s entries (each its length, then its pickle: the journal is this run's
+    own unlinked file, never a document of the user's), as pending writes of the records they
+    name."""
+    import pickle
+
+    by_folder = {str(r.folder): r for r in records if r is not None}
+    chunks, at = [], 0
+    while chunk := os.pread(fd, 1 << 20, at):
+        chunks.append(chunk)
+        at += len(chunk)
+    data, at = b"".join(chunks), 0
+    while at + 4 <= len(data):
+        size = int.from_bytes(data[at:at + 4], "big")
+        if at + 4 + size > len(data):
+            break  # a worker killed outright in the middle of its entry
+        folder, name, length, digest = pickle.loads(data[at + 4:at + 4 + size])
+        at += 4 + size
+        target = by_folder.get(folder)
+        if target is not None:
+            target.pending[name] = (length, digest)
+
+
+def _intend(path: Path, data: bytes) -> str | None:
+    """Before *path* is replaced with *data* in a recorded run: noted as a pending write of the
+    run (:attr:`Records.pending`; in a forked worker, in the main process's journal,
+    :func:`journaled`).  The digest of *data*, or None outside a recorded run."""
+    records = _RECORDS.get()
+    if records is None:
+        return None
+    found = _folders_below_root(path.parent)
+    if found is None:
+        return None
+    digest = content_digest(data)
+    name = "/".join((*found[1], path.name))
+    journal = _JOURNAL
+    if journal is not None and journal[0] != os.getpid():
+        import pickle
+
+        entry = pickle.dumps((str(records.folder), name, len(data), digest))
+        os.write(journal[1], len(entry).to_bytes(4, "big") + entry)
+    else:
+        if len(records.pending) >= _KNOWN_MAX:
+            records.pending.clear()
+        records.pending[name] = (len(data), digest)
+    return digest
 
 
 def take_known() -> dict[tuple[int, int], tuple[Stamp, str]]:
@@ -825,8 +955,9 @@ def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = Fal
             _remember(at, path, data)
             return WriteStatus.UNCHANGED
         _check_replaceable(path, at, ours=ours, earlier=earlier, data=data)
+        digest = _intend(path, data)
         _replace(at, path, data)
-        _remember(at, path, data)
+        _remember(at, path, data, digest)
         batch = _BATCH.get()
         if batch is not None and batch.pid == os.getpid():
             batch.folders.add(path.parent)
@@ -835,7 +966,7 @@ def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = Fal
     return WriteStatus.WRITTEN
 
 
-def _remember(at: _Folder, path: Path, data: bytes) -> None:
+def _remember(at: _Folder, path: Path, data: bytes, digest: str | None = None) -> None:
     """Within :func:`recorded`, for a file below the output folder (what the state records): the
     digest of *data*, now at *path*, for :func:`written_stamp`.  Taken from the bytes at hand,
     nothing read again; a file that is a link is not the program's and is not remembered."""
@@ -847,7 +978,7 @@ def _remember(at: _Folder, path: Path, data: bytes) -> None:
     except OSError:
         return
     if stat.S_ISREG(st.st_mode):
-        _know(path, st, content_digest(data))
+        _know(path, st, digest or content_digest(data))
 
 
 def _check_replaceable(path: Path, at: _Folder, *, ours: bool, earlier: tuple[bytes, ...],

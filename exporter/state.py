@@ -46,6 +46,13 @@ def default_state_path(out_dir: Path) -> Path:
     return Path(platformdirs.user_state_dir("digest-export")) / f"{key}.json"
 
 
+def lock_path(out_dir: Path) -> Path:
+    """Beside the default state of *out_dir*: the lock a run writing into the folder holds
+    (:func:`exporter.output.held_lock`), whatever ``--state`` it is given."""
+    path = default_state_path(out_dir)
+    return path.with_name(path.stem + ".lock")
+
+
 def written_record_path(out_dir: Path) -> Path:
     """Beside the default state of *out_dir* (whatever ``--state`` a build is given): what the
     commands that keep no state (``feed``, ``epub``) wrote there (:func:`load_written`)."""

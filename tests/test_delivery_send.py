@@ -456,3 +456,39 @@ def test_the_reply_to_the_end_of_a_message_may_take_the_whole_exchanges_time(wee
     sock.close()
     assert r.exit_code == 0 and ends == [True], r.stderr
     assert "sent " in r.stderr + r.output
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT"])
+def test_a_stop_while_the_server_keeps_its_answer_to_the_message_still_records_it(weeks, tmp_path, how):
+    """The whole message went out and the server keeps its answer past the exchange's time; a stop
+    asked meanwhile waits for that time, as documented, and the book is recorded as sent
+    (unconfirmed), as it is without a stop: the stop replaced the failure that records it, the
+    ledger stayed empty and the next run mailed the book again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    def silent(conn, f, ends):
+        while f.readline() not in (b".\r\n", b""):
+            pass
+        ends.append(True)
+        time.sleep(8)
+        return False
+
+    port, sock, ends = _raw_server(silent)
+    args = ["send", str(weeks), "--to", KINDLE, "--smtp-host", "127.0.0.1", "--smtp-port", str(port),
+            "--smtp-security", "none", "--from-address", "papers@example.org", "--timeout", "1",
+            "--retries", "0", "--today", "2024-03-11"]
+    env = {k: v for k, v in os.environ.items() if k != "DIGEST_EXPORT_SMTP_PASSWORD"}
+    env.update(PYTHONPATH=str(Path(__file__).resolve().parent.parent), XDG_STATE_HOME=str(tmp_path / "state"))
+    proc = subprocess.Popen([sys.executable, "-m", "exporter", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not ends and time.monotonic() < deadline:  # the message is out, its answer awaited
+        time.sleep(0.02)
+    proc.send_signal(getattr(signal, how))
+    _, err = proc.communicate(timeout=30)
+    sock.close()
+    assert proc.returncode in (1, 143) and "Traceback" not in err, err
+    assert ends and "sha256" in (weeks / LEDGER_NAME).read_text(), err

@@ -424,3 +424,26 @@ def test_epub_to_one_file_keeps_a_book_a_build_wrote_and_the_user_edited(tmp_pat
                       "2024-03-10", "--title", "Other"], tmp_path, env=env)
     assert result.exit_code == 1 and "was changed since digest-export wrote it" in result.output, result.output
     assert book.read_bytes() == mine
+
+
+@pytest.mark.parametrize("command", ["build", "epub", "feed"])
+def test_a_second_run_into_a_folder_another_run_is_writing_is_refused(tmp_path, command):
+    """Two runs at once on one folder (a slow cron job and the next one) each read the state,
+    wrote their files and saved their state, the second over the first: files neither state
+    recorded, refused by the next run as edited since, or a state file removed under the other's
+    feet.  One run at a time holds the folder's lock (beside its state, whatever ``--state``):
+    the other is refused, naming the folder, and writes nothing."""
+    from exporter.cli.run import folder_locked
+
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    args = {"build": ["build", "--state", str(tmp_path / "state.json"), "--images", "none"],
+            "epub": ["epub", "--images", "none"], "feed": ["feed"]}[command]
+    args = [*args, str(tmp_path / "in"), "-o", str(out)]
+    with folder_locked(out):
+        r = run_cli(args, tmp_path)
+    assert r.exit_code == 1, r.output
+    assert f"{out}: another digest-export run is writing into this folder" in r.output, r.output
+    assert not out.exists() or not any(out.iterdir())
+    r = run_cli(args, tmp_path)
+    assert r.exit_code == 0, r.output  # the lock goes with the run that held it

@@ -351,3 +351,63 @@ def test_the_workers_of_a_run_started_ignoring_sigterm_still_end_when_their_pool
     finally:
         signal.signal(signal.SIGTERM, previous)
         procs.new_run()
+
+
+#: A build whose first forked worker, once its first book is renamed into place, stops the main
+#: process (``worker``) and waits for its own end, so the book's result never goes back; or whose
+#: main process is stopped right after it renames its first file (``main``: before it knows it).
+_STOP_AFTER_A_RENAME = """
+import os, signal, sys, time
+import exporter.output as output
+where, main_pid, done = sys.argv[1], os.getpid(), []
+real = output._replace
+def _replace(at, path, data):
+    real(at, path, data)
+    if done or not path.name.endswith(".epub"):
+        return
+    if where == "worker" and os.getpid() != main_pid:
+        done.append(1)
+        os.kill(main_pid, signal.SIGTERM)
+        time.sleep(30)  # ended by its pool, result unsent
+    elif where == "main" and os.getpid() == main_pid:
+        done.append(1)
+        os.kill(main_pid, signal.SIGTERM)
+        time.sleep(1)  # the handler raises here, before the file is known
+output._replace = _replace
+from exporter.__main__ import main
+sys.argv = ["digest-export", *sys.argv[2:]]
+main()
+"""
+
+
+@pytest.mark.parametrize("where", ["worker", "main"])
+def test_a_book_written_before_a_stop_is_the_next_runs_own(tmp_path, where):
+    """A stopped build records what it wrote, so the next one replaces it: a book a worker renamed
+    into place and had no time to report (the stop ended the worker first), or a file the main
+    process renamed just before the stop, was not recorded, and the next build of other inputs
+    refused it as "changed since digest-export wrote it" until the user moved it away."""
+    out = tmp_path / "out"
+    generate(tmp_path / "in", 60, 600)  # books enough for the workers
+    main_only = "import sys\nfrom exporter.__main__ import main\nsys.argv = ['digest-export', *sys.argv[1:]]\nmain()\n"
+    jobs = ["-j", "2" if where == "worker" else "1"]
+    a = ["build", str(tmp_path / "in"), "-o", str(out), "--images", "none", "-q", *jobs]
+    b = [*a, "--title", "Other Papers"]
+    assert _run_script(tmp_path, main_only, *a).returncode == 0
+    assert _run_script(tmp_path, main_only, *b).returncode == 0
+    r = _run_script(tmp_path, _STOP_AFTER_A_RENAME, where, *a)
+    assert r.returncode == 128 + signal.SIGTERM, r.stderr
+    assert "stopped (SIGTERM)" in r.stderr, r.stderr
+    r = _run_script(tmp_path, main_only, *b)
+    assert r.returncode == 0, r.stderr
+    assert "changed since" not in r.stderr
+    fresh = tmp_path / "fresh"
+    env_state = tmp_path / "fresh-state"
+    r = subprocess.run([sys.executable, "-m", "exporter", *b[:3], str(fresh), *b[4:]], capture_output=True,
+                       text=True, timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT),
+                                                        XDG_STATE_HOME=str(env_state)))
+    assert r.returncode == 0, r.stderr
+    made = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert made == sorted(p.relative_to(fresh).as_posix() for p in fresh.rglob("*") if p.is_file())
+    for name in made:
+        if name.endswith(".epub"):
+            assert (out / name).read_bytes() == (fresh / name).read_bytes(), name

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..output import (NotOurFileError, Records, Stamp, add_known, recorded, sync_folders, synced_later, take_known,
-                      written_stamp)
+from ..output import (NotOurFileError, Records, Stamp, add_known, journaled, recorded, sync_folders, synced_later,
+                      take_known, written_stamp)
 from ..procs import can_fork, fork_pool, stop_pool
 
 #: Below this many books the fork costs more than it saves (the daily run
@@ -232,6 +232,13 @@ def _pooled(batches: list[BookBatch], tasks: list[list[tuple[int, int]]], jobs: 
         from ..images.convert import PIXELS
 
         PIXELS.share_with_forked_workers()
+    with journaled([batch.records[1] for batch in batches if batch.records is not None]):
+        yield from _in_pool(batches, tasks, jobs, ordered, meanwhile)
+
+
+def _in_pool(batches: list[BookBatch], tasks: list[list[tuple[int, int]]], jobs: int, ordered: bool,
+             meanwhile: Callable[[], None] | None) -> Iterator[tuple[int, BookResult]]:
+    """The pool's part of :func:`_pooled`: its workers are ended before the journal is read."""
     pool = fork_pool(min(jobs, len(tasks)), maxtasksperchild=PERIODS_PER_WORKER)
     try:
         work = pool.imap if ordered else pool.imap_unordered

@@ -6,7 +6,9 @@ it."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -135,6 +137,33 @@ def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool,
     Returns the plan, the report and, for each book made, in order, its
     path, status and line ``path (N days, M papers)``, for the command to print.
     """
+    with folder_locked(Path(options.out_dir)):
+        return _run_pipeline(inputs, options, quiet=quiet, label=label, allow_empty=allow_empty, one_book=one_book)
+
+
+@contextlib.contextmanager
+def folder_locked(out: Path) -> Iterator[None]:
+    """One run at a time writes into the folder *out*: two at once (a slow cron job and the next
+    one) each read the state, wrote their files and saved their state, the second over the
+    first, and the folder was left with files neither state recorded (the next run refused them
+    as edited since) or with a state file removed under the other's feet."""
+    from ..errors import OutputError
+    from ..output import held_lock
+    from ..state import lock_path
+
+    path = lock_path(out)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"{q(path.parent)}: cannot make the state folder: {err.strerror or err}") from err
+    with held_lock(path, f"{q(out)}: another digest-export run is writing into this folder (it holds "
+                         f"{q(path)}): try again once it has ended"):
+        yield
+
+
+def _run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool, label: str,
+                  allow_empty: bool = False,
+                  one_book: str | None = None) -> tuple[BuildPlan, BuildReport, list[tuple[Path, str, str]]]:
     from ..pipeline import plan_build, run_build
 
     plan = plan_build(resolve_inputs(inputs, quiet=quiet, out_dir=one_book or str(options.out_dir)), options)

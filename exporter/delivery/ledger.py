@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ..errors import ExporterError
 from ..gates import files as gate_files
-from ..output import write_file
+from ..output import held_lock, write_file
 from ..gates.names import printable_json, shell_quote as q, stored_tree, unstored_name
 
 LEDGER_NAME = ".digest-export-sent.json"
@@ -163,33 +163,6 @@ def now_text() -> str:
 def locked(folder: Path) -> Iterator[None]:
     """Hold ``DIR/.digest-export-sent.lock`` so that two overlapping runs (a
     slow cron job and the next one) cannot both send the same book."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks; runs must not overlap
-        yield
-        return
-    import stat
-
     path = Path(folder) / LOCK_NAME
-    try:
-        # Never through a symbolic link (it would create or lock a file anywhere: O_NOFOLLOW fails
-        # with ELOOP), never waiting on a named pipe (O_NONBLOCK), and only a regular file is a lock.
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-                     | getattr(os, "O_NOCTTY", 0), 0o644)
-    except OSError as err:
-        kind = gate_files.special_kind(path)
-        why = ("a symbolic link, which the lock is never taken through" if os.path.islink(path)
-               else f"it is {kind}, not a regular file" if kind else err.strerror or str(err))
-        raise LedgerError(f"{q(path)}: cannot create the lock file: {why}") from err
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise LedgerError(f"{q(path)}: cannot take the lock: it is {gate_files.kind_of(os.stat(path).st_mode)}, "
-                          "not a regular file")
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as err:
-            raise LedgerError(f"{q(path)}: another 'digest-export send' is running on this folder") from err
+    with held_lock(path, f"{q(path)}: another 'digest-export send' is running on this folder", LedgerError):
         yield
-    finally:
-        os.close(fd)

@@ -415,14 +415,19 @@ def _deliver(mailer: Mailer, options: SendOptions, address: Address, message: by
     for attempt in range(options.retries + 1):
         try:
             with stops_deferred():
-                mailer.send(sender, address.text, message, smtputf8=utf8)
+                try:
+                    mailer.send(sender, address.text, message, smtputf8=utf8)
+                except DeliveryFailure as err:
+                    if err.unconfirmed:
+                        # Recorded as sent, so that no later run mails it again (the user is told
+                        # to check, and --resend sends it once more); here, before a stop asked
+                        # while the server kept its answer takes effect, as for an accepted one.
+                        delivered(confirmed=False)
+                    raise
                 delivered()
             return
         except DeliveryFailure as err:
             if err.unconfirmed:
-                # Recorded as sent, so that no later run mails it again: the user is told to check,
-                # and --resend sends it once more.
-                delivered(confirmed=False)
                 raise DeliveryFailure(f"{err}; recorded as sent, so it is not mailed again: check that it "
                                       "arrived, else send it again with --resend", temporary=False) from err
             if not err.temporary or attempt == options.retries:

@@ -10,6 +10,7 @@ rewritten.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -378,10 +379,13 @@ def _build_books(folders: list[_Books], jobs: int) -> None:
             write()
 
     got: list[list[BookResult]] = [[] for _ in batches]
-    for b, result in make_batches(batches, jobs=jobs, meanwhile=meanwhile if feeds else None):
-        books, j = owners[b]
-        books.shown[j](result)
-        got[b].append(result)
+    # Closed as soon as the loop is left: a stop that lands here ends the workers and reads their
+    # journal (books.workers) before the run records what it wrote, not when the generator is freed.
+    with contextlib.closing(make_batches(batches, jobs=jobs, meanwhile=meanwhile if feeds else None)) as made:
+        for b, result in made:
+            books, j = owners[b]
+            books.shown[j](result)
+            got[b].append(result)
     for b, results in enumerate(got):
         books, j = owners[b]
         for result in sorted(results, key=lambda r: r.index):
