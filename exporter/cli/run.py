@@ -137,7 +137,8 @@ def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool,
     Returns the plan, the report and, for each book made, in order, its
     path, status and line ``path (N days, M papers)``, for the command to print.
     """
-    with folder_locked(Path(options.out_dir)):
+    # ``epub -o FILE.epub`` builds in a folder of its own, made for the run: nothing to share.
+    with folder_locked(Path(options.out_dir)) if one_book is None else contextlib.nullcontext():
         return _run_pipeline(inputs, options, quiet=quiet, label=label, allow_empty=allow_empty, one_book=one_book)
 
 
