@@ -492,3 +492,37 @@ def test_a_stop_while_the_server_keeps_its_answer_to_the_message_still_records_i
     sock.close()
     assert proc.returncode in (1, 143) and "Traceback" not in err, err
     assert ends and "sha256" in (weeks / LEDGER_NAME).read_text(), err
+
+
+@pytest.mark.parametrize("drip", [0.0, 0.05], ids=["flood", "drip"])
+def test_a_reply_of_lines_without_end_is_cut_short_in_size_and_time(weeks, tmp_path, drip):
+    """A server greets with "220-" lines for ever and never the last line: each read was quick,
+    so only the whole message's time ended it, and the reply kept growing (400 MB in 15 s).  A
+    reply ends within 64 kB and one read's time (--timeout): no reply, tried again next run."""
+    import resource
+    import threading
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+
+    def serve() -> None:
+        try:
+            conn, _ = sock.accept()
+            with conn:
+                while True:
+                    conn.sendall(b"220-hello there\r\n" * (1 if drip else 4096))
+                    time.sleep(drip)
+        except OSError:
+            return
+
+    threading.Thread(target=serve, daemon=True).start()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.monotonic()
+    r = _send_raw(weeks, sock.getsockname()[1])
+    took = time.monotonic() - start
+    sock.close()
+    assert r.exit_code == 1 and "tries again" in r.stderr, r.stderr
+    assert took < 2.5, took  # --timeout 1: the reply's own time, not the message's
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # kB
+    assert not (weeks / LEDGER_NAME).exists() or "sha256" not in (weeks / LEDGER_NAME).read_text()

@@ -283,18 +283,26 @@ def test_what_feed_wrote_is_the_builds_until_edited(tmp_path):
     _as_fresh(tmp_path, out, "--format", "atom", "--format", "opds", beside=("someone-else.epub",))
 
 
-def test_epub_into_one_file_records_nothing(tmp_path):
-    """``epub -o FILE.epub`` builds in a folder of its own, removed after: no record is left
-    for it in the state folder."""
-    from exporter.state import default_state_path
+def test_epub_into_one_file_is_recorded_for_its_folder_alone(tmp_path):
+    """``epub -o FILE.epub`` builds in a folder of its own, removed after: nothing is left for
+    that one in the state folder.  The book is recorded in the record of FILE's folder, as
+    ``epub -o DIR`` records its books, under that folder's lock: a build into the folder then
+    replaces it as its own (it refused it as "changed since digest-export wrote it")."""
+    from exporter.state import default_state_path, load_written, lock_path, written_record_path
 
+    out = tmp_path / "out"
     _inputs(tmp_path / "in")
+    assert _build(tmp_path, out).exit_code == 0
     folder = default_state_path(tmp_path).parent
-    before = set(folder.glob("*.*.json")) | set(folder.glob("*.lock")) if folder.is_dir() else set()
-    result = run_cli(["epub", str(tmp_path / "in"), "-o", str(tmp_path / "one.epub"), "--by", "all",
-                      "--images", "none", "-q"], tmp_path)
+    before = set(folder.glob("*.*.json")) | set(folder.glob("*.lock"))
+    result = run_cli(["epub", str(tmp_path / "in"), "-o", str(out / "daily-papers-2024-W10.epub"), "--from",
+                      "2024-03-04", "--images", "none", "--lang", "en", "-q"], tmp_path)
     assert result.exit_code == 0, result.output
-    assert set(folder.glob("*.*.json")) | set(folder.glob("*.lock")) == before  # no record, no lock
+    assert set(folder.glob("*.*.json")) | set(folder.glob("*.lock")) == before | {
+        written_record_path(out), lock_path(out)}
+    assert set(load_written(written_record_path(out))) == {"daily-papers-2024-W10.epub"}
+    result = _build(tmp_path, out)
+    assert result.exit_code == 0, result.output
 
 
 def test_a_build_stopped_half_way_knows_what_it_wrote(tmp_path):
@@ -426,7 +434,7 @@ def test_epub_to_one_file_keeps_a_book_a_build_wrote_and_the_user_edited(tmp_pat
     assert book.read_bytes() == mine
 
 
-@pytest.mark.parametrize("command", ["build", "epub", "feed"])
+@pytest.mark.parametrize("command", ["build", "epub", "feed", "epub-one-file"])
 def test_a_second_run_into_a_folder_another_run_is_writing_is_refused(tmp_path, command):
     """Two runs at once on one folder (a slow cron job and the next one) each read the state,
     wrote their files and saved their state, the second over the first: files neither state
@@ -438,8 +446,9 @@ def test_a_second_run_into_a_folder_another_run_is_writing_is_refused(tmp_path, 
     out = tmp_path / "out"
     _inputs(tmp_path / "in")
     args = {"build": ["build", "--state", str(tmp_path / "state.json"), "--images", "none"],
-            "epub": ["epub", "--images", "none"], "feed": ["feed"]}[command]
-    args = [*args, str(tmp_path / "in"), "-o", str(out)]
+            "epub": ["epub", "--images", "none"], "feed": ["feed"],
+            "epub-one-file": ["epub", "--images", "none", "--by", "all"]}[command]
+    args = [*args, str(tmp_path / "in"), "-o", str(out / "all.epub" if command == "epub-one-file" else out)]
     with folder_locked(out):
         r = run_cli(args, tmp_path)
     assert r.exit_code == 1, r.output

@@ -206,23 +206,33 @@ def run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path,
     """``epub -o FILE.epub``: the one book, made in a temporary folder beside FILE and written
     over FILE by :func:`exporter.output.write_file` (left alone when its bytes are the same); a
     usage error unless there is exactly one book."""
+    if len(options.devices) > 1:
+        raise UsageError(f"-o {q(target)}: one file can hold the book for one --device, not "
+                         f"{len(options.devices)}; give a folder to -o")
+    from ..output import check_target, make_folders
+
+    check_target(target)
+    make_folders(target.parent)
+    # The folder's lock, as a run into it takes: a build writing there meanwhile would take the
+    # book for a file edited since (or replace it with another week's).
+    with folder_locked(target.parent):
+        return _run_to_one_file(inputs, options, target, quiet=quiet, allow_empty=allow_empty, chosen=chosen)
+
+
+def _run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path, *, quiet: bool,
+                     allow_empty: bool, chosen: Any) -> tuple[BuildPlan, BuildReport, list[tuple[Path, str, str]]]:
     import dataclasses
     import shutil
     import tempfile
 
-    from ..pipeline import epub_options
-
-    if len(options.devices) > 1:
-        raise UsageError(f"-o {q(target)}: one file can hold the book for one --device, not "
-                         f"{len(options.devices)}; give a folder to -o")
     from ..errors import OutputError
     from ..gates import files as gate_files
     from ..gates.names import shell_quote
-    from ..output import check_target, make_folders, recorded, write_file
-    from ..pipeline.run import folder_stamps
+    from ..output import recorded, write_file
+    from ..pipeline import epub_options
+    from ..pipeline.run import folder_stamps, record_writes
+    from ..state import load_written, written_record_path
 
-    check_target(target)
-    make_folders(target.parent)
     try:
         tmp = Path(tempfile.mkdtemp(prefix=".digest-export-", dir=target.parent))
     except OSError as err:
@@ -238,8 +248,12 @@ def run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path,
             # Through the one writer, like every output: it refuses a target that is not ours,
             # knowing what the runs into that folder recorded (a book a build wrote there and
             # the user edited since is the user's).
+            record = written_record_path(target.parent)
             with recorded(target.parent, folder_stamps(target.parent)):
                 same = write_file(target, gate_files.read_bytes(path, gate_files.BOOK_LIMIT)).value == "unchanged"
+                # Recorded as ``epub -o DIR`` records its books: a later build into the folder
+                # replaces the book as its own, rather than refusing it as edited since.
+                record_writes(target.parent, record, load_written(record))
             lines = [(target, "unchanged" if same else "written",
                       line.replace(q(path), q(target)).removesuffix(" unchanged")
                       + (" unchanged" if same else ""))]

@@ -231,7 +231,12 @@ def _watched(base: type[smtplib.SMTP], watchdog: _Watchdog) -> type[smtplib.SMTP
             again); anything else is no reply, as a closed connection is."""
             if self.file is None:
                 self.file = self.sock.makefile("rb")
-            code, texts = b"", []
+            code, texts, size = b"", [], 0
+            # A reply whole within one read's time (the socket's: --timeout, or after the message
+            # what is left of the exchange's) and MAX_REPLY_BYTES: a server that sends "220-"
+            # lines for ever kept every read short and the reply growing (400 MB in 15 s).
+            timeout = self.sock.gettimeout() if self.sock is not None else None
+            ends = time.monotonic() + timeout if timeout else None
             while True:
                 try:
                     line = self.file.readline(smtplib._MAXLINE + 1)
@@ -241,6 +246,12 @@ def _watched(base: type[smtplib.SMTP], watchdog: _Watchdog) -> type[smtplib.SMTP
                 if not line:
                     self.close()
                     raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+                size += len(line)
+                if size > MAX_REPLY_BYTES or (ends is not None and time.monotonic() > ends):
+                    self.close()
+                    raise smtplib.SMTPServerDisconnected(
+                        f"a reply longer than {MAX_REPLY_BYTES // 1024} kB" if size > MAX_REPLY_BYTES
+                        else "a reply not finished in time")
                 found = _REPLY_LINE.fullmatch(line)
                 if found is None or (code and found.group(1) != code):
                     self.close()
@@ -262,6 +273,10 @@ def _watched(base: type[smtplib.SMTP], watchdog: _Watchdog) -> type[smtplib.SMTP
 
     return Watched
 
+
+#: The most a reply may hold, all its lines.  RFC 5321 section 4.5.3.1.5 bounds a line (512
+#: octets), not their number; the longest replies, to EHLO, list a dozen extensions.
+MAX_REPLY_BYTES = 64 * 1024
 
 #: One line of a reply (RFC 5321 section 4.2: Reply-code, then "-" or SP and text, or nothing).
 #: The code is what the reply says; its text is read as smtplib reads it, up to the line's end: a

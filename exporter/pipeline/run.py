@@ -106,14 +106,14 @@ class _Writes:
         if self.record is not None:
             try:
                 with recorded(Path(plan.options.out_dir), self.records):
-                    _record_writes(plan, self.record, self.earlier)
+                    record_writes(Path(plan.options.out_dir), self.record, self.earlier)
             except (OSError, OutputError):
                 pass  # the error that stopped the run is what the user is told
 
     def ended(self, plan: BuildPlan) -> None:
         """Within the folder's records, at the end of its run."""
         if self.record is not None and plan.options.record_writes:
-            _record_writes(plan, self.record, self.earlier)
+            record_writes(Path(plan.options.out_dir), self.record, self.earlier)
 
     def taken_over(self, plan: BuildPlan) -> None:
         """After the run: taken over by the state just saved (what this build wrote or kept)."""
@@ -157,10 +157,10 @@ def folder_stamps(out: Path) -> dict[str, Stamp]:
     return stamps
 
 
-def _record_writes(plan: BuildPlan, path: Path, earlier: dict[str, Stamp]) -> None:
-    """The record of what runs that saved no state wrote: what earlier such runs wrote and is
-    still as they left it, and what this one wrote or found already written."""
-    out = Path(plan.options.out_dir)
+def record_writes(out: Path, path: Path, earlier: dict[str, Stamp]) -> None:
+    """The record *path* of what runs that saved no state wrote into *out* (within the folder's
+    :func:`~exporter.output.recorded`): what earlier such runs wrote (*earlier*) and is still as
+    they left it, and what this one wrote or found already written."""
     files = {name: stamp for name, stamp in earlier.items() if holds(out / name, stamp)}
     files.update(written_in_run())
     if files:
