@@ -652,7 +652,10 @@ def journaled(records: Iterable[Records]) -> Iterator[None]:
             yield
         except BaseException:
             _JOURNAL = outer
-            _replay(fd, [*records, _RECORDS.get()])
+            try:
+                _replay(fd, [*records, _RECORDS.get()])
+            except Exception:  # noqa: BLE001 -- what stopped the run is what the user is told
+                pass
             raise
         finally:
             _JOURNAL = outer
