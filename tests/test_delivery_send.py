@@ -494,11 +494,12 @@ def test_a_stop_while_the_server_keeps_its_answer_to_the_message_still_records_i
     assert ends and "sha256" in (weeks / LEDGER_NAME).read_text(), err
 
 
-@pytest.mark.parametrize("drip", [0.0, 0.05], ids=["flood", "drip"])
+@pytest.mark.parametrize("drip", [0.0, 0.05, -0.05], ids=["flood", "drip", "byte-drip"])
 def test_a_reply_of_lines_without_end_is_cut_short_in_size_and_time(weeks, tmp_path, drip):
-    """A server greets with "220-" lines for ever and never the last line: each read was quick,
-    so only the whole message's time ended it, and the reply kept growing (400 MB in 15 s).  A
-    reply ends within 64 kB and one read's time (--timeout): no reply, tried again next run."""
+    """A server greets with "220-" lines for ever and never the last line (or with one line, a
+    byte at a time): each read was quick, so only the whole message's time ended it, and the
+    reply kept growing (400 MB in 15 s).  A reply ends within 64 kB and one read's time
+    (--timeout): no reply, tried again next run."""
     import resource
     import threading
 
@@ -510,9 +511,11 @@ def test_a_reply_of_lines_without_end_is_cut_short_in_size_and_time(weeks, tmp_p
         try:
             conn, _ = sock.accept()
             with conn:
+                if drip < 0:
+                    conn.sendall(b"220-")
                 while True:
-                    conn.sendall(b"220-hello there\r\n" * (1 if drip else 4096))
-                    time.sleep(drip)
+                    conn.sendall(b"x" if drip < 0 else b"220-hello there\r\n" * (1 if drip else 4096))
+                    time.sleep(abs(drip))
         except OSError:
             return
 

@@ -163,6 +163,8 @@ def _latin_only(font):
     ("name", "not a font (TrueType, OpenType, WOFF or WOFF2)", 2),
     # a glyph table shorter than its index says: found when the font is read, before any output
     ("glyf", "not a usable font (damaged or truncated: ValueError: its glyph index (loca) points past", 2),
+    # no character map: the book's subset of it cannot be cut (it failed once the book was made)
+    ("cmap", "not a usable font: it has no character map (cmap table)", 2),
 ])
 def test_a_bad_font_is_a_clear_message(tmp_path, kind, message, code):
     from exporter.gates.names import shell_quote
@@ -192,6 +194,8 @@ def test_a_bad_font_is_a_clear_message(tmp_path, kind, message, code):
         with open(font, "wb") as f:  # sparse: 200 MB that are never read
             f.write(NANUM.read_bytes()[:12])
             f.truncate(200 * 1000 * 1000)
+    elif kind == "cmap":
+        font = _variant(tmp_path, "nocmap.ttf", lambda f: f.__delitem__("cmap"))
     else:
         font = _variant(tmp_path, "restricted.ttf", _restricted)
     r = epub(str(week), "-o", str(tmp_path / "out"), "--font", str(font))

@@ -456,3 +456,20 @@ def test_a_second_run_into_a_folder_another_run_is_writing_is_refused(tmp_path, 
     assert not out.exists() or not any(out.iterdir())
     r = run_cli(args, tmp_path)
     assert r.exit_code == 0, r.output  # the lock goes with the run that held it
+
+
+def test_a_users_file_at_a_cover_name_is_kept_out_of_the_front_page_too(tmp_path):
+    """A file of the user's where a book's cover goes keeps the cover out of the catalog (the
+    book is listed without one, said once); the front page showed that file as the book's cover
+    all the same.  It shows no cover for that book now, and the other books' covers as before."""
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    out.mkdir()
+    (out / KINDS["cover"]).write_bytes(b"mine\n")
+    r = _build(tmp_path, out)
+    assert r.exit_code == 0, r.output
+    assert r.output.count("not written by digest-export: left as it is") == 1, r.output
+    page = (out / "index.html").read_text("utf-8")
+    assert KINDS["cover"] not in page
+    assert "daily-papers-2024-W09.cover.jpg" in page  # a cover of the program's is still shown
+    assert (out / KINDS["cover"]).read_bytes() == b"mine\n"

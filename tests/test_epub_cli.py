@@ -64,3 +64,16 @@ def test_no_input_uses_sample(tmp_path):
     result = run("-o", tmp_path, "--images", "none")
     assert result.exit_code == 0, result.output
     assert list(tmp_path.glob("*.epub"))
+
+
+def test_an_output_that_is_a_file_not_named_epub_is_a_usage_error_as_for_build(tmp_path):
+    """``-o afile`` (a regular file whose name does not end in .epub) names a folder, as it does
+    for ``build`` and ``feed``: a usage error (exit 2) there, an error writing (exit 1) here."""
+    week = write_week(tmp_path / "in")
+    target = tmp_path / "afile"
+    target.write_text("precious\n")
+    for command in ("epub", "build"):
+        r = run(command, str(week), "-o", str(target))
+        assert r.exit_code == 2, (command, r.output)
+        assert "is a regular file, not a folder" in r.output, r.output
+    assert target.read_text() == "precious\n"

@@ -69,3 +69,42 @@ def test_a_day_title_over_the_bound_skips_its_day_and_a_title_option_over_it_is_
     # (given in the config: named by the file and key)
     assert (r.exit_code == 2 and "c.toml: key 'title': is " in r.output) == (size > MAX_DAY_TITLE_CHARS), \
         r.output[-300:]
+
+
+@pytest.mark.parametrize("bullet", ["-", "- a", "- a\n  b", "1."], ids=["empty", "short", "continued", "numbered"])
+def test_a_body_of_bullets_past_a_bound_costs_memory_bounded_by_the_bound(bullet):
+    """A paper of a million bullets, empty ones too, was built whole before its size was
+    checked: half a gigabyte for a 3 MB file (the empty ones were then dropped, and the paper
+    kept with "no summary").  Bullets and characters are counted as they are read: past a bound
+    the paper is an error at its line, and what it held is let go."""
+    import tracemalloc
+
+    from exporter.reader.parse import MAX_PAPER_BULLETS, parse_text
+
+    text = "## Daily Papers (2024-03-04)\n\n" + _paper() + (bullet + "\n") * 300_000 + OTHER_WEEK
+    tracemalloc.start()
+    try:
+        drafts, diags = parse_text(text, "in.md")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    errors = [str(d) for d in diags if d.is_error]
+    assert any("in.md:3: error: paper 'T' skipped" in e and (f"more than the {MAX_PAPER_BULLETS:,} bullets" in e
+                                                               or f"more than the {MAX_PAPER_CHARS:,}" in e)
+               for e in errors), errors
+    assert peak < 60 * len(text) + 20_000_000, peak  # the lines, not a tree of 300,000 bullets
+
+
+@pytest.mark.parametrize("before", ["\x0c", "\x0b", "\x07", "\x1c", "\x7f", "\x85", "\u200e", "\x0c\x0c "])
+def test_a_heading_after_a_removed_character_at_the_line_start_is_said_at_its_line(before):
+    """A control character (FF, VT, BEL, FS, DEL, NEL) or a direction mark before a line's '##'
+    makes it text in a Markdown viewer; the reader removes it and reads the heading (a day is not
+    lost to a stray byte), and now says so at that line: it was read without a word."""
+    from exporter.reader.parse import parse_text
+
+    text = ("## Daily Papers (2024-03-04)\n\n" + _paper("P1") + before + "## Daily Papers (2024-03-05)\n\n"
+            + before + _paper("P2"))
+    drafts, diags = parse_text(text, "in.md")
+    assert [d.date.isoformat() for d in drafts] == ["2024-03-04", "2024-03-05"]
+    said = {d.source.line for d in diags if "read as a heading all the same" in d.message}
+    assert said == {11, 13}, [str(d) for d in diags]

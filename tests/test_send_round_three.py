@@ -755,8 +755,9 @@ def _drip(conn, done):
 
 
 def test_a_server_that_drips_its_greeting_cannot_hold_send_forever(built, tmp_path):
-    """Each read has its time-out, and the whole exchange a deadline (two time-outs and a rate
-    for the message's size): then the book is left unsent, exit 1, in bounded time."""
+    """Each reply is whole within --timeout (and the whole exchange has a deadline: two time-outs
+    and a rate for the message's size): the greeting a byte at a time is cut after one time-out,
+    the book left unsent, exit 1."""
     import time
 
     out = _copy(built, tmp_path)
@@ -770,8 +771,8 @@ def test_a_server_that_drips_its_greeting_cannot_hold_send_forever(built, tmp_pa
     finally:
         stop()
     assert result.exit_code == 1, result.output
-    assert "did not finish in time" in result.output, result.output
-    assert took < 30
+    assert "did not answer in time" in result.output, result.output
+    assert took < 5
     assert not (out / ".digest-export-sent.json").exists() or _book(out).name not in json.dumps(_ledger(out).get("sent", {}))
 
 

@@ -411,3 +411,21 @@ def test_a_book_written_before_a_stop_is_the_next_runs_own(tmp_path, where):
     for name in made:
         if name.endswith(".epub"):
             assert (out / name).read_bytes() == (fresh / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("args", [["build", "--bogus"], ["build", "--days", "0"]])
+def test_a_usage_error_said_to_a_closed_pipe_is_still_a_usage_error_not_a_crash(tmp_path, args):
+    """``digest-export build --bogus 2>&1 | head -c 5``: the reader is gone when the usage error
+    is said.  The broken pipe was taken for a bug ("internal error", a crash report each time,
+    exit 1); the run ends as a usage error (exit 2), saying what it can, reporting nothing."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), XDG_STATE_HOME=str(tmp_path / "state"),
+               XDG_CACHE_HOME=str(tmp_path / "cache"))
+    read, write = os.pipe()
+    os.close(read)  # no one reads what it says
+    try:
+        r = subprocess.run([sys.executable, "-m", "exporter", *args], stdout=write, stderr=write, env=env,
+                           timeout=60)
+    finally:
+        os.close(write)
+    assert r.returncode == 2
+    assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").rglob("crash-*"))

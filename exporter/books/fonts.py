@@ -91,6 +91,10 @@ def _load(path: str, size: int, mtime_ns: int, ctime_ns: int, ino: int, option: 
         font = TTFont(io.BytesIO(data), fontNumber=number, lazy=False, recalcTimestamp=False,
                       recalcBBoxes=False)
         name = font["name"].getBestFullName() or Path(path).name
+        if "cmap" not in font:
+            # The table that maps characters to glyphs (OpenType, "cmap"): without it no character
+            # can be drawn from the font, and the book's subset of it cannot be cut.
+            raise _fail(option, path, "not a usable font: it has no character map (cmap table)")
         cmap = font.getBestCmap() or {}
         # The tables the book's subset is cut from, read now: a damaged one is a usage error
         # before anything is written, not an error once the book is made (and the feeds written).
@@ -256,7 +260,8 @@ def embed_fonts(entries: list[tuple[str, bytes]], regular: FontSource,
             data, said = subset_with_notes(font, chars)
             notes += said
         except Exception as err:  # fontTools raises many kinds on a damaged font
-            raise ExporterError(f"{font.path}: cannot cut the font down to the book's characters: {err}") from err
+            raise ExporterError(f"{font.path}: cannot cut the font down to the book's characters (damaged: "
+                                f"{type(err).__name__}: {err})") from err
         ext, media = ("otf", "font/otf") if font.cff else ("ttf", "font/ttf")
         faces.append((f"fonts/{stem}.{ext}", weight, data, media))
     css = "".join(

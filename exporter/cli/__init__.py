@@ -8,6 +8,7 @@ the commands so that ``digest-export --help`` stays fast.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -213,6 +214,10 @@ def epub(inputs: tuple[str, ...], out_dir: str, allow_empty: bool, quiet: bool, 
     quiet = effective_quiet(quiet, verbose)
     options = epub_options_of(out_dir, **book)
     chosen = filter_of(min_votes, top, match, exclude)
+    if not out_dir.lower().endswith(".epub") and os.path.lexists(out_dir) and not os.path.isdir(out_dir):
+        # A folder is what -o names then, as for build and feed: a usage error, not a failure to write.
+        raise click.BadParameter(f"{q(out_dir)} is {gate_files.described(out_dir)}, not a folder (nor a file "
+                                 "name ending in .epub)", param_hint="'-o' / '--output'")
     if out_dir.lower().endswith(".epub"):
         plan, report, lines = run_to_one_file(inputs, options, Path(out_dir), quiet=quiet, allow_empty=allow_empty,
                                               chosen=chosen)

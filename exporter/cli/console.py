@@ -32,8 +32,8 @@ def report_image_failures(failures: list[Any], notes: list[Diagnostic], *, quiet
         for host, reason, n in failures_by_host(failures):
             where = f"from {host}" if host else "given as a local path" if n == 1 else "given as local paths"
             warn(f"{counted(n, 'thumbnail')} {where} left out: {reason}", Kind.THUMBNAIL)
-    for note in notes:
-        click.echo(str(note), err=True)
+    for note in dict.fromkeys(str(n) for n in notes):  # the same note from two books' workers once
+        click.echo(note, err=True)
     if failures:
         n = len(failures)
         warn(f"{counted(n, 'thumbnail')} left out: {failure_summary(failures)}", Kind.THUMBNAIL)

@@ -278,8 +278,13 @@ def print_outcome(report: BuildReport, *, quiet: bool, verbose: bool = False) ->
     report_image_failures(report.image_failures, report.notes, quiet=quiet, verbose=verbose)
     feed = report.feed
     if feed is not None:
+        # A warning the books already gave (a file of the user's where a book's cover goes: said
+        # when the book was read for the catalog in its worker, and again by the catalog) once.
+        said = set() if quiet else {str(note) for note in report.notes}
         for diag in feed.warnings:
-            click.echo(str(diag), err=True)
+            if str(diag) not in said:
+                said.add(str(diag))
+                click.echo(str(diag), err=True)
         if not quiet:
             for diag in feed.missing:
                 click.echo(str(diag), err=True)

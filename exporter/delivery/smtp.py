@@ -231,35 +231,14 @@ def _watched(base: type[smtplib.SMTP], watchdog: _Watchdog) -> type[smtplib.SMTP
             again); anything else is no reply, as a closed connection is."""
             if self.file is None:
                 self.file = self.sock.makefile("rb")
-            code, texts, size = b"", [], 0
-            # A reply whole within one read's time (the socket's: --timeout, or after the message
-            # what is left of the exchange's) and MAX_REPLY_BYTES: a server that sends "220-"
-            # lines for ever kept every read short and the reply growing (400 MB in 15 s).
-            timeout = self.sock.gettimeout() if self.sock is not None else None
-            ends = time.monotonic() + timeout if timeout else None
-            while True:
-                try:
-                    line = self.file.readline(smtplib._MAXLINE + 1)
-                except OSError as err:
-                    self.close()
-                    raise smtplib.SMTPServerDisconnected(f"Connection unexpectedly closed: {err}") from err
-                if not line:
-                    self.close()
-                    raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
-                size += len(line)
-                if size > MAX_REPLY_BYTES or (ends is not None and time.monotonic() > ends):
-                    self.close()
-                    raise smtplib.SMTPServerDisconnected(
-                        f"a reply longer than {MAX_REPLY_BYTES // 1024} kB" if size > MAX_REPLY_BYTES
-                        else "a reply not finished in time")
-                found = _REPLY_LINE.fullmatch(line)
-                if found is None or (code and found.group(1) != code):
-                    self.close()
-                    raise smtplib.SMTPServerDisconnected("a reply that is no SMTP reply (RFC 5321 section 4.2)")
-                code = found.group(1)
-                texts.append((found.group(3) or b"").strip(b" \t"))
-                if found.group(2) != b"-":
-                    return int(code), b"\n".join(texts)
+            # A reply whole within one read's time and MAX_REPLY_BYTES (:func:`_read_reply`).
+            late: list[bool] = []
+            timer = _reply_timer(self.sock, late)
+            try:
+                return _read_reply(self, late)
+            finally:
+                if timer is not None:
+                    timer.cancel()
 
         def send(self, s: bytes | str) -> None:
             super().send(s)
@@ -273,6 +252,65 @@ def _watched(base: type[smtplib.SMTP], watchdog: _Watchdog) -> type[smtplib.SMTP
 
     return Watched
 
+
+def _reply_timer(sock: socket.socket | None, late: list[bool]) -> threading.Timer | None:
+    """A timer that notes in *late* and shuts *sock* down when a reply has taken longer than the
+    socket's own time-out (--timeout, or after the message what is left of the exchange's): one
+    sent a byte a tenth of a second had the whole message's time for its greeting."""
+    timeout = sock.gettimeout() if sock is not None else None
+    if not timeout:
+        return None
+
+    def cut() -> None:
+        late.append(True)
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    # Just after the read's own time-out, which says a silent server in its words.
+    timer = threading.Timer(timeout + _REPLY_GRACE, cut)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def _read_reply(smtp: smtplib.SMTP, late: list[bool]) -> tuple[int, bytes]:
+    """The reply *smtp* reads now, as RFC 5321 section 4.2 writes one, whole within its time
+    (*late*: :func:`_reply_timer`) and MAX_REPLY_BYTES: a server that sends "220-" lines for
+    ever kept every read short and the reply growing (400 MB in 15 s)."""
+    code, texts, size = b"", [], 0
+    while True:
+        try:
+            line = smtp.file.readline(smtplib._MAXLINE + 1)
+        except OSError as err:
+            smtp.close()
+            if late:
+                raise TimeoutError("a reply not finished in time") from err
+            raise smtplib.SMTPServerDisconnected(f"Connection unexpectedly closed: {err}") from err
+        if late:  # what came before the cut: the reply is late all the same
+            smtp.close()
+            raise TimeoutError("a reply not finished in time")
+        if not line:
+            smtp.close()
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        size += len(line)
+        if size > MAX_REPLY_BYTES:
+            smtp.close()
+            raise smtplib.SMTPServerDisconnected(f"a reply longer than {MAX_REPLY_BYTES // 1024} kB")
+        found = _REPLY_LINE.fullmatch(line)
+        if found is None or (code and found.group(1) != code):
+            smtp.close()
+            raise smtplib.SMTPServerDisconnected("a reply that is no SMTP reply (RFC 5321 section 4.2)")
+        code = found.group(1)
+        texts.append((found.group(3) or b"").strip(b" \t"))
+        if found.group(2) != b"-":
+            return int(code), b"\n".join(texts)
+
+
+#: How long after its read's time-out a reply still coming in is cut (a server sending it a byte
+#: at a time): the read's own time-out says a silent server first.
+_REPLY_GRACE = 0.25
 
 #: The most a reply may hold, all its lines.  RFC 5321 section 4.5.3.1.5 bounds a line (512
 #: octets), not their number; the longest replies, to EHLO, list a dozen extensions.

@@ -484,3 +484,20 @@ def read_stdin(limit: int) -> bytes:
         return stream.read(limit + 1)
     except ValueError as err:  # a stream closed under us: "I/O operation on closed file"
         raise OSError(errno.EBADF, "standard input is closed") from err
+
+
+def write_to_nothing(fd: int) -> None:
+    """Make the descriptor *fd* write into the null device (``os.devnull``): a standard stream
+    whose reader went away (a closed pipe), so that what is still to be written or flushed to
+    it is dropped instead of raising again (Python's advice for SIGPIPE, in the documentation of
+    its ``signal`` module).  Errors are ignored: the stream may be closed already."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    try:
+        os.dup2(devnull, fd)
+    except OSError:
+        pass
+    finally:
+        os.close(devnull)

@@ -301,7 +301,28 @@ class PrintableLines:
     def write(self, text: str) -> int:
         if isinstance(text, str) and _needs_quoting(text.replace("\n", "")):
             text = "\n".join(printable(line) for line in text.split("\n"))
-        return self.unfiltered.write(text)  # type: ignore[attr-defined]
+        try:
+            return self.unfiltered.write(text)  # type: ignore[attr-defined]
+        except BrokenPipeError:
+            # Whoever read it went away (``2>&1 | head -c 10``): what is left to say is lost, and
+            # the run ends as it would have (a usage error with 2), not as a crash.
+            self._gone()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.unfiltered.flush()  # type: ignore[attr-defined]
+        except BrokenPipeError:
+            self._gone()
+
+    def _gone(self) -> None:
+        """The stream's descriptor points at nothing from here on (:func:`files.write_to_nothing`)."""
+        from .files import write_to_nothing
+
+        try:
+            write_to_nothing(self.unfiltered.fileno())  # type: ignore[attr-defined]
+        except (AttributeError, OSError, ValueError):
+            pass  # not a file (a test's capture)
 
     def writelines(self, lines: object) -> None:
         for line in lines:  # type: ignore[attr-defined]

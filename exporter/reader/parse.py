@@ -136,6 +136,11 @@ MAX_DEPTH = 10
 #: book is built, after other files are written.  Read here, it is an error at its line, before
 #: any writing: the run writes nothing, or (``--keep-going``) leaves that paper out.
 MAX_PAPER_CHARS = 200_000
+#: The most bullets a paper's summary may hold (a published paper has a few dozen): counted as
+#: they are read, as its characters are, so that a body of a million bullets, empty ones too,
+#: is refused when the limit is passed rather than built whole first (half a gigabyte for a
+#: 3 MB file).
+MAX_PAPER_BULLETS = 20_000
 #: The most characters of a day heading's title, which names the books, their series and
 #: covers (published digests use a few words).
 MAX_DAY_TITLE_CHARS = 500
@@ -293,6 +298,11 @@ class _PaperDraft:
     last_blank: bool = False
     # Bullets were nested deeper than MAX_DEPTH (reported once, at the heading).
     too_deep: bool = False
+    # The characters and bullets of its summary so far; once past a limit, why the paper is
+    # skipped, and nothing more of it is kept.
+    size: int = 0
+    bullets: int = 0
+    over: str = ""
 
 
 @dataclass
@@ -792,15 +802,39 @@ class _FileParser:
 
     def append(self, item: _Item, text: str, no: int) -> None:
         """Line *no*, *text*, continues *item*."""
+        p = self.paper
+        if p is not None and self._past_limits(p, len(text), 0):
+            return
         item.more.append(text)
         item.more_nos.append(no)
         if "://" in text or "](" in text or "<" in text:
             assert self.paper is not None
             self.paper.url_items.append(item)
 
+    @staticmethod
+    def _past_limits(p: _PaperDraft, chars: int, bullets: int) -> bool:
+        """Count *chars* and *bullets* more in the paper *p*: whether it is past a limit (then
+        nothing more of it is kept; :meth:`finish_paper` skips it)."""
+        if p.over:
+            return True
+        p.size += chars
+        p.bullets += bullets
+        if p.size > MAX_PAPER_CHARS:
+            p.over = f"its summary holds more than the {MAX_PAPER_CHARS:,} characters a paper may have"
+        elif p.bullets > MAX_PAPER_BULLETS:
+            p.over = f"its summary has more than the {MAX_PAPER_BULLETS:,} bullets a paper may have"
+        if p.over:
+            p.items.clear()
+            p.url_items.clear()
+            p.stack.clear()
+            p.colon_stack = None
+        return bool(p.over)
+
     def add_item(self, text: str, indent: int, *, numbered: bool, no: int) -> None:
         p = self.paper
         assert p is not None
+        if self._past_limits(p, len(text), 1):
+            return
         text = text.strip()
         label = None
         if text[:2] in ("**", "__"):
@@ -849,6 +883,9 @@ class _FileParser:
             self.warn(line, "paper has no 'Vote:' line", Kind.MISSING)
         if not p.saw_authors:
             self.warn(line, "paper has no 'Authors:' line", Kind.MISSING)
+        if p.over:
+            self.error(line, f"paper {_quote(p.title)} skipped: {p.over}", Kind.PAPER_SKIPPED)
+            return
         for item in dict.fromkeys(p.url_items):  # an item once, however many of its lines have URLs
             self.check_item_links(item)
         summary = tuple(f for f in (i.freeze() for i in p.items) if f is not None)
@@ -1161,8 +1198,10 @@ def parse_text(text: str, name: str) -> tuple[list[_DigestDraft], list[Diagnosti
     spaced = gate_text.breaks_in_lines_as_spaces(text)
     dropped = drop_forbidden(spaced)
     cleaned_into: dict[int, str] = {}
+    started: list[tuple[int, str]] = []
     if len(dropped) != len(spaced) or gate_text.BOM in dropped:
         cleaned_into = _cleaned_into_headings(spaced)
+        started = _headings_after_removed(spaced)
         # A byte-order mark the text gate kept, on a line that its removal would make a heading.
         dropped = dropped.replace(gate_text.BOM, "")
     cleaned = _nfc_outside_urls(dropped)
@@ -1176,6 +1215,11 @@ def parse_text(text: str, name: str) -> tuple[list[_DigestDraft], list[Diagnosti
     else:
         parser.hidden = hidden_lines(parser.lines, cleaned)
     _hidden_line_breaks(parser, text)
+    for no, before in started:
+        shown = " ".join(f"U+{ord(c):04X}" for c in before[:4]) + (" ..." if len(before) > 4 else "")
+        parser.warn(no, f"this line starts with what digest-export removes everywhere ({shown}), which a "
+                        "Markdown viewer shows before its '#' (the line is text there): read as a heading all "
+                        "the same, without it (remove it from the file)", Kind.IGNORED)
     parser.parse()
     return parser.digests, parser.diags
 
@@ -1193,6 +1237,27 @@ def _cleaned_into_headings(text: str) -> dict[int, str]:
         removed = gate_text.heading_made_by_removing(line, dropped)
         if removed:
             found[no] = removed
+    return found
+
+
+def _headings_after_removed(text: str) -> list[tuple[int, str]]:
+    """The lines (numbered from 1) that are day or paper headings once what starts them is removed
+    (controls, direction marks, noncharacters: :func:`exporter.model.drop_forbidden`), each with
+    what that is.  A Markdown viewer shows such a line as text (CommonMark 0.31, 4.2: a heading
+    starts after at most three spaces); the reader reads the heading (a day or paper is not lost
+    to a stray byte), and says so.  A byte-order mark there is said where it is removed."""
+    found = []
+    for no, line in enumerate(split_lines(text), start=1):
+        first = line.find("#", 0, 64)
+        if first <= 0:
+            continue
+        before = line[:first]
+        bare = before.replace(gate_text.BOM, "").strip(" \t")
+        if not bare or drop_forbidden(before).replace(gate_text.BOM, "").strip(" \t"):
+            continue  # only spaces or byte-order marks, or a character kept: the look-alike rules
+        rest = drop_forbidden(line[first:])
+        if _heading_level(rest) in (2, 3) and len(drop_forbidden(before).replace(gate_text.BOM, "")) <= 3:
+            found.append((no, bare))
     return found
 
 

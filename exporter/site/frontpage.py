@@ -114,8 +114,14 @@ def _size_text(size: int) -> str:
 
 
 def _cover_name(out: Path, file_name: str) -> str | None:
+    """The cover the catalog wrote beside the book *file_name*, if it is there and the program's:
+    a file of the user's at that name kept the cover out of the catalog, and is kept out of the
+    page too (it showed the user's file as the book's cover)."""
+    from ..output import is_ours
+
     names = (cover_name(file_name, media_type) for media_type in _COVER_EXT)
-    return next((name for name in names if name is not None and (out / name).is_file()), None)
+    return next((name for name in names if name is not None and (out / name).is_file() and is_ours(out / name)),
+                None)
 
 
 def _present_books(plan: BuildPlan, out: Path) -> list[tuple[BookPlan, int, str | None]]:
