@@ -765,6 +765,17 @@ def test_a_summary_link_of_another_scheme_is_said_where_it_is_dropped(tmp_path, 
     assert len([m for m in said if "is not http(s); dropped" in m]) == 1, said
 
 
+@pytest.mark.parametrize("link", ["[x](https:///arxiv.org/abs/1)", "[y](<https:///arxiv.org/abs/2>)",
+                                  "<https:///arxiv.org/abs/3>", "[z](https://)", "[w](HTTPS:///a.org/)"])
+def test_a_summary_link_that_starts_as_http_but_is_no_url_is_said_where_it_is_dropped(tmp_path, link):
+    """``https:///host`` (no host) is neither "another scheme" nor a URL the gate takes: the link
+    was left out of the book without a word, where the same URL as a paper link is said."""
+    path = tmp_path / "d.md"
+    path.write_text(_TWO.format(pre="", heading=f"- see {link} here"), "utf-8")
+    said = [d.message for d in read_digests([path]).diagnostics if d.source.line == 11]
+    assert len([m for m in said if "is not a valid http(s) URL" in m and m.endswith("; dropped")]) == 1, said
+
+
 @st.composite
 def character_references(draw):
     """A character reference of any character, in any of its spellings (decimal, hex with 'x' or

@@ -732,7 +732,9 @@ class _FileParser:
                 url = span.strip("<>")
             checked = web_url(url)
             if checked is None:
-                if span[:1] in "]<" and is_http_url(url):  # a bare URL's end is linkify's to find
+                # A link's destination or an autolink that starts as http(s) (``https:///host``:
+                # no host, not "another scheme" either); a bare URL's end is linkify's to find.
+                if span[:1] in "]<" and (is_http_url(url) or _HTTP_START.match(url)):
                     self.warn(no, f"link {_quote(url)} {refusal(url)}; dropped", Kind.UNSAFE_LINK)
             elif (why := accepted_host_reason(checked)) is not None:
                 self.warn(no, f"link {_quote(url)}: {why}; left out", Kind.UNSAFE_LINK)
