@@ -529,3 +529,37 @@ def test_a_reply_of_lines_without_end_is_cut_short_in_size_and_time(weeks, tmp_p
     assert took < 2.5, took  # --timeout 1: the reply's own time, not the message's
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # kB
     assert not (weeks / LEDGER_NAME).exists() or "sha256" not in (weeks / LEDGER_NAME).read_text()
+
+
+def test_a_file_name_with_controls_and_bidi_reaches_the_message_body_cleaned(weeks, tmp_path):
+    """The attachment's name and the Subject were cleaned, the body's line naming the book was
+    not: a right-to-left override made "...exe.epub" read "...bupe.exe", and BEL, ESC and a bare
+    CR reached the recipient.  The body names the book as the attachment does."""
+    hostile = "bidi\u202ebupe.exe\u202c\u2066x\x07\x1b[31m-2024-W10.epub"
+    (weeks / "build-digest-2024-W10.epub").rename(weeks / hostile)
+    with smtp_server(tmp_path) as server:
+        r = send(weeks, server, "--today", "2024-03-18", "--book", "2024-W10")
+        assert r.exit_code == 0, r.output
+        [(_, msg)] = list(server.mailbox.parsed())
+    body = next(part for part in msg.walk() if part.get_content_type() == "text/plain").get_content()
+    assert "bidibupe.exex" in body
+    assert not re.search("[\u202a-\u202e\u2066-\u2069\x00-\x08\x0b-\x1f\x7f]", body), repr(body)
+
+
+def test_a_book_whose_member_inflates_a_thousand_times_is_refused_at_once(weeks, tmp_path):
+    """A 2 MB book with a member of 1.9 GB of zeros (under the 2 GiB a book may inflate to) cost
+    14 s to check before sending; a folder of them, minutes.  A member of more than 16 MB that
+    inflates more than 100 times its size is refused from the zip's directory, nothing inflated."""
+    import zipfile
+
+    book = weeks / "build-digest-2024-W10.epub"
+    bomb = weeks / "build-digest-2024-W09.epub"
+    with zipfile.ZipFile(book) as src, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info))
+        dst.writestr("EPUB/zeros.bin", bytes(40 * 1024 * 1024))
+    start = time.monotonic()
+    r = CliRunner().invoke(main, ["send", str(weeks), "--to", KINDLE, "--dry-run", "--today", "2024-03-18"])
+    assert time.monotonic() - start < 10
+    assert "EPUB/zeros.bin inflates to" in r.stderr and "a zip bomb?" in r.stderr, r.stderr
+    assert "build-digest-2024-W10.epub" in r.output + r.stderr  # the other books are still sent

@@ -473,3 +473,20 @@ def test_a_users_file_at_a_cover_name_is_kept_out_of_the_front_page_too(tmp_path
     assert KINDS["cover"] not in page
     assert "daily-papers-2024-W09.cover.jpg" in page  # a cover of the program's is still shown
     assert (out / KINDS["cover"]).read_bytes() == b"mine\n"
+
+
+def test_a_build_holds_its_selections_folders_too(tmp_path):
+    """A build writes its selections' folders (``DIR/top``): a run into one of them meanwhile
+    (``build -o DIR/top``) was let through, and the two mixed their files there (the next build
+    refused the other's feed).  The build holds each selection folder's lock, taken once it has
+    planned, before it writes anything."""
+    from exporter.cli.run import folder_locked
+
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    with folder_locked(out / "top"):
+        r = _build(tmp_path, out)
+    assert r.exit_code == 1, r.output
+    assert f"{out / 'top'}: another digest-export run is writing into this folder" in r.output, r.output
+    assert not out.exists() or not any(out.iterdir())
+    assert _build(tmp_path, out).exit_code == 0

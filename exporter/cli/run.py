@@ -165,7 +165,7 @@ def folder_locked(out: Path) -> Iterator[None]:
 def _run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool, label: str,
                   allow_empty: bool = False,
                   one_book: str | None = None) -> tuple[BuildPlan, BuildReport, list[tuple[Path, str, str]]]:
-    from ..pipeline import plan_build, run_build
+    from ..pipeline import plan_build
 
     plan = plan_build(resolve_inputs(inputs, quiet=quiet, out_dir=one_book or str(options.out_dir)), options)
     for diag in plan.shown_diagnostics():
@@ -178,6 +178,21 @@ def _run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool
         raise UsageError(f"-o {q(one_book)}: a file name ending in .epub needs exactly one book, and these "
                          f"options make {counted(len(plan.books), 'book')}; give a folder, or --by all, "
                          "or --from/--to")
+    with contextlib.ExitStack() as held:
+        # The folders of the selections, which the run writes (or empties) too: a run into one
+        # of them meanwhile (``build -o DIR/top``) mixed its files with the selection's.  Taken
+        # once planned (reading writes nothing), before anything is written.
+        out = Path(options.out_dir)
+        for folder in sorted({Path(sub.options.out_dir) for sub in plan.selections}
+                             | {out / name for name, _ in plan.gone_selections}):
+            held.enter_context(folder_locked(folder))
+        return _run_planned(plan, quiet=quiet, label=label)
+
+
+def _run_planned(plan: BuildPlan, *, quiet: bool,
+                 label: str) -> tuple[BuildPlan, BuildReport, list[tuple[Path, str, str]]]:
+    from ..pipeline import run_build
+
     every = plan.books + [b for sub in plan.selections for b in sub.books]
     books = {Path(sub.options.out_dir) / b.meta.file_name: b
              for sub in [plan, *plan.selections] for b in sub.books}

@@ -25,10 +25,10 @@ from ..gates.addresses import Address, AddressRefused, check_address, unique_add
 from .books import (BookFile, BookTooLarge, NotABook, book_facts, file_sha256, find_books, misnamed, read_book_file,
                     same_book)
 from .ledger import Ledger, Sent, load_ledger, locked, now_text
-from .message import book_message
+from .message import attachment_name, book_message
 from ..procs import stops_deferred
 from .smtp import DeliveryFailure, Mailer, SmtpSettings
-from ..gates.names import shell_quote as q, text_name
+from ..gates.names import shell_quote as q
 
 #: Amazon's Send to Kindle accepts e-mails of up to 50 MB
 #: (https://www.amazon.com/sendtokindle/email).  Base64 makes the message
@@ -458,4 +458,7 @@ def _body(book: BookFile, title: str, size: int) -> str:
     period = ""
     if book.start and book.end:
         period = book.start.isoformat() if book.start == book.end else f"{book.start} – {book.end}"
-    return f"{title}\n{period}\n{text_name(book.name)}, {size / 1e6:.1f} MB\n\nSent by digest-export.\n"
+    # The name the attachment has (message.attachment_name: no control or bidi character, which
+    # the file name may hold, reaches the recipient: a right-to-left override made "exe.epub"
+    # read "bupe.exe" in the body).
+    return f"{title}\n{period}\n{attachment_name(book.name)}, {size / 1e6:.1f} MB\n\nSent by digest-export.\n"
