@@ -124,16 +124,18 @@ def _cover_name(out: Path, file_name: str) -> str | None:
                 None)
 
 
-def _present_books(plan: BuildPlan, out: Path) -> list[tuple[BookPlan, int, str | None]]:
-    """(book plan, file size, cover name) of the books in the folder, newest first."""
+def _present_books(plan: BuildPlan, out: Path, most: int | None = None) -> list[tuple[BookPlan, int, str | None]]:
+    """(book plan, file size, cover name) of the books in the folder, newest first (the *most*
+    newest: their covers alone are looked at, each telling whose it is)."""
     found = []
     for book in plan.books:
         try:
             size = os.stat(out / book.meta.file_name).st_size
         except OSError:
             continue  # not written (--keep-going) or removed
-        found.append((book, size, _cover_name(out, book.meta.file_name)))
-    return sorted(found, key=lambda item: (item[0].meta.start, item[0].meta.key), reverse=True)
+        found.append((book, size))
+    found.sort(key=lambda item: (item[0].meta.start, item[0].meta.key), reverse=True)
+    return [(book, size, _cover_name(out, book.meta.file_name)) for book, size in found[:most]]
 
 
 def _present_feeds(plan: BuildPlan, out: Path) -> list[str]:
@@ -148,7 +150,7 @@ def _newest_files(plan: BuildPlan, iso: str | None) -> list[tuple[str, str]]:
 
 def _present_selections(plan: BuildPlan) -> list[tuple[BuildPlan, list[tuple[BookPlan, int, str | None]], list[str]]]:
     """(its plan, its newest book if any, its feeds) of each selection folder."""
-    return [(sub, _present_books(sub, Path(sub.options.out_dir))[:1], _present_feeds(sub, Path(sub.options.out_dir)))
+    return [(sub, _present_books(sub, Path(sub.options.out_dir), 1), _present_feeds(sub, Path(sub.options.out_dir)))
             for sub in plan.selections]
 def _other_lang(book_lang: str | None, page_lang: str) -> str | None:
     if not book_lang or book_lang.split("-")[0].lower() == page_lang.split("-")[0].lower():
