@@ -16,6 +16,7 @@ parsed, if this run did not parse it anyway.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,18 +114,23 @@ def _size_text(size: int) -> str:
     return f"{size / 1e6:.1f} MB" if size >= 1_000_000 else f"{max(1, round(size / 1000))} KB"
 
 
-def _cover_name(out: Path, file_name: str) -> str | None:
+def _cover_name(out: Path, file_name: str, written: Mapping[str, Any] | None = None) -> str | None:
     """The cover the catalog wrote beside the book *file_name*, if it is there and the program's:
     a file of the user's at that name kept the cover out of the catalog, and is kept out of the
-    page too (it showed the user's file as the book's cover)."""
-    from ..output import is_ours
+    page too (it showed the user's file as the book's cover).  *written*: what the run of that
+    folder recorded (a selection's state, name -> stamp), which tells it by a stat."""
+    from ..output import holds, is_ours
+
+    def ours(name: str) -> bool:
+        stamp = written.get(name) if written is not None else None
+        return (stamp is not None and holds(out / name, stamp)) or is_ours(out / name)
 
     names = (cover_name(file_name, media_type) for media_type in _COVER_EXT)
-    return next((name for name in names if name is not None and (out / name).is_file() and is_ours(out / name)),
-                None)
+    return next((name for name in names if name is not None and (out / name).is_file() and ours(name)), None)
 
 
-def _present_books(plan: BuildPlan, out: Path, most: int | None = None) -> list[tuple[BookPlan, int, str | None]]:
+def _present_books(plan: BuildPlan, out: Path, most: int | None = None,
+                   written: Mapping[str, Any] | None = None) -> list[tuple[BookPlan, int, str | None]]:
     """(book plan, file size, cover name) of the books in the folder, newest first (the *most*
     newest: their covers alone are looked at, each telling whose it is)."""
     found = []
@@ -135,7 +141,7 @@ def _present_books(plan: BuildPlan, out: Path, most: int | None = None) -> list[
             continue  # not written (--keep-going) or removed
         found.append((book, size))
     found.sort(key=lambda item: (item[0].meta.start, item[0].meta.key), reverse=True)
-    return [(book, size, _cover_name(out, book.meta.file_name)) for book, size in found[:most]]
+    return [(book, size, _cover_name(out, book.meta.file_name, written)) for book, size in found[:most]]
 
 
 def _present_feeds(plan: BuildPlan, out: Path) -> list[str]:
@@ -150,7 +156,9 @@ def _newest_files(plan: BuildPlan, iso: str | None) -> list[tuple[str, str]]:
 
 def _present_selections(plan: BuildPlan) -> list[tuple[BuildPlan, list[tuple[BookPlan, int, str | None]], list[str]]]:
     """(its plan, its newest book if any, its feeds) of each selection folder."""
-    return [(sub, _present_books(sub, Path(sub.options.out_dir), 1), _present_feeds(sub, Path(sub.options.out_dir)))
+    # Each selection's covers by what its run recorded (its run ended before this page).
+    return [(sub, _present_books(sub, Path(sub.options.out_dir), 1, sub.new_state.written_files()),
+             _present_feeds(sub, Path(sub.options.out_dir)))
             for sub in plan.selections]
 def _other_lang(book_lang: str | None, page_lang: str) -> str | None:
     if not book_lang or book_lang.split("-")[0].lower() == page_lang.split("-")[0].lower():
