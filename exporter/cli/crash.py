@@ -19,7 +19,6 @@ import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from ..errors import ExporterError
 from ..gates.names import shell_quote
 from ..procs import new_run, stop_if_asked, stop_signals, stop_unraised, stopping
 
@@ -82,14 +81,6 @@ class Group(click.Group):
                 if done.code not in (0, None):
                     raise
                 ended = None
-            except BrokenPipeError as err:
-                # Whoever read the run's output went away (``2>&1 | head -c 10``, a wrapper that
-                # closed its end) while the run said how it ended: no bug to report.  It ends as
-                # what it was saying would have ended it (a usage error: 2).
-                said = err.__context__
-                _reader_gone()
-                sys.exit(getattr(said, "exit_code", 1) if isinstance(said, (click.exceptions.ClickException,
-                                                                           ExporterError)) else 1)
             except Exception as err:  # noqa: BLE001 -- the one place every bug ends
                 sys.exit(internal_error(err, list(args) if args is not None else None))
             # A stop that came where Python could not raise it, after the last place that would
@@ -102,18 +93,6 @@ class Group(click.Group):
             if ended is None:
                 sys.exit(0)
             return ended
-
-
-def _reader_gone() -> None:
-    """Standard output and error point at nothing from here on: what is still buffered for a
-    closed pipe would raise again when the process flushes them at its end."""
-    from ..gates.files import write_to_nothing
-
-    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
-        try:
-            write_to_nothing(stream.fileno())
-        except (AttributeError, OSError, ValueError):
-            pass  # not a file (a test's capture), or closed
 
 
 def _quiet_unraisable(unraisable: Any) -> None:
