@@ -734,7 +734,7 @@ class _FileParser:
             if checked is None:
                 # A link's destination or an autolink that starts as http(s) (``https:///host``:
                 # no host, not "another scheme" either); a bare URL's end is linkify's to find.
-                if span[:1] in "]<" and (is_http_url(url) or _HTTP_START.match(url)):
+                if span[:1] in "]<" and _HTTP_START.match(url):
                     self.warn(no, f"link {_quote(url)} {refusal(url)}; dropped", Kind.UNSAFE_LINK)
             elif (why := accepted_host_reason(checked)) is not None:
                 self.warn(no, f"link {_quote(url)}: {why}; left out", Kind.UNSAFE_LINK)
@@ -1202,8 +1202,7 @@ def parse_text(text: str, name: str) -> tuple[list[_DigestDraft], list[Diagnosti
     cleaned_into: dict[int, str] = {}
     started: list[tuple[int, str]] = []
     if len(dropped) != len(spaced) or gate_text.BOM in dropped:
-        cleaned_into = _cleaned_into_headings(spaced)
-        started = _headings_after_removed(spaced)
+        cleaned_into, started = _cleaned_into_headings(spaced)
         # A byte-order mark the text gate kept, on a line that its removal would make a heading.
         dropped = dropped.replace(gate_text.BOM, "")
     cleaned = _nfc_outside_urls(dropped)
@@ -1226,41 +1225,32 @@ def parse_text(text: str, name: str) -> tuple[list[_DigestDraft], list[Diagnosti
     return parser.digests, parser.diags
 
 
-def _cleaned_into_headings(text: str) -> dict[int, str]:
+def _cleaned_into_headings(text: str) -> tuple[dict[int, str], list[tuple[int, str]]]:
     """The lines (numbered from 1) that removing the characters no output may hold (controls,
     direction marks, noncharacters, U+FFFD: :func:`exporter.model.drop_forbidden`) and a
     byte-order mark would make headings they are not as written, each with what it removes
-    from its marks (:func:`exporter.gates.text.heading_made_by_removing`)."""
+    from its marks (:func:`exporter.gates.text.heading_made_by_removing`); and, in one pass, the
+    lines that are day or paper headings once what *starts* them is removed, each with what that
+    is.  A Markdown viewer shows those as text (CommonMark 0.31, 4.2: a heading starts after at
+    most three spaces); the reader reads the heading (a day or paper is not lost to a stray
+    byte), and says so.  A byte-order mark there is said where it is removed."""
     def dropped(part: str) -> str:
         return drop_forbidden(part).replace(gate_text.BOM, "")
 
-    found = {}
+    found, started = {}, []
     for no, line in enumerate(split_lines(text), start=1):
         removed = gate_text.heading_made_by_removing(line, dropped)
         if removed:
             found[no] = removed
-    return found
-
-
-def _headings_after_removed(text: str) -> list[tuple[int, str]]:
-    """The lines (numbered from 1) that are day or paper headings once what starts them is removed
-    (controls, direction marks, noncharacters: :func:`exporter.model.drop_forbidden`), each with
-    what that is.  A Markdown viewer shows such a line as text (CommonMark 0.31, 4.2: a heading
-    starts after at most three spaces); the reader reads the heading (a day or paper is not lost
-    to a stray byte), and says so.  A byte-order mark there is said where it is removed."""
-    found = []
-    for no, line in enumerate(split_lines(text), start=1):
         first = line.find("#", 0, 64)
-        if first <= 0:
-            continue
-        before = line[:first]
-        bare = before.replace(gate_text.BOM, "").strip(" \t")
-        if not bare or drop_forbidden(before).replace(gate_text.BOM, "").strip(" \t"):
-            continue  # only spaces or byte-order marks, or a character kept: the look-alike rules
-        rest = drop_forbidden(line[first:])
-        if _heading_level(rest) in (2, 3) and len(drop_forbidden(before).replace(gate_text.BOM, "")) <= 3:
-            found.append((no, bare))
-    return found
+        if first > 0:
+            before = line[:first]
+            kept, bare = dropped(before), before.replace(gate_text.BOM, "").strip(" \t")
+            # Something removed, nothing kept but up to three spaces (else the look-alike rules).
+            if (bare and not kept.strip(" \t") and len(kept) <= 3
+                    and _heading_level(drop_forbidden(line[first:])) in (2, 3)):
+                started.append((no, bare))
+    return found, started
 
 
 _REMOVED_NAMES = {"\0": "NUL", gate_text.BOM: "a byte-order mark", "\x1b": "ESC", "\ufffd": "a replacement character"}
