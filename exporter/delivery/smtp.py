@@ -169,7 +169,7 @@ def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
 
 
 class _Watchdog:
-    """A deadline for a whole exchange with the server.  The socket's time-out bounds each read, so a
+    """A deadline for a whole exchange with the server (or for one reply: ``Watched.getreply``).  The socket's time-out bounds each read, so a
     server (or a tarpit between) that sends a byte now and then would hold a run forever; when the
     deadline passes, the connection is shut down and the exchange fails."""
 
@@ -231,14 +231,19 @@ def _watched(base: type[smtplib.SMTP], watchdog: _Watchdog) -> type[smtplib.SMTP
             again); anything else is no reply, as a closed connection is."""
             if self.file is None:
                 self.file = self.sock.makefile("rb")
-            # A reply whole within one read's time and MAX_REPLY_BYTES (:func:`_read_reply`).
-            late: list[bool] = []
-            timer = _reply_timer(self.sock, late)
+            # A reply whole within one read's time and MAX_REPLY_BYTES (:func:`_read_reply`): a
+            # watchdog of its own, armed just after the read's own time-out (--timeout, or after
+            # the message what is left of the exchange's), which says a silent server in its
+            # words; one sent a byte a tenth of a second had the whole message's time.
+            timeout = self.sock.gettimeout() if self.sock is not None else None
+            reply = _Watchdog()
+            reply.watch(self)
+            if timeout:
+                reply.arm(timeout + _REPLY_GRACE)
             try:
-                return _read_reply(self, late)
+                return _read_reply(self, reply)
             finally:
-                if timer is not None:
-                    timer.cancel()
+                reply.cancel()
 
         def send(self, s: bytes | str) -> None:
             super().send(s)
@@ -253,42 +258,20 @@ def _watched(base: type[smtplib.SMTP], watchdog: _Watchdog) -> type[smtplib.SMTP
     return Watched
 
 
-def _reply_timer(sock: socket.socket | None, late: list[bool]) -> threading.Timer | None:
-    """A timer that notes in *late* and shuts *sock* down when a reply has taken longer than the
-    socket's own time-out (--timeout, or after the message what is left of the exchange's): one
-    sent a byte a tenth of a second had the whole message's time for its greeting."""
-    timeout = sock.gettimeout() if sock is not None else None
-    if not timeout:
-        return None
-
-    def cut() -> None:
-        late.append(True)
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-    # Just after the read's own time-out, which says a silent server in its words.
-    timer = threading.Timer(timeout + _REPLY_GRACE, cut)
-    timer.daemon = True
-    timer.start()
-    return timer
-
-
-def _read_reply(smtp: smtplib.SMTP, late: list[bool]) -> tuple[int, bytes]:
-    """The reply *smtp* reads now, as RFC 5321 section 4.2 writes one, whole within its time
-    (*late*: :func:`_reply_timer`) and MAX_REPLY_BYTES: a server that sends "220-" lines for
-    ever kept every read short and the reply growing (400 MB in 15 s)."""
+def _read_reply(smtp: smtplib.SMTP, reply: _Watchdog) -> tuple[int, bytes]:
+    """The reply *smtp* reads now, as RFC 5321 section 4.2 writes one, whole before *reply*, its
+    watchdog, expires and within MAX_REPLY_BYTES: a server that sends "220-" lines for ever kept
+    every read short and the reply growing (400 MB in 15 s)."""
     code, texts, size = b"", [], 0
     while True:
         try:
             line = smtp.file.readline(smtplib._MAXLINE + 1)
         except OSError as err:
             smtp.close()
-            if late:
+            if reply.expired:
                 raise TimeoutError("a reply not finished in time") from err
             raise smtplib.SMTPServerDisconnected(f"Connection unexpectedly closed: {err}") from err
-        if late:  # what came before the cut: the reply is late all the same
+        if reply.expired:  # what came before the cut: the reply is late all the same
             smtp.close()
             raise TimeoutError("a reply not finished in time")
         if not line:

@@ -206,9 +206,10 @@ def _checked(z: zipfile.ZipFile, members: bool = True) -> tuple[str, Any, int]:
         if sum(i.file_size for i in infos) > MAX_INFLATED:
             raise NotAnEpub("its members inflate to more than 2 GiB")
         for info in infos:
-            if info.file_size > RATIO_FROM and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-                raise NotAnEpub(f"{shell_quote(info.filename)} inflates to {info.file_size // max(info.compress_size, 1):,} "
-                                f"times its size (more than {MAX_RATIO}: no book's text does; a zip bomb?)")
+            packed = max(info.compress_size, 1)
+            if info.file_size > RATIO_FROM and info.file_size > MAX_RATIO * packed:
+                raise NotAnEpub(f"{shell_quote(info.filename)} inflates to {info.file_size // packed:,} times its "
+                                f"size (more than {MAX_RATIO}: no book's text does; a zip bomb?)")
         bad = z.testzip() if members else None
         if bad is not None:
             raise NotAnEpub(f"damaged: {shell_quote(bad)} does not match its checksum")
