@@ -394,7 +394,10 @@ def seal(body: bytes) -> bytes:
     changed (published as is), a user's file listed as written (the run would delete it).  No
     schema can tell such a value from a true one, so the state carries a checksum of its own
     content and any edit, whatever its shape, reads as damage: a full rebuild, equal to a
-    fresh build."""
+    fresh build.  A checksum, not a signature: whoever can write the state folder (the user's
+    own) can seal what they write, and a key kept there would be theirs to read; the rules that
+    guard the user's files (delete only what still carries the mark, write only below the
+    output folder) do not rest on it."""
     body = body.rstrip(b"\n")
     if not body.endswith(b"}") or body == b"{}":
         raise ValueError("not a JSON object with fields")
