@@ -128,6 +128,9 @@ def _assert_clean(raw: bytes, file_name: str) -> None:
     disposition = part["Content-Disposition"]
     assert disposition.defects == () if hasattr(disposition, "defects") else True
     assert part.get_filename() == file_name
+    # A client that saves under Content-Type's name gets the same name where it can carry it.
+    if file_name.isascii() and len(file_name) <= 56:
+        assert part.get_param("name") == file_name
     assert raw.isascii() and max(len(line) for line in raw.split(b"\r\n")) <= 78
     head = raw.split(b"\r\n\r\n")[0].decode()
     assert "\nSubject:" not in head[head.index("Subject:") + 1:]  # one Subject, never a second header

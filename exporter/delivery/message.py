@@ -154,7 +154,12 @@ def book_message(*, data: bytes, name: str, title: str, sender: str, recipient: 
     domain = sender.rpartition("@")[2] if sender.rpartition("@")[2].isascii() else None
     msg["Message-ID"] = make_msgid("digest-export", domain=domain)
     msg.attach(MIMEText(body, "plain", "utf-8"))
-    part = MIMEApplication(data, EPUB_SUBTYPE, name=ascii_file_name(name))
+    # The Content-Type ``name`` (RFC 2045 section 5.1; what older clients save under) is the
+    # attachment's own name where that name is a quoted-string of one line, else its ASCII
+    # stand-in: a client that reads one parameter saves the name another client reads from the other.
+    real = attachment_name(name)
+    part = MIMEApplication(data, EPUB_SUBTYPE, name=real if real.isascii() and len(real) <= _CHUNK
+                           else ascii_file_name(name))
     part["Content-Disposition"] = content_disposition(name)
     msg.attach(part)
     # CRLF line ends (RFC 5321 section 2.3.8): smtplib sends bytes as given,
