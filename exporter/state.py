@@ -258,11 +258,17 @@ class BuildState:
     #: state is gone (deleted to force a full rebuild) or was replaced no
     #: longer matches and is ignored: it cannot vouch for DIR/NAME/ alone.
     token: str = ""
+    #: Files an earlier run wrote (relative name -> its stamp as written, with the digest) that
+    #: the user changed since, and that no run writes any more: a run leaves them alone, and
+    #: without this record the next run that writes the name again would know the file by its
+    #: mark alone, which an edit keeps (see :func:`exporter.pipeline.run.keep_users_edits`).
+    left: dict[str, Stamp] = field(default_factory=dict)
 
     def written_files(self) -> dict[str, Stamp]:
         """Every file an earlier run wrote into the output folder (relative name -> its stamp
-        as it left it): what :func:`exporter.output.recorded` lets a run replace."""
-        found: dict[str, Stamp] = {}
+        as it left it): what :func:`exporter.output.recorded` lets a run replace (a file in
+        :attr:`left` only while it holds the bytes written, which it no longer does)."""
+        found: dict[str, Stamp] = dict(self.left)
         records = [*self.books.values(), self.feeds, self.catalog, *self.pages.values()]
         for record in records:
             if record is not None:
@@ -295,6 +301,7 @@ class BuildState:
             "catalog_books": _catalog_books_as_read(self.catalog_books),
             "pages": {k: v.to_json() for k, v in sorted(self.pages.items())},
             "token": self.token,
+            "left": {k: v.to_json() for k, v in sorted(self.left.items())},
         }
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         if gate_names.needs_storing(text):
@@ -358,5 +365,6 @@ def load_state(path: Path, version: str, base: Path | None = None) -> tuple[Buil
         data["catalog_books"],
         {k: OutputRecord.from_json(v) for k, v in data["pages"].items()},
         data["token"],
+        {k: Stamp.stored(v) for k, v in data["left"].items()},
     )
     return state, None

@@ -490,3 +490,43 @@ def test_a_build_holds_its_selections_folders_too(tmp_path):
     assert f"{out / 'top'}: another digest-export run is writing into this folder" in r.output, r.output
     assert not out.exists() or not any(out.iterdir())
     assert _build(tmp_path, out).exit_code == 0
+
+
+# What a run that leaves an edited file alone (it no longer writes that name) passes on: the next
+# run that writes the name again still finds the file the user's.  Each way a name stops being
+# written, with its way back.
+LEFT_THEN_WANTED = {
+    "a book whose week is dropped, then back": ("daily-papers-2024-W08.epub", ("--from", "2024-02-26")),
+    "a feed's format dropped, then back": ("feed.atom", ("--format", "rss", "--format", "json", "--format", "opds")),
+    "the catalog dropped, then back": ("catalog.opds", ("--format", "atom", "--format", "rss", "--format", "json")),
+    "a selection's book whose week is dropped, then back": ("top/daily-papers-top-2024-W08.epub",
+                                                           ("--from", "2024-02-26")),
+}
+
+
+@pytest.mark.parametrize("how", ["none", *EDITS])
+@pytest.mark.parametrize("case", sorted(LEFT_THEN_WANTED))
+def test_an_edited_file_left_alone_stays_the_users_in_the_runs_after(tmp_path, case, how):
+    name, dropped = LEFT_THEN_WANTED[case]
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    assert _build(tmp_path, out, archive=False).exit_code == 0
+    target = out / name
+    mine = _edit(target, how) if how != "none" else None
+    left = _build(tmp_path, out, *dropped, archive=False)
+    assert left.exit_code == 0, left.output
+    if mine is None:  # the control: as written, it is removed, and written again when wanted
+        assert not target.exists(), left.output
+        back = _build(tmp_path, out, archive=False)
+        assert back.exit_code == 0 and target.is_file(), back.output
+        return
+    assert target.read_bytes() == mine
+    assert f"left {target} alone" in left.output, left.output
+    for _ in range(2):  # and so on every run after, not once
+        again = _build(tmp_path, out, archive=False)
+        assert again.exit_code == 1, again.output
+        assert f"{target} was changed since digest-export wrote it" in again.output, again.output
+        assert target.read_bytes() == mine
+    # Once the user moves it away, the name is the program's again.
+    target.unlink()
+    assert _build(tmp_path, out, archive=False).exit_code == 0 and target.is_file()

@@ -361,6 +361,8 @@ class StateDoc(Struct, forbid_unknown_fields=True):
     catalog_books: dict[FileName, CatalogRecord] = {}
     pages: dict[FileName, OutputRec] = {}
     token: Annotated[str, Meta(pattern=r"^[0-9a-f]{0,64}$")] = ""
+    #: Files an earlier run wrote, changed since by the user and left alone: still theirs.
+    left: Annotated[dict[RelPath, Stamp], Meta(max_length=MAX_ITEMS)] = {}
     #: The seal (:func:`seal`): checked by :func:`check_seal` before this schema is read.
     checksum: Annotated[str, Meta(pattern=r"^sha256:[0-9a-f]{64}$")] = ""
 
@@ -672,7 +674,7 @@ class Opds2Doc(Struct, forbid_unknown_fields=True):
 
 
 STATE_KEYS = frozenset({"format", "program", "version", "files", "merge_diags", "books", "feeds", "catalog",
-                        "catalog_books", "pages", "token", "checksum", "sent", "local_images", "digests"})
+                        "catalog_books", "pages", "token", "left", "checksum", "sent", "local_images", "digests"})
 
 
 def says_program(raw: bytes, program: str, kinds: frozenset[str] = frozenset({"feed", "opds", "state"})) -> bool:

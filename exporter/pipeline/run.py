@@ -503,6 +503,9 @@ def _remove_stale_outputs(plan: BuildPlan, report: BuildReport, state: BuildStat
             report.explanations.append(f"removed {q(path)}: no longer written with these options")
             if path.parent != out:
                 folders.add(path.parent)
+        elif os.path.lexists(path) and outside_through_link(path) is None:
+            report.explanations.append(f"left {q(path)} alone: changed since digest-export wrote it; "
+                                       "no longer written with these options")
         elif outside_through_link(path) is not None:
             # Left because a folder on the way is a link now: still owed, so a later run removes
             # it once the folder is one again (the folder then ends as a fresh build leaves it).
@@ -517,11 +520,32 @@ def _save_state(plan: BuildPlan, report: BuildReport, state: BuildState) -> None
     output folder is removed once the new one is saved."""
     options = plan.options
     path, legacy = options.state_file(), Path(options.out_dir) / STATE_NAME
+    keep_users_edits(plan, state)
     # The default state file is in the program's own folder: a damaged one is replaced.
     write_file(path, state.to_bytes(options.state_base()), ours=options.state_path is None)
     if legacy.is_file() and gate_files.real_path(legacy) != gate_files.real_path(path) and carries_mark(legacy):
         if remove_file(legacy, Stamp.at(legacy)):
             report.explanations.append(f"state: moved from {q(legacy)} to {q(path)}")
+
+
+def keep_users_edits(plan: BuildPlan, state: BuildState) -> None:
+    """Carry into the new *state* each file the earlier one records that no record of this run
+    lists, and whose bytes the user changed since it was written (the stale book, or the feed of a
+    dropped ``--format``, that the run left alone): without it, the next run that writes the name
+    again would know the file by the mark alone, which an edit keeps, and replace the edit.  A
+    file that is gone, or back to the bytes written, is forgotten (the mark then decides, rightly)."""
+    out = Path(plan.options.out_dir)
+    now = set(BuildState.written_files(replace(state, left={})))
+    for name, stamp in sorted(plan.state.written_files().items()):
+        if name in now or not stamp.digest:  # a stamp without digest: the mark decides, as it did
+            continue
+        path = out / name
+        try:
+            st = os.stat(path, follow_symlinks=False)
+        except OSError:
+            continue
+        if gate_files.kind_of(st.st_mode) is None and not holds(path, stamp, st):
+            state.left[name] = stamp
 
 
 def _prepare_books(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None,
