@@ -376,6 +376,20 @@ def inline_html(text: str) -> Markup:
     return Markup(_PLACEHOLDER.sub(lambda m: tex[int(m.group(1))], html)) if tex else html
 
 
+#: A tag of :func:`inline_html`'s own markup (its attribute values escape "<" and ">").
+_TAG = re.compile(r"<[^<>]*>")
+
+
+def inline_text(text: str) -> str:
+    """Inline Markdown as the words a reader sees of it, without markup (an Atom summary of type
+    text, an RSS description): what :func:`inline_html` renders, its tags dropped and its
+    character references decoded, so ``AT&amp;T`` is ``AT&T``, ``[link](URL)`` is ``link`` and
+    the text is cleaned as the content's is (a bidi control written ``&#x202e;`` is gone)."""
+    import html
+
+    return " ".join(html.unescape(_TAG.sub("", str(inline_html(text)))).split())
+
+
 def _inline(text: str) -> Markup:
     if not _markdown_significant(text):
         return Markup(_escape_like_markdown_it(text))

@@ -91,6 +91,33 @@ def test_no_summary_labels_as_categories_and_language_detection(tmp_path):
     assert xml(out / "feed.rss").find("channel/language").text == "en"
 
 
+# The first bullet as Markdown, and the words a reader of the entry's content sees of it.
+TEASERS = [
+    ("AT&amp;T costs &lt;5 &nbsp;and *emph* `a&amp;b` [link](https://example.com/)",
+     "AT&T costs <5 and emph a&amp;b link"),
+    ("**굵게** 쓴 _모델_ &#x202e;설명 <https://example.org/x>", "굵게 쓴 모델 설명 https://example.org/x"),
+    ("the $x^2$ loss, ~~old~~ \\*not emphasis\\*", "the x2 loss, ~~old~~ *not emphasis*"),
+]
+
+
+@pytest.mark.parametrize("bullet,words", TEASERS)
+def test_the_summary_and_description_are_the_words_not_the_markdown(tmp_path, bullet, words):
+    """Atom's summary and RSS's description hold the first bullet as the content shows it: its
+    character references decoded, its links and emphasis as their words (a feed reader shows
+    them as given: ``AT&amp;T`` or ``[link](URL)`` would be shown so)."""
+    src = write_days(tmp_path / "in", {dt.date(2024, 5, 1): [
+        paper_md("2405.00001", "One", summary=(bullet, "Second."))]})
+    out = tmp_path / "out"
+    run(src, out, formats=("atom", "rss"))
+    for name in ("feed.atom", "feed.rss"):
+        parsed = feedparser.parse(str(out / name))
+        assert not parsed.bozo
+        import html as html_module
+
+        # Both are HTML (Atom type="html", RSS description): a reader unescapes once to show it.
+        assert html_module.unescape(parsed.entries[0].summary) == words, name
+
+
 def test_paper_on_several_days_is_one_entry_at_first_appearance(tmp_path):
     days = standard_days(2)
     days[dt.date(2024, 3, 6)] = [paper_md("2403.10001", "Paper 0-1 again, retitled"),

@@ -11,7 +11,6 @@ input and options give the same bytes.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -208,10 +207,11 @@ def write_outputs(out: Path, outputs: list[tuple[str, bytes]], report: FeedRepor
 
 def _teaser(entry: FeedEntry) -> str:
     """A short plain-text summary (Atom <summary>, RSS <description>)."""
-    from ..render import summary_text
+    from ..render import inline_text
 
-    text = summary_text(entry.paper.summary[:1]).removeprefix("- ")
-    text = re.sub(r"\*{1,3}|`|(?<!\w)_{1,3}|_{1,3}(?!\w)", "", text.split("\n", 1)[0]).strip()
+    first = entry.paper.summary[0] if entry.paper.summary else None
+    # The words of the first bullet as the content shows them, not its Markdown.
+    text = inline_text(f"{first.label}: {first.text}" if first.label else first.text) if first else ""
     if len(text) > _TEASER_CHARS:
         text = text[:_TEASER_CHARS - 1].rstrip() + "…"
     return text or entry.title
