@@ -824,6 +824,23 @@ def test_text_and_rules_that_make_no_heading_are_not_reported(tmp_path):
     assert not [d for d in result.diagnostics if "heading" in d.message], result.diagnostics
 
 
+@pytest.mark.parametrize("underline", ["===", "---", "   ="])
+@pytest.mark.parametrize("heading", ["## Daily Papers (2024-03-05)", "### [P1](https://arxiv.org/abs/2403.00001)"])
+def test_an_underline_below_an_atx_heading_is_no_setext_heading(tmp_path, heading, underline):
+    """CommonMark 0.31, 4.3: an underline makes a heading of a paragraph only; under a '## '
+    or '### ' heading it is a line of text, and the heading is read: no advice to add the '## '
+    that is there."""
+    lines = ["## Daily Papers (2024-03-05)", "", "### [P1](https://arxiv.org/abs/2403.00001)", "", "Vote: 1", "",
+             "Authors: A", "", "- s"]
+    at = lines.index(heading)
+    lines.insert(at + 1, underline)
+    path = tmp_path / "d.md"
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    result = read_digests([path])
+    assert [(d.date.isoformat(), [p.title for p in d.papers]) for d in result.digests] == [("2024-03-05", ["P1"])]
+    assert not [d for d in result.diagnostics if "underline" in d.message], result.diagnostics
+
+
 @pytest.mark.parametrize("sep", ["\u2028", "\u2029"])
 def test_a_heading_after_a_line_break_markdown_does_not_see_is_said(tmp_path, sep):
     path = tmp_path / "d.md"

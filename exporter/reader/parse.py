@@ -109,6 +109,9 @@ _HASHES_RE = re.compile("[#\uff03\ufe5f]")
 _SEPARATOR_RE = re.compile("[\u2028\u2029\x85\x0b\x0c]")
 #: A setext heading's underline (CommonMark 0.31, 4.3), and a day heading's date.
 _SETEXT_RE = re.compile(r" {0,3}(?:=+|-{2,})[ \t]*")
+# An ATX heading (CommonMark 0.31, 4.2): an underline below it is no setext underline (4.3: it
+# underlines a paragraph only), just a line of text.
+_ATX_LINE_RE = re.compile(r" {0,3}#{1,6}(?:[ \t]|$)")
 _DATED_RE = re.compile(r"\(\s*" + gate_dates.DAY + r"\s*\)")
 #: A heading seen through NFKC (``＃＃`` is ``##``) after marks that are no letter or digit.
 _LOOKALIKE_RE = re.compile(r"^(?P<pre>[^\w#]{0,16}?)\s*(?P<h>#{2,3})(?!#)\s+\S")
@@ -426,7 +429,7 @@ class _FileParser:
 
     def say_lookalike(self, no: int, line: str, before: str) -> None:
         """:meth:`heading_lookalike` for a line that may look like a heading."""
-        if _SETEXT_RE.fullmatch(line) and before.strip() and (
+        if _SETEXT_RE.fullmatch(line) and before.strip() and not _ATX_LINE_RE.match(before) and (
                 line.lstrip()[0] == "=" or _DATED_RE.search(before) or before.lstrip().startswith("[")):
             # CommonMark 0.31, 4.3: a line of '=' or '-' under text makes it a heading ("setext").
             self.warn(no, f"the line above, {_excerpt(before.strip())}, is a heading in Markdown by this underline, "
