@@ -631,6 +631,25 @@ def test_input_folders_nested_very_deep_are_a_clear_error(tmp_path, depth):
         assert f"folders nested deeper than {MAX_DEPTH} levels; not read" in result.output
 
 
+@pytest.mark.skipif(not os.path.ismount("/proc"), reason="needs Linux's /proc")
+@pytest.mark.parametrize("target", ["/proc/self/task", "/proc/self", "/proc", "/sys/kernel"])
+@pytest.mark.parametrize("command", ["inspect", "build"])
+def test_a_link_into_the_kernels_file_systems_is_not_walked(tmp_path, target, command):
+    """A link in an input folder to /proc or /sys is said and not walked: they hold no digest,
+    and /proc/PID/root leads back to the whole tree (a link to /proc/self/task walked every file
+    on the machine).  Bounded by the test's seconds."""
+    if not os.path.exists(target):
+        pytest.skip(f"no {target} here")
+    src = two_papers(tmp_path)
+    (src / "l").symlink_to(target)
+    args = ["inspect", str(src)] if command == "inspect" else ["build", str(src), "-o", str(tmp_path / "out"),
+                                                               "--images", "none"]
+    result = run_cli(args, tmp_path, seconds=30)
+    assert result.exit_code == 0, result.output
+    assert f"{src / 'l'}: warning: a folder of the kernel's (/proc, /sys)" in result.output, result.output
+    assert "2 days" in result.output or "2 papers" in result.output, result.output
+
+
 # -- class 9: templates that include or extend themselves ---------------------------------
 
 TEMPLATE_NAMES = ("day.xhtml.j2", "cover.xhtml.j2", "a.j2", "b.j2", "c.j2")

@@ -28,6 +28,7 @@ different paths, or a generated tree, cannot exhaust the stack or the time).
 
 from __future__ import annotations
 
+import functools
 import errno
 import io
 import os
@@ -367,6 +368,33 @@ def _hidden(name: str) -> bool:
     return name.startswith(".")
 
 
+#: The kernel's own file systems: what they list is the system's state, never a digest, and
+#: their links lead anywhere (``/proc/PID/root`` and ``cwd`` are the whole tree again: a digest
+#: folder holding a link to ``/proc/self/task`` walked every file on the machine).
+_KERNEL_FOLDERS = ("/proc", "/sys")
+
+
+@functools.cache
+def _kernel_devices() -> frozenset[int]:
+    devices = set()
+    for folder in _KERNEL_FOLDERS:
+        try:
+            st, above = os.stat(folder), os.stat(os.path.dirname(folder))
+        except OSError:
+            continue
+        if st.st_dev != above.st_dev:  # mounted there (procfs, sysfs), not a folder of that name
+            devices.add(st.st_dev)
+    return frozenset(devices)
+
+
+def _on_kernel_fs(path: str) -> bool:
+    """Whether *path* (followed) is a folder of the kernel's file systems (``/proc``, ``/sys``)."""
+    try:
+        return os.stat(path).st_dev in _kernel_devices()
+    except OSError:
+        return False
+
+
 def walk(root: Path, wanted: Callable[[str], bool], *, max_depth: int = MAX_DEPTH,
          skip_hidden: bool = True, inside: bool = False, max_entries: int | None = None) -> Walk:
     """The regular files under *root* whose name is *wanted*, sorted by their path parts.
@@ -389,6 +417,10 @@ def walk(root: Path, wanted: Callable[[str], bool], *, max_depth: int = MAX_DEPT
         walked.add(real)
         if depth > max_depth:
             found.skipped.append(Skipped(folder, f"folders nested deeper than {max_depth} levels; not read", True))
+            continue
+        if _on_kernel_fs(real):
+            found.skipped.append(Skipped(folder, "a folder of the kernel's (/proc, /sys): it holds no digest, "
+                                         "and its links lead anywhere; not read", False))
             continue
         try:
             with os.scandir(folder) as it:
