@@ -824,7 +824,7 @@ def _gated_loader(folders: list[Path]) -> Any:
                     continue
                 except OSError as err:
                     why = f"template {shell_quote(str(path))}: {err.strerror or err}"
-                    raise _Unread(why, why) from err
+                    raise _Unread(f"{shell_quote(str(path))}: error: {err.strerror or err}", why) from err
                 # A symbolic link in the templates folder (the template itself, or a folder on its way)
                 # that leads out of it would put any local file in a published book
                 # (``x.j2 -> /etc/passwd``, then ``{% include "x.j2" %}``): the folder is the user's
@@ -838,8 +838,10 @@ def _gated_loader(folders: list[Path]) -> Any:
                 try:
                     text = gate_files.read_text_file(path, gate_files.TEMPLATE_LIMIT)
                 except OSError as err:
+                    # Said as every file's problem is (``PATH: error: ...``).
                     why = f"cannot read template {shell_quote(str(path))}: {err.strerror or err}"
-                    raise _Unread(why, why) from err
+                    raise _Unread(f"{shell_quote(str(path))}: error: cannot read it as a template: "
+                                  f"{err.strerror or err}", why) from err
                 stamp = st.st_mtime_ns
                 return text, str(path), lambda: _mtime_ns(path) == stamp
             raise jinja2.TemplateNotFound(template)

@@ -359,6 +359,22 @@ def test_a_link_out_of_the_templates_folder_is_not_walked(tmp_path):
     assert time.monotonic() - start < 20
 
 
+@pytest.mark.parametrize("name", ["extra.css", "day.xhtml.j2", "index.html.j2"])
+@pytest.mark.parametrize("data", [b"/* caf\xe9 */\n", "/* x */\n".encode("utf-16")], ids=["latin-1", "utf-16"])
+def test_a_template_that_is_not_utf8_is_an_error_in_the_path_form(tmp_path, name, data):
+    """Said as every file's problem is, ``PATH: error: ...`` (exit 1, nothing written), not as a
+    sentence with the name inside."""
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / name).write_bytes(data)
+    out = tmp_path / "out"
+    result = run_cli(["build", str(two_papers(tmp_path)), "-o", str(out), "--images", "none", "--templates", str(tpl),
+                      "--state", str(tmp_path / "state.json")], tmp_path)
+    assert result.exit_code == 1, result.output
+    assert f"{tpl / name}: error: cannot read it as a template: not UTF-8" in result.output, result.output
+    assert not out.exists() or not any(out.iterdir())
+
+
 @pytest.mark.parametrize("expr", ['"%999999999d"|format(1)', '"%.999999999f"|format(1)', '"{:>999999999}".format(1)',
                                   '"{0:.999999999}".format("x")', '"{:>{w}}".format(1, w=2)',
                                   '"{:>{w}}".format(1, w=999999999)', '"%*d"|format(999999999, 1)',
