@@ -48,8 +48,12 @@ def test_sample_only_without_any_config_and_says_where_it_writes(tmp_path):
     (tmp_path / "digest-export.toml").write_text('images = "none"\n', encoding="utf-8")
     configured = invoke(["epub", "-o", "out2"], cwd=tmp_path)
     assert configured.exit_code == 2, configured.output
-    assert "has no 'inputs'" in configured.output and "bundled sample" not in configured.output
+    assert "names none (its 'inputs' is missing or empty)" in configured.output
+    assert "bundled sample" not in configured.output
     assert not (tmp_path / "out2").exists()
+    (tmp_path / "digest-export.toml").write_text('inputs = []\n', encoding="utf-8")  # said alike
+    empty = invoke(["epub", "-o", "out2"], cwd=tmp_path)
+    assert empty.exit_code == 2 and "its 'inputs' is missing or empty" in empty.output, empty.output
 
 
 def test_epub_to_one_file(tmp_path):

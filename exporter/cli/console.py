@@ -49,7 +49,7 @@ def resolve_inputs(inputs: tuple[str, ...], *, quiet: bool = False, out_dir: str
         ctx = click.get_current_context(silent=True)
         config = ctx.find_root().meta.get("config_path") if ctx is not None else None
         if config is not None:
-            raise UsageError(f"no INPUT given and {config} has no 'inputs'")
+            raise UsageError(f"no INPUT given and {config} names none (its 'inputs' is missing or empty)")
         if not quiet:
             where = f"; writing to {q(gate_files.real_path(out_dir))}" if out_dir is not None else ""
             click.echo(f"digest-export: no INPUT given; using the bundled sample digests ({q(sample_dir())}){where}",
