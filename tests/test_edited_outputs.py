@@ -501,6 +501,8 @@ LEFT_THEN_WANTED = {
     "the catalog dropped, then back": ("catalog.opds", ("--format", "atom", "--format", "rss", "--format", "json")),
     "a selection's book whose week is dropped, then back": ("top/daily-papers-top-2024-W08.epub",
                                                            ("--from", "2024-02-26")),
+    # The selection's state goes with it: the main state keeps the edit, and hands it back.
+    "a selection's book, the selection removed, then added again": ("top/daily-papers-top-2024-W10.epub", None),
 }
 
 
@@ -513,7 +515,8 @@ def test_an_edited_file_left_alone_stays_the_users_in_the_runs_after(tmp_path, c
     assert _build(tmp_path, out, archive=False).exit_code == 0
     target = out / name
     mine = _edit(target, how) if how != "none" else None
-    left = _build(tmp_path, out, *dropped, archive=False)
+    left = (_build(tmp_path, out, *dropped, archive=False) if dropped is not None
+            else _build(tmp_path, out, archive=False, selection=False))
     assert left.exit_code == 0, left.output
     if mine is None:  # the control: as written, it is removed, and written again when wanted
         assert not target.exists(), left.output

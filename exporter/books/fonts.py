@@ -106,9 +106,8 @@ def _load(path: str, size: int, mtime_ns: int, ctime_ns: int, ino: int, option: 
         if "head" in font and not font["head"].unitsPerEm:
             raise ValueError("unitsPerEm is 0")
         if "loca" in font and "glyf" in font and font.reader is not None and "glyf" in font.reader.tables:
-            # The table's length before WOFF compressed it (WOFF 1.0 section 5, origLength) or
-            # WOFF2 transformed it (WOFF2 section 5.1): its directory's ``length`` is what the file
-            # holds of it, shorter.
+            # Its length before WOFF compressed it (WOFF 1.0 section 5) or WOFF2 transformed it
+            # (WOFF2 5.1), origLength: the directory's ``length`` is the shorter one the file holds.
             entry = font.reader.tables["glyf"]
             if max(font["loca"].locations, default=0) > getattr(entry, "origLength", entry.length):
                 raise ValueError("its glyph index (loca) points past the end of its glyph table (glyf)")

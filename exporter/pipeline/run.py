@@ -341,10 +341,21 @@ def _remove_leftovers(out: Path, report: BuildReport, written: list[str]) -> Non
             report.explanations.append(f"removed {q(path)}: a temporary file of a run that was stopped")
 
 
+def _inherit_left(plan: BuildPlan, sub: BuildPlan) -> None:
+    """The files in the selection *sub*'s folder that the main state keeps as the user's (left
+    when a selection of that name was removed, :func:`_remove_selection`): the user's in the
+    selection's run too, whatever its own state says, and kept by its state from then on."""
+    prefix = Path(sub.options.out_dir).relative_to(plan.options.out_dir).as_posix() + "/"
+    for name, stamp in plan.state.left.items():
+        if name.startswith(prefix):
+            sub.state.left.setdefault(name[len(prefix):], stamp)
+
+
 def _begin_selection(plan: BuildPlan, sub: BuildPlan, progress: Progress | None, fragments: Any) -> _Selection:
     """A selection's checks and the preparation of its books (from the days read once), in its
     folder (``DIR/NAME/``), before any book of the run is built."""
     sub.digests = plan.digests
+    _inherit_left(plan, sub)
     run = _Selection(sub, _new_report(sub), sub.new_state, _Books(), _Writes.of(sub))
     records = run.records
     with recorded(*records):
@@ -428,12 +439,16 @@ def _end_selections(plan: BuildPlan, report: BuildReport, state: BuildState, pro
         # The token the selection's state carries: the main state vouches for it (plan.vouched).
         state.pages[SELECTION_PAGE + name] = OutputRecord(sub.new_state.token, name, {})
     for name, state_path in plan.gone_selections:
-        _remove_selection(plan, report, name, state_path)
+        _remove_selection(plan, report, state, name, state_path)
 
 
-def _remove_selection(plan: BuildPlan, report: BuildReport, name: str, state_path: Path) -> None:
+def _remove_selection(plan: BuildPlan, report: BuildReport, state: BuildState, name: str,
+                      state_path: Path) -> None:
     """Delete what the build wrote for the selection *name* (as its state records, each file only
-    if it is as written), its state, and its folders if they are left empty."""
+    if it is as written), its state, and its folders if they are left empty.  A file the user
+    edited is left, and the main *state* keeps it as the user's (``NAME/FILE`` in
+    :attr:`BuildState.left`): the selection's state goes, and a selection of that name added
+    again takes that over (:func:`_inherit_left`)."""
     from ..state import load_state
     from .plan import vouched
 
@@ -441,12 +456,14 @@ def _remove_selection(plan: BuildPlan, report: BuildReport, name: str, state_pat
     old, why = load_state(state_path, __version__, gate_files.real_path(out).parent)
     folders = {out / "archive", out}
     if why is None and vouched(plan.state, name, old):
-        records = list(old.books.values()) + list(old.pages.values())
-        records += [r for r in (old.feeds, old.catalog) if r is not None]
-        for record in records:
-            _unlink_if_as_written(out, record.files, report)
+        for file_name, stamp in sorted(old.written_files().items()):
+            path = out / file_name
+            if not _remove_if_as_written(path, stamp, report) and stamp.digest and os.path.lexists(path) \
+                    and outside_through_link(path) is None and not holds(path, stamp):
+                state.left[f"{name}/{file_name}"] = stamp
+                report.explanations.append(f"left {q(path)} alone: changed since digest-export wrote it")
             # the folders its files were in (the catalog's pages, the archives)
-            folders.update(p for name in record.files for p in (out / name).parents if out in p.parents)
+            folders.update(p for p in path.parents if out in p.parents)
     for folder in sorted(folders, key=lambda p: -len(p.parts)):  # the deepest first
         remove_folder(folder)  # only when empty: a file of the user's stays, with its folder
     try:  # through the writer's rule: a file there without the program's mark is not its state
