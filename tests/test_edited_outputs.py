@@ -533,3 +533,46 @@ def test_an_edited_file_left_alone_stays_the_users_in_the_runs_after(tmp_path, c
     # Once the user moves it away, the name is the program's again.
     target.unlink()
     assert _build(tmp_path, out, archive=False).exit_code == 0 and target.is_file()
+
+
+# ``feed`` and ``epub`` keep a record of what they wrote, not a state: a run of any command that
+# does not write an edited file's name passes the edit on, and the run that writes it again stops.
+EDIT_THEN = {
+    "feed, then build without that format, then with it": (
+        "feed.rss", ["feed", "--format", "atom", "--format", "rss"],
+        [["build", "--images", "none", "--format", "atom"], ["build", "--images", "none", "--format", "atom",
+                                                            "--format", "rss"]]),
+    "feed, then feed of another format, then of that one": (
+        "feed.rss", ["feed", "--format", "rss"], [["feed", "--format", "atom"], ["feed", "--format", "rss"]]),
+    "epub, then epub of later weeks, then of all": (
+        "daily-papers-2024-W08.epub", ["epub", "--images", "none"],
+        [["epub", "--images", "none", "--from", "2024-02-26"], ["epub", "--images", "none"]]),
+    "epub, then build of later weeks, then of all": (
+        "daily-papers-2024-W08.epub", ["epub", "--images", "none"],
+        [["build", "--images", "none", "--from", "2024-02-26"], ["build", "--images", "none"]]),
+}
+
+
+@pytest.mark.parametrize("how", ["none", "edited"])
+@pytest.mark.parametrize("case", sorted(EDIT_THEN))
+def test_an_edit_of_what_feed_or_epub_wrote_outlives_the_runs_that_do_not_write_it(tmp_path, case, how):
+    name, first, then = EDIT_THEN[case]
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+
+    def run(args: list[str]):
+        return run_cli([args[0], str(tmp_path / "in"), "-o", str(out), "-q", *args[1:]], tmp_path)
+
+    assert run(first).exit_code == 0
+    mine = _edit(out / name, how) if how != "none" else None
+    *middle, last = then
+    for args in middle:
+        result = run(args)
+        assert result.exit_code == 0, result.output
+    result = run(last)
+    if mine is None:  # the control: the program's own file, written again
+        assert result.exit_code == 0, result.output
+        return
+    assert result.exit_code == 1, result.output
+    assert f"{out / name} was changed since digest-export wrote it" in result.output, result.output
+    assert (out / name).read_bytes() == mine

@@ -160,8 +160,11 @@ def folder_stamps(out: Path) -> dict[str, Stamp]:
 def record_writes(out: Path, path: Path, earlier: dict[str, Stamp]) -> None:
     """The record *path* of what runs that saved no state wrote into *out* (within the folder's
     :func:`~exporter.output.recorded`): what earlier such runs wrote (*earlier*) and is still as
-    they left it, and what this one wrote or found already written."""
-    files = {name: stamp for name, stamp in earlier.items() if holds(out / name, stamp)}
+    they left it or was edited since (the user's from then on), and what this one wrote or found
+    already written."""
+    # A file the user edited since stays in the record, as the user's (see keep_users_edits).
+    files = {name: stamp for name, stamp in earlier.items()
+             if holds(out / name, stamp) or edited_since(out / name, stamp)}
     files.update(written_in_run())
     if files:
         write_file(path, written_bytes(files), ours=True)
@@ -190,7 +193,7 @@ def _run(plan: BuildPlan, progress: Progress | None, fragments: Any, writes: _Wr
                     run.writes.stopped(run.plan)
             raise
     if plan.options.incremental:
-        _save_state(plan, report, state)
+        _save_state(plan, report, state, writes.earlier)
     return report
 
 
@@ -424,7 +427,7 @@ def _end_selections(plan: BuildPlan, report: BuildReport, state: BuildState, pro
             with synced_at_end():
                 _rest_of_outputs(sub, run.report, run.state, progress, run.writes.earlier)
             if sub.options.incremental:
-                _save_state(sub, run.report, run.state)
+                _save_state(sub, run.report, run.state, run.writes.earlier)
             run.writes.ended(sub)
         run.ended = True
         run.writes.taken_over(sub)
@@ -532,12 +535,12 @@ def _remove_stale_outputs(plan: BuildPlan, report: BuildReport, state: BuildStat
         remove_folder(folder)  # only if empty: never a file someone else put there
 
 
-def _save_state(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
+def _save_state(plan: BuildPlan, report: BuildReport, state: BuildState, earlier: dict[str, Stamp]) -> None:
     """The state in its file (outside the output folder by default); one an older build left in the
     output folder is removed once the new one is saved."""
     options = plan.options
     path, legacy = options.state_file(), Path(options.out_dir) / STATE_NAME
-    keep_users_edits(plan, state)
+    keep_users_edits(plan, state, earlier)
     # The default state file is in the program's own folder: a damaged one is replaced.
     write_file(path, state.to_bytes(options.state_base()), ours=options.state_path is None)
     if legacy.is_file() and gate_files.real_path(legacy) != gate_files.real_path(path) and carries_mark(legacy):
@@ -545,24 +548,30 @@ def _save_state(plan: BuildPlan, report: BuildReport, state: BuildState) -> None
             report.explanations.append(f"state: moved from {q(legacy)} to {q(path)}")
 
 
-def keep_users_edits(plan: BuildPlan, state: BuildState) -> None:
-    """Carry into the new *state* each file the earlier one records that no record of this run
+def keep_users_edits(plan: BuildPlan, state: BuildState, earlier: dict[str, Stamp]) -> None:
+    """Carry into the new *state* each file the earlier one records (or *earlier*, the record of
+    what ``feed`` and ``epub`` wrote, which this build takes over) that no record of this run
     lists, and whose bytes the user changed since it was written (the stale book, or the feed of a
     dropped ``--format``, that the run left alone): without it, the next run that writes the name
     again would know the file by the mark alone, which an edit keeps, and replace the edit.  A
     file that is gone, or back to the bytes written, is forgotten (the mark then decides, rightly)."""
     out = Path(plan.options.out_dir)
     now = set(BuildState.written_files(replace(state, left={})))
-    for name, stamp in sorted(plan.state.written_files().items()):
-        if name in now or not stamp.digest:  # a stamp without digest: the mark decides, as it did
-            continue
-        path = out / name
-        try:
-            st = os.stat(path, follow_symlinks=False)
-        except OSError:
-            continue
-        if gate_files.kind_of(st.st_mode) is None and not holds(path, stamp, st):
+    for name, stamp in sorted({**plan.state.written_files(), **earlier}.items()):
+        if name not in now and edited_since(out / name, stamp):
             state.left[name] = stamp
+
+
+def edited_since(path: Path, stamp: Stamp) -> bool:
+    """Whether *path* is a regular file that no longer holds the bytes *stamp* records (a stamp
+    without digest, an earlier version's, tells nothing: the mark decides, as it did)."""
+    if not stamp.digest:
+        return False
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    return gate_files.kind_of(st.st_mode) is None and not holds(path, stamp, st)
 
 
 def _prepare_books(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None,
