@@ -325,6 +325,35 @@ def test_a_template_rendering_what_no_file_holds_or_naming_no_template_is_an_err
 
 
 
+@pytest.mark.parametrize("url, said", [
+    ("http://127.0.0.1:8080/admin", "is a loopback address"), ("https://192.168.1.1/x", "is a private address"),
+    ("https://[::1]/x", "an IPv6 address"), ("https://localhost/x", "special-use name"),
+    ("https://router.home/", "under no public top-level domain"), ("https://nas/x", "under no public top-level"),
+    ("https://example.org/paper", None), ("mailto:me@example.org", None),
+])
+@pytest.mark.parametrize("attr", ["a href", "blockquote cite"])
+def test_a_templates_link_to_a_host_off_the_public_internet_is_refused_as_a_digests_is(tmp_path, url, said, attr):
+    """A book's link is followed on the reader's network (their router, their printer): a
+    template's link is held to the host rule of a digest's, which are left out."""
+    element, name = attr.split()
+    if name == "cite" and not url.startswith("https:"):
+        pytest.skip("a citation is https alone, for its own reason")
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "day.xhtml.j2").write_text(
+        '{% extends "default:day.xhtml.j2" %}{% block paper_summary %}'
+        f'<{element} {name}="{url}">x</{element}>{{{{ super() }}}}{{% endblock %}}', "utf-8")
+    out = tmp_path / "out"
+    result = run_cli(["epub", str(two_papers(tmp_path)), "-o", str(out), "--images", "none", "--templates", str(tpl)],
+                     tmp_path)
+    if said is None:
+        assert result.exit_code == 0, result.output
+        return
+    assert result.exit_code == 1, result.output
+    assert f"{tpl / 'day.xhtml.j2'}: error:" in result.output and said in result.output, result.output
+    assert not list(out.glob("*.epub"))
+
+
 def test_random_and_lipsum_in_a_template_give_the_same_book_every_run(tmp_path):
     """The same input, options and templates give the same bytes: jinja2's ``random`` filter and
     ``lipsum`` draw from the process's random state, here made repeatable."""

@@ -57,7 +57,8 @@ from .addresses import AddressRefused, check_address
 from .attributes import (ID_REFERENCES, attribute_problem, http_equiv_problem, is_link, presence_problems,
                          url_attribute, value_problem)
 from .langtags import LanguageTagRefused, check_tag, suppressed_script
-from .urls import URLRefused, check_reference, data_media_type, data_payload_problem, data_url_problem
+from .urls import (URLRefused, check_reference, data_media_type, data_payload_problem, data_url_problem,
+                   host_reason)
 
 XHTML = "http://www.w3.org/1999/xhtml"
 SVG = "http://www.w3.org/2000/svg"
@@ -485,6 +486,11 @@ def _url_problem(url: str, element: str, attr: str, name: str | None, files: fro
             return why
     if ref.scheme == "data" and (why := data_payload_problem(url)):
         return why
+    if name is not None and ref.scheme in ("http", "https") and (why := host_reason(url)) is not None:
+        # A book's link is followed on the reader's own network, where 127.0.0.1 or 192.168.1.1
+        # is the reader's router or printer: the rule a digest's links are held to.  (The front
+        # page is served from the user's own site, which may well be on such a host.)
+        return f"is refused: {why}"
     if name is None:  # the front page: a web page may load from the web and run scripts
         if attr == "href" and ref.fragment is not None and not ref.scheme and not ref.path:
             fragments.append((sourceline, ref.fragment))
