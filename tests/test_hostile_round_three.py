@@ -650,6 +650,20 @@ def test_a_link_into_the_kernels_file_systems_is_not_walked(tmp_path, target, co
     assert "2 days" in result.output or "2 papers" in result.output, result.output
 
 
+@pytest.mark.skipif(not os.path.ismount("/proc"), reason="needs Linux's /proc")
+@pytest.mark.parametrize("target", ["/proc/kmsg", "/proc/self/status", "/sys/kernel/mm/transparent_hugepage/enabled"])
+def test_a_md_link_to_a_kernel_file_in_an_input_folder_is_skipped_as_a_fifo_is(tmp_path, target):
+    """Regular by its stat, the kernel's by its file system: in a folder it is skipped with a
+    warning (as a FIFO there is), never read, and the run goes on."""
+    if not os.path.exists(target):
+        pytest.skip(f"no {target} here")
+    src = two_papers(tmp_path)
+    (src / "k.md").symlink_to(target)
+    result = run_cli(["build", str(src), "-o", str(tmp_path / "out"), "--images", "none"], tmp_path, seconds=30)
+    assert result.exit_code == 0, result.output
+    assert f"{src / 'k.md'}: warning: a file of the kernel's (/proc, /sys), not a digest; skipped" in result.output
+
+
 # -- class 9: templates that include or extend themselves ---------------------------------
 
 TEMPLATE_NAMES = ("day.xhtml.j2", "cover.xhtml.j2", "a.j2", "b.j2", "c.j2")

@@ -388,7 +388,7 @@ def _kernel_devices() -> frozenset[int]:
 
 
 def _on_kernel_fs(path: str) -> bool:
-    """Whether *path* (followed) is a folder of the kernel's file systems (``/proc``, ``/sys``)."""
+    """Whether *path* (followed) is on the kernel's file systems (``/proc``, ``/sys``)."""
     try:
         return os.stat(path).st_dev in _kernel_devices()
     except OSError:
@@ -448,7 +448,12 @@ def walk(root: Path, wanted: Callable[[str], bool], *, max_depth: int = MAX_DEPT
             if is_dir:
                 subfolders.append(Path(entry.path))
             elif wanted(entry.name):
-                if is_file:
+                if is_file and _on_kernel_fs(entry.path):
+                    # Regular by its stat, but the kernel's (/proc/kmsg waits for data for ever):
+                    # skipped as a FIFO is, not an error that stops the run as one given by name is.
+                    found.skipped.append(Skipped(Path(entry.path), "a file of the kernel's (/proc, /sys), "
+                                                 "not a digest; skipped", False))
+                elif is_file:
                     found.files.append(Path(entry.path))
                 elif (why := _not_read(entry.path)) is not None:
                     found.skipped.append(Skipped(Path(entry.path), why, False))
