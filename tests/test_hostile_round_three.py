@@ -6,6 +6,7 @@ batch at the end, feedparser)."""
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -354,6 +355,28 @@ def test_a_bom_inside_the_file_is_reported_at_its_line(tmp_path):
     line = first.count("\n") + 1
     assert f"a.md:{line}: warning: byte-order mark inside the file (files joined with cat?); removed" in result.output
     assert "2 days" in result.output
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("files", [3, 30])
+def test_every_bom_inside_the_file_is_reported_at_its_own_line(tmp_path, files, eol):
+    """Files joined with cat: each join is said at its line (a mid-line one too), the first
+    twenty, and the rest in one note naming how many and the last."""
+    from exporter.gates.text import MAX_BOM_NOTES
+
+    days = [day(f"2024-03-{d + 1:02d}", paper(d + 1)).replace("\n", eol) for d in range(files)]
+    text = "\ufeff" + "\ufeff".join(days)
+    text = text.replace("Vote:", "Vo\ufefftes:".replace("tes", "te"), 1)  # one inside a line, too
+    (tmp_path / "a.md").write_text(text, "utf-8")
+    result = run_cli(["inspect", str(tmp_path / "a.md")], tmp_path)
+    lines = sorted({text[:i].replace("\r\n", "\n").replace("\r", "\n").count("\n") + 1
+                    for i, c in enumerate(text) if c == "\ufeff" and i > 0})
+    said = [int(m) for m in re.findall(r"a\.md:(\d+): warning: byte-order mark inside the file", result.output)]
+    assert said == lines[:MAX_BOM_NOTES], result.output
+    if len(lines) > MAX_BOM_NOTES:
+        assert (f"a.md:{lines[MAX_BOM_NOTES]}: warning: {len(lines) - MAX_BOM_NOTES} more lines with a byte-order "
+                f"mark inside the file, the last at line {lines[-1]}; removed") in result.output, result.output
+    assert f"{files} days" in result.output
 
 
 def test_legacy_encoding_errors_name_the_right_line(tmp_path):

@@ -496,13 +496,36 @@ def _removed(text: str) -> str:
     return _recovered(_unmarked(text))
 
 
+#: Byte-order marks inside a file said each at its line, up to this many lines; the rest in one
+#: note (a year of daily files joined with ``cat`` has 364: the first ones tell what happened).
+MAX_BOM_NOTES = 20
+
+
+def _bom_notes(text: str) -> list[tuple[int, str]]:
+    """A note at each line that holds a byte-order mark (one per line), counted in one pass."""
+    lines: list[int] = []
+    at, line = text.find(BOM), 1
+    done = 0
+    while at >= 0:
+        line += line_of(text[done:at], at - done) - 1
+        done = at
+        if not lines or lines[-1] != line:
+            lines.append(line)
+        at = text.find(BOM, at + 1)
+    said = [(n, "byte-order mark inside the file (files joined with cat?); removed") for n in lines[:MAX_BOM_NOTES]]
+    if len(lines) > MAX_BOM_NOTES:
+        rest = lines[MAX_BOM_NOTES:]
+        said.append((rest[0], f"{len(rest)} more lines with a byte-order mark inside the file, the last at "
+                              f"line {rest[-1]}; removed"))
+    return said
+
+
 def _cleaned(text: str, encoding: str) -> Decoded:
     notes: list[tuple[int, str]] = []
     if text.startswith(BOM):
         text = text[1:]
     if BOM in text:
-        notes.append((line_of(text, text.index(BOM)),
-                      "byte-order mark inside the file (files joined with cat?); removed"))
+        notes.extend(_bom_notes(text))
     unmarked = _unmarked(text)
     first = _INVISIBLE_AT_LINE_START.search(unmarked) if _invisible_at_a_line_start(unmarked) else None
     if first is not None:
