@@ -597,7 +597,9 @@ def test_a_config_that_is_not_utf8_is_a_message_naming_the_file(prefix, bad, enc
             config.write_bytes(f'title = "한국어 제목"\n'.encode(encoding))
         result = run_cli(["--config", str(config), "inspect", str(two_papers(tmp))], tmp)
         assert result.exit_code == 2, result.output
-        assert f"{config}: line " in result.output and "not UTF-8" in result.output, result.output
+        # In the path form, PATH:LINE: (as every file's problem is said).
+        assert re.search(re.escape(str(config)) + r":\d+: ", result.output) and "not UTF-8" in result.output, \
+            result.output
 
 
 def _not_utf8(data: bytes) -> bool:

@@ -82,7 +82,7 @@ def load_config(path: Path) -> dict[str, Any]:
         _check_dotted_keys(text, path)
         return tomllib.loads(text, parse_float=WrittenFloat.of)
     except gate_text.NotText as err:
-        raise ConfigError(f"{q(path)}: {err}; save it as UTF-8") from err
+        raise ConfigError(f"{q(path)}:{err.line}: {err.why}; save it as UTF-8") from err
     except OSError as err:
         why = gate_files.broken_link(path) or err.strerror or err
         raise ConfigError(f"cannot read config file {q(path)}: {why}") from err

@@ -160,7 +160,11 @@ def _shown_escape(seq: bytes) -> str:
 
 
 class NotText(ValueError):
-    """The bytes are not text in an encoding the program reads."""
+    """The bytes are not text in an encoding the program reads: why, at line *line*."""
+
+    def __init__(self, line: int, why: str):
+        super().__init__(f"line {line}: {why}")
+        self.line, self.why = line, why
 
 
 @dataclass(frozen=True, slots=True)
@@ -585,18 +589,18 @@ def decode_strict(data: bytes, name: str) -> str:
         data = data[3:]
     for bom, encoding, _ in _BOMS:
         if data.startswith(bom):
-            raise NotText(f"line 1: {encoding.upper()} (by its byte-order mark), not UTF-8")
+            raise NotText(1, f"{encoding.upper()} (by its byte-order mark), not UTF-8")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = _line_of_byte(data, err.start)
-        raise NotText(f"line {line}: not UTF-8 (byte 0x{data[err.start]:02x})") from None
+        raise NotText(line, f"not UTF-8 (byte 0x{data[err.start]:02x})") from None
     if "\0" in text:
         wide = _without_bom(data)
         if wide is not None:  # NULs between the letters: UTF-16 or UTF-32 saved without a BOM
-            raise NotText(f"line 1: {wide.encoding.upper()} without a byte-order mark (NUL bytes between "
+            raise NotText(1, f"{wide.encoding.upper()} without a byte-order mark (NUL bytes between "
                           "the letters), not UTF-8")
-        raise NotText(f"line {line_of(text, text.index(chr(0)))}: a NUL byte")
+        raise NotText(line_of(text, text.index(chr(0))), "a NUL byte")
     return text
 
 
