@@ -45,7 +45,7 @@ def test_link_to_folder_as_template_is_named_a_link(tmp_path):
     result = run(["epub", SAMPLE, "-o", tmp_path / "b.epub", "--images", "none",
                   "--templates", tmp_path / "tpl"], tmp_path)
     assert result.exit_code == 1, result.output
-    assert "day.xhtml.j2: a symbolic link to a folder, not a regular file" in result.output, result.output
+    assert "day.xhtml.j2: error: a symbolic link to a folder, not a regular file" in result.output, result.output
 
 
 def test_link_to_folder_as_file_option_is_named_a_link(tmp_path):
@@ -196,7 +196,7 @@ def test_template_that_is_a_link_to_a_folder_writes_nothing(tmp_path):
     out = tmp_path / "out"
     result = run(["build", SAMPLE, "-o", out, "--images", "none", "--templates", tmp_path / "tpl"], tmp_path)
     assert result.exit_code == 1, result.output
-    assert "day.xhtml.j2: a symbolic link to a folder" in result.output, result.output
+    assert "day.xhtml.j2: error: a symbolic link to a folder" in result.output, result.output
     assert not out.exists() or not any(out.iterdir()), sorted(out.iterdir())
 
 
