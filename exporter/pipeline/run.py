@@ -461,8 +461,8 @@ def _remove_selection(plan: BuildPlan, report: BuildReport, state: BuildState, n
     if why is None and vouched(plan.state, name, old):
         for file_name, stamp in sorted(old.written_files().items()):
             path = out / file_name
-            if not _remove_if_as_written(path, stamp, report) and stamp.digest and os.path.lexists(path) \
-                    and outside_through_link(path) is None and not holds(path, stamp):
+            if not _remove_if_as_written(path, stamp, report) and outside_through_link(path) is None \
+                    and edited_since(path, stamp):
                 state.left[f"{name}/{file_name}"] = stamp
                 report.explanations.append(f"left {q(path)} alone: changed since digest-export wrote it")
             # the folders its files were in (the catalog's pages, the archives)
@@ -523,7 +523,7 @@ def _remove_stale_outputs(plan: BuildPlan, report: BuildReport, state: BuildStat
             report.explanations.append(f"removed {q(path)}: no longer written with these options")
             if path.parent != out:
                 folders.add(path.parent)
-        elif os.path.lexists(path) and outside_through_link(path) is None:
+        elif outside_through_link(path) is None and edited_since(path, stamp):
             report.explanations.append(f"left {q(path)} alone: changed since digest-export wrote it; "
                                        "no longer written with these options")
         elif outside_through_link(path) is not None:
