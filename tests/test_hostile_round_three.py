@@ -155,6 +155,19 @@ def test_a_stray_fifo_in_an_input_folder_is_a_warning(tmp_path):
     assert f"{src / 'stray.md'}: warning: a named pipe (FIFO), not a regular file; skipped" in result.output
 
 
+def test_what_a_walk_skips_is_said_in_the_order_files_are_read(tmp_path):
+    """Whatever order the folder lists its entries in: the logs of one input compare equal."""
+    src = two_papers(tmp_path)
+    names = ["q-fifo.md", "m-fifo.md", "z-fifo.md", "a-fifo.md", "c/b-fifo.md", "c-fifo.md"]
+    (src / "c").mkdir()
+    for name in names:
+        os.mkfifo(src / name)
+    result = run_cli(["inspect", str(src)], tmp_path, seconds=20)
+    said = [line.split(": warning")[0].removeprefix(f"{src}/") for line in result.output.splitlines()
+            if "fifo.md: warning" in line]
+    assert said == sorted(names, key=lambda n: Path(n).parts), result.output
+
+
 def test_output_target_that_is_a_fifo_is_an_error_and_left_alone(tmp_path):
     src = two_papers(tmp_path)
     out = tmp_path / "out"
@@ -657,15 +670,20 @@ def test_input_folders_nested_very_deep_are_a_clear_error(tmp_path, depth):
 
 
 @pytest.mark.skipif(not os.path.ismount("/proc"), reason="needs Linux's /proc")
-@pytest.mark.parametrize("target", ["/proc/self/task", "/proc/self", "/proc", "/sys/kernel"])
+@pytest.mark.parametrize("target", ["/proc/self/task", "/proc/self", "/proc", "/sys/kernel", "/proc/self/root",
+                                    "/proc/self/cwd", "/proc/1/root/", "/proc/self/root/proc/../usr", "chain"])
 @pytest.mark.parametrize("command", ["inspect", "build"])
 def test_a_link_into_the_kernels_file_systems_is_not_walked(tmp_path, target, command):
     """A link in an input folder to /proc or /sys is said and not walked: they hold no digest,
     and /proc/PID/root leads back to the whole tree (a link to /proc/self/task walked every file
-    on the machine).  Bounded by the test's seconds."""
-    if not os.path.exists(target):
+    on the machine; one to /proc/self/root, which ends at '/', too).  Bounded by the test's
+    seconds."""
+    if target != "chain" and not os.path.exists(target):
         pytest.skip(f"no {target} here")
     src = two_papers(tmp_path)
+    if target == "chain":  # a link to a link (outside the folder) to /proc/self/root
+        (tmp_path / "hop").symlink_to("/proc/self/root")
+        target = str(tmp_path / "hop")
     (src / "l").symlink_to(target)
     args = ["inspect", str(src)] if command == "inspect" else ["build", str(src), "-o", str(tmp_path / "out"),
                                                                "--images", "none"]

@@ -395,6 +395,45 @@ def _on_kernel_fs(path: str) -> bool:
         return False
 
 
+#: Links followed at most (Linux's own limit, path_resolution(7): 40).
+_MAX_HOPS = 40
+
+
+def _through_kernel_fs(path: str) -> bool:
+    """Whether resolving *path* passes through the kernel's file systems on its way, wherever it
+    ends: ``/proc/self/root`` ends at ``/`` (a magic link, proc(5)), which is no kernel folder, but
+    its way is.  Resolved a component at a time, as the kernel does (path_resolution(7))."""
+    if not _kernel_devices():
+        return False
+    parts = os.path.abspath(path).split("/")[::-1]
+    current, hops = "/", 0
+    while parts:
+        name = parts.pop()
+        if name in ("", "."):
+            continue
+        if name == "..":
+            current = os.path.dirname(current)
+            continue
+        if _on_kernel_fs(current):
+            return True
+        candidate = os.path.join(current, name)
+        try:
+            st = os.lstat(candidate)
+            if not stat.S_ISLNK(st.st_mode):
+                current = candidate
+                continue
+            hops += 1
+            target = os.readlink(candidate)
+        except OSError:
+            return False
+        if hops > _MAX_HOPS:
+            return False
+        if target.startswith("/"):
+            current = "/"
+        parts.extend(target.split("/")[::-1])
+    return _on_kernel_fs(current)
+
+
 def walk(root: Path, wanted: Callable[[str], bool], *, max_depth: int = MAX_DEPTH,
          skip_hidden: bool = True, inside: bool = False, max_entries: int | None = None) -> Walk:
     """The regular files under *root* whose name is *wanted*, sorted by their path parts.
@@ -418,7 +457,7 @@ def walk(root: Path, wanted: Callable[[str], bool], *, max_depth: int = MAX_DEPT
         if depth > max_depth:
             found.skipped.append(Skipped(folder, f"folders nested deeper than {max_depth} levels; not read", True))
             continue
-        if _on_kernel_fs(real):
+        if _on_kernel_fs(real) or ((depth == 0 or os.path.islink(folder)) and _through_kernel_fs(str(folder))):
             found.skipped.append(Skipped(folder, "a folder of the kernel's (/proc, /sys): it holds no digest, "
                                          "and its links lead anywhere; not read", False))
             continue
@@ -448,7 +487,7 @@ def walk(root: Path, wanted: Callable[[str], bool], *, max_depth: int = MAX_DEPT
             if is_dir:
                 subfolders.append(Path(entry.path))
             elif wanted(entry.name):
-                if is_file and _on_kernel_fs(entry.path):
+                if is_file and (_on_kernel_fs(entry.path) or entry.is_symlink() and _through_kernel_fs(entry.path)):
                     # Regular by its stat, but the kernel's (/proc/kmsg waits for data for ever):
                     # skipped as a FIFO is, not an error that stops the run as one given by name is.
                     found.skipped.append(Skipped(Path(entry.path), "a file of the kernel's (/proc, /sys), "
@@ -459,6 +498,8 @@ def walk(root: Path, wanted: Callable[[str], bool], *, max_depth: int = MAX_DEPT
                     found.skipped.append(Skipped(Path(entry.path), why, False))
         stack.extend((p, depth + 1) for p in sorted(subfolders, reverse=True))
     found.files.sort(key=lambda p: p.relative_to(root).parts)
+    # Said in the order the files are read, whatever order the folder lists them in.
+    found.skipped.sort(key=lambda s: s.path.parts)
     return found
 
 
