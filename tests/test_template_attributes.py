@@ -485,6 +485,15 @@ def test_a_second_hash_and_an_empty_mailto_are_refused(url, on_page_too):
         assert any("href=" in p and "is refused" in p for p in found), (url, found)
 
 
+@pytest.mark.parametrize("query, refused", [("cc=b@10.0.0.1", True), ("bcc=not-an-address", True),
+                                            ("CC=a@b.org,x@@y.org", True), ("Bcc=%20", True),
+                                            ("cc=b@example.org&bcc=c@example.org", False), ("subject=hi", False)])
+def test_every_address_of_a_mailto_goes_through_the_address_gate(query, refused):
+    """RFC 6068 section 2 with RFC 5322 section 3.6.3: "cc" and "bcc" hold addresses as "to" does."""
+    found = _problems(f'<a href="mailto:me@example.org?{query}">x</a>')
+    assert bool([p for p in found if "is refused" in p]) == refused, (query, found)
+
+
 @pytest.mark.parametrize("href, refused", [("other.html#y", False), ("sub/other.html#nothere", False),
                                            ("#x", False), ("#y", True), ("?q=1#y", False)])
 def test_the_front_page_checks_only_its_own_fragments(href, refused):

@@ -570,12 +570,14 @@ def _mailto_problem(url: str) -> str | None:
     from urllib.parse import unquote
 
     to, _, query = url.split(":", 1)[1].partition("?")
-    # RFC 6068 section 2: the addresses of the path, and of any "to" header field after '?'.
+    # RFC 6068 section 2: the addresses of the path, and of any "to" header field after '?'; the
+    # "cc" and "bcc" fields hold addresses too (RFC 5322 section 3.6.3), held to the same gate.
     fields = [f.partition("=") for f in query.split("&") if f]
     addresses = [unquote(a) for part in [to] + [v for k, _, v in fields if unquote(k).lower() == "to"]
                  for a in part.split(",") if a]
     if not addresses:
         return "is refused: it names no address (RFC 6068 section 2)"
+    addresses += [unquote(a) for k, _, v in fields if unquote(k).lower() in ("cc", "bcc") for a in v.split(",") if a]
     for address in addresses:
         try:
             check_address(address)
