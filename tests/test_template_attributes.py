@@ -215,6 +215,18 @@ def test_what_every_url_attribute_may_hold():
     assert any("remote resource" in p for p in _problems('<img src="https://example.org/x.png" alt=""/>'))
 
 
+@pytest.mark.parametrize("markup", ['<img src="images//cover.jpg" alt=""/>', '<img src="images/cover.jpg/" alt=""/>',
+                                    '<img src="images/cover.jpg/." alt=""/>', '<a href="nav.xhtml/">x</a>',
+                                    '<a href=".//nav.xhtml">x</a>', '<img src="./images//cover.jpg" alt=""/>'])
+def test_a_path_a_reading_system_resolves_to_no_file_is_refused(markup):
+    """An empty segment or a trailing '/' is part of the path a reading system resolves (RFC 3986
+    section 5.2; EPUBCheck RSC-007 "could not be found"), not tidied away as a file system's
+    normpath did: each names no file of the book.  (The control: the same files named plainly.)"""
+    assert any("which is not in the book" in p for p in _problems(markup)), (markup, _problems(markup))
+    plain = markup.replace("//", "/").replace("/.\"", "\"").replace("/\"", "\"").replace('"./', '"')
+    assert _problems(plain) == (), (plain, _problems(plain))
+
+
 def test_srcset_candidates_are_split_as_html_does():
     from exporter.gates.xhtml import _urls_of
 

@@ -692,7 +692,11 @@ def check_reference(text: str, document: str = "", *, in_book: bool = True) -> R
         raise URLRefused("it is not a valid URL") from err
     if resolved.origin != _BOOK_ROOT.rstrip("/"):
         raise URLRefused("it names another host, not a file inside the book")
-    return Reference("", path if head else "", fragment if "#" in text else None, text)
+    # The file as a reading system resolves the reference (RFC 3986 section 5.2, the WHATWG
+    # parser), not as a file system would: an empty segment or a trailing '/' ("images//a.jpg",
+    # "a.xhtml/") names no file of the book (EPUBCheck RSC-007), where normpath made them one.
+    path = unquote(resolved.pathname[1:]) if head else ""
+    return Reference("", path, fragment if "#" in text else None, text)
 
 
 def redirect_target(base: str, location: str) -> str | None:
