@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from markupsafe import Markup, escape
 
@@ -131,8 +131,14 @@ def _title_pieces(title: str) -> Iterable[tuple[str, str]]:
 def title_text(title: str) -> str:
     """A title as plain text (feed titles, file metadata): simple TeX becomes
     Unicode (``M$^{2}$UGen`` -> ``M²UGen``), anything else stays literal."""
+    return _pieces_text(_title_pieces(_xml_chars(title)))
+
+
+def _pieces_text(pieces: Iterable[tuple[str, str]]) -> str:
+    """TeX pieces as plain text: superscript and subscript characters where Unicode has them all
+    (``10⁻³``), else ``^(...)`` and ``_(...)``, so that ``10^{-3}`` never reads ``10-3``."""
     out = []
-    for kind, text in _title_pieces(_xml_chars(title)):
+    for kind, text in pieces:
         if kind:
             table, chars = (_SUP, _SUP_CHARS) if kind == "sup" else (_SUB, _SUB_CHARS)
             mark = "^" if kind == "sup" else "_"
@@ -162,8 +168,10 @@ def _pieces_html(pieces: Iterable[tuple[str, str]]) -> str:
 _PLACEHOLDER = re.compile("\ue000([0-9]+)\ue001")
 
 
-def _tex_placeholders(text: str) -> tuple[str, list[str]]:
-    """*text* with each simple TeX span replaced by a placeholder, and the spans' markup."""
+def _tex_placeholders(text: str, shown: Callable[[Iterable[tuple[str, str]]], str] | None = None
+                      ) -> tuple[str, list[str]]:
+    """*text* with each simple TeX span replaced by a placeholder, and the spans' markup (or what
+    *shown* makes of their pieces)."""
     if "$" not in text or "`" in text or "\ue000" in text or "\ue001" in text:
         return text, []
     spans: list[str] = []
@@ -172,7 +180,7 @@ def _tex_placeholders(text: str) -> tuple[str, list[str]]:
         parts = _tex_parts(m.group(1))
         if parts is None or not has_visible("".join(t for _, t in parts)):
             return m.group(0)
-        spans.append(_pieces_html(parts))
+        spans.append((shown or _pieces_html)(parts))
         return f"\ue000{len(spans) - 1}\ue001"
 
     return _MATH_RE.sub(placeholder, text), spans
@@ -384,10 +392,17 @@ def inline_text(text: str) -> str:
     """Inline Markdown as the words a reader sees of it, without markup (an Atom summary of type
     text, an RSS description): what :func:`inline_html` renders, its tags dropped and its
     character references decoded, so ``AT&amp;T`` is ``AT&T``, ``[link](URL)`` is ``link`` and
-    the text is cleaned as the content's is (a bidi control written ``&#x202e;`` is gone)."""
+    the text is cleaned as the content's is (a bidi control written ``&#x202e;`` is gone); simple
+    TeX as a feed title shows it (``10⁻³``, :func:`title_text`), not its markup's letters."""
     import html
 
-    return " ".join(html.unescape(_TAG.sub("", str(inline_html(text)))).split())
+    if "\r" in text or "\t" in text:
+        text = text.translate(_WHITE_CONTROLS)
+    text, tex = _tex_placeholders(_xml_chars(text), _pieces_text)
+    words = html.unescape(_TAG.sub("", str(_inline(text))))
+    if tex:
+        words = _PLACEHOLDER.sub(lambda m: tex[int(m.group(1))], words)
+    return " ".join(words.split())
 
 
 def _inline(text: str) -> Markup:

@@ -96,7 +96,9 @@ TEASERS = [
     ("AT&amp;T costs &lt;5 &nbsp;and *emph* `a&amp;b` [link](https://example.com/)",
      "AT&T costs <5 and emph a&amp;b link"),
     ("**굵게** 쓴 _모델_ &#x202e;설명 <https://example.org/x>", "굵게 쓴 모델 설명 https://example.org/x"),
-    ("the $x^2$ loss, ~~old~~ \\*not emphasis\\*", "the x2 loss, ~~old~~ *not emphasis*"),
+    ("the $x^2$ loss, ~~old~~ \\*not emphasis\\*", "the x² loss, ~~old~~ *not emphasis*"),
+    # Simple TeX as the feed's titles show it, never its letters run together ("10-3", "M2UGen").
+    ("$10^{-3}$ loss, M$^{2}$UGen, X$_{2}$Y, Z$^{abc}$, U$^{2}$$_{3}$", "10⁻³ loss, M²UGen, X₂Y, Z^(abc), U²₃"),
 ]
 
 
@@ -116,6 +118,24 @@ def test_the_summary_and_description_are_the_words_not_the_markdown(tmp_path, bu
 
         # Both are HTML (Atom type="html", RSS description): a reader unescapes once to show it.
         assert html_module.unescape(parsed.entries[0].summary) == words, name
+
+
+@pytest.mark.parametrize("unit", ["\U0001F469\u200d\U0001F469\u200d\U0001F467\u200d\U0001F466", "\U0001F1F0\U0001F1F7",
+                                  "\U0001F44D\U0001F3FD", "\U0001F3F4\u200d\u2620\ufe0f"])
+def test_a_long_summary_is_cut_between_grapheme_clusters(tmp_path, unit):
+    """A family emoji keeps its joiners, a flag both its letters, a thumb its skin tone: the
+    summary is cut where a character ends as the reader sees it (UAX #29)."""
+    import html as html_module
+
+    import regex
+
+    src = write_days(tmp_path / "in", {dt.date(2024, 5, 1): [
+        paper_md("2405.00001", "One", summary=(unit * 200, "Second."))]})
+    out = tmp_path / "out"
+    run(src, out, formats=("atom",))
+    summary = html_module.unescape(feedparser.parse(str(out / "feed.atom")).entries[0].summary)
+    assert summary.endswith("…") and len(summary) <= 280, summary
+    assert regex.findall(r"\X", summary[:-1]) == [unit] * (len(summary[:-1]) // len(unit)), summary
 
 
 def test_paper_on_several_days_is_one_entry_at_first_appearance(tmp_path):

@@ -79,8 +79,10 @@ def subject_text(title: str) -> str:
     start a new header: RFC 5322 section 2.2), cut to :data:`MAX_SUBJECT`."""
     from ..model import clean_text
 
+    from ..gates.text import whole_graphemes
+
     text = clean_text(title)
-    return text if len(text) <= MAX_SUBJECT else text[:MAX_SUBJECT - 1].rstrip() + "…"
+    return text if len(text) <= MAX_SUBJECT else whole_graphemes(text, MAX_SUBJECT - 1).rstrip() + "…"
 
 
 def _continuations(text: str) -> list[str]:

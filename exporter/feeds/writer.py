@@ -213,7 +213,9 @@ def _teaser(entry: FeedEntry) -> str:
     # The words of the first bullet as the content shows them, not its Markdown.
     text = inline_text(f"{first.label}: {first.text}" if first.label else first.text) if first else ""
     if len(text) > _TEASER_CHARS:
-        text = text[:_TEASER_CHARS - 1].rstrip() + "…"
+        from ..gates.text import whole_graphemes
+
+        text = whole_graphemes(text, _TEASER_CHARS - 1).rstrip() + "…"
     return text or entry.title
 
 

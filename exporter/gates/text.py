@@ -159,6 +159,24 @@ def _shown_escape(seq: bytes) -> str:
     return "ESC " + " ".join(chr(b) for b in seq)
 
 
+_GRAPHEME = regex.compile(r"\X")
+
+
+def whole_graphemes(text: str, limit: int) -> str:
+    """The longest start of *text* of at most *limit* characters that cuts no grapheme cluster
+    (UAX #29, the ``regex`` module's ``\\X``): a family emoji keeps its joiners, a flag its two
+    regional indicators, a Hangul syllable written in jamo its vowel (a cut inside one shows a
+    broken or another character)."""
+    if len(text) <= limit:
+        return text
+    end = 0
+    for cluster in _GRAPHEME.finditer(text):  # lazily: only up to the limit
+        if cluster.end() > limit:
+            break
+        end = cluster.end()
+    return text[:end]
+
+
 class NotText(ValueError):
     """The bytes are not text in an encoding the program reads: why, at line *line*."""
 
