@@ -487,20 +487,25 @@ def walk(root: Path, wanted: Callable[[str], bool], *, max_depth: int = MAX_DEPT
             if is_dir:
                 subfolders.append(Path(entry.path))
             elif wanted(entry.name):
-                if is_file and (_on_kernel_fs(entry.path) or entry.is_symlink() and _through_kernel_fs(entry.path)):
-                    # Regular by its stat, but the kernel's (/proc/kmsg waits for data for ever):
-                    # skipped as a FIFO is, not an error that stops the run as one given by name is.
-                    found.skipped.append(Skipped(Path(entry.path), "a file of the kernel's (/proc, /sys), "
-                                                 "not a digest; skipped", False))
-                elif is_file:
+                why = _kernel_file(entry) if is_file else _not_read(entry.path)
+                if is_file and why is None:
                     found.files.append(Path(entry.path))
-                elif (why := _not_read(entry.path)) is not None:
+                elif why is not None:
                     found.skipped.append(Skipped(Path(entry.path), why, False))
         stack.extend((p, depth + 1) for p in sorted(subfolders, reverse=True))
     found.files.sort(key=lambda p: p.relative_to(root).parts)
     # Said in the order the files are read, whatever order the folder lists them in.
     found.skipped.sort(key=lambda s: s.path.parts)
     return found
+
+
+def _kernel_file(entry: os.DirEntry) -> str | None:
+    """Why a walk skips *entry*, regular by its stat, as a file of the kernel's, or None: it is not
+    a digest, and /proc/kmsg waits for data for ever; skipped as a FIFO is, not an error that stops
+    the run as one given by name is."""
+    if _on_kernel_fs(entry.path) or entry.is_symlink() and _through_kernel_fs(entry.path):
+        return "a file of the kernel's (/proc, /sys), not a digest; skipped"
+    return None
 
 
 def _not_read(path: str) -> str | None:
