@@ -72,6 +72,10 @@ def test_untrusted_text_is_escaped_and_bad_links_dropped(tmp_path):
     assert "<script" not in html and "javascript:" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; M<sup>2</sup>UGen" in html
     assert "&lt;b&gt;Evil&lt;/b&gt; &amp; Co" in html
+    # The page's own title and heading as its books' are: escaped, not the feeds' '‹' for '<'.
+    assert "\u2039" not in html, html
+    assert "<title>&lt;b&gt;Evil&lt;/b&gt; &amp; Co</title>" in html and "<h1>&lt;b&gt;Evil&lt;/b&gt; &amp; Co</h1>" in html
+    assert "<title>\u2039b&#x3E;Evil\u2039/b&#x3E; &#x26; Co</title>" in (out / "feed.atom").read_text("utf-8")  # the feed's
 
 
 def test_korean_books_get_a_korean_page(tmp_path):

@@ -333,11 +333,16 @@ class FeedInfo:
         return self.base_url + name if self.base_url else None
 
 
+def feed_name(digests, title: str | None) -> str:
+    """The title of the whole archive as text: *title* (``--title``, the config's), else the newest
+    day's heading, else "Daily Papers"; a feed's (:func:`feed_text`) or a page's (escaped) from it."""
+    newest_title = next((d.title for d in sorted(digests, key=lambda d: d.date, reverse=True) if d.title), "")
+    return visible_text(title) or newest_title or "Daily Papers"
+
+
 def feed_info(entries: list[FeedEntry], digests, *, title: str | None, base_url: str | None,
               icon_url: str | None = None) -> FeedInfo:
-    newest_title = next((d.title for d in sorted(digests, key=lambda d: d.date, reverse=True)
-                         if d.title), "")
-    name = feed_text(visible_text(title) or newest_title or "Daily Papers")
+    name = feed_text(feed_name(digests, title))
     if entries:
         span = f"{min(e.date for e in entries).isoformat()} to {max(e.date for e in entries).isoformat()}"
         subtitle = f"Research paper summaries, one entry per paper ({span})"

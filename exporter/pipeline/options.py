@@ -147,6 +147,9 @@ class BuildPlan:
     #: The parsed days with only the papers that pass ``options.filter`` (None: no filter), made
     #: by the plan for the run and every selection before anything is written.
     selected: tuple[Digest, ...] | None = None
+    #: The archive's title as text, for the front page (:func:`exporter.feeds.entries.feed_name`):
+    #: :attr:`feed_title` is the feeds' form of it, where a '<' that would open a tag is a '‹'.
+    page_title: str = ""
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:

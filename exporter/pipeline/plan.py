@@ -83,7 +83,8 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
         diagnostics=files.diagnostics(merge_diags), digests=tuple(digests), books=books,
         book_settings=book_settings, feeds_reason=feeds.reason, feed_inputs=feeds.inputs,
         feed_settings=feeds.settings, feed_from=feeds.start, seen_keys=feeds.seen,
-        feed_title=_feed_title(options, skeleton), explanations=explain,
+        feed_title=_feed_title(options, skeleton), page_title=_page_title(options, skeleton),
+        explanations=explain,
         files_read=len(files.parsed), files_total=len(files.order),
         file_days={files.shown[n]: frozenset(d[0] for d in files.records[n].digests)
                    for n in files.order if n in files.records},
@@ -115,7 +116,8 @@ def plan_from_result(result: ReadResult, options: BuildOptions) -> BuildPlan:
         diagnostics=tuple(result.diagnostics), digests=tuple(result.digests), books=books,
         book_settings="", feeds_reason="not written before" if options.feed_formats else None,
         feed_inputs="", feed_settings="", feed_from=None, seen_keys=frozenset(),
-        feed_title=_feed_title(options, skeleton), explanations=[], files_read=0, files_total=0,
+        feed_title=_feed_title(options, skeleton), page_title=_page_title(options, skeleton),
+        explanations=[], files_read=0, files_total=0,
         file_days=_file_days(result))
     _select(plan)
     return plan
@@ -279,6 +281,12 @@ def _checked(options: BuildOptions) -> BuildOptions:
         check_epub(options.epub)
     check_feed(options.feed)
     return replace(options, feed=replace(options.feed, base_url=normalize_base_url(options.feed.base_url)))
+
+
+def _page_title(options: BuildOptions, skeleton: list[Digest]) -> str:
+    from ..feeds.entries import feed_name
+
+    return feed_name(skeleton, options.feed.title)
 
 
 def _feed_title(options: BuildOptions, skeleton: list[Digest]) -> str:

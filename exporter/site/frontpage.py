@@ -275,7 +275,7 @@ def render_front_page(plan: BuildPlan, books: list[tuple[BookPlan, int, str | No
     env = make_environment(eo.templates)
     # Nothing here reads the clock: the same archive gives the same bytes,
     # so an unchanged page is never rewritten.
-    html = render_template(env, TEMPLATE_NAME, lang=lang, labels=labels, title=plan.feed_title,
+    html = render_template(env, TEMPLATE_NAME, lang=lang, labels=labels, title=plan.page_title or plan.feed_title,
                            books=shown, links=links, day=day, version=__version__, selections=sections)
     if eo.templates is not None:
         _check_page(env, html)
