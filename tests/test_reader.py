@@ -635,7 +635,9 @@ def test_a_link_outside_code_spans_is_still_warned_on_its_line(tmp_path, summary
 
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(pieces=st.lists(st.sampled_from(["`", "``", "\\", "\\`", " ", "x", "\n  ", " https://{}/p ",
-                                        " [l](https://{}/q) ", " <https://{}/r> "]), min_size=1, max_size=12))
+                                        " [l](https://{}/q) ", " <https://{}/r> ", " [https://{}/s](https://{}/s) "]),
+                      min_size=1, max_size=12))
+@example(pieces=[" [https://{}/s](https://{}/s) "])
 def test_the_links_warned_are_the_links_the_renderer_makes(pieces):
     """Backticks, escapes and line breaks in any order around links (set off by spaces: what
     touches a bare URL is the URL gate's concern): the reader warns about a private host as many

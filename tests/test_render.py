@@ -244,3 +244,17 @@ def test_tex_whose_script_shows_nothing_stays_literal_in_summaries_and_titles(te
     for html in (str(inline_html(f"a {tex} b")), str(title_html(f"a {tex} b"))):
         assert "<sup>" not in html and "<sub>" not in html and "$" in html, html
     assert str(inline_html("M$^{2}$UGen")) == "M<sup>2</sup>UGen"
+
+
+@pytest.mark.parametrize("markdown, shown", [
+    ("[js](javascript:alert(1)) end", "js end"), ("[x](https://localhost/y)", "x"),
+    ("[https://localhost/x](https://localhost/x)", "https://localhost/x"), ("a <javascript:alert(1)> b", "a javascript:alert(1) b"),
+    ("[router](http://192.168.1.1/) and [ok](https://example.org/)", 'router and <a href="https://example.org/">ok</a>'),
+])
+def test_a_link_the_url_gate_refuses_is_shown_as_its_words(markdown, shown):
+    """The link goes, its words stay: not the Markdown that spelt it ("[js](javascript:...)"),
+    which a reader would see as text."""
+    from exporter.render import inline_html, inline_text
+
+    assert str(inline_html(markdown)) == shown
+    assert "](" not in inline_text(markdown)

@@ -729,6 +729,8 @@ class _FileParser:
                 continue
             if code and _inside(code, offset + m.start()):
                 continue
+            if span[:1] in "hH" and line.startswith("](", m.end()):
+                continue  # the text of a link ("[https://x/](...)"), not a link: its destination is
             if span[:2] == "](":  # a link destination: CommonMark backslash escapes apply
                 url = _destination(span[2:].removeprefix("<").removesuffix(">"))
             else:
@@ -1179,8 +1181,11 @@ def _inside(spans: list[tuple[int, int]], position: int) -> bool:
 # Where a URL is written: a link destination ("](<...>", "](..."), an autolink
 # ("<https:...>"), a bare URL, an HTML src attribute.  One capturing group: split
 # gives text, URL, text...; possessive runs keep it linear.
+# A bare URL ends before "](": what follows is the destination of the link whose text it is
+# ("[https://x/](https://x/)"), another span, not more of it.
 _URL_SPANS = re.compile(r"(\]\(<[^<>\n]*+>|\]\([^)\x00-\x20<][^)\x00-\x20]*+|<https?:[^<>\x00-\x20]*+>"
-                        r"|https?://[^\x00-\x20<>\"'`]++|\bsrc[ \t]*+=[ \t]*+(?:\"[^\"\n]*+\"|'[^'\n]*+'))", re.I)
+                        r"|https?://(?:[^\x00-\x20<>\"'`\]]|\](?!\())++"
+                        r"|\bsrc[ \t]*+=[ \t]*+(?:\"[^\"\n]*+\"|'[^'\n]*+'))", re.I)
 
 
 def _nfc_outside_urls(text: str) -> str:
