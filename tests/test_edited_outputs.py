@@ -576,3 +576,26 @@ def test_an_edit_of_what_feed_or_epub_wrote_outlives_the_runs_that_do_not_write_
     assert result.exit_code == 1, result.output
     assert f"{out / name} was changed since digest-export wrote it" in result.output, result.output
     assert (out / name).read_bytes() == mine
+
+
+@pytest.mark.parametrize("how", ["epub -o latest.epub", "a build stopped after writing it"])
+def test_a_latest_epub_no_state_recorded_is_removed_when_no_longer_made(tmp_path, how):
+    """``latest.epub`` written by a run that kept no state (``epub -o DIR/latest.epub``, or a
+    ``--finished-only`` build that stopped at a file of the user's before saving its state) is
+    the program's, and a build without ``--finished-only`` removes it as any output it no longer
+    makes (it stayed for ever)."""
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    assert _build(tmp_path, out, archive=False).exit_code == 0
+    if how == "epub -o latest.epub":
+        assert run_cli(["epub", str(tmp_path / "in"), "-o", str(out / "latest.epub"), "--by", "all", "--images",
+                        "none", "-q"], tmp_path).exit_code == 0
+    else:
+        _edit(out / "index.html", "edited")
+        stopped = _build(tmp_path, out, "--finished-only", archive=False)
+        assert stopped.exit_code == 1, stopped.output
+        (out / "index.html").unlink()
+    assert (out / "latest.epub").is_file()
+    result = _build(tmp_path, out, archive=False)
+    assert result.exit_code == 0, result.output
+    assert not (out / "latest.epub").exists(), result.output

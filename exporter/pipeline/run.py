@@ -317,7 +317,7 @@ def _rest_of_outputs(plan: BuildPlan, report: BuildReport, state: BuildState, pr
     plan.digests, plan.selected = (), None
     if options.incremental:
         _remove_stale_books(plan, report, state)
-    _write_latest(plan, report, state)
+    _write_latest(plan, report, state, others)
     if options.catalog:
         _write_catalog(plan, report, state)
     _write_icon(plan, report, state)
@@ -834,16 +834,18 @@ def _remove_stale_books(plan: BuildPlan, report: BuildReport, state: BuildState)
                                        "no longer built or listed")
 
 
-def _write_latest(plan: BuildPlan, report: BuildReport, state: BuildState) -> None:
+def _write_latest(plan: BuildPlan, report: BuildReport, state: BuildState, others: dict[str, Stamp]) -> None:
     """``latest.epub``: a copy of the newest finished book (``--finished-only``); removed, as a
-    stale book is, when an earlier build wrote it and this one would not."""
+    stale book is, when an earlier run wrote it and this one would not: a build (its state), or a
+    run that kept no state (*others*: a build stopped before saving it, ``epub -o latest.epub``)."""
     out = Path(plan.options.out_dir)
     path, old = out / LATEST_NAME, plan.state.pages.get(LATEST_NAME)
     present = [b for b in plan.primary_books if (out / b.meta.file_name).is_file()]
     if plan.options.finished_before is None or not present:
         stamp = old.files.get(LATEST_NAME) if old is not None else None
-        if old is not None and stamp is not None and old.missing_or_changed(out) is None and remove_file(
-                path, stamp):
+        if stamp is None or old is None or old.missing_or_changed(out) is not None:
+            stamp = others.get(LATEST_NAME)
+        if stamp is not None and remove_file(path, stamp):  # only as written, and marked
             report.removed.append(path)
         return
     newest = max(present, key=lambda b: (b.meta.end, b.meta.key)).meta.file_name
