@@ -33,6 +33,10 @@ from .reader.stamps import FileRecord
 
 #: Where builds before the state moved out of the output folder kept it.
 STATE_NAME = ".digest-export-state.json"
+#: A page record of files an earlier build wrote and that are still to be removed where this one
+#: does not write them (a folder on the way was a symbolic link; a selection state the main state
+#: does not vouch for, whose files still hold what it recorded): each run tries again.
+OWED_PAGE = "owed-removal"
 #: Prefix of a path stored relative to the output folder's parent.
 _RELATIVE = "output-parent:"
 

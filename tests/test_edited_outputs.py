@@ -599,3 +599,26 @@ def test_a_latest_epub_no_state_recorded_is_removed_when_no_longer_made(tmp_path
     result = _build(tmp_path, out, archive=False)
     assert result.exit_code == 0, result.output
     assert not (out / "latest.epub").exists(), result.output
+
+
+@pytest.mark.parametrize("then", [("--title", "Other Title"), ()])
+def test_a_selection_written_by_a_build_that_stopped_is_the_programs_in_the_next(tmp_path, then):
+    """A build that stops after a selection's end (at a file of the user's in the main folder)
+    leaves a selection state the main state does not vouch for: its files, still as written, are
+    the program's (no "already holds files that digest-export build did not write", exit 2), and
+    those the next build does not write go, so the folder ends as a fresh build leaves it."""
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    assert _build(tmp_path, out, selection=False, archive=False).exit_code == 0
+    edited = out / "catalog" / "crawlable.opds"
+    _edit(edited, "appended")
+    stopped = _build(tmp_path, out, archive=False)
+    assert stopped.exit_code == 1 and f"{edited} was changed since" in stopped.output, stopped.output
+    assert list((out / "top").glob("*.epub"))
+    edited.unlink()
+    result = _build(tmp_path, out, *then, archive=False)
+    assert result.exit_code == 0, result.output
+    fresh_tmp = tmp_path / "f"
+    fresh_tmp.mkdir()
+    assert _build(fresh_tmp, tmp_path / "fresh", *then, archive=False, src=tmp_path / "in").exit_code == 0
+    assert _tree(out) == _tree(tmp_path / "fresh")

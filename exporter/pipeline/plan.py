@@ -34,7 +34,9 @@ from ..model import Digest, ReadResult, clean_text, counted, output_settings
 from ..reader import merge
 from ..reader.stamps import FileRecord, InputFiles, diag_to_json
 from ..selections import Selection, SelectionError, check_name
-from ..state import LATEST_NAME, STATE_NAME, BuildState, OutputRecord, default_state_path, fingerprint, load_state, tree_hash
+from ..output import Stamp, holds
+from ..state import (LATEST_NAME, OWED_PAGE, STATE_NAME, BuildState, OutputRecord, default_state_path, fingerprint,
+                     load_state, load_written, tree_hash, written_record_path)
 from .options import INPUTS_CHANGED, BookPlan, BuildOptions, BuildPlan
 from ..gates.names import shell_quote as q
 
@@ -187,10 +189,17 @@ def _plan_selection(options: BuildOptions, selection: Selection, skeleton: list[
     state = BuildState.empty(__version__)
     explain = []
     have_state = state_path.exists()
+    unvouched: dict[str, Stamp] = {}
     if have_state:
         state, _ = load_state(state_path, __version__, sub.state_base())
         if state.token != token:  # not the main state's: as if it were not there
+            # (but what it records writing, where a file still holds those bytes, is the
+            # program's: a build that stopped after the selection's end, before the main state)
+            unvouched = state.written_files()
             state, have_state = BuildState.empty(__version__), False
+            owed = {n: stamp for n, stamp in unvouched.items() if holds(out / n, stamp)}
+            if owed:  # the run removes those it does not write again, as a fresh build has none
+                state.pages[OWED_PAGE] = OutputRecord("", "", owed)
             explain.append(f"state: {state_path} does not belong to the main state (deleted or replaced "
                            "since); everything is checked")
     if out.is_symlink() or out.exists() and not out.is_dir():
@@ -203,7 +212,7 @@ def _plan_selection(options: BuildOptions, selection: Selection, skeleton: list[
     # Without a state (deleted: it is a cache), a folder holding only names
     # this build writes is taken as ours, as the top folder is.
     if out.is_dir() and not have_state:
-        foreign = _foreign_files(out, sub)
+        foreign = _foreign_files(out, sub, unvouched)
         if foreign:
             raise UsageError(f"selection '{selection.name}': {q(out)} already holds files that digest-export build "
                              f"did not write ({', '.join(foreign[:3])}); choose another name, or move them")
@@ -216,8 +225,10 @@ def _plan_selection(options: BuildOptions, selection: Selection, skeleton: list[
         feed_title=sub.feed.title or "", explanations=explain, files_read=0, files_total=0, empty_books=empty)
 
 
-def _foreign_files(out: Path, options: BuildOptions) -> list[str]:
-    """The names in a selection's folder that its build would not write, sorted."""
+def _foreign_files(out: Path, options: BuildOptions, unvouched: dict[str, Stamp]) -> list[str]:
+    """The names in a selection's folder that its build would not write, sorted; a file a build
+    recorded writing and that still holds those bytes (*unvouched*: a selection state the main
+    state does not vouch for) is the program's whatever its name."""
     from ..bundles import slugify
     from ..delivery.ledger import LEDGER_NAME, LOCK_NAME
     from ..feeds.writer import FILE_NAMES, ICON_NAME
@@ -228,13 +239,17 @@ def _foreign_files(out: Path, options: BuildOptions) -> list[str]:
     catalog = {stem + ext for stem in (HEAD, CURRENT) for ext in (".opds", ".json")}
     fixed = {*FILE_NAMES.values(), *catalog, ICON_NAME, LATEST_NAME, LEDGER_NAME, LOCK_NAME, "archive", HEAD}
     prefix = slugify(options.epub.title or "") + "-" if options.epub is not None else None
+    # What a build of the folder that stopped before saving its state wrote (it recorded them:
+    # run._Writes.stopped), still as written: the program's, whatever the options were then.
+    recorded = {**unvouched, **load_written(written_record_path(out))}
     foreign = []
     for path in sorted(out.iterdir()):
         # A temporary file a run killed outright left is of the name it was written for: the
         # build removes it (output.remove_leftovers), it does not make the folder someone else's.
         name = written_for(path.name) or path.name
         ours = name in fixed or (prefix is not None and name.startswith(prefix)
-                                 and (name.endswith(".epub") or ".cover." in name))
+                                 and (name.endswith(".epub") or ".cover." in name)) or (
+            name in recorded and holds(out / name, recorded[name]))
         if name == "archive":
             ours = path.is_dir() and not path.is_symlink() and all(
                 Path(written_for(p.name) or p.name).suffix == ".atom" and p.is_file() for p in path.iterdir())

@@ -34,8 +34,8 @@ from ..site.catalog_records import CatalogBooks, catalog_record
 from ..site.frontpage import check_template, newest_digest, write_front_page
 from ..site.catalog import book_files
 from ..site.opds import COVER_TYPES, cover_name, thumbnail_name, write_catalog
-from ..state import (LATEST_NAME, STATE_NAME, BuildState, OutputRecord, default_state_path, fingerprint, load_written,
-                     written_bytes, written_record_path)
+from ..state import (LATEST_NAME, OWED_PAGE, STATE_NAME, BuildState, OutputRecord, default_state_path, fingerprint,
+                     load_written, written_bytes, written_record_path)
 from .options import INPUTS_CHANGED, BookPlan, BuildPlan, BuildReport
 from ..gates.names import shell_quote as q
 
@@ -490,9 +490,6 @@ def _remove_if_as_written(path: Path, stamp: Stamp, report: BuildReport) -> bool
     return True
 
 
-#: The state's record of files an earlier build wrote and could not remove yet (a folder on the
-#: way to them was a symbolic link): each run tries again.
-OWED_PAGE = "owed-removal"
 
 
 def _remove_stale_outputs(plan: BuildPlan, report: BuildReport, state: BuildState,
