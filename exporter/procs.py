@@ -89,6 +89,11 @@ def stopping(signum: int) -> bool:
     return False
 
 
+def unwinding() -> bool:
+    """Whether this process is unwinding from a stop (a signal handler raised it)."""
+    return bool(_STOPPING)
+
+
 def ended_cleanly() -> bool:
     """Whether this process neither stopped on a signal nor ended workers before they were done:
     then no temporary file of the run can be left (``output._forget_token``)."""

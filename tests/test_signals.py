@@ -429,3 +429,29 @@ def test_a_usage_error_said_to_a_closed_pipe_is_still_a_usage_error_not_a_crash(
         os.close(write)
     assert r.returncode == 2
     assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").rglob("crash-*"))
+
+
+def test_a_finaliser_failing_while_a_stop_unwinds_says_nothing(capsys):
+    """A book worker ended by its run inside ``ZipFile.__init__`` leaves an object whose
+    ``__del__`` fails (no ``_writing``): while the process unwinds from a stop, that is no
+    message for the user; before a stop, it is reported as Python would."""
+    import sys
+
+    from exporter import procs
+    from exporter.cli.crash import _quiet_unraisable
+
+    class HalfMade:
+        def __del__(self):
+            raise AttributeError("'ZipFile' object has no attribute '_writing'")
+
+    hook, sys.unraisablehook = sys.unraisablehook, _quiet_unraisable
+    procs.new_run()
+    try:
+        HalfMade()  # dropped at once: its finaliser fails
+        assert "AttributeError" in capsys.readouterr().err
+        assert not procs.stopping(15)
+        HalfMade()
+        assert capsys.readouterr().err == ""
+    finally:
+        sys.unraisablehook = hook
+        procs.new_run()

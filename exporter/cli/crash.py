@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from ..gates.names import shell_quote
-from ..procs import new_run, stop_if_asked, stop_signals, stop_unraised, stopping
+from ..procs import new_run, stop_if_asked, stop_signals, stop_unraised, stopping, unwinding
 
 import click
 
@@ -101,6 +101,11 @@ def _quiet_unraisable(unraisable: Any) -> None:
     for the user; anything else is reported as Python would."""
     if isinstance(unraisable.exc_value, (SystemExit, KeyboardInterrupt)):
         stop_unraised(unraisable.exc_value)  # raised again where the run can stop
+        return
+    if unwinding():
+        # The finaliser of an object the stop cut half-way through making (a book worker ended
+        # by its run inside ZipFile.__init__: its __del__ finds no ``_writing``): the run is
+        # ending anyway, and says why; a traceback of that is not a message for the user.
         return
     sys.__unraisablehook__(unraisable)
 
