@@ -267,6 +267,17 @@ _SVG = "%3Csvg%20xmlns=%22http://www.w3.org/2000/svg%22%3E{}%3C/svg%3E"
     ('<img alt="x" src="data:image/svg+xml,' + _SVG.format("%3Crect%20onload=%22x()%22/%3E") + '"/>', "event handler"),
     ('<img alt="x" src="data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciPjxzY3JpcHQ+'
      'YWxlcnQoMSk8L3NjcmlwdD48L3N2Zz4="/>', "<script>"),
+    # What else of an SVG loads or shows: a stylesheet by a processing instruction, a DTD, an
+    # entity naming a file, a url() spelt with a CSS escape, a bidi control in its text.
+    ('<img alt="x" src="data:image/svg+xml,%3C?xml-stylesheet%20href=%22https://example.com/a.css%22?%3E'
+     + _SVG.format("") + '"/>', "processing instruction"),
+    ('<img alt="x" src="data:image/svg+xml,%3C!DOCTYPE%20svg%20SYSTEM%20%22https://10.0.0.1/x.dtd%22%3E'
+     + _SVG.format("") + '"/>', "DOCTYPE"),
+    ('<img alt="x" src="data:image/svg+xml,%3C!DOCTYPE%20svg%20[%3C!ENTITY%20x%20SYSTEM%20%22file:///etc/passwd%22%3E]%3E'
+     + _SVG.format("%3Ctext%3E%26x;%3C/text%3E") + '"/>', "DOCTYPE"),
+    ('<img alt="x" src="data:image/svg+xml,' + _SVG.format("%3Cstyle%3Erect%7Bfill:u%5C72l(https://example.com/x)%7D%3C/style%3E")
+     + '"/>', "CSS loads from outside itself"),
+    ('<img alt="x" src="data:image/svg+xml,' + _SVG.format("%3Ctext%3Ea%E2%80%AEb%3C/text%3E") + '"/>', "U+202E"),
     ('<p lang="iw">x</p>', "'he'"), ('<p lang="en-BU">x</p>', "'en-MM'"), ('<p lang="i-klingon">x</p>', "'tlh'"),
     ('<fieldset name=""><legend>l</legend></fieldset>', "is empty"),
 ])

@@ -39,6 +39,8 @@ import re
 from typing import Any
 from urllib.parse import quote, unquote
 
+from ..model import ASTRAL_NONCHARACTERS, BIDI_CONTROLS, NONCHARACTERS
+
 _SCHEMES = ("http:", "https:")
 _TWO_SLASHES = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?![/\\])")
 _TAB_NEWLINE = re.compile(r"[\t\n\r]")
@@ -772,10 +774,22 @@ def _svg_payload_problem(data: bytes) -> str | None:
     nothing it loads from outside itself: SVG 2 section 16.1 on external references)."""
     from lxml import etree
 
+    from . import css as css_gate
+
     try:
         root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
     except etree.XMLSyntaxError as err:
         return f"is a data: SVG picture that is not well-formed XML ({err})"
+    tree = root.getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        # An external DTD (a fetch from outside), or entities (a SYSTEM one names a local file).
+        return "is a data: SVG picture with a DOCTYPE (a DTD or entities a reader may load from outside it)"
+    if any(isinstance(node, etree._ProcessingInstruction)
+           for node in (*root.itersiblings(preceding=True), *root.itersiblings(), *root.iter(etree.PI))):
+        return "is a data: SVG picture with a processing instruction (<?xml-stylesheet?> loads a stylesheet)"
+    if (bad := _NOT_IN_A_BOOK.search(data.decode("utf-8", "replace"))) is not None:
+        return (f"is a data: SVG picture holding the character U+{ord(bad.group()):04X}, which no book holds "
+                "(a control, bidi control or noncharacter)")
     for el in root.iter():
         if not isinstance(el.tag, str):
             continue
@@ -789,6 +803,14 @@ def _svg_payload_problem(data: bytes) -> str | None:
             if name in ("href", "src") and not value.strip().startswith(("#", "data:")):
                 return f"is a data: SVG picture that loads {value[:80]!r} from outside itself"
         css = (el.text or "") if local == "style" else el.get("style", "")
-        if css and re.search(r"@import|url\(\s*['\"]?\s*(?!#|data:)", css, re.I):
+        # Read by the CSS gate's parser (escapes decoded: "u\\72l(" is url(), as a reader reads it).
+        if css and (css_gate.too_deep(css) is not None or any(
+                ref.what == "@import" or not ref.url.strip().startswith(("#", "data:"))
+                for ref in css_gate.references(css))):
             return "is a data: SVG picture whose CSS loads from outside itself"
     return None
+
+
+#: What no book holds (as the XHTML gate's rule: C0 and C1 controls, bidi controls, noncharacters).
+_NOT_IN_A_BOOK = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + BIDI_CONTROLS + NONCHARACTERS + "]|["
+                            + ASTRAL_NONCHARACTERS + "]")
