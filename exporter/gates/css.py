@@ -20,7 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..model import ASTRAL_NONCHARACTERS, BIDI_CONTROLS, NONCHARACTERS
-from .urls import URLRefused, check_reference, data_payload_problem, data_url_problem, stays_in_book
+from .urls import (URLRefused, check_reference, data_bytes, data_media_type, data_payload_problem, data_url_problem,
+                   stays_in_book)
 
 #: CSS functions whose string arguments are URLs (CSS Images Module Level 4, section 2.1.1
 #: ``image()``, 2.2 ``image-set()``, 2.6 ``cross-fade()``; the prefixed spellings engines take).
@@ -152,7 +153,7 @@ def url_problems(css: str) -> list[tuple[Reference, str]]:
             found.append((ref, f"is refused: {err}"))
             continue
         if checked.scheme == "data" and (why := data_url_problem(ref.url, "image", "font")
-                                         or data_payload_problem(ref.url)):
+                                         or data_problem(ref.url)):
             found.append((ref, why))
     return found
 
@@ -352,3 +353,56 @@ def _text(tokens: list) -> str:
     import tinycss2
 
     return tinycss2.serialize(tokens).strip()
+
+
+# -- data: URLs: what their payload holds ---------------------------------------------------------
+
+def data_problem(url: str) -> str | None:
+    """Why the data of the ``data:`` URL *url* may not stand in a book, or None: its base64
+    (:func:`exporter.gates.urls.data_payload_problem`), and what an SVG picture holds."""
+    why = data_payload_problem(url)
+    if why is None and data_media_type(url).strip().lower() == "image/svg+xml":
+        data = data_bytes(url)
+        why = _svg_problem(data) if data is not None else None
+    return why
+
+
+def _svg_problem(data: bytes) -> str | None:
+    """Why the SVG picture *data* (a ``data:`` URL's) may not stand in a book, or None: held to
+    what the book's own markup is held to (no script, no event handler, no foreign object, and
+    nothing it loads from outside itself: SVG 2 section 16.1 on external references)."""
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+    except etree.XMLSyntaxError as err:
+        return f"is a data: SVG picture that is not well-formed XML ({err})"
+    tree = root.getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        # An external DTD (a fetch from outside), or entities (a SYSTEM one names a local file).
+        return "is a data: SVG picture with a DOCTYPE (a DTD or entities a reader may load from outside it)"
+    if any(isinstance(node, etree._ProcessingInstruction)
+           for node in (*root.itersiblings(preceding=True), *root.itersiblings(), *root.iter(etree.PI))):
+        return "is a data: SVG picture with a processing instruction (<?xml-stylesheet?> loads a stylesheet)"
+    if (bad := _CONTROLS.search(data.decode("utf-8", "replace"))) is not None:
+        return (f"is a data: SVG picture holding the character U+{ord(bad.group()):04X}, which no book holds "
+                "(a control, bidi control or noncharacter)")
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        local = etree.QName(el).localname
+        if local in ("script", "foreignObject", "iframe"):
+            return f"is a data: SVG picture holding <{local}> (a book runs no code and loads no other document)"
+        for key, value in el.attrib.items():
+            name = etree.QName(key).localname
+            if name.lower().startswith("on"):
+                return f"is a data: SVG picture with the event handler {name!r} (a book runs no code)"
+            if name in ("href", "src") and not value.strip().startswith(("#", "data:")):
+                return f"is a data: SVG picture that loads {value[:80]!r} from outside itself"
+        css = (el.text or "") if local == "style" else el.get("style", "")
+        # Read by the CSS gate's parser (escapes decoded: "u\\72l(" is url(), as a reader reads it).
+        if css and (too_deep(css) is not None or any(
+                ref.what == "@import" or not ref.url.strip().startswith(("#", "data:"))
+                for ref in references(css))):
+            return "is a data: SVG picture whose CSS loads from outside itself"
+    return None

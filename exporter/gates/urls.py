@@ -39,8 +39,6 @@ import re
 from typing import Any
 from urllib.parse import quote, unquote
 
-from ..model import ASTRAL_NONCHARACTERS, BIDI_CONTROLS, NONCHARACTERS
-
 _SCHEMES = ("http:", "https:")
 _TWO_SLASHES = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?![/\\])")
 _TAB_NEWLINE = re.compile(r"[\t\n\r]")
@@ -748,10 +746,9 @@ def data_url_problem(url: str, *kinds: str) -> str | None:
 
 
 
-def data_payload_problem(url: str) -> str | None:
-    """Why the data of the ``data:`` URL *url* is not what its header says, or None: base64 that
-    is not (RFC 2397 section 3 and RFC 4648 section 4: the alphabet and its '=' padding, after
-    percent-decoding).  A reader shows a broken picture; the Nu checker refuses the page."""
+def data_bytes(url: str) -> bytes | None:
+    """The data of the ``data:`` URL *url* (RFC 2397), percent- and base64-decoded; None when its
+    base64 is not (see :func:`data_payload_problem`)."""
     import base64
     import binascii
     from urllib.parse import unquote_to_bytes
@@ -760,57 +757,27 @@ def data_payload_problem(url: str) -> str | None:
     data = unquote_to_bytes(payload)
     if header.lower().endswith(";base64"):
         try:
-            data = base64.b64decode(data, validate=True)
+            return base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+    return data
+
+
+def data_payload_problem(url: str) -> str | None:
+    """Why the data of the ``data:`` URL *url* is not what its header says, or None: base64 that
+    is not (RFC 2397 section 3 and RFC 4648 section 4: the alphabet and its '=' padding, after
+    percent-decoding).  A reader shows a broken picture; the Nu checker refuses the page.  (What
+    an SVG picture holds is the CSS gate's: ``css.data_problem``.)"""
+    import base64
+    import binascii
+    from urllib.parse import unquote_to_bytes
+
+    header, _, payload = url.partition(",")
+    if header.lower().endswith(";base64"):
+        try:
+            base64.b64decode(unquote_to_bytes(payload), validate=True)
         except (binascii.Error, ValueError) as err:
             return f"is a data: URL whose base64 data is not base64 ({err}; RFC 4648 section 4)"
-    if header.lower().partition(";")[0].strip() == "data:image/svg+xml":
-        return _svg_payload_problem(data)
     return None
 
 
-def _svg_payload_problem(data: bytes) -> str | None:
-    """Why the SVG picture *data* (a ``data:`` URL's) may not stand in a book, or None: held to
-    what the book's own markup is held to (no script, no event handler, no foreign object, and
-    nothing it loads from outside itself: SVG 2 section 16.1 on external references)."""
-    from lxml import etree
-
-    from . import css as css_gate
-
-    try:
-        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
-    except etree.XMLSyntaxError as err:
-        return f"is a data: SVG picture that is not well-formed XML ({err})"
-    tree = root.getroottree()
-    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
-        # An external DTD (a fetch from outside), or entities (a SYSTEM one names a local file).
-        return "is a data: SVG picture with a DOCTYPE (a DTD or entities a reader may load from outside it)"
-    if any(isinstance(node, etree._ProcessingInstruction)
-           for node in (*root.itersiblings(preceding=True), *root.itersiblings(), *root.iter(etree.PI))):
-        return "is a data: SVG picture with a processing instruction (<?xml-stylesheet?> loads a stylesheet)"
-    if (bad := _NOT_IN_A_BOOK.search(data.decode("utf-8", "replace"))) is not None:
-        return (f"is a data: SVG picture holding the character U+{ord(bad.group()):04X}, which no book holds "
-                "(a control, bidi control or noncharacter)")
-    for el in root.iter():
-        if not isinstance(el.tag, str):
-            continue
-        local = etree.QName(el).localname
-        if local in ("script", "foreignObject", "iframe"):
-            return f"is a data: SVG picture holding <{local}> (a book runs no code and loads no other document)"
-        for key, value in el.attrib.items():
-            name = etree.QName(key).localname
-            if name.lower().startswith("on"):
-                return f"is a data: SVG picture with the event handler {name!r} (a book runs no code)"
-            if name in ("href", "src") and not value.strip().startswith(("#", "data:")):
-                return f"is a data: SVG picture that loads {value[:80]!r} from outside itself"
-        css = (el.text or "") if local == "style" else el.get("style", "")
-        # Read by the CSS gate's parser (escapes decoded: "u\\72l(" is url(), as a reader reads it).
-        if css and (css_gate.too_deep(css) is not None or any(
-                ref.what == "@import" or not ref.url.strip().startswith(("#", "data:"))
-                for ref in css_gate.references(css))):
-            return "is a data: SVG picture whose CSS loads from outside itself"
-    return None
-
-
-#: What no book holds (as the XHTML gate's rule: C0 and C1 controls, bidi controls, noncharacters).
-_NOT_IN_A_BOOK = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + BIDI_CONTROLS + NONCHARACTERS + "]|["
-                            + ASTRAL_NONCHARACTERS + "]")

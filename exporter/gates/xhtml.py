@@ -57,7 +57,7 @@ from .addresses import AddressRefused, check_address
 from .attributes import (ID_REFERENCES, attribute_problem, http_equiv_problem, is_link, presence_problems,
                          url_attribute, value_problem)
 from .langtags import LanguageTagRefused, check_tag, suppressed_script
-from .urls import (URLRefused, check_reference, data_media_type, data_payload_problem, data_url_problem,
+from .urls import (URLRefused, check_reference, data_media_type, data_url_problem,
                    host_reason)
 
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -484,7 +484,7 @@ def _url_problem(url: str, element: str, attr: str, name: str | None, files: fro
         why = _mailto_problem(url)
         if why:
             return why
-    if ref.scheme == "data" and (why := data_payload_problem(url)):
+    if ref.scheme == "data" and (why := css_gate.data_problem(url)):
         return why
     if name is not None and ref.scheme in ("http", "https") and (why := host_reason(url)) is not None:
         # A book's link is followed on the reader's own network, where 127.0.0.1 or 192.168.1.1
