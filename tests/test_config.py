@@ -72,6 +72,8 @@ def test_command_line_wins_over_config(project, tmp_path_factory):
         ("inputs = 3\n", "key 'inputs' must be a list"),
         ("[nosuch]\nx = 1\n", "unknown table [nosuch]"),
         ("inputs = [\n", "not valid TOML"),
+        # The path form, PATH:LINE:COLUMN, as every file's problem is said.
+        ("title = 'a'\nx = = 1\n", "digest-export.toml:2:5: not valid TOML: Invalid value"),
     ],
 )
 def test_bad_config_names_key_and_file(project, text, message):

@@ -87,7 +87,12 @@ def load_config(path: Path) -> dict[str, Any]:
         why = gate_files.broken_link(path) or err.strerror or err
         raise ConfigError(f"cannot read config file {q(path)}: {why}") from err
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{q(path)}: not valid TOML: {err}") from err
+        # tomllib says where at the end of its message: said in the path form, PATH:LINE:COLUMN.
+        where = re.search(r" \(at line (\d+), column (\d+)\)$", str(err))
+        if where is None:
+            raise ConfigError(f"{q(path)}: not valid TOML: {err}") from err
+        raise ConfigError(f"{q(path)}:{where.group(1)}:{where.group(2)}: not valid TOML: "
+                          f"{str(err)[:where.start()]}") from err
     except RecursionError:  # tomllib recurses into nested arrays and inline tables
         raise ConfigError(f"{q(path)}: values nested too deeply") from None
     except ValueError as err:
