@@ -181,11 +181,13 @@ def _make_path(folder: Path, shown: Path | None = None) -> None:
         raise OutputError(f"cannot write to {_shown(shown or folder)}: {err.strerror or err}") from err
 
 
-def check_target(path: Path) -> None:
+def check_target(path: Path, *, into: Path | None = None) -> None:
     """:class:`OutputError` unless *path* is nothing yet or a regular file: a folder, named pipe,
     socket or device where a file is to be written is the user's, and is left alone; so is a
-    path that lies under a file."""
-    _check_way(path, path.parent)
+    path that lies under a file.  *into*: *path* stands for any file the run writes into that
+    folder (named so, not by a name the run may never write)."""
+    subject = f"into {_shown(into)}" if into is not None else _shown(path)
+    _check_way(path, path.parent, subject)
     what = gate_files.special_kind(path)
     if what is not None:
         raise OutputError(f"cannot write {_shown(path)}: it is {what}, not a regular file; left alone")
@@ -194,7 +196,7 @@ def check_target(path: Path) -> None:
             continue
         if os.path.isdir(parent):
             break
-        raise OutputError(f"cannot write {_shown(path)}: {_shown(parent)} is {gate_files.described(parent)}, "
+        raise OutputError(f"cannot write {subject}: {_shown(parent)} is {gate_files.described(parent)}, "
                           "not a folder")
 
 
@@ -240,11 +242,11 @@ def outside_through_link(path: Path) -> str | None:
     return f"{_shown(path)} was not removed: {_shown(at)} is {what}; left alone"
 
 
-def _check_way(path: Path, folder: Path) -> None:
+def _check_way(path: Path, folder: Path, subject: str | None = None) -> None:
     on_way = _link_on_way(folder)
     if on_way is not None:
         at, what = on_way
-        raise OutputError(f"cannot write {_shown(path)}: {_shown(at)} is {what}; left alone")
+        raise OutputError(f"cannot write {subject or _shown(path)}: {_shown(at)} is {what}; left alone")
 
 
 # -- Folders held open ---------------------------------------------------------------------------

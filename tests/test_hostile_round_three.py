@@ -1196,3 +1196,17 @@ def test_a_file_where_a_folder_goes_or_a_folder_where_a_page_goes_stops_the_buil
         import shutil
 
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.mark.parametrize("folder, options", [("archive", ["--archive", "--base-url", "https://example.org/"]),
+                                             ("catalog", [])])
+def test_a_file_where_the_run_writes_a_folder_is_named_as_that_folder(tmp_path, folder, options):
+    """A file of the user's at ``DIR/archive`` or ``DIR/catalog``: the refusal names the folder the
+    run writes into, not a file name it may never write ("archive/archive.atom")."""
+    src, out = two_papers(tmp_path), tmp_path / "out"
+    out.mkdir()
+    (out / folder).write_text("mine", "utf-8")
+    result = run_cli(["build", str(src), "-o", str(out), "--images", "none", *options], tmp_path)
+    assert result.exit_code == 1, result.output
+    assert f"cannot write into {out / folder}: {out / folder} is a regular file" in result.output, result.output
+    assert (out / folder).read_text("utf-8") == "mine"

@@ -221,7 +221,9 @@ def _check_before_writing(plan: BuildPlan) -> None:
     obstacles = _special_files(out) + _special_files(out / "catalog", every=True)
     obstacles += _special_files(out / "archive", every=True) if options.feed.archive else []
     for path in [out / name for name in names] + obstacles:
-        check_target(path)
+        # The catalog's pages and the archives: any file in their folder (the names are examples).
+        check_target(path, into=path.parent if path.parent.name in ("catalog", "archive") and path.parent.parent == out
+                     and path.name in ("page-1.opds", "archive.atom") else None)
         if gate_files.broken_link(path):  # never replaced, and never holding the bytes to keep
             raise NotOurFileError(not_ours_message(path))
     if options.front_page:
