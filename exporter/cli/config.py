@@ -88,7 +88,7 @@ def load_config(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read config file {q(path)}: {why}") from err
     except tomllib.TOMLDecodeError as err:
         # tomllib says where at the end of its message: said in the path form, PATH:LINE:COLUMN.
-        where = re.search(r" \(at line (\d+), column (\d+)\)$", str(err))
+        where = re.search(r" \(at line ([0-9]+), column ([0-9]+)\)$", str(err))
         if where is None:
             raise ConfigError(f"{q(path)}: not valid TOML: {err}") from err
         raise ConfigError(f"{q(path)}:{where.group(1)}:{where.group(2)}: not valid TOML: "
