@@ -255,6 +255,15 @@ def test_the_packaged_front_page_passes_its_gate(tmp_path):
 _SVG = "%3Csvg%20xmlns=%22http://www.w3.org/2000/svg%22%3E{}%3C/svg%3E"
 
 
+def _svg64(inner: str) -> str:
+    """A data: URL (base64) of an SVG picture holding *inner*."""
+    import base64
+
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+           + inner + "</svg>")
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
 @pytest.mark.parametrize("block, said", [
     ('<p style="direction: rtl">x</p>', "'direction'"), ('<p style="unicode-bidi: plaintext">x</p>', "'unicode-bidi'"),
     ('<p style="DIRECTION: rtl">x</p>', "'direction'"), ('<p style="dir\\65 ction: rtl">x</p>', "'direction'"),
@@ -278,6 +287,19 @@ _SVG = "%3Csvg%20xmlns=%22http://www.w3.org/2000/svg%22%3E{}%3C/svg%3E"
     ('<img alt="x" src="data:image/svg+xml,' + _SVG.format("%3Cstyle%3Erect%7Bfill:u%5C72l(https://example.com/x)%7D%3C/style%3E")
      + '"/>', "CSS loads from outside itself"),
     ('<img alt="x" src="data:image/svg+xml,' + _SVG.format("%3Ctext%3Ea%E2%80%AEb%3C/text%3E") + '"/>', "U+202E"),
+    *(('<img alt="x" src="' + _svg64(inner) + '"/>', said) for inner, said in [
+        ('<rect style="fill:url(https://example.com/x.svg#g)"/>', "loads from outside"),
+        ('<rect fill="url(https://example.com/x)"/>', "loads from outside"),
+        ('<rect filter="u\\72l(https://example.com/x#f)"/>', "loads from outside"),
+        ("<text>&#x202E;abc</text>", "U+202E"), ('<rect class="&#x85;"/>', "U+0085"),
+        ('<style>text::after{content:"\\202e"}</style>', "holds a control character"),
+        ('<image href="' + _svg64("<script>alert(1)</script>") + '"/>', "<script>"),
+        ('<set attributeName="onclick" to="alert(1)"/>', "sets 'onclick'"),
+        ('<animate attributeName="xlink:href" values="javascript:alert(1)"/>', "sets 'href'")]),
+    ('<p><a href="mailto:b@router.home">l</a></p>', "not on the public internet"),
+    ('<p><a href="mailto:a@example.com?cc=b@vm.lan">l</a></p>', "not on the public internet"),
+    ('<p><a href="mailto:x@example.com?subject=%0D%0ABcc:%20y@example.org">l</a></p>', "U+000D"),
+    ('<p><a href="./">l</a></p>', "names the folder of the book"), ('<p><a href="images/..">l</a></p>', "folder"),
     ('<p lang="iw">x</p>', "'he'"), ('<p lang="en-BU">x</p>', "'en-MM'"), ('<p lang="i-klingon">x</p>', "'tlh'"),
     ('<fieldset name=""><legend>l</legend></fieldset>', "is empty"),
 ])

@@ -367,10 +367,11 @@ def data_problem(url: str) -> str | None:
     return why
 
 
-def _svg_problem(data: bytes) -> str | None:
+def _svg_problem(data: bytes, depth: int = 0) -> str | None:
     """Why the SVG picture *data* (a ``data:`` URL's) may not stand in a book, or None: held to
     what the book's own markup is held to (no script, no event handler, no foreign object, and
-    nothing it loads from outside itself: SVG 2 section 16.1 on external references)."""
+    nothing it loads from outside itself: SVG 2 section 16.1 on external references), a picture
+    inside it (*depth*) too."""
     from lxml import etree
 
     try:
@@ -384,25 +385,68 @@ def _svg_problem(data: bytes) -> str | None:
     if any(isinstance(node, etree._ProcessingInstruction)
            for node in (*root.itersiblings(preceding=True), *root.itersiblings(), *root.iter(etree.PI))):
         return "is a data: SVG picture with a processing instruction (<?xml-stylesheet?> loads a stylesheet)"
-    if (bad := _CONTROLS.search(data.decode("utf-8", "replace"))) is not None:
-        return (f"is a data: SVG picture holding the character U+{ord(bad.group()):04X}, which no book holds "
-                "(a control, bidi control or noncharacter)")
     for el in root.iter():
         if not isinstance(el.tag, str):
             continue
-        local = etree.QName(el).localname
-        if local in ("script", "foreignObject", "iframe"):
-            return f"is a data: SVG picture holding <{local}> (a book runs no code and loads no other document)"
-        for key, value in el.attrib.items():
-            name = etree.QName(key).localname
-            if name.lower().startswith("on"):
-                return f"is a data: SVG picture with the event handler {name!r} (a book runs no code)"
-            if name in ("href", "src") and not value.strip().startswith(("#", "data:")):
-                return f"is a data: SVG picture that loads {value[:80]!r} from outside itself"
-        css = (el.text or "") if local == "style" else el.get("style", "")
-        # Read by the CSS gate's parser (escapes decoded: "u\\72l(" is url(), as a reader reads it).
-        if css and (too_deep(css) is not None or any(
-                ref.what == "@import" or not ref.url.strip().startswith(("#", "data:"))
-                for ref in references(css))):
-            return "is a data: SVG picture whose CSS loads from outside itself"
+        if (why := _svg_element_problem(el, etree.QName(el).localname, depth)) is not None:
+            return why
     return None
+
+
+#: SVG's animation elements (SVG 2 section 19.2): what one sets is an attribute as if written.
+_SVG_ANIMATIONS = frozenset({"set", "animate", "animateMotion", "animateTransform", "discard"})
+
+
+def _svg_element_problem(el, local: str, depth: int) -> str | None:  # type: ignore[no-untyped-def]
+    """Why the element *el* of a data: SVG may not stand in a book (see :func:`_svg_problem`)."""
+    from lxml import etree
+
+    if local in ("script", "foreignObject", "iframe"):
+        return f"is a data: SVG picture holding <{local}> (a book runs no code and loads no other document)"
+    target = el.get("attributeName", "").rpartition(":")[2].lower() if local in _SVG_ANIMATIONS else ""
+    if target.startswith("on") or target in ("href", "src"):
+        return f"is a data: SVG picture whose <{local}> sets {target!r} (a book runs no code, loads nothing)"
+    # The text and values as parsed: a character reference (&#x202E;) is the character.
+    for text in (el.text, el.tail, *el.attrib.values()):
+        if text and (bad := _CONTROLS.search(text)) is not None:
+            return (f"is a data: SVG picture holding the character U+{ord(bad.group()):04X}, which no book holds "
+                    "(a control, bidi control or noncharacter)")
+    sheets = [el.text or ""] if local == "style" else []
+    for key, value in el.attrib.items():
+        name = etree.QName(key).localname
+        if name.lower().startswith("on"):
+            return f"is a data: SVG picture with the event handler {name!r} (a book runs no code)"
+        if name in ("href", "src"):
+            if value.strip().startswith("data:"):
+                if (why := _nested_data_problem(value.strip(), depth)) is not None:
+                    return why
+            elif not value.strip().startswith("#"):
+                return f"is a data: SVG picture that loads {value[:80]!r} from outside itself"
+        elif name == "style" or "(" in value or "\\" in value:
+            # A declaration list, or a presentation attribute's value (fill, filter, mask...): CSS.
+            sheets.append(f"x{{{value}}}" if name == "style" else f"x{{{name}:{value}}}")
+    for css in sheets:
+        # Read by the CSS gate's parser: escapes decoded ("u\\72l(" is url(), "\\202e" a bidi control).
+        if too_deep(css) is not None or malformed(css, selectors=False):
+            return "is a data: SVG picture whose CSS is not CSS as written, or holds a control character"
+        for ref in references(css):
+            url = ref.url.strip()
+            if ref.what == "@import" or not url.startswith(("#", "data:")):
+                return "is a data: SVG picture whose CSS loads from outside itself"
+            if url.startswith("data:") and (why := _nested_data_problem(url, depth)) is not None:
+                return why
+    return None
+
+
+#: Pictures inside a data: SVG inside ... checked this deep, and refused deeper.
+MAX_SVG_NESTING = 4
+
+
+def _nested_data_problem(url: str, depth: int) -> str | None:
+    """Why a data: URL inside a data: SVG may not stand there: an SVG is held to the same rules."""
+    if data_media_type(url).strip().lower() != "image/svg+xml":
+        return data_payload_problem(url)
+    if depth + 1 >= MAX_SVG_NESTING:
+        return f"is a data: SVG picture holding SVG pictures more than {MAX_SVG_NESTING} deep"
+    data = data_bytes(url)
+    return data_payload_problem(url) if data is None else _svg_problem(data, depth + 1)

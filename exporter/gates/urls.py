@@ -695,8 +695,17 @@ def check_reference(text: str, document: str = "", *, in_book: bool = True) -> R
     # The file as a reading system resolves the reference (RFC 3986 section 5.2, the WHATWG
     # parser), not as a file system would: an empty segment or a trailing '/' ("images//a.jpg",
     # "a.xhtml/") names no file of the book (EPUBCheck RSC-007), where normpath made them one.
-    path = unquote(resolved.pathname[1:]) if head else ""
-    return Reference("", path, fragment if "#" in text else None, text)
+    return Reference("", _file_named(resolved.pathname) if head else "", fragment if "#" in text else None, text)
+
+
+def _file_named(pathname: str) -> str:
+    """The file of the book a resolved reference's *pathname* names (below the book's root),
+    :class:`URLRefused` for a folder: "./", "images/..", "x/../" name the book's folder or one of
+    its folders, no file (EPUBCheck RSC-007 "could not be found")."""
+    path = unquote(pathname[1:])
+    if not path or path.endswith("/"):
+        raise URLRefused(f"it names {('the folder ' + repr(path)) if path else 'the folder of the book'}, not a file")
+    return path
 
 
 def redirect_target(base: str, location: str) -> str | None:

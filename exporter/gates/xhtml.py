@@ -57,8 +57,8 @@ from .addresses import AddressRefused, check_address
 from .attributes import (ID_REFERENCES, attribute_problem, http_equiv_problem, is_link, presence_problems,
                          url_attribute, value_problem)
 from .langtags import LanguageTagRefused, check_tag, suppressed_script
-from .urls import (URLRefused, check_reference, data_media_type, data_url_problem,
-                   host_reason)
+from .urls import (URLRefused, check_reference, data_media_type, data_url_problem, host_reason,
+                   private_host_reason)
 
 XHTML = "http://www.w3.org/1999/xhtml"
 SVG = "http://www.w3.org/2000/svg"
@@ -583,6 +583,18 @@ def _mailto_problem(url: str) -> str | None:
             check_address(address)
         except AddressRefused as err:
             return f"is refused: the address {address!r} is not valid: {err}"
+        # A book's mail goes out from the reader's network, as its links are followed there: the
+        # domain is held to the host rule of a link (router.home, vm.lan: the reader's own).
+        if (why := private_host_reason(address.rpartition("@")[2].lower().rstrip("."))) is not None:
+            return f"is refused: the address {address!r}: {why}"
+    for key, _, value in fields:
+        # A header field's value holds no line break or control (RFC 6068 section 5: "%0D%0ABcc:"
+        # would add a header); only the body may break lines.
+        text = unquote(value)
+        bad = _FORBIDDEN_CHAR.search(text) or (None if unquote(key).lower() == "body" else re.search("[\r\n\t]", text))
+        if bad:
+            return (f"is refused: its {unquote(key)!r} field holds the character U+{ord(bad.group()):04X} "
+                    "(RFC 6068 section 5)")
     return None
 
 
