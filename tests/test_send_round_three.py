@@ -806,3 +806,27 @@ def test_the_servers_words_reach_the_message_through_the_text_gate(built, tmp_pa
     assert result.exit_code == 1, result.output
     assert "recipient refused: 550 5.1.1 no x y z w e [31mred" in result.output, result.output
     assert not re.search("[\u2066\u200f\ufdd0\u202e\x1b]", result.output)
+
+
+@pytest.mark.parametrize("password, message, hidden", [
+    ("p", "temporary failure: Connection reset by peer", False),
+    ("busy", "421 busy", True), ("busy", "421 busybox is down", False),
+    ("s3cr3t!", "535 5.7.8 bad credentials for user with s3cr3t!", True),
+    ("hunter2", "535 aHVudGVy", False), ("hunter2", "535 echo aHVudGVyMg== back", True),
+])
+def test_a_failure_never_tells_the_password_by_where_stars_fall(password, message, hidden):
+    """A server's reply holding the password (or its base64, as a word) is not shown at all:
+    masking each occurrence with *** told the password ("p" masked in "tem***orary"); the
+    program's own words that merely hold its letters are shown as they are."""
+    import base64
+
+    from exporter.delivery.send import DeliveryFailure
+    from exporter.delivery.smtp import _scrubbed
+
+    shown = str(_scrubbed(DeliveryFailure(message, temporary=False), password))
+    assert "***" not in shown
+    if hidden:
+        assert password not in shown and base64.b64encode(password.encode()).decode() not in shown
+        assert "not shown: it holds the SMTP password" in shown
+    else:
+        assert shown == message

@@ -126,15 +126,19 @@ def _a_reply_refusing(err: BaseException) -> bool:
 
 
 def _scrubbed(failure: DeliveryFailure, password: str | None) -> DeliveryFailure:
-    """*failure* without any trace of *password* (a server may echo what it
-    was sent): the password, and its base64 forms, become ``***``."""
+    """*failure* without any trace of *password* (a server may echo what it was sent): a message
+    holding the password, or its base64 form, as a word is not shown at all.  Masking each occurrence
+    (``***``) told the password by where the stars fell: "p" masked every "p" of the program's
+    own words, and a server's "421 busy" read "421 ***" for the password "busy"."""
     import base64
 
     text = str(failure)
-    if password:
-        secrets = {password, base64.b64encode(_utf8(password)).decode("ascii")}
-        for secret in sorted(secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
+    # As a word of its own (not inside one: "p" is in "temporary", which tells nothing), the
+    # way a server echoes what it was sent.
+    if password and any(re.search(rf"(?<![0-9A-Za-z]){re.escape(secret)}(?![0-9A-Za-z])", text)
+                        for secret in (password, base64.b64encode(_utf8(password)).decode("ascii"))):
+        text = ("the server's answer is not shown: it holds the SMTP password (or words equal to it); "
+                "see the server's log")
     return DeliveryFailure(text, temporary=failure.temporary, auth=failure.auth, unconfirmed=failure.unconfirmed)
 
 
