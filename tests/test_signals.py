@@ -455,3 +455,40 @@ def test_a_finaliser_failing_while_a_stop_unwinds_says_nothing(capsys):
     finally:
         sys.unraisablehook = hook
         procs.new_run()
+
+
+def test_a_stop_python_wrapped_in_another_exception_ends_as_the_stop(monkeypatch):
+    """SIGTERM raised inside a class body's ``__set_name__`` (a module imported as the signal
+    came) comes out as "RuntimeError: Error calling __set_name__": the run ends as the stop does
+    (exit 143), not as an internal error (exit 70); before any stop, such an error is a bug."""
+    import click
+    from click.testing import CliRunner
+
+    from exporter import procs
+    from exporter.cli.crash import Group
+
+    @click.group(cls=Group)
+    def cli():
+        pass
+
+    @cli.command()
+    def run():
+        class Named:
+            def __set_name__(self, owner, name):
+                if procs.unwinding():
+                    raise SystemExit(143)
+                raise ValueError("a bug")
+
+        class Owner:  # noqa: F841 -- made for its __set_name__
+            field = Named()
+
+    procs.new_run()
+    assert CliRunner().invoke(cli, ["run"]).exit_code == 70  # no stop: an internal error
+    monkeypatch.setattr("exporter.cli.crash.new_run", lambda: None)  # the stop under way survives the start
+    try:
+        assert not procs.stopping(15)
+        result = CliRunner().invoke(cli, ["run"])
+        assert result.exit_code == 143, result.output
+        assert "internal error" not in result.output
+    finally:
+        procs._STOPPING.clear()

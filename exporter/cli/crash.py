@@ -82,6 +82,9 @@ class Group(click.Group):
                     raise
                 ended = None
             except Exception as err:  # noqa: BLE001 -- the one place every bug ends
+                stop = _wrapped_stop(err)
+                if stop is not None:
+                    raise stop from None  # said already ("stopped (SIGTERM)"); ends as the stop does
                 sys.exit(internal_error(err, list(args) if args is not None else None))
             # A stop that came where Python could not raise it, after the last place that would
             # have raised it: the run did all it had to, but was asked to stop and says so.
@@ -93,6 +96,23 @@ class Group(click.Group):
             if ended is None:
                 sys.exit(0)
             return ended
+
+
+def _wrapped_stop(err: BaseException) -> BaseException | None:
+    """The stop a signal raised (SystemExit, KeyboardInterrupt) that Python wrapped in another
+    exception, while a stop is under way: raised inside a class body's ``__set_name__`` (a module
+    imported as SIGTERM came), it comes out as "RuntimeError: Error calling __set_name__", which
+    is no bug of the program's.  None otherwise."""
+    if not unwinding():
+        return None
+    seen: set[int] = set()
+    cause: BaseException | None = err
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, (SystemExit, KeyboardInterrupt)):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _quiet_unraisable(unraisable: Any) -> None:
