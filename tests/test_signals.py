@@ -492,3 +492,31 @@ def test_a_stop_python_wrapped_in_another_exception_ends_as_the_stop(monkeypatch
         assert "internal error" not in result.output
     finally:
         procs._STOPPING.clear()
+
+
+def test_a_stop_whose_unwinding_hangs_still_ends_the_process_in_bounded_time(tmp_path):
+    """The run said how it ended ("stopped (SIGTERM)") and then waited for ever in its unwinding
+    (a pool's teardown, seen once in eighty stops), holding the folder's lock: past
+    ``UNWIND_SECONDS`` the process ends as the stop would have ended it, status 143."""
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "hangs.py"
+    script.write_text(
+        "import os, signal, time, click\n"
+        "from exporter.cli import crash\n"
+        "crash.UNWIND_SECONDS = 1.0\n"
+        "@click.group(cls=crash.Group)\n"
+        "def cli():\n    pass\n"
+        "@cli.command()\n"
+        "def run():\n"
+        "    try:\n        os.kill(os.getpid(), signal.SIGTERM); time.sleep(5)\n"
+        "    finally:\n        time.sleep(60)  # an unwinding that never ends\n"
+        "cli(['run'])\n", "utf-8")
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=30,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert done.returncode == 143, (done.returncode, done.stderr)
+    assert time.monotonic() - start < 15
+    assert "stopped (SIGTERM)" in done.stderr

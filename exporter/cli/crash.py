@@ -98,6 +98,11 @@ class Group(click.Group):
             return ended
 
 
+#: How long a stopped run may take to unwind (its workers have GRACE_SECONDS to end) before the
+#: process ends without finishing it.
+UNWIND_SECONDS = 15.0
+
+
 def _wrapped_stop(err: BaseException) -> BaseException | None:
     """The stop a signal raised (SystemExit, KeyboardInterrupt) that Python wrapped in another
     exception, while a stop is under way: raised inside a class body's ``__set_name__`` (a module
@@ -178,10 +183,20 @@ def _terminated_cleanly() -> Iterator[None]:
         yield
         return
     pid = os.getpid()
+    deadline: list[threading.Timer] = []
 
     def terminated(signum: int, frame: Any) -> None:
         if stopping(signum):
             return  # unwinding from the first already (procs.stopping)
+        if os.getpid() == pid and not deadline:
+            # The unwinding has its bound too: past it (a pool's teardown waiting on a worker that
+            # will not answer: seen once in eighty SIGTERMs during start-up, the run said how it
+            # ended and then waited for ever, holding the folder's lock), the process ends as the
+            # stop would have ended it.  A temporary file left then is removed by the next run.
+            timer = threading.Timer(UNWIND_SECONDS, os._exit, (128 + signum,))
+            timer.daemon = True
+            timer.start()
+            deadline.append(timer)
         if signum == signal.SIGINT:
             raise KeyboardInterrupt  # click's "Aborted!", exit status 1
         if os.getpid() == pid:
@@ -196,5 +211,7 @@ def _terminated_cleanly() -> Iterator[None]:
     try:
         yield
     finally:
+        for timer in deadline:
+            timer.cancel()  # unwound in time
         for signum, handler in previous.items():
             signal.signal(signum, handler)
