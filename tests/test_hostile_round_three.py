@@ -1210,3 +1210,19 @@ def test_a_file_where_the_run_writes_a_folder_is_named_as_that_folder(tmp_path, 
     assert result.exit_code == 1, result.output
     assert f"cannot write into {out / folder}: {out / folder} is a regular file" in result.output, result.output
     assert (out / folder).read_text("utf-8") == "mine"
+
+
+@pytest.mark.parametrize("case", ["input error", "two books for one file"])
+def test_epub_into_a_file_in_new_folders_leaves_none_when_it_fails(tmp_path, case):
+    """``epub -o DIR/a/b/x.epub`` makes the folders it needs, and takes them away again when no
+    book is written (an error run leaves the file system as it was); the control writes the book."""
+    src = two_papers(tmp_path)
+    (src / "later.md").write_text(day("2024-03-12", paper(9)), "utf-8")  # another week: two books
+    target = tmp_path / "mk" / "a" / "b" / "x.epub"
+    args = ["epub", str(src / "nowhere.md") if case == "input error" else str(src), "-o", str(target),
+            "--images", "none", "-q"]
+    result = run_cli(args, tmp_path)
+    assert result.exit_code in (1, 2), result.output
+    assert not (tmp_path / "mk").exists(), sorted(p.name for p in tmp_path.rglob("*"))
+    control = run_cli(["epub", str(src), "-o", str(target), "--images", "none", "-q", "--by", "all"], tmp_path)
+    assert control.exit_code == 0 and target.is_file(), control.output

@@ -7,6 +7,7 @@ it."""
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -224,14 +225,26 @@ def run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path,
     if len(options.devices) > 1:
         raise UsageError(f"-o {q(target)}: one file can hold the book for one --device, not "
                          f"{len(options.devices)}; give a folder to -o")
-    from ..output import check_target, make_folders
+    from ..output import check_target, make_folders, remove_folder
 
     check_target(target)
+    # The folders made for the file (its working folder is made beside it, its lock taken there):
+    # removed again, when empty, unless the book was written (a failed run leaves nothing).
+    made = [f for f in (target.parent, *target.parent.parents) if not os.path.lexists(f)]
     make_folders(target.parent)
-    # The folder's lock, as a run into it takes: a build writing there meanwhile would take the
-    # book for a file edited since (or replace it with another week's).
-    with folder_locked(target.parent):
-        return _run_to_one_file(inputs, options, target, quiet=quiet, allow_empty=allow_empty, chosen=chosen)
+    try:
+        # The folder's lock, as a run into it takes: a build writing there meanwhile would take the
+        # book for a file edited since (or replace it with another week's).
+        with folder_locked(target.parent):
+            result = _run_to_one_file(inputs, options, target, quiet=quiet, allow_empty=allow_empty, chosen=chosen)
+    except BaseException:
+        for folder in made:  # the deepest first
+            remove_folder(folder)
+        raise
+    if not os.path.lexists(target):
+        for folder in made:
+            remove_folder(folder)
+    return result
 
 
 def _run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path, *, quiet: bool,
