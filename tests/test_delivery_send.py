@@ -563,3 +563,25 @@ def test_a_book_whose_member_inflates_a_thousand_times_is_refused_at_once(weeks,
     assert time.monotonic() - start < 10
     assert "EPUB/zeros.bin inflates to" in r.stderr and "a zip bomb?" in r.stderr, r.stderr
     assert "build-digest-2024-W10.epub" in r.output + r.stderr  # the other books are still sent
+
+
+@pytest.mark.parametrize("setting, said", [
+    ('to = ["bad address"]', "[send] key 'to'"),
+    ('to = ["me@kindle.com"]\nsmtp-host = "exa mple"', "smtp-host"),
+    ('to = ["me@kindle.com"]\nsmtp-host = "127.0.0.1"\nsmtp-user = "u"\npassword-file = "pw.fifo"', "named pipe"),
+])
+def test_build_send_refuses_its_send_settings_before_writing_anything(tmp_path, setting, said):
+    """``build --send`` with a [send] setting that ``send`` refuses (a usage error, exit 2): said
+    before the build writes anything, not after a whole build was published."""
+    import os
+
+    logs, out = tmp_path / "logs", tmp_path / "out"
+    logs.mkdir()
+    add_days(logs, 0)
+    os.mkfifo(tmp_path / "pw.fifo")
+    config = tmp_path / "digest-export.toml"
+    config.write_text(f'[build]\noutput = "{out}"\nimages = "none"\nsend = true\n[send]\n{setting}\n', "utf-8")
+    r = CliRunner().invoke(main, ["--config", str(config), "build", str(logs)], env={"DIGEST_EXPORT_SMTP_PASSWORD": ""})
+    assert r.exit_code == 2, r.output
+    assert said in r.output, r.output
+    assert not out.exists(), sorted(p.name for p in out.iterdir())

@@ -311,6 +311,10 @@ def build(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_
                          "tables; this config has selections: put the filter in one of them")
     if state_path:
         _check_state_outside(state_path, out_dir)
+    if send_books:
+        from .send import check_send_settings
+
+        check_send_settings(out_dir, quiet=quiet)  # before anything is written
     options = BuildOptions(out_dir=Path(out_dir), epub=eo, feed=fo, keep_going=eo.keep_going, jobs=eo.jobs,
                            finished_before=finished_before, today=today.date() if today else None,
                            state_path=Path(state_path) if state_path else None,

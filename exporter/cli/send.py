@@ -88,8 +88,7 @@ def send(folder: str | None, out_dir: str | None, to: tuple[str, ...], from_addr
         digest-export send public/ --to me@kindle.com --selection top   # the short weekly books
         digest-export --config digest-export.toml build --send
     """
-    from ..delivery.send import SendOptions, send_books
-    from ..delivery.smtp import SmtpSettings
+    from ..delivery.send import send_books
 
     target = Path(folder or out_dir or _configured_output() or ".")
     if selection is not None:
@@ -97,19 +96,11 @@ def send(folder: str | None, out_dir: str | None, to: tuple[str, ...], from_addr
     _check_there(target)
     if selection is not None:
         target = _selection_folder(target, selection)
-    # A dry run connects to nothing but refuses every setting the run would refuse: the server
-    # as a host, the password as read (never shown).
-    smtp_host = _checked_host(smtp_host) if smtp_host else smtp_host
-    # A user needs a password, with a server or without (a dry run may leave the server out).
-    password = _password(password_file) if smtp_user else None
-    smtp = (SmtpSettings(host=smtp_host, port=smtp_port, user=smtp_user, security=smtp_security,
-                         timeout=timeout, password=password) if smtp_host else None)
-    sender_from = "from_address" if from_address else "smtp_user"
-    options = SendOptions(folder=target, to=tuple(to), sender=from_address or _address(smtp_user), smtp=smtp,
-                          to_source=_source("to"), sender_source=_source(sender_from),
-                          books=tuple(books), unfinished=unfinished, resend=resend, dry_run=dry_run,
-                          max_mb=max_mb, retries=retries, retry_delay=retry_delay,
-                          today=today.date() if today else None)
+    options = _send_options(target, to=to, from_address=from_address, smtp_host=smtp_host, smtp_port=smtp_port,
+                            smtp_user=smtp_user, smtp_security=smtp_security, password_file=password_file,
+                            books=books, unfinished=unfinished, resend=resend, dry_run=dry_run, max_mb=max_mb,
+                            retries=retries, retry_delay=retry_delay, timeout=timeout, today=today)
+    smtp_host = options.smtp.host if options.smtp is not None else smtp_host
     report = send_books(options, say=(lambda line: None) if quiet else
                         (lambda line: click.echo(f"digest-export: {line}", err=True)))
     _print_report(report, target, quiet=quiet, dry_run=dry_run)
@@ -119,6 +110,49 @@ def send(folder: str | None, out_dir: str | None, to: tuple[str, ...], from_addr
         click.echo(f"digest-export: note: a run that sends also needs {' and '.join(missing)}", err=True)
     if report.failed or report.unreadable:
         sys.exit(1)
+
+
+def _send_options(target: Path, *, to: tuple[str, ...], from_address: str | None, smtp_host: str | None,
+                  smtp_port: int | None, smtp_user: str | None, smtp_security: str, password_file: str | None,
+                  books: tuple[str, ...], unfinished: bool, resend: bool, dry_run: bool, max_mb: float,
+                  retries: int, retry_delay: float, timeout: float, today: Any) -> Any:
+    """The options of a run of ``send`` into *target*, each setting refused as the run refuses it."""
+    from ..delivery.send import SendOptions
+    from ..delivery.smtp import SmtpSettings
+
+    # A dry run connects to nothing but refuses every setting the run would refuse: the server
+    # as a host, the password as read (never shown).
+    smtp_host = _checked_host(smtp_host) if smtp_host else smtp_host
+    # A user needs a password, with a server or without (a dry run may leave the server out).
+    password = _password(password_file) if smtp_user else None
+    smtp = (SmtpSettings(host=smtp_host, port=smtp_port, user=smtp_user, security=smtp_security,
+                         timeout=timeout, password=password) if smtp_host else None)
+    sender_from = "from_address" if from_address else "smtp_user"
+    return SendOptions(folder=target, to=tuple(to), sender=from_address or _address(smtp_user), smtp=smtp,
+                       to_source=_source("to"), sender_source=_source(sender_from),
+                       books=tuple(books), unfinished=unfinished, resend=resend, dry_run=dry_run,
+                       max_mb=max_mb, retries=retries, retry_delay=retry_delay,
+                       today=today.date() if today else None)
+
+
+def check_send_settings(out_dir: str, *, quiet: bool) -> None:
+    """``build --send``: the [send] settings refused before the build writes anything, as the
+    ``send`` that follows would refuse them (a usage error, exit 2, after a whole build was
+    published, told cron the crontab line was wrong only once it had gone out)."""
+    from ..delivery.send import check_options
+
+    root = click.get_current_context().find_root()
+    settings = (root.default_map or {}).get("send")
+    args = [out_dir] + (["--quiet"] if quiet else [])
+    with send.make_context("send", args, parent=root, default_map=settings) as ctx:
+        params = dict(ctx.params)
+        with ctx:  # the sources of the values (config, environment) as send reads them
+            if params.get("selection") is not None:
+                _check_selection_name(params["selection"])
+            names = ("to", "from_address", "smtp_host", "smtp_port", "smtp_user", "smtp_security", "password_file",
+                     "books", "unfinished", "resend", "dry_run", "max_mb", "retries", "retry_delay", "timeout",
+                     "today")
+            check_options(_send_options(Path(out_dir), **{name: params[name] for name in names}))
 
 
 def _print_report(report: SendReport, folder: Path, *, quiet: bool, dry_run: bool) -> None:
