@@ -470,19 +470,6 @@ def summary_html(items: Iterable[SummaryItem], *, label_class: str = "label", la
     return Markup('<ul class="summary">' + "".join(_item_html(i, label_class, lang) for i in items) + "</ul>")
 
 
-def summary_text(items: Iterable[SummaryItem], depth: int = 0) -> str:
-    """A summary as plain text lines (JSON Feed content_text, logs).  A link destination keeps
-    U+2028 and U+2029 for the URL gate to escape (a refused one stays as text): here they are the
-    spaces the cleaning makes of them elsewhere."""
-    lines = []
-    for item in items:
-        head = f"{item.label}: {item.text}" if item.label else item.text
-        lines.append("  " * depth + "- " + head.translate(_SEPARATORS_AS_SPACES))
-        if item.children:
-            lines.append(summary_text(item.children, depth + 1))
-    return "\n".join(lines)
-
-
 # -- feed entries -------------------------------------------------------------
 
 @functools.lru_cache(maxsize=65536)

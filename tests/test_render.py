@@ -16,7 +16,6 @@ from exporter.render import (
     inline_html,
     safe_url,
     summary_html,
-    summary_text,
     text_html,
     title_html,
     title_text,
@@ -193,7 +192,6 @@ def test_summary_html_labels_and_nesting():
         '<ul class="summary"><li><strong><span class="label">What&#39;s New</span></strong>: 새 방법</li>'
         '<li>steps:<ul class="summary"><li>one</li><li>two</li></ul></li></ul>'
     )
-    assert summary_text(items) == "- What's New: 새 방법\n- steps:\n  - one\n  - two"
     assert str(summary_html(())) == ""
 
 
