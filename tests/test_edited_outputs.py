@@ -622,3 +622,45 @@ def test_a_selection_written_by_a_build_that_stopped_is_the_programs_in_the_next
     fresh_tmp.mkdir()
     assert _build(fresh_tmp, tmp_path / "fresh", *then, archive=False, src=tmp_path / "in").exit_code == 0
     assert _tree(out) == _tree(tmp_path / "fresh")
+
+
+COVER_FILES = ("daily-papers-2024-W10.cover.jpg", "daily-papers-2024-W10.cover.thumb.jpg",
+               "top/daily-papers-top-2024-W10.cover.thumb.jpg")
+
+
+@pytest.mark.parametrize("damage", ["emptied", "cut short", "removed"])
+@pytest.mark.parametrize("name", COVER_FILES)
+def test_a_damaged_cover_file_is_made_again_while_its_book_is_unchanged(tmp_path, name, damage):
+    """Nothing else changed (the book is skipped, the catalog's record of it kept): a cover or
+    thumbnail emptied, cut short by a full disk or removed is written again as a fresh build
+    writes it, and the run after that finds it as written."""
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    assert _build(tmp_path, out).exit_code == 0
+    target = out / name
+    whole = target.read_bytes()
+    time.sleep(0.03)
+    if damage == "removed":
+        target.unlink()
+    else:
+        target.write_bytes(b"" if damage == "emptied" else whole[:len(whole) // 2])
+    result = _build(tmp_path, out)
+    assert result.exit_code == 0, result.output
+    assert "warning: not written" not in result.output, result.output
+    assert target.read_bytes() == whole
+    again = _build(tmp_path, out)
+    assert "writing the OPDS catalog" not in again.output, again.output
+
+
+@pytest.mark.parametrize("name", COVER_FILES)
+def test_an_edited_cover_file_is_left_while_its_book_is_unchanged(tmp_path, name):
+    """Its control: one the user edited (the mark kept) is theirs, said and left as it is."""
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    assert _build(tmp_path, out).exit_code == 0
+    target = out / name
+    mine = _edit(target, "appended")
+    result = _build(tmp_path, out)
+    assert result.exit_code == 0, result.output
+    assert f"{target}: warning: not written by digest-export: left as it is" in result.output, result.output
+    assert target.read_bytes() == mine

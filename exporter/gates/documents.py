@@ -315,6 +315,7 @@ class CatalogRecord(BookMetadata, forbid_unknown_fields=True):
     period: tuple[dt.date, dt.date] | None = None
     cover_type: CoverType | None = None
     cover_stamp: FileStat | None = None
+    thumb_stamp: FileStat | None = None
 
     def __post_init__(self) -> None:
         if self.modified is not None:

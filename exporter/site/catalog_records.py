@@ -83,7 +83,10 @@ class CatalogBooks:
                         raise ValueError("no name for a cover")
                     if not _unchanged(known["cover_stamp"], os.stat(path.parent / name)):
                         raise ValueError("cover file changed")
-                    os.stat(path.parent / thumb)  # gone: read the book again
+                    # Gone, emptied or replaced: read the book again, so that the thumbnail
+                    # is made once more, as the cover is.
+                    if not _unchanged(known.get("thumb_stamp"), os.stat(path.parent / thumb)):
+                        raise ValueError("thumbnail changed")
                     cover = (b"", known["cover_type"])
                 period = known["period"]
                 book = Book(path=path, title=known["title"], identifier=known["identifier"],
@@ -108,7 +111,7 @@ class CatalogBooks:
             "series": book.series, "series_index": book.series_index,
             "period": [book.period[0].isoformat(), book.period[1].isoformat()] if book.period else None,
             "cover_type": book.cover[1] if book.cover else None,
-            "cover_stamp": None,
+            "cover_stamp": None, "thumb_stamp": None,
         }
         return book
 
@@ -158,6 +161,7 @@ class CatalogBooks:
                 names.append(name)
                 thumb = thumbnail_name(book_name)
                 if thumb is not None and (out / thumb).is_file():
+                    known["thumb_stamp"] = list(Stamp.at(out / thumb).stat)
                     names.append(thumb)
         return names
 
