@@ -344,8 +344,10 @@ class Paper:
 
     @property
     def hf_url(self) -> str | None:
-        """The Hugging Face paper page, which exists for arXiv papers."""
-        return f"https://huggingface.co/papers/{self.arxiv_id}" if self.arxiv_id else None
+        """The Hugging Face paper page, which exists for arXiv papers of the identifiers arXiv
+        gives since April 2007 (``2403.01234``): its paths hold no ``/``, so an older identifier
+        (``cs/0112017``, https://info.arxiv.org/help/arxiv_identifier.html) has none."""
+        return f"https://huggingface.co/papers/{self.arxiv_id}" if self.arxiv_id and "/" not in self.arxiv_id else None
 
     @property
     def link(self) -> str | None:

@@ -851,3 +851,17 @@ def test_a_heading_after_a_line_break_markdown_does_not_see_is_said(tmp_path, se
                     "\n- s2\n", "utf-8")
     said = [d.message for d in read_digests([path]).diagnostics if d.source.line == 9]
     assert said and "looks like a heading after U+" in said[0]
+
+
+def test_an_old_style_arxiv_id_has_no_hugging_face_page(tmp_path):
+    """Hugging Face's paper pages are named by the identifiers arXiv gives since April 2007; an
+    older one (``cs/0112017``) keeps its arXiv links and gets no Hugging Face link."""
+    result = read(tmp_path, (
+        HEAD +
+        "### [Old Paper](https://arxiv.org/abs/cs/0112017v1)\n\n"
+        "- a summary.\n"
+    ))
+    p = only_paper(result)
+    assert p.arxiv_id == "cs/0112017"
+    assert p.abs_url == "https://arxiv.org/abs/cs/0112017"
+    assert p.hf_url is None
