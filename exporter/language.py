@@ -14,6 +14,10 @@ from typing import Any
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _LATIN = re.compile(r"[A-Za-z]")
+# Counted by what removing them leaves (one C pass, no list of matches): a sample of every day
+# and every title of a year is counted.
+_HANGUL_RUNS = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]+")
+_NOT_LATIN = re.compile(r"[^A-Za-z]+")
 
 #: Korean summaries keep many English terms (model names, "LLM", "RoPE"),
 #: so a sentence can be Korean with only a seventh of its letters Hangul;
@@ -77,8 +81,8 @@ def language_of(texts: Iterable[str], *, budget: int = 4000) -> str | None:
     # Most titles, and English digests, have no Hangul: no counting.
     if sample.isascii() or not _HANGUL.search(sample):
         return "en" if _LATIN.search(sample) else None
-    hangul = len(_HANGUL.findall(sample))
-    latin = len(_LATIN.findall(sample))
+    hangul = len(sample) - len(_HANGUL_RUNS.sub("", sample))
+    latin = len(_NOT_LATIN.sub("", sample))
     return "ko" if hangul >= HANGUL_SHARE * (hangul + latin) else "en"
 
 
