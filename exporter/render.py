@@ -377,13 +377,20 @@ def _url_inline(text: str) -> str | None:
 @functools.lru_cache(maxsize=131072)
 def inline_html(text: str) -> Markup:
     """Inline Markdown (bold, italic, code, http(s) links, bare URLs) and simple TeX as XHTML."""
+    html, tex = _inline_and_tex(text)
+    return Markup(_PLACEHOLDER.sub(lambda m: tex[int(m.group(1))], html)) if tex else html
+
+
+def _inline_and_tex(text: str, shown: Callable[[Iterable[tuple[str, str]]], str] | None = None
+                    ) -> tuple[Markup, list[str]]:
+    """*text* rendered by :func:`_inline` with each simple TeX span a placeholder, and what each
+    placeholder stands for (:func:`_tex_placeholders`)."""
     # CR and TAB typed raw are spaces here too (what the paths below make of them alike: a space,
     # as the reader makes of them in every field; markdown-it's path of a decoded reference).
     if "\r" in text or "\t" in text:
         text = text.translate(_WHITE_CONTROLS)
-    text, tex = _tex_placeholders(_xml_chars(text))
-    html = _inline(text)
-    return Markup(_PLACEHOLDER.sub(lambda m: tex[int(m.group(1))], html)) if tex else html
+    text, tex = _tex_placeholders(_xml_chars(text), shown)
+    return _inline(text), tex
 
 
 #: A tag of :func:`inline_html`'s own markup (its attribute values escape "<" and ">").
@@ -398,10 +405,8 @@ def inline_text(text: str) -> str:
     TeX as a feed title shows it (``10⁻³``, :func:`title_text`), not its markup's letters."""
     import html
 
-    if "\r" in text or "\t" in text:
-        text = text.translate(_WHITE_CONTROLS)
-    text, tex = _tex_placeholders(_xml_chars(text), _pieces_text)
-    words = html.unescape(_TAG.sub("", str(_inline(text))))
+    rendered, tex = _inline_and_tex(text, _pieces_text)
+    words = html.unescape(_TAG.sub("", str(rendered)))
     if tex:
         words = _PLACEHOLDER.sub(lambda m: tex[int(m.group(1))], words)
     return " ".join(words.split())
