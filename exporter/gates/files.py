@@ -503,7 +503,11 @@ def _kernel_file(entry: os.DirEntry) -> str | None:
     """Why a walk skips *entry*, regular by its stat, as a file of the kernel's, or None: it is not
     a digest, and /proc/kmsg waits for data for ever; skipped as a FIFO is, not an error that stops
     the run as one given by name is."""
-    if _on_kernel_fs(entry.path) or entry.is_symlink() and _through_kernel_fs(entry.path):
+    try:
+        on_kernel_fs = entry.stat().st_dev in _kernel_devices()  # the entry's own stat, kept
+    except OSError:
+        on_kernel_fs = False
+    if on_kernel_fs or entry.is_symlink() and _through_kernel_fs(entry.path):
         return "a file of the kernel's (/proc, /sys), not a digest; skipped"
     return None
 
