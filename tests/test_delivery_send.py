@@ -462,8 +462,9 @@ def test_the_reply_to_the_end_of_a_message_may_take_the_whole_exchanges_time(wee
 def test_a_stop_while_the_server_keeps_its_answer_to_the_message_still_records_it(weeks, tmp_path, how):
     """The whole message went out and the server keeps its answer past the exchange's time; a stop
     asked meanwhile waits for that time, as documented, and the book is recorded as sent
-    (unconfirmed), as it is without a stop: the stop replaced the failure that records it, the
-    ledger stayed empty and the next run mailed the book again."""
+    (unconfirmed) and said so, as it is without a stop: the stop replaced the failure that records
+    it, the ledger stayed empty and the next run mailed the book again; later, the record was
+    kept but nothing said that the book may not have arrived."""
     import os
     import signal
     import subprocess
@@ -492,6 +493,8 @@ def test_a_stop_while_the_server_keeps_its_answer_to_the_message_still_records_i
     sock.close()
     assert proc.returncode in (1, 143) and "Traceback" not in err, err
     assert ends and "sha256" in (weeks / LEDGER_NAME).read_text(), err
+    # and said, though the stop ends the run: the user is to check that it arrived
+    assert "did not confirm it" in err and "--resend" in err, err
 
 
 @pytest.mark.parametrize("drip", [0.0, 0.05, -0.05], ids=["flood", "drip", "byte-drip"])

@@ -88,7 +88,7 @@ def send(folder: str | None, out_dir: str | None, to: tuple[str, ...], from_addr
         digest-export send public/ --to me@kindle.com --selection top   # the short weekly books
         digest-export --config digest-export.toml build --send
     """
-    from ..delivery.send import send_books
+    from ..delivery.send import SendReport, send_books
 
     target = Path(folder or out_dir or _configured_output() or ".")
     if selection is not None:
@@ -101,8 +101,15 @@ def send(folder: str | None, out_dir: str | None, to: tuple[str, ...], from_addr
                             books=books, unfinished=unfinished, resend=resend, dry_run=dry_run, max_mb=max_mb,
                             retries=retries, retry_delay=retry_delay, timeout=timeout, today=today)
     smtp_host = options.smtp.host if options.smtp is not None else smtp_host
-    report = send_books(options, say=(lambda line: None) if quiet else
-                        (lambda line: click.echo(f"digest-export: {line}", err=True)))
+    report = SendReport()
+    try:
+        send_books(options, say=(lambda line: None) if quiet else
+                   (lambda line: click.echo(f"digest-export: {line}", err=True)), report=report)
+    except (KeyboardInterrupt, SystemExit):
+        # Stopped (Ctrl-C, SIGTERM): what failed before is said still, above all a book the
+        # server may have taken and that is recorded as sent (each book sent was said as it went).
+        _print_failures(report, target)
+        raise
     _print_report(report, target, quiet=quiet, dry_run=dry_run)
     missing = [name for name, given in (("--smtp-host", smtp_host), ("--from-address", options.sender)) if not given]
     if dry_run and missing and not quiet:
@@ -155,14 +162,18 @@ def check_send_settings(out_dir: str, *, quiet: bool) -> None:
             check_options(_send_options(Path(out_dir), **{name: params[name] for name in names}))
 
 
-def _print_report(report: SendReport, folder: Path, *, quiet: bool, dry_run: bool) -> None:
-    for name, address, title in report.planned:
-        size = (folder / name).stat().st_size
-        click.echo(f"would send {_shown(folder / name)} ({title}, {size / 1e6:.1f} MB) to {address}")
+def _print_failures(report: SendReport, folder: Path) -> None:
     for name, address, why in report.failed:
         click.echo(f"{_shown(folder / name)}: error: not sent to {address}: {why}", err=True)
     for name, why in report.unreadable:
         click.echo(f"{_shown(folder / name)}: error: not a book: {why}; not sent", err=True)
+
+
+def _print_report(report: SendReport, folder: Path, *, quiet: bool, dry_run: bool) -> None:
+    for name, address, title in report.planned:
+        size = (folder / name).stat().st_size
+        click.echo(f"would send {_shown(folder / name)} ({title}, {size / 1e6:.1f} MB) to {address}")
+    _print_failures(report, folder)
     for name, why in report.misnamed:
         click.echo(f"{_shown(folder / name)}: warning: not sent: {why}", err=True)
     if quiet:

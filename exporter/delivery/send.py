@@ -210,13 +210,14 @@ def skip_reason(entry: Sent | None, *, finished: bool, sha: str, resend: bool, a
     return None
 
 
-def send_books(options: SendOptions, say: Say = lambda line: None) -> SendReport:
-    """Send what *options* asks for; never raises for a failed message (see
+def send_books(options: SendOptions, say: Say = lambda line: None, report: SendReport | None = None) -> SendReport:
+    """Send what *options* asks for, reported in *report* (a new one if None: a caller that
+    passes its own sees what was done before a stop); never raises for a failed message (see
     ``report.failed``), only for usage and ledger errors."""
     recipients = check_options(options)
     sender = check_address(options.sender) if options.sender else None
     today = options.today or dt.date.today()
-    report = SendReport()
+    report = SendReport() if report is None else report
     with locked(options.folder) if not options.dry_run else contextlib.nullcontext():
         ledger = load_ledger(options.folder)
         books, found = select_books(options, today, report, recipients)
@@ -386,13 +387,16 @@ class _Run:
                                body=_body(book, title, len(data)), utf8=utf8)
         names = [book.name, *self.aliases(book)]
 
-        def delivered(confirmed: bool = True) -> None:
+        def delivered(unconfirmed: str | None = None) -> None:
             sent = replace(entry, sent_at=now_text())
             for name in names:
                 self.ledger.record(address.text, name, sent)
-            if confirmed:
-                # Said here, with the record, before a stop asked meanwhile takes effect: a book
-                # the server accepted is one the user is told of.
+            # Reported here, with the record, before a stop asked meanwhile takes effect: a book
+            # the server accepted, or may have, is one the user is told of (a stopped run says
+            # its failures: cli.send).
+            if unconfirmed is not None:
+                report.failed.append((book.name, address.text, unconfirmed))
+            else:
                 report.sent.append((book.name, address.text))
                 self.say(f"sent {q(book.name)} to {address.text}")
 
@@ -409,8 +413,8 @@ def _deliver(mailer: Mailer, options: SendOptions, address: Address, message: by
              utf8: bool, sender: str, delivered: Callable[..., None]) -> None:
     """Send, retrying temporary failures with a doubling pause; *delivered* records the message
     the server accepted (and says so) before a stop asked meanwhile (Ctrl-C, SIGTERM) takes
-    effect: stopped between the two, the next run would mail the book again; called with
-    ``confirmed=False`` for a message the server may have taken without saying so."""
+    effect: stopped between the two, the next run would mail the book again; called with what
+    to tell the user for a message the server may have taken without saying so."""
     delay = options.retry_delay
     for attempt in range(options.retries + 1):
         try:
@@ -418,18 +422,17 @@ def _deliver(mailer: Mailer, options: SendOptions, address: Address, message: by
                 try:
                     mailer.send(sender, address.text, message, smtputf8=utf8)
                 except DeliveryFailure as err:
-                    if err.unconfirmed:
-                        # Recorded as sent, so that no later run mails it again (the user is told
-                        # to check, and --resend sends it once more); here, before a stop asked
-                        # while the server kept its answer takes effect, as for an accepted one.
-                        delivered(confirmed=False)
-                    raise
-                delivered()
+                    if not err.unconfirmed:
+                        raise
+                    # Recorded as sent, so that no later run mails it again (the user is told
+                    # to check, and --resend sends it once more); here, before a stop asked
+                    # while the server kept its answer takes effect, as for an accepted one.
+                    delivered(f"{err}; recorded as sent, so it is not mailed again: check that it "
+                              "arrived, else send it again with --resend")
+                else:
+                    delivered()
             return
         except DeliveryFailure as err:
-            if err.unconfirmed:
-                raise DeliveryFailure(f"{err}; recorded as sent, so it is not mailed again: check that it "
-                                      "arrived, else send it again with --resend", temporary=False) from err
             if not err.temporary or attempt == options.retries:
                 if err.temporary:
                     tries = f"{attempt + 1} time{'s' if attempt else ''}"
