@@ -865,3 +865,18 @@ def test_an_old_style_arxiv_id_has_no_hugging_face_page(tmp_path):
     assert p.arxiv_id == "cs/0112017"
     assert p.abs_url == "https://arxiv.org/abs/cs/0112017"
     assert p.hf_url is None
+
+
+@pytest.mark.parametrize("line, url", [
+    ("[![](https://img.example.org/a.png)](https://example.org/page)", "https://img.example.org/a.png"),
+    ('[![alt](<images/a b.png> "t")](<https://example.org/p q>)', "images/a%20b.png"),
+])
+def test_a_picture_that_is_a_link_is_the_thumbnail(tmp_path, line, url):
+    """``[![alt](picture)](page)`` (CommonMark: an image as a link's text) is the paper's
+    thumbnail, the picture; it was read as a summary paragraph, and the paper had "no thumbnail"."""
+    result = read(tmp_path, HEAD + "### [A](https://arxiv.org/abs/2405.01234)\n\n" + line + "\n\n- a summary.\n")
+    p = only_paper(result)
+    assert p.thumbnail is not None and p.thumbnail.kind is ThumbnailKind.IMAGE
+    assert p.thumbnail.url == url
+    assert [item.text for item in p.summary] == ["a summary."]
+    assert "no thumbnail" not in " ".join(messages(result)), messages(result)

@@ -74,8 +74,13 @@ _PAPER_RE = re.compile(r"^###(?!#)\s*(?P<rest>.*)$")
 # A link title (CommonMark 6.3): in double or single quotes or in parentheses, with backslash
 # escapes (``"a \" b"``, ``'it\'s'``, ``(tip)``).
 _TITLE = r"""(?:"(?:\\.|[^"\\])*+"|'(?:\\.|[^'\\])*+'|\((?:\\.|[^()\\])*+\))"""
-_IMAGE_RE = re.compile(r"^!\[[^\]]*+\]\([ \t]*+(?:<(?P<a>[^<>\n]*+)>|(?P<url>[^)\x00-\x20]*+))[ \t]*+"
-                       r"(?:" + _TITLE + r"[ \t]*+)?\)$")
+_IMAGE = (r"!\[[^\]]*+\]\([ \t]*+(?:<(?P<a>[^<>\n]*+)>|(?P<url>[^)\x00-\x20]*+))[ \t]*+"
+          r"(?:" + _TITLE + r"[ \t]*+)?\)")
+_IMAGE_RE = re.compile(r"^" + _IMAGE + r"$")
+# The picture as a link ("[![alt](picture)](page)", CommonMark 6.4: an image is a link's text):
+# the picture is the thumbnail; the page is not kept (the heading's link is the paper's).
+_LINKED_IMAGE_RE = re.compile(r"^\[" + _IMAGE + r"\]\([ \t]*+(?:<[^<>\n]*+>|[^)\x00-\x20]*+)[ \t]*+"
+                              r"(?:" + _TITLE + r"[ \t]*+)?\)$")
 # "[Watch Video](url)" and the variant without parentheses "[Watch Video]url".
 _WATCH_RE = re.compile(r"^\[\s*+watch\s++video\s*+\][ \t]*+(?:\([ \t]*+(?:<(?P<a>[^<>\n]*+)>|(?P<p>[^)\x00-\x20<>]*+))"
                        r"[ \t]*+(?:" + _TITLE + r"[ \t]*+)?\)|(?P<b>[^\x00-\x20()<>]++))[ \t]*+$", re.I)
@@ -750,6 +755,8 @@ class _FileParser:
         kind: ThumbnailKind
         c = s[0]
         if c == "!" and (m := _IMAGE_RE.match(s)):
+            kind, url = ThumbnailKind.IMAGE, _destination(m.group("url") or m.group("a") or "")
+        elif c == "[" and s.startswith("[![") and (m := _LINKED_IMAGE_RE.match(s)):
             kind, url = ThumbnailKind.IMAGE, _destination(m.group("url") or m.group("a") or "")
         elif c == "[" and (m := _WATCH_RE.match(s)):
             kind, url = ThumbnailKind.VIDEO, _destination(m.group("p") or m.group("a") or m.group("b") or "")
