@@ -413,21 +413,29 @@ def test_a_book_written_before_a_stop_is_the_next_runs_own(tmp_path, where):
             assert (out / name).read_bytes() == (fresh / name).read_bytes(), name
 
 
-@pytest.mark.parametrize("args", [["build", "--bogus"], ["build", "--days", "0"]])
-def test_a_usage_error_said_to_a_closed_pipe_is_still_a_usage_error_not_a_crash(tmp_path, args):
+@pytest.mark.parametrize("args, status", [
+    (["build", "--bogus"], 2), (["build", "--days", "0"], 2),
+    # and a run that succeeds, whose summary (standard output) meets the closed pipe: click's 1
+    (["build", "-o", "{tmp}/out", "--images", "none"], 0), (["inspect"], 0), (["inspect", "--json"], 0),
+    (["epub", "-o", "{tmp}/book.epub", "--images", "none"], 0),
+])
+def test_what_is_said_to_a_closed_pipe_is_dropped_and_the_run_ends_with_its_own_status(tmp_path, args, status):
     """``digest-export build --bogus 2>&1 | head -c 5``: the reader is gone when the usage error
     is said.  The broken pipe was taken for a bug ("internal error", a crash report each time,
-    exit 1); the run ends as a usage error (exit 2), saying what it can, reporting nothing."""
+    exit 1); the run ends as a usage error (exit 2), saying what it can, reporting nothing; a
+    run that succeeds ends with 0, its files written."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), XDG_STATE_HOME=str(tmp_path / "state"),
                XDG_CACHE_HOME=str(tmp_path / "cache"))
     read, write = os.pipe()
     os.close(read)  # no one reads what it says
     try:
-        r = subprocess.run([sys.executable, "-m", "exporter", *args], stdout=write, stderr=write, env=env,
-                           timeout=60)
+        r = subprocess.run([sys.executable, "-m", "exporter", *(a.format(tmp=tmp_path) for a in args)],
+                           stdout=write, stderr=write, env=env, timeout=60)
     finally:
         os.close(write)
-    assert r.returncode == 2
+    assert r.returncode == status
+    if status == 0 and args[0] != "inspect":
+        assert list(tmp_path.glob("*.epub")) or list((tmp_path / "out").glob("*.epub"))
     assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").rglob("crash-*"))
 
 

@@ -155,18 +155,19 @@ def _without_library_warnings() -> Iterator[None]:
 
 @contextlib.contextmanager
 def _printable_stderr() -> Iterator[None]:
-    """Every line written to standard error through :func:`exporter.gates.names.printable`."""
-    from ..gates.names import PrintableLines
+    """Every line written to standard error through :func:`exporter.gates.names.printable`, and
+    what is written to either stream dropped once its reader went away."""
+    from ..gates.names import DroppedWhenGone, PrintableLines
 
-    stream = sys.stderr
-    if stream is None or isinstance(stream, PrintableLines):
-        yield
-        return
-    sys.stderr = PrintableLines(stream)  # type: ignore[assignment]
+    out, err = sys.stdout, sys.stderr
+    if out is not None and not isinstance(out, DroppedWhenGone):
+        sys.stdout = DroppedWhenGone(out)  # type: ignore[assignment]
+    if err is not None and not isinstance(err, PrintableLines):
+        sys.stderr = PrintableLines(err)  # type: ignore[assignment]
     try:
         yield
     finally:
-        sys.stderr = stream
+        sys.stdout, sys.stderr = out, err
 
 
 @contextlib.contextmanager

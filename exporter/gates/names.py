@@ -288,24 +288,19 @@ def printable_json(text: str) -> str:
     return "".join(escape(run) if odd else run for odd, run in _runs(text))
 
 
-class PrintableLines:
-    """A text stream whose every line is written through :func:`printable`: ``sys.stderr`` while
-    a command runs (cli/crash.py), so that no message, whoever made it and however it was
-    quoted, writes a control, a bidi control or an undecodable byte to the terminal; line breaks
-    between lines are kept.  The net under the quoting: a name is quoted where the message is
-    made, and what escaped that (a library's message holding a name) is escaped here."""
+class DroppedWhenGone:
+    """A text stream (``sys.stdout`` while a command runs, cli/crash.py) that drops what is
+    written once whoever read it went away (``2>&1 | head -c 10``: a closed pipe), instead of
+    raising: what is left to say is lost, and the run ends as it would have (a build with 0, a
+    usage error with 2), not with click's 1 for a broken pipe nor as a crash."""
 
     def __init__(self, stream: object):
         self.unfiltered = stream
 
     def write(self, text: str) -> int:
-        if isinstance(text, str) and _needs_quoting(text.replace("\n", "")):
-            text = "\n".join(printable(line) for line in text.split("\n"))
         try:
             return self.unfiltered.write(text)  # type: ignore[attr-defined]
         except BrokenPipeError:
-            # Whoever read it went away (``2>&1 | head -c 10``): what is left to say is lost, and
-            # the run ends as it would have (a usage error with 2), not as a crash.
             self._gone()
             return len(text)
 
@@ -330,3 +325,17 @@ class PrintableLines:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.unfiltered, name)
+
+
+class PrintableLines(DroppedWhenGone):
+    """A text stream whose every line is written through :func:`printable`: ``sys.stderr`` while
+    a command runs (cli/crash.py), so that no message, whoever made it and however it was
+    quoted, writes a control, a bidi control or an undecodable byte to the terminal; line breaks
+    between lines are kept.  The net under the quoting: a name is quoted where the message is
+    made, and what escaped that (a library's message holding a name) is escaped here.  Dropped
+    once its reader went away, as :class:`DroppedWhenGone`."""
+
+    def write(self, text: str) -> int:
+        if isinstance(text, str) and _needs_quoting(text.replace("\n", "")):
+            text = "\n".join(printable(line) for line in text.split("\n"))
+        return super().write(text)
