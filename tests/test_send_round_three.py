@@ -295,9 +295,21 @@ def _rezip(data: bytes, *, change=None, drop=(), add=(), mimetype_compressed=Fal
     return buf.getvalue()
 
 
+#: A package document's path that leaves the container's root ({opf}: where it is).
+OUTSIDE_ROOT = ("../{opf}", "/{opf}", "EPUB/../../{opf}", "./../x.opf", "//x.opf", "../../../tmp/{opf}")
 CONTAINER_DAMAGE = ("junk-before", "mimetype-compressed", "mimetype-extra", "mimetype-text", "duplicate-member",
                     "duplicate-nfc", "rootfile-missing", "rootfile-none", "container-not-xml", "container-other-root",
-                    "opf-not-xml", "opf-not-package", "no-container", "truncated")
+                    "opf-not-xml", "opf-not-package", "no-container", "truncated", "rootfile-outside")
+
+
+def _outside_root(good: bytes, outside: str) -> bytes:
+    """*good* with its package document named *outside* the container's root (EPUBCheck RSC-026)
+    in container.xml, and stored under that very name, so that a reader of zip names finds it."""
+    opf = next(n for n in zipfile.ZipFile(io.BytesIO(good)).namelist() if n.endswith(".opf"))
+    outside = outside.format(opf=opf)
+    body = zipfile.ZipFile(io.BytesIO(good)).read(opf)
+    return _rezip(good, drop=(opf,), add=[(outside, body)],
+                  change={"META-INF/container.xml": lambda b: b.replace(opf.encode(), outside.encode())})
 
 
 def _container_damage(draw, good: bytes, kind: str | None = None) -> tuple[str, bytes]:
@@ -324,6 +336,8 @@ def _container_damage(draw, good: bytes, kind: str | None = None) -> tuple[str, 
     if kind == "rootfile-missing":
         missing = draw(st.sampled_from(["missing.opf", "EPUB/other.opf", opf + "x", "../" + opf]))
         return kind, _rezip(good, change={container: lambda b: b.replace(opf.encode(), missing.encode())})
+    if kind == "rootfile-outside":
+        return kind, _outside_root(good, draw(st.sampled_from(OUTSIDE_ROOT)))
     if kind == "rootfile-none":
         return kind, _rezip(good, change={container: lambda b: re.sub(rb"<rootfile [^>]*/>", b"", b)})
     if kind == "container-not-xml":
@@ -830,3 +844,19 @@ def test_a_failure_never_tells_the_password_by_where_stars_fall(password, messag
         assert "not shown: it holds the SMTP password" in shown
     else:
         assert shown == message
+
+
+@pytest.mark.parametrize("outside", OUTSIDE_ROOT)
+def test_a_package_document_outside_the_container_is_never_attached(built, tmp_path_factory, outside):
+    """container.xml names the package document above the container's root or by an absolute
+    path, and a member is stored under that very name (EPUBCheck RSC-026 "leaks outside the
+    container"): mailed before (and listed in the catalog, which reads books through the same
+    gate), as zip names found it."""
+    tmp = tmp_path_factory.mktemp("outside")
+    out = _copy(built, tmp)
+    (out / "other-2024-W10.epub").write_bytes(_outside_root(_book(out).read_bytes(), outside))
+    with smtp_server(tmp) as server:
+        r = _send(out, server)
+        assert r.exit_code == 1, r.output
+        assert "other-2024-W10.epub: error: not sent to reader@kindle.com: not a valid EPUB" in r.output, r.output
+        assert len(server.mailbox.messages) == 1  # the good book alone

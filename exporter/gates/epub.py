@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from .names import shell_quote
+from .urls import member_of_href
 
 MIMETYPE = b"application/epub+zip"
 CONTAINER = "META-INF/container.xml"
@@ -283,8 +284,6 @@ def _xml(data: bytes, name: str):
 def _check_package(z: zipfile.ZipFile) -> tuple[str, Any, int]:
     """container.xml parses and names a package document that exists and parses: its name and
     root, and the number of renditions (package documents) the container names."""
-    from urllib.parse import unquote
-
     if CONTAINER not in z.NameToInfo:
         raise NotAnEpub(f"not an EPUB (no {CONTAINER})")
     container = _xml(read_member(z, CONTAINER, MAX_CONTAINER_BYTES), CONTAINER)
@@ -296,8 +295,15 @@ def _check_package(z: zipfile.ZipFile) -> tuple[str, Any, int]:
         raise NotAnEpub(f"not a valid EPUB ({CONTAINER} names no package document)")
     # The first rootfile is the default rendition (OCF 3.3 section 3.5.2.1): readers open it.
     full_path = rootfiles[0].get("full-path")
-    # full-path is a path-relative URL string: "my%20book.opf" names "my book.opf".
-    name = full_path if full_path in z.NameToInfo else unquote(full_path)
+    # full-path is a path-relative URL string from the container's root (OCF 3.3 section
+    # 3.5.2.1): "my%20book.opf" names "my book.opf"; "/content.opf", "../content.opf" and
+    # "OEBPS/../../content.opf" name no file of the container (EPUBCheck RSC-026), even when a
+    # member is stored under that very name: a reading system refuses the book.
+    resolved, why = member_of_href("", full_path)
+    if resolved is None:
+        raise NotAnEpub(f"not a valid EPUB (its package document {shell_quote(full_path)} {why})")
+    name = full_path if full_path in z.NameToInfo and full_path == posixpath.normpath(full_path) \
+        else resolved
     if name not in z.NameToInfo:
         raise NotAnEpub(f"not a valid EPUB (its package document {shell_quote(full_path)} is missing)")
     package = _xml(read_member(z, name, MAX_OPF_BYTES), name)
