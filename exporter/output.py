@@ -1161,6 +1161,7 @@ def _replace(at: _Folder, path: Path, data: bytes) -> None:
     """Write *data* to a temporary file in *at*, sync it, and rename it over the name of *path*
     in *at* (renameat(): both names in the folder held open).  A link put at the name meanwhile
     is replaced itself, never followed (POSIX ``rename()``: the link named by *new* is removed)."""
+    mode = _kept_mode(at, path)
     for tmp in _part_names(path):
         # One block from before the file exists to its rename: SIGTERM and Ctrl-C unwind the
         # program through an exception raised between any two bytecodes (in a process with more
@@ -1177,7 +1178,7 @@ def _replace(at: _Folder, path: Path, data: bytes) -> None:
                 fh.write(data)
                 fh.flush()
                 # Created 0600; a published feed must be readable like any file the user creates.
-                os.fchmod(fh.fileno(), _MODE)
+                os.fchmod(fh.fileno(), mode)
                 os.fsync(fh.fileno())
             os.replace(at.name(tmp), at.name(path.name), src_dir_fd=at.fd, dst_dir_fd=at.fd)
             return
@@ -1194,6 +1195,17 @@ def _replace(at: _Folder, path: Path, data: bytes) -> None:
                 raise OutputError(f"cannot write {_shown(path)}: {err.strerror or err}") from err
             raise
     raise OutputError(f"cannot write {_shown(path)}: no free temporary name in {_shown(path.parent)}")
+
+
+def _kept_mode(at: _Folder, path: Path) -> int:
+    """The permission bits of the regular file the write replaces, else those a file the user
+    creates gets (the umask's): a ledger the user made private (``chmod 600``) or a feed made
+    readable to a group alone stays so when rewritten, as editors and ``rsync`` keep them."""
+    try:
+        st = os.stat(at.name(path.name), dir_fd=at.fd, follow_symlinks=False)
+    except OSError:
+        return _MODE
+    return stat.S_IMODE(st.st_mode) & 0o777 if stat.S_ISREG(st.st_mode) else _MODE
 
 
 @dataclass(slots=True)

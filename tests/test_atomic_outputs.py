@@ -459,3 +459,20 @@ def test_a_leftover_is_one_of_its_runs_folder_and_of_one_name(tmp_path):
     assert remove_stale_parts(other / "feed.atom") == [] and elsewhere.read_bytes() == b"mine"
     assert remove_stale_parts(ran / "feed.rss") == [] and precious.read_bytes() == b"precious" and linked.exists()
     assert remove_stale_parts(ran / "feed.atom") == [left]
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o644, 0o664])
+def test_a_rewritten_file_keeps_the_permissions_the_user_gave_it(tmp_path, mode):
+    """A file the user made private (the send ledger, ``chmod 600``) or readable to a group alone
+    keeps those bits when the program writes it again; a new file gets the umask's."""
+    import stat
+
+    target = tmp_path / "feed.atom"
+    write_file(target, b"<feed>one</feed>", ours=True)  # (the program's own: no mark needed)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+    target.chmod(mode)
+    assert write_file(target, b"<feed>two</feed>", ours=True) is WriteStatus.WRITTEN
+    assert target.read_bytes() == b"<feed>two</feed>"
+    assert stat.S_IMODE(target.stat().st_mode) == mode
