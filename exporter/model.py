@@ -347,7 +347,8 @@ class Paper:
         """The Hugging Face paper page, which exists for arXiv papers of the identifiers arXiv
         gives since April 2007 (``2403.01234``): its paths hold no ``/``, so an older identifier
         (``cs/0112017``, https://info.arxiv.org/help/arxiv_identifier.html) has none."""
-        return f"https://huggingface.co/papers/{self.arxiv_id}" if self.arxiv_id and "/" not in self.arxiv_id else None
+        new_style = self.arxiv_id is not None and "/" not in self.arxiv_id
+        return f"https://huggingface.co/papers/{self.arxiv_id}" if new_style else None
 
     @property
     def link(self) -> str | None:
