@@ -211,6 +211,37 @@ def test_files_are_opened_only_through_the_file_gate():
     assert found == []
 
 
+#: Code that writes, renames or removes files without the one writer (exporter/output.py, which
+#: refuses to replace or remove a file the program did not write), and why it may.
+CHANGE_ALLOWED = {
+    "exporter/output.py": "the one writer",
+    "exporter/images/cache.py": "the thumbnail cache: its own entries in the program's cache folder",
+    "exporter/cli/run.py": "removes the temporary folder it made itself (tempfile.mkdtemp) for epub -o FILE",
+}
+#: Calls that write, rename or remove a file (making a folder harms no file: not among them).
+CHANGES = ("os.replace", "os.rename", "os.renames", "os.unlink", "os.remove", "os.rmdir", "os.removedirs",
+           "os.truncate", "os.link", "os.symlink", "shutil.rmtree", "shutil.move", "shutil.copytree")
+CHANGE_METHODS = ("write_bytes", "write_text", "unlink", "rmdir", "touch", "symlink_to", "hardlink_to", "rename")
+
+
+def test_files_are_changed_only_through_the_one_writer():
+    """A file is written, renamed or removed only by exporter/output.py, which refuses to replace
+    or remove a file the program did not write: any other way would be a way around that rule."""
+    found = [f"{_rel(p)}:{line}: {func}(" for p in _source_files() if _rel(p) not in CHANGE_ALLOWED
+             for line, func, node in _calls(p)
+             if func in CHANGES or (isinstance(node.func, ast.Attribute) and node.func.attr in CHANGE_METHODS)]
+    assert found == []
+
+
+def test_the_architecture_test_sees_a_forbidden_change(tmp_path):
+    sample = tmp_path / "x.py"
+    sample.write_text("import os, shutil\nfrom pathlib import Path\nPath('a').write_bytes(b'')\n"
+                      "os.replace('a', 'b')\nshutil.rmtree('c')\nPath('d').unlink()\n")
+    calls = [(func, node) for _, func, node in _calls(sample)]
+    assert {f for f, _ in calls if f in CHANGES} == {"os.replace", "shutil.rmtree"}
+    assert {n.func.attr for _, n in calls if isinstance(n.func, ast.Attribute)} >= {"write_bytes", "unlink"}
+
+
 def test_input_folders_are_walked_only_through_the_file_gate():
     found = []
     for path in _source_files():
