@@ -624,6 +624,36 @@ def test_a_selection_written_by_a_build_that_stopped_is_the_programs_in_the_next
     assert _tree(out) == _tree(tmp_path / "fresh")
 
 
+@pytest.mark.parametrize("then_selection", [False, True], ids=["dropped", "kept"])
+def test_a_selection_a_stopped_build_began_goes_when_dropped_before_the_next(tmp_path, monkeypatch, then_selection):
+    """A build stopped (Ctrl-C) after a new selection's books were written and before its end
+    leaves no state for it: the main state, saved before the selection wrote anything, names it,
+    so the next build that no longer has it removes what the stopped run wrote there (the files
+    stayed for good: no run knew the folder for a selection's); kept, the next build takes them
+    over.  Either way the folder ends as a fresh build leaves it."""
+    import exporter.pipeline.run as pipeline_run
+
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    assert _build(tmp_path, out, selection=False, archive=False).exit_code == 0
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(pipeline_run, "_end_selections", ctrl_c)
+        stopped = _build(tmp_path, out, archive=False)
+    assert stopped.exit_code == 1, stopped.output
+    assert list((out / "top").glob("*.epub"))  # its books written, its state not
+    result = _build(tmp_path, out, selection=then_selection, archive=False)
+    assert result.exit_code == 0, result.output
+    fresh_tmp = tmp_path / "f"
+    fresh_tmp.mkdir()
+    assert _build(fresh_tmp, tmp_path / "fresh", selection=then_selection, archive=False,
+                  src=tmp_path / "in").exit_code == 0
+    assert _tree(out) == _tree(tmp_path / "fresh")
+
+
 COVER_FILES = ("daily-papers-2024-W10.cover.jpg", "daily-papers-2024-W10.cover.thumb.jpg",
                "top/daily-papers-top-2024-W10.cover.thumb.jpg")
 

@@ -180,6 +180,7 @@ def _run(plan: BuildPlan, progress: Progress | None, fragments: Any, writes: _Wr
 
         fragments = Fragments()
     _check_before_writing(plan)
+    _promise_selections(plan)
     subs: list[_Selection] = []
     # The renames of the run are made durable once per folder, before the state records them.
     with synced_at_end():
@@ -195,6 +196,25 @@ def _run(plan: BuildPlan, progress: Progress | None, fragments: Any, writes: _Wr
     if plan.options.incremental:
         _save_state(plan, report, state, writes.earlier)
     return report
+
+
+def _promise_selections(plan: BuildPlan) -> None:
+    """Before a selection the main state does not know yet writes into ``DIR/NAME/``: the main
+    state as it was, with that selection (and its token) in it.  A run stopped before its end
+    (Ctrl-C, SIGTERM, an error) then leaves a main state that names the selection: the next run
+    that no longer has it in its config removes what the stopped run wrote there (as the
+    selection's record of its writes says, :func:`_remove_selection`), where otherwise no run
+    would ever have known the folder for a selection's."""
+    from .plan import SELECTION_PAGE
+
+    options = plan.options
+    names = {Path(sub.options.out_dir).name: sub.new_state.token for sub in plan.selections}
+    new = {SELECTION_PAGE + name: OutputRecord(token, name, {})
+           for name, token in names.items() if SELECTION_PAGE + name not in plan.state.pages}
+    if not options.incremental or not new:
+        return
+    promised = replace(plan.state, pages={**plan.state.pages, **new})
+    write_file(options.state_file(), promised.to_bytes(options.state_base()), ours=options.state_path is None)
 
 
 def _new_report(plan: BuildPlan) -> BuildReport:
@@ -460,21 +480,27 @@ def _remove_selection(plan: BuildPlan, report: BuildReport, state: BuildState, n
     out = Path(plan.options.out_dir) / name
     old, why = load_state(state_path, __version__, gate_files.real_path(out).parent)
     folders = {out / "archive", out}
-    if why is None and vouched(plan.state, name, old):
-        for file_name, stamp in sorted(old.written_files().items()):
-            path = out / file_name
-            if not _remove_if_as_written(path, stamp, report) and outside_through_link(path) is None \
-                    and edited_since(path, stamp):
-                state.left[f"{name}/{file_name}"] = stamp
-                report.explanations.append(f"left {q(path)} alone: changed since digest-export wrote it")
-            # the folders its files were in (the catalog's pages, the archives)
-            folders.update(p for p in path.parents if out in p.parents)
+    record = written_record_path(out)
+    # What the selection's state records writing (when it is the main state's: vouched),
+    # and what feed and epub, or a run stopped before the selection's end after the main state
+    # promised it (_promise_selections), recorded writing there: the state alone may not know it.
+    written = {**(old.written_files() if why is None and vouched(plan.state, name, old) else {}),
+               **load_written(record)}
+    for file_name, stamp in sorted(written.items()):
+        path = out / file_name
+        if not _remove_if_as_written(path, stamp, report) and outside_through_link(path) is None \
+                and edited_since(path, stamp):
+            state.left[f"{name}/{file_name}"] = stamp
+            report.explanations.append(f"left {q(path)} alone: changed since digest-export wrote it")
+        # the folders its files were in (the catalog's pages, the archives)
+        folders.update(p for p in path.parents if out in p.parents)
     for folder in sorted(folders, key=lambda p: -len(p.parts)):  # the deepest first
         remove_folder(folder)  # only when empty: a file of the user's stays, with its folder
-    try:  # through the writer's rule: a file there without the program's mark is not its state
-        remove_file(state_path, Stamp.at(state_path))
-    except OSError:
-        pass
+    for path in (state_path, record):
+        try:  # through the writer's rule: a file there without the program's mark is not its state
+            remove_file(path, Stamp.at(path))
+        except OSError:
+            pass
     report.explanations.append(f"removed the selection '{name}': no longer in the config")
 
 
