@@ -528,3 +528,31 @@ def test_a_stop_whose_unwinding_hangs_still_ends_the_process_in_bounded_time(tmp
     assert done.returncode == 143, (done.returncode, done.stderr)
     assert time.monotonic() - start < 15
     assert "stopped (SIGTERM)" in done.stderr
+
+
+@pytest.mark.parametrize("stderr", ["closed", "/dev/full"])
+@pytest.mark.parametrize("command", [["build", "-o", "{tmp}/out"], ["epub", "-o", "{tmp}/book.epub"]])
+def test_a_run_whose_standard_error_is_closed_or_full_writes_its_files(tmp_path, stderr, command):
+    """``2>&-`` (a service started so), ``2>/dev/full``: what the run says reaches no one, and it
+    still writes its files and ends with its own status.  Closed, it crashed at the first look at
+    its terminal (an internal error, nothing written); full, every command ended at its first
+    message with exit 1 and a crash report."""
+    if stderr == "/dev/full" and not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), XDG_STATE_HOME=str(tmp_path / "state"),
+               XDG_CACHE_HOME=str(tmp_path / "cache"))
+    src = tmp_path / "in"  # two weeks: two books, the run's progress is asked for
+    src.mkdir()
+    for date in ("2024-03-04", "2024-03-12"):
+        (src / f"{date}.md").write_text(f"## Daily Papers ({date})\n\n### [P](https://arxiv.org/abs/2403.00001)\n\n"
+                                        "- a summary.\n", "utf-8")
+    args = [sys.executable, "-m", "exporter", command[0], str(src), *(a.format(tmp=tmp_path) for a in command[1:]),
+            "--images", "none"] + (["--by", "all"] if command[0] == "epub" else [])
+    if stderr == "closed":
+        r = subprocess.run(args, stdout=subprocess.DEVNULL, env=env, timeout=120, preexec_fn=lambda: os.close(2))
+    else:
+        with open(stderr, "w") as full:
+            r = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=full, env=env, timeout=120)
+    assert r.returncode == 0
+    assert list(tmp_path.glob("*.epub")) or list((tmp_path / "out").glob("*.epub"))
+    assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").rglob("crash-*"))

@@ -157,8 +157,10 @@ def _without_library_warnings() -> Iterator[None]:
 def _printable_stderr() -> Iterator[None]:
     """Every line written to standard error through :func:`exporter.gates.names.printable`, and
     what is written to either stream dropped once its reader went away."""
+    from ..gates.files import open_standard_streams
     from ..gates.names import DroppedWhenGone, PrintableLines
 
+    open_standard_streams()  # started closed (2>&-): on the null device
     out, err = sys.stdout, sys.stderr
     if out is not None and not isinstance(out, DroppedWhenGone):
         sys.stdout = DroppedWhenGone(out)  # type: ignore[assignment]

@@ -33,6 +33,7 @@ import errno
 import io
 import os
 import stat
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -571,6 +572,29 @@ def read_stdin(limit: int) -> bytes:
         return stream.read(limit + 1)
     except ValueError as err:  # a stream closed under us: "I/O operation on closed file"
         raise OSError(errno.EBADF, "standard input is closed") from err
+
+
+def open_standard_streams() -> None:
+    """Standard input, output and error each open: one a service or a crontab line started
+    closed (``2>&-``) is opened on the null device, so that the first file the run opens does not
+    take its number (what is said to standard error, by the program or by a library, would land
+    in a book), and Python's ``sys.stderr`` (None then) is a stream that drops what is written.
+    ``sys.stdin`` and ``sys.stdout`` stay None: a command that reads or prints its data says
+    that the stream is closed (:func:`read_stdin`, ``inspect``), where messages need no one."""
+    for fd, flags in ((0, os.O_RDONLY), (1, os.O_WRONLY), (2, os.O_WRONLY)):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                null = os.open(os.devnull, flags)  # the lowest number free: *fd* itself
+            except OSError:
+                continue
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+    if sys.stderr is None:
+        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
+                                      errors="backslashreplace", line_buffering=True)
 
 
 def write_to_nothing(fd: int) -> None:

@@ -292,7 +292,11 @@ class DroppedWhenGone:
     """A text stream (``sys.stdout`` while a command runs, cli/crash.py) that drops what is
     written once whoever read it went away (``2>&1 | head -c 10``: a closed pipe), instead of
     raising: what is left to say is lost, and the run ends as it would have (a build with 0, a
-    usage error with 2), not with click's 1 for a broken pipe nor as a crash."""
+    usage error with 2), not with click's 1 for a broken pipe nor as a crash.  Any other failure
+    to write (a full disk) is the command's own to report: its output is lost."""
+
+    #: What a write raises when the stream is gone for good.
+    GONE: tuple[type[OSError], ...] = (BrokenPipeError,)
 
     def __init__(self, stream: object):
         self.unfiltered = stream
@@ -300,14 +304,14 @@ class DroppedWhenGone:
     def write(self, text: str) -> int:
         try:
             return self.unfiltered.write(text)  # type: ignore[attr-defined]
-        except BrokenPipeError:
+        except self.GONE:
             self._gone()
             return len(text)
 
     def flush(self) -> None:
         try:
             self.unfiltered.flush()  # type: ignore[attr-defined]
-        except BrokenPipeError:
+        except self.GONE:
             self._gone()
 
     def _gone(self) -> None:
@@ -333,7 +337,11 @@ class PrintableLines(DroppedWhenGone):
     quoted, writes a control, a bidi control or an undecodable byte to the terminal; line breaks
     between lines are kept.  The net under the quoting: a name is quoted where the message is
     made, and what escaped that (a library's message holding a name) is escaped here.  Dropped
-    once its reader went away, as :class:`DroppedWhenGone`."""
+    once it cannot be written (a reader gone, ``2>/dev/full``, an I/O error): messages that
+    reach no one must not stop a run that is otherwise writing its files (nothing is left to
+    report the failure to)."""
+
+    GONE = (OSError,)
 
     def write(self, text: str) -> int:
         if isinstance(text, str) and _needs_quoting(text.replace("\n", "")):
