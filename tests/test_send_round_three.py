@@ -860,3 +860,22 @@ def test_a_package_document_outside_the_container_is_never_attached(built, tmp_p
         assert r.exit_code == 1, r.output
         assert "other-2024-W10.epub: error: not sent to reader@kindle.com: not a valid EPUB" in r.output, r.output
         assert len(server.mailbox.messages) == 1  # the good book alone
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry run", "sending"])
+@pytest.mark.parametrize("user", ["me\x00admin", "me\r\nRSET", "me\x07", "me\u202e", "me\u2028x", "  "])
+def test_an_smtp_user_that_is_not_one_line_of_visible_text_is_refused(built, tmp_path_factory, user, dry_run):
+    """A NUL in the user name shifts the fields of the login (AUTH PLAIN: identity NUL user NUL
+    password, RFC 4616), so part of the name is taken for the password; a line break, an
+    escape or a bidi control is a mistake in the config.  Refused as the password file's are,
+    before any connection, and by a dry run too; from the config as from the command line."""
+    tmp = tmp_path_factory.mktemp("user")
+    out = _copy(built, tmp)
+    config = tmp / "c.toml"
+    config.write_text(f"[send]\nsmtp-user = {json.dumps(user)}\n", encoding="utf-8")
+    with smtp_server(tmp) as server:
+        r = run_cli(["--config", str(config), "send", str(out), "--to", KINDLE, *server.args(user=None),
+                     "--today", TODAY, *(["--dry-run"] if dry_run else [])], tmp, env=server.env())
+        assert r.exit_code == 2, r.output
+        assert "smtp-user" in r.output and ("holds U+" in r.output or "is empty" in r.output), r.output
+        assert server.mailbox.attempts == 0 and not server.mailbox.messages

@@ -130,6 +130,7 @@ def _send_options(target: Path, *, to: tuple[str, ...], from_address: str | None
     # A dry run connects to nothing but refuses every setting the run would refuse: the server
     # as a host, the password as read (never shown).
     smtp_host = _checked_host(smtp_host) if smtp_host else smtp_host
+    smtp_user = _checked_user(smtp_user) if smtp_user is not None else None
     # A user needs a password, with a server or without (a dry run may leave the server out).
     password = _password(password_file) if smtp_user else None
     smtp = (SmtpSettings(host=smtp_host, port=smtp_port, user=smtp_user, security=smtp_security,
@@ -319,6 +320,22 @@ def _checked_password(password: str, where: str) -> str:
         raise UsageError(f"{where} holds a control character (a NUL, a line break inside it, a tab "
                          "or another invisible code); only a line break at its end is allowed")
     return password
+
+
+def _checked_user(user: str) -> str:
+    """The SMTP user name, if it is one line of visible text: a NUL would end its field in the
+    login (AUTH PLAIN separates the authorisation identity, the user and the password with NULs,
+    RFC 4616 section 2: part of the name would be taken for the password), and a line break, an
+    escape or a bidi control in a name is a mistake in the config, never a user's name."""
+    import unicodedata
+
+    odd = next((c for c in user if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp")), None)
+    if not user.strip() or odd is not None:
+        raise UsageError(f"--smtp-user (the config's 'smtp-user'): "
+                         + (f"holds U+{ord(odd):04X} {unicodedata.name(odd, '')}".rstrip()
+                            + "; a user name is one line of visible text" if odd
+                            else "is empty"))
+    return user
 
 
 def send_after_build(out_dir: str, *, quiet: bool) -> None:
