@@ -173,6 +173,8 @@ def test_a_deleted_state_rebuilds_the_selection_folders(site, tmp_path):
     ('name = "top"\nmatch = "' + "x" * 1_000_000 + '"', "at most 500"),
     ('name = "top"\n[[selection]]\nname = "top"', "'name': the name \"top\" is used twice"),
     ('title = "no name"', "key 'name' is missing"),
+    ('name = "top"\ntitle = "' + "x" * 600 + '"', "'title' is 600 characters; at most 200"),
+    ('name = "top"\ntitle = "' + "가" * 200_000 + '"', "'title' is 200,000 characters; at most 200"),
 ])
 def test_bad_selection_tables_are_config_errors(tmp_path, table, message):
     config = tmp_path / "digest-export.toml"

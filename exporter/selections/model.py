@@ -15,6 +15,9 @@ from ..model import clean_text, has_visible, shown_value
 #: A term longer than this is refused: no topic needs it, and a 1 MB term
 #: would be folded and searched in every paper.
 MAX_TERM_CHARS = 500
+#: A selection's title is shown after the series' in each book title ("SERIES · TITLE") and in
+#: its feeds' titles: the two together within what a reading system's library list shows.
+MAX_TITLE_CHARS = 200
 #: Terms per list: enough for a topic, bounded work per paper.
 MAX_TERMS = 100
 MAX_NAME_CHARS = 64
@@ -482,7 +485,9 @@ def make_selection(*, name: str, title: Any = None, min_votes: Any = None, top: 
     where = "the options" if one_off else f"{where} '{name}'"
     if title is not None and not isinstance(title, str):
         raise SelectionError(f"{where}: 'title' must be a string (in quotes), not {shown_value(title)}")
-    shown = clean_text(title or "")[:200].strip()
+    shown = clean_text(title or "").strip()
+    if len(shown) > MAX_TITLE_CHARS:  # said, not cut short unsaid
+        raise SelectionError(f"{where}: 'title' is {len(shown):,} characters; at most {MAX_TITLE_CHARS}")
     return Selection(
         name=name, title=shown if has_visible(shown) else name,
         min_votes=_count(min_votes, key("min-votes"), where, low=0, high=MAX_VOTES),
