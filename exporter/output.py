@@ -1161,7 +1161,7 @@ def _replace(at: _Folder, path: Path, data: bytes) -> None:
     """Write *data* to a temporary file in *at*, sync it, and rename it over the name of *path*
     in *at* (renameat(): both names in the folder held open).  A link put at the name meanwhile
     is replaced itself, never followed (POSIX ``rename()``: the link named by *new* is removed)."""
-    mode = _kept_mode(at, path)
+    mode, owner = _kept_mode(at, path)
     for tmp in _part_names(path):
         # One block from before the file exists to its rename: SIGTERM and Ctrl-C unwind the
         # program through an exception raised between any two bytecodes (in a process with more
@@ -1179,6 +1179,8 @@ def _replace(at: _Folder, path: Path, data: bytes) -> None:
                 fh.flush()
                 # Created 0600; a published feed must be readable like any file the user creates.
                 os.fchmod(fh.fileno(), mode)
+                if owner is not None:
+                    _keep_owner(fh.fileno(), owner)
                 os.fsync(fh.fileno())
             os.replace(at.name(tmp), at.name(path.name), src_dir_fd=at.fd, dst_dir_fd=at.fd)
             return
@@ -1197,15 +1199,33 @@ def _replace(at: _Folder, path: Path, data: bytes) -> None:
     raise OutputError(f"cannot write {_shown(path)}: no free temporary name in {_shown(path.parent)}")
 
 
-def _kept_mode(at: _Folder, path: Path) -> int:
-    """The permission bits of the regular file the write replaces, else those a file the user
-    creates gets (the umask's): a ledger the user made private (``chmod 600``) or a feed made
-    readable to a group alone stays so when rewritten, as editors and ``rsync`` keep them."""
+def _kept_mode(at: _Folder, path: Path) -> tuple[int, tuple[int, int] | None]:
+    """The permission bits and the owner and group of the regular file the write replaces, else
+    the bits a file the user creates gets (the umask's) and None: a ledger the user made private
+    (``chmod 600``), or a feed made readable to the web server's group alone (``chgrp www-data``,
+    ``chmod 640``), stays so when rewritten, as editors and ``rsync -a`` keep them (set-user-ID
+    and sticky bits are not kept: nothing the program writes is run)."""
     try:
         st = os.stat(at.name(path.name), dir_fd=at.fd, follow_symlinks=False)
     except OSError:
-        return _MODE
-    return stat.S_IMODE(st.st_mode) & 0o777 if stat.S_ISREG(st.st_mode) else _MODE
+        return _MODE, None
+    if not stat.S_ISREG(st.st_mode):
+        return _MODE, None
+    return stat.S_IMODE(st.st_mode) & 0o777, (st.st_uid, st.st_gid)
+
+
+def _keep_owner(fd: int, owner: tuple[int, int]) -> None:
+    """Give the new file *fd* the owner and group of the one it replaces, as far as this process
+    may (its group, when the user is in it; its owner only as root): where it may not, the new
+    file is the user's, as any file the user writes."""
+    st = os.fstat(fd)
+    uid, gid = owner
+    if (st.st_uid, st.st_gid) == (uid, gid):
+        return
+    try:
+        os.fchown(fd, uid if os.geteuid() == 0 else -1, gid)
+    except OSError:
+        pass
 
 
 @dataclass(slots=True)

@@ -476,3 +476,23 @@ def test_a_rewritten_file_keeps_the_permissions_the_user_gave_it(tmp_path, mode)
     assert write_file(target, b"<feed>two</feed>", ours=True) is WriteStatus.WRITTEN
     assert target.read_bytes() == b"<feed>two</feed>"
     assert stat.S_IMODE(target.stat().st_mode) == mode
+
+
+def test_a_rewritten_file_keeps_its_group_and_as_root_its_owner(tmp_path):
+    """``chgrp www-data feed.json; chmod 640 feed.json``: the web server's group reads it after
+    the next build too (the new file was the run's user's group, and the server lost it)."""
+    import stat
+
+    target = tmp_path / "feed.json"
+    write_file(target, b"{}", ours=True)
+    groups = [g for g in os.getgroups() if g != target.stat().st_gid]
+    root = os.geteuid() == 0
+    if not groups and not root:
+        pytest.skip("the user is in one group only, and not root")
+    owner = 65534 if root else os.geteuid()  # nobody
+    group = groups[0] if groups else 65534
+    os.chown(target, owner, group)
+    target.chmod(0o640)
+    assert write_file(target, b'{"a": 1}', ours=True) is WriteStatus.WRITTEN
+    st = target.stat()
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (owner, group, 0o640)
