@@ -203,7 +203,7 @@ def text_html(text: str) -> Markup:
 # -- inline Markdown ----------------------------------------------------------
 
 @functools.cache
-def _markdown(linkify: bool = True):
+def _markdown(linkify: bool = True, links: bool = True):
     # Imported lazily: `digest-export --help` must not pay for it.
     from markdown_it import MarkdownIt
     from markdown_it.common.utils import escapeHtml
@@ -211,7 +211,7 @@ def _markdown(linkify: bool = True):
     linkify = linkify and _has_linkify()
     md = MarkdownIt("commonmark", {"html": False, "xhtmlOut": True, "linkify": linkify,
                                    "breaks": False})
-    md.disable(["image"])
+    md.disable(["image"] if links else ["image", "link"])
     if linkify:
         md.enable("linkify")
         # Only links with a scheme: fuzzy matching turns "README.md" or
@@ -424,6 +424,8 @@ def _inline(text: str) -> Markup:
 
 
 MAX_BARE_URLS = 16
+#: The most "[" a bullet may hold and have its [text](url) links rendered as links.
+MAX_LINK_OPENERS = 256
 
 
 def _inline_markdown(text: str) -> Markup:
@@ -432,7 +434,11 @@ def _inline_markdown(text: str) -> Markup:
     # for a link, quadratic time: 40 KB of "h://" took 11 s.  A bullet with
     # more than MAX_BARE_URLS of them is rendered without bare-URL links
     # ([text](url) links still work).
-    md, _ = _markdown(text.count("://") <= MAX_BARE_URLS)
+    # markdown-it looks for the end of a link's text from each "[" (its label parser steps over
+    # every inline token to the next "]"): linear, but 30 microseconds a character, so a
+    # 190,000-character bullet of "[" took 6 s.  A bullet with more than MAX_LINK_OPENERS of
+    # them is rendered without [text](url) links (bare URLs still are).
+    md, _ = _markdown(text.count("://") <= MAX_BARE_URLS, text.count("[") <= MAX_LINK_OPENERS)
     # Twice: the text, and what markdown-it decoded from character references; and the line
     # and paragraph separators a reference decodes to (``&#x2028;``) as the space the reader makes
     # of them typed raw (they end a line in JavaScript and in some readers, not in XML).

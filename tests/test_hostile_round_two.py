@@ -305,6 +305,27 @@ def test_pathological_inline_markdown_renders_in_bounded_time(text):
     assert elapsed < 6, (text[:40], len(text), elapsed)
 
 
+@pytest.mark.parametrize("unit", ["[", "![a", "[`"])
+def test_a_bullet_of_link_openers_renders_at_a_few_microseconds_a_character(unit):
+    """markdown-it looks for the end of a link's text from each "[": linear, but 30 microseconds a
+    character (a 190,000-character bullet of "[" took 6 s to render, twice: book and feed).
+    Past MAX_LINK_OPENERS of them the bullet is rendered without [text](url) links."""
+    import time
+
+    from exporter.render import MAX_LINK_OPENERS, inline_html
+
+    text = (unit * (190_000 // len(unit) + 1))[:190_000]
+    elapsed = float("inf")
+    for _ in range(2):  # the better of two: a busy machine slows one run, not the shape
+        inline_html.cache_clear()
+        start = time.perf_counter()
+        inline_html(text)
+        elapsed = min(elapsed, time.perf_counter() - start)
+    assert elapsed < 2.5, (unit, elapsed)  # about 0.7 s unloaded
+    few = "[a](https://example.org/) " * (MAX_LINK_OPENERS // 2)  # and links stay links below it
+    assert str(inline_html(few)).count('<a href="https://example.org/">') == MAX_LINK_OPENERS // 2
+
+
 def test_a_pathological_bullet_goes_through_the_whole_cli_in_bounded_time(tmp_path):
     import time
 
