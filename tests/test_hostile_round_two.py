@@ -283,22 +283,29 @@ pathological_texts = st.builds(
     st.lists(st.sampled_from(PATHOLOGICAL), min_size=1, max_size=3), st.integers(20_000, 100_000))
 
 
+def _render_time(text: str) -> float:
+    """Seconds :func:`exporter.render.inline_html` takes on *text*: the better of two runs (a
+    busy machine slows one run, not the shape)."""
+    import time
+
+    from exporter.render import inline_html
+
+    elapsed = float("inf")
+    for _ in range(2):
+        inline_html.cache_clear()
+        start = time.perf_counter()
+        inline_html(text)
+        elapsed = min(elapsed, time.perf_counter() - start)
+    return elapsed
+
+
 @settings(max_examples=20, **SETTINGS)
 @given(text=pathological_texts)
 @example(text=("h://" * 25_000))
 @example(text=("https://a.b/(" * 7_700))
 @example(text="h:// " * 16 + "[*" * 50_000)
 def test_pathological_inline_markdown_renders_in_bounded_time(text):
-    import time
-
-    from exporter.render import inline_html
-
-    elapsed = float("inf")
-    for _ in range(2):  # the better of two: a busy machine slows one run, not the shape
-        inline_html.cache_clear()
-        start = time.perf_counter()
-        inline_html(text)
-        elapsed = min(elapsed, time.perf_counter() - start)
+    elapsed = _render_time(text)
     # About 1.5 s unloaded for the worst linear pattern at 100 KB; a quadratic
     # one is far above the bound ("h://" runs took 11 s for 40 KB, so about
     # 70 s for 100 KB, before).
@@ -310,17 +317,10 @@ def test_a_bullet_of_link_openers_renders_at_a_few_microseconds_a_character(unit
     """markdown-it looks for the end of a link's text from each "[": linear, but 30 microseconds a
     character (a 190,000-character bullet of "[" took 6 s to render, twice: book and feed).
     Past MAX_LINK_OPENERS of them the bullet is rendered without [text](url) links."""
-    import time
-
     from exporter.render import MAX_LINK_OPENERS, inline_html
 
     text = (unit * (190_000 // len(unit) + 1))[:190_000]
-    elapsed = float("inf")
-    for _ in range(2):  # the better of two: a busy machine slows one run, not the shape
-        inline_html.cache_clear()
-        start = time.perf_counter()
-        inline_html(text)
-        elapsed = min(elapsed, time.perf_counter() - start)
+    elapsed = _render_time(text)
     assert elapsed < 2.5, (unit, elapsed)  # about 0.7 s unloaded
     few = "[a](https://example.org/) " * (MAX_LINK_OPENERS // 2)  # and links stay links below it
     assert str(inline_html(few)).count('<a href="https://example.org/">') == MAX_LINK_OPENERS // 2
