@@ -65,7 +65,10 @@ def test_a_period_is_the_days_it_spans(text, first, last):
     ("2024-W54", dates.NoSuchDate), ("2021-W53", dates.NoSuchDate), ("2024-W00", dates.NoSuchDate),
     ("2024-13", dates.NoSuchDate), ("2024-W11/2024-W10", dates.DateRefused), ("2024-W10/", dates.DateRefused),
     ("2024-W10-1", dates.DateRefused), ("2024W10", dates.DateRefused), ("20240304", dates.DateRefused),
-    ("2024-064", dates.DateRefused), ("", dates.DateRefused)])
+    ("2024-064", dates.DateRefused), ("", dates.DateRefused),
+    # a day whose time is no time: not that day (as "2024-03-04junk" is not)
+    ("2024-03-04T25:00:00Z", dates.NoSuchDate), ("2024-03-04T10:61:00Z", dates.NoSuchDate),
+    ("2024-03-04T10:00:00+99:00", dates.NoSuchDate), ("2024-03-04T10:00:60", dates.NoSuchDate)])
 def test_a_period_that_is_no_period_is_refused(text, refused):
     with pytest.raises(refused):
         dates.period(text)

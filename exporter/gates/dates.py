@@ -114,6 +114,7 @@ def days_of(text: str) -> tuple[dt.date, dt.date]:
     if found := _MONTH.fullmatch(text):
         return month(int(found[1]), int(found[2]))
     if _STAMP.fullmatch(text):
+        timestamp(text)  # its time a real one too: "2024-03-04T25:00:00Z" is no day's
         only = day(text[:10])
         return only, only
     raise DateRefused("is not a day, an ISO week, a month or a year (YYYY-MM-DD, YYYY-Www, YYYY-MM, YYYY)")
