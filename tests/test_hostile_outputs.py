@@ -123,9 +123,10 @@ def test_hostile_books_pass_epubcheck(hostile, tmp_path):
 
 
 def test_a_20_mb_digest_file_finishes_in_bounded_time(tmp_path):
-    """20 MB of hostile papers (443 days, 13,290 papers): measured 1.2 s to
-    read, 6.7 s for 64 weekly books, 6 s for feeds with every entry and
-    archives (2 cores, quiet machine)."""
+    """20 MB of hostile papers (443 days, 13,290 papers): measured 8.7 s of CPU to
+    read (the checks of its links and characters say 169,000 warnings; 8 MB of
+    ordinary digests read in 0.7 s), 6.7 s for 64 weekly books, 6 s for feeds
+    with every entry and archives (2 cores, quiet machine)."""
     import datetime as dt
 
     day = dt.date(2024, 1, 1)
@@ -158,7 +159,7 @@ def test_a_20_mb_digest_file_finishes_in_bounded_time(tmp_path):
                                             base_url="https://example.org/"))
     feed_time = time.perf_counter() - start
     # Bounds ~5x the measurements: linear work on a shared 2-core machine.
-    assert read_time < 10 and epub_time < 45 and feed_time < 45, (read_time, epub_time, feed_time)
+    assert read_time < 40 and epub_time < 45 and feed_time < 45, (read_time, epub_time, feed_time)
     assert report.bundles == len({(d.date.isocalendar()[:2]) for d in result.digests})
     assert feeds.entries == n  # every paper
     book = (tmp_path / "books" / report.files[-1][0].name)
