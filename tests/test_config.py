@@ -106,6 +106,17 @@ def test_config_typos_get_a_suggestion_and_values_are_type_checked(project, text
     assert "digest-export.toml" in result.output
 
 
+def test_every_unknown_key_of_the_tables_is_said_at_once(project):
+    """Three typos in three tables: each named in one run, not one a run."""
+    (project / "digest-export.toml").write_text("[epub]\nbogus = 1\n[feed]\nfoo = 2\nformat = ['atom']\n"
+                                                "[build]\nbase-ulr = 'https://example.org/'\n")
+    result = run(["inspect"], project)
+    assert result.exit_code == 2, result.output
+    for said in ("unknown key 'bogus' in [epub]", "unknown key 'foo' in [feed]",
+                 "unknown key 'base-ulr' in [build]; did you mean 'base-url'?"):
+        assert said in result.output, result.output
+
+
 def test_numbers_and_strings_of_the_right_type_are_taken(project):
     (project / "digest-export.toml").write_text(
         'inputs = ["logs"]\n[build]\ndays = 7\nimage-timeout = 5\ntitle = "T"\nby = "week"\n')

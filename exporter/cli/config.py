@@ -381,13 +381,16 @@ def default_map(config: Mapping[str, Any], path: Path, group: click.Group,
                                           f"{', '.join(sorted(users))}; write it in the [{fits[0]}] table "
                                           f"if it is for {fits[0]})" if fits else ""))
 
+    # Every unknown key of the tables said at once, not one per run (the first a typo, the next
+    # the key that was left as it was).
+    unknown = [_unknown(path, key, params[name], f" in [{name}]") for name in commands
+               if isinstance(config.get(name), dict) for key in config[name] if key not in params[name]]
+    if unknown:
+        raise ConfigError("\n".join(str(err) for err in unknown))
     for name in commands:
         table = config.get(name)
         if not isinstance(table, dict):
             continue
         for key, value in table.items():
-            param = params[name].get(key)
-            if param is None:
-                raise _unknown(path, key, params[name], f" in [{name}]")
-            out[name][param.name] = _convert(path, f"[{name}] ", key, value, param, ctx)
+            out[name][params[name][key].name] = _convert(path, f"[{name}] ", key, value, params[name][key], ctx)
     return {name: values for name, values in out.items() if values}
