@@ -560,3 +560,52 @@ def test_a_templates_folder_of_thousands_of_files_is_refused_at_once(tmp_path):
     result = run_cli(["epub", str(digests), "-o", str(tmp_path / "out"), "--images", "none",
                       "--templates", str(tpl)], tmp_path)
     assert result.exit_code == 0, result.output
+
+
+#: Markup an HTML parser reads as a comment ending at the first ">" (or at once), where XML reads
+#: text: what follows it is live markup in a web reading system or a converter.
+HIDING = {
+    "comment": ("<!-->", "-->", "a comment"), "short comment": ("<!--->", "-->", "a comment"),
+    "comment with bang": ("<!-- x --!>", "-->", "the XHTML is not well-formed"),  # "--" in a comment
+    "cdata": ("<![CDATA[>", "]]>", "a CDATA section"), "pi": ("<?x >", "?>", "a processing instruction"),
+}
+
+
+@settings(max_examples=25, **SETTINGS)
+@given(kind=st.sampled_from(sorted(HIDING)), payload=st.sampled_from([
+    "<script>alert(1)</script>", '<img src=x onerror="alert(1)">', "<iframe src=//evil.example>", "x"]),
+    where=st.sampled_from(["paper_summary", "before"]))
+@example(kind="pi", payload="", where="before")
+def test_markup_hidden_from_xml_in_a_comment_cdata_or_instruction_is_refused(tmp_path_factory, kind, payload, where):
+    """XML reads ``<!--><script>...</script>-->`` as a comment, ``<![CDATA[><img onerror>]]>``
+    as text, ``<?x ><script>?>`` as an instruction: the checks of elements never saw what an HTML
+    parser makes of them (``<!-->`` a whole comment, the others comments ending at the first
+    ">"), a script.  Each is refused, naming the template and the line; a note is a Jinja comment."""
+    tmp = tmp_path_factory.mktemp("hiding")
+    start, end, said = HIDING[kind]
+    tpl = tmp / "tpl"
+    tpl.mkdir()
+    hidden = f"{start}{payload}{end}"
+    if where == "before":  # the packaged template with it in front of everything it makes
+        default = (Path(__file__).resolve().parent.parent / "templates" / "day.xhtml.j2").read_text("utf-8")
+        body = hidden.replace("<?x", "<?xml-stylesheet") + default
+    else:
+        body = ('{% extends "default:day.xhtml.j2" %}{% block paper_summary %}{{ super() }}'
+                f'<p>x</p>{hidden}{{% endblock %}}')
+    (tpl / "day.xhtml.j2").write_text(body, "utf-8")
+    out = tmp / "out"
+    result = run_cli(["epub", str(two_papers(tmp)), "-o", str(out), "--images", "none", "--templates", str(tpl)], tmp)
+    assert result.exit_code == 1, result.output
+    assert f"{tpl / 'day.xhtml.j2'}: error:" in result.output and said in result.output, result.output
+    assert not list(out.glob("*.epub"))
+
+
+def test_a_note_in_a_template_as_a_jinja_comment_is_fine(tmp_path):
+    """Its control: a Jinja comment never reaches the book."""
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "day.xhtml.j2").write_text('{% extends "default:day.xhtml.j2" %}{% block paper_summary %}'
+                                      "{# <!--> my note #}{{ super() }}{% endblock %}", "utf-8")
+    result = run_cli(["epub", str(two_papers(tmp_path)), "-o", str(tmp_path / "out"), "--images", "none",
+                      "--templates", str(tpl)], tmp_path)
+    assert result.exit_code == 0, result.output

@@ -131,7 +131,7 @@ def check(doc: bytes, name: str, in_book: Iterable[str]) -> Checked:
     except etree.XMLSyntaxError as err:
         return Checked((f"the XHTML is not well-formed ({err})",), frozenset(), ())
     files = frozenset(in_book)
-    found: list[str] = []
+    found: list[str] = _hidden_markup_problems(root, doc)
     ids: set[str] = set()
     fragments: list[tuple[int, str]] = []  # links to an id of this document
     references: list[tuple[str, str, str, str]] = []  # ID references: (line, element, attribute, id)
@@ -179,6 +179,33 @@ def check(doc: bytes, name: str, in_book: Iterable[str]) -> Checked:
                  for line, frag in fragments if frag not in ids)
     found.extend(_reference_problems(references, ids, maps, "document"))
     return Checked(tuple(found), frozenset(ids), tuple(outward))
+
+
+def _hidden_markup_problems(root: Any, doc: bytes) -> list[str]:
+    """The comments, CDATA sections and processing instructions of *doc* (its *root* as lxml read
+    it), each refused: XML reads their contents as text, an HTML parser (a web reading system, a
+    converter that reads the chapter as HTML) does not: ``<!-->`` is a whole comment there, and
+    ``<![CDATA[`` and ``<?`` outside SVG and MathML are comments that end at the first ``>``
+    (HTML section 13.2.5.42, "bogus comment state"), so what follows them is markup, a
+    ``<script>`` or an ``onerror`` the checks of elements never saw.  A book made from digests
+    needs none of them (a note in a template is a Jinja comment, ``{# ... #}``)."""
+    from lxml import etree
+
+    found = []
+    for node in (*reversed(list(root.itersiblings(preceding=True))), *root.iter(), *root.itersiblings()):
+        if node.tag is etree.Comment:
+            found.append(f"line {node.sourceline}: a comment (<!-- ... -->) is not allowed: HTML parsers read "
+                         "it otherwise than XML does (write a note as a Jinja comment, {# ... #})")
+        elif node.tag is etree.PI:
+            found.append(f"line {node.sourceline}: a processing instruction (<?{node.target} ... ?>) is not "
+                         "allowed: an HTML parser reads it as a comment that ends at the first '>'")
+    at = doc.find(b"<![CDATA[")
+    if at >= 0:
+        line = doc.count(b"\n", 0, at) + 1
+        found.append(f"line {line}: a CDATA section (<![CDATA[ ... ]]>) is not "
+                     "allowed: an HTML parser reads it as a comment that ends at the first '>'; write the text "
+                     "escaped (&lt;)")
+    return found
 
 
 def _collect_references(el, local: str, line: int | None, references: list[tuple[str, str, str, str]],
