@@ -207,6 +207,22 @@ def test_cli_filters_on_epub_and_feed(tmp_path, site):
     assert result.exit_code == 2 and "[[selection]]" in result.output
 
 
+@pytest.mark.parametrize("command", [["epub", "-o", "{tmp}/b"], ["epub", "-o", "{tmp}/one.epub", "--by", "all"],
+                                     ["build", "-o", "{tmp}/x"]])
+def test_a_filter_no_paper_passes_is_said_as_such_not_as_missing_dates(tmp_path, site, command):
+    """``--match zzz`` over days that are there: the run said "no digest in the chosen dates",
+    which sent a cron user looking for a wrong date; it says that no paper passes the filter,
+    on the run that finds it and on the next, which knows it from its state."""
+    root, logs, config = site
+    args = [command[0], str(logs), *(a.format(tmp=tmp_path) for a in command[1:]), "--images", "none",
+            "--match", "zzz"]
+    for _ in range(2):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        assert "no paper of the chosen days passes --min-votes/--top/--match/--exclude" in result.output, result.output
+        assert "chosen dates" not in result.output
+
+
 def test_send_selection_sends_that_selections_books(site):
     root, logs, config = site
     out = root / "out"

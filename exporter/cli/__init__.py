@@ -209,7 +209,7 @@ def epub(inputs: tuple[str, ...], out_dir: str, allow_empty: bool, quiet: bool, 
     from pathlib import Path
 
     from ..pipeline import epub_options
-    from .run import epub_options_of, filter_of, print_outcome, run_pipeline, run_to_one_file
+    from .run import epub_options_of, filter_of, print_outcome, run_pipeline, run_to_one_file, why_no_book
 
     quiet = effective_quiet(quiet, verbose)
     options = epub_options_of(out_dir, **book)
@@ -234,7 +234,7 @@ def epub(inputs: tuple[str, ...], out_dir: str, allow_empty: bool, quiet: bool, 
         click.echo(f"{counted(n, 'book')}, {counted(report.days, 'day')}, {counted(report.papers, 'paper')}, "
                    f"{counted(report.images, 'image')}, {counted(warnings, 'warning')}")
         if not n:
-            warn("no digest in the chosen dates; nothing written", Kind.MISSING)
+            warn(f"{why_no_book(plan, report)}; nothing written", Kind.MISSING)
     if plan.errors:
         report_skipped(plan.errors)
         sys.exit(1)

@@ -291,6 +291,15 @@ def _run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def why_no_book(plan: BuildPlan, report: BuildReport) -> str:
+    """Why a run made no book: its days, or its filter (``--match``...) that no paper of them
+    passes, in this run or as an earlier one found (a cron job told "no digest in the chosen
+    dates" looked for a wrong date)."""
+    if report.filtered_out or (plan.empty_books and plan.options.filter is not None):
+        return "no paper of the chosen days passes --min-votes/--top/--match/--exclude"
+    return "no digest in the chosen dates"
+
+
 def check_not_empty(plan: BuildPlan, *, allow_empty: bool) -> None:
     """EmptyInputError when the input holds no digest day and the run would write books or feeds
     from it: an empty folder or a wrong path must not replace the published files with empty ones."""
@@ -341,5 +350,5 @@ def print_build_summary(plan: BuildPlan, report: BuildReport, lines: list[tuple[
             f"{counted(report.papers, 'paper')}, {counted(report.images, 'image')}; input files: {report.files_read} of "
             f"{report.files_total} read; files: {len(report.written)} written, "
             f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped in {q(out_dir)}")
-        if not plan.books:
-            warn("no digest in the chosen dates; no book written", Kind.MISSING)
+        if not plan.books or not report.books:
+            warn(f"{why_no_book(plan, report)}; no book written", Kind.MISSING)

@@ -213,6 +213,8 @@ class BuildReport:
     catalog_covers: dict[str, WriteStatus] = field(default_factory=dict)
     #: Each selection's feeds, by name (the front page shows them).
     selection_feeds: dict[str, FeedReport] = field(default_factory=dict)
+    #: The periods that got no book because no paper of theirs passes the run's filter.
+    filtered_out: int = 0
 
     def add(self, path: Path, status: WriteStatus | str) -> None:
         value = status.value if isinstance(status, WriteStatus) else status

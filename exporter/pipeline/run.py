@@ -709,6 +709,7 @@ def _drop_empty(plan: BuildPlan, report: BuildReport, state: BuildState, bundles
 
 def _note_empty(plan: BuildPlan, report: BuildReport, empty: int) -> None:
     """The run says once per selection how many periods got no book."""
+    report.filtered_out = empty if plan.options.filter is not None else 0
     if empty and plan.options.filter is not None:
         from ..model import Diagnostic, Kind, Severity
 
