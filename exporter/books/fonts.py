@@ -100,7 +100,9 @@ def _load(path: str, size: int, mtime_ns: int, ctime_ns: int, ino: int, option: 
         # before anything is written, not an error once the book is made (and the feeds written).
         # (The glyph table itself is only measured against its index, ``loca``: decompiling a
         # Korean font's glyphs took a second a run.)
-        for tag in ("head", "hhea", "maxp", "hmtx", "loca", "post", "OS/2"):
+        # The layout tables too (a few milliseconds): the subsetter reads them whole, and a damage
+        # in one (an anchor cut short in GPOS) was an error of the run, not of the option.
+        for tag in ("head", "hhea", "maxp", "hmtx", "loca", "post", "OS/2", "GDEF", "GSUB", "GPOS", "kern"):
             if tag in font:
                 font[tag]  # noqa: B018 -- decompiles the table
         if "head" in font and not font["head"].unitsPerEm:
