@@ -879,3 +879,17 @@ def test_an_smtp_user_that_is_not_one_line_of_visible_text_is_refused(built, tmp
         assert r.exit_code == 2, r.output
         assert "smtp-user" in r.output and ("holds U+" in r.output or "is empty" in r.output), r.output
         assert server.mailbox.attempts == 0 and not server.mailbox.messages
+
+
+@pytest.mark.parametrize("host", ["", "  "])
+def test_an_empty_smtp_host_in_the_config_is_refused_not_taken_as_unset(built, tmp_path_factory, host):
+    """``smtp-host = ""`` (a variable left unset where the config was written) is a usage error
+    naming the key, as an empty ``smtp-user`` or ``output`` is; it was taken as no host, and a
+    dry run said only that a run that sends needs one."""
+    tmp = tmp_path_factory.mktemp("host")
+    out = _copy(built, tmp)
+    config = tmp / "c.toml"
+    config.write_text(f'[send]\nsmtp-host = "{host}"\n', encoding="utf-8")
+    r = run_cli(["--config", str(config), "send", str(out), "--to", KINDLE, "--dry-run", "--today", TODAY], tmp)
+    assert r.exit_code == 2, r.output
+    assert "[send] key 'smtp-host': is empty" in r.output, r.output

@@ -129,7 +129,7 @@ def _send_options(target: Path, *, to: tuple[str, ...], from_address: str | None
 
     # A dry run connects to nothing but refuses every setting the run would refuse: the server
     # as a host, the password as read (never shown).
-    smtp_host = _checked_host(smtp_host) if smtp_host else smtp_host
+    smtp_host = _checked_host(smtp_host) if smtp_host is not None else smtp_host
     smtp_user = _checked_user(smtp_user) if smtp_user is not None else None
     # A user needs a password, with a server or without (a dry run may leave the server out).
     password = _password(password_file) if smtp_user else None
@@ -247,6 +247,8 @@ def _checked_host(host: str) -> str:
     config file and key, :func:`~exporter.cli.options.named_where_given`)."""
     from ..gates.urls import URLRefused, check_host
 
+    if not host.strip():  # a variable left unset where the config was made: no server is named
+        raise UsageError("--smtp-host: is empty")
     try:
         return check_host(host)
     except URLRefused as err:
@@ -331,7 +333,7 @@ def _checked_user(user: str) -> str:
 
     odd = next((c for c in user if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp")), None)
     if not user.strip() or odd is not None:
-        raise UsageError(f"--smtp-user (the config's 'smtp-user'): "
+        raise UsageError("--smtp-user: "
                          + (f"holds U+{ord(odd):04X} {unicodedata.name(odd, '')}".rstrip()
                             + "; a user name is one line of visible text" if odd
                             else "is empty"))
