@@ -299,7 +299,8 @@ def _rezip(data: bytes, *, change=None, drop=(), add=(), mimetype_compressed=Fal
 OUTSIDE_ROOT = ("../{opf}", "/{opf}", "EPUB/../../{opf}", "./../x.opf", "//x.opf", "../../../tmp/{opf}")
 CONTAINER_DAMAGE = ("junk-before", "mimetype-compressed", "mimetype-extra", "mimetype-text", "duplicate-member",
                     "duplicate-nfc", "rootfile-missing", "rootfile-none", "container-not-xml", "container-other-root",
-                    "opf-not-xml", "opf-not-package", "no-container", "truncated", "rootfile-outside")
+                    "opf-not-xml", "opf-not-package", "no-container", "truncated", "rootfile-outside",
+                    "name-not-allowed")
 
 
 def _outside_root(good: bytes, outside: str) -> bytes:
@@ -338,6 +339,10 @@ def _container_damage(draw, good: bytes, kind: str | None = None) -> tuple[str, 
         return kind, _rezip(good, change={container: lambda b: b.replace(opf.encode(), missing.encode())})
     if kind == "rootfile-outside":
         return kind, _outside_root(good, draw(st.sampled_from(OUTSIDE_ROOT)))
+    if kind == "name-not-allowed":  # OCF 3.3 section 3.3 "File names" (EPUBCheck PKG-009)
+        name = draw(st.sampled_from(["EPUB/img\\c.png", "EPUB/a:b.xhtml", "EPUB/what?.css", "EPUB/x.",
+                                     "EPUB/\ue000.png", "EPUB/tab\t.png", 'EPUB/"q".png', "EPUB/a|b.png"]))
+        return kind, _rezip(good, add=[(name, b"x")])
     if kind == "rootfile-none":
         return kind, _rezip(good, change={container: lambda b: re.sub(rb"<rootfile [^>]*/>", b"", b)})
     if kind == "container-not-xml":

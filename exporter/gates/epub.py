@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import io
 import posixpath
+import re
 import struct
 import unicodedata
 import zipfile
@@ -242,12 +243,27 @@ def _check_mimetype_header(data: bytes) -> None:
         raise NotAnEpub("not an EPUB (its 'mimetype' is not exactly application/epub+zip)")
 
 
+#: What a file name in the container may not hold (OCF 3.3 section 3.3, "File names"; EPUBCheck
+#: PKG-009): characters that file systems and reading systems do not all take (`img\c.png` is one
+#: name on Linux, a folder and a name on Windows), controls, private-use and tag characters,
+#: noncharacters of U+FDD0-U+FDEF and the Specials block.
+_NOT_IN_FILE_NAME = re.compile("[\x00-\x1f\"*:<>?\\\\|\x7f-\x9f\ue000-\uf8ff\ufdd0-\ufdef\ufff0-\uffff"
+                               "\U000e0000-\U000e0fff\U000f0000-\U0010ffff]")
+
+
 def _check_names(infos: list[zipfile.ZipInfo]) -> None:
-    """No two members whose names are one name after Unicode canonical normalization and full
-    case folding (OCF 3.3 section 3.3, "File paths": unique after NFC and case folding; EPUBCheck
+    """No member whose name OCF does not allow (:data:`_NOT_IN_FILE_NAME`, a name ending in '.'),
+    and no two whose names are one name after Unicode canonical normalization and full case
+    folding (OCF 3.3 section 3.3, "File paths": unique after NFC and case folding; EPUBCheck
     OPF-060): on a case-insensitive file system, or to a reading system, they are one file."""
     seen: set[str] = set()
     for info in infos:
+        bad = next((part for part in info.filename.split("/") if part and (
+            _NOT_IN_FILE_NAME.search(part) or part.endswith("."))), None)
+        if bad is not None:
+            raise NotAnEpub(f"not a valid EPUB (the zip entry {shell_quote(info.filename)} has a name OCF does not "
+                            "allow: a control, private-use or tag character, one of \" * : < > ? \\ |, or a "
+                            "final '.')")
         key = unicodedata.normalize("NFC", unicodedata.normalize("NFC", info.filename).casefold())
         if key in seen:
             raise NotAnEpub(f"not a valid EPUB (two zip entries named {shell_quote(info.filename)})")
