@@ -471,7 +471,6 @@ PAGE_SNIPPETS = [
     '<div><input name="i" size="3" maxlength="0"></div>',
     '<p lang="en-Latn">x</p>', '<p lang="ko-Kore">x</p>', '<p lang="sr-Latn">x</p>', '<p lang="zh-Hant">x</p>',
     '<div><object></object></div>', '<div><object type="image/svg+xml"></object></div>',
-    '<div><noscript><noscript>x</noscript></noscript></div>', '<div><noscript>x</noscript></div>',
     '<div><label><input name="a"><input name="b"></label></div>',
     '<div><label><input name="a"><input type="hidden" name="h"></label></div>', '<div><slot name="x"></slot></div>',
     '<div><link rel="preload" href="a.css" as="bogus"></div>', '<div><link rel="preload" href="a.css" as="Style"></div>',
@@ -529,6 +528,16 @@ def test_the_front_page_gate_refuses_what_the_nu_checker_refuses_and_no_more(tmp
             assert refused[0].startswith("line 2"), refused  # named where it is
     assert 10 <= len(said) <= len(PAGE_SNIPPETS) - 10  # both sides are tried
     assert wrong == {}
+
+
+def test_a_noscript_element_on_the_front_page_is_refused_at_its_line():
+    """Stricter than the Nu checker by design: its contents are read otherwise by a browser that
+    runs scripts (tests/test_hostile_templates.py shows the refresh it hid)."""
+    from exporter.gates.xhtml import page_problems
+
+    for snippet in ('<div><noscript>x</noscript></div>', '<div><noscript><noscript>x</noscript></noscript></div>'):
+        assert page_problems(_PAGE_HEAD + "\n" + snippet + "\n</body></html>")[0].startswith(
+            "line 2: <noscript> is not allowed on the front page")
 
 
 def test_a_template_element_on_the_front_page_is_refused_at_its_line():

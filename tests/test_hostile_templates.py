@@ -609,3 +609,40 @@ def test_a_note_in_a_template_as_a_jinja_comment_is_fine(tmp_path):
     result = run_cli(["epub", str(two_papers(tmp_path)), "-o", str(tmp_path / "out"), "--images", "none",
                       "--templates", str(tpl)], tmp_path)
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("tag", ['a href="https://arxiv.org/"', "div", "span", "template", "table", 'video controls=""',
+                                 'p class="x"'])
+def test_a_non_void_element_written_self_closed_is_refused(tmp_path, tag):
+    """``<a href="..."/>`` is an empty link to XML and an open one to an HTML parser, which puts
+    the rest of the page inside it (every summary a link to the template's address; after
+    ``<template/>`` the page hidden).  Refused at its line; void elements (``<br/>``, ``<img/>``)
+    are fine."""
+    name = tag.split()[0]
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "day.xhtml.j2").write_text('{% extends "default:day.xhtml.j2" %}{% block paper_summary %}'
+                                      f"<div><{tag}/>{{{{ super() }}}}<br/></div>{{% endblock %}}", "utf-8")
+    out = tmp_path / "out"
+    result = run_cli(["epub", str(two_papers(tmp_path)), "-o", str(out), "--images", "none", "--templates", str(tpl)],
+                     tmp_path)
+    assert result.exit_code == 1, result.output
+    assert f"<{name}/> is not allowed: an HTML parser reads it as an open tag" in result.output, result.output
+    assert not list(out.glob("*.epub"))
+
+
+def test_noscript_on_the_front_page_is_refused(tmp_path):
+    """With scripts on, a browser reads a ``<noscript>``'s contents as text up to the first
+    ``</noscript>``, which may stand in an attribute: what follows was markup the check (which
+    reads the page as a browser without scripts) never saw, a ``<meta http-equiv=refresh>``."""
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "index.html.j2").write_text(
+        '{% extends "default:index.html.j2" %}{% block newest %}<noscript><p title="</noscript><meta '
+        "http-equiv=refresh content='0;url=https://arxiv.org/'>\">x</p></noscript>{% endblock %}", "utf-8")
+    out = tmp_path / "out"
+    result = run_cli(["build", str(two_papers(tmp_path)), "-o", str(out), "--images", "none", "--templates", str(tpl),
+                      "-q"], tmp_path)
+    assert result.exit_code == 1, result.output
+    assert "<noscript> is not allowed on the front page" in result.output, result.output
+    assert not (out / "index.html").exists()

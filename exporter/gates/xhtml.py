@@ -181,6 +181,15 @@ def check(doc: bytes, name: str, in_book: Iterable[str]) -> Checked:
     return Checked(tuple(found), frozenset(ids), tuple(outward))
 
 
+#: A tag written self-closed (``<div/>``): the document parsed as XML, each such match is a tag
+#: (comments, CDATA sections and instructions are refused), its attributes quoted.
+_SELF_CLOSED = re.compile(rb"""<([A-Za-z_][-A-Za-z0-9_.:]*)(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*/>""")
+#: HTML's void elements (HTML section 13.1.2), and those its parser treats as void: the only ones
+#: an HTML parser ends at their start tag, as XML ends ``<x/>``.
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+                   "track", "wbr", "param", "keygen", "basefont", "bgsound", "frame"})
+
+
 def _hidden_markup_problems(root: Any, doc: bytes) -> list[str]:
     """The comments, CDATA sections and processing instructions of *doc* (its *root* as lxml read
     it), each refused: XML reads their contents as text, an HTML parser (a web reading system, a
@@ -188,7 +197,9 @@ def _hidden_markup_problems(root: Any, doc: bytes) -> list[str]:
     ``<![CDATA[`` and ``<?`` outside SVG and MathML are comments that end at the first ``>``
     (HTML section 13.2.5.42, "bogus comment state"), so what follows them is markup, a
     ``<script>`` or an ``onerror`` the checks of elements never saw.  A book made from digests
-    needs none of them (a note in a template is a Jinja comment, ``{# ... #}``)."""
+    needs none of them (a note in a template is a Jinja comment, ``{# ... #}``).  So is a
+    non-void element written self-closed (``<a href="..."/>``): an open tag to an HTML parser
+    (HTML section 13.2.6.4.7: the "/" is ignored), the rest of the page inside it."""
     from lxml import etree
 
     found = []
@@ -199,6 +210,13 @@ def _hidden_markup_problems(root: Any, doc: bytes) -> list[str]:
         elif node.tag is etree.PI:
             found.append(f"line {node.sourceline}: a processing instruction (<?{node.target} ... ?>) is not "
                          "allowed: an HTML parser reads it as a comment that ends at the first '>'")
+    for tag in _SELF_CLOSED.finditer(doc):
+        name = tag.group(1).decode("utf-8", "replace")
+        if name.rpartition(":")[2].lower() not in _VOID:
+            line = doc.count(b"\n", 0, tag.start()) + 1
+            found.append(f"line {line}: <{name}/> is not allowed: an HTML parser reads it as an open tag, "
+                         f"so what follows would be inside it (<a/> a link around the rest); write "
+                         f"<{name}></{name}>")
     at = doc.find(b"<![CDATA[")
     if at >= 0:
         line = doc.count(b"\n", 0, at) + 1
@@ -663,6 +681,16 @@ def page_problems(doc: str) -> list[str]:
         return [f"line {lines_of.get(id(template), '?')}: <template> is not supported on the front page "
                 "(this gate's HTML parser does not read template contents): build the markup in a script, or "
                 "leave it out"]
+    noscript = next((el for el in root.iter() if el.tag == "noscript"), None)
+    if noscript is not None:
+        # Read here as a browser without scripts reads it (html5lib has no scripting flag); a
+        # browser with scripts reads its contents as text up to the first "</noscript>", which
+        # may stand inside an attribute, and what follows it as markup: a <meta http-equiv=
+        # refresh> or a <base> this gate never saw (HTML section 13.2.6.4.4).  The page runs
+        # no script, so it has nothing to say in a <noscript>.
+        return [f"line {lines_of.get(id(noscript), '?')}: <noscript> is not allowed on the front page (a "
+                "browser running scripts reads what is inside it otherwise than this check can, and the page "
+                "runs none): leave it out"]
     for (line, column), code, data in parser.errors:
         try:
             why = E.get(code, code) % (data or {})
