@@ -242,15 +242,22 @@ BAD_DATA_IN_CSS = [r'url("data:image/png;base64,AA\\AA")', 'url("data:image/png,
 def test_a_data_url_in_the_users_css_follows_the_url_gate(tmp_path, ref, file):
     """A stylesheet's URLs follow the rules of the XHTML's: the URL gate, and a data: URL of a
     core media type for a stylesheet (a picture or a font)."""
+    output = _no_book_of(tmp_path, file, f"p {{ margin: 0; }}\np {{ background: {ref}; }}\n")
+    assert f"{tmp_path / 'tpl' / file}:2: error: " in output, output
+
+
+def _no_book_of(tmp_path: Path, file: str, text: str) -> str:
+    """What ``epub`` says of a template folder holding *file* (*text*): it fails, exit 1, and
+    writes no book."""
     tpl = tmp_path / "tpl"
     tpl.mkdir()
-    (tpl / file).write_text(f"p {{ margin: 0; }}\np {{ background: {ref}; }}\n", "utf-8")
+    (tpl / file).write_text(text, "utf-8")
     out = tmp_path / "out"
     result = run_cli(["epub", str(two_papers(tmp_path)), "-o", str(out), "--images", "none", "--templates", str(tpl)],
                      tmp_path)
     assert result.exit_code == 1, result.output
-    assert f"{tpl / file}:2: error: " in result.output, result.output
     assert not list(out.glob("*.epub"))
+    return result.output
 
 
 FORBIDDEN_IN_CSS = ["\x01", "\x1b", "\x7f", "\x85", "\u061c", "\u200e", "\u200f", "\u202a", "\u202e", "\u2066",
@@ -619,16 +626,9 @@ def test_a_non_void_element_written_self_closed_is_refused(tmp_path, tag):
     ``<template/>`` the page hidden).  Refused at its line; void elements (``<br/>``, ``<img/>``)
     are fine."""
     name = tag.split()[0]
-    tpl = tmp_path / "tpl"
-    tpl.mkdir()
-    (tpl / "day.xhtml.j2").write_text('{% extends "default:day.xhtml.j2" %}{% block paper_summary %}'
-                                      f"<div><{tag}/>{{{{ super() }}}}<br/></div>{{% endblock %}}", "utf-8")
-    out = tmp_path / "out"
-    result = run_cli(["epub", str(two_papers(tmp_path)), "-o", str(out), "--images", "none", "--templates", str(tpl)],
-                     tmp_path)
-    assert result.exit_code == 1, result.output
-    assert f"<{name}/> is not allowed: an HTML parser reads it as an open tag" in result.output, result.output
-    assert not list(out.glob("*.epub"))
+    output = _no_book_of(tmp_path, "day.xhtml.j2", '{% extends "default:day.xhtml.j2" %}{% block paper_summary %}'
+                         f"<div><{tag}/>{{{{ super() }}}}<br/></div>{{% endblock %}}")
+    assert f"<{name}/> is not allowed: an HTML parser reads it as an open tag" in output, output
 
 
 def test_noscript_on_the_front_page_is_refused(tmp_path):

@@ -686,11 +686,11 @@ def page_problems(doc: str) -> list[str]:
         # Read here as a browser without scripts reads it (html5lib has no scripting flag); a
         # browser with scripts reads its contents as text up to the first "</noscript>", which
         # may stand inside an attribute, and what follows it as markup: a <meta http-equiv=
-        # refresh> or a <base> this gate never saw (HTML section 13.2.6.4.4).  The page runs
-        # no script, so it has nothing to say in a <noscript>.
+        # refresh> or a <base> this gate never saw (HTML section 13.2.6.4.4): its contents
+        # cannot be judged here as such a browser reads them.
         return [f"line {lines_of.get(id(noscript), '?')}: <noscript> is not allowed on the front page (a "
-                "browser running scripts reads what is inside it otherwise than this check can, and the page "
-                "runs none): leave it out"]
+                "browser running scripts reads what is inside it as text up to the first '</noscript>', "
+                "otherwise than this check reads it): leave it out"]
     for (line, column), code, data in parser.errors:
         try:
             why = E.get(code, code) % (data or {})
