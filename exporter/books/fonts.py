@@ -60,6 +60,14 @@ class FontSource:
         return hashlib.sha256(self.data).hexdigest()
 
 
+#: The tables the book's subset is cut from, read when the font is: a damaged one is a usage error
+#: before anything is written, not an error once the book is made (and the feeds written).  The
+#: layout tables too (a few milliseconds: the subsetter reads them whole, and an anchor cut short
+#: in GPOS was an error of the run).  The glyph table itself is only measured against its index,
+#: ``loca``: decompiling a Korean font's glyphs took a second a run.
+_READ_FIRST = ("head", "hhea", "maxp", "hmtx", "loca", "post", "OS/2", "GDEF", "GSUB", "GPOS", "kern")
+
+
 def _fail(option: str, path: str, message: str) -> UsageError:
     from ..gates.names import shell_quote
 
@@ -96,13 +104,7 @@ def _load(path: str, size: int, mtime_ns: int, ctime_ns: int, ino: int, option: 
             # can be drawn from the font, and the book's subset of it cannot be cut.
             raise _fail(option, path, "not a usable font: it has no character map (cmap table)")
         cmap = font.getBestCmap() or {}
-        # The tables the book's subset is cut from, read now: a damaged one is a usage error
-        # before anything is written, not an error once the book is made (and the feeds written).
-        # (The glyph table itself is only measured against its index, ``loca``: decompiling a
-        # Korean font's glyphs took a second a run.)
-        # The layout tables too (a few milliseconds): the subsetter reads them whole, and a damage
-        # in one (an anchor cut short in GPOS) was an error of the run, not of the option.
-        for tag in ("head", "hhea", "maxp", "hmtx", "loca", "post", "OS/2", "GDEF", "GSUB", "GPOS", "kern"):
+        for tag in _READ_FIRST:
             if tag in font:
                 font[tag]  # noqa: B018 -- decompiles the table
         if "head" in font and not font["head"].unitsPerEm:

@@ -674,23 +674,9 @@ def page_problems(doc: str) -> list[str]:
     parser, lines_of = _lined_etree_parser()
     root = parser.parse(doc)
     found = []
-    template = next((el for el in root.iter() if el.tag == "template"), None)
-    if template is not None:
-        # html5lib, the HTML parser of this gate, predates <template> (HTML section 4.12.3): it
-        # would build another tree than a browser does, and judge that one.
-        return [f"line {lines_of.get(id(template), '?')}: <template> is not supported on the front page "
-                "(this gate's HTML parser does not read template contents): build the markup in a script, or "
-                "leave it out"]
-    noscript = next((el for el in root.iter() if el.tag == "noscript"), None)
-    if noscript is not None:
-        # Read here as a browser without scripts reads it (html5lib has no scripting flag); a
-        # browser with scripts reads its contents as text up to the first "</noscript>", which
-        # may stand inside an attribute, and what follows it as markup: a <meta http-equiv=
-        # refresh> or a <base> this gate never saw (HTML section 13.2.6.4.4): its contents
-        # cannot be judged here as such a browser reads them.
-        return [f"line {lines_of.get(id(noscript), '?')}: <noscript> is not allowed on the front page (a "
-                "browser running scripts reads what is inside it as text up to the first '</noscript>', "
-                "otherwise than this check reads it): leave it out"]
+    unjudged = _unjudged_elements(root, lines_of)
+    if unjudged:
+        return unjudged
     for (line, column), code, data in parser.errors:
         try:
             why = E.get(code, code) % (data or {})
@@ -732,6 +718,29 @@ def page_problems(doc: str) -> list[str]:
         found.extend(content_model.problems(tree, page=True))
     found.extend(_document_problems(root, doc, lines_of))
     return found + _reference_problems(references, ids, maps, "page")
+
+
+def _unjudged_elements(root: Any, lines_of: dict[int, int]) -> list[str]:
+    """The page refused whole for an element whose contents this gate cannot read as a browser
+    does (``<template>``, ``<noscript>``), or nothing."""
+    template = next((el for el in root.iter() if el.tag == "template"), None)
+    if template is not None:
+        # html5lib, the HTML parser of this gate, predates <template> (HTML section 4.12.3): it
+        # would build another tree than a browser does, and judge that one.
+        return [f"line {lines_of.get(id(template), '?')}: <template> is not supported on the front page "
+                "(this gate's HTML parser does not read template contents): build the markup in a script, or "
+                "leave it out"]
+    noscript = next((el for el in root.iter() if el.tag == "noscript"), None)
+    if noscript is not None:
+        # Read here as a browser without scripts reads it (html5lib has no scripting flag); a
+        # browser with scripts reads its contents as text up to the first "</noscript>", which
+        # may stand inside an attribute, and what follows it as markup: a <meta http-equiv=
+        # refresh> or a <base> this gate never saw (HTML section 13.2.6.4.4): its contents
+        # cannot be judged here as such a browser reads them.
+        return [f"line {lines_of.get(id(noscript), '?')}: <noscript> is not allowed on the front page (a "
+                "browser running scripts reads what is inside it as text up to the first '</noscript>', "
+                "otherwise than this check reads it): leave it out"]
+    return []
 
 
 def _page_html_problems(el: Any, parents: dict) -> list[str]:
