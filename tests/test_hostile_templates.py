@@ -646,3 +646,27 @@ def test_noscript_on_the_front_page_is_refused(tmp_path):
     assert result.exit_code == 1, result.output
     assert "<noscript> is not allowed on the front page" in result.output, result.output
     assert not (out / "index.html").exists()
+
+
+@pytest.mark.parametrize("element, said", [
+    ("""<iframe title="x" srcdoc="<meta http-equiv=refresh content='0;url=https://evil.example/'>"></iframe>""",
+     "<iframe>: the attribute 'srcdoc' holds a document of its own"),
+    ("""<iframe title="x" src="data:text/html,<meta http-equiv=refresh content=0>"></iframe>""",
+     "<iframe>: the attribute 'src' is a data: URL, a document of its own"),
+    ("""<object data="data:text/html,<base href=https://evil.example/>" type="text/html"></object>""",
+     "<object>: the attribute 'data' is a data: URL"),
+])
+def test_a_document_inside_a_front_page_attribute_is_refused(tmp_path, element, said):
+    """``<iframe srcdoc="...">`` and a frame's ``data:`` document are documents of their own that
+    neither this check nor the Nu checker reads: a refresh or a ``<base>`` the page may not hold
+    stood there unseen."""
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "index.html.j2").write_text('{% extends "default:index.html.j2" %}{% block newest %}'
+                                       + element + "{% endblock %}", "utf-8")
+    out = tmp_path / "out"
+    result = run_cli(["build", str(two_papers(tmp_path)), "-o", str(out), "--images", "none", "--templates", str(tpl),
+                      "-q"], tmp_path)
+    assert result.exit_code == 1, result.output
+    assert said in result.output, result.output
+    assert not (out / "index.html").exists()

@@ -1145,6 +1145,20 @@ def _split_commas(tokens: list) -> list[list]:
     return items
 
 
+def _embedded_document_problem(tag: str, key: str, value: str) -> str | None:
+    """Why an attribute that holds a whole document of its own (``<iframe srcdoc>``, a ``data:``
+    URL of a frame, an object or an embed) is refused, or None: this check, and the Nu checker,
+    never read that document, where a ``<meta http-equiv=refresh>`` or a ``<base>`` the page's own
+    markup may not hold would stand unseen.  A document to show goes in a file of its own."""
+    if tag == "iframe" and key == "srcdoc":
+        return ("holds a document of its own, which this check does not read (a refresh or a <base> could "
+                "stand there): put it in a file and name it in src")
+    if tag in ("iframe", "object", "embed") and key in ("src", "data") and value.strip()[:5].lower() == "data:":
+        return ("is a data: URL, a document of its own this check does not read: put it in a file and name "
+                "that instead")
+    return None
+
+
 def _page_attribute_problems(el, parent: str | None) -> list[str]:
     """The attributes of the front page's HTML element *el* outside the content model of
     :mod:`exporter.gates.attributes` (the page's wider one), and an ``http-equiv`` of a value HTML
@@ -1161,6 +1175,8 @@ def _page_attribute_problems(el, parent: str | None) -> list[str]:
         if why is None and el.tag == "meta" and key == "http-equiv":
             why = http_equiv_problem(value)
             key = f"{key}={value!r}"
+        if why is None:
+            why = _embedded_document_problem(el.tag, key, value)
         if why:
             found.append(f"<{el.tag}>: the attribute {key!r} {why}" if "=" not in key
                          else f"<{el.tag}>: {key} {why}")
