@@ -201,7 +201,10 @@ def test_a_field_never_starts_with_a_combining_mark(mark):
     ("### [Attention](https://arxiv.org/abs/2403.00001) [code](https://evil.com/x)", True),
     ("### [A [b](https://x.org/c) d](https://arxiv.org/abs/2403.00001)", True),
     ("### [[Re] Title](https://arxiv.org/abs/2403.00001)", False),
-    ("### [Title (2024)](https://arxiv.org/abs/2403.00001)", False)])
+    ("### [Title (2024)](https://arxiv.org/abs/2403.00001)", False),
+    # an escaped "]" is text (CommonMark 2.4): no second link, and a viewer links the last too
+    ("### [C\\](https://arxiv.org/abs/2403.00524)](https://arxiv.org/abs/2403.00525)", False),
+    ("### [C\\\\](https://arxiv.org/abs/2403.00524)](https://arxiv.org/abs/2403.00525)", True)])
 def test_a_paper_heading_with_two_links_is_said(heading, said):
     drafts, diags = parse_text(f"## Daily Papers (2024-03-04)\n\n{heading}\n\n- s\n", "d.md")
     assert len(drafts[0].papers) == 1

@@ -154,6 +154,13 @@ MAX_PAPER_BULLETS = 20_000
 MAX_DAY_TITLE_CHARS = 500
 
 
+def _escaped(text: str, at: int) -> bool:
+    """Whether the character at *at* in *text* is escaped: preceded by an odd number of
+    backslashes (CommonMark 2.4)."""
+    run = len(text[:at]) - len(text[:at].rstrip("\\"))
+    return run % 2 == 1
+
+
 def arxiv_id_from_url(url: str | None) -> str | None:
     """The arXiv identifier (without version) named by an arXiv or HF URL."""
     if not url:
@@ -586,9 +593,10 @@ class _FileParser:
             return
         if extra:
             self.warn(no, f"text after the paper link ignored: {_excerpt(extra)}", Kind.IGNORED)
-        if url is not None and _LINK_IN_TITLE.search(title):
+        if url is not None and any(not _escaped(title, m.start()) for m in _LINK_IN_TITLE.finditer(title)):
             # The title runs to the last "](" (docs/format.md, variant 7): a link in it is a second
-            # link of the heading, and a Markdown viewer links the first.
+            # link of the heading, and a Markdown viewer links the first (unless its "]" is
+            # escaped, "\\]": text then, CommonMark 2.4, as the title keeps it).
             self.warn(no, f"this paper heading holds more than one link: the paper's is the last, {_quote(url)}, "
                           f"and the title keeps the others as text ({_excerpt(title)}); a Markdown viewer "
                           "links the first", Kind.IGNORED)
