@@ -296,6 +296,9 @@ def _svg64(inner: str) -> str:
         ('<image href="' + _svg64("<script>alert(1)</script>") + '"/>', "<script>"),
         ('<set attributeName="onclick" to="alert(1)"/>', "sets 'onclick'"),
         ('<animate attributeName="xlink:href" values="javascript:alert(1)"/>', "sets 'href'")]),
+    # a charset label that contradicts the bytes: a reading system decodes another document
+    ('<img alt="x" src="' + _svg64("<rect/>").replace(";base64", ";charset=utf-16;base64") + '"/>',
+     "labelled charset=utf-16 whose bytes are"),
     ('<p><a href="mailto:b@router.home">l</a></p>', "not on the public internet"),
     ('<p><a href="mailto:a@example.com?cc=b@vm.lan">l</a></p>', "not on the public internet"),
     ('<p><a href="mailto:x@example.com?subject=%0D%0ABcc:%20y@example.org">l</a></p>', "U+000D"),

@@ -364,7 +364,36 @@ def data_problem(url: str) -> str | None:
     if why is None and data_media_type(url).strip().lower() == "image/svg+xml":
         data = data_bytes(url)
         why = _svg_problem(data) if data is not None else None
+        if why is None and data is not None:
+            why = _charset_problem(url, data)
     return why
+
+
+def _charset_problem(url: str, data: bytes) -> str | None:
+    """Why the ``charset`` a ``data:`` SVG's URL gives contradicts its bytes, or None: a reading
+    system decodes the picture by that label before its own declaration (RFC 7303 section 3.2),
+    so a picture checked as UTF-8 and labelled UTF-16 is another document there."""
+    import codecs
+
+    from lxml import etree
+
+    params = [p.strip() for p in url.split(":", 1)[1].split(",", 1)[0].split(";")[1:]]
+    label = next((p.split("=", 1)[1].strip().strip('"') for p in params if p.lower().startswith("charset=")), None)
+    if label is None:
+        return None
+    read = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True,
+                                                  load_dtd=False)).getroottree().docinfo.encoding or "utf-8"
+
+    def family(name: str) -> str:
+        try:
+            return codecs.lookup(name).name.replace("-le", "").replace("-be", "")
+        except LookupError:
+            return name.lower()
+
+    if family(label) != family(read) and not (family(label) == "ascii" and data.isascii()):
+        return (f"is a data: SVG picture labelled charset={label} whose bytes are {read}: a reading system "
+                "decodes it by the label, another document than the one checked")
+    return None
 
 
 def _svg_problem(data: bytes, depth: int = 0) -> str | None:
