@@ -290,7 +290,7 @@ def test_cli_feed_writes_default_formats_and_says_what_is_missing(tmp_path):
 def test_cli_feed_usage_and_input_errors(tmp_path):
     runner = CliRunner()
     result = runner.invoke(main, ["feed", "-o", str(tmp_path), "--days", "2", "--all"])
-    assert result.exit_code == 2 and "--days and --all cannot be used together" in result.output
+    assert result.exit_code == 2 and "--days cannot be used together with --all" in result.output
     result = runner.invoke(main, ["feed", "-o", str(tmp_path), "--format", "rss", "--archive"])
     assert result.exit_code == 2 and "add --format atom" in result.output
     result = runner.invoke(main, ["feed", "-o", str(tmp_path), "--base-url", "ftp://x/"])

@@ -330,3 +330,23 @@ def test_a_users_stylesheet_with_a_property_no_epub_style_sheet_holds_is_refused
     result = run_cli(["epub", str(two_papers(tmp_path)), "-o", str(tmp_path / "out"), "--images", "none",
                       "--templates", str(tpl)], tmp_path)
     assert result.exit_code == 1 and "extra.css:2: error: the property" in result.output, result.output
+
+
+@pytest.mark.parametrize("charset, refused", [
+    ("iso-8859-1", True), ("utf-16", True), ("bogus-enc", True), ("UTF-8", False), ("utf-8", False)])
+@pytest.mark.parametrize("file", ["epub.css", "extra.css"])
+def test_a_users_stylesheet_that_names_a_charset_other_than_utf8_is_refused(tmp_path, charset, refused, file):
+    """A book's CSS is UTF-8 (EPUBCheck CSS-004): ``@charset "iso-8859-1"`` over UTF-8 bytes was
+    written into the book, which EPUBCheck refused and a reader honouring it showed as mojibake."""
+    from hostile_three import run_cli, two_papers
+
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / file).write_text(f'@charset "{charset}";\np::after {{ content: "é한" }}\n', encoding="utf-8")
+    result = run_cli(["epub", str(two_papers(tmp_path)), "-o", str(tmp_path / "out"), "--images", "none",
+                      "--templates", str(tpl)], tmp_path)
+    if refused:
+        assert result.exit_code == 1 and f"{file}:1: error: an @charset: '{charset}'" in result.output, result.output
+        assert not list((tmp_path / "out").glob("*.epub"))
+    else:
+        assert result.exit_code == 0, result.output

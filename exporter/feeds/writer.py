@@ -99,7 +99,10 @@ def check_options(options: FeedOptions) -> None:
     chosen = [n for n, v in (("--days", options.days is not None), ("--limit", options.limit is not None),
                              ("--all", options.all)) if v]
     if len(chosen) > 1:
-        raise UsageError(f"{' and '.join(chosen)} cannot be used together")
+        # The first named first, as every check names its option (the config's key, when the value
+        # came from there: cli.options.named_where_given), the others after it.
+        raise UsageError(f"{chosen[0]} cannot be used together with {' and '.join(chosen[1:])} (each says "
+                         "which entries the feed holds)")
     for name, value in (("--days", options.days), ("--limit", options.limit)):
         if value is not None and value < 1:
             raise UsageError(f"{name} must be at least 1")

@@ -267,6 +267,13 @@ def grammar_problems(css: str, *, selectors: bool = True) -> list[Reference]:
                 if selectors:
                     found.extend(_selector_problems(node))
                 found.extend(_declaration_problems(node.content, node.source_line, epub=selectors))
+            elif node.type == "at-rule" and node.lower_at_keyword == "charset":
+                named = next((t.value for t in node.prelude if t.type == "string"), "")
+                if named.lower() != "utf-8":
+                    # A book's CSS is UTF-8 (EPUB 3.3 section 6.3.2; EPUBCheck CSS-004): a reader that
+                    # honours another @charset reads the stylesheet's bytes as other characters.
+                    found.append(Reference(node.source_line, "an @charset",
+                                           f"{named!r}: a stylesheet is UTF-8 (leave @charset out, or name UTF-8)"))
             elif node.type == "at-rule" and node.content is not None:
                 if node.lower_at_keyword in _RULE_BLOCKS:
                     pending.append(tinycss2.parse_rule_list(node.content, skip_comments=True, skip_whitespace=True))
