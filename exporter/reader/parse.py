@@ -154,11 +154,14 @@ MAX_PAPER_BULLETS = 20_000
 MAX_DAY_TITLE_CHARS = 500
 
 
-def _escaped(text: str, at: int) -> bool:
+def _escaped(text: str, at: int, floor: int = 0) -> bool:
     """Whether the character at *at* in *text* is escaped: preceded by an odd number of
-    backslashes (CommonMark 2.4)."""
-    run = len(text[:at]) - len(text[:at].rstrip("\\"))
-    return run % 2 == 1
+    backslashes (CommonMark 2.4), counted back to *floor* at most (what comes before it, the
+    inside of a code span, escapes nothing).  Steps over the run alone: no copy of the text."""
+    k = at
+    while k > floor and text[k - 1] == "\\":
+        k -= 1
+    return (at - k) % 2 == 1
 
 
 def arxiv_id_from_url(url: str | None) -> str | None:
@@ -1171,10 +1174,7 @@ def _code_spans(text: str) -> list[tuple[int, int]]:
     i = 0
     while i < len(runs):
         start, end = runs[i]
-        k = start
-        while k > done and text[k - 1] == "\\":
-            k -= 1
-        if (start - k) % 2:
+        if _escaped(text, start, done):
             start += 1  # "\`" is a literal backtick; the rest of the run may open a span
         same = by_length.get(end - start, [])
         j = bisect.bisect_right(same, i)
