@@ -13,7 +13,13 @@ On the synthetic year (benchmarks/corpus.py), every figure a child process
 3. ``epub --images none`` of the plain year against the floor
    (benchmarks/floor_epub.py: read, split with string operations, escape,
    one EPUB zip per week; target <= 3x), and pandoc making the same weekly
-   books once per week.
+   books once per week;
+4. with ``--thumbnails``: the builds of 1. as a daily run makes them, with the
+   thumbnails embedded (the default), from a warm cache (filled by one build
+   first, from benchmarks/bench_images.py's local server): the ratio.
+
+The children run as an installed program does, from bytecode
+(``PYTHONDONTWRITEBYTECODE`` is dropped for them).
 
 Other processes on the machine skew wall times: the load average is printed.
 """
@@ -60,10 +66,12 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-pandoc", action="store_true")
+    ap.add_argument("--thumbnails", action="store_true", help="also compare the builds with thumbnails (4.)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-selections-"))
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               XDG_STATE_HOME=str(tmp / "state"))
+               XDG_STATE_HOME=str(tmp / "state"), XDG_CACHE_HOME=str(tmp / "cache"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     try:
         corpus = tmp / "year"
         generate(corpus, args.days, round(args.days * 8000 / 365))
@@ -79,12 +87,13 @@ def main() -> None:
             runs = [fn() for _ in range(args.repeat)]
             return min(r[0] for r in runs), max(r[1] for r in runs), min(r[2] for r in runs)
 
-        def build(config: str, out: Path, fresh: bool) -> tuple[float, int, float]:
+        def build(config: str, out: Path, fresh: bool, source: Path = corpus,
+                  images: tuple[str, ...] = ("--images", "none")) -> tuple[float, int, float]:
             state = tmp / "state" / out.name  # each folder's own: a fresh build removes it alone
             if fresh:
                 shutil.rmtree(out, ignore_errors=True)
                 shutil.rmtree(state, ignore_errors=True)
-            return ours("--config", str(tmp / config), "build", str(corpus), "-o", str(out), "--images", "none",
+            return ours("--config", str(tmp / config), "build", str(source), "-o", str(out), *images,
                         "-q", state=state)
 
         def show(what: str, r: tuple[float, int, float], note: str = "") -> None:
@@ -112,6 +121,8 @@ def main() -> None:
         show("floor (benchmarks/floor_epub.py)", floor)
         show("epub --images none", epub,
              f"{epub[0] / floor[0]:.2f}x wall, {epub[2] / floor[2]:.2f}x CPU of the floor (target <= 3x)")
+        if args.thumbnails:
+            with_thumbnails(tmp, corpus, args.repeat, build, show)
         exe = shutil.which("pandoc")
         if not args.no_pandoc and exe:
             src, dst = tmp / "pandoc-in", tmp / "pandoc-out"
@@ -130,6 +141,44 @@ def main() -> None:
             print("pandoc is not installed (apt-get install -y pandoc): skipped")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def with_thumbnails(tmp: Path, corpus: Path, repeat: int, build, show) -> None:
+    """4.: the year's thumbnail lines pointed at a local server, the cache filled by one build, then
+    the builds without and with the selections, interleaved, each into a fresh folder."""
+    import multiprocessing as mp
+
+    from bench_images import serve
+
+    stats = mp.Manager().dict()
+    ports: mp.Queue = mp.Queue()
+    server = mp.Process(target=serve, args=(ports, 0.02, stats), daemon=True)
+    server.start()
+    port, _ = ports.get(timeout=60)
+    try:
+        thumbs, n = tmp / "thumbs", 0
+        shutil.copytree(corpus, thumbs)
+        for path in sorted(thumbs.rglob("*.md")):
+            lines = []
+            for line in path.read_text(encoding="utf-8").split("\n"):
+                if line.startswith("![](https://cdn.example.org/thumbs/"):
+                    n += 1
+                    line = f"![](http://127.0.0.1:{port}/{n}.png)"
+                lines.append(line)
+            path.write_text("\n".join(lines), encoding="utf-8")
+        images = ("--allow-private-hosts",)
+        show(f"build with {n} thumbnails, cold cache", build("plain.toml", tmp / "thumbs-cold", True, thumbs, images))
+        plain, chosen = [], []
+        for _ in range(repeat):
+            plain.append(build("plain.toml", tmp / "thumbs-plain", True, thumbs, images))
+            chosen.append(build("selections.toml", tmp / "thumbs-sel", True, thumbs, images))
+        p = (min(r[0] for r in plain), max(r[1] for r in plain), min(r[2] for r in plain))
+        s = (min(r[0] for r in chosen), max(r[1] for r in chosen), min(r[2] for r in chosen))
+        show("build with thumbnails (warm cache), no selection", p)
+        show("build with thumbnails (warm cache), three selections", s,
+             f"{s[0] / p[0]:.2f}x wall, {s[2] / p[2]:.2f}x CPU (target <= 1.6x)")
+    finally:
+        server.terminate()
 
 
 if __name__ == "__main__":

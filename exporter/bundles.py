@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -76,6 +77,9 @@ _NOT_WORD = re.compile(r"[^\w]+")
 MAX_SLUG_BYTES = 150
 
 
+# Cached: a run asks for each book's file name again and again (planning, writing, the catalog,
+# stale files), and every book of a series has one title.
+@functools.lru_cache(maxsize=256)
 def slugify(text: str, *, fallback: str = "papers", max_length: int = 60) -> str:
     """A file-name stem from *text*: lower-case word characters joined by ``-``.
 

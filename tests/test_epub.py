@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import sys
@@ -310,6 +311,9 @@ class FakeImage:
     width: int
     height: int
 
+    def digest(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
 
 def fake_images_module(png: bytes):
     module = types.ModuleType("exporter.images")
@@ -331,7 +335,7 @@ def fake_images_module(png: bytes):
             return self.map.get(paper.key)
 
     module.ImageOptions = ImageOptions
-    module.load_images = lambda papers, options, progress=None: Results(list(papers))
+    module.load_images = lambda papers, options, progress=None, known=None: Results(list(papers))
     return module
 
 

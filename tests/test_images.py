@@ -28,7 +28,7 @@ import pytest
 from PIL import Image, ImageChops, ImageDraw
 
 from exporter import __version__
-from exporter.images import EmbeddedImage, ImageOptions, ImageResults, load_images
+from exporter.images import EmbeddedImage, ImageOptions, ImageResults, image_key, load_images
 from exporter.model import Paper, SourceRef, Thumbnail, ThumbnailKind
 
 TIMEOUT = 0.5  # short network timeout for the failure cases
@@ -756,6 +756,32 @@ def test_cache_writes_are_atomic_files_with_checksums(server, tmp_path):
     assert os.stat(entry).st_size == len(raw)
 
 
+def test_images_an_earlier_book_of_the_period_loaded_are_not_read_again(server, tmp_path):
+    """The books of one period show the same papers (the whole week's book, each selection's):
+    what the first loaded is handed to the next (load_images' *known*), not read from the cache
+    again; the results are those a cache hit gives."""
+    paper = make_paper(server.base + "/n/period.png")
+    options = ImageOptions(cache_dir=tmp_path / "cache", timeout=TIMEOUT, allow_private_hosts=True)
+    known: dict = {}
+    first = load_images([paper], options, known=known)
+    assert first.get(paper) is not None and list(known) == [(options, image_key(paper))]
+    shutil.rmtree(tmp_path / "cache")  # not read: the picture comes from *known*
+    again = load_images([paper], options, known=known)
+    assert again.get(paper) is first.get(paper)
+    assert (again.cached, again.fetched, again.failed, again.failures) == (1, 0, 0, [])
+    assert not (tmp_path / "cache").exists()
+    # Other options (grayscale) are other pictures: loaded, not taken from *known*.
+    gray = ImageOptions(cache_dir=tmp_path / "cache", timeout=TIMEOUT, allow_private_hosts=True, grayscale=True)
+    assert load_images([paper], gray, known=known).get(paper) is not first.get(paper)
+    # A picture read from the cache carries the digest the cache checked it by: the book names
+    # it by that, without hashing it again.
+    load_images([paper], options)
+    cached = load_images([paper], options)
+    assert cached.cached == 1
+    image = cached.get(paper)
+    assert image.sha256 == image.digest() == hashlib.sha256(image.data).hexdigest()
+
+
 def test_stale_temp_files_from_a_killed_run_are_removed(server, tmp_path):
     load_one(server.base + "/n/stale.png", tmp_path)
     folder = tmp_path / "cache" / "converted"
@@ -763,6 +789,12 @@ def test_stale_temp_files_from_a_killed_run_are_removed(server, tmp_path):
     old.write_bytes(b"half")
     fresh.write_bytes(b"half")
     os.utime(old, (time.time() - 7200, time.time() - 7200))
+    load_one(server.base + "/n/stale.png", tmp_path)
+    # Swept once a minute per process: this process's first load already swept the folder.
+    assert old.exists()
+    from exporter.images import cache as cache_module
+
+    cache_module._SWEPT.clear()  # the next run, a process of its own
     load_one(server.base + "/n/stale.png", tmp_path)
     assert not old.exists() and fresh.exists()
 

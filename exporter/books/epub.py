@@ -228,11 +228,14 @@ def _modified(bundle: Bundle) -> dt.datetime:
 
 
 class _Images:
-    """Thumbnails of one bundle: None (``--images none``) or exporter.images' results."""
+    """Thumbnails of one bundle: None (``--images none``) or exporter.images' results.
+    *names*: the name of each picture (by ``id`` of its bytes, kept alive there) that the
+    period's earlier books took (:attr:`Fragments.image_names`), not hashed again."""
 
-    def __init__(self, results: Any = None):
+    def __init__(self, results: Any = None, names: dict[int, tuple[bytes, str]] | None = None):
         self.results = results
         self.items: dict[str, tuple[bytes, str]] = {}  # file name -> (data, media type)
+        self.names = names if names is not None else {}
 
     def ref(self, paper: Paper) -> ImageRef | None:
         if self.results is None or paper.thumbnail is None or paper.thumbnail.kind is not ThumbnailKind.IMAGE:
@@ -240,8 +243,13 @@ class _Images:
         image = self.results.get(paper)
         if image is None:
             return None
-        ext = "png" if image.media_type == "image/png" else "jpg"
-        name = f"images/{hashlib.sha1(image.data).hexdigest()[:16]}.{ext}"
+        known = self.names.get(id(image.data))
+        if known is not None and known[0] is image.data:
+            name = known[1]
+        else:
+            ext = "png" if image.media_type == "image/png" else "jpg"
+            name = f"images/{image.digest()[:16]}.{ext}"
+            self.names[id(image.data)] = (image.data, name)
         self.items[name] = (image.data, image.media_type)
         return ImageRef(name, image.width, image.height)
 
@@ -547,7 +555,7 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
         description=(f"{labels['description']}: {labels['papers'](bundle.paper_count)}, "
                      f"{labels['days'](bundle.days)}, {period_text(bundle)}."),
     )
-    images = _Images(image_results)
+    images = _Images(image_results, ctx.fragments.image_names if ctx.fragments is not None else None)
     days = _day_views(bundle, labels, images, lang, ctx.fragments.facts if ctx.fragments is not None else None)
 
     book = _new_book(bundle, info, labels, cover=cover_jpeg is not None, thumbnails=bool(images.items))
@@ -728,18 +736,29 @@ class Fragments:
     (:func:`exporter.books.workers.make_batches`) and keeps its papers for that task only.
     """
 
-    __slots__ = ("known", "fresh", "facts")
+    __slots__ = ("known", "fresh", "facts", "images", "image_names")
 
     def __init__(self) -> None:
         self.known: dict[tuple[Any, ...], str] = {}
         self.fresh: dict[tuple[Any, ...], str] = {}
         #: id of a paper -> its :class:`_Facts` (kept, like :attr:`known`, for one task in a worker).
         self.facts: dict[int, _Facts] = {}
+        #: The thumbnails the period's books loaded (``exporter.images.load_images``' *known*) and
+        #: the name each is stored under in a book (id of its bytes -> the bytes, the name): kept
+        #: for one period, here too, since a week of thumbnails is megabytes.
+        self.images: dict[tuple[Any, str], Any] = {}
+        self.image_names: dict[int, tuple[bytes, str]] = {}
 
     def next_period(self) -> None:
         """A worker's next task: the papers of another period."""
         self.known.clear()
         self.facts.clear()
+        self.period_done()
+
+    def period_done(self) -> None:
+        """The books of a period are built: its thumbnails are not needed again."""
+        self.images.clear()
+        self.image_names.clear()
 
     def take_fresh(self) -> dict[tuple[Any, ...], str]:
         fresh, self.fresh = self.fresh, {}
@@ -1009,7 +1028,10 @@ def image_options(options: EpubOptions) -> Any:  # -> exporter.images.ImageOptio
                         timeout=options.image_timeout, allow_private_hosts=options.allow_private_hosts, **box)
 
 
-def _image_loader(options: EpubOptions, report: EpubReport) -> Callable[[Sequence[Paper]], Any] | None:
+def _image_loader(options: EpubOptions, report: EpubReport,
+                  fragments: Fragments | None = None) -> Callable[[Sequence[Paper]], Any] | None:
+    """What loads a book's thumbnails (None: none are embedded); with *fragments*, a picture the
+    period's earlier books loaded is taken from there (:attr:`Fragments.images`)."""
     if options.images == "none":
         return None
     check_options(options)
@@ -1022,7 +1044,7 @@ def _image_loader(options: EpubOptions, report: EpubReport) -> Callable[[Sequenc
     settings = image_options(options)
 
     def load(papers: Sequence[Paper]) -> Any:
-        results = load_images(papers, settings)
+        results = load_images(papers, settings, known=fragments.images if fragments is not None else None)
         report.image_failures.extend(results.failures)
         return results
 
@@ -1120,7 +1142,7 @@ class BookWriter:
         report = report if report is not None else EpubReport()
         env = make_environment(options.templates)
         ctx = _Context(env, stylesheet(env), options, fragments)
-        return cls(options, report, ctx, _image_loader(options, report))
+        return cls(options, report, ctx, _image_loader(options, report, fragments))
 
     def render(self, bundle: Bundle) -> tuple[list[tuple[str, bytes]], Any, list[Paper]]:
         """(the book's files, unzipped; image results; the bundle's papers)."""

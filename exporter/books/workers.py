@@ -203,6 +203,10 @@ def make_batches(batches: list[BookBatch], *, jobs: int = 0, ordered: bool = Tru
                     if fragments is not None and result.fragments:
                         fragments.known.update(result.fragments)
                     yield b, result
+                for b, _ in task:
+                    fragments = batches[b].writer.ctx.fragments
+                    if fragments is not None:
+                        fragments.period_done()
     finally:
         _JOB = None
         gc.unfreeze()

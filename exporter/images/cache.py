@@ -57,6 +57,12 @@ REMEMBERED = re.compile(
     re.DOTALL)
 
 
+#: When each cache folder was last swept of stale temporary files (:meth:`Cache.remove_stale_temp_files`)
+#: in this process; a forked book worker inherits what its parent swept.
+_SWEPT: dict[Path, float] = {}
+SWEEP_SECONDS = 60.0
+
+
 class Cache:
     """Checksummed, atomically written cache entries; any failure = cache miss."""
 
@@ -65,8 +71,16 @@ class Cache:
         self.usable = True
 
     def remove_stale_temp_files(self, max_age: float = 3600.0) -> None:
-        """Remove temporary files left by a run that was killed mid-write."""
+        """Remove temporary files left by a run that was killed mid-write; a cache folder once a
+        minute at most (a folder of thousands of pictures was listed for every book: a tenth of a
+        warm build's book time)."""
         now = time.time()
+        swept = _SWEPT.get(self.root)
+        if swept is not None and 0 <= now - swept < SWEEP_SECONDS:
+            return
+        if len(_SWEPT) >= 64:
+            _SWEPT.clear()
+        _SWEPT[self.root] = now
         for kind in ("converted", "failed"):
             try:
                 with os.scandir(self.root / kind) as entries:
@@ -99,7 +113,8 @@ class Cache:
             width, height = int(header["width"]), int(header["height"])
             _check_payload(data, media_type, width, height)
             check_written(data, media_type, width, height, opts)
-            return EmbeddedImage(data, media_type, width, height)
+            # The header's digest is that of *data*: _read compared them.
+            return EmbeddedImage(data, media_type, width, height, sha256=header["sha256"])
         except (KeyError, TypeError, ValueError, OSError, struct.error):
             _unlink(self._path("converted", f"{options_key}\0{key}"))
             return None

@@ -67,6 +67,7 @@ def load_images(
     papers: Iterable[Paper],
     options: ImageOptions,
     progress: Callable[[int], None] | None = None,
+    known: dict[tuple[ImageOptions, str], EmbeddedImage] | None = None,
 ) -> ImageResults:
     """Load the IMAGE thumbnails of *papers*; never raises for a bad image.
 
@@ -76,7 +77,11 @@ def load_images(
 
     The result holds every image in memory (~60 kB each): for a long archive
     call it once per book with that book's papers, so memory stays bounded
-    by one book; the cache makes repeated URLs across books free.
+    by one book; the cache makes repeated URLs across books free.  *known*:
+    the images an earlier call loaded with the same options (the books of one
+    period, which show the same papers: the whole week's and each selection's),
+    taken as the cache hits they would be, without reading the cache again;
+    what this call loads is added to it.
     """
     jobs: dict[str, list[Paper]] = {}
     for paper in papers:
@@ -85,6 +90,10 @@ def load_images(
             jobs.setdefault(key, []).append(paper)
 
     results = ImageResults()
+    if known:
+        for key in [key for key in jobs if (options, key) in known]:
+            _collect(results, jobs, progress, key, (known[options, key], "cached"))
+            del jobs[key]
     if not jobs:
         return results
     _few_heaps()
@@ -93,43 +102,44 @@ def load_images(
     collect = functools.partial(_collect, results, jobs, progress)
     remote = [key for key in jobs if not key.startswith("local:")]
     try:
-        with ThreadPoolExecutor(max_workers=max(1, options.concurrency),
-                                thread_name_prefix="digest-export-image") as pool:
-            try:
-                misses = _cache_hits(pool, loader, remote, options, collect)
-                # 2. Everything else, one task per image: network-bound, and
-                #    the conversions overlap (Pillow releases the GIL).
-                remote_set = set(remote)
-                todo = misses + [key for key in jobs if key not in remote_set]
-                futures = {pool.submit(loader.load, jobs[key][0]): key for key in todo}
-                for future in as_completed(futures):
-                    try:
-                        outcome: tuple[EmbeddedImage, str] | Failure = future.result()
-                    except Failure as failure:
-                        outcome = failure
-                    collect(futures[future], outcome)
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
+        misses = _cache_hits(loader, remote, collect)
+        # 2. Everything else, one task per image: network-bound, and the
+        #    conversions overlap (Pillow releases the GIL).
+        remote_set = set(remote)
+        todo = misses + [key for key in jobs if key not in remote_set]
+        if todo:
+            with ThreadPoolExecutor(max_workers=max(1, options.concurrency),
+                                    thread_name_prefix="digest-export-image") as pool:
+                try:
+                    futures = {pool.submit(loader.load, jobs[key][0]): key for key in todo}
+                    for future in as_completed(futures):
+                        try:
+                            outcome: tuple[EmbeddedImage, str] | Failure = future.result()
+                        except Failure as failure:
+                            outcome = failure
+                        collect(futures[future], outcome)
+                except BaseException:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
     finally:
         loader.close()
+    if known is not None:
+        known.update(((options, key), image) for key, image in results.images.items())
     results.failures.sort(key=lambda f: (f.source, f.url))
     return results
 
 
-def _cache_hits(pool: ThreadPoolExecutor, loader: Loader, remote: list[str], options: ImageOptions,
+def _cache_hits(loader: Loader, remote: list[str],
                 collect: Callable[[str, tuple[EmbeddedImage, str]], None]) -> list[str]:
-    """1. Cache hits, in a few big batches (a warm run is thousands of small
-    reads, where one task per image costs more in thread hand-offs than the
-    read itself); returns the keys that missed."""
-    batches = _split(remote, min(options.concurrency, os.cpu_count() or 1) * 4)
+    """1. Cache hits, read here, one after the other: a warm run is thousands of small reads and
+    checks, each shorter than handing it to a thread (a book of 150 cached pictures took twice
+    as long in batches on eight threads, started for every book); returns the keys that missed."""
     misses: list[str] = []
-    for future in as_completed([pool.submit(loader.lookup_many, b) for b in batches]):
-        for key, image in future.result():
-            if image is None:
-                misses.append(key)
-            else:
-                collect(key, (image, "cached"))
+    for key, image in loader.lookup_many(remote):
+        if image is None:
+            misses.append(key)
+        else:
+            collect(key, (image, "cached"))
     return misses
 
 
@@ -149,11 +159,6 @@ def _collect(results: ImageResults, jobs: dict[str, list[Paper]], progress: Call
         setattr(results, origin, getattr(results, origin) + 1)
     if progress is not None:
         progress(len(group))
-
-
-def _split(items: list[str], parts: int) -> list[list[str]]:
-    size = max(1, -(-len(items) // max(1, parts)))
-    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 class Loader:

@@ -53,6 +53,17 @@ class EmbeddedImage:
     media_type: str  # "image/jpeg" or "image/png"
     width: int
     height: int
+    #: The SHA-256 of :attr:`data` in hex, when the loader knows it already (the cache checks each
+    #: entry by it): what the book names the picture by (:meth:`digest`), not hashed again.
+    sha256: str = field(default="", compare=False, repr=False)
+
+    def digest(self) -> str:
+        """The SHA-256 of :attr:`data` in hex."""
+        if self.sha256:
+            return self.sha256
+        import hashlib
+
+        return hashlib.sha256(self.data).hexdigest()
 
     @property
     def extension(self) -> str:
