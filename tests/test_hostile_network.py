@@ -85,9 +85,9 @@ def test_image_timeout_option_and_environment_variable(tmp_path, monkeypatch):
     seen = []
     real = images.load_images
 
-    def spy(papers, options, progress=None):
+    def spy(papers, options, progress=None, known=None):
         seen.append(options.timeout)
-        return real(papers, options, progress)
+        return real(papers, options, progress, known)
 
     monkeypatch.setattr(images, "load_images", spy)
     (tmp_path / "in").mkdir()
