@@ -83,9 +83,15 @@ def main() -> None:
                              env=env if state is None else dict(env, XDG_STATE_HOME=str(state)),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-        def best(fn) -> tuple[float, int, float]:
-            runs = [fn() for _ in range(args.repeat)]
-            return min(r[0] for r in runs), max(r[1] for r in runs), min(r[2] for r in runs)
+        def paired(one, other) -> tuple[tuple[float, int, float], tuple[float, int, float]]:
+            """The best of ``--repeat`` runs of each, taken in turn: a shared machine's speed drifts
+            by tens of percent within minutes, and weighs so on both alike."""
+            firsts, seconds = [], []
+            for _ in range(args.repeat):
+                firsts.append(one())
+                seconds.append(other())
+            return tuple((min(r[0] for r in runs), max(r[1] for r in runs), min(r[2] for r in runs))
+                         for runs in (firsts, seconds))
 
         def build(config: str, out: Path, fresh: bool, source: Path = corpus,
                   images: tuple[str, ...] = ("--images", "none")) -> tuple[float, int, float]:
@@ -100,29 +106,24 @@ def main() -> None:
             print(f"{what:<48} {r[0]:6.2f} s  (CPU {r[2]:5.2f} s, {r[1] / 1024:4.0f} MB)  {note}", flush=True)
 
         print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; corpus: {args.days} days")
-        # Interleaved, so that the load of the machine weighs on both alike.
-        plain, chosen = [], []
-        for _ in range(args.repeat):
-            plain.append(build("plain.toml", tmp / "plain-out", True))
-            chosen.append(build("selections.toml", tmp / "sel-out", True))
-        p = (min(r[0] for r in plain), max(r[1] for r in plain), min(r[2] for r in plain))
-        s = (min(r[0] for r in chosen), max(r[1] for r in chosen), min(r[2] for r in chosen))
+        p, s = paired(lambda: build("plain.toml", tmp / "plain-out", True),
+                      lambda: build("selections.toml", tmp / "sel-out", True))
         show("build, no selection", p)
         show("build, three selections", s, f"{s[0] / p[0]:.2f}x wall, {s[2] / p[2]:.2f}x CPU (target <= 1.6x)")
-        p2 = best(lambda: build("plain.toml", tmp / "plain-out", False))
-        s2 = best(lambda: build("selections.toml", tmp / "sel-out", False))
+        p2, s2 = paired(lambda: build("plain.toml", tmp / "plain-out", False),
+                        lambda: build("selections.toml", tmp / "sel-out", False))
         show("no-change build, no selection", p2)
         show("no-change build, three selections", s2,
              f"{s2[0] / p2[0]:.2f}x wall, {s2[2] / p2[2]:.2f}x CPU (target < 1.5x)")
 
-        epub = best(lambda: ours("epub", str(corpus), "-o", str(tmp / "epub-out"), "--images", "none", "-q"))
-        floor = best(lambda: run_child([sys.executable, str(HERE / "floor_epub.py"), str(corpus),
-                                        str(tmp / "floor-out")]))
+        epub, floor = paired(lambda: ours("epub", str(corpus), "-o", str(tmp / "epub-out"), "--images", "none", "-q"),
+                             lambda: run_child([sys.executable, str(HERE / "floor_epub.py"), str(corpus),
+                                                str(tmp / "floor-out")]))
         show("floor (benchmarks/floor_epub.py)", floor)
         show("epub --images none", epub,
              f"{epub[0] / floor[0]:.2f}x wall, {epub[2] / floor[2]:.2f}x CPU of the floor (target <= 3x)")
         if args.thumbnails:
-            with_thumbnails(tmp, corpus, args.repeat, build, show)
+            with_thumbnails(tmp, corpus, paired, build, show)
         exe = shutil.which("pandoc")
         if not args.no_pandoc and exe:
             src, dst = tmp / "pandoc-in", tmp / "pandoc-out"
@@ -143,7 +144,7 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def with_thumbnails(tmp: Path, corpus: Path, repeat: int, build, show) -> None:
+def with_thumbnails(tmp: Path, corpus: Path, paired, build, show) -> None:
     """4.: the year's thumbnail lines pointed at a local server, the cache filled by one build, then
     the builds without and with the selections, interleaved, each into a fresh folder."""
     import multiprocessing as mp
@@ -168,12 +169,8 @@ def with_thumbnails(tmp: Path, corpus: Path, repeat: int, build, show) -> None:
             path.write_text("\n".join(lines), encoding="utf-8")
         images = ("--allow-private-hosts",)
         show(f"build with {n} thumbnails, cold cache", build("plain.toml", tmp / "thumbs-cold", True, thumbs, images))
-        plain, chosen = [], []
-        for _ in range(repeat):
-            plain.append(build("plain.toml", tmp / "thumbs-plain", True, thumbs, images))
-            chosen.append(build("selections.toml", tmp / "thumbs-sel", True, thumbs, images))
-        p = (min(r[0] for r in plain), max(r[1] for r in plain), min(r[2] for r in plain))
-        s = (min(r[0] for r in chosen), max(r[1] for r in chosen), min(r[2] for r in chosen))
+        p, s = paired(lambda: build("plain.toml", tmp / "thumbs-plain", True, thumbs, images),
+                      lambda: build("selections.toml", tmp / "thumbs-sel", True, thumbs, images))
         show("build with thumbnails (warm cache), no selection", p)
         show("build with thumbnails (warm cache), three selections", s,
              f"{s[0] / p[0]:.2f}x wall, {s[2] / p[2]:.2f}x CPU (target <= 1.6x)")
