@@ -298,3 +298,52 @@ def test_a_failing_selection_writes_nothing(site, monkeypatch):
              for p in folder.rglob("*") if p.is_file()}
     assert after == before
     assert not (out / "slow").exists()
+
+
+def test_the_books_of_a_week_share_their_thumbnails_and_only_that_week_is_kept(tmp_path, monkeypatch):
+    """A selection's book shows papers of the whole week's book: their pictures are taken from what
+    that book loaded (not read and checked in the cache again), and what is kept is the week's
+    alone: the next week starts empty (a year of pictures is not held in memory)."""
+    import io
+
+    from PIL import Image
+
+    import exporter.images as images
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for n, date in enumerate((dt.date(2024, 3, 4), dt.date(2024, 3, 12))):
+        text = day(date, [5, 9, 1], ["alpha", "beta", "alpha survey"])
+        for i in range(3):
+            buf = io.BytesIO()
+            Image.new("RGB", (40, 30), (40 * n + 10 * i, 90, 200)).save(buf, "PNG")
+            (logs / f"p{n}{i}.png").write_bytes(buf.getvalue())
+            text = text.replace(f"Vote: {[5, 9, 1][i]}\n", f"![](p{n}{i}.png)\n\nVote: {[5, 9, 1][i]}\n", 1)
+        (logs / f"{date}.md").write_text(text, encoding="utf-8")
+    config = tmp_path / "digest-export.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    calls = []
+    real = images.load_images
+
+    def spy(papers, options, progress=None, known=None):
+        papers = list(papers)
+        calls.append(({p.source.path for p in papers}, {key for _, key in (known or {})},
+                      {images.image_key(p) for p in papers}))
+        return real(papers, options, progress, known)
+
+    monkeypatch.setattr(images, "load_images", spy)
+    result = CliRunner().invoke(main, ["--config", str(config), "build", str(logs), "-o", str(tmp_path / "out"),
+                                       "-j", "1"], env={"XDG_CACHE_HOME": str(tmp_path / "cache"),
+                                                        "XDG_STATE_HOME": str(tmp_path / "state")})
+    assert result.exit_code == 0, result.output
+    # Per week: the whole week's book first (nothing known yet), then each selection's, whose
+    # pictures are all known already.
+    weeks = [calls[:3], calls[3:]]
+    assert len(calls) == 6, calls
+    for week in weeks:
+        (files, known, keys), *selections = week
+        assert known == set() and len(files) == 1
+        for sel_files, sel_known, sel_keys in selections:
+            assert sel_files == files and sel_keys <= sel_known <= keys
+    top = zipfile.ZipFile(next((tmp_path / "out" / "top").glob("*W10.epub")))
+    assert [n for n in top.namelist() if n.startswith("EPUB/images/")], "the selection's book has its thumbnail"
