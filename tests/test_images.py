@@ -765,6 +765,8 @@ def test_images_an_earlier_book_of_the_period_loaded_are_not_read_again(server, 
     known: dict = {}
     first = load_images([paper], options, known=known)
     assert first.get(paper) is not None and list(known) == [(options, image_key(paper))]
+    # Fetched, it carries the digest its cache entry was written with, as a cached one does.
+    assert first.get(paper).sha256 == hashlib.sha256(first.get(paper).data).hexdigest()
     shutil.rmtree(tmp_path / "cache")  # not read: the picture comes from *known*
     again = load_images([paper], options, known=known)
     assert again.get(paper) is first.get(paper)

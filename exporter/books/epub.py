@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import hashlib
 import io
 import os
 import re
@@ -228,14 +227,11 @@ def _modified(bundle: Bundle) -> dt.datetime:
 
 
 class _Images:
-    """Thumbnails of one bundle: None (``--images none``) or exporter.images' results.
-    *names*: the name of each picture (by ``id`` of its bytes, kept alive there) that the
-    period's earlier books took (:attr:`Fragments.image_names`), not hashed again."""
+    """Thumbnails of one bundle: None (``--images none``) or exporter.images' results."""
 
-    def __init__(self, results: Any = None, names: dict[int, tuple[bytes, str]] | None = None):
+    def __init__(self, results: Any = None):
         self.results = results
         self.items: dict[str, tuple[bytes, str]] = {}  # file name -> (data, media type)
-        self.names = names if names is not None else {}
 
     def ref(self, paper: Paper) -> ImageRef | None:
         if self.results is None or paper.thumbnail is None or paper.thumbnail.kind is not ThumbnailKind.IMAGE:
@@ -243,13 +239,9 @@ class _Images:
         image = self.results.get(paper)
         if image is None:
             return None
-        known = self.names.get(id(image.data))
-        if known is not None and known[0] is image.data:
-            name = known[1]
-        else:
-            ext = "png" if image.media_type == "image/png" else "jpg"
-            name = f"images/{image.digest()[:16]}.{ext}"
-            self.names[id(image.data)] = (image.data, name)
+        ext = "png" if image.media_type == "image/png" else "jpg"
+        # The loader gives each picture with its digest (the cache's checksum): not hashed here.
+        name = f"images/{image.digest()[:16]}.{ext}"
         self.items[name] = (image.data, image.media_type)
         return ImageRef(name, image.width, image.height)
 
@@ -555,7 +547,7 @@ def _build(bundle: Bundle, ctx: _Context, image_results: Any, lang: str,
         description=(f"{labels['description']}: {labels['papers'](bundle.paper_count)}, "
                      f"{labels['days'](bundle.days)}, {period_text(bundle)}."),
     )
-    images = _Images(image_results, ctx.fragments.image_names if ctx.fragments is not None else None)
+    images = _Images(image_results)
     days = _day_views(bundle, labels, images, lang, ctx.fragments.facts if ctx.fragments is not None else None)
 
     book = _new_book(bundle, info, labels, cover=cover_jpeg is not None, thumbnails=bool(images.items))
@@ -736,18 +728,16 @@ class Fragments:
     (:func:`exporter.books.workers.make_batches`) and keeps its papers for that task only.
     """
 
-    __slots__ = ("known", "fresh", "facts", "images", "image_names")
+    __slots__ = ("known", "fresh", "facts", "images")
 
     def __init__(self) -> None:
         self.known: dict[tuple[Any, ...], str] = {}
         self.fresh: dict[tuple[Any, ...], str] = {}
         #: id of a paper -> its :class:`_Facts` (kept, like :attr:`known`, for one task in a worker).
         self.facts: dict[int, _Facts] = {}
-        #: The thumbnails the period's books loaded (``exporter.images.load_images``' *known*) and
-        #: the name each is stored under in a book (id of its bytes -> the bytes, the name): kept
-        #: for one period, here too, since a week of thumbnails is megabytes.
+        #: The thumbnails the period's books loaded (``exporter.images.load_images``' *known*):
+        #: kept for one period, here too, since a week of thumbnails is megabytes.
         self.images: dict[tuple[Any, str], Any] = {}
-        self.image_names: dict[int, tuple[bytes, str]] = {}
 
     def next_period(self) -> None:
         """A worker's next task: the papers of another period."""
@@ -758,7 +748,6 @@ class Fragments:
     def period_done(self) -> None:
         """The books of a period are built: its thumbnails are not needed again."""
         self.images.clear()
-        self.image_names.clear()
 
     def take_fresh(self) -> dict[tuple[Any, ...], str]:
         fresh, self.fresh = self.fresh, {}

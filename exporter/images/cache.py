@@ -30,6 +30,7 @@ import re
 import struct
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from ..gates import files as gate_files
@@ -119,10 +120,13 @@ class Cache:
             _unlink(self._path("converted", f"{options_key}\0{key}"))
             return None
 
-    def put_converted(self, key: str, options_key: str, image: EmbeddedImage) -> None:
+    def put_converted(self, key: str, options_key: str, image: EmbeddedImage) -> EmbeddedImage:
+        """Cache *image* (when the cache is usable); *image* with its digest, the entry's checksum."""
+        image = replace(image, sha256=image.digest())
         header = {"key": key, "media_type": image.media_type, "width": image.width,
-                  "height": image.height}
+                  "height": image.height, "sha256": image.sha256}
         self._write(self._path("converted", f"{options_key}\0{key}"), header, image.data)
+        return image
 
     def get_failure(self, url: str, now: float | None = None) -> tuple[str, float] | None:
         """A remembered permanent failure of *url*: (reason, until), or ``None``."""
@@ -189,9 +193,10 @@ class Cache:
         return header, data
 
     def _write(self, path: Path, header: dict, data: bytes) -> None:
+        """*header* (its ``sha256`` that of *data*) and *data* as one entry at *path*."""
         if not self.usable:
             return
-        header = {**header, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        header = {**header, "size": len(data)}
         head = json.dumps(header, sort_keys=True).encode("utf-8")
         blob = b"%s%08d\n%s%s" % (CACHE_MAGIC, len(head), head, data)
         self._atomic_write(path, blob)

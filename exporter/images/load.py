@@ -226,9 +226,7 @@ class Loader:
             cached = self.cache.get_converted(key, self.options_key, self.options)
             if cached is not None:
                 return cached, "local"
-            image = convert(data, opts)
-            self.cache.put_converted(key, self.options_key, image)
-            return image, "local"
+            return self.cache.put_converted(key, self.options_key, convert(data, opts)), "local"
 
         remembered = self.cache.get_failure(url)
         if remembered is not None:
@@ -247,8 +245,7 @@ class Loader:
                 self.cache.put_failure(url, str(failure), time.time() + opts.remember_failures)
             raise
         # Only what converted is cached: an HTML error page is not kept.
-        self.cache.put_converted(url, self.options_key, image)
-        return image, "fetched"
+        return self.cache.put_converted(url, self.options_key, image), "fetched"
 
 
 def _shown_url(thumbnail: Thumbnail) -> str:
