@@ -370,26 +370,22 @@ def data_problem(url: str) -> str | None:
     why = data_payload_problem(url)
     if why is None and data_media_type(url).strip().lower() == "image/svg+xml":
         data = data_bytes(url)
-        why = _svg_problem(data) if data is not None else None
-        if why is None and data is not None:
-            why = _charset_problem(url, data)
+        why = _svg_problem(data, labelled=url) if data is not None else None
     return why
 
 
-def _charset_problem(url: str, data: bytes) -> str | None:
-    """Why the ``charset`` a ``data:`` SVG's URL gives contradicts its bytes, or None: a reading
-    system decodes the picture by that label before its own declaration (RFC 7303 section 3.2),
-    so a picture checked as UTF-8 and labelled UTF-16 is another document there."""
+def _charset_problem(url: str, data: bytes, encoding: str | None) -> str | None:
+    """Why the ``charset`` a ``data:`` SVG's URL gives contradicts its bytes (*data*, which the XML
+    parser read as *encoding*), or None: a reading system decodes the picture by that label before
+    its own declaration (RFC 7303 section 3.2), so a picture checked as UTF-8 and labelled UTF-16
+    is another document there."""
     import codecs
-
-    from lxml import etree
 
     params = [p.strip() for p in url.split(":", 1)[1].split(",", 1)[0].split(";")[1:]]
     label = next((p.split("=", 1)[1].strip().strip('"') for p in params if p.lower().startswith("charset=")), None)
     if label is None:
         return None
-    read = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True,
-                                                  load_dtd=False)).getroottree().docinfo.encoding or "utf-8"
+    read = encoding or "utf-8"
 
     def family(name: str) -> str:
         try:
@@ -403,11 +399,12 @@ def _charset_problem(url: str, data: bytes) -> str | None:
     return None
 
 
-def _svg_problem(data: bytes, depth: int = 0) -> str | None:
+def _svg_problem(data: bytes, depth: int = 0, labelled: str | None = None) -> str | None:
     """Why the SVG picture *data* (a ``data:`` URL's) may not stand in a book, or None: held to
     what the book's own markup is held to (no script, no event handler, no foreign object, and
     nothing it loads from outside itself: SVG 2 section 16.1 on external references), a picture
-    inside it (*depth*) too."""
+    inside it (*depth*) too; *labelled*: the URL whose ``charset`` must agree with the bytes
+    (:func:`_charset_problem`, on the document parsed here)."""
     from lxml import etree
 
     try:
@@ -426,7 +423,7 @@ def _svg_problem(data: bytes, depth: int = 0) -> str | None:
             continue
         if (why := _svg_element_problem(el, etree.QName(el).localname, depth)) is not None:
             return why
-    return None
+    return _charset_problem(labelled, data, tree.docinfo.encoding) if labelled is not None else None
 
 
 #: SVG's animation elements (SVG 2 section 19.2): what one sets is an attribute as if written.
