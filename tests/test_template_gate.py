@@ -299,6 +299,12 @@ def _svg64(inner: str) -> str:
     # a charset label that contradicts the bytes: a reading system decodes another document
     ('<img alt="x" src="' + _svg64("<rect/>").replace(";base64", ";charset=utf-16;base64") + '"/>',
      "labelled charset=utf-16 whose bytes are"),
+    # ... inside another data: SVG too, linked or in its CSS (each picture is decoded by its own label)
+    *(('<img alt="x" src="' + _svg64(inner) + '"/>', "labelled charset=utf-16 whose bytes are") for inner in [
+        '<image href="' + _svg64("<rect/>").replace(";base64", ";charset=utf-16;base64") + '"/>',
+        '<rect style="fill:url(' + _svg64("<rect/>").replace(";base64", ";charset=utf-16;base64") + ')"/>',
+        '<image href="' + _svg64('<image href="' + _svg64("<rect/>").replace(";base64", ";charset=utf-16;base64")
+                                 + '"/>') + '"/>']),
     ('<p><a href="mailto:b@router.home">l</a></p>', "not on the public internet"),
     ('<p><a href="mailto:a@example.com?cc=b@vm.lan">l</a></p>', "not on the public internet"),
     ('<p><a href="mailto:x@example.com?subject=%0D%0ABcc:%20y@example.org">l</a></p>', "U+000D"),

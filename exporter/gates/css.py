@@ -476,10 +476,11 @@ MAX_SVG_NESTING = 4
 
 
 def _nested_data_problem(url: str, depth: int) -> str | None:
-    """Why a data: URL inside a data: SVG may not stand there: an SVG is held to the same rules."""
+    """Why a data: URL inside a data: SVG may not stand there: an SVG is held to the same rules,
+    its ``charset`` label included (the reading system decodes the inner picture by it too)."""
     if data_media_type(url).strip().lower() != "image/svg+xml":
         return data_payload_problem(url)
     if depth + 1 >= MAX_SVG_NESTING:
         return f"is a data: SVG picture holding SVG pictures more than {MAX_SVG_NESTING} deep"
     data = data_bytes(url)
-    return data_payload_problem(url) if data is None else _svg_problem(data, depth + 1)
+    return data_payload_problem(url) if data is None else _svg_problem(data, depth + 1, labelled=url)
