@@ -147,5 +147,100 @@ def test_a_config_path_value_that_is_refused_names_the_file_and_key(tmp_path, ki
     args = ["--config", str(tmp_path / "c.toml"), command[0]] + (["out"] if command[0] == "send" else []) + command[1:]
     result = run(args, tmp_path)
     assert result.exit_code == 2, result.output
-    assert f"c.toml: {f'[{table}] ' if table else ''}key '{key}': " in result.output, result.output
+    # the file and the line of the key (after its table's header)
+    assert f"c.toml:{2 if table else 1}: {f'[{table}] ' if table else ''}key '{key}': " in result.output, result.output
     assert "Invalid value for" not in result.output, result.output
+
+
+# -- the line of a refused key -----------------------------------------------------------------
+
+def _line_by_prefixes(text, keys):
+    """The line :func:`key_line` must give, by brute force: every prefix of whole lines parsed."""
+    import tomllib
+
+    lines = text.splitlines(keepends=True)
+
+    def holds(n):
+        try:
+            node = tomllib.loads("".join(lines[:n]))
+        except tomllib.TOMLDecodeError:
+            return None
+        for key in keys:
+            if not (isinstance(node, list) and key < len(node) if isinstance(key, int)
+                    else isinstance(node, dict) and key in node):
+                return False
+            node = node[key]
+        return True
+
+    first = next((n for n in range(1, len(lines) + 1) if holds(n)), None)
+    if first is None:
+        return None
+    start = first - 1
+    while start > 0 and holds(start) is None:
+        start -= 1
+    return next((n + 1 for n in range(start, first) if lines[n].strip() and not lines[n].lstrip().startswith("#")),
+                first)
+
+
+def test_the_line_of_every_key_is_where_it_is_written():
+    """Generated configs (comments, blank lines, multi-line strings and arrays, inline tables,
+    dotted keys, arrays of tables): the line of each key and table is the first line of its
+    statement, as parsing every prefix finds it."""
+    import random
+    import tomllib
+
+    from exporter.cli.config_lines import key_line
+
+    rnd = random.Random(7)
+    pieces = ["k{} = 1\n", "# k{} = 2\n", "\n", 'm{} = """x\ny = 1\nz"""\n', "n{} = [\n  1,\n  # 2\n  3,\n]\n",
+              "p{} = {{ e = 1 }}\n", "q{}.g = 2\n", "r{} = '''\n[[t]]\n'''\n"]
+
+    def block(count):
+        return "".join(rnd.choice(pieces).format(rnd.randrange(9)) for _ in range(count))
+
+    checked = 0
+    for _ in range(200):
+        text = block(rnd.randrange(1, 10)) + "".join(f"\n[[t]]\n{block(rnd.randrange(1, 5))}"
+                                                      for _ in range(rnd.randrange(3)))
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            continue
+        keys = [(k,) for k in data] + [("t", i, *k) for i, table in enumerate(data.get("t", []))
+                                       for k in [(), *((k,) for k in table)]]
+        for k in keys + [("absent",), ("t", 9)]:
+            assert key_line(text, k) == _line_by_prefixes(text, k), (k, text)
+            checked += 1
+    assert checked > 500
+
+
+def test_a_refused_key_is_named_with_its_line(tmp_path):
+    """The file and the line of the key (or table) a config error names, as a compiler's
+    ``path:line:``: a term in the second selection's multi-line array, an unknown key in a table,
+    a value of the wrong type after comments."""
+    cases = [
+        ('title = "Papers"\n\n[[selection]]\nname = "a"\ntop = 5\n\n[[selection]]\n# the topics\nname = "b"\n'
+         'match = [\n  "video",\n  "",\n]\n', 10, "[[selection]] #2 'b': 'match': an empty term"),
+        ('[epub]\nby = "week"\n\n[feed]\n# formats\nbye = 3\n', 6, "unknown key 'bye' in [feed]"),
+        ('# Papers\n\n# every day\ndays = "7"\n', 4, "key 'days' must be"),
+        ('[[selection]]\nname = "a"\n[[selection]]\nname = "A"\n', 4, "[[selection]] #2: 'name' \"A\" holds the capital"),
+    ]
+    for body, line, said in cases:
+        config = tmp_path / "c.toml"
+        config.write_text(body, encoding="utf-8")
+        result = run(["--config", str(config), "build", "-o", str(tmp_path / "out"), "--images", "none"], tmp_path)
+        assert result.exit_code == 2, result.output
+        assert f"c.toml:{line}: {said}" in result.output, result.output
+        assert not (tmp_path / "out").exists()
+
+
+def test_a_config_too_long_to_search_is_named_without_a_line(tmp_path):
+    """A config of 100,000 keys whose last is refused: named by its file alone, at once."""
+    import time
+
+    config = tmp_path / "c.toml"
+    config.write_text("".join(f"# {i}\n" for i in range(100_000)) + 'days = "x"\n', encoding="utf-8")
+    start = time.monotonic()
+    result = run(["--config", str(config), "build", "-o", str(tmp_path / "out")], tmp_path)
+    assert result.exit_code == 2 and "c.toml: key 'days' must be" in result.output, result.output
+    assert time.monotonic() - start < 20

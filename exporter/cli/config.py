@@ -28,6 +28,7 @@ from ..gates import files as gate_files
 from ..gates import text as gate_text
 from ..gates.numbers import allowed_range, out_of_range
 from ..gates.names import shell_quote as q
+from .config_lines import line_of, remember
 
 CONFIG_NAME = "digest-export.toml"
 INPUTS_KEY = "inputs"
@@ -44,23 +45,27 @@ def selections_of(config: Mapping[str, Any], path: Path) -> tuple[Any, ...]:
     if tables is None:
         return ()
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-        raise ConfigError(f"{q(path)}: 'selection' must be an array of tables: [[selection]] with name = ...")
+        raise ConfigError(f"{place(path, SELECTION_KEY)}: 'selection' must be an array of tables: "
+                          "[[selection]] with name = ...")
     found: dict[str, Any] = {}
     for i, table in enumerate(tables, 1):
         where = f"[[selection]] #{i}"
         for key in table:
             if key not in SELECTION_KEYS:
-                raise _unknown(path, key, SELECTION_KEYS, f" in {where}")
+                raise _unknown(path, key, SELECTION_KEYS, f" in {where}", (SELECTION_KEY, i - 1, key))
         if "name" not in table:
-            raise ConfigError(f"{q(path)}: {where}: key 'name' is missing (ASCII lower-case letters, digits and '-')")
+            raise ConfigError(f"{place(path, SELECTION_KEY, i - 1)}: {where}: key 'name' is missing (ASCII "
+                              "lower-case letters, digits and '-')")
         try:
             sel = make_selection(name=table["name"], title=table.get("title"), min_votes=table.get("min-votes"),
                                  top=table.get("top"), match=table.get("match"), exclude=table.get("exclude"),
                                  where=where)
         except SelectionError as err:
-            raise ConfigError(f"{q(path)}: {err}") from None
+            keys = (SELECTION_KEY, i - 1, *((err.key,) if err.key in table else ()))
+            raise ConfigError(f"{place(path, *keys)}: {err}") from None
         if sel.name in found:
-            raise ConfigError(f"{q(path)}: {where}: key 'name': the name {shown_value(sel.name)} is used twice")
+            raise ConfigError(f"{place(path, SELECTION_KEY, i - 1, 'name')}: {where}: key 'name': the name "
+                              f"{shown_value(sel.name)} is used twice")
         found[sel.name] = sel
     return tuple(found.values())
 
@@ -80,7 +85,9 @@ def load_config(path: Path) -> dict[str, Any]:
         data = gate_files.read_bytes(path, gate_files.CONFIG_LIMIT)
         text = gate_text.decode_strict(data, str(path))
         _check_dotted_keys(text, path)
-        return tomllib.loads(text, parse_float=WrittenFloat.of)
+        config = tomllib.loads(text, parse_float=WrittenFloat.of)
+        remember(path, text)
+        return config
     except gate_text.NotText as err:
         raise ConfigError(f"{q(path)}:{err.line}: {err.why}; save it as UTF-8") from err
     except OSError as err:
@@ -100,6 +107,14 @@ def load_config(path: Path) -> dict[str, Any]:
         # (sys.get_int_max_str_digits(), 4,300): a plain ValueError, not a TOMLDecodeError.
         raise ConfigError(f"{q(path)}: a number too large (more than {sys.get_int_max_str_digits()} "
                           "digits)") from err
+
+
+def place(path: Path | str, *keys: str | int) -> str:
+    """*path* as a message starts with it, with the line of the config where *keys* is written
+    (a table, a key in it, or the index of an ``[[array]]``'s table): ``c.toml:12``; the path
+    alone when the line is not known (a config this process did not read)."""
+    line = line_of(path, *keys)
+    return f"{q(path)}:{line}" if line else q(path)
 
 
 class WrittenFloat(float):
@@ -165,11 +180,15 @@ def _long_names(command: click.Command) -> dict[str, click.Parameter]:
     return names
 
 
-def _convert(path: Path, where: str, key: str, value: Any, param: click.Parameter,
+def _convert(path: Path, table: str, key: str, value: Any, param: click.Parameter,
              ctx: click.Context) -> Any:
+    """The config's *value* of *key* (in the command's *table*, or "" at the top) as *param* takes it."""
+    where = f"[{table}] " if table else ""
+    at = place(path, *((table,) if table else ()), key)
+
     def fail(expected: str, got: Any = value, why: str | None = None, must: str | None = None) -> ConfigError:
         # *must*: the whole reason, when it is not the kind of value (a number out of its range).
-        return ConfigError(f"{q(path)}: {where}key '{key}' {must or 'must be ' + expected}, not {shown_value(got)}"
+        return ConfigError(f"{at}: {where}key '{key}' {must or 'must be ' + expected}, not {shown_value(got)}"
                            + (f": {why}" if why else ""))
 
     many = isinstance(param, click.Argument) or getattr(param, "multiple", False)
@@ -324,13 +343,13 @@ def _check_toml_type(fail: Any, value: Any, ptype: click.ParamType) -> None:
             raise fail("a string (in quotes)")
 
 
-def _unknown(path: Path, key: str, known: Any, where: str = "") -> ConfigError:
-    """An unknown key, with the close known ones as click says for options (``Did you mean``)."""
+def _unknown(path: Path, key: str, known: Any, where: str, keys: tuple[str | int, ...]) -> ConfigError:
+    """An unknown key (at *keys*), with the close known ones as click says for options (``Did you mean``)."""
     import difflib
 
     close = difflib.get_close_matches(key, sorted(set(known)), n=3, cutoff=0.6)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return ConfigError(f"{q(path)}: unknown key {_key(key)}{where}{hint}")
+    return ConfigError(f"{place(path, *keys)}: unknown key {_key(key)}{where}{hint}")
 
 
 def _key(key: str, quote: str = "'") -> str:
@@ -349,16 +368,16 @@ def default_map(config: Mapping[str, Any], path: Path, group: click.Group,
 
     for key, value in config.items():
         if key in commands and not isinstance(value, dict):
-            raise ConfigError(f"{q(path)}: '{key}' must be a table ([{key}], once), not {shown_value(value)}"
+            raise ConfigError(f"{place(path, key)}: '{key}' must be a table ([{key}], once), not {shown_value(value)}"
                               + (f" ([[{key}]])" if shown_value(value) == "an array of tables" else ""))
     top = {k: v for k, v in config.items() if k not in commands and k != SELECTION_KEY}
     for key, value in top.items():
         if isinstance(value, dict):
-            raise ConfigError(f"{q(path)}: unknown table [{_key(key, quote='')}]; known: "
+            raise ConfigError(f"{place(path, key)}: unknown table [{_key(key, quote='')}]; known: "
                               + ", ".join(f"[{c}]" for c in sorted(commands)))
         users = [c for c in commands if key in params[c]]
         if not users:
-            raise _unknown(path, key, [k for c in commands for k in params[c]] + list(commands))
+            raise _unknown(path, key, [k for c in commands for k in params[c]] + list(commands), "", (key,))
         # A top-level key goes to every command with that option; where two
         # commands give one name different meanings ('to': the last day of
         # a book, or send's addresses), a value of one meaning's kind (a TOML
@@ -383,7 +402,7 @@ def default_map(config: Mapping[str, Any], path: Path, group: click.Group,
 
     # Every unknown key of the tables said at once, not one per run (the first a typo, the next
     # the key that was left as it was).
-    unknown = [_unknown(path, key, params[name], f" in [{name}]") for name in commands
+    unknown = [_unknown(path, key, params[name], f" in [{name}]", (name, key)) for name in commands
                if isinstance(config.get(name), dict) for key in config[name] if key not in params[name]]
     if unknown:
         raise ConfigError("\n".join(str(err) for err in unknown))
@@ -392,5 +411,5 @@ def default_map(config: Mapping[str, Any], path: Path, group: click.Group,
         if not isinstance(table, dict):
             continue
         for key, value in table.items():
-            out[name][params[name][key].name] = _convert(path, f"[{name}] ", key, value, params[name][key], ctx)
+            out[name][params[name][key].name] = _convert(path, name, key, value, params[name][key], ctx)
     return {name: values for name, values in out.items() if values}

@@ -39,9 +39,10 @@ def config_key(ctx: Any, param: Any) -> str | None:
     return f"{path}: {key}:" if path else f"{key}:"
 
 
-def config_place(ctx: Any, param: Any) -> tuple[str | None, str] | None:
+def config_place(ctx: Any, param: Any, *, line: bool = True) -> tuple[str | None, str] | None:
     """The config file (None without one) and the key (``[send] key 'password-file'``) that
-    hold the value of *param*."""
+    hold the value of *param*; the file with the line where the key is written (``c.toml:12``)
+    unless *line* is false."""
     if ctx is None or param is None:
         return None
     from ..gates import files as gate_files
@@ -53,11 +54,17 @@ def config_place(ctx: Any, param: Any) -> tuple[str | None, str] | None:
     table = ctx.info_name or ""
     config = ctx.find_root().meta.get("config") or {}
     section = config.get(table) if isinstance(config.get(table), dict) else {}
+    from .config_lines import line_of
+
+    def at(*keys: str) -> str:
+        number = line_of(path, *keys) if line else None
+        return str(gate_files.real_path(path)) + (f":{number}" if number else "")
+
     for name in names:
         if name in section:
-            return str(gate_files.real_path(path)), f"[{table}] key '{name}'"
+            return at(table, name), f"[{table}] key '{name}'"
     key = next((name for name in names if name in config), names[0])
-    return str(gate_files.real_path(path)), f"key '{key}'"
+    return at(key), f"key '{key}'"
 
 
 def given_as(ctx: Any, name: str, shown: str) -> tuple[str | None, str]:
@@ -68,7 +75,7 @@ def given_as(ctx: Any, name: str, shown: str) -> tuple[str | None, str]:
     if param is None:
         return None, f"{name} {shown}"
     if ctx.get_parameter_source(name) is click.core.ParameterSource.DEFAULT_MAP:
-        place = config_place(ctx, param)
+        place = config_place(ctx, param, line=False)  # two keys of one file: named once
         if place is not None:
             return place[0], f"{place[1]} = {shown}"
     option = next((o for o in param.opts if o.startswith("--")), param.opts[0])

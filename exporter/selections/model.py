@@ -42,7 +42,16 @@ REGEX_PREFIX = "re:"
 
 
 class SelectionError(UsageError):
-    """A selection that cannot work (exit status 2); the message names the key."""
+    """A selection that cannot work (exit status 2); the message names the key, and :attr:`key`
+    holds it when the error is about one key of the table (the config's message gives its line)."""
+
+    key: str | None = None
+
+
+def _refused(message: str, key: str) -> SelectionError:
+    err = SelectionError(message)
+    err.key = key.removeprefix("--")
+    return err
 
 
 def fold(text: str) -> str:
@@ -439,14 +448,14 @@ def _why_not_a_name(name: str) -> str:
 def check_name(name: Any, where: str) -> str:
     """A selection name as a folder name: lower-case letters, digits and '-'."""
     if not isinstance(name, str):
-        raise SelectionError(f"{where}: 'name' must be a string (in quotes), not {shown_value(name)}")
+        raise _refused(f"{where}: 'name' must be a string (in quotes), not {shown_value(name)}", "name")
     if len(name) > MAX_NAME_CHARS or not _NAME.fullmatch(name):
-        raise SelectionError(f"{where}: 'name' {shown_value(name)} {_why_not_a_name(name)}; a name is "
-                             f"{NAME_ALPHABET} (at most {MAX_NAME_CHARS}, not starting or ending with '-'): "
-                             "it names a folder")
+        raise _refused(f"{where}: 'name' {shown_value(name)} {_why_not_a_name(name)}; a name is "
+                       f"{NAME_ALPHABET} (at most {MAX_NAME_CHARS}, not starting or ending with '-'): "
+                       "it names a folder", "name")
     if name in RESERVED_NAMES:
-        raise SelectionError(f"{where}: 'name' {shown_value(name)} is reserved (a file or folder the build writes, "
-                             "or a Windows device name)")
+        raise _refused(f"{where}: 'name' {shown_value(name)} is reserved (a file or folder the build writes, "
+                       "or a Windows device name)", "name")
     return name
 
 
@@ -455,11 +464,11 @@ def _count(value: Any, key: str, where: str, *, low: int, high: int) -> int | No
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and not math.isfinite(value):
-            raise SelectionError(f"{where}: '{key}' must be a whole number, not {shown_value(value)}")
-        raise SelectionError(f"{where}: '{key}' must be a whole number (no quotes), not {shown_value(value)}")
+            raise _refused(f"{where}: '{key}' must be a whole number, not {shown_value(value)}", key)
+        raise _refused(f"{where}: '{key}' must be a whole number (no quotes), not {shown_value(value)}", key)
     reason = out_of_range(value, low, high)
     if reason is not None:
-        raise SelectionError(f"{where}: '{key}' {reason}, not {shown_value(value)}")
+        raise _refused(f"{where}: '{key}' {reason}, not {shown_value(value)}", key)
     return value
 
 
@@ -469,10 +478,14 @@ def _terms(value: Any, key: str, where: str) -> tuple[Term, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, (list, tuple)):
-        raise SelectionError(f"{where}: '{key}' must be a list of strings, not {shown_value(value)}")
+        raise _refused(f"{where}: '{key}' must be a list of strings, not {shown_value(value)}", key)
     if len(value) > MAX_TERMS:
-        raise SelectionError(f"{where}: '{key}' has {len(value)} terms; at most {MAX_TERMS}")
-    return tuple(dict.fromkeys(parse_term(v, f"{where}: '{key}'") for v in value))
+        raise _refused(f"{where}: '{key}' has {len(value)} terms; at most {MAX_TERMS}", key)
+    try:
+        return tuple(dict.fromkeys(parse_term(v, f"{where}: '{key}'") for v in value))
+    except SelectionError as err:
+        err.key = key.removeprefix("--")
+        raise
 
 
 def make_selection(*, name: str, title: Any = None, min_votes: Any = None, top: Any = None,
@@ -484,10 +497,10 @@ def make_selection(*, name: str, title: Any = None, min_votes: Any = None, top: 
     key = (lambda k: f"--{k}") if one_off else (lambda k: k)
     where = "the options" if one_off else f"{where} '{name}'"
     if title is not None and not isinstance(title, str):
-        raise SelectionError(f"{where}: 'title' must be a string (in quotes), not {shown_value(title)}")
+        raise _refused(f"{where}: 'title' must be a string (in quotes), not {shown_value(title)}", "title")
     shown = clean_text(title or "").strip()
     if len(shown) > MAX_TITLE_CHARS:  # said, not cut short unsaid
-        raise SelectionError(f"{where}: 'title' is {len(shown):,} characters; at most {MAX_TITLE_CHARS}")
+        raise _refused(f"{where}: 'title' is {len(shown):,} characters; at most {MAX_TITLE_CHARS}", "title")
     return Selection(
         name=name, title=shown if has_visible(shown) else name,
         min_votes=_count(min_votes, key("min-votes"), where, low=0, high=MAX_VOTES),
