@@ -1046,6 +1046,9 @@ def _check_css(css: str, name: str, where: str) -> None:
         if ref.what == "@import":
             why = ("a book holds one stylesheet, and nothing else of the templates folder is packaged: "
                    "put the rules in this file itself")
+        elif ref.computed:
+            why = ("a URL the stylesheet computes (var(), env(), if(), attr() in an image function) is known only "
+                   "where a reader fetches it, never checked: write the URL itself (a data: URL or a file of the book)")
         else:
             why = ("refers to a resource outside the book; a book's stylesheet may name only files "
                    "inside it (EPUB 3.3 section 3.6): use a data: URL, or leave it out")

@@ -42,7 +42,7 @@ SCRIPTY = [
 BAD_URLS = [
     "javascript:alert(1)", "JaVaScRiPt:alert(1)", "java\tscript:alert(1)", "  javascript:alert(1)",
     "&#106;avascript:alert(1)", "&#x6A;avascript:alert(1)", "vbscript:msgbox(1)", "VBScript:x",
-    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==", "data:image/png;base64,iVBORw0KGgo=",
+    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==", "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
     "file:///etc/passwd", "FILE:///etc/shadow", "jar:file:///x!/y", "\x01javascript:alert(1)",
     "java%0ascript:alert(1)", "//evil.example/x", "ftp://evil.example/x",
 ]

@@ -90,8 +90,8 @@ SNIPPETS = [
     '<p><ins datetime="2024-03-04">x</ins></p>',
     '<p><ins datetime="2024-03-04T09:30">x</ins></p>',
     '<p><del datetime="2024-03-04T09:30Z">x</del></p>',
-    '<p><img src="data:IMAGE/PNG;base64,iVBORw0KGgo=" alt=""/></p>',
-    '<p><img src="data:image/png;base64,iVBORw0KGgo=" alt=""/></p>',
+    '<p><img src="data:IMAGE/PNG;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==" alt=""/></p>',
+    '<p><img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==" alt=""/></p>',
     '<noscript>x</noscript>',
     '<p><a href="https:///x">x</a></p>',
     '<p><video><video>x</video></video></p>',
@@ -280,7 +280,7 @@ STRICTER = [
     '<p><span dir="AUTO">x</span></p>',
     '<p><span itemscope="" itemtype="not a url">x</span></p>',
     '<p><span xml:base="x">x</span></p>',
-    '<p><img src="data: image/png;base64,iVBORw0KGgo=" alt=""/></p>',
+    '<p><img src="data: image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==" alt=""/></p>',
     '<p><img src="data:image/png;base64,@@@" alt=""/></p>',
     '<p><img src="data:image/png;base64,iVBORw0KGgo" alt=""/></p>',
 ]
@@ -344,7 +344,7 @@ _VALUES = ["", "1", "0", "-1", "2.5", "x", "auto", "ltr", "rtl", "true", "false"
            "nav.xhtml", "#s", "2024-03-04", "PT1H", "image/png", "a b", "none", "heading", "note", "list",
            "presentation", "1000", "70000", "_blank", "subtitles", "en-US", "mixed", "page", "button", "checkbox",
            "_x", " x", "1,2,3", "1,2,3,4", "circle", "default", "preserve", "button link", "#s", "https://example.org/",
-           "http://example.org/", "data:image/png;base64,iVBORw0KGgo="]
+           "http://example.org/", "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="]
 _GLOBALS = ["title", "lang", "dir", "role", "hidden", "tabindex", "translate", "aria-label", "aria-hidden",
             "aria-level", "aria-checked", "aria-expanded", "aria-current", "aria-sort", "aria-colspan", "class",
             "xml:space", "itemprop", "aria-activedescendant", "aria-details"]
@@ -445,7 +445,7 @@ PAGE_SNIPPETS = [
     '<div><select required></select></div>', '<div><select required><option value="a">a</option></select></div>',
     '<div><select required><option value="">a</option></select></div>',
     '<div><select required multiple><option value="a">a</option></select></div>',
-    '<img src="data:image/png;base64,@@@" alt="">', '<img src="data:image/png;base64,iVBORw0KGgo=" alt="">',
+    '<img src="data:image/png;base64,@@@" alt="">', '<img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==" alt="">',
     '<div><input type="color" value="red"></div>', '<div><input type="color" value="#a0b1c2"></div>',
     '<div><input type="date" value="2024-13-01"></div>', '<div><input type="date" value="2024-02-29"></div>',
     '<div><input type="url" value="not a url"></div>', '<div><input type="url" value="https://example.org/"></div>',

@@ -152,7 +152,7 @@ REMOTE = ("http://evil.example/x.png", "https://evil.example/x.png", "HTTP://evi
           r"\68ttp://evil.example/x", r"ht\74 p://evil.example/x", r"http\3a //evil.example/x", "ftp://evil.example/x",
           "file:///etc/passwd", "javascript:alert(1)", r"\\\\evil.example/x", "  http://evil.example/x")
 #: What a book may hold: data: URLs, its own files.
-LOCAL = ("data:image/png;base64,iVBORw0KGgo=", "../images/cover.jpg")
+LOCAL = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==", "../images/cover.jpg")
 #: How the reference is written around the target T; the target's quotes are chosen per form.
 FORMS = ("url({q}{t}{q})", "URL({q}{t}{q})", r"u\72l({q}{t}{q})", r"\75 rl({q}{t}{q})", r"\55 RL({q}{t}{q})",
          "image-set({Q}{t}{Q} 1x)", "-webkit-image-set(url({Q}{t}{Q}) 1x)")
@@ -219,7 +219,7 @@ def test_css_with_local_and_data_references_passes_epubcheck(tmp_path):
         "/* url(http://evil.example/c) */\n"
         'p::before { content: "url(http://evil.example/s)"; }\n'
         "@media print { .cover-image { background: url(../images/cover.jpg); } }\n"
-        "p { background-image: url('data:image/png;base64,iVBORw0KGgo='); }\n", "utf-8")
+        "p { background-image: url('data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=='); }\n", "utf-8")
     out = tmp_path / "out"
     result = run_cli(["epub", str(two_papers(tmp_path)), "-o", str(out), "--images", "none", "--templates", str(tpl)],
                      tmp_path)
@@ -233,7 +233,7 @@ def test_css_with_local_and_data_references_passes_epubcheck(tmp_path):
 #: data: URLs in a stylesheet that EPUBCheck refuses: a character a URL does not hold, a second
 #: '#', a type that is no core media type of a stylesheet (or one spelled in upper case).
 BAD_DATA_IN_CSS = [r'url("data:image/png;base64,AA\\AA")', 'url("data:image/png,a#b#c")', "url(data:text/html,x)",
-                   'url("data:IMAGE/PNG;base64,iVBORw0KGgo=")', "url(data:,x)", 'image-set("data:application/pdf,x" 1x)',
+                   'url("data:IMAGE/PNG;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")', "url(data:,x)", 'image-set("data:application/pdf,x" 1x)',
                    "url('data:image/png;base64,iVBOR w0KGgo=')", "url()", 'url("")', "image-set('' 1x)"]
 
 

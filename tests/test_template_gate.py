@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
+from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
 import pytest
@@ -298,13 +299,60 @@ def _svg64(inner: str) -> str:
         ('<animate attributeName="xlink:href" values="javascript:alert(1)"/>', "sets 'href'")]),
     # a charset label that contradicts the bytes: a reading system decodes another document
     ('<img alt="x" src="' + _svg64("<rect/>").replace(";base64", ";charset=utf-16;base64") + '"/>',
-     "labelled charset=utf-16 whose bytes are"),
+     "labelled charset=utf-16:"),
     # ... inside another data: SVG too, linked or in its CSS (each picture is decoded by its own label)
-    *(('<img alt="x" src="' + _svg64(inner) + '"/>', "labelled charset=utf-16 whose bytes are") for inner in [
+    *(('<img alt="x" src="' + _svg64(inner) + '"/>', "labelled charset=utf-16:") for inner in [
         '<image href="' + _svg64("<rect/>").replace(";base64", ";charset=utf-16;base64") + '"/>',
         '<rect style="fill:url(' + _svg64("<rect/>").replace(";base64", ";charset=utf-16;base64") + ')"/>',
         '<image href="' + _svg64('<image href="' + _svg64("<rect/>").replace(";base64", ";charset=utf-16;base64")
                                  + '"/>') + '"/>']),
+    # a data: SVG is UTF-8, as every reader decodes it: an XML declaration of another encoding
+    # (UTF-7 or JAVA hid a script in what libxml2 read as CDATA; Shift_JIS made "\" a yen sign,
+    # so an escaped @import went unseen), bytes of another, two labels
+    *(('<img alt="x" src="data:image/svg+xml,' + quote(decl + '<svg xmlns="http://www.w3.org/2000/svg">' + inner
+                                                        + "</svg>") + '"/>', said)
+      for decl, inner, said in [
+          ('<?xml version="1.0" encoding="utf-7"?>', "<desc>+ADwAIQBbAEMARABBAFQAQQBb-</desc><script>x()</script>"
+           "<desc>+AF0AXQA+-</desc>", "declared encoding='utf-7'"),
+          ("<?xml version='1.0' encoding = 'JAVA'?>", "<desc>x</desc>", "declared encoding='JAVA'"),
+          ('<?xml version="1.0" encoding="shift_jis"?>', '<style>@\\69mport "https://e.example.com/x.css";</style>',
+           "declared encoding='shift_jis'"),
+          ('<?xml version="1.0" encoding="ISO646-JP"?>', "<rect/>", "declared encoding='ISO646-JP'")]),
+    ('<img alt="x" src="data:image/svg+xml;charset=utf-8;CHARSET=utf-16le,' + _SVG.format("") + '"/>',
+     "more than one charset"),
+    ('<img alt="x" src="data:image/svg+xml;charset=utf-32;base64,' + __import__("base64").b64encode(
+        '<svg xmlns="http://www.w3.org/2000/svg"/>'.encode("utf-32")).decode() + '"/>', "bytes are not UTF-8"),
+    # a <style> whose CSS an element or comment splits (a reader reads the text around it)
+    *(('<img alt="x" src="' + _svg64("<style>" + inner + "</style>") + '"/>', "<style> holds more than text")
+      for inner in ["<desc/>@import url(https://e.example.com/x.css);", "<!-- x -->@import url(https://e.example.com/x.css);",
+                    "@imp<title>x</title>ort url(https://e.example.com/x.css);", "svg{}<desc/>text::after{content:'\\202E'}"]),
+    # an element of another namespace: XHTML's load, whatever SVG says of them
+    *(('<img alt="x" src="' + _svg64(inner) + '"/>', "a picture holds SVG elements alone") for inner in [
+        '<h:video xmlns:h="http://www.w3.org/1999/xhtml" poster="https://e.example.com/p.png"/>',
+        '<h:body xmlns:h="http://www.w3.org/1999/xhtml" background="https://e.example.com/b.png"/>',
+        '<meta xmlns="http://www.w3.org/1999/xhtml" http-equiv="refresh" content="0;url=https://e.example.com/"/>',
+        '<m:math xmlns:m="http://www.w3.org/1998/Math/MathML"><m:mi href="https://e.example.com/">x</m:mi></m:math>',
+        '<x xmlns=""/>']),
+    # a data: URL inside a picture is a picture, of the bytes its type says
+    *(('<img alt="x" src="' + _svg64(inner) + '"/>', said) for inner, said in [
+        ('<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg=="><rect/></a>', "of type 'text/html'"),
+        ('<image href="data:application/xhtml+xml,x"/>', "of type 'application/xhtml+xml'"),
+        ('<image href="data:image/png;base64,' + __import__("base64").b64encode(
+            b'<svg xmlns="http://www.w3.org/2000/svg"><script>x()</script></svg>').decode() + '"/>',
+         "whose bytes are not a PNG picture")]),
+    ('<img alt="x" src="data:image/png,' + _SVG.format("%3Cscript%3Ex()%3C/script%3E") + '"/>',
+     "whose bytes are not a PNG picture"),
+    # a control character in a comment of the picture, inside or after its root
+    ('<img alt="x" src="' + _svg64("<!-- a\u202eb --><rect/>") + '"/>', "U+202E in a comment"),
+    ('<img alt="x" src="data:image/svg+xml,' + quote('<svg xmlns="http://www.w3.org/2000/svg"/><!-- \u2066 -->')
+     + '"/>', "U+2066 in a comment"),
+    # a URL CSS computes in an image function: in a style attribute, a <style>, a picture's CSS
+    ('<p style="--u:&quot;https://e.example.com/x.png&quot;;background-image:image-set(var(--u) 1x)">x</p>',
+     "image-set() 'var(--u)' is a URL the CSS computes"),
+    ('<style>p { background-image: image-set(var(--u) 1x) }</style>', "image-set() 'var(--u)' is a URL the CSS computes"),
+    ('<img alt="x" src="data:image/svg+xml,' + quote('<svg xmlns="http://www.w3.org/2000/svg"><style>rect{fill:'
+                                                    'image-set(var(--u) 1x)}</style></svg>') + '"/>',
+     "CSS loads from outside itself"),
     ('<p><a href="mailto:b@router.home">l</a></p>', "not on the public internet"),
     ('<p><a href="mailto:a@example.com?cc=b@vm.lan">l</a></p>', "not on the public internet"),
     ('<p><a href="mailto:x@example.com?subject=%0D%0ABcc:%20y@example.org">l</a></p>', "U+000D"),
@@ -356,3 +404,28 @@ def test_a_users_stylesheet_that_names_a_charset_other_than_utf8_is_refused(tmp_
         assert not list((tmp_path / "out").glob("*.epub"))
     else:
         assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("sheet, said", [
+    ('.summary { --u: "https://e.example.com/t.png"; background-image: image-set(var(--u) 1x); }', "image-set() 'var(--u)'"),
+    ('.summary { background-image: image-set(env(x, "https://e.example.com/t.png") 1x); }', "image-set() 'env(x,"),
+    ('.summary { background-image: -webkit-image-set(env(x) 1x); }', "-webkit-image-set() 'env(x)'"),
+    ('.a { background-image: image-set(if(media(width > 0): "https://e.example.com/t.png"; else: "x") 1x); }',
+     "image-set() 'if(media"),
+    ('.a { background-image: image-set(var(--u) type("image/png")); }', "image-set() 'var(--u)'"),
+    ('.a { background-image: cross-fade(image(var(--u)), url(data:,x)); }', "cross-fade() 'var(--u)'"),
+])
+def test_a_url_a_stylesheet_computes_in_an_image_function_is_refused(tmp_path, sheet, said):
+    """In image-set(), image() and cross-fade() a string is a URL: one that var(), env(), if() or
+    attr() give is known only where the stylesheet is used, so no check of the stylesheet as
+    written sees what it fetches (a reader does): refused, naming the file and line."""
+    from hostile_three import run_cli, two_papers
+
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    (tpl / "extra.css").write_text("p { color: red }\n" + sheet + "\n", encoding="utf-8")
+    result = run_cli(["epub", str(two_papers(tmp_path)), "-o", str(tmp_path / "out"), "--images", "none",
+                      "--templates", str(tpl)], tmp_path)
+    assert result.exit_code == 1, result.output
+    assert f"extra.css:2: error: {said}" in result.output, result.output
+    assert not list((tmp_path / "out").glob("*.epub"))

@@ -36,6 +36,29 @@ class Reference:
     line: int
     what: str  # "url()", "@import"
     url: str
+    #: A URL the stylesheet computes (``image-set(var(--u))``): *url* is the function as written,
+    #: and no check can know what it names.
+    computed: bool = False
+
+
+#: CSS functions whose value is only known where the stylesheet is used (CSS Variables section
+#: 3, CSS Environment Variables section 3, CSS Values 5 ``if()`` and ``attr()``): in an image
+#: function, a string one of them gives is a URL (``--u: "https://..."`` then
+#: ``image-set(var(--u) 1x)`` fetches it), which no check of the stylesheet as written sees.
+_COMPUTED = frozenset({"var", "env", "if", "attr", "-webkit-var"})
+
+
+def _computed_in(arguments: list) -> Iterator:
+    """The :data:`_COMPUTED` functions among *arguments*, at any depth."""
+    stack = list(arguments)
+    while stack:
+        node = stack.pop()
+        if node.type == "function":
+            if node.lower_name in _COMPUTED:
+                yield node
+            stack.extend(node.arguments)
+        elif node.type in ("() block", "[] block", "{} block"):
+            stack.extend(node.content)
 
 
 #: How deep blocks, functions and brackets may nest in a stylesheet: tinycss2 parses them by
@@ -100,6 +123,8 @@ def references(css: str) -> Iterator[Reference]:
                 for arg in node.arguments:
                     if arg.type == "string":
                         yield Reference(arg.source_line, f"{node.lower_name}()", arg.value)
+                for fn in _computed_in(node.arguments):
+                    yield Reference(fn.source_line, f"{node.lower_name}()", tinycss2.serialize([fn]), computed=True)
             stack.extend(reversed(node.arguments))
         elif kind in ("() block", "[] block", "{} block"):
             stack.extend(reversed(node.content))
@@ -125,7 +150,7 @@ def outside_the_book(css: str) -> list[Reference]:
     (``https:/host/x`` is relative to an ``https:`` base under the WHATWG URL standard, but a
     remote host to a reading system whose base is ``file:`` or its own scheme)."""
     return [ref for ref in references(css)
-            if ref.what == "@import" or not stays_in_book(ref.url) or _foreign_scheme(ref.url)]
+            if ref.what == "@import" or ref.computed or not stays_in_book(ref.url) or _foreign_scheme(ref.url)]
 
 
 
@@ -142,7 +167,7 @@ def url_problems(css: str) -> list[tuple[Reference, str]]:
     :func:`outside_the_book`'s."""
     found = []
     for ref in references(css):
-        if ref.what == "@import":
+        if ref.what == "@import" or ref.computed:
             continue
         if not ref.url.strip():
             found.append((ref, "is empty: it names nothing (EPUBCheck CSS-002)"))
@@ -366,36 +391,89 @@ def _text(tokens: list) -> str:
 
 def data_problem(url: str) -> str | None:
     """Why the data of the ``data:`` URL *url* may not stand in a book, or None: its base64
-    (:func:`exporter.gates.urls.data_payload_problem`), and what an SVG picture holds."""
+    (:func:`exporter.gates.urls.data_payload_problem`), what an SVG picture holds, and that a
+    PNG, GIF, JPEG or WebP picture is one."""
     why = data_payload_problem(url)
-    if why is None and data_media_type(url).strip().lower() == "image/svg+xml":
-        data = data_bytes(url)
-        why = _svg_problem(data, labelled=url) if data is not None else None
-    return why
-
-
-def _charset_problem(url: str, data: bytes, encoding: str | None) -> str | None:
-    """Why the ``charset`` a ``data:`` SVG's URL gives contradicts its bytes (*data*, which the XML
-    parser read as *encoding*), or None: a reading system decodes the picture by that label before
-    its own declaration (RFC 7303 section 3.2), so a picture checked as UTF-8 and labelled UTF-16
-    is another document there."""
-    import codecs
-
-    params = [p.strip() for p in url.split(":", 1)[1].split(",", 1)[0].split(";")[1:]]
-    label = next((p.split("=", 1)[1].strip().strip('"') for p in params if p.lower().startswith("charset=")), None)
-    if label is None:
+    if why is not None:
+        return why
+    media = data_media_type(url).strip().lower()
+    data = data_bytes(url)
+    if data is None:
         return None
-    read = encoding or "utf-8"
+    if media == "image/svg+xml":
+        return _svg_problem(data, labelled=url)
+    return _raster_problem(media, data)
 
-    def family(name: str) -> str:
-        try:
-            return codecs.lookup(name).name.replace("-le", "").replace("-be", "")
-        except LookupError:
-            return name.lower()
 
-    if family(label) != family(read) and not (family(label) == "ascii" and data.isascii()):
-        return (f"is a data: SVG picture labelled charset={label} whose bytes are {read}: a reading system "
-                "decodes it by the label, another document than the one checked")
+#: The raster pictures of EPUB 3.3's core media types (section 3.2), by the name Pillow gives
+#: their format.
+_RASTER = {"image/png": "PNG", "image/gif": "GIF", "image/jpeg": "JPEG", "image/webp": "WEBP"}
+
+
+def _raster_problem(media: str, data: bytes) -> str | None:
+    """Why the bytes *data* of a ``data:`` URL of the picture type *media* are not such a
+    picture (Pillow reads its header as that format only), or None; None for other types.  A
+    reading system that knows a picture by its bytes would otherwise be handed what the label
+    hides (``data:image/png,<svg ...><script>``), which no check here has read."""
+    kind = _RASTER.get(media)
+    if kind is None:
+        return None
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data), formats=[kind]):
+            return None
+    except Image.DecompressionBombError:
+        return f"is a data: URL of a {kind} picture of more pixels than a book's pictures may have"
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return f"is a data: URL labelled {media} whose bytes are not a {kind} picture"
+
+
+#: The labels of UTF-8 (the WHATWG Encoding Standard's list), the one encoding a data: SVG may
+#: be in: a reader decodes a picture by its byte order mark, else its XML declaration, else
+#: UTF-8 (Chromium ignores the URL's ``charset``; RFC 7303 section 3.2 puts it first), and
+#: libxml2 here knows encodings no reader does (UTF-7, JAVA) or decodes others otherwise
+#: (Shift_JIS's 0x5C is a yen sign to it, a backslash to a browser): in any other encoding the
+#: picture checked is not the picture a reader shows.
+_UTF8_LABELS = frozenset({"utf-8", "utf8", "unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "x-unicode20utf8"})
+
+
+def _charsets(url: str) -> list[str]:
+    """The ``charset`` parameters of the ``data:`` URL *url*'s media type, as written (RFC 2397;
+    names compared as the WHATWG MIME type parser does, without case, with the URL's escapes
+    decoded)."""
+    from urllib.parse import unquote
+
+    header = unquote(url.split(":", 1)[1].split(",", 1)[0])
+    found = []
+    for param in header.split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            found.append(value.strip().strip('"').strip())
+    return found
+
+
+def _encoding_problem(url: str | None, data: bytes, declared: str | None) -> str | None:
+    """Why the data: SVG *data* (of the URL *url*, whose ``charset`` labels are read; declared
+    *declared* by its XML declaration, as lxml read it) is not plain UTF-8, or None."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "is a data: SVG picture whose bytes are not UTF-8 (a picture in a book is written in UTF-8)"
+    if declared is not None and declared.strip().lower() not in _UTF8_LABELS:
+        return (f"is a data: SVG picture declared encoding={declared!r}: a picture in a book is written in UTF-8, "
+                "which every reading system decodes as this check does")
+    labels = _charsets(url) if url is not None else []
+    if len(labels) > 1:
+        return "is a data: SVG picture labelled with more than one charset (readers take different ones)"
+    if labels and labels[0].lower() not in _UTF8_LABELS and not (
+            labels[0].lower() in ("us-ascii", "ascii") and data.isascii()):
+        return (f"is a data: SVG picture labelled charset={labels[0]}: a picture in a book is written in UTF-8, "
+                "and a reading system decodes it by the label, another document than the one checked")
     return None
 
 
@@ -412,28 +490,52 @@ def _svg_problem(data: bytes, depth: int = 0, labelled: str | None = None) -> st
     except etree.XMLSyntaxError as err:
         return f"is a data: SVG picture that is not well-formed XML ({err})"
     tree = root.getroottree()
+    # lxml says the encoding the declaration names, and UTF-8 for a picture that declares none.
+    if (why := _encoding_problem(labelled, data, tree.docinfo.encoding)) is not None:
+        return why
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         # An external DTD (a fetch from outside), or entities (a SYSTEM one names a local file).
         return "is a data: SVG picture with a DOCTYPE (a DTD or entities a reader may load from outside it)"
-    if any(isinstance(node, etree._ProcessingInstruction)
-           for node in (*root.itersiblings(preceding=True), *root.itersiblings(), *root.iter(etree.PI))):
+    outside = [*root.itersiblings(preceding=True), *root.itersiblings()]
+    if any(isinstance(node, etree._ProcessingInstruction) for node in (*outside, *root.iter(etree.PI))):
         return "is a data: SVG picture with a processing instruction (<?xml-stylesheet?> loads a stylesheet)"
+    for node in (*outside, *root.iter(etree.Comment)):
+        if isinstance(node, etree._Comment) and (bad := _CONTROLS.search(node.text or "")) is not None:
+            return (f"is a data: SVG picture holding the character U+{ord(bad.group()):04X} in a comment, which no "
+                    "book holds (a control, bidi control or noncharacter)")
     for el in root.iter():
         if not isinstance(el.tag, str):
             continue
-        if (why := _svg_element_problem(el, etree.QName(el).localname, depth)) is not None:
+        if (why := _svg_element_problem(el, etree.QName(el), depth)) is not None:
             return why
-    return _charset_problem(labelled, data, tree.docinfo.encoding) if labelled is not None else None
+    return None
+
+
 
 
 #: SVG's animation elements (SVG 2 section 19.2): what one sets is an attribute as if written.
 _SVG_ANIMATIONS = frozenset({"set", "animate", "animateMotion", "animateTransform", "discard"})
 
 
-def _svg_element_problem(el, local: str, depth: int) -> str | None:  # type: ignore[no-untyped-def]
-    """Why the element *el* of a data: SVG may not stand in a book (see :func:`_svg_problem`)."""
+#: The namespace of SVG's elements: the only ones a data: SVG picture may hold.
+SVG_NS = "http://www.w3.org/2000/svg"
+
+
+def _svg_element_problem(el, qname, depth: int) -> str | None:  # type: ignore[no-untyped-def]
+    """Why the element *el* (named *qname*) of a data: SVG may not stand in a book (see
+    :func:`_svg_problem`)."""
     from lxml import etree
 
+    local = qname.localname
+    if qname.namespace != SVG_NS:
+        # An XHTML <video poster>, <body background> or <meta http-equiv> inside the picture is an
+        # HTML element to a reader's XML parser, with attributes that load what no check here reads.
+        return (f"is a data: SVG picture holding <{local}> of {'the namespace ' + qname.namespace if qname.namespace else 'no namespace'}: "
+                "a picture holds SVG elements alone")
+    if local == "style" and len(el):
+        # A reader's CSS is the text around an element or comment inside <style>; this check's
+        # would be the text before it.
+        return "is a data: SVG picture whose <style> holds more than text (CSS alone, in one piece)"
     if local in ("script", "foreignObject", "iframe"):
         return f"is a data: SVG picture holding <{local}> (a book runs no code and loads no other document)"
     target = el.get("attributeName", "").rpartition(":")[2].lower() if local in _SVG_ANIMATIONS else ""
@@ -476,10 +578,16 @@ MAX_SVG_NESTING = 4
 
 
 def _nested_data_problem(url: str, depth: int) -> str | None:
-    """Why a data: URL inside a data: SVG may not stand there: an SVG is held to the same rules,
-    its ``charset`` label included (the reading system decodes the inner picture by it too)."""
-    if data_media_type(url).strip().lower() != "image/svg+xml":
-        return data_payload_problem(url)
+    """Why a data: URL inside a data: SVG may not stand there: a picture of a core media type,
+    a PNG, GIF, JPEG or WebP one of its type's bytes, an SVG held to the same rules, its
+    ``charset`` label included (the reading system decodes the inner picture by it too)."""
+    media = data_media_type(url).strip().lower()
+    if media != "image/svg+xml":
+        if media not in _RASTER:
+            return (f"is a data: SVG picture holding a data: URL of type {media or 'text/plain (none given)'!r}: "
+                    "what a picture holds or links to is a picture (PNG, GIF, JPEG, WebP or SVG)")
+        data = data_bytes(url)
+        return data_payload_problem(url) if data is None else _raster_problem(media, data)
     if depth + 1 >= MAX_SVG_NESTING:
         return f"is a data: SVG picture holding SVG pictures more than {MAX_SVG_NESTING} deep"
     data = data_bytes(url)

@@ -154,6 +154,10 @@ def check(doc: bytes, name: str, in_book: Iterable[str]) -> Checked:
             elif local not in HTML_ELEMENTS:
                 found.append(f"{line}<{local}> is not an HTML element")
             if local == "style":
+                if len(el):
+                    # A reader's CSS is all the text of the element; this check's, the text before
+                    # the first element, comment or instruction inside it.
+                    found.append(f"{line}<style> holds more than text (CSS alone, in one piece)")
                 found.extend(f"{line}<style>: {why}" for why in _css_problems(el.text or ""))
                 found.extend(f"{line}<style>: {why}" for why in _css_file_problems(el.text or "", name, files))
         elif ns in (SVG, MATHML):
@@ -660,7 +664,9 @@ def _css_file_problems(text: str, name: str, files: frozenset[str]) -> list[str]
 
 def _css_problems(text: str) -> list[str]:
     out = [f"{ref.what}: {ref.url}" for ref in css_gate.malformed(text)]
-    out += [f"{ref.what} {ref.url!r} names a resource outside the book" for ref in css_gate.outside_the_book(text)]
+    out += [f"{ref.what} {ref.url!r} " + ("is a URL the CSS computes, never checked: write the URL itself"
+                                          if ref.computed else "names a resource outside the book")
+            for ref in css_gate.outside_the_book(text)]
     out += [f"{ref.what} {ref.url!r} {why}" for ref, why in css_gate.url_problems(text)]
     return out
 
