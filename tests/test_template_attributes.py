@@ -635,3 +635,19 @@ def test_a_style_element_holding_more_than_text_is_refused(inside):
     inside it would miss what follows (``@import`` of a remote sheet)."""
     found = _problems(f"<style>p {{ color: red }}{inside}@import url(https://e.example.com/x.css);</style>")
     assert any("<style> holds more than text" in p for p in found), found
+
+
+def test_a_data_picture_past_the_pixel_limit_is_refused_without_a_warning(recwarn):
+    """A PNG of 400 million pixels in 50 KB: refused as too large, no Pillow warning printed."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from exporter.gates.css import data_problem
+
+    buf = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(buf, "PNG")
+    why = data_problem("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode())
+    assert why is not None and "more pixels" in why, why
+    assert not [w for w in recwarn if "DecompressionBomb" in type(w.message).__name__]

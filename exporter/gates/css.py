@@ -419,13 +419,18 @@ def _raster_problem(media: str, data: bytes) -> str | None:
     if kind is None:
         return None
     import io
+    import warnings
 
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data), formats=[kind]):
-            return None
-    except Image.DecompressionBombError:
+        with warnings.catch_warnings():
+            # Pillow warns of a picture past its pixel limit (and refuses one twice past it): no
+            # warning is printed, the picture is refused.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=[kind]):
+                return None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         return f"is a data: URL of a {kind} picture of more pixels than a book's pictures may have"
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return f"is a data: URL labelled {media} whose bytes are not a {kind} picture"
@@ -511,8 +516,6 @@ def _svg_problem(data: bytes, depth: int = 0, labelled: str | None = None) -> st
     return None
 
 
-
-
 #: SVG's animation elements (SVG 2 section 19.2): what one sets is an attribute as if written.
 _SVG_ANIMATIONS = frozenset({"set", "animate", "animateMotion", "animateTransform", "discard"})
 
@@ -530,8 +533,8 @@ def _svg_element_problem(el, qname, depth: int) -> str | None:  # type: ignore[n
     if qname.namespace != SVG_NS:
         # An XHTML <video poster>, <body background> or <meta http-equiv> inside the picture is an
         # HTML element to a reader's XML parser, with attributes that load what no check here reads.
-        return (f"is a data: SVG picture holding <{local}> of {'the namespace ' + qname.namespace if qname.namespace else 'no namespace'}: "
-                "a picture holds SVG elements alone")
+        where = f"the namespace {qname.namespace}" if qname.namespace else "no namespace"
+        return f"is a data: SVG picture holding <{local}> of {where}: a picture holds SVG elements alone"
     if local == "style" and len(el):
         # A reader's CSS is the text around an element or comment inside <style>; this check's
         # would be the text before it.
