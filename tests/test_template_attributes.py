@@ -649,5 +649,29 @@ def test_a_data_picture_past_the_pixel_limit_is_refused_without_a_warning(recwar
     buf = io.BytesIO()
     Image.new("1", (20000, 20000)).save(buf, "PNG")
     why = data_problem("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode())
-    assert why is not None and "more pixels" in why, why
+    assert why is not None and "pixels, more than" in why, why
     assert not [w for w in recwarn if "DecompressionBomb" in type(w.message).__name__]
+
+
+@pytest.mark.parametrize("size, whole", [((7000, 7000), True), ((64, 64), False)])
+def test_a_data_picture_too_large_or_cut_short_is_refused(size, whole):
+    """49 million pixels (more than a book's pictures may have), or a PNG cut short: refused."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from exporter.gates.css import data_problem
+
+    buf = io.BytesIO()
+    Image.new("1" if whole else "RGB", size).save(buf, "PNG")
+    data = buf.getvalue() if whole else buf.getvalue()[:60]
+    why = data_problem("data:image/png;base64," + base64.b64encode(data).decode())
+    assert why is not None and ("more than" in why if whole else "not a PNG picture" in why), why
+
+
+def test_a_bare_attr_stays_text():
+    """``content: attr(title)`` is the attribute's text, never a URL: accepted."""
+    from exporter.gates.css import outside_the_book
+
+    assert outside_the_book("a::after { content: attr(title) }") == []

@@ -318,6 +318,15 @@ def _svg64(inner: str) -> str:
           ('<?xml version="1.0" encoding="shift_jis"?>', '<style>@\\69mport "https://e.example.com/x.css";</style>',
            "declared encoding='shift_jis'"),
           ('<?xml version="1.0" encoding="ISO646-JP"?>', "<rect/>", "declared encoding='ISO646-JP'")]),
+    # ... with a UTF-8 byte order mark before it too (libxml2 2.10 and older take the declaration)
+    *(('<img alt="x" src="data:image/svg+xml' + label + ',' + quote(b"\xef\xbb\xbf" + decl.encode()
+                                                               + b'<svg xmlns="http://www.w3.org/2000/svg">'
+                                                               b"+ADw-script+AD4-x()+ADw-/script+AD4-</svg>") + '"/>', said)
+      for label, decl, said in [
+          ("", '<?xml version="1.0" encoding="UTF-7"?>', "declared encoding='UTF-7'"),
+          (";charset=utf-8", "<?xml version='1.0' encoding='ISO-2022-JP' standalone='yes'?>",
+           "declared encoding='ISO-2022-JP'"),
+          ("", '<?xml version="1.0"\n  encoding = "x-user-defined"?>', "declared encoding='x-user-defined'")]),
     ('<img alt="x" src="data:image/svg+xml;charset=utf-8;CHARSET=utf-16le,' + _SVG.format("") + '"/>',
      "more than one charset"),
     ('<img alt="x" src="data:image/svg+xml;charset=utf-32;base64,' + __import__("base64").b64encode(
@@ -333,6 +342,13 @@ def _svg64(inner: str) -> str:
         '<meta xmlns="http://www.w3.org/1999/xhtml" http-equiv="refresh" content="0;url=https://e.example.com/"/>',
         '<m:math xmlns:m="http://www.w3.org/1998/Math/MathML"><m:mi href="https://e.example.com/">x</m:mi></m:math>',
         '<x xmlns=""/>']),
+    # elements SVG 2 does not have: SVG Tiny 1.2's script handlers and loaders, SVG 1.1's fonts
+    *(('<img alt="x" src="' + _svg64(inner) + '"/>', said) for inner, said in [
+        ('<handler xmlns:ev="http://www.w3.org/2001/xml-events" type="application/ecmascript" ev:event="load">'
+         "x()</handler>", "<handler>, which is not an element of SVG 2"),
+        ('<listener event="click" handler="#h"/>', "<listener>, which is not an element of SVG 2"),
+        ('<prefetch href="#x"/>', "<prefetch>"), ("<foreignobject/>", "<foreignobject>"),
+        ('<font-face><font-face-src><font-face-uri href="#f"/></font-face-src></font-face>', "<font-face>")]),
     # a data: URL inside a picture is a picture, of the bytes its type says
     *(('<img alt="x" src="' + _svg64(inner) + '"/>', said) for inner, said in [
         ('<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg=="><rect/></a>', "of type 'text/html'"),
@@ -413,6 +429,9 @@ def test_a_users_stylesheet_that_names_a_charset_other_than_utf8_is_refused(tmp_
     ('.a { background-image: image-set(if(media(width > 0): "https://e.example.com/t.png"; else: "x") 1x); }',
      "image-set() 'if(media"),
     ('.a { background-image: image-set(var(--u) type("image/png")); }', "image-set() 'var(--u)'"),
+    ('.a { background-image: attr(data-u type(<image>)); }', "attr() 'attr(data-u type(<image>))'"),
+    ('.a { background-image: attr(data-u url); }', "attr() 'attr(data-u url)'"),
+    ('.a::after { content: attr(data-u, "x") }', "attr() 'attr(data-u,"),
     ('.a { background-image: cross-fade(image(var(--u)), url(data:,x)); }', "cross-fade() 'var(--u)'"),
 ])
 def test_a_url_a_stylesheet_computes_in_an_image_function_is_refused(tmp_path, sheet, said):

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..model import ASTRAL_NONCHARACTERS, BIDI_CONTROLS, NONCHARACTERS
+from .marks import MAX_IMAGE_PIXELS
 from .urls import (URLRefused, check_reference, data_bytes, data_media_type, data_payload_problem, data_url_problem,
                    stays_in_book)
 
@@ -119,6 +120,11 @@ def references(css: str) -> Iterator[Reference]:
         elif kind == "url":
             yield Reference(node.source_line, "url()", node.value)
         elif kind == "function":
+            if node.lower_name == "attr" and len([a for a in node.arguments if a.type not in ("whitespace", "comment")]) > 1:
+                # A typed attr() (``attr(data-u type(<url>))``, ``attr(data-u url)``) or one with a
+                # fallback gives a URL or an image from the document's attributes, which no
+                # check of the stylesheet reads (CSS Values 5 section 7.7); a bare one is text.
+                yield Reference(node.source_line, "attr()", tinycss2.serialize([node]), computed=True)
             if node.lower_name in _URL_STRING_FUNCTIONS:
                 for arg in node.arguments:
                     if arg.type == "string":
@@ -428,10 +434,14 @@ def _raster_problem(media: str, data: bytes) -> str | None:
             # Pillow warns of a picture past its pixel limit (and refuses one twice past it): no
             # warning is printed, the picture is refused.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=[kind]):
+            with Image.open(io.BytesIO(data), formats=[kind]) as im:
+                if im.width * im.height > MAX_IMAGE_PIXELS:
+                    raise Image.DecompressionBombError(f"{im.width}x{im.height}")
+                im.load()  # whole: a picture cut short is shown broken, or half
                 return None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return f"is a data: URL of a {kind} picture of more pixels than a book's pictures may have"
+        return (f"is a data: URL of a {kind} picture of more than {MAX_IMAGE_PIXELS:,} pixels, more than a "
+                "book's pictures may have")
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return f"is a data: URL labelled {media} whose bytes are not a {kind} picture"
 
@@ -460,15 +470,23 @@ def _charsets(url: str) -> list[str]:
     return found
 
 
+#: The encoding an XML declaration names (XML 1.0 section 2.8 ``XMLDecl``, 4.3.3 ``EncodingDecl``).
+_DECLARED = re.compile(r"<\?xml\s(?:[^?]|\?(?!>))*?\bencoding\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+
+
 def _encoding_problem(url: str | None, data: bytes, declared: str | None) -> str | None:
     """Why the data: SVG *data* (of the URL *url*, whose ``charset`` labels are read; declared
-    *declared* by its XML declaration, as lxml read it) is not plain UTF-8, or None."""
+    *declared* by its XML declaration, as lxml read it) is not plain UTF-8, or None.  The
+    declaration is read from the bytes too: after a byte order mark, libxml2 2.10 and older
+    take it over the mark, newer ones and browsers the mark."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
-        data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         return "is a data: SVG picture whose bytes are not UTF-8 (a picture in a book is written in UTF-8)"
+    if text.startswith("<?xml") and (named := _DECLARED.match(text)) is not None:
+        declared = named.group(1) if named.group(1) is not None else named.group(2)
     if declared is not None and declared.strip().lower() not in _UTF8_LABELS:
         return (f"is a data: SVG picture declared encoding={declared!r}: a picture in a book is written in UTF-8, "
                 "which every reading system decodes as this check does")
@@ -522,6 +540,19 @@ _SVG_ANIMATIONS = frozenset({"set", "animate", "animateMotion", "animateTransfor
 
 #: The namespace of SVG's elements: the only ones a data: SVG picture may hold.
 SVG_NS = "http://www.w3.org/2000/svg"
+#: The elements of SVG 2 (its element index, appendix), less ``script`` and ``foreignObject``:
+#: the only ones a data: SVG picture may hold.  Anything else is refused by name, never read
+#: for what it may do: SVG Tiny 1.2's ``<handler>`` and ``<listener>`` run script, its
+#: ``<prefetch>``, ``<video>``, ``<animation>`` load, SVG 1.1's fonts and ``<tref>`` reference.
+SVG_ELEMENTS = frozenset({
+    "a", "animate", "animateMotion", "animateTransform", "circle", "clipPath", "defs", "desc", "discard", "ellipse",
+    "feBlend", "feColorMatrix", "feComponentTransfer", "feComposite", "feConvolveMatrix", "feDiffuseLighting",
+    "feDisplacementMap", "feDistantLight", "feDropShadow", "feFlood", "feFuncA", "feFuncB", "feFuncG", "feFuncR",
+    "feGaussianBlur", "feImage", "feMerge", "feMergeNode", "feMorphology", "feOffset", "fePointLight",
+    "feSpecularLighting", "feSpotLight", "feTile", "feTurbulence", "filter", "g", "image", "line", "linearGradient",
+    "marker", "mask", "metadata", "mpath", "path", "pattern", "polygon", "polyline", "radialGradient", "rect", "set",
+    "stop", "style", "svg", "switch", "symbol", "text", "textPath", "title", "tspan", "use", "view",
+})
 
 
 def _svg_element_problem(el, qname, depth: int) -> str | None:  # type: ignore[no-untyped-def]
@@ -535,6 +566,8 @@ def _svg_element_problem(el, qname, depth: int) -> str | None:  # type: ignore[n
         # HTML element to a reader's XML parser, with attributes that load what no check here reads.
         where = f"the namespace {qname.namespace}" if qname.namespace else "no namespace"
         return f"is a data: SVG picture holding <{local}> of {where}: a picture holds SVG elements alone"
+    if local not in SVG_ELEMENTS and local not in ("script", "foreignObject"):
+        return f"is a data: SVG picture holding <{local}>, which is not an element of SVG 2"
     if local == "style" and len(el):
         # A reader's CSS is the text around an element or comment inside <style>; this check's
         # would be the text before it.
