@@ -74,3 +74,23 @@ def test_every_registered_region_and_script_is_taken():
         for one in sub.split(".."):
             langtags.check_tag(f"en-{one}")  # raises for a refused one
     assert ("region", "QM..QZ") in subtags
+
+
+def test_every_tag_written_for_a_feed_is_one_the_gate_takes():
+    """Each extended language subtag (``abh``, ``yue``, ``cmn``...) with a region: the tag a feed
+    or catalog is given for it is valid as the language gate reads it back (``abh-001`` once gave
+    ``ar-abh-001``, which langcodes reads as ``ar-001-abh`` and refuses: now ``ar-001``)."""
+    _, prefix, _ = langtags._registry()
+    assert langtags.tag_for("ABH-001", "feed") == "ar-001"
+    checked = 0
+    for lang in sorted(prefix):
+        for region in ("", "-001", "-419", "-EG", "-HK"):
+            try:
+                tag = langtags.check_tag(lang + region)
+            except langtags.LanguageTagRefused:
+                continue
+            written = langtags.tag_for(tag, "feed")
+            if written is not None:
+                langtags.check_tag(written)  # raises if the feed's tag is one the gate refuses
+                checked += 1
+    assert checked > 500

@@ -340,8 +340,10 @@ def tag_for(text: str | None, output: Output) -> str | None:
     old, prefix, macro = _registry()
     if primary in old or primary == "x":
         return tag
-    if primary in prefix and prefix[primary] in old:
-        return f"{prefix[primary]}-{tag}"
+    if primary in prefix and prefix[primary] in old and _is_valid(extended := f"{prefix[primary]}-{tag}"):
+        # (Valid as this gate reads it: langcodes reads "ar-abh-001" as "ar-001-abh" and refuses
+        # it, so the macrolanguage's tag is written instead, below.)
+        return extended
     if macro.get(primary) in old:
         # Script (4 letters) and region (2 letters or 3 digits) apply to any language;
         # variants and extensions are registered for a prefix (RFC 5646 section 3.1.8).
@@ -352,6 +354,15 @@ def tag_for(text: str | None, output: Output) -> str | None:
             kept.append(rest[0])
         return "-".join([macro[primary], *kept])
     return None
+
+
+def _is_valid(text: str) -> bool:
+    """Whether :func:`check_tag` takes *text*: what a feed says is read back by this gate."""
+    try:
+        check_tag(text)
+    except LanguageTagRefused:
+        return False
+    return True
 
 
 def _repeated_subtag(text: str) -> str | None:
