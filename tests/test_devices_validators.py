@@ -11,7 +11,8 @@ from ace_check import require_ace, run_ace, violations
 from device_books import make_device_books
 from epub_fixtures import epubcheck_problems
 
-pytestmark = pytest.mark.slow
+# One xdist worker for the module: its tests share the module fixture, which builds the books once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_devices_validators")]
 
 PROFILES = ("kindle", "kobo", "koreader")  # generic: tests/test_epub_epubcheck.py, tests/test_epub_ace.py
 

@@ -25,6 +25,9 @@ from exporter.reader.parse import read_digests
 from exporter.resources import sample_dir
 from hostile_corpus import write_hostile
 
+# One xdist worker for the module: its tests share one Ace run (ace_run), made once.
+pytestmark = pytest.mark.xdist_group("test_epub_ace")
+
 
 def test_missing_ace_skips_locally_and_fails_on_ci(tmp_path, monkeypatch):
     monkeypatch.setenv("DIGEST_EXPORT_ACE_DIR", str(tmp_path))

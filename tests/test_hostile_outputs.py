@@ -27,6 +27,9 @@ from hostile_corpus import (
     write_hostile,
 )
 
+# One xdist worker for the module: its tests share the runs of the hostile fixture, made once.
+pytestmark = pytest.mark.xdist_group("test_hostile_outputs")
+
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):

@@ -30,6 +30,9 @@ from pathlib import Path
 
 import pytest
 
+# One xdist worker for the module: its tests share one server of large pictures (pictures).
+pytestmark = pytest.mark.xdist_group("test_image_memory")
+
 PEAK = """
 import resource, subprocess, sys
 subprocess.run(sys.argv[1:], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
