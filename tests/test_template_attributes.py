@@ -649,7 +649,7 @@ def test_a_data_picture_past_the_pixel_limit_is_refused_without_a_warning(recwar
     buf = io.BytesIO()
     Image.new("1", (20000, 20000)).save(buf, "PNG")
     why = data_problem("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode())
-    assert why is not None and "pixels, more than" in why, why
+    assert why is not None and "more than 40,000,000 pixels" in why, why
     assert not [w for w in recwarn if "DecompressionBomb" in type(w.message).__name__]
 
 
@@ -675,3 +675,98 @@ def test_a_bare_attr_stays_text():
     from exporter.gates.css import outside_the_book
 
     assert outside_the_book("a::after { content: attr(title) }") == []
+
+
+# A GIF of a 2x2 screen whose frame lies at (9000, 9000), and one whose second frame does: small
+# files, pictures of billions of pixels to a decoder that places the frame.
+GIF_FRAME_FAR = "R0lGODdhAgACAIAAAAAAAAAAACH/C05FVFNDQVBFMi4wAwEAAAAh+QQAAQAAACwoIygjAgACAAAIBgABCAQQEAA7"
+GIF_SECOND_FAR = ("R0lGODdhAgACAIAAAAAAAAAAACH/C05FVFNDQVBFMi4wAwEAAAAh+QQAAQAAACwAAAAAAgACAAAIBgABCAQQEAAh+QQA"
+                  "AQAAACxg6mDqAgACAAAIBgABCAQQEAA7")
+
+
+def _svg_url(body: str) -> str:
+    from urllib.parse import quote
+
+    return "data:image/svg+xml," + quote('<svg xmlns="http://www.w3.org/2000/svg" '
+                                         'xmlns:xlink="http://www.w3.org/1999/xlink">' + body + "</svg>")
+
+
+def _use_bomb(levels: int) -> str:
+    defs = ['<path id="l0" d="M0 0h1"/>'] + [f'<g id="l{n}">' + f'<use href="#l{n - 1}"/>' * 10 + "</g>"
+                                               for n in range(1, levels + 1)]
+    return _svg_url("<defs>" + "".join(defs) + f'</defs><use xlink:href="#l{levels}"/>')
+
+
+@pytest.mark.parametrize("url, said", [
+    ("data:image/gif;base64," + GIF_FRAME_FAR, "frames together"),
+    ("data:image/gif;base64," + GIF_SECOND_FAR, "frames together"),
+    (_use_bomb(8), "more than 50,000 elements once its <use> elements show"),
+    (_svg_url('<g id="a"><use href="#a"/></g>'), "a copy of itself"),
+    (_svg_url("".join(f'<use id="u{i}" href="#u{i + 1}"/>' for i in range(3000)) + '<path id="u3000"/>'),
+     "more than 50,000 elements"),
+    (_use_bomb(3), None), (_svg_url('<path id="p" d="M0 0h1"/><use href="#p"/><use xlink:href="#p"/>'), None),
+])
+def test_a_data_picture_is_bounded_once_expanded(url, said):
+    """What a reader decodes or draws of a small data: picture: every frame of a GIF (a frame far
+    from its 2x2 screen), every copy an SVG's <use> elements make (ten of ten, eight deep: 10^8
+    paths in 1.3 KB), a <use> inside what it shows; each bounded, each a quick answer."""
+    import time
+
+    from exporter.gates.css import data_problem
+
+    start = time.monotonic()
+    why = data_problem(url)
+    assert (why is None) if said is None else (why is not None and said in why), why
+    assert time.monotonic() - start < 5
+
+
+def test_a_data_font_holds_a_font_of_its_type():
+    """A data: URL labelled as a font holds a font of that flavor (a reader paints a 400-million-
+    pixel PNG labelled font/ttf as a background, taking pictures by their bytes), without SVG
+    glyphs."""
+    import base64
+    import io
+
+    from PIL import Image
+    from fontTools.fontBuilder import FontBuilder
+
+    from exporter.gates.css import data_problem
+
+    def font(svg: bool = False, flavor: str | None = None) -> bytes:
+        builder = FontBuilder(1000, isTTF=True)
+        builder.setupGlyphOrder([".notdef", "a"])
+        builder.setupCharacterMap({ord("a"): "a"})
+        builder.setupGlyf({".notdef": _empty_glyph(), "a": _empty_glyph()})
+        builder.setupHorizontalMetrics({".notdef": (500, 0), "a": (500, 0)})
+        builder.setupHorizontalHeader(ascent=800, descent=-200)
+        builder.setupNameTable({"familyName": "T", "styleName": "Regular"})
+        builder.setupOS2()
+        builder.setupPost()
+        if svg:
+            from fontTools.ttLib import newTable
+            from fontTools.ttLib.tables.S_V_G_ import SVGDocument
+
+            table = newTable("SVG ")
+            table.docList = [SVGDocument('<svg xmlns="http://www.w3.org/2000/svg"><script>x()</script></svg>', 1, 1)]
+            builder.font["SVG "] = table
+        buf = io.BytesIO()
+        builder.font.flavor = flavor
+        builder.font.save(buf)
+        return buf.getvalue()
+
+    def url(media: str, data: bytes) -> str:
+        return f"data:{media};base64," + base64.b64encode(data).decode()
+
+    png = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(png, "PNG")
+    assert "not a font" in data_problem(url("font/ttf", png.getvalue()))
+    assert data_problem(url("font/ttf", font())) is None
+    assert data_problem(url("font/woff", font(flavor="woff"))) is None
+    assert "TRUETYPE OR OPENTYPE" in data_problem(url("font/woff", font()))
+    assert "SVG glyphs" in data_problem(url("font/ttf", font(svg=True)))
+
+
+def _empty_glyph():
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+
+    return TTGlyphPen(None).glyph()

@@ -395,6 +395,7 @@ def _text(tokens: list) -> str:
 
 # -- data: URLs: what their payload holds ---------------------------------------------------------
 
+@functools.lru_cache(maxsize=256)
 def data_problem(url: str) -> str | None:
     """Why the data of the ``data:`` URL *url* may not stand in a book, or None: its base64
     (:func:`exporter.gates.urls.data_payload_problem`), what an SVG picture holds, and that a
@@ -408,7 +409,47 @@ def data_problem(url: str) -> str | None:
         return None
     if media == "image/svg+xml":
         return _svg_problem(data, labelled=url)
-    return _raster_problem(media, data)
+    return _raster_problem(media, data) or _font_problem(media, data)
+
+
+#: The font types of EPUB 3.3's core media types (section 3.2), by the flavor fontTools gives a
+#: font of that type (None: TrueType or OpenType, unwrapped).
+_FONTS = {"font/ttf": None, "font/otf": None, "application/font-sfnt": None, "application/vnd.ms-opentype": None,
+          "font/woff": "woff", "application/font-woff": "woff", "font/woff2": "woff2"}
+
+
+def _font_problem(media: str, data: bytes) -> str | None:
+    """Why the bytes *data* of a ``data:`` URL of the font type *media* are not such a font
+    (fontTools reads its table directory), or hold SVG glyphs (an ``SVG`` table: pictures,
+    scripts and links inside the font, which no check here reads), or None; None for other
+    types.  A reader takes a picture by its bytes, whatever the label: a 400-million-pixel PNG
+    labelled ``font/ttf`` was painted as a background."""
+    if media not in _FONTS:
+        return None
+    import io
+    import logging
+    import struct
+    import warnings
+
+    from fontTools.ttLib import TTFont, TTLibError
+
+    logger = logging.getLogger("fontTools")
+    disabled, logger.disabled = logger.disabled, True  # fontTools logs to stderr what it reads
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            font = TTFont(io.BytesIO(data), lazy=True, recalcTimestamp=False, recalcBBoxes=False)
+            flavor, tables = font.flavor, set(font.keys())
+    except (TTLibError, OSError, ValueError, struct.error, EOFError, KeyError, IndexError, TypeError,
+            AssertionError):
+        return f"is a data: URL labelled {media} whose bytes are not a font of that type"
+    finally:
+        logger.disabled = disabled
+    if flavor != _FONTS[media]:
+        return f"is a data: URL labelled {media} whose bytes are a {(flavor or 'TrueType or OpenType').upper()} font"
+    if "SVG " in tables:
+        return "is a data: URL of a font with SVG glyphs (an SVG table), which no check here reads"
+    return None
 
 
 #: The raster pictures of EPUB 3.3's core media types (section 3.2), by the name Pillow gives
@@ -435,14 +476,20 @@ def _raster_problem(media: str, data: bytes) -> str | None:
             # warning is printed, the picture is refused.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=[kind]) as im:
-                if im.width * im.height > MAX_IMAGE_PIXELS:
-                    raise Image.DecompressionBombError(f"{im.width}x{im.height}")
-                im.load()  # whole: a picture cut short is shown broken, or half
+                # Every frame of an animation, decoded (a picture cut short is shown broken, or
+                # half), its pixels counted together: a later frame may be larger than the first.
+                pixels = 0
+                for frame in range(getattr(im, "n_frames", 1)):
+                    im.seek(frame)
+                    pixels += im.width * im.height
+                    if pixels > MAX_IMAGE_PIXELS:
+                        raise Image.DecompressionBombError(f"{im.width}x{im.height}")
+                    im.load()
                 return None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return (f"is a data: URL of a {kind} picture of more than {MAX_IMAGE_PIXELS:,} pixels, more than a "
-                "book's pictures may have")
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return (f"is a data: URL of a {kind} picture of more than {MAX_IMAGE_PIXELS:,} pixels (its frames "
+                "together), more than a book's pictures may have")
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
         return f"is a data: URL labelled {media} whose bytes are not a {kind} picture"
 
 
@@ -531,6 +578,47 @@ def _svg_problem(data: bytes, depth: int = 0, labelled: str | None = None) -> st
             continue
         if (why := _svg_element_problem(el, etree.QName(el), depth)) is not None:
             return why
+    return _expansion_problem(root)
+
+
+#: The most elements a data: SVG may show once each ``<use>`` is replaced by what it names: ten
+#: <use> of ten <use> eight deep is a picture of 100 million paths in 1.3 KB (a reader's page
+#: froze on it).
+MAX_SVG_EXPANSION = 50_000
+_XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+
+
+def _expansion_problem(root) -> str | None:  # type: ignore[no-untyped-def]
+    """Why the data: SVG *root* is too large once its ``<use>`` elements are expanded (SVG 2
+    section 5.6: a ``use`` shows a copy of the element it names), or names itself; None."""
+    elements = [el for el in root.iter() if isinstance(el.tag, str)]
+    ids: dict[str, object] = {}
+    for el in elements:
+        ids.setdefault(el.get("id") or "", el)
+    size: dict[object, int] = {}
+    parts: dict[object, list] = {}
+    started: set = set()
+    stack: list = [(root, False)]
+    while stack:  # depth first, with a stack: a chain of thousands of <use> costs no recursion
+        el, done = stack.pop()
+        if done:
+            size[el] = min(1 + sum(size[p] for p in parts[el]), MAX_SVG_EXPANSION + 1)
+            continue
+        if el in size:
+            continue
+        started.add(el)
+        named = (el.get("href") or el.get(_XLINK_HREF) or "").strip() if el.tag == f"{{{SVG_NS}}}use" else ""
+        target = ids.get(named[1:]) if named.startswith("#") and named[1:] else None
+        parts[el] = [c for c in el if isinstance(c.tag, str)] + ([target] if target is not None else [])
+        stack.append((el, True))
+        for part in parts[el]:
+            if part not in size:
+                if part in started:
+                    return "is a data: SVG picture whose <use> shows an element that holds it (a copy of itself)"
+                stack.append((part, False))
+    if size[root] > MAX_SVG_EXPANSION:
+        return (f"is a data: SVG picture of more than {MAX_SVG_EXPANSION:,} elements once its <use> elements show "
+                "what they name")
     return None
 
 
