@@ -700,16 +700,30 @@ def _use_bomb(levels: int) -> str:
 @pytest.mark.parametrize("url, said", [
     ("data:image/gif;base64," + GIF_FRAME_FAR, "frames together"),
     ("data:image/gif;base64," + GIF_SECOND_FAR, "frames together"),
-    (_use_bomb(8), "more than 50,000 elements once its <use> elements show"),
-    (_svg_url('<g id="a"><use href="#a"/></g>'), "a copy of itself"),
+    (_use_bomb(8), "draws more than 50,000 elements once its references"),
+    (_svg_url('<g id="a"><use href="#a"/></g>'), "refers to one that holds it"),
+    (_svg_url('<linearGradient id="a" href="#b"/><linearGradient id="b" href="#a"/><rect fill="url(#a)"/>'),
+     "refers back"),
+    # markers at each of 60 vertices, five deep; masks of ten masked rectangles, six deep; a chain
+    # of 3,000 gradients, each drawn where it is and by the one before
+    (_svg_url("".join(f'<marker id="m{n}" overflow="visible"><polyline points="{" ".join(["0,0"] * 60)}"'
+                      + (f' marker-mid="url(#m{n + 1})"' if n < 4 else "") + "/></marker>" for n in range(5))
+              + f'<polyline points="{" ".join(["0,0"] * 60)}" style="marker-mid: url(#m0)"/>'), "draws more than"),
+    (_svg_url("".join(f'<mask id="k{n}">' + f'<rect width="1" height="1" mask="url(#k{n + 1})"/>' * 10 + "</mask>"
+                      for n in range(6)) + '<mask id="k6"/><rect mask="url(#k0)"/>'), "draws more than"),
+    (_svg_url("".join(f'<linearGradient id="g{i}" href="#g{i + 1}"/>' for i in range(3000))
+              + '<linearGradient id="g3000"><stop offset="0"/></linearGradient><rect fill="url(#g0)"/>'),
+     "draws more than"),
+    (_svg_url('<style>rect { clip-path: url(#c) }</style><clipPath id="c"><rect/></clipPath><rect/><rect/>'), None),
     (_svg_url("".join(f'<use id="u{i}" href="#u{i + 1}"/>' for i in range(3000)) + '<path id="u3000"/>'),
      "more than 50,000 elements"),
     (_use_bomb(3), None), (_svg_url('<path id="p" d="M0 0h1"/><use href="#p"/><use xlink:href="#p"/>'), None),
 ])
 def test_a_data_picture_is_bounded_once_expanded(url, said):
     """What a reader decodes or draws of a small data: picture: every frame of a GIF (a frame far
-    from its 2x2 screen), every copy an SVG's <use> elements make (ten of ten, eight deep: 10^8
-    paths in 1.3 KB), a <use> inside what it shows; each bounded, each a quick answer."""
+    from its 2x2 screen), every copy an SVG's references make it draw (ten <use> of ten, eight
+    deep: 10^8 paths in 1.3 KB; markers, masks, gradient chains), a reference to what holds it;
+    each bounded, each a quick answer."""
     import time
 
     from exporter.gates.css import data_problem
