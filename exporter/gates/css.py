@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import re
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -594,15 +595,13 @@ _MARKERS = ("marker", "marker-start", "marker-mid", "marker-end")
 _NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 
-def _references(el, ids: dict, everywhere: list) -> list:  # type: ignore[no-untyped-def]
-    """The elements *el* draws besides its children, each once per time it is drawn: its
-    ``href`` (``use``, gradients, patterns, ``textPath``...), every ``url(#id)`` of its
-    attributes and ``style``, a marker at each of its vertices; *everywhere*: the references of
-    the picture's ``<style>`` sheets, which may apply to any element."""
-    found = []
+def _references(el, ids: dict, drawn: Counter) -> None:  # type: ignore[no-untyped-def]
+    """Count into *drawn* the elements *el* draws besides its children, by the times each is
+    drawn: its ``href`` (``use``, gradients, patterns, ``textPath``...), every ``url(#id)`` of
+    its attributes and ``style``, a marker at each of its vertices."""
     named = (el.get("href") or el.get(_XLINK_HREF) or "").strip()
     if named.startswith("#") and ids.get(named[1:]) is not None:
-        found.append(ids[named[1:]])
+        drawn[ids[named[1:]]] += 1
     vertices = None
     for key, value in el.attrib.items():
         local = key.rpartition("}")[2]
@@ -612,8 +611,7 @@ def _references(el, ids: dict, everywhere: list) -> list:  # type: ignore[no-unt
             marked = local in _MARKERS or local == "style" and "marker" in value.lower()
             if marked and vertices is None:
                 vertices = max(1, len(_NUMBER.findall(el.get("points", "") + " " + el.get("d", ""))) // 2 + 1)
-            found.extend([ids[target]] * (vertices if marked else 1))
-    return found + everywhere
+            drawn[ids[target]] += vertices if marked else 1
 
 
 def _expansion_problem(root) -> str | None:  # type: ignore[no-untyped-def]
@@ -624,29 +622,31 @@ def _expansion_problem(root) -> str | None:  # type: ignore[no-untyped-def]
     for el in elements:
         ids.setdefault(el.get("id") or "", el)
     ids.pop("", None)
+    # The references of the <style> sheets, which may apply to any element: counted at the root,
+    # once per element of the picture.
     sheets = " ".join(el.text or "" for el in elements if el.tag == f"{{{SVG_NS}}}style")
-    everywhere = [ids[t] for t in _LOCAL_URL.findall(sheets) if ids.get(t) is not None] * min(
-        len(elements), MAX_SVG_EXPANSION)
+    everywhere = Counter(ids[t] for t in _LOCAL_URL.findall(sheets) if ids.get(t) is not None)
+    for target in everywhere:
+        everywhere[target] *= len(elements)
     size: dict[object, int] = {}
-    parts: dict[object, list] = {}
+    parts: dict[object, Counter] = {}
     started: set = set()
     stack: list = [(root, False)]
     while stack:  # depth first, with a stack: a chain of thousands of references costs no recursion
         el, done = stack.pop()
         if done:
-            total = 1
-            for part in parts[el]:
-                total += size[part]
-                if total > MAX_SVG_EXPANSION:
-                    break
+            total = 1 + sum(times * size[part] for part, times in parts[el].items())
             size[el] = min(total, MAX_SVG_EXPANSION + 1)
             continue
         if el in size:
             continue
         started.add(el)
-        parts[el] = [c for c in el if isinstance(c.tag, str)] + _references(el, ids, everywhere if el is root else [])
+        drawn = parts[el] = Counter(c for c in el if isinstance(c.tag, str))
+        _references(el, ids, drawn)
+        if el is root:
+            drawn.update(everywhere)
         stack.append((el, True))
-        for part in dict.fromkeys(parts[el]):
+        for part in drawn:
             if part not in size:
                 if part in started:
                     return "is a data: SVG picture with an element that refers to one that holds it, or refers back"
