@@ -184,10 +184,11 @@ def _convert(path: Path, table: str, key: str, value: Any, param: click.Paramete
              ctx: click.Context) -> Any:
     """The config's *value* of *key* (in the command's *table*, or "" at the top) as *param* takes it."""
     where = f"[{table}] " if table else ""
-    at = place(path, *((table,) if table else ()), key)
 
     def fail(expected: str, got: Any = value, why: str | None = None, must: str | None = None) -> ConfigError:
         # *must*: the whole reason, when it is not the kind of value (a number out of its range).
+        # The line is looked for only here, for a refused value: each look parses the config again.
+        at = place(path, *((table,) if table else ()), key)
         return ConfigError(f"{at}: {where}key '{key}' {must or 'must be ' + expected}, not {shown_value(got)}"
                            + (f": {why}" if why else ""))
 
