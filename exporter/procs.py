@@ -135,6 +135,12 @@ def _follow_parent(parent: int) -> None:
     import sys
     import time
 
+    # A worker the pool forks to replace one that did its tasks (``maxtasksperchild``) is forked
+    # from the pool's own thread, at any time: also after a Ctrl-C reached the run and before the
+    # run ends its pool.  It would inherit the run's stop, and so take the SIGTERM that ends it
+    # for a repeat of that stop (:func:`stopping`) and go on with a book until it was killed,
+    # leaving the temporary file it was writing.  Its own stop is the SIGTERM to come.
+    new_run()
     # Ctrl-C on a terminal reaches the whole process group: the parent ends the pool (SIGTERM,
     # which each worker takes quietly) and says "Aborted!" once; a KeyboardInterrupt here would
     # print a traceback from each worker.

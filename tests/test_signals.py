@@ -139,6 +139,42 @@ def test_ending_a_pool_whose_terminate_never_returns_takes_bounded_time(monkeypa
     never.set()
 
 
+def _worker_unwinds_on_sigterm(_):
+    """In a pool worker: whether the SIGTERM that ends a pool unwinds it (the program's handler)."""
+    import signal
+
+    from exporter.cli.crash import _terminated_cleanly
+
+    with _terminated_cleanly():
+        try:
+            signal.raise_signal(signal.SIGTERM)
+        except SystemExit:
+            return True
+    return False
+
+
+def test_a_worker_forked_after_a_stop_reached_the_run_still_unwinds_on_sigterm():
+    """The pool forks a worker in place of one that did its tasks from a thread of its own, at any
+    time: also between the Ctrl-C that reached the run and the run's ending of its pool.  Such a
+    worker inherited the run's stop, took the pool's SIGTERM for a repeat of it, went on with
+    its book and was killed after the grace time, leaving its temporary file."""
+    import signal
+
+    from exporter import procs
+
+    procs.new_run()
+    assert not procs.stopping(signal.SIGINT)  # the run is stopping when the worker is forked
+    try:
+        pool = procs.fork_pool(1)
+        try:
+            assert pool.apply(_worker_unwinds_on_sigterm, (None,), ) is True
+        finally:
+            pool.terminate()
+            pool.join()
+    finally:
+        procs.new_run()
+
+
 def test_ctrl_c_while_the_program_loads_ends_quietly():
     """A Ctrl-C in the tenth of a second the program's modules take to load (raised here where the
     import of the command line would be) is said as one later is: "Aborted!", exit 1, no
