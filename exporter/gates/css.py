@@ -299,6 +299,7 @@ def grammar_problems(css: str, *, selectors: bool = True) -> list[Reference]:
                 if selectors:
                     found.extend(_selector_problems(node))
                 found.extend(_declaration_problems(node.content, node.source_line, epub=selectors))
+                found.extend(effect_problems(node.content))
             elif node.type == "at-rule" and node.lower_at_keyword == "charset":
                 named = next((t.value for t in node.prelude if t.type == "string"), "")
                 if named.lower() != "utf-8":
@@ -312,6 +313,7 @@ def grammar_problems(css: str, *, selectors: bool = True) -> list[Reference]:
                 elif node.lower_at_keyword in _DECLARATION_BLOCKS:
                     found.extend(_declaration_problems(node.content, node.source_line, epub=selectors,
                                                        margins=node.lower_at_keyword == "page"))
+                    found.extend(effect_problems(node.content))
                     if node.lower_at_keyword == "font-face" and not any(
                             t.type == "ident" for t in node.content):
                         found.append(Reference(node.source_line, "an empty @font-face",
@@ -385,6 +387,105 @@ def _declaration_problems(content: list, line: int, *, margins: bool = False, ep
             found.append(Reference(at, f"the property {name.lower_value!r}", "an EPUB style sheet must not hold it "
                                    "(EPUB 3.3, CSS style sheets: write dir=\"rtl\" in the markup)"))
     return found
+
+
+# -- lengths a reader's work grows with --------------------------------------------------------
+
+#: Properties whose lengths set how much a reader draws and blurs: a blur's radius (Filter Effects
+#: Module Level 1 section 13.1.1 ``blur()``, 13.1.4 ``drop-shadow()``, Filter Effects 2's
+#: ``backdrop-filter``), a shadow's blur, spread and offset (CSS Backgrounds 3 section 7.1
+#: ``box-shadow``, CSS Text Decoration 3 section 4 ``text-shadow``), a text stroke's width.  A blur
+#: spreads over three times its radius on each side (a Gaussian's standard deviation, section
+#: 13.1.1), and its cost grows with what it covers: ``filter: blur(1000000px)`` in a stylesheet kept
+#: a browser engine on one chapter for more than ten seconds.
+_EFFECT_PROPERTIES = frozenset({"filter", "-webkit-filter", "backdrop-filter", "-webkit-backdrop-filter",
+                                "box-shadow", "-webkit-box-shadow", "-moz-box-shadow", "text-shadow",
+                                "-webkit-text-stroke", "-webkit-text-stroke-width"})
+#: The largest length such a property may hold, in CSS pixels (CSS Values 4 section 6.2): a few times
+#: any shadow or blur a page of text uses, less than a reader's page is wide.
+MAX_EFFECT_PX = 256
+#: CSS pixels per unit (CSS Values 4 section 6.2, absolute lengths).
+_ABSOLUTE_PX = {"px": 1.0, "pt": 4 / 3, "pc": 16.0, "in": 96.0, "cm": 96 / 2.54, "mm": 96 / 25.4, "q": 96 / 101.6}
+#: Lengths relative to a font (section 6.1.1): counted at the initial font size, 16 CSS pixels.
+_FONT_UNITS = frozenset({"em", "rem", "ex", "rex", "ch", "rch", "cap", "rcap", "ic", "ric", "lh", "rlh"})
+#: Lengths relative to the page or a container (sections 6.1.2, CSS Containment 3 section 6):
+#: counted as 1% of a page 2,000 pixels wide, a large tablet's.
+_VIEW_UNITS = frozenset(prefix + unit for prefix in ("", "s", "l", "d") for unit in
+                        ("vw", "vh", "vi", "vb", "vmin", "vmax")) | frozenset(
+    {"cqw", "cqh", "cqi", "cqb", "cqmin", "cqmax"})
+#: Functions such a property may hold: the filter functions (Filter Effects 1 section 13.1), a
+#: ``url()`` of an SVG filter, and colours (CSS Color 4 and 5).  Any other (``calc()``, ``var()``,
+#: ``min()``, ``env()``...) computes its length where the page is drawn, out of this check's sight.
+_EFFECT_FUNCTIONS = frozenset({"blur", "drop-shadow", "brightness", "contrast", "grayscale", "hue-rotate", "invert",
+                               "opacity", "saturate", "sepia", "url", "rgb", "rgba", "hsl", "hsla", "hwb", "lab", "lch",
+                               "oklab", "oklch", "color", "color-mix", "light-dark", "device-cmyk"})
+
+
+def effect_length_px(value: float, unit: str) -> float | None:
+    """A length of an effect (*value* in *unit*, lower case) in CSS pixels as :data:`MAX_EFFECT_PX`
+    bounds it; None for a unit that is no length."""
+    if unit in _ABSOLUTE_PX:
+        return abs(value) * _ABSOLUTE_PX[unit]
+    if unit in _FONT_UNITS:
+        return abs(value) * 16
+    if unit in _VIEW_UNITS:
+        return abs(value) * 20
+    return None
+
+
+def effect_problems(content: list) -> list[Reference]:
+    """The declarations of the block *content* that give a property of :data:`_EFFECT_PROPERTIES`
+    a length above :data:`MAX_EFFECT_PX` (an infinite or NaN one too), a length in no unit of
+    length, or a length computed where the page is drawn (a function other than
+    :data:`_EFFECT_FUNCTIONS`)."""
+    import tinycss2
+
+    found = []
+    for decl in tinycss2.parse_declaration_list(content, skip_comments=True, skip_whitespace=True):
+        if decl.type != "declaration" or decl.lower_name not in _EFFECT_PROPERTIES:
+            continue
+        why = _effect_value_problem(decl.value)
+        if why is not None:
+            shown = _text(decl.value)
+            found.append(Reference(decl.source_line, "a blur or shadow too large to draw",
+                                   f"{decl.lower_name}: {shown[:60]}{'...' if len(shown) > 60 else ''}: {why}"))
+    return found
+
+
+#: The functions of :data:`_EFFECT_FUNCTIONS` whose numbers are amounts or colours, not lengths.
+_AMOUNT_FUNCTIONS = _EFFECT_FUNCTIONS - {"blur", "drop-shadow"}
+
+
+def _effect_value_problem(tokens: list) -> str | None:
+    """Why the value *tokens* of an effect property may not stand (see :func:`effect_problems`).  A
+    bare number where a length goes counts as pixels: SVG reads a presentation attribute so
+    (``filter="blur(1000000)"``, SVG 2 section 6.5: lengths without a unit are user units)."""
+    import math
+
+    stack = [(node, True) for node in tokens]
+    while stack:
+        node, lengths = stack.pop()
+        if node.type == "function":
+            if node.lower_name not in _EFFECT_FUNCTIONS:
+                return (f"{node.name}() computes a length where the page is drawn, out of this check's sight "
+                        "(write the length itself)")
+            stack.extend((arg, lengths and node.lower_name not in _AMOUNT_FUNCTIONS) for arg in node.arguments)
+        elif node.type in ("() block", "[] block", "{} block"):
+            stack.extend((item, lengths) for item in node.content)
+        elif node.type in ("dimension", "number"):
+            if not lengths:
+                px: float | None = abs(node.value)
+                bound = math.inf  # an amount or an angle (brightness(2), hue-rotate(90deg)): only a finite one
+            else:
+                px = abs(node.value) if node.type == "number" else effect_length_px(node.value, node.lower_unit)
+                bound = MAX_EFFECT_PX
+            shown = node.representation + (node.unit if node.type == "dimension" else "")
+            if px is None:
+                return f"{shown} is no length"
+            if not math.isfinite(px) or px > bound:
+                return (f"{shown} is more than {MAX_EFFECT_PX}px (a reader's work grows with a blur's or a shadow's "
+                        "size)" if math.isfinite(px) else f"{shown} is no number a reader can draw")
+    return None
 
 
 def _text(tokens: list) -> str:
@@ -657,6 +758,42 @@ def _expansion_problem(root) -> str | None:  # type: ignore[no-untyped-def]
     return None
 
 
+#: The attributes of SVG's filter primitives whose work grows with their numbers (Filter Effects 1
+#: sections 9.11 ``feGaussianBlur``, 9.9 ``feDropShadow``, 9.16 ``feMorphology``, 9.21
+#: ``feTurbulence``, 9.8 ``feConvolveMatrix``), and the most each may be: a blur's deviation and
+#: a morphology's radius as a CSS blur is bounded (:data:`MAX_EFFECT_PX`, in the picture's user
+#: units); noise octaves past ten add less than a pixel's worth; a convolution kernel of 16 by 16.
+_FILTER_BOUNDS = {"stdDeviation": MAX_EFFECT_PX, "radius": MAX_EFFECT_PX, "numOctaves": 10, "order": 16}
+
+
+def _filter_bound_problem(el, local: str, target: str) -> str | None:  # type: ignore[no-untyped-def]
+    """Why a number of :data:`_FILTER_BOUNDS` that *el* gives, or that an animation sets
+    (*target*: the attribute it animates, its ``from``, ``to``, ``by`` and ``values``), is too
+    large; each number of a list (``stdDeviation="2 1e9"``) counts."""
+    import math
+
+    if local in _SVG_ANIMATIONS and target in _EFFECT_PROPERTIES:
+        # <animate attributeName="filter" to="blur(...)">: the presentation attribute as set.
+        for key in ("from", "to", "by", "values"):
+            for value in (el.get(key) or "").split(";"):
+                if value.strip() and (found := malformed(f"x{{{target}:{value}}}", selectors=False)):
+                    return f"is a data: SVG picture whose <{local}> sets {found[0].what} ({found[0].url})"
+    if local in _SVG_ANIMATIONS:
+        name = next((n for n in _FILTER_BOUNDS if n.lower() == target), None)
+        given = [(name, el.get(key)) for key in ("from", "to", "by", "values")] if name else []
+    else:
+        given = [(name, el.get(name)) for name in _FILTER_BOUNDS]
+    for name, value in given:
+        if name is None or value is None:
+            continue
+        for number in _NUMBER.findall(value):
+            size = abs(float(number))
+            if not math.isfinite(size) or size > _FILTER_BOUNDS[name]:
+                return (f"is a data: SVG picture whose {name}={value[:40]!r} is more than {_FILTER_BOUNDS[name]} "
+                        "(a reader's work grows with it)")
+    return None
+
+
 #: SVG's animation elements (SVG 2 section 19.2): what one sets is an attribute as if written.
 _SVG_ANIMATIONS = frozenset({"set", "animate", "animateMotion", "animateTransform", "discard"})
 
@@ -706,6 +843,8 @@ def _svg_element_problem(el, qname, depth: int) -> str | None:  # type: ignore[n
             return (f"is a data: SVG picture holding the character U+{ord(bad.group()):04X}, which no book holds "
                     "(a control, bidi control or noncharacter)")
     sheets = [el.text or ""] if local == "style" else []
+    if (why := _filter_bound_problem(el, local, target)) is not None:
+        return why
     for key, value in el.attrib.items():
         name = etree.QName(key).localname
         if name.lower().startswith("on"):
@@ -721,7 +860,11 @@ def _svg_element_problem(el, qname, depth: int) -> str | None:  # type: ignore[n
             sheets.append(f"x{{{value}}}" if name == "style" else f"x{{{name}:{value}}}")
     for css in sheets:
         # Read by the CSS gate's parser: escapes decoded ("u\\72l(" is url(), "\\202e" a bidi control).
-        if too_deep(css) is not None or malformed(css, selectors=False):
+        if too_deep(css) is not None:
+            return "is a data: SVG picture whose CSS is not CSS as written, or holds a control character"
+        if broken := malformed(css, selectors=False):
+            if broken[0].what.startswith("a blur or shadow"):
+                return f"is a data: SVG picture with {broken[0].what} ({broken[0].url})"
             return "is a data: SVG picture whose CSS is not CSS as written, or holds a control character"
         for ref in references(css):
             url = ref.url.strip()
