@@ -69,6 +69,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import enum
+import functools
 import errno
 import os
 import re
@@ -209,16 +210,27 @@ def _folders_below_root(folder: Path) -> tuple[Path, tuple[str, ...]] | None:
         return None
     given, whole = root
     try:
-        here = Path(os.getcwd(), folder)
+        cwd = os.getcwd()
     except OSError:  # the current folder was removed
         return None
-    try:
-        return given, here.relative_to(whole).parts
-    except ValueError:
-        pass
+    names = _names_below(cwd, folder, whole)
+    if names is not None:
+        return given, names
+    here = Path(cwd, folder)
     real = gate_files.real_path(whole)  # only then: it stats each level of the path
     try:
         return real, here.relative_to(real).parts
+    except ValueError:
+        return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _names_below(cwd: str, folder: Path, whole: Path) -> tuple[str, ...] | None:
+    """The names of the folders from *whole* down to *folder* (read from *cwd*), by their
+    spelling alone, or None if it does not lie there so: once per folder of a run, not three
+    times per file written (its ``pathlib`` work was a tenth of writing a small file)."""
+    try:
+        return Path(cwd, folder).relative_to(whole).parts
     except ValueError:
         return None
 
