@@ -463,6 +463,10 @@ _COSTLY_SHEETS = [
     "p { --r: 1000000px; filter: blur(var(--r)) }", "p { filter: blur(calc(1px * 1e6)) }",
     "p { box-shadow: 0 0 max(1px, 1e6px) red }", "p { text-shadow: 0 0 env(x, 1e6px) red }",
     "p { filter: blur(1e6deg) }",
+    # whatever at-rule holds the block: an animation's frames, a starting style, one not known here
+    "@keyframes k { from { filter: blur(0) } to { filter: blur(1e6px) } }",
+    "@-webkit-keyframes k { 50% { text-shadow: 0 0 1e6px red } }",
+    "@starting-style { p { box-shadow: 0 0 1e6px red } }", "@some-future-rule x { p { filter: blur(1e6px) } }",
 ]
 _DRAWN_SHEETS = [
     "p { filter: blur(3px) drop-shadow(0 0 0.5em rgba(0, 0, 0, 0.5)) }", "p { text-shadow: 1px 1px 2px #000 }",

@@ -263,6 +263,7 @@ def malformed(css: str, *, selectors: bool = True) -> list[Reference]:
         elif node.type in ("() block", "[] block", "{} block"):
             stack.extend(reversed(node.content))
     found.extend(grammar_problems(css, selectors=selectors))
+    found.extend(effect_problems(css))
     values = tinycss2.parse_component_value_list(css + "\n" + _SENTINEL, skip_comments=True)
     last = next((v for v in reversed(values) if v.type != "whitespace"), None)
     if last is None or last.type != "ident" or last.value != _SENTINEL:
@@ -299,7 +300,6 @@ def grammar_problems(css: str, *, selectors: bool = True) -> list[Reference]:
                 if selectors:
                     found.extend(_selector_problems(node))
                 found.extend(_declaration_problems(node.content, node.source_line, epub=selectors))
-                found.extend(effect_problems(node.content))
             elif node.type == "at-rule" and node.lower_at_keyword == "charset":
                 named = next((t.value for t in node.prelude if t.type == "string"), "")
                 if named.lower() != "utf-8":
@@ -313,7 +313,6 @@ def grammar_problems(css: str, *, selectors: bool = True) -> list[Reference]:
                 elif node.lower_at_keyword in _DECLARATION_BLOCKS:
                     found.extend(_declaration_problems(node.content, node.source_line, epub=selectors,
                                                        margins=node.lower_at_keyword == "page"))
-                    found.extend(effect_problems(node.content))
                     if node.lower_at_keyword == "font-face" and not any(
                             t.type == "ident" for t in node.content):
                         found.append(Reference(node.source_line, "an empty @font-face",
@@ -433,22 +432,30 @@ def effect_length_px(value: float, unit: str) -> float | None:
     return None
 
 
-def effect_problems(content: list) -> list[Reference]:
-    """The declarations of the block *content* that give a property of :data:`_EFFECT_PROPERTIES`
-    a length above :data:`MAX_EFFECT_PX` (an infinite or NaN one too), a length in no unit of
-    length, or a length computed where the page is drawn (a function other than
-    :data:`_EFFECT_FUNCTIONS`)."""
+def effect_problems(css: str) -> list[Reference]:
+    """The declarations of *css* that give a property of :data:`_EFFECT_PROPERTIES` a length above
+    :data:`MAX_EFFECT_PX` (an infinite or NaN one too), a length in no unit of length, or a length
+    computed where the page is drawn (a function other than :data:`_EFFECT_FUNCTIONS`).  Every
+    block is read, whatever at-rule holds it (``@keyframes``, ``@starting-style``, one this check
+    does not know), and as CSS Nesting reads a block (CSS Syntax 3 section 5.4.5: a rule among
+    declarations does not hide the declaration after it)."""
     import tinycss2
 
     found = []
-    for decl in tinycss2.parse_declaration_list(content, skip_comments=True, skip_whitespace=True):
-        if decl.type != "declaration" or decl.lower_name not in _EFFECT_PROPERTIES:
+    stack = list(_parsed(css))
+    while stack:
+        node = stack.pop()
+        if node.type not in ("qualified-rule", "at-rule") or node.content is None:
             continue
-        why = _effect_value_problem(decl.value)
-        if why is not None:
-            shown = _text(decl.value)
-            found.append(Reference(decl.source_line, "a blur or shadow too large to draw",
-                                   f"{decl.lower_name}: {shown[:60]}{'...' if len(shown) > 60 else ''}: {why}"))
+        for item in tinycss2.parse_blocks_contents(node.content, skip_comments=True, skip_whitespace=True):
+            if item.type in ("qualified-rule", "at-rule"):
+                stack.append(item)
+            elif item.type == "declaration" and item.lower_name in _EFFECT_PROPERTIES:
+                why = _effect_value_problem(item.value)
+                if why is not None:
+                    shown = _text(item.value)
+                    found.append(Reference(item.source_line, "a blur or shadow too large to draw",
+                                           f"{item.lower_name}: {shown[:60]}{'...' if len(shown) > 60 else ''}: {why}"))
     return found
 
 
