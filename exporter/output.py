@@ -1337,6 +1337,21 @@ def remove_stale_parts(path: Path, *, max_age: float = STALE_AFTER) -> list[Path
         return []
 
 
+def remove_leftover_parts(folder: Path) -> list[Path]:
+    """Remove every temporary file in *folder* that a run left, this one's too (a forked worker
+    of it killed while it wrote: no process holds the file any more), as the next run would
+    remove each before writing its name; return them."""
+    try:
+        with _opened(Path(folder), Path(folder) / "x", create=False) as at:
+            if at is None:
+                return []
+            stale = _stale_parts(at, STALE_AFTER)
+            return [Path(at.path, part) for parts in stale.values() for part in sorted(parts)
+                    if _remove_part(at, part, STALE_AFTER)]
+    except OutputError:
+        return []
+
+
 def _remove_stale_parts_in(at: _Folder, names: Iterable[str], max_age: float) -> list[Path]:
     """Remove the stale temporary files in *at* written for any of *names*."""
     stale = _stale_parts(at, max_age)

@@ -185,8 +185,9 @@ class _QuietWhenOrphaned:
         return getattr(self._stream, name)
 
 
-def stop_pool(pool: Any) -> None:
-    """End *pool* (a ``multiprocessing.Pool``) now, its workers too, in bounded time."""
+def stop_pool(pool: Any) -> bool:
+    """End *pool* (a ``multiprocessing.Pool``) now, its workers too, in bounded time; whether a
+    worker had to be killed (it may have left the temporary file it was writing)."""
     if any(worker.exitcode is None for worker in list(getattr(pool, "_pool", ()))):
         _POOL_STOPPED.append(True)  # workers still at work: one may leave a temporary file
     ending = threading.Thread(target=pool.terminate, name="digest-export-pool-end", daemon=True)
@@ -201,6 +202,8 @@ def stop_pool(pool: Any) -> None:
         # pipe, and the pool's result thread, which terminate() joins, waits for the rest for
         # ever.  The threads are daemons: the run ends without them.
         ending.join(GRACE_SECONDS)
+        return True
+    return False
 
 
 @contextlib.contextmanager

@@ -496,3 +496,48 @@ def test_a_rewritten_file_keeps_its_group_and_as_root_its_owner(tmp_path):
     assert write_file(target, b'{"a": 1}', ours=True) is WriteStatus.WRITTEN
     st = target.stat()
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (owner, group, 0o640)
+
+
+def test_the_leftovers_of_a_killed_worker_are_removed_by_the_run_that_killed_it(tmp_path):
+    """A book worker killed past the grace time (``procs.stop_pool``) may leave the temporary file
+    it was writing: the run removes its folder's leftovers then, as the next run would before
+    writing each name, and leaves a file of the user's named like one and a file still held."""
+    import fcntl
+
+    from hostile_three import left_by_a_killed_run
+
+    from exporter.output import remove_leftover_parts
+
+    out = tmp_path / "out"
+    left = [left_by_a_killed_run(out / ".daily-papers-2024-W10.cover.jpg.tokenabc.part"),
+            left_by_a_killed_run(out / ".daily-papers-2024-W11.epub.tokenxyz.part")]
+    mine = out / ".notes.txt.abcdefgh.part"
+    mine.write_bytes(b"mine")
+    held = left_by_a_killed_run(out / ".feed.atom.tokenhld.part")
+    with open(held, "rb") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)  # a writer still at work holds its file
+        assert sorted(remove_leftover_parts(out)) == sorted(left)
+    assert not any(p.exists() for p in left) and mine.read_bytes() == b"mine" and held.exists()
+
+
+def test_ending_the_book_pool_by_killing_a_worker_sweeps_the_books_folders(tmp_path, monkeypatch):
+    from exporter.books import workers
+
+    swept = []
+    monkeypatch.setattr(workers, "stop_pool", lambda pool: (pool.terminate(), True)[1])
+    monkeypatch.setattr(workers, "remove_leftover_parts", swept.append)
+
+    class Writer:
+        def path(self, bundle):
+            return tmp_path / bundle / "book.epub"
+
+    batches = [workers.BookBatch(Writer(), ["a", "b"]), workers.BookBatch(Writer(), ["b", "c"])]
+    monkeypatch.setattr(workers, "_JOB", (batches, [[(0, 0)]]))
+    monkeypatch.setattr(workers, "_make_task", _failing_task)
+    with pytest.raises(Exception):
+        list(workers._in_pool(batches, [[(0, 0)]], 1, True, None))
+    assert swept == [tmp_path / "a", tmp_path / "b", tmp_path / "c"]
+
+
+def _failing_task(task):
+    raise RuntimeError("a stop")

@@ -145,12 +145,17 @@ def _worker_unwinds_on_sigterm(_):
 
     from exporter.cli.crash import _terminated_cleanly
 
-    with _terminated_cleanly():
-        try:
-            signal.raise_signal(signal.SIGTERM)
-        except SystemExit:
-            return True
-    return False
+    from exporter import procs
+
+    try:
+        with _terminated_cleanly():
+            try:
+                signal.raise_signal(signal.SIGTERM)
+            except SystemExit:
+                return True
+        return False
+    finally:
+        procs.new_run()  # this worker is ended by the pool's SIGTERM next, unwound again
 
 
 def test_a_worker_forked_after_a_stop_reached_the_run_still_unwinds_on_sigterm():
@@ -167,10 +172,9 @@ def test_a_worker_forked_after_a_stop_reached_the_run_still_unwinds_on_sigterm()
     try:
         pool = procs.fork_pool(1)
         try:
-            assert pool.apply(_worker_unwinds_on_sigterm, (None,), ) is True
+            assert pool.apply(_worker_unwinds_on_sigterm, (None,)) is True
         finally:
-            pool.terminate()
-            pool.join()
+            procs.stop_pool(pool)
     finally:
         procs.new_run()
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..output import (NotOurFileError, Records, Stamp, add_known, journaled, recorded, sync_folders, synced_later,
-                      take_known, written_stamp)
+from ..output import (NotOurFileError, Records, Stamp, add_known, journaled, recorded, remove_leftover_parts,
+                      sync_folders, synced_later, take_known, written_stamp)
 from ..procs import can_fork, fork_pool, stop_pool
 
 #: Below this many books the fork costs more than it saves (the daily run
@@ -256,4 +256,8 @@ def _in_pool(batches: list[BookBatch], tasks: list[list[tuple[int, int]]], jobs:
         pool.close()
         pool.join()
     finally:
-        stop_pool(pool)
+        if stop_pool(pool):
+            # A worker that did not end in the grace time was killed, maybe while it wrote: its
+            # temporary file is removed now, not by the next run.
+            for folder in sorted({batch.writer.path(bundle).parent for batch in batches for bundle in batch.bundles}):
+                remove_leftover_parts(folder)
