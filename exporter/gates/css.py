@@ -797,6 +797,24 @@ SVG_ELEMENTS = frozenset({
 })
 
 
+def _svg_effect_problem(el, local: str, target: str) -> str | None:  # type: ignore[no-untyped-def]
+    """Why the element *el* of a data: SVG draws at a cost no check can bound (see
+    :func:`effect_problems`); *target*: the attribute it animates, if it is an animation."""
+    if local == "filter" or local.startswith("fe"):
+        # <filter> and its primitives (feGaussianBlur, feMorphology, feTurbulence...: every SVG 2
+        # element whose name starts so): their work grows with their numbers, with how many are
+        # chained and with the picture's scale (a transform makes a bounded radius any size).
+        return (f"is a data: SVG picture with a filter effect (<{local}>): its work grows with its numbers, its "
+                "chain and the picture's scale, beyond what a check can bound")
+    if local in _SVG_ANIMATIONS and target in _EFFECT_PROPERTIES:
+        # <animate attributeName="filter" to="blur(...)">: the presentation attribute as set.
+        for key in ("from", "to", "by", "values"):
+            for value in (el.get(key) or "").split(";"):
+                if value.strip() and (found := effect_problems(f"x{{{target}:{value}}}")):
+                    return f"is a data: SVG picture whose <{local}> sets {found[0].what} ({found[0].url})"
+    return None
+
+
 def _svg_element_problem(el, qname, depth: int) -> str | None:  # type: ignore[no-untyped-def]
     """Why the element *el* (named *qname*) of a data: SVG may not stand in a book (see
     :func:`_svg_problem`)."""
@@ -825,18 +843,8 @@ def _svg_element_problem(el, qname, depth: int) -> str | None:  # type: ignore[n
             return (f"is a data: SVG picture holding the character U+{ord(bad.group()):04X}, which no book holds "
                     "(a control, bidi control or noncharacter)")
     sheets = [el.text or ""] if local == "style" else []
-    if local == "filter" or local.startswith("fe"):
-        # <filter> and its primitives (feGaussianBlur, feMorphology, feTurbulence...: every SVG 2
-        # element whose name starts so): their work grows with their numbers, with how many are
-        # chained and with the picture's scale (a transform makes a bounded radius any size).
-        return (f"is a data: SVG picture with a filter effect (<{local}>): its work grows with its numbers, its "
-                "chain and the picture's scale, beyond what a check can bound")
-    if local in _SVG_ANIMATIONS and target in _EFFECT_PROPERTIES:
-        # <animate attributeName="filter" to="blur(...)">: the presentation attribute as set.
-        for key in ("from", "to", "by", "values"):
-            for value in (el.get(key) or "").split(";"):
-                if value.strip() and (found := effect_problems(f"x{{{target}:{value}}}")):
-                    return f"is a data: SVG picture whose <{local}> sets {found[0].what} ({found[0].url})"
+    if (why := _svg_effect_problem(el, local, target)) is not None:
+        return why
     for key, value in el.attrib.items():
         name = etree.QName(key).localname
         if name.lower().startswith("on"):
