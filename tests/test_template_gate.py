@@ -550,3 +550,19 @@ def test_through_the_cli_a_costly_effect_is_refused_naming_the_file_and_line(tmp
     assert "a costly effect" in result.output and "blur() spreads" in result.output, result.output
     assert ("extra.css:2: error:" if where == "extra.css" else "day.xhtml.j2") in result.output, result.output
     assert not list((tmp_path / "out").glob("*.epub"))
+
+
+@pytest.mark.parametrize("url", [
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==#xywh=0,0,1,1",
+    "data:image/svg+xml,%3Csvg%20xmlns=%27http://www.w3.org/2000/svg%27%3E%3Crect%20fill=%27#f00%27/%3E%3C/svg%3E",
+    "data:image/svg+xml,%3Csvg%20xmlns=%27http://www.w3.org/2000/svg%27/%3E#svgView(viewBox(0,0,1,1))",
+])
+def test_a_data_url_with_a_fragment_is_refused_saying_why(url):
+    """EPUBCheck takes a data: URL with a fragment for a missing resource of the book (RSC-007,
+    checked), and a reader reads the data only up to the '#' (the Fetch Standard drops the
+    fragment): an SVG's fill='#f00' written as is cut the picture there.  Refused, saying so (it
+    was refused as a picture that is not well-formed, or base64 that is not)."""
+    from exporter.gates.css import data_problem
+
+    why = data_problem(url)
+    assert why is not None and "with a '#'" in why and "%23" in why, why
