@@ -566,3 +566,83 @@ def test_a_data_url_with_a_fragment_is_refused_saying_why(url):
 
     why = data_problem(url)
     assert why is not None and "with a '#'" in why and "%23" in why, why
+
+
+def _svg_url(body: str) -> str:
+    return "data:image/svg+xml," + quote('<svg xmlns="http://www.w3.org/2000/svg" width="1000" height="1000" '
+                                         'viewBox="0 0 1000 1000">' + body + "</svg>")
+
+
+_PATH_20000 = "M0 0 " + " ".join(f"L{(i * 37) % 1000} {(i * 91) % 1000}" for i in range(20000))
+
+
+@pytest.mark.parametrize("body", [
+    # one long path drawn by many <use>: 6 million segments in 190 KB
+    f'<defs><path id="p" d="{_PATH_20000}"/></defs>' + "".join(f'<use href="#p" x="{i}"/>' for i in range(300)),
+    f'<path d="{_PATH_20000} {_PATH_20000} {_PATH_20000} {_PATH_20000} {_PATH_20000} {_PATH_20000}"/>',
+    # dashes of a thousandth of a unit: a stroke drawn as millions of dashes
+    "".join(f'<circle cx="500" cy="500" r="{50 + i * 2}" fill="none" stroke="black" '
+            'stroke-dasharray="0.001 0.001"/>' for i in range(200)),
+    '<circle r="400" stroke="black" style="stroke-dasharray: .001"/>',
+    "<style>circle { stroke-dasharray: 0.001 }</style><circle r=\"400\"/>",
+    "<style>@media all { circle { stroke-d\\61sharray: 0.001 } }</style><circle r=\"400\"/>",
+    '<g stroke-dasharray="0.01"><path d="M0 0 h1000 v1000 h-1000 z"/></g>',
+    '<circle r="40" stroke-dasharray="1" pathLength="1e9"/>',
+    '<circle r="400"><animate attributeName="stroke-dasharray" values="10;0.0001" dur="1s"/></circle>',
+    '<path stroke-dasharray="0.001" d="M0 0 C 0 1000 1000 1000 1000 0 S 0 0 0 1000 A 500 500 0 1 1 0 0"/>',
+])
+def test_a_data_svg_that_asks_for_too_much_drawing_is_refused(body):
+    """Not only elements: a path's vertices and a stroke's dashes are drawing too, counted with
+    every reference followed (a path shown by 300 <use> is drawn 300 times) against one bound."""
+    from exporter.gates.css import data_problem
+
+    why = data_problem(_svg_url(body))
+    assert why is not None and "vertices and dashes" in why, why
+
+
+def test_the_drawing_a_picture_asks_for_is_measured_from_its_outline():
+    """Basic shapes exactly, a path through its control points (never shorter than its curves),
+    relative and absolute commands alike."""
+    from exporter.gates.css import _path_length
+
+    assert _path_length("M0 0 L10 0 L10 10") == 20 and _path_length("M0 0 h10 v10 H0 Z") == 40
+    assert round(_path_length("M0 0 l10 0 0 10 z"), 3) == 34.142
+    assert _path_length("M0 0 C 0 10 10 10 10 0") >= 15  # the curve's own length is about 15.3
+    assert _path_length("M5 5 M0 0 m1 1 1 0") == 1  # moves draw nothing; pairs after a move are lines
+
+
+def test_a_data_svg_of_ordinary_drawing_stays():
+    from exporter.gates.css import data_problem
+
+    body = ('<line x1="0" y1="0" x2="1000" y2="0" stroke="black" stroke-dasharray="4 2"/>'
+            '<polyline points="' + " ".join(f"{i} {i % 50}" for i in range(2000)) + '"/>'
+            '<defs><path id="p" d="M0 0 ' + " ".join(f"L{i} {i}" for i in range(200)) + '"/></defs>'
+            + "".join(f'<use href="#p" x="{i}"/>' for i in range(100)))
+    assert data_problem(_svg_url(body)) is None
+
+
+@pytest.mark.parametrize("sheet, said", [
+    (".f { background: " + ", ".join(f"linear-gradient({i}deg, red, blue)" for i in range(9)) + " }", "layers"),
+    (".f { mask-image: " + ", ".join(["linear-gradient(red, blue)"] * 9) + " }", "layers"),
+    (".f { background-image: linear-gradient(" + ", ".join(["red"] * 65) + ") }", "linear-gradient() of more"),
+    (".f { background: repeating-conic-gradient(" + ", ".join(["red 1deg"] * 100) + ") }", "gradient() of more"),
+    (".f { clip-path: polygon(evenodd, " + ", ".join(f"{i % 100}% {i % 97}%" for i in range(65)) + ") }",
+     "polygon() of more"),
+    (".f { shape-outside: polygon(" + ", ".join(["1px 1px"] * 100) + ") }", "polygon() of more"),
+    (".f { clip-path: path('M0 0 " + "L1 1 " * 300 + "') }", "path() of more"),
+])
+def test_a_stylesheet_that_paints_too_many_layers_or_points_is_refused(sheet, said):
+    """Five hundred gradient layers, or a clip-path polygon of 5,000 points, on a hundred
+    elements kept a browser engine on one chapter for good: at most 8 layers, and 64 stops,
+    points or vertices in one function."""
+    from exporter.gates.css import malformed
+
+    found = malformed(sheet)
+    assert [ref.what for ref in found] == ["a costly effect"] and said in found[0].url, found
+
+
+def test_the_layers_a_page_uses_stay():
+    from exporter.gates.css import malformed
+
+    assert malformed(".f { background: linear-gradient(to right, #fff 0%, #eee 50%, #ddd 100%), url(data:,x) "
+                     "no-repeat, #fafafa; clip-path: circle(50%) } .g { clip-path: polygon(0 0, 100% 0, 50% 100%) }") == []

@@ -406,7 +406,18 @@ def _declaration_problems(content: list, line: int, *, margins: bool = False, ep
 _FILTER_PROPERTIES = frozenset({"filter", "-webkit-filter", "backdrop-filter", "-webkit-backdrop-filter"})
 _SHADOW_PROPERTIES = frozenset({"box-shadow", "-webkit-box-shadow", "-moz-box-shadow", "text-shadow",
                                 "-webkit-text-stroke", "-webkit-text-stroke-width"})
-_EFFECT_PROPERTIES = _FILTER_PROPERTIES | _SHADOW_PROPERTIES
+#: Properties that paint a list of layers (CSS Backgrounds 3 section 3.1, CSS Masking 1 section 7)
+#: or clip by a shape of any size (CSS Masking 1 section 5.1 ``clip-path``, CSS Shapes 1
+#: ``shape-outside``, Motion Path 1 ``offset-path``): five hundred gradient layers, or a polygon of
+#: 5,000 points, on a hundred elements kept a reader on one chapter for good.
+_LAYER_PROPERTIES = frozenset({"background", "background-image", "mask", "mask-image", "-webkit-mask",
+                               "-webkit-mask-image", "border-image", "border-image-source", "-webkit-border-image",
+                               "list-style", "list-style-image", "clip-path", "-webkit-clip-path", "shape-outside",
+                               "offset-path"})
+#: The most layers such a property paints, and the most items (a gradient's stops, a polygon's
+#: points, a path's vertices) one of its functions holds.
+MAX_LAYERS, MAX_ITEMS = 8, 64
+_EFFECT_PROPERTIES = _FILTER_PROPERTIES | _SHADOW_PROPERTIES | _LAYER_PROPERTIES
 #: The largest length of a shadow or text stroke (its offsets, blur and spread), in CSS pixels.
 MAX_EFFECT_PX = 32
 #: The most shadows one declaration lays on one another.
@@ -423,17 +434,12 @@ _COLOURS = frozenset({"rgb", "rgba", "hsl", "hsla", "hwb", "lab", "lch", "oklab"
                       "light-dark", "device-cmyk"})
 
 
-def effect_problems(css: str) -> list[Reference]:
-    """The declarations of *css* whose filter spreads (``blur()``, ``drop-shadow()``, ``url()``) or
-    whose shadow or text stroke is more than :data:`MAX_SHADOWS` layers or more than
-    :data:`MAX_EFFECT_PX` in a length, or holds a length computed where the page is drawn or
-    relative to what the stylesheet sets elsewhere.  Every block is read, whatever at-rule holds
-    it (``@keyframes``, ``@starting-style``, one this check does not know), and as CSS Nesting
+def _declarations(css: str) -> Iterator:
+    """Every declaration of *css*, in every block, whatever at-rule holds it and as CSS Nesting
     reads a block (CSS Syntax 3 section 5.4.5: a rule among declarations does not hide the
     declaration after it)."""
     import tinycss2
 
-    found = []
     stack = list(_parsed(css))
     while stack:
         node = stack.pop()
@@ -442,14 +448,45 @@ def effect_problems(css: str) -> list[Reference]:
         for item in tinycss2.parse_blocks_contents(node.content, skip_comments=True, skip_whitespace=True):
             if item.type in ("qualified-rule", "at-rule"):
                 stack.append(item)
-            elif item.type == "declaration" and item.lower_name in _EFFECT_PROPERTIES:
-                why = (_filter_problem(item.value) if item.lower_name in _FILTER_PROPERTIES
-                       else _shadow_problem(item.value))
-                if why is not None:
-                    shown = _text(item.value)
-                    found.append(Reference(item.source_line, "a costly effect",
-                                           f"{item.lower_name}: {shown[:60]}{'...' if len(shown) > 60 else ''}: {why}"))
+            elif item.type == "declaration":
+                yield item
+
+
+def effect_problems(css: str) -> list[Reference]:
+    """The declarations of *css* whose filter spreads (``blur()``, ``drop-shadow()``, ``url()``) or
+    whose shadow or text stroke is more than :data:`MAX_SHADOWS` layers or more than
+    :data:`MAX_EFFECT_PX` in a length, or holds a length computed where the page is drawn or
+    relative to what the stylesheet sets elsewhere; in every block (:func:`_declarations`:
+    ``@keyframes``, ``@starting-style`` and an at-rule this check does not know too)."""
+    found = []
+    for item in _declarations(css):
+        if item.lower_name in _EFFECT_PROPERTIES:
+            why = (_filter_problem(item.value) if item.lower_name in _FILTER_PROPERTIES
+                   else _layer_problem(item.value) if item.lower_name in _LAYER_PROPERTIES
+                   else _shadow_problem(item.value))
+            if why is not None:
+                shown = _text(item.value)
+                found.append(Reference(item.source_line, "a costly effect",
+                                       f"{item.lower_name}: {shown[:60]}{'...' if len(shown) > 60 else ''}: {why}"))
     return found
+
+
+def _layer_problem(tokens: list) -> str | None:
+    """Why the value *tokens* of a property of :data:`_LAYER_PROPERTIES` paints too much: more
+    than :data:`MAX_LAYERS` layers, or a function of more than :data:`MAX_ITEMS` items (commas
+    apart, or a ``path()``'s vertices)."""
+    if sum(1 for t in tokens if t.type == "literal" and t.value == ",") >= MAX_LAYERS:
+        return f"more than {MAX_LAYERS} layers painted on one another"
+    stack = [t for t in tokens if t.type == "function"]
+    while stack:
+        node = stack.pop()
+        items = 1 + sum(1 for t in node.arguments if t.type == "literal" and t.value == ",")
+        if node.lower_name == "path":
+            items = max(items, sum(len(_NUMBER.findall(t.value)) // 2 for t in node.arguments if t.type == "string"))
+        if items > MAX_ITEMS:
+            return f"{node.name}() of more than {MAX_ITEMS} stops, points or vertices"
+        stack.extend(t for t in node.arguments if t.type == "function")
+    return None
 
 
 def _filter_problem(tokens: list) -> str | None:
@@ -707,6 +744,13 @@ def _svg_problem(data: bytes, depth: int = 0, labelled: str | None = None) -> st
 #: another gradient or pattern).  Ten of ten, eight deep, is 10^8 paths in 1.3 KB; five levels
 #: of markers on 60-point polylines 7.8·10^8; a chain of 20,000 gradients: each froze a reader.
 MAX_SVG_EXPANSION = 50_000
+#: The most drawing a data: SVG may ask for, counted as its elements drawn (each reference
+#: followed, as :data:`MAX_SVG_EXPANSION` counts them), plus a vertex of a path, polyline or
+#: polygon, plus a dash of a dashed stroke (its length over the smallest dash pattern the picture
+#: holds): one 20,000-vertex path drawn by 300 ``<use>`` (6 million segments, 190 KB), or 200
+#: circles dashed every 0.001 unit (22 KB), kept a reader on one chapter for good; 100,000 long
+#: segments take it a few seconds.
+MAX_SVG_WORK = 100_000
 _XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 #: A reference to an element of the same picture in a presentation attribute or a declaration.
 _LOCAL_URL = re.compile(r"""url\(\s*['"]?#([^'")\s]+)""", re.I)
@@ -747,6 +791,7 @@ def _expansion_problem(root) -> str | None:  # type: ignore[no-untyped-def]
     everywhere = Counter(ids[t] for t in _LOCAL_URL.findall(sheets) if ids.get(t) is not None)
     for target in everywhere:
         everywhere[target] *= len(elements)
+    period = _dash_period(elements)
     size: dict[object, int] = {}
     parts: dict[object, Counter] = {}
     started: set = set()
@@ -754,8 +799,8 @@ def _expansion_problem(root) -> str | None:  # type: ignore[no-untyped-def]
     while stack:  # depth first, with a stack: a chain of thousands of references costs no recursion
         el, done = stack.pop()
         if done:
-            total = 1 + sum(times * size[part] for part, times in parts[el].items())
-            size[el] = min(total, MAX_SVG_EXPANSION + 1)
+            total = _own_work(el, period) + sum(times * size[part] for part, times in parts[el].items())
+            size[el] = min(total, MAX_SVG_WORK + 1)
             continue
         if el in size:
             continue
@@ -770,10 +815,149 @@ def _expansion_problem(root) -> str | None:  # type: ignore[no-untyped-def]
                 if part in started:
                     return "is a data: SVG picture with an element that refers to one that holds it, or refers back"
                 stack.append((part, False))
-    if size[root] > MAX_SVG_EXPANSION:
+    if _drawn_elements(root, parts) > MAX_SVG_EXPANSION:
         return (f"is a data: SVG picture that draws more than {MAX_SVG_EXPANSION:,} elements once its references "
-                "(<use>, markers, masks, clip paths, patterns, filters, gradients) are followed")
+                "(<use>, markers, masks, clip paths, patterns, gradients) are followed")
+    if size[root] > MAX_SVG_WORK:
+        return (f"is a data: SVG picture that asks for more than {MAX_SVG_WORK:,} elements, vertices and dashes drawn "
+                "once its references (<use>, markers, masks, clip paths, patterns, gradients) are followed")
     return None
+
+
+def _drawn_elements(root, parts: dict) -> int:  # type: ignore[no-untyped-def]
+    """How many elements *root* draws, each reference followed (*parts*: what each element draws
+    besides itself, as :func:`_expansion_problem` found it, cycles refused already)."""
+    count: dict[object, int] = {}
+    stack: list = [(root, False)]
+    while stack:
+        el, done = stack.pop()
+        if done:
+            count[el] = min(1 + sum(times * count[part] for part, times in parts[el].items()), MAX_SVG_EXPANSION + 1)
+        elif el not in count:
+            stack.append((el, True))
+            stack.extend((part, False) for part in parts[el] if part not in count)
+    return count[root]
+
+
+#: The elements whose outline a stroke follows (SVG 2 chapter 10, basic shapes and paths).
+_SHAPES = frozenset({"path", "polyline", "polygon", "line", "rect", "circle", "ellipse"})
+_PATH_TOKEN = re.compile(r"[MmLlHhVvCcSsQqTtAaZz]|" + _NUMBER.pattern)
+
+
+def _dash_period(elements: list) -> float | None:  # type: ignore[type-arg]
+    """The smallest dash pattern's length (SVG 2 section 13.5.5 ``stroke-dasharray``, a list
+    repeated to an even count) that the picture gives anywhere: an attribute, a ``style``, a
+    ``<style>`` sheet, what an animation sets; taken to dash every shape (where it applies is
+    the cascade's, and inherited).  None for no dashes."""
+    found = []
+    for el in elements:
+        texts = [el.get("stroke-dasharray") or ""]
+        if el.get("attributeName", "").strip() == "stroke-dasharray":
+            texts += [el.get(key) or "" for key in ("from", "to", "by", "values")]
+        sheets = [el.get("style") or ""] + ([el.text or ""] if el.tag == f"{{{SVG_NS}}}style" else [])
+        for sheet in sheets:
+            if "dasharray" in sheet.lower() or "\\" in sheet:
+                texts += [_text(d.value) for d in _declarations(sheet if el.tag == f"{{{SVG_NS}}}style"
+                                                               else f"x{{{sheet}}}") if d.lower_name == "stroke-dasharray"]
+        for text in texts:
+            for pattern in text.split(";"):
+                numbers = [abs(float(n)) for n in _NUMBER.findall(pattern)]
+                if sum(numbers) > 0:
+                    found.append(sum(numbers) * (2 if len(numbers) % 2 else 1))
+    return min(found) if found else None
+
+
+def _own_work(el, period: float | None) -> int:  # type: ignore[no-untyped-def]
+    """The drawing *el* asks for itself (see :data:`MAX_SVG_WORK`): one, a vertex each, a dash
+    each of its outline when the picture dashes strokes at *period*."""
+    import math
+
+    local = el.tag.rpartition("}")[2] if isinstance(el.tag, str) else ""
+    if local not in _SHAPES:
+        return 1
+    numbers = _NUMBER.findall(el.get("points", "") + " " + el.get("d", ""))
+    work = 1 + len(numbers) // 2
+    if period is not None:
+        length = max(_outline_length(el, local), _number(el.get("pathLength")))
+        dashes = length / period
+        work += int(dashes) if math.isfinite(dashes) and dashes < MAX_SVG_WORK else MAX_SVG_WORK + 1
+    return min(work, MAX_SVG_WORK + 1)
+
+
+def _number(text: str | None) -> float:
+    """The first number of *text*, its magnitude (0 for none, infinity for one too large)."""
+    found = _NUMBER.search(text or "")
+    return abs(float(found.group())) if found else 0.0
+
+
+def _outline_length(el, local: str) -> float:  # type: ignore[no-untyped-def]
+    """At least the length of the outline of the shape *el*: exact for basic shapes, a path's
+    through its control points (never shorter than its curves) and an arc's as a whole ellipse."""
+    import math
+
+    get = lambda name: _number(el.get(name))  # noqa: E731
+    if local == "circle":
+        return 2 * math.pi * get("r")
+    if local == "ellipse":
+        return 2 * math.pi * max(get("rx"), get("ry"))
+    if local == "rect":
+        return 2 * (get("width") + get("height"))
+    if local == "line":
+        return math.hypot(get("x2") - get("x1"), get("y2") - get("y1"))
+    if local in ("polyline", "polygon"):
+        values = [float(n) for n in _NUMBER.findall(el.get("points", ""))]
+        points = list(zip(values[0::2], values[1::2]))
+        return sum(math.dist(a, b) for a, b in zip(points, points[1:] + points[:1]))
+    return _path_length(el.get("d", ""))
+
+
+#: How many numbers each path command takes (SVG 2 section 9.3, the path data grammar).
+_PATH_ARITY = {"m": 2, "l": 2, "h": 1, "v": 1, "c": 6, "s": 4, "q": 4, "t": 2, "a": 7, "z": 0}
+
+
+def _path_length(d: str) -> float:
+    """At least the length of the path data *d*: each segment's control polygon from the current
+    point (a Bézier curve lies inside it), a smooth curve's reflected control point counted by the
+    leg it mirrors, an arc as its whole ellipse and a half turn on its chord."""
+    import math
+
+    x = y = sx = sy = 0.0
+    leg = total = 0.0
+    command, args = "m", []
+    for token in _PATH_TOKEN.findall(d):
+        if token.isalpha():
+            command, args = token, []
+            if command in "zZ":
+                total, x, y = total + math.dist((x, y), (sx, sy)), sx, sy
+            continue
+        args.append(float(token))
+        if len(args) < _PATH_ARITY[command.lower()]:
+            continue
+        relative, kind = command.islower(), command.lower()
+        if kind == "h":
+            points = [(args[0] + (x if relative else 0), y)]
+        elif kind == "v":
+            points = [(x, args[0] + (y if relative else 0))]
+        elif kind == "a":
+            points = [(args[5] + (x if relative else 0), args[6] + (y if relative else 0))]
+            total += 2 * math.pi * max(abs(args[0]), abs(args[1])) + math.pi * math.dist((x, y), points[0])
+        else:
+            points = [(args[i] + (x if relative else 0), args[i + 1] + (y if relative else 0))
+                      for i in range(0, len(args), 2)]
+        if kind in "st":
+            total += leg
+        path = [(x, y), *points]
+        if kind != "a":
+            total += sum(math.dist(a, b) for a, b in zip(path, path[1:]))
+        leg = math.dist(path[-2], path[-1]) if kind in "csqt" else 0.0
+        if kind == "m":
+            total -= math.dist((x, y), points[0])  # a move draws nothing
+            sx, sy = points[0]
+            command = "l" if relative else "L"  # further pairs are lines (section 9.3.3)
+        x, y = points[-1]
+        args = []
+    return total
+
 
 
 #: SVG's animation elements (SVG 2 section 19.2): what one sets is an attribute as if written.
