@@ -748,9 +748,9 @@ MAX_SVG_EXPANSION = 50_000
 #: followed, as :data:`MAX_SVG_EXPANSION` counts them), plus a vertex of a path, polyline or
 #: polygon, plus a dash of a dashed stroke (its length over the smallest dash pattern the picture
 #: holds): one 20,000-vertex path drawn by 300 ``<use>`` (6 million segments, 190 KB), or 200
-#: circles dashed every 0.001 unit (22 KB), kept a reader on one chapter for good; 100,000 long
+#: circles dashed every 0.001 unit (22 KB), kept a reader on one chapter for good; 50,000 long
 #: segments take it a few seconds.
-MAX_SVG_WORK = 100_000
+MAX_SVG_WORK = 50_000
 _XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 #: A reference to an element of the same picture in a presentation attribute or a declaration.
 _LOCAL_URL = re.compile(r"""url\(\s*['"]?#([^'")\s]+)""", re.I)
