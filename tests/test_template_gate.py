@@ -597,7 +597,7 @@ def test_a_data_svg_that_asks_for_too_much_drawing_is_refused(body):
     from exporter.gates.css import data_problem
 
     why = data_problem(_svg_url(body))
-    assert why is not None and "vertices and dashes" in why, why
+    assert why is not None and "glyphs and dashes" in why, why
 
 
 def test_the_drawing_a_picture_asks_for_is_measured_from_its_outline():
@@ -646,3 +646,50 @@ def test_the_layers_a_page_uses_stay():
 
     assert malformed(".f { background: linear-gradient(to right, #fff 0%, #eee 50%, #ddd 100%), url(data:,x) "
                      "no-repeat, #fafafa; clip-path: circle(50%) } .g { clip-path: polygon(0 0, 100% 0, 50% 100%) }") == []
+
+
+def _fanned_text(stroke: str, depth: int = 3) -> str:
+    """Two hundred letters, stroked, drawn 10**depth times through nested <use> (1.3 KB)."""
+    defs = (f'<text id="g0" x="0" y="500" font-size="300" stroke="red" stroke-width="{stroke}" '
+            'stroke-linejoin="round">' + "WMWMBQ8@" * 25 + "</text>")
+    for d in range(1, depth + 1):
+        defs += f'<g id="g{d}">' + "".join(f'<use href="#g{d - 1}" x="{i % 3}" y="{i // 3}"/>' for i in range(10)) + "</g>"
+    return f'<defs>{defs}</defs><use href="#g{depth}"/>'
+
+
+def _inner_picture(vertices: int) -> str:
+    import base64
+
+    inner = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1000 1000"><path d="M0 0 '
+             + " ".join(f"L{(i * 37) % 1000} {(i * 91) % 1000}" for i in range(vertices)) + '"/></svg>')
+    return "data:image/svg+xml;base64," + base64.b64encode(inner.encode()).decode()
+
+
+@pytest.mark.parametrize("body", [
+    _fanned_text("2000"),  # 22 s in a browser engine; 10,000 draws never finished
+    _fanned_text("1", depth=3),  # the glyphs alone: 200,000 outlines
+    # a 20-vertex line stroked 2,000 wide, drawn a thousand times
+    '<defs><path id="p" stroke="red" style="stroke-width: 200%" d="M0 0 ' + "L1000 1000 L0 1000 " * 10 + '"/>'
+    + "".join(f'<g id="q{d}">' + "".join(f'<use href="#{"p" if d == 0 else f"q{d - 1}"}"/>' for _ in range(10)) + "</g>"
+              for d in range(3)) + '</defs><use href="#q2"/>',
+    # a picture inside the picture, drawn by 60 <use>: each draws all of it
+    f'<defs><g id="i"><image href="{_inner_picture(1000)}" width="1000" height="1000"/></g></defs>'
+    + "".join(f'<use href="#i" x="{i}"/>' for i in range(60)),
+])
+def test_what_a_picture_draws_counts_its_glyphs_strokes_and_pictures(body):
+    """A text counts its glyphs' outlines, a wide stroke counts as many times as it is wide (in
+    hundredths of the picture), a picture inside the picture all of its own drawing, each time
+    a reference draws it again."""
+    from exporter.gates.css import data_problem
+
+    why = data_problem(_svg_url(body))
+    assert why is not None and "glyphs and dashes" in why, why
+
+
+def test_a_picture_with_ordinary_text_strokes_and_a_picture_inside_stays():
+    from exporter.gates.css import data_problem
+
+    body = ('<text x="10" y="50" font-size="40" stroke="black" stroke-width="2">Daily Papers, ten years on</text>'
+            f'<image href="{_inner_picture(1000)}" width="500" height="500"/><use href="#t"/>'
+            '<rect id="t" width="10" height="10" stroke-width="5%"/>')
+    assert data_problem(_svg_url(body)) is None

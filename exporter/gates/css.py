@@ -778,8 +778,28 @@ def _references(el, ids: dict, drawn: Counter) -> None:  # type: ignore[no-untyp
 
 
 def _expansion_problem(root) -> str | None:  # type: ignore[no-untyped-def]
-    """Why the data: SVG *root* draws more than :data:`MAX_SVG_EXPANSION` elements once each
-    reference to another of its elements is followed, or refers to what holds it; None."""
+    """Why the data: SVG *root* draws more than :data:`MAX_SVG_EXPANSION` elements, or asks for
+    more than :data:`MAX_SVG_WORK` of drawing, once each reference to another of its elements is
+    followed, or refers to what holds it; None."""
+    return _drawing(root)[0]
+
+
+@functools.lru_cache(maxsize=64)
+def _picture_work(url: str) -> int:
+    """The drawing the data: SVG picture *url* asks for (see :data:`MAX_SVG_WORK`), a picture
+    checked already (:func:`_nested_data_problem`): an ``<image>`` showing it draws all of it."""
+    from lxml import etree
+
+    data = data_bytes(url)
+    try:
+        root = etree.fromstring(data or b"", etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+    except etree.XMLSyntaxError:
+        return 1
+    return _drawing(root)[1]
+
+
+def _drawing(root) -> tuple[str | None, int]:  # type: ignore[no-untyped-def]
+    """:func:`_expansion_problem`'s answer, and the drawing *root* asks for."""
     elements = [el for el in root.iter() if isinstance(el.tag, str)]
     ids: dict[str, object] = {}
     for el in elements:
@@ -791,7 +811,7 @@ def _expansion_problem(root) -> str | None:  # type: ignore[no-untyped-def]
     everywhere = Counter(ids[t] for t in _LOCAL_URL.findall(sheets) if ids.get(t) is not None)
     for target in everywhere:
         everywhere[target] *= len(elements)
-    period = _dash_period(elements)
+    style = _stroke_style(root, elements)
     size: dict[object, int] = {}
     parts: dict[object, Counter] = {}
     started: set = set()
@@ -799,7 +819,7 @@ def _expansion_problem(root) -> str | None:  # type: ignore[no-untyped-def]
     while stack:  # depth first, with a stack: a chain of thousands of references costs no recursion
         el, done = stack.pop()
         if done:
-            total = _own_work(el, period) + sum(times * size[part] for part, times in parts[el].items())
+            total = _own_work(el, style) + sum(times * size[part] for part, times in parts[el].items())
             size[el] = min(total, MAX_SVG_WORK + 1)
             continue
         if el in size:
@@ -813,15 +833,17 @@ def _expansion_problem(root) -> str | None:  # type: ignore[no-untyped-def]
         for part in drawn:
             if part not in size:
                 if part in started:
-                    return "is a data: SVG picture with an element that refers to one that holds it, or refers back"
+                    return ("is a data: SVG picture with an element that refers to one that holds it, or refers back",
+                            MAX_SVG_WORK + 1)
                 stack.append((part, False))
     if _drawn_elements(root, parts) > MAX_SVG_EXPANSION:
         return (f"is a data: SVG picture that draws more than {MAX_SVG_EXPANSION:,} elements once its references "
-                "(<use>, markers, masks, clip paths, patterns, gradients) are followed")
+                "(<use>, markers, masks, clip paths, patterns, gradients) are followed", size[root])
     if size[root] > MAX_SVG_WORK:
-        return (f"is a data: SVG picture that asks for more than {MAX_SVG_WORK:,} elements, vertices and dashes drawn "
-                "once its references (<use>, markers, masks, clip paths, patterns, gradients) are followed")
-    return None
+        return (f"is a data: SVG picture that asks for more than {MAX_SVG_WORK:,} elements, vertices, glyphs and "
+                "dashes drawn (a wide stroke counting several times) once its references (<use>, markers, masks, "
+                "clip paths, patterns, gradients, pictures inside it) are followed", size[root])
+    return None, size[root]
 
 
 def _drawn_elements(root, parts: dict) -> int:  # type: ignore[no-untyped-def]
@@ -844,35 +866,74 @@ _SHAPES = frozenset({"path", "polyline", "polygon", "line", "rect", "circle", "e
 _PATH_TOKEN = re.compile(r"[MmLlHhVvCcSsQqTtAaZz]|" + _NUMBER.pattern)
 
 
-def _dash_period(elements: list) -> float | None:  # type: ignore[type-arg]
-    """The smallest dash pattern's length (SVG 2 section 13.5.5 ``stroke-dasharray``, a list
-    repeated to an even count) that the picture gives anywhere: an attribute, a ``style``, a
-    ``<style>`` sheet, what an animation sets; taken to dash every shape (where it applies is
-    the cascade's, and inherited).  None for no dashes."""
-    found = []
+#: A length as SVG writes it: a number, then its unit or ``%`` (SVG 2 section 4.2, CSS units).
+_LENGTH = re.compile("(" + _NUMBER.pattern + r")\s*(%|[a-zA-Z]*)")
+#: A glyph's outline, counted as this many vertices (a Latin letter's is a few dozen points).
+GLYPH_VERTICES = 32
+
+
+def _property_texts(elements: list, name: str) -> Iterator[str]:  # type: ignore[type-arg]
+    """Every value the picture gives the property *name* anywhere: an attribute, a ``style``, a
+    ``<style>`` sheet (every block, escapes decoded), what an animation sets."""
     for el in elements:
-        texts = [el.get("stroke-dasharray") or ""]
-        if el.get("attributeName", "").strip() == "stroke-dasharray":
-            texts += [el.get(key) or "" for key in ("from", "to", "by", "values")]
-        sheets = [el.get("style") or ""] + ([el.text or ""] if el.tag == f"{{{SVG_NS}}}style" else [])
+        yield el.get(name) or ""
+        if el.get("attributeName", "").strip() == name:
+            for key in ("from", "to", "by", "values"):
+                yield from (el.get(key) or "").split(";")
+        sheets = [f"x{{{el.get('style')}}}"] if el.get("style") else []
+        if el.tag == f"{{{SVG_NS}}}style":
+            sheets.append(el.text or "")
         for sheet in sheets:
-            if "dasharray" in sheet.lower() or "\\" in sheet:
-                texts += [_text(d.value) for d in _declarations(sheet if el.tag == f"{{{SVG_NS}}}style"
-                                                               else f"x{{{sheet}}}") if d.lower_name == "stroke-dasharray"]
-        for text in texts:
-            for pattern in text.split(";"):
-                numbers = [abs(float(n)) for n in _NUMBER.findall(pattern)]
-                if sum(numbers) > 0:
-                    found.append(sum(numbers) * (2 if len(numbers) % 2 else 1))
-    return min(found) if found else None
+            if name in sheet.lower() or "\\" in sheet:
+                yield from (_text(d.value) for d in _declarations(sheet) if d.lower_name == name)
 
 
-def _own_work(el, period: float | None) -> int:  # type: ignore[no-untyped-def]
-    """The drawing *el* asks for itself (see :data:`MAX_SVG_WORK`): one, a vertex each, a dash
-    each of its outline when the picture dashes strokes at *period*."""
+def _stroke_style(root, elements: list) -> tuple[float | None, int]:  # type: ignore[no-untyped-def, type-arg]
+    """(the smallest dash pattern's length, how many times a stroke's width makes its drawing),
+    as the picture *root* gives them anywhere, taken to apply to every shape and text (where they
+    apply is the cascade's, and inherited).  The dash pattern: SVG 2 section 13.5.5
+    ``stroke-dasharray``, a list repeated to an even count; None for no dashes.  The width: once,
+    and once more per hundredth of the picture's diagonal (a stroke 2,000 units wide on a
+    1,000-unit picture covers all of it with each segment: two hundred letters so stroked, drawn
+    a thousand times, kept a reader for 22 s)."""
+    import math
+
+    periods = []
+    for text in _property_texts(elements, "stroke-dasharray"):
+        numbers = [abs(float(n)) for n in _NUMBER.findall(text)]
+        if sum(numbers) > 0:
+            periods.append(sum(numbers) * (2 if len(numbers) % 2 else 1))
+    box = [_number(n) for n in (root.get("viewBox") or "").replace(",", " ").split()[2:4]]
+    if len(box) < 2 or not all(box):
+        box = [_number(root.get("width")) or 1000.0, _number(root.get("height")) or 1000.0]
+    diagonal = max(math.hypot(*box), 1e-9)
+    widest = 0.0
+    for text in _property_texts(elements, "stroke-width"):
+        found = _LENGTH.search(text)
+        if found is None:
+            continue
+        value, unit = abs(float(found.group(1))), found.group(2).lower()
+        widest = max(widest, value * (diagonal / 100 if unit == "%" else _ABSOLUTE_PX.get(unit, 16.0 if unit else 1.0)))
+    times = 1 + widest / (diagonal / 100)
+    return (min(periods) if periods else None), (int(times) if math.isfinite(times) and times < MAX_SVG_WORK
+                                                 else MAX_SVG_WORK + 1)
+
+
+def _own_work(el, style: tuple[float | None, int]) -> int:  # type: ignore[no-untyped-def]
+    """The drawing *el* asks for itself (see :data:`MAX_SVG_WORK`): one; a shape a vertex each
+    and a dash each of its outline, a text :data:`GLYPH_VERTICES` a character, each as many
+    times as its stroke's width makes it (*style*: :func:`_stroke_style`); an ``<image>`` of an
+    SVG picture, all that picture's drawing."""
     import math
 
     local = el.tag.rpartition("}")[2] if isinstance(el.tag, str) else ""
+    period, times = style
+    if local == "image":
+        url = (el.get("href") or el.get(_XLINK_HREF) or "").strip()
+        return _picture_work(url) if data_media_type(url).strip().lower() == "image/svg+xml" else 1
+    if local in ("text", "tspan", "textPath"):
+        characters = len(el.text or "") + sum(len(child.tail or "") for child in el)
+        return min((1 + GLYPH_VERTICES * characters) * times, MAX_SVG_WORK + 1)
     if local not in _SHAPES:
         return 1
     numbers = _NUMBER.findall(el.get("points", "") + " " + el.get("d", ""))
@@ -881,7 +942,7 @@ def _own_work(el, period: float | None) -> int:  # type: ignore[no-untyped-def]
         length = max(_outline_length(el, local), _number(el.get("pathLength")))
         dashes = length / period
         work += int(dashes) if math.isfinite(dashes) and dashes < MAX_SVG_WORK else MAX_SVG_WORK + 1
-    return min(work, MAX_SVG_WORK + 1)
+    return min(work * times, MAX_SVG_WORK + 1)
 
 
 def _number(text: str | None) -> float:
