@@ -159,6 +159,25 @@ def _shown_escape(seq: bytes) -> str:
     return "ESC " + " ".join(chr(b) for b in seq)
 
 
+#: The most combining marks one character carries: Unicode's Stream-Safe Text Format (UAX #15
+#: section 13) bounds a run of non-starters at 30.  A reader lays out one cluster in time that
+#: grows faster than its length: 90,000 marks on one letter took a browser engine 10 s, 300,000
+#: never finished.  No script needs more (Tibetan stacks and Hebrew with cantillation stay under
+#: ten).
+MAX_MARKS = 30
+_MARK_RUN = regex.compile(r"\p{M}{%d,}" % (MAX_MARKS + 1))
+
+
+def mark_run(text: str) -> regex.Match | None:
+    """The first run of more than :data:`MAX_MARKS` combining marks in *text*, or None."""
+    return _MARK_RUN.search(text)
+
+
+def within_marks(text: str) -> str:
+    """*text* with each run of combining marks cut to its first :data:`MAX_MARKS`."""
+    return _MARK_RUN.sub(lambda m: m.group()[:MAX_MARKS], text)
+
+
 _GRAPHEME = regex.compile(r"\X")
 
 
@@ -568,6 +587,12 @@ def _cleaned(text: str, encoding: str) -> Decoded:
         # Removed, but on a line that removing them would make a heading: kept there for the
         # reader, which says so and removes them (:func:`heading_made_by_removing`).
         text = _outside_made_headings(text, _removed)
+    run = mark_run(text)
+    if run is not None:
+        notes.append((line_of(text, run.start()), f"more than {MAX_MARKS} combining marks on one character (a reader "
+                      "lays such a character out in time that grows with its square); those after the first "
+                      f"{MAX_MARKS} removed"))
+        text = within_marks(text)
     return Decoded(text, encoding, tuple(notes))
 
 

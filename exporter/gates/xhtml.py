@@ -53,6 +53,7 @@ from typing import Any
 from ..model import ASTRAL_NONCHARACTERS, BIDI_CONTROLS, NONCHARACTERS
 from . import content_model
 from . import css as css_gate
+from . import text as gate_text
 from .addresses import AddressRefused, check_address
 from .attributes import (ID_REFERENCES, attribute_problem, http_equiv_problem, is_link, presence_problems,
                          url_attribute, value_problem)
@@ -131,7 +132,7 @@ def check(doc: bytes, name: str, in_book: Iterable[str]) -> Checked:
     except etree.XMLSyntaxError as err:
         return Checked((f"the XHTML is not well-formed ({err})",), frozenset(), ())
     files = frozenset(in_book)
-    found: list[str] = _hidden_markup_problems(root, doc)
+    found: list[str] = _hidden_markup_problems(root, doc) + _cluster_problems(root)
     ids: set[str] = set()
     fragments: list[tuple[int, str]] = []  # links to an id of this document
     references: list[tuple[str, str, str, str]] = []  # ID references: (line, element, attribute, id)
@@ -290,7 +291,21 @@ def _character_problems(el, line: str) -> list[str]:
             if bad:
                 found.append(f"{line}{where} holds the character U+{ord(bad.group()):04X}, which no book holds "
                              "(a control, bidi control or noncharacter)")
+            elif where != "text" and gate_text.mark_run(value) is not None:
+                found.append(f"{line}{where} {_TOO_MANY_MARKS}")
     return found
+
+
+#: What a document whose text puts too many combining marks on one character is told.
+_TOO_MANY_MARKS = (f"holds more than {gate_text.MAX_MARKS} combining marks on one character (Unicode's stream-safe "
+                   "bound, UAX #15 section 13: a reader lays such a character out in time that grows with its square)")
+
+
+def _cluster_problems(root) -> list[str]:  # type: ignore[no-untyped-def]
+    """The document's text, read as a reader lays it out (every text node in order: a mark at
+    the start of an element's text goes on the letter before it), if it holds too many combining
+    marks on one character."""
+    return [f"its text {_TOO_MANY_MARKS}"] if gate_text.mark_run("".join(root.itertext())) is not None else []
 
 
 def _attribute_problems(el, line: str, local: str | None = None) -> list[str]:
@@ -679,7 +694,7 @@ def page_problems(doc: str) -> list[str]:
 
     parser, lines_of = _lined_etree_parser()
     root = parser.parse(doc)
-    found = []
+    found = [p.replace("its text", "the page's text") for p in _cluster_problems(root)]
     unjudged = _unjudged_elements(root, lines_of)
     if unjudged:
         return unjudged
