@@ -693,3 +693,17 @@ def test_a_picture_with_ordinary_text_strokes_and_a_picture_inside_stays():
             f'<image href="{_inner_picture(1000)}" width="500" height="500"/><use href="#t"/>'
             '<rect id="t" width="10" height="10" stroke-width="5%"/>')
     assert data_problem(_svg_url(body)) is None
+
+
+def test_a_picture_that_paints_its_whole_area_thousands_of_times_is_refused():
+    """10,000 translucent rectangles as large as the picture, by four levels of ten <use> (1.5 KB):
+    25 s in a browser engine, though only 11,111 elements; the area painted counts too."""
+    from exporter.gates.css import data_problem
+
+    body = "<defs><rect id='g0' width='1000' height='1000' fill='red' opacity='.5'/>"
+    for d in range(1, 5):
+        body += f"<g id='g{d}'>" + "".join(f"<use href='#g{d - 1}'/>" for _ in range(10)) + "</g>"
+    why = data_problem(_svg_url(body + "</defs><use href='#g4'/>"))
+    assert why is not None and "area painted" in why, why
+    # a hundred such rectangles are a picture's background and layers: they stay
+    assert data_problem(_svg_url(body.split("<g id='g3'>")[0] + "</defs><use href='#g2'/>")) is None

@@ -848,9 +848,10 @@ def _drawing(root) -> tuple[str | None, int]:  # type: ignore[no-untyped-def]
         return (f"is a data: SVG picture that draws more than {MAX_SVG_EXPANSION:,} elements once its references "
                 "(<use>, markers, masks, clip paths, patterns, gradients) are followed", size[root])
     if size[root] > MAX_SVG_WORK:
-        return (f"is a data: SVG picture that asks for more than {MAX_SVG_WORK:,} elements, vertices, glyphs and "
-                "dashes drawn (a wide stroke counting several times) once its references (<use>, markers, masks, "
-                "clip paths, patterns, gradients, pictures inside it) are followed", size[root])
+        return (f"is a data: SVG picture that asks for more than {MAX_SVG_WORK:,} of drawing (elements, vertices, "
+                "glyphs and dashes drawn, a wide stroke counting several times, and area painted: the whole picture "
+                f"counts {WHOLE_AREA}) once its references (<use>, markers, masks, clip paths, patterns, gradients, "
+                "pictures inside it) are followed", size[root])
     return None, size[root]
 
 
@@ -896,8 +897,9 @@ def _property_texts(elements: list, name: str) -> Iterator[str]:  # type: ignore
                 yield from (_text(d.value) for d in _declarations(sheet) if d.lower_name == name)
 
 
-def _stroke_style(root, elements: list) -> tuple[float | None, int]:  # type: ignore[no-untyped-def, type-arg]
-    """(the smallest dash pattern's length, how many times a stroke's width makes its drawing),
+def _stroke_style(root, elements: list) -> tuple[float | None, int, float]:  # type: ignore[no-untyped-def, type-arg]
+    """(the smallest dash pattern's length, how many times a stroke's width makes its drawing,
+    the picture's area),
     as the picture *root* gives them anywhere, taken to apply to every shape and text (where they
     apply is the cascade's, and inherited).  The dash pattern: SVG 2 section 13.5.5
     ``stroke-dasharray``, a list repeated to an even count; None for no dashes.  The width: once,
@@ -923,25 +925,40 @@ def _stroke_style(root, elements: list) -> tuple[float | None, int]:  # type: ig
         value, unit = abs(float(found.group(1))), found.group(2).lower()
         widest = max(widest, value * (diagonal / 100 if unit == "%" else _ABSOLUTE_PX.get(unit, 16.0 if unit else 1.0)))
     times = 1 + widest / (diagonal / 100)
-    return (min(periods) if periods else None), (int(times) if math.isfinite(times) and times < MAX_SVG_WORK
-                                                 else MAX_SVG_WORK + 1)
+    return ((min(periods) if periods else None),
+            int(times) if math.isfinite(times) and times < MAX_SVG_WORK else MAX_SVG_WORK + 1,
+            max(box[0] * box[1], 1e-9))
 
 
-def _own_work(el, style: tuple[float | None, int]) -> int:  # type: ignore[no-untyped-def]
+#: What painting the whole picture once counts, as drawing (a hundredth of it counts one):
+#: 10,000 translucent rectangles each as large as the picture, by four levels of ten ``<use>``
+#: (1.5 KB), kept a reader 25 s.
+WHOLE_AREA = 100
+
+
+def _own_work(el, style: tuple[float | None, int, float]) -> int:  # type: ignore[no-untyped-def]
     """The drawing *el* asks for itself (see :data:`MAX_SVG_WORK`): one; a shape a vertex each
     and a dash each of its outline, a text :data:`GLYPH_VERTICES` a character, each as many
-    times as its stroke's width makes it (*style*: :func:`_stroke_style`); an ``<image>`` of an
-    SVG picture, all that picture's drawing."""
+    times as its stroke's width makes it (*style*: :func:`_stroke_style`), and the area it
+    paints (:data:`WHOLE_AREA` for the whole picture, at most); an ``<image>`` of an SVG picture,
+    all that picture's drawing, and its area."""
     import math
 
     local = el.tag.rpartition("}")[2] if isinstance(el.tag, str) else ""
-    period, times = style
+    period, times, whole = style
+
+    def painted(area: float) -> int:
+        share = min(area, whole) / whole if math.isfinite(area) else 1.0
+        return math.ceil(WHOLE_AREA * share)
+
     if local == "image":
         url = (el.get("href") or el.get(_XLINK_HREF) or "").strip()
-        return _picture_work(url) if data_media_type(url).strip().lower() == "image/svg+xml" else 1
+        own = _picture_work(url) if data_media_type(url).strip().lower() == "image/svg+xml" else 1
+        return min(own + painted(_number(el.get("width")) * _number(el.get("height"))), MAX_SVG_WORK + 1)
     if local in ("text", "tspan", "textPath"):
         characters = len(el.text or "") + sum(len(child.tail or "") for child in el)
-        return min((1 + GLYPH_VERTICES * characters) * times, MAX_SVG_WORK + 1)
+        size = _number(el.get("font-size")) or 16.0
+        return min((1 + GLYPH_VERTICES * characters) * times + painted(characters * size * size), MAX_SVG_WORK + 1)
     if local not in _SHAPES:
         return 1
     numbers = _NUMBER.findall(el.get("points", "") + " " + el.get("d", ""))
@@ -950,7 +967,28 @@ def _own_work(el, style: tuple[float | None, int]) -> int:  # type: ignore[no-un
         length = max(_outline_length(el, local), _number(el.get("pathLength")))
         dashes = length / period
         work += int(dashes) if math.isfinite(dashes) and dashes < MAX_SVG_WORK else MAX_SVG_WORK + 1
-    return min(work * times, MAX_SVG_WORK + 1)
+    return min(work * times + painted(_shape_area(el, local)), MAX_SVG_WORK + 1)
+
+
+def _shape_area(el, local: str) -> float:  # type: ignore[no-untyped-def]
+    """At least the area the shape *el* paints: a basic shape's, else its outline's bounding box
+    (a path's through its control points, relative moves followed)."""
+    import math
+
+    get = lambda name: _number(el.get(name))  # noqa: E731
+    if local == "rect":
+        return get("width") * get("height")
+    if local == "circle":
+        return math.pi * get("r") ** 2
+    if local == "ellipse":
+        return math.pi * get("rx") * get("ry")
+    if local == "line":
+        return 0.0
+    if local in ("polyline", "polygon"):
+        values = [float(n) for n in _NUMBER.findall(el.get("points", ""))]
+        xs, ys = values[0::2], values[1::2]
+        return (max(xs) - min(xs)) * (max(ys) - min(ys)) if xs and ys else 0.0
+    return _path_geometry(el.get("d", ""))[1]
 
 
 def _number(text: str | None) -> float:
@@ -988,7 +1026,15 @@ def _path_length(d: str) -> float:
     """At least the length of the path data *d*: each segment's control polygon from the current
     point (a Bézier curve lies inside it), a smooth curve's reflected control point counted by the
     leg it mirrors, an arc as its whole ellipse and a half turn on its chord."""
+    return _path_geometry(d)[0]
+
+
+def _path_geometry(d: str) -> tuple[float, float]:
+    """(:func:`_path_length` of *d*, the area of the box around its points and control points,
+    an arc's whole ellipse inside it)."""
     import math
+
+    low, high = [math.inf, math.inf], [-math.inf, -math.inf]
 
     x = y = sx = sy = 0.0
     leg = total = 0.0
@@ -1015,6 +1061,10 @@ def _path_length(d: str) -> float:
                       for i in range(0, len(args), 2)]
         if kind in "st":
             total += leg
+        reach = max(abs(args[0]), abs(args[1])) if kind == "a" else 0.0
+        for px, py in ((x, y), *points):
+            low[0], low[1] = min(low[0], px - reach), min(low[1], py - reach)
+            high[0], high[1] = max(high[0], px + reach), max(high[1], py + reach)
         path = [(x, y), *points]
         if kind != "a":
             total += sum(math.dist(a, b) for a, b in zip(path, path[1:]))
@@ -1025,7 +1075,8 @@ def _path_length(d: str) -> float:
             command = "l" if relative else "L"  # further pairs are lines (section 9.3.3)
         x, y = points[-1]
         args = []
-    return total
+    area = (high[0] - low[0]) * (high[1] - low[1]) if high[0] >= low[0] else 0.0
+    return total, area if math.isfinite(area) or area > 0 else 0.0
 
 
 
