@@ -589,6 +589,9 @@ _PATH_20000 = "M0 0 " + " ".join(f"L{(i * 37) % 1000} {(i * 91) % 1000}" for i i
     '<g stroke-dasharray="0.01"><path d="M0 0 h1000 v1000 h-1000 z"/></g>',
     '<circle r="40" stroke-dasharray="1" pathLength="1e9"/>',
     '<circle r="400"><animate attributeName="stroke-dasharray" values="10;0.0001" dur="1s"/></circle>',
+    # a dash pattern or stroke width the cascade computes: no check can count it
+    "<style>svg { --d: 0.01 } circle { stroke-dasharray: var(--d) }</style><circle r=\"1\"/>",
+    '<circle r="1" style="stroke-width: var(--w, 1e6)"/>',
     '<path stroke-dasharray="0.001" d="M0 0 C 0 1000 1000 1000 1000 0 S 0 0 0 1000 A 500 500 0 1 1 0 0"/>',
 ])
 def test_a_data_svg_that_asks_for_too_much_drawing_is_refused(body):

@@ -875,6 +875,8 @@ _SHAPES = frozenset({"path", "polyline", "polygon", "line", "rect", "circle", "e
 _PATH_TOKEN = re.compile(r"[MmLlHhVvCcSsQqTtAaZz]|" + _NUMBER.pattern)
 
 
+#: A value the cascade computes (CSS Variables 1 section 3, and ``env()``, ``attr()``, ``if()``).
+_COMPUTED_VALUE = re.compile(r"(?i)\b(?:var|env|attr|if)\s*\(")
 #: A length as SVG writes it: a number, then its unit or ``%`` (SVG 2 section 4.2, CSS units).
 _LENGTH = re.compile("(" + _NUMBER.pattern + r")\s*(%|[a-zA-Z]*)")
 #: A glyph's outline, counted as this many vertices (a Latin letter's is a few dozen points).
@@ -910,6 +912,8 @@ def _stroke_style(root, elements: list) -> tuple[float | None, int, float]:  # t
 
     periods = []
     for text in _property_texts(elements, "stroke-dasharray"):
+        if _COMPUTED_VALUE.search(text):
+            return 1e-9, MAX_SVG_WORK + 1, 1.0  # var(--d): dashes no check can count, counted as endless
         numbers = [abs(float(n)) for n in _NUMBER.findall(text)]
         if sum(numbers) > 0:
             periods.append(sum(numbers) * (2 if len(numbers) % 2 else 1))
@@ -919,6 +923,8 @@ def _stroke_style(root, elements: list) -> tuple[float | None, int, float]:  # t
     diagonal = max(math.hypot(*box), 1e-9)
     widest = 0.0
     for text in _property_texts(elements, "stroke-width"):
+        if _COMPUTED_VALUE.search(text):
+            return None, MAX_SVG_WORK + 1, 1.0  # a width no check can know, counted as endless
         found = _LENGTH.search(text)
         if found is None:
             continue
