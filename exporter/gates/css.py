@@ -820,7 +820,8 @@ def _drawing(root) -> tuple[str | None, int]:  # type: ignore[no-untyped-def]
     for target in everywhere:
         everywhere[target] *= len(elements)
     style = _stroke_style(root, elements)
-    size: dict[object, int] = {}
+    size: dict[object, int] = {}  # the drawing each element asks for, references followed
+    count: dict[object, int] = {}  # the elements each draws, so counted
     parts: dict[object, Counter] = {}
     started: set = set()
     stack: list = [(root, False)]
@@ -829,6 +830,7 @@ def _drawing(root) -> tuple[str | None, int]:  # type: ignore[no-untyped-def]
         if done:
             total = _own_work(el, style) + sum(times * size[part] for part, times in parts[el].items())
             size[el] = min(total, MAX_SVG_WORK + 1)
+            count[el] = min(1 + sum(times * count[part] for part, times in parts[el].items()), MAX_SVG_EXPANSION + 1)
             continue
         if el in size:
             continue
@@ -844,7 +846,7 @@ def _drawing(root) -> tuple[str | None, int]:  # type: ignore[no-untyped-def]
                     return ("is a data: SVG picture with an element that refers to one that holds it, or refers back",
                             MAX_SVG_WORK + 1)
                 stack.append((part, False))
-    if _drawn_elements(root, parts) > MAX_SVG_EXPANSION:
+    if count[root] > MAX_SVG_EXPANSION:
         return (f"is a data: SVG picture that draws more than {MAX_SVG_EXPANSION:,} elements once its references "
                 "(<use>, markers, masks, clip paths, patterns, gradients) are followed", size[root])
     if size[root] > MAX_SVG_WORK:
@@ -853,21 +855,6 @@ def _drawing(root) -> tuple[str | None, int]:  # type: ignore[no-untyped-def]
                 f"counts {WHOLE_AREA}) once its references (<use>, markers, masks, clip paths, patterns, gradients, "
                 "pictures inside it) are followed", size[root])
     return None, size[root]
-
-
-def _drawn_elements(root, parts: dict) -> int:  # type: ignore[no-untyped-def]
-    """How many elements *root* draws, each reference followed (*parts*: what each element draws
-    besides itself, as :func:`_expansion_problem` found it, cycles refused already)."""
-    count: dict[object, int] = {}
-    stack: list = [(root, False)]
-    while stack:
-        el, done = stack.pop()
-        if done:
-            count[el] = min(1 + sum(times * count[part] for part, times in parts[el].items()), MAX_SVG_EXPANSION + 1)
-        elif el not in count:
-            stack.append((el, True))
-            stack.extend((part, False) for part in parts[el] if part not in count)
-    return count[root]
 
 
 #: The elements whose outline a stroke follows (SVG 2 chapter 10, basic shapes and paths).
@@ -910,21 +897,21 @@ def _stroke_style(root, elements: list) -> tuple[float | None, int, float]:  # t
     a thousand times, kept a reader for 22 s)."""
     import math
 
-    periods = []
-    for text in _property_texts(elements, "stroke-dasharray"):
-        if _COMPUTED_VALUE.search(text):
-            return 1e-9, MAX_SVG_WORK + 1, 1.0  # var(--d): dashes no check can count, counted as endless
-        numbers = [abs(float(n)) for n in _NUMBER.findall(text)]
-        if sum(numbers) > 0:
-            periods.append(sum(numbers) * (2 if len(numbers) % 2 else 1))
     box = [_number(n) for n in (root.get("viewBox") or "").replace(",", " ").split()[2:4]]
     if len(box) < 2 or not all(box):
         box = [_number(root.get("width")) or 1000.0, _number(root.get("height")) or 1000.0]
-    diagonal = max(math.hypot(*box), 1e-9)
+    diagonal, whole = max(math.hypot(*box), 1e-9), max(box[0] * box[1], 1e-9)
+    periods = []
+    for text in _property_texts(elements, "stroke-dasharray"):
+        if _COMPUTED_VALUE.search(text):
+            return 1e-9, MAX_SVG_WORK + 1, whole  # var(--d): dashes no check can count, counted as endless
+        numbers = [abs(float(n)) for n in _NUMBER.findall(text)]
+        if sum(numbers) > 0:
+            periods.append(sum(numbers) * (2 if len(numbers) % 2 else 1))
     widest = 0.0
     for text in _property_texts(elements, "stroke-width"):
         if _COMPUTED_VALUE.search(text):
-            return None, MAX_SVG_WORK + 1, 1.0  # a width no check can know, counted as endless
+            return None, MAX_SVG_WORK + 1, whole  # a width no check can know, counted as endless
         found = _LENGTH.search(text)
         if found is None:
             continue
@@ -932,8 +919,7 @@ def _stroke_style(root, elements: list) -> tuple[float | None, int, float]:  # t
         widest = max(widest, value * (diagonal / 100 if unit == "%" else _ABSOLUTE_PX.get(unit, 16.0 if unit else 1.0)))
     times = 1 + widest / (diagonal / 100)
     return ((min(periods) if periods else None),
-            int(times) if math.isfinite(times) and times < MAX_SVG_WORK else MAX_SVG_WORK + 1,
-            max(box[0] * box[1], 1e-9))
+            int(times) if math.isfinite(times) and times < MAX_SVG_WORK else MAX_SVG_WORK + 1, whole)
 
 
 #: What painting the whole picture once counts, as drawing (a hundredth of it counts one):

@@ -794,7 +794,7 @@ def data_payload_problem(url: str) -> str | None:
         # fill='#f00' written in an SVG's data cuts the picture there.
         return ("is a data: URL with a '#' (EPUBCheck refuses a fragment on a data: URL, RSC-007, and a reader "
                 "reads its data only up to the '#': write a '#' of the data as %23)")
-    header, _, payload = without_fragment(url).partition(",")
+    header, _, payload = url.partition(",")
     if header.lower().endswith(";base64"):
         try:
             base64.b64decode(unquote_to_bytes(payload), validate=True)
