@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from ..model import ASTRAL_NONCHARACTERS, BIDI_CONTROLS, NONCHARACTERS
 from .marks import MAX_IMAGE_PIXELS
-from .text import MAX_MARKS, mark_run
+from .text import TOO_MANY_MARKS, mark_run
 from .urls import (URLRefused, check_reference, data_bytes, data_media_type, data_payload_problem, data_url_problem,
                    stays_in_book)
 
@@ -254,9 +254,7 @@ def malformed(css: str, *, selectors: bool = True) -> list[Reference]:
             found.append(Reference(node.source_line, _kind(bad.group(0)) + " (as a CSS escape)",
                                    f"U+{ord(bad.group(0)):04X}"))
         if isinstance(value, str) and mark_run(value) is not None:
-            found.append(Reference(node.source_line, "too many combining marks",
-                                   f"more than {MAX_MARKS} on one character (Unicode's stream-safe bound, UAX #15 "
-                                   "section 13: a reader lays such a character out in time that grows with its square)"))
+            found.append(Reference(node.source_line, "too many combining marks", TOO_MANY_MARKS))
         if node.type == "error":
             found.append(Reference(node.source_line, "a CSS parse error", node.message))
         elif node.type == "at-rule":
@@ -736,8 +734,7 @@ def _svg_problem(data: bytes, depth: int = 0, labelled: str | None = None) -> st
             return (f"is a data: SVG picture holding the character U+{ord(bad.group()):04X} in a comment, which no "
                     "book holds (a control, bidi control or noncharacter)")
     if mark_run("".join(root.itertext())) is not None:
-        return (f"is a data: SVG picture whose text holds more than {MAX_MARKS} combining marks on one character "
-                "(a reader lays such a character out in time that grows with its square)")
+        return f"is a data: SVG picture whose text holds {TOO_MANY_MARKS}"
     for el in root.iter():
         if not isinstance(el.tag, str):
             continue

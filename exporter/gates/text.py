@@ -170,6 +170,9 @@ MAX_MARKS = 30
 #: 100,000 of either on one letter never finished drawing either.
 _EXTENDING = r"[\p{M}\p{Grapheme_Cluster_Break=Extend}\p{Grapheme_Cluster_Break=ZWJ}\p{Grapheme_Cluster_Break=SpacingMark}]"
 _EXTEND_RUN = regex.compile(_EXTENDING + "{%d,}" % (MAX_MARKS + 1))
+#: What every gate says of such a character (a digest's, a template's, a stylesheet's, a picture's).
+TOO_MANY_MARKS = (f"more than {MAX_MARKS} combining marks on one character (Unicode's stream-safe bound, UAX #15 "
+                  "section 13: a reader lays such a character out in time that grows with its square)")
 #: The same runs where the text holds none of the few characters that extend one but are no
 #: mark (joiners, emoji modifiers, tags, two Thai and Lao vowels, halfwidth sound marks): a
 #: search for marks alone takes a fifth of the time of the whole class.
@@ -603,9 +606,7 @@ def _cleaned(text: str, encoding: str) -> Decoded:
         text = _outside_made_headings(text, _removed)
     run = mark_run(text)
     if run is not None:
-        notes.append((line_of(text, run.start()), f"more than {MAX_MARKS} combining marks on one character (a reader "
-                      "lays such a character out in time that grows with its square); those after the first "
-                      f"{MAX_MARKS} removed"))
+        notes.append((line_of(text, run.start()), f"{TOO_MANY_MARKS}; those after the first {MAX_MARKS} removed"))
         text = within_marks(text)
     return Decoded(text, encoding, tuple(notes))
 

@@ -297,8 +297,7 @@ def _character_problems(el, line: str) -> list[str]:
 
 
 #: What a document whose text puts too many combining marks on one character is told.
-_TOO_MANY_MARKS = (f"holds more than {gate_text.MAX_MARKS} combining marks on one character (Unicode's stream-safe "
-                   "bound, UAX #15 section 13: a reader lays such a character out in time that grows with its square)")
+_TOO_MANY_MARKS = f"holds {gate_text.TOO_MANY_MARKS}"
 
 
 def _cluster_problems(root) -> list[str]:  # type: ignore[no-untyped-def]
