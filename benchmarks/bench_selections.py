@@ -9,7 +9,8 @@ On the synthetic year (benchmarks/corpus.py), every figure a child process
 1. ``build --images none`` into a fresh folder, without selections and with
    three (``top = 5``, ``min-votes = 20``, three ``match`` terms): the ratio
    (target <= 1.6x);
-2. the same builds again, nothing changed: the ratio (target < 1.5x);
+2. the same builds again, nothing changed: the ratio (target < 1.5x); then
+   with one new day (a daily run: that week's books, the feeds and catalogs);
 3. ``epub --images none`` of the plain year against the floor
    (benchmarks/floor_epub.py: read, split with string operations, escape,
    one EPUB zip per week; target <= 3x), and pandoc making the same weekly
@@ -27,6 +28,7 @@ Other processes on the machine skew wall times: the load average is printed.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -38,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
+from bench_build import add_day  # noqa: E402
 from bench_epub import run_child, week_markdown  # noqa: E402
 from corpus import generate  # noqa: E402
 
@@ -115,6 +118,25 @@ def main() -> None:
         show("no-change build, no selection", p2)
         show("no-change build, three selections", s2,
              f"{s2[0] / p2[0]:.2f}x wall, {s2[2] / p2[2]:.2f}x CPU (target < 1.5x)")
+
+        # The daily run: one new day at the end of the year (its week's books, the feeds and the
+        # catalogs again), taken away and built again after each measured run, unmeasured.
+        last = max(dt.date.fromisoformat("-".join(p.relative_to(corpus).with_suffix("").parts))
+                   for p in corpus.rglob("*.md"))
+
+        def one_more_day(config: str, out: Path):
+            def run() -> tuple[float, int, float]:
+                day = add_day(corpus, last + dt.timedelta(days=1))
+                try:
+                    return build(config, out, False)
+                finally:
+                    day.unlink()
+                    build(config, out, False)
+            return run
+
+        p3, s3 = paired(one_more_day("plain.toml", tmp / "plain-out"), one_more_day("selections.toml", tmp / "sel-out"))
+        show("one new day, no selection", p3)
+        show("one new day, three selections", s3, f"{s3[0] / p3[0]:.2f}x wall, {s3[2] / p3[2]:.2f}x CPU")
 
         epub, floor = paired(lambda: ours("epub", str(corpus), "-o", str(tmp / "epub-out"), "--images", "none", "-q"),
                              lambda: run_child([sys.executable, str(HERE / "floor_epub.py"), str(corpus),

@@ -31,13 +31,12 @@ import io
 import posixpath
 import re
 import struct
-import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from .names import shell_quote
+from .names import folded_name, shell_quote
 from .urls import member_of_href
 
 MIMETYPE = b"application/epub+zip"
@@ -264,7 +263,7 @@ def _check_names(infos: list[zipfile.ZipInfo]) -> None:
             raise NotAnEpub(f"not a valid EPUB (the zip entry {shell_quote(info.filename)} has a name OCF does not "
                             "allow: a control, private-use or tag character, one of \" * : < > ? \\ |, or a "
                             "final '.')")
-        key = unicodedata.normalize("NFC", unicodedata.normalize("NFC", info.filename).casefold())
+        key = folded_name(info.filename)
         if key in seen:
             raise NotAnEpub(f"not a valid EPUB (two zip entries named {shell_quote(info.filename)})")
         seen.add(key)

@@ -15,7 +15,9 @@ bytes that are not UTF-8:
 - :func:`stored_name` / :func:`unstored_name` for names the program writes
   and reads back (the build state, the send ledger): valid UTF-8 that reads
   back to the same bytes, so the same file (:func:`stored_tree` /
-  :func:`unstored_tree` for a whole JSON document).
+  :func:`unstored_tree` for a whole JSON document);
+- :func:`folded_name` for comparing names as a file system or a reading system
+  that folds case and Unicode form sees them.
 """
 
 from __future__ import annotations
@@ -92,6 +94,13 @@ def _runs(text: str) -> list[tuple[bool, str]]:
 
 _NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\x1b": "\\033"}
 _SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def folded_name(name: str) -> str:
+    """*name* as a file system that folds case and Unicode form (APFS, NTFS) and a reading system
+    compare names: canonical form after full case folding (OCF 3.3 section 3.3, "File paths":
+    unique after NFC and case folding), NFC again since folding can undo the normal form."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
 
 
 def shell_quote(name: str | os.PathLike[str]) -> str:

@@ -37,7 +37,7 @@ from ..site.opds import COVER_TYPES, cover_name, thumbnail_name, write_catalog
 from ..state import (LATEST_NAME, OWED_PAGE, STATE_NAME, BuildState, OutputRecord, default_state_path, fingerprint,
                      load_written, written_bytes, written_record_path)
 from .options import INPUTS_CHANGED, BookPlan, BuildPlan, BuildReport
-from ..gates.names import shell_quote as q
+from ..gates.names import folded_name, shell_quote as q
 
 #: Called after each file: (kind, path, status), kind "book" for now.
 Progress = Callable[[str, Path, str], None]
@@ -982,12 +982,23 @@ def _in_the_way(out: Path, books: list[tuple[str, gate_files.FileStamp]],
     catalog is written again once that file is gone or changes (a fresh build would have the
     cover)."""
     ours = set(written)
+    # One listing of the folder instead of a failing lstat() per name (four cover types and a
+    # thumbnail per book: a year of books and three selections made 1,700 of them); a name that
+    # may be there in another case or normal form (a file system that folds them) is looked up.
+    try:
+        with os.scandir(out) as entries:
+            present = {folded_name(entry.name) for entry in entries}
+    except OSError:
+        present = None
     found = []
     for name, _ in books:
         # Every name a cover of the book may have: the record of a book whose cover was in the
         # way holds no cover type.
         for beside in (*(cover_name(name, kind) for kind in COVER_TYPES), thumbnail_name(name)):
             if beside is None or beside in ours:
+                continue
+            if present is not None and folded_name(beside) not in present:
+                found.append((beside, None))
                 continue
             try:
                 st = os.lstat(out / beside)

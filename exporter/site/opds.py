@@ -12,6 +12,7 @@ books is :mod:`.catalog`; the OPDS 1.2 pages are :mod:`.atom`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 import zipfile
@@ -334,6 +335,7 @@ def thumbnail_name(book_name: str) -> str | None:
     return _beside(book_name, ".cover.thumb.jpg")
 
 
+@functools.lru_cache(maxsize=4096)  # each catalog asks for every book's names twice or more
 def _beside(book_name: str, tail: str) -> str | None:
     from ..output import name_fits
 
