@@ -142,6 +142,24 @@ def test_a_folder_of_the_users_is_not_a_selection_folder(site):
     assert not (out / "daily-papers-2024-W10.epub").exists()
 
 
+@pytest.mark.parametrize("name", ["feed.atom", "catalog.opds", "daily-papers-top-1-a-day-2024-W10.epub",
+                                  "daily-papers-top-1-a-day-2024-W10.cover.jpg", "catalog/page-1.opds"])
+def test_a_file_of_the_users_at_a_name_the_build_writes_stops_the_run_before_anything_is_written(site, name):
+    """A name the selection's build writes, holding a file the program did not write: refused
+    before anything is written (the run wrote the whole archive's feeds, then stopped at the
+    selection's), as a file of any other name is."""
+    root, logs, config = site
+    out = root / "out"
+    (out / "top" / name).parent.mkdir(parents=True)
+    (out / "top" / name).write_text("<feed>my own</feed>")
+    result = run(config, logs, out)
+    assert result.exit_code == 2, result.output
+    assert "did not write" in result.output and name.split("/")[0] in result.output
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == sorted(["top", "top/" + name] + (
+        ["top/catalog"] if "/" in name else []))
+    assert (out / "top" / name).read_text() == "<feed>my own</feed>"
+
+
 def test_a_deleted_state_rebuilds_the_selection_folders(site, tmp_path):
     """The state is a cache: without it, a selection folder that holds only what the build writes
     (and the send ledger) is built again, to the same bytes."""
@@ -207,6 +225,18 @@ def test_cli_filters_on_epub_and_feed(tmp_path, site):
     assert result.exit_code == 2 and "[[selection]]" in result.output
 
 
+@pytest.mark.parametrize("where, key", [("top = 2\n", "key 'top'"), ('[build]\nmatch = "x"\n', "[build] key 'match'")])
+def test_a_filter_of_the_config_beside_selections_is_named_where_it_is(site, where, key):
+    """A filter the config gives with [[selection]] tables: the file, line and key, not the
+    options the user did not type."""
+    root, logs, config = site
+    config.write_text(where + CONFIG, encoding="utf-8")
+    result = run(config, logs, root / "out")
+    assert result.exit_code == 2, result.output
+    assert f"digest-export.toml:{where.count(chr(10))}: {key}: filters a build without [[selection]]" in result.output
+    assert not (root / "out").exists()
+
+
 @pytest.mark.parametrize("command", [["epub", "-o", "{tmp}/b"], ["epub", "-o", "{tmp}/one.epub", "--by", "all"],
                                      ["build", "-o", "{tmp}/x"]])
 def test_a_filter_no_paper_passes_is_said_as_such_not_as_missing_dates(tmp_path, site, command):
@@ -235,10 +265,36 @@ def test_send_selection_sends_that_selections_books(site):
     assert len(sent) == 2 and all("/top/daily-papers-top-1-a-day-2024-W1" in line for line in sent), sent
     result = CliRunner().invoke(main, ["send", str(out), "--to", "me@example.org", "--dry-run",
                                        "--selection", "nope"])
-    assert result.exit_code == 2 and "not a folder of this build" in result.output
+    assert result.exit_code == 2 and "no [[selection]] of that name" in result.output
     result = CliRunner().invoke(main, ["send", str(out), "--to", "me@example.org", "--dry-run",
                                        "--selection", ".."])
     assert result.exit_code == 2 and "'name'" in result.output
+    # Without the config, the last build's state names the selection.
+    result = CliRunner().invoke(main, ["send", str(out), "--to", "me@example.org", "--dry-run",
+                                       "--today", "2030-01-01", "--selection", "top"])
+    assert result.exit_code == 0 and result.output.count("would send") == 2, result.output
+
+
+def test_send_selection_is_only_a_folder_build_made(site):
+    """A folder of the user's in DIR holding books is no selection: nothing of it is sent, and
+    no ledger or lock is written into it (with the config or without)."""
+    import shutil
+
+    root, logs, config = site
+    out = root / "out"
+    assert run(config, logs, out).exit_code == 0
+    mine = out / "mine"
+    mine.mkdir()
+    book = next((out / "top").glob("*.epub"))
+    shutil.copy(book, mine / book.name.replace("-top-", "-mine-"))
+    before = sorted(p.name for p in mine.iterdir())
+    for config_args in ([], ["--config", str(config)]):
+        for dry in (["--dry-run"], ["--smtp-host", "127.0.0.1", "--smtp-port", "9", "--from-address", "a@example.org"]):
+            result = CliRunner().invoke(main, [*config_args, "send", str(out), "--to", "me@example.org", *dry,
+                                               "--today", "2030-01-01", "--selection", "mine"])
+            assert result.exit_code == 2, result.output
+            assert "no [[selection]] of that name" in result.output and "would send" not in result.output
+            assert sorted(p.name for p in mine.iterdir()) == before
 
 
 def test_selection_outputs_are_valid(site):

@@ -74,6 +74,11 @@ def test_command_line_wins_over_config(project, tmp_path_factory):
         ("inputs = [\n", "not valid TOML"),
         # The path form, PATH:LINE:COLUMN, as every file's problem is said.
         ("title = 'a'\nx = = 1\n", "digest-export.toml:2:5: not valid TOML: Invalid value"),
+        # A key given twice, on the last line: tomllib says "at end of document", and no key.
+        ('[[selection]]\nname = "a"\nname = "b"', "digest-export.toml:3:11: not valid TOML: key 'name' is given a "
+                                                   "value twice"),
+        ('[[selection]]\n"min-votes" = 1\nmin-votes = 2\n', "digest-export.toml:3:14: not valid TOML: key "
+                                                             "'min-votes' is given a value twice"),
     ],
 )
 def test_bad_config_names_key_and_file(project, text, message):

@@ -96,6 +96,29 @@ def test_crafted_regex_is_an_error_not_a_hang():
     assert time.monotonic() - start < 5
 
 
+def test_the_terms_of_a_run_are_bounded_together_not_each():
+    """Each term's own bound is no bound for a run: forty terms each just under it took 38 s.
+    One budget for the run: the term that takes it past the total is an error, whatever its own
+    time left."""
+    d = day(paper("x" * 200, line=1))  # each term below: about 0.08 s on it
+    budget = RegexBudget(seconds=2.0, total=0.3)
+    start = time.monotonic()
+    with pytest.raises(SelectionError, match=r"regular expressions of the run took more than .* together"):
+        for i in range(40):
+            select_digest(d, make_selection(name=f"s{i}", match=[f"re:(x+x+)+y{i}"]), budget)
+    assert time.monotonic() - start < 5
+
+
+def test_a_term_in_several_selections_is_searched_once_per_text():
+    """The same pattern in every selection: its result for a paper is taken again, not searched
+    (nor charged) again."""
+    d = day(paper("alpha beta", line=1), paper("gamma", line=2))
+    budget = RegexBudget()
+    chosen = [select_digest(d, make_selection(name=f"s{i}", match=["re:\\bbeta\\b"]), budget) for i in range(3)]
+    assert all([p.title for p in c.papers] == ["alpha beta"] for c in chosen)
+    assert len(budget.found) == 2 and len(budget.compiled) == 1
+
+
 # -- the regular-expression gate: any pattern is compiled or refused by name, and
 # -- none that calls itself (unbounded memory) is run
 

@@ -293,7 +293,6 @@ def build(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_
     """
     from pathlib import Path
 
-    from ..errors import UsageError
     from ..pipeline import BUILD_FORMATS, BuildOptions
     from .run import config_selections, epub_options_of, feed_options_of, filter_of, print_build_summary, run_pipeline
 
@@ -307,8 +306,7 @@ def build(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_
     chosen = filter_of(min_votes, top, match, exclude)
     selections = config_selections()
     if chosen is not None and selections:
-        raise UsageError("--min-votes, --top, --match and --exclude filter a build without [[selection]] "
-                         "tables; this config has selections: put the filter in one of them")
+        _refuse_filter_with_selections(min_votes=min_votes, top=top, match=match, exclude=exclude)
     if state_path:
         _check_state_outside(state_path, out_dir)
     if send_books:
@@ -331,6 +329,22 @@ def build(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_
         from .send import send_after_build
 
         send_after_build(out_dir, quiet=quiet)
+
+def _refuse_filter_with_selections(**given: Any) -> None:
+    """A run filter beside the config's [[selection]] tables: a usage error naming the filter
+    where it was given, on the command line, or the config's key (``top = 2`` at its top level,
+    or in [build]), as every config error is."""
+    from ..errors import UsageError
+    from .options import named_where_given
+
+    ctx = click.get_current_context()
+    # What the command line gave first, else the config's.
+    option = sorted((ctx.get_parameter_source(name) is click.core.ParameterSource.DEFAULT_MAP,
+                     "--" + name.replace("_", "-")) for name, value in given.items() if value)[0][1]
+    raise UsageError(named_where_given(
+        f"{option} filters a build without [[selection]] tables (as --min-votes, --top, --match and --exclude "
+        "do); this config has selections: put the filter in one of them"))
+
 
 
 from .send import send as _send  # noqa: E402  (needs the helpers above)

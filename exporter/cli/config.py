@@ -27,7 +27,7 @@ from ..model import shown_value
 from ..gates import files as gate_files
 from ..gates import text as gate_text
 from ..gates.numbers import allowed_range, out_of_range
-from ..gates.names import shell_quote as q
+from ..gates.names import printable, shell_quote as q
 from .config_lines import line_of, remember
 
 CONFIG_NAME = "digest-export.toml"
@@ -80,6 +80,26 @@ def find_config(explicit: str | None, cwd: Path | None = None) -> Path | None:
     return candidate if os.path.lexists(candidate) else None
 
 
+def _toml_error(path: Path, text: str, message: str) -> str:
+    """tomllib's *message* in the path form, PATH:LINE:COLUMN: ..., naming the key a value is
+    given twice for.  tomllib says where at the end of its message, after the value it stopped
+    at: "at end of document" when that value ends the file (a key written twice on the last
+    line said neither where nor which)."""
+    where = re.search(r" \(at line ([0-9]+), column ([0-9]+)\)$", message)
+    if where is not None:
+        line, column, reason = int(where.group(1)), int(where.group(2)), message[:where.start()]
+    elif message.endswith(" (at end of document)"):
+        lines = text.split("\n")
+        line, column, reason = len(lines), len(lines[-1]) + 1, message[:-len(" (at end of document)")]
+    else:
+        return f"{q(path)}: not valid TOML: {message}"
+    if reason == "Cannot overwrite a value":
+        key = re.match(r"\s*([^=\n]+?)\s*=", text.split("\n")[line - 1] if line <= text.count("\n") + 1 else "")
+        if key is not None:
+            reason = f"key '{printable(key.group(1).strip(chr(34) + chr(39)))}' is given a value twice (tomllib: {reason})"
+    return f"{q(path)}:{line}:{column}: not valid TOML: {reason}"
+
+
 def load_config(path: Path) -> dict[str, Any]:
     try:
         data = gate_files.read_bytes(path, gate_files.CONFIG_LIMIT)
@@ -95,11 +115,7 @@ def load_config(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read config file {q(path)}: {why}") from err
     except tomllib.TOMLDecodeError as err:
         # tomllib says where at the end of its message: said in the path form, PATH:LINE:COLUMN.
-        where = re.search(r" \(at line ([0-9]+), column ([0-9]+)\)$", str(err))
-        if where is None:
-            raise ConfigError(f"{q(path)}: not valid TOML: {err}") from err
-        raise ConfigError(f"{q(path)}:{where.group(1)}:{where.group(2)}: not valid TOML: "
-                          f"{str(err)[:where.start()]}") from err
+        raise ConfigError(_toml_error(path, text, str(err))) from err
     except RecursionError:  # tomllib recurses into nested arrays and inline tables
         raise ConfigError(f"{q(path)}: values nested too deeply") from None
     except ValueError as err:

@@ -17,9 +17,10 @@ import click
 
 from ..model import Kind, SourceRef
 from .console import warn
+from .run import config_selections
 from .options import (BooksFolder, Command, Count, NameArg, PathArg, Seconds, config_place, quiet_option,
                       report_errors, today_option)
-from ..errors import UsageError
+from ..errors import ExporterError, UsageError
 from ..gates import files as gate_files
 from ..gates.names import shell_quote as q
 
@@ -227,10 +228,29 @@ def _selection_folder(folder: Path, name: str) -> Path:
 
     _check_selection_name(name)
     target = folder / name
+    # Only a folder build writes for a selection: a folder of the user's in DIR is not one
+    # (its books would be sent, and the ledger and lock written into it).
+    if name not in {sel.name for sel in config_selections()} and not _built_selection(folder, name):
+        raise UsageError(f"--selection {name}: no [[selection]] of that name in the config, and the last "
+                         f"build of {q(folder)} made none; give the config that has it (--config)")
     if target.is_symlink() or not target.is_dir():
         raise UsageError(f"--selection {name}: {q(target)} is not a folder of this build; "
                          "is there a [[selection]] with that name, and has build run since?")
     return target
+
+
+def _built_selection(folder: Path, name: str) -> bool:
+    """Whether the last build of *folder* (its state at the default place) made the selection
+    *name* into ``folder/name``."""
+    from .. import __version__
+    from ..pipeline.plan import SELECTION_PAGE
+    from ..state import default_state_path, load_state
+
+    try:
+        state, why = load_state(default_state_path(folder), __version__, gate_files.real_path(folder).parent)
+    except (OSError, ExporterError):
+        return False
+    return not why and SELECTION_PAGE + name in state.pages
 
 
 def _configured_output() -> str | None:

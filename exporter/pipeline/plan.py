@@ -132,9 +132,10 @@ def _select(plan: BuildPlan) -> None:
     from ..selections import RegexBudget, select_digests
 
     texts: dict[int, str] = {}  # each paper's folded text, once for all selections
+    budget = RegexBudget()  # one for the run: its terms together are bounded, not each selection's
     for each in [plan, *plan.selections]:
         if each.options.filter is not None:
-            each.selected = tuple(select_digests(plan.digests, each.options.filter, RegexBudget(), texts))
+            each.selected = tuple(select_digests(plan.digests, each.options.filter, budget, texts))
 
 
 # -- selections ----------------------------------------------------------------------
@@ -237,7 +238,8 @@ def _foreign_files(out: Path, options: BuildOptions, unvouched: dict[str, Stamp]
     from ..site.catalog import CURRENT, HEAD
 
     catalog = {stem + ext for stem in (HEAD, CURRENT) for ext in (".opds", ".json")}
-    fixed = {*FILE_NAMES.values(), *catalog, ICON_NAME, LATEST_NAME, LEDGER_NAME, LOCK_NAME, "archive", HEAD}
+    fixed = {*FILE_NAMES.values(), *catalog, ICON_NAME, LATEST_NAME, "archive", HEAD}
+    sends = {LEDGER_NAME, LOCK_NAME}  # what ``send --selection`` keeps there: never written by the build
     prefix = slugify(options.epub.title or "") + "-" if options.epub is not None else None
     # What a build of the folder that stopped before saving its state wrote (it recorded them:
     # run._Writes.stopped), still as written: the program's, whatever the options were then.
@@ -247,19 +249,32 @@ def _foreign_files(out: Path, options: BuildOptions, unvouched: dict[str, Stamp]
         # A temporary file a run killed outright left is of the name it was written for: the
         # build removes it (output.remove_leftovers), it does not make the folder someone else's.
         name = written_for(path.name) or path.name
-        ours = name in fixed or (prefix is not None and name.startswith(prefix)
-                                 and (name.endswith(".epub") or ".cover." in name)) or (
-            name in recorded and holds(out / name, recorded[name]))
+        if name in sends or name in recorded and holds(out / name, recorded[name]):
+            continue
+        # A name the build writes is ours only if what is there is (the program's mark): a
+        # feed.atom of the user's found there when the selection's feeds are written stopped the
+        # run after the whole archive's feeds, leaving DIR half-written.
+        ours = (name in fixed or (prefix is not None and name.startswith(prefix)
+                                  and (name.endswith(".epub") or ".cover." in name))) and _ours_there(path)
         if name == "archive":
             ours = path.is_dir() and not path.is_symlink() and all(
-                Path(written_for(p.name) or p.name).suffix == ".atom" and p.is_file() for p in path.iterdir())
+                Path(written_for(p.name) or p.name).suffix == ".atom" and _ours_there(p) for p in path.iterdir())
         elif name == HEAD:  # the catalog's pages, years and crawlable feed
             ours = path.is_dir() and not path.is_symlink() and all(
-                Path(written_for(p.name) or p.name).suffix in (".opds", ".json") and p.is_file()
+                Path(written_for(p.name) or p.name).suffix in (".opds", ".json") and _ours_there(p)
                 for p in path.iterdir())
         if not ours:
             foreign.append(path.name)
     return foreign
+
+
+def _ours_there(path: Path) -> bool:
+    """Whether the file *path*, at a name the build writes, may be written over: a temporary file
+    a stopped run left (the build removes it), or a file that is the program's (its mark; an
+    empty file holds nothing to lose)."""
+    from ..output import is_ours, written_for
+
+    return written_for(path.name) is not None or is_ours(path)
 
 
 def _gone_selections(options: BuildOptions, state: BuildState) -> list[tuple[str, Path]]:

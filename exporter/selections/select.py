@@ -52,19 +52,35 @@ def paper_text(paper: Paper) -> str:
 #: the same on every machine that finishes.
 REGEX_SECONDS = 2.0
 
+#: Seconds of matching allowed to all the terms of a run together (the run's filter and every
+#: selection's): forty terms each just under their own bound took 38 s.  A term written in
+#: several selections is searched once per paper.
+REGEX_RUN_SECONDS = 10.0
+
+
+#: How many (term, paper) results a run keeps at most (a bound, as for any cache: three
+#: selections of ten terms over a year of papers are 240,000; a few MB).
+_FOUND_MAX = 1 << 18
+
 
 @dataclass(slots=True)
 class RegexBudget:
-    """The compiled regular expressions of a run and the time each has left."""
+    """The compiled regular expressions of a run, the time each has left and the run has left,
+    and what each found in each text (one budget for the whole run: see ``plan._select``)."""
 
     seconds: float = REGEX_SECONDS
+    total: float = field(default_factory=lambda: REGEX_RUN_SECONDS)
     compiled: dict[str, Any] = field(default_factory=dict)
     left: dict[str, float] = field(default_factory=dict)
+    found: dict[tuple[str, str], bool] = field(default_factory=dict)
 
     def search(self, term: Term, text: str, selection: Selection, paper: Paper) -> bool:
         import time
 
         assert term.pattern is not None
+        known = self.found.get((term.pattern, text))
+        if known is not None:
+            return known
         pattern = self.compiled.get(term.pattern)
         if pattern is None:
             pattern = self.compiled[term.pattern] = _compile(term.pattern, f"selection '{selection.name}'",
@@ -72,17 +88,26 @@ class RegexBudget:
         left = self.left.get(term.pattern, self.seconds)
         start = time.perf_counter()
         try:
-            found = pattern.search(text, timeout=max(left, 0.001)) is not None
+            found = pattern.search(text, timeout=max(min(left, self.total), 0.001)) is not None
         except (MemoryError, RecursionError):
             raise SelectionError(
                 f"selection '{selection.name}': the regular expression {shown_value(term.source)} needed more "
                 f"memory than there is (at {paper.source}); write it without nested repetitions") from None
         except TimeoutError:
+            if self.total < left:
+                raise SelectionError(
+                    f"selection '{selection.name}': the regular expressions of the run took more than "
+                    f"{REGEX_RUN_SECONDS:g} s together ({shown_value(term.source)} went past it at {paper.source}); "
+                    "use fewer of them, or write them without nested or overlapping repetitions") from None
             raise SelectionError(
                 f"selection '{selection.name}': the regular expression {shown_value(term.source)} took more than "
                 f"{self.seconds:g} s (at {paper.source}); write it without nested or overlapping "
                 "repetitions") from None
-        self.left[term.pattern] = left - (time.perf_counter() - start)
+        spent = time.perf_counter() - start
+        self.left[term.pattern] = left - spent
+        self.total -= spent
+        if len(self.found) < _FOUND_MAX:
+            self.found[(term.pattern, text)] = found
         return found
 
 
