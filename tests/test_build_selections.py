@@ -160,6 +160,28 @@ def test_a_file_of_the_users_at_a_name_the_build_writes_stops_the_run_before_any
     assert (out / "top" / name).read_text() == "<feed>my own</feed>"
 
 
+@pytest.mark.parametrize("tables, key", [('name = "a"\ntitle = "Same"\n[[selection]]\nname = "b"\ntitle = "same"', "title"),
+                                         ('name = "a"\ntitle = "b"\n[[selection]]\nname = "b"', "name")])
+def test_two_selections_of_one_title_are_refused(site, tables, key):
+    """The title makes a selection's book identifiers and feed id: two selections of one title
+    (as the feed id folds it) would publish different books under one identifier."""
+    root, logs, config = site
+    config.write_text("[[selection]]\n" + tables + "\n", encoding="utf-8")
+    result = run(config, logs, root / "out")
+    assert result.exit_code == 2, result.output
+    assert f"[[selection]] #2: key '{key}': selection 'a' has the title" in result.output
+    assert not (root / "out").exists()
+
+
+def test_at_most_64_selections(site):
+    """Each selection is a folder of books, feeds and a catalog: a thousand made 17,000 files."""
+    root, logs, config = site
+    config.write_text("".join(f'[[selection]]\nname = "s{i}"\ntop = 1\n' for i in range(65)), encoding="utf-8")
+    result = run(config, logs, root / "out")
+    assert result.exit_code == 2 and "digest-export.toml:193: [[selection]] #65: at most 64" in result.output
+    assert not (root / "out").exists()
+
+
 def test_a_deleted_state_rebuilds_the_selection_folders(site, tmp_path):
     """The state is a cache: without it, a selection folder that holds only what the build writes
     (and the send ledger) is built again, to the same bytes."""
@@ -265,7 +287,7 @@ def test_send_selection_sends_that_selections_books(site):
     assert len(sent) == 2 and all("/top/daily-papers-top-1-a-day-2024-W1" in line for line in sent), sent
     result = CliRunner().invoke(main, ["send", str(out), "--to", "me@example.org", "--dry-run",
                                        "--selection", "nope"])
-    assert result.exit_code == 2 and "no [[selection]] of that name" in result.output
+    assert result.exit_code == 2 and "not a folder of this build" in result.output
     result = CliRunner().invoke(main, ["send", str(out), "--to", "me@example.org", "--dry-run",
                                        "--selection", ".."])
     assert result.exit_code == 2 and "'name'" in result.output
@@ -293,8 +315,47 @@ def test_send_selection_is_only_a_folder_build_made(site):
             result = CliRunner().invoke(main, [*config_args, "send", str(out), "--to", "me@example.org", *dry,
                                                "--today", "2030-01-01", "--selection", "mine"])
             assert result.exit_code == 2, result.output
-            assert "no [[selection]] of that name" in result.output and "would send" not in result.output
+            assert "not a folder the last build" in result.output and "would send" not in result.output
             assert sorted(p.name for p in mine.iterdir()) == before
+
+
+@pytest.mark.parametrize("case", ["replaced", "never built", "another folder"])
+def test_send_selection_needs_the_folder_the_build_wrote(site, case):
+    """A selection's name is not enough: DIR never built (the config names it), another DIR, or
+    the selection's folder replaced by one of the user's since the build: nothing is sent, and
+    no lock or ledger is written into the user's folder."""
+    import shutil
+
+    root, logs, config = site
+    out = root / "out"
+    if case != "never built":
+        assert run(config, logs, out).exit_code == 0
+    book = (out / "top" / "mine.epub") if case != "another folder" else (root / "other" / "top" / "mine.epub")
+    if case == "replaced":
+        shutil.rmtree(out / "top")
+    book.parent.mkdir(parents=True)
+    if case == "another folder":
+        shutil.copy(next((out / "top").glob("*.epub")) if out.exists() else config, book)
+    else:
+        shutil.copy(next(out.glob("*.epub")) if out.exists() and any(out.glob("*.epub")) else config, book)
+    target = book.parent.parent
+    result = CliRunner().invoke(main, ["--config", str(config), "send", str(target), "--to", "me@example.org",
+                                       "--smtp-host", "127.0.0.1", "--smtp-port", "9", "--from-address",
+                                       "a@example.org", "--today", "2030-01-01", "--selection", "top"])
+    assert result.exit_code == 2, result.output
+    assert "not a folder the last build" in result.output
+    assert sorted(p.name for p in book.parent.iterdir()) == ["mine.epub"]
+
+
+def test_build_send_with_a_selection_the_build_does_not_make_writes_nothing(site):
+    root, logs, config = site
+    out = root / "out"
+    config.write_text(CONFIG + '\n[send]\nselection = "nope"\nto = ["a@example.org"]\ndry-run = true\n',
+                      encoding="utf-8")
+    result = run(config, logs, out, "--send")
+    assert result.exit_code == 2, result.output
+    assert "[send] key 'selection'" in result.output and "no [[selection]] of that name" in result.output
+    assert not out.exists()
 
 
 def test_selection_outputs_are_valid(site):

@@ -34,12 +34,14 @@ CONFIG_NAME = "digest-export.toml"
 INPUTS_KEY = "inputs"
 #: The array of tables ``[[selection]]``: named filters, each built into ``DIR/NAME/``.
 SELECTION_KEY = "selection"
+#: How many selections a config may hold.
+MAX_SELECTIONS = 64
 SELECTION_KEYS = ("name", "title", "min-votes", "top", "match", "exclude")
 
 
 def selections_of(config: Mapping[str, Any], path: Path) -> tuple[Any, ...]:
     """The ``[[selection]]`` tables of *config*, checked (see :mod:`exporter.selections`)."""
-    from ..selections import SelectionError, make_selection
+    from ..selections import SelectionError, fold, make_selection
 
     tables = config.get(SELECTION_KEY)
     if tables is None:
@@ -50,6 +52,10 @@ def selections_of(config: Mapping[str, Any], path: Path) -> tuple[Any, ...]:
     found: dict[str, Any] = {}
     for i, table in enumerate(tables, 1):
         where = f"[[selection]] #{i}"
+        if i > MAX_SELECTIONS:
+            # Each is a folder of books, feeds and a catalog: a thousand made 17,000 files in 56 s.
+            raise ConfigError(f"{place(path, SELECTION_KEY, i - 1)}: {where}: at most {MAX_SELECTIONS} "
+                              "[[selection]] tables")
         for key in table:
             if key not in SELECTION_KEYS:
                 raise _unknown(path, key, SELECTION_KEYS, f" in {where}", (SELECTION_KEY, i - 1, key))
@@ -66,6 +72,14 @@ def selections_of(config: Mapping[str, Any], path: Path) -> tuple[Any, ...]:
         if sel.name in found:
             raise ConfigError(f"{place(path, SELECTION_KEY, i - 1, 'name')}: {where}: key 'name': the name "
                               f"{shown_value(sel.name)} is used twice")
+        # The title tells a selection's books and feed apart (the book identifier and the feed id
+        # are made from it, folded as the feed id is): two of one title would be one book.
+        twin = next((other for other in found.values() if fold(other.title) == fold(sel.title)), None)
+        if twin is not None:
+            key = "title" if "title" in table else "name"
+            raise ConfigError(f"{place(path, SELECTION_KEY, i - 1, key)}: {where}: key '{key}': selection "
+                              f"'{twin.name}' has the title {shown_value(sel.title)} too; give each selection a "
+                              "title of its own (its books and feed are told apart by it)")
         found[sel.name] = sel
     return tuple(found.values())
 

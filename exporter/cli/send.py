@@ -18,7 +18,7 @@ import click
 from ..model import Kind, SourceRef
 from .console import warn
 from .run import config_selections
-from .options import (BooksFolder, Command, Count, NameArg, PathArg, Seconds, config_place, quiet_option,
+from .options import (BooksFolder, Command, Count, NameArg, PathArg, Seconds, config_place, named_where_given, quiet_option,
                       report_errors, today_option)
 from ..errors import ExporterError, UsageError
 from ..gates import files as gate_files
@@ -158,6 +158,11 @@ def check_send_settings(out_dir: str, *, quiet: bool) -> None:
         with ctx:  # the sources of the values (config, environment) as send reads them
             if params.get("selection") is not None:
                 _check_selection_name(params["selection"])
+                # The build about to run makes the config's selections, and only those.
+                if params["selection"] not in {sel.name for sel in config_selections()}:
+                    raise UsageError(named_where_given(
+                        f"--selection {params['selection']}: no [[selection]] of that name in the config, so "
+                        "the build does not make it"))
             names = ("to", "from_address", "smtp_host", "smtp_port", "smtp_user", "smtp_security", "password_file",
                      "books", "unfinished", "resend", "dry_run", "max_mb", "retries", "retry_delay", "timeout",
                      "today")
@@ -223,34 +228,54 @@ def _check_selection_name(name: str) -> None:
 
 
 def _selection_folder(folder: Path, name: str) -> Path:
-    """DIR/NAME, the folder ``build`` writes the selection NAME into (its own ledger and lock)."""
+    """DIR/NAME, the folder ``build`` writes the selection NAME into (its own ledger and lock):
+    only a folder the last build of DIR made for the selection, never a folder of the user's."""
     from ..errors import UsageError
 
     _check_selection_name(name)
     target = folder / name
-    # Only a folder build writes for a selection: a folder of the user's in DIR is not one
-    # (its books would be sent, and the ledger and lock written into it).
-    if name not in {sel.name for sel in config_selections()} and not _built_selection(folder, name):
-        raise UsageError(f"--selection {name}: no [[selection]] of that name in the config, and the last "
-                         f"build of {q(folder)} made none; give the config that has it (--config)")
     if target.is_symlink() or not target.is_dir():
         raise UsageError(f"--selection {name}: {q(target)} is not a folder of this build; "
                          "is there a [[selection]] with that name, and has build run since?")
+    # A name in the config is not enough (DIR may never have been built, or be another folder),
+    # nor the main state's word (the folder may have been replaced by one of the user's since):
+    # its books would be sent, and the ledger and lock written into it.
+    if not _built_selection(folder, name):
+        raise UsageError(f"--selection {name}: {q(target)} is not a folder the last build of {q(folder)} "
+                         "wrote for a [[selection]] of that name; run build with it first")
     return target
 
 
 def _built_selection(folder: Path, name: str) -> bool:
-    """Whether the last build of *folder* (its state at the default place) made the selection
-    *name* into ``folder/name``."""
+    """Whether the last build of *folder* made the selection *name* (the main state names it,
+    the selection's own state is the one the main state vouches for) and ``folder/name`` is the
+    folder it wrote: a file it records there is still as written."""
     from .. import __version__
-    from ..pipeline.plan import SELECTION_PAGE
+    from ..output import holds
+    from ..pipeline.plan import vouched
     from ..state import default_state_path, load_state
 
+    base = gate_files.real_path(folder).parent
+    configured = _configured_state()
     try:
-        state, why = load_state(default_state_path(folder), __version__, gate_files.real_path(folder).parent)
+        main, why = load_state(configured or default_state_path(folder), __version__, base)
+        if why:
+            return False
+        mine, why = load_state(Path(f"{configured}.{name}") if configured else default_state_path(folder / name),
+                               __version__, base)
     except (OSError, ExporterError):
         return False
-    return not why and SELECTION_PAGE + name in state.pages
+    if why or not vouched(main, name, mine):
+        return False
+    return any(holds(folder / name / written, stamp) for written, stamp in mine.written_files().items())
+
+
+def _configured_state() -> Path | None:
+    """``state`` of the config's [build] table (or top level): where build kept its state."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx else None
+    value = (root.default_map or {}).get("build", {}).get("state_path") if root is not None else None
+    return Path(value) if value else None
 
 
 def _configured_output() -> str | None:

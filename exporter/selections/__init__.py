@@ -14,10 +14,11 @@ from .model import (
     SelectionError,
     Term,
     check_name,
+    fold,
     make_selection,
     parse_term,
 )
 from .select import RegexBudget, paper_text, select_digest, select_digests
 
 __all__ = ["MAX_TERM_CHARS", "ONE_OFF_NAME", "RESERVED_NAMES", "RegexBudget", "Selection", "SelectionError", "Term",
-           "check_name", "make_selection", "paper_text", "parse_term", "select_digest", "select_digests"]
+           "check_name", "fold", "make_selection", "paper_text", "parse_term", "select_digest", "select_digests"]
