@@ -161,7 +161,9 @@ def test_a_file_of_the_users_at_a_name_the_build_writes_stops_the_run_before_any
 
 
 @pytest.mark.parametrize("tables, key", [('name = "a"\ntitle = "Same"\n[[selection]]\nname = "b"\ntitle = "same"', "title"),
-                                         ('name = "a"\ntitle = "b"\n[[selection]]\nname = "b"', "name")])
+                                         ('name = "a"\ntitle = "b"\n[[selection]]\nname = "b"', "name"),
+                                         *((f'name = "a"\ntitle = "Top"\n[[selection]]\nname = "b"\ntitle = "Top{c}"',
+                                            "title") for c in ("\\u200b", "\\u2060", "\\ufe0f", "\\u00ad", "\\ufeff"))])
 def test_two_selections_of_one_title_are_refused(site, tables, key):
     """The title makes a selection's book identifiers and feed id: two selections of one title
     (as the feed id folds it) would publish different books under one identifier."""
@@ -169,7 +171,7 @@ def test_two_selections_of_one_title_are_refused(site, tables, key):
     config.write_text("[[selection]]\n" + tables + "\n", encoding="utf-8")
     result = run(config, logs, root / "out")
     assert result.exit_code == 2, result.output
-    assert f"[[selection]] #2: key '{key}': selection 'a' has the title" in result.output
+    assert f"[[selection]] #2: key '{key}': the title" in result.output and "reads as selection 'a'" in result.output
     assert not (root / "out").exists()
 
 
@@ -319,7 +321,7 @@ def test_send_selection_is_only_a_folder_build_made(site):
             assert sorted(p.name for p in mine.iterdir()) == before
 
 
-@pytest.mark.parametrize("case", ["replaced", "never built", "another folder"])
+@pytest.mark.parametrize("case", ["replaced", "never built", "another folder", "copied from another build"])
 def test_send_selection_needs_the_folder_the_build_wrote(site, case):
     """A selection's name is not enough: DIR never built (the config names it), another DIR, or
     the selection's folder replaced by one of the user's since the build: nothing is sent, and
@@ -330,6 +332,21 @@ def test_send_selection_needs_the_folder_the_build_wrote(site, case):
     out = root / "out"
     if case != "never built":
         assert run(config, logs, out).exit_code == 0
+    if case == "copied from another build":
+        # Same name and title, another filter: its books have other bytes under the same names.
+        other = root / "other-build"
+        config.write_text(CONFIG.replace("top = 1", "top = 2"), encoding="utf-8")
+        assert run(config, logs, other).exit_code == 0
+        config.write_text(CONFIG, encoding="utf-8")
+        shutil.rmtree(out / "top")
+        shutil.copytree(other / "top", out / "top")
+        before = sorted(p.name for p in (out / "top").iterdir())
+        result = CliRunner().invoke(main, ["--config", str(config), "send", str(out), "--to", "me@example.org",
+                                           "--smtp-host", "127.0.0.1", "--smtp-port", "9", "--from-address",
+                                           "a@example.org", "--today", "2030-01-01", "--selection", "top"])
+        assert result.exit_code == 2 and "not a folder the last build" in result.output, result.output
+        assert sorted(p.name for p in (out / "top").iterdir()) == before
+        return
     book = (out / "top" / "mine.epub") if case != "another folder" else (root / "other" / "top" / "mine.epub")
     if case == "replaced":
         shutil.rmtree(out / "top")

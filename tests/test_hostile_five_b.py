@@ -237,6 +237,18 @@ def test_the_number_gate_takes_ascii_digits_within_bounds_only(n, how, other, gr
     assert not (how is None and n <= MAX_COUNT and not grouped) or parse_count(text) == n or n > MAX_COUNT
 
 
+@pytest.mark.parametrize("text, low, reason", [("-0", 0, "is written with a sign; write a whole number from 0"),
+                                               ("-00", 1, "is written with a sign; write a whole number from 1"),
+                                               ("-3", 0, "must be at least 0")])
+def test_a_signed_count_says_what_is_wrong(text, low, reason):
+    """``--min-votes -0``: "'-0' must be at least 0" said nothing (the value is 0); the sign is
+    what is wrong."""
+    from exporter.gates.numbers import NotACount, parse_count
+
+    with pytest.raises(NotACount, match=reason):
+        parse_count(text, low=low)
+
+
 @settings(max_examples=60, **SETTINGS)
 @given(n=st.sampled_from([0, 1, 34, 10**9, 10**9 + 1, 2**53, 10**29 - 1]), how=st.one_of(st.none(), spoil),
        other=st.sampled_from(UNICODE_DIGITS))

@@ -41,6 +41,7 @@ SELECTION_KEYS = ("name", "title", "min-votes", "top", "match", "exclude")
 
 def selections_of(config: Mapping[str, Any], path: Path) -> tuple[Any, ...]:
     """The ``[[selection]]`` tables of *config*, checked (see :mod:`exporter.selections`)."""
+    from ..gates.text import as_seen
     from ..selections import SelectionError, fold, make_selection
 
     tables = config.get(SELECTION_KEY)
@@ -74,12 +75,15 @@ def selections_of(config: Mapping[str, Any], path: Path) -> tuple[Any, ...]:
                               f"{shown_value(sel.name)} is used twice")
         # The title tells a selection's books and feed apart (the book identifier and the feed id
         # are made from it, folded as the feed id is): two of one title would be one book.
-        twin = next((other for other in found.values() if fold(other.title) == fold(sel.title)), None)
+        # And as a reader sees it: a zero-width space or a variation selector makes no other title.
+        seen = fold(as_seen(sel.title))
+        twin = next((other for other in found.values() if fold(as_seen(other.title)) == seen), None)
         if twin is not None:
             key = "title" if "title" in table else "name"
-            raise ConfigError(f"{place(path, SELECTION_KEY, i - 1, key)}: {where}: key '{key}': selection "
-                              f"'{twin.name}' has the title {shown_value(sel.title)} too; give each selection a "
-                              "title of its own (its books and feed are told apart by it)")
+            raise ConfigError(f"{place(path, SELECTION_KEY, i - 1, key)}: {where}: key '{key}': the title "
+                              f"{shown_value(sel.title)} reads as selection '{twin.name}''s, "
+                              f"{shown_value(twin.title)}; give each selection a title of its own (its books "
+                              "and feed are told apart by it)")
         found[sel.name] = sel
     return tuple(found.values())
 

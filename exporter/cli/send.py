@@ -249,7 +249,7 @@ def _selection_folder(folder: Path, name: str) -> Path:
 def _built_selection(folder: Path, name: str) -> bool:
     """Whether the last build of *folder* made the selection *name* (the main state names it,
     the selection's own state is the one the main state vouches for) and ``folder/name`` is the
-    folder it wrote: a file it records there is still as written."""
+    folder it wrote: the files it records there are as written."""
     from .. import __version__
     from ..output import holds
     from ..pipeline.plan import vouched
@@ -267,7 +267,11 @@ def _built_selection(folder: Path, name: str) -> bool:
         return False
     if why or not vouched(main, name, mine):
         return False
-    return any(holds(folder / name / written, stamp) for written, stamp in mine.written_files().items())
+    # Every file it records that is there holds what it wrote: a folder copied over it from
+    # another build (same name and title, another filter) holds books of other bytes.
+    there = [(written, stamp) for written, stamp in mine.written_files().items()
+             if os.path.lexists(folder / name / written)]
+    return bool(there) and all(holds(folder / name / written, stamp) for written, stamp in there)
 
 
 def _configured_state() -> Path | None:

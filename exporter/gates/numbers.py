@@ -80,6 +80,8 @@ def parse_count(text: str, *, low: int = 0, high: int = MAX_COUNT, grouped: bool
         if any(not c.isascii() and c.isdigit() for c in text):
             raise NotACount("is not a number in ASCII digits (0-9)")
         if text.strip()[:1] == "-" and text.strip()[1:].isdigit():
+            if not text.strip()[1:].strip("0"):  # -0 is no number below the range: the sign is what is wrong
+                raise NotACount(f"is written with a sign; write {allowed_range(low, high)} in digits alone")
             raise NotACount(out_of_range(-1, low, high) or f"must be {allowed_range(low, high)}")
         raise NotACount("is not a number")
     digits = text.replace(",", "").lstrip("0") or "0"

@@ -725,6 +725,12 @@ def breaks_in_lines_as_spaces(text: str) -> str:
 _SHOWS_NOTHING = regex.compile(r"(?:[\s\p{Z}\p{C}]|" + _INVISIBLE + r")*+")
 
 
+def as_seen(text: str) -> str:
+    """*text* without the characters that show as nothing (zero-width space, word joiner,
+    variation selectors, soft hyphen, BOM...): two texts that read the same compare equal."""
+    return _INVISIBLE_ONE.sub("", text)
+
+
 def shows_nothing(text: str) -> bool:
     """Whether *text* is empty or made only of characters that show as nothing."""
     first = text[:1]
