@@ -163,7 +163,10 @@ def test_a_file_of_the_users_at_a_name_the_build_writes_stops_the_run_before_any
 @pytest.mark.parametrize("tables, key", [('name = "a"\ntitle = "Same"\n[[selection]]\nname = "b"\ntitle = "same"', "title"),
                                          ('name = "a"\ntitle = "b"\n[[selection]]\nname = "b"', "name"),
                                          *((f'name = "a"\ntitle = "Top"\n[[selection]]\nname = "b"\ntitle = "Top{c}"',
-                                            "title") for c in ("\\u200b", "\\u2060", "\\ufe0f", "\\u00ad", "\\ufeff"))])
+                                            "title") for c in ("\\u200b", "\\u2060", "\\ufe0f", "\\u00ad", "\\ufeff")),
+                                         # a feed shows a "<" that opens a tag as "‹": one title there
+                                         ('name = "a"\ntitle = "A<b"\n[[selection]]\nname = "b"\ntitle = "A\u2039b"', "title"),
+                                         ('name = "a"\ntitle = "x</y"\n[[selection]]\nname = "b"\ntitle = "x\u2039/y"', "title")])
 def test_two_selections_of_one_title_are_refused(site, tables, key):
     """The title makes a selection's book identifiers and feed id: two selections of one title
     (as the feed id folds it) would publish different books under one identifier."""
@@ -319,6 +322,27 @@ def test_send_selection_is_only_a_folder_build_made(site):
             assert result.exit_code == 2, result.output
             assert "not a folder the last build" in result.output and "would send" not in result.output
             assert sorted(p.name for p in mine.iterdir()) == before
+
+
+def test_send_selection_sends_only_the_books_the_build_wrote_there(site):
+    """A book of the user's put beside the selection's books, or a link there to one outside DIR,
+    is not the selection's: not sent."""
+    import shutil
+
+    root, logs, config = site
+    out = root / "out"
+    assert run(config, logs, out).exit_code == 0
+    # Whole books, each under its own name (a book named for another period is not sent anyway).
+    mine = root / "elsewhere" / "daily-papers-2024-W11.epub"
+    mine.parent.mkdir()
+    shutil.copy(out / "daily-papers-2024-W11.epub", mine)
+    shutil.copy(out / "daily-papers-2024-W10.epub", out / "top" / "daily-papers-2024-W10.epub")
+    (out / "top" / "daily-papers-2024-W11.epub").symlink_to(mine)
+    result = CliRunner().invoke(main, ["send", str(out), "--to", "me@example.org", "--dry-run",
+                                       "--today", "2030-01-01", "--selection", "top"])
+    assert result.exit_code == 0, result.output
+    sent = [line for line in result.output.splitlines() if line.startswith("would send")]
+    assert len(sent) == 2 and all("/top/daily-papers-top-1-a-day-2024-W1" in line for line in sent), sent
 
 
 @pytest.mark.parametrize("case", ["replaced", "never built", "another folder", "copied from another build"])

@@ -41,6 +41,7 @@ SELECTION_KEYS = ("name", "title", "min-votes", "top", "match", "exclude")
 
 def selections_of(config: Mapping[str, Any], path: Path) -> tuple[Any, ...]:
     """The ``[[selection]]`` tables of *config*, checked (see :mod:`exporter.selections`)."""
+    from ..feeds.entries import feed_text
     from ..gates.text import as_seen
     from ..selections import SelectionError, fold, make_selection
 
@@ -75,9 +76,10 @@ def selections_of(config: Mapping[str, Any], path: Path) -> tuple[Any, ...]:
                               f"{shown_value(sel.name)} is used twice")
         # The title tells a selection's books and feed apart (the book identifier and the feed id
         # are made from it, folded as the feed id is): two of one title would be one book.
-        # And as a reader sees it: a zero-width space or a variation selector makes no other title.
-        seen = fold(as_seen(sel.title))
-        twin = next((other for other in found.values() if fold(as_seen(other.title)) == seen), None)
+        # And as a reader sees it where it is published (a feed's "<b" is "‹b", feeds.entries.feed_text):
+        # a zero-width space or a variation selector makes no other title.
+        seen = fold(as_seen(feed_text(sel.title)))
+        twin = next((other for other in found.values() if fold(as_seen(feed_text(other.title))) == seen), None)
         if twin is not None:
             key = "title" if "title" in table else "name"
             raise ConfigError(f"{place(path, SELECTION_KEY, i - 1, key)}: {where}: key '{key}': the title "

@@ -95,12 +95,17 @@ def send(folder: str | None, out_dir: str | None, to: tuple[str, ...], from_addr
     if selection is not None:
         _check_selection_name(selection)  # a usage error (2) before what the folder holds (1)
     _check_there(target)
+    written = None
     if selection is not None:
-        target = _selection_folder(target, selection)
+        target, written = _selection_folder(target, selection)
     options = _send_options(target, to=to, from_address=from_address, smtp_host=smtp_host, smtp_port=smtp_port,
                             smtp_user=smtp_user, smtp_security=smtp_security, password_file=password_file,
                             books=books, unfinished=unfinished, resend=resend, dry_run=dry_run, max_mb=max_mb,
                             retries=retries, retry_delay=retry_delay, timeout=timeout, today=today)
+    if written is not None:
+        import dataclasses
+
+        options = dataclasses.replace(options, written=written)
     smtp_host = options.smtp.host if options.smtp is not None else smtp_host
     report = SendReport()
     try:
@@ -227,9 +232,10 @@ def _check_selection_name(name: str) -> None:
         raise UsageError(str(err)) from None
 
 
-def _selection_folder(folder: Path, name: str) -> Path:
+def _selection_folder(folder: Path, name: str) -> tuple[Path, frozenset[str]]:
     """DIR/NAME, the folder ``build`` writes the selection NAME into (its own ledger and lock):
-    only a folder the last build of DIR made for the selection, never a folder of the user's."""
+    only a folder the last build of DIR made for the selection, never a folder of the user's;
+    and the names of the files that build wrote there (the books sent are among them)."""
     from ..errors import UsageError
 
     _check_selection_name(name)
@@ -240,16 +246,18 @@ def _selection_folder(folder: Path, name: str) -> Path:
     # A name in the config is not enough (DIR may never have been built, or be another folder),
     # nor the main state's word (the folder may have been replaced by one of the user's since):
     # its books would be sent, and the ledger and lock written into it.
-    if not _built_selection(folder, name):
+    written = _built_selection(folder, name)
+    if written is None:
         raise UsageError(f"--selection {name}: {q(target)} is not a folder the last build of {q(folder)} "
                          "wrote for a [[selection]] of that name; run build with it first")
-    return target
+    return target, written
 
 
-def _built_selection(folder: Path, name: str) -> bool:
-    """Whether the last build of *folder* made the selection *name* (the main state names it,
-    the selection's own state is the one the main state vouches for) and ``folder/name`` is the
-    folder it wrote: the files it records there are as written."""
+def _built_selection(folder: Path, name: str) -> frozenset[str] | None:
+    """The names of the files the last build of *folder* wrote in ``folder/name`` for the
+    selection *name*, if it made it (the main state names it, the selection's own state is the one
+    the main state vouches for) and that is the folder it wrote (the files it records there are as
+    written); else None."""
     from .. import __version__
     from ..output import holds
     from ..pipeline.plan import vouched
@@ -260,18 +268,20 @@ def _built_selection(folder: Path, name: str) -> bool:
     try:
         main, why = load_state(configured or default_state_path(folder), __version__, base)
         if why:
-            return False
+            return None
         mine, why = load_state(Path(f"{configured}.{name}") if configured else default_state_path(folder / name),
                                __version__, base)
     except (OSError, ExporterError):
-        return False
+        return None
     if why or not vouched(main, name, mine):
-        return False
+        return None
     # Every file it records that is there holds what it wrote: a folder copied over it from
     # another build (same name and title, another filter) holds books of other bytes.
     there = [(written, stamp) for written, stamp in mine.written_files().items()
              if os.path.lexists(folder / name / written)]
-    return bool(there) and all(holds(folder / name / written, stamp) for written, stamp in there)
+    if not there or not all(holds(folder / name / written, stamp) for written, stamp in there):
+        return None
+    return frozenset(written for written, _ in there)
 
 
 def _configured_state() -> Path | None:

@@ -17,7 +17,7 @@ import datetime as dt
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import ConfigError, UsageError
@@ -58,6 +58,9 @@ class SendOptions:
     #: the config file and its key (the sender may be the SMTP user's address).
     to_source: str = "--to"
     sender_source: str = "--from-address"
+    #: The names of the files the folder's build wrote there (a selection's folder): no other
+    #: book of the folder is sent; None: every book of the folder.
+    written: frozenset[str] | None = None
 
 
 @dataclass(slots=True)
@@ -127,6 +130,10 @@ def select_books(options: SendOptions, today: dt.date, report: SendReport,
     skipped under the book's own name, so the same week never goes out twice
     under two names."""
     shelf = find_books(options.folder)
+    if options.written is not None:
+        # A selection's folder: its build's books only, not a book the user put beside them (or a
+        # link there to one anywhere).
+        shelf = replace(shelf, books=[b for b in shelf.books if b.path.name in options.written])
     # A file whose name says another period than its own metadata is neither sent nor taken
     # for the original of its bytes: the file named for the book's own period is.
     lies = {b.path: why for b in shelf.books if (why := misnamed(b)) is not None}
