@@ -50,6 +50,12 @@ def default_state_path(out_dir: Path) -> Path:
     return Path(platformdirs.user_state_dir("digest-export")) / f"{key}.json"
 
 
+def selection_state_path(state_path: Path | None, out_dir: Path, name: str) -> Path:
+    """Where the build of *out_dir* keeps the state of its selection *name*: beside ``--state
+    FILE`` (``FILE.NAME``), else the default state file of the selection's own folder."""
+    return Path(f"{state_path}.{name}") if state_path is not None else default_state_path(Path(out_dir) / name)
+
+
 def lock_path(out_dir: Path) -> Path:
     """Beside the default state of *out_dir*: the lock a run writing into the folder holds
     (:func:`exporter.output.held_lock`), whatever ``--state`` it is given."""

@@ -330,6 +330,7 @@ def build(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_
 
         send_after_build(out_dir, quiet=quiet)
 
+
 def _refuse_filter_with_selections(**given: Any) -> None:
     """A run filter beside the config's [[selection]] tables: a usage error naming the filter
     where it was given, on the command line, or the config's key (``top = 2`` at its top level,
@@ -344,7 +345,6 @@ def _refuse_filter_with_selections(**given: Any) -> None:
     raise UsageError(named_where_given(
         f"{option} filters a build without [[selection]] tables (as --min-votes, --top, --match and --exclude "
         "do); this config has selections: put the filter in one of them"))
-
 
 
 from .send import send as _send  # noqa: E402  (needs the helpers above)

@@ -52,6 +52,10 @@ def selections_of(config: Mapping[str, Any], path: Path) -> tuple[Any, ...]:
         raise ConfigError(f"{place(path, SELECTION_KEY)}: 'selection' must be an array of tables: "
                           "[[selection]] with name = ...")
     found: dict[str, Any] = {}
+    # Each title as a reader sees it where it is published (a feed's "<b" is "‹b",
+    # feeds.entries.feed_text; a zero-width space or a variation selector makes no other title),
+    # folded as the feed id is: the book identifier and the feed id are made from it.
+    titles: dict[str, Any] = {}
     for i, table in enumerate(tables, 1):
         where = f"[[selection]] #{i}"
         if i > MAX_SELECTIONS:
@@ -74,13 +78,9 @@ def selections_of(config: Mapping[str, Any], path: Path) -> tuple[Any, ...]:
         if sel.name in found:
             raise ConfigError(f"{place(path, SELECTION_KEY, i - 1, 'name')}: {where}: key 'name': the name "
                               f"{shown_value(sel.name)} is used twice")
-        # The title tells a selection's books and feed apart (the book identifier and the feed id
-        # are made from it, folded as the feed id is): two of one title would be one book.
-        # And as a reader sees it where it is published (a feed's "<b" is "‹b", feeds.entries.feed_text):
-        # a zero-width space or a variation selector makes no other title.
         seen = fold(as_seen(feed_text(sel.title)))
-        twin = next((other for other in found.values() if fold(as_seen(feed_text(other.title))) == seen), None)
-        if twin is not None:
+        twin = titles.setdefault(seen, sel)
+        if twin is not sel:  # two of one title would be one book
             key = "title" if "title" in table else "name"
             raise ConfigError(f"{place(path, SELECTION_KEY, i - 1, key)}: {where}: key '{key}': the title "
                               f"{shown_value(sel.title)} reads as selection '{twin.name}''s, "
@@ -114,7 +114,8 @@ def _toml_error(path: Path, text: str, message: str) -> str:
     else:
         return f"{q(path)}: not valid TOML: {message}"
     if reason == "Cannot overwrite a value":
-        key = re.match(r"\s*([^=\n]+?)\s*=", text.split("\n")[line - 1] if line <= text.count("\n") + 1 else "")
+        lines = text.split("\n")
+        key = re.match(r"\s*([^=]+?)\s*=", lines[line - 1] if line <= len(lines) else "")
         if key is not None:
             reason = f"key '{printable(key.group(1).strip(chr(34) + chr(39)))}' is given a value twice (tomllib: {reason})"
     return f"{q(path)}:{line}:{column}: not valid TOML: {reason}"

@@ -91,7 +91,7 @@ def send(folder: str | None, out_dir: str | None, to: tuple[str, ...], from_addr
     """
     from ..delivery.send import SendReport, send_books
 
-    target = Path(folder or out_dir or _configured_output() or ".")
+    target = Path(folder or out_dir or _build_setting("out_dir") or ".")
     if selection is not None:
         _check_selection_name(selection)  # a usage error (2) before what the folder holds (1)
     _check_there(target)
@@ -101,11 +101,8 @@ def send(folder: str | None, out_dir: str | None, to: tuple[str, ...], from_addr
     options = _send_options(target, to=to, from_address=from_address, smtp_host=smtp_host, smtp_port=smtp_port,
                             smtp_user=smtp_user, smtp_security=smtp_security, password_file=password_file,
                             books=books, unfinished=unfinished, resend=resend, dry_run=dry_run, max_mb=max_mb,
-                            retries=retries, retry_delay=retry_delay, timeout=timeout, today=today)
-    if written is not None:
-        import dataclasses
-
-        options = dataclasses.replace(options, written=written)
+                            retries=retries, retry_delay=retry_delay, timeout=timeout, today=today,
+                            written=written)
     smtp_host = options.smtp.host if options.smtp is not None else smtp_host
     report = SendReport()
     try:
@@ -128,8 +125,10 @@ def send(folder: str | None, out_dir: str | None, to: tuple[str, ...], from_addr
 def _send_options(target: Path, *, to: tuple[str, ...], from_address: str | None, smtp_host: str | None,
                   smtp_port: int | None, smtp_user: str | None, smtp_security: str, password_file: str | None,
                   books: tuple[str, ...], unfinished: bool, resend: bool, dry_run: bool, max_mb: float,
-                  retries: int, retry_delay: float, timeout: float, today: Any) -> Any:
-    """The options of a run of ``send`` into *target*, each setting refused as the run refuses it."""
+                  retries: int, retry_delay: float, timeout: float, today: Any,
+                  written: frozenset[str] | None = None) -> Any:
+    """The options of a run of ``send`` into *target*, each setting refused as the run refuses it
+    (*written*: of a selection's folder, the files its build wrote there)."""
     from ..delivery.send import SendOptions
     from ..delivery.smtp import SmtpSettings
 
@@ -146,7 +145,7 @@ def _send_options(target: Path, *, to: tuple[str, ...], from_address: str | None
                        to_source=_source("to"), sender_source=_source(sender_from),
                        books=tuple(books), unfinished=unfinished, resend=resend, dry_run=dry_run,
                        max_mb=max_mb, retries=retries, retry_delay=retry_delay,
-                       today=today.date() if today else None)
+                       today=today.date() if today else None, written=written)
 
 
 def check_send_settings(out_dir: str, *, quiet: bool) -> None:
@@ -261,16 +260,16 @@ def _built_selection(folder: Path, name: str) -> frozenset[str] | None:
     from .. import __version__
     from ..output import holds
     from ..pipeline.plan import vouched
-    from ..state import default_state_path, load_state
+    from ..state import default_state_path, load_state, selection_state_path
 
     base = gate_files.real_path(folder).parent
-    configured = _configured_state()
+    state = _build_setting("state_path")
+    configured = Path(state) if state else None
     try:
         main, why = load_state(configured or default_state_path(folder), __version__, base)
         if why:
             return None
-        mine, why = load_state(Path(f"{configured}.{name}") if configured else default_state_path(folder / name),
-                               __version__, base)
+        mine, why = load_state(selection_state_path(configured, folder, name), __version__, base)
     except (OSError, ExporterError):
         return None
     if why or not vouched(main, name, mine):
@@ -284,21 +283,14 @@ def _built_selection(folder: Path, name: str) -> frozenset[str] | None:
     return frozenset(written for written, _ in there)
 
 
-def _configured_state() -> Path | None:
-    """``state`` of the config's [build] table (or top level): where build kept its state."""
-    ctx = click.get_current_context(silent=True)
-    root = ctx.find_root() if ctx else None
-    value = (root.default_map or {}).get("build", {}).get("state_path") if root is not None else None
-    return Path(value) if value else None
-
-
-def _configured_output() -> str | None:
-    """``output`` of the config's [build] table (or top level): where build wrote."""
+def _build_setting(name: str) -> Any:
+    """The config's [build] (or top-level) setting of the parameter *name* (``out_dir``: where
+    build wrote; ``state_path``: where it kept its state), or None."""
     ctx = click.get_current_context(silent=True)
     root = ctx.find_root() if ctx else None
     if root is None or not root.default_map:
         return None
-    return root.default_map.get("build", {}).get("out_dir")
+    return root.default_map.get("build", {}).get(name)
 
 
 def _checked_host(host: str) -> str:

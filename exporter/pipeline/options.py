@@ -14,7 +14,7 @@ from ..feeds.writer import FORMATS, FeedOptions, FeedReport
 from ..model import Diagnostic, Digest, ReadResult
 from ..output import WriteStatus
 from ..selections import Selection
-from ..state import BuildState, OutputRecord, default_state_path
+from ..state import BuildState, OutputRecord, default_state_path, selection_state_path
 
 if TYPE_CHECKING:
     from ..images import ImageFailure
@@ -80,7 +80,7 @@ class BuildOptions:
     def selection_state(self, name: str) -> Path | None:
         """Where a selection's build keeps its state: beside ``--state FILE``, else the default
         state file of its own folder."""
-        return None if self.state_path is None else Path(f"{self.state_path}.{name}")
+        return None if self.state_path is None else selection_state_path(self.state_path, self.out_dir, name)
 
     def state_file(self) -> Path:
         return Path(self.state_path) if self.state_path is not None else default_state_path(self.out_dir)

@@ -35,7 +35,7 @@ from ..reader import merge
 from ..reader.stamps import FileRecord, InputFiles, diag_to_json
 from ..selections import Selection, SelectionError, check_name
 from ..output import Stamp, holds
-from ..state import (LATEST_NAME, OWED_PAGE, STATE_NAME, BuildState, OutputRecord, default_state_path, fingerprint,
+from ..state import (LATEST_NAME, OWED_PAGE, STATE_NAME, BuildState, OutputRecord, fingerprint, selection_state_path,
                      load_state, load_written, tree_hash, written_record_path)
 from .options import INPUTS_CHANGED, BookPlan, BuildOptions, BuildPlan
 from ..gates.names import shell_quote as q
@@ -254,8 +254,6 @@ def _foreign_files(out: Path, options: BuildOptions, unvouched: dict[str, Stamp]
         # A name the build writes is ours only if what is there is (the program's mark): a
         # feed.atom of the user's found there when the selection's feeds are written stopped the
         # run after the whole archive's feeds, leaving DIR half-written.
-        ours = (name in fixed or (prefix is not None and name.startswith(prefix)
-                                  and (name.endswith(".epub") or ".cover." in name))) and _ours_there(path)
         if name == "archive":
             ours = path.is_dir() and not path.is_symlink() and all(
                 Path(written_for(p.name) or p.name).suffix == ".atom" and _ours_there(p) for p in path.iterdir())
@@ -263,6 +261,9 @@ def _foreign_files(out: Path, options: BuildOptions, unvouched: dict[str, Stamp]
             ours = path.is_dir() and not path.is_symlink() and all(
                 Path(written_for(p.name) or p.name).suffix in (".opds", ".json") and _ours_there(p)
                 for p in path.iterdir())
+        else:
+            ours = (name in fixed or (prefix is not None and name.startswith(prefix)
+                                      and (name.endswith(".epub") or ".cover." in name))) and _ours_there(path)
         if not ours:
             foreign.append(path.name)
     return foreign
@@ -288,8 +289,7 @@ def _gone_selections(options: BuildOptions, state: BuildState) -> list[tuple[str
                 check_name(name, "state")  # a state edited by hand must not name a folder outside DIR
             except SelectionError:
                 continue
-            path = options.selection_state(name)
-            gone.append((name, path if path is not None else default_state_path(Path(options.out_dir) / name)))
+            gone.append((name, selection_state_path(options.state_path, Path(options.out_dir), name)))
     return gone
 
 
