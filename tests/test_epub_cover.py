@@ -69,9 +69,32 @@ def test_covers_encoded_by_stripes_are_the_bytes_of_a_whole_encoding(monkeypatch
                                         ("2024-03-04 (Monday)", "", "W" * 40))]
     cover._STRIPES.clear()
     spliced = [make_cover(t, grayscale=grayscale) for t in texts]
-    assert any(s is not None for s in cover._STRIPES.values())  # the fast way was taken
+    assert any(isinstance(s, cover._Stripes) for s in cover._STRIPES.values())  # the fast way was taken
     monkeypatch.setattr(cover, "_encode_cover", lambda image, quality, *rest: cover._encode(image, quality))
     assert [make_cover(t, grayscale=grayscale) for t in texts] == spliced
+
+
+def test_the_stripes_of_a_canvas_are_made_at_its_second_cover_unless_many_follow(monkeypatch):
+    """A daily run draws one cover per title: it is encoded whole, without the stripes (which cost
+    twice the cover); a second cover of the title makes them, and a build of many books makes them
+    with the first (before its workers fork).  Every way gives the bytes of a whole encoding."""
+    from exporter.books import cover
+
+    made = []
+    real = cover._Stripes
+    monkeypatch.setattr(cover, "_Stripes", lambda *a: made.append(a) or real(*a))
+    first, second = (CoverText("Daily Papers · Top 5 a day", f"2024-W{w}", f"week {w}", f"{w} papers", f"{w} papers")
+                     for w in (10, 11))
+    cover._STRIPES.clear()
+    alone = make_cover(first)
+    assert made == [] and list(cover._STRIPES.values()) == [cover._ONCE]
+    again = make_cover(second)
+    assert len(made) == 1 and isinstance(next(iter(cover._STRIPES.values())), real)
+    cover._STRIPES.clear()
+    assert make_cover(first, many=True) == alone and len(made) == 2
+    assert make_cover(second) == again and len(made) == 2
+    monkeypatch.setattr(cover, "_encode_cover", lambda image, quality, *rest: cover._encode(image, quality))
+    assert [make_cover(first), make_cover(second)] == [alone, again]
 
 
 @pytest.mark.parametrize("grayscale", [False, True])
@@ -93,7 +116,8 @@ def test_a_thumbnail_of_a_cover_decoded_from_its_text_rows_is_the_thumbnail_of_t
     covers = [make_cover(t, grayscale=grayscale) for t in texts]
     fast = [make_thumbnail(data) for data in covers] + [make_thumbnail(marked(data, "image/jpeg")) for data in covers]
     assert any(base is not None and base is not False
-               for s in cover._STRIPES.values() if s for base in s.decoded.values())  # the fast way was taken
+               for s in cover._STRIPES.values() if isinstance(s, cover._Stripes)
+               for base in s.decoded.values())  # the fast way was taken
     cover._MADE.clear()
     whole = [make_thumbnail(data) for data in covers] + [make_thumbnail(marked(data, "image/jpeg")) for data in covers]
     assert fast == whole

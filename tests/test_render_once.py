@@ -132,7 +132,7 @@ def test_a_cover_is_drawn_once_for_what_it_shows(tmp_path, monkeypatch):
     drawn = []
     real = epub_module.make_cover
     monkeypatch.setattr(epub_module, "make_cover", lambda text, **kw: drawn.append(text) or real(text, **kw))
-    epub_module._cover_jpeg.cache_clear()
+    epub_module._COVERS.clear()
     first = epub_module.bundle_cover(bundles[0], "en")
     assert epub_module.bundle_cover(bundles[0], "en") == first and len(drawn) == 1
     assert epub_module.bundle_cover(bundles[1], "en") != first and len(drawn) == 2

@@ -177,8 +177,11 @@ def _wrap(draw: Any, text: str, font: Any, width: int) -> list[str]:
 
 
 def make_cover(text: CoverText, *, font_path: str | None = None, use_system_fonts: bool = True,
-               grayscale: bool = False, quality: int = 85, size: tuple[int, int] = (WIDTH, HEIGHT)) -> bytes:
-    """Draw the cover and return JPEG bytes, *size* pixels (see :func:`fit_cover`)."""
+               grayscale: bool = False, quality: int = 85, size: tuple[int, int] = (WIDTH, HEIGHT),
+               many: bool = False) -> bytes:
+    """Draw the cover and return JPEG bytes, *size* pixels (see :func:`fit_cover`).  *many*: more
+    covers of the same title follow (a build of many books): what they share is prepared now (see
+    :func:`_encode_cover`), not at the second."""
     path = font_path or (find_cjk_font() if use_system_fonts else None)
     title, key, period, count, footer = text.title, text.key, text.period, text.count, text.footer
     if path is None:
@@ -206,7 +209,7 @@ def make_cover(text: CoverText, *, font_path: str | None = None, use_system_font
         if size != (WIDTH, HEIGHT):
             return _encode(fit_cover(image, size).convert("L") if grayscale else fit_cover(image, size), quality)
         image = image.convert("L") if grayscale else image
-        return _encode_cover(image, quality, top, boxes, (title, footer, path, grayscale, quality, top))
+        return _encode_cover(image, quality, top, boxes, (title, footer, path, grayscale, quality, top), many)
 
 
 class _Band:
@@ -266,15 +269,19 @@ _LAST_BOXES: dict[int, tuple[Any, list[tuple[int, int, int, int]]]] = {}
 _SPRITES: dict[tuple[Any, ...], tuple[int, int, Any]] = {}
 
 
-#: Per canvas (see :func:`_encode_cover`): its :class:`_Stripes`, or None where splicing did not
-#: give the bytes of a whole encoding.
+#: Per canvas (see :func:`_encode_cover`): its :class:`_Stripes`, :data:`_ONCE` when one cover was
+#: drawn on it without them, or None where splicing did not give the bytes of a whole encoding.
 _STRIPES: dict[tuple[Any, ...], Any] = {}
+#: A canvas with one cover so far, encoded whole.
+_ONCE = object()
 
 
 def _encode_cover(image: Any, quality: int, top: int, boxes: list[tuple[int, int, int, int]],
-                  canvas: tuple[Any, ...]) -> bytes:
+                  canvas: tuple[Any, ...], many: bool = False) -> bytes:
     """The JPEG of a full-size cover: the MCU rows of its variable text encoded, the rest reused
-    (see :class:`_Stripes`), the same bytes as :func:`_encode` (checked on each canvas's first cover)."""
+    (see :class:`_Stripes`), the same bytes as :func:`_encode` (checked on the cover the stripes
+    are made with: the canvas's first when *many*, else its second).  A daily run draws one cover
+    per canvas (that week's book's, each selection's): making the stripes cost twice the cover."""
     mcu = 8 if image.mode == "L" else 16  # Pillow subsamples colour 2x2 (T.81 A.1.1)
     first = top // mcu  # the row the canvas and the cleared band share
     if any(left < mcu or right > image.width // mcu * mcu or bottom > FOOTER_TOP or upper < first * mcu
@@ -288,7 +295,10 @@ def _encode_cover(image: Any, quality: int, top: int, boxes: list[tuple[int, int
         else:
             runs.append((r, r + 1))
     stripes = _STRIPES.get(canvas, False)
-    if stripes is False:
+    if stripes is False and not many:
+        _keep_stripes(canvas, _ONCE)
+        return _encode(image, quality)
+    if stripes is False or stripes is _ONCE:
         whole = _encode(image, quality)
         try:
             stripes = _Stripes(image, quality, first, mcu, whole)
@@ -296,9 +306,7 @@ def _encode_cover(image: Any, quality: int, top: int, boxes: list[tuple[int, int
                 stripes = None
         except ValueError:
             stripes = None
-        if len(_STRIPES) >= 8:
-            _STRIPES.clear()
-        _STRIPES[canvas] = stripes
+        _keep_stripes(canvas, stripes)
         return whole
     if stripes is None:
         return _encode(image, quality)
@@ -309,6 +317,12 @@ def _encode_cover(image: Any, quality: int, top: int, boxes: list[tuple[int, int
         return _encode(image, quality)
     _made(data, stripes, bands)
     return data
+
+
+def _keep_stripes(canvas: tuple[Any, ...], stripes: Any) -> None:
+    if canvas not in _STRIPES and len(_STRIPES) >= 8:
+        _STRIPES.clear()
+    _STRIPES[canvas] = stripes
 
 
 def fit_cover(image: Any, size: tuple[int, int]) -> Any:

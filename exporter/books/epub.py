@@ -498,16 +498,27 @@ def build_epub(bundle: Bundle, *, lang: str | None = None, env: Any = None,
     return _zip_deterministic(raw, _modified(bundle))
 
 
-def bundle_cover(bundle: Bundle, lang: str, *, grayscale: bool = False, device: DeviceProfile = GENERIC) -> bytes:
-    """The generated cover JPEG of *bundle*, labelled in *lang*, sized for *device*."""
-    return _cover_jpeg(cover_text(bundle, lang), grayscale or device.grayscale, device.cover_size)
+def bundle_cover(bundle: Bundle, lang: str, *, grayscale: bool = False, device: DeviceProfile = GENERIC,
+                 many: bool = False) -> bytes:
+    """The generated cover JPEG of *bundle*, labelled in *lang*, sized for *device* (*many*: the
+    covers of many books of its title follow, :func:`exporter.books.cover.make_cover`)."""
+    return _cover_jpeg(cover_text(bundle, lang), grayscale or device.grayscale, device.cover_size, many)
 
 
-@functools.lru_cache(maxsize=4)
-def _cover_jpeg(text: CoverText, grayscale: bool, size: tuple[int, int]) -> bytes:
-    # By what the cover shows: the cover drawn for warm_up (before the workers
-    # fork) is not drawn and encoded again (10 ms) by the worker that builds its book.
-    return make_cover(text, grayscale=grayscale, size=size)
+#: The last covers drawn, by what they show: the cover drawn for warm_up (before the workers
+#: fork) is not drawn and encoded again (10 ms) by the worker that builds its book.
+_COVERS: dict[tuple[CoverText, bool, tuple[int, int]], bytes] = {}
+
+
+def _cover_jpeg(text: CoverText, grayscale: bool, size: tuple[int, int], many: bool = False) -> bytes:
+    key = (text, grayscale, size)
+    jpeg = _COVERS.get(key)
+    if jpeg is None:
+        jpeg = make_cover(text, grayscale=grayscale, size=size, many=many)
+        while len(_COVERS) >= 4:
+            del _COVERS[next(iter(_COVERS))]
+        _COVERS[key] = jpeg
+    return jpeg
 
 
 def cover_text(bundle: Bundle, lang: str) -> CoverText:
@@ -1175,7 +1186,7 @@ class BookWriter:
         if self.options.cover:
             papers = [p for d in bundle.digests for p in d.papers]
             bundle_cover(bundle, self.options.lang or detect_language(papers), grayscale=self.options.grayscale,
-                         device=self.options.profile)
+                         device=self.options.profile, many=True)
 
     def path(self, bundle: Bundle) -> Path:
         return Path(self.options.out_dir) / bundle.file_name
