@@ -1494,3 +1494,26 @@ def test_an_address_is_the_same_in_any_case_but_not_in_other_letters():
                        ("ﬀ@example.org", "ff@example.org")):
         a, b = check_address(one), check_address(other)
         assert a.key != b.key and address_key(a.text) != address_key(b.text), (one, other)
+
+
+#: What may stand before the '@' of an authority: nothing, a colon, a name, a password, and
+#: their percent-encoded, tab and newline spellings (WHATWG drops an empty user info; the
+#: link would be written in a spelling other than the digest's).
+userinfo = st.one_of(st.sampled_from(["", ":", "::", ":@", "%40", "%3A", "\t", "\n:", "a:", ":b"]),
+                     st.from_regex(r"[A-Za-z0-9%:._~!$&'()*+,;=-]{0,8}", fullmatch=True))
+
+
+@settings(max_examples=200, **SETTINGS)
+@given(info=userinfo, host=st.sampled_from(["evil.example", "127.0.0.1", "arxiv.org:8080", "xn--bcher-kva.example"]),
+       scheme=st.sampled_from(["https", "http", "HTTPS"]), tail=st.sampled_from(["", "/", "/p?q=a@b", "#@x"]))
+@example(info="", host="evil.example", scheme="https", tail="/")
+@example(info=":", host="evil.example", scheme="https", tail="/p")
+def test_any_user_info_before_the_host_is_refused_however_empty(info, host, scheme, tail):
+    from exporter.gates.urls import refusal, web_url
+
+    text = f"{scheme}://{info}@{host}{tail}"
+    assert web_url(text) is None, text
+    assert "user info" in refusal(text) or "valid URL" in refusal(text), (text, refusal(text))
+    # An '@' after the authority (a path, a query, a fragment) is no user info.
+    if tail and "evil" in host:
+        assert web_url(f"{scheme}://{host}{tail}") is not None

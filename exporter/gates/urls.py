@@ -369,7 +369,11 @@ def _checked(text: str) -> str:
             raise URLRefused("it has no host (a third '/' right after '//')")
         raise URLRefused("it does not start with 'http://' or 'https://'")
     _check_split(text)
-    if url.username or url.password:
+    # The authority as written, not the parser's credentials: WHATWG drops an empty user info
+    # (``https://@evil.example/``, ``https://:@evil.example/``) and would have the link written
+    # in a spelling other than the digest's, without a word (RFC 3986 section 3.2.1: the user
+    # info is everything before the last '@' of the authority, empty or not).
+    if url.username or url.password or "@" in _authority(text):
         raise URLRefused("it has user info before '@', which hides the real host")
     host = url.hostname
     if "%" in _raw_host(text):
@@ -444,8 +448,13 @@ _RAW_HOST = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[/\\]*([^/\\?#]*)")
 
 def _raw_host(text: str) -> str:
     """The host (and port) as written, before the parser maps it."""
+    return _authority(text).rpartition("@")[2]
+
+
+def _authority(text: str) -> str:
+    """The authority (user info, host and port) as written, before the parser maps it."""
     m = _RAW_HOST.match(_TAB_NEWLINE.sub("", text))
-    return m.group(1).rpartition("@")[2] if m else ""
+    return m.group(1) if m else ""
 
 
 # RFC 3986 Appendix B: how a generic (non-WHATWG) parser splits a URL; group 1 is the authority.
