@@ -490,6 +490,10 @@ class Records:
     #: the program's own while the file holds those bytes, even if the run stopped between the
     #: rename and :attr:`known` (:func:`written_in_run`).
     pending: dict[str, tuple[int, str]] = field(default_factory=dict)
+    #: The log each of those is appended to before its rename, on disk (the pipeline's
+    #: :func:`exporter.state.intent_log_path`), or None: what a stop tells :attr:`pending`, a run
+    #: killed outright (SIGKILL) cannot, and the next run reads it there.
+    log: Path | None = None
 
 
 # Set by the pipeline for the length of a run (and inherited by the forked
@@ -534,9 +538,9 @@ def recorded(folder: Path, stamps: Mapping[str, Stamp] | Records) -> Iterator[No
         _RECORDS.reset(token)
 
 
-def records_for(folder: Path, stamps: Mapping[str, Stamp]) -> Records:
-    """The records of a run into *folder*, for :func:`recorded`."""
-    return Records(gate_files.real_path(folder), dict(stamps))
+def records_for(folder: Path, stamps: Mapping[str, Stamp], log: Path | None = None) -> Records:
+    """The records of a run into *folder*, for :func:`recorded` (*log*: :attr:`Records.log`)."""
+    return Records(gate_files.real_path(folder), dict(stamps), log=log)
 
 
 def _recorded_stamp(path: Path) -> Stamp | None:
@@ -698,6 +702,37 @@ def _replay(fd: int, records: list[Records | None]) -> None:
             target.pending[name] = (length, digest)
 
 
+def _log_intent(log: Path | None, name: str, size: int, digest: str) -> None:
+    """Append the file *name* (*size* bytes of *digest*) to the run's *log* before its rename: one
+    ``write()`` of one line, whole at the end of the file (O_APPEND), whichever process of the
+    run writes it.  Where the log cannot be written, the run writes all the same (as before logs:
+    a kill then leaves its files to the next run as files it does not know)."""
+    if log is None:
+        return
+    import json
+
+    line = json.dumps([name, size, digest], ensure_ascii=True, separators=(",", ":")) + "\n"
+    try:
+        fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            os.write(fd, line.encode("ascii"))
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def remove_log(path: Path) -> None:
+    """Remove the log of a run's writes at *path* (read as one by :func:`exporter.state.forget_intents`),
+    a regular file only."""
+    try:
+        if stat.S_ISREG(os.lstat(path).st_mode):
+            os.unlink(path)
+    except OSError:
+        pass
+
+
 def _intend(path: Path, data: bytes) -> str | None:
     """Before *path* is replaced with *data* in a recorded run: noted as a pending write of the
     run (:attr:`Records.pending`; in a forked worker, in the main process's journal,
@@ -710,6 +745,7 @@ def _intend(path: Path, data: bytes) -> str | None:
         return None
     digest = content_digest(data)
     name = "/".join((*found[1], path.name))
+    _log_intent(records.log, name, len(data), digest)
     journal = _JOURNAL
     if journal is not None and journal[0] != os.getpid():
         import pickle

@@ -28,7 +28,7 @@ from typing import Any
 
 from .gates import files as gate_files
 from .gates import names as gate_names
-from .output import Stamp, holds
+from .output import Stamp, holds, remove_log
 from .reader.stamps import FileRecord
 
 #: Where builds before the state moved out of the output folder kept it.
@@ -70,11 +70,12 @@ def written_record_path(out_dir: Path) -> Path:
     return path.with_name(path.stem + ".written.json")
 
 
-def load_written(path: Path) -> dict[str, Stamp]:
+def load_written(path: Path, out_dir: Path | None = None) -> dict[str, Stamp]:
     """What ``feed`` and ``epub`` runs recorded writing into an output folder (relative name ->
     the :class:`~exporter.output.Stamp`, with its digest, they left it with), read through the
     documents gate; nothing if there is no such record or it is damaged (its files are then
-    judged by their mark alone, as before they were recorded)."""
+    judged by their mark alone, as before they were recorded).  With *out_dir* (the folder),
+    also what a run killed outright put in place there (:func:`written_before_a_kill`)."""
     from .gates import documents
 
     try:
@@ -85,8 +86,67 @@ def load_written(path: Path) -> dict[str, Stamp]:
         if gate_names.STORED_MARK.encode() in raw:
             files = gate_names.unstored_tree(files)
     except (OSError, ValueError):
-        return {}
-    return {str(name): Stamp.stored(stamp) for name, stamp in files.items()}
+        files = {}
+    written = {str(name): Stamp.stored(stamp) for name, stamp in files.items()}
+    if out_dir is not None:
+        # Newer than the record: the log is left only by a run killed after it.
+        written.update(written_before_a_kill(out_dir))
+    return written
+
+
+def intent_log_path(out_dir: Path) -> Path:
+    """Beside the default state of *out_dir* (whatever ``--state`` a build is given): the log of
+    the files a run is about to put in place there, a line each, appended before each rename
+    (:attr:`exporter.output.Records.log`) and removed once the run's writes are recorded (its
+    state saved, or the record of a stopped run written: :func:`forget_intents`).  A run killed
+    outright (SIGKILL, the kernel's out-of-memory killer, a CI job's time limit) leaves it."""
+    path = default_state_path(out_dir)
+    return path.with_name(path.stem + ".writing.log")
+
+
+def load_intents(path: Path) -> list[tuple[str, int, str]]:
+    """The (name, size, digest) lines of the log *path*, read through the documents gate; a line
+    that is not one (cut short by the kill, or not the program's) is left out."""
+    from .gates import documents
+
+    try:
+        raw = documents.read(path, limit=documents.MAX_LEDGER_BYTES)
+    except (OSError, ValueError):
+        return []
+    found = []
+    for line in raw.split(b"\n"):
+        try:
+            doc = documents.decode(line, documents.IntentDoc, limit=4096)
+        except ValueError:
+            continue
+        found.append((doc.name, doc.size, doc.digest))
+    return found
+
+
+def written_before_a_kill(out_dir: Path) -> dict[str, Stamp]:
+    """The files of *out_dir* that a run killed outright put in place (its log names them, and
+    each holds the bytes the log says): name -> the file's stamp with that digest, as a stopped
+    run would have recorded them.  A file the log names that holds other bytes was not put in
+    place (the run was killed before its rename: the state's record of it stands) or was edited
+    since (the user's, as any file edited since it was written)."""
+    found: dict[str, Stamp] = {}
+    for name, size, digest in load_intents(intent_log_path(out_dir)):
+        path = Path(out_dir) / name
+        try:
+            st = os.stat(path, follow_symlinks=False)
+        except OSError:
+            continue
+        if gate_files.kind_of(st.st_mode) is None and holds(path, Stamp(size, -1, -1, -1, digest), st):
+            found[name] = Stamp.of(st)._replace(digest=digest)
+    return found
+
+
+def forget_intents(out_dir: Path) -> None:
+    """Remove the log of *out_dir* once what it names is recorded elsewhere (a file there that is
+    not such a log is not the program's, and stays)."""
+    path = intent_log_path(out_dir)
+    if os.path.lexists(path) and load_intents(path):
+        remove_log(path)
 
 
 def written_bytes(files: dict[str, Stamp]) -> bytes:

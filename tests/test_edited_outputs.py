@@ -694,3 +694,38 @@ def test_an_edited_cover_file_is_left_while_its_book_is_unchanged(tmp_path, name
     assert result.exit_code == 0, result.output
     assert f"{target}: warning: not written by digest-export: left as it is" in result.output, result.output
     assert target.read_bytes() == mine
+
+
+@pytest.mark.parametrize("gone", ["selection", "format"])
+def test_a_file_the_build_would_remove_and_the_user_edited_is_kept_and_said(tmp_path, gone):
+    """A selection dropped from the config, or a feed format no longer written: what the build
+    wrote there goes, but a file the user edited since is kept, and a warning names it (the
+    folder now holds a file a fresh build would not: said, not kept silently)."""
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    assert _build(tmp_path, out, archive=False).exit_code == 0
+    edited = next((out / "top").glob("*.epub")) if gone == "selection" else out / "feed.rss"
+    _edit(edited, "appended")
+    extra = ("--format", "atom", "--format", "json") if gone == "format" else ()
+    result = _build(tmp_path, out, *extra, selection=gone != "selection", archive=False)
+    assert result.exit_code == 0, result.output
+    assert edited.exists()
+    said = [line for line in result.output.splitlines() if line.startswith(f"{edited}: warning:")]
+    assert said and "kept as yours" in said[0], result.output
+
+
+def test_every_edited_feed_of_a_run_is_named_at_once(tmp_path):
+    """Feeds (and catalog pages) are written together or not at all: each that stops them is
+    named on its own line in the one run, not the first alone (three edited feeds took three
+    runs to hear of), and none of them is written."""
+    out = tmp_path / "out"
+    _inputs(tmp_path / "in")
+    assert _build(tmp_path, out, selection=False, archive=False).exit_code == 0
+    edited = [out / "feed.atom", out / "feed.rss"]
+    kept = [_edit(path, "appended") for path in edited]
+    _inputs(tmp_path / "in", title="Another title")
+    result = _build(tmp_path, out, selection=False, archive=False)
+    assert result.exit_code == 1, result.output
+    for path in edited:
+        assert f"digest-export: error: {path} was changed since digest-export wrote it" in result.output, result.output
+    assert [path.read_bytes() for path in edited] == kept

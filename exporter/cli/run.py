@@ -281,7 +281,7 @@ def _run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path
                 same = write_file(target, gate_files.read_bytes(path, gate_files.BOOK_LIMIT)).value == "unchanged"
                 # Recorded as ``epub -o DIR`` records its books: a later build into the folder
                 # replaces the book as its own, rather than refusing it as edited since.
-                record_writes(target.parent, record, load_written(record))
+                record_writes(target.parent, record, load_written(record, target.parent))
             lines = [(target, "unchanged" if same else "written",
                       line.replace(q(path), q(target)).removesuffix(" unchanged")
                       + (" unchanged" if same else ""))]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import OutputError, UsageError
 from .entries import (
     FeedEntry,
     FeedInfo,
@@ -194,9 +194,19 @@ def _feed_documents(info: FeedInfo, entries: list[FeedEntry], formats: tuple[str
 def write_outputs(out: Path, outputs: list[tuple[str, bytes]], report: FeedReport) -> None:
     """Write *outputs* into *out*: none of them when one would be refused (a file of the user's
     at its name), so the folder is never left with some feeds new and others old."""
-    refused = next(((name, data) for name, data in outputs if not may_write(out / name, data)), None)
-    if refused is not None:
-        write_file(out / refused[0], refused[1])  # raises what the refusal is, before any write
+    refused = [(name, data) for name, data in outputs if not may_write(out / name, data)]
+    if refused:
+        # Each said, not the first alone: three feeds edited by hand took three runs to hear of.
+        said: list[OutputError] = []
+        for name, data in refused:
+            try:
+                write_file(out / name, data)  # raises what the refusal is (none is written)
+            except OutputError as err:
+                said.append(err)
+        if len(said) > 1:
+            raise type(said[0])("\ndigest-export: error: ".join(map(str, said))) from said[0]
+        if said:
+            raise said[0]
     for name, data in outputs:
         if len(data) > MAX_FEED_BYTES:
             report.warnings.append(Diagnostic(

@@ -384,6 +384,15 @@ class WrittenDoc(Struct, forbid_unknown_fields=True):
     checksum: Annotated[str, Meta(pattern=r"^sha256:[0-9a-f]{64}$")] = ""
 
 
+class IntentDoc(Struct, array_like=True, forbid_unknown_fields=True):
+    """One line of the log of the files a run is about to put in place in an output folder
+    (:func:`exporter.state.load_intents`): its name, size and digest."""
+
+    name: RelPath
+    size: Count
+    digest: Annotated[str, Meta(pattern=r"^[0-9a-f]{32}$")]
+
+
 #: The seal's field, last in the state's object: ``,"checksum":"sha256:HEX"}``.
 _SEAL = re.compile(rb',"checksum":"sha256:([0-9a-f]{64})"\}\n?\Z')
 

@@ -150,6 +150,9 @@ class BuildPlan:
     #: The archive's title as text, for the front page (:func:`exporter.feeds.entries.feed_name`):
     #: :attr:`feed_title` is the feeds' form of it, where a '<' that would open a tag is a '‹'.
     page_title: str = ""
+    #: Why the folder's state could not be used (none, damaged, another version's), or "": a run
+    #: without one knows only the files it writes.
+    state_lost: str = ""
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:

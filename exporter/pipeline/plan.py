@@ -46,6 +46,7 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
     options = _checked(options)
     explain: list[str] = []
     state = BuildState.empty(__version__)
+    why = ""
     if options.incremental:
         path, legacy = options.state_file(), Path(options.out_dir) / STATE_NAME
         if not path.exists() and legacy.is_file():
@@ -90,7 +91,7 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
         files_read=len(files.parsed), files_total=len(files.order),
         file_days={files.shown[n]: frozenset(d[0] for d in files.records[n].digests)
                    for n in files.order if n in files.records},
-        selections=subs, empty_books=empty)
+        selections=subs, empty_books=empty, state_lost=why or "")
     if options.incremental:
         plan.gone_selections = _gone_selections(options, state)
     _select(plan)
@@ -243,7 +244,7 @@ def _foreign_files(out: Path, options: BuildOptions, unvouched: dict[str, Stamp]
     prefix = slugify(options.epub.title or "") + "-" if options.epub is not None else None
     # What a build of the folder that stopped before saving its state wrote (it recorded them:
     # run._Writes.stopped), still as written: the program's, whatever the options were then.
-    recorded = {**unvouched, **load_written(written_record_path(out))}
+    recorded = {**unvouched, **load_written(written_record_path(out), out)}
     foreign = []
     for path in sorted(out.iterdir()):
         # A temporary file a run killed outright left is of the name it was written for: the

@@ -35,7 +35,7 @@ from ..site.frontpage import check_template, newest_digest, write_front_page
 from ..site.catalog import book_files
 from ..site.opds import COVER_TYPES, cover_name, thumbnail_name, write_catalog
 from ..state import (LATEST_NAME, OWED_PAGE, STATE_NAME, BuildState, OutputRecord, default_state_path, fingerprint,
-                     load_written, written_bytes, written_record_path)
+                     forget_intents, intent_log_path, load_intents, load_written, written_bytes, written_record_path)
 from .options import INPUTS_CHANGED, BookPlan, BuildPlan, BuildReport
 from ..gates.names import folded_name, shell_quote as q
 
@@ -90,14 +90,22 @@ class _Writes:
     record: Path | None
     earlier: dict[str, Stamp]
     records: Records
+    #: The names a run killed outright was about to put in place (its log, :func:`intent_log_path`):
+    #: a temporary file it left for one of them is removed, whatever this run writes.
+    intended: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, plan: BuildPlan) -> _Writes:
         options = plan.options
         out = Path(options.out_dir)
         record = written_record_path(out) if options.incremental or options.record_writes else None
-        earlier = load_written(record) if record is not None else {}
-        return cls(record, earlier, records_for(out, {**_built_files(plan), **earlier}))
+        if record is None:
+            return cls(None, {}, records_for(out, _built_files(plan)))
+        # What a run killed outright put in place is taken as a stopped run's record would give it.
+        earlier = load_written(record, out)
+        log = intent_log_path(out)
+        intended = tuple(name for name, _, _ in load_intents(log))
+        return cls(record, earlier, records_for(out, {**_built_files(plan), **earlier}, log=log), intended)
 
     def stopped(self, plan: BuildPlan) -> None:
         """A run stopped half-way (a file of the user's in the way, Ctrl-C) has replaced files whose
@@ -116,9 +124,12 @@ class _Writes:
             record_writes(Path(plan.options.out_dir), self.record, self.earlier)
 
     def taken_over(self, plan: BuildPlan) -> None:
-        """After the run: taken over by the state just saved (what this build wrote or kept)."""
-        if self.record is not None and plan.options.incremental and self.earlier:
-            remove_file(self.record, Stamp.at(self.record))
+        """After the run: taken over by the state just saved (what this build wrote or kept), and
+        so is the log of its writes."""
+        if self.record is not None and plan.options.incremental:
+            if self.earlier and os.path.lexists(self.record):  # (a killed run's writes alone: no record)
+                remove_file(self.record, Stamp.at(self.record))
+            forget_intents(Path(plan.options.out_dir))
 
 
 def _built_files(plan: BuildPlan) -> dict[str, Stamp]:
@@ -151,7 +162,7 @@ def folder_stamps(out: Path) -> dict[str, Stamp]:
         state, why = load_state(default_state_path(out), __version__, gate_files.real_path(out).parent)
         if not why:
             stamps.update(state.written_files())
-        stamps.update(load_written(written_record_path(out)))
+        stamps.update(load_written(written_record_path(out), out))
     except (OSError, OutputError):
         pass
     return stamps
@@ -168,8 +179,9 @@ def record_writes(out: Path, path: Path, earlier: dict[str, Stamp]) -> None:
     files.update(written_in_run())
     if files:
         write_file(path, written_bytes(files), ours=True)
-    elif earlier:
+    elif earlier and os.path.lexists(path):
         remove_file(path, Stamp.at(path))
+    forget_intents(out)  # what it names is in the record now
 
 
 def _run(plan: BuildPlan, progress: Progress | None, fragments: Any, writes: _Writes) -> BuildReport:
@@ -187,7 +199,7 @@ def _run(plan: BuildPlan, progress: Progress | None, fragments: Any, writes: _Wr
         try:
             for sub in plan.selections:
                 subs.append(_begin_selection(plan, sub, progress, fragments))
-            _write_outputs(plan, report, state, progress, fragments, subs, writes.earlier)
+            _write_outputs(plan, report, state, progress, fragments, subs, writes)
         except BaseException:
             for run in subs:
                 if not run.ended:
@@ -316,20 +328,22 @@ class _Selection:
 
 
 def _write_outputs(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None,
-                   fragments: Any, subs: list[_Selection], others: dict[str, Stamp]) -> None:
+                   fragments: Any, subs: list[_Selection], writes: _Writes) -> None:
     """Everything of the run but its state: books (the selections' too, in one set of workers),
     feeds, selections, catalog, front page, and the removal of what an earlier run wrote and this
-    one would not (*others*: what ``feed`` and ``epub`` wrote since the last build)."""
+    one would not (*writes*: what ``feed`` and ``epub`` wrote since the last build, and a run
+    killed outright)."""
     mine = _prepare_books(plan, report, state, progress, plan.selected, fragments)
     _build_books([mine] + [sub.books for sub in subs], plan.options.jobs)
     _end_selections(plan, report, state, progress, subs)
-    _rest_of_outputs(plan, report, state, progress, others)
+    _rest_of_outputs(plan, report, state, progress, writes.earlier, writes.intended)
 
 
 def _rest_of_outputs(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None,
-                     others: dict[str, Stamp]) -> None:
+                     others: dict[str, Stamp], intended: Collection[str] = ()) -> None:
     """What a folder's run writes after its books: the catalog, icon and front page, and the
-    removal of what is stale (*others*: see :func:`_write_outputs`)."""
+    removal of what is stale (*others*: see :func:`_write_outputs`; *intended*: the names a run
+    killed outright was writing, :attr:`_Writes.intended`)."""
     options = plan.options
     newest = None
     if options.front_page:
@@ -351,7 +365,37 @@ def _rest_of_outputs(plan: BuildPlan, report: BuildReport, state: BuildState, pr
         write_front_page(replace(plan, books=plan.primary_books), report, state, newest)
     if options.incremental:
         _remove_stale_outputs(plan, report, state, list(plan.state.pages.values()))
-    _remove_leftovers(Path(options.out_dir), report, [*plan.state.written_files(), *state.written_files()])
+    _remove_leftovers(Path(options.out_dir), report,
+                      [*plan.state.written_files(), *state.written_files(), *others, *intended])
+    if plan.state_lost and options.incremental:
+        _note_unrecorded(plan, report, state, others)
+
+
+def _note_unrecorded(plan: BuildPlan, report: BuildReport, state: BuildState, others: dict[str, Stamp]) -> None:
+    """After a run without a usable state (none, or a damaged one): the files of the program's in
+    the folder that it did not write, and that no record names (an earlier build's, of other
+    options): a full rebuild knows only what it writes, so they are said once, never removed."""
+    from ..model import Diagnostic, Kind, Severity
+
+    out = Path(plan.options.out_dir)
+    known = {*state.written_files(), *state.left, *others}
+    found = []
+    for sub in ("", "catalog", "archive"):
+        try:
+            with os.scandir(out / sub if sub else out) as entries:
+                names = sorted((entry.name, entry.path) for entry in entries
+                               if not entry.name.startswith(".") and _regular(entry))
+        except OSError:
+            continue
+        found += [Path(path) for name, path in names
+                  if (f"{sub}/{name}" if sub else name) not in known and carries_mark(Path(path))]
+    if found:
+        shown = ", ".join(q(p) for p in found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+        report.notes.append(Diagnostic(None, Severity.NOTE, (
+            f"{counted(len(found), 'file')} in {q(out)} {'carries' if len(found) == 1 else 'carry'} digest-export's "
+            f"mark but {'was' if len(found) == 1 else 'were'} not written by this build, and no state says an "
+            f"earlier one did ({plan.state_lost}): left as {'it is' if len(found) == 1 else 'they are'}; remove "
+            f"what you no longer want ({shown})"), Kind.OUTPUT))
 
 
 def _remove_leftovers(out: Path, report: BuildReport, written: list[str]) -> None:
@@ -453,7 +497,7 @@ def _end_selections(plan: BuildPlan, report: BuildReport, state: BuildState, pro
         name = sub.options.filter.name if sub.options.filter else ""
         with recorded(*run.records):
             with synced_at_end():
-                _rest_of_outputs(sub, run.report, run.state, progress, run.writes.earlier)
+                _rest_of_outputs(sub, run.report, run.state, progress, run.writes.earlier, run.writes.intended)
             if sub.options.incremental:
                 _save_state(sub, run.report, run.state, run.writes.earlier)
             run.writes.ended(sub)
@@ -491,15 +535,17 @@ def _remove_selection(plan: BuildPlan, report: BuildReport, state: BuildState, n
     # and what feed and epub, or a run stopped before the selection's end after the main state
     # promised it (_promise_selections), recorded writing there: the state alone may not know it.
     written = {**(old.written_files() if why is None and vouched(plan.state, name, old) else {}),
-               **load_written(record)}
+               **load_written(record, out)}
     for file_name, stamp in sorted(written.items()):
         path = out / file_name
         if not _remove_if_as_written(path, stamp, report) and outside_through_link(path) is None \
                 and edited_since(path, stamp):
             state.left[f"{name}/{file_name}"] = stamp
-            report.explanations.append(f"left {q(path)} alone: changed since digest-export wrote it")
+            _left_alone(report, path, "no longer written: the selection is no longer in the config")
         # the folders its files were in (the catalog's pages, the archives)
         folders.update(p for p in path.parents if out in p.parents)
+    # The temporary files a run killed outright left there, for a name it wrote or was writing.
+    _remove_leftovers(out, report, [*written, *(n for n, _, _ in load_intents(intent_log_path(out)))])
     for folder in sorted(folders, key=lambda p: -len(p.parts)):  # the deepest first
         remove_folder(folder)  # only when empty: a file of the user's stays, with its folder
     for path in (state_path, record):
@@ -507,7 +553,19 @@ def _remove_selection(plan: BuildPlan, report: BuildReport, state: BuildState, n
             remove_file(path, Stamp.at(path))
         except OSError:
             pass
+    forget_intents(out)
     report.explanations.append(f"removed the selection '{name}': no longer in the config")
+
+
+def _left_alone(report: BuildReport, path: Path, what: str, why: str = "changed since digest-export wrote it") -> None:
+    """Say that the file *path*, which the build would remove, is kept: the user changed it since,
+    so it is the user's (a warning: the folder now holds a file a fresh build would not)."""
+    from ..model import Diagnostic, Kind, Severity, SourceRef
+
+    report.explanations.append(f"left {q(path)} alone: {why}; {what}")
+    report.notes.append(Diagnostic(SourceRef(str(path), 0), Severity.WARNING,
+                                   f"{why}: kept as yours, {what} (remove it when you no longer want it)",
+                                   Kind.OUTPUT))
 
 
 def _remove_if_as_written(path: Path, stamp: Stamp, report: BuildReport) -> bool:
@@ -555,8 +613,7 @@ def _remove_stale_outputs(plan: BuildPlan, report: BuildReport, state: BuildStat
             if path.parent != out:
                 folders.add(path.parent)
         elif outside_through_link(path) is None and edited_since(path, stamp):
-            report.explanations.append(f"left {q(path)} alone: changed since digest-export wrote it; "
-                                       "no longer written with these options")
+            _left_alone(report, path, "no longer written with these options")
         elif outside_through_link(path) is not None:
             # Left because a folder on the way is a link now: still owed, so a later run removes
             # it once the folder is one again (the folder then ends as a fresh build leaves it).
@@ -849,7 +906,7 @@ def _remove_stale_books(plan: BuildPlan, report: BuildReport, state: BuildState)
         why = record.missing_or_changed(out)
         if why is not None:
             if "missing" not in why:
-                report.explanations.append(f"left {q(out / name)} alone: {why}; no longer built or listed")
+                _left_alone(report, out / name, "no longer built or listed", why)
             continue
         stale = dict(record.files)
         stale.update((n, stamp) for n, stamp in old_covers.items()

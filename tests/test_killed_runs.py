@@ -1,0 +1,174 @@
+"""A build killed outright (SIGKILL, the kernel's out-of-memory killer, a CI job's time limit)
+says nothing to the next one but the log of the files it was putting in place: the next build
+takes those that hold the logged bytes as its own (it removes the ones it no longer makes, and
+replaces the others), removes the temporary files it left, and leaves the folder as a fresh
+build of the same inputs and config would.
+
+The kill is made exact here: a child runs the program with its rename of the N-th file replaced
+by ``os._exit`` (no handler, no ``finally``, no ``atexit``: what SIGKILL leaves), just after the
+rename or just before it (the temporary file written, the rename not made)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+#: The program, with the N-th rename of a temporary file into place ending the process.
+KILLER = """
+import os, sys
+at, where = int(os.environ["KILL_AT"]), os.environ["KILL_WHERE"]
+real, seen = os.replace, [0]
+def replace(src, dst, **kw):
+    if str(src).endswith(".part"):
+        seen[0] += 1
+        if seen[0] == at and where == "before":
+            os._exit(137)
+        real(src, dst, **kw)
+        if seen[0] == at and where == "after":
+            os._exit(137)
+        return
+    real(src, dst, **kw)
+os.replace = replace
+sys.argv = ["digest-export", *sys.argv[1:]]
+from exporter.__main__ import main
+main()
+"""
+
+CONFIG = """
+[[selection]]
+name = "top"
+title = "Top 2 a day"
+top = 2
+"""
+#: What the killed run was asked for: a selection more, and the other retitled (its books renamed).
+CHANGED = """
+[[selection]]
+name = "top"
+title = "Top two"
+top = 2
+
+[[selection]]
+name = "robots"
+match = ["robot", "video"]
+"""
+
+
+@pytest.fixture(scope="module")
+def days(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("killed") / "days"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "corpus.py"), str(folder), "--days", "24",
+                    "--papers", "240"], check=True, capture_output=True)
+    return folder
+
+
+def build(days: Path, out: Path, state: Path, config: Path, *extra: str, kill: tuple[int, str] | None = None):
+    args = ["--config", str(config), "build", str(days), "-o", str(out), "--images", "none", "-q", "-j", "1",
+            "--today", "2030-01-01", *extra]
+    env = dict(ENV, XDG_STATE_HOME=str(state))
+    if kill is None:
+        return subprocess.run([sys.executable, "-m", "exporter", *args], env=env, capture_output=True, text=True)
+    env.update(KILL_AT=str(kill[0]), KILL_WHERE=kill[1])
+    return subprocess.run([sys.executable, "-c", KILLER, *args], env=env, capture_output=True, text=True)
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("at,where", [(2, "after"), (7, "after"), (15, "after"), (4, "before"), (12, "before")])
+def test_a_build_after_one_killed_outright_ends_as_a_fresh_build(tmp_path, days, at, where):
+    """The killed run built by month (other books, covers and pages), with another selection and
+    another title: the next build, by week with the first config, exits 0 and equals a fresh one."""
+    config, changed = tmp_path / "a.toml", tmp_path / "b.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    changed.write_text(CHANGED, encoding="utf-8")
+    out, state = tmp_path / "out", tmp_path / "state"
+    assert build(days, out, state, config).returncode == 0
+    killed = build(days, out, state, changed, "--by", "month", kill=(at, where))
+    assert killed.returncode == 137, killed.stderr
+    logs = list(state.rglob("*.writing.log"))
+    assert logs, "the killed run logged what it was putting in place"
+    again = build(days, out, state, config)
+    assert again.returncode == 0, again.stderr
+    fresh = tmp_path / "fresh"
+    assert build(days, fresh, tmp_path / "fresh-state", config).returncode == 0
+    assert tree(out) == tree(fresh)
+    assert not list(state.rglob("*.writing.log"))  # recorded by the state now: the logs are gone
+    # And a run that changes nothing writes nothing.
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    assert build(days, out, state, config).returncode == 0
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
+
+
+def test_a_file_a_killed_run_put_in_place_and_the_user_edited_is_the_users(tmp_path, days):
+    """The log makes a file the program's only while it holds the logged bytes: one edited after
+    the kill is the user's, kept and said (exit 1), as any file edited since it was written."""
+    config = tmp_path / "a.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    out, state = tmp_path / "out", tmp_path / "state"
+    assert build(days, out, state, config).returncode == 0
+    killed = build(days, out, state, config, "--by", "month", kill=(3, "after"))
+    assert killed.returncode == 137
+    month = sorted(out.glob("daily-papers-20??-??.epub"))
+    assert month, "a book of a month was put in place before the kill"
+    month[0].write_bytes(month[0].read_bytes() + b"mine")
+    again = build(days, out, state, config, "--by", "month")
+    assert again.returncode == 1 and month[0].name in again.stderr, again.stderr
+    assert month[0].read_bytes().endswith(b"mine")
+
+
+def test_a_log_line_that_is_not_the_programs_makes_nothing_its(tmp_path, days):
+    """Lines of the log are read through the documents gate: a name out of the folder, a digest
+    of another form or a line cut short by the kill is left out, and a file of the user's stays."""
+    from exporter.state import intent_log_path, load_intents, written_before_a_kill
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_bytes(b"mine")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path / "state")
+    try:
+        log = intent_log_path(out)
+        log.parent.mkdir(parents=True)
+        from exporter.output import content_digest
+
+        good = content_digest(b"mine")
+        log.write_text("\n".join([f'["../notes.txt",4,"{good}"]', f'["notes.txt",4,"{good[:-1]}"]',
+                                  f'["notes.txt",5,"{good}"]', '["notes.txt",4,"', f'["notes.txt",4,"{good}",1]',
+                                  f'{{"name":"notes.txt","size":4,"digest":"{good}"}}']) + "\n", encoding="utf-8")
+        assert [name for name, _, _ in load_intents(log)] == ["notes.txt"]  # the size is checked by the bytes
+        assert written_before_a_kill(out) == {}  # 5 bytes logged, 4 there
+        log.write_text(f'["notes.txt",4,"{good}"]\n', encoding="utf-8")
+        assert list(written_before_a_kill(out)) == ["notes.txt"]  # the very bytes logged: the program's
+    finally:
+        del os.environ["XDG_STATE_HOME"]
+
+
+def test_a_build_without_its_state_names_what_an_earlier_build_left(tmp_path, days):
+    """A lost or damaged state is a full rebuild, which knows only what it writes: the books of an
+    earlier build's other options stay (nothing says they are the program's to remove), and a
+    note names them, once."""
+    config = tmp_path / "a.toml"
+    config.write_text("", encoding="utf-8")
+    out, state = tmp_path / "out", tmp_path / "state"
+    assert build(days, out, state, config).returncode == 0
+    weekly = sorted(p.name for p in out.glob("daily-papers-*-W*.epub"))
+    for path in state.rglob("*.json"):
+        path.write_text("{damaged", encoding="utf-8")
+    args = ["--config", str(config), "build", str(days), "-o", str(out), "--images", "none", "-j", "1",
+            "--today", "2030-01-01", "--by", "month"]
+    again = subprocess.run([sys.executable, "-m", "exporter", *args], env=dict(ENV, XDG_STATE_HOME=str(state)),
+                           capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    note = [line for line in again.stderr.splitlines() if "carry digest-export's mark but were not written" in line]
+    assert len(note) == 1 and "is damaged" in note[0] and weekly[0] in note[0], again.stderr
+    assert all((out / name).exists() for name in weekly)
+    quiet = subprocess.run([sys.executable, "-m", "exporter", *args], env=dict(ENV, XDG_STATE_HOME=str(state)),
+                           capture_output=True, text=True)
+    assert quiet.returncode == 0 and "carry digest-export's mark" not in quiet.stderr  # the state knows now
