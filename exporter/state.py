@@ -28,7 +28,7 @@ from typing import Any
 
 from .gates import files as gate_files
 from .gates import names as gate_names
-from .output import Stamp, holds, remove_log
+from .output import Stamp, carries_mark, holds, remove_log
 from .reader.stamps import FileRecord
 
 #: Where builds before the state moved out of the output folder kept it.
@@ -136,7 +136,10 @@ def written_before_a_kill(out_dir: Path) -> dict[str, Stamp]:
             st = os.stat(path, follow_symlinks=False)
         except OSError:
             continue
-        if gate_files.kind_of(st.st_mode) is None and holds(path, Stamp(size, -1, -1, -1, digest), st):
+        # And carries the mark, as every file the program writes does: a line naming a file of
+        # the user's with its digest makes it no more the program's than a state saying so would.
+        if gate_files.kind_of(st.st_mode) is None and holds(path, Stamp(size, -1, -1, -1, digest), st) \
+                and carries_mark(path):
             found[name] = Stamp.of(st)._replace(digest=digest)
     return found
 

@@ -145,7 +145,19 @@ def test_a_log_line_that_is_not_the_programs_makes_nothing_its(tmp_path, days):
         assert [name for name, _, _ in load_intents(log)] == ["notes.txt"]  # the size is checked by the bytes
         assert written_before_a_kill(out) == {}  # 5 bytes logged, 4 there
         log.write_text(f'["notes.txt",4,"{good}"]\n', encoding="utf-8")
-        assert list(written_before_a_kill(out)) == ["notes.txt"]  # the very bytes logged: the program's
+        assert written_before_a_kill(out) == {}  # the very bytes logged, but not the program's mark
+        from exporter.output import marked
+
+        import io
+
+        from PIL import Image
+
+        jpeg = io.BytesIO()
+        Image.new("RGB", (16, 16), (27, 42, 71)).save(jpeg, "JPEG")
+        data = marked(jpeg.getvalue(), "image/jpeg")
+        (out / "a.cover.jpg").write_bytes(data)
+        log.write_text(f'["a.cover.jpg",{len(data)},"{content_digest(data)}"]\n', encoding="utf-8")
+        assert list(written_before_a_kill(out)) == ["a.cover.jpg"]  # its bytes and its mark: the program's
     finally:
         del os.environ["XDG_STATE_HOME"]
 
