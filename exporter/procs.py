@@ -233,3 +233,57 @@ def stops_deferred() -> Iterator[None]:
             elif handler == signal.SIG_DFL:
                 signal.raise_signal(caught[0])
 
+
+#: How often a run waiting for a pool's results looks for a worker that ended before its task did.
+WORKER_CHECK_SECONDS = 0.1
+
+
+def pool_results(pool: Any, results: Any, doing: str) -> Iterator[Any]:
+    """Each of *results* (*pool*'s ``imap`` or ``imap_unordered``) as it comes; OutputError when a
+    worker ended other than by finishing its tasks (killed by a signal: the kernel's out-of-memory
+    killer, ``kill -9``).  ``multiprocessing.Pool`` forks another in its place, but the task the
+    worker held is lost, and the run waited for its result for ever, holding the folder's lock (a
+    daily cron job stuck).  *doing*: what the workers do, for the message.
+
+    The pool drops a worker that ended, so each is noted while it is in the pool, from the start
+    and by a thread of its own: this process may be busy elsewhere meanwhile (``build`` writes the
+    feeds while the books are built)."""
+    seen: dict[int, Any] = {}
+    done = threading.Event()
+
+    def note() -> None:
+        for process in list(getattr(pool, "_pool", ())):
+            seen.setdefault(process.pid, process)
+
+    def watch() -> None:
+        while not done.wait(WORKER_CHECK_SECONDS / 4):
+            note()
+
+    note()
+    watcher = threading.Thread(target=watch, name="digest-export-pool-watch", daemon=True)
+    watcher.start()
+    return _checked_results(results, seen, done, doing)
+
+
+def _checked_results(results: Any, seen: dict[int, Any], done: threading.Event, doing: str) -> Iterator[Any]:
+    import multiprocessing
+
+    try:
+        while True:
+            try:
+                yield results.next(timeout=WORKER_CHECK_SECONDS)
+            except StopIteration:
+                return
+            except multiprocessing.TimeoutError:
+                pass
+            for process in list(seen.values()):
+                code = process.exitcode
+                if code not in (None, 0):
+                    from .errors import OutputError
+
+                    how = f"was killed by signal {-code}" if code < 0 else f"ended with status {code}"
+                    raise OutputError(f"a worker process {doing} (process {process.pid}) {how} before its task "
+                                      "was done: the run stops here (run it again; if the system killed it for "
+                                      "memory, try --jobs 1)")
+    finally:
+        done.set()

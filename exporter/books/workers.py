@@ -11,6 +11,7 @@ Each worker builds, writes (atomically) and reports its book.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Any
 
 from ..output import (NotOurFileError, Records, Stamp, add_known, journaled, recorded, remove_leftover_parts,
                       sync_folders, synced_later, take_known, written_stamp)
-from ..procs import can_fork, fork_pool, stop_pool
+from ..procs import can_fork, fork_pool, pool_results, stop_pool
 
 #: Below this many books the fork costs more than it saves (the daily run
 #: rebuilds one book).
@@ -81,8 +82,9 @@ class BookBatch:
     content: Callable[[Any], str] | None = None
 
 
-# What the forked workers inherit: the batches, and the tasks (each a list of (batch, bundle)).
-_JOB: tuple[list[BookBatch], list[list[tuple[int, int]]]] | None = None
+# What the forked workers inherit: the batches, the tasks (each a list of (batch, bundle)), and
+# the run's context variables (the output folder's records, its root, the syncs owed).
+_JOB: tuple[list[BookBatch], list[list[tuple[int, int]]], contextvars.Context] | None = None
 
 
 def _make_book(batch: BookBatch, index: int, pooled: bool) -> BookResult:
@@ -127,9 +129,18 @@ def _make_book(batch: BookBatch, index: int, pooled: bool) -> BookResult:
 def _make_task(task: int) -> list[tuple[int, BookResult]]:
     """The books of task *task* of :data:`_JOB`, in a worker: one period's, every folder's."""
     assert _JOB is not None
-    batches, tasks = _JOB
-    results = [(b, _make_book(batches[b], i, True)) for b, i in tasks[task]]
-    for b, _ in tasks[task]:
+    batches, tasks, context = _JOB
+    # In the run's context, not the thread's: the pool forks the workers that replace others
+    # (``maxtasksperchild``, or one that was killed) from a thread of its own, whose context
+    # variables are empty (a thread starts with a context of its own), and their books were
+    # written outside the folder's records: not logged before their renames, their digests not
+    # handed back (a book edited since was then replaced as the program's by its mark alone).
+    return context.run(_make_period, batches, tasks[task])
+
+
+def _make_period(batches: list[BookBatch], task: list[tuple[int, int]]) -> list[tuple[int, BookResult]]:
+    results = [(b, _make_book(batches[b], i, True)) for b, i in task]
+    for b, _ in task:
         fragments = batches[b].writer.ctx.fragments
         if fragments is not None:
             fragments.next_period()
@@ -186,7 +197,7 @@ def make_batches(batches: list[BookBatch], *, jobs: int = 0, ordered: bool = Tru
     gc.freeze()
     try:
         if sum(len(t) for t in tasks) >= MIN_PARALLEL_BOOKS and jobs > 1 and len(tasks) > 1 and can_fork():
-            _JOB = (batches, tasks)
+            _JOB = (batches, tasks, contextvars.copy_context())
             for b, result in _pooled(batches, tasks, jobs, ordered, meanwhile):
                 unsynced |= result.unsynced
                 yield b, result
@@ -246,7 +257,7 @@ def _in_pool(batches: list[BookBatch], tasks: list[list[tuple[int, int]]], jobs:
     pool = fork_pool(min(jobs, len(tasks)), maxtasksperchild=PERIODS_PER_WORKER)
     try:
         work = pool.imap if ordered else pool.imap_unordered
-        done: Iterator[list[tuple[int, BookResult]]] = work(_make_task, range(len(tasks)))
+        done = pool_results(pool, work(_make_task, range(len(tasks))), "building the books")
         if meanwhile:
             meanwhile()
         for results in done:

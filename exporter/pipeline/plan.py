@@ -247,9 +247,12 @@ def _foreign_files(out: Path, options: BuildOptions, unvouched: dict[str, Stamp]
     recorded = {**unvouched, **load_written(written_record_path(out), out)}
     foreign = []
     for path in sorted(out.iterdir()):
-        # A temporary file a run killed outright left is of the name it was written for: the
-        # build removes it (output.remove_leftovers), it does not make the folder someone else's.
-        name = written_for(path.name) or path.name
+        # A temporary file a run killed outright left (of a run whose token is recorded), for
+        # whatever name: the build removes it (run._remove_leftovers), it does not make the
+        # folder someone else's.
+        if written_for(path.name) is not None:
+            continue
+        name = path.name
         if name in sends or name in recorded and holds(out / name, recorded[name]):
             continue
         # A name the build writes is ours only if what is there is (the program's mark): a
@@ -257,10 +260,10 @@ def _foreign_files(out: Path, options: BuildOptions, unvouched: dict[str, Stamp]
         # run after the whole archive's feeds, leaving DIR half-written.
         if name == "archive":
             ours = path.is_dir() and not path.is_symlink() and all(
-                Path(written_for(p.name) or p.name).suffix == ".atom" and _ours_there(p) for p in path.iterdir())
+                written_for(p.name) is not None or p.suffix == ".atom" and _ours_there(p) for p in path.iterdir())
         elif name == HEAD:  # the catalog's pages, years and crawlable feed
             ours = path.is_dir() and not path.is_symlink() and all(
-                Path(written_for(p.name) or p.name).suffix in (".opds", ".json") and _ours_there(p)
+                written_for(p.name) is not None or p.suffix in (".opds", ".json") and _ours_there(p)
                 for p in path.iterdir())
         else:
             ours = (name in fixed or (prefix is not None and name.startswith(prefix)

@@ -25,7 +25,7 @@ from typing import Any
 from ..gates import files as gate_files
 from ..gates.files import FileStamp
 from ..model import Diagnostic, Kind, Severity, SourceRef
-from ..procs import can_fork, fork_pool, stop_pool
+from ..procs import can_fork, fork_pool, pool_results, stop_pool
 from .parse import cannot_read, in_reading_order, input_files, parse_bytes, read_input
 
 #: A file modified less than this long before it was read may change again
@@ -202,7 +202,7 @@ def _pooled(jobs: list[_Job], workers: int) -> Iterable[_Outcome]:
     pool = fork_pool(workers - 1)
     try:
         # One task per chunk at most: a reader's task takes whichever chunk is next.
-        theirs = pool.imap_unordered(_read_claimed, range(len(chunks)))
+        theirs = pool_results(pool, pool.imap_unordered(_read_claimed, range(len(chunks))), "reading the inputs")
         done: list[list[_Outcome] | None] = [None] * len(chunks)
         while (taken := _claim()) < len(chunks):
             done[taken] = [_read_one(job) for job in chunks[taken]]
