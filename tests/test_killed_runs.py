@@ -124,42 +124,36 @@ def test_a_file_a_killed_run_put_in_place_and_the_user_edited_is_the_users(tmp_p
     assert month[0].read_bytes().endswith(b"mine")
 
 
-def test_a_log_line_that_is_not_the_programs_makes_nothing_its(tmp_path, days):
+def test_a_log_line_that_is_not_the_programs_makes_nothing_its(tmp_path, days, monkeypatch):
     """Lines of the log are read through the documents gate: a name out of the folder, a digest
     of another form or a line cut short by the kill is left out, and a file of the user's stays."""
+    import io
+
+    from PIL import Image
+
+    from exporter.output import content_digest, marked
     from exporter.state import intent_log_path, load_intents, written_before_a_kill
 
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_bytes(b"mine")
-    os.environ["XDG_STATE_HOME"] = str(tmp_path / "state")
-    try:
-        log = intent_log_path(out)
-        log.parent.mkdir(parents=True)
-        from exporter.output import content_digest
-
-        good = content_digest(b"mine")
-        log.write_text("\n".join([f'["../notes.txt",4,"{good}"]', f'["notes.txt",4,"{good[:-1]}"]',
-                                  f'["notes.txt",5,"{good}"]', '["notes.txt",4,"', f'["notes.txt",4,"{good}",1]',
-                                  f'{{"name":"notes.txt","size":4,"digest":"{good}"}}']) + "\n", encoding="utf-8")
-        assert [name for name, _, _ in load_intents(log)] == ["notes.txt"]  # the size is checked by the bytes
-        assert written_before_a_kill(out) == {}  # 5 bytes logged, 4 there
-        log.write_text(f'["notes.txt",4,"{good}"]\n', encoding="utf-8")
-        assert written_before_a_kill(out) == {}  # the very bytes logged, but not the program's mark
-        from exporter.output import marked
-
-        import io
-
-        from PIL import Image
-
-        jpeg = io.BytesIO()
-        Image.new("RGB", (16, 16), (27, 42, 71)).save(jpeg, "JPEG")
-        data = marked(jpeg.getvalue(), "image/jpeg")
-        (out / "a.cover.jpg").write_bytes(data)
-        log.write_text(f'["a.cover.jpg",{len(data)},"{content_digest(data)}"]\n', encoding="utf-8")
-        assert list(written_before_a_kill(out)) == ["a.cover.jpg"]  # its bytes and its mark: the program's
-    finally:
-        del os.environ["XDG_STATE_HOME"]
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    log = intent_log_path(out)
+    log.parent.mkdir(parents=True)
+    good = content_digest(b"mine")
+    log.write_text("\n".join([f'["../notes.txt",4,"{good}"]', f'["notes.txt",4,"{good[:-1]}"]',
+                              f'["notes.txt",5,"{good}"]', '["notes.txt",4,"', f'["notes.txt",4,"{good}",1]',
+                              f'{{"name":"notes.txt","size":4,"digest":"{good}"}}']) + "\n", encoding="utf-8")
+    assert [name for name, _, _ in load_intents(log)] == ["notes.txt"]  # the size is checked by the bytes
+    assert written_before_a_kill(out) == {}  # 5 bytes logged, 4 there
+    log.write_text(f'["notes.txt",4,"{good}"]\n', encoding="utf-8")
+    assert written_before_a_kill(out) == {}  # the very bytes logged, but not the program's mark
+    jpeg = io.BytesIO()
+    Image.new("RGB", (16, 16), (27, 42, 71)).save(jpeg, "JPEG")
+    data = marked(jpeg.getvalue(), "image/jpeg")
+    (out / "a.cover.jpg").write_bytes(data)
+    log.write_text(f'["a.cover.jpg",{len(data)},"{content_digest(data)}"]\n', encoding="utf-8")
+    assert list(written_before_a_kill(out)) == ["a.cover.jpg"]  # its bytes and its mark: the program's
 
 
 def test_a_build_without_its_state_names_what_an_earlier_build_left(tmp_path, days):
@@ -246,7 +240,7 @@ main()
 """
 
 
-def test_books_of_workers_the_pool_forked_later_are_logged_as_the_runs(tmp_path, days):
+def test_books_of_workers_the_pool_forked_later_are_logged_as_the_runs(tmp_path, days, monkeypatch):
     """The pool forks a worker to replace one that did its share of tasks from a thread of its own,
     whose context variables are empty: its books were written outside the folder's records (not
     logged before their renames, so a kill left them to no one)."""
@@ -261,11 +255,8 @@ def test_books_of_workers_the_pool_forked_later_are_logged_as_the_runs(tmp_path,
     first = subprocess.run([sys.executable, "-c", SHORT_LIVED, *args], env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
     books = {p.name for p in out.glob("daily-papers-*.epub")}
-    os.environ["XDG_STATE_HOME"] = str(state)
-    try:
-        logged = {name for name, _, _ in load_intents(intent_log_path(out))}
-    finally:
-        del os.environ["XDG_STATE_HOME"]
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    logged = {name for name, _, _ in load_intents(intent_log_path(out))}
     assert len(books) > 4 and books <= logged, sorted(books - logged)
 
 
