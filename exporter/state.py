@@ -104,9 +104,10 @@ def intent_log_path(out_dir: Path) -> Path:
     return path.with_name(path.stem + ".writing.log")
 
 
-def load_intents(path: Path) -> list[tuple[str, int, str]]:
-    """The (name, size, digest) lines of the log *path*, read through the documents gate; a line
-    that is not one (cut short by the kill, or not the program's) is left out."""
+def load_intents(path: Path, most: int | None = None) -> list[tuple[str, int, str]]:
+    """The (name, size, digest) lines of the log *path* (the first *most* of them), read through
+    the documents gate; a line that is not one (cut short by the kill, or not the program's) is
+    left out."""
     from .gates import documents
 
     try:
@@ -120,6 +121,8 @@ def load_intents(path: Path) -> list[tuple[str, int, str]]:
         except ValueError:
             continue
         found.append((doc.name, doc.size, doc.digest))
+        if len(found) == most:
+            break
     return found
 
 
@@ -148,7 +151,7 @@ def forget_intents(out_dir: Path) -> None:
     """Remove the log of *out_dir* once what it names is recorded elsewhere (a file there that is
     not such a log is not the program's, and stays)."""
     path = intent_log_path(out_dir)
-    if os.path.lexists(path) and load_intents(path):
+    if os.path.lexists(path) and load_intents(path, most=1):  # one line of a log is enough to tell
         remove_log(path)
 
 

@@ -90,6 +90,9 @@ class _Writes:
     record: Path | None
     earlier: dict[str, Stamp]
     records: Records
+    #: The names a run killed outright was putting in place (its log, read before this run adds
+    #: to it): a temporary file it left for one of them is removed.
+    intended: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, plan: BuildPlan) -> _Writes:
@@ -100,7 +103,9 @@ class _Writes:
             return cls(None, {}, records_for(out, _built_files(plan)))
         # What a run killed outright put in place is taken as a stopped run's record would give it.
         earlier = load_written(record, out)
-        return cls(record, earlier, records_for(out, {**_built_files(plan), **earlier}, log=intent_log_path(out)))
+        log = intent_log_path(out)
+        return cls(record, earlier, records_for(out, {**_built_files(plan), **earlier}, log=log),
+                   tuple(name for name, _, _ in load_intents(log)))
 
     def stopped(self, plan: BuildPlan) -> None:
         """A run stopped half-way (a file of the user's in the way, Ctrl-C) has replaced files whose
@@ -331,14 +336,15 @@ def _write_outputs(plan: BuildPlan, report: BuildReport, state: BuildState, prog
     mine = _prepare_books(plan, report, state, progress, plan.selected, fragments)
     _build_books([mine] + [sub.books for sub in subs], plan.options.jobs)
     _end_selections(plan, report, state, progress, subs)
-    _rest_of_outputs(plan, report, state, progress, writes.earlier)
+    _rest_of_outputs(plan, report, state, progress, writes)
 
 
 def _rest_of_outputs(plan: BuildPlan, report: BuildReport, state: BuildState, progress: Progress | None,
-                     others: dict[str, Stamp]) -> None:
+                     writes: _Writes) -> None:
     """What a folder's run writes after its books: the catalog, icon and front page, and the
-    removal of what is stale (*others*: see :func:`_write_outputs`)."""
+    removal of what is stale (*writes*: see :func:`_write_outputs`)."""
     options = plan.options
+    others = writes.earlier
     newest = None
     if options.front_page:
         newest = newest_digest(plan)
@@ -359,7 +365,8 @@ def _rest_of_outputs(plan: BuildPlan, report: BuildReport, state: BuildState, pr
         write_front_page(replace(plan, books=plan.primary_books), report, state, newest)
     if options.incremental:
         _remove_stale_outputs(plan, report, state, list(plan.state.pages.values()))
-    _remove_leftovers(Path(options.out_dir), report, [*plan.state.written_files(), *state.written_files(), *others])
+    _remove_leftovers(Path(options.out_dir), report,
+                      [*plan.state.written_files(), *state.written_files(), *others, *writes.intended])
     if plan.state_lost and options.incremental:
         _note_unrecorded(plan, report, state, others)
 
@@ -394,12 +401,12 @@ def _note_unrecorded(plan: BuildPlan, report: BuildReport, state: BuildState, ot
 def _remove_leftovers(out: Path, report: BuildReport, written: list[str]) -> None:
     """The temporary files a run killed outright left in the folders a build writes (its own
     pattern, held by no process: :func:`exporter.output.remove_leftovers`), for a name the last
-    run or this one wrote, or a run killed outright was writing (*written*, relative to *out*,
-    with the names of the folder's log): the folder ends as a fresh build leaves it."""
+    run or this one wrote, or a run killed outright was writing (*written*, relative to *out*):
+    the folder ends as a fresh build leaves it."""
     # The names are relative POSIX paths as the run records them: split as strings (a path
     # object per name and folder cost a no-change run with selections a tenth of its time).
     by_folder: dict[str, list[str]] = {}
-    for name in [*written, *(name for name, _, _ in load_intents(intent_log_path(out)))]:
+    for name in written:
         head, _, tail = name.rpartition("/")
         by_folder.setdefault(head, []).append(tail)
     for sub in ("", "catalog", "archive"):
@@ -407,6 +414,7 @@ def _remove_leftovers(out: Path, report: BuildReport, written: list[str]) -> Non
         for path in remove_leftovers(folder, by_folder.get(sub, [])):
             report.removed.append(path)
             report.explanations.append(f"removed {q(path)}: a temporary file of a run that was stopped")
+
 
 def _inherit_left(plan: BuildPlan, sub: BuildPlan) -> None:
     """The files in the selection *sub*'s folder that the main state keeps as the user's (left
@@ -489,7 +497,7 @@ def _end_selections(plan: BuildPlan, report: BuildReport, state: BuildState, pro
         name = sub.options.filter.name if sub.options.filter else ""
         with recorded(*run.records):
             with synced_at_end():
-                _rest_of_outputs(sub, run.report, run.state, progress, run.writes.earlier)
+                _rest_of_outputs(sub, run.report, run.state, progress, run.writes)
             if sub.options.incremental:
                 _save_state(sub, run.report, run.state, run.writes.earlier)
             run.writes.ended(sub)
@@ -537,7 +545,7 @@ def _remove_selection(plan: BuildPlan, report: BuildReport, state: BuildState, n
         # the folders its files were in (the catalog's pages, the archives)
         folders.update(p for p in path.parents if out in p.parents)
     # The temporary files a run killed outright left there, for a name it wrote or was writing.
-    _remove_leftovers(out, report, list(written))
+    _remove_leftovers(out, report, [*written, *(n for n, _, _ in load_intents(intent_log_path(out)))])
     for folder in sorted(folders, key=lambda p: -len(p.parts)):  # the deepest first
         remove_folder(folder)  # only when empty: a file of the user's stays, with its folder
     for path in (state_path, record):
