@@ -1448,15 +1448,25 @@ def _remove_part(at: _Folder, part: str, max_age: float) -> bool:
     return False
 
 
-def remove_leftovers(folder: Path, names: Iterable[str]) -> list[Path]:
+def remove_leftovers(folder: Path, names: Iterable[str], kinds: tuple[str, ...] = ()) -> list[Path]:
     """Remove every temporary file of ours in *folder* that a killed run left for one of *names*
     (the names of that folder that a run wrote or writes: a book a later run does not write
-    again would otherwise keep its leftover forever; a look-alike for a name the program never
-    wrote, ``.notes.abcdefgh.part``, is the user's), as :func:`_remove_part` tells them; return
-    them."""
+    again would otherwise keep its leftover forever), or for any name ending in one of *kinds*
+    (the suffixes of the files a build writes: a run killed with its log lost left one for a name
+    no record holds), as :func:`_remove_part` tells them; return them.  A look-alike for a name
+    of another kind, ``.notes.abcdefgh.part``, is the user's."""
     try:
         with _opened(Path(folder), Path(folder), create=False) as at:
-            return [] if at is None else _remove_stale_parts_in(at, names, STALE_AFTER)
+            if at is None:
+                return []
+            stale = _stale_parts(at, STALE_AFTER)
+            prefixes = {_part_prefix(name) for name in names}
+            # A name too long for the writer's pattern is written through its hash (".long."):
+            # only the program's own names are that long and written.
+            parts = [part for prefix, parts in stale.items()
+                     if prefix in prefixes or (kinds and (prefix.endswith(".long.") or prefix[1:-1].endswith(kinds)))
+                     for part in parts]
+            return [Path(at.path, part) for part in sorted(parts) if _remove_part(at, part, STALE_AFTER)]
     except OutputError:
         return []
 

@@ -126,6 +126,21 @@ def load_intents(path: Path, most: int | None = None) -> list[tuple[str, int, st
     return found
 
 
+def unreadable_intents(out_dir: Path) -> str | None:
+    """Why the log of *out_dir* is there but cannot be read (a folder, a FIFO or a link at its
+    name, too large, not readable), or None (none, or readable): the next build then knows
+    nothing of what a run killed outright was putting in place, and says so."""
+    from .gates import documents
+
+    try:
+        documents.read(intent_log_path(out_dir), limit=documents.MAX_LEDGER_BYTES)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        return getattr(error, "strerror", None) or str(error) or type(error).__name__
+    return None
+
+
 def written_before_a_kill(out_dir: Path) -> dict[str, Stamp]:
     """The files of *out_dir* that a run killed outright put in place (its log names them, and
     each holds the bytes the log says): name -> the file's stamp with that digest, as a stopped

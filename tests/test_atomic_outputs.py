@@ -172,10 +172,10 @@ def test_a_build_removes_what_a_run_killed_outright_left_and_keeps_what_a_runnin
         left_by_a_killed_run(path, state_home=state_home)
     running = left_by_a_killed_run(out / ".feed.atom.runs2now.part", b"being written", state_home)
     # Files of the user's with look-alike names: not eight characters of the writer's alphabet,
-    # or not for a name the program wrote in that folder.
+    # not for a name of a kind the program writes, or of no recorded run in that folder.
     mine = [out / ".notes.part", out / ".notes.abcdefgh.part", out / ".index.html.abcdefg.part",
             out / ".feed.atom.123456789.part", out / ".feed.atom.ABCDEFGH.part", out / "catalog" / ".x.y.abcdefgh.part",
-            out / ".feed.atom.abc_efgh.part", out / ".Feed.atom.abcdefgh.part", out / "catalog" / ".page-1.opds.abcdefgh.part",
+            out / ".feed.atom.abc_efgh.part", out / ".Feed.atom.abcdefgh.part",
             out / ".daily-papers-2024-W99.epub.abcdefgh.part", out / ".mybook.epub.abcdefgh.part",
             out / ".cover.jpg.abcdefgh.part", out / ".feed.atom.abcdefg1.part",
             # of the writer's form and a name it writes there, but of no run that recorded its token

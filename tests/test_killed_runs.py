@@ -107,6 +107,49 @@ def test_a_build_after_one_killed_outright_ends_as_a_fresh_build(tmp_path, days,
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
 
 
+def test_a_killed_runs_temporary_file_goes_when_its_log_is_lost(tmp_path, days):
+    """The run's record (not the log) makes a temporary file a leftover: one a killed run left for
+    a name no later build writes (a month's cover) goes with its log deleted too, and a user's
+    look-alike for a name of another kind stays."""
+    config = tmp_path / "a.toml"
+    config.write_text("", encoding="utf-8")
+    out, state = tmp_path / "out", tmp_path / "state"
+    assert build(days, out, state, config).returncode == 0
+    killed = build(days, out, state, config, "--by", "month", kill=(2, "before"))
+    assert killed.returncode == 137
+    left = [p.name for p in out.glob(".daily-papers-20??-??.*.part")]
+    assert left, "the killed run left the temporary file of a month's book or cover"
+    for log in state.rglob("*.writing.log"):
+        log.unlink()
+    token = left[0].rsplit(".", 2)[-2][:5]
+    mine = out / f".notes.txt.{token}xyz.part"  # the killed run's token, for a name of another kind
+    mine.write_text("mine", encoding="utf-8")
+    assert build(days, out, state, config).returncode == 0
+    assert not [p.name for p in out.glob(".daily-papers-*.part")]
+    assert mine.read_text(encoding="utf-8") == "mine"
+
+
+@pytest.mark.parametrize("spelling", ["folder", "fifo", "link"])
+def test_a_log_that_cannot_be_read_is_said(tmp_path, days, spelling):
+    """A folder, a FIFO or a link to a folder at the log's name: the build neither hangs nor
+    fails, and warns that what a killed run put in place is unknown to it."""
+    config = tmp_path / "a.toml"
+    config.write_text("", encoding="utf-8")
+    out, state = tmp_path / "out", tmp_path / "state"
+    assert build(days, out, state, config).returncode == 0
+    log = next(state.rglob("*.json")).with_suffix(".writing.log")
+    {"folder": log.mkdir, "fifo": lambda: os.mkfifo(log),
+     "link": lambda: log.symlink_to(tmp_path / "elsewhere", target_is_directory=True)}[spelling]()
+    (tmp_path / "elsewhere").mkdir()
+    args = ["--config", str(config), "build", str(days), "-o", str(out), "--images", "none", "-j", "1",
+            "--today", "2030-01-01"]
+    again = subprocess.run([sys.executable, "-m", "exporter", *args], env=dict(ENV, XDG_STATE_HOME=str(state)),
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert f"digest-export: warning: the log of this folder's writes, {log}, cannot be read" in again.stderr
+    assert not any((tmp_path / "elsewhere").iterdir())
+
+
 def test_a_file_a_killed_run_put_in_place_and_the_user_edited_is_the_users(tmp_path, days):
     """The log makes a file the program's only while it holds the logged bytes: one edited after
     the kill is the user's, kept and said (exit 1), as any file edited since it was written."""
@@ -263,7 +306,8 @@ def test_books_of_workers_the_pool_forked_later_are_logged_as_the_runs(tmp_path,
 def test_a_leftover_of_a_killed_run_does_not_make_a_selection_folder_the_users(tmp_path, days):
     """A new selection's folder holding only a temporary file a killed run left (of a recorded run,
     for a name no build writes now: an old title's book) is the program's: the build goes on (it
-    was refused as a folder of the user's, exit 2, for good) and removes the leftover its log names."""
+    was refused as a folder of the user's, exit 2, for good) and removes the leftover, which no
+    log names."""
     from hostile_three import left_by_a_killed_run
 
     config = tmp_path / "a.toml"
@@ -272,4 +316,4 @@ def test_a_leftover_of_a_killed_run_does_not_make_a_selection_folder_the_users(t
     left = left_by_a_killed_run(out / "top" / ".daily-papers-top-one-2024-W10.epub.kill3abc.part", state_home=state)
     r = build(days, out, state, config)
     assert r.returncode == 0, r.stderr
-    assert left.exists()  # no log names it: left, hidden, as it was
+    assert not left.exists()  # a recorded run's, for a book's name: a leftover, log or none

@@ -35,8 +35,8 @@ from ..reader import merge
 from ..reader.stamps import FileRecord, InputFiles, diag_to_json
 from ..selections import Selection, SelectionError, check_name
 from ..output import Stamp, holds
-from ..state import (LATEST_NAME, OWED_PAGE, STATE_NAME, BuildState, OutputRecord, fingerprint, selection_state_path,
-                     load_state, load_written, tree_hash, written_record_path)
+from ..state import (LATEST_NAME, OWED_PAGE, STATE_NAME, BuildState, OutputRecord, fingerprint, intent_log_path,
+                     selection_state_path, load_state, load_written, tree_hash, unreadable_intents, written_record_path)
 from .options import INPUTS_CHANGED, BookPlan, BuildOptions, BuildPlan
 from ..gates.names import shell_quote as q
 
@@ -94,6 +94,8 @@ def plan_build(inputs: Iterable[str | Path], options: BuildOptions) -> BuildPlan
         selections=subs, empty_books=empty, state_lost=why or "")
     if options.incremental:
         plan.gone_selections = _gone_selections(options, state)
+        for folder in [options] + [sub.options for sub in subs]:
+            plan.diagnostics += _unreadable_log(folder)
     _select(plan)
     return plan
 
@@ -303,6 +305,20 @@ def _file_days(result: ReadResult) -> dict[str, frozenset[str]]:
         for source in digest.sources:
             days.setdefault(source.path, set()).add(digest.date.isoformat())
     return {path: frozenset(d) for path, d in days.items()}
+
+
+def _unreadable_log(options: BuildOptions) -> tuple:
+    """A warning when the folder's log of writes is there but cannot be read: what a run killed
+    outright put in place and did not record stays unknown (its leftovers are then the user's)."""
+    from ..model import Diagnostic, Kind, Severity
+
+    why = unreadable_intents(Path(options.out_dir))
+    if why is None:
+        return ()
+    return (Diagnostic(None, Severity.WARNING, (
+        f"the log of this folder's writes, {q(intent_log_path(Path(options.out_dir)))}, cannot be read ({why}): "
+        f"files a run killed before this one put in place are not known as the program's and stay; "
+        f"remove what you no longer want"), Kind.OUTPUT),)
 
 
 def _checked(options: BuildOptions) -> BuildOptions:

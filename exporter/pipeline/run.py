@@ -39,6 +39,9 @@ from ..state import (LATEST_NAME, OWED_PAGE, STATE_NAME, BuildState, OutputRecor
 from .options import INPUTS_CHANGED, BookPlan, BuildPlan, BuildReport
 from ..gates.names import folded_name, shell_quote as q
 
+#: The suffixes of the files a build writes (books, covers, feeds, catalogs, pages, the icon): a
+#: killed run's temporary file for such a name is its leftover even when no log names it.
+OUTPUT_KINDS = (".epub", ".jpg", ".png", ".atom", ".rss", ".json", ".opds", ".html")
 #: Called after each file: (kind, path, status), kind "book" for now.
 Progress = Callable[[str, Path, str], None]
 
@@ -411,7 +414,7 @@ def _remove_leftovers(out: Path, report: BuildReport, written: list[str]) -> Non
         by_folder.setdefault(head, []).append(tail)
     for sub in ("", "catalog", "archive"):
         folder = out / sub if sub else out
-        for path in remove_leftovers(folder, by_folder.get(sub, [])):
+        for path in remove_leftovers(folder, by_folder.get(sub, []), OUTPUT_KINDS):
             report.removed.append(path)
             report.explanations.append(f"removed {q(path)}: a temporary file of a run that was stopped")
 
