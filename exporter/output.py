@@ -904,6 +904,18 @@ def cut_short(path: Path, data: bytes, *, at: _Folder | None = None) -> bool:
         return False
 
 
+def is_users(path: Path) -> bool:
+    """True if *path* is a regular file that no record names and that does not carry the mark:
+    the user's whatever bytes a run would write there (one the state records may be the
+    program's cut short, which only the bytes to be written tell)."""
+    path = Path(path)
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and _recorded_stamp(path) is None and not is_ours(path)
+
+
 def may_write(path: Path, data: bytes) -> bool:
     """True if :func:`write_file` would write *data* at *path* (for callers that leave a file
     out with a warning rather than fail)."""
@@ -968,6 +980,40 @@ def remove_folder(folder: Path) -> bool:
         return False
 
 
+def check_state_target(path: Path) -> None:
+    """Raise what :func:`write_file` with ``state=True`` would raise at *path* (a link, a file
+    that is not a state of the program's): said before a build writes anything, not after its
+    books and feeds, when it saves its state."""
+    path = Path(path)
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return  # none yet, or what write_file will say in its words
+    if stat.S_ISLNK(st.st_mode):
+        raise NotOurFileError(not_ours_message(path))
+    if not _a_state_or_empty(path, None, st):
+        raise NotOurFileError(_not_a_state_message(path))
+
+
+def _a_state_or_empty(where: str | Path, dir_fd: int | None, st: os.stat_result) -> bool:
+    """Whether the file at *where* (stat *st*) is empty or a state of the program's."""
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    if not st.st_size:
+        return True
+    try:
+        head = gate_files.read_head(where, _HEAD, dir_fd=dir_fd)
+    except OSError:
+        return False
+    return gate_marks.is_state(
+        head, lambda: gate_files.open_regular(where, gate_marks.MAX_JSON_BYTES + 1, dir_fd=dir_fd)[0])
+
+
+def _not_a_state_message(path: Path) -> str:
+    return (f"{_shown(path)} is not a build state digest-export wrote: left as it is (give a new file, or one "
+            "an earlier build kept its state in)")
+
+
 def check_writable(path: Path, *, by_bytes: bool = False) -> None:
     """Raise what :func:`write_file` would raise at *path* whatever the bytes: a name too long, a
     target that is not a file, a file the program did not write (a symbolic link is left to
@@ -989,11 +1035,13 @@ def check_writable(path: Path, *, by_bytes: bool = False) -> None:
 
 
 def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = False,
-               earlier: tuple[bytes, ...] = ()) -> WriteStatus:
+               earlier: tuple[bytes, ...] = (), state: bool = False) -> WriteStatus:
     """Atomically replace *path* with *data* unless it already holds them; :class:`NotOurFileError`
     if a file the program did not write is there.  *ours*: the caller knows the path is the
     program's own whatever it holds (a file in the program's own state folder); *earlier*: what
-    earlier versions wrote there, without the mark (also the program's own)."""
+    earlier versions wrote there, without the mark (also the program's own); *state*: *data* is
+    a state at a name the user gave (``--state``), which replaces only a state of the program's
+    (not a book or feed of its, whatever the name)."""
     stop_if_asked()  # a Ctrl-C that landed in a finaliser stops the run here, before the next file
     path = Path(path)
     if not name_fits(path.name):
@@ -1007,7 +1055,7 @@ def write_file(path: Path, data: bytes, *, force: bool = False, ours: bool = Fal
             # A link to a file of these very bytes: nothing to write, and the link stays the user's.
             _remember(at, path, data)
             return WriteStatus.UNCHANGED
-        _check_replaceable(path, at, ours=ours, earlier=earlier, data=data)
+        _check_replaceable(path, at, ours=ours, earlier=earlier, data=data, state=state)
         digest = _intend(path, data)
         _replace(at, path, data)
         _remember(at, path, data, digest)
@@ -1035,7 +1083,7 @@ def _remember(at: _Folder, path: Path, data: bytes, digest: str | None = None) -
 
 
 def _check_replaceable(path: Path, at: _Folder, *, ours: bool, earlier: tuple[bytes, ...],
-                       data: bytes = b"") -> None:
+                       data: bytes = b"", state: bool = False) -> None:
     """:class:`NotOurFileError` unless the name of *path* in *at* is free or holds the program's
     own file (see :func:`write_file`); stat-ed in the folder held open, not by path."""
     where, dir_fd = _where(path, at)
@@ -1049,6 +1097,10 @@ def _check_replaceable(path: Path, at: _Folder, *, ours: bool, earlier: tuple[by
         # A symbolic link is never something the program wrote (it writes regular files only,
         # ``latest.epub`` included, a copy): replacing it would destroy the user's link.
         raise NotOurFileError(not_ours_message(path))
+    if state and not ours:
+        if not _a_state_or_empty(where, dir_fd, st):
+            raise NotOurFileError(_not_a_state_message(path))
+        return
     if not ours and not is_ours(path, at=at) and not cut_short(path, data, at=at) and not any(
             same_content(path, old, at=at) for old in earlier):
         raise NotOurFileError(not_ours_message(path))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import feedparser
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -114,6 +115,69 @@ def test_a_book_the_user_overwrote_is_refused_naming_it(tmp_path):
     assert (f"{out / (BOOK + '.epub')} was changed since digest-export wrote it (or is another file of that "
             "name): left as it is (move it away to have it written again") in result.output, result.output
     assert (out / f"{BOOK}.epub").read_bytes() == b"notes\n"
+
+
+@pytest.mark.parametrize("kept", [f"{BOOK}.epub", f"{BOOK}.cover.jpg", "feed.atom", "feed.json", "catalog.opds",
+                                  "index.html"])
+def test_state_names_a_file_the_program_wrote_that_is_not_a_state(tmp_path, kept):
+    """``--state`` at a book, cover, feed or page of the program's kept elsewhere (a slip: -o and
+    --state swapped): each carries the mark, but none is a state; refused before anything is
+    written, and kept byte for byte."""
+    out = tmp_path / "out"
+    assert _build(tmp_path, out, ()).exit_code == 0
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    shutil.copy(out / kept, keep / kept)
+    data = (keep / kept).read_bytes()
+    other = tmp_path / "other"
+    result = run_cli(["build", str(_inputs(tmp_path)), "-o", str(other), "--images", "none", "-q",
+                      "--state", str(keep / kept)], tmp_path, {"XDG_STATE_HOME": str(tmp_path / "state")})
+    assert result.exit_code == 1, result.output
+    assert f"{keep / kept} is not a build state digest-export wrote: left as it is" in result.output
+    assert (keep / kept).read_bytes() == data
+    assert not other.exists() or not any(other.iterdir())  # refused before anything was written
+    # A state a build wrote there, or an empty file, is the state's place.
+    (keep / "empty.json").write_bytes(b"")
+    for state in ("empty.json", "empty.json"):
+        again = run_cli(["build", str(_inputs(tmp_path)), "-o", str(other), "--images", "none", "-q",
+                         "--state", str(keep / state)], tmp_path)
+        assert again.exit_code == 0, again.output
+
+
+@pytest.mark.parametrize("command", ["build", "epub", "feed"])
+@pytest.mark.parametrize("where", ["home", "itself", "link"])
+def test_the_state_folder_inside_the_output_folder_is_refused(tmp_path, command, where):
+    """A web server's user whose home is the site (the default state folder below DIR), or DIR the
+    state folder itself, or reached through a link: the state, lock and run records would be
+    published; a usage error, nothing written."""
+    site = tmp_path / "www"
+    site.mkdir()
+    env = {"HOME": str(site), "XDG_STATE_HOME": None} if where == "home" else {"XDG_STATE_HOME": str(site)}
+    out = site
+    if where == "link":
+        (tmp_path / "door").symlink_to(site, target_is_directory=True)
+        out = tmp_path / "door"
+    args = [command, str(_inputs(tmp_path)), "-o", str(out), "-q"] + (["--images", "none"] if command != "feed" else [])
+    result = run_cli(args, tmp_path, env)
+    assert result.exit_code == 2, result.output
+    assert "is inside the output folder" in result.output and "would be published" in result.output
+    assert not any(site.iterdir())
+
+
+@pytest.mark.parametrize("name", ["index.html", "catalog.opds", "catalog.json", "feed.atom"])
+def test_a_users_page_in_the_folder_stops_the_build_before_anything_is_written(tmp_path, name):
+    """A file of the user's at the front page's or the catalog's name: refused (exit 1) before any
+    book or cover is written, as a feed of the user's is, not after them (new books published
+    while the pages that list them are not)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / name).write_bytes(b"mine\n")
+    result = run_cli(["build", str(_inputs(tmp_path)), "-o", str(out), "--images", "none", "-q"], tmp_path,
+                     {"XDG_STATE_HOME": str(tmp_path / "state")})
+    assert result.exit_code == 1, result.output
+    assert f"{out / name} was not written by digest-export: left as it is" in result.output
+    assert sorted(p.name for p in out.iterdir()) == [name]
+    assert (out / name).read_bytes() == b"mine\n"
 
 
 def test_every_file_a_build_writes_is_recorded_with_its_stamp(tmp_path):

@@ -154,6 +154,7 @@ def folder_locked(out: Path) -> Iterator[None]:
     from ..state import lock_path
 
     path = lock_path(out)
+    _check_state_folder_outside(path.parent, out)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -161,6 +162,22 @@ def folder_locked(out: Path) -> Iterator[None]:
     with held_lock(path, f"{q(out)}: another digest-export run is writing into this folder (it holds "
                          f"{q(path)}): try again once it has ended"):
         yield
+
+
+def _check_state_folder_outside(folder: Path, out: Path) -> None:
+    """The program's state folder (the lock, the run records, the default states: where
+    ``platformdirs`` puts it, ``XDG_STATE_HOME``) is never in the folder a run writes: there
+    it would be published (a web server's user whose home is the site), as ``--state`` in DIR
+    would be (refused the same way).  Compared by real path: a link or ``..`` does not hide it."""
+    import os
+
+    from ..errors import UsageError
+
+    state, real_out = os.path.realpath(folder), os.path.realpath(out)
+    if os.path.commonpath([state, real_out]) == real_out:
+        raise UsageError(f"the program's state folder {q(folder)} is inside the output folder {q(out)}: the "
+                         "state, the lock and the run records would be published; write to another folder, or "
+                         "set XDG_STATE_HOME to a folder outside it")
 
 
 def _run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool, label: str,

@@ -100,6 +100,20 @@ def carries(name: str, head: bytes, opened: Callable[[], BinaryIO]) -> bool:
         return False
 
 
+def is_state(head: bytes, opened: Callable[[], BinaryIO]) -> bool:
+    """Whether the file whose first bytes are *head* is a state the program writes, whatever its
+    name says (a book, a feed and a state are each the program's, but a state is written only
+    over a state: ``--state`` naming a book kept elsewhere must not replace it)."""
+    if _kind_of(head) != "json":
+        return False
+    try:
+        with opened() as fh:
+            data = fh.read(MAX_JSON_BYTES + 1)
+    except OSError:  # the file gate's refusals too (too large, not a regular file)
+        return False
+    return len(data) <= MAX_JSON_BYTES and says_program(data, PROGRAM, frozenset({"state"}))
+
+
 def _json_kinds(name: str) -> frozenset[str]:
     """The kinds of JSON document a file of *name* may be: ``feed.json`` a JSON Feed, the
     catalog's pages (``catalog.json``, ``catalog-current.json``) OPDS 2.0; other names (the

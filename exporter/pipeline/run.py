@@ -27,9 +27,9 @@ from ..errors import InputError, OutputError
 from ..feeds.writer import FeedReport
 from ..model import ReadResult, counted
 from ..gates import files as gate_files
-from ..output import (NotOurFileError, Records, Stamp, carries_mark, check_target, check_writable, holds,
-                      not_ours_message, outside_through_link, recorded, records_for, remove_file, remove_folder,
-                      remove_leftovers, synced_at_end, write_file, written_in_run, written_stamp)
+from ..output import (NotOurFileError, Records, Stamp, carries_mark, check_state_target, check_target, check_writable,
+                      holds, is_users, not_ours_message, outside_through_link, recorded, records_for, remove_file,
+                      remove_folder, remove_leftovers, synced_at_end, write_file, written_in_run, written_stamp)
 from ..site.catalog_records import CatalogBooks, catalog_record
 from ..site.frontpage import check_template, newest_digest, write_front_page
 from ..site.catalog import book_files
@@ -229,7 +229,8 @@ def _promise_selections(plan: BuildPlan) -> None:
     if not options.incremental or not new:
         return
     promised = replace(plan.state, pages={**plan.state.pages, **new})
-    write_file(options.state_file(), promised.to_bytes(options.state_base()), ours=options.state_path is None)
+    write_file(options.state_file(), promised.to_bytes(options.state_base()), ours=options.state_path is None,
+               state=True)
 
 
 def _new_report(plan: BuildPlan) -> BuildReport:
@@ -261,12 +262,18 @@ def _check_before_writing(plan: BuildPlan) -> None:
                      and path.name in ("page-1.opds", "archive.atom") else None)
         if gate_files.broken_link(path):  # never replaced, and never holding the bytes to keep
             raise NotOurFileError(not_ours_message(path))
+        if path.name in ("index.html", "catalog.opds", "catalog.json") and path.parent == out and is_users(path):
+            # A file of the user's at the front page's or the catalog's name stops the run here
+            # too, as one at a feed's does, not after the books and covers those pages would list.
+            raise NotOurFileError(not_ours_message(path))
     if options.front_page:
         check_template(plan)
     if options.incremental and options.state_path is not None:
         # A --state file that is not the program's stops the run before anything is written,
-        # not after the books and feeds (the default state file is the program's own).
+        # not after the books and feeds (the default state file is the program's own), and so
+        # does a file of the program's that is not a state (a book kept elsewhere: a slip).
         check_writable(options.state_file())
+        check_state_target(options.state_file())
 
 
 def _special_files(folder: Path, *, every: bool = False) -> list[Path]:
@@ -633,7 +640,7 @@ def _save_state(plan: BuildPlan, report: BuildReport, state: BuildState, earlier
     path, legacy = options.state_file(), Path(options.out_dir) / STATE_NAME
     keep_users_edits(plan, state, earlier)
     # The default state file is in the program's own folder: a damaged one is replaced.
-    write_file(path, state.to_bytes(options.state_base()), ours=options.state_path is None)
+    write_file(path, state.to_bytes(options.state_base()), ours=options.state_path is None, state=True)
     if legacy.is_file() and gate_files.real_path(legacy) != gate_files.real_path(path) and carries_mark(legacy):
         if remove_file(legacy, Stamp.at(legacy)):
             report.explanations.append(f"state: moved from {q(legacy)} to {q(path)}")
