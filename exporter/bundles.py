@@ -70,6 +70,15 @@ class Bundle:
 
 _NOT_WORD = re.compile(r"[^\w]+")
 
+#: The ending the program gives a book's name (``...-2024-W10.epub``, ``...-2024-03-04.epub``,
+#: ``...-2024-03.kindle.epub``, ``...-all.epub``): :attr:`Bundle.file_name`.
+PERIOD_NAME = re.compile(r"-(?:[0-9]{4}-W[0-9]{2}|[0-9]{4}-[0-9]{2}(?:-[0-9]{2})?|all)(?:\.[a-z]+)?\.epub$")
+
+
+def is_book_name(name: str) -> bool:
+    """Whether *name* is of the form the program gives a book's file (its title, then its period)."""
+    return PERIOD_NAME.search(name) is not None
+
 
 # File names are limited to 255 bytes on most file systems (ext4, APFS,
 # btrfs; NTFS counts 255 UTF-16 units); a slug leaves room for the period

@@ -77,3 +77,26 @@ def test_an_output_that_is_a_file_not_named_epub_is_a_usage_error_as_for_build(t
         assert r.exit_code == 2, (command, r.output)
         assert "is a regular file, not a folder" in r.output, r.output
     assert target.read_text() == "precious\n"
+
+
+def test_a_book_written_to_a_name_of_the_users_choosing_outlives_the_builds_of_its_folder(tmp_path):
+    """``epub -o DIR/NAME.epub`` at a name no run into DIR wrote: the user named it, so a build of
+    DIR (with its state or without) leaves it, where it replaces or removes the books ``epub -o
+    DIR`` wrote under the program's names."""
+    week = write_week(tmp_path / "in", days=2)
+    out = tmp_path / "out"
+    mine = out / "my-own-name.epub"
+    assert run(week, "-o", mine, "--images", "none", "-q").exit_code == 0
+    data = mine.read_bytes()
+    for _ in range(2):  # the first build without a state, the second with one
+        result = CliRunner().invoke(main, ["build", str(week), "-o", str(out), "--images", "none", "-q"])
+        assert result.exit_code == 0, result.output
+        assert mine.read_bytes() == data
+    # Over a book a build wrote, the book is recorded: the next build takes it back as its own.
+    book = out / "daily-papers-2024-W10.epub"
+    built = book.read_bytes()
+    assert run(week, "-o", book, "--images", "none", "-q", "--title", "Other").exit_code == 0
+    assert book.read_bytes() != built
+    result = CliRunner().invoke(main, ["build", str(week), "-o", str(out), "--images", "none", "-q"])
+    assert result.exit_code == 0, result.output
+    assert book.read_bytes() == built

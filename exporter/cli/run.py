@@ -276,7 +276,8 @@ def _run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path
     from ..output import recorded, write_file
     from ..pipeline import epub_options
     from ..pipeline.run import folder_stamps, record_writes
-    from ..state import load_written, written_record_path
+    from ..bundles import is_book_name
+    from ..state import LATEST_NAME, load_written, written_record_path
 
     try:
         tmp = Path(tempfile.mkdtemp(prefix=".digest-export-", dir=target.parent))
@@ -294,11 +295,16 @@ def _run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path
             # knowing what the runs into that folder recorded (a book a build wrote there and
             # the user edited since is the user's).
             record = written_record_path(target.parent)
-            with recorded(target.parent, folder_stamps(target.parent)):
+            stamps = folder_stamps(target.parent)
+            with recorded(target.parent, stamps):
                 same = write_file(target, gate_files.read_bytes(path, gate_files.BOOK_LIMIT)).value == "unchanged"
-                # Recorded as ``epub -o DIR`` records its books: a later build into the folder
-                # replaces the book as its own, rather than refusing it as edited since.
-                record_writes(target.parent, record, load_written(record, target.parent))
+                # At a name the program gives books, or over a file a run into the folder wrote:
+                # recorded as ``epub -o DIR`` records its books, so a later build replaces it as its
+                # own rather than refusing it as edited since (or removes it when it makes no such
+                # book).  At a name of the user's own (``special-edition.epub``), it is not: the
+                # builds of the folder leave it alone.
+                if target.name in stamps or target.name == LATEST_NAME or is_book_name(target.name):
+                    record_writes(target.parent, record, load_written(record, target.parent))
             lines = [(target, "unchanged" if same else "written",
                       line.replace(q(path), q(target)).removesuffix(" unchanged")
                       + (" unchanged" if same else ""))]

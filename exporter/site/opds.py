@@ -28,6 +28,7 @@ from ..gates import dates as gate_dates
 from ..gates.documents import book_metadata
 from ..gates.epub import read_member
 from ..gates.langtags import tag_for
+from ..bundles import is_book_name
 from ..model import Diagnostic, Kind, Severity, SourceRef, counted
 from ..output import marked
 from ..feeds.entries import tag_uri
@@ -275,9 +276,6 @@ def _read_books(out_dir: Path, reader: Callable[[Path], Book],
     return books, warnings
 
 
-#: The name the program gives a book (``...-2024-W10.epub``, ``...-2024-03.kindle.epub``): of
-#: copies that all carry its mark, the one so named is the book itself.
-_PERIOD_NAME = re.compile(r"-(?:[0-9]{4}-W[0-9]{2}|[0-9]{4}-[0-9]{2}(?:-[0-9]{2})?|all)(?:\.[a-z]+)?\.epub$")
 
 
 def unique_entry_ids(books: list[Book]) -> tuple[list[Book], list[Diagnostic]]:
@@ -306,7 +304,7 @@ def unique_entry_ids(books: list[Book]) -> tuple[list[Book], list[Diagnostic]]:
     for ident, group in sorted(groups.items()):
         if len(group) < 2:
             continue
-        first, *later = sorted(group, key=lambda b: (not carries_mark(b.path), not _PERIOD_NAME.search(b.path.name),
+        first, *later = sorted(group, key=lambda b: (not carries_mark(b.path), not is_book_name(b.path.name),
                                                      os.fsencode(b.path.name)))
         for book in later:
             # A name that is not UTF-8 (surrogateescape) is hashed by its bytes, as text.
