@@ -100,3 +100,26 @@ def test_a_book_written_to_a_name_of_the_users_choosing_outlives_the_builds_of_i
     result = CliRunner().invoke(main, ["build", str(week), "-o", str(out), "--images", "none", "-q"])
     assert result.exit_code == 0, result.output
     assert book.read_bytes() == built
+
+
+def test_one_file_is_built_in_the_cache_and_a_killed_runs_working_folder_goes_a_day_later(tmp_path, monkeypatch):
+    """``epub -o FILE.epub`` builds in a working folder of the program's cache, never beside FILE
+    (a run killed outright left ``.digest-export-*/`` there for good); one a day old, left by such
+    a run, is removed by the next run, and a younger one (a run at work now) stays."""
+    import os
+    import time
+
+    week = write_week(tmp_path / "in", days=2)
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    work = cache / "digest-export" / "one-book"
+    old, young = work / "run-killed1", work / "run-atwork1"
+    for folder in (old, young):
+        (folder / "x").mkdir(parents=True)
+    os.utime(old, (time.time() - 2 * 86400,) * 2)
+    target = tmp_path / "out" / "mine.epub"
+    result = run(week, "-o", target, "--images", "none", "-q")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in target.parent.iterdir()) == ["mine.epub"]
+    assert not old.exists() and young.exists()
+    assert sorted(p.name for p in work.iterdir()) == ["run-atwork1"]  # its own is gone too

@@ -148,8 +148,9 @@ def test_state_names_a_file_the_program_wrote_that_is_not_a_state(tmp_path, kept
 @pytest.mark.parametrize("where", ["home", "itself", "link"])
 def test_the_state_folder_inside_the_output_folder_is_refused(tmp_path, command, where):
     """A web server's user whose home is the site (the default state folder below DIR), or DIR the
-    state folder itself, or reached through a link: the state, lock and run records would be
-    published; a usage error, nothing written."""
+    state folder itself, or reached through a link: a build would publish the state, lock and run
+    records, a usage error, nothing written; ``epub`` and ``feed`` publish nothing of their own
+    (``epub -o .`` at home) and write."""
     site = tmp_path / "www"
     site.mkdir()
     env = {"HOME": str(site), "XDG_STATE_HOME": None} if where == "home" else {"XDG_STATE_HOME": str(site)}
@@ -159,6 +160,9 @@ def test_the_state_folder_inside_the_output_folder_is_refused(tmp_path, command,
         out = tmp_path / "door"
     args = [command, str(_inputs(tmp_path)), "-o", str(out), "-q"] + (["--images", "none"] if command != "feed" else [])
     result = run_cli(args, tmp_path, env)
+    if command != "build":
+        assert result.exit_code == 0, result.output
+        return
     assert result.exit_code == 2, result.output
     assert "is inside the output folder" in result.output and "would be published" in result.output
     assert not any(site.iterdir())
@@ -178,6 +182,26 @@ def test_a_users_page_in_the_folder_stops_the_build_before_anything_is_written(t
     assert f"{out / name} was not written by digest-export: left as it is" in result.output
     assert sorted(p.name for p in out.iterdir()) == [name]
     assert (out / name).read_bytes() == b"mine\n"
+
+
+def test_a_stale_book_that_is_a_link_now_is_not_said_removed(tmp_path):
+    """A stale book the user replaced by a link to a copy is left (a link is never the program's):
+    its covers go, and ``-v`` says that, not that the book was removed."""
+    src = _inputs(tmp_path)
+    (src / "b.md").write_text(day("2024-03-11", paper(4)), "utf-8")
+    out, env = tmp_path / "out", {"XDG_STATE_HOME": str(tmp_path / "state")}
+    assert run_cli(["build", str(src), "-o", str(out), "--images", "none", "-q"], tmp_path, env).exit_code == 0
+    book = out / f"{BOOK}.epub"
+    shutil.copy(book, tmp_path / "copy.epub")
+    book.unlink()
+    book.symlink_to(tmp_path / "copy.epub")
+    result = run_cli(["build", str(src), "-o", str(out), "--images", "none", "-v", "--from", "2024-03-11"],
+                     tmp_path, env)
+    assert result.exit_code == 0, result.output
+    assert book.is_symlink() and not (out / f"{BOOK}.cover.jpg").exists()
+    assert f"removed {book}:" not in result.output
+    assert f"removed the covers of {book}, no longer built; the book itself is not as digest-export wrote it" \
+        in result.output
 
 
 def test_every_file_a_build_writes_is_recorded_with_its_stamp(tmp_path):

@@ -139,6 +139,11 @@ def run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool,
     path, status and line ``path (N days, M papers)``, for the command to print.
     """
     # ``epub -o FILE.epub`` builds in a folder of its own, made for the run: nothing to share.
+    if options.incremental:
+        # A build publishes its folder (and keeps its state): the program's state never in it.
+        from ..state import lock_path
+
+        _check_state_folder_outside(lock_path(Path(options.out_dir)).parent, Path(options.out_dir))
     with folder_locked(Path(options.out_dir)) if one_book is None else contextlib.nullcontext():
         return _run_pipeline(inputs, options, quiet=quiet, label=label, allow_empty=allow_empty, one_book=one_book)
 
@@ -154,7 +159,6 @@ def folder_locked(out: Path) -> Iterator[None]:
     from ..state import lock_path
 
     path = lock_path(out)
-    _check_state_folder_outside(path.parent, out)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -166,9 +170,11 @@ def folder_locked(out: Path) -> Iterator[None]:
 
 def _check_state_folder_outside(folder: Path, out: Path) -> None:
     """The program's state folder (the lock, the run records, the default states: where
-    ``platformdirs`` puts it, ``XDG_STATE_HOME``) is never in the folder a run writes: there
+    ``platformdirs`` puts it, ``XDG_STATE_HOME``) is never in the folder a build writes: there
     it would be published (a web server's user whose home is the site), as ``--state`` in DIR
-    would be (refused the same way).  Compared by real path: a link or ``..`` does not hide it."""
+    would be (refused the same way).  Compared by real path: a link or ``..`` does not hide it.
+    (``epub`` and ``feed`` publish nothing of their own: ``epub -o ~/book.epub`` or ``-o .`` at
+    home is a book in a folder that holds the state folder, and fine.)"""
     import os
 
     from ..errors import UsageError
@@ -245,7 +251,7 @@ def run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path,
     from ..output import check_target, make_folders, remove_folder
 
     check_target(target)
-    # The folders made for the file (its working folder is made beside it, its lock taken there):
+    # The folders made for the file (its lock is taken there):
     # removed again, when empty, unless the book was written (a failed run leaves nothing).
     made = [f for f in (target.parent, *target.parent.parents) if not os.path.lexists(f)]
     make_folders(target.parent)
@@ -268,7 +274,6 @@ def _run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path
                      allow_empty: bool, chosen: Any) -> tuple[BuildPlan, BuildReport, list[tuple[Path, str, str]]]:
     import dataclasses
     import shutil
-    import tempfile
 
     from ..errors import OutputError
     from ..gates import files as gate_files
@@ -280,7 +285,7 @@ def _run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path
     from ..state import LATEST_NAME, load_written, written_record_path
 
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=".digest-export-", dir=target.parent))
+        tmp = _working_folder()
     except OSError as err:
         raise OutputError(f"cannot write {shell_quote(str(target))}: {err.strerror or err}") from err
     try:
@@ -310,8 +315,39 @@ def _run_to_one_file(inputs: tuple[str, ...], options: EpubOptions, target: Path
                       + (" unchanged" if same else ""))]
         report.books = [(target, status) for _, status, _ in lines]
         return plan, report, lines
+    except OutputError as err:
+        # Said of the file asked for, not of the working folder the book was built in.
+        import re
+
+        raise OutputError(re.sub(re.escape(str(tmp)) + r"[^\s:']*", lambda _: str(target), str(err))) from err
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+#: How old a working folder of ``epub -o FILE.epub`` is before a later run takes it for one a
+#: killed run left (seconds): no run takes a day.
+_STALE_WORK_SECONDS = 86400
+
+
+def _working_folder() -> Path:
+    """A new folder to build the one book in, in the program's cache folder (the book is then
+    written to FILE through the writer; a run killed outright leaves this folder there, never
+    beside FILE, and a later run removes those a day old)."""
+    import platformdirs
+    import shutil
+    import tempfile
+    import time
+
+    base = Path(platformdirs.user_cache_dir("digest-export")) / "one-book"
+    base.mkdir(parents=True, exist_ok=True)
+    try:
+        for entry in os.scandir(base):
+            if entry.name.startswith("run-") and entry.is_dir(follow_symlinks=False) \
+                    and time.time() - entry.stat(follow_symlinks=False).st_mtime > _STALE_WORK_SECONDS:
+                shutil.rmtree(entry.path, ignore_errors=True)
+    except OSError:
+        pass  # a leftover stays: the new folder is made all the same
+    return Path(tempfile.mkdtemp(prefix="run-", dir=base))
 
 
 def why_no_book(plan: BuildPlan, report: BuildReport) -> str:

@@ -921,13 +921,13 @@ def _remove_stale_books(plan: BuildPlan, report: BuildReport, state: BuildState)
         stale = dict(record.files)
         stale.update((n, stamp) for n, stamp in old_covers.items()
                      if n.startswith(Path(name).stem + ".cover."))
-        removed = False
-        for file_name, stamp in sorted(stale.items()):
-            if file_name in wanted:
-                continue
-            removed |= _remove_if_as_written(out / file_name, stamp, report)
-        if removed:
+        removed = [file_name for file_name, stamp in sorted(stale.items())
+                   if file_name not in wanted and _remove_if_as_written(out / file_name, stamp, report)]
+        if name in removed:
             report.explanations.append(f"removed {q(out / name)}: no longer built from these inputs and options")
+        elif removed:  # its covers went; the book is a link now, or another file (said by the writer)
+            report.explanations.append(f"removed the covers of {q(out / name)}, no longer built; the book "
+                                       f"itself is not as digest-export wrote it: left alone")
         else:
             report.explanations.append(f"left {q(out / name)} alone: it does not carry digest-export's mark; "
                                        "no longer built or listed")
