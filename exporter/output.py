@@ -69,8 +69,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import enum
-import functools
 import errno
+import functools
 import os
 import re
 import stat
@@ -1155,6 +1155,10 @@ def run_token() -> str:
             try:
                 folder = tokens_folder()
                 folder.mkdir(parents=True, exist_ok=True)
+                if not stat.S_ISDIR(os.lstat(folder).st_mode):
+                    # A link there leads to a folder of someone else's, whose old files the
+                    # pruning below would remove: the run is not recorded, as with no folder.
+                    raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
                 os.close(os.open(folder / token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             except FileExistsError:
                 continue
@@ -1183,17 +1187,31 @@ def _forget_token(token: str, pid: int) -> None:
         pass
 
 
+#: The name of a run's record: its token.
+_TOKEN_NAME = re.compile(f"[a-z2-7]{{{_TOKEN_LETTERS}}}")
+
+
 def _prune_tokens(folder: Path, kept: str) -> None:
-    """Remove the records of killed runs older than :data:`TOKEN_KEPT`."""
+    """Remove the records of killed runs older than :data:`TOKEN_KEPT`: a regular file named as
+    a token, in the folder opened without following a link; any other file there (one of the
+    user's put there, whatever its age) stays."""
     now = time.time()
     try:
-        with os.scandir(folder) as entries:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return
+    try:
+        with os.scandir(fd) as entries:
             for entry in entries:
                 with contextlib.suppress(OSError):
-                    if entry.name != kept and now - entry.stat(follow_symlinks=False).st_mtime > TOKEN_KEPT:
-                        os.unlink(entry.path)
+                    st = entry.stat(follow_symlinks=False)
+                    if entry.name != kept and _TOKEN_NAME.fullmatch(entry.name) and stat.S_ISREG(st.st_mode) \
+                            and now - st.st_mtime > TOKEN_KEPT:
+                        os.unlink(entry.name, dir_fd=fd)
     except OSError:
         pass
+    finally:
+        os.close(fd)
 
 
 #: The folders this process recorded under its run's token: (device, inode).

@@ -541,3 +541,33 @@ def test_ending_the_book_pool_by_killing_a_worker_sweeps_the_books_folders(tmp_p
 
 def _failing_task(task):
     raise RuntimeError("a stop")
+
+
+@pytest.mark.parametrize("runs", ["link", "folder"])
+def test_pruning_old_run_records_removes_only_run_records(tmp_path, runs):
+    """The records of killed runs are pruned after 90 days: only files named as a token, in the
+    state folder's own ``runs`` folder.  ``runs`` a link to a folder of the user's (whose old
+    files were all removed) is not written through; a file of the user's kept in the real one,
+    however old, stays."""
+    state = tmp_path / "state"
+    mine = tmp_path / "mine" if runs == "link" else state / "digest-export" / "runs"
+    mine.mkdir(parents=True)
+    if runs == "link":
+        (state / "digest-export").mkdir(parents=True)
+        (state / "digest-export" / "runs").symlink_to(mine, target_is_directory=True)
+    old = time.time() - 200 * 86400
+    for name in ("README", "thesis.tex", "abcde", "ab-cd"):
+        (mine / name).write_text("mine", encoding="utf-8")
+        os.utime(mine / name, (old, old))
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "2024-03-04.md").write_text("## Daily Papers (2024-03-04)\n\n### [P](https://arxiv.org/abs/2403.00001)\n\n"
+                                       "- a summary.\n", "utf-8")
+    r = subprocess.run([sys.executable, "-m", "exporter", "build", str(src), "-o", str(tmp_path / "out"), "--images",
+                        "none", "-q"], env=dict(ENV, XDG_STATE_HOME=str(state)), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    left = sorted(p.name for p in mine.iterdir())
+    if runs == "link":
+        assert left == ["README", "ab-cd", "abcde", "thesis.tex"]  # not a single file written or removed
+    else:
+        assert left == ["README", "ab-cd", "thesis.tex"]  # the old record of a token's name alone went
