@@ -726,3 +726,35 @@ def test_a_state_path_holding_a_json_document_of_the_users_is_kept(tmp_path):
                      tmp_path)
     assert result.exit_code == 1 and "prog.json was not written by digest-export" in result.output, result.output
     assert state.read_bytes() == b'{"program": "digest-export", "mine": [1, 2, 3]}'
+
+
+def test_a_page_nested_past_any_the_program_writes_is_the_users_and_told_at_once(tmp_path):
+    """40,000 unclosed ``<div>`` took html5lib minutes to read (its tree building is quadratic
+    in the nesting), a million hours: a page nested deeper than any the program writes is the
+    user's, told by a linear parser first."""
+    import time
+
+    for n in (200, 40_000, 1_000_000):
+        page = PAGE.format(head=META, body="<div>" * n).encode()
+        start = time.perf_counter()
+        assert not _says(tmp_path, page, "index.html")
+        assert time.perf_counter() - start < 5
+    assert _says(tmp_path, PAGE.format(head=META, body="<div>" * 60 + "x" + "</div>" * 60).encode(), "index.html")
+
+
+@pytest.mark.parametrize("name", ["feed.json", "feed.atom"])
+def test_a_feed_larger_than_any_the_program_writes_is_not_read_to_its_end(tmp_path, monkeypatch, name):
+    """A feed padded with millions of tiny entries cost minutes (Atom) or forty times its size in
+    memory (JSON Feed) to find the mark in: past the largest feed the program writes, it is the
+    user's, unread.  (The bound is made small here; the same document under it is the program's.)"""
+    from exporter.gates import marks
+
+    if name == "feed.json":
+        head = JSON_FEED % '"_digest_export": {"program": "digest-export"},'
+        doc = head.replace('"items": []', '"items": [' + ",".join('{"id": "x%d"}' % i for i in range(40_000)) + "]")
+    else:
+        doc = ATOM.format(GENERATOR + "".join(f"<entry><id>x{i}</id></entry>" for i in range(40_000)))
+    data = doc.encode()
+    assert _says(tmp_path, data, name)
+    monkeypatch.setattr(marks, "MAX_FEED_DOCUMENT_BYTES", len(data) - 1)
+    assert not _says(tmp_path, data, name)

@@ -59,6 +59,10 @@ MAX_IMAGE_PIXELS = 40_000_000
 #: The largest JSON document read whole to find the mark (a JSON Feed of every paper of a decade
 #: is a few tens of MB): a larger one is not taken for the program's.
 MAX_JSON_BYTES = 256 * 1024 * 1024
+#: The largest feed or catalog page (XML or JSON) read to find the mark: a JSON Feed or Atom feed
+#: of every paper of a decade (``feed --all``) is about 60 MB; past it, reading a document of
+#: millions of tiny entries took minutes, or gigabytes, to tell it is not the program's.
+MAX_FEED_DOCUMENT_BYTES = 64 * 1024 * 1024
 #: The largest front page read whole (a page of every book of a decade is well under it).
 MAX_PAGE_BYTES = 16 * 1024 * 1024
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -81,9 +85,11 @@ def carries(name: str, head: bytes, opened: Callable[[], BinaryIO]) -> bool:
             with opened() as fh:
                 return _epub_says(fh)
         if kind == "json":
+            kinds = _json_kinds(name)
+            most = MAX_JSON_BYTES if "state" in kinds else MAX_FEED_DOCUMENT_BYTES
             with opened() as fh:
-                data = fh.read(MAX_JSON_BYTES + 1)
-            return len(data) <= MAX_JSON_BYTES and says_program(data, PROGRAM, _json_kinds(name))
+                data = fh.read(most + 1)
+            return len(data) <= most and says_program(data, PROGRAM, kinds)
         if PROGRAM.encode() not in head:
             return False  # the fast answer for most files: no parser runs
         if kind in ("jpeg", "png"):
@@ -96,7 +102,7 @@ def carries(name: str, head: bytes, opened: Callable[[], BinaryIO]) -> bool:
             return len(data) <= MAX_PAGE_BYTES and _page_says(data)
         with opened() as fh:
             return _feed_says(fh, head, wanted)
-    except OSError:
+    except (OSError, MemoryError):  # a document too large to hold is not one the program wrote
         return False
 
 
@@ -300,11 +306,12 @@ def _feed_says(fh: BinaryIO, head: bytes, wanted: str | None) -> bool:
         return False
     parser = etree.XMLPullParser(events=("end", "comment", "pi"), resolve_entities=False, no_network=True,
                                  load_dtd=False, huge_tree=False)
-    marks, tail = 0, b""
+    marks, tail, read = 0, b"", 0
     seen = {"catalog": False, "opds": False}  # a link of the root to itself as a catalog; any OPDS link
     try:
         while chunk := fh.read(1 << 16):
-            if b"<![CDATA[" in tail + chunk:
+            read += len(chunk)
+            if b"<![CDATA[" in tail + chunk or read > MAX_FEED_DOCUMENT_BYTES:
                 return False
             tail = chunk[-8:]
             parser.feed(chunk)
@@ -410,6 +417,8 @@ def _page_says(data: bytes) -> bool:
     # The page's one end tag is its last: "</html>" twice lets the parser read on after the first.
     if not data.rstrip().endswith(b"</html>") or data.lower().count(b"</html") != 1:
         return False
+    if _deeper_than(data, MAX_PAGE_DEPTH):
+        return False  # html5lib's tree building takes time in the square of the nesting
     root = html5lib.parse(data.decode("utf-8", "replace"), treebuilder="etree", namespaceHTMLElements=False)
     if any(not isinstance(el.tag, str) for el in root.iter()):
         return False  # a comment as the parser reads one: <!-- -->, and <?php ?>, <!x> (HTML 13.2.5.42)
@@ -420,6 +429,32 @@ def _page_says(data: bytes) -> bool:
         return False  # its end tag read as text (<plaintext>, an open <textarea> or <script>): not where it ends
     anywhere = [el for el in root.iter() if el.tag == "meta" and (el.get("name") or "").strip().lower() == "generator"]
     return len(generators) == 1 == len(anywhere) and generators[0].split(" ")[0] == PROGRAM
+
+
+#: How deep the elements of a page the program writes may nest (its own is about a dozen deep; a
+#: template of the user's, with the books in a table, a few more): a page of 40,000 unclosed
+#: ``<div>`` took html5lib minutes, and one of a million hours, to read.
+MAX_PAGE_DEPTH = 128
+
+
+def _deeper_than(data: bytes, most: int) -> bool:
+    """Whether the elements of the HTML *data* nest deeper than *most*, as libxml2's HTML parser
+    (linear, in C; it stops at its own bound, 256, which is deeper) builds the tree."""
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(data, etree.HTMLParser(recover=True, no_network=True, huge_tree=False))
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        return False  # nothing html5lib cannot then read as quickly
+    if root is None:
+        return False
+    stack = [(root, 0)]
+    while stack:
+        el, depth = stack.pop()
+        if depth > most:
+            return True
+        stack.extend((child, depth + 1) for child in el)
+    return False
 
 
 def _image_says(data: bytes, kind: str) -> bool:
