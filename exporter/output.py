@@ -711,10 +711,14 @@ def _log_intent(log: Path | None, name: str, size: int, digest: str) -> None:
         return
     import json
 
-    line = json.dumps([name, size, digest], ensure_ascii=True, separators=(",", ":")) + "\n"
+    # A line break first too: a log whose last line was cut short (a kill inside a write, bytes
+    # of someone else's) would otherwise swallow this line into it.
+    line = "\n" + json.dumps([name, size, digest], ensure_ascii=True, separators=(",", ":")) + "\n"
     try:
+        # Never blocking: a FIFO at the log's name with no reader fails here (ENXIO), it does not
+        # hold the run for good.
         fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-                     | getattr(os, "O_CLOEXEC", 0), 0o600)
+                     | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0), 0o600)
         try:
             os.write(fd, line.encode("ascii"))
         finally:

@@ -148,6 +148,30 @@ def test_a_log_that_cannot_be_read_is_said(tmp_path, days, spelling):
     assert again.returncode == 0, again.stderr
     assert f"digest-export: warning: the log of this folder's writes, {log}, cannot be read" in again.stderr
     assert not any((tmp_path / "elsewhere").iterdir())
+    # A run that writes (another --by): it would append to the log, and a FIFO there held it.
+    writes = subprocess.run([sys.executable, "-m", "exporter", *args, "--by", "month"],
+                            env=dict(ENV, XDG_STATE_HOME=str(state)), capture_output=True, text=True, timeout=120)
+    assert writes.returncode == 0, writes.stderr
+    assert not any((tmp_path / "elsewhere").iterdir())
+
+
+def test_a_log_whose_last_line_is_cut_short_loses_no_line(tmp_path, days):
+    """Bytes with no line break at the end of the log (a kill inside a write, a copy of it in
+    UTF-16): the next lines are whole all the same, and the log goes once the state holds them."""
+    from exporter.state import load_intents
+
+    config = tmp_path / "a.toml"
+    config.write_text("", encoding="utf-8")
+    out, state = tmp_path / "out", tmp_path / "state"
+    assert build(days, out, state, config).returncode == 0
+    log = next(state.rglob("*.json")).with_suffix(".writing.log")
+    log.write_bytes(b"\xff\xfe[\x00")
+    killed = build(days, out, state, config, "--by", "month", kill=(3, "after"))
+    assert killed.returncode == 137
+    assert len(load_intents(log)) == 3  # each of the three files put in place
+    assert build(days, out, state, config).returncode == 0
+    assert not log.exists()
+    assert not list(out.glob("daily-papers-20??-??.epub"))  # the month books went
 
 
 def test_a_file_a_killed_run_put_in_place_and_the_user_edited_is_the_users(tmp_path, days):
