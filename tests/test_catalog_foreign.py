@@ -552,3 +552,19 @@ def test_a_foreign_book_of_any_name_leaves_a_record_build_reads_back(tmp_path_fa
     assert r.exit_code == 0, r.output
     left = sorted(p.name for p in out.iterdir() if ".cover." in p.name)
     assert left == [], (left, r.output)  # build writes no catalog here: every cover feed wrote is gone
+
+
+@pytest.mark.parametrize("entity", ['<!ENTITY xxe SYSTEM "file:///etc/hostname">', '<!ENTITY xxe "Mine">'])
+def test_a_package_document_declaring_entities_is_refused(built_book, entity):
+    """An entity (external: a local file; or internal) is never expanded, and its reference was
+    read as the entity's name (a book titled "xxe"): EPUB forbids external entities, the program
+    declares none, so the book is refused."""
+    from exporter.gates.epub import NotAnEpub, check_epub
+
+    def declare(opf: bytes) -> bytes:
+        opf = re.sub(rb"(<\?xml[^>]*\?>)", lambda m: m.group(1) + b"<!DOCTYPE package [" + entity.encode() + b"]>",
+                     opf, count=1)
+        return re.sub(rb"(<dc:title[^>]*>)[^<]*<", lambda m: m.group(1) + b"&xxe;<", opf, count=1)
+
+    with pytest.raises(NotAnEpub, match="declares entities in a DOCTYPE"):
+        check_epub(with_package(built_book, declare))

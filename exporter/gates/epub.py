@@ -288,7 +288,14 @@ def _xml(data: bytes, name: str):
     # No entity expansion, no DTD, no network: the bytes are anyone's.
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     try:
-        return etree.fromstring(data, parser)
+        root = etree.fromstring(data, parser)
+        dtd = root.getroottree().docinfo.internalDTD
+        if dtd is not None and any(True for _ in dtd.iterentities()):
+            # An entity's reference is left unexpanded, and its name was read as the text (a
+            # title "xxe"): EPUB 3.3 forbids external entities (its XML conformance rules), and the program's
+            # books declare none, so a package or container declaring one is refused.
+            raise NotAnEpub(f"not a valid EPUB ({shell_quote(name)} declares entities in a DOCTYPE)")
+        return root
     except etree.XMLSyntaxError as err:
         if "depth" in str(err).lower():  # libxml2's bound without XML_PARSE_HUGE: 256 levels
             raise NotAnEpub(f"not read ({shell_quote(name)} nests elements deeper than 256 levels, at line "

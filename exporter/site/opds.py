@@ -87,8 +87,12 @@ def _check_cover(data: bytes, mime: str, name: str) -> None:
             with Image.open(io.BytesIO(data)) as img:
                 fmt, (width, height) = img.format, img.size
                 img.verify()
-    except Exception as err:  # Pillow raises many kinds on a damaged image
-        raise ValueError(f"the cover {name} is not a readable image ({type(err).__name__})") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValueError(f"the cover {name} is larger than {MAX_COVER_PIXELS:,} pixels (a decompression bomb?)") \
+            from None
+    except Exception:  # Pillow raises many kinds on a damaged image; its words name its code
+        raise ValueError(f"the cover {name} is not a readable image (damaged, cut short, or not of its type)") \
+            from None
     if fmt != _PIL_FORMATS[mime]:
         raise ValueError(f"the cover {name} is {fmt}, not {mime}")
     if width * height > MAX_COVER_PIXELS:
@@ -419,8 +423,9 @@ def write_catalog(out: Path, base_url: str | None, report: FeedReport, reader=No
     warnings += twins
     report.books = len(found)
     warnings += [Diagnostic(SourceRef(str(b.path), 0), Severity.WARNING,
-                            f"language {b.language!r} has no form that feed validators accept (ISO 639-1 or "
-                            "639-2, or its macrolanguage): the catalog lists the book without a language", Kind.OUTPUT)
+                            f"language {b.language!r} has no form that feed validators accept (they take the "
+                            "ISO 639-1 and 639-2 codes of languages, not the special ones such as 'zxx', or a "
+                            "macrolanguage): the catalog lists the book without a language", Kind.OUTPUT)
                  for b in found if b.language and tag_for(b.language, "feed") is None]
     report.warnings += warnings
     outputs: list[tuple[str, bytes]] = []
