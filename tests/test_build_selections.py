@@ -183,7 +183,7 @@ def test_at_most_64_selections(site):
     root, logs, config = site
     config.write_text("".join(f'[[selection]]\nname = "s{i}"\ntop = 1\n' for i in range(65)), encoding="utf-8")
     result = run(config, logs, root / "out")
-    assert result.exit_code == 2 and "digest-export.toml:193: [[selection]] #65: at most 64" in result.output
+    assert result.exit_code == 2 and "digest-export.toml:193: error: [[selection]] #65: at most 64" in result.output
     assert not (root / "out").exists()
 
 
@@ -260,7 +260,7 @@ def test_a_filter_of_the_config_beside_selections_is_named_where_it_is(site, whe
     config.write_text(where + CONFIG, encoding="utf-8")
     result = run(config, logs, root / "out")
     assert result.exit_code == 2, result.output
-    assert f"digest-export.toml:{where.count(chr(10))}: {key}: filters a build without [[selection]]" in result.output
+    assert f"digest-export.toml:{where.count(chr(10))}: error: {key}: filters a build without [[selection]]" in result.output
     assert not (root / "out").exists()
 
 

@@ -73,11 +73,11 @@ def test_command_line_wins_over_config(project, tmp_path_factory):
         ("[nosuch]\nx = 1\n", "unknown table [nosuch]"),
         ("inputs = [\n", "not valid TOML"),
         # The path form, PATH:LINE:COLUMN, as every file's problem is said.
-        ("title = 'a'\nx = = 1\n", "digest-export.toml:2:5: not valid TOML: Invalid value"),
+        ("title = 'a'\nx = = 1\n", "digest-export.toml:2:5: error: not valid TOML: Invalid value"),
         # A key given twice, on the last line: tomllib says "at end of document", and no key.
-        ('[[selection]]\nname = "a"\nname = "b"', "digest-export.toml:3:11: not valid TOML: key 'name' is given a "
+        ('[[selection]]\nname = "a"\nname = "b"', "digest-export.toml:3:11: error: not valid TOML: key 'name' is given a "
                                                    "value twice"),
-        ('[[selection]]\n"min-votes" = 1\nmin-votes = 2\n', "digest-export.toml:3:14: not valid TOML: key "
+        ('[[selection]]\n"min-votes" = 1\nmin-votes = 2\n', "digest-export.toml:3:14: error: not valid TOML: key "
                                                              "'min-votes' is given a value twice"),
     ],
 )
@@ -153,7 +153,7 @@ def test_a_config_path_value_that_is_refused_names_the_file_and_key(tmp_path, ki
     result = run(args, tmp_path)
     assert result.exit_code == 2, result.output
     # the file and the line of the key (after its table's header)
-    assert f"c.toml:{2 if table else 1}: {f'[{table}] ' if table else ''}key '{key}': " in result.output, result.output
+    assert f"c.toml:{2 if table else 1}: error: {f'[{table}] ' if table else ''}key '{key}': " in result.output, result.output
     assert "Invalid value for" not in result.output, result.output
 
 
@@ -235,7 +235,7 @@ def test_a_refused_key_is_named_with_its_line(tmp_path):
         config.write_text(body, encoding="utf-8")
         result = run(["--config", str(config), "build", "-o", str(tmp_path / "out"), "--images", "none"], tmp_path)
         assert result.exit_code == 2, result.output
-        assert f"c.toml:{line}: {said}" in result.output, result.output
+        assert f"c.toml:{line}: error: {said}" in result.output, result.output
         assert not (tmp_path / "out").exists()
 
 
@@ -247,5 +247,5 @@ def test_a_config_too_long_to_search_is_named_without_a_line(tmp_path):
     config.write_text("".join(f"# {i}\n" for i in range(100_000)) + 'days = "x"\n', encoding="utf-8")
     start = time.monotonic()
     result = run(["--config", str(config), "build", "-o", str(tmp_path / "out")], tmp_path)
-    assert result.exit_code == 2 and "c.toml: key 'days' must be" in result.output, result.output
+    assert result.exit_code == 2 and "c.toml: error: key 'days' must be" in result.output, result.output
     assert time.monotonic() - start < 20

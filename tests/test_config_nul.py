@@ -22,7 +22,7 @@ def test_a_config_in_utf16_or_utf32_without_a_bom_is_named_so(tmp_path, monkeypa
     (tmp_path / "c.toml").write_bytes('title = "Papers"\n'.encode(codec))
     result = CliRunner().invoke(main, ["--config", "c.toml", "inspect"])
     assert result.exit_code == 2, result.output
-    assert f"c.toml:1: {codec[:6].upper()} without a byte-order mark" in result.output, result.output
+    assert f"c.toml:1: error: {codec[:6].upper()} without a byte-order mark" in result.output, result.output
     assert "save it as UTF-8" in result.output, result.output
 
 

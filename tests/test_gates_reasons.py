@@ -140,7 +140,7 @@ def test_from_after_to_in_the_config_names_the_file_and_both_keys(tmp_path, comm
     result = run(["--config", config, command, SAMPLE, "-o", out, "--images", "none"], tmp_path)
     assert result.exit_code == 2, result.output
     section = f"[{command}] " if table else ""
-    assert (f"{config}: {section}key 'from' = 2024-03-10 must not be later than {section}key 'to' = 2024-03-01"
+    assert (f"{config}: error: {section}key 'from' = 2024-03-10 must not be later than {section}key 'to' = 2024-03-01"
             in result.output), result.output
     assert not out.exists()
 
@@ -244,7 +244,7 @@ def test_an_empty_path_in_the_config_is_refused_naming_its_key(tmp_path, command
     args = ["--config", config, command] + ([SAMPLE] if key != "inputs" and command != "send" else [])
     result = run(args + (["--to", "a@example.org", "--dry-run"] if command == "send" else []), tmp_path)
     assert result.exit_code == 2, result.output
-    assert f"c.toml:{1 if where == 'top' else 2}: {'' if where == 'top' else f'[{command}] '}key '{key}' must be a path" \
+    assert f"c.toml:{1 if where == 'top' else 2}: error: {'' if where == 'top' else f'[{command}] '}key '{key}' must be a path" \
         in result.output, \
         result.output
     assert "an empty path names no file or folder" in result.output
@@ -281,12 +281,12 @@ def test_a_top_level_key_of_two_meanings_is_never_dropped(tmp_path, value, fits)
     epub = run(["--config", config, "epub", SAMPLE, "-o", tmp_path / "out", "--images", "none", "-q"], tmp_path)
     send = run(["--config", config, "send", tmp_path / "out", "--dry-run", "-q"], tmp_path)
     if fits is None:
-        assert epub.exit_code == 2 and "c.toml:1: key 'to' must be a date" in epub.output, epub.output
+        assert epub.exit_code == 2 and "c.toml:1: error: key 'to' must be a date" in epub.output, epub.output
         assert "write it in the [send] table if it is for send" in epub.output or '"2024' in epub.output
         assert not (tmp_path / "out").exists()
     elif fits == "both":  # a string is of both kinds: a date to epub, an address send refuses
         assert epub.exit_code == 0, epub.output
-        assert send.exit_code == 2 and "c.toml:1: key 'to':" in send.output, send.output
+        assert send.exit_code == 2 and "c.toml:1: error: key 'to':" in send.output, send.output
     else:  # epub takes it or leaves it to send; send takes it or leaves it to epub
         assert epub.exit_code == 0, epub.output
         assert "key 'to'" not in send.output, send.output
@@ -323,14 +323,16 @@ def test_a_later_refusal_names_the_value_where_it_was_given(tmp_path, command, k
     (tmp_path / "out").mkdir()
     result = run(args, tmp_path)
     assert result.exit_code == 2, result.output
-    message = result.output.split("Error: ", 1)[1]
+    # On the command line, a usage error (click's); from the config, the config's error, said as
+    # every error is: "PATH:LINE: error: ...".
+    message = result.output.split("Error: ", 1)[1] if where == "option" else result.output
     assert said in message, message
     if where == "option":
         assert message.startswith(f"--{key} ") or message.startswith(f"--{key}: "), message
     else:
         # the file, and the line of the key: the second (the first is the table's header, or empty)
-        assert message.startswith(f"{config.resolve()}:2: {'' if where == 'top' else f'[{command}] '}key '{key}':"), \
-            message
+        assert message.startswith(
+            f"{config.resolve()}:2: error: {'' if where == 'top' else f'[{command}] '}key '{key}':"), message
         assert f"--{key}" not in message, message
 
 

@@ -135,7 +135,7 @@ def test_refused_pattern_is_said_in_words_with_key_and_file(tmp_path, pattern, w
     config.write_text(f'[[selection]]\nname = "a"\nmatch = ["re:{pattern}"]\n', "utf-8")
     result = run(["--config", config, "build", SAMPLE, "-o", tmp_path / "out", "--images", "none"], tmp_path)
     assert result.exit_code == 2, result.output
-    assert f"{config}:3: [[selection]] #1 'a': 'match': the regular expression" in result.output, result.output
+    assert f"{config}:3: error: [[selection]] #1 'a': 'match': the regular expression" in result.output, result.output
     assert words in result.output, result.output
     assert "KeyError" not in result.output and "position" not in result.output, result.output
     assert not (tmp_path / "out").exists()

@@ -67,7 +67,7 @@ def test_a_day_title_over_the_bound_skips_its_day_and_a_title_option_over_it_is_
     r = run_cli(["--config", str(config), "build", str(tmp_path / "in.md"), "-o", str(tmp_path / "o2"), "--images",
                  "none", "--state", str(tmp_path / "s2.json")], tmp_path)
     # (given in the config: named by the file and key)
-    assert (r.exit_code == 2 and "c.toml:1: key 'title': is " in r.output) == (size > MAX_DAY_TITLE_CHARS), \
+    assert (r.exit_code == 2 and "c.toml:1: error: key 'title': is " in r.output) == (size > MAX_DAY_TITLE_CHARS), \
         r.output[-300:]
 
 

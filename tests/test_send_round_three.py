@@ -579,8 +579,8 @@ def test_an_address_error_names_the_config_key_or_the_option(built, tmp_path_fac
     r = run_cli(args, tmp)
     assert r.exit_code == 2, r.output
     if source == "config":
-        assert f"{config.resolve()}:2: [send] key '{key}':" in r.output, r.output
-        assert f"--{key}" not in r.output.split("Error:", 1)[1], r.output
+        assert f"{config.resolve()}:2: error: [send] key '{key}':" in r.output, r.output
+        assert f"--{key}" not in r.output, r.output
     else:
         assert f"--{key} " in r.output or f"--{key}: " in r.output, r.output
 

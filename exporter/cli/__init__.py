@@ -71,7 +71,10 @@ def main(ctx: click.Context, config_path: str | None) -> None:
         ctx.default_map = default_map(config, gate_files.real_path(path), main, ctx)
         ctx.meta["selections"] = selections_of(config, gate_files.real_path(path))
     except ExporterError as err:
-        raise click.UsageError(str(err)) from err
+        from ..gates.names import shell_quote
+        from .options import exit_config_error
+
+        exit_config_error(str(err), [shell_quote(str(path)), shell_quote(str(gate_files.real_path(path)))])
     ctx.meta["config_path"] = Path(path)
     ctx.meta["config"] = config  # where a refused value sits in it (options.config_key)
 

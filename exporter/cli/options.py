@@ -7,8 +7,8 @@ import datetime as dt
 import functools
 import os
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -98,7 +98,11 @@ class Command(click.Command):
             where = config_key(ctx, err.param) if name not in given and name in (ctx.default_map or {}) else None
             if where is None:
                 raise
-            raise click.UsageError(f"{where} {err.message}", ctx) from err
+            said = f"{where} {err.message}"
+            place = _config_file_named(said)
+            if place is not None:  # said as every config error is (PATH:LINE: error: ...), exit 2
+                exit_config_error(said, [place])
+            raise click.UsageError(said, ctx) from err
 
 
 #: How much of a refused value a usage error shows: a value of 100,000 characters is cut, as the
@@ -512,7 +516,11 @@ def report_errors(f: F) -> F:
             click.echo(_located(str(err)), err=True)
             sys.exit(err.exit_code)
         except UsageError as err:
-            raise click.UsageError(named_where_given(str(err))) from err
+            said = named_where_given(str(err))
+            place = _config_file_named(said)
+            if place is not None:  # a value the config gave: an error of the config's
+                exit_config_error(said, [place])
+            raise click.UsageError(said) from err
         except ExporterError as err:
             click.echo(_located(str(err)), err=True)
             sys.exit(err.exit_code)
@@ -535,6 +543,27 @@ def _located(text: str) -> str:
     return f"digest-export: error: {text}"
 
 
+def exit_config_error(text: str, paths: Iterable[str]) -> NoReturn:
+    """A config error, said as every other error is, ``PATH:LINE: error: ...`` (editors and CI
+    problem matchers read that shape), exit 2: not click's usage banner, since nothing on the
+    command line is wrong.  *paths*: the config file as the messages may name it; a line naming
+    none of them is said as ``digest-export: error: ...``."""
+    import re
+
+    prefixes = "|".join(re.escape(p) for p in sorted(set(paths), key=len, reverse=True))
+    lines = []
+    for line in text.splitlines() or [""]:
+        m = re.match(f"(?:{prefixes})(?::[0-9]+){{0,2}}: ", line) if prefixes else None
+        if m is None:
+            lines.append(f"digest-export: error: {line}")
+        elif line[m.end():].startswith("error: "):
+            lines.append(line)
+        else:
+            lines.append(f"{line[:m.end()]}error: {line[m.end():]}")
+    click.echo("\n".join(lines), err=True)
+    sys.exit(2)
+
+
 def named_where_given(text: str) -> str:
     """A usage error a check made after the options were read (``--base-url '...' cannot be
     used``), with the option it starts with named where the user gave it: the config file and
@@ -553,6 +582,23 @@ def named_where_given(text: str) -> str:
         return text
     rest = text[m.end():]
     return f"{place[0]}: {place[1]}{':' if rest.startswith(' ') else ''}{rest}"
+
+
+def _config_file_named(text: str) -> str | None:
+    """The config file as *text* starts with it (a check made after the options were read named
+    the config's key), or None."""
+    from ..gates.names import shell_quote as q
+
+    ctx = click.get_current_context(silent=True)
+    path = ctx.find_root().meta.get("config_path") if ctx is not None else None
+    if path is None:
+        return None
+    from ..gates import files as gate_files
+
+    for shown in (q(str(path)), q(str(gate_files.real_path(path)))):
+        if text.startswith(shown + ":"):
+            return shown
+    return None
 
 
 def _os_error_text(err: OSError) -> str:
