@@ -631,7 +631,7 @@ def held_lock(path: Path, busy: str, error: type[Exception] = OutputError) -> It
         raise error(f"{_shown(path)}: cannot create the lock file: {why}") from err
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise error(f"{_shown(path)}: cannot take the lock: it is {gate_files.kind_of(os.fstat(fd).st_mode)}, "
+            raise error(f"{_shown(path)}: cannot create the lock file: it is {gate_files.kind_of(os.fstat(fd).st_mode)}, "
                         "not a regular file")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -640,6 +640,18 @@ def held_lock(path: Path, busy: str, error: type[Exception] = OutputError) -> It
         yield
     finally:
         os.close(fd)
+
+
+def check_lock_target(path: Path, error: type[Exception] = OutputError) -> None:
+    """*error* where :func:`held_lock` would refuse *path* as a lock file (a link, a named pipe,
+    a folder), without making or taking it: for a dry run, which must refuse what the run does."""
+    path = Path(path)
+    if os.path.islink(path):
+        raise error(f"{_shown(path)}: cannot create the lock file: a symbolic link, which the lock is never "
+                    "taken through")
+    kind = gate_files.special_kind(path)
+    if kind:
+        raise error(f"{_shown(path)}: cannot create the lock file: it is {kind}, not a regular file")
 
 
 #: The main process's ``(pid, descriptor)`` of the journal its forked book workers append their

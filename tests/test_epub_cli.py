@@ -123,3 +123,15 @@ def test_one_file_is_built_in_the_cache_and_a_killed_runs_working_folder_goes_a_
     assert sorted(p.name for p in target.parent.iterdir()) == ["mine.epub"]
     assert not old.exists() and young.exists()
     assert sorted(p.name for p in work.iterdir()) == ["run-atwork1"]  # its own is gone too
+
+
+def test_a_folder_at_the_one_file_is_a_usage_error_as_a_fifo_is(tmp_path):
+    """``-o x.epub`` where x.epub is a folder: the option names what cannot be (exit 2), as for a
+    named pipe there, not a failure to write (exit 1); the folder is left as it is."""
+    week = write_week(tmp_path / "in", days=2)
+    target = tmp_path / "x.epub"
+    target.mkdir()
+    result = run(week, "-o", target, "--by", "all", "--images", "none", "-q")
+    assert result.exit_code == 2, result.output
+    assert "x.epub is a folder, not a file for the book" in result.output
+    assert list(target.iterdir()) == []

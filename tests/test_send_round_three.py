@@ -898,3 +898,24 @@ def test_an_empty_smtp_host_in_the_config_is_refused_not_taken_as_unset(built, t
     r = run_cli(["--config", str(config), "send", str(out), "--to", KINDLE, "--dry-run", "--today", TODAY], tmp)
     assert r.exit_code == 2, r.output
     assert "[send] key 'smtp-host': is empty" in r.output, r.output
+
+
+@pytest.mark.parametrize("lock", ["link", "fifo"])
+def test_a_dry_run_refuses_the_lock_file_the_run_refuses(built, tmp_path, lock):
+    """The dry run takes no lock, but a lock file the run would refuse (a link, a named pipe at
+    its name) is refused by both, in the same words and with the same status."""
+    import os
+
+    out = _copy(built, tmp_path)
+    path = out / ".digest-export-sent.lock"
+    if lock == "link":
+        path.symlink_to(tmp_path / "elsewhere")
+    else:
+        os.mkfifo(path)
+    results = [run_cli(["send", str(out), "--to", KINDLE, "--today", TODAY, "--smtp-host", "127.0.0.1", "--from-address",
+                        "papers@example.org", "--smtp-port",
+                        "9", *dry], tmp_path, env={"DIGEST_EXPORT_SMTP_PASSWORD": ""}) for dry in ([], ["--dry-run"])]
+    assert results[0].exit_code == results[1].exit_code != 0, [r.output for r in results]
+    assert "cannot create the lock file" in results[1].output, results[1].output
+    assert results[0].output.splitlines()[-1] == results[1].output.splitlines()[-1]
+    assert not (tmp_path / "elsewhere").exists()

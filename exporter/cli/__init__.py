@@ -221,6 +221,11 @@ def epub(inputs: tuple[str, ...], out_dir: str, allow_empty: bool, quiet: bool, 
         # A folder is what -o names then, as for build and feed: a usage error, not a failure to write.
         raise click.BadParameter(f"{q(out_dir)} is {gate_files.described(out_dir)}, not a folder (nor a file "
                                  "name ending in .epub)", param_hint="'-o' / '--output'")
+    if out_dir.lower().endswith(".epub") and os.path.isdir(out_dir):
+        # As a named pipe or a device there is: a usage error naming -o, not a failure to write.
+        raise click.BadParameter(f"{q(out_dir)} is {gate_files.described(out_dir)}, not a file for the book (give "
+                                 "a name not taken, or name the folder without .epub for its books)",
+                                 param_hint="'-o' / '--output'")
     if out_dir.lower().endswith(".epub"):
         plan, report, lines = run_to_one_file(inputs, options, Path(out_dir), quiet=quiet, allow_empty=allow_empty,
                                               chosen=chosen)

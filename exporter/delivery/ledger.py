@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ..errors import ExporterError
 from ..gates import files as gate_files
-from ..output import held_lock, write_file
+from ..output import check_lock_target, held_lock, write_file
 from ..gates.names import printable_json, shell_quote as q, stored_tree, unstored_name
 
 LEDGER_NAME = ".digest-export-sent.json"
@@ -157,6 +157,11 @@ def _book_name(stored: str) -> str:
 
 def now_text() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def check_lockable(folder: Path) -> None:
+    """What :func:`locked` would refuse, said without taking the lock (``--dry-run``)."""
+    check_lock_target(Path(folder) / LOCK_NAME, LedgerError)
 
 
 @contextlib.contextmanager

@@ -24,7 +24,7 @@ from ..errors import ConfigError, UsageError
 from ..gates.addresses import Address, AddressRefused, check_address, unique_addresses
 from .books import (BookFile, BookTooLarge, NotABook, book_facts, file_sha256, find_books, misnamed, read_book_file,
                     same_book)
-from .ledger import Ledger, Sent, load_ledger, locked, now_text
+from .ledger import Ledger, Sent, check_lockable, load_ledger, locked, now_text
 from .message import attachment_name, book_message
 from ..procs import stops_deferred
 from .smtp import DeliveryFailure, Mailer, SmtpSettings
@@ -225,6 +225,8 @@ def send_books(options: SendOptions, say: Say = lambda line: None, report: SendR
     sender = check_address(options.sender) if options.sender else None
     today = options.today or dt.date.today()
     report = SendReport() if report is None else report
+    if options.dry_run:  # it takes no lock, but refuses a lock file the run would refuse
+        check_lockable(options.folder)
     with locked(options.folder) if not options.dry_run else contextlib.nullcontext():
         ledger = load_ledger(options.folder)
         books, found = select_books(options, today, report, recipients)
