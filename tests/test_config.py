@@ -249,3 +249,17 @@ def test_a_config_too_long_to_search_is_named_without_a_line(tmp_path):
     result = run(["--config", str(config), "build", "-o", str(tmp_path / "out")], tmp_path)
     assert result.exit_code == 2 and "c.toml: error: key 'days' must be" in result.output, result.output
     assert time.monotonic() - start < 20
+
+
+def test_an_input_of_the_config_that_is_refused_names_the_file_and_key(tmp_path):
+    """An ``inputs`` entry the INPUT type refuses (a name longer than a file system allows) is the
+    config's error, named by its file, line and key, as any other key's; typed on the command
+    line, the same name is a usage error of the argument."""
+    config = tmp_path / "c.toml"
+    config.write_text(f'inputs = ["{"x" * 300}"]\n', encoding="utf-8")
+    result = run(["--config", str(config), "build", "-o", str(tmp_path / "out"), "--images", "none"], tmp_path)
+    assert result.exit_code == 2, result.output
+    assert "c.toml:1: error: key 'inputs': the name " in result.output and "Usage:" not in result.output
+    typed = run(["build", "x" * 300, "-o", str(tmp_path / "out"), "--images", "none"], tmp_path)
+    assert typed.exit_code == 2 and "Invalid value for '[INPUT]...'" in typed.output, typed.output
+    assert not (tmp_path / "out").exists()

@@ -95,7 +95,12 @@ class Command(click.Command):
             # The source is recorded only once a value converts (click 8.2): a value the command
             # line did not give, and the config file did, is the config file's.
             given, _, _ = self.make_parser(ctx).parse_args(args=original)
-            where = config_key(ctx, err.param) if name not in given and name in (ctx.default_map or {}) else None
+            # An argument (INPUT...) is in what the parser gives even when the line has none (as
+            # click's "unset" sentinel from 8.2, as () before): typed only with a value of its own.
+            value = given.get(name)
+            typed = name in given and (not isinstance(err.param, click.Argument)
+                                       or isinstance(value, str) or isinstance(value, (tuple, list)) and len(value) > 0)
+            where = config_key(ctx, err.param) if not typed and name in (ctx.default_map or {}) else None
             if where is None:
                 raise
             said = f"{where} {err.message}"
