@@ -732,7 +732,11 @@ def _log_intent(log: Path | None, name: str, size: int, digest: str) -> None:
         fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
                      | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0), 0o600)
         try:
-            os.write(fd, line.encode("ascii"))
+            # A regular file of one name: a hard link there (a state folder copied with cp -al or
+            # rsync --link-dest) is a file elsewhere too, perhaps of the user's, never appended to.
+            st = os.fstat(fd)
+            if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
+                os.write(fd, line.encode("ascii"))
         finally:
             os.close(fd)
     except OSError:

@@ -110,6 +110,8 @@ def load_intents(path: Path, most: int | None = None) -> list[tuple[str, int, st
     left out."""
     from .gates import documents
 
+    if os.path.islink(path):
+        return []  # never read through a link, as it is never written through one
     try:
         raw = documents.read(path, limit=documents.MAX_LEDGER_BYTES)
     except (OSError, ValueError):
@@ -130,10 +132,23 @@ def unreadable_intents(out_dir: Path) -> str | None:
     """Why the log of *out_dir* is there but cannot be read (a folder, a FIFO or a link at its
     name, too large, not readable), or None (none, or readable): the next build then knows
     nothing of what a run killed outright was putting in place, and says so."""
+    import stat
+
     from .gates import documents
 
+    path = intent_log_path(out_dir)
     try:
-        documents.read(intent_log_path(out_dir), limit=documents.MAX_LEDGER_BYTES)
+        st = os.lstat(path)
+    except OSError:
+        return None
+    # Never written through a link, nor into a file of other names (a hard link): the run logs
+    # nothing there, so a link is as unreadable as a folder.
+    if stat.S_ISLNK(st.st_mode):
+        return "a symbolic link, which the log is never written through"
+    if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+        return f"a file of {st.st_nlink} names (a hard link), which the log is never written into"
+    try:
+        documents.read(path, limit=documents.MAX_LEDGER_BYTES)
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as error:

@@ -129,30 +129,36 @@ def test_a_killed_runs_temporary_file_goes_when_its_log_is_lost(tmp_path, days):
     assert mine.read_text(encoding="utf-8") == "mine"
 
 
-@pytest.mark.parametrize("spelling", ["folder", "fifo", "link"])
+@pytest.mark.parametrize("spelling", ["folder", "fifo", "link", "link to a file", "link to nothing", "hard link"])
 def test_a_log_that_cannot_be_read_is_said(tmp_path, days, spelling):
-    """A folder, a FIFO or a link to a folder at the log's name: the build neither hangs nor
-    fails, and warns that what a killed run put in place is unknown to it."""
+    """A folder, a FIFO, a link (to a folder, a file, nothing) or a hard link of a file elsewhere
+    at the log's name: the build neither hangs nor fails, writes nothing through it, and warns
+    that what a killed run put in place is unknown to it."""
     config = tmp_path / "a.toml"
     config.write_text("", encoding="utf-8")
     out, state = tmp_path / "out", tmp_path / "state"
     assert build(days, out, state, config).returncode == 0
     log = next(state.rglob("*.json")).with_suffix(".writing.log")
-    {"folder": log.mkdir, "fifo": lambda: os.mkfifo(log),
-     "link": lambda: log.symlink_to(tmp_path / "elsewhere", target_is_directory=True)}[spelling]()
     (tmp_path / "elsewhere").mkdir()
+    mine = tmp_path / "elsewhere" / "mine.txt"
+    {"folder": log.mkdir, "fifo": lambda: os.mkfifo(log),
+     "link": lambda: log.symlink_to(tmp_path / "elsewhere", target_is_directory=True),
+     "link to a file": lambda: (mine.write_text("mine"), log.symlink_to(mine)),
+     "link to nothing": lambda: log.symlink_to(tmp_path / "elsewhere" / "nothing"),
+     "hard link": lambda: (mine.write_text("mine"), os.link(mine, log))}[spelling]()
+    kept = {p.name: p.read_bytes() for p in (tmp_path / "elsewhere").iterdir()}
     args = ["--config", str(config), "build", str(days), "-o", str(out), "--images", "none", "-j", "1",
             "--today", "2030-01-01"]
     again = subprocess.run([sys.executable, "-m", "exporter", *args], env=dict(ENV, XDG_STATE_HOME=str(state)),
                            capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
     assert f"digest-export: warning: the log of this folder's writes, {log}, cannot be read" in again.stderr
-    assert not any((tmp_path / "elsewhere").iterdir())
+    assert {p.name: p.read_bytes() for p in (tmp_path / "elsewhere").iterdir()} == kept
     # A run that writes (another --by): it would append to the log, and a FIFO there held it.
     writes = subprocess.run([sys.executable, "-m", "exporter", *args, "--by", "month"],
                             env=dict(ENV, XDG_STATE_HOME=str(state)), capture_output=True, text=True, timeout=120)
     assert writes.returncode == 0, writes.stderr
-    assert not any((tmp_path / "elsewhere").iterdir())
+    assert {p.name: p.read_bytes() for p in (tmp_path / "elsewhere").iterdir()} == kept
 
 
 def test_a_log_whose_last_line_is_cut_short_loses_no_line(tmp_path, days):
