@@ -85,6 +85,8 @@ def load_written(path: Path, out_dir: Path | None = None) -> dict[str, Stamp]:
         files = documents.to_builtins(doc)["files"]
         if gate_names.STORED_MARK.encode() in raw:
             files = gate_names.unstored_tree(files)
+            for name in files:
+                gate_names.check_output_name(name)
     except (OSError, ValueError):
         files = {}
     written = {str(name): Stamp.stored(stamp) for name, stamp in files.items()}
@@ -154,6 +156,14 @@ def unreadable_intents(out_dir: Path) -> str | None:
     except (OSError, ValueError) as error:
         return getattr(error, "strerror", None) or str(error) or type(error).__name__
     return None
+
+
+def _output_names(data: dict) -> list[str]:
+    """The names of output files a state read back holds: its books, pages and catalog entries,
+    the files of each record, and the files it keeps as the user's."""
+    records = [*data["books"].values(), *data["pages"].values(), data["feeds"], data["catalog"]]
+    return [*data["books"], *data["pages"], *data["catalog_books"], *data["left"],
+            *(name for record in records if isinstance(record, dict) for name in record.get("files", {}))]
 
 
 def written_before_a_kill(out_dir: Path) -> dict[str, Stamp]:
@@ -459,6 +469,8 @@ def load_state(path: Path, version: str, base: Path | None = None) -> tuple[Buil
         data = documents.to_builtins(documents.decode(raw, documents.StateDoc, limit=documents.MAX_STATE_BYTES))
         if gate_names.STORED_MARK.encode() in raw:
             data = gate_names.unstored_tree(data)
+            for name in _output_names(data):
+                gate_names.check_output_name(name)
     except ValueError as err:  # DocumentDamaged, or a stored name that is not one
         return BuildState.empty(version), f"{shown} is damaged ({err}); rebuilding everything"
     state = BuildState(

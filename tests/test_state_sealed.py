@@ -14,6 +14,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -131,3 +132,41 @@ def test_a_resealed_state_that_lists_a_users_file_never_deletes_it(size_delta, z
     assert "is damaged" not in result.output, result.output
     assert user.read_bytes() == mine
     assert f"removed {tmp / 'out' / USER_BOOK}" not in result.output
+
+
+@pytest.mark.parametrize("name", ["fsbytes:../sentinel/x.epub", "fsbytes:a/../../x.epub", "fsbytes:/etc/x.epub",
+                                  "fsbytes:top//x.epub"])
+def test_a_stored_name_that_leads_out_of_the_folder_is_a_damaged_state(tmp_path, name):
+    """A name in its stored spelling (``fsbytes:``, for bytes that are not UTF-8) passes the names
+    gate as written, its mark first: read back, a name with a "..", "." or empty segment makes the
+    state damaged (a full rebuild), never a file the run would remove."""
+    (tmp_path / "in").mkdir()
+    for file_name, text in INPUTS.items():
+        (tmp_path / "in" / file_name).write_text(text, "utf-8")
+    assert _cli(_args(tmp_path, "out", "state.json"), tmp_path).exit_code == 0
+    doc = json.loads((tmp_path / "state.json").read_text("utf-8"))
+    first = doc["books"][sorted(doc["books"])[0]]
+    doc["books"][sorted(doc["books"])[0]] = {**first, "files": {name: next(iter(first["files"].values()))}}
+    write_sealed(tmp_path / "state.json", doc)
+    result = _cli(_args(tmp_path, "out", "state.json") + ["-v"], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "is damaged (" in result.output and "rebuilding everything" in result.output, result.output
+    assert "regex" not in result.output  # the names gate's pattern is said as what it stands for
+
+
+def test_a_damaged_documents_message_stays_short_and_readable():
+    """A 6 MB value where a name of a few letters goes (a damaged send ledger) made a message of
+    6 MB; a pattern's regular expression was quoted as such: said in part, and as what it is."""
+    from typing import Literal
+
+    import msgspec
+
+    from exporter.gates import documents
+
+    Doc = msgspec.defstruct("Doc", [("kind", Literal["book", "feed"]), ("name", documents.FileName)])
+
+    for raw in (b'{"kind": "' + b"x" * 6_000_000 + b'", "name": "a"}', b'{"kind": "book", "name": "../x"}'):
+        with pytest.raises(documents.DocumentDamaged) as caught:
+            documents.decode(raw, Doc, limit=10_000_000)
+        said = str(caught.value)
+        assert len(said) < 500 and "regex" not in said, said[:600]

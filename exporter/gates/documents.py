@@ -735,6 +735,17 @@ def _as(raw: bytes, schema: type[T]) -> T | None:
         return None
 
 
+def _readable(said: str) -> str:
+    """msgspec's words for a value that does not fit, for a person: a pattern's regular
+    expression said as what it stands for, and a long value quoted in part (a 60 MB string in a
+    damaged ledger made a 60 MB message)."""
+    import re
+
+    said = re.sub(r"matching regex '.*?' - at ", "of the form the program writes - at ", said, count=1)
+    said = re.sub(r"'([^']{60})[^']+'", lambda m: f"'{m.group(1)}...'", said)
+    return said if len(said) <= 400 else said[:400] + "..."
+
+
 def decode(raw: bytes, schema: type[T], *, limit: int) -> T:
     """*raw* (JSON) as *schema*; :class:`DocumentDamaged` saying where it does not fit."""
     if len(raw) > limit:
@@ -742,7 +753,7 @@ def decode(raw: bytes, schema: type[T], *, limit: int) -> T:
     try:
         doc = msgspec.json.decode(raw, type=schema, strict=True)
     except msgspec.ValidationError as err:
-        raise DocumentDamaged(str(err)) from None
+        raise DocumentDamaged(_readable(str(err))) from None
     except msgspec.DecodeError as err:
         raise DocumentDamaged(f"not JSON ({err})") from None
     except RecursionError:

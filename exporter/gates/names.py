@@ -254,6 +254,16 @@ def unstored_name(text: str) -> str:
     return name
 
 
+def check_output_name(name: str) -> str:
+    """*name*, a file of the output folder as a state or record names it, once read back from its
+    stored spelling; ValueError unless it is a relative path of plain segments.  The documents
+    gate checks the stored spelling, whose mark hides what follows (``fsbytes:../x``)."""
+    if not name or name.startswith("/") or "\0" in name or any(
+            part in ("", ".", "..") for part in name.split("/")):
+        raise ValueError(f"a file name that leads out of the output folder ({name[:80]!r})")
+    return name
+
+
 def stored_tree(value: object) -> object:
     """*value* (JSON values) with every string, key or value, as :func:`stored_name` writes it."""
     return _map_strings(value, stored_name)
