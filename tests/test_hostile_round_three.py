@@ -647,6 +647,10 @@ def test_an_output_path_under_a_file_or_a_folder_where_a_file_goes_is_a_clear_er
         if shape == "under-a-file":
             assert "is a regular file, not a folder" in result.output or "a regular file" in result.output, result.output
             assert (tmp / "f").read_text("utf-8") == "a file"
+        elif command == "epub-o":  # -o naming a folder for the one book: a usage error of -o
+            assert result.exit_code == 2 and "one.epub is a folder, not a file for the book" in result.output, \
+                result.output
+            assert (out / target / "keep").read_text("utf-8") == "mine"
         else:
             assert "it is a folder, not a regular file; left alone" in result.output, result.output
             assert (out / target / "keep").read_text("utf-8") == "mine"
