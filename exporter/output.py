@@ -331,6 +331,7 @@ def _walk(root: Path, parts: tuple[str, ...], path: Path, folder: Path, create: 
     fd = _open_outside(root, create, folder)
     if fd is None:
         return None
+    _check_pinned(fd, root)
     for i, part in enumerate(parts):
         try:
             try:
@@ -354,6 +355,21 @@ def _walk(root: Path, parts: tuple[str, ...], path: Path, folder: Path, create: 
         os.close(fd)
         fd = below
     return fd
+
+
+def _check_pinned(fd: int, root: Path) -> None:
+    """:class:`OutputError` (closing *fd*) unless the output folder *root*, opened as *fd*, is the
+    folder the run began in (:data:`_ROOT_PIN`); the first one pins it when the run made it."""
+    pin = _ROOT_PIN.get()
+    if pin is None:
+        return
+    st = os.fstat(fd)
+    if pin[0] is None:
+        pin[0] = (st.st_dev, st.st_ino)
+    elif pin[0] != (st.st_dev, st.st_ino):
+        os.close(fd)
+        raise OutputError(f"{_shown(root)} is another folder than when the run began (replaced, or a link to "
+                          "another folder now): the run stops here, writing nothing there (run it again)")
 
 
 def _open_outside(folder: Path, create: bool, shown: Path | None = None) -> int | None:
@@ -508,6 +524,13 @@ _ROOT: contextvars.ContextVar[tuple[Path, Path] | None] = contextvars.ContextVar
                                                                                  default=None)
 
 
+#: The output folder's (device, inode) when the run began (or made it), in a list the run fills:
+#: the folder reached by its path at each write must still be that one.  A deploy script that
+#: swaps DIR for a link to another release during the run sent the rest of its writes, and its
+#: removals of stale books, into the folder the link led to.
+_ROOT_PIN: contextvars.ContextVar[list | None] = contextvars.ContextVar("digest_export_root_pin", default=None)
+
+
 @contextlib.contextmanager
 def output_root(folder: Path) -> Iterator[None]:
     """Within the block, *folder* is the output folder: every file :func:`write_file` writes,
@@ -519,8 +542,14 @@ def output_root(folder: Path) -> Iterator[None]:
     run_token()  # recorded before any worker is forked: they share it
     token = _ROOT.set((Path(folder), Path(os.getcwd(), folder)))
     try:
+        pin = os.stat(folder)
+    except OSError:
+        pin = None  # made by the run's first write, and pinned then
+    pinned = _ROOT_PIN.set([(pin.st_dev, pin.st_ino)] if pin is not None else [None])
+    try:
         yield
     finally:
+        _ROOT_PIN.reset(pinned)
         _ROOT.reset(token)
 
 

@@ -347,3 +347,44 @@ def test_a_leftover_of_a_killed_run_does_not_make_a_selection_folder_the_users(t
     r = build(days, out, state, config)
     assert r.returncode == 0, r.stderr
     assert not left.exists()  # a recorded run's, for a book's name: a leftover, log or none
+
+
+#: The program, with its output folder swapped for a link to another folder (a deploy script's
+#: release switch) just after the N-th file is put in place.
+SWAPPER = """
+import os, sys
+at, out, victim = int(os.environ["SWAP_AT"]), os.environ["SWAP_OUT"], os.environ["SWAP_TO"]
+real, seen = os.replace, [0]
+def replace(src, dst, **kw):
+    real(src, dst, **kw)
+    if str(src).endswith(".part"):
+        seen[0] += 1
+        if seen[0] == at:
+            os.rename(out, out + ".real")
+            os.symlink(victim, out)
+os.replace = replace
+sys.argv = ["digest-export", *sys.argv[1:]]
+from exporter.__main__ import main
+main()
+"""
+
+
+def test_an_output_folder_swapped_for_a_link_during_the_run_stops_it(tmp_path, days):
+    """DIR replaced by a link to another folder while the run writes (its stale books of another
+    title to remove): the run stops (exit 1) at its next file, and the folder the link leads to
+    is left as it was, byte for byte: nothing written there, nothing removed."""
+    config = tmp_path / "a.toml"
+    config.write_text("", encoding="utf-8")
+    out, state = tmp_path / "out", tmp_path / "state"
+    assert build(days, out, state, config).returncode == 0
+    victim = tmp_path / "victim"
+    subprocess.run(["cp", "-a", str(out), str(victim)], check=True)
+    before = tree(victim)
+    args = ["--config", str(config), "build", str(days), "-o", str(out), "--images", "none", "-q", "-j", "1",
+            "--today", "2030-01-01", "--title", "Other"]
+    env = dict(ENV, XDG_STATE_HOME=str(state), SWAP_AT="3", SWAP_OUT=str(out), SWAP_TO=str(victim))
+    r = subprocess.run([sys.executable, "-c", SWAPPER, *args], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1, r.stderr
+    assert "is another folder than when the run began" in r.stderr, r.stderr
+    assert tree(victim) == before
+    assert not [p for p in victim.iterdir() if p.name.endswith(".part")]
