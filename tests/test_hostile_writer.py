@@ -144,6 +144,37 @@ def test_state_names_a_file_the_program_wrote_that_is_not_a_state(tmp_path, kept
         assert again.exit_code == 0, again.output
 
 
+@pytest.mark.parametrize("other", ["ledger", "record", "mark alone"])
+def test_state_names_another_document_of_the_programs(tmp_path, other):
+    """The send ledger, a record of writes, a JSON file holding the mark alone: documents of the
+    program's, or marked so, but no build state; refused as --state, kept byte for byte."""
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    doc = {"ledger": '{"program": "digest-export", "format": 1, "sent": {}}',
+           "record": '{"program": "digest-export", "format": 1, "files": {}}',
+           "mark alone": '{"program": "digest-export"}'}[other]
+    (keep / "x.json").write_text(doc, encoding="utf-8")
+    result = run_cli(["build", str(_inputs(tmp_path)), "-o", str(tmp_path / "other"), "--images", "none", "-q",
+                      "--state", str(keep / "x.json")], tmp_path, {"XDG_STATE_HOME": str(tmp_path / "state")})
+    assert result.exit_code == 1, result.output
+    assert "is not a build state digest-export wrote" in result.output
+    assert (keep / "x.json").read_text(encoding="utf-8") == doc
+
+
+def test_state_in_the_programs_own_state_folder_is_refused(tmp_path):
+    """The program keeps the default states, the folders' locks, records and logs in its state
+    folder: a --state there (the lock file of another folder, say) is a usage error."""
+    env = {"XDG_STATE_HOME": str(tmp_path / "state")}
+    assert run_cli(["build", str(_inputs(tmp_path)), "-o", str(tmp_path / "a"), "--images", "none", "-q"], tmp_path,
+                   env).exit_code == 0
+    lock = next((tmp_path / "state" / "digest-export").glob("*.lock"))
+    result = run_cli(["build", str(_inputs(tmp_path)), "-o", str(tmp_path / "b"), "--images", "none", "-q",
+                      "--state", str(lock)], tmp_path, env)
+    assert result.exit_code == 2, result.output
+    assert "is inside the program's own state folder" in result.output
+    assert lock.read_bytes() == b"" and not (tmp_path / "b").exists()
+
+
 @pytest.mark.parametrize("command", ["build", "epub", "feed"])
 @pytest.mark.parametrize("where", ["home", "itself", "link"])
 def test_the_state_folder_inside_the_output_folder_is_refused(tmp_path, command, where):

@@ -373,3 +373,13 @@ def _check_state_outside(state_path: str, out_dir: str) -> None:
         raise UsageError(f"--state {q(state_path)} is inside the output folder {q(out_dir)}: "
                          "the state would be published, or written over an output; keep it outside DIR "
                          "(by default it is in the program's own state folder)")
+    from pathlib import Path
+
+    from ..state import lock_path
+
+    own = os.path.realpath(lock_path(Path(out_dir)).parent)
+    if os.path.commonpath([state, own]) == own:
+        # There the program keeps the default states, the folders' locks, records and logs: a
+        # --state FILE there, or a selection's FILE.NAME beside it, could be written over one.
+        raise UsageError(f"--state {q(state_path)} is inside the program's own state folder {q(own)}, where it "
+                         "keeps the default states, locks and logs; keep FILE elsewhere, or leave --state out")

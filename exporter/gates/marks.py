@@ -117,7 +117,17 @@ def is_state(head: bytes, opened: Callable[[], BinaryIO]) -> bool:
             data = fh.read(MAX_JSON_BYTES + 1)
     except OSError:  # the file gate's refusals too (too large, not a regular file)
         return False
-    return len(data) <= MAX_JSON_BYTES and says_program(data, PROGRAM, frozenset({"state"}))
+    if len(data) > MAX_JSON_BYTES or not says_program(data, PROGRAM, frozenset({"state"})):
+        return False
+    # A build state, not the send ledger or a record of writes (documents of the program's
+    # with the same mark): those keys are a build state's alone.
+    import msgspec
+
+    try:
+        keys = msgspec.json.decode(data, type=dict[str, msgspec.Raw])
+    except msgspec.DecodeError:
+        return False
+    return {"books", "merge_diags"} <= set(keys)
 
 
 def _json_kinds(name: str) -> frozenset[str]:
