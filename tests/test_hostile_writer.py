@@ -199,19 +199,24 @@ def test_the_state_folder_inside_the_output_folder_is_refused(tmp_path, command,
     assert not any(site.iterdir())
 
 
-@pytest.mark.parametrize("name", ["index.html", "catalog.opds", "catalog.json", "feed.atom"])
+@pytest.mark.parametrize("name", ["index.html", "catalog.opds", "catalog.json", "feed.atom", "feed.rss", "feed.json",
+                                  "catalog-current.opds", "catalog-current.json", "catalog/crawlable.opds",
+                                  "latest.epub"])
 def test_a_users_page_in_the_folder_stops_the_build_before_anything_is_written(tmp_path, name):
-    """A file of the user's at the front page's or the catalog's name: refused (exit 1) before any
-    book or cover is written, as a feed of the user's is, not after them (new books published
-    while the pages that list them are not)."""
+    """A file of the user's at a name a build writes whatever its books (a feed, the front page,
+    a catalog page): refused (exit 1) before any book or cover is written, not after them (new
+    books published while the pages that list them are not)."""
     out = tmp_path / "out"
-    out.mkdir()
+    (out / name).parent.mkdir(parents=True)
     (out / name).write_bytes(b"mine\n")
-    result = run_cli(["build", str(_inputs(tmp_path)), "-o", str(out), "--images", "none", "-q"], tmp_path,
-                     {"XDG_STATE_HOME": str(tmp_path / "state")})
+    src = _inputs(tmp_path)
+    for week in range(1, 4):  # books built, in workers, while the feeds are written
+        (src / f"w{week}.md").write_text(day(f"2024-03-{4 + 7 * week:02d}", paper(10 + week)), "utf-8")
+    result = run_cli(["build", str(src), "-o", str(out), "--images", "none", "-q", "--finished-only",
+                      "--today", "2024-05-01"], tmp_path, {"XDG_STATE_HOME": str(tmp_path / "state")})
     assert result.exit_code == 1, result.output
     assert f"{out / name} was not written by digest-export: left as it is" in result.output
-    assert sorted(p.name for p in out.iterdir()) == [name]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [name]
     assert (out / name).read_bytes() == b"mine\n"
 
 

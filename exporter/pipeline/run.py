@@ -262,9 +262,16 @@ def _check_before_writing(plan: BuildPlan) -> None:
                      and path.name in ("page-1.opds", "archive.atom") else None)
         if gate_files.broken_link(path):  # never replaced, and never holding the bytes to keep
             raise NotOurFileError(not_ours_message(path))
-        if path.name in ("index.html", "catalog.opds", "catalog.json") and path.parent == out and is_users(path):
-            # A file of the user's at the front page's or the catalog's name stops the run here
-            # too, as one at a feed's does, not after the books and covers those pages would list.
+    # A file of the user's (no record names it, no mark) at a name the run writes whatever its
+    # books stops it here too, not after the books and covers those pages would list (the feeds
+    # are written while the books are built; the icon takes an earlier version's unmarked bytes
+    # as its own: write_file judges it).
+    fixed = [name for name in names if name != ICON_NAME and not name.endswith(("page-1.opds", "archive.atom"))]
+    fixed += ["catalog-current.opds", "catalog-current.json", "catalog/crawlable.opds",
+              "catalog/crawlable.json"] if options.catalog else []
+    fixed += [LATEST_NAME] if options.finished_before is not None else []
+    for path in (out / name for name in fixed):
+        if is_users(path):
             raise NotOurFileError(not_ours_message(path))
     if options.front_page:
         check_template(plan)
