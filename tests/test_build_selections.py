@@ -451,7 +451,7 @@ def test_a_failing_selection_writes_nothing(site, monkeypatch):
     config.write_text(CONFIG + '[[selection]]\nname = "slow"\nmatch = ["re:(x+x+)+y"]\n', encoding="utf-8")
     (logs / "c.md").write_text(day(dt.date(2024, 3, 19), [4], ["x" * 3000]))
     result = run(config, logs, out)
-    assert result.exit_code == 2 and "selection 'slow'" in result.output and "took more than" in result.output
+    assert result.exit_code == 2 and "[[selection]] #3 'slow': " in result.output and "took more than" in result.output
     after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for folder in (out, state)
              for p in folder.rglob("*") if p.is_file()}
     assert after == before

@@ -263,3 +263,18 @@ def test_an_input_of_the_config_that_is_refused_names_the_file_and_key(tmp_path)
     typed = run(["build", "x" * 300, "-o", str(tmp_path / "out"), "--images", "none"], tmp_path)
     assert typed.exit_code == 2 and "Invalid value for '[INPUT]...'" in typed.output, typed.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_selection_the_run_refuses_is_named_where_the_config_has_it(tmp_path):
+    """A selection whose folder holds files of the user's is refused once the run is planned: the
+    config's error, with its file, the line of its table and its number, not a usage error."""
+    (tmp_path / "out" / "top").mkdir(parents=True)
+    (tmp_path / "out" / "top" / "notes.txt").write_text("mine", encoding="utf-8")
+    config = tmp_path / "c.toml"
+    config.write_text('title = "P"\n\n[[selection]]\nname = "a"\ntop = 1\n\n[[selection]]\nname = "top"\ntop = 2\n',
+                      encoding="utf-8")
+    result = run(["--config", str(config), "build", "-o", str(tmp_path / "out"), "--images", "none"], tmp_path)
+    assert result.exit_code == 2, result.output
+    assert "c.toml:7: error: [[selection]] #2 'top': " in result.output and "already holds files" in result.output
+    assert "Usage:" not in result.output
+    assert (tmp_path / "out" / "top" / "notes.txt").read_text(encoding="utf-8") == "mine"

@@ -575,8 +575,11 @@ def named_where_given(text: str) -> str:
     key when the value came from there (as every config error names them), else unchanged."""
     import re
 
-    m = re.match(r"--([a-z][a-z0-9-]*)(?=[ :]|$)", text)
     ctx = click.get_current_context(silent=True)
+    selection = re.match(r"selection '([a-z0-9-]+)': ", text)
+    if selection is not None and ctx is not None:
+        return _at_selection(ctx, selection.group(1), text[selection.end():]) or text
+    m = re.match(r"--([a-z][a-z0-9-]*)(?=[ :]|$)", text)
     if m is None or ctx is None:
         return text
     param = next((p for p in ctx.command.params if m.group(0) in p.opts), None)
@@ -587,6 +590,24 @@ def named_where_given(text: str) -> str:
         return text
     rest = text[m.end():]
     return f"{place[0]}: {place[1]}{':' if rest.startswith(' ') else ''}{rest}"
+
+
+def _at_selection(ctx: click.Context, name: str, rest: str) -> str | None:
+    """*rest*, a refusal of the config's selection *name* made once the run is planned (its
+    folder holds files of the user's), named as the config names it: ``FILE:LINE: [[selection]]
+    #N 'NAME': ...``; None when no config holds that selection."""
+    from ..gates import files as gate_files
+    from ..gates.names import shell_quote as q
+    from .config_lines import line_of
+
+    root = ctx.find_root()
+    path, config = root.meta.get("config_path"), root.meta.get("config") or {}
+    tables = config.get("selection") if isinstance(config.get("selection"), list) else []
+    index = next((i for i, table in enumerate(tables) if isinstance(table, dict) and table.get("name") == name), None)
+    if path is None or index is None:
+        return None
+    line = line_of(path, "selection", index)
+    return f"{q(str(gate_files.real_path(path)))}{f':{line}' if line else ''}: [[selection]] #{index + 1} '{name}': {rest}"
 
 
 def _config_file_named(text: str) -> str | None:
