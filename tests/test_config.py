@@ -273,7 +273,10 @@ def test_a_selection_the_run_refuses_is_named_where_the_config_has_it(tmp_path):
     config = tmp_path / "c.toml"
     config.write_text('title = "P"\n\n[[selection]]\nname = "a"\ntop = 1\n\n[[selection]]\nname = "top"\ntop = 2\n',
                       encoding="utf-8")
-    result = run(["--config", str(config), "build", "-o", str(tmp_path / "out"), "--images", "none"], tmp_path)
+    (tmp_path / "d.md").write_text("## Daily Papers (2024-03-04)\n\n### [A](https://arxiv.org/abs/2403.00001)\n\n"
+                                   "Vote: 3\n\n- x\n", encoding="utf-8")
+    result = run(["--config", str(config), "build", str(tmp_path / "d.md"), "-o", str(tmp_path / "out"), "--images",
+                  "none"], tmp_path)
     assert result.exit_code == 2, result.output
     assert "c.toml:7: error: [[selection]] #2 'top': " in result.output and "already holds files" in result.output
     assert "Usage:" not in result.output
