@@ -568,3 +568,20 @@ def test_a_package_document_declaring_entities_is_refused(built_book, entity):
 
     with pytest.raises(NotAnEpub, match="declares entities in a DOCTYPE"):
         check_epub(with_package(built_book, declare))
+
+
+def test_a_title_with_a_comment_inside_is_read_whole(built_book):
+    """``<dc:title>Deep<!-- c -->Learning Notes</dc:title>``: the title is its whole text, not the
+    text before the comment ("Deep")."""
+    import tempfile
+
+    from exporter.site.opds import read_book
+
+    def commented(opf: bytes) -> bytes:
+        return re.sub(rb"(<dc:title[^>]*>)[^<]*<", lambda m: m.group(1) + b"Deep<!-- c -->Learning Notes<", opf,
+                      count=1)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "foreign.epub"
+        path.write_bytes(with_package(built_book, commented))
+        assert read_book(path).title == "DeepLearning Notes"

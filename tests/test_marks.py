@@ -306,6 +306,9 @@ FEEDS = {
     "Atom: a second id of the feed": ATOM.format("<id>urn:a</id>" + GENERATOR + "<id>tag:me,2024:my-own-feed</id>"),
     "Atom: two summaries in an entry": ATOM.format(GENERATOR + "<entry><id>x</id><summary>a</summary>"
                                                    "<summary>mine</summary></entry>"),
+    # A feed's own metadata (RFC 4287 4.1.1), never an entry's.
+    **{f"Atom: an {name} in an entry": ATOM.format(GENERATOR + f"<entry><id>x</id><{name}>mine</{name}></entry>")
+       for name in ("icon", "logo", "subtitle")},
     "Atom: two names of an author": ATOM.format(GENERATOR + "<author><name>a</name><name>mine</name></author>"),
     "RSS: an Atom link in an item": _with(RSS, "atom",
         '<item><atom:link href="https://evil.example/" rel="self"/><title>t</title></item>'),

@@ -233,7 +233,9 @@ PARENTS = {
     ATOM + "entry": frozenset({ATOM + "feed"}),
     ATOM + "source": frozenset({ATOM + "entry"}),
     **{ATOM + name: frozenset(_A) for name in ("author", "contributor", "id", "title", "updated", "rights",
-                                                "category", "generator", "icon", "logo", "subtitle")},
+                                                "category")},
+    # A feed's (and a source's, which copies a feed's) alone: RFC 4287 sections 4.1.1 and 4.1.2.
+    **{ATOM + name: frozenset({ATOM + "feed", ATOM + "source"}) for name in ("generator", "icon", "logo", "subtitle")},
     **{ATOM + name: frozenset({ATOM + "entry"}) for name in ("content", "summary", "published")},
     **{ATOM + name: frozenset({ATOM + "author", ATOM + "contributor"}) for name in ("name", "uri", "email")},
     ATOM + "link": frozenset(_A | {"channel"}),  # in RSS, the channel's link to the feed itself

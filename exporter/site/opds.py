@@ -129,8 +129,10 @@ def read_book(path: Path, data: bytes | None = None) -> Book:
             raise ValueError(f"{text_name(opf_path)} has no metadata")
 
         def dc(name: str) -> list[str]:
-            return [" ".join((el.text or "").split()) for el in meta.findall(f"{{{DC_NS}}}{name}")
-                    if (el.text or "").strip()]
+            # The element's whole text: a comment inside (<dc:title>Deep<!-- c -->Learning</dc:title>)
+            # cut it at the comment (el.text is the text before the first child node).
+            texts = ("".join(el.itertext()) for el in meta.findall(f"{{{DC_NS}}}{name}"))
+            return [" ".join(text.split()) for text in texts if text.strip()]
 
         named = {m.get("name"): m.get("content") for m in meta.findall(f"{{{OPF_NS}}}meta") if m.get("name")}
         props: dict[str, list] = {}
@@ -140,8 +142,9 @@ def read_book(path: Path, data: bytes | None = None) -> Book:
         uid = opf.get("unique-identifier")
         identifier = None
         for el in meta.findall(f"{{{DC_NS}}}identifier"):
-            if el.text and (identifier is None or el.get("id") == uid):
-                identifier = el.text.strip()
+            text = "".join(el.itertext())
+            if text and (identifier is None or el.get("id") == uid):
+                identifier = text.strip()
         modified = _parse_date((props.get("dcterms:modified") or [None])[0].text
                                if props.get("dcterms:modified") else None)
         modified = modified or _parse_date((dc("date") or [None])[0])
