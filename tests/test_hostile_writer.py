@@ -175,6 +175,22 @@ def test_state_in_the_programs_own_state_folder_is_refused(tmp_path):
     assert lock.read_bytes() == b"" and not (tmp_path / "b").exists()
 
 
+@pytest.mark.parametrize("below", ["runs", "pub"])
+def test_an_output_folder_inside_the_programs_state_folder_is_refused(tmp_path, below):
+    """``-o`` a folder of the program's state folder (its runs/, or a new one there): the build
+    would publish the run records, and mix its files with the states and locks; exit 2."""
+    state = tmp_path / "state"
+    env = {"XDG_STATE_HOME": str(state)}
+    assert run_cli(["build", str(_inputs(tmp_path)), "-o", str(tmp_path / "a"), "--images", "none", "-q"], tmp_path,
+                   env).exit_code == 0
+    out = state / "digest-export" / below
+    before = sorted(p.name for p in out.iterdir()) if out.exists() else None
+    result = run_cli(["build", str(_inputs(tmp_path)), "-o", str(out), "--images", "none", "-q"], tmp_path, env)
+    assert result.exit_code == 2, result.output
+    assert "is inside the program's state folder" in result.output
+    assert (sorted(p.name for p in out.iterdir()) if out.exists() else None) == before
+
+
 @pytest.mark.parametrize("command", ["build", "epub", "feed"])
 @pytest.mark.parametrize("where", ["home", "itself", "link"])
 def test_the_state_folder_inside_the_output_folder_is_refused(tmp_path, command, where):
@@ -201,7 +217,8 @@ def test_the_state_folder_inside_the_output_folder_is_refused(tmp_path, command,
 
 @pytest.mark.parametrize("name", ["index.html", "catalog.opds", "catalog.json", "feed.atom", "feed.rss", "feed.json",
                                   "catalog-current.opds", "catalog-current.json", "catalog/crawlable.opds",
-                                  "latest.epub"])
+                                  "latest.epub", "catalog/year-2024.opds", "catalog/year-2024.json",
+                                  "archive/2024-W10.atom", "icon.png"])
 def test_a_users_page_in_the_folder_stops_the_build_before_anything_is_written(tmp_path, name):
     """A file of the user's at a name a build writes whatever its books (a feed, the front page,
     a catalog page): refused (exit 1) before any book or cover is written, not after them (new
@@ -213,7 +230,8 @@ def test_a_users_page_in_the_folder_stops_the_build_before_anything_is_written(t
     for week in range(1, 4):  # books built, in workers, while the feeds are written
         (src / f"w{week}.md").write_text(day(f"2024-03-{4 + 7 * week:02d}", paper(10 + week)), "utf-8")
     result = run_cli(["build", str(src), "-o", str(out), "--images", "none", "-q", "--finished-only",
-                      "--today", "2024-05-01"], tmp_path, {"XDG_STATE_HOME": str(tmp_path / "state")})
+                      "--today", "2024-05-01", "--archive", "--base-url", "https://example.org/p/"], tmp_path,
+                     {"XDG_STATE_HOME": str(tmp_path / "state")})
     assert result.exit_code == 1, result.output
     assert f"{out / name} was not written by digest-export: left as it is" in result.output
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [name]

@@ -184,6 +184,11 @@ def _check_state_folder_outside(folder: Path, out: Path) -> None:
         raise UsageError(f"the program's state folder {q(folder)} is inside the output folder {q(out)}: the "
                          "state, the lock and the run records would be published; write to another folder, or "
                          "set XDG_STATE_HOME to a folder outside it")
+    if os.path.commonpath([state, real_out]) == state:
+        # And the other way: a site published from inside the state folder (-o .../runs) would
+        # publish the run records beside it, and mix its files with the states and locks.
+        raise UsageError(f"the output folder {q(out)} is inside the program's state folder {q(folder)}, where it "
+                         "keeps the states, locks and run records; write to a folder outside it")
 
 
 def _run_pipeline(inputs: tuple[str, ...], options: BuildOptions, *, quiet: bool, label: str,

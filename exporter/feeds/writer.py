@@ -395,6 +395,11 @@ def feed_icon_png() -> bytes:
     return marked(_icon_png(), "image/png")
 
 
+def legacy_icon_png() -> bytes:
+    """The icon earlier versions wrote, without the mark: the program's own all the same."""
+    return _icon_png()
+
+
 def _icon_png() -> bytes:
     """A 512x512 PNG feed icon (JSON Feed 1.1 asks for 512x512), drawn here
     so that the output folder is self-contained; same bytes every run."""

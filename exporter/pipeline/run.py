@@ -270,9 +270,14 @@ def _check_before_writing(plan: BuildPlan) -> None:
     fixed += ["catalog-current.opds", "catalog-current.json", "catalog/crawlable.opds",
               "catalog/crawlable.json"] if options.catalog else []
     fixed += [LATEST_NAME] if options.finished_before is not None else []
-    for path in (out / name for name in fixed):
+    # In the catalog's and the archives' own folders, a page's or a feed's name is any (the
+    # years' pages, the weeks' archives): a file of the user's there at such a name stops it too.
+    pages = [folder for folder, wanted in (("catalog", options.catalog), ("archive", options.feed.archive)) if wanted]
+    for path in [out / name for name in fixed] + [p for folder in pages for p in _pages_in(out / folder)]:
         if is_users(path):
             raise NotOurFileError(not_ours_message(path))
+    if options.feed.base_url and is_users(out / ICON_NAME) and not _legacy_icon(out / ICON_NAME):
+        raise NotOurFileError(not_ours_message(out / ICON_NAME))
     if options.front_page:
         check_template(plan)
     if options.incremental and options.state_path is not None:
@@ -281,6 +286,28 @@ def _check_before_writing(plan: BuildPlan) -> None:
         # does a file of the program's that is not a state (a book kept elsewhere: a slip).
         check_writable(options.state_file())
         check_state_target(options.state_file())
+
+
+def _pages_in(folder: Path) -> list[Path]:
+    """The regular files of *folder* (the catalog's or the archives' own) at names of pages and
+    feeds (``.opds``, ``.json``, ``.atom``, ``.rss``, ``.xml``)."""
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(Path(entry.path) for entry in entries
+                          if entry.name.endswith((".opds", ".json", ".atom", ".rss", ".xml"))
+                          and entry.is_file(follow_symlinks=False))
+    except OSError:
+        return []
+
+
+def _legacy_icon(path: Path) -> bool:
+    """Whether *path* holds the icon an earlier version wrote, unmarked (the writer's own)."""
+    from ..feeds.writer import legacy_icon_png
+
+    try:
+        return gate_files.read_bytes(path, 1 << 20) == legacy_icon_png()
+    except (OSError, ValueError):
+        return False
 
 
 def _special_files(folder: Path, *, every: bool = False) -> list[Path]:
