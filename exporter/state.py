@@ -166,6 +166,27 @@ def _output_names(data: dict) -> list[str]:
             *(name for record in records if isinstance(record, dict) for name in record.get("files", {}))]
 
 
+#: The names a build writes in its folder whatever its books (the feeds, the catalog, the page).
+_FIXED_NAMES = frozenset({"feed.atom", "feed.rss", "feed.json", "catalog.opds", "catalog.json",
+                          "catalog-current.opds", "catalog-current.json", "index.html", "icon.png", "latest.epub"})
+
+
+def _a_name_builds_write(name: str) -> bool:
+    """Whether *name* (relative to an output folder) is of a kind a build writes there: a fixed
+    name, a page of the catalog's folder or an archive, a book named as the program names them
+    (``bundles.is_book_name``) or its cover.  A log names nothing else; a line that does (a copy
+    of a book the user renamed ``mine.epub``) is not taken as a killed run's write."""
+    from .bundles import is_book_name
+
+    folder, _, base = name.rpartition("/")
+    if folder in ("catalog", "archive"):
+        return True
+    if folder:
+        return False
+    stem = base.partition(".cover.")[0] + ".epub" if ".cover." in base else base
+    return base in _FIXED_NAMES or is_book_name(stem)
+
+
 def written_before_a_kill(out_dir: Path) -> dict[str, Stamp]:
     """The files of *out_dir* that a run killed outright put in place (its log names them, and
     each holds the bytes the log says): name -> the file's stamp with that digest, as a stopped
@@ -174,6 +195,8 @@ def written_before_a_kill(out_dir: Path) -> dict[str, Stamp]:
     since (the user's, as any file edited since it was written)."""
     found: dict[str, Stamp] = {}
     for name, size, digest in load_intents(intent_log_path(out_dir)):
+        if not _a_name_builds_write(name):
+            continue  # a line for another name (a copy of a book, renamed) is none of a run's
         path = Path(out_dir) / name
         try:
             st = os.stat(path, follow_symlinks=False)

@@ -226,7 +226,11 @@ def test_a_log_line_that_is_not_the_programs_makes_nothing_its(tmp_path, days, m
     data = marked(jpeg.getvalue(), "image/jpeg")
     (out / "a.cover.jpg").write_bytes(data)
     log.write_text(f'["a.cover.jpg",{len(data)},"{content_digest(data)}"]\n', encoding="utf-8")
-    assert list(written_before_a_kill(out)) == ["a.cover.jpg"]  # its bytes and its mark: the program's
+    assert written_before_a_kill(out) == {}  # its bytes and its mark, but no name a build writes
+    cover = "daily-papers-2024-W10.cover.jpg"
+    (out / cover).write_bytes(data)
+    log.write_text(f'["{cover}",{len(data)},"{content_digest(data)}"]\n', encoding="utf-8")
+    assert list(written_before_a_kill(out)) == [cover]  # its bytes, its mark, a book's cover: the program's
 
 
 def test_a_build_without_its_state_names_what_an_earlier_build_left(tmp_path, days):
