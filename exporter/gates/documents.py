@@ -727,6 +727,14 @@ def says_program(raw: bytes, program: str, kinds: frozenset[str] = frozenset({"f
     return True
 
 
+def top_level_keys(raw: bytes) -> set[str]:
+    """The keys of the JSON object *raw*, its values left unread (none when it is not one)."""
+    try:
+        return set(msgspec.json.decode(raw, type=dict[str, msgspec.Raw]))
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return set()
+
+
 def _as(raw: bytes, schema: type[T]) -> T | None:
     """*raw* decoded strictly into *schema*, or None where it does not fit."""
     try:

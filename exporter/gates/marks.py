@@ -44,7 +44,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from .documents import says_program
+from .documents import says_program, top_level_keys
 from .epub import NotAnEpub, inflated_size, package_of
 
 #: The mark.
@@ -121,13 +121,7 @@ def is_state(head: bytes, opened: Callable[[], BinaryIO]) -> bool:
         return False
     # A build state, not the send ledger or a record of writes (documents of the program's
     # with the same mark): those keys are a build state's alone.
-    import msgspec
-
-    try:
-        keys = msgspec.json.decode(data, type=dict[str, msgspec.Raw])
-    except msgspec.DecodeError:
-        return False
-    return {"books", "merge_diags"} <= set(keys)
+    return {"books", "merge_diags"} <= top_level_keys(data)
 
 
 def _json_kinds(name: str) -> frozenset[str]:
