@@ -529,3 +529,17 @@ def test_a_book_named_like_a_url_is_linked_as_the_file_in_the_folder(names):
         linked = {unquote(urljoin(base, href).removeprefix("http://example.org/p/")) for href in hrefs}
         assert all(urljoin(base, href).startswith("http://example.org/p/") for href in hrefs), hrefs
         assert files <= linked, (files, hrefs)
+
+
+def test_a_selection_state_name_too_long_is_a_usage_error(tmp_path):
+    """``--state FILE`` of 252 bytes and a selection 'top': its state ``FILE.top`` would not fit
+    a file system; a usage error naming --state (exit 2) before anything is written, not a
+    failure to write at the end."""
+    config = tmp_path / "c.toml"
+    config.write_text('[[selection]]\nname = "top"\ntop = 2\n', encoding="utf-8")
+    out = tmp_path / "out"
+    result = run_cli(["--config", str(config), "build", str(_inputs(tmp_path)), "-o", str(out), "--images", "none",
+                      "-q", "--state", str(tmp_path / ("s" * 252))], tmp_path, {"XDG_STATE_HOME": str(tmp_path / "st")})
+    assert result.exit_code == 2, result.output
+    assert "the state of the selection 'top' would be" in result.output and "longer than 255 bytes" in result.output
+    assert not out.exists()

@@ -317,6 +317,7 @@ def build(inputs: tuple[str, ...], out_dir: str, formats: tuple[str, ...], base_
         _refuse_filter_with_selections(min_votes=min_votes, top=top, match=match, exclude=exclude)
     if state_path:
         _check_state_outside(state_path, out_dir)
+        _check_selection_states(state_path, [selection.name for selection in selections or ()])
     if send_books:
         from .send import check_send_settings
 
@@ -358,6 +359,22 @@ def _refuse_filter_with_selections(**given: Any) -> None:
 from .send import send as _send  # noqa: E402  (needs the helpers above)
 
 main.add_command(_send)
+
+
+def _check_selection_states(state_path: str, names: list[str]) -> None:
+    """Each selection's state is ``FILE.NAME`` beside ``--state FILE``: a name that would not fit
+    a file system (255 bytes) is a usage error naming the option, before anything is written,
+    not a failure to write that state at the end of the run."""
+    import os
+
+    from ..errors import UsageError
+    from ..output import NAME_MAX, name_fits
+
+    for name in names:
+        derived = os.path.basename(f"{state_path}.{name}")
+        if not name_fits(derived):
+            raise UsageError(f"--state {q(state_path)}: the state of the selection '{name}' would be "
+                             f"{q(derived)}, longer than {NAME_MAX} bytes; give a shorter FILE name")
 
 
 def _check_state_outside(state_path: str, out_dir: str) -> None:
