@@ -359,14 +359,15 @@ def _walk(root: Path, parts: tuple[str, ...], path: Path, folder: Path, create: 
 
 def _check_pinned(fd: int, root: Path) -> None:
     """:class:`OutputError` (closing *fd*) unless the output folder *root*, opened as *fd*, is the
-    folder the run began in (:data:`_ROOT_PIN`); the first one pins it when the run made it."""
-    pin = _ROOT_PIN.get()
-    if pin is None:
+    folder the run began in (:data:`_ROOT_PINS`); the first one pins it when the run made it."""
+    pins, current = _ROOT_PINS.get(), _ROOT.get()
+    if pins is None or current is None:
         return
     st = os.fstat(fd)
-    if pin[0] is None:
-        pin[0] = (st.st_dev, st.st_ino)
-    elif pin[0] != (st.st_dev, st.st_ino):
+    pin = pins.get(current[1])
+    if pin is None:
+        pins[current[1]] = (st.st_dev, st.st_ino)
+    elif pin != (st.st_dev, st.st_ino):
         os.close(fd)
         raise OutputError(f"{_shown(root)} is another folder than when the run began (replaced, or a link to "
                           "another folder now): the run stops here, writing nothing there (run it again)")
@@ -524,11 +525,14 @@ _ROOT: contextvars.ContextVar[tuple[Path, Path] | None] = contextvars.ContextVar
                                                                                  default=None)
 
 
-#: The output folder's (device, inode) when the run began (or made it), in a list the run fills:
-#: the folder reached by its path at each write must still be that one.  A deploy script that
-#: swaps DIR for a link to another release during the run sent the rest of its writes, and its
-#: removals of stale books, into the folder the link led to.
-_ROOT_PIN: contextvars.ContextVar[list | None] = contextvars.ContextVar("digest_export_root_pin", default=None)
+#: Each output folder's (device, inode) when the run first entered it (None until the run makes
+#: it), by its absolute path: the folder reached by its path at each write must still be that
+#: one.  A deploy script that swaps DIR for a link to another release during the run sent the
+#: rest of its writes, and its removals of stale books, into the folder the link led to.  Kept
+#: for the whole run (the outermost :func:`output_root`), not taken again when a folder's run is
+#: entered again (each book, in a worker): a swap before that would be pinned as the folder.
+_ROOT_PINS: contextvars.ContextVar[dict[Path, tuple[int, int] | None] | None] = contextvars.ContextVar(
+    "digest_export_root_pins", default=None)
 
 
 @contextlib.contextmanager
@@ -540,16 +544,22 @@ def output_root(folder: Path) -> Iterator[None]:
     out of the folder the user named; *folder* itself, and its parents, may be links (users keep
     an output folder on another disk that way)."""
     run_token()  # recorded before any worker is forked: they share it
-    token = _ROOT.set((Path(folder), Path(os.getcwd(), folder)))
-    try:
-        pin = os.stat(folder)
-    except OSError:
-        pin = None  # made by the run's first write, and pinned then
-    pinned = _ROOT_PIN.set([(pin.st_dev, pin.st_ino)] if pin is not None else [None])
+    whole = Path(os.getcwd(), folder)
+    token = _ROOT.set((Path(folder), whole))
+    pins = _ROOT_PINS.get()
+    pinned = _ROOT_PINS.set({}) if pins is None else None  # the run's outermost folder
+    pins = _ROOT_PINS.get()
+    if whole not in pins:
+        try:
+            st = os.stat(folder)
+            pins[whole] = (st.st_dev, st.st_ino)
+        except OSError:
+            pins[whole] = None  # made by the run's first write, and pinned then
     try:
         yield
     finally:
-        _ROOT_PIN.reset(pinned)
+        if pinned is not None:
+            _ROOT_PINS.reset(pinned)
         _ROOT.reset(token)
 
 
@@ -654,10 +664,8 @@ def held_lock(path: Path, busy: str, error: type[Exception] = OutputError) -> It
         fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
                      | getattr(os, "O_NOCTTY", 0), 0o644)
     except OSError as err:
-        kind = gate_files.special_kind(path)
-        why = ("a symbolic link, which the lock is never taken through" if os.path.islink(path)
-               else f"it is {kind}, not a regular file" if kind else err.strerror or str(err))
-        raise error(f"{_shown(path)}: cannot create the lock file: {why}") from err
+        check_lock_target(path, error)  # a link, a pipe, a folder: said in its words
+        raise error(f"{_shown(path)}: cannot create the lock file: {err.strerror or err}") from err
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise error(f"{_shown(path)}: cannot create the lock file: it is {gate_files.kind_of(os.fstat(fd).st_mode)}, "
@@ -1507,10 +1515,16 @@ def remove_leftover_parts(folder: Path) -> list[Path]:
         return []
 
 
-def _remove_stale_parts_in(at: _Folder, names: Iterable[str], max_age: float) -> list[Path]:
-    """Remove the stale temporary files in *at* written for any of *names*."""
+def _remove_stale_parts_in(at: _Folder, names: Iterable[str], max_age: float,
+                           kinds: tuple[str, ...] = ()) -> list[Path]:
+    """Remove the stale temporary files in *at* written for any of *names*, or for any name
+    ending in one of *kinds* (a name too long for the writer's pattern is written through its
+    hash, ``.long.``: only the program's own names are that long and written)."""
     stale = _stale_parts(at, max_age)
-    parts = [part for prefix in {_part_prefix(name) for name in names} for part in stale.get(prefix, ())]
+    prefixes = {_part_prefix(name) for name in names}
+    parts = [part for prefix, found in stale.items()
+             if prefix in prefixes or (kinds and (prefix.endswith(".long.") or prefix[1:-1].endswith(kinds)))
+             for part in found]
     return [Path(at.path, part) for part in sorted(parts) if _remove_part(at, part, max_age)]
 
 
@@ -1576,16 +1590,7 @@ def remove_leftovers(folder: Path, names: Iterable[str], kinds: tuple[str, ...] 
     of another kind, ``.notes.abcdefgh.part``, is the user's."""
     try:
         with _opened(Path(folder), Path(folder), create=False) as at:
-            if at is None:
-                return []
-            stale = _stale_parts(at, STALE_AFTER)
-            prefixes = {_part_prefix(name) for name in names}
-            # A name too long for the writer's pattern is written through its hash (".long."):
-            # only the program's own names are that long and written.
-            parts = [part for prefix, parts in stale.items()
-                     if prefix in prefixes or (kinds and (prefix.endswith(".long.") or prefix[1:-1].endswith(kinds)))
-                     for part in parts]
-            return [Path(at.path, part) for part in sorted(parts) if _remove_part(at, part, STALE_AFTER)]
+            return [] if at is None else _remove_stale_parts_in(at, names, STALE_AFTER, kinds)
     except OutputError:
         return []
 

@@ -373,7 +373,8 @@ main()
 """
 
 
-def test_an_output_folder_swapped_for_a_link_during_the_run_stops_it(tmp_path, days):
+@pytest.mark.parametrize("at,jobs", [(1, "1"), (3, "1"), (6, "1"), (3, "2")])
+def test_an_output_folder_swapped_for_a_link_during_the_run_stops_it(tmp_path, days, at, jobs):
     """DIR replaced by a link to another folder while the run writes (its stale books of another
     title to remove): the run stops (exit 1) at its next file, and the folder the link leads to
     is left as it was, byte for byte: nothing written there, nothing removed."""
@@ -384,9 +385,9 @@ def test_an_output_folder_swapped_for_a_link_during_the_run_stops_it(tmp_path, d
     victim = tmp_path / "victim"
     subprocess.run(["cp", "-a", str(out), str(victim)], check=True)
     before = tree(victim)
-    args = ["--config", str(config), "build", str(days), "-o", str(out), "--images", "none", "-q", "-j", "1",
+    args = ["--config", str(config), "build", str(days), "-o", str(out), "--images", "none", "-q", "-j", jobs,
             "--today", "2030-01-01", "--title", "Other"]
-    env = dict(ENV, XDG_STATE_HOME=str(state), SWAP_AT="3", SWAP_OUT=str(out), SWAP_TO=str(victim))
+    env = dict(ENV, XDG_STATE_HOME=str(state), SWAP_AT=str(at), SWAP_OUT=str(out), SWAP_TO=str(victim))
     r = subprocess.run([sys.executable, "-c", SWAPPER, *args], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 1, r.stderr
     assert "is another folder than when the run began" in r.stderr, r.stderr
