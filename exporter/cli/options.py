@@ -103,11 +103,7 @@ class Command(click.Command):
             where = config_key(ctx, err.param) if not typed and name in (ctx.default_map or {}) else None
             if where is None:
                 raise
-            said = f"{where} {err.message}"
-            place = _config_file_named(said)
-            if place is not None:  # said as every config error is (PATH:LINE: error: ...), exit 2
-                exit_config_error(said, [place])
-            raise click.UsageError(said, ctx) from err
+            raise _usage_error(f"{where} {err.message}", ctx) from err
 
 
 #: How much of a refused value a usage error shows: a value of 100,000 characters is cut, as the
@@ -521,11 +517,7 @@ def report_errors(f: F) -> F:
             click.echo(_located(str(err)), err=True)
             sys.exit(err.exit_code)
         except UsageError as err:
-            said = named_where_given(str(err))
-            place = _config_file_named(said)
-            if place is not None:  # a value the config gave: an error of the config's
-                exit_config_error(said, [place])
-            raise click.UsageError(said) from err
+            raise _usage_error(named_where_given(str(err))) from err
         except ExporterError as err:
             click.echo(_located(str(err)), err=True)
             sys.exit(err.exit_code)
@@ -608,6 +600,15 @@ def _at_selection(ctx: click.Context, name: str, rest: str) -> str | None:
         return None
     line = line_of(path, "selection", index)
     return f"{q(str(gate_files.real_path(path)))}{f':{line}' if line else ''}: [[selection]] #{index + 1} '{name}': {rest}"
+
+
+def _usage_error(said: str, ctx: click.Context | None = None) -> click.UsageError:
+    """The usage error *said*, to raise; one that names the config file (a value the config gave)
+    is said as every config error is instead, ``PATH:LINE: error: ...``, and the run ends, exit 2."""
+    place = _config_file_named(said)
+    if place is not None:
+        exit_config_error(said, [place])
+    return click.UsageError(said, ctx)
 
 
 def _config_file_named(text: str) -> str | None:
